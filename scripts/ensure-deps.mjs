@@ -1,0 +1,11 @@
+// Installs the locked dependencies when node_modules is missing or older than package-lock.json,
+// so that the README's commands work on a fresh clone with nothing but Node and npm.
+import { execSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+
+const marker = 'node_modules/.package-lock.json';
+const stale = !existsSync(marker) || statSync(marker).mtimeMs < statSync('package-lock.json').mtimeMs;
+if (stale) {
+  console.error('meshwork: installing dependencies (npm ci) ...');
+  execSync('npm ci --no-audit --no-fund', { stdio: 'inherit' });
+}

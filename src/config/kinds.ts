@@ -1,0 +1,105 @@
+// The resource types the mesh knows: one table that discovery, OpenAPI, storage, validation and the
+// CLI all read, so a new kind is added in one place.
+
+export type Verb = 'create' | 'delete' | 'deletecollection' | 'get' | 'list' | 'patch' | 'update' | 'watch';
+
+export interface ResourceType {
+  /** '' for the core group. */
+  group: string;
+  /** Served versions, the storage (preferred) version first. */
+  versions: string[];
+  kind: string;
+  listKind: string;
+  /** Lower-case plural, the URL segment: 'virtualservices'. */
+  plural: string;
+  singular: string;
+  namespaced: boolean;
+  shortNames: string[];
+  categories: string[];
+  verbs: Verb[];
+  /** Subresources served under the object's path. */
+  subresources: Array<'status' | 'log' | 'exec' | 'scale'>;
+}
+
+const ALL_VERBS: Verb[] = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+
+function type(
+  group: string,
+  versions: string[],
+  kind: string,
+  plural: string,
+  opts: Partial<Pick<ResourceType, 'namespaced' | 'shortNames' | 'categories' | 'verbs' | 'subresources'>> = {},
+): ResourceType {
+  return {
+    group,
+    versions,
+    kind,
+    listKind: `${kind}List`,
+    plural,
+    singular: kind.toLowerCase(),
+    namespaced: opts.namespaced ?? true,
+    shortNames: opts.shortNames ?? [],
+    categories: opts.categories ?? [],
+    verbs: opts.verbs ?? ALL_VERBS,
+    subresources: opts.subresources ?? [],
+  };
+}
+
+const ISTIO_NETWORKING = ['v1', 'v1beta1', 'v1alpha3'];
+const ISTIO_SECURITY = ['v1', 'v1beta1'];
+
+export const RESOURCE_TYPES: readonly ResourceType[] = [
+  type('', ['v1'], 'Namespace', 'namespaces', { namespaced: false, shortNames: ['ns'], subresources: ['status'] }),
+  type('', ['v1'], 'Service', 'services', { shortNames: ['svc'], categories: ['all'], subresources: ['status'] }),
+  type('', ['v1'], 'Pod', 'pods', { shortNames: ['po'], categories: ['all'], subresources: ['status', 'log', 'exec'] }),
+  type('', ['v1'], 'ServiceAccount', 'serviceaccounts', { shortNames: ['sa'] }),
+  type('', ['v1'], 'Secret', 'secrets'),
+  type('', ['v1'], 'ConfigMap', 'configmaps', { shortNames: ['cm'] }),
+  type('', ['v1'], 'Event', 'events', { shortNames: ['ev'] }),
+  type('apps', ['v1'], 'Deployment', 'deployments', { shortNames: ['deploy'], categories: ['all'], subresources: ['status', 'scale'] }),
+  type('apps', ['v1'], 'ReplicaSet', 'replicasets', { shortNames: ['rs'], categories: ['all'], subresources: ['status', 'scale'] }),
+  type('discovery.k8s.io', ['v1'], 'EndpointSlice', 'endpointslices'),
+  type('networking.istio.io', ISTIO_NETWORKING, 'VirtualService', 'virtualservices', { shortNames: ['vs'], categories: ['istio-io', 'networking-istio-io'], subresources: ['status'] }),
+  type('networking.istio.io', ISTIO_NETWORKING, 'DestinationRule', 'destinationrules', { shortNames: ['dr'], categories: ['istio-io', 'networking-istio-io'], subresources: ['status'] }),
+  type('networking.istio.io', ISTIO_NETWORKING, 'Gateway', 'gateways', { shortNames: ['gw'], categories: ['istio-io', 'networking-istio-io'], subresources: ['status'] }),
+  type('networking.istio.io', ISTIO_NETWORKING, 'ServiceEntry', 'serviceentries', { shortNames: ['se'], categories: ['istio-io', 'networking-istio-io'], subresources: ['status'] }),
+  type('security.istio.io', ISTIO_SECURITY, 'PeerAuthentication', 'peerauthentications', { shortNames: ['pa'], categories: ['istio-io', 'security-istio-io'], subresources: ['status'] }),
+  type('security.istio.io', ISTIO_SECURITY, 'AuthorizationPolicy', 'authorizationpolicies', { shortNames: ['ap'], categories: ['istio-io', 'security-istio-io'], subresources: ['status'] }),
+  type('networking.gke.io', ['v1'], 'MultiClusterService', 'multiclusterservices', { shortNames: ['mcs'], subresources: ['status'] }),
+  type('networking.gke.io', ['v1beta1'], 'MultiClusterIngress', 'multiclusteringresses', { shortNames: ['mci'], subresources: ['status'] }),
+  type('cloud.google.com', ['v1'], 'BackendConfig', 'backendconfigs', { shortNames: ['bc'] }),
+];
+
+export function apiVersionOf(group: string, version: string): string {
+  return group ? `${group}/${version}` : version;
+}
+
+/** Splits 'apps/v1' into ['apps', 'v1'] and 'v1' into ['', 'v1']. */
+export function parseApiVersion(apiVersion: string): { group: string; version: string } {
+  const slash = apiVersion.indexOf('/');
+  return slash < 0 ? { group: '', version: apiVersion } : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
+}
+
+export function findByPlural(group: string, plural: string): ResourceType | undefined {
+  return RESOURCE_TYPES.find((t) => t.group === group && t.plural === plural);
+}
+
+export function findByKind(group: string, kind: string): ResourceType | undefined {
+  return RESOURCE_TYPES.find((t) => t.group === group && t.kind === kind);
+}
+
+export function findByApiVersionKind(apiVersion: string, kind: string): ResourceType | undefined {
+  const { group, version } = parseApiVersion(apiVersion);
+  const t = findByKind(group, kind);
+  return t && t.versions.includes(version) ? t : undefined;
+}
+
+/** 'virtualservices.networking.istio.io', 'pods' — the name used in apiserver messages. */
+export function qualifiedResource(t: ResourceType): string {
+  return t.group ? `${t.plural}.${t.group}` : t.plural;
+}
+
+/** The key objects of this type are stored under: independent of the served version. */
+export function storageKey(t: ResourceType): string {
+  return t.group ? `${t.group}/${t.plural}` : t.plural;
+}
