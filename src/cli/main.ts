@@ -1,0 +1,16 @@
+// The `meshwork` command line.
+import { Command } from 'commander';
+import { registerClusterCommands } from './clusters.js';
+
+const program = new Command();
+program
+  .name('meshwork')
+  .description('A multi-cluster service mesh: local Kubernetes clusters, an Istio-API control plane, xDS proxies')
+  .showHelpAfterError();
+
+registerClusterCommands(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,160 @@
+// One local cluster: object store, API server, controllers and process kubelet in this process.
+// Its identity (port, token, CA) is persisted in its folder so a restart serves the same endpoint
+// with the same credentials, and clients (kubeconfig, remote secrets) keep working.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { findByKind } from '../config/kinds.js';
+import { applyDefaults } from '../config/defaults.js';
+import { validateObject } from '../config/validate.js';
+import { clusterAddresses, nextClusterIp } from './addresses.js';
+import { startApiServer } from './apiserver/server.js';
+import { startControllers } from './controllers/index.js';
+import { startKubelet } from './kubelet/kubelet.js';
+import { createCertificateAuthority, issueServerCertificate } from './pki.js';
+import { openSqliteStore } from './store/sqlite-store.js';
+import type { ObjectStore } from './store/store.js';
+
+export interface LocalClusterOptions {
+  name: string;
+  subnetOctet: number;
+  /** This cluster's own folder (store, certificates, logs). */
+  dir: string;
+  /** Preferred API port; taken only at first start, then the persisted one is reused. */
+  preferredPort?: number;
+  log: (line: string) => void;
+}
+
+export interface LocalCluster {
+  name: string;
+  server: string;
+  caPem: string;
+  token: string;
+  store: ObjectStore;
+  stop(): Promise<void>;
+}
+
+interface ClusterIdentity {
+  name: string;
+  subnetOctet: number;
+  port: number;
+  token: string;
+}
+
+export async function startLocalCluster(opts: LocalClusterOptions): Promise<LocalCluster> {
+  mkdirSync(opts.dir, { recursive: true });
+  const addresses = clusterAddresses(opts.subnetOctet);
+  const identity = await loadOrCreateIdentity(opts, addresses.apiServerIp);
+  const pki = await loadOrCreatePki(opts.dir, opts.name, addresses.apiServerIp);
+  const log = (line: string) => opts.log(`[${opts.name}] ${line}`);
+
+  const store = openSqliteStore({ path: join(opts.dir, 'store.db') });
+  const controllers = startControllers({ store, clusterName: opts.name, log });
+  const kubelet = startKubelet({
+    store,
+    clusterName: opts.name,
+    nodeName: `${opts.name}-node`,
+    subnetOctet: opts.subnetOctet,
+    stateDir: join(opts.dir, 'kubelet'),
+    log,
+  });
+  const services = findByKind('', 'Service');
+  if (!services) throw new Error('resource table lacks core/v1 Service');
+  const api = await startApiServer({
+    store,
+    host: addresses.apiServerIp,
+    port: identity.port,
+    tls: { certPem: pki.serverCertPem, keyPem: pki.serverKeyPem },
+    token: identity.token,
+    clusterName: opts.name,
+    podRuntime: kubelet,
+    validate: validateObject,
+    applyDefaults,
+    allocateClusterIP: () => {
+      const taken = new Set<string>();
+      for (const svc of store.list(services).items) {
+        const ip = (svc.spec as { clusterIP?: string } | undefined)?.clusterIP;
+        if (ip) taken.add(ip);
+      }
+      return nextClusterIp(addresses.serviceOctet, taken);
+    },
+    log: (line) => log(`api ${line}`),
+  });
+  await kubelet.ready;
+
+  return {
+    name: opts.name,
+    server: `https://${addresses.apiServerIp}:${api.port}`,
+    caPem: pki.caPem,
+    token: identity.token,
+    store,
+    async stop() {
+      await api.close();
+      controllers.stop();
+      await kubelet.stop();
+      store.close();
+    },
+  };
+}
+
+async function loadOrCreateIdentity(opts: LocalClusterOptions, host: string): Promise<ClusterIdentity> {
+  const file = join(opts.dir, 'cluster.json');
+  if (existsSync(file)) {
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as ClusterIdentity;
+    if (saved.subnetOctet !== opts.subnetOctet) {
+      throw new Error(
+        `${opts.name} was created with subnet octet ${saved.subnetOctet} (127.${saved.subnetOctet}.0.0/16), not ${opts.subnetOctet}: ` +
+          `use the same --subnet-base as before, or a new --state-dir`,
+      );
+    }
+    return saved;
+  }
+  const port = await pickPort(host, opts.preferredPort ?? 6443);
+  const identity: ClusterIdentity = { name: opts.name, subnetOctet: opts.subnetOctet, port, token: randomBytes(24).toString('base64url') };
+  writeFileSync(file, JSON.stringify(identity, null, 2) + '\n', { mode: 0o600 });
+  return identity;
+}
+
+/** The preferred port if free on that address, else one the kernel picks. */
+async function pickPort(host: string, preferred: number): Promise<number> {
+  const tryListen = (port: number) =>
+    new Promise<number | undefined>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(undefined));
+      server.listen({ host, port, exclusive: true }, () => {
+        const address = server.address();
+        const chosen = typeof address === 'object' && address ? address.port : undefined;
+        server.close(() => resolve(chosen));
+      });
+    });
+  const port = (await tryListen(preferred)) ?? (await tryListen(0));
+  if (port === undefined) throw new Error(`cannot listen on ${host}: is 127.0.0.0/8 routed to loopback on this machine?`);
+  return port;
+}
+
+interface ClusterPki {
+  caPem: string;
+  serverCertPem: string;
+  serverKeyPem: string;
+}
+
+async function loadOrCreatePki(dir: string, name: string, apiServerIp: string): Promise<ClusterPki> {
+  const pkiDir = join(dir, 'pki');
+  const files = { ca: join(pkiDir, 'ca.crt'), caKey: join(pkiDir, 'ca.key'), cert: join(pkiDir, 'apiserver.crt'), key: join(pkiDir, 'apiserver.key') };
+  if (Object.values(files).every((f) => existsSync(f))) {
+    return { caPem: readFileSync(files.ca, 'utf8'), serverCertPem: readFileSync(files.cert, 'utf8'), serverKeyPem: readFileSync(files.key, 'utf8') };
+  }
+  mkdirSync(pkiDir, { recursive: true, mode: 0o700 });
+  const ca = await createCertificateAuthority(`${name}-ca`);
+  const server = await issueServerCertificate(ca, {
+    commonName: 'kube-apiserver',
+    dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'],
+    ipAddresses: [apiServerIp, '127.0.0.1'],
+  });
+  writeFileSync(files.ca, ca.certPem);
+  writeFileSync(files.caKey, ca.keyPem, { mode: 0o600 });
+  writeFileSync(files.cert, server.certPem);
+  writeFileSync(files.key, server.keyPem, { mode: 0o600 });
+  return { caPem: ca.certPem, serverCertPem: server.certPem, serverKeyPem: server.keyPem };
+}

@@ -1,0 +1,74 @@
+// The state folder of `meshwork up` (default ./.meshwork): who runs the clusters, where they listen.
+//   state.json     pid of the process hosting the clusters, ready flag, cluster endpoints
+//   kubeconfig     one context per cluster
+//   meshwork.log   log of the hosting process
+//   clusters/<name>/  store.db, pki/, kubelet/ (pod logs, pids)
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export interface ClusterRecord {
+  name: string;
+  server: string;
+  subnetOctet: number;
+}
+
+export interface UpState {
+  pid: number;
+  startedAt: string;
+  ready: boolean;
+  clusters: ClusterRecord[];
+  /** Set when startup failed: the hosting process writes why before it exits. */
+  error?: string;
+}
+
+export interface StatePaths {
+  dir: string;
+  stateFile: string;
+  kubeconfig: string;
+  logFile: string;
+  clusterDir(name: string): string;
+}
+
+export const DEFAULT_STATE_DIR = '.meshwork';
+
+export function statePaths(dir: string): StatePaths {
+  const abs = resolve(dir);
+  return {
+    dir: abs,
+    stateFile: join(abs, 'state.json'),
+    kubeconfig: join(abs, 'kubeconfig'),
+    logFile: join(abs, 'meshwork.log'),
+    clusterDir: (name) => join(abs, 'clusters', name),
+  };
+}
+
+export function readUpState(paths: StatePaths): UpState | undefined {
+  if (!existsSync(paths.stateFile)) return undefined;
+  try {
+    return JSON.parse(readFileSync(paths.stateFile, 'utf8')) as UpState;
+  } catch (err) {
+    throw new Error(`${paths.stateFile} is not valid JSON (${(err as Error).message}): remove it if no meshwork process uses this folder`);
+  }
+}
+
+export function writeUpState(paths: StatePaths, state: UpState): void {
+  mkdirSync(paths.dir, { recursive: true });
+  const tmp = `${paths.stateFile}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n');
+  renameSync(tmp, paths.stateFile);
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The state of a live hosting process, or undefined when none runs (a stale file from a killed one counts as none). */
+export function runningState(paths: StatePaths): UpState | undefined {
+  const state = readUpState(paths);
+  return state && isAlive(state.pid) ? state : undefined;
+}

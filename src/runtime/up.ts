@@ -1,0 +1,73 @@
+// `meshwork up` in the foreground: hosts every local cluster in this process until SIGINT/SIGTERM.
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { mergeKubeconfigFile } from '../local/kubeconfig.js';
+import { startLocalCluster, type LocalCluster } from '../local/cluster.js';
+import { runningState, statePaths, writeUpState, type StatePaths, type UpState } from './state.js';
+
+export interface UpOptions {
+  clusters: number;
+  stateDir: string;
+  /** Cluster i gets 127.<subnetBase + 10*(i-1)>.0.0/16. */
+  subnetBase: number;
+  /** Progress lines for the user. */
+  say: (line: string) => void;
+}
+
+export function clusterNames(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `cluster-${i + 1}`);
+}
+
+export function subnetOctetFor(base: number, index: number): number {
+  return base + 10 * index;
+}
+
+export async function runUp(opts: UpOptions): Promise<{ stop(): Promise<void>; clusters: LocalCluster[]; paths: StatePaths }> {
+  const paths = statePaths(opts.stateDir);
+  mkdirSync(paths.dir, { recursive: true });
+  const other = runningState(paths);
+  if (other && other.pid !== process.pid) {
+    throw new Error(`meshwork is already running for ${paths.dir} (pid ${other.pid}): use \`meshwork status\`, or \`meshwork down\` first`);
+  }
+  const log = (line: string) => appendFileSync(paths.logFile, `${new Date().toISOString()} ${line}\n`);
+  const state: UpState = { pid: process.pid, startedAt: new Date().toISOString(), ready: false, clusters: [] };
+  writeUpState(paths, state);
+
+  const clusters: LocalCluster[] = [];
+  try {
+    const names = clusterNames(opts.clusters);
+    const started = await Promise.all(
+      names.map((name, i) =>
+        startLocalCluster({ name, subnetOctet: subnetOctetFor(opts.subnetBase, i), dir: paths.clusterDir(name), log }),
+      ),
+    );
+    clusters.push(...started);
+    for (const [i, c] of started.entries()) {
+      state.clusters.push({ name: c.name, server: c.server, subnetOctet: subnetOctetFor(opts.subnetBase, i) });
+      opts.say(`${c.name}: API server ${c.server}, pods in 127.${subnetOctetFor(opts.subnetBase, i)}.0.0/16`);
+    }
+    mergeKubeconfigFile(
+      paths.kubeconfig,
+      started.map((c) => ({ name: c.name, server: c.server, caPem: c.caPem, token: c.token })),
+      started[0].name,
+    );
+  } catch (err) {
+    await Promise.allSettled(clusters.map((c) => c.stop()));
+    writeUpState(paths, { ...state, error: (err as Error).message });
+    throw err;
+  }
+  state.ready = true;
+  writeUpState(paths, state);
+
+  let stopping: Promise<void> | undefined;
+  return {
+    clusters,
+    paths,
+    stop() {
+      stopping ??= (async () => {
+        await Promise.allSettled(clusters.map((c) => c.stop()));
+        writeUpState(paths, { ...state, ready: false, pid: 0 });
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,68 @@
+// Runs the real `meshwork` CLI and the real kubectl against local clusters in a temporary state folder.
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MESHWORK_BIN } from './paths.js';
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      cmd,
+      args,
+      { env: { ...process.env, ...opts.env }, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout: stdout.toString(), stderr: stderr.toString() });
+      },
+    );
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
+    else child.stdin?.end();
+  });
+}
+
+export class MeshworkEnv {
+  readonly stateDir: string;
+  readonly kubeconfig: string;
+
+  constructor(readonly subnetBase: number) {
+    this.stateDir = mkdtempSync(join(tmpdir(), 'meshwork-e2e-'));
+    this.kubeconfig = join(this.stateDir, 'kubeconfig');
+  }
+
+  meshwork(args: string[], timeoutMs = 60_000): Promise<RunResult> {
+    return run(process.execPath, [MESHWORK_BIN, ...args, '--state-dir', this.stateDir], { timeoutMs });
+  }
+
+  up(clusters = 2): Promise<RunResult> {
+    return this.meshwork(['up', '-d', '--clusters', String(clusters), '--subnet-base', String(this.subnetBase)], 90_000);
+  }
+
+  /** The pid of the process hosting the clusters. */
+  hostPid(): number {
+    return (JSON.parse(readFileSync(join(this.stateDir, 'state.json'), 'utf8')) as { pid: number }).pid;
+  }
+
+  kubectl(context: string, args: string[], input?: string): Promise<RunResult> {
+    return run('kubectl', ['--context', context, ...args], { env: { KUBECONFIG: this.kubeconfig }, input, timeoutMs: 60_000 });
+  }
+
+  /** kubectl that must succeed: returns stdout, throws with stderr otherwise. */
+  async kubectlOk(context: string, args: string[], input?: string): Promise<string> {
+    const res = await this.kubectl(context, args, input);
+    if (res.code !== 0) throw new Error(`kubectl --context ${context} ${args.join(' ')} exited ${res.code}: ${res.stderr}${res.stdout}`);
+    return res.stdout;
+  }
+
+  /** Stops the clusters and removes the state folder; safe to call twice. */
+  async cleanup(): Promise<void> {
+    spawnSync(process.execPath, [MESHWORK_BIN, 'down', '--state-dir', this.stateDir], { timeout: 30_000 });
+    rmSync(this.stateDir, { recursive: true, force: true });
+  }
+}
