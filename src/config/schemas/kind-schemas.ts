@@ -1,0 +1,180 @@
+// One schema per served group/version/kind: the real validator from kubernetes-models,
+// @kubernetes-models/istio or @kubernetes-models/gke (GKE multi-cluster kinds: our JSON schemas), plus
+// the declared fields for strict validation. Each entry is built on first use and kept.
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Deployment, ReplicaSet } from 'kubernetes-models/apps/v1';
+import { EndpointSlice } from 'kubernetes-models/discovery.k8s.io/v1';
+import { ConfigMap, Event, Namespace, Pod, Secret, Service, ServiceAccount, ServiceSpec } from 'kubernetes-models/v1';
+import { BackendConfig } from '@kubernetes-models/gke/cloud.google.com/v1/BackendConfig';
+import * as istioV1alpha3 from '@kubernetes-models/istio/networking.istio.io/v1alpha3';
+import * as istioV1beta1 from '@kubernetes-models/istio/networking.istio.io/v1beta1';
+import * as istioSecurityV1beta1 from '@kubernetes-models/istio/security.istio.io/v1beta1';
+import type { KubeObject } from '../object.js';
+import type { FieldCause } from '../status.js';
+import { ajvErrorsToCauses } from './ajv-causes.js';
+import { requireClientType } from './core-shapes.js';
+import { type FieldShape, type JsonSchemaNode, lazyObject, shapeFromJsonSchema } from './field-shape.js';
+import { BACKEND_CONFIG_FIELDS, MULTI_CLUSTER_INGRESS_SCHEMA, MULTI_CLUSTER_SERVICE_SCHEMA } from './gke.js';
+import { readIstioSchema } from './istio-schemas.js';
+
+export interface KindSchema {
+  /** Type, required and enum problems, in apiserver form. */
+  check(obj: KubeObject): FieldCause[];
+  /** The declared fields, for strict (unknown field) validation. */
+  shape(): FieldShape;
+}
+
+interface Validatable {
+  validate(): void;
+}
+/** A kubernetes-models class: its constructor copies the data, `validate()` throws ajv's ValidationError. */
+type ModelClass = new (...args: never[]) => Validatable;
+
+/** Runs a model's validate() and returns its ajv errors; anything else it throws is a real failure. */
+function modelErrors(model: ModelClass, data: unknown): ErrorObject[] {
+  const instance: Validatable = Reflect.construct(model, [data]);
+  try {
+    instance.validate();
+    return [];
+  } catch (err) {
+    if (err instanceof Error && 'errors' in err && Array.isArray(err.errors)) return err.errors;
+    throw err;
+  }
+}
+
+/**
+ * Validates with a model class. `schemaApiVersion` replaces the object's apiVersion when the schema is
+ * shared by several served versions (Istio v1 uses the v1beta1 schema: same fields).
+ */
+function modelCheck(model: ModelClass, schemaApiVersion?: string): (obj: KubeObject) => FieldCause[] {
+  return (obj) => {
+    const data = schemaApiVersion ? { ...obj, apiVersion: schemaApiVersion } : obj;
+    return ajvErrorsToCauses(modelErrors(model, data), obj);
+  };
+}
+
+/** Every kind's metadata is an ObjectMeta, whatever its own schema says there. */
+function withObjectMeta(shape: FieldShape): FieldShape {
+  if (shape.kind !== 'object') throw new Error('a kind schema must describe an object');
+  return lazyObject(() => new Map([...shape.fields(), ['metadata', requireClientType('V1ObjectMeta')]]), shape.rest);
+}
+
+function resolveRef(ref: string): FieldShape | undefined {
+  if (ref.startsWith('io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta')) return requireClientType('V1ObjectMeta');
+  if (/^V1[A-Za-z]+$/.test(ref)) return requireClientType(ref);
+  return undefined;
+}
+
+function jsonShape(schema: JsonSchemaNode): FieldShape {
+  return withObjectMeta(shapeFromJsonSchema(schema, resolveRef));
+}
+
+function builtIn(model: ModelClass, clientType: string): () => KindSchema {
+  return () => {
+    let shape: FieldShape | undefined;
+    return { check: modelCheck(model), shape: () => (shape ??= withObjectMeta(requireClientType(clientType))) };
+  };
+}
+
+/** `module` names the schema's model module, e.g. `networking.istio.io/v1beta1/VirtualService`. */
+function istio(model: ModelClass, module: string): () => KindSchema {
+  const [group, version] = module.split('/');
+  return () => {
+    let shape: FieldShape | undefined;
+    return {
+      check: modelCheck(model, `${group}/${version}`),
+      shape: () => (shape ??= jsonShape(readIstioSchema(module))),
+    };
+  };
+}
+
+let ajv: Ajv | undefined;
+function compile(schema: JsonSchemaNode): ValidateFunction {
+  ajv ??= new Ajv({ allErrors: true }).addVocabulary(['x-kubernetes-preserve-unknown-fields', 'x-kubernetes-int-or-string', 'x-fields-of']);
+  return ajv.compile(schema);
+}
+
+function record(value: unknown): Record<string, unknown> | undefined {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
+
+/** A kind described by our own JSON schema; `extra` adds checks of embedded Kubernetes parts. */
+function ownSchema(schema: JsonSchemaNode, extra?: (obj: KubeObject) => FieldCause[]): () => KindSchema {
+  return () => {
+    const validate = compile(schema);
+    let shape: FieldShape | undefined;
+    return {
+      check: (obj) => {
+        validate(obj);
+        return [...ajvErrorsToCauses(validate.errors, obj), ...(extra ? extra(obj) : [])];
+      },
+      shape: () => (shape ??= jsonShape(schema)),
+    };
+  };
+}
+
+/** The Service spec inside a MultiClusterService template, against the real ServiceSpec schema. */
+function multiClusterServiceTemplate(obj: KubeObject): FieldCause[] {
+  const spec = record(record(record(obj.spec)?.template)?.spec);
+  if (!spec) return [];
+  return ajvErrorsToCauses(modelErrors(ServiceSpec, spec), spec, 'spec.template.spec');
+}
+
+const FACTORIES: Record<string, () => KindSchema> = {
+  'v1/Namespace': builtIn(Namespace, 'V1Namespace'),
+  'v1/Service': builtIn(Service, 'V1Service'),
+  'v1/Pod': builtIn(Pod, 'V1Pod'),
+  'v1/ServiceAccount': builtIn(ServiceAccount, 'V1ServiceAccount'),
+  'v1/Secret': builtIn(Secret, 'V1Secret'),
+  'v1/ConfigMap': builtIn(ConfigMap, 'V1ConfigMap'),
+  'v1/Event': builtIn(Event, 'CoreV1Event'),
+  'apps/v1/Deployment': builtIn(Deployment, 'V1Deployment'),
+  'apps/v1/ReplicaSet': builtIn(ReplicaSet, 'V1ReplicaSet'),
+  'discovery.k8s.io/v1/EndpointSlice': builtIn(EndpointSlice, 'V1EndpointSlice'),
+  'cloud.google.com/v1/BackendConfig': () => {
+    let shape: FieldShape | undefined;
+    return { check: modelCheck(BackendConfig), shape: () => (shape ??= jsonShape(BACKEND_CONFIG_FIELDS)) };
+  },
+  'networking.gke.io/v1/MultiClusterService': ownSchema(MULTI_CLUSTER_SERVICE_SCHEMA, multiClusterServiceTemplate),
+  'networking.gke.io/v1beta1/MultiClusterIngress': ownSchema(MULTI_CLUSTER_INGRESS_SCHEMA),
+};
+
+const ISTIO_NETWORKING: Array<[string, ModelClass, ModelClass]> = [
+  ['VirtualService', istioV1alpha3.VirtualService, istioV1beta1.VirtualService],
+  ['DestinationRule', istioV1alpha3.DestinationRule, istioV1beta1.DestinationRule],
+  ['Gateway', istioV1alpha3.Gateway, istioV1beta1.Gateway],
+  ['ServiceEntry', istioV1alpha3.ServiceEntry, istioV1beta1.ServiceEntry],
+];
+for (const [kind, alpha3, beta1] of ISTIO_NETWORKING) {
+  FACTORIES[`networking.istio.io/v1alpha3/${kind}`] = istio(alpha3, `networking.istio.io/v1alpha3/${kind}`);
+  FACTORIES[`networking.istio.io/v1beta1/${kind}`] = istio(beta1, `networking.istio.io/v1beta1/${kind}`);
+  FACTORIES[`networking.istio.io/v1/${kind}`] = istio(beta1, `networking.istio.io/v1beta1/${kind}`);
+}
+const ISTIO_SECURITY: Array<[string, ModelClass]> = [
+  ['PeerAuthentication', istioSecurityV1beta1.PeerAuthentication],
+  ['AuthorizationPolicy', istioSecurityV1beta1.AuthorizationPolicy],
+];
+for (const [kind, beta1] of ISTIO_SECURITY) {
+  FACTORIES[`security.istio.io/v1beta1/${kind}`] = istio(beta1, `security.istio.io/v1beta1/${kind}`);
+  FACTORIES[`security.istio.io/v1/${kind}`] = istio(beta1, `security.istio.io/v1beta1/${kind}`);
+}
+
+const built = new Map<string, KindSchema>();
+
+/** The schema of `apiVersion` + `kind`, or undefined for a kind we do not serve. */
+export function kindSchema(apiVersion: string, kind: string): KindSchema | undefined {
+  const key = `${apiVersion}/${kind}`;
+  let schema = built.get(key);
+  if (!schema) {
+    const factory = FACTORIES[key];
+    if (!factory) return undefined;
+    schema = factory();
+    built.set(key, schema);
+  }
+  return schema;
+}
+
+/** The group/version/kind keys that have a schema (tests check the resource table is covered). */
+export function schemaKeys(): string[] {
+  return Object.keys(FACTORIES);
+}
