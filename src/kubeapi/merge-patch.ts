@@ -1,0 +1,33 @@
+// kubectl's client-side apply, JSON-merge-patch flavour: a three-way patch from the last applied
+// configuration, the new configuration and the live object. Fields the user removed since the last
+// apply are deleted (null); fields others set (status, defaults, controllers) are left alone.
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+function isMap(v: unknown): v is { [key: string]: Json } {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function deepEqual(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Returns undefined when nothing would change. */
+export function threeWayMergePatch(original: unknown, modified: unknown, current: unknown): Json | undefined {
+  if (!isMap(modified)) return deepEqual(modified, current) ? undefined : (modified as Json);
+  const patch: { [key: string]: Json } = {};
+  const orig = isMap(original) ? original : {};
+  const cur = isMap(current) ? current : {};
+  for (const key of Object.keys(orig)) {
+    if (!(key in modified) && key in cur) patch[key] = null;
+  }
+  for (const [key, value] of Object.entries(modified)) {
+    if (isMap(value) && isMap(cur[key])) {
+      const sub = threeWayMergePatch(orig[key], value, cur[key]);
+      if (sub !== undefined) patch[key] = sub;
+    } else if (!deepEqual(value, cur[key])) {
+      patch[key] = value;
+    }
+  }
+  return Object.keys(patch).length > 0 ? patch : undefined;
+}
