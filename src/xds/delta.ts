@@ -1,0 +1,151 @@
+// Incremental ADS (DeltaAggregatedResources) for one stream.
+//
+// Per type: wildcard (LDS/CDS whose first request subscribes nothing, or anyone subscribing '*'),
+// the explicitly subscribed names, and what the client has (name -> version: seeded from
+// initial_resource_versions, then updated by every response we send). A response carries the
+// resources whose version differs from the client's and removed_resources for names the client
+// has that are gone. Subscription changes are honoured in every request; response_nonce only
+// ACKs/NACKs (a stale nonce is ignored for ACK purposes).
+
+import { isTypeUrl, SHORT_TYPE_NAMES, TYPE_URL_ORDER, TYPE_URLS, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, type TypeUrl } from './protos.js';
+import type { PreparedResource, PreparedSnapshot } from './snapshot.js';
+import { applyNonce, nodeCluster, structToPlain, typeStatus, type AckState, type ProxyStatus } from './status.js';
+import { errorDetailMessage, type AdsStream, type StreamContext, type StreamIdentity } from './stream.js';
+import { createHash } from 'node:crypto';
+
+const WILDCARD_TYPES: ReadonlySet<TypeUrl> = new Set([TYPE_URLS.listener, TYPE_URLS.cluster]);
+
+interface DeltaTypeState extends AckState {
+  wildcard: boolean;
+  names: Set<string>;
+  /** What the client holds, name -> version. */
+  client: Map<string, string>;
+}
+
+export interface DeltaChanges {
+  updated: PreparedResource[];
+  removed: string[];
+}
+
+/** What to send so that the client's view matches the subscribed part of `all` (pure). */
+export function deltaChanges(
+  all: ReadonlyMap<string, PreparedResource> | undefined,
+  wildcard: boolean,
+  names: ReadonlySet<string>,
+  client: ReadonlyMap<string, string>,
+): DeltaChanges {
+  const available = all ?? new Map<string, PreparedResource>();
+  const wanted = new Set<string>(names);
+  if (wildcard) for (const name of available.keys()) wanted.add(name);
+  const updated: PreparedResource[] = [];
+  const removed: string[] = [];
+  for (const name of [...wanted].sort()) {
+    const resource = available.get(name);
+    if (resource && client.get(name) !== resource.version) updated.push(resource);
+  }
+  for (const name of [...client.keys()].sort()) {
+    if (!available.has(name) && (wildcard || names.has(name))) removed.push(name);
+  }
+  return { updated, removed };
+}
+
+/** The version of the client's whole view of a type, for status and system_version_info. */
+function viewVersion(client: ReadonlyMap<string, string>): string {
+  const lines = [...client].map(([n, v]) => `${n}\u0000${v}`).sort();
+  return createHash('sha256').update(lines.join('\n')).digest('hex').slice(0, 16);
+}
+
+export class DeltaStream implements AdsStream<DeltaDiscoveryRequest> {
+  private readonly types = new Map<TypeUrl, DeltaTypeState>();
+  private nonceCounter = 0;
+
+  constructor(
+    private readonly identity: StreamIdentity,
+    private readonly ctx: StreamContext,
+    private readonly send: (response: DeltaDiscoveryResponse) => void,
+  ) {}
+
+  handle(request: DeltaDiscoveryRequest): void {
+    const typeUrl = request.type_url ?? '';
+    const who = `node=${this.identity.nodeId} stream=${this.identity.streamId} (delta)`;
+    if (!isTypeUrl(typeUrl)) {
+      this.ctx.counters.unknownTypes++;
+      this.ctx.log(`xds: ${who}: ignoring request for unsupported type ${JSON.stringify(typeUrl)}`);
+      return;
+    }
+    const short = SHORT_TYPE_NAMES[typeUrl];
+    const subscribe = request.resource_names_subscribe ?? [];
+    const unsubscribe = request.resource_names_unsubscribe ?? [];
+    let state = this.types.get(typeUrl);
+    if (!state) {
+      state = {
+        wildcard: WILDCARD_TYPES.has(typeUrl) && subscribe.length === 0,
+        names: new Set(),
+        client: new Map(Object.entries(request.initial_resource_versions ?? {})),
+      };
+      this.types.set(typeUrl, state);
+    }
+    const outcome = applyNonce(state, request.response_nonce, errorDetailMessage(request.error_detail), this.ctx.now());
+    if (outcome.kind === 'stale') this.ctx.counters.staleNonces++;
+    if (outcome.kind === 'ack') this.ctx.counters.acks++;
+    if (outcome.kind === 'nack') {
+      this.ctx.counters.nacks++;
+      this.ctx.log(`xds: NACK ${who} type=${short} version=${outcome.version ?? '-'}: ${outcome.message}`);
+    }
+    for (const name of subscribe) {
+      if (name === '*') state.wildcard = true;
+      else state.names.add(name);
+    }
+    for (const name of unsubscribe) {
+      if (name === '*') state.wildcard = false;
+      else {
+        state.names.delete(name);
+        state.client.delete(name);
+      }
+    }
+    this.respond(typeUrl, state);
+  }
+
+  onSnapshot(prepared: PreparedSnapshot | undefined): void {
+    if (!prepared) return;
+    for (const typeUrl of TYPE_URL_ORDER) {
+      const state = this.types.get(typeUrl);
+      if (state) this.respond(typeUrl, state, prepared);
+    }
+  }
+
+  private respond(typeUrl: TypeUrl, state: DeltaTypeState, prepared = this.ctx.source.getPrepared(this.identity.nodeId)): void {
+    if (!prepared) return;
+    const { updated, removed } = deltaChanges(prepared.types.get(typeUrl), state.wildcard, state.names, state.client);
+    if (updated.length === 0 && removed.length === 0) return;
+    for (const r of updated) state.client.set(r.name, r.version);
+    for (const name of removed) state.client.delete(name);
+    const version = viewVersion(state.client);
+    const nonce = String(++this.nonceCounter);
+    state.lastNonce = nonce;
+    state.sentVersion = version;
+    this.ctx.counters.responses++;
+    this.send({
+      system_version_info: version,
+      resources: updated.map((r) => ({ name: r.name, version: r.version, resource: r.any })),
+      type_url: typeUrl,
+      removed_resources: removed,
+      nonce,
+    });
+  }
+
+  status(): ProxyStatus {
+    const metadata = structToPlain(this.identity.node.metadata);
+    const types: ProxyStatus['types'] = {};
+    for (const [typeUrl, state] of this.types) types[SHORT_TYPE_NAMES[typeUrl]] = typeStatus(state);
+    return {
+      streamId: this.identity.streamId,
+      protocol: 'Delta',
+      nodeId: this.identity.nodeId,
+      cluster: nodeCluster(this.identity.node, metadata),
+      metadata,
+      connectedAt: this.identity.connectedAt,
+      types,
+    };
+  }
+}

@@ -1,0 +1,88 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SnapshotCache } from './cache.js';
+import { TYPE_URLS } from './protos.js';
+import { consistent, prepareSnapshot, SnapshotError, type XdsSnapshot } from './snapshot.js';
+import { echoSnapshot, ECHO_ROUTE } from './testdata/echo-snapshot.js';
+
+const backends = [
+  { name: 'a', port: 1001, weight: 80 },
+  { name: 'b', port: 1002, weight: 20 },
+];
+
+test('a complete snapshot is consistent', () => {
+  assert.deepEqual(consistent(echoSnapshot({ backends })), []);
+});
+
+test('missing route config, missing CLA and mismatched names are reported', () => {
+  const snap = echoSnapshot({ backends });
+  snap.resources[TYPE_URLS.route]?.delete(ECHO_ROUTE);
+  snap.resources[TYPE_URLS.endpoint]?.delete('b-cla');
+  snap.resources[TYPE_URLS.cluster]?.set('plain', { name: 'plain', type: 'EDS' });
+  snap.resources[TYPE_URLS.cluster]?.set('static', { name: 'static', type: 'STATIC' });
+  snap.resources[TYPE_URLS.endpoint]?.set('x', { cluster_name: 'y' });
+  const problems = consistent(snap);
+  assert.deepEqual(problems.sort(), [
+    "EDS resource keyed 'x' has cluster_name 'y'",
+    "cluster 'b': ClusterLoadAssignment 'b-cla' (EDS) is not in the snapshot",
+    "cluster 'plain': ClusterLoadAssignment 'plain' (EDS) is not in the snapshot",
+    "listener 'echo.test.svc.cluster.local:7070' api_listener: RouteConfiguration 'echo-route' (rds.route_config_name) is not in the snapshot",
+  ]);
+});
+
+test('filter-chain HCMs are checked too', () => {
+  const snap: XdsSnapshot = {
+    resources: {
+      [TYPE_URLS.listener]: new Map([
+        [
+          'l',
+          {
+            name: 'l',
+            filter_chains: [
+              {
+                filters: [
+                  {
+                    name: 'hcm',
+                    typed_config: {
+                      '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+                      rds: { route_config_name: 'nope' },
+                    },
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      ]),
+    },
+  };
+  assert.match(consistent(snap).join(), /filter_chains\[0\]\.filters\[0\]: RouteConfiguration 'nope'/);
+});
+
+test('versions follow content: same content same version, one type changed changes only it', () => {
+  const v1 = prepareSnapshot('n', echoSnapshot({ backends }));
+  const v2 = prepareSnapshot('n', echoSnapshot({ backends }));
+  const v3 = prepareSnapshot('n', echoSnapshot({ backends: [backends[0] as (typeof backends)[0], { name: 'b', port: 2002, weight: 20 }] }));
+  for (const t of Object.values(TYPE_URLS)) assert.equal(v1.typeVersions.get(t), v2.typeVersions.get(t));
+  assert.notEqual(v1.typeVersions.get(TYPE_URLS.endpoint), v3.typeVersions.get(TYPE_URLS.endpoint));
+  assert.equal(v1.typeVersions.get(TYPE_URLS.cluster), v3.typeVersions.get(TYPE_URLS.cluster));
+  assert.equal(v1.types.get(TYPE_URLS.endpoint)?.get('a-cla')?.version, v3.types.get(TYPE_URLS.endpoint)?.get('a-cla')?.version);
+});
+
+test('SnapshotCache rejects an inconsistent or malformed snapshot and keeps the previous one', () => {
+  const cache = new SnapshotCache();
+  const seen: (string | undefined)[] = [];
+  cache.subscribe('n', (p) => seen.push(p?.typeVersions.get(TYPE_URLS.cluster)));
+  const good = echoSnapshot({ backends });
+  cache.setSnapshot('n', good);
+  const bad = echoSnapshot({ backends });
+  bad.resources[TYPE_URLS.endpoint]?.delete('a-cla');
+  assert.throws(() => cache.setSnapshot('n', bad), (err: unknown) => err instanceof SnapshotError && /'a-cla'/.test(err.message));
+  const malformed = echoSnapshot({ backends, routeActionExtra: { timeoutt: { seconds: 1 } } });
+  assert.throws(() => cache.setSnapshot('n', malformed), /RDS 'echo-route'.*RouteAction.*unknown field 'timeoutt'/);
+  assert.equal(cache.getSnapshot('n'), good);
+  assert.equal(seen.length, 1, 'rejected snapshots notify nobody');
+  cache.clearSnapshot('n');
+  assert.equal(cache.getSnapshot('n'), undefined);
+  assert.deepEqual(seen, [seen[0], undefined]);
+});

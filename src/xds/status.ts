@@ -1,0 +1,94 @@
+// Sync status of connected proxies, as `istioctl proxy-status` shows it, and the per-type ACK
+// bookkeeping both ADS stream kinds share.
+
+import type { ShortTypeName, XdsNode } from './protos.js';
+
+export type SyncState = 'SYNCED' | 'NOT SENT' | 'STALE';
+
+export interface TypeStatus {
+  sentVersion?: string;
+  ackedVersion?: string;
+  /** The last NACK, until a later response is ACKed. */
+  nack?: { version?: string; message: string; at: Date };
+  /** SYNCED: last sent version ACKed; NOT SENT: nothing sent yet; STALE: sent but not ACKed yet, or NACKed. */
+  state: SyncState;
+}
+
+export interface ProxyStatus {
+  /** Distinguishes several streams of one node (reconnects overlap). */
+  streamId: number;
+  protocol: 'SotW' | 'Delta';
+  nodeId: string;
+  /** node.cluster, or metadata CLUSTER_ID when node.cluster is empty (Istio proxies). */
+  cluster: string;
+  /** node.metadata as plain JSON values. */
+  metadata: Record<string, unknown>;
+  connectedAt: Date;
+  /** Keyed by short type name: LDS RDS CDS EDS SDS. */
+  types: Partial<Record<ShortTypeName, TypeStatus>>;
+}
+
+/** Mutable ACK bookkeeping of one type on one stream. */
+export interface AckState {
+  lastNonce?: string;
+  sentVersion?: string;
+  ackedVersion?: string;
+  nack?: { version?: string; message: string; at: Date };
+}
+
+export function typeStatus(ack: AckState): TypeStatus {
+  const state: SyncState =
+    ack.sentVersion === undefined ? 'NOT SENT' : ack.nack === undefined && ack.ackedVersion === ack.sentVersion ? 'SYNCED' : 'STALE';
+  return {
+    ...(ack.sentVersion !== undefined ? { sentVersion: ack.sentVersion } : {}),
+    ...(ack.ackedVersion !== undefined ? { ackedVersion: ack.ackedVersion } : {}),
+    ...(ack.nack ? { nack: { ...ack.nack } } : {}),
+    state,
+  };
+}
+
+export type NonceOutcome = { kind: 'initial' } | { kind: 'stale'; nonce: string } | { kind: 'ack'; version?: string } | { kind: 'nack'; version?: string; message: string };
+
+/**
+ * Applies a request's response_nonce / error_detail to the type's bookkeeping (pure over `ack`).
+ * A nonce other than the last one sent is stale: nothing changes.
+ */
+export function applyNonce(ack: AckState, nonce: string | undefined, errorMessage: string | undefined, at: Date): NonceOutcome {
+  if (!nonce) return { kind: 'initial' };
+  if (nonce !== ack.lastNonce) return { kind: 'stale', nonce };
+  if (errorMessage !== undefined) {
+    ack.nack = { ...(ack.sentVersion !== undefined ? { version: ack.sentVersion } : {}), message: errorMessage, at };
+    return { kind: 'nack', ...(ack.sentVersion !== undefined ? { version: ack.sentVersion } : {}), message: errorMessage };
+  }
+  ack.ackedVersion = ack.sentVersion;
+  delete ack.nack;
+  return { kind: 'ack', ...(ack.sentVersion !== undefined ? { version: ack.sentVersion } : {}) };
+}
+
+/** google.protobuf.Value in proto form -> plain JSON value. */
+function valueToPlain(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  const v = value as Record<string, unknown>;
+  if ('string_value' in v) return v['string_value'];
+  if ('number_value' in v) return v['number_value'];
+  if ('bool_value' in v) return v['bool_value'];
+  if ('null_value' in v) return null;
+  if ('struct_value' in v) return structToPlain(v['struct_value']);
+  if ('list_value' in v) {
+    const list = v['list_value'] as { values?: unknown[] } | undefined;
+    return (list?.values ?? []).map(valueToPlain);
+  }
+  return null;
+}
+
+/** google.protobuf.Struct in proto form ({fields: {k: Value}}) -> plain JSON object. */
+export function structToPlain(struct: unknown): Record<string, unknown> {
+  const fields = (struct as { fields?: Record<string, unknown> } | undefined)?.fields ?? {};
+  return Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, valueToPlain(v)]));
+}
+
+export function nodeCluster(node: XdsNode, metadata: Record<string, unknown>): string {
+  if (node.cluster) return node.cluster;
+  const id = metadata['CLUSTER_ID'];
+  return typeof id === 'string' ? id : '';
+}
