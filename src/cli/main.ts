@@ -2,6 +2,12 @@
 import { Command } from 'commander';
 import { registerClusterCommands } from './clusters.js';
 
+// A closed pipe (`meshwork status | head`) ends output quietly, as for any Unix tool.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 const program = new Command();
 program
   .name('meshwork')

@@ -1,3 +1,4 @@
+import { scenarioDir } from '../../test/helpers/paths.js';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import { schemaKeys } from './schemas/kind-schemas.js';
 import type { FieldCause } from './status.js';
 import { validateObject } from './validate.js';
 
-const SCENARIO = '/work/shared/scenario';
+const SCENARIO = scenarioDir();
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => {

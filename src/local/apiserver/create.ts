@@ -1,0 +1,64 @@
+// POST on a collection: a new object.
+import { randomUUID } from 'node:crypto';
+import type { ResourceType } from '../../config/kinds.js';
+import type { KubeObject } from '../../config/object.js';
+import { badRequest, StatusError } from '../../config/status.js';
+import { decodeObjectBody, isPlainObject, methodNotAllowed } from './http.js';
+import { checkNamespaceAcceptsCreate, newNamespaceFields } from './namespaces.js';
+import { objectForRoute } from './object-body.js';
+import type { ApiContext } from './options.js';
+import type { Reply } from './reply.js';
+import type { ResourceRoute } from './routes.js';
+import { asServed } from './served.js';
+import { allocateServiceIPs, isServiceType } from './services.js';
+import { fieldValidationOf, isDryRun, prepareWrite, warningHeader } from './writes.js';
+
+/** Fields only the server sets: what a client sends for them is dropped, as the apiserver does. */
+function clearServerFields(obj: KubeObject): void {
+  for (const f of ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation', 'managedFields', 'selfLink']) {
+    delete obj.metadata[f];
+  }
+}
+
+/** Status is not written on create for types with a status subresource (controllers own it). */
+function initialStatus(t: ResourceType, obj: KubeObject): KubeObject {
+  if (t.group === '' && t.kind === 'Namespace') return newNamespaceFields(obj);
+  if (!t.subresources.includes('status')) return obj;
+  const { status: _dropped, ...rest } = obj;
+  if (t.group === '' && t.kind === 'Pod') return { ...rest, status: { phase: 'Pending' } };
+  return rest;
+}
+
+export async function createObject(ctx: ApiContext, route: ResourceRoute, body: Buffer, contentType: string | undefined, query: URLSearchParams): Promise<Reply> {
+  const t = route.type;
+  if (route.name !== undefined) throw methodNotAllowed('POST');
+  if (t.namespaced && route.namespace === undefined) throw methodNotAllowed('POST');
+  const mode = fieldValidationOf(query);
+  const dryRun = isDryRun(query);
+  const raw = decodeObjectBody(body, contentType);
+  let obj = objectForRoute(raw, route);
+  if (isPlainObject(raw.metadata) && raw.metadata.resourceVersion) {
+    throw badRequest('resourceVersion should not be set on objects to be created');
+  }
+  clearServerFields(obj);
+  const displayName = obj.metadata.name ?? obj.metadata.generateName ?? '';
+  if (t.namespaced) checkNamespaceAcceptsCreate(ctx, t, route.namespace!, displayName);
+  obj = initialStatus(t, obj);
+
+  const prepared = await prepareWrite(ctx, t, route.version, obj, mode);
+  obj = prepared.object;
+  const headers = warningHeader(prepared.warnings);
+  if (dryRun) {
+    // As the apiserver: a dry run shows the object as it would be created, without storing it.
+    const preview = { ...obj, metadata: { ...obj.metadata, uid: randomUUID(), creationTimestamp: new Date(ctx.now()).toISOString().replace(/\.\d{3}Z$/, 'Z') } };
+    return { code: 201, body: asServed(preview, route.group, route.version), headers };
+  }
+  if (isServiceType(t)) obj = allocateServiceIPs(ctx, obj);
+  try {
+    const stored = ctx.store.create(t, obj);
+    return { code: 201, body: asServed(stored, route.group, route.version), headers };
+  } catch (err) {
+    if (err instanceof StatusError) throw err;
+    throw new StatusError(500, 'InternalError', `Internal error occurred: storing ${t.plural} "${displayName}": ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,68 @@
+// PATCH bodies by media type. Server-side apply is not served: kubectl's client-side apply works.
+import type { ResourceType } from '../../config/kinds.js';
+import { badRequest, StatusError } from '../../config/status.js';
+import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from '../patch/index.js';
+import type { JsonValue } from '../patch/index.js';
+import { mediaType } from './http.js';
+
+export type PatchKind = 'json' | 'merge' | 'strategic';
+
+/** Built-in groups have strategic merge patch; custom resources do not, as in Kubernetes. */
+function supportsStrategic(t: ResourceType): boolean {
+  return t.group === '' || t.group === 'apps' || t.group === 'discovery.k8s.io' || t.group === 'autoscaling';
+}
+
+function unsupportedMediaType(message: string): StatusError {
+  return new StatusError(415, 'UnsupportedMediaType', message);
+}
+
+export function patchKindOf(t: ResourceType, contentType: string | undefined): PatchKind {
+  const type = mediaType(contentType);
+  switch (type) {
+    case 'application/json-patch+json':
+      return 'json';
+    case 'application/merge-patch+json':
+      return 'merge';
+    case 'application/strategic-merge-patch+json':
+      if (supportsStrategic(t)) return 'strategic';
+      break;
+    case 'application/apply-patch+yaml':
+    case 'application/apply-patch+cbor':
+      throw unsupportedMediaType(
+        'server-side apply is not supported by this API server: use client-side apply (kubectl apply without --server-side), which works',
+      );
+  }
+  const accepted = supportsStrategic(t)
+    ? 'application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json'
+    : 'application/json-patch+json, application/merge-patch+json';
+  throw unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: ${accepted}`);
+}
+
+export function parsePatchBody(body: Buffer): unknown {
+  const text = body.toString('utf8');
+  if (text.trim() === '') throw badRequest('the patch body is empty');
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw badRequest(`error decoding patch: ${(err as Error).message}`);
+  }
+}
+
+export function applyPatch(kind: PatchKind, target: unknown, patch: unknown): JsonValue {
+  switch (kind) {
+    case 'json':
+      return applyJsonPatch(target, patch);
+    case 'merge':
+      return applyMergePatch(target, patch);
+    case 'strategic':
+      return applyStrategicMergePatch(target, patch);
+  }
+}
+
+/** Whether the patch itself names a resourceVersion (then a conflict is the client's to handle). */
+export function patchSetsResourceVersion(kind: PatchKind, patch: unknown): boolean {
+  if (kind === 'json') return JSON.stringify(patch).includes('/metadata/resourceVersion');
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return false;
+  const metadata = 'metadata' in patch ? patch.metadata : undefined;
+  return typeof metadata === 'object' && metadata !== null && 'resourceVersion' in metadata;
+}

@@ -1,0 +1,186 @@
+// Dispatches an authenticated request to the handler of what its path addresses.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Verb } from '../../config/kinds.js';
+import { badRequest } from '../../config/status.js';
+import { createObject } from './create.js';
+import { deleteCollection, deleteObject } from './delete.js';
+import {
+  aggregatedContentType,
+  aggregatedDiscovery,
+  apiGroupDocument,
+  apiGroupList,
+  apiResourceList,
+  apiVersions,
+  wantsAggregatedDiscovery,
+} from './discovery.js';
+import { methodNotAllowed, notFoundPath, parseAccept, readBody, sendJson } from './http.js';
+import type { AcceptEntry } from './http.js';
+import { serveLogs } from './logs.js';
+import type { OpenApiDocuments } from './openapi.js';
+import type { ApiContext } from './options.js';
+import { checkAcceptable, getObject, listObjects } from './reads.js';
+import type { Reply } from './reply.js';
+import type { ResourceRoute } from './routes.js';
+import { parseRoute } from './routes.js';
+import { getScale, patchScale, replaceScale } from './scale.js';
+import { patchObject, replaceObject } from './update.js';
+import type { ActiveWatches, WatchSettings } from './watch.js';
+import { isWatchRequest, serveWatch } from './watch.js';
+
+export const SERVER_VERSION = {
+  major: '1',
+  minor: '32',
+  gitVersion: 'v1.32.0',
+  gitCommit: '0000000000000000000000000000000000000000',
+  gitTreeState: 'clean',
+  buildDate: '2024-12-11T00:00:00Z',
+  goVersion: 'go1.23.3',
+  compiler: 'gc',
+  platform: 'linux/amd64',
+};
+
+export interface RouterDeps {
+  ctx: ApiContext;
+  openapi: OpenApiDocuments;
+  watches: ActiveWatches;
+  watchSettings: WatchSettings;
+  serverAddress: () => string;
+}
+
+function reply(res: ServerResponse, r: Reply): void {
+  sendJson(res, r.code, r.body, r.headers);
+}
+
+function requireVerb(route: ResourceRoute, verb: Verb, method: string): void {
+  if (!route.type.verbs.includes(verb)) throw methodNotAllowed(method);
+}
+
+function discovery(deps: RouterDeps, res: ServerResponse, accept: AcceptEntry[], core: boolean, legacy: () => object): void {
+  const aggregated = wantsAggregatedDiscovery(accept);
+  if (aggregated) {
+    sendJson(res, 200, aggregatedDiscovery(core, aggregated), { 'Content-Type': aggregatedContentType(aggregated), Vary: 'Accept' });
+    return;
+  }
+  sendJson(res, 200, legacy(), { Vary: 'Accept' });
+}
+
+function serveOpenApi(deps: RouterDeps, res: ServerResponse, path: string): boolean {
+  if (path === '/openapi/v3' || path === '/openapi/v3/') {
+    sendJson(res, 200, deps.openapi.index);
+    return true;
+  }
+  if (path.startsWith('/openapi/v3/')) {
+    const doc = deps.openapi.document(path.slice('/openapi/v3/'.length));
+    if (!doc) return false;
+    res.writeHead(200, {
+      'Content-Type': 'application/json',
+      'Content-Length': String(Buffer.byteLength(doc.body)),
+      'Cache-Control': 'public, immutable',
+      Etag: `"${doc.hash}"`,
+    });
+    res.end(doc.body);
+    return true;
+  }
+  return false;
+}
+
+/**
+ * OpenAPI v2 with no definitions. kubectl reads v3 first (where our kinds are described); it falls
+ * back to v2 for kinds v3 does not describe, and with v2 missing it stops with "failed to download
+ * openapi" instead of its own "no matches for kind" message. An empty v2 document tells it there is no
+ * v2 schema to check against. In protobuf (what kubectl asks for) an empty Document is zero bytes.
+ */
+function serveEmptyOpenApiV2(res: ServerResponse, accept: AcceptEntry[]): void {
+  if (accept.some((e) => e.type.includes('protobuf'))) {
+    // Go's mime parser rejects the '@' of the media type kubectl asks for, so the answer is labelled plainly.
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': '0' });
+    res.end();
+    return;
+  }
+  sendJson(res, 200, { swagger: '2.0', info: { title: 'Kubernetes', version: SERVER_VERSION.gitVersion }, paths: {}, definitions: {} });
+}
+
+/** Handles one request; throws StatusError for the caller to send. */
+export async function route(deps: RouterDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const { ctx } = deps;
+  const method = req.method ?? 'GET';
+  const url = new URL(req.url ?? '/', 'https://apiserver.invalid');
+  const path = url.pathname;
+  const query = url.searchParams;
+  const accept = parseAccept(req.headers.accept);
+
+  if (path === '/healthz' || path === '/livez' || path === '/readyz' || /^\/(healthz|livez|readyz)\//.test(path)) {
+    res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+    res.end('ok');
+    return;
+  }
+  if (path === '/version' || path === '/version/') return sendJson(res, 200, SERVER_VERSION);
+  if (path.startsWith('/openapi/')) {
+    if (method === 'GET' && serveOpenApi(deps, res, path)) return;
+    if (method === 'GET' && (path === '/openapi/v2' || path === '/openapi/v2/')) return serveEmptyOpenApiV2(res, accept);
+    throw notFoundPath();
+  }
+
+  const r = parseRoute(path);
+  if (r.kind !== 'resource') {
+    if (r.kind === 'not-found') throw notFoundPath();
+    if (method !== 'GET') throw methodNotAllowed(method);
+    switch (r.kind) {
+      case 'api-versions':
+        return discovery(deps, res, accept, true, () => apiVersions(deps.serverAddress()));
+      case 'api-groups':
+        return discovery(deps, res, accept, false, apiGroupList);
+      case 'api-group':
+        return sendJson(res, 200, apiGroupDocument(r.group));
+      case 'api-resources':
+        return sendJson(res, 200, apiResourceList(r.group, r.version));
+    }
+  }
+
+  const contentType = req.headers['content-type'];
+  switch (method) {
+    case 'GET': {
+      checkAcceptable(accept);
+      if (r.subresource === 'log') return serveLogs(ctx, r, res, query);
+      if (r.subresource === 'exec') throw badRequest('Upgrade request required');
+      if (isWatchRequest(r, query)) {
+        requireVerb(r, 'watch', method);
+        return serveWatch(ctx, r, req, res, query, accept, deps.watches, deps.watchSettings);
+      }
+      if (r.name === undefined) {
+        requireVerb(r, 'list', method);
+        return reply(res, listObjects(ctx, r, query, accept));
+      }
+      requireVerb(r, 'get', method);
+      if (r.subresource === 'scale') return reply(res, getScale(ctx, r));
+      return reply(res, getObject(ctx, r, query, accept));
+    }
+    case 'POST': {
+      if (r.subresource === 'exec') throw badRequest('Upgrade request required');
+      requireVerb(r, 'create', method);
+      return reply(res, await createObject(ctx, r, await readBody(req), contentType, query));
+    }
+    case 'PUT':
+    case 'PATCH': {
+      if (r.name === undefined || r.subresource === 'log' || r.subresource === 'exec') throw methodNotAllowed(method);
+      requireVerb(r, method === 'PUT' ? 'update' : 'patch', method);
+      const body = await readBody(req);
+      if (r.subresource === 'scale') {
+        return reply(res, method === 'PUT' ? await replaceScale(ctx, r, body, contentType, query) : await patchScale(ctx, r, body, contentType, query));
+      }
+      return reply(res, method === 'PUT' ? await replaceObject(ctx, r, body, contentType, query) : await patchObject(ctx, r, body, contentType, query));
+    }
+    case 'DELETE': {
+      if (r.subresource !== undefined) throw methodNotAllowed(method);
+      const body = await readBody(req);
+      if (r.name === undefined) {
+        requireVerb(r, 'deletecollection', method);
+        return reply(res, deleteCollection(ctx, r, body, query));
+      }
+      requireVerb(r, 'delete', method);
+      return reply(res, deleteObject(ctx, r, body, query));
+    }
+    default:
+      throw methodNotAllowed(method);
+  }
+}

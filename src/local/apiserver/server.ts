@@ -1,0 +1,131 @@
+// The local cluster's Kubernetes API server: HTTPS, bearer-token auth, discovery, OpenAPI v3, CRUD,
+// watch, tables, pods/log and pods/exec, over an ObjectStore. Real kubectl and client-node talk to it
+// as to any apiserver.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import { StatusError } from '../../config/status.js';
+import { auditLine } from './audit.js';
+import { bearerTokenChecker, unauthorized } from './auth.js';
+import { chooseExecProtocol, execParams, rejectUpgrade, runExec, spdyNotSupported } from './exec.js';
+import { notFoundPath, sendStatusError, toStatusError } from './http.js';
+import { ensureSystemNamespaces } from './namespaces.js';
+import { buildOpenApiDocuments } from './openapi.js';
+import type { ApiContext, ApiServerOptions } from './options.js';
+import type { RouterDeps } from './router.js';
+import { route } from './router.js';
+import { parseRoute } from './routes.js';
+import type { WatchSettings } from './watch.js';
+import { ActiveWatches, DEFAULT_WATCH_SETTINGS } from './watch.js';
+
+export type { AdmissionHook, AdmissionRequest, ApiServerOptions } from './options.js';
+
+export interface RunningApiServer {
+  /** https://HOST:PORT */
+  url: string;
+  port: number;
+  /** Ends watches, exec sessions and connections, then stops listening. */
+  close(): Promise<void>;
+}
+
+function formatHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+export async function startApiServer(opts: ApiServerOptions & { watch?: Partial<WatchSettings> }): Promise<RunningApiServer> {
+  const log = opts.log ?? (() => {});
+  const ctx: ApiContext = { opts, store: opts.store, now: Date.now, log };
+  ensureSystemNamespaces(ctx);
+  const isAuthorized = bearerTokenChecker(opts.token);
+  const watches = new ActiveWatches();
+  let port = opts.port;
+  const deps: RouterDeps = {
+    ctx,
+    openapi: buildOpenApiDocuments(),
+    watches,
+    watchSettings: { ...DEFAULT_WATCH_SETTINGS, ...opts.watch },
+    serverAddress: () => `${formatHost(opts.host)}:${port}`,
+  };
+
+  const audit = (req: IncomingMessage, code: number, started: number): void => {
+    log(auditLine(opts.clusterName, { method: req.method ?? '', url: req.url ?? '', code, durationMs: performance.now() - started, headers: req.headers }));
+  };
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const started = performance.now();
+    res.once('close', () => audit(req, res.statusCode, started));
+    if (!isAuthorized(req.headers)) {
+      sendStatusError(res, unauthorized());
+      return;
+    }
+    route(deps, req, res).catch((err: unknown) => {
+      const status = toStatusError(err);
+      if (!(err instanceof StatusError)) log(`${opts.clusterName} ${req.method} ${req.url}: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      if (!res.headersSent) sendStatusError(res, status);
+      else res.destroy(err instanceof Error ? err : new Error(String(err)));
+    });
+  };
+
+  const wss = new WebSocketServer({ noServer: true, handleProtocols: (offered) => chooseExecProtocol(offered) });
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const started = performance.now();
+    socket.on('error', (err) => log(`${opts.clusterName} upgrade ${req.url}: socket error: ${err.message}`));
+    const fail = (err: StatusError): void => {
+      rejectUpgrade(socket, err);
+      audit(req, err.code, started);
+    };
+    try {
+      if (!isAuthorized(req.headers)) return fail(unauthorized());
+      const url = new URL(req.url ?? '/', 'https://apiserver.invalid');
+      const r = parseRoute(url.pathname);
+      if (r.kind !== 'resource' || r.subresource !== 'exec') return fail(notFoundPath());
+      const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
+      if (upgrade.startsWith('spdy')) return fail(spdyNotSupported());
+      if (upgrade !== 'websocket') return fail(new StatusError(400, 'BadRequest', `unsupported upgrade protocol "${upgrade}": use websocket`));
+      const params = execParams(ctx, r, url.searchParams);
+      const offered = new Set(String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+      if (!chooseExecProtocol(offered)) {
+        return fail(new StatusError(400, 'BadRequest', `no supported WebSocket subprotocol offered: this server speaks ${['v5.channel.k8s.io', 'v4.channel.k8s.io'].join(', ')}`));
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        runExec(ctx, ws, params)
+          .then(() => audit(req, 101, started))
+          .catch((err: unknown) => log(`${opts.clusterName} exec ${req.url}: ${err instanceof Error ? err.message : String(err)}`));
+      });
+    } catch (err) {
+      fail(toStatusError(err));
+    }
+  };
+
+  const server = createServer({ cert: opts.tls.certPem, key: opts.tls.keyPem }, onRequest);
+  server.on('upgrade', onUpgrade);
+  server.on('clientError', (err, socket) => {
+    log(`${opts.clusterName} client error: ${err.message}`);
+    socket.destroy();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  port = (server.address() as AddressInfo).port;
+
+  return {
+    url: `https://${formatHost(opts.host)}:${port}`,
+    port,
+    async close() {
+      watches.endAll();
+      for (const ws of wss.clients) ws.terminate();
+      const closed = new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+      server.closeAllConnections();
+      await closed;
+      wss.close();
+    },
+  };
+}

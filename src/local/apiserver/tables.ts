@@ -1,0 +1,331 @@
+// Server-side printing: objects as a meta.k8s.io/v1 Table with the columns kubectl users know.
+// Pure: the clock is a parameter.
+import type { ResourceType } from '../../config/kinds.js';
+import type { KubeObject } from '../../config/object.js';
+import { ageOf } from './age.js';
+
+export interface TableColumn {
+  name: string;
+  type: 'string' | 'integer' | 'number' | 'boolean' | 'date';
+  format: string;
+  description: string;
+  priority: number;
+}
+
+type Cell = string | number | boolean | null;
+
+export type IncludeObject = 'None' | 'Metadata' | 'Object';
+
+interface Printer {
+  columns: TableColumn[];
+  /** Cells after NAME and before AGE for priority-0 columns, then after AGE the wide (priority 1) ones. */
+  cells(obj: KubeObject, now: number): { before: Cell[]; wide: Cell[] };
+}
+
+function col(name: string, type: TableColumn['type'] = 'string', priority = 0, description = ''): TableColumn {
+  return { name, type, format: '', description, priority };
+}
+
+const NAME = { ...col('Name', 'string', 0, 'Name must be unique within a namespace.'), format: 'name' };
+const AGE = col('Age', 'string', 0, 'CreationTimestamp is a timestamp representing the server time when this object was created.');
+
+// Reading loosely typed fields without casts: each step checks the shape it walks through.
+function at(value: unknown, ...path: Array<string | number>): unknown {
+  let cur = value;
+  for (const key of path) {
+    if (typeof key === 'number') {
+      if (!Array.isArray(cur)) return undefined;
+      cur = cur[key];
+    } else {
+      if (typeof cur !== 'object' || cur === null || Array.isArray(cur)) return undefined;
+      cur = (cur as Record<string, unknown>)[key];
+    }
+  }
+  return cur;
+}
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const rec = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+
+function labelSelectorString(selector: unknown): string {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(rec(at(selector, 'matchLabels')))) parts.push(`${k}=${String(v)}`);
+  for (const e of arr(at(selector, 'matchExpressions'))) {
+    const key = str(at(e, 'key')) ?? '';
+    const op = str(at(e, 'operator')) ?? '';
+    const values = arr(at(e, 'values')).map(String).join(',');
+    if (op === 'In') parts.push(`${key} in (${values})`);
+    else if (op === 'NotIn') parts.push(`${key} notin (${values})`);
+    else if (op === 'Exists') parts.push(key);
+    else if (op === 'DoesNotExist') parts.push(`!${key}`);
+  }
+  return parts.length ? parts.join(',') : '<none>';
+}
+
+function containerColumns(podSpec: unknown): Cell[] {
+  const containers = arr(at(podSpec, 'containers'));
+  return [containers.map((c) => str(at(c, 'name')) ?? '').join(','), containers.map((c) => str(at(c, 'image')) ?? '').join(',')];
+}
+
+function podStatus(pod: KubeObject): string {
+  let reason = str(at(pod, 'status', 'reason')) ?? str(at(pod, 'status', 'phase')) ?? 'Unknown';
+  let hasRunning = false;
+  const statuses = arr(at(pod, 'status', 'containerStatuses'));
+  for (let i = statuses.length - 1; i >= 0; i--) {
+    const s = statuses[i];
+    const waiting = str(at(s, 'state', 'waiting', 'reason'));
+    const terminated = at(s, 'state', 'terminated');
+    if (waiting) reason = waiting;
+    else if (terminated !== undefined) {
+      const tr = str(at(terminated, 'reason'));
+      const signal = num(at(terminated, 'signal'));
+      reason = tr ?? (signal ? `Signal:${signal}` : `ExitCode:${num(at(terminated, 'exitCode')) ?? 0}`);
+    } else if (at(s, 'ready') === true && at(s, 'state', 'running') !== undefined) hasRunning = true;
+  }
+  if (reason === 'Completed' && hasRunning) reason = 'Running';
+  if (pod.metadata.deletionTimestamp) reason = 'Terminating';
+  return reason;
+}
+
+function podRestarts(pod: KubeObject, now: number): string {
+  let restarts = 0;
+  let last: number | undefined;
+  for (const s of arr(at(pod, 'status', 'containerStatuses'))) {
+    restarts += num(at(s, 'restartCount')) ?? 0;
+    const finished = str(at(s, 'lastState', 'terminated', 'finishedAt'));
+    if (finished) {
+      const t = Date.parse(finished);
+      if (!Number.isNaN(t) && (last === undefined || t > last)) last = t;
+    }
+  }
+  return restarts > 0 && last !== undefined ? `${restarts} (${ageOf(new Date(last).toISOString(), now)} ago)` : String(restarts);
+}
+
+const podPrinter: Printer = {
+  columns: [
+    NAME,
+    col('Ready', 'string', 0, 'The aggregate readiness state of this pod for accepting traffic.'),
+    col('Status', 'string', 0, 'The aggregate status of the containers in this pod.'),
+    col('Restarts', 'string', 0, 'The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.'),
+    AGE,
+    col('IP', 'string', 1, 'IP address allocated to the pod.'),
+    col('Node', 'string', 1, 'Name of the Node this pod is assigned to.'),
+    col('Nominated Node', 'string', 1, 'Name of the node nominated by the scheduler.'),
+    col('Readiness Gates', 'string', 1, 'Pod readiness gates.'),
+  ],
+  cells(pod, now) {
+    const total = arr(at(pod, 'spec', 'containers')).length;
+    const ready = arr(at(pod, 'status', 'containerStatuses')).filter((s) => at(s, 'ready') === true).length;
+    const gates = arr(at(pod, 'spec', 'readinessGates'));
+    return {
+      before: [`${ready}/${total}`, podStatus(pod), podRestarts(pod, now)],
+      wide: [
+        str(at(pod, 'status', 'podIP')) ?? '<none>',
+        str(at(pod, 'spec', 'nodeName')) ?? '<none>',
+        str(at(pod, 'status', 'nominatedNodeName')) ?? '<none>',
+        gates.length ? `0/${gates.length}` : '<none>',
+      ],
+    };
+  },
+};
+
+const deploymentPrinter: Printer = {
+  columns: [
+    NAME,
+    col('Ready', 'string', 0, 'Number of the pod with ready state'),
+    col('Up-to-date', 'integer', 0, 'Total number of non-terminated pods targeted by this deployment that have the desired template spec.'),
+    col('Available', 'integer', 0, 'Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.'),
+    AGE,
+    col('Containers', 'string', 1, 'Names of each container in the template.'),
+    col('Images', 'string', 1, 'Images referenced by each container in the template.'),
+    col('Selector', 'string', 1, 'Label selector for pods.'),
+  ],
+  cells(d) {
+    return {
+      before: [
+        `${num(at(d, 'status', 'readyReplicas')) ?? 0}/${num(at(d, 'spec', 'replicas')) ?? 1}`,
+        num(at(d, 'status', 'updatedReplicas')) ?? 0,
+        num(at(d, 'status', 'availableReplicas')) ?? 0,
+      ],
+      wide: [...containerColumns(at(d, 'spec', 'template', 'spec')), labelSelectorString(at(d, 'spec', 'selector'))],
+    };
+  },
+};
+
+const replicaSetPrinter: Printer = {
+  columns: [
+    NAME,
+    col('Desired', 'integer', 0, 'Number of desired pods.'),
+    col('Current', 'integer', 0, 'Number of actual running pods.'),
+    col('Ready', 'integer', 0, 'Number of ready pods.'),
+    AGE,
+    col('Containers', 'string', 1, 'Names of each container in the template.'),
+    col('Images', 'string', 1, 'Images referenced by each container in the template.'),
+    col('Selector', 'string', 1, 'Label selector for pods.'),
+  ],
+  cells(rs) {
+    return {
+      before: [num(at(rs, 'spec', 'replicas')) ?? 1, num(at(rs, 'status', 'replicas')) ?? 0, num(at(rs, 'status', 'readyReplicas')) ?? 0],
+      wide: [...containerColumns(at(rs, 'spec', 'template', 'spec')), labelSelectorString(at(rs, 'spec', 'selector'))],
+    };
+  },
+};
+
+function serviceExternalIp(svc: KubeObject): string {
+  const type = str(at(svc, 'spec', 'type')) ?? 'ClusterIP';
+  const externalIps = arr(at(svc, 'spec', 'externalIPs')).map(String);
+  if (type === 'ExternalName') return str(at(svc, 'spec', 'externalName')) ?? '<none>';
+  if (type === 'LoadBalancer') {
+    const ingress = arr(at(svc, 'status', 'loadBalancer', 'ingress')).map((i) => str(at(i, 'ip')) ?? str(at(i, 'hostname')) ?? '');
+    const all = [...ingress.filter((s) => s !== ''), ...externalIps];
+    return all.length ? all.join(',') : '<pending>';
+  }
+  return externalIps.length ? externalIps.join(',') : '<none>';
+}
+
+function servicePorts(svc: KubeObject): string {
+  const ports = arr(at(svc, 'spec', 'ports')).map((p) => {
+    const port = num(at(p, 'port')) ?? 0;
+    const nodePort = num(at(p, 'nodePort'));
+    const protocol = str(at(p, 'protocol')) ?? 'TCP';
+    return nodePort ? `${port}:${nodePort}/${protocol}` : `${port}/${protocol}`;
+  });
+  return ports.length ? ports.join(',') : '<none>';
+}
+
+const servicePrinter: Printer = {
+  columns: [
+    NAME,
+    col('Type', 'string', 0, 'The type of the service.'),
+    col('Cluster-IP', 'string', 0, 'The cluster-internal IP address of the service.'),
+    col('External-IP', 'string', 0, 'The external IP addresses of the service.'),
+    col('Port(s)', 'string', 0, 'The ports exposed by the service.'),
+    AGE,
+    col('Selector', 'string', 1, 'Route service traffic to pods with label keys and values matching this selector.'),
+  ],
+  cells(svc) {
+    const selector = Object.entries(rec(at(svc, 'spec', 'selector'))).map(([k, v]) => `${k}=${String(v)}`);
+    return {
+      before: [str(at(svc, 'spec', 'type')) ?? 'ClusterIP', str(at(svc, 'spec', 'clusterIP')) ?? '<none>', serviceExternalIp(svc), servicePorts(svc)],
+      wide: [selector.length ? selector.join(',') : '<none>'],
+    };
+  },
+};
+
+const namespacePrinter: Printer = {
+  columns: [NAME, col('Status', 'string', 0, 'The status of the namespace'), AGE],
+  cells: (ns) => ({ before: [str(at(ns, 'status', 'phase')) ?? 'Active'], wide: [] }),
+};
+
+const endpointSlicePrinter: Printer = {
+  columns: [
+    NAME,
+    col('AddressType', 'string', 0, 'The IP protocol family for this EndpointSlice.'),
+    col('Ports', 'string', 0, 'The ports exposed by this EndpointSlice.'),
+    col('Endpoints', 'string', 0, 'The addresses of the endpoints in this EndpointSlice.'),
+    AGE,
+  ],
+  cells(slice) {
+    const ports = arr(at(slice, 'ports')).map((p) => {
+      const port = num(at(p, 'port'));
+      return port === undefined ? '<unset>' : String(port);
+    });
+    const addresses = arr(at(slice, 'endpoints')).flatMap((e) => arr(at(e, 'addresses')).map(String));
+    const shown = addresses.slice(0, 3).join(',');
+    const endpoints = addresses.length === 0 ? '<none>' : addresses.length > 3 ? `${shown} + ${addresses.length - 3} more...` : shown;
+    return { before: [str(at(slice, 'addressType')) ?? '', ports.length ? ports.join(',') : '<unset>', endpoints], wide: [] };
+  },
+};
+
+/** Printer columns of a custom resource: values by path, arrays and objects printed as JSON, as the apiserver does. */
+function customPrinter(columns: Array<{ name: string; path: string[] }>): Printer {
+  return {
+    columns: [NAME, ...columns.map((c) => col(c.name)), AGE],
+    cells(obj) {
+      return {
+        before: columns.map((c) => {
+          const v = at(obj, ...c.path);
+          if (v === undefined || v === null) return null;
+          return typeof v === 'object' ? JSON.stringify(v) : typeof v === 'string' ? v : String(v);
+        }),
+        wide: [],
+      };
+    },
+  };
+}
+
+const defaultPrinter: Printer = { columns: [NAME, AGE], cells: () => ({ before: [], wide: [] }) };
+
+function printerFor(t: ResourceType): Printer {
+  switch (`${t.group}/${t.kind}`) {
+    case '/Pod':
+      return podPrinter;
+    case 'apps/Deployment':
+      return deploymentPrinter;
+    case 'apps/ReplicaSet':
+      return replicaSetPrinter;
+    case '/Service':
+      return servicePrinter;
+    case '/Namespace':
+      return namespacePrinter;
+    case 'discovery.k8s.io/EndpointSlice':
+      return endpointSlicePrinter;
+    case 'networking.istio.io/VirtualService':
+      return customPrinter([
+        { name: 'Gateways', path: ['spec', 'gateways'] },
+        { name: 'Hosts', path: ['spec', 'hosts'] },
+      ]);
+    case 'networking.istio.io/DestinationRule':
+      return customPrinter([{ name: 'Host', path: ['spec', 'host'] }]);
+    case 'networking.istio.io/ServiceEntry':
+      return customPrinter([
+        { name: 'Hosts', path: ['spec', 'hosts'] },
+        { name: 'Location', path: ['spec', 'location'] },
+        { name: 'Resolution', path: ['spec', 'resolution'] },
+      ]);
+    case 'networking.gke.io/MultiClusterIngress':
+      return customPrinter([{ name: 'VIP', path: ['status', 'VIP'] }]);
+    default:
+      return defaultPrinter;
+  }
+}
+
+function rowObject(obj: KubeObject, include: IncludeObject): object | undefined {
+  if (include === 'None') return undefined;
+  if (include === 'Object') return obj;
+  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata };
+}
+
+export interface TableOptions {
+  now: number;
+  includeObject: IncludeObject;
+  /** The list's resourceVersion, when the table answers a list. */
+  resourceVersion?: string;
+  /** Watch events after the first carry no column definitions, as the apiserver sends them. */
+  omitColumns?: boolean;
+}
+
+export function toTable(t: ResourceType, objects: KubeObject[], opts: TableOptions): object {
+  const printer = printerFor(t);
+  const rows = objects.map((obj) => {
+    const { before, wide } = printer.cells(obj, opts.now);
+    const object = rowObject(obj, opts.includeObject);
+    return {
+      cells: [obj.metadata.name ?? '', ...before, ageOf(obj.metadata.creationTimestamp, opts.now), ...wide],
+      ...(object ? { object } : {}),
+    };
+  });
+  return {
+    kind: 'Table',
+    apiVersion: 'meta.k8s.io/v1',
+    metadata: opts.resourceVersion ? { resourceVersion: opts.resourceVersion } : {},
+    columnDefinitions: opts.omitColumns ? null : printer.columns,
+    rows,
+  };
+}
+
+/** What the client asked for in `includeObject` (default Metadata, as the apiserver). */
+export function parseIncludeObject(value: string | null): IncludeObject {
+  return value === 'None' || value === 'Object' ? value : 'Metadata';
+}
