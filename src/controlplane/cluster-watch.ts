@@ -1,0 +1,129 @@
+// The informers of one member cluster (what the registry needs from it) and of the Istio config in
+// the control plane's own cluster. Everything goes through @kubernetes/client-node, so a local
+// cluster and a real one take the same path.
+
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  DiscoveryV1Api,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  type V1EndpointSlice,
+  type V1Namespace,
+  type V1Pod,
+  type V1Service,
+} from '@kubernetes/client-node';
+import type { ClusterObjects, IstioConfigObjects, KubeIstioObject } from '../registry/build.js';
+import type { TimerClock } from '../xds/debounce.js';
+import { startResourceWatch, type ResourceWatch } from './resource-watch.js';
+
+export interface WatchCommon {
+  log: (line: string) => void;
+  onChange: () => void;
+  clock?: TimerClock;
+}
+
+export interface WatchHealth {
+  what: string;
+  synced: boolean;
+  errors: number;
+  lastError?: string;
+}
+
+export interface ClusterWatch {
+  readonly clusterId: string;
+  objects(): ClusterObjects;
+  findPod(namespace: string, name: string): V1Pod | undefined;
+  synced(): boolean;
+  health(): WatchHealth[];
+  stop(): Promise<void>;
+}
+
+export function watchMemberCluster(clusterId: string, kubeConfig: KubeConfig, common: WatchCommon): ClusterWatch {
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const discovery = kubeConfig.makeApiClient(DiscoveryV1Api);
+  const base = { kubeConfig, log: common.log, onChange: common.onChange, ...(common.clock ? { clock: common.clock } : {}) };
+  const services = startResourceWatch<V1Service>({ ...base, what: `${clusterId} services`, path: '/api/v1/services', list: () => core.listServiceForAllNamespaces() });
+  const slices = startResourceWatch<V1EndpointSlice>({
+    ...base,
+    what: `${clusterId} endpointslices`,
+    path: '/apis/discovery.k8s.io/v1/endpointslices',
+    list: () => discovery.listEndpointSliceForAllNamespaces(),
+  });
+  const pods = startResourceWatch<V1Pod>({ ...base, what: `${clusterId} pods`, path: '/api/v1/pods', list: () => core.listPodForAllNamespaces() });
+  const namespaces = startResourceWatch<V1Namespace>({ ...base, what: `${clusterId} namespaces`, path: '/api/v1/namespaces', list: () => core.listNamespace() });
+  const all: ResourceWatch<KubernetesObject>[] = [services, slices, pods, namespaces];
+  return {
+    clusterId,
+    objects: () => ({ clusterId, services: services.list(), endpointSlices: slices.list(), pods: pods.list(), namespaces: namespaces.list() }),
+    findPod: (namespace, name) => pods.get(name, namespace),
+    synced: () => all.every((w) => w.synced()),
+    health: () => all.map(healthOf),
+    stop: async () => {
+      await Promise.all(all.map((w) => w.stop()));
+    },
+  };
+}
+
+export interface ConfigWatch {
+  objects(): IstioConfigObjects;
+  synced(): boolean;
+  health(): WatchHealth[];
+  stop(): Promise<void>;
+}
+
+type IstioResource = KubernetesObject & { spec?: unknown };
+
+const ISTIO_GROUP = 'networking.istio.io';
+const ISTIO_VERSION = 'v1';
+
+/** VirtualServices, DestinationRules, Gateways and ServiceEntries of every namespace (networking.istio.io/v1). */
+export function watchIstioConfig(clusterId: string, kubeConfig: KubeConfig, common: WatchCommon): ConfigWatch {
+  const custom = kubeConfig.makeApiClient(CustomObjectsApi);
+  const base = { kubeConfig, log: common.log, onChange: common.onChange, ...(common.clock ? { clock: common.clock } : {}) };
+  const watch = (plural: string): ResourceWatch<IstioResource> =>
+    startResourceWatch<IstioResource>({
+      ...base,
+      what: `${clusterId} ${plural}.${ISTIO_GROUP}`,
+      path: `/apis/${ISTIO_GROUP}/${ISTIO_VERSION}/${plural}`,
+      list: async () => istioList(await custom.listClusterCustomObject({ group: ISTIO_GROUP, version: ISTIO_VERSION, plural }), plural),
+    });
+  const virtualServices = watch('virtualservices');
+  const destinationRules = watch('destinationrules');
+  const gateways = watch('gateways');
+  const serviceEntries = watch('serviceentries');
+  const all = [virtualServices, destinationRules, gateways, serviceEntries];
+  return {
+    objects: () => ({
+      cluster: clusterId,
+      virtualServices: virtualServices.list(),
+      destinationRules: destinationRules.list(),
+      gateways: gateways.list(),
+      serviceEntries: serviceEntries.list(),
+    }),
+    synced: () => all.every((w) => w.synced()),
+    health: () => all.map(healthOf),
+    stop: async () => {
+      await Promise.all(all.map((w) => w.stop()));
+    },
+  };
+}
+
+/** The custom objects API answers untyped JSON: check the list shape before the informer trusts it. */
+function istioList(body: unknown, plural: string): KubernetesListObject<IstioResource> {
+  if (typeof body !== 'object' || body === null || !('items' in body) || !Array.isArray(body.items)) {
+    throw new Error(`listing ${plural}.${ISTIO_GROUP}: the answer is not a list`);
+  }
+  const items: IstioResource[] = [];
+  for (const item of body.items as unknown[]) {
+    if (typeof item === 'object' && item !== null && 'metadata' in item) items.push(item as KubeIstioObject & IstioResource);
+  }
+  const metadata = 'metadata' in body && typeof body.metadata === 'object' && body.metadata !== null ? (body.metadata as { resourceVersion?: string }) : {};
+  return { items, metadata: { ...(metadata.resourceVersion ? { resourceVersion: metadata.resourceVersion } : {}) } };
+}
+
+export function healthOf(w: ResourceWatch<unknown>): WatchHealth {
+  const lastError = w.lastError();
+  return { what: w.what, synced: w.synced(), errors: w.errorCount(), ...(lastError ? { lastError } : {}) };
+}

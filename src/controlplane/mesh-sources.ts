@@ -1,0 +1,167 @@
+// Everything the control plane reads from Kubernetes: its own cluster (registry + Istio config +
+// remote secrets) and every member cluster a remote secret names. Remote secrets are reconciled at
+// run time: a new key starts a cluster's informers, a changed kubeconfig replaces them, a removed
+// secret or key stops them.
+
+import { CoreV1Api, KubeConfig, type V1Pod, type V1Secret } from '@kubernetes/client-node';
+import type { ClusterObjects, IstioConfigObjects } from '../registry/build.js';
+import type { TimerClock } from '../xds/debounce.js';
+import { healthOf, watchIstioConfig, watchMemberCluster, type ClusterWatch, type ConfigWatch, type WatchHealth } from './cluster-watch.js';
+import { MULTICLUSTER_LABEL, parseRemoteSecret, planClusters, type RemoteCluster } from './remote-secrets.js';
+import { startResourceWatch, type ResourceWatch } from './resource-watch.js';
+
+export interface MeshSourcesOptions {
+  clusterId: string;
+  kubeConfig: KubeConfig;
+  /** Where remote secrets live (istio-system). */
+  namespace: string;
+  /** Any change of anything watched. */
+  onChange: () => void;
+  log: (line: string) => void;
+  clock?: TimerClock;
+}
+
+/** What the rest of the control plane reads; MeshSources implements it, tests may fake it. */
+export interface MeshView {
+  clusters(): ClusterObjects[];
+  config(): IstioConfigObjects[];
+  findPod(cluster: string, namespace: string, name: string): V1Pod | undefined;
+}
+
+export interface SourcesStatus {
+  ready: boolean;
+  clusters: Array<{ clusterId: string; remote: boolean; secret?: string; synced: boolean; watches: WatchHealth[] }>;
+  config: WatchHealth[];
+  secrets: WatchHealth;
+  /** Remote secret keys that could not be used. */
+  secretProblems: string[];
+}
+
+interface RemoteEntry {
+  cluster: RemoteCluster;
+  watch: ClusterWatch;
+}
+
+export class MeshSources implements MeshView {
+  private readonly local: ClusterWatch;
+  private readonly configWatch: ConfigWatch;
+  private readonly secrets: ResourceWatch<V1Secret>;
+  private readonly remotes = new Map<string, RemoteEntry>();
+  private secretProblems: string[] = [];
+  private reconciling: Promise<void> = Promise.resolve();
+  private stopped = false;
+
+  constructor(private readonly opts: MeshSourcesOptions) {
+    const common = { log: opts.log, onChange: opts.onChange, ...(opts.clock ? { clock: opts.clock } : {}) };
+    this.local = watchMemberCluster(opts.clusterId, opts.kubeConfig, common);
+    this.configWatch = watchIstioConfig(opts.clusterId, opts.kubeConfig, common);
+    const core = opts.kubeConfig.makeApiClient(CoreV1Api);
+    const labelSelector = `${MULTICLUSTER_LABEL}=true`;
+    this.secrets = startResourceWatch<V1Secret>({
+      kubeConfig: opts.kubeConfig,
+      path: `/api/v1/namespaces/${opts.namespace}/secrets`,
+      list: () => core.listNamespacedSecret({ namespace: opts.namespace, labelSelector }),
+      labelSelector,
+      what: `${opts.clusterId} remote secrets in ${opts.namespace}`,
+      // Chained so that stops and starts of one reconcile finish before the next one plans.
+      onChange: () => {
+        this.reconciling = this.reconciling.then(() => this.reconcileSecrets());
+      },
+      log: opts.log,
+      ...(opts.clock ? { clock: opts.clock } : {}),
+    });
+  }
+
+  clusters(): ClusterObjects[] {
+    return [this.local.objects(), ...[...this.remotes.values()].map((r) => r.watch.objects())];
+  }
+
+  config(): IstioConfigObjects[] {
+    // Each primary serves the config of its own cluster (multi-primary: the same rules are applied to every cluster).
+    return [this.configWatch.objects()];
+  }
+
+  findPod(cluster: string, namespace: string, name: string): V1Pod | undefined {
+    if (cluster === this.opts.clusterId) return this.local.findPod(namespace, name);
+    return this.remotes.get(cluster)?.watch.findPod(namespace, name);
+  }
+
+  remoteClusterIds(): string[] {
+    return [...this.remotes.keys()].sort();
+  }
+
+  /** Own cluster, its Istio config and its remote secrets listed: enough to serve its proxies. */
+  ready(): boolean {
+    return this.local.synced() && this.configWatch.synced() && this.secrets.synced();
+  }
+
+  /** Resolves once pending remote-secret changes have been applied (for tests and orderly stops). */
+  settled(): Promise<void> {
+    return this.reconciling;
+  }
+
+  status(): SourcesStatus {
+    return {
+      ready: this.ready(),
+      clusters: [
+        { clusterId: this.opts.clusterId, remote: false, synced: this.local.synced(), watches: this.local.health() },
+        ...[...this.remotes.values()]
+          .sort((a, b) => a.cluster.clusterId.localeCompare(b.cluster.clusterId))
+          .map((r) => ({ clusterId: r.cluster.clusterId, remote: true, secret: r.cluster.secret, synced: r.watch.synced(), watches: r.watch.health() })),
+      ],
+      config: this.configWatch.health(),
+      secrets: healthOf(this.secrets),
+      secretProblems: [...this.secretProblems],
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.secrets.stop();
+    await this.reconciling;
+    await Promise.all([this.local.stop(), this.configWatch.stop(), ...[...this.remotes.values()].map((r) => r.watch.stop())]);
+    this.remotes.clear();
+  }
+
+  private async reconcileSecrets(): Promise<void> {
+    if (this.stopped) return;
+    const desired: RemoteCluster[] = [];
+    const problems: string[] = [];
+    for (const secret of this.secrets.list()) {
+      const parsed = parseRemoteSecret(secret, this.opts.clusterId);
+      desired.push(...parsed.clusters);
+      problems.push(...parsed.problems);
+    }
+    for (const p of problems) if (!this.secretProblems.includes(p)) this.opts.log(`control-plane: ${p}`);
+    this.secretProblems = problems;
+
+    const current = new Map([...this.remotes].map(([id, r]) => [id, r.cluster]));
+    const plan = planClusters(current, desired);
+    if (plan.start.length === 0 && plan.stop.length === 0) return;
+    for (const id of plan.stop) {
+      const entry = this.remotes.get(id);
+      this.remotes.delete(id);
+      this.opts.log(`control-plane: member cluster ${id} removed`);
+      await entry?.watch.stop();
+    }
+    for (const cluster of plan.start) {
+      if (this.stopped) return;
+      try {
+        const kubeConfig = new KubeConfig();
+        kubeConfig.loadFromString(cluster.kubeconfig);
+        const watch = watchMemberCluster(cluster.clusterId, kubeConfig, {
+          log: this.opts.log,
+          onChange: this.opts.onChange,
+          ...(this.opts.clock ? { clock: this.opts.clock } : {}),
+        });
+        this.remotes.set(cluster.clusterId, { cluster, watch });
+        this.opts.log(`control-plane: member cluster ${cluster.clusterId} added from secret ${cluster.secret} (${kubeConfig.getCurrentCluster()?.server ?? 'no server'})`);
+      } catch (err) {
+        const message = `secret ${cluster.secret}: key ${cluster.clusterId}: the kubeconfig cannot be used: ${err instanceof Error ? err.message : String(err)}`;
+        this.secretProblems.push(message);
+        this.opts.log(`control-plane: ${message}`);
+      }
+    }
+    this.opts.onChange();
+  }
+}

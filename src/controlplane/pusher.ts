@@ -1,0 +1,162 @@
+// From the watched world to every connected proxy: changes are debounced into one rebuild of the
+// mesh snapshot, then each connected node's resources are translated and set in the snapshot cache
+// (which pushes them). A node that just connected gets its resources at once, from the last snapshot.
+
+import { buildMeshSnapshot, type BuildResult } from '../registry/build.js';
+import type { ProxyIdentity } from '../registry/model.js';
+import { stableJson } from '../registry/model.js';
+import { translate } from '../translate/translate.js';
+import type { ProxyResources } from '../translate/envoy-types.js';
+import type { SnapshotCache } from '../xds/cache.js';
+import { Debouncer, type TimerClock } from '../xds/debounce.js';
+import type { XdsNode } from '../xds/protos.js';
+import { SnapshotError } from '../xds/snapshot.js';
+import { proxyIdentity } from './identity.js';
+import type { MeshView } from './mesh-sources.js';
+import { toXdsSnapshot } from './proxy-resources.js';
+
+export interface PusherOptions {
+  clusterId: string;
+  view: MeshView;
+  cache: SnapshotCache;
+  log: (line: string) => void;
+  clock?: TimerClock;
+  debounce?: { quietMs: number; maxDelayMs: number };
+}
+
+interface ConnectedNode {
+  node: XdsNode;
+  /** Open streams of this node (a reconnecting proxy briefly has two). */
+  streams: number;
+  /** What the node's current snapshot was made from: skip translation when neither changed. */
+  builtFrom?: string;
+}
+
+export interface PushCounters {
+  rebuilds: number;
+  pushes: number;
+  rejectedSnapshots: number;
+}
+
+export class ProxyPusher {
+  private readonly nodes = new Map<string, ConnectedNode>();
+  private readonly debouncer: Debouncer<void>;
+  private current: BuildResult;
+  private readonly counters: PushCounters = { rebuilds: 0, pushes: 0, rejectedSnapshots: 0 };
+  /** Per node: the last reason its snapshot was refused (cleared by a good one). */
+  private readonly rejected = new Map<string, string>();
+
+  constructor(private readonly opts: PusherOptions) {
+    this.current = buildMeshSnapshot({ clusters: [], config: [] });
+    this.debouncer = new Debouncer<void>({
+      fire: () => this.rebuild(),
+      quietMs: opts.debounce?.quietMs ?? 100,
+      maxDelayMs: opts.debounce?.maxDelayMs ?? 1000,
+      ...(opts.clock ? { clock: opts.clock } : {}),
+      onError: (err) => opts.log(`control-plane: rebuild failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`),
+    });
+  }
+
+  /** Something watched changed: rebuild soon (debounced). */
+  changed(): void {
+    this.debouncer.push();
+  }
+
+  /** Rebuilds now and pushes to every connected node whose inputs changed. */
+  rebuild(): void {
+    const previous = this.current.snapshot.version;
+    this.current = buildMeshSnapshot({ clusters: this.opts.view.clusters(), config: this.opts.view.config() });
+    this.counters.rebuilds++;
+    if (this.current.snapshot.version !== previous) {
+      const s = this.current.snapshot;
+      this.opts.log(`control-plane: mesh snapshot ${s.version}: ${s.services.length} services, ${s.endpoints.length} endpoints, ` +
+        `${s.virtualServices.length} virtual services, ${s.destinationRules.length} destination rules`);
+    }
+    for (const nodeId of [...this.nodes.keys()].sort()) this.push(nodeId);
+  }
+
+  snapshot(): BuildResult {
+    return this.current;
+  }
+
+  onStreamOpen(node: XdsNode): void {
+    const id = node.id ?? '';
+    const known = this.nodes.get(id);
+    if (known) {
+      known.streams++;
+      known.node = node;
+      // The cache still holds this node's snapshot; the new stream is answered from it.
+      return;
+    }
+    this.nodes.set(id, { node, streams: 1 });
+    this.push(id);
+  }
+
+  onStreamClosed(node: XdsNode): void {
+    const id = node.id ?? '';
+    const known = this.nodes.get(id);
+    if (!known) return;
+    known.streams--;
+    if (known.streams > 0) return;
+    this.nodes.delete(id);
+    this.rejected.delete(id);
+    this.opts.cache.clearSnapshot(id);
+  }
+
+  connectedNodes(): XdsNode[] {
+    return [...this.nodes.values()].map((n) => n.node);
+  }
+
+  /** The identity of a connected node by its full id, or by `<pod>.<namespace>` as istioctl accepts. */
+  findNode(proxyId: string): XdsNode | undefined {
+    const exact = this.nodes.get(proxyId);
+    if (exact) return exact.node;
+    for (const { node } of this.nodes.values()) {
+      const parts = (node.id ?? '').split('~');
+      if (parts.length === 4 && parts[2] === proxyId) return node;
+    }
+    return undefined;
+  }
+
+  identityOf(node: XdsNode): ProxyIdentity {
+    return proxyIdentity(node, { defaultCluster: this.opts.clusterId, findPod: (c, ns, name) => this.opts.view.findPod(c, ns, name) });
+  }
+
+  resourcesFor(identity: ProxyIdentity): ProxyResources {
+    return translate(this.current.snapshot, identity);
+  }
+
+  rejectedSnapshots(): ReadonlyMap<string, string> {
+    return this.rejected;
+  }
+
+  stats(): Readonly<PushCounters> {
+    return { ...this.counters };
+  }
+
+  stop(): void {
+    this.debouncer.stop();
+  }
+
+  private push(nodeId: string): void {
+    const entry = this.nodes.get(nodeId);
+    if (!entry) return;
+    let identity: ProxyIdentity;
+    try {
+      identity = this.identityOf(entry.node);
+      const builtFrom = `${this.current.snapshot.version}|${stableJson(identity)}`;
+      if (entry.builtFrom === builtFrom && this.opts.cache.getPrepared(nodeId)) return;
+      const resources = this.resourcesFor(identity);
+      this.opts.cache.setSnapshot(nodeId, toXdsSnapshot(resources));
+      entry.builtFrom = builtFrom;
+      this.counters.pushes++;
+      this.rejected.delete(nodeId);
+    } catch (err) {
+      // The node keeps its last good snapshot; the reason is logged and shown in /debug/syncz.
+      this.counters.rejectedSnapshots++;
+      const reason = err instanceof SnapshotError ? err.problems.join('; ') : err instanceof Error ? err.stack ?? err.message : String(err);
+      this.rejected.set(nodeId, reason);
+      this.opts.log(`control-plane: no new config for ${nodeId}: ${reason}`);
+    }
+  }
+}

@@ -1,0 +1,240 @@
+// From what the informers of every member cluster hold to one MeshSnapshot. Pure: the same caches
+// give the same snapshot (everything is sorted), and its version is a hash of its content, so a
+// rebuild that changes nothing does not look like a change to anyone downstream.
+
+import { createHash } from 'node:crypto';
+import type { V1EndpointSlice, V1Namespace, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { DestinationRule, Gateway, ServiceEntry, VirtualService } from '../config/istio-types.js';
+import { stableJson, type IstioObject, type MeshEndpoint, type MeshService, type MeshServicePort, type MeshSnapshot } from './model.js';
+
+/** What one member cluster's informers hold. */
+export interface ClusterObjects {
+  clusterId: string;
+  services: readonly V1Service[];
+  endpointSlices: readonly V1EndpointSlice[];
+  pods: readonly V1Pod[];
+  namespaces: readonly V1Namespace[];
+}
+
+/** An Istio config object as the API server returns it (any served version). */
+export interface KubeIstioObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string };
+  spec?: unknown;
+}
+
+export interface IstioConfigObjects {
+  /** The member cluster the objects were read from. */
+  cluster: string;
+  virtualServices: readonly KubeIstioObject[];
+  destinationRules: readonly KubeIstioObject[];
+  gateways: readonly KubeIstioObject[];
+  serviceEntries: readonly KubeIstioObject[];
+}
+
+export interface BuildInput {
+  clusters: readonly ClusterObjects[];
+  config: readonly IstioConfigObjects[];
+  domainSuffix?: string;
+}
+
+/** What the build left out, and why: shown by /debug/registry so nobody has to guess. */
+export interface BuildNotes {
+  /** Endpoints whose pod is not (yet) in the pod cache: left out until it arrives. */
+  endpointsWithoutPod: Array<{ cluster: string; namespace: string; pod: string; service: string }>;
+  /** Services skipped: ExternalName has no endpoints, Istio treats it apart. */
+  skippedServices: Array<{ cluster: string; namespace: string; name: string; reason: string }>;
+  /** Istio objects without name, namespace or spec object. */
+  malformedConfig: Array<{ cluster: string; kind: string; name: string; reason: string }>;
+}
+
+export interface BuildResult {
+  snapshot: MeshSnapshot;
+  notes: BuildNotes;
+}
+
+export const SIDECAR_CONTAINER = 'istio-proxy';
+export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+const REGION_LABEL = 'topology.kubernetes.io/region';
+const ZONE_LABEL = 'topology.kubernetes.io/zone';
+const DEFAULT_REGION = 'local';
+
+export function buildMeshSnapshot(input: BuildInput): BuildResult {
+  const domainSuffix = input.domainSuffix ?? 'cluster.local';
+  const notes: BuildNotes = { endpointsWithoutPod: [], skippedServices: [], malformedConfig: [] };
+  const clusters = [...input.clusters].sort((a, b) => a.clusterId.localeCompare(b.clusterId));
+
+  const services = new Map<string, MeshService>();
+  const endpoints: MeshEndpoint[] = [];
+  for (const cluster of clusters) {
+    const podIndex = new Map<string, V1Pod>();
+    for (const pod of cluster.pods) podIndex.set(`${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`, pod);
+    const local = new Map<string, V1Service>();
+    for (const svc of cluster.services) {
+      const name = svc.metadata?.name;
+      const namespace = svc.metadata?.namespace;
+      if (!name || !namespace) continue;
+      if (svc.spec?.type === 'ExternalName') {
+        notes.skippedServices.push({ cluster: cluster.clusterId, namespace, name, reason: 'type ExternalName is not a mesh service' });
+        continue;
+      }
+      local.set(`${namespace}/${name}`, svc);
+      mergeService(services, svc, name, namespace, cluster.clusterId, domainSuffix);
+    }
+    endpoints.push(...clusterEndpoints(cluster, local, podIndex, domainSuffix, notes));
+  }
+
+  const config = [...input.config].sort((a, b) => a.cluster.localeCompare(b.cluster));
+  const virtualServices = config.flatMap((c) => istioObjects<VirtualService>(c.virtualServices, c.cluster, 'VirtualService', notes));
+  const destinationRules = config.flatMap((c) => istioObjects<DestinationRule>(c.destinationRules, c.cluster, 'DestinationRule', notes));
+  const gateways = config.flatMap((c) => istioObjects<Gateway>(c.gateways, c.cluster, 'Gateway', notes));
+  const serviceEntries = config.flatMap((c) => istioObjects<ServiceEntry>(c.serviceEntries, c.cluster, 'ServiceEntry', notes));
+
+  const content = {
+    services: [...services.values()].sort((a, b) => a.hostname.localeCompare(b.hostname)),
+    endpoints: endpoints.sort(compareEndpoints),
+    virtualServices: sortConfig(virtualServices),
+    destinationRules: sortConfig(destinationRules),
+    gateways: sortConfig(gateways),
+    serviceEntries: sortConfig(serviceEntries),
+    domainSuffix,
+  };
+  const version = createHash('sha256').update(stableJson(content)).digest('hex').slice(0, 16);
+  return { snapshot: { ...content, version }, notes };
+}
+
+function mergeService(services: Map<string, MeshService>, svc: V1Service, name: string, namespace: string, clusterId: string, domainSuffix: string): void {
+  const hostname = `${name}.${namespace}.svc.${domainSuffix}`;
+  const ports: MeshServicePort[] = (svc.spec?.ports ?? []).map((p) => ({
+    ...(p.name ? { name: p.name } : {}),
+    port: p.port,
+    protocol: p.protocol ?? 'TCP',
+    ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}),
+    ...(p.targetPort !== undefined ? { targetPort: p.targetPort } : {}),
+  }));
+  const existing = services.get(hostname);
+  if (!existing) {
+    services.set(hostname, { hostname, name, namespace, ports: ports.sort((a, b) => a.port - b.port), clusters: [clusterId] });
+    return;
+  }
+  // Clusters are visited in name order: the first cluster's definition of a port wins, others add ports.
+  const known = new Set(existing.ports.map((p) => p.port));
+  existing.ports = [...existing.ports, ...ports.filter((p) => !known.has(p.port))].sort((a, b) => a.port - b.port);
+  existing.clusters = [...existing.clusters, clusterId].sort();
+}
+
+function clusterEndpoints(
+  cluster: ClusterObjects,
+  services: ReadonlyMap<string, V1Service>,
+  pods: ReadonlyMap<string, V1Pod>,
+  domainSuffix: string,
+  notes: BuildNotes,
+): MeshEndpoint[] {
+  // One endpoint per service and address: during slice churn an address may sit in two slices.
+  const byKey = new Map<string, MeshEndpoint>();
+  const slices = [...cluster.endpointSlices].sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
+  for (const slice of slices) {
+    if (slice.addressType !== 'IPv4') continue;
+    const namespace = slice.metadata?.namespace ?? '';
+    const serviceName = slice.metadata?.labels?.[SERVICE_NAME_LABEL];
+    if (!serviceName) continue;
+    const svc = services.get(`${namespace}/${serviceName}`);
+    if (!svc) continue;
+    const ports = endpointPorts(svc, slice);
+    if (Object.keys(ports).length === 0) continue;
+    const hostname = `${serviceName}.${namespace}.svc.${domainSuffix}`;
+    for (const ep of slice.endpoints ?? []) {
+      const address = ep.addresses[0];
+      if (!address) continue;
+      const ref = ep.targetRef;
+      let pod: V1Pod | undefined;
+      if (ref?.kind === 'Pod' && ref.name) {
+        pod = pods.get(`${ref.namespace ?? namespace}/${ref.name}`);
+        if (!pod) {
+          notes.endpointsWithoutPod.push({ cluster: cluster.clusterId, namespace, pod: ref.name, service: serviceName });
+          continue;
+        }
+      }
+      const labels = { ...(pod?.metadata?.labels ?? {}) };
+      const hasSidecar = pod !== undefined && hasSidecarContainer(pod);
+      const appAddress = pod !== undefined && sidecarFrontsApp(pod) ? appAddressFor(address) : undefined;
+      const key = `${hostname}|${address}`;
+      const previous = byKey.get(key);
+      byKey.set(key, {
+        hostname,
+        cluster: cluster.clusterId,
+        address,
+        ports: { ...(previous?.ports ?? {}), ...ports },
+        labels,
+        locality: locality(pod, ep.zone, cluster.clusterId),
+        // Kubernetes: an absent ready condition means ready.
+        ready: (previous?.ready ?? true) && ep.conditions?.ready !== false,
+        ...(pod?.metadata?.name ? { podName: pod.metadata.name } : {}),
+        namespace,
+        hasSidecar,
+        ...(appAddress ? { appAddress } : {}),
+      });
+    }
+  }
+  return [...byKey.values()];
+}
+
+/** Endpoint port per service port, matched by port name as the EndpointSlice controller names them. */
+function endpointPorts(svc: V1Service, slice: V1EndpointSlice): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const sp of svc.spec?.ports ?? []) {
+    const match = (slice.ports ?? []).find((p) => (p.name ?? '') === (sp.name ?? '') && (p.protocol ?? 'TCP') === (sp.protocol ?? 'TCP'));
+    if (match?.port !== undefined) out[sp.name ? sp.name : String(sp.port)] = match.port;
+  }
+  return out;
+}
+
+export function hasSidecarContainer(pod: V1Pod): boolean {
+  return (pod.spec?.containers ?? []).some((c) => c.name === SIDECAR_CONTAINER);
+}
+
+/** A sidecar in front of an app container (a gateway pod runs istio-proxy alone: no app behind it). */
+export function sidecarFrontsApp(pod: V1Pod): boolean {
+  return hasSidecarContainer(pod) && (pod.spec?.containers ?? []).length > 1;
+}
+
+/**
+ * Where the app of a pod with a sidecar listens. Only local clusters (pods on 127.0.0.0/8) split the
+ * pod IP this way (see docs: the app binds third octet + 128); on a real cluster iptables redirects
+ * and the app keeps the pod IP, so there is no separate app address.
+ */
+export function appAddressFor(podIp: string): string | undefined {
+  const parts = podIp.split('.').map(Number);
+  if (parts.length !== 4 || parts[0] !== 127 || !(parts[2] >= 0 && parts[2] < 128)) return undefined;
+  return `${parts[0]}.${parts[1]}.${parts[2] + 128}.${parts[3]}`;
+}
+
+function locality(pod: V1Pod | undefined, sliceZone: string | undefined, clusterId: string): { region: string; zone: string } {
+  const labels = pod?.metadata?.labels ?? {};
+  return { region: labels[REGION_LABEL] ?? DEFAULT_REGION, zone: labels[ZONE_LABEL] ?? sliceZone ?? clusterId };
+}
+
+function istioObjects<Spec>(raw: readonly KubeIstioObject[], cluster: string, kind: string, notes: BuildNotes): IstioObject<Spec>[] {
+  const out: IstioObject<Spec>[] = [];
+  for (const object of raw) {
+    const name = object.metadata?.name;
+    const namespace = object.metadata?.namespace;
+    const spec = object.spec;
+    if (!name || !namespace || typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
+      notes.malformedConfig.push({ cluster, kind, name: `${namespace ?? '?'}/${name ?? '?'}`, reason: 'needs metadata.name, metadata.namespace and an object spec' });
+      continue;
+    }
+    // The API server validated the spec against the CRD schema when it was written.
+    out.push({ name, namespace, spec: spec as Spec, cluster });
+  }
+  return out;
+}
+
+function sortConfig<Spec>(objects: IstioObject<Spec>[]): IstioObject<Spec>[] {
+  return objects.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name) || a.cluster.localeCompare(b.cluster));
+}
+
+function compareEndpoints(a: MeshEndpoint, b: MeshEndpoint): number {
+  return a.hostname.localeCompare(b.hostname) || a.cluster.localeCompare(b.cluster) || a.address.localeCompare(b.address, undefined, { numeric: true });
+}

@@ -1,0 +1,140 @@
+// The mesh as the control plane sees it: the merged view of every member cluster's services,
+// endpoints and Istio config. The registry fills a MeshSnapshot; the translator (src/translate)
+// reads it and nothing else. All types are plain data so a snapshot can be logged, diffed and
+// written to golden files.
+
+import type { DestinationRule, Gateway, ServiceEntry, VirtualService } from '../config/istio-types.js';
+
+export interface MeshServicePort {
+  /** The Kubernetes port name; Istio infers the protocol from its prefix ("http", "grpc-web", ...). */
+  name?: string;
+  port: number;
+  /** Kubernetes protocol: TCP (the default), UDP, SCTP. */
+  protocol: string;
+  appProtocol?: string;
+  targetPort?: number | string;
+}
+
+/** A Service of the same name and namespace in one or more member clusters is one mesh service. */
+export interface MeshService {
+  /** FQDN: `<name>.<namespace>.svc.<domainSuffix>`. */
+  hostname: string;
+  name: string;
+  namespace: string;
+  ports: MeshServicePort[];
+  /** The member clusters in which this Service exists. */
+  clusters: string[];
+}
+
+export interface MeshEndpoint {
+  /** The FQDN of the service this endpoint backs. */
+  hostname: string;
+  /** The member cluster the endpoint lives in. */
+  cluster: string;
+  /** The pod IP: with a sidecar, that is where the sidecar listens (the app binds appAddress). */
+  address: string;
+  /** Endpoint (target) port per service port: keyed by the service port name, or String(port) when unnamed. */
+  ports: Record<string, number>;
+  labels: Record<string, string>;
+  locality: { region: string; zone: string };
+  ready: boolean;
+  podName?: string;
+  namespace: string;
+  hasSidecar: boolean;
+  /** Where the app itself listens when a sidecar sits in front of it. */
+  appAddress?: string;
+}
+
+/** One Istio config object and the member cluster it was read from. */
+export interface IstioObject<Spec> {
+  name: string;
+  namespace: string;
+  spec: Spec;
+  /** The member cluster the object was read from. */
+  cluster: string;
+}
+
+export interface MeshSnapshot {
+  services: MeshService[];
+  endpoints: MeshEndpoint[];
+  virtualServices: IstioObject<VirtualService>[];
+  destinationRules: IstioObject<DestinationRule>[];
+  gateways: IstioObject<Gateway>[];
+  serviceEntries: IstioObject<ServiceEntry>[];
+  /** Usually `cluster.local`. */
+  domainSuffix: string;
+  /** A stamp that changes on every semantic change of anything above. */
+  version: string;
+}
+
+export type ProxyKind = 'sidecar' | 'router' | 'proxyless';
+
+export interface ProxyIdentity {
+  /** The xDS node id, e.g. `sidecar~127.10.0.5~sleep-abc.sample~sample.svc.cluster.local`. */
+  id: string;
+  kind: ProxyKind;
+  namespace: string;
+  /** The member cluster the proxy runs in: its own cluster's config wins on duplicates. */
+  cluster: string;
+  labels: Record<string, string>;
+  /** The pod IP (where a sidecar or gateway binds). */
+  ip: string;
+  /** Where the app listens when a sidecar sits in front of it. */
+  appIp?: string;
+  podName?: string;
+}
+
+export function configKey(object: { namespace: string; name: string }): string {
+  return `${object.namespace}/${object.name}`;
+}
+
+export interface MergedConfig<Spec> {
+  /** One object per namespace/name: the winner of the duplicates. */
+  objects: IstioObject<Spec>[];
+  /** Per namespace/name whose copies in different clusters have different specs: the clusters involved. */
+  divergent: Array<{ namespace: string; name: string; clusters: string[] }>;
+}
+
+/**
+ * Multi-primary merge rule: config applied to several member clusters under the same namespace/name
+ * is ONE object (users apply the same VirtualService to both clusters). When copies exist:
+ *   1. the copy from `localCluster` (the cluster of the proxy being configured) wins, so a cluster
+ *      that was updated first already steers its own proxies the new way (the canary order users expect);
+ *   2. otherwise the copy from the cluster whose name sorts first wins (deterministic for every proxy
+ *      and for `analyze`, which passes no local cluster).
+ * Copies whose specs differ are reported in `divergent` so the analyzer can warn that the clusters
+ * disagree. The output is sorted by namespace/name, which fixes route precedence between objects.
+ */
+export function mergeConfig<Spec>(objects: readonly IstioObject<Spec>[], localCluster?: string): MergedConfig<Spec> {
+  const byKey = new Map<string, IstioObject<Spec>[]>();
+  for (const object of objects) {
+    const key = configKey(object);
+    const copies = byKey.get(key);
+    if (copies) copies.push(object);
+    else byKey.set(key, [object]);
+  }
+  const merged: IstioObject<Spec>[] = [];
+  const divergent: MergedConfig<Spec>['divergent'] = [];
+  for (const key of [...byKey.keys()].sort()) {
+    const copies = [...(byKey.get(key) ?? [])].sort((a, b) => a.cluster.localeCompare(b.cluster));
+    const winner = copies.find((c) => c.cluster === localCluster) ?? copies[0];
+    merged.push(winner);
+    const distinctSpecs = new Set(copies.map((c) => stableJson(c.spec)));
+    if (distinctSpecs.size > 1) {
+      divergent.push({ namespace: winner.namespace, name: winner.name, clusters: copies.map((c) => c.cluster) });
+    }
+  }
+  return { objects: merged, divergent };
+}
+
+/** JSON with object keys sorted, so two equal specs compare equal whatever their key order. */
+export function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      const sorted: Record<string, unknown> = {};
+      for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
+      return sorted;
+    }
+    return v;
+  });
+}

@@ -1,0 +1,246 @@
+// Outbound clusters (one per service port, plus one per DestinationRule subset) with the
+// DestinationRule's traffic policy, and their ClusterLoadAssignments built from the endpoints of
+// every member cluster.
+
+import { parseDuration, type DestinationRule, type TrafficPolicy } from '../config/istio-types.js';
+import type { IstioObject, MeshEndpoint } from '../registry/model.js';
+import { destinationRuleFor, serviceVisible, type ServiceView, type TranslationContext } from './context.js';
+import type {
+  CircuitBreakerThresholds,
+  Cluster,
+  ClusterLoadAssignment,
+  ConfigSource,
+  Duration,
+  LbEndpoint,
+  LbPolicy,
+  LocalityLbEndpoints,
+  OutlierDetection,
+} from './envoy-types.js';
+import { endpointPortKey, labelsMatch, outboundClusterName } from './names.js';
+import { problemAt, type ConfigRef } from './problems.js';
+
+export const ADS: ConfigSource = { ads: {}, resource_api_version: 'V3' };
+const DEFAULT_CONNECT_TIMEOUT: Duration = { seconds: 10, nanos: 0 };
+/** Istio lifts Envoy's 1024 defaults: the mesh should not shed load unless a DestinationRule says so. */
+const UNLIMITED = 4294967295;
+
+/**
+ * Istio's policy merge: a subset's traffic policy replaces the top-level one field by field
+ * (loadBalancer, connectionPool, outlierDetection, tls), and port-level settings replace them for
+ * their port.
+ */
+export function effectivePolicy(rule: DestinationRule | undefined, subsetName: string | undefined, port: number): TrafficPolicy {
+  const layers: Array<TrafficPolicy | undefined> = [rule?.trafficPolicy];
+  const subset = subsetName ? rule?.subsets?.find((s) => s.name === subsetName) : undefined;
+  if (subset) layers.push(subset.trafficPolicy);
+  const out: TrafficPolicy = {};
+  for (const layer of layers) {
+    if (!layer) continue;
+    if (layer.loadBalancer) out.loadBalancer = layer.loadBalancer;
+    if (layer.connectionPool) out.connectionPool = layer.connectionPool;
+    if (layer.outlierDetection) out.outlierDetection = layer.outlierDetection;
+    if (layer.tls) out.tls = layer.tls;
+    const portLevel = layer.portLevelSettings?.find((p) => p.port?.number === port);
+    if (portLevel) {
+      if (portLevel.loadBalancer) out.loadBalancer = portLevel.loadBalancer;
+      if (portLevel.connectionPool) out.connectionPool = portLevel.connectionPool;
+      if (portLevel.outlierDetection) out.outlierDetection = portLevel.outlierDetection;
+      if (portLevel.tls) out.tls = portLevel.tls;
+    }
+  }
+  return out;
+}
+
+function policyDuration(ctx: TranslationContext, ref: ConfigRef | undefined, text: string | undefined, field: string): Duration | undefined {
+  if (text === undefined) return undefined;
+  const parsed = parseDuration(text);
+  if (parsed.ok) return parsed.duration;
+  if (ref) ctx.problems.add(problemAt(ref, 'warning', 'invalid-duration', field, `${parsed.error}; Envoy's default is used instead.`));
+  return undefined;
+}
+
+function lbPolicy(ctx: TranslationContext, ref: ConfigRef | undefined, policy: TrafficPolicy, field: string): LbPolicy {
+  const lb = policy.loadBalancer;
+  if (!lb) return 'ROUND_ROBIN';
+  if (lb.consistentHash && ref) {
+    ctx.problems.add(problemAt(ref, 'warning', 'unsupported', `${field}.loadBalancer.consistentHash`,
+      'consistentHash load balancing is not supported yet; ROUND_ROBIN is used. Use simple: ROUND_ROBIN or LEAST_REQUEST.'));
+  }
+  let chosen: LbPolicy = 'ROUND_ROBIN';
+  switch (lb.simple) {
+    case 'LEAST_REQUEST':
+    case 'LEAST_CONN':
+      chosen = 'LEAST_REQUEST';
+      break;
+    case 'RANDOM':
+      chosen = 'RANDOM';
+      break;
+    case 'PASSTHROUGH':
+      if (ref) {
+        ctx.problems.add(problemAt(ref, 'warning', 'unsupported', `${field}.loadBalancer.simple`,
+          'PASSTHROUGH (forward to the caller\'s original destination) is not supported; ROUND_ROBIN is used.'));
+      }
+      break;
+    default:
+      chosen = 'ROUND_ROBIN';
+  }
+  if (chosen !== 'ROUND_ROBIN' && ctx.proxy?.kind === 'proxyless' && ref) {
+    // grpc-js-xds NACKs a Cluster whose lb_policy it does not implement.
+    ctx.problems.add(problemAt(ref, 'warning', 'unsupported-by-proxyless', `${field}.loadBalancer.simple`,
+      `proxyless gRPC clients do not implement ${chosen}; they are given ROUND_ROBIN.`));
+    return 'ROUND_ROBIN';
+  }
+  return chosen;
+}
+
+function applyPolicy(ctx: TranslationContext, cluster: Cluster, policy: TrafficPolicy, ref: ConfigRef | undefined, field: string): void {
+  cluster.lb_policy = lbPolicy(ctx, ref, policy, field);
+  const pool = policy.connectionPool;
+  const thresholds: CircuitBreakerThresholds = {
+    max_connections: { value: pool?.tcp?.maxConnections ?? UNLIMITED },
+    max_pending_requests: { value: pool?.http?.http1MaxPendingRequests ?? UNLIMITED },
+    max_requests: { value: pool?.http?.http2MaxRequests ?? UNLIMITED },
+    max_retries: { value: pool?.http?.maxRetries ?? UNLIMITED },
+  };
+  cluster.circuit_breakers = { thresholds: [thresholds] };
+  const connect = policyDuration(ctx, ref, pool?.tcp?.connectTimeout, `${field}.connectionPool.tcp.connectTimeout`);
+  if (connect) cluster.connect_timeout = connect;
+  if (ref && (pool?.http?.idleTimeout !== undefined || pool?.http?.maxRequestsPerConnection !== undefined)) {
+    ctx.problems.add(problemAt(ref, 'warning', 'unsupported', `${field}.connectionPool.http`,
+      'idleTimeout and maxRequestsPerConnection are not applied yet; the other connection pool limits are.'));
+  }
+  const od = policy.outlierDetection;
+  if (od) {
+    const out: OutlierDetection = { enforcing_success_rate: { value: 0 } };
+    const consecutive5xx = od.consecutive5xxErrors ?? od.consecutiveErrors;
+    if (consecutive5xx !== undefined) {
+      out.consecutive_5xx = { value: consecutive5xx };
+      out.enforcing_consecutive_5xx = { value: consecutive5xx > 0 ? 100 : 0 };
+    }
+    if (od.consecutiveGatewayErrors !== undefined) {
+      out.consecutive_gateway_failure = { value: od.consecutiveGatewayErrors };
+      out.enforcing_consecutive_gateway_failure = { value: od.consecutiveGatewayErrors > 0 ? 100 : 0 };
+    }
+    const interval = policyDuration(ctx, ref, od.interval, `${field}.outlierDetection.interval`);
+    if (interval) out.interval = interval;
+    const ejection = policyDuration(ctx, ref, od.baseEjectionTime, `${field}.outlierDetection.baseEjectionTime`);
+    if (ejection) out.base_ejection_time = ejection;
+    if (od.maxEjectionPercent !== undefined) out.max_ejection_percent = { value: od.maxEjectionPercent };
+    cluster.outlier_detection = out;
+    if (od.minHealthPercent !== undefined) cluster.common_lb_config = { healthy_panic_threshold: { value: od.minHealthPercent } };
+  }
+  const tlsMode = policy.tls?.mode;
+  if (tlsMode && tlsMode !== 'DISABLE' && ref) {
+    ctx.problems.add(problemAt(ref, 'warning', 'unsupported', `${field}.tls.mode`,
+      `TLS mode ${tlsMode} is not applied yet: traffic to this destination stays plaintext.`));
+  }
+}
+
+function baseCluster(name: string, service: ServiceView): Cluster {
+  if (service.discovery === 'dns') {
+    return { name, type: 'STRICT_DNS', connect_timeout: DEFAULT_CONNECT_TIMEOUT, lb_policy: 'ROUND_ROBIN' };
+  }
+  return {
+    name,
+    type: 'EDS',
+    eds_cluster_config: { eds_config: ADS, service_name: name },
+    connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+    lb_policy: 'ROUND_ROBIN',
+  };
+}
+
+/** Endpoints of every member cluster for one service port and subset, grouped by locality. */
+export function loadAssignment(
+  clusterName: string,
+  endpoints: readonly MeshEndpoint[],
+  portKey: string,
+  subsetLabels: Record<string, string> | undefined,
+): ClusterLoadAssignment {
+  const byLocality = new Map<string, { region: string; zone: string; endpoints: LbEndpoint[]; healthy: number }>();
+  const selected = endpoints
+    .filter((e) => e.ports[portKey] !== undefined && labelsMatch(subsetLabels, e.labels))
+    .sort((a, b) => a.address.localeCompare(b.address, undefined, { numeric: true }) || a.cluster.localeCompare(b.cluster));
+  for (const e of selected) {
+    const key = `${e.locality.region}/${e.locality.zone}`;
+    let group = byLocality.get(key);
+    if (!group) {
+      group = { region: e.locality.region, zone: e.locality.zone, endpoints: [], healthy: 0 };
+      byLocality.set(key, group);
+    }
+    if (e.ready) group.healthy++;
+    group.endpoints.push({
+      endpoint: { address: { socket_address: { address: e.address, port_value: e.ports[portKey] } } },
+      health_status: e.ready ? 'HEALTHY' : 'UNHEALTHY',
+      metadata: { filter_metadata: { istio: { fields: { cluster: { string_value: e.cluster } } } } },
+      load_balancing_weight: { value: 1 },
+    });
+  }
+  const localities: LocalityLbEndpoints[] = [...byLocality.keys()].sort().map((key) => {
+    const g = byLocality.get(key)!;
+    // Locality weight = healthy endpoint count, so every endpoint gets an equal share across
+    // localities (gRPC always weighs localities); Envoy requires weights >= 1.
+    return { locality: { region: g.region, zone: g.zone }, lb_endpoints: g.endpoints, load_balancing_weight: { value: Math.max(1, g.healthy) } };
+  });
+  return { cluster_name: clusterName, endpoints: localities };
+}
+
+export interface OutboundClusters {
+  clusters: Cluster[];
+  /** CLAs for EDS clusters (DNS clusters carry theirs inline). */
+  endpoints: ClusterLoadAssignment[];
+}
+
+function drRef(rule: IstioObject<DestinationRule> | undefined): ConfigRef | undefined {
+  return rule ? { kind: 'DestinationRule', name: rule.name, namespace: rule.namespace } : undefined;
+}
+
+/** Every outbound cluster a proxy in `ctx.proxy.namespace` may use (all of them for analyze). */
+export function buildOutboundClusters(ctx: TranslationContext): OutboundClusters {
+  const clusters: Cluster[] = [];
+  const endpoints: ClusterLoadAssignment[] = [];
+  const clientNamespace = ctx.proxy?.namespace;
+  for (const service of ctx.serviceList) {
+    if (!serviceVisible(service, clientNamespace)) continue;
+    const rule = destinationRuleFor(ctx, service.hostname, clientNamespace);
+    const ref = drRef(rule);
+    const serviceEndpoints = ctx.endpointsByHost.get(service.hostname) ?? [];
+    for (const port of service.ports) {
+      const portKey = endpointPortKey(port);
+      const variants: Array<{ subset?: string; labels?: Record<string, string>; field: string }> = [{ field: 'spec.trafficPolicy' }];
+      (rule?.spec.subsets ?? []).forEach((s, i) => variants.push({ subset: s.name, labels: s.labels ?? {}, field: `spec.subsets[${i}].trafficPolicy` }));
+      for (const v of variants) {
+        const name = outboundClusterName(port.port, v.subset, service.hostname);
+        const cluster = baseCluster(name, service);
+        const policy = effectivePolicy(rule?.spec, v.subset, port.port);
+        applyPolicy(ctx, cluster, policy, ref, v.field);
+        const cla = loadAssignment(name, serviceEndpoints, portKey, v.labels);
+        if (service.discovery === 'dns') cluster.load_assignment = cla;
+        else endpoints.push(cla);
+        clusters.push(cluster);
+      }
+    }
+  }
+  return { clusters, endpoints };
+}
+
+/** Analyzer check: a subset whose labels select no endpoint in any member cluster. */
+export function checkSubsetsSelectEndpoints(ctx: TranslationContext): void {
+  for (const rule of ctx.destinationRules) {
+    const ref: ConfigRef = { kind: 'DestinationRule', name: rule.name, namespace: rule.namespace };
+    const host = rule.spec.host ?? '';
+    const matching = ctx.serviceList.filter((s) => destinationRuleFor(ctx, s.hostname, undefined) === rule);
+    if (matching.length === 0) {
+      ctx.problems.add(problemAt(ref, 'warning', 'unknown-host', 'spec.host',
+        `host "${host}" matches no service in the mesh (short names resolve in namespace ${rule.namespace}); this rule has no effect.`));
+      continue;
+    }
+    (rule.spec.subsets ?? []).forEach((subset, i) => {
+      const any = matching.some((s) => (ctx.endpointsByHost.get(s.hostname) ?? []).some((e) => labelsMatch(subset.labels ?? {}, e.labels)));
+      if (!any) {
+        ctx.problems.add(problemAt(ref, 'warning', 'subset-selects-nothing', `spec.subsets[${i}].labels`,
+          `subset "${subset.name}" selects no endpoint in any cluster; traffic routed to it fails with 503 until pods with labels ` +
+            `${JSON.stringify(subset.labels ?? {})} run.`));
+      }
+    });
+  }
+}

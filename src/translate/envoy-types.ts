@@ -1,0 +1,273 @@
+// The subset of Envoy v3 xDS messages the translator emits, as plain objects with the .proto field
+// names (snake_case), the shape protobufjs packs with keepCase. Enums are written by name.
+// Any = { '@type': url, ...fields }; Duration = { seconds, nanos }; wrappers = { value }.
+
+import type { ProtoDuration } from '../config/istio-types.js';
+import type { Problem } from './problems.js';
+
+export type Duration = ProtoDuration;
+export interface UInt32Value {
+  value: number;
+}
+export interface BoolValue {
+  value: boolean;
+}
+export interface DoubleValue {
+  value: number;
+}
+
+export const TYPE_URL = {
+  listener: 'type.googleapis.com/envoy.config.listener.v3.Listener',
+  routeConfiguration: 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration',
+  cluster: 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
+  clusterLoadAssignment: 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
+  httpConnectionManager: 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+  tcpProxy: 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy',
+  router: 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router',
+  fault: 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault',
+  stringValue: 'type.googleapis.com/google.protobuf.StringValue',
+} as const;
+
+/** google.protobuf.Value / Struct in proto form. */
+export type StructValue =
+  | { string_value: string }
+  | { number_value: number }
+  | { bool_value: boolean }
+  | { struct_value: Struct }
+  | { list_value: { values: StructValue[] } };
+export interface Struct {
+  fields: Record<string, StructValue>;
+}
+export interface StringValueAny {
+  '@type': typeof TYPE_URL.stringValue;
+  value: string;
+}
+export interface Metadata {
+  filter_metadata: Record<string, Struct>;
+  typed_filter_metadata?: Record<string, StringValueAny>;
+}
+
+export interface SocketAddress {
+  address: string;
+  port_value: number;
+}
+export interface Address {
+  socket_address: SocketAddress;
+}
+
+export interface ConfigSource {
+  ads: Record<string, never>;
+  resource_api_version: 'V3';
+}
+
+export type FractionalPercent = { numerator: number; denominator: 'HUNDRED' | 'TEN_THOUSAND' | 'MILLION' };
+
+// ---- routes -------------------------------------------------------------------------------------
+
+export interface RegexMatcher {
+  regex: string;
+}
+export type StringMatcher = ({ exact: string } | { prefix: string } | { safe_regex: RegexMatcher }) & { ignore_case?: boolean };
+
+export type HeaderMatcher = { name: string; invert_match?: boolean } & ({ string_match: StringMatcher } | { present_match: boolean });
+
+export interface QueryParameterMatcher {
+  name: string;
+  string_match?: StringMatcher;
+  present_match?: boolean;
+}
+
+export type PathSpecifier = { prefix: string } | { path: string } | { safe_regex: RegexMatcher };
+
+export type RouteMatch = PathSpecifier & {
+  case_sensitive?: BoolValue;
+  headers?: HeaderMatcher[];
+  query_parameters?: QueryParameterMatcher[];
+};
+
+export interface HeaderValueOption {
+  header: { key: string; value: string };
+  append_action: 'APPEND_IF_EXISTS_OR_ADD' | 'OVERWRITE_IF_EXISTS_OR_ADD';
+}
+
+export interface ClusterWeight {
+  name: string;
+  weight: UInt32Value;
+  request_headers_to_add?: HeaderValueOption[];
+  request_headers_to_remove?: string[];
+  response_headers_to_add?: HeaderValueOption[];
+  response_headers_to_remove?: string[];
+}
+
+export interface WeightedCluster {
+  clusters: ClusterWeight[];
+  /** Deprecated in Envoy but still honoured; always the sum of the weights. */
+  total_weight: UInt32Value;
+}
+
+export interface RetryPolicy {
+  retry_on: string;
+  num_retries: UInt32Value;
+  per_try_timeout?: Duration;
+  retriable_status_codes?: number[];
+}
+
+export interface RequestMirrorPolicy {
+  cluster: string;
+  runtime_fraction?: { default_value: FractionalPercent };
+}
+
+export type RouteAction = ({ cluster: string } | { weighted_clusters: WeightedCluster }) & {
+  timeout?: Duration;
+  retry_policy?: RetryPolicy;
+  request_mirror_policies?: RequestMirrorPolicy[];
+  prefix_rewrite?: string;
+  host_rewrite_literal?: string;
+  max_stream_duration?: { max_stream_duration?: Duration; grpc_timeout_header_max?: Duration };
+};
+
+export interface RedirectAction {
+  host_redirect?: string;
+  port_redirect?: number;
+  path_redirect?: string;
+  scheme_redirect?: string;
+  response_code?: 'MOVED_PERMANENTLY' | 'FOUND' | 'SEE_OTHER' | 'TEMPORARY_REDIRECT' | 'PERMANENT_REDIRECT';
+}
+
+export interface HttpFault {
+  '@type': typeof TYPE_URL.fault;
+  delay?: { fixed_delay: Duration; percentage: FractionalPercent };
+  abort?: ({ http_status: number } | { grpc_status: number }) & { percentage: FractionalPercent };
+}
+
+export type Route = {
+  name: string;
+  match: RouteMatch;
+  metadata?: Metadata;
+  request_headers_to_add?: HeaderValueOption[];
+  request_headers_to_remove?: string[];
+  response_headers_to_add?: HeaderValueOption[];
+  response_headers_to_remove?: string[];
+  typed_per_filter_config?: Record<string, HttpFault>;
+} & ({ route: RouteAction } | { redirect: RedirectAction });
+
+export interface VirtualHost {
+  name: string;
+  domains: string[];
+  routes: Route[];
+  require_tls?: 'NONE' | 'EXTERNAL_ONLY' | 'ALL';
+  metadata?: Metadata;
+}
+
+export interface RouteConfiguration {
+  name: string;
+  virtual_hosts: VirtualHost[];
+  validate_clusters?: BoolValue;
+  /** Carries the snapshot version stamp: see translate.ts. */
+  metadata?: Metadata;
+}
+
+// ---- listeners ----------------------------------------------------------------------------------
+
+export interface HttpFilter {
+  name: string;
+  typed_config: { '@type': typeof TYPE_URL.router } | HttpFault;
+}
+
+export interface HttpConnectionManager {
+  '@type': typeof TYPE_URL.httpConnectionManager;
+  stat_prefix: string;
+  codec_type?: 'AUTO' | 'HTTP1' | 'HTTP2';
+  rds?: { config_source: ConfigSource; route_config_name: string };
+  route_config?: RouteConfiguration;
+  http_filters: HttpFilter[];
+  http_protocol_options?: { allow_absolute_url?: BoolValue };
+  use_remote_address?: BoolValue;
+}
+
+export interface TcpProxy {
+  '@type': typeof TYPE_URL.tcpProxy;
+  stat_prefix: string;
+  cluster: string;
+}
+
+export interface NetworkFilter {
+  name: string;
+  typed_config: HttpConnectionManager | TcpProxy;
+}
+
+export interface FilterChain {
+  name?: string;
+  filters: NetworkFilter[];
+}
+
+export interface Listener {
+  name: string;
+  address?: Address;
+  filter_chains?: FilterChain[];
+  api_listener?: { api_listener: HttpConnectionManager };
+  traffic_direction?: 'INBOUND' | 'OUTBOUND';
+}
+
+// ---- clusters and endpoints ---------------------------------------------------------------------
+
+export interface CircuitBreakerThresholds {
+  max_connections?: UInt32Value;
+  max_pending_requests?: UInt32Value;
+  max_requests?: UInt32Value;
+  max_retries?: UInt32Value;
+}
+
+export interface OutlierDetection {
+  consecutive_5xx?: UInt32Value;
+  enforcing_consecutive_5xx?: UInt32Value;
+  consecutive_gateway_failure?: UInt32Value;
+  enforcing_consecutive_gateway_failure?: UInt32Value;
+  interval?: Duration;
+  base_ejection_time?: Duration;
+  max_ejection_percent?: UInt32Value;
+  /** Set to 0: Envoy and gRPC enable success-rate ejection unless told otherwise; Istio disables it. */
+  enforcing_success_rate: UInt32Value;
+}
+
+export type LbPolicy = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM';
+
+export interface LbEndpoint {
+  endpoint: { address: Address };
+  health_status?: 'HEALTHY' | 'UNHEALTHY';
+  metadata?: Metadata;
+  load_balancing_weight?: UInt32Value;
+}
+
+export interface LocalityLbEndpoints {
+  locality?: { region: string; zone: string };
+  lb_endpoints: LbEndpoint[];
+  load_balancing_weight?: UInt32Value;
+}
+
+export interface ClusterLoadAssignment {
+  cluster_name: string;
+  endpoints: LocalityLbEndpoints[];
+}
+
+export interface Cluster {
+  name: string;
+  type: 'EDS' | 'STATIC' | 'STRICT_DNS';
+  eds_cluster_config?: { eds_config: ConfigSource; service_name: string };
+  /** Inline endpoints for STATIC and STRICT_DNS clusters. */
+  load_assignment?: ClusterLoadAssignment;
+  connect_timeout: Duration;
+  lb_policy: LbPolicy;
+  circuit_breakers?: { thresholds: CircuitBreakerThresholds[] };
+  outlier_detection?: OutlierDetection;
+  common_lb_config?: { healthy_panic_threshold?: { value: number } };
+  metadata?: Metadata;
+}
+
+export interface ProxyResources {
+  listeners: Listener[];
+  routes: RouteConfiguration[];
+  clusters: Cluster[];
+  endpoints: ClusterLoadAssignment[];
+  problems: Problem[];
+}

@@ -1,0 +1,344 @@
+// VirtualService http[] -> Envoy routes, for one scope (the mesh, or one gateway) and one port.
+// A route with any error is left out whole (with a problem naming the field); a client is never
+// sent a route it would NACK or one that points at a cluster that does not exist.
+
+import type { Headers, HTTPFaultInjection, HTTPMatchRequest, HTTPRoute, HTTPRetry, Percent, VirtualService } from '../config/istio-types.js';
+import { parseDuration } from '../config/istio-types.js';
+import type { IstioObject, ProxyIdentity } from '../registry/model.js';
+import type { TranslationContext } from './context.js';
+import { isIssue, resolveDestination, type ResolvedDestination } from './destinations.js';
+import type {
+  ClusterWeight,
+  Duration,
+  FractionalPercent,
+  HeaderValueOption,
+  HttpFault,
+  Metadata,
+  RedirectAction,
+  RequestMirrorPolicy,
+  RetryPolicy,
+  Route,
+  RouteAction,
+} from './envoy-types.js';
+import { TYPE_URL } from './envoy-types.js';
+import { translateMatch } from './matches.js';
+import { labelsMatch } from './names.js';
+import { problemAt, type ConfigRef, type ProblemCode } from './problems.js';
+
+export const FAULT_FILTER_NAME = 'envoy.filters.http.fault';
+export const ROUTER_FILTER_NAME = 'envoy.filters.http.router';
+
+export interface RouteScope {
+  /** 'mesh' for sidecars and proxyless clients, or '<namespace>/<name>' of a Gateway. */
+  gateway: string;
+  /** The port being served: a service port (mesh) or a gateway server port. */
+  port?: number;
+  /** The service whose virtual host is being built (mesh scope). */
+  service?: { hostname: string; port: number };
+  /** The proxy, for sourceLabels/sourceNamespace; undefined in analysis, where every match applies. */
+  proxy?: ProxyIdentity;
+  proxyless: boolean;
+}
+
+/** 'mesh' stays; 'name' resolves in the VirtualService's namespace; 'ns/name' is taken as written. */
+export function resolveGatewayName(name: string, namespace: string): string {
+  if (name === 'mesh' || name.includes('/')) return name;
+  return `${namespace}/${name}`;
+}
+
+export function virtualServiceGateways(vs: IstioObject<VirtualService>): string[] {
+  const gateways = vs.spec.gateways ?? [];
+  return gateways.length === 0 ? ['mesh'] : gateways.map((g) => resolveGatewayName(g, vs.namespace));
+}
+
+function matchApplies(match: HTTPMatchRequest, vs: IstioObject<VirtualService>, scope: RouteScope): boolean {
+  if (match.gateways && match.gateways.length > 0) {
+    if (!match.gateways.map((g) => resolveGatewayName(g, vs.namespace)).includes(scope.gateway)) return false;
+  }
+  if (!scope.proxy) return true;
+  if (match.port !== undefined && scope.port !== undefined && match.port !== scope.port) return false;
+  if (match.sourceLabels && !labelsMatch(match.sourceLabels, scope.proxy.labels)) return false;
+  if (match.sourceNamespace && match.sourceNamespace !== scope.proxy.namespace) return false;
+  return true;
+}
+
+/** Istio's default retry policy, applied to routes whose VirtualService says nothing about retries. */
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  retry_on: 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes',
+  num_retries: { value: 2 },
+  retriable_status_codes: [503],
+};
+
+const REDIRECT_CODES: Record<number, RedirectAction['response_code']> = {
+  301: 'MOVED_PERMANENTLY',
+  302: 'FOUND',
+  303: 'SEE_OTHER',
+  307: 'TEMPORARY_REDIRECT',
+  308: 'PERMANENT_REDIRECT',
+};
+
+const GRPC_CODES: Record<string, number> = {
+  OK: 0, CANCELLED: 1, UNKNOWN: 2, INVALID_ARGUMENT: 3, DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7, RESOURCE_EXHAUSTED: 8, FAILED_PRECONDITION: 9, ABORTED: 10, OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14, DATA_LOSS: 15, UNAUTHENTICATED: 16,
+};
+
+export function configPath(vs: { namespace: string; name: string }): string {
+  return `/apis/networking.istio.io/v1alpha3/namespaces/${vs.namespace}/virtual-service/${vs.name}`;
+}
+
+export function istioConfigMetadata(path: string): Metadata {
+  return { filter_metadata: { istio: { fields: { config: { string_value: path } } } } };
+}
+
+/** Istio percentages are doubles in [0, 100]; Envoy wants a fraction of a million. */
+function fractionOf(percent: Percent | undefined, fallback: number): FractionalPercent | string {
+  const value = percent?.value ?? fallback;
+  if (!Number.isFinite(value) || value < 0 || value > 100) return `percentage ${value} is outside 0..100`;
+  return { numerator: Math.round(value * 10_000), denominator: 'MILLION' };
+}
+
+function headerOptions(ops: Headers['request']): { add?: HeaderValueOption[]; remove?: string[] } {
+  if (!ops) return {};
+  const add: HeaderValueOption[] = [];
+  for (const [key, value] of Object.entries(ops.set ?? {})) add.push({ header: { key, value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' });
+  for (const [key, value] of Object.entries(ops.add ?? {})) add.push({ header: { key, value }, append_action: 'APPEND_IF_EXISTS_OR_ADD' });
+  const out: { add?: HeaderValueOption[]; remove?: string[] } = {};
+  if (add.length > 0) out.add = add;
+  if (ops.remove && ops.remove.length > 0) out.remove = [...ops.remove];
+  return out;
+}
+
+class RouteProblems {
+  failed = false;
+  constructor(
+    private readonly ctx: TranslationContext,
+    private readonly ref: ConfigRef,
+  ) {}
+  error(code: ProblemCode, field: string, message: string): void {
+    this.failed = true;
+    this.ctx.problems.add(problemAt(this.ref, 'error', code, field, `${message} This route is left out until it is fixed.`));
+  }
+  warn(code: ProblemCode, field: string, message: string): void {
+    this.ctx.problems.add(problemAt(this.ref, 'warning', code, field, message));
+  }
+}
+
+function duration(text: string | undefined, field: string, problems: RouteProblems): Duration | undefined {
+  if (text === undefined) return undefined;
+  const parsed = parseDuration(text);
+  if (!parsed.ok) {
+    problems.error('invalid-duration', field, parsed.error + '.');
+    return undefined;
+  }
+  return parsed.duration;
+}
+
+function retryPolicy(retries: HTTPRetry | undefined, field: string, problems: RouteProblems): RetryPolicy | undefined {
+  if (!retries) return DEFAULT_RETRY_POLICY;
+  const attempts = retries.attempts ?? 0;
+  if (attempts <= 0) return undefined;
+  const conditions: string[] = [];
+  const codes: number[] = [];
+  for (const item of (retries.retryOn ?? DEFAULT_RETRY_POLICY.retry_on).split(',').map((s) => s.trim()).filter(Boolean)) {
+    if (/^\d{3}$/.test(item)) codes.push(Number(item));
+    else conditions.push(item);
+  }
+  if (codes.length > 0 && !conditions.includes('retriable-status-codes')) conditions.push('retriable-status-codes');
+  const policy: RetryPolicy = { retry_on: conditions.join(','), num_retries: { value: attempts } };
+  if (codes.length > 0) policy.retriable_status_codes = codes;
+  else if (retries.retryOn === undefined) policy.retriable_status_codes = [503];
+  const perTry = duration(retries.perTryTimeout, `${field}.perTryTimeout`, problems);
+  if (perTry) policy.per_try_timeout = perTry;
+  return policy;
+}
+
+function faultConfig(fault: HTTPFaultInjection, field: string, problems: RouteProblems): HttpFault | undefined {
+  const out: HttpFault = { '@type': TYPE_URL.fault };
+  if (fault.delay) {
+    const fixed = duration(fault.delay.fixedDelay, `${field}.delay.fixedDelay`, problems);
+    if (fault.delay.fixedDelay === undefined) problems.error('invalid-route', `${field}.delay.fixedDelay`, 'a delay fault needs fixedDelay (e.g. "2s").');
+    const pct = fractionOf(fault.delay.percentage ?? (fault.delay.percent !== undefined ? { value: fault.delay.percent } : undefined), 100);
+    if (typeof pct === 'string') problems.error('invalid-percentage', `${field}.delay.percentage`, pct + '.');
+    else if (fixed) out.delay = { fixed_delay: fixed, percentage: pct };
+  }
+  if (fault.abort) {
+    const pct = fractionOf(fault.abort.percentage, 100);
+    if (typeof pct === 'string') problems.error('invalid-percentage', `${field}.abort.percentage`, pct + '.');
+    else if (fault.abort.httpStatus !== undefined) {
+      if (fault.abort.httpStatus < 200 || fault.abort.httpStatus > 599) {
+        problems.error('invalid-route', `${field}.abort.httpStatus`, `httpStatus ${fault.abort.httpStatus} must be within 200..599.`);
+      } else out.abort = { http_status: fault.abort.httpStatus, percentage: pct };
+    } else if (fault.abort.grpcStatus !== undefined) {
+      const code = GRPC_CODES[fault.abort.grpcStatus.toUpperCase()];
+      if (code === undefined) problems.error('invalid-route', `${field}.abort.grpcStatus`, `unknown gRPC status "${fault.abort.grpcStatus}"; use a name like UNAVAILABLE.`);
+      else out.abort = { grpc_status: code, percentage: pct };
+    } else {
+      problems.error('unsupported', `${field}.abort`, 'only httpStatus and grpcStatus aborts are supported.');
+    }
+  }
+  return out.delay || out.abort ? out : undefined;
+}
+
+function buildDestinations(
+  ctx: TranslationContext,
+  vs: IstioObject<VirtualService>,
+  http: HTTPRoute,
+  field: string,
+  scope: RouteScope,
+  problems: RouteProblems,
+): RouteAction | undefined {
+  const destinations = http.route ?? [];
+  const resolved: Array<{ dest: ResolvedDestination; weight: number; headers?: Headers }> = [];
+  destinations.forEach((d, k) => {
+    const r = resolveDestination(ctx, d.destination ?? { host: '' }, vs.namespace, `${field}.route[${k}].destination`, scope.service);
+    if (isIssue(r)) problems.error(r.code, r.field, r.message);
+    else resolved.push({ dest: r, weight: d.weight ?? 0, headers: d.headers });
+    if (d.weight !== undefined && (!Number.isInteger(d.weight) || d.weight < 0)) {
+      problems.error('negative-weight', `${field}.route[${k}].weight`, `weight ${d.weight} must be a non-negative integer.`);
+    }
+  });
+  if (problems.failed) return undefined;
+  if (resolved.length === 1) {
+    return { cluster: resolved[0].dest.cluster };
+  }
+  const total = resolved.reduce((sum, r) => sum + r.weight, 0);
+  if (total === 0) {
+    problems.error('zero-total-weight', `${field}.route`,
+      `the weights of the ${resolved.length} destinations sum to 0; give at least one destination a positive weight (e.g. 80 and 20).`);
+    return undefined;
+  }
+  const byCluster = new Map<string, ClusterWeight>();
+  for (const r of resolved) {
+    if (r.weight === 0) continue;
+    const existing = byCluster.get(r.dest.cluster);
+    if (existing) {
+      existing.weight = { value: existing.weight.value + r.weight };
+      continue;
+    }
+    const cw: ClusterWeight = { name: r.dest.cluster, weight: { value: r.weight } };
+    const req = headerOptions(r.headers?.request);
+    const res = headerOptions(r.headers?.response);
+    if (req.add) cw.request_headers_to_add = req.add;
+    if (req.remove) cw.request_headers_to_remove = req.remove;
+    if (res.add) cw.response_headers_to_add = res.add;
+    if (res.remove) cw.response_headers_to_remove = res.remove;
+    byCluster.set(r.dest.cluster, cw);
+  }
+  const clusters = [...byCluster.values()];
+  if (clusters.length === 1 && !clusters[0].request_headers_to_add && !clusters[0].response_headers_to_add &&
+      !clusters[0].request_headers_to_remove && !clusters[0].response_headers_to_remove) {
+    return { cluster: clusters[0].name };
+  }
+  return { weighted_clusters: { clusters, total_weight: { value: total } } };
+}
+
+function buildRedirect(http: HTTPRoute, field: string, problems: RouteProblems): RedirectAction | undefined {
+  const r = http.redirect ?? {};
+  const out: RedirectAction = {};
+  if (r.uri !== undefined) out.path_redirect = r.uri;
+  if (r.authority !== undefined) out.host_redirect = r.authority;
+  if (r.port !== undefined) out.port_redirect = r.port;
+  if (r.scheme !== undefined) out.scheme_redirect = r.scheme;
+  if (r.redirectCode !== undefined) {
+    const code = REDIRECT_CODES[r.redirectCode];
+    if (!code) {
+      problems.error('invalid-route', `${field}.redirect.redirectCode`, `redirectCode ${r.redirectCode} is not one of 301, 302, 303, 307, 308.`);
+      return undefined;
+    }
+    out.response_code = code;
+  }
+  return out;
+}
+
+/** The Envoy routes one VirtualService contributes to a virtual host in `scope`. */
+export function buildVirtualServiceRoutes(ctx: TranslationContext, vs: IstioObject<VirtualService>, scope: RouteScope): Route[] {
+  const ref: ConfigRef = { kind: 'VirtualService', name: vs.name, namespace: vs.namespace };
+  const out: Route[] = [];
+  (vs.spec.http ?? []).forEach((http, i) => {
+    const field = `spec.http[${i}]`;
+    const problems = new RouteProblems(ctx, ref);
+    const matches = (http.match && http.match.length > 0 ? http.match : [{}]).map((m, j) => ({ m, j }));
+    const applicable = matches.filter(({ m }) => matchApplies(m, vs, scope));
+    if (applicable.length === 0) return;
+
+    if (http.delegate) return problems.warn('unsupported', `${field}.delegate`, 'delegate VirtualServices are not supported; inline the delegate\'s routes. This route is left out.');
+    if (http.directResponse) return problems.warn('unsupported', `${field}.directResponse`, 'directResponse is not supported yet. This route is left out.');
+    if (http.corsPolicy) problems.warn('unsupported', `${field}.corsPolicy`, 'corsPolicy is not supported and is ignored.');
+
+    let action: { route: RouteAction } | { redirect: RedirectAction } | undefined;
+    if (http.redirect && http.route && http.route.length > 0) {
+      problems.error('invalid-route', field, 'set either route or redirect, not both.');
+    } else if (http.redirect) {
+      if (scope.proxyless) {
+        return problems.warn('unsupported-by-proxyless', `${field}.redirect`,
+          'proxyless gRPC clients cannot follow redirects; this route is left out of their config.');
+      }
+      const redirect = buildRedirect(http, field, problems);
+      if (redirect) action = { redirect };
+    } else if (http.route && http.route.length > 0) {
+      const routeAction = buildDestinations(ctx, vs, http, field, scope, problems);
+      if (routeAction) {
+        const timeout = duration(http.timeout, `${field}.timeout`, problems);
+        // Istio disables Envoy's 15 s default route timeout unless the VirtualService sets one.
+        routeAction.timeout = timeout ?? { seconds: 0, nanos: 0 };
+        if (scope.proxyless && timeout) routeAction.max_stream_duration = { max_stream_duration: timeout };
+        const retry = retryPolicy(http.retries, `${field}.retries`, problems);
+        if (retry) routeAction.retry_policy = retry;
+        if (http.mirror) {
+          const mirror = resolveDestination(ctx, http.mirror, vs.namespace, `${field}.mirror`, scope.service);
+          const pct = fractionOf(http.mirrorPercentage, 100);
+          if (isIssue(mirror)) problems.error(mirror.code, mirror.field, mirror.message);
+          else if (typeof pct === 'string') problems.error('invalid-percentage', `${field}.mirrorPercentage`, pct + '.');
+          else {
+            const policy: RequestMirrorPolicy = { cluster: mirror.cluster, runtime_fraction: { default_value: pct } };
+            routeAction.request_mirror_policies = [policy];
+          }
+        }
+        if (http.rewrite?.uri !== undefined) routeAction.prefix_rewrite = http.rewrite.uri;
+        if (http.rewrite?.authority !== undefined) routeAction.host_rewrite_literal = http.rewrite.authority;
+        action = { route: routeAction };
+      }
+    } else {
+      problems.error('invalid-route', field, 'an http route needs a route (destinations) or a redirect.');
+    }
+
+    let fault: HttpFault | undefined;
+    if (http.fault) fault = faultConfig(http.fault, `${field}.fault`, problems);
+
+    const routes: Route[] = [];
+    for (const { m, j } of applicable) {
+      const matchField = j >= 0 ? `${field}.match[${j}]` : `${field}.match`;
+      const translated = translateMatch(m, matchField);
+      for (const issue of translated.issues) problems.error('invalid-match', issue.field, issue.message + '.');
+      if (!translated.match || !action) continue;
+      const baseName = http.name ?? `${vs.namespace}/${vs.name}/http[${i}]`;
+      const route: Route = {
+        name: m.name ? `${baseName}.${m.name}` : baseName,
+        match: translated.match,
+        metadata: istioConfigMetadata(configPath(vs)),
+        ...action,
+      };
+      const req = headerOptions(http.headers?.request);
+      const res = headerOptions(http.headers?.response);
+      if (req.add) route.request_headers_to_add = req.add;
+      if (req.remove) route.request_headers_to_remove = req.remove;
+      if (res.add) route.response_headers_to_add = res.add;
+      if (res.remove) route.response_headers_to_remove = res.remove;
+      if (fault) route.typed_per_filter_config = { [FAULT_FILTER_NAME]: fault };
+      routes.push(route);
+    }
+    if (!problems.failed) out.push(...routes);
+  });
+  return out;
+}
+
+/** The route Istio gives a service without a VirtualService: everything to the service's port. */
+export function defaultRoute(hostname: string, port: number, cluster: string): Route {
+  return {
+    name: 'default',
+    match: { prefix: '/' },
+    route: { cluster, timeout: { seconds: 0, nanos: 0 }, retry_policy: DEFAULT_RETRY_POLICY },
+    metadata: { filter_metadata: { istio: { fields: { service: { string_value: `${hostname}:${port}` } } } } },
+  };
+}

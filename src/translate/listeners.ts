@@ -1,0 +1,108 @@
+// Listener builders for each proxy kind. Listener content is independent of the snapshot version
+// (only RouteConfigurations carry it), so a config change does not make Envoy drain listeners.
+
+import type { ProxyIdentity } from '../registry/model.js';
+import { ADS } from './clusters.js';
+import type { TranslationContext } from './context.js';
+import type { Cluster, HttpConnectionManager, HttpFilter, Listener, RouteConfiguration } from './envoy-types.js';
+import { TYPE_URL } from './envoy-types.js';
+import { FAULT_FILTER_NAME, ROUTER_FILTER_NAME } from './http-routes.js';
+import { endpointPortKey, inboundClusterName, isHttpProtocol, portProtocol, type PortProtocol } from './names.js';
+
+export const OUTBOUND_PORT = 15001;
+export const HTTP_PROXY_ROUTE = 'http_proxy';
+
+const ROUTER_FILTER: HttpFilter = { name: ROUTER_FILTER_NAME, typed_config: { '@type': TYPE_URL.router } };
+const FAULT_FILTER: HttpFilter = { name: FAULT_FILTER_NAME, typed_config: { '@type': TYPE_URL.fault } };
+
+function hcm(statPrefix: string, routes: { rds: string } | { inline: RouteConfiguration }, withFault: boolean): HttpConnectionManager {
+  const manager: HttpConnectionManager = {
+    '@type': TYPE_URL.httpConnectionManager,
+    stat_prefix: statPrefix,
+    http_filters: withFault ? [FAULT_FILTER, ROUTER_FILTER] : [ROUTER_FILTER],
+  };
+  if ('rds' in routes) manager.rds = { config_source: ADS, route_config_name: routes.rds };
+  else manager.route_config = routes.inline;
+  return manager;
+}
+
+function socketListener(name: string, ip: string, port: number, manager: HttpConnectionManager, direction: 'INBOUND' | 'OUTBOUND'): Listener {
+  return {
+    name,
+    address: { socket_address: { address: ip, port_value: port } },
+    filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: manager }] }],
+    traffic_direction: direction,
+  };
+}
+
+/** The sidecar's outbound listener: the app's HTTP proxy (absolute-URI requests), RDS `http_proxy`. */
+export function sidecarOutboundListener(proxy: ProxyIdentity): Listener {
+  const manager = hcm(`outbound_${proxy.ip}_${OUTBOUND_PORT}`, { rds: HTTP_PROXY_ROUTE }, true);
+  manager.http_protocol_options = { allow_absolute_url: { value: true } };
+  return socketListener(`${proxy.ip}_${OUTBOUND_PORT}`, proxy.ip, OUTBOUND_PORT, manager, 'OUTBOUND');
+}
+
+/**
+ * Inbound listeners: one per endpoint port of the proxy's own pod (found through the endpoints whose
+ * address is the proxy's IP), forwarding to the app on the same port at its app IP.
+ */
+export function sidecarInbound(ctx: TranslationContext, proxy: ProxyIdentity): { listeners: Listener[]; clusters: Cluster[] } {
+  const ports = new Map<number, PortProtocol>();
+  for (const endpoint of ctx.snapshot.endpoints) {
+    if (endpoint.address !== proxy.ip) continue;
+    const service = ctx.services.get(endpoint.hostname);
+    if (!service) continue;
+    for (const port of service.ports) {
+      const target = endpoint.ports[endpointPortKey(port)];
+      // 15001 is the proxy's own outbound listener; an app port there cannot be intercepted.
+      if (target === undefined || target === OUTBOUND_PORT) continue;
+      if (!ports.has(target)) ports.set(target, portProtocol(port));
+    }
+  }
+  const appIp = proxy.appIp ?? '127.0.0.1';
+  const listeners: Listener[] = [];
+  const clusters: Cluster[] = [];
+  for (const port of [...ports.keys()].sort((a, b) => a - b)) {
+    const clusterName = inboundClusterName(port);
+    const name = `${proxy.ip}_${port}`;
+    if (isHttpProtocol(ports.get(port) ?? 'http')) {
+      const inline: RouteConfiguration = {
+        name: clusterName,
+        virtual_hosts: [{
+          name: `inbound|http|${port}`,
+          domains: ['*'],
+          routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster: clusterName, timeout: { seconds: 0, nanos: 0 } } }],
+        }],
+      };
+      listeners.push(socketListener(name, proxy.ip, port, hcm(`inbound_${proxy.ip}_${port}`, { inline }, true), 'INBOUND'));
+    } else {
+      listeners.push({
+        name,
+        address: { socket_address: { address: proxy.ip, port_value: port } },
+        filter_chains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TYPE_URL.tcpProxy, stat_prefix: clusterName, cluster: clusterName } }] }],
+        traffic_direction: 'INBOUND',
+      });
+    }
+    clusters.push({
+      name: clusterName,
+      type: 'STATIC',
+      connect_timeout: { seconds: 10, nanos: 0 },
+      lb_policy: 'ROUND_ROBIN',
+      load_assignment: {
+        cluster_name: clusterName,
+        endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: appIp, port_value: port } } } }] }],
+      },
+    });
+  }
+  return { listeners, clusters };
+}
+
+/** A gateway listener: Istio names it 0.0.0.0_<port>; here it binds the gateway pod's IP. */
+export function gatewayListener(proxy: ProxyIdentity, port: number, routeConfigName: string): Listener {
+  return socketListener(`0.0.0.0_${port}`, proxy.ip, port, hcm(`outbound_0.0.0.0_${port}`, { rds: routeConfigName }, true), 'OUTBOUND');
+}
+
+/** A proxyless gRPC client's listener: an api_listener whose RDS route config has the listener's name. */
+export function proxylessListener(name: string, withFault: boolean): Listener {
+  return { name, api_listener: { api_listener: hcm(name, { rds: name }, withFault) } };
+}

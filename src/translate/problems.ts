@@ -1,0 +1,78 @@
+// What the translator found wrong with the config, in the words a mesh user needs to fix it.
+// A problem never stops translation: the offending piece is left out and everything else is served,
+// so one bad VirtualService cannot take the whole mesh's config down (nor make a client NACK).
+
+export type ConfigKind = 'VirtualService' | 'DestinationRule' | 'Gateway' | 'ServiceEntry';
+
+export interface Problem {
+  severity: 'error' | 'warning';
+  /** A stable, greppable identifier, e.g. 'unknown-subset'. */
+  code: ProblemCode;
+  kind: ConfigKind;
+  name: string;
+  namespace: string;
+  /** Path to the offending field: 'spec.http[0].route[1].destination.subset'. */
+  field: string;
+  /** What is wrong and how to fix it. */
+  message: string;
+}
+
+export type ProblemCode =
+  | 'unknown-host'
+  | 'unknown-subset'
+  | 'unknown-port'
+  | 'ambiguous-port'
+  | 'zero-total-weight'
+  | 'negative-weight'
+  | 'duplicate-domain'
+  | 'duplicate-host'
+  | 'invalid-duration'
+  | 'invalid-match'
+  | 'invalid-percentage'
+  | 'invalid-route'
+  | 'unknown-gateway'
+  | 'unsupported'
+  | 'unsupported-by-proxyless'
+  | 'config-diverges-between-clusters'
+  | 'subset-selects-nothing';
+
+/** Collects problems once each (the same VirtualService route is seen for many vhosts and proxies). */
+export class ProblemLog {
+  readonly #seen = new Set<string>();
+  readonly #problems: Problem[] = [];
+
+  add(problem: Problem): void {
+    const key = `${problem.kind}|${problem.namespace}|${problem.name}|${problem.field}|${problem.code}|${problem.message}`;
+    if (this.#seen.has(key)) return;
+    this.#seen.add(key);
+    this.#problems.push(problem);
+  }
+
+  list(): Problem[] {
+    return [...this.#problems].sort(
+      (a, b) =>
+        a.kind.localeCompare(b.kind) ||
+        a.namespace.localeCompare(b.namespace) ||
+        a.name.localeCompare(b.name) ||
+        a.field.localeCompare(b.field, undefined, { numeric: true }) ||
+        a.code.localeCompare(b.code),
+    );
+  }
+}
+
+/** The part of a problem that names the object; routes and clusters carry it to where checks run. */
+export interface ConfigRef {
+  kind: ConfigKind;
+  name: string;
+  namespace: string;
+}
+
+export function problemAt(
+  ref: ConfigRef,
+  severity: Problem['severity'],
+  code: ProblemCode,
+  field: string,
+  message: string,
+): Problem {
+  return { severity, code, kind: ref.kind, name: ref.name, namespace: ref.namespace, field, message };
+}
