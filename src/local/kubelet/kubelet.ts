@@ -1,0 +1,296 @@
+// The process kubelet of a local cluster: watches the Pods in the cluster's store, binds new ones to
+// its node, gives each an IP on loopback and runs its containers as process groups; serves exec and
+// logs to the API server (runtime.ts) in the same process.
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import { badRequest, notFound, StatusError } from '../../config/status.js';
+import type { StoredObject } from '../../config/object.js';
+import type { ObjectStore, WatchEvent } from '../store/store.js';
+import { KUBELET_BACKOFF, type BackoffConfig } from './backoff.js';
+import { systemClock, type Clock } from './clock.js';
+import { formatLogLine, logPaths, readLogFile, type LogLine } from './container-log.js';
+import type { ContainerRunner } from './container-runner.js';
+import { EventRecorder, POD_TYPE } from './events.js';
+import { runExec } from './exec.js';
+import { PodIpAllocator } from './ip-allocator.js';
+import { PodWorker, type NodeContext } from './pod-worker.js';
+import { asPod, type Pod } from './pod-types.js';
+import { ProcessRegistry } from './process-registry.js';
+import type { ExecRequest, LogRequest, PodRuntime } from './runtime.js';
+
+export interface KubeletOptions {
+  store: ObjectStore;
+  clusterName: string;
+  nodeName: string;
+  subnetOctet: number;
+  /** Logs, pid records and pod working directories live here. */
+  stateDir: string;
+  clock?: Clock;
+  backoff?: BackoffConfig;
+  log?: (line: string) => void;
+}
+
+export interface Kubelet extends PodRuntime {
+  /** Resolves once every pod known at start has its containers started or waiting. */
+  ready: Promise<void>;
+  /** Kills every pod process; pod objects stay as they are (a next kubelet starts them again). */
+  stop(): Promise<void>;
+}
+
+const MAX_BIND_ATTEMPTS = 5;
+
+export function startKubelet(opts: KubeletOptions): Kubelet {
+  const log = opts.log ?? ((line: string) => console.error(`[kubelet ${opts.clusterName}/${opts.nodeName}] ${line}`));
+  const clock = opts.clock ?? systemClock;
+  const logDir = join(opts.stateDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  mkdirSync(join(opts.stateDir, 'pods'), { recursive: true });
+  const allocator = new PodIpAllocator(opts.subnetOctet);
+  const registry = new ProcessRegistry(join(opts.stateDir, 'pids.json'), log);
+  const events = new EventRecorder(opts.store, opts.nodeName, clock, log);
+  const node: NodeContext = {
+    store: opts.store,
+    nodeName: opts.nodeName,
+    hostIp: allocator.hostIp,
+    stateDir: opts.stateDir,
+    logDir,
+    kubeletPath: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    clock,
+    backoff: opts.backoff ?? KUBELET_BACKOFF,
+    registry,
+    events,
+    log,
+  };
+  const workers = new Map<string, PodWorker>();
+  const deletions = new Set<Promise<void>>();
+  let stopped = false;
+  let unwatch: (() => void) | undefined;
+
+  const podKey = (ns: string, name: string): string => `${ns}/${name}`;
+  const workerFor = (ns: string, name: string): PodWorker | undefined => {
+    for (const w of workers.values()) if (w.namespace === ns && w.name === name && !w.isTerminating) return w;
+    return undefined;
+  };
+
+  /** IPs that other existing pods hold, so a new pod never gets one of them. */
+  function ipsHeldElsewhere(uid: string): Set<string> {
+    const held = new Set<string>();
+    for (const item of opts.store.list(POD_TYPE).items) {
+      if (item.metadata.uid === uid) continue;
+      const status = asPod(item).status;
+      if (status?.phase === 'Succeeded' || status?.phase === 'Failed') continue;
+      if (typeof status?.podIP === 'string') held.add(status.podIP);
+    }
+    return held;
+  }
+
+  /** Sets spec.nodeName (what the scheduler's binding does); returns the bound pod, or undefined if it is gone. */
+  function bind(pod: Pod): Pod | undefined {
+    for (let attempt = 1; ; attempt++) {
+      const current = opts.store.get(POD_TYPE, pod.metadata.namespace, pod.metadata.name);
+      if (!current || current.metadata.uid !== pod.metadata.uid) return undefined;
+      const p = asPod(current);
+      if (p.spec.nodeName) return p;
+      try {
+        const bound = asPod(opts.store.update(POD_TYPE, { ...p, spec: { ...p.spec, nodeName: opts.nodeName } }));
+        const ns = p.metadata.namespace ?? 'default';
+        events.record({ namespace: ns, name: p.metadata.name, uid: p.metadata.uid }, 'Normal', 'Scheduled', `Successfully assigned ${ns}/${p.metadata.name} to ${opts.nodeName}`, 'default-scheduler');
+        return bound;
+      } catch (err) {
+        if (!(err instanceof StatusError && err.reason === 'Conflict') || attempt >= MAX_BIND_ATTEMPTS) throw err;
+      }
+    }
+  }
+
+  /** Deletes the pod object once its processes are gone (the last step of a graceful deletion). */
+  function removeObject(ns: string, name: string, uid: string): void {
+    const current = opts.store.get(POD_TYPE, ns, name);
+    if (!current || current.metadata.uid !== uid) return;
+    if ((current.metadata.finalizers ?? []).length > 0) {
+      log(`pod ${ns}/${name} has finalizers ${JSON.stringify(current.metadata.finalizers)}: left for their owners to remove`);
+      return;
+    }
+    opts.store.delete(POD_TYPE, ns, name);
+  }
+
+  function terminate(worker: PodWorker, removeFromStore: boolean): void {
+    if (worker.isTerminating) return;
+    const done = worker
+      .terminate(true)
+      .then(() => {
+        allocator.release(worker.uid);
+        events.forget(worker.uid);
+        workers.delete(worker.uid);
+        if (removeFromStore && !stopped) removeObject(worker.namespace, worker.name, worker.uid);
+      })
+      .catch((err: Error) => log(`deleting pod ${worker.namespace}/${worker.name} failed: ${err.message}`))
+      .finally(() => deletions.delete(done));
+    deletions.add(done);
+  }
+
+  /** Handles one pod as seen in the store; returns the start of its containers when it was adopted. */
+  function handle(type: WatchEvent['type'], obj: StoredObject): Promise<void> | undefined {
+    let pod: Pod;
+    try {
+      pod = asPod(obj);
+    } catch (err) {
+      log(`ignoring pod: ${(err as Error).message}`);
+      return undefined;
+    }
+    const { uid, name } = pod.metadata;
+    const ns = pod.metadata.namespace ?? 'default';
+    const existing = workers.get(uid);
+    if (type === 'DELETED') {
+      if (existing) terminate(existing, false);
+      return undefined;
+    }
+    if (existing) {
+      if (pod.metadata.deletionTimestamp) terminate(existing, true);
+      return undefined;
+    }
+    if (pod.spec.nodeName && pod.spec.nodeName !== opts.nodeName) return undefined;
+    if (pod.metadata.deletionTimestamp) {
+      removeObject(ns, name, uid); // never ran here: nothing to stop
+      return undefined;
+    }
+    if (PodWorker.isFinished(pod)) return undefined;
+    const bound = bind(pod);
+    if (!bound) return undefined;
+    const ip = allocator.allocate(uid, ipsHeldElsewhere(uid), bound.status?.podIP);
+    const worker = new PodWorker(bound, ip, node);
+    workers.set(uid, worker);
+    return worker.start().catch((err: Error) => log(`starting pod ${podKey(ns, name)} failed: ${err.message}`));
+  }
+
+  const queue: WatchEvent[] = [];
+  let draining = false;
+  function enqueue(event: WatchEvent): void {
+    queue.push(event);
+    if (draining) return;
+    draining = true;
+    // The store calls watchers inside its writes: act on events afterwards, never re-entrantly.
+    setImmediate(() => {
+      while (queue.length > 0 && !stopped) {
+        const e = queue.shift()!;
+        try {
+          void handle(e.type, e.object);
+        } catch (err) {
+          log(`pod event ${e.type} ${e.object.metadata.namespace}/${e.object.metadata.name} failed: ${(err as Error).message}`);
+        }
+      }
+      queue.length = 0;
+      draining = false;
+    });
+  }
+
+  const ready = (async () => {
+    await registry.killLeftovers();
+    if (stopped) return;
+    const { items, resourceVersion } = opts.store.list(POD_TYPE);
+    const starts: Array<Promise<void>> = [];
+    for (const item of items) {
+      try {
+        const started = handle('ADDED', item);
+        if (started) starts.push(started);
+      } catch (err) {
+        log(`pod ${item.metadata.namespace}/${item.metadata.name} not started: ${(err as Error).message}`);
+      }
+    }
+    unwatch = opts.store.watch(POD_TYPE, { resourceVersion }, enqueue);
+    await Promise.all(starts);
+  })();
+  ready.catch((err: Error) => log(`kubelet start failed: ${err.message}`));
+
+  function runnerFor(ns: string, podName: string, container: string | undefined, verb: 'exec' | 'logs'): { worker: PodWorker; runner: ContainerRunner } {
+    const worker = workerFor(ns, podName);
+    if (!worker) {
+      const obj = opts.store.get(POD_TYPE, ns, podName);
+      if (!obj) throw notFound(POD_TYPE, podName);
+      const phase = asPod(obj).status?.phase;
+      if (phase === 'Succeeded' || phase === 'Failed') throw badRequest(`cannot ${verb} into a container in a completed pod; current phase is ${phase}`);
+      throw badRequest(`pod "${podName}" is not running on node ${opts.nodeName}`);
+    }
+    const name = container ?? worker.runners[0].name;
+    const runner = worker.runner(name);
+    if (!runner) throw new StatusError(404, 'NotFound', `container "${name}" is not valid for pod "${podName}"`);
+    return { worker, runner };
+  }
+
+  function notRunning(runner: ContainerRunner, podName: string): StatusError {
+    const s = runner.state;
+    if ('waiting' in s) return badRequest(`container "${runner.name}" in pod "${podName}" is waiting to start: ${s.waiting.reason}`);
+    return badRequest(`container "${runner.name}" in pod "${podName}" is not running`);
+  }
+
+  return {
+    ready,
+
+    async exec(req: ExecRequest): Promise<{ exitCode: number }> {
+      const { worker, runner } = runnerFor(req.namespace, req.pod, req.container, 'exec');
+      if (!runner.running) throw notRunning(runner, req.pod);
+      return runExec({
+        command: req.command,
+        env: runner.env,
+        cwd: worker.workDir,
+        stdin: req.stdin,
+        stdout: req.stdout,
+        stderr: req.stderr,
+        signal: req.signal,
+        registry,
+        podUid: worker.uid,
+        owner: `${req.namespace}/${req.pod}/${runner.name}`,
+        log,
+      });
+    },
+
+    logs(req: LogRequest): Readable {
+      const obj = opts.store.get(POD_TYPE, req.namespace, req.pod);
+      if (!obj) throw notFound(POD_TYPE, req.pod);
+      const pod = asPod(obj);
+      const name = req.container ?? pod.spec.containers[0].name;
+      const known = [...pod.spec.containers, ...(pod.spec.initContainers ?? [])].some((c) => c.name === name);
+      if (!known) throw new StatusError(404, 'NotFound', `container "${name}" is not valid for pod "${req.pod}"`);
+      const worker = workers.get(pod.metadata.uid);
+      const runner = worker?.runner(name);
+      const paths = logPaths(logDir, req.namespace, req.pod, name);
+      const file = req.previous ? paths.previous : paths.current;
+      if (!existsSync(file)) {
+        if (req.previous) throw badRequest(`previous terminated container "${name}" in pod "${req.pod}" not found`);
+        if (runner) throw notRunning(runner, req.pod);
+        throw badRequest(`container "${name}" in pod "${req.pod}" has no logs on node ${opts.nodeName}`);
+      }
+      const out = new PassThrough();
+      let lines = readLogFile(file);
+      if (req.tailLines !== undefined) lines = req.tailLines <= 0 ? [] : lines.slice(-req.tailLines);
+      for (const line of lines) out.write(formatLogLine(line, req.timestamps));
+      const liveLog = runner?.running && !req.previous ? worker?.logOf(name) : undefined;
+      if (!req.follow || !liveLog || !liveLog.live || req.signal.aborted) {
+        out.end();
+        return out;
+      }
+      const finish = (): void => {
+        unfollow();
+        req.signal.removeEventListener('abort', finish);
+        out.end();
+      };
+      const unfollow = liveLog.follow((line: LogLine) => out.write(formatLogLine(line, req.timestamps)), finish);
+      req.signal.addEventListener('abort', finish, { once: true });
+      out.on('close', () => {
+        unfollow();
+        req.signal.removeEventListener('abort', finish);
+      });
+      return out;
+    },
+
+    async stop(): Promise<void> {
+      if (stopped) return;
+      stopped = true;
+      unwatch?.();
+      await ready.catch(() => undefined); // its failure was logged where it happened
+      await Promise.all([...deletions]);
+      await Promise.all([...workers.values()].map((w) => w.terminate(false)));
+      workers.clear();
+    },
+  };
+}

@@ -1,0 +1,203 @@
+// One pod on this node: its working directory, its containers (init containers first, in order), and
+// the status the kubelet reports for it.
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { StatusError } from '../../config/status.js';
+import type { ObjectStore } from '../store/store.js';
+import type { BackoffConfig } from './backoff.js';
+import { rfc3339, type Clock } from './clock.js';
+import { ContainerLog } from './container-log.js';
+import { ContainerRunner, type ContainerContext } from './container-runner.js';
+import { POD_TYPE, type EventRecorder } from './events.js';
+import { appIpOf } from './ip-allocator.js';
+import { desiredConditions, mergeConditions, podPhase } from './pod-status.js';
+import { asPod, type ContainerStatus, type Pod, type PodStatus } from './pod-types.js';
+import type { ProcessRegistry } from './process-registry.js';
+
+/** The container name that marks a pod as having a sidecar proxy (it owns the pod IP). */
+export const SIDECAR_CONTAINER = 'istio-proxy';
+
+/** Local pods get at most this long between SIGTERM and SIGKILL, whatever they ask for. */
+export const MAX_GRACE_MS = 5000;
+
+export interface NodeContext {
+  store: ObjectStore;
+  nodeName: string;
+  hostIp: string;
+  stateDir: string;
+  logDir: string;
+  kubeletPath: string;
+  clock: Clock;
+  backoff: BackoffConfig;
+  registry: ProcessRegistry;
+  events: EventRecorder;
+  log: (line: string) => void;
+}
+
+const MAX_STATUS_ATTEMPTS = 5;
+
+export class PodWorker {
+  readonly uid: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly workDir: string;
+  readonly initRunners: ContainerRunner[] = [];
+  readonly runners: ContainerRunner[] = [];
+  private readonly logs = new Map<string, ContainerLog>();
+  private initDone: boolean;
+  private startTime: string;
+  private terminating = false;
+  /** Set by the kubelet's stop(): processes go, the object and its status stay as they are. */
+  private frozen = false;
+  private writeScheduled = false;
+
+  constructor(
+    private pod: Pod,
+    readonly podIp: string,
+    private readonly node: NodeContext,
+  ) {
+    const m = pod.metadata;
+    this.uid = m.uid;
+    this.namespace = m.namespace ?? 'default';
+    this.name = m.name;
+    this.workDir = join(node.stateDir, 'pods', `${this.namespace}_${this.name}_${this.uid}`);
+    this.startTime = pod.status?.startTime ?? rfc3339(node.clock.now());
+    const hasSidecar = pod.spec.containers.some((c) => c.name === SIDECAR_CONTAINER);
+    const previous = (list: ContainerStatus[] | undefined, name: string): ContainerStatus | undefined => list?.find((s) => s.name === name);
+    const make = (container: Pod['spec']['containers'][number], kind: 'container' | 'init'): ContainerRunner => {
+      const bindIp = hasSidecar && container.name !== SIDECAR_CONTAINER && kind === 'container' ? appIpOf(podIp) : podIp;
+      const ctx: ContainerContext = {
+        pod,
+        podIp,
+        hostIp: node.hostIp,
+        bindIp,
+        workDir: this.workDir,
+        kubeletPath: node.kubeletPath,
+        restartPolicy: pod.spec.restartPolicy ?? 'Always',
+        clock: node.clock,
+        backoff: node.backoff,
+        registry: node.registry,
+        events: node.events,
+        log: node.log,
+        onChange: () => this.scheduleStatusWrite(),
+      };
+      const log = new ContainerLog(node.logDir, this.namespace, this.name, container.name);
+      this.logs.set(container.name, log);
+      const prev = previous(kind === 'init' ? pod.status?.initContainerStatuses : pod.status?.containerStatuses, container.name);
+      return new ContainerRunner(container, kind, ctx, log, prev);
+    };
+    for (const c of pod.spec.initContainers ?? []) this.initRunners.push(make(c, 'init'));
+    for (const c of pod.spec.containers) this.runners.push(make(c, 'container'));
+    // A pod whose init containers all completed before a kubelet restart does not run them again.
+    const prevInit = pod.status?.initContainerStatuses ?? [];
+    this.initDone = this.initRunners.every((r) => prevInit.some((s) => s.name === r.name && 'terminated' in s.state && s.state.terminated.exitCode === 0));
+  }
+
+  runner(name: string): ContainerRunner | undefined {
+    return this.runners.find((r) => r.name === name) ?? this.initRunners.find((r) => r.name === name);
+  }
+
+  logOf(container: string): ContainerLog | undefined {
+    return this.logs.get(container);
+  }
+
+  get isTerminating(): boolean {
+    return this.terminating;
+  }
+
+  /** Starts the pod's processes; resolves once every container is started or waiting. */
+  async start(): Promise<void> {
+    mkdirSync(this.workDir, { recursive: true });
+    this.scheduleStatusWrite();
+    if (!this.initDone) {
+      for (const init of this.initRunners) {
+        if (this.terminating) return;
+        init.start();
+        // Init containers run one after another; only a successful one lets the next start.
+        await init.finished;
+        const state = init.state;
+        if (!('terminated' in state) || state.terminated.exitCode !== 0) return; // pod failed (restartPolicy Never) or is terminating
+      }
+      this.initDone = true;
+    }
+    if (this.terminating) return;
+    for (const r of this.runners) r.start();
+    this.scheduleStatusWrite();
+  }
+
+  /** Whether the pod has already ended (Succeeded/Failed) in the status we read at adoption. */
+  static isFinished(pod: Pod): boolean {
+    return pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+  }
+
+  /**
+   * Stops every process. `deleting`: the pod is being deleted (Killing events, logs and the working
+   * directory removed); otherwise the kubelet itself is stopping and nothing about the pod changes.
+   */
+  async terminate(deleting: boolean): Promise<void> {
+    this.terminating = true;
+    if (!deleting) this.frozen = true;
+    const requested = this.pod.spec.terminationGracePeriodSeconds ?? 30;
+    const graceMs = Math.min(Math.max(0, requested) * 1000, MAX_GRACE_MS);
+    await Promise.all([...this.initRunners, ...this.runners].map((r) => r.stop(graceMs)));
+    if (deleting) {
+      this.frozen = true;
+      for (const log of this.logs.values()) log.remove();
+      rmSync(this.workDir, { recursive: true, force: true });
+    }
+  }
+
+  private scheduleStatusWrite(): void {
+    if (this.writeScheduled || this.frozen) return;
+    this.writeScheduled = true;
+    setImmediate(() => {
+      this.writeScheduled = false;
+      if (this.frozen) return;
+      try {
+        this.writeStatus();
+      } catch (err) {
+        this.node.log(`status of pod ${this.namespace}/${this.name} not written: ${(err as Error).message}`);
+      }
+    });
+  }
+
+  computeStatus(previous: PodStatus | undefined): PodStatus {
+    const containerStatuses = this.runners.map((r) => r.status());
+    const initContainerStatuses = this.initRunners.map((r) => r.status());
+    const initFailed = initContainerStatuses.some((s) => 'terminated' in s.state && s.state.terminated.exitCode !== 0);
+    const phase = podPhase({ restartPolicy: this.pod.spec.restartPolicy ?? 'Always', initDone: this.initDone, initFailed, containers: containerStatuses });
+    const initPending = initContainerStatuses.filter((s) => !('terminated' in s.state && s.state.terminated.exitCode === 0)).map((s) => s.name);
+    const conditions = mergeConditions(previous?.conditions, desiredConditions({ phase, initDone: this.initDone, initPending, containers: containerStatuses }), rfc3339(this.node.clock.now()));
+    return {
+      ...previous,
+      phase,
+      conditions,
+      hostIP: this.node.hostIp,
+      hostIPs: [{ ip: this.node.hostIp }],
+      podIP: this.podIp,
+      podIPs: [{ ip: this.podIp }],
+      startTime: this.startTime,
+      ...(initContainerStatuses.length > 0 ? { initContainerStatuses } : {}),
+      containerStatuses,
+      qosClass: previous?.qosClass ?? 'BestEffort',
+    };
+  }
+
+  /** Read-modify-write of the pod's status, retried on Conflict. */
+  private writeStatus(): void {
+    for (let attempt = 1; ; attempt++) {
+      const current = this.node.store.get(POD_TYPE, this.namespace, this.name);
+      if (!current || current.metadata.uid !== this.uid) return; // deleted or replaced: nothing to report on
+      const previous = asPod(current).status;
+      const status = this.computeStatus(previous);
+      if (isDeepStrictEqual(status, previous)) return;
+      try {
+        this.node.store.update(POD_TYPE, { ...current, status });
+        return;
+      } catch (err) {
+        if (!(err instanceof StatusError && err.reason === 'Conflict') || attempt >= MAX_STATUS_ATTEMPTS) throw err;
+      }
+    }
+  }
+}
