@@ -1,0 +1,88 @@
+// Prometheus metrics of one proxy, named as Envoy's /stats/prometheus names them so dashboards and
+// queries written for Envoy work. Each proxy has its own registry (tests run several in one process).
+
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+// Envoy's default histogram buckets (ms).
+const ENVOY_BUCKETS = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000];
+
+export class ProxyStats {
+  readonly registry = new Registry();
+  private readonly upstreamRq = new Counter({
+    name: 'envoy_cluster_upstream_rq',
+    help: 'Requests answered per cluster and response code',
+    labelNames: ['envoy_cluster_name', 'envoy_response_code'] as const,
+    registers: [this.registry],
+  });
+  private readonly upstreamRqTime = new Histogram({
+    name: 'envoy_cluster_upstream_rq_time',
+    help: 'Upstream request time (ms) to response headers',
+    labelNames: ['envoy_cluster_name'] as const,
+    buckets: ENVOY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly retries = new Counter({
+    name: 'envoy_cluster_upstream_rq_retry',
+    help: 'Retried upstream requests',
+    labelNames: ['envoy_cluster_name'] as const,
+    registers: [this.registry],
+  });
+  private readonly ejections = new Counter({
+    name: 'envoy_cluster_outlier_detection_ejections_enforced_total',
+    help: 'Hosts ejected by outlier detection',
+    labelNames: ['envoy_cluster_name'] as const,
+    registers: [this.registry],
+  });
+  private readonly downstreamRq = new Counter({
+    name: 'envoy_http_downstream_rq',
+    help: 'Downstream requests per connection manager and response code class',
+    labelNames: ['envoy_http_conn_manager_prefix', 'envoy_response_code_class'] as const,
+    registers: [this.registry],
+  });
+  private readonly xdsUpdates = new Counter({
+    name: 'meshwork_proxy_xds_updates',
+    help: 'xDS responses accepted (ACK) or rejected (NACK) per type',
+    labelNames: ['type', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly controlPlaneConnected = new Gauge({
+    name: 'envoy_control_plane_connected_state',
+    help: '1 while the ADS stream is up',
+    registers: [this.registry],
+  });
+  private readonly internalErrors = new Counter({
+    name: 'meshwork_proxy_internal_errors',
+    help: 'Errors handled inside the proxy, by where they happened',
+    labelNames: ['where'] as const,
+    registers: [this.registry],
+  });
+
+  upstream(cluster: string, status: number, upstreamTimeMs: number | undefined): void {
+    this.upstreamRq.inc({ envoy_cluster_name: cluster, envoy_response_code: String(status) });
+    if (upstreamTimeMs !== undefined) this.upstreamRqTime.observe({ envoy_cluster_name: cluster }, upstreamTimeMs);
+  }
+
+  retry(cluster: string): void {
+    this.retries.inc({ envoy_cluster_name: cluster });
+  }
+
+  ejection(cluster: string): void {
+    this.ejections.inc({ envoy_cluster_name: cluster });
+  }
+
+  downstream(statPrefix: string, status: number): void {
+    this.downstreamRq.inc({ envoy_http_conn_manager_prefix: statPrefix, envoy_response_code_class: `${Math.floor(status / 100)}xx` });
+  }
+
+  xdsUpdate(type: string, accepted: boolean): void {
+    this.xdsUpdates.inc({ type, result: accepted ? 'ack' : 'nack' });
+  }
+
+  internalError(where: string): void {
+    this.internalErrors.inc({ where });
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

@@ -1,0 +1,107 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ManualClock } from '../clock.js';
+import type { Cluster, Endpoint } from '../model/cluster.js';
+import { ClusterRuntime } from './cluster.js';
+
+function ep(port: number, extra: Partial<Endpoint> = {}): Endpoint {
+  return { host: '127.0.0.1', port, weight: 1, health: 'UNKNOWN', priority: 0, locality: { region: '', zone: '', subZone: '' }, ...extra };
+}
+
+function cluster(extra: Partial<Cluster> = {}): Cluster {
+  return { name: 'c', discovery: { kind: 'eds', serviceName: 'c' }, lbPolicy: 'round_robin', connectTimeoutMs: 1000, http2: false, outlier: undefined, ...extra };
+}
+
+function picks(c: ClusterRuntime, n: number): number[] {
+  return Array.from({ length: n }, () => c.pick(new Set())?.endpoint.port ?? 0);
+}
+
+const quiet = (): void => undefined;
+
+test('weighted round robin spreads picks by load_balancing_weight, smoothly', () => {
+  const c = new ClusterRuntime(cluster(), { clock: new ManualClock(), random: Math.random, log: quiet });
+  c.updateEndpoints([ep(1, { weight: 3 }), ep(2, { weight: 1 })]);
+  const seq = picks(c, 8);
+  assert.deepEqual(seq, [1, 1, 2, 1, 1, 1, 2, 1]);
+  c.destroy();
+});
+
+test('only HEALTHY and UNKNOWN endpoints are picked; none healthy -> undefined', () => {
+  const c = new ClusterRuntime(cluster(), { clock: new ManualClock(), random: Math.random, log: quiet });
+  c.updateEndpoints([ep(1, { health: 'UNHEALTHY' }), ep(2, { health: 'HEALTHY' }), ep(3, { health: 'DRAINING' })]);
+  assert.deepEqual(new Set(picks(c, 6)), new Set([2]));
+  c.updateEndpoints([ep(1, { health: 'UNHEALTHY' })]);
+  assert.equal(c.pick(new Set()), undefined);
+  c.destroy();
+});
+
+test('lower priority is used only when the best one has no healthy host; retries avoid tried hosts', () => {
+  const c = new ClusterRuntime(cluster(), { clock: new ManualClock(), random: Math.random, log: quiet });
+  c.updateEndpoints([ep(1), ep(2, { priority: 1 })]);
+  assert.deepEqual(new Set(picks(c, 4)), new Set([1]));
+  assert.equal(c.pick(new Set(['127.0.0.1:1']))?.endpoint.port, 2);
+  c.destroy();
+});
+
+test('random and least-request use the injected random source', () => {
+  const c = new ClusterRuntime(cluster({ lbPolicy: 'random' }), { clock: new ManualClock(), random: () => 0.9, log: quiet });
+  c.updateEndpoints([ep(1), ep(2)]);
+  assert.equal(c.pick(new Set())?.endpoint.port, 2);
+  const lr = new ClusterRuntime(cluster({ lbPolicy: 'least_request' }), { clock: new ManualClock(), random: (() => { let i = 0; return () => [0.1, 0.9][i++ % 2]; })(), log: quiet });
+  lr.updateEndpoints([ep(1), ep(2)]);
+  const busy = lr.hosts.find((h) => h.endpoint.port === 1);
+  assert.ok(busy);
+  busy.active = 5;
+  assert.equal(lr.pick(new Set())?.endpoint.port, 2, 'the less loaded of the two choices');
+  c.destroy();
+  lr.destroy();
+});
+
+test('outlier detection: consecutive 5xx eject for base_ejection_time on the injected clock', () => {
+  const clock = new ManualClock(1000);
+  const ejected: string[] = [];
+  const c = new ClusterRuntime(
+    cluster({ outlier: { consecutive5xx: 3, intervalMs: 10_000, baseEjectionTimeMs: 30_000, maxEjectionPercent: 50, enforcingConsecutive5xx: 100 } }),
+    { clock, random: () => 0, log: quiet, onEjection: (_c, h) => ejected.push(h.key) },
+  );
+  c.updateEndpoints([ep(1), ep(2), ep(3), ep(4)]);
+  const [h1, h2] = c.hosts;
+  c.recordResult(h1, true);
+  c.recordResult(h1, true);
+  c.recordResult(h1, false);
+  c.recordResult(h1, true);
+  c.recordResult(h1, true);
+  assert.deepEqual(ejected, [], 'a success resets the count');
+  c.recordResult(h1, true);
+  assert.deepEqual(ejected, ['127.0.0.1:1']);
+  assert.ok(!picks(c, 12).includes(1));
+  // max_ejection_percent 50 of 4 hosts: a second ejection is allowed, a third is not.
+  for (let i = 0; i < 3; i++) c.recordResult(h2, true);
+  assert.equal(ejected.length, 2);
+  for (let i = 0; i < 3; i++) c.recordResult(c.hosts[2], true);
+  assert.equal(ejected.length, 2);
+  clock.advance(29_999);
+  assert.ok(!picks(c, 12).includes(1));
+  clock.advance(1);
+  assert.ok(picks(c, 12).includes(1), 'back after base_ejection_time');
+  // A second ejection lasts twice as long.
+  for (let i = 0; i < 3; i++) c.recordResult(h1, true);
+  clock.advance(59_999);
+  assert.ok(!picks(c, 12).includes(1));
+  clock.advance(1);
+  assert.ok(picks(c, 12).includes(1));
+  c.destroy();
+});
+
+test('an endpoint update keeps the state of hosts that stay', () => {
+  const c = new ClusterRuntime(cluster(), { clock: new ManualClock(), random: Math.random, log: quiet });
+  c.updateEndpoints([ep(1), ep(2)]);
+  const h1 = c.hosts[0];
+  h1.total = 7;
+  c.updateEndpoints([ep(1, { weight: 2 }), ep(3)]);
+  assert.equal(c.hosts[0], h1);
+  assert.equal(c.hosts[0].total, 7);
+  assert.equal(c.hosts[0].endpoint.weight, 2);
+  assert.deepEqual(c.hosts.map((h) => h.endpoint.port), [1, 3]);
+  c.destroy();
+});

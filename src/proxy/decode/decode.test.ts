@@ -1,0 +1,108 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { edsCluster, FAULT_TYPE, httpListener, loadAssignment, routeConfig, weightedRoute } from '../testutil/envoy.js';
+import { decodeCluster } from './cluster.js';
+import { decodeEndpoints } from './endpoint.js';
+import { decodeListener } from './listener.js';
+import { decodeRouteTable } from './route.js';
+
+test('listener: address, RDS name, fault filter presence', () => {
+  const r = decodeListener(httpListener('l', '127.0.0.5', 15001, 'http_proxy'));
+  assert.ok(r.ok, JSON.stringify(!r.ok && r.error));
+  assert.deepEqual(r.value.address, { host: '127.0.0.5', port: 15001 });
+  assert.deepEqual(r.value.http.routes, { kind: 'rds', routeConfigName: 'http_proxy' });
+  assert.equal(r.value.http.faultFilterPresent, true);
+});
+
+test('listener: errors name the field', () => {
+  const bad = httpListener('l', '127.0.0.5', 0, 'x');
+  const r = decodeListener(bad);
+  assert.ok(!r.ok);
+  assert.deepEqual(r.error, ['address.socket_address.port_value: must be in [1, 65535], got 0']);
+  const tcp = { name: 't', address: { socket_address: { address: '127.0.0.1', port_value: 9 } }, filter_chains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', cluster: 'c' } }] }] };
+  const r2 = decodeListener(tcp);
+  assert.ok(!r2.ok);
+  assert.match(r2.error[0], /^filter_chains\[0\]\.filters: no envoy\.filters\.network\.http_connection_manager/);
+});
+
+test('route: weighted clusters, retry policy, timeout default 15 s, per-route fault', () => {
+  const r = decodeRouteTable(
+    routeConfig('rc', [
+      {
+        name: 'vh',
+        domains: ['A.example:80'],
+        routes: [
+          weightedRoute({ prefix: '/' }, [['a', 80], ['b', 20]], { retry_policy: { retry_on: '5xx,connect-failure', num_retries: { value: 3 }, per_try_timeout: { seconds: 1, nanos: 500_000_000 } } }),
+          { match: { path: '/f' }, route: { cluster: 'a', timeout: { seconds: 2 } }, typed_per_filter_config: { 'envoy.filters.http.fault': { '@type': FAULT_TYPE, delay: { fixed_delay: { nanos: 5_000_000 }, percentage: { numerator: 50, denominator: 'HUNDRED' } } } } },
+        ],
+      },
+    ]),
+  );
+  assert.ok(r.ok, JSON.stringify(!r.ok && r.error));
+  const vh = r.value.virtualHosts[0];
+  assert.deepEqual(vh.domains, ['a.example:80']);
+  const [first, second] = vh.routes;
+  assert.equal(first.action.kind, 'forward');
+  if (first.action.kind !== 'forward' || second.action.kind !== 'forward') return;
+  assert.equal(first.action.timeoutMs, 15_000);
+  assert.deepEqual(first.action.cluster.kind === 'weighted' && first.action.cluster.clusters.map((c) => [c.name, c.weight]), [['a', 80], ['b', 20]]);
+  assert.deepEqual([...(first.action.retry?.retryOn ?? [])], ['5xx', 'connect-failure']);
+  assert.equal(first.action.retry?.numRetries, 3);
+  assert.equal(first.action.retry?.perTryTimeoutMs, 1500);
+  assert.equal(second.action.timeoutMs, 2000);
+  assert.deepEqual(second.fault, { delay: { fraction: 0.5, delayMs: 5 }, abort: undefined });
+});
+
+test('route: every problem is reported with its path', () => {
+  const r = decodeRouteTable(
+    routeConfig('rc', [
+      { name: 'vh', domains: ['x', 'x'], routes: [weightedRoute({ safe_regex: { regex: '(' } }, [['a', 0]]), { match: { prefix: '/' } }] },
+    ]),
+  );
+  assert.ok(!r.ok);
+  assert.deepEqual(r.error, [
+    'virtual_hosts[0].routes[0].match.safe_regex.regex: invalid regex "(": Invalid regular expression: /^(?:()$/: Unterminated group',
+    'virtual_hosts[0].routes[0].route.weighted_clusters.clusters: weights sum to 0',
+    'virtual_hosts[0].routes[1]: one of route, redirect, direct_response is required',
+    "virtual_hosts: domain 'x' appears in virtual hosts 'vh' and 'vh'",
+  ]);
+});
+
+test('cluster: EDS service name, LB policy, HTTP/2 via typed_extension_protocol_options, outlier defaults', () => {
+  const r = decodeCluster(
+    edsCluster('c', {
+      lb_policy: 'LEAST_REQUEST',
+      typed_extension_protocol_options: {
+        'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+          '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+          explicit_http_config: { http2_protocol_options: {} },
+        },
+      },
+      outlier_detection: { consecutive_5xx: { value: 3 } },
+    }),
+  );
+  assert.ok(r.ok, JSON.stringify(!r.ok && r.error));
+  assert.deepEqual(r.value.discovery, { kind: 'eds', serviceName: 'c' });
+  assert.equal(r.value.lbPolicy, 'least_request');
+  assert.equal(r.value.http2, true);
+  assert.equal(r.value.connectTimeoutMs, 1000);
+  assert.deepEqual(r.value.outlier, { consecutive5xx: 3, intervalMs: 10_000, baseEjectionTimeMs: 30_000, maxEjectionPercent: 10, enforcingConsecutive5xx: 100 });
+  const bad = decodeCluster(edsCluster('c', { lb_policy: 'MAGLEV' }));
+  assert.ok(!bad.ok);
+  assert.deepEqual(bad.error, ['lb_policy: MAGLEV is not supported (ROUND_ROBIN, LEAST_REQUEST, RANDOM are)']);
+});
+
+test('cluster: STATIC with an inline load assignment', () => {
+  const r = decodeCluster({ name: 's', type: 'STATIC', load_assignment: loadAssignment('s', [{ port: 8080 }]) });
+  assert.ok(r.ok);
+  assert.equal(r.value.discovery.kind === 'static' && r.value.discovery.endpoints.endpoints[0].port, 8080);
+});
+
+test('endpoints: weight and health status', () => {
+  const r = decodeEndpoints(loadAssignment('c', [{ port: 1, weight: 3, health: 'UNHEALTHY' }, { port: 2 }]));
+  assert.ok(r.ok);
+  assert.deepEqual(r.value.endpoints.map((e) => [e.port, e.weight, e.health]), [[1, 3, 'UNHEALTHY'], [2, 1, 'UNKNOWN']]);
+  const bad = decodeEndpoints(loadAssignment('c', [{ port: 70000 }]));
+  assert.ok(!bad.ok);
+  assert.deepEqual(bad.error, ['endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value: must be in [1, 65535], got 70000']);
+});

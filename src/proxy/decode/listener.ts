@@ -1,0 +1,110 @@
+// envoy.config.listener.v3.Listener -> Listener. We serve HTTP listeners only: a listener whose filter
+// chain ends in anything but an HttpConnectionManager is rejected with a clear reason.
+
+import type { FaultConfig } from '../model/fault.js';
+import type { HttpConnectionManager, Listener, RouteSource } from '../model/listener.js';
+import { err, ok, type Result } from '../result.js';
+import { decodeFault, FAULT_FILTER_NAME, FAULT_TYPE_URL } from './fault.js';
+import { bool, isObj, join, num, obj, objs, Problems, str, type Obj } from './fields.js';
+import { decodeRouteTableInto } from './route.js';
+
+export const HCM_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+const RAW_BUFFER_URL = 'type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer';
+const HCM_FILTER_NAME = 'envoy.filters.network.http_connection_manager';
+// Filters Istio adds for telemetry and CORS: they change no routing decision, so serving without them is safe.
+const SKIPPABLE_FILTERS = new Set(['envoy.filters.http.cors', 'envoy.filters.http.grpc_stats', 'istio.stats', 'istio.metadata_exchange', 'istio.alpn']);
+const ROUTER_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
+
+function decodeHcm(o: Obj, path: string, p: Problems): HttpConnectionManager | undefined {
+  let routes: RouteSource | undefined;
+  const rds = obj(o, 'rds', path, p);
+  const inline = obj(o, 'route_config', path, p);
+  if (rds) {
+    const name = str(rds, 'route_config_name', join(path, 'rds'), p);
+    if (!name) p.add(join(path, 'rds.route_config_name'), 'is required');
+    else routes = { kind: 'rds', routeConfigName: name };
+  } else if (inline) {
+    routes = { kind: 'inline', table: decodeRouteTableInto(inline, join(path, 'route_config'), p) };
+  } else {
+    p.add(path, 'one of rds, route_config is required (scoped_routes is not supported)');
+  }
+  let fault: FaultConfig | undefined;
+  let faultFilterPresent = false;
+  let routerSeen = false;
+  const httpFilters = objs(o, 'http_filters', path, p);
+  for (const { value: filter, path: fPath } of httpFilters) {
+    const name = str(filter, 'name', fPath, p) ?? '';
+    const typed = obj(filter, 'typed_config', fPath, p);
+    const typeUrl = typed && typeof typed['@type'] === 'string' ? typed['@type'] : undefined;
+    if (name === FAULT_FILTER_NAME || typeUrl === FAULT_TYPE_URL) {
+      faultFilterPresent = true;
+      if (typed) fault = decodeFault(typed, join(fPath, 'typed_config'), p);
+    } else if (typeUrl === ROUTER_TYPE_URL || name === 'envoy.filters.http.router') {
+      routerSeen = true;
+    } else if (SKIPPABLE_FILTERS.has(name)) {
+      // Telemetry/CORS filters change no routing decision; serving without them is safe.
+    } else if (!(bool(filter, 'is_optional', fPath, p) ?? false)) {
+      // Envoy rejects unknown non-optional filters; so do we, by name, so the control plane can see why.
+      p.add(fPath, `http filter '${name}'${typeUrl ? ` (${typeUrl})` : ''} is not supported (mark it is_optional to skip it)`);
+    }
+  }
+  if (!routerSeen && httpFilters.length > 0) p.add(join(path, 'http_filters'), 'the last filter must be envoy.filters.http.router');
+  if (!routes) return undefined;
+  return {
+    statPrefix: str(o, 'stat_prefix', path, p) ?? '',
+    routes,
+    fault,
+    faultFilterPresent,
+    stripAnyHostPort: bool(o, 'strip_any_host_port', path, p) ?? false,
+    stripMatchingHostPort: bool(o, 'strip_matching_host_port', path, p) ?? false,
+  };
+}
+
+/** The HCM of the filter chain we serve: the default chain, else the first chain (others are ignored). */
+function pickHcm(o: Obj, p: Problems): HttpConnectionManager | undefined {
+  const chains = objs(o, 'filter_chains', '', p);
+  const dflt = obj(o, 'default_filter_chain', '', p);
+  const candidates = [...chains, ...(dflt ? [{ value: dflt, path: 'default_filter_chain' }] : [])];
+  if (candidates.length === 0) {
+    p.add('filter_chains', 'must not be empty');
+    return undefined;
+  }
+  const chain = candidates[0];
+  const ts = obj(chain.value, 'transport_socket', chain.path, p);
+  if (ts && !(isObj(ts['typed_config']) && ts['typed_config']['@type'] === RAW_BUFFER_URL)) {
+    p.add(join(chain.path, 'transport_socket'), 'TLS listeners are not supported yet (raw_buffer only)');
+  }
+  const filters = objs(chain.value, 'filters', chain.path, p);
+  const hcm = filters.find(({ value }) => value['name'] === HCM_FILTER_NAME || (isObj(value['typed_config']) && value['typed_config']['@type'] === HCM_TYPE_URL));
+  if (!hcm) {
+    p.add(join(chain.path, 'filters'), 'no envoy.filters.network.http_connection_manager (only HTTP listeners are supported)');
+    return undefined;
+  }
+  const typed = obj(hcm.value, 'typed_config', hcm.path, p);
+  if (!typed) {
+    p.add(join(hcm.path, 'typed_config'), 'is required');
+    return undefined;
+  }
+  return decodeHcm(typed, join(hcm.path, 'typed_config'), p);
+}
+
+export function decodeListener(o: Obj): Result<Listener, string[]> {
+  const p = new Problems();
+  const name = str(o, 'name', '', p) ?? '';
+  if (!name) p.add('name', 'is required');
+  const address = obj(o, 'address', '', p);
+  const sock = address && obj(address, 'socket_address', 'address', p);
+  let host = '';
+  let port = 0;
+  if (!sock) p.add('address.socket_address', 'is required (pipe and envoy_internal_address are not supported)');
+  else {
+    host = str(sock, 'address', 'address.socket_address', p) ?? '';
+    port = num(sock, 'port_value', 'address.socket_address', p) ?? 0;
+    if (!host) p.add('address.socket_address.address', 'is required');
+    if (!Number.isInteger(port) || port <= 0 || port > 65535) p.add('address.socket_address.port_value', `must be in [1, 65535], got ${port}`);
+    if (sock['protocol'] !== undefined && sock['protocol'] !== 'TCP') p.add('address.socket_address.protocol', 'only TCP is supported');
+  }
+  const http = pickHcm(o, p);
+  if (p.list.length || !http) return err(p.list.length ? p.list : ['no HTTP connection manager']);
+  return ok({ name, address: { host, port }, http });
+}

@@ -1,0 +1,294 @@
+// The HTTP connection manager of one listener: for each request, route match -> fault filter ->
+// route action (direct response, redirect, or forward to a cluster through its load balancer and
+// endpoint pools) -> response with Envoy's headers, then stats and the access log.
+
+import { randomUUID } from 'node:crypto';
+import type * as http from 'node:http';
+import type * as http2 from 'node:http2';
+import type { Readable } from 'node:stream';
+import type { AccessLogEntry, AccessLogSink } from '../accesslog.js';
+import type { ProxyStats } from '../admin/stats.js';
+import type { Clock } from '../clock.js';
+import type { ClusterManager } from '../cluster/manager.js';
+import { decideFault, effectiveFault } from '../filters/fault.js';
+import { applyRequestMutations, applyResponseMutations, firstValue, forwardableHeaders, type HeaderRecord } from '../filters/headers.js';
+import { errorText, type Logger } from '../log.js';
+import type { HttpConnectionManager } from '../model/listener.js';
+import type { ForwardAction, HeaderMutations, Route, RouteTable, VirtualHost } from '../model/route.js';
+import { redirectLocation, rewritePath } from '../route/rewrite.js';
+import type { Router } from '../route/router.js';
+import { pickCluster } from '../route/weighted.js';
+import { forward, type ForwardResult } from '../upstream/forward.js';
+import { addTrailers, destroyResponse, sendLocal, toDownstreamRequest, writeChunk, writeHead, type DownstreamRequest, type DownstreamResponse } from './downstream.js';
+
+export interface ConnectionManagerDeps {
+  clusters: ClusterManager;
+  clock: Clock;
+  random: () => number;
+  stats: ProxyStats;
+  accessLog: AccessLogSink | undefined;
+  log: Logger;
+}
+
+/** Bodies are buffered (so that they can be retried) up to this size. */
+const RETRY_BUFFER_LIMIT = 16 * 1024 * 1024;
+export const CONNECT_NOT_SUPPORTED = 'CONNECT is not supported by the meshwork proxy yet: send plain HTTP requests through it (http_proxy), not HTTPS tunnels\n';
+
+interface Exchange {
+  req: DownstreamRequest;
+  res: DownstreamResponse;
+  start: Date;
+  startMs: number;
+  requestId: string;
+  flags: string[];
+  status: number;
+  bytesSent: number;
+  bytesReceived: number;
+  upstreamTimeMs: number | undefined;
+  upstreamHost: string | undefined;
+  cluster: string | undefined;
+}
+
+function readBody(body: Readable, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    body.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= limit) chunks.push(c);
+    });
+    body.once('end', () => resolve(size > limit ? undefined : Buffer.concat(chunks)));
+    body.once('error', reject);
+  });
+}
+
+export class ConnectionManager {
+  constructor(
+    private readonly config: () => { hcm: HttpConnectionManager; router: Router | undefined },
+    private readonly deps: ConnectionManagerDeps,
+  ) {}
+
+  /** The request listener for both the HTTP/1.1 and the HTTP/2 server of the listener. */
+  readonly handle = (rawReq: http.IncomingMessage | http2.Http2ServerRequest, res: DownstreamResponse): void => {
+    const req = toDownstreamRequest(rawReq);
+    const requestId = firstValue(req.headers['x-request-id']) ?? randomUUID();
+    req.headers['x-request-id'] = requestId;
+    const ex: Exchange = {
+      req,
+      res,
+      start: new Date(),
+      startMs: this.deps.clock.now(),
+      requestId,
+      flags: [],
+      status: 0,
+      bytesSent: 0,
+      bytesReceived: Number(firstValue(req.headers['content-length']) ?? 0) || 0,
+      upstreamTimeMs: undefined,
+      upstreamHost: undefined,
+      cluster: undefined,
+    };
+    this.serve(ex).catch((e: unknown) => {
+      this.deps.stats.internalError('connection_manager');
+      this.deps.log('error', `request ${req.method} ${req.authority}${req.path} failed inside the proxy: ${errorText(e, true)}`);
+      this.local(ex, 500, 'internal proxy error\n', 'IE', []);
+    }).finally(() => this.finish(ex));
+  };
+
+  private local(ex: Exchange, status: number, body: string, flag: string, responseLevels: readonly HeaderMutations[]): void {
+    if (flag) ex.flags.push(flag);
+    ex.status = status;
+    const headers = this.envoyHeaders(ex, {});
+    applyResponseMutations(headers, responseLevels);
+    ex.bytesSent = sendLocal(ex.res, status, body, headers);
+  }
+
+  private envoyHeaders(ex: Exchange, headers: HeaderRecord): HeaderRecord {
+    headers['server'] = 'meshwork';
+    headers['x-request-id'] ??= ex.requestId;
+    if (ex.upstreamTimeMs !== undefined) headers['x-envoy-upstream-service-time'] = String(Math.round(ex.upstreamTimeMs));
+    return headers;
+  }
+
+  private async serve(ex: Exchange): Promise<void> {
+    const { req } = ex;
+    if (req.method === 'CONNECT') return this.local(ex, 405, CONNECT_NOT_SUPPORTED, '', []);
+    if (!req.authority) return this.local(ex, 400, 'missing Host header\n', '', []);
+    const { hcm, router } = this.config();
+    const decision = router?.route({ method: req.method, authority: req.authority, path: req.path, scheme: req.scheme, header: (n) => headerValue(req.headers, n) });
+    if (!router || !decision) return this.local(ex, 404, '', 'NR', []);
+    const { virtualHost, route } = decision;
+    const levels = [router.table.headers, virtualHost.headers, route.headers];
+
+    if (hcm.faultFilterPresent) {
+      const fault = decideFault(effectiveFault([hcm.fault, virtualHost.fault, route.fault]), this.deps.random);
+      if (fault.delayMs > 0) {
+        ex.flags.push('DI');
+        await new Promise<void>((resolve) => this.deps.clock.setTimer(resolve, fault.delayMs));
+      }
+      if (fault.abort) {
+        if (fault.abort.grpcStatus !== undefined && isGrpc(req)) {
+          ex.flags.push('FI');
+          ex.status = 200;
+          writeHead(ex.res, 200, this.envoyHeaders(ex, { 'content-type': 'application/grpc' }));
+          addTrailers(ex.res, { 'grpc-status': String(fault.abort.grpcStatus), 'grpc-message': 'fault filter abort' });
+          ex.res.end();
+          return;
+        }
+        return this.local(ex, fault.abort.status, 'fault filter abort', 'FI', levels);
+      }
+    }
+
+    const action = route.action;
+    if (action.kind === 'direct') return this.local(ex, action.status, action.body, '', levels);
+    if (action.kind === 'redirect') {
+      ex.status = action.status;
+      const headers = this.envoyHeaders(ex, { location: redirectLocation(action, req, route.match), 'content-length': '0' });
+      applyResponseMutations(headers, levels);
+      writeHead(ex.res, action.status, headers);
+      ex.res.end();
+      return;
+    }
+    return this.forwardTo(ex, router.table, virtualHost, route, action);
+  }
+
+  private async forwardTo(ex: Exchange, table: RouteTable, vhost: VirtualHost, route: Route, action: ForwardAction): Promise<void> {
+    const { req, res } = ex;
+    const picked = pickCluster(action.cluster, this.deps.random);
+    ex.cluster = picked.name;
+    const levels = [table.headers, vhost.headers, route.headers, picked.headers];
+    const cluster = this.deps.clusters.get(picked.name);
+    if (!cluster) {
+      // Envoy: cluster_not_found, 503 with no body.
+      this.local(ex, 503, '', 'NC', levels);
+      return;
+    }
+    const headers = forwardableHeaders(req.headers);
+    applyRequestMutations(headers, levels);
+    headers['x-forwarded-proto'] ??= req.scheme;
+    headers['x-request-id'] = ex.requestId;
+    if (action.timeoutMs > 0) headers['x-envoy-expected-rq-timeout-ms'] = String(action.timeoutMs);
+    const authority = action.hostRewrite ?? req.authority;
+    const path = rewritePath(req.path, route.match, action);
+
+    let body: Buffer | Readable | null = null;
+    if (!req.bodyless) {
+      if (action.retry && action.retry.numRetries > 0 && !isGrpc(req)) {
+        const buffered = await readBody(req.body, RETRY_BUFFER_LIMIT);
+        if (!buffered) return this.local(ex, 413, 'request body too large to buffer for retries\n', '', levels);
+        ex.bytesReceived = buffered.length;
+        body = buffered;
+      } else {
+        body = req.body;
+      }
+    }
+
+    const downstreamGone = new AbortController();
+    const onClose = (): void => {
+      if (!res.writableFinished) downstreamGone.abort();
+    };
+    res.once('close', onClose);
+    const result: ForwardResult = await forward(
+      cluster,
+      { method: req.method, path, authority, headers, body, timeoutMs: action.timeoutMs, retry: action.retry, downstreamSignal: downstreamGone.signal },
+      { clock: this.deps.clock, random: this.deps.random, onRetry: (c) => this.deps.stats.retry(c) },
+    );
+    ex.upstreamHost = result.host?.key;
+    if (result.kind === 'local') {
+      res.off('close', onClose);
+      if (result.flag === 'DC') {
+        ex.flags.push('DC');
+        ex.status = 0;
+        return;
+      }
+      this.deps.stats.upstream(picked.name, result.status, undefined);
+      return this.local(ex, result.status, result.body, result.flag, levels);
+    }
+    ex.upstreamTimeMs = result.upstreamTimeMs;
+    const { response } = result;
+    ex.status = response.status;
+    this.deps.stats.upstream(picked.name, response.status, result.upstreamTimeMs);
+    const out = this.envoyHeaders(ex, forwardableHeaders(response.headers));
+    applyResponseMutations(out, levels);
+    const statusTrailers = grpcStatusOutOfHeaders(out);
+    try {
+      writeHead(res, response.status, out);
+      for await (const chunk of response.body) {
+        const buf: Buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+        ex.bytesSent += buf.length;
+        if (!writeChunk(res, buf)) await new Promise<void>((resolve) => {
+          const go = (): void => {
+            res.off('drain', go);
+            res.off('close', go);
+            resolve();
+          };
+          res.on('drain', go);
+          res.on('close', go);
+        });
+        if (res.destroyed) break;
+      }
+      addTrailers(res, { ...statusTrailers, ...(await response.trailers()) });
+      res.end();
+    } catch (e) {
+      // The upstream reset mid-body (or the client left): Envoy resets the downstream stream too.
+      ex.flags.push(downstreamGone.signal.aborted ? 'DC' : 'UPE');
+      this.deps.log('debug', `stream ${req.authority}${req.path} from ${result.host.key} broke mid-body: ${errorText(e)}`);
+      response.body.destroy();
+      destroyResponse(res);
+    } finally {
+      res.off('close', onClose);
+      result.done();
+    }
+  }
+
+  private finish(ex: Exchange): void {
+    const { hcm } = this.config();
+    this.deps.stats.downstream(hcm.statPrefix, ex.status);
+    if (!this.deps.accessLog) return;
+    const entry: AccessLogEntry = {
+      start: ex.start,
+      method: ex.req.method,
+      path: ex.req.path,
+      protocol: ex.req.protocol,
+      status: ex.status,
+      flags: ex.flags.join(','),
+      bytesReceived: ex.bytesReceived,
+      bytesSent: ex.bytesSent,
+      durationMs: this.deps.clock.now() - ex.startMs,
+      upstreamServiceTimeMs: ex.upstreamTimeMs,
+      forwardedFor: firstValue(ex.req.headers['x-forwarded-for']),
+      userAgent: firstValue(ex.req.headers['user-agent']),
+      requestId: ex.requestId,
+      authority: ex.req.authority,
+      upstreamHost: ex.upstreamHost,
+      upstreamCluster: ex.cluster,
+    };
+    this.deps.accessLog(entry);
+  }
+}
+
+function headerValue(headers: HeaderRecord, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v.join(',') : v;
+}
+
+function isGrpc(req: DownstreamRequest): boolean {
+  return (firstValue(req.headers['content-type']) ?? '').startsWith('application/grpc');
+}
+
+/**
+ * A gRPC "trailers-only" response carries grpc-status in its headers frame, which must then end the
+ * stream. Node's compatibility API cannot end a stream with the headers frame after writeHead, so the
+ * status moves to the trailers, where every gRPC client reads it.
+ */
+function grpcStatusOutOfHeaders(headers: HeaderRecord): HeaderRecord {
+  const trailers: HeaderRecord = {};
+  if (!(firstValue(headers['content-type']) ?? '').startsWith('application/grpc')) return trailers;
+  for (const name of ['grpc-status', 'grpc-message', 'grpc-status-details-bin']) {
+    const v = headers[name];
+    if (v !== undefined) {
+      trailers[name] = v;
+      delete headers[name];
+    }
+  }
+  return trailers;
+}

@@ -1,0 +1,108 @@
+// One downstream request/response, the same whether it came over HTTP/1.1 or HTTP/2 (node:http2's
+// compatibility API). Proxy-form HTTP/1.1 requests (absolute URI, as curl sends through http_proxy)
+// are turned into origin-form with the authority taken from the URI.
+
+import type * as http from 'node:http';
+import * as http2 from 'node:http2';
+import type { Readable } from 'node:stream';
+import { definedHeaders, type HeaderRecord } from '../filters/headers.js';
+
+export interface DownstreamRequest {
+  method: string;
+  /** Lower-case host[:port], from the absolute URI, :authority, or Host. '' when none was given. */
+  authority: string;
+  /** Origin-form path with query. */
+  path: string;
+  scheme: string;
+  protocol: 'HTTP/1.0' | 'HTTP/1.1' | 'HTTP/2';
+  /** Lower-case names, without pseudo-headers. */
+  headers: HeaderRecord;
+  remoteAddress: string;
+  body: Readable;
+  /** The request has no body (GET without Content-Length / Transfer-Encoding, or an ended HTTP/2 stream). */
+  bodyless: boolean;
+}
+
+export type DownstreamResponse = http.ServerResponse | http2.Http2ServerResponse;
+
+export function toDownstreamRequest(req: http.IncomingMessage | http2.Http2ServerRequest): DownstreamRequest {
+  const headers = definedHeaders(req.headers);
+  let authority = '';
+  let path = req.url ?? '/';
+  let scheme = 'http';
+  let protocol: DownstreamRequest['protocol'];
+  if (req instanceof http2.Http2ServerRequest) {
+    protocol = 'HTTP/2';
+    authority = req.authority ?? '';
+    scheme = req.scheme ?? 'http';
+  } else {
+    protocol = req.httpVersion === '1.0' ? 'HTTP/1.0' : 'HTTP/1.1';
+    const absolute = /^(https?):\/\/([^/?#]*)([^#]*)/i.exec(path);
+    if (absolute) {
+      // Proxy form: GET http://helloworld.sample:5000/hello HTTP/1.1 (RFC 9112 3.2.2: the URI's authority
+      // wins over Host). Taken as written, port included, as Envoy does (no URL normalisation).
+      scheme = absolute[1].toLowerCase();
+      authority = absolute[2];
+      path = absolute[3].startsWith('/') ? absolute[3] : `/${absolute[3]}`;
+    } else {
+      const host = headers['host'];
+      authority = (Array.isArray(host) ? host[0] : host) ?? '';
+    }
+  }
+  for (const k of Object.keys(headers)) if (k.startsWith(':')) delete headers[k];
+  delete headers['host'];
+  const te = headers['transfer-encoding'];
+  const cl = headers['content-length'];
+  const bodyless =
+    req instanceof http2.Http2ServerRequest ? req.stream.readableEnded || req.stream.endAfterHeaders : te === undefined && (cl === undefined || cl === '0');
+  return {
+    method: req.method ?? 'GET',
+    authority: authority.toLowerCase(),
+    path,
+    scheme,
+    protocol,
+    headers,
+    remoteAddress: req.socket?.remoteAddress ?? '',
+    body: req,
+    bodyless,
+  };
+}
+
+/** Status and headers, then the response is for the body to write. */
+export function writeHead(res: DownstreamResponse, status: number, headers: HeaderRecord): void {
+  if (res instanceof http2.Http2ServerResponse) {
+    res.writeHead(status, headers);
+  } else {
+    res.writeHead(status, headers);
+  }
+}
+
+export function sendLocal(res: DownstreamResponse, status: number, body: string, headers: HeaderRecord): number {
+  if (res.headersSent) {
+    // Too late for a status: cut the stream so the client sees an error, not a truncated success.
+    destroyResponse(res);
+    return 0;
+  }
+  const buf = Buffer.from(body);
+  const h: HeaderRecord = { ...headers, 'content-length': String(buf.length) };
+  if (buf.length > 0) h['content-type'] = 'text/plain';
+  writeHead(res, status, h);
+  res.end(buf);
+  return buf.length;
+}
+
+export function destroyResponse(res: DownstreamResponse): void {
+  if (res instanceof http2.Http2ServerResponse) res.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+  else res.destroy();
+}
+
+export function addTrailers(res: DownstreamResponse, trailers: HeaderRecord): void {
+  if (Object.keys(trailers).length === 0) return;
+  // HTTP/1.1 trailers need a chunked response announced with a Trailer header; only HTTP/2 (gRPC) gets them.
+  if (res instanceof http2.Http2ServerResponse) res.addTrailers(trailers);
+}
+
+/** Writes a body chunk; false asks the caller to wait for 'drain'. */
+export function writeChunk(res: DownstreamResponse, chunk: Buffer): boolean {
+  return res instanceof http2.Http2ServerResponse ? res.write(chunk) : res.write(chunk);
+}

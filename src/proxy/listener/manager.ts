@@ -1,0 +1,118 @@
+// Binds and unbinds listener ports as LDS changes, and keeps each listener's router current: the router
+// is rebuilt from the watched route table (RDS by name, or the HCM's inline table) when it changes.
+
+import type { ConfigStore } from '../config/store.js';
+import type { Logger } from '../log.js';
+import type { Listener } from '../model/listener.js';
+import type { RouteTable } from '../model/route.js';
+import { Router } from '../route/router.js';
+import { ConnectionManager, type ConnectionManagerDeps } from './connection-manager.js';
+import { ListenerPort } from './port.js';
+
+interface ActiveListener {
+  spec: Listener;
+  port: ListenerPort;
+  bound: Promise<void>;
+  router: Router | undefined;
+  routerSource: RouteTable | undefined;
+}
+
+export interface ListenerManagerOptions {
+  /** Grace for in-flight requests when a listener is removed or moved. */
+  drainMs: number;
+  onBindError?: (listener: string, error: Error) => void;
+}
+
+export class ListenerManager {
+  private readonly active = new Map<string, ActiveListener>();
+  /** host:port -> the close of a port being unbound there (a new listener on it binds after). */
+  private readonly closing = new Map<string, Promise<void>>();
+  private readonly unsubscribe: (() => void)[] = [];
+
+  constructor(
+    private readonly store: ConfigStore,
+    private readonly deps: ConnectionManagerDeps & { log: Logger },
+    private readonly opts: ListenerManagerOptions,
+  ) {
+    this.unsubscribe.push(store.watch('listeners').subscribe(() => this.syncListeners()));
+    this.unsubscribe.push(store.watch('routes').subscribe(() => this.syncRouters()));
+    this.syncListeners();
+  }
+
+  /** Resolves when every current listener has tried to bind (errors are reported, not thrown). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.active.values()].map((a) => a.bound.catch(() => undefined)));
+  }
+
+  /** Listener name -> bound address, for the admin endpoints and tests. */
+  addresses(): Map<string, { host: string; port: number }> {
+    return new Map([...this.active].map(([n, a]) => [n, { host: a.port.host, port: a.port.port }]));
+  }
+
+  private tableFor(spec: Listener): RouteTable | undefined {
+    const src = spec.http.routes;
+    return src.kind === 'inline' ? src.table : this.store.get('routes').get(src.routeConfigName)?.value;
+  }
+
+  private refreshRouter(a: ActiveListener): void {
+    const table = this.tableFor(a.spec);
+    if (table === a.routerSource) return;
+    a.routerSource = table;
+    a.router = table && new Router(table, { stripAnyHostPort: a.spec.http.stripAnyHostPort, stripMatchingHostPort: a.spec.http.stripMatchingHostPort, listenerPort: a.spec.address.port });
+  }
+
+  private syncRouters(): void {
+    for (const a of this.active.values()) this.refreshRouter(a);
+  }
+
+  private unbind(name: string, a: ActiveListener): void {
+    this.active.delete(name);
+    const key = `${a.port.host}:${a.port.port}`;
+    const closed = a.bound
+      .then(() => a.port.close(this.opts.drainMs))
+      .catch((e: unknown) => this.deps.log('debug', `listener ${name}: nothing to close (${String(e)})`));
+    this.closing.set(key, closed);
+    void closed.then(() => {
+      if (this.closing.get(key) === closed) this.closing.delete(key);
+    });
+  }
+
+  private syncListeners(): void {
+    const specs = this.store.get('listeners');
+    for (const [name, a] of this.active) {
+      const next = specs.get(name)?.value;
+      if (!next || next.address.host !== a.spec.address.host || next.address.port !== a.spec.address.port) this.unbind(name, a);
+    }
+    for (const [name, { value: spec }] of specs) {
+      const existing = this.active.get(name);
+      if (existing) {
+        existing.spec = spec;
+        existing.routerSource = undefined;
+        this.refreshRouter(existing);
+        continue;
+      }
+      const cm = new ConnectionManager(() => ({ hcm: a.spec.http, router: a.router }), this.deps);
+      const port = new ListenerPort(spec.address.host, spec.address.port, cm.handle, this.deps.log);
+      // A new listener whose port is still held by a listener being unbound waits for it.
+      const previous = this.closing.get(`${spec.address.host}:${spec.address.port}`) ?? Promise.resolve();
+      const bound = previous.then(() => port.listen()).then(
+        () => this.deps.log('info', `listener ${name} bound on ${spec.address.host}:${spec.address.port}`),
+        (e: Error) => {
+          this.deps.log('error', `listener ${name}: cannot bind ${spec.address.host}:${spec.address.port}: ${e.message}`);
+          this.opts.onBindError?.(name, e);
+          throw e;
+        },
+      );
+      const a: ActiveListener = { spec, port, bound, router: undefined, routerSource: undefined };
+      this.refreshRouter(a);
+      this.active.set(name, a);
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const u of this.unsubscribe) u();
+    const closing = [...this.active.values()].map((a) => a.bound.then(() => a.port.close(0), () => undefined));
+    this.active.clear();
+    await Promise.all(closing);
+  }
+}

@@ -1,0 +1,40 @@
+// Clusters and endpoints as the proxy sees them (from CDS and EDS / static load assignments).
+
+export type LbPolicy = 'round_robin' | 'least_request' | 'random';
+
+export type HealthStatus = 'UNKNOWN' | 'HEALTHY' | 'UNHEALTHY' | 'DRAINING' | 'TIMEOUT' | 'DEGRADED';
+
+export interface Endpoint {
+  host: string;
+  port: number;
+  weight: number;
+  health: HealthStatus;
+  priority: number;
+  locality: { region: string; zone: string; subZone: string };
+}
+
+export interface EndpointSet {
+  clusterName: string;
+  endpoints: Endpoint[];
+}
+
+export interface OutlierDetection {
+  consecutive5xx: number;
+  intervalMs: number;
+  baseEjectionTimeMs: number;
+  maxEjectionPercent: number;
+  enforcingConsecutive5xx: number;
+}
+
+export interface Cluster {
+  name: string;
+  discovery: { kind: 'eds'; serviceName: string } | { kind: 'static'; endpoints: EndpointSet };
+  lbPolicy: LbPolicy;
+  connectTimeoutMs: number;
+  http2: boolean;
+  outlier: OutlierDetection | undefined;
+}
+
+export function endpointKey(e: { host: string; port: number }): string {
+  return e.host.includes(':') ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
+}

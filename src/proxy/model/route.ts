@@ -1,0 +1,146 @@
+// Routes as the proxy sees them: decoded from RouteConfiguration (or an HCM's inline route_config),
+// never the wire objects. Regexes are compiled at decode time so a bad one is a NACK, not a 500.
+
+import type { FaultConfig } from './fault.js';
+
+export type StringMatcher =
+  | { kind: 'exact'; value: string; ignoreCase: boolean }
+  | { kind: 'prefix'; value: string; ignoreCase: boolean }
+  | { kind: 'suffix'; value: string; ignoreCase: boolean }
+  | { kind: 'contains'; value: string; ignoreCase: boolean }
+  | { kind: 'regex'; regex: RegExp };
+
+export type HeaderValueMatcher =
+  | { kind: 'present'; present: boolean }
+  | { kind: 'string'; matcher: StringMatcher }
+  | { kind: 'range'; start: number; end: number };
+
+export interface HeaderMatcher {
+  /** Lower-case header name; ':method', ':path', ':authority', ':scheme' reach the pseudo-headers. */
+  name: string;
+  value: HeaderValueMatcher;
+  invert: boolean;
+  treatMissingAsEmpty: boolean;
+}
+
+export interface QueryParamMatcher {
+  name: string;
+  value: { kind: 'present'; present: boolean } | { kind: 'string'; matcher: StringMatcher };
+}
+
+export type PathMatcher =
+  | { kind: 'prefix'; value: string }
+  | { kind: 'path'; value: string }
+  | { kind: 'regex'; regex: RegExp }
+  | { kind: 'separated-prefix'; value: string };
+
+export interface RouteMatch {
+  path: PathMatcher;
+  caseSensitive: boolean;
+  headers: HeaderMatcher[];
+  queryParams: QueryParamMatcher[];
+}
+
+export interface HeaderToAdd {
+  name: string;
+  value: string;
+  /** true: append to an existing value; false: overwrite (Envoy's append / append_action). */
+  append: boolean;
+  /** ADD_IF_ABSENT: only set when the header is missing. */
+  onlyIfAbsent: boolean;
+}
+
+export interface HeaderMutations {
+  requestToAdd: HeaderToAdd[];
+  requestToRemove: string[];
+  responseToAdd: HeaderToAdd[];
+  responseToRemove: string[];
+}
+
+export type RetryCondition =
+  | '5xx'
+  | 'gateway-error'
+  | 'connect-failure'
+  | 'reset'
+  | 'refused-stream'
+  | 'retriable-4xx'
+  | 'retriable-status-codes';
+
+export interface RetryPolicy {
+  retryOn: Set<RetryCondition>;
+  numRetries: number;
+  /** 0: no per-try limit (the route timeout still applies). */
+  perTryTimeoutMs: number;
+  retriableStatusCodes: number[];
+  backOffBaseMs: number;
+  backOffMaxMs: number;
+}
+
+export interface WeightedCluster {
+  name: string;
+  weight: number;
+  headers: HeaderMutations;
+}
+
+export type ClusterSpecifier = { kind: 'cluster'; name: string } | { kind: 'weighted'; clusters: WeightedCluster[]; totalWeight: number };
+
+export interface ForwardAction {
+  kind: 'forward';
+  cluster: ClusterSpecifier;
+  /** 0 disables the timeout. */
+  timeoutMs: number;
+  retry: RetryPolicy | undefined;
+  prefixRewrite: string | undefined;
+  regexRewrite: { regex: RegExp; substitution: string } | undefined;
+  hostRewrite: string | undefined;
+}
+
+export interface DirectResponseAction {
+  kind: 'direct';
+  status: number;
+  body: string;
+}
+
+export interface RedirectAction {
+  kind: 'redirect';
+  status: number;
+  scheme: string | undefined;
+  host: string | undefined;
+  port: number | undefined;
+  path: string | undefined;
+  prefixRewrite: string | undefined;
+  stripQuery: boolean;
+}
+
+export type RouteAction = ForwardAction | DirectResponseAction | RedirectAction;
+
+export interface Route {
+  name: string;
+  match: RouteMatch;
+  action: RouteAction;
+  headers: HeaderMutations;
+  /** Fault override from typed_per_filter_config['envoy.filters.http.fault']. */
+  fault: FaultConfig | undefined;
+}
+
+export interface VirtualHost {
+  name: string;
+  domains: string[];
+  routes: Route[];
+  headers: HeaderMutations;
+  retry: RetryPolicy | undefined;
+  fault: FaultConfig | undefined;
+}
+
+export interface RouteTable {
+  name: string;
+  virtualHosts: VirtualHost[];
+  headers: HeaderMutations;
+}
+
+export const NO_HEADER_MUTATIONS: HeaderMutations = Object.freeze({
+  requestToAdd: [],
+  requestToRemove: [],
+  responseToAdd: [],
+  responseToRemove: [],
+});

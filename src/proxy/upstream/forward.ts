@@ -1,0 +1,174 @@
+// The router filter's upstream part: send one request to a cluster with the route's timeout and retry
+// policy. Each attempt picks a host (avoiding hosts already tried), goes through that host's pool, and
+// reports its result to outlier detection. The outcome is either an upstream response to stream back,
+// or a local reply with Envoy's status, body and response flag.
+
+import type { Clock, TimerHandle } from '../clock.js';
+import type { ClusterRuntime } from '../cluster/cluster.js';
+import type { Host } from '../cluster/host.js';
+import type { HeaderRecord } from '../filters/headers.js';
+import type { RetryPolicy } from '../model/route.js';
+import { isRetriable, retryBackoffMs, type AttemptOutcome } from './retry.js';
+import { UpstreamFailure, type UpstreamResponse } from './types.js';
+
+export interface ForwardRequest {
+  method: string;
+  path: string;
+  authority: string;
+  headers: HeaderRecord;
+  body: Buffer | import('node:stream').Readable | null;
+  timeoutMs: number;
+  retry: RetryPolicy | undefined;
+  /** Aborted when the downstream goes away. */
+  downstreamSignal: AbortSignal;
+}
+
+export interface LocalReply {
+  kind: 'local';
+  status: number;
+  body: string;
+  /** Envoy response flag: UH, UF, UC, UT, URX, DC. */
+  flag: string;
+  host: Host | undefined;
+  attempts: number;
+}
+
+export interface UpstreamReply {
+  kind: 'upstream';
+  response: UpstreamResponse;
+  host: Host;
+  attempts: number;
+  /** ms from the first attempt to the response headers. */
+  upstreamTimeMs: number;
+  /** Call once the response body is done to count the request out of the host's active ones. */
+  done(): void;
+}
+
+export type ForwardResult = UpstreamReply | LocalReply;
+
+export interface ForwardDeps {
+  clock: Clock;
+  random: () => number;
+  onRetry?: (cluster: string) => void;
+}
+
+export const NO_HEALTHY_UPSTREAM = 'no healthy upstream';
+export const CONNECT_FAILURE_BODY = 'upstream connect error or disconnect/reset before headers. reset reason: connection failure';
+export const RESET_BODY = 'upstream connect error or disconnect/reset before headers. reset reason: connection termination';
+export const TIMEOUT_BODY = 'upstream request timeout';
+
+function sleep(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (ms <= 0 || signal.aborted) return resolve();
+    const t = clock.setTimer(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      t.cancel();
+      resolve();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function failureReply(outcome: AttemptOutcome, host: Host | undefined, attempts: number): LocalReply {
+  if (outcome.kind === 'per-try-timeout') return { kind: 'local', status: 504, body: TIMEOUT_BODY, flag: 'UT', host, attempts };
+  if (outcome.kind === 'failure' && outcome.failure === 'connect-failure') return { kind: 'local', status: 503, body: CONNECT_FAILURE_BODY, flag: 'UF', host, attempts };
+  return { kind: 'local', status: 503, body: RESET_BODY, flag: 'UC', host, attempts };
+}
+
+export async function forward(cluster: ClusterRuntime, req: ForwardRequest, deps: ForwardDeps): Promise<ForwardResult> {
+  const { clock } = deps;
+  const overall = new AbortController();
+  let timedOut = false;
+  const onDownstreamAbort = (): void => overall.abort();
+  req.downstreamSignal.addEventListener('abort', onDownstreamAbort, { once: true });
+  const routeTimer: TimerHandle | undefined =
+    req.timeoutMs > 0
+      ? clock.setTimer(() => {
+          timedOut = true;
+          overall.abort();
+        }, req.timeoutMs)
+      : undefined;
+  const cleanup = (): void => {
+    routeTimer?.cancel();
+    req.downstreamSignal.removeEventListener('abort', onDownstreamAbort);
+  };
+  const start = clock.now();
+  const tried = new Set<string>();
+  // A streamed body can be sent once: no retries then.
+  const maxAttempts = 1 + (req.retry && !(req.body && !Buffer.isBuffer(req.body)) ? req.retry.numRetries : 0);
+  let last: { outcome: AttemptOutcome; host: Host | undefined } | undefined;
+  let attempts = 0;
+
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    if (attempt > 1) {
+      deps.onRetry?.(cluster.name);
+      if (req.retry) await sleep(clock, retryBackoffMs(req.retry, attempt - 2, deps.random), overall.signal);
+    }
+    if (overall.signal.aborted) break;
+    const host = cluster.pick(tried);
+    if (!host) {
+      if (!last) {
+        cleanup();
+        return { kind: 'local', status: 503, body: NO_HEALTHY_UPSTREAM, flag: 'UH', host: undefined, attempts: attempt - 1 };
+      }
+      break;
+    }
+    tried.add(host.key);
+    attempts++;
+    const attemptAbort = new AbortController();
+    const onOverall = (): void => attemptAbort.abort();
+    overall.signal.addEventListener('abort', onOverall, { once: true });
+    let perTryTimedOut = false;
+    const perTry = req.retry && req.retry.perTryTimeoutMs > 0 ? clock.setTimer(() => ((perTryTimedOut = true), attemptAbort.abort()), req.retry.perTryTimeoutMs) : undefined;
+    host.active++;
+    host.total++;
+    let released = false;
+    const release = (): void => {
+      if (!released) {
+        released = true;
+        host.active--;
+      }
+    };
+    try {
+      const response = await host.pool.request({ method: req.method, path: req.path, authority: req.authority, headers: req.headers, body: req.body, signal: attemptAbort.signal });
+      perTry?.cancel();
+      overall.signal.removeEventListener('abort', onOverall);
+      cluster.recordResult(host, response.status >= 500);
+      const outcome: AttemptOutcome = { kind: 'status', status: response.status };
+      if (attempt < maxAttempts && isRetriable(req.retry, outcome)) {
+        // Discard this response's body to free the connection, then try again.
+        response.body.resume();
+        response.body.on('error', () => undefined);
+        release();
+        last = { outcome, host };
+        continue;
+      }
+      cleanup();
+      return { kind: 'upstream', response, host, attempts: attempt, upstreamTimeMs: clock.now() - start, done: release };
+    } catch (e) {
+      perTry?.cancel();
+      overall.signal.removeEventListener('abort', onOverall);
+      release();
+      const failure = e instanceof UpstreamFailure ? e.kind : 'reset';
+      if (overall.signal.aborted) break;
+      const outcome: AttemptOutcome = perTryTimedOut ? { kind: 'per-try-timeout' } : { kind: 'failure', failure };
+      if (!perTryTimedOut) cluster.recordResult(host, true);
+      last = { outcome, host };
+      if (!isRetriable(req.retry, outcome)) break;
+    }
+  }
+  cleanup();
+  if (timedOut) return { kind: 'local', status: 504, body: TIMEOUT_BODY, flag: 'UT', host: last?.host, attempts };
+  if (req.downstreamSignal.aborted) return { kind: 'local', status: 499, body: '', flag: 'DC', host: last?.host, attempts };
+  if (!last) return { kind: 'local', status: 503, body: NO_HEALTHY_UPSTREAM, flag: 'UH', host: undefined, attempts: 0 };
+  if (last.outcome.kind === 'status') {
+    // Retries exhausted on a retriable status: unreachable since the last attempt returns its response.
+    return { kind: 'local', status: last.outcome.status, body: '', flag: 'URX', host: last.host, attempts };
+  }
+  const reply = failureReply(last.outcome, last.host, attempts);
+  if (maxAttempts > 1 && attempts >= maxAttempts) reply.flag += ',URX';
+  return reply;
+}

@@ -1,0 +1,46 @@
+// The contract between the request path and the connection pools of one endpoint.
+
+import type { Readable } from 'node:stream';
+import type { HeaderRecord } from '../filters/headers.js';
+
+export interface UpstreamRequest {
+  method: string;
+  /** Path with query, origin-form. */
+  path: string;
+  authority: string;
+  headers: HeaderRecord;
+  /** null: no body; Buffer: replayable (retries possible); Readable: streamed once. */
+  body: Buffer | Readable | null;
+  signal: AbortSignal;
+}
+
+export interface UpstreamResponse {
+  status: number;
+  headers: HeaderRecord;
+  body: Readable;
+  /** Resolves with the response trailers (empty when none) once the body ended. */
+  trailers(): Promise<HeaderRecord>;
+}
+
+/** Why an attempt failed before response headers: the words of Envoy's retry_on and response flags. */
+export type UpstreamFailureKind = 'connect-failure' | 'reset' | 'refused-stream' | 'aborted';
+
+export class UpstreamFailure extends Error {
+  constructor(
+    readonly kind: UpstreamFailureKind,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'UpstreamFailure';
+  }
+}
+
+/** A keep-alive connection pool to one endpoint (one per endpoint and protocol). */
+export interface EndpointPool {
+  /** Rejects with UpstreamFailure when no response headers arrived. */
+  request(req: UpstreamRequest): Promise<UpstreamResponse>;
+  /** Stop taking requests; resolves once in-flight requests finished. */
+  close(): Promise<void>;
+  /** Tear down now (in-flight requests fail). */
+  destroy(): void;
+}
