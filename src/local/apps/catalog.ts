@@ -3,6 +3,7 @@
 // and the kubelet runs it.
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { meshworkImageRule } from '../../install/image.js';
 
 const OWN_EXT = extname(fileURLToPath(import.meta.url));
 
@@ -15,8 +16,8 @@ export interface BuiltinApp {
   name: string;
   /** The module the app process runs (a Node entry point). */
   module: URL;
-  /** Arguments for the module, from the image name's match and the container's first port. */
-  args(match: RegExpExecArray, port: number): string[];
+  /** Arguments for the module, from the image name's match, the container's first port and its args. */
+  args(match: RegExpExecArray, port: number, containerArgs: readonly string[]): string[];
   /** The port used when the container declares none. */
   defaultPort: number;
 }
@@ -37,6 +38,7 @@ const helloworld: BuiltinApp = {
 };
 
 export const IMAGE_RULES: readonly ImageRule[] = [
+  meshworkImageRule(),
   { pattern: /^istio\/examples-helloworld-(v\d+)$/, example: 'docker.io/istio/examples-helloworld-v1 (or -v2, ...)', run: { kind: 'app', app: helloworld } },
   // Client images of samples: without a command they idle (the kubelet runs nothing but a placeholder).
   { pattern: /^curlimages\/curl$/, example: 'curlimages/curl', run: { kind: 'idle' } },

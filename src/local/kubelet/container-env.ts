@@ -16,6 +16,8 @@ export interface EnvInput {
   path: string;
   /** The pod's working directory (also HOME, as a container's home is its own). */
   workDir: string;
+  /** Given to the container as KUBECONFIG (its service account, locally); the spec's env may override it. */
+  serviceAccountKubeconfig?: string;
 }
 
 export interface ContainerEnv {
@@ -34,6 +36,7 @@ export function containerEnv(input: EnvInput): ContainerEnv {
     POD_NAME: pod.metadata.name,
     POD_NAMESPACE: pod.metadata.namespace ?? 'default',
     POD_IP: input.podIp,
+    ...(input.serviceAccountKubeconfig ? { KUBECONFIG: input.serviceAccountKubeconfig } : {}),
   };
   for (const v of container.env ?? []) {
     if (v.value !== undefined || v.valueFrom === undefined) {

@@ -21,6 +21,7 @@ export interface ContainerContext {
   bindIp: string;
   workDir: string;
   kubeletPath: string;
+  serviceAccountKubeconfig: string | undefined;
   restartPolicy: RestartPolicy;
   clock: Clock;
   backoff: BackoffConfig;
@@ -154,6 +155,7 @@ export class ContainerRunner {
       hostIp: this.ctx.hostIp,
       bindIp: this.ctx.bindIp,
       path: this.ctx.kubeletPath,
+      serviceAccountKubeconfig: this.ctx.serviceAccountKubeconfig,
       workDir: this.ctx.workDir,
     });
     this.env = env;

@@ -29,6 +29,11 @@ export interface KubeletOptions {
   clock?: Clock;
   backoff?: BackoffConfig;
   log?: (line: string) => void;
+  /**
+   * A kubeconfig file for this cluster that pods get as KUBECONFIG: the local stand-in for a mounted
+   * service-account token, so in-cluster clients (the control plane) reach the API server.
+   */
+  serviceAccountKubeconfig?: string;
 }
 
 export interface Kubelet extends PodRuntime {
@@ -56,6 +61,7 @@ export function startKubelet(opts: KubeletOptions): Kubelet {
     stateDir: opts.stateDir,
     logDir,
     kubeletPath: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    serviceAccountKubeconfig: opts.serviceAccountKubeconfig,
     clock,
     backoff: opts.backoff ?? KUBELET_BACKOFF,
     registry,

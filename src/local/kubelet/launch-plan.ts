@@ -84,7 +84,7 @@ export function planContainer(container: Container, env: Readonly<Record<string,
     const port = container.ports?.[0]?.containerPort ?? matched.app.defaultPort;
     return {
       kind: 'process',
-      argv: [process.execPath, ...nodeLoaderArgs(), fileURLToPath(matched.app.module), ...matched.app.args(matched.match, port)],
+      argv: [process.execPath, ...nodeLoaderArgs(), fileURLToPath(matched.app.module), ...matched.app.args(matched.match, port, container.args ?? [])],
       imageID: `meshwork-builtin://${matched.app.name}`,
       exitWithKubelet: true,
       readyPort: port,

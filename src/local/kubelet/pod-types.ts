@@ -60,6 +60,7 @@ export interface PodSpec {
   restartPolicy?: RestartPolicy;
   terminationGracePeriodSeconds?: number;
   serviceAccountName?: string;
+  automountServiceAccountToken?: boolean;
 }
 
 export type ContainerState =

@@ -28,6 +28,7 @@ export interface NodeContext {
   stateDir: string;
   logDir: string;
   kubeletPath: string;
+  serviceAccountKubeconfig: string | undefined;
   clock: Clock;
   backoff: BackoffConfig;
   registry: ProcessRegistry;
@@ -74,6 +75,7 @@ export class PodWorker {
         bindIp,
         workDir: this.workDir,
         kubeletPath: node.kubeletPath,
+        serviceAccountKubeconfig: pod.spec.automountServiceAccountToken === false ? undefined : node.serviceAccountKubeconfig,
         restartPolicy: pod.spec.restartPolicy ?? 'Always',
         clock: node.clock,
         backoff: node.backoff,
