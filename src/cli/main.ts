@@ -1,6 +1,7 @@
 // The `meshwork` command line.
 import { Command } from 'commander';
 import { registerClusterCommands } from './clusters.js';
+import { registerMeshRuntimeCommands, registerMeshSetupCommands } from './mesh.js';
 
 // A closed pipe (`meshwork status | head`) ends output quietly, as for any Unix tool.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -15,6 +16,8 @@ program
   .showHelpAfterError();
 
 registerClusterCommands(program);
+registerMeshSetupCommands(program);
+registerMeshRuntimeCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);

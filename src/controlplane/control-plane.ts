@@ -119,7 +119,7 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Runnin
   };
 }
 
-function ownKubeConfig(opts: ControlPlaneOptions): KubeConfig {
+export function ownKubeConfig(opts: ControlPlaneOptions): KubeConfig {
   if (opts.kubeconfig || opts.context) {
     return loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) });
   }

@@ -1,0 +1,139 @@
+// Mesh commands: `control-plane` and `proxy` (what runs inside pods), `install`, `create-remote-secret`,
+// `create-mesh`, and `apply -f` through the Kubernetes API.
+import type { Command } from 'commander';
+import { agentConfigFromEnv, startAgent, type ProxyMode } from '../agent/proxy-agent.js';
+import { ownKubeConfig, runControlPlane } from '../controlplane/control-plane.js';
+import { startInjectorServer } from '../controlplane/injector-server.js';
+import { runCreateMesh, runCreateRemoteSecret, runInstall } from '../install/commands.js';
+import { DEFAULT_REVISION, ISTIO_SYSTEM, MONITORING_PORT, WEBHOOK_PORT, XDS_PORT } from '../install/names.js';
+import { applyObjects } from '../kubeapi/apply.js';
+import { loadKubeConfig } from '../kubeapi/client.js';
+import { readManifests } from '../kubeapi/manifests.js';
+import { compileLabelSelector } from '../local/store/selectors.js';
+import { parseIntOption } from './options.js';
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+
+function onSignals(stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: stopping`);
+    stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log(`error while stopping: ${(err as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => handler('SIGINT'));
+  process.once('SIGTERM', () => handler('SIGTERM'));
+}
+
+export function registerMeshRuntimeCommands(program: Command): void {
+  program
+    .command('control-plane')
+    .description('run the mesh control plane of one cluster (what `meshwork install` deploys as istiod)')
+    .requiredOption('--cluster-id <id>', 'the member cluster this control plane runs in')
+    .option('--revision <rev>', 'mesh revision', DEFAULT_REVISION)
+    .option('--namespace <ns>', 'namespace of remote secrets and the webhook certificate', ISTIO_SYSTEM)
+    .option('--kubeconfig <file>', 'kubeconfig (default: KUBECONFIG, ~/.kube/config, or in-cluster)')
+    .option('--context <name>', 'kubeconfig context')
+    .option('--address <ip>', 'address to serve on (default: POD_IP, else 127.0.0.1)', process.env.POD_IP ?? '127.0.0.1')
+    .option('--xds-port <port>', 'xDS (ADS) port', parseIntOption(0, 65535), XDS_PORT)
+    .option('--debug-port <port>', 'debug/status port', parseIntOption(0, 65535), MONITORING_PORT)
+    .option('--webhook-port <port>', 'sidecar-injection webhook port (HTTPS)', parseIntOption(0, 65535), WEBHOOK_PORT)
+    .option('--no-webhook', 'do not serve the injection webhook')
+    .action(async (opts: { clusterId: string; revision: string; namespace: string; kubeconfig?: string; context?: string; address: string; xdsPort: number; debugPort: number; webhookPort: number; webhook: boolean }) => {
+      const cp = await runControlPlane({
+        clusterId: opts.clusterId,
+        ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
+        ...(opts.context ? { context: opts.context } : {}),
+        namespace: opts.namespace,
+        revision: opts.revision,
+        xds: { host: opts.address, port: opts.xdsPort },
+        debug: { host: opts.address, port: opts.debugPort },
+        log,
+      });
+      const injector = opts.webhook
+        ? await startInjectorServer({
+            kubeConfig: ownKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) } as Parameters<typeof ownKubeConfig>[0]),
+            namespace: opts.namespace,
+            revision: opts.revision,
+            clusterId: opts.clusterId,
+            host: opts.address,
+            port: opts.webhookPort,
+            log,
+          })
+        : undefined;
+      log(`control plane of ${opts.clusterId}: xDS on ${opts.address}:${cp.xdsPort}, debug on ${opts.address}:${cp.debugPort}`);
+      onSignals(async () => {
+        await injector?.close();
+        await cp.stop();
+      });
+    });
+
+  program
+    .command('proxy')
+    .description('run the meshwork proxy in a pod (the injector adds this container): sidecar or router (ingress gateway)')
+    .argument('<mode>', 'sidecar or router')
+    .option('--drain <ms>', 'on SIGTERM, answer not-ready this long before stopping', parseIntOption(0, 600_000), 1000)
+    .option('--no-access-log', 'no per-request log line')
+    .action(async (mode: string, opts: { drain: number; accessLog: boolean }) => {
+      if (mode !== 'sidecar' && mode !== 'router') throw new Error(`unknown proxy mode "${mode}": use sidecar or router`);
+      const agent = await startAgent(agentConfigFromEnv(mode as ProxyMode, process.env), { accessLog: opts.accessLog });
+      log(`meshwork proxy ${mode}: node ${agentConfigFromEnv(mode as ProxyMode, process.env).nodeId}, status port ${agent.statusPort}`);
+      onSignals(() => agent.drainAndStop(opts.drain));
+    });
+}
+
+export function registerMeshSetupCommands(program: Command): void {
+  program
+    .command('install')
+    .description('install the mesh control plane into a cluster (revision asm-managed-stable)')
+    .requiredOption('--context <name>', 'kubeconfig context of the cluster (also its cluster id)')
+    .option('--kubeconfig <file>', 'kubeconfig file')
+    .option('--revision <rev>', 'mesh revision', DEFAULT_REVISION)
+    .option('--timeout <seconds>', 'wait this long for the control plane to be available', parseIntOption(0, 3600), 120)
+    .action(async (opts: { context: string; kubeconfig?: string; revision: string; timeout: number }) => {
+      await runInstall({ context: opts.context, revision: opts.revision, waitTimeoutMs: opts.timeout * 1000, ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}) });
+    });
+
+  program
+    .command('create-remote-secret')
+    .description('print the Secret that lets other clusters\' control planes read this cluster (as istioctl)')
+    .requiredOption('--context <name>', 'kubeconfig context of the cluster to expose')
+    .option('--name <name>', 'the cluster name other control planes know it by (default: the context name)')
+    .option('--server <url>', 'API server address other clusters use (default: the kubeconfig\'s)')
+    .option('--kubeconfig <file>', 'kubeconfig file')
+    .action((opts: { context: string; name?: string; server?: string; kubeconfig?: string }) => {
+      process.stdout.write(runCreateRemoteSecret(opts));
+    });
+
+  program
+    .command('create-mesh')
+    .description('join clusters into one mesh: give each control plane the remote secrets of the others')
+    .argument('<contexts...>', 'kubeconfig contexts of the member clusters')
+    .option('--kubeconfig <file>', 'kubeconfig file')
+    .action(async (contexts: string[], opts: { kubeconfig?: string }) => {
+      await runCreateMesh(contexts, opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {});
+    });
+
+  program
+    .command('apply')
+    .description('create or update objects from YAML files or folders (client-side apply, as kubectl)')
+    .requiredOption('-f, --filename <path...>', 'files or folders')
+    .option('-n, --namespace <ns>', 'namespace for objects that name none')
+    .option('-l, --selector <selector>', 'only objects whose labels match')
+    .option('--context <name>', 'kubeconfig context')
+    .option('--kubeconfig <file>', 'kubeconfig file')
+    .action(async (opts: { filename: string[]; namespace?: string; selector?: string; context?: string; kubeconfig?: string }) => {
+      const kc = loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) });
+      const matches = opts.selector ? compileLabelSelector(opts.selector) : () => true;
+      const manifests = readManifests(opts.filename).filter((m) => matches(m.object.metadata.labels ?? {}));
+      for (const r of await applyObjects(kc, manifests, opts.namespace ? { namespace: opts.namespace } : {})) say(`${r.ref} ${r.outcome}`);
+    });
+}

@@ -1,0 +1,43 @@
+// The control plane's sidecar-injection webhook: HTTPS on port 15017, path /inject, with the serving
+// certificate `meshwork install` stored in the istiod-webhook-tls Secret (its CA is the webhook
+// configuration's caBundle). Proxies are told to reach xDS at the istiod Service's ClusterIP.
+import { createServer, type Server } from 'node:https';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { createInjectionWebhook, INJECT_PATH } from '../inject/webhook.js';
+import { discoveryAddress } from '../install/discovery-address.js';
+import { MESHWORK_IMAGE } from '../install/image.js';
+import { loadWebhookTls } from '../install/webhook-tls.js';
+
+export interface InjectorServerOptions {
+  kubeConfig: KubeConfig;
+  namespace: string;
+  revision: string;
+  clusterId: string;
+  host: string;
+  port: number;
+  log: (line: string) => void;
+}
+
+export async function startInjectorServer(opts: InjectorServerOptions): Promise<{ port: number; close(): Promise<void> }> {
+  const tls = await loadWebhookTls(opts.kubeConfig, opts.namespace);
+  const xdsAddress = await discoveryAddress(opts.kubeConfig, opts.revision, opts.namespace);
+  const webhook = createInjectionWebhook({
+    injection: { revision: opts.revision, xdsAddress, clusterId: opts.clusterId, proxyImage: MESHWORK_IMAGE },
+    log: opts.log,
+  });
+  const server: Server = createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => {
+    if (req.method === 'POST' && req.url?.split('?')[0] === INJECT_PATH) return webhook(req, res);
+    res.writeHead(404, { 'content-type': 'text/plain' });
+    res.end(`not found: the injection webhook is POST ${INJECT_PATH}\n`);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  const address = server.address();
+  opts.log(`injection webhook on https://${opts.host}:${opts.port}${INJECT_PATH} (proxies get XDS_ADDRESS=${xdsAddress})`);
+  return {
+    port: typeof address === 'object' && address ? address.port : opts.port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
