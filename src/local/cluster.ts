@@ -9,7 +9,11 @@ import { findByKind } from '../config/kinds.js';
 import { applyDefaults } from '../config/defaults.js';
 import { validateObject } from '../config/validate.js';
 import { clusterAddresses, nextClusterIp } from './addresses.js';
+import { mutatingWebhookAdmission } from './admission/webhooks.js';
+import { storeServiceResolver } from './admission/service-resolver.js';
 import { startApiServer } from './apiserver/server.js';
+import { buildKubeconfig } from './kubeconfig.js';
+import { startKubeProxy } from './kubeproxy/kube-proxy.js';
 import { startControllers } from './controllers/index.js';
 import { startKubelet } from './kubelet/kubelet.js';
 import { createCertificateAuthority, issueServerCertificate } from './pki.js';
@@ -49,9 +53,16 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
   const pki = await loadOrCreatePki(opts.dir, opts.name, addresses.apiServerIp);
   const log = (line: string) => opts.log(`[${opts.name}] ${line}`);
 
+  const server = `https://${addresses.apiServerIp}:${identity.port}`;
+  // Pods get this as KUBECONFIG: the local stand-in for a mounted service-account token.
+  const podKubeconfig = join(opts.dir, 'pod-kubeconfig');
+  writeFileSync(podKubeconfig, buildKubeconfig([{ name: opts.name, server, caPem: pki.caPem, token: identity.token }], opts.name), { mode: 0o600 });
+
   const store = openSqliteStore({ path: join(opts.dir, 'store.db') });
   const controllers = startControllers({ store, clusterName: opts.name, log });
+  const kubeProxy = startKubeProxy({ store, log: (line) => log(`kube-proxy ${line}`) });
   const kubelet = startKubelet({
+    serviceAccountKubeconfig: podKubeconfig,
     store,
     clusterName: opts.name,
     nodeName: `${opts.name}-node`,
@@ -71,6 +82,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
     podRuntime: kubelet,
     validate: validateObject,
     applyDefaults,
+    admission: [mutatingWebhookAdmission({ store, resolveService: storeServiceResolver(store), log: (line) => log(`admission ${line}`) })],
     allocateClusterIP: () => {
       const taken = new Set<string>();
       for (const svc of store.list(services).items) {
@@ -82,16 +94,18 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
     log: (line) => log(`api ${line}`),
   });
   await kubelet.ready;
+  await kubeProxy.settled();
 
   return {
     name: opts.name,
-    server: `https://${addresses.apiServerIp}:${api.port}`,
+    server,
     caPem: pki.caPem,
     token: identity.token,
     store,
     async stop() {
       await api.close();
       controllers.stop();
+      await kubeProxy.stop();
       await kubelet.stop();
       store.close();
     },

@@ -1,0 +1,150 @@
+// The CLI's install and multi-cluster commands, as functions the command line wires in:
+//   meshwork install --context C [--revision R]        (istioctl install / asmcli install)
+//   meshwork create-remote-secret --context C [--name N] [--server URL]
+//   meshwork create-mesh C1 C2 ...                      (asmcli create-mesh)
+// Everything goes through the cluster's API with client-node, so local and real clusters take the same path.
+import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Deployment } from '@kubernetes/client-node';
+import type { KubeObject } from '../config/object.js';
+import { applyObjects, type ApplyResult } from '../kubeapi/apply.js';
+import { apiErrorCode, apiErrorMessage, loadKubeConfig } from '../kubeapi/client.js';
+import { MESHWORK_IMAGE } from './image.js';
+import { installManifests } from './manifests.js';
+import { DEFAULT_REVISION, ISTIO_SYSTEM, istiodName } from './names.js';
+import { clusterCredentialsFrom, remoteSecretFor, remoteSecretYaml } from './remote-secret.js';
+import { createWebhookTls, readSecret, readWebhookTlsSecret, WEBHOOK_TLS_SECRET, webhookTlsSecret } from './webhook-tls.js';
+
+export interface CommandIo {
+  /** One progress line (without newline); stdout by default. */
+  out?: (line: string) => void;
+}
+
+export interface InstallCommandOptions extends CommandIo {
+  kubeconfig?: string;
+  /** Also the cluster id (local clusters' contexts are named after them). */
+  context: string;
+  revision?: string;
+  image?: string;
+  clusterId?: string;
+  /** How long to wait for the control plane to become available; 0 = do not wait. */
+  waitTimeoutMs?: number;
+  /** Injected for tests; real time otherwise. */
+  clock?: { now(): number; sleep(ms: number): Promise<void> };
+}
+
+const realClock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
+const stdout = (line: string): void => void process.stdout.write(`${line}\n`);
+
+function manifestsOf(objects: KubeObject[], source: string) {
+  return objects.map((object) => ({ object, source }));
+}
+
+function printApplied(out: (line: string) => void, results: ApplyResult[]): void {
+  for (const r of results) out(`${r.ref} ${r.outcome}`);
+}
+
+export async function runInstall(opts: InstallCommandOptions): Promise<ApplyResult[]> {
+  const out = opts.out ?? stdout;
+  const revision = opts.revision ?? DEFAULT_REVISION;
+  const kc = loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), context: opts.context });
+  const clusterId = opts.clusterId ?? opts.context;
+  out(`Installing the meshwork control plane (revision ${revision}) into cluster ${clusterId}`);
+
+  const existing = await readSecret(kc, ISTIO_SYSTEM, WEBHOOK_TLS_SECRET);
+  const tls = existing ? readWebhookTlsSecret(existing) : await createWebhookTls(revision, ISTIO_SYSTEM);
+  const [namespace, ...rest] = installManifests({ revision, namespace: ISTIO_SYSTEM, image: opts.image ?? MESHWORK_IMAGE, clusterId, caBundlePem: tls.caPem });
+  // The Secret goes right after the namespace: the control plane reads it when it starts.
+  const objects = [namespace!, webhookTlsSecret(ISTIO_SYSTEM, revision, tls), ...rest];
+  const results = await applyObjects(kc, manifestsOf(objects, 'meshwork install'));
+  printApplied(out, results);
+
+  const timeoutMs = opts.waitTimeoutMs ?? 300_000;
+  if (timeoutMs > 0) await waitForDeployment(kc, ISTIO_SYSTEM, istiodName(revision), timeoutMs, opts.clock ?? realClock, out);
+  out(`✔ control plane ${istiodName(revision)} installed in cluster ${clusterId}`);
+  return results;
+}
+
+function availableSummary(d: V1Deployment): { available: boolean; text: string } {
+  const want = d.spec?.replicas ?? 1;
+  const ready = d.status?.availableReplicas ?? 0;
+  const condition = d.status?.conditions?.find((c) => c.type === 'Available');
+  const upToDate = (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0);
+  return { available: condition?.status === 'True' && ready >= want && upToDate, text: `${ready}/${want} available${condition?.message ? ` (${condition.message})` : ''}` };
+}
+
+/** Polls the Deployment until its Available condition is True; prints each change of its state. */
+export async function waitForDeployment(
+  kc: KubeConfig,
+  namespace: string,
+  name: string,
+  timeoutMs: number,
+  clock: { now(): number; sleep(ms: number): Promise<void> },
+  out: (line: string) => void,
+): Promise<void> {
+  const apps = kc.makeApiClient(AppsV1Api);
+  const deadline = clock.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    let summary: { available: boolean; text: string };
+    try {
+      summary = availableSummary(await apps.readNamespacedDeployment({ name, namespace }));
+    } catch (err) {
+      throw new Error(`reading deployment ${namespace}/${name}: ${apiErrorMessage(err)}`);
+    }
+    if (summary.text !== last) out(`  deployment ${namespace}/${name}: ${summary.text}`);
+    last = summary.text;
+    if (summary.available) return;
+    if (clock.now() >= deadline) {
+      throw new Error(
+        `deployment ${namespace}/${name} did not become available within ${Math.round(timeoutMs / 1000)}s (${summary.text}); ` +
+          `see \`kubectl -n ${namespace} describe deployment ${name}\` and the logs of its pod`,
+      );
+    }
+    await clock.sleep(500);
+  }
+}
+
+export interface CreateRemoteSecretOptions {
+  kubeconfig?: string;
+  context: string;
+  /** The cluster name other control planes will know it by; the context name by default. */
+  name?: string;
+  /** The API server address other clusters use (a private endpoint); the kubeconfig's by default. */
+  server?: string;
+}
+
+export function runCreateRemoteSecret(opts: CreateRemoteSecretOptions): string {
+  return remoteSecretYaml(remoteSecretOf(loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), context: opts.context }), opts));
+}
+
+function remoteSecretOf(kc: KubeConfig, opts: { context: string; name?: string; server?: string }): KubeObject {
+  const creds = clusterCredentialsFrom(kc, opts.context);
+  return remoteSecretFor({ clusterName: opts.name ?? opts.context, ...creds, ...(opts.server ? { server: opts.server } : {}) });
+}
+
+export interface CreateMeshOptions extends CommandIo {
+  kubeconfig?: string;
+}
+
+/** Gives every cluster's control plane the remote secret of every other cluster (each ordered pair). */
+export async function runCreateMesh(contexts: string[], opts: CreateMeshOptions = {}): Promise<void> {
+  const out = opts.out ?? stdout;
+  const unique = [...new Set(contexts)];
+  if (unique.length < 2) throw new Error(`create-mesh needs at least two distinct clusters, got ${unique.join(', ') || 'none'}`);
+  const base = loadKubeConfig(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {});
+  const secrets = new Map(unique.map((c) => [c, remoteSecretOf(base, { context: c })]));
+  for (const target of unique) {
+    const kc = loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), context: target });
+    try {
+      await kc.makeApiClient(CoreV1Api).readNamespace({ name: ISTIO_SYSTEM });
+    } catch (err) {
+      if (apiErrorCode(err) === 404) throw new Error(`cluster ${target} has no ${ISTIO_SYSTEM} namespace: run \`meshwork install --context ${target}\` first`);
+      throw new Error(`cluster ${target}: ${apiErrorMessage(err)}`);
+    }
+    for (const source of unique) {
+      if (source === target) continue;
+      const results = await applyObjects(kc, manifestsOf([secrets.get(source)!], `remote secret of ${source}`));
+      for (const r of results) out(`${target}: ${r.ref} ${r.outcome} (credentials of ${source})`);
+    }
+  }
+  out(`✔ ${unique.join(', ')} joined into one mesh`);
+}

@@ -1,0 +1,178 @@
+// The whole join path on a real local API server, with the real kubectl: `meshwork install` applies the
+// manifests (webhook configuration, TLS secret), a webhook server in the test serves the injector with
+// the installed certificate, and `kubectl apply` of the scenario's helloworld pod in a namespace
+// labelled istio.io/rev=asm-managed-stable stores the pod with its istio-proxy. Then create-mesh.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createServer, type Server } from 'node:https';
+import { parseAllDocuments, stringify } from 'yaml';
+import { findByKind, type ResourceType } from '../config/kinds.js';
+import type { KubeObject } from '../config/object.js';
+import { createInjectionWebhook } from '../inject/webhook.js';
+import { mutatingWebhookAdmission } from '../local/admission/webhooks.js';
+import { storeServiceResolver } from '../local/admission/service-resolver.js';
+import type { AdmissionHook } from '../local/apiserver/options.js';
+import { startTestCluster, TOKEN, type TestCluster } from '../local/apiserver/test-support.js';
+import { buildKubeconfig } from '../local/kubeconfig.js';
+import { runCreateMesh, runCreateRemoteSecret, runInstall } from './commands.js';
+import { MESHWORK_IMAGE } from './image.js';
+import { readWebhookTlsSecret, WEBHOOK_TLS_SECRET } from './webhook-tls.js';
+
+const WEBHOOK_HOST = '127.238.0.2';
+
+function type(group: string, kind: string): ResourceType {
+  const t = findByKind(group, kind);
+  assert.ok(t);
+  return t;
+}
+const DEPLOYMENTS = type('apps', 'Deployment');
+const SECRETS = type('', 'Secret');
+const SLICES = type('discovery.k8s.io', 'EndpointSlice');
+const NAMESPACES = type('', 'Namespace');
+
+/** The helloworld-v1 Deployment's pod template of the scenario, as a Pod. */
+function scenarioHelloworldPod(): KubeObject {
+  const docs = parseAllDocuments(readFileSync('/work/shared/scenario/helloworld.yaml', 'utf8')).map((d) => d.toJS() as KubeObject);
+  const deployment = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === 'helloworld-v1');
+  assert.ok(deployment);
+  const template = (deployment.spec as { template: { metadata: KubeObject['metadata']; spec: unknown } }).template;
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { ...template.metadata, name: 'helloworld-v1-test' }, spec: template.spec };
+}
+
+describe('install, inject, create-mesh on a local API server', () => {
+  let cluster: TestCluster;
+  let other: TestCluster;
+  let webhookServer: Server | undefined;
+  let hook: AdmissionHook | undefined;
+  const logs: string[] = [];
+
+  before(async () => {
+    cluster = await startTestCluster({ admission: [(req) => (hook ? hook(req) : req.object)] });
+    hook = mutatingWebhookAdmission({ store: cluster.store, resolveService: storeServiceResolver(cluster.store), log: (l) => logs.push(l) });
+    other = await startTestCluster();
+  });
+
+  after(async () => {
+    if (webhookServer) await new Promise<void>((resolve) => webhookServer!.close(() => resolve()));
+    await cluster.close();
+    await other.close();
+  });
+
+  it('meshwork install applies the control plane and waits until its Deployment is available', async () => {
+    const lines: string[] = [];
+    let now = 0;
+    const clock = {
+      now: () => now,
+      // Stands in for the deployment controller and kubelet: the Deployment becomes available while we wait.
+      sleep: async (ms: number) => {
+        now += ms;
+        const d = cluster.store.get(DEPLOYMENTS, 'istio-system', 'istiod-asm-managed-stable');
+        assert.ok(d);
+        cluster.store.update(DEPLOYMENTS, {
+          ...d,
+          status: { observedGeneration: d.metadata.generation, replicas: 1, availableReplicas: 1, conditions: [{ type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable' }] },
+        });
+      },
+    };
+    await runInstall({ kubeconfig: cluster.kubeconfig, context: 'test', clusterId: 'cluster-t', out: (l) => lines.push(l), clock, waitTimeoutMs: 60_000 });
+    assert.ok(lines.includes('namespace/istio-system created'), lines.join('\n'));
+    assert.ok(lines.includes('mutatingwebhookconfiguration.admissionregistration.k8s.io/istio-sidecar-injector-asm-managed-stable created'), lines.join('\n'));
+    assert.ok(lines.includes('  deployment istio-system/istiod-asm-managed-stable: 0/1 available'), lines.join('\n'));
+    assert.ok(lines.includes('  deployment istio-system/istiod-asm-managed-stable: 1/1 available'), lines.join('\n'));
+
+    // A second install keeps the webhook certificate (the caBundle must keep matching the served certificate).
+    const before = cluster.store.get(SECRETS, 'istio-system', WEBHOOK_TLS_SECRET)?.data;
+    const again: string[] = [];
+    await runInstall({ kubeconfig: cluster.kubeconfig, context: 'test', clusterId: 'cluster-t', out: (l) => again.push(l), clock, waitTimeoutMs: 60_000 });
+    assert.deepEqual(cluster.store.get(SECRETS, 'istio-system', WEBHOOK_TLS_SECRET)?.data, before);
+    assert.ok(again.includes('secret/istiod-webhook-tls unchanged'), again.join('\n'));
+    const config = cluster.store.get(type('admissionregistration.k8s.io', 'MutatingWebhookConfiguration'), undefined, 'istio-sidecar-injector-asm-managed-stable');
+    const caBundles = new Set((config?.webhooks as Array<{ clientConfig: { caBundle: string } }>).map((w) => w.clientConfig.caBundle));
+    assert.deepEqual([...caBundles], [(before as Record<string, string>)['ca.crt']]);
+  });
+
+  it('kubectl apply of the scenario helloworld pod in a labelled namespace stores it with its sidecar', async () => {
+    // The control plane's side: the injection webhook served with the certificate install created.
+    const secret = cluster.store.get(SECRETS, 'istio-system', WEBHOOK_TLS_SECRET);
+    assert.ok(secret);
+    const tls = readWebhookTlsSecret(secret);
+    webhookServer = createServer(
+      { cert: tls.certPem, key: tls.keyPem },
+      createInjectionWebhook({ injection: { revision: 'asm-managed-stable', xdsAddress: '127.239.0.1:15010', clusterId: 'cluster-t', proxyImage: MESHWORK_IMAGE }, log: (l) => logs.push(l) }),
+    );
+    await new Promise<void>((resolve) => webhookServer!.listen(0, WEBHOOK_HOST, resolve));
+    const address = webhookServer.address();
+    assert.ok(address && typeof address === 'object');
+    // What the endpointslice controller would write for the ready istiod pod.
+    cluster.store.create(SLICES, {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: 'istiod-asm-managed-stable-x', namespace: 'istio-system', labels: { 'kubernetes.io/service-name': 'istiod-asm-managed-stable' } },
+      addressType: 'IPv4',
+      ports: [{ name: 'https-webhook', port: address.port, protocol: 'TCP' }],
+      endpoints: [{ addresses: [WEBHOOK_HOST], conditions: { ready: true } }],
+    });
+
+    const file = join(cluster.dir, 'helloworld.yaml');
+    const namespaces = [
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'sample', labels: { 'istio.io/rev': 'asm-managed-stable' } } },
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'outside' } },
+    ];
+    writeFileSync(file, namespaces.map((n) => stringify(n)).join('---\n'));
+    assert.equal((await cluster.kubectl(['apply', '-f', file])).code, 0);
+    writeFileSync(file, stringify(scenarioHelloworldPod()));
+    for (const ns of ['sample', 'outside']) {
+      const applied = await cluster.kubectl(['apply', '-n', ns, '-f', file]);
+      assert.equal(applied.code, 0, applied.stderr);
+    }
+    const get = async (ns: string) => JSON.parse((await cluster.kubectl(['get', 'pod', '-n', ns, 'helloworld-v1-test', '-o', 'json'])).stdout);
+    const injected = await get('sample');
+    assert.deepEqual(injected.spec.containers.map((c: { name: string }) => c.name), ['helloworld', 'istio-proxy']);
+    assert.equal(injected.spec.containers[1].image, MESHWORK_IMAGE);
+    assert.deepEqual(injected.spec.containers[1].args, ['proxy', 'sidecar']);
+    assert.equal(injected.metadata.labels['security.istio.io/tlsMode'], 'istio');
+    const plain = await get('outside');
+    assert.deepEqual(plain.spec.containers.map((c: { name: string }) => c.name), ['helloworld']);
+  });
+
+  it('a pod the webhook cannot reach is refused with the API server\'s message', async () => {
+    const slice = cluster.store.get(SLICES, 'istio-system', 'istiod-asm-managed-stable-x');
+    assert.ok(slice);
+    cluster.store.update(SLICES, { ...slice, endpoints: [{ addresses: [WEBHOOK_HOST], conditions: { ready: false } }] });
+    const file = join(cluster.dir, 'pod2.yaml');
+    writeFileSync(file, stringify({ ...scenarioHelloworldPod(), metadata: { name: 'refused', labels: { app: 'x' } } }));
+    const res = await cluster.kubectl(['apply', '-n', 'sample', '-f', file]);
+    assert.notEqual(res.code, 0);
+    assert.match(res.stderr, /Internal error occurred: failed calling webhook "rev.namespace.sidecar-injector.istio.io": failed to call webhook: no endpoints available for service "istiod-asm-managed-stable"/);
+  });
+
+  it('create-remote-secret and create-mesh hand each cluster the other\'s credentials', async () => {
+    const kubeconfig = join(cluster.dir, 'two-clusters');
+    writeFileSync(
+      kubeconfig,
+      buildKubeconfig(
+        [
+          { name: 'c-one', server: cluster.server.url, caPem: cluster.caPem, token: TOKEN },
+          { name: 'c-two', server: other.server.url, caPem: other.caPem, token: TOKEN },
+        ],
+        'c-one',
+      ),
+    );
+    const yaml = runCreateRemoteSecret({ kubeconfig, context: 'c-two', server: 'https://10.0.0.2' });
+    assert.match(yaml, /name: istio-remote-secret-c-two/);
+    assert.match(yaml, /server: https:\/\/10\.0\.0\.2/);
+
+    await assert.rejects(runCreateMesh(['c-one', 'c-two'], { kubeconfig, out: () => {} }), /cluster c-two has no istio-system namespace: run `meshwork install --context c-two` first/);
+    other.store.create(NAMESPACES, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'istio-system' } });
+    const lines: string[] = [];
+    await runCreateMesh(['c-one', 'c-two'], { kubeconfig, out: (l) => lines.push(l) });
+    const inOne = cluster.store.get(SECRETS, 'istio-system', 'istio-remote-secret-c-two');
+    const inTwo = other.store.get(SECRETS, 'istio-system', 'istio-remote-secret-c-one');
+    assert.ok(inOne && inTwo, lines.join('\n'));
+    assert.equal(inTwo.metadata.labels?.['istio/multiCluster'], 'true');
+    const stored = { ...(inTwo.data as Record<string, string> | undefined), ...(inTwo.stringData as Record<string, string> | undefined) };
+    assert.deepEqual(Object.keys(stored), ['c-one']);
+  });
+});

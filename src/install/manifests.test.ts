@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { X509Certificate } from 'node:crypto';
+import { applyDefaults } from '../config/defaults.js';
+import { findByApiVersionKind } from '../config/kinds.js';
+import type { KubeObject } from '../config/object.js';
+import { validateObject } from '../config/validate.js';
+import { readMutatingWebhooks, webhookMatches } from '../local/admission/webhook-config.js';
+import { MESHWORK_IMAGE, meshworkApp, meshworkImageRule } from './image.js';
+import { installManifests } from './manifests.js';
+import { createWebhookTls, readWebhookTlsSecret, webhookTlsSecret } from './webhook-tls.js';
+
+const opts = { revision: 'asm-managed-stable', namespace: 'istio-system' as const, image: MESHWORK_IMAGE, clusterId: 'cluster-1', caBundlePem: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n' };
+
+function find(objects: KubeObject[], kind: string): KubeObject {
+  const obj = objects.find((o) => o.kind === kind);
+  assert.ok(obj, `a ${kind}`);
+  return obj;
+}
+
+describe('installManifests', () => {
+  it('every object validates clean against the real schemas (strict)', async () => {
+    const tls = await createWebhookTls('asm-managed-stable', 'istio-system');
+    for (const obj of [...installManifests(opts), webhookTlsSecret('istio-system', 'asm-managed-stable', tls)]) {
+      const t = findByApiVersionKind(obj.apiVersion, obj.kind);
+      assert.ok(t, `${obj.kind} is a served kind`);
+      assert.deepEqual(validateObject(t, applyDefaults(t, structuredClone(obj)), { strict: true }), [], `${obj.kind} ${obj.metadata.name}`);
+    }
+  });
+
+  it('names the revision\'s istiod everywhere and runs the control plane from the meshwork image', () => {
+    const objects = installManifests(opts);
+    assert.deepEqual(objects.map((o) => `${o.kind}/${o.metadata.name}`), [
+      'Namespace/istio-system',
+      'ServiceAccount/istiod-asm-managed-stable',
+      'Deployment/istiod-asm-managed-stable',
+      'Service/istiod-asm-managed-stable',
+      'MutatingWebhookConfiguration/istio-sidecar-injector-asm-managed-stable',
+    ]);
+    const container = (find(objects, 'Deployment').spec as { template: { spec: { containers: Array<{ image: string; args: string[] }> } } }).template.spec.containers[0];
+    assert.equal(container?.image, MESHWORK_IMAGE);
+    assert.deepEqual(container?.args, ['control-plane', '--cluster-id', 'cluster-1', '--revision', 'asm-managed-stable']);
+    const ports = (find(objects, 'Service').spec as { ports: Array<{ port: number; targetPort: number }> }).ports;
+    assert.deepEqual(ports.map((p) => `${p.port}->${p.targetPort}`), ['15010->15010', '443->15017', '15014->15014']);
+  });
+
+  it('the injector configuration selects what Istio\'s does', () => {
+    const [webhook, objectWebhook, legacy] = readMutatingWebhooks(find(installManifests(opts), 'MutatingWebhookConfiguration'));
+    assert.ok(webhook && objectWebhook && legacy);
+    assert.equal(webhook.clientConfig.caPem, opts.caBundlePem);
+    assert.deepEqual(webhook.clientConfig.service, { name: 'istiod-asm-managed-stable', namespace: 'istio-system', path: '/inject', port: 443 });
+    const attrs = { operation: 'CREATE', group: '', version: 'v1', resource: 'pods', subresource: '', namespaced: true };
+    const sel = (ns: Record<string, string>, pod: Record<string, string> = {}) => ({ namespaceLabels: ns, objectLabels: pod });
+    assert.equal(webhookMatches(webhook, attrs, sel({ 'istio.io/rev': 'asm-managed-stable' })), true);
+    assert.equal(webhookMatches(webhook, attrs, sel({ 'istio.io/rev': 'asm-managed-rapid' })), false);
+    assert.equal(webhookMatches(webhook, attrs, sel({ 'istio.io/rev': 'asm-managed-stable' }, { 'sidecar.istio.io/inject': 'false' })), false);
+    assert.equal(webhookMatches(webhook, { ...attrs, operation: 'UPDATE' }, sel({ 'istio.io/rev': 'asm-managed-stable' })), false);
+    assert.equal(webhookMatches(objectWebhook, attrs, sel({}, { 'istio.io/rev': 'asm-managed-stable' })), true);
+    assert.equal(webhookMatches(objectWebhook, attrs, sel({})), false);
+    assert.equal(webhookMatches(legacy, attrs, sel({ 'istio-injection': 'enabled' })), true);
+    assert.equal(webhookMatches(legacy, attrs, sel({})), false);
+  });
+
+  it('the webhook certificate is for the istiod Service\'s DNS name, signed by the CA it carries', async () => {
+    const tls = readWebhookTlsSecret(webhookTlsSecret('istio-system', 'asm-managed-stable', await createWebhookTls('asm-managed-stable', 'istio-system')));
+    const cert = new X509Certificate(tls.certPem);
+    assert.ok(cert.checkHost('istiod-asm-managed-stable.istio-system.svc'));
+    assert.ok(cert.verify(new X509Certificate(tls.caPem).publicKey));
+  });
+});
+
+describe('meshwork image', () => {
+  it('the kubelet rule matches the image with any tag and passes the container args to the CLI', () => {
+    const rule = meshworkImageRule();
+    assert.match('ghcr.io/meshwork/meshwork', rule.pattern);
+    assert.match(MESHWORK_IMAGE, /^ghcr\.io\/meshwork\/meshwork:\d+\.\d+\.\d+/);
+    assert.ok(rule.run.kind === 'app');
+    const app = rule.run.app;
+    assert.match(app.module.pathname, /\/src\/cli\/main\.ts$/);
+    const match = rule.pattern.exec('ghcr.io/meshwork/meshwork');
+    assert.ok(match);
+    assert.equal(app, meshworkApp);
+    assert.deepEqual(meshworkApp.args(match, 15010, ['proxy', 'sidecar']), ['proxy', 'sidecar']);
+    assert.throws(() => meshworkApp.args(match, 15010), /needs args/);
+  });
+});

@@ -1,0 +1,25 @@
+// Names and ports of an installed control plane revision, shared by the manifests, the webhook
+// certificate and the control plane's own start-up.
+
+export const ISTIO_SYSTEM = 'istio-system';
+export const DEFAULT_REVISION = 'asm-managed-stable';
+
+export const XDS_PORT = 15010;
+export const MONITORING_PORT = 15014;
+export const WEBHOOK_PORT = 15017;
+/** The Service port the API server calls the webhook on (targetPort 15017), as Istio's istiod Service. */
+export const WEBHOOK_SERVICE_PORT = 443;
+
+/** `istiod-asm-managed-stable`: the Deployment, Service and ServiceAccount of a revision. */
+export function istiodName(revision: string): string {
+  return `istiod-${revision}`;
+}
+
+export function injectorConfigName(revision: string): string {
+  return `istio-sidecar-injector-${revision}`;
+}
+
+/** The DNS name the API server verifies the webhook's certificate against. */
+export function webhookServerName(revision: string, namespace: string): string {
+  return `${istiodName(revision)}.${namespace}.svc`;
+}
