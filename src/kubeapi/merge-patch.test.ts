@@ -18,3 +18,9 @@ test('a changed list is replaced; a removed field is deleted; others\' fields st
 test('a field set by the user for the first time is added', () => {
   assert.deepEqual(threeWayMergePatch({}, { metadata: { labels: { x: 'y' } } }, { metadata: { name: 'n' } }), { metadata: { labels: { x: 'y' } } });
 });
+
+test('key order of the live object does not count as a change', () => {
+  const cfg = { spec: { ports: [{ port: 80, name: 'http' }] } };
+  const live = { spec: { ports: [{ name: 'http', port: 80 }] } };
+  assert.equal(threeWayMergePatch(cfg, cfg, live), undefined);
+});

@@ -59,7 +59,20 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
   writeFileSync(podKubeconfig, buildKubeconfig([{ name: opts.name, server, caPem: pki.caPem, token: identity.token }], opts.name), { mode: 0o600 });
 
   const store = openSqliteStore({ path: join(opts.dir, 'store.db') });
-  const controllers = startControllers({ store, clusterName: opts.name, log });
+  const admission = [mutatingWebhookAdmission({ store, resolveService: storeServiceResolver(store), log: (line) => log(`admission ${line}`) })];
+  const pods = findByKind('', 'Pod');
+  if (!pods) throw new Error('resource table lacks core/v1 Pod');
+  const controllers = startControllers({
+    store,
+    clusterName: opts.name,
+    log,
+    // Controllers create pods through admission, so Deployment pods get their sidecar as in a real cluster.
+    createPod: async (pod) => {
+      let admitted = pod;
+      for (const hook of admission) admitted = await hook({ operation: 'CREATE', type: pods, object: admitted });
+      return store.create(pods, applyDefaults(pods, admitted));
+    },
+  });
   const kubeProxy = startKubeProxy({ store, log: (line) => log(`kube-proxy ${line}`) });
   const kubelet = startKubelet({
     serviceAccountKubeconfig: podKubeconfig,
@@ -82,7 +95,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
     podRuntime: kubelet,
     validate: validateObject,
     applyDefaults,
-    admission: [mutatingWebhookAdmission({ store, resolveService: storeServiceResolver(store), log: (line) => log(`admission ${line}`) })],
+    admission,
     allocateClusterIP: () => {
       const taken = new Set<string>();
       for (const svc of store.list(services).items) {

@@ -1,4 +1,5 @@
 // What every controller is built from.
+import type { KubeObject } from '../../config/object.js';
 import type { ObjectStore } from '../store/store.js';
 import type { Clock } from './clock.js';
 import type { Informers } from './informers.js';
@@ -10,4 +11,11 @@ export interface ControllerContext {
   clock: Clock;
   clusterName: string;
   log: (line: string) => void;
+  /**
+   * Creates a pod through the cluster's admission chain (the sidecar injector's webhook), as
+   * kube-controller-manager creates pods through the API server. Without it pods go straight to the store.
+   */
+  createPod?: (pod: KubeObject) => Promise<unknown>;
+  /** Pod creations in flight per ReplicaSet key (the "expectations" of the ReplicaSet controller). */
+  podCreatesInFlight: Map<string, number>;
 }

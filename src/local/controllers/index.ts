@@ -2,6 +2,7 @@
 // (deployment, replicaset, endpointslice, namespace, garbage collector) does for a real cluster.
 // Scheduling is the kubelet's (a local cluster has one node, which binds every pod). Each runs its own work queue; all share the informers (one watch per type), the clock
 // and the log.
+import type { KubeObject } from '../../config/object.js';
 import type { ObjectStore } from '../store/store.js';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
@@ -21,6 +22,8 @@ export interface StartControllersOptions {
   clusterName: string;
   clock?: Clock;
   log?: (line: string) => void;
+  /** See ControllerContext.createPod. */
+  createPod?: (pod: KubeObject) => Promise<unknown>;
 }
 
 export interface ControllerStats {
@@ -49,6 +52,8 @@ export function startControllers(opts: StartControllersOptions): RunningControll
     informers,
     clock: opts.clock ?? systemClock(),
     clusterName: opts.clusterName,
+    ...(opts.createPod ? { createPod: opts.createPod } : {}),
+    podCreatesInFlight: new Map(),
     log: opts.log ?? ((line) => process.stderr.write(`[${opts.clusterName}] ${line}\n`)),
   };
   ensureBuiltinNamespaces(ctx);

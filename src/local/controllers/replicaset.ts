@@ -97,7 +97,23 @@ function syncReplicaSet(ctx: ControllerContext, key: string): { requeueAfterMs?:
 
   let failure: Error | undefined;
   const diff = active.length - spec.replicas;
-  if (diff < 0) {
+  let recheckMs: number | undefined;
+  if (diff < 0 && ctx.createPod) {
+    const createPod = ctx.createPod;
+    const inFlight = ctx.podCreatesInFlight.get(key) ?? 0;
+    for (let i = 0; i < -diff - inFlight; i++) {
+      ctx.podCreatesInFlight.set(key, (ctx.podCreatesInFlight.get(key) ?? 0) + 1);
+      createPod(podFromTemplate(spec.template, rs))
+        .catch((err: unknown) => ctx.log(`replicaset ${key}: creating a pod: ${err instanceof Error ? err.message : String(err)}`))
+        .finally(() => {
+          const left = (ctx.podCreatesInFlight.get(key) ?? 1) - 1;
+          if (left > 0) ctx.podCreatesInFlight.set(key, left);
+          else ctx.podCreatesInFlight.delete(key);
+        });
+    }
+    // A created pod wakes this key through the pod watch; a failed one is retried at this re-check.
+    recheckMs = 1000;
+  } else if (diff < 0) {
     for (let i = 0; i < -diff; i++) {
       try {
         active.push(ctx.store.create(PODS, podFromTemplate(spec.template, rs)));
@@ -119,8 +135,9 @@ function syncReplicaSet(ctx: ControllerContext, key: string): { requeueAfterMs?:
     }
   }
 
-  const requeueAfterMs = writeStatus(ctx, rs, spec, active, failure);
+  const statusRecheckMs = writeStatus(ctx, rs, spec, active, failure);
   if (failure) throw failure;
+  const requeueAfterMs = statusRecheckMs === undefined ? recheckMs : recheckMs === undefined ? statusRecheckMs : Math.min(statusRecheckMs, recheckMs);
   return requeueAfterMs === undefined ? undefined : { requeueAfterMs };
 }
 

@@ -87,7 +87,8 @@ export function planContainer(container: Container, env: Readonly<Record<string,
       argv: [process.execPath, ...nodeLoaderArgs(), fileURLToPath(matched.app.module), ...matched.app.args(matched.match, port, container.args ?? [])],
       imageID: `meshwork-builtin://${matched.app.name}`,
       exitWithKubelet: true,
-      readyPort: port,
+      // A readiness probe says when the app is ready; without one, its port accepting connections does.
+      ...(container.readinessProbe ? {} : { readyPort: port }),
     };
   }
   if (matched?.kind === 'idle') {
