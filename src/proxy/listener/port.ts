@@ -43,7 +43,9 @@ export class ListenerPort {
       s.once('close', () => this.h2Sessions.delete(s));
     });
     this.h2.on('sessionError', (e: Error) => this.log('debug', `listener ${host}:${port}: HTTP/2 session error: ${e.message}`));
-    this.tcp = net.createServer((socket) => this.sniff(socket));
+    // noDelay: sockets handed over by `emit('connection')` skip http.Server's own setNoDelay, and
+    // Nagle's algorithm against delayed ACKs costs ~40 ms per keep-alive request.
+    this.tcp = net.createServer({ noDelay: true }, (socket) => this.sniff(socket));
   }
 
   private sniff(socket: net.Socket): void {
