@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerClusterCommands } from './clusters.js';
 import { registerMeshRuntimeCommands, registerMeshSetupCommands } from './mesh.js';
+import { registerMeshCommands } from '../mesh-cli/register.js';
 
 // A closed pipe (`meshwork status | head`) ends output quietly, as for any Unix tool.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -17,6 +18,7 @@ program
 
 registerClusterCommands(program);
 registerMeshSetupCommands(program);
+registerMeshCommands(program);
 registerMeshRuntimeCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -36,8 +36,10 @@ export class MeshworkEnv {
     this.kubeconfig = join(this.stateDir, 'kubeconfig');
   }
 
+  /** The CLI with this environment's clusters: `--state-dir` for the commands that manage them, KUBECONFIG for the rest. */
   meshwork(args: string[], timeoutMs = 60_000): Promise<RunResult> {
-    return run(process.execPath, [MESHWORK_BIN, ...args, '--state-dir', this.stateDir], { timeoutMs });
+    const managesClusters = ['up', 'down', 'status'].includes(args[0] ?? '');
+    return run(process.execPath, [MESHWORK_BIN, ...args, ...(managesClusters ? ['--state-dir', this.stateDir] : [])], { timeoutMs, env: { KUBECONFIG: this.kubeconfig } });
   }
 
   up(clusters = 2): Promise<RunResult> {

@@ -14,7 +14,11 @@ function findRepoRoot(): string {
 }
 
 export const REPO_ROOT = findRepoRoot();
-export const MESHWORK_BIN = join(REPO_ROOT, 'bin', 'meshwork.js');
+/**
+ * The compiled CLI the end-to-end tests run: bin/meshwork.js (dist/) unless MESHWORK_BIN names another
+ * entry module, e.g. a private build's `.build-x/src/cli/main.js` (relative paths: from the repository root).
+ */
+export const MESHWORK_BIN = process.env.MESHWORK_BIN ? resolve(REPO_ROOT, process.env.MESHWORK_BIN) : join(REPO_ROOT, 'bin', 'meshwork.js');
 export const EXAMPLE_DIR = join(REPO_ROOT, 'examples', 'multicluster-helloworld');
 /** The scenario as shipped beside the clone for developers and CI. */
 export const SHARED_SCENARIO_DIR = resolve(REPO_ROOT, '..', 'shared', 'scenario');

@@ -1,0 +1,154 @@
+// Scenario steps 2-5 as a user runs them: install the control plane into both local clusters, deploy
+// the samples into a namespace labelled for injection, join the clusters, then measure splits from the
+// sleep pod of each cluster with real curl through its sidecar, judged by a chi-square test.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { chiSquareTest } from '../../src/stats/chisquare.js';
+import { MeshworkEnv } from '../helpers/meshwork.js';
+import { scenarioDir } from '../helpers/paths.js';
+import { podName, sendFromPod, type Split } from '../helpers/traffic.js';
+
+const CONTEXTS = ['cluster-1', 'cluster-2'] as const;
+const LOCAL_VERSION = { 'cluster-1': 'v1', 'cluster-2': 'v2' } as const;
+const URL = 'http://helloworld.sample:5000/hello';
+const N = 1000;
+
+function assertSplit(split: Split, weights: Record<string, number>, what: string): void {
+  const versions = Object.keys(weights);
+  const observed = versions.map((v) => split.byVersion[v] ?? 0);
+  const other = Object.keys(split.byVersion).filter((v) => !versions.includes(v));
+  assert.deepEqual(other, [], `${what}: unexpected versions ${other.join(', ')}`);
+  assert.equal(split.failures, 0, `${what}: ${split.failures} failed requests`);
+  const result = chiSquareTest(observed, versions.map((v) => weights[v]));
+  assert.ok(result.pass, `${what}: ${JSON.stringify(split.byVersion)} is not consistent with ${JSON.stringify(weights)} (p=${result.pValue.toExponential(2)})`);
+}
+
+describe('the mesh across two local clusters', { timeout: 600_000 }, () => {
+  const env = new MeshworkEnv(90);
+  const file = (name: string) => join(scenarioDir(), name);
+  const sleepPods: Record<string, string> = {};
+
+  async function waitReady(context: string, namespace: string, selector: string, containers: number): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const out = await env.kubectlOk(context, ['get', 'pods', '-n', namespace, '-l', selector, '-o', 'jsonpath={range .items[*]}{.metadata.deletionTimestamp}{range .status.containerStatuses[*]}{.ready}{","}{end}{"\\n"}{end}']);
+      const pods = out.split('\n').filter(Boolean);
+      if (pods.length > 0 && pods.every((p) => p === 'true,'.repeat(containers))) return;
+      if (Date.now() > deadline) throw new Error(`${context}: pods ${selector} in ${namespace} not ready: ${out}`);
+      await sleep(200);
+    }
+  }
+
+  const send = (context: (typeof CONTEXTS)[number], count = N) => sendFromPod(env, context, 'sample', sleepPods[context], URL, count);
+  const applyBoth = async (args: string[]) => {
+    for (const ctx of CONTEXTS) await env.kubectlOk(ctx, args);
+  };
+
+  before(async () => {
+    const up = await env.up(2);
+    assert.equal(up.code, 0, up.stderr + up.stdout);
+    for (const ctx of CONTEXTS) {
+      const install = await env.meshwork(['install', '--context', ctx, '--timeout', '90'], 120_000);
+      assert.equal(install.code, 0, install.stderr + install.stdout);
+      await env.kubectlOk(ctx, ['create', 'namespace', 'sample']);
+      await env.kubectlOk(ctx, ['label', 'namespace', 'sample', 'istio.io/rev=asm-managed-stable', '--overwrite']);
+      await env.kubectlOk(ctx, ['apply', '-n', 'sample', '-f', file('helloworld.yaml'), '-l', 'service=helloworld']);
+      await env.kubectlOk(ctx, ['apply', '-n', 'sample', '-f', file('helloworld.yaml'), '-l', `version=${LOCAL_VERSION[ctx]}`]);
+      await env.kubectlOk(ctx, ['apply', '-n', 'sample', '-f', file('sleep.yaml')]);
+    }
+    for (const ctx of CONTEXTS) {
+      await waitReady(ctx, 'sample', 'app=helloworld', 2);
+      await waitReady(ctx, 'sample', 'app=sleep', 2);
+      sleepPods[ctx] = await podName(env, ctx, 'sample', 'app=sleep');
+    }
+  });
+  after(() => env.cleanup());
+
+  test('pods of a namespace labelled istio.io/rev get the sidecar, visible in the pod spec', async () => {
+    const containers = await env.kubectlOk('cluster-1', ['get', 'pod', sleepPods['cluster-1'], '-n', 'sample', '-o', 'jsonpath={.spec.containers[*].name} {.metadata.annotations.sidecar\\.istio\\.io/status}']);
+    assert.match(containers, /^sleep istio-proxy \{/);
+  });
+
+  test('before create-mesh each cluster sees only its own version', async () => {
+    for (const ctx of CONTEXTS) {
+      const split = await send(ctx, 200);
+      assert.equal(split.failures, 0, `${ctx}: ${split.failures} failures`);
+      assert.deepEqual(Object.keys(split.byVersion), [LOCAL_VERSION[ctx]], `${ctx}: ${JSON.stringify(split.byVersion)}`);
+    }
+  });
+
+  test('after create-mesh: 50/50 across clusters from both sleep pods, no rules', async () => {
+    const res = await env.meshwork(['create-mesh', 'cluster-1', 'cluster-2']);
+    assert.equal(res.code, 0, res.stderr + res.stdout);
+    for (const ctx of CONTEXTS) {
+      const deadline = Date.now() + 20_000;
+      while (Object.keys((await send(ctx, 20)).byVersion).length < 2) {
+        assert.ok(Date.now() < deadline, `${ctx}: the other cluster's endpoints never arrived`);
+        await sleep(250);
+      }
+      assertSplit(await send(ctx), { v1: 50, v2: 50 }, `${ctx} no rules`);
+    }
+  });
+
+  test('DestinationRule + VirtualService: 80/20; delete the VirtualService: 50/50; re-apply: 80/20, each 2 s after the apply', async () => {
+    await applyBoth(['apply', '-n', 'sample', '-f', file('helloworld-destinationrule.yaml'), '-f', file('helloworld-virtualservice.yaml')]);
+    await sleep(2000);
+    for (const ctx of CONTEXTS) assertSplit(await send(ctx), { v1: 80, v2: 20 }, `${ctx} 80/20`);
+
+    await applyBoth(['delete', '-n', 'sample', 'virtualservice', 'helloworld']);
+    await sleep(2000);
+    for (const ctx of CONTEXTS) assertSplit(await send(ctx), { v1: 50, v2: 50 }, `${ctx} after deleting the VirtualService`);
+
+    await applyBoth(['apply', '-n', 'sample', '-f', file('helloworld-virtualservice.yaml')]);
+    await sleep(2000);
+    for (const ctx of CONTEXTS) assertSplit(await send(ctx), { v1: 80, v2: 20 }, `${ctx} 80/20 again`);
+  });
+
+  test('every proxy is SYNCED; an invalid config is caught by the analyzer and never NACKed', async () => {
+    const badWeights = `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: zero-weights
+spec:
+  hosts: [sleep]
+  http:
+  - route:
+    - destination: {host: sleep, subset: nowhere}
+      weight: 0
+`;
+    await env.kubectlOk('cluster-1', ['apply', '-n', 'sample', '-f', '-'], badWeights);
+    await sleep(1500);
+    const status = await env.meshwork(['proxy-status', '--context', 'cluster-1', '-o', 'json']);
+    assert.equal(status.code, 0, status.stderr + status.stdout);
+    const proxies = JSON.parse(status.stdout) as Array<{ nodeId: string; types: Record<string, { state: string; nack?: unknown }> }>;
+    assert.ok(proxies.length >= 2, `expected the sidecars of cluster-1, got ${proxies.length}`);
+    for (const p of proxies) {
+      for (const [type, s] of Object.entries(p.types)) {
+        assert.equal(s.nack, undefined, `${p.nodeId} NACKed ${type}`);
+        assert.equal(s.state, 'SYNCED', `${p.nodeId} ${type} is ${s.state}`);
+      }
+    }
+    const analyze = await env.meshwork(['analyze', '--context', 'cluster-1', '-n', 'sample']);
+    assert.notEqual(analyze.code, 0);
+    assert.match(analyze.stdout + analyze.stderr, /zero-weights/);
+    await env.kubectlOk('cluster-1', ['delete', '-n', 'sample', 'virtualservice', 'zero-weights']);
+  });
+
+  test('scaling helloworld-v2 to 0: 100% v1 with no failed request once endpoints converge', async () => {
+    await applyBoth(['delete', '-n', 'sample', 'virtualservice', 'helloworld']);
+    await env.kubectlOk('cluster-2', ['scale', '-n', 'sample', 'deployment/helloworld-v2', '--replicas=0']);
+    const deadline = Date.now() + 20_000;
+    while ((await env.kubectlOk('cluster-2', ['get', 'pods', '-n', 'sample', '-l', 'app=helloworld', '-o', 'name'])).trim() !== '') {
+      assert.ok(Date.now() < deadline, 'helloworld-v2 pods did not go away');
+      await sleep(200);
+    }
+    await sleep(2000);
+    for (const ctx of CONTEXTS) {
+      const split = await send(ctx, 300);
+      assert.equal(split.failures, 0, `${ctx}: ${split.failures} failures`);
+      assert.deepEqual(split.byVersion, { v1: 300 }, ctx);
+    }
+  });
+});
