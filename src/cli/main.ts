@@ -1,7 +1,7 @@
 // The `meshwork` command line.
 import { Command } from 'commander';
 import { registerClusterCommands } from './clusters.js';
-import { registerMeshRuntimeCommands, registerMeshSetupCommands } from './mesh.js';
+import { registerDemoCommand, registerMeshRuntimeCommands, registerMeshSetupCommands } from './mesh.js';
 import { registerMeshCommands } from '../mesh-cli/register.js';
 
 // A closed pipe (`meshwork status | head`) ends output quietly, as for any Unix tool.
@@ -16,6 +16,7 @@ program
   .description('A multi-cluster service mesh: local Kubernetes clusters, an Istio-API control plane, xDS proxies')
   .showHelpAfterError();
 
+registerDemoCommand(program);
 registerClusterCommands(program);
 registerMeshSetupCommands(program);
 registerMeshCommands(program);

@@ -10,6 +10,8 @@ import { applyObjects } from '../kubeapi/apply.js';
 import { loadKubeConfig } from '../kubeapi/client.js';
 import { readManifests } from '../kubeapi/manifests.js';
 import { compileLabelSelector } from '../local/store/selectors.js';
+import { defaultScenarioDir, runDemo } from '../scenario/demo.js';
+import { REPO_ROOT } from '../runtime/repo.js';
 import { parseIntOption } from './options.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -135,5 +137,18 @@ export function registerMeshSetupCommands(program: Command): void {
       const matches = opts.selector ? compileLabelSelector(opts.selector) : () => true;
       const manifests = readManifests(opts.filename).filter((m) => matches(m.object.metadata.labels ?? {}));
       for (const r of await applyObjects(kc, manifests, opts.namespace ? { namespace: opts.namespace } : {})) say(`${r.ref} ${r.outcome}`);
+    });
+}
+
+export function registerDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description('run the multi-cluster helloworld scenario end to end on local clusters, with measured splits')
+    .option('--state-dir <dir>', 'folder of the local clusters', process.env.MESHWORK_STATE_DIR ?? '.meshwork')
+    .option('--subnet-base <octet>', 'cluster i uses 127.<base+10(i-1)>.0.0/16', parseIntOption(1, 160), Number(process.env.MESHWORK_SUBNET_BASE ?? 10))
+    .option('--requests <n>', 'requests per measured split', parseIntOption(10, 100_000), 1000)
+    .action(async (opts: { stateDir: string; subnetBase: number; requests: number }) => {
+      const ok = await runDemo({ ...opts, scenarioDir: defaultScenarioDir(REPO_ROOT), say });
+      if (!ok) process.exitCode = 1;
     });
 }
