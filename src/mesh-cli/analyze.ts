@@ -1,0 +1,110 @@
+// `meshwork analyze`: the problems the translator finds in the mesh config, printed as `istioctl
+// analyze` prints them, from a cluster's control plane (/debug/analyze) or, with -f, from YAML files
+// before they are applied. Exit 79 (istioctl's code) when errors are found; warnings alone exit 0.
+
+import { formatStructured } from '../cli/output.js';
+import { loadKubeConfig } from '../kubeapi/client.js';
+import { readManifests } from '../kubeapi/manifests.js';
+import { analyze } from '../translate/translate.js';
+import type { Problem, ProblemCode } from '../translate/problems.js';
+import { getJson, locateControlPlane } from './control-plane.js';
+import { CommandError, errorMessage, outBlock, type CommandIo } from './io.js';
+import { offlineSnapshot } from './analyze-offline.js';
+
+/** istioctl's exit code when analyzers find issues at or above the failure threshold. */
+export const ANALYZE_FOUND_ISSUES = 79;
+
+/**
+ * Istio's analyzer message codes where one matches; MW codes for checks Istio has no code for.
+ * IST0101 ReferencedResourceNotFound, IST0106 SchemaValidationError,
+ * IST0109 ConflictingMeshGatewayVirtualServiceHosts, IST0112 VirtualServiceDestinationPortSelectorRequired.
+ */
+const CODES: Record<ProblemCode, string> = {
+  'unknown-host': 'IST0101',
+  'unknown-subset': 'IST0101',
+  'unknown-port': 'IST0101',
+  'unknown-gateway': 'IST0101',
+  'ambiguous-port': 'IST0112',
+  'duplicate-domain': 'IST0109',
+  'duplicate-host': 'IST0109',
+  'zero-total-weight': 'IST0106',
+  'negative-weight': 'IST0106',
+  'invalid-duration': 'IST0106',
+  'invalid-match': 'IST0106',
+  'invalid-percentage': 'IST0106',
+  'invalid-route': 'IST0106',
+  unsupported: 'MW0001',
+  'unsupported-by-proxyless': 'MW0002',
+  'config-diverges-between-clusters': 'MW0003',
+  'subset-selects-nothing': 'MW0004',
+};
+
+export function messageCode(code: ProblemCode): string {
+  // A newer control plane may report a code this CLI does not know yet.
+  return Object.hasOwn(CODES, code) ? CODES[code] : 'MW0000';
+}
+
+/** `Error [IST0101] (VirtualService sample/helloworld) message (spec.http[0]...)` */
+export function formatProblem(p: Problem): string {
+  const level = p.severity === 'error' ? 'Error' : 'Warning';
+  return `${level} [${messageCode(p.code)}] (${p.kind} ${p.namespace}/${p.name}) ${p.message}${p.field ? ` (at ${p.field})` : ''}`;
+}
+
+const isProblem = (v: unknown): v is Problem =>
+  typeof v === 'object' && v !== null && ['severity', 'code', 'kind', 'name', 'namespace', 'message'].every((k) => typeof (v as Record<string, unknown>)[k] === 'string');
+
+export function parseAnalyzeAnswer(body: unknown): Problem[] {
+  const problems = (body as { problems?: unknown } | null)?.problems;
+  if (!Array.isArray(problems)) throw new Error('not a /debug/analyze answer: expected {problems: [...]}');
+  const bad = problems.filter((p) => !isProblem(p)).length;
+  if (bad > 0) throw new Error(`/debug/analyze: ${bad} problem(s) of an unknown shape`);
+  return problems.filter(isProblem);
+}
+
+export interface AnalyzeOptions {
+  kubeconfig?: string;
+  context?: string;
+  stateDir?: string;
+  /** Only problems of this namespace (default: all). */
+  namespace?: string;
+  /** Offline: analyze these files/folders instead of a cluster. */
+  files: string[];
+  controlPlaneAddress?: string;
+  output: 'table' | 'json' | 'yaml';
+}
+
+export async function runAnalyze(opts: AnalyzeOptions, io: CommandIo): Promise<number> {
+  let problems: Problem[];
+  let scope: string;
+  if (opts.files.length > 0) {
+    let manifests;
+    try {
+      manifests = readManifests(opts.files);
+    } catch (err) {
+      throw new CommandError(errorMessage(err));
+    }
+    problems = analyze(offlineSnapshot(manifests, opts.namespace ?? 'default'));
+    scope = `${manifests.length} object(s) from ${opts.files.join(', ')}`;
+  } else {
+    const kc = loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}), ...(opts.stateDir ? { stateDir: opts.stateDir } : {}) });
+    const cp = await locateControlPlane(kc, opts.controlPlaneAddress ? { address: opts.controlPlaneAddress } : {});
+    try {
+      problems = parseAnalyzeAnswer(await getJson(cp.url, '/debug/analyze'));
+    } catch (err) {
+      throw new CommandError(`${cp.url}/debug/analyze: ${errorMessage(err)}`);
+    }
+    scope = `the mesh of context ${kc.getCurrentContext()}`;
+  }
+  if (opts.namespace) problems = problems.filter((p) => p.namespace === opts.namespace);
+  const where = opts.namespace ? `namespace: ${opts.namespace}` : 'all namespaces';
+  const errors = problems.filter((p) => p.severity === 'error').length;
+  if (opts.output !== 'table') {
+    outBlock(io, formatStructured(problems.map((p) => ({ ...p, messageCode: messageCode(p.code) })), opts.output));
+  } else if (problems.length === 0) {
+    io.out(`✔ No validation issues found when analyzing ${where} (${scope}).`);
+  } else {
+    for (const p of problems) io.out(formatProblem(p));
+    if (errors > 0) io.err(`Error: Analyzers found issues when analyzing ${where} (${scope}).`);
+  }
+  return errors > 0 ? ANALYZE_FOUND_ISSUES : 0;
+}

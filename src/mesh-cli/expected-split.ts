@@ -1,0 +1,125 @@
+// The split the mesh is configured to produce for one request, derived from a proxy's config: walk
+// the config as Envoy would (listener -> route -> weighted clusters -> endpoints, with the translator's
+// simulator), then give every endpoint its share: the route weight of its Envoy cluster divided among
+// that cluster's endpoints. Envoy's default balancers (round robin, random, least request) spread
+// evenly over healthy hosts; when fewer than the panic threshold (50%) are healthy, over all hosts.
+// Endpoints are then grouped by what an answer can tell: version, member cluster, instance.
+
+import { simulate, type SimulatedEndpoint } from '../translate/simulate.js';
+import type { ProxyResources } from '../translate/envoy-types.js';
+import type { EndpointDirectory } from './registry.js';
+
+export type SplitDimension = 'version' | 'cluster' | 'instance';
+
+export interface EndpointShare {
+  address: string;
+  /** The Envoy cluster that sends to it: outbound|5000|v1|helloworld.sample.svc.cluster.local */
+  envoyCluster: string;
+  memberCluster?: string;
+  pod?: string;
+  version?: string;
+  /** Fraction of all requests (0..1). */
+  share: number;
+}
+
+export interface ExpectedSplit {
+  routeConfig: string;
+  virtualHost: string;
+  route: string;
+  /** Route weights as configured: [envoy cluster, weight]. */
+  weights: Array<[string, number]>;
+  endpoints: EndpointShare[];
+  /** Fraction of requests sent to clusters without any endpoint: they fail (503). */
+  failShare: number;
+  notes: string[];
+}
+
+export interface SplitRequest {
+  host: string;
+  path: string;
+}
+
+/** `outbound|5000|v1|helloworld...` -> 'v1'; undefined for the subset-less cluster. */
+export function subsetOf(envoyCluster: string): string | undefined {
+  const parts = envoyCluster.split('|');
+  return parts.length === 4 && parts[0] === 'outbound' && parts[2] !== '' ? parts[2] : undefined;
+}
+
+function panicThreshold(resources: ProxyResources, envoyCluster: string): number {
+  const cluster = resources.clusters.find((c) => c.name === envoyCluster);
+  return cluster?.common_lb_config?.healthy_panic_threshold?.value ?? 50;
+}
+
+/** The endpoints Envoy balances over: healthy ones, or all of them in panic mode. */
+function balancedEndpoints(endpoints: SimulatedEndpoint[], thresholdPercent: number): { used: SimulatedEndpoint[]; panic: boolean } {
+  const healthy = endpoints.filter((e) => e.healthy);
+  if (endpoints.length === 0) return { used: [], panic: false };
+  const panic = (healthy.length / endpoints.length) * 100 < thresholdPercent;
+  return { used: panic ? endpoints : healthy, panic };
+}
+
+export function expectedSplit(resources: ProxyResources, request: SplitRequest, directory: EndpointDirectory | undefined): ExpectedSplit {
+  const result = simulate(resources, { listenerPort: 'http_proxy', host: request.host, path: request.path });
+  if (result.outcome !== 'routed') {
+    const where = [result.listener && `listener ${result.listener}`, result.routeConfig && `route config ${result.routeConfig}`, result.virtualHost && `virtual host ${result.virtualHost}`]
+      .filter(Boolean)
+      .join(', ');
+    throw new Error(`the proxy's config does not route ${request.host}${request.path}: ${result.outcome}${where ? ` (${where})` : ''}`);
+  }
+  const notes: string[] = [];
+  const total = result.clusters.reduce((sum, c) => sum + c.weight, 0);
+  if (total <= 0) throw new Error(`route ${result.route ?? '?'} has weights summing to ${total}`);
+  const endpoints: EndpointShare[] = [];
+  let failShare = 0;
+  for (const target of result.clusters) {
+    const targetShare = target.weight / total;
+    if (targetShare === 0) continue;
+    const { used, panic } = balancedEndpoints(target.endpoints, panicThreshold(resources, target.name));
+    if (used.length === 0) {
+      failShare += targetShare;
+      notes.push(`${target.name} has no endpoints: its ${(targetShare * 100).toFixed(1)}% of requests fail`);
+      continue;
+    }
+    if (panic) notes.push(`${target.name}: fewer than the panic threshold of endpoints are healthy: traffic spreads over all ${used.length}`);
+    for (const e of used) {
+      const known = directory?.byAddress(e.address, e.cluster);
+      const version = known?.labels.version ?? subsetOf(target.name);
+      const memberCluster = e.cluster ?? known?.cluster;
+      endpoints.push({
+        address: e.address,
+        envoyCluster: target.name,
+        ...(memberCluster ? { memberCluster } : {}),
+        ...(known?.podName ? { pod: known.podName } : {}),
+        ...(version ? { version } : {}),
+        share: targetShare / used.length,
+      });
+    }
+  }
+  if (directory && endpoints.some((e) => !e.pod)) notes.push('some endpoints are not in the control plane\'s registry: their version is taken from the subset name');
+  return {
+    routeConfig: result.routeConfig ?? '',
+    virtualHost: result.virtualHost ?? '',
+    route: result.route ?? '',
+    weights: result.clusters.map((c) => [c.name, c.weight]),
+    endpoints,
+    failShare,
+    notes,
+  };
+}
+
+export function endpointKey(e: EndpointShare, by: SplitDimension): string {
+  if (by === 'version') return e.version ?? 'unknown';
+  if (by === 'cluster') return e.memberCluster ?? 'unknown';
+  return e.pod ?? e.address;
+}
+
+/** Shares per category, normalized over the requests expected to succeed. */
+export function groupShares(split: ExpectedSplit, by: SplitDimension): Map<string, number> {
+  const succeeding = 1 - split.failShare;
+  const out = new Map<string, number>();
+  for (const e of split.endpoints) {
+    const key = endpointKey(e, by);
+    out.set(key, (out.get(key) ?? 0) + e.share / succeeding);
+  }
+  return out;
+}

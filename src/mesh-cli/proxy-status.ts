@@ -1,0 +1,134 @@
+// `meshwork proxy-status`: every proxy connected to the control plane of each cluster, and per xDS
+// type whether it has ACKed what it was sent (SYNCED), has been sent nothing (NOT SENT), or has not
+// ACKed (or NACKed) the last push (STALE), as `istioctl proxy-status` prints it.
+
+import type { KubeConfig } from '@kubernetes/client-node';
+import { formatStructured, formatTable } from '../cli/output.js';
+import { loadKubeConfig } from '../kubeapi/client.js';
+import { parseNodeId } from '../controlplane/identity.js';
+import { getJson, locateControlPlane, type ControlPlaneEndpoint } from './control-plane.js';
+import { CommandError, errorMessage, outBlock, type CommandIo } from './io.js';
+
+const TYPES = ['CDS', 'LDS', 'EDS', 'RDS'] as const;
+type XdsType = (typeof TYPES)[number];
+
+export interface TypeSync {
+  state: string;
+  sentVersion?: string;
+  ackedVersion?: string;
+  nack?: { version?: string; message: string; at?: string };
+}
+
+export interface ProxyStatusRow {
+  /** pod.namespace for sidecars and gateways, else the node id. */
+  name: string;
+  nodeId: string;
+  cluster: string;
+  types: Record<XdsType, TypeSync>;
+  /** The control plane that serves it: istiod pod (or debug URL) and the context it was found in. */
+  istiod: string;
+  context: string;
+  version: string;
+  configRejected?: string;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function typeSync(v: unknown): TypeSync {
+  if (!isObject(v)) return { state: 'NOT SENT' };
+  const nack = isObject(v.nack) ? { ...(typeof v.nack.version === 'string' ? { version: v.nack.version } : {}), message: String(v.nack.message ?? ''), ...(typeof v.nack.at === 'string' ? { at: v.nack.at } : {}) } : undefined;
+  return {
+    state: typeof v.state === 'string' ? v.state : 'NOT SENT',
+    ...(typeof v.sentVersion === 'string' ? { sentVersion: v.sentVersion } : {}),
+    ...(typeof v.ackedVersion === 'string' ? { ackedVersion: v.ackedVersion } : {}),
+    ...(nack ? { nack } : {}),
+  };
+}
+
+export function displayName(nodeId: string): string {
+  const parsed = parseNodeId(nodeId);
+  return parsed?.podName && parsed.namespace ? `${parsed.podName}.${parsed.namespace}` : nodeId;
+}
+
+/** The rows of one control plane's /debug/syncz; of several streams of one node, the newest. */
+export function syncRows(syncz: unknown, where: { istiod: string; context: string }): ProxyStatusRow[] {
+  if (!isObject(syncz) || !Array.isArray(syncz.proxies)) throw new Error('not a /debug/syncz answer: expected {proxies: [...]}');
+  const newest = new Map<string, Record<string, unknown>>();
+  for (const p of syncz.proxies) {
+    if (!isObject(p) || typeof p.nodeId !== 'string') continue;
+    const seen = newest.get(p.nodeId);
+    if (!seen || String(p.connectedAt ?? '') >= String(seen.connectedAt ?? '')) newest.set(p.nodeId, p);
+  }
+  return [...newest.values()]
+    .map((p) => {
+      const nodeId = String(p.nodeId);
+      const types = isObject(p.types) ? p.types : {};
+      const metadata = isObject(p.metadata) ? p.metadata : {};
+      return {
+        name: displayName(nodeId),
+        nodeId,
+        cluster: typeof p.cluster === 'string' && p.cluster ? p.cluster : '-',
+        types: { CDS: typeSync(types.CDS), LDS: typeSync(types.LDS), EDS: typeSync(types.EDS), RDS: typeSync(types.RDS) },
+        istiod: where.istiod,
+        context: where.context,
+        version: typeof metadata.ISTIO_VERSION === 'string' ? metadata.ISTIO_VERSION : '-',
+        ...(typeof p.configRejected === 'string' ? { configRejected: p.configRejected } : {}),
+      };
+    })
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export function formatProxyStatus(rows: readonly ProxyStatusRow[]): string {
+  return formatTable(
+    ['NAME', 'CLUSTER', ...TYPES, 'ISTIOD', 'VERSION'],
+    rows.map((r) => [r.name, r.cluster, ...TYPES.map((t) => r.types[t].state), r.istiod, r.version]),
+  );
+}
+
+export interface ProxyStatusOptions {
+  kubeconfig?: string;
+  stateDir?: string;
+  /** Empty: every context of the kubeconfig that has a control plane. */
+  contexts: string[];
+  controlPlaneAddress?: string;
+  output: 'table' | 'json' | 'yaml';
+}
+
+function kubeConfigFor(opts: ProxyStatusOptions, context?: string): KubeConfig {
+  return loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.stateDir ? { stateDir: opts.stateDir } : {}), ...(context ? { context } : {}) });
+}
+
+export async function runProxyStatus(opts: ProxyStatusOptions, io: CommandIo): Promise<number> {
+  const explicit = opts.contexts.length > 0;
+  const contexts = explicit ? opts.contexts : kubeConfigFor(opts).getContexts().map((c) => c.name);
+  if (opts.controlPlaneAddress && contexts.length > 1) throw new CommandError('--control-plane-address names one control plane: give exactly one --context with it');
+  const rows: ProxyStatusRow[] = [];
+  const missing: string[] = [];
+  let found = 0;
+  for (const context of contexts) {
+    const kc = kubeConfigFor(opts, context);
+    let cp: ControlPlaneEndpoint;
+    try {
+      cp = await locateControlPlane(kc, opts.controlPlaneAddress ? { address: opts.controlPlaneAddress } : {});
+    } catch (err) {
+      if (explicit) throw err;
+      missing.push(`${context}: ${errorMessage(err)}`);
+      continue;
+    }
+    found++;
+    rows.push(...syncRows(await getJson(cp.url, '/debug/syncz'), { istiod: cp.pod ?? cp.url, context }));
+  }
+  if (found === 0) {
+    throw new CommandError(`no control plane found in any context of the kubeconfig (${contexts.join(', ') || 'none'}):\n  ${missing.join('\n  ')}`);
+  }
+  rows.sort((a, b) => a.name.localeCompare(b.name) || a.cluster.localeCompare(b.cluster));
+  if (opts.output !== 'table') {
+    outBlock(io, formatStructured(rows, opts.output));
+  } else if (rows.length === 0) {
+    io.out('no proxies are connected');
+  } else {
+    outBlock(io, formatProxyStatus(rows));
+    for (const r of rows.filter((x) => x.configRejected)) io.err(`warning: ${r.name}: the control plane could not build its config: ${r.configRejected}`);
+  }
+  return 0;
+}

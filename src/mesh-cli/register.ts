@@ -1,0 +1,119 @@
+// The istioctl-style commands of `meshwork`, added to the lead's commander program:
+//   proxy-status, proxy-config, traffic, analyze.
+
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { outputOption, parseIntOption, stateDirOption } from '../cli/options.js';
+import type { OutputFormat } from '../cli/output.js';
+import { runAnalyze } from './analyze.js';
+import { CommandError, processIo, type CommandIo } from './io.js';
+import { parseConfigType, runProxyConfig } from './proxy-config.js';
+import type { ConfigType } from './proxy-config-tables.js';
+import { runProxyStatus } from './proxy-status.js';
+import { runTraffic } from './traffic.js';
+import type { SplitDimension } from './expected-split.js';
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+/** Tables have no wide form here: -o wide prints the table. */
+const structured = (o: OutputFormat): 'table' | 'json' | 'yaml' => (o === 'wide' ? 'table' : o);
+
+interface CommonOptions {
+  kubeconfig?: string;
+  stateDir: string;
+  controlPlaneAddress?: string;
+  output: OutputFormat;
+}
+
+function addCommon(cmd: Command): Command {
+  return cmd
+    .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, the local clusters\', ~/.kube/config)')
+    .addOption(stateDirOption())
+    .option('--control-plane-address <host:port>', 'the control plane\'s debug port, when it cannot be found through the API (e.g. a port-forward)')
+    .addOption(outputOption());
+}
+
+/** Runs a command body: its CommandError becomes a message and an exit code, not a stack trace. */
+async function run(body: (io: CommandIo) => Promise<number>, io: CommandIo = processIo): Promise<void> {
+  try {
+    process.exitCode = await body(io);
+  } catch (err) {
+    if (!(err instanceof CommandError)) throw err;
+    io.err(`error: ${err.message}`);
+    process.exitCode = err.exitCode;
+  }
+}
+
+const common = (o: CommonOptions) => ({
+  ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}),
+  stateDir: o.stateDir,
+  ...(o.controlPlaneAddress ? { controlPlaneAddress: o.controlPlaneAddress } : {}),
+  output: structured(o.output),
+});
+
+export function registerMeshCommands(program: Command): void {
+  addCommon(
+    program
+      .command('proxy-status')
+      .description('every proxy connected to the control plane of each cluster, and whether it has what it was sent (SYNCED, NOT SENT, STALE)')
+      .option('--context <name>', 'a cluster context (repeatable; default: every context with a control plane)', collect, []),
+  ).action((o: CommonOptions & { context: string[] }) => run((io) => runProxyStatus({ ...common(o), contexts: o.context }, io)));
+
+  addCommon(
+    program
+      .command('proxy-config')
+      .argument('<pod>', 'pod name, pod.namespace, pod/NAME or deploy/NAME')
+      .description('a proxy\'s listeners, routes, clusters and endpoints (Envoy config_dump); from the proxy, else from the control plane')
+      .option('-n, --namespace <ns>', 'the pod\'s namespace (default: from pod.namespace, else the context\'s)')
+      .option('--context <name>', 'cluster context')
+      .addOption(new Option('--type <type>', 'all, listeners, routes, clusters or endpoints').default('all').argParser((v) => {
+        try {
+          return parseConfigType(v);
+        } catch (err) {
+          throw new InvalidArgumentError((err as Error).message);
+        }
+      }))
+      .option('--from-control-plane', 'show what the control plane sends instead of what the proxy holds'),
+  ).action((pod: string, o: CommonOptions & { namespace?: string; context?: string; type: ConfigType | 'all'; fromControlPlane?: boolean }) =>
+    run((io) => runProxyConfig({ ...common(o), pod, type: o.type, ...(o.namespace ? { namespace: o.namespace } : {}), ...(o.context ? { context: o.context } : {}), ...(o.fromControlPlane ? { fromControlPlane: true } : {}) }, io)),
+  );
+
+  addCommon(
+    program
+      .command('traffic')
+      .description('send N requests from a pod through its sidecar (one curl run), show the split by version, cluster and instance, and test it against the configured weights (chi-square); exit 1 on FAIL')
+      .option('--context <name>', 'cluster context of the sending pod')
+      .option('-n, --namespace <ns>', 'namespace of the sending pod', 'default')
+      .requiredOption('--from <pod>', 'the sending pod: NAME, pod/NAME or deploy/NAME')
+      .option('-c, --container <name>', 'container to run curl in (default: the first app container)')
+      .requiredOption('--url <url>', 'http URL to request, e.g. http://helloworld.sample:5000/hello')
+      .option('--requests <n>', 'number of requests', parseIntOption(1, 1_000_000), 1000)
+      .option('--expect <shares>', 'expected shares instead of the mesh config\'s, e.g. v1=80,v2=20')
+      .addOption(new Option('--by <dimension>', 'what the verdict compares').choices(['version', 'cluster', 'instance']).default('version'))
+      .option('--max-failures <n>', 'failed requests tolerated before FAIL', parseIntOption(0, 1_000_000), 0)
+      .option('--request-timeout <seconds>', 'curl --max-time per request', parseIntOption(1, 600), 10),
+  ).action((o: CommonOptions & { context?: string; namespace: string; from: string; container?: string; url: string; requests: number; expect?: string; by: SplitDimension; maxFailures: number; requestTimeout: number }) =>
+    run((io) => runTraffic({
+      ...common(o),
+      ...(o.context ? { context: o.context } : {}),
+      namespace: o.namespace,
+      from: o.from,
+      ...(o.container ? { container: o.container } : {}),
+      url: o.url,
+      requests: o.requests,
+      ...(o.expect !== undefined ? { expect: o.expect } : {}),
+      by: o.by,
+      maxFailures: o.maxFailures,
+      requestTimeout: o.requestTimeout,
+    }, io)),
+  );
+
+  addCommon(
+    program
+      .command('analyze')
+      .description('problems in the mesh config, as istioctl analyze prints them; from the cluster\'s control plane, or with -f from files before applying them. Exit 79 on errors')
+      .option('--context <name>', 'cluster context')
+      .option('-n, --namespace <ns>', 'only this namespace (with -f: the namespace of objects that name none)')
+      .option('-f, --filename <path>', 'a YAML file or folder to analyze offline (repeatable)', collect, []),
+  ).action((o: CommonOptions & { context?: string; namespace?: string; filename: string[] }) =>
+    run((io) => runAnalyze({ ...common(o), files: o.filename, ...(o.context ? { context: o.context } : {}), ...(o.namespace ? { namespace: o.namespace } : {}) }, io)),
+  );
+}

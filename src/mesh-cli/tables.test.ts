@@ -1,0 +1,110 @@
+// The istioctl-style tables and messages: proxy-config, proxy-status, analyze.
+
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { configDump } from '../controlplane/proxy-resources.js';
+import { readManifests } from '../kubeapi/manifests.js';
+import { buildSnapshot, proxyFor, scenarioClusters, scenarioDir } from '../translate/testdata/fixture.js';
+import { analyze, translate } from '../translate/translate.js';
+import { formatProblem, messageCode, parseAnalyzeAnswer } from './analyze.js';
+import { offlineSnapshot } from './analyze-offline.js';
+import { parseConfigDump } from './config-dump.js';
+import { ejectedHosts, formatConfigTable, parseClusterName } from './proxy-config-tables.js';
+import { formatProxyStatus, syncRows } from './proxy-status.js';
+
+function sleepDump() {
+  const clusters = scenarioClusters(['destinationrule', 'virtualservice']);
+  const resources = translate(buildSnapshot(clusters), proxyFor(clusters[0].pod('sleep'), 'sidecar'));
+  return parseConfigDump(JSON.parse(JSON.stringify(configDump(resources, 'v1'))));
+}
+
+describe('proxy-config tables', () => {
+  const dump = sleepDump();
+
+  it('routes: one row per route, the VirtualService named as name.namespace', () => {
+    const lines = formatConfigTable(dump, 'routes').split('\n');
+    assert.match(lines[0], /^NAME +VHOST NAME +DOMAINS +MATCH +VIRTUAL SERVICE$/);
+    assert.ok(lines.some((l) => /^http_proxy +helloworld\.sample\.svc\.cluster\.local:5000 +helloworld:5000 \+ 3 more\.\.\. +\/\* +helloworld\.sample$/.test(l)), lines.join('\n'));
+    // Inline route configs (inbound listeners) are not RDS resources: istioctl does not list them either.
+    assert.ok(!lines.some((l) => l.startsWith('inbound|')), lines.join('\n'));
+  });
+
+  it('clusters: FQDN, port, subset, direction, type', () => {
+    const lines = formatConfigTable(dump, 'clusters').split('\n');
+    assert.match(lines[0], /^SERVICE FQDN +PORT +SUBSET +DIRECTION +TYPE$/);
+    assert.ok(lines.some((l) => /^helloworld\.sample\.svc\.cluster\.local +5000 +v2 +outbound +EDS$/.test(l)), lines.join('\n'));
+    assert.ok(lines.some((l) => /^- +80 +- +inbound +STATIC$/.test(l)), lines.join('\n'));
+    assert.deepEqual(parseClusterName('BlackHoleCluster'), { fqdn: 'BlackHoleCluster', port: '-', subset: '-', direction: '-' });
+  });
+
+  it('endpoints: address, health, outlier state from the proxy, cluster', () => {
+    const ejected = ejectedHosts({ cluster_statuses: [{ name: 'outbound|5000|v2|helloworld.sample.svc.cluster.local', host_statuses: [{ address: { socket_address: { address: '127.20.0.2', port_value: 5000 } }, health_status: { failed_outlier_check: true } }] }] });
+    const lines = formatConfigTable(dump, 'endpoints', ejected).split('\n');
+    assert.match(lines[0], /^ENDPOINT +STATUS +OUTLIER CHECK +CLUSTER$/);
+    assert.ok(lines.some((l) => /^127\.20\.0\.2:5000 +HEALTHY +FAILED +outbound\|5000\|v2\|helloworld/.test(l)), lines.join('\n'));
+    assert.ok(lines.some((l) => /^127\.10\.0\.2:5000 +HEALTHY +OK +outbound\|5000\|v1\|helloworld/.test(l)), lines.join('\n'));
+    assert.ok(lines.some((l) => /^127\.10\.128\.\d+:80 +HEALTHY +OK +inbound\|80\|\|$/.test(l)), lines.join('\n'));
+    assert.match(formatConfigTable(dump, 'endpoints'), /127\.20\.0\.2:5000 +HEALTHY +- +/);
+  });
+
+  it('listeners: address, port, destination', () => {
+    const text = formatConfigTable(dump, 'listeners');
+    assert.match(text, /^ADDRESS +PORT +MATCH +DESTINATION$/m);
+    assert.match(text, /^127\.10\.0\.\d+ +15001 +ALL +Route: http_proxy$/m);
+    assert.match(text, /^127\.10\.0\.\d+ +80 +ALL +Inline Route: inbound\|80\|\|$/m);
+  });
+});
+
+describe('proxy-status', () => {
+  const syncz = {
+    version: 'abc',
+    proxies: [
+      { streamId: 1, nodeId: 'sidecar~127.10.0.3~sleep-1.sample~sample.svc.cluster.local', cluster: 'cluster-1', connectedAt: '2024-01-01T00:00:00Z', metadata: {}, types: { LDS: { state: 'SYNCED' }, RDS: { state: 'SYNCED' }, CDS: { state: 'SYNCED' }, EDS: { state: 'SYNCED' } } },
+      // An older stream of the same node: hidden by the newer one.
+      { streamId: 0, nodeId: 'sidecar~127.10.0.3~sleep-1.sample~sample.svc.cluster.local', cluster: 'cluster-1', connectedAt: '2023-01-01T00:00:00Z', metadata: {}, types: {} },
+      { streamId: 2, nodeId: 'router~127.10.0.4~gw-1.istio-gateway~istio-gateway.svc.cluster.local', cluster: 'cluster-1', connectedAt: '2024-01-01T00:00:00Z', metadata: { ISTIO_VERSION: '1.20' },
+        types: { LDS: { state: 'SYNCED' }, CDS: { state: 'STALE', sentVersion: '2', ackedVersion: '1', nack: { version: '2', message: 'bad cluster', at: '2024-01-01T00:00:01Z' } } } },
+    ],
+  };
+
+  it('rows by pod.namespace, the newest stream per node, NACKs kept for -o json', () => {
+    const rows = syncRows(syncz, { istiod: 'istiod-asm-managed-stable-abc', context: 'cluster-1' });
+    assert.deepEqual(rows.map((r) => r.name), ['gw-1.istio-gateway', 'sleep-1.sample']);
+    assert.equal(rows[1].types.EDS.state, 'SYNCED');
+    assert.deepEqual(rows[0].types.CDS.nack, { version: '2', message: 'bad cluster', at: '2024-01-01T00:00:01Z' });
+    assert.equal(rows[0].types.RDS.state, 'NOT SENT');
+    const lines = formatProxyStatus(rows).split('\n');
+    assert.deepEqual(lines.map((l) => l.split(/ {3,}/)), [
+      ['NAME', 'CLUSTER', 'CDS', 'LDS', 'EDS', 'RDS', 'ISTIOD', 'VERSION'],
+      ['gw-1.istio-gateway', 'cluster-1', 'STALE', 'SYNCED', 'NOT SENT', 'NOT SENT', 'istiod-asm-managed-stable-abc', '1.20'],
+      ['sleep-1.sample', 'cluster-1', 'SYNCED', 'SYNCED', 'SYNCED', 'SYNCED', 'istiod-asm-managed-stable-abc', '-'],
+    ]);
+  });
+});
+
+describe('analyze', () => {
+  it('istioctl\'s line format and codes', () => {
+    const p = { severity: 'error' as const, code: 'unknown-subset' as const, kind: 'VirtualService' as const, name: 'helloworld', namespace: 'sample', field: 'spec.http[0].route[1].destination.subset', message: 'subset "v3" is not defined' };
+    assert.equal(formatProblem(p), 'Error [IST0101] (VirtualService sample/helloworld) subset "v3" is not defined (at spec.http[0].route[1].destination.subset)');
+    assert.equal(formatProblem({ ...p, severity: 'warning', code: 'ambiguous-port' }).slice(0, 19), 'Warning [IST0112] (');
+    assert.equal(messageCode('subset-selects-nothing'), 'MW0004');
+    assert.deepEqual(parseAnalyzeAnswer({ version: 'x', problems: [p] }), [p]);
+    assert.throws(() => parseAnalyzeAnswer({ problems: [{ code: 1 }] }), /unknown shape/);
+  });
+
+  it('offline: the scenario files are clean; a VirtualService to a missing subset is an error', () => {
+    const dir = scenarioDir();
+    const files = ['helloworld.yaml', 'sleep.yaml', 'helloworld-destinationrule.yaml', 'helloworld-virtualservice.yaml', 'helloworld-gateway.yaml'].map((f) => join(dir, f));
+    const manifests = readManifests(files);
+    assert.deepEqual(analyze(offlineSnapshot(manifests, 'sample')), []);
+    // Without the DestinationRule the subsets v1/v2 are unknown.
+    const withoutRule = manifests.filter((m) => m.object.kind !== 'DestinationRule');
+    const problems = analyze(offlineSnapshot(withoutRule, 'sample'));
+    assert.ok(problems.some((p) => p.severity === 'error' && p.code === 'unknown-subset' && p.name === 'helloworld'), JSON.stringify(problems));
+    // A DestinationRule whose subset selects no pod of the files.
+    const v1Only = manifests.filter((m) => !(m.object.kind === 'Deployment' && m.object.metadata.name === 'helloworld-v2'));
+    const warnings = analyze(offlineSnapshot(v1Only, 'sample'));
+    assert.ok(warnings.some((p) => p.code === 'subset-selects-nothing' && p.field === 'spec.subsets[1].labels'), JSON.stringify(warnings));
+  });
+});
