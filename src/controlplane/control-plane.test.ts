@@ -1,3 +1,4 @@
+import { EXAMPLE_DIR } from '../../test/helpers/paths.js';
 // Two local clusters, the scenario's workloads, a remote secret, and the control plane of cluster-1
 // driving a raw ADS client that identifies as the sleep pod's sidecar.
 
@@ -17,7 +18,7 @@ import { TYPE_URLS } from '../xds/protos.js';
 import { runControlPlane, type RunningControlPlane } from './control-plane.js';
 import { AdsWatcher, eventually } from './testdata/ads-watcher.js';
 
-const EXAMPLES = fileURLToPath(new URL('../../examples/multicluster-helloworld/', import.meta.url));
+const EXAMPLES = EXAMPLE_DIR;
 const HELLO = 'outbound|5000||helloworld.sample.svc.cluster.local';
 const SECRET = 'istio-remote-secret-cluster-2';
 

@@ -76,7 +76,7 @@ describe('meshwork image', () => {
     assert.match(MESHWORK_IMAGE, /^ghcr\.io\/meshwork\/meshwork:\d+\.\d+\.\d+/);
     assert.ok(rule.run.kind === 'app');
     const app = rule.run.app;
-    assert.match(app.module.pathname, /\/src\/cli\/main\.ts$/);
+    assert.match(app.module.pathname, /\/src\/cli\/main\.(ts|js)$/);
     const match = rule.pattern.exec('ghcr.io/meshwork/meshwork');
     assert.ok(match);
     assert.equal(app, meshworkApp);

@@ -87,8 +87,9 @@ export function planContainer(container: Container, env: Readonly<Record<string,
       argv: [process.execPath, ...nodeLoaderArgs(), fileURLToPath(matched.app.module), ...matched.app.args(matched.match, port, container.args ?? [])],
       imageID: `meshwork-builtin://${matched.app.name}`,
       exitWithKubelet: true,
-      // A readiness probe says when the app is ready; without one, its port accepting connections does.
-      ...(container.readinessProbe ? {} : { readyPort: port }),
+      // Started once the port its readiness probe checks (else its first port) accepts connections:
+      // a sidecar declares its metrics port first but answers on its status port first.
+      readyPort: probePort(container) ?? port,
     };
   }
   if (matched?.kind === 'idle') {
@@ -101,4 +102,9 @@ export function planContainer(container: Container, env: Readonly<Record<string,
     kind: 'unavailable',
     message: `image ${JSON.stringify(image)} is neither a built-in app of the local kubelet nor given with a command found on this machine; built-in images: ${knownImages()}`,
   };
+}
+
+function probePort(container: Container): number | undefined {
+  const port = container.readinessProbe?.httpGet?.port ?? container.readinessProbe?.tcpSocket?.port;
+  return typeof port === 'number' ? port : undefined;
 }
