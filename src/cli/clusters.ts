@@ -16,7 +16,7 @@ export function registerClusterCommands(program: Command): void {
     .description('start local clusters (Kubernetes API servers, controllers, process kubelets) on loopback')
     .option('--clusters <n>', 'how many clusters (cluster-1 ... cluster-N)', parseIntOption(1, 9), 2)
     .addOption(stateDirOption())
-    .option('--subnet-base <octet>', 'cluster i uses 127.<base+10(i-1)>.0.0/16 for its API server and pods', parseIntOption(1, 160), Number(process.env.MESHWORK_SUBNET_BASE ?? 10))
+    .option('--subnet-base <octet>', 'cluster i uses 127.<base+10(i-1)>.0.0/16 for its API server and pods', parseIntOption(1, 240), Number(process.env.MESHWORK_SUBNET_BASE ?? 10))
     .option('-d, --detach', 'run in the background and return once every cluster is ready')
     .option('--timeout <seconds>', 'with -d: how long to wait for readiness', parseIntOption(1, 3600), 60)
     .action(async (opts: { clusters: number; stateDir: string; subnetBase: number; detach?: boolean; timeout: number }) => {

@@ -145,7 +145,7 @@ export function registerDemoCommand(program: Command): void {
     .command('demo')
     .description('run the multi-cluster helloworld scenario end to end on local clusters, with measured splits')
     .option('--state-dir <dir>', 'folder of the local clusters', process.env.MESHWORK_STATE_DIR ?? '.meshwork')
-    .option('--subnet-base <octet>', 'cluster i uses 127.<base+10(i-1)>.0.0/16', parseIntOption(1, 160), Number(process.env.MESHWORK_SUBNET_BASE ?? 10))
+    .option('--subnet-base <octet>', 'cluster i uses 127.<base+10(i-1)>.0.0/16', parseIntOption(1, 240), Number(process.env.MESHWORK_SUBNET_BASE ?? 10))
     .option('--requests <n>', 'requests per measured split', parseIntOption(10, 100_000), 1000)
     .action(async (opts: { stateDir: string; subnetBase: number; requests: number }) => {
       const ok = await runDemo({ ...opts, scenarioDir: defaultScenarioDir(REPO_ROOT), say });

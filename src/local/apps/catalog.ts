@@ -37,9 +37,17 @@ const helloworld: BuiltinApp = {
   defaultPort: 5000,
 };
 
+const grpcGreeter: BuiltinApp = {
+  name: 'grpc-greeter',
+  module: sibling('grpc-greeter'),
+  args: (match, port) => [`--version=${match[1]}`, `--port=${port}`],
+  defaultPort: 7070,
+};
+
 export const IMAGE_RULES: readonly ImageRule[] = [
   meshworkImageRule(),
   { pattern: /^istio\/examples-helloworld-(v\d+)$/, example: 'docker.io/istio/examples-helloworld-v1 (or -v2, ...)', run: { kind: 'app', app: helloworld } },
+  { pattern: /^meshwork\/examples-grpc-greeter-(v\d+)$/, example: 'meshwork/examples-grpc-greeter-v1 (or -v2, ...)', run: { kind: 'app', app: grpcGreeter } },
   // Client images of samples: without a command they idle (the kubelet runs nothing but a placeholder).
   { pattern: /^curlimages\/curl$/, example: 'curlimages/curl', run: { kind: 'idle' } },
   { pattern: /^(?:[a-z0-9._-]+\/)*(?:busybox|alpine|curl|sleep|netshoot|ubuntu|debian)$/, example: 'busybox, alpine, curl, sleep, netshoot, ubuntu, debian', run: { kind: 'idle' } },
