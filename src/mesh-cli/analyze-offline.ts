@@ -7,7 +7,7 @@ import type { V1EndpointSlice, V1Pod, V1Service, V1ServicePort } from '@kubernet
 import type { KubeObject } from '../config/object.js';
 import type { Manifest } from '../kubeapi/manifests.js';
 import { buildMeshSnapshot, SERVICE_NAME_LABEL, type KubeIstioObject } from '../registry/build.js';
-import type { MeshSnapshot } from '../registry/model.js';
+import { stableJson, type MeshSnapshot } from '../registry/model.js';
 
 export const OFFLINE_CLUSTER = 'files';
 
@@ -64,9 +64,26 @@ function servicePorts(spec: Record<string, unknown>): V1ServicePort[] {
   );
 }
 
-export function offlineSnapshot(manifests: readonly Manifest[], defaultNamespace: string): MeshSnapshot {
-  const objects = manifests.map((m) => m.object);
+export interface OfflineMesh {
+  snapshot: MeshSnapshot;
+  /** Objects given twice, differently: as with `kubectl apply -f` of both, the later one is what would stay. */
+  replaced: string[];
+}
+
+export function offlineSnapshot(manifests: readonly Manifest[], defaultNamespace: string): OfflineMesh {
   const namespaceOf = (o: KubeObject): string => o.metadata.namespace ?? defaultNamespace;
+  const latest = new Map<string, Manifest>();
+  const replaced: string[] = [];
+  for (const m of manifests) {
+    const key = `${m.object.apiVersion.split('/')[0]}|${m.object.kind}|${namespaceOf(m.object)}/${m.object.metadata.name ?? ''}`;
+    const earlier = latest.get(key);
+    if (earlier && stableJson(earlier.object) !== stableJson(m.object)) {
+      replaced.push(`${m.object.kind} ${namespaceOf(m.object)}/${m.object.metadata.name ?? ''}: ${earlier.source} is replaced by ${m.source}`);
+    }
+    latest.delete(key);
+    latest.set(key, m);
+  }
+  const objects = [...latest.values()].map((m) => m.object);
   const pods = workloadPods(objects, namespaceOf);
   const services: V1Service[] = [];
   const slices: V1EndpointSlice[] = [];
@@ -107,7 +124,7 @@ export function offlineSnapshot(manifests: readonly Manifest[], defaultNamespace
       .filter((o) => o.kind === kind && o.apiVersion.startsWith('networking.istio.io/'))
       .map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata.name ?? '', namespace: namespaceOf(o) }, spec: o.spec }));
   const namespaces = [...new Set([...services.map((s) => s.metadata?.namespace ?? ''), ...pods.map((p) => p.namespace)])].map((name) => ({ metadata: { name } }));
-  return buildMeshSnapshot({
+  const { snapshot } = buildMeshSnapshot({
     clusters: [{ clusterId: OFFLINE_CLUSTER, services, endpointSlices: slices, pods: v1Pods, namespaces }],
     config: [{
       cluster: OFFLINE_CLUSTER,
@@ -116,5 +133,6 @@ export function offlineSnapshot(manifests: readonly Manifest[], defaultNamespace
       gateways: istio('Gateway'),
       serviceEntries: istio('ServiceEntry'),
     }],
-  }).snapshot;
+  });
+  return { snapshot, replaced };
 }

@@ -83,7 +83,9 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CommandIo): Promise<n
     } catch (err) {
       throw new CommandError(errorMessage(err));
     }
-    problems = analyze(offlineSnapshot(manifests, opts.namespace ?? 'default'));
+    const mesh = offlineSnapshot(manifests, opts.namespace ?? 'default');
+    for (const line of mesh.replaced) io.err(`note: ${line}`);
+    problems = analyze(mesh.snapshot);
     scope = `${manifests.length} object(s) from ${opts.files.join(', ')}`;
   } else {
     const kc = loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}), ...(opts.stateDir ? { stateDir: opts.stateDir } : {}) });

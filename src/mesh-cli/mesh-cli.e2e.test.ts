@@ -162,33 +162,15 @@ const base = (): Omit<TrafficOptions, 'requests'> => ({
   output: 'table',
 });
 
-test('timing probe', async () => {
-  const { execFileSync } = await import('node:child_process');
-  const ip = sleep1.status?.podIP ?? '';
-  const urls = Array.from({ length: 20 }, () => 'http://helloworld.sample:5000/hello');
-  let t = Date.now();
-  execFileSync('curl', ['-sS', '-o', '/dev/null', '-x', `http://${ip}:15001`, ...urls]);
-  process.stderr.write(`PROBE via proxy, one curl: ${Date.now() - t} ms\n`);
-  t = Date.now();
-  execFileSync('curl', ['-sS', '-o', '/dev/null', `http://${hello2.status?.podIP ?? ''}:5000/hello`, `http://${hello2.status?.podIP ?? ''}:5000/hello`, ...urls.map(() => `http://${hello2.status?.podIP ?? ''}:5000/hello`)]);
-  process.stderr.write(`PROBE direct: ${Date.now() - t} ms\n`);
-  t = Date.now();
-  for (let i = 0; i < 5; i++) execFileSync('curl', ['-sS', '-o', '/dev/null', '-x', `http://${ip}:15001`, urls[0]]);
-  process.stderr.write(`PROBE via proxy, 5 separate curls: ${Date.now() - t} ms\n`);
-  t = Date.now();
-  execFileSync('curl', ['-sS', '-o', '/dev/null', '-H', 'Connection: close', '-x', `http://${ip}:15001`, ...urls]);
-  process.stderr.write(`PROBE via proxy, connection close: ${Date.now() - t} ms\n`);
-});
-
-test.skip('traffic, proxy-status, proxy-config and analyze against a running mesh', { timeout: 28_000 }, async () => {
+test('traffic, proxy-status, proxy-config and analyze against a running mesh', { timeout: 45_000 }, async () => {
   // Step 4: no rules, 50/50 across the clusters by endpoint.
   const plain = capture();
-  assert.equal(await runTraffic({ ...base(), requests: 200, output: 'json' }, plain), 0, plain.stdout.join('\n') + plain.stderr.join('\n'));
+  assert.equal(await runTraffic({ ...base(), requests: 120, output: 'json' }, plain), 0, plain.stdout.join('\n') + plain.stderr.join('\n'));
   const doc = JSON.parse(plain.stdout.join('\n')) as { expectedFrom: string; counts: { version: Record<string, number>; cluster: Record<string, number> }; expected: { version: Record<string, number> }; failed: number; verdict: { pass: boolean } };
   assert.equal(doc.expectedFrom, 'mesh config (proxy)');
   assert.deepEqual(doc.expected.version, { v1: 0.5, v2: 0.5 });
   assert.equal(doc.failed, 0);
-  assert.equal((doc.counts.version.v1 ?? 0) + (doc.counts.version.v2 ?? 0), 200);
+  assert.equal((doc.counts.version.v1 ?? 0) + (doc.counts.version.v2 ?? 0), 120);
   assert.ok(doc.counts.version.v1 > 0 && doc.counts.version.v2 > 0, JSON.stringify(doc.counts));
   assert.deepEqual(Object.keys(doc.counts.cluster).sort(), ['cluster-1', 'cluster-2']);
   assert.equal(doc.counts.cluster['cluster-1'], doc.counts.version.v1);
@@ -200,7 +182,7 @@ test.skip('traffic, proxy-status, proxy-config and analyze against a running mes
   await applyObjects(kc1, [...manifests('helloworld-destinationrule.yaml'), ...manifests('helloworld-virtualservice.yaml')], { namespace: 'sample' });
   await until('the 80/20 route in the proxy', async () => (await helloWeights()) === 'v1=80,v2=20', 5_000);
   const canary = capture();
-  assert.equal(await runTraffic({ ...base(), requests: 400 }, canary), 0, canary.stdout.join('\n'));
+  assert.equal(await runTraffic({ ...base(), requests: 250 }, canary), 0, canary.stdout.join('\n'));
   const text = canary.stdout.join('\n');
   assert.match(text, /route: http_proxy > helloworld\.sample\.svc\.cluster\.local:5000 > sample\/helloworld\/http\[0\]: outbound\|5000\|v1\|helloworld\.sample\.svc\.cluster\.local 80, outbound\|5000\|v2\|helloworld\.sample\.svc\.cluster\.local 20/);
   assert.match(text, /^v1 +\d+ +\d+\.\d% +80\.0%$/m);
@@ -210,7 +192,7 @@ test.skip('traffic, proxy-status, proxy-config and analyze against a running mes
 
   // The same traffic judged against the wrong weights fails, exit 1.
   const wrong = capture();
-  assert.equal(await runTraffic({ ...base(), requests: 300, expect: 'v1=50,v2=50' }, wrong), 1);
+  assert.equal(await runTraffic({ ...base(), requests: 200, expect: 'v1=50,v2=50' }, wrong), 1);
   assert.match(wrong.stdout.join('\n'), /FAIL: the split differs from the weights \(p = .* <= alpha 0\.001\)/);
 
   // A pod without a sidecar: its requests go straight to the pod; the weights must be given.

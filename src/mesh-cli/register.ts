@@ -5,7 +5,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { outputOption, parseIntOption, stateDirOption } from '../cli/options.js';
 import type { OutputFormat } from '../cli/output.js';
 import { runAnalyze } from './analyze.js';
-import { CommandError, processIo, type CommandIo } from './io.js';
+import { CommandError, errorMessage, processIo, type CommandIo } from './io.js';
 import { parseConfigType, runProxyConfig } from './proxy-config.js';
 import type { ConfigType } from './proxy-config-tables.js';
 import { runProxyStatus } from './proxy-status.js';
@@ -31,14 +31,14 @@ function addCommon(cmd: Command): Command {
     .addOption(outputOption());
 }
 
-/** Runs a command body: its CommandError becomes a message and an exit code, not a stack trace. */
-async function run(body: (io: CommandIo) => Promise<number>, io: CommandIo = processIo): Promise<void> {
+/** Runs a command body: a failure becomes a message and an exit code, not a stack trace. */
+async function run(body: (io: CommandIo) => Promise<number>, io: CommandIo): Promise<void> {
   try {
     process.exitCode = await body(io);
   } catch (err) {
-    if (!(err instanceof CommandError)) throw err;
-    io.err(`error: ${err.message}`);
-    process.exitCode = err.exitCode;
+    // Library errors (a bad kubeconfig, an unreadable file) carry messages meant for the user too.
+    io.err(`error: ${errorMessage(err)}`);
+    process.exitCode = err instanceof CommandError ? err.exitCode : 1;
   }
 }
 
@@ -49,13 +49,14 @@ const common = (o: CommonOptions) => ({
   output: structured(o.output),
 });
 
-export function registerMeshCommands(program: Command): void {
+/** `io` is for tests; the exit code of a command lands in process.exitCode. */
+export function registerMeshCommands(program: Command, io: CommandIo = processIo): void {
   addCommon(
     program
       .command('proxy-status')
       .description('every proxy connected to the control plane of each cluster, and whether it has what it was sent (SYNCED, NOT SENT, STALE)')
       .option('--context <name>', 'a cluster context (repeatable; default: every context with a control plane)', collect, []),
-  ).action((o: CommonOptions & { context: string[] }) => run((io) => runProxyStatus({ ...common(o), contexts: o.context }, io)));
+  ).action((o: CommonOptions & { context: string[] }) => run((out) => runProxyStatus({ ...common(o), contexts: o.context }, out), io));
 
   addCommon(
     program
@@ -73,7 +74,7 @@ export function registerMeshCommands(program: Command): void {
       }))
       .option('--from-control-plane', 'show what the control plane sends instead of what the proxy holds'),
   ).action((pod: string, o: CommonOptions & { namespace?: string; context?: string; type: ConfigType | 'all'; fromControlPlane?: boolean }) =>
-    run((io) => runProxyConfig({ ...common(o), pod, type: o.type, ...(o.namespace ? { namespace: o.namespace } : {}), ...(o.context ? { context: o.context } : {}), ...(o.fromControlPlane ? { fromControlPlane: true } : {}) }, io)),
+    run((out) => runProxyConfig({ ...common(o), pod, type: o.type, ...(o.namespace ? { namespace: o.namespace } : {}), ...(o.context ? { context: o.context } : {}), ...(o.fromControlPlane ? { fromControlPlane: true } : {}) }, out), io),
   );
 
   addCommon(
@@ -91,7 +92,7 @@ export function registerMeshCommands(program: Command): void {
       .option('--max-failures <n>', 'failed requests tolerated before FAIL', parseIntOption(0, 1_000_000), 0)
       .option('--request-timeout <seconds>', 'curl --max-time per request', parseIntOption(1, 600), 10),
   ).action((o: CommonOptions & { context?: string; namespace: string; from: string; container?: string; url: string; requests: number; expect?: string; by: SplitDimension; maxFailures: number; requestTimeout: number }) =>
-    run((io) => runTraffic({
+    run((out) => runTraffic({
       ...common(o),
       ...(o.context ? { context: o.context } : {}),
       namespace: o.namespace,
@@ -103,7 +104,7 @@ export function registerMeshCommands(program: Command): void {
       by: o.by,
       maxFailures: o.maxFailures,
       requestTimeout: o.requestTimeout,
-    }, io)),
+    }, out), io),
   );
 
   addCommon(
@@ -114,6 +115,6 @@ export function registerMeshCommands(program: Command): void {
       .option('-n, --namespace <ns>', 'only this namespace (with -f: the namespace of objects that name none)')
       .option('-f, --filename <path>', 'a YAML file or folder to analyze offline (repeatable)', collect, []),
   ).action((o: CommonOptions & { context?: string; namespace?: string; filename: string[] }) =>
-    run((io) => runAnalyze({ ...common(o), files: o.filename, ...(o.context ? { context: o.context } : {}), ...(o.namespace ? { namespace: o.namespace } : {}) }, io)),
+    run((out) => runAnalyze({ ...common(o), files: o.filename, ...(o.context ? { context: o.context } : {}), ...(o.namespace ? { namespace: o.namespace } : {}) }, out), io),
   );
 }

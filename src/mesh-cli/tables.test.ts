@@ -97,14 +97,20 @@ describe('analyze', () => {
     const dir = scenarioDir();
     const files = ['helloworld.yaml', 'sleep.yaml', 'helloworld-destinationrule.yaml', 'helloworld-virtualservice.yaml', 'helloworld-gateway.yaml'].map((f) => join(dir, f));
     const manifests = readManifests(files);
-    assert.deepEqual(analyze(offlineSnapshot(manifests, 'sample')), []);
+    assert.deepEqual(analyze(offlineSnapshot(manifests, 'sample').snapshot), []);
     // Without the DestinationRule the subsets v1/v2 are unknown.
     const withoutRule = manifests.filter((m) => m.object.kind !== 'DestinationRule');
-    const problems = analyze(offlineSnapshot(withoutRule, 'sample'));
+    const problems = analyze(offlineSnapshot(withoutRule, 'sample').snapshot);
     assert.ok(problems.some((p) => p.severity === 'error' && p.code === 'unknown-subset' && p.name === 'helloworld'), JSON.stringify(problems));
     // A DestinationRule whose subset selects no pod of the files.
     const v1Only = manifests.filter((m) => !(m.object.kind === 'Deployment' && m.object.metadata.name === 'helloworld-v2'));
-    const warnings = analyze(offlineSnapshot(v1Only, 'sample'));
+    const warnings = analyze(offlineSnapshot(v1Only, 'sample').snapshot);
     assert.ok(warnings.some((p) => p.code === 'subset-selects-nothing' && p.field === 'spec.subsets[1].labels'), JSON.stringify(warnings));
+    // The same object twice (the gateway's VirtualService and its canary version): the later one wins, as with kubectl apply.
+    const both = readManifests([join(dir, 'helloworld.yaml'), join(dir, 'helloworld-destinationrule.yaml'), join(dir, 'helloworld-gateway.yaml'), join(dir, 'helloworld-gateway-canary.yaml')]);
+    const mesh = offlineSnapshot(both, 'sample');
+    assert.equal(mesh.replaced.length, 1);
+    assert.match(mesh.replaced[0], /^VirtualService sample\/helloworld-gateway: .*helloworld-gateway\.yaml, document \d is replaced by .*helloworld-gateway-canary\.yaml/);
+    assert.deepEqual(analyze(mesh.snapshot), []);
   });
 });

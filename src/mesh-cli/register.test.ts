@@ -1,0 +1,81 @@
+// The commands as commander parses them: flags, defaults, exit codes, messages.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { Command } from 'commander';
+import { scenarioDir } from '../translate/testdata/fixture.js';
+import { registerMeshCommands } from './register.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'meshwork-register-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function meshwork(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const program = new Command().exitOverride().configureOutput({ writeOut: (s) => void stdout.push(s), writeErr: (s) => void stderr.push(s) });
+  registerMeshCommands(program, { out: (l) => void stdout.push(`${l}\n`), err: (l) => void stderr.push(`${l}\n`) });
+  process.exitCode = 0;
+  let code: number;
+  try {
+    await program.parseAsync(['node', 'meshwork', ...args]);
+    code = Number(process.exitCode ?? 0);
+  } catch (err) {
+    code = (err as { exitCode?: number }).exitCode ?? 1;
+  } finally {
+    process.exitCode = 0;
+  }
+  return { code, stdout: stdout.join(''), stderr: stderr.join('') };
+}
+
+describe('meshwork mesh commands', () => {
+  it('analyze -f: the scenario is clean (exit 0); a VirtualService to an unknown subset exits 79', async () => {
+    const clean = await meshwork('analyze', '-f', join(scenarioDir(), 'helloworld.yaml'), '-f', join(scenarioDir(), 'helloworld-destinationrule.yaml'), '-f', join(scenarioDir(), 'helloworld-virtualservice.yaml'), '-n', 'sample');
+    assert.equal(clean.code, 0, clean.stderr);
+    assert.match(clean.stdout, /✔ No validation issues found when analyzing namespace: sample/);
+
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, [
+      'apiVersion: networking.istio.io/v1', 'kind: VirtualService', 'metadata: {name: helloworld, namespace: sample}',
+      'spec:', '  hosts: [helloworld]', '  http:', '  - route:', '    - destination: {host: helloworld, subset: v3}', '',
+    ].join('\n'));
+    const broken = await meshwork('analyze', '-f', join(scenarioDir(), 'helloworld.yaml'), '-f', join(scenarioDir(), 'helloworld-destinationrule.yaml'), '-f', bad, '-n', 'sample');
+    assert.equal(broken.code, 79);
+    assert.match(broken.stdout, /^Error \[IST0101\] \(VirtualService sample\/helloworld\) .*v3/m);
+    assert.match(broken.stderr, /Analyzers found issues/);
+
+    const json = await meshwork('analyze', '-f', bad, '-o', 'json');
+    assert.equal(json.code, 79);
+    const problems = JSON.parse(json.stdout) as Array<{ messageCode: string; kind: string }>;
+    assert.ok(problems.every((p) => p.kind === 'VirtualService' && p.messageCode.startsWith('IST')), json.stdout);
+  });
+
+  it('errors are messages with exit codes, not stack traces', async () => {
+    const missing = await meshwork('analyze', '-f', join(dir, 'nope.yaml'));
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /^error: ENOENT: no such file or directory/m);
+
+    const noFrom = await meshwork('traffic', '--url', 'http://a/');
+    assert.equal(noFrom.code, 1);
+    assert.match(noFrom.stderr, /required option '--from <pod>' not specified/);
+
+    const badExpect = await meshwork('traffic', '--from', 'sleep', '--url', 'http://a/', '--expect', 'v1');
+    assert.equal(badExpect.code, 1);
+    assert.match(badExpect.stderr, /error: --expect: "v1" is not NAME=WEIGHT/);
+
+    const badType = await meshwork('proxy-config', 'sleep', '--type', 'secrets');
+    assert.equal(badType.code, 1);
+    assert.match(badType.stderr, /unknown config type "secrets"/);
+
+    const kubeconfig = join(dir, 'kubeconfig');
+    writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\ncurrent-context: ""\n');
+    const noContext = await meshwork('proxy-status', '--kubeconfig', kubeconfig, '--context', 'cluster-9');
+    assert.equal(noContext.code, 1);
+    assert.match(noContext.stderr, /context "cluster-9" not found in the kubeconfig/);
+    const none = await meshwork('proxy-status', '--kubeconfig', kubeconfig);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /error: no control plane found in any context of the kubeconfig \(none\)/);
+  });
+});
