@@ -59,6 +59,8 @@ export function writeUpState(paths: StatePaths, state: UpState): void {
 }
 
 export function isAlive(pid: number): boolean {
+  // pid 0 (a stopped state) would signal our own process group: never a hosting process.
+  if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
     return true;

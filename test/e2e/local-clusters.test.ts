@@ -201,3 +201,19 @@ metadata: {name: w}
     assert.match(ns.stderr, /namespaces "istio-gateway" not found/);
   });
 });
+
+describe('down, then up again', { timeout: 120_000 }, () => {
+  const env = new MeshworkEnv(230);
+  after(() => env.cleanup());
+
+  test('a stopped state folder starts again with `up -d`', async () => {
+    assert.equal((await env.up(1)).code, 0);
+    const down = await env.meshwork(['down']);
+    assert.equal(down.code, 0, down.stderr);
+    assert.match(down.stdout, /stopped cluster-1/);
+    const status = await env.meshwork(['status']);
+    assert.match(status.stdout, /cluster-1\s+Stopped/);
+    const again = await env.up(1);
+    assert.equal(again.code, 0, again.stderr + again.stdout);
+  });
+});
