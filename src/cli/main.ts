@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerClusterCommands } from './clusters.js';
 import { registerDemoCommand, registerMeshRuntimeCommands, registerMeshSetupCommands } from './mesh.js';
 import { registerMeshCommands } from '../mesh-cli/register.js';
+import { registerMciCommands } from '../mci/register.js';
 
 // A closed pipe (`meshwork status | head`) ends output quietly, as for any Unix tool.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -21,6 +22,7 @@ registerClusterCommands(program);
 registerMeshSetupCommands(program);
 registerMeshCommands(program);
 registerMeshRuntimeCommands(program);
+registerMciCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);

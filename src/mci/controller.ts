@@ -1,0 +1,276 @@
+// The multi-cluster ingress controller (the role of GKE's MCI controller), as one long-running process:
+// it reads MultiClusterService, BackendConfig and MultiClusterIngress in the config cluster, applies the
+// derived Services into every member cluster, runs one edge proxy per MCI over the gateway pods of all
+// member clusters, and writes each MCI's status (VIP, Ready condition with a reason).
+//
+// It resyncs by listing every `resyncMs` (1 s by default) rather than watching: the lists are small, a
+// missed event cannot leave it stale, and a member cluster that stops answering keeps its last known
+// gateways (the edge's health checks then decide whether they still serve).
+import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeObject } from '../config/object.js';
+import { EdgeProxy, type EdgeBackend } from '../edge/edge-proxy.js';
+import { applyObjects } from '../kubeapi/apply.js';
+import { apiErrorMessage, loadKubeConfig } from '../kubeapi/client.js';
+import { gatewayBackends, type EndpointSliceLike } from './gateways.js';
+import {
+  DERIVED_FROM_LABEL,
+  derivedService,
+  parseBackendConfig,
+  parseMultiClusterIngress,
+  parseMultiClusterService,
+  planEdge,
+  type EdgePlan,
+  type MultiClusterService,
+} from './resources.js';
+import { desiredStatus, statusChanged, type MciOutcome } from './status.js';
+import { DEFAULT_VIP_RANGE, VipAllocator, type VipRange } from './vip.js';
+
+export interface MciControllerOptions {
+  configContext: string;
+  memberContexts: readonly string[];
+  kubeconfig?: string;
+  vipRange?: VipRange;
+  /** The port of every VIP (80), and where it goes when this user may not bind it. */
+  edgePort?: number;
+  edgeFallbackPort?: number;
+  /** Admin port (GET /stats) on every VIP. */
+  adminPort?: number;
+  resyncMs?: number;
+  log?: (line: string) => void;
+}
+
+interface Member {
+  name: string;
+  kc: KubeConfig;
+}
+
+interface RunningEdge {
+  edge: EdgeProxy;
+  vip: string;
+  plan: EdgePlan;
+}
+
+const MCS = { group: 'networking.gke.io', version: 'v1', plural: 'multiclusterservices' };
+const MCI = { group: 'networking.gke.io', version: 'v1beta1', plural: 'multiclusteringresses' };
+const BACKEND_CONFIG = { group: 'cloud.google.com', version: 'v1', plural: 'backendconfigs' };
+
+export class MciController {
+  private readonly log: (line: string) => void;
+  private readonly config: KubeConfig;
+  private readonly members: Member[];
+  private readonly vips: VipAllocator;
+  private readonly edges = new Map<string, RunningEdge>();
+  /** Last gateways seen per `cluster|namespace/derived-service`, kept while a cluster does not answer. */
+  private readonly lastGateways = new Map<string, EdgeBackend[]>();
+  /** Derived Services applied per `cluster|namespace/name`, as JSON, so unchanged ones are not re-sent. */
+  private readonly applied = new Map<string, string>();
+  /** Last logged error per subject, so a persisting error is logged once, not every resync. */
+  private readonly reported = new Map<string, string>();
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly opts: MciControllerOptions) {
+    this.log = opts.log ?? ((line) => process.stderr.write(line + '\n'));
+    this.config = loadKubeConfig({ kubeconfig: opts.kubeconfig, context: opts.configContext });
+    this.members = opts.memberContexts.map((name) => ({ name, kc: loadKubeConfig({ kubeconfig: opts.kubeconfig, context: name }) }));
+    this.vips = new VipAllocator(opts.vipRange ?? DEFAULT_VIP_RANGE);
+  }
+
+  start(): void {
+    const loop = (): void => {
+      if (this.stopped) return;
+      this.running = this.reconcile()
+        .catch((err: unknown) => this.report('reconcile', `mci-controller: resync failed: ${err instanceof Error ? err.message : String(err)}`))
+        .finally(() => {
+          if (!this.stopped) this.timer = setTimeout(loop, this.opts.resyncMs ?? 1000);
+        });
+    };
+    loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+    await Promise.all([...this.edges.values()].map((e) => e.edge.stop()));
+    this.edges.clear();
+  }
+
+  /** One pass: config cluster -> derived Services -> gateways -> edges -> MCI status. */
+  async reconcile(): Promise<void> {
+    const custom = this.config.makeApiClient(CustomObjectsApi);
+    const [mcsObjects, mciObjects, bcObjects] = await Promise.all([MCS, MCI, BACKEND_CONFIG].map((r) => listItems(custom, r)));
+    const services = mcsObjects.map(parseMultiClusterService);
+    const backendConfigs = bcObjects.map(parseBackendConfig);
+    await Promise.all(this.members.map((m) => this.syncDerivedServices(m, services)));
+
+    const seen = new Set<string>();
+    for (const obj of mciObjects) {
+      const mci = parseMultiClusterIngress(obj);
+      const key = `${mci.namespace}/${mci.name}`;
+      seen.add(key);
+      const plan = planEdge(mci, services, backendConfigs);
+      let outcome: MciOutcome;
+      if (plan.ok) {
+        try {
+          const running = await this.ensureEdge(key, plan.value, mci.status.VIP);
+          outcome = { ok: true, vip: running.edge.address, gateways: gatewaySummary(running.edge) };
+          this.reported.delete(`mci ${key}`);
+        } catch (err) {
+          const message = err instanceof Error ? err.message : String(err);
+          const running = this.edges.get(key);
+          outcome = { ok: false, reason: 'EdgeFailed', message, vip: running?.edge.address, servingLastGoodConfig: running !== undefined };
+        }
+      } else {
+        const running = this.edges.get(key);
+        // The edge keeps its last good gateway set and health check (the checks still run and eject dead
+        // gateways): the derived Service may be gone with the MCS, and its endpoints with it.
+        outcome = { ok: false, reason: plan.reason, message: plan.message, vip: running?.edge.address, servingLastGoodConfig: running !== undefined };
+      }
+      if (!outcome.ok) this.report(`mci ${key}`, `MultiClusterIngress ${key}: ${outcome.reason}: ${outcome.message}`);
+      await this.writeStatus(custom, mci.namespace, mci.name, mci.status, outcome);
+    }
+    for (const [key, running] of this.edges) {
+      if (seen.has(key)) continue;
+      this.log(`mci-controller: MultiClusterIngress ${key} deleted; stopping its edge on ${running.edge.address}`);
+      this.edges.delete(key);
+      this.vips.release(key);
+      await running.edge.stop();
+    }
+  }
+
+  private async ensureEdge(key: string, plan: EdgePlan, statusVip: unknown): Promise<RunningEdge> {
+    let running = this.edges.get(key);
+    if (!running) {
+      const vip = this.vips.assign(key, typeof statusVip === 'string' ? statusVip : undefined);
+      const edgePort = this.opts.edgePort ?? 80;
+      const edge = new EdgeProxy({
+        name: key,
+        host: vip,
+        port: edgePort,
+        fallbackPort: this.opts.edgeFallbackPort ?? 10_000 + edgePort,
+        adminPort: this.opts.adminPort ?? 15000,
+        log: this.log,
+      });
+      try {
+        await edge.start();
+      } catch (err) {
+        this.vips.release(key);
+        await edge.stop();
+        throw err;
+      }
+      running = { edge, vip, plan };
+      this.edges.set(key, running);
+      this.log(`mci-controller: MultiClusterIngress ${key}: edge on http://${edge.address}/ (admin http://${edge.adminAddress}/stats)`);
+    }
+    running.plan = plan;
+    await this.refreshGateways(running);
+    return running;
+  }
+
+  private async refreshGateways(running: RunningEdge): Promise<void> {
+    const { plan } = running;
+    const lists = await Promise.all(this.members.map((m) => this.memberGateways(m, plan)));
+    running.edge.update({ backends: lists.flat(), healthCheck: plan.healthCheck });
+  }
+
+  private async memberGateways(member: Member, plan: EdgePlan): Promise<EdgeBackend[]> {
+    const key = `${member.name}|${plan.mcs.namespace}/${plan.derivedServiceName}`;
+    try {
+      const api = member.kc.makeApiClient(DiscoveryV1Api);
+      const list = await api.listNamespacedEndpointSlice({ namespace: plan.mcs.namespace, labelSelector: `kubernetes.io/service-name=${plan.derivedServiceName}` });
+      const slices: EndpointSliceLike[] = list.items;
+      const backends = gatewayBackends(member.name, slices, plan.servicePort);
+      this.lastGateways.set(key, backends);
+      this.reported.delete(`slices ${key}`);
+      return backends;
+    } catch (err) {
+      const kept = this.lastGateways.get(key) ?? [];
+      this.report(`slices ${key}`, `mci-controller: ${member.name}: cannot list EndpointSlices of ${plan.mcs.namespace}/${plan.derivedServiceName} (${apiErrorMessage(err)}); keeping its ${kept.length} last known gateway(s)`);
+      return kept;
+    }
+  }
+
+  /** Applies each MCS's derived Service into one member cluster and deletes those whose MCS is gone. */
+  private async syncDerivedServices(member: Member, services: readonly MultiClusterService[]): Promise<void> {
+    const core = member.kc.makeApiClient(CoreV1Api);
+    let existing: { name: string; namespace: string }[];
+    try {
+      const list = await core.listServiceForAllNamespaces({ labelSelector: DERIVED_FROM_LABEL });
+      // Checked again here: only Services this controller marked may ever be deleted.
+      existing = list.items
+        .filter((s) => s.metadata?.labels?.[DERIVED_FROM_LABEL] !== undefined)
+        .map((s) => ({ name: s.metadata?.name ?? '', namespace: s.metadata?.namespace ?? '' }));
+      this.reported.delete(`services ${member.name}`);
+    } catch (err) {
+      this.report(`services ${member.name}`, `mci-controller: ${member.name}: cannot list derived Services: ${apiErrorMessage(err)}`);
+      return;
+    }
+    const wanted = new Set<string>();
+    for (const mcs of services) {
+      const svc = derivedService(mcs);
+      const ref = `${mcs.namespace}/${svc.metadata.name ?? ''}`;
+      const key = `${member.name}|${ref}`;
+      wanted.add(ref);
+      const json = JSON.stringify(svc);
+      if (this.applied.get(key) === json && existing.some((e) => `${e.namespace}/${e.name}` === ref)) continue;
+      try {
+        const [result] = await applyObjects(member.kc, [{ object: svc, source: `MultiClusterService ${mcs.namespace}/${mcs.name}` }]);
+        this.applied.set(key, json);
+        this.reported.delete(`apply ${key}`);
+        if (result && result.outcome !== 'unchanged') this.log(`mci-controller: ${member.name}: service/${svc.metadata.name ?? ''} ${result.outcome} in ${mcs.namespace} (derived from MultiClusterService ${mcs.name})`);
+      } catch (err) {
+        this.report(`apply ${key}`, `mci-controller: ${member.name}: cannot apply the derived Service ${ref}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    for (const e of existing) {
+      const ref = `${e.namespace}/${e.name}`;
+      if (wanted.has(ref)) continue;
+      try {
+        await core.deleteNamespacedService({ name: e.name, namespace: e.namespace });
+        this.applied.delete(`${member.name}|${ref}`);
+        this.log(`mci-controller: ${member.name}: service/${e.name} deleted in ${e.namespace} (its MultiClusterService is gone)`);
+      } catch (err) {
+        this.report(`delete ${member.name}|${ref}`, `mci-controller: ${member.name}: cannot delete the derived Service ${ref}: ${apiErrorMessage(err)}`);
+      }
+    }
+  }
+
+  private async writeStatus(custom: CustomObjectsApi, namespace: string, name: string, previous: Record<string, unknown>, outcome: MciOutcome): Promise<void> {
+    const status = desiredStatus(outcome, previous, new Date());
+    if (!statusChanged(previous, status)) return;
+    try {
+      await custom.patchNamespacedCustomObjectStatus({ ...MCI, namespace, name, body: [{ op: 'add', path: '/status', value: status }] });
+      this.reported.delete(`status ${namespace}/${name}`);
+    } catch (err) {
+      this.report(`status ${namespace}/${name}`, `mci-controller: cannot write the status of MultiClusterIngress ${namespace}/${name}: ${apiErrorMessage(err)}`);
+    }
+  }
+
+  private report(subject: string, line: string): void {
+    if (this.reported.get(subject) === line) return;
+    this.reported.set(subject, line);
+    this.log(line);
+  }
+}
+
+async function listItems(api: CustomObjectsApi, r: { group: string; version: string; plural: string }): Promise<KubeObject[]> {
+  try {
+    const list: unknown = await api.listClusterCustomObject(r);
+    const items = typeof list === 'object' && list !== null ? (list as { items?: unknown }).items : undefined;
+    return Array.isArray(items) ? (items as KubeObject[]) : [];
+  } catch (err) {
+    throw new Error(`cannot list ${r.plural}.${r.group} in the config cluster: ${apiErrorMessage(err)}`);
+  }
+}
+
+function gatewaySummary(edge: EdgeProxy): Record<string, string> {
+  const byCluster: Record<string, { healthy: number; total: number }> = {};
+  for (const b of edge.stats().backends) {
+    const c = (byCluster[b.cluster] ??= { healthy: 0, total: 0 });
+    c.total++;
+    if (b.healthy) c.healthy++;
+  }
+  return Object.fromEntries(Object.entries(byCluster).map(([k, v]) => [k, `${v.healthy}/${v.total} healthy`]));
+}
