@@ -2,6 +2,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { mergeKubeconfigFile } from '../local/kubeconfig.js';
 import { startLocalCluster, type LocalCluster } from '../local/cluster.js';
+import { MciController } from '../mci/controller.js';
 import { runningState, statePaths, writeUpState, type StatePaths, type UpState } from './state.js';
 
 export interface UpOptions {
@@ -55,6 +56,17 @@ export async function runUp(opts: UpOptions): Promise<{ stop(): Promise<void>; c
     writeUpState(paths, { ...state, error: (err as Error).message });
     throw err;
   }
+  // The local stand-in for GKE's hub-managed multi-cluster ingress: cluster-1 is the config cluster,
+  // every local cluster a member; its VIPs come from cluster-1's service range, so two state folders
+  // never share one.
+  const mci = new MciController({
+    configContext: clusters[0].name,
+    memberContexts: clusters.map((c) => c.name),
+    kubeconfig: paths.kubeconfig,
+    vipRange: { prefix: `127.${subnetOctetFor(opts.subnetBase, 0) + 1}.255`, first: 1, last: 254 },
+    log: (line) => log(`mci ${line}`),
+  });
+  mci.start();
   state.ready = true;
   writeUpState(paths, state);
 
@@ -64,6 +76,7 @@ export async function runUp(opts: UpOptions): Promise<{ stop(): Promise<void>; c
     paths,
     stop() {
       stopping ??= (async () => {
+        await mci.stop();
         await Promise.allSettled(clusters.map((c) => c.stop()));
         writeUpState(paths, { ...state, ready: false, pid: 0 });
       })();

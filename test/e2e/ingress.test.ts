@@ -1,16 +1,16 @@
 // Scenario steps 6-8 as a user runs them: an ingress gateway per cluster serving the helloworld Gateway,
 // then the multi-cluster ingress (MultiClusterService, BackendConfig, MultiClusterIngress in the config
-// cluster, `meshwork mci-controller` running beside the clusters), checked with real curl on the VIP:
+// cluster, `meshwork up` hosting the multi-cluster ingress controller), checked with real curl on the VIP:
 // 50/50 then 20/80 (chi-square), 404 for unrouted paths, failover when cluster-2's gateway goes away and
 // its return after healthyThreshold checks, and MCI status reasons for broken configuration.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chiSquareTest } from '../../src/stats/chisquare.js';
 import { MeshworkEnv, run } from '../helpers/meshwork.js';
-import { MESHWORK_BIN, scenarioDir } from '../helpers/paths.js';
+import { scenarioDir } from '../helpers/paths.js';
 import { parseAnswers, type Split } from '../helpers/traffic.js';
 
 const CONTEXTS = ['cluster-1', 'cluster-2'] as const;
@@ -47,8 +47,8 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
 describe('ingress gateways and the multi-cluster ingress', { timeout: 180_000 }, () => {
   const env = new MeshworkEnv(130);
   const file = (name: string) => join(scenarioDir(), name);
-  let controller: ChildProcess | undefined;
-  let controllerLog = '';
+  // `meshwork up` hosts the multi-cluster ingress controller; its lines are in the state folder's log.
+  const controllerLog = (): string => readFileSync(join(env.stateDir, 'meshwork.log'), 'utf8');
   let vip = '';
   let adminUrl = '';
 
@@ -97,12 +97,6 @@ describe('ingress gateways and the multi-cluster ingress', { timeout: 180_000 },
   });
 
   after(async () => {
-    if (controller?.pid !== undefined && controller.exitCode === null) {
-      const exited = new Promise((resolve) => controller?.once('exit', resolve));
-      controller.kill('SIGTERM');
-      await Promise.race([exited, sleep(5_000)]);
-      if (controller.exitCode === null) controller.kill('SIGKILL');
-    }
     await env.cleanup();
   });
 
@@ -119,13 +113,6 @@ describe('ingress gateways and the multi-cluster ingress', { timeout: 180_000 },
 
   test('step 7: the MCI gets a VIP; 1000 requests split 50/50 through the gateways of both clusters', async (t) => {
     for (const f of ['multiclusterservice.yaml', 'backendconfig.yaml', 'multiclusteringress.yaml']) await env.kubectlOk('cluster-1', ['apply', '-n', NS, '-f', file(f)]);
-    controller = spawn(process.execPath, [MESHWORK_BIN, 'mci-controller', '--config-context', 'cluster-1', '--member-contexts', CONTEXTS.join(',')], {
-      env: { ...process.env, KUBECONFIG: env.kubeconfig },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    controller.stdout?.on('data', (d: Buffer) => (controllerLog += d.toString()));
-    controller.stderr?.on('data', (d: Buffer) => (controllerLog += d.toString()));
-
     vip = await until('status.VIP', 30_000, async () => {
       const out = (await env.kubectlOk('cluster-1', ['get', 'MultiClusterIngress', '-n', NS, '-o', 'custom-columns=VIP:status.VIP', '--no-headers'])).trim();
       return out && out !== '<none>' ? out : undefined;
@@ -205,8 +192,8 @@ describe('ingress gateways and the multi-cluster ingress', { timeout: 180_000 },
     // The edge's log: the new gateway was added (probed at once), then judged healthy only after
     // healthyThreshold (2) passing checks checkIntervalSec (5 s) apart.
     const stamp = (re: RegExp): number => {
-      const line = controllerLog.split('\n').filter((l) => re.test(l)).at(-1);
-      assert.ok(line, `no log line ${re}: ${controllerLog.slice(-2000)}`);
+      const line = controllerLog().split('\n').filter((l) => re.test(l)).at(-1);
+      assert.ok(line, `no log line ${re}: ${controllerLog().slice(-2000)}`);
       return Date.parse(line.split(' ')[0] ?? '');
     };
     const added = stamp(/gateway cluster-2\/\S+ \(.*\) added/);
@@ -247,7 +234,7 @@ describe('ingress gateways and the multi-cluster ingress', { timeout: 180_000 },
     assert.equal(st.VIP, undefined);
     assert.match(st.conditions?.[0]?.message ?? '', /MultiClusterService istio-gateway\/no-such-mcs .*does not exist/);
     assert.equal((await curlMany(`http://${vip}/hello`, 10)).failures, 0, 'the working MCI is unaffected');
-    assert.ok(controller?.exitCode === null, `the controller still runs: ${controllerLog.slice(-2000)}`);
+    assert.doesNotThrow(() => process.kill(env.hostPid(), 0), 'the process hosting the controller still runs');
     await env.kubectlOk('cluster-1', ['delete', 'mci', '-n', NS, 'broken']);
   });
 
