@@ -1,4 +1,4 @@
-// `meshwork demo` (the README's main command): the whole multi-cluster helloworld scenario on local
+// `meshwork demo` (the README's main command): the whole multi-cluster helloworld scenario (steps 1-8) on local
 // clusters, step by step as the original walkthrough, but every split measured with 1000 requests and
 // judged by a chi-square test. It leaves the mesh running and says how to use and stop it.
 import { existsSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { apiErrorCode, loadKubeConfig } from '../kubeapi/client.js';
 import { readManifests, type Manifest } from '../kubeapi/manifests.js';
 import { compileLabelSelector } from '../local/store/selectors.js';
 import { runTraffic } from '../mesh-cli/traffic.js';
+import { chiSquareTest } from '../stats/chisquare.js';
 import { startDetached } from '../runtime/detach.js';
 import { clusterNames } from '../runtime/up.js';
 import { runningState, statePaths } from '../runtime/state.js';
@@ -73,6 +74,28 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
   await new Promise((r) => setTimeout(r, 2000));
   for (const ctx of CLUSTERS) results.push({ step: `step 5, from ${ctx}: VirtualService 80/20`, pass: await traffic(opts, ctx) });
 
+  heading('Step 6: an ingress gateway per cluster (namespace istio-gateway) and the helloworld Gateway + VirtualService');
+  for (const ctx of CLUSTERS) {
+    const config = kc(ctx);
+    await apply(config, say, ctx, [namespaceManifest('istio-gateway', { 'istio.io/rev': 'asm-managed-stable' })]);
+    // As the walkthrough: the gateway's own Service is replaced by the MultiClusterService of step 7.
+    await apply(config, say, ctx, readManifests([file('istio-ingressgateway/deployment.yaml')]), 'istio-gateway');
+    await apply(config, say, ctx, readManifests([file('helloworld-gateway.yaml')]), 'sample');
+  }
+  for (const ctx of CLUSTERS) await waitPodsReady(kc(ctx), 'istio-gateway', 1, say, ctx);
+
+  heading('Step 7: MultiClusterService, BackendConfig and MultiClusterIngress in the config cluster (cluster-1)');
+  await apply(kc('cluster-1'), say, 'cluster-1', readManifests([file('backendconfig.yaml'), file('multiclusterservice.yaml'), file('multiclusteringress.yaml')]), 'istio-gateway');
+  const vip = await waitForVip(kc('cluster-1'), 'istio-gateway', 'istio-ingressgateway');
+  say(`  status.VIP = ${vip}   (kubectl get MultiClusterIngress -n istio-gateway -o custom-columns=VIP:status.VIP)`);
+  await waitForGateways(`http://${vip}/hello`, CLUSTERS.length);
+  results.push({ step: 'step 7, curl http://$VIP/hello: 50/50 through the gateways of both clusters', pass: await edgeTraffic(opts, `http://${vip}/hello`, { v1: 50, v2: 50 }) });
+
+  heading('Step 8: the canary at the edge (helloworld-gateway-canary.yaml: 20% v1, 80% v2) on both clusters');
+  for (const ctx of CLUSTERS) await apply(kc(ctx), say, ctx, readManifests([file('helloworld-gateway-canary.yaml')]), 'sample');
+  await new Promise((r) => setTimeout(r, 2000));
+  results.push({ step: 'step 8, curl http://$VIP/hello: 20/80', pass: await edgeTraffic(opts, `http://${vip}/hello`, { v1: 20, v2: 80 }) });
+
   heading('Summary');
   for (const r of results) say(`  ${r.pass ? 'PASS' : 'FAIL'}  ${r.step}`);
   say(`  (${((Date.now() - started) / 1000).toFixed(1)} s in all)`);
@@ -82,8 +105,71 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
   say('  kubectl --context cluster-1 exec -n sample deploy/sleep -c sleep -- curl -sS helloworld.sample:5000/hello');
   say('  node bin/meshwork.js proxy-status');
   say(`  node bin/meshwork.js traffic --context cluster-2 -n sample --from deploy/sleep --url ${URL} --requests 1000`);
+  say('  VIP=$(kubectl --context cluster-1 get MultiClusterIngress -n istio-gateway -o custom-columns=VIP:status.VIP --no-headers)');
+  say('  curl http://$VIP/hello');
   say(`Stop it with: node bin/meshwork.js down${paths.dir.endsWith('/.meshwork') ? '' : ` --state-dir ${paths.dir}`}`);
   return results.every((r) => r.pass);
+}
+
+async function waitForVip(kc: KubeConfig, namespace: string, name: string): Promise<string> {
+  const api = kc.makeApiClient(CustomObjectsApi);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const mci = (await api.getNamespacedCustomObject({ group: 'networking.gke.io', version: 'v1beta1', namespace, plural: 'multiclusteringresses', name })) as { status?: { VIP?: string; conditions?: Array<{ message?: string }> } };
+    if (mci.status?.VIP) return mci.status.VIP;
+    if (Date.now() > deadline) throw new Error(`MultiClusterIngress ${namespace}/${name} has no VIP after 60 s: ${mci.status?.conditions?.[0]?.message ?? 'no status'}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Until the edge has served from the gateways of every cluster (they pass healthyThreshold checks first). */
+async function waitForGateways(url: string, clusters: number): Promise<void> {
+  const seen = new Set<string>();
+  const deadline = Date.now() + 60_000;
+  while (seen.size < clusters) {
+    if (Date.now() > deadline) throw new Error(`the edge served from ${seen.size} of ${clusters} clusters' gateways after 60 s`);
+    try {
+      const res = await fetch(url);
+      await res.text();
+      const backend = res.headers.get('x-meshwork-edge-backend');
+      if (res.ok && backend) seen.add(backend.split('/')[0]);
+    } catch {
+      // The edge may not listen yet: try again below.
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** N requests from this machine to the edge (4 at a time, keep-alive), judged like `meshwork traffic`. */
+async function edgeTraffic(opts: DemoOptions, url: string, weights: Record<string, number>): Promise<boolean> {
+  const byVersion = new Map<string, number>();
+  const byGateway = new Map<string, number>();
+  let failures = 0;
+  let next = 0;
+  const worker = async () => {
+    while (next++ < opts.requests) {
+      try {
+        const res = await fetch(url);
+        const body = await res.text();
+        const version = /^Hello version: (v\d+),/.exec(body)?.[1];
+        if (!res.ok || !version) failures++;
+        else byVersion.set(version, (byVersion.get(version) ?? 0) + 1);
+        const gateway = res.headers.get('x-meshwork-edge-backend')?.split('/')[0] ?? 'unknown';
+        byGateway.set(gateway, (byGateway.get(gateway) ?? 0) + 1);
+      } catch {
+        failures++;
+      }
+    }
+  };
+  await Promise.all([worker(), worker(), worker(), worker()]);
+  const versions = Object.keys(weights);
+  const verdict = chiSquareTest(versions.map((v) => byVersion.get(v) ?? 0), versions.map((v) => weights[v]));
+  const pass = verdict.pass && failures === 0 && [...byVersion.keys()].every((v) => versions.includes(v));
+  opts.say(`\n  ${opts.requests} x curl ${url}`);
+  for (const v of versions) opts.say(`  ${v}: ${byVersion.get(v) ?? 0} (expected ${weights[v]}%)`);
+  opts.say(`  by gateway: ${[...byGateway].map(([g, n]) => `${g} ${n}`).join(', ')}; failed requests: ${failures}`);
+  opts.say(`  chi-square ${verdict.statistic.toFixed(3)}, p-value ${verdict.pValue.toFixed(4)}: ${pass ? 'PASS' : 'FAIL'}`);
+  return pass;
 }
 
 function namespaceManifest(name: string, labels: Record<string, string>): Manifest {
