@@ -6,13 +6,37 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 // Envoy's default histogram buckets (ms).
 const ENVOY_BUCKETS = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000];
 
+/**
+ * Per-request counts kept in a Map keyed by a plain string and handed to prom-client only when scraped:
+ * prom-client validates and hashes the label object on every inc(), which cost more than the rest of
+ * the stats on the request path.
+ */
+class PendingCounts<L extends Record<string, string>> {
+  private readonly counts = new Map<string, { labels: L; value: number }>();
+
+  add(key: string, labels: () => L): void {
+    const entry = this.counts.get(key);
+    if (entry) entry.value++;
+    else this.counts.set(key, { labels: labels(), value: 1 });
+  }
+
+  /** Sets `counter` to the totals (a collect() hook: runs right before each scrape). */
+  writeTo(counter: Counter<Extract<keyof L, string>>): void {
+    counter.reset();
+    for (const { labels, value } of this.counts.values()) counter.inc(labels, value);
+  }
+}
+
 export class ProxyStats {
   readonly registry = new Registry();
-  private readonly upstreamRq = new Counter({
+  private readonly upstreamCounts = new PendingCounts<{ envoy_cluster_name: string; envoy_response_code: string }>();
+  private readonly downstreamCounts = new PendingCounts<{ envoy_http_conn_manager_prefix: string; envoy_response_code_class: string }>();
+  private readonly upstreamRq: Counter<'envoy_cluster_name' | 'envoy_response_code'> = new Counter({
     name: 'envoy_cluster_upstream_rq',
     help: 'Requests answered per cluster and response code',
     labelNames: ['envoy_cluster_name', 'envoy_response_code'] as const,
     registers: [this.registry],
+    collect: () => this.upstreamCounts.writeTo(this.upstreamRq),
   });
   private readonly upstreamRqTime = new Histogram({
     name: 'envoy_cluster_upstream_rq_time',
@@ -33,11 +57,12 @@ export class ProxyStats {
     labelNames: ['envoy_cluster_name'] as const,
     registers: [this.registry],
   });
-  private readonly downstreamRq = new Counter({
+  private readonly downstreamRq: Counter<'envoy_http_conn_manager_prefix' | 'envoy_response_code_class'> = new Counter({
     name: 'envoy_http_downstream_rq',
     help: 'Downstream requests per connection manager and response code class',
     labelNames: ['envoy_http_conn_manager_prefix', 'envoy_response_code_class'] as const,
     registers: [this.registry],
+    collect: () => this.downstreamCounts.writeTo(this.downstreamRq),
   });
   private readonly xdsUpdates = new Counter({
     name: 'meshwork_proxy_xds_updates',
@@ -58,7 +83,7 @@ export class ProxyStats {
   });
 
   upstream(cluster: string, status: number, upstreamTimeMs: number | undefined): void {
-    this.upstreamRq.inc({ envoy_cluster_name: cluster, envoy_response_code: String(status) });
+    this.upstreamCounts.add(`${status} ${cluster}`, () => ({ envoy_cluster_name: cluster, envoy_response_code: String(status) }));
     if (upstreamTimeMs !== undefined) this.upstreamRqTime.observe({ envoy_cluster_name: cluster }, upstreamTimeMs);
   }
 
@@ -71,7 +96,8 @@ export class ProxyStats {
   }
 
   downstream(statPrefix: string, status: number): void {
-    this.downstreamRq.inc({ envoy_http_conn_manager_prefix: statPrefix, envoy_response_code_class: `${Math.floor(status / 100)}xx` });
+    const codeClass = Math.floor(status / 100);
+    this.downstreamCounts.add(`${codeClass} ${statPrefix}`, () => ({ envoy_http_conn_manager_prefix: statPrefix, envoy_response_code_class: `${codeClass}xx` }));
   }
 
   xdsUpdate(type: string, accepted: boolean): void {

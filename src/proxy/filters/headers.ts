@@ -37,16 +37,21 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'pro
 
 /** Copies headers without hop-by-hop ones (and those named in Connection) or pseudo-headers. */
 export function forwardableHeaders(input: Readonly<Record<string, string | string[] | undefined>>): HeaderRecord {
-  const connectionListed = new Set<string>();
+  // Runs twice per request: no allocation beyond the copy unless a Connection header lists names.
+  let connectionListed: Set<string> | undefined;
   const conn = input['connection'];
-  for (const v of conn === undefined ? [] : Array.isArray(conn) ? conn : [conn]) {
-    for (const token of v.split(',')) connectionListed.add(token.trim().toLowerCase());
+  if (conn !== undefined) {
+    connectionListed = new Set<string>();
+    for (const v of Array.isArray(conn) ? conn : [conn]) {
+      for (const token of v.split(',')) connectionListed.add(token.trim().toLowerCase());
+    }
   }
   const out: HeaderRecord = {};
-  for (const [rawName, value] of Object.entries(input)) {
+  for (const rawName of Object.keys(input)) {
+    const value = input[rawName];
     if (value === undefined) continue;
     const name = rawName.toLowerCase();
-    if (name.startsWith(':') || HOP_BY_HOP.has(name) || connectionListed.has(name)) continue;
+    if (name.charCodeAt(0) === 58 /* ':' */ || HOP_BY_HOP.has(name) || connectionListed?.has(name)) continue;
     // gRPC needs "te: trailers" end to end over HTTP/2; it is the one TE value allowed there.
     out[name] = value;
   }
@@ -62,7 +67,8 @@ export function firstValue(v: string | string[] | undefined): string | undefined
 /** Drops undefined values (Node's and undici's header objects allow them). */
 export function definedHeaders(input: Readonly<Record<string, string | string[] | number | undefined>>): HeaderRecord {
   const out: HeaderRecord = {};
-  for (const [name, value] of Object.entries(input)) {
+  for (const name of Object.keys(input)) {
+    const value = input[name];
     if (value === undefined) continue;
     out[name.toLowerCase()] = typeof value === 'number' ? String(value) : value;
   }

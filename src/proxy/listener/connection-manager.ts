@@ -4,7 +4,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type * as http from 'node:http';
-import type * as http2 from 'node:http2';
+import * as http2 from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { AccessLogEntry, AccessLogSink } from '../accesslog.js';
 import type { ProxyStats } from '../admin/stats.js';
@@ -18,6 +18,7 @@ import type { ForwardAction, HeaderMutations, Route, RouteTable, VirtualHost } f
 import { redirectLocation, rewritePath } from '../route/rewrite.js';
 import type { Router } from '../route/router.js';
 import { pickCluster } from '../route/weighted.js';
+import { Cancel } from '../upstream/cancel.js';
 import { forward, type ForwardResult } from '../upstream/forward.js';
 import { addTrailers, destroyResponse, sendLocal, toDownstreamRequest, writeChunk, writeHead, type DownstreamRequest, type DownstreamResponse } from './downstream.js';
 
@@ -37,7 +38,8 @@ export const CONNECT_NOT_SUPPORTED = 'CONNECT is not supported by the meshwork p
 interface Exchange {
   req: DownstreamRequest;
   res: DownstreamResponse;
-  start: Date;
+  /** Wall-clock ms (Date.now()) at arrival: a Date is only built when an access log line is written. */
+  startWallMs: number;
   startMs: number;
   requestId: string;
   flags: string[];
@@ -76,7 +78,7 @@ export class ConnectionManager {
     const ex: Exchange = {
       req,
       res,
-      start: new Date(),
+      startWallMs: Date.now(),
       startMs: this.deps.clock.now(),
       requestId,
       flags: [],
@@ -87,11 +89,18 @@ export class ConnectionManager {
       upstreamHost: undefined,
       cluster: undefined,
     };
-    this.serve(ex).catch((e: unknown) => {
-      this.deps.stats.internalError('connection_manager');
-      this.deps.log('error', `request ${req.method} ${req.authority}${req.path} failed inside the proxy: ${errorText(e, true)}`);
-      this.local(ex, 500, 'internal proxy error\n', 'IE', []);
-    }).finally(() => this.finish(ex));
+    this.serve(ex).then(
+      () => this.finish(ex),
+      (e: unknown) => {
+        this.deps.stats.internalError('connection_manager');
+        this.deps.log('error', `request ${req.method} ${req.authority}${req.path} failed inside the proxy: ${errorText(e, true)}`);
+        try {
+          this.local(ex, 500, 'internal proxy error\n', 'IE', []);
+        } finally {
+          this.finish(ex);
+        }
+      },
+    );
   };
 
   private local(ex: Exchange, status: number, body: string, flag: string, responseLevels: readonly HeaderMutations[]): void {
@@ -182,14 +191,14 @@ export class ConnectionManager {
       }
     }
 
-    const downstreamGone = new AbortController();
+    const downstreamGone = new Cancel();
     const onClose = (): void => {
       if (!res.writableFinished) downstreamGone.abort();
     };
     res.once('close', onClose);
     const result: ForwardResult = await forward(
       cluster,
-      { method: req.method, path, authority, headers, body, timeoutMs: action.timeoutMs, retry: action.retry, downstreamSignal: downstreamGone.signal },
+      { method: req.method, path, authority, headers, body, timeoutMs: action.timeoutMs, retry: action.retry, downstreamSignal: downstreamGone },
       { clock: this.deps.clock, random: this.deps.random, onRetry: (c) => this.deps.stats.retry(c) },
     );
     ex.upstreamHost = result.host?.key;
@@ -212,25 +221,13 @@ export class ConnectionManager {
     const statusTrailers = grpcStatusOutOfHeaders(out);
     try {
       writeHead(res, response.status, out);
-      for await (const chunk of response.body) {
-        const buf: Buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
-        ex.bytesSent += buf.length;
-        if (!writeChunk(res, buf)) await new Promise<void>((resolve) => {
-          const go = (): void => {
-            res.off('drain', go);
-            res.off('close', go);
-            resolve();
-          };
-          res.on('drain', go);
-          res.on('close', go);
-        });
-        if (res.destroyed) break;
-      }
-      addTrailers(res, { ...statusTrailers, ...(await response.trailers()) });
+      await copyBody(response.body, res, ex);
+      // Only HTTP/2 responses carry trailers (addTrailers drops them for HTTP/1.1): skip the wait there.
+      if (res instanceof http2.Http2ServerResponse) addTrailers(res, { ...statusTrailers, ...(await response.trailers()) });
       res.end();
     } catch (e) {
       // The upstream reset mid-body (or the client left): Envoy resets the downstream stream too.
-      ex.flags.push(downstreamGone.signal.aborted ? 'DC' : 'UPE');
+      ex.flags.push(downstreamGone.aborted ? 'DC' : 'UPE');
       this.deps.log('debug', `stream ${req.authority}${req.path} from ${result.host.key} broke mid-body: ${errorText(e)}`);
       response.body.destroy();
       destroyResponse(res);
@@ -245,7 +242,7 @@ export class ConnectionManager {
     this.deps.stats.downstream(hcm.statPrefix, ex.status);
     if (!this.deps.accessLog) return;
     const entry: AccessLogEntry = {
-      start: ex.start,
+      start: new Date(ex.startWallMs),
       method: ex.req.method,
       path: ex.req.path,
       protocol: ex.req.protocol,
@@ -264,6 +261,63 @@ export class ConnectionManager {
     };
     this.deps.accessLog(entry);
   }
+}
+
+/**
+ * Streams an upstream body to the downstream response with backpressure, counting the bytes into
+ * `counted.bytesSent` as they go (so a body cut short still logs what was sent). Event-driven rather than `for await`, whose async iterator and per-chunk promises cost more
+ * than the copy itself for the small bodies most requests have. Rejects when the upstream body errors
+ * (or is destroyed before its end); when the downstream response is destroyed it stops early, resolving,
+ * and destroys the upstream body (as leaving a `for await` loop does).
+ */
+function copyBody(body: Readable, res: DownstreamResponse, counted: { bytesSent: number }): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (body.destroyed && !body.readableEnded) {
+      reject(body.errored ?? new Error('upstream body closed before its end'));
+      return;
+    }
+    let settled = false;
+    const finish = (e?: Error): void => {
+      if (settled) return;
+      settled = true;
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('error', onError);
+      body.off('close', onClose);
+      res.off('drain', onDrain);
+      res.off('close', onDrain);
+      if (e) reject(e);
+      else resolve();
+    };
+    const downstreamGone = (): void => {
+      finish();
+      body.destroy();
+    };
+    const onData = (chunk: Buffer | string): void => {
+      const buf: Buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+      counted.bytesSent += buf.length;
+      if (!writeChunk(res, buf)) {
+        body.pause();
+        res.once('drain', onDrain);
+        res.once('close', onDrain);
+      }
+      if (res.destroyed) downstreamGone();
+    };
+    const onDrain = (): void => {
+      res.off('drain', onDrain);
+      res.off('close', onDrain);
+      if (res.destroyed) downstreamGone();
+      else body.resume();
+    };
+    const onEnd = (): void => finish();
+    const onError = (e: Error): void => finish(e);
+    // Destroyed without 'end' (e.g. the upstream reset mid-body with no error event): a broken stream.
+    const onClose = (): void => finish(body.readableEnded ? undefined : new Error('upstream body closed before its end'));
+    body.on('data', onData);
+    body.once('end', onEnd);
+    body.once('error', onError);
+    body.once('close', onClose);
+  });
 }
 
 function headerValue(headers: HeaderRecord, name: string): string | undefined {

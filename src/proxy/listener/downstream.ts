@@ -37,7 +37,8 @@ export function toDownstreamRequest(req: http.IncomingMessage | http2.Http2Serve
     scheme = req.scheme ?? 'http';
   } else {
     protocol = req.httpVersion === '1.0' ? 'HTTP/1.0' : 'HTTP/1.1';
-    const absolute = /^(https?):\/\/([^/?#]*)([^#]*)/i.exec(path);
+    // Origin-form (the common case) starts with '/': only other forms need the regex.
+    const absolute = path.charCodeAt(0) === 47 ? null : /^(https?):\/\/([^/?#]*)([^#]*)/i.exec(path);
     if (absolute) {
       // Proxy form: GET http://helloworld.sample:5000/hello HTTP/1.1 (RFC 9112 3.2.2: the URI's authority
       // wins over Host). Taken as written, port included, as Envoy does (no URL normalisation).
@@ -49,7 +50,8 @@ export function toDownstreamRequest(req: http.IncomingMessage | http2.Http2Serve
       authority = (Array.isArray(host) ? host[0] : host) ?? '';
     }
   }
-  for (const k of Object.keys(headers)) if (k.startsWith(':')) delete headers[k];
+  // Only HTTP/2 has pseudo-headers (':' is not a token character in an HTTP/1.1 field name).
+  if (protocol === 'HTTP/2') for (const k of Object.keys(headers)) if (k.startsWith(':')) delete headers[k];
   delete headers['host'];
   const te = headers['transfer-encoding'];
   const cl = headers['content-length'];

@@ -8,6 +8,7 @@ import type { ClusterRuntime } from '../cluster/cluster.js';
 import type { Host } from '../cluster/host.js';
 import type { HeaderRecord } from '../filters/headers.js';
 import type { RetryPolicy } from '../model/route.js';
+import { Cancel } from './cancel.js';
 import { isRetriable, retryBackoffMs, type AttemptOutcome } from './retry.js';
 import { UpstreamFailure, type UpstreamResponse } from './types.js';
 
@@ -20,7 +21,7 @@ export interface ForwardRequest {
   timeoutMs: number;
   retry: RetryPolicy | undefined;
   /** Aborted when the downstream goes away. */
-  downstreamSignal: AbortSignal;
+  downstreamSignal: Cancel;
 }
 
 export interface LocalReply {
@@ -57,20 +58,22 @@ export const CONNECT_FAILURE_BODY = 'upstream connect error or disconnect/reset 
 export const RESET_BODY = 'upstream connect error or disconnect/reset before headers. reset reason: connection termination';
 export const TIMEOUT_BODY = 'upstream request timeout';
 
-function sleep(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
+function sleep(clock: Clock, ms: number, signal: Cancel): Promise<void> {
   return new Promise((resolve) => {
     if (ms <= 0 || signal.aborted) return resolve();
-    const t = clock.setTimer(() => {
-      signal.removeEventListener('abort', onAbort);
+    let timer: TimerHandle | undefined;
+    const stopListening = signal.onAbort(() => {
+      timer?.cancel();
+      resolve();
+    });
+    timer = clock.setTimer(() => {
+      stopListening();
       resolve();
     }, ms);
-    const onAbort = (): void => {
-      t.cancel();
-      resolve();
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+const noop = (): void => undefined;
 
 function failureReply(outcome: AttemptOutcome, host: Host | undefined, attempts: number): LocalReply {
   if (outcome.kind === 'per-try-timeout') return { kind: 'local', status: 504, body: TIMEOUT_BODY, flag: 'UT', host, attempts };
@@ -80,10 +83,9 @@ function failureReply(outcome: AttemptOutcome, host: Host | undefined, attempts:
 
 export async function forward(cluster: ClusterRuntime, req: ForwardRequest, deps: ForwardDeps): Promise<ForwardResult> {
   const { clock } = deps;
-  const overall = new AbortController();
+  const overall = new Cancel();
   let timedOut = false;
-  const onDownstreamAbort = (): void => overall.abort();
-  req.downstreamSignal.addEventListener('abort', onDownstreamAbort, { once: true });
+  const stopDownstream = req.downstreamSignal.onAbort(() => overall.abort());
   const routeTimer: TimerHandle | undefined =
     req.timeoutMs > 0
       ? clock.setTimer(() => {
@@ -93,7 +95,7 @@ export async function forward(cluster: ClusterRuntime, req: ForwardRequest, deps
       : undefined;
   const cleanup = (): void => {
     routeTimer?.cancel();
-    req.downstreamSignal.removeEventListener('abort', onDownstreamAbort);
+    stopDownstream();
   };
   const start = clock.now();
   const tried = new Set<string>();
@@ -105,9 +107,9 @@ export async function forward(cluster: ClusterRuntime, req: ForwardRequest, deps
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     if (attempt > 1) {
       deps.onRetry?.(cluster.name);
-      if (req.retry) await sleep(clock, retryBackoffMs(req.retry, attempt - 2, deps.random), overall.signal);
+      if (req.retry) await sleep(clock, retryBackoffMs(req.retry, attempt - 2, deps.random), overall);
     }
-    if (overall.signal.aborted) break;
+    if (overall.aborted) break;
     const host = cluster.pick(tried);
     if (!host) {
       if (!last) {
@@ -118,11 +120,14 @@ export async function forward(cluster: ClusterRuntime, req: ForwardRequest, deps
     }
     tried.add(host.key);
     attempts++;
-    const attemptAbort = new AbortController();
-    const onOverall = (): void => attemptAbort.abort();
-    overall.signal.addEventListener('abort', onOverall, { once: true });
+    const perTryMs = req.retry && req.retry.perTryTimeoutMs > 0 ? req.retry.perTryTimeoutMs : 0;
+    // A lone attempt without its own timeout is cancelled exactly when the whole request is: it shares
+    // the request's token rather than pay for a second one per request.
+    const sharesToken = maxAttempts === 1 && perTryMs === 0;
+    const attemptAbort = sharesToken ? overall : new Cancel();
+    const stopOverall = sharesToken ? noop : overall.onAbort(() => attemptAbort.abort());
     let perTryTimedOut = false;
-    const perTry = req.retry && req.retry.perTryTimeoutMs > 0 ? clock.setTimer(() => ((perTryTimedOut = true), attemptAbort.abort()), req.retry.perTryTimeoutMs) : undefined;
+    const perTry = perTryMs > 0 ? clock.setTimer(() => ((perTryTimedOut = true), attemptAbort.abort()), perTryMs) : undefined;
     host.active++;
     host.total++;
     let released = false;
@@ -133,9 +138,9 @@ export async function forward(cluster: ClusterRuntime, req: ForwardRequest, deps
       }
     };
     try {
-      const response = await host.pool.request({ method: req.method, path: req.path, authority: req.authority, headers: req.headers, body: req.body, signal: attemptAbort.signal });
+      const response = await host.pool.request({ method: req.method, path: req.path, authority: req.authority, headers: req.headers, body: req.body, signal: attemptAbort });
       perTry?.cancel();
-      overall.signal.removeEventListener('abort', onOverall);
+      stopOverall();
       cluster.recordResult(host, response.status >= 500);
       const outcome: AttemptOutcome = { kind: 'status', status: response.status };
       if (attempt < maxAttempts && isRetriable(req.retry, outcome)) {
@@ -150,10 +155,10 @@ export async function forward(cluster: ClusterRuntime, req: ForwardRequest, deps
       return { kind: 'upstream', response, host, attempts: attempt, upstreamTimeMs: clock.now() - start, done: release };
     } catch (e) {
       perTry?.cancel();
-      overall.signal.removeEventListener('abort', onOverall);
+      stopOverall();
       release();
       const failure = e instanceof UpstreamFailure ? e.kind : 'reset';
-      if (overall.signal.aborted) break;
+      if (overall.aborted) break;
       const outcome: AttemptOutcome = perTryTimedOut ? { kind: 'per-try-timeout' } : { kind: 'failure', failure };
       if (!perTryTimedOut) cluster.recordResult(host, true);
       last = { outcome, host };

@@ -74,7 +74,7 @@ export class Http2Pool implements EndpointPool {
       delete headers['host'];
       let stream: http2.ClientHttp2Stream;
       try {
-        stream = state.session.request(headers, { endStream: req.body === null, signal: req.signal });
+        stream = state.session.request(headers, { endStream: req.body === null, signal: req.signal.asAbortSignal() });
       } catch (e) {
         release();
         reject(new UpstreamFailure('reset', errorText(e)));

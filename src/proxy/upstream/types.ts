@@ -2,21 +2,25 @@
 
 import type { Readable } from 'node:stream';
 import type { HeaderRecord } from '../filters/headers.js';
+import type { Cancel } from './cancel.js';
 
 export interface UpstreamRequest {
   method: string;
   /** Path with query, origin-form. */
   path: string;
   authority: string;
+  /** Owned by this request (built for it by the caller): an HTTP/1.1 pool sets `host` in it rather than copy it. */
   headers: HeaderRecord;
   /** null: no body; Buffer: replayable (retries possible); Readable: streamed once. */
   body: Buffer | Readable | null;
-  signal: AbortSignal;
+  /** Aborts the attempt (route timeout, per-try timeout, downstream gone). */
+  signal: Cancel;
 }
 
 export interface UpstreamResponse {
   status: number;
-  headers: HeaderRecord;
+  /** Lower-case names, as received (hop-by-hop ones included): read, or copy with forwardableHeaders. */
+  headers: Readonly<Record<string, string | string[] | undefined>>;
   body: Readable;
   /** Resolves with the response trailers (empty when none) once the body ended. */
   trailers(): Promise<HeaderRecord>;
