@@ -1,5 +1,5 @@
 // A clock whose time moves only when the test says so.
-import type { TimerClock } from '../../xds/debounce.js';
+import type { TimerClock } from '../debounce.js';
 
 export class FakeClock implements TimerClock {
   private time = 0;
@@ -28,5 +28,9 @@ export class FakeClock implements TimerClock {
       due[1].fn();
     }
     this.time = end;
+  }
+  /** Timers set and not yet run or cleared. */
+  activeTimers(): number {
+    return this.timers.size;
   }
 }
