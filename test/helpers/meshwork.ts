@@ -1,8 +1,9 @@
 // Runs the real `meshwork` CLI and the real kubectl against local clusters in a temporary state folder.
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ProcessRegistry } from '../../src/local/kubelet/process-registry.js';
 import { MESHWORK_BIN } from './paths.js';
 
 export interface RunResult {
@@ -62,9 +63,20 @@ export class MeshworkEnv {
     return res.stdout;
   }
 
-  /** Stops the clusters and removes the state folder; safe to call twice. */
+  /**
+   * Stops the clusters and removes the state folder; safe to call twice. Pod processes that outlive a
+   * slow or killed `down` (real commands such as /bin/sleep do not die with the kubelet) are killed
+   * from the kubelets' pid records first: with the folder gone, no later `up` would find them.
+   */
   async cleanup(): Promise<void> {
     spawnSync(process.execPath, [MESHWORK_BIN, 'down', '--state-dir', this.stateDir], { timeout: 30_000 });
+    const clustersDir = join(this.stateDir, 'clusters');
+    if (existsSync(clustersDir)) {
+      for (const cluster of readdirSync(clustersDir)) {
+        const pids = join(clustersDir, cluster, 'kubelet', 'pids.json');
+        if (existsSync(pids)) await new ProcessRegistry(pids, (line) => process.stderr.write(`cleanup: ${line}\n`)).killLeftovers();
+      }
+    }
     rmSync(this.stateDir, { recursive: true, force: true });
   }
 }
