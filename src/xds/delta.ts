@@ -7,10 +7,10 @@
 // has that are gone. Subscription changes are honoured in every request; response_nonce only
 // ACKs/NACKs (a stale nonce is ignored for ACK purposes).
 
-import { isTypeUrl, SHORT_TYPE_NAMES, TYPE_URL_ORDER, TYPE_URLS, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, type TypeUrl } from './protos.js';
+import { SHORT_TYPE_NAMES, TYPE_URL_ORDER, TYPE_URLS, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, type TypeUrl } from './protos.js';
 import type { PreparedResource, PreparedSnapshot } from './snapshot.js';
 import { applyNonce, nodeCluster, structToPlain, typeStatus, type AckState, type ProxyStatus } from './status.js';
-import { errorDetailMessage, type AdsStream, type StreamContext, type StreamIdentity } from './stream.js';
+import { acceptTypeUrl, errorDetailMessage, type AdsStream, type StreamContext, type StreamIdentity } from './stream.js';
 import { createHash } from 'node:crypto';
 
 const WILDCARD_TYPES: ReadonlySet<TypeUrl> = new Set([TYPE_URLS.listener, TYPE_URLS.cluster]);
@@ -68,11 +68,7 @@ export class DeltaStream implements AdsStream<DeltaDiscoveryRequest> {
   handle(request: DeltaDiscoveryRequest): void {
     const typeUrl = request.type_url ?? '';
     const who = `node=${this.identity.nodeId} stream=${this.identity.streamId} (delta)`;
-    if (!isTypeUrl(typeUrl)) {
-      this.ctx.counters.unknownTypes++;
-      this.ctx.log(`xds: ${who}: ignoring request for unsupported type ${JSON.stringify(typeUrl)}`);
-      return;
-    }
+    if (!acceptTypeUrl(this.ctx, who, typeUrl)) return;
     const short = SHORT_TYPE_NAMES[typeUrl];
     const subscribe = request.resource_names_subscribe ?? [];
     const unsubscribe = request.resource_names_unsubscribe ?? [];

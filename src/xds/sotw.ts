@@ -6,10 +6,10 @@
 // response is sent only when that set changes -- a NACKed version is never resent, and a
 // snapshot change that does not touch what this stream subscribed to sends nothing.
 
-import { isTypeUrl, SHORT_TYPE_NAMES, TYPE_URL_ORDER, TYPE_URLS, type DiscoveryRequest, type DiscoveryResponse, type TypeUrl } from './protos.js';
+import { SHORT_TYPE_NAMES, TYPE_URL_ORDER, TYPE_URLS, type DiscoveryRequest, type DiscoveryResponse, type TypeUrl } from './protos.js';
 import { versionOf, type PreparedResource, type PreparedSnapshot } from './snapshot.js';
 import { applyNonce, nodeCluster, structToPlain, typeStatus, type AckState, type ProxyStatus } from './status.js';
-import { errorDetailMessage, type AdsStream, type StreamContext, type StreamIdentity } from './stream.js';
+import { acceptTypeUrl, errorDetailMessage, type AdsStream, type StreamContext, type StreamIdentity } from './stream.js';
 
 const WILDCARD_TYPES: ReadonlySet<TypeUrl> = new Set([TYPE_URLS.listener, TYPE_URLS.cluster]);
 
@@ -38,11 +38,7 @@ export class SotwStream implements AdsStream<DiscoveryRequest> {
   handle(request: DiscoveryRequest): void {
     const typeUrl = request.type_url ?? '';
     const who = `node=${this.identity.nodeId} stream=${this.identity.streamId}`;
-    if (!isTypeUrl(typeUrl)) {
-      this.ctx.counters.unknownTypes++;
-      this.ctx.log(`xds: ${who}: ignoring request for unsupported type ${JSON.stringify(typeUrl)}`);
-      return;
-    }
+    if (!acceptTypeUrl(this.ctx, who, typeUrl)) return;
     const short = SHORT_TYPE_NAMES[typeUrl];
     let state = this.types.get(typeUrl);
     const isNew = state === undefined;

@@ -3,7 +3,7 @@
 
 import type { SnapshotSource } from './cache.js';
 import type { PreparedSnapshot } from './snapshot.js';
-import type { XdsNode } from './protos.js';
+import { isTypeUrl, type TypeUrl, type XdsNode } from './protos.js';
 import type { ProxyStatus } from './status.js';
 
 export interface XdsCounters {
@@ -45,4 +45,12 @@ export interface AdsStream<Req> {
 export function errorDetailMessage(detail: { code?: number; message?: string } | undefined): string | undefined {
   if (!detail) return undefined;
   return detail.message && detail.message !== '' ? detail.message : `(error_detail without message, code ${detail.code ?? 0})`;
+}
+
+/** Both engines ignore (and count) requests for types the server does not serve. */
+export function acceptTypeUrl(ctx: StreamContext, who: string, typeUrl: string): typeUrl is TypeUrl {
+  if (isTypeUrl(typeUrl)) return true;
+  ctx.counters.unknownTypes++;
+  ctx.log(`xds: ${who}: ignoring request for unsupported type ${JSON.stringify(typeUrl)}`);
+  return false;
 }
