@@ -9,6 +9,7 @@ import { applyObjects } from '../kubeapi/apply.js';
 import { apiErrorCode, loadKubeConfig } from '../kubeapi/client.js';
 import { readManifests, type Manifest } from '../kubeapi/manifests.js';
 import { compileLabelSelector } from '../local/store/selectors.js';
+import { execInPod } from '../mesh-cli/exec.js';
 import { runTraffic } from '../mesh-cli/traffic.js';
 import { chiSquareTest } from '../stats/chisquare.js';
 import { startDetached } from '../runtime/detach.js';
@@ -65,6 +66,8 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
     await deleteVirtualService(config, 'sample', 'helloworld');
   }
   for (const ctx of CLUSTERS) await waitPodsReady(kc(ctx), 'sample', 2, say, ctx);
+  // The walkthrough's clusters discover each other's endpoints within seconds: measure once they have.
+  for (const ctx of CLUSTERS) await waitForBothVersions(kc(ctx), ctx, say);
   for (const ctx of CLUSTERS) results.push({ step: `step 4, from ${ctx}: no rules, v1/v2 50/50`, pass: await traffic(opts, ctx) });
 
   heading('Step 5: DestinationRule (subsets v1, v2) and VirtualService 80/20, applied to both clusters');
@@ -109,6 +112,22 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
   say('  curl http://$VIP/hello');
   say(`Stop it with: node bin/meshwork.js down${paths.dir.endsWith('/.meshwork') ? '' : ` --state-dir ${paths.dir}`}`);
   return results.every((r) => r.pass);
+}
+
+/** Until the sleep pod of `context` gets answers from both versions (its sidecar has both clusters' endpoints). */
+async function waitForBothVersions(kc: KubeConfig, context: string, say: (l: string) => void): Promise<void> {
+  const pods = await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'sample', labelSelector: 'app=sleep' });
+  const pod = pods.items[0]?.metadata?.name;
+  if (!pod) throw new Error(`${context}: no sleep pod in namespace sample`);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    let out = '';
+    await execInPod(kc, { namespace: 'sample', pod, container: 'sleep', command: ['sh', '-c', `curl -s -m 5 -w '\\n' ${Array(20).fill(URL).join(' ')}`], onStdout: (c) => (out += c), timeoutMs: 30_000 });
+    if (/version: v1,/.test(out) && /version: v2,/.test(out)) return;
+    if (Date.now() > deadline) throw new Error(`${context}: after 30 s the sleep pod still does not reach both versions: ${out.slice(0, 300)}`);
+    say(`  ${context}: waiting for the other cluster's endpoints ...`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
 async function waitForVip(kc: KubeConfig, namespace: string, name: string): Promise<string> {
