@@ -102,6 +102,9 @@ class SimulatedSidecar {
     const client = new Ctor(`${cfg.host}:${cfg.port}`, grpc.credentials.createInsecure(), {
       'grpc.use_local_subchannel_pool': 1,
       'grpc.max_receive_message_length': -1,
+      // Envoy's HTTP/2 windows default to 256 MiB (initial_stream/connection_window_size); Node's 64 KiB
+      // would make every large RouteConfiguration wait for several WINDOW_UPDATE round trips.
+      'grpc-node.flow_control_window': 256 * 2 ** 20,
     });
     if (!isAdsClient(client)) throw new Error('generic ADS client lacks StreamAggregatedResources');
     this.client = client;

@@ -2,16 +2,32 @@
 // serves, and Envoy's /config_dump (what `meshwork proxy-config` shows, as `istioctl proxy-config`).
 
 import type { ProxyResources } from '../translate/envoy-types.js';
+import type { ScopedProxyResources } from '../translate/translate.js';
 import { TYPE_URLS } from '../xds/protos.js';
-import type { XdsSnapshot } from '../xds/snapshot.js';
+import type { ResourceGroup, XdsSnapshot } from '../xds/snapshot.js';
 
-export function toXdsSnapshot(resources: ProxyResources): XdsSnapshot {
+/** One Map per shared array, so every proxy of a scope hands the cache the same group objects. */
+const sharedGroups = new WeakMap<readonly object[], ResourceGroup>();
+
+function group<R extends object>(resources: readonly R[], nameOf: (r: R) => string, shared: boolean): ResourceGroup {
+  const known = shared ? sharedGroups.get(resources) : undefined;
+  if (known) return known;
+  const made = new Map(resources.map((r) => [nameOf(r), r]));
+  if (shared) sharedGroups.set(resources, made);
+  return made;
+}
+
+const byName = (r: { name: string }): string => r.name;
+
+/** The node's xDS snapshot: per type, the scope's shared group and, for listeners and clusters, the node's own. */
+export function toXdsSnapshot(resources: ScopedProxyResources): XdsSnapshot {
+  const { shared, own } = resources;
   return {
     resources: {
-      [TYPE_URLS.listener]: new Map(resources.listeners.map((r) => [r.name, r])),
-      [TYPE_URLS.route]: new Map(resources.routes.map((r) => [r.name, r])),
-      [TYPE_URLS.cluster]: new Map(resources.clusters.map((r) => [r.name, r])),
-      [TYPE_URLS.endpoint]: new Map(resources.endpoints.map((r) => [r.cluster_name, r])),
+      [TYPE_URLS.listener]: [group(shared.listeners, byName, true), group(own.listeners, byName, false)],
+      [TYPE_URLS.route]: group(shared.routes, byName, true),
+      [TYPE_URLS.cluster]: [group(shared.clusters, byName, true), group(own.clusters, byName, false)],
+      [TYPE_URLS.endpoint]: group(shared.endpoints, (r) => r.cluster_name, true),
     },
   };
 }

@@ -39,7 +39,7 @@ function setup() {
 
 /** Endpoint cluster names in the CLA, in order. */
 function claClusters(cache: SnapshotCache, nodeId: string): string[] {
-  const cla = cache.getSnapshot(nodeId)?.resources[TYPE_URLS.endpoint]?.get(HELLO_CLUSTER) as
+  const cla = cache.getPrepared(nodeId)?.types.get(TYPE_URLS.endpoint)?.get(HELLO_CLUSTER)?.resource as
     | { endpoints: Array<{ lb_endpoints: Array<{ metadata: { filter_metadata: { istio: { fields: { cluster: { string_value: string } } } } } }> }> }
     | undefined;
   assert.ok(cla, `no CLA ${HELLO_CLUSTER}`);
@@ -47,7 +47,7 @@ function claClusters(cache: SnapshotCache, nodeId: string): string[] {
 }
 
 function routeWeights(cache: SnapshotCache, nodeId: string): Array<[string, number]> | undefined {
-  const route = cache.getSnapshot(nodeId)?.resources[TYPE_URLS.route]?.get('http_proxy') as
+  const route = cache.getPrepared(nodeId)?.types.get(TYPE_URLS.route)?.get('http_proxy')?.resource as
     | { virtual_hosts: Array<{ domains: string[]; routes: Array<{ route?: { weighted_clusters?: { clusters: Array<{ name: string; weight: { value: number } }> } } }> }> }
     | undefined;
   const vhost = route?.virtual_hosts.find((v) => v.domains.some((d) => d.startsWith('helloworld')));
@@ -59,7 +59,7 @@ test('a proxy that connects gets its config at once, with the endpoints of both 
   const { cache, pusher } = setup();
   pusher.onStreamOpen(SLEEP_NODE);
   assert.deepEqual(claClusters(cache, SLEEP_NODE.id ?? ''), ['cluster-1', 'cluster-2']);
-  assert.ok(cache.getSnapshot(SLEEP_NODE.id ?? '')?.resources[TYPE_URLS.listener]?.size, 'listeners present');
+  assert.ok(cache.getPrepared(SLEEP_NODE.id ?? '')?.types.get(TYPE_URLS.listener)?.size, 'listeners present');
 });
 
 test('changes are debounced: nothing before 100 ms of quiet, at most 1 s under a stream of changes', () => {

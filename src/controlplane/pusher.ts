@@ -1,11 +1,13 @@
 // From the watched world to every connected proxy: changes are debounced into one rebuild of the
 // mesh snapshot, then each connected node's resources are translated and set in the snapshot cache
 // (which pushes them). A node that just connected gets its resources at once, from the last snapshot.
+// One MeshTranslator per mesh snapshot: proxies of the same scope share translated (and, in the
+// cache, encoded) resources, so a push costs about one translation per scope, not one per proxy.
 
 import { buildMeshSnapshot, type BuildResult } from '../registry/build.js';
 import type { ProxyIdentity } from '../registry/model.js';
 import { stableJson } from '../registry/model.js';
-import { translate } from '../translate/translate.js';
+import { MeshTranslator } from '../translate/translate.js';
 import type { ProxyResources } from '../translate/envoy-types.js';
 import type { SnapshotCache } from '../xds/cache.js';
 import { Debouncer, type TimerClock } from '../xds/debounce.js';
@@ -22,7 +24,29 @@ export interface PusherOptions {
   log: (line: string) => void;
   clock?: TimerClock;
   debounce?: { quietMs: number; maxDelayMs: number };
+  /** How the mesh snapshot is built from the view; the default reads the view's clusters and config. */
+  buildMesh?: (view: MeshView) => BuildResult;
 }
+
+export interface RebuildTiming {
+  buildMs: number;
+  /** Resolves once every connected node was handled (at once for up to PUSH_BATCH nodes). */
+  pushed: Promise<PushTiming>;
+}
+
+export interface PushTiming {
+  /** Nodes whose snapshot was translated and set. */
+  nodes: number;
+  /** From the end of the build until the last node's snapshot was handed to its streams. */
+  pushMs: number;
+}
+
+/**
+ * Nodes pushed per turn of the event loop. Each push writes the node's changed resources to its
+ * streams; yielding between batches lets those bytes reach the sockets before the next batch is
+ * written, so a large route config sent to a thousand proxies is not held in memory all at once.
+ */
+export const PUSH_BATCH = 64;
 
 interface ConnectedNode {
   node: XdsNode;
@@ -42,14 +66,21 @@ export class ProxyPusher {
   private readonly nodes = new Map<string, ConnectedNode>();
   private readonly debouncer: Debouncer<void>;
   private current: BuildResult;
+  private translator: MeshTranslator;
   private readonly counters: PushCounters = { rebuilds: 0, pushes: 0, rejectedSnapshots: 0 };
   /** Per node: the last reason its snapshot was refused (cleared by a good one). */
   private readonly rejected = new Map<string, string>();
+  /** Nodes still to push after a rebuild, and who waits for the end of it. */
+  private queue: string[] = [];
+  private drain: { started: number; pushed: number; waiters: Array<(t: PushTiming) => void>; timer?: NodeJS.Immediate } | undefined;
 
   constructor(private readonly opts: PusherOptions) {
     this.current = buildMeshSnapshot({ clusters: [], config: [] });
+    this.translator = new MeshTranslator(this.current.snapshot);
     this.debouncer = new Debouncer<void>({
-      fire: () => this.rebuild(),
+      fire: () => {
+        this.rebuild();
+      },
       quietMs: opts.debounce?.quietMs ?? 100,
       maxDelayMs: opts.debounce?.maxDelayMs ?? 1000,
       ...(opts.clock ? { clock: opts.clock } : {}),
@@ -62,17 +93,44 @@ export class ProxyPusher {
     this.debouncer.push();
   }
 
-  /** Rebuilds now and pushes to every connected node whose inputs changed. */
-  rebuild(): void {
+  /**
+   * Rebuilds now and pushes to every connected node whose inputs changed: the first PUSH_BATCH nodes
+   * before returning, the rest in later turns of the event loop (a rebuild meanwhile restarts the round).
+   */
+  rebuild(): RebuildTiming {
+    const started = performance.now();
     const previous = this.current.snapshot.version;
-    this.current = buildMeshSnapshot({ clusters: this.opts.view.clusters(), config: this.opts.view.config() });
+    this.current = this.opts.buildMesh ? this.opts.buildMesh(this.opts.view) : buildMeshSnapshot({ clusters: this.opts.view.clusters(), config: this.opts.view.config() });
     this.counters.rebuilds++;
+    const built = performance.now();
     if (this.current.snapshot.version !== previous) {
       const s = this.current.snapshot;
+      this.translator = new MeshTranslator(s);
       this.opts.log(`control-plane: mesh snapshot ${s.version}: ${s.services.length} services, ${s.endpoints.length} endpoints, ` +
         `${s.virtualServices.length} virtual services, ${s.destinationRules.length} destination rules`);
     }
-    for (const nodeId of [...this.nodes.keys()].sort()) this.push(nodeId);
+    // Also on an unchanged snapshot: a node's identity may have changed (its pod reached the cache).
+    this.queue = [...this.nodes.keys()].sort();
+    const pushed = new Promise<PushTiming>((resolve) => {
+      this.drain ??= { started: built, pushed: 0, waiters: [] };
+      this.drain.waiters.push(resolve);
+    });
+    if (!this.drain?.timer) this.pushBatch();
+    return { buildMs: built - started, pushed };
+  }
+
+  private pushBatch(): void {
+    const drain = this.drain;
+    if (!drain) return;
+    drain.timer = undefined;
+    for (const nodeId of this.queue.splice(0, PUSH_BATCH)) if (this.push(nodeId)) drain.pushed++;
+    if (this.queue.length > 0) {
+      drain.timer = setImmediate(() => this.pushBatch());
+      return;
+    }
+    this.drain = undefined;
+    const timing = { nodes: drain.pushed, pushMs: performance.now() - drain.started };
+    for (const resolve of drain.waiters) resolve(timing);
   }
 
   snapshot(): BuildResult {
@@ -123,7 +181,7 @@ export class ProxyPusher {
   }
 
   resourcesFor(identity: ProxyIdentity): ProxyResources {
-    return translate(this.current.snapshot, identity);
+    return this.translator.translate(identity);
   }
 
   rejectedSnapshots(): ReadonlyMap<string, string> {
@@ -136,27 +194,31 @@ export class ProxyPusher {
 
   stop(): void {
     this.debouncer.stop();
+    if (this.drain?.timer) clearImmediate(this.drain.timer);
+    this.queue = [];
   }
 
-  private push(nodeId: string): void {
+  /** Translates and sets the node's snapshot unless its inputs are unchanged; true when set. */
+  private push(nodeId: string): boolean {
     const entry = this.nodes.get(nodeId);
-    if (!entry) return;
+    if (!entry) return false;
     let identity: ProxyIdentity;
     try {
       identity = this.identityOf(entry.node);
       const builtFrom = `${this.current.snapshot.version}|${stableJson(identity)}`;
-      if (entry.builtFrom === builtFrom && this.opts.cache.getPrepared(nodeId)) return;
-      const resources = this.resourcesFor(identity);
-      this.opts.cache.setSnapshot(nodeId, toXdsSnapshot(resources));
+      if (entry.builtFrom === builtFrom && this.opts.cache.getPrepared(nodeId)) return false;
+      this.opts.cache.setSnapshot(nodeId, toXdsSnapshot(this.translator.translateScoped(identity)));
       entry.builtFrom = builtFrom;
       this.counters.pushes++;
       this.rejected.delete(nodeId);
+      return true;
     } catch (err) {
       // The node keeps its last good snapshot; the reason is logged and shown in /debug/syncz.
       this.counters.rejectedSnapshots++;
       const reason = err instanceof SnapshotError ? err.problems.join('; ') : err instanceof Error ? err.stack ?? err.message : String(err);
       this.rejected.set(nodeId, reason);
       this.opts.log(`control-plane: no new config for ${nodeId}: ${reason}`);
+      return false;
     }
   }
 }

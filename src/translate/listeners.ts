@@ -1,7 +1,7 @@
 // Listener builders for each proxy kind. Listener content is independent of the snapshot version
-// (only RouteConfigurations carry it), so a config change does not make Envoy drain listeners.
+// (only proxyless RouteConfigurations carry it), so a config change does not make Envoy drain listeners.
 
-import type { ProxyIdentity } from '../registry/model.js';
+import type { MeshEndpoint, ProxyIdentity } from '../registry/model.js';
 import { ADS } from './clusters.js';
 import type { TranslationContext } from './context.js';
 import type { Cluster, HttpConnectionManager, HttpFilter, Listener, RouteConfiguration } from './envoy-types.js';
@@ -46,9 +46,14 @@ export function sidecarOutboundListener(proxy: ProxyIdentity): Listener {
  * Inbound listeners: one per endpoint port of the proxy's own pod (found through the endpoints whose
  * address is the proxy's IP), forwarding to the app on the same port at its app IP.
  */
-export function sidecarInbound(ctx: TranslationContext, proxy: ProxyIdentity): { listeners: Listener[]; clusters: Cluster[] } {
+export function sidecarInbound(
+  ctx: TranslationContext,
+  proxy: ProxyIdentity,
+  /** The endpoints at the proxy's IP, when the caller has them indexed. */
+  ownEndpoints: readonly MeshEndpoint[] = ctx.snapshot.endpoints,
+): { listeners: Listener[]; clusters: Cluster[] } {
   const ports = new Map<number, PortProtocol>();
-  for (const endpoint of ctx.snapshot.endpoints) {
+  for (const endpoint of ownEndpoints) {
     if (endpoint.address !== proxy.ip) continue;
     const service = ctx.services.get(endpoint.hostname);
     if (!service) continue;

@@ -1,4 +1,4 @@
-// Assembling RouteConfigurations: the version stamp, and the guard against duplicate domains
+// Assembling RouteConfigurations: the version stamp of proxyless clients, and the guard against duplicate domains
 // (Envoy rejects a RouteConfiguration in which two virtual hosts share a domain).
 
 import { TYPE_URL, type Metadata, type RouteConfiguration, type VirtualHost } from './envoy-types.js';
@@ -11,9 +11,11 @@ export interface SourcedVirtualHost {
 }
 
 /**
- * The snapshot version stamp, carried in every RouteConfiguration: @grpc/grpc-js-xds 1.14 skips a
- * RouteConfiguration whose content is unchanged, even when the clusters behind it changed, so the
- * content must change on every semantic change of the mesh. It is written twice on purpose: as a
+ * The snapshot version stamp, carried in proxyless clients' RouteConfigurations: @grpc/grpc-js-xds 1.14
+ * was seen to skip a RouteConfiguration whose content is unchanged even when the clusters behind it
+ * changed (src/xds/grpc-js-xds.test.ts could not reproduce it; the stamp stays as insurance). Sidecars
+ * and gateways get no stamp: it would turn every endpoint change into an RDS push to every proxy.
+ * It is written twice on purpose: as a
  * Struct (readable in config dumps) and as a typed google.protobuf.StringValue, whose only field
  * (`value`) packs the same whatever field-name casing a protobuf library gives Struct's Value.
  */
@@ -24,7 +26,8 @@ export function versionMetadata(version: string): Metadata {
   };
 }
 
-export function assembleRouteConfig(name: string, vhosts: SourcedVirtualHost[], version: string, problems: ProblemLog): RouteConfiguration {
+/** `version`: stamp it (proxyless clients) or not (undefined). */
+export function assembleRouteConfig(name: string, vhosts: SourcedVirtualHost[], version: string | undefined, problems: ProblemLog): RouteConfiguration {
   const seen = new Map<string, { vhost: string; source?: ConfigRef }>();
   const kept: VirtualHost[] = [];
   for (const { vhost, source } of vhosts) {
@@ -46,5 +49,7 @@ export function assembleRouteConfig(name: string, vhosts: SourcedVirtualHost[], 
     }
     if (domains.length > 0) kept.push({ ...vhost, domains });
   }
-  return { name, virtual_hosts: kept, validate_clusters: { value: false }, metadata: versionMetadata(version) };
+  const config: RouteConfiguration = { name, virtual_hosts: kept, validate_clusters: { value: false } };
+  if (version !== undefined) config.metadata = versionMetadata(version);
+  return config;
 }

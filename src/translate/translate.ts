@@ -1,11 +1,11 @@
 // The translation: (mesh snapshot, proxy) -> Envoy v3 resources. Pure: no I/O, no clock; the
 // same inputs give the same output (everything is sorted), which the golden files rely on.
 
-import type { MeshSnapshot, ProxyIdentity } from '../registry/model.js';
+import { configKey, mergeConfig, type MeshEndpoint, type MeshSnapshot, type ProxyIdentity } from '../registry/model.js';
 import { buildOutboundClusters, checkSubsetsSelectEndpoints } from './clusters.js';
 import { buildContext, type TranslationContext } from './context.js';
-import type { Listener, ProxyResources, RouteConfiguration } from './envoy-types.js';
-import { checkGatewayReferences, checkGatewayServers, gatewayPorts } from './gateway.js';
+import type { Cluster, Listener, ProxyResources, RouteConfiguration } from './envoy-types.js';
+import { checkGatewayReferences, checkGatewayServers, gatewayPorts, type GatewayPort } from './gateway.js';
 import { buildVirtualServiceRoutes, virtualServiceGateways } from './http-routes.js';
 import { gatewayListener, HTTP_PROXY_ROUTE, proxylessListener, sidecarInbound, sidecarOutboundListener } from './listeners.js';
 import { meshVirtualHosts } from './mesh-routes.js';
@@ -13,50 +13,185 @@ import { problemAt, type Problem } from './problems.js';
 import { assembleRouteConfig } from './route-config.js';
 import { resolveHost, serviceFqdn } from './names.js';
 
+/**
+ * What translation reads from a proxy besides its own addresses. Proxies with the same scope get the
+ * same outbound clusters, endpoints and routes; only listeners (which bind the pod IP) and a
+ * sidecar's inbound side are their own.
+ */
+export interface ProxyScope {
+  kind: ProxyIdentity['kind'];
+  namespace: string;
+  /** '' when no config differs between clusters (then the proxy's cluster changes nothing). */
+  cluster: string;
+  /** Only the labels some Gateway selector or VirtualService sourceLabels look at. */
+  labels: Record<string, string>;
+}
+
+/** A proxy's resources in two parts: `shared` is the same objects for every proxy of its scope. */
+export interface ScopedProxyResources {
+  shared: Omit<ProxyResources, 'problems'>;
+  own: { listeners: Listener[]; clusters: Cluster[] };
+  problems: Problem[];
+}
+
+interface ScopeTranslation {
+  ctx: TranslationContext;
+  resources: Omit<ProxyResources, 'problems'>;
+  gatewayPorts: GatewayPort[];
+  problems: Problem[];
+}
+
+const byName = (a: { name: string }, b: { name: string }): number => a.name.localeCompare(b.name);
+
+/**
+ * Translates one mesh snapshot for many proxies. The scope-dependent part is built once per scope and
+ * shared, so a thousand sidecars of one namespace cost one translation plus their listeners. Pure:
+ * memoisation only, no I/O; results must not be mutated (they are shared).
+ */
+export class MeshTranslator {
+  private readonly scopes = new Map<string, ScopeTranslation>();
+  private readonly selectorKeys: ReadonlySet<string>;
+  private endpointsByAddress: Map<string, MeshEndpoint[]> | undefined;
+  private readonly clusterMatters: boolean;
+
+  constructor(readonly snapshot: MeshSnapshot) {
+    this.selectorKeys = selectorLabelKeys(snapshot);
+    this.clusterMatters = configDependsOnCluster(snapshot);
+  }
+
+  scopeOf(proxy: ProxyIdentity): ProxyScope {
+    const labels: Record<string, string> = {};
+    for (const key of Object.keys(proxy.labels).sort()) if (this.selectorKeys.has(key)) labels[key] = proxy.labels[key];
+    return { kind: proxy.kind, namespace: proxy.namespace, cluster: this.clusterMatters ? proxy.cluster : '', labels };
+  }
+
+  translateScoped(proxy: ProxyIdentity): ScopedProxyResources {
+    const scope = this.scopeOf(proxy);
+    const key = JSON.stringify(scope);
+    let shared = this.scopes.get(key);
+    if (!shared) {
+      shared = translateScope(this.snapshot, scope);
+      this.scopes.set(key, shared);
+    }
+    const own = { listeners: [] as Listener[], clusters: [] as Cluster[] };
+    switch (proxy.kind) {
+      case 'sidecar': {
+        own.listeners.push(sidecarOutboundListener(proxy));
+        const inbound = sidecarInbound(shared.ctx, proxy, this.endpointsAt(proxy.ip));
+        own.listeners.push(...inbound.listeners);
+        own.clusters.push(...inbound.clusters);
+        break;
+      }
+      case 'router':
+        for (const port of shared.gatewayPorts) own.listeners.push(gatewayListener(proxy, port.port, port.routeConfigName));
+        break;
+      case 'proxyless':
+        break;
+      default: {
+        const unknown: never = proxy.kind;
+        throw new Error(`not implemented: proxy kind ${String(unknown)}`);
+      }
+    }
+    own.listeners.sort(byName);
+    own.clusters.sort(byName);
+    return { shared: shared.resources, own, problems: shared.problems };
+  }
+
+  private endpointsAt(address: string): readonly MeshEndpoint[] {
+    if (!this.endpointsByAddress) {
+      this.endpointsByAddress = new Map();
+      for (const endpoint of this.snapshot.endpoints) {
+        const list = this.endpointsByAddress.get(endpoint.address);
+        if (list) list.push(endpoint);
+        else this.endpointsByAddress.set(endpoint.address, [endpoint]);
+      }
+    }
+    return this.endpointsByAddress.get(address) ?? [];
+  }
+
+  translate(proxy: ProxyIdentity): ProxyResources {
+    const { shared, own, problems } = this.translateScoped(proxy);
+    return {
+      listeners: [...shared.listeners, ...own.listeners].sort(byName),
+      routes: shared.routes,
+      clusters: [...shared.clusters, ...own.clusters].sort(byName),
+      endpoints: shared.endpoints,
+      problems,
+    };
+  }
+}
+
 export function translate(snapshot: MeshSnapshot, proxy: ProxyIdentity): ProxyResources {
+  return new MeshTranslator(snapshot).translate(proxy);
+}
+
+/** Label keys that any Gateway selector or VirtualService sourceLabels match on: the rest cannot change a translation. */
+function selectorLabelKeys(snapshot: MeshSnapshot): Set<string> {
+  const keys = new Set<string>();
+  for (const gateway of snapshot.gateways) for (const key of Object.keys(gateway.spec.selector ?? {})) keys.add(key);
+  for (const vs of snapshot.virtualServices) {
+    for (const route of vs.spec.http ?? []) for (const match of route.match ?? []) for (const key of Object.keys(match.sourceLabels ?? {})) keys.add(key);
+  }
+  return keys;
+}
+
+/**
+ * Whether a proxy's cluster can change its translation: it picks its own cluster's copy of config that
+ * exists in several clusters, which matters only when the copies differ -- or for ServiceEntries,
+ * whose services name the cluster of the copy.
+ */
+function configDependsOnCluster(snapshot: MeshSnapshot): boolean {
+  const kinds = [snapshot.virtualServices, snapshot.destinationRules, snapshot.gateways, snapshot.serviceEntries];
+  if (kinds.some((objects) => mergeConfig<unknown>(objects).divergent.length > 0)) return true;
+  const entryCluster = new Map<string, string>();
+  for (const entry of snapshot.serviceEntries) {
+    const seen = entryCluster.get(configKey(entry));
+    if (seen !== undefined && seen !== entry.cluster) return true;
+    entryCluster.set(configKey(entry), entry.cluster);
+  }
+  return false;
+}
+
+function translateScope(snapshot: MeshSnapshot, scope: ProxyScope): ScopeTranslation {
+  // Shared builders see no address: anything that depends on one belongs in translateScoped's `own`.
+  const proxy: ProxyIdentity = { id: `scope~${scope.kind}~${scope.namespace}~${scope.cluster}`, ...scope, ip: '0.0.0.0' };
   const ctx = buildContext(snapshot, proxy);
   const outbound = buildOutboundClusters(ctx);
   const listeners: Listener[] = [];
   const routes: RouteConfiguration[] = [];
-  const clusters = [...outbound.clusters];
-  const endpoints = [...outbound.endpoints];
-
-  switch (proxy.kind) {
-    case 'sidecar': {
-      listeners.push(sidecarOutboundListener(proxy));
-      routes.push(assembleRouteConfig(HTTP_PROXY_ROUTE, meshVirtualHosts(ctx, proxy), snapshot.version, ctx.problems));
-      const inbound = sidecarInbound(ctx, proxy);
-      listeners.push(...inbound.listeners);
-      clusters.push(...inbound.clusters);
+  let ports: GatewayPort[] = [];
+  switch (scope.kind) {
+    case 'sidecar':
+      routes.push(assembleRouteConfig(HTTP_PROXY_ROUTE, meshVirtualHosts(ctx, proxy), undefined, ctx.problems));
       break;
-    }
-    case 'router': {
-      for (const port of gatewayPorts(ctx, proxy)) {
-        listeners.push(gatewayListener(proxy, port.port, port.routeConfigName));
-        routes.push(assembleRouteConfig(port.routeConfigName, port.vhosts, snapshot.version, ctx.problems));
-      }
+    case 'router':
+      ports = gatewayPorts(ctx, proxy);
+      for (const port of ports) routes.push(assembleRouteConfig(port.routeConfigName, port.vhosts, undefined, ctx.problems));
       break;
-    }
-    case 'proxyless': {
+    case 'proxyless':
       for (const mv of meshVirtualHosts(ctx, proxy)) {
         const withFault = mv.vhost.routes.some((r) => r.typed_per_filter_config !== undefined);
         for (const name of proxylessListenerNames(mv.service, mv.port, snapshot.domainSuffix)) {
           listeners.push(proxylessListener(name, withFault));
+          // grpc-js-xds gets the snapshot version stamped into its routes (see versionMetadata).
           routes.push(assembleRouteConfig(name, [mv], snapshot.version, ctx.problems));
         }
       }
       break;
-    }
     default: {
-      const unknown: never = proxy.kind;
+      const unknown: never = scope.kind;
       throw new Error(`not implemented: proxy kind ${String(unknown)}`);
     }
   }
   return {
-    listeners: listeners.sort((a, b) => a.name.localeCompare(b.name)),
-    routes: routes.sort((a, b) => a.name.localeCompare(b.name)),
-    clusters: clusters.sort((a, b) => a.name.localeCompare(b.name)),
-    endpoints: endpoints.sort((a, b) => a.cluster_name.localeCompare(b.cluster_name)),
+    ctx,
+    gatewayPorts: ports,
+    resources: {
+      listeners: listeners.sort(byName),
+      routes: routes.sort(byName),
+      clusters: [...outbound.clusters].sort(byName),
+      endpoints: [...outbound.endpoints].sort((a, b) => a.cluster_name.localeCompare(b.cluster_name)),
+    },
     problems: ctx.problems.list(),
   };
 }

@@ -1,7 +1,7 @@
 // Per-node snapshot cache (go-control-plane's SnapshotCache shape). The xDS server reads it
 // through the SnapshotSource contract only; whoever builds config calls setSnapshot.
 
-import { prepareSnapshot, type PreparedSnapshot, type XdsSnapshot } from './snapshot.js';
+import { SnapshotPreparer, type PreparedSnapshot, type XdsSnapshot } from './snapshot.js';
 
 /** Called after a node's snapshot changes (undefined after clearSnapshot). Must not throw. */
 export type SnapshotListener = (prepared: PreparedSnapshot | undefined) => void;
@@ -21,13 +21,14 @@ export interface SnapshotSource {
 export class SnapshotCache implements SnapshotSource {
   private readonly prepared = new Map<string, PreparedSnapshot>();
   private readonly listeners = new Map<string, Set<SnapshotListener>>();
+  private readonly preparer = new SnapshotPreparer();
 
   /**
    * Sets the node's snapshot. Throws SnapshotError (listing every problem) if it is inconsistent or
    * a resource does not fit its proto; the previous snapshot then stays in place and is served.
    */
   setSnapshot(nodeId: string, snapshot: XdsSnapshot): void {
-    const prepared = prepareSnapshot(nodeId, snapshot);
+    const prepared = this.preparer.prepare(nodeId, snapshot, this.prepared.get(nodeId));
     this.prepared.set(nodeId, prepared);
     this.notify(nodeId, prepared);
   }

@@ -8,7 +8,7 @@
 // ACKs/NACKs (a stale nonce is ignored for ACK purposes).
 
 import { SHORT_TYPE_NAMES, TYPE_URL_ORDER, TYPE_URLS, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, type TypeUrl } from './protos.js';
-import type { PreparedResource, PreparedSnapshot } from './snapshot.js';
+import { PreparedType, versionOf, type PreparedResource, type PreparedSnapshot } from './snapshot.js';
 import { applyNonce, nodeCluster, structToPlain, typeStatus, type AckState, type ProxyStatus } from './status.js';
 import { acceptTypeUrl, errorDetailMessage, type AdsStream, type StreamContext, type StreamIdentity } from './stream.js';
 import { createHash } from 'node:crypto';
@@ -20,7 +20,13 @@ interface DeltaTypeState extends AckState {
   names: Set<string>;
   /** What the client holds, name -> version. */
   client: Map<string, string>;
+  /** The node's prepared type last answered from: the same object again means nothing changed. */
+  answeredFrom?: PreparedType;
+  /** The subscription changed since the last answer. */
+  resubscribed: boolean;
 }
+
+const EMPTY = new PreparedType([], versionOf([]));
 
 export interface DeltaChanges {
   updated: PreparedResource[];
@@ -29,14 +35,14 @@ export interface DeltaChanges {
 
 /** What to send so that the client's view matches the subscribed part of `all` (pure). */
 export function deltaChanges(
-  all: ReadonlyMap<string, PreparedResource> | undefined,
+  all: PreparedType,
   wildcard: boolean,
   names: ReadonlySet<string>,
   client: ReadonlyMap<string, string>,
 ): DeltaChanges {
-  const available = all ?? new Map<string, PreparedResource>();
+  const available = all;
   const wanted = new Set<string>(names);
-  if (wildcard) for (const name of available.keys()) wanted.add(name);
+  if (wildcard) for (const resource of available.values()) wanted.add(resource.name);
   const updated: PreparedResource[] = [];
   const removed: string[] = [];
   for (const name of [...wanted].sort()) {
@@ -78,6 +84,7 @@ export class DeltaStream implements AdsStream<DeltaDiscoveryRequest> {
         wildcard: WILDCARD_TYPES.has(typeUrl) && subscribe.length === 0,
         names: new Set(),
         client: new Map(Object.entries(request.initial_resource_versions ?? {})),
+        resubscribed: true,
       };
       this.types.set(typeUrl, state);
     }
@@ -88,6 +95,7 @@ export class DeltaStream implements AdsStream<DeltaDiscoveryRequest> {
       this.ctx.counters.nacks++;
       this.ctx.log(`xds: NACK ${who} type=${short} version=${outcome.version ?? '-'}: ${outcome.message}`);
     }
+    if (subscribe.length > 0 || unsubscribe.length > 0) state.resubscribed = true;
     for (const name of subscribe) {
       if (name === '*') state.wildcard = true;
       else state.names.add(name);
@@ -112,7 +120,11 @@ export class DeltaStream implements AdsStream<DeltaDiscoveryRequest> {
 
   private respond(typeUrl: TypeUrl, state: DeltaTypeState, prepared = this.ctx.source.getPrepared(this.identity.nodeId)): void {
     if (!prepared) return;
-    const { updated, removed } = deltaChanges(prepared.types.get(typeUrl), state.wildcard, state.names, state.client);
+    const type = prepared.types.get(typeUrl) ?? EMPTY;
+    if (!state.resubscribed && type === state.answeredFrom) return;
+    state.answeredFrom = type;
+    state.resubscribed = false;
+    const { updated, removed } = deltaChanges(type, state.wildcard, state.names, state.client);
     if (updated.length === 0 && removed.length === 0) return;
     for (const r of updated) state.client.set(r.name, r.version);
     for (const name of removed) state.client.delete(name);

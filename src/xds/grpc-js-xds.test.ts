@@ -126,7 +126,7 @@ test('80/20 weighted clusters over 1000 calls, from a snapshot built at stream o
 test('weights changed to 50/50 by setSnapshot are applied within a second', async () => {
   const started = Date.now();
   cache.setSnapshot(NODE_ID, snapshot([50, 50]));
-  const pushed = cache.getPrepared(NODE_ID)?.typeVersions.get(TYPE_URLS.route);
+  const pushed = cache.getPrepared(NODE_ID)?.types.get(TYPE_URLS.route)?.version;
   await waitFor('50/50 ACKed', () => rdsStatus()?.ackedVersion !== undefined && rdsStatus()?.state === 'SYNCED' && rdsStatus()?.sentVersion === pushed, 1000);
   assert.ok(Date.now() - started < 1000);
   const counts = await split(1000);
@@ -155,13 +155,13 @@ test('an invalid RouteConfiguration is NACKed; the client keeps the last good (5
 // (a-cla -> b's port) are both applied. A stamp stays harmless: it changes only RDS.
 test('cluster and endpoint changes behind an unchanged RouteConfiguration are applied', async () => {
   const base = snapshot([50, 50], { routeStamp: 'after-nack' });
-  const routeVersion = cache.getPrepared(NODE_ID)?.typeVersions.get(TYPE_URLS.route);
+  const routeVersion = cache.getPrepared(NODE_ID)?.types.get(TYPE_URLS.route)?.version;
 
   const viaCds = snapshot([50, 50], { routeStamp: 'after-nack' });
   const a = viaCds.resources[TYPE_URLS.cluster]?.get('a');
   viaCds.resources[TYPE_URLS.cluster]?.set('a', { ...a, eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' }, service_name: 'b-cla' } });
   cache.setSnapshot(NODE_ID, viaCds);
-  assert.equal(cache.getPrepared(NODE_ID)?.typeVersions.get(TYPE_URLS.route), routeVersion, 'route unchanged');
+  assert.equal(cache.getPrepared(NODE_ID)?.types.get(TYPE_URLS.route)?.version, routeVersion, 'route unchanged');
   await waitFor('CDS ACKed', () => xds.xds.status().every((s) => s.types.CDS?.state === 'SYNCED' && s.types.EDS?.state === 'SYNCED'), 3000);
   await waitFor('calls follow the CDS change', async () => (await split(20)).a === 0, 1000);
 
@@ -170,7 +170,7 @@ test('cluster and endpoint changes behind an unchanged RouteConfiguration are ap
   const viaEds = snapshot([50, 50], { routeStamp: 'after-nack' });
   viaEds.resources[TYPE_URLS.endpoint]?.set('a-cla', { ...viaEds.resources[TYPE_URLS.endpoint]?.get('b-cla'), cluster_name: 'a-cla' });
   cache.setSnapshot(NODE_ID, viaEds);
-  assert.equal(cache.getPrepared(NODE_ID)?.typeVersions.get(TYPE_URLS.route), routeVersion, 'route unchanged');
+  assert.equal(cache.getPrepared(NODE_ID)?.types.get(TYPE_URLS.route)?.version, routeVersion, 'route unchanged');
   await waitFor('calls follow the EDS change', async () => (await split(20)).a === 0, 1000);
   const counts = await split(200);
   assert.deepEqual(counts, { a: 0, b: 200 });

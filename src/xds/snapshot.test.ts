@@ -63,16 +63,16 @@ test('versions follow content: same content same version, one type changed chang
   const v1 = prepareSnapshot('n', echoSnapshot({ backends }));
   const v2 = prepareSnapshot('n', echoSnapshot({ backends }));
   const v3 = prepareSnapshot('n', echoSnapshot({ backends: [backends[0] as (typeof backends)[0], { name: 'b', port: 2002, weight: 20 }] }));
-  for (const t of Object.values(TYPE_URLS)) assert.equal(v1.typeVersions.get(t), v2.typeVersions.get(t));
-  assert.notEqual(v1.typeVersions.get(TYPE_URLS.endpoint), v3.typeVersions.get(TYPE_URLS.endpoint));
-  assert.equal(v1.typeVersions.get(TYPE_URLS.cluster), v3.typeVersions.get(TYPE_URLS.cluster));
+  for (const t of Object.values(TYPE_URLS)) assert.equal(v1.types.get(t)?.version, v2.types.get(t)?.version);
+  assert.notEqual(v1.types.get(TYPE_URLS.endpoint)?.version, v3.types.get(TYPE_URLS.endpoint)?.version);
+  assert.equal(v1.types.get(TYPE_URLS.cluster)?.version, v3.types.get(TYPE_URLS.cluster)?.version);
   assert.equal(v1.types.get(TYPE_URLS.endpoint)?.get('a-cla')?.version, v3.types.get(TYPE_URLS.endpoint)?.get('a-cla')?.version);
 });
 
 test('SnapshotCache rejects an inconsistent or malformed snapshot and keeps the previous one', () => {
   const cache = new SnapshotCache();
   const seen: (string | undefined)[] = [];
-  cache.subscribe('n', (p) => seen.push(p?.typeVersions.get(TYPE_URLS.cluster)));
+  cache.subscribe('n', (p) => seen.push(p?.types.get(TYPE_URLS.cluster)?.version));
   const good = echoSnapshot({ backends });
   cache.setSnapshot('n', good);
   const bad = echoSnapshot({ backends });
@@ -85,4 +85,29 @@ test('SnapshotCache rejects an inconsistent or malformed snapshot and keeps the 
   cache.clearSnapshot('n');
   assert.equal(cache.getSnapshot('n'), undefined);
   assert.deepEqual(seen, [seen[0], undefined]);
+});
+
+test('groups: a group shared by two nodes is prepared once; an unchanged type keeps its object; names may not repeat across groups', () => {
+  const cache = new SnapshotCache();
+  const shared = echoSnapshot({ backends });
+  const own = (port: number) => new Map([[`own-${port}`, { name: `own-${port}`, type: 'STATIC', connect_timeout: { seconds: 1 } }]]);
+  const withOwn = (port: number): XdsSnapshot => ({
+    resources: { ...shared.resources, [TYPE_URLS.cluster]: [shared.resources[TYPE_URLS.cluster] ?? new Map(), own(port)] },
+  });
+  cache.setSnapshot('n1', withOwn(1));
+  cache.setSnapshot('n2', withOwn(2));
+  const [t1, t2] = ['n1', 'n2'].map((n) => cache.getPrepared(n)?.types.get(TYPE_URLS.cluster));
+  assert.equal(t1?.groups[0], t2?.groups[0], 'the shared group is one prepared object');
+  assert.notEqual(t1?.version, t2?.version);
+  assert.equal(t1?.size, (shared.resources[TYPE_URLS.cluster]?.size ?? 0) + 1);
+  assert.ok(t1?.get('own-1') && !t1.get('own-2'));
+
+  // Same content in new objects: every type keeps its previous PreparedType.
+  const before = cache.getPrepared('n1');
+  const again = echoSnapshot({ backends });
+  cache.setSnapshot('n1', { resources: { ...again.resources, [TYPE_URLS.cluster]: [again.resources[TYPE_URLS.cluster] ?? new Map(), own(1)] } });
+  for (const t of Object.values(TYPE_URLS)) assert.equal(cache.getPrepared('n1')?.types.get(t), before?.types.get(t), t);
+
+  const clash: XdsSnapshot = { resources: { ...shared.resources, [TYPE_URLS.cluster]: [shared.resources[TYPE_URLS.cluster] ?? new Map(), new Map([['a', { name: 'a', type: 'STATIC' }]])] } };
+  assert.throws(() => cache.setSnapshot('n3', clash), /CDS 'a' is in two resource groups/);
 });

@@ -2,27 +2,72 @@
 //
 // Per type: the subscribed names (LDS/CDS: empty or '*' = wildcard; explicit names honoured, as
 // proxyless gRPC sends them; RDS/EDS/SDS: the names requested), the last nonce and the version
-// sent. The version of a response is derived from exactly the resources it carries, so a
-// response is sent only when that set changes -- a NACKed version is never resent, and a
-// snapshot change that does not touch what this stream subscribed to sends nothing.
+// sent. LDS and CDS responses carry the whole subscribed set, and only when its version changes, so a
+// NACKed version is never resent. RDS and EDS responses carry only the resources whose bytes changed
+// since they were last sent (the xDS spec allows it for these types; Envoy, grpc-js-xds and Istio work
+// this way), so one changed endpoint is one ClusterLoadAssignment on the wire, not all of them.
+// A type whose prepared content is the very object last answered from is skipped in O(1).
 
 import { SHORT_TYPE_NAMES, TYPE_URL_ORDER, TYPE_URLS, type DiscoveryRequest, type DiscoveryResponse, type TypeUrl } from './protos.js';
-import { versionOf, type PreparedResource, type PreparedSnapshot } from './snapshot.js';
+import { PreparedType, versionOf, type PreparedGroup, type PreparedResource, type PreparedSnapshot } from './snapshot.js';
 import { applyNonce, nodeCluster, structToPlain, typeStatus, type AckState, type ProxyStatus } from './status.js';
 import { acceptTypeUrl, errorDetailMessage, type AdsStream, type StreamContext, type StreamIdentity } from './stream.js';
 
-const WILDCARD_TYPES: ReadonlySet<TypeUrl> = new Set([TYPE_URLS.listener, TYPE_URLS.cluster]);
+/** Wildcard-capable types, whose every response is the full state (a missing resource is deleted). */
+const FULL_STATE_TYPES: ReadonlySet<TypeUrl> = new Set([TYPE_URLS.listener, TYPE_URLS.cluster]);
+const EMPTY = new PreparedType([], versionOf([]));
 
 interface SotwTypeState extends AckState {
   wildcard: boolean;
   names: Set<string>;
+  /**
+   * The node's prepared type last answered from, and the names subscribed then: the client holds
+   * those resources as they are in it. The same object again (same names) means nothing changed.
+   */
+  answeredFrom?: PreparedType;
+  answeredNames: ReadonlySet<string>;
+  /** The subscription changed since the last answer. */
+  resubscribed: boolean;
 }
 
-/** The resources of one type that a subscription selects, in name order. */
-export function selectResources(all: ReadonlyMap<string, PreparedResource> | undefined, wildcard: boolean, names: ReadonlySet<string>): PreparedResource[] {
-  if (!all) return [];
-  const picked = wildcard ? [...all.values()] : [...names].flatMap((n) => (all.has(n) ? [all.get(n) as PreparedResource] : []));
-  return picked.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+/** The named resources present in `type`, in subscription order. */
+export function pickResources(type: PreparedType, names: Iterable<string>): PreparedResource[] {
+  const picked: PreparedResource[] = [];
+  for (const name of names) {
+    const resource = type.get(name);
+    if (resource) picked.push(resource);
+  }
+  return picked;
+}
+
+const groupDiffs = new WeakMap<PreparedGroup, WeakMap<PreparedGroup, string[]>>();
+
+/** Names in `next` that are new or have another version than in `previous` (memoised per pair). */
+function groupDiff(previous: PreparedGroup, next: PreparedGroup): string[] {
+  let byNext = groupDiffs.get(previous);
+  if (!byNext) {
+    byNext = new WeakMap();
+    groupDiffs.set(previous, byNext);
+  }
+  let names = byNext.get(next);
+  if (!names) {
+    names = [];
+    for (const [name, resource] of next.resources) if (previous.resources.get(name)?.version !== resource.version) names.push(name);
+    byNext.set(next, names);
+  }
+  return names;
+}
+
+/** What differs between two prepared types of a node, group by group; undefined when their groups do not line up. */
+function changedNames(previous: PreparedType, next: PreparedType): string[] | undefined {
+  if (previous.groups.length !== next.groups.length) return undefined;
+  return next.groups.flatMap((group, i) => (group === previous.groups[i] ? [] : groupDiff(previous.groups[i], group)));
+}
+
+function sameNames(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const name of a) if (!b.has(name)) return false;
+  return true;
 }
 
 export class SotwStream implements AdsStream<DiscoveryRequest> {
@@ -43,7 +88,7 @@ export class SotwStream implements AdsStream<DiscoveryRequest> {
     let state = this.types.get(typeUrl);
     const isNew = state === undefined;
     if (!state) {
-      state = { wildcard: false, names: new Set() };
+      state = { wildcard: false, names: new Set(), answeredNames: new Set(), resubscribed: true };
       this.types.set(typeUrl, state);
     }
     const outcome = applyNonce(state, request.response_nonce, errorDetailMessage(request.error_detail), this.ctx.now());
@@ -63,8 +108,13 @@ export class SotwStream implements AdsStream<DiscoveryRequest> {
         break;
     }
     const names = request.resource_names ?? [];
-    state.wildcard = WILDCARD_TYPES.has(typeUrl) && (names.length === 0 || names.includes('*'));
-    state.names = new Set(names.filter((n) => n !== '*'));
+    const wildcard = FULL_STATE_TYPES.has(typeUrl) && (names.length === 0 || names.includes('*'));
+    const subscribed = new Set(names.filter((n) => n !== '*'));
+    if (wildcard !== state.wildcard || !sameNames(subscribed, state.names)) {
+      state.resubscribed = true;
+      state.wildcard = wildcard;
+      state.names = subscribed;
+    }
     // A request without a nonce (re)starts the type: answer it even if the content is the same.
     this.respond(typeUrl, state, outcome.kind === 'initial' && !isNew);
   }
@@ -80,9 +130,38 @@ export class SotwStream implements AdsStream<DiscoveryRequest> {
   private respond(typeUrl: TypeUrl, state: SotwTypeState, force: boolean, prepared = this.ctx.source.getPrepared(this.identity.nodeId)): void {
     // No snapshot yet: the request waits; onSnapshot answers it.
     if (!prepared) return;
-    const resources = selectResources(prepared.types.get(typeUrl), state.wildcard, state.names);
-    const version = versionOf(resources);
-    if (!force && version === state.sentVersion) return;
+    const type = prepared.types.get(typeUrl) ?? EMPTY;
+    if (!force && !state.resubscribed && type === state.answeredFrom) return;
+    const before = { type: state.answeredFrom, names: state.answeredNames };
+    state.answeredFrom = type;
+    state.answeredNames = state.names;
+    state.resubscribed = false;
+    if (FULL_STATE_TYPES.has(typeUrl)) {
+      const resources = state.wildcard ? [...type.values()] : pickResources(type, state.names);
+      const version = state.wildcard ? type.version : versionOf(resources);
+      if (!force && version === state.sentVersion) return;
+      this.write(typeUrl, state, version, resources);
+      return;
+    }
+    const changed = this.changedForClient(type, before, state.names, force);
+    // The first answer goes out even when empty: the client learns that nothing it asked for exists yet.
+    if (changed.length === 0 && !force && state.sentVersion !== undefined) return;
+    // The node's whole type: opaque to clients, and the same for every subscription of it.
+    this.write(typeUrl, state, type.version, changed);
+  }
+
+  /** RDS/EDS: the subscribed resources of `type` that the client does not hold as they are. */
+  private changedForClient(type: PreparedType, before: { type: PreparedType | undefined; names: ReadonlySet<string> }, names: ReadonlySet<string>, force: boolean): PreparedResource[] {
+    if (force || !before.type) return pickResources(type, names);
+    // Same subscription: only what differs between the two types can be new to the client, and that
+    // difference is computed once per pair of groups for all the streams that share them.
+    const differing = before.names === names ? changedNames(before.type, type) : undefined;
+    if (differing) return pickResources(type, differing.filter((name) => names.has(name)));
+    const previous = before.type;
+    return pickResources(type, names).filter((r) => !(before.names.has(r.name) && previous.get(r.name)?.version === r.version));
+  }
+
+  private write(typeUrl: TypeUrl, state: SotwTypeState, version: string, resources: PreparedResource[]): void {
     const nonce = String(++this.nonceCounter);
     state.lastNonce = nonce;
     state.sentVersion = version;

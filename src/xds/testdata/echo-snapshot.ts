@@ -2,7 +2,7 @@
 // route splits traffic by weight over EDS clusters, as a proxyless gRPC client reads it.
 
 import { TYPE_URLS } from '../protos.js';
-import type { XdsSnapshot } from '../snapshot.js';
+import type { SingleGroupSnapshot } from '../snapshot.js';
 
 export const ECHO_TARGET = 'echo.test.svc.cluster.local:7070';
 export const ECHO_ROUTE = 'echo-route';
@@ -89,7 +89,7 @@ function loadAssignment(b: Backend): object {
   };
 }
 
-export function echoSnapshot(opts: EchoSnapshotOptions): XdsSnapshot {
+export function echoSnapshot(opts: EchoSnapshotOptions): SingleGroupSnapshot {
   const allClusters = [...opts.backends, ...(opts.extraClusters ?? [])];
   return {
     resources: {
