@@ -19,7 +19,8 @@ const EMPTY = new PreparedType([], versionOf([]));
 
 interface SotwTypeState extends AckState {
   wildcard: boolean;
-  names: Set<string>;
+  /** Shared between streams (internNames): never mutated. */
+  names: ReadonlySet<string>;
   /**
    * The node's prepared type last answered from, and the names subscribed then: the client holds
    * those resources as they are in it. The same object again (same names) means nothing changed.
@@ -64,10 +65,28 @@ function changedNames(previous: PreparedType, next: PreparedType): string[] | un
   return next.groups.flatMap((group, i) => (group === previous.groups[i] ? [] : groupDiff(previous.groups[i], group)));
 }
 
-function sameNames(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
-  if (a.size !== b.size) return false;
-  for (const name of a) if (!b.has(name)) return false;
-  return true;
+function sameNames(requested: readonly string[], current: ReadonlySet<string>): boolean {
+  return requested.length === current.size && requested.every((name) => current.has(name));
+}
+
+/**
+ * One Set per distinct subscription, shared by every stream that has it: a thousand sidecars each
+ * subscribing the same two thousand EDS names would otherwise hold two million entries (and strings).
+ */
+const subscriptions = new Map<string, WeakRef<ReadonlySet<string>>>();
+const forgetSubscription = new FinalizationRegistry<string>((key) => {
+  if (subscriptions.get(key)?.deref() === undefined) subscriptions.delete(key);
+});
+
+export function internNames(requested: readonly string[]): ReadonlySet<string> {
+  const sorted = [...new Set(requested)].sort();
+  const key = sorted.join('\n');
+  const known = subscriptions.get(key)?.deref();
+  if (known) return known;
+  const names: ReadonlySet<string> = new Set(sorted);
+  subscriptions.set(key, new WeakRef(names));
+  forgetSubscription.register(names, key);
+  return names;
 }
 
 export class SotwStream implements AdsStream<DiscoveryRequest> {
@@ -109,11 +128,11 @@ export class SotwStream implements AdsStream<DiscoveryRequest> {
     }
     const names = request.resource_names ?? [];
     const wildcard = FULL_STATE_TYPES.has(typeUrl) && (names.length === 0 || names.includes('*'));
-    const subscribed = new Set(names.filter((n) => n !== '*'));
-    if (wildcard !== state.wildcard || !sameNames(subscribed, state.names)) {
+    const requested = names.filter((n) => n !== '*');
+    if (wildcard !== state.wildcard || !sameNames(requested, state.names)) {
       state.resubscribed = true;
       state.wildcard = wildcard;
-      state.names = subscribed;
+      state.names = internNames(requested);
     }
     // A request without a nonce (re)starts the type: answer it even if the content is the same.
     this.respond(typeUrl, state, outcome.kind === 'initial' && !isNew);
