@@ -6,14 +6,17 @@ import type { ScopedProxyResources } from '../translate/translate.js';
 import { TYPE_URLS } from '../xds/protos.js';
 import type { ResourceGroup, XdsSnapshot } from '../xds/snapshot.js';
 
-/** One Map per shared array, so every proxy of a scope hands the cache the same group objects. */
-const sharedGroups = new WeakMap<readonly object[], ResourceGroup>();
+/**
+ * One Map per array: every proxy of a scope hands the cache the same shared group objects, and a proxy
+ * whose own resources did not change (the translator returns the same arrays) the same own ones.
+ */
+const groups = new WeakMap<readonly object[], ResourceGroup>();
 
-function group<R extends object>(resources: readonly R[], nameOf: (r: R) => string, shared: boolean): ResourceGroup {
-  const known = shared ? sharedGroups.get(resources) : undefined;
+function group<R extends object>(resources: readonly R[], nameOf: (r: R) => string): ResourceGroup {
+  const known = groups.get(resources);
   if (known) return known;
   const made = new Map(resources.map((r) => [nameOf(r), r]));
-  if (shared) sharedGroups.set(resources, made);
+  groups.set(resources, made);
   return made;
 }
 
@@ -24,10 +27,10 @@ export function toXdsSnapshot(resources: ScopedProxyResources): XdsSnapshot {
   const { shared, own } = resources;
   return {
     resources: {
-      [TYPE_URLS.listener]: [group(shared.listeners, byName, true), group(own.listeners, byName, false)],
-      [TYPE_URLS.route]: group(shared.routes, byName, true),
-      [TYPE_URLS.cluster]: [group(shared.clusters, byName, true), group(own.clusters, byName, false)],
-      [TYPE_URLS.endpoint]: group(shared.endpoints, (r) => r.cluster_name, true),
+      [TYPE_URLS.listener]: [group(shared.listeners, byName), group(own.listeners, byName)],
+      [TYPE_URLS.route]: group(shared.routes, byName),
+      [TYPE_URLS.cluster]: [group(shared.clusters, byName), group(own.clusters, byName)],
+      [TYPE_URLS.endpoint]: group(shared.endpoints, (r) => r.cluster_name),
     },
   };
 }

@@ -105,7 +105,7 @@ export class ProxyPusher {
     const built = performance.now();
     if (this.current.snapshot.version !== previous) {
       const s = this.current.snapshot;
-      this.translator = new MeshTranslator(s);
+      this.translator = new MeshTranslator(s, this.translator);
       this.opts.log(`control-plane: mesh snapshot ${s.version}: ${s.services.length} services, ${s.endpoints.length} endpoints, ` +
         `${s.virtualServices.length} virtual services, ${s.destinationRules.length} destination rules`);
     }

@@ -27,10 +27,16 @@ export interface ProxyScope {
   labels: Record<string, string>;
 }
 
+/** What a proxy has of its own: listeners bind its IP, inbound clusters point at its app. */
+export interface OwnResources {
+  listeners: Listener[];
+  clusters: Cluster[];
+}
+
 /** A proxy's resources in two parts: `shared` is the same objects for every proxy of its scope. */
 export interface ScopedProxyResources {
   shared: Omit<ProxyResources, 'problems'>;
-  own: { listeners: Listener[]; clusters: Cluster[] };
+  own: OwnResources;
   problems: Problem[];
 }
 
@@ -53,10 +59,18 @@ export class MeshTranslator {
   private readonly selectorKeys: ReadonlySet<string>;
   private endpointsByAddress: Map<string, MeshEndpoint[]> | undefined;
   private readonly clusterMatters: boolean;
+  /** Per proxy id: its own resources and the inputs they were made from (this snapshot's, the previous one's). */
+  private readonly own = new Map<string, { inputs: string; resources: OwnResources }>();
+  private readonly previousOwn: ReadonlyMap<string, { inputs: string; resources: OwnResources }>;
 
-  constructor(readonly snapshot: MeshSnapshot) {
+  /** `previous`: the translator of the snapshot before, whose per-proxy results may be reused. */
+  constructor(
+    readonly snapshot: MeshSnapshot,
+    previous?: MeshTranslator,
+  ) {
     this.selectorKeys = selectorLabelKeys(snapshot);
     this.clusterMatters = configDependsOnCluster(snapshot);
+    this.previousOwn = previous?.own ?? new Map();
   }
 
   scopeOf(proxy: ProxyIdentity): ProxyScope {
@@ -73,11 +87,30 @@ export class MeshTranslator {
       shared = translateScope(this.snapshot, scope);
       this.scopes.set(key, shared);
     }
-    const own = { listeners: [] as Listener[], clusters: [] as Cluster[] };
+    return { shared: shared.resources, own: this.ownResources(proxy, shared), problems: shared.problems };
+  }
+
+  /**
+   * The proxy's own listeners and clusters. When their inputs equal those of the previous snapshot's
+   * translation, the previous objects are returned, so the cache sees the same (already encoded) ones.
+   */
+  private ownResources(proxy: ProxyIdentity, shared: ScopeTranslation): OwnResources {
+    const endpoints = proxy.kind === 'sidecar' ? this.endpointsAt(proxy.ip) : [];
+    const inputs = JSON.stringify([
+      proxy,
+      endpoints.map((e) => [e.hostname, e.ports, shared.ctx.services.get(e.hostname)?.ports]),
+      proxy.kind === 'router' ? shared.gatewayPorts.map((p) => [p.port, p.routeConfigName]) : [],
+    ]);
+    const known = this.own.get(proxy.id) ?? this.previousOwn.get(proxy.id);
+    if (known?.inputs === inputs) {
+      this.own.set(proxy.id, known);
+      return known.resources;
+    }
+    const own: OwnResources = { listeners: [], clusters: [] };
     switch (proxy.kind) {
       case 'sidecar': {
         own.listeners.push(sidecarOutboundListener(proxy));
-        const inbound = sidecarInbound(shared.ctx, proxy, this.endpointsAt(proxy.ip));
+        const inbound = sidecarInbound(shared.ctx, proxy, endpoints);
         own.listeners.push(...inbound.listeners);
         own.clusters.push(...inbound.clusters);
         break;
@@ -94,7 +127,8 @@ export class MeshTranslator {
     }
     own.listeners.sort(byName);
     own.clusters.sort(byName);
-    return { shared: shared.resources, own, problems: shared.problems };
+    this.own.set(proxy.id, { inputs, resources: own });
+    return own;
   }
 
   private endpointsAt(address: string): readonly MeshEndpoint[] {

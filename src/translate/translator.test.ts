@@ -100,4 +100,19 @@ describe('MeshTranslator', () => {
     assert.ok(translator.translate({ ...sleep1, kind: 'proxyless', id: 'grpc' }).routes.every((r) => r.metadata !== undefined));
     for (const proxy of [sleep1, gateway1]) assert.ok(translator.translate(proxy).routes.every((r) => r.metadata === undefined), proxy.id);
   });
+
+  it('reuses the own listeners and clusters of a proxy from the previous snapshot when their inputs are unchanged', () => {
+    const { snapshot, sleep1, gateway1 } = scenario();
+    const first = new MeshTranslator(snapshot);
+    const [sleepOwn, gatewayOwn] = [first.translateScoped(sleep1).own, first.translateScoped(gateway1).own];
+    // A new snapshot where only another pod changed: same own objects.
+    const next = new MeshTranslator({ ...snapshot, version: 'next' }, first);
+    assert.equal(next.translateScoped(sleep1).own, sleepOwn);
+    assert.equal(next.translateScoped(gateway1).own, gatewayOwn);
+    // The sleep pod's app moved: new own objects with the new address.
+    const moved = new MeshTranslator({ ...snapshot, version: 'moved' }, next);
+    const own = moved.translateScoped({ ...sleep1, appIp: '127.10.200.9' }).own;
+    assert.notEqual(own, sleepOwn);
+    assert.deepEqual(own.listeners.map((l) => l.name), sleepOwn.listeners.map((l) => l.name));
+  });
 });
