@@ -223,4 +223,17 @@ test('traffic, proxy-status, proxy-config and analyze against a running mesh', {
   const analysis = capture();
   assert.equal(await runAnalyze({ kubeconfig, context: 'cluster-1', files: [], controlPlaneAddress: `127.0.0.1:${cp?.debugPort ?? 0}`, output: 'table' }, analysis), 0);
   assert.match(analysis.stdout.join('\n'), /No validation issues found/);
+
+  // The routing changes while the requests run: the verdict says so rather than judge mixed counts.
+  const changing = capture();
+  const running = runTraffic({ ...base(), requests: 1500 }, changing);
+  await until('requests being sent', () => changing.stderr.some((l) => l.startsWith('sending ')), 10_000);
+  const evenSplit = manifests('helloworld-virtualservice.yaml').map((m) => {
+    const object = structuredClone(m.object) as KubeObject & { spec: { http: Array<{ route: Array<{ weight?: number }> }> } };
+    for (const route of object.spec.http) for (const destination of route.route) destination.weight = 50;
+    return { ...m, object };
+  });
+  await applyObjects(kc1, evenSplit, { namespace: 'sample' });
+  assert.equal(await running, 1, changing.stdout.join('\n'));
+  assert.match(changing.stdout.join('\n'), /routing changed while the requests ran \(expected v1=80\.0%,v2=20\.0% before, v1=50\.0%,v2=50\.0% after\)/);
 });

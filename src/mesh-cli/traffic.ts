@@ -153,6 +153,16 @@ export async function runTraffic(opts: TrafficOptions, io: CommandIo): Promise<n
 
   const counted = tally(answers, (instance) => directory?.byPod(instance)?.cluster);
   const verdict = judge(counted, expected, opts.by, { maxFailures: opts.maxFailures, ...(opts.alpha !== undefined ? { alpha: opts.alpha } : {}) });
+  if (split) {
+    // The expected shares were read before sending: a config push during the run (e.g. right after
+    // create-mesh, while the remote cluster's endpoints arrive) makes the counts mix two configurations.
+    const after = groupShares((await meshSplit(kc, pod, opts, directory, io)).split, opts.by);
+    if (!sameShares(expected, after)) {
+      verdict.pass = false;
+      verdict.reasons.push(`the proxy's routing changed while the requests ran (expected ${formatShares(expected)} before, ${formatShares(after)} after): ` +
+        'the counts mix both configurations. Run the command again.');
+    }
+  }
   const report: TrafficReport = {
     from: { pod: podName, namespace: opts.namespace, context: kc.getCurrentContext(), sidecar },
     url: opts.url,
@@ -165,6 +175,15 @@ export async function runTraffic(opts: TrafficOptions, io: CommandIo): Promise<n
   };
   outBlock(io, opts.output === 'table' ? formatTrafficReport(report) : formatTrafficStructured(report, opts.output));
   return verdict.pass ? 0 : 1;
+}
+
+function sameShares(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>): boolean {
+  const names = new Set([...a.keys(), ...b.keys()]);
+  return [...names].every((name) => Math.abs((a.get(name) ?? 0) - (b.get(name) ?? 0)) < 1e-9);
+}
+
+function formatShares(shares: ReadonlyMap<string, number>): string {
+  return [...shares].map(([name, share]) => `${name}=${(share * 100).toFixed(1)}%`).join(',') || '(nothing)';
 }
 
 function parseExpectOrThrow(text: string): Map<string, number> {
