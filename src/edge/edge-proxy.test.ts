@@ -29,6 +29,10 @@ async function fakeGateway(cluster: string, host: string): Promise<FakeGateway> 
     if (req.url === '/hello') {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end(`hello from ${cluster} host=${req.headers.host ?? ''}\n`);
+    } else if (req.url === '/echo') {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => res.end(`${req.method} ${Buffer.concat(chunks).length} bytes`));
     } else {
       res.writeHead(404);
       res.end();
@@ -103,6 +107,9 @@ test('edge: balances over healthy gateways only, follows health changes, counts 
 
   // Unmatched paths come back from the gateway unchanged.
   assert.equal((await get(`http://${edge.address}/other`)).status, 404);
+  // Request bodies are streamed to the gateway whole.
+  const posted = await fetch(`http://${edge.address}/echo`, { method: 'POST', body: 'x'.repeat(300_000) });
+  assert.match(await posted.text(), /^POST 300000 bytes$/);
 
   // a fails twice: only b serves.
   a.ready = false;
@@ -113,8 +120,8 @@ test('edge: balances over healthy gateways only, follows health changes, counts 
 
   const stats = await (await fetch(`http://${edge.adminAddress}/stats`)).json() as { backends: { id: string; requests: number; healthy: boolean; lastFailure?: string }[] };
   const byId = Object.fromEntries(stats.backends.map((x) => [x.id, x]));
-  // The /other request went to one of the two.
-  assert.equal((byId['cluster-1/gw-cluster-1']?.requests ?? 0) + (byId['cluster-2/gw-cluster-2']?.requests ?? 0), 20 + 20 + 1 + 6);
+  // The /other and /echo requests went to one of the two each.
+  assert.equal((byId['cluster-1/gw-cluster-1']?.requests ?? 0) + (byId['cluster-2/gw-cluster-2']?.requests ?? 0), 20 + 20 + 1 + 1 + 6);
   assert.ok((byId['cluster-1/gw-cluster-1']?.requests ?? 0) >= 30);
   assert.ok((byId['cluster-2/gw-cluster-2']?.requests ?? 0) >= 16);
   assert.equal(byId['cluster-1/gw-cluster-1']?.healthy, false);

@@ -5,9 +5,10 @@
 // it (`x-meshwork-edge-backend`), and an admin port serves per-gateway counters at GET /stats.
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Pool } from 'undici';
 import type { Clock, TimerHandle } from '../proxy/clock.js';
 import { systemClock } from '../proxy/clock.js';
+import { Cancel } from '../proxy/upstream/cancel.js';
+import { Http1SocketPool } from '../proxy/upstream/http1-socket-pool.js';
 import { INITIAL_HEALTH, nextHealth, type HealthCheckSpec, type HealthState, type ProbeOutcome } from './health.js';
 
 export const BACKEND_HEADER = 'x-meshwork-edge-backend';
@@ -71,7 +72,7 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'tra
 interface BackendEntry {
   backend: EdgeBackend;
   id: string;
-  pool: Pool;
+  pool: Http1SocketPool;
   health: HealthState;
   requests: number;
   errors: number;
@@ -144,7 +145,12 @@ export class EdgeProxy {
       next.set(id, {
         backend,
         id,
-        pool: new Pool(`http://${backend.ip}:${backend.port}`, { connections: 256, pipelining: 1, keepAliveTimeout: 60_000, connect: { timeout: 2_000 } }),
+        pool: new Http1SocketPool(`http://${backend.ip}:${backend.port}`, 2_000, {
+          maxConnections: 256,
+          idleTimeoutMs: 60_000,
+          clock: this.clock,
+          log: (level, message) => this.log(`edge ${this.opts.name}: ${level}: ${message}`),
+        }),
         health: INITIAL_HEALTH,
         requests: 0,
         errors: 0,
@@ -195,7 +201,7 @@ export class EdgeProxy {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const entry of this.entries.values()) entry.timer?.cancel();
-    await Promise.all([closeServer(this.server), closeServer(this.admin), ...[...this.entries.values()].map((e) => e.pool.destroy().catch(() => undefined))]);
+    await Promise.all([closeServer(this.server), closeServer(this.admin), ...[...this.entries.values()].map((e) => e.pool.destroy())]);
   }
 
   private scheduleProbe(entry: BackendEntry, delayMs: number): void {
@@ -235,6 +241,11 @@ export class EdgeProxy {
     // A request without a body can be replayed on another gateway when the first refuses the connection.
     const replayable = (req.method === 'GET' || req.method === 'HEAD') && !req.headers['content-length'] && !req.headers['transfer-encoding'];
     const tried = new Set<string>();
+    // The client leaving cancels the exchange with the gateway (and its connection).
+    const cancel = new Cancel();
+    res.once('close', () => {
+      if (!res.writableFinished) cancel.abort();
+    });
     for (;;) {
       const entry = this.pick(tried);
       if (!entry) {
@@ -248,14 +259,16 @@ export class EdgeProxy {
         const upstream = await entry.pool.request({
           method: req.method ?? 'GET',
           path: req.url ?? '/',
+          authority: req.headers.host ?? `${entry.backend.ip}:${entry.backend.port}`,
           headers,
-          body: replayable ? undefined : req,
+          body: replayable ? null : req,
+          signal: cancel,
         });
         entry.requests++;
         const out: Record<string, string | string[]> = {};
         for (const [k, v] of Object.entries(upstream.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
         out[BACKEND_HEADER] = entry.id;
-        res.writeHead(upstream.statusCode, out);
+        res.writeHead(upstream.status, out);
         upstream.body.on('error', (err) => {
           entry.errors++;
           this.log(`edge ${this.opts.name}: response body from ${entry.id} failed: ${err.message}`);

@@ -8,14 +8,18 @@ export interface TimerHandle {
 export interface Clock {
   /** Milliseconds since an arbitrary epoch; only differences matter (Date.now() for the system clock). */
   now(): number;
-  /** Run fn after ms milliseconds unless cancelled first. */
-  setTimer(fn: () => void, ms: number): TimerHandle;
+  /**
+   * Run fn after ms milliseconds unless cancelled first. `unref`: the timer alone does not keep the
+   * process alive (housekeeping such as closing idle connections).
+   */
+  setTimer(fn: () => void, ms: number, opts?: { unref?: boolean }): TimerHandle;
 }
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimer(fn, ms) {
+  setTimer(fn, ms, opts) {
     const t = setTimeout(fn, ms);
+    if (opts?.unref) t.unref();
     return { cancel: () => clearTimeout(t) };
   },
 };

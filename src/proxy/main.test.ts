@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatAccessLog } from './accesslog.js';
+import { bufferedAccessLog, formatAccessLog, type AccessLogEntry } from './accesslog.js';
 import { parseMetadata, proxyOptionsFromEnv } from './main.js';
 
 test('options: flags over environment, Istio node id gives the cluster default', () => {
@@ -19,27 +19,53 @@ test('options: flags over environment, Istio node id gives the cluster default',
   assert.deepEqual(parseMetadata('{"A":"b","N":1}'), { A: 'b', N: '1' });
 });
 
+const ENTRY: AccessLogEntry = {
+  startMs: Date.parse('2026-01-02T03:04:05.678Z'),
+  method: 'GET',
+  path: '/hello',
+  protocol: 'HTTP/1.1',
+  status: 200,
+  flags: '',
+  bytesReceived: 0,
+  bytesSent: 42,
+  durationMs: 3.4,
+  upstreamServiceTimeMs: 2,
+  forwardedFor: undefined,
+  userAgent: 'curl/7.88.1',
+  requestId: 'abc',
+  authority: 'helloworld.sample:5000',
+  upstreamHost: '127.10.0.7:5000',
+  upstreamCluster: 'outbound|5000|v1|helloworld.sample.svc.cluster.local',
+};
+
 test("access log line in Envoy's default format", () => {
-  const line = formatAccessLog({
-    start: new Date('2026-01-02T03:04:05.678Z'),
-    method: 'GET',
-    path: '/hello',
-    protocol: 'HTTP/1.1',
-    status: 200,
-    flags: '',
-    bytesReceived: 0,
-    bytesSent: 42,
-    durationMs: 3.4,
-    upstreamServiceTimeMs: 2,
-    forwardedFor: undefined,
-    userAgent: 'curl/7.88.1',
-    requestId: 'abc',
-    authority: 'helloworld.sample:5000',
-    upstreamHost: '127.10.0.7:5000',
-    upstreamCluster: 'outbound|5000|v1|helloworld.sample.svc.cluster.local',
-  });
+  const line = formatAccessLog(ENTRY);
   assert.equal(
     line,
     '[2026-01-02T03:04:05.678Z] "GET /hello HTTP/1.1" 200 - 0 42 3 2 "-" "curl/7.88.1" "abc" "helloworld.sample:5000" "127.10.0.7:5000" outbound|5000|v1|helloworld.sample.svc.cluster.local\n',
   );
+});
+
+test('start times keep their milliseconds, padded, across seconds', () => {
+  assert.match(formatAccessLog({ ...ENTRY, startMs: Date.parse('2026-01-02T03:04:05.007Z') }), /^\[2026-01-02T03:04:05\.007Z\]/);
+  assert.match(formatAccessLog({ ...ENTRY, startMs: Date.parse('2026-01-02T03:04:06.070Z') }), /^\[2026-01-02T03:04:06\.070Z\]/);
+  assert.match(formatAccessLog({ ...ENTRY, startMs: Date.parse('1999-12-31T23:59:59.999Z') }), /^\[1999-12-31T23:59:59\.999Z\]/);
+});
+
+test('the buffered access log writes once per event loop turn, at once when full, and on flush', async () => {
+  const writes: string[] = [];
+  const log = bufferedAccessLog((t) => writes.push(t), 1000);
+  log.sink(ENTRY);
+  log.sink(ENTRY);
+  assert.equal(writes.length, 0);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(writes.length, 1);
+  assert.equal(writes[0], formatAccessLog(ENTRY).repeat(2));
+  for (let i = 0; i < 6; i++) log.sink(ENTRY); // over 1000 characters: written without waiting
+  assert.equal(writes.length, 2);
+  log.sink(ENTRY);
+  log.flush();
+  assert.equal(writes.length, 3);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(writes.length, 3, 'nothing left for the scheduled flush');
 });

@@ -13,7 +13,7 @@
 //   --log-level LEVEL        MESHWORK_LOG_LEVEL      debug | info | warn | error (default info), to stderr.
 // SIGTERM / SIGINT stop the proxy (listeners closed, xDS stream cancelled) and exit 0.
 
-import { stdoutAccessLog } from './accesslog.js';
+import { bufferedAccessLog } from './accesslog.js';
 import { AdminServer } from './admin/server.js';
 import { ProxyStats } from './admin/stats.js';
 import { systemClock, type Clock } from './clock.js';
@@ -66,9 +66,10 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const store = new ConfigStore();
   const stats = new ProxyStats();
   const clusters = new ClusterManager(store, { clock, random, log, onEjection: (c) => stats.ejection(c) });
+  const accessLog = opts.accessLog ? bufferedAccessLog((text) => process.stdout.write(text)) : undefined;
   const listeners = new ListenerManager(
     store,
-    { clusters, clock, random, stats, accessLog: opts.accessLog ? stdoutAccessLog : undefined, log },
+    { clusters, clock, random, stats, accessLog: accessLog?.sink, log },
     { drainMs: opts.drainMs ?? 5000, onBindError: () => stats.internalError('listener_bind') },
   );
   const xds = new XdsClient({ server: opts.xdsServer, nodeId: opts.nodeId, cluster: opts.cluster, metadata: opts.metadata, store, clock, log, backoff: opts.backoff, random });
@@ -122,6 +123,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       await listeners.close();
       clusters.close();
       await admin.close();
+      accessLog?.flush();
     },
   };
 }

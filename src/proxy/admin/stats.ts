@@ -7,30 +7,35 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 const ENVOY_BUCKETS = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000];
 
 /**
- * Per-request counts kept in a Map keyed by a plain string and handed to prom-client only when scraped:
+ * Per-request counts by (name, code) kept in nested Maps and handed to prom-client only when scraped:
  * prom-client validates and hashes the label object on every inc(), which cost more than the rest of
- * the stats on the request path.
+ * the stats on the request path. The name (a cluster or stat prefix from config) is the same string
+ * object request after request, so its hash is cached; the code is a small integer.
  */
 class PendingCounts<L extends Record<string, string>> {
-  private readonly counts = new Map<string, { labels: L; value: number }>();
+  private readonly counts = new Map<string, Map<number, { labels: L; value: number }>>();
 
-  add(key: string, labels: () => L): void {
-    const entry = this.counts.get(key);
+  constructor(private readonly labelsOf: (name: string, code: number) => L) {}
+
+  add(name: string, code: number): void {
+    let byCode = this.counts.get(name);
+    if (!byCode) this.counts.set(name, (byCode = new Map()));
+    const entry = byCode.get(code);
     if (entry) entry.value++;
-    else this.counts.set(key, { labels: labels(), value: 1 });
+    else byCode.set(code, { labels: this.labelsOf(name, code), value: 1 });
   }
 
   /** Sets `counter` to the totals (a collect() hook: runs right before each scrape). */
   writeTo(counter: Counter<Extract<keyof L, string>>): void {
     counter.reset();
-    for (const { labels, value } of this.counts.values()) counter.inc(labels, value);
+    for (const byCode of this.counts.values()) for (const { labels, value } of byCode.values()) counter.inc(labels, value);
   }
 }
 
 export class ProxyStats {
   readonly registry = new Registry();
-  private readonly upstreamCounts = new PendingCounts<{ envoy_cluster_name: string; envoy_response_code: string }>();
-  private readonly downstreamCounts = new PendingCounts<{ envoy_http_conn_manager_prefix: string; envoy_response_code_class: string }>();
+  private readonly upstreamCounts = new PendingCounts((cluster, status) => ({ envoy_cluster_name: cluster, envoy_response_code: String(status) }));
+  private readonly downstreamCounts = new PendingCounts((statPrefix, codeClass) => ({ envoy_http_conn_manager_prefix: statPrefix, envoy_response_code_class: `${codeClass}xx` }));
   private readonly upstreamRq: Counter<'envoy_cluster_name' | 'envoy_response_code'> = new Counter({
     name: 'envoy_cluster_upstream_rq',
     help: 'Requests answered per cluster and response code',
@@ -83,7 +88,7 @@ export class ProxyStats {
   });
 
   upstream(cluster: string, status: number, upstreamTimeMs: number | undefined): void {
-    this.upstreamCounts.add(`${status} ${cluster}`, () => ({ envoy_cluster_name: cluster, envoy_response_code: String(status) }));
+    this.upstreamCounts.add(cluster, status);
     if (upstreamTimeMs !== undefined) this.upstreamRqTime.observe({ envoy_cluster_name: cluster }, upstreamTimeMs);
   }
 
@@ -96,8 +101,7 @@ export class ProxyStats {
   }
 
   downstream(statPrefix: string, status: number): void {
-    const codeClass = Math.floor(status / 100);
-    this.downstreamCounts.add(`${codeClass} ${statPrefix}`, () => ({ envoy_http_conn_manager_prefix: statPrefix, envoy_response_code_class: `${codeClass}xx` }));
+    this.downstreamCounts.add(statPrefix, Math.floor(status / 100));
   }
 
   xdsUpdate(type: string, accepted: boolean): void {

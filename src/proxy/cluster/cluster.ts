@@ -5,7 +5,7 @@
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import { endpointKey, type Cluster, type Endpoint } from '../model/cluster.js';
-import { Http1Pool } from '../upstream/http1-pool.js';
+import { Http1SocketPool } from '../upstream/http1-socket-pool.js';
 import { Http2Pool } from '../upstream/http2-pool.js';
 import type { EndpointPool } from '../upstream/types.js';
 import { isHealthy, type Host } from './host.js';
@@ -44,7 +44,7 @@ export class ClusterRuntime {
 
   private newPool(e: Endpoint): EndpointPool {
     const origin = `http://${endpointKey(e)}`;
-    return this.specValue.http2 ? new Http2Pool(origin, this.specValue.connectTimeoutMs, this.deps.clock) : new Http1Pool(origin, this.specValue.connectTimeoutMs);
+    return this.specValue.http2 ? new Http2Pool(origin, this.specValue.connectTimeoutMs, this.deps.clock) : new Http1SocketPool(origin, this.specValue.connectTimeoutMs, { clock: this.deps.clock, log: this.deps.log });
   }
 
   private retire(pool: EndpointPool, why: string): void {
@@ -86,11 +86,23 @@ export class ClusterRuntime {
    * Picks a host for one attempt: healthy (HEALTHY/UNKNOWN), not ejected, in the best priority that has
    * any; hosts in `avoid` (tried by earlier attempts) only when nothing else is left.
    */
-  pick(avoid: ReadonlySet<string>): Host | undefined {
+  pick(avoid: ReadonlySet<string> | undefined): Host | undefined {
     const now = this.deps.clock.now();
-    const eligible = this.hostList.filter((h) => isHealthy(h) && !isEjected(h, now));
+    const hosts = this.hostList;
+    if (hosts.length === 0) return undefined;
+    // The common case, checked without allocating: every host usable, none to avoid, one priority.
+    const priority = hosts[0].endpoint.priority;
+    let allUsable = true;
+    for (const h of hosts) {
+      if (!isHealthy(h) || isEjected(h, now) || avoid?.has(h.key) || h.endpoint.priority !== priority) {
+        allUsable = false;
+        break;
+      }
+    }
+    if (allUsable) return this.lb.pick(hosts);
+    const eligible = hosts.filter((h) => isHealthy(h) && !isEjected(h, now));
     if (eligible.length === 0) return undefined;
-    const fresh = eligible.filter((h) => !avoid.has(h.key));
+    const fresh = avoid ? eligible.filter((h) => !avoid.has(h.key)) : eligible;
     const pool = fresh.length > 0 ? fresh : eligible;
     const best = Math.min(...pool.map((h) => h.endpoint.priority));
     return this.lb.pick(pool.filter((h) => h.endpoint.priority === best));

@@ -221,9 +221,20 @@ export class ConnectionManager {
     const statusTrailers = grpcStatusOutOfHeaders(out);
     try {
       writeHead(res, response.status, out);
-      await copyBody(response.body, res, ex);
+      // Most small bodies arrive with their headers: one write, no stream plumbing.
+      const whole = response.takeWholeBody?.();
+      const isH2 = res instanceof http2.Http2ServerResponse;
+      if (whole && !isH2) {
+        ex.bytesSent = whole.length;
+        res.end(whole);
+        return;
+      }
+      if (whole) {
+        ex.bytesSent = whole.length;
+        if (whole.length > 0) writeChunk(res, whole);
+      } else await copyBody(response.body, res, ex);
       // Only HTTP/2 responses carry trailers (addTrailers drops them for HTTP/1.1): skip the wait there.
-      if (res instanceof http2.Http2ServerResponse) addTrailers(res, { ...statusTrailers, ...(await response.trailers()) });
+      if (isH2) addTrailers(res, { ...statusTrailers, ...(await response.trailers()) });
       res.end();
     } catch (e) {
       // The upstream reset mid-body (or the client left): Envoy resets the downstream stream too.
@@ -242,7 +253,7 @@ export class ConnectionManager {
     this.deps.stats.downstream(hcm.statPrefix, ex.status);
     if (!this.deps.accessLog) return;
     const entry: AccessLogEntry = {
-      start: new Date(ex.startWallMs),
+      startMs: ex.startWallMs,
       method: ex.req.method,
       path: ex.req.path,
       protocol: ex.req.protocol,

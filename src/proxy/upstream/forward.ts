@@ -98,7 +98,8 @@ export async function forward(cluster: ClusterRuntime, req: ForwardRequest, deps
     stopDownstream();
   };
   const start = clock.now();
-  const tried = new Set<string>();
+  // Hosts already tried, to avoid on a retry: only needed when there can be one.
+  let tried: Set<string> | undefined;
   // A streamed body can be sent once: no retries then.
   const maxAttempts = 1 + (req.retry && !(req.body && !Buffer.isBuffer(req.body)) ? req.retry.numRetries : 0);
   let last: { outcome: AttemptOutcome; host: Host | undefined } | undefined;
@@ -118,7 +119,7 @@ export async function forward(cluster: ClusterRuntime, req: ForwardRequest, deps
       }
       break;
     }
-    tried.add(host.key);
+    if (maxAttempts > 1) (tried ??= new Set()).add(host.key);
     attempts++;
     const perTryMs = req.retry && req.retry.perTryTimeoutMs > 0 ? req.retry.perTryTimeoutMs : 0;
     // A lone attempt without its own timeout is cancelled exactly when the whole request is: it shares

@@ -24,6 +24,12 @@ export interface UpstreamResponse {
   body: Readable;
   /** Resolves with the response trailers (empty when none) once the body ended. */
   trailers(): Promise<HeaderRecord>;
+  /**
+   * Optional fast path: the whole body when it already arrived and nothing read the stream yet (most
+   * small responses arrive with their headers). Taking it ends the exchange: `body` must not be read
+   * then. undefined when the body is still coming or already being read.
+   */
+  takeWholeBody?(): Buffer | undefined;
 }
 
 /** Why an attempt failed before response headers: the words of Envoy's retry_on and response flags. */
