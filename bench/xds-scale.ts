@@ -1,17 +1,17 @@
 // xDS scale: how fast the control plane gets a config change to every connected sidecar, and what it costs.
 // A separate process simulates N Envoy sidecars (one ADS stream and connection each, ACKing everything);
-// this process runs the real translate -> SnapshotCache -> ADS server pipeline over a synthetic mesh of
+// this process runs the real ProxyPusher -> SnapshotCache -> ADS server path over a synthetic mesh of
 // S services with E endpoints each over two clusters. Per (N, S): time to connect and receive full config;
 // 3 weight changes (VirtualService 80/20 -> 70/30 -> 60/40 -> 50/50: every proxy's RDS changes) and
 // 3 endpoint additions (one pod added to one service), each timed from the start of the push until every
 // stream has ACKed; the xDS types and bytes pushed per stream; this process's CPU seconds and RSS.
 // Prints a table; writes bench/results/xds-scale.json.
 // Run: npm run bench:xds
-// Knobs (environment): N_LIST (100,1000), S_LIST (100,1000), E (2), CHANGES (3), CASE_TIMEOUT_S (180),
+// Knobs (environment): N_LIST (100,1000,2000), S_LIST (100,1000), E (2), CHANGES (3), CASE_TIMEOUT_S (300),
 // DEADLINE_S (1200): the whole run stops by itself after that (no new case or step starts).
 // CASES (e.g. "100x100,1000x100"): explicit NxS pairs instead of the N_LIST x S_LIST grid.
-// The simulated sidecars fall into two scopes (namespace `sample` in cluster-1 or cluster-2), so a push
-// translates and encodes twice and then hands every stream what changed for it.
+// The simulated sidecars live in namespace `sample` of two clusters with the same config: one translation
+// scope, so a push translates and encodes once and then hands every stream what changed for it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -26,7 +26,7 @@ import { buildMesh, sidecarNode, type MeshSpec } from './lib/xds-mesh.js';
 import { cpuSeconds } from './lib/procstat.js';
 
 const list = (v: string | undefined, dflt: number[]): number[] => (v ? v.split(',').map((s) => Number(s.trim())).filter((n) => n > 0) : dflt);
-const N_LIST = list(process.env.N_LIST, [100, 1000]);
+const N_LIST = list(process.env.N_LIST, [100, 1000, 2000]);
 const S_LIST = list(process.env.S_LIST, [100, 1000]);
 const CASES: Array<[number, number]> = process.env.CASES
   ? process.env.CASES.split(',').map((c) => {
@@ -37,7 +37,7 @@ const CASES: Array<[number, number]> = process.env.CASES
   : S_LIST.flatMap((s) => N_LIST.map((n): [number, number] => [n, s]));
 const E = Number(process.env.E ?? 2);
 const CHANGES = Number(process.env.CHANGES ?? 3);
-const CASE_TIMEOUT_MS = Number(process.env.CASE_TIMEOUT_S ?? 180) * 1000;
+const CASE_TIMEOUT_MS = Number(process.env.CASE_TIMEOUT_S ?? 300) * 1000;
 const DEADLINE_MS = Number(process.env.DEADLINE_S ?? 1200) * 1000;
 /** A step is over once every stream has ACKed something and nothing more arrived for this long. */
 const QUIET_MS = 300;
