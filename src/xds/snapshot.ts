@@ -113,13 +113,6 @@ function groupsOf(value: ResourceGroup | readonly ResourceGroup[] | undefined): 
   return value instanceof Map ? [value] : (value as readonly ResourceGroup[]);
 }
 
-/** Every resource of a type in a snapshot, over all its groups. */
-export function resourcesOf(snapshot: XdsSnapshot, typeUrl: TypeUrl): Map<string, object> {
-  const all = new Map<string, object>();
-  for (const group of groupsOf(snapshot.resources[typeUrl])) for (const [name, resource] of group) all.set(name, resource);
-  return all;
-}
-
 /** Listeners whose HttpConnectionManager names a RouteConfiguration (rds) that is not there. */
 function missingRoutes(listeners: Iterable<[string, object]>, routes: { has(name: string): boolean }): string[] {
   const problems: string[] = [];
@@ -160,18 +153,6 @@ function misnamed(typeUrl: TypeUrl, resources: Iterable<[string, object]>): stri
 
 function unsupportedTypes(snapshot: XdsSnapshot): string[] {
   return Object.keys(snapshot.resources).filter((t) => !TYPE_URL_ORDER.includes(t as TypeUrl)).map((t) => `unsupported type URL ${t}`);
-}
-
-/** The problems that make a snapshot unservable; [] when it is consistent. */
-export function consistent(snapshot: XdsSnapshot): string[] {
-  const all = new Map(TYPE_URL_ORDER.map((t) => [t, resourcesOf(snapshot, t)]));
-  const of = (t: TypeUrl): Map<string, object> => all.get(t) ?? new Map<string, object>();
-  return [
-    ...unsupportedTypes(snapshot),
-    ...TYPE_URL_ORDER.flatMap((t) => misnamed(t, of(t))),
-    ...missingRoutes(of(TYPE_URLS.listener), of(TYPE_URLS.route)),
-    ...missingEndpoints(of(TYPE_URLS.cluster), of(TYPE_URLS.endpoint)),
-  ];
 }
 
 function shortHash(data: BinaryLike): string {
@@ -239,7 +220,8 @@ export class TwoGenerationCache<V> {
   }
 }
 
-type Prepared<T> = { value: T; problems: string[] } | { value: undefined; problems: string[] };
+/** A group with what encoded, and the problems of what did not (or of misnamed resources). */
+type Prepared<T> = { value: T; problems: string[] };
 function* entriesOf(groups: readonly PreparedGroup[]): Iterable<[string, object]> {
   for (const group of groups) for (const r of group.resources.values()) yield [r.name, r.resource];
 }
@@ -268,7 +250,8 @@ export class SnapshotPreparer {
       for (const group of groupsOf(snapshot.resources[typeUrl])) {
         const { value, problems: found } = this.prepareGroup(typeUrl, group);
         problems.push(...found);
-        if (value) groups.push(value);
+        // Kept even when some resources failed, so references to the others do not add problems.
+        groups.push(value);
       }
       if (groups.length > 1) problems.push(...duplicatesAcross(typeUrl, groups));
       types.set(typeUrl, reuseUnchanged(groups, previous?.types.get(typeUrl)));
@@ -293,7 +276,7 @@ export class SnapshotPreparer {
         problems.push(`${SHORT_TYPE_NAMES[typeUrl]} '${name}': ${err.message}`);
       }
     }
-    const prepared: Prepared<PreparedGroup> = problems.length > 0 ? { value: undefined, problems } : { value: { resources, version: versionOf(resources.values()) }, problems };
+    const prepared: Prepared<PreparedGroup> = { value: { resources, version: versionOf(resources.values()) }, problems };
     this.groups.set(group, { typeUrl, prepared });
     return prepared;
   }
@@ -360,7 +343,11 @@ function reuseUnchanged(groups: PreparedGroup[], previous: PreparedType | undefi
   return new PreparedType(groups, groups.length === 0 ? versionOf([]) : version);
 }
 
-/** Checks and encodes one snapshot with no memory of others. Throws SnapshotError listing every problem found. */
+/**
+ * Checks and encodes one snapshot with no memory of others. Throws SnapshotError listing every problem:
+ * a resource that does not fit its proto or is keyed by another name than its own, an unsupported type
+ * URL, a RouteConfiguration or ClusterLoadAssignment referred to but missing, a name in two groups.
+ */
 export function prepareSnapshot(nodeId: string, snapshot: XdsSnapshot, previous?: PreparedSnapshot): PreparedSnapshot {
   return new SnapshotPreparer().prepare(nodeId, snapshot, previous);
 }
