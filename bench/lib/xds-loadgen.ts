@@ -92,7 +92,7 @@ class SimulatedSidecar {
 
   constructor(
     private readonly index: number,
-    private readonly cfg: LoadgenConfig,
+    cfg: LoadgenConfig,
     private readonly node: XdsNode,
     private readonly report: (e: StreamEvent) => void,
     private readonly onError: (message: string) => void,

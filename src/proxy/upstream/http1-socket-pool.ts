@@ -9,7 +9,6 @@ import { Readable } from 'node:stream';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import type { HeaderRecord } from '../filters/headers.js';
 import type { Logger } from '../log.js';
-import type { Cancel } from './cancel.js';
 import { Http1ResponseParser, HttpParseError, type ResponseHead, type ResponseSink } from './http1-response-parser.js';
 import { UpstreamFailure, type EndpointPool, type UpstreamRequest, type UpstreamResponse } from './types.js';
 
