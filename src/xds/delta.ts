@@ -7,13 +7,20 @@
 // has that are gone. Subscription changes are honoured in every request; response_nonce only
 // ACKs/NACKs (a stale nonce is ignored for ACK purposes).
 
-import { SHORT_TYPE_NAMES, TYPE_URL_ORDER, TYPE_URLS, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, type TypeUrl } from './protos.js';
-import { PreparedType, versionOf, type PreparedResource, type PreparedSnapshot } from './snapshot.js';
-import { applyNonce, nodeCluster, structToPlain, typeStatus, type AckState, type ProxyStatus } from './status.js';
-import { acceptTypeUrl, errorDetailMessage, type AdsStream, type StreamContext, type StreamIdentity } from './stream.js';
-import { createHash } from 'node:crypto';
-
-const WILDCARD_TYPES: ReadonlySet<TypeUrl> = new Set([TYPE_URLS.listener, TYPE_URLS.cluster]);
+import { TYPE_URL_ORDER, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, type TypeUrl } from './protos.js';
+import { EMPTY_TYPE, versionOfEntries, type PreparedResource, type PreparedSnapshot, type PreparedType } from './snapshot.js';
+import { applyNonce, type AckState, type ProxyStatus } from './status.js';
+import {
+  acceptTypeUrl,
+  errorDetailMessage,
+  recordOutcome,
+  recordSent,
+  streamStatus,
+  WILDCARD_TYPES,
+  type AdsStream,
+  type StreamContext,
+  type StreamIdentity,
+} from './stream.js';
 
 interface DeltaTypeState extends AckState {
   wildcard: boolean;
@@ -26,7 +33,6 @@ interface DeltaTypeState extends AckState {
   resubscribed: boolean;
 }
 
-const EMPTY = new PreparedType([], versionOf([]));
 
 export interface DeltaChanges {
   updated: PreparedResource[];
@@ -55,12 +61,6 @@ export function deltaChanges(
   return { updated, removed };
 }
 
-/** The version of the client's whole view of a type, for status and system_version_info. */
-function viewVersion(client: ReadonlyMap<string, string>): string {
-  const lines = [...client].map(([n, v]) => `${n}\u0000${v}`).sort();
-  return createHash('sha256').update(lines.join('\n')).digest('hex').slice(0, 16);
-}
-
 export class DeltaStream implements AdsStream<DeltaDiscoveryRequest> {
   private readonly types = new Map<TypeUrl, DeltaTypeState>();
   private nonceCounter = 0;
@@ -75,7 +75,6 @@ export class DeltaStream implements AdsStream<DeltaDiscoveryRequest> {
     const typeUrl = request.type_url ?? '';
     const who = `node=${this.identity.nodeId} stream=${this.identity.streamId} (delta)`;
     if (!acceptTypeUrl(this.ctx, who, typeUrl)) return;
-    const short = SHORT_TYPE_NAMES[typeUrl];
     const subscribe = request.resource_names_subscribe ?? [];
     const unsubscribe = request.resource_names_unsubscribe ?? [];
     let state = this.types.get(typeUrl);
@@ -89,12 +88,8 @@ export class DeltaStream implements AdsStream<DeltaDiscoveryRequest> {
       this.types.set(typeUrl, state);
     }
     const outcome = applyNonce(state, request.response_nonce, errorDetailMessage(request.error_detail), this.ctx.now());
-    if (outcome.kind === 'stale') this.ctx.counters.staleNonces++;
-    if (outcome.kind === 'ack') this.ctx.counters.acks++;
-    if (outcome.kind === 'nack') {
-      this.ctx.counters.nacks++;
-      this.ctx.log(`xds: NACK ${who} type=${short} version=${outcome.version ?? '-'}: ${outcome.message}`);
-    }
+    // Only ACKs a nonce; subscription changes count even in a request with a stale one.
+    recordOutcome(this.ctx, who, typeUrl, outcome);
     if (subscribe.length > 0 || unsubscribe.length > 0) state.resubscribed = true;
     for (const name of subscribe) {
       if (name === '*') state.wildcard = true;
@@ -120,7 +115,7 @@ export class DeltaStream implements AdsStream<DeltaDiscoveryRequest> {
 
   private respond(typeUrl: TypeUrl, state: DeltaTypeState, prepared = this.ctx.source.getPrepared(this.identity.nodeId)): void {
     if (!prepared) return;
-    const type = prepared.types.get(typeUrl) ?? EMPTY;
+    const type = prepared.types.get(typeUrl) ?? EMPTY_TYPE;
     if (!state.resubscribed && type === state.answeredFrom) return;
     state.answeredFrom = type;
     state.resubscribed = false;
@@ -128,11 +123,10 @@ export class DeltaStream implements AdsStream<DeltaDiscoveryRequest> {
     if (updated.length === 0 && removed.length === 0) return;
     for (const r of updated) state.client.set(r.name, r.version);
     for (const name of removed) state.client.delete(name);
-    const version = viewVersion(state.client);
+    // The version of the client's whole view of the type, for status and system_version_info.
+    const version = versionOfEntries(state.client);
     const nonce = String(++this.nonceCounter);
-    state.lastNonce = nonce;
-    state.sentVersion = version;
-    this.ctx.counters.responses++;
+    recordSent(this.ctx, state, version, nonce);
     this.send({
       system_version_info: version,
       resources: updated.map((r) => ({ name: r.name, version: r.version, resource: r.any })),
@@ -143,17 +137,6 @@ export class DeltaStream implements AdsStream<DeltaDiscoveryRequest> {
   }
 
   status(): ProxyStatus {
-    const metadata = structToPlain(this.identity.node.metadata);
-    const types: ProxyStatus['types'] = {};
-    for (const [typeUrl, state] of this.types) types[SHORT_TYPE_NAMES[typeUrl]] = typeStatus(state);
-    return {
-      streamId: this.identity.streamId,
-      protocol: 'Delta',
-      nodeId: this.identity.nodeId,
-      cluster: nodeCluster(this.identity.node, metadata),
-      metadata,
-      connectedAt: this.identity.connectedAt,
-      types,
-    };
+    return streamStatus(this.identity, 'Delta', this.types);
   }
 }

@@ -67,6 +67,9 @@ export class PreparedType {
   }
 }
 
+/** A type with no resources (absent from a snapshot). */
+export const EMPTY_TYPE = new PreparedType([], versionOfEntries([]));
+
 /**
  * A snapshot encoded once, so every stream serving it sends the same bytes. A type whose content did
  * not change since the node's previous snapshot keeps the previous PreparedType object, which lets
@@ -159,10 +162,15 @@ function shortHash(data: BinaryLike): string {
   return createHash('sha256').update(data).digest('hex').slice(0, 16);
 }
 
+/** Version of a set of (name, resource version) pairs, whatever their order. */
+export function versionOfEntries(entries: Iterable<readonly [string, string]>): string {
+  const lines = [...entries].map(([name, version]) => `${name}\u0000${version}`).sort();
+  return shortHash(lines.join('\n'));
+}
+
 /** Version of a set of prepared resources: changes iff a name or a resource's bytes change. */
 export function versionOf(resources: Iterable<PreparedResource>): string {
-  const lines = [...resources].map((r) => `${r.name}\u0000${r.version}`).sort();
-  return shortHash(lines.join('\n'));
+  return versionOfEntries([...resources].map((r): [string, string] => [r.name, r.version]));
 }
 
 /** A snapshot that cannot be served: inconsistent, or a resource that does not fit its proto. */
@@ -190,7 +198,7 @@ const CONTENT_CACHE_CHARS = 32 * 2 ** 20;
  * old one and the older is dropped; a hit in the old generation moves to the current one. What the
  * latest pushes use stays; what no push used for two generations goes.
  */
-export class TwoGenerationCache<V> {
+class TwoGenerationCache<V> {
   private current = new Map<string, V>();
   private old = new Map<string, V>();
   private chars = 0;
@@ -213,10 +221,6 @@ export class TwoGenerationCache<V> {
     }
     this.current.set(key, value);
     this.chars += key.length;
-  }
-
-  get size(): number {
-    return this.current.size + this.old.size;
   }
 }
 
@@ -256,7 +260,7 @@ export class SnapshotPreparer {
       if (groups.length > 1) problems.push(...duplicatesAcross(typeUrl, groups));
       types.set(typeUrl, reuseUnchanged(groups, previous?.types.get(typeUrl)));
     }
-    const type = (t: TypeUrl): PreparedType => types.get(t) ?? new PreparedType([], versionOf([]));
+    const type = (t: TypeUrl): PreparedType => types.get(t) ?? EMPTY_TYPE;
     problems.push(...this.checkPair(type(TYPE_URLS.listener), type(TYPE_URLS.route), missingRoutes));
     problems.push(...this.checkPair(type(TYPE_URLS.cluster), type(TYPE_URLS.endpoint), missingEndpoints));
     if (problems.length > 0) throw new SnapshotError(nodeId, problems);
@@ -340,7 +344,7 @@ function reuseUnchanged(groups: PreparedGroup[], previous: PreparedType | undefi
     if (groups.length === previous.groups.length && groups.every((g, i) => g === previous.groups[i])) return previous;
   }
   const version = groups.length === 1 ? groups[0].version : shortHash(groups.map((g) => g.version).join('\n'));
-  return new PreparedType(groups, groups.length === 0 ? versionOf([]) : version);
+  return groups.length === 0 ? EMPTY_TYPE : new PreparedType(groups, version);
 }
 
 /**

@@ -8,14 +8,20 @@
 // this way), so one changed endpoint is one ClusterLoadAssignment on the wire, not all of them.
 // A type whose prepared content is the very object last answered from is skipped in O(1).
 
-import { SHORT_TYPE_NAMES, TYPE_URL_ORDER, TYPE_URLS, type DiscoveryRequest, type DiscoveryResponse, type TypeUrl } from './protos.js';
-import { PreparedType, versionOf, type PreparedGroup, type PreparedResource, type PreparedSnapshot } from './snapshot.js';
-import { applyNonce, nodeCluster, structToPlain, typeStatus, type AckState, type ProxyStatus } from './status.js';
-import { acceptTypeUrl, errorDetailMessage, type AdsStream, type StreamContext, type StreamIdentity } from './stream.js';
-
-/** Wildcard-capable types, whose every response is the full state (a missing resource is deleted). */
-const FULL_STATE_TYPES: ReadonlySet<TypeUrl> = new Set([TYPE_URLS.listener, TYPE_URLS.cluster]);
-const EMPTY = new PreparedType([], versionOf([]));
+import { TYPE_URL_ORDER, type DiscoveryRequest, type DiscoveryResponse, type TypeUrl } from './protos.js';
+import { EMPTY_TYPE, versionOf, type PreparedGroup, type PreparedResource, type PreparedSnapshot, type PreparedType } from './snapshot.js';
+import { applyNonce, type AckState, type ProxyStatus } from './status.js';
+import {
+  acceptTypeUrl,
+  errorDetailMessage,
+  recordOutcome,
+  recordSent,
+  streamStatus,
+  WILDCARD_TYPES,
+  type AdsStream,
+  type StreamContext,
+  type StreamIdentity,
+} from './stream.js';
 
 interface SotwTypeState extends AckState {
   wildcard: boolean;
@@ -103,7 +109,6 @@ export class SotwStream implements AdsStream<DiscoveryRequest> {
     const typeUrl = request.type_url ?? '';
     const who = `node=${this.identity.nodeId} stream=${this.identity.streamId}`;
     if (!acceptTypeUrl(this.ctx, who, typeUrl)) return;
-    const short = SHORT_TYPE_NAMES[typeUrl];
     let state = this.types.get(typeUrl);
     const isNew = state === undefined;
     if (!state) {
@@ -111,23 +116,11 @@ export class SotwStream implements AdsStream<DiscoveryRequest> {
       this.types.set(typeUrl, state);
     }
     const outcome = applyNonce(state, request.response_nonce, errorDetailMessage(request.error_detail), this.ctx.now());
-    switch (outcome.kind) {
-      case 'stale':
-        // A response crossed this request; the client will answer the newer one.
-        this.ctx.counters.staleNonces++;
-        return;
-      case 'nack':
-        this.ctx.counters.nacks++;
-        this.ctx.log(`xds: NACK ${who} type=${short} version=${outcome.version ?? '-'}: ${outcome.message}`);
-        break;
-      case 'ack':
-        this.ctx.counters.acks++;
-        break;
-      case 'initial':
-        break;
-    }
+    recordOutcome(this.ctx, who, typeUrl, outcome);
+    // A response crossed this request; the client will answer the newer one.
+    if (outcome.kind === 'stale') return;
     const names = request.resource_names ?? [];
-    const wildcard = FULL_STATE_TYPES.has(typeUrl) && (names.length === 0 || names.includes('*'));
+    const wildcard = WILDCARD_TYPES.has(typeUrl) && (names.length === 0 || names.includes('*'));
     const requested = names.filter((n) => n !== '*');
     if (wildcard !== state.wildcard || !sameNames(requested, state.names)) {
       state.resubscribed = true;
@@ -149,13 +142,13 @@ export class SotwStream implements AdsStream<DiscoveryRequest> {
   private respond(typeUrl: TypeUrl, state: SotwTypeState, force: boolean, prepared = this.ctx.source.getPrepared(this.identity.nodeId)): void {
     // No snapshot yet: the request waits; onSnapshot answers it.
     if (!prepared) return;
-    const type = prepared.types.get(typeUrl) ?? EMPTY;
+    const type = prepared.types.get(typeUrl) ?? EMPTY_TYPE;
     if (!force && !state.resubscribed && type === state.answeredFrom) return;
     const before = { type: state.answeredFrom, names: state.answeredNames };
     state.answeredFrom = type;
     state.answeredNames = state.names;
     state.resubscribed = false;
-    if (FULL_STATE_TYPES.has(typeUrl)) {
+    if (WILDCARD_TYPES.has(typeUrl)) {
       const resources = state.wildcard ? [...type.values()] : pickResources(type, state.names);
       const version = state.wildcard ? type.version : versionOf(resources);
       if (!force && version === state.sentVersion) return;
@@ -182,24 +175,11 @@ export class SotwStream implements AdsStream<DiscoveryRequest> {
 
   private write(typeUrl: TypeUrl, state: SotwTypeState, version: string, resources: PreparedResource[]): void {
     const nonce = String(++this.nonceCounter);
-    state.lastNonce = nonce;
-    state.sentVersion = version;
-    this.ctx.counters.responses++;
+    recordSent(this.ctx, state, version, nonce);
     this.send({ version_info: version, resources: resources.map((r) => r.any), type_url: typeUrl, nonce });
   }
 
   status(): ProxyStatus {
-    const metadata = structToPlain(this.identity.node.metadata);
-    const types: ProxyStatus['types'] = {};
-    for (const [typeUrl, state] of this.types) types[SHORT_TYPE_NAMES[typeUrl]] = typeStatus(state);
-    return {
-      streamId: this.identity.streamId,
-      protocol: 'SotW',
-      nodeId: this.identity.nodeId,
-      cluster: nodeCluster(this.identity.node, metadata),
-      metadata,
-      connectedAt: this.identity.connectedAt,
-      types,
-    };
+    return streamStatus(this.identity, 'SotW', this.types);
   }
 }

@@ -3,8 +3,11 @@
 
 import type { SnapshotSource } from './cache.js';
 import type { PreparedSnapshot } from './snapshot.js';
-import { isTypeUrl, type TypeUrl, type XdsNode } from './protos.js';
-import type { ProxyStatus } from './status.js';
+import { isTypeUrl, SHORT_TYPE_NAMES, TYPE_URLS, type TypeUrl, type XdsNode } from './protos.js';
+import { nodeCluster, structToPlain, typeStatus, type AckState, type NonceOutcome, type ProxyStatus } from './status.js';
+
+/** Types a client may subscribe to as a wildcard; in SotW their every response is the full set. */
+export const WILDCARD_TYPES: ReadonlySet<TypeUrl> = new Set([TYPE_URLS.listener, TYPE_URLS.cluster]);
 
 export interface XdsCounters {
   responses: number;
@@ -53,4 +56,45 @@ export function acceptTypeUrl(ctx: StreamContext, who: string, typeUrl: string):
   ctx.counters.unknownTypes++;
   ctx.log(`xds: ${who}: ignoring request for unsupported type ${JSON.stringify(typeUrl)}`);
   return false;
+}
+
+/** Counts what a request's nonce meant, and logs a NACK with the client's message. */
+export function recordOutcome(ctx: StreamContext, who: string, typeUrl: TypeUrl, outcome: NonceOutcome): void {
+  switch (outcome.kind) {
+    case 'stale':
+      ctx.counters.staleNonces++;
+      break;
+    case 'nack':
+      ctx.counters.nacks++;
+      ctx.log(`xds: NACK ${who} type=${SHORT_TYPE_NAMES[typeUrl]} version=${outcome.version ?? '-'}: ${outcome.message}`);
+      break;
+    case 'ack':
+      ctx.counters.acks++;
+      break;
+    case 'initial':
+      break;
+  }
+}
+
+/** Books a response about to be sent: its nonce becomes the one an ACK must carry. */
+export function recordSent(ctx: StreamContext, state: AckState, version: string, nonce: string): void {
+  state.lastNonce = nonce;
+  state.sentVersion = version;
+  ctx.counters.responses++;
+}
+
+/** The proxy-status view of one stream. */
+export function streamStatus(identity: StreamIdentity, protocol: ProxyStatus['protocol'], types: ReadonlyMap<TypeUrl, AckState>): ProxyStatus {
+  const metadata = structToPlain(identity.node.metadata);
+  const byType: ProxyStatus['types'] = {};
+  for (const [typeUrl, state] of types) byType[SHORT_TYPE_NAMES[typeUrl]] = typeStatus(state);
+  return {
+    streamId: identity.streamId,
+    protocol,
+    nodeId: identity.nodeId,
+    cluster: nodeCluster(identity.node, metadata),
+    metadata,
+    connectedAt: identity.connectedAt,
+    types: byType,
+  };
 }
