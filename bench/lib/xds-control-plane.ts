@@ -23,9 +23,6 @@ export class StaticControlPlane {
   readonly log: string[] = [];
 
   constructor(private mesh: MeshSnapshot) {
-    const keep = (line: string): void => {
-      if (this.log.length < 200) this.log.push(line);
-    };
     this.pusher = new ProxyPusher({
       clusterId: 'cluster-1',
       // No pod cache here: labels and cluster come from the node metadata, as for a pod not yet seen.
@@ -33,7 +30,7 @@ export class StaticControlPlane {
       buildMesh: () => ({ snapshot: this.mesh, notes: { endpointsWithoutPod: [], skippedServices: [], malformedConfig: [] } }),
       cache: this.cache,
       log: (line) => {
-        if (!line.includes('mesh snapshot')) keep(line);
+        if (!line.includes('mesh snapshot')) this.keep(line);
       },
     });
     this.pusher.rebuild();
@@ -50,9 +47,7 @@ export class StaticControlPlane {
       cache: this.cache,
       onStreamOpen: (node) => this.pusher.onStreamOpen(node),
       onStreamClosed: (node) => this.pusher.onStreamClosed(node),
-      log: (line) => {
-        if (this.log.length < 200) this.log.push(line);
-      },
+      log: (line) => this.keep(line),
     });
     return this.server.port;
   }
@@ -76,6 +71,10 @@ export class StaticControlPlane {
       changedTypes.set(id, changed);
     }
     return { nodes: pushed.nodes, pushMs: rebuilt.buildMs + pushed.pushMs, changedTypes };
+  }
+
+  private keep(line: string): void {
+    if (this.log.length < 200) this.log.push(line);
   }
 
   async stop(): Promise<void> {

@@ -70,9 +70,8 @@ export class ProxyPusher {
   private readonly counters: PushCounters = { rebuilds: 0, pushes: 0, rejectedSnapshots: 0 };
   /** Per node: the last reason its snapshot was refused (cleared by a good one). */
   private readonly rejected = new Map<string, string>();
-  /** Nodes still to push after a rebuild, and who waits for the end of it. */
-  private queue: string[] = [];
-  private drain: { started: number; pushed: number; waiters: Array<(t: PushTiming) => void>; timer?: NodeJS.Immediate } | undefined;
+  /** A round of pushes in progress: the nodes still to push, and who waits for the end of it. */
+  private drain: { queue: string[]; started: number; pushed: number; waiters: Array<(t: PushTiming) => void>; timer?: NodeJS.Immediate } | undefined;
 
   constructor(private readonly opts: PusherOptions) {
     this.current = buildMeshSnapshot({ clusters: [], config: [] });
@@ -110,12 +109,11 @@ export class ProxyPusher {
         `${s.virtualServices.length} virtual services, ${s.destinationRules.length} destination rules`);
     }
     // Also on an unchanged snapshot: a node's identity may have changed (its pod reached the cache).
-    this.queue = [...this.nodes.keys()].sort();
-    const pushed = new Promise<PushTiming>((resolve) => {
-      this.drain ??= { started: built, pushed: 0, waiters: [] };
-      this.drain.waiters.push(resolve);
-    });
-    if (!this.drain?.timer) this.pushBatch();
+    const queue = [...this.nodes.keys()].sort();
+    const drain = (this.drain ??= { queue, started: built, pushed: 0, waiters: [] });
+    drain.queue = queue;
+    const pushed = new Promise<PushTiming>((resolve) => drain.waiters.push(resolve));
+    if (!drain.timer) this.pushBatch();
     return { buildMs: built - started, pushed };
   }
 
@@ -123,8 +121,8 @@ export class ProxyPusher {
     const drain = this.drain;
     if (!drain) return;
     drain.timer = undefined;
-    for (const nodeId of this.queue.splice(0, PUSH_BATCH)) if (this.push(nodeId)) drain.pushed++;
-    if (this.queue.length > 0) {
+    for (const nodeId of drain.queue.splice(0, PUSH_BATCH)) if (this.push(nodeId)) drain.pushed++;
+    if (drain.queue.length > 0) {
       drain.timer = setImmediate(() => this.pushBatch());
       return;
     }
@@ -195,7 +193,7 @@ export class ProxyPusher {
   stop(): void {
     this.debouncer.stop();
     if (this.drain?.timer) clearImmediate(this.drain.timer);
-    this.queue = [];
+    this.drain = undefined;
   }
 
   /** Translates and sets the node's snapshot unless its inputs are unchanged; true when set. */

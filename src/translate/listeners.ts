@@ -43,18 +43,16 @@ export function sidecarOutboundListener(proxy: ProxyIdentity): Listener {
 }
 
 /**
- * Inbound listeners: one per endpoint port of the proxy's own pod (found through the endpoints whose
- * address is the proxy's IP), forwarding to the app on the same port at its app IP.
+ * Inbound listeners: one per endpoint port of the proxy's own pod (the endpoints whose address is the
+ * proxy's IP, given by the caller), forwarding to the app on the same port at its app IP.
  */
 export function sidecarInbound(
   ctx: TranslationContext,
   proxy: ProxyIdentity,
-  /** The endpoints at the proxy's IP, when the caller has them indexed. */
-  ownEndpoints: readonly MeshEndpoint[] = ctx.snapshot.endpoints,
+  ownEndpoints: readonly MeshEndpoint[],
 ): { listeners: Listener[]; clusters: Cluster[] } {
   const ports = new Map<number, PortProtocol>();
   for (const endpoint of ownEndpoints) {
-    if (endpoint.address !== proxy.ip) continue;
     const service = ctx.services.get(endpoint.hostname);
     if (!service) continue;
     for (const port of service.ports) {
