@@ -42,11 +42,14 @@ const LF = 10;
 const CR = 13;
 /** A chunk-size line with its extensions; longer ones are refused rather than buffered without end. */
 const MAX_CHUNK_LINE = 4096;
-/** RFC 9110 5.6.2 tchar: the characters of a field name or method. */
-export const TOKEN_CHARS = new Uint8Array(256);
+/** RFC 9110 5.6.2 tchar: the characters of a field name or method (a table for the parsing loop). */
+const TOKEN_CHARS = new Uint8Array(256);
 for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TOKEN_CHARS[c.charCodeAt(0)] = 1;
+/** A whole field name or method. */
+export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** A Content-Length value we accept. */
+export const DIGITS = /^\d{1,15}$/;
 const CHUNK_SIZE_LINE = /^([0-9A-Fa-f]{1,12})[ \t]*(?:;.*)?$/;
-const DIGITS = /^\d{1,15}$/;
 
 /**
  * Parses `name: value` lines (CRLF-separated, from `from` to the end of `text`) into a record; throws on

@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import type { HeaderRecord } from '../filters/headers.js';
 import type { Logger } from '../log.js';
-import { Http1ResponseParser, HttpParseError, type ResponseHead, type ResponseSink } from './http1-response-parser.js';
+import { DIGITS, Http1ResponseParser, HttpParseError, TOKEN, type ResponseHead, type ResponseSink } from './http1-response-parser.js';
 import { UpstreamFailure, type EndpointPool, type UpstreamRequest, type UpstreamResponse } from './types.js';
 
 export interface Http1SocketPoolOptions {
@@ -30,8 +30,6 @@ const POOL_OWNED = new Set(['host', 'content-length', 'transfer-encoding', 'conn
 /** Characters that would end a header line or the request line early: request smuggling if written. */
 const LINE_BREAKING = /[\r\n\0]/;
 const REQUEST_TARGET_BAD = /[\s\0]/;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const DIGITS = /^\d{1,15}$/;
 /** Methods whose requests carry a body by convention: an empty one is announced with content-length: 0. */
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
