@@ -1,18 +1,9 @@
 // The parts of a core/v1 Pod the injector reads and writes. Everything else in the pod is carried
 // through untouched (the index signatures), since the injector answers with a patch, not a new pod.
 
-export interface EnvVar {
-  name: string;
-  value?: string;
-  valueFrom?: { fieldRef?: { fieldPath: string; apiVersion?: string }; [source: string]: unknown };
-}
+import type { ContainerPort, EnvVar } from '../config/core-v1.js';
 
-export interface ContainerPort {
-  containerPort: number;
-  name?: string;
-  protocol?: string;
-  [field: string]: unknown;
-}
+export type { EnvVar };
 
 export interface Container {
   name: string;
@@ -20,7 +11,7 @@ export interface Container {
   command?: string[];
   args?: string[];
   env?: EnvVar[];
-  ports?: ContainerPort[];
+  ports?: Array<ContainerPort & { [field: string]: unknown }>;
   readinessProbe?: Record<string, unknown>;
   [field: string]: unknown;
 }

@@ -1,22 +1,6 @@
 // The parts of core/v1 Pod the kubelet reads and writes, narrowed from the store's untyped objects.
+import type { ContainerPort, EnvVar } from '../../config/core-v1.js';
 import type { StoredObject } from '../../config/object.js';
-
-export interface ObjectFieldSelector {
-  fieldPath: string;
-  apiVersion?: string;
-}
-
-export interface EnvVar {
-  name: string;
-  value?: string;
-  valueFrom?: { fieldRef?: ObjectFieldSelector; [source: string]: unknown };
-}
-
-export interface ContainerPort {
-  containerPort: number;
-  name?: string;
-  protocol?: string;
-}
 
 export interface HttpGetAction {
   path?: string;
