@@ -4,20 +4,17 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { TestCluster } from './test-support.js';
-import { startTestCluster } from './test-support.js';
+import type { NamespacedKubectl, TestCluster } from './test-support.js';
+import { startSampleCluster } from './test-support.js';
 
 const SCENARIO = scenarioDir();
 
 describe('kubectl and the API server rules', () => {
   let c: TestCluster;
-  let k: (args: string[], input?: string) => Promise<{ code: number; stdout: string; stderr: string }>;
+  let k: NamespacedKubectl;
 
   before(async () => {
-    c = await startTestCluster();
-    k = (args, input) => c.kubectl(['-n', 'sample', ...args], { input });
-    const r = await c.kubectl(['apply', '-f', '-'], { input: 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: sample\n' });
-    assert.equal(r.code, 0, r.stderr);
+    ({ cluster: c, k } = await startSampleCluster());
     const scenario = await k(['apply', '-f', join(SCENARIO, 'helloworld.yaml'), '-f', join(SCENARIO, 'multiclusteringress.yaml')]);
     assert.equal(scenario.code, 0, scenario.stderr);
   });

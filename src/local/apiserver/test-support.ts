@@ -148,3 +148,16 @@ export async function startTestCluster(opts: {
     },
   };
 }
+
+export type NamespacedKubectl = (args: string[], input?: string) => Promise<{ code: number; stdout: string; stderr: string }>;
+
+/** A test cluster with namespace `sample`, and kubectl bound to it (as the scenario's commands run). */
+export async function startSampleCluster(): Promise<{ cluster: TestCluster; k: NamespacedKubectl }> {
+  const cluster = await startTestCluster();
+  const created = await cluster.kubectl(['apply', '-f', '-'], { input: 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: sample\n' });
+  if (created.code !== 0) {
+    await cluster.close();
+    throw new Error(`creating namespace sample failed: ${created.stderr}`);
+  }
+  return { cluster, k: (args, input) => cluster.kubectl(['-n', 'sample', ...args], { input }) };
+}
