@@ -104,15 +104,20 @@ export function buildMeshSnapshot(input: BuildInput): BuildResult {
   return { snapshot: { ...content, version }, notes };
 }
 
-function mergeService(services: Map<string, MeshService>, svc: V1Service, name: string, namespace: string, clusterId: string, domainSuffix: string): void {
-  const hostname = `${name}.${namespace}.svc.${domainSuffix}`;
-  const ports: MeshServicePort[] = (svc.spec?.ports ?? []).map((p) => ({
+/** A Service's ports as the registry keeps them (protocol defaults to TCP, absent fields left out). */
+export function meshServicePorts(ports: ReadonlyArray<{ name?: string; port: number; protocol?: string; appProtocol?: string; targetPort?: number | string }>): MeshServicePort[] {
+  return ports.map((p) => ({
     ...(p.name ? { name: p.name } : {}),
     port: p.port,
     protocol: p.protocol ?? 'TCP',
     ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}),
     ...(p.targetPort !== undefined ? { targetPort: p.targetPort } : {}),
   }));
+}
+
+function mergeService(services: Map<string, MeshService>, svc: V1Service, name: string, namespace: string, clusterId: string, domainSuffix: string): void {
+  const hostname = `${name}.${namespace}.svc.${domainSuffix}`;
+  const ports = meshServicePorts(svc.spec?.ports ?? []);
   const existing = services.get(hostname);
   if (!existing) {
     services.set(hostname, { hostname, name, namespace, ports: ports.sort((a, b) => a.port - b.port), clusters: [clusterId] });

@@ -70,12 +70,7 @@ describe('ingress gateways and the multi-cluster ingress', { timeout: 180_000 },
     (await env.kubectlOk(ctx, ['get', 'pods', '-n', NS, '-l', 'app=istio-ingressgateway', '-o', 'jsonpath={.items[0].status.podIP}'])).trim();
 
   before(async () => {
-    const up = await env.up(2);
-    assert.equal(up.code, 0, up.stderr + up.stdout);
-    for (const ctx of CONTEXTS) {
-      const install = await env.meshwork(['install', '--context', ctx, '--timeout', '90'], 120_000);
-      assert.equal(install.code, 0, install.stderr + install.stdout);
-    }
+    await env.upWithControlPlanes(CONTEXTS);
     const mesh = await env.meshwork(['create-mesh', ...CONTEXTS]);
     assert.equal(mesh.code, 0, mesh.stderr + mesh.stdout);
     for (const ctx of CONTEXTS) {

@@ -47,11 +47,8 @@ describe('the mesh across two local clusters', { timeout: 600_000 }, () => {
   };
 
   before(async () => {
-    const up = await env.up(2);
-    assert.equal(up.code, 0, up.stderr + up.stdout);
+    await env.upWithControlPlanes(CONTEXTS);
     for (const ctx of CONTEXTS) {
-      const install = await env.meshwork(['install', '--context', ctx, '--timeout', '90'], 120_000);
-      assert.equal(install.code, 0, install.stderr + install.stdout);
       await env.kubectlOk(ctx, ['create', 'namespace', 'sample']);
       await env.kubectlOk(ctx, ['label', 'namespace', 'sample', 'istio.io/rev=asm-managed-stable', '--overwrite']);
       await env.kubectlOk(ctx, ['apply', '-n', 'sample', '-f', file('helloworld.yaml'), '-l', 'service=helloworld']);

@@ -95,9 +95,7 @@ describe('a proxyless gRPC client (grpc-js-xds) gets the mesh\'s traffic split',
   }
 
   before(async () => {
-    const up = await env.up(2);
-    assert.equal(up.code, 0, up.stderr + up.stdout);
-    for (const ctx of CONTEXTS) await meshworkOk(['install', '--context', ctx, '--timeout', '90']);
+    await env.upWithControlPlanes(CONTEXTS);
     await meshworkOk(['create-mesh', ...CONTEXTS]);
     for (const ctx of CONTEXTS) {
       // Not labelled for injection: a proxyless client talks to the pods themselves.

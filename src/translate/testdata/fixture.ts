@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import type { DestinationRule, Gateway, ServiceEntry, VirtualService } from '../../config/istio-types.js';
 import type { KubeObject } from '../../config/object.js';
-import type { IstioObject, MeshEndpoint, MeshService, MeshServicePort, MeshSnapshot, ProxyIdentity } from '../../registry/model.js';
+import { meshServicePorts } from '../../registry/build.js';
+import type { IstioObject, MeshEndpoint, MeshService, MeshSnapshot, ProxyIdentity } from '../../registry/model.js';
 
 function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -142,13 +143,7 @@ export function buildSnapshot(clusters: FixtureCluster[], domainSuffix = 'cluste
       const name = object.metadata.name ?? '';
       const spec = (object.spec ?? {}) as ServiceSpecLike;
       const hostname = `${name}.${namespace}.svc.${domainSuffix}`;
-      const ports: MeshServicePort[] = (spec.ports ?? []).map((p) => ({
-        ...(p.name ? { name: p.name } : {}),
-        port: p.port,
-        protocol: p.protocol ?? 'TCP',
-        ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}),
-        ...(p.targetPort !== undefined ? { targetPort: p.targetPort } : {}),
-      }));
+      const ports = meshServicePorts(spec.ports ?? []);
       const existing = services.get(hostname);
       if (existing) existing.clusters.push(cluster.name);
       else services.set(hostname, { hostname, name, namespace, ports, clusters: [cluster.name] });
