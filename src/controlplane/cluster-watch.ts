@@ -15,13 +15,13 @@ import {
   type V1Service,
 } from '@kubernetes/client-node';
 import type { ClusterObjects, IstioConfigObjects, KubeIstioObject } from '../registry/build.js';
-import type { TimerClock } from '../xds/debounce.js';
+import type { Clock } from '../clock.js';
 import { startResourceWatch, type ResourceWatch } from './resource-watch.js';
 
 export interface WatchCommon {
   log: (line: string) => void;
   onChange: () => void;
-  clock?: TimerClock;
+  clock?: Clock;
 }
 
 export interface WatchHealth {

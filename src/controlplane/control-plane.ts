@@ -4,7 +4,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { loadKubeConfig } from '../kubeapi/client.js';
 import { SnapshotCache } from '../xds/cache.js';
-import type { TimerClock } from '../xds/debounce.js';
+import type { Clock } from '../clock.js';
 import { startXdsServer, type RunningXdsServer } from '../xds/server.js';
 import { startDebugServer } from './debug-server.js';
 import { MeshSources } from './mesh-sources.js';
@@ -27,7 +27,7 @@ export interface ControlPlaneOptions {
   syncTimeoutMs?: number;
   /** For tests. */
   debounce?: { quietMs: number; maxDelayMs: number };
-  clock?: TimerClock;
+  clock?: Clock;
 }
 
 export interface RunningControlPlane {

@@ -5,7 +5,7 @@
 
 import { CoreV1Api, KubeConfig, type V1Pod, type V1Secret } from '@kubernetes/client-node';
 import type { ClusterObjects, IstioConfigObjects } from '../registry/build.js';
-import type { TimerClock } from '../xds/debounce.js';
+import type { Clock } from '../clock.js';
 import { healthOf, watchIstioConfig, watchMemberCluster, type ClusterWatch, type ConfigWatch, type WatchHealth } from './cluster-watch.js';
 import { MULTICLUSTER_LABEL, parseRemoteSecret, planClusters, type RemoteCluster } from './remote-secrets.js';
 import { startResourceWatch, type ResourceWatch } from './resource-watch.js';
@@ -18,7 +18,7 @@ export interface MeshSourcesOptions {
   /** Any change of anything watched. */
   onChange: () => void;
   log: (line: string) => void;
-  clock?: TimerClock;
+  clock?: Clock;
 }
 
 /** What the rest of the control plane reads; MeshSources implements it, tests may fake it. */

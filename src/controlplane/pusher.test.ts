@@ -8,7 +8,7 @@ import { TYPE_URLS, type XdsNode } from '../xds/protos.js';
 import type { MeshView } from './mesh-sources.js';
 import { configDump } from './proxy-resources.js';
 import { ProxyPusher } from './pusher.js';
-import { FakeClock } from '../xds/testdata/fake-clock.js';
+import { ManualClock } from '../clock.js';
 
 const HELLO_CLUSTER = 'outbound|5000||helloworld.sample.svc.cluster.local';
 const SLEEP_NODE: XdsNode = { id: 'sidecar~127.10.0.6~sleep-111.sample~sample.svc.cluster.local', metadata: { fields: { CLUSTER_ID: { string_value: 'cluster-1' } } } };
@@ -28,7 +28,7 @@ class FakeView implements MeshView {
 }
 
 function setup() {
-  const clock = new FakeClock();
+  const clock = new ManualClock();
   const view = new FakeView();
   const cache = new SnapshotCache();
   const logs: string[] = [];

@@ -10,7 +10,8 @@ import { stableJson } from '../registry/model.js';
 import { MeshTranslator } from '../translate/translate.js';
 import type { ProxyResources } from '../translate/envoy-types.js';
 import type { SnapshotCache } from '../xds/cache.js';
-import { Debouncer, type TimerClock } from '../xds/debounce.js';
+import { Debouncer } from '../xds/debounce.js';
+import type { Clock } from '../clock.js';
 import type { XdsNode } from '../xds/protos.js';
 import { SnapshotError } from '../xds/snapshot.js';
 import { proxyIdentity } from './identity.js';
@@ -22,7 +23,7 @@ export interface PusherOptions {
   view: MeshView;
   cache: SnapshotCache;
   log: (line: string) => void;
-  clock?: TimerClock;
+  clock?: Clock;
   debounce?: { quietMs: number; maxDelayMs: number };
   /** How the mesh snapshot is built from the view; the default reads the view's clusters and config. */
   buildMesh?: (view: MeshView) => BuildResult;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { CoreV1Api, KubeConfig, type V1Service } from '@kubernetes/client-node';
 import { startResourceWatch } from './resource-watch.js';
-import { FakeClock } from '../xds/testdata/fake-clock.js';
+import { ManualClock } from '../clock.js';
 
 /** A plain-HTTP stand-in for an API server that fails the first `failures` lists, then serves one Service. */
 async function flakyApiServer(failures: number) {
@@ -53,7 +53,7 @@ test('a failed list is retried with back-off; the watch syncs once the server an
     contexts: [{ name: 'c', cluster: 'c', user: 'u' }],
     currentContext: 'c',
   });
-  const clock = new FakeClock();
+  const clock = new ManualClock();
   const logs: string[] = [];
   let changes = 0;
   const core = kc.makeApiClient(CoreV1Api);

@@ -5,7 +5,7 @@
 
 import { makeInformer, type KubeConfig, type KubernetesObject, type ListPromise } from '@kubernetes/client-node';
 import { apiErrorCode, apiErrorMessage } from '../kubeapi/client.js';
-import { systemClock, type TimerClock } from '../xds/debounce.js';
+import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 
 export interface ResourceWatch<T> {
   /** What it watches, e.g. `cluster-2 /api/v1/pods`. */
@@ -30,7 +30,7 @@ export interface ResourceWatchOptions<T extends KubernetesObject> {
   /** Any add, update or delete; also after a relist that changed nothing (harmless: rebuilds are idempotent). */
   onChange: () => void;
   log: (line: string) => void;
-  clock?: TimerClock;
+  clock?: Clock;
   /** Back-off after a failure: initialMs doubling up to maxMs. */
   retry?: { initialMs: number; maxMs: number };
 }
@@ -44,7 +44,7 @@ export function startResourceWatch<T extends KubernetesObject>(opts: ResourceWat
   let lastError: string | undefined;
   let errors = 0;
   let delay = retry.initialMs;
-  let timer: unknown;
+  let timer: TimerHandle | undefined;
   let attempt = 0;
 
   const changed = (): void => {
@@ -64,8 +64,8 @@ export function startResourceWatch<T extends KubernetesObject>(opts: ResourceWat
   });
 
   function scheduleStart(ms: number): void {
-    if (timer !== undefined) clock.clearTimeout(timer);
-    timer = clock.setTimeout(() => {
+    timer?.cancel();
+    timer = clock.setTimer(() => {
       timer = undefined;
       void start();
     }, ms);
@@ -107,7 +107,7 @@ export function startResourceWatch<T extends KubernetesObject>(opts: ResourceWat
     errorCount: () => errors,
     async stop() {
       stopped = true;
-      if (timer !== undefined) clock.clearTimeout(timer);
+      timer?.cancel();
       timer = undefined;
       await informer.stop();
     },

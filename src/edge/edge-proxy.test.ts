@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ManualClock } from '../proxy/clock.js';
+import { ManualClock } from '../clock.js';
 import { BACKEND_HEADER, EdgeProxy, type EdgeBackend } from './edge-proxy.js';
 import type { HealthCheckSpec } from './health.js';
 

@@ -5,8 +5,8 @@
 // it (`x-meshwork-edge-backend`), and an admin port serves per-gateway counters at GET /stats.
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Clock, TimerHandle } from '../proxy/clock.js';
-import { systemClock } from '../proxy/clock.js';
+import type { Clock, TimerHandle } from '../clock.js';
+import { systemClock } from '../clock.js';
 import { Cancel } from '../proxy/upstream/cancel.js';
 import { Http1SocketPool } from '../proxy/upstream/http1-socket-pool.js';
 import { INITIAL_HEALTH, nextHealth, type HealthCheckSpec, type HealthState, type ProbeOutcome } from './health.js';

@@ -16,7 +16,7 @@
 import { bufferedAccessLog } from './accesslog.js';
 import { AdminServer } from './admin/server.js';
 import { ProxyStats } from './admin/stats.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from '../clock.js';
 import { ClusterManager } from './cluster/manager.js';
 import { ConfigStore } from './config/store.js';
 import { ListenerManager } from './listener/manager.js';

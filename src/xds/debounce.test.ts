@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Debouncer } from './debounce.js';
-import { FakeClock } from './testdata/fake-clock.js';
+import { ManualClock } from '../clock.js';
 
 
 function setup(quietMs = 100, maxDelayMs = 1000) {
-  const clock = new FakeClock();
+  const clock = new ManualClock();
   const fired: { at: number; events: string[] }[] = [];
   const debouncer = new Debouncer<string>({ quietMs, maxDelayMs, clock, fire: (events) => void fired.push({ at: clock.now(), events }) });
   return { clock, fired, debouncer };
@@ -20,7 +20,7 @@ test('fires once after the quiet period, with all coalesced events', () => {
   assert.equal(fired.length, 0, 'quiet period restarts with every event');
   clock.advance(1);
   assert.deepEqual(fired, [{ at: 150, events: ['a', 'b'] }]);
-  assert.equal(clock.activeTimers(), 0);
+  assert.equal(clock.pendingTimers, 0);
 });
 
 test('a steady stream of events still fires at maxDelayMs after the first', () => {
@@ -38,7 +38,7 @@ test('a steady stream of events still fires at maxDelayMs after the first', () =
 });
 
 test('defaults are Istio-like 100 ms quiet / 1 s max', () => {
-  const clock = new FakeClock();
+  const clock = new ManualClock();
   const fired: number[] = [];
   const debouncer = new Debouncer({ clock, fire: () => void fired.push(clock.now()) });
   debouncer.push();
@@ -61,7 +61,7 @@ test('flush fires at once; stop drops pending events and rejects pushes', () => 
 });
 
 test('events during an asynchronous fire wait for it, then debounce normally', async () => {
-  const clock = new FakeClock();
+  const clock = new ManualClock();
   const batches: string[][] = [];
   let release: () => void = () => assert.fail('fire not started');
   const debouncer = new Debouncer<string>({
@@ -85,7 +85,7 @@ test('events during an asynchronous fire wait for it, then debounce normally', a
 });
 
 test('a throwing fire is reported, not swallowed, and does not block later batches', () => {
-  const clock = new FakeClock();
+  const clock = new ManualClock();
   const errors: unknown[] = [];
   let calls = 0;
   const debouncer = new Debouncer<number>({

@@ -3,24 +3,14 @@
 // `maxDelayMs` after the first event of the batch. While an asynchronous fire runs, new events
 // collect into the next batch, which is scheduled only after the running fire settles.
 
-export interface TimerClock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const systemClock: TimerClock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
+import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 
 export interface DebouncerOptions<E> {
   /** Receives the batch, in arrival order. May return a promise; the next batch waits for it. */
   fire: (events: E[]) => void | Promise<void>;
   quietMs?: number;
   maxDelayMs?: number;
-  clock?: TimerClock;
+  clock?: Clock;
   /** A fire that threw or rejected (the batch is not retried). Defaults to stderr. */
   onError?: (err: unknown) => void;
 }
@@ -28,12 +18,12 @@ export interface DebouncerOptions<E> {
 export class Debouncer<E = void> {
   private readonly quietMs: number;
   private readonly maxDelayMs: number;
-  private readonly clock: TimerClock;
+  private readonly clock: Clock;
   private readonly onError: (err: unknown) => void;
   private events: E[] = [];
   private firstAt = 0;
   private lastAt = 0;
-  private timer: unknown;
+  private timer: TimerHandle | undefined;
   private firing = false;
   private stopped = false;
 
@@ -79,14 +69,14 @@ export class Debouncer<E = void> {
     if (this.events.length === 0) return;
     const due = Math.min(this.lastAt + this.quietMs, this.firstAt + this.maxDelayMs);
     const wait = Math.max(0, due - this.clock.now());
-    this.timer = this.clock.setTimeout(() => {
+    this.timer = this.clock.setTimer(() => {
       this.timer = undefined;
       this.fireNow();
     }, wait);
   }
 
   private cancelTimer(): void {
-    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = undefined;
   }
 

@@ -1,7 +1,7 @@
 // What every controller is built from.
 import type { KubeObject } from '../../config/object.js';
 import type { ObjectStore } from '../store/store.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../../clock.js';
 import type { Informers } from './informers.js';
 
 export interface ControllerContext {

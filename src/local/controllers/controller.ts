@@ -3,7 +3,7 @@
 // (level-triggered: the event only says "look at this key", never what changed).
 import type { ResourceType } from '../../config/kinds.js';
 import type { WatchEvent } from '../store/store.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../../clock.js';
 import type { Informers } from './informers.js';
 import { WorkQueue } from './workqueue.js';
 

@@ -4,8 +4,8 @@
 // and the log.
 import type { KubeObject } from '../../config/object.js';
 import type { ObjectStore } from '../store/store.js';
-import type { Clock } from './clock.js';
-import { systemClock } from './clock.js';
+import type { Clock } from '../../clock.js';
+import { systemClock } from '../../clock.js';
 import type { ControllerContext } from './context.js';
 import { ControllerRunner } from './controller.js';
 import { deploymentController } from './deployment.js';
@@ -15,7 +15,7 @@ import { Informers } from './informers.js';
 import { ensureBuiltinNamespaces, namespaceController } from './namespace.js';
 import { replicaSetController } from './replicaset.js';
 
-export type { Clock } from './clock.js';
+export type { Clock } from '../../clock.js';
 
 export interface StartControllersOptions {
   store: ObjectStore;
@@ -50,7 +50,7 @@ export function startControllers(opts: StartControllersOptions): RunningControll
   const ctx: ControllerContext = {
     store: opts.store,
     informers,
-    clock: opts.clock ?? systemClock(),
+    clock: opts.clock ?? systemClock,
     clusterName: opts.clusterName,
     ...(opts.createPod ? { createPod: opts.createPod } : {}),
     podCreatesInFlight: new Map(),

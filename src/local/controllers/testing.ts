@@ -4,7 +4,8 @@ import type { ResourceType } from '../../config/kinds.js';
 import type { KubeObject, StoredObject } from '../../config/object.js';
 import { openSqliteStore } from '../store/sqlite-store.js';
 import type { ObjectStore } from '../store/store.js';
-import { FakeClock, rfc3339 } from './clock.js';
+import { ManualClock } from '../../clock.js';
+import { rfc3339 } from '../time-format.js';
 import type { RunningControllers } from './index.js';
 import { startControllers } from './index.js';
 import { isRecord } from './read.js';
@@ -13,7 +14,7 @@ import { PODS } from './resources.js';
 export interface TestCluster {
   clusterName: string;
   store: ObjectStore;
-  clock: FakeClock;
+  clock: ManualClock;
   controllers: RunningControllers;
   logs: string[];
   /** Waits for the controllers to settle. */
@@ -22,7 +23,7 @@ export interface TestCluster {
 }
 
 export function startTestCluster(clusterName = 'cluster-1', seed?: (store: ObjectStore) => void): TestCluster {
-  const clock = new FakeClock(Date.UTC(2026, 0, 1));
+  const clock = new ManualClock(Date.UTC(2026, 0, 1));
   const store = openSqliteStore({ path: ':memory:', clock: () => new Date(clock.now()) });
   seed?.(store);
   const logs: string[] = [];

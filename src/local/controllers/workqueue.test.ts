@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { FakeClock } from './clock.js';
+import { ManualClock } from '../../clock.js';
 import { resolveFenceposts, scaledValue } from './deployment-spec.js';
 import { computePodTemplateHash, fnv1a32, safeEncodeString } from './pod-template-hash.js';
 import { WorkQueue } from './workqueue.js';
 
 describe('WorkQueue', () => {
   test('holds a key once, and re-queues a key added while it is processed', () => {
-    const q = new WorkQueue({ clock: new FakeClock() });
+    const q = new WorkQueue({ clock: new ManualClock(Date.UTC(2024, 0, 1)) });
     q.add('a');
     q.add('b');
     q.add('a');
@@ -25,7 +25,7 @@ describe('WorkQueue', () => {
   });
 
   test('failures back off exponentially on the clock, and forget resets', () => {
-    const clock = new FakeClock();
+    const clock = new ManualClock(Date.UTC(2024, 0, 1));
     const q = new WorkQueue({ clock, baseDelayMs: 10, maxDelayMs: 50 });
     assert.deepEqual([q.addRateLimited('k'), q.addRateLimited('k'), q.addRateLimited('k'), q.addRateLimited('k')], [10, 20, 40, 50]);
     assert.equal(q.readyCount(), 0);
@@ -37,7 +37,7 @@ describe('WorkQueue', () => {
     q.forget('k');
     assert.equal(q.addRateLimited('k'), 10);
     q.shutDown();
-    assert.equal(clock.pendingTimers(), 0, 'shutDown clears its timers');
+    assert.equal(clock.pendingTimers, 0, 'shutDown clears its timers');
   });
 });
 

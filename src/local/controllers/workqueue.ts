@@ -1,7 +1,7 @@
 // A queue of object keys with client-go's work queue semantics: a key is held at most once while it
 // waits, is never processed by two workers at once, and a key added while it is being processed is
 // processed again afterwards. Failed keys come back after an exponential per-key back-off.
-import type { Clock, TimerHandle } from './clock.js';
+import type { Clock, TimerHandle } from '../../clock.js';
 
 export interface WorkQueueOptions {
   clock: Clock;
@@ -43,9 +43,9 @@ export class WorkQueue {
     const pending = this.delayed.get(key);
     if (pending !== undefined) {
       if (pending.due <= due) return;
-      this.opts.clock.clearTimeout(pending.handle);
+      pending.handle.cancel();
     }
-    const handle = this.opts.clock.setTimeout(() => {
+    const handle = this.opts.clock.setTimer(() => {
       this.delayed.delete(key);
       this.add(key);
     }, ms);
@@ -106,7 +106,7 @@ export class WorkQueue {
 
   shutDown(): void {
     this.shuttingDown = true;
-    for (const { handle } of this.delayed.values()) this.opts.clock.clearTimeout(handle);
+    for (const { handle } of this.delayed.values()) handle.cancel();
     this.delayed.clear();
     this.ready.clear();
     this.dirty.clear();

@@ -3,7 +3,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { RestartBackoff, type BackoffConfig } from './backoff.js';
-import { rfc3339, type Clock } from './clock.js';
+import type { Clock, TimerHandle } from '../../clock.js';
+import { rfc3339 } from '../time-format.js';
 import type { ContainerLog } from './container-log.js';
 import { containerEnv, expandVars } from './container-env.js';
 import type { EventRecorder, EventType } from './events.js';
@@ -56,7 +57,7 @@ export class ContainerRunner {
   private instance: Instance | undefined;
   private readonly crashBackoff: RestartBackoff;
   private readonly pullBackoff: RestartBackoff;
-  private cancelTimer: (() => void) | undefined;
+  private pendingTimer: TimerHandle | undefined;
   private stopping = false;
   private warnedEnv = false;
   /** Resolves when the container has terminated for good (no restart coming). */
@@ -114,8 +115,8 @@ export class ContainerRunner {
   /** Stops the container for good: SIGTERM, then SIGKILL after graceMs; resolves when its processes are gone. */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
-    this.cancelTimer?.();
-    this.cancelTimer = undefined;
+    this.pendingTimer?.cancel();
+    this.pendingTimer = undefined;
     const inst = this.instance;
     if (!inst) {
       this.finishedResolve?.();
@@ -123,12 +124,12 @@ export class ContainerRunner {
     }
     this.event('Normal', 'Killing', `Stopping container ${this.name}`);
     killGroup(inst.pgid, 'SIGTERM');
-    const cancelKill = this.ctx.clock.setTimeout(() => {
+    const killTimer = this.ctx.clock.setTimer(() => {
       this.ctx.log(`container ${this.owner()} did not stop within ${graceMs} ms of SIGTERM: SIGKILL`);
       killGroup(inst.pgid, 'SIGKILL');
     }, graceMs);
     await inst.exited;
-    cancelKill();
+    killTimer.cancel();
   }
 
   private owner(): string {
@@ -176,11 +177,11 @@ export class ContainerRunner {
       this.event('Warning', 'Failed', 'Error: ErrImagePull');
       this.setState({ waiting: { reason: 'ErrImagePull', message: plan.message } });
       const delay = this.pullBackoff.next(0);
-      this.cancelTimer = this.ctx.clock.setTimeout(() => {
+      this.pendingTimer = this.ctx.clock.setTimer(() => {
         this.event('Normal', 'BackOff', `Back-off pulling image "${image}"`);
         this.event('Warning', 'Failed', 'Error: ImagePullBackOff');
         this.setState({ waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${image}": ${plan.message}` } });
-        this.cancelTimer = this.ctx.clock.setTimeout(() => this.launch(), this.pullBackoff.next(0));
+        this.pendingTimer = this.ctx.clock.setTimer(() => this.launch(), this.pullBackoff.next(0));
       }, delay);
       return;
     }
@@ -282,15 +283,15 @@ export class ContainerRunner {
           this.ready = readiness.ready;
           this.ctx.onChange();
         }
-        this.cancelTimer = this.ctx.clock.setTimeout(tick, timing.periodMs);
+        this.pendingTimer = this.ctx.clock.setTimer(tick, timing.periodMs);
       });
     };
-    this.cancelTimer = this.ctx.clock.setTimeout(tick, timing.initialDelayMs);
+    this.pendingTimer = this.ctx.clock.setTimer(tick, timing.initialDelayMs);
   }
 
   private exitedWith(exitCode: number, signal: NodeJS.Signals | null, startedMs: number, override?: { reason: string; message: string }): void {
-    this.cancelTimer?.();
-    this.cancelTimer = undefined;
+    this.pendingTimer?.cancel();
+    this.pendingTimer = undefined;
     this.instance = undefined;
     this.started = false;
     this.ready = false;
@@ -321,7 +322,7 @@ export class ContainerRunner {
     this.restartCount++;
     this.event('Warning', 'BackOff', `Back-off restarting failed container ${this.name} in pod ${podRef}`);
     this.setState({ waiting: { reason: 'CrashLoopBackOff', message: `back-off ${formatDelay(delay)} restarting failed container=${this.name} pod=${podRef}` } });
-    this.cancelTimer = this.ctx.clock.setTimeout(() => this.launch(), delay);
+    this.pendingTimer = this.ctx.clock.setTimer(() => this.launch(), delay);
   }
 }
 

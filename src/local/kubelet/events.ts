@@ -3,7 +3,8 @@
 import { findByKind, type ResourceType } from '../../config/kinds.js';
 import { StatusError } from '../../config/status.js';
 import type { ObjectStore } from '../store/store.js';
-import { rfc3339, type Clock } from './clock.js';
+import type { Clock } from '../../clock.js';
+import { rfc3339 } from '../time-format.js';
 
 export interface EventSubject {
   namespace: string;

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { StatusError } from '../../config/status.js';
 import { KUBELET_BACKOFF } from './backoff.js';
-import { ManualClock } from './clock.js';
+import { ManualClock } from '../../clock.js';
 import { POD_TYPE } from './events.js';
 import { createPod, curl, eventsOf, getPod, harness, isReady, pidOf, processAlive, waitFor, waitForPod } from './kubelet-testing.js';
 
@@ -67,7 +67,7 @@ test('a crashing container restarts with back-off: CrashLoopBackOff, restartCoun
 });
 
 test('crash-loop timing follows the injected clock: 10 s, then 20 s, as the real kubelet', async (t) => {
-  const clock = new ManualClock();
+  const clock = new ManualClock(Date.UTC(2024, 0, 1));
   const h = harness(209, { clock, backoff: KUBELET_BACKOFF });
   t.after(() => h.close());
   createPod(h.store, 'crash', [{ name: 'app', image: 'busybox', command: ['sh', '-c', 'exit 1'] }]);

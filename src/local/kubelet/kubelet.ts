@@ -8,7 +8,7 @@ import { badRequest, notFound, StatusError } from '../../config/status.js';
 import type { StoredObject } from '../../config/object.js';
 import type { ObjectStore, WatchEvent } from '../store/store.js';
 import { KUBELET_BACKOFF, type BackoffConfig } from './backoff.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from '../../clock.js';
 import { formatLogLine, logPaths, readLogFile, type LogLine } from './container-log.js';
 import type { ContainerRunner } from './container-runner.js';
 import { EventRecorder, POD_TYPE } from './events.js';

@@ -3,7 +3,7 @@
 import * as http from 'node:http';
 import type { ClusterManager } from '../cluster/manager.js';
 import { isEjected } from '../cluster/outlier.js';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../clock.js';
 import type { ConfigStore } from '../config/store.js';
 import { errorText, type Logger } from '../log.js';
 import { configDump, type XdsErrors } from './config-dump.js';

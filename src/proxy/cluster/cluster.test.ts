@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManualClock } from '../clock.js';
+import { ManualClock } from '../../clock.js';
 import type { Cluster, Endpoint } from '../model/cluster.js';
 import { ClusterRuntime } from './cluster.js';
 

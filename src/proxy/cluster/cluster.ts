@@ -2,7 +2,7 @@
 // balancer and outlier detection. Endpoint updates swap the host list; a host that left keeps its pool
 // until its in-flight requests finish, so an EDS update never drops a request.
 
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../clock.js';
 import type { Logger } from '../log.js';
 import { endpointKey, type Cluster, type Endpoint } from '../model/cluster.js';
 import { Http1SocketPool } from '../upstream/http1-socket-pool.js';

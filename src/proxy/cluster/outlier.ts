@@ -3,7 +3,7 @@
 // out. Ejection ends lazily when the clock passes ejectedUntil (Envoy checks on its interval timer;
 // checking at pick time gives the same result without a timer).
 
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../clock.js';
 import type { OutlierDetection } from '../model/cluster.js';
 import type { Host } from './host.js';
 

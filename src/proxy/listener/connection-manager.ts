@@ -8,7 +8,7 @@ import * as http2 from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { AccessLogEntry, AccessLogSink } from '../accesslog.js';
 import type { ProxyStats } from '../admin/stats.js';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../clock.js';
 import type { ClusterManager } from '../cluster/manager.js';
 import { decideFault, effectiveFault } from '../filters/fault.js';
 import { applyRequestMutations, applyResponseMutations, firstValue, forwardableHeaders, type HeaderRecord } from '../filters/headers.js';

@@ -5,7 +5,7 @@ import * as http from 'node:http';
 import { SnapshotCache } from '../../xds/cache.js';
 import { TYPE_URLS } from '../../xds/protos.js';
 import { startXdsServer, type RunningXdsServer } from '../../xds/server.js';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../clock.js';
 import type { LogLevel } from '../log.js';
 import { startProxy, type RunningProxy } from '../main.js';
 

@@ -3,7 +3,7 @@
 // reports its result to outlier detection. The outcome is either an upstream response to stream back,
 // or a local reply with Envoy's status, body and response flag.
 
-import type { Clock, TimerHandle } from '../clock.js';
+import type { Clock, TimerHandle } from '../../clock.js';
 import type { ClusterRuntime } from '../cluster/cluster.js';
 import type { Host } from '../cluster/host.js';
 import type { HeaderRecord } from '../filters/headers.js';

@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PassThrough, Readable } from 'node:stream';
-import { ManualClock } from '../clock.js';
+import { ManualClock } from '../../clock.js';
 import { Cancel } from './cancel.js';
 import { Http1SocketPool } from './http1-socket-pool.js';
 import { UpstreamFailure, type UpstreamRequest } from './types.js';

@@ -6,7 +6,7 @@
 
 import * as net from 'node:net';
 import { Readable } from 'node:stream';
-import { systemClock, type Clock, type TimerHandle } from '../clock.js';
+import { systemClock, type Clock, type TimerHandle } from '../../clock.js';
 import type { HeaderRecord } from '../filters/headers.js';
 import type { Logger } from '../log.js';
 import { DIGITS, Http1ResponseParser, HttpParseError, TOKEN, type ResponseHead, type ResponseSink } from './http1-response-parser.js';

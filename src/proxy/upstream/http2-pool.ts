@@ -3,7 +3,7 @@
 
 import { errorText } from '../log.js';
 import * as http2 from 'node:http2';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../clock.js';
 import { definedHeaders, type HeaderRecord } from '../filters/headers.js';
 import { UpstreamFailure, type EndpointPool, type UpstreamRequest, type UpstreamResponse } from './types.js';
 

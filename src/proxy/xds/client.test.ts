@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { SnapshotCache } from '../../xds/cache.js';
 import { TYPE_URLS } from '../../xds/protos.js';
 import { startXdsServer } from '../../xds/server.js';
-import { ManualClock } from '../clock.js';
+import { ManualClock } from '../../clock.js';
 import { ConfigStore } from '../config/store.js';
 import { edsCluster, httpListener, loadAssignment, routeConfig } from '../testutil/envoy.js';
 import { waitUntil } from '../testutil/harness.js';

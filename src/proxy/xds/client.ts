@@ -9,7 +9,7 @@
 
 import * as grpc from '@grpc/grpc-js';
 import { adsServiceDefinition, unpackAny, type DiscoveryRequest, type DiscoveryResponse, type XdsNode } from '../../xds/protos.js';
-import type { Clock, TimerHandle } from '../clock.js';
+import type { Clock, TimerHandle } from '../../clock.js';
 import type { ConfigStore, Entry, ResourceKind, ResourceValues } from '../config/store.js';
 import { isObj } from '../decode/fields.js';
 import { errorText, type Logger } from '../log.js';

@@ -1,5 +1,5 @@
-// Time as the proxy sees it. Back-off, outlier ejection, timeouts, retry back-off and fault delays all
-// take a Clock so tests can drive them with a fake one instead of sleeping.
+// Time as Meshwork sees it. Back-off, debounce, probes, outlier ejection, timeouts and fault delays all
+// take a Clock so tests can drive them with a ManualClock instead of sleeping.
 
 export interface TimerHandle {
   cancel(): void;
@@ -24,7 +24,7 @@ export const systemClock: Clock = {
   },
 };
 
-/** A Clock that only moves when told: for back-off and ejection tests. */
+/** A Clock that only moves when told: for back-off, debounce and ejection tests. */
 export class ManualClock implements Clock {
   private current: number;
   private timers: { at: number; fn: () => void; id: number }[] = [];
@@ -57,6 +57,7 @@ export class ManualClock implements Clock {
     this.current = target;
   }
 
+  /** Timers set and neither fired nor cancelled. */
   get pendingTimers(): number {
     return this.timers.length;
   }
