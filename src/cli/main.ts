@@ -4,6 +4,7 @@ import { registerClusterCommands } from './clusters.js';
 import { registerDemoCommand, registerMeshRuntimeCommands, registerMeshSetupCommands } from './mesh.js';
 import { registerMeshCommands } from '../mesh-cli/register.js';
 import { registerMciCommands } from '../mci/register.js';
+import { registerVersionCommand } from './version.js';
 
 // A closed pipe (`meshwork status | head`) ends output quietly, as for any Unix tool.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -23,6 +24,7 @@ registerMeshSetupCommands(program);
 registerMeshCommands(program);
 registerMeshRuntimeCommands(program);
 registerMciCommands(program);
+registerVersionCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);

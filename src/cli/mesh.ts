@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 import { agentConfigFromEnv, startAgent, type ProxyMode } from '../agent/proxy-agent.js';
 import { ownKubeConfig, runControlPlane } from '../controlplane/control-plane.js';
 import { startInjectorServer } from '../controlplane/injector-server.js';
-import { runCreateMesh, runCreateRemoteSecret, runInstall } from '../install/commands.js';
+import { defaultDataPlane, runCreateMesh, runCreateRemoteSecret, runInstall } from '../install/commands.js';
+import { DATA_PLANE_ENV, parseDataPlane } from '../agent/data-plane.js';
 import { DEFAULT_REVISION, ISTIO_SYSTEM, MONITORING_PORT, WEBHOOK_PORT, XDS_PORT } from '../install/names.js';
 import { applyObjects } from '../kubeapi/apply.js';
 import { loadKubeConfig } from '../kubeapi/client.js';
@@ -49,7 +50,9 @@ export function registerMeshRuntimeCommands(program: Command): void {
     .option('--debug-port <port>', 'debug/status port', parseIntOption(0, 65535), MONITORING_PORT)
     .option('--webhook-port <port>', 'sidecar-injection webhook port (HTTPS)', parseIntOption(0, 65535), WEBHOOK_PORT)
     .option('--no-webhook', 'do not serve the injection webhook')
-    .action(async (opts: { clusterId: string; revision: string; namespace: string; kubeconfig?: string; context?: string; address: string; xdsPort: number; debugPort: number; webhookPort: number; webhook: boolean }) => {
+    .option('--data-plane <kind>', 'what injected pods run unless annotated proxy.meshwork.io/data-plane: envoy or meshwork (default: envoy when installed)')
+    .action(async (opts: { clusterId: string; revision: string; namespace: string; kubeconfig?: string; context?: string; address: string; xdsPort: number; debugPort: number; webhookPort: number; webhook: boolean; dataPlane?: string }) => {
+      const dataPlane = opts.dataPlane ? parseDataPlane(opts.dataPlane, '--data-plane') : defaultDataPlane(log);
       const cp = await runControlPlane({
         clusterId: opts.clusterId,
         ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
@@ -66,6 +69,7 @@ export function registerMeshRuntimeCommands(program: Command): void {
             namespace: opts.namespace,
             revision: opts.revision,
             clusterId: opts.clusterId,
+            dataPlane,
             host: opts.address,
             port: opts.webhookPort,
             log,
@@ -83,11 +87,15 @@ export function registerMeshRuntimeCommands(program: Command): void {
     .description('run the meshwork proxy in a pod (the injector adds this container): sidecar or router (ingress gateway)')
     .argument('<mode>', 'sidecar or router')
     .option('--drain <ms>', 'on SIGTERM, answer not-ready this long before stopping', parseIntOption(0, 600_000), 1000)
-    .option('--no-access-log', 'no per-request log line')
-    .action(async (mode: string, opts: { drain: number; accessLog: boolean }) => {
+    .option('--no-access-log', 'no per-request log line (meshwork data plane)')
+    .option('--data-plane <kind>', `envoy or meshwork (default: ${DATA_PLANE_ENV}, else meshwork)`)
+    .option('--envoy <path>', 'the envoy binary (default: MESHWORK_ENVOY, .tools/envoy, PATH)')
+    .action(async (mode: string, opts: { drain: number; accessLog: boolean; dataPlane?: string; envoy?: string }) => {
       if (mode !== 'sidecar' && mode !== 'router') throw new Error(`unknown proxy mode "${mode}": use sidecar or router`);
-      const agent = await startAgent(agentConfigFromEnv(mode as ProxyMode, process.env), { accessLog: opts.accessLog });
-      log(`meshwork proxy ${mode}: node ${agentConfigFromEnv(mode as ProxyMode, process.env).nodeId}, status port ${agent.statusPort}`);
+      const config = agentConfigFromEnv(mode as ProxyMode, process.env);
+      if (opts.dataPlane) config.dataPlane = parseDataPlane(opts.dataPlane, '--data-plane');
+      const agent = await startAgent(config, { accessLog: opts.accessLog, ...(opts.envoy ? { envoyPath: opts.envoy } : {}), log });
+      log(`meshwork proxy ${mode}: ${agent.dataPlane.version}, node ${config.nodeId}, status port ${agent.statusPort}`);
       onSignals(() => agent.drainAndStop(opts.drain));
     });
 }
@@ -100,8 +108,15 @@ export function registerMeshSetupCommands(program: Command): void {
     .option('--kubeconfig <file>', 'kubeconfig file')
     .option('--revision <rev>', 'mesh revision', DEFAULT_REVISION)
     .option('--timeout <seconds>', 'wait this long for the control plane to be available', parseIntOption(0, 3600), 120)
-    .action(async (opts: { context: string; kubeconfig?: string; revision: string; timeout: number }) => {
-      await runInstall({ context: opts.context, revision: opts.revision, waitTimeoutMs: opts.timeout * 1000, ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}) });
+    .option('--data-plane <kind>', 'what injected pods run: envoy or meshwork (default: envoy when installed); a pod\'s annotation proxy.meshwork.io/data-plane wins')
+    .action(async (opts: { context: string; kubeconfig?: string; revision: string; timeout: number; dataPlane?: string }) => {
+      await runInstall({
+        context: opts.context,
+        revision: opts.revision,
+        waitTimeoutMs: opts.timeout * 1000,
+        ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
+        ...(opts.dataPlane ? { dataPlane: parseDataPlane(opts.dataPlane, '--data-plane') } : {}),
+      });
     });
 
   program

@@ -3,6 +3,7 @@
 // configuration's caBundle). Proxies are told to reach xDS at the istiod Service's ClusterIP.
 import { createServer, type Server } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
+import type { DataPlaneKind } from '../agent/data-plane.js';
 import { createInjectionWebhook, INJECT_PATH } from '../inject/webhook.js';
 import { discoveryAddress } from '../install/discovery-address.js';
 import { MESHWORK_IMAGE } from '../install/image.js';
@@ -13,6 +14,7 @@ export interface InjectorServerOptions {
   namespace: string;
   revision: string;
   clusterId: string;
+  dataPlane: DataPlaneKind;
   host: string;
   port: number;
   log: (line: string) => void;
@@ -22,7 +24,7 @@ export async function startInjectorServer(opts: InjectorServerOptions): Promise<
   const tls = await loadWebhookTls(opts.kubeConfig, opts.namespace);
   const xdsAddress = await discoveryAddress(opts.kubeConfig, opts.revision, opts.namespace);
   const webhook = createInjectionWebhook({
-    injection: { revision: opts.revision, xdsAddress, clusterId: opts.clusterId, proxyImage: MESHWORK_IMAGE },
+    injection: { revision: opts.revision, xdsAddress, clusterId: opts.clusterId, proxyImage: MESHWORK_IMAGE, dataPlane: opts.dataPlane },
     log: opts.log,
   });
   const server: Server = createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => {
@@ -35,7 +37,7 @@ export async function startInjectorServer(opts: InjectorServerOptions): Promise<
     server.listen(opts.port, opts.host, () => resolve());
   });
   const address = server.address();
-  opts.log(`injection webhook on https://${opts.host}:${opts.port}${INJECT_PATH} (proxies get XDS_ADDRESS=${xdsAddress})`);
+  opts.log(`injection webhook on https://${opts.host}:${opts.port}${INJECT_PATH} (proxies get XDS_ADDRESS=${xdsAddress}, data plane ${opts.dataPlane} unless annotated)`);
   return {
     port: typeof address === 'object' && address ? address.port : opts.port,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),

@@ -106,6 +106,15 @@ describe('injectPod: sidecar template', () => {
     assert.deepEqual(status, { initContainers: [], containers: ['istio-proxy'], volumes: [], imagePullSecrets: null, revision: 'asm-managed-stable' });
   });
 
+  it('tells the proxy its data plane: the mesh default, or the pod\'s annotation', () => {
+    assert.equal(envValue(container(injected(helloworldPod()), 'istio-proxy'), 'MESHWORK_DATA_PLANE'), 'meshwork');
+    const envoyMesh = { ...ctx, dataPlane: 'envoy' as const };
+    assert.equal(envValue(container(injected(helloworldPod(), envoyMesh), 'istio-proxy'), 'MESHWORK_DATA_PLANE'), 'envoy');
+    const annotated = helloworldPod({ annotations: { 'proxy.meshwork.io/data-plane': 'meshwork' } });
+    assert.equal(envValue(container(injected(annotated, envoyMesh), 'istio-proxy'), 'MESHWORK_DATA_PLANE'), 'meshwork');
+    assert.throws(() => injectPod(helloworldPod({ annotations: { 'proxy.meshwork.io/data-plane': 'nginx' } }), envoyMesh), /unknown data plane "nginx": use envoy or meshwork/);
+  });
+
   it('leaves ISTIO_META_MESH_ID out without a mesh id', () => {
     const { meshId: _omit, ...noMesh } = ctx;
     const proxy = container(injected(helloworldPod(), noMesh), 'istio-proxy');

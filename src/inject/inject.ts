@@ -1,6 +1,7 @@
 // Sidecar injection, as Istio's injector decides and does it: which pods get a proxy, and the pod
 // after the requested templates (`sidecar` by default, `gateway` for pods that run a gateway and
 // name their proxy container `istio-proxy` with image `auto`). Pure: a pod in, a JSON patch out.
+import { DATA_PLANE_ANNOTATION, DATA_PLANE_ENV, parseDataPlane, type DataPlaneKind } from '../agent/data-plane.js';
 import type { JsonPatchOperation, JsonValue } from '../local/patch/index.js';
 import { toJson } from '../local/patch/index.js';
 import { createJsonPatch } from './json-diff.js';
@@ -31,6 +32,8 @@ export interface InjectionContext {
   clusterId: string;
   meshId?: string;
   proxyImage: string;
+  /** The mesh's data plane; a pod's proxy.meshwork.io/data-plane annotation wins. Default meshwork. */
+  dataPlane?: DataPlaneKind;
   /** Templates by name; the built-in `sidecar` and `gateway` when absent. */
   templates?: Readonly<Record<string, InjectionTemplate>>;
 }
@@ -39,6 +42,8 @@ export interface InjectionContext {
 export type InjectionTemplate = (pod: Pod, ctx: TemplateContext) => void;
 
 export interface TemplateContext extends InjectionContext {
+  /** The pod's data plane: its annotation, else the mesh's. */
+  dataPlane: DataPlaneKind;
   namespace: string;
   appContainers: readonly Container[];
   workload: WorkloadRef;
@@ -86,6 +91,7 @@ export function injectPod(podValue: unknown, ctx: InjectionContext & { namespace
   const after = structuredClone(pod);
   const templateCtx: TemplateContext = {
     ...ctx,
+    dataPlane: podDataPlane(pod, ctx.dataPlane ?? 'meshwork'),
     namespace,
     appContainers: pod.spec.containers.filter((c) => c.name !== PROXY_CONTAINER),
     workload: workloadOf(pod, namespace),
@@ -98,6 +104,11 @@ export function injectPod(podValue: unknown, ctx: InjectionContext & { namespace
   const annotations = (after.metadata.annotations ??= {});
   annotations[STATUS_ANNOTATION] = injectionStatus(pod, after, ctx.revision);
   return { patch: createJsonPatch(json(pod), json(after)) };
+}
+
+function podDataPlane(pod: Pod, meshDefault: DataPlaneKind): DataPlaneKind {
+  const value = pod.metadata.annotations?.[DATA_PLANE_ANNOTATION];
+  return value === undefined ? meshDefault : parseDataPlane(value, `annotation ${DATA_PLANE_ANNOTATION}`);
 }
 
 function json(pod: Pod): JsonValue {
@@ -186,6 +197,7 @@ export function proxyEnv(ctx: TemplateContext): EnvVar[] {
     { name: 'ISTIO_META_OWNER', value: ctx.workload.owner },
   ];
   if (ctx.meshId) env.push({ name: 'ISTIO_META_MESH_ID', value: ctx.meshId });
+  env.push({ name: DATA_PLANE_ENV, value: ctx.dataPlane });
   return env;
 }
 

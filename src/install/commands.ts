@@ -8,6 +8,8 @@ import type { KubeObject } from '../config/object.js';
 import { applyObjects, type ApplyResult } from '../kubeapi/apply.js';
 import { apiErrorCode, apiErrorMessage, loadKubeConfig } from '../kubeapi/client.js';
 import { MESHWORK_IMAGE } from './image.js';
+import type { DataPlaneKind } from '../agent/data-plane.js';
+import { locateEnvoy } from '../envoy/locate.js';
 import { installManifests } from './manifests.js';
 import { DEFAULT_REVISION, ISTIO_SYSTEM, istiodName } from './names.js';
 import { clusterCredentialsFrom, remoteSecretFor, remoteSecretYaml } from './remote-secret.js';
@@ -25,10 +27,19 @@ export interface InstallCommandOptions extends CommandIo {
   revision?: string;
   image?: string;
   clusterId?: string;
+  /** The mesh's default data plane for injected pods (a pod's annotation can pick the other). */
+  dataPlane?: DataPlaneKind;
   /** How long to wait for the control plane to become available; 0 = do not wait. */
   waitTimeoutMs?: number;
   /** Injected for tests; real time otherwise. */
   clock?: { now(): number; sleep(ms: number): Promise<void> };
+}
+
+/** Envoy when this machine has one (as every Istio install runs Envoy), else the meshwork proxy, said in one line. */
+export function defaultDataPlane(out: (line: string) => void): DataPlaneKind {
+  if (locateEnvoy()) return 'envoy';
+  out('No Envoy found (--envoy, MESHWORK_ENVOY, .tools/envoy, PATH): pods will run the meshwork proxy');
+  return 'meshwork';
 }
 
 const realClock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
@@ -47,11 +58,12 @@ export async function runInstall(opts: InstallCommandOptions): Promise<ApplyResu
   const revision = opts.revision ?? DEFAULT_REVISION;
   const kc = loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), context: opts.context });
   const clusterId = opts.clusterId ?? opts.context;
-  out(`Installing the meshwork control plane (revision ${revision}) into cluster ${clusterId}`);
+  const dataPlane = opts.dataPlane ?? defaultDataPlane(out);
+  out(`Installing the meshwork control plane (revision ${revision}, data plane ${dataPlane}) into cluster ${clusterId}`);
 
   const existing = await readSecret(kc, ISTIO_SYSTEM, WEBHOOK_TLS_SECRET);
   const tls = existing ? readWebhookTlsSecret(existing) : await createWebhookTls(revision, ISTIO_SYSTEM);
-  const [namespace, ...rest] = installManifests({ revision, namespace: ISTIO_SYSTEM, image: opts.image ?? MESHWORK_IMAGE, clusterId, caBundlePem: tls.caPem });
+  const [namespace, ...rest] = installManifests({ revision, namespace: ISTIO_SYSTEM, image: opts.image ?? MESHWORK_IMAGE, clusterId, caBundlePem: tls.caPem, dataPlane });
   // The Secret goes right after the namespace: the control plane reads it when it starts.
   const objects = [namespace!, webhookTlsSecret(ISTIO_SYSTEM, revision, tls), ...rest];
   const results = await applyObjects(kc, manifestsOf(objects, 'meshwork install'));

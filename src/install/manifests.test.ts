@@ -10,7 +10,7 @@ import { MESHWORK_IMAGE, meshworkApp, meshworkImageRule } from './image.js';
 import { installManifests } from './manifests.js';
 import { createWebhookTls, readWebhookTlsSecret, webhookTlsSecret } from './webhook-tls.js';
 
-const opts = { revision: 'asm-managed-stable', namespace: 'istio-system' as const, image: MESHWORK_IMAGE, clusterId: 'cluster-1', caBundlePem: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n' };
+const opts = { revision: 'asm-managed-stable', namespace: 'istio-system' as const, image: MESHWORK_IMAGE, clusterId: 'cluster-1', caBundlePem: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n', dataPlane: 'envoy' as const };
 
 function find(objects: KubeObject[], kind: string): KubeObject {
   const obj = objects.find((o) => o.kind === kind);
@@ -39,7 +39,7 @@ describe('installManifests', () => {
     ]);
     const container = (find(objects, 'Deployment').spec as { template: { spec: { containers: Array<{ image: string; args: string[] }> } } }).template.spec.containers[0];
     assert.equal(container?.image, MESHWORK_IMAGE);
-    assert.deepEqual(container?.args, ['control-plane', '--cluster-id', 'cluster-1', '--revision', 'asm-managed-stable']);
+    assert.deepEqual(container?.args, ['control-plane', '--cluster-id', 'cluster-1', '--revision', 'asm-managed-stable', '--data-plane', 'envoy']);
     const ports = (find(objects, 'Service').spec as { ports: Array<{ port: number; targetPort: number }> }).ports;
     assert.deepEqual(ports.map((p) => `${p.port}->${p.targetPort}`), ['15010->15010', '443->15017', '15014->15014']);
   });

@@ -2,6 +2,7 @@
 // service account, the istiod Deployment and Service of the revision, and the sidecar injector's
 // MutatingWebhookConfiguration pointing at that Service.
 import type { KubeObject } from '../config/object.js';
+import type { DataPlaneKind } from '../agent/data-plane.js';
 import { injectorConfigName, istiodName, MONITORING_PORT, WEBHOOK_PORT, WEBHOOK_SERVICE_PORT, XDS_PORT } from './names.js';
 
 export interface InstallOptions {
@@ -12,6 +13,8 @@ export interface InstallOptions {
   clusterId: string;
   /** The CA that signed the webhook's serving certificate (see webhook-tls.ts). */
   caBundlePem: string;
+  /** The data plane injected pods run unless their annotation says otherwise. */
+  dataPlane: DataPlaneKind;
 }
 
 export function installManifests(opts: InstallOptions): KubeObject[] {
@@ -38,7 +41,7 @@ export function installManifests(opts: InstallOptions): KubeObject[] {
             {
               name: 'discovery',
               image: opts.image,
-              args: ['control-plane', '--cluster-id', opts.clusterId, '--revision', opts.revision],
+              args: ['control-plane', '--cluster-id', opts.clusterId, '--revision', opts.revision, '--data-plane', opts.dataPlane],
               ports: [
                 { name: 'grpc-xds', containerPort: XDS_PORT, protocol: 'TCP' },
                 { name: 'http-monitoring', containerPort: MONITORING_PORT, protocol: 'TCP' },

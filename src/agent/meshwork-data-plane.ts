@@ -1,0 +1,26 @@
+// The meshwork proxy as a pod's data plane: in the agent's own process.
+import { startProxy } from '../proxy/main.js';
+import { MESHWORK_VERSION } from '../install/image.js';
+import type { AgentConfig } from './proxy-agent.js';
+import type { DataPlane } from './data-plane.js';
+
+export async function startMeshworkDataPlane(config: AgentConfig, opts: { adminPort: number; accessLog: boolean }): Promise<DataPlane> {
+  const proxy = await startProxy({
+    xdsServer: config.xdsAddress,
+    nodeId: config.nodeId,
+    cluster: config.clusterId,
+    metadata: config.metadata,
+    adminAddress: { host: config.podIp, port: opts.adminPort },
+    accessLog: opts.accessLog,
+  });
+  return {
+    kind: 'meshwork',
+    version: `meshwork ${MESHWORK_VERSION}`,
+    adminAddress: proxy.adminAddress,
+    ready: async () => (proxy.ready() ? { ready: true, reason: 'ready' } : { ready: false, reason: 'waiting for config from the control plane' }),
+    prometheus: () => proxy.stats.text(),
+    // In-flight requests finish on their pools when the listeners close in stop().
+    drain: async () => {},
+    stop: () => proxy.stop(),
+  };
+}

@@ -1,0 +1,107 @@
+// The Envoy bootstrap the agent writes, as pilot-agent writes Istio's: the node (id and metadata exactly
+// as the meshwork proxy sends them, so the control plane tells the two apart only by what they are),
+// ADS to the control plane, admin on the pod IP, and Istio's Prometheus listener on 15090.
+// Pure: the agent serialises it to a file and passes it with -c.
+import { isIP } from 'node:net';
+
+export const XDS_CLUSTER = 'xds-grpc';
+export const PROMETHEUS_CLUSTER = 'prometheus_stats';
+export const ENVOY_PROMETHEUS_PORT = 15090;
+
+const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+const HCM_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+const ROUTER_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
+
+export interface BootstrapOptions {
+  nodeId: string;
+  /** node.cluster: Istio puts the workload's service cluster here. */
+  cluster: string;
+  metadata: Readonly<Record<string, string>>;
+  /** host:port of the control plane's ADS server (an IP or a DNS name). */
+  xdsAddress: string;
+  /** Where admin, 15090 and the listeners bind: the pod IP. */
+  podIp: string;
+  adminPort: number;
+  /** 0 leaves out the Prometheus listener (tests that run several Envoys on one IP). */
+  prometheusPort: number;
+  /** Incremental (delta) ADS instead of state of the world. */
+  delta?: boolean;
+}
+
+function socketAddress(address: string, port: number) {
+  return { socket_address: { address, port_value: port } };
+}
+
+function staticCluster(name: string, address: string, port: number, extra: Record<string, unknown> = {}) {
+  return {
+    name,
+    type: isIP(address) ? 'STATIC' : 'STRICT_DNS',
+    connect_timeout: '1s',
+    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(address, port) } }] }] },
+    ...extra,
+  };
+}
+
+/** Splits `host:port` (IPv6 in brackets); names what is wrong otherwise. */
+export function splitHostPort(value: string): { host: string; port: number } {
+  const match = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(value);
+  const port = Number(match?.[2]);
+  if (!match || !(port > 0 && port < 65536)) throw new Error(`"${value}" is not host:port (e.g. 127.11.0.10:15010)`);
+  return { host: match[1]!, port };
+}
+
+export function envoyBootstrap(opts: BootstrapOptions): Record<string, unknown> {
+  const xds = splitHostPort(opts.xdsAddress);
+  const metadata: Record<string, string> = { ...opts.metadata };
+  const listeners = opts.prometheusPort === 0 ? [] : [{
+    name: `prometheus_${opts.prometheusPort}`,
+    address: socketAddress(opts.podIp, opts.prometheusPort),
+    filter_chains: [{
+      filters: [{
+        name: 'envoy.filters.network.http_connection_manager',
+        typed_config: {
+          '@type': HCM_TYPE,
+          stat_prefix: 'stats',
+          route_config: {
+            virtual_hosts: [{
+              name: 'backend',
+              domains: ['*'],
+              routes: [{ match: { prefix: '/stats/prometheus' }, route: { cluster: PROMETHEUS_CLUSTER } }],
+            }],
+          },
+          http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } }],
+        },
+      }],
+    }],
+  }];
+  return {
+    node: { id: opts.nodeId, cluster: opts.cluster, metadata },
+    admin: { address: socketAddress(opts.podIp, opts.adminPort) },
+    dynamic_resources: {
+      ads_config: {
+        api_type: opts.delta ? 'DELTA_GRPC' : 'GRPC',
+        transport_api_version: 'V3',
+        grpc_services: [{ envoy_grpc: { cluster_name: XDS_CLUSTER } }],
+        set_node_on_first_message_only: true,
+      },
+      cds_config: { ads: {}, resource_api_version: 'V3', initial_fetch_timeout: '0s' },
+      lds_config: { ads: {}, resource_api_version: 'V3', initial_fetch_timeout: '0s' },
+    },
+    static_resources: {
+      clusters: [
+        staticCluster(XDS_CLUSTER, xds.host, xds.port, {
+          typed_extension_protocol_options: {
+            [HTTP_PROTOCOL_OPTIONS]: {
+              '@type': `type.googleapis.com/${HTTP_PROTOCOL_OPTIONS}`,
+              explicit_http_config: { http2_protocol_options: {} },
+            },
+          },
+          // xDS reconnects: Envoy's default back-off is 500 ms base, 30 s max (as Istio leaves it).
+          upstream_connection_options: { tcp_keepalive: { keepalive_time: 300 } },
+        }),
+        staticCluster(PROMETHEUS_CLUSTER, opts.podIp, opts.adminPort),
+      ],
+      listeners,
+    },
+  };
+}

@@ -1,0 +1,97 @@
+// Runs one Envoy and keeps it running, as pilot-agent does: start with the agent's bootstrap, restart
+// with back-off when it dies, drain then stop on request. Envoy's own output goes to the agent's
+// stderr (the pod's log). Several Envoys on one machine never share hot-restart state
+// (--disable-hot-restart), so any number of pods can run side by side.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { systemClock, type Clock, type TimerHandle } from '../clock.js';
+import { Backoff, type BackoffOptions } from '../proxy/xds/backoff.js';
+
+export interface EnvoySupervisorOptions {
+  binary: string;
+  bootstrapPath: string;
+  /** Worker threads (--concurrency); 1 keeps a pod to one core, as on a shared 2-core machine. */
+  concurrency: number;
+  logLevel: string;
+  /** How long Envoy drains listeners on shutdown (--drain-time-s). */
+  drainTimeS: number;
+  extraArgs?: readonly string[];
+  clock?: Clock;
+  backoff?: BackoffOptions;
+  log: (line: string) => void;
+  /** Where Envoy's stdout/stderr go (default: this process's stderr). */
+  output?: NodeJS.WritableStream;
+}
+
+export class EnvoySupervisor {
+  private child: ChildProcess | undefined;
+  private stopping = false;
+  private restartTimer: TimerHandle | undefined;
+  private readonly backoff: Backoff;
+  private readonly clock: Clock;
+  private startedAt = 0;
+  /** How often Envoy exited without being asked to. */
+  restarts = 0;
+
+  constructor(private readonly opts: EnvoySupervisorOptions) {
+    this.clock = opts.clock ?? systemClock;
+    this.backoff = new Backoff(opts.backoff);
+  }
+
+  args(): string[] {
+    return [
+      '-c', this.opts.bootstrapPath,
+      '--disable-hot-restart',
+      '--concurrency', String(this.opts.concurrency),
+      '--log-level', this.opts.logLevel,
+      '--drain-time-s', String(this.opts.drainTimeS),
+      '--drain-strategy', 'immediate',
+      '--local-address-ip-version', 'v4',
+      ...(this.opts.extraArgs ?? []),
+    ];
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  start(): void {
+    if (this.stopping) return;
+    const child = spawn(this.opts.binary, this.args(), { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    this.startedAt = this.clock.now();
+    const out = this.opts.output ?? process.stderr;
+    child.stdout?.pipe(out, { end: false });
+    child.stderr?.pipe(out, { end: false });
+    child.once('error', (err) => this.opts.log(`envoy: cannot start ${this.opts.binary}: ${err.message}`));
+    child.once('exit', (code, signal) => {
+      if (this.child === child) this.child = undefined;
+      if (this.stopping) return;
+      // A run that lasted a while was healthy: start the back-off over.
+      if (this.clock.now() - this.startedAt > 60_000) this.backoff.reset();
+      const delay = this.backoff.next();
+      this.restarts++;
+      this.opts.log(`envoy exited (${signal ?? `code ${code}`}); restarting in ${Math.round(delay)} ms (restart ${this.restarts})`);
+      this.restartTimer = this.clock.setTimer(() => this.start(), delay);
+    });
+  }
+
+  /** SIGTERM (Envoy drains for --drain-time-s, then exits); SIGKILL after graceMs. */
+  async stop(graceMs = 5000): Promise<void> {
+    this.stopping = true;
+    this.restartTimer?.cancel();
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      child.once('exit', () => {
+        clearTimeout(kill);
+        resolve();
+      });
+      child.kill('SIGTERM');
+    });
+  }
+}
