@@ -19,7 +19,7 @@ export interface EnvoySupervisorOptions {
   backoff?: BackoffOptions;
   log: (line: string) => void;
   /** Where Envoy's stdout/stderr go (default: this process's stderr). */
-  output?: NodeJS.WritableStream;
+  output?: (chunk: Buffer) => void;
 }
 
 export class EnvoySupervisor {
@@ -63,9 +63,9 @@ export class EnvoySupervisor {
     const child = spawn(this.opts.binary, this.args(), { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     this.startedAt = this.clock.now();
-    const out = this.opts.output ?? process.stderr;
-    child.stdout?.pipe(out, { end: false });
-    child.stderr?.pipe(out, { end: false });
+    const out = this.opts.output ?? ((chunk: Buffer) => void process.stderr.write(chunk));
+    child.stdout?.on('data', out);
+    child.stderr?.on('data', out);
     child.once('error', (err) => this.opts.log(`envoy: cannot start ${this.opts.binary}: ${err.message}`));
     child.once('exit', (code, signal) => {
       if (this.child === child) this.child = undefined;

@@ -120,7 +120,9 @@ export class DeltaStream implements AdsStream<DeltaDiscoveryRequest> {
     state.answeredFrom = type;
     state.resubscribed = false;
     const { updated, removed } = deltaChanges(type, state.wildcard, state.names, state.client);
-    if (updated.length === 0 && removed.length === 0) return;
+    // The first answer goes out even when empty: a client waits for it (Envoy stays INITIALIZING until
+    // its wildcard LDS/CDS subscriptions are answered, e.g. a gateway no Gateway resource selects yet).
+    if (updated.length === 0 && removed.length === 0 && state.sentVersion !== undefined) return;
     for (const r of updated) state.client.set(r.name, r.version);
     for (const name of removed) state.client.delete(name);
     // The version of the client's whole view of the type, for status and system_version_info.

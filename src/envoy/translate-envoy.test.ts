@@ -1,0 +1,165 @@
+// Envoy is the oracle for the translator: every translation of the scenario (and of a wide Istio
+// config) is pushed over our real ADS server (SotW and delta) to a real Envoy, which must accept it
+// all (no NACK, no rejected update) and end up LIVE with the listeners, routes and clusters we sent.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { toXdsSnapshot } from '../controlplane/proxy-resources.js';
+import type { ProxyResources } from '../translate/envoy-types.js';
+import { buildSnapshot, parseYaml, proxyFor, scenarioClusters, type ScenarioRule } from '../translate/testdata/fixture.js';
+import { MeshTranslator } from '../translate/translate.js';
+import { SnapshotCache } from '../xds/cache.js';
+import { startXdsServer, type RunningXdsServer } from '../xds/server.js';
+import { NO_ENVOY, startTestEnvoy, testEnvoyPath, waitForEnvoySync } from './testdata/live-envoy.js';
+
+const envoyPath = testEnvoyPath();
+
+/** Istio config beyond the scenario: what a user writes next to it, every translated field once. */
+const WIDE_CONFIG = `
+apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: {name: helloworld}
+spec:
+  host: helloworld
+  trafficPolicy:
+    loadBalancer: {simple: LEAST_REQUEST}
+    connectionPool: {tcp: {maxConnections: 100, connectTimeout: 2s}, http: {http1MaxPendingRequests: 10, http2MaxRequests: 50, maxRetries: 4}}
+    outlierDetection: {consecutive5xxErrors: 3, consecutiveGatewayErrors: 2, interval: 5s, baseEjectionTime: 30s, maxEjectionPercent: 50}
+  subsets:
+  - name: v1
+    labels: {version: v1}
+    trafficPolicy: {loadBalancer: {simple: RANDOM}}
+  - name: v2
+    labels: {version: v2}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: helloworld}
+spec:
+  hosts: [helloworld]
+  http:
+  - name: exact-and-headers
+    match:
+    - uri: {exact: /hello}
+      headers: {end-user: {exact: jason}, x-prefix: {prefix: ab}, x-re: {regex: "v[0-9]+"}}
+      queryParams: {debug: {exact: "1"}}
+      method: {exact: GET}
+    route:
+    - destination: {host: helloworld, subset: v2}
+    fault: {abort: {httpStatus: 503, percentage: {value: 12.5}}, delay: {fixedDelay: 1.5s, percentage: {value: 10}}}
+  - name: canary
+    match: [{uri: {prefix: /hello}}, {uri: {regex: "/api/v[0-9]+/.*"}, ignoreUriCase: true}]
+    route:
+    - destination: {host: helloworld, subset: v1}
+      weight: 75
+      headers: {request: {set: {x-version: v1}, add: {x-added: yes}, remove: [x-drop]}, response: {set: {x-served-by: v1}}}
+    - destination: {host: helloworld, subset: v2}
+      weight: 25
+    timeout: 2.5s
+    retries: {attempts: 3, perTryTimeout: 500ms, retryOn: "gateway-error,connect-failure,503"}
+    rewrite: {uri: /v2/hello, authority: backend}
+    mirror: {host: sleep}
+    mirrorPercentage: {value: 50}
+    headers: {request: {set: {x-route: canary}}, response: {remove: [server]}}
+  - name: moved
+    match: [{uri: {prefix: /old}}]
+    redirect: {uri: /new, authority: example.com, redirectCode: 301}
+  - name: default
+    route:
+    - destination: {host: helloworld}
+`;
+
+interface Case {
+  name: string;
+  rules: ScenarioRule[];
+  extra?: string;
+  proxy: 'sleep-1' | 'sleep-2' | 'helloworld-v1' | 'gateway-1' | 'gateway-2';
+}
+
+const cases: Case[] = [];
+for (const [label, rules] of [
+  ['no rules', []],
+  ['80/20 canary', ['destinationrule', 'virtualservice']],
+  ['gateway', ['destinationrule', 'gateway']],
+  ['gateway canary 20/80', ['destinationrule', 'gateway-canary']],
+] as const) {
+  for (const proxy of ['sleep-1', 'sleep-2', 'helloworld-v1', 'gateway-1', 'gateway-2'] as const) cases.push({ name: `${label}: ${proxy}`, rules: [...rules], proxy });
+}
+for (const proxy of ['sleep-1', 'gateway-1', 'helloworld-v1'] as const) cases.push({ name: `wide Istio config: ${proxy}`, rules: ['gateway'], extra: WIDE_CONFIG, proxy });
+
+function translated(c: Case): { resources: ProxyResources; snapshot: ReturnType<typeof toXdsSnapshot> } {
+  const clusters = scenarioClusters(c.rules);
+  if (c.extra) for (const cluster of clusters) cluster.apply('sample', parseYaml(c.extra, c.name));
+  const mesh = buildSnapshot(clusters);
+  const [c1, c2] = clusters as [typeof clusters[0], typeof clusters[0]];
+  const pods = {
+    'sleep-1': () => proxyFor(c1.pod('sleep'), 'sidecar'),
+    'sleep-2': () => proxyFor(c2.pod('sleep'), 'sidecar'),
+    'helloworld-v1': () => proxyFor(c1.pod('helloworld-v1'), 'sidecar'),
+    'gateway-1': () => proxyFor(c1.pod('istio-ingressgateway'), 'router'),
+    'gateway-2': () => proxyFor(c2.pod('istio-ingressgateway'), 'router'),
+  };
+  const proxy = pods[c.proxy]();
+  // Listeners bind a test-only address, so a mesh running on this machine (127.10/16, 127.20/16) is untouched.
+  const scoped = new MeshTranslator(mesh).translateScoped({ ...proxy, ip: testAddress(proxy.ip), ...(proxy.appIp ? { appIp: testAddress(proxy.appIp) } : {}) });
+  const resources: ProxyResources = {
+    listeners: [...scoped.shared.listeners, ...scoped.own.listeners],
+    routes: [...scoped.shared.routes],
+    clusters: [...scoped.shared.clusters, ...scoped.own.clusters],
+    endpoints: [...scoped.shared.endpoints],
+    problems: [...scoped.problems],
+  };
+  return { resources, snapshot: toXdsSnapshot(scoped) };
+}
+
+/** 127.10.0.5 -> 127.210.0.5: a range nothing else on this machine uses. */
+function testAddress(ip: string): string {
+  const [a, b, c, d] = ip.split('.');
+  return `${a}.${200 + (Number(b) % 50)}.${c}.${d}`;
+}
+
+function names(dump: { configs: Array<Record<string, unknown>> }, type: string, pick: (entry: Record<string, any>) => string | undefined): string[] {
+  const section = dump.configs.find((c) => String(c['@type']).endsWith(`.${type}`)) as Record<string, any> | undefined;
+  const entries: Record<string, any>[] = [
+    ...(section?.['dynamic_listeners'] ?? []),
+    ...(section?.['dynamic_route_configs'] ?? []),
+    ...(section?.['dynamic_active_clusters'] ?? []),
+  ];
+  return entries.map(pick).filter((n): n is string => n !== undefined).sort();
+}
+
+for (const protocol of ['SotW', 'Delta'] as const) {
+  describe(`Envoy accepts every translation (${protocol} ADS)`, { skip: envoyPath ? false : NO_ENVOY }, () => {
+    const cache = new SnapshotCache();
+    let xds: RunningXdsServer;
+    before(async () => {
+      xds = await startXdsServer({ host: '127.0.0.1', port: 0, cache, log: () => {} });
+    });
+    after(async () => {
+      await xds?.close();
+    });
+
+    for (const [i, c] of cases.entries()) {
+      it(c.name, async () => {
+        const { resources, snapshot } = translated(c);
+        assert.deepEqual(resources.problems.filter((p) => p.severity === 'error'), [], 'the fixture config is valid');
+        const nodeId = `${c.proxy.startsWith('gateway') ? 'router' : 'sidecar'}~127.250.0.${i + 1}~${c.proxy}-${protocol}.sample~sample.svc.cluster.local`;
+        cache.setSnapshot(nodeId, snapshot);
+        const envoy = await startTestEnvoy({ binary: envoyPath!, xdsPort: xds.port, nodeId, delta: protocol === 'Delta' });
+        try {
+          const status = await waitForEnvoySync(envoy, () => xds.xds.status(), nodeId);
+          assert.equal(status.protocol, protocol);
+          const rejected = [...(await envoy.stats('update_rejected|listener_create_failure|update_failure')).entries()].filter(([, v]) => v > 0);
+          assert.deepEqual(rejected, [], 'Envoy rejected nothing');
+          const dump = await envoy.configDump();
+          assert.deepEqual(names(dump, 'ListenersConfigDump', (e) => e['active_state'] ? e['name'] : undefined), resources.listeners.map((l) => l.name).sort());
+          assert.deepEqual(names(dump, 'RoutesConfigDump', (e) => e['route_config']?.['name']), resources.routes.map((r) => r.name).sort());
+          assert.deepEqual(names(dump, 'ClustersConfigDump', (e) => e['cluster']?.['name']), resources.clusters.map((r) => r.name).sort());
+        } finally {
+          await envoy.stop();
+          cache.clearSnapshot(nodeId);
+        }
+      });
+    }
+  });
+}
