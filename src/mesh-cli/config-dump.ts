@@ -17,11 +17,47 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 const list = (v: unknown): Json[] => (Array.isArray(v) ? v.filter(isObject) : []);
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
-/** The resource without its Any '@type' (the simulator's types have none). */
+// Envoy prints its config_dump in proto3's JSON mapping, where wrappers are bare values, Durations are
+// strings ("2.5s") and Structs plain objects; the translator's types (and our proxy's dump) keep the
+// proto form ({value}, {seconds, nanos}, {fields}). Both dumps are read into the proto form.
+const WRAPPER_FIELDS = new Set([
+  'weight', 'total_weight', 'load_balancing_weight', 'case_sensitive', 'num_retries', 'max_connections', 'max_pending_requests',
+  'max_requests', 'max_retries', 'consecutive_5xx', 'enforcing_consecutive_5xx', 'consecutive_gateway_failure',
+  'enforcing_consecutive_gateway_failure', 'max_ejection_percent', 'enforcing_success_rate', 'allow_absolute_url',
+  'use_remote_address', 'validate_clusters', 'per_connection_buffer_limit_bytes',
+]);
+const DURATION_FIELDS = new Set(['timeout', 'per_try_timeout', 'connect_timeout', 'interval', 'base_ejection_time', 'fixed_delay', 'idle_timeout', 'max_stream_duration', 'grpc_timeout_header_max']);
+
+function structValue(v: unknown): unknown {
+  if (typeof v === 'string') return { string_value: v };
+  if (typeof v === 'number') return { number_value: v };
+  if (typeof v === 'boolean') return { bool_value: v };
+  if (Array.isArray(v)) return { list_value: { values: v.map(structValue) } };
+  if (isObject(v)) return { struct_value: toStruct(v) };
+  return { null_value: 'NULL_VALUE' };
+}
+function toStruct(v: Json): Json {
+  return isObject(v.fields) ? v : { fields: Object.fromEntries(Object.entries(v).map(([k, x]) => [k, structValue(x)])) };
+}
+
+/** proto3 JSON (Envoy's dump) -> the proto form; values already in proto form pass unchanged. */
+export function fromProtoJson(value: unknown, key = ''): unknown {
+  if (Array.isArray(value)) return value.map((v) => fromProtoJson(v, key));
+  if (WRAPPER_FIELDS.has(key) && (typeof value === 'number' || typeof value === 'boolean')) return { value };
+  if (DURATION_FIELDS.has(key) && typeof value === 'string') {
+    const m = /^(-?\d+)(?:\.(\d{1,9}))?s$/.exec(value);
+    if (m) return { seconds: Number(m[1]), nanos: Number((m[2] ?? '').padEnd(9, '0')) };
+  }
+  if (!isObject(value)) return value;
+  if (key === 'filter_metadata') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, isObject(v) ? toStruct(v) : v]));
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fromProtoJson(v, k)]));
+}
+
+/** The resource without its Any '@type' (the simulator's types have none), in proto form. */
 function unwrap(value: unknown): Json | undefined {
   if (!isObject(value)) return undefined;
   const { '@type': _type, ...rest } = value;
-  return rest;
+  return fromProtoJson(rest) as Json;
 }
 
 // Top-level shape checks: deeper fields are read defensively by the walkers (a dump is not trusted).

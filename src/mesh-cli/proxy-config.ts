@@ -1,7 +1,7 @@
 // `meshwork proxy-config <pod[.namespace]>`: a proxy's config in Envoy's config_dump shape, from the
 // proxy itself when its admin port answers, else the control plane's view of it (and it says which).
 
-import { formatStructured } from '../cli/output.js';
+import { formatStructured, formatTable } from '../cli/output.js';
 import { loadKubeConfig } from '../kubeapi/client.js';
 import { parseConfigDump } from './config-dump.js';
 import { getJson } from './control-plane.js';
@@ -17,29 +17,48 @@ export interface ProxyConfigOptions {
   pod: string;
   /** -n; a `pod.namespace` argument wins when -n is not given. */
   namespace?: string;
-  type: ConfigType | 'all';
+  type: ConfigType | 'all' | DumpOnlyType;
   output: 'table' | 'json' | 'yaml';
   controlPlaneAddress?: string;
   /** Show what the control plane sends rather than what the proxy holds. */
   fromControlPlane?: boolean;
 }
 
-export function parseConfigType(value: string): ConfigType | 'all' {
-  const aliases: Record<string, ConfigType | 'all'> = {
+/** Parts only Envoy's own dump has: its bootstrap, and the secrets it holds (SDS). */
+export type DumpOnlyType = 'bootstrap' | 'secret';
+
+export function parseConfigType(value: string): ConfigType | 'all' | DumpOnlyType {
+  const aliases: Record<string, ConfigType | 'all' | DumpOnlyType> = {
     all: 'all', listener: 'listeners', listeners: 'listeners', route: 'routes', routes: 'routes',
     cluster: 'clusters', clusters: 'clusters', endpoint: 'endpoints', endpoints: 'endpoints',
+    bootstrap: 'bootstrap', secret: 'secret', secrets: 'secret',
   };
   const type = aliases[value.toLowerCase()];
-  if (!type) throw new Error(`unknown config type "${value}": use all, listeners, routes, clusters or endpoints`);
+  if (!type) throw new Error(`unknown config type "${value}": use all, listeners, routes, clusters, endpoints, bootstrap or secret`);
   return type;
 }
 
+const DUMP_PARTS = {
+  listeners: 'ListenersConfigDump', routes: 'RoutesConfigDump', clusters: 'ClustersConfigDump', endpoints: 'EndpointsConfigDump',
+  bootstrap: 'BootstrapConfigDump', secret: 'SecretsConfigDump',
+} as const;
+
 /** The part of the dump -o json shows for one type: its envoy.admin.v3.*ConfigDump. */
-function dumpPart(dump: unknown, type: ConfigType | 'all'): unknown {
+function dumpPart(dump: unknown, type: ConfigType | 'all' | DumpOnlyType): unknown {
   if (type === 'all') return dump;
-  const suffix = { listeners: 'ListenersConfigDump', routes: 'RoutesConfigDump', clusters: 'ClustersConfigDump', endpoints: 'EndpointsConfigDump' }[type];
   const configs = (dump as { configs?: unknown }).configs;
-  return Array.isArray(configs) ? configs.find((c: { '@type'?: unknown }) => typeof c?.['@type'] === 'string' && c['@type'].endsWith(`.${suffix}`)) ?? {} : {};
+  return Array.isArray(configs) ? configs.find((c: { '@type'?: unknown }) => typeof c?.['@type'] === 'string' && c['@type'].endsWith(`.${DUMP_PARTS[type]}`)) : undefined;
+}
+
+/** `--type secret` as a table: every secret Envoy holds, static or from SDS, with its state. */
+function secretsTable(part: unknown): string {
+  const p = (part ?? {}) as { static_secrets?: Array<{ name?: string }>; dynamic_active_secrets?: Array<{ name?: string; version_info?: string }>; dynamic_warming_secrets?: Array<{ name?: string }> };
+  const rows = [
+    ...(p.static_secrets ?? []).map((s) => [s.name ?? '', 'STATIC', '-']),
+    ...(p.dynamic_active_secrets ?? []).map((s) => [s.name ?? '', 'ACTIVE', s.version_info ?? '-']),
+    ...(p.dynamic_warming_secrets ?? []).map((s) => [s.name ?? '', 'WARMING', '-']),
+  ];
+  return formatTable(['RESOURCE NAME', 'STATE', 'VERSION'], rows);
 }
 
 export async function runProxyConfig(opts: ProxyConfigOptions, io: CommandIo): Promise<number> {
@@ -57,8 +76,18 @@ export async function runProxyConfig(opts: ProxyConfigOptions, io: CommandIo): P
     ? `config of ${label} from its proxy (${fetched.url})`
     : `config of ${label} from the control plane (${fetched.url})${fetched.fallbackReason ? `: ${fetched.fallbackReason}` : ''}`);
 
+  if (opts.type === 'bootstrap' || opts.type === 'secret') {
+    const part = dumpPart(fetched.dump, opts.type);
+    if (part === undefined) {
+      throw new CommandError(`${fetched.url} has no ${DUMP_PARTS[opts.type]}: only an Envoy's own dump has its ${opts.type === 'bootstrap' ? 'bootstrap' : 'secrets'} (the meshwork proxy and the control plane's view have none)`);
+    }
+    // A bootstrap reads best as the document it is; -o table is taken as json, as istioctl prints it.
+    if (opts.type === 'secret' && opts.output === 'table') outBlock(io, secretsTable(part));
+    else outBlock(io, formatStructured(part, opts.output === 'yaml' ? 'yaml' : 'json'));
+    return 0;
+  }
   if (opts.output !== 'table') {
-    outBlock(io, formatStructured(dumpPart(fetched.dump, opts.type), opts.output));
+    outBlock(io, formatStructured(dumpPart(fetched.dump, opts.type) ?? {}, opts.output));
     return 0;
   }
   let dumped;

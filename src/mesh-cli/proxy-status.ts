@@ -71,7 +71,7 @@ export function syncRows(syncz: unknown, where: { istiod: string; context: strin
         types: { CDS: typeSync(types.CDS), LDS: typeSync(types.LDS), EDS: typeSync(types.EDS), RDS: typeSync(types.RDS) },
         istiod: where.istiod,
         context: where.context,
-        version: typeof metadata.ISTIO_VERSION === 'string' ? metadata.ISTIO_VERSION : '-',
+        version: typeof p.userAgent === 'string' && p.userAgent !== '-' ? p.userAgent : typeof metadata.ISTIO_VERSION === 'string' ? metadata.ISTIO_VERSION : '-',
         ...(typeof p.configRejected === 'string' ? { configRejected: p.configRejected } : {}),
       };
     })

@@ -6,7 +6,7 @@ import { outputOption, parseIntOption, stateDirOption } from '../cli/options.js'
 import type { OutputFormat } from '../cli/output.js';
 import { runAnalyze } from './analyze.js';
 import { CommandError, errorMessage, processIo, type CommandIo } from './io.js';
-import { parseConfigType, runProxyConfig } from './proxy-config.js';
+import { parseConfigType, runProxyConfig, type DumpOnlyType } from './proxy-config.js';
 import type { ConfigType } from './proxy-config-tables.js';
 import { runProxyStatus } from './proxy-status.js';
 import { runTraffic } from './traffic.js';
@@ -65,7 +65,7 @@ export function registerMeshCommands(program: Command, io: CommandIo = processIo
       .description('a proxy\'s listeners, routes, clusters and endpoints (Envoy config_dump); from the proxy, else from the control plane')
       .option('-n, --namespace <ns>', 'the pod\'s namespace (default: from pod.namespace, else the context\'s)')
       .option('--context <name>', 'cluster context')
-      .addOption(new Option('--type <type>', 'all, listeners, routes, clusters or endpoints').default('all').argParser((v) => {
+      .addOption(new Option('--type <type>', 'all, listeners, routes, clusters, endpoints, bootstrap or secret (the last two: Envoy pods)').default('all').argParser((v) => {
         try {
           return parseConfigType(v);
         } catch (err) {
@@ -73,7 +73,7 @@ export function registerMeshCommands(program: Command, io: CommandIo = processIo
         }
       }))
       .option('--from-control-plane', 'show what the control plane sends instead of what the proxy holds'),
-  ).action((pod: string, o: CommonOptions & { namespace?: string; context?: string; type: ConfigType | 'all'; fromControlPlane?: boolean }) =>
+  ).action((pod: string, o: CommonOptions & { namespace?: string; context?: string; type: ConfigType | 'all' | DumpOnlyType; fromControlPlane?: boolean }) =>
     run((out) => runProxyConfig({ ...common(o), pod, type: o.type, ...(o.namespace ? { namespace: o.namespace } : {}), ...(o.context ? { context: o.context } : {}), ...(o.fromControlPlane ? { fromControlPlane: true } : {}) }, out), io),
   );
 

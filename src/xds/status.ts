@@ -24,6 +24,8 @@ export interface ProxyStatus {
   /** node.metadata as plain JSON values. */
   metadata: Record<string, unknown>;
   connectedAt: Date;
+  /** The proxy's kind and version, from its node's user agent (nodeUserAgent). */
+  userAgent: string;
   /** Keyed by short type name: LDS RDS CDS EDS SDS. */
   types: Partial<Record<ShortTypeName, TypeStatus>>;
 }
@@ -85,6 +87,18 @@ function valueToPlain(value: unknown): unknown {
 export function structToPlain(struct: unknown): Record<string, unknown> {
   const fields = (struct as { fields?: Record<string, unknown> } | undefined)?.fields ?? {};
   return Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, valueToPlain(v)]));
+}
+
+/**
+ * What the proxy says it is: "envoy 1.40.0" (Envoy sends user_agent_build_version), "meshwork-proxy
+ * 0.1.0", "grpc-node-js 1.14.1" (user_agent_version); "-" when the node says nothing.
+ */
+export function nodeUserAgent(node: XdsNode): string {
+  const name = node.user_agent_name ?? '';
+  const build = node['user_agent_build_version'] as { version?: { major_number?: number; minor_number?: number; patch?: number } } | undefined;
+  const v = build?.version;
+  const version = node.user_agent_version || (v ? `${v.major_number ?? 0}.${v.minor_number ?? 0}.${v.patch ?? 0}` : '');
+  return [name, version].filter(Boolean).join(' ') || '-';
 }
 
 export function nodeCluster(node: XdsNode, metadata: Record<string, unknown>): string {

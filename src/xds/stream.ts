@@ -4,7 +4,7 @@
 import type { SnapshotSource } from './cache.js';
 import type { PreparedSnapshot } from './snapshot.js';
 import { isTypeUrl, SHORT_TYPE_NAMES, TYPE_URLS, type TypeUrl, type XdsNode } from './protos.js';
-import { nodeCluster, structToPlain, typeStatus, type AckState, type NonceOutcome, type ProxyStatus } from './status.js';
+import { nodeCluster, nodeUserAgent, structToPlain, typeStatus, type AckState, type NonceOutcome, type ProxyStatus } from './status.js';
 
 /** Types a client may subscribe to as a wildcard; in SotW their every response is the full set. */
 export const WILDCARD_TYPES: ReadonlySet<TypeUrl> = new Set([TYPE_URLS.listener, TYPE_URLS.cluster]);
@@ -95,6 +95,7 @@ export function streamStatus(identity: StreamIdentity, protocol: ProxyStatus['pr
     cluster: nodeCluster(identity.node, metadata),
     metadata,
     connectedAt: identity.connectedAt,
+    userAgent: nodeUserAgent(identity.node),
     types: byType,
   };
 }

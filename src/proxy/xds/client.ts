@@ -8,6 +8,7 @@
 // re-sending its subscriptions with the last accepted versions.
 
 import * as grpc from '@grpc/grpc-js';
+import { MESHWORK_VERSION } from '../../install/image.js';
 import { adsServiceDefinition, unpackAny, type DiscoveryRequest, type DiscoveryResponse, type XdsNode } from '../../xds/protos.js';
 import type { Clock, TimerHandle } from '../../clock.js';
 import type { ConfigStore, Entry, ResourceKind, ResourceValues } from '../config/store.js';
@@ -111,7 +112,7 @@ export class XdsClient {
       cluster: this.opts.cluster,
       metadata: { fields },
       user_agent_name: 'meshwork-proxy',
-      user_agent_version: '0.1.0',
+      user_agent_version: MESHWORK_VERSION,
     };
   }
 
