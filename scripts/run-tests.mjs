@@ -1,4 +1,5 @@
-// Runs every compiled test file (dist/**/*.test.js) with Node's test runner.
+// Runs every compiled test file (dist/**/*.test.js) with Node's test runner, then the end-to-end suites
+// of the mesh once more on the meshwork data plane (the first run is on Envoy, the mesh's default).
 // Node 20's --test takes no globs, so the files are listed here. Extra arguments filter by path substring.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -17,5 +18,15 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const res = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], { stdio: 'inherit' });
-process.exit(res.status ?? 1);
+const runTests = (list, env = {}) =>
+  spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...list], { stdio: 'inherit', env: { ...process.env, ...env } }).status ?? 1;
+
+const status = runTests(files);
+// The suites whose pods run sidecars and gateways: the same tests, every proxy the meshwork proxy.
+const bothDataPlanes = files.filter((f) => /test[\\/]e2e[\\/](mesh|ingress)\.test\.js$/.test(f));
+let meshworkStatus = 0;
+if (bothDataPlanes.length > 0) {
+  console.log('\nThe mesh end-to-end suites again, on the meshwork data plane (MESHWORK_E2E_DATA_PLANE=meshwork):');
+  meshworkStatus = runTests(bothDataPlanes, { MESHWORK_E2E_DATA_PLANE: 'meshwork' });
+}
+process.exit(status !== 0 ? status : meshworkStatus);

@@ -79,7 +79,8 @@ function route(opts: DebugServerOptions, req: IncomingMessage, res: ServerRespon
         const reason = rejected.get(s.nodeId);
         return { ...s, ...(reason ? { configRejected: reason } : {}) };
       });
-      return send(res, 200, { version: opts.pusher.snapshot().snapshot.version, proxies });
+      // counters: responses, ACKs, NACKs, stale nonces since the control plane started (tests assert no NACK).
+      return send(res, 200, { version: opts.pusher.snapshot().snapshot.version, counters: opts.xds()?.counters() ?? null, proxies });
     }
     case '/debug/config_dump': {
       const proxyId = url.searchParams.get('proxyID') ?? url.searchParams.get('proxyId');

@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { toXdsSnapshot } from '../controlplane/proxy-resources.js';
+import { asProxyResources, parseConfigDump } from '../mesh-cli/config-dump.js';
 import type { ProxyResources } from '../translate/envoy-types.js';
+import { simulate, type SimulationResult } from '../translate/simulate.js';
 import { buildSnapshot, parseYaml, proxyFor, scenarioClusters, type ScenarioRule } from '../translate/testdata/fixture.js';
 import { MeshTranslator } from '../translate/translate.js';
 import { SnapshotCache } from '../xds/cache.js';
@@ -155,6 +157,14 @@ for (const protocol of ['SotW', 'Delta'] as const) {
           assert.deepEqual(names(dump, 'ListenersConfigDump', (e) => e['active_state'] ? e['name'] : undefined), resources.listeners.map((l) => l.name).sort());
           assert.deepEqual(names(dump, 'RoutesConfigDump', (e) => e['route_config']?.['name']), resources.routes.map((r) => r.name).sort());
           assert.deepEqual(names(dump, 'ClustersConfigDump', (e) => e['cluster']?.['name']), resources.clusters.map((r) => r.name).sort());
+          // What `meshwork traffic` and `proxy-config` read back from Envoy's own dump (proto3 JSON) routes
+          // a request exactly as the resources we sent do.
+          const held = asProxyResources(parseConfigDump(await envoy.configDump('?include_eds')));
+          const request = c.proxy.startsWith('gateway')
+            ? { listenerPort: 80, host: 'example.com', path: '/hello' }
+            : { listenerPort: 'http_proxy' as const, host: 'helloworld.sample:5000', path: '/hello', headers: { 'end-user': 'jason' } };
+          const brief = (r: SimulationResult) => ({ outcome: r.outcome, route: r.route, clusters: r.clusters.map((x) => `${x.name} ${x.weight} ${x.endpoints.map((e) => e.address).join(',')}`) });
+          assert.deepEqual(brief(simulate(held, request)), brief(simulate(resources, request)));
         } finally {
           await envoy.stop();
           cache.clearSnapshot(nodeId);

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chiSquareTest } from '../../src/stats/chisquare.js';
-import { MeshworkEnv, run } from '../helpers/meshwork.js';
+import { E2E_DATA_PLANE, MeshworkEnv, run } from '../helpers/meshwork.js';
 import { scenarioDir } from '../helpers/paths.js';
 import { parseAnswers, type Split } from '../helpers/traffic.js';
 
@@ -44,7 +44,7 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
   }
 }
 
-describe('ingress gateways and the multi-cluster ingress', { timeout: 180_000 }, () => {
+describe(`ingress gateways and the multi-cluster ingress (${E2E_DATA_PLANE} data plane)`, { timeout: 180_000 }, () => {
   const env = new MeshworkEnv(130);
   const file = (name: string) => join(scenarioDir(), name);
   // `meshwork up` hosts the multi-cluster ingress controller; its lines are in the state folder's log.
@@ -249,5 +249,9 @@ describe('ingress gateways and the multi-cluster ingress', { timeout: 180_000 },
     });
     assert.equal(st.VIP, vip);
     assert.equal((await curlMany(`http://${vip}/hello`, 10)).failures, 0, 'last good config still served');
+  });
+
+  test('every proxy of both control planes runs the chosen data plane and never NACKed', async () => {
+    await env.assertDataPlaneAcceptedEverything(CONTEXTS);
   });
 });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chiSquareTest } from '../../src/stats/chisquare.js';
-import { MeshworkEnv } from '../helpers/meshwork.js';
+import { E2E_DATA_PLANE, MeshworkEnv } from '../helpers/meshwork.js';
 import { scenarioDir } from '../helpers/paths.js';
 import { podName, sendFromPod, type Split } from '../helpers/traffic.js';
 
@@ -25,7 +25,7 @@ function assertSplit(split: Split, weights: Record<string, number>, what: string
   assert.ok(result.pass, `${what}: ${JSON.stringify(split.byVersion)} is not consistent with ${JSON.stringify(weights)} (p=${result.pValue.toExponential(2)})`);
 }
 
-describe('the mesh across two local clusters', { timeout: 600_000 }, () => {
+describe(`the mesh across two local clusters (${E2E_DATA_PLANE} data plane)`, { timeout: 600_000 }, () => {
   const env = new MeshworkEnv(90);
   const file = (name: string) => join(scenarioDir(), name);
   const sleepPods: Record<string, string> = {};
@@ -103,6 +103,31 @@ describe('the mesh across two local clusters', { timeout: 600_000 }, () => {
     for (const ctx of CONTEXTS) assertSplit(await send(ctx), { v1: 80, v2: 20 }, `${ctx} 80/20 again`);
   });
 
+  test(`meshwork traffic, proxy-status and proxy-config read the ${E2E_DATA_PLANE} sidecars`, async () => {
+    const traffic = await env.meshwork(['traffic', '--context', 'cluster-2', '-n', 'sample', '--from', 'deploy/sleep', '--url', URL, '--requests', '400'], 120_000);
+    assert.equal(traffic.code, 0, traffic.stderr + traffic.stdout);
+    assert.match(traffic.stdout, /expected shares from: mesh config \(proxy\)/);
+    assert.match(traffic.stdout, /^v1\s+\d+\s+[\d.]+%\s+80\.0%$/m);
+    assert.match(traffic.stdout, /^PASS$/m);
+    const status = await env.meshwork(['proxy-status', '--context', 'cluster-2']);
+    const sleepRow = status.stdout.split('\n').find((l) => l.startsWith(sleepPods['cluster-2']));
+    assert.match(sleepRow ?? '', E2E_DATA_PLANE === 'envoy' ? /envoy \d+\.\d+\.\d+$/ : /meshwork-proxy \S+$/, status.stdout);
+    const routes = await env.meshwork(['proxy-config', 'deploy/sleep', '-n', 'sample', '--context', 'cluster-2', '--type', 'routes']);
+    assert.equal(routes.code, 0, routes.stderr);
+    assert.match(routes.stderr, /from its proxy/);
+    assert.match(routes.stdout, /http_proxy\s+helloworld\.sample\.svc\.cluster\.local:5000/);
+    const bootstrap = await env.meshwork(['proxy-config', 'deploy/sleep', '-n', 'sample', '--context', 'cluster-2', '--type', 'bootstrap', '-o', 'json']);
+    if (E2E_DATA_PLANE === 'envoy') {
+      assert.equal(bootstrap.code, 0, bootstrap.stderr);
+      const node = (JSON.parse(bootstrap.stdout) as { bootstrap: { node: { id: string; metadata: Record<string, string> } } }).bootstrap.node;
+      assert.match(node.id, /^sidecar~127\.\d+\.0\.\d+~sleep-/);
+      assert.equal(node.metadata.CLUSTER_ID, 'cluster-2');
+    } else {
+      assert.notEqual(bootstrap.code, 0);
+      assert.match(bootstrap.stderr, /only an Envoy's own dump has its bootstrap/);
+    }
+  });
+
   test('every proxy is SYNCED; an invalid config is caught by the analyzer and never NACKed', async () => {
     const badWeights = `apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -147,5 +172,9 @@ spec:
       assert.equal(split.failures, 0, `${ctx}: ${split.failures} failures`);
       assert.deepEqual(split.byVersion, { v1: 300 }, ctx);
     }
+  });
+
+  test('every proxy of both control planes runs the chosen data plane and never NACKed', async () => {
+    await env.assertDataPlaneAcceptedEverything(CONTEXTS);
   });
 });

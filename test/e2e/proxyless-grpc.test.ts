@@ -173,4 +173,8 @@ describe('a proxyless gRPC client (grpc-js-xds) gets the mesh\'s traffic split',
     assert.ok(even.pass, `${JSON.stringify(split.byVersion)} is not 50/50 (p=${even.pValue.toExponential(2)})`);
     assert.ok(!old.pass, `${JSON.stringify(split.byVersion)} still fits 80/20 (p=${old.pValue.toExponential(2)})`);
   });
+
+  test('no client of either control plane ever NACKed', async () => {
+    await env.assertDataPlaneAcceptedEverything(CONTEXTS, { proxylessOnly: true });
+  });
 });

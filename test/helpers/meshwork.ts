@@ -28,6 +28,9 @@ export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv
   });
 }
 
+/** The data plane the e2e suites install: Envoy unless MESHWORK_E2E_DATA_PLANE says meshwork. */
+export const E2E_DATA_PLANE = process.env.MESHWORK_E2E_DATA_PLANE ?? 'envoy';
+
 export class MeshworkEnv {
   readonly stateDir: string;
   readonly kubeconfig: string;
@@ -52,8 +55,31 @@ export class MeshworkEnv {
     const up = await this.up(2);
     if (up.code !== 0) throw new Error(`meshwork up exited ${up.code}: ${up.stderr}${up.stdout}`);
     for (const ctx of contexts) {
-      const install = await this.meshwork(['install', '--context', ctx, '--timeout', '90'], 120_000);
+      const install = await this.meshwork(['install', '--context', ctx, '--timeout', '90', '--data-plane', E2E_DATA_PLANE], 120_000);
       if (install.code !== 0) throw new Error(`meshwork install --context ${ctx} exited ${install.code}: ${install.stderr}${install.stdout}`);
+    }
+  }
+
+  /**
+   * The xDS counters and proxies of the control plane of `context` (its /debug/syncz), and every NACK
+   * any of its proxies sent: a NACK is a translate bug, so the e2e suites assert there is none.
+   */
+  async controlPlaneNacks(context: string): Promise<{ nacks: number; userAgents: string[]; messages: string[] }> {
+    const ip = (await this.kubectlOk(context, ['get', 'pods', '-n', 'istio-system', '-l', 'app=istiod', '-o', 'jsonpath={.items[0].status.podIP}'])).trim();
+    const res = await fetch(`http://${ip}:15014/debug/syncz`, { signal: AbortSignal.timeout(10_000) });
+    const body = (await res.json()) as { counters: { nacks: number } | null; proxies: Array<{ nodeId: string; userAgent: string; types: Record<string, { nack?: { message: string } }> }> };
+    const messages = body.proxies.flatMap((p) => Object.entries(p.types).flatMap(([t, s]) => (s.nack ? [`${p.nodeId} ${t}: ${s.nack.message}`] : [])));
+    return { nacks: body.counters?.nacks ?? 0, userAgents: body.proxies.map((p) => p.userAgent), messages };
+  }
+
+  /** Every sidecar and gateway of both control planes runs E2E_DATA_PLANE, and none ever NACKed. */
+  async assertDataPlaneAcceptedEverything(contexts: readonly string[], opts: { proxylessOnly?: boolean } = {}): Promise<void> {
+    const agent = E2E_DATA_PLANE === 'envoy' ? /^envoy \d+\.\d+\.\d+$/ : /^meshwork-proxy /;
+    for (const context of contexts) {
+      const { nacks, userAgents, messages } = await this.controlPlaneNacks(context);
+      const proxies = userAgents.filter((a) => !/^grpc/i.test(a));
+      if ((proxies.length === 0 && !opts.proxylessOnly) || !proxies.every((a) => agent.test(a))) throw new Error(`${context}: proxies are not all ${E2E_DATA_PLANE}: ${userAgents.join(', ')}`);
+      if (nacks !== 0) throw new Error(`${context}: ${nacks} NACKs from the mesh's proxies: ${messages.join('; ') || '(the NACKing proxies have since ACKed a later version)'}`);
     }
   }
 
