@@ -162,8 +162,10 @@ export function registerDemoCommand(program: Command): void {
     .option('--state-dir <dir>', 'folder of the local clusters', process.env.MESHWORK_STATE_DIR ?? '.meshwork')
     .option('--subnet-base <octet>', 'cluster i uses 127.<base+10(i-1)>.0.0/16', parseIntOption(1, 240), Number(process.env.MESHWORK_SUBNET_BASE ?? 10))
     .option('--requests <n>', 'requests per measured split', parseIntOption(10, 100_000), 1000)
-    .action(async (opts: { stateDir: string; subnetBase: number; requests: number }) => {
-      const ok = await runDemo({ ...opts, scenarioDir: defaultScenarioDir(REPO_ROOT), say });
+    .option('--data-plane <kind>', 'what the pods run: envoy or meshwork (default: envoy when installed)')
+    .action(async (opts: { stateDir: string; subnetBase: number; requests: number; dataPlane?: string }) => {
+      const { dataPlane, ...rest } = opts;
+      const ok = await runDemo({ ...rest, ...(dataPlane ? { dataPlane: parseDataPlane(dataPlane, '--data-plane') } : {}), scenarioDir: defaultScenarioDir(REPO_ROOT), say });
       if (!ok) process.exitCode = 1;
     });
 }

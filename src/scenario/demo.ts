@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { runCreateMesh, runInstall } from '../install/commands.js';
+import type { DataPlaneKind } from '../agent/data-plane.js';
 import { applyObjects } from '../kubeapi/apply.js';
 import { apiErrorCode, loadKubeConfig } from '../kubeapi/client.js';
 import { readManifests, type Manifest } from '../kubeapi/manifests.js';
@@ -22,6 +23,8 @@ export interface DemoOptions {
   /** The scenario's YAML folder (examples/multicluster-helloworld). */
   scenarioDir: string;
   requests: number;
+  /** The pods' data plane (default: Envoy when installed, as `meshwork install` decides). */
+  dataPlane?: DataPlaneKind;
   say: (line: string) => void;
 }
 
@@ -51,7 +54,7 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
   const kc = (context: string) => loadKubeConfig({ kubeconfig: paths.kubeconfig, context });
 
   heading('Steps 2-3: install the mesh (revision asm-managed-stable) and join the clusters');
-  for (const ctx of CLUSTERS) await runInstall({ kubeconfig: paths.kubeconfig, context: ctx, out: (l) => say(`  ${l}`) });
+  for (const ctx of CLUSTERS) await runInstall({ kubeconfig: paths.kubeconfig, context: ctx, out: (l) => say(`  ${l}`), ...(opts.dataPlane ? { dataPlane: opts.dataPlane } : {}) });
   await runCreateMesh(CLUSTERS, { kubeconfig: paths.kubeconfig, out: (l) => say(`  ${l}`) });
 
   heading('Step 4: helloworld v1 in cluster-1, v2 in cluster-2, sleep in both (namespace sample, in the mesh)');
