@@ -361,6 +361,8 @@ export const CASES: ConformanceCase[] = [
         vs(`  - route: [{destination: {host: helloworld, subset: v1}}]
     mirror: {host: sleep}
     mirrorPercentage: {value: 100}
+    timeout: 5s
+    headers: {request: {set: {x-set: route}}}
 `),
       ),
     shadow: 'shadow',
@@ -406,7 +408,7 @@ export const CASES: ConformanceCase[] = [
                   ],
                   request_headers_to_remove: ['x-remove-me'],
                   response_headers_to_add: [{ header: { key: 'x-resp-route', value: 'route' }, append_action: 'ADD_IF_ABSENT' }],
-                  response_headers_to_remove: ['content-type'],
+                  response_headers_to_remove: ['x-upstream-only'],
                 },
               ],
             },
@@ -416,7 +418,7 @@ export const CASES: ConformanceCase[] = [
       ...clustersOf({ a: ['a'] }),
     }),
     requests: [{ path: '/' }, { path: '/', headers: { 'x-level': 'client', 'x-absent': 'client', 'x-legacy': 'client', 'x-remove-me': 'client' } }],
-    responseHeaders: ['x-resp-level', 'x-resp-route', 'content-type'],
+    responseHeaders: ['x-resp-level', 'x-resp-route', 'x-upstream-only'],
   },
   {
     name: 'redirect: 301 with uri and authority, 302 (Istio)',
@@ -442,6 +444,8 @@ export const CASES: ConformanceCase[] = [
       { match: { prefix: '/port' }, redirect: { port_redirect: 9090, response_code: 'PERMANENT_REDIRECT' } },
       { match: { prefix: '/prefix/' }, redirect: { prefix_rewrite: '/moved/', response_code: 'SEE_OTHER' } },
       { match: { prefix: '/strip' }, redirect: { path_redirect: '/stripped', strip_query: true, response_code: 'FOUND' } },
+      { match: { prefix: '/pathq' }, redirect: { path_redirect: '/new?a=b' } },
+      { match: { prefix: '/path' }, redirect: { path_redirect: '/new' } },
     ]),
     requests: [
       { path: '/https?a=1' },
@@ -451,6 +455,13 @@ export const CASES: ConformanceCase[] = [
       { path: '/port', host: 'example.test:8080' },
       { path: '/prefix/a/b?c=d' },
       { path: '/strip?q=1' },
+      { path: '/https', host: 'example.test:80' },
+      { path: '/https', host: 'example.test:443' },
+      { path: '/scheme', host: 'example.test:8080' },
+      { path: '/host', host: 'example.test' },
+      { path: '/host', host: 'example.test:80' },
+      { path: '/pathq?x=1' },
+      { path: '/path?x=1', host: 'Example.TEST:8080' },
     ],
     responseHeaders: ['location'],
     compareBody: true,
@@ -479,15 +490,22 @@ export const CASES: ConformanceCase[] = [
     ]),
     requests: [{ path: '/re/abc/123/rest?q=1' }, { path: '/exact?y=2' }, { path: '/strip/a/b' }, { path: '/strip/' }],
   },
-  {
-    name: 'outlier detection: consecutive 5xx ejects the broken host, traffic moves',
-    resources: handWritten([tagged('all', { prefix: '/' }, 'pair')], { pair: ['a', 'broken'] }, { pair: { outlier_detection: { consecutive_5xx: { value: 3 }, interval: { seconds: 10 }, base_ejection_time: { seconds: 30 } } } }),
+  ...[
+    ['default max_ejection_percent (10%): a 2-host cluster ejects nothing', {}],
+    ['max_ejection_percent 50: the broken host is ejected, traffic moves', { max_ejection_percent: { value: 50 } }],
+    ['always_eject_one_host: the broken host is ejected despite 10%', { always_eject_one_host: { value: true } }],
+  ].map(([label, extra], i): ConformanceCase => ({
+    name: `outlier detection, consecutive_5xx 3: ${label as string}`,
+    resources: handWritten([tagged('all', { prefix: '/' }, `pair-${i}`)], { [`pair-${i}`]: ['a', 'broken'] }, {
+      [`pair-${i}`]: { outlier_detection: { consecutive_5xx: { value: 3 }, interval: { seconds: 10 }, base_ejection_time: { seconds: 30 }, ...(extra as Res) } },
+    }),
     requests: Array.from({ length: 16 }, () => ({ path: '/' })),
+    // Whichever host round robin starts with: how many failed, and who answered the last 8.
     summarize: (obs) => ({
       failures: obs.filter((o) => o.status === 500).length,
-      last8: obs.slice(-8).map((o) => `${o.status} ${o.upstream}`),
+      last8: obs.slice(-8).reduce<Record<string, number>>((n, o) => ({ ...n, [`${o.status} ${o.upstream}`]: (n[`${o.status} ${o.upstream}`] ?? 0) + 1 }), {}),
     }),
-  },
+  })),
   {
     name: 'h2c: HTTP/2 downstream and upstream (hand-written)',
     resources: handWritten([tagged('h2', { prefix: '/h2' }, 'h2', { retry_policy: { retry_on: '5xx', num_retries: { value: 1 } } }), tagged('h1', { prefix: '/' })], { h2: ['h2'], a: ['a'] }, { h2: HTTP2 }),

@@ -8,13 +8,22 @@ import type { ConformanceCase, Observation, UpstreamView } from './case.js';
 const VOLATILE = new Set(['x-request-id', 'x-test-key']);
 /** Connection management between a proxy and its upstream, not request content. */
 const TRANSPORT = new Set(['connection', 'keep-alive']);
+/**
+ * Envoy sends a mirrored copy through its internal async client, which marks it internal and gives it
+ * a placeholder x-forwarded-for (192.0.2.2): artifacts of Envoy's plumbing, not mirror semantics.
+ */
+const SHADOW_ARTIFACTS = new Set(['x-envoy-internal', 'x-forwarded-for']);
 
-function upstreamView(v: UpstreamView | null | undefined): unknown {
+function upstreamView(v: UpstreamView | null | undefined, skip: ReadonlySet<string> = TRANSPORT): unknown {
   if (!v) return v;
   const headers: Record<string, string> = {};
   for (const name of Object.keys(v.headers).sort()) {
-    if (TRANSPORT.has(name)) continue;
-    headers[name] = VOLATILE.has(name) ? '<present>' : v.headers[name]!;
+    if (TRANSPORT.has(name) || skip.has(name)) continue;
+    const value = v.headers[name]!;
+    if (VOLATILE.has(name)) headers[name] = '<present>';
+    // What is left of the route timeout when the attempt starts: compared to the second.
+    else if (name === 'x-envoy-expected-rq-timeout-ms') headers[name] = `${Math.ceil(Number(value) / 1000)}s`;
+    else headers[name] = value;
   }
   return { upstream: v.upstream, method: v.method, path: v.path, headers, body: v.body, attempt: v.attempt };
 }
@@ -27,7 +36,7 @@ export function comparable(c: ConformanceCase, o: Observation): Record<string, u
   // A local reply's body (an upstream's is its echo, compared as upstreamSaw).
   if (c.compareBody && !o.upstreamSaw) out['body'] = o.body;
   if (o.upstreamSaw) out['upstreamSaw'] = upstreamView(o.upstreamSaw);
-  if (c.shadow) out['shadowSaw'] = upstreamView(o.shadowSaw) ?? null;
+  if (c.shadow) out['shadowSaw'] = upstreamView(o.shadowSaw, SHADOW_ARTIFACTS) ?? null;
   return out;
 }
 

@@ -86,7 +86,7 @@ test('cluster: EDS service name, LB policy, HTTP/2 via typed_extension_protocol_
   assert.equal(r.value.lbPolicy, 'least_request');
   assert.equal(r.value.http2, true);
   assert.equal(r.value.connectTimeoutMs, 1000);
-  assert.deepEqual(r.value.outlier, { consecutive5xx: 3, intervalMs: 10_000, baseEjectionTimeMs: 30_000, maxEjectionPercent: 10, enforcingConsecutive5xx: 100 });
+  assert.deepEqual(r.value.outlier, { consecutive5xx: 3, intervalMs: 10_000, baseEjectionTimeMs: 30_000, maxEjectionPercent: 10, enforcingConsecutive5xx: 100, alwaysEjectOneHost: false });
   const bad = decodeCluster(edsCluster('c', { lb_policy: 'MAGLEV' }));
   assert.ok(!bad.ok);
   assert.deepEqual(bad.error, ['lb_policy: MAGLEV is not supported (ROUND_ROBIN, LEAST_REQUEST, RANDOM are)']);
