@@ -41,6 +41,8 @@ export interface ConformanceCase {
    * ejection that happens after the 3rd failure whichever host round robin started with).
    */
   summarize?: (observations: Observation[]) => unknown;
+  /** Also check the translator's simulate() against Envoy's answers (cases whose outcome is routing alone). */
+  simulate?: boolean;
   /** Check each target's observation on its own as well (e.g. elapsed time of a delay). */
   check?: (o: Observation, target: string) => void;
 }

@@ -50,6 +50,7 @@ const HTTP2: Res = {
 export const CASES: ConformanceCase[] = [
   {
     name: 'path: exact, prefix, regex, ignoreUriCase (Istio)',
+    simulate: true,
     resources: () =>
       fromIstio(
         vs(`  - name: exact
@@ -84,6 +85,7 @@ export const CASES: ConformanceCase[] = [
   },
   {
     name: 'path: hand-written prefix, path, safe_regex, path_separated_prefix and case_sensitive false',
+    simulate: true,
     resources: handWritten([
       tagged('exact-nocase', { path: '/Exact', case_sensitive: { value: false } }),
       tagged('regex-nocase', { safe_regex: { regex: '/api/v[0-9]+/.*' }, case_sensitive: { value: false } }),
@@ -95,6 +97,7 @@ export const CASES: ConformanceCase[] = [
   },
   {
     name: 'headers: exact, prefix, regex, withoutHeaders (Istio)',
+    simulate: true,
     resources: () =>
       fromIstio(
         vs(`  - name: exact
@@ -134,6 +137,7 @@ export const CASES: ConformanceCase[] = [
   },
   {
     name: 'headers: suffix, contains, present, absent, invert, ignore_case, range (hand-written)',
+    simulate: true,
     resources: handWritten([
       tagged('suffix', { prefix: '/', headers: [{ name: 'x-suffix', string_match: { suffix: '.com' } }] }),
       tagged('contains', { prefix: '/', headers: [{ name: 'x-contains', string_match: { contains: 'mid' } }] }),
@@ -175,6 +179,7 @@ export const CASES: ConformanceCase[] = [
   },
   {
     name: 'query parameters: exact, regex (Istio); present, prefix (hand-written)',
+    simulate: true,
     resources: () => {
       const istio = fromIstio(
         vs(`  - name: exact
@@ -221,6 +226,7 @@ export const CASES: ConformanceCase[] = [
   },
   {
     name: 'method: exact and regex (Istio)',
+    simulate: true,
     resources: () =>
       fromIstio(
         vs(`  - name: get
@@ -251,6 +257,7 @@ export const CASES: ConformanceCase[] = [
   },
   {
     name: 'subsets: a header picks v2, the rest v1 (Istio)',
+    simulate: true,
     resources: () =>
       fromIstio(
         vs(`  - match: [{headers: {x-version: {exact: v2}}}]
@@ -262,6 +269,7 @@ export const CASES: ConformanceCase[] = [
   },
   {
     name: 'a route to a cluster that does not exist: 503 NC',
+    simulate: true,
     resources: handWritten([tagged('missing', { prefix: '/missing' }, 'no-such-cluster'), tagged('empty', { prefix: '/empty' }, 'empty'), tagged('ok', { prefix: '/' })], { a: ['a'], empty: [] }),
     requests: [{ path: '/missing' }, { path: '/empty' }, { path: '/' }],
     compareBody: true,
@@ -269,6 +277,7 @@ export const CASES: ConformanceCase[] = [
   },
   {
     name: 'no route: 404 for an unknown host and an unmatched path',
+    simulate: true,
     resources: () => ({
       routes: [{ name: 'http_proxy', virtual_hosts: [{ name: 'only', domains: ['known.test', '*.wild.test'], routes: [tagged('only', { prefix: '/known' })] }] }],
       ...clustersOf({ a: ['a'] }),
@@ -422,6 +431,7 @@ export const CASES: ConformanceCase[] = [
   },
   {
     name: 'redirect: 301 with uri and authority, 302 (Istio)',
+    simulate: true,
     resources: () =>
       fromIstio(
         vs(`  - match: [{uri: {prefix: /old}}]
@@ -437,6 +447,7 @@ export const CASES: ConformanceCase[] = [
   },
   {
     name: 'redirect: scheme, https, port, prefix_rewrite, strip_query, codes (hand-written)',
+    simulate: true,
     resources: handWritten([
       { match: { prefix: '/https' }, redirect: { https_redirect: true } },
       { match: { prefix: '/scheme' }, redirect: { scheme_redirect: 'https', port_redirect: 8443 } },
@@ -468,6 +479,7 @@ export const CASES: ConformanceCase[] = [
   },
   {
     name: 'rewrite: uri prefix and authority (Istio)',
+    simulate: true,
     resources: () =>
       fromIstio(
         vs(`  - match: [{uri: {prefix: /api/}}]
@@ -483,6 +495,7 @@ export const CASES: ConformanceCase[] = [
   },
   {
     name: 'rewrite: prefix_rewrite, regex_rewrite, host_rewrite_literal (hand-written)',
+    simulate: true,
     resources: handWritten([
       tagged('regex', { prefix: '/re/' }, 'a', { regex_rewrite: { pattern: { regex: '^/re/([a-z]+)/([0-9]+)' }, substitution: '/\\2/\\1' } }),
       tagged('prefix-exact', { path: '/exact' }, 'a', { prefix_rewrite: '/rewritten', host_rewrite_literal: 'literal.test' }),

@@ -8,6 +8,7 @@ import { NO_ENVOY, testEnvoyPath } from '../envoy/testdata/live-envoy.js';
 import { CASES } from './cases.js';
 import { comparable, judgeDistribution } from './compare.js';
 import { CaseRunner, emptySnapshot } from './runner.js';
+import { disagreement, simulatedOutcome } from './simulated.js';
 import { startTargets, type Targets } from './targets.js';
 import { startEchoUpstream, type EchoUpstream } from './upstream.js';
 
@@ -57,6 +58,13 @@ describe('conformance: the meshwork proxy answers as Envoy does', { skip: envoyP
       }
       const requests = c.requests ?? [];
       const diffs: string[] = [];
+      if (c.simulate) {
+        const resources = c.resources();
+        requests.forEach((req, i) => {
+          const why = disagreement(simulatedOutcome(resources, req, upstreams), run.envoy[i]!);
+          if (why) diffs.push(`${req.method ?? 'GET'} ${req.host ?? ''}${req.path} ${JSON.stringify(req.headers ?? {})}: ${why}`);
+        });
+      }
       requests.forEach((req, i) => {
         const want = comparable(c, run.envoy[i]!);
         const got = comparable(c, run.meshwork[i]!);
@@ -66,7 +74,7 @@ describe('conformance: the meshwork proxy answers as Envoy does', { skip: envoyP
           diffs.push(`${req.method ?? 'GET'} ${req.host ?? ''}${req.path} ${JSON.stringify(req.headers ?? {})}\n  envoy:    ${JSON.stringify(want)}\n  meshwork: ${JSON.stringify(got)}`);
         }
       });
-      if (diffs.length > 0) assert.fail(`meshwork disagrees with Envoy on ${diffs.length} of ${requests.length} requests:\n${diffs.join('\n')}`);
+      if (diffs.length > 0) assert.fail(`${diffs.length} disagreements with Envoy on ${requests.length} requests:\n${diffs.join('\n')}`);
     });
   }
 });

@@ -39,6 +39,19 @@ function byName(list: Res[], key = 'name'): Map<string, object> {
  * RDS and EDS resource and a target's ACK of the new versions means it holds all of them.
  */
 export function targetSnapshot(res: CaseResources, listen: UpstreamAddress, upstreams: (name: string) => UpstreamAddress, marker = 0): XdsSnapshot {
+  const r = targetResources(res, listen, upstreams, marker);
+  return {
+    resources: {
+      [TYPE_URLS.listener]: byName(r.listeners),
+      [TYPE_URLS.route]: byName(r.routes),
+      [TYPE_URLS.cluster]: byName(r.clusters),
+      [TYPE_URLS.endpoint]: byName(r.endpoints, 'cluster_name'),
+    },
+  };
+}
+
+/** The resources of targetSnapshot as lists (what the translator's simulate() reads). */
+export function targetResources(res: CaseResources, listen: UpstreamAddress, upstreams: (name: string) => UpstreamAddress, marker = 0): Record<'listeners' | 'routes' | 'clusters' | 'endpoints', Res[]> {
   const routes = res.routes.map((r) => ({
     ...r,
     virtual_hosts: [...((r['virtual_hosts'] as Res[] | undefined) ?? []), { name: `marker-${marker}`, domains: [`marker-${marker}.invalid`], routes: [] }],
@@ -55,14 +68,7 @@ export function targetSnapshot(res: CaseResources, listen: UpstreamAddress, upst
       },
     ],
   }));
-  return {
-    resources: {
-      [TYPE_URLS.listener]: byName([httpListener(LISTENER_NAME, listen.host, listen.port, ROUTE_NAME)]),
-      [TYPE_URLS.route]: byName(routes),
-      [TYPE_URLS.cluster]: byName(res.clusters),
-      [TYPE_URLS.endpoint]: byName(endpoints, 'cluster_name'),
-    },
-  };
+  return { listeners: [httpListener(LISTENER_NAME, listen.host, listen.port, ROUTE_NAME)], routes, clusters: res.clusters, endpoints };
 }
 
 /** One virtual host for every domain, the usual shape of a hand-written case. */

@@ -105,6 +105,13 @@ function decodeMatch(o: Obj, path: string, p: Problems): RouteMatch {
   return { path: matcher ?? { kind: 'prefix', value: '' }, caseSensitive, headers, queryParams };
 }
 
+/** A RouteMatch on its own (the translator's simulate() reads generated routes with it). */
+export function decodeRouteMatch(o: Obj): Result<RouteMatch, string[]> {
+  const p = new Problems();
+  const match = decodeMatch(o, 'match', p);
+  return p.list.length ? err(p.list) : ok(match);
+}
+
 function decodeClusterSpecifier(o: Obj, path: string, p: Problems): ClusterSpecifier | undefined {
   const cluster = str(o, 'cluster', path, p);
   if (cluster !== undefined) return { kind: 'cluster', name: cluster };
