@@ -106,3 +106,22 @@ test('endpoints: weight and health status', () => {
   assert.ok(!bad.ok);
   assert.deepEqual(bad.error, ['endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value: must be in [1, 65535], got 70000']);
 });
+
+test('route: request_mirror_policies are decoded; fields we do not act on are refused by name', () => {
+  const mirrored = (policies: unknown[]) =>
+    decodeRouteTable(routeConfig('rc', [{ name: 'vh', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'a', request_mirror_policies: policies } }] }]));
+  const r = mirrored([{ cluster: 'shadow', runtime_fraction: { default_value: { numerator: 25 } } }, { cluster: 'copy', disable_shadow_host_suffix_append: true }]);
+  assert.ok(r.ok, JSON.stringify(!r.ok && r.error));
+  const action = r.value.virtualHosts[0].routes[0].action;
+  assert.ok(action.kind === 'forward');
+  assert.deepEqual(action.mirrors, [
+    { cluster: 'shadow', fraction: 0.25, keepHost: false },
+    { cluster: 'copy', fraction: 1, keepHost: true },
+  ]);
+  const bad = mirrored([{ cluster: 'shadow', cluster_header: 'x-mirror' }, { runtime_fraction: { default_value: { numerator: 5 } } }]);
+  assert.ok(!bad.ok);
+  assert.deepEqual(bad.error, [
+    'virtual_hosts[0].routes[0].route.request_mirror_policies[0].cluster_header: not supported (cluster, runtime_fraction and disable_shadow_host_suffix_append are)',
+    'virtual_hosts[0].routes[0].route.request_mirror_policies[1].cluster: is required',
+  ]);
+});
