@@ -3,17 +3,18 @@
 // -> clusters and their endpoints. Tests assert on this rather than on raw resource shapes, in the
 // style of Istio's simulation tests.
 
+import { decodeRouteMatch } from '../proxy/decode/route.js';
+import type { RouteMatch } from '../proxy/model/route.js';
+import { matchRoute } from '../proxy/route/match.js';
 import type {
   Cluster,
   ClusterLoadAssignment,
-  HeaderMatcher,
   HttpConnectionManager,
   Listener,
   ProxyResources,
   RedirectAction,
   Route,
   RouteConfiguration,
-  StringMatcher,
   VirtualHost,
 } from './envoy-types.js';
 
@@ -91,55 +92,33 @@ export function selectVirtualHost(config: RouteConfiguration, host: string): Vir
   return best?.vhost;
 }
 
-function fullMatch(regex: string, value: string): boolean {
-  return new RegExp(`^(?:${regex})$`).test(value);
-}
+const decodedMatches = new WeakMap<object, RouteMatch>();
 
-function stringMatches(m: StringMatcher, value: string): boolean {
-  const v = m.ignore_case ? value.toLowerCase() : value;
-  if ('exact' in m) return v === (m.ignore_case ? m.exact.toLowerCase() : m.exact);
-  if ('prefix' in m) return v.startsWith(m.ignore_case ? m.prefix.toLowerCase() : m.prefix);
-  return fullMatch(m.safe_regex.regex, value);
-}
-
-function headerMatches(matcher: HeaderMatcher, headers: Record<string, string>): boolean {
-  const value = headers[matcher.name.toLowerCase()];
-  let result: boolean;
-  if ('present_match' in matcher) result = (value !== undefined) === matcher.present_match;
-  else result = value !== undefined && stringMatches(matcher.string_match, value);
-  return matcher.invert_match ? !result : result;
-}
-
-export function routeMatches(route: Route, request: SimulatedRequest): boolean {
-  const [pathOnly, query = ''] = request.path.split('?', 2);
-  const match = route.match;
-  const caseSensitive = match.case_sensitive?.value ?? true;
-  const path = caseSensitive ? pathOnly : pathOnly.toLowerCase();
-  if ('path' in match) {
-    if (path !== (caseSensitive ? match.path : match.path.toLowerCase())) return false;
-  } else if ('prefix' in match) {
-    if (!path.startsWith(caseSensitive ? match.prefix : match.prefix.toLowerCase())) return false;
-  } else if (!fullMatch(match.safe_regex.regex, pathOnly)) return false;
-
-  const headers: Record<string, string> = {
-    ':authority': request.host,
-    ':method': request.method ?? 'GET',
-    ':scheme': request.scheme ?? 'http',
-    ':path': request.path,
-  };
-  for (const [k, v] of Object.entries(request.headers ?? {})) headers[k.toLowerCase()] = v;
-  if (!(match.headers ?? []).every((h) => headerMatches(h, headers))) return false;
-
-  const params = new URLSearchParams(query);
-  for (const q of match.query_parameters ?? []) {
-    const value = params.get(q.name);
-    if (q.present_match !== undefined) {
-      if ((value !== null) !== q.present_match) return false;
-    } else if (q.string_match) {
-      if (value === null || !stringMatches(q.string_match, value)) return false;
-    }
+/** The route's match as the meshwork proxy decodes it (once per route object). */
+function decodedMatch(route: Route): RouteMatch {
+  let m = decodedMatches.get(route.match);
+  if (!m) {
+    const r = decodeRouteMatch(route.match as unknown as Record<string, unknown>);
+    if (!r.ok) throw new Error(`route ${route.name ?? ''}: ${r.error.join('; ')}`);
+    m = r.value;
+    decodedMatches.set(route.match, m);
   }
-  return true;
+  return m;
+}
+
+/**
+ * Does the route match the request? The meshwork proxy's own matcher (src/proxy/route/match.ts), which
+ * the conformance table checks against Envoy: one copy of Envoy's semantics for both.
+ */
+export function routeMatches(route: Route, request: SimulatedRequest): boolean {
+  const headers = new Map(Object.entries(request.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+  return matchRoute(decodedMatch(route), {
+    method: request.method ?? 'GET',
+    authority: request.host,
+    path: request.path,
+    scheme: request.scheme ?? 'http',
+    header: (name) => headers.get(name),
+  });
 }
 
 function endpointsOf(resources: ProxyResources, cluster: Cluster): SimulatedEndpoint[] {

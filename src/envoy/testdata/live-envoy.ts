@@ -29,6 +29,8 @@ export interface TestEnvoy {
 export interface TestEnvoyOptions {
   binary: string;
   xdsPort: number;
+  /** Where the ADS server listens (default 127.0.0.1). */
+  xdsHost?: string;
   nodeId: string;
   metadata?: Record<string, string>;
   delta?: boolean;
@@ -46,7 +48,7 @@ export async function startTestEnvoy(opts: TestEnvoyOptions): Promise<TestEnvoy>
     nodeId: opts.nodeId,
     cluster: 'test',
     metadata: opts.metadata ?? { CLUSTER_ID: 'cluster-1' },
-    xdsAddress: `127.0.0.1:${opts.xdsPort}`,
+    xdsAddress: `${opts.xdsHost ?? '127.0.0.1'}:${opts.xdsPort}`,
     podIp: adminHost,
     adminPort: 0,
     prometheusPort: 0,

@@ -39,8 +39,10 @@ export function recordOutcome(
   const now = clock.now();
   if (isEjected(host, now)) return false;
   const ejected = hosts.filter((h) => isEjected(h, now)).length;
-  // Envoy lets one host go even when the percentage would round to zero hosts.
-  if (ejected > 0 && (100 * (ejected + 1)) / hosts.length > config.maxEjectionPercent) return false;
+  // Envoy: eject only while the ejected share stays within max_ejection_percent (with the default 10%,
+  // never in a cluster of fewer than 10 hosts), unless always_eject_one_host lets the first one go.
+  const withinMax = (100 * (ejected + 1)) / hosts.length <= config.maxEjectionPercent;
+  if (!withinMax && !(config.alwaysEjectOneHost && ejected === 0)) return false;
   if (random() * 100 >= config.enforcingConsecutive5xx) return false;
   host.outlier.ejections++;
   host.outlier.ejectedUntil = now + Math.min(config.baseEjectionTimeMs * host.outlier.ejections, Math.max(MAX_EJECTION_MS, config.baseEjectionTimeMs));

@@ -3,7 +3,7 @@
 import type { Cluster, LbPolicy, OutlierDetection } from '../model/cluster.js';
 import { err, ok, type Result } from '../result.js';
 import { decodeEndpointsInto } from './endpoint.js';
-import { durationMs, enumName, isObj, obj, Problems, str, wrappedNum, type Obj } from './fields.js';
+import { durationMs, enumName, isObj, obj, Problems, str, wrappedBool, wrappedNum, type Obj } from './fields.js';
 
 const HTTP_PROTOCOL_OPTIONS_URL = 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 const HTTP_PROTOCOL_OPTIONS_KEY = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
@@ -23,6 +23,7 @@ function decodeOutlier(o: Obj, path: string, p: Problems): OutlierDetection {
     baseEjectionTimeMs: durationMs(o, 'base_ejection_time', path, p) ?? 30_000,
     maxEjectionPercent: wrappedNum(o, 'max_ejection_percent', path, p) ?? 10,
     enforcingConsecutive5xx: wrappedNum(o, 'enforcing_consecutive_5xx', path, p) ?? 100,
+    alwaysEjectOneHost: wrappedBool(o, 'always_eject_one_host', path, p) ?? false,
   };
 }
 

@@ -86,7 +86,7 @@ test('cluster: EDS service name, LB policy, HTTP/2 via typed_extension_protocol_
   assert.equal(r.value.lbPolicy, 'least_request');
   assert.equal(r.value.http2, true);
   assert.equal(r.value.connectTimeoutMs, 1000);
-  assert.deepEqual(r.value.outlier, { consecutive5xx: 3, intervalMs: 10_000, baseEjectionTimeMs: 30_000, maxEjectionPercent: 10, enforcingConsecutive5xx: 100 });
+  assert.deepEqual(r.value.outlier, { consecutive5xx: 3, intervalMs: 10_000, baseEjectionTimeMs: 30_000, maxEjectionPercent: 10, enforcingConsecutive5xx: 100, alwaysEjectOneHost: false });
   const bad = decodeCluster(edsCluster('c', { lb_policy: 'MAGLEV' }));
   assert.ok(!bad.ok);
   assert.deepEqual(bad.error, ['lb_policy: MAGLEV is not supported (ROUND_ROBIN, LEAST_REQUEST, RANDOM are)']);
@@ -105,4 +105,23 @@ test('endpoints: weight and health status', () => {
   const bad = decodeEndpoints(loadAssignment('c', [{ port: 70000 }]));
   assert.ok(!bad.ok);
   assert.deepEqual(bad.error, ['endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value: must be in [1, 65535], got 70000']);
+});
+
+test('route: request_mirror_policies are decoded; fields we do not act on are refused by name', () => {
+  const mirrored = (policies: unknown[]) =>
+    decodeRouteTable(routeConfig('rc', [{ name: 'vh', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'a', request_mirror_policies: policies } }] }]));
+  const r = mirrored([{ cluster: 'shadow', runtime_fraction: { default_value: { numerator: 25 } } }, { cluster: 'copy', disable_shadow_host_suffix_append: true }]);
+  assert.ok(r.ok, JSON.stringify(!r.ok && r.error));
+  const action = r.value.virtualHosts[0].routes[0].action;
+  assert.ok(action.kind === 'forward');
+  assert.deepEqual(action.mirrors, [
+    { cluster: 'shadow', fraction: 0.25, keepHost: false },
+    { cluster: 'copy', fraction: 1, keepHost: true },
+  ]);
+  const bad = mirrored([{ cluster: 'shadow', cluster_header: 'x-mirror' }, { runtime_fraction: { default_value: { numerator: 5 } } }]);
+  assert.ok(!bad.ok);
+  assert.deepEqual(bad.error, [
+    'virtual_hosts[0].routes[0].route.request_mirror_policies[0].cluster_header: not supported (cluster, runtime_fraction and disable_shadow_host_suffix_append are)',
+    'virtual_hosts[0].routes[0].route.request_mirror_policies[1].cluster: is required',
+  ]);
 });

@@ -4,6 +4,7 @@
 import type { FaultConfig } from '../model/fault.js';
 import type {
   ClusterSpecifier,
+  MirrorPolicy,
   PathMatcher,
   RetryCondition,
   RetryPolicy,
@@ -20,6 +21,7 @@ import { decodeHeaderMatcher, decodeHeaderMutations, decodeQueryParamMatcher } f
 import {
   bool,
   durationMs,
+  fractionalPercent,
   fullRegex,
   isObj,
   join,
@@ -84,7 +86,8 @@ function decodeMatch(o: Obj, path: string, p: Problems): RouteMatch {
   else if (exact !== undefined) matcher = { kind: 'path', value: exact };
   else if (sep !== undefined) matcher = { kind: 'separated-prefix', value: sep };
   else if (re) {
-    const regex = fullRegex(str(re, 'regex', join(path, 'safe_regex'), p) ?? '', join(path, 'safe_regex.regex'), p, caseSensitive ? '' : 'i');
+    // Envoy: case_sensitive does not apply to safe_regex (a regex spells its own case rules).
+    const regex = fullRegex(str(re, 'regex', join(path, 'safe_regex'), p) ?? '', join(path, 'safe_regex.regex'), p);
     if (regex) matcher = { kind: 'regex', regex };
   } else if (o['connect_matcher'] !== undefined || o['path_match_policy'] !== undefined) {
     p.add(path, 'connect_matcher and path_match_policy are not supported');
@@ -100,6 +103,13 @@ function decodeMatch(o: Obj, path: string, p: Problems): RouteMatch {
   }
   const queryParams = objs(o, 'query_parameters', path, p).flatMap(({ value, path: qp }) => decodeQueryParamMatcher(value, qp, p) ?? []);
   return { path: matcher ?? { kind: 'prefix', value: '' }, caseSensitive, headers, queryParams };
+}
+
+/** A RouteMatch on its own (the translator's simulate() reads generated routes with it). */
+export function decodeRouteMatch(o: Obj): Result<RouteMatch, string[]> {
+  const p = new Problems();
+  const match = decodeMatch(o, 'match', p);
+  return p.list.length ? err(p.list) : ok(match);
 }
 
 function decodeClusterSpecifier(o: Obj, path: string, p: Problems): ClusterSpecifier | undefined {
@@ -135,6 +145,21 @@ function decodeClusterSpecifier(o: Obj, path: string, p: Problems): ClusterSpeci
   return undefined;
 }
 
+const MIRROR_FIELDS = new Set(['cluster', 'runtime_fraction', 'disable_shadow_host_suffix_append', 'trace_sampled']);
+
+/** RouteAction.RequestMirrorPolicy: a named cluster and a fraction; other fields are refused by name. */
+function decodeMirrorPolicy(o: Obj, path: string, p: Problems): MirrorPolicy | undefined {
+  for (const key of Object.keys(o)) if (!MIRROR_FIELDS.has(key)) p.add(join(path, key), 'not supported (cluster, runtime_fraction and disable_shadow_host_suffix_append are)');
+  const cluster = str(o, 'cluster', path, p);
+  if (!cluster) {
+    p.add(join(path, 'cluster'), 'is required');
+    return undefined;
+  }
+  const rf = obj(o, 'runtime_fraction', path, p);
+  const fraction = rf ? (fractionalPercent(rf, 'default_value', join(path, 'runtime_fraction'), p) ?? 0) : 1;
+  return { cluster, fraction, keepHost: bool(o, 'disable_shadow_host_suffix_append', path, p) ?? false };
+}
+
 const REDIRECT_CODES: Record<string, number> = {
   MOVED_PERMANENTLY: 301,
   FOUND: 302,
@@ -161,9 +186,11 @@ function decodeAction(o: Obj, path: string, vhostRetry: RetryPolicy | undefined,
     if (ra['host_rewrite_header'] !== undefined || ra['host_rewrite_path_regex'] !== undefined) {
       p.add(aPath, 'host_rewrite_header and host_rewrite_path_regex are not supported');
     }
+    const mirrors = objs(ra, 'request_mirror_policies', aPath, p).flatMap(({ value, path: mPath }) => decodeMirrorPolicy(value, mPath, p) ?? []);
     if (!cluster) return undefined;
     return {
       kind: 'forward',
+      mirrors,
       cluster,
       timeoutMs: durationMs(ra, 'timeout', aPath, p) ?? DEFAULT_ROUTE_TIMEOUT_MS,
       retry,

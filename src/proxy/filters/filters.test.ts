@@ -24,7 +24,7 @@ test("fault: the listener's own HTTPFault config is decoded from http_filters", 
   assert.deepEqual(r.value.http.fault, { delay: undefined, abort: { fraction: 0.1, status: 429, grpcStatus: undefined } });
 });
 
-test('headers: hop-by-hop and Connection-listed headers are dropped; mutations apply in order', () => {
+test('headers: hop-by-hop and Connection-listed headers are dropped; mutations apply most specific level first, as Envoy', () => {
   const h: HeaderRecord = forwardableHeaders({ connection: 'keep-alive, x-secret', 'keep-alive': 'timeout=5', 'x-secret': '1', 'x-keep': 'a', ':path': '/' });
   assert.deepEqual(h, { 'x-keep': 'a' });
   applyRequestMutations(h, [
@@ -32,5 +32,6 @@ test('headers: hop-by-hop and Connection-listed headers are dropped; mutations a
     { requestToAdd: [{ name: 'x-set', value: '1', append: false, onlyIfAbsent: false }, { name: 'x-keep', value: 'zzz', append: false, onlyIfAbsent: true }], requestToRemove: [], responseToAdd: [], responseToRemove: [] },
     { requestToAdd: [], requestToRemove: ['x-set'], responseToAdd: [], responseToRemove: [] },
   ]);
-  assert.deepEqual(h, { 'x-keep': ['a', 'b'] });
+  // The most specific level (last) removes x-set before a less specific one sets it.
+  assert.deepEqual(h, { 'x-keep': ['a', 'b'], 'x-set': '1' });
 });

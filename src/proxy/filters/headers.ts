@@ -1,5 +1,7 @@
 // Header mutations (request/response headers to add and remove) at route, virtual host and route table
-// level, applied in Envoy's order: the most specific level last so that it wins on overwrite.
+// level, applied in Envoy's order (most_specific_header_mutations_wins false, its default): the most
+// specific level first (weighted cluster, route, virtual host, route table), each level removing then
+// adding, so the route table's level wins on overwrite and appended values come most specific first.
 
 import type { HeaderMutations, HeaderToAdd } from '../model/route.js';
 
@@ -19,14 +21,16 @@ function add(headers: HeaderRecord, h: HeaderToAdd): void {
 
 /** Levels from least to most specific (route table, virtual host, route, weighted cluster). */
 export function applyRequestMutations(headers: HeaderRecord, levels: readonly HeaderMutations[]): void {
-  for (const level of levels) {
+  for (let i = levels.length - 1; i >= 0; i--) {
+    const level = levels[i];
     for (const name of level.requestToRemove) delete headers[name];
     for (const h of level.requestToAdd) add(headers, h);
   }
 }
 
 export function applyResponseMutations(headers: HeaderRecord, levels: readonly HeaderMutations[]): void {
-  for (const level of levels) {
+  for (let i = levels.length - 1; i >= 0; i--) {
+    const level = levels[i];
     for (const name of level.responseToRemove) delete headers[name];
     for (const h of level.responseToAdd) add(headers, h);
   }

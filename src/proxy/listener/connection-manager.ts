@@ -14,7 +14,7 @@ import { decideFault, effectiveFault } from '../filters/fault.js';
 import { applyRequestMutations, applyResponseMutations, firstValue, forwardableHeaders, type HeaderRecord } from '../filters/headers.js';
 import { errorText, type Logger } from '../log.js';
 import type { HttpConnectionManager } from '../model/listener.js';
-import type { ForwardAction, HeaderMutations, Route, RouteTable, VirtualHost } from '../model/route.js';
+import type { ForwardAction, HeaderMutations, MirrorPolicy, Route, RouteTable, VirtualHost } from '../model/route.js';
 import { redirectLocation, rewritePath } from '../route/rewrite.js';
 import type { Router } from '../route/router.js';
 import { pickCluster } from '../route/weighted.js';
@@ -175,21 +175,26 @@ export class ConnectionManager {
     applyRequestMutations(headers, levels);
     headers['x-forwarded-proto'] ??= req.scheme;
     headers['x-request-id'] = ex.requestId;
-    if (action.timeoutMs > 0) headers['x-envoy-expected-rq-timeout-ms'] = String(action.timeoutMs);
     const authority = action.hostRewrite ?? req.authority;
+    // Envoy keeps what a rewrite replaced (unless suppress_envoy_headers).
+    if (action.hostRewrite !== undefined) headers['x-envoy-original-host'] = req.authority;
     const path = rewritePath(req.path, route.match, action);
+    if (action.prefixRewrite !== undefined || action.regexRewrite !== undefined) headers['x-envoy-original-path'] = req.path;
 
+    const mirrors = action.mirrors.filter((m) => m.fraction >= 1 || this.deps.random() < m.fraction);
     let body: Buffer | Readable | null = null;
     if (!req.bodyless) {
-      if (action.retry && action.retry.numRetries > 0 && !isGrpc(req)) {
+      if ((action.retry && action.retry.numRetries > 0 && !isGrpc(req)) || mirrors.length > 0) {
         const buffered = await readBody(req.body, RETRY_BUFFER_LIMIT);
-        if (!buffered) return this.local(ex, 413, 'request body too large to buffer for retries\n', '', levels);
+        if (!buffered) return this.local(ex, 413, 'request body too large to buffer for retries or mirroring\n', '', levels);
         ex.bytesReceived = buffered.length;
         body = buffered;
       } else {
         body = req.body;
       }
     }
+
+    for (const m of mirrors) this.mirror(m, { method: req.method, path, authority, headers, body: body as Buffer | null, timeoutMs: action.timeoutMs });
 
     const downstreamGone = new Cancel();
     const onClose = (): void => {
@@ -198,7 +203,7 @@ export class ConnectionManager {
     res.once('close', onClose);
     const result: ForwardResult = await forward(
       cluster,
-      { method: req.method, path, authority, headers, body, timeoutMs: action.timeoutMs, retry: action.retry, downstreamSignal: downstreamGone },
+      { method: req.method, path, authority, headers, body, timeoutMs: action.timeoutMs, retry: action.retry, expectedTimeoutHeader: true, downstreamSignal: downstreamGone },
       { clock: this.deps.clock, random: this.deps.random, onRetry: (c) => this.deps.stats.retry(c) },
     );
     ex.upstreamHost = result.host?.key;
@@ -246,6 +251,31 @@ export class ConnectionManager {
       res.off('close', onClose);
       result.done();
     }
+  }
+
+  /**
+   * Sends a copy of the request to a mirror cluster (Envoy's shadow): same method, path, headers and
+   * body, the authority with '-shadow' appended to its host; the answer is read and dropped, a missing
+   * cluster or a failure only logged. Runs on the side: the primary request does not wait for it.
+   */
+  private mirror(m: MirrorPolicy, r: { method: string; path: string; authority: string; headers: HeaderRecord; body: Buffer | null; timeoutMs: number }): void {
+    const cluster = this.deps.clusters.get(m.cluster);
+    if (!cluster) {
+      this.deps.log('debug', `mirror cluster ${m.cluster} not found: copy of ${r.method} ${r.authority}${r.path} dropped`);
+      return;
+    }
+    const authority = m.keepHost ? r.authority : shadowAuthority(r.authority);
+    const headers = { ...r.headers };
+    forward(cluster, { method: r.method, path: r.path, authority, headers, body: r.body, timeoutMs: r.timeoutMs, retry: undefined, expectedTimeoutHeader: true, downstreamSignal: new Cancel() }, { clock: this.deps.clock, random: this.deps.random }).then(
+      (result) => {
+        if (result.kind !== 'upstream') return;
+        result.response.body.on('error', () => undefined);
+        result.response.body.on('end', () => result.done());
+        result.response.body.on('close', () => result.done());
+        result.response.body.resume();
+      },
+      (e: unknown) => this.deps.log('debug', `mirror to ${m.cluster} failed: ${errorText(e)}`),
+    );
   }
 
   private finish(ex: Exchange): void {
@@ -329,6 +359,14 @@ function copyBody(body: Readable, res: DownstreamResponse, counted: { bytesSent:
     body.once('error', onError);
     body.once('close', onClose);
   });
+}
+
+/** Envoy's shadow host: 'host:port' -> 'host-shadow:port'. */
+export function shadowAuthority(authority: string): string {
+  const bracket = authority.lastIndexOf(']');
+  const colon = authority.lastIndexOf(':');
+  if (colon > bracket && authority.indexOf(':') === colon) return `${authority.slice(0, colon)}-shadow${authority.slice(colon)}`;
+  return `${authority}-shadow`;
 }
 
 function headerValue(headers: HeaderRecord, name: string): string | undefined {

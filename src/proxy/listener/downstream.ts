@@ -9,7 +9,7 @@ import { definedHeaders, type HeaderRecord } from '../filters/headers.js';
 
 export interface DownstreamRequest {
   method: string;
-  /** Lower-case host[:port], from the absolute URI, :authority, or Host. '' when none was given. */
+  /** host[:port] as received (Envoy forwards its case unchanged), from the absolute URI, :authority, or Host. '' when none was given. */
   authority: string;
   /** Origin-form path with query. */
   path: string;
@@ -59,7 +59,7 @@ export function toDownstreamRequest(req: http.IncomingMessage | http2.Http2Serve
     req instanceof http2.Http2ServerRequest ? req.stream.readableEnded || req.stream.endAfterHeaders : te === undefined && (cl === undefined || cl === '0');
   return {
     method: req.method ?? 'GET',
-    authority: authority.toLowerCase(),
+    authority,
     path,
     scheme,
     protocol,

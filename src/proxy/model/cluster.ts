@@ -24,6 +24,8 @@ export interface OutlierDetection {
   baseEjectionTimeMs: number;
   maxEjectionPercent: number;
   enforcingConsecutive5xx: number;
+  /** Eject one host even when that goes over maxEjectionPercent (always_eject_one_host). */
+  alwaysEjectOneHost: boolean;
 }
 
 export interface Cluster {

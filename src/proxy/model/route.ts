@@ -93,6 +93,16 @@ export interface ForwardAction {
   prefixRewrite: string | undefined;
   regexRewrite: { regex: RegExp; substitution: string } | undefined;
   hostRewrite: string | undefined;
+  /** request_mirror_policies: copies sent on the side, their answers dropped. */
+  mirrors: MirrorPolicy[];
+}
+
+export interface MirrorPolicy {
+  cluster: string;
+  /** Fraction in [0, 1] of requests mirrored (runtime_fraction.default_value; 100% when absent). */
+  fraction: number;
+  /** false: the copy's authority gets Envoy's '-shadow' suffix (disable_shadow_host_suffix_append). */
+  keepHost: boolean;
 }
 
 export interface DirectResponseAction {

@@ -1,5 +1,6 @@
 // Route matching, as Envoy's RouteMatch: path (prefix, exact, separated prefix, full-match regex),
-// case sensitivity, header matchers (with invert) and query parameter matchers.
+// case sensitivity (which safe_regex ignores), header matchers (with invert) and query parameter
+// matchers. The translator's simulate() uses these too, so there is one copy of Envoy's semantics.
 
 import type { HeaderMatcher, QueryParamMatcher, RouteMatch, StringMatcher } from '../model/route.js';
 
@@ -58,10 +59,24 @@ function matchHeader(m: HeaderMatcher, req: MatchRequest): boolean {
   return m.invert ? !result : result;
 }
 
-function matchQuery(m: QueryParamMatcher, params: URLSearchParams): boolean {
-  const value = params.get(m.name);
-  if (m.value.kind === 'present') return (value !== null) === m.value.present;
-  return value !== null && matchString(m.value.matcher, value);
+/**
+ * The first value of a query parameter as Envoy's route matching reads it (QueryParamsMulti::
+ * parseQueryString): split on '&' and the first '=', nothing percent-decoded, '+' left as it is;
+ * a name without '=' has the value ''.
+ */
+export function queryParam(query: string, name: string): string | undefined {
+  for (const part of query.split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    if ((eq < 0 ? part : part.slice(0, eq)) === name) return eq < 0 ? '' : part.slice(eq + 1);
+  }
+  return undefined;
+}
+
+function matchQuery(m: QueryParamMatcher, query: string): boolean {
+  const value = queryParam(query, m.name);
+  if (m.value.kind === 'present') return (value !== undefined) === m.value.present;
+  return value !== undefined && matchString(m.value.matcher, value);
 }
 
 function splitPath(path: string): { pathOnly: string; query: string } {
@@ -90,9 +105,6 @@ export function matchRoute(m: RouteMatch, req: MatchRequest): boolean {
       break;
   }
   if (!m.headers.every((h) => matchHeader(h, req))) return false;
-  if (m.queryParams.length > 0) {
-    const params = new URLSearchParams(query);
-    if (!m.queryParams.every((qm) => matchQuery(qm, params))) return false;
-  }
+  if (m.queryParams.length > 0 && !m.queryParams.every((qm) => matchQuery(qm, query))) return false;
   return true;
 }

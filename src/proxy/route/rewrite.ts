@@ -1,7 +1,7 @@
 // Path and authority rewrites of a forward action, and the Location of a redirect action.
 
 import type { ForwardAction, RedirectAction, RouteMatch } from '../model/route.js';
-import { stripPort } from './vhost.js';
+import { portOf, stripPort } from './vhost.js';
 
 /** prefix_rewrite replaces the matched prefix; regex_rewrite substitutes in the path (query untouched). */
 export function rewritePath(path: string, match: RouteMatch, action: Pick<ForwardAction, 'prefixRewrite' | 'regexRewrite'>): string {
@@ -19,13 +19,20 @@ export function rewritePath(path: string, match: RouteMatch, action: Pick<Forwar
   return path;
 }
 
+/**
+ * Envoy's Http::Utility::newUri: the authority as received (case kept) unless host_redirect replaces
+ * it; port_redirect replaces the port; a scheme change drops the port only when it is the default one
+ * of the request's scheme (http://h:80 -> https://h, but https://h:443 stays as it is). path_redirect
+ * keeps the request's query unless it has its own or strip_query is set.
+ */
 export function redirectLocation(a: RedirectAction, req: { scheme: string; authority: string; path: string }, match: RouteMatch): string {
   const scheme = a.scheme ?? req.scheme;
   let host = a.host ?? req.authority;
   if (a.port !== undefined) host = `${stripPort(host)}:${a.port}`;
-  else if (a.scheme && a.scheme !== req.scheme && a.host === undefined) host = stripPort(host);
+  else if (scheme !== req.scheme && a.host === undefined && portOf(host) === (req.scheme === 'https' ? 443 : 80)) host = stripPort(host);
   let path = req.path;
-  if (a.path !== undefined) path = a.path;
+  const q = req.path.indexOf('?');
+  if (a.path !== undefined) path = a.path.includes('?') || q < 0 ? a.path : a.path + req.path.slice(q);
   else if (a.prefixRewrite !== undefined) path = rewritePath(req.path, match, { prefixRewrite: a.prefixRewrite, regexRewrite: undefined });
   if (a.stripQuery) path = path.split('?')[0];
   return `${scheme}://${host}${path}`;

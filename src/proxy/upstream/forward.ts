@@ -20,6 +20,8 @@ export interface ForwardRequest {
   body: Buffer | import('node:stream').Readable | null;
   timeoutMs: number;
   retry: RetryPolicy | undefined;
+  /** Set x-envoy-expected-rq-timeout-ms on each attempt (Envoy does unless suppress_envoy_headers). */
+  expectedTimeoutHeader?: boolean;
   /** Aborted when the downstream goes away. */
   downstreamSignal: Cancel;
 }
@@ -81,6 +83,17 @@ function failureReply(outcome: AttemptOutcome, host: Host | undefined, attempts:
   return { kind: 'local', status: 503, body: RESET_BODY, flag: 'UC', host, attempts };
 }
 
+/**
+ * Envoy's FilterUtility::setTimeoutHeaders: what this attempt may take, the per-try timeout (else the
+ * route timeout) capped by what is left of the route timeout; no header when neither is set.
+ */
+function setExpectedTimeout(headers: HeaderRecord, perTryMs: number, routeMs: number, elapsedMs: number): void {
+  let expected = perTryMs || routeMs;
+  if (expected > 0 && routeMs > 0) expected = Math.min(expected, routeMs - Math.floor(elapsedMs));
+  if (expected > 0) headers['x-envoy-expected-rq-timeout-ms'] = String(expected);
+  else delete headers['x-envoy-expected-rq-timeout-ms'];
+}
+
 export async function forward(cluster: ClusterRuntime, req: ForwardRequest, deps: ForwardDeps): Promise<ForwardResult> {
   const { clock } = deps;
   const overall = new Cancel();
@@ -122,6 +135,7 @@ export async function forward(cluster: ClusterRuntime, req: ForwardRequest, deps
     if (maxAttempts > 1) (tried ??= new Set()).add(host.key);
     attempts++;
     const perTryMs = req.retry && req.retry.perTryTimeoutMs > 0 ? req.retry.perTryTimeoutMs : 0;
+    if (req.expectedTimeoutHeader) setExpectedTimeout(req.headers, perTryMs, req.timeoutMs, clock.now() - start);
     // A lone attempt without its own timeout is cancelled exactly when the whole request is: it shares
     // the request's token rather than pay for a second one per request.
     const sharesToken = maxAttempts === 1 && perTryMs === 0;

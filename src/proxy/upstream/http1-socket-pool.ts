@@ -30,8 +30,11 @@ const POOL_OWNED = new Set(['host', 'content-length', 'transfer-encoding', 'conn
 /** Characters that would end a header line or the request line early: request smuggling if written. */
 const LINE_BREAKING = /[\r\n\0]/;
 const REQUEST_TARGET_BAD = /[\s\0]/;
-/** Methods whose requests carry a body by convention: an empty one is announced with content-length: 0. */
-const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+/**
+ * Methods whose requests should have no body (Envoy's HeaderUtility::requestShouldHaveNoBody): every
+ * other method's empty body is announced with content-length: 0, as Envoy's HTTP/1 codec does.
+ */
+const NO_BODY_METHODS = new Set(['GET', 'HEAD', 'DELETE', 'TRACE', 'CONNECT']);
 
 function errorCode(e: unknown): string {
   return typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string' ? e.code : '';
@@ -177,7 +180,7 @@ class Exchange implements ResponseSink {
     const body = req.body;
     if (body === null) {
       const cl = req.headers['content-length'];
-      socket.write(requestHead(req, cl !== undefined || BODY_METHODS.has(req.method) ? 'content-length: 0\r\n' : ''), 'latin1');
+      socket.write(requestHead(req, cl !== undefined || !NO_BODY_METHODS.has(req.method) ? 'content-length: 0\r\n' : ''), 'latin1');
       this.requestSent = true;
     } else if (Buffer.isBuffer(body)) {
       const head = requestHead(req, `content-length: ${body.length}\r\n`);

@@ -1,0 +1,70 @@
+// What a conformance case is: the resources to serve, the requests to send, and what of the answers
+// must agree between Envoy (the oracle) and the meshwork proxy.
+
+import type { CaseResources } from './resources.js';
+
+export interface CaseRequest {
+  method?: string;
+  path: string;
+  /** Host / :authority (default 'example.test'). */
+  host?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  /** Default http1; h2c is HTTP/2 with prior knowledge; grpc is a grpc-js unary call on h2c. */
+  protocol?: 'http1' | 'h2c' | 'grpc';
+  /** For grpc: the message (the gRPC upstream answers 'fail:N' with status N). */
+  message?: string;
+}
+
+/** Traffic whose outcome is random: compared as counts against weights, each target on its own. */
+export interface Distribution {
+  request: CaseRequest;
+  count: number;
+  /** Outcome label ('upstream:a', 'status:503', ...) -> expected weight. */
+  weights: Record<string, number>;
+}
+
+export interface ConformanceCase {
+  name: string;
+  resources: () => CaseResources;
+  /** Sent one after another, each compared with its counterpart. */
+  requests?: CaseRequest[];
+  distribution?: Distribution;
+  /** Response headers compared besides the status (lower case). */
+  responseHeaders?: string[];
+  /** Compare the response body too (local replies: 404, 503, redirects). */
+  compareBody?: boolean;
+  /** An upstream whose copy of each request (found by x-test-key) is compared: a mirror's shadow. */
+  shadow?: string;
+  /**
+   * Compare per-request results reduced by this function (for outcomes whose order may differ, e.g. an
+   * ejection that happens after the 3rd failure whichever host round robin started with).
+   */
+  summarize?: (observations: Observation[]) => unknown;
+  /** Also check the translator's simulate() against Envoy's answers (cases whose outcome is routing alone). */
+  simulate?: boolean;
+  /** Check each target's observation on its own as well (e.g. elapsed time of a delay). */
+  check?: (o: Observation, target: string) => void;
+}
+
+export interface UpstreamView {
+  upstream: string;
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+  attempt: number;
+}
+
+export interface Observation {
+  status: number;
+  /** The upstream that answered (its x-upstream header), undefined for a local reply. */
+  upstream: string | undefined;
+  grpcStatus?: number;
+  headers: Record<string, string>;
+  body: string;
+  /** What the upstream saw (from the echo), when an upstream answered. */
+  upstreamSaw?: UpstreamView;
+  shadowSaw?: UpstreamView | null;
+  elapsedMs: number;
+}

@@ -1,0 +1,80 @@
+// Differential conformance: Envoy is the oracle. Every case of the table is served from one ADS
+// server to a real Envoy and to the meshwork proxy; both get the same requests and must give the same
+// answers (status, which upstream, the headers that matter, what the upstream saw).
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { NO_ENVOY, testEnvoyPath } from '../envoy/testdata/live-envoy.js';
+import { CASES } from './cases.js';
+import { comparable, judgeDistribution } from './compare.js';
+import { CaseRunner, emptySnapshot } from './runner.js';
+import { disagreement, simulatedOutcome } from './simulated.js';
+import { startTargets, type Targets } from './targets.js';
+import { startEchoUpstream, type EchoUpstream } from './upstream.js';
+
+const envoyPath = testEnvoyPath();
+
+describe('conformance: the meshwork proxy answers as Envoy does', { skip: envoyPath ? false : NO_ENVOY }, () => {
+  const upstreams = new Map<string, EchoUpstream>();
+  let targets: Targets;
+  let runner: CaseRunner;
+
+  before(async () => {
+    const specs = [
+      ['a', {}],
+      ['b', {}],
+      ['c', {}],
+      ['shadow', {}],
+      ['broken', { status: 500 }],
+      ['h2', { protocol: 'h2c' }],
+      ['grpc', { protocol: 'grpc' }],
+    ] as const;
+    for (const [i, [name, opts]] of specs.entries()) upstreams.set(name, await startEchoUpstream(name, { host: `127.230.1.${i + 1}`, ...opts }));
+    targets = await startTargets(envoyPath!, emptySnapshot(upstreams));
+    runner = new CaseRunner(targets, upstreams);
+  });
+
+  after(async () => {
+    runner?.close();
+    await targets?.close();
+    for (const u of upstreams.values()) await u.close();
+  });
+
+  for (const c of CASES) {
+    it(c.name, async () => {
+      const run = await runner.run(c);
+      assert.equal(run.meshworkNack, undefined, `the meshwork proxy refused the config Envoy accepted: ${run.meshworkNack}`);
+      if (c.distribution) {
+        for (const t of ['envoy', 'meshwork'] as const) {
+          const verdict = judgeDistribution(c.distribution.weights, run[t]);
+          assert.ok(verdict.pass, `${t}: ${JSON.stringify(verdict.counts)} against ${JSON.stringify(c.distribution.weights)}, p=${verdict.pValue}`);
+        }
+        return;
+      }
+      for (const t of ['envoy', 'meshwork'] as const) for (const o of run[t]) c.check?.(o, t);
+      if (c.summarize) {
+        assert.deepEqual(c.summarize(run.meshwork), c.summarize(run.envoy));
+        return;
+      }
+      const requests = c.requests ?? [];
+      const diffs: string[] = [];
+      if (c.simulate) {
+        const resources = c.resources();
+        requests.forEach((req, i) => {
+          const why = disagreement(simulatedOutcome(resources, req, upstreams), run.envoy[i]!);
+          if (why) diffs.push(`${req.method ?? 'GET'} ${req.host ?? ''}${req.path} ${JSON.stringify(req.headers ?? {})}: ${why}`);
+        });
+      }
+      requests.forEach((req, i) => {
+        const want = comparable(c, run.envoy[i]!);
+        const got = comparable(c, run.meshwork[i]!);
+        try {
+          assert.deepEqual(got, want);
+        } catch {
+          diffs.push(`${req.method ?? 'GET'} ${req.host ?? ''}${req.path} ${JSON.stringify(req.headers ?? {})}\n  envoy:    ${JSON.stringify(want)}\n  meshwork: ${JSON.stringify(got)}`);
+        }
+      });
+      if (diffs.length > 0) assert.fail(`${diffs.length} disagreements with Envoy on ${requests.length} requests:\n${diffs.join('\n')}`);
+    });
+  }
+});

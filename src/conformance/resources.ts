@@ -1,0 +1,128 @@
+// The xDS a conformance case is served: its routes and clusters (hand-written, or translated from
+// Istio YAML by the real translator), plus the listener and the endpoints the runner fills in with
+// the test upstreams' addresses. Each target (Envoy, the meshwork proxy) gets the same resources but
+// for the listener's address, since both run on one machine.
+
+import { edsCluster, httpListener } from '../proxy/testutil/envoy.js';
+import type { ProxyResources } from '../translate/envoy-types.js';
+import { buildSnapshot, parseYaml, proxyFor, scenarioClusters } from '../translate/testdata/fixture.js';
+import { MeshTranslator } from '../translate/translate.js';
+import { TYPE_URLS } from '../xds/protos.js';
+import type { XdsSnapshot } from '../xds/snapshot.js';
+
+/** The route configuration every case's listener asks for over RDS. */
+export const ROUTE_NAME = 'http_proxy';
+export const LISTENER_NAME = 'conformance';
+
+type Res = Record<string, unknown>;
+
+export interface CaseResources {
+  routes: Res[];
+  clusters: Res[];
+  /** Cluster name -> the names of the upstreams behind it (an empty list: no endpoints). */
+  endpoints: Record<string, string[]>;
+}
+
+export interface UpstreamAddress {
+  host: string;
+  port: number;
+}
+
+function byName(list: Res[], key = 'name'): Map<string, object> {
+  return new Map(list.map((r) => [String(r[key]), r]));
+}
+
+/**
+ * The xDS snapshot of one target: the case's resources behind a listener on `listen`. `marker` (the
+ * case's serial number) goes into every route configuration (an extra virtual host no request
+ * reaches) and every load assignment (the locality's sub_zone), so that each case changes every
+ * RDS and EDS resource and a target's ACK of the new versions means it holds all of them.
+ */
+export function targetSnapshot(res: CaseResources, listen: UpstreamAddress, upstreams: (name: string) => UpstreamAddress, marker = 0): XdsSnapshot {
+  const r = targetResources(res, listen, upstreams, marker);
+  return {
+    resources: {
+      [TYPE_URLS.listener]: byName(r.listeners),
+      [TYPE_URLS.route]: byName(r.routes),
+      [TYPE_URLS.cluster]: byName(r.clusters),
+      [TYPE_URLS.endpoint]: byName(r.endpoints, 'cluster_name'),
+    },
+  };
+}
+
+/** The resources of targetSnapshot as lists (what the translator's simulate() reads). */
+export function targetResources(res: CaseResources, listen: UpstreamAddress, upstreams: (name: string) => UpstreamAddress, marker = 0): Record<'listeners' | 'routes' | 'clusters' | 'endpoints', Res[]> {
+  const routes = res.routes.map((r) => ({
+    ...r,
+    virtual_hosts: [...((r['virtual_hosts'] as Res[] | undefined) ?? []), { name: `marker-${marker}`, domains: [`marker-${marker}.invalid`], routes: [] }],
+  }));
+  const endpoints = Object.entries(res.endpoints).map(([cluster, names]) => ({
+    cluster_name: cluster,
+    endpoints: [
+      {
+        locality: { region: 'local', zone: 'conformance', sub_zone: `case-${marker}` },
+        lb_endpoints: names.map((n) => {
+          const a = upstreams(n);
+          return { endpoint: { address: { socket_address: { address: a.host, port_value: a.port } } } };
+        }),
+      },
+    ],
+  }));
+  return { listeners: [httpListener(LISTENER_NAME, listen.host, listen.port, ROUTE_NAME)], routes, clusters: res.clusters, endpoints };
+}
+
+/** One virtual host for every domain, the usual shape of a hand-written case. */
+export function oneHost(routes: Res[], extra: Res = {}): Res[] {
+  return [{ name: ROUTE_NAME, virtual_hosts: [{ name: 'all', domains: ['*'], routes, ...extra }] }];
+}
+
+/** Hand-written EDS clusters, each with the given upstreams. */
+export function clustersOf(spec: Record<string, string[]>, extra: Record<string, Res> = {}): Pick<CaseResources, 'clusters' | 'endpoints'> {
+  return {
+    clusters: Object.keys(spec).map((name) => edsCluster(name, extra[name] ?? {})),
+    endpoints: spec,
+  };
+}
+
+export const HELLOWORLD = 'outbound|5000||helloworld.sample.svc.cluster.local';
+export const HELLOWORLD_V1 = 'outbound|5000|v1|helloworld.sample.svc.cluster.local';
+export const HELLOWORLD_V2 = 'outbound|5000|v2|helloworld.sample.svc.cluster.local';
+export const SLEEP = 'outbound|80||sleep.sample.svc.cluster.local';
+
+/** Which test upstream stands for which translated cluster. */
+export const ISTIO_UPSTREAMS: Record<string, string[]> = {
+  [HELLOWORLD]: ['a'],
+  [HELLOWORLD_V1]: ['b'],
+  [HELLOWORLD_V2]: ['c'],
+  [SLEEP]: ['shadow'],
+};
+
+const SUBSETS = `
+apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: {name: helloworld}
+spec:
+  host: helloworld
+  subsets:
+  - {name: v1, labels: {version: v1}}
+  - {name: v2, labels: {version: v2}}
+`;
+
+/**
+ * Istio YAML (VirtualServices, DestinationRules in namespace sample) translated by the real translator
+ * for the scenario's sleep sidecar in cluster-1: its outbound route configuration and clusters, with
+ * the helloworld subsets v1/v2 always defined. Endpoints are the test upstreams of ISTIO_UPSTREAMS.
+ */
+export function fromIstio(yaml: string, opts: { subsets?: boolean } = {}): CaseResources {
+  const clusters = scenarioClusters([]);
+  const objects = parseYaml((opts.subsets ?? true ? SUBSETS + '---\n' : '') + yaml, 'conformance case');
+  for (const c of clusters) c.apply('sample', structuredClone(objects));
+  const mesh = buildSnapshot(clusters);
+  const translated: ProxyResources = new MeshTranslator(mesh).translate(proxyFor(clusters[0]!.pod('sleep'), 'sidecar'));
+  const errors = translated.problems.filter((p) => p.severity === 'error');
+  if (errors.length > 0) throw new Error(`the case's Istio config does not translate: ${JSON.stringify(errors)}`);
+  const routes = translated.routes.filter((r) => r.name === ROUTE_NAME) as unknown as Res[];
+  if (routes.length !== 1) throw new Error(`no ${ROUTE_NAME} route configuration in the translation`);
+  const picked = translated.clusters.filter((c) => c.name in ISTIO_UPSTREAMS) as unknown as Res[];
+  return { routes, clusters: picked, endpoints: Object.fromEntries(picked.map((c) => [String(c['name']), ISTIO_UPSTREAMS[String(c['name'])]!])) };
+}
