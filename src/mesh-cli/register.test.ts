@@ -65,9 +65,9 @@ describe('meshwork mesh commands', () => {
     assert.equal(badExpect.code, 1);
     assert.match(badExpect.stderr, /error: --expect: "v1" is not NAME=WEIGHT/);
 
-    const badType = await meshwork('proxy-config', 'sleep', '--type', 'secrets');
+    const badType = await meshwork('proxy-config', 'sleep', '--type', 'certificates');
     assert.equal(badType.code, 1);
-    assert.match(badType.stderr, /unknown config type "secrets"/);
+    assert.match(badType.stderr, /unknown config type "certificates"/);
 
     const kubeconfig = join(dir, 'kubeconfig');
     writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\ncurrent-context: ""\n');
