@@ -21,6 +21,10 @@ export interface DataPlane {
   readonly adminAddress: { host: string; port: number };
   /** Has its config from the control plane (what /healthz/ready reports); never throws. */
   ready(): Promise<{ ready: boolean; reason: string }>;
+  /** The data plane's process when it runs in its own (Envoy); undefined for the in-process proxy. */
+  pid(): number | undefined;
+  /** How often the data plane died and was restarted. */
+  restarts(): number;
   /** The data plane's own Prometheus text. */
   prometheus(): Promise<string>;
   /** Stop taking new connections and let in-flight requests finish (the listeners stay bound). */

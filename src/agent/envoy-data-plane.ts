@@ -53,6 +53,8 @@ export async function startEnvoyDataPlane(config: AgentConfig, opts: EnvoyDataPl
     version: `envoy ${version}`,
     adminAddress: admin,
     ready: () => envoyReady(admin),
+    pid: () => supervisor.pid,
+    restarts: () => supervisor.restarts,
     prometheus: () => adminText(admin, '/stats/prometheus'),
     drain: () => drainListeners(admin),
     async stop() {

@@ -18,6 +18,8 @@ export async function startMeshworkDataPlane(config: AgentConfig, opts: { adminP
     version: `meshwork ${MESHWORK_VERSION}`,
     adminAddress: proxy.adminAddress,
     ready: async () => (proxy.ready() ? { ready: true, reason: 'ready' } : { ready: false, reason: 'waiting for config from the control plane' }),
+    pid: () => undefined,
+    restarts: () => 0,
     prometheus: () => proxy.stats.text(),
     // In-flight requests finish on their pools when the listeners close in stop().
     drain: async () => {},

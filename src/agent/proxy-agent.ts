@@ -89,6 +89,14 @@ export async function startAgent(config: AgentConfig, opts: AgentOptions = {}): 
   const registry = new Registry();
   new Gauge({ name: 'istio_agent_data_plane_info', help: 'the data plane this agent runs', labelNames: ['kind', 'version'], registers: [registry] })
     .set({ kind: dataPlane.kind, version: dataPlane.version }, 1);
+  new Gauge({
+    name: 'istio_agent_data_plane_restarts',
+    help: 'how often the data plane process died and the agent restarted it',
+    registers: [registry],
+    collect() {
+      this.set(dataPlane.restarts());
+    },
+  });
   let draining = false;
   const status: Server = createServer((req, res) => {
     const reply = (code: number, body: string, type = 'text/plain') => {

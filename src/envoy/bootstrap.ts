@@ -87,6 +87,17 @@ export function envoyBootstrap(opts: BootstrapOptions): Record<string, unknown> 
       cds_config: { ads: {}, resource_api_version: 'V3', initial_fetch_timeout: '0s' },
       lds_config: { ads: {}, resource_api_version: 'V3', initial_fetch_timeout: '0s' },
     },
+    // As Istio's bootstrap: an explicit (unbounded) downstream connection limit, which Envoy otherwise
+    // warns about at every start.
+    overload_manager: {
+      resource_monitors: [{
+        name: 'envoy.resource_monitors.global_downstream_max_connections',
+        typed_config: {
+          '@type': 'type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig',
+          max_active_downstream_connections: 2147483647,
+        },
+      }],
+    },
     static_resources: {
       clusters: [
         staticCluster(XDS_CLUSTER, xds.host, xds.port, {

@@ -1,0 +1,128 @@
+// The agent with a real Envoy (pilot-agent's job): bootstrap, readiness from Envoy, merged stats,
+// restart after Envoy dies, drain on stop; and the same contract with the meshwork proxy.
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { testEnvoyPath, NO_ENVOY } from '../envoy/testdata/live-envoy.js';
+import { edsCluster, httpListener, loadAssignment, routeConfig } from '../proxy/testutil/envoy.js';
+import { SnapshotCache } from '../xds/cache.js';
+import { TYPE_URLS } from '../xds/protos.js';
+import { startXdsServer, type RunningXdsServer } from '../xds/server.js';
+import { agentConfigFromEnv, envoyForPod, startAgent, type RunningAgent } from './proxy-agent.js';
+import type { DataPlaneKind } from './data-plane.js';
+
+const envoyPath = testEnvoyPath();
+const APP_IP = '127.215.0.200';
+
+async function get(url: string): Promise<{ status: number; body: string }> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
+  return { status: res.status, body: await res.text() };
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`${what} not reached in ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function env(podIp: string, dataPlane: DataPlaneKind, xdsPort: number): NodeJS.ProcessEnv {
+  return { POD_NAME: 'app-1', POD_NAMESPACE: 'test', INSTANCE_IP: podIp, XDS_ADDRESS: `127.0.0.1:${xdsPort}`, CLUSTER_ID: 'cluster-1', ISTIO_META_WORKLOAD_NAME: 'app', MESHWORK_DATA_PLANE: dataPlane };
+}
+
+for (const dataPlane of ['envoy', 'meshwork'] as const) {
+  const podIp = dataPlane === 'envoy' ? '127.215.0.2' : '127.215.0.3';
+  describe(`the agent with the ${dataPlane} data plane`, { skip: dataPlane === 'envoy' && !envoyPath ? NO_ENVOY : false }, () => {
+    const cache = new SnapshotCache();
+    let xds: RunningXdsServer;
+    let app: Server;
+    let agent: RunningAgent;
+    const config = () => agentConfigFromEnv('sidecar', env(podIp, dataPlane, xds.port));
+
+    before(async () => {
+      xds = await startXdsServer({ host: '127.0.0.1', port: 0, cache, log: () => {} });
+      app = createServer((_req, res) => res.end('hello from the app\n'));
+      await new Promise<void>((r) => app.listen(0, APP_IP, r));
+      agent = await startAgent(config(), { log: () => {}, accessLog: false });
+    });
+    after(async () => {
+      await agent?.drainAndStop(0);
+      await xds?.close();
+      app?.close();
+    });
+
+    it('is not ready until the control plane has sent its config', async () => {
+      const ready = await get(`http://${podIp}:15021/healthz/ready`);
+      assert.equal(ready.status, 503);
+      const port = (app.address() as { port: number }).port;
+      cache.setSnapshot(config().nodeId, {
+        resources: {
+          [TYPE_URLS.listener]: new Map([['in', httpListener('in', podIp, 8080, 'in')]]),
+          [TYPE_URLS.route]: new Map([['in', routeConfig('in', [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'app' } }] }])]]),
+          [TYPE_URLS.cluster]: new Map([['app', edsCluster('app')]]),
+          [TYPE_URLS.endpoint]: new Map([['app', loadAssignment('app', [{ host: APP_IP, port }])]]),
+        },
+      });
+      await until('ready', async () => ((await get(`http://${podIp}:15021/healthz/ready`)).status === 200 ? true : undefined));
+      assert.equal((await until('a routed request', async () => { const r = await get(`http://${podIp}:8080/x`); return r.status === 200 ? r : undefined; })).body, 'hello from the app\n');
+      assert.equal(agent.dataPlane.kind, dataPlane);
+      assert.match(agent.dataPlane.version, dataPlane === 'envoy' ? /^envoy 1\.\d+\.\d+$/ : /^meshwork \d/);
+    });
+
+    it('serves the data plane\'s stats and its own, merged, on the status port', async () => {
+      const stats = await get(`http://${podIp}:15021/stats/prometheus`);
+      assert.equal(stats.status, 200);
+      assert.match(stats.body, new RegExp(`istio_agent_data_plane_info\\{kind="${dataPlane}",version="[^"]+"\\} 1`));
+      assert.match(stats.body, dataPlane === 'envoy' ? /^envoy_cluster_upstream_rq_total\{envoy_cluster_name="app"\} \d+/m : /^meshwork_/m);
+      if (dataPlane === 'envoy') assert.match((await get(`http://${podIp}:15090/stats/prometheus`)).body, /^envoy_server_live(\{\})? 1$/m);
+    });
+
+    if (dataPlane === 'envoy') {
+      it('restarts Envoy when it dies, and is ready again with the same config', async () => {
+        const pid = agent.dataPlane.pid();
+        assert.ok(pid);
+        process.kill(pid, 'SIGKILL');
+        await until('a new Envoy', async () => { const p = agent.dataPlane.pid(); return p && p !== pid ? p : undefined; });
+        await until('ready again', async () => ((await get(`http://${podIp}:15021/healthz/ready`)).status === 200 ? true : undefined));
+        assert.equal((await get(`http://${podIp}:8080/x`)).status, 200);
+        assert.equal(agent.dataPlane.restarts(), 1);
+        assert.match((await get(`http://${podIp}:15021/stats/prometheus`)).body, /^istio_agent_data_plane_restarts 1$/m);
+      });
+    }
+
+    it('answers not ready while draining, then stops the data plane', async () => {
+      const pid = agent.dataPlane.pid();
+      const stopping = agent.drainAndStop(300);
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal((await get(`http://${podIp}:15021/healthz/ready`)).status, 503);
+      await stopping;
+      await assert.rejects(get(`http://${podIp}:15021/healthz/ready`));
+      if (pid) assert.throws(() => process.kill(pid, 0), /ESRCH/);
+    });
+  });
+}
+
+describe('envoyForPod', () => {
+  it('says how to get Envoy when a pod asks for it and none is installed', () => {
+    const saved = { ...process.env };
+    try {
+      process.env.PATH = '/nonexistent';
+      delete process.env.MESHWORK_ENVOY;
+      assert.throws(() => envoyForPod('/nonexistent/envoy'), /--envoy names \/nonexistent\/envoy, which is not an executable file/);
+    } finally {
+      process.env = saved;
+    }
+  });
+
+  it('names a data plane it does not know', () => {
+    assert.throws(() => agentConfigFromEnv('sidecar', { ...env('127.215.0.4', 'envoy', 1), MESHWORK_DATA_PLANE: 'linkerd' }), /MESHWORK_DATA_PLANE: unknown data plane "linkerd": use envoy or meshwork/);
+  });
+});
