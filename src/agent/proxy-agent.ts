@@ -24,6 +24,8 @@ export interface AgentConfig {
   clusterId: string;
   metadata: Record<string, string>;
   dataPlane: DataPlaneKind;
+  /** Incremental ADS for Envoy (Istio's ISTIO_DELTA_XDS=true); state of the world otherwise. */
+  deltaXds: boolean;
 }
 
 /** Reads the injected environment; names every missing variable. */
@@ -48,6 +50,7 @@ export function agentConfigFromEnv(mode: ProxyMode, env: NodeJS.ProcessEnv): Age
     clusterId,
     metadata,
     dataPlane: env[DATA_PLANE_ENV] ? parseDataPlane(env[DATA_PLANE_ENV], DATA_PLANE_ENV) : 'meshwork',
+    deltaXds: env.ISTIO_DELTA_XDS === 'true',
   };
 }
 
@@ -84,7 +87,7 @@ export async function startAgent(config: AgentConfig, opts: AgentOptions = {}): 
   const adminPort = opts.adminPort ?? ADMIN_PORT;
   const dataPlane =
     config.dataPlane === 'envoy'
-      ? await startEnvoyDataPlane(config, { envoy: envoyForPod(opts.envoyPath), adminPort, log })
+      ? await startEnvoyDataPlane(config, { envoy: envoyForPod(opts.envoyPath), adminPort, log, delta: config.deltaXds })
       : await startMeshworkDataPlane(config, { adminPort, accessLog: opts.accessLog ?? true });
   const registry = new Registry();
   new Gauge({ name: 'istio_agent_data_plane_info', help: 'the data plane this agent runs', labelNames: ['kind', 'version'], registers: [registry] })
