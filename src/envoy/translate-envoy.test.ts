@@ -153,6 +153,8 @@ for (const protocol of ['SotW', 'Delta'] as const) {
           assert.equal(status.protocol, protocol);
           const rejected = [...(await envoy.stats('update_rejected|listener_create_failure|update_failure')).entries()].filter(([, v]) => v > 0);
           assert.deepEqual(rejected, [], 'Envoy rejected nothing');
+          // A warning about our config (a deprecated field, an ignored option) is a translate bug too.
+          assert.deepEqual(envoy.log().filter((l) => /\]\[(warning|error|critical)\]/.test(l) && !/caught ENVOY_SIGTERM|config stream to xds-grpc closed/.test(l)), []);
           const dump = await envoy.configDump();
           assert.deepEqual(names(dump, 'ListenersConfigDump', (e) => e['active_state'] ? e['name'] : undefined), resources.listeners.map((l) => l.name).sort());
           assert.deepEqual(names(dump, 'RoutesConfigDump', (e) => e['route_config']?.['name']), resources.routes.map((r) => r.name).sort());

@@ -101,8 +101,6 @@ export interface ClusterWeight {
 
 export interface WeightedCluster {
   clusters: ClusterWeight[];
-  /** Deprecated in Envoy but still honoured; always the sum of the weights. */
-  total_weight: UInt32Value;
 }
 
 export interface RetryPolicy {

@@ -230,7 +230,8 @@ function buildDestinations(
       !clusters[0].request_headers_to_remove && !clusters[0].response_headers_to_remove) {
     return { cluster: clusters[0].name };
   }
-  return { weighted_clusters: { clusters, total_weight: { value: total } } };
+  // No total_weight: Envoy deprecates it (and warns) and takes the sum of the weights, as gRPC does.
+  return { weighted_clusters: { clusters } };
 }
 
 function buildRedirect(http: HTTPRoute, field: string, problems: RouteProblems): RedirectAction | undefined {

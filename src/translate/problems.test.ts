@@ -257,7 +257,7 @@ describe('route features', () => {
     assert.deepEqual(action.request_mirror_policies, [
       { cluster: 'outbound|80||sleep.sample.svc.cluster.local', runtime_fraction: { default_value: { numerator: 500_000, denominator: 'MILLION' } } },
     ]);
-    assert.deepEqual(action.weighted_clusters.total_weight, { value: 100 });
+    assert.equal('total_weight' in action.weighted_clusters, false, 'Envoy deprecates total_weight');
     assert.deepEqual(action.weighted_clusters.clusters[0].request_headers_to_add, [{ header: { key: 'x-version', value: 'v1' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }]);
     assert.deepEqual(route.response_headers_to_remove, ['server']);
   });

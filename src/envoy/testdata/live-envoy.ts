@@ -24,6 +24,8 @@ export interface TestEnvoy {
   stop(): Promise<void>;
   configDump(query?: string): Promise<{ configs: Array<Record<string, unknown>> }>;
   stats(filter: string): Promise<Map<string, number>>;
+  /** Envoy's own log lines so far (its stderr at the chosen level). */
+  log(): string[];
 }
 
 export interface TestEnvoyOptions {
@@ -83,6 +85,7 @@ export async function startTestEnvoy(opts: TestEnvoyOptions): Promise<TestEnvoy>
       await supervisor.stop(5000);
       rmSync(dir, { recursive: true, force: true });
     },
+    log: () => lines.join('').split('\n').filter(Boolean),
     configDump: async (query = '') => (await adminJson(admin, `/config_dump${query}`)) as { configs: Array<Record<string, unknown>> },
     async stats(filter: string) {
       const text = await adminText(admin, `/stats?filter=${encodeURIComponent(filter)}`);
