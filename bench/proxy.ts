@@ -25,6 +25,7 @@ import { SnapshotCache } from '../src/xds/cache.js';
 import { TYPE_URLS } from '../src/xds/protos.js';
 import { startXdsServer, type RunningXdsServer } from '../src/xds/server.js';
 import { REPO_ROOT } from '../test/helpers/paths.js';
+import { benchCommit } from './lib/commit.js';
 import type { FixedRateResult } from './lib/fixed-rate-client.js';
 import { fixedRate, wrk, type WrkResult } from './lib/load.js';
 import { requirePrograms } from './lib/peers.js';
@@ -279,6 +280,7 @@ async function measure(peer: string, port: number, pid: number | undefined, upst
 }
 
 const rows: Row[] = [];
+const commit = benchCommit();
 const load0 = loadavg();
 let xds: RunningXdsServer | undefined;
 try {
@@ -334,7 +336,7 @@ const load1 = loadavg();
 const loads = (l: number[]): string => l.map((v) => v.toFixed(2)).join(' ');
 process.stdout.write(
   `Proxy throughput (wrk -t1 -c${CONNECTIONS} ${SECONDS}s) and latency at ${RATE} rps (open loop, ${SECONDS}s), 80/20 split over keep-alive; ` +
-    `proxy on CPU ${PROXY_CPU}, load on CPU ${LOAD_CPU} (${machine}; load average 1/5/15 min ${loads(load0)} -> ${loads(load1)})\n` +
+    `proxy on CPU ${PROXY_CPU}, load on CPU ${LOAD_CPU} (commit ${commit}; ${machine}; load average 1/5/15 min ${loads(load0)} -> ${loads(load1)})\n` +
     (ACCESS_LOG
       ? `Access log: on for the meshwork proxy and Envoy (stdout, a pipe the bench reads), off for nginx and HAProxy. Envoy: --concurrency 1.\n`
       : `Access log: off for every peer (ACCESS_LOG=0). Envoy: --concurrency 1.\n`) +
@@ -370,7 +372,7 @@ mkdirSync(join(REPO_ROOT, 'bench', 'results'), { recursive: true });
 writeFileSync(
   join(REPO_ROOT, 'bench', 'results', 'proxy.json'),
   JSON.stringify(
-    { machine, at: new Date().toISOString(), seconds: SECONDS, rate: RATE, connections: CONNECTIONS, proxyCpu: PROXY_CPU, loadCpu: LOAD_CPU, accessLog: ACCESS_LOG, envoy: envoyBuild, loadavg: [load0, load1], rows },
+    { machine, commit, at: new Date().toISOString(), seconds: SECONDS, rate: RATE, connections: CONNECTIONS, proxyCpu: PROXY_CPU, loadCpu: LOAD_CPU, accessLog: ACCESS_LOG, envoy: envoyBuild, loadavg: [load0, load1], rows },
     null,
     2,
   ) + '\n',
