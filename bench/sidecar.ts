@@ -214,15 +214,16 @@ process.stdout.write(
   `Sidecar overhead, ${SECONDS} s per rate and path (open loop, 64 connections), GET /hello on helloworld v1 in ${CONTEXT} ` +
     `(commit ${commit}; ${machine}; load average 1/5/15 min ${loads(load0)} -> ${loads(load1)})\n` +
     `ADDED = minus the direct path at the same rate. SIDECAR CPU = CPU seconds per second of the path's sidecar data-plane processes ` +
-    `(Envoy; the agent process running the meshwork proxy). Access log: on in the meshwork proxy (the agent's default); ` +
+    `(Envoy; the agent process running the meshwork proxy). CLIENT LAG P99 = how late the load client's own timer woke (ms): ` +
+    `a high value means the machine starved the client, and that row's latency is the machine's too. Access log: on in the meshwork proxy (the agent's default); ` +
     `Envoy's is what the control plane's listeners configure.\n\n`,
 );
 process.stdout.write(
   formatTable(
-    ['RPS', 'PATH', 'OK/SENT', 'NOT OK', 'P50 MS', 'P90 MS', 'P99 MS', 'ADDED P50', 'ADDED P90', 'ADDED P99', 'SIDECAR CPU', 'ANSWERED BY'],
+    ['RPS', 'PATH', 'OK/SENT', 'NOT OK', 'P50 MS', 'P90 MS', 'P99 MS', 'ADDED P50', 'ADDED P90', 'ADDED P99', 'SIDECAR CPU', 'CLIENT LAG P99', 'ANSWERED BY'],
     rows.map(({ rate, path, result: r, sidecarCpu, skipped }) => {
       const direct = rows.find((d) => d.rate === rate && !d.dataPlane)?.result;
-      if (!r) return [String(rate), path, '-', '-', '-', '-', '-', '-', '-', '-', '-', `NOT MEASURED: ${skipped ?? ''}`];
+      if (!r) return [String(rate), path, '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', `NOT MEASURED: ${skipped ?? ''}`];
       return [
         String(rate),
         path,
@@ -235,6 +236,7 @@ process.stdout.write(
         added(r.p90Ms, direct?.p90Ms),
         added(r.p99Ms, direct?.p99Ms),
         sidecarCpu !== undefined ? `${(100 * sidecarCpu).toFixed(0)}%` : '-',
+        ms(r.lagP99Ms),
         answeredBy(r),
       ];
     }),
