@@ -36,7 +36,7 @@ export interface FixedRateResult {
   errors: number;
   timeouts: number;
   statuses: Record<string, number>;
-  /** Response bodies (first 40 characters) and how often each came back: shows the weighted split. */
+  /** Response bodies (first 80 characters) and how often each came back: shows the weighted split. */
   bodies: Record<string, number>;
   p50Ms: number;
   p90Ms: number;
@@ -76,7 +76,7 @@ export async function runFixedRate(cfg: FixedRateConfig): Promise<FixedRateResul
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => {
-        if (body.length < 40) body += c;
+        if (body.length < 80) body += c;
       });
       res.on('end', () => {
         outstanding--;
@@ -85,7 +85,7 @@ export async function runFixedRate(cfg: FixedRateConfig): Promise<FixedRateResul
         const code = String(res.statusCode ?? 0);
         statuses[code] = (statuses[code] ?? 0) + 1;
         if (res.statusCode !== undefined && res.statusCode < 400) ok++;
-        const key = body.trim().slice(0, 40);
+        const key = body.trim().slice(0, 80);
         bodies[key] = (bodies[key] ?? 0) + 1;
       });
     });

@@ -1,6 +1,6 @@
 // A real embedded mesh for the benchmarks: two local clusters (`meshwork up -d`), the control plane
-// installed in each and joined with create-mesh, the scenario's helloworld (v1 in cluster-1, v2 in
-// cluster-2) and sleep in both, with sidecars. `down` stops it all.
+// installed in each and joined with create-mesh, then (by default) the scenario's helloworld (v1 in
+// cluster-1, v2 in cluster-2) and sleep in both, with sidecars. `down` stops it all.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,7 +33,14 @@ export interface BenchMesh {
   down(): Promise<void>;
 }
 
-export async function startMesh(subnetBase: number, say: (line: string) => void): Promise<BenchMesh> {
+export interface MeshOptions {
+  /** More arguments for `install` in every cluster, e.g. ['--data-plane', 'meshwork']. */
+  installArgs?: readonly string[];
+  /** Deploys the workloads once the mesh is joined (namespaces included); default: the scenario's samples, waited for until Ready. */
+  workloads?: (mesh: BenchMesh) => Promise<void>;
+}
+
+export async function startMesh(subnetBase: number, say: (line: string) => void, opts: MeshOptions = {}): Promise<BenchMesh> {
   const stateDir = mkdtempSync(join(tmpdir(), 'meshwork-bench-mesh-'));
   const kubeconfig = join(stateDir, 'kubeconfig');
   const env = { ...process.env, KUBECONFIG: kubeconfig };
@@ -64,11 +71,15 @@ export async function startMesh(subnetBase: number, say: (line: string) => void)
     upStarted = true;
     await meshwork('up', '-d', '--clusters', '2', '--state-dir', stateDir, '--subnet-base', String(subnetBase), '--timeout', '120');
     for (const ctx of contexts) {
-      say(`mesh: install --context ${ctx}`);
-      await meshwork('install', '--context', ctx, '--kubeconfig', kubeconfig);
+      say(`mesh: install --context ${ctx} ${(opts.installArgs ?? []).join(' ')}`);
+      await meshwork('install', '--context', ctx, '--kubeconfig', kubeconfig, ...(opts.installArgs ?? []));
     }
     say('mesh: create-mesh');
     await meshwork('create-mesh', ...contexts, '--kubeconfig', kubeconfig);
+    if (opts.workloads) {
+      await opts.workloads(mesh);
+      return mesh;
+    }
     const dir = scenarioDir();
     for (const [ctx, version] of [['cluster-1', 'v1'], ['cluster-2', 'v2']] as const) {
       await kubectl(ctx, 'create', 'namespace', 'sample');

@@ -1,5 +1,5 @@
 // Process entry that runs one meshwork proxy (src/proxy) against an ADS server, so the benchmark can
-// pin it to a core and read its CPU and memory from /proc. argv: <xds host:port> <node id>.
+// pin it to a core and read its CPU and memory from /proc. argv: <xds host:port> <node id> [access-log|no-access-log].
 // Prints "ready" once its listeners are bound; SIGTERM stops it.
 // MESHWORK_BENCH_CPU_PROFILE=FILE writes a V8 CPU profile (.cpuprofile) to FILE on SIGTERM, from the
 // start or from the last SIGUSR2 (which restarts it, e.g. after a warm-up): `--cpu-prof` cannot be
@@ -9,9 +9,9 @@ import { Session } from 'node:inspector/promises';
 import { startProxy } from '../../src/proxy/main.js';
 import { stderrLogger } from '../../src/proxy/log.js';
 
-const [xdsServer, nodeId] = process.argv.slice(2);
-if (!xdsServer || !nodeId) {
-  process.stderr.write('usage: meshwork-proxy-main <xds host:port> <node id>\n');
+const [xdsServer, nodeId, log = 'access-log'] = process.argv.slice(2);
+if (!xdsServer || !nodeId || (log !== 'access-log' && log !== 'no-access-log')) {
+  process.stderr.write('usage: meshwork-proxy-main <xds host:port> <node id> [access-log|no-access-log]\n');
   process.exit(2);
 }
 
@@ -29,9 +29,9 @@ const proxy = await startProxy({
   cluster: 'bench',
   metadata: { CLUSTER_ID: 'bench', NAMESPACE: 'bench' },
   adminAddress: { host: '127.0.0.1', port: 0 },
-  // On, as in a sidecar: the issue's target counts the access log and stats in the proxy's cost. Lines go
-  // to stdout, which the benchmark's spawn collects (startProcess keeps the tail for error messages).
-  accessLog: true,
+  // On by default, as in a sidecar: the access log and stats count in the proxy's cost. Lines go to
+  // stdout, which the benchmark's spawn collects (startProcess keeps the tail for error messages).
+  accessLog: log === 'access-log',
   log: stderrLogger(`proxy[${nodeId}]`, 'warn'),
   drainMs: 100,
 });
