@@ -48,7 +48,12 @@ test('edge listener: the VIP and port, HTTP connection manager routing every pat
   const rc = h.route_config as RouteConfiguration;
   const [vh] = rc.virtual_hosts;
   assert.deepEqual(vh?.domains, ['*']);
-  const route = vh?.routes[0];
+  assert.deepEqual(vh?.routes.map((r) => [r.name, 'route' in r ? r.route.retry_policy?.retry_on : undefined]), [
+    ['default-backend-replayable', 'connect-failure,refused-stream,reset'],
+    ['default-backend', 'connect-failure,refused-stream'],
+  ]);
+  assert.deepEqual(vh?.routes[0]?.match, { prefix: '/', headers: [{ name: ':method', string_match: { safe_regex: { regex: 'GET|HEAD' } } }] });
+  const route = vh?.routes[1];
   assert.ok(route && 'route' in route);
   assert.deepEqual(route.match, { prefix: '/' });
   assert.ok('cluster' in route.route);

@@ -9,7 +9,7 @@
 import type { HealthCheckSpec } from '../edge/health.js';
 import type { EdgeBackend } from '../edge/edge-proxy.js';
 import { BACKEND_HEADER } from '../edge/edge-proxy.js';
-import type { Cluster, ClusterLoadAssignment, Duration, LbEndpoint, Listener, LocalityLbEndpoints, StructValue } from '../translate/envoy-types.js';
+import type { Cluster, ClusterLoadAssignment, Duration, HeaderMatcher, LbEndpoint, Listener, LocalityLbEndpoints, Route, StructValue } from '../translate/envoy-types.js';
 import { TYPE_URL } from '../translate/envoy-types.js';
 import { TYPE_URLS } from '../xds/protos.js';
 import type { XdsSnapshot } from '../xds/snapshot.js';
@@ -139,20 +139,12 @@ export function edgeResources(input: EdgeXdsInput): EdgeXdsResources {
             virtual_hosts: [{
               name: 'default-backend',
               domains: ['*'],
-              routes: [{
-                name: 'default-backend',
-                match: { prefix: '/' },
-                route: {
-                  cluster: clusterName,
-                  timeout: seconds(BACKEND_TIMEOUT_S),
-                  // A gateway that refuses the connection (gone before its EDS removal): try another one.
-                  retry_policy: { retry_on: 'connect-failure,refused-stream', num_retries: { value: 2 } },
-                },
-                response_headers_to_add: [{
-                  header: { key: BACKEND_HEADER, value: `%UPSTREAM_METADATA(${EDGE_METADATA}:backend)%` },
-                  append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
-                }],
-              }],
+              // A gateway that refuses the connection (gone before its EDS removal): try another one. A GET
+              // or HEAD is also replayed when the gateway resets it (as the TypeScript edge replays them).
+              routes: [
+                backendRoute('default-backend-replayable', clusterName, 'connect-failure,refused-stream,reset', [{ name: ':method', string_match: { safe_regex: { regex: 'GET|HEAD' } } }]),
+                backendRoute('default-backend', clusterName, 'connect-failure,refused-stream'),
+              ],
             }],
           },
           http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': TYPE_URL.router } }],
@@ -161,6 +153,18 @@ export function edgeResources(input: EdgeXdsInput): EdgeXdsResources {
     }],
   };
   return { listener, cluster, endpoints: edgeLoadAssignment(clusterName, input.backends, hc.port) };
+}
+
+function backendRoute(name: string, cluster: string, retryOn: string, headers?: HeaderMatcher[]): Route {
+  return {
+    name,
+    match: { prefix: '/', ...(headers ? { headers } : {}) },
+    route: { cluster, timeout: seconds(BACKEND_TIMEOUT_S), retry_policy: { retry_on: retryOn, num_retries: { value: 2 } } },
+    response_headers_to_add: [{
+      header: { key: BACKEND_HEADER, value: `%UPSTREAM_METADATA(${EDGE_METADATA}:backend)%` },
+      append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
+    }],
+  };
 }
 
 export function edgeSnapshot(r: EdgeXdsResources): XdsSnapshot {

@@ -176,21 +176,7 @@ export class EnvoyEdge implements MciEdge {
   async gateways(): Promise<EdgeGateway[]> {
     const admin = this.adminFromFile();
     if (!admin) return [...this.known].map(([id, address]) => ({ id, cluster: id.split('/')[0] ?? '', address, healthy: false, requests: 0 }));
-    const dump = (await adminJson(admin, '/clusters?format=json')) as { cluster_statuses?: { name?: string; host_statuses?: HostStatus[] }[] };
-    const hosts = dump.cluster_statuses?.find((c) => c.name === this.clusterName)?.host_statuses ?? [];
-    const out = hosts.map((h): EdgeGateway => {
-      const id = h.hostname ?? '';
-      const sock = h.address?.socket_address;
-      const flags = Object.entries(h.health_status ?? {}).filter(([k, v]) => k !== 'eds_health_status' && v === true).map(([k]) => k);
-      const eds = h.health_status?.eds_health_status ?? 'HEALTHY';
-      return {
-        id,
-        cluster: h.locality?.region ?? id.split('/')[0] ?? '',
-        address: `${sock?.address ?? '?'}:${sock?.port_value ?? '?'}`,
-        healthy: flags.length === 0 && eds === 'HEALTHY',
-        requests: Number(h.stats?.find((s) => s.name === 'rq_total')?.value ?? 0),
-      };
-    });
+    const out = edgeGatewaysOf(await adminJson(admin, '/clusters?format=json'), this.clusterName);
     for (const g of out) {
       const before = this.health.get(g.id);
       if (before === g.healthy) continue;
@@ -231,6 +217,28 @@ export class EnvoyEdge implements MciEdge {
     this.partial = lines.pop() ?? '';
     for (const line of lines) if (line.trim()) this.opts.log(`edge ${this.opts.name}: envoy: ${line.trim()}`);
   }
+}
+
+/**
+ * The edge's gateways in Envoy's admin `/clusters?format=json`: the hosts of `clusterName` (of every
+ * cluster when not given, skipping hosts without a hostname such as the xDS server's). Healthy: no
+ * health flag set (failed active check, pending first check, ...) and EDS says HEALTHY.
+ */
+export function edgeGatewaysOf(clustersJson: unknown, clusterName?: string): EdgeGateway[] {
+  const dump = clustersJson as { cluster_statuses?: { name?: string; host_statuses?: HostStatus[] }[] };
+  const hosts = (dump.cluster_statuses ?? []).filter((c) => clusterName === undefined || c.name === clusterName).flatMap((c) => c.host_statuses ?? []);
+  return hosts.filter((h) => h.hostname).map((h): EdgeGateway => {
+    const id = h.hostname ?? '';
+    const sock = h.address?.socket_address;
+    const flags = Object.entries(h.health_status ?? {}).filter(([k, v]) => k !== 'eds_health_status' && v === true);
+    return {
+      id,
+      cluster: h.locality?.region ?? id.split('/')[0] ?? '',
+      address: `${sock?.address ?? '?'}:${sock?.port_value ?? '?'}`,
+      healthy: flags.length === 0 && (h.health_status?.eds_health_status ?? 'HEALTHY') === 'HEALTHY',
+      requests: Number(h.stats?.find((s) => s.name === 'rq_total')?.value ?? 0),
+    };
+  });
 }
 
 /** `port` when this user may bind it on `host`, else `fallbackPort` (with a log line saying so). */
