@@ -43,6 +43,8 @@ export interface MciControllerOptions {
   adminPort?: number;
   /** The Envoy binary of the edges (as `--envoy`); false runs the TypeScript edge; default: locateEnvoy(). */
   envoy?: string | false;
+  /** Where the default Envoy comes from (tests replace it). */
+  locateEnvoy?: typeof locateEnvoy;
   /** Loopback address of the edges' ADS server (127.0.0.1). */
   xdsHost?: string;
   /** How long a new Envoy edge may take to serve its first configuration. */
@@ -91,7 +93,7 @@ export class MciController {
     this.config = loadKubeConfig({ kubeconfig: opts.kubeconfig, context: opts.configContext });
     this.members = opts.memberContexts.map((name) => ({ name, kc: loadKubeConfig({ kubeconfig: opts.kubeconfig, context: name }) }));
     this.vips = new VipAllocator(opts.vipRange ?? DEFAULT_VIP_RANGE);
-    this.envoy = opts.envoy === false ? undefined : locateEnvoy({ explicit: opts.envoy });
+    this.envoy = opts.envoy === false ? undefined : (opts.locateEnvoy ?? locateEnvoy)({ explicit: opts.envoy });
   }
 
   /** Which data plane runs the edges. */

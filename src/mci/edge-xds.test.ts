@@ -69,7 +69,7 @@ test('edge cluster: EDS, round robin, the BackendConfig health check with GCLB d
   assert.equal(c.type, 'EDS');
   assert.equal(c.eds_cluster_config?.service_name, c.name);
   assert.equal(c.lb_policy, 'ROUND_ROBIN');
-  assert.deepEqual(c.common_lb_config, { healthy_panic_threshold: { value: 0 } });
+  assert.deepEqual(c.common_lb_config, { healthy_panic_threshold: { value: 0 }, update_merge_window: { seconds: 0, nanos: 0 } });
   assert.equal(c.ignore_health_on_host_removal, true);
   // scenario BackendConfig: requestPath /healthz/ready, port 15021; interval, timeout, thresholds are GCLB's defaults.
   assert.deepEqual(c.health_checks, [{

@@ -117,8 +117,9 @@ export function edgeResources(input: EdgeXdsInput): EdgeXdsResources {
     // Plain round robin over every healthy gateway: with no local cluster set, Envoy does not weigh localities.
     lb_policy: 'ROUND_ROBIN',
     health_checks: [edgeHealthCheck(hc, edgeBackendHost(plan))],
-    // Never send to unhealthy gateways (Envoy's default panics below 50% healthy and uses them all).
-    common_lb_config: { healthy_panic_threshold: { value: 0 } },
+    // Never send to unhealthy gateways (Envoy's default panics below 50% healthy and uses them all), and
+    // act on a health change at once (Envoy's default merges host updates over 1 s windows).
+    common_lb_config: { healthy_panic_threshold: { value: 0 }, update_merge_window: seconds(0) },
     ignore_health_on_host_removal: true,
   };
   const listener: Listener = {

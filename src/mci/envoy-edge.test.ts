@@ -200,5 +200,10 @@ describe('the MCI edge on a real Envoy', { skip: envoyPath ? false : NO_ENVOY, t
     assertNoNack();
     const got = await split(100);
     assert.deepEqual(Object.keys(got).sort(), ['cluster-1/istio-ingressgateway-a', 'cluster-2/istio-ingressgateway-b']);
+    // Once Envoy's admin says a gateway is unhealthy, its load balancer no longer picks it.
+    a.ready = false;
+    await until('a unhealthy', 15_000, async () => ((await edge.gateways()).find((g) => g.id === 'cluster-1/istio-ingressgateway-a')?.healthy === false ? true : undefined));
+    assert.deepEqual(await split(20), { 'cluster-2/istio-ingressgateway-b': 20 });
+    a.ready = true;
   });
 });

@@ -278,7 +278,7 @@ export interface Cluster {
   lb_policy: LbPolicy;
   circuit_breakers?: { thresholds: CircuitBreakerThresholds[] };
   outlier_detection?: OutlierDetection;
-  common_lb_config?: { healthy_panic_threshold?: { value: number } };
+  common_lb_config?: { healthy_panic_threshold?: { value: number }; update_merge_window?: Duration };
   metadata?: Metadata;
   health_checks?: HealthCheck[];
   /** A host removed by EDS leaves at once, even while its active health check still passes. */
