@@ -190,6 +190,8 @@ for (const dataPlane of ['envoy', 'meshwork'] as const) {
       c2.slices = [];
       await until('cluster-2 gone from the status', 10_000, () => (c1.status('istio-ingressgateway').gateways?.['cluster-2'] === undefined ? true : undefined), detail);
       for (let i = 0; i < 10; i++) assert.equal(await hello(), 'cluster-1/istio-ingressgateway-1');
+      const sinceRemoval = log.slice(log.findLastIndex((l) => /gateway cluster-2\/istio-ingressgateway-2 removed/.test(l)));
+      assert.ok(sinceRemoval.length > 0 && !sinceRemoval.some((l) => /cluster-2\/istio-ingressgateway-2 is now/.test(l)), `no transition logged for a removed gateway:\n${sinceRemoval.join('\n')}`);
       c2.slices = [slice('istio-ingressgateway-2', g2.ip)];
       await until('cluster-2 back and healthy', 10_000, () => (c1.status('istio-ingressgateway').gateways?.['cluster-2'] === '1/1 healthy' ? true : undefined), detail);
       g1.ready = false;

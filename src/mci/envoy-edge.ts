@@ -176,7 +176,8 @@ export class EnvoyEdge implements MciEdge {
   async gateways(): Promise<EdgeGateway[]> {
     const admin = this.adminFromFile();
     if (!admin) return [...this.known].map(([id, address]) => ({ id, cluster: id.split('/')[0] ?? '', address, healthy: false, requests: 0 }));
-    const out = edgeGatewaysOf(await adminJson(admin, '/clusters?format=json'), this.clusterName);
+    // Only the gateways of the last update: Envoy may not have applied it yet.
+    const out = edgeGatewaysOf(await adminJson(admin, '/clusters?format=json'), this.clusterName).filter((g) => this.known.get(g.id) === g.address);
     for (const g of out) {
       const before = this.health.get(g.id);
       if (before === g.healthy) continue;

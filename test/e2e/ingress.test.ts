@@ -192,6 +192,10 @@ describe('ingress gateways and the multi-cluster ingress', { timeout: 180_000 },
     // The edge's log: the new gateway was added (probed at once), then judged healthy. The TypeScript
     // edge, as GCLB, waits for healthyThreshold (2) passing checks checkIntervalSec (5 s) apart; Envoy
     // takes a new host in at its first passing check (healthyThreshold applies to later recoveries).
+    // The Envoy edge's transitions are logged when the controller reads Envoy's admin (every resync).
+    const newGateway = /gateway (cluster-2\/\S+) \(.*\) added/.exec(controllerLog().split('\n').filter((l) => /gateway cluster-2\/\S+ \(.*\) added/.test(l)).at(-1) ?? '')?.[1];
+    assert.ok(newGateway, 'the edge logged the new gateway');
+    await until('the edge to log the new gateway healthy', 5_000, async () => (controllerLog().includes(`gateway ${newGateway} is now healthy`) ? true : undefined));
     const stamp = (re: RegExp): number => {
       const line = controllerLog().split('\n').filter((l) => re.test(l)).at(-1);
       assert.ok(line, `no log line ${re}: ${controllerLog().slice(-2000)}`);
@@ -201,7 +205,7 @@ describe('ingress gateways and the multi-cluster ingress', { timeout: 180_000 },
     const healthy = stamp(/gateway cluster-2\/\S+ is now healthy/);
     t.diagnostic(`rejoin: ${healthy - added} ms from the edge seeing the new gateway to its second passing check`);
     // At least one interval (2 passes) for the TypeScript edge; at most two more when the first probes hit a pod still starting.
-    assert.ok(healthy - added >= (envoyEdge() ? 0 : 4_500) && healthy - added < 16_000, `rejoin after ${healthy - added} ms`);
+    assert.ok(healthy - added >= (envoyEdge() ? 0 : 4_500) && healthy - added < 16_000, `rejoin after ${healthy - added} ms:\n${controllerLog().split('\n').filter((l) => /gateway cluster-2\//.test(l)).join('\n')}`);
     const before = requestsByCluster(await edgeStats());
     const split = await curlMany(`http://${vip}/hello`, 40);
     const afterStats = requestsByCluster(await edgeStats());
