@@ -86,8 +86,18 @@ function lbEndpoint(b: EdgeBackend, healthPort: number): LbEndpoint {
   };
 }
 
-/** Gateways grouped by locality: region = member cluster, zone = the pod's zone (or the cluster's name). */
-export function edgeLoadAssignment(clusterName: string, backends: readonly EdgeBackend[], healthPort: number): ClusterLoadAssignment {
+/** The health check as one line, e.g. `HTTP :15021/healthz/ready every 5s timeout 5s healthy 2 unhealthy 2`. */
+export function describeHealthCheck(hc: HealthCheckSpec): string {
+  return `${hc.type} :${hc.port}${hc.requestPath} every ${hc.checkIntervalSec}s timeout ${hc.timeoutSec}s healthy ${hc.healthyThreshold} unhealthy ${hc.unhealthyThreshold}`;
+}
+
+/**
+ * Gateways grouped by locality: region = member cluster, zone = the pod's zone (or the cluster's name).
+ * Each locality carries the health check its gateways are probed with: Envoy re-creates a Cluster whose
+ * health check changed and keeps it warming until its endpoints arrive again, so a health check change
+ * must change (and re-send) the endpoints too.
+ */
+export function edgeLoadAssignment(clusterName: string, backends: readonly EdgeBackend[], hc: HealthCheckSpec): ClusterLoadAssignment {
   const groups = new Map<string, { cluster: string; zone: string; backends: EdgeBackend[] }>();
   for (const b of backends) {
     const zone = b.zone ?? b.cluster;
@@ -100,7 +110,8 @@ export function edgeLoadAssignment(clusterName: string, backends: readonly EdgeB
     .sort((a, b) => a.cluster.localeCompare(b.cluster) || a.zone.localeCompare(b.zone))
     .map((g) => ({
       locality: { region: g.cluster, zone: g.zone },
-      lb_endpoints: [...g.backends].sort((a, b) => a.pod.localeCompare(b.pod) || a.ip.localeCompare(b.ip)).map((b) => lbEndpoint(b, healthPort)),
+      lb_endpoints: [...g.backends].sort((a, b) => a.pod.localeCompare(b.pod) || a.ip.localeCompare(b.ip)).map((b) => lbEndpoint(b, hc.port)),
+      metadata: { filter_metadata: { [EDGE_METADATA]: { fields: { health_check: str(describeHealthCheck(hc)) } } } },
     }));
   return { cluster_name: clusterName, endpoints };
 }
@@ -153,7 +164,7 @@ export function edgeResources(input: EdgeXdsInput): EdgeXdsResources {
       }],
     }],
   };
-  return { listener, cluster, endpoints: edgeLoadAssignment(clusterName, input.backends, hc.port) };
+  return { listener, cluster, endpoints: edgeLoadAssignment(clusterName, input.backends, hc) };
 }
 
 function backendRoute(name: string, cluster: string, retryOn: string, headers?: HeaderMatcher[]): Route {

@@ -206,4 +206,34 @@ describe('the MCI edge on a real Envoy', { skip: envoyPath ? false : NO_ENVOY, t
     assert.deepEqual(await split(20), { 'cluster-2/istio-ingressgateway-b': 20 });
     a.ready = true;
   });
+
+  it('a health check change alone is applied at once (the re-created cluster gets its endpoints)', async () => {
+    const before = await edge.gateways();
+    const t0 = Date.now();
+    edge.update({ plan: { ...plan, healthCheck: { ...healthCheck, timeoutSec: 1, checkIntervalSec: 1, healthyThreshold: 3 } }, backends: [a.backend, b.backend] });
+    await until('every type SYNCED', 5_000, async () => {
+      const s = xds.status(edge.nodeId);
+      return s && Object.values(s.types).every((x) => x?.state === 'SYNCED' || x?.state === 'NOT SENT') ? true : undefined;
+    });
+    assert.ok(Date.now() - t0 < 3_000, `synced after ${Date.now() - t0} ms`);
+    assert.equal(before.length, 2);
+    const got = await split(20);
+    assert.equal((got['cluster-1/istio-ingressgateway-a'] ?? 0) + (got['cluster-2/istio-ingressgateway-b'] ?? 0), 20);
+  });
+
+  it('a configuration Envoy rejects is reported (the NACK\'s message) while the last good one keeps serving', async () => {
+    assert.equal(edge.rejected(), undefined);
+    // Fits the proto, but Envoy's own validation refuses a header value with a line break.
+    edge.update({ plan: { ...plan, healthCheck: { ...healthCheck, requestPath: '/healthz/ready\nx' } }, backends: [a.backend, b.backend] });
+    const rejected = await until('the NACK', 10_000, async () => edge.rejected());
+    assert.match(rejected, /^Envoy rejected the edge's CDS \(version \w+\): Proto constraint validation failed .*HttpHealthCheckValidationError\.Path/);
+    assert.ok(!rejected.includes('\n') && rejected.length <= 700, 'the reason alone, on one line (it goes into the MCI status)');
+    const got = await split(20);
+    assert.equal((got['cluster-1/istio-ingressgateway-a'] ?? 0) + (got['cluster-2/istio-ingressgateway-b'] ?? 0), 20, 'the last good configuration serves');
+    edge.update({ plan, backends: [a.backend, b.backend] });
+    await until('the NACK cleared by an accepted update', 10_000, async () => (edge.rejected() === undefined ? true : undefined)).catch((err: Error) => {
+      throw new Error(`${err.message}\n${JSON.stringify(xds.status(edge.nodeId)?.types)}`);
+    });
+    assertNoNack();
+  });
 });

@@ -167,7 +167,7 @@ export class EnvoyEdge implements MciEdge {
 
   rejected(): string | undefined {
     for (const [type, s] of Object.entries(this.opts.xds.status(this.nodeId)?.types ?? {})) {
-      if (s?.nack) return `Envoy rejected the edge's ${type} (version ${s.nack.version ?? '?'}): ${s.nack.message}`;
+      if (s?.nack) return `Envoy rejected the edge's ${type} (version ${s.nack.version ?? '?'}): ${nackReason(s.nack.message)}`;
     }
     return undefined;
   }
@@ -218,6 +218,13 @@ export class EnvoyEdge implements MciEdge {
     this.partial = lines.pop() ?? '';
     for (const line of lines) if (line.trim()) this.opts.log(`edge ${this.opts.name}: envoy: ${line.trim()}`);
   }
+}
+
+/** Envoy's NACK message without the resource it quotes in text format: `<resource>\n: <reason>`. */
+export function nackReason(message: string): string {
+  const i = message.lastIndexOf('\n: ');
+  const reason = i >= 0 ? message.slice(i + 3) : message;
+  return reason.replace(/\s+/g, ' ').trim().slice(0, 600);
 }
 
 /**

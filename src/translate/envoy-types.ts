@@ -248,6 +248,7 @@ export interface LbEndpoint {
 export interface LocalityLbEndpoints {
   locality?: { region: string; zone: string };
   lb_endpoints: LbEndpoint[];
+  metadata?: Metadata;
   load_balancing_weight?: UInt32Value;
 }
 
