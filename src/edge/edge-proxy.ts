@@ -20,6 +20,8 @@ export interface EdgeBackend {
   ip: string;
   /** The serving port on the pod (the target port of the MultiClusterIngress's backend servicePort). */
   port: number;
+  /** The pod's zone, from its EndpointSlice (the Envoy edge groups gateways by locality). */
+  zone?: string;
 }
 
 export interface EdgeConfig {

@@ -1,16 +1,22 @@
 // The multi-cluster ingress controller (the role of GKE's MCI controller), as one long-running process:
 // it reads MultiClusterService, BackendConfig and MultiClusterIngress in the config cluster, applies the
-// derived Services into every member cluster, runs one edge proxy per MCI over the gateway pods of all
+// derived Services into every member cluster, runs one edge per MCI over the gateway pods of all
 // member clusters, and writes each MCI's status (VIP, Ready condition with a reason).
+//
+// An edge is an Envoy configured over xDS by this controller (its own ADS server on loopback, one Envoy
+// per MCI: envoy-edge.ts, edge-xds.ts); when no Envoy is installed, the TypeScript edge proxy (src/edge/).
 //
 // It resyncs by listing every `resyncMs` (1 s by default) rather than watching: the lists are small, a
 // missed event cannot leave it stale, and a member cluster that stops answering keeps its last known
 // gateways (the edge's health checks then decide whether they still serve).
 import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject } from '../config/object.js';
-import { EdgeProxy, type EdgeBackend } from '../edge/edge-proxy.js';
+import type { EdgeBackend } from '../edge/edge-proxy.js';
+import { locateEnvoy, type LocatedEnvoy } from '../envoy/locate.js';
 import { applyObjects } from '../kubeapi/apply.js';
 import { apiErrorMessage, loadKubeConfig } from '../kubeapi/client.js';
+import { MeshworkEdge, type EdgeGateway, type MciEdge } from './edge.js';
+import { EdgeXds, EnvoyEdge } from './envoy-edge.js';
 import { gatewayBackends, type EndpointSliceLike } from './gateways.js';
 import {
   DERIVED_FROM_LABEL,
@@ -33,8 +39,16 @@ export interface MciControllerOptions {
   /** The port of every VIP (80), and where it goes when this user may not bind it. */
   edgePort?: number;
   edgeFallbackPort?: number;
-  /** Admin port (GET /stats) on every VIP. */
+  /** Admin port on every VIP: Envoy's admin API, or the TypeScript edge's GET /stats. */
   adminPort?: number;
+  /** The Envoy binary of the edges (as `--envoy`); false runs the TypeScript edge; default: locateEnvoy(). */
+  envoy?: string | false;
+  /** Where the default Envoy comes from (tests replace it). */
+  locateEnvoy?: typeof locateEnvoy;
+  /** Loopback address of the edges' ADS server (127.0.0.1). */
+  xdsHost?: string;
+  /** How long a new Envoy edge may take to serve its first configuration. */
+  edgeReadyTimeoutMs?: number;
   resyncMs?: number;
   log?: (line: string) => void;
 }
@@ -45,9 +59,11 @@ interface Member {
 }
 
 interface RunningEdge {
-  edge: EdgeProxy;
+  edge: MciEdge;
   vip: string;
   plan: EdgePlan;
+  /** The last gateway summary read from the edge, kept when its admin API does not answer once. */
+  gateways: Record<string, string>;
 }
 
 const MCS = { group: 'networking.gke.io', version: 'v1', plural: 'multiclusterservices' };
@@ -60,6 +76,8 @@ export class MciController {
   private readonly members: Member[];
   private readonly vips: VipAllocator;
   private readonly edges = new Map<string, RunningEdge>();
+  private readonly envoy: LocatedEnvoy | undefined;
+  private xds: Promise<EdgeXds> | undefined;
   /** Last gateways seen per `cluster|namespace/derived-service`, kept while a cluster does not answer. */
   private readonly lastGateways = new Map<string, EdgeBackend[]>();
   /** Derived Services applied per `cluster|namespace/name`, as JSON, so unchanged ones are not re-sent. */
@@ -75,9 +93,18 @@ export class MciController {
     this.config = loadKubeConfig({ kubeconfig: opts.kubeconfig, context: opts.configContext });
     this.members = opts.memberContexts.map((name) => ({ name, kc: loadKubeConfig({ kubeconfig: opts.kubeconfig, context: name }) }));
     this.vips = new VipAllocator(opts.vipRange ?? DEFAULT_VIP_RANGE);
+    this.envoy = opts.envoy === false ? undefined : (opts.locateEnvoy ?? locateEnvoy)({ explicit: opts.envoy });
+  }
+
+  /** Which data plane runs the edges. */
+  get edgeDataPlane(): 'envoy' | 'meshwork' {
+    return this.envoy ? 'envoy' : 'meshwork';
   }
 
   start(): void {
+    this.log(this.envoy
+      ? `mci-controller: edges run Envoy ${this.envoy.path} (${this.envoy.source}), configured over xDS`
+      : `mci-controller: ${this.opts.envoy === false ? 'Envoy not wanted' : 'no Envoy found (node scripts/ensure-envoy.mjs installs one)'}; edges run the meshwork edge proxy`);
     const loop = (): void => {
       if (this.stopped) return;
       this.running = this.reconcile()
@@ -95,6 +122,8 @@ export class MciController {
     await this.running;
     await Promise.all([...this.edges.values()].map((e) => e.edge.stop()));
     this.edges.clear();
+    const xds = await this.xds?.catch(() => undefined);
+    await xds?.close();
   }
 
   /** One pass: config cluster -> derived Services -> gateways -> edges -> MCI status. */
@@ -115,7 +144,9 @@ export class MciController {
       if (plan.ok) {
         try {
           const running = await this.ensureEdge(key, plan.value, mci.status.VIP);
-          outcome = { ok: true, vip: running.edge.address, gateways: gatewaySummary(running.edge) };
+          const rejected = running.edge.rejected();
+          if (rejected) throw new Error(rejected);
+          outcome = { ok: true, vip: running.edge.address, gateways: await this.gatewaySummary(running) };
           this.reported.delete(`mci ${key}`);
         } catch (err) {
           const message = err instanceof Error ? err.message : String(err);
@@ -144,35 +175,64 @@ export class MciController {
     let running = this.edges.get(key);
     if (!running) {
       const vip = this.vips.assign(key, typeof statusVip === 'string' ? statusVip : undefined);
-      const edgePort = this.opts.edgePort ?? 80;
-      const edge = new EdgeProxy({
-        name: key,
-        host: vip,
-        port: edgePort,
-        fallbackPort: this.opts.edgeFallbackPort ?? 10_000 + edgePort,
-        adminPort: this.opts.adminPort ?? 15000,
-        log: this.log,
-      });
+      const backends = await this.gateways(plan);
+      let edge: MciEdge | undefined;
       try {
+        edge = await this.newEdge(key, vip);
         await edge.start();
+        edge.update({ plan, backends });
+        await edge.ready(this.opts.edgeReadyTimeoutMs ?? 20_000);
       } catch (err) {
         this.vips.release(key);
-        await edge.stop();
+        await edge?.stop();
         throw err;
       }
-      running = { edge, vip, plan };
+      running = { edge, vip, plan, gateways: {} };
       this.edges.set(key, running);
-      this.log(`mci-controller: MultiClusterIngress ${key}: edge on http://${edge.address}/ (admin http://${edge.adminAddress}/stats)`);
+      const admin = edge.dataPlane === 'envoy' ? `Envoy, admin http://${edge.adminAddress}/` : `admin http://${edge.adminAddress}/stats`;
+      this.log(`mci-controller: MultiClusterIngress ${key}: edge on http://${edge.address}/ (${admin})`);
+      return running;
     }
     running.plan = plan;
-    await this.refreshGateways(running);
+    running.edge.update({ plan, backends: await this.gateways(plan) });
     return running;
   }
 
-  private async refreshGateways(running: RunningEdge): Promise<void> {
-    const { plan } = running;
+  private async newEdge(key: string, vip: string): Promise<MciEdge> {
+    const port = this.opts.edgePort ?? 80;
+    const common = { name: key, host: vip, port, fallbackPort: this.opts.edgeFallbackPort ?? 10_000 + port, adminPort: this.opts.adminPort ?? 15000, log: this.log };
+    if (!this.envoy) return new MeshworkEdge(common);
+    this.xds ??= EdgeXds.start(this.opts.xdsHost ?? '127.0.0.1', this.log);
+    const xds = await this.xds.catch((err: unknown) => {
+      this.xds = undefined;
+      throw new Error(`cannot start the edges' xDS server: ${err instanceof Error ? err.message : String(err)}`);
+    });
+    return new EnvoyEdge({ ...common, binary: this.envoy.path, xds });
+  }
+
+  private async gateways(plan: EdgePlan): Promise<EdgeBackend[]> {
     const lists = await Promise.all(this.members.map((m) => this.memberGateways(m, plan)));
-    running.edge.update({ backends: lists.flat(), healthCheck: plan.healthCheck });
+    return lists.flat();
+  }
+
+  /** `cluster-1: 1/1 healthy` per member cluster, as the edge judges its gateways. */
+  private async gatewaySummary(running: RunningEdge): Promise<Record<string, string>> {
+    let gateways: EdgeGateway[];
+    try {
+      gateways = await running.edge.gateways();
+    } catch (err) {
+      this.report(`gateways ${running.vip}`, `mci-controller: cannot read the gateways of the edge on ${running.edge.address}: ${err instanceof Error ? err.message : String(err)}`);
+      return running.gateways;
+    }
+    this.reported.delete(`gateways ${running.vip}`);
+    const byCluster: Record<string, { healthy: number; total: number }> = {};
+    for (const g of gateways) {
+      const c = (byCluster[g.cluster] ??= { healthy: 0, total: 0 });
+      c.total++;
+      if (g.healthy) c.healthy++;
+    }
+    running.gateways = Object.fromEntries(Object.entries(byCluster).map(([k, v]) => [k, `${v.healthy}/${v.total} healthy`]));
+    return running.gateways;
   }
 
   private async memberGateways(member: Member, plan: EdgePlan): Promise<EdgeBackend[]> {
@@ -263,14 +323,4 @@ async function listItems(api: CustomObjectsApi, r: { group: string; version: str
   } catch (err) {
     throw new Error(`cannot list ${r.plural}.${r.group} in the config cluster: ${apiErrorMessage(err)}`);
   }
-}
-
-function gatewaySummary(edge: EdgeProxy): Record<string, string> {
-  const byCluster: Record<string, { healthy: number; total: number }> = {};
-  for (const b of edge.stats().backends) {
-    const c = (byCluster[b.cluster] ??= { healthy: 0, total: 0 });
-    c.total++;
-    if (b.healthy) c.healthy++;
-  }
-  return Object.fromEntries(Object.entries(byCluster).map(([k, v]) => [k, `${v.healthy}/${v.total} healthy`]));
 }

@@ -9,6 +9,7 @@ export interface EndpointSliceLike {
     addresses?: string[] | null;
     conditions?: { ready?: boolean | null; serving?: boolean | null; terminating?: boolean | null } | null;
     targetRef?: { name?: string | null } | null;
+    zone?: string | null;
   }[] | null;
 }
 
@@ -23,7 +24,7 @@ export function gatewayBackends(cluster: string, slices: readonly EndpointSliceL
       const ip = ep.addresses?.[0];
       if (!ip) continue;
       const pod = ep.targetRef?.name ?? ip;
-      out.set(`${pod}|${ip}`, { cluster, pod, ip, port });
+      out.set(`${pod}|${ip}`, { cluster, pod, ip, port, ...(ep.zone ? { zone: ep.zone } : {}) });
     }
   }
   return [...out.values()].sort((a, b) => a.pod.localeCompare(b.pod) || a.ip.localeCompare(b.ip));

@@ -1,5 +1,6 @@
 // `meshwork mci-controller`: runs the multi-cluster ingress controller in the foreground until SIGINT or
-// SIGTERM. Every MultiClusterIngress gets an edge on a VIP from --vip-range (127.250.0.1-254 by default),
+// SIGTERM. Every MultiClusterIngress gets an edge (Envoy configured over xDS by the controller, or the
+// TypeScript edge proxy when no Envoy is installed) on a VIP from --vip-range (127.250.0.1-254 by default),
 // port 80; a user who may not bind port 80 gets port 10080 instead, and the VIP in the status then
 // carries the port (`127.250.0.1:10080`), so `curl http://$VIP/` works either way.
 import type { Command } from 'commander';
@@ -14,6 +15,7 @@ interface MciControllerFlags {
   edgePort: string;
   adminPort: string;
   resyncMs: string;
+  envoy?: string | false;
 }
 
 function port(text: string, flag: string): number {
@@ -31,7 +33,9 @@ export function registerMciCommands(program: Command): void {
     .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, the local clusters\', ~/.kube/config)')
     .option('--vip-range <range>', `loopback addresses for the VIPs (default ${DEFAULT_VIP_RANGE.prefix}.${DEFAULT_VIP_RANGE.first}-${DEFAULT_VIP_RANGE.last})`)
     .option('--edge-port <port>', 'the port of every VIP (10000 + port when this user may not bind it)', '80')
-    .option('--admin-port <port>', 'the admin port on every VIP: GET /stats (per-gateway counts and health)', '15000')
+    .option('--admin-port <port>', 'the admin port on every VIP: Envoy\'s admin API (/clusters: per-gateway health and requests), or GET /stats of the TypeScript edge', '15000')
+    .option('--envoy <path>', 'the Envoy binary of the edges (default: MESHWORK_ENVOY, the project\'s .tools/envoy, PATH)')
+    .option('--no-envoy', 'run the TypeScript edge proxy even when Envoy is installed')
     .option('--resync-ms <ms>', 'how often to re-read the clusters', '1000')
     .action(async (flags: MciControllerFlags) => {
       const members = flags.memberContexts.split(',').map((s) => s.trim()).filter(Boolean);
@@ -46,6 +50,7 @@ export function registerMciCommands(program: Command): void {
         edgePort: port(flags.edgePort, '--edge-port'),
         adminPort: port(flags.adminPort, '--admin-port'),
         resyncMs,
+        ...(flags.envoy !== undefined ? { envoy: flags.envoy } : {}),
         log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
       });
       process.stderr.write(`mci-controller: config cluster ${flags.configContext}, members ${members.join(', ')}\n`);

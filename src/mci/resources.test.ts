@@ -64,6 +64,7 @@ test('plan errors: each with a reason and a message naming the object and field'
     { name: 'port 99999', plan: planEdge(mci, [mcs], withHc({ port: 99999 })), reason: 'InvalidBackendConfig', message: /BackendConfig istio-gateway\/ingress-backendconfig: spec\.healthCheck\.port 99999 is not a valid port/ },
     { name: 'TCP health check', plan: planEdge(mci, [mcs], withHc({ type: 'TCP' })), reason: 'InvalidBackendConfig', message: /type "TCP" is not supported/ },
     { name: 'relative path', plan: planEdge(mci, [mcs], withHc({ requestPath: 'healthz' })), reason: 'InvalidBackendConfig', message: /requestPath "healthz" must start with "\/"/ },
+    { name: 'line break in the path', plan: planEdge(mci, [mcs], withHc({ requestPath: '/healthz\nx' })), reason: 'InvalidBackendConfig', message: /requestPath "\/healthz\\nx" must be printable ASCII without spaces/ },
     { name: 'zero threshold', plan: planEdge(mci, [mcs], withHc({ healthyThreshold: 0 })), reason: 'InvalidBackendConfig', message: /healthyThreshold 0/ },
     { name: 'missing BackendConfig', plan: planEdge(mci, [mcs], []), reason: 'BackendConfigNotFound', message: /BackendConfig istio-gateway\/ingress-backendconfig .*does not exist/ },
     { name: 'bad annotation', plan: planEdge(mci, [{ ...mcs, backendConfigAnnotation: '{default:' }], [bc]), reason: 'InvalidBackendConfigAnnotation', message: /not JSON/ },

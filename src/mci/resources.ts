@@ -149,6 +149,8 @@ export function healthCheckFor(bc: BackendConfig | undefined, servingPort: Servi
   if (!validPort(port)) return bad(`port ${JSON.stringify(port)} is not a valid port (an integer from 1 to 65535)`);
   const requestPath = hc.requestPath ?? '/';
   if (typeof requestPath !== 'string' || !requestPath.startsWith('/')) return bad(`requestPath ${JSON.stringify(requestPath)} must start with "/"`);
+  // It goes into a request line: printable ASCII, no spaces (Envoy refuses control characters too).
+  if (!/^\/[\x21-\x7e]*$/.test(requestPath)) return bad(`requestPath ${JSON.stringify(requestPath)} must be printable ASCII without spaces`);
   const spec: HealthCheckSpec = { type: 'HTTP', port, requestPath, ...GCLB_HEALTH_CHECK_DEFAULTS };
   for (const key of ['checkIntervalSec', 'timeoutSec', 'healthyThreshold', 'unhealthyThreshold'] as const) {
     const v = hc[key];

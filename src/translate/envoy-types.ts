@@ -231,7 +231,13 @@ export interface OutlierDetection {
 export type LbPolicy = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM';
 
 export interface LbEndpoint {
-  endpoint: { address: Address };
+  endpoint: {
+    address: Address;
+    /** Active health checks probe this port instead of the serving one (e.g. a gateway's status port 15021). */
+    health_check_config?: { port_value: number };
+    /** Not used for routing: shown by admin /clusters and UPSTREAM_HOST_NAME. */
+    hostname?: string;
+  };
   health_status?: 'HEALTHY' | 'UNHEALTHY';
   metadata?: Metadata;
   load_balancing_weight?: UInt32Value;
@@ -240,12 +246,25 @@ export interface LbEndpoint {
 export interface LocalityLbEndpoints {
   locality?: { region: string; zone: string };
   lb_endpoints: LbEndpoint[];
+  metadata?: Metadata;
   load_balancing_weight?: UInt32Value;
 }
 
 export interface ClusterLoadAssignment {
   cluster_name: string;
   endpoints: LocalityLbEndpoints[];
+}
+
+/** envoy.config.core.v3.HealthCheck, HTTP only. */
+export interface HealthCheck {
+  timeout: Duration;
+  interval: Duration;
+  /** The interval while the cluster has had no traffic (Envoy's default is 60 s). */
+  no_traffic_interval?: Duration;
+  unhealthy_threshold: UInt32Value;
+  healthy_threshold: UInt32Value;
+  reuse_connection?: BoolValue;
+  http_health_check: { path: string; host?: string; retriable_statuses?: { start: number; end: number }[] };
 }
 
 export interface Cluster {
@@ -258,8 +277,11 @@ export interface Cluster {
   lb_policy: LbPolicy;
   circuit_breakers?: { thresholds: CircuitBreakerThresholds[] };
   outlier_detection?: OutlierDetection;
-  common_lb_config?: { healthy_panic_threshold?: { value: number } };
+  common_lb_config?: { healthy_panic_threshold?: { value: number }; update_merge_window?: Duration };
   metadata?: Metadata;
+  health_checks?: HealthCheck[];
+  /** A host removed by EDS leaves at once, even while its active health check still passes. */
+  ignore_health_on_host_removal?: boolean;
 }
 
 export interface ProxyResources {
