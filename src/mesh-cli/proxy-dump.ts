@@ -34,7 +34,7 @@ export async function fetchProxyDump(kc: KubeConfig, pod: V1Pod, opts: DumpOptio
     const url = `http://${ip}:${ADMIN_PORT}`;
     try {
       // include_eds: Envoy leaves endpoints out of its dump unless asked (our proxy always has them).
-      return { source: 'proxy', url: `${url}/config_dump?include_eds`, dump: await getJson(url, '/config_dump?include_eds', opts.timeoutMs ?? 5000) };
+      return { source: 'proxy', url: `${url}/config_dump`, dump: await getJson(url, '/config_dump?include_eds', opts.timeoutMs ?? 5000) };
     } catch (err) {
       fallbackReason = `the proxy's admin port did not answer: ${errorMessage(err)}`;
     }

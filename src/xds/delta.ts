@@ -7,11 +7,12 @@
 // has that are gone. Subscription changes are honoured in every request; response_nonce only
 // ACKs/NACKs (a stale nonce is ignored for ACK purposes).
 
-import { TYPE_URL_ORDER, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, type TypeUrl } from './protos.js';
+import { TYPE_URL_ORDER, TYPE_URLS, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, type TypeUrl } from './protos.js';
 import { EMPTY_TYPE, versionOfEntries, type PreparedResource, type PreparedSnapshot, type PreparedType } from './snapshot.js';
 import { applyNonce, type AckState, type ProxyStatus } from './status.js';
 import {
   acceptTypeUrl,
+  endpointsOfChangedClusters,
   errorDetailMessage,
   recordOutcome,
   recordSent,
@@ -64,6 +65,16 @@ export function deltaChanges(
 export class DeltaStream implements AdsStream<DeltaDiscoveryRequest> {
   private readonly types = new Map<TypeUrl, DeltaTypeState>();
   private nonceCounter = 0;
+  /** Endpoints to send again with the next EDS response: their clusters changed (endpointsOfChangedClusters). */
+  private endpointsToResend = new Set<string>();
+
+  /** The subscribed names among the endpoints to send again (and forgets them). */
+  private takeEndpointsToResend(state: DeltaTypeState): string[] {
+    if (this.endpointsToResend.size === 0) return [];
+    const names = [...this.endpointsToResend].filter((name) => state.wildcard || state.names.has(name));
+    this.endpointsToResend = new Set();
+    return names;
+  }
 
   constructor(
     private readonly identity: StreamIdentity,
@@ -116,8 +127,12 @@ export class DeltaStream implements AdsStream<DeltaDiscoveryRequest> {
   private respond(typeUrl: TypeUrl, state: DeltaTypeState, prepared = this.ctx.source.getPrepared(this.identity.nodeId)): void {
     if (!prepared) return;
     const type = prepared.types.get(typeUrl) ?? EMPTY_TYPE;
-    if (!state.resubscribed && type === state.answeredFrom) return;
+    const resend = typeUrl === TYPE_URLS.endpoint ? this.takeEndpointsToResend(state) : [];
+    if (!state.resubscribed && type === state.answeredFrom && resend.length === 0) return;
+    const before = state.answeredFrom;
     state.answeredFrom = type;
+    // The client holds these, but must get them again: their clusters changed.
+    for (const name of resend) state.client.delete(name);
     state.resubscribed = false;
     const { updated, removed } = deltaChanges(type, state.wildcard, state.names, state.client);
     // The first answer goes out even when empty: a client waits for it (Envoy stays INITIALIZING until
@@ -125,6 +140,7 @@ export class DeltaStream implements AdsStream<DeltaDiscoveryRequest> {
     if (updated.length === 0 && removed.length === 0 && state.sentVersion !== undefined) return;
     for (const r of updated) state.client.set(r.name, r.version);
     for (const name of removed) state.client.delete(name);
+    if (typeUrl === TYPE_URLS.cluster) for (const name of endpointsOfChangedClusters(before, updated)) this.endpointsToResend.add(name);
     // The version of the client's whole view of the type, for status and system_version_info.
     const version = versionOfEntries(state.client);
     const nonce = String(++this.nonceCounter);

@@ -8,11 +8,12 @@
 // this way), so one changed endpoint is one ClusterLoadAssignment on the wire, not all of them.
 // A type whose prepared content is the very object last answered from is skipped in O(1).
 
-import { TYPE_URL_ORDER, type DiscoveryRequest, type DiscoveryResponse, type TypeUrl } from './protos.js';
+import { TYPE_URL_ORDER, TYPE_URLS, type DiscoveryRequest, type DiscoveryResponse, type TypeUrl } from './protos.js';
 import { EMPTY_TYPE, versionOf, type PreparedGroup, type PreparedResource, type PreparedSnapshot, type PreparedType } from './snapshot.js';
 import { applyNonce, type AckState, type ProxyStatus } from './status.js';
 import {
   acceptTypeUrl,
+  endpointsOfChangedClusters,
   errorDetailMessage,
   recordOutcome,
   recordSent,
@@ -98,6 +99,8 @@ export function internNames(requested: readonly string[]): ReadonlySet<string> {
 export class SotwStream implements AdsStream<DiscoveryRequest> {
   private readonly types = new Map<TypeUrl, SotwTypeState>();
   private nonceCounter = 0;
+  /** Endpoints to send again with the next EDS response: their clusters changed (endpointsOfChangedClusters). */
+  private endpointsToResend = new Set<string>();
 
   constructor(
     private readonly identity: StreamIdentity,
@@ -143,7 +146,8 @@ export class SotwStream implements AdsStream<DiscoveryRequest> {
     // No snapshot yet: the request waits; onSnapshot answers it.
     if (!prepared) return;
     const type = prepared.types.get(typeUrl) ?? EMPTY_TYPE;
-    if (!force && !state.resubscribed && type === state.answeredFrom) return;
+    const resend = typeUrl === TYPE_URLS.endpoint ? this.takeEndpointsToResend(state) : [];
+    if (!force && !state.resubscribed && type === state.answeredFrom && resend.length === 0) return;
     const before = { type: state.answeredFrom, names: state.answeredNames };
     state.answeredFrom = type;
     state.answeredNames = state.names;
@@ -152,14 +156,24 @@ export class SotwStream implements AdsStream<DiscoveryRequest> {
       const resources = state.wildcard ? [...type.values()] : pickResources(type, state.names);
       const version = state.wildcard ? type.version : versionOf(resources);
       if (!force && version === state.sentVersion) return;
+      if (typeUrl === TYPE_URLS.cluster) for (const name of endpointsOfChangedClusters(before.type, resources)) this.endpointsToResend.add(name);
       this.write(typeUrl, state, version, resources);
       return;
     }
     const changed = this.changedForClient(type, before, state.names, force);
+    for (const resource of pickResources(type, resend)) if (!changed.includes(resource)) changed.push(resource);
     // The first answer goes out even when empty: the client learns that nothing it asked for exists yet.
     if (changed.length === 0 && !force && state.sentVersion !== undefined) return;
     // The node's whole type: opaque to clients, and the same for every subscription of it.
     this.write(typeUrl, state, type.version, changed);
+  }
+
+  /** The subscribed names among the endpoints to send again (and forgets them). */
+  private takeEndpointsToResend(state: SotwTypeState): string[] {
+    if (this.endpointsToResend.size === 0) return [];
+    const names = [...this.endpointsToResend].filter((name) => state.names.has(name));
+    this.endpointsToResend = new Set();
+    return names;
   }
 
   /** RDS/EDS: the subscribed resources of `type` that the client does not hold as they are. */

@@ -2,7 +2,7 @@
 // delta.ts). An engine holds one stream's subscriptions and ACK state; it never touches gRPC.
 
 import type { SnapshotSource } from './cache.js';
-import type { PreparedSnapshot } from './snapshot.js';
+import type { PreparedResource, PreparedSnapshot, PreparedType } from './snapshot.js';
 import { isTypeUrl, SHORT_TYPE_NAMES, TYPE_URLS, type TypeUrl, type XdsNode } from './protos.js';
 import { nodeCluster, nodeUserAgent, structToPlain, typeStatus, type AckState, type NonceOutcome, type ProxyStatus } from './status.js';
 
@@ -98,4 +98,22 @@ export function streamStatus(identity: StreamIdentity, protocol: ProxyStatus['pr
     userAgent: nodeUserAgent(identity.node),
     types: byType,
   };
+}
+
+/**
+ * The EDS names of the clusters in `sent` that changed since `before`. Envoy replaces a
+ * changed cluster and waits for its ClusterLoadAssignment again (up to its 15 s initial fetch timeout),
+ * so a server that sends only changed endpoints must send these again after the CDS response, as
+ * Istio does: a DestinationRule change would otherwise stall the cluster with unchanged endpoints.
+ */
+export function endpointsOfChangedClusters(before: PreparedType | undefined, sent: readonly PreparedResource[]): string[] {
+  const names: string[] = [];
+  for (const cluster of sent) {
+    // A cluster new to the client subscribes its endpoints afresh; only a replaced one needs them again.
+    const previous = before?.get(cluster.name);
+    if (!previous || previous.version === cluster.version) continue;
+    const eds = (cluster.resource as { eds_cluster_config?: { service_name?: string } }).eds_cluster_config;
+    if (eds) names.push(eds.service_name || cluster.name);
+  }
+  return names;
 }
