@@ -60,6 +60,7 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   type('apps', ['v1'], 'ReplicaSet', 'replicasets', { shortNames: ['rs'], categories: ['all'], subresources: ['status', 'scale'] }),
   type('discovery.k8s.io', ['v1'], 'EndpointSlice', 'endpointslices'),
   type('admissionregistration.k8s.io', ['v1'], 'MutatingWebhookConfiguration', 'mutatingwebhookconfigurations', { namespaced: false, categories: ['api-extensions'] }),
+  type('admissionregistration.k8s.io', ['v1'], 'ValidatingWebhookConfiguration', 'validatingwebhookconfigurations', { namespaced: false, categories: ['api-extensions'] }),
   type('networking.istio.io', ISTIO_NETWORKING, 'VirtualService', 'virtualservices', { shortNames: ['vs'], categories: ['istio-io', 'networking-istio-io'], subresources: ['status'] }),
   type('networking.istio.io', ISTIO_NETWORKING, 'DestinationRule', 'destinationrules', { shortNames: ['dr'], categories: ['istio-io', 'networking-istio-io'], subresources: ['status'] }),
   type('networking.istio.io', ISTIO_NETWORKING, 'Gateway', 'gateways', { shortNames: ['gw'], categories: ['istio-io', 'networking-istio-io'], subresources: ['status'] }),

@@ -1,4 +1,5 @@
-// The control plane's sidecar-injection webhook: HTTPS on port 15017, path /inject, with the serving
+// The control plane's webhooks: HTTPS on port 15017, sidecar injection on /inject and Istio config
+// validation on /validate, with the serving
 // certificate `meshwork install` stored in the istiod-webhook-tls Secret (its CA is the webhook
 // configuration's caBundle). Proxies are told to reach xDS at the istiod Service's ClusterIP.
 import { createServer, type Server } from 'node:https';
@@ -8,6 +9,7 @@ import { createInjectionWebhook, INJECT_PATH } from '../inject/webhook.js';
 import { discoveryAddress } from '../install/discovery-address.js';
 import { MESHWORK_IMAGE } from '../install/image.js';
 import { loadWebhookTls } from '../install/webhook-tls.js';
+import { createValidationWebhook, VALIDATE_PATH } from './validation-webhook.js';
 
 export interface InjectorServerOptions {
   kubeConfig: KubeConfig;
@@ -27,17 +29,20 @@ export async function startInjectorServer(opts: InjectorServerOptions): Promise<
     injection: { revision: opts.revision, xdsAddress, clusterId: opts.clusterId, proxyImage: MESHWORK_IMAGE, dataPlane: opts.dataPlane },
     log: opts.log,
   });
+  const validation = createValidationWebhook({ log: opts.log });
   const server: Server = createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => {
-    if (req.method === 'POST' && req.url?.split('?')[0] === INJECT_PATH) return webhook(req, res);
+    const path = req.url?.split('?')[0];
+    if (req.method === 'POST' && path === INJECT_PATH) return webhook(req, res);
+    if (req.method === 'POST' && path === VALIDATE_PATH) return validation(req, res);
     res.writeHead(404, { 'content-type': 'text/plain' });
-    res.end(`not found: the injection webhook is POST ${INJECT_PATH}\n`);
+    res.end(`not found: the webhooks are POST ${INJECT_PATH} (injection) and POST ${VALIDATE_PATH} (Istio config validation)\n`);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => resolve());
   });
   const address = server.address();
-  opts.log(`injection webhook on https://${opts.host}:${opts.port}${INJECT_PATH} (proxies get XDS_ADDRESS=${xdsAddress}, data plane ${opts.dataPlane} unless annotated)`);
+  opts.log(`injection webhook on https://${opts.host}:${opts.port}${INJECT_PATH}, validation on ${VALIDATE_PATH} (proxies get XDS_ADDRESS=${xdsAddress}, data plane ${opts.dataPlane} unless annotated)`);
   return {
     port: typeof address === 'object' && address ? address.port : opts.port,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),

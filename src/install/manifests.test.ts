@@ -5,7 +5,7 @@ import { applyDefaults } from '../config/defaults.js';
 import { findByApiVersionKind } from '../config/kinds.js';
 import type { KubeObject } from '../config/object.js';
 import { validateObject } from '../config/validate.js';
-import { readMutatingWebhooks, webhookMatches } from '../local/admission/webhook-config.js';
+import { readMutatingWebhooks, readWebhooks, webhookMatches } from '../local/admission/webhook-config.js';
 import { MESHWORK_IMAGE, meshworkApp, meshworkImageRule } from './image.js';
 import { installManifests } from './manifests.js';
 import { createWebhookTls, readWebhookTlsSecret, webhookTlsSecret } from './webhook-tls.js';
@@ -36,12 +36,30 @@ describe('installManifests', () => {
       'Deployment/istiod-asm-managed-stable',
       'Service/istiod-asm-managed-stable',
       'MutatingWebhookConfiguration/istio-sidecar-injector-asm-managed-stable',
+      'ValidatingWebhookConfiguration/istio-validator-asm-managed-stable-istio-system',
     ]);
     const container = (find(objects, 'Deployment').spec as { template: { spec: { containers: Array<{ image: string; args: string[] }> } } }).template.spec.containers[0];
     assert.equal(container?.image, MESHWORK_IMAGE);
     assert.deepEqual(container?.args, ['control-plane', '--cluster-id', 'cluster-1', '--revision', 'asm-managed-stable', '--data-plane', 'envoy']);
     const ports = (find(objects, 'Service').spec as { ports: Array<{ port: number; targetPort: number }> }).ports;
     assert.deepEqual(ports.map((p) => `${p.port}->${p.targetPort}`), ['15010->15010', '443->15017', '15014->15014']);
+  });
+
+  it('the validator configuration sends creates and updates of Istio config to /validate, failurePolicy Fail', () => {
+    const [webhook, ...rest] = readWebhooks(find(installManifests(opts), 'ValidatingWebhookConfiguration'));
+    assert.ok(webhook);
+    assert.equal(rest.length, 0);
+    assert.equal(webhook.name, 'rev.validation.istio.io');
+    assert.equal(webhook.failurePolicy, 'Fail');
+    assert.deepEqual(webhook.clientConfig.service, { name: 'istiod-asm-managed-stable', namespace: 'istio-system', path: '/validate', port: 443 });
+    const attrs = (group: string, resource: string, operation = 'CREATE') => ({ operation, group, version: 'v1', resource, subresource: '', namespaced: true });
+    const sel = { namespaceLabels: {}, objectLabels: {} };
+    assert.equal(webhookMatches(webhook, attrs('networking.istio.io', 'gateways'), sel), true);
+    assert.equal(webhookMatches(webhook, attrs('networking.istio.io', 'virtualservices', 'UPDATE'), sel), true);
+    assert.equal(webhookMatches(webhook, attrs('security.istio.io', 'authorizationpolicies'), sel), true);
+    assert.equal(webhookMatches(webhook, attrs('networking.istio.io', 'gateways', 'DELETE'), sel), false);
+    assert.equal(webhookMatches(webhook, attrs('', 'pods'), sel), false);
+    assert.equal(webhookMatches(webhook, { ...attrs('networking.istio.io', 'gateways'), subresource: 'status' }, sel), false);
   });
 
   it('the injector configuration selects what Istio\'s does', () => {

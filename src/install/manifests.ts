@@ -1,9 +1,10 @@
 // What `meshwork install` puts in a cluster, in the shape Istio's revisioned install has: namespace,
-// service account, the istiod Deployment and Service of the revision, and the sidecar injector's
-// MutatingWebhookConfiguration pointing at that Service.
+// service account, the istiod Deployment and Service of the revision, the sidecar injector's
+// MutatingWebhookConfiguration and the config validator's ValidatingWebhookConfiguration, both
+// pointing at that Service.
 import type { KubeObject } from '../config/object.js';
 import type { DataPlaneKind } from '../agent/data-plane.js';
-import { injectorConfigName, istiodName, MONITORING_PORT, WEBHOOK_PORT, WEBHOOK_SERVICE_PORT, XDS_PORT } from './names.js';
+import { injectorConfigName, istiodName, validatorConfigName, MONITORING_PORT, WEBHOOK_PORT, WEBHOOK_SERVICE_PORT, XDS_PORT } from './names.js';
 
 export interface InstallOptions {
   revision: string;
@@ -73,7 +74,7 @@ export function installManifests(opts: InstallOptions): KubeObject[] {
       ],
     },
   };
-  return [namespace, serviceAccount, deployment, service, injectorWebhookConfiguration(opts)];
+  return [namespace, serviceAccount, deployment, service, injectorWebhookConfiguration(opts), validatorWebhookConfiguration(opts)];
 }
 
 /**
@@ -127,6 +128,44 @@ function injectorWebhookConfiguration(opts: InstallOptions): KubeObject {
         ...common,
         namespaceSelector: { matchExpressions: [{ key: 'istio-injection', operator: 'In', values: ['enabled'] }] },
         objectSelector: { matchExpressions: [notOptedOut] },
+      },
+    ],
+  };
+}
+
+/**
+ * istiod's config validation: every create and update of networking.istio.io and security.istio.io
+ * objects goes to /validate, failurePolicy Fail (as Istio's once its webhook is ready). The
+ * `istio.io/rev` objectSelector of Istio's chart is left out: each cluster has one revision.
+ */
+function validatorWebhookConfiguration(opts: InstallOptions): KubeObject {
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingWebhookConfiguration',
+    metadata: {
+      name: validatorConfigName(opts.revision, opts.namespace),
+      labels: { app: 'istiod', istio: 'istiod', 'istio.io/rev': opts.revision },
+    },
+    webhooks: [
+      {
+        name: 'rev.validation.istio.io',
+        clientConfig: {
+          service: { name: istiodName(opts.revision), namespace: opts.namespace, path: '/validate', port: WEBHOOK_SERVICE_PORT },
+          caBundle: Buffer.from(opts.caBundlePem, 'utf8').toString('base64'),
+        },
+        rules: [
+          {
+            operations: ['CREATE', 'UPDATE'],
+            apiGroups: ['security.istio.io', 'networking.istio.io', 'telemetry.istio.io', 'extensions.istio.io'],
+            apiVersions: ['*'],
+            resources: ['*'],
+            scope: '*',
+          },
+        ],
+        failurePolicy: 'Fail',
+        sideEffects: 'None',
+        admissionReviewVersions: ['v1', 'v1beta1'],
+        timeoutSeconds: 10,
       },
     ],
   };

@@ -19,6 +19,11 @@ export function injectorConfigName(revision: string): string {
   return `istio-sidecar-injector-${revision}`;
 }
 
+/** `istio-validator-asm-managed-stable-istio-system`: istiod's ValidatingWebhookConfiguration. */
+export function validatorConfigName(revision: string, namespace: string): string {
+  return `istio-validator-${revision}-${namespace}`;
+}
+
 /** The DNS name the API server verifies the webhook's certificate against. */
 export function webhookServerName(revision: string, namespace: string): string {
   return `${istiodName(revision)}.${namespace}.svc`;

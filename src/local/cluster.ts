@@ -9,7 +9,7 @@ import { findByKind } from '../config/kinds.js';
 import { applyDefaults } from '../config/defaults.js';
 import { validateObject } from '../config/validate.js';
 import { clusterAddresses, nextClusterIp } from './addresses.js';
-import { mutatingWebhookAdmission } from './admission/webhooks.js';
+import { mutatingWebhookAdmission, validatingWebhookAdmission } from './admission/webhooks.js';
 import { storeServiceResolver } from './admission/service-resolver.js';
 import { startApiServer } from './apiserver/server.js';
 import { buildKubeconfig } from './kubeconfig.js';
@@ -60,6 +60,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
 
   const store = openSqliteStore({ path: join(opts.dir, 'store.db') });
   const admission = [mutatingWebhookAdmission({ store, resolveService: storeServiceResolver(store), log: (line) => log(`admission ${line}`) })];
+  const validatingAdmission = [validatingWebhookAdmission({ store, resolveService: storeServiceResolver(store), log: (line) => log(`admission ${line}`) })];
   const pods = findByKind('', 'Pod');
   if (!pods) throw new Error('resource table lacks core/v1 Pod');
   const controllers = startControllers({
@@ -96,6 +97,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
     validate: validateObject,
     applyDefaults,
     admission,
+    validatingAdmission,
     allocateClusterIP: () => {
       const taken = new Set<string>();
       for (const svc of store.list(services).items) {

@@ -23,5 +23,49 @@ export function readIstioSchema(module: string): JsonSchemaNode {
     throw new Error(`the schema in ${file} is not plain JSON: ${(err as Error).message}`);
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`the schema in ${file} is not an object`);
-  return parsed as JsonSchemaNode;
+  return withNewerFields(module, parsed as JsonSchemaNode);
+}
+
+type Node = Record<string, unknown>;
+const node = (v: unknown): Node | undefined => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Node) : undefined);
+const props = (n: unknown, ...path: string[]): Node | undefined => {
+  let cur = node(n);
+  for (const p of path) cur = node(p === '[]' ? cur?.items : node(cur?.properties)?.[p]);
+  return node(cur?.properties);
+};
+const stringList = { type: 'array', items: { type: 'string' }, nullable: true };
+
+/**
+ * Fields today's Istio serves that the package's (older) CRD schemas lack: HTTPRoute `mirrors` (1.19),
+ * `rewrite.uriRegexRewrite` (1.18), AuthorizationPolicy `source.serviceAccounts` and
+ * `notServiceAccounts` (1.23). Added where missing, so kubectl's strict field validation accepts them.
+ */
+function withNewerFields(module: string, schema: JsonSchemaNode): JsonSchemaNode {
+  const kind = module.split('/')[2];
+  if (kind === 'VirtualService') {
+    const http = props(schema, 'spec', 'http', '[]');
+    if (http) {
+      http.mirrors ??= {
+        type: 'array',
+        nullable: true,
+        items: { type: 'object', required: ['destination'], properties: { destination: http.mirror, percentage: http.mirrorPercentage } },
+      };
+      const rewrite = props(schema, 'spec', 'http', '[]', 'rewrite');
+      if (rewrite) {
+        rewrite.uriRegexRewrite ??= {
+          type: 'object',
+          nullable: true,
+          properties: { match: { type: 'string', nullable: true }, rewrite: { type: 'string', nullable: true } },
+        };
+      }
+    }
+  }
+  if (kind === 'AuthorizationPolicy') {
+    const source = props(schema, 'spec', 'rules', '[]', 'from', '[]', 'source');
+    if (source) {
+      source.serviceAccounts ??= stringList;
+      source.notServiceAccounts ??= stringList;
+    }
+  }
+  return schema;
 }

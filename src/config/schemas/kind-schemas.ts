@@ -2,7 +2,7 @@
 // @kubernetes-models/istio or @kubernetes-models/gke (GKE multi-cluster kinds: our JSON schemas), plus
 // the declared fields for strict validation. Each entry is built on first use and kept.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { MutatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1';
+import { MutatingWebhookConfiguration, ValidatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1';
 import { Deployment, ReplicaSet } from 'kubernetes-models/apps/v1';
 import { EndpointSlice } from 'kubernetes-models/discovery.k8s.io/v1';
 import { ConfigMap, Event, Namespace, Pod, Secret, Service, ServiceAccount, ServiceSpec } from 'kubernetes-models/v1';
@@ -133,6 +133,7 @@ const FACTORIES: Record<string, () => KindSchema> = {
   'apps/v1/ReplicaSet': builtIn(ReplicaSet, 'V1ReplicaSet'),
   'discovery.k8s.io/v1/EndpointSlice': builtIn(EndpointSlice, 'V1EndpointSlice'),
   'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': builtIn(MutatingWebhookConfiguration, 'V1MutatingWebhookConfiguration'),
+  'admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration': builtIn(ValidatingWebhookConfiguration, 'V1ValidatingWebhookConfiguration'),
   'cloud.google.com/v1/BackendConfig': () => {
     let shape: FieldShape | undefined;
     return { check: modelCheck(BackendConfig), shape: () => (shape ??= jsonShape(BACKEND_CONFIG_FIELDS)) };

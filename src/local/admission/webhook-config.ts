@@ -1,4 +1,4 @@
-// MutatingWebhookConfiguration (admissionregistration.k8s.io/v1) read into typed webhooks with the
+// Mutating- and ValidatingWebhookConfiguration (admissionregistration.k8s.io/v1) read into typed webhooks with the
 // API's defaults, and the matching the API server does before it calls one: rules, scope,
 // namespaceSelector, objectSelector.
 import type { KubeObject } from '../../config/object.js';
@@ -75,11 +75,17 @@ function rule(value: unknown): WebhookRule {
 
 /** The webhooks of one configuration, with v1 defaults (failurePolicy Fail, timeout 10s, port 443). */
 export function readMutatingWebhooks(config: KubeObject): MutatingWebhook[] {
+  return readWebhooks(config);
+}
+
+/** The webhooks of a Mutating- or ValidatingWebhookConfiguration (the fields read are the same). */
+export function readWebhooks(config: KubeObject): MutatingWebhook[] {
   const configuration = config.metadata.name ?? '';
   const list = Array.isArray(config.webhooks) ? config.webhooks : [];
+  const resource = config.kind === 'ValidatingWebhookConfiguration' ? 'validatingwebhookconfigurations' : 'mutatingwebhookconfigurations';
   return list.map((raw, i): MutatingWebhook => {
     const w = isRecord(raw) ? raw : {};
-    const path = `mutatingwebhookconfigurations/${configuration} webhooks[${i}]`;
+    const path = `${resource}/${configuration} webhooks[${i}]`;
     const cc = isRecord(w.clientConfig) ? w.clientConfig : {};
     const svc = isRecord(cc.service) ? cc.service : undefined;
     const clientConfig: ClientConfig = {

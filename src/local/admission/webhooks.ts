@@ -1,4 +1,4 @@
-// Mutating admission webhooks for the local API server, as kube-apiserver runs them: every
+// Mutating (and validating) admission webhooks for the local API server, as kube-apiserver runs them: every
 // MutatingWebhookConfiguration (by name), every webhook in it whose rules and selectors match, called
 // in turn with an AdmissionReview; each returned JSONPatch applies before the next call. A webhook
 // that cannot be called fails the request (failurePolicy Fail) or is skipped (Ignore); a webhook that
@@ -16,7 +16,7 @@ import type { ObjectStore } from '../store/store.js';
 import type { ServiceResolver } from './call.js';
 import { postReview, webhookTarget } from './call.js';
 import type { MutatingWebhook, RequestAttributes } from './webhook-config.js';
-import { readMutatingWebhooks, webhookMatches } from './webhook-config.js';
+import { readWebhooks, webhookMatches } from './webhook-config.js';
 
 export interface MutatingWebhookAdmissionOptions {
   store: ObjectStore;
@@ -66,7 +66,21 @@ function asKubeObject(value: unknown, webhook: string): KubeObject {
 }
 
 export function mutatingWebhookAdmission(opts: MutatingWebhookAdmissionOptions): AdmissionHook {
-  const configurations = typeOf('admissionregistration.k8s.io', 'MutatingWebhookConfiguration');
+  return webhookAdmission(opts, 'mutating');
+}
+
+/**
+ * Validating admission webhooks, as kube-apiserver runs them after mutation and schema validation:
+ * every matching webhook of every ValidatingWebhookConfiguration sees the final object; one that
+ * answers allowed=false fails the request with its message. Their patches are not applied.
+ */
+export function validatingWebhookAdmission(opts: MutatingWebhookAdmissionOptions): AdmissionHook {
+  return webhookAdmission(opts, 'validating');
+}
+
+function webhookAdmission(opts: MutatingWebhookAdmissionOptions, phase: 'mutating' | 'validating'): AdmissionHook {
+  const configurations = typeOf('admissionregistration.k8s.io', phase === 'mutating' ? 'MutatingWebhookConfiguration' : 'ValidatingWebhookConfiguration');
+  const configResource = phase === 'mutating' ? 'mutatingwebhookconfigurations' : 'validatingwebhookconfigurations';
   const namespaces = typeOf('', 'Namespace');
   const userInfo = opts.userInfo ?? DEFAULT_USER;
 
@@ -136,9 +150,9 @@ export function mutatingWebhookAdmission(opts: MutatingWebhookAdmissionOptions):
     for (const config of configs) {
       let webhooks: MutatingWebhook[];
       try {
-        webhooks = readMutatingWebhooks(config);
+        webhooks = readWebhooks(config);
       } catch (err) {
-        throw new StatusError(500, 'InternalError', `Internal error occurred: mutatingwebhookconfigurations "${config.metadata.name}": ${err instanceof Error ? err.message : String(err)}`);
+        throw new StatusError(500, 'InternalError', `Internal error occurred: ${configResource} "${config.metadata.name}": ${err instanceof Error ? err.message : String(err)}`);
       }
       for (const w of webhooks) {
         const matches = webhookMatches(w, attrs, {
@@ -167,6 +181,10 @@ export function mutatingWebhookAdmission(opts: MutatingWebhookAdmissionOptions):
           const message = `admission webhook "${w.name}" denied the request: ${response.status?.message || 'without explanation'}`;
           opts.log(`admission: ${what}: ${message}`);
           throw new StatusError(code, reasonFor(code), message);
+        }
+        if (phase === 'validating') {
+          if (response.patch) opts.log(`admission: validating webhook "${w.name}" returned a patch for ${what}; it is ignored`);
+          continue;
         }
         if (response.patch) {
           let ops: unknown;

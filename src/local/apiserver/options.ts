@@ -33,6 +33,8 @@ export interface ApiServerOptions {
   allocateClusterIP: () => string;
   /** Mutating hooks run in order after defaulting and before validation. */
   admission?: AdmissionHook[];
+  /** Validating hooks run after schema validation; they see the final object and may only refuse it. */
+  validatingAdmission?: AdmissionHook[];
   /** Receives one audit line per request. */
   log?: (line: string) => void;
 }

@@ -69,7 +69,7 @@ export async function writeUpdate(
   dryRun: boolean,
 ): Promise<{ stored: KubeObject; warnings: string[] }> {
   // Admission hooks see writes of the object itself; status writes come from controllers.
-  const ctxForWrite = route.subresource === 'status' ? { ...ctx, opts: { ...ctx.opts, admission: [] } } : ctx;
+  const ctxForWrite = route.subresource === 'status' ? { ...ctx, opts: { ...ctx.opts, admission: [], validatingAdmission: [] } } : ctx;
   const prepared = await prepareWrite(ctxForWrite, route.type, route.version, merged, mode, current);
   if (dryRun) return { stored: prepared.object, warnings: prepared.warnings };
   return { stored: ctx.store.update(route.type, prepared.object), warnings: prepared.warnings };

@@ -1,6 +1,6 @@
 // What every write goes through before it reaches the store, in the apiserver's order: defaulting,
 // mutating admission, defaulting again (hooks may add fields), then field validation (unknown fields,
-// per the request's fieldValidation) and schema validation (422 with causes).
+// per the request's fieldValidation), schema validation (422 with causes) and validating admission.
 import type { ResourceType } from '../../config/kinds.js';
 import type { KubeObject } from '../../config/object.js';
 import type { FieldCause } from '../../config/status.js';
@@ -63,6 +63,9 @@ export async function prepareWrite(
   if ((ctx.opts.admission ?? []).length > 0) obj = ctx.opts.applyDefaults(t, obj);
   const problems: FieldCause[] = ctx.opts.validate(t, copy(obj), { strict: false }).filter((c) => c.reason !== 'FieldValueUnknown');
   if (problems.length > 0) throw invalid(t, obj.metadata.name ?? obj.metadata.generateName ?? '', problems);
+  for (const hook of ctx.opts.validatingAdmission ?? []) {
+    await hook({ operation: oldObject ? 'UPDATE' : 'CREATE', type: t, object: copy(obj), ...(oldObject ? { oldObject: copy(oldObject) } : {}) });
+  }
   return { object: obj, warnings };
 }
 
