@@ -11,7 +11,8 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { findByKind, type ResourceType } from '../config/kinds.js';
 import type { KubeObject } from '../config/object.js';
 import { createInjectionWebhook } from '../inject/webhook.js';
-import { mutatingWebhookAdmission } from '../local/admission/webhooks.js';
+import { mutatingWebhookAdmission, validatingWebhookAdmission } from '../local/admission/webhooks.js';
+import { createValidationWebhook, VALIDATE_PATH } from '../controlplane/validation-webhook.js';
 import { storeServiceResolver } from '../local/admission/service-resolver.js';
 import type { AdmissionHook } from '../local/apiserver/options.js';
 import { startTestCluster, TOKEN, type TestCluster } from '../local/apiserver/test-support.js';
@@ -46,11 +47,16 @@ describe('install, inject, create-mesh on a local API server', () => {
   let other: TestCluster;
   let webhookServer: Server | undefined;
   let hook: AdmissionHook | undefined;
+  let validatingHook: AdmissionHook | undefined;
   const logs: string[] = [];
 
   before(async () => {
-    cluster = await startTestCluster({ admission: [(req) => (hook ? hook(req) : req.object)] });
+    cluster = await startTestCluster({
+      admission: [(req) => (hook ? hook(req) : req.object)],
+      validatingAdmission: [(req) => (validatingHook ? validatingHook(req) : req.object)],
+    });
     hook = mutatingWebhookAdmission({ store: cluster.store, resolveService: storeServiceResolver(cluster.store), log: (l) => logs.push(l) });
+    validatingHook = validatingWebhookAdmission({ store: cluster.store, resolveService: storeServiceResolver(cluster.store), log: (l) => logs.push(l) });
     other = await startTestCluster();
   });
 
@@ -98,10 +104,10 @@ describe('install, inject, create-mesh on a local API server', () => {
     const secret = cluster.store.get(SECRETS, 'istio-system', WEBHOOK_TLS_SECRET);
     assert.ok(secret);
     const tls = readWebhookTlsSecret(secret);
-    webhookServer = createServer(
-      { cert: tls.certPem, key: tls.keyPem },
-      createInjectionWebhook({ injection: { revision: 'asm-managed-stable', xdsAddress: '127.239.0.1:15010', clusterId: 'cluster-t', proxyImage: MESHWORK_IMAGE }, log: (l) => logs.push(l) }),
-    );
+    // As the control plane's server on 15017: /inject and /validate.
+    const inject = createInjectionWebhook({ injection: { revision: 'asm-managed-stable', xdsAddress: '127.239.0.1:15010', clusterId: 'cluster-t', proxyImage: MESHWORK_IMAGE }, log: (l) => logs.push(l) });
+    const validate = createValidationWebhook({ log: (l) => logs.push(l) });
+    webhookServer = createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => (req.url?.split('?')[0] === VALIDATE_PATH ? validate(req, res) : inject(req, res)));
     await new Promise<void>((resolve) => webhookServer!.listen(0, WEBHOOK_HOST, resolve));
     const address = webhookServer.address();
     assert.ok(address && typeof address === 'object');
@@ -135,6 +141,40 @@ describe('install, inject, create-mesh on a local API server', () => {
     assert.equal(injected.metadata.labels['security.istio.io/tlsMode'], 'istio');
     const plain = await get('outside');
     assert.deepEqual(plain.spec.containers.map((c: { name: string }) => c.name), ['helloworld']);
+  });
+
+  it('kubectl apply of a Gateway with port 99999 is denied with Istio\'s message; the scenario\'s Istio config is accepted unchanged', async () => {
+    const file = join(cluster.dir, 'gateway.yaml');
+    writeFileSync(
+      file,
+      stringify({
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'Gateway',
+        metadata: { name: 'bad-port' },
+        spec: { selector: { istio: 'ingressgateway' }, servers: [{ port: { number: 99999, name: 'http', protocol: 'HTTP' }, hosts: ['*'] }] },
+      }),
+    );
+    const denied = await cluster.kubectl(['apply', '-n', 'sample', '-f', file]);
+    assert.notEqual(denied.code, 0);
+    assert.match(denied.stderr, /Error from server \(BadRequest\)/);
+    assert.match(
+      denied.stderr,
+      /admission webhook "rev\.validation\.istio\.io" denied the request: configuration is invalid: port number 99999 must be in the range 1\.\.2\^16-1 \(spec\.servers\[0\]\.port\.number\)/,
+    );
+    const scenario = ['helloworld-gateway.yaml', 'helloworld-gateway-canary.yaml', 'helloworld-virtualservice.yaml', 'helloworld-destinationrule.yaml'];
+    for (const name of scenario) {
+      const applied = await cluster.kubectl(['apply', '-n', 'sample', '-f', join('/work/shared/scenario', name)]);
+      assert.equal(applied.code, 0, `${name}: ${applied.stderr}`);
+    }
+    // An update is validated too.
+    const vs = join(cluster.dir, 'vs.yaml');
+    writeFileSync(
+      vs,
+      stringify({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'helloworld' }, spec: { hosts: ['helloworld'], http: [{ route: [{ destination: { host: 'helloworld' }, weight: -1 }] }] } }),
+    );
+    const update = await cluster.kubectl(['apply', '-n', 'sample', '-f', vs]);
+    assert.notEqual(update.code, 0);
+    assert.match(update.stderr, /denied the request: configuration is invalid: weight -1 < 0/);
   });
 
   it('a pod the webhook cannot reach is refused with the API server\'s message', async () => {

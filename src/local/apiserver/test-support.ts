@@ -50,6 +50,7 @@ function makeCertificate(dir: string): { certPem: string; keyPem: string } {
 export async function startTestCluster(opts: {
   podRuntime?: PodRuntime;
   admission?: AdmissionHook[];
+  validatingAdmission?: AdmissionHook[];
   store?: Partial<SqliteStoreOptions>;
   watch?: Partial<WatchSettings>;
   validate?: (t: ResourceType, o: KubeObject, o2: { strict: boolean }) => FieldCause[];
@@ -72,6 +73,7 @@ export async function startTestCluster(opts: {
     applyDefaults: opts.applyDefaults ?? applyDefaults,
     allocateClusterIP: () => `127.251.0.${nextIp++}`,
     admission: opts.admission,
+    validatingAdmission: opts.validatingAdmission,
     log: (line) => auditLines.push(line),
     watch: opts.watch,
   });
