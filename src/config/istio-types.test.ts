@@ -18,4 +18,10 @@ describe('parseDuration', () => {
       if (!r.ok) assert.match(r.error, /1\.5s/);
     }
   });
+
+  it('a number from YAML (`timeout: 10`) is an error, not an exception', () => {
+    const r = parseDuration(10 as unknown as string);
+    assert.equal(r.ok, false);
+    if (!r.ok) assert.match(r.error, /invalid duration 10: a duration is a string with a unit/);
+  });
 });

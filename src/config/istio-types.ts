@@ -282,6 +282,8 @@ const UNIT_NANOS: Record<string, number> = {
  * Istio rejects negative durations and a bare number without unit; so does this.
  */
 export function parseDuration(text: string): DurationParse {
+  // Config read from YAML is not typed: `timeout: 10` arrives as a number.
+  if (typeof text !== 'string') return { ok: false, error: `invalid duration ${JSON.stringify(text)}: a duration is a string with a unit, like "10s" or "250ms"` };
   const trimmed = text.trim();
   if (trimmed === '') return { ok: false, error: 'empty duration; write it like "1.5s" or "250ms"' };
   if (trimmed === '0') return { ok: true, duration: { seconds: 0, nanos: 0 }, millis: 0 };

@@ -6,7 +6,10 @@ import { formatStructured } from '../cli/output.js';
 import { loadKubeConfig } from '../kubeapi/client.js';
 import { readManifests } from '../kubeapi/manifests.js';
 import { analyze } from '../translate/translate.js';
-import type { Problem, ProblemCode } from '../translate/problems.js';
+import type { ConfigKind, Problem, ProblemCode } from '../translate/problems.js';
+import { problemAt } from '../translate/problems.js';
+import { validateIstioObject } from '../config/istio-validation/validate.js';
+import type { KubeObject } from '../config/object.js';
 import { getJson, locateControlPlane } from './control-plane.js';
 import { CommandError, errorMessage, outBlock, type CommandIo } from './io.js';
 import { offlineSnapshot } from './analyze-offline.js';
@@ -33,6 +36,7 @@ const CODES: Record<ProblemCode, string> = {
   'invalid-match': 'IST0106',
   'invalid-percentage': 'IST0106',
   'invalid-route': 'IST0106',
+  'invalid-config': 'IST0106',
   unsupported: 'MW0001',
   'unsupported-by-proxyless': 'MW0002',
   'config-diverges-between-clusters': 'MW0003',
@@ -61,6 +65,22 @@ export function parseAnalyzeAnswer(body: unknown): Problem[] {
   return problems.filter(isProblem);
 }
 
+const VALIDATED_KINDS: readonly ConfigKind[] = ['VirtualService', 'DestinationRule', 'Gateway', 'ServiceEntry'];
+
+/** What istiod's validating webhook would deny in these objects, as findings (IST0106, as istioctl's schema check). */
+export function validationProblems(objects: readonly KubeObject[], defaultNamespace: string): Problem[] {
+  const out: Problem[] = [];
+  for (const o of objects) {
+    const kind = VALIDATED_KINDS.find((k) => k === o.kind);
+    if (!kind || !o.apiVersion.startsWith('networking.istio.io/')) continue;
+    const ref = { kind, name: o.metadata.name ?? '', namespace: o.metadata.namespace ?? defaultNamespace };
+    const result = validateIstioObject({ kind, metadata: ref, spec: o.spec });
+    for (const e of result.errors) out.push(problemAt(ref, 'error', 'invalid-config', e.field, `Schema validation error: ${e.message}`));
+    for (const w of result.warnings) out.push(problemAt(ref, 'warning', 'invalid-config', w.field, `Schema validation warning: ${w.message}`));
+  }
+  return out;
+}
+
 export interface AnalyzeOptions {
   kubeconfig?: string;
   context?: string;
@@ -85,7 +105,10 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CommandIo): Promise<n
     }
     const mesh = offlineSnapshot(manifests, opts.namespace ?? 'default');
     for (const line of mesh.replaced) io.err(`note: ${line}`);
-    problems = analyze(mesh.snapshot);
+    const invalid = validationProblems(manifests.map((m) => m.object), opts.namespace ?? 'default');
+    // A field Istio's validation refuses is reported once, in Istio's words.
+    const refused = new Set(invalid.map((p) => `${p.kind}|${p.namespace}|${p.name}|${p.field}`));
+    problems = [...invalid, ...analyze(mesh.snapshot).filter((p) => !refused.has(`${p.kind}|${p.namespace}|${p.name}|${p.field}`))];
     scope = `${manifests.length} object(s) from ${opts.files.join(', ')}`;
   } else {
     const kc = loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}), ...(opts.stateDir ? { stateDir: opts.stateDir } : {}) });

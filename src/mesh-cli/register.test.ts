@@ -52,6 +52,19 @@ describe('meshwork mesh commands', () => {
     assert.ok(problems.every((p) => p.kind === 'VirtualService' && p.messageCode.startsWith('IST')), json.stdout);
   });
 
+  it('analyze -f: a number where a duration is expected (`timeout: 10`) is a finding in Istio\'s words, not a crash', async () => {
+    const file = join(dir, 'timeout.yaml');
+    writeFileSync(file, [
+      'apiVersion: networking.istio.io/v1', 'kind: VirtualService', 'metadata: {name: helloworld, namespace: sample}',
+      'spec:', '  hosts: [helloworld]', '  http:', '  - timeout: 10', '    route:', '    - destination: {host: helloworld, subset: v1}', '',
+    ].join('\n'));
+    const res = await meshwork('analyze', '-f', join(scenarioDir(), 'helloworld.yaml'), '-f', join(scenarioDir(), 'helloworld-destinationrule.yaml'), '-f', file, '-n', 'sample');
+    assert.equal(res.code, 79, res.stderr);
+    assert.match(res.stdout, /^Error \[IST0106\] \(VirtualService sample\/helloworld\) Schema validation error: invalid duration 10: .* \(at spec\.http\[0\]\.timeout\)$/m);
+    assert.equal(res.stdout.trim().split('\n').length, 1, res.stdout);
+    assert.doesNotMatch(res.stderr, /is not a function/);
+  });
+
   it('errors are messages with exit codes, not stack traces', async () => {
     const missing = await meshwork('analyze', '-f', join(dir, 'nope.yaml'));
     assert.equal(missing.code, 1);

@@ -30,6 +30,8 @@ export type ProblemCode =
   | 'invalid-match'
   | 'invalid-percentage'
   | 'invalid-route'
+  /** Istio's own validation (what istiod's webhook would deny) refuses the object. */
+  | 'invalid-config'
   | 'unknown-gateway'
   | 'unsupported'
   | 'unsupported-by-proxyless'
