@@ -84,6 +84,12 @@ export interface HTTPFaultInjection {
   abort?: { httpStatus?: number; grpcStatus?: string; http2Error?: string; percentage?: Percent };
 }
 
+export interface HTTPMirrorPolicy {
+  destination: Destination;
+  /** Default 100. */
+  percentage?: Percent;
+}
+
 export interface HTTPRoute {
   name?: string;
   match?: HTTPMatchRequest[];
@@ -95,6 +101,8 @@ export interface HTTPRoute {
   fault?: HTTPFaultInjection;
   mirror?: Destination;
   mirrorPercentage?: Percent;
+  /** Several mirrors, each with its own percentage (Istio 1.19+); not together with `mirror`. */
+  mirrors?: HTTPMirrorPolicy[];
   headers?: Headers;
   /** Present in the API; the translator reports it as unsupported. */
   delegate?: { name?: string; namespace?: string };

@@ -2,7 +2,7 @@
 // A route with any error is left out whole (with a problem naming the field); a client is never
 // sent a route it would NACK or one that points at a cluster that does not exist.
 
-import type { Headers, HTTPFaultInjection, HTTPMatchRequest, HTTPRoute, HTTPRetry, Percent, VirtualService } from '../config/istio-types.js';
+import type { Destination, Headers, HTTPFaultInjection, HTTPMatchRequest, HTTPRoute, HTTPRetry, Percent, VirtualService } from '../config/istio-types.js';
 import { parseDuration } from '../config/istio-types.js';
 import type { IstioObject, ProxyIdentity } from '../registry/model.js';
 import type { TranslationContext } from './context.js';
@@ -286,16 +286,20 @@ export function buildVirtualServiceRoutes(ctx: TranslationContext, vs: IstioObje
         if (scope.proxyless && timeout) routeAction.max_stream_duration = { max_stream_duration: timeout };
         const retry = retryPolicy(http.retries, `${field}.retries`, problems);
         if (retry) routeAction.retry_policy = retry;
-        if (http.mirror) {
-          const mirror = resolveDestination(ctx, http.mirror, vs.namespace, `${field}.mirror`, scope.service);
-          const pct = fractionOf(http.mirrorPercentage, 100);
+        const mirrors: Array<{ destination: Destination; percentage: Percent | undefined; at: string; pctField: string }> = [];
+        if (http.mirror) mirrors.push({ destination: http.mirror, percentage: http.mirrorPercentage, at: `${field}.mirror`, pctField: `${field}.mirrorPercentage` });
+        (http.mirrors ?? []).forEach((m, i) =>
+          mirrors.push({ destination: m.destination, percentage: m.percentage, at: `${field}.mirrors[${i}].destination`, pctField: `${field}.mirrors[${i}].percentage` }),
+        );
+        const policies: RequestMirrorPolicy[] = [];
+        for (const m of mirrors) {
+          const mirror = resolveDestination(ctx, m.destination, vs.namespace, m.at, scope.service);
+          const pct = fractionOf(m.percentage, 100);
           if (isIssue(mirror)) problems.error(mirror.code, mirror.field, mirror.message);
-          else if (typeof pct === 'string') problems.error('invalid-percentage', `${field}.mirrorPercentage`, pct + '.');
-          else {
-            const policy: RequestMirrorPolicy = { cluster: mirror.cluster, runtime_fraction: { default_value: pct } };
-            routeAction.request_mirror_policies = [policy];
-          }
+          else if (typeof pct === 'string') problems.error('invalid-percentage', m.pctField, pct + '.');
+          else policies.push({ cluster: mirror.cluster, runtime_fraction: { default_value: pct } });
         }
+        if (policies.length > 0) routeAction.request_mirror_policies = policies;
         if (http.rewrite?.uri !== undefined) routeAction.prefix_rewrite = http.rewrite.uri;
         if (http.rewrite?.authority !== undefined) routeAction.host_rewrite_literal = http.rewrite.authority;
         action = { route: routeAction };

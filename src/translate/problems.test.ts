@@ -262,6 +262,22 @@ describe('route features', () => {
     assert.deepEqual(route.response_headers_to_remove, ['server']);
   });
 
+  it('mirrors: one mirror policy per entry, each with its percentage (100 by default)', () => {
+    const r = withConfig(vs(`  - route:
+    - destination: {host: helloworld}
+    mirrors:
+    - destination: {host: sleep}
+      percentage: {value: 25}
+    - destination: {host: helloworld, subset: v2}`)).sidecar();
+    assert.deepEqual(r.problems, []);
+    const route = call(r).routeEntry;
+    assert.ok(route && 'route' in route);
+    assert.deepEqual(route.route.request_mirror_policies, [
+      { cluster: 'outbound|80||sleep.sample.svc.cluster.local', runtime_fraction: { default_value: { numerator: 250_000, denominator: 'MILLION' } } },
+      { cluster: `outbound|5000|v2|${HW}`, runtime_fraction: { default_value: { numerator: 1_000_000, denominator: 'MILLION' } } },
+    ]);
+  });
+
   it('DestinationRule policies: subset overrides top level; outlier detection disables success-rate ejection', () => {
     const m = withConfig(`apiVersion: networking.istio.io/v1beta1
 kind: DestinationRule
