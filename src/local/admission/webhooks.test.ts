@@ -11,7 +11,8 @@ import { createInjectionWebhook } from '../../inject/webhook.js';
 import { openSqliteStore } from '../store/sqlite-store.js';
 import type { ObjectStore } from '../store/store.js';
 import type { AdmissionHook } from '../apiserver/options.js';
-import { mutatingWebhookAdmission } from './webhooks.js';
+import { mutatingWebhookAdmission, validatingWebhookAdmission } from './webhooks.js';
+import { createValidationWebhook } from '../../controlplane/validation-webhook.js';
 import { storeServiceResolver } from './service-resolver.js';
 
 const HOST = '127.233.0.2';
@@ -26,6 +27,8 @@ const NAMESPACES = type('', 'Namespace');
 const SERVICES = type('', 'Service');
 const SLICES = type('discovery.k8s.io', 'EndpointSlice');
 const MWC = type('admissionregistration.k8s.io', 'MutatingWebhookConfiguration');
+const VWC = type('admissionregistration.k8s.io', 'ValidatingWebhookConfiguration');
+const GATEWAYS = type('networking.istio.io', 'Gateway');
 
 function pod(namespace: string, labels: Record<string, string> = {}): KubeObject {
   return {
@@ -85,7 +88,8 @@ describe('mutatingWebhookAdmission', () => {
       injection: { revision: 'asm-managed-stable', xdsAddress: '127.234.0.1:15010', clusterId: 'cluster-t', proxyImage: 'ghcr.io/meshwork/meshwork:test' },
       log: (l) => logs.push(l),
     });
-    server = createServer({ cert: cert.certPem, key: cert.keyPem }, handler);
+    const validation = createValidationWebhook({ log: (l) => logs.push(l) });
+    server = createServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => (req.url?.startsWith('/validate') ? validation(req, res) : handler(req, res)));
     await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
     const address = server.address();
     assert.ok(address && typeof address === 'object');
@@ -180,5 +184,48 @@ describe('mutatingWebhookAdmission', () => {
     const err = await rejection(hook, bad);
     assert.equal(err.code, 500);
     assert.match(err.message, /^admission webhook "rev.namespace.sidecar-injector.istio.io" denied the request: injection failed for pod sample\/sleep-1: requested template "nonesuch" not found/);
+  });
+
+  it('validating webhooks: a denial is a 400 with the webhook\'s message; allowed objects are stored as they are; a returned patch is not applied', async () => {
+    store.create(VWC, {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingWebhookConfiguration',
+      metadata: { name: 'istio-validator-asm-managed-stable-istio-system' },
+      webhooks: [
+        {
+          name: 'rev.validation.istio.io',
+          clientConfig: { service: { name: 'istiod-test', namespace: 'istio-system', path: '/validate', port: 443 }, caBundle },
+          rules: [{ operations: ['CREATE', 'UPDATE'], apiGroups: ['networking.istio.io'], apiVersions: ['*'], resources: ['*'] }],
+          failurePolicy: 'Fail',
+          sideEffects: 'None',
+          admissionReviewVersions: ['v1'],
+        },
+      ],
+    });
+    const validating = validatingWebhookAdmission({ store, resolveService: storeServiceResolver(store), log: (l) => logs.push(l) });
+    try {
+      const gateway = (port: number): KubeObject => ({
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'Gateway',
+        metadata: { name: 'gw', namespace: 'sample' },
+        spec: { servers: [{ port: { number: port, name: 'http', protocol: 'HTTP' }, hosts: ['*'] }] },
+      });
+      let denied: unknown;
+      try {
+        await validating({ operation: 'CREATE', type: GATEWAYS, object: gateway(99999) });
+      } catch (err) {
+        denied = err;
+      }
+      assert.ok(denied instanceof StatusError, 'denied');
+      assert.equal(denied.code, 400);
+      assert.equal(denied.message, 'admission webhook "rev.validation.istio.io" denied the request: configuration is invalid: port number 99999 must be in the range 1..2^16-1 (spec.servers[0].port.number)');
+      const ok = gateway(8080);
+      assert.deepEqual(await validating({ operation: 'UPDATE', type: GATEWAYS, object: ok, oldObject: gateway(80) }), ok);
+      // Pods are outside the validator's rules: no call.
+      const p = pod('sample');
+      assert.deepEqual(await validating({ operation: 'CREATE', type: PODS, object: p }), p);
+    } finally {
+      store.delete(VWC, undefined, 'istio-validator-asm-managed-stable-istio-system');
+    }
   });
 });
