@@ -148,7 +148,7 @@ function uniqueNames(c: Collector, field: string, items: unknown[], what: string
 
 // ---------- Gateway ----------
 
-const GATEWAY_PROTOCOLS = ['HTTP', 'HTTPS', 'GRPC', 'GRPC-WEB', 'HTTP2', 'MONGO', 'REDIS', 'MYSQL', 'TCP', 'TLS', 'UDP'];
+const GATEWAY_PROTOCOLS = ['HTTP', 'HTTPS', 'GRPC', 'GRPC-WEB', 'HTTP2', 'HTTP_PROXY', 'MONGO', 'REDIS', 'MYSQL', 'TCP', 'TLS', 'UDP', 'THRIFT'];
 const TLS_PROTOCOLS = new Set(['HTTPS', 'TLS']);
 
 function validateGatewayHost(c: Collector, field: string, host: unknown): void {
@@ -166,24 +166,39 @@ function validateGatewayHost(c: Collector, field: string, host: unknown): void {
   if (e) c.err(field, e);
 }
 
+const HTTP_PROTOCOLS = new Set(['HTTP', 'HTTP2', 'GRPC', 'GRPC-WEB', 'HTTP_PROXY']);
+
 function validateServerTLS(c: Collector, field: string, protocol: string, tls: unknown): void {
   if (!isObj(tls)) {
-    if (TLS_PROTOCOLS.has(protocol)) c.err(field, `server must have TLS settings for HTTPS/TLS protocols`);
+    if (TLS_PROTOCOLS.has(protocol)) c.err(field, 'server must have TLS settings for HTTPS/TLS protocols');
     return;
   }
-  if (tls.httpsRedirect === true && protocol !== 'HTTP') c.warn(`${field}.httpsRedirect`, 'tls.httpsRedirect should only be used with http servers');
   const mode = typeof tls.mode === 'string' ? tls.mode : 'PASSTHROUGH';
-  if (tls.mode === undefined && tls.httpsRedirect === true && protocol === 'HTTP') return;
-  if (protocol === 'HTTP' && tls.mode !== undefined) c.err(field, 'server cannot have TLS settings for plain text HTTP ports');
   const hasCred = typeof tls.credentialName === 'string' && tls.credentialName !== '';
-  const certs = tls.serverCertificate !== undefined || tls.privateKey !== undefined || tls.caCertificates !== undefined;
-  if (hasCred && certs && (mode === 'SIMPLE' || mode === 'MUTUAL')) c.err(field, 'only one of credential_name or server certificate/private key/CA certificates should be set');
-  if ((mode === 'SIMPLE' || mode === 'MUTUAL' || mode === 'OPTIONAL_MUTUAL') && !hasCred) {
-    if (!tls.serverCertificate) c.err(`${field}.serverCertificate`, `${mode} TLS requires a server certificate`);
-    if (!tls.privateKey) c.err(`${field}.privateKey`, `${mode} TLS requires a private key`);
-    if ((mode === 'MUTUAL' || mode === 'OPTIONAL_MUTUAL') && !tls.caCertificates) c.err(`${field}.caCertificates`, `${mode} TLS requires a client CA bundle`);
+  const hasCreds = arr(tls.credentialNames).length > 0;
+  const hasTlsCerts = arr(tls.tlsCertificates).length > 0;
+  const files = !!tls.serverCertificate || !!tls.privateKey || !!tls.caCertificates;
+  if (protocol !== '' && !TLS_PROTOCOLS.has(protocol)) {
+    if (HTTP_PROTOCOLS.has(protocol)) {
+      // Only an https redirect (a passthrough server without certificates) is allowed on plain text HTTP.
+      if ((mode !== 'PASSTHROUGH' && mode !== 'AUTO_PASSTHROUGH') || files) c.err(field, 'server cannot have TLS settings for plain text HTTP ports');
+    } else c.err(field, 'server cannot have TLS settings for non HTTPS/TLS ports');
   }
-  if (mode === 'ISTIO_MUTUAL' && (hasCred || certs)) c.err(field, 'ISTIO_MUTUAL TLS cannot have associated credentials');
+  if (tls.httpsRedirect === true && protocol !== '' && !HTTP_PROTOCOLS.has(protocol)) c.warn(`${field}.httpsRedirect`, 'tls.httpsRedirect should only be used with http servers');
+  if (mode === 'ISTIO_MUTUAL') {
+    if (tls.serverCertificate) c.err(`${field}.serverCertificate`, 'ISTIO_MUTUAL TLS cannot have associated server certificate');
+    if (tls.privateKey) c.err(`${field}.privateKey`, 'ISTIO_MUTUAL TLS cannot have associated private key');
+    if (tls.caCertificates) c.err(`${field}.caCertificates`, 'ISTIO_MUTUAL TLS cannot have associated CA bundle');
+    if (hasTlsCerts) c.err(`${field}.tlsCertificates`, 'ISTIO_MUTUAL TLS cannot have associated tlsCertificates');
+    if (hasCred) c.err(`${field}.credentialName`, 'ISTIO_MUTUAL TLS cannot have associated credentialName');
+    if (hasCreds) c.err(`${field}.credentialNames`, 'ISTIO_MUTUAL TLS cannot have associated credentialNames');
+    return;
+  }
+  if ((mode === 'PASSTHROUGH' || mode === 'AUTO_PASSTHROUGH') && (files || hasCred || hasCreds || hasTlsCerts)) {
+    c.warn(field, `${mode} mode does not use certificates, they will be ignored`);
+  }
+  const sources = [!!tls.serverCertificate && !!tls.privateKey, hasCred, hasCreds, hasTlsCerts].filter(Boolean).length;
+  if (sources > 1) c.err(field, 'only one of credential_name, credential_names, server_certificate/private_key, tls_certificates should be specified');
   for (const v of ['minProtocolVersion', 'maxProtocolVersion'] as const) {
     if (tls[v] !== undefined && !['TLS_AUTO', 'TLSV1_0', 'TLSV1_1', 'TLSV1_2', 'TLSV1_3'].includes(String(tls[v]))) c.err(`${field}.${v}`, `unsupported TLS protocol version ${String(tls[v])}`);
   }
@@ -191,6 +206,18 @@ function validateServerTLS(c: Collector, field: string, protocol: string, tls: u
   if (typeof tls.minProtocolVersion === 'string' && typeof tls.maxProtocolVersion === 'string' && tls.maxProtocolVersion !== 'TLS_AUTO' && order.indexOf(tls.minProtocolVersion) > order.indexOf(tls.maxProtocolVersion)) {
     c.err(field, 'Server TLS: minimum protocol version must be less than or equal to maximum protocol version');
   }
+  const needsCerts = mode === 'SIMPLE' || mode === 'MUTUAL' || mode === 'OPTIONAL_MUTUAL';
+  // With a credential the certificates are fetched remotely: nothing else is required.
+  if (!needsCerts || hasCred || hasCreds) return;
+  const prefix = mode === 'SIMPLE' ? 'SIMPLE TLS' : 'MUTUAL TLS';
+  if (mode !== 'SIMPLE' && !tls.caCertificates) c.err(`${field}.caCertificates`, `${prefix} requires a client CA bundle`);
+  const certs = hasTlsCerts ? arr(tls.tlsCertificates).map((t) => (isObj(t) ? t : {})) : [{ serverCertificate: tls.serverCertificate, privateKey: tls.privateKey }];
+  for (const cert of certs) {
+    if (!cert.serverCertificate) c.err(`${field}.serverCertificate`, `${prefix} requires a server certificate`);
+    if (!cert.privateKey) c.err(`${field}.privateKey`, `${prefix} requires a private key`);
+  }
+  if (tls.caCrl && hasCred) c.err(`${field}.caCrl`, 'CRL is not supported with credentialName. CRL has to be specified in the credential');
+  if (tls.caCrl && mode === 'SIMPLE') c.err(`${field}.caCrl`, 'CRL is not supported with SIMPLE TLS');
 }
 
 function validateGateway(c: Collector, spec: Obj): void {
@@ -211,8 +238,9 @@ function validateGateway(c: Collector, spec: Obj): void {
       validatePort(c, `${f}.port.number`, port.number);
       protocol = typeof port.protocol === 'string' ? port.protocol.toUpperCase() : '';
       if (!GATEWAY_PROTOCOLS.includes(protocol)) c.err(`${f}.port.protocol`, `invalid protocol ${JSON.stringify(port.protocol ?? '')}, supported protocols are HTTP, HTTP2, GRPC, GRPC-WEB, MONGO, REDIS, MYSQL, TCP`);
-      if (port.name !== undefined) {
-        if (typeof port.name !== 'string' || port.name === '') c.err(`${f}.port.name`, 'port name must be set');
+      if (port.targetPort !== undefined && port.targetPort !== 0) c.err(`${f}.port.targetPort`, 'targetPort has no impact on Gateways');
+      {
+        if (typeof port.name !== 'string' || port.name === '') c.err(`${f}.port.name`, `port name must be set: number:${String(port.number)} protocol:${JSON.stringify(port.protocol ?? '')}`);
         else {
           if (portNames.has(port.name)) c.err(`${f}.port.name`, `port names in servers must be unique: duplicate name ${port.name}`);
           portNames.add(port.name);
