@@ -374,12 +374,15 @@ function validateHTTPMatch(c: Collector, field: string, m: unknown): void {
       if (k !== 'queryParams' && name.toLowerCase() !== name) c.err(`${field}.${k}.${name}`, `header match ${name} must be lowercase`);
       if (k !== 'queryParams' && name === '') c.err(`${field}.${k}`, 'header name cannot be empty');
       if (isObj(sm) && Object.keys(sm).length === 0) continue;
+      // In withoutHeaders, regex "*" means presence, not an RE2 pattern.
+      if (k === 'withoutHeaders' && isObj(sm) && sm.regex === '*') continue;
       validateStringMatch(c, `${field}.${k}.${name}`, sm, { emptyPrefixOk: true });
     }
   }
   if (m.port !== undefined) validatePort(c, `${field}.port`, m.port);
   validateLabels(c, `${field}.sourceLabels`, m.sourceLabels);
   arr(m.gateways).forEach((g, i) => validateGatewayName(c, `${field}.gateways[${i}]`, g));
+  if (m.sourceNamespace !== undefined && (typeof m.sourceNamespace !== 'string' || !DNS1123_LABEL.test(m.sourceNamespace))) c.err(`${field}.sourceNamespace`, `sourceNamespace match ${String(m.sourceNamespace)} is invalid`);
   if (m.statPrefix !== undefined && typeof m.statPrefix !== 'string') c.err(`${field}.statPrefix`, 'statPrefix must be a string');
 }
 
@@ -399,13 +402,25 @@ function validateHTTPRoute(c: Collector, field: string, r: unknown, delegate: bo
   if (!isObj(r)) return c.err(field, 'http route must be an object');
   const routes = arr(r.route);
   const has = { route: r.route !== undefined && routes.length > 0, redirect: r.redirect !== undefined, directResponse: r.directResponse !== undefined, delegate: r.delegate !== undefined };
-  if (has.route && has.redirect) c.err(field, 'HTTP route cannot contain both route and redirect');
-  if (has.route && has.directResponse) c.err(field, 'HTTP route cannot contain both route and direct response');
-  if (has.redirect && has.directResponse) c.err(field, 'HTTP route cannot contain both redirect and direct response');
-  if (has.delegate && (has.route || has.redirect || has.directResponse)) c.err(field, 'HTTP route with delegate cannot contain route, redirect or direct response');
-  if (!has.route && !has.redirect && !has.directResponse && !has.delegate) c.err(field, 'HTTP route, redirect or direct response is required');
-  if (has.delegate && delegate) c.err(`${field}.delegate`, 'delegate virtual service cannot have a delegate');
-  if (has.redirect && (r.rewrite !== undefined)) c.err(field, 'HTTP route rule cannot contain both rewrite and redirect');
+  const name = typeof r.name === 'string' ? r.name : '';
+  if (has.delegate && !delegate) {
+    // A root route: only the delegate may be given.
+    if (has.redirect) c.err(`${field}.redirect`, `root HTTP route ${name} must not specify redirect`);
+    if (r.route !== undefined) c.err(`${field}.route`, `root HTTP route ${name} must not specify route`);
+  } else {
+    if (delegate && has.delegate) c.err(`${field}.delegate`, 'delegate HTTP route cannot contain delegate');
+    if (has.redirect) {
+      if (has.route) c.err(field, 'HTTP route cannot contain both route and redirect');
+      if (r.fault !== undefined) c.err(field, 'HTTP route cannot contain both fault and redirect');
+      if (r.rewrite !== undefined) c.err(field, 'HTTP route rule cannot contain both rewrite and redirect');
+      if (has.directResponse) c.err(field, 'HTTP route rule cannot contain both direct_response and redirect');
+    } else if (has.directResponse) {
+      if (has.route) c.err(field, 'HTTP route cannot contain both route and direct_response');
+      if (r.fault !== undefined) c.err(field, 'HTTP route cannot contain both fault and direct_response');
+      if (r.rewrite !== undefined) c.err(field, 'HTTP route rule cannot contain both rewrite and direct_response');
+    } else if (!has.route) c.err(field, 'HTTP route, redirect or direct_response is required');
+  }
+  if (r.mirror !== undefined && arr(r.mirrors).length > 0) c.err(field, 'HTTP route cannot contain both mirror and mirrors');
   if (r.name !== undefined && typeof r.name !== 'string') c.err(`${field}.name`, 'name must be a string');
 
   arr(r.match).forEach((m, i) => validateHTTPMatch(c, `${field}.match[${i}]`, m));
@@ -422,10 +437,27 @@ function validateHTTPRoute(c: Collector, field: string, r: unknown, delegate: bo
   validateFault(c, `${field}.fault`, r.fault);
   validateCors(c, `${field}.corsPolicy`, r.corsPolicy);
 
-  if (r.mirror !== undefined && r.mirrors !== undefined) c.err(field, 'cannot specify both mirror and mirrors');
   if (r.mirror !== undefined) validateDestination(c, `${field}.mirror`, r.mirror);
-  validatePercent(c, `${field}.mirrorPercent`, r.mirrorPercent);
-  validatePercentage(c, `${field}.mirrorPercentage`, r.mirrorPercentage);
+  if (r.mirrorPercent !== undefined) {
+    const v = isObj(r.mirrorPercent) ? r.mirrorPercent.value : r.mirrorPercent;
+    if (typeof v !== 'number' || v > 100 || v < 0) c.err(`${field}.mirrorPercent`, `mirror_percent must have a max value of 100 (it has ${String(v)})`);
+    c.warn(`${field}.mirrorPercent`, 'using deprecated setting "mirrorPercent", use "mirrorPercentage" instead');
+  }
+  if (isObj(r.mirrorPercentage)) {
+    const v = r.mirrorPercentage.value;
+    if (typeof v !== 'number') c.err(`${field}.mirrorPercentage.value`, 'mirror_percentage value must be a number');
+    else if (v > 100) c.err(`${field}.mirrorPercentage.value`, `mirror_percentage must have a max value of 100 (it has ${v.toFixed(6)})`);
+    else if (v < 0) c.err(`${field}.mirrorPercentage.value`, `mirror_percentage must have a min value of 0 (it has ${v.toFixed(6)})`);
+  }
+  // One place sets the authority: rewrite.authority or a request header set/add of host/:authority.
+  const authorities: string[] = [];
+  if (isObj(r.rewrite) && typeof r.rewrite.authority === 'string' && r.rewrite.authority !== '') authorities.push(r.rewrite.authority);
+  const reqOps = isObj(r.headers) && isObj(r.headers.request) ? r.headers.request : {};
+  for (const op of ['set', 'add']) {
+    const m = reqOps[op];
+    if (isObj(m)) for (const [k, v] of Object.entries(m)) if (/^(:authority|host)$/i.test(k)) authorities.push(String(v));
+  }
+  if (authorities.length > 1) c.err(`${field}.headers`, `authority header cannot be set multiple times: have ${JSON.stringify(authorities[0])}, attempting to set ${JSON.stringify(authorities[1])}`);
   arr(r.mirrors).forEach((m, i) => {
     if (!isObj(m)) return c.err(`${field}.mirrors[${i}]`, 'mirror policy must be an object');
     validateDestination(c, `${field}.mirrors[${i}].destination`, m.destination);
