@@ -120,7 +120,8 @@ ok('VirtualService', 'delegate (no hosts)', { http: [route()] });
 bad('VirtualService', 'delegate with gateways', { gateways: ['gw'], http: [route()] }, 'delegate virtual service must have no gateways specified');
 bad('VirtualService', 'no routes at all', { hosts: ['reviews'] }, 'http, tcp or tls must be provided in virtual service');
 for (const g of ['mesh', 'gw', 'istio-system/gw', 'gw.istio-system.svc.cluster.local', 'my-gateway']) ok('VirtualService', `gateway ${g}`, vs([route()], { gateways: [g] }));
-for (const g of ['a/b/c', 'Bad_NS/gw', 'gw*', '']) bad('VirtualService', `gateway ${JSON.stringify(g)}`, vs([route()], { gateways: [g] }), g === '' ? 'gateway name must not be empty' : 'invalid');
+for (const [g, msg] of [['a/b/c', 'invalid value for gateway name: "b/c"'], ['Bad_NS/gw', 'invalid value for namespace: "Bad_NS"'], ['ns/gw.x', 'invalid value for gateway name: "gw.x"'], ['/gw', 'config namespace and gateway name cannot be empty'], ['gw*', 'invalid'], ['', 'gateway name must not be empty']] as const) bad('VirtualService', `gateway ${JSON.stringify(g)}`, vs([route()], { gateways: [g] }), msg);
+bad('VirtualService', 'cors empty origin', vs([route({ corsPolicy: { allowOrigins: [{ exact: '' }] } })]), "'' is not a valid match type for CORS allow origins");
 // exclusive route / redirect / directResponse
 ok('VirtualService', 'redirect alone', vs([{ redirect: { uri: '/new' } }]));
 ok('VirtualService', 'redirect authority', vs([{ redirect: { authority: 'new.example.com' } }]));
@@ -148,15 +149,18 @@ bad('VirtualService', 'sourceNamespace bad', vs([route({ match: [{ sourceNamespa
 bad('VirtualService', 'nothing', vs([{ match: [{ uri: { prefix: '/' } }] }]), 'HTTP route, redirect or direct_response is required');
 bad('VirtualService', 'empty route list', vs([{ route: [] }]), 'HTTP route, redirect or direct_response is required');
 bad('VirtualService', 'redirect + rewrite', vs([{ redirect: { uri: '/a' }, rewrite: { uri: '/b' } }]), 'HTTP route rule cannot contain both rewrite and redirect');
-bad('VirtualService', 'empty redirect', vs([{ redirect: {} }]), 'redirect must specify URI, authority, scheme, port, or derivePort');
-for (const code of [200, 404, 300, 399]) bad('VirtualService', `redirect code ${code}`, vs([{ redirect: { uri: '/x', redirectCode: code } }]), 'is not a valid redirect code');
-for (const code of [301, 302, 303, 307, 308]) ok('VirtualService', `redirect code ${code}`, vs([{ redirect: { uri: '/x', redirectCode: code } }]));
+bad('VirtualService', 'empty redirect', vs([{ redirect: {} }]), 'redirect must specify URI, authority, scheme, or port');
+for (const code of [200, 404, 299, 400]) bad('VirtualService', `redirect code ${code}`, vs([{ redirect: { uri: '/x', redirectCode: code } }]), 'is not a valid redirect code');
+for (const code of [300, 301, 302, 303, 307, 308, 399]) ok('VirtualService', `redirect code ${code}`, vs([{ redirect: { uri: '/x', redirectCode: code } }]));
 bad('VirtualService', 'redirect port 0', vs([{ redirect: { port: 0 } }]), 'port number 0 must be in the range');
 bad('VirtualService', 'redirect port and derivePort', vs([{ redirect: { port: 80, derivePort: 'FROM_PROTOCOL_DEFAULT' } }]), 'only one of port or derivePort');
-for (const s of [100, 199, 600, 1000]) bad('VirtualService', `directResponse ${s}`, vs([{ directResponse: { status: s } }]), 'is not a valid HTTP status code');
+for (const s of [100, 199, 601, 1000]) bad('VirtualService', `directResponse ${s}`, vs([{ directResponse: { status: s } }]), `HTTP status ${s} is not in range 200-599`);
+bad('VirtualService', 'redirect scheme ftp', vs([{ redirect: { scheme: 'ftp' } }]), 'invalid redirect scheme, must be "http" or "https"');
+ok('VirtualService', 'directResponse 600 (Istio lets it through)', vs([{ directResponse: { status: 600 } }]));
+ok('VirtualService', 'directResponse 200KB body (a warning)', vs([{ directResponse: { status: 200, body: { string: 'x'.repeat(200 * 1024) } } }]));
 for (const s of [200, 204, 404, 500, 599]) ok('VirtualService', `directResponse ${s}`, vs([{ directResponse: { status: s } }]));
 bad('VirtualService', 'directResponse body string and bytes', vs([{ directResponse: { status: 200, body: { string: 'a', bytes: 'YQ==' } } }]), 'only one of string or bytes');
-bad('VirtualService', 'directResponse huge body', vs([{ directResponse: { status: 200, body: { string: 'x'.repeat(100 * 1024 + 1) } } }]), 'must be less than 100KB');
+bad('VirtualService', 'directResponse huge body', vs([{ directResponse: { status: 200, body: { string: 'x'.repeat(1024 * 1024 + 1) } } }]), 'must be less than 1MB');
 // matches
 for (const m of [{ exact: '/hello' }, { prefix: '/' }, { prefix: '/api/v1' }, { regex: '/api/.*' }, { regex: '^/v[0-9]+/.*$' }, { prefix: '' }, { exact: '' }, { regex: '(?i)/hello' }, { regex: '/(?P<id>[0-9]+)' }, { regex: '[[:alpha:]]+' }, { regex: '\\d{1,3}' }, { regex: 'a*?b' }, { regex: '\\Qa.b\\E' }, { regex: '(?:ab)+' }, { regex: '\\pL+' }, { regex: '\\p{Greek}' }, { regex: '.*\\.(png|jpg)$' }])
   ok('VirtualService', `uri ${JSON.stringify(m)}`, vs([route({ match: [{ uri: m }] })]));
@@ -206,7 +210,11 @@ ok('VirtualService', 'match name and ignoreUriCase', vs([route({ match: [{ name:
 ok('VirtualService', 'destination FQDN', vs([{ route: [dest('reviews.prod.svc.cluster.local')] }]));
 ok('VirtualService', 'destination port', vs([{ route: [dest('reviews', { port: { number: 9080 } })] }]));
 ok('VirtualService', 'destination subset', vs([{ route: [dest('reviews', { subset: 'v1' })] }]));
-bad('VirtualService', 'destination wildcard', vs([{ route: [dest('*.example.com')] }]), 'cannot be a wildcard');
+ok('VirtualService', 'destination wildcard domain', vs([{ route: [dest('*.example.com')] }]));
+bad('VirtualService', 'destination *', vs([{ route: [dest('*')] }]), 'invalid destination host *');
+bad('VirtualService', 'destination empty subset', vs([{ route: [dest('r', { subset: '' })] }]), 'subset name cannot be empty');
+bad('VirtualService', 'two destinations without weights', vs([{ route: [dest('a'), dest('b')] }]), 'total destination weight = 0');
+bad('VirtualService', 'two zero weights', vs([{ route: [{ ...dest('a'), weight: 0 }, { ...dest('b'), weight: 0 }] }]), 'total destination weight = 0');
 bad('VirtualService', 'destination empty host', vs([{ route: [dest('')] }]), 'destination.host is required');
 bad('VirtualService', 'destination missing', vs([{ route: [{ weight: 100 }] }]), 'destination is required');
 bad('VirtualService', 'destination port 0', vs([{ route: [dest('r', { port: { number: 0 } })] }]), 'port number 0 must be in the range');
@@ -218,8 +226,10 @@ for (const r of [{ attempts: 0 }, { attempts: 3 }, { attempts: 3, perTryTimeout:
 bad('VirtualService', 'retries -1', vs([route({ retries: { attempts: -1 } })]), 'attempts cannot be negative');
 bad('VirtualService', 'perTryTimeout 0s', vs([route({ retries: { attempts: 1, perTryTimeout: '0s' } })]), 'duration must be greater than 1ms');
 bad('VirtualService', 'perTryTimeout number', vs([route({ retries: { attempts: 1, perTryTimeout: 2 } })]), 'invalid duration');
-bad('VirtualService', 'retryOn unknown', vs([route({ retries: { attempts: 1, retryOn: '5xx,bogus' } })]), 'bogus is not a valid retryOn value');
-bad('VirtualService', 'retryOn status 99', vs([route({ retries: { attempts: 1, retryOn: '99' } })]), '99 is not a valid retryOn value');
+bad('VirtualService', 'retryOn unknown', vs([route({ retries: { attempts: 1, retryOn: '5xx,bogus' } })]), '"bogus" is not a valid retryOn policy');
+bad('VirtualService', 'retryOn with space', vs([route({ retries: { attempts: 1, retryOn: '5xx, reset' } })]), '" reset" is not a valid retryOn policy');
+bad('VirtualService', 'retries configured with 0 attempts', vs([route({ retries: { attempts: 0, perTryTimeout: '1s' } })]), 'http retry policy configured when attempts are set to 0 (disabled)');
+bad('VirtualService', 'retryOn status 99', vs([route({ retries: { attempts: 1, retryOn: '99' } })]), '"99" is not a valid retryOn policy');
 // fault
 ok('VirtualService', 'fault delay', vs([route({ fault: { delay: { fixedDelay: '5s', percentage: { value: 10 } } } })]));
 ok('VirtualService', 'fault delay 0.1%', vs([route({ fault: { delay: { fixedDelay: '7s', percentage: { value: 0.1 } } } })]));
@@ -232,9 +242,10 @@ bad('VirtualService', 'fault 101%', vs([route({ fault: { delay: { fixedDelay: '5
 bad('VirtualService', 'fault -1%', vs([route({ fault: { abort: { httpStatus: 500, percentage: { value: -1 } } } })]), 'percentage -1 is not in range 0..100');
 bad('VirtualService', 'fault legacy percent 150', vs([route({ fault: { delay: { fixedDelay: '1s', percent: 150 } } })]), 'percentage 150 is not in range 0..100');
 bad('VirtualService', 'fault delay 0s', vs([route({ fault: { delay: { fixedDelay: '0s' } } })]), 'duration must be greater than 1ms');
-bad('VirtualService', 'fault delay missing', vs([route({ fault: { delay: { percentage: { value: 1 } } } })]), 'fixedDelay is required');
-bad('VirtualService', 'fault abort status 99', vs([route({ fault: { abort: { httpStatus: 99 } } })]), 'invalid abort http status 99');
-bad('VirtualService', 'fault abort nothing', vs([route({ fault: { abort: { percentage: { value: 1 } } } })]), 'abort must have one of');
+bad('VirtualService', 'fault exponentialDelay', vs([route({ fault: { delay: { exponentialDelay: '1s' } } })]), 'exponentialDelay not supported yet');
+bad('VirtualService', 'fault grpcStatus bad', vs([route({ fault: { abort: { grpcStatus: 'NOPE' } } })]), 'gRPC status "NOPE" is not supported');
+bad('VirtualService', 'fault abort status 99', vs([route({ fault: { abort: { httpStatus: 99 } } })]), 'HTTP status 99 is not in range 200-599');
+ok('VirtualService', 'fault abort without error type (a warning)', vs([route({ fault: { abort: { percentage: { value: 1 } } } })]));
 // mirror
 ok('VirtualService', 'mirror', vs([route({ mirror: { host: 'mirror' } })]));
 ok('VirtualService', 'mirror 50%', vs([route({ mirror: { host: 'mirror' }, mirrorPercentage: { value: 50 } })]));
@@ -247,22 +258,23 @@ bad('VirtualService', 'mirror 101%', vs([route({ mirror: { host: 'm' }, mirrorPe
 bad('VirtualService', 'mirror -5%', vs([route({ mirror: { host: 'm' }, mirrorPercentage: { value: -5 } })]), 'mirror_percentage must have a min value of 0 (it has -5.000000)');
 bad('VirtualService', 'mirrorPercent 200', vs([route({ mirror: { host: 'm' }, mirrorPercent: 200 })]), 'mirror_percent must have a max value of 100 (it has 200)');
 bad('VirtualService', 'mirror and mirrors', vs([route({ mirror: { host: 'm' }, mirrors: [{ destination: { host: 'a' } }] })]), 'HTTP route cannot contain both mirror and mirrors');
-bad('VirtualService', 'mirrors percentage 300', vs([route({ mirrors: [{ destination: { host: 'a' }, percentage: { value: 300 } }] })]), 'percentage 300 is not in range 0..100');
+bad('VirtualService', 'mirrors percentage 300', vs([route({ mirrors: [{ destination: { host: 'a' }, percentage: { value: 300 } }] })]), 'mirror percentage must have a max value of 100 (it has 300.000000)');
 bad('VirtualService', 'mirrors no host', vs([route({ mirrors: [{ destination: { host: '' } }] })]), 'destination.host is required');
-bad('VirtualService', 'mirror wildcard', vs([route({ mirror: { host: '*.x' } })]), 'cannot be a wildcard');
+bad('VirtualService', 'mirror *', vs([route({ mirror: { host: '*' } })]), 'invalid destination host *');
+bad('VirtualService', 'mirrors without destination', vs([route({ mirrors: [{ percentage: { value: 5 } }] })]), 'destination is required for mirrors');
 // rewrite, headers, cors
 ok('VirtualService', 'rewrite uri', vs([route({ rewrite: { uri: '/v1' } })]));
 ok('VirtualService', 'rewrite authority', vs([route({ rewrite: { authority: 'x.com' } })]));
 ok('VirtualService', 'rewrite uriRegexRewrite', vs([route({ rewrite: { uriRegexRewrite: { match: '^/service/([^/]+)(/.*)$', rewrite: '\\2/instance/\\1' } } })]));
-bad('VirtualService', 'rewrite uri and regex', vs([route({ rewrite: { uri: '/a', uriRegexRewrite: { match: 'a', rewrite: 'b' } } })]), 'rewrite may only contain one of URI or URIRegexRewrite');
-bad('VirtualService', 'rewrite empty', vs([route({ rewrite: {} })]), 'rewrite must specify URI, authority, or uriRegexRewrite');
+bad('VirtualService', 'rewrite uri and regex', vs([route({ rewrite: { uri: '/a', uriRegexRewrite: { match: 'a', rewrite: 'b' } } })]), 'rewrite may only contain one of URI or UriRegexRewrite');
+bad('VirtualService', 'rewrite empty', vs([route({ rewrite: {} })]), 'rewrite must specify at least one of URI, UriRegexRewrite, or authority');
 bad('VirtualService', 'rewrite regex lookahead', vs([route({ rewrite: { uriRegexRewrite: { match: '(?=a)', rewrite: 'b' } } })]), 'invalid or unsupported Perl syntax');
 ok('VirtualService', 'headers set/add/remove', vs([route({ headers: { request: { set: { 'x-a': '1' }, add: { 'x-b': '2' }, remove: ['x-c'] }, response: { set: { 'x-d': 'v' } } } })]));
 ok('VirtualService', 'per-destination headers', vs([{ route: [{ ...dest(), headers: { response: { remove: ['foo'] } } }] }]));
 bad('VirtualService', 'header name with space', vs([route({ headers: { request: { set: { 'x a': '1' } } } })]), 'invalid header name "x a"');
 bad('VirtualService', 'header remove empty', vs([route({ headers: { request: { remove: [''] } } })]), 'invalid header name ""');
 ok('VirtualService', 'cors', vs([route({ corsPolicy: { allowOrigins: [{ exact: 'https://example.com' }, { regex: 'https://.*\\.example\\.com' }], allowMethods: ['GET', 'POST'], allowHeaders: ['x-a'], maxAge: '24h', allowCredentials: true } })]));
-bad('VirtualService', 'cors bad method', vs([route({ corsPolicy: { allowMethods: ['FETCH'] } })]), 'FETCH is not a valid HTTP method');
+bad('VirtualService', 'cors bad method', vs([route({ corsPolicy: { allowMethods: ['FETCH'] } })]), '"FETCH" is not a supported HTTP method');
 bad('VirtualService', 'cors maxAge ms', vs([route({ corsPolicy: { maxAge: '1500ms' } })]), 'accurate only to seconds precision');
 bad('VirtualService', 'cors origin regex', vs([route({ corsPolicy: { allowOrigins: [{ regex: '(?!x)' }] } })]), 'invalid or unsupported Perl syntax');
 bad('VirtualService', 'cors header bad', vs([route({ corsPolicy: { allowHeaders: ['a b'] } })]), 'invalid header name');
@@ -370,7 +382,7 @@ bad('ServiceEntry', 'protocol bad', se({ ports: [{ number: 80, name: 'x', protoc
 bad('ServiceEntry', 'resolution bad', se({ resolution: 'MAGIC' }), 'unsupported resolution type MAGIC');
 bad('ServiceEntry', 'location bad', se({ location: 'OUTSIDE' }), 'unsupported location OUTSIDE');
 bad('ServiceEntry', 'STATIC hostname endpoint', se({ resolution: 'STATIC', endpoints: [{ address: 'foo.com' }] }), 'is not a valid IP address');
-bad('ServiceEntry', 'DNS bad endpoint', se({ endpoints: [{ address: 'foo_bar' }] }), 'is not a valid FQDN or IP address');
+bad('ServiceEntry', 'DNS bad endpoint', se({ endpoints: [{ address: 'foo_bar' }] }), 'is not a valid FQDN or an IP address');
 bad('ServiceEntry', 'address bad', se({ addresses: ['300.0.0.1'] }), 'invalid CIDR');
 bad('ServiceEntry', 'endpoint port unknown', se({ endpoints: [{ address: 'a.com', ports: { grpc: 80 } }] }), 'endpoint port grpc is not defined');
 bad('ServiceEntry', 'endpoint port 0', se({ endpoints: [{ address: 'a.com', ports: { https: 0 } }] }), 'port number 0 must be in the range');

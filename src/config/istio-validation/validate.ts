@@ -254,17 +254,23 @@ function validateGateway(c: Collector, spec: Obj): void {
 
 // ---------- VirtualService ----------
 
-const HTTP_STATUS_MIN = 200;
-const HTTP_STATUS_MAX = 599;
+/** Istio's validateHTTPStatus: 200 to 600 pass (its message says 200-599). */
+function httpStatusError(status: unknown): string | undefined {
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 600) return `HTTP status ${String(status)} is not in range 200-599`;
+  return undefined;
+}
+const KNOWN_HTTP_STATUS = new Set([100, 101, 102, 103, 200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 307, 308, 400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 418, 421, 422, 423, 424, 425, 426, 428, 429, 431, 451, 500, 501, 502, 503, 504, 505, 506, 507, 508, 510, 511]);
+const GRPC_STATUS = new Set(['OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS', 'PERMISSION_DENIED', 'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED']);
 
 function validateDestination(c: Collector, field: string, d: unknown): void {
   if (!isObj(d)) return c.err(field, 'destination is required');
   if (typeof d.host !== 'string' || d.host === '') c.err(`${field}.host`, 'destination.host is required');
   else {
-    if (d.host.includes('*')) c.err(`${field}.host`, `destination host ${d.host} cannot be a wildcard`);
+    if (d.host === '*') c.err(`${field}.host`, 'invalid destination host *');
     else validateWildcardDomain(c, `${field}.host`, d.host);
   }
-  if (d.subset !== undefined && (typeof d.subset !== 'string' || !DNS1123_LABEL.test(d.subset))) c.err(`${field}.subset`, `subset name is invalid: ${String(d.subset)}`);
+  if (d.subset === '') c.err(`${field}.subset`, 'subset name cannot be empty');
+  else if (d.subset !== undefined && (typeof d.subset !== 'string' || !DNS1123_LABEL.test(d.subset))) c.err(`${field}.subset`, `subset name is invalid: ${String(d.subset)}`);
   if (isObj(d.port)) validatePort(c, `${field}.port.number`, d.port.number);
 }
 
@@ -279,7 +285,7 @@ function validateWeights(c: Collector, field: string, routes: unknown[]): void {
     }
   });
   if (total > 0xffffffff) c.err(field, `total weight ${total} exceeds 2^32-1`);
-  if (routes.length > 1 && routes.every((r) => isObj(r) && r.weight === 0)) c.warn(field, 'total destination weight = 0');
+  if (routes.length > 1 && routes.every((r) => isObj(r) && (r.weight === undefined || r.weight === 0))) c.err(field, 'total destination weight = 0');
 }
 
 function validateHeaderOps(c: Collector, field: string, h: unknown): void {
@@ -305,13 +311,16 @@ function validateRetries(c: Collector, field: string, r: unknown): void {
   if (!isObj(r)) return c.err(field, 'retries must be an object');
   if (r.attempts !== undefined && (typeof r.attempts !== 'number' || !Number.isInteger(r.attempts))) c.err(`${field}.attempts`, 'attempts must be an integer');
   else if (typeof r.attempts === 'number' && r.attempts < 0) c.err(`${field}.attempts`, 'attempts cannot be negative');
+  if ((r.attempts === undefined || r.attempts === 0) && (r.perTryTimeout !== undefined || (r.retryOn !== undefined && r.retryOn !== '') || r.retryRemoteLocalities !== undefined)) {
+    c.err(field, 'http retry policy configured when attempts are set to 0 (disabled)');
+  }
   if (r.perTryTimeout !== undefined) durationMillis(c, `${field}.perTryTimeout`, r.perTryTimeout);
-  if (r.retryOn !== undefined) {
+  if (r.backoff !== undefined) durationMillis(c, `${field}.backoff`, r.backoff);
+  if (r.retryOn !== undefined && r.retryOn !== '') {
     if (typeof r.retryOn !== 'string') c.err(`${field}.retryOn`, 'retryOn must be a comma-separated string');
-    else for (const p of r.retryOn.split(',').map((s) => s.trim())) {
-      if (p === '') continue;
-      if (/^\d+$/.test(p)) { const n = Number(p); if (n < 100 || n > 599) c.err(`${field}.retryOn`, `${p} is not a valid retryOn value`); continue; }
-      if (!RETRY_ON.has(p)) c.err(`${field}.retryOn`, `${p} is not a valid retryOn value`);
+    else for (const p of r.retryOn.split(',')) {
+      const known = /^\d+$/.test(p) ? KNOWN_HTTP_STATUS.has(Number(p)) : RETRY_ON.has(p);
+      if (!known) c.err(`${field}.retryOn`, `${JSON.stringify(p)} is not a valid retryOn policy`);
     }
   }
 }
@@ -329,17 +338,25 @@ function validateFault(c: Collector, field: string, f: unknown): void {
     const d = f.delay;
     validatePercentage(c, `${field}.delay.percentage`, d.percentage);
     validatePercent(c, `${field}.delay.percent`, d.percent);
-    if (d.fixedDelay === undefined && d.exponentialDelay === undefined) c.err(`${field}.delay`, 'fixedDelay is required');
     if (d.fixedDelay !== undefined) durationMillis(c, `${field}.delay.fixedDelay`, d.fixedDelay);
-    if (d.exponentialDelay !== undefined) c.err(`${field}.delay.exponentialDelay`, 'exponentialDelay not supported yet');
+    if (d.exponentialDelay !== undefined) {
+      durationMillis(c, `${field}.delay.exponentialDelay`, d.exponentialDelay);
+      c.err(`${field}.delay.exponentialDelay`, 'exponentialDelay not supported yet');
+    }
   } else if (f.delay !== undefined) c.err(`${field}.delay`, 'delay must be an object');
   if (isObj(f.abort)) {
     const a = f.abort;
     validatePercentage(c, `${field}.abort.percentage`, a.percentage);
     const kinds = ['httpStatus', 'grpcStatus', 'http2Error'].filter((k) => a[k] !== undefined);
-    if (kinds.length === 0) c.err(`${field}.abort`, 'abort must have one of httpStatus, grpcStatus or http2Error');
+    if (kinds.length === 0) c.warn(`${field}.abort`, 'abort configured, but error type not set');
     if (kinds.length > 1) c.err(`${field}.abort`, `only one of ${kinds.join(', ')} may be set`);
-    if (a.httpStatus !== undefined && (typeof a.httpStatus !== 'number' || a.httpStatus < HTTP_STATUS_MIN || a.httpStatus > HTTP_STATUS_MAX)) c.err(`${field}.abort.httpStatus`, `invalid abort http status ${String(a.httpStatus)}`);
+    if (a.httpStatus !== undefined) {
+      const e = httpStatusError(a.httpStatus);
+      if (e) c.err(`${field}.abort.httpStatus`, e);
+    }
+    if (a.grpcStatus !== undefined && !GRPC_STATUS.has(String(a.grpcStatus))) {
+      c.err(`${field}.abort.grpcStatus`, `gRPC status ${JSON.stringify(a.grpcStatus)} is not supported. See https://github.com/grpc/grpc/blob/master/doc/statuscodes.md for a list of supported codes, for example 'NOT_FOUND'`);
+    }
     if (a.http2Error !== undefined) c.err(`${field}.abort.http2Error`, 'HTTP/2 abort fault injection not supported yet');
   } else if (f.abort !== undefined) c.err(`${field}.abort`, 'abort must be an object');
 }
@@ -347,9 +364,13 @@ function validateFault(c: Collector, field: string, f: unknown): void {
 function validateCors(c: Collector, field: string, p: unknown): void {
   if (p === undefined) return;
   if (!isObj(p)) return c.err(field, 'corsPolicy must be an object');
-  arr(p.allowOrigins).forEach((o, i) => validateStringMatch(c, `${field}.allowOrigins[${i}]`, o, { emptyPrefixOk: true }));
+  arr(p.allowOrigins).forEach((o, i) => {
+    const m = isObj(o) ? (o.exact ?? o.prefix ?? o.regex) : undefined;
+    if (m === undefined || m === '') c.err(`${field}.allowOrigins[${i}]`, `'${typeof m === 'string' ? m : ''}' is not a valid match type for CORS allow origins`);
+    else validateStringMatch(c, `${field}.allowOrigins[${i}]`, o, { emptyPrefixOk: true });
+  });
   for (const k of ['allowMethods']) arr(p[k]).forEach((m, i) => {
-    if (typeof m !== 'string' || !['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'CONNECT', 'TRACE', '*'].includes(m)) c.err(`${field}.${k}[${i}]`, `${String(m)} is not a valid HTTP method`);
+    if (typeof m !== 'string' || !['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'CONNECT', 'TRACE', '*'].includes(m)) c.err(`${field}.${k}[${i}]`, `${JSON.stringify(m)} is not a supported HTTP method`);
   });
   for (const k of ['allowHeaders', 'exposeHeaders']) arr(p[k]).forEach((h, i) => {
     if (typeof h !== 'string' || h === '' || (h !== '*' && /[^!#$%&'*+\-.^_`|~0-9A-Za-z]/.test(h))) c.err(`${field}.${k}[${i}]`, `invalid header name "${String(h)}"`);
@@ -389,13 +410,22 @@ function validateHTTPMatch(c: Collector, field: string, m: unknown): void {
 function validateGatewayName(c: Collector, field: string, g: unknown): void {
   if (typeof g !== 'string' || g === '') return c.err(field, 'gateway name must not be empty');
   if (g === 'mesh') return;
-  const parts = g.split('/');
-  if (parts.length > 2) return c.err(field, `invalid gateway name ${JSON.stringify(g)}: write [namespace/]name`);
-  if (parts.length === 2 && !DNS1123_LABEL.test(parts[0]!)) c.err(field, `invalid value for namespace: ${JSON.stringify(parts[0])}`);
-  const name = parts[parts.length - 1]!;
-  // A dotted name is the short name with its namespace: gw.ns.svc.cluster.local style; Istio checks it as a domain.
-  const e = hostError(name);
-  if (e || name.includes('*')) c.err(field, `invalid gateway name ${JSON.stringify(g)}`);
+  const slash = g.indexOf('/');
+  if (slash < 0) {
+    // The legacy form: a name, or an FQDN `<name>.<namespace>.svc.cluster.local`.
+    const e = hostError(g);
+    if (e || g.includes('*')) c.err(field, e ?? `domain name ${JSON.stringify(g)} invalid (wildcards are not allowed)`);
+    else if (g.includes('.')) {
+      const [name, ns] = g.split('.');
+      c.warn(field, `using legacy gatewayName format ${JSON.stringify(g)}; prefer the <namespace>/<name> format: ${JSON.stringify(`${ns}/${name}`)}`);
+    }
+    return;
+  }
+  const ns = g.slice(0, slash);
+  const name = g.slice(slash + 1);
+  if (ns === '' || name === '') c.err(field, 'config namespace and gateway name cannot be empty');
+  if (!DNS1123_LABEL.test(ns) || ns.length > 63) c.err(field, `invalid value for namespace: ${JSON.stringify(ns)}`);
+  if (!DNS1123_LABEL.test(name) || name.length > 63) c.err(field, `invalid value for gateway name: ${JSON.stringify(name)}`);
 }
 
 function validateHTTPRoute(c: Collector, field: string, r: unknown, delegate: boolean): void {
@@ -459,37 +489,46 @@ function validateHTTPRoute(c: Collector, field: string, r: unknown, delegate: bo
   }
   if (authorities.length > 1) c.err(`${field}.headers`, `authority header cannot be set multiple times: have ${JSON.stringify(authorities[0])}, attempting to set ${JSON.stringify(authorities[1])}`);
   arr(r.mirrors).forEach((m, i) => {
-    if (!isObj(m)) return c.err(`${field}.mirrors[${i}]`, 'mirror policy must be an object');
+    if (!isObj(m)) return c.err(`${field}.mirrors[${i}]`, 'mirror cannot be null');
+    if (!isObj(m.destination)) return c.err(`${field}.mirrors[${i}].destination`, 'destination is required for mirrors');
     validateDestination(c, `${field}.mirrors[${i}].destination`, m.destination);
-    validatePercentage(c, `${field}.mirrors[${i}].percentage`, m.percentage);
+    if (isObj(m.percentage) && typeof m.percentage.value === 'number') {
+      const v = m.percentage.value;
+      if (v > 100) c.err(`${field}.mirrors[${i}].percentage.value`, `mirror percentage must have a max value of 100 (it has ${v.toFixed(6)})`);
+      if (v < 0) c.err(`${field}.mirrors[${i}].percentage.value`, `mirror percentage must have a min value of 0 (it has ${v.toFixed(6)})`);
+    }
   });
 
   if (isObj(r.redirect)) {
     const rd = r.redirect;
-    if (rd.uri === undefined && rd.authority === undefined && rd.redirectCode === undefined && rd.scheme === undefined && rd.port === undefined && rd.derivePort === undefined) {
-      c.err(`${field}.redirect`, 'redirect must specify URI, authority, scheme, port, or derivePort');
+    if (!rd.uri && !rd.authority && !rd.scheme && rd.port === undefined && rd.derivePort === undefined) {
+      c.err(`${field}.redirect`, 'redirect must specify URI, authority, scheme, or port');
     }
-    if (rd.redirectCode !== undefined && (typeof rd.redirectCode !== 'number' || ![301, 302, 303, 307, 308].includes(rd.redirectCode))) c.err(`${field}.redirect.redirectCode`, `${String(rd.redirectCode)} is not a valid redirect code, must be 3xx`);
+    if (rd.redirectCode !== undefined && rd.redirectCode !== 0 && (typeof rd.redirectCode !== 'number' || rd.redirectCode < 300 || rd.redirectCode > 399)) c.err(`${field}.redirect.redirectCode`, `${String(rd.redirectCode)} is not a valid redirect code, must be 3xx`);
+    if (rd.scheme !== undefined && rd.scheme !== '' && rd.scheme !== 'http' && rd.scheme !== 'https') c.err(`${field}.redirect.scheme`, 'invalid redirect scheme, must be "http" or "https"');
     if (rd.port !== undefined) validatePort(c, `${field}.redirect.port`, rd.port);
     if (rd.port !== undefined && rd.derivePort !== undefined) c.err(`${field}.redirect`, 'only one of port or derivePort may be set');
   }
   if (isObj(r.directResponse)) {
     const dr = r.directResponse;
-    if (typeof dr.status !== 'number' || dr.status < HTTP_STATUS_MIN || dr.status > HTTP_STATUS_MAX) c.err(`${field}.directResponse.status`, `status ${String(dr.status)} is not a valid HTTP status code`);
+    const e = httpStatusError(dr.status);
+    if (e) c.err(`${field}.directResponse.status`, e);
     if (isObj(dr.body)) {
       const b = dr.body;
       if (b.string !== undefined && b.bytes !== undefined) c.err(`${field}.directResponse.body`, 'only one of string or bytes may be set');
-      if (typeof b.string === 'string' && b.string.length > 100 * 1024) c.err(`${field}.directResponse.body`, 'large direct_responses may impact control plane performance, must be less than 100KB');
+      const size = typeof b.string === 'string' ? Buffer.byteLength(b.string) : typeof b.bytes === 'string' ? Math.floor((b.bytes.length * 3) / 4) : 0;
+      if (size > 1024 * 1024) c.err(`${field}.directResponse.body`, 'large direct_responses may impact control plane performance, must be less than 1MB');
+      else if (size > 100 * 1024) c.warn(`${field}.directResponse.body`, 'large direct_responses may impact control plane performance');
     }
   }
   if (isObj(r.rewrite)) {
     const rw = r.rewrite;
-    if (rw.uri !== undefined && rw.uriRegexRewrite !== undefined) c.err(`${field}.rewrite`, 'rewrite may only contain one of URI or URIRegexRewrite');
-    if (rw.uri === undefined && rw.authority === undefined && rw.uriRegexRewrite === undefined) c.err(`${field}.rewrite`, 'rewrite must specify URI, authority, or uriRegexRewrite');
-    if (isObj(rw.uriRegexRewrite)) {
-      if (typeof rw.uriRegexRewrite.match !== 'string' || rw.uriRegexRewrite.match === '') c.err(`${field}.rewrite.uriRegexRewrite.match`, 'UriRegexRewrite requires a match regex');
-      else validateRegex(c, `${field}.rewrite.uriRegexRewrite.match`, rw.uriRegexRewrite.match);
-      if (typeof rw.uriRegexRewrite.rewrite !== 'string') c.err(`${field}.rewrite.uriRegexRewrite.rewrite`, 'UriRegexRewrite requires a rewrite');
+    if (rw.uri && rw.uriRegexRewrite !== undefined) c.err(`${field}.rewrite`, 'rewrite may only contain one of URI or UriRegexRewrite');
+    else if (!rw.uri && rw.uriRegexRewrite === undefined && !rw.authority) c.err(`${field}.rewrite`, 'rewrite must specify at least one of URI, UriRegexRewrite, or authority. Only one of URI or UriRegexRewrite may be specified');
+    else if (isObj(rw.uriRegexRewrite)) {
+      const rr = rw.uriRegexRewrite;
+      if (!rr.match || !rr.rewrite) c.err(`${field}.rewrite.uriRegexRewrite`, 'UriRegexRewrite has errors: UriRegexRewrite requires both Rewrite and Match fields to be specified');
+      else if (typeof rr.match === 'string') validateRegex(c, `${field}.rewrite.uriRegexRewrite.match`, rr.match);
     }
     if (typeof rw.uri === 'string' && rw.uri === '' && arr(r.match).some((m) => isObj(m) && isObj(m.uri) && m.uri.prefix !== undefined && m.uri.prefix !== '/')) {
       /* accepted: Istio rewrites to "/" */
@@ -771,7 +810,7 @@ function validateServiceEntry(c: Collector, spec: Obj): void {
       if (resolution === 'STATIC' && !isIP(e.address) && !e.address.startsWith('unix://')) c.err(`${f}.address`, `endpoint address ${JSON.stringify(e.address)} is not a valid IP address`);
       if ((resolution === 'DNS' || resolution === 'DNS_ROUND_ROBIN') && !isIP(e.address)) {
         const err = hostError(e.address);
-        if (err || e.address.includes('*')) c.err(`${f}.address`, `endpoint address ${JSON.stringify(e.address)} is not a valid FQDN or IP address`);
+        if (err || e.address.includes('*')) c.err(`${f}.address`, `endpoint address ${JSON.stringify(e.address)} is not a valid FQDN or an IP address`);
       }
     } else if (resolution !== 'NONE' && e.network === undefined) c.err(`${f}.address`, 'endpoint address is required');
     validateLabels(c, `${f}.labels`, e.labels);
