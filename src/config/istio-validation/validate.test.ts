@@ -107,7 +107,7 @@ for (const [t, msg] of [
   ['', 'invalid duration'],
 ] as const) bad('VirtualService', `timeout ${JSON.stringify(t)}`, vs([route({ timeout: t })]), msg);
 bad('VirtualService', 'timeout 10 (number)', vs([route({ timeout: 10 })]), 'invalid duration 10');
-for (const h of ['reviews', 'reviews.default.svc.cluster.local', '*.example.com', 'example.com', '192.168.1.1', '10.0.0.0/8', 'foo.bar'])
+for (const h of ['reviews', 'reviews.default.svc.cluster.local', '*.example.com', 'example.com', '192.168.1.1', '2001:db8::1', 'foo.bar'])
   ok('VirtualService', `host ${h}`, vs([route()], { hosts: [h] }));
 ok('VirtualService', 'host * with gateway', vs([route()], { hosts: ['*'], gateways: ['gw'] }));
 ok('VirtualService', 'host * with ns/gateway', vs([route()], { hosts: ['*'], gateways: ['istio-system/gw'] }));
@@ -115,7 +115,11 @@ bad('VirtualService', 'host * for mesh', vs([route()], { hosts: ['*'] }), 'wildc
 bad('VirtualService', 'host * with mesh gateway', vs([route()], { hosts: ['*'], gateways: ['mesh', 'gw'] }), 'wildcard host * is not allowed');
 for (const h of ['foo.*.com', 'rev_iews', 'foo*bar.com', '-x.com'])
   bad('VirtualService', `host ${h}`, vs([route()], { hosts: [h] }), 'invalid');
-bad('VirtualService', 'duplicate hosts', vs([route()], { hosts: ['a', 'a'] }), 'duplicate hosts in virtual service: a');
+bad('VirtualService', 'duplicate hosts', vs([route()], { hosts: ['a', 'a'] }), 'duplicate hosts in virtual service: a & a');
+bad('VirtualService', 'wildcard covers host', vs([route()], { hosts: ['*.foo.com', 'bar.foo.com'] }), 'duplicate hosts in virtual service: *.foo.com & bar.foo.com');
+bad('VirtualService', 'wildcard covers wildcard', vs([route()], { hosts: ['*.a.foo.com', '*.foo.com'] }), 'duplicate hosts in virtual service: *.a.foo.com & *.foo.com');
+ok('VirtualService', 'distinct hosts', vs([route()], { hosts: ['a.foo.com', 'b.foo.com', '*.bar.com'] }));
+bad('VirtualService', 'CIDR host', vs([route()], { hosts: ['10.0.0.0/8'] }), 'invalid');
 ok('VirtualService', 'delegate (no hosts)', { http: [route()] });
 bad('VirtualService', 'delegate with gateways', { gateways: ['gw'], http: [route()] }, 'delegate virtual service must have no gateways specified');
 bad('VirtualService', 'no routes at all', { hosts: ['reviews'] }, 'http, tcp or tls must be provided in virtual service');

@@ -571,20 +571,34 @@ function validateVirtualService(c: Collector, spec: Obj): void {
   const delegate = hosts.length === 0;
   if (delegate && gateways.length > 0) c.err('spec.gateways', 'delegate virtual service must have no gateways specified');
   const appliesToMesh = gateways.length === 0 || gateways.includes('mesh');
-  const seen = new Set<string>();
+  let allValid = true;
   hosts.forEach((h, i) => {
     const f = `spec.hosts[${i}]`;
-    if (typeof h !== 'string') return c.err(f, 'host must be a string');
-    if (appliesToMesh && h === '*') c.err(f, 'wildcard host * is not allowed for virtual services bound to the mesh gateway');
-    if (isIP(h) || validateCidrOk(h)) {
-      if (!appliesToMesh || gateways.length > 0) { /* IPs are allowed as hosts */ }
-    } else {
-      const e = hostError(h);
-      if (e) c.err(f, e);
+    if (typeof h !== 'string') {
+      allValid = false;
+      return c.err(f, 'host must be a string');
     }
-    if (seen.has(h)) c.err(f, `duplicate hosts in virtual service: ${h}`);
-    seen.add(h);
+    const e = hostError(h);
+    if (e) {
+      // An IP address is a host too (not a CIDR range).
+      if (!isIP(h)) {
+        c.err(f, e);
+        allValid = false;
+      }
+    } else if (appliesToMesh && h === '*') {
+      c.err(f, 'wildcard host * is not allowed for virtual services bound to the mesh gateway');
+      allValid = false;
+    }
   });
+  // Duplicates include a wildcard that covers another host: *.foo.com and a.foo.com.
+  if (allValid) {
+    const names = hosts as string[];
+    for (let i = 0; i < names.length; i++) {
+      for (let j = i + 1; j < names.length; j++) {
+        if (hostsMatch(names[i]!, names[j]!)) c.err(`spec.hosts[${j}]`, `duplicate hosts in virtual service: ${names[i]} & ${names[j]}`);
+      }
+    }
+  }
   gateways.forEach((g, i) => validateGatewayName(c, `spec.gateways[${i}]`, g));
   const http = arr(spec.http);
   const tcp = arr(spec.tcp);
@@ -604,9 +618,11 @@ function validateVirtualService(c: Collector, spec: Obj): void {
   arr(spec.exportTo).forEach((e, i) => validateExportTo(c, `spec.exportTo[${i}]`, e));
 }
 
-function validateCidrOk(h: string): boolean {
-  const [ip, bits] = h.split('/');
-  return bits !== undefined && !!ip && isIP(ip) && /^\d+$/.test(bits);
+/** Istio's host.Name Matches: equal, or one is a wildcard whose suffix covers the other. */
+function hostsMatch(a: string, b: string): boolean {
+  if (a === b) return true;
+  const covers = (w: string, h: string): boolean => w === '*' || (w.startsWith('*') && (h.startsWith('*') ? h.slice(1).endsWith(w.slice(1)) : h.endsWith(w.slice(1))));
+  return (a.startsWith('*') && covers(a, b)) || (b.startsWith('*') && covers(b, a));
 }
 
 function validateExportTo(c: Collector, field: string, e: unknown): void {
