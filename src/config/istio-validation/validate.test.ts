@@ -322,18 +322,18 @@ bad('DestinationRule', 'failover same', dr({ trafficPolicy: { loadBalancer: { lo
 bad('DestinationRule', 'distribute wildcard middle', dr({ trafficPolicy: { loadBalancer: { localityLbSetting: { distribute: [{ from: 'a/*/z', to: { 'a/*': 100 } }] } } } }), 'locality wildcard * must be in the last segment');
 for (const cp of [{ tcp: { maxConnections: 100, connectTimeout: '30ms' } }, { http: { http1MaxPendingRequests: 1, maxRequestsPerConnection: 1 } }, { http: { http2MaxRequests: 1000, idleTimeout: '1h', h2UpgradePolicy: 'UPGRADE' } }, { tcp: { tcpKeepalive: { time: '7200s', interval: '75s' } } }, { tcp: { maxConnections: 0 } }, { http: { maxRetries: 3 } }])
   ok('DestinationRule', `pool ${JSON.stringify(cp).slice(0, 50)}`, dr({ trafficPolicy: { connectionPool: cp } }));
-bad('DestinationRule', 'pool empty', dr({ trafficPolicy: { connectionPool: {} } }), 'must have at least one field set');
+bad('DestinationRule', 'pool empty', dr({ trafficPolicy: { connectionPool: {} } }), 'connection pool must have at least one field');
 bad('DestinationRule', 'maxConnections -1', dr({ trafficPolicy: { connectionPool: { tcp: { maxConnections: -1 } } } }), 'max connections must be non-negative');
 bad('DestinationRule', 'connectTimeout 0s', dr({ trafficPolicy: { connectionPool: { tcp: { connectTimeout: '0s' } } } }), 'duration must be greater than 1ms');
 bad('DestinationRule', 'connectTimeout number', dr({ trafficPolicy: { connectionPool: { tcp: { connectTimeout: 30 } } } }), 'invalid duration');
-bad('DestinationRule', 'pending -1', dr({ trafficPolicy: { connectionPool: { http: { http1MaxPendingRequests: -1 } } } }), 'must be non-negative');
+bad('DestinationRule', 'pending -1', dr({ trafficPolicy: { connectionPool: { http: { http1MaxPendingRequests: -1 } } } }), 'http1 max pending requests must be non-negative');
 bad('DestinationRule', 'idleTimeout bad', dr({ trafficPolicy: { connectionPool: { http: { idleTimeout: '1x' } } } }), 'invalid duration');
 bad('DestinationRule', 'h2UpgradePolicy bad', dr({ trafficPolicy: { connectionPool: { http: { h2UpgradePolicy: 'ALWAYS' } } } }), 'unsupported h2UpgradePolicy');
 for (const od of [{ consecutive5xxErrors: 7, interval: '5m', baseEjectionTime: '15m' }, { consecutiveGatewayErrors: 1, maxEjectionPercent: 100 }, { consecutive5xxErrors: 0 }, { maxEjectionPercent: 0, minHealthPercent: 50 }, { consecutiveErrors: 5 }, { interval: '1s', splitExternalLocalOriginErrors: true, consecutiveLocalOriginFailures: 2 }])
   ok('DestinationRule', `outlier ${JSON.stringify(od).slice(0, 50)}`, dr({ trafficPolicy: { outlierDetection: od } }));
-bad('DestinationRule', 'maxEjection 101', dr({ trafficPolicy: { outlierDetection: { maxEjectionPercent: 101 } } }), 'max ejection percent must be in range [0, 100]');
-bad('DestinationRule', 'maxEjection -1', dr({ trafficPolicy: { outlierDetection: { maxEjectionPercent: -1 } } }), 'max ejection percent must be in range [0, 100]');
-bad('DestinationRule', 'minHealth 200', dr({ trafficPolicy: { outlierDetection: { minHealthPercent: 200 } } }), 'minimum health percent must be in range [0, 100]');
+bad('DestinationRule', 'maxEjection 101', dr({ trafficPolicy: { outlierDetection: { maxEjectionPercent: 101 } } }), 'percentage 101 is not in range 0..100');
+bad('DestinationRule', 'maxEjection -1', dr({ trafficPolicy: { outlierDetection: { maxEjectionPercent: -1 } } }), 'percentage -1 is not in range 0..100');
+bad('DestinationRule', 'minHealth 200', dr({ trafficPolicy: { outlierDetection: { minHealthPercent: 200 } } }), 'percentage 200 is not in range 0..100');
 bad('DestinationRule', 'consecutive -1', dr({ trafficPolicy: { outlierDetection: { consecutive5xxErrors: -1 } } }), 'cannot be negative');
 bad('DestinationRule', 'interval 0s', dr({ trafficPolicy: { outlierDetection: { interval: '0s' } } }), 'duration must be greater than 1ms');
 bad('DestinationRule', 'baseEjectionTime bad', dr({ trafficPolicy: { outlierDetection: { baseEjectionTime: '30' } } }), 'invalid duration');
@@ -352,7 +352,9 @@ bad('DestinationRule', 'portLevel no port', dr({ trafficPolicy: { portLevelSetti
 bad('DestinationRule', 'portLevel empty', dr({ trafficPolicy: { portLevelSettings: [{ port: { number: 80 } }] } }), 'must have at least one field');
 bad('DestinationRule', 'portLevel duplicate', dr({ trafficPolicy: { portLevelSettings: [{ port: { number: 80 }, tls: { mode: 'DISABLE' } }, { port: { number: 80 }, tls: { mode: 'SIMPLE' } }] } }), 'duplicate port number 80');
 ok('DestinationRule', 'subset trafficPolicy', dr({ subsets: [{ name: 'v2', labels: { version: 'v2' }, trafficPolicy: { loadBalancer: { simple: 'RANDOM' } } }] }));
-bad('DestinationRule', 'subset trafficPolicy bad', dr({ subsets: [{ name: 'v2', trafficPolicy: { outlierDetection: { maxEjectionPercent: 500 } } }] }), 'max ejection percent must be in range');
+bad('DestinationRule', 'subset trafficPolicy bad', dr({ subsets: [{ name: 'v2', trafficPolicy: { outlierDetection: { maxEjectionPercent: 500 } } }] }), 'percentage 500 is not in range 0..100');
+bad('DestinationRule', 'local origin failures without split', dr({ trafficPolicy: { outlierDetection: { consecutiveLocalOriginFailures: 2 } } }), 'split external local origin errors is set to false');
+bad('DestinationRule', 'empty trafficPolicy', dr({ trafficPolicy: {} }), 'traffic policy must have at least one field');
 ok('DestinationRule', 'workloadSelector exportTo .', dr({ workloadSelector: { matchLabels: { app: 'a' } }, exportTo: ['.'] }));
 bad('DestinationRule', 'workloadSelector exportTo *', dr({ workloadSelector: { matchLabels: { app: 'a' } }, exportTo: ['*'] }), 'cannot have exportTo beyond current namespace');
 ok('DestinationRule', 'exportTo', dr({ exportTo: ['.', '~'] }));

@@ -686,11 +686,12 @@ function validateLoadBalancer(c: Collector, field: string, lb: unknown): void {
 function validateConnectionPool(c: Collector, field: string, p: unknown): void {
   if (p === undefined) return;
   if (!isObj(p)) return c.err(field, 'connectionPool must be an object');
-  if (p.http === undefined && p.tcp === undefined) c.err(field, 'must have at least one field set');
+  if (p.http === undefined && p.tcp === undefined) c.err(field, 'connection pool must have at least one field');
   if (isObj(p.http)) {
     const h = p.http;
     for (const k of ['http1MaxPendingRequests', 'http2MaxRequests', 'maxRequestsPerConnection', 'maxRetries', 'maxConcurrentStreams']) {
-      if (h[k] !== undefined && (typeof h[k] !== 'number' || (h[k] as number) < 0)) c.err(`${field}.http.${k}`, `${k.replace(/^h/, 'H')} must be non-negative, if defined`.replace(/^./, (s) => s.toLowerCase()));
+      const words: Record<string, string> = { http1MaxPendingRequests: 'http1 max pending requests', http2MaxRequests: 'http2 max requests', maxRequestsPerConnection: 'max requests per connection', maxRetries: 'max retries', maxConcurrentStreams: 'max concurrent streams' };
+      if (h[k] !== undefined && (typeof h[k] !== 'number' || (h[k] as number) < 0)) c.err(`${field}.http.${k}`, `${words[k] ?? k} must be non-negative`);
     }
     if (h.idleTimeout !== undefined) durationMillis(c, `${field}.http.idleTimeout`, h.idleTimeout);
     if (h.h2UpgradePolicy !== undefined && !['DEFAULT', 'DO_NOT_UPGRADE', 'UPGRADE'].includes(String(h.h2UpgradePolicy))) c.err(`${field}.http.h2UpgradePolicy`, `unsupported h2UpgradePolicy ${String(h.h2UpgradePolicy)}`);
@@ -719,13 +720,19 @@ function validateOutlier(c: Collector, field: string, o: unknown): void {
   }
   if (o.interval !== undefined) durationMillis(c, `${field}.interval`, o.interval);
   if (o.baseEjectionTime !== undefined) durationMillis(c, `${field}.baseEjectionTime`, o.baseEjectionTime);
-  if (o.maxEjectionPercent !== undefined && (typeof o.maxEjectionPercent !== 'number' || o.maxEjectionPercent < 0 || o.maxEjectionPercent > 100)) c.err(`${field}.maxEjectionPercent`, 'max ejection percent must be in range [0, 100]');
-  if (o.minHealthPercent !== undefined && (typeof o.minHealthPercent !== 'number' || o.minHealthPercent < 0 || o.minHealthPercent > 100)) c.err(`${field}.minHealthPercent`, 'minimum health percent must be in range [0, 100]');
+  validatePercent(c, `${field}.maxEjectionPercent`, o.maxEjectionPercent);
+  validatePercent(c, `${field}.minHealthPercent`, o.minHealthPercent);
+  if (o.consecutiveErrors !== undefined && o.consecutiveErrors !== 0) c.warn(`${field}.consecutiveErrors`, 'outlier detection consecutive errors is deprecated, use consecutiveGatewayErrors or consecutive5xxErrors instead');
+  const localOrigin = isObj(o.consecutiveLocalOriginFailures) ? o.consecutiveLocalOriginFailures.value : o.consecutiveLocalOriginFailures;
+  if (o.splitExternalLocalOriginErrors !== true && typeof localOrigin === 'number' && localOrigin > 0) {
+    c.err(`${field}.consecutiveLocalOriginFailures`, 'outlier detection consecutive local origin failures is specified, but split external local origin errors is set to false');
+  }
 }
 
 function validateTrafficPolicy(c: Collector, field: string, p: unknown): void {
   if (p === undefined) return;
   if (!isObj(p)) return c.err(field, 'trafficPolicy must be an object');
+  if (Object.keys(p).length === 0) return c.err(field, 'traffic policy must have at least one field');
   validateLoadBalancer(c, `${field}.loadBalancer`, p.loadBalancer);
   validateConnectionPool(c, `${field}.connectionPool`, p.connectionPool);
   validateOutlier(c, `${field}.outlierDetection`, p.outlierDetection);
