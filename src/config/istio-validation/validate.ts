@@ -786,63 +786,95 @@ const SE_PROTOCOLS = new Set(['HTTP', 'HTTPS', 'GRPC', 'GRPC-WEB', 'HTTP2', 'MON
 
 function validateServiceEntry(c: Collector, spec: Obj): void {
   const hosts = arr(spec.hosts);
+  const endpoints = arr(spec.endpoints);
+  if (spec.workloadSelector !== undefined && spec.endpoints !== undefined) c.err('spec', 'only one of WorkloadSelector or Endpoints is allowed in Service Entry');
   if (hosts.length === 0) c.err('spec.hosts', 'service entry must have at least one host');
-  const resolution = spec.resolution === undefined ? 'NONE' : String(spec.resolution);
-  if (!['NONE', 'STATIC', 'DNS', 'DNS_ROUND_ROBIN'].includes(resolution)) c.err('spec.resolution', `unsupported resolution type ${resolution}`);
   hosts.forEach((h, i) => {
     const f = `spec.hosts[${i}]`;
     if (typeof h !== 'string') return c.err(f, 'host must be a string');
     if (h === '*') return c.err(f, 'invalid host *');
-    if (isIP(h)) return c.err(f, `invalid host ${h}: IP addresses are not allowed as service entry hosts; put them in addresses`);
     const e = hostError(h);
     if (e) c.err(f, e);
-    if ((resolution === 'DNS' || resolution === 'DNS_ROUND_ROBIN') && h.includes('*') && arr(spec.endpoints).length === 0) c.err(f, `wildcard host ${h} cannot be used with ${resolution} resolution without endpoints`);
   });
   const addresses = arr(spec.addresses);
-  addresses.forEach((a, i) => validateCidr(c, `spec.addresses[${i}]`, a));
+  let cidr = false;
+  addresses.forEach((a, i) => {
+    if (typeof a === 'string' && a.includes('/')) cidr = true;
+    validateCidr(c, `spec.addresses[${i}]`, a);
+  });
+  const resolution = spec.resolution === undefined ? 'NONE' : String(spec.resolution);
+  if (cidr && resolution !== 'NONE' && resolution !== 'STATIC') c.err('spec.addresses', 'CIDR addresses are allowed only for NONE/STATIC resolution types');
   if (spec.location !== undefined && !['MESH_EXTERNAL', 'MESH_INTERNAL'].includes(String(spec.location))) c.err('spec.location', `unsupported location ${String(spec.location)}`);
   const ports = arr(spec.ports);
   const names = new Set<string>();
   const numbers = new Set<number>();
   ports.forEach((p, i) => {
     const f = `spec.ports[${i}]`;
-    if (!isObj(p)) return c.err(f, 'port must be an object');
-    validatePort(c, `${f}.number`, p.number);
-    if (p.targetPort !== undefined) validatePort(c, `${f}.targetPort`, p.targetPort);
-    if (typeof p.name !== 'string' || p.name === '') c.err(`${f}.name`, 'port name must be set');
-    else {
-      if (names.has(p.name)) c.err(`${f}.name`, `service entry port name ${JSON.stringify(p.name)} already defined`);
-      names.add(p.name);
-    }
+    if (!isObj(p)) return c.err(f, 'service entry port may not be null');
+    const name = typeof p.name === 'string' ? p.name : '';
+    if (names.has(name)) c.err(`${f}.name`, `service entry port name ${JSON.stringify(name)} already defined`);
+    names.add(name);
     if (typeof p.number === 'number') {
       if (numbers.has(p.number)) c.err(`${f}.number`, `service entry port ${p.number} already defined`);
       numbers.add(p.number);
     }
-    if (p.protocol !== undefined && !SE_PROTOCOLS.has(String(p.protocol).toUpperCase())) c.err(`${f}.protocol`, `unsupported protocol ${String(p.protocol)}`);
+    if (p.targetPort !== undefined && p.targetPort !== 0) validatePort(c, `${f}.targetPort`, p.targetPort);
+    if (!DNS1123_LABEL.test(name) || name.length > 63) c.err(`${f}.name`, `invalid port name: ${name}`);
+    if (p.protocol !== undefined && p.protocol !== '' && !SE_PROTOCOLS.has(String(p.protocol).toUpperCase())) c.err(`${f}.protocol`, `unsupported protocol: ${String(p.protocol)}`);
+    validatePort(c, `${f}.number`, p.number);
   });
-  const endpoints = arr(spec.endpoints);
-  if (spec.workloadSelector !== undefined && endpoints.length > 0) c.err('spec', 'only one of WorkloadSelector or Endpoints is allowed in Service Entry');
-  if (resolution === 'STATIC' && endpoints.length === 0 && spec.workloadSelector === undefined) c.warn('spec.endpoints', 'no endpoints provided for STATIC resolution');
-  if (resolution === 'NONE' && ports.some((p) => isObj(p) && ['HTTP', 'HTTP2', 'GRPC'].includes(String(p.protocol).toUpperCase())) && addresses.length === 0) {
-    /* istio accepts and warns at analysis */
-  }
-  endpoints.forEach((e, i) => {
-    const f = `spec.endpoints[${i}]`;
-    if (!isObj(e)) return c.err(f, 'endpoint must be an object');
-    if (e.address !== undefined && typeof e.address === 'string') {
-      if (resolution === 'STATIC' && !isIP(e.address) && !e.address.startsWith('unix://')) c.err(`${f}.address`, `endpoint address ${JSON.stringify(e.address)} is not a valid IP address`);
-      if ((resolution === 'DNS' || resolution === 'DNS_ROUND_ROBIN') && !isIP(e.address)) {
-        const err = hostError(e.address);
-        if (err || e.address.includes('*')) c.err(`${f}.address`, `endpoint address ${JSON.stringify(e.address)} is not a valid FQDN or an IP address`);
-      }
-    } else if (resolution !== 'NONE' && e.network === undefined) c.err(`${f}.address`, 'endpoint address is required');
-    validateLabels(c, `${f}.labels`, e.labels);
-    if (isObj(e.ports)) for (const [name, port] of Object.entries(e.ports)) {
-      if (!names.has(name)) c.err(`${f}.ports.${name}`, `endpoint port ${name} is not defined by the service entry`);
+  const endpointPorts = (e: Obj, f: string): void => {
+    if (!isObj(e.ports)) return;
+    for (const [name, port] of Object.entries(e.ports)) {
+      if (!names.has(name)) c.err(`${f}.ports.${name}`, `endpoint port ${String(port)} is not defined by the service entry`);
+      if (!DNS1123_LABEL.test(name)) c.err(`${f}.ports.${name}`, `invalid port name: ${name}`);
       validatePort(c, `${f}.ports.${name}`, port);
     }
-    if (e.weight !== undefined && (typeof e.weight !== 'number' || e.weight < 0)) c.err(`${f}.weight`, `weight ${String(e.weight)} < 0`);
-  });
+  };
+  switch (resolution) {
+    case 'NONE':
+      if (endpoints.length > 0) c.err('spec.endpoints', 'no endpoints should be provided for resolution type none');
+      if (spec.workloadSelector !== undefined) c.warn('spec.workloadSelector', 'workloadSelector should not be set when resolution mode is NONE');
+      break;
+    case 'STATIC':
+      endpoints.forEach((e, i) => {
+        const f = `spec.endpoints[${i}]`;
+        if (!isObj(e)) return c.err(f, 'endpoint cannot be nil');
+        const addr = typeof e.address === 'string' ? e.address : '';
+        if (addr === '') {
+          if (e.network === undefined || e.network === '') return c.err(`${f}.address`, 'address is required');
+          c.warn(`${f}.address`, `address is unset with network ${JSON.stringify(e.network)}`);
+        } else if (addr.startsWith('unix://')) {
+          if (isObj(e.ports) && Object.keys(e.ports).length > 0) c.err(`${f}.ports`, `unix endpoint ${addr} must not include ports`);
+        } else if (!isIP(addr)) c.err(`${f}.address`, `endpoint address ${JSON.stringify(addr)} is not a valid IP address`);
+        endpointPorts(e, f);
+        validateLabels(c, `${f}.labels`, e.labels);
+        if (e.weight !== undefined && (typeof e.weight !== 'number' || e.weight < 0)) c.err(`${f}.weight`, `weight ${String(e.weight)} < 0`);
+      });
+      break;
+    case 'DNS':
+    case 'DNS_ROUND_ROBIN':
+      if (endpoints.length === 0) {
+        for (const h of hosts) {
+          if (typeof h === 'string' && (h.includes('*') || hostError(h))) c.err('spec.hosts', `hosts must be FQDN if no endpoints are provided for resolution mode ${resolution}`);
+        }
+      }
+      if (resolution === 'DNS_ROUND_ROBIN' && endpoints.length > 1) c.err('spec.endpoints', `there must only be 0 or 1 endpoint for resolution mode ${resolution}`);
+      endpoints.forEach((e, i) => {
+        const f = `spec.endpoints[${i}]`;
+        if (!isObj(e)) return c.err(f, 'endpoint cannot be nil');
+        const addr = typeof e.address === 'string' ? e.address : '';
+        if (!isIP(addr) && (hostError(addr) || addr.includes('*'))) c.err(`${f}.address`, `endpoint address ${JSON.stringify(addr)} is not a valid FQDN or an IP address`);
+        validateLabels(c, `${f}.labels`, e.labels);
+        endpointPorts(e, f);
+      });
+      break;
+    default:
+      c.err('spec.resolution', `unsupported resolution type ${resolution}`);
+  }
+  if (resolution !== 'NONE' && hosts.length > 1 && ports.some((p) => isObj(p) && !HTTP_PROTOCOLS.has(String(p.protocol ?? '').toUpperCase()) && !TLS_PROTOCOLS.has(String(p.protocol ?? '').toUpperCase()))) {
+    c.err('spec.ports', 'multiple hosts provided with non-HTTP, non-TLS ports');
+  }
   if (isObj(spec.workloadSelector)) validateLabels(c, 'spec.workloadSelector.labels', spec.workloadSelector.labels);
   arr(spec.exportTo).forEach((e, i) => validateExportTo(c, `spec.exportTo[${i}]`, e));
   arr(spec.subjectAltNames).forEach((s, i) => { if (typeof s !== 'string' || s === '') c.err(`spec.subjectAltNames[${i}]`, 'subjectAltNames must be non-empty strings'); });
