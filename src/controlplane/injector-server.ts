@@ -1,7 +1,6 @@
 // The control plane's webhooks: HTTPS on port 15017, sidecar injection on /inject and Istio config
-// validation on /validate, with the serving
-// certificate `meshwork install` stored in the istiod-webhook-tls Secret (its CA is the webhook
-// configuration's caBundle). Proxies are told to reach xDS at the istiod Service's ClusterIP.
+// validation on /validate, with the serving certificate `meshwork install` stored in the
+// istiod-webhook-tls Secret (its CA is the webhook configurations' caBundle). Proxies are told to reach xDS at the istiod Service's ClusterIP.
 import { createServer, type Server } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { DataPlaneKind } from '../agent/data-plane.js';
