@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -372,5 +373,13 @@ describe('sqlite store persistence', () => {
     assert.deepEqual(third.list(PODS).items.map((p) => p.metadata.name), ['a', 'c']);
     assert.equal(third.list(PODS).resourceVersion, '4');
     third.close();
+  });
+
+  test('the database file holds Secrets: readable by its owner only (0600)', () => {
+    const path = tempDbPath();
+    const store = openSqliteStore({ path, clock: FIXED_CLOCK });
+    store.create(PODS, pod('a'));
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    store.close();
   });
 });
