@@ -54,6 +54,8 @@ test('listener: trust boundary fields we cannot honour are refused by name', () 
     original_ip_detection_extensions: [{ name: 'envoy.http.original_ip_detection.custom_header' }],
     append_x_forwarded_port: true,
     via: 'proxy',
+    normalize_path: { value: true },
+    path_with_escaped_slashes_action: 'UNESCAPE_AND_REDIRECT',
     internal_address_config: { cidr_ranges: [{ address_prefix: '10.0.0.0', prefix_len: { value: 40 } }] },
   }));
   assert.ok(!r.ok);
@@ -62,6 +64,8 @@ test('listener: trust boundary fields we cannot honour are refused by name', () 
     `${hcm}.original_ip_detection_extensions: is not supported (x-forwarded-for with xff_num_trusted_hops is)`,
     `${hcm}.append_x_forwarded_port: is not supported`,
     `${hcm}.via: is not supported`,
+    `${hcm}.normalize_path: is not supported (paths are routed as received)`,
+    `${hcm}.path_with_escaped_slashes_action: "UNESCAPE_AND_REDIRECT" is not supported (KEEP_UNCHANGED is)`,
     `${hcm}.internal_address_config.cidr_ranges[0].prefix_len: must be in [0, 32], got 40`,
   ]);
 });

@@ -78,6 +78,13 @@ function decodeTrust(o: Obj, path: string, p: Problems): TrustBoundary {
   if (bool(o, 'append_x_forwarded_port', path, p)) p.add(join(path, 'append_x_forwarded_port'), 'is not supported');
   if (str(o, 'via', path, p)) p.add(join(path, 'via'), 'is not supported');
   if (wrappedBool(o, 'add_user_agent', path, p)) p.add(join(path, 'add_user_agent'), 'is not supported');
+  // Paths are routed and forwarded as received (Envoy's defaults); normalising them is not implemented.
+  if (wrappedBool(o, 'normalize_path', path, p)) p.add(join(path, 'normalize_path'), 'is not supported (paths are routed as received)');
+  if (bool(o, 'merge_slashes', path, p)) p.add(join(path, 'merge_slashes'), 'is not supported (paths are routed as received)');
+  const escaped = o['path_with_escaped_slashes_action'];
+  if (escaped !== undefined && escaped !== 'IMPLEMENTATION_SPECIFIC_DEFAULT' && escaped !== 'KEEP_UNCHANGED') {
+    p.add(join(path, 'path_with_escaped_slashes_action'), `${JSON.stringify(escaped)} is not supported (KEEP_UNCHANGED is)`);
+  }
   const internalCidrs: CidrRange[] = [];
   const internal = obj(o, 'internal_address_config', path, p);
   if (internal) {
