@@ -21,6 +21,8 @@ export interface CaseResources {
   clusters: Res[];
   /** Cluster name -> the names of the upstreams behind it (an empty list: no endpoints). */
   endpoints: Record<string, string[]>;
+  /** Fields merged into the listener's HttpConnectionManager (use_remote_address, ...). */
+  hcm?: Res;
 }
 
 export interface UpstreamAddress {
@@ -68,7 +70,12 @@ export function targetResources(res: CaseResources, listen: UpstreamAddress, ups
       },
     ],
   }));
-  return { listeners: [httpListener(LISTENER_NAME, listen.host, listen.port, ROUTE_NAME)], routes, clusters: res.clusters, endpoints };
+  const listener = httpListener(LISTENER_NAME, listen.host, listen.port, ROUTE_NAME);
+  if (res.hcm) {
+    const filter = ((listener['filter_chains'] as Res[])[0]!['filters'] as Res[])[0]!;
+    filter['typed_config'] = { ...(filter['typed_config'] as Res), ...res.hcm };
+  }
+  return { listeners: [listener], routes, clusters: res.clusters, endpoints };
 }
 
 /** One virtual host for every domain, the usual shape of a hand-written case. */

@@ -45,6 +45,9 @@ test('edge listener: the VIP and port, HTTP connection manager routing every pat
   const h = hcm(r);
   assert.deepEqual(h.http_filters.map((f) => f.name), ['envoy.filters.http.router']);
   assert.deepEqual(h.use_remote_address, { value: true });
+  // No proxy in front of the edge is trusted, and a client's x-forwarded-client-cert is dropped.
+  assert.equal(h.xff_num_trusted_hops, undefined);
+  assert.equal(h.forward_client_cert_details, 'SANITIZE');
   const rc = h.route_config as RouteConfiguration;
   const [vh] = rc.virtual_hosts;
   assert.deepEqual(vh?.domains, ['*']);

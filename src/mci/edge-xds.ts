@@ -142,8 +142,11 @@ export function edgeResources(input: EdgeXdsInput): EdgeXdsResources {
           '@type': TYPE_URL.httpConnectionManager,
           stat_prefix: 'edge',
           codec_type: 'AUTO',
-          // The client's address goes into x-forwarded-for, as GCLB appends it.
+          // The client's address goes into x-forwarded-for, as GCLB appends it; nothing in front of the
+          // edge is trusted (xff_num_trusted_hops 0), and x-forwarded-client-cert from a client never
+          // reaches a gateway (GCLB sends its own mTLS headers only when configured to).
           use_remote_address: { value: true },
+          forward_client_cert_details: 'SANITIZE',
           route_config: {
             name: `edge_${input.mci}`,
             virtual_hosts: [{
