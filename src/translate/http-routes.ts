@@ -1,6 +1,8 @@
 // VirtualService http[] -> Envoy routes, for one scope (the mesh, or one gateway) and one port.
 // A route with any error is left out whole (with a problem naming the field); a client is never
-// sent a route it would NACK or one that points at a cluster that does not exist.
+// sent a route it would NACK. A destination whose host or subset does not exist is the exception,
+// as in Istio: the route is kept naming a cluster that does not exist (Envoy answers that share with
+// 503, gRPC fails it with UNAVAILABLE) and the problem is reported as an error all the same.
 
 import type { Headers, HTTPFaultInjection, HTTPMatchRequest, HTTPRoute, HTTPRetry, Percent, VirtualService } from '../config/istio-types.js';
 import { parseDuration } from '../config/istio-types.js';
@@ -119,6 +121,11 @@ class RouteProblems {
     this.failed = true;
     this.ctx.problems.add(problemAt(this.ref, 'error', code, field, `${message} This route is left out until it is fixed.`));
   }
+  /** A destination kept although its cluster does not exist: the route stays, its share fails with 503. */
+  dangling(code: ProblemCode, field: string, message: string, share: string): void {
+    this.ctx.problems.add(problemAt(this.ref, 'error', code, field,
+      `${message} The route is kept as Istio keeps it: ${share} fails with 503 (no cluster) until it is fixed.`));
+  }
   warn(code: ProblemCode, field: string, message: string): void {
     this.ctx.problems.add(problemAt(this.ref, 'warning', code, field, message));
   }
@@ -191,9 +198,15 @@ function buildDestinations(
   const destinations = http.route ?? [];
   const resolved: Array<{ dest: ResolvedDestination; weight: number; headers?: Headers }> = [];
   destinations.forEach((d, k) => {
-    const r = resolveDestination(ctx, d.destination ?? { host: '' }, vs.namespace, `${field}.route[${k}].destination`, scope.service);
+    const r = resolveDestination(ctx, d.destination ?? { host: '' }, vs.namespace, `${field}.route[${k}].destination`, scope.service, scope.port);
     if (isIssue(r)) problems.error(r.code, r.field, r.message);
-    else resolved.push({ dest: r, weight: d.weight ?? 0, headers: d.headers });
+    else {
+      if (r.dangling) {
+        const share = destinations.length === 1 ? 'every request it matches' : `its share (weight ${d.weight ?? 0})`;
+        problems.dangling(r.dangling.code, r.dangling.field, r.dangling.message, share);
+      }
+      resolved.push({ dest: r, weight: d.weight ?? 0, headers: d.headers });
+    }
     if (d.weight !== undefined && (!Number.isInteger(d.weight) || d.weight < 0)) {
       problems.error('negative-weight', `${field}.route[${k}].weight`, `weight ${d.weight} must be a non-negative integer.`);
     }
@@ -287,9 +300,13 @@ export function buildVirtualServiceRoutes(ctx: TranslationContext, vs: IstioObje
         const retry = retryPolicy(http.retries, `${field}.retries`, problems);
         if (retry) routeAction.retry_policy = retry;
         if (http.mirror) {
-          const mirror = resolveDestination(ctx, http.mirror, vs.namespace, `${field}.mirror`, scope.service);
+          const mirror = resolveDestination(ctx, http.mirror, vs.namespace, `${field}.mirror`, scope.service, scope.port);
           const pct = fractionOf(http.mirrorPercentage, 100);
           if (isIssue(mirror)) problems.error(mirror.code, mirror.field, mirror.message);
+          else if (mirror.dangling) {
+            // Envoy skips a shadow whose cluster does not exist; nothing would be mirrored.
+            problems.warn(mirror.dangling.code, mirror.dangling.field, `${mirror.dangling.message} Nothing is mirrored until it is fixed.`);
+          }
           else if (typeof pct === 'string') problems.error('invalid-percentage', `${field}.mirrorPercentage`, pct + '.');
           else {
             const policy: RequestMirrorPolicy = { cluster: mirror.cluster, runtime_fraction: { default_value: pct } };
