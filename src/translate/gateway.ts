@@ -7,7 +7,7 @@ import type { Gateway, GatewayServer, VirtualService } from '../config/istio-typ
 import { compareByCreation, type IstioObject, type ProxyIdentity } from '../registry/model.js';
 import type { Route } from './envoy-types.js';
 import type { TranslationContext } from './context.js';
-import { buildVirtualServiceRoutes, virtualServiceGateways } from './http-routes.js';
+import { buildVirtualServiceRoutes, isCatchAll, virtualServiceGateways } from './http-routes.js';
 import { hostIntersection, labelsMatch, resolveHost, visibleTo } from './names.js';
 import { problemAt, type ConfigRef } from './problems.js';
 import type { SourcedVirtualHost } from './route-config.js';
@@ -52,17 +52,9 @@ function serverSupported(ctx: TranslationContext, gateway: IstioObject<Gateway>,
 }
 
 /**
- * Istio's catch-all: a route matching every path (prefix "/" or the regex ".*") with no other condition.
- * When several VirtualServices share a gateway host, Istio moves these to the end of the merged
- * virtual host (keeping the order of the rest), so one VirtualService's "/" does not hide the
- * other's "/hello".
+ * Istio's SortVHostRoutes, applied to every gateway virtual host: catch-all routes go to the end, the
+ * rest keep their order, so one VirtualService's "/" does not hide another's "/hello".
  */
-function isCatchAll(route: Route): boolean {
-  const m = route.match as Route['match'] & { prefix?: string; path?: string; safe_regex?: { regex: string } };
-  if ((m.headers?.length ?? 0) > 0 || (m.query_parameters?.length ?? 0) > 0) return false;
-  return m.prefix === '/' || m.safe_regex?.regex === '.*';
-}
-
 function catchAllLast(routes: Route[]): Route[] {
   return [...routes.filter((r) => !isCatchAll(r)), ...routes.filter(isCatchAll)];
 }
@@ -71,7 +63,8 @@ function catchAllLast(routes: Route[]): Route[] {
  * One RouteConfiguration `http.<port>` per gateway server port. VirtualServices for the same host on
  * the same port are merged into one virtual host, as Istio does: servers in Gateway order, within a
  * server the VirtualServices oldest first (then by name, then namespace), their routes appended in
- * that order, catch-all routes moved to the end.
+ * that order, catch-all routes moved to the end (a VirtualService's own routes stop at its first
+ * catch-all, see buildVirtualServiceRoutes).
  */
 export function gatewayPorts(ctx: TranslationContext, proxy: ProxyIdentity): GatewayPort[] {
   const byPort = new Map<number, GatewayPort>();
@@ -118,7 +111,7 @@ export function gatewayPorts(ctx: TranslationContext, proxy: ProxyIdentity): Gat
             vhost: {
               name: `${host}:${port}`,
               domains: gatewayDomains(host),
-              routes,
+              routes: catchAllLast(routes),
               ...(server.tls?.httpsRedirect ? { require_tls: 'ALL' as const } : {}),
             },
           };

@@ -265,10 +265,22 @@ function buildRedirect(http: HTTPRoute, field: string, problems: RouteProblems):
   return out;
 }
 
+/**
+ * Istio's catch-all: a route matching every path (prefix "/" or the regex ".*") with no other condition.
+ * A VirtualService's routes after its first catch-all are left out (Envoy could never reach them), and
+ * gateways move catch-alls to the end of a virtual host merged from several VirtualServices.
+ */
+export function isCatchAll(route: Route): boolean {
+  const m = route.match as Route['match'] & { prefix?: string; safe_regex?: { regex: string } };
+  if ((m.headers?.length ?? 0) > 0 || (m.query_parameters?.length ?? 0) > 0) return false;
+  return m.prefix === '/' || m.safe_regex?.regex === '.*';
+}
+
 /** The Envoy routes one VirtualService contributes to a virtual host in `scope`. */
 export function buildVirtualServiceRoutes(ctx: TranslationContext, vs: IstioObject<VirtualService>, scope: RouteScope): Route[] {
   const ref: ConfigRef = { kind: 'VirtualService', name: vs.name, namespace: vs.namespace };
   const out: Route[] = [];
+  let caughtAll = false;
   (vs.spec.http ?? []).forEach((http, i) => {
     const field = `spec.http[${i}]`;
     const problems = new RouteProblems(ctx, ref);
@@ -346,7 +358,11 @@ export function buildVirtualServiceRoutes(ctx: TranslationContext, vs: IstioObje
       if (fault) route.typed_per_filter_config = { [FAULT_FILTER_NAME]: fault };
       routes.push(route);
     }
-    if (!problems.failed) out.push(...routes);
+    // Routes after a catch-all are still checked (their problems reported) but not sent.
+    if (!problems.failed && !caughtAll) {
+      out.push(...routes);
+      if (routes.some(isCatchAll)) caughtAll = true;
+    }
   });
   return out;
 }

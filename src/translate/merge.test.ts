@@ -97,6 +97,15 @@ ${gatewayVs(oldName, `  - match: [{uri: {exact: /hello}}]
     assert.deepEqual(viaGateway(r, '/hello').clusters.map((c) => c.name), [cluster(5000, 'v2')]);
   });
 
+  it('one VirtualService: routes after its catch-all are left out, so the catch-all is not moved past them', () => {
+    const r = withConfig(GATEWAY + gatewayVs('helloworld-gateway', `  - route: [{destination: {host: helloworld, subset: v1}}]
+  - match: [{uri: {exact: /hello}}]
+    route: [{destination: {host: helloworld, subset: v2}}]`)).router();
+    assert.deepEqual(brief(r.problems), []);
+    assert.deepEqual(viaGateway(r, '/hello').clusters.map((c) => c.name), [cluster(5000, 'v1')], 'unreachable in Envoy before, unreachable now');
+    assert.deepEqual(r.routes.find((c) => c.name === 'http.80')!.virtual_hosts[0].routes.map((x) => x.name), ['sample/helloworld-gateway/http[0]']);
+  });
+
   it('a specific host and "*": each keeps its own virtual host; the specific one is not merged into "*"', () => {
     const m = withConfig(gatewayVs('named', `  - match: [{uri: {prefix: /named}}]
     route: [{destination: {host: helloworld, subset: v2}}]`, undefined, '[hello.example.com]'), ['destinationrule', 'gateway']);
