@@ -116,6 +116,21 @@ ${gatewayVs(oldName, `  - match: [{uri: {exact: /hello}}]
   });
 });
 
+describe('sidecars: VirtualServices for the same host are not merged; the oldest wins (Istio)', () => {
+  it('the older VirtualService serves the host, whatever the names; the other is reported', () => {
+    const meshVs = (name: string, subset: string, created: string) => `apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: ${name}, creationTimestamp: "${created}"}
+spec:
+  hosts: [helloworld]
+  http: [{route: [{destination: {host: helloworld, subset: ${subset}}}]}]`;
+    const r = withConfig(`${meshVs('aa-new', 'v2', '2021-01-01T00:00:00Z')}\n---\n${meshVs('zz-old', 'v1', '2020-01-01T00:00:00Z')}`).sidecar();
+    const result = simulate(r, { listenerPort: 'http_proxy', host: 'helloworld.sample:5000', path: '/hello' });
+    assert.deepEqual(result.clusters.map((c) => c.name), [cluster(5000, 'v1')]);
+    assert.deepEqual(brief(r.problems), ['warning duplicate-host VirtualService sample/aa-new spec.hosts']);
+  });
+});
+
 describe('a destination whose subset does not exist keeps its route and its share (Istio)', () => {
   const canary = `apiVersion: networking.istio.io/v1beta1
 kind: VirtualService
