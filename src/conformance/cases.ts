@@ -268,6 +268,18 @@ export const CASES: ConformanceCase[] = [
     distribution: { request: get('/w'), count: 400, weights: { 'upstream:b': 70, 'upstream:c': 30 } },
   },
   {
+    name: 'a canary share to a subset that does not exist (Istio keeps the route): that share is 503 NC, chi-square on each',
+    resources: () =>
+      fromIstio(
+        vs(`  - route:
+    - {destination: {host: helloworld, subset: v1}, weight: 80}
+    - {destination: {host: helloworld, subset: v3}, weight: 20}
+`),
+        { expectErrors: ['unknown-subset'] },
+      ),
+    distribution: { request: get('/w'), count: 300, weights: { 'upstream:b': 80, 'status:503': 20 } },
+  },
+  {
     name: 'subsets: a header picks v2, the rest v1 (Istio)',
     simulate: true,
     resources: () =>
