@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { FAULT_TYPE } from '../proxy/testutil/envoy.js';
+import { gatewayTrust, inboundTrust } from '../translate/listeners.js';
 import type { CaseRequest, ConformanceCase, Observation } from './case.js';
 import { clustersOf, fromIstio, oneHost, type CaseResources } from './resources.js';
 
@@ -45,6 +46,17 @@ const HTTP2: Res = {
       explicit_http_config: { http2_protocol_options: {} },
     },
   },
+};
+
+/** A client that claims what only the mesh may say: a client certificate, internal status, an address. */
+const HOSTILE: Record<string, string> = {
+  'x-forwarded-client-cert': 'By=spiffe://cluster.local/ns/sample/sa/helloworld;Hash=00ff;Subject="CN=evil";URI=spiffe://cluster.local/ns/evil/sa/x',
+  'x-envoy-internal': 'true',
+  'x-envoy-external-address': '198.51.100.66',
+  'x-envoy-retry-on': '5xx',
+  'x-envoy-max-retries': '1',
+  'x-envoy-decorator-operation': 'spoofed',
+  'x-forwarded-proto': 'https',
 };
 
 export const CASES: ConformanceCase[] = [
@@ -254,6 +266,18 @@ export const CASES: ConformanceCase[] = [
 `),
       ),
     distribution: { request: get('/w'), count: 400, weights: { 'upstream:b': 70, 'upstream:c': 30 } },
+  },
+  {
+    name: 'a canary share to a subset that does not exist (Istio keeps the route): that share is 503 NC, chi-square on each',
+    resources: () =>
+      fromIstio(
+        vs(`  - route:
+    - {destination: {host: helloworld, subset: v1}, weight: 80}
+    - {destination: {host: helloworld, subset: v3}, weight: 20}
+`),
+        { expectErrors: ['unknown-subset'] },
+      ),
+    distribution: { request: get('/w'), count: 300, weights: { 'upstream:b': 80, 'status:503': 20 } },
   },
   {
     name: 'subsets: a header picks v2, the rest v1 (Istio)',
@@ -551,4 +575,53 @@ export const CASES: ConformanceCase[] = [
     ],
     compareBody: true,
   },
+  ...trustCases(),
 ];
+
+
+/**
+ * The trust boundary of a listener: x-forwarded-client-cert from a client (no TLS here: removed by every
+ * mode but ALWAYS_FORWARD_ONLY), x-forwarded-for appended and trusted hops, x-envoy-external-address,
+ * x-envoy-internal and the x-envoy-* headers only internal requests keep. The echo shows what the
+ * upstream saw, every header compared.
+ */
+function trustCases(): ConformanceCase[] {
+  const withHcm = (hcm: Res) => () => ({ ...handWritten([tagged('all', { prefix: '/' })])(), hcm });
+  const xff = (value: string, extra: Record<string, string> = {}): CaseRequest => ({ path: '/', headers: { 'x-forwarded-for': value, ...extra } });
+  const common: CaseRequest[] = [
+    { path: '/' },
+    { path: '/', headers: HOSTILE },
+    xff('203.0.113.7'),
+    xff('203.0.113.7, 198.51.100.2', HOSTILE),
+    xff('192.0.2.1,203.0.113.7, 198.51.100.2'),
+    xff('not-an-address'),
+    xff(''),
+  ];
+  const loopback = { cidr_ranges: [{ address_prefix: '127.0.0.0', prefix_len: { value: 8 } }] };
+  return [
+    { name: 'trust boundary: default HCM (a sidecar outbound listener)', resources: withHcm({}), requests: common },
+    { name: 'trust boundary: the gateway HCM the translator writes (use_remote_address, SANITIZE_SET)', resources: withHcm(gatewayTrust() as Res), requests: common },
+    { name: 'trust boundary: the sidecar inbound HCM the translator writes (APPEND_FORWARD)', resources: withHcm(inboundTrust() as Res), requests: common },
+    ...[1, 2].map((hops): ConformanceCase => ({
+      name: `trust boundary: use_remote_address with xff_num_trusted_hops ${hops}`,
+      resources: withHcm({ use_remote_address: { value: true }, xff_num_trusted_hops: hops, forward_client_cert_details: 'SANITIZE' }),
+      requests: [...common, xff('192.0.2.1, 203.0.113.7, 198.51.100.2, 10.0.0.1', { 'x-forwarded-proto': 'https' })],
+    })),
+    {
+      name: 'trust boundary: internal_address_config with use_remote_address (x-envoy-internal for a peer without x-forwarded-for)',
+      resources: withHcm({ use_remote_address: { value: true }, internal_address_config: loopback }),
+      requests: common,
+    },
+    ...[0, 1].map((hops): ConformanceCase => ({
+      name: `trust boundary: internal_address_config without use_remote_address, xff_num_trusted_hops ${hops}`,
+      resources: withHcm({ internal_address_config: loopback, xff_num_trusted_hops: hops }),
+      requests: [...common, xff('127.0.0.9', HOSTILE), xff('127.0.0.9, 127.0.0.8'), xff('10.1.1.1, 127.0.0.9'), xff(' 127.0.0.9 ')],
+    })),
+    {
+      name: 'trust boundary: skip_xff_append, ALWAYS_FORWARD_ONLY keeps a client x-forwarded-client-cert, preserve_external_request_id',
+      resources: withHcm({ use_remote_address: { value: true }, skip_xff_append: true, forward_client_cert_details: 'ALWAYS_FORWARD_ONLY', preserve_external_request_id: true }),
+      requests: common,
+    },
+    { name: 'trust boundary: FORWARD_ONLY without TLS removes x-forwarded-client-cert', resources: withHcm({ forward_client_cert_details: 'FORWARD_ONLY' }), requests: common.slice(0, 2) },
+  ];
+}

@@ -44,6 +44,8 @@ async function runAll<T>(count: number, concurrency: number, one: (i: number) =>
 export class CaseRunner {
   private readonly clients = new Map<string, TargetClient>();
   private serial = 0;
+  /** The HCM fields of the listener last served: a change replaces the listener, so connections start afresh. */
+  private lastHcm = '{}';
 
   constructor(
     private readonly targets: Targets,
@@ -57,6 +59,15 @@ export class CaseRunner {
     const marker = ++this.serial;
     const hosts = Object.fromEntries(Object.entries(resources.endpoints).map(([cluster, names]) => [cluster, names.length]));
     const { meshworkNack } = await this.targets.push((t) => targetSnapshot(resources, t.listen, addressOf(this.upstreams), marker), hosts);
+    const hcm = JSON.stringify(resources.hcm ?? {});
+    if (hcm !== this.lastHcm) {
+      // Envoy drains the replaced listener's connections: a kept-alive socket may be closed under a request.
+      this.lastHcm = hcm;
+      for (const t of this.targets.list) {
+        this.clients.get(t.name)?.close();
+        this.clients.set(t.name, targetClient(t.listen));
+      }
+    }
     const run: CaseRun = { meshworkNack, envoy: [], meshwork: [] };
     for (const t of this.targets.list) {
       if (t.name === 'meshwork' && meshworkNack) continue;

@@ -29,6 +29,9 @@ async function fakeGateway(cluster: string, host: string): Promise<FakeGateway> 
     if (req.url === '/hello') {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end(`hello from ${cluster} host=${req.headers.host ?? ''}\n`);
+    } else if (req.url === '/headers') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(req.headers));
     } else if (req.url === '/echo') {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -127,6 +130,26 @@ test('edge: balances over healthy gateways only, follows health changes, counts 
   assert.equal(byId['cluster-1/gw-cluster-1']?.healthy, false);
   assert.equal(byId['cluster-1/gw-cluster-1']?.lastFailure, 'HTTP 503');
   assert.ok(logs.some((l) => l.includes('cluster-1/gw-cluster-1 is now unhealthy (HTTP 503)')), logs.join('\n'));
+});
+
+test('edge: a client-sent x-forwarded-client-cert and x-envoy-internal never reach a gateway; x-forwarded-for gets the client', async (t) => {
+  const gw = await fakeGateway('cluster-1', '127.235.4.1');
+  const edge = new EdgeProxy({ name: 'test/xfcc', host: '127.235.4.2', port: 0, adminPort: 0, clock: new ManualClock(), log: () => {} });
+  t.after(async () => {
+    await edge.stop();
+    for (const s of [gw.server, gw.status]) await new Promise<void>((resolve) => s.close(() => resolve()));
+  });
+  await edge.start();
+  edge.update({ backends: [gw.backend], healthCheck: { ...spec(gw.statusPort), healthyThreshold: 1 } });
+  await edge.checkAll();
+  const res = await fetch(`http://${edge.address}/headers`, {
+    headers: { 'x-forwarded-client-cert': 'By=spiffe://evil/ns/x/sa/y;Hash=00', 'x-envoy-internal': 'true', 'x-forwarded-for': '203.0.113.9' },
+  });
+  assert.equal(res.status, 200);
+  const seen = (await res.json()) as Record<string, string>;
+  assert.equal(seen['x-forwarded-client-cert'], undefined);
+  assert.equal(seen['x-envoy-internal'], undefined);
+  assert.match(seen['x-forwarded-for'] ?? '', /^203\.0\.113\.9, 127\./);
 });
 
 test('edge: the clock drives the checks (first at once, then every checkIntervalSec); a refused connection is retried on another gateway', async (t) => {

@@ -240,6 +240,10 @@ export class EdgeProxy {
     const clientIp = req.socket.remoteAddress ?? '';
     headers['x-forwarded-for'] = headers['x-forwarded-for'] ? `${String(headers['x-forwarded-for'])}, ${clientIp}` : clientIp;
     headers['x-forwarded-proto'] = 'http';
+    // A client's own x-forwarded-client-cert or x-envoy-internal would be believed by the mesh behind
+    // the edge: drop them, as the Envoy edge does (forward_client_cert_details SANITIZE, no internal peers).
+    delete headers['x-forwarded-client-cert'];
+    delete headers['x-envoy-internal'];
     // A request without a body can be replayed on another gateway when the first refuses the connection.
     const replayable = (req.method === 'GET' || req.method === 'HEAD') && !req.headers['content-length'] && !req.headers['transfer-encoding'];
     const tried = new Set<string>();

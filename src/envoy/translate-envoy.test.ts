@@ -71,10 +71,76 @@ spec:
     - destination: {host: helloworld}
 `;
 
+/** Istio's merge and precedence cases: two gateway VirtualServices for "*", a canary share to a subset that does not exist. */
+const MERGE_CONFIG = `
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: everything-else, creationTimestamp: "2020-01-01T00:00:00Z"}
+spec:
+  hosts: ["*"]
+  gateways: [helloworld-gateway]
+  http:
+  - match: [{uri: {prefix: /canary}}]
+    route:
+    - {destination: {host: helloworld, subset: v1}, weight: 80}
+    - {destination: {host: helloworld, subset: v3}, weight: 20}
+  - route: [{destination: {host: helloworld, subset: v2}}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: helloworld}
+spec:
+  hosts: [helloworld]
+  http:
+  - route:
+    - {destination: {host: helloworld, subset: v1}, weight: 80}
+    - {destination: {host: helloworld, subset: v3}, weight: 20}
+`;
+
+/** A duplicate subset name, and DestinationRules for the same host in the root and another namespace. */
+const PRECEDENCE_CONFIG = `
+apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: {name: helloworld}
+spec:
+  host: helloworld
+  subsets:
+  - {name: v1, labels: {version: v1}}
+  - {name: v1, labels: {version: v2}, trafficPolicy: {loadBalancer: {simple: RANDOM}}}
+  - {name: v2, labels: {version: v2}}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: {name: helloworld-mesh-default, namespace: istio-system}
+spec:
+  host: helloworld.sample.svc.cluster.local
+  trafficPolicy: {loadBalancer: {simple: LEAST_REQUEST}}
+  subsets: [{name: v9, labels: {version: v9}}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: {name: helloworld-elsewhere, namespace: elsewhere}
+spec:
+  host: helloworld.sample.svc.cluster.local
+  subsets: [{name: v8, labels: {version: v8}}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: helloworld}
+spec:
+  hosts: [helloworld]
+  http:
+  - route:
+    - {destination: {host: helloworld, subset: v1}, weight: 50}
+    - {destination: {host: helloworld, subset: v2}, weight: 50}
+`;
+
 interface Case {
   name: string;
   rules: ScenarioRule[];
   extra?: string;
+  /** Error codes the config is expected to report (the translation is still pushed whole). */
+  errors?: string[];
   proxy: 'sleep-1' | 'sleep-2' | 'helloworld-v1' | 'gateway-1' | 'gateway-2';
 }
 
@@ -88,6 +154,10 @@ for (const [label, rules] of [
   for (const proxy of ['sleep-1', 'sleep-2', 'helloworld-v1', 'gateway-1', 'gateway-2'] as const) cases.push({ name: `${label}: ${proxy}`, rules: [...rules], proxy });
 }
 for (const proxy of ['sleep-1', 'gateway-1', 'helloworld-v1'] as const) cases.push({ name: `wide Istio config: ${proxy}`, rules: ['gateway'], extra: WIDE_CONFIG, proxy });
+for (const proxy of ['sleep-1', 'gateway-1'] as const) {
+  cases.push({ name: `merged gateway VirtualServices, a missing subset: ${proxy}`, rules: ['destinationrule', 'gateway'], extra: MERGE_CONFIG, errors: ['unknown-subset'], proxy });
+}
+cases.push({ name: 'duplicate subset, DestinationRule precedence: sleep-1', rules: ['gateway'], extra: PRECEDENCE_CONFIG, errors: ['duplicate-subset'], proxy: 'sleep-1' });
 
 function translated(c: Case): { resources: ProxyResources; snapshot: ReturnType<typeof toXdsSnapshot> } {
   const clusters = scenarioClusters(c.rules);
@@ -144,7 +214,7 @@ for (const protocol of ['SotW', 'Delta'] as const) {
     for (const [i, c] of cases.entries()) {
       it(c.name, async () => {
         const { resources, snapshot } = translated(c);
-        assert.deepEqual(resources.problems.filter((p) => p.severity === 'error'), [], 'the fixture config is valid');
+        assert.deepEqual([...new Set(resources.problems.filter((p) => p.severity === 'error').map((p) => p.code))], c.errors ?? [], 'the errors the config has');
         const nodeId = `${c.proxy.startsWith('gateway') ? 'router' : 'sidecar'}~127.250.0.${i + 1}~${c.proxy}-${protocol}.sample~sample.svc.cluster.local`;
         cache.setSnapshot(nodeId, snapshot);
         const envoy = await startTestEnvoy({ binary: envoyPath!, xdsPort: xds.port, nodeId, delta: protocol === 'Delta' });

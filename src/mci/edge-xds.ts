@@ -93,9 +93,8 @@ export function describeHealthCheck(hc: HealthCheckSpec): string {
 
 /**
  * Gateways grouped by locality: region = member cluster, zone = the pod's zone (or the cluster's name).
- * Each locality carries the health check its gateways are probed with: Envoy re-creates a Cluster whose
- * health check changed and keeps it warming until its endpoints arrive again, so a health check change
- * must change (and re-send) the endpoints too.
+ * (A health check change re-creates the Cluster in Envoy, which then waits for its endpoints: the ADS
+ * server sends a changed cluster's endpoints again, see endpointsOfChangedClusters in src/xds/stream.ts.)
  */
 export function edgeLoadAssignment(clusterName: string, backends: readonly EdgeBackend[], hc: HealthCheckSpec): ClusterLoadAssignment {
   const groups = new Map<string, { cluster: string; zone: string; backends: EdgeBackend[] }>();
@@ -111,7 +110,6 @@ export function edgeLoadAssignment(clusterName: string, backends: readonly EdgeB
     .map((g) => ({
       locality: { region: g.cluster, zone: g.zone },
       lb_endpoints: [...g.backends].sort((a, b) => a.pod.localeCompare(b.pod) || a.ip.localeCompare(b.ip)).map((b) => lbEndpoint(b, hc.port)),
-      metadata: { filter_metadata: { [EDGE_METADATA]: { fields: { health_check: str(describeHealthCheck(hc)) } } } },
     }));
   return { cluster_name: clusterName, endpoints };
 }
@@ -144,8 +142,11 @@ export function edgeResources(input: EdgeXdsInput): EdgeXdsResources {
           '@type': TYPE_URL.httpConnectionManager,
           stat_prefix: 'edge',
           codec_type: 'AUTO',
-          // The client's address goes into x-forwarded-for, as GCLB appends it.
+          // The client's address goes into x-forwarded-for, as GCLB appends it; nothing in front of the
+          // edge is trusted (xff_num_trusted_hops 0), and x-forwarded-client-cert from a client never
+          // reaches a gateway (GCLB sends its own mTLS headers only when configured to).
           use_remote_address: { value: true },
+          forward_client_cert_details: 'SANITIZE',
           route_config: {
             name: `edge_${input.mci}`,
             virtual_hosts: [{

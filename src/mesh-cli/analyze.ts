@@ -19,7 +19,7 @@ export const ANALYZE_FOUND_ISSUES = 79;
 
 /**
  * Istio's analyzer message codes where one matches; MW codes for checks Istio has no code for.
- * IST0101 ReferencedResourceNotFound, IST0106 SchemaValidationError,
+ * IST0101 ReferencedResourceNotFound, IST0106 SchemaValidationError (duplicate subset names too: Istio's webhook rejects them),
  * IST0109 ConflictingMeshGatewayVirtualServiceHosts, IST0112 VirtualServiceDestinationPortSelectorRequired.
  */
 const CODES: Record<ProblemCode, string> = {
@@ -30,6 +30,7 @@ const CODES: Record<ProblemCode, string> = {
   'ambiguous-port': 'IST0112',
   'duplicate-domain': 'IST0109',
   'duplicate-host': 'IST0109',
+  'duplicate-subset': 'IST0106',
   'zero-total-weight': 'IST0106',
   'negative-weight': 'IST0106',
   'invalid-duration': 'IST0106',

@@ -24,7 +24,7 @@ const WRAPPER_FIELDS = new Set([
   'weight', 'total_weight', 'load_balancing_weight', 'case_sensitive', 'num_retries', 'max_connections', 'max_pending_requests',
   'max_requests', 'max_retries', 'consecutive_5xx', 'enforcing_consecutive_5xx', 'consecutive_gateway_failure',
   'enforcing_consecutive_gateway_failure', 'max_ejection_percent', 'enforcing_success_rate', 'allow_absolute_url',
-  'use_remote_address', 'validate_clusters', 'per_connection_buffer_limit_bytes',
+  'use_remote_address', 'validate_clusters', 'per_connection_buffer_limit_bytes', 'subject', 'prefix_len',
 ]);
 const DURATION_FIELDS = new Set(['timeout', 'per_try_timeout', 'connect_timeout', 'interval', 'base_ejection_time', 'fixed_delay', 'idle_timeout', 'max_stream_duration', 'grpc_timeout_header_max']);
 

@@ -89,6 +89,19 @@ describe('expected split from a config_dump', () => {
     assert.match(split.notes.join('\n'), /outbound\|5000\|v2\|helloworld.* has no endpoints: its 20\.0% of requests fail/);
   });
 
+  it('a subset no DestinationRule defines: its share fails with 503 (the route names a cluster that does not exist)', () => {
+    // The DestinationRule loses subset v2; the VirtualService still sends 20% there, as Istio keeps it.
+    const { resources, directory } = scenario(['destinationrule', 'virtualservice'], (s) => ({
+      ...s,
+      destinationRules: s.destinationRules.map((r) => ({ ...r, spec: { ...r.spec, subsets: (r.spec.subsets ?? []).filter((x) => x.name !== 'v2') } })),
+    }));
+    const split = expectedSplit(asProxyResources(parseConfigDump(proxyDump(resources))), HELLO, directory);
+    assert.deepEqual(split.weights.map(([, w]) => w), [80, 20]);
+    assert.ok(Math.abs(split.failShare - 0.2) < 1e-9);
+    assert.deepEqual(rounded(groupShares(split, 'version')), { v1: 1 });
+    assert.match(split.notes.join('\n'), /outbound\|5000\|v2\|helloworld.* does not exist .*20\.0% of requests fail with 503/);
+  });
+
   it('a host no route serves is an error that names how far the walk got', () => {
     const { resources } = scenario([]);
     assert.throws(() => expectedSplit(resources, { host: 'nosuch.sample:5000', path: '/' }, undefined), /does not route nosuch\.sample:5000\/: no-virtual-host \(listener .*, route config http_proxy\)/);

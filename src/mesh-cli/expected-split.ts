@@ -74,6 +74,11 @@ export function expectedSplit(resources: ProxyResources, request: SplitRequest, 
   for (const target of result.clusters) {
     const targetShare = target.weight / total;
     if (targetShare === 0) continue;
+    if (target.missing) {
+      failShare += targetShare;
+      notes.push(`${target.name} does not exist (no Cluster, e.g. a subset no DestinationRule defines): its ${(targetShare * 100).toFixed(1)}% of requests fail with 503`);
+      continue;
+    }
     const { used, panic } = balancedEndpoints(target.endpoints, panicThreshold(resources, target.name));
     if (used.length === 0) {
       failShare += targetShare;

@@ -30,6 +30,8 @@ export interface ProxyStatusRow {
   context: string;
   version: string;
   configRejected?: string;
+  /** The control plane held a response back (e.g. over the proxy's receive limit). */
+  sendError?: string;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -73,6 +75,7 @@ export function syncRows(syncz: unknown, where: { istiod: string; context: strin
         context: where.context,
         version: typeof p.userAgent === 'string' && p.userAgent !== '-' ? p.userAgent : typeof metadata.ISTIO_VERSION === 'string' ? metadata.ISTIO_VERSION : '-',
         ...(typeof p.configRejected === 'string' ? { configRejected: p.configRejected } : {}),
+        ...(typeof p.sendError === 'string' ? { sendError: p.sendError } : {}),
       };
     })
     .sort((a, b) => a.name.localeCompare(b.name));
@@ -129,6 +132,7 @@ export async function runProxyStatus(opts: ProxyStatusOptions, io: CommandIo): P
   } else {
     outBlock(io, formatProxyStatus(rows));
     for (const r of rows.filter((x) => x.configRejected)) io.err(`warning: ${r.name}: the control plane could not build its config: ${r.configRejected}`);
+    for (const r of rows.filter((x) => x.sendError)) io.err(`warning: ${r.name}: ${r.sendError}`);
   }
   return 0;
 }

@@ -149,6 +149,30 @@ test('a cluster without endpoints answers 503 no healthy upstream', async () => 
   assert.equal(res.body, 'no healthy upstream');
 });
 
+test('a weighted share naming a cluster that does not exist: accepted (no NACK), that share answers 503 as Envoy does (NC)', async () => {
+  // What the translator sends for a canary to a subset no DestinationRule defines (Istio keeps the route).
+  const V3 = 'outbound|5000|v3|helloworld.sample.svc.cluster.local';
+  const withMissing = resources([50, 50]);
+  withMissing.routes = [routeConfig('http_proxy', [{
+    name: 'helloworld.sample.svc.cluster.local:5000',
+    domains: ['helloworld.sample:5000'],
+    routes: [weightedRoute({ prefix: '/' }, [[V1, 50], [V3, 50]])],
+  }])];
+  h.push(withMissing);
+  await waitSynced();
+  assert.equal(h.xdsServer.xds.status().find((s) => s.nodeId === NODE_ID)?.types.RDS?.nack, undefined, 'RDS was not NACKed');
+  const answers = await manyRequests(200, 16, async () => {
+    const res = await proxyGet(port, URL_HELLO, { agent });
+    return `${res.status} ${res.body.split(' ')[0]}`;
+  });
+  const ok = answers.filter((a) => a === '200 helloworld-v1').length;
+  const noCluster = answers.filter((a) => a === '503 ').length;
+  assert.equal(ok + noCluster, 200, `only v1 answers and empty 503s: ${answers.find((a) => a !== '200 helloworld-v1' && a !== '503 ')}`);
+  assert.ok(chiSquareTest([ok, noCluster], [50, 50]).pass, `50/50: ${ok}/${noCluster}`);
+  h.push(resources([80, 20]));
+  await waitSynced();
+});
+
 test('an unknown host answers 404', async () => {
   const res = await proxyGet(port, 'http://nowhere.sample:5000/x', { agent });
   assert.equal(res.status, 404);

@@ -147,3 +147,19 @@ test('ExternalName services are skipped with a note', () => {
   assert.equal(snapshot.services.length, 0);
   assert.equal(notes.skippedServices[0]?.name, 'ext');
 });
+
+test('Istio config keeps metadata.creationTimestamp (a string, or a Date as client-node gives it): merged config is ordered by it', () => {
+  const vs = helloworldVirtualService(80, 20);
+  const { snapshot } = buildMeshSnapshot({
+    clusters: scenarioClusters(),
+    config: [{
+      cluster: 'cluster-1',
+      virtualServices: [{ ...vs, metadata: { ...vs.metadata, creationTimestamp: new Date('2021-05-06T07:08:09Z') } }],
+      destinationRules: [{ ...helloworldDestinationRule, metadata: { ...helloworldDestinationRule.metadata, creationTimestamp: '2020-01-02T03:04:05Z' } }],
+      gateways: [],
+      serviceEntries: [],
+    }],
+  });
+  assert.equal(snapshot.virtualServices[0].creationTimestamp, '2021-05-06T07:08:09.000Z');
+  assert.equal(snapshot.destinationRules[0].creationTimestamp, '2020-01-02T03:04:05Z');
+});

@@ -20,7 +20,7 @@ export interface ClusterObjects {
 export interface KubeIstioObject {
   apiVersion?: string;
   kind?: string;
-  metadata?: { name?: string; namespace?: string };
+  metadata?: { name?: string; namespace?: string; creationTimestamp?: string | Date };
   spec?: unknown;
 }
 
@@ -231,7 +231,9 @@ function istioObjects<Spec>(raw: readonly KubeIstioObject[], cluster: string, ki
       continue;
     }
     // The API server validated the spec against the CRD schema when it was written.
-    out.push({ name, namespace, spec: spec as Spec, cluster });
+    const created = object.metadata?.creationTimestamp;
+    const creationTimestamp = created instanceof Date ? created.toISOString() : created;
+    out.push({ name, namespace, spec: spec as Spec, cluster, ...(creationTimestamp ? { creationTimestamp } : {}) });
   }
   return out;
 }

@@ -52,6 +52,20 @@ export interface IstioObject<Spec> {
   spec: Spec;
   /** The member cluster the object was read from. */
   cluster: string;
+  /** metadata.creationTimestamp (RFC 3339), when known: Istio orders merged config by it. */
+  creationTimestamp?: string;
+}
+
+/**
+ * Istio's order for config that is merged (gateway virtual hosts, DestinationRules of one namespace):
+ * oldest first, then by name, then by namespace. Objects without a timestamp sort as the oldest.
+ */
+export function compareByCreation(a: IstioObject<unknown>, b: IstioObject<unknown>): number {
+  const ta = a.creationTimestamp ? Date.parse(a.creationTimestamp) : 0;
+  const tb = b.creationTimestamp ? Date.parse(b.creationTimestamp) : 0;
+  const byTime = (Number.isNaN(ta) ? 0 : ta) - (Number.isNaN(tb) ? 0 : tb);
+  if (byTime !== 0) return byTime;
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0;
 }
 
 export interface MeshSnapshot {

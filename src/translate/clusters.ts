@@ -4,7 +4,7 @@
 
 import { parseDuration, type DestinationRule, type TrafficPolicy } from '../config/istio-types.js';
 import type { IstioObject, MeshEndpoint } from '../registry/model.js';
-import { destinationRuleFor, serviceVisible, type ServiceView, type TranslationContext } from './context.js';
+import { destinationRuleFor, ruleIncludes, serviceVisible, type ServiceView, type TranslationContext } from './context.js';
 import type {
   CircuitBreakerThresholds,
   Cluster,
@@ -228,7 +228,7 @@ export function checkSubsetsSelectEndpoints(ctx: TranslationContext): void {
   for (const rule of ctx.destinationRules) {
     const ref: ConfigRef = { kind: 'DestinationRule', name: rule.name, namespace: rule.namespace };
     const host = rule.spec.host ?? '';
-    const matching = ctx.serviceList.filter((s) => destinationRuleFor(ctx, s.hostname, undefined) === rule);
+    const matching = ctx.serviceList.filter((s) => ruleIncludes(destinationRuleFor(ctx, s.hostname, undefined), rule));
     if (matching.length === 0) {
       ctx.problems.add(problemAt(ref, 'warning', 'unknown-host', 'spec.host',
         `host "${host}" matches no service in the mesh (short names resolve in namespace ${rule.namespace}); this rule has no effect.`));

@@ -3,7 +3,7 @@
 // is mutable after construction except the problem log.
 
 import type { DestinationRule, Gateway, ServiceEntry, VirtualService } from '../config/istio-types.js';
-import { mergeConfig, type IstioObject, type MeshEndpoint, type MeshService, type MeshSnapshot, type ProxyIdentity } from '../registry/model.js';
+import { compareByCreation, mergeConfig, type IstioObject, type MeshEndpoint, type MeshService, type MeshSnapshot, type ProxyIdentity } from '../registry/model.js';
 import { hostMatches, resolveHost, visibleTo } from './names.js';
 import { ProblemLog, problemAt, type ConfigRef } from './problems.js';
 import { serviceEntryServices } from './service-entries.js';
@@ -30,8 +30,22 @@ export interface TranslationContext {
   destinationRules: readonly IstioObject<DestinationRule>[];
   gateways: readonly IstioObject<Gateway>[];
   serviceEntries: readonly IstioObject<ServiceEntry>[];
+  /** Istio's config root namespace (meshConfig.rootNamespace): its exported DestinationRules apply mesh-wide. */
+  rootNamespace: string;
+  /** DestinationRules merged per namespace and host, made once (see destinationRuleFor). */
+  mergedRules: Map<string, MergedDestinationRule>;
   problems: ProblemLog;
 }
+
+/** Istio's default meshConfig.rootNamespace. */
+export const ROOT_NAMESPACE = 'istio-system';
+
+/**
+ * The rule a proxy applies to a host. Several rules of one namespace for the same host are merged as
+ * Istio merges them: the oldest is the base, later ones add only subsets whose names are new and a
+ * traffic policy when the base has none. `sources` lists the rules merged (the base first).
+ */
+export type MergedDestinationRule = IstioObject<DestinationRule> & { sources?: readonly IstioObject<DestinationRule>[] };
 
 export function buildContext(snapshot: MeshSnapshot, proxy: ProxyIdentity | undefined): TranslationContext {
   const problems = new ProblemLog();
@@ -63,6 +77,20 @@ export function buildContext(snapshot: MeshSnapshot, proxy: ProxyIdentity | unde
     if (list) list.push(endpoint);
     else endpointsByHost.set(endpoint.hostname, [endpoint]);
   }
+  for (const rule of dr.objects) {
+    const seen = new Set<string>();
+    (rule.spec.subsets ?? []).forEach((subset, i) => {
+      if (!seen.has(subset.name)) {
+        seen.add(subset.name);
+        return;
+      }
+      problems.add(
+        problemAt({ kind: 'DestinationRule', name: rule.name, namespace: rule.namespace }, 'error', 'duplicate-subset', `spec.subsets[${i}].name`,
+          `subset "${subset.name}" is defined more than once (Istio's validation rejects this rule); the first definition is used ` +
+            `and this one is ignored. Give each subset its own name.`),
+      );
+    });
+  }
   for (const entry of se.objects) {
     const converted = serviceEntryServices(entry, problems);
     for (const { service, endpoints } of converted) {
@@ -89,6 +117,8 @@ export function buildContext(snapshot: MeshSnapshot, proxy: ProxyIdentity | unde
     destinationRules: dr.objects,
     gateways: gw.objects,
     serviceEntries: se.objects,
+    rootNamespace: ROOT_NAMESPACE,
+    mergedRules: new Map(),
     problems,
   };
 }
@@ -98,24 +128,65 @@ export function serviceVisible(service: ServiceView, namespace: string | undefin
   return namespace === undefined || visibleTo(service.exportTo, service.namespace, namespace);
 }
 
+/** Istio's MostSpecificHostMatch order: the exact host, then wildcards, the longest first. */
+function hostSpecificity(ruleHost: string, hostname: string): number {
+  return ruleHost === hostname ? Number.MAX_SAFE_INTEGER : ruleHost.length;
+}
+
+/** Subsets with a name seen before (in this rule or an earlier one) are dropped: the first definition wins. */
+function mergeRules(ctx: TranslationContext, namespace: string, host: string, rules: IstioObject<DestinationRule>[]): MergedDestinationRule {
+  if (rules.length === 1 && new Set((rules[0].spec.subsets ?? []).map((s) => s.name)).size === (rules[0].spec.subsets ?? []).length) return rules[0];
+  const key = `${namespace}|${host}|${rules.map((r) => r.name).join(',')}`;
+  const known = ctx.mergedRules.get(key);
+  if (known) return known;
+  const [base] = rules;
+  const spec: DestinationRule = { ...base.spec, subsets: [] };
+  const names = new Set<string>();
+  for (const rule of rules) {
+    for (const subset of rule.spec.subsets ?? []) {
+      if (names.has(subset.name)) continue;
+      names.add(subset.name);
+      spec.subsets!.push(subset);
+    }
+    if (spec.trafficPolicy === undefined && rule.spec.trafficPolicy !== undefined) spec.trafficPolicy = rule.spec.trafficPolicy;
+  }
+  const merged: MergedDestinationRule = { ...base, spec, sources: rules };
+  ctx.mergedRules.set(key, merged);
+  return merged;
+}
+
+/** Whether `chosen` (from destinationRuleFor) is `rule` or was merged from it. */
+export function ruleIncludes(chosen: MergedDestinationRule | undefined, rule: IstioObject<DestinationRule>): boolean {
+  return chosen !== undefined && (chosen === rule || (chosen.sources ?? []).includes(rule));
+}
+
 /**
- * The DestinationRule that applies to `hostname` for a client in `clientNamespace`, as Istio picks it:
- * a rule in the client's namespace first, then one in the service's namespace, then any other
- * (exact host beats wildcard within each). `clientNamespace` undefined (analyze) skips the first step.
+ * The DestinationRule that applies to `hostname` for a client in `clientNamespace`, as Istio picks it
+ * (PushContext.destinationRule): the rules in the client's own namespace first, then rules of the
+ * service's namespace exported to the client, then rules of the root namespace exported to it; rules
+ * of any other namespace do not apply. Within the namespace found, the most specific host wins (exact,
+ * then the longest wildcard) and the rules for that host are merged (oldest first).
+ * `clientNamespace` undefined (analyze): the service's namespace, the root namespace, then any other
+ * (some client could use it).
  */
 export function destinationRuleFor(
   ctx: TranslationContext,
   hostname: string,
   clientNamespace: string | undefined,
-): IstioObject<DestinationRule> | undefined {
+): MergedDestinationRule | undefined {
   const service = ctx.services.get(hostname);
   const candidates = ctx.destinationRules
     .map((rule) => ({ rule, host: resolveHost(rule.spec.host ?? '', rule.namespace, ctx.domainSuffix) }))
-    .filter(({ rule, host }) => host !== '' && hostMatches(host, hostname) && (clientNamespace === undefined || visibleTo(rule.spec.exportTo, rule.namespace, clientNamespace)));
-  const rank = (c: { rule: IstioObject<DestinationRule>; host: string }): number => {
-    const nsRank = c.rule.namespace === clientNamespace ? 0 : c.rule.namespace === service?.namespace ? 1 : 2;
-    return nsRank * 2 + (c.host === hostname ? 0 : 1);
-  };
-  candidates.sort((a, b) => rank(a) - rank(b) || a.rule.namespace.localeCompare(b.rule.namespace) || a.rule.name.localeCompare(b.rule.name));
-  return candidates[0]?.rule;
+    .filter(({ rule, host }) => host !== '' && hostMatches(host, hostname) &&
+      (clientNamespace === undefined || rule.namespace === clientNamespace || visibleTo(rule.spec.exportTo, rule.namespace, clientNamespace)));
+  const tier = (rule: IstioObject<DestinationRule>): number =>
+    rule.namespace === clientNamespace ? 0 : rule.namespace === service?.namespace ? 1 : rule.namespace === ctx.rootNamespace ? 2 : clientNamespace === undefined ? 3 : -1;
+  const ranked = candidates
+    .map((c) => ({ ...c, tier: tier(c.rule), specificity: hostSpecificity(c.host, hostname) }))
+    .filter((c) => c.tier >= 0)
+    .sort((a, b) => a.tier - b.tier || b.specificity - a.specificity || a.rule.namespace.localeCompare(b.rule.namespace) || compareByCreation(a.rule, b.rule));
+  const best = ranked[0];
+  if (!best) return undefined;
+  const same = ranked.filter((c) => c.tier === best.tier && c.rule.namespace === best.rule.namespace && c.host === best.host).map((c) => c.rule);
+  return mergeRules(ctx, best.rule.namespace, best.host, same);
 }

@@ -1,5 +1,8 @@
-// Resolving a VirtualService destination (host, subset, port) to an outbound cluster name, with the
-// checks that keep a route from pointing at a cluster that does not exist.
+// Resolving a VirtualService destination (host, subset, port) to an outbound cluster name. As in Istio,
+// a destination whose host or subset does not exist still names its cluster (`outbound|5000|v3|...`):
+// the route is kept and that share of the traffic fails with 503 (Envoy: no cluster found), so a
+// 20% canary to a missing subset stays 20% and is not silently spread over the other destinations.
+// Such a destination carries the issue (`dangling`) for the problem log.
 
 import type { Destination } from '../config/istio-types.js';
 import { destinationRuleFor, serviceVisible, type ServiceView, type TranslationContext } from './context.js';
@@ -8,9 +11,12 @@ import type { ProblemCode } from './problems.js';
 
 export interface ResolvedDestination {
   cluster: string;
-  service: ServiceView;
+  /** undefined when the host matches no service visible to the client (the cluster does not exist). */
+  service?: ServiceView;
   port: number;
   subset?: string;
+  /** Set when `cluster` has no Cluster resource: why (unknown host or subset). */
+  dangling?: DestinationIssue;
 }
 
 export interface DestinationIssue {
@@ -22,6 +28,7 @@ export interface DestinationIssue {
 /**
  * @param defaultService the service the route is being built for: a destination naming it without
  *   a port goes to the port being served (Istio's rule for sidecars).
+ * @param listenerPort the port being served; Istio's port for an unknown host named without a port.
  */
 export function resolveDestination(
   ctx: TranslationContext,
@@ -29,6 +36,7 @@ export function resolveDestination(
   configNamespace: string,
   field: string,
   defaultService?: { hostname: string; port: number },
+  listenerPort?: number,
 ): ResolvedDestination | DestinationIssue {
   const hostname = resolveHost(destination.host ?? '', configNamespace, ctx.domainSuffix);
   const service = ctx.services.get(hostname);
@@ -37,11 +45,15 @@ export function resolveDestination(
     const hint = destination.host?.includes('.') && !hostname.endsWith(`.svc.${ctx.domainSuffix}`) && !service
       ? ` Config names are not expanded when they contain a dot: write the FQDN <name>.<namespace>.svc.${ctx.domainSuffix}.`
       : ' Check the name, deploy the Service, or add a ServiceEntry for it.';
-    return {
+    const issue: DestinationIssue = {
       code: 'unknown-host',
       field: `${field}.host`,
       message: `destination host "${destination.host}" (resolved to ${hostname}) matches no service in the mesh.${hint}`,
     };
+    const port = destination.port?.number ?? listenerPort;
+    if (hostname === '' || port === undefined) return issue;
+    const subset = destination.subset || undefined;
+    return { cluster: outboundClusterName(port, subset, hostname), port, subset, dangling: issue };
   }
   let port: number | undefined = destination.port?.number;
   if (port === undefined) {
@@ -62,27 +74,29 @@ export function resolveDestination(
     };
   }
   const subset = destination.subset;
+  const cluster = outboundClusterName(port, subset || undefined, hostname);
   if (subset !== undefined && subset !== '') {
     const rule = destinationRuleFor(ctx, hostname, clientNamespace);
+    const dangling = (issue: DestinationIssue): ResolvedDestination => ({ cluster, service, port, subset, dangling: issue });
     if (!rule) {
-      return {
+      return dangling({
         code: 'unknown-subset',
         field: `${field}.subset`,
         message: `subset "${subset}" of ${hostname} is not defined: no DestinationRule applies to that host. ` +
           `Apply a DestinationRule with host ${hostname} and subset ${subset}, or remove the subset.`,
-      };
+      });
     }
     if (!(rule.spec.subsets ?? []).some((s) => s.name === subset)) {
-      const known = (rule.spec.subsets ?? []).map((s) => s.name);
-      return {
+      const known = [...new Set((rule.spec.subsets ?? []).map((s) => s.name))];
+      return dangling({
         code: 'unknown-subset',
         field: `${field}.subset`,
         message: `subset "${subset}" is not defined in DestinationRule ${rule.namespace}/${rule.name} ` +
           `(it defines ${known.length ? known.join(', ') : 'no subsets'}); add it to spec.subsets or fix the name.`,
-      };
+      });
     }
   }
-  return { cluster: outboundClusterName(port, subset || undefined, hostname), service, port, subset: subset || undefined };
+  return { cluster, service, port, subset: subset || undefined };
 }
 
 export function isIssue(r: ResolvedDestination | DestinationIssue): r is DestinationIssue {

@@ -181,6 +181,13 @@ export interface HttpConnectionManager {
   http_filters: HttpFilter[];
   http_protocol_options?: { allow_absolute_url?: BoolValue };
   use_remote_address?: BoolValue;
+  /** Proxies in front of this one whose x-forwarded-for entries are trusted (gateways: numTrustedProxies). */
+  xff_num_trusted_hops?: number;
+  skip_xff_append?: boolean;
+  forward_client_cert_details?: 'SANITIZE' | 'FORWARD_ONLY' | 'APPEND_FORWARD' | 'SANITIZE_SET' | 'ALWAYS_FORWARD_ONLY';
+  set_current_client_cert_details?: { subject?: BoolValue; cert?: boolean; chain?: boolean; dns?: boolean; uri?: boolean };
+  /** Peers whose requests are internal (x-envoy-internal); without it no address is. */
+  internal_address_config?: { unix_sockets?: boolean; cidr_ranges?: { address_prefix: string; prefix_len: UInt32Value }[] };
 }
 
 export interface TcpProxy {

@@ -1,11 +1,13 @@
 // Ingress gateway (router) config: Gateways whose selector matches the proxy's labels open a
 // listener per server port; VirtualServices bound to those Gateways fill RouteConfiguration
-// `http.<port>` with one virtual host per host. Unmatched requests fall through to Envoy's 404.
+// `http.<port>` with one virtual host per host, the routes of every VirtualService for that host
+// merged as Istio merges them. Unmatched requests fall through to Envoy's 404.
 
 import type { Gateway, GatewayServer, VirtualService } from '../config/istio-types.js';
-import type { IstioObject, ProxyIdentity } from '../registry/model.js';
+import { compareByCreation, type IstioObject, type ProxyIdentity } from '../registry/model.js';
+import type { Route } from './envoy-types.js';
 import type { TranslationContext } from './context.js';
-import { buildVirtualServiceRoutes, virtualServiceGateways } from './http-routes.js';
+import { buildVirtualServiceRoutes, isCatchAll, virtualServiceGateways } from './http-routes.js';
 import { hostIntersection, labelsMatch, resolveHost, visibleTo } from './names.js';
 import { problemAt, type ConfigRef } from './problems.js';
 import type { SourcedVirtualHost } from './route-config.js';
@@ -49,9 +51,25 @@ function serverSupported(ctx: TranslationContext, gateway: IstioObject<Gateway>,
   return false;
 }
 
+/**
+ * Istio's SortVHostRoutes, applied to every gateway virtual host: catch-all routes go to the end, the
+ * rest keep their order, so one VirtualService's "/" does not hide another's "/hello".
+ */
+function catchAllLast(routes: Route[]): Route[] {
+  return [...routes.filter((r) => !isCatchAll(r)), ...routes.filter(isCatchAll)];
+}
+
+/**
+ * One RouteConfiguration `http.<port>` per gateway server port. VirtualServices for the same host on
+ * the same port are merged into one virtual host, as Istio does: servers in Gateway order, within a
+ * server the VirtualServices oldest first (then by name, then namespace), their routes appended in
+ * that order, catch-all routes moved to the end (a VirtualService's own routes stop at its first
+ * catch-all, see buildVirtualServiceRoutes).
+ */
 export function gatewayPorts(ctx: TranslationContext, proxy: ProxyIdentity): GatewayPort[] {
   const byPort = new Map<number, GatewayPort>();
-  const claimed = new Map<string, { port: number; vs: IstioObject<VirtualService> }>();
+  const merged = new Map<string, { entry: SourcedVirtualHost; sources: Set<IstioObject<VirtualService>> }>();
+  const virtualServices = [...ctx.virtualServices].sort(compareByCreation);
   for (const gateway of gatewaysForProxy(ctx, proxy)) {
     const gatewayName = `${gateway.namespace}/${gateway.name}`;
     (gateway.spec.servers ?? []).forEach((server, serverIndex) => {
@@ -62,7 +80,7 @@ export function gatewayPorts(ctx: TranslationContext, proxy: ProxyIdentity): Gat
         entry = { port, routeConfigName: `http.${port}`, vhosts: [] };
         byPort.set(port, entry);
       }
-      for (const vs of ctx.virtualServices) {
+      for (const vs of virtualServices) {
         if (!virtualServiceGateways(vs).includes(gatewayName)) continue;
         if (!visibleTo(vs.spec.exportTo, vs.namespace, gateway.namespace)) continue;
         const hosts = new Set<string>();
@@ -79,25 +97,26 @@ export function gatewayPorts(ctx: TranslationContext, proxy: ProxyIdentity): Gat
         const routes = buildVirtualServiceRoutes(ctx, vs, { gateway: gatewayName, port, proxy, proxyless: false });
         for (const host of [...hosts].sort()) {
           const key = `${port}|${host}`;
-          const owner = claimed.get(key);
-          if (owner) {
-            if (owner.vs !== vs) {
-              ctx.problems.add(problemAt({ kind: 'VirtualService', name: vs.name, namespace: vs.namespace }, 'warning', 'duplicate-host', 'spec.hosts',
-                `host ${host} on gateway port ${port} is already served by VirtualService ${owner.vs.namespace}/${owner.vs.name}; ` +
-                  'this one is ignored for it. Merge their routes into one VirtualService.'));
-            }
+          const existing = merged.get(key);
+          if (existing) {
+            // Two servers of one port may admit the same VirtualService for the same host: its routes once.
+            if (existing.sources.has(vs)) continue;
+            existing.sources.add(vs);
+            existing.entry.vhost.routes = catchAllLast([...existing.entry.vhost.routes, ...routes]);
+            if (server.tls?.httpsRedirect) existing.entry.vhost.require_tls = 'ALL';
             continue;
           }
-          claimed.set(key, { port, vs });
-          entry.vhosts.push({
+          const sourced: SourcedVirtualHost = {
             source: { kind: 'VirtualService', name: vs.name, namespace: vs.namespace },
             vhost: {
               name: `${host}:${port}`,
               domains: gatewayDomains(host),
-              routes,
+              routes: catchAllLast(routes),
               ...(server.tls?.httpsRedirect ? { require_tls: 'ALL' as const } : {}),
             },
-          });
+          };
+          merged.set(key, { entry: sourced, sources: new Set([vs]) });
+          entry.vhosts.push(sourced);
         }
       }
     });

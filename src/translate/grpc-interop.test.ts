@@ -147,6 +147,27 @@ spec:
     assert.equal(decoded.size, resources.listeners.length + resources.routes.length + resources.clusters.length + resources.endpoints.length);
   });
 
+  it('a canary share to a subset that does not exist: the route naming the missing cluster is accepted', () => {
+    const clusters = scenarioClusters(['destinationrule']);
+    for (const c of clusters) {
+      c.apply('sample', parseYaml(`apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: helloworld}
+spec:
+  hosts: [helloworld]
+  http:
+  - route:
+    - {destination: {host: helloworld, subset: v1}, weight: 80}
+    - {destination: {host: helloworld, subset: v3}, weight: 20}
+`, 'missing subset'));
+    }
+    const resources = translate(buildSnapshot(clusters), { ...proxyFor(clusters[0].pod('sleep'), 'proxyless'), id: 'grpc' });
+    assert.deepEqual(resources.problems.map((p) => p.code), ['unknown-subset']);
+    const missing = 'outbound|5000|v3|helloworld.sample.svc.cluster.local';
+    assert.ok(JSON.stringify(resources.routes).includes(missing) && !resources.clusters.some((c) => c.name === missing));
+    decodeAll(resources);
+  });
+
   it('sidecar and gateway resources pack into the real protos without losing a field', () => {
     const clusters = scenarioClusters(['destinationrule', 'gateway-canary']);
     const snapshot = buildSnapshot(clusters);

@@ -1,6 +1,8 @@
 // VirtualService http[] -> Envoy routes, for one scope (the mesh, or one gateway) and one port.
 // A route with any error is left out whole (with a problem naming the field); a client is never
-// sent a route it would NACK or one that points at a cluster that does not exist.
+// sent a route it would NACK. A destination whose host or subset does not exist is the exception,
+// as in Istio: the route is kept naming a cluster that does not exist (Envoy answers that share with
+// 503, gRPC fails it with UNAVAILABLE) and the problem is reported as an error all the same.
 
 import type { Destination, Headers, HTTPFaultInjection, HTTPMatchRequest, HTTPRoute, HTTPRetry, Percent, VirtualService } from '../config/istio-types.js';
 import { parseDuration } from '../config/istio-types.js';
@@ -119,6 +121,11 @@ class RouteProblems {
     this.failed = true;
     this.ctx.problems.add(problemAt(this.ref, 'error', code, field, `${message} This route is left out until it is fixed.`));
   }
+  /** A destination kept although its cluster does not exist: the route stays, its share fails with 503. */
+  dangling(code: ProblemCode, field: string, message: string, share: string): void {
+    this.ctx.problems.add(problemAt(this.ref, 'error', code, field,
+      `${message} The route is kept as Istio keeps it: ${share} fails with 503 (no cluster) until it is fixed.`));
+  }
   warn(code: ProblemCode, field: string, message: string): void {
     this.ctx.problems.add(problemAt(this.ref, 'warning', code, field, message));
   }
@@ -191,9 +198,15 @@ function buildDestinations(
   const destinations = http.route ?? [];
   const resolved: Array<{ dest: ResolvedDestination; weight: number; headers?: Headers }> = [];
   destinations.forEach((d, k) => {
-    const r = resolveDestination(ctx, d.destination ?? { host: '' }, vs.namespace, `${field}.route[${k}].destination`, scope.service);
+    const r = resolveDestination(ctx, d.destination ?? { host: '' }, vs.namespace, `${field}.route[${k}].destination`, scope.service, scope.port);
     if (isIssue(r)) problems.error(r.code, r.field, r.message);
-    else resolved.push({ dest: r, weight: d.weight ?? 0, headers: d.headers });
+    else {
+      if (r.dangling) {
+        const share = destinations.length === 1 ? 'every request it matches' : `its share (weight ${d.weight ?? 0})`;
+        problems.dangling(r.dangling.code, r.dangling.field, r.dangling.message, share);
+      }
+      resolved.push({ dest: r, weight: d.weight ?? 0, headers: d.headers });
+    }
     if (d.weight !== undefined && (!Number.isInteger(d.weight) || d.weight < 0)) {
       problems.error('negative-weight', `${field}.route[${k}].weight`, `weight ${d.weight} must be a non-negative integer.`);
     }
@@ -252,10 +265,22 @@ function buildRedirect(http: HTTPRoute, field: string, problems: RouteProblems):
   return out;
 }
 
+/**
+ * Istio's catch-all: a route matching every path (prefix "/" or the regex ".*") with no other condition.
+ * A VirtualService's routes after its first catch-all are left out (Envoy could never reach them), and
+ * gateways move catch-alls to the end of a virtual host merged from several VirtualServices.
+ */
+export function isCatchAll(route: Route): boolean {
+  const m = route.match as Route['match'] & { prefix?: string; safe_regex?: { regex: string } };
+  if ((m.headers?.length ?? 0) > 0 || (m.query_parameters?.length ?? 0) > 0) return false;
+  return m.prefix === '/' || m.safe_regex?.regex === '.*';
+}
+
 /** The Envoy routes one VirtualService contributes to a virtual host in `scope`. */
 export function buildVirtualServiceRoutes(ctx: TranslationContext, vs: IstioObject<VirtualService>, scope: RouteScope): Route[] {
   const ref: ConfigRef = { kind: 'VirtualService', name: vs.name, namespace: vs.namespace };
   const out: Route[] = [];
+  let caughtAll = false;
   (vs.spec.http ?? []).forEach((http, i) => {
     const field = `spec.http[${i}]`;
     const problems = new RouteProblems(ctx, ref);
@@ -293,10 +318,13 @@ export function buildVirtualServiceRoutes(ctx: TranslationContext, vs: IstioObje
         );
         const policies: RequestMirrorPolicy[] = [];
         for (const m of mirrors) {
-          const mirror = resolveDestination(ctx, m.destination, vs.namespace, m.at, scope.service);
+          const mirror = resolveDestination(ctx, m.destination, vs.namespace, m.at, scope.service, scope.port);
           const pct = fractionOf(m.percentage, 100);
           if (isIssue(mirror)) problems.error(mirror.code, mirror.field, mirror.message);
-          else if (typeof pct === 'string') problems.error('invalid-percentage', m.pctField, pct + '.');
+          else if (mirror.dangling) {
+            // Envoy skips a shadow whose cluster does not exist; nothing would be mirrored.
+            problems.warn(mirror.dangling.code, mirror.dangling.field, `${mirror.dangling.message} Nothing is mirrored until it is fixed.`);
+          } else if (typeof pct === 'string') problems.error('invalid-percentage', m.pctField, pct + '.');
           else policies.push({ cluster: mirror.cluster, runtime_fraction: { default_value: pct } });
         }
         if (policies.length > 0) routeAction.request_mirror_policies = policies;
@@ -333,7 +361,11 @@ export function buildVirtualServiceRoutes(ctx: TranslationContext, vs: IstioObje
       if (fault) route.typed_per_filter_config = { [FAULT_FILTER_NAME]: fault };
       routes.push(route);
     }
-    if (!problems.failed) out.push(...routes);
+    // Routes after a catch-all are still checked (their problems reported) but not sent.
+    if (!problems.failed && !caughtAll) {
+      out.push(...routes);
+      if (routes.some(isCatchAll)) caughtAll = true;
+    }
   });
   return out;
 }

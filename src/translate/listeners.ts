@@ -10,6 +10,12 @@ import { FAULT_FILTER_NAME, ROUTER_FILTER_NAME } from './http-routes.js';
 import { endpointPortKey, inboundClusterName, isHttpProtocol, portProtocol, type PortProtocol } from './names.js';
 
 export const OUTBOUND_PORT = 15001;
+/**
+ * Istio's gatewayTopology.numTrustedProxies default: no proxy in front of a gateway is trusted, so the
+ * gateway takes its peer for the client. (Istio reads a per-pod value from the proxy.istio.io/config
+ * annotation; the proxy identity carries no ProxyConfig here, so every gateway gets the default.)
+ */
+export const GATEWAY_NUM_TRUSTED_PROXIES: number = 0;
 export const HTTP_PROXY_ROUTE = 'http_proxy';
 
 const ROUTER_FILTER: HttpFilter = { name: ROUTER_FILTER_NAME, typed_config: { '@type': TYPE_URL.router } };
@@ -32,6 +38,34 @@ function socketListener(name: string, ip: string, port: number, manager: HttpCon
     address: { socket_address: { address: ip, port_value: port } },
     filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: manager }] }],
     traffic_direction: direction,
+  };
+}
+
+/**
+ * A gateway is where traffic enters the mesh (Istio's gateway HCM): the peer's address is the client's
+ * and goes into x-forwarded-for and x-envoy-external-address, x-envoy-* headers from outside are
+ * dropped, and x-forwarded-client-cert is replaced by the details of the client's own certificate
+ * (SANITIZE_SET: removed when the client presented none).
+ */
+export function gatewayTrust(): Partial<HttpConnectionManager> {
+  return {
+    use_remote_address: { value: true },
+    ...(GATEWAY_NUM_TRUSTED_PROXIES > 0 ? { xff_num_trusted_hops: GATEWAY_NUM_TRUSTED_PROXIES } : {}),
+    forward_client_cert_details: 'SANITIZE_SET',
+    set_current_client_cert_details: { subject: { value: true }, cert: true, dns: true, uri: true },
+  };
+}
+
+/**
+ * A sidecar's inbound side (Istio's inbound HCM): x-forwarded-for as the previous hop wrote it, and
+ * x-forwarded-client-cert appended with the calling peer's certificate details (APPEND_FORWARD), which
+ * without a client certificate (no mTLS between proxies here) means removed.
+ */
+export function inboundTrust(): Partial<HttpConnectionManager> {
+  return {
+    use_remote_address: { value: false },
+    forward_client_cert_details: 'APPEND_FORWARD',
+    set_current_client_cert_details: { subject: { value: true }, dns: true, uri: true },
   };
 }
 
@@ -77,7 +111,7 @@ export function sidecarInbound(
           routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster: clusterName, timeout: { seconds: 0, nanos: 0 } } }],
         }],
       };
-      listeners.push(socketListener(name, proxy.ip, port, hcm(`inbound_${proxy.ip}_${port}`, { inline }, true), 'INBOUND'));
+      listeners.push(socketListener(name, proxy.ip, port, { ...hcm(`inbound_${proxy.ip}_${port}`, { inline }, true), ...inboundTrust() }, 'INBOUND'));
     } else {
       listeners.push({
         name,
@@ -102,7 +136,7 @@ export function sidecarInbound(
 
 /** A gateway listener: Istio names it 0.0.0.0_<port>; here it binds the gateway pod's IP. */
 export function gatewayListener(proxy: ProxyIdentity, port: number, routeConfigName: string): Listener {
-  return socketListener(`0.0.0.0_${port}`, proxy.ip, port, hcm(`outbound_0.0.0.0_${port}`, { rds: routeConfigName }, true), 'OUTBOUND');
+  return socketListener(`0.0.0.0_${port}`, proxy.ip, port, { ...hcm(`outbound_0.0.0.0_${port}`, { rds: routeConfigName }, true), ...gatewayTrust() }, 'OUTBOUND');
 }
 
 /** A proxyless gRPC client's listener: an api_listener whose RDS route config has the listener's name. */

@@ -3,7 +3,7 @@
 // route to the whole service.
 
 import type { VirtualService } from '../config/istio-types.js';
-import type { IstioObject, ProxyIdentity } from '../registry/model.js';
+import { compareByCreation, type IstioObject, type ProxyIdentity } from '../registry/model.js';
 import { serviceVisible, type ServiceView, type TranslationContext } from './context.js';
 import { buildVirtualServiceRoutes, defaultRoute, virtualServiceGateways } from './http-routes.js';
 import { hostMatches, isHttpProtocol, outboundClusterName, portProtocol, resolveHost, serviceDomains, visibleTo } from './names.js';
@@ -36,7 +36,10 @@ function meshVirtualServices(ctx: TranslationContext, namespace: string): Array<
   return out;
 }
 
-/** The VirtualService that claims `hostname` for the mesh: an exact host beats a wildcard; then name order. */
+/**
+ * The VirtualService that claims `hostname` for the mesh: an exact host beats a wildcard; then the
+ * oldest (creation time, then name, then namespace), as Istio picks it. Sidecars do not merge them.
+ */
 function claimingVirtualService(
   ctx: TranslationContext,
   candidates: Array<{ vs: IstioObject<VirtualService>; hosts: string[] }>,
@@ -45,7 +48,7 @@ function claimingVirtualService(
   const matching = candidates
     .map((c) => ({ vs: c.vs, exact: c.hosts.includes(hostname), any: c.hosts.some((h) => hostMatches(h, hostname)) }))
     .filter((c) => c.any)
-    .sort((a, b) => Number(b.exact) - Number(a.exact));
+    .sort((a, b) => Number(b.exact) - Number(a.exact) || compareByCreation(a.vs, b.vs));
   const winner = matching[0];
   for (const loser of matching.slice(1)) {
     if (loser.exact !== winner.exact) continue;

@@ -62,15 +62,18 @@ describe('problems: the offending route is left out, everything else is served',
     }
   });
 
-  it('a destination host that does not exist', () => {
+  it('a destination host that does not exist: the route is kept, naming a cluster that does not exist (Istio)', () => {
     const m = withConfig(vs(`  - match: [{uri: {prefix: /a}}]
     route: [{destination: {host: nosuch}}]
   - route: [{destination: {host: helloworld, subset: v2}}]`));
     const r = m.sidecar();
     assert.deepEqual(brief(r.problems), ['error unknown-host VirtualService sample/hw spec.http[0].route[0].destination.host']);
     assert.match(r.problems[0].message, /nosuch\.sample\.svc\.cluster\.local/);
-    // Only the bad route is gone: /a now falls to the next route.
-    assert.deepEqual(call(r, '/a').clusters.map((c) => c.name), [`outbound|5000|v2|${HW}`]);
+    // /a does not fall through to the next route: Envoy answers it with 503 (no cluster found).
+    const a = call(r, '/a');
+    assert.equal(a.outcome, 'missing-cluster');
+    assert.deepEqual(a.clusters.map((c) => c.name), ['outbound|5000||nosuch.sample.svc.cluster.local']);
+    assert.deepEqual(call(r, '/b').clusters.map((c) => c.name), [`outbound|5000|v2|${HW}`]);
   });
 
   it('a dotted short name is not expanded, and the message says so', () => {

@@ -26,6 +26,7 @@ export type ProblemCode =
   | 'negative-weight'
   | 'duplicate-domain'
   | 'duplicate-host'
+  | 'duplicate-subset'
   | 'invalid-duration'
   | 'invalid-match'
   | 'invalid-percentage'

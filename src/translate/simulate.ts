@@ -45,8 +45,12 @@ export interface SimulationResult {
   routeConfig?: string;
   virtualHost?: string;
   route?: string;
-  /** Weighted targets; a single cluster has weight 100. */
-  clusters: Array<{ name: string; weight: number; endpoints: SimulatedEndpoint[] }>;
+  /**
+   * Weighted targets; a single cluster has weight 100. `missing`: no Cluster of that name, so Envoy
+   * answers that share with 503 (NC, cluster not found). The outcome is 'missing-cluster' when every
+   * target is missing.
+   */
+  clusters: Array<{ name: string; weight: number; endpoints: SimulatedEndpoint[]; missing?: true }>;
   /** Every endpoint address:port behind the chosen clusters (sorted, unique). */
   endpoints: string[];
   redirect?: RedirectAction;
@@ -162,11 +166,11 @@ export function simulate(resources: ProxyResources, request: SimulatedRequest): 
     : route.route.weighted_clusters.clusters.map((c) => ({ name: c.name, weight: c.weight.value }));
   for (const target of targets) {
     const cluster = resources.clusters.find((c) => c.name === target.name);
-    if (!cluster) return { ...result, outcome: 'missing-cluster', clusters: [{ ...target, endpoints: [] }] };
-    result.clusters.push({ ...target, endpoints: endpointsOf(resources, cluster) });
+    if (!cluster) result.clusters.push({ ...target, endpoints: [], missing: true });
+    else result.clusters.push({ ...target, endpoints: endpointsOf(resources, cluster) });
   }
   result.endpoints = [...new Set(result.clusters.flatMap((c) => c.endpoints.map((e) => e.address)))].sort();
-  result.outcome = 'routed';
+  result.outcome = result.clusters.every((c) => c.missing) ? 'missing-cluster' : 'routed';
   return result;
 }
 

@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { VirtualService } from '../config/istio-types.js';
 import type { MeshSnapshot, ProxyIdentity } from '../registry/model.js';
+import type { HttpConnectionManager, Listener } from './envoy-types.js';
+import { GATEWAY_NUM_TRUSTED_PROXIES } from './listeners.js';
 import { simulate } from './simulate.js';
 import { buildSnapshot, proxyFor, scenarioClusters } from './testdata/fixture.js';
 import { MeshTranslator, translate } from './translate.js';
@@ -27,6 +29,44 @@ function sibling(proxy: ProxyIdentity, lastOctet: number, labels: Record<string,
   const ip = proxy.ip.replace(/\.\d+$/, `.${lastOctet}`);
   return { ...proxy, id: proxy.id.replace(proxy.ip, ip), ip, appIp: proxy.appIp?.replace(/\.\d+$/, `.${lastOctet}`), labels: { ...labels } };
 }
+
+describe('listeners at the trust boundary', () => {
+  const hcmOf = (l: Listener): HttpConnectionManager => {
+    const typed = l.filter_chains?.[0]?.filters[0]?.typed_config;
+    assert.ok(typed && 'http_filters' in typed, l.name);
+    return typed;
+  };
+  const clusters = scenarioClusters();
+  const mesh = buildSnapshot(clusters);
+
+  it('a gateway takes its peer for the client (use_remote_address, no trusted hops) and replaces x-forwarded-client-cert (SANITIZE_SET), as Istio', () => {
+    const withGateway = scenarioClusters(['destinationrule', 'gateway']);
+    const gw = translate(buildSnapshot(withGateway), proxyFor(withGateway[0]!.pod('istio-ingressgateway'), 'router'));
+    assert.ok(gw.listeners.length > 0);
+    for (const l of gw.listeners) {
+      const h = hcmOf(l);
+      assert.deepEqual(h.use_remote_address, { value: true }, l.name);
+      assert.equal(h.xff_num_trusted_hops ?? 0, GATEWAY_NUM_TRUSTED_PROXIES);
+      assert.equal(h.forward_client_cert_details, 'SANITIZE_SET');
+      assert.deepEqual(h.set_current_client_cert_details, { subject: { value: true }, cert: true, dns: true, uri: true });
+    }
+  });
+
+  it("a sidecar's inbound listeners keep x-forwarded-for as written and APPEND_FORWARD x-forwarded-client-cert; its outbound listener keeps Envoy's defaults", () => {
+    const sidecar = translate(mesh, proxyFor(clusters[0]!.pod('helloworld-v1'), 'sidecar'));
+    const inbound = sidecar.listeners.filter((l) => l.traffic_direction === 'INBOUND' && l.filter_chains?.[0]?.filters[0]?.name === 'envoy.filters.network.http_connection_manager');
+    assert.ok(inbound.length > 0);
+    for (const l of inbound) {
+      const h = hcmOf(l);
+      assert.deepEqual(h.use_remote_address, { value: false });
+      assert.equal(h.forward_client_cert_details, 'APPEND_FORWARD');
+      assert.deepEqual(h.set_current_client_cert_details, { subject: { value: true }, dns: true, uri: true });
+    }
+    const outbound = hcmOf(sidecar.listeners.find((l) => l.traffic_direction === 'OUTBOUND')!);
+    assert.equal(outbound.use_remote_address, undefined);
+    assert.equal(outbound.forward_client_cert_details, undefined);
+  });
+});
 
 describe('MeshTranslator', () => {
   it('gives proxies of one scope the same route, cluster and endpoint objects, and each its own listeners', () => {

@@ -175,3 +175,29 @@ test('cluster and endpoint changes behind an unchanged RouteConfiguration are ap
   const counts = await split(200);
   assert.deepEqual(counts, { a: 0, b: 200 });
 });
+
+// What the translator sends for a canary to a subset no DestinationRule defines: the route keeps
+// naming the cluster, no Cluster resource exists. grpc-js-xds accepts the RouteConfiguration (no NACK)
+// and fails that share's calls with UNAVAILABLE, as Envoy answers it with 503.
+test('a weighted cluster with no Cluster resource: no NACK; its share fails with UNAVAILABLE, the rest is served', async () => {
+  const missing = snapshot([50, 50], { routeStamp: 'missing-b' });
+  missing.resources[TYPE_URLS.cluster]?.delete('b');
+  missing.resources[TYPE_URLS.endpoint]?.delete('b-cla');
+  cache.setSnapshot(NODE_ID, missing);
+  const pushed = cache.getPrepared(NODE_ID)?.types.get(TYPE_URLS.route)?.version;
+  await waitFor('ACKed', () => rdsStatus()?.state === 'SYNCED' && rdsStatus()?.sentVersion === pushed && xds.xds.status().every((s) => s.types.CDS?.state === 'SYNCED'), 3000);
+  assert.equal(rdsStatus()?.nack, undefined, 'the RouteConfiguration was not NACKed');
+  const outcome = (): Promise<string> =>
+    new Promise((resolve) => client.Which({}, { deadline: Date.now() + 5000 }, (err, reply) => resolve(err ? `error ${grpc.status[err.code]}` : (reply?.backend ?? '?'))));
+  let results: string[] = [];
+  await waitFor('no call reaches backend-b', async () => {
+    results = await Promise.all(Array.from({ length: 400 }, outcome));
+    return !results.includes('backend-b');
+  }, 3000);
+  const served = results.filter((r) => r === 'backend-a').length;
+  const unavailable = results.filter((r) => r === 'error UNAVAILABLE').length;
+  assert.equal(served + unavailable, results.length, `only backend-a or UNAVAILABLE: ${results.find((r) => r !== 'backend-a' && r !== 'error UNAVAILABLE')}`);
+  assert.ok(chiSquareTest([served, unavailable], [50, 50]).pass, `50/50 expected, got ${served}/${unavailable}`);
+  cache.setSnapshot(NODE_ID, snapshot([50, 50], { routeStamp: 'after-missing' }));
+  await waitFor('SYNCED again', () => rdsStatus()?.state === 'SYNCED', 3000);
+});

@@ -2,10 +2,14 @@
 // delta.ts). It serves whatever the SnapshotSource holds and knows nothing about mesh config.
 
 import * as grpc from '@grpc/grpc-js';
+import type { Clock } from '../clock.js';
+import { rateLimitedLog } from '../logging/rate-limited.js';
 import type { SnapshotSource } from './cache.js';
 import { DeltaStream } from './delta.js';
 import {
   adsServiceDefinition,
+  SHORT_TYPE_NAMES,
+  type TypeUrl,
   type AdsServiceDefinition,
   type DeltaDiscoveryRequest,
   type DeltaDiscoveryResponse,
@@ -14,7 +18,7 @@ import {
   type XdsNode,
 } from './protos.js';
 import { SotwStream } from './sotw.js';
-import type { ProxyStatus } from './status.js';
+import { structToPlain, type ProxyStatus } from './status.js';
 import type { AdsStream, StreamContext, StreamIdentity, XdsCounters } from './stream.js';
 
 export interface XdsServerOptions {
@@ -27,6 +31,36 @@ export interface XdsServerOptions {
   log?: (line: string) => void;
   /** For tests. */
   now?: () => Date;
+  /** The clock of the repeated-line rate limit (tests). */
+  logClock?: Clock;
+}
+
+/** gRPC libraries take at most 4 MiB per message unless told otherwise (grpc-js, gRPC C-core, gRPC Go). */
+export const GRPC_DEFAULT_RECEIVE_LIMIT = 4 * 1024 * 1024;
+
+/**
+ * How large a message this client can receive: proxyless gRPC clients have gRPC's 4 MiB default; Envoy
+ * and the meshwork proxy take any size (Envoy's xDS client sets no limit; ours asks for none).
+ */
+export function receiveLimit(node: XdsNode): number | undefined {
+  const metadata = structToPlain(node.metadata);
+  const proxyless = metadata['GENERATOR'] === 'grpc' || /^grpc/i.test(node.user_agent_name ?? '');
+  return proxyless ? GRPC_DEFAULT_RECEIVE_LIMIT : undefined;
+}
+
+interface XdsResponse {
+  type_url?: string;
+  resources?: Array<{ value?: Uint8Array; type_url?: string; resource?: { value?: Uint8Array; type_url?: string }; name?: string; version?: string }>;
+}
+
+/** The encoded size of a response, near enough to compare with a limit (the resources dominate it). */
+export function responseBytes(response: XdsResponse): number {
+  let bytes = 64 + (response.type_url?.length ?? 0);
+  for (const r of response.resources ?? []) {
+    const any = r.resource ?? r;
+    bytes += (any.value?.length ?? 0) + (any.type_url?.length ?? 0) + (r.name?.length ?? 0) + (r.version?.length ?? 0) + 16;
+  }
+  return bytes;
 }
 
 export interface XdsServer {
@@ -43,8 +77,11 @@ type AdsCall<Req, Res> = grpc.ServerDuplexStream<Req, Res>;
 
 export function createXdsServer(opts: XdsServerOptions): XdsServer {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const counters: XdsCounters = { responses: 0, acks: 0, nacks: 0, staleNonces: 0, unknownTypes: 0 };
-  const ctx: StreamContext = { source: opts.cache, log, now: opts.now ?? (() => new Date()), counters };
+  const counters: XdsCounters = { responses: 0, acks: 0, nacks: 0, staleNonces: 0, unknownTypes: 0, oversized: 0 };
+  const logRepeated = rateLimitedLog(log, opts.logClock ? { clock: opts.logClock } : {});
+  const ctx: StreamContext = { source: opts.cache, log, logRepeated, now: opts.now ?? (() => new Date()), counters };
+  /** Why the last response of a stream was not sent (it exceeded the client's receive limit). */
+  const sendErrors = new Map<number, string>();
   const open = new Map<number, AdsStream<unknown>>();
   let nextStreamId = 1;
 
@@ -65,6 +102,7 @@ export function createXdsServer(opts: XdsServerOptions): XdsServer {
       closed = true;
       unsubscribe?.();
       open.delete(streamId);
+      sendErrors.delete(streamId);
       if (identity) {
         log(`xds: ${protocol} stream ${streamId} of node ${identity.nodeId} closed (${why})`);
         opts.onStreamClosed?.(identity.node);
@@ -87,8 +125,21 @@ export function createXdsServer(opts: XdsServerOptions): XdsServer {
             return;
           }
           identity = { streamId, node, nodeId: node.id, connectedAt };
+          const limit = receiveLimit(node);
           const created = makeEngine(identity, (response) => {
-            if (!closed) call.write(response);
+            if (closed) return;
+            const bytes = responseBytes(response as XdsResponse);
+            if (limit !== undefined && bytes > limit) {
+              // Sending it would only make the client drop the stream and reconnect into the same wall.
+              const type = SHORT_TYPE_NAMES[(response as XdsResponse).type_url as TypeUrl] ?? (response as XdsResponse).type_url;
+              const why = `${type} response of ${bytes} bytes not sent: over the client's receive limit of ${limit} bytes (gRPC's default); narrow its config (e.g. a Sidecar resource, fewer or smaller VirtualServices)`;
+              counters.oversized++;
+              sendErrors.set(streamId, why);
+              logRepeated(`oversized ${type}`, `xds: ${protocol} stream ${streamId} of node ${node.id}: ${why}`);
+              return;
+            }
+            sendErrors.delete(streamId);
+            call.write(response);
           });
           engine = created;
           open.set(streamId, created);
@@ -126,7 +177,14 @@ export function createXdsServer(opts: XdsServerOptions): XdsServer {
     definition,
     handlers,
     addTo: (server) => server.addService(definition, handlers),
-    status: () => [...open.values()].map((s) => s.status()).sort((a, b) => a.streamId - b.streamId),
+    status: () =>
+      [...open.values()]
+        .map((s) => {
+          const status = s.status();
+          const sendError = sendErrors.get(status.streamId);
+          return sendError ? { ...status, sendError } : status;
+        })
+        .sort((a, b) => a.streamId - b.streamId),
     counters: () => ({ ...counters }),
   };
 }

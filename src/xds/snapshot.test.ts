@@ -41,6 +41,15 @@ test('missing route config, missing CLA and mismatched names are reported', () =
   ]);
 });
 
+test('a route naming a cluster with no Cluster resource is consistent (Envoy and gRPC accept it: validate_clusters is false)', () => {
+  // The translator keeps a route whose destination subset does not exist, as Istio does; its share fails with 503.
+  const snap = echoSnapshot({ backends });
+  snap.resources[TYPE_URLS.cluster]?.delete('b');
+  snap.resources[TYPE_URLS.endpoint]?.delete('b-cla');
+  assert.ok(JSON.stringify(snap.resources[TYPE_URLS.route]?.get(ECHO_ROUTE)).includes('"b"'), 'the route still names b');
+  assert.deepEqual(consistent(snap), []);
+});
+
 test('filter-chain HCMs are checked too', () => {
   const snap: XdsSnapshot = {
     resources: {

@@ -1,5 +1,8 @@
 // A per-node xDS snapshot and the pure functions over it: consistency (every route and endpoint
-// name a listener or cluster refers to exists) and content-derived versions.
+// name a listener or cluster refers to exists) and content-derived versions. The clusters a route
+// names are deliberately not checked: as in Istio, a route to a subset that does not exist names a
+// cluster with no Cluster resource (Envoy accepts it, RDS validate_clusters being false, and answers
+// 503; gRPC fails those calls with UNAVAILABLE).
 
 import { createHash, type BinaryLike } from 'node:crypto';
 import { packAny, ProtoShapeError, SHORT_TYPE_NAMES, TYPE_URL_ORDER, TYPE_URLS, type PackedAny, type TypeUrl } from './protos.js';

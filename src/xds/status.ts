@@ -26,6 +26,8 @@ export interface ProxyStatus {
   connectedAt: Date;
   /** The proxy's kind and version, from its node's user agent (nodeUserAgent). */
   userAgent: string;
+  /** Why the last response was not sent (e.g. over the client's receive limit); the type stays STALE. */
+  sendError?: string;
   /** Keyed by short type name: LDS RDS CDS EDS SDS. */
   types: Partial<Record<ShortTypeName, TypeStatus>>;
 }

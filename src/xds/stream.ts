@@ -15,11 +15,15 @@ export interface XdsCounters {
   nacks: number;
   staleNonces: number;
   unknownTypes: number;
+  /** Responses held back because they exceeded the client's receive limit. */
+  oversized: number;
 }
 
 export interface StreamContext {
   readonly source: SnapshotSource;
   readonly log: (line: string) => void;
+  /** Lines a misbehaving client can repeat without end (NACKs, unknown types): rate-limited per key. */
+  readonly logRepeated: (key: string, line: string) => void;
   readonly now: () => Date;
   readonly counters: XdsCounters;
 }
@@ -54,7 +58,7 @@ export function errorDetailMessage(detail: { code?: number; message?: string } |
 export function acceptTypeUrl(ctx: StreamContext, who: string, typeUrl: string): typeUrl is TypeUrl {
   if (isTypeUrl(typeUrl)) return true;
   ctx.counters.unknownTypes++;
-  ctx.log(`xds: ${who}: ignoring request for unsupported type ${JSON.stringify(typeUrl)}`);
+  ctx.logRepeated(`unsupported type ${who}`, `xds: ${who}: ignoring request for unsupported type ${JSON.stringify(typeUrl)}`);
   return false;
 }
 
@@ -66,7 +70,7 @@ export function recordOutcome(ctx: StreamContext, who: string, typeUrl: TypeUrl,
       break;
     case 'nack':
       ctx.counters.nacks++;
-      ctx.log(`xds: NACK ${who} type=${SHORT_TYPE_NAMES[typeUrl]} version=${outcome.version ?? '-'}: ${outcome.message}`);
+      ctx.logRepeated(`NACK ${SHORT_TYPE_NAMES[typeUrl]}`, `xds: NACK ${who} type=${SHORT_TYPE_NAMES[typeUrl]} version=${outcome.version ?? '-'}: ${outcome.message}`);
       break;
     case 'ack':
       ctx.counters.acks++;

@@ -1,7 +1,10 @@
 // Container logs as the real kubelet keeps them: one file per container instance in the CRI log format
 // (`<RFC3339Nano time> <stdout|stderr> <F|P> <text>` per line), the previous instance's file kept beside
-// it. Files live in <stateDir>/logs/<namespace>_<pod>_<container>.log (.previous.log).
-import { existsSync, readFileSync, renameSync, rmSync, appendFileSync } from 'node:fs';
+// it. Files live in <stateDir>/logs/<namespace>_<pod>_<container>.log (.previous.log). As the kubelet's
+// containerLogMaxSize / containerLogMaxFiles, a current file that outgrows the size is rotated to
+// .log.1 (older ones shift to .log.2 ...), and at most maxFiles files of an instance are kept: a chatty
+// container cannot fill the disk. `kubectl logs` reads the current file, as with the real kubelet.
+import { appendFileSync, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
@@ -33,22 +36,58 @@ export function logPaths(logDir: string, namespace: string, pod: string, contain
   return { current: `${base}.log`, previous: `${base}.previous.log` };
 }
 
+export interface LogRotation {
+  /** containerLogMaxSize: bytes of the current file before it is rotated (kubelet default 10 Mi). */
+  maxBytes: number;
+  /** containerLogMaxFiles: files kept per instance, the current one included (kubelet default 5). */
+  maxFiles: number;
+}
+
+export const KUBELET_LOG_ROTATION: LogRotation = { maxBytes: 10 * 1024 * 1024, maxFiles: 5 };
+
 /** The log of one container across its instances (restarts). */
 export class ContainerLog {
   readonly current: string;
   readonly previous: string;
   private readonly followers = new Set<Follower>();
   private open = false;
+  private size = 0;
 
-  constructor(logDir: string, namespace: string, pod: string, container: string) {
+  constructor(logDir: string, namespace: string, pod: string, container: string, private readonly rotation: LogRotation = KUBELET_LOG_ROTATION) {
     ({ current: this.current, previous: this.previous } = logPaths(logDir, namespace, pod, container));
   }
 
   /** Starts a new instance: the last instance's file becomes the previous log. */
   startInstance(): void {
     if (existsSync(this.current)) renameSync(this.current, this.previous);
+    this.removeRotated();
     appendFileSync(this.current, '');
+    this.size = 0;
     this.open = true;
+  }
+
+  /** The rotated files of the running instance, newest first. */
+  rotatedFiles(): string[] {
+    const files: string[] = [];
+    for (let i = 1; i < this.rotation.maxFiles; i++) if (existsSync(`${this.current}.${i}`)) files.push(`${this.current}.${i}`);
+    return files;
+  }
+
+  private removeRotated(): void {
+    for (let i = 1; i <= this.rotation.maxFiles; i++) rmSync(`${this.current}.${i}`, { force: true });
+  }
+
+  private rotate(): void {
+    const keep = this.rotation.maxFiles - 1;
+    if (keep <= 0) {
+      rmSync(this.current, { force: true });
+    } else {
+      rmSync(`${this.current}.${keep}`, { force: true });
+      for (let i = keep - 1; i >= 1; i--) if (existsSync(`${this.current}.${i}`)) renameSync(`${this.current}.${i}`, `${this.current}.${i + 1}`);
+      renameSync(this.current, `${this.current}.1`);
+    }
+    appendFileSync(this.current, '');
+    this.size = 0;
   }
 
   /** Whether a follower would see more lines (an instance is running). */
@@ -106,12 +145,17 @@ export class ContainerLog {
     this.endInstance();
     rmSync(this.current, { force: true });
     rmSync(this.previous, { force: true });
+    this.removeRotated();
   }
 
   private append(line: LogLine): void {
     const partial = !line.text.endsWith('\n');
     const body = partial ? line.text : line.text.slice(0, -1);
-    appendFileSync(this.current, `${line.time} ${line.stream} ${partial ? 'P' : 'F'} ${body}\n`);
+    const entry = `${line.time} ${line.stream} ${partial ? 'P' : 'F'} ${body}\n`;
+    if (this.size === 0 && existsSync(this.current)) this.size = statSync(this.current).size;
+    if (this.size > 0 && this.size + Buffer.byteLength(entry) > this.rotation.maxBytes) this.rotate();
+    appendFileSync(this.current, entry);
+    this.size += Buffer.byteLength(entry);
     for (const f of this.followers) f.onLine(line);
   }
 }

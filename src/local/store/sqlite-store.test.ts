@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -372,5 +372,13 @@ describe('sqlite store persistence', () => {
     assert.deepEqual(third.list(PODS).items.map((p) => p.metadata.name), ['a', 'c']);
     assert.equal(third.list(PODS).resourceVersion, '4');
     third.close();
+  });
+
+  test('the database file holds Secrets: readable by its owner only (0600)', () => {
+    const path = tempDbPath();
+    const store = openSqliteStore({ path, clock: FIXED_CLOCK });
+    store.create(PODS, pod('a'));
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    store.close();
   });
 });

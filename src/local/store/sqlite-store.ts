@@ -4,6 +4,7 @@
 //
 // One process owns a store file: the revision counter and watchers live in that process's memory.
 import { randomUUID } from 'node:crypto';
+import { chmodSync, existsSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import Database from 'better-sqlite3';
 import type { ResourceType } from '../../config/kinds.js';
@@ -64,6 +65,10 @@ export function openSqliteStore(opts: SqliteStoreOptions): ObjectStore {
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   db.exec(SCHEMA);
+  // The store holds Secrets (tokens, keys): readable by its owner only, as etcd's data directory.
+  if (opts.path !== ':memory:') {
+    for (const file of [opts.path, `${opts.path}-wal`, `${opts.path}-shm`]) if (existsSync(file)) chmodSync(file, 0o600);
+  }
 
   const stmt = {
     revision: db.prepare<[], { value: number }>(`SELECT value FROM meta WHERE key = 'revision'`),

@@ -25,6 +25,51 @@ test('listener: errors name the field', () => {
   assert.match(r2.error[0], /^filter_chains\[0\]\.filters: no envoy\.filters\.network\.http_connection_manager/);
 });
 
+function withHcm(fields: Record<string, unknown>): Record<string, unknown> {
+  const l = httpListener('l', '127.0.0.5', 8080, 'r') as { filter_chains: { filters: { typed_config: Record<string, unknown> }[] }[] };
+  Object.assign(l.filter_chains[0]!.filters[0]!.typed_config, fields);
+  return l;
+}
+
+test('listener: the trust boundary fields, Envoy defaults when absent', () => {
+  const plain = decodeListener(httpListener('l', '127.0.0.5', 8080, 'r'));
+  assert.ok(plain.ok);
+  assert.deepEqual(plain.value.http.trust, { useRemoteAddress: false, xffNumTrustedHops: 0, skipXffAppend: false, forwardClientCert: 'SANITIZE', internalCidrs: [], preserveExternalRequestId: false });
+  const gw = decodeListener(withHcm({
+    use_remote_address: { value: true },
+    xff_num_trusted_hops: 2,
+    forward_client_cert_details: 'SANITIZE_SET',
+    set_current_client_cert_details: { subject: { value: true }, uri: true },
+    internal_address_config: { cidr_ranges: [{ address_prefix: '10.0.0.0', prefix_len: { value: 8 } }, { address_prefix: 'fd00::', prefix_len: { value: 8 } }] },
+  }));
+  assert.ok(gw.ok, JSON.stringify(!gw.ok && gw.error));
+  assert.equal(gw.value.http.trust.useRemoteAddress, true);
+  assert.equal(gw.value.http.trust.xffNumTrustedHops, 2);
+  assert.equal(gw.value.http.trust.forwardClientCert, 'SANITIZE_SET');
+  assert.deepEqual(gw.value.http.trust.internalCidrs, [{ prefix: '10.0.0.0', length: 8 }, { prefix: 'fd00::', length: 8 }]);
+});
+
+test('listener: trust boundary fields we cannot honour are refused by name', () => {
+  const r = decodeListener(withHcm({
+    original_ip_detection_extensions: [{ name: 'envoy.http.original_ip_detection.custom_header' }],
+    append_x_forwarded_port: true,
+    via: 'proxy',
+    normalize_path: { value: true },
+    path_with_escaped_slashes_action: 'UNESCAPE_AND_REDIRECT',
+    internal_address_config: { cidr_ranges: [{ address_prefix: '10.0.0.0', prefix_len: { value: 40 } }] },
+  }));
+  assert.ok(!r.ok);
+  const hcm = 'filter_chains[0].filters[0].typed_config';
+  assert.deepEqual(r.error, [
+    `${hcm}.original_ip_detection_extensions: is not supported (x-forwarded-for with xff_num_trusted_hops is)`,
+    `${hcm}.append_x_forwarded_port: is not supported`,
+    `${hcm}.via: is not supported`,
+    `${hcm}.normalize_path: is not supported (paths are routed as received)`,
+    `${hcm}.path_with_escaped_slashes_action: "UNESCAPE_AND_REDIRECT" is not supported (KEEP_UNCHANGED is)`,
+    `${hcm}.internal_address_config.cidr_ranges[0].prefix_len: must be in [0, 32], got 40`,
+  ]);
+});
+
 test('route: weighted clusters, retry policy, timeout default 15 s, per-route fault', () => {
   const r = decodeRouteTable(
     routeConfig('rc', [

@@ -2,10 +2,11 @@
 // chain ends in anything but an HttpConnectionManager is rejected with a clear reason.
 
 import type { FaultConfig } from '../model/fault.js';
-import type { HttpConnectionManager, Listener, RouteSource } from '../model/listener.js';
+import { isIP } from 'node:net';
+import type { CidrRange, ForwardClientCert, HttpConnectionManager, Listener, RouteSource, TrustBoundary } from '../model/listener.js';
 import { err, ok, type Result } from '../result.js';
 import { decodeFault, FAULT_FILTER_NAME, FAULT_TYPE_URL } from './fault.js';
-import { bool, isObj, join, num, obj, objs, Problems, str, type Obj } from './fields.js';
+import { arr, bool, enumName, isObj, join, num, obj, objs, Problems, str, wrappedBool, wrappedNum, type Obj } from './fields.js';
 import { decodeRouteTableInto } from './route.js';
 
 export const HCM_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
@@ -57,6 +58,57 @@ function decodeHcm(o: Obj, path: string, p: Problems): HttpConnectionManager | u
     faultFilterPresent,
     stripAnyHostPort: bool(o, 'strip_any_host_port', path, p) ?? false,
     stripMatchingHostPort: bool(o, 'strip_matching_host_port', path, p) ?? false,
+    trust: decodeTrust(o, path, p),
+  };
+}
+
+const FORWARD_CLIENT_CERT: readonly ForwardClientCert[] = ['SANITIZE', 'FORWARD_ONLY', 'APPEND_FORWARD', 'SANITIZE_SET', 'ALWAYS_FORWARD_ONLY'];
+
+/**
+ * The HCM fields that decide what a request's forwarding headers are worth: x-forwarded-for,
+ * x-envoy-external-address, x-envoy-internal, x-forwarded-client-cert. Fields that would change these
+ * headers in ways we do not implement are refused by name rather than ignored.
+ */
+function decodeTrust(o: Obj, path: string, p: Problems): TrustBoundary {
+  const hops = num(o, 'xff_num_trusted_hops', path, p) ?? 0;
+  if (!Number.isInteger(hops) || hops < 0) p.add(join(path, 'xff_num_trusted_hops'), `must be a non-negative integer, got ${hops}`);
+  if (arr(o, 'original_ip_detection_extensions', path, p).length > 0) {
+    p.add(join(path, 'original_ip_detection_extensions'), 'is not supported (x-forwarded-for with xff_num_trusted_hops is)');
+  }
+  if (bool(o, 'append_x_forwarded_port', path, p)) p.add(join(path, 'append_x_forwarded_port'), 'is not supported');
+  if (str(o, 'via', path, p)) p.add(join(path, 'via'), 'is not supported');
+  if (wrappedBool(o, 'add_user_agent', path, p)) p.add(join(path, 'add_user_agent'), 'is not supported');
+  // Paths are routed and forwarded as received (Envoy's defaults); normalising them is not implemented.
+  if (wrappedBool(o, 'normalize_path', path, p)) p.add(join(path, 'normalize_path'), 'is not supported (paths are routed as received)');
+  if (bool(o, 'merge_slashes', path, p)) p.add(join(path, 'merge_slashes'), 'is not supported (paths are routed as received)');
+  const escaped = o['path_with_escaped_slashes_action'];
+  if (escaped !== undefined && escaped !== 'IMPLEMENTATION_SPECIFIC_DEFAULT' && escaped !== 'KEEP_UNCHANGED') {
+    p.add(join(path, 'path_with_escaped_slashes_action'), `${JSON.stringify(escaped)} is not supported (KEEP_UNCHANGED is)`);
+  }
+  const internalCidrs: CidrRange[] = [];
+  const internal = obj(o, 'internal_address_config', path, p);
+  if (internal) {
+    const here = join(path, 'internal_address_config');
+    // Unix sockets are never internal here: our listeners bind TCP only.
+    for (const { value: r, path: rPath } of objs(internal, 'cidr_ranges', here, p)) {
+      const prefix = str(r, 'address_prefix', rPath, p) ?? '';
+      const family = isIP(prefix);
+      const length = wrappedNum(r, 'prefix_len', rPath, p) ?? 0;
+      if (family === 0) p.add(join(rPath, 'address_prefix'), `must be an IP address, got ${JSON.stringify(prefix)}`);
+      else if (!Number.isInteger(length) || length < 0 || length > (family === 4 ? 32 : 128)) p.add(join(rPath, 'prefix_len'), `must be in [0, ${family === 4 ? 32 : 128}], got ${length}`);
+      else internalCidrs.push({ prefix, length });
+    }
+  }
+  // set_current_client_cert_details only matters on mTLS connections, which these listeners never have
+  // (TLS listeners are refused above): without a client certificate every mode but ALWAYS_FORWARD_ONLY
+  // removes the header, as Envoy does.
+  return {
+    useRemoteAddress: wrappedBool(o, 'use_remote_address', path, p) ?? false,
+    xffNumTrustedHops: Number.isInteger(hops) && hops >= 0 ? hops : 0,
+    skipXffAppend: bool(o, 'skip_xff_append', path, p) ?? false,
+    forwardClientCert: enumName(o, 'forward_client_cert_details', FORWARD_CLIENT_CERT, path, p) ?? 'SANITIZE',
+    internalCidrs,
+    preserveExternalRequestId: bool(o, 'preserve_external_request_id', path, p) ?? false,
   };
 }
 

@@ -11,6 +11,7 @@ import type { ProxyStats } from '../admin/stats.js';
 import type { Clock } from '../../clock.js';
 import type { ClusterManager } from '../cluster/manager.js';
 import { decideFault, effectiveFault } from '../filters/fault.js';
+import { applyTrustBoundary } from '../filters/trust.js';
 import { applyRequestMutations, applyResponseMutations, firstValue, forwardableHeaders, type HeaderRecord } from '../filters/headers.js';
 import { errorText, type Logger } from '../log.js';
 import type { HttpConnectionManager } from '../model/listener.js';
@@ -34,6 +35,17 @@ export interface ConnectionManagerDeps {
 /** Bodies are buffered (so that they can be retried) up to this size. */
 const RETRY_BUFFER_LIMIT = 16 * 1024 * 1024;
 export const CONNECT_NOT_SUPPORTED = 'CONNECT is not supported by the meshwork proxy yet: send plain HTTP requests through it (http_proxy), not HTTPS tunnels\n';
+
+const ROUTER_CONSUMED = [
+  'x-envoy-retry-on',
+  'x-envoy-retry-grpc-on',
+  'x-envoy-max-retries',
+  'x-envoy-hedge-on-per-try-timeout',
+  'x-envoy-retriable-header-names',
+  'x-envoy-retriable-status-codes',
+  'x-envoy-upstream-rq-timeout-ms',
+  'x-envoy-upstream-rq-per-try-timeout-ms',
+];
 
 interface Exchange {
   req: DownstreamRequest;
@@ -73,7 +85,10 @@ export class ConnectionManager {
   /** The request listener for both the HTTP/1.1 and the HTTP/2 server of the listener. */
   readonly handle = (rawReq: http.IncomingMessage | http2.Http2ServerRequest, res: DownstreamResponse): void => {
     const req = toDownstreamRequest(rawReq);
-    const requestId = firstValue(req.headers['x-request-id']) ?? randomUUID();
+    const verdict = applyTrustBoundary(req.headers, this.config().hcm.trust, req.remoteAddress);
+    // A request entering the mesh here gets a new id unless the listener keeps the client's.
+    const keepId = !verdict.edge || this.config().hcm.trust.preserveExternalRequestId;
+    const requestId = (keepId ? firstValue(req.headers['x-request-id']) : undefined) ?? randomUUID();
     req.headers['x-request-id'] = requestId;
     const ex: Exchange = {
       req,
@@ -172,6 +187,9 @@ export class ConnectionManager {
       return;
     }
     const headers = forwardableHeaders(req.headers);
+    // Envoy's router consumes these (left on internal requests only): we do not act on them, and like
+    // Envoy we do not pass them on.
+    for (const name of ROUTER_CONSUMED) delete headers[name];
     applyRequestMutations(headers, levels);
     headers['x-forwarded-proto'] ??= req.scheme;
     headers['x-request-id'] = ex.requestId;

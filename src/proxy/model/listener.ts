@@ -14,6 +14,29 @@ export interface HttpConnectionManager {
   faultFilterPresent: boolean;
   stripAnyHostPort: boolean;
   stripMatchingHostPort: boolean;
+  /** How the request's forwarding headers are trusted and rewritten (x-forwarded-*, x-envoy-*, XFCC). */
+  trust: TrustBoundary;
+}
+
+/** Envoy's HttpConnectionManager.ForwardClientCertDetails. */
+export type ForwardClientCert = 'SANITIZE' | 'FORWARD_ONLY' | 'APPEND_FORWARD' | 'SANITIZE_SET' | 'ALWAYS_FORWARD_ONLY';
+
+/** An IPv4 or IPv6 CIDR range (internal_address_config.cidr_ranges). */
+export interface CidrRange {
+  prefix: string;
+  length: number;
+}
+
+export interface TrustBoundary {
+  /** use_remote_address: the peer's address is the client's; it is appended to x-forwarded-for. */
+  useRemoteAddress: boolean;
+  /** xff_num_trusted_hops: proxies in front of this one whose x-forwarded-for entries are trusted. */
+  xffNumTrustedHops: number;
+  skipXffAppend: boolean;
+  forwardClientCert: ForwardClientCert;
+  /** internal_address_config.cidr_ranges: the addresses whose requests are internal (none by default). */
+  internalCidrs: CidrRange[];
+  preserveExternalRequestId: boolean;
 }
 
 export interface Listener {

@@ -67,6 +67,9 @@ export class XdsClient {
       // Fail fast on a dead server so back-off (on our clock) decides when to try again.
       'grpc.initial_reconnect_backoff_ms': 100,
       'grpc.max_reconnect_backoff_ms': 1000,
+      // As Envoy's xDS client: no receive limit (gRPC's 4 MiB default cut off large route tables, and the
+      // proxy reconnected in a loop keeping stale config). The control plane sizes what it sends.
+      'grpc.max_receive_message_length': -1,
     });
     this.backoff = new Backoff(opts.backoff ?? DEFAULT_BACKOFF, opts.random);
     for (const t of RESOURCE_TYPES) {

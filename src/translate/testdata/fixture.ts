@@ -130,7 +130,10 @@ function istioObjects<Spec>(clusters: FixtureCluster[], kind: string): IstioObje
   return clusters.flatMap((c) =>
     c.objects
       .filter((o) => o.object.kind === kind)
-      .map((o) => ({ name: o.object.metadata.name ?? '', namespace: o.namespace, spec: o.object.spec as Spec, cluster: c.name })),
+      .map((o) => {
+        const created = (o.object.metadata as { creationTimestamp?: string }).creationTimestamp;
+        return { name: o.object.metadata.name ?? '', namespace: o.namespace, spec: o.object.spec as Spec, cluster: c.name, ...(created ? { creationTimestamp: String(created) } : {}) };
+      }),
   );
 }
 
