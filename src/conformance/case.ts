@@ -53,6 +53,7 @@ export interface UpstreamView {
   path: string;
   headers: Record<string, string>;
   body: string;
+  /** How many requests with this x-test-key this upstream has seen, this one included (retries). */
   attempt: number;
 }
 

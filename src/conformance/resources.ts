@@ -104,25 +104,15 @@ export const ISTIO_UPSTREAMS: Record<string, string[]> = {
   [SLEEP]: ['shadow'],
 };
 
-const SUBSETS = `
-apiVersion: networking.istio.io/v1beta1
-kind: DestinationRule
-metadata: {name: helloworld}
-spec:
-  host: helloworld
-  subsets:
-  - {name: v1, labels: {version: v1}}
-  - {name: v2, labels: {version: v2}}
-`;
-
 /**
  * Istio YAML (VirtualServices, DestinationRules in namespace sample) translated by the real translator
  * for the scenario's sleep sidecar in cluster-1: its outbound route configuration and clusters, with
  * the helloworld subsets v1/v2 always defined. Endpoints are the test upstreams of ISTIO_UPSTREAMS.
  */
 export function fromIstio(yaml: string, opts: { subsets?: boolean; expectErrors?: string[] } = {}): CaseResources {
-  const clusters = scenarioClusters([]);
-  const objects = parseYaml((opts.subsets ?? true ? SUBSETS + '---\n' : '') + yaml, 'conformance case');
+  // The scenario's own helloworld DestinationRule (subsets v1, v2); a case's rule of that name replaces it.
+  const clusters = scenarioClusters(opts.subsets ?? true ? ['destinationrule'] : []);
+  const objects = parseYaml(yaml, 'conformance case');
   for (const c of clusters) c.apply('sample', structuredClone(objects));
   const mesh = buildSnapshot(clusters);
   const translated: ProxyResources = new MeshTranslator(mesh).translate(proxyFor(clusters[0]!.pod('sleep'), 'sidecar'));

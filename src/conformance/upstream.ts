@@ -13,16 +13,10 @@ import * as grpc from '@grpc/grpc-js';
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import type * as net from 'node:net';
+import type { UpstreamView } from './case.js';
 
-export interface SeenRequest {
-  upstream: string;
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body: string;
-  /** How many requests with this x-test-key this upstream has seen, this one included (retries). */
-  attempt: number;
-}
+/** What an echo upstream saw: the body it answers with, as the clients read it back. */
+export type SeenRequest = UpstreamView;
 
 export interface EchoUpstream {
   name: string;

@@ -4,11 +4,10 @@
 // ValidatingWebhookConfiguration `istio-validator-<rev>-istio-system` at it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { formatIstioErrors, validateIstioObject } from '../config/istio-validation/validate.js';
-import type { AdmissionResponse, AdmissionReview } from '../inject/admission-review.js';
-import { parseAdmissionReviewRequest } from '../inject/admission-review.js';
+import { admissionHttpHandler } from '../inject/admission-http.js';
+import type { AdmissionRequest, AdmissionResponse } from '../inject/admission-review.js';
 
 export const VALIDATE_PATH = '/validate';
-const MAX_BODY_BYTES = 4 * 1024 * 1024;
 const GROUPS = new Set(['networking.istio.io', 'security.istio.io']);
 
 export interface ValidationWebhookStats {
@@ -19,32 +18,8 @@ export interface ValidationWebhookStats {
 
 export type ValidationWebhookHandler = ((req: IncomingMessage, res: ServerResponse) => void) & { stats: ValidationWebhookStats };
 
-function reply(res: ServerResponse, code: number, body: unknown): void {
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
-  res.writeHead(code, { 'Content-Type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json', 'Content-Length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new Error(`request body larger than ${MAX_BODY_BYTES} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
 /** The verdict on one review's request: what istiod's webhook answers. */
-export function reviewIstioObject(request: ReturnType<typeof parseAdmissionReviewRequest>['request']): AdmissionResponse {
+export function reviewIstioObject(request: AdmissionRequest): AdmissionResponse {
   const allowed: AdmissionResponse = { uid: request.uid, allowed: true };
   // Deletes and other groups pass, as with istiod (its rules only send Istio groups).
   if (request.operation === 'DELETE' || request.operation === 'CONNECT' || !GROUPS.has(request.kind.group)) return allowed;
@@ -67,41 +42,21 @@ export function reviewIstioObject(request: ReturnType<typeof parseAdmissionRevie
 
 export function createValidationWebhook(opts: { log: (line: string) => void }): ValidationWebhookHandler {
   const stats: ValidationWebhookStats = { allowed: 0, denied: 0, badRequests: 0 };
-  const badRequest = (res: ServerResponse, code: number, message: string): void => {
-    stats.badRequests++;
-    opts.log(`validate: rejected a webhook call: ${message}`);
-    reply(res, code, `${message}\n`);
-  };
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = new URL(req.url ?? '/', 'https://webhook').pathname;
-    if (path !== VALIDATE_PATH) return badRequest(res, 404, `no handler for ${path}; the validation webhook serves ${VALIDATE_PATH}`);
-    if (req.method !== 'POST') return badRequest(res, 405, `method ${req.method ?? ''} not allowed; the validation webhook takes POST`);
-    const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    if (contentType !== 'application/json') return badRequest(res, 415, `contentType=${contentType || '(none)'}, expect application/json`);
-    let parsed: ReturnType<typeof parseAdmissionReviewRequest>;
-    try {
-      const raw = await readBody(req);
-      if (raw.length === 0) return badRequest(res, 400, 'no body found');
-      parsed = parseAdmissionReviewRequest(JSON.parse(raw.toString('utf8')));
-    } catch (err) {
-      return badRequest(res, 400, `could not decode the AdmissionReview: ${err instanceof Error ? err.message : String(err)}`);
-    }
-    const { request } = parsed;
-    const response = reviewIstioObject(request);
-    if (response.allowed) stats.allowed++;
-    else {
-      stats.denied++;
-      opts.log(`validate: ${request.kind.kind} ${request.namespace ?? ''}/${request.name ?? ''} denied: ${response.status?.message ?? ''}`);
-    }
-    const review: AdmissionReview = { apiVersion: parsed.apiVersion, kind: 'AdmissionReview', response };
-    reply(res, 200, review);
-  };
-  const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    handle(req, res).catch((err: unknown) => {
-      opts.log(`validate: internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
-      if (!res.headersSent) reply(res, 500, 'internal error in the validation webhook\n');
-      else res.destroy();
-    });
-  };
+  const handler = admissionHttpHandler({
+    name: 'validation webhook',
+    path: VALIDATE_PATH,
+    logPrefix: 'validate',
+    log: opts.log,
+    review(request) {
+      const response = reviewIstioObject(request);
+      if (response.allowed) stats.allowed++;
+      else {
+        stats.denied++;
+        opts.log(`validate: ${request.kind.kind} ${request.namespace ?? ''}/${request.name ?? ''} denied: ${response.status?.message ?? ''}`);
+      }
+      return response;
+    },
+    onBadRequest: () => stats.badRequests++,
+  });
   return Object.assign(handler, { stats });
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { envoyBootstrap, splitHostPort } from './bootstrap.js';
+import { splitHostPort } from '../net/host-port.js';
+import { envoyBootstrap } from './bootstrap.js';
 import { parseEnvoyVersion } from './locate.js';
 
 const base = {

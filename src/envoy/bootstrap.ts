@@ -3,6 +3,7 @@
 // ADS to the control plane, admin on the pod IP, and Istio's Prometheus listener on 15090.
 // Pure: the agent serialises it to a file and passes it with -c.
 import { isIP } from 'node:net';
+import { splitHostPort } from '../net/host-port.js';
 
 export const XDS_CLUSTER = 'xds-grpc';
 export const PROMETHEUS_CLUSTER = 'prometheus_stats';
@@ -42,16 +43,8 @@ function staticCluster(name: string, address: string, port: number, extra: Recor
   };
 }
 
-/** Splits `host:port` (IPv6 in brackets); names what is wrong otherwise. */
-export function splitHostPort(value: string): { host: string; port: number } {
-  const match = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(value);
-  const port = Number(match?.[2]);
-  if (!match || !(port > 0 && port < 65536)) throw new Error(`"${value}" is not host:port (e.g. 127.11.0.10:15010)`);
-  return { host: match[1]!, port };
-}
-
 export function envoyBootstrap(opts: BootstrapOptions): Record<string, unknown> {
-  const xds = splitHostPort(opts.xdsAddress);
+  const xds = splitHostPort(opts.xdsAddress, 'control plane (XDS_ADDRESS)');
   const metadata: Record<string, string> = { ...opts.metadata };
   const listeners = opts.prometheusPort === 0 ? [] : [{
     name: `prometheus_${opts.prometheusPort}`,

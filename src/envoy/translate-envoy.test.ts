@@ -8,7 +8,7 @@ import { toXdsSnapshot } from '../controlplane/proxy-resources.js';
 import { asProxyResources, parseConfigDump } from '../mesh-cli/config-dump.js';
 import type { ProxyResources } from '../translate/envoy-types.js';
 import { simulate, type SimulationResult } from '../translate/simulate.js';
-import { buildSnapshot, parseYaml, proxyFor, scenarioClusters, type ScenarioRule } from '../translate/testdata/fixture.js';
+import { buildSnapshot, MISSING_SUBSET_CANARY, parseYaml, proxyFor, scenarioClusters, type ScenarioRule } from '../translate/testdata/fixture.js';
 import { MeshTranslator } from '../translate/translate.js';
 import { SnapshotCache } from '../xds/cache.js';
 import { startXdsServer, type RunningXdsServer } from '../xds/server.js';
@@ -86,16 +86,7 @@ spec:
     - {destination: {host: helloworld, subset: v3}, weight: 20}
   - route: [{destination: {host: helloworld, subset: v2}}]
 ---
-apiVersion: networking.istio.io/v1beta1
-kind: VirtualService
-metadata: {name: helloworld}
-spec:
-  hosts: [helloworld]
-  http:
-  - route:
-    - {destination: {host: helloworld, subset: v1}, weight: 80}
-    - {destination: {host: helloworld, subset: v3}, weight: 20}
-`;
+${MISSING_SUBSET_CANARY}`;
 
 /** A duplicate subset name, and DestinationRules for the same host in the root and another namespace. */
 const PRECEDENCE_CONFIG = `
@@ -173,15 +164,9 @@ function translated(c: Case): { resources: ProxyResources; snapshot: ReturnType<
   };
   const proxy = pods[c.proxy]();
   // Listeners bind a test-only address, so a mesh running on this machine (127.10/16, 127.20/16) is untouched.
-  const scoped = new MeshTranslator(mesh).translateScoped({ ...proxy, ip: testAddress(proxy.ip), ...(proxy.appIp ? { appIp: testAddress(proxy.appIp) } : {}) });
-  const resources: ProxyResources = {
-    listeners: [...scoped.shared.listeners, ...scoped.own.listeners],
-    routes: [...scoped.shared.routes],
-    clusters: [...scoped.shared.clusters, ...scoped.own.clusters],
-    endpoints: [...scoped.shared.endpoints],
-    problems: [...scoped.problems],
-  };
-  return { resources, snapshot: toXdsSnapshot(scoped) };
+  const moved = { ...proxy, ip: testAddress(proxy.ip), ...(proxy.appIp ? { appIp: testAddress(proxy.appIp) } : {}) };
+  const translator = new MeshTranslator(mesh);
+  return { resources: translator.translate(moved), snapshot: toXdsSnapshot(translator.translateScoped(moved)) };
 }
 
 /** 127.10.0.5 -> 127.210.0.5: a range nothing else on this machine uses. */

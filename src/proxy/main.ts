@@ -13,6 +13,7 @@
 //   --log-level LEVEL        MESHWORK_LOG_LEVEL      debug | info | warn | error (default info), to stderr.
 // SIGTERM / SIGINT stop the proxy (listeners closed, xDS stream cancelled) and exit 0.
 
+import { splitHostPort } from '../net/host-port.js';
 import { bufferedAccessLog } from './accesslog.js';
 import { AdminServer } from './admin/server.js';
 import { ProxyStats } from './admin/stats.js';
@@ -128,12 +129,6 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   };
 }
 
-function parseHostPort(value: string, what: string): { host: string; port: number } {
-  const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(value);
-  if (!m) throw new Error(`${what}: expected HOST:PORT, got '${value}'`);
-  return { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) };
-}
-
 export function parseMetadata(value: string | undefined): Record<string, string> {
   if (!value) return {};
   if (value.trim().startsWith('{')) {
@@ -173,7 +168,7 @@ export function proxyOptionsFromEnv(argv: readonly string[], env: NodeJS.Process
   const nodeId = flags.get('node-id') ?? env['MESHWORK_NODE_ID'];
   if (!xdsServer) throw new Error('the xDS server address is required: --xds HOST:PORT or MESHWORK_XDS_ADDRESS');
   if (!nodeId) throw new Error('the node id is required: --node-id ID or MESHWORK_NODE_ID');
-  parseHostPort(xdsServer, 'xds address');
+  splitHostPort(xdsServer, 'xds address');
   // Istio node ids: type~ip~pod.ns~ns.svc.cluster.local; the cluster defaults to the workload namespace.
   const ns = nodeId.split('~')[3]?.split('.')[0];
   const accessLog = (flags.get('access-log') ?? env['MESHWORK_ACCESS_LOG'] ?? '1') !== '0';
@@ -184,7 +179,7 @@ export function proxyOptionsFromEnv(argv: readonly string[], env: NodeJS.Process
     nodeId,
     cluster: flags.get('cluster') ?? env['MESHWORK_NODE_CLUSTER'] ?? ns ?? 'meshwork',
     metadata: parseMetadata(flags.get('metadata') ?? env['MESHWORK_NODE_METADATA']),
-    adminAddress: parseHostPort(flags.get('admin') ?? env['MESHWORK_ADMIN_ADDRESS'] ?? '127.0.0.1:15000', 'admin address'),
+    adminAddress: splitHostPort(flags.get('admin') ?? env['MESHWORK_ADMIN_ADDRESS'] ?? '127.0.0.1:15000', 'admin address'),
     accessLog,
     logLevel: level as LogLevel,
   };

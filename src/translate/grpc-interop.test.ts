@@ -15,7 +15,7 @@ import { ListenerResourceType } from '@grpc/grpc-js-xds/build/src/xds-resource-t
 import { RouteConfigurationResourceType } from '@grpc/grpc-js-xds/build/src/xds-resource-type/route-config-resource-type.js';
 import type { XdsDecodeContext, XdsResourceType } from '@grpc/grpc-js-xds/build/src/xds-resource-type/xds-resource-type.js';
 import type { ProxyResources } from './envoy-types.js';
-import { buildSnapshot, parseYaml, proxyFor, scenarioClusters } from './testdata/fixture.js';
+import { buildSnapshot, MISSING_SUBSET_CANARY, parseYaml, proxyFor, scenarioClusters } from './testdata/fixture.js';
 import { translate } from './translate.js';
 
 const require = createRequire(import.meta.url);
@@ -150,16 +150,7 @@ spec:
   it('a canary share to a subset that does not exist: the route naming the missing cluster is accepted', () => {
     const clusters = scenarioClusters(['destinationrule']);
     for (const c of clusters) {
-      c.apply('sample', parseYaml(`apiVersion: networking.istio.io/v1beta1
-kind: VirtualService
-metadata: {name: helloworld}
-spec:
-  hosts: [helloworld]
-  http:
-  - route:
-    - {destination: {host: helloworld, subset: v1}, weight: 80}
-    - {destination: {host: helloworld, subset: v3}, weight: 20}
-`, 'missing subset'));
+      c.apply('sample', parseYaml(MISSING_SUBSET_CANARY, 'missing subset'));
     }
     const resources = translate(buildSnapshot(clusters), { ...proxyFor(clusters[0].pod('sleep'), 'proxyless'), id: 'grpc' });
     assert.deepEqual(resources.problems.map((p) => p.code), ['unknown-subset']);

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import type { ProxyIdentity } from '../registry/model.js';
 import type { Problem } from './problems.js';
 import { danglingReferences, simulate } from './simulate.js';
-import { buildSnapshot, parseYaml, proxyFor, scenarioClusters, type ScenarioRule } from './testdata/fixture.js';
+import { buildSnapshot, MISSING_SUBSET_CANARY, parseYaml, proxyFor, scenarioClusters, type ScenarioRule } from './testdata/fixture.js';
 import { analyze, translate } from './translate.js';
 
 const HW = 'helloworld.sample.svc.cluster.local';
@@ -132,15 +132,7 @@ spec:
 });
 
 describe('a destination whose subset does not exist keeps its route and its share (Istio)', () => {
-  const canary = `apiVersion: networking.istio.io/v1beta1
-kind: VirtualService
-metadata: {name: helloworld}
-spec:
-  hosts: [helloworld]
-  http:
-  - route:
-    - {destination: {host: helloworld, subset: v1}, weight: 80}
-    - {destination: {host: helloworld, subset: v3}, weight: 20}`;
+  const canary = MISSING_SUBSET_CANARY;
 
   it('sidecar and proxyless: v1 80, v3 20 where v3 names a cluster that does not exist (503 NC for that share)', () => {
     const m = withConfig(canary);

@@ -128,7 +128,8 @@ export function createXdsServer(opts: XdsServerOptions): XdsServer {
           const limit = receiveLimit(node);
           const created = makeEngine(identity, (response) => {
             if (closed) return;
-            const bytes = responseBytes(response as XdsResponse);
+            // Only clients with a receive limit pay for measuring (Envoy and our proxy have none).
+            const bytes = limit === undefined ? 0 : responseBytes(response as XdsResponse);
             if (limit !== undefined && bytes > limit) {
               // Sending it would only make the client drop the stream and reconnect into the same wall.
               const type = SHORT_TYPE_NAMES[(response as XdsResponse).type_url as TypeUrl] ?? (response as XdsResponse).type_url;

@@ -4,6 +4,7 @@
 import { request } from 'node:https';
 import { isIP } from 'node:net';
 import type { ClientConfig } from './webhook-config.js';
+import { splitHostPort } from '../../net/host-port.js';
 
 /** `host:port` of a ready endpoint of the service port, or throws why there is none. */
 export type ServiceResolver = (namespace: string, name: string, port: number) => string;
@@ -17,12 +18,6 @@ export interface WebhookTarget {
   /** TLS server name to send and verify; undefined for IP addresses. */
   servername: string | undefined;
   caPem: string | undefined;
-}
-
-function splitHostPort(hostPort: string): { host: string; port: number } {
-  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(hostPort);
-  if (!m) throw new Error(`resolved endpoint ${JSON.stringify(hostPort)} is not host:port`);
-  return { host: m[1]!, port: Number(m[2]) };
 }
 
 export function webhookTarget(config: ClientConfig, timeoutSeconds: number, resolveService: ServiceResolver): WebhookTarget {
@@ -46,7 +41,7 @@ export function webhookTarget(config: ClientConfig, timeoutSeconds: number, reso
   const serverName = `${svc.name}.${svc.namespace}.svc`;
   const path = `${svc.path.startsWith('/') ? svc.path : `/${svc.path}`}?${timeoutQuery}`;
   const displayUrl = `https://${serverName}:${svc.port}${path}`;
-  const endpoint = splitHostPort(resolveService(svc.namespace, svc.name, svc.port));
+  const endpoint = splitHostPort(resolveService(svc.namespace, svc.name, svc.port), 'resolved endpoint');
   return { displayUrl, host: endpoint.host, port: endpoint.port, path, servername: serverName, caPem: config.caPem };
 }
 

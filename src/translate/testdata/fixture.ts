@@ -228,3 +228,15 @@ export function scenarioClusters(rules: ScenarioRule[] = []): FixtureCluster[] {
   });
   return clusters;
 }
+
+/** A canary VirtualService: 80 % to subset v1, 20 % to v3, which no DestinationRule defines (Istio keeps the route: that share is 503). */
+export const MISSING_SUBSET_CANARY = `apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: helloworld}
+spec:
+  hosts: [helloworld]
+  http:
+  - route:
+    - {destination: {host: helloworld, subset: v1}, weight: 80}
+    - {destination: {host: helloworld, subset: v3}, weight: 20}
+`;
