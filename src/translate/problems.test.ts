@@ -169,6 +169,31 @@ spec: {host: ghost}`);
   });
 });
 
+describe('fields the translator does not honour are analyze findings, never ignored in silence', () => {
+  it('localityLbSetting, warmupDurationSecs and a DestinationRule workloadSelector', () => {
+    const m = withConfig(`apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: {name: helloworld}
+spec:
+  host: helloworld
+  workloadSelector: {matchLabels: {app: sleep}}
+  trafficPolicy:
+    loadBalancer:
+      simple: ROUND_ROBIN
+      warmupDurationSecs: 30s
+      localityLbSetting: {enabled: true, failover: [{from: local, to: other}]}
+  subsets:
+  - {name: v1, labels: {version: v1}}
+  - {name: v2, labels: {version: v2}}`, []);
+    const found = brief(analyze(m.snapshot)).filter((p) => p.includes('unsupported'));
+    assert.deepEqual([...new Set(found)].sort(), [
+      'warning unsupported DestinationRule sample/helloworld spec.trafficPolicy.loadBalancer.localityLbSetting',
+      'warning unsupported DestinationRule sample/helloworld spec.trafficPolicy.loadBalancer.warmupDurationSecs',
+      'warning unsupported DestinationRule sample/helloworld spec.workloadSelector',
+    ]);
+  });
+});
+
 describe('proxyless clients get only what gRPC implements', () => {
   it('redirect routes are left out for proxyless (gRPC NACKs them) but served to sidecars', () => {
     const m = withConfig(vs(`  - match: [{uri: {prefix: /old}}]

@@ -1,7 +1,8 @@
 // The translation: (mesh snapshot, proxy) -> Envoy v3 resources. Pure: no I/O, no clock; the
 // same inputs give the same output (everything is sorted), which the golden files rely on.
 
-import { configKey, mergeConfig, type MeshEndpoint, type MeshSnapshot, type ProxyIdentity } from '../registry/model.js';
+import type { DestinationRule, TrafficPolicy } from '../config/istio-types.js';
+import { configKey, mergeConfig, type IstioObject, type MeshEndpoint, type MeshSnapshot, type ProxyIdentity } from '../registry/model.js';
 import { buildOutboundClusters, checkSubsetsSelectEndpoints } from './clusters.js';
 import { buildContext, type TranslationContext } from './context.js';
 import type { Cluster, Listener, ProxyResources, RouteConfiguration } from './envoy-types.js';
@@ -243,12 +244,33 @@ export function proxylessListenerNames(service: { hostname: string; name: string
  * Everything wrong with the mesh's config, independent of any proxy (for `meshwork analyze`):
  * every VirtualService route is checked as if every match applied, plus references between objects.
  */
+/** DestinationRule fields the translator does not act on yet, each where the rule writes it. */
+function checkUnhonouredRuleFields(ctx: TranslationContext, rule: IstioObject<DestinationRule>): void {
+  const ref = { kind: 'DestinationRule' as const, name: rule.name, namespace: rule.namespace };
+  const warn = (field: string, message: string) => ctx.problems.add(problemAt(ref, 'warning', 'unsupported', field, message));
+  if (rule.spec.workloadSelector !== undefined) {
+    warn('spec.workloadSelector', 'a DestinationRule with a workloadSelector is applied as if it had none (to every client it is visible to). Remove the selector, or move the rule to the clients\' namespace.');
+  }
+  const policies: Array<[string, TrafficPolicy | undefined]> = [['spec.trafficPolicy', rule.spec.trafficPolicy]];
+  (rule.spec.subsets ?? []).forEach((subset, i) => policies.push([`spec.subsets[${i}].trafficPolicy`, subset.trafficPolicy]));
+  for (const [at, policy] of [...policies]) (policy?.portLevelSettings ?? []).forEach((p, i) => policies.push([`${at}.portLevelSettings[${i}]`, p]));
+  for (const [at, policy] of policies) {
+    if (policy?.loadBalancer?.localityLbSetting !== undefined) {
+      warn(`${at}.loadBalancer.localityLbSetting`, 'locality load balancing (distribute, failover, failoverPriority) is not translated yet: every locality gets the same priority.');
+    }
+    if (policy?.loadBalancer?.warmupDurationSecs !== undefined) {
+      warn(`${at}.loadBalancer.warmupDurationSecs`, 'slow-start warmup is not translated yet: new endpoints get their full share at once.');
+    }
+  }
+}
+
 export function analyze(snapshot: MeshSnapshot): Problem[] {
   const ctx = buildContext(snapshot, undefined);
   buildOutboundClusters(ctx);
   checkSubsetsSelectEndpoints(ctx);
   checkGatewayReferences(ctx);
   checkGatewayServers(ctx);
+  for (const rule of ctx.destinationRules) checkUnhonouredRuleFields(ctx, rule);
   for (const vs of ctx.virtualServices) {
     const ref = { kind: 'VirtualService' as const, name: vs.name, namespace: vs.namespace };
     if (vs.spec.tcp && vs.spec.tcp.length > 0) {
