@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { Backoff, type BackoffOptions } from '../proxy/xds/backoff.js';
+import { forgetEnvoy, recordEnvoy } from './pid-records.js';
 
 export interface EnvoySupervisorOptions {
   binary: string;
@@ -18,6 +19,8 @@ export interface EnvoySupervisorOptions {
   clock?: Clock;
   backoff?: BackoffOptions;
   log: (line: string) => void;
+  /** Records each running Envoy here (pid-records.ts), so a later run can kill it if this process dies first. */
+  pidRecords?: string;
   /** Where Envoy's stdout/stderr go (default: this process's stderr). */
   output?: (chunk: Buffer) => void;
 }
@@ -67,7 +70,10 @@ export class EnvoySupervisor {
     child.stdout?.on('data', out);
     child.stderr?.on('data', out);
     child.once('error', (err) => this.opts.log(`envoy: cannot start ${this.opts.binary}: ${err.message}`));
+    const records = this.opts.pidRecords;
+    if (records && child.pid) recordEnvoy(records, child.pid, this.opts.bootstrapPath);
     child.once('exit', (code, signal) => {
+      if (records && child.pid) forgetEnvoy(records, child.pid);
       if (this.child === child) this.child = undefined;
       if (this.stopping) return;
       // A run that lasted a while was healthy: start the back-off over.

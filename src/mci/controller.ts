@@ -50,6 +50,8 @@ export interface MciControllerOptions {
   /** How long a new Envoy edge may take to serve its first configuration. */
   edgeReadyTimeoutMs?: number;
   resyncMs?: number;
+  /** Where edge Envoys record their pids, for the next run to kill if this process dies (src/envoy/pid-records.ts). */
+  pidRecords?: string;
   log?: (line: string) => void;
 }
 
@@ -207,7 +209,7 @@ export class MciController {
       this.xds = undefined;
       throw new Error(`cannot start the edges' xDS server: ${err instanceof Error ? err.message : String(err)}`);
     });
-    return new EnvoyEdge({ ...common, binary: this.envoy.path, xds });
+    return new EnvoyEdge({ ...common, binary: this.envoy.path, xds, ...(this.opts.pidRecords ? { pidRecords: this.opts.pidRecords } : {}) });
   }
 
   private async gateways(plan: EdgePlan): Promise<EdgeBackend[]> {

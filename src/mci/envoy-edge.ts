@@ -64,6 +64,8 @@ export interface EnvoyEdgeOptions {
   log: (line: string) => void;
   /** Envoy's --log-level (default warning). */
   logLevel?: string;
+  /** Where the Envoy's pid is recorded for a later run to clean up (see src/envoy/pid-records.ts). */
+  pidRecords?: string;
 }
 
 interface HostStatus {
@@ -124,6 +126,7 @@ export class EnvoyEdge implements MciEdge {
       extraArgs: ['--admin-address-path', join(this.dir, 'admin-address')],
       log: (line) => this.opts.log(`edge ${this.opts.name}: ${line}`),
       output: (chunk) => this.output(chunk),
+      ...(this.opts.pidRecords ? { pidRecords: this.opts.pidRecords } : {}),
     });
     this.supervisor.start();
   }

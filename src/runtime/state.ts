@@ -27,6 +27,8 @@ export interface StatePaths {
   kubeconfig: string;
   logFile: string;
   clusterDir(name: string): string;
+  /** The multi-cluster ingress edges' Envoy pid records (src/envoy/pid-records.ts). */
+  edgePids: string;
 }
 
 export const DEFAULT_STATE_DIR = '.meshwork';
@@ -39,6 +41,7 @@ export function statePaths(dir: string): StatePaths {
     kubeconfig: join(abs, 'kubeconfig'),
     logFile: join(abs, 'meshwork.log'),
     clusterDir: (name) => join(abs, 'clusters', name),
+    edgePids: join(abs, 'edge-pids'),
   };
 }
 

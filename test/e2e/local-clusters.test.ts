@@ -3,12 +3,22 @@
 // idempotence, apiserver-style rejections, and a kill -9 of the hosting process.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MeshworkEnv } from '../helpers/meshwork.js';
 import { scenarioDir } from '../helpers/paths.js';
 
 const CONTEXTS = ['cluster-1', 'cluster-2'] as const;
+
+/** Whether a process runs: a killed orphan stays a zombie until init reaps it, which is not running. */
+function runs(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
 const VERSION_OF: Record<(typeof CONTEXTS)[number], string> = { 'cluster-1': 'v1', 'cluster-2': 'v2' };
 
 describe('local clusters driven by the real kubectl', { timeout: 240_000 }, () => {
@@ -175,10 +185,13 @@ metadata: {name: w}
 
   test('kill -9 of the hosting process, then up: objects are back and pods run again', async () => {
     const pid = env.hostPid();
+    // The MultiClusterIngress edge's Envoy outlives its host: the next up must kill it (its VIP and ports).
+    const edgePids = env.edgeEnvoyPids();
     process.kill(pid, 'SIGKILL');
     await sleep(200);
     const up = await env.up(2);
     assert.equal(up.code, 0, `second up failed: ${up.stderr}${up.stdout}`);
+    for (const edge of edgePids) assert.equal(runs(edge), false, `edge Envoy ${edge} of the killed host still runs`);
     for (const ctx of CONTEXTS) {
       await waitForPods(ctx, 'sample', 'app=helloworld', 1);
       const vs = await env.kubectlOk(ctx, ['get', 'vs', '-n', 'sample', '-o', 'name']);

@@ -83,6 +83,12 @@ export class MeshworkEnv {
     }
   }
 
+  /** The pids of the running edge Envoys of this state folder, as their supervisor records them. */
+  edgeEnvoyPids(): number[] {
+    const dir = join(this.stateDir, 'edge-pids');
+    return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.pid')).map((f) => Number(f.slice(0, -4))) : [];
+  }
+
   /** The pid of the process hosting the clusters. */
   hostPid(): number {
     return (JSON.parse(readFileSync(join(this.stateDir, 'state.json'), 'utf8')) as { pid: number }).pid;

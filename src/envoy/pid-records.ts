@@ -1,0 +1,53 @@
+// Envoys that outlive the process supervising them (a SIGKILL of `meshwork up`, a `down` that had to
+// kill it) must not keep their VIPs and ports forever. A supervisor records each Envoy it starts as
+// <dir>/<pid>.pid (the file holds the bootstrap path); the next `up`, or `down` after the host is gone,
+// kills what is recorded. A recorded pid is only killed when /proc shows that very Envoy (its command
+// line names the recorded bootstrap), so a pid the system has reused is never touched.
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export function recordEnvoy(dir: string, pid: number, bootstrapPath: string): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${pid}.pid`), `${bootstrapPath}\n`);
+}
+
+export function forgetEnvoy(dir: string, pid: number): void {
+  rmSync(join(dir, `${pid}.pid`), { force: true });
+}
+
+function commandLine(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    // No such process (any more): nothing to kill.
+    return undefined;
+  }
+}
+
+/** Kills the Envoys recorded in `dir` that still run; forgets every record. Returns the pids killed. */
+export function killRecordedEnvoys(dir: string, log: (line: string) => void): number[] {
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => f.endsWith('.pid'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const killed: number[] = [];
+  for (const file of files) {
+    const pid = Number(file.slice(0, -'.pid'.length));
+    const bootstrap = readFileSync(join(dir, file), 'utf8').trim();
+    const cmd = Number.isInteger(pid) && pid > 0 ? commandLine(pid) : undefined;
+    if (cmd && bootstrap && cmd.includes(bootstrap)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+        killed.push(pid);
+        log(`killed leftover Envoy ${pid} (${bootstrap}) of a previous run`);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+      }
+    }
+    rmSync(join(dir, file), { force: true });
+  }
+  return killed;
+}
