@@ -13,7 +13,9 @@ describe('Envoy pid records', () => {
   it('kills a recorded process that still runs with its bootstrap, never a reused pid, and forgets every record', async () => {
     const bootstrap = join(dir, 'edge-bootstrap.json');
     // Stands in for an orphaned Envoy: its command line names the bootstrap, as `envoy -c <bootstrap>` does.
-    const orphan = spawn('bash', ['-c', 'sleep 60', bootstrap], { stdio: 'ignore' });
+    // (Node keeps its whole argument list in /proc/<pid>/cmdline; `bash -c` may exec its command and lose it.)
+    const orphan = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)', bootstrap], { stdio: 'ignore' });
+    await new Promise((resolve) => orphan.once('spawn', resolve));
     const exited = new Promise<NodeJS.Signals | null>((resolve) => orphan.once('exit', (_code, signal) => resolve(signal)));
     recordEnvoy(dir, orphan.pid!, bootstrap);
     // This test's own pid, recorded with another bootstrap: a reused pid must survive.
