@@ -1,25 +1,42 @@
-// `meshwork down`: stop the hosting process (it stops its pods on SIGTERM).
+// `meshwork down`: stop the hosting process (it stops its pods on SIGTERM). Pods outlive a hosting
+// process that was killed (their monitors keep them running), and so do edge Envoys: without a live
+// host, down stops what the kubelets and the edges recorded.
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { killRecordedEnvoys } from '../envoy/pid-records.js';
-import { isAlive, readUpState, statePaths } from './state.js';
+import { ProcessRegistry } from '../local/kubelet/process-registry.js';
+import { isAlive, readUpState, statePaths, type StatePaths } from './state.js';
+
+/** Kills the pods every cluster's kubelet recorded (verified through /proc) and the edge Envoys. */
+export async function killOrphans(paths: StatePaths, say: (line: string) => void): Promise<number> {
+  killRecordedEnvoys(paths.edgePids, say);
+  const clustersDir = join(paths.dir, 'clusters');
+  if (!existsSync(clustersDir)) return 0;
+  let killed = 0;
+  for (const name of readdirSync(clustersDir)) {
+    const pids = join(paths.clusterDir(name), 'kubelet', 'pids.json');
+    if (existsSync(pids)) killed += await new ProcessRegistry(pids, say).killLeftovers();
+  }
+  return killed;
+}
 
 export async function runDown(stateDir: string, say: (line: string) => void, graceMs = 20_000): Promise<void> {
   const paths = statePaths(stateDir);
   const state = readUpState(paths);
-  // Edge Envoys outlive a host that was killed (by a crash, or below): theirs are recorded.
-  const killLeftovers = () => killRecordedEnvoys(paths.edgePids, say);
   if (!state || !state.pid || !isAlive(state.pid)) {
-    killLeftovers();
-    say(`no meshwork running for ${paths.dir}`);
+    const killed = await killOrphans(paths, say);
+    say(`no meshwork running for ${paths.dir}${killed > 0 ? `: stopped ${killed} pod processes it left running` : ''}`);
     return;
   }
   process.kill(state.pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
   while (isAlive(state.pid) && Date.now() < deadline) await sleep(50);
   if (isAlive(state.pid)) {
-    say(`pid ${state.pid} did not stop within ${graceMs / 1000} s: killing it (its pods are cleaned up by the next \`meshwork up\`)`);
+    say(`pid ${state.pid} did not stop within ${graceMs / 1000} s: killing it and the pods it left running`);
     process.kill(state.pid, 'SIGKILL');
-    killLeftovers();
+    while (isAlive(state.pid)) await sleep(20);
+    await killOrphans(paths, say);
   }
   say(`stopped ${state.clusters.map((c) => c.name).join(', ') || 'meshwork'} (state kept in ${paths.dir})`);
 }

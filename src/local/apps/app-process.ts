@@ -14,13 +14,14 @@ export function parseAppArgs(argv: string[]): Map<string, string> {
 }
 
 /**
- * The kubelet gives built-in apps a stdin pipe and sets MESHWORK_EXIT_WITH_STDIN=1: when the kubelet
- * dies, even by SIGKILL, the pipe closes and the app exits instead of lingering as an orphan.
+ * The container's monitor (the kubelet's shim) gives built-in apps a stdin pipe and sets
+ * MESHWORK_EXIT_WITH_STDIN=1: when the monitor dies, even by SIGKILL, the pipe closes and the app
+ * exits instead of running on with nobody reporting on it. The kubelet's own death does not touch it.
  */
 export function exitWithParent(): void {
   if (process.env.MESHWORK_EXIT_WITH_STDIN !== '1') return;
   const exit = (): void => {
-    console.error('stdin closed: the kubelet is gone, exiting');
+    console.error('stdin closed: the container monitor is gone, exiting');
     process.exit(0);
   };
   process.stdin.on('end', exit);

@@ -4,7 +4,8 @@
 // containerLogMaxSize / containerLogMaxFiles, a current file that outgrows the size is rotated to
 // .log.1 (older ones shift to .log.2 ...), and at most maxFiles files of an instance are kept: a chatty
 // container cannot fill the disk. `kubectl logs` reads the current file, as with the real kubelet.
-import { appendFileSync, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+// The writer is the container's monitor (shim.ts), not the kubelet: a follower tails the file.
+import { appendFileSync, closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
@@ -29,7 +30,6 @@ export interface LogLine {
   text: string;
 }
 
-type Follower = { onLine: (line: LogLine) => void; onEnd: () => void };
 
 export function logPaths(logDir: string, namespace: string, pod: string, container: string): { current: string; previous: string } {
   const base = join(logDir, `${namespace}_${pod}_${container}`);
@@ -49,11 +49,11 @@ export const KUBELET_LOG_ROTATION: LogRotation = { maxBytes: 10 * 1024 * 1024, m
 export class ContainerLog {
   readonly current: string;
   readonly previous: string;
-  private readonly followers = new Set<Follower>();
+  private readonly followers = new Set<LogTail>();
   private open = false;
   private size = 0;
 
-  constructor(logDir: string, namespace: string, pod: string, container: string, private readonly rotation: LogRotation = KUBELET_LOG_ROTATION) {
+  constructor(logDir: string, namespace: string, pod: string, container: string, readonly rotation: LogRotation = KUBELET_LOG_ROTATION) {
     ({ current: this.current, previous: this.previous } = logPaths(logDir, namespace, pod, container));
   }
 
@@ -130,15 +130,29 @@ export class ContainerLog {
   /** The instance is over: followers stop. */
   endInstance(): void {
     this.open = false;
-    for (const f of [...this.followers]) f.onEnd();
+    for (const f of [...this.followers]) f.finish();
     this.followers.clear();
   }
 
-  /** Subscribes to lines appended from now on; returns an unsubscribe function. */
-  follow(onLine: (line: LogLine) => void, onEnd: () => void): () => void {
-    const f: Follower = { onLine, onEnd };
-    this.followers.add(f);
-    return () => this.followers.delete(f);
+  /** The instance runs in a monitor a previous kubelet started: its file is written, followers may tail it. */
+  resumeInstance(): void {
+    this.open = true;
+  }
+
+  /**
+   * Tails the current file from byte `fromOffset` (what the caller has read already) until the instance
+   * ends or the returned function is called. Rotation is followed: the renamed file is read to its end first.
+   */
+  follow(fromOffset: number, onLine: (line: LogLine) => void, onEnd: () => void): () => void {
+    const tail = new LogTail(this.current, fromOffset, onLine, () => {
+      this.followers.delete(tail);
+      onEnd();
+    });
+    this.followers.add(tail);
+    return () => {
+      this.followers.delete(tail);
+      tail.close();
+    };
   }
 
   remove(): void {
@@ -156,30 +170,114 @@ export class ContainerLog {
     if (this.size > 0 && this.size + Buffer.byteLength(entry) > this.rotation.maxBytes) this.rotate();
     appendFileSync(this.current, entry);
     this.size += Buffer.byteLength(entry);
-    for (const f of this.followers) f.onLine(line);
   }
 }
 
 /** Parses a CRI log file back into lines. */
 export function readLogFile(file: string): LogLine[] {
-  const out: LogLine[] = [];
-  let text: string;
+  return readLog(file).lines;
+}
+
+/** The lines of a CRI log file and its size in bytes when read (where a follower starts); undefined when it does not exist. */
+export function readLog(file: string): { lines: LogLine[]; bytes: number } {
+  let data: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    data = readFileSync(file);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return out;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { lines: [], bytes: 0 };
     throw err;
   }
-  for (const raw of text.split('\n')) {
-    if (!raw) continue;
-    const m = /^(\S+) (stdout|stderr) ([FP]) ?(.*)$/.exec(raw);
-    if (!m) {
-      out.push({ time: '', stream: 'stdout', text: `${raw}\n` });
-      continue;
-    }
-    out.push({ time: m[1], stream: m[2] === 'stderr' ? 'stderr' : 'stdout', text: m[3] === 'F' ? `${m[4]}\n` : m[4] });
+  // A line still being written (no newline yet) is left to the follower.
+  const end = data.lastIndexOf(10) + 1;
+  const lines = data.subarray(0, end).toString('utf8').split('\n').filter(Boolean).map(parseLogLine);
+  return { lines, bytes: end };
+}
+
+function parseLogLine(raw: string): LogLine {
+  const m = /^(\S+) (stdout|stderr) ([FP]) ?(.*)$/.exec(raw);
+  if (!m) return { time: '', stream: 'stdout', text: `${raw}\n` };
+  return { time: m[1], stream: m[2] === 'stderr' ? 'stderr' : 'stdout', text: m[3] === 'F' ? `${m[4]}\n` : m[4] };
+}
+
+const TAIL_POLL_MS = 100;
+
+/** Follows a CRI log file another process writes: polls it, hands over complete lines, follows rotation. */
+class LogTail {
+  private fd: number | undefined;
+  private ino = -1;
+  private pending = Buffer.alloc(0);
+  private readonly timer: NodeJS.Timeout;
+  private done = false;
+
+  constructor(
+    private readonly file: string,
+    private offset: number,
+    private readonly onLine: (line: LogLine) => void,
+    private readonly onEnd: () => void,
+  ) {
+    this.reopen(offset);
+    this.timer = setInterval(() => this.poll(), TAIL_POLL_MS);
   }
-  return out;
+
+  /** The instance is over: hand over what is left, then end. */
+  finish(): void {
+    if (this.done) return;
+    this.poll();
+    this.close();
+    this.onEnd();
+  }
+
+  close(): void {
+    this.done = true;
+    clearInterval(this.timer);
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  private reopen(offset: number): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+    try {
+      this.fd = openSync(this.file, 'r');
+      this.ino = fstatSync(this.fd).ino;
+      this.offset = offset;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // between a rotation's rename and the new file
+    }
+  }
+
+  private poll(): void {
+    if (this.done) return;
+    this.drain();
+    let ino: number | undefined;
+    try {
+      ino = statSync(this.file).ino;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    // Rotated: the old file (still open) was read to its end above; the new one starts at 0.
+    if (ino !== undefined && ino !== this.ino) {
+      this.reopen(0);
+      this.drain();
+    }
+  }
+
+  private drain(): void {
+    if (this.fd === undefined) return;
+    const chunk = Buffer.alloc(64 * 1024);
+    for (;;) {
+      const n = readSync(this.fd, chunk, 0, chunk.length, this.offset);
+      if (n === 0) break;
+      this.offset += n;
+      this.pending = Buffer.concat([this.pending, chunk.subarray(0, n)]);
+    }
+    let nl: number;
+    while ((nl = this.pending.indexOf(10)) >= 0) {
+      const raw = this.pending.subarray(0, nl).toString('utf8');
+      this.pending = this.pending.subarray(nl + 1);
+      if (raw) this.onLine(parseLogLine(raw));
+    }
+  }
 }
 
 export function formatLogLine(line: LogLine, timestamps: boolean): string {

@@ -1,7 +1,12 @@
-// One container of a pod through its life: plan the process, start it as its own process group,
-// capture its output, probe readiness, restart it with back-off after a crash, stop it on deletion.
+// One container of a pod through its life: plan the process, start it through its monitor (shim.ts:
+// its own process group, its output into the log, its exit status recorded, all surviving the
+// kubelet), probe readiness, restart it with back-off after a crash, stop it on deletion; or adopt a
+// container a previous kubelet started, whose monitor still runs.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { RestartBackoff, type BackoffConfig } from './backoff.js';
 import type { Clock, TimerHandle } from '../../clock.js';
 import { rfc3339 } from '../time-format.js';
@@ -9,10 +14,23 @@ import type { ContainerLog } from './container-log.js';
 import { containerEnv, expandVars } from './container-env.js';
 import type { EventRecorder, EventType } from './events.js';
 import { exitCodeOf } from './exec.js';
-import { planContainer } from './launch-plan.js';
+import { nodeLoaderArgs, planContainer } from './launch-plan.js';
 import type { Container, ContainerState, ContainerStatus, Pod, RestartPolicy } from './pod-types.js';
 import { probeTiming, ReadinessState, runProbe } from './probe.js';
-import { killGroup, type ProcessRegistry } from './process-registry.js';
+import { isAlive, killGroup, type ProcessRegistry } from './process-registry.js';
+import { readShimState, type ShimMessage, type ShimSpec, type ShimState } from './shim-protocol.js';
+import { POD_UID_MARKER } from './container-env.js';
+
+const SHIM_ENTRY = fileURLToPath(new URL(`./shim${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+/** How often an adopted container's monitor (not our child: no exit event) is checked. */
+const ADOPTED_POLL_MS = 250;
+
+/** A running container a previous kubelet started, as its monitor recorded it. */
+export interface Adoptable {
+  shimPid: number;
+  pgid: number;
+  startedMs: number;
+}
 
 /** What a container needs from its pod and node. */
 export interface ContainerContext {
@@ -36,10 +54,10 @@ export interface ContainerContext {
 type Terminated = Extract<ContainerState, { terminated: unknown }>['terminated'];
 
 interface Instance {
-  child: ChildProcess;
-  pgid: number;
-  startedAt: string;
-  startedMs: number;
+  shimPid: number;
+  /** The container's process group, once its monitor has started it. */
+  pgid: number | undefined;
+  stateFile: string;
   exited: Promise<void>;
 }
 
@@ -55,6 +73,7 @@ export class ContainerRunner {
   env: Record<string, string> = {};
 
   private instance: Instance | undefined;
+  private startedMs = 0;
   private readonly crashBackoff: RestartBackoff;
   private readonly pullBackoff: RestartBackoff;
   private pendingTimer: TimerHandle | undefined;
@@ -112,6 +131,44 @@ export class ContainerRunner {
     this.launch();
   }
 
+  /**
+   * Takes over a running container a previous kubelet started (its monitor still runs): no restart,
+   * the same process, its readiness as last reported until a probe says otherwise.
+   */
+  adopt(running: Adoptable, previous: ContainerStatus): void {
+    this.prepareEnv();
+    const plan = this.plan();
+    if (plan.kind === 'process') this.imageID = plan.imageID;
+    this.restartCount = previous.restartCount;
+    this.lastState = previous.lastState;
+    this.logFile.resumeInstance();
+    const stateFile = this.stateFile();
+    let settle!: () => void;
+    const inst: Instance = { shimPid: running.shimPid, pgid: running.pgid, stateFile, exited: new Promise((r) => (settle = r)) };
+    this.instance = inst;
+    this.containerID = `meshwork://${running.pgid}`;
+    this.state = { running: { startedAt: rfc3339(running.startedMs) } };
+    this.startedMs = running.startedMs;
+    const poll = setInterval(() => {
+      if (isAlive(running.shimPid)) return;
+      clearInterval(poll);
+      this.monitorGone(inst, running.startedMs);
+      settle();
+    }, ADOPTED_POLL_MS);
+    this.ctx.onChange();
+    this.markStarted(previous.ready);
+  }
+
+  /** A container that finished before the kubelet restarted (an adopted pod's init container) reports as it did. */
+  restoreStatus(previous: ContainerStatus): void {
+    this.state = previous.state;
+    this.lastState = previous.lastState;
+    this.restartCount = previous.restartCount;
+    this.imageID = previous.imageID;
+    this.containerID = previous.containerID;
+    this.finishedResolve?.();
+  }
+
   /** Stops the container for good: SIGTERM, then SIGKILL after graceMs; resolves when its processes are gone. */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
@@ -123,10 +180,12 @@ export class ContainerRunner {
       return;
     }
     this.event('Normal', 'Killing', `Stopping container ${this.name}`);
-    killGroup(inst.pgid, 'SIGTERM');
+    // The monitor passes SIGTERM on to the container's group (it may not have told us the group yet).
+    killGroup(inst.shimPid, 'SIGTERM');
     const killTimer = this.ctx.clock.setTimer(() => {
       this.ctx.log(`container ${this.owner()} did not stop within ${graceMs} ms of SIGTERM: SIGKILL`);
-      killGroup(inst.pgid, 'SIGKILL');
+      if (inst.pgid !== undefined) killGroup(inst.pgid, 'SIGKILL');
+      else killGroup(inst.shimPid, 'SIGKILL');
     }, graceMs);
     await inst.exited;
     killTimer.cancel();
@@ -147,8 +206,17 @@ export class ContainerRunner {
     this.ctx.onChange();
   }
 
-  private launch(): void {
-    if (this.stopping) return;
+  private stateFile(): string {
+    return join(this.ctx.workDir, '.containers', `${this.kind}-${this.name}.json`);
+  }
+
+  private plan(): ReturnType<typeof planContainer> {
+    const env = this.env;
+    const container = { ...this.container, command: this.container.command?.map((c) => expandVars(c, env)), args: this.container.args?.map((a) => expandVars(a, env)) };
+    return planContainer(container, env, this.ctx.workDir);
+  }
+  /** The container's environment (exec uses it too); warnings are events, once per container. */
+  private prepareEnv(): Record<string, string> {
     const { env, warnings } = containerEnv({
       pod: this.ctx.pod,
       container: this.container,
@@ -169,8 +237,13 @@ export class ContainerRunner {
         }
       }
     }
-    const container = { ...this.container, command: this.container.command?.map((c) => expandVars(c, env)), args: this.container.args?.map((a) => expandVars(a, env)) };
-    const plan = planContainer(container, env, this.ctx.workDir);
+    return env;
+  }
+
+  private launch(): void {
+    if (this.stopping) return;
+    const env = this.prepareEnv();
+    const plan = this.plan();
     const image = this.container.image ?? '';
     if (plan.kind === 'unavailable') {
       this.event('Warning', 'Failed', `Failed to pull image "${image}": ${plan.message}`);
@@ -189,53 +262,96 @@ export class ContainerRunner {
     this.event('Normal', 'Pulled', `Container image "${image}" already present on machine`);
     this.event('Normal', 'Created', `Created container ${this.name}`);
     this.logFile.startInstance();
-    const childEnv = plan.exitWithKubelet ? { ...env, MESHWORK_EXIT_WITH_STDIN: '1' } : env;
-    let child: ChildProcess;
+    const stateFile = this.stateFile();
+    mkdirSync(dirname(stateFile), { recursive: true });
+    const specFile = stateFile.replace(/\.json$/, '.spec.json');
+    const m = this.ctx.pod.metadata;
+    const spec: ShimSpec = {
+      argv: plan.argv,
+      // Built-in apps exit when their stdin closes: the monitor holds it, so they end with the monitor, not the kubelet.
+      env: plan.exitWithKubelet ? { ...env, MESHWORK_EXIT_WITH_STDIN: '1' } : env,
+      cwd: this.ctx.workDir,
+      stdin: plan.exitWithKubelet,
+      log: { dir: dirname(this.logFile.current), namespace: m.namespace ?? 'default', pod: m.name, container: this.name, rotation: this.logFile.rotation },
+      stateFile,
+    };
+    writeFileSync(specFile, JSON.stringify(spec));
+    let shim: ChildProcess;
+    const shimLog = openSync(stateFile.replace(/\.json$/, '.monitor.log'), 'a');
     try {
-      child = spawn(plan.argv[0], plan.argv.slice(1), {
+      // A session of its own: neither the kubelet's death nor its terminal's signals reach the container.
+      shim = spawn(process.execPath, [...nodeLoaderArgs(), SHIM_ENTRY, specFile], {
         cwd: this.ctx.workDir,
-        env: childEnv,
+        env: { PATH: env.PATH ?? '', [POD_UID_MARKER]: m.uid },
         detached: true,
-        stdio: [plan.exitWithKubelet ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+        stdio: ['ignore', 'ignore', shimLog, 'ipc'],
       });
     } catch (err) {
       this.startFailed((err as Error).message);
       return;
+    } finally {
+      closeSync(shimLog);
     }
-    const pgid = child.pid;
-    if (pgid === undefined) {
-      // spawn reports the reason on 'error' right after.
-      child.on('error', (err) => this.startFailed(err.message));
+    const shimPid = shim.pid;
+    if (shimPid === undefined) {
+      shim.on('error', (err) => this.startFailed(err.message));
       return;
     }
-    child.stdin?.on('error', (err) => this.ctx.log(`container ${this.owner()}: stdin pipe: ${err.message}`));
-    this.ctx.registry.add({ pgid, podUid: this.ctx.pod.metadata.uid, owner: this.owner() });
-    const startedMs = this.ctx.clock.now();
-    const captured = Promise.all([this.logFile.capture(child.stdout!, 'stdout'), this.logFile.capture(child.stderr!, 'stderr')]);
-    const exited = new Promise<void>((resolve) => {
-      child.on('exit', (code, signal) => {
-        // The main process is gone: like a container runtime, end whatever else is in its group.
-        killGroup(pgid, 'SIGKILL');
-        this.ctx.registry.remove(pgid);
-        void captured.then(() => {
-          this.logFile.endInstance();
-          this.exitedWith(exitCodeOf(code, signal), signal, startedMs);
-          resolve();
-        });
-      });
+    this.ctx.registry.add({ pgid: shimPid, podUid: m.uid, owner: `${this.owner()}/monitor`, container: this.name, stateFile });
+    let settle!: () => void;
+    const inst: Instance = { shimPid, pgid: undefined, stateFile, exited: new Promise((r) => (settle = r)) };
+    this.instance = inst;
+    const launchedMs = this.ctx.clock.now();
+    shim.on('message', (msg: ShimMessage) => {
+      if (msg.type !== 'started' || this.instance !== inst) return;
+      inst.pgid = msg.pgid;
+      this.ctx.registry.add({ pgid: msg.pgid, podUid: m.uid, owner: this.owner() });
+      this.startedMs = msg.startedMs;
+      this.containerID = `meshwork://${msg.pgid}`;
+      this.state = { running: { startedAt: rfc3339(msg.startedMs) } };
+      this.event('Normal', 'Started', `Started container ${this.name}`);
+      this.ctx.onChange();
+      if (plan.readyPort !== undefined) void this.waitForPort(plan.readyPort, inst);
+      else this.markStarted();
     });
-    child.on('error', (err) => this.ctx.log(`container ${this.owner()}: process error: ${err.message}`));
-    this.instance = { child, pgid, startedAt: rfc3339(startedMs), startedMs, exited };
-    this.containerID = `meshwork://${pgid}`;
-    this.state = { running: { startedAt: rfc3339(startedMs) } };
-    this.event('Normal', 'Started', `Started container ${this.name}`);
-    this.ctx.onChange();
-    if (plan.readyPort !== undefined) void this.waitForPort(plan.readyPort, child);
-    else this.markStarted();
+    shim.on('error', (err) => this.ctx.log(`container ${this.owner()}: monitor process error: ${err.message}`));
+    shim.on('exit', () => {
+      this.monitorGone(inst, launchedMs);
+      settle();
+    });
   }
 
-  private startFailed(message: string): void {
-    this.logFile.note(`[kubelet] cannot start container: ${message}`);
+  /** The container's monitor has exited: its state file says how the container ended. */
+  private monitorGone(inst: Instance, startedMs: number): void {
+    let state: ShimState | undefined;
+    try {
+      state = readShimState(inst.stateFile);
+    } catch (err) {
+      this.ctx.log(`container ${this.owner()}: ${(err as Error).message}`);
+    }
+    const pgid = state?.pgid ?? inst.pgid;
+    this.ctx.registry.remove(inst.shimPid);
+    if (pgid !== undefined) {
+      // A monitor that died before its container (kill -9): nothing would report on the container, so it ends too.
+      if (!state?.exit) killGroup(pgid, 'SIGKILL');
+      this.ctx.registry.remove(pgid);
+    }
+    if (this.instance !== inst) return;
+    this.logFile.endInstance();
+    if (state?.error !== undefined) {
+      this.startFailed(state.error, false);
+      return;
+    }
+    if (state?.exit) {
+      this.exitedWith(state.exit.code, state.exit.signal, state.startedMs ?? startedMs);
+      return;
+    }
+    this.logFile.note(`[kubelet] the container's monitor (pid ${inst.shimPid}) exited without recording the container's exit: the container was killed`);
+    this.exitedWith(137, 'SIGKILL', state?.startedMs ?? startedMs, { reason: 'Error', message: 'the container monitor died' });
+  }
+
+  private startFailed(message: string, note = true): void {
+    if (note) this.logFile.note(`[kubelet] cannot start container: ${message}`);
     this.logFile.endInstance();
     this.event('Warning', 'Failed', `Error: failed to start container "${this.name}": ${message}`);
     const now = this.ctx.clock.now();
@@ -243,9 +359,9 @@ export class ContainerRunner {
   }
 
   /** Built-in servers are started once their port accepts connections (or the process is gone). */
-  private async waitForPort(port: number, child: ChildProcess): Promise<void> {
+  private async waitForPort(port: number, inst: Instance): Promise<void> {
     const host = this.ctx.bindIp;
-    while (this.instance?.child === child && child.exitCode === null && child.signalCode === null) {
+    while (this.instance === inst) {
       const ok = await new Promise<boolean>((resolve) => {
         const socket = connect({ host, port });
         socket.on('connect', () => {
@@ -255,14 +371,15 @@ export class ContainerRunner {
         socket.on('error', () => resolve(false)); // not listening yet: try again shortly
       });
       if (ok) {
-        if (this.instance?.child === child) this.markStarted();
+        if (this.instance === inst) this.markStarted();
         return;
       }
       await new Promise((r) => setTimeout(r, 25));
     }
   }
 
-  private markStarted(): void {
+  /** `adoptedReady`: an adopted container keeps the readiness last reported, probed again from the next period. */
+  private markStarted(adoptedReady?: boolean): void {
     this.started = true;
     const probe = this.kind === 'container' ? this.container.readinessProbe : undefined;
     if (!probe) {
@@ -270,9 +387,10 @@ export class ContainerRunner {
       this.ctx.onChange();
       return;
     }
-    this.ctx.onChange();
     const timing = probeTiming(probe);
-    const readiness = new ReadinessState(timing);
+    const readiness = new ReadinessState(timing, adoptedReady ?? false);
+    this.ready = readiness.ready;
+    this.ctx.onChange();
     const inst = this.instance;
     const tick = (): void => {
       if (this.instance !== inst || this.stopping) return;
@@ -286,7 +404,7 @@ export class ContainerRunner {
         this.pendingTimer = this.ctx.clock.setTimer(tick, timing.periodMs);
       });
     };
-    this.pendingTimer = this.ctx.clock.setTimer(tick, timing.initialDelayMs);
+    this.pendingTimer = this.ctx.clock.setTimer(tick, adoptedReady === undefined ? timing.initialDelayMs : timing.periodMs);
   }
 
   private exitedWith(exitCode: number, signal: NodeJS.Signals | null, startedMs: number, override?: { reason: string; message: string }): void {

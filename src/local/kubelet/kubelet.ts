@@ -9,14 +9,15 @@ import type { StoredObject } from '../../config/object.js';
 import type { ObjectStore, WatchEvent } from '../store/store.js';
 import { KUBELET_BACKOFF, type BackoffConfig } from './backoff.js';
 import { systemClock, type Clock } from '../../clock.js';
-import { formatLogLine, logPaths, readLogFile, type LogLine } from './container-log.js';
+import { formatLogLine, logPaths, readLog, type LogLine } from './container-log.js';
 import type { ContainerRunner } from './container-runner.js';
 import { EventRecorder, POD_TYPE } from './events.js';
 import { runExec } from './exec.js';
 import { PodIpAllocator } from './ip-allocator.js';
 import { PodWorker, type NodeContext } from './pod-worker.js';
 import { asPod, type Pod } from './pod-types.js';
-import { ProcessRegistry } from './process-registry.js';
+import { ProcessRegistry, type RunningContainer } from './process-registry.js';
+import type { Adoptable } from './container-runner.js';
 import type { ExecRequest, LogRequest, PodRuntime } from './runtime.js';
 
 export interface KubeletOptions {
@@ -135,8 +136,11 @@ export function startKubelet(opts: KubeletOptions): Kubelet {
     deletions.add(done);
   }
 
-  /** Handles one pod as seen in the store; returns the start of its containers when it was adopted. */
-  function handle(type: WatchEvent['type'], obj: StoredObject): Promise<void> | undefined {
+  /**
+   * Handles one pod as seen in the store; returns the start of its containers when it was taken on.
+   * `running`: its containers a previous kubelet left running, to adopt instead of starting anew.
+   */
+  function handle(type: WatchEvent['type'], obj: StoredObject, running?: ReadonlyMap<string, Adoptable>): Promise<void> | undefined {
     let pod: Pod;
     try {
       pod = asPod(obj);
@@ -166,6 +170,11 @@ export function startKubelet(opts: KubeletOptions): Kubelet {
     const ip = allocator.allocate(uid, ipsHeldElsewhere(uid), bound.status?.podIP);
     const worker = new PodWorker(bound, ip, node);
     workers.set(uid, worker);
+    if (running) {
+      log(`pod ${podKey(ns, name)} adopted: its containers kept running while no kubelet ran (${[...running.entries()].map(([c, r]) => `${c} pid ${r.pgid}`).join(', ')})`);
+      worker.adopt(running);
+      return Promise.resolve();
+    }
     return worker.start().catch((err: Error) => log(`starting pod ${podKey(ns, name)} failed: ${err.message}`));
   }
 
@@ -191,13 +200,14 @@ export function startKubelet(opts: KubeletOptions): Kubelet {
   }
 
   const ready = (async () => {
-    await registry.killLeftovers();
-    if (stopped) return;
     const { items, resourceVersion } = opts.store.list(POD_TYPE);
+    const adoptions = adoptablePods(items.map(asPod), registry.runningContainers(), opts.nodeName);
+    await registry.killLeftovers(new Set([...adoptions.values()].flatMap((byContainer) => [...byContainer.values()].flatMap((r) => [r.shimPid, r.pgid]))));
+    if (stopped) return;
     const starts: Array<Promise<void>> = [];
     for (const item of items) {
       try {
-        const started = handle('ADDED', item);
+        const started = handle('ADDED', item, adoptions.get(item.metadata.uid));
         if (started) starts.push(started);
       } catch (err) {
         log(`pod ${item.metadata.namespace}/${item.metadata.name} not started: ${(err as Error).message}`);
@@ -267,7 +277,8 @@ export function startKubelet(opts: KubeletOptions): Kubelet {
         throw badRequest(`container "${name}" in pod "${req.pod}" has no logs on node ${opts.nodeName}`);
       }
       const out = new PassThrough();
-      let lines = readLogFile(file);
+      const read = readLog(file);
+      let lines = read.lines;
       if (req.tailLines !== undefined) lines = req.tailLines <= 0 ? [] : lines.slice(-req.tailLines);
       for (const line of lines) out.write(formatLogLine(line, req.timestamps));
       const liveLog = runner?.running && !req.previous ? worker?.logOf(name) : undefined;
@@ -280,7 +291,7 @@ export function startKubelet(opts: KubeletOptions): Kubelet {
         req.signal.removeEventListener('abort', finish);
         out.end();
       };
-      const unfollow = liveLog.follow((line: LogLine) => out.write(formatLogLine(line, req.timestamps)), finish);
+      const unfollow = liveLog.follow(read.bytes, (line: LogLine) => out.write(formatLogLine(line, req.timestamps)), finish);
       req.signal.addEventListener('abort', finish, { once: true });
       out.on('close', () => {
         unfollow();
@@ -299,4 +310,20 @@ export function startKubelet(opts: KubeletOptions): Kubelet {
       workers.clear();
     },
   };
+}
+
+/**
+ * The pods whose every container still runs from a previous kubelet, by pod uid: they are adopted as
+ * they are. A pod with any container gone, or without the IP it had, starts anew (its leftovers killed).
+ */
+export function adoptablePods(pods: Pod[], running: RunningContainer[], nodeName: string): Map<string, Map<string, Adoptable>> {
+  const out = new Map<string, Map<string, Adoptable>>();
+  for (const pod of pods) {
+    if (pod.spec.nodeName !== nodeName || pod.metadata.deletionTimestamp || PodWorker.isFinished(pod) || !pod.status?.podIP) continue;
+    const mine = new Map(running.filter((r) => r.podUid === pod.metadata.uid).map((r) => [r.container, r]));
+    const statuses = pod.status.containerStatuses ?? [];
+    const all = pod.spec.containers.every((c) => mine.has(c.name) && statuses.some((s) => s.name === c.name));
+    if (all) out.set(pod.metadata.uid, new Map(pod.spec.containers.map((c) => [c.name, mine.get(c.name)!])));
+  }
+  return out;
 }

@@ -9,7 +9,7 @@ import type { BackoffConfig } from './backoff.js';
 import type { Clock } from '../../clock.js';
 import { rfc3339 } from '../time-format.js';
 import { ContainerLog } from './container-log.js';
-import { ContainerRunner, type ContainerContext } from './container-runner.js';
+import { ContainerRunner, type Adoptable, type ContainerContext } from './container-runner.js';
 import { POD_TYPE, type EventRecorder } from './events.js';
 import { appIpOf } from './ip-allocator.js';
 import { desiredConditions, mergeConditions, podPhase } from './pod-status.js';
@@ -126,6 +126,20 @@ export class PodWorker {
     }
     if (this.terminating) return;
     for (const r of this.runners) r.start();
+    this.scheduleStatusWrite();
+  }
+
+  /** Takes over the running containers of a previous kubelet (every container of the pod runs). */
+  adopt(running: ReadonlyMap<string, Adoptable>): void {
+    mkdirSync(this.workDir, { recursive: true });
+    this.initDone = true;
+    const statuses = this.pod.status?.containerStatuses ?? [];
+    for (const r of this.runners) r.adopt(running.get(r.name)!, statuses.find((s) => s.name === r.name)!);
+    const initStatuses = this.pod.status?.initContainerStatuses ?? [];
+    for (const r of this.initRunners) {
+      const previous = initStatuses.find((s) => s.name === r.name);
+      if (previous) r.restoreStatus(previous);
+    }
     this.scheduleStatusWrite();
   }
 

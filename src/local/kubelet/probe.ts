@@ -27,11 +27,13 @@ export function probeTiming(p: Probe): ProbeTiming {
 
 /** Readiness starts as failed (not ready) and flips only after enough consecutive results. */
 export class ReadinessState {
-  ready = false;
   private successes = 0;
   private failures = 0;
 
-  constructor(private readonly timing: Pick<ProbeTiming, 'successThreshold' | 'failureThreshold'>) {}
+  constructor(
+    private readonly timing: Pick<ProbeTiming, 'successThreshold' | 'failureThreshold'>,
+    public ready = false,
+  ) {}
 
   /** Records one probe result; returns true when `ready` changed. */
   record(ok: boolean): boolean {

@@ -4,13 +4,32 @@
 // environment, so a pid the system has since reused for something else is never touched.
 import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { POD_UID_MARKER } from './container-env.js';
+import { readShimState } from './shim-protocol.js';
+
+/** A container whose monitor and process group a previous kubelet left running. */
+export interface RunningContainer {
+  podUid: string;
+  container: string;
+  shimPid: number;
+  pgid: number;
+  startedMs: number;
+}
 
 export interface PidRecord {
   /** Process group id (= pid of the group leader, spawned detached). */
   pgid: number;
   podUid: string;
-  /** `<namespace>/<pod>/<container>` or `.../exec`, for log lines. */
+  /** `<namespace>/<pod>/<container>`, `.../monitor` or `.../exec`, for log lines. */
   owner: string;
+  /** Set on a container's monitor (shim.ts): the container it runs and its state file, for adoption. */
+  container?: string;
+  stateFile?: string;
+}
+
+/** Whether a process exists and is not a zombie (process.kill(pid, 0) says yes to those). */
+export function isAlive(pid: number): boolean {
+  const s = readStat(pid);
+  return s !== undefined && s.state !== 'Z';
 }
 
 export function killGroup(pgid: number, signal: NodeJS.Signals): boolean {
@@ -47,14 +66,41 @@ export class ProcessRegistry {
   }
 
   /**
-   * Kills the processes recorded by a previous kubelet (verified through /proc), waits until they are
-   * gone, and starts an empty record. Returns how many processes were killed.
+   * The containers a previous kubelet started that still run: the monitor is alive and ours (its pod
+   * marker in /proc), its state file names a process group that is alive, ours, and has not exited.
    */
-  async killLeftovers(): Promise<number> {
+  runningContainers(): RunningContainer[] {
+    const previous = readRecords(this.file, this.log);
+    const out: RunningContainer[] = [];
+    for (const r of previous) {
+      if (r.container === undefined || r.stateFile === undefined) continue;
+      if (!isAlive(r.pgid) || !environHas(r.pgid, `${POD_UID_MARKER}=${r.podUid}`)) continue;
+      let state;
+      try {
+        state = readShimState(r.stateFile);
+      } catch (err) {
+        this.log(`container ${r.owner}: ${(err as Error).message}; not adopted`);
+        continue;
+      }
+      if (!state || state.exit || state.pgid === undefined || state.startedMs === undefined) continue;
+      if (!isAlive(state.pgid) || !environHas(state.pgid, `${POD_UID_MARKER}=${r.podUid}`)) continue;
+      out.push({ podUid: r.podUid, container: r.container, shimPid: r.pgid, pgid: state.pgid, startedMs: state.startedMs });
+    }
+    return out;
+  }
+
+  /**
+   * Kills the processes recorded by a previous kubelet (verified through /proc) except the groups in
+   * `keep` (adopted containers, whose records stay), waits until they are gone. Returns how many
+   * processes were killed.
+   */
+  async killLeftovers(keep: ReadonlySet<number> = new Set()): Promise<number> {
     const previous = readRecords(this.file, this.log);
     let killed: number[] = [];
+    this.records.clear();
+    for (const r of previous) if (keep.has(r.pgid)) this.records.set(r.pgid, r);
     if (previous.length > 0) {
-      const byGroup = new Map(previous.map((r) => [r.pgid, r]));
+      const byGroup = new Map(previous.filter((r) => !keep.has(r.pgid)).map((r) => [r.pgid, r]));
       for (const proc of listProcesses()) {
         const record = byGroup.get(proc.pgid);
         if (!record || proc.state === 'Z') continue;
@@ -69,7 +115,6 @@ export class ProcessRegistry {
       }
       killed = await waitGone(killed);
     }
-    this.records.clear();
     this.save();
     return killed.length;
   }
