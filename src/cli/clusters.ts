@@ -17,13 +17,13 @@ export function registerClusterCommands(program: Command): void {
     .option('--clusters <n>', 'how many clusters (cluster-1 ... cluster-N)', parseIntOption(1, 9), 2)
     .addOption(stateDirOption())
     .option('--subnet-base <octet>', 'cluster i uses 127.<base+10(i-1)>.0.0/16 for its API server and pods', parseIntOption(1, 240), Number(process.env.MESHWORK_SUBNET_BASE ?? 10))
-    .option('-d, --detach', 'run in the background and return once every cluster is ready')
+    .option('-d, --detach', 'run in the background and return once every cluster is ready and every running proxy has its config')
     .option('--timeout <seconds>', 'with -d: how long to wait for readiness', parseIntOption(1, 3600), 60)
     .action(async (opts: { clusters: number; stateDir: string; subnetBase: number; detach?: boolean; timeout: number }) => {
       const paths = statePaths(opts.stateDir);
       const upArgs = ['--clusters', String(opts.clusters), '--state-dir', paths.dir, '--subnet-base', String(opts.subnetBase)];
       if (opts.detach) {
-        const state = await startDetached({ stateDir: opts.stateDir, upArgs, timeoutMs: opts.timeout * 1000 });
+        const state = await startDetached({ stateDir: opts.stateDir, upArgs, timeoutMs: opts.timeout * 1000 }, say);
         for (const c of state.clusters) say(`${c.name}: ready at ${c.server}`);
         printUsage(paths.kubeconfig, paths.dir);
         return;

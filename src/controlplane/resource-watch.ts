@@ -37,7 +37,9 @@ export interface ResourceWatchOptions<T extends KubernetesObject> {
 
 export function startResourceWatch<T extends KubernetesObject>(opts: ResourceWatchOptions<T>): ResourceWatch<T> {
   const clock = opts.clock ?? systemClock;
-  const retry = opts.retry ?? { initialMs: 500, maxMs: 30_000 };
+  // Capped low: an API server that comes back (a restarted local host, a control-plane upgrade) is
+  // found within seconds, and a refused connection every few seconds costs nothing.
+  const retry = opts.retry ?? { initialMs: 500, maxMs: 4_000 };
   const informer = makeInformer<T>(opts.kubeConfig, opts.path, opts.list, opts.labelSelector);
   let stopped = false;
   let synced = false;

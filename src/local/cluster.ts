@@ -1,4 +1,5 @@
-// One local cluster: object store, API server, controllers and process kubelet in this process.
+// One local cluster: object store, API server, controllers and process kubelet in this process;
+// kube-proxy runs as the node's static pod (it outlives this process, as every pod does).
 // Its identity (port, token, CA) is persisted in its folder so a restart serves the same endpoint
 // with the same credentials, and clients (kubeconfig, remote secrets) keep working.
 import { randomBytes } from 'node:crypto';
@@ -13,7 +14,7 @@ import { mutatingWebhookAdmission, validatingWebhookAdmission } from './admissio
 import { storeServiceResolver } from './admission/service-resolver.js';
 import { startApiServer } from './apiserver/server.js';
 import { buildKubeconfig } from './kubeconfig.js';
-import { startKubeProxy } from './kubeproxy/kube-proxy.js';
+import { keepKubeProxyPod, kubeProxyPodName, readyKubeProxy } from './kubeproxy/static-pod.js';
 import { startControllers } from './controllers/index.js';
 import { startKubelet } from './kubelet/kubelet.js';
 import { createCertificateAuthority, issueServerCertificate } from './pki.js';
@@ -74,7 +75,6 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
       return store.create(pods, applyDefaults(pods, admitted));
     },
   });
-  const kubeProxy = startKubeProxy({ store, log: (line) => log(`kube-proxy ${line}`) });
   const kubelet = startKubelet({
     serviceAccountKubeconfig: podKubeconfig,
     store,
@@ -109,7 +109,8 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
     log: (line) => log(`api ${line}`),
   });
   await kubelet.ready;
-  await kubeProxy.settled();
+  const stopKeepingKubeProxy = keepKubeProxyPod(store, `${opts.name}-node`, log);
+  await waitForKubeProxy(store, `${opts.name}-node`, join(opts.dir, 'kubelet', 'logs'));
 
   return {
     name: opts.name,
@@ -120,11 +121,22 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
     async stop() {
       await api.close();
       controllers.stop();
-      await kubeProxy.stop();
+      stopKeepingKubeProxy();
       await kubelet.stop();
       store.close();
     },
   };
+}
+
+/** ClusterIPs work once kube-proxy is Ready: every listener of the current Services is open. */
+async function waitForKubeProxy(store: ObjectStore, nodeName: string, logDir: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!readyKubeProxy(store, nodeName)) {
+    if (Date.now() > deadline) {
+      throw new Error(`kube-system/${kubeProxyPodName(nodeName)} was not Ready after ${timeoutMs / 1000} s: ClusterIPs do not work (its log: ${logDir}/kube-system_${kubeProxyPodName(nodeName)}_kube-proxy.log)`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 async function loadOrCreateIdentity(opts: LocalClusterOptions, host: string): Promise<ClusterIdentity> {

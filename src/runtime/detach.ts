@@ -12,7 +12,11 @@ export interface DetachOptions {
   timeoutMs: number;
 }
 
-export async function startDetached(opts: DetachOptions): Promise<UpState> {
+/**
+ * Starts the hosting process and waits until its clusters are ready and every running proxy is synced
+ * with its control plane; `progress` hears what is still pending (each time it changes).
+ */
+export async function startDetached(opts: DetachOptions, progress: (line: string) => void = () => undefined): Promise<UpState> {
   const paths = statePaths(opts.stateDir);
   mkdirSync(paths.dir, { recursive: true });
   const out = openSync(paths.logFile, 'a');
@@ -27,16 +31,23 @@ export async function startDetached(opts: DetachOptions): Promise<UpState> {
   if (pid === undefined) throw new Error('could not start the background meshwork process');
 
   const deadline = Date.now() + opts.timeoutMs;
+  let said = '';
+  let pending: string[] = [];
   while (Date.now() < deadline) {
     const state = readUpState(paths);
     if (state?.pid === pid) {
-      if (state.ready) return state;
+      if (state.ready && state.meshSynced) return state;
       if (state.error) throw new Error(`meshwork up failed: ${state.error} (log: ${paths.logFile})`);
+      pending = state.meshPending ?? [];
+      const now = pending.length > 0 ? `waiting for ${pending.length} proxies to sync with their control planes` : '';
+      if (now !== said && now) progress(now);
+      said = now;
     }
     if (!isAlive(pid)) throw new Error(`the background meshwork process exited during startup; last log lines:\n${tail(paths.logFile, 20)}`);
     await sleep(50);
   }
-  throw new Error(`meshwork was not ready after ${opts.timeoutMs / 1000} s (pid ${pid} still running; log: ${paths.logFile})`);
+  const detail = pending.length > 0 ? `; not synced yet:\n  ${pending.join('\n  ')}` : '';
+  throw new Error(`meshwork was not ready after ${opts.timeoutMs / 1000} s (pid ${pid} still running; log: ${paths.logFile})${detail}`);
 }
 
 function tail(file: string, lines: number): string {

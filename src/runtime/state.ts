@@ -19,6 +19,12 @@ export interface UpState {
   clusters: ClusterRecord[];
   /** Set when startup failed: the hosting process writes why before it exits. */
   error?: string;
+  /**
+   * After `ready` (API servers, controllers, kubelets): whether every running proxy is connected to its
+   * control plane and has ACKed its config, and while not, what is still pending.
+   */
+  meshSynced?: boolean;
+  meshPending?: string[];
 }
 
 export interface StatePaths {

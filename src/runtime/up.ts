@@ -4,7 +4,10 @@ import { mergeKubeconfigFile } from '../local/kubeconfig.js';
 import { startLocalCluster, type LocalCluster } from '../local/cluster.js';
 import { killRecordedEnvoys } from '../envoy/pid-records.js';
 import { MciController } from '../mci/controller.js';
+import { unsyncedProxies } from './mesh-ready.js';
 import { runningState, statePaths, writeUpState, type StatePaths, type UpState } from './state.js';
+
+const MESH_SYNC_POLL_MS = 500;
 
 export interface UpOptions {
   clusters: number;
@@ -75,6 +78,20 @@ export async function runUp(opts: UpOptions): Promise<{ stop(): Promise<void>; c
   writeUpState(paths, state);
 
   let stopping: Promise<void> | undefined;
+  // Pods a previous run left running were adopted; their proxies are current only once their control
+  // planes (adopted too) have found the API servers again and pushed. `up -d` waits for this.
+  void (async () => {
+    let last = '';
+    while (!stopping) {
+      const pending = await unsyncedProxies(clusters).catch((err: Error) => [`cannot tell: ${err.message}`]);
+      if (stopping) return;
+      const text = pending.join('\n');
+      if (text !== last || pending.length === 0) writeUpState(paths, { ...state, meshSynced: pending.length === 0, meshPending: pending });
+      last = text;
+      if (pending.length === 0) return;
+      await new Promise((r) => setTimeout(r, MESH_SYNC_POLL_MS));
+    }
+  })();
   return {
     clusters,
     paths,

@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chiSquareTest } from '../../src/stats/chisquare.js';
-import { E2E_DATA_PLANE, MeshworkEnv } from '../helpers/meshwork.js';
+import { E2E_DATA_PLANE, MeshworkEnv, run } from '../helpers/meshwork.js';
 import { scenarioDir } from '../helpers/paths.js';
-import { podName, sendFromPod, type Split } from '../helpers/traffic.js';
+import { parseAnswers, podName, sendFromPod, type Split } from '../helpers/traffic.js';
 
 const CONTEXTS = ['cluster-1', 'cluster-2'] as const;
 const LOCAL_VERSION = { 'cluster-1': 'v1', 'cluster-2': 'v2' } as const;
@@ -156,6 +156,48 @@ spec:
     assert.notEqual(analyze.code, 0);
     assert.match(analyze.stdout + analyze.stderr, /zero-weights/);
     await env.kubectlOk('cluster-1', ['delete', '-n', 'sample', 'virtualservice', 'zero-weights']);
+  });
+
+  test('kill -9 of the hosting process: requests between running pods keep flowing; up -d adopts every pod and says ready once proxies are synced', async (t) => {
+    const podsOf = async (ctx: string) =>
+      (await env.kubectlOk(ctx, ['get', 'pods', '-A', '-o', 'jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}={.status.containerStatuses[*].containerID}/{.status.containerStatuses[*].restartCount}{"\\n"}{end}'])).trim().split('\n').sort();
+    const before = { 'cluster-1': await podsOf('cluster-1'), 'cluster-2': await podsOf('cluster-2') };
+    const sleepIp = (await env.kubectlOk('cluster-1', ['get', 'pod', sleepPods['cluster-1'], '-n', 'sample', '-o', 'jsonpath={.status.podIP}'])).trim();
+    // What the sleep app does (its http_proxy is its sidecar's outbound port), from outside the pod: kubectl
+    // exec needs the API server, which dies with the host.
+    let stop = false;
+    const answers: string[] = [];
+    let sent = 0;
+    const loop = (async () => {
+      while (!stop) {
+        const batch = 20;
+        const urls = Array.from({ length: batch }, () => URL);
+        const res = await run('curl', ['-s', '-m', '5', '-w', '\\n', '-x', `http://${sleepIp}:15001`, ...urls], { timeoutMs: 30_000 });
+        sent += batch;
+        answers.push(res.stdout);
+      }
+    })();
+    await sleep(1000);
+    process.kill(env.hostPid(), 'SIGKILL');
+    await sleep(3000); // no API server, no kubelet, no controllers: the pods serve on their own
+    const whileDown = parseAnswers(answers.join('\n'), sent);
+    const upStarted = Date.now();
+    const up = await env.up(2);
+    assert.equal(up.code, 0, `up after the crash failed: ${up.stderr}${up.stdout}`);
+    const upMs = Date.now() - upStarted;
+    await sleep(1000);
+    stop = true;
+    await loop;
+    const split = parseAnswers(answers.join('\n'), sent);
+    t.diagnostic(`${split.total} requests (${whileDown.total} while the host was down), ${split.failures} failed; up -d after the crash took ${upMs} ms`);
+    assert.ok(whileDown.total >= 100, `only ${whileDown.total} requests ran while the host was down`);
+    assert.equal(split.failures, 0, `${split.failures} of ${split.total} in-mesh requests failed across the crash`);
+    assert.deepEqual(Object.keys(split.byVersion).sort(), ['v1', 'v2'], 'requests crossed to the other cluster throughout');
+    for (const ctx of CONTEXTS) assert.deepEqual(await podsOf(ctx), before[ctx], `${ctx}: pods were restarted instead of adopted`);
+    // up -d returned only once every proxy had its config again.
+    const status = await env.meshwork(['proxy-status', '--context', 'cluster-1']);
+    assert.equal(status.code, 0, status.stderr);
+    assert.doesNotMatch(status.stdout, /STALE|NOT SENT|DISCONNECTED/, status.stdout);
   });
 
   test('scaling helloworld-v2 to 0: 100% v1 with no failed request once endpoints converge', async () => {

@@ -44,9 +44,17 @@ const grpcGreeter: BuiltinApp = {
   defaultPort: 7070,
 };
 
+const kubeProxy: BuiltinApp = {
+  name: 'kube-proxy',
+  module: sibling('kube-proxy'),
+  args: (_match, port) => [`--port=${port}`],
+  defaultPort: 10256,
+};
+
 export const IMAGE_RULES: readonly ImageRule[] = [
   meshworkImageRule(),
   { pattern: /^istio\/examples-helloworld-(v\d+)$/, example: 'docker.io/istio/examples-helloworld-v1 (or -v2, ...)', run: { kind: 'app', app: helloworld } },
+  { pattern: /^(?:registry\.k8s\.io|k8s\.gcr\.io)\/kube-proxy$/, example: 'registry.k8s.io/kube-proxy', run: { kind: 'app', app: kubeProxy } },
   { pattern: /^meshwork\/examples-grpc-greeter-(v\d+)$/, example: 'meshwork/examples-grpc-greeter-v1 (or -v2, ...)', run: { kind: 'app', app: grpcGreeter } },
   // Client images of samples: without a command they idle (the kubelet runs nothing but a placeholder).
   { pattern: /^curlimages\/curl$/, example: 'curlimages/curl', run: { kind: 'idle' } },

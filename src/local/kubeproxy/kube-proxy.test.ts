@@ -1,5 +1,6 @@
 // kube-proxy with real sockets: ClusterIP listeners opened and closed with Services, connections
-// spread over ready endpoints, and endpoint changes followed.
+// spread over ready endpoints, and endpoint changes followed (fed from a store's watch here; the
+// kube-proxy app feeds it from the API server's).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connect, createServer, type Server } from 'node:net';
@@ -68,7 +69,11 @@ describe('startKubeProxy', () => {
     await new Promise<void>((resolve) => second.listen(targetPort, POD_IPS[1], resolve));
     backends = [first, second];
     store = openSqliteStore({ path: ':memory:', log: (l) => logs.push(l) });
-    proxy = startKubeProxy({ store, log: (l) => logs.push(l) });
+    proxy = startKubeProxy({ log: (l) => logs.push(l) });
+    // What the kube-proxy app's watches do: hand over the whole lists on every change.
+    const feed = () => proxy.update(store.list(SERVICES).items, store.list(SLICES).items);
+    store.watch(SERVICES, {}, feed);
+    store.watch(SLICES, {}, feed);
   });
 
   after(async () => {

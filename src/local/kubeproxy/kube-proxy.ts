@@ -1,15 +1,14 @@
 // kube-proxy for a local cluster: every Service's ClusterIP:port is a real TCP listener on loopback
 // (127.<s+1>.x.y), and each accepted connection is piped to a ready endpoint of the service, round
-// robin, as kube-proxy's userspace mode did. Listeners follow Service watches; endpoints follow
-// EndpointSlice watches, so a removed endpoint takes no new connection.
+// robin, as kube-proxy's userspace mode did. Listeners follow the Services it is given; endpoints
+// follow the EndpointSlices, so a removed endpoint takes no new connection. It runs as a pod of its
+// own (apps/kube-proxy.ts watches the API server and calls update()), so ClusterIPs keep working
+// while the process hosting the API server is down.
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { findByKind } from '../../config/kinds.js';
-import type { StoredObject } from '../../config/object.js';
-import type { ObjectStore, WatchEvent } from '../store/store.js';
+import type { KubeObject } from '../../config/object.js';
 import { readyBackends, serviceInfo, SERVICE_NAME_LABEL, type ServiceInfo } from './endpoints.js';
 
 export interface KubeProxyOptions {
-  store: ObjectStore;
   log: (line: string) => void;
   /** How long a connection attempt to one endpoint may take before the next is tried. */
   connectTimeoutMs?: number;
@@ -25,6 +24,8 @@ export interface KubeProxyStats {
 }
 
 export interface KubeProxy {
+  /** The cluster's Services and EndpointSlices as they are now (the whole lists). */
+  update(services: readonly KubeObject[], slices: readonly KubeObject[]): void;
   /** Resolves when every listener the current Services ask for is open (or has failed and been logged). */
   settled(): Promise<void>;
   /** `clusterIP:port` of every open listener. */
@@ -47,19 +48,16 @@ function serviceKey(namespace: string, name: string): string {
 }
 
 export function startKubeProxy(opts: KubeProxyOptions): KubeProxy {
-  const servicesType = findByKind('', 'Service');
-  const slicesType = findByKind('discovery.k8s.io', 'EndpointSlice');
-  if (!servicesType || !slicesType) throw new Error('resource table lacks Service or EndpointSlice');
   const connectTimeoutMs = opts.connectTimeoutMs ?? 3000;
   const stats: KubeProxyStats = { accepted: 0, rejectedNoEndpoints: 0, backendErrors: 0, listenErrors: 0 };
   const services = new Map<string, ServiceInfo>();
-  /** Slices by `namespace/service`, then by slice name. */
-  const slices = new Map<string, Map<string, StoredObject>>();
+  /** Slices by `namespace/service`. */
+  let slices = new Map<string, KubeObject[]>();
   const listeners = new Map<string, Listener>();
   const sockets = new Set<Socket>();
   let stopped = false;
 
-  const backendsOf = (service: string, portName: string): string[] => readyBackends([...(slices.get(service)?.values() ?? [])], portName);
+  const backendsOf = (service: string, portName: string): string[] => readyBackends(slices.get(service) ?? [], portName);
 
   const forward = (listener: Listener, client: Socket): void => {
     sockets.add(client);
@@ -149,31 +147,23 @@ export function startKubeProxy(opts: KubeProxyOptions): KubeProxy {
     }
   };
 
-  const onService = (event: WatchEvent): void => {
-    const key = serviceKey(event.object.metadata.namespace ?? '', event.object.metadata.name);
-    if (event.type === 'DELETED') services.delete(key);
-    else services.set(key, serviceInfo(event.object));
+  const update = (serviceList: readonly KubeObject[], sliceList: readonly KubeObject[]): void => {
+    services.clear();
+    for (const svc of serviceList) services.set(serviceKey(svc.metadata.namespace ?? '', svc.metadata.name ?? ''), serviceInfo(svc));
+    const bySvc = new Map<string, KubeObject[]>();
+    for (const slice of sliceList) {
+      const owner = slice.metadata.labels?.[SERVICE_NAME_LABEL];
+      if (!owner) continue;
+      const key = serviceKey(slice.metadata.namespace ?? '', owner);
+      bySvc.set(key, [...(bySvc.get(key) ?? []), slice]);
+    }
+    slices = bySvc;
     reconcile();
   };
 
-  const onSlice = (event: WatchEvent): void => {
-    const owner = event.object.metadata.labels?.[SERVICE_NAME_LABEL];
-    if (!owner) return;
-    const key = serviceKey(event.object.metadata.namespace ?? '', owner);
-    let byName = slices.get(key);
-    if (event.type === 'DELETED') {
-      byName?.delete(event.object.metadata.name);
-      if (byName?.size === 0) slices.delete(key);
-      return;
-    }
-    if (!byName) slices.set(key, (byName = new Map()));
-    byName.set(event.object.metadata.name, event.object);
-  };
-
-  const stopWatches = [opts.store.watch(slicesType, {}, onSlice), opts.store.watch(servicesType, {}, onService)];
-
   return {
     stats,
+    update,
     async settled() {
       await Promise.all([...listeners.values()].map((l) => l.opened));
     },
@@ -182,7 +172,6 @@ export function startKubeProxy(opts: KubeProxyOptions): KubeProxy {
     },
     async stop() {
       stopped = true;
-      for (const stop of stopWatches) stop();
       const closing = [...listeners.values()].map((l) => new Promise<void>((resolve) => l.server.close(() => resolve())));
       listeners.clear();
       for (const s of sockets) s.destroy();
