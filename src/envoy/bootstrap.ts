@@ -74,7 +74,9 @@ export function envoyBootstrap(opts: BootstrapOptions): Record<string, unknown> 
       ads_config: {
         api_type: opts.delta ? 'DELTA_GRPC' : 'GRPC',
         transport_api_version: 'V3',
-        grpc_services: [{ envoy_grpc: { cluster_name: XDS_CLUSTER } }],
+        // Envoy retries a broken ADS stream with back-off (default up to 30 s); capped at 4 s, a proxy
+        // finds a control plane that is back (restarted, or reachable again) within seconds.
+        grpc_services: [{ envoy_grpc: { cluster_name: XDS_CLUSTER, retry_policy: { retry_back_off: { base_interval: '0.5s', max_interval: '4s' } } } }],
         set_node_on_first_message_only: true,
       },
       cds_config: { ads: {}, resource_api_version: 'V3', initial_fetch_timeout: '0s' },

@@ -1,10 +1,11 @@
 // Envoys that outlive the process supervising them (a SIGKILL of `meshwork up`, a `down` that had to
 // kill it) must not keep their VIPs and ports forever. A supervisor records each Envoy it starts as
-// <dir>/<pid>.pid (the file holds the bootstrap path); the next `up`, or `down` after the host is gone,
-// kills what is recorded. A recorded pid is only killed when /proc shows that very Envoy (its command
+// <dir>/<pid>.pid (the file holds the bootstrap path); the next `up` adopts the ones it can (same
+// bootstrap) and kills the rest, and `down` after the host is gone kills what is recorded. A recorded pid is only killed when /proc shows that very Envoy (its command
 // line names the recorded bootstrap), so a pid the system has reused is never touched.
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { processRunning } from '../os/proc.js';
 
 export function recordEnvoy(dir: string, pid: number, bootstrapPath: string): void {
   mkdirSync(dir, { recursive: true });
@@ -24,8 +25,29 @@ function commandLine(pid: number): string | undefined {
   }
 }
 
-/** Kills the Envoys recorded in `dir` that still run; forgets every record. Returns the pids killed. */
-export function killRecordedEnvoys(dir: string, log: (line: string) => void): number[] {
+/** The recorded Envoy started with `bootstrapPath` that still runs (verified in /proc), if any. */
+export function runningRecordedEnvoy(dir: string, bootstrapPath: string): number | undefined {
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => f.endsWith('.pid'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  for (const file of files) {
+    const pid = Number(file.slice(0, -'.pid'.length));
+    if (readFileSync(join(dir, file), 'utf8').trim() !== bootstrapPath) continue;
+    const cmd = Number.isInteger(pid) && pid > 0 ? commandLine(pid) : undefined;
+    if (cmd?.includes(bootstrapPath) && processRunning(pid)) return pid;
+  }
+  return undefined;
+}
+
+/**
+ * Kills the Envoys recorded in `dir` that still run, except the pids in `keep` (adopted by this run);
+ * forgets every other record (only those started with `onlyBootstrap`, when given). Returns the pids killed.
+ */
+export function killRecordedEnvoys(dir: string, log: (line: string) => void, keep: ReadonlySet<number> = new Set(), onlyBootstrap?: string): number[] {
   let files: string[];
   try {
     files = readdirSync(dir).filter((f) => f.endsWith('.pid'));
@@ -36,7 +58,9 @@ export function killRecordedEnvoys(dir: string, log: (line: string) => void): nu
   const killed: number[] = [];
   for (const file of files) {
     const pid = Number(file.slice(0, -'.pid'.length));
+    if (keep.has(pid)) continue;
     const bootstrap = readFileSync(join(dir, file), 'utf8').trim();
+    if (onlyBootstrap !== undefined && bootstrap !== onlyBootstrap) continue;
     const cmd = Number.isInteger(pid) && pid > 0 ? commandLine(pid) : undefined;
     if (cmd && bootstrap && cmd.includes(bootstrap)) {
       try {

@@ -1,10 +1,13 @@
 // Runs one Envoy and keeps it running, as pilot-agent does: start with the agent's bootstrap, restart
 // with back-off when it dies, drain then stop on request. Envoy's own output goes to the agent's
-// stderr (the pod's log). Several Envoys on one machine never share hot-restart state
+// stderr (the pod's log), or to a file of its own (`logPath`: an Envoy meant to outlive this process
+// must not write into a pipe that dies with it). An Envoy a previous supervisor left running can be
+// adopted: it is watched by polling and replaced when it dies. Several Envoys on one machine never share hot-restart state
 // (--disable-hot-restart), so any number of pods can run side by side.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { Backoff, type BackoffOptions } from '../proxy/xds/backoff.js';
+import { processRunning } from '../os/proc.js';
 import { forgetEnvoy, recordEnvoy } from './pid-records.js';
 
 export interface EnvoySupervisorOptions {
@@ -23,10 +26,16 @@ export interface EnvoySupervisorOptions {
   pidRecords?: string;
   /** Where Envoy's stdout/stderr go (default: this process's stderr). */
   output?: (chunk: Buffer) => void;
+  /** Envoy writes its log to this file (--log-path) and gets no pipe from this process; `output` is unused. */
+  logPath?: string;
 }
+
+const ADOPTED_POLL_MS = 500;
 
 export class EnvoySupervisor {
   private child: ChildProcess | undefined;
+  /** An Envoy this supervisor did not start (no exit event: polled). */
+  private adopted: { pid: number; poll: NodeJS.Timeout } | undefined;
   private stopping = false;
   private restartTimer: TimerHandle | undefined;
   private readonly backoff: Backoff;
@@ -49,21 +58,40 @@ export class EnvoySupervisor {
       '--drain-time-s', String(this.opts.drainTimeS),
       '--drain-strategy', 'immediate',
       '--local-address-ip-version', 'v4',
+      ...(this.opts.logPath ? ['--log-path', this.opts.logPath] : []),
       ...(this.opts.extraArgs ?? []),
     ];
   }
 
   get pid(): number | undefined {
-    return this.child?.pid;
+    return this.adopted?.pid ?? this.child?.pid;
   }
 
   running(): boolean {
+    if (this.adopted) return processRunning(this.adopted.pid);
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Takes over a running Envoy (recorded by an earlier supervisor); started anew when it dies. */
+  adopt(pid: number): void {
+    this.startedAt = this.clock.now();
+    const poll = setInterval(() => {
+      if (processRunning(pid)) return;
+      clearInterval(poll);
+      if (this.adopted?.pid !== pid) return;
+      this.adopted = undefined;
+      if (this.opts.pidRecords) forgetEnvoy(this.opts.pidRecords, pid);
+      if (this.stopping) return;
+      this.restarts++;
+      this.opts.log(`adopted envoy ${pid} exited; starting a new one (restart ${this.restarts})`);
+      this.start();
+    }, ADOPTED_POLL_MS);
+    this.adopted = { pid, poll };
   }
 
   start(): void {
     if (this.stopping) return;
-    const child = spawn(this.opts.binary, this.args(), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(this.opts.binary, this.args(), { stdio: ['ignore', this.opts.logPath ? 'ignore' : 'pipe', this.opts.logPath ? 'ignore' : 'pipe'] });
     this.child = child;
     this.startedAt = this.clock.now();
     const out = this.opts.output ?? ((chunk: Buffer) => void process.stderr.write(chunk));
@@ -89,6 +117,17 @@ export class EnvoySupervisor {
   async stop(graceMs = 5000): Promise<void> {
     this.stopping = true;
     this.restartTimer?.cancel();
+    const adopted = this.adopted;
+    if (adopted) {
+      clearInterval(adopted.poll);
+      this.adopted = undefined;
+      signal(adopted.pid, 'SIGTERM');
+      const deadline = Date.now() + graceMs;
+      while (processRunning(adopted.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      if (processRunning(adopted.pid)) signal(adopted.pid, 'SIGKILL');
+      if (this.opts.pidRecords) forgetEnvoy(this.opts.pidRecords, adopted.pid);
+      return;
+    }
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     await new Promise<void>((resolve) => {
@@ -99,5 +138,13 @@ export class EnvoySupervisor {
       });
       child.kill('SIGTERM');
     });
+  }
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
   }
 }

@@ -9,10 +9,13 @@
 // It resyncs by listing every `resyncMs` (1 s by default) rather than watching: the lists are small, a
 // missed event cannot leave it stale, and a member cluster that stops answering keeps its last known
 // gateways (the edge's health checks then decide whether they still serve).
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject } from '../config/object.js';
 import type { EdgeBackend } from '../edge/edge-proxy.js';
 import { locateEnvoy, type LocatedEnvoy } from '../envoy/locate.js';
+import { killRecordedEnvoys } from '../envoy/pid-records.js';
 import { applyObjects } from '../kubeapi/apply.js';
 import { apiErrorMessage, loadKubeConfig } from '../kubeapi/client.js';
 import { MeshworkEdge, type EdgeGateway, type MciEdge } from './edge.js';
@@ -50,8 +53,13 @@ export interface MciControllerOptions {
   /** How long a new Envoy edge may take to serve its first configuration. */
   edgeReadyTimeoutMs?: number;
   resyncMs?: number;
-  /** Where edge Envoys record their pids, for the next run to kill if this process dies (src/envoy/pid-records.ts). */
+  /** Where edge Envoys record their pids, for the next run to adopt or kill if this process dies (src/envoy/pid-records.ts). */
   pidRecords?: string;
+  /**
+   * The edges' state across runs: the ADS port (`xds-port`) and a folder per edge. With it (and
+   * pidRecords), Envoy edges outlive this process and the next controller adopts them.
+   */
+  edgesDir?: string;
   log?: (line: string) => void;
 }
 
@@ -107,9 +115,15 @@ export class MciController {
     this.log(this.envoy
       ? `mci-controller: edges run Envoy ${this.envoy.path} (${this.envoy.source}), configured over xDS`
       : `mci-controller: ${this.opts.envoy === false ? 'Envoy not wanted' : 'no Envoy found (node scripts/ensure-envoy.mjs installs one)'}; edges run the meshwork edge proxy`);
+    let first = true;
     const loop = (): void => {
       if (this.stopped) return;
       this.running = this.reconcile()
+        .then(() => {
+          // Edge Envoys of a previous run that no MCI adopted (the MCI is gone) still hold their VIPs.
+          if (first && this.opts.pidRecords) killRecordedEnvoys(this.opts.pidRecords, this.log, new Set([...this.edges.values()].flatMap((e) => (e.edge.pid ? [e.edge.pid] : []))));
+          first = false;
+        })
         .catch((err: unknown) => this.report('reconcile', `mci-controller: resync failed: ${err instanceof Error ? err.message : String(err)}`))
         .finally(() => {
           if (!this.stopped) this.timer = setTimeout(loop, this.opts.resyncMs ?? 1000);
@@ -204,12 +218,30 @@ export class MciController {
     const port = this.opts.edgePort ?? 80;
     const common = { name: key, host: vip, port, fallbackPort: this.opts.edgeFallbackPort ?? 10_000 + port, adminPort: this.opts.adminPort ?? 15000, log: this.log };
     if (!this.envoy) return new MeshworkEdge(common);
-    this.xds ??= EdgeXds.start(this.opts.xdsHost ?? '127.0.0.1', this.log);
+    this.xds ??= this.startEdgeXds();
     const xds = await this.xds.catch((err: unknown) => {
       this.xds = undefined;
       throw new Error(`cannot start the edges' xDS server: ${err instanceof Error ? err.message : String(err)}`);
     });
-    return new EnvoyEdge({ ...common, binary: this.envoy.path, xds, ...(this.opts.pidRecords ? { pidRecords: this.opts.pidRecords } : {}) });
+    return new EnvoyEdge({
+      ...common,
+      binary: this.envoy.path,
+      xds,
+      ...(this.opts.pidRecords ? { pidRecords: this.opts.pidRecords } : {}),
+      ...(this.opts.edgesDir ? { dir: join(this.opts.edgesDir, key.replace('/', '_')) } : {}),
+    });
+  }
+
+  /** The edges' ADS server, on the port the previous run used when there was one (its Envoys reconnect there). */
+  private async startEdgeXds(): Promise<EdgeXds> {
+    const portFile = this.opts.edgesDir ? join(this.opts.edgesDir, 'xds-port') : undefined;
+    const previous = portFile && existsSync(portFile) ? Number(readFileSync(portFile, 'utf8').trim()) || 0 : 0;
+    const xds = await EdgeXds.start(this.opts.xdsHost ?? '127.0.0.1', this.log, previous);
+    if (portFile) {
+      mkdirSync(dirname(portFile), { recursive: true });
+      writeFileSync(portFile, `${xds.port}\n`);
+    }
+    return xds;
   }
 
   private async gateways(plan: EdgePlan): Promise<EdgeBackend[]> {

@@ -24,6 +24,8 @@ export interface MciEdge {
   readonly address: string;
   /** host:port of the admin endpoint (Envoy's admin API, or the TypeScript edge's GET /stats). */
   readonly adminAddress: string;
+  /** The edge's own process (an Envoy), when it runs in one. */
+  readonly pid?: number | undefined;
   start(): Promise<void>;
   update(update: EdgeUpdate): void;
   /** Resolves once the edge serves its configuration; rejects with the reason when it does not in time. */

@@ -3,12 +3,17 @@
 // under an EnvoySupervisor with a bootstrap that points at it, its admin API on the VIP. Gateway health
 // is Envoy's own active health checking; the controller reads it back from admin /clusters for the
 // MCI status and logs each gateway's transitions.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// With a state folder (`dir`), an edge outlives the controller's process: Envoy logs to a file, and
+// the next controller adopts the running Envoy when its bootstrap is the same (same ADS address, VIP
+// and ports), so the VIP keeps serving across a restart of `meshwork up`.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adminJson, envoyReady, type AdminAddress } from '../envoy/admin.js';
 import { envoyBootstrap } from '../envoy/bootstrap.js';
+import { killRecordedEnvoys, runningRecordedEnvoy } from '../envoy/pid-records.js';
+import { processRunning } from '../os/proc.js';
 import { EnvoySupervisor } from '../envoy/supervisor.js';
 import { SnapshotCache } from '../xds/cache.js';
 import { startXdsServer, type RunningXdsServer } from '../xds/server.js';
@@ -24,10 +29,21 @@ export class EdgeXds {
     private readonly server: RunningXdsServer,
   ) {}
 
-  /** Listens on `host` (loopback), on a free port. */
-  static async start(host: string, log: (line: string) => void): Promise<EdgeXds> {
+  /**
+   * Listens on `host` (loopback): on `preferredPort` when it is free (the port a previous controller
+   * used, which adopted Envoys reconnect to), else on any free port.
+   */
+  static async start(host: string, log: (line: string) => void, preferredPort = 0): Promise<EdgeXds> {
     const cache = new SnapshotCache();
-    const server = await startXdsServer({ host, port: 0, cache, log: (line) => log(`edge ${line}`) });
+    const listen = (port: number) => startXdsServer({ host, port, cache, log: (line) => log(`edge ${line}`) });
+    let server: RunningXdsServer;
+    try {
+      server = await listen(preferredPort);
+    } catch (err) {
+      if (preferredPort === 0) throw err;
+      log(`edge xDS: port ${preferredPort} is taken (${(err as Error).message}); running Envoy edges cannot be adopted`);
+      server = await listen(0);
+    }
     return new EdgeXds(host, cache, server);
   }
 
@@ -64,8 +80,15 @@ export interface EnvoyEdgeOptions {
   log: (line: string) => void;
   /** Envoy's --log-level (default warning). */
   logLevel?: string;
-  /** Where the Envoy's pid is recorded for a later run to clean up (see src/envoy/pid-records.ts). */
+  /** Where the Envoy's pid is recorded for a later run to adopt or clean up (see src/envoy/pid-records.ts). */
   pidRecords?: string;
+  /** This edge's own folder, kept across runs (bootstrap, admin address, Envoy's log); default: a temporary one. */
+  dir?: string;
+}
+
+/** What an adopting controller must know of the running edge that its bootstrap does not say. */
+interface EdgeRecord {
+  boundPort: number;
 }
 
 interface HostStatus {
@@ -90,7 +113,8 @@ export class EnvoyEdge implements MciEdge {
 
   constructor(private readonly opts: EnvoyEdgeOptions) {
     this.nodeId = edgeNodeId(opts.name, opts.host);
-    this.dir = mkdtempSync(join(tmpdir(), 'meshwork-edge-'));
+    if (opts.dir) mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
+    this.dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'meshwork-edge-'));
   }
 
   get address(): string {
@@ -106,9 +130,9 @@ export class EnvoyEdge implements MciEdge {
   }
 
   async start(): Promise<void> {
-    this.boundPort = await bindablePort(this.opts.host, this.opts.port, this.opts.fallbackPort, this.opts.log);
     const bootstrapPath = join(this.dir, 'bootstrap.json');
-    writeFileSync(bootstrapPath, JSON.stringify(envoyBootstrap({
+    const recordPath = join(this.dir, 'edge.json');
+    const bootstrap = JSON.stringify(envoyBootstrap({
       nodeId: this.nodeId,
       cluster: 'mci-edge',
       metadata: { MULTI_CLUSTER_INGRESS: this.opts.name },
@@ -116,7 +140,7 @@ export class EnvoyEdge implements MciEdge {
       podIp: this.opts.host,
       adminPort: this.opts.adminPort,
       prometheusPort: 0,
-    }), null, 2));
+    }), null, 2);
     this.supervisor = new EnvoySupervisor({
       binary: this.opts.binary,
       bootstrapPath,
@@ -125,9 +149,29 @@ export class EnvoyEdge implements MciEdge {
       drainTimeS: 1,
       extraArgs: ['--admin-address-path', join(this.dir, 'admin-address')],
       log: (line) => this.opts.log(`edge ${this.opts.name}: ${line}`),
-      output: (chunk) => this.output(chunk),
+      // An edge that may outlive this process logs to its folder, never into a pipe that dies with us.
+      ...(this.opts.dir ? { logPath: join(this.dir, 'envoy.log') } : { output: (chunk: Buffer) => this.output(chunk) }),
       ...(this.opts.pidRecords ? { pidRecords: this.opts.pidRecords } : {}),
     });
+    const records = this.opts.pidRecords;
+    const running = records && this.opts.dir ? runningRecordedEnvoy(records, bootstrapPath) : undefined;
+    const previous = existsSync(recordPath) ? (JSON.parse(readFileSync(recordPath, 'utf8')) as EdgeRecord) : undefined;
+    if (running !== undefined && previous && existsSync(bootstrapPath) && readFileSync(bootstrapPath, 'utf8') === bootstrap) {
+      this.boundPort = previous.boundPort;
+      this.supervisor.adopt(running);
+      this.opts.log(`edge ${this.opts.name}: adopted the running Envoy ${running} (it kept serving ${this.address} meanwhile)`);
+      return;
+    }
+    // A leftover Envoy of this edge that cannot be adopted (another ADS address, VIP or port) holds the VIP.
+    if (running !== undefined && records) {
+      killRecordedEnvoys(records, this.opts.log, new Set(), bootstrapPath);
+      const deadline = Date.now() + 3000;
+      while (processRunning(running) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    }
+    rmSync(join(this.dir, 'admin-address'), { force: true });
+    this.boundPort = await bindablePort(this.opts.host, this.opts.port, this.opts.fallbackPort, this.opts.log);
+    writeFileSync(bootstrapPath, bootstrap);
+    writeFileSync(recordPath, JSON.stringify({ boundPort: this.boundPort } satisfies EdgeRecord) + '\n');
     this.supervisor.start();
   }
 

@@ -35,6 +35,8 @@ export interface StatePaths {
   clusterDir(name: string): string;
   /** The multi-cluster ingress edges' Envoy pid records (src/envoy/pid-records.ts). */
   edgePids: string;
+  /** The edges' state across runs: their ADS port, and a folder per edge (bootstrap, Envoy's log). */
+  edgesDir: string;
 }
 
 export const DEFAULT_STATE_DIR = '.meshwork';
@@ -48,6 +50,7 @@ export function statePaths(dir: string): StatePaths {
     logFile: join(abs, 'meshwork.log'),
     clusterDir: (name) => join(abs, 'clusters', name),
     edgePids: join(abs, 'edge-pids'),
+    edgesDir: join(abs, 'edges'),
   };
 }
 

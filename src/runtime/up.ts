@@ -2,7 +2,6 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { mergeKubeconfigFile } from '../local/kubeconfig.js';
 import { startLocalCluster, type LocalCluster } from '../local/cluster.js';
-import { killRecordedEnvoys } from '../envoy/pid-records.js';
 import { MciController } from '../mci/controller.js';
 import { unsyncedProxies } from './mesh-ready.js';
 import { runningState, statePaths, writeUpState, type StatePaths, type UpState } from './state.js';
@@ -34,8 +33,6 @@ export async function runUp(opts: UpOptions): Promise<{ stop(): Promise<void>; c
     throw new Error(`meshwork is already running for ${paths.dir} (pid ${other.pid}): use \`meshwork status\`, or \`meshwork down\` first`);
   }
   const log = (line: string) => appendFileSync(paths.logFile, `${new Date().toISOString()} ${line}\n`);
-  // Edge Envoys a killed previous run left behind would hold this folder's VIPs.
-  killRecordedEnvoys(paths.edgePids, log);
   const state: UpState = { pid: process.pid, startedAt: new Date().toISOString(), ready: false, clusters: [] };
   writeUpState(paths, state);
 
@@ -70,7 +67,9 @@ export async function runUp(opts: UpOptions): Promise<{ stop(): Promise<void>; c
     memberContexts: clusters.map((c) => c.name),
     kubeconfig: paths.kubeconfig,
     vipRange: { prefix: `127.${subnetOctetFor(opts.subnetBase, 0) + 1}.255`, first: 1, last: 254 },
+    // Edge Envoys a killed previous run left serving are adopted by their MCI's edge, or killed.
     pidRecords: paths.edgePids,
+    edgesDir: paths.edgesDir,
     log: (line) => log(`mci ${line}`),
   });
   mci.start();

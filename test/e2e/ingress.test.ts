@@ -13,6 +13,7 @@ import { edgeGatewaysOf } from '../../src/mci/envoy-edge.js';
 import { chiSquareTest } from '../../src/stats/chisquare.js';
 import { E2E_DATA_PLANE, MeshworkEnv, run } from '../helpers/meshwork.js';
 import { scenarioDir } from '../helpers/paths.js';
+import { until } from '../helpers/wait.js';
 import { parseAnswers, type Split } from '../helpers/traffic.js';
 
 const CONTEXTS = ['cluster-1', 'cluster-2'] as const;
@@ -29,21 +30,6 @@ function assertSplit(split: Split, weights: Record<string, number>, what: string
   assert.equal(split.failures, 0, `${what}: ${split.failures} failed requests`);
   const result = chiSquareTest(versions.map((v) => split.byVersion[v] ?? 0), versions.map((v) => weights[v]));
   assert.ok(result.pass, `${what}: ${JSON.stringify(split.byVersion)} is not consistent with ${JSON.stringify(weights)} (p=${result.pValue.toExponential(2)})`);
-}
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(250);
-  }
 }
 
 describe(`ingress gateways and the multi-cluster ingress (${E2E_DATA_PLANE} data plane)`, { timeout: 180_000 }, () => {

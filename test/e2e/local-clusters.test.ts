@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MeshworkEnv } from '../helpers/meshwork.js';
 import { scenarioDir } from '../helpers/paths.js';
+import { until } from '../helpers/wait.js';
 
 const CONTEXTS = ['cluster-1', 'cluster-2'] as const;
 
@@ -183,23 +184,27 @@ metadata: {name: w}
     assert.equal(stored.stdout.trim(), '');
   });
 
-  test('kill -9 of the hosting process, then up: objects are back and pods run again', async () => {
+  test('kill -9 of the hosting process, then up: pods and the edge Envoy kept running and are adopted, objects are back', async () => {
     const pid = env.hostPid();
-    // The MultiClusterIngress edge's Envoy outlives its host: the next up must kill it (its VIP and ports).
+    const podsOf = async (ctx: string) =>
+      (await env.kubectlOk(ctx, ['get', 'pods', '-A', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.containerStatuses[*].containerID}/{.status.containerStatuses[*].restartCount}{"\\n"}{end}'])).trim().split('\n').sort();
+    const before = { 'cluster-1': await podsOf('cluster-1'), 'cluster-2': await podsOf('cluster-2') };
     const edgePids = env.edgeEnvoyPids();
+    assert.equal(edgePids.length, 1, 'one MultiClusterIngress, one edge Envoy');
     process.kill(pid, 'SIGKILL');
     await sleep(200);
+    for (const edge of edgePids) assert.ok(runs(edge), `edge Envoy ${edge} died with its host`);
     const up = await env.up(2);
     assert.equal(up.code, 0, `second up failed: ${up.stderr}${up.stdout}`);
-    for (const edge of edgePids) assert.equal(runs(edge), false, `edge Envoy ${edge} of the killed host still runs`);
     for (const ctx of CONTEXTS) {
-      await waitForPods(ctx, 'sample', 'app=helloworld', 1);
+      assert.deepEqual(await podsOf(ctx), before[ctx], `${ctx}: pods were restarted instead of adopted`);
       const vs = await env.kubectlOk(ctx, ['get', 'vs', '-n', 'sample', '-o', 'name']);
       assert.match(vs, /helloworld/);
     }
+    await until('the MCI controller adopted the edge', 20_000, async () => (/adopted the running Envoy/.test(readFileSync(join(env.stateDir, 'meshwork.log'), 'utf8')) ? true : undefined));
+    assert.deepEqual(env.edgeEnvoyPids(), edgePids, 'the same edge Envoy serves the VIP');
     const ip = (await env.kubectlOk('cluster-2', ['get', 'pods', '-n', 'sample', '-l', 'app=helloworld', '-o', 'jsonpath={.items[0].status.podIP}'])).trim();
     const sleepPod = (await env.kubectlOk('cluster-2', ['get', 'pods', '-n', 'sample', '-l', 'app=sleep', '-o', 'jsonpath={.items[0].metadata.name}'])).trim();
-    await waitForPods('cluster-2', 'sample', 'app=sleep', 1);
     const out = await env.kubectlOk('cluster-2', ['exec', '-n', 'sample', sleepPod, '--', 'curl', '-sS', `http://${ip}:5000/hello`]);
     assert.match(out, /^Hello version: v2, instance: helloworld-v2-/);
   });
@@ -228,5 +233,22 @@ describe('down, then up again', { timeout: 120_000 }, () => {
     assert.match(status.stdout, /cluster-1\s+Stopped/);
     const again = await env.up(1);
     assert.equal(again.code, 0, again.stderr + again.stdout);
+  });
+
+  test('down after the hosting process was killed stops the pods it left running', async () => {
+    await env.kubectlOk('cluster-1', ['run', 'idle', '--image', 'curlimages/curl']);
+    let podPid = 0;
+    await until('the pod runs', 20_000, async () => {
+      const id = (await env.kubectlOk('cluster-1', ['get', 'pod', 'idle', '-o', 'jsonpath={.status.containerStatuses[0].containerID}'])).trim();
+      podPid = Number(id.replace('meshwork://', ''));
+      return podPid > 0 ? true : undefined;
+    });
+    process.kill(env.hostPid(), 'SIGKILL');
+    await sleep(300);
+    assert.ok(runs(podPid), 'the pod outlives its host');
+    const down = await env.meshwork(['down']);
+    assert.equal(down.code, 0, down.stderr);
+    assert.match(down.stdout, /stopped \d+ pod processes it left running/);
+    assert.equal(runs(podPid), false, 'down stopped the pod');
   });
 });

@@ -17,7 +17,8 @@ import { exitCodeOf } from './exec.js';
 import { nodeLoaderArgs, planContainer } from './launch-plan.js';
 import type { Container, ContainerState, ContainerStatus, Pod, RestartPolicy } from './pod-types.js';
 import { probeTiming, ReadinessState, runProbe } from './probe.js';
-import { isAlive, killGroup, type ProcessRegistry } from './process-registry.js';
+import { processRunning } from '../../os/proc.js';
+import { killGroup, type ProcessRegistry } from './process-registry.js';
 import { readShimState, type ShimMessage, type ShimSpec, type ShimState } from './shim-protocol.js';
 import { POD_UID_MARKER } from './container-env.js';
 
@@ -150,7 +151,7 @@ export class ContainerRunner {
     this.state = { running: { startedAt: rfc3339(running.startedMs) } };
     this.startedMs = running.startedMs;
     const poll = setInterval(() => {
-      if (isAlive(running.shimPid)) return;
+      if (processRunning(running.shimPid)) return;
       clearInterval(poll);
       this.monitorGone(inst, running.startedMs);
       settle();

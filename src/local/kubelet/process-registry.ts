@@ -4,6 +4,7 @@
 // environment, so a pid the system has since reused for something else is never touched.
 import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { POD_UID_MARKER } from './container-env.js';
+import { processRunning } from '../../os/proc.js';
 import { readShimState } from './shim-protocol.js';
 
 /** A container whose monitor and process group a previous kubelet left running. */
@@ -26,11 +27,6 @@ export interface PidRecord {
   stateFile?: string;
 }
 
-/** Whether a process exists and is not a zombie (process.kill(pid, 0) says yes to those). */
-export function isAlive(pid: number): boolean {
-  const s = readStat(pid);
-  return s !== undefined && s.state !== 'Z';
-}
 
 export function killGroup(pgid: number, signal: NodeJS.Signals): boolean {
   try {
@@ -74,7 +70,7 @@ export class ProcessRegistry {
     const out: RunningContainer[] = [];
     for (const r of previous) {
       if (r.container === undefined || r.stateFile === undefined) continue;
-      if (!isAlive(r.pgid) || !environHas(r.pgid, `${POD_UID_MARKER}=${r.podUid}`)) continue;
+      if (!processRunning(r.pgid) || !environHas(r.pgid, `${POD_UID_MARKER}=${r.podUid}`)) continue;
       let state;
       try {
         state = readShimState(r.stateFile);
@@ -83,7 +79,7 @@ export class ProcessRegistry {
         continue;
       }
       if (!state || state.exit || state.pgid === undefined || state.startedMs === undefined) continue;
-      if (!isAlive(state.pgid) || !environHas(state.pgid, `${POD_UID_MARKER}=${r.podUid}`)) continue;
+      if (!processRunning(state.pgid) || !environHas(state.pgid, `${POD_UID_MARKER}=${r.podUid}`)) continue;
       out.push({ podUid: r.podUid, container: r.container, shimPid: r.pgid, pgid: state.pgid, startedMs: state.startedMs });
     }
     return out;
