@@ -74,7 +74,6 @@ export class ContainerRunner {
   env: Record<string, string> = {};
 
   private instance: Instance | undefined;
-  private startedMs = 0;
   private readonly crashBackoff: RestartBackoff;
   private readonly pullBackoff: RestartBackoff;
   private pendingTimer: TimerHandle | undefined;
@@ -149,7 +148,6 @@ export class ContainerRunner {
     this.instance = inst;
     this.containerID = `meshwork://${running.pgid}`;
     this.state = { running: { startedAt: rfc3339(running.startedMs) } };
-    this.startedMs = running.startedMs;
     const poll = setInterval(() => {
       if (processRunning(running.shimPid)) return;
       clearInterval(poll);
@@ -264,7 +262,7 @@ export class ContainerRunner {
     this.event('Normal', 'Created', `Created container ${this.name}`);
     this.logFile.startInstance();
     const stateFile = this.stateFile();
-    mkdirSync(dirname(stateFile), { recursive: true });
+    mkdirSync(dirname(stateFile), { recursive: true, mode: 0o700 });
     const specFile = stateFile.replace(/\.json$/, '.spec.json');
     const m = this.ctx.pod.metadata;
     const spec: ShimSpec = {
@@ -276,7 +274,7 @@ export class ContainerRunner {
       log: { dir: dirname(this.logFile.current), namespace: m.namespace ?? 'default', pod: m.name, container: this.name, rotation: this.logFile.rotation },
       stateFile,
     };
-    writeFileSync(specFile, JSON.stringify(spec));
+    writeFileSync(specFile, JSON.stringify(spec), { mode: 0o600 }); // the container's environment: tokens, kubeconfig paths
     let shim: ChildProcess;
     const shimLog = openSync(stateFile.replace(/\.json$/, '.monitor.log'), 'a');
     try {
@@ -307,7 +305,6 @@ export class ContainerRunner {
       if (msg.type !== 'started' || this.instance !== inst) return;
       inst.pgid = msg.pgid;
       this.ctx.registry.add({ pgid: msg.pgid, podUid: m.uid, owner: this.owner() });
-      this.startedMs = msg.startedMs;
       this.containerID = `meshwork://${msg.pgid}`;
       this.state = { running: { startedAt: rfc3339(msg.startedMs) } };
       this.event('Normal', 'Started', `Started container ${this.name}`);
