@@ -247,6 +247,37 @@ describe(`ingress gateways and the multi-cluster ingress (${E2E_DATA_PLANE} data
     assert.equal((await curlMany(`http://${vip}/hello`, 10)).failures, 0, 'last good config still served');
   });
 
+  test('kill -9 of the hosting process: the VIP answers every request across the crash and the next up (the edge Envoy is adopted)', async (t) => {
+    const edgesBefore = env.edgeEnvoyPids();
+    let stop = false;
+    const results: number[] = [];
+    const load = (async () => {
+      while (!stop) {
+        try {
+          const res = await fetch(`http://${vip}/hello`, { signal: AbortSignal.timeout(5_000) });
+          await res.text();
+          results.push(res.status);
+        } catch {
+          results.push(0);
+        }
+      }
+    })();
+    await sleep(500);
+    process.kill(env.hostPid(), 'SIGKILL');
+    await sleep(2_000);
+    const whileDown = results.length;
+    const up = await env.up(2);
+    assert.equal(up.code, 0, `up after the crash failed: ${up.stderr}${up.stdout}`);
+    await sleep(1_000);
+    stop = true;
+    await load;
+    const failed = results.filter((s) => s !== 200).length;
+    t.diagnostic(`host crash at the VIP: ${results.length} requests (${whileDown} before up), ${failed} failed`);
+    assert.ok(whileDown > 20, 'the load ran while the host was down');
+    assert.equal(failed, 0, `${failed} of ${results.length} requests to the VIP failed`);
+    if (envoyEdge()) assert.deepEqual(env.edgeEnvoyPids(), edgesBefore, 'the same edge Envoy serves the VIP');
+  });
+
   test('every proxy of both control planes runs the chosen data plane and never NACKed', async () => {
     await env.assertDataPlaneAcceptedEverything(CONTEXTS);
   });
