@@ -11,10 +11,9 @@ import type { EndpointDirectory } from './registry.js';
 
 export type SplitDimension = 'version' | 'cluster' | 'instance';
 
-export interface EndpointShare {
+/** An endpoint's part of all requests, with what an answer can tell about it. */
+export interface ShareHolder {
   address: string;
-  /** The Envoy cluster that sends to it: outbound|5000|v1|helloworld.sample.svc.cluster.local */
-  envoyCluster: string;
   memberCluster?: string;
   pod?: string;
   version?: string;
@@ -22,15 +21,25 @@ export interface EndpointShare {
   share: number;
 }
 
-export interface ExpectedSplit {
+export interface EndpointShare extends ShareHolder {
+  /** The Envoy cluster that sends to it: outbound|5000|v1|helloworld.sample.svc.cluster.local */
+  envoyCluster: string;
+}
+
+/** Endpoint shares and the share that fails: the proxy's view, or the intent (mesh-cli/intent). */
+export interface Shares {
+  endpoints: readonly ShareHolder[];
+  /** Fraction of requests expected to fail. */
+  failShare: number;
+}
+
+export interface ExpectedSplit extends Shares {
   routeConfig: string;
   virtualHost: string;
   route: string;
   /** Route weights as configured: [envoy cluster, weight]. */
   weights: Array<[string, number]>;
   endpoints: EndpointShare[];
-  /** Fraction of requests sent to clusters without any endpoint: they fail (503). */
-  failShare: number;
   notes: string[];
 }
 
@@ -112,14 +121,14 @@ export function expectedSplit(resources: ProxyResources, request: SplitRequest, 
   };
 }
 
-export function endpointKey(e: EndpointShare, by: SplitDimension): string {
+export function endpointKey(e: ShareHolder, by: SplitDimension): string {
   if (by === 'version') return e.version ?? 'unknown';
   if (by === 'cluster') return e.memberCluster ?? 'unknown';
   return e.pod ?? e.address;
 }
 
 /** Shares per category, normalized over the requests expected to succeed. */
-export function groupShares(split: ExpectedSplit, by: SplitDimension): Map<string, number> {
+export function groupShares(split: Shares, by: SplitDimension): Map<string, number> {
   const succeeding = 1 - split.failShare;
   const out = new Map<string, number>();
   for (const e of split.endpoints) {
