@@ -8,16 +8,16 @@ import type { DestinationRule, ServiceEntry, VirtualService } from '../../config
 import type { IstioObject, MeshServicePort } from '../../registry/model.js';
 import { groupShares, type SplitDimension } from '../expected-split.js';
 import { deriveIntent } from './derive.js';
-import type { AppliedConfig, Intent, IntentInput, IntentRequest, RegistryEndpoint, RegistryService } from './model.js';
+import type { AppliedConfig, Intent, IntentInput, IntentRequest, KnownEndpoint, KnownService } from './model.js';
 
 const HTTP: MeshServicePort[] = [{ name: 'http', port: 5000, protocol: 'TCP' }];
 
-function service(name: string, namespace: string, ports: MeshServicePort[] = HTTP): RegistryService {
+function service(name: string, namespace: string, ports: MeshServicePort[] = HTTP): KnownService {
   return { hostname: `${name}.${namespace}.svc.cluster.local`, name, namespace, ports };
 }
 
 let nextIp = 2;
-function endpoint(service: string, namespace: string, pod: string, labels: Record<string, string>, cluster: string, opts: { ready?: boolean; ports?: Record<string, number> } = {}): RegistryEndpoint {
+function endpoint(service: string, namespace: string, pod: string, labels: Record<string, string>, cluster: string, opts: { ready?: boolean; ports?: Record<string, number> } = {}): KnownEndpoint {
   return {
     hostname: `${service}.${namespace}.svc.cluster.local`,
     cluster,
@@ -76,8 +76,8 @@ interface Case {
   yaml?: string;
   request?: Partial<IntentRequest>;
   source?: IntentInput['source'];
-  services?: RegistryService[];
-  endpoints?: RegistryEndpoint[];
+  services?: KnownService[];
+  endpoints?: KnownEndpoint[];
   /** Expected shares of the succeeding requests, by dimension. */
   expect?: Partial<Record<SplitDimension, Record<string, number>>>;
   failShare?: number;

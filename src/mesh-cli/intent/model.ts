@@ -32,15 +32,15 @@ export interface IntentSource {
 }
 
 /** What the intent reads of a registry service and endpoint (the control plane's /debug/registry has all of it). */
-export type RegistryService = Pick<MeshService, 'hostname' | 'name' | 'namespace' | 'ports'>;
-export type RegistryEndpoint = Pick<MeshEndpoint, 'hostname' | 'cluster' | 'address' | 'ports' | 'labels' | 'ready' | 'podName'>;
+export type KnownService = Pick<MeshService, 'hostname' | 'name' | 'namespace' | 'ports'>;
+export type KnownEndpoint = Pick<MeshEndpoint, 'hostname' | 'cluster' | 'address' | 'ports' | 'labels' | 'ready' | 'podName'>;
 
 export interface IntentInput {
   config: AppliedConfig;
   /** Kubernetes services of every member cluster (one per hostname). */
-  services: readonly RegistryService[];
+  services: readonly KnownService[];
   /** Endpoints of every member cluster, with labels, member cluster and readiness. */
-  endpoints: readonly RegistryEndpoint[];
+  endpoints: readonly KnownEndpoint[];
   source: IntentSource;
   request: IntentRequest;
   /** Default `cluster.local`. */

@@ -3,7 +3,7 @@
 
 import type { ServiceEntry } from '../../config/istio-types.js';
 import type { IstioObject, MeshServicePort } from '../../registry/model.js';
-import { Underivable, type RegistryEndpoint, type RegistryService } from './model.js';
+import { Underivable, type KnownEndpoint, type KnownService } from './model.js';
 import { exportedTo, kubernetesHostNames } from './names.js';
 
 export interface CatalogEndpoint {
@@ -34,7 +34,7 @@ export function portKey(port: MeshServicePort): string {
   return port.name ?? String(port.port);
 }
 
-function kubernetesService(service: RegistryService, endpoints: readonly RegistryEndpoint[], clientNamespace: string): CatalogService {
+function kubernetesService(service: KnownService, endpoints: readonly KnownEndpoint[], clientNamespace: string): CatalogService {
   return {
     hostname: service.hostname,
     namespace: service.namespace,
@@ -77,7 +77,7 @@ function serviceEntryHosts(entry: IstioObject<ServiceEntry>): CatalogService[] {
 export class ServiceCatalog {
   readonly #byHostname = new Map<string, CatalogService>();
 
-  constructor(services: readonly RegistryService[], endpoints: readonly RegistryEndpoint[], serviceEntries: readonly IstioObject<ServiceEntry>[], clientNamespace: string) {
+  constructor(services: readonly KnownService[], endpoints: readonly KnownEndpoint[], serviceEntries: readonly IstioObject<ServiceEntry>[], clientNamespace: string) {
     for (const s of services) if (!this.#byHostname.has(s.hostname)) this.#byHostname.set(s.hostname, kubernetesService(s, endpoints, clientNamespace));
     for (const entry of serviceEntries) {
       if (!exportedTo(entry.spec.exportTo, entry.namespace, clientNamespace)) continue;
