@@ -51,7 +51,7 @@ function dimensionTable(report: TrafficReport, by: SplitDimension): string {
 
 /** `VirtualService sample/helloworld http[0]: helloworld...:5000 subset v1 80%, ...` */
 export function describeIntent(intent: DerivedIntent): string {
-  const where = intent.virtualService ? `VirtualService ${intent.virtualService}${intent.route ? ` ${intent.route}` : ''}` : `no VirtualService for ${intent.service}`;
+  const where = intent.virtualService ? `VirtualService ${intent.virtualService}${intent.route ? ` ${intent.route}` : ''}` : `no VirtualService for ${intent.entry}`;
   const destinations = intent.destinations.map((d) => `${d.host}${d.port !== undefined ? `:${d.port}` : ''}${d.subset ? ` subset ${d.subset}` : ''} ${pct(d.share)}`);
   const rules = intent.destinationRules.length > 0 ? ` (DestinationRule ${intent.destinationRules.join(', ')})` : '';
   return `${where}: ${destinations.join(', ') || 'no destination'}${rules}`;

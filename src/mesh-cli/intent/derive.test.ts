@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
-import type { DestinationRule, ServiceEntry, VirtualService } from '../../config/istio-types.js';
+import type { DestinationRule, Gateway, ServiceEntry, VirtualService } from '../../config/istio-types.js';
 import type { IstioObject, MeshServicePort } from '../../registry/model.js';
 import { groupShares, type SplitDimension } from '../expected-split.js';
 import { deriveIntent } from './derive.js';
@@ -29,9 +29,9 @@ function endpoint(service: string, namespace: string, pod: string, labels: Recor
   };
 }
 
-/** VirtualServices, DestinationRules and ServiceEntries from YAML; `metadata.namespace` defaults to sample. */
+/** VirtualServices, DestinationRules, ServiceEntries and Gateways from YAML; `metadata.namespace` defaults to sample. */
 function config(yaml = ''): AppliedConfig {
-  const out = { virtualServices: [] as IstioObject<VirtualService>[], destinationRules: [] as IstioObject<DestinationRule>[], serviceEntries: [] as IstioObject<ServiceEntry>[] };
+  const out = { virtualServices: [] as IstioObject<VirtualService>[], destinationRules: [] as IstioObject<DestinationRule>[], serviceEntries: [] as IstioObject<ServiceEntry>[], gateways: [] as IstioObject<Gateway>[] };
   for (const doc of parseAllDocuments(yaml)) {
     const o = doc.toJS() as { kind: string; metadata: { name: string; namespace?: string; creationTimestamp?: string }; spec: never } | null;
     if (!o) continue;
@@ -39,6 +39,7 @@ function config(yaml = ''): AppliedConfig {
     if (o.kind === 'VirtualService') out.virtualServices.push(object);
     else if (o.kind === 'DestinationRule') out.destinationRules.push(object);
     else if (o.kind === 'ServiceEntry') out.serviceEntries.push(object);
+    else if (o.kind === 'Gateway') out.gateways.push(object);
     else throw new Error(`test config: kind ${o.kind}`);
   }
   return out;
@@ -343,4 +344,49 @@ spec:
     },
   ];
   for (const c of cases) it(c.name, () => check(c));
+});
+
+describe('intent: from an ingress gateway pod', () => {
+  const gatewayPod = { namespace: 'istio-gateway', labels: { istio: 'ingressgateway', app: 'istio-ingressgateway' }, gateway: true };
+  const gateway = (hosts = '["*"]', selector = '{istio: ingressgateway}'): string => `
+kind: Gateway
+metadata: {name: helloworld-gateway}
+spec:
+  selector: ${selector}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ${hosts}}]
+---`;
+  const vs = (name: string, route: string, opts: { hosts?: string; gateways?: string; created?: string } = {}): string => `
+kind: VirtualService
+metadata: {name: ${name}${opts.created ? `, creationTimestamp: "${opts.created}"` : ''}}
+spec:
+  hosts: ${opts.hosts ?? '["*"]'}
+  gateways: ${opts.gateways ?? '[helloworld-gateway]'}
+  http: [${route}]
+---`;
+  const toHello = '{match: [{uri: {exact: /hello}}], route: [{destination: {host: helloworld, port: {number: 5000}}}]}';
+  const toSubset = (subset: string, match = ''): string => `{${match}route: [{destination: {host: helloworld, port: {number: 5000}, subset: ${subset}}}]}`;
+  const canary = '{match: [{uri: {exact: /hello}}], route: [{destination: {host: helloworld, port: {number: 5000}, subset: v1}, weight: 20}, {destination: {host: helloworld, port: {number: 5000}, subset: v2}, weight: 80}]}';
+  const request = { host: '127.11.255.1', path: '/hello' };
+  const cases: Case[] = [
+    { name: 'the scenario\'s gateway: helloworld over both clusters\' endpoints', yaml: gateway() + vs('helloworld-gateway', toHello), expect: { version: { v1: 0.5, v2: 0.5 } }, virtualService: 'sample/helloworld-gateway' },
+    { name: 'the scenario\'s canary: 20/80, subsets from the service\'s namespace', yaml: gateway() + vs('helloworld-gateway', canary) + SUBSETS_DR, expect: { version: { v1: 0.2, v2: 0.8 } } },
+    { name: 'a path no route matches: 404', yaml: gateway() + vs('helloworld-gateway', toHello), request: { ...request, path: '/other' }, failShare: 1, notes: /no route of VirtualService sample\/helloworld-gateway matches .*: the gateway answers 404/ },
+    { name: 'no Gateway selects the pod', yaml: gateway('["*"]', '{istio: other}') + vs('helloworld-gateway', toHello), underived: /no Gateway selecting this gateway pod/ },
+    {
+      name: 'VirtualServices for one host merge oldest first, catch-alls last',
+      yaml: gateway() + vs('a', toSubset('v1'), { created: '2024-01-01T00:00:00Z' }) + vs('b', toSubset('v2', 'match: [{uri: {prefix: /hel}}], '), { created: '2024-02-01T00:00:00Z' }) + SUBSETS_DR,
+      expect: { version: { v2: 1 } },
+      virtualService: 'sample/a, sample/b',
+    },
+    {
+      name: 'a specific host beats "*"',
+      yaml: gateway() + vs('a', toSubset('v1')) + vs('b', toSubset('v2'), { hosts: '[hello.example.com]' }) + SUBSETS_DR,
+      request: { host: 'hello.example.com', path: '/' },
+      expect: { version: { v2: 1 } },
+    },
+    { name: 'a VirtualService bound to another Gateway is not used', yaml: gateway() + vs('a', toSubset('v1'), { gateways: '[other-gateway]' }) + SUBSETS_DR, failShare: 1, notes: /no route for Gateway sample\/helloworld-gateway port 80/ },
+    { name: 'a server host of another namespace does not admit the VirtualService', yaml: gateway('["other/*"]') + vs('a', toSubset('v1')) + SUBSETS_DR, failShare: 1 },
+    { name: 'a Gateway in another namespace, named with its namespace', yaml: gateway().replace('name: helloworld-gateway}', 'name: gw, namespace: istio-gateway}') + vs('a', toSubset('v2'), { gateways: '[istio-gateway/gw]' }) + SUBSETS_DR, expect: { version: { v2: 1 } } },
+  ];
+  for (const c of cases) it(c.name, () => check({ ...c, source: gatewayPod, request: { ...request, ...c.request } }));
 });

@@ -1,16 +1,18 @@
-// The split a request from a sidecar should get, by Istio's rules, from the applied config: the service
-// the Host header names; the VirtualService a sidecar uses for it; the first of its http routes that
-// matches; that route's destinations and relative weights; each subset resolved through the
-// DestinationRule that applies; each destination's share spread evenly over its ready endpoints
-// (Envoy's default balancers). A destination that cannot be reached (unknown host, port or subset,
-// no ready endpoint) is a share that fails with 503.
+// The split a request should get, by Istio's rules, from the applied config. From a sidecar: the
+// service the Host header names, the VirtualService a sidecar uses for it, the first of its http routes
+// that matches (none: the service's default route). From an ingress gateway pod: the routes of the
+// Gateway-bound VirtualServices (gateway.ts). Then the route's destinations and relative weights, each
+// subset resolved through the DestinationRule that applies, each destination's share spread evenly
+// over its ready endpoints (Envoy's default balancers). A destination that cannot be reached (unknown
+// host, port or subset, no ready endpoint) is a share that fails with 503.
 
-import type { HTTPRoute, HTTPRouteDestination, Subset, VirtualService } from '../../config/istio-types.js';
+import type { Subset, VirtualService } from '../../config/istio-types.js';
 import { compareByCreation, type IstioObject, type MeshServicePort } from '../../registry/model.js';
 import { destinationRuleFor, policyEffects } from './destination-rules.js';
-import { appliesToProxy, matchesRequest } from './http-match.js';
+import { gatewayRoutes } from './gateway.js';
 import { Underivable, type DerivedIntent, type Intent, type IntentDestination, type IntentEndpoint, type IntentInput } from './model.js';
 import { exportedTo, hostPatternMatches, hostSpecificity, isHttpPort, qualifyHost, selects, splitHostHeader } from './names.js';
+import { firstMatching, routeEffects, routeEntries, routeLabel, weightsOf, type RouteEntry } from './routes.js';
 import { endpointsOf, ServiceCatalog, type CatalogService } from './services.js';
 
 const pct = (share: number): string => `${Number((share * 100).toFixed(1))}%`;
@@ -51,53 +53,6 @@ export function meshVirtualServiceFor(
     }
   }
   return best?.vs;
-}
-
-interface ChosenRoute {
-  index: number;
-  http: HTTPRoute;
-}
-
-/**
- * The first http route that matches. `undefined` when no route of the VirtualService exists for this
- * client (every one's conditions name other sources, gateways or ports): pilot then builds the
- * service's default route. `'none'` when routes exist but none matches the request (Envoy: 404).
- */
-function chooseRoute(vs: IstioObject<VirtualService>, input: IntentInput, port: number): ChosenRoute | 'none' | undefined {
-  const scope = { source: input.source, port };
-  let anyForProxy = false;
-  for (const [index, http] of (vs.spec.http ?? []).entries()) {
-    const matches = http.match && http.match.length > 0 ? http.match.filter((m) => appliesToProxy(m, scope)) : [{}];
-    if (matches.length === 0) continue;
-    anyForProxy = true;
-    if (matches.some((m, j) => matchesRequest(m, input.request, `VirtualService ${vs.namespace}/${vs.name} spec.http[${index}].match[${j}]`))) return { index, http };
-  }
-  return anyForProxy ? 'none' : undefined;
-}
-
-function routeLabel(route: ChosenRoute): string {
-  return route.http.name ? `http[${route.index}] (${route.http.name})` : `http[${route.index}]`;
-}
-
-/** What a route does besides choosing destinations: refused when it changes the answers, noted when not. */
-function routeEffects(http: HTTPRoute, where: string): string[] {
-  if (http.delegate) throw new Underivable(`${where} delegates to another VirtualService: not modelled`);
-  if (http.redirect) throw new Underivable(`${where} answers with a redirect, which curl does not follow: not modelled`);
-  if (http.directResponse) throw new Underivable(`${where} answers directly (directResponse): not modelled`);
-  if (http.fault?.abort) throw new Underivable(`${where} injects aborts (fault.abort): the share of failed requests is not modelled`);
-  if (!http.route || http.route.length === 0) throw new Underivable(`${where} has no destinations`);
-  const notes: string[] = [];
-  if (http.fault?.delay) notes.push(`${where} delays requests (fault.delay): slow answers, same split`);
-  if (http.mirror || (http.mirrors ?? []).length > 0) notes.push(`${where} mirrors requests: the copies' answers are discarded, the split is unchanged`);
-  return notes;
-}
-
-/** Relative weights: a single destination takes everything; several share by weight (absent = 0). */
-function weightsOf(destinations: readonly HTTPRouteDestination[], where: string): number[] {
-  if (destinations.length === 1) return [destinations[0].weight ?? 100];
-  const weights = destinations.map((d) => d.weight ?? 0);
-  if (weights.reduce((a, b) => a + b, 0) <= 0) throw new Underivable(`${where}: the weights of its ${destinations.length} destinations sum to 0 (Istio refuses this)`);
-  return weights;
 }
 
 interface Target {
@@ -183,32 +138,61 @@ export function deriveIntent(input: IntentInput): Intent {
   }
 }
 
+/** What the proxy's route table does with the request before destinations are resolved. */
+interface Routing {
+  entry: string;
+  virtualService?: string;
+  /** The route taken; undefined with `defaultTarget` or when nothing matches. */
+  route?: RouteEntry;
+  /** The service's default route (a sidecar, no VirtualService route for this client). */
+  defaultTarget?: Target;
+}
+
+function sidecarRouting(input: IntentInput, catalog: ServiceCatalog, hostName: string, port: number, domainSuffix: string, notes: string[]): Routing {
+  const service = catalog.forHostName(hostName);
+  if (!service) throw new Underivable(`no service in the mesh answers to Host ${input.request.host} from namespace ${input.source.namespace}`);
+  const servicePort = service.ports.find((p) => p.port === port);
+  if (!servicePort) throw new Underivable(`service ${service.hostname} has no port ${port} (it has ${service.ports.map((p) => p.port).join(', ') || 'none'})`);
+  if (!isHttpPort(servicePort)) throw new Underivable(`port ${port} of ${service.hostname} is not HTTP (${servicePort.appProtocol ?? servicePort.name}): the sidecar does not route its requests`);
+  const entry = `${service.hostname}:${port}`;
+  const defaultTarget = { host: service.hostname, port };
+  const vs = meshVirtualServiceFor(input.config.virtualServices, service.hostname, input.source.namespace, domainSuffix);
+  if (!vs) return { entry, defaultTarget };
+  const entries = routeEntries(vs, { source: input.source, port, gateway: 'mesh' });
+  if (entries.length === 0) {
+    // Pilot builds no virtual host from a VirtualService without routes for this proxy: the service's default one stands.
+    notes.push(`VirtualService ${vs.namespace}/${vs.name} has no route for this client (its matches name other sources, gateways or ports): the service's default route applies`);
+    return { entry, defaultTarget };
+  }
+  const route = firstMatching(entries, input);
+  return { entry, virtualService: `${vs.namespace}/${vs.name}`, ...(route ? { route } : {}) };
+}
+
+function gatewayRouting(input: IntentInput, hostName: string, port: number, domainSuffix: string): Routing {
+  const routes = gatewayRoutes(input, hostName, port, domainSuffix);
+  const route = firstMatching(routes.entries, input);
+  return {
+    entry: `Gateway ${routes.gateways.join(', ')} port ${port}`,
+    ...(routes.virtualServices.length > 0 ? { virtualService: routes.virtualServices.join(', ') } : {}),
+    ...(route ? { route } : {}),
+  };
+}
+
 function derive(input: IntentInput, domainSuffix: string, notes: string[]): DerivedIntent {
   const { hostname: hostName, port: requestPort } = splitHostHeader(input.request.host);
   const catalog = new ServiceCatalog(input.services, input.endpoints, input.config.serviceEntries ?? [], input.source.namespace);
-  const service = catalog.forHostName(hostName);
-  if (!service) throw new Underivable(`no service in the mesh answers to Host ${input.request.host} from namespace ${input.source.namespace}`);
-  const servicePort = service.ports.find((p) => p.port === requestPort);
-  if (!servicePort) throw new Underivable(`service ${service.hostname} has no port ${requestPort} (it has ${service.ports.map((p) => p.port).join(', ') || 'none'})`);
-  if (!isHttpPort(servicePort)) throw new Underivable(`port ${requestPort} of ${service.hostname} is not HTTP (${servicePort.appProtocol ?? servicePort.name}): the sidecar does not route its requests`);
   const ctx: Context = { input, catalog, domainSuffix, rootNamespace: input.rootNamespace ?? 'istio-system', requestPort, rulesUsed: new Set(), notes };
-
-  const vs = meshVirtualServiceFor(input.config.virtualServices, service.hostname, input.source.namespace, domainSuffix);
-  const chosen = vs ? chooseRoute(vs, input, requestPort) : undefined;
-  const serviceLabel = `${service.hostname}:${requestPort}`;
-  if (vs && chosen === undefined) notes.push(`VirtualService ${vs.namespace}/${vs.name} has no route for this client (its matches name other sources, gateways or ports): the service's default route applies`);
-  if (vs && chosen === 'none') {
-    notes.push(`no route of VirtualService ${vs.namespace}/${vs.name} matches ${input.request.host}${input.request.path}: the sidecar answers 404`);
-    return { derived: true, service: serviceLabel, virtualService: `${vs.namespace}/${vs.name}`, destinationRules: [], destinations: [], endpoints: [], failShare: 1, notes };
-  }
+  const routing = input.source.gateway ? gatewayRouting(input, hostName, requestPort, domainSuffix) : sidecarRouting(input, catalog, hostName, requestPort, domainSuffix, notes);
+  const head = { derived: true as const, entry: routing.entry, ...(routing.virtualService ? { virtualService: routing.virtualService } : {}) };
 
   let targets: Array<{ target: Target; weight: number }>;
-  let routeName: string | undefined;
-  if (vs && chosen && chosen !== 'none') {
-    routeName = routeLabel(chosen);
-    const where = `VirtualService ${vs.namespace}/${vs.name} ${routeName}`;
-    notes.push(...routeEffects(chosen.http, where));
-    const destinations = chosen.http.route ?? [];
+  if (routing.defaultTarget) {
+    targets = [{ target: routing.defaultTarget, weight: 100 }];
+  } else if (routing.route) {
+    const { vs, http } = routing.route;
+    const where = `VirtualService ${vs.namespace}/${vs.name} ${routeLabel(routing.route)}`;
+    notes.push(...routeEffects(http, where));
+    const destinations = http.route ?? [];
     const weights = weightsOf(destinations, where);
     targets = destinations.map((d, i) => ({
       target: {
@@ -219,7 +203,9 @@ function derive(input: IntentInput, domainSuffix: string, notes: string[]): Deri
       weight: weights[i],
     }));
   } else {
-    targets = [{ target: { host: service.hostname, port: requestPort }, weight: 100 }];
+    const which = routing.virtualService ? `of VirtualService ${routing.virtualService}` : `for ${routing.entry}`;
+    notes.push(`no route ${which} matches ${input.request.host}${input.request.path}: the ${input.source.gateway ? 'gateway' : 'sidecar'} answers 404`);
+    return { ...head, destinationRules: [], destinations: [], endpoints: [], failShare: 1, notes };
   }
 
   const total = targets.reduce((sum, t) => sum + t.weight, 0);
@@ -241,10 +227,8 @@ function derive(input: IntentInput, domainSuffix: string, notes: string[]): Deri
     }
   }
   return {
-    derived: true,
-    service: serviceLabel,
-    ...(vs && chosen ? { virtualService: `${vs.namespace}/${vs.name}` } : {}),
-    ...(routeName ? { route: routeName } : {}),
+    ...head,
+    ...(routing.route ? { route: routeLabel(routing.route) } : {}),
     destinationRules: [...ctx.rulesUsed],
     destinations,
     endpoints,

@@ -9,13 +9,22 @@ import { selects } from './names.js';
 
 export interface ProxyScope {
   source: IntentSource;
-  /** The listener (service) port the request is sent to. */
+  /** The listener port the request is sent to (a service port; a gateway server port). */
   port: number;
+  /** `mesh` for a sidecar, `namespace/name` of the Gateway for a gateway. */
+  gateway: string;
+  /** The VirtualService's namespace: short gateway names resolve in it. */
+  namespace: string;
+}
+
+/** `mesh` stays; `name` is a Gateway in the VirtualService's namespace; `ns/name` as written. */
+export function gatewayName(name: string, namespace: string): string {
+  return name === 'mesh' || name.includes('/') ? name : `${namespace}/${name}`;
 }
 
 /** Whether the condition applies to this proxy (pilot leaves it out of other proxies' routes). */
 export function appliesToProxy(match: HTTPMatchRequest, scope: ProxyScope): boolean {
-  if (match.gateways && match.gateways.length > 0 && !match.gateways.includes('mesh')) return false;
+  if (match.gateways && match.gateways.length > 0 && !match.gateways.some((g) => gatewayName(g, scope.namespace) === scope.gateway)) return false;
   if (match.port !== undefined && match.port !== 0 && match.port !== scope.port) return false;
   if (match.sourceLabels && !selects(match.sourceLabels, scope.source.labels)) return false;
   if (match.sourceNamespace && match.sourceNamespace !== scope.source.namespace) return false;

@@ -2,7 +2,7 @@
 // from the Istio config the user applied and the registry's endpoints, by Istio's rules, without the
 // translator: a check of the data plane against its own config cannot catch a translation bug.
 
-import type { DestinationRule, ServiceEntry, VirtualService } from '../../config/istio-types.js';
+import type { DestinationRule, Gateway, ServiceEntry, VirtualService } from '../../config/istio-types.js';
 import type { IstioObject, MeshEndpoint, MeshService } from '../../registry/model.js';
 
 /** The Istio config of the cluster whose control plane configures the sending proxy. */
@@ -10,6 +10,8 @@ export interface AppliedConfig {
   virtualServices: readonly IstioObject<VirtualService>[];
   destinationRules: readonly IstioObject<DestinationRule>[];
   serviceEntries?: readonly IstioObject<ServiceEntry>[];
+  /** Read for gateway pods only. */
+  gateways?: readonly IstioObject<Gateway>[];
 }
 
 export interface IntentRequest {
@@ -25,10 +27,12 @@ export interface IntentRequest {
   unknownHeaders?: readonly string[];
 }
 
-/** The sending pod: its sidecar's namespace and labels decide visibility, sourceLabels and DestinationRule precedence. */
+/** The sending pod: its namespace and labels decide visibility, sourceLabels, Gateway selection and DestinationRule precedence. */
 export interface IntentSource {
   namespace: string;
   labels: Readonly<Record<string, string>>;
+  /** The pod is an ingress gateway (routes from Gateway-bound VirtualServices), not a sidecar. */
+  gateway?: boolean;
 }
 
 /** What the intent reads of a registry service and endpoint (the control plane's /debug/registry has all of it). */
@@ -79,9 +83,9 @@ export interface IntentDestination {
 
 export interface DerivedIntent {
   derived: true;
-  /** The service the Host header names: `helloworld.sample.svc.cluster.local:5000`. */
-  service: string;
-  /** `namespace/name` of the VirtualService that routes the request; undefined: the service's default route. */
+  /** Where the request enters the routes: the service the Host header names (`helloworld.sample.svc.cluster.local:5000`), or `Gateway ns/name port 80`. */
+  entry: string;
+  /** `namespace/name` of the VirtualService(s) that route the request; undefined: the service's default route. */
   virtualService?: string;
   /** The http route that matched: `http[0]`, with its name when it has one. */
   route?: string;
@@ -109,7 +113,7 @@ export class Underivable extends Error {}
 /** `VirtualService sample/helloworld and DestinationRule sample/helloworld`: what declared the intent. */
 export function declaredBy(intent: DerivedIntent): string {
   const parts: string[] = [];
-  parts.push(intent.virtualService ? `VirtualService ${intent.virtualService}` : `the default route of ${intent.service} (no VirtualService)`);
+  parts.push(intent.virtualService ? `VirtualService ${intent.virtualService}` : `the default route of ${intent.entry} (no VirtualService)`);
   if (intent.destinationRules.length > 0) parts.push(`DestinationRule ${intent.destinationRules.join(', ')}`);
   return parts.join(' and ');
 }
