@@ -46,6 +46,8 @@ export interface ExpectedSplit extends Shares {
 export interface SplitRequest {
   host: string;
   path: string;
+  /** The listener the request arrives on: a gateway's server port; default a sidecar's outbound HTTP proxy. */
+  listenerPort?: number;
 }
 
 /** `outbound|5000|v1|helloworld...` -> 'v1'; undefined for the subset-less cluster. */
@@ -68,7 +70,7 @@ function balancedEndpoints(endpoints: SimulatedEndpoint[], thresholdPercent: num
 }
 
 export function expectedSplit(resources: ProxyResources, request: SplitRequest, directory: EndpointDirectory | undefined): ExpectedSplit {
-  const result = simulate(resources, { listenerPort: 'http_proxy', host: request.host, path: request.path });
+  const result = simulate(resources, { listenerPort: request.listenerPort ?? 'http_proxy', host: request.host, path: request.path });
   if (result.outcome !== 'routed') {
     const where = [result.listener && `listener ${result.listener}`, result.routeConfig && `route config ${result.routeConfig}`, result.virtualHost && `virtual host ${result.virtualHost}`]
       .filter(Boolean)

@@ -22,17 +22,17 @@ export interface TrafficReport extends TrafficJudgement {
 
 const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
 
-/** Shares of the verdict's basis for any dimension (--expect gives only its own). */
+/** Shares of the verdict's basis for any dimension it speaks for (--expect gives only its own). */
 function expectedFor(report: TrafficReport, by: SplitDimension): ReadonlyMap<string, number> | undefined {
   if (by === report.verdict.by) return report.expected;
-  if (report.basis === 'intent' && report.intent?.intent.derived) return groupShares(report.intent.intent, by);
+  if (report.basis === 'intent' && report.intent?.intent.derived) return report.intent.compareBy.includes(by) ? groupShares(report.intent.intent, by) : undefined;
   if (report.basis === 'proxy' && report.proxy && 'split' in report.proxy) return groupShares(report.proxy.split, by);
   return undefined;
 }
 
 /** The proxy's shares, shown beside the expected ones when it disagrees with the applied config. */
 function proxyColumn(report: TrafficReport, by: SplitDimension): ReadonlyMap<string, number> | undefined {
-  if (report.agreement?.agrees !== false || !report.proxy || !('split' in report.proxy)) return undefined;
+  if (report.agreement?.agrees !== false || !report.agreement.by.includes(by) || !report.proxy || !('split' in report.proxy)) return undefined;
   return groupShares(report.proxy.split, by);
 }
 

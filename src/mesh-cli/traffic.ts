@@ -11,7 +11,7 @@ import { readAppliedConfig } from './applied-config.js';
 import { asProxyResources, parseConfigDump } from './config-dump.js';
 import { getJson, locateControlPlane } from './control-plane.js';
 import { execInPod } from './exec.js';
-import { expectedSplit, groupShares, type SplitDimension } from './expected-split.js';
+import { expectedSplit, groupShares, type SplitDimension, type SplitRequest } from './expected-split.js';
 import { deriveIntent } from './intent/derive.js';
 import type { IntentRequest, KnownEndpoint, KnownService } from './intent/model.js';
 import { CommandError, errorMessage, outBlock, type CommandIo } from './io.js';
@@ -67,15 +67,16 @@ export function requestOf(url: string): { host: string; path: string } {
   return { host: u.host, path: `${u.pathname}${u.search}` };
 }
 
-interface Registry {
+export interface Registry {
   directory: EndpointDirectory;
   services: KnownService[];
   endpoints: KnownEndpoint[];
 }
 
-async function readRegistry(kc: KubeConfig, opts: TrafficOptions, io: CommandIo): Promise<Registry | string> {
+/** The control plane's registry, or why there is none (warned on stderr). */
+export async function readRegistry(kc: KubeConfig, controlPlaneAddress: string | undefined, io: CommandIo): Promise<Registry | string> {
   try {
-    const cp = await locateControlPlane(kc, opts.controlPlaneAddress ? { address: opts.controlPlaneAddress } : {});
+    const cp = await locateControlPlane(kc, controlPlaneAddress ? { address: controlPlaneAddress } : {});
     const body = await getJson(cp.url, '/debug/registry');
     return { directory: new EndpointDirectory(parseRegistry(body)), ...parseRegistryMesh(body) };
   } catch (err) {
@@ -86,7 +87,7 @@ async function readRegistry(kc: KubeConfig, opts: TrafficOptions, io: CommandIo)
 }
 
 /** The request as the applied config sees it: curl sends Host, User-Agent and Accept; Envoy adds x-request-id and x-forwarded-proto before routing. */
-function intentRequest(url: string): IntentRequest {
+export function intentRequest(url: string): IntentRequest {
   return { ...requestOf(url), method: 'GET', headers: { accept: '*/*' }, unknownHeaders: ['user-agent', 'x-request-id', 'x-forwarded-proto'] };
 }
 
@@ -110,13 +111,13 @@ async function appliedIntent(kc: KubeConfig, pod: V1Pod, opts: TrafficOptions, r
   }));
 }
 
-/** The proxy's own view of the request: its config_dump walked as Envoy would. */
-async function proxyView(kc: KubeConfig, pod: V1Pod, opts: TrafficOptions, directory: EndpointDirectory | undefined, io: CommandIo): Promise<ProxyView> {
-  const fetched = await fetchProxyDump(kc, pod, opts.controlPlaneAddress ? { controlPlaneAddress: opts.controlPlaneAddress } : {});
+/** A proxy's own view of a request: its config_dump walked as Envoy would. */
+export async function proxyView(kc: KubeConfig, pod: V1Pod, request: SplitRequest, directory: EndpointDirectory | undefined, controlPlaneAddress: string | undefined, io: CommandIo): Promise<ProxyView> {
+  const fetched = await fetchProxyDump(kc, pod, controlPlaneAddress ? { controlPlaneAddress } : {});
   if (fetched.fallbackReason) io.err(`note: using the control plane's config for the proxy: ${fetched.fallbackReason}`);
   const source = fetched.source === 'proxy' ? 'proxy' : 'control plane';
   try {
-    return { source, split: expectedSplit(asProxyResources(parseConfigDump(fetched.dump)), requestOf(opts.url), directory) };
+    return { source, split: expectedSplit(asProxyResources(parseConfigDump(fetched.dump)), request, directory) };
   } catch (err) {
     return { source, error: `${errorMessage(err)} (${fetched.url})` };
   }
@@ -154,14 +155,14 @@ export async function measureTraffic(opts: TrafficOptions, io: CommandIo): Promi
     throw new CommandError(`pod ${opts.namespace}/${podName} has no sidecar (no istio-proxy container): the mesh's routes do not apply to its requests. Give the expected shares with --expect`);
   }
   const container = appContainer(pod, opts.container);
-  const registry = await readRegistry(kc, opts, io);
+  const registry = await readRegistry(kc, opts.controlPlaneAddress, io);
   const directory = typeof registry === 'string' ? undefined : registry.directory;
 
   let intent: IntentView | undefined;
   let proxy: ProxyView | undefined;
   if (!expectOverride) {
     intent = opts.intent ?? (await appliedIntent(kc, pod, opts, registry));
-    proxy = await proxyView(kc, pod, opts, directory, io);
+    proxy = await proxyView(kc, pod, requestOf(opts.url), directory, opts.controlPlaneAddress, io);
     try {
       expectedShares({ intent, proxy }, opts.by);
     } catch (err) {
@@ -207,7 +208,7 @@ export async function measureTraffic(opts: TrafficOptions, io: CommandIo): Promi
   if (proxy && 'split' in proxy) {
     // The proxy's split was read before sending: a config push during the run (e.g. right after
     // create-mesh, while the remote cluster's endpoints arrive) makes the counts mix two configurations.
-    const after = await proxyView(kc, pod, opts, directory, io);
+    const after = await proxyView(kc, pod, requestOf(opts.url), directory, opts.controlPlaneAddress, io);
     const before = groupShares(proxy.split, opts.by);
     const now = 'split' in after ? groupShares(after.split, opts.by) : undefined;
     if (!now || !sameShares(before, now)) {
