@@ -109,8 +109,8 @@ const sharesDocument = (split: Shares): Record<string, Record<string, number>> =
 function intentDocument(view: IntentView): Record<string, unknown> {
   const { intent } = view;
   if (!intent.derived) return { from: view.from, derived: false, reason: intent.reason, notes: intent.notes };
-  const { endpoints: _endpoints, derived, ...rest } = intent;
-  return { from: view.from, derived, ...rest, shares: sharesDocument(intent) };
+  const { entry, virtualService, route, destinationRules, destinations, failShare, notes } = intent;
+  return { from: view.from, derived: true, entry, virtualService, route, destinationRules, destinations, failShare, shares: sharesDocument(intent), notes };
 }
 
 /** The proxy's shares; its route and notes are the document's top-level `route` and `notes`. */

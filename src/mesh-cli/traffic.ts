@@ -12,6 +12,7 @@ import { asProxyResources, parseConfigDump } from './config-dump.js';
 import { getJson, locateControlPlane } from './control-plane.js';
 import { execInPod } from './exec.js';
 import { expectedSplit, groupShares, type SplitDimension, type SplitRequest } from './expected-split.js';
+import { sameShares } from './intent/agreement.js';
 import { deriveIntent } from './intent/derive.js';
 import type { IntentRequest, KnownEndpoint, KnownService } from './intent/model.js';
 import { CommandError, errorMessage, outBlock, type CommandIo } from './io.js';
@@ -210,10 +211,10 @@ export async function measureTraffic(opts: TrafficOptions, io: CommandIo): Promi
     // create-mesh, while the remote cluster's endpoints arrive) makes the counts mix two configurations.
     const after = await proxyView(kc, pod, requestOf(opts.url), directory, opts.controlPlaneAddress, io);
     const before = groupShares(proxy.split, opts.by);
-    const now = 'split' in after ? groupShares(after.split, opts.by) : undefined;
-    if (!now || !sameShares(before, now)) {
+    const now = 'split' in after ? groupShares(after.split, opts.by) : after.error;
+    if (typeof now === 'string' || !sameShares(before, now)) {
       verdict.pass = false;
-      verdict.reasons.push(`the proxy's routing changed while the requests ran (expected ${formatShares(before)} before, ${now ? formatShares(now) : 'error' in after ? after.error : ''} after): ` +
+      verdict.reasons.push(`the proxy's routing changed while the requests ran (expected ${formatShares(before)} before, ${typeof now === 'string' ? now : formatShares(now)} after): ` +
         'the counts mix both configurations. Run the command again.');
     }
   }
@@ -228,11 +229,6 @@ export async function measureTraffic(opts: TrafficOptions, io: CommandIo): Promi
   };
   outBlock(io, opts.output === 'table' ? formatTrafficReport(report) : formatTrafficStructured(report, opts.output));
   return report;
-}
-
-function sameShares(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>): boolean {
-  const names = new Set([...a.keys(), ...b.keys()]);
-  return [...names].every((name) => Math.abs((a.get(name) ?? 0) - (b.get(name) ?? 0)) < 1e-9);
 }
 
 function formatShares(shares: ReadonlyMap<string, number>): string {

@@ -184,22 +184,21 @@ const versionShares = (intent: Intent): string => (intent.derived ? formatShares
  */
 async function edgeTraffic(opts: DemoOptions, kc: (context: string) => KubeConfig, applied: AppliedFiles, url: string, what: string): Promise<{ step: string; pass: boolean }> {
   const request = intentRequest(url);
-  const perGateway = CLUSTERS.map((ctx) => ({
-    ctx,
-    intent: applied.intent(ctx, { namespace: 'istio-gateway', labels: applied.podLabels(ctx, 'istio-gateway', 'istio-ingressgateway'), gateway: true }, request),
-  }));
-  const underived = perGateway.find((g) => !g.intent.derived);
-  if (underived && !underived.intent.derived) {
-    opts.say(`\n  the scenario's files give no expected split for the gateway of ${underived.ctx}: ${underived.intent.reason}`);
-    return { step: `${what}: no expected split`, pass: false };
+  const intents: DerivedIntent[] = [];
+  for (const ctx of CLUSTERS) {
+    const intent = applied.intent(ctx, { namespace: 'istio-gateway', labels: applied.podLabels(ctx, 'istio-gateway', 'istio-ingressgateway'), gateway: true }, request);
+    if (!intent.derived) {
+      opts.say(`\n  the scenario's files give no expected split for the gateway of ${ctx}: ${intent.reason}`);
+      return { step: `${what}: no expected split`, pass: false };
+    }
+    intents.push(intent);
   }
-  const intents = perGateway.map((g) => g.intent as DerivedIntent);
   const expected = groupShares(evenlyOver(intents), 'version');
   opts.say(`\n  expected from the scenario's files: ${formatShares(expected)}, declared by ${declaredBy(intents[0])}, evenly over the gateways of ${CLUSTERS.join(' and ')}`);
 
   let agreeing = true;
-  for (const { ctx, intent } of perGateway) {
-    const line = await gatewayAgreement(kc(ctx), ctx, intent as DerivedIntent, request);
+  for (const [i, ctx] of CLUSTERS.entries()) {
+    const line = await gatewayAgreement(kc(ctx), ctx, intents[i], request);
     agreeing &&= line.agrees;
     opts.say(`  ${line.text}`);
   }

@@ -28,7 +28,7 @@ export function absoluteShares(split: Shares, by: SplitDimension): Map<string, n
   return out;
 }
 
-function sameShares(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>): boolean {
+export function sameShares(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>): boolean {
   return [...new Set([...a.keys(), ...b.keys()])].every((k) => Math.abs((a.get(k) ?? 0) - (b.get(k) ?? 0)) < TOLERANCE);
 }
 
