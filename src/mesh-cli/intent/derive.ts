@@ -13,7 +13,7 @@ import { gatewayRoutes } from './gateway.js';
 import { Underivable, type DerivedIntent, type Intent, type IntentDestination, type IntentEndpoint, type IntentInput } from './model.js';
 import { exportedTo, hostPatternMatches, hostSpecificity, isHttpPort, qualifyHost, selects, splitHostHeader } from './names.js';
 import { firstMatching, routeEffects, routeEntries, routeLabel, weightsOf, type RouteEntry } from './routes.js';
-import { endpointsOf, ServiceCatalog, type CatalogService } from './services.js';
+import { endpointsOf, portKey, ServiceCatalog, type CatalogService } from './services.js';
 
 const pct = (share: number): string => `${Number((share * 100).toFixed(1))}%`;
 
@@ -102,7 +102,7 @@ function resolveTarget(ctx: Context, target: Target, weight: number, share: numb
   const label = `${service.hostname}:${port.port}${target.subset ? ` subset ${target.subset}` : ''}`;
   if (ready.length < all.length) ctx.notes.push(`${label}: ${all.length - ready.length} of ${all.length} endpoints are not ready and get no traffic`);
   if (ready.length === 0) return fail(port.port, all.length === 0 ? `${label} has no endpoints` : `${label} has no ready endpoints`);
-  const key = port.name ?? String(port.port);
+  const key = portKey(port);
   const endpoints = ready.map((e) => {
     const version = e.labels.version ?? target.subset;
     return {

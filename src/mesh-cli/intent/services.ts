@@ -1,4 +1,4 @@
-// The services a sidecar in the client's namespace can call, with their endpoints: Kubernetes services
+// The services a proxy in the client's namespace can call, with their endpoints: Kubernetes services
 // of every member cluster (from the registry) and the hosts of ServiceEntries exported to the client.
 
 import type { ServiceEntry } from '../../config/istio-types.js';
