@@ -3,15 +3,14 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { configDump } from '../controlplane/proxy-resources.js';
 import type { MeshSnapshot } from '../registry/model.js';
-import type { ProxyResources } from '../translate/envoy-types.js';
 import { buildSnapshot, proxyFor, scenarioClusters, type ScenarioRule } from '../translate/testdata/fixture.js';
 import { translate } from '../translate/translate.js';
-import { packAny, TYPE_URLS, unpackAny } from '../xds/protos.js';
+import { TYPE_URLS } from '../xds/protos.js';
 import { asProxyResources, parseConfigDump } from './config-dump.js';
 import { expectedSplit, groupShares, subsetOf } from './expected-split.js';
 import { EndpointDirectory, parseRegistry } from './registry.js';
+import { controlPlaneDump, proxyDump, registryBody } from './testdata/dumps.js';
 
 const HELLO = { host: 'helloworld.sample:5000', path: '/hello' };
 
@@ -19,31 +18,7 @@ function scenario(rules: ScenarioRule[], edit: (s: MeshSnapshot) => MeshSnapshot
   const clusters = scenarioClusters(rules);
   const snapshot = edit(buildSnapshot(clusters));
   const resources = translate(snapshot, proxyFor(clusters[0].pod('sleep'), 'sidecar'));
-  // The registry as /debug/registry serves it (JSON over the wire).
-  const registry = JSON.parse(JSON.stringify({ clusters: ['cluster-1', 'cluster-2'].map((id) => ({ clusterId: id, endpoints: snapshot.endpoints.filter((e) => e.cluster === id) })) })) as unknown;
-  return { resources, directory: new EndpointDirectory(parseRegistry(registry)), snapshot };
-}
-
-/** The control plane's /debug/config_dump, as JSON. */
-function controlPlaneDump(resources: ProxyResources): unknown {
-  return JSON.parse(JSON.stringify(configDump(resources, 'v-test')));
-}
-
-/** The proxy's /config_dump: every resource as protobufjs decodes it (defaults omitted, oneof keys added). */
-function proxyDump(resources: ProxyResources): unknown {
-  const wire = (typeUrl: string, r: object): Record<string, unknown> => {
-    const { message } = unpackAny(packAny(typeUrl, r));
-    return { '@type': typeUrl, ...message };
-  };
-  const admin = 'type.googleapis.com/envoy.admin.v3';
-  return JSON.parse(JSON.stringify({
-    configs: [
-      { '@type': `${admin}.ListenersConfigDump`, version_info: '1', dynamic_listeners: resources.listeners.map((l) => ({ name: l.name, active_state: { version_info: '1', listener: wire(TYPE_URLS.listener, l) } })) },
-      { '@type': `${admin}.RoutesConfigDump`, dynamic_route_configs: resources.routes.map((r) => ({ version_info: '1', route_config: wire(TYPE_URLS.route, r) })) },
-      { '@type': `${admin}.ClustersConfigDump`, version_info: '1', dynamic_active_clusters: resources.clusters.map((c) => ({ version_info: '1', cluster: wire(TYPE_URLS.cluster, c) })) },
-      { '@type': `${admin}.EndpointsConfigDump`, dynamic_endpoint_configs: resources.endpoints.map((e) => ({ version_info: '1', endpoint_config: wire(TYPE_URLS.endpoint, e) })) },
-    ],
-  }));
+  return { resources, directory: new EndpointDirectory(parseRegistry(registryBody(snapshot))), snapshot };
 }
 
 const rounded = (m: Map<string, number>): Record<string, number> => Object.fromEntries([...m].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, Math.round(v * 1000) / 1000]));

@@ -11,10 +11,9 @@ import type { EndpointDirectory } from './registry.js';
 
 export type SplitDimension = 'version' | 'cluster' | 'instance';
 
-export interface EndpointShare {
+/** An endpoint's part of all requests, with what an answer can tell about it. */
+export interface ShareHolder {
   address: string;
-  /** The Envoy cluster that sends to it: outbound|5000|v1|helloworld.sample.svc.cluster.local */
-  envoyCluster: string;
   memberCluster?: string;
   pod?: string;
   version?: string;
@@ -22,21 +21,33 @@ export interface EndpointShare {
   share: number;
 }
 
-export interface ExpectedSplit {
+export interface EndpointShare extends ShareHolder {
+  /** The Envoy cluster that sends to it: outbound|5000|v1|helloworld.sample.svc.cluster.local */
+  envoyCluster: string;
+}
+
+/** Endpoint shares and the share that fails: the proxy's view, or the intent (mesh-cli/intent). */
+export interface Shares {
+  endpoints: readonly ShareHolder[];
+  /** Fraction of requests expected to fail. */
+  failShare: number;
+}
+
+export interface ExpectedSplit extends Shares {
   routeConfig: string;
   virtualHost: string;
   route: string;
   /** Route weights as configured: [envoy cluster, weight]. */
   weights: Array<[string, number]>;
   endpoints: EndpointShare[];
-  /** Fraction of requests sent to clusters without any endpoint: they fail (503). */
-  failShare: number;
   notes: string[];
 }
 
 export interface SplitRequest {
   host: string;
   path: string;
+  /** The listener the request arrives on: a gateway's server port; default a sidecar's outbound HTTP proxy. */
+  listenerPort?: number;
 }
 
 /** `outbound|5000|v1|helloworld...` -> 'v1'; undefined for the subset-less cluster. */
@@ -59,7 +70,7 @@ function balancedEndpoints(endpoints: SimulatedEndpoint[], thresholdPercent: num
 }
 
 export function expectedSplit(resources: ProxyResources, request: SplitRequest, directory: EndpointDirectory | undefined): ExpectedSplit {
-  const result = simulate(resources, { listenerPort: 'http_proxy', host: request.host, path: request.path });
+  const result = simulate(resources, { listenerPort: request.listenerPort ?? 'http_proxy', host: request.host, path: request.path });
   if (result.outcome !== 'routed') {
     const where = [result.listener && `listener ${result.listener}`, result.routeConfig && `route config ${result.routeConfig}`, result.virtualHost && `virtual host ${result.virtualHost}`]
       .filter(Boolean)
@@ -112,14 +123,14 @@ export function expectedSplit(resources: ProxyResources, request: SplitRequest, 
   };
 }
 
-export function endpointKey(e: EndpointShare, by: SplitDimension): string {
+export function endpointKey(e: ShareHolder, by: SplitDimension): string {
   if (by === 'version') return e.version ?? 'unknown';
   if (by === 'cluster') return e.memberCluster ?? 'unknown';
   return e.pod ?? e.address;
 }
 
 /** Shares per category, normalized over the requests expected to succeed. */
-export function groupShares(split: ExpectedSplit, by: SplitDimension): Map<string, number> {
+export function groupShares(split: Shares, by: SplitDimension): Map<string, number> {
   const succeeding = 1 - split.failShare;
   const out = new Map<string, number>();
   for (const e of split.endpoints) {

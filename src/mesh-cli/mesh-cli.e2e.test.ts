@@ -21,7 +21,7 @@ import { runAnalyze } from './analyze.js';
 import type { CommandIo } from './io.js';
 import { runProxyConfig } from './proxy-config.js';
 import { runProxyStatus } from './proxy-status.js';
-import { runTraffic, type TrafficOptions } from './traffic.js';
+import { measureTraffic, runTraffic, type TrafficOptions } from './traffic.js';
 
 const logs: string[] = [];
 const log = (line: string): void => void logs.push(line);
@@ -166,9 +166,24 @@ test('traffic, proxy-status, proxy-config and analyze against a running mesh', {
   // Step 4: no rules, 50/50 across the clusters by endpoint.
   const plain = capture();
   assert.equal(await runTraffic({ ...base(), requests: 120, output: 'json' }, plain), 0, plain.stdout.join('\n') + plain.stderr.join('\n'));
-  const doc = JSON.parse(plain.stdout.join('\n')) as { expectedFrom: string; counts: { version: Record<string, number>; cluster: Record<string, number> }; expected: { version: Record<string, number> }; failed: number; verdict: { pass: boolean } };
-  assert.equal(doc.expectedFrom, 'mesh config (proxy)');
+  const doc = JSON.parse(plain.stdout.join('\n')) as {
+    expectedFrom: string;
+    counts: { version: Record<string, number>; cluster: Record<string, number> };
+    expected: { version: Record<string, number> };
+    intent: { derived: boolean; virtualService?: string; shares: { version: Record<string, number> } };
+    proxy: { source: string; shares: { version: Record<string, number> } };
+    agreement: { agrees: boolean };
+    failed: number;
+    verdict: { pass: boolean };
+  };
+  // Judged against the applied config (no VirtualService: the service's endpoints evenly); the proxy agrees.
+  assert.equal(doc.expectedFrom, 'applied config (context cluster-1)');
   assert.deepEqual(doc.expected.version, { v1: 0.5, v2: 0.5 });
+  assert.equal(doc.intent.derived, true);
+  assert.equal(doc.intent.virtualService, undefined);
+  assert.equal(doc.proxy.source, 'proxy');
+  assert.deepEqual(doc.proxy.shares.version, { v1: 0.5, v2: 0.5 });
+  assert.equal(doc.agreement.agrees, true);
   assert.equal(doc.failed, 0);
   assert.equal((doc.counts.version.v1 ?? 0) + (doc.counts.version.v2 ?? 0), 120);
   assert.ok(doc.counts.version.v1 > 0 && doc.counts.version.v2 > 0, JSON.stringify(doc.counts));
@@ -182,9 +197,19 @@ test('traffic, proxy-status, proxy-config and analyze against a running mesh', {
   await applyObjects(kc1, [...manifests('helloworld-destinationrule.yaml'), ...manifests('helloworld-virtualservice.yaml')], { namespace: 'sample' });
   await until('the 80/20 route in the proxy', async () => (await helloWeights()) === 'v1=80,v2=20', 5_000);
   const canary = capture();
-  assert.equal(await runTraffic({ ...base(), requests: 250 }, canary), 0, canary.stdout.join('\n'));
+  const canaryReport = await measureTraffic({ ...base(), requests: 250 }, canary);
+  assert.equal(canaryReport.verdict.pass, true, canary.stdout.join('\n'));
+  // The intent is the scenario's 80/20, read from the VirtualService as applied; the proxy agrees with it.
+  const intent = canaryReport.intent?.intent;
+  assert.ok(intent?.derived, JSON.stringify(intent));
+  assert.equal(intent.virtualService, 'sample/helloworld');
+  assert.deepEqual(intent.destinations.map((d) => [d.subset, d.weight, d.share]), [['v1', 80, 0.8], ['v2', 20, 0.2]]);
+  assert.deepEqual(Object.fromEntries(canaryReport.expected), { v1: 0.8, v2: 0.2 });
+  assert.deepEqual(canaryReport.agreement, { agrees: true, by: ['version', 'cluster', 'instance'] });
   const text = canary.stdout.join('\n');
   assert.match(text, /route: http_proxy > helloworld\.sample\.svc\.cluster\.local:5000 > sample\/helloworld\/http\[0\]: outbound\|5000\|v1\|helloworld\.sample\.svc\.cluster\.local 80, outbound\|5000\|v2\|helloworld\.sample\.svc\.cluster\.local 20/);
+  assert.match(text, /^declared: VirtualService sample\/helloworld http\[0\]: helloworld\.sample\.svc\.cluster\.local:5000 subset v1 80\.0%, helloworld\.sample\.svc\.cluster\.local:5000 subset v2 20\.0% \(DestinationRule sample\/helloworld\)$/m);
+  assert.match(text, /^proxy config agrees with the applied config \(by version, cluster, instance\)$/m);
   assert.match(text, /^v1 +\d+ +\d+\.\d% +80\.0%$/m);
   assert.match(text, /^cluster-2 +\d+ +\d+\.\d% +20\.0%$/m);
   assert.match(text, /^failed requests: 0$/m);

@@ -1,20 +1,27 @@
 // `meshwork traffic`: N requests from a pod (ONE exec of real curl in it, through its sidecar when it
 // has one), the split of the answers by version, cluster and instance, and a chi-square verdict
-// against the weights the mesh is configured with (or --expect). Exit 0 on PASS, 1 on FAIL.
+// against the weights the applied Istio config declares (the intent, derived without the translator),
+// or --expect. Separately, whether the sending proxy's own config gives the same split: a proxy that
+// disagrees with the applied config fails the run. Exit 0 on PASS, 1 on FAIL.
 
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import { loadKubeConfig } from '../kubeapi/client.js';
 import { CurlOutputParser, newMarker, writeOutFormat, type Answer } from './answers.js';
+import { readAppliedConfig } from './applied-config.js';
 import { asProxyResources, parseConfigDump } from './config-dump.js';
 import { getJson, locateControlPlane } from './control-plane.js';
 import { execInPod } from './exec.js';
-import { expectedSplit, groupShares, type ExpectedSplit, type SplitDimension } from './expected-split.js';
+import { expectedSplit, groupShares, type SplitDimension, type SplitRequest } from './expected-split.js';
+import { sameShares } from './intent/agreement.js';
+import { deriveIntent } from './intent/derive.js';
+import type { IntentRequest, KnownEndpoint, KnownService } from './intent/model.js';
 import { CommandError, errorMessage, outBlock, type CommandIo } from './io.js';
 import { appContainer, hasSidecar, parsePodRef, resolvePod } from './pods.js';
 import { fetchProxyDump } from './proxy-dump.js';
-import { EndpointDirectory, parseRegistry } from './registry.js';
+import { EndpointDirectory, parseRegistry, parseRegistryMesh } from './registry.js';
+import { ALL_DIMENSIONS, expectedShares, judgeTraffic, type IntentView, type ProxyView } from './traffic-judgement.js';
 import { formatTrafficReport, formatTrafficStructured, type TrafficReport } from './traffic-report.js';
-import { judge, parseExpect, tally } from './verdict.js';
+import { parseExpect, tally } from './verdict.js';
 
 export interface TrafficOptions {
   kubeconfig?: string;
@@ -35,6 +42,8 @@ export interface TrafficOptions {
   requestTimeout: number;
   controlPlaneAddress?: string;
   output: 'table' | 'json' | 'yaml';
+  /** The intent to judge against instead of the one derived from the cluster's config (the demo's scenario files). */
+  intent?: IntentView;
 }
 
 /** curl -K reads `url = "..."`: quotes and backslashes escaped. */
@@ -59,26 +68,60 @@ export function requestOf(url: string): { host: string; path: string } {
   return { host: u.host, path: `${u.pathname}${u.search}` };
 }
 
-async function registryDirectory(kc: KubeConfig, opts: TrafficOptions, io: CommandIo): Promise<EndpointDirectory | undefined> {
+export interface Registry {
+  directory: EndpointDirectory;
+  services: KnownService[];
+  endpoints: KnownEndpoint[];
+}
+
+/** The control plane's registry, or why there is none (warned on stderr). */
+export async function readRegistry(kc: KubeConfig, controlPlaneAddress: string | undefined, io: CommandIo): Promise<Registry | string> {
   try {
-    const cp = await locateControlPlane(kc, opts.controlPlaneAddress ? { address: opts.controlPlaneAddress } : {});
-    return new EndpointDirectory(parseRegistry(await getJson(cp.url, '/debug/registry')));
+    const cp = await locateControlPlane(kc, controlPlaneAddress ? { address: controlPlaneAddress } : {});
+    const body = await getJson(cp.url, '/debug/registry');
+    return { directory: new EndpointDirectory(parseRegistry(body)), ...parseRegistryMesh(body) };
   } catch (err) {
-    io.err(`warning: no endpoint registry from the control plane (${errorMessage(err)}): instances are not mapped to clusters, versions come from subset names`);
-    return undefined;
+    const why = `no endpoint registry from the control plane (${errorMessage(err)})`;
+    io.err(`warning: ${why}: instances are not mapped to clusters, versions come from subset names`);
+    return why;
   }
 }
 
-async function meshSplit(kc: KubeConfig, pod: V1Pod, opts: TrafficOptions, directory: EndpointDirectory | undefined, io: CommandIo): Promise<{ split: ExpectedSplit; source: TrafficReport['expectedFrom'] }> {
-  const fetched = await fetchProxyDump(kc, pod, opts.controlPlaneAddress ? { controlPlaneAddress: opts.controlPlaneAddress } : {});
-  if (fetched.fallbackReason) io.err(`note: using the control plane's config for the proxy: ${fetched.fallbackReason}`);
-  let split: ExpectedSplit;
+/** The request as the applied config sees it: curl sends Host, User-Agent and Accept; Envoy adds x-request-id and x-forwarded-proto before routing. */
+export function intentRequest(url: string): IntentRequest {
+  return { ...requestOf(url), method: 'GET', headers: { accept: '*/*' }, unknownHeaders: ['user-agent', 'x-request-id', 'x-forwarded-proto'] };
+}
+
+/** The intent from the Istio config of the pod's cluster (its control plane configures the pod's sidecar from it). */
+async function appliedIntent(kc: KubeConfig, pod: V1Pod, opts: TrafficOptions, registry: Registry | string): Promise<IntentView> {
+  const from = `applied config (context ${kc.getCurrentContext()})`;
+  const view = (intent: IntentView['intent']): IntentView => ({ intent, from, compareBy: ALL_DIMENSIONS });
+  if (typeof registry === 'string') return view({ derived: false, reason: registry, notes: [] });
+  let config;
   try {
-    split = expectedSplit(asProxyResources(parseConfigDump(fetched.dump)), requestOf(opts.url), directory);
+    config = await readAppliedConfig(kc);
   } catch (err) {
-    throw new CommandError(`cannot derive the expected split from ${fetched.url}: ${errorMessage(err)}. Give the shares with --expect (e.g. v1=80,v2=20)`);
+    return view({ derived: false, reason: `cannot read the Istio config of context ${kc.getCurrentContext()}: ${errorMessage(err)}`, notes: [] });
   }
-  return { split, source: fetched.source === 'proxy' ? 'mesh config (proxy)' : 'mesh config (control plane)' };
+  return view(deriveIntent({
+    config,
+    services: registry.services,
+    endpoints: registry.endpoints,
+    source: { namespace: pod.metadata?.namespace ?? opts.namespace, labels: pod.metadata?.labels ?? {} },
+    request: intentRequest(opts.url),
+  }));
+}
+
+/** A proxy's own view of a request: its config_dump walked as Envoy would. */
+export async function proxyView(kc: KubeConfig, pod: V1Pod, request: SplitRequest, directory: EndpointDirectory | undefined, controlPlaneAddress: string | undefined, io: CommandIo): Promise<ProxyView> {
+  const fetched = await fetchProxyDump(kc, pod, controlPlaneAddress ? { controlPlaneAddress } : {});
+  if (fetched.fallbackReason) io.err(`note: using the control plane's config for the proxy: ${fetched.fallbackReason}`);
+  const source = fetched.source === 'proxy' ? 'proxy' : 'control plane';
+  try {
+    return { source, split: expectedSplit(asProxyResources(parseConfigDump(fetched.dump)), request, directory) };
+  } catch (err) {
+    return { source, error: `${errorMessage(err)} (${fetched.url})` };
+  }
 }
 
 /** Progress on stderr: every 10% for long runs, at most once a second. */
@@ -97,6 +140,11 @@ function progressReporter(total: number, io: CommandIo, now: () => number = Date
 }
 
 export async function runTraffic(opts: TrafficOptions, io: CommandIo): Promise<number> {
+  return (await measureTraffic(opts, io)).verdict.pass ? 0 : 1;
+}
+
+/** Sends the requests, judges them, prints the report and returns it. */
+export async function measureTraffic(opts: TrafficOptions, io: CommandIo): Promise<TrafficReport> {
   if (!Number.isInteger(opts.requests) || opts.requests < 1) throw new CommandError('--requests must be a positive integer');
   requestOf(opts.url);
   const expectOverride = opts.expect !== undefined ? parseExpectOrThrow(opts.expect) : undefined;
@@ -108,18 +156,19 @@ export async function runTraffic(opts: TrafficOptions, io: CommandIo): Promise<n
     throw new CommandError(`pod ${opts.namespace}/${podName} has no sidecar (no istio-proxy container): the mesh's routes do not apply to its requests. Give the expected shares with --expect`);
   }
   const container = appContainer(pod, opts.container);
-  const directory = await registryDirectory(kc, opts, io);
+  const registry = await readRegistry(kc, opts.controlPlaneAddress, io);
+  const directory = typeof registry === 'string' ? undefined : registry.directory;
 
-  let split: ExpectedSplit | undefined;
-  let expectedFrom: TrafficReport['expectedFrom'] = '--expect';
-  let expected: ReadonlyMap<string, number>;
-  if (expectOverride) {
-    expected = expectOverride;
-  } else {
-    const mesh = await meshSplit(kc, pod, opts, directory, io);
-    split = mesh.split;
-    expectedFrom = mesh.source;
-    expected = groupShares(mesh.split, opts.by);
+  let intent: IntentView | undefined;
+  let proxy: ProxyView | undefined;
+  if (!expectOverride) {
+    intent = opts.intent ?? (await appliedIntent(kc, pod, opts, registry));
+    proxy = await proxyView(kc, pod, requestOf(opts.url), directory, opts.controlPlaneAddress, io);
+    try {
+      expectedShares({ intent, proxy }, opts.by);
+    } catch (err) {
+      throw new CommandError(`cannot derive the expected split: ${errorMessage(err)}. Give the shares with --expect (e.g. v1=80,v2=20)`);
+    }
   }
 
   const marker = newMarker();
@@ -152,14 +201,20 @@ export async function runTraffic(opts: TrafficOptions, io: CommandIo): Promise<n
   if (leftover) io.err(`warning: output after the last answer: ${leftover.slice(0, 200)}`);
 
   const counted = tally(answers, (instance) => directory?.byPod(instance)?.cluster);
-  const verdict = judge(counted, expected, opts.by, { maxFailures: opts.maxFailures, ...(opts.alpha !== undefined ? { alpha: opts.alpha } : {}) });
-  if (split) {
-    // The expected shares were read before sending: a config push during the run (e.g. right after
+  const judgement = judgeTraffic(counted, { ...(intent ? { intent } : {}), ...(proxy ? { proxy } : {}), ...(expectOverride ? { expect: expectOverride } : {}) }, opts.by, {
+    maxFailures: opts.maxFailures,
+    ...(opts.alpha !== undefined ? { alpha: opts.alpha } : {}),
+  });
+  const { verdict } = judgement;
+  if (proxy && 'split' in proxy) {
+    // The proxy's split was read before sending: a config push during the run (e.g. right after
     // create-mesh, while the remote cluster's endpoints arrive) makes the counts mix two configurations.
-    const after = groupShares((await meshSplit(kc, pod, opts, directory, io)).split, opts.by);
-    if (!sameShares(expected, after)) {
+    const after = await proxyView(kc, pod, requestOf(opts.url), directory, opts.controlPlaneAddress, io);
+    const before = groupShares(proxy.split, opts.by);
+    const now = 'split' in after ? groupShares(after.split, opts.by) : after.error;
+    if (typeof now === 'string' || !sameShares(before, now)) {
       verdict.pass = false;
-      verdict.reasons.push(`the proxy's routing changed while the requests ran (expected ${formatShares(expected)} before, ${formatShares(after)} after): ` +
+      verdict.reasons.push(`the proxy's routing changed while the requests ran (expected ${formatShares(before)} before, ${typeof now === 'string' ? now : formatShares(now)} after): ` +
         'the counts mix both configurations. Run the command again.');
     }
   }
@@ -167,19 +222,13 @@ export async function runTraffic(opts: TrafficOptions, io: CommandIo): Promise<n
     from: { pod: podName, namespace: opts.namespace, context: kc.getCurrentContext(), sidecar },
     url: opts.url,
     requests: opts.requests,
-    expectedFrom,
-    ...(split ? { split } : {}),
-    expected,
+    ...judgement,
+    ...(intent ? { intent } : {}),
+    ...(proxy ? { proxy } : {}),
     tally: counted,
-    verdict,
   };
   outBlock(io, opts.output === 'table' ? formatTrafficReport(report) : formatTrafficStructured(report, opts.output));
-  return verdict.pass ? 0 : 1;
-}
-
-function sameShares(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>): boolean {
-  const names = new Set([...a.keys(), ...b.keys()]);
-  return [...names].every((name) => Math.abs((a.get(name) ?? 0) - (b.get(name) ?? 0)) < 1e-9);
+  return report;
 }
 
 function formatShares(shares: ReadonlyMap<string, number>): string {

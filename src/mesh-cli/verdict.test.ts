@@ -64,6 +64,7 @@ describe('traffic report', () => {
     from: { pod: 'sleep-abc', namespace: 'sample', context: 'cluster-1', sidecar: true },
     url: 'http://helloworld.sample:5000/hello',
     requests: 1001,
+    basis: 'expect',
     expectedFrom: '--expect',
     expected: split8020,
     tally: t,

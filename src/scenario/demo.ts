@@ -1,6 +1,8 @@
 // `meshwork demo` (the README's main command): the whole multi-cluster helloworld scenario (steps 1-8) on local
 // clusters, step by step as the original walkthrough, but every split measured with 1000 requests and
-// judged by a chi-square test. It leaves the mesh running and says how to use and stop it.
+// judged by a chi-square test against the split the scenario's files declare (mesh-cli/intent, read from
+// the YAML the demo applied), and every sending proxy's config checked against the same declaration. It
+// leaves the mesh running and says how to use and stop it.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
@@ -11,11 +13,17 @@ import { apiErrorCode, loadKubeConfig } from '../kubeapi/client.js';
 import { readManifests, type Manifest } from '../kubeapi/manifests.js';
 import { compileLabelSelector } from '../local/store/selectors.js';
 import { execInPod } from '../mesh-cli/exec.js';
-import { runTraffic } from '../mesh-cli/traffic.js';
+import { groupShares, type SplitDimension } from '../mesh-cli/expected-split.js';
+import { formatShares } from '../mesh-cli/intent/agreement.js';
+import { declaredBy, type DerivedIntent, type Intent } from '../mesh-cli/intent/model.js';
+import { splitHostHeader } from '../mesh-cli/intent/names.js';
+import { intentRequest, measureTraffic, proxyView, readRegistry } from '../mesh-cli/traffic.js';
+import { agreementOf } from '../mesh-cli/traffic-judgement.js';
 import { chiSquareTest } from '../stats/chisquare.js';
 import { startDetached } from '../runtime/detach.js';
 import { clusterNames } from '../runtime/up.js';
 import { runningState, statePaths } from '../runtime/state.js';
+import { AppliedFiles, evenlyOver } from './applied-files.js';
 
 export interface DemoOptions {
   stateDir: string;
@@ -31,6 +39,9 @@ export interface DemoOptions {
 const CLUSTERS = clusterNames(2);
 const VERSION_OF: Record<string, string> = { 'cluster-1': 'v1', 'cluster-2': 'v2' };
 const URL = 'http://helloworld.sample:5000/hello';
+/** The files give placeholder pods: the intent speaks for versions and member clusters. */
+const COMPARED: SplitDimension[] = ['version', 'cluster'];
+const INTENT_FROM = 'the scenario files the demo applied';
 
 export async function runDemo(opts: DemoOptions): Promise<boolean> {
   const { say } = opts;
@@ -52,6 +63,11 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
     for (const c of state.clusters) say(`${c.name}: API server ${c.server}`);
   }
   const kc = (context: string) => loadKubeConfig({ kubeconfig: paths.kubeconfig, context });
+  const applied = new AppliedFiles();
+  const applyTo = async (context: string, manifests: Manifest[], namespace?: string): Promise<void> => {
+    await apply(kc(context), say, context, manifests, namespace);
+    applied.record(context, manifests, namespace);
+  };
 
   heading('Steps 2-3: install the mesh (revision asm-managed-stable) and join the clusters');
   for (const ctx of CLUSTERS) await runInstall({ kubeconfig: paths.kubeconfig, context: ctx, out: (l) => say(`  ${l}`), ...(opts.dataPlane ? { dataPlane: opts.dataPlane } : {}) });
@@ -60,47 +76,44 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
   heading('Step 4: helloworld v1 in cluster-1, v2 in cluster-2, sleep in both (namespace sample, in the mesh)');
   const helloworld = readManifests([file('helloworld.yaml')]);
   for (const ctx of CLUSTERS) {
-    const config = kc(ctx);
-    await apply(config, say, ctx, [namespaceManifest('sample', { 'istio.io/rev': 'asm-managed-stable' })]);
-    await apply(config, say, ctx, select(helloworld, 'service=helloworld'), 'sample');
-    await apply(config, say, ctx, select(helloworld, `version=${VERSION_OF[ctx]}`), 'sample');
-    await apply(config, say, ctx, readManifests([file('sleep.yaml')]), 'sample');
+    await applyTo(ctx, [namespaceManifest('sample', { 'istio.io/rev': 'asm-managed-stable' })]);
+    await applyTo(ctx, select(helloworld, 'service=helloworld'), 'sample');
+    await applyTo(ctx, select(helloworld, `version=${VERSION_OF[ctx]}`), 'sample');
+    await applyTo(ctx, readManifests([file('sleep.yaml')]), 'sample');
     // The walkthrough's step 4 has no routing rule: take away one a previous run left.
-    await deleteVirtualService(config, 'sample', 'helloworld');
+    await deleteVirtualService(kc(ctx), 'sample', 'helloworld');
+    applied.forget(ctx, 'VirtualService', 'sample', 'helloworld');
   }
   for (const ctx of CLUSTERS) await waitPodsReady(kc(ctx), 'sample', 2, say, ctx);
   // The walkthrough's clusters discover each other's endpoints within seconds: measure once they have.
   for (const ctx of CLUSTERS) await waitForBothVersions(kc(ctx), ctx, say);
-  for (const ctx of CLUSTERS) results.push({ step: `step 4, from ${ctx}: no rules, v1/v2 50/50`, pass: await traffic(opts, ctx) });
+  for (const ctx of CLUSTERS) results.push(await traffic(opts, ctx, applied, `step 4, from ${ctx}: no rules`));
 
   heading('Step 5: DestinationRule (subsets v1, v2) and VirtualService 80/20, applied to both clusters');
-  for (const ctx of CLUSTERS) {
-    await apply(kc(ctx), say, ctx, readManifests([file('helloworld-destinationrule.yaml'), file('helloworld-virtualservice.yaml')]), 'sample');
-  }
+  for (const ctx of CLUSTERS) await applyTo(ctx, readManifests([file('helloworld-destinationrule.yaml'), file('helloworld-virtualservice.yaml')]), 'sample');
   await new Promise((r) => setTimeout(r, 2000));
-  for (const ctx of CLUSTERS) results.push({ step: `step 5, from ${ctx}: VirtualService 80/20`, pass: await traffic(opts, ctx) });
+  for (const ctx of CLUSTERS) results.push(await traffic(opts, ctx, applied, `step 5, from ${ctx}: VirtualService`));
 
   heading('Step 6: an ingress gateway per cluster (namespace istio-gateway) and the helloworld Gateway + VirtualService');
   for (const ctx of CLUSTERS) {
-    const config = kc(ctx);
-    await apply(config, say, ctx, [namespaceManifest('istio-gateway', { 'istio.io/rev': 'asm-managed-stable' })]);
+    await applyTo(ctx, [namespaceManifest('istio-gateway', { 'istio.io/rev': 'asm-managed-stable' })]);
     // As the walkthrough: the gateway's own Service is replaced by the MultiClusterService of step 7.
-    await apply(config, say, ctx, readManifests([file('istio-ingressgateway/deployment.yaml')]), 'istio-gateway');
-    await apply(config, say, ctx, readManifests([file('helloworld-gateway.yaml')]), 'sample');
+    await applyTo(ctx, readManifests([file('istio-ingressgateway/deployment.yaml')]), 'istio-gateway');
+    await applyTo(ctx, readManifests([file('helloworld-gateway.yaml')]), 'sample');
   }
   for (const ctx of CLUSTERS) await waitPodsReady(kc(ctx), 'istio-gateway', 1, say, ctx);
 
   heading('Step 7: MultiClusterService, BackendConfig and MultiClusterIngress in the config cluster (cluster-1)');
-  await apply(kc('cluster-1'), say, 'cluster-1', readManifests([file('backendconfig.yaml'), file('multiclusterservice.yaml'), file('multiclusteringress.yaml')]), 'istio-gateway');
+  await applyTo('cluster-1', readManifests([file('backendconfig.yaml'), file('multiclusterservice.yaml'), file('multiclusteringress.yaml')]), 'istio-gateway');
   const vip = await waitForVip(kc('cluster-1'), 'istio-gateway', 'istio-ingressgateway');
   say(`  status.VIP = ${vip}   (kubectl get MultiClusterIngress -n istio-gateway -o custom-columns=VIP:status.VIP)`);
   await waitForGateways(`http://${vip}/hello`, CLUSTERS.length);
-  results.push({ step: 'step 7, curl http://$VIP/hello: 50/50 through the gateways of both clusters', pass: await edgeTraffic(opts, `http://${vip}/hello`, { v1: 50, v2: 50 }) });
+  results.push(await edgeTraffic(opts, kc, applied, `http://${vip}/hello`, 'step 7, curl http://$VIP/hello through the gateways of both clusters'));
 
   heading('Step 8: the canary at the edge (helloworld-gateway-canary.yaml: 20% v1, 80% v2) on both clusters');
-  for (const ctx of CLUSTERS) await apply(kc(ctx), say, ctx, readManifests([file('helloworld-gateway-canary.yaml')]), 'sample');
+  for (const ctx of CLUSTERS) await applyTo(ctx, readManifests([file('helloworld-gateway-canary.yaml')]), 'sample');
   await new Promise((r) => setTimeout(r, 2000));
-  results.push({ step: 'step 8, curl http://$VIP/hello: 20/80', pass: await edgeTraffic(opts, `http://${vip}/hello`, { v1: 20, v2: 80 }) });
+  results.push(await edgeTraffic(opts, kc, applied, `http://${vip}/hello`, 'step 8, curl http://$VIP/hello, the canary at the gateways'));
 
   heading('Summary');
   for (const r of results) say(`  ${r.pass ? 'PASS' : 'FAIL'}  ${r.step}`);
@@ -162,8 +175,34 @@ async function waitForGateways(url: string, clusters: number): Promise<void> {
   }
 }
 
-/** N requests from this machine to the edge (4 at a time, keep-alive), judged like `meshwork traffic`. */
-async function edgeTraffic(opts: DemoOptions, url: string, weights: Record<string, number>): Promise<boolean> {
+const versionShares = (intent: Intent): string => (intent.derived ? formatShares(groupShares(intent, 'version')) : 'not derived');
+
+/**
+ * N requests from this machine to the edge (4 at a time, keep-alive), judged like `meshwork traffic`:
+ * against the split the scenario's files declare for each cluster's gateway (the edge spreads evenly
+ * over them), with each gateway's own config checked against its declaration.
+ */
+async function edgeTraffic(opts: DemoOptions, kc: (context: string) => KubeConfig, applied: AppliedFiles, url: string, what: string): Promise<{ step: string; pass: boolean }> {
+  const request = intentRequest(url);
+  const intents: DerivedIntent[] = [];
+  for (const ctx of CLUSTERS) {
+    const intent = applied.intent(ctx, { namespace: 'istio-gateway', labels: applied.podLabels(ctx, 'istio-gateway', 'istio-ingressgateway'), gateway: true }, request);
+    if (!intent.derived) {
+      opts.say(`\n  the scenario's files give no expected split for the gateway of ${ctx}: ${intent.reason}`);
+      return { step: `${what}: no expected split`, pass: false };
+    }
+    intents.push(intent);
+  }
+  const expected = groupShares(evenlyOver(intents), 'version');
+  opts.say(`\n  expected from the scenario's files: ${formatShares(expected)}, declared by ${declaredBy(intents[0])}, evenly over the gateways of ${CLUSTERS.join(' and ')}`);
+
+  let agreeing = true;
+  for (const [i, ctx] of CLUSTERS.entries()) {
+    const line = await gatewayAgreement(kc(ctx), ctx, intents[i], request);
+    agreeing &&= line.agrees;
+    opts.say(`  ${line.text}`);
+  }
+
   const byVersion = new Map<string, number>();
   const byGateway = new Map<string, number>();
   let failures = 0;
@@ -184,14 +223,32 @@ async function edgeTraffic(opts: DemoOptions, url: string, weights: Record<strin
     }
   };
   await Promise.all([worker(), worker(), worker(), worker()]);
-  const versions = Object.keys(weights);
-  const verdict = chiSquareTest(versions.map((v) => byVersion.get(v) ?? 0), versions.map((v) => weights[v]));
-  const pass = verdict.pass && failures === 0 && [...byVersion.keys()].every((v) => versions.includes(v));
-  opts.say(`\n  ${opts.requests} x curl ${url}`);
-  for (const v of versions) opts.say(`  ${v}: ${byVersion.get(v) ?? 0} (expected ${weights[v]}%)`);
+  const versions = [...expected.keys()].sort();
+  const verdict = chiSquareTest(versions.map((v) => byVersion.get(v) ?? 0), versions.map((v) => expected.get(v) ?? 0));
+  const splitOk = verdict.pass && failures === 0 && [...byVersion.keys()].every((v) => versions.includes(v));
+  opts.say(`  ${opts.requests} x curl ${url}`);
+  for (const v of versions) opts.say(`  ${v}: ${byVersion.get(v) ?? 0} (expected ${((expected.get(v) ?? 0) * 100).toFixed(1)}%)`);
   opts.say(`  by gateway: ${[...byGateway].map(([g, n]) => `${g} ${n}`).join(', ')}; failed requests: ${failures}`);
-  opts.say(`  chi-square ${verdict.statistic.toFixed(3)}, p-value ${verdict.pValue.toFixed(4)}: ${pass ? 'PASS' : 'FAIL'}`);
-  return pass;
+  opts.say(`  chi-square ${verdict.statistic.toFixed(3)}, p-value ${verdict.pValue.toFixed(4)}: ${splitOk && agreeing ? 'PASS' : 'FAIL'}`);
+  return { step: `${what}: expected ${formatShares(expected)}, ${agreeing ? 'gateways agree' : 'a gateway DISAGREES'}`, pass: splitOk && agreeing };
+}
+
+/** Whether the gateway pod of `context` is configured to give requests the split the files declare for it. */
+async function gatewayAgreement(kc: KubeConfig, context: string, intent: DerivedIntent, request: { host: string; path: string }): Promise<{ agrees: boolean; text: string }> {
+  const quiet = { out: () => undefined, err: () => undefined };
+  const pods = await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'istio-gateway', labelSelector: 'istio=ingressgateway' });
+  const pod = pods.items.find((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp);
+  if (!pod) return { agrees: false, text: `${context}: no running gateway pod to check` };
+  const registry = await readRegistry(kc, undefined, quiet);
+  const directory = typeof registry === 'string' ? undefined : registry.directory;
+  // The edge keeps the client's Host: the gateway's listener is the port of the VIP.
+  const view = await proxyView(kc, pod, { ...request, listenerPort: splitHostHeader(request.host).port }, directory, undefined, quiet);
+  const agreement = agreementOf({ intent, from: INTENT_FROM, compareBy: COMPARED }, view);
+  const name = `gateway ${pod.metadata?.name ?? '?'} (${context})`;
+  if (!agreement) return { agrees: false, text: `${name}: not compared` };
+  return agreement.agrees
+    ? { agrees: true, text: `${name}: proxy config agrees with the scenario's files (${formatShares(groupShares(intent, 'version'))})` }
+    : { agrees: false, text: `${name}: ${agreement.finding ?? 'proxy config disagrees'}` };
 }
 
 function namespaceManifest(name: string, labels: Record<string, string>): Manifest {
@@ -230,9 +287,12 @@ async function waitPodsReady(kc: KubeConfig, namespace: string, expected: number
   }
 }
 
-async function traffic(opts: DemoOptions, context: string): Promise<boolean> {
-  opts.say(`\n  meshwork traffic --context ${context} -n sample --from deploy/sleep --url ${URL} --requests ${opts.requests}`);
-  const code = await runTraffic(
+/** `meshwork traffic` from the sleep pod of `context`, judged against what the scenario's files declare. */
+async function traffic(opts: DemoOptions, context: string, applied: AppliedFiles, what: string): Promise<{ step: string; pass: boolean }> {
+  const intent = applied.intent(context, { namespace: 'sample', labels: applied.podLabels(context, 'sample', 'sleep') }, intentRequest(URL));
+  opts.say(`\n  expected from the scenario's files: ${intent.derived ? `${versionShares(intent)}, declared by ${declaredBy(intent)}` : `not derived: ${intent.reason}`}`);
+  opts.say(`  meshwork traffic --context ${context} -n sample --from deploy/sleep --url ${URL} --requests ${opts.requests}`);
+  const report = await measureTraffic(
     {
       kubeconfig: statePaths(opts.stateDir).kubeconfig,
       context,
@@ -244,10 +304,12 @@ async function traffic(opts: DemoOptions, context: string): Promise<boolean> {
       maxFailures: 0,
       requestTimeout: 10,
       output: 'table',
+      intent: { intent, from: INTENT_FROM, compareBy: COMPARED },
     },
     { out: (l) => opts.say(`  ${l}`), err: () => undefined },
   );
-  return code === 0;
+  const agreement = report.agreement ? (report.agreement.agrees ? 'proxy agrees' : 'proxy DISAGREES') : 'proxy not compared';
+  return { step: `${what}: expected ${versionShares(intent)}, ${agreement}`, pass: report.verdict.pass };
 }
 
 export function defaultScenarioDir(repoRoot: string): string {

@@ -106,7 +106,7 @@ describe(`the mesh across two local clusters (${E2E_DATA_PLANE} data plane)`, { 
   test(`meshwork traffic, proxy-status and proxy-config read the ${E2E_DATA_PLANE} sidecars`, async () => {
     const traffic = await env.meshwork(['traffic', '--context', 'cluster-2', '-n', 'sample', '--from', 'deploy/sleep', '--url', URL, '--requests', '400'], 120_000);
     assert.equal(traffic.code, 0, traffic.stderr + traffic.stdout);
-    assert.match(traffic.stdout, /expected shares from: mesh config \(proxy\)/);
+    assert.match(traffic.stdout, /^expected shares from: applied config \(context cluster-2\)\nproxy config agrees with the applied config /m);
     assert.match(traffic.stdout, /^v1\s+\d+\s+[\d.]+%\s+80\.0%$/m);
     assert.match(traffic.stdout, /^PASS$/m);
     const status = await env.meshwork(['proxy-status', '--context', 'cluster-2']);
