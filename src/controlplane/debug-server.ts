@@ -8,13 +8,13 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { MeshEndpoint, MeshService } from '../registry/model.js';
-import { analyze } from '../translate/translate.js';
 import type { XdsServer } from '../xds/server.js';
 import type { XdsNode } from '../xds/protos.js';
 import { parseNodeId } from './identity.js';
 import type { SourcesStatus } from './mesh-sources.js';
 import { configDump } from './proxy-resources.js';
 import type { ProxyPusher } from './pusher.js';
+import type { StatusReporterStats } from './status-reporter.js';
 
 export interface DebugServerOptions {
   host: string;
@@ -23,6 +23,8 @@ export interface DebugServerOptions {
   /** Undefined until the xDS server runs. */
   xds: () => XdsServer | undefined;
   sources: () => SourcesStatus;
+  /** What the config status reporter wrote (null: it does not run). */
+  configStatus?: () => StatusReporterStats | null;
   log: (line: string) => void;
 }
 
@@ -79,8 +81,9 @@ function route(opts: DebugServerOptions, req: IncomingMessage, res: ServerRespon
         const reason = rejected.get(s.nodeId);
         return { ...s, ...(reason ? { configRejected: reason } : {}) };
       });
-      // counters: responses, ACKs, NACKs, stale nonces since the control plane started (tests assert no NACK).
-      return send(res, 200, { version: opts.pusher.snapshot().snapshot.version, counters: opts.xds()?.counters() ?? null, proxies });
+      // counters: responses, ACKs, NACKs, stale nonces since the control plane started (tests assert no NACK);
+      // pusher: mesh rebuilds and per-proxy pushes (a status write must cause neither).
+      return send(res, 200, { version: opts.pusher.snapshot().snapshot.version, counters: opts.xds()?.counters() ?? null, pusher: opts.pusher.stats(), proxies });
     }
     case '/debug/config_dump': {
       const proxyId = url.searchParams.get('proxyID') ?? url.searchParams.get('proxyId');
@@ -118,8 +121,8 @@ function route(opts: DebugServerOptions, req: IncomingMessage, res: ServerRespon
       });
     }
     case '/debug/analyze': {
-      const snapshot = opts.pusher.snapshot().snapshot;
-      return send(res, 200, { version: snapshot.version, problems: analyze(snapshot) });
+      const { version, problems } = opts.pusher.problems();
+      return send(res, 200, { version, problems, ...(opts.configStatus ? { configStatus: opts.configStatus() } : {}) });
     }
     default:
       return send(res, 404, { error: `no such endpoint ${url.pathname}; try /ready, /debug/syncz, /debug/config_dump?proxyID=, /debug/registry, /debug/analyze` });
