@@ -1,7 +1,7 @@
 // The control plane's HTTP status/debug port (Istio's 15014): what `meshwork proxy-status`,
 // `proxy-config` and `analyze` read. JSON everywhere, errors as {error} with a status code.
 //   GET /ready                          200 once the own cluster, its config and remote secrets are listed
-//   GET /debug/syncz                    xDS status of every connected proxy
+//   GET /debug/syncz                    xDS status of every connected proxy, and of those that went away lately
 //   GET /debug/config_dump?proxyID=ID   Envoy config_dump of what the proxy is (or would be) sent
 //   GET /debug/registry                 services and endpoints per member cluster, and watch health
 //   GET /debug/analyze                  problems the translator finds in the mesh config
@@ -83,7 +83,16 @@ function route(opts: DebugServerOptions, req: IncomingMessage, res: ServerRespon
       });
       // counters: responses, ACKs, NACKs, stale nonces since the control plane started (tests assert no NACK);
       // pusher: mesh rebuilds and per-proxy pushes (a status write must cause neither).
-      return send(res, 200, { version: opts.pusher.snapshot().snapshot.version, counters: opts.xds()?.counters() ?? null, pusher: opts.pusher.stats(), proxies });
+      // disconnected: proxies whose last stream closed in the last 10 minutes, with when and why;
+      // now: the time the ages of `disconnectedAt` and `stale[].since` are measured against.
+      return send(res, 200, {
+        version: opts.pusher.snapshot().snapshot.version,
+        now: new Date(),
+        counters: opts.xds()?.counters() ?? null,
+        pusher: opts.pusher.stats(),
+        proxies,
+        disconnected: opts.xds()?.disconnected() ?? [],
+      });
     }
     case '/debug/config_dump': {
       const proxyId = url.searchParams.get('proxyID') ?? url.searchParams.get('proxyId');
