@@ -77,8 +77,9 @@ export interface ConfigWatch {
 
 type IstioResource = KubernetesObject & { spec?: unknown };
 
-const ISTIO_GROUP = 'networking.istio.io';
-const ISTIO_VERSION = 'v1';
+export const ISTIO_GROUP = 'networking.istio.io';
+/** The version the config is watched in (and its status written in). */
+export const ISTIO_VERSION = 'v1';
 
 /** VirtualServices, DestinationRules, Gateways and ServiceEntries of every namespace (networking.istio.io/v1). */
 export function watchIstioConfig(clusterId: string, kubeConfig: KubeConfig, common: WatchCommon): ConfigWatch {

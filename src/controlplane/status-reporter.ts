@@ -12,11 +12,8 @@ import type { IstioConfigObjects, KubeIstioObject } from '../registry/build.js';
 import type { ConfigKind, Problem } from '../translate/problems.js';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { Debouncer } from '../xds/debounce.js';
+import { ISTIO_GROUP, ISTIO_VERSION } from './cluster-watch.js';
 import { analysisStatus } from './config-status.js';
-
-const ISTIO_GROUP = 'networking.istio.io';
-/** The version the config watch reads and the status is written in. */
-const ISTIO_VERSION = 'v1';
 
 export interface StatusReporterOptions {
   kubeConfig: KubeConfig;

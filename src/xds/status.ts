@@ -36,8 +36,6 @@ export interface ProxyStatus {
   types: Partial<Record<ShortTypeName, TypeStatus>>;
 }
 
-export type ConnectionState = 'CONNECTED' | 'STALE' | 'DISCONNECTED';
-
 /** A type whose latest version the proxy does not have. */
 export interface StaleType {
   type: ShortTypeName;
