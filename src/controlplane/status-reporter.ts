@@ -63,7 +63,7 @@ export class ConfigStatusReporter {
   private readonly custom: CustomObjectsApi;
   private readonly clock: Clock;
   private readonly debouncer: Debouncer<void>;
-  private readonly stats_: StatusReporterStats = { written: 0, cleared: 0, conflicts: 0, failures: 0 };
+  private readonly counts: StatusReporterStats = { written: 0, cleared: 0, conflicts: 0, failures: 0 };
   /**
    * Per object: the status last written and the resourceVersion it was written over. Until the watch
    * delivers the written object, the cache still shows the old one; this keeps the next round from
@@ -93,7 +93,7 @@ export class ConfigStatusReporter {
   }
 
   stats(): StatusReporterStats {
-    return { ...this.stats_ };
+    return { ...this.counts };
   }
 
   stop(): void {
@@ -146,18 +146,18 @@ export class ConfigStatusReporter {
     try {
       await this.custom.replaceNamespacedCustomObjectStatus({ group: ISTIO_GROUP, version: ISTIO_VERSION, namespace, plural: type.plural, name, body });
       this.inFlight.set(key, { over: resourceVersion, status: update.status });
-      if (findings.length > 0) this.stats_.written++;
-      else this.stats_.cleared++;
+      if (findings.length > 0) this.counts.written++;
+      else this.counts.cleared++;
       return true;
     } catch (err) {
       const code = apiErrorCode(err);
       // Deleted meanwhile: nothing to report on.
       if (code === 404) return true;
       const message = `${kind} ${namespace}/${name}: writing its status failed: ${apiErrorMessage(err).split('\n')[0]}${code ? ` (HTTP ${code})` : ''}`;
-      if (code === 409) this.stats_.conflicts++;
+      if (code === 409) this.counts.conflicts++;
       else {
-        this.stats_.failures++;
-        this.stats_.lastError = message;
+        this.counts.failures++;
+        this.counts.lastError = message;
         this.opts.log(`control-plane: config status: ${message}`);
       }
       return false;
