@@ -50,8 +50,9 @@ export function registerMeshRuntimeCommands(program: Command): void {
     .option('--debug-port <port>', 'debug/status port', parseIntOption(0, 65535), MONITORING_PORT)
     .option('--webhook-port <port>', 'sidecar-injection webhook port (HTTPS)', parseIntOption(0, 65535), WEBHOOK_PORT)
     .option('--no-webhook', 'do not serve the injection webhook')
+    .option('--no-config-status', 'do not write analysis findings into the status of Istio config objects (istiod: PILOT_ENABLE_ANALYSIS=false)')
     .option('--data-plane <kind>', 'what injected pods run unless annotated proxy.meshwork.io/data-plane: envoy or meshwork (default: envoy when installed)')
-    .action(async (opts: { clusterId: string; revision: string; namespace: string; kubeconfig?: string; context?: string; address: string; xdsPort: number; debugPort: number; webhookPort: number; webhook: boolean; dataPlane?: string }) => {
+    .action(async (opts: { clusterId: string; revision: string; namespace: string; kubeconfig?: string; context?: string; address: string; xdsPort: number; debugPort: number; webhookPort: number; webhook: boolean; configStatus: boolean; dataPlane?: string }) => {
       const dataPlane = opts.dataPlane ? parseDataPlane(opts.dataPlane, '--data-plane') : defaultDataPlane(log);
       const cp = await runControlPlane({
         clusterId: opts.clusterId,
@@ -61,6 +62,7 @@ export function registerMeshRuntimeCommands(program: Command): void {
         revision: opts.revision,
         xds: { host: opts.address, port: opts.xdsPort },
         debug: { host: opts.address, port: opts.debugPort },
+        configStatus: opts.configStatus,
         log,
       });
       const injector = opts.webhook

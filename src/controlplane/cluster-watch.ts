@@ -21,6 +21,8 @@ import { startResourceWatch, type ResourceWatch } from './resource-watch.js';
 export interface WatchCommon {
   log: (line: string) => void;
   onChange: () => void;
+  /** Istio config: an update that changed nothing but the status (our own status writes, mostly). */
+  onStatusChange?: () => void;
   clock?: Clock;
 }
 
@@ -75,8 +77,9 @@ export interface ConfigWatch {
 
 type IstioResource = KubernetesObject & { spec?: unknown };
 
-const ISTIO_GROUP = 'networking.istio.io';
-const ISTIO_VERSION = 'v1';
+export const ISTIO_GROUP = 'networking.istio.io';
+/** The version the config is watched in (and its status written in). */
+export const ISTIO_VERSION = 'v1';
 
 /** VirtualServices, DestinationRules, Gateways and ServiceEntries of every namespace (networking.istio.io/v1). */
 export function watchIstioConfig(clusterId: string, kubeConfig: KubeConfig, common: WatchCommon): ConfigWatch {
@@ -88,6 +91,7 @@ export function watchIstioConfig(clusterId: string, kubeConfig: KubeConfig, comm
       what: `${clusterId} ${plural}.${ISTIO_GROUP}`,
       path: `/apis/${ISTIO_GROUP}/${ISTIO_VERSION}/${plural}`,
       list: async () => istioList(await custom.listClusterCustomObject({ group: ISTIO_GROUP, version: ISTIO_VERSION, plural }), plural),
+      significant: { of: withoutStatus, onUnchanged: () => common.onStatusChange?.() },
     });
   const virtualServices = watch('virtualservices');
   const destinationRules = watch('destinationrules');
@@ -108,6 +112,13 @@ export function watchIstioConfig(clusterId: string, kubeConfig: KubeConfig, comm
       await Promise.all(all.map((w) => w.stop()));
     },
   };
+}
+
+/** Everything of a config object but what a status write changes: its status and resourceVersion. */
+function withoutStatus(object: IstioResource): string {
+  const { status: _status, metadata, ...rest } = object as IstioResource & { status?: unknown };
+  const { resourceVersion: _rv, managedFields: _mf, ...meta } = metadata ?? {};
+  return JSON.stringify([meta, rest]);
 }
 
 /** The custom objects API answers untyped JSON: check the list shape before the informer trusts it. */

@@ -9,6 +9,7 @@ import { startXdsServer, type RunningXdsServer } from '../xds/server.js';
 import { startDebugServer } from './debug-server.js';
 import { MeshSources } from './mesh-sources.js';
 import { ProxyPusher } from './pusher.js';
+import { ConfigStatusReporter } from './status-reporter.js';
 
 export interface ControlPlaneOptions {
   /** The member cluster this control plane runs in (CLUSTER_ID of its proxies). */
@@ -25,6 +26,11 @@ export interface ControlPlaneOptions {
   log: (line: string) => void;
   /** How long to wait for the own cluster's first list before serving anyway (default 30 s). */
   syncTimeoutMs?: number;
+  /**
+   * Write the analysis findings into the status of the own cluster's Istio config objects (istiod's
+   * analysis in status); default true.
+   */
+  configStatus?: boolean;
   /** For tests. */
   debounce?: { quietMs: number; maxDelayMs: number };
   clock?: Clock;
@@ -42,11 +48,14 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Runnin
   const cache = new SnapshotCache();
   // The pusher exists before the sources so that their first events find it.
   let pusher: ProxyPusher | undefined;
+  // Created once the caches are synced: findings of a half-listed mesh would be wrong.
+  let reporter: ConfigStatusReporter | undefined;
   const sources = new MeshSources({
     clusterId: opts.clusterId,
     kubeConfig,
     namespace: opts.namespace,
     onChange: () => pusher?.changed(),
+    onConfigStatusChange: () => reporter?.changed(),
     log,
     ...(opts.clock ? { clock: opts.clock } : {}),
   });
@@ -55,18 +64,21 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Runnin
     view: sources,
     cache,
     log,
+    onRebuilt: () => reporter?.changed(),
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.debounce ? { debounce: opts.debounce } : {}),
   });
   const push = pusher;
 
   let xds: RunningXdsServer | undefined;
+  let graceTimer: NodeJS.Timeout | undefined;
   const debug = await startDebugServer({
     host: opts.debug.host,
     port: opts.debug.port,
     pusher: push,
     xds: () => xds?.xds,
     sources: () => sources.status(),
+    configStatus: () => reporter?.stats() ?? null,
     log,
   }).catch(async (err: unknown) => {
     push.stop();
@@ -83,6 +95,22 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Runnin
       `Watches: ${JSON.stringify([...waiting.clusters.flatMap((c) => c.watches), ...waiting.config, waiting.secrets].filter((w) => !w.synced))}`);
   }
   await sources.settled();
+  if (opts.configStatus ?? true) {
+    // Member clusters that do not answer would hold the findings back forever: after the sync
+    // timeout, the findings are written with what is known.
+    const graceEnds = Date.now() + (opts.syncTimeoutMs ?? 30_000);
+    const created = new ConfigStatusReporter({
+      kubeConfig,
+      config: () => sources.config()[0],
+      problems: () => push.problems().problems,
+      ready: () => sources.ready() && (sources.allSynced() || Date.now() >= graceEnds),
+      log,
+      ...(opts.clock ? { clock: opts.clock } : {}),
+    });
+    reporter = created;
+    graceTimer = setTimeout(() => created.changed(), opts.syncTimeoutMs ?? 30_000);
+    graceTimer.unref();
+  }
   push.rebuild();
 
   try {
@@ -96,6 +124,8 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Runnin
     });
   } catch (err) {
     push.stop();
+    reporter?.stop();
+    clearTimeout(graceTimer);
     await debug.close();
     await sources.stop();
     throw new Error(`control-plane ${opts.clusterId}: cannot serve xDS on ${opts.xds.host}:${opts.xds.port}: ${err instanceof Error ? err.message : String(err)}`);
@@ -110,6 +140,8 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Runnin
     stop() {
       stopping ??= (async () => {
         push.stop();
+        reporter?.stop();
+        clearTimeout(graceTimer);
         await running.close();
         await debug.close();
         await sources.stop();

@@ -1,20 +1,20 @@
 // The control plane's HTTP status/debug port (Istio's 15014): what `meshwork proxy-status`,
 // `proxy-config` and `analyze` read. JSON everywhere, errors as {error} with a status code.
 //   GET /ready                          200 once the own cluster, its config and remote secrets are listed
-//   GET /debug/syncz                    xDS status of every connected proxy
+//   GET /debug/syncz                    xDS status of every connected proxy, and of those that went away lately
 //   GET /debug/config_dump?proxyID=ID   Envoy config_dump of what the proxy is (or would be) sent
 //   GET /debug/registry                 services and endpoints per member cluster, and watch health
 //   GET /debug/analyze                  problems the translator finds in the mesh config
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { MeshEndpoint, MeshService } from '../registry/model.js';
-import { analyze } from '../translate/translate.js';
 import type { XdsServer } from '../xds/server.js';
 import type { XdsNode } from '../xds/protos.js';
 import { parseNodeId } from './identity.js';
 import type { SourcesStatus } from './mesh-sources.js';
 import { configDump } from './proxy-resources.js';
 import type { ProxyPusher } from './pusher.js';
+import type { StatusReporterStats } from './status-reporter.js';
 
 export interface DebugServerOptions {
   host: string;
@@ -23,6 +23,8 @@ export interface DebugServerOptions {
   /** Undefined until the xDS server runs. */
   xds: () => XdsServer | undefined;
   sources: () => SourcesStatus;
+  /** What the config status reporter wrote (null: it does not run). */
+  configStatus?: () => StatusReporterStats | null;
   log: (line: string) => void;
 }
 
@@ -79,8 +81,18 @@ function route(opts: DebugServerOptions, req: IncomingMessage, res: ServerRespon
         const reason = rejected.get(s.nodeId);
         return { ...s, ...(reason ? { configRejected: reason } : {}) };
       });
-      // counters: responses, ACKs, NACKs, stale nonces since the control plane started (tests assert no NACK).
-      return send(res, 200, { version: opts.pusher.snapshot().snapshot.version, counters: opts.xds()?.counters() ?? null, proxies });
+      // counters: responses, ACKs, NACKs, stale nonces since the control plane started (tests assert no NACK);
+      // pusher: mesh rebuilds and per-proxy pushes (a status write must cause neither).
+      // disconnected: proxies whose last stream closed in the last 10 minutes, with when and why;
+      // now: the time the ages of `disconnectedAt` and `stale[].since` are measured against.
+      return send(res, 200, {
+        version: opts.pusher.snapshot().snapshot.version,
+        now: new Date(),
+        counters: opts.xds()?.counters() ?? null,
+        pusher: opts.pusher.stats(),
+        proxies,
+        disconnected: opts.xds()?.disconnected() ?? [],
+      });
     }
     case '/debug/config_dump': {
       const proxyId = url.searchParams.get('proxyID') ?? url.searchParams.get('proxyId');
@@ -118,8 +130,8 @@ function route(opts: DebugServerOptions, req: IncomingMessage, res: ServerRespon
       });
     }
     case '/debug/analyze': {
-      const snapshot = opts.pusher.snapshot().snapshot;
-      return send(res, 200, { version: snapshot.version, problems: analyze(snapshot) });
+      const { version, problems } = opts.pusher.problems();
+      return send(res, 200, { version, problems, ...(opts.configStatus ? { configStatus: opts.configStatus() } : {}) });
     }
     default:
       return send(res, 404, { error: `no such endpoint ${url.pathname}; try /ready, /debug/syncz, /debug/config_dump?proxyID=, /debug/registry, /debug/analyze` });

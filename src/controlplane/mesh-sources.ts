@@ -17,6 +17,8 @@ export interface MeshSourcesOptions {
   namespace: string;
   /** Any change of anything watched. */
   onChange: () => void;
+  /** An Istio config object of the own cluster changed only its status (not a config change). */
+  onConfigStatusChange?: () => void;
   log: (line: string) => void;
   clock?: Clock;
 }
@@ -54,7 +56,7 @@ export class MeshSources implements MeshView {
   constructor(private readonly opts: MeshSourcesOptions) {
     const common = { log: opts.log, onChange: opts.onChange, ...(opts.clock ? { clock: opts.clock } : {}) };
     this.local = watchMemberCluster(opts.clusterId, opts.kubeConfig, common);
-    this.configWatch = watchIstioConfig(opts.clusterId, opts.kubeConfig, common);
+    this.configWatch = watchIstioConfig(opts.clusterId, opts.kubeConfig, { ...common, ...(opts.onConfigStatusChange ? { onStatusChange: opts.onConfigStatusChange } : {}) });
     const core = opts.kubeConfig.makeApiClient(CoreV1Api);
     const labelSelector = `${MULTICLUSTER_LABEL}=true`;
     this.secrets = startResourceWatch<V1Secret>({
@@ -88,6 +90,11 @@ export class MeshSources implements MeshView {
 
   remoteClusterIds(): string[] {
     return [...this.remotes.keys()].sort();
+  }
+
+  /** Every member cluster listed too: the whole mesh is known (analysis findings can be trusted). */
+  allSynced(): boolean {
+    return this.ready() && [...this.remotes.values()].every((r) => r.watch.synced());
   }
 
   /** Own cluster, its Istio config and its remote secrets listed: enough to serve its proxies. */

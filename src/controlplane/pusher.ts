@@ -7,7 +7,8 @@
 import { buildMeshSnapshot, type BuildResult } from '../registry/build.js';
 import type { ProxyIdentity } from '../registry/model.js';
 import { stableJson } from '../registry/model.js';
-import { MeshTranslator } from '../translate/translate.js';
+import { analyze, MeshTranslator } from '../translate/translate.js';
+import type { Problem } from '../translate/problems.js';
 import type { ProxyResources } from '../translate/envoy-types.js';
 import type { SnapshotCache } from '../xds/cache.js';
 import { Debouncer } from '../xds/debounce.js';
@@ -27,6 +28,8 @@ export interface PusherOptions {
   debounce?: { quietMs: number; maxDelayMs: number };
   /** How the mesh snapshot is built from the view; the default reads the view's clusters and config. */
   buildMesh?: (view: MeshView) => BuildResult;
+  /** After every rebuild, once the first batch of pushes is out (the config status reporter listens). */
+  onRebuilt?: () => void;
 }
 
 export interface RebuildTiming {
@@ -68,6 +71,8 @@ export class ProxyPusher {
   private readonly debouncer: Debouncer<void>;
   private current: BuildResult;
   private translator: MeshTranslator;
+  /** The analysis of the current snapshot, made when first asked for. */
+  private analysis: { version: string; problems: Problem[] } | undefined;
   private readonly counters: PushCounters = { rebuilds: 0, pushes: 0, rejectedSnapshots: 0 };
   /** Per node: the last reason its snapshot was refused (cleared by a good one). */
   private readonly rejected = new Map<string, string>();
@@ -115,6 +120,7 @@ export class ProxyPusher {
     drain.queue = queue;
     const pushed = new Promise<PushTiming>((resolve) => drain.waiters.push(resolve));
     if (!drain.timer) this.pushBatch();
+    this.opts.onRebuilt?.();
     return { buildMs: built - started, pushed };
   }
 
@@ -134,6 +140,13 @@ export class ProxyPusher {
 
   snapshot(): BuildResult {
     return this.current;
+  }
+
+  /** What `analyze` finds in the current snapshot (/debug/analyze, the objects' status): once per snapshot version. */
+  problems(): { version: string; problems: Problem[] } {
+    const version = this.current.snapshot.version;
+    if (this.analysis?.version !== version) this.analysis = { version, problems: analyze(this.current.snapshot) };
+    return this.analysis;
   }
 
   onStreamOpen(node: XdsNode): void {

@@ -29,6 +29,11 @@ export interface ResourceWatchOptions<T extends KubernetesObject> {
   what: string;
   /** Any add, update or delete; also after a relist that changed nothing (harmless: rebuilds are idempotent). */
   onChange: () => void;
+  /**
+   * What of an object its owner reads (e.g. all but its status): an update that leaves it as it was
+   * calls `onUnchanged` instead of onChange, so a status write does not look like a config change.
+   */
+  significant?: { of: (obj: T) => string; onUnchanged: () => void };
   log: (line: string) => void;
   clock?: Clock;
   /** Back-off after a failure: initialMs doubling up to maxMs. */
@@ -52,9 +57,34 @@ export function startResourceWatch<T extends KubernetesObject>(opts: ResourceWat
   const changed = (): void => {
     if (!stopped) opts.onChange();
   };
-  informer.on('add', changed);
-  informer.on('update', changed);
-  informer.on('delete', changed);
+  const significant = opts.significant;
+  if (significant) {
+    /** ns/name -> what the owner read of it last. */
+    const seen = new Map<string, string>();
+    const keyOf = (obj: T): string => `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+    informer.on('add', (obj) => {
+      seen.set(keyOf(obj), significant.of(obj));
+      changed();
+    });
+    informer.on('update', (obj) => {
+      const now = significant.of(obj);
+      const key = keyOf(obj);
+      if (seen.get(key) === now) {
+        if (!stopped) significant.onUnchanged();
+        return;
+      }
+      seen.set(key, now);
+      changed();
+    });
+    informer.on('delete', (obj) => {
+      seen.delete(keyOf(obj));
+      changed();
+    });
+  } else {
+    informer.on('add', changed);
+    informer.on('update', changed);
+    informer.on('delete', changed);
+  }
   informer.on('error', (err: unknown) => {
     // stop() aborts the watch request, which the informer reports as an error.
     if (stopped) return;

@@ -10,6 +10,7 @@ import type { ConfigKind, Problem, ProblemCode } from '../translate/problems.js'
 import { problemAt } from '../translate/problems.js';
 import { validateIstioObject } from '../config/istio-validation/validate.js';
 import type { KubeObject } from '../config/object.js';
+import { messageType } from '../controlplane/analysis-messages.js';
 import { getJson, locateControlPlane } from './control-plane.js';
 import { CommandError, errorMessage, outBlock, type CommandIo } from './io.js';
 import { offlineSnapshot } from './analyze-offline.js';
@@ -17,36 +18,9 @@ import { offlineSnapshot } from './analyze-offline.js';
 /** istioctl's exit code when analyzers find issues at or above the failure threshold. */
 export const ANALYZE_FOUND_ISSUES = 79;
 
-/**
- * Istio's analyzer message codes where one matches; MW codes for checks Istio has no code for.
- * IST0101 ReferencedResourceNotFound, IST0106 SchemaValidationError (duplicate subset names too: Istio's webhook rejects them),
- * IST0109 ConflictingMeshGatewayVirtualServiceHosts, IST0112 VirtualServiceDestinationPortSelectorRequired.
- */
-const CODES: Record<ProblemCode, string> = {
-  'unknown-host': 'IST0101',
-  'unknown-subset': 'IST0101',
-  'unknown-port': 'IST0101',
-  'unknown-gateway': 'IST0101',
-  'ambiguous-port': 'IST0112',
-  'duplicate-domain': 'IST0109',
-  'duplicate-host': 'IST0109',
-  'duplicate-subset': 'IST0106',
-  'zero-total-weight': 'IST0106',
-  'negative-weight': 'IST0106',
-  'invalid-duration': 'IST0106',
-  'invalid-match': 'IST0106',
-  'invalid-percentage': 'IST0106',
-  'invalid-route': 'IST0106',
-  'invalid-config': 'IST0106',
-  unsupported: 'MW0001',
-  'unsupported-by-proxyless': 'MW0002',
-  'config-diverges-between-clusters': 'MW0003',
-  'subset-selects-nothing': 'MW0004',
-};
-
+/** The IST (or MW) code of a problem, as istioctl prints it. */
 export function messageCode(code: ProblemCode): string {
-  // A newer control plane may report a code this CLI does not know yet.
-  return Object.hasOwn(CODES, code) ? CODES[code] : 'MW0000';
+  return messageType(code).code;
 }
 
 /** `Error [IST0101] (VirtualService sample/helloworld) message (spec.http[0]...)` */

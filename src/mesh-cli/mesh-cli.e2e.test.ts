@@ -230,7 +230,7 @@ test('traffic, proxy-status, proxy-config and analyze against a running mesh', {
   // proxy-status: the sleep sidecar, synced on every type.
   const status = capture();
   assert.equal(await runProxyStatus({ kubeconfig, contexts: ['cluster-1'], controlPlaneAddress: `127.0.0.1:${cp?.debugPort ?? 0}`, output: 'table' }, status), 0);
-  assert.match(status.stdout.join('\n'), new RegExp(`^${sleep1.metadata?.name ?? ''}\\.sample +cluster-1 +SYNCED +SYNCED +SYNCED +SYNCED `, 'm'));
+  assert.match(status.stdout.join('\n'), new RegExp(`^${sleep1.metadata?.name ?? ''}\\.sample +cluster-1 +CONNECTED +SYNCED +SYNCED +SYNCED +SYNCED `, 'm'));
   // Without an address the control plane is looked up as istiod pods: there are none here.
   await assert.rejects(runProxyStatus({ kubeconfig, contexts: [], output: 'table' }, capture()), /no control plane found in any context .*cluster-1: .*no running control plane/s);
 
@@ -261,4 +261,15 @@ test('traffic, proxy-status, proxy-config and analyze against a running mesh', {
   await applyObjects(kc1, evenSplit, { namespace: 'sample' });
   assert.equal(await running, 1, changing.stdout.join('\n'));
   assert.match(changing.stdout.join('\n'), /routing changed while the requests ran \(expected v1=80\.0%,v2=20\.0% before, v1=50\.0%,v2=50\.0% after\)/);
+
+  // The proxy goes away: proxy-status still lists it, DISCONNECTED, with why and when.
+  await proxy?.stop();
+  proxy = undefined;
+  const gone = capture();
+  await until('the stopped proxy listed as disconnected', async () => {
+    gone.stdout.length = 0;
+    await runProxyStatus({ kubeconfig, contexts: ['cluster-1'], controlPlaneAddress: `127.0.0.1:${cp?.debugPort ?? 0}`, output: 'table' }, gone);
+    return gone.stdout.join('\n').includes('DISCONNECTED');
+  }, 5_000);
+  assert.match(gone.stdout.join('\n'), new RegExp(`^${sleep1.metadata?.name ?? ''}\\.sample +cluster-1 +DISCONNECTED \\(cancelled by the proxy or connection lost, \\d+s ago\\) +SYNCED +SYNCED +SYNCED +SYNCED `, 'm'));
 });

@@ -1,11 +1,14 @@
-// `meshwork proxy-status`: every proxy connected to the control plane of each cluster, and per xDS
+// `meshwork proxy-status`: every proxy the control plane of each cluster has seen lately, and per xDS
 // type whether it has ACKed what it was sent (SYNCED), has been sent nothing (NOT SENT), or has not
-// ACKed (or NACKed) the last push (STALE), as `istioctl proxy-status` prints it.
+// ACKed (or NACKed) the last push (STALE), as `istioctl proxy-status` prints it. The STATUS column says
+// whether the proxy is CONNECTED, STALE (it has not taken the latest version for a while: which type,
+// the version it has) or DISCONNECTED (why, how long ago; listed for 10 minutes).
 
 import type { KubeConfig } from '@kubernetes/client-node';
 import { formatStructured, formatTable } from '../cli/output.js';
 import { loadKubeConfig } from '../kubeapi/client.js';
 import { parseNodeId } from '../controlplane/identity.js';
+import { humanDuration } from '../local/apiserver/age.js';
 import { getJson, locateControlPlane, type ControlPlaneEndpoint } from './control-plane.js';
 import { CommandError, errorMessage, outBlock, type CommandIo } from './io.js';
 
@@ -19,11 +22,29 @@ export interface TypeSync {
   nack?: { version?: string; message: string; at?: string };
 }
 
+export interface StaleTypeInfo {
+  type: string;
+  has?: string;
+  latest: string;
+  why: string;
+  since: string;
+}
+
+export interface RowStatus {
+  state: 'CONNECTED' | 'STALE' | 'DISCONNECTED';
+  /** The STATUS column: `DISCONNECTED (closed by the proxy, 3m ago)`. */
+  summary: string;
+  reason?: string;
+  disconnectedAt?: string;
+  stale?: StaleTypeInfo[];
+}
+
 export interface ProxyStatusRow {
   /** pod.namespace for sidecars and gateways, else the node id. */
   name: string;
   nodeId: string;
   cluster: string;
+  status: RowStatus;
   types: Record<XdsType, TypeSync>;
   /** The control plane that serves it: istiod pod (or debug URL) and the context it was found in. */
   istiod: string;
@@ -52,39 +73,73 @@ export function displayName(nodeId: string): string {
   return parsed?.podName && parsed.namespace ? `${parsed.podName}.${parsed.namespace}` : nodeId;
 }
 
-/** The rows of one control plane's /debug/syncz; of several streams of one node, the newest. */
+/** The first 8 characters of a version, as short as a git hash is shown. */
+const shortVersion = (v: string | undefined): string => (v === undefined ? 'nothing' : v.slice(0, 8));
+
+function staleInfo(v: unknown): StaleTypeInfo | undefined {
+  if (!isObject(v) || typeof v.type !== 'string' || typeof v.latest !== 'string' || typeof v.since !== 'string') return undefined;
+  return { type: v.type, ...(typeof v.has === 'string' ? { has: v.has } : {}), latest: v.latest, why: String(v.why ?? ''), since: v.since };
+}
+
+/** `RDS has 1a2b3c4d, 9f8e7d6c not ACKed for 42s` */
+function staleText(s: StaleTypeInfo, now: number): string {
+  const age = humanDuration(now - Date.parse(s.since));
+  const latest = shortVersion(s.latest);
+  const what = s.why === 'nacked' ? `NACKed ${latest} ${age} ago` : s.why === 'not-sent' ? `${latest} held back for ${age}` : `${latest} not ACKed for ${age}`;
+  return `${s.type} has ${shortVersion(s.has)}, ${what}`;
+}
+
+function rowStatus(p: Record<string, unknown>, disconnected: boolean, now: number): RowStatus {
+  if (disconnected) {
+    const reason = typeof p.reason === 'string' ? p.reason : 'unknown';
+    const at = typeof p.disconnectedAt === 'string' ? p.disconnectedAt : undefined;
+    const age = at ? `, ${humanDuration(now - Date.parse(at))} ago` : '';
+    return { state: 'DISCONNECTED', summary: `DISCONNECTED (${reason}${age})`, reason, ...(at ? { disconnectedAt: at } : {}) };
+  }
+  const stale = (Array.isArray(p.stale) ? p.stale : []).map(staleInfo).filter((x): x is StaleTypeInfo => x !== undefined);
+  if (p.state === 'STALE' && stale.length > 0) return { state: 'STALE', summary: `STALE (${stale.map((x) => staleText(x, now)).join('; ')})`, stale };
+  return { state: 'CONNECTED', summary: 'CONNECTED' };
+}
+
+/**
+ * The rows of one control plane's /debug/syncz: its connected proxies (of several streams of one
+ * node, the newest) and those that went away lately. Ages are measured against the answer's `now`.
+ */
 export function syncRows(syncz: unknown, where: { istiod: string; context: string }): ProxyStatusRow[] {
   if (!isObject(syncz) || !Array.isArray(syncz.proxies)) throw new Error('not a /debug/syncz answer: expected {proxies: [...]}');
+  const now = typeof syncz.now === 'string' && !Number.isNaN(Date.parse(syncz.now)) ? Date.parse(syncz.now) : Date.now();
   const newest = new Map<string, Record<string, unknown>>();
   for (const p of syncz.proxies) {
     if (!isObject(p) || typeof p.nodeId !== 'string') continue;
     const seen = newest.get(p.nodeId);
     if (!seen || String(p.connectedAt ?? '') >= String(seen.connectedAt ?? '')) newest.set(p.nodeId, p);
   }
-  return [...newest.values()]
-    .map((p) => {
-      const nodeId = String(p.nodeId);
-      const types = isObject(p.types) ? p.types : {};
-      const metadata = isObject(p.metadata) ? p.metadata : {};
-      return {
-        name: displayName(nodeId),
-        nodeId,
-        cluster: typeof p.cluster === 'string' && p.cluster ? p.cluster : '-',
-        types: { CDS: typeSync(types.CDS), LDS: typeSync(types.LDS), EDS: typeSync(types.EDS), RDS: typeSync(types.RDS) },
-        istiod: where.istiod,
-        context: where.context,
-        version: typeof p.userAgent === 'string' && p.userAgent !== '-' ? p.userAgent : typeof metadata.ISTIO_VERSION === 'string' ? metadata.ISTIO_VERSION : '-',
-        ...(typeof p.configRejected === 'string' ? { configRejected: p.configRejected } : {}),
-        ...(typeof p.sendError === 'string' ? { sendError: p.sendError } : {}),
-      };
-    })
-    .sort((a, b) => a.name.localeCompare(b.name));
+  // An older control plane has no `disconnected` list.
+  const gone = (Array.isArray(syncz.disconnected) ? syncz.disconnected : []).filter((p): p is Record<string, unknown> => isObject(p) && typeof p.nodeId === 'string' && !newest.has(p.nodeId));
+  const row = (p: Record<string, unknown>, disconnected: boolean): ProxyStatusRow => {
+    const nodeId = String(p.nodeId);
+    const types = isObject(p.types) ? p.types : {};
+    const metadata = isObject(p.metadata) ? p.metadata : {};
+    return {
+      name: displayName(nodeId),
+      nodeId,
+      cluster: typeof p.cluster === 'string' && p.cluster ? p.cluster : '-',
+      status: rowStatus(p, disconnected, now),
+      types: { CDS: typeSync(types.CDS), LDS: typeSync(types.LDS), EDS: typeSync(types.EDS), RDS: typeSync(types.RDS) },
+      istiod: where.istiod,
+      context: where.context,
+      version: typeof p.userAgent === 'string' && p.userAgent !== '-' ? p.userAgent : typeof metadata.ISTIO_VERSION === 'string' ? metadata.ISTIO_VERSION : '-',
+      ...(typeof p.configRejected === 'string' ? { configRejected: p.configRejected } : {}),
+      ...(typeof p.sendError === 'string' ? { sendError: p.sendError } : {}),
+    };
+  };
+  return [...[...newest.values()].map((p) => row(p, false)), ...gone.map((p) => row(p, true))].sort((a, b) => a.name.localeCompare(b.name));
 }
 
 export function formatProxyStatus(rows: readonly ProxyStatusRow[]): string {
   return formatTable(
-    ['NAME', 'CLUSTER', ...TYPES, 'ISTIOD', 'VERSION'],
-    rows.map((r) => [r.name, r.cluster, ...TYPES.map((t) => r.types[t].state), r.istiod, r.version]),
+    ['NAME', 'CLUSTER', 'STATUS', ...TYPES, 'ISTIOD', 'VERSION'],
+    rows.map((r) => [r.name, r.cluster, r.status.summary, ...TYPES.map((t) => r.types[t].state), r.istiod, r.version]),
   );
 }
 
@@ -128,7 +183,7 @@ export async function runProxyStatus(opts: ProxyStatusOptions, io: CommandIo): P
   if (opts.output !== 'table') {
     outBlock(io, formatStructured(rows, opts.output));
   } else if (rows.length === 0) {
-    io.out('no proxies are connected');
+    io.out('no proxies are connected, and none went away in the last 10 minutes');
   } else {
     outBlock(io, formatProxyStatus(rows));
     for (const r of rows.filter((x) => x.configRejected)) io.err(`warning: ${r.name}: the control plane could not build its config: ${r.configRejected}`);

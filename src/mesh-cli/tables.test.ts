@@ -59,27 +59,49 @@ describe('proxy-config tables', () => {
 describe('proxy-status', () => {
   const syncz = {
     version: 'abc',
+    now: '2024-01-01T00:10:00Z',
     proxies: [
-      { streamId: 1, nodeId: 'sidecar~127.10.0.3~sleep-1.sample~sample.svc.cluster.local', cluster: 'cluster-1', connectedAt: '2024-01-01T00:00:00Z', metadata: {}, types: { LDS: { state: 'SYNCED' }, RDS: { state: 'SYNCED' }, CDS: { state: 'SYNCED' }, EDS: { state: 'SYNCED' } } },
+      { streamId: 1, nodeId: 'sidecar~127.10.0.3~sleep-1.sample~sample.svc.cluster.local', cluster: 'cluster-1', connectedAt: '2024-01-01T00:00:00Z', metadata: {}, state: 'CONNECTED', types: { LDS: { state: 'SYNCED' }, RDS: { state: 'SYNCED' }, CDS: { state: 'SYNCED' }, EDS: { state: 'SYNCED' } } },
       // An older stream of the same node: hidden by the newer one.
-      { streamId: 0, nodeId: 'sidecar~127.10.0.3~sleep-1.sample~sample.svc.cluster.local', cluster: 'cluster-1', connectedAt: '2023-01-01T00:00:00Z', metadata: {}, types: {} },
-      { streamId: 2, nodeId: 'router~127.10.0.4~gw-1.istio-gateway~istio-gateway.svc.cluster.local', cluster: 'cluster-1', connectedAt: '2024-01-01T00:00:00Z', metadata: { ISTIO_VERSION: '1.20' },
-        types: { LDS: { state: 'SYNCED' }, CDS: { state: 'STALE', sentVersion: '2', ackedVersion: '1', nack: { version: '2', message: 'bad cluster', at: '2024-01-01T00:00:01Z' } } } },
+      { streamId: 0, nodeId: 'sidecar~127.10.0.3~sleep-1.sample~sample.svc.cluster.local', cluster: 'cluster-1', connectedAt: '2023-01-01T00:00:00Z', metadata: {}, state: 'CONNECTED', types: {} },
+      { streamId: 2, nodeId: 'router~127.10.0.4~gw-1.istio-gateway~istio-gateway.svc.cluster.local', cluster: 'cluster-1', connectedAt: '2024-01-01T00:00:00Z', metadata: { ISTIO_VERSION: '1.20' }, state: 'STALE',
+        stale: [{ type: 'CDS', has: '0123456789abcdef', latest: 'fedcba9876543210', why: 'nacked', since: '2024-01-01T00:09:18Z' }, { type: 'RDS', latest: 'aaaabbbbccccdddd', why: 'not-acked', since: '2024-01-01T00:09:50Z' }],
+        types: { LDS: { state: 'SYNCED' }, CDS: { state: 'STALE', sentVersion: 'fedcba9876543210', ackedVersion: '0123456789abcdef', nack: { version: 'fedcba9876543210', message: 'bad cluster', at: '2024-01-01T00:09:18Z' } }, RDS: { state: 'STALE', sentVersion: 'aaaabbbbccccdddd' } } },
+    ],
+    disconnected: [
+      { streamId: 3, nodeId: 'sidecar~127.10.0.5~helloworld-v1-x.sample~sample.svc.cluster.local', cluster: 'cluster-1', connectedAt: '2024-01-01T00:00:00Z', metadata: {}, userAgent: 'envoy 1.36.2', state: 'DISCONNECTED',
+        disconnectedAt: '2024-01-01T00:06:40Z', reason: 'cancelled by the proxy or connection lost', types: { LDS: { state: 'SYNCED' }, CDS: { state: 'SYNCED' } } },
+      // Connected again meanwhile (another stream of the control plane): the connected one is listed.
+      { streamId: 4, nodeId: 'sidecar~127.10.0.3~sleep-1.sample~sample.svc.cluster.local', cluster: 'cluster-1', connectedAt: '2023-01-01T00:00:00Z', metadata: {}, state: 'DISCONNECTED', disconnectedAt: '2024-01-01T00:05:00Z', reason: 'closed by the proxy', types: {} },
     ],
   };
 
-  it('rows by pod.namespace, the newest stream per node, NACKs kept for -o json', () => {
+  it('rows by pod.namespace, the newest stream per node, a STATUS column; NACKs and reasons kept for -o json', () => {
     const rows = syncRows(syncz, { istiod: 'istiod-asm-managed-stable-abc', context: 'cluster-1' });
-    assert.deepEqual(rows.map((r) => r.name), ['gw-1.istio-gateway', 'sleep-1.sample']);
-    assert.equal(rows[1].types.EDS.state, 'SYNCED');
-    assert.deepEqual(rows[0].types.CDS.nack, { version: '2', message: 'bad cluster', at: '2024-01-01T00:00:01Z' });
-    assert.equal(rows[0].types.RDS.state, 'NOT SENT');
+    assert.deepEqual(rows.map((r) => r.name), ['gw-1.istio-gateway', 'helloworld-v1-x.sample', 'sleep-1.sample']);
+    assert.equal(rows[2].types.EDS.state, 'SYNCED');
+    assert.deepEqual(rows[0].types.CDS.nack, { version: 'fedcba9876543210', message: 'bad cluster', at: '2024-01-01T00:09:18Z' });
+    assert.equal(rows[0].types.EDS.state, 'NOT SENT');
+    assert.deepEqual(rows[1].status, {
+      state: 'DISCONNECTED',
+      summary: 'DISCONNECTED (cancelled by the proxy or connection lost, 3m20s ago)',
+      reason: 'cancelled by the proxy or connection lost',
+      disconnectedAt: '2024-01-01T00:06:40Z',
+    });
+    assert.equal(rows[0].status.stale?.[0]?.has, '0123456789abcdef', 'full versions in -o json');
     const lines = formatProxyStatus(rows).split('\n');
     assert.deepEqual(lines.map((l) => l.split(/ {3,}/)), [
-      ['NAME', 'CLUSTER', 'CDS', 'LDS', 'EDS', 'RDS', 'ISTIOD', 'VERSION'],
-      ['gw-1.istio-gateway', 'cluster-1', 'STALE', 'SYNCED', 'NOT SENT', 'NOT SENT', 'istiod-asm-managed-stable-abc', '1.20'],
-      ['sleep-1.sample', 'cluster-1', 'SYNCED', 'SYNCED', 'SYNCED', 'SYNCED', 'istiod-asm-managed-stable-abc', '-'],
+      ['NAME', 'CLUSTER', 'STATUS', 'CDS', 'LDS', 'EDS', 'RDS', 'ISTIOD', 'VERSION'],
+      ['gw-1.istio-gateway', 'cluster-1', 'STALE (CDS has 01234567, NACKed fedcba98 42s ago; RDS has nothing, aaaabbbb not ACKed for 10s)', 'STALE', 'SYNCED', 'NOT SENT', 'STALE', 'istiod-asm-managed-stable-abc', '1.20'],
+      ['helloworld-v1-x.sample', 'cluster-1', 'DISCONNECTED (cancelled by the proxy or connection lost, 3m20s ago)', 'SYNCED', 'SYNCED', 'NOT SENT', 'NOT SENT', 'istiod-asm-managed-stable-abc', 'envoy 1.36.2'],
+      ['sleep-1.sample', 'cluster-1', 'CONNECTED', 'SYNCED', 'SYNCED', 'SYNCED', 'SYNCED', 'istiod-asm-managed-stable-abc', '-'],
     ]);
+  });
+
+  it('an older control plane without disconnected proxies or states: every proxy CONNECTED', () => {
+    const { disconnected: _d, now: _n, ...old } = syncz;
+    const rows = syncRows({ ...old, proxies: old.proxies.map(({ state: _s, stale: _st, ...p }) => p) }, { istiod: 'x', context: 'c' });
+    assert.deepEqual(rows.map((r) => r.status.summary), ['CONNECTED', 'CONNECTED']);
   });
 });
 

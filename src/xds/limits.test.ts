@@ -1,5 +1,5 @@
 // Large responses: the meshwork proxy and Envoy take an RDS over gRPC's 4 MiB default; a proxyless
-// gRPC client (4 MiB) is never sent one, and the status says why. Repeated NACK lines are rate-limited.
+// gRPC client (4 MiB) is never sent one, and the status says why (also once it went away). Repeated NACK lines are rate-limited.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { NO_ENVOY, startTestEnvoy, testEnvoyPath } from '../envoy/testdata/live-envoy.js';
@@ -80,7 +80,15 @@ describe('responses over gRPC\'s 4 MiB default', () => {
     assert.equal(responses.length, 0);
     assert.equal(responses.error, undefined, 'the stream stays open');
     assert.ok(logs.some((l) => l.includes('not sent: over the client\'s receive limit')));
+    // The proxy is STALE at once: it will never get that version by waiting.
+    assert.equal(status.state, 'STALE');
+    assert.deepEqual(status.stale?.map((s) => [s.type, s.has, s.why]), [['RDS', undefined, 'not-sent']]);
+    // When it goes away, proxy-status says what it never received.
     stream.end();
+    await waitFor('listed as disconnected', () => xds.xds.disconnected().some((p) => p.nodeId === nodeId));
+    const gone = xds.xds.disconnected().find((p) => p.nodeId === nodeId)!;
+    assert.equal(gone.reason, 'closed by the proxy, after its RDS response over its receive limit was held back');
+    assert.match(gone.sendError ?? '', /^RDS response of \d+ bytes not sent/);
     client.close();
   });
 });

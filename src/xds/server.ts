@@ -9,6 +9,7 @@ import { DeltaStream } from './delta.js';
 import {
   adsServiceDefinition,
   SHORT_TYPE_NAMES,
+  type ShortTypeName,
   type TypeUrl,
   type AdsServiceDefinition,
   type DeltaDiscoveryRequest,
@@ -18,7 +19,7 @@ import {
   type XdsNode,
 } from './protos.js';
 import { SotwStream } from './sotw.js';
-import { structToPlain, type ProxyStatus } from './status.js';
+import { connectionState, structToPlain, type ConnectedProxy, type DisconnectedProxy } from './status.js';
 import type { AdsStream, StreamContext, StreamIdentity, XdsCounters } from './stream.js';
 
 export interface XdsServerOptions {
@@ -31,6 +32,10 @@ export interface XdsServerOptions {
   log?: (line: string) => void;
   /** For tests. */
   now?: () => Date;
+  /** How long a sent version may go unanswered before the proxy is STALE (default STALE_AFTER_MS). */
+  staleAfterMs?: number;
+  /** Proxies that went away are listed this long (default 10 min), at most `max` of them (default 1000, oldest dropped). */
+  disconnected?: { retentionMs: number; max: number };
   /** The clock of the repeated-line rate limit (tests). */
   logClock?: Clock;
 }
@@ -63,13 +68,18 @@ export function responseBytes(response: XdsResponse): number {
   return bytes;
 }
 
+/** How long after a stream's end a 'cancelled' is still taken as the reason (it follows within ~1 ms locally). */
+const END_GRACE_MS = 100;
+
 export interface XdsServer {
   readonly definition: AdsServiceDefinition;
   readonly handlers: grpc.UntypedServiceImplementation;
   /** server.addService(definition, handlers). */
   addTo(server: grpc.Server): void;
   /** One entry per open stream (a node may have two while it reconnects). */
-  status(): ProxyStatus[];
+  status(): ConnectedProxy[];
+  /** Proxies whose last stream closed within the retention time, most recent first; a reconnect removes the node. */
+  disconnected(): DisconnectedProxy[];
   counters(): Readonly<XdsCounters>;
 }
 
@@ -80,10 +90,20 @@ export function createXdsServer(opts: XdsServerOptions): XdsServer {
   const counters: XdsCounters = { responses: 0, acks: 0, nacks: 0, staleNonces: 0, unknownTypes: 0, oversized: 0 };
   const logRepeated = rateLimitedLog(log, opts.logClock ? { clock: opts.logClock } : {});
   const ctx: StreamContext = { source: opts.cache, log, logRepeated, now: opts.now ?? (() => new Date()), counters };
-  /** Why the last response of a stream was not sent (it exceeded the client's receive limit). */
-  const sendErrors = new Map<number, string>();
-  const open = new Map<number, AdsStream<unknown>>();
+  /** Why the last response of a stream was not sent (it exceeded the client's receive limit), and its type. */
+  const sendErrors = new Map<number, { type: ShortTypeName | undefined; message: string }>();
+  const open = new Map<number, { nodeId: string; engine: AdsStream<unknown> }>();
+  /** Open streams per node id. */
+  const streamsOf = new Map<string, number>();
+  const gone = new DisconnectedProxies(opts.disconnected ?? { retentionMs: 10 * 60_000, max: 1000 });
   let nextStreamId = 1;
+
+  /** The engine's view of a stream with the response it holds back, if any. */
+  const streamStatus = (streamId: number, engine: AdsStream<unknown>) => {
+    const status = engine.status();
+    const sendError = sendErrors.get(streamId);
+    return sendError ? { ...status, sendError: sendError.message } : status;
+  };
 
   function serve<Req extends { node?: XdsNode }, Res>(
     call: AdsCall<Req, Res>,
@@ -101,18 +121,30 @@ export function createXdsServer(opts: XdsServerOptions): XdsServer {
       if (closed) return;
       closed = true;
       unsubscribe?.();
+      const heldBack = sendErrors.get(streamId);
+      const last = engine ? streamStatus(streamId, engine) : undefined;
       open.delete(streamId);
       sendErrors.delete(streamId);
-      if (identity) {
-        log(`xds: ${protocol} stream ${streamId} of node ${identity.nodeId} closed (${why})`);
-        opts.onStreamClosed?.(identity.node);
+      if (!identity) return;
+      const nodeId = identity.nodeId;
+      const left = (streamsOf.get(nodeId) ?? 1) - 1;
+      if (left > 0) streamsOf.set(nodeId, left);
+      else streamsOf.delete(nodeId);
+      // A node that still has a stream (it reconnected before the old one closed) has not gone away.
+      if (last && left === 0) {
+        // The held-back response itself stays in the record's sendError.
+        const reason = heldBack ? `${why}, after its ${heldBack.type ?? ''} response over its receive limit was held back` : why;
+        gone.add({ ...last, state: 'DISCONNECTED', disconnectedAt: ctx.now(), reason }, ctx.now());
       }
+      log(`xds: ${protocol} stream ${streamId} of node ${nodeId} closed (${why})`);
+      opts.onStreamClosed?.(identity.node);
     };
 
     const fail = (code: grpc.status, details: string): void => {
       log(`xds: ${protocol} stream ${streamId}: ${details}`);
+      // Closed first: the error event below would otherwise record the close without its reason.
+      close(`closed by the control plane: ${details}`);
       call.emit('error', { code, details });
-      close(details);
     };
 
     call.on('data', (request: Req) => {
@@ -132,10 +164,11 @@ export function createXdsServer(opts: XdsServerOptions): XdsServer {
             const bytes = limit === undefined ? 0 : responseBytes(response as XdsResponse);
             if (limit !== undefined && bytes > limit) {
               // Sending it would only make the client drop the stream and reconnect into the same wall.
-              const type = SHORT_TYPE_NAMES[(response as XdsResponse).type_url as TypeUrl] ?? (response as XdsResponse).type_url;
+              const short = SHORT_TYPE_NAMES[(response as XdsResponse).type_url as TypeUrl] as ShortTypeName | undefined;
+              const type = short ?? (response as XdsResponse).type_url;
               const why = `${type} response of ${bytes} bytes not sent: over the client's receive limit of ${limit} bytes (gRPC's default); narrow its config (e.g. a Sidecar resource, fewer or smaller VirtualServices)`;
               counters.oversized++;
-              sendErrors.set(streamId, why);
+              sendErrors.set(streamId, { type: short, message: why });
               logRepeated(`oversized ${type}`, `xds: ${protocol} stream ${streamId} of node ${node.id}: ${why}`);
               return;
             }
@@ -143,7 +176,9 @@ export function createXdsServer(opts: XdsServerOptions): XdsServer {
             call.write(response);
           });
           engine = created;
-          open.set(streamId, created);
+          open.set(streamId, { nodeId: node.id, engine: created });
+          streamsOf.set(node.id, (streamsOf.get(node.id) ?? 0) + 1);
+          gone.remove(node.id);
           unsubscribe = ctx.source.subscribe(node.id, (prepared) => {
             try {
               created.onSnapshot(prepared);
@@ -159,11 +194,18 @@ export function createXdsServer(opts: XdsServerOptions): XdsServer {
       }
     });
     call.on('end', () => {
-      close('client closed');
-      call.end();
+      // A cancelled call (or a lost connection) ends the stream too, and 'cancelled' follows a moment
+      // later: wait for it before recording a clean close.
+      const timer = setTimeout(() => {
+        if (closed) return;
+        close('closed by the proxy');
+        call.end();
+      }, END_GRACE_MS);
+      timer.unref();
     });
-    call.on('cancelled', () => close('cancelled'));
-    call.on('error', (err: Error) => close(`error: ${err.message}`));
+    // The proxy cancelled the call, or its connection went away (a killed process, a reset).
+    call.on('cancelled', () => close('cancelled by the proxy or connection lost'));
+    call.on('error', (err: Error) => close(`stream error: ${err.message}`));
   }
 
   const handlers: grpc.UntypedServiceImplementation = {
@@ -178,16 +220,44 @@ export function createXdsServer(opts: XdsServerOptions): XdsServer {
     definition,
     handlers,
     addTo: (server) => server.addService(definition, handlers),
-    status: () =>
-      [...open.values()]
-        .map((s) => {
-          const status = s.status();
-          const sendError = sendErrors.get(status.streamId);
-          return sendError ? { ...status, sendError } : status;
-        })
-        .sort((a, b) => a.streamId - b.streamId),
+    status: () => {
+      const now = ctx.now();
+      return [...open.entries()]
+        .map(([streamId, s]) => connectionState(streamStatus(streamId, s.engine), sendErrors.get(streamId)?.type, now, opts.staleAfterMs))
+        .sort((a, b) => a.streamId - b.streamId);
+    },
+    disconnected: () => gone.list(ctx.now()),
     counters: () => ({ ...counters }),
   };
+}
+
+/** Proxies that went away, by node id, oldest first; bounded in time and count. */
+class DisconnectedProxies {
+  private readonly byNode = new Map<string, DisconnectedProxy>();
+
+  constructor(private readonly limits: { retentionMs: number; max: number }) {}
+
+  add(proxy: DisconnectedProxy, now: Date): void {
+    this.byNode.delete(proxy.nodeId);
+    this.byNode.set(proxy.nodeId, proxy);
+    this.prune(now);
+  }
+
+  remove(nodeId: string): void {
+    this.byNode.delete(nodeId);
+  }
+
+  list(now: Date): DisconnectedProxy[] {
+    this.prune(now);
+    return [...this.byNode.values()].reverse();
+  }
+
+  private prune(now: Date): void {
+    for (const [nodeId, p] of this.byNode) {
+      if (this.byNode.size <= this.limits.max && now.getTime() - p.disconnectedAt.getTime() <= this.limits.retentionMs) break;
+      this.byNode.delete(nodeId);
+    }
+  }
 }
 
 export interface StartXdsServerOptions extends XdsServerOptions {

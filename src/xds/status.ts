@@ -1,5 +1,7 @@
-// Sync status of connected proxies, as `istioctl proxy-status` shows it, and the per-type ACK
-// bookkeeping both ADS stream kinds share.
+// Sync status of proxies, as `istioctl proxy-status` shows it, and the per-type ACK bookkeeping both
+// ADS stream kinds share. A connected proxy is CONNECTED, or STALE when it has not taken the latest
+// version of a type for a while (or refused it, or was never sent it); a proxy that went away is
+// DISCONNECTED, remembered for a while with when and why.
 
 import type { ShortTypeName, XdsNode } from './protos.js';
 
@@ -7,6 +9,8 @@ export type SyncState = 'SYNCED' | 'NOT SENT' | 'STALE';
 
 export interface TypeStatus {
   sentVersion?: string;
+  /** When sentVersion was sent. */
+  sentAt?: Date;
   ackedVersion?: string;
   /** The last NACK, until a later response is ACKed. */
   nack?: { version?: string; message: string; at: Date };
@@ -32,10 +36,51 @@ export interface ProxyStatus {
   types: Partial<Record<ShortTypeName, TypeStatus>>;
 }
 
+/** A type whose latest version the proxy does not have. */
+export interface StaleType {
+  type: ShortTypeName;
+  /** The version it has (ACKed last); none when it never ACKed one. */
+  has?: string;
+  /** The version it should have. */
+  latest: string;
+  /** not-acked: sent, no answer; nacked: refused; not-sent: held back (over its receive limit). */
+  why: 'not-acked' | 'nacked' | 'not-sent';
+  since: Date;
+}
+
+/** A connected proxy: its stream's status and whether it is up to date. */
+export type ConnectedProxy = ProxyStatus & { state: 'CONNECTED' | 'STALE'; stale?: StaleType[] };
+
+/** A proxy whose last stream closed: its status at that moment, when, and why. */
+export type DisconnectedProxy = ProxyStatus & { state: 'DISCONNECTED'; disconnectedAt: Date; reason: string };
+
+/**
+ * How long a sent version may go unanswered before the proxy counts as STALE: Envoy and our proxy
+ * answer within milliseconds; a push to a thousand proxies reaches the last within a second or two.
+ */
+export const STALE_AFTER_MS = 5_000;
+
+/**
+ * Whether a connected proxy is up to date (pure). A NACK or a held-back response is STALE at once (the
+ * proxy will not get there by itself); a version sent and not answered, after `staleAfterMs`.
+ */
+export function connectionState(status: ProxyStatus, heldBack: ShortTypeName | undefined, now: Date, staleAfterMs = STALE_AFTER_MS): ConnectedProxy {
+  const stale: StaleType[] = [];
+  for (const [type, t] of Object.entries(status.types) as Array<[ShortTypeName, TypeStatus]>) {
+    if (t.sentVersion === undefined || t.sentAt === undefined) continue;
+    const has = t.ackedVersion !== undefined ? { has: t.ackedVersion } : {};
+    if (t.nack) stale.push({ type, ...has, latest: t.sentVersion, why: 'nacked', since: t.nack.at });
+    else if (heldBack === type && t.ackedVersion !== t.sentVersion) stale.push({ type, ...has, latest: t.sentVersion, why: 'not-sent', since: t.sentAt });
+    else if (t.ackedVersion !== t.sentVersion && now.getTime() - t.sentAt.getTime() >= staleAfterMs) stale.push({ type, ...has, latest: t.sentVersion, why: 'not-acked', since: t.sentAt });
+  }
+  return stale.length > 0 ? { ...status, state: 'STALE', stale } : { ...status, state: 'CONNECTED' };
+}
+
 /** Mutable ACK bookkeeping of one type on one stream. */
 export interface AckState {
   lastNonce?: string;
   sentVersion?: string;
+  sentAt?: Date;
   ackedVersion?: string;
   nack?: { version?: string; message: string; at: Date };
 }
@@ -45,6 +90,7 @@ export function typeStatus(ack: AckState): TypeStatus {
     ack.sentVersion === undefined ? 'NOT SENT' : ack.nack === undefined && ack.ackedVersion === ack.sentVersion ? 'SYNCED' : 'STALE';
   return {
     ...(ack.sentVersion !== undefined ? { sentVersion: ack.sentVersion } : {}),
+    ...(ack.sentAt !== undefined ? { sentAt: ack.sentAt } : {}),
     ...(ack.ackedVersion !== undefined ? { ackedVersion: ack.ackedVersion } : {}),
     ...(ack.nack ? { nack: { ...ack.nack } } : {}),
     state,

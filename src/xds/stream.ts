@@ -84,6 +84,7 @@ export function recordOutcome(ctx: StreamContext, who: string, typeUrl: TypeUrl,
 export function recordSent(ctx: StreamContext, state: AckState, version: string, nonce: string): void {
   state.lastNonce = nonce;
   state.sentVersion = version;
+  state.sentAt = ctx.now();
   ctx.counters.responses++;
 }
 

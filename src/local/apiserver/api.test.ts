@@ -177,6 +177,34 @@ describe('HTTP API', () => {
     assert.equal(list.items[0].apiVersion, 'networking.istio.io/v1beta1');
   });
 
+  test('Istio status subresource: IstioStatus is accepted strictly, bumps no generation, survives spec writes', async () => {
+    const path = '/apis/networking.istio.io/v1/namespaces/default/virtualservices/vs';
+    const created = (await c.request('POST', '/apis/networking.istio.io/v1/namespaces/default/virtualservices', {
+      body: { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'vs' }, spec: { hosts: ['a'], http: [{ route: [{ destination: { host: 'a', subset: 'v3' } }] }] } },
+    })).json() as Json;
+    // Istio's shape (meta/v1alpha1 IstioStatus), as istiod writes it with analysis in status.
+    const status = {
+      conditions: [{ type: 'Reconciled', status: 'True', lastTransitionTime: '2025-03-01T10:00:00Z', reason: 'Reconciled', message: '1/1 proxies up to date.' }],
+      validationMessages: [{ type: { code: 'IST0101', name: 'ReferencedResourceNotFound' }, level: 'ERROR', documentationUrl: 'https://istio.io/latest/docs/reference/config/analysis/ist0101/' }],
+      observedGeneration: 1,
+    };
+    const put = await c.request('PUT', `${path}/status?fieldValidation=Strict`, { body: { ...created, status } });
+    assert.equal(put.status, 200, put.text);
+    const written = put.json() as Json;
+    assert.deepEqual(written.status, status);
+    assert.equal(written.metadata.generation, 1, 'a status write is no new generation');
+    assert.notEqual(written.metadata.resourceVersion, created.metadata.resourceVersion);
+    // The same status again is no write: no new resourceVersion, so no watch event.
+    const again = (await c.request('PUT', `${path}/status`, { body: { ...written, status } })).json() as Json;
+    assert.equal(again.metadata.resourceVersion, written.metadata.resourceVersion);
+    // A stale status write is refused, as the real apiserver's optimistic concurrency does.
+    const stale = await c.request('PUT', `${path}/status`, { body: { ...created, status: {} } });
+    assert.equal(stale.status, 409);
+    const spec = (await c.request('PATCH', path, { body: { spec: { hosts: ['b'] } }, contentType: 'application/merge-patch+json' })).json() as Json;
+    assert.equal(spec.metadata.generation, 2);
+    assert.deepEqual(spec.status, status, 'a spec write keeps the status');
+  });
+
   test('objects with finalizers are marked for deletion; deletecollection removes by selector', async () => {
     await c.request('POST', '/api/v1/namespaces/default/configmaps', { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'held', finalizers: ['example.com/hold'] } } });
     const del = (await c.request('DELETE', '/api/v1/namespaces/default/configmaps/held')).json() as Json;
