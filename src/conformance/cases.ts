@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { FAULT_TYPE } from '../proxy/testutil/envoy.js';
+import { RETRY_PREVIOUS_HOSTS } from '../translate/http-routes.js';
 import { gatewayTrust, inboundTrust } from '../translate/listeners.js';
 import type { CaseRequest, ConformanceCase, Observation } from './case.js';
 import { clustersOf, fromIstio, oneHost, type CaseResources } from './resources.js';
@@ -47,6 +48,8 @@ const HTTP2: Res = {
     },
   },
 };
+
+const RANDOM_UNLIMITED_RETRIES: Res = { lb_policy: 'RANDOM', circuit_breakers: { thresholds: [{ max_retries: { value: 4294967295 } }] } };
 
 /** A client that claims what only the mesh may say: a client certificate, internal status, an address. */
 const HOSTILE: Record<string, string> = {
@@ -327,6 +330,23 @@ export const CASES: ConformanceCase[] = [
       { path: '/', headers: { 'x-echo-fail': '1:503' } },
       { path: '/5xx', method: 'POST', body: 'retried body', headers: { 'x-echo-fail': '1:500' } },
     ],
+  },
+  // Random picks over a failing and a working host: a retry without a host predicate lands on the
+  // failing one again half the time (1/4 of the requests fail); with previous_hosts it re-selects.
+  // (Unlimited concurrent retries, as Istio's clusters have: Envoy's default of 3 would drop some.)
+  {
+    name: 'retries: without a host predicate a retry may pick the failing host again (random: 3/4 answered by a)',
+    resources: handWritten([tagged('retry', { prefix: '/' }, 'mixed', { retry_policy: { retry_on: '5xx', num_retries: { value: 1 } } })], { mixed: ['broken', 'a'] }, { mixed: RANDOM_UNLIMITED_RETRIES }),
+    distribution: { request: { path: '/' }, count: 400, weights: { 'upstream:a': 75, 'upstream:broken': 25 } },
+  },
+  {
+    name: 'retries: previous_hosts re-selects away from the failing host (random picks, host_selection_retry_max_attempts 30)',
+    resources: handWritten(
+      [tagged('retry', { prefix: '/' }, 'mixed', { retry_policy: { retry_on: '5xx', num_retries: { value: 1 }, retry_host_predicate: [RETRY_PREVIOUS_HOSTS], host_selection_retry_max_attempts: 30 } })],
+      { mixed: ['broken', 'a'] },
+      { mixed: RANDOM_UNLIMITED_RETRIES },
+    ),
+    requests: Array.from({ length: 40 }, () => ({ path: '/' })),
   },
   {
     name: 'retries (Istio): attempts and retryOn',
