@@ -3,6 +3,7 @@
 // proxy must agree on.
 
 import assert from 'node:assert/strict';
+import { isIP } from 'node:net';
 import { FAULT_TYPE } from '../proxy/testutil/envoy.js';
 import { RETRY_PREVIOUS_HOSTS } from '../translate/http-routes.js';
 import { gatewayTrust, inboundTrust } from '../translate/listeners.js';
@@ -620,7 +621,29 @@ function trustCases(): ConformanceCase[] {
   const loopback = { cidr_ranges: [{ address_prefix: '127.0.0.0', prefix_len: { value: 8 } }] };
   return [
     { name: 'trust boundary: default HCM (a sidecar outbound listener)', resources: withHcm({}), requests: common },
-    { name: 'trust boundary: the gateway HCM the translator writes (use_remote_address, SANITIZE_SET)', resources: withHcm(gatewayTrust() as Res), requests: common },
+    // A gateway's HCM from its ProxyConfig gatewayTopology (proxy.istio.io/config): the client is the
+    // numTrustedProxies-th x-forwarded-for entry from the right (what the proxies in front appended),
+    // else the peer; that is x-envoy-external-address, never what the client itself claimed.
+    ...[0, 1, 2].map((hops): ConformanceCase => ({
+      name: `trust boundary: the gateway HCM the translator writes for gatewayTopology.numTrustedProxies ${hops} (SANITIZE_SET)`,
+      resources: withHcm(gatewayTrust({ numTrustedProxies: hops }) as Res),
+      requests: [...common, xff('192.0.2.1, 203.0.113.7, 198.51.100.2, 10.0.0.1', { 'x-forwarded-proto': 'https' }), xff('198.51.100.9, 203.0.113.7', { 'x-envoy-external-address': '198.51.100.66' })],
+      check: (o, target) => {
+        const h = o.upstreamSaw?.headers ?? {};
+        // What the client sent: every entry but the one this hop appended.
+        const sent = (h['x-forwarded-for'] ?? '').split(',').map((e) => e.trim()).slice(0, -1).filter(Boolean);
+        const trusted = hops > 0 ? sent[sent.length - hops] : undefined;
+        const external = h['x-envoy-external-address'];
+        if (trusted !== undefined && isIP(trusted) !== 0) assert.equal(external, trusted, `${target}: ${hops} trusted hops in ${h['x-forwarded-for']}`);
+        else assert.ok(external !== undefined && !sent.includes(external) && external !== '198.51.100.66', `${target}: ${external} is the peer, not a claim (${h['x-forwarded-for']})`);
+        assert.equal(h['x-forwarded-client-cert'], undefined, `${target}: SANITIZE_SET without a client certificate`);
+      },
+    })),
+    {
+      name: 'trust boundary: the gateway HCM the translator writes for gatewayTopology.forwardClientCertDetails ALWAYS_FORWARD_ONLY',
+      resources: withHcm(gatewayTrust({ forwardClientCertDetails: 'ALWAYS_FORWARD_ONLY' }) as Res),
+      requests: common,
+    },
     { name: 'trust boundary: the sidecar inbound HCM the translator writes (APPEND_FORWARD)', resources: withHcm(inboundTrust() as Res), requests: common },
     ...[1, 2].map((hops): ConformanceCase => ({
       name: `trust boundary: use_remote_address with xff_num_trusted_hops ${hops}`,

@@ -20,7 +20,8 @@ export const ANALYZE_FOUND_ISSUES = 79;
 /**
  * Istio's analyzer message codes where one matches; MW codes for checks Istio has no code for.
  * IST0101 ReferencedResourceNotFound, IST0106 SchemaValidationError (duplicate subset names too: Istio's webhook rejects them),
- * IST0109 ConflictingMeshGatewayVirtualServiceHosts, IST0112 VirtualServiceDestinationPortSelectorRequired.
+ * IST0109 ConflictingMeshGatewayVirtualServiceHosts, IST0112 VirtualServiceDestinationPortSelectorRequired,
+ * IST0125 InvalidAnnotation.
  */
 const CODES: Record<ProblemCode, string> = {
   'unknown-host': 'IST0101',
@@ -42,6 +43,7 @@ const CODES: Record<ProblemCode, string> = {
   'unsupported-by-proxyless': 'MW0002',
   'config-diverges-between-clusters': 'MW0003',
   'subset-selects-nothing': 'MW0004',
+  'invalid-annotation': 'IST0125',
 };
 
 export function messageCode(code: ProblemCode): string {
