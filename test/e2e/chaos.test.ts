@@ -16,6 +16,7 @@ import { edgeGatewaysOf } from '../../src/mci/envoy-edge.js';
 import { failover, figures, hostLoad, podLoad, type LoadRun } from '../helpers/load.js';
 import { E2E_DATA_PLANE, MeshworkEnv } from '../helpers/meshwork.js';
 import { scenarioDir } from '../helpers/paths.js';
+import { until } from '../helpers/until.js';
 import { podName } from '../helpers/traffic.js';
 
 const CONTEXTS = ['cluster-1', 'cluster-2'] as const;
@@ -35,21 +36,6 @@ spec:
   - route:
     - destination: {host: helloworld, subset: v1}
 `;
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(250);
-  }
-}
 
 function describeFailures(run: LoadRun): string {
   const byKind = new Map<string, number>();
@@ -176,6 +162,10 @@ describe(`chaos: processes killed under load (${E2E_DATA_PLANE} data plane)`, { 
       const run = await load.stop();
       const f = figures(run);
       t.diagnostic(`FIGURES case=control-plane-${how.replace(/\W+/g, '-')} plane=${E2E_DATA_PLANE} requests=${f.requests} failures=${f.failures} controlPlaneReadyAfterMs=${(controlPlaneBack ?? 0) - t0} resyncedAfterMs=${synced - t0} maxMs=${f.maxMs} loadMs=${run.endedAt - run.startedAt}`);
+      // What the client's proxy said about its xDS stream meanwhile (reconnect attempts and their back-off).
+      const proxyLog = await env.kubectl('cluster-1', ['logs', '-n', 'sample', sleepPod, '-c', 'istio-proxy', '--since=90s']);
+      const xdsLines = proxyLog.stdout.split('\n').filter((l) => /xds stream|gRPC config stream/i.test(l));
+      t.diagnostic(`sleep's proxy: ${xdsLines.length} xDS stream log lines; last: ${xdsLines.slice(-2).join(' | ')}`);
       assert.ok(f.requests > 500, `the load ran: ${f.requests} requests`);
       assert.equal(f.failures, 0, `${f.failures}/${f.requests} failed: ${describeFailures(run)}`);
       assert.ok(run.endedAt > synced, 'the load ran until every proxy was back');
