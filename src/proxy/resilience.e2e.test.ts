@@ -4,6 +4,7 @@
 import * as http from 'node:http';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { RETRY_PREVIOUS_HOSTS } from '../translate/http-routes.js';
 import { startXdsServer } from '../xds/server.js';
 import { CONNECT_FAILURE_BODY } from './upstream/forward.js';
 import { edsCluster, FAULT_TYPE, httpListener, loadAssignment, routeConfig } from './testutil/envoy.js';
@@ -26,7 +27,7 @@ function vhost(name: string, routes: Record<string, unknown>[]): Record<string, 
 
 function resources(churnEndpoints: TestUpstream[]): Resources {
   // Retries on a host not tried yet, as Istio configures every retry policy.
-  const previousHosts = { retry_host_predicate: [{ name: 'envoy.retry_host_predicates.previous_hosts', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate' } }], host_selection_retry_max_attempts: 5 };
+  const previousHosts = { retry_host_predicate: [RETRY_PREVIOUS_HOSTS], host_selection_retry_max_attempts: 5 };
   const retry5xx = { retry_on: '5xx', num_retries: { value: 2 }, ...previousHosts };
   return {
     listeners: [httpListener('outbound', '127.0.0.1', port, 'routes')],

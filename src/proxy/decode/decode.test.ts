@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { RETRY_PREVIOUS_HOSTS } from '../../translate/http-routes.js';
 import { edsCluster, FAULT_TYPE, httpListener, loadAssignment, routeConfig, weightedRoute } from '../testutil/envoy.js';
 import { decodeCluster } from './cluster.js';
 import { decodeEndpoints } from './endpoint.js';
@@ -99,9 +100,8 @@ test('route: weighted clusters, retry policy, timeout default 15 s, per-route fa
 });
 
 test('route: the previous_hosts retry predicate and host selection attempts (Envoy default 1); other predicates refused', () => {
-  const previousHosts = { name: 'envoy.retry_host_predicates.previous_hosts', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate' } };
   const decode = (retry: Record<string, unknown>) => decodeRouteTable(routeConfig('rc', [{ name: 'vh', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'a', retry_policy: { retry_on: '5xx', ...retry } } }] }]));
-  const istio = decode({ retry_host_predicate: [previousHosts], host_selection_retry_max_attempts: 5 });
+  const istio = decode({ retry_host_predicate: [RETRY_PREVIOUS_HOSTS], host_selection_retry_max_attempts: 5 });
   assert.ok(istio.ok, JSON.stringify(!istio.ok && istio.error));
   const action = istio.value.virtualHosts[0]!.routes[0]!.action;
   assert.ok(action.kind === 'forward');
