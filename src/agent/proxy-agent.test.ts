@@ -122,6 +122,26 @@ describe('envoyForPod', () => {
     }
   });
 
+  it('sends the pod\'s ProxyConfig as node metadata PROXY_CONFIG: the injector\'s, the annotation over it', () => {
+    const base = env('127.215.0.4', 'meshwork', 1);
+    const withConfig = agentConfigFromEnv('router', { ...base, PROXY_CONFIG: '{"gatewayTopology":{"numTrustedProxies":1,"forwardClientCertDetails":"SANITIZE"}}', PROXY_CONFIG_ANNOTATION: '{"gatewayTopology":{"numTrustedProxies":2}}' });
+    assert.deepEqual(withConfig.metadata.PROXY_CONFIG, { gatewayTopology: { numTrustedProxies: 2, forwardClientCertDetails: 'SANITIZE' } });
+    assert.deepEqual(withConfig.problems, []);
+    const without = agentConfigFromEnv('router', base);
+    assert.equal(without.metadata.PROXY_CONFIG, undefined, 'a pod injected without it sends none: the control plane uses Istio\'s defaults');
+  });
+
+  it('runs with the injector\'s config when the annotation is invalid, and logs why', async () => {
+    const config = agentConfigFromEnv('router', { ...env('127.215.0.5', 'meshwork', 1), PROXY_CONFIG: '{"gatewayTopology":{"numTrustedProxies":1}}', PROXY_CONFIG_ANNOTATION: '{"gatewayTopology": {"numTrustedProxies": 2}' });
+    assert.deepEqual(config.metadata.PROXY_CONFIG, { gatewayTopology: { numTrustedProxies: 1 } });
+    assert.equal(config.problems.length, 1);
+    assert.match(config.problems[0] ?? '', /^annotation proxy\.istio\.io\/config is invalid: not YAML or JSON: .*; the pod runs with the mesh's default proxy config$/);
+    const lines: string[] = [];
+    const agent = await startAgent(config, { log: (l) => lines.push(l), accessLog: false });
+    await agent.drainAndStop(0);
+    assert.ok(lines.some((l) => /^warning: annotation proxy\.istio\.io\/config is invalid/.test(l)), lines.join('\n'));
+  });
+
   it('names a data plane it does not know', () => {
     assert.throws(() => agentConfigFromEnv('sidecar', { ...env('127.215.0.4', 'envoy', 1), MESHWORK_DATA_PLANE: 'linkerd' }), /MESHWORK_DATA_PLANE: unknown data plane "linkerd": use envoy or meshwork/);
   });

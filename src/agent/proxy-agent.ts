@@ -3,9 +3,12 @@
 // proxy's xDS node identity, starts the pod's data plane (Envoy, or the meshwork proxy), and serves the
 // status port (15021): GET /healthz/ready is 200 only once the data plane has its config from the
 // control plane, and 503 before that and while draining on SIGTERM; GET /stats/prometheus is the data
-// plane's stats and the agent's own, merged (Istio's 15020 merge, on the status port).
+// plane's stats and the agent's own, merged (Istio's 15020 merge, on the status port). The pod's
+// ProxyConfig (PROXY_CONFIG from the injector, the proxy.istio.io/config annotation over it) goes into
+// the node metadata as PROXY_CONFIG, where the control plane reads a gateway's gatewayTopology.
 import { createServer, type Server } from 'node:http';
 import { Registry, Gauge } from 'prom-client';
+import { effectiveProxyConfig, parseProxyConfig, PROXY_CONFIG_ANNOTATION_ENV, PROXY_CONFIG_ENV, proxyConfigJson, type ProxyConfig } from '../config/proxy-config.js';
 import { locateEnvoy, type LocatedEnvoy } from '../envoy/locate.js';
 import { DATA_PLANE_ENV, parseDataPlane, type DataPlane, type DataPlaneKind } from './data-plane.js';
 import { startEnvoyDataPlane } from './envoy-data-plane.js';
@@ -22,8 +25,11 @@ export interface AgentConfig {
   podIp: string;
   xdsAddress: string;
   clusterId: string;
-  metadata: Record<string, string>;
+  /** Strings, and PROXY_CONFIG (the pod's effective ProxyConfig, an object) as pilot-agent sends it. */
+  metadata: Record<string, unknown>;
   dataPlane: DataPlaneKind;
+  /** What the agent could not use from its environment and works without (logged at start). */
+  problems: string[];
   /** Incremental ADS for Envoy (Istio's ISTIO_DELTA_XDS=true); state of the world otherwise. */
   deltaXds: boolean;
 }
@@ -37,10 +43,12 @@ export function agentConfigFromEnv(mode: ProxyMode, env: NodeJS.ProcessEnv): Age
   }
   const [pod, namespace, ip] = [env.POD_NAME!, env.POD_NAMESPACE!, env.INSTANCE_IP!];
   const clusterId = env.CLUSTER_ID ?? env.ISTIO_META_CLUSTER_ID ?? 'Kubernetes';
-  const metadata: Record<string, string> = { NAMESPACE: namespace, CLUSTER_ID: clusterId, POD_NAME: pod, INSTANCE_IPS: ip };
+  const metadata: Record<string, unknown> = { NAMESPACE: namespace, CLUSTER_ID: clusterId, POD_NAME: pod, INSTANCE_IPS: ip };
   for (const [key, value] of Object.entries(env)) {
     if (key.startsWith('ISTIO_META_') && value !== undefined) metadata[key.slice('ISTIO_META_'.length)] = value;
   }
+  const proxyConfig = podProxyConfig(env);
+  if (proxyConfig.config) metadata.PROXY_CONFIG = proxyConfig.config;
   return {
     mode,
     // Istio's node id: <type>~<ip>~<pod>.<namespace>~<namespace>.svc.cluster.local
@@ -51,7 +59,30 @@ export function agentConfigFromEnv(mode: ProxyMode, env: NodeJS.ProcessEnv): Age
     metadata,
     dataPlane: env[DATA_PLANE_ENV] ? parseDataPlane(env[DATA_PLANE_ENV], DATA_PLANE_ENV) : 'meshwork',
     deltaXds: env.ISTIO_DELTA_XDS === 'true',
+    problems: proxyConfig.problems,
   };
+}
+
+/**
+ * As pilot-agent: the ProxyConfig from the injector, then the pod's annotation over it. A value that
+ * does not parse is not used, and says so in `problems`: the pod runs with what is left (the mesh's
+ * default, or Istio's) rather than not at all.
+ */
+function podProxyConfig(env: NodeJS.ProcessEnv): { config?: Record<string, unknown>; problems: string[] } {
+  const problems: string[] = [];
+  let base: ProxyConfig = {};
+  const fromInjector = env[PROXY_CONFIG_ENV];
+  if (fromInjector !== undefined) {
+    const parsed = parseProxyConfig(fromInjector);
+    if (parsed.ok) base = parsed.config;
+    else problems.push(`${PROXY_CONFIG_ENV} is invalid (${parsed.error}); Istio's default proxy config is used`);
+  }
+  const annotation = env[PROXY_CONFIG_ANNOTATION_ENV] || undefined;
+  const effective = effectiveProxyConfig(base, annotation);
+  if (effective.annotationError) problems.push(`${effective.annotationError}; the pod runs with the mesh's default proxy config`);
+  if (effective.notActedOn.length > 0) problems.push(`proxy config fields meshwork does not act on: ${effective.notActedOn.join(', ')}`);
+  if (fromInjector === undefined && annotation === undefined) return { problems };
+  return { config: proxyConfigJson(effective.config), problems };
 }
 
 export interface AgentOptions {
@@ -84,6 +115,7 @@ export function envoyForPod(envoyPath: string | undefined): LocatedEnvoy {
 
 export async function startAgent(config: AgentConfig, opts: AgentOptions = {}): Promise<RunningAgent> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  for (const problem of config.problems) log(`warning: ${problem}`);
   const adminPort = opts.adminPort ?? ADMIN_PORT;
   const dataPlane =
     config.dataPlane === 'envoy'

@@ -3,7 +3,9 @@
 // proxy must agree on.
 
 import assert from 'node:assert/strict';
+import { isIP } from 'node:net';
 import { FAULT_TYPE } from '../proxy/testutil/envoy.js';
+import { RETRY_PREVIOUS_HOSTS } from '../translate/http-routes.js';
 import { gatewayTrust, inboundTrust } from '../translate/listeners.js';
 import type { CaseRequest, ConformanceCase, Observation } from './case.js';
 import { clustersOf, fromIstio, oneHost, type CaseResources } from './resources.js';
@@ -47,6 +49,8 @@ const HTTP2: Res = {
     },
   },
 };
+
+const RANDOM_UNLIMITED_RETRIES: Res = { lb_policy: 'RANDOM', circuit_breakers: { thresholds: [{ max_retries: { value: 4294967295 } }] } };
 
 /** A client that claims what only the mesh may say: a client certificate, internal status, an address. */
 const HOSTILE: Record<string, string> = {
@@ -328,6 +332,23 @@ export const CASES: ConformanceCase[] = [
       { path: '/5xx', method: 'POST', body: 'retried body', headers: { 'x-echo-fail': '1:500' } },
     ],
   },
+  // Random picks over a failing and a working host: a retry without a host predicate lands on the
+  // failing one again half the time (1/4 of the requests fail); with previous_hosts it re-selects.
+  // (Unlimited concurrent retries, as Istio's clusters have: Envoy's default of 3 would drop some.)
+  {
+    name: 'retries: without a host predicate a retry may pick the failing host again (random: 3/4 answered by a)',
+    resources: handWritten([tagged('retry', { prefix: '/' }, 'mixed', { retry_policy: { retry_on: '5xx', num_retries: { value: 1 } } })], { mixed: ['broken', 'a'] }, { mixed: RANDOM_UNLIMITED_RETRIES }),
+    distribution: { request: { path: '/' }, count: 400, weights: { 'upstream:a': 75, 'upstream:broken': 25 } },
+  },
+  {
+    name: 'retries: previous_hosts re-selects away from the failing host (random picks, host_selection_retry_max_attempts 30)',
+    resources: handWritten(
+      [tagged('retry', { prefix: '/' }, 'mixed', { retry_policy: { retry_on: '5xx', num_retries: { value: 1 }, retry_host_predicate: [RETRY_PREVIOUS_HOSTS], host_selection_retry_max_attempts: 30 } })],
+      { mixed: ['broken', 'a'] },
+      { mixed: RANDOM_UNLIMITED_RETRIES },
+    ),
+    requests: Array.from({ length: 40 }, () => ({ path: '/' })),
+  },
   {
     name: 'retries (Istio): attempts and retryOn',
     resources: () =>
@@ -600,7 +621,29 @@ function trustCases(): ConformanceCase[] {
   const loopback = { cidr_ranges: [{ address_prefix: '127.0.0.0', prefix_len: { value: 8 } }] };
   return [
     { name: 'trust boundary: default HCM (a sidecar outbound listener)', resources: withHcm({}), requests: common },
-    { name: 'trust boundary: the gateway HCM the translator writes (use_remote_address, SANITIZE_SET)', resources: withHcm(gatewayTrust() as Res), requests: common },
+    // A gateway's HCM from its ProxyConfig gatewayTopology (proxy.istio.io/config): the client is the
+    // numTrustedProxies-th x-forwarded-for entry from the right (what the proxies in front appended),
+    // else the peer; that is x-envoy-external-address, never what the client itself claimed.
+    ...[0, 1, 2].map((hops): ConformanceCase => ({
+      name: `trust boundary: the gateway HCM the translator writes for gatewayTopology.numTrustedProxies ${hops} (SANITIZE_SET)`,
+      resources: withHcm(gatewayTrust({ numTrustedProxies: hops }) as Res),
+      requests: [...common, xff('192.0.2.1, 203.0.113.7, 198.51.100.2, 10.0.0.1', { 'x-forwarded-proto': 'https' }), xff('198.51.100.9, 203.0.113.7', { 'x-envoy-external-address': '198.51.100.66' })],
+      check: (o, target) => {
+        const h = o.upstreamSaw?.headers ?? {};
+        // What the client sent: every entry but the one this hop appended.
+        const sent = (h['x-forwarded-for'] ?? '').split(',').map((e) => e.trim()).slice(0, -1).filter(Boolean);
+        const trusted = hops > 0 ? sent[sent.length - hops] : undefined;
+        const external = h['x-envoy-external-address'];
+        if (trusted !== undefined && isIP(trusted) !== 0) assert.equal(external, trusted, `${target}: ${hops} trusted hops in ${h['x-forwarded-for']}`);
+        else assert.ok(external !== undefined && !sent.includes(external) && external !== '198.51.100.66', `${target}: ${external} is the peer, not a claim (${h['x-forwarded-for']})`);
+        assert.equal(h['x-forwarded-client-cert'], undefined, `${target}: SANITIZE_SET without a client certificate`);
+      },
+    })),
+    {
+      name: 'trust boundary: the gateway HCM the translator writes for gatewayTopology.forwardClientCertDetails ALWAYS_FORWARD_ONLY',
+      resources: withHcm(gatewayTrust({ forwardClientCertDetails: 'ALWAYS_FORWARD_ONLY' }) as Res),
+      requests: common,
+    },
     { name: 'trust boundary: the sidecar inbound HCM the translator writes (APPEND_FORWARD)', resources: withHcm(inboundTrust() as Res), requests: common },
     ...[1, 2].map((hops): ConformanceCase => ({
       name: `trust boundary: use_remote_address with xff_num_trusted_hops ${hops}`,

@@ -37,6 +37,7 @@ const TYPES: Record<ProblemCode, MessageType> = {
   'unsupported-by-proxyless': { code: 'MW0002', name: 'UnsupportedByProxylessGrpc' },
   'config-diverges-between-clusters': { code: 'MW0003', name: 'ConfigDivergesBetweenClusters' },
   'subset-selects-nothing': { code: 'MW0004', name: 'SubsetSelectsNoEndpoints' },
+  'invalid-annotation': { code: 'IST0125', name: 'InvalidAnnotation' },
 };
 
 /** A code a newer control plane reports and this build does not know yet. */

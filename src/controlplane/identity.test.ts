@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { V1Pod } from '@kubernetes/client-node';
 import { pod } from '../registry/testdata/kube-fixtures.js';
+import { plainToValue } from '../xds/struct.js';
 import type { XdsNode } from '../xds/protos.js';
 import { parseNodeId, proxyIdentity, type IdentityContext } from './identity.js';
 
@@ -65,6 +66,22 @@ test('identities, as Istio derives them', () => {
       want: { kind: 'proxyless', namespace: 'sample', cluster: 'cluster-2', labels: {}, ip: '127.10.0.40' },
     },
   ];
+  // The gateway's PROXY_CONFIG as pilot-agent (and our agent) sends it: a Struct in node metadata.
+  const gatewayWithConfig = (proxyConfig: unknown): XdsNode => {
+    const n = node('router~127.10.0.9~gw-1.istio-gateway~istio-gateway.svc.cluster.local');
+    (n.metadata as { fields: Record<string, unknown> }).fields['PROXY_CONFIG'] = plainToValue(proxyConfig);
+    return n;
+  };
+  const gateway = { kind: 'router', namespace: 'istio-gateway', cluster: 'cluster-1', labels: { istio: 'ingressgateway' }, ip: '127.10.0.9', podName: 'gw-1' };
+  cases.push(
+    {
+      what: 'gateway with PROXY_CONFIG gatewayTopology: its topology',
+      node: gatewayWithConfig({ concurrency: 2, gatewayTopology: { numTrustedProxies: 2, forwardClientCertDetails: 'ALWAYS_FORWARD_ONLY' } }),
+      want: { ...gateway, gatewayTopology: { numTrustedProxies: 2, forwardClientCertDetails: 'ALWAYS_FORWARD_ONLY' } },
+    },
+    { what: 'gateway whose PROXY_CONFIG has no gatewayTopology: the defaults', node: gatewayWithConfig({ concurrency: 2 }), want: gateway },
+    { what: 'gateway whose PROXY_CONFIG does not check: the defaults', node: gatewayWithConfig({ gatewayTopology: { numTrustedProxies: -1 } }), want: gateway },
+  );
   for (const c of cases) {
     const { id, ...rest } = proxyIdentity(c.node, ctx);
     assert.equal(id, c.node.id, c.what);

@@ -6,6 +6,7 @@
 // from metadata LABELS.
 
 import type { V1Pod } from '@kubernetes/client-node';
+import { checkProxyConfig, type GatewayTopology } from '../config/proxy-config.js';
 import type { ProxyIdentity, ProxyKind } from '../registry/model.js';
 import { appAddressFor, sidecarFrontsApp } from '../registry/build.js';
 import type { XdsNode } from '../xds/protos.js';
@@ -57,6 +58,7 @@ export function proxyIdentity(node: XdsNode, ctx: IdentityContext): ProxyIdentit
   // Only a sidecar sits in front of an app; when the pod is known it must have an app container too.
   const fronted = kind === 'sidecar' && (pod === undefined || sidecarFrontsApp(pod));
   const appIp = fronted ? appAddressFor(ip) : undefined;
+  const gatewayTopology = kind === 'router' ? gatewayTopologyOf(metadata['PROXY_CONFIG']) : undefined;
   return {
     id,
     kind,
@@ -66,7 +68,25 @@ export function proxyIdentity(node: XdsNode, ctx: IdentityContext): ProxyIdentit
     ip,
     ...(appIp ? { appIp } : {}),
     ...(podName ? { podName } : {}),
+    ...(gatewayTopology ? { gatewayTopology } : {}),
   };
+}
+
+/**
+ * A gateway's topology from its node metadata PROXY_CONFIG (the pod's effective ProxyConfig, as
+ * pilot-agent sends it). The agent checked it before sending; a node whose PROXY_CONFIG does not check
+ * (not sent by our agent) gets Istio's defaults, as one without PROXY_CONFIG does.
+ */
+function gatewayTopologyOf(value: unknown): GatewayTopology | undefined {
+  if (value === undefined) return undefined;
+  const checked = checkProxyConfig(value);
+  if (!checked.ok) return undefined;
+  const { numTrustedProxies, forwardClientCertDetails } = checked.config.gatewayTopology ?? {};
+  const topology: GatewayTopology = {
+    ...(numTrustedProxies !== undefined ? { numTrustedProxies } : {}),
+    ...(forwardClientCertDetails !== undefined ? { forwardClientCertDetails } : {}),
+  };
+  return Object.keys(topology).length > 0 ? topology : undefined;
 }
 
 function firstInstanceIp(value: unknown): string | undefined {

@@ -1,6 +1,7 @@
 // The control plane's webhooks: HTTPS on port 15017, sidecar injection on /inject and Istio config
 // validation on /validate, with the serving certificate `meshwork install` stored in the
-// istiod-webhook-tls Secret (its CA is the webhook configurations' caBundle). Proxies are told to reach xDS at the istiod Service's ClusterIP.
+// istiod-webhook-tls Secret (its CA is the webhook configurations' caBundle). Proxies are told to reach xDS at the istiod Service's ClusterIP,
+// and get the mesh config's defaultConfig (mesh-config.ts) as their ProxyConfig.
 import { createServer, type Server } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { DataPlaneKind } from '../agent/data-plane.js';
@@ -8,6 +9,7 @@ import { createInjectionWebhook, INJECT_PATH } from '../inject/webhook.js';
 import { discoveryAddress } from '../install/discovery-address.js';
 import { MESHWORK_IMAGE } from '../install/image.js';
 import { loadWebhookTls } from '../install/webhook-tls.js';
+import { watchMeshConfig } from './mesh-config.js';
 import { createValidationWebhook, VALIDATE_PATH } from './validation-webhook.js';
 
 export interface InjectorServerOptions {
@@ -24,8 +26,10 @@ export interface InjectorServerOptions {
 export async function startInjectorServer(opts: InjectorServerOptions): Promise<{ port: number; close(): Promise<void> }> {
   const tls = await loadWebhookTls(opts.kubeConfig, opts.namespace);
   const xdsAddress = await discoveryAddress(opts.kubeConfig, opts.revision, opts.namespace);
+  const meshConfig = watchMeshConfig({ kubeConfig: opts.kubeConfig, namespace: opts.namespace, revision: opts.revision, log: opts.log });
+  const injection = { revision: opts.revision, xdsAddress, clusterId: opts.clusterId, proxyImage: MESHWORK_IMAGE, dataPlane: opts.dataPlane };
   const webhook = createInjectionWebhook({
-    injection: { revision: opts.revision, xdsAddress, clusterId: opts.clusterId, proxyImage: MESHWORK_IMAGE, dataPlane: opts.dataPlane },
+    injection: () => ({ ...injection, meshProxyConfig: meshConfig.defaultConfig() }),
     log: opts.log,
   });
   const validation = createValidationWebhook({ log: opts.log });
@@ -39,11 +43,17 @@ export async function startInjectorServer(opts: InjectorServerOptions): Promise<
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => resolve());
+  }).catch(async (err: unknown) => {
+    await meshConfig.stop();
+    throw err;
   });
   const address = server.address();
   opts.log(`injection webhook on https://${opts.host}:${opts.port}${INJECT_PATH}, validation on ${VALIDATE_PATH} (proxies get XDS_ADDRESS=${xdsAddress}, data plane ${opts.dataPlane} unless annotated)`);
   return {
     port: typeof address === 'object' && address ? address.port : opts.port,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: async () => {
+      await meshConfig.stop();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   };
 }

@@ -27,6 +27,12 @@ describe('envoyBootstrap', () => {
     assert.deepEqual(b.static_resources.listeners.map((l: any) => l.address.socket_address), [{ address: '127.10.0.4', port_value: 15090 }]);
   });
 
+  it("carries the pod's ProxyConfig as an object in node metadata PROXY_CONFIG, as pilot-agent's bootstrap does", () => {
+    const proxyConfig = { gatewayTopology: { numTrustedProxies: 1 } };
+    const b = envoyBootstrap({ ...base, metadata: { ...base.metadata, PROXY_CONFIG: proxyConfig } }) as any;
+    assert.deepEqual(b.node.metadata.PROXY_CONFIG, proxyConfig);
+  });
+
   it('delta ADS on request; a DNS name for the control plane resolves by STRICT_DNS; no 15090 when asked', () => {
     const b = envoyBootstrap({ ...base, delta: true, xdsAddress: 'istiod.istio-system.svc:15012', prometheusPort: 0 }) as any;
     assert.equal(b.dynamic_resources.ads_config.api_type, 'DELTA_GRPC');

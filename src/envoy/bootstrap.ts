@@ -17,7 +17,8 @@ export interface BootstrapOptions {
   nodeId: string;
   /** node.cluster: Istio puts the workload's service cluster here. */
   cluster: string;
-  metadata: Readonly<Record<string, string>>;
+  /** Strings, and JSON objects such as PROXY_CONFIG (a Struct in the node's metadata). */
+  metadata: Readonly<Record<string, unknown>>;
   /** host:port of the control plane's ADS server (an IP or a DNS name). */
   xdsAddress: string;
   /** Where admin, 15090 and the listeners bind: the pod IP. */
@@ -45,7 +46,7 @@ function staticCluster(name: string, address: string, port: number, extra: Recor
 
 export function envoyBootstrap(opts: BootstrapOptions): Record<string, unknown> {
   const xds = splitHostPort(opts.xdsAddress, 'control plane (XDS_ADDRESS)');
-  const metadata: Record<string, string> = { ...opts.metadata };
+  const metadata: Record<string, unknown> = { ...opts.metadata };
   const listeners = opts.prometheusPort === 0 ? [] : [{
     name: `prometheus_${opts.prometheusPort}`,
     address: socketAddress(opts.podIp, opts.prometheusPort),

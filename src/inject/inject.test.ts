@@ -153,6 +153,47 @@ describe('injectPod: gateway template', () => {
   });
 });
 
+describe('injectPod: the pod\'s ProxyConfig (meshConfig.defaultConfig, then proxy.istio.io/config)', () => {
+  const gatewayPod = (annotation?: string): Pod => {
+    const pod = helloworldPod({ annotations: { 'inject.istio.io/templates': 'gateway', ...(annotation !== undefined ? { 'proxy.istio.io/config': annotation } : {}) } });
+    pod.spec.containers = [{ name: 'istio-proxy', image: 'auto' }];
+    return pod;
+  };
+  const meshDefault = { ...ctx, meshProxyConfig: { gatewayTopology: { numTrustedProxies: 1, forwardClientCertDetails: 'SANITIZE' as const } } };
+  const proxyConfigOf = (pod: Pod): unknown => JSON.parse(envValue(container(pod, 'istio-proxy'), 'PROXY_CONFIG') ?? 'null');
+
+  it('PROXY_CONFIG is the mesh default with the annotation merged over it (JSON or YAML), field by field', () => {
+    assert.deepEqual(proxyConfigOf(injected(gatewayPod(), meshDefault)), { gatewayTopology: { numTrustedProxies: 1, forwardClientCertDetails: 'SANITIZE' } });
+    assert.deepEqual(proxyConfigOf(injected(gatewayPod('{"gatewayTopology":{"numTrustedProxies":2}}'), meshDefault)), { gatewayTopology: { numTrustedProxies: 2, forwardClientCertDetails: 'SANITIZE' } });
+    assert.deepEqual(proxyConfigOf(injected(gatewayPod('gatewayTopology:\n  forwardClientCertDetails: APPEND_FORWARD\n'), meshDefault)), { gatewayTopology: { numTrustedProxies: 1, forwardClientCertDetails: 'APPEND_FORWARD' } });
+    assert.deepEqual(proxyConfigOf(injected(gatewayPod())), {}, 'no mesh config: an empty ProxyConfig (Istio\'s defaults)');
+  });
+
+  it('passes the annotation itself to the agent by the downward API, only when the pod has one', () => {
+    const proxy = container(injected(gatewayPod('{"gatewayTopology":{"numTrustedProxies":2}}')), 'istio-proxy');
+    assert.deepEqual(proxy.env?.find((e) => e.name === 'PROXY_CONFIG_ANNOTATION'), { name: 'PROXY_CONFIG_ANNOTATION', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: "metadata.annotations['proxy.istio.io/config']" } } });
+    assert.equal(container(injected(gatewayPod()), 'istio-proxy').env?.some((e) => e.name === 'PROXY_CONFIG_ANNOTATION'), false);
+  });
+
+  it('an invalid annotation does not stop the injection: the mesh default is used and a warning says why', () => {
+    for (const [annotation, why] of [
+      ['{"gatewayTopology":{"numTrustedProxies":1}', /not YAML or JSON/],
+      ['{"gatewayTopology":{"numTrustedProxies":-1}}', /numTrustedProxies: expected a whole number from 0 to 4294967295, got -1/],
+      ['{"gatewayTopology":{"forwardClientCertDetails":"KEEP"}}', /forwardClientCertDetails: expected one of SANITIZE, FORWARD_ONLY, APPEND_FORWARD, SANITIZE_SET, ALWAYS_FORWARD_ONLY, got "KEEP"/],
+      ['{"gatewayTopology":{"numTrustedProxie":1}}', /gatewayTopology\.numTrustedProxie: unknown field/],
+    ] as const) {
+      const pod = gatewayPod(annotation);
+      const result = injectPod(pod, meshDefault);
+      assert.ok(result.patch.length > 0, 'injected anyway');
+      assert.equal(result.warnings?.length, 1);
+      assert.match(result.warnings?.[0] ?? '', /^annotation proxy\.istio\.io\/config is invalid: /);
+      assert.match(result.warnings?.[0] ?? '', why);
+      assert.match(result.warnings?.[0] ?? '', /the proxy runs with the mesh's default proxy config$/);
+      assert.deepEqual(proxyConfigOf(readPod(applyJsonPatch(pod, result.patch))), meshDefault.meshProxyConfig);
+    }
+  });
+});
+
 describe('injectPod: when not to inject', () => {
   const cases: Array<[string, Pod, RegExp]> = [
     ['opt-out label', helloworldPod({ labels: { 'sidecar.istio.io/inject': 'false' } }), /opts out/],

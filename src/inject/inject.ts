@@ -2,6 +2,14 @@
 // after the requested templates (`sidecar` by default, `gateway` for pods that run a gateway and
 // name their proxy container `istio-proxy` with image `auto`). Pure: a pod in, a JSON patch out.
 import { DATA_PLANE_ANNOTATION, DATA_PLANE_ENV, parseDataPlane, type DataPlaneKind } from '../agent/data-plane.js';
+import {
+  effectiveProxyConfig,
+  PROXY_CONFIG_ANNOTATION,
+  PROXY_CONFIG_ANNOTATION_ENV,
+  PROXY_CONFIG_ENV,
+  proxyConfigJson,
+  type ProxyConfig,
+} from '../config/proxy-config.js';
 import type { JsonPatchOperation, JsonValue } from '../local/patch/index.js';
 import { toJson } from '../local/patch/index.js';
 import { createJsonPatch } from './json-diff.js';
@@ -36,6 +44,8 @@ export interface InjectionContext {
   dataPlane?: DataPlaneKind;
   /** Templates by name; the built-in `sidecar` and `gateway` when absent. */
   templates?: Readonly<Record<string, InjectionTemplate>>;
+  /** meshConfig.defaultConfig: every pod's ProxyConfig before its proxy.istio.io/config annotation. */
+  meshProxyConfig?: ProxyConfig;
 }
 
 /** Changes a private copy of the pod in place; `appContainers` are the pod's containers before injection. */
@@ -47,12 +57,18 @@ export interface TemplateContext extends InjectionContext {
   namespace: string;
   appContainers: readonly Container[];
   workload: WorkloadRef;
+  /** The mesh's defaultConfig with the pod's annotation over it (the mesh's alone when the annotation is invalid). */
+  proxyConfig: ProxyConfig;
+  /** Whether the pod has a proxy.istio.io/config annotation (passed on to the agent by the downward API). */
+  proxyConfigAnnotated: boolean;
 }
 
 export interface InjectionResult {
   patch: JsonPatchOperation[];
   /** Why nothing was injected (the patch is then empty). */
   skipped?: string;
+  /** What is wrong with the pod but does not stop its injection (an invalid proxy.istio.io/config). */
+  warnings?: string[];
 }
 
 /** Istio's policy values for the inject label and annotation. */
@@ -89,12 +105,19 @@ export function injectPod(podValue: unknown, ctx: InjectionContext & { namespace
   const templates = ctx.templates ?? BUILTIN_TEMPLATES;
   const requested = templateNames(pod);
   const after = structuredClone(pod);
+  const annotation = pod.metadata.annotations?.[PROXY_CONFIG_ANNOTATION];
+  // As Istio's injector (EffectiveProxyConfig): an annotation that does not parse is not applied. Istio
+  // would refuse the pod; here it runs with the mesh's default, and the problem is reported (this
+  // webhook's log and warnings, the agent's log, analyze).
+  const proxyConfig = effectiveProxyConfig(ctx.meshProxyConfig ?? {}, annotation);
   const templateCtx: TemplateContext = {
     ...ctx,
     dataPlane: podDataPlane(pod, ctx.dataPlane ?? 'meshwork'),
     namespace,
     appContainers: pod.spec.containers.filter((c) => c.name !== PROXY_CONTAINER),
     workload: workloadOf(pod, namespace),
+    proxyConfig: proxyConfig.config,
+    proxyConfigAnnotated: annotation !== undefined,
   };
   for (const name of requested) {
     const template = templates[name];
@@ -103,7 +126,8 @@ export function injectPod(podValue: unknown, ctx: InjectionContext & { namespace
   }
   const annotations = (after.metadata.annotations ??= {});
   annotations[STATUS_ANNOTATION] = injectionStatus(pod, after, ctx.revision);
-  return { patch: createJsonPatch(json(pod), json(after)) };
+  const patch = createJsonPatch(json(pod), json(after));
+  return proxyConfig.annotationError ? { patch, warnings: [`${proxyConfig.annotationError}; the proxy runs with the mesh's default proxy config`] } : { patch };
 }
 
 function podDataPlane(pod: Pod, meshDefault: DataPlaneKind): DataPlaneKind {
@@ -197,6 +221,8 @@ export function proxyEnv(ctx: TemplateContext): EnvVar[] {
     { name: 'ISTIO_META_OWNER', value: ctx.workload.owner },
   ];
   if (ctx.meshId) env.push({ name: 'ISTIO_META_MESH_ID', value: ctx.meshId });
+  env.push({ name: PROXY_CONFIG_ENV, value: JSON.stringify(proxyConfigJson(ctx.proxyConfig)) });
+  if (ctx.proxyConfigAnnotated) env.push(fieldRef(PROXY_CONFIG_ANNOTATION_ENV, `metadata.annotations['${PROXY_CONFIG_ANNOTATION}']`));
   env.push({ name: DATA_PLANE_ENV, value: ctx.dataPlane });
   return env;
 }

@@ -47,7 +47,14 @@ export function createInjectionWebhook(opts: InjectionWebhookOptions): Injection
       }
       stats.injected++;
       opts.log(`inject: pod ${where}: injected (${result.patch.length} patch operations)`);
-      return { uid: request.uid, allowed: true, patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(result.patch)).toString('base64') };
+      for (const warning of result.warnings ?? []) opts.log(`inject: pod ${where}: warning: ${warning}`);
+      return {
+        uid: request.uid,
+        allowed: true,
+        patchType: 'JSONPatch',
+        patch: Buffer.from(JSON.stringify(result.patch)).toString('base64'),
+        ...(result.warnings ? { warnings: result.warnings } : {}),
+      };
     } catch (err) {
       // As Istio: an injection that cannot be done refuses the pod (with failurePolicy Fail the
       // API server then refuses it too) rather than letting it run without its proxy.

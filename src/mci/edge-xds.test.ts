@@ -56,6 +56,13 @@ test('edge listener: the VIP and port, HTTP connection manager routing every pat
     ['default-backend', 'connect-failure,refused-stream'],
   ]);
   assert.deepEqual(vh?.routes[0]?.match, { prefix: '/', headers: [{ name: ':method', string_match: { safe_regex: { regex: 'GET|HEAD' } } }] });
+  for (const backend of vh?.routes ?? []) {
+    assert.ok('route' in backend);
+    // A retry goes to another gateway, and no number of concurrent retries is refused (Envoy's default is 3).
+    assert.deepEqual(backend.route.retry_policy?.retry_host_predicate?.map((p) => p.name), ['envoy.retry_host_predicates.previous_hosts']);
+    assert.equal(backend.route.retry_policy?.host_selection_retry_max_attempts, 5);
+  }
+  assert.equal(r.cluster.circuit_breakers?.thresholds[0]?.max_retries?.value, 4294967295);
   const route = vh?.routes[1];
   assert.ok(route && 'route' in route);
   assert.deepEqual(route.match, { prefix: '/' });

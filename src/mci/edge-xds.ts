@@ -11,6 +11,8 @@ import type { EdgeBackend } from '../edge/edge-proxy.js';
 import { BACKEND_HEADER } from '../edge/edge-proxy.js';
 import type { Cluster, ClusterLoadAssignment, Duration, HeaderMatcher, LbEndpoint, Listener, LocalityLbEndpoints, Route, StructValue } from '../translate/envoy-types.js';
 import { TYPE_URL } from '../translate/envoy-types.js';
+import { UNLIMITED_THRESHOLDS } from '../translate/clusters.js';
+import { RETRY_PREVIOUS_HOSTS } from '../translate/http-routes.js';
 import { TYPE_URLS } from '../xds/protos.js';
 import type { XdsSnapshot } from '../xds/snapshot.js';
 import type { EdgePlan } from './resources.js';
@@ -130,6 +132,9 @@ export function edgeResources(input: EdgeXdsInput): EdgeXdsResources {
     // act on a health change at once (Envoy's default merges host updates over 1 s windows).
     common_lb_config: { healthy_panic_threshold: { value: 0 }, update_merge_window: seconds(0) },
     ignore_health_on_host_removal: true,
+    // GCLB sheds no load and limits no retries: without this, Envoy's default allows 3 concurrent
+    // retries, and under concurrent load the retries away from a dead gateway would overflow and fail.
+    circuit_breakers: { thresholds: [UNLIMITED_THRESHOLDS] },
   };
   const listener: Listener = {
     name: `edge_${input.vip}_${input.port}`,
@@ -172,7 +177,12 @@ function backendRoute(name: string, cluster: string, retryOn: string, headers?: 
   return {
     name,
     match: { prefix: '/', ...(headers ? { headers } : {}) },
-    route: { cluster, timeout: seconds(BACKEND_TIMEOUT_S), retry_policy: { retry_on: retryOn, num_retries: { value: 2 } } },
+    // A retry goes to another gateway (re-selected up to 5 times, as Istio's retry policies do).
+    route: {
+      cluster,
+      timeout: seconds(BACKEND_TIMEOUT_S),
+      retry_policy: { retry_on: retryOn, num_retries: { value: 2 }, retry_host_predicate: [RETRY_PREVIOUS_HOSTS], host_selection_retry_max_attempts: 5 },
+    },
     response_headers_to_add: [{
       header: { key: BACKEND_HEADER, value: `%UPSTREAM_METADATA(${EDGE_METADATA}:backend)%` },
       append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',

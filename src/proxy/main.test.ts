@@ -17,6 +17,7 @@ test('options: flags over environment, Istio node id gives the cluster default',
   assert.throws(() => proxyOptionsFromEnv([], {}), /xDS server address is required/);
   assert.throws(() => proxyOptionsFromEnv(['--bogus', 'x'], {}), /unknown flag --bogus/);
   assert.deepEqual(parseMetadata('{"A":"b","N":1}'), { A: 'b', N: '1' });
+  assert.deepEqual(parseMetadata('{"PROXY_CONFIG":{"gatewayTopology":{"numTrustedProxies":1}}}'), { PROXY_CONFIG: { gatewayTopology: { numTrustedProxies: 1 } } });
 });
 
 const ENTRY: AccessLogEntry = {

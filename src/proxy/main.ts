@@ -7,7 +7,8 @@
 //                                                    Required.
 //   --cluster NAME           MESHWORK_NODE_CLUSTER   node.cluster (default: the node id's 3rd field's namespace, else 'meshwork').
 //   --metadata K=V,K=V       MESHWORK_NODE_METADATA  node.metadata string fields (e.g. CLUSTER_ID=cluster-1,NAMESPACE=sample);
-//                                                    a JSON object is accepted too.
+//                                                    a JSON object is accepted too (object values, e.g.
+//                                                    PROXY_CONFIG, are sent as Structs).
 //   --admin HOST:PORT        MESHWORK_ADMIN_ADDRESS  admin listener (default 127.0.0.1:15000; port 0 picks one).
 //   --no-access-log          MESHWORK_ACCESS_LOG=0   turn the per-request stdout line off (on by default).
 //   --log-level LEVEL        MESHWORK_LOG_LEVEL      debug | info | warn | error (default info), to stderr.
@@ -31,7 +32,7 @@ export interface ProxyOptions {
   xdsServer: string;
   nodeId: string;
   cluster: string;
-  metadata: Record<string, string>;
+  metadata: Readonly<Record<string, unknown>>;
   adminAddress: { host: string; port: number };
   accessLog: boolean;
   clock?: Clock;
@@ -129,12 +130,13 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   };
 }
 
-export function parseMetadata(value: string | undefined): Record<string, string> {
+export function parseMetadata(value: string | undefined): Record<string, unknown> {
   if (!value) return {};
   if (value.trim().startsWith('{')) {
     const parsed: unknown = JSON.parse(value);
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('metadata: expected a JSON object');
-    return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+    // Objects (PROXY_CONFIG) stay objects, sent as Structs; other values as strings, as Istio's metadata has them.
+    return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, typeof v === 'string' || (typeof v === 'object' && v !== null && !Array.isArray(v)) ? v : JSON.stringify(v)]));
   }
   const out: Record<string, string> = {};
   for (const pair of value.split(',').filter(Boolean)) {

@@ -4,6 +4,7 @@
 import * as http from 'node:http';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { RETRY_PREVIOUS_HOSTS } from '../translate/http-routes.js';
 import { startXdsServer } from '../xds/server.js';
 import { CONNECT_FAILURE_BODY } from './upstream/forward.js';
 import { edsCluster, FAULT_TYPE, httpListener, loadAssignment, routeConfig } from './testutil/envoy.js';
@@ -25,17 +26,19 @@ function vhost(name: string, routes: Record<string, unknown>[]): Record<string, 
 }
 
 function resources(churnEndpoints: TestUpstream[]): Resources {
-  const retry5xx = { retry_on: '5xx', num_retries: { value: 2 } };
+  // Retries on a host not tried yet, as Istio configures every retry policy.
+  const previousHosts = { retry_host_predicate: [RETRY_PREVIOUS_HOSTS], host_selection_retry_max_attempts: 5 };
+  const retry5xx = { retry_on: '5xx', num_retries: { value: 2 }, ...previousHosts };
   return {
     listeners: [httpListener('outbound', '127.0.0.1', port, 'routes')],
     routes: [
       routeConfig('routes', [
         vhost('churn', [{ match: { prefix: '/' }, route: { cluster: 'churn' } }]),
         vhost('flaky', [{ match: { prefix: '/' }, route: { cluster: 'flaky', retry_policy: retry5xx } }]),
-        vhost('dead', [{ match: { prefix: '/' }, route: { cluster: 'dead', retry_policy: { retry_on: 'connect-failure', num_retries: { value: 1 } } } }]),
+        vhost('dead', [{ match: { prefix: '/' }, route: { cluster: 'dead', retry_policy: { retry_on: 'connect-failure', num_retries: { value: 1 }, ...previousHosts } } }]),
         vhost('deadnoretry', [{ match: { prefix: '/' }, route: { cluster: 'deadonly' } }]),
         vhost('slow', [
-          { match: { prefix: '/pertry' }, route: { cluster: 'slowthenfast', timeout: { seconds: 5 }, retry_policy: { retry_on: '5xx', num_retries: { value: 1 }, per_try_timeout: { nanos: 200_000_000 } } } },
+          { match: { prefix: '/pertry' }, route: { cluster: 'slowthenfast', timeout: { seconds: 5 }, retry_policy: { retry_on: '5xx', num_retries: { value: 1 }, per_try_timeout: { nanos: 200_000_000 }, ...previousHosts } } },
           { match: { prefix: '/' }, route: { cluster: 'slow', timeout: { nanos: 200_000_000 } } },
         ]),
         vhost('fault', [

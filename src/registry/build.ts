@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import type { V1EndpointSlice, V1Namespace, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { DestinationRule, Gateway, ServiceEntry, VirtualService } from '../config/istio-types.js';
-import { stableJson, type IstioObject, type MeshEndpoint, type MeshService, type MeshServicePort, type MeshSnapshot } from './model.js';
+import { PROXY_CONFIG_ANNOTATION } from '../config/proxy-config.js';
+import { stableJson, type IstioObject, type MeshEndpoint, type MeshService, type MeshServicePort, type MeshSnapshot, type PodAnnotation } from './model.js';
 
 /** What one member cluster's informers hold. */
 export interface ClusterObjects {
@@ -67,9 +68,16 @@ export function buildMeshSnapshot(input: BuildInput): BuildResult {
 
   const services = new Map<string, MeshService>();
   const endpoints: MeshEndpoint[] = [];
+  const proxyConfigAnnotations: PodAnnotation[] = [];
   for (const cluster of clusters) {
     const podIndex = new Map<string, V1Pod>();
-    for (const pod of cluster.pods) podIndex.set(`${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`, pod);
+    for (const pod of cluster.pods) {
+      podIndex.set(`${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`, pod);
+      const annotation = pod.metadata?.annotations?.[PROXY_CONFIG_ANNOTATION];
+      if (annotation !== undefined && hasSidecarContainer(pod)) {
+        proxyConfigAnnotations.push({ cluster: cluster.clusterId, namespace: pod.metadata?.namespace ?? '', pod: pod.metadata?.name ?? '', value: annotation });
+      }
+    }
     const local = new Map<string, V1Service>();
     for (const svc of cluster.services) {
       const name = svc.metadata?.name;
@@ -99,6 +107,10 @@ export function buildMeshSnapshot(input: BuildInput): BuildResult {
     gateways: sortConfig(gateways),
     serviceEntries: sortConfig(serviceEntries),
     domainSuffix,
+    // Only when there is one, so that snapshots (and their versions) without any stay as they were.
+    ...(proxyConfigAnnotations.length > 0
+      ? { proxyConfigAnnotations: proxyConfigAnnotations.sort((a, b) => a.cluster.localeCompare(b.cluster) || a.namespace.localeCompare(b.namespace) || a.pod.localeCompare(b.pod)) }
+      : {}),
   };
   const version = createHash('sha256').update(stableJson(content)).digest('hex').slice(0, 16);
   return { snapshot: { ...content, version }, notes };

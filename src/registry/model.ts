@@ -4,6 +4,7 @@
 // written to golden files.
 
 import type { DestinationRule, Gateway, ServiceEntry, VirtualService } from '../config/istio-types.js';
+import type { GatewayTopology } from '../config/proxy-config.js';
 
 export interface MeshServicePort {
   /** The Kubernetes port name; Istio infers the protocol from its prefix ("http", "grpc-web", ...). */
@@ -77,8 +78,17 @@ export interface MeshSnapshot {
   serviceEntries: IstioObject<ServiceEntry>[];
   /** Usually `cluster.local`. */
   domainSuffix: string;
+  /** The proxy.istio.io/config annotations of pods with a proxy, for the analyzer (absent: none). */
+  proxyConfigAnnotations?: PodAnnotation[];
   /** A stamp that changes on every semantic change of anything above. */
   version: string;
+}
+
+export interface PodAnnotation {
+  cluster: string;
+  namespace: string;
+  pod: string;
+  value: string;
 }
 
 export type ProxyKind = 'sidecar' | 'router' | 'proxyless';
@@ -96,6 +106,8 @@ export interface ProxyIdentity {
   /** Where the app listens when a sidecar sits in front of it. */
   appIp?: string;
   podName?: string;
+  /** A gateway's ProxyConfig gatewayTopology (its node metadata PROXY_CONFIG); Istio's defaults when absent. */
+  gatewayTopology?: GatewayTopology;
 }
 
 export function configKey(object: { namespace: string; name: string }): string {

@@ -23,6 +23,13 @@ export const ADS: ConfigSource = { ads: {}, resource_api_version: 'V3' };
 const DEFAULT_CONNECT_TIMEOUT: Duration = { seconds: 10, nanos: 0 };
 /** Istio lifts Envoy's 1024 defaults: the mesh should not shed load unless a DestinationRule says so. */
 const UNLIMITED = 4294967295;
+/** Istio's default circuit breaker thresholds: none (Envoy's would allow 1024 requests and 3 concurrent retries). */
+export const UNLIMITED_THRESHOLDS: CircuitBreakerThresholds = {
+  max_connections: { value: UNLIMITED },
+  max_pending_requests: { value: UNLIMITED },
+  max_requests: { value: UNLIMITED },
+  max_retries: { value: UNLIMITED },
+};
 
 /**
  * Istio's policy merge: a subset's traffic policy replaces the top-level one field by field

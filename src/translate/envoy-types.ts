@@ -25,6 +25,7 @@ export const TYPE_URL = {
   tcpProxy: 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy',
   router: 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router',
   fault: 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault',
+  previousHostsPredicate: 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate',
   stringValue: 'type.googleapis.com/google.protobuf.StringValue',
 } as const;
 
@@ -103,11 +104,19 @@ export interface WeightedCluster {
   clusters: ClusterWeight[];
 }
 
+export interface RetryHostPredicate {
+  name: string;
+  typed_config: { '@type': string };
+}
+
 export interface RetryPolicy {
   retry_on: string;
   num_retries: UInt32Value;
   per_try_timeout?: Duration;
   retriable_status_codes?: number[];
+  retry_host_predicate?: RetryHostPredicate[];
+  /** How often host selection is re-attempted when a predicate rejects the host (Envoy's default: 1). */
+  host_selection_retry_max_attempts?: number;
 }
 
 export interface RequestMirrorPolicy {

@@ -50,6 +50,7 @@ before(async () => {
       'envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto',
       'envoy/extensions/filters/http/router/v3/router.proto',
       'envoy/extensions/filters/http/fault/v3/fault.proto',
+      'envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto',
     ],
     { keepCase: true },
   );

@@ -18,6 +18,7 @@ import type {
   Metadata,
   RedirectAction,
   RequestMirrorPolicy,
+  RetryHostPredicate,
   RetryPolicy,
   Route,
   RouteAction,
@@ -64,11 +65,23 @@ function matchApplies(match: HTTPMatchRequest, vs: IstioObject<VirtualService>, 
   return true;
 }
 
-/** Istio's default retry policy, applied to routes whose VirtualService says nothing about retries. */
+/** A retry goes to a host not tried yet (Envoy's builtin predicate), as Istio asks for every retry policy. */
+export const RETRY_PREVIOUS_HOSTS: RetryHostPredicate = {
+  name: 'envoy.retry_host_predicates.previous_hosts',
+  typed_config: { '@type': TYPE_URL.previousHostsPredicate },
+};
+
+/**
+ * Istio's default retry policy (retry.DefaultPolicy), applied to routes whose VirtualService says
+ * nothing about retries: 503 and connection failures retried twice, each retry on a host not tried
+ * yet, re-selecting up to 5 times to find one.
+ */
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   retry_on: 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes',
   num_retries: { value: 2 },
   retriable_status_codes: [503],
+  retry_host_predicate: [RETRY_PREVIOUS_HOSTS],
+  host_selection_retry_max_attempts: 5,
 };
 
 const REDIRECT_CODES: Record<number, RedirectAction['response_code']> = {
@@ -152,11 +165,14 @@ function retryPolicy(retries: HTTPRetry | undefined, field: string, problems: Ro
     else conditions.push(item);
   }
   if (codes.length > 0 && !conditions.includes('retriable-status-codes')) conditions.push('retriable-status-codes');
+  // Istio's ConvertPolicy starts from the default policy: the host predicate and re-selections stay.
   const policy: RetryPolicy = { retry_on: conditions.join(','), num_retries: { value: attempts } };
   if (codes.length > 0) policy.retriable_status_codes = codes;
   else if (retries.retryOn === undefined) policy.retriable_status_codes = [503];
   const perTry = duration(retries.perTryTimeout, `${field}.perTryTimeout`, problems);
   if (perTry) policy.per_try_timeout = perTry;
+  policy.retry_host_predicate = [RETRY_PREVIOUS_HOSTS];
+  policy.host_selection_retry_max_attempts = DEFAULT_RETRY_POLICY.host_selection_retry_max_attempts;
   return policy;
 }
 

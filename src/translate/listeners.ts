@@ -1,6 +1,7 @@
 // Listener builders for each proxy kind. Listener content is independent of the snapshot version
 // (only proxyless RouteConfigurations carry it), so a config change does not make Envoy drain listeners.
 
+import type { GatewayTopology } from '../config/proxy-config.js';
 import type { MeshEndpoint, ProxyIdentity } from '../registry/model.js';
 import { ADS } from './clusters.js';
 import type { TranslationContext } from './context.js';
@@ -10,12 +11,6 @@ import { FAULT_FILTER_NAME, ROUTER_FILTER_NAME } from './http-routes.js';
 import { endpointPortKey, inboundClusterName, isHttpProtocol, portProtocol, type PortProtocol } from './names.js';
 
 export const OUTBOUND_PORT = 15001;
-/**
- * Istio's gatewayTopology.numTrustedProxies default: no proxy in front of a gateway is trusted, so the
- * gateway takes its peer for the client. (Istio reads a per-pod value from the proxy.istio.io/config
- * annotation; the proxy identity carries no ProxyConfig here, so every gateway gets the default.)
- */
-export const GATEWAY_NUM_TRUSTED_PROXIES: number = 0;
 export const HTTP_PROXY_ROUTE = 'http_proxy';
 
 const ROUTER_FILTER: HttpFilter = { name: ROUTER_FILTER_NAME, typed_config: { '@type': TYPE_URL.router } };
@@ -42,16 +37,20 @@ function socketListener(name: string, ip: string, port: number, manager: HttpCon
 }
 
 /**
- * A gateway is where traffic enters the mesh (Istio's gateway HCM): the peer's address is the client's
- * and goes into x-forwarded-for and x-envoy-external-address, x-envoy-* headers from outside are
- * dropped, and x-forwarded-client-cert is replaced by the details of the client's own certificate
- * (SANITIZE_SET: removed when the client presented none).
+ * A gateway is where traffic enters the mesh (Istio's gateway HCM): x-forwarded-for gets the peer's
+ * address, x-envoy-* headers from outside are dropped. Who the client is comes from the gateway's
+ * ProxyConfig gatewayTopology (the pod's proxy.istio.io/config annotation over the mesh's
+ * defaultConfig): with numTrustedProxies N > 0 the Nth address from the right of x-forwarded-for
+ * (the proxies in front wrote it), else the peer; it becomes x-envoy-external-address.
+ * x-forwarded-client-cert follows forwardClientCertDetails, SANITIZE_SET by default (replaced by the
+ * client's own certificate details: removed when it presented none).
  */
-export function gatewayTrust(): Partial<HttpConnectionManager> {
+export function gatewayTrust(topology: GatewayTopology = {}): Partial<HttpConnectionManager> {
+  const hops = topology.numTrustedProxies ?? 0;
   return {
     use_remote_address: { value: true },
-    ...(GATEWAY_NUM_TRUSTED_PROXIES > 0 ? { xff_num_trusted_hops: GATEWAY_NUM_TRUSTED_PROXIES } : {}),
-    forward_client_cert_details: 'SANITIZE_SET',
+    ...(hops > 0 ? { xff_num_trusted_hops: hops } : {}),
+    forward_client_cert_details: topology.forwardClientCertDetails ?? 'SANITIZE_SET',
     set_current_client_cert_details: { subject: { value: true }, cert: true, dns: true, uri: true },
   };
 }
@@ -136,7 +135,7 @@ export function sidecarInbound(
 
 /** A gateway listener: Istio names it 0.0.0.0_<port>; here it binds the gateway pod's IP. */
 export function gatewayListener(proxy: ProxyIdentity, port: number, routeConfigName: string): Listener {
-  return socketListener(`0.0.0.0_${port}`, proxy.ip, port, { ...hcm(`outbound_0.0.0.0_${port}`, { rds: routeConfigName }, true), ...gatewayTrust() }, 'OUTBOUND');
+  return socketListener(`0.0.0.0_${port}`, proxy.ip, port, { ...hcm(`outbound_0.0.0.0_${port}`, { rds: routeConfigName }, true), ...gatewayTrust(proxy.gatewayTopology) }, 'OUTBOUND');
 }
 
 /** A proxyless gRPC client's listener: an api_listener whose RDS route config has the listener's name. */

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Problem } from './problems.js';
+import { RETRY_PREVIOUS_HOSTS } from './http-routes.js';
 import { danglingReferences, simulate } from './simulate.js';
 import { buildSnapshot, parseYaml, proxyFor, scenarioClusters, type ScenarioRule } from './testdata/fixture.js';
 import { analyze, translate } from './translate.js';
@@ -279,6 +280,9 @@ describe('route features', () => {
       num_retries: { value: 3 },
       retriable_status_codes: [503],
       per_try_timeout: { seconds: 0, nanos: 500_000_000 },
+      // Istio's ConvertPolicy keeps the default policy's host predicate and re-selections.
+      retry_host_predicate: [RETRY_PREVIOUS_HOSTS],
+      host_selection_retry_max_attempts: 5,
     });
     assert.equal(action.prefix_rewrite, '/v2/hello');
     assert.equal(action.host_rewrite_literal, 'backend');

@@ -2,7 +2,8 @@
 // A problem never stops translation: the offending piece is left out and everything else is served,
 // so one bad VirtualService cannot take the whole mesh's config down (nor make a client NACK).
 
-export type ConfigKind = 'VirtualService' | 'DestinationRule' | 'Gateway' | 'ServiceEntry';
+/** Pod: a proxy's pod (its proxy.istio.io/config annotation). */
+export type ConfigKind = 'VirtualService' | 'DestinationRule' | 'Gateway' | 'ServiceEntry' | 'Pod';
 
 export interface Problem {
   severity: 'error' | 'warning';
@@ -37,7 +38,9 @@ export type ProblemCode =
   | 'unsupported'
   | 'unsupported-by-proxyless'
   | 'config-diverges-between-clusters'
-  | 'subset-selects-nothing';
+  | 'subset-selects-nothing'
+  /** An Istio annotation on a pod that does not parse (Istio's IST0125 InvalidAnnotation). */
+  | 'invalid-annotation';
 
 /** Collects problems once each (the same VirtualService route is seen for many vhosts and proxies). */
 export class ProblemLog {

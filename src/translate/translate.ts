@@ -10,6 +10,7 @@ import { checkGatewayReferences, checkGatewayServers, gatewayPorts, type Gateway
 import { buildVirtualServiceRoutes, virtualServiceGateways } from './http-routes.js';
 import { gatewayListener, HTTP_PROXY_ROUTE, proxylessListener, sidecarInbound, sidecarOutboundListener } from './listeners.js';
 import { meshVirtualHosts } from './mesh-routes.js';
+import { proxyConfigProblems } from './pod-annotations.js';
 import { problemAt, type Problem } from './problems.js';
 import { assembleRouteConfig } from './route-config.js';
 import { resolveHost, serviceFqdn } from './names.js';
@@ -271,6 +272,7 @@ export function analyze(snapshot: MeshSnapshot): Problem[] {
   checkGatewayReferences(ctx);
   checkGatewayServers(ctx);
   for (const rule of ctx.destinationRules) checkUnhonouredRuleFields(ctx, rule);
+  for (const problem of proxyConfigProblems(snapshot.proxyConfigAnnotations ?? [])) ctx.problems.add(problem);
   for (const vs of ctx.virtualServices) {
     const ref = { kind: 'VirtualService' as const, name: vs.name, namespace: vs.namespace };
     if (vs.spec.tcp && vs.spec.tcp.length > 0) {

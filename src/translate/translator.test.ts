@@ -6,7 +6,6 @@ import { describe, it } from 'node:test';
 import type { VirtualService } from '../config/istio-types.js';
 import type { MeshSnapshot, ProxyIdentity } from '../registry/model.js';
 import type { HttpConnectionManager, Listener } from './envoy-types.js';
-import { GATEWAY_NUM_TRUSTED_PROXIES } from './listeners.js';
 import { simulate } from './simulate.js';
 import { buildSnapshot, proxyFor, scenarioClusters } from './testdata/fixture.js';
 import { MeshTranslator, translate } from './translate.js';
@@ -46,10 +45,31 @@ describe('listeners at the trust boundary', () => {
     for (const l of gw.listeners) {
       const h = hcmOf(l);
       assert.deepEqual(h.use_remote_address, { value: true }, l.name);
-      assert.equal(h.xff_num_trusted_hops ?? 0, GATEWAY_NUM_TRUSTED_PROXIES);
+      assert.equal(h.xff_num_trusted_hops, undefined);
       assert.equal(h.forward_client_cert_details, 'SANITIZE_SET');
       assert.deepEqual(h.set_current_client_cert_details, { subject: { value: true }, cert: true, dns: true, uri: true });
     }
+  });
+
+  it("each gateway's HCM follows its own ProxyConfig gatewayTopology (numTrustedProxies, forwardClientCertDetails); other gateways keep the defaults", () => {
+    const withGateway = scenarioClusters(['destinationrule', 'gateway']);
+    const snapshot = buildSnapshot(withGateway);
+    const plain = proxyFor(withGateway[0]!.pod('istio-ingressgateway'), 'router');
+    const behindTwo = { ...sibling(plain, 201), gatewayTopology: { numTrustedProxies: 2, forwardClientCertDetails: 'APPEND_FORWARD' as const } };
+    const behindOne = { ...sibling(plain, 202), gatewayTopology: { numTrustedProxies: 1 } };
+    const translator = new MeshTranslator(snapshot);
+    const hcms = (p: ProxyIdentity) => translator.translateScoped(p).own.listeners.map(hcmOf);
+    for (const h of hcms(behindTwo)) {
+      assert.equal(h.xff_num_trusted_hops, 2);
+      assert.equal(h.forward_client_cert_details, 'APPEND_FORWARD');
+      assert.deepEqual(h.use_remote_address, { value: true });
+    }
+    for (const h of hcms(behindOne)) {
+      assert.equal(h.xff_num_trusted_hops, 1);
+      assert.equal(h.forward_client_cert_details, 'SANITIZE_SET', 'forwardClientCertDetails unset: Istio\'s default');
+    }
+    for (const h of hcms(plain)) assert.equal(h.xff_num_trusted_hops, undefined);
+    assert.equal(translator.translateScoped(behindTwo).shared, translator.translateScoped(plain).shared, 'routes and clusters stay shared');
   });
 
   it("a sidecar's inbound listeners keep x-forwarded-for as written and APPEND_FORWARD x-forwarded-client-cert; its outbound listener keeps Envoy's defaults", () => {

@@ -13,7 +13,7 @@ import { edgeGatewaysOf } from '../../src/mci/envoy-edge.js';
 import { chiSquareTest } from '../../src/stats/chisquare.js';
 import { E2E_DATA_PLANE, MeshworkEnv, run } from '../helpers/meshwork.js';
 import { scenarioDir } from '../helpers/paths.js';
-import { until } from '../helpers/wait.js';
+import { until } from '../helpers/until.js';
 import { parseAnswers, type Split } from '../helpers/traffic.js';
 
 const CONTEXTS = ['cluster-1', 'cluster-2'] as const;

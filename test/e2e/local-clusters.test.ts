@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MeshworkEnv } from '../helpers/meshwork.js';
 import { scenarioDir } from '../helpers/paths.js';
-import { until } from '../helpers/wait.js';
+import { until } from '../helpers/until.js';
 
 const CONTEXTS = ['cluster-1', 'cluster-2'] as const;
 

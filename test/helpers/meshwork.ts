@@ -3,7 +3,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ProcessRegistry } from '../../src/local/kubelet/process-registry.js';
+import { ProcessRegistry, type PidRecord } from '../../src/local/kubelet/process-registry.js';
 import { MESHWORK_BIN } from './paths.js';
 
 export interface RunResult {
@@ -92,6 +92,19 @@ export class MeshworkEnv {
   /** The pid of the process hosting the clusters. */
   hostPid(): number {
     return (JSON.parse(readFileSync(join(this.stateDir, 'state.json'), 'utf8')) as { pid: number }).pid;
+  }
+
+  /**
+   * The process group a pod's container runs in, from the kubelet's pid records of `cluster`
+   * (`clusters/<cluster>/kubelet/pids.json`): what a test kills to stand in for a crash or an OOM kill.
+   */
+  containerProcessGroup(cluster: string, namespace: string, pod: string, container: string): number {
+    const file = join(this.stateDir, 'clusters', cluster, 'kubelet', 'pids.json');
+    const owner = `${namespace}/${pod}/${container}`;
+    const records = JSON.parse(readFileSync(file, 'utf8')) as PidRecord[];
+    const record = records.find((r) => r.owner === owner);
+    if (!record) throw new Error(`${cluster}: no process of ${owner} in ${file} (have ${records.map((r) => r.owner).join(', ')})`);
+    return record.pgid;
   }
 
   kubectl(context: string, args: string[], input?: string): Promise<RunResult> {

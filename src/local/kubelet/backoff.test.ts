@@ -15,3 +15,9 @@ test('a long healthy run resets the back-off', () => {
   assert.equal(b.next(1), 40);
   assert.equal(b.next(200), 10);
 });
+
+test('a crash-loop back-off restarts the first crash at once, then 10 s doubling', () => {
+  const b = new RestartBackoff(KUBELET_BACKOFF, true);
+  assert.deepEqual(Array.from({ length: 4 }, () => b.next(100)), [0, 10_000, 20_000, 40_000]);
+  assert.equal(b.next(10 * 60_000), 0, 'forgotten after a long healthy run');
+});

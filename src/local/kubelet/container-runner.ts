@@ -95,7 +95,7 @@ export class ContainerRunner {
     this.restartCount = (previous?.restartCount ?? 0) + (ranBefore ? 1 : 0);
     if (previous?.lastState.terminated) this.lastState = { terminated: previous.lastState.terminated };
     else if (previous && 'terminated' in previous.state) this.lastState = { terminated: previous.state.terminated };
-    this.crashBackoff = new RestartBackoff(ctx.backoff);
+    this.crashBackoff = new RestartBackoff(ctx.backoff, true);
     this.pullBackoff = new RestartBackoff(ctx.backoff);
     this.finished = new Promise((resolve) => (this.finishedResolve = resolve));
   }
@@ -436,6 +436,11 @@ export class ContainerRunner {
     const podRef = `${m.name}_${m.namespace ?? 'default'}(${m.uid})`;
     this.lastState = { terminated };
     this.restartCount++;
+    if (delay === 0) {
+      // A first crash: restarted at once, no back-off state (as the kubelet does).
+      this.launch();
+      return;
+    }
     this.event('Warning', 'BackOff', `Back-off restarting failed container ${this.name} in pod ${podRef}`);
     this.setState({ waiting: { reason: 'CrashLoopBackOff', message: `back-off ${formatDelay(delay)} restarting failed container=${this.name} pod=${podRef}` } });
     this.pendingTimer = this.ctx.clock.setTimer(() => this.launch(), delay);

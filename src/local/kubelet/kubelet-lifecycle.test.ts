@@ -46,7 +46,7 @@ test('a crashing container restarts with back-off: CrashLoopBackOff, restartCoun
   const h = harness(203, { backoff: { initialMs: 50, maxMs: 200 } });
   t.after(() => h.close());
   createPod(h.store, 'crash', [{ name: 'app', image: 'busybox', command: ['sh', '-c', 'echo "run $(date +%N)"; echo oops >&2; exit 2'] }]);
-  const p = await waitForPod(h.store, 'crash', 'two restarts', (p) => (p.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 2);
+  const p = await waitForPod(h.store, 'crash', 'three restarts (the first at once, two after a back-off)', (p) => (p.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 3);
   const cs = p.status?.containerStatuses?.[0];
   assert.equal(p.status?.phase, 'Running', 'restartPolicy Always keeps the pod Running');
   assert.equal(cs?.lastState.terminated?.exitCode, 2);
@@ -66,7 +66,7 @@ test('a crashing container restarts with back-off: CrashLoopBackOff, restartCoun
   assert.match(previous.text(), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z run \d+\n\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z oops\n$/);
 });
 
-test('crash-loop timing follows the injected clock: 10 s, then 20 s, as the real kubelet', async (t) => {
+test('crash-loop timing follows the injected clock: the first crash restarts at once, then 10 s, 20 s, as the real kubelet', async (t) => {
   const clock = new ManualClock(Date.UTC(2024, 0, 1));
   const h = harness(209, { clock, backoff: KUBELET_BACKOFF });
   t.after(() => h.close());
@@ -76,14 +76,14 @@ test('crash-loop timing follows the injected clock: 10 s, then 20 s, as the real
       const cs = p.status?.containerStatuses?.[0];
       return cs?.restartCount === restarts && 'waiting' in cs.state && (cs.state.waiting.message ?? '').startsWith(`back-off ${backoff} `);
     });
-  await waitingWith(1, '10s');
+  await waitingWith(2, '10s');
   clock.advance(9_999);
   await new Promise((r) => setTimeout(r, 300));
-  assert.equal(getPod(h.store, 'crash')?.status?.containerStatuses?.[0]?.restartCount, 1, 'no restart before the back-off ends');
+  assert.equal(getPod(h.store, 'crash')?.status?.containerStatuses?.[0]?.restartCount, 2, 'no restart before the back-off ends');
   clock.advance(1);
-  await waitingWith(2, '20s');
+  await waitingWith(3, '20s');
   clock.advance(20_000);
-  await waitingWith(3, '40s');
+  await waitingWith(4, '40s');
 });
 
 test('restartPolicy Never: a completed pod Succeeds and its container is not restarted; OnFailure restarts only failures', async (t) => {

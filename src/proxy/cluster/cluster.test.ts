@@ -13,7 +13,7 @@ function cluster(extra: Partial<Cluster> = {}): Cluster {
 }
 
 function picks(c: ClusterRuntime, n: number): number[] {
-  return Array.from({ length: n }, () => c.pick(new Set())?.endpoint.port ?? 0);
+  return Array.from({ length: n }, () => c.pick()?.endpoint.port ?? 0);
 }
 
 const quiet = (): void => undefined;
@@ -31,22 +31,37 @@ test('only HEALTHY and UNKNOWN endpoints are picked; none healthy -> undefined',
   c.updateEndpoints([ep(1, { health: 'UNHEALTHY' }), ep(2, { health: 'HEALTHY' }), ep(3, { health: 'DRAINING' })]);
   assert.deepEqual(new Set(picks(c, 6)), new Set([2]));
   c.updateEndpoints([ep(1, { health: 'UNHEALTHY' })]);
-  assert.equal(c.pick(new Set()), undefined);
+  assert.equal(c.pick(), undefined);
   c.destroy();
 });
 
-test('lower priority is used only when the best one has no healthy host; retries avoid tried hosts', () => {
+test('lower priority is used only when the best one has no healthy host', () => {
   const c = new ClusterRuntime(cluster(), { clock: new ManualClock(), random: Math.random, log: quiet });
   c.updateEndpoints([ep(1), ep(2, { priority: 1 })]);
   assert.deepEqual(new Set(picks(c, 4)), new Set([1]));
-  assert.equal(c.pick(new Set(['127.0.0.1:1']))?.endpoint.port, 2);
+  c.updateEndpoints([ep(1, { health: 'UNHEALTHY' }), ep(2, { priority: 1 })]);
+  assert.equal(c.pick()?.endpoint.port, 2);
+  c.destroy();
+});
+
+test('a retry re-selects away from tried hosts up to `reselections` times, then takes the last pick (previous_hosts)', () => {
+  let i = 0;
+  const draws = [0.1, 0.2, 0.3, 0.9];
+  const c = new ClusterRuntime(cluster({ lbPolicy: 'random' }), { clock: new ManualClock(), random: () => draws[i++ % draws.length]!, log: quiet });
+  c.updateEndpoints([ep(1), ep(2)]);
+  const tried = new Set(['127.0.0.1:1']);
+  assert.equal(c.pick(tried, 5)?.endpoint.port, 2, 'the fourth draw lands on the untried host');
+  i = 0;
+  assert.equal(c.pick(tried, 1)?.endpoint.port, 1, 'one re-selection, both draws on the tried host: it stands');
+  i = 0;
+  assert.equal(c.pick(tried, 0)?.endpoint.port, 1, 'no predicate: the first draw stands');
   c.destroy();
 });
 
 test('random and least-request use the injected random source', () => {
   const c = new ClusterRuntime(cluster({ lbPolicy: 'random' }), { clock: new ManualClock(), random: () => 0.9, log: quiet });
   c.updateEndpoints([ep(1), ep(2)]);
-  assert.equal(c.pick(new Set())?.endpoint.port, 2);
+  assert.equal(c.pick()?.endpoint.port, 2);
   const lr = new ClusterRuntime(cluster({ lbPolicy: 'least_request' }), { clock: new ManualClock(), random: (() => { let i = 0; return () => [0.1, 0.9][i++ % 2]; })(), log: quiet });
   lr.updateEndpoints([ep(1), ep(2)]);
   const busy = lr.hosts.find((h) => h.endpoint.port === 1);

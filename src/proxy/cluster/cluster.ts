@@ -84,17 +84,25 @@ export class ClusterRuntime {
 
   /**
    * Picks a host for one attempt: healthy (HEALTHY/UNKNOWN), not ejected, in the best priority that has
-   * any; hosts in `avoid` (tried by earlier attempts) only when nothing else is left.
+   * any. A retry with the previous_hosts predicate passes the hosts tried so far as `avoid`: as Envoy,
+   * a selection that lands on one of them is re-done up to `reselections` times, and the last one
+   * stands when every re-selection lands on a tried host too.
    */
-  pick(avoid: ReadonlySet<string> | undefined): Host | undefined {
+  pick(avoid?: ReadonlySet<string>, reselections = 0): Host | undefined {
+    let host = this.pickOnce();
+    for (let i = 0; i < reselections && host !== undefined && avoid?.has(host.key); i++) host = this.pickOnce();
+    return host;
+  }
+
+  private pickOnce(): Host | undefined {
     const now = this.deps.clock.now();
     const hosts = this.hostList;
     if (hosts.length === 0) return undefined;
-    // The common case, checked without allocating: every host usable, none to avoid, one priority.
+    // The common case, checked without allocating: every host usable, one priority.
     const priority = hosts[0].endpoint.priority;
     let allUsable = true;
     for (const h of hosts) {
-      if (!isHealthy(h) || isEjected(h, now) || avoid?.has(h.key) || h.endpoint.priority !== priority) {
+      if (!isHealthy(h) || isEjected(h, now) || h.endpoint.priority !== priority) {
         allUsable = false;
         break;
       }
@@ -102,10 +110,8 @@ export class ClusterRuntime {
     if (allUsable) return this.lb.pick(hosts);
     const eligible = hosts.filter((h) => isHealthy(h) && !isEjected(h, now));
     if (eligible.length === 0) return undefined;
-    const fresh = avoid ? eligible.filter((h) => !avoid.has(h.key)) : eligible;
-    const pool = fresh.length > 0 ? fresh : eligible;
-    const best = Math.min(...pool.map((h) => h.endpoint.priority));
-    return this.lb.pick(pool.filter((h) => h.endpoint.priority === best));
+    const best = Math.min(...eligible.map((h) => h.endpoint.priority));
+    return this.lb.pick(eligible.filter((h) => h.endpoint.priority === best));
   }
 
   /** Feeds outlier detection: `failed` is a 5xx or a connect failure / reset (consecutive_5xx counts both). */

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { RETRY_PREVIOUS_HOSTS } from '../../translate/http-routes.js';
 import { edsCluster, FAULT_TYPE, httpListener, loadAssignment, routeConfig, weightedRoute } from '../testutil/envoy.js';
 import { decodeCluster } from './cluster.js';
 import { decodeEndpoints } from './endpoint.js';
@@ -96,6 +97,32 @@ test('route: weighted clusters, retry policy, timeout default 15 s, per-route fa
   assert.equal(first.action.retry?.perTryTimeoutMs, 1500);
   assert.equal(second.action.timeoutMs, 2000);
   assert.deepEqual(second.fault, { delay: { fraction: 0.5, delayMs: 5 }, abort: undefined });
+});
+
+test('route: the previous_hosts retry predicate and host selection attempts (Envoy default 1); other predicates refused', () => {
+  const decode = (retry: Record<string, unknown>) => decodeRouteTable(routeConfig('rc', [{ name: 'vh', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'a', retry_policy: { retry_on: '5xx', ...retry } } }] }]));
+  const istio = decode({ retry_host_predicate: [RETRY_PREVIOUS_HOSTS], host_selection_retry_max_attempts: 5 });
+  assert.ok(istio.ok, JSON.stringify(!istio.ok && istio.error));
+  const action = istio.value.virtualHosts[0]!.routes[0]!.action;
+  assert.ok(action.kind === 'forward');
+  assert.equal(action.retry?.avoidPreviousHosts, true);
+  assert.equal(action.retry?.hostSelectionRetries, 5);
+  const plain = decode({});
+  assert.ok(plain.ok);
+  const plainAction = plain.value.virtualHosts[0]!.routes[0]!.action;
+  assert.ok(plainAction.kind === 'forward');
+  assert.equal(plainAction.retry?.avoidPreviousHosts, false);
+  assert.equal(plainAction.retry?.hostSelectionRetries, 1);
+  const other = decode({
+    retry_host_predicate: [{ name: 'envoy.retry_host_predicates.omit_canary_hosts', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.host.omit_canary_hosts.v3.OmitCanaryHostsPredicate' } }],
+    retry_priority: { name: 'envoy.retry_priorities.previous_priorities' },
+  });
+  assert.ok(!other.ok);
+  const at = 'virtual_hosts[0].routes[0].route.retry_policy';
+  assert.deepEqual(other.error, [
+    `${at}.retry_host_predicate[0]: retry host predicate type.googleapis.com/envoy.extensions.retry.host.omit_canary_hosts.v3.OmitCanaryHostsPredicate is not implemented (only envoy.retry_host_predicates.previous_hosts)`,
+    `${at}.retry_priority: retry priorities are not implemented`,
+  ]);
 });
 
 test('route: every problem is reported with its path', () => {

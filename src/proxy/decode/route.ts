@@ -67,12 +67,30 @@ export function decodeRetryPolicy(o: Obj, path: string, p: Problems): RetryPolic
   }
   return {
     retryOn,
+    ...decodeHostSelection(o, path, p),
     numRetries: wrappedNum(o, 'num_retries', path, p) ?? 1,
     perTryTimeoutMs: durationMs(o, 'per_try_timeout', path, p) ?? 0,
     retriableStatusCodes: codes,
     backOffBaseMs: base,
     backOffMaxMs: max,
   };
+}
+
+const PREVIOUS_HOSTS = 'envoy.retry_host_predicates.previous_hosts';
+const PREVIOUS_HOSTS_TYPE = 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate';
+
+/** retry_host_predicate (previous_hosts only: others are refused) and host_selection_retry_max_attempts. */
+function decodeHostSelection(o: Obj, path: string, p: Problems): Pick<RetryPolicy, 'avoidPreviousHosts' | 'hostSelectionRetries'> {
+  let avoidPreviousHosts = false;
+  for (const { value, path: pPath } of objs(o, 'retry_host_predicate', path, p)) {
+    const typed = obj(value, 'typed_config', pPath, p);
+    const type = typed && str(typed, '@type', join(pPath, 'typed_config'), p);
+    if (type === PREVIOUS_HOSTS_TYPE || (type === undefined && str(value, 'name', pPath, p) === PREVIOUS_HOSTS)) avoidPreviousHosts = true;
+    else p.add(pPath, `retry host predicate ${type ?? str(value, 'name', pPath, p) ?? '(unnamed)'} is not implemented (only ${PREVIOUS_HOSTS})`);
+  }
+  if (o['retry_priority'] !== undefined && o['retry_priority'] !== null) p.add(join(path, 'retry_priority'), 'retry priorities are not implemented');
+  const hostSelectionRetries = num(o, 'host_selection_retry_max_attempts', path, p) ?? 1;
+  return { avoidPreviousHosts, hostSelectionRetries: Math.max(0, hostSelectionRetries) };
 }
 
 function decodeMatch(o: Obj, path: string, p: Problems): RouteMatch {

@@ -74,6 +74,10 @@ export interface RetryPolicy {
   retriableStatusCodes: number[];
   backOffBaseMs: number;
   backOffMaxMs: number;
+  /** envoy.retry_host_predicates.previous_hosts: a retry re-selects a host that an earlier attempt used. */
+  avoidPreviousHosts: boolean;
+  /** host_selection_retry_max_attempts: how often a rejected selection is re-done (Envoy's default 1). */
+  hostSelectionRetries: number;
 }
 
 export interface WeightedCluster {

@@ -1,7 +1,8 @@
 // The router filter's upstream part: send one request to a cluster with the route's timeout and retry
-// policy. Each attempt picks a host (avoiding hosts already tried), goes through that host's pool, and
-// reports its result to outlier detection. The outcome is either an upstream response to stream back,
-// or a local reply with Envoy's status, body and response flag.
+// policy. Each attempt picks a host (a retry with the previous_hosts predicate re-selects away from
+// hosts already tried), goes through that host's pool, and reports its result to outlier detection.
+// The outcome is either an upstream response to stream back, or a local reply with Envoy's status,
+// body and response flag.
 
 import type { Clock, TimerHandle } from '../../clock.js';
 import type { ClusterRuntime } from '../cluster/cluster.js';
@@ -111,7 +112,7 @@ export async function forward(cluster: ClusterRuntime, req: ForwardRequest, deps
     stopDownstream();
   };
   const start = clock.now();
-  // Hosts already tried, to avoid on a retry: only needed when there can be one.
+  // Hosts already tried, for a retry policy with the previous_hosts predicate.
   let tried: Set<string> | undefined;
   // A streamed body can be sent once: no retries then.
   const maxAttempts = 1 + (req.retry && !(req.body && !Buffer.isBuffer(req.body)) ? req.retry.numRetries : 0);
@@ -124,7 +125,7 @@ export async function forward(cluster: ClusterRuntime, req: ForwardRequest, deps
       if (req.retry) await sleep(clock, retryBackoffMs(req.retry, attempt - 2, deps.random), overall);
     }
     if (overall.aborted) break;
-    const host = cluster.pick(tried);
+    const host = cluster.pick(tried, req.retry?.hostSelectionRetries);
     if (!host) {
       if (!last) {
         cleanup();
@@ -132,7 +133,7 @@ export async function forward(cluster: ClusterRuntime, req: ForwardRequest, deps
       }
       break;
     }
-    if (maxAttempts > 1) (tried ??= new Set()).add(host.key);
+    if (maxAttempts > 1 && req.retry?.avoidPreviousHosts) (tried ??= new Set()).add(host.key);
     attempts++;
     const perTryMs = req.retry && req.retry.perTryTimeoutMs > 0 ? req.retry.perTryTimeoutMs : 0;
     if (req.expectedTimeoutHeader) setExpectedTimeout(req.headers, perTryMs, req.timeoutMs, clock.now() - start);

@@ -14,6 +14,7 @@ import type { Clock, TimerHandle } from '../../clock.js';
 import type { ConfigStore, Entry, ResourceKind, ResourceValues } from '../config/store.js';
 import { isObj } from '../decode/fields.js';
 import { errorText, type Logger } from '../log.js';
+import { plainToStruct } from '../../xds/struct.js';
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, RESOURCE_TYPES, ROUTE_TYPE, type ResourceType } from './resource-types.js';
 
@@ -25,7 +26,8 @@ export interface XdsClientOptions {
   server: string;
   nodeId: string;
   cluster: string;
-  metadata: Record<string, string>;
+  /** node.metadata: strings, and JSON objects such as PROXY_CONFIG (sent as Structs). */
+  metadata: Readonly<Record<string, unknown>>;
   store: ConfigStore;
   clock: Clock;
   log: Logger;
@@ -108,12 +110,10 @@ export class XdsClient {
   }
 
   private node(): XdsNode {
-    const fields: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(this.opts.metadata)) fields[k] = { string_value: v };
     return {
       id: this.opts.nodeId,
       cluster: this.opts.cluster,
-      metadata: { fields },
+      metadata: plainToStruct(this.opts.metadata),
       user_agent_name: 'meshwork-proxy',
       user_agent_version: MESHWORK_VERSION,
     };

@@ -1,7 +1,7 @@
-// Polling for end-to-end tests: the state they wait for comes from other processes.
+// Polls `probe` every 250 ms until it returns a value (errors count as "not yet"), or throws after
+// `timeoutMs` naming what was awaited and the last error.
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** Polls `probe` every 250 ms until it returns a value (errors count as "not yet"); fails with the last error after timeoutMs. */
 export async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
