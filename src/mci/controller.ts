@@ -71,7 +71,6 @@ interface Member {
 interface RunningEdge {
   edge: MciEdge;
   vip: string;
-  plan: EdgePlan;
   /** The last gateway summary read from the edge, kept when its admin API does not answer once. */
   gateways: Record<string, string>;
 }
@@ -170,7 +169,7 @@ export class MciController {
           outcome = { ok: false, reason: 'EdgeFailed', message, vip: running?.edge.address, servingLastGoodConfig: running !== undefined };
         }
       } else {
-        const running = this.edges.get(key);
+        const running = this.edges.get(key) ?? (await this.adoptStranded(key, mci.status.VIP));
         // The edge keeps its last good gateway set and health check (the checks still run and eject dead
         // gateways): the derived Service may be gone with the MCS, and its endpoints with it.
         outcome = { ok: false, reason: plan.reason, message: plan.message, vip: running?.edge.address, servingLastGoodConfig: running !== undefined };
@@ -203,14 +202,30 @@ export class MciController {
         await edge?.stop();
         throw err;
       }
-      running = { edge, vip, plan, gateways: {} };
+      running = { edge, vip, gateways: {} };
       this.edges.set(key, running);
       const admin = edge.dataPlane === 'envoy' ? `Envoy, admin http://${edge.adminAddress}/` : `admin http://${edge.adminAddress}/stats`;
       this.log(`mci-controller: MultiClusterIngress ${key}: edge on http://${edge.address}/ (${admin})`);
       return running;
     }
-    running.plan = plan;
     running.edge.update({ plan, backends: await this.gateways(plan) });
+    return running;
+  }
+
+  /**
+   * An edge whose MCI cannot be planned now (its MultiClusterService is gone, ...) keeps serving its last
+   * good config, also across a restart of this controller: the Envoy a previous run left is adopted as it is.
+   */
+  private async adoptStranded(key: string, statusVip: unknown): Promise<RunningEdge | undefined> {
+    if (!this.envoy || !this.opts.edgesDir || !this.opts.pidRecords || typeof statusVip !== 'string') return undefined;
+    const vip = this.vips.assign(key, statusVip);
+    const edge = await this.newEdge(key, vip);
+    if (!(edge instanceof EnvoyEdge) || !edge.adoptRunning()) {
+      this.vips.release(key);
+      return undefined;
+    }
+    const running: RunningEdge = { edge, vip, gateways: {} };
+    this.edges.set(key, running);
     return running;
   }
 

@@ -129,10 +129,12 @@ export class EnvoyEdge implements MciEdge {
     return this.supervisor?.pid;
   }
 
-  async start(): Promise<void> {
-    const bootstrapPath = join(this.dir, 'bootstrap.json');
-    const recordPath = join(this.dir, 'edge.json');
-    const bootstrap = JSON.stringify(envoyBootstrap({
+  private get bootstrapPath(): string {
+    return join(this.dir, 'bootstrap.json');
+  }
+
+  private bootstrap(): string {
+    return JSON.stringify(envoyBootstrap({
       nodeId: this.nodeId,
       cluster: 'mci-edge',
       metadata: { MULTI_CLUSTER_INGRESS: this.opts.name },
@@ -141,9 +143,12 @@ export class EnvoyEdge implements MciEdge {
       adminPort: this.opts.adminPort,
       prometheusPort: 0,
     }), null, 2);
-    this.supervisor = new EnvoySupervisor({
+  }
+
+  private newSupervisor(): EnvoySupervisor {
+    return new EnvoySupervisor({
       binary: this.opts.binary,
-      bootstrapPath,
+      bootstrapPath: this.bootstrapPath,
       concurrency: 1,
       logLevel: this.opts.logLevel ?? 'warning',
       drainTimeS: 1,
@@ -153,25 +158,41 @@ export class EnvoyEdge implements MciEdge {
       ...(this.opts.dir ? { logPath: join(this.dir, 'envoy.log') } : { output: (chunk: Buffer) => this.output(chunk) }),
       ...(this.opts.pidRecords ? { pidRecords: this.opts.pidRecords } : {}),
     });
+  }
+
+  /**
+   * Takes over this edge's Envoy that a previous controller left running, when its bootstrap is the
+   * one this edge would write (same ADS address, VIP, ports): it keeps serving, nothing restarts.
+   */
+  adoptRunning(): boolean {
     const records = this.opts.pidRecords;
-    const running = records && this.opts.dir ? runningRecordedEnvoy(records, bootstrapPath) : undefined;
-    const previous = existsSync(recordPath) ? (JSON.parse(readFileSync(recordPath, 'utf8')) as EdgeRecord) : undefined;
-    if (running !== undefined && previous && existsSync(bootstrapPath) && readFileSync(bootstrapPath, 'utf8') === bootstrap) {
-      this.boundPort = previous.boundPort;
-      this.supervisor.adopt(running);
-      this.opts.log(`edge ${this.opts.name}: adopted the running Envoy ${running} (it kept serving ${this.address} meanwhile)`);
-      return;
-    }
+    if (!records || !this.opts.dir || this.supervisor) return false;
+    const running = runningRecordedEnvoy(records, this.bootstrapPath);
+    const recordPath = join(this.dir, 'edge.json');
+    if (running === undefined || !existsSync(recordPath) || !existsSync(this.bootstrapPath)) return false;
+    if (readFileSync(this.bootstrapPath, 'utf8') !== this.bootstrap()) return false;
+    this.boundPort = (JSON.parse(readFileSync(recordPath, 'utf8')) as EdgeRecord).boundPort;
+    this.supervisor = this.newSupervisor();
+    this.supervisor.adopt(running);
+    this.opts.log(`edge ${this.opts.name}: adopted the running Envoy ${running} (it kept serving ${this.address} meanwhile)`);
+    return true;
+  }
+
+  async start(): Promise<void> {
+    if (this.adoptRunning()) return;
+    const records = this.opts.pidRecords;
     // A leftover Envoy of this edge that cannot be adopted (another ADS address, VIP or port) holds the VIP.
-    if (running !== undefined && records) {
-      killRecordedEnvoys(records, this.opts.log, new Set(), bootstrapPath);
+    const leftover = records && this.opts.dir ? runningRecordedEnvoy(records, this.bootstrapPath) : undefined;
+    if (leftover !== undefined && records) {
+      killRecordedEnvoys(records, this.opts.log, new Set(), this.bootstrapPath);
       const deadline = Date.now() + 3000;
-      while (processRunning(running) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      while (processRunning(leftover) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     }
     rmSync(join(this.dir, 'admin-address'), { force: true });
     this.boundPort = await bindablePort(this.opts.host, this.opts.port, this.opts.fallbackPort, this.opts.log);
-    writeFileSync(bootstrapPath, bootstrap);
-    writeFileSync(recordPath, JSON.stringify({ boundPort: this.boundPort } satisfies EdgeRecord) + '\n');
+    writeFileSync(this.bootstrapPath, this.bootstrap());
+    writeFileSync(join(this.dir, 'edge.json'), JSON.stringify({ boundPort: this.boundPort } satisfies EdgeRecord) + '\n');
+    this.supervisor = this.newSupervisor();
     this.supervisor.start();
   }
 

@@ -113,21 +113,25 @@ describe(`chaos: processes killed under load (${E2E_DATA_PLANE} data plane)`, { 
     await sleep(2_000);
     const t0 = Date.now();
     assert.ok(killGroup(pgid, 'SIGKILL'), `the gateway's process group ${pgid} was running`);
-    const unhealthy = await until('the edge to stop counting on the killed gateway', 20_000, async () =>
-      (await edgeGateways()).every((g) => g.cluster !== 'cluster-2' || !g.healthy) ? Date.now() : undefined);
-    await sleep(Math.max(0, t0 + 12_000 - Date.now()));
+    // The kubelet restarts a first crash at once: the gateway may be back before the edge's health checks
+    // (2 failures 5 s apart) judge it; when they do, it is recorded.
+    let unhealthy: number | undefined;
+    while (Date.now() < t0 + 12_000) {
+      if (unhealthy === undefined && (await edgeGateways()).every((g) => g.cluster !== 'cluster-2' || !g.healthy)) unhealthy = Date.now();
+      await sleep(250);
+    }
     const run = await load.stop();
     const f = figures(run);
     const after = run.outcomes.filter((o) => (o.at ?? 0) >= t0);
     const fo = failover(run, t0);
     const lastOnKilled = after.filter((o) => o.status === 200 && o.backend?.startsWith('cluster-2/')).at(-1);
     t.diagnostic(`FIGURES case=gateway-kill plane=${E2E_DATA_PLANE} requests=${f.requests} failures=${f.failures} afterKill=${after.length} ` +
-      `longestOutageMs=${fo.longestOutageMs} lastFailureAfterMs=${fo.lastFailureAfterMs} edgeUnhealthyAfterMs=${unhealthy - t0} maxMs=${f.maxMs}` +
+      `longestOutageMs=${fo.longestOutageMs} lastFailureAfterMs=${fo.lastFailureAfterMs} edgeUnhealthyAfterMs=${unhealthy === undefined ? 'never' : unhealthy - t0} maxMs=${f.maxMs}` +
       ` lastAnswerFromKilledAfterMs=${lastOnKilled ? (lastOnKilled.at ?? 0) - t0 : 'none'}`);
     assert.ok(after.length > 100, `the load kept running after the kill: ${after.length}`);
     assert.ok(f.failures < f.requests * 0.005, `${f.failures}/${f.requests} failed: ${describeFailures(run)}`);
     assert.ok(fo.lastFailureAfterMs < 3_000 && fo.longestOutageMs < 3_000, `failover: ${JSON.stringify(fo)}; ${describeFailures(run)}`);
-    assert.ok(after.every((o) => o.status !== 200 || o.backend?.startsWith('cluster-1/') || (o.at ?? 0) < t0 + 100), 'after the kill only cluster-1\'s gateway answers');
+    assert.ok((await restartCount('cluster-2', GATEWAY_NS, gateway, 'istio-proxy')) >= 1, 'the killed gateway was restarted by its kubelet');
   });
 
   for (const how of ['kill -9', 'kubectl delete pod'] as const) {
@@ -211,7 +215,7 @@ describe(`chaos: processes killed under load (${E2E_DATA_PLANE} data plane)`, { 
     assert.ok(f.requests > 500, `the load ran: ${f.requests} requests`);
     assert.equal(f.failures, 0, `${f.failures}/${f.requests} failed: ${describeFailures(run)}`);
     assert.deepEqual([...versions], ['v1'], 'only cluster-1\'s helloworld answered');
-    assert.ok(outage > 100, `the victim was out for a while and answered again after its restart: ${outage} requests between its answers`);
+    assert.ok(outage > 0, `the victim was out (the survivor answered alone) and answered again after its restart: ${outage} requests between its answers`);
     await env.kubectlOk('cluster-1', ['delete', 'virtualservice', '-n', 'sample', 'helloworld-local']);
   });
 
