@@ -1,5 +1,6 @@
 // Binds and unbinds listener ports as LDS changes, and keeps each listener's router current: the router
-// is rebuilt from the watched route table (RDS by name, or the HCM's inline table) when it changes.
+// is rebuilt from the watched route table (RDS by name, or the HCM's inline table) when it changes. A
+// listener waits (warms) until its RDS route configuration is here, as in Envoy.
 
 import type { ConfigStore } from '../config/store.js';
 import type { Logger } from '../log.js';
@@ -63,6 +64,8 @@ export class ListenerManager {
 
   private syncRouters(): void {
     for (const a of this.active.values()) this.refreshRouter(a);
+    // Listeners warming for their route configuration take traffic once it is here.
+    this.syncListeners();
   }
 
   private unbind(name: string, a: ActiveListener): void {
@@ -85,12 +88,17 @@ export class ListenerManager {
     }
     for (const [name, { value: spec }] of specs) {
       const existing = this.active.get(name);
+      // As Envoy warms a listener: one whose RDS route configuration has not arrived takes no traffic (a
+      // new one is not bound yet, an updated one keeps serving its previous version) rather than answer 404.
+      const warm = this.tableFor(spec) !== undefined;
       if (existing) {
+        if (existing.spec === spec || !warm) continue;
         existing.spec = spec;
         existing.routerSource = undefined;
         this.refreshRouter(existing);
         continue;
       }
+      if (!warm) continue;
       const cm = new ConnectionManager(() => ({ hcm: a.spec.http, router: a.router }), this.deps);
       const port = new ListenerPort(spec.address.host, spec.address.port, cm.handle, this.deps.log);
       // A new listener whose port is still held by a listener being unbound waits for it.
