@@ -18,7 +18,7 @@ export interface ResourceType {
   categories: string[];
   verbs: Verb[];
   /** Subresources served under the object's path. */
-  subresources: Array<'status' | 'log' | 'exec' | 'scale'>;
+  subresources: Array<'status' | 'log' | 'exec' | 'portforward' | 'scale'>;
 }
 
 const ALL_VERBS: Verb[] = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -51,7 +51,7 @@ const ISTIO_SECURITY = ['v1', 'v1beta1'];
 export const RESOURCE_TYPES: readonly ResourceType[] = [
   type('', ['v1'], 'Namespace', 'namespaces', { namespaced: false, shortNames: ['ns'], subresources: ['status'] }),
   type('', ['v1'], 'Service', 'services', { shortNames: ['svc'], categories: ['all'], subresources: ['status'] }),
-  type('', ['v1'], 'Pod', 'pods', { shortNames: ['po'], categories: ['all'], subresources: ['status', 'log', 'exec'] }),
+  type('', ['v1'], 'Pod', 'pods', { shortNames: ['po'], categories: ['all'], subresources: ['status', 'log', 'exec', 'portforward'] }),
   type('', ['v1'], 'ServiceAccount', 'serviceaccounts', { shortNames: ['sa'] }),
   type('', ['v1'], 'Secret', 'secrets'),
   type('', ['v1'], 'ConfigMap', 'configmaps', { shortNames: ['cm'] }),

@@ -142,7 +142,7 @@ export async function route(deps: RouterDeps, req: IncomingMessage, res: ServerR
     case 'GET': {
       checkAcceptable(accept);
       if (r.subresource === 'log') return serveLogs(ctx, r, res, query);
-      if (r.subresource === 'exec') throw badRequest('Upgrade request required');
+      if (r.subresource === 'exec' || r.subresource === 'portforward') throw badRequest('Upgrade request required');
       if (isWatchRequest(r, query)) {
         requireVerb(r, 'watch', method);
         return serveWatch(ctx, r, req, res, query, accept, deps.watches, deps.watchSettings);
@@ -156,13 +156,13 @@ export async function route(deps: RouterDeps, req: IncomingMessage, res: ServerR
       return reply(res, getObject(ctx, r, query, accept));
     }
     case 'POST': {
-      if (r.subresource === 'exec') throw badRequest('Upgrade request required');
+      if (r.subresource === 'exec' || r.subresource === 'portforward') throw badRequest('Upgrade request required');
       requireVerb(r, 'create', method);
       return reply(res, await createObject(ctx, r, await readBody(req), contentType, query));
     }
     case 'PUT':
     case 'PATCH': {
-      if (r.name === undefined || r.subresource === 'log' || r.subresource === 'exec') throw methodNotAllowed(method);
+      if (r.name === undefined || r.subresource === 'log' || r.subresource === 'exec' || r.subresource === 'portforward') throw methodNotAllowed(method);
       requireVerb(r, method === 'PUT' ? 'update' : 'patch', method);
       const body = await readBody(req);
       if (r.subresource === 'scale') {

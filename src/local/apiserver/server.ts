@@ -9,6 +9,8 @@ import { WebSocketServer } from 'ws';
 import { StatusError } from '../../config/status.js';
 import { auditLine } from './audit.js';
 import { bearerTokenChecker, unauthorized } from './auth.js';
+import { isPortForwardPath, serveSpdyUpgrade, serveTunnel } from './portforward-upgrade.js';
+import { PORTFORWARD_TUNNEL_PROTOCOL, portForwardTarget } from './portforward.js';
 import { chooseExecProtocol, execParams, rejectUpgrade, runExec, spdyNotSupported } from './exec.js';
 import { notFoundPath, sendStatusError, toStatusError } from './http.js';
 import { ensureSystemNamespaces } from './namespaces.js';
@@ -68,7 +70,11 @@ export async function startApiServer(opts: ApiServerOptions & { watch?: Partial<
     });
   };
 
-  const wss = new WebSocketServer({ noServer: true, handleProtocols: (offered) => chooseExecProtocol(offered) });
+  // The subprotocol depends on the subresource: channels for exec, the SPDY tunnel for port-forward.
+  const wss = new WebSocketServer({
+    noServer: true,
+    handleProtocols: (offered, req) => (isPortForwardPath(req.url) ? (offered.has(PORTFORWARD_TUNNEL_PROTOCOL) ? PORTFORWARD_TUNNEL_PROTOCOL : false) : chooseExecProtocol(offered)),
+  });
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const started = performance.now();
@@ -81,8 +87,22 @@ export async function startApiServer(opts: ApiServerOptions & { watch?: Partial<
       if (!isAuthorized(req.headers)) return fail(unauthorized());
       const url = new URL(req.url ?? '/', 'https://apiserver.invalid');
       const r = parseRoute(url.pathname);
-      if (r.kind !== 'resource' || r.subresource !== 'exec') return fail(notFoundPath());
+      if (r.kind !== 'resource' || (r.subresource !== 'exec' && r.subresource !== 'portforward')) return fail(notFoundPath());
       const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
+      if (r.subresource === 'portforward') {
+        const target = portForwardTarget(ctx, r);
+        const done = (): void => audit(req, 101, started);
+        if (upgrade === 'websocket') {
+          const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
+          if (!offered.includes(PORTFORWARD_TUNNEL_PROTOCOL)) {
+            return fail(new StatusError(400, 'BadRequest', `pods/portforward over WebSocket needs the subprotocol ${PORTFORWARD_TUNNEL_PROTOCOL} (kubectl 1.31 or newer)`));
+          }
+          wss.handleUpgrade(req, socket, head, (ws) => serveTunnel(ws, target, log, done));
+          return;
+        }
+        if (upgrade === 'spdy/3.1') return serveSpdyUpgrade(req, socket, head, target, log, done);
+        return fail(new StatusError(400, 'BadRequest', `unsupported upgrade protocol "${upgrade}" for pods/portforward: use websocket (${PORTFORWARD_TUNNEL_PROTOCOL}) or SPDY/3.1`));
+      }
       if (upgrade.startsWith('spdy')) return fail(spdyNotSupported());
       if (upgrade !== 'websocket') return fail(new StatusError(400, 'BadRequest', `unsupported upgrade protocol "${upgrade}": use websocket`));
       const params = execParams(ctx, r, url.searchParams);
