@@ -12,6 +12,7 @@ import type { ControllerContext } from './context.js';
 import type { Reconciler, WatchSpec } from './controller.js';
 import { deleteObject } from './deletion.js';
 import { isNotFound } from './resources.js';
+import { rfc3339 } from '../time-format.js';
 
 const TYPES_BY_STORAGE_KEY = new Map(RESOURCE_TYPES.map((t) => [storageKey(t), t]));
 
@@ -125,6 +126,15 @@ export function garbageCollector(ctx: ControllerContext): Reconciler {
     return out;
   }
 
+  function deleteInForeground(type: ResourceType, obj: StoredObject): void {
+    const finalizers = [...(obj.metadata.finalizers ?? []).filter((f) => f !== FOREGROUND_FINALIZER), FOREGROUND_FINALIZER];
+    try {
+      ctx.store.update(type, { ...obj, metadata: { ...obj.metadata, finalizers, deletionTimestamp: rfc3339(ctx.clock.now()), deletionGracePeriodSeconds: 0 } });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
   function finalize(type: ResourceType, obj: StoredObject): void {
     const uid = obj.metadata.uid;
     let finalizers = obj.metadata.finalizers ?? [];
@@ -137,7 +147,11 @@ export function garbageCollector(ctx: ControllerContext): Reconciler {
     }
     if (finalizers.includes(FOREGROUND_FINALIZER)) {
       for (const dep of dependentsOf(uid)) {
-        if (!dep.obj.metadata.deletionTimestamp) deleteObject(ctx, dep.type, dep.obj);
+        if (dep.obj.metadata.deletionTimestamp) continue;
+        // As the apiserver's collector does: a dependent with dependents of its own goes in foreground
+        // too, so the owner waits for the whole tree (Deployment -> ReplicaSet -> Pods).
+        if (dependentsByOwner.has(dep.obj.metadata.uid)) deleteInForeground(dep.type, dep.obj);
+        else deleteObject(ctx, dep.type, dep.obj);
       }
       const blocking = dependentsOf(uid).filter((d) => ownerRefs(d.obj).some((r) => r.uid === uid && r.blockOwnerDeletion === true));
       // Dependents that are still finishing their own deletion hold the owner; their DELETED event brings it back.
