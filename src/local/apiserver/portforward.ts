@@ -6,10 +6,14 @@
 // pod side ends, both streams are finished; a failure is written on the error stream as text, which
 // kubectl prints as "an error occurred forwarding L -> P: <text>".
 //
-// The kubelet does this dial inside the pod's network namespace; local pods listen on their own
-// loopback IP, which the API server's process reaches directly, so no kubelet is involved.
+// The kubelet does this dial to localhost inside the pod's network namespace, where the app's ports and
+// the sidecar's are all reachable. Local pods have no namespace: with a sidecar, the app binds its shadow
+// IP (appIpFor) and the sidecar the pod IP, so the dial tries the app's address first and the pod IP on
+// a refused connection, which reaches what "localhost" would. No kubelet is involved.
 import { connect, type Socket } from 'node:net';
 import { badRequest } from '../../config/status.js';
+import { appIpFor } from '../addresses.js';
+import { SIDECAR_CONTAINER } from '../kubelet/pod-worker.js';
 import type { ApiContext } from './options.js';
 import type { ResourceRoute } from './routes.js';
 import {
@@ -35,14 +39,17 @@ export interface PortForwardTarget {
   namespace: string;
   pod: string;
   podIP: string;
+  /** Where to dial, in order: what "localhost" in the pod reaches. */
+  addresses: string[];
 }
 
 /** Checks the pod before the upgrade, so a missing or unscheduled pod is a plain HTTP error. */
 export function portForwardTarget(ctx: ApiContext, route: ResourceRoute): PortForwardTarget {
-  const pod = getStoredOr404(ctx, route) as { status?: { podIP?: string; phase?: string } };
+  const pod = getStoredOr404(ctx, route) as { spec?: { containers?: Array<{ name?: string }> }; status?: { podIP?: string; phase?: string } };
   const podIP = pod.status?.podIP;
   if (!podIP) throw badRequest(`pod ${route.name} has no IP yet (phase ${pod.status?.phase ?? 'Pending'}): wait until it runs`);
-  return { namespace: route.namespace ?? '', pod: route.name ?? '', podIP };
+  const hasSidecar = (pod.spec?.containers ?? []).some((c) => c.name === SIDECAR_CONTAINER);
+  return { namespace: route.namespace ?? '', pod: route.name ?? '', podIP, addresses: hasSidecar ? [appIpFor(podIP), podIP] : [podIP] };
 }
 
 /** The byte pipe SPDY runs over: a WebSocket (tunnel) or the upgraded socket itself. */
@@ -55,6 +62,9 @@ interface Forward {
   errorStream?: number;
   dataStream?: number;
   socket?: Socket;
+  /** Client bytes held until the pod side connects: a refused first address must not lose them. */
+  pending?: Buffer[];
+  clientDone: boolean;
   finished: boolean;
 }
 
@@ -144,27 +154,41 @@ export class PortForwardSession {
       return;
     }
     this.streams.set(streamId, requestId);
-    const fwd = this.forwards.get(requestId) ?? { finished: false };
+    const fwd = this.forwards.get(requestId) ?? { finished: false, clientDone: false };
     this.forwards.set(requestId, fwd);
     if (streamType === 'error') {
       fwd.errorStream = streamId;
       return;
     }
     fwd.dataStream = streamId;
-    this.dial(fwd, port, (flags & FLAG_FIN) !== 0);
+    fwd.clientDone = (flags & FLAG_FIN) !== 0;
+    fwd.pending = [];
+    this.dial(fwd, port);
   }
 
-  private dial(fwd: Forward, port: number, clientDone: boolean): void {
+  private dial(fwd: Forward, port: number, attempt = 0): void {
     const streamId = fwd.dataStream as number;
-    const socket = connect({ host: this.target.podIP, port });
+    const host = this.target.addresses[attempt] ?? this.target.podIP;
+    const socket = connect({ host, port });
     fwd.socket = socket;
-    if (clientDone) socket.end();
+    let connected = false;
+    socket.once('connect', () => {
+      connected = true;
+      for (const chunk of fwd.pending ?? []) socket.write(chunk);
+      fwd.pending = undefined;
+      if (fwd.clientDone) socket.end();
+    });
     socket.on('data', (chunk: Buffer) => {
       for (let at = 0; at < chunk.length; at += MAX_DATA_FRAME) this.send(dataFrame(streamId, 0, chunk.subarray(at, at + MAX_DATA_FRAME)));
     });
     socket.on('end', () => this.finish(fwd));
-    socket.on('error', (err) => {
-      const message = `error forwarding port ${port} to pod ${this.target.pod} (${this.target.podIP}): ${err.message}`;
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (!connected && err.code === 'ECONNREFUSED' && attempt + 1 < this.target.addresses.length) {
+        socket.removeAllListeners('close');
+        this.dial(fwd, port, attempt + 1);
+        return;
+      }
+      const message = `error forwarding port ${port} to pod ${this.target.pod} (${host}): ${err.message}`;
       this.log(`portforward ${this.target.namespace}/${this.target.pod}: ${message}`);
       this.finish(fwd, message);
     });
@@ -196,8 +220,13 @@ export class PortForwardSession {
     const requestId = this.streams.get(streamId);
     const fwd = requestId === undefined ? undefined : this.forwards.get(requestId);
     if (!fwd || streamId !== fwd.dataStream) return; // the error stream carries nothing from the client
+    if (flags & FLAG_FIN) fwd.clientDone = true;
+    if (fwd.pending) {
+      if (data.length > 0) fwd.pending.push(data);
+      return;
+    }
     if (data.length > 0) fwd.socket?.write(data);
-    if (flags & FLAG_FIN) fwd.socket?.end();
+    if (fwd.clientDone) fwd.socket?.end();
   }
 
   private onReset(streamId: number): void {

@@ -40,6 +40,12 @@ function ownerRefs(obj: StoredObject): OwnerReference[] {
   return Array.isArray(refs) ? refs : [];
 }
 
+/** The object with these references; none at all drops the field, as the apiserver omits empty lists. */
+function withOwnerReferences(obj: StoredObject, refs: OwnerReference[]): StoredObject {
+  const { ownerReferences: _dropped, ...metadata } = obj.metadata;
+  return { ...obj, metadata: refs.length > 0 ? { ...metadata, ownerReferences: refs } : metadata };
+}
+
 export function garbageCollector(ctx: ControllerContext): Reconciler {
   const dependentsByOwner = new Map<string, Set<string>>();
   const ownersByDependent = new Map<string, Set<string>>();
@@ -140,8 +146,7 @@ export function garbageCollector(ctx: ControllerContext): Reconciler {
     let finalizers = obj.metadata.finalizers ?? [];
     if (finalizers.includes(ORPHAN_FINALIZER)) {
       for (const dep of dependentsOf(uid)) {
-        const ownerReferences = ownerRefs(dep.obj).filter((r) => r.uid !== uid);
-        ctx.store.update(dep.type, { ...dep.obj, metadata: { ...dep.obj.metadata, ownerReferences } });
+        ctx.store.update(dep.type, withOwnerReferences(dep.obj, ownerRefs(dep.obj).filter((r) => r.uid !== uid)));
       }
       finalizers = finalizers.filter((f) => f !== ORPHAN_FINALIZER);
     }
@@ -184,7 +189,7 @@ export function garbageCollector(ctx: ControllerContext): Reconciler {
       return;
     }
     const keep = refs.filter((r) => !dangling.includes(r));
-    ctx.store.update(type, { ...obj, metadata: { ...obj.metadata, ownerReferences: keep } });
+    ctx.store.update(type, withOwnerReferences(obj, keep));
   }
 
   return {
