@@ -2,6 +2,7 @@
 // registration: Ready with the host IP while the cluster runs, since the kubelet runs in the same
 // process) and a CustomResourceDefinition per custom kind the API server serves (src/config/kinds.ts),
 // so `kubectl get nodes` and `kubectl get crd` show what is there.
+import { createHash } from 'node:crypto';
 import { release, type as osType } from 'node:os';
 import type { ResourceType } from '../config/kinds.js';
 import { RESOURCE_TYPES, apiVersionOf, findByKind } from '../config/kinds.js';
@@ -49,6 +50,8 @@ export function crdFor(t: ResourceType): KubeObject {
 
 export function nodeFor(nodeName: string, nodeIp: string, now: number): KubeObject {
   const at = rfc3339(now);
+  const hex = createHash('sha256').update(nodeName).digest('hex');
+  const id = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
   const condition = (type: string, status: string, reason: string, message: string) => ({ type, status, reason, message, lastHeartbeatTime: at, lastTransitionTime: at });
   return {
     apiVersion: 'v1',
@@ -77,6 +80,10 @@ export function nodeFor(nodeName: string, nodeIp: string, now: number): KubeObje
         osImage: osType(),
         kernelVersion: release(),
         containerRuntimeVersion: 'process://meshwork',
+        // Stable per node name (a local node has no machine of its own), as the schema requires them.
+        machineID: id.replace(/-/g, ''),
+        systemUUID: id,
+        bootID: id,
       },
     },
   };

@@ -76,8 +76,11 @@ describe('the first hour of a kubectl user', { timeout: 420_000 }, () => {
     await waitReady('sample', 'app=helloworld,version=v1');
   });
   after(async () => {
-    for (const pf of running) pf.stop();
-    await env.cleanup();
+    try {
+      for (const pf of running) pf.stop();
+    } finally {
+      await env.cleanup();
+    }
   });
 
   test('port-forward to pod/NAME, deploy/NAME and svc/NAME: curl on the local port reaches the app', async () => {
@@ -148,5 +151,73 @@ describe('the first hour of a kubectl user', { timeout: 420_000 }, () => {
     await kubectl(['patch', 'pod', '-n', 'sample', pod, '--type=json', '-p', '[{"op":"remove","path":"/metadata/finalizers"}]']);
     await kubectl(['wait', '-n', 'sample', '--for=delete', 'deploy/helloworld-v2', '--timeout=20s']);
     assert.equal(await kubectl(['get', 'deploy,rs,pods', '-n', 'sample', '-l', 'version=v2', '-o', 'name']), '');
+  });
+
+  test('get nodes: the one node is Ready with the host IP; it takes labels', async () => {
+    const wide = await kubectl(['get', 'nodes', '-o', 'wide']);
+    assert.match(wide, /^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION\s+INTERNAL-IP\s+EXTERNAL-IP\s+OS-IMAGE\s+KERNEL-VERSION\s+CONTAINER-RUNTIME\n/);
+    assert.match(wide, new RegExp(`\\ncluster-1-node\\s+Ready\\s+control-plane\\s+\\S+\\s+v1\\.32\\.0\\s+127\\.${env.subnetBase}\\.0\\.1\\s`));
+    await kubectl(['label', 'node', 'cluster-1-node', 'topology.kubernetes.io/zone=local-a']);
+    assert.equal(await kubectl(['get', 'nodes', '-l', 'topology.kubernetes.io/zone=local-a', '-o', 'name']), 'node/cluster-1-node\n');
+    const del = await env.kubectl(CTX, ['delete', 'node', 'cluster-1-node']);
+    assert.notEqual(del.code, 0, 'nodes are registered by the cluster, not deleted by users');
+  });
+
+  test('get endpoints mirrors the EndpointSlices, read-only', async () => {
+    const pod = await waitReady('sample', 'app=helloworld,version=v1');
+    const ip = await kubectl(['get', 'pod', '-n', 'sample', pod, '-o', 'jsonpath={.status.podIP}']);
+    const table = await until('the Endpoints of helloworld to list the pod', 15_000, async () => {
+      const out = await kubectl(['get', 'endpoints', '-n', 'sample', 'helloworld']);
+      return out.includes(`${ip}:5000`) ? out : undefined;
+    });
+    assert.match(table, /^NAME\s+ENDPOINTS\s+AGE\n/);
+    const targets = await kubectl(['get', 'ep', '-n', 'sample', 'helloworld', '-o', 'jsonpath={.subsets[*].addresses[*].targetRef.name}']);
+    assert.equal(targets, pod);
+    const write = await env.kubectl(CTX, ['delete', 'endpoints', '-n', 'sample', 'helloworld']);
+    assert.notEqual(write.code, 0);
+    assert.match(write.stderr, /MethodNotAllowed|not allowed|NotAllowed/i);
+  });
+
+  test('get crd lists the Istio and GKE kinds the cluster serves; explain walks nested fields', async () => {
+    const names = (await kubectl(['get', 'crd', '-o', 'name'])).trim().split('\n').sort();
+    assert.deepEqual(names, [
+      'customresourcedefinition.apiextensions.k8s.io/authorizationpolicies.security.istio.io',
+      'customresourcedefinition.apiextensions.k8s.io/backendconfigs.cloud.google.com',
+      'customresourcedefinition.apiextensions.k8s.io/destinationrules.networking.istio.io',
+      'customresourcedefinition.apiextensions.k8s.io/gateways.networking.istio.io',
+      'customresourcedefinition.apiextensions.k8s.io/multiclusteringresses.networking.gke.io',
+      'customresourcedefinition.apiextensions.k8s.io/multiclusterservices.networking.gke.io',
+      'customresourcedefinition.apiextensions.k8s.io/peerauthentications.security.istio.io',
+      'customresourcedefinition.apiextensions.k8s.io/serviceentries.networking.istio.io',
+      'customresourcedefinition.apiextensions.k8s.io/virtualservices.networking.istio.io',
+    ]);
+    assert.match(await kubectl(['get', 'crd']), /^NAME\s+CREATED AT\n/);
+    const versions = await kubectl(['get', 'crd', 'virtualservices.networking.istio.io', '-o', 'jsonpath={.spec.versions[*].name} {.status.conditions[?(@.type=="Established")].status}']);
+    assert.equal(versions, 'v1 v1beta1 v1alpha3 True');
+    const explained = await kubectl(['explain', 'virtualservice.spec.http.route']);
+    assert.match(explained, /FIELD: route <\[\]Object>/);
+    assert.match(explained, /\n {2}destination\t<Object>/);
+    assert.match(explained, /\n {2}weight\t<integer>/);
+  });
+
+  test('auth can-i and auth whoami answer for the admin token', async () => {
+    assert.equal((await kubectl(['auth', 'can-i', 'create', 'deployments', '-n', 'sample'])).trim(), 'yes');
+    assert.equal((await kubectl(['auth', 'can-i', 'patch', 'virtualservices.networking.istio.io'])).trim(), 'yes');
+    // A verb the server does not serve for the resource is a no, with the reason.
+    const del = await env.kubectl(CTX, ['auth', 'can-i', 'delete', 'nodes']);
+    assert.equal(del.code, 1);
+    assert.match(del.stdout, /^no - nodes on this server supports only get, list, watch, patch, update/);
+    assert.match(await kubectl(['auth', 'can-i', '--list']), /\*\.\*\s+\[\]\s+\[\]\s+\[\*\]/);
+    const whoami = await kubectl(['auth', 'whoami', '-o', 'json']);
+    assert.deepEqual((JSON.parse(whoami) as { status: object }).status, { userInfo: { username: 'admin', groups: ['system:masters', 'system:authenticated'] } });
+  });
+
+  test('get events prints the full event table', async () => {
+    const table = await kubectl(['get', 'events', '-n', 'sample']);
+    assert.match(table, /^LAST SEEN\s+TYPE\s+REASON\s+OBJECT\s+MESSAGE\n/);
+    assert.match(table, /\n\S+\s+Normal\s+Started\s+pod\/helloworld-v1-\S+\s+Started container helloworld\n/);
+    const wide = await kubectl(['get', 'events', '-n', 'sample', '-o', 'wide']);
+    assert.match(wide, /^LAST SEEN\s+TYPE\s+REASON\s+OBJECT\s+SUBOBJECT\s+SOURCE\s+MESSAGE\s+FIRST SEEN\s+COUNT\s+NAME\n/);
+    assert.match(wide, /spec\.containers\{helloworld\}\s+kubelet, cluster-1-node\s+Started container helloworld/);
   });
 });
