@@ -3,9 +3,12 @@
 // the declared fields for strict validation. Each entry is built on first use and kept.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { MutatingWebhookConfiguration, ValidatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1';
+import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io/v1';
 import { Deployment, ReplicaSet } from 'kubernetes-models/apps/v1';
+import { SelfSubjectReview } from 'kubernetes-models/authentication.k8s.io/v1';
+import { SelfSubjectAccessReview, SelfSubjectRulesReview } from 'kubernetes-models/authorization.k8s.io/v1';
 import { EndpointSlice } from 'kubernetes-models/discovery.k8s.io/v1';
-import { ConfigMap, Event, Namespace, Node, Pod, Secret, Service, ServiceAccount, ServiceSpec } from 'kubernetes-models/v1';
+import { ConfigMap, Endpoints, Event, Namespace, Node, Pod, Secret, Service, ServiceAccount, ServiceSpec } from 'kubernetes-models/v1';
 import { BackendConfig } from '@kubernetes-models/gke/cloud.google.com/v1/BackendConfig';
 import * as istioV1alpha3 from '@kubernetes-models/istio/networking.istio.io/v1alpha3';
 import * as istioV1beta1 from '@kubernetes-models/istio/networking.istio.io/v1beta1';
@@ -130,6 +133,11 @@ const FACTORIES: Record<string, () => KindSchema> = {
   'v1/ConfigMap': builtIn(ConfigMap, 'V1ConfigMap'),
   'v1/Event': builtIn(Event, 'CoreV1Event'),
   'v1/Node': builtIn(Node, 'V1Node'),
+  'v1/Endpoints': builtIn(Endpoints, 'V1Endpoints'),
+  'apiextensions.k8s.io/v1/CustomResourceDefinition': builtIn(CustomResourceDefinition, 'V1CustomResourceDefinition'),
+  'authorization.k8s.io/v1/SelfSubjectAccessReview': builtIn(SelfSubjectAccessReview, 'V1SelfSubjectAccessReview'),
+  'authorization.k8s.io/v1/SelfSubjectRulesReview': builtIn(SelfSubjectRulesReview, 'V1SelfSubjectRulesReview'),
+  'authentication.k8s.io/v1/SelfSubjectReview': builtIn(SelfSubjectReview, 'V1SelfSubjectReview'),
   'apps/v1/Deployment': builtIn(Deployment, 'V1Deployment'),
   'apps/v1/ReplicaSet': builtIn(ReplicaSet, 'V1ReplicaSet'),
   'discovery.k8s.io/v1/EndpointSlice': builtIn(EndpointSlice, 'V1EndpointSlice'),
