@@ -36,6 +36,16 @@ function formatHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
+/**
+ * kubectl --as/--as-group sends Impersonate-* headers. The one identity has no RBAC to evaluate for
+ * someone else, so answering as the admin would tell "bob" he may do anything: refused instead.
+ */
+function impersonationRefused(headers: IncomingMessage['headers']): StatusError | undefined {
+  const names = Object.keys(headers).filter((h) => h.startsWith('impersonate-'));
+  if (names.length === 0) return undefined;
+  return new StatusError(403, 'Forbidden', `impersonation (${names.join(', ')}) is not supported: a local cluster has one identity, its admin token, and no RBAC to evaluate for another user; drop --as/--as-group`);
+}
+
 export async function startApiServer(opts: ApiServerOptions & { watch?: Partial<WatchSettings> }): Promise<RunningApiServer> {
   const log = opts.log ?? (() => {});
   const ctx: ApiContext = { opts, store: opts.store, now: Date.now, log };
@@ -62,6 +72,11 @@ export async function startApiServer(opts: ApiServerOptions & { watch?: Partial<
       sendStatusError(res, unauthorized());
       return;
     }
+    const impersonation = impersonationRefused(req.headers);
+    if (impersonation) {
+      sendStatusError(res, impersonation);
+      return;
+    }
     route(deps, req, res).catch((err: unknown) => {
       const status = toStatusError(err);
       if (!(err instanceof StatusError)) log(`${opts.clusterName} ${req.method} ${req.url}: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
@@ -85,6 +100,8 @@ export async function startApiServer(opts: ApiServerOptions & { watch?: Partial<
     };
     try {
       if (!isAuthorized(req.headers)) return fail(unauthorized());
+      const impersonation = impersonationRefused(req.headers);
+      if (impersonation) return fail(impersonation);
       const url = new URL(req.url ?? '/', 'https://apiserver.invalid');
       const r = parseRoute(url.pathname);
       if (r.kind !== 'resource' || (r.subresource !== 'exec' && r.subresource !== 'portforward')) return fail(notFoundPath());
