@@ -18,7 +18,7 @@ export interface ResourceType {
   categories: string[];
   verbs: Verb[];
   /** Subresources served under the object's path. */
-  subresources: Array<'status' | 'log' | 'exec' | 'scale'>;
+  subresources: Array<'status' | 'log' | 'exec' | 'portforward' | 'scale'>;
 }
 
 const ALL_VERBS: Verb[] = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -51,14 +51,24 @@ const ISTIO_SECURITY = ['v1', 'v1beta1'];
 export const RESOURCE_TYPES: readonly ResourceType[] = [
   type('', ['v1'], 'Namespace', 'namespaces', { namespaced: false, shortNames: ['ns'], subresources: ['status'] }),
   type('', ['v1'], 'Service', 'services', { shortNames: ['svc'], categories: ['all'], subresources: ['status'] }),
-  type('', ['v1'], 'Pod', 'pods', { shortNames: ['po'], categories: ['all'], subresources: ['status', 'log', 'exec'] }),
+  type('', ['v1'], 'Pod', 'pods', { shortNames: ['po'], categories: ['all'], subresources: ['status', 'log', 'exec', 'portforward'] }),
   type('', ['v1'], 'ServiceAccount', 'serviceaccounts', { shortNames: ['sa'] }),
   type('', ['v1'], 'Secret', 'secrets'),
   type('', ['v1'], 'ConfigMap', 'configmaps', { shortNames: ['cm'] }),
   type('', ['v1'], 'Event', 'events', { shortNames: ['ev'] }),
+  // Registered by the cluster itself (one node per local cluster): users label or cordon it, never create it.
+  type('', ['v1'], 'Node', 'nodes', { namespaced: false, shortNames: ['no'], verbs: ['get', 'list', 'watch', 'patch', 'update'], subresources: ['status'] }),
+  // A read-only mirror of the EndpointSlices of each Service, kept by the endpoints controller.
+  type('', ['v1'], 'Endpoints', 'endpoints', { shortNames: ['ep'], verbs: ['get', 'list', 'watch'] }),
   type('apps', ['v1'], 'Deployment', 'deployments', { shortNames: ['deploy'], categories: ['all'], subresources: ['status', 'scale'] }),
   type('apps', ['v1'], 'ReplicaSet', 'replicasets', { shortNames: ['rs'], categories: ['all'], subresources: ['status', 'scale'] }),
   type('discovery.k8s.io', ['v1'], 'EndpointSlice', 'endpointslices'),
+  // The custom kinds this server serves, described (read-only: the set is fixed by this table).
+  type('apiextensions.k8s.io', ['v1'], 'CustomResourceDefinition', 'customresourcedefinitions', { namespaced: false, shortNames: ['crd', 'crds'], categories: ['api-extensions'], verbs: ['get', 'list', 'watch'] }),
+  // Reviews are answered, never stored (apiserver/reviews.ts).
+  type('authorization.k8s.io', ['v1'], 'SelfSubjectAccessReview', 'selfsubjectaccessreviews', { namespaced: false, verbs: ['create'] }),
+  type('authorization.k8s.io', ['v1'], 'SelfSubjectRulesReview', 'selfsubjectrulesreviews', { namespaced: false, verbs: ['create'] }),
+  type('authentication.k8s.io', ['v1'], 'SelfSubjectReview', 'selfsubjectreviews', { namespaced: false, verbs: ['create'] }),
   type('admissionregistration.k8s.io', ['v1'], 'MutatingWebhookConfiguration', 'mutatingwebhookconfigurations', { namespaced: false, categories: ['api-extensions'] }),
   type('admissionregistration.k8s.io', ['v1'], 'ValidatingWebhookConfiguration', 'validatingwebhookconfigurations', { namespaced: false, categories: ['api-extensions'] }),
   type('networking.istio.io', ISTIO_NETWORKING, 'VirtualService', 'virtualservices', { shortNames: ['vs'], categories: ['istio-io', 'networking-istio-io'], subresources: ['status'] }),

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { findByKind } from '../config/kinds.js';
+import { registerClusterObjects } from './cluster-objects.js';
 import { applyDefaults } from '../config/defaults.js';
 import { validateObject } from '../config/validate.js';
 import { clusterAddresses, nextClusterIp } from './addresses.js';
@@ -62,6 +63,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
   const store = openSqliteStore({ path: join(opts.dir, 'store.db') });
   const admission = [mutatingWebhookAdmission({ store, resolveService: storeServiceResolver(store), log: (line) => log(`admission ${line}`) })];
   const validatingAdmission = [validatingWebhookAdmission({ store, resolveService: storeServiceResolver(store), log: (line) => log(`admission ${line}`) })];
+  registerClusterObjects(store, { nodeName: `${opts.name}-node`, nodeIp: addresses.apiServerIp, now: Date.now() });
   const pods = findByKind('', 'Pod');
   if (!pods) throw new Error('resource table lacks core/v1 Pod');
   const controllers = startControllers({

@@ -3,9 +3,12 @@
 // the declared fields for strict validation. Each entry is built on first use and kept.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { MutatingWebhookConfiguration, ValidatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1';
+import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io/v1';
 import { Deployment, ReplicaSet } from 'kubernetes-models/apps/v1';
+import { SelfSubjectReview } from 'kubernetes-models/authentication.k8s.io/v1';
+import { SelfSubjectAccessReview, SelfSubjectRulesReview } from 'kubernetes-models/authorization.k8s.io/v1';
 import { EndpointSlice } from 'kubernetes-models/discovery.k8s.io/v1';
-import { ConfigMap, Event, Namespace, Pod, Secret, Service, ServiceAccount, ServiceSpec } from 'kubernetes-models/v1';
+import { ConfigMap, Endpoints, Event, Namespace, Node, Pod, Secret, Service, ServiceAccount, ServiceSpec } from 'kubernetes-models/v1';
 import { BackendConfig } from '@kubernetes-models/gke/cloud.google.com/v1/BackendConfig';
 import * as istioV1alpha3 from '@kubernetes-models/istio/networking.istio.io/v1alpha3';
 import * as istioV1beta1 from '@kubernetes-models/istio/networking.istio.io/v1beta1';
@@ -129,6 +132,12 @@ const FACTORIES: Record<string, () => KindSchema> = {
   'v1/Secret': builtIn(Secret, 'V1Secret'),
   'v1/ConfigMap': builtIn(ConfigMap, 'V1ConfigMap'),
   'v1/Event': builtIn(Event, 'CoreV1Event'),
+  'v1/Node': builtIn(Node, 'V1Node'),
+  'v1/Endpoints': builtIn(Endpoints, 'V1Endpoints'),
+  'apiextensions.k8s.io/v1/CustomResourceDefinition': builtIn(CustomResourceDefinition, 'V1CustomResourceDefinition'),
+  'authorization.k8s.io/v1/SelfSubjectAccessReview': builtIn(SelfSubjectAccessReview, 'V1SelfSubjectAccessReview'),
+  'authorization.k8s.io/v1/SelfSubjectRulesReview': builtIn(SelfSubjectRulesReview, 'V1SelfSubjectRulesReview'),
+  'authentication.k8s.io/v1/SelfSubjectReview': builtIn(SelfSubjectReview, 'V1SelfSubjectReview'),
   'apps/v1/Deployment': builtIn(Deployment, 'V1Deployment'),
   'apps/v1/ReplicaSet': builtIn(ReplicaSet, 'V1ReplicaSet'),
   'discovery.k8s.io/v1/EndpointSlice': builtIn(EndpointSlice, 'V1EndpointSlice'),
@@ -160,6 +169,26 @@ const ISTIO_SECURITY: Array<[string, ModelClass]> = [
 for (const [kind, beta1] of ISTIO_SECURITY) {
   FACTORIES[`security.istio.io/v1beta1/${kind}`] = istio(beta1, `security.istio.io/v1beta1/${kind}`);
   FACTORIES[`security.istio.io/v1/${kind}`] = istio(beta1, `security.istio.io/v1beta1/${kind}`);
+}
+
+/** The Istio module whose schema describes `apiVersion` + `kind` (v1 is served with v1beta1's schema). */
+function istioModule(apiVersion: string, kind: string): string | undefined {
+  const [group, version] = apiVersion.split('/');
+  if (group !== 'networking.istio.io' && group !== 'security.istio.io') return undefined;
+  if (FACTORIES[`${apiVersion}/${kind}`] === undefined) return undefined;
+  return `${group}/${version === 'v1' ? 'v1beta1' : version}/${kind}`;
+}
+
+/**
+ * The structure of a custom kind's `spec` (types and nested fields, as the CRD's OpenAPI has them), for
+ * the API server's OpenAPI documents and so `kubectl explain KIND.spec.a.b`; undefined when none is known.
+ */
+export function customSpecSchema(apiVersion: string, kind: string): JsonSchemaNode | undefined {
+  const module = istioModule(apiVersion, kind);
+  const schema = module ? readIstioSchema(module) : kind === 'MultiClusterService' ? MULTI_CLUSTER_SERVICE_SCHEMA : kind === 'MultiClusterIngress' ? MULTI_CLUSTER_INGRESS_SCHEMA : undefined;
+  const props = schema?.properties;
+  const spec = props !== null && typeof props === 'object' && !Array.isArray(props) ? (props as Record<string, unknown>).spec : undefined;
+  return spec !== null && typeof spec === 'object' && !Array.isArray(spec) ? (spec as JsonSchemaNode) : undefined;
 }
 
 const built = new Map<string, KindSchema>();

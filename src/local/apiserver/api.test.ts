@@ -112,7 +112,7 @@ describe('HTTP API', () => {
     const pods = core.items[0].versions[0].resources.find((r: Json) => r.resource === 'pods');
     assert.equal(pods.scope, 'Namespaced');
     assert.deepEqual(pods.shortNames, ['po']);
-    assert.deepEqual(pods.subresources.map((s: Json) => s.subresource), ['status', 'log', 'exec']);
+    assert.deepEqual(pods.subresources.map((s: Json) => s.subresource), ['status', 'log', 'exec', 'portforward']);
     const legacy = (await c.request('GET', '/api/v1')).json() as Json;
     assert.equal(legacy.kind, 'APIResourceList');
     assert.ok(legacy.resources.some((r: Json) => r.name === 'pods/log' && r.kind === 'Pod'));

@@ -1,6 +1,9 @@
 // DELETE of an object and of a collection. Namespaces and objects with finalizers are not removed at
 // once: they get a deletionTimestamp (namespaces also phase Terminating), and their controller or
-// finalizer owner finishes the job.
+// finalizer owner finishes the job. propagationPolicy Orphan and Foreground add the finalizer the
+// garbage collector acts on (`orphan`: dependents lose their ownerReference and keep running;
+// `foregroundDeletion`: dependents go first, the owner stays, marked, until they are gone), as the
+// apiserver does; Background (kubectl's default) removes the object and leaves its dependents to the collector.
 import type { ResourceType } from '../../config/kinds.js';
 import type { KubeObject, StoredObject } from '../../config/object.js';
 import { badRequest, conflict, StatusError } from '../../config/status.js';
@@ -13,10 +16,15 @@ import { asServed, listOf } from './served.js';
 import { getStoredOr404 } from './update.js';
 import { isDryRun } from './writes.js';
 
-const PROPAGATION_POLICIES = ['Orphan', 'Background', 'Foreground'];
+const PROPAGATION_POLICIES = ['Orphan', 'Background', 'Foreground'] as const;
+type PropagationPolicy = (typeof PROPAGATION_POLICIES)[number];
+
+/** The garbage collector's finalizer for each policy that needs one. */
+const POLICY_FINALIZER: Partial<Record<PropagationPolicy, string>> = { Orphan: 'orphan', Foreground: 'foregroundDeletion' };
 
 interface DeleteOptions {
   dryRun: boolean;
+  propagationPolicy?: PropagationPolicy;
   preconditions?: { uid?: string; resourceVersion?: string };
 }
 
@@ -45,12 +53,16 @@ function deleteOptions(body: Buffer, query: URLSearchParams): DeleteOptions {
       }
     }
   }
+  let propagationPolicy: PropagationPolicy | undefined;
   for (const p of policies) {
-    if (p !== null && p !== '' && !PROPAGATION_POLICIES.includes(p)) {
+    if (p === null || p === '') continue;
+    if (!PROPAGATION_POLICIES.some((known) => known === p)) {
       throw badRequest(`propagationPolicy: Unsupported value: "${p}": supported values: "Foreground", "Background", "Orphan"`);
     }
+    // The body's policy, read last, wins over the query's.
+    propagationPolicy = p as PropagationPolicy;
   }
-  return { dryRun, preconditions };
+  return { dryRun, preconditions, propagationPolicy };
 }
 
 function nowTimestamp(ctx: ApiContext): string {
@@ -62,7 +74,7 @@ function isNamespace(t: ResourceType): boolean {
 }
 
 /** Deletes one stored object according to its kind; returns what the client sees. */
-function deleteStored(ctx: ApiContext, t: ResourceType, current: StoredObject, dryRun: boolean): KubeObject {
+function deleteStored(ctx: ApiContext, t: ResourceType, current: StoredObject, dryRun: boolean, policy?: PropagationPolicy): KubeObject {
   const name = current.metadata.name;
   if (isNamespace(t)) {
     if (UNDELETABLE_NAMESPACES.includes(name)) {
@@ -76,9 +88,15 @@ function deleteStored(ctx: ApiContext, t: ResourceType, current: StoredObject, d
     };
     return dryRun ? terminating : ctx.store.update(t, terminating);
   }
-  if ((current.metadata.finalizers ?? []).length > 0) {
-    if (current.metadata.deletionTimestamp) return current;
-    const marked: KubeObject = { ...current, metadata: { ...current.metadata, deletionTimestamp: nowTimestamp(ctx), deletionGracePeriodSeconds: 0 } };
+  const policyFinalizer = policy === undefined ? undefined : POLICY_FINALIZER[policy];
+  const finalizers = current.metadata.finalizers ?? [];
+  const withPolicy = policyFinalizer === undefined || finalizers.includes(policyFinalizer) ? finalizers : [...finalizers, policyFinalizer];
+  if (withPolicy.length > 0) {
+    if (current.metadata.deletionTimestamp && withPolicy === finalizers) return current;
+    const marked: KubeObject = {
+      ...current,
+      metadata: { ...current.metadata, finalizers: withPolicy, deletionTimestamp: current.metadata.deletionTimestamp ?? nowTimestamp(ctx), deletionGracePeriodSeconds: 0 },
+    };
     return dryRun ? marked : ctx.store.update(t, marked);
   }
   return dryRun ? current : ctx.store.delete(t, current.metadata.namespace, name);
@@ -94,7 +112,7 @@ export function deleteObject(ctx: ApiContext, route: ResourceRoute, body: Buffer
   if (pre?.resourceVersion && pre.resourceVersion !== current.metadata.resourceVersion) {
     throw conflict(route.type, current.metadata.name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in meta: ${current.metadata.resourceVersion}`);
   }
-  const result = deleteStored(ctx, route.type, current, opts.dryRun);
+  const result = deleteStored(ctx, route.type, current, opts.dryRun, opts.propagationPolicy);
   return { code: 200, body: asServed(result, route.group, route.version) };
 }
 
@@ -109,7 +127,7 @@ export function deleteCollection(ctx: ApiContext, route: ResourceRoute, body: Bu
   for (const item of items) {
     if (isNamespace(route.type) && UNDELETABLE_NAMESPACES.includes(item.metadata.name)) continue;
     try {
-      deleted.push(deleteStored(ctx, route.type, item, opts.dryRun));
+      deleted.push(deleteStored(ctx, route.type, item, opts.dryRun, opts.propagationPolicy));
     } catch (err) {
       // Another writer removed it between the list and the delete: it is gone, which is what was asked.
       if (!(err instanceof StatusError && err.code === 404)) throw err;

@@ -20,6 +20,8 @@ function subresourceInfo(type: ResourceType, sub: ResourceType['subresources'][n
       return { kind: 'Pod', verbs: ['get'] };
     case 'exec':
       return { kind: 'PodExecOptions', verbs: ['create', 'get'] };
+    case 'portforward':
+      return { kind: 'PodPortForwardOptions', verbs: ['create', 'get'] };
     case 'scale':
       return { group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] };
   }

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { ResourceType } from '../../config/kinds.js';
 import { apiVersionOf, RESOURCE_TYPES } from '../../config/kinds.js';
+import { customSpecSchema } from '../../config/schemas/kind-schemas.js';
 
 const META = 'io.k8s.apimachinery.pkg.apis.meta.v1';
 const OBJECT_META = `${META}.ObjectMeta`;
@@ -90,7 +91,7 @@ function kindSchema(t: ResourceType, group: string, version: string): Schema {
       apiVersion: str('APIVersion defines the versioned schema of this representation of an object.'),
       kind: str('Kind is a string value representing the REST resource this object represents.'),
       metadata: { allOf: [ref(OBJECT_META)], default: {}, description: "Standard object's metadata." },
-      spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true, description: `Desired state of the ${t.kind}.` },
+      spec: { description: `Desired state of the ${t.kind}.`, ...(customSpecSchema(apiVersionOf(group, version), t.kind) ?? { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }) },
       status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true, description: `Observed state of the ${t.kind}.` },
     },
     // Kinds such as ConfigMap, Secret, ServiceAccount or EndpointSlice carry top-level fields besides spec.

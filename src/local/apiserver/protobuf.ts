@@ -3,7 +3,7 @@
 // The wire format: the magic bytes "k8s\0", then a runtime.Unknown {typeMeta, raw} whose raw bytes are
 // the object's message. No npm package ships Kubernetes' generated.proto files, so the few messages
 // these commands send are described below with the field numbers of k8s.io/api and k8s.io/apimachinery
-// generated.proto; any other kind gets a 415 that says to use JSON or YAML (kubectl apply/create -f).
+// generated.proto (and the review kinds of `kubectl auth`); any other kind gets a 415 that says to use JSON or YAML (kubectl apply/create -f).
 import { StatusError } from '../../config/status.js';
 
 type FieldKind = 'string' | 'bool' | 'int' | 'bytes' | 'time' | { message: MessageSchema } | { map: 'string' | 'bytes' };
@@ -78,6 +78,34 @@ const KINDS: Record<string, MessageSchema> = {
     3: { name: 'imagePullSecrets', kind: { message: { 1: { name: 'name', kind: 'string' } } }, repeated: true },
     4: { name: 'automountServiceAccountToken', kind: 'bool' },
   },
+  // `kubectl auth can-i` and `kubectl auth whoami` (k8s.io/api authorization/v1 and authentication/v1).
+  'authorization.k8s.io/v1/SelfSubjectAccessReview': {
+    1: metadata,
+    2: {
+      name: 'spec',
+      kind: {
+        message: {
+          1: {
+            name: 'resourceAttributes',
+            kind: {
+              message: {
+                1: { name: 'namespace', kind: 'string' },
+                2: { name: 'verb', kind: 'string' },
+                3: { name: 'group', kind: 'string' },
+                4: { name: 'version', kind: 'string' },
+                5: { name: 'resource', kind: 'string' },
+                6: { name: 'subresource', kind: 'string' },
+                7: { name: 'name', kind: 'string' },
+              },
+            },
+          },
+          2: { name: 'nonResourceAttributes', kind: { message: { 1: { name: 'path', kind: 'string' }, 2: { name: 'verb', kind: 'string' } } } },
+        },
+      },
+    },
+  },
+  'authorization.k8s.io/v1/SelfSubjectRulesReview': { 1: metadata, 2: { name: 'spec', kind: { message: { 1: { name: 'namespace', kind: 'string' } } } } },
+  'authentication.k8s.io/v1/SelfSubjectReview': { 1: metadata },
 };
 
 const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);

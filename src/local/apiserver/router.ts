@@ -1,6 +1,7 @@
 // Dispatches an authenticated request to the handler of what its path addresses.
+import { answerReview, isReviewType } from './reviews.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Verb } from '../../config/kinds.js';
+import { apiVersionOf, type Verb } from '../../config/kinds.js';
 import { badRequest } from '../../config/status.js';
 import { createObject } from './create.js';
 import { deleteCollection, deleteObject } from './delete.js';
@@ -13,7 +14,7 @@ import {
   apiVersions,
   wantsAggregatedDiscovery,
 } from './discovery.js';
-import { methodNotAllowed, notFoundPath, parseAccept, readBody, sendJson } from './http.js';
+import { decodeObjectBody, methodNotAllowed, notFoundPath, parseAccept, readBody, sendJson } from './http.js';
 import type { AcceptEntry } from './http.js';
 import { serveLogs } from './logs.js';
 import type { OpenApiDocuments } from './openapi.js';
@@ -142,7 +143,7 @@ export async function route(deps: RouterDeps, req: IncomingMessage, res: ServerR
     case 'GET': {
       checkAcceptable(accept);
       if (r.subresource === 'log') return serveLogs(ctx, r, res, query);
-      if (r.subresource === 'exec') throw badRequest('Upgrade request required');
+      if (r.subresource === 'exec' || r.subresource === 'portforward') throw badRequest('Upgrade request required');
       if (isWatchRequest(r, query)) {
         requireVerb(r, 'watch', method);
         return serveWatch(ctx, r, req, res, query, accept, deps.watches, deps.watchSettings);
@@ -156,13 +157,14 @@ export async function route(deps: RouterDeps, req: IncomingMessage, res: ServerR
       return reply(res, getObject(ctx, r, query, accept));
     }
     case 'POST': {
-      if (r.subresource === 'exec') throw badRequest('Upgrade request required');
+      if (r.subresource === 'exec' || r.subresource === 'portforward') throw badRequest('Upgrade request required');
       requireVerb(r, 'create', method);
+      if (isReviewType(r.type)) return reply(res, answerReview(r.type, apiVersionOf(r.group, r.version), decodeObjectBody(await readBody(req), contentType)));
       return reply(res, await createObject(ctx, r, await readBody(req), contentType, query));
     }
     case 'PUT':
     case 'PATCH': {
-      if (r.name === undefined || r.subresource === 'log' || r.subresource === 'exec') throw methodNotAllowed(method);
+      if (r.name === undefined || r.subresource === 'log' || r.subresource === 'exec' || r.subresource === 'portforward') throw methodNotAllowed(method);
       requireVerb(r, method === 'PUT' ? 'update' : 'patch', method);
       const body = await readBody(req);
       if (r.subresource === 'scale') {

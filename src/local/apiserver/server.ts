@@ -9,6 +9,8 @@ import { WebSocketServer } from 'ws';
 import { StatusError } from '../../config/status.js';
 import { auditLine } from './audit.js';
 import { bearerTokenChecker, unauthorized } from './auth.js';
+import { isPortForwardPath, serveSpdyUpgrade, serveTunnel } from './portforward-upgrade.js';
+import { PORTFORWARD_TUNNEL_PROTOCOL, portForwardTarget } from './portforward.js';
 import { chooseExecProtocol, execParams, rejectUpgrade, runExec, spdyNotSupported } from './exec.js';
 import { notFoundPath, sendStatusError, toStatusError } from './http.js';
 import { ensureSystemNamespaces } from './namespaces.js';
@@ -32,6 +34,16 @@ export interface RunningApiServer {
 
 function formatHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
+}
+
+/**
+ * kubectl --as/--as-group sends Impersonate-* headers. The one identity has no RBAC to evaluate for
+ * someone else, so answering as the admin would tell "bob" he may do anything: refused instead.
+ */
+function impersonationRefused(headers: IncomingMessage['headers']): StatusError | undefined {
+  const names = Object.keys(headers).filter((h) => h.startsWith('impersonate-'));
+  if (names.length === 0) return undefined;
+  return new StatusError(403, 'Forbidden', `impersonation (${names.join(', ')}) is not supported: a local cluster has one identity, its admin token, and no RBAC to evaluate for another user; drop --as/--as-group`);
 }
 
 export async function startApiServer(opts: ApiServerOptions & { watch?: Partial<WatchSettings> }): Promise<RunningApiServer> {
@@ -60,6 +72,11 @@ export async function startApiServer(opts: ApiServerOptions & { watch?: Partial<
       sendStatusError(res, unauthorized());
       return;
     }
+    const impersonation = impersonationRefused(req.headers);
+    if (impersonation) {
+      sendStatusError(res, impersonation);
+      return;
+    }
     route(deps, req, res).catch((err: unknown) => {
       const status = toStatusError(err);
       if (!(err instanceof StatusError)) log(`${opts.clusterName} ${req.method} ${req.url}: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
@@ -68,7 +85,11 @@ export async function startApiServer(opts: ApiServerOptions & { watch?: Partial<
     });
   };
 
-  const wss = new WebSocketServer({ noServer: true, handleProtocols: (offered) => chooseExecProtocol(offered) });
+  // The subprotocol depends on the subresource: channels for exec, the SPDY tunnel for port-forward.
+  const wss = new WebSocketServer({
+    noServer: true,
+    handleProtocols: (offered, req) => (isPortForwardPath(req.url) ? (offered.has(PORTFORWARD_TUNNEL_PROTOCOL) ? PORTFORWARD_TUNNEL_PROTOCOL : false) : chooseExecProtocol(offered)),
+  });
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const started = performance.now();
@@ -79,10 +100,26 @@ export async function startApiServer(opts: ApiServerOptions & { watch?: Partial<
     };
     try {
       if (!isAuthorized(req.headers)) return fail(unauthorized());
+      const impersonation = impersonationRefused(req.headers);
+      if (impersonation) return fail(impersonation);
       const url = new URL(req.url ?? '/', 'https://apiserver.invalid');
       const r = parseRoute(url.pathname);
-      if (r.kind !== 'resource' || r.subresource !== 'exec') return fail(notFoundPath());
+      if (r.kind !== 'resource' || (r.subresource !== 'exec' && r.subresource !== 'portforward')) return fail(notFoundPath());
       const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
+      if (r.subresource === 'portforward') {
+        const target = portForwardTarget(ctx, r);
+        const done = (): void => audit(req, 101, started);
+        if (upgrade === 'websocket') {
+          const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
+          if (!offered.includes(PORTFORWARD_TUNNEL_PROTOCOL)) {
+            return fail(new StatusError(400, 'BadRequest', `pods/portforward over WebSocket needs the subprotocol ${PORTFORWARD_TUNNEL_PROTOCOL} (kubectl 1.31 or newer)`));
+          }
+          wss.handleUpgrade(req, socket, head, (ws) => serveTunnel(ws, target, log, done));
+          return;
+        }
+        if (upgrade === 'spdy/3.1') return serveSpdyUpgrade(req, socket, head, target, log, done);
+        return fail(new StatusError(400, 'BadRequest', `unsupported upgrade protocol "${upgrade}" for pods/portforward: use websocket (${PORTFORWARD_TUNNEL_PROTOCOL}) or SPDY/3.1`));
+      }
       if (upgrade.startsWith('spdy')) return fail(spdyNotSupported());
       if (upgrade !== 'websocket') return fail(new StatusError(400, 'BadRequest', `unsupported upgrade protocol "${upgrade}": use websocket`));
       const params = execParams(ctx, r, url.searchParams);

@@ -16,11 +16,17 @@ type Cell = string | number | boolean | null;
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
 
-interface Printer {
-  columns: TableColumn[];
-  /** Cells after NAME and before AGE for priority-0 columns, then after AGE the wide (priority 1) ones. */
-  cells(obj: KubeObject, now: number): { before: Cell[]; wide: Cell[] };
-}
+type Printer =
+  | {
+      columns: TableColumn[];
+      /** Cells after NAME and before AGE for priority-0 columns, then after AGE the wide (priority 1) ones. */
+      cells(obj: KubeObject, now: number): { before: Cell[]; wide: Cell[] };
+    }
+  | {
+      /** Kinds whose table does not start with NAME and end with AGE (events): the whole row. */
+      columns: TableColumn[];
+      row(obj: KubeObject, now: number): Cell[];
+    };
 
 function col(name: string, type: TableColumn['type'] = 'string', priority = 0, description = ''): TableColumn {
   return { name, type, format: '', description, priority };
@@ -255,6 +261,101 @@ function customPrinter(columns: Array<{ name: string; path: string[] }>): Printe
   };
 }
 
+// The apiserver's event columns (printers.go): when it was last seen first, the object as kind/name.
+const eventPrinter: Printer = {
+  columns: [
+    col('Last Seen', 'string', 0, 'Time when last this event was seen'),
+    col('Type', 'string', 0, 'Type of this event (Normal, Warning), new types could be added in the future.'),
+    col('Reason', 'string', 0, 'This should be a short, machine understandable string that gives the reason for the transition into the object\'s current status.'),
+    col('Object', 'string', 0, 'The object this Event is about.'),
+    col('Subobject', 'string', 1, 'The subobject this Event is about (the involved object\'s fieldPath).'),
+    col('Source', 'string', 1, 'The component reporting this event.'),
+    col('Message', 'string', 0, 'A human-readable description of the status of this operation.'),
+    col('First Seen', 'string', 1, 'The time at which the event was first recorded.'),
+    col('Count', 'string', 1, 'The number of times this event has occurred.'),
+    { ...col('Name', 'string', 1, 'Name must be unique within a namespace.'), format: 'name' },
+  ],
+  row(ev, now) {
+    const first = str(at(ev, 'firstTimestamp')) ?? str(at(ev, 'eventTime')) ?? str(at(ev, 'metadata', 'creationTimestamp'));
+    const last = str(at(ev, 'lastTimestamp')) ?? first;
+    const component = str(at(ev, 'source', 'component')) ?? str(at(ev, 'reportingComponent')) ?? '';
+    const host = str(at(ev, 'source', 'host'));
+    const kind = (str(at(ev, 'involvedObject', 'kind')) ?? '').toLowerCase();
+    return [
+      ageOf(last, now),
+      str(at(ev, 'type')) ?? '',
+      str(at(ev, 'reason')) ?? '',
+      `${kind}/${str(at(ev, 'involvedObject', 'name')) ?? ''}`,
+      str(at(ev, 'involvedObject', 'fieldPath')) ?? '',
+      host ? `${component}, ${host}` : component,
+      str(at(ev, 'message')) ?? '',
+      ageOf(first, now),
+      String(num(at(ev, 'count')) ?? 1),
+      ev.metadata.name ?? '',
+    ];
+  },
+};
+
+const nodePrinter: Printer = {
+  columns: [
+    NAME,
+    col('Status', 'string', 0, 'The status of the node'),
+    col('Roles', 'string', 0, 'The roles of the node'),
+    AGE,
+    col('Version', 'string', 0, 'Kubelet Version reported by the node.'),
+    col('Internal-IP', 'string', 1, 'List of internal IPs in the node.'),
+    col('External-IP', 'string', 1, 'List of external IPs in the node.'),
+    col('OS-Image', 'string', 1, 'OS image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).'),
+    col('Kernel-Version', 'string', 1, 'Kernel version reported by the node from \'uname -r\' (e.g. 3.16.0-0.bpo.4-amd64).'),
+    col('Container-Runtime', 'string', 1, 'Container runtime version reported by the node.'),
+  ],
+  row(node, now) {
+    const ready = arr(at(node, 'status', 'conditions')).find((c) => at(c, 'type') === 'Ready');
+    const status = ready === undefined ? 'Unknown' : at(ready, 'status') === 'True' ? 'Ready' : 'NotReady';
+    const roles = Object.keys(rec(at(node, 'metadata', 'labels')))
+      .filter((k) => k.startsWith('node-role.kubernetes.io/'))
+      .map((k) => k.slice('node-role.kubernetes.io/'.length));
+    const address = (type: string): string =>
+      arr(at(node, 'status', 'addresses')).filter((a) => at(a, 'type') === type).map((a) => str(at(a, 'address')) ?? '').join(',') || '<none>';
+    const info = (field: string): string => str(at(node, 'status', 'nodeInfo', field)) ?? '<unknown>';
+    return [
+      node.metadata.name ?? '',
+      status,
+      roles.length ? roles.sort().join(',') : '<none>',
+      ageOf(node.metadata.creationTimestamp, now),
+      info('kubeletVersion'),
+      address('InternalIP'),
+      address('ExternalIP'),
+      info('osImage'),
+      info('kernelVersion'),
+      info('containerRuntimeVersion'),
+    ];
+  },
+};
+
+// As the apiserver's formatEndpoints: ip:port pairs of ready addresses, the first three, then a count.
+const endpointsPrinter: Printer = {
+  columns: [NAME, col('Endpoints', 'string', 0, 'Endpoints of the service.'), AGE],
+  cells(ep) {
+    const pairs: string[] = [];
+    for (const subset of arr(at(ep, 'subsets'))) {
+      const ports = arr(at(subset, 'ports')).map((p) => num(at(p, 'port')));
+      for (const a of arr(at(subset, 'addresses'))) {
+        const ip = str(at(a, 'ip')) ?? '';
+        if (ports.length === 0) pairs.push(ip);
+        for (const port of ports) pairs.push(port === undefined ? ip : `${ip}:${port}`);
+      }
+    }
+    const shown = pairs.slice(0, 3).join(',');
+    return { before: [pairs.length === 0 ? '<none>' : pairs.length > 3 ? `${shown} + ${pairs.length - 3} more...` : shown], wide: [] };
+  },
+};
+
+const crdPrinter: Printer = {
+  columns: [NAME, col('Created At', 'date', 0, 'CreationTimestamp is a timestamp representing the server time when this object was created.')],
+  row: (crd) => [crd.metadata.name ?? '', str(crd.metadata.creationTimestamp) ?? null],
+};
+
 const defaultPrinter: Printer = { columns: [NAME, AGE], cells: () => ({ before: [], wide: [] }) };
 
 function printerFor(t: ResourceType): Printer {
@@ -271,6 +372,14 @@ function printerFor(t: ResourceType): Printer {
       return namespacePrinter;
     case 'discovery.k8s.io/EndpointSlice':
       return endpointSlicePrinter;
+    case '/Event':
+      return eventPrinter;
+    case '/Node':
+      return nodePrinter;
+    case '/Endpoints':
+      return endpointsPrinter;
+    case 'apiextensions.k8s.io/CustomResourceDefinition':
+      return crdPrinter;
     case 'networking.istio.io/VirtualService':
       return customPrinter([
         { name: 'Gateways', path: ['spec', 'gateways'] },
@@ -309,10 +418,15 @@ export interface TableOptions {
 export function toTable(t: ResourceType, objects: KubeObject[], opts: TableOptions): object {
   const printer = printerFor(t);
   const rows = objects.map((obj) => {
-    const { before, wide } = printer.cells(obj, opts.now);
     const object = rowObject(obj, opts.includeObject);
+    let cells: Cell[];
+    if ('row' in printer) cells = printer.row(obj, opts.now);
+    else {
+      const { before, wide } = printer.cells(obj, opts.now);
+      cells = [obj.metadata.name ?? '', ...before, ageOf(obj.metadata.creationTimestamp, opts.now), ...wide];
+    }
     return {
-      cells: [obj.metadata.name ?? '', ...before, ageOf(obj.metadata.creationTimestamp, opts.now), ...wide],
+      cells,
       ...(object ? { object } : {}),
     };
   });

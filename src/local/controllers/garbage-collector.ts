@@ -12,6 +12,7 @@ import type { ControllerContext } from './context.js';
 import type { Reconciler, WatchSpec } from './controller.js';
 import { deleteObject } from './deletion.js';
 import { isNotFound } from './resources.js';
+import { rfc3339 } from '../time-format.js';
 
 const TYPES_BY_STORAGE_KEY = new Map(RESOURCE_TYPES.map((t) => [storageKey(t), t]));
 
@@ -37,6 +38,12 @@ function gcFinalizers(obj: StoredObject): string[] {
 function ownerRefs(obj: StoredObject): OwnerReference[] {
   const refs = obj.metadata.ownerReferences;
   return Array.isArray(refs) ? refs : [];
+}
+
+/** The object with these references; none at all drops the field, as the apiserver omits empty lists. */
+function withOwnerReferences(obj: StoredObject, refs: OwnerReference[]): StoredObject {
+  const { ownerReferences: _dropped, ...metadata } = obj.metadata;
+  return { ...obj, metadata: refs.length > 0 ? { ...metadata, ownerReferences: refs } : metadata };
 }
 
 export function garbageCollector(ctx: ControllerContext): Reconciler {
@@ -125,19 +132,31 @@ export function garbageCollector(ctx: ControllerContext): Reconciler {
     return out;
   }
 
+  function deleteInForeground(type: ResourceType, obj: StoredObject): void {
+    const finalizers = [...(obj.metadata.finalizers ?? []).filter((f) => f !== FOREGROUND_FINALIZER), FOREGROUND_FINALIZER];
+    try {
+      ctx.store.update(type, { ...obj, metadata: { ...obj.metadata, finalizers, deletionTimestamp: rfc3339(ctx.clock.now()), deletionGracePeriodSeconds: 0 } });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
   function finalize(type: ResourceType, obj: StoredObject): void {
     const uid = obj.metadata.uid;
     let finalizers = obj.metadata.finalizers ?? [];
     if (finalizers.includes(ORPHAN_FINALIZER)) {
       for (const dep of dependentsOf(uid)) {
-        const ownerReferences = ownerRefs(dep.obj).filter((r) => r.uid !== uid);
-        ctx.store.update(dep.type, { ...dep.obj, metadata: { ...dep.obj.metadata, ownerReferences } });
+        ctx.store.update(dep.type, withOwnerReferences(dep.obj, ownerRefs(dep.obj).filter((r) => r.uid !== uid)));
       }
       finalizers = finalizers.filter((f) => f !== ORPHAN_FINALIZER);
     }
     if (finalizers.includes(FOREGROUND_FINALIZER)) {
       for (const dep of dependentsOf(uid)) {
-        if (!dep.obj.metadata.deletionTimestamp) deleteObject(ctx, dep.type, dep.obj);
+        if (dep.obj.metadata.deletionTimestamp) continue;
+        // As the apiserver's collector does: a dependent with dependents of its own goes in foreground
+        // too, so the owner waits for the whole tree (Deployment -> ReplicaSet -> Pods).
+        if (dependentsByOwner.has(dep.obj.metadata.uid)) deleteInForeground(dep.type, dep.obj);
+        else deleteObject(ctx, dep.type, dep.obj);
       }
       const blocking = dependentsOf(uid).filter((d) => ownerRefs(d.obj).some((r) => r.uid === uid && r.blockOwnerDeletion === true));
       // Dependents that are still finishing their own deletion hold the owner; their DELETED event brings it back.
@@ -170,7 +189,7 @@ export function garbageCollector(ctx: ControllerContext): Reconciler {
       return;
     }
     const keep = refs.filter((r) => !dangling.includes(r));
-    ctx.store.update(type, { ...obj, metadata: { ...obj.metadata, ownerReferences: keep } });
+    ctx.store.update(type, withOwnerReferences(obj, keep));
   }
 
   return {

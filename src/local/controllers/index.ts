@@ -10,6 +10,7 @@ import type { ControllerContext } from './context.js';
 import { ControllerRunner } from './controller.js';
 import { deploymentController } from './deployment.js';
 import { endpointSliceController } from './endpointslice.js';
+import { endpointsController } from './endpoints.js';
 import { garbageCollector } from './garbage-collector.js';
 import { Informers } from './informers.js';
 import { ensureBuiltinNamespaces, namespaceController } from './namespace.js';
@@ -63,6 +64,7 @@ export function startControllers(opts: StartControllersOptions): RunningControll
     replicaSetController(ctx),
     deploymentController(ctx),
     endpointSliceController(ctx),
+    endpointsController(ctx),
   ].map((reconciler) => new ControllerRunner(reconciler, { informers, clock: ctx.clock, log: ctx.log }));
   for (const runner of runners) runner.start();
   informers.startAll();

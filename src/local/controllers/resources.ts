@@ -15,6 +15,7 @@ export const SERVICES = mustFind('', 'Service');
 export const DEPLOYMENTS = mustFind('apps', 'Deployment');
 export const REPLICASETS = mustFind('apps', 'ReplicaSet');
 export const ENDPOINTSLICES = mustFind('discovery.k8s.io', 'EndpointSlice');
+export const ENDPOINTS = mustFind('', 'Endpoints');
 
 export function isNotFound(err: unknown): boolean {
   return err instanceof StatusError && err.code === 404;

@@ -1,0 +1,108 @@
+// Objects a local cluster registers about itself when it starts: its one Node (the kubelet's
+// registration: Ready with the host IP while the cluster runs, since the kubelet runs in the same
+// process) and a CustomResourceDefinition per custom kind the API server serves (src/config/kinds.ts),
+// so `kubectl get nodes` and `kubectl get crd` show what is there.
+import { createHash } from 'node:crypto';
+import { release, type as osType } from 'node:os';
+import type { ResourceType } from '../config/kinds.js';
+import { RESOURCE_TYPES, apiVersionOf, findByKind } from '../config/kinds.js';
+import type { KubeObject } from '../config/object.js';
+import { SERVER_VERSION } from './apiserver/router.js';
+import type { ObjectStore } from './store/store.js';
+import { rfc3339 } from './time-format.js';
+
+/** Groups Kubernetes itself serves: everything else in the table is a custom kind. */
+const BUILTIN_GROUPS = new Set(['', 'apps', 'discovery.k8s.io', 'admissionregistration.k8s.io', 'apiextensions.k8s.io', 'authorization.k8s.io', 'authentication.k8s.io']);
+
+export function customResourceTypes(): ResourceType[] {
+  return RESOURCE_TYPES.filter((t) => !BUILTIN_GROUPS.has(t.group));
+}
+
+export function crdFor(t: ResourceType): KubeObject {
+  const names = { kind: t.kind, listKind: t.listKind, plural: t.plural, singular: t.singular, ...(t.shortNames.length ? { shortNames: t.shortNames } : {}), ...(t.categories.length ? { categories: t.categories } : {}) };
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${t.plural}.${t.group}` },
+    spec: {
+      group: t.group,
+      names,
+      scope: t.namespaced ? 'Namespaced' : 'Cluster',
+      versions: t.versions.map((name, i) => ({
+        name,
+        served: true,
+        storage: i === 0,
+        ...(t.subresources.includes('status') ? { subresources: { status: {} } } : {}),
+        // The server validates these kinds itself (src/config); the schema here is not what it checks.
+        schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+      })),
+    },
+    status: {
+      acceptedNames: names,
+      storedVersions: [t.versions[0]],
+      conditions: [
+        { type: 'NamesAccepted', status: 'True', reason: 'NoConflicts', message: 'no conflicts found' },
+        { type: 'Established', status: 'True', reason: 'InitialNamesAccepted', message: 'the initial names have been accepted' },
+      ],
+    },
+  };
+}
+
+export function nodeFor(nodeName: string, nodeIp: string, now: number): KubeObject {
+  const at = rfc3339(now);
+  const hex = createHash('sha256').update(nodeName).digest('hex');
+  const id = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+  const condition = (type: string, status: string, reason: string, message: string) => ({ type, status, reason, message, lastHeartbeatTime: at, lastTransitionTime: at });
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name: nodeName,
+      labels: { 'kubernetes.io/hostname': nodeName, 'kubernetes.io/os': 'linux', 'node-role.kubernetes.io/control-plane': '' },
+    },
+    spec: {},
+    status: {
+      addresses: [
+        { type: 'InternalIP', address: nodeIp },
+        { type: 'Hostname', address: nodeName },
+      ],
+      conditions: [
+        condition('MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'),
+        condition('DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'),
+        condition('PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'),
+        condition('Ready', 'True', 'KubeletReady', 'the process kubelet runs in the cluster\'s own process and is posting ready status'),
+      ],
+      nodeInfo: {
+        kubeletVersion: SERVER_VERSION.gitVersion,
+        kubeProxyVersion: SERVER_VERSION.gitVersion,
+        operatingSystem: 'linux',
+        architecture: process.arch === 'x64' ? 'amd64' : process.arch,
+        osImage: osType(),
+        kernelVersion: release(),
+        containerRuntimeVersion: 'process://meshwork',
+        // Stable per node name (a local node has no machine of its own), as the schema requires them.
+        machineID: id.replace(/-/g, ''),
+        systemUUID: id,
+        bootID: id,
+      },
+    },
+  };
+}
+
+function mustFind(group: string, kind: string): ResourceType {
+  const t = findByKind(group, kind);
+  if (!t) throw new Error(`resource table has no ${apiVersionOf(group, 'v1')} ${kind}`);
+  return t;
+}
+
+/** Creates or refreshes the node and the CRDs; objects a user labelled keep their labels. */
+export function registerClusterObjects(store: ObjectStore, opts: { nodeName: string; nodeIp: string; now: number }): void {
+  const upsert = (t: ResourceType, desired: KubeObject): void => {
+    const current = store.get(t, undefined, desired.metadata.name ?? '');
+    if (!current) store.create(t, desired);
+    else store.update(t, { ...desired, metadata: { ...current.metadata, labels: { ...desired.metadata.labels, ...current.metadata.labels } }, spec: t.kind === 'Node' ? current.spec : desired.spec });
+  };
+  upsert(mustFind('', 'Node'), nodeFor(opts.nodeName, opts.nodeIp, opts.now));
+  const crds = mustFind('apiextensions.k8s.io', 'CustomResourceDefinition');
+  for (const t of customResourceTypes()) upsert(crds, crdFor(t));
+}
