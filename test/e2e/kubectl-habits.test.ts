@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { E2E_DATA_PLANE, MeshworkEnv, run } from '../helpers/meshwork.js';
 import { scenarioDir } from '../helpers/paths.js';
-import { until } from '../helpers/wait.js';
+import { until } from '../helpers/until.js';
 
 const CTX = 'cluster-1';
 
