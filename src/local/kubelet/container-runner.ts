@@ -13,7 +13,6 @@ import { rfc3339 } from '../time-format.js';
 import type { ContainerLog } from './container-log.js';
 import { containerEnv, expandVars } from './container-env.js';
 import type { EventRecorder, EventType } from './events.js';
-import { exitCodeOf } from './exec.js';
 import { nodeLoaderArgs, planContainer } from './launch-plan.js';
 import type { Container, ContainerState, ContainerStatus, Pod, RestartPolicy } from './pod-types.js';
 import { probeTiming, ReadinessState, runProbe } from './probe.js';
@@ -214,6 +213,7 @@ export class ContainerRunner {
     const container = { ...this.container, command: this.container.command?.map((c) => expandVars(c, env)), args: this.container.args?.map((a) => expandVars(a, env)) };
     return planContainer(container, env, this.ctx.workDir);
   }
+
   /** The container's environment (exec uses it too); warnings are events, once per container. */
   private prepareEnv(): Record<string, string> {
     const { env, warnings } = containerEnv({
