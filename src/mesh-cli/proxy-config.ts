@@ -27,6 +27,8 @@ export interface ProxyConfigOptions {
 /** Parts only Envoy's own dump has: its bootstrap, and the secrets it holds (SDS). */
 export type DumpOnlyType = 'bootstrap' | 'secret';
 
+export const CONFIG_TYPE_WORDS = 'all, listeners, routes, clusters, endpoints, bootstrap or secret';
+
 export function parseConfigType(value: string): ConfigType | 'all' | DumpOnlyType {
   const aliases: Record<string, ConfigType | 'all' | DumpOnlyType> = {
     all: 'all', listener: 'listeners', listeners: 'listeners', route: 'routes', routes: 'routes',
@@ -34,7 +36,7 @@ export function parseConfigType(value: string): ConfigType | 'all' | DumpOnlyTyp
     bootstrap: 'bootstrap', secret: 'secret', secrets: 'secret',
   };
   const type = aliases[value.toLowerCase()];
-  if (!type) throw new Error(`unknown config type "${value}": use all, listeners, routes, clusters, endpoints, bootstrap or secret`);
+  if (!type) throw new Error(`unknown config type "${value}": use ${CONFIG_TYPE_WORDS}`);
   return type;
 }
 
