@@ -4,7 +4,7 @@ import { startDetached } from '../runtime/detach.js';
 import { runDown } from '../runtime/down.js';
 import { collectStatus } from '../runtime/status.js';
 import { runUp } from '../runtime/up.js';
-import { statePaths } from '../runtime/state.js';
+import { runningState, statePaths } from '../runtime/state.js';
 import { formatStructured, formatTable, type OutputFormat } from './output.js';
 import { outputOption, parseIntOption, stateDirOption } from './options.js';
 
@@ -23,6 +23,14 @@ export function registerClusterCommands(program: Command): void {
       const paths = statePaths(opts.stateDir);
       const upArgs = ['--clusters', String(opts.clusters), '--state-dir', paths.dir, '--subnet-base', String(opts.subnetBase)];
       if (opts.detach) {
+        // A second host would only fail on the first one's ports: say what runs and how to stop it.
+        const running = runningState(paths);
+        if (running) {
+          say(`the clusters of ${paths.dir} are already running (pid ${running.pid}, since ${running.startedAt}):`);
+          for (const c of running.clusters) say(`${c.name}: running at ${c.server}`);
+          printUsage(paths.kubeconfig, paths.dir);
+          return;
+        }
         const state = await startDetached({ stateDir: opts.stateDir, upArgs, timeoutMs: opts.timeout * 1000 }, say);
         for (const c of state.clusters) say(`${c.name}: ready at ${c.server}`);
         printUsage(paths.kubeconfig, paths.dir);

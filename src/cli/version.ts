@@ -9,6 +9,7 @@ import { collectMeshVersions, formatMeshVersions, type MeshVersions } from '../m
 import { parseBool } from '../mesh-cli/register.js';
 import { errorMessage } from '../mesh-cli/io.js';
 import { stateDirOption } from './options.js';
+import { clusterAccessProblem } from './cluster-access.js';
 import { formatStructured } from './output.js';
 
 export interface VersionReport {
@@ -45,10 +46,14 @@ export function registerVersionCommand(program: Command): void {
       if (!['text', 'json', 'yaml'].includes(opts.output)) throw new Error(`--output ${opts.output}: use text, json or yaml`);
       const report = versionReport(opts.envoy);
       if (opts.remote) {
-        try {
-          report.mesh = await collectMeshVersions(loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), stateDir: opts.stateDir }));
-        } catch (err) {
-          report.meshError = errorMessage(err);
+        const problem = clusterAccessProblem({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(process.env.KUBECONFIG ? { env: process.env.KUBECONFIG } : {}), stateDir: opts.stateDir });
+        if (problem) report.meshError = problem;
+        else {
+          try {
+            report.mesh = await collectMeshVersions(loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), stateDir: opts.stateDir }));
+          } catch (err) {
+            report.meshError = errorMessage(err);
+          }
         }
       }
       if (opts.output === 'json' || opts.output === 'yaml') return void process.stdout.write(`${formatStructured(report, opts.output)}\n`);
