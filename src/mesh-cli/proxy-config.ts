@@ -1,4 +1,4 @@
-// `meshwork proxy-config <pod[.namespace]>`: a proxy's config in Envoy's config_dump shape, from the
+// `meshwork proxy-config [TYPE] <pod[.namespace]>` (alias pc, as istioctl): a proxy's config in Envoy's config_dump shape, from the
 // proxy itself when its admin port answers, else the control plane's view of it (and it says which).
 
 import { formatStructured, formatTable } from '../cli/output.js';

@@ -165,7 +165,7 @@ export async function runProxyStatus(opts: ProxyStatusOptions, io: CommandIo): P
   const rows: ProxyStatusRow[] = [];
   // A context whose control plane cannot be asked is named, never left out silently: its proxies
   // would look as if they did not exist.
-  const unreachable: string[] = [];
+  const unreachable: Array<{ context: string; reason: string }> = [];
   let found = 0;
   for (const context of contexts) {
     const kc = kubeConfigFor(opts, context);
@@ -175,13 +175,13 @@ export async function runProxyStatus(opts: ProxyStatusOptions, io: CommandIo): P
       found++;
     } catch (err) {
       if (explicit && contexts.length === 1) throw err;
-      unreachable.push(`${context}: ${errorMessage(err)}`);
+      unreachable.push({ context, reason: errorMessage(err).replace(`context ${context}: `, '') });
     }
   }
   if (found === 0) {
-    throw new CommandError(`no control plane answered in any context of the kubeconfig (${contexts.join(', ') || 'none'}):\n  ${unreachable.join('\n  ')}`);
+    throw new CommandError(`no control plane answered in any context of the kubeconfig (${contexts.join(', ') || 'none'}):\n  ${unreachable.map((u) => `${u.context}: ${u.reason}`).join('\n  ')}`);
   }
-  for (const line of unreachable) io.err(`warning: proxies of ${line.replace(/^([^:]+): (context \1: )?/, '$1 are not listed: ')}`);
+  for (const u of unreachable) io.err(`warning: proxies of ${u.context} are not listed: ${u.reason}`);
   if (opts.namespace) {
     const suffix = `.${opts.namespace}`;
     rows.splice(0, rows.length, ...rows.filter((r) => r.name.endsWith(suffix)));
