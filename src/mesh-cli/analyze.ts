@@ -89,7 +89,7 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CommandIo): Promise<n
     } catch (err) {
       throw new CommandError(errorMessage(err));
     }
-    let live: Manifest[] = [];
+    const live: Manifest[] = [];
     let liveFrom = '';
     if (opts.useKube !== false) {
       try {
