@@ -24,10 +24,13 @@ export function registerClusterCommands(program: Command): void {
       const upArgs = ['--clusters', String(opts.clusters), '--state-dir', paths.dir, '--subnet-base', String(opts.subnetBase)];
       if (opts.detach) {
         // A second host would only fail on the first one's ports: say what runs and how to stop it.
+        // Running means answering: a host that is alive but whose API servers do not answer (still
+        // starting, or killed and not yet reaped) is left to the usual start and its checks.
         const running = runningState(paths);
-        if (running) {
+        const status = running ? await collectStatus(opts.stateDir) : undefined;
+        if (running && status?.running && status.clusters.length > 0 && status.clusters.every((c) => c.status === 'Ready')) {
           say(`the clusters of ${paths.dir} are already running (pid ${running.pid}, since ${running.startedAt}):`);
-          for (const c of running.clusters) say(`${c.name}: running at ${c.server}`);
+          for (const c of status.clusters) say(`${c.name}: running at ${c.server}`);
           printUsage(paths.kubeconfig, paths.dir);
           return;
         }
