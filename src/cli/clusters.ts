@@ -4,7 +4,7 @@ import { startDetached } from '../runtime/detach.js';
 import { runDown } from '../runtime/down.js';
 import { collectStatus } from '../runtime/status.js';
 import { runUp } from '../runtime/up.js';
-import { statePaths } from '../runtime/state.js';
+import { runningState, statePaths } from '../runtime/state.js';
 import { formatStructured, formatTable, type OutputFormat } from './output.js';
 import { outputOption, parseIntOption, stateDirOption } from './options.js';
 
@@ -23,6 +23,17 @@ export function registerClusterCommands(program: Command): void {
       const paths = statePaths(opts.stateDir);
       const upArgs = ['--clusters', String(opts.clusters), '--state-dir', paths.dir, '--subnet-base', String(opts.subnetBase)];
       if (opts.detach) {
+        // A second host would only fail on the first one's ports: say what runs and how to stop it.
+        // Running means answering: a host that is alive but whose API servers do not answer (still
+        // starting, or killed and not yet reaped) is left to the usual start and its checks.
+        const running = runningState(paths);
+        const status = running ? await collectStatus(opts.stateDir) : undefined;
+        if (running && status?.running && status.clusters.length > 0 && status.clusters.every((c) => c.status === 'Ready')) {
+          say(`the clusters of ${paths.dir} are already running (pid ${running.pid}, since ${running.startedAt}):`);
+          for (const c of status.clusters) say(`${c.name}: running at ${c.server}`);
+          printUsage(paths.kubeconfig, paths.dir);
+          return;
+        }
         const state = await startDetached({ stateDir: opts.stateDir, upArgs, timeoutMs: opts.timeout * 1000 }, say);
         for (const c of state.clusters) say(`${c.name}: ready at ${c.server}`);
         printUsage(paths.kubeconfig, paths.dir);

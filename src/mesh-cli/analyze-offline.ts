@@ -1,7 +1,8 @@
-// `meshwork analyze -f FILE...`: the analyzer over YAML files alone, before anything is applied. The
-// mesh is what the files describe: their Services, the pods their workloads (Deployments, ...) would
-// run, each given a placeholder address from TEST-NET-1 (never contacted: the analysis is pure), and
-// their Istio config.
+// `meshwork analyze -f FILE...`: the analyzer over YAML files before anything is applied, alone
+// (--use-kube=false) or after the clusters' objects (live-objects.ts), which the files replace. The
+// mesh is what the manifests describe: their Services, their pods and the pods their workloads
+// (Deployments, ...) would run, each given a placeholder address from TEST-NET-1 (never contacted: the
+// analysis is pure), and their Istio config.
 
 import type { V1EndpointSlice, V1Pod, V1Service, V1ServicePort } from '@kubernetes/client-node';
 import type { KubeObject } from '../config/object.js';

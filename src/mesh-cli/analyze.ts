@@ -4,7 +4,7 @@
 
 import { formatStructured } from '../cli/output.js';
 import { loadKubeConfig } from '../kubeapi/client.js';
-import { readManifests } from '../kubeapi/manifests.js';
+import { readManifests, type Manifest } from '../kubeapi/manifests.js';
 import { analyze } from '../translate/translate.js';
 import type { ConfigKind, Problem, ProblemCode } from '../translate/problems.js';
 import { problemAt } from '../translate/problems.js';
@@ -14,6 +14,9 @@ import { messageType } from '../controlplane/analysis-messages.js';
 import { getJson, locateControlPlane } from './control-plane.js';
 import { CommandError, errorMessage, outBlock, type CommandIo } from './io.js';
 import { offlineSnapshot } from './analyze-offline.js';
+import { readLiveObjects } from './live-objects.js';
+import { misspeltFields } from './misspelt-fields.js';
+import { kindSchema } from '../config/schemas/kind-schemas.js';
 
 /** istioctl's exit code when analyzers find issues at or above the failure threshold. */
 export const ANALYZE_FOUND_ISSUES = 79;
@@ -52,6 +55,11 @@ export function validationProblems(objects: readonly KubeObject[], defaultNamesp
     const result = validateIstioObject({ kind, metadata: ref, spec: o.spec });
     for (const e of result.errors) out.push(problemAt(ref, 'error', 'invalid-config', e.field, `Schema validation error: ${e.message}`));
     for (const w of result.warnings) out.push(problemAt(ref, 'warning', 'invalid-config', w.field, `Schema validation warning: ${w.message}`));
+    const shape = kindSchema(o.apiVersion, o.kind)?.shape();
+    for (const m of shape ? misspeltFields(o, shape, '') : []) {
+      const hint = m.suggestion ? `; did you mean "${m.suggestion}"?` : '';
+      out.push(problemAt(ref, 'error', 'invalid-config', m.field, `Schema validation error: unknown field "${m.field.split('.').pop() ?? m.field}" in ${kind}${hint}`));
+    }
   }
   return out;
 }
@@ -62,8 +70,10 @@ export interface AnalyzeOptions {
   stateDir?: string;
   /** Only problems of this namespace (default: all). */
   namespace?: string;
-  /** Offline: analyze these files/folders instead of a cluster. */
+  /** Analyze these files/folders, as if applied to the cluster (or alone, with useKube false). */
   files: string[];
+  /** istioctl's --use-kube: merge the files with the live cluster's objects (default true). */
+  useKube?: boolean;
   controlPlaneAddress?: string;
   output: 'table' | 'json' | 'yaml';
 }
@@ -71,6 +81,7 @@ export interface AnalyzeOptions {
 export async function runAnalyze(opts: AnalyzeOptions, io: CommandIo): Promise<number> {
   let problems: Problem[];
   let scope: string;
+  const kubeConfig = () => loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}), ...(opts.stateDir ? { stateDir: opts.stateDir } : {}) });
   if (opts.files.length > 0) {
     let manifests;
     try {
@@ -78,15 +89,32 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CommandIo): Promise<n
     } catch (err) {
       throw new CommandError(errorMessage(err));
     }
-    const mesh = offlineSnapshot(manifests, opts.namespace ?? 'default');
+    const live: Manifest[] = [];
+    let liveFrom = '';
+    if (opts.useKube !== false) {
+      try {
+        // The mesh spans every cluster of the kubeconfig: a subset whose pods run in another cluster
+        // still has endpoints. --context narrows it to one.
+        const kc = kubeConfig();
+        const contexts = opts.context ? [opts.context] : kc.getContexts().map((c) => c.name);
+        liveFrom = contexts.join(', ');
+        for (const context of contexts) {
+          kc.setCurrentContext(context);
+          live.push(...(await readLiveObjects(kc)));
+        }
+      } catch (err) {
+        throw new CommandError(`${errorMessage(err)}\nanalyze -f merges the files with the cluster's objects; to analyze the files alone, add --use-kube=false`);
+      }
+    }
+    const mesh = offlineSnapshot([...live, ...manifests], opts.namespace ?? 'default');
     for (const line of mesh.replaced) io.err(`note: ${line}`);
     const invalid = validationProblems(manifests.map((m) => m.object), opts.namespace ?? 'default');
     // A field Istio's validation refuses is reported once, in Istio's words.
     const refused = new Set(invalid.map((p) => `${p.kind}|${p.namespace}|${p.name}|${p.field}`));
     problems = [...invalid, ...analyze(mesh.snapshot).filter((p) => !refused.has(`${p.kind}|${p.namespace}|${p.name}|${p.field}`))];
-    scope = `${manifests.length} object(s) from ${opts.files.join(', ')}`;
+    scope = `${manifests.length} object(s) from ${opts.files.join(', ')}${liveFrom ? ` with the ${live.length} of context(s) ${liveFrom}` : ''}`;
   } else {
-    const kc = loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}), ...(opts.stateDir ? { stateDir: opts.stateDir } : {}) });
+    const kc = kubeConfig();
     const cp = await locateControlPlane(kc, opts.controlPlaneAddress ? { address: opts.controlPlaneAddress } : {});
     try {
       problems = parseAnalyzeAnswer(await getJson(cp.url, '/debug/analyze'));

@@ -1,4 +1,4 @@
-// `meshwork proxy-config <pod[.namespace]>`: a proxy's config in Envoy's config_dump shape, from the
+// `meshwork proxy-config [TYPE] <pod[.namespace]>` (alias pc, as istioctl): a proxy's config in Envoy's config_dump shape, from the
 // proxy itself when its admin port answers, else the control plane's view of it (and it says which).
 
 import { formatStructured, formatTable } from '../cli/output.js';
@@ -27,6 +27,8 @@ export interface ProxyConfigOptions {
 /** Parts only Envoy's own dump has: its bootstrap, and the secrets it holds (SDS). */
 export type DumpOnlyType = 'bootstrap' | 'secret';
 
+export const CONFIG_TYPE_WORDS = 'all, listeners, routes, clusters, endpoints, bootstrap or secret';
+
 export function parseConfigType(value: string): ConfigType | 'all' | DumpOnlyType {
   const aliases: Record<string, ConfigType | 'all' | DumpOnlyType> = {
     all: 'all', listener: 'listeners', listeners: 'listeners', route: 'routes', routes: 'routes',
@@ -34,7 +36,7 @@ export function parseConfigType(value: string): ConfigType | 'all' | DumpOnlyTyp
     bootstrap: 'bootstrap', secret: 'secret', secrets: 'secret',
   };
   const type = aliases[value.toLowerCase()];
-  if (!type) throw new Error(`unknown config type "${value}": use all, listeners, routes, clusters, endpoints, bootstrap or secret`);
+  if (!type) throw new Error(`unknown config type "${value}": use ${CONFIG_TYPE_WORDS}`);
   return type;
 }
 

@@ -9,7 +9,7 @@ import { formatStructured, formatTable } from '../cli/output.js';
 import { loadKubeConfig } from '../kubeapi/client.js';
 import { parseNodeId } from '../controlplane/identity.js';
 import { humanDuration } from '../local/apiserver/age.js';
-import { getJson, locateControlPlane, type ControlPlaneEndpoint } from './control-plane.js';
+import { getJson, locateControlPlane } from './control-plane.js';
 import { CommandError, errorMessage, outBlock, type CommandIo } from './io.js';
 
 const TYPES = ['CDS', 'LDS', 'EDS', 'RDS'] as const;
@@ -149,6 +149,8 @@ export interface ProxyStatusOptions {
   /** Empty: every context of the kubeconfig that has a control plane. */
   contexts: string[];
   controlPlaneAddress?: string;
+  /** Only proxies of this namespace (-n). */
+  namespace?: string;
   output: 'table' | 'json' | 'yaml';
 }
 
@@ -161,23 +163,28 @@ export async function runProxyStatus(opts: ProxyStatusOptions, io: CommandIo): P
   const contexts = explicit ? opts.contexts : kubeConfigFor(opts).getContexts().map((c) => c.name);
   if (opts.controlPlaneAddress && contexts.length > 1) throw new CommandError('--control-plane-address names one control plane: give exactly one --context with it');
   const rows: ProxyStatusRow[] = [];
-  const missing: string[] = [];
+  // A context whose control plane cannot be asked is named, never left out silently: its proxies
+  // would look as if they did not exist.
+  const unreachable: Array<{ context: string; reason: string }> = [];
   let found = 0;
   for (const context of contexts) {
     const kc = kubeConfigFor(opts, context);
-    let cp: ControlPlaneEndpoint;
     try {
-      cp = await locateControlPlane(kc, opts.controlPlaneAddress ? { address: opts.controlPlaneAddress } : {});
+      const cp = await locateControlPlane(kc, opts.controlPlaneAddress ? { address: opts.controlPlaneAddress } : {});
+      rows.push(...syncRows(await getJson(cp.url, '/debug/syncz'), { istiod: cp.pod ?? cp.url, context }));
+      found++;
     } catch (err) {
-      if (explicit) throw err;
-      missing.push(`${context}: ${errorMessage(err)}`);
-      continue;
+      if (explicit && contexts.length === 1) throw err;
+      unreachable.push({ context, reason: errorMessage(err).replace(`context ${context}: `, '') });
     }
-    found++;
-    rows.push(...syncRows(await getJson(cp.url, '/debug/syncz'), { istiod: cp.pod ?? cp.url, context }));
   }
   if (found === 0) {
-    throw new CommandError(`no control plane found in any context of the kubeconfig (${contexts.join(', ') || 'none'}):\n  ${missing.join('\n  ')}`);
+    throw new CommandError(`no control plane answered in any context of the kubeconfig (${contexts.join(', ') || 'none'}):\n  ${unreachable.map((u) => `${u.context}: ${u.reason}`).join('\n  ')}`);
+  }
+  for (const u of unreachable) io.err(`warning: proxies of ${u.context} are not listed: ${u.reason}`);
+  if (opts.namespace) {
+    const suffix = `.${opts.namespace}`;
+    rows.splice(0, rows.length, ...rows.filter((r) => r.name.endsWith(suffix)));
   }
   rows.sort((a, b) => a.name.localeCompare(b.name) || a.cluster.localeCompare(b.cluster));
   if (opts.output !== 'table') {

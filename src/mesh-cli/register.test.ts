@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Command } from 'commander';
 import { scenarioDir } from '../translate/testdata/fixture.js';
-import { registerMeshCommands } from './register.js';
+import { parseBool, proxyConfigArguments, registerMeshCommands } from './register.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'meshwork-register-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -32,7 +32,7 @@ async function meshwork(...args: string[]): Promise<{ code: number; stdout: stri
 
 describe('meshwork mesh commands', () => {
   it('analyze -f: the scenario is clean (exit 0); a VirtualService to an unknown subset exits 79', async () => {
-    const clean = await meshwork('analyze', '-f', join(scenarioDir(), 'helloworld.yaml'), '-f', join(scenarioDir(), 'helloworld-destinationrule.yaml'), '-f', join(scenarioDir(), 'helloworld-virtualservice.yaml'), '-n', 'sample');
+    const clean = await meshwork('analyze', '-f', join(scenarioDir(), 'helloworld.yaml'), '-f', join(scenarioDir(), 'helloworld-destinationrule.yaml'), '-f', join(scenarioDir(), 'helloworld-virtualservice.yaml'), '-n', 'sample', '--use-kube=false');
     assert.equal(clean.code, 0, clean.stderr);
     assert.match(clean.stdout, /✔ No validation issues found when analyzing namespace: sample/);
 
@@ -41,12 +41,12 @@ describe('meshwork mesh commands', () => {
       'apiVersion: networking.istio.io/v1', 'kind: VirtualService', 'metadata: {name: helloworld, namespace: sample}',
       'spec:', '  hosts: [helloworld]', '  http:', '  - route:', '    - destination: {host: helloworld, subset: v3}', '',
     ].join('\n'));
-    const broken = await meshwork('analyze', '-f', join(scenarioDir(), 'helloworld.yaml'), '-f', join(scenarioDir(), 'helloworld-destinationrule.yaml'), '-f', bad, '-n', 'sample');
+    const broken = await meshwork('analyze', '-f', join(scenarioDir(), 'helloworld.yaml'), '-f', join(scenarioDir(), 'helloworld-destinationrule.yaml'), '-f', bad, '-n', 'sample', '--use-kube=false');
     assert.equal(broken.code, 79);
     assert.match(broken.stdout, /^Error \[IST0101\] \(VirtualService sample\/helloworld\) .*v3/m);
     assert.match(broken.stderr, /Analyzers found issues/);
 
-    const json = await meshwork('analyze', '-f', bad, '-o', 'json');
+    const json = await meshwork('analyze', '-f', bad, '-o', 'json', '--use-kube=false');
     assert.equal(json.code, 79);
     const problems = JSON.parse(json.stdout) as Array<{ messageCode: string; kind: string }>;
     assert.ok(problems.every((p) => p.kind === 'VirtualService' && p.messageCode.startsWith('IST')), json.stdout);
@@ -58,7 +58,7 @@ describe('meshwork mesh commands', () => {
       'apiVersion: networking.istio.io/v1', 'kind: VirtualService', 'metadata: {name: helloworld, namespace: sample}',
       'spec:', '  hosts: [helloworld]', '  http:', '  - timeout: 10', '    route:', '    - destination: {host: helloworld, subset: v1}', '',
     ].join('\n'));
-    const res = await meshwork('analyze', '-f', join(scenarioDir(), 'helloworld.yaml'), '-f', join(scenarioDir(), 'helloworld-destinationrule.yaml'), '-f', file, '-n', 'sample');
+    const res = await meshwork('analyze', '-f', join(scenarioDir(), 'helloworld.yaml'), '-f', join(scenarioDir(), 'helloworld-destinationrule.yaml'), '-f', file, '-n', 'sample', '--use-kube=false');
     assert.equal(res.code, 79, res.stderr);
     assert.match(res.stdout, /^Error \[IST0106\] \(VirtualService sample\/helloworld\) Schema validation error: invalid duration 10: .* \(at spec\.http\[0\]\.timeout\)$/m);
     assert.equal(res.stdout.trim().split('\n').length, 1, res.stdout);
@@ -89,6 +89,54 @@ describe('meshwork mesh commands', () => {
     assert.match(noContext.stderr, /context "cluster-9" not found in the kubeconfig/);
     const none = await meshwork('proxy-status', '--kubeconfig', kubeconfig);
     assert.equal(none.code, 1);
-    assert.match(none.stderr, /error: no control plane found in any context of the kubeconfig \(none\)/);
+    assert.match(none.stderr, /error: no control plane answered in any context of the kubeconfig \(none\)/);
+  });
+
+  it('analyze -f with --use-kube=false: a misspelt field is an error naming the field and the nearest declared one', async () => {
+    const file = join(dir, 'typo.yaml');
+    writeFileSync(file, [
+      'apiVersion: networking.istio.io/v1', 'kind: DestinationRule', 'metadata: {name: helloworld, namespace: sample}',
+      'spec:', '  host: helloworld', '  trafficPolicy:', '    loadBalancer: {simpel: ROUND_ROBIN}', '  subsets:', '  - name: v1', '    lables: {version: v1}', '    xyz: 1', '',
+    ].join('\n'));
+    const res = await meshwork('analyze', '-f', join(scenarioDir(), 'helloworld.yaml'), '-f', file, '-n', 'sample', '--use-kube=false');
+    assert.equal(res.code, 79, res.stderr);
+    assert.match(res.stdout, /^Error \[IST0106\] \(DestinationRule sample\/helloworld\) Schema validation error: unknown field "simpel" in DestinationRule; did you mean "simple"\? \(at spec\.trafficPolicy\.loadBalancer\.simpel\)$/m);
+    assert.match(res.stdout, /unknown field "lables" in DestinationRule; did you mean "labels"\? \(at spec\.subsets\[0\]\.lables\)$/m);
+    // Nothing declared is near "xyz": the field is named without a guess.
+    assert.match(res.stdout, /unknown field "xyz" in DestinationRule \(at spec\.subsets\[0\]\.xyz\)$/m);
+  });
+
+  it('analyze -f without --use-kube=false needs a cluster, and says how to do without', async () => {
+    const kubeconfig = join(dir, 'empty-kubeconfig');
+    writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\ncurrent-context: ""\n');
+    const res = await meshwork('analyze', '-f', join(scenarioDir(), 'helloworld.yaml'), '--kubeconfig', kubeconfig, '--context', 'cluster-9');
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /context "cluster-9" not found[^]*to analyze the files alone, add --use-kube=false/);
+    const bad = await meshwork('analyze', '-f', join(scenarioDir(), 'helloworld.yaml'), '--use-kube=maybe');
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /--use-kube takes true or false, got "maybe"/);
+  });
+
+  it('proxy-config takes istioctl\'s TYPE POD form as well as POD --type TYPE', () => {
+    assert.deepEqual(proxyConfigArguments('routes', 'sleep-1.sample', undefined), { type: 'routes', pod: 'sleep-1.sample' });
+    assert.deepEqual(proxyConfigArguments('endpoint', 'sleep-1', 'endpoints'), { type: 'endpoints', pod: 'sleep-1' });
+    assert.deepEqual(proxyConfigArguments('sleep-1.sample', undefined, 'clusters'), { type: 'clusters', pod: 'sleep-1.sample' });
+    assert.deepEqual(proxyConfigArguments('sleep-1.sample', undefined, undefined), { type: 'all', pod: 'sleep-1.sample' });
+    assert.throws(() => proxyConfigArguments('rutes', 'sleep-1', undefined), /proxy-config rutes sleep-1: unknown config type "rutes"/);
+    assert.throws(() => proxyConfigArguments('routes', 'sleep-1', 'clusters'), /proxy-config routes and --type clusters disagree/);
+    assert.equal(parseBool('--x')('false'), false);
+    assert.equal(parseBool('--x')('TRUE'), true);
+  });
+
+  it('the pc and ps aliases, and -A with -n, are parsed as istioctl\'s', async () => {
+    const pc = await meshwork('pc', 'certificates', 'sleep');
+    assert.equal(pc.code, 1);
+    assert.match(pc.stderr, /unknown config type "certificates"/);
+    const ps = await meshwork('ps', 'a', '--context', 'c1', '--context', 'c2');
+    assert.equal(ps.code, 1);
+    assert.match(ps.stderr, /a pod lives in one cluster: give at most one --context with it/);
+    const both = await meshwork('analyze', '-A', '-n', 'sample');
+    assert.equal(both.code, 1);
+    assert.match(both.stderr, /-A\/--all-namespaces and -n\/--namespace exclude each other/);
   });
 });

@@ -6,11 +6,45 @@ import { outputOption, parseIntOption, stateDirOption } from '../cli/options.js'
 import type { OutputFormat } from '../cli/output.js';
 import { runAnalyze } from './analyze.js';
 import { CommandError, errorMessage, processIo, type CommandIo } from './io.js';
-import { parseConfigType, runProxyConfig, type DumpOnlyType } from './proxy-config.js';
+import { CONFIG_TYPE_WORDS, parseConfigType, runProxyConfig, type DumpOnlyType } from './proxy-config.js';
 import type { ConfigType } from './proxy-config-tables.js';
 import { runProxyStatus } from './proxy-status.js';
+import { runProxyStatusOf } from './proxy-status-diff.js';
 import { runTraffic } from './traffic.js';
 import type { SplitDimension } from './expected-split.js';
+
+/** istioctl's boolean flags take a value: `--use-kube=false`. */
+export function parseBool(flag: string) {
+  return (value: string): boolean => {
+    if (/^(true|1|yes)$/i.test(value)) return true;
+    if (/^(false|0|no)$/i.test(value)) return false;
+    throw new InvalidArgumentError(`${flag} takes true or false, got "${value}"`);
+  };
+}
+
+const optionParser = <T>(parse: (v: string) => T) => (value: string): T => {
+  try {
+    return parse(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+};
+
+/**
+ * `proxy-config routes POD` (istioctl's form) or `proxy-config POD [--type routes]`: the type comes
+ * first when there are two arguments; both forms at once must agree.
+ */
+export function proxyConfigArguments(first: string, second: string | undefined, typeOption: ConfigType | 'all' | DumpOnlyType | undefined): { type: ConfigType | 'all' | DumpOnlyType; pod: string } {
+  if (second === undefined) return { type: typeOption ?? 'all', pod: first };
+  let type: ConfigType | 'all' | DumpOnlyType;
+  try {
+    type = parseConfigType(first);
+  } catch (err) {
+    throw new CommandError(`proxy-config ${first} ${second}: ${errorMessage(err)} (as in \`proxy-config routes POD\`)`);
+  }
+  if (typeOption !== undefined && typeOption !== type) throw new CommandError(`proxy-config ${first} and --type ${typeOption} disagree: give the type once`);
+  return { type, pod: second };
+}
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 /** Tables have no wide form here: -o wide prints the table. */
@@ -54,27 +88,39 @@ export function registerMeshCommands(program: Command, io: CommandIo = processIo
   addCommon(
     program
       .command('proxy-status')
-      .description('every proxy connected to the control plane of each cluster, and whether it has what it was sent (SYNCED, NOT SENT, STALE)')
-      .option('--context <name>', 'a cluster context (repeatable; default: every context with a control plane)', collect, []),
-  ).action((o: CommonOptions & { context: string[] }) => run((out) => runProxyStatus({ ...common(o), contexts: o.context }, out), io));
+      .alias('ps')
+      .argument('[pod]', 'one proxy (POD[.NAMESPACE]): its config compared with what the control plane sends, type by type')
+      .description('every proxy connected to the control plane of each cluster, and whether it has what it was sent (SYNCED, NOT SENT, STALE); with a pod, the difference type by type')
+      .option('--context <name>', 'a cluster context (repeatable; default: every context with a control plane)', collect, [])
+      .option('-n, --namespace <ns>', 'only proxies of this namespace (with a pod: its namespace)')
+      .option('-A, --all-namespaces', 'proxies of every namespace (the default)'),
+  ).action((pod: string | undefined, o: CommonOptions & { context: string[]; namespace?: string; allNamespaces?: boolean }) =>
+    run((out) => {
+      if (o.allNamespaces && o.namespace) throw new CommandError('-A/--all-namespaces and -n/--namespace exclude each other');
+      if (pod !== undefined) {
+        if (o.context.length > 1) throw new CommandError('a pod lives in one cluster: give at most one --context with it');
+        return runProxyStatusOf({ ...common(o), pod, ...(o.namespace ? { namespace: o.namespace } : {}), ...(o.context[0] ? { context: o.context[0] } : {}) }, out);
+      }
+      return runProxyStatus({ ...common(o), contexts: o.context, ...(o.namespace ? { namespace: o.namespace } : {}) }, out);
+    }, io),
+  );
 
   addCommon(
     program
       .command('proxy-config')
-      .argument('<pod>', 'pod name, pod.namespace, pod/NAME or deploy/NAME')
+      .alias('pc')
+      .argument('<type-or-pod>', `what to show (${CONFIG_TYPE_WORDS}), as istioctl's \`proxy-config routes POD\`; or the pod, with --type`)
+      .argument('[pod]', 'pod name, pod.namespace, pod/NAME or deploy/NAME')
       .description('a proxy\'s listeners, routes, clusters and endpoints (Envoy config_dump); from the proxy, else from the control plane')
       .option('-n, --namespace <ns>', 'the pod\'s namespace (default: from pod.namespace, else the context\'s)')
       .option('--context <name>', 'cluster context')
-      .addOption(new Option('--type <type>', 'all, listeners, routes, clusters, endpoints, bootstrap or secret (the last two: Envoy pods)').default('all').argParser((v) => {
-        try {
-          return parseConfigType(v);
-        } catch (err) {
-          throw new InvalidArgumentError((err as Error).message);
-        }
-      }))
+      .addOption(new Option('--type <type>', `${CONFIG_TYPE_WORDS} (the last two: Envoy pods); the same as the first argument`).argParser(optionParser(parseConfigType)))
       .option('--from-control-plane', 'show what the control plane sends instead of what the proxy holds'),
-  ).action((pod: string, o: CommonOptions & { namespace?: string; context?: string; type: ConfigType | 'all' | DumpOnlyType; fromControlPlane?: boolean }) =>
-    run((out) => runProxyConfig({ ...common(o), pod, type: o.type, ...(o.namespace ? { namespace: o.namespace } : {}), ...(o.context ? { context: o.context } : {}), ...(o.fromControlPlane ? { fromControlPlane: true } : {}) }, out), io),
+  ).action((first: string, second: string | undefined, o: CommonOptions & { namespace?: string; context?: string; type?: ConfigType | 'all' | DumpOnlyType; fromControlPlane?: boolean }) =>
+    run(async (out) => {
+      const { type, pod } = proxyConfigArguments(first, second, o.type);
+      return runProxyConfig({ ...common(o), pod, type, ...(o.namespace ? { namespace: o.namespace } : {}), ...(o.context ? { context: o.context } : {}), ...(o.fromControlPlane ? { fromControlPlane: true } : {}) }, out);
+    }, io),
   );
 
   addCommon(
@@ -110,11 +156,16 @@ export function registerMeshCommands(program: Command, io: CommandIo = processIo
   addCommon(
     program
       .command('analyze')
-      .description('problems in the mesh config, as istioctl analyze prints them; from the cluster\'s control plane, or with -f from files before applying them. Exit 79 on errors')
+      .description('problems in the mesh config, as istioctl analyze prints them; from the cluster\'s control plane, or with -f the files as if applied to the cluster (alone with --use-kube=false). Exit 79 on errors')
       .option('--context <name>', 'cluster context')
       .option('-n, --namespace <ns>', 'only this namespace (with -f: the namespace of objects that name none)')
-      .option('-f, --filename <path>', 'a YAML file or folder to analyze offline (repeatable)', collect, []),
-  ).action((o: CommonOptions & { context?: string; namespace?: string; filename: string[] }) =>
-    run((out) => runAnalyze({ ...common(o), files: o.filename, ...(o.context ? { context: o.context } : {}), ...(o.namespace ? { namespace: o.namespace } : {}) }, out), io),
+      .option('-A, --all-namespaces', 'every namespace (the default)')
+      .option('-f, --filename <path>', 'a YAML file or folder to analyze (repeatable)', collect, [])
+      .addOption(new Option('--use-kube [bool]', 'with -f: merge the files with the live cluster\'s objects (false: the files alone)').default(true).argParser(parseBool('--use-kube'))),
+  ).action((o: CommonOptions & { context?: string; namespace?: string; allNamespaces?: boolean; filename: string[]; useKube: boolean }) =>
+    run((out) => {
+      if (o.allNamespaces && o.namespace) throw new CommandError('-A/--all-namespaces and -n/--namespace exclude each other');
+      return runAnalyze({ ...common(o), files: o.filename, useKube: o.useKube, ...(o.context ? { context: o.context } : {}), ...(o.namespace ? { namespace: o.namespace } : {}) }, out);
+    }, io),
   );
 }

@@ -1,0 +1,54 @@
+// The objects of a live cluster that `analyze -f` merges the files with (istioctl's default: the files
+// are analyzed as if applied to the cluster): its Services, Pods and Istio networking config, as
+// manifests that the files' own objects replace.
+
+import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeObject } from '../config/object.js';
+import { apiErrorMessage } from '../kubeapi/client.js';
+import type { Manifest } from '../kubeapi/manifests.js';
+
+const ISTIO_PLURALS = [['VirtualService', 'virtualservices'], ['DestinationRule', 'destinationrules'], ['Gateway', 'gateways'], ['ServiceEntry', 'serviceentries']] as const;
+
+function itemsOf(body: unknown, what: string): Array<Record<string, unknown>> {
+  const items = (body as { items?: unknown } | null)?.items;
+  if (!Array.isArray(items)) throw new Error(`listing ${what}: the answer is not a list`);
+  return items as Array<Record<string, unknown>>;
+}
+
+function serviceShape(spec: unknown): unknown {
+  const s = (spec ?? {}) as { ports?: unknown; selector?: unknown; type?: unknown };
+  return { ports: s.ports, selector: s.selector, type: s.type };
+}
+
+/** The object as a manifest, without its server-side fields (status, managedFields, uid) that no file carries. */
+function asManifest(item: Record<string, unknown>, apiVersion: string, kind: string, source: string): Manifest {
+  const meta = (item.metadata ?? {}) as { name?: string; namespace?: string; labels?: Record<string, string> };
+  // A Service's addresses differ from cluster to cluster; what the analysis reads of it does not.
+  const spec = kind === 'Service' ? serviceShape(item.spec) : item.spec;
+  const object = { apiVersion, kind, metadata: { name: meta.name, namespace: meta.namespace, ...(meta.labels ? { labels: meta.labels } : {}) }, spec };
+  return { object: object as KubeObject, source };
+}
+
+export async function readLiveObjects(kc: KubeConfig): Promise<Manifest[]> {
+  const source = `context ${kc.getCurrentContext()}`;
+  const core = kc.makeApiClient(CoreV1Api);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const guarded = async <T>(what: string, read: () => Promise<T>): Promise<T> => {
+    try {
+      return await read();
+    } catch (err) {
+      throw new Error(`cannot list ${what} in ${source}: ${apiErrorMessage(err)}`);
+    }
+  };
+  const [services, pods, ...istio] = await Promise.all([
+    guarded('services', () => core.listServiceForAllNamespaces()),
+    guarded('pods', () => core.listPodForAllNamespaces()),
+    ...ISTIO_PLURALS.map(([, plural]) => guarded(`${plural}.networking.istio.io`, () => custom.listClusterCustomObject({ group: 'networking.istio.io', version: 'v1', plural }))),
+  ]);
+  return [
+    ...itemsOf(services, 'services').map((s) => asManifest(s, 'v1', 'Service', source)),
+    // A pod on its way out serves no traffic: the analysis sees the cluster as it settles.
+    ...itemsOf(pods, 'pods').filter((p) => !(p.metadata as { deletionTimestamp?: unknown } | undefined)?.deletionTimestamp).map((p) => asManifest(p, 'v1', 'Pod', source)),
+    ...istio.flatMap((list, i) => itemsOf(list, ISTIO_PLURALS[i][1]).map((o) => asManifest(o, 'networking.istio.io/v1', ISTIO_PLURALS[i][0], source))),
+  ];
+}
