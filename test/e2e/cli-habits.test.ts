@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { MeshworkEnv, E2E_DATA_PLANE } from '../helpers/meshwork.js';
 import { MESHWORK_BIN, scenarioDir } from '../helpers/paths.js';
 import { podName } from '../helpers/traffic.js';
-import { until } from '../helpers/wait.js';
+import { until } from '../helpers/until.js';
 
 const CONTEXTS = ['cluster-1', 'cluster-2'] as const;
 const LOCAL_VERSION = { 'cluster-1': 'v1', 'cluster-2': 'v2' } as const;
