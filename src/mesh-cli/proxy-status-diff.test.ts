@@ -19,6 +19,9 @@ describe('proxy-status POD: the proxy\'s config against what its control plane s
     assert.equal(holdsWhatWasSent(sent, held), true);
     assert.equal(holdsWhatWasSent({ ...sent, lb_policy: 'LEAST_REQUEST' }, held), false);
     assert.equal(holdsWhatWasSent({ name: 'c', hosts: ['a', 'b'] }, { name: 'c', hosts: ['a'] }), false);
+    // 64-bit integers are strings in proto3 JSON (Envoy's dump), numbers in the control plane's.
+    assert.equal(holdsWhatWasSent({ host_selection_retry_max_attempts: 5 }, { host_selection_retry_max_attempts: '5' }), true);
+    assert.equal(holdsWhatWasSent({ host_selection_retry_max_attempts: 5 }, { host_selection_retry_max_attempts: '4' }), false);
     const [clusters] = compareDumps(dump([cluster('c', { connect_timeout: { seconds: 1, nanos: 0 } })]), dump([{ ...cluster('c', { connect_timeout: '1s' }), last_updated: 'x' }]));
     assert.equal(clusters.match, true);
   });

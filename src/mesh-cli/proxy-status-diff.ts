@@ -57,6 +57,8 @@ export function holdsWhatWasSent(sent: unknown, held: unknown): boolean {
     if (!isObject(held)) return isZero(sent) && held === undefined;
     return Object.entries(sent).every(([k, v]) => (k in held ? holdsWhatWasSent(v, held[k]) : isZero(v)));
   }
+  // proto3 JSON writes 64-bit integers as strings (`host_selection_retry_max_attempts: "5"`).
+  if (typeof sent === 'number' && typeof held === 'string') return held === String(sent);
   return sent === held || (held === undefined && isZero(sent));
 }
 

@@ -36,7 +36,8 @@ export async function runDown(stateDir: string, say: (line: string) => void, gra
     say(`pid ${state.pid} did not stop within ${graceMs / 1000} s: killing it and the pods it left running`);
     process.kill(state.pid, 'SIGKILL');
     while (isAlive(state.pid)) await sleep(20);
-    await killOrphans(paths, say);
   }
-  say(`stopped ${state.clusters.map((c) => c.name).join(', ') || 'meshwork'} (state kept in ${paths.dir})`);
+  // A host that stopped on SIGTERM stopped its pods; one that was dying already (killed a moment ago) did not.
+  const killed = await killOrphans(paths, say);
+  say(`stopped ${state.clusters.map((c) => c.name).join(', ') || 'meshwork'}${killed > 0 ? ` and ${killed} pod processes it left running` : ''} (state kept in ${paths.dir})`);
 }

@@ -5,6 +5,7 @@
 //   clusters/<name>/  store.db, pki/, kubelet/ (pod logs, pids)
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { processRunning } from '../os/proc.js';
 
 export interface ClusterRecord {
   name: string;
@@ -70,15 +71,9 @@ export function writeUpState(paths: StatePaths, state: UpState): void {
   renameSync(tmp, paths.stateFile);
 }
 
+/** Whether the hosting process runs: a killed one that nobody has reaped yet (a zombie) does not. */
 export function isAlive(pid: number): boolean {
-  // pid 0 (a stopped state) would signal our own process group: never a hosting process.
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return processRunning(pid);
 }
 
 /** The state of a live hosting process, or undefined when none runs (a stale file from a killed one counts as none). */
