@@ -25,10 +25,8 @@ export interface ShimState {
   error?: string;
 }
 
-export type ShimMessage =
-  | { type: 'started'; pgid: number; startedMs: number }
-  | { type: 'exited'; code: number; signal: NodeJS.Signals | null; finishedMs: number }
-  | { type: 'failed'; message: string };
+/** The one message a monitor sends its kubelet: the container runs (its exit is in the state file). */
+export type ShimMessage = { type: 'started'; pgid: number; startedMs: number };
 
 export function readShimState(file: string): ShimState | undefined {
   try {

@@ -2,7 +2,8 @@
 // started by the kubelet in a session of its own. It starts the container's process group, holds its
 // pipes, writes its output into the CRI log file and records its exit status in a state file. The
 // kubelet may die and a later one adopt the container: nothing the container needs lives in the
-// kubelet's process. While its kubelet lives, the monitor also tells it over the IPC channel.
+// kubelet's process. While its kubelet lives, the monitor tells it the container's process group over
+// the IPC channel; the kubelet learns the rest from the state file once the monitor has exited.
 //   node shim.(js|ts) <spec.json>
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -27,7 +28,6 @@ function main(specFile: string): void {
   const fail = (message: string): void => {
     log.note(`[kubelet] cannot start container: ${message}`);
     writeState(spec.stateFile, { ...state, error: message });
-    tell({ type: 'failed', message });
     if (process.connected) process.disconnect();
   };
   let child: ChildProcess;
@@ -55,7 +55,6 @@ function main(specFile: string): void {
     void captured.then(() => {
       const exit = { code: exitCodeOf(code, signal), signal, finishedMs: Date.now() };
       writeState(spec.stateFile, { ...state, exit });
-      tell({ type: 'exited', ...exit });
       child.stdin?.destroy();
       if (process.connected) process.disconnect();
     });
