@@ -8,7 +8,7 @@
 // Pure: what the object's status should be; the caller writes it (status-reporter.ts).
 
 import { isDeepStrictEqual } from 'node:util';
-import { rfc3339 } from '../local/time-format.js';
+import { rfc3339 } from '../k8s/time-format.js';
 import type { Problem } from '../translate/problems.js';
 import { documentationUrl, messageType } from './analysis-messages.js';
 

@@ -9,7 +9,7 @@ import { RESOURCE_TYPES, apiVersionOf, findByKind } from '../config/kinds.js';
 import type { KubeObject } from '../config/object.js';
 import { SERVER_VERSION } from './apiserver/router.js';
 import type { ObjectStore } from './store/store.js';
-import { rfc3339 } from './time-format.js';
+import { rfc3339 } from '../k8s/time-format.js';
 
 /** Groups Kubernetes itself serves: everything else in the table is a custom kind. */
 const BUILTIN_GROUPS = new Set(['', 'apps', 'discovery.k8s.io', 'admissionregistration.k8s.io', 'apiextensions.k8s.io', 'authorization.k8s.io', 'authentication.k8s.io']);

@@ -8,7 +8,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { formatStructured, formatTable } from '../cli/output.js';
 import { loadKubeConfig } from '../kubeapi/client.js';
 import { parseNodeId } from '../controlplane/identity.js';
-import { humanDuration } from '../local/apiserver/age.js';
+import { humanDuration } from '../k8s/age.js';
 import { getJson, locateControlPlane } from './control-plane.js';
 import { CommandError, errorMessage, outBlock, type CommandIo } from './io.js';
 

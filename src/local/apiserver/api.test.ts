@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { findByPlural } from '../../config/kinds.js';
 import type { KubeObject } from '../../config/object.js';
-import { humanDuration } from './age.js';
+import { humanDuration } from '../../k8s/age.js';
 import { parseRoute } from './routes.js';
 import { toTable } from './tables.js';
 import type { TestCluster } from './test-support.js';

@@ -2,7 +2,7 @@
 // Pure: the clock is a parameter.
 import type { ResourceType } from '../../config/kinds.js';
 import type { KubeObject } from '../../config/object.js';
-import { ageOf } from './age.js';
+import { ageOf } from '../../k8s/age.js';
 
 export interface TableColumn {
   name: string;

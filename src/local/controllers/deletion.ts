@@ -3,7 +3,7 @@
 // anything else is removed. An object already gone is what was asked for.
 import type { ResourceType } from '../../config/kinds.js';
 import type { StoredObject } from '../../config/object.js';
-import { rfc3339 } from '../time-format.js';
+import { rfc3339 } from '../../k8s/time-format.js';
 import type { ControllerContext } from './context.js';
 import { isNotFound } from './resources.js';
 

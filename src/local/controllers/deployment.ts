@@ -3,7 +3,7 @@
 // with the status and conditions `kubectl rollout status` waits on. Follows the structure of
 // kube-controller-manager's pkg/controller/deployment (sync.go, rolling.go, recreate.go, progress.go).
 import type { KubeObject, StoredObject } from '../../config/object.js';
-import { rfc3339 } from '../time-format.js';
+import { rfc3339 } from '../../k8s/time-format.js';
 import type { Condition } from './conditions.js';
 import { findCondition, readConditions, removeCondition, setCondition } from './conditions.js';
 import type { ControllerContext } from './context.js';

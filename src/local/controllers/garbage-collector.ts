@@ -12,7 +12,7 @@ import type { ControllerContext } from './context.js';
 import type { Reconciler, WatchSpec } from './controller.js';
 import { deleteObject } from './deletion.js';
 import { isNotFound } from './resources.js';
-import { rfc3339 } from '../time-format.js';
+import { rfc3339 } from '../../k8s/time-format.js';
 
 const TYPES_BY_STORAGE_KEY = new Map(RESOURCE_TYPES.map((t) => [storageKey(t), t]));
 

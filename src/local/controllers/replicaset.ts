@@ -4,7 +4,7 @@
 import { applyDefaults } from '../../config/defaults.js';
 import type { KubeObject, StoredObject } from '../../config/object.js';
 import type { LabelSelector } from '../store/selectors.js';
-import { rfc3339 } from '../time-format.js';
+import { rfc3339 } from '../../k8s/time-format.js';
 import type { Condition } from './conditions.js';
 import { readConditions, removeCondition, setCondition } from './conditions.js';
 import type { ControllerContext } from './context.js';

@@ -5,7 +5,7 @@ import type { KubeObject, StoredObject } from '../../config/object.js';
 import { openSqliteStore } from '../store/sqlite-store.js';
 import type { ObjectStore } from '../store/store.js';
 import { ManualClock } from '../../clock.js';
-import { rfc3339 } from '../time-format.js';
+import { rfc3339 } from '../../k8s/time-format.js';
 import type { RunningControllers } from './index.js';
 import { startControllers } from './index.js';
 import { isRecord } from './read.js';

@@ -9,7 +9,7 @@ import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RestartBackoff, type BackoffConfig } from './backoff.js';
 import type { Clock, TimerHandle } from '../../clock.js';
-import { rfc3339 } from '../time-format.js';
+import { rfc3339 } from '../../k8s/time-format.js';
 import type { ContainerLog } from './container-log.js';
 import { containerEnv, expandVars } from './container-env.js';
 import type { EventRecorder, EventType } from './events.js';

@@ -4,7 +4,7 @@ import { findByKind, type ResourceType } from '../../config/kinds.js';
 import { StatusError } from '../../config/status.js';
 import type { ObjectStore } from '../store/store.js';
 import type { Clock } from '../../clock.js';
-import { rfc3339 } from '../time-format.js';
+import { rfc3339 } from '../../k8s/time-format.js';
 
 export interface EventSubject {
   namespace: string;

@@ -7,7 +7,7 @@ import { StatusError } from '../../config/status.js';
 import type { ObjectStore } from '../store/store.js';
 import type { BackoffConfig } from './backoff.js';
 import type { Clock } from '../../clock.js';
-import { rfc3339 } from '../time-format.js';
+import { rfc3339 } from '../../k8s/time-format.js';
 import { ContainerLog } from './container-log.js';
 import { ContainerRunner, type Adoptable, type ContainerContext } from './container-runner.js';
 import { POD_TYPE, type EventRecorder } from './events.js';
