@@ -1,6 +1,7 @@
-// Listener warming, as Envoy does it: a listener whose RDS route configuration has not arrived takes no
-// connection (a new one is not bound; an updated one keeps serving its previous version), so a proxy that
-// (re)starts never answers 404 for routes it has simply not received yet.
+// Listener warming, as Envoy does it: no listener takes a connection before the initial config is complete,
+// and a listener whose RDS route configuration has not arrived takes none (a new one is not bound; an
+// updated one keeps serving its previous version), so a proxy that (re)starts never answers 404 or 503 for
+// routes and endpoints it has simply not received yet.
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { test } from 'node:test';
@@ -57,16 +58,26 @@ test('a listener takes traffic only once its RDS route configuration is here; an
   const port = await freePort();
 
   store.apply('listeners', '1', new Map([['l', listener('l', port, 'first')]]), []);
-  await manager.settled();
-  assert.equal(await get(port), 'ECONNREFUSED', 'warming: not bound before its routes arrive');
-
   store.apply('routes', '1', new Map([['first', routes('first', 'one')]]), []);
   await manager.settled();
+  assert.equal(await get(port), 'ECONNREFUSED', 'not bound before the initial config is complete (no CDS yet)');
+
+  store.apply('clusters', '1', new Map(), []);
+  await manager.settled();
   assert.equal(await get(port), '200 one');
 
+  // A new listener whose route configuration has not arrived is not bound; it is once it has.
+  const second = await freePort();
+  store.apply('listeners', '2', new Map([['l', listener('l', port, 'first')], ['m', listener('m', second, 'later')]]), []);
+  await manager.settled();
+  assert.equal(await get(second), 'ECONNREFUSED', 'warming: not bound before its routes arrive');
+  store.apply('routes', '2', new Map([['later', routes('later', 'later')]]), []);
+  await manager.settled();
+  assert.equal(await get(second), '200 later');
+
   // An update naming a route configuration not received yet: the previous version keeps serving.
-  store.apply('listeners', '2', new Map([['l', listener('l', port, 'second')]]), []);
+  store.apply('listeners', '3', new Map([['l', listener('l', port, 'second')]]), []);
   assert.equal(await get(port), '200 one');
-  store.apply('routes', '2', new Map([['second', routes('second', 'two')]]), []);
+  store.apply('routes', '3', new Map([['second', routes('second', 'two')]]), []);
   assert.equal(await get(port), '200 two');
 });

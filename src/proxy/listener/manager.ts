@@ -1,6 +1,8 @@
 // Binds and unbinds listener ports as LDS changes, and keeps each listener's router current: the router
-// is rebuilt from the watched route table (RDS by name, or the HCM's inline table) when it changes. A
-// listener waits (warms) until its RDS route configuration is here, as in Envoy.
+// is rebuilt from the watched route table (RDS by name, or the HCM's inline table) when it changes. As
+// in Envoy, no listener takes traffic before the initial config is complete (every referenced route
+// configuration and cluster load assignment received: Envoy initializes listeners after its clusters),
+// and later a listener waits (warms) until its own RDS route configuration is here.
 
 import type { ConfigStore } from '../config/store.js';
 import type { Logger } from '../log.js';
@@ -29,6 +31,8 @@ export class ListenerManager {
   /** host:port -> the close of a port being unbound there (a new listener on it binds after). */
   private readonly closing = new Map<string, Promise<void>>();
   private readonly unsubscribe: (() => void)[] = [];
+  /** The initial config was complete once: from then on listeners warm one by one. */
+  private initialized = false;
 
   constructor(
     private readonly store: ConfigStore,
@@ -37,6 +41,8 @@ export class ListenerManager {
   ) {
     this.unsubscribe.push(store.watch('listeners').subscribe(() => this.syncListeners()));
     this.unsubscribe.push(store.watch('routes').subscribe(() => this.syncRouters()));
+    this.unsubscribe.push(store.watch('endpoints').subscribe(() => this.initialized || this.syncListeners()));
+    this.unsubscribe.push(store.watch('clusters').subscribe(() => this.initialized || this.syncListeners()));
     this.syncListeners();
   }
 
@@ -81,6 +87,11 @@ export class ListenerManager {
   }
 
   private syncListeners(): void {
+    if (!this.initialized) {
+      // A restarted proxy answering "no healthy upstream" for clusters whose endpoints are on their way is a failure Envoy never shows.
+      if (!this.store.ready()) return;
+      this.initialized = true;
+    }
     const specs = this.store.get('listeners');
     for (const [name, a] of this.active) {
       const next = specs.get(name)?.value;
