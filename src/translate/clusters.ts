@@ -110,6 +110,12 @@ function applyPolicy(ctx: TranslationContext, cluster: Cluster, policy: TrafficP
     max_retries: { value: pool?.http?.maxRetries ?? UNLIMITED },
   };
   cluster.circuit_breakers = { thresholds: [thresholds] };
+  const limits = [pool?.tcp?.maxConnections, pool?.http?.http1MaxPendingRequests, pool?.http?.http2MaxRequests, pool?.http?.maxRetries];
+  // Proxyless gRPC clients enforce max_requests themselves; the warning is about the meshwork proxy.
+  if (ref && ctx.proxy?.kind !== 'proxyless' && limits.some((l) => l !== undefined)) {
+    ctx.problems.add(problemAt(ref, 'warning', 'unsupported', `${field}.connectionPool`,
+      'connection pool limits become Envoy circuit breakers; pods on the meshwork data plane do not enforce them (their proxy logs it).'));
+  }
   const connect = policyDuration(ctx, ref, pool?.tcp?.connectTimeout, `${field}.connectionPool.tcp.connectTimeout`);
   if (connect) cluster.connect_timeout = connect;
   if (ref && (pool?.http?.idleTimeout !== undefined || pool?.http?.maxRequestsPerConnection !== undefined)) {

@@ -334,6 +334,9 @@ spec:
     assert.deepEqual(v1?.connect_timeout, { seconds: 0, nanos: 250_000_000 }, 'subset keeps the top-level connection pool');
     assert.deepEqual(base?.circuit_breakers?.thresholds[0].max_connections, { value: 10 });
     assert.deepEqual(base?.circuit_breakers?.thresholds[0].max_pending_requests, { value: 5 });
+    // The meshwork proxy does not enforce them: analyze says so; proxyless clients enforce their own.
+    assert.ok(brief(m.sidecar().problems).includes('warning unsupported DestinationRule sample/helloworld spec.trafficPolicy.connectionPool'), brief(m.sidecar().problems).join('\n'));
+    assert.ok(!brief(m.proxyless().problems).some((p) => p.endsWith('connectionPool')));
     assert.deepEqual(base?.outlier_detection, {
       enforcing_success_rate: { value: 0 },
       consecutive_5xx: { value: 3 },

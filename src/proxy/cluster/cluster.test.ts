@@ -9,7 +9,7 @@ function ep(port: number, extra: Partial<Endpoint> = {}): Endpoint {
 }
 
 function cluster(extra: Partial<Cluster> = {}): Cluster {
-  return { name: 'c', discovery: { kind: 'eds', serviceName: 'c' }, lbPolicy: 'round_robin', connectTimeoutMs: 1000, http2: false, outlier: undefined, ...extra };
+  return { name: 'c', discovery: { kind: 'eds', serviceName: 'c' }, lbPolicy: 'round_robin', connectTimeoutMs: 1000, http2: false, outlier: undefined, unenforcedLimits: [], ...extra };
 }
 
 function picks(c: ClusterRuntime, n: number): number[] {

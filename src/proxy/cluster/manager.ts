@@ -35,6 +35,9 @@ export class ClusterManager {
     }
     for (const [name, { value: spec }] of specs) {
       let runtime = this.clusters.get(name);
+      if (spec.unenforcedLimits.length > 0 && runtime?.spec.unenforcedLimits.join() !== spec.unenforcedLimits.join()) {
+        this.deps.log('warn', `cluster ${name}: circuit breaker limits (${spec.unenforcedLimits.join(', ')}) are not enforced by the meshwork proxy; Envoy enforces them`);
+      }
       if (!runtime) {
         runtime = new ClusterRuntime(spec, this.deps);
         this.clusters.set(name, runtime);

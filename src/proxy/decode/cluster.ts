@@ -77,7 +77,27 @@ export function decodeCluster(o: Obj): Result<Cluster, string[]> {
     connectTimeoutMs: durationMs(o, 'connect_timeout', '', p) ?? 5_000,
     http2: wantsHttp2(o, p),
     outlier: od ? decodeOutlier(od, 'outlier_detection', p) : undefined,
+    unenforcedLimits: circuitBreakerLimits(o),
   };
   return p.list.length ? err(p.list) : ok(cluster);
+}
+
+/** Istio's "no limit" (and the translator's): UINT32_MAX. */
+const UNLIMITED = 4294967295;
+const LIMITS = ['max_connections', 'max_pending_requests', 'max_requests', 'max_retries'] as const;
+
+/** The finite circuit-breaker thresholds of a cluster, as `<field> <value>` (none when absent or unlimited). */
+function circuitBreakerLimits(o: Obj): string[] {
+  const cb = o['circuit_breakers'];
+  const thresholds = isObj(cb) && Array.isArray(cb['thresholds']) ? cb['thresholds'].filter(isObj) : [];
+  const out: string[] = [];
+  for (const t of thresholds) {
+    for (const field of LIMITS) {
+      const v = t[field];
+      const value = isObj(v) ? v['value'] : v;
+      if (typeof value === 'number' && value < UNLIMITED) out.push(`${field} ${value}`);
+    }
+  }
+  return out;
 }
 

@@ -197,3 +197,16 @@ test('route: request_mirror_policies are decoded; fields we do not act on are re
     'virtual_hosts[0].routes[0].route.request_mirror_policies[1].cluster: is required',
   ]);
 });
+
+test('cluster: finite circuit breaker limits are accepted and named (this proxy does not enforce them); unlimited ones are not', () => {
+  const r = decodeCluster({
+    name: 'c',
+    type: 'EDS',
+    circuit_breakers: { thresholds: [{ max_connections: { value: 4294967295 }, max_pending_requests: { value: 5 }, max_retries: 3 }] },
+  });
+  assert.ok(r.ok, JSON.stringify(r));
+  assert.deepEqual(r.value.unenforcedLimits, ['max_pending_requests 5', 'max_retries 3']);
+  const none = decodeCluster({ name: 'c', type: 'EDS', circuit_breakers: { thresholds: [{ max_requests: { value: 4294967295 } }] } });
+  assert.ok(none.ok);
+  assert.deepEqual(none.value.unenforcedLimits, []);
+});

@@ -35,6 +35,11 @@ export interface Cluster {
   connectTimeoutMs: number;
   http2: boolean;
   outlier: OutlierDetection | undefined;
+  /**
+   * Circuit-breaker limits the cluster sets (`max_pending_requests 5`) that this proxy does not enforce:
+   * accepted (Envoy enforces them on the same config), and reported when the cluster is taken on.
+   */
+  unenforcedLimits: string[];
 }
 
 export function endpointKey(e: { host: string; port: number }): string {
