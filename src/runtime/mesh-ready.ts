@@ -2,6 +2,7 @@
 // sidecar (or gateway proxy) is connected to its cluster's control plane and has ACKed every type it
 // was sent. `meshwork up -d` reports ready only then: after a crash the pods were adopted, but their
 // control planes must first find the API servers again and push.
+import { parseNodeId } from '../controlplane/identity.js';
 import type { LocalCluster } from '../local/cluster.js';
 import { POD_TYPE } from '../local/kubelet/events.js';
 import { SIDECAR_CONTAINER } from '../local/kubelet/pod-worker.js';
@@ -43,13 +44,13 @@ export async function unsyncedProxies(clusters: readonly Pick<LocalCluster, 'nam
 /** pod.namespace -> undefined when every type it was sent is ACKed, else the types that are not. */
 export function syncStates(syncz: unknown): Map<string, string | undefined> {
   const out = new Map<string, string | undefined>();
-  const proxies = (syncz as { proxies?: unknown }).proxies;
+  const proxies = (syncz as { proxies?: unknown }).proxies; // connected ones (disconnected are listed apart)
   if (!Array.isArray(proxies)) throw new Error('not a /debug/syncz answer');
-  for (const p of proxies as Array<{ nodeId?: unknown; connected?: unknown; types?: Record<string, { state?: unknown }> }>) {
-    if (typeof p.nodeId !== 'string' || p.connected === false) continue;
-    // sidecar~<ip>~<pod>.<namespace>~<namespace>.svc.cluster.local
-    const podNs = p.nodeId.split('~')[2];
-    if (!podNs) continue;
+  for (const p of proxies as Array<{ nodeId?: unknown; types?: Record<string, { state?: unknown }> }>) {
+    if (typeof p.nodeId !== 'string') continue;
+    const node = parseNodeId(p.nodeId);
+    if (!node?.podName || !node.namespace) continue;
+    const podNs = `${node.podName}.${node.namespace}`;
     const behind = Object.entries(p.types ?? {})
       .filter(([, t]) => t.state !== 'SYNCED' && t.state !== 'NOT SENT')
       .map(([type, t]) => `${type} ${String(t.state)}`);

@@ -23,14 +23,6 @@ describe(`istioctl's and kubectl's habits on the meshwork CLI (${E2E_DATA_PLANE}
   const file = (name: string) => join(scenarioDir(), name);
   let sleep1 = '';
 
-  async function waitReady(context: string, selector: string): Promise<void> {
-    await until(`${context}: pods ${selector} ready with their sidecar`, 90_000, async () => {
-      const out = await env.kubectlOk(context, ['get', 'pods', '-n', 'sample', '-l', selector, '-o', 'jsonpath={range .items[*]}{.metadata.deletionTimestamp}{range .status.containerStatuses[*]}{.ready}{","}{end}{"\\n"}{end}']);
-      const pods = out.split('\n').filter(Boolean);
-      return pods.length > 0 && pods.every((p) => p === 'true,true,') ? true : undefined;
-    });
-  }
-
   before(async () => {
     await env.upWithControlPlanes(CONTEXTS);
     for (const ctx of CONTEXTS) {
@@ -43,8 +35,8 @@ describe(`istioctl's and kubectl's habits on the meshwork CLI (${E2E_DATA_PLANE}
     await env.kubectlOk('cluster-1', ['apply', '-n', 'sample', '-f', file('sleep.yaml')]);
     const created = await env.meshwork(['create-mesh', ...CONTEXTS]);
     assert.equal(created.code, 0, created.stderr);
-    for (const ctx of CONTEXTS) await waitReady(ctx, 'app=helloworld');
-    await waitReady('cluster-1', 'app=sleep');
+    for (const ctx of CONTEXTS) await env.waitPodsReady(ctx, 'sample', 'app=helloworld', 2, 90_000);
+    await env.waitPodsReady('cluster-1', 'sample', 'app=sleep', 2, 90_000);
     sleep1 = await podName(env, 'cluster-1', 'sample', 'app=sleep');
   });
   after(async () => {

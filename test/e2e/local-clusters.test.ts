@@ -6,20 +6,15 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { processRunning } from '../../src/os/proc.js';
 import { MeshworkEnv } from '../helpers/meshwork.js';
 import { scenarioDir } from '../helpers/paths.js';
 import { until } from '../helpers/until.js';
 
 const CONTEXTS = ['cluster-1', 'cluster-2'] as const;
 
-/** Whether a process runs: a killed orphan stays a zombie until init reaps it, which is not running. */
-function runs(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
+/** Whether a process runs (a killed orphan stays a zombie until init reaps it: not running). */
+const runs = processRunning;
 const VERSION_OF: Record<(typeof CONTEXTS)[number], string> = { 'cluster-1': 'v1', 'cluster-2': 'v2' };
 
 describe('local clusters driven by the real kubectl', { timeout: 240_000 }, () => {

@@ -30,17 +30,6 @@ describe(`the mesh across two local clusters (${E2E_DATA_PLANE} data plane)`, { 
   const file = (name: string) => join(scenarioDir(), name);
   const sleepPods: Record<string, string> = {};
 
-  async function waitReady(context: string, namespace: string, selector: string, containers: number): Promise<void> {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const out = await env.kubectlOk(context, ['get', 'pods', '-n', namespace, '-l', selector, '-o', 'jsonpath={range .items[*]}{.metadata.deletionTimestamp}{range .status.containerStatuses[*]}{.ready}{","}{end}{"\\n"}{end}']);
-      const pods = out.split('\n').filter(Boolean);
-      if (pods.length > 0 && pods.every((p) => p === 'true,'.repeat(containers))) return;
-      if (Date.now() > deadline) throw new Error(`${context}: pods ${selector} in ${namespace} not ready: ${out}`);
-      await sleep(200);
-    }
-  }
-
   const send = (context: (typeof CONTEXTS)[number], count = N) => sendFromPod(env, context, 'sample', sleepPods[context], URL, count);
   const applyBoth = async (args: string[]) => {
     for (const ctx of CONTEXTS) await env.kubectlOk(ctx, args);
@@ -56,8 +45,8 @@ describe(`the mesh across two local clusters (${E2E_DATA_PLANE} data plane)`, { 
       await env.kubectlOk(ctx, ['apply', '-n', 'sample', '-f', file('sleep.yaml')]);
     }
     for (const ctx of CONTEXTS) {
-      await waitReady(ctx, 'sample', 'app=helloworld', 2);
-      await waitReady(ctx, 'sample', 'app=sleep', 2);
+      await env.waitPodsReady(ctx, 'sample', 'app=helloworld', 2);
+      await env.waitPodsReady(ctx, 'sample', 'app=sleep', 2);
       sleepPods[ctx] = await podName(env, ctx, 'sample', 'app=sleep');
     }
   });

@@ -3,7 +3,9 @@ import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ProcessRegistry, type PidRecord } from '../../src/local/kubelet/process-registry.js';
+import type { PidRecord } from '../../src/local/kubelet/process-registry.js';
+import { killOrphans } from '../../src/runtime/down.js';
+import { statePaths } from '../../src/runtime/state.js';
 import { MESHWORK_BIN } from './paths.js';
 
 export interface RunResult {
@@ -107,6 +109,18 @@ export class MeshworkEnv {
     return record.pgid;
   }
 
+  /** Waits until every pod of `selector` in `namespace` is ready in all its `containers` (and none is being deleted). */
+  async waitPodsReady(context: string, namespace: string, selector: string, containers: number, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const out = await this.kubectlOk(context, ['get', 'pods', '-n', namespace, '-l', selector, '-o', 'jsonpath={range .items[*]}{.metadata.deletionTimestamp}{range .status.containerStatuses[*]}{.ready}{","}{end}{"\\n"}{end}']);
+      const pods = out.split('\n').filter(Boolean);
+      if (pods.length > 0 && pods.every((p) => p === 'true,'.repeat(containers))) return;
+      if (Date.now() > deadline) throw new Error(`${context}: pods ${selector} in ${namespace} not ready: ${out}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
   kubectl(context: string, args: string[], input?: string): Promise<RunResult> {
     return run('kubectl', ['--context', context, ...args], { env: { KUBECONFIG: this.kubeconfig }, input, timeoutMs: 60_000 });
   }
@@ -120,18 +134,12 @@ export class MeshworkEnv {
 
   /**
    * Stops the clusters and removes the state folder; safe to call twice. Pod processes that outlive a
-   * slow or killed `down` (real commands such as /bin/sleep do not die with the kubelet) are killed
-   * from the kubelets' pid records first: with the folder gone, no later `up` would find them.
+   * slow or killed `down` are stopped from the kubelets' pid records first (as `down` does without a
+   * host): with the folder gone, no later `up` would find them.
    */
   async cleanup(): Promise<void> {
     spawnSync(process.execPath, [MESHWORK_BIN, 'down', '--state-dir', this.stateDir], { timeout: 30_000 });
-    const clustersDir = join(this.stateDir, 'clusters');
-    if (existsSync(clustersDir)) {
-      for (const cluster of readdirSync(clustersDir)) {
-        const pids = join(clustersDir, cluster, 'kubelet', 'pids.json');
-        if (existsSync(pids)) await new ProcessRegistry(pids, (line) => process.stderr.write(`cleanup: ${line}\n`)).killLeftovers();
-      }
-    }
+    await killOrphans(statePaths(this.stateDir), (line) => process.stderr.write(`cleanup: ${line}\n`));
     rmSync(this.stateDir, { recursive: true, force: true });
   }
 }

@@ -206,6 +206,7 @@ class LogTail {
   private fd: number | undefined;
   private ino = -1;
   private pending = Buffer.alloc(0);
+  private readonly chunk = Buffer.alloc(64 * 1024);
   private readonly timer: NodeJS.Timeout;
   private done = false;
 
@@ -264,12 +265,11 @@ class LogTail {
 
   private drain(): void {
     if (this.fd === undefined) return;
-    const chunk = Buffer.alloc(64 * 1024);
     for (;;) {
-      const n = readSync(this.fd, chunk, 0, chunk.length, this.offset);
+      const n = readSync(this.fd, this.chunk, 0, this.chunk.length, this.offset);
       if (n === 0) break;
       this.offset += n;
-      this.pending = Buffer.concat([this.pending, chunk.subarray(0, n)]);
+      this.pending = Buffer.concat([this.pending, this.chunk.subarray(0, n)]);
     }
     let nl: number;
     while ((nl = this.pending.indexOf(10)) >= 0) {
