@@ -6,6 +6,8 @@
 // plane's stats and the agent's own, merged (Istio's 15020 merge, on the status port). The pod's
 // ProxyConfig (PROXY_CONFIG from the injector, the proxy.istio.io/config annotation over it) goes into
 // the node metadata as PROXY_CONFIG, where the control plane reads a gateway's gatewayTopology.
+// A sidecar's agent also serves DNS for its pod (pod-dns.ts): the name table on POD_IP:15053, and the
+// pod's hosts file; the proxy is ready only once the first name table is in.
 import { createServer, type Server } from 'node:http';
 import { Registry, Gauge } from 'prom-client';
 import { effectiveProxyConfig, parseProxyConfig, PROXY_CONFIG_ANNOTATION_ENV, PROXY_CONFIG_ENV, proxyConfigJson, type ProxyConfig } from '../config/proxy-config.js';
@@ -13,6 +15,8 @@ import { locateEnvoy, type LocatedEnvoy } from '../envoy/locate.js';
 import { DATA_PLANE_ENV, parseDataPlane, type DataPlane, type DataPlaneKind } from './data-plane.js';
 import { startEnvoyDataPlane } from './envoy-data-plane.js';
 import { startMeshworkDataPlane } from './meshwork-data-plane.js';
+import { startPodDns, type PodDns } from './pod-dns.js';
+import { POD_HOSTS_FILE_ENV } from '../dns/pod-files.js';
 
 export type ProxyMode = 'sidecar' | 'router';
 
@@ -32,6 +36,10 @@ export interface AgentConfig {
   problems: string[];
   /** Incremental ADS for Envoy (Istio's ISTIO_DELTA_XDS=true); state of the world otherwise. */
   deltaXds: boolean;
+  podName: string;
+  namespace: string;
+  /** The pod's hosts file the agent keeps current (MESHWORK_POD_HOSTS_FILE, set by the local kubelet). */
+  hostsFile?: string;
 }
 
 /** Reads the injected environment; names every missing variable. */
@@ -60,6 +68,9 @@ export function agentConfigFromEnv(mode: ProxyMode, env: NodeJS.ProcessEnv): Age
     dataPlane: env[DATA_PLANE_ENV] ? parseDataPlane(env[DATA_PLANE_ENV], DATA_PLANE_ENV) : 'meshwork',
     deltaXds: env.ISTIO_DELTA_XDS === 'true',
     problems: proxyConfig.problems,
+    podName: pod,
+    namespace,
+    ...(env[POD_HOSTS_FILE_ENV] ? { hostsFile: env[POD_HOSTS_FILE_ENV] } : {}),
   };
 }
 
@@ -92,11 +103,15 @@ export interface AgentOptions {
   /** `--envoy PATH`; otherwise MESHWORK_ENVOY, the project's install, PATH. */
   envoyPath?: string;
   log?: (line: string) => void;
+  /** The sidecar's DNS port (default 15053; 0 picks a free one, for tests). */
+  dnsPort?: number;
 }
 
 export interface RunningAgent {
   dataPlane: DataPlane;
   statusPort: number;
+  /** The sidecar's DNS port (undefined for a router, or when it could not bind). */
+  dnsPort: number | undefined;
   /** Marks the proxy not ready, drains, lets in-flight requests finish, then stops it. */
   drainAndStop(drainMs: number): Promise<void>;
 }
@@ -132,6 +147,26 @@ export async function startAgent(config: AgentConfig, opts: AgentOptions = {}): 
       this.set(dataPlane.restarts());
     },
   });
+  const dns: PodDns | undefined =
+    config.mode === 'sidecar'
+      ? await startPodDns({
+          podIp: config.podIp,
+          podName: config.podName,
+          namespace: config.namespace,
+          xdsAddress: config.xdsAddress,
+          nodeId: config.nodeId,
+          clusterId: config.clusterId,
+          metadata: config.metadata,
+          ...(config.hostsFile ? { hostsFile: config.hostsFile } : {}),
+          ...(opts.dnsPort !== undefined ? { port: opts.dnsPort } : {}),
+          log,
+        })
+      : undefined;
+  const ready = async (): Promise<{ ready: boolean; reason: string }> => {
+    const r = await dataPlane.ready();
+    if (r.ready && dns && !dns.hasTable()) return { ready: false, reason: 'waiting for the name table (NDS) from the control plane' };
+    return r;
+  };
   let draining = false;
   const status: Server = createServer((req, res) => {
     const reply = (code: number, body: string, type = 'text/plain') => {
@@ -140,7 +175,7 @@ export async function startAgent(config: AgentConfig, opts: AgentOptions = {}): 
     };
     if (req.url === '/healthz/ready') {
       if (draining) return reply(503, 'draining\n');
-      dataPlane.ready().then((r) => reply(r.ready ? 200 : 503, `${r.reason}\n`), (err: Error) => reply(503, `${err.message}\n`));
+      ready().then((r) => reply(r.ready ? 200 : 503, `${r.reason}\n`), (err: Error) => reply(503, `${err.message}\n`));
       return;
     }
     if (req.url === '/stats/prometheus') {
@@ -159,12 +194,14 @@ export async function startAgent(config: AgentConfig, opts: AgentOptions = {}): 
   const address = status.address();
   return {
     dataPlane,
+    dnsPort: dns?.port,
     statusPort: typeof address === 'object' && address ? address.port : STATUS_PORT,
     async drainAndStop(drainMs: number) {
       draining = true;
       await dataPlane.drain().catch((err: Error) => log(`drain: ${err.message}`));
       await new Promise((r) => setTimeout(r, drainMs));
       await dataPlane.stop();
+      await dns?.stop();
       await new Promise<void>((resolve) => status.close(() => resolve()));
     },
   };

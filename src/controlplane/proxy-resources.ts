@@ -1,6 +1,8 @@
 // The translator's output in the two shapes others read: the per-node xDS snapshot the ADS server
 // serves, and Envoy's /config_dump (what `meshwork proxy-config` shows, as `istioctl proxy-config`).
 
+import { buildNameTable } from '../dns/name-table.js';
+import type { MeshSnapshot } from '../registry/model.js';
 import type { ProxyResources } from '../translate/envoy-types.js';
 import type { ScopedProxyResources } from '../translate/translate.js';
 import { TYPE_URLS } from '../xds/protos.js';
@@ -22,11 +24,29 @@ function group<R extends object>(resources: readonly R[], nameOf: (r: R) => stri
 
 const byName = (r: { name: string }): string => r.name;
 
-/** The node's xDS snapshot: per type, the scope's shared group and, for listeners and clusters, the node's own. */
-export function toXdsSnapshot(resources: ScopedProxyResources): XdsSnapshot {
+/** The key of the one NameTable resource of a snapshot (NDS has a single, unnamed table per proxy). */
+export const NAME_TABLE_RESOURCE = 'name-table';
+
+const nameTables = new WeakMap<MeshSnapshot, Map<string, ResourceGroup>>();
+
+/** The NDS group of the proxies of one cluster: one object per mesh snapshot and cluster, shared by them all. */
+export function nameTableGroup(snapshot: MeshSnapshot, cluster: string): ResourceGroup {
+  let byCluster = nameTables.get(snapshot);
+  if (!byCluster) nameTables.set(snapshot, (byCluster = new Map()));
+  let made = byCluster.get(cluster);
+  if (!made) byCluster.set(cluster, (made = new Map([[NAME_TABLE_RESOURCE, buildNameTable(snapshot, cluster)]])));
+  return made;
+}
+
+/**
+ * The node's xDS snapshot: per type, the scope's shared group and, for listeners and clusters, the
+ * node's own; and the name table of its cluster (only the pod's agent asks for it).
+ */
+export function toXdsSnapshot(resources: ScopedProxyResources, nameTable?: ResourceGroup): XdsSnapshot {
   const { shared, own } = resources;
   return {
     resources: {
+      ...(nameTable ? { [TYPE_URLS.nameTable]: nameTable } : {}),
       [TYPE_URLS.listener]: [group(shared.listeners, byName), group(own.listeners, byName)],
       [TYPE_URLS.route]: group(shared.routes, byName),
       [TYPE_URLS.cluster]: [group(shared.clusters, byName), group(own.clusters, byName)],

@@ -15,9 +15,10 @@ import { Debouncer } from '../xds/debounce.js';
 import type { Clock } from '../clock.js';
 import type { XdsNode } from '../xds/protos.js';
 import { SnapshotError } from '../xds/snapshot.js';
+import { isAgentStream } from '../xds/server.js';
 import { proxyIdentity } from './identity.js';
 import type { MeshView } from './mesh-sources.js';
-import { toXdsSnapshot } from './proxy-resources.js';
+import { nameTableGroup, toXdsSnapshot } from './proxy-resources.js';
 
 export interface PusherOptions {
   clusterId: string;
@@ -154,7 +155,8 @@ export class ProxyPusher {
     const known = this.nodes.get(id);
     if (known) {
       known.streams++;
-      known.node = node;
+      // The data plane's node is the one to show and translate for; an agent's stream (NDS) carries the same metadata.
+      if (!isAgentStream(node)) known.node = node;
       // The cache still holds this node's snapshot; the new stream is answered from it.
       return;
     }
@@ -219,7 +221,8 @@ export class ProxyPusher {
       identity = this.identityOf(entry.node);
       const builtFrom = `${this.current.snapshot.version}|${stableJson(identity)}`;
       if (entry.builtFrom === builtFrom && this.opts.cache.getPrepared(nodeId)) return false;
-      this.opts.cache.setSnapshot(nodeId, toXdsSnapshot(this.translator.translateScoped(identity)));
+      const nameTable = nameTableGroup(this.current.snapshot, identity.cluster);
+      this.opts.cache.setSnapshot(nodeId, toXdsSnapshot(this.translator.translateScoped(identity), nameTable));
       entry.builtFrom = builtFrom;
       this.counters.pushes++;
       this.rejected.delete(nodeId);

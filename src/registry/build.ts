@@ -131,10 +131,20 @@ function mergeService(services: Map<string, MeshService>, svc: V1Service, name: 
   const hostname = `${name}.${namespace}.svc.${domainSuffix}`;
   const ports = meshServicePorts(svc.spec?.ports ?? []);
   const existing = services.get(hostname);
+  // A headless Service ('None') has no virtual IP; neither has one the API server did not give an address yet.
+  const clusterIP = svc.spec?.clusterIP && svc.spec.clusterIP !== 'None' ? svc.spec.clusterIP : undefined;
   if (!existing) {
-    services.set(hostname, { hostname, name, namespace, ports: ports.sort((a, b) => a.port - b.port), clusters: [clusterId] });
+    services.set(hostname, {
+      hostname,
+      name,
+      namespace,
+      ports: ports.sort((a, b) => a.port - b.port),
+      clusters: [clusterId],
+      ...(clusterIP ? { clusterIPs: { [clusterId]: clusterIP } } : {}),
+    });
     return;
   }
+  if (clusterIP) existing.clusterIPs = { ...existing.clusterIPs, [clusterId]: clusterIP };
   // Clusters are visited in name order: the first cluster's definition of a port wins, others add ports.
   const known = new Set(existing.ports.map((p) => p.port));
   existing.ports = [...existing.ports, ...ports.filter((p) => !known.has(p.port))].sort((a, b) => a.port - b.port);

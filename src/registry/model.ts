@@ -25,6 +25,8 @@ export interface MeshService {
   ports: MeshServicePort[];
   /** The member clusters in which this Service exists. */
   clusters: string[];
+  /** The Service's ClusterIP per member cluster (Istio's ClusterVIPs); absent for headless Services. */
+  clusterIPs?: Record<string, string>;
 }
 
 export interface MeshEndpoint {

@@ -24,10 +24,12 @@ export const TYPE_URLS = {
   cluster: 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
   endpoint: 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
   secret: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret',
+  /** Istio's NDS: the names the pod's agent resolves (its DNS proxy), one table per proxy. */
+  nameTable: 'type.googleapis.com/istio.networking.nds.v1.NameTable',
 } as const;
 
 export type TypeUrl = (typeof TYPE_URLS)[keyof typeof TYPE_URLS];
-export type ShortTypeName = 'LDS' | 'RDS' | 'CDS' | 'EDS' | 'SDS';
+export type ShortTypeName = 'LDS' | 'RDS' | 'CDS' | 'EDS' | 'SDS' | 'NDS';
 
 export const SHORT_TYPE_NAMES: Readonly<Record<TypeUrl, ShortTypeName>> = {
   [TYPE_URLS.listener]: 'LDS',
@@ -35,6 +37,7 @@ export const SHORT_TYPE_NAMES: Readonly<Record<TypeUrl, ShortTypeName>> = {
   [TYPE_URLS.cluster]: 'CDS',
   [TYPE_URLS.endpoint]: 'EDS',
   [TYPE_URLS.secret]: 'SDS',
+  [TYPE_URLS.nameTable]: 'NDS',
 };
 
 /** Order in which a server should push types so that referenced resources arrive first (as Envoy wants). */
@@ -44,6 +47,7 @@ export const TYPE_URL_ORDER: readonly TypeUrl[] = [
   TYPE_URLS.listener,
   TYPE_URLS.route,
   TYPE_URLS.secret,
+  TYPE_URLS.nameTable,
 ];
 
 export function isTypeUrl(value: string): value is TypeUrl {
@@ -139,6 +143,32 @@ function depsDir(): string {
 
 let loadedRoot: protobuf.Root | undefined;
 
+/**
+ * Istio's pkg/dns/proto/nds.proto (package istio.networking.nds.v1), which no npm package ships: the
+ * same messages and field numbers, so an Istio agent could read our tables and we could read istiod's.
+ */
+const NDS_PROTO: Record<string, protobuf.AnyNestedObject> = {
+  istio: { nested: { networking: { nested: { nds: { nested: { v1: { nested: {
+    NameTable: {
+      fields: {
+        table: { keyType: 'string', type: 'NameInfo', id: 1 } as protobuf.IMapField,
+        name_info: { type: 'NameInfo', id: 2 },
+      },
+      nested: {
+        NameInfo: {
+          fields: {
+            ips: { rule: 'repeated', type: 'string', id: 1 },
+            registry: { type: 'string', id: 2 },
+            shortname: { type: 'string', id: 3 },
+            namespace: { type: 'string', id: 4 },
+            alt_hosts: { rule: 'repeated', type: 'string', id: 5 },
+          },
+        },
+      },
+    },
+  } } } } } } } },
+};
+
 const STRUCT_FILE = 'google/protobuf/struct.proto';
 
 function camelToSnake(name: string): string {
@@ -201,6 +231,7 @@ export function protoRoot(): protobuf.Root {
     return fallbackResolve(origin, target);
   };
   seedSnakeCaseStruct(root);
+  root.addJSON(NDS_PROTO);
   root.loadSync(PROTO_FILES, { keepCase: true });
   root.resolveAll();
   loadedRoot = root;

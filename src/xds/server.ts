@@ -68,6 +68,18 @@ export function responseBytes(response: XdsResponse): number {
   return bytes;
 }
 
+/**
+ * The user agent of a pod agent's own stream, on which it asks for its name table (NDS) only. Istio's
+ * agent sends NDS on the stream it proxies for Envoy; ours opens a stream of its own beside the data
+ * plane's, under the same node id. It is not a proxy: proxy status, and what counts as a proxy that went
+ * away, do not list it; the control plane serves it from the node's snapshot all the same.
+ */
+export const AGENT_USER_AGENT = 'meshwork-agent';
+
+export function isAgentStream(node: XdsNode): boolean {
+  return node.user_agent_name === AGENT_USER_AGENT;
+}
+
 /** How long after a stream's end a 'cancelled' is still taken as the reason (it follows within ~1 ms locally). */
 const END_GRACE_MS = 100;
 
@@ -76,7 +88,7 @@ export interface XdsServer {
   readonly handlers: grpc.UntypedServiceImplementation;
   /** server.addService(definition, handlers). */
   addTo(server: grpc.Server): void;
-  /** One entry per open stream (a node may have two while it reconnects). */
+  /** One entry per open proxy stream (a node may have two while it reconnects); agents' streams are not proxies. */
   status(): ConnectedProxy[];
   /** Proxies whose last stream closed within the retention time, most recent first; a reconnect removes the node. */
   disconnected(): DisconnectedProxy[];
@@ -92,8 +104,8 @@ export function createXdsServer(opts: XdsServerOptions): XdsServer {
   const ctx: StreamContext = { source: opts.cache, log, logRepeated, now: opts.now ?? (() => new Date()), counters };
   /** Why the last response of a stream was not sent (it exceeded the client's receive limit), and its type. */
   const sendErrors = new Map<number, { type: ShortTypeName | undefined; message: string }>();
-  const open = new Map<number, { nodeId: string; engine: AdsStream<unknown> }>();
-  /** Open streams per node id. */
+  const open = new Map<number, { nodeId: string; engine: AdsStream<unknown>; agent: boolean }>();
+  /** Open proxy streams per node id (agent streams are not counted). */
   const streamsOf = new Map<string, number>();
   const gone = new DisconnectedProxies(opts.disconnected ?? { retentionMs: 10 * 60_000, max: 1000 });
   let nextStreamId = 1;
@@ -127,6 +139,11 @@ export function createXdsServer(opts: XdsServerOptions): XdsServer {
       sendErrors.delete(streamId);
       if (!identity) return;
       const nodeId = identity.nodeId;
+      if (isAgentStream(identity.node)) {
+        log(`xds: ${protocol} agent stream ${streamId} of node ${nodeId} closed (${why})`);
+        opts.onStreamClosed?.(identity.node);
+        return;
+      }
       const left = (streamsOf.get(nodeId) ?? 1) - 1;
       if (left > 0) streamsOf.set(nodeId, left);
       else streamsOf.delete(nodeId);
@@ -176,9 +193,12 @@ export function createXdsServer(opts: XdsServerOptions): XdsServer {
             call.write(response);
           });
           engine = created;
-          open.set(streamId, { nodeId: node.id, engine: created });
-          streamsOf.set(node.id, (streamsOf.get(node.id) ?? 0) + 1);
-          gone.remove(node.id);
+          const agent = isAgentStream(node);
+          open.set(streamId, { nodeId: node.id, engine: created, agent });
+          if (!agent) {
+            streamsOf.set(node.id, (streamsOf.get(node.id) ?? 0) + 1);
+            gone.remove(node.id);
+          }
           unsubscribe = ctx.source.subscribe(node.id, (prepared) => {
             try {
               created.onSnapshot(prepared);
@@ -223,6 +243,7 @@ export function createXdsServer(opts: XdsServerOptions): XdsServer {
     status: () => {
       const now = ctx.now();
       return [...open.entries()]
+        .filter(([, s]) => !s.agent)
         .map(([streamId, s]) => connectionState(streamStatus(streamId, s.engine), sendErrors.get(streamId)?.type, now, opts.staleAfterMs))
         .sort((a, b) => a.streamId - b.streamId);
     },

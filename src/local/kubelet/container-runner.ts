@@ -20,6 +20,8 @@ import { processRunning } from '../../os/proc.js';
 import { killGroup, type ProcessRegistry } from './process-registry.js';
 import { readShimState, type ShimMessage, type ShimSpec, type ShimState } from './shim-protocol.js';
 import { POD_UID_MARKER } from './container-env.js';
+import { POD_HOSTS_FILE_ENV } from '../../dns/pod-files.js';
+import { inContainerOf, inPodNamespaces, type PodDnsFiles, type UserNamespaceTools } from './pod-dns.js';
 
 const SHIM_ENTRY = fileURLToPath(new URL(`./shim${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 /** How often an adopted container's monitor (not our child: no exit event) is checked. */
@@ -49,6 +51,11 @@ export interface ContainerContext {
   log: (line: string) => void;
   /** Something in this container's status changed. */
   onChange: () => void;
+  /**
+   * The pod's DNS files: an app container runs in its own user + mount namespace with them over
+   * /etc/hosts and /etc/resolv.conf (`inNamespaces`); the sidecar is told where the hosts file is.
+   */
+  podDns?: { tools: UserNamespaceTools; files: PodDnsFiles; inNamespaces: boolean };
 }
 
 type Terminated = Extract<ContainerState, { terminated: unknown }>['terminated'];
@@ -105,6 +112,11 @@ export class ContainerRunner {
 
   get running(): boolean {
     return this.instance !== undefined && 'running' in this.state;
+  }
+
+  /** The pid of the container's main process (its process group), while it runs. */
+  get mainPid(): number | undefined {
+    return this.running ? this.instance?.pgid : undefined;
   }
 
   get fieldPath(): string {
@@ -226,6 +238,7 @@ export class ContainerRunner {
       serviceAccountKubeconfig: this.ctx.serviceAccountKubeconfig,
       workDir: this.ctx.workDir,
     });
+    if (this.ctx.podDns && !this.ctx.podDns.inNamespaces) env[POD_HOSTS_FILE_ENV] = this.ctx.podDns.files.hostsFile;
     this.env = env;
     if (!this.warnedEnv) {
       this.warnedEnv = true;
@@ -265,8 +278,9 @@ export class ContainerRunner {
     mkdirSync(dirname(stateFile), { recursive: true, mode: 0o700 });
     const specFile = stateFile.replace(/\.json$/, '.spec.json');
     const m = this.ctx.pod.metadata;
+    const dns = this.ctx.podDns;
     const spec: ShimSpec = {
-      argv: plan.argv,
+      argv: dns?.inNamespaces ? inPodNamespaces(dns.tools, dns.files, plan.argv) : plan.argv,
       // Built-in apps exit when their stdin closes: the monitor holds it, so they end with the monitor, not the kubelet.
       env: plan.exitWithKubelet ? { ...env, MESHWORK_EXIT_WITH_STDIN: '1' } : env,
       cwd: this.ctx.workDir,
@@ -392,7 +406,10 @@ export class ContainerRunner {
     const inst = this.instance;
     const tick = (): void => {
       if (this.instance !== inst || this.stopping) return;
-      void runProbe(probe, { host: this.ctx.bindIp, container: this.container, env: this.env, cwd: this.ctx.workDir }, timing.timeoutMs).then((result) => {
+      const dns = this.ctx.podDns;
+      const pid = this.mainPid;
+      const inContainer = dns?.inNamespaces && pid !== undefined ? (argv: string[]) => inContainerOf(dns.tools, pid, argv) : undefined;
+      void runProbe(probe, { host: this.ctx.bindIp, container: this.container, env: this.env, cwd: this.ctx.workDir, ...(inContainer ? { inContainer } : {}) }, timing.timeoutMs).then((result) => {
         if (this.instance !== inst || this.stopping) return;
         if (!result.ok) this.event('Warning', 'Unhealthy', `Readiness probe failed: ${result.message}`);
         if (readiness.record(result.ok)) {

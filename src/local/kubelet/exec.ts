@@ -18,6 +18,8 @@ export interface ExecProcessOptions {
   podUid: string;
   /** `<ns>/<pod>/<container>`, for the process registry and logs. */
   owner: string;
+  /** Wraps the resolved command so it runs inside the container's namespaces (pod-dns.ts). */
+  inContainer?: (argv: string[]) => string[];
   log: (line: string) => void;
 }
 
@@ -41,7 +43,8 @@ export function runExec(opts: ExecProcessOptions): Promise<{ exitCode: number }>
   }
   if (opts.signal.aborted) return Promise.resolve({ exitCode: exitCodeOf(null, 'SIGKILL') });
   return new Promise((resolve) => {
-    const child = spawn(exe, args, { argv0: name, env: opts.env, cwd: opts.cwd, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+    const argv = opts.inContainer ? opts.inContainer([exe, ...args]) : [exe, ...args];
+    const child = spawn(argv[0], argv.slice(1), { argv0: opts.inContainer ? argv[0] : name, env: opts.env, cwd: opts.cwd, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
     const pgid = child.pid;
     if (pgid !== undefined) opts.registry.add({ pgid, podUid: opts.podUid, owner: `${opts.owner}/exec` });
     const onAbort = (): void => {

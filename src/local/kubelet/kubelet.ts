@@ -17,6 +17,7 @@ import { PodIpAllocator } from './ip-allocator.js';
 import { PodWorker, type NodeContext } from './pod-worker.js';
 import { asPod, type Pod } from './pod-types.js';
 import { ProcessRegistry, type RunningContainer } from './process-registry.js';
+import { hasOwnMountNamespace, inContainerOf, userNamespaceSupport } from './pod-dns.js';
 import type { Adoptable } from './container-runner.js';
 import type { ExecRequest, LogRequest, PodRuntime } from './runtime.js';
 
@@ -245,7 +246,12 @@ export function startKubelet(opts: KubeletOptions): Kubelet {
     async exec(req: ExecRequest): Promise<{ exitCode: number }> {
       const { worker, runner } = runnerFor(req.namespace, req.pod, req.container, 'exec');
       if (!runner.running) throw notRunning(runner, req.pod);
+      // A container with its pod's DNS files runs in namespaces of its own: the command joins them.
+      const pid = runner.mainPid;
+      const support = userNamespaceSupport(node.kubeletPath);
+      const enter = pid !== undefined && support.ok && hasOwnMountNamespace(pid) ? (argv: string[]) => inContainerOf(support.tools, pid, argv) : undefined;
       return runExec({
+        ...(enter ? { inContainer: enter } : {}),
         command: req.command,
         env: runner.env,
         cwd: worker.workDir,

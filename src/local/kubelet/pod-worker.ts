@@ -15,6 +15,7 @@ import { appIpOf } from './ip-allocator.js';
 import { desiredConditions, mergeConditions, podPhase } from './pod-status.js';
 import { asPod, type ContainerStatus, type Pod, type PodStatus } from './pod-types.js';
 import type { ProcessRegistry } from './process-registry.js';
+import { dnsUnavailableMessage, podDnsFiles, userNamespaceSupport, writePodDnsFiles, type PodDnsFiles, type UserNamespaceSupport } from './pod-dns.js';
 
 /** The container name that marks a pod as having a sidecar proxy (it owns the pod IP). */
 export const SIDECAR_CONTAINER = 'istio-proxy';
@@ -53,6 +54,8 @@ export class PodWorker {
   /** Set by the kubelet's stop(): processes go, the object and its status stay as they are. */
   private frozen = false;
   private writeScheduled = false;
+  /** Pods with a sidecar get DNS (pod-dns.ts) where the machine allows user namespaces. */
+  private readonly dns: { support: UserNamespaceSupport; files: PodDnsFiles } | undefined;
 
   constructor(
     private pod: Pod,
@@ -66,6 +69,10 @@ export class PodWorker {
     this.workDir = join(node.stateDir, 'pods', `${this.namespace}_${this.name}_${this.uid}`);
     this.startTime = pod.status?.startTime ?? rfc3339(node.clock.now());
     const hasSidecar = pod.spec.containers.some((c) => c.name === SIDECAR_CONTAINER);
+    // A gateway is its proxy alone: no app container to resolve names in.
+    const hasApps = [...pod.spec.containers, ...(pod.spec.initContainers ?? [])].some((c) => c.name !== SIDECAR_CONTAINER);
+    this.dns = hasSidecar && hasApps ? { support: userNamespaceSupport(node.kubeletPath), files: podDnsFiles(this.workDir) } : undefined;
+    const dnsSupport = this.dns?.support;
     const previous = (list: ContainerStatus[] | undefined, name: string): ContainerStatus | undefined => list?.find((s) => s.name === name);
     const make = (container: Pod['spec']['containers'][number], kind: 'container' | 'init'): ContainerRunner => {
       const bindIp = hasSidecar && container.name !== SIDECAR_CONTAINER && kind === 'container' ? appIpOf(podIp) : podIp;
@@ -84,6 +91,7 @@ export class PodWorker {
         events: node.events,
         log: node.log,
         onChange: () => this.scheduleStatusWrite(),
+        ...(this.dns && dnsSupport?.ok ? { podDns: { tools: dnsSupport.tools, files: this.dns.files, inNamespaces: container.name !== SIDECAR_CONTAINER } } : {}),
       };
       const log = new ContainerLog(node.logDir, this.namespace, this.name, container.name);
       this.logs.set(container.name, log);
@@ -112,6 +120,7 @@ export class PodWorker {
   /** Starts the pod's processes; resolves once every container is started or waiting. */
   async start(): Promise<void> {
     mkdirSync(this.workDir, { recursive: true });
+    this.prepareDns();
     this.scheduleStatusWrite();
     if (!this.initDone) {
       for (const init of this.initRunners) {
@@ -127,6 +136,17 @@ export class PodWorker {
     if (this.terminating) return;
     for (const r of this.runners) r.start();
     this.scheduleStatusWrite();
+  }
+
+  /** Writes the pod's hosts file and resolv.conf, or says (as an event) why its containers get none. */
+  private prepareDns(): void {
+    if (!this.dns) return;
+    const ref = { namespace: this.namespace, name: this.name, uid: this.uid };
+    if (!this.dns.support.ok) {
+      this.node.events.record(ref, 'Warning', 'DNSConfigForming', dnsUnavailableMessage(this.dns.support.reason));
+      return;
+    }
+    writePodDnsFiles(this.dns.files, { name: this.name, namespace: this.namespace, ip: this.podIp });
   }
 
   /** Takes over the running containers of a previous kubelet (every container of the pod runs). */

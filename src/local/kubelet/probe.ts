@@ -59,6 +59,8 @@ export interface ProbeTarget {
   container: Container;
   env: Record<string, string>;
   cwd: string;
+  /** Wraps an exec probe's command so it runs inside the container's namespaces (pod-dns.ts). */
+  inContainer?: (argv: string[]) => string[];
 }
 
 export interface ProbeResult {
@@ -130,7 +132,8 @@ function execProbe(command: string[], target: ProbeTarget, timeoutMs: number): P
   if (command.length === 0) return Promise.resolve({ ok: false, message: 'exec probe has no command' });
   return new Promise((resolve) => {
     let output = '';
-    const child = spawn(command[0], command.slice(1), { env: target.env, cwd: target.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const argv = target.inContainer ? target.inContainer(command) : command;
+    const child = spawn(argv[0], argv.slice(1), { env: target.env, cwd: target.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const timer = setTimeout(() => {
       killTree(child.pid);
       resolve({ ok: false, message: `command ${JSON.stringify(command.join(' '))} timed out` });
