@@ -1,7 +1,11 @@
 // The agent with a real Envoy (pilot-agent's job): bootstrap, readiness from Envoy, merged stats,
 // restart after Envoy dies, drain on stop; and the same contract with the meshwork proxy.
 import assert from 'node:assert/strict';
+import { Resolver } from 'node:dns/promises';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { testEnvoyPath, NO_ENVOY } from '../envoy/testdata/live-envoy.js';
 import { edsCluster, httpListener, loadAssignment, routeConfig } from '../proxy/testutil/envoy.js';
@@ -34,8 +38,22 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
-function env(podIp: string, dataPlane: DataPlaneKind, xdsPort: number): NodeJS.ProcessEnv {
-  return { POD_NAME: 'app-1', POD_NAMESPACE: 'test', INSTANCE_IP: podIp, XDS_ADDRESS: `127.0.0.1:${xdsPort}`, CLUSTER_ID: 'cluster-1', ISTIO_META_WORKLOAD_NAME: 'app', MESHWORK_DATA_PLANE: dataPlane };
+function env(podIp: string, dataPlane: DataPlaneKind, xdsPort: number, hostsFile?: string): NodeJS.ProcessEnv {
+  return {
+    POD_NAME: 'app-1', POD_NAMESPACE: 'test', INSTANCE_IP: podIp, XDS_ADDRESS: `127.0.0.1:${xdsPort}`, CLUSTER_ID: 'cluster-1', ISTIO_META_WORKLOAD_NAME: 'app', MESHWORK_DATA_PLANE: dataPlane,
+    ...(hostsFile ? { MESHWORK_POD_HOSTS_FILE: hostsFile } : {}),
+  };
+}
+
+/** An NDS group: the one NameTable resource of a snapshot. */
+function nameTable(table: Record<string, { ips: string[]; shortname: string; namespace: string }>): Map<string, object> {
+  return new Map([['name-table', { table: Object.fromEntries(Object.entries(table).map(([host, info]) => [host, { ...info, registry: 'Kubernetes' }])) }]]);
+}
+
+function resolverAt(host: string): Resolver {
+  const r = new Resolver({ timeout: 2000, tries: 1 });
+  r.setServers([`${host}:15053`]);
+  return r;
 }
 
 for (const dataPlane of ['envoy', 'meshwork'] as const) {
@@ -45,36 +63,57 @@ for (const dataPlane of ['envoy', 'meshwork'] as const) {
     let xds: RunningXdsServer;
     let app: Server;
     let agent: RunningAgent;
-    const config = () => agentConfigFromEnv('sidecar', env(podIp, dataPlane, xds.port));
+    const dir = mkdtempSync(join(tmpdir(), 'agent-dns-'));
+    const hostsFile = join(dir, 'hosts');
+    const config = () => agentConfigFromEnv('sidecar', env(podIp, dataPlane, xds.port, hostsFile));
+    const resources = (services: Parameters<typeof nameTable>[0]) => {
+      const port = (app.address() as { port: number }).port;
+      return {
+        [TYPE_URLS.listener]: new Map([['in', httpListener('in', podIp, 8080, 'in')]]),
+        [TYPE_URLS.route]: new Map([['in', routeConfig('in', [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'app' } }] }])]]),
+        [TYPE_URLS.cluster]: new Map([['app', edsCluster('app')]]),
+        [TYPE_URLS.endpoint]: new Map([['app', loadAssignment('app', [{ host: APP_IP, port }])]]),
+        [TYPE_URLS.nameTable]: nameTable(services),
+      };
+    };
 
     before(async () => {
       xds = await startXdsServer({ host: '127.0.0.1', port: 0, cache, log: () => {} });
       app = createServer((_req, res) => res.end('hello from the app\n'));
       await new Promise<void>((r) => app.listen(0, APP_IP, r));
+      writeFileSync(hostsFile, 'written by the kubelet\n');
       agent = await startAgent(config(), { log: () => {}, accessLog: false });
     });
     after(async () => {
       await agent?.drainAndStop(0);
       await xds?.close();
       app?.close();
+      rmSync(dir, { recursive: true, force: true });
     });
 
-    it('is not ready until the control plane has sent its config', async () => {
+    it('is not ready until the control plane has sent its config and the pod\'s name table', async () => {
       const ready = await get(`http://${podIp}:15021/healthz/ready`);
       assert.equal(ready.status, 503);
-      const port = (app.address() as { port: number }).port;
-      cache.setSnapshot(config().nodeId, {
-        resources: {
-          [TYPE_URLS.listener]: new Map([['in', httpListener('in', podIp, 8080, 'in')]]),
-          [TYPE_URLS.route]: new Map([['in', routeConfig('in', [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'app' } }] }])]]),
-          [TYPE_URLS.cluster]: new Map([['app', edsCluster('app')]]),
-          [TYPE_URLS.endpoint]: new Map([['app', loadAssignment('app', [{ host: APP_IP, port }])]]),
-        },
-      });
+      cache.setSnapshot(config().nodeId, { resources: resources({ 'helloworld.sample.svc.cluster.local': { ips: ['127.216.0.7'], shortname: 'helloworld', namespace: 'sample' } }) });
       await until('ready', async () => ((await get(`http://${podIp}:15021/healthz/ready`)).status === 200 ? true : undefined));
       assert.equal((await until('a routed request', async () => { const r = await get(`http://${podIp}:8080/x`); return r.status === 200 ? r : undefined; })).body, 'hello from the app\n');
       assert.equal(agent.dataPlane.kind, dataPlane);
       assert.match(agent.dataPlane.version, dataPlane === 'envoy' ? /^envoy 1\.\d+\.\d+$/ : /^meshwork \d/);
+    });
+
+    it('answers the name table on POD_IP:15053 and keeps it in the pod\'s hosts file, in place', async () => {
+      assert.deepEqual(await resolverAt(podIp).resolve4('helloworld.sample'), ['127.216.0.7']);
+      assert.deepEqual(await resolverAt(podIp).resolve4('helloworld.sample.svc.cluster.local'), ['127.216.0.7']);
+      await assert.rejects(resolverAt(podIp).resolve4('helloworld'), { code: 'ENOTFOUND' }, 'the pod is in namespace test: no bare name for sample\'s Service');
+      await assert.rejects(resolverAt(podIp).resolve4('www.example.com'), { code: 'ENOTFOUND' });
+      const inode = statSync(hostsFile).ino;
+      assert.match(readFileSync(hostsFile, 'utf8'), /^127\.216\.0\.7\thelloworld\.sample\.svc\.cluster\.local helloworld\.sample\.svc helloworld\.sample$/m);
+      assert.match(readFileSync(hostsFile, 'utf8'), new RegExp(`^${podIp.replace(/\./g, '\\.')}\tapp-1$`, 'm'));
+      cache.setSnapshot(config().nodeId, { resources: resources({ 'api.test.svc.cluster.local': { ips: ['127.216.0.8'], shortname: 'api', namespace: 'test' } }) });
+      await until('the new table', async () => (/^127\.216\.0\.8\tapi\.test\.svc\.cluster\.local api\.test\.svc api\.test api$/m.test(readFileSync(hostsFile, 'utf8')) ? true : undefined));
+      assert.doesNotMatch(readFileSync(hostsFile, 'utf8'), /helloworld/);
+      assert.equal(statSync(hostsFile).ino, inode, 'the same file: a bind mount of it sees the change');
+      assert.deepEqual(await resolverAt(podIp).resolve4('api'), ['127.216.0.8']);
     });
 
     it('serves the data plane\'s stats and its own, merged, on the status port', async () => {

@@ -105,11 +105,15 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<RunningDns
     udp.close();
     throw err;
   }
+  let closing: Promise<void> | undefined;
   return {
     port,
-    close: async () => {
-      for (const s of connections) s.destroy();
-      await Promise.all([new Promise<void>((r) => udp.close(() => r())), new Promise<void>((r) => tcp.close(() => r()))]);
+    close: () => {
+      closing ??= (async () => {
+        for (const s of connections) s.destroy();
+        await Promise.all([new Promise<void>((r) => udp.close(() => r())), new Promise<void>((r) => tcp.close(() => r()))]);
+      })();
+      return closing;
     },
   };
 }
