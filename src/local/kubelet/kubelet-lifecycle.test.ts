@@ -162,7 +162,8 @@ test('deleting a pod stops its processes, frees its IP, removes the object; logs
   const sleepPid = pidOf(s, 'sleep');
   h.store.delete(POD_TYPE, 'sample', 'sleeper');
   await waitFor('sleep process gone', () => !processAlive(sleepPid));
-  assert.equal(existsSync(`${h.stateDir}/logs/sample_sleeper_sleep.log`), false, 'logs of a deleted pod are removed');
+  // The logs go once the container's monitor has recorded the exit, a moment after the process.
+  await waitFor('logs of a deleted pod removed', () => !existsSync(`${h.stateDir}/logs/sample_sleeper_sleep.log`));
 
   // The freed IP can be held by a new pod (a pod that asks for it keeps it only when it is free).
   h.store.create(POD_TYPE, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'again', namespace: 'sample' }, spec: { containers: [HELLO] }, status: { podIP: ip } });

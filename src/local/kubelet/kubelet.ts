@@ -17,7 +17,7 @@ import { PodIpAllocator } from './ip-allocator.js';
 import { PodWorker, type NodeContext } from './pod-worker.js';
 import { asPod, type Pod } from './pod-types.js';
 import { ProcessRegistry, type RunningContainer } from './process-registry.js';
-import { hasOwnMountNamespace, inContainerOf, userNamespaceSupport } from './pod-dns.js';
+import { hasOwnMountNamespace, inContainerOf, userNamespaceSupport, type UserNamespaceSupport } from './pod-dns.js';
 import type { Adoptable } from './container-runner.js';
 import type { ExecRequest, LogRequest, PodRuntime } from './runtime.js';
 
@@ -36,6 +36,8 @@ export interface KubeletOptions {
    * service-account token, so in-cluster clients (the control plane) reach the API server.
    */
   serviceAccountKubeconfig?: string;
+  /** Whether pods can get their own /etc/hosts and /etc/resolv.conf (pod-dns.ts); detected when not given (tests give it). */
+  userNamespaces?: UserNamespaceSupport;
 }
 
 export interface Kubelet extends PodRuntime {
@@ -69,6 +71,7 @@ export function startKubelet(opts: KubeletOptions): Kubelet {
     registry,
     events,
     log,
+    userNamespaces: () => opts.userNamespaces ?? userNamespaceSupport(),
   };
   const workers = new Map<string, PodWorker>();
   const deletions = new Set<Promise<void>>();
@@ -248,7 +251,7 @@ export function startKubelet(opts: KubeletOptions): Kubelet {
       if (!runner.running) throw notRunning(runner, req.pod);
       // A container with its pod's DNS files runs in namespaces of its own: the command joins them.
       const pid = runner.mainPid;
-      const support = userNamespaceSupport(node.kubeletPath);
+      const support = node.userNamespaces();
       const enter = pid !== undefined && support.ok && hasOwnMountNamespace(pid) ? (argv: string[]) => inContainerOf(support.tools, pid, argv) : undefined;
       return runExec({
         ...(enter ? { inContainer: enter } : {}),

@@ -51,8 +51,8 @@ function mountScript(mount: string): string {
  * /etc/hosts and /etc/resolv.conf in it: tried for real, once per process.
  */
 let support: UserNamespaceSupport | undefined;
-export function userNamespaceSupport(path = process.env.PATH ?? SYSTEM_PATH): UserNamespaceSupport {
-  support ??= probeSupport(path);
+export function userNamespaceSupport(): UserNamespaceSupport {
+  support ??= probeSupport(process.env.PATH ?? SYSTEM_PATH);
   return support;
 }
 

@@ -15,7 +15,7 @@ import { appIpOf } from './ip-allocator.js';
 import { desiredConditions, mergeConditions, podPhase } from './pod-status.js';
 import { asPod, type ContainerStatus, type Pod, type PodStatus } from './pod-types.js';
 import type { ProcessRegistry } from './process-registry.js';
-import { dnsUnavailableMessage, podDnsFiles, userNamespaceSupport, writePodDnsFiles, type PodDnsFiles, type UserNamespaceSupport } from './pod-dns.js';
+import { dnsUnavailableMessage, podDnsFiles, writePodDnsFiles, type PodDnsFiles, type UserNamespaceSupport } from './pod-dns.js';
 
 /** The container name that marks a pod as having a sidecar proxy (it owns the pod IP). */
 export const SIDECAR_CONTAINER = 'istio-proxy';
@@ -36,6 +36,8 @@ export interface NodeContext {
   registry: ProcessRegistry;
   events: EventRecorder;
   log: (line: string) => void;
+  /** Whether pods can get their own /etc/hosts and /etc/resolv.conf (asked for pods with a sidecar only). */
+  userNamespaces: () => UserNamespaceSupport;
 }
 
 const MAX_STATUS_ATTEMPTS = 5;
@@ -71,7 +73,7 @@ export class PodWorker {
     const hasSidecar = pod.spec.containers.some((c) => c.name === SIDECAR_CONTAINER);
     // A gateway is its proxy alone: no app container to resolve names in.
     const hasApps = [...pod.spec.containers, ...(pod.spec.initContainers ?? [])].some((c) => c.name !== SIDECAR_CONTAINER);
-    this.dns = hasSidecar && hasApps ? { support: userNamespaceSupport(node.kubeletPath), files: podDnsFiles(this.workDir) } : undefined;
+    this.dns = hasSidecar && hasApps ? { support: node.userNamespaces(), files: podDnsFiles(this.workDir) } : undefined;
     const dnsSupport = this.dns?.support;
     const previous = (list: ContainerStatus[] | undefined, name: string): ContainerStatus | undefined => list?.find((s) => s.name === name);
     const make = (container: Pod['spec']['containers'][number], kind: 'container' | 'init'): ContainerRunner => {
