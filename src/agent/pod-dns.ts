@@ -19,17 +19,12 @@ export interface PodDnsOptions {
   metadata: Readonly<Record<string, unknown>>;
   /** The pod's hosts file; undefined when the pod's containers do not get one (no user namespaces). */
   hostsFile?: string;
-  domainSuffix?: string;
-  /** 0 picks a free port (tests). */
-  port?: number;
   log: (line: string) => void;
 }
 
 export interface PodDns {
   /** The first name table has arrived (and is in the hosts file). */
   hasTable(): boolean;
-  /** Where the DNS server listens; undefined when it could not bind. */
-  readonly port: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -38,13 +33,13 @@ export async function startPodDns(opts: PodDnsOptions): Promise<PodDns> {
   let received = false;
   let server: RunningDnsServer | undefined;
   try {
-    server = await startDnsServer({ host: opts.podIp, port: opts.port ?? DNS_PROXY_PORT, names: () => names, log: opts.log });
+    server = await startDnsServer({ host: opts.podIp, port: DNS_PROXY_PORT, names: () => names, log: opts.log });
   } catch (err) {
     // The proxy still works without it: say so, do not take the pod down.
-    opts.log(`warning: dns: cannot serve DNS on ${opts.podIp}:${opts.port ?? DNS_PROXY_PORT}: ${(err as Error).message}`);
+    opts.log(`warning: dns: cannot serve DNS on ${opts.podIp}:${DNS_PROXY_PORT}: ${(err as Error).message}`);
   }
   const onTable = (table: NameTable): void => {
-    names = lookupNames(table, opts.namespace, opts.domainSuffix);
+    names = lookupNames(table, opts.namespace);
     if (opts.hostsFile) {
       try {
         writeInPlace(opts.hostsFile, renderHostsFile({ ip: opts.podIp, hostname: opts.podName }, names));
@@ -59,7 +54,6 @@ export async function startPodDns(opts: PodDnsOptions): Promise<PodDns> {
   client.start();
   return {
     hasTable: () => received,
-    port: server?.port,
     async stop() {
       client.stop();
       await server?.close();

@@ -103,15 +103,11 @@ export interface AgentOptions {
   /** `--envoy PATH`; otherwise MESHWORK_ENVOY, the project's install, PATH. */
   envoyPath?: string;
   log?: (line: string) => void;
-  /** The sidecar's DNS port (default 15053; 0 picks a free one, for tests). */
-  dnsPort?: number;
 }
 
 export interface RunningAgent {
   dataPlane: DataPlane;
   statusPort: number;
-  /** The sidecar's DNS port (undefined for a router, or when it could not bind). */
-  dnsPort: number | undefined;
   /** Marks the proxy not ready, drains, lets in-flight requests finish, then stops it. */
   drainAndStop(drainMs: number): Promise<void>;
 }
@@ -158,7 +154,6 @@ export async function startAgent(config: AgentConfig, opts: AgentOptions = {}): 
           clusterId: config.clusterId,
           metadata: config.metadata,
           ...(config.hostsFile ? { hostsFile: config.hostsFile } : {}),
-          ...(opts.dnsPort !== undefined ? { port: opts.dnsPort } : {}),
           log,
         })
       : undefined;
@@ -194,7 +189,6 @@ export async function startAgent(config: AgentConfig, opts: AgentOptions = {}): 
   const address = status.address();
   return {
     dataPlane,
-    dnsPort: dns?.port,
     statusPort: typeof address === 'object' && address ? address.port : STATUS_PORT,
     async drainAndStop(drainMs: number) {
       draining = true;

@@ -43,14 +43,16 @@ export function dnsUnavailableMessage(reason: string): string {
 
 /** The script run as uid 0 of the new namespaces: mount the pod's files, then become the container's program. */
 function mountScript(mount: string): string {
-  return `${mount} --bind "$1" /etc/hosts && ${mount} --bind "$2" /etc/resolv.conf && shift 2 && exec "$@"`;
+  const quoted = `'${mount.replace(/'/g, `'\\''`)}'`;
+  return `${quoted} --bind "$1" /etc/hosts && ${quoted} --bind "$2" /etc/resolv.conf && shift 2 && exec "$@"`;
 }
+
+let support: UserNamespaceSupport | undefined;
 
 /**
  * Whether this machine lets the kubelet's user create a user + mount namespace and bind-mount over
  * /etc/hosts and /etc/resolv.conf in it: tried for real, once per process.
  */
-let support: UserNamespaceSupport | undefined;
 export function userNamespaceSupport(): UserNamespaceSupport {
   support ??= probeSupport(process.env.PATH ?? SYSTEM_PATH);
   return support;
@@ -67,7 +69,7 @@ function probeSupport(path: string): UserNamespaceSupport {
   try {
     const hosts = join(dir, 'hosts');
     writeFileSync(hosts, '127.0.0.1 localhost\n');
-    const argv = [...inPodNamespaces(found, { hostsFile: hosts, resolvConf: hosts }, [found.sh, '-c', 'true'])];
+    const argv = inPodNamespaces(found, { hostsFile: hosts, resolvConf: hosts }, [found.sh, '-c', 'true']);
     const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 5000 });
     if (r.error) return { ok: false, reason: r.error.message };
     if (r.status !== 0) return { ok: false, reason: `\`unshare --user --map-root-user --mount\` failed: ${(r.stderr || `exit ${r.status}`).trim()}` };
