@@ -4,6 +4,7 @@
 // where their ownership is recorded. A write that changes the status of a kind with a status
 // subresource is recorded as two, the object's and the status subresource's, as a controller's Update
 // and UpdateStatus calls would be.
+import { isDeepStrictEqual } from 'node:util';
 import { parseApiVersion } from '../../config/kinds.js';
 import type { ResourceType } from '../../config/kinds.js';
 import type { KubeObject } from '../../config/object.js';
@@ -30,15 +31,25 @@ export function storeWritingAs(store: ObjectStore, manager: string, now: () => n
       const live = store.get(t, obj.metadata.namespace, obj.metadata.name ?? '');
       if (!live) return store.update(t, obj);
       // Ownership starts from what is stored, whatever managedFields the writer's copy carries.
-      const fromLive = { ...obj, metadata: { ...obj.metadata, managedFields: live.metadata.managedFields } };
+      const fromLive: KubeObject = { ...obj, metadata: { ...obj.metadata, managedFields: live.metadata.managedFields } };
       if (!t.subresources.includes('status')) return store.update(t, track(t, fromLive, live, 'main'));
-      const { status: liveStatus } = live;
-      const objectPart = track(t, liveStatus === undefined ? withoutStatus(fromLive) : { ...fromLive, status: liveStatus }, live, 'main');
-      const afterObject = { ...live, metadata: { ...live.metadata, managedFields: objectPart.metadata.managedFields } };
-      const both = track(t, { ...fromLive, metadata: { ...fromLive.metadata, managedFields: objectPart.metadata.managedFields } }, afterObject, 'status');
-      return store.update(t, both);
+      // Most writes touch one side only (a kubelet's pod status, a controller's spec): skip the other's bookkeeping.
+      let managedFields = live.metadata.managedFields;
+      if (!isDeepStrictEqual(comparable(live), comparable(fromLive))) {
+        const { status: liveStatus } = live;
+        managedFields = track(t, liveStatus === undefined ? withoutStatus(fromLive) : { ...fromLive, status: liveStatus }, live, 'main').metadata.managedFields;
+      }
+      const next = { ...fromLive, metadata: { ...fromLive.metadata, managedFields } };
+      if (isDeepStrictEqual(live.status, fromLive.status)) return store.update(t, next);
+      return store.update(t, track(t, next, { ...live, metadata: { ...live.metadata, managedFields } }, 'status'));
     },
   };
+}
+
+/** What a write of the object itself (not its status) may change. */
+function comparable(obj: KubeObject): KubeObject {
+  const { managedFields: _managed, resourceVersion: _rv, ...metadata } = obj.metadata;
+  return { ...withoutStatus(obj), metadata };
 }
 
 function withoutStatus(obj: KubeObject): KubeObject {

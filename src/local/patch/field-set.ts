@@ -143,32 +143,38 @@ export class FieldSet {
   }
 
   insert(path: FieldPath): void {
-    if (path.length === 0) return;
-    const [head, ...rest] = path;
-    const token = elementToken(head!);
-    let node = this.nodes.get(token);
-    if (!node) {
-      node = { element: head!, member: false };
-      this.nodes.set(token, node);
+    let set: FieldSet = this;
+    for (let i = 0; i < path.length; i++) {
+      const pe = path[i]!;
+      const token = elementToken(pe);
+      let node = set.nodes.get(token);
+      if (!node) {
+        node = { element: pe, member: false };
+        set.nodes.set(token, node);
+      }
+      if (i === path.length - 1) node.member = true;
+      else set = node.children ??= new FieldSet();
     }
-    if (rest.length === 0) node.member = true;
-    else (node.children ??= new FieldSet()).insert(rest);
+  }
+
+  private nodeAt(path: FieldPath): SetNode | undefined {
+    let set: FieldSet | undefined = this;
+    let node: SetNode | undefined;
+    for (const pe of path) {
+      node = set?.nodes.get(elementToken(pe));
+      if (!node) return undefined;
+      set = node.children;
+    }
+    return node;
   }
 
   has(path: FieldPath): boolean {
-    if (path.length === 0) return false;
-    const node = this.nodes.get(elementToken(path[0]!));
-    if (!node) return false;
-    return path.length === 1 ? node.member : (node.children?.has(path.slice(1)) ?? false);
+    return path.length > 0 && (this.nodeAt(path)?.member ?? false);
   }
 
   /** Whether the set holds `path` or any path below it. */
   hasPrefix(path: FieldPath): boolean {
-    if (path.length === 0) return !this.isEmpty();
-    const node = this.nodes.get(elementToken(path[0]!));
-    if (!node) return false;
-    if (path.length === 1) return true;
-    return node.children?.hasPrefix(path.slice(1)) ?? false;
+    return path.length === 0 ? !this.isEmpty() : this.nodeAt(path) !== undefined;
   }
 
   /** The paths below `pe`, relative to it. */
@@ -186,24 +192,55 @@ export class FieldSet {
     return out;
   }
 
-  union(other: FieldSet): FieldSet {
-    const out = this.copy();
-    for (const p of other.paths()) out.insert(p);
+  /**
+   * A new set from this one and `other`, node by node: `member` decides membership from the two
+   * memberships, `descend` whether to look below a node only this set has (true) or keep it whole.
+   */
+  private combine(other: FieldSet, member: (mine: boolean, theirs: boolean | undefined) => boolean, onlyMine: 'keep' | 'drop', onlyTheirs: 'keep' | 'drop'): FieldSet {
+    const out = new FieldSet();
+    const add = (token: string, node: SetNode, isMember: boolean, children: FieldSet | undefined) => {
+      if (!isMember && (!children || children.isEmpty())) return;
+      out.nodes.set(token, { element: node.element, member: isMember, ...(children && !children.isEmpty() ? { children } : {}) });
+    };
+    for (const [token, mine] of this.nodes) {
+      const theirs = other.nodes.get(token);
+      if (!theirs) {
+        if (onlyMine === 'keep') add(token, mine, mine.member, mine.children?.copy());
+        continue;
+      }
+      const children = mine.children && theirs.children ? mine.children.combine(theirs.children, member, onlyMine, onlyTheirs) : onlyMine === 'keep' && mine.children ? mine.children.copy() : onlyTheirs === 'keep' && theirs.children ? theirs.children.copy() : undefined;
+      add(token, mine, member(mine.member, theirs.member), children);
+    }
+    if (onlyTheirs === 'keep') {
+      for (const [token, theirs] of other.nodes) if (!this.nodes.has(token)) add(token, theirs, theirs.member, theirs.children?.copy());
+    }
     return out;
+  }
+
+  union(other: FieldSet): FieldSet {
+    return this.combine(other, (a, b) => a || b === true, 'keep', 'keep');
   }
 
   /** Members of this set that `other` does not hold (exact paths). */
   difference(other: FieldSet): FieldSet {
-    return FieldSet.of(...this.paths().filter((p) => !other.has(p)));
+    return this.combine(other, (a, b) => a && b !== true, 'keep', 'drop');
   }
 
   intersection(other: FieldSet): FieldSet {
-    return FieldSet.of(...this.paths().filter((p) => other.has(p)));
+    return this.combine(other, (a, b) => a && b === true, 'drop', 'drop');
   }
 
   /** Members of this set that are neither in `other` nor below a member of `other`. */
   recursiveDifference(other: FieldSet): FieldSet {
-    return FieldSet.of(...this.paths().filter((p) => !p.some((_, i) => other.has(p.slice(0, i + 1)))));
+    const out = new FieldSet();
+    for (const [token, mine] of this.nodes) {
+      const theirs = other.nodes.get(token);
+      if (theirs?.member) continue;
+      const children = theirs?.children && mine.children ? mine.children.recursiveDifference(theirs.children) : mine.children?.copy();
+      if (!mine.member && (!children || children.isEmpty())) continue;
+      out.nodes.set(token, { element: mine.element, member: mine.member, ...(children && !children.isEmpty() ? { children } : {}) });
+    }
+    return out;
   }
 
   equals(other: FieldSet): boolean {
@@ -211,7 +248,9 @@ export class FieldSet {
   }
 
   copy(): FieldSet {
-    return FieldSet.of(...this.paths());
+    const out = new FieldSet();
+    for (const [token, node] of this.nodes) out.nodes.set(token, { element: node.element, member: node.member, ...(node.children ? { children: node.children.copy() } : {}) });
+    return out;
   }
 
   private sortedNodes(): SetNode[] {

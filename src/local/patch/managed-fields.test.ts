@@ -68,6 +68,23 @@ describe('updates', () => {
   });
 });
 
+describe('the cap on Update entries', () => {
+  test('past 10, the oldest Update entries merge into "ancient-changes"', () => {
+    let obj = deployment({});
+    let managers: Managers = new Map();
+    for (let i = 0; i < 12; i++) {
+      const next = deployment({}, { labels: { [`l${i}`]: 'x', ...((obj.metadata as JsonObject).labels as JsonObject) } });
+      managers = updateOwnership(obj, next, managers, writer(`m${String(i).padStart(2, '0')}`, `2025-01-01T00:00:${String(i).padStart(2, '0')}Z`), CTX);
+      obj = next;
+    }
+    const names = [...managers.values()].map((m) => m.manager).sort();
+    assert.equal(names.length, 10);
+    assert.deepEqual(names.slice(0, 2), ['ancient-changes', 'm03']);
+    const ancient = [...managers.values()].find((m) => m.manager === 'ancient-changes')!;
+    assert.deepEqual(ancient.fields.paths().map(pathText), ['.metadata.labels', '.metadata.labels.l0', '.metadata.labels.l1', '.metadata.labels.l2']);
+  });
+});
+
 describe('applies', () => {
   const config = deployment({ replicas: 2, paused: false });
 

@@ -229,6 +229,38 @@ export function updateOwnership(live: JsonValue, next: JsonValue, managers: Mana
   if (owned.isEmpty()) return out;
   const previous = out.get(selfId)?.fields ?? new FieldSet();
   out.set(selfId, { ...self, fields: previous.union(owned), time: writer.now });
+  return capUpdateManagers(out);
+}
+
+/** At most this many Update entries are kept; older ones merge into "ancient-changes", as the apiserver does. */
+export const MAX_UPDATE_MANAGERS = 10;
+
+function capUpdateManagers(managers: Managers): Managers {
+  const updaters = [...managers.entries()].filter(([, m]) => m.operation === 'Update');
+  if (updaters.length <= MAX_UPDATE_MANAGERS) return managers;
+  const seconds = (m: Manager) => (m.time ? Math.floor(Date.parse(m.time) / 1000) : 0);
+  updaters.sort(([idA, a], [idB, b]) => seconds(a) - seconds(b) || cmp(idA, idB));
+  const out = new Map(managers);
+  let count = updaters.length;
+  // The oldest entry of a version becomes its bucket once a second one has to go.
+  const firstOfVersion = new Map<string, string>();
+  for (const [id, m] of updaters) {
+    if (count <= MAX_UPDATE_MANAGERS) break;
+    const bucket = { manager: 'ancient-changes', operation: 'Update' as const, apiVersion: m.apiVersion };
+    const bucketId = managerId(bucket);
+    const first = firstOfVersion.get(m.apiVersion);
+    if (first === undefined) {
+      firstOfVersion.set(m.apiVersion, id);
+      continue;
+    }
+    if (!out.has(bucketId)) {
+      out.set(bucketId, { ...out.get(first)!, ...bucket });
+      out.delete(first);
+    }
+    out.set(bucketId, { ...bucket, fields: out.get(bucketId)!.fields.union(m.fields), ...(m.time ? { time: m.time } : {}) });
+    out.delete(id);
+    count--;
+  }
   return out;
 }
 

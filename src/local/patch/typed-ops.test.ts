@@ -3,7 +3,8 @@ import { describe, test } from 'node:test';
 import { FieldSet, fieldElement, keyElement, pathText } from './field-set.js';
 import type { JsonObject } from './json.js';
 import { SchemaMismatch, compare, merge, removeFields, toFieldSet } from './typed-ops.js';
-import { kindTypedNode } from './typed-schema.js';
+import { kindTypedNode, typedNodeOf } from './typed-schema.js';
+import { shapeFromJsonSchema } from '../../config/schemas/field-shape.js';
 import type { TypedNode } from './typed-schema.js';
 
 function schema(apiVersion: string, kind: string): TypedNode {
@@ -84,6 +85,27 @@ describe('toFieldSet', () => {
     assert.throws(() => toFieldSet({ metadata: { ownerReferences: [{ uid: 'u' }, { name: 'x' }] } }, SERVICE, { strict: true }), /\.metadata\.ownerReferences: element 1: associative list with keys has an element that omits all key fields \["uid"\]/);
     // A key with a default is filled in: a port without protocol is the TCP one.
     assert.throws(() => toFieldSet({ spec: { ports: [{ port: 80 }, { port: 80, protocol: 'TCP' }] } }, SERVICE, { strict: true }), /duplicate entries for key \[port=80,protocol="TCP"\]/);
+  });
+});
+
+describe('custom kinds: list types from the JSON schema', () => {
+  test('x-kubernetes-list-type map with x-kubernetes-list-map-keys merges by key; set by value', () => {
+    const shape = shapeFromJsonSchema(
+      {
+        type: 'object',
+        properties: {
+          rules: { type: 'array', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'], items: { type: 'object', properties: { name: { type: 'string' }, port: { type: 'integer' } } } },
+          tags: { type: 'array', 'x-kubernetes-list-type': 'set', items: { type: 'string' } },
+          plain: { type: 'array', items: { type: 'string' } },
+        },
+      },
+      () => undefined,
+    );
+    const node = typedNodeOf(shape);
+    const set = toFieldSet({ rules: [{ name: 'a', port: 1 }], tags: ['x'], plain: ['y'] }, node);
+    assert.deepEqual(paths(set), ['.plain', '.rules[name="a"]', '.rules[name="a"].name', '.rules[name="a"].port', '.tags[="x"]']);
+    const merged = merge({ rules: [{ name: 'a', port: 1 }, { name: 'b', port: 2 }] }, { rules: [{ name: 'a', port: 9 }] }, node);
+    assert.deepEqual(merged.rules, [{ name: 'a', port: 9 }, { name: 'b', port: 2 }]);
   });
 });
 
