@@ -35,7 +35,7 @@ const KUBECTL_MANAGER = 'kubectl';
 const CONFLICT_RETRIES = 5;
 
 /** Refuses what this server does not apply, with what to do instead. */
-export function refuseApply(route: ResourceRoute, contentType: string | undefined): void {
+function refuseApply(route: ResourceRoute, contentType: string | undefined): void {
   if (mediaType(contentType) === 'application/apply-patch+cbor') {
     throw unsupportedMediaType('server-side apply in CBOR (application/apply-patch+cbor) is not supported by this API server: send the configuration as application/apply-patch+yaml (JSON is valid YAML)');
   }
@@ -128,12 +128,8 @@ function lastAppliedValue(config: KubeObject): string {
   return `${JSON.stringify(sorted({ ...config, metadata }))}\n`;
 }
 
-interface Applied {
-  object: KubeObject;
-}
-
-/** The apply itself, pure over the live object (undefined: the object does not exist yet). */
-function computeApply(route: ResourceRoute, live: KubeObject | undefined, config: KubeObject, manager: string, force: boolean, now: number): Applied {
+/** The object after the apply, with its managedFields; pure over the live object (undefined: it does not exist yet). */
+function computeApply(route: ResourceRoute, live: KubeObject | undefined, config: KubeObject, manager: string, force: boolean, now: number): KubeObject {
   const apiVersion = apiVersionOf(route.group, route.version);
   const liveJson: JsonObject = live ? withoutManagedFields(live) : {};
   const ctx: OwnershipContext | undefined = ownershipContext(route.type, apiVersion, 'main', live ? [live, config] : [config]);
@@ -145,8 +141,8 @@ function computeApply(route: ResourceRoute, live: KubeObject | undefined, config
     managers = updateOwnership({}, liveJson, managers, { ...writer, manager: 'before-first-apply' }, ctx);
   }
   const opts: ApplyOptions = { force };
-  const previousApply = lastApplied(live ?? config, apiVersion);
-  if (manager === KUBECTL_MANAGER && live && previousApply) opts.allowedConflicts = lastAppliedFields(previousApply, liveJson, ctx.node);
+  const previousApply = live && manager === KUBECTL_MANAGER ? lastApplied(live, apiVersion) : undefined;
+  if (previousApply) opts.allowedConflicts = lastAppliedFields(previousApply, liveJson, ctx.node);
   let result;
   try {
     result = applyConfiguration(liveJson, config as JsonObject, managers, writer, ctx, opts);
@@ -163,7 +159,7 @@ function computeApply(route: ResourceRoute, live: KubeObject | undefined, config
   if (manager === KUBECTL_MANAGER && object.metadata?.annotations?.[LAST_APPLIED] !== undefined) {
     object = { ...object, metadata: { ...object.metadata, annotations: { ...object.metadata.annotations, [LAST_APPLIED]: lastAppliedValue(config) } } };
   }
-  return { object: withManagers(object, result.managers) };
+  return withManagers(object, result.managers);
 }
 
 export async function applyObject(ctx: ApiContext, route: ResourceRoute, body: Buffer, contentType: string | undefined, query: URLSearchParams): Promise<Reply> {
@@ -181,7 +177,7 @@ export async function applyObject(ctx: ApiContext, route: ResourceRoute, body: B
   for (let attempt = 0; ; attempt++) {
     const current = ctx.store.get(route.type, route.namespace, route.name ?? '');
     const live = current ? asServed(current, route.group, route.version) : undefined;
-    const { object } = computeApply(route, live, config, manager, force, ctx.now());
+    const object = computeApply(route, live, config, manager, force, ctx.now());
     try {
       if (!current) {
         const created = objectForRoute(object as Record<string, unknown>, route);

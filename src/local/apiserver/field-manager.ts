@@ -8,7 +8,7 @@ import { StatusError, invalid } from '../../config/status.js';
 import { formatTimestamp } from '../store/metadata.js';
 import { FieldSet, fieldElement } from '../patch/field-set.js';
 import type { JsonObject } from '../patch/json.js';
-import { fieldManagerProblems, readManagedFields, updateOwnership, writeManagedFields } from '../patch/managed-fields.js';
+import { MAX_MANAGER_LENGTH, ManagedFieldsError, fieldManagerProblems, isPrintable, readManagedFields, updateOwnership, writeManagedFields } from '../patch/managed-fields.js';
 import type { Managers, OwnershipContext, Writer } from '../patch/managed-fields.js';
 import { kindTypedNode } from '../patch/typed-schema.js';
 
@@ -27,8 +27,8 @@ export function invalidOptions(kind: OptionsKind, field: string, message: string
 export function managerFromUserAgent(userAgent: string | undefined): string {
   let out = '';
   for (const ch of (userAgent ?? '').split('/')[0]!) {
-    if (!/^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u.test(ch)) continue;
-    if (Buffer.byteLength(out + ch) > 128) break;
+    if (!isPrintable(ch)) continue;
+    if (Buffer.byteLength(out + ch) > MAX_MANAGER_LENGTH) break;
     out += ch;
   }
   return out;
@@ -51,7 +51,7 @@ export function updateManager(query: URLSearchParams, userAgent: string | undefi
 export type TrackedEndpoint = 'main' | 'status' | 'scale';
 
 /** Fields a write through `endpoint` cannot own, because that endpoint resets them (the strategies' reset fields). */
-export function ignoredFields(t: ResourceType, endpoint: TrackedEndpoint, objects: KubeObject[]): FieldSet {
+function ignoredFields(t: ResourceType, endpoint: TrackedEndpoint, objects: KubeObject[]): FieldSet {
   if (endpoint === 'status') {
     const keys = new Set(objects.flatMap((o) => Object.keys(o)).filter((k) => k !== 'status' && k !== 'apiVersion' && k !== 'kind'));
     return FieldSet.of(...[...keys].map((k) => [fieldElement(k)]));
@@ -115,7 +115,8 @@ export function trackUpdate(next: KubeObject, w: UpdateTracking): KubeObject {
     try {
       sent = readManagedFields(next.metadata.managedFields);
     } catch (err) {
-      throw invalid(w.type, next.metadata.name ?? '', [{ reason: 'FieldValueInvalid', field: 'metadata.managedFields', message: (err as Error).message }]);
+      if (!(err instanceof ManagedFieldsError)) throw err;
+      throw invalid(w.type, next.metadata.name ?? '', [{ reason: 'FieldValueInvalid', field: err.field, message: err.problem }]);
     }
     base = sent.kind === 'entries' ? sent.managers : sent.kind === 'reset' ? new Map() : managersOf(w.live);
   }

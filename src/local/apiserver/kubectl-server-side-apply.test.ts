@@ -239,6 +239,17 @@ describe('kubectl apply --server-side', () => {
     assert.match(String(warned.headers.warning), /line 6: key \\"a\\" already set in map/);
   });
 
+  test('managedFields in a write: [{}] resets them, a bad entry is a 422 naming it', async () => {
+    assert.equal((await k(['create', 'configmap', 'reset-me', '--from-literal=a=1'])).code, 0);
+    const path = '/api/v1/namespaces/sample/configmaps/reset-me';
+    const bad = await c.request('PATCH', path, { body: { metadata: { managedFields: [{ manager: 'x', operation: 'Patch', apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: {} }] } }, contentType: 'application/merge-patch+json' });
+    assert.equal(bad.status, 422);
+    assert.equal((bad.json() as { message: string }).message, 'ConfigMap "reset-me" is invalid: metadata.managedFields[0].operation: Unsupported value: "Patch": supported values: "Apply", "Update"');
+    const reset = await c.request('PATCH', path, { body: { metadata: { managedFields: [{}] } }, contentType: 'application/merge-patch+json' });
+    assert.equal(reset.status, 200);
+    assert.equal((reset.json() as { metadata: { managedFields?: unknown } }).metadata.managedFields, undefined);
+  });
+
   test('apply to a subresource is refused with a clear error', async () => {
     const r = await k(['apply', '--server-side', '--subresource=status', '-f', '-'], deployment('web'));
     assert.equal(r.code, 1);

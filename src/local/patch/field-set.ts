@@ -5,7 +5,7 @@
 //   v:"x"             the item of a set
 //   i:0               the item at an index (lists that are neither: not produced here, but read)
 //   .: {}             the path that leads here is itself in the set, besides paths below it
-import { isJsonObject, jsonEqual } from './json.js';
+import { isJsonObject } from './json.js';
 import type { JsonObject, JsonValue } from './json.js';
 
 export type PathElement =
@@ -103,7 +103,7 @@ function compareValues(a: JsonValue, b: JsonValue): number {
 }
 
 /** The order fieldsV1 lists elements in: fields by name, then keyed items, then set values, then indexes. */
-export function compareElements(a: PathElement, b: PathElement): number {
+function compareElements(a: PathElement, b: PathElement): number {
   const byKind = KIND_ORDER[kindOf(a)] - KIND_ORDER[kindOf(b)];
   if (byKind !== 0) return byKind;
   if ('field' in a && 'field' in b) return compareStrings(a.field, b.field);
@@ -241,10 +241,6 @@ export class FieldSet {
       out.nodes.set(token, { element: mine.element, member: mine.member, ...(children && !children.isEmpty() ? { children } : {}) });
     }
     return out;
-  }
-
-  equals(other: FieldSet): boolean {
-    return jsonEqual(this.toFieldsV1(), other.toFieldsV1());
   }
 
   copy(): FieldSet {

@@ -53,14 +53,19 @@ export function describeManager(m: Pick<Manager, 'manager' | 'operation' | 'apiV
   return text;
 }
 
-const MAX_MANAGER_LENGTH = 128;
+export const MAX_MANAGER_LENGTH = 128;
+
+/** Go's unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space. */
+export function isPrintable(ch: string): boolean {
+  return /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u.test(ch);
+}
 
 /** Problems of a manager name (the apiserver's ValidateFieldManager); [] when valid. */
 export function fieldManagerProblems(name: string): string[] {
   const problems: string[] = [];
   if (Buffer.byteLength(name) > MAX_MANAGER_LENGTH) problems.push(`Too long: may not be more than ${MAX_MANAGER_LENGTH} bytes`);
   [...name].forEach((ch, i) => {
-    if (!/^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u.test(ch)) problems.push(`Invalid value: ${JSON.stringify(name)}: invalid character U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')} (at position ${i})`);
+    if (!isPrintable(ch)) problems.push(`Invalid value: ${JSON.stringify(name)}: invalid character U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')} (at position ${i})`);
   });
   return problems;
 }
@@ -68,29 +73,40 @@ export function fieldManagerProblems(name: string): string[] {
 /** `metadata.managedFields` as sent: absent (undefined), a reset (`[]` or `[{}]`), or entries. */
 export type ManagedFieldsInput = { kind: 'absent' } | { kind: 'reset' } | { kind: 'entries'; managers: Managers };
 
-/** Reads `metadata.managedFields`; throws an Error naming the first bad entry. */
+/** A bad `metadata.managedFields`: `field` is the path of the bad part (`metadata.managedFields[0].operation`). */
+export class ManagedFieldsError extends Error {
+  constructor(
+    readonly field: string,
+    readonly problem: string,
+  ) {
+    super(`${field}: ${problem}`);
+    this.name = 'ManagedFieldsError';
+  }
+}
+
+/** Reads `metadata.managedFields`; throws a ManagedFieldsError naming the first bad entry. */
 export function readManagedFields(value: unknown): ManagedFieldsInput {
   if (value === undefined || value === null) return { kind: 'absent' };
-  if (!Array.isArray(value)) throw new Error('metadata.managedFields must be a list');
+  if (!Array.isArray(value)) throw new ManagedFieldsError('metadata.managedFields', 'must be a list');
   if (value.length === 0 || (value.length === 1 && isJsonObject(value[0]) && Object.keys(value[0]).length === 0)) return { kind: 'reset' };
   const managers: Managers = new Map();
   value.forEach((raw: unknown, i) => {
     const at = `metadata.managedFields[${i}]`;
-    if (!isJsonObject(raw as JsonValue)) throw new Error(`${at}: must be an object`);
+    if (!isJsonObject(raw as JsonValue)) throw new ManagedFieldsError(at, 'must be an object');
     const e = raw as Record<string, unknown>;
-    if (e.operation !== 'Apply' && e.operation !== 'Update') throw new Error(`${at}.operation: Unsupported value: ${JSON.stringify(e.operation ?? '')}: supported values: "Apply", "Update"`);
-    if (typeof e.apiVersion !== 'string' || e.apiVersion === '') throw new Error(`${at}.apiVersion: must not be empty`);
-    if (e.fieldsType !== 'FieldsV1') throw new Error(`${at}.fieldsType: Invalid value: ${JSON.stringify(e.fieldsType ?? '')}: must be \`FieldsV1\``);
-    if (typeof e.manager !== 'string') throw new Error(`${at}.manager: must be a string`);
+    if (e.operation !== 'Apply' && e.operation !== 'Update') throw new ManagedFieldsError(`${at}.operation`, `Unsupported value: ${JSON.stringify(e.operation ?? '')}: supported values: "Apply", "Update"`);
+    if (typeof e.apiVersion !== 'string' || e.apiVersion === '') throw new ManagedFieldsError(`${at}.apiVersion`, 'must not be empty');
+    if (e.fieldsType !== 'FieldsV1') throw new ManagedFieldsError(`${at}.fieldsType`, `Invalid value: ${JSON.stringify(e.fieldsType ?? '')}: must be \`FieldsV1\``);
+    if (typeof e.manager !== 'string') throw new ManagedFieldsError(`${at}.manager`, 'must be a string');
     const problems = fieldManagerProblems(e.manager);
-    if (problems.length > 0) throw new Error(`${at}.manager: ${problems[0]}`);
-    if (e.subresource !== undefined && typeof e.subresource !== 'string') throw new Error(`${at}.subresource: must be a string`);
-    if (e.time !== undefined && e.time !== null && typeof e.time !== 'string') throw new Error(`${at}.time: must be a timestamp`);
+    if (problems.length > 0) throw new ManagedFieldsError(`${at}.manager`, problems[0]!);
+    if (e.subresource !== undefined && typeof e.subresource !== 'string') throw new ManagedFieldsError(`${at}.subresource`, 'must be a string');
+    if (e.time !== undefined && e.time !== null && typeof e.time !== 'string') throw new ManagedFieldsError(`${at}.time`, 'must be a timestamp');
     let fields: FieldSet;
     try {
       fields = FieldSet.fromFieldsV1((e.fieldsV1 ?? {}) as JsonValue);
     } catch (err) {
-      throw new Error(`${at}.fieldsV1: ${(err as Error).message}`);
+      throw new ManagedFieldsError(`${at}.fieldsV1`, (err as Error).message);
     }
     const m: Manager = {
       manager: e.manager,
@@ -233,7 +249,7 @@ export function updateOwnership(live: JsonValue, next: JsonValue, managers: Mana
 }
 
 /** At most this many Update entries are kept; older ones merge into "ancient-changes", as the apiserver does. */
-export const MAX_UPDATE_MANAGERS = 10;
+const MAX_UPDATE_MANAGERS = 10;
 
 function capUpdateManagers(managers: Managers): Managers {
   const updaters = [...managers.entries()].filter(([, m]) => m.operation === 'Update');

@@ -68,7 +68,7 @@ function isEmptyValue(value: JsonValue | undefined): boolean {
 }
 
 /** The element naming a list item: its key fields (defaults filled in) or, in a set, its value. */
-export function itemElement(list: ListSemantics, item: JsonValue, path: FieldPath, index: number): PathElement {
+function itemElement(list: ListSemantics, item: JsonValue, path: FieldPath, index: number): PathElement {
   if (list.type === 'set') {
     if (isJsonObject(item) || Array.isArray(item)) throw new SchemaMismatch(path, `element ${index}: a set may only hold scalars`);
     return { value: item };
