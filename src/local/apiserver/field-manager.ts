@@ -11,6 +11,8 @@ import type { JsonObject } from '../patch/json.js';
 import { MAX_MANAGER_LENGTH, ManagedFieldsError, fieldManagerProblems, isPrintable, readManagedFields, updateOwnership, writeManagedFields } from '../patch/managed-fields.js';
 import type { Managers, OwnershipContext, Writer } from '../patch/managed-fields.js';
 import { kindTypedNode } from '../patch/typed-schema.js';
+import { SchemaMismatch } from '../patch/typed-ops.js';
+import { isDeepStrictEqual } from 'node:util';
 
 export type OptionsKind = 'CreateOptions' | 'UpdateOptions' | 'PatchOptions';
 
@@ -109,7 +111,7 @@ export function trackUpdate(next: KubeObject, w: UpdateTracking): KubeObject {
   const ctx = ownershipContext(w.type, apiVersion, w.endpoint, w.live ? [w.live, next] : [next]);
   if (!ctx) return next;
   let base: Managers;
-  if (w.endpoint !== 'main') base = managersOf(w.live);
+  if (w.endpoint !== 'main' || (w.live && isDeepStrictEqual(next.metadata.managedFields, w.live.metadata.managedFields))) base = managersOf(w.live);
   else {
     let sent;
     try {
@@ -122,6 +124,12 @@ export function trackUpdate(next: KubeObject, w: UpdateTracking): KubeObject {
   }
   if (w.live && base.size === 0) return withManagers(next, base);
   const writer: Writer = { manager: w.manager, apiVersion, ...(w.endpoint !== 'main' ? { subresource: w.endpoint } : {}), now: formatTimestamp(new Date(w.now)) };
-  const managers = updateOwnership(w.live ? withoutManagedFields(w.live) : {}, withoutManagedFields(next), base, writer, ctx);
-  return withManagers(next, managers);
+  try {
+    return withManagers(next, updateOwnership(w.live ? withoutManagedFields(w.live) : {}, withoutManagedFields(next), base, writer, ctx));
+  } catch (err) {
+    // An object that does not fit its schema (a container without a name): validation will say what is
+    // wrong; the apiserver keeps the stored managedFields in that case rather than failing the write.
+    if (err instanceof SchemaMismatch) return withManagers(next, base);
+    throw err;
+  }
 }

@@ -248,6 +248,9 @@ describe('kubectl apply --server-side', () => {
     const reset = await c.request('PATCH', path, { body: { metadata: { managedFields: [{}] } }, contentType: 'application/merge-patch+json' });
     assert.equal(reset.status, 200);
     assert.equal((reset.json() as { metadata: { managedFields?: unknown } }).metadata.managedFields, undefined);
+    // An object ownership cannot be computed on (a container without its key) is validation's to refuse: 422, not 500.
+    const unnamed = await c.request('PATCH', '/apis/apps/v1/namespaces/sample/deployments/web', { body: [{ op: 'remove', path: '/spec/template/spec/containers/0/name' }], contentType: 'application/json-patch+json' });
+    assert.equal(unnamed.status, 422, unnamed.text);
   });
 
   test('apply to a subresource is refused with a clear error', async () => {
