@@ -144,7 +144,8 @@ export class ConfigStatusReporter {
     const { status: _old, ...rest } = object;
     const body = { ...rest, apiVersion: `${ISTIO_GROUP}/${ISTIO_VERSION}`, kind, ...(update.status ? { status: update.status } : {}) };
     try {
-      await this.custom.replaceNamespacedCustomObjectStatus({ group: ISTIO_GROUP, version: ISTIO_VERSION, namespace, plural: type.plural, name, body });
+      // Recorded in managedFields under istiod's name, as Istio's own status writes are.
+      await this.custom.replaceNamespacedCustomObjectStatus({ group: ISTIO_GROUP, version: ISTIO_VERSION, namespace, plural: type.plural, name, body, fieldManager: 'pilot-discovery' });
       this.inFlight.set(key, { over: resourceVersion, status: update.status });
       if (findings.length > 0) this.counts.written++;
       else this.counts.cleared++;

@@ -14,6 +14,7 @@ import { clusterAddresses, nextClusterIp } from './addresses.js';
 import { mutatingWebhookAdmission, validatingWebhookAdmission } from './admission/webhooks.js';
 import { storeServiceResolver } from './admission/service-resolver.js';
 import { startApiServer } from './apiserver/server.js';
+import { storeWritingAs } from './apiserver/tracked-store.js';
 import { buildKubeconfig } from './kubeconfig.js';
 import { keepKubeProxyPod, kubeProxyPodName, readyKubeProxy } from './kubeproxy/static-pod.js';
 import { startControllers } from './controllers/index.js';
@@ -63,23 +64,26 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
   const store = openSqliteStore({ path: join(opts.dir, 'store.db') });
   const admission = [mutatingWebhookAdmission({ store, resolveService: storeServiceResolver(store), log: (line) => log(`admission ${line}`) })];
   const validatingAdmission = [validatingWebhookAdmission({ store, resolveService: storeServiceResolver(store), log: (line) => log(`admission ${line}`) })];
-  registerClusterObjects(store, { nodeName: `${opts.name}-node`, nodeIp: addresses.apiServerIp, now: Date.now() });
+  // In-process writers are recorded in managedFields under the names a real cluster shows.
+  const controllerStore = storeWritingAs(store, 'kube-controller-manager');
+  const kubeletStore = storeWritingAs(store, 'kubelet');
+  registerClusterObjects(storeWritingAs(store, 'kube-apiserver'), { nodeName: `${opts.name}-node`, nodeIp: addresses.apiServerIp, now: Date.now() });
   const pods = findByKind('', 'Pod');
   if (!pods) throw new Error('resource table lacks core/v1 Pod');
   const controllers = startControllers({
-    store,
+    store: controllerStore,
     clusterName: opts.name,
     log,
     // Controllers create pods through admission, so Deployment pods get their sidecar as in a real cluster.
     createPod: async (pod) => {
       let admitted = pod;
       for (const hook of admission) admitted = await hook({ operation: 'CREATE', type: pods, object: admitted });
-      return store.create(pods, applyDefaults(pods, admitted));
+      return controllerStore.create(pods, applyDefaults(pods, admitted));
     },
   });
   const kubelet = startKubelet({
     serviceAccountKubeconfig: podKubeconfig,
-    store,
+    store: kubeletStore,
     clusterName: opts.name,
     nodeName: `${opts.name}-node`,
     subnetOctet: opts.subnetOctet,
@@ -111,7 +115,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
     log: (line) => log(`api ${line}`),
   });
   await kubelet.ready;
-  const stopKeepingKubeProxy = keepKubeProxyPod(store, `${opts.name}-node`, log);
+  const stopKeepingKubeProxy = keepKubeProxyPod(kubeletStore, `${opts.name}-node`, log);
   await waitForKubeProxy(store, `${opts.name}-node`, join(opts.dir, 'kubelet', 'logs'));
 
   return {

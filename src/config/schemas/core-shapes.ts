@@ -39,7 +39,7 @@ export function shapeOfClientType(typeName: string): FieldShape {
     const table = attributeTable(typeName);
     // Primitives, Date, IntOrString, RawExtension ('any'/'object'): nothing to walk.
     shape = table
-      ? lazyObject(() => new Map(table.map((e) => [e.baseName, shapeOfClientType(e.type)])))
+      ? lazyObject(() => new Map(table.map((e) => [e.baseName, shapeOfClientType(e.type)])), undefined, { typeName })
       : OPEN;
   }
   cache.set(typeName, shape);

@@ -6,11 +6,26 @@ import type { FieldCause } from '../status.js';
 import { unknownField } from './causes.js';
 import { childPath, indexPath } from './field-path.js';
 
+/**
+ * How server-side apply merges a list (`x-kubernetes-list-type`): as one value (atomic), as a set of
+ * scalars, or as a map keyed by `keys` (`x-kubernetes-list-map-keys`).
+ */
+export type ListType =
+  | { readonly type: 'atomic' }
+  | { readonly type: 'set' }
+  /** `keyDefaults`: the value an item that omits a key has (the key field's schema default). */
+  | { readonly type: 'map'; readonly keys: readonly string[]; readonly keyDefaults?: Readonly<Record<string, string>> };
+
 export type FieldShape =
-  /** Declared properties; `rest` describes undeclared keys when the schema allows them. */
-  | { readonly kind: 'object'; readonly fields: () => ReadonlyMap<string, FieldShape>; readonly rest?: FieldShape }
-  | { readonly kind: 'map'; readonly values: FieldShape }
-  | { readonly kind: 'array'; readonly items: FieldShape }
+  /**
+   * Declared properties; `rest` describes undeclared keys when the schema allows them. `typeName`
+   * names the Kubernetes model (`V1Container`) for built-in types; `atomic` marks
+   * `x-kubernetes-map-type: atomic`.
+   */
+  | { readonly kind: 'object'; readonly fields: () => ReadonlyMap<string, FieldShape>; readonly rest?: FieldShape; readonly typeName?: string; readonly atomic?: boolean }
+  | { readonly kind: 'map'; readonly values: FieldShape; readonly atomic?: boolean }
+  /** `list` is set when the schema says how the list merges (JSON schemas of custom kinds). */
+  | { readonly kind: 'array'; readonly items: FieldShape; readonly list?: ListType }
   /** A scalar, or a free-form value (preserve-unknown-fields, Struct): nothing below it is unknown. */
   | { readonly kind: 'open' };
 
@@ -49,13 +64,24 @@ export function collectUnknownFields(value: unknown, shape: FieldShape, path: st
 }
 
 /** Builds an object shape whose field table is computed on first use and kept (schemas can recurse). */
-export function lazyObject(build: () => Map<string, FieldShape>, rest?: FieldShape): FieldShape {
+export function lazyObject(build: () => Map<string, FieldShape>, rest?: FieldShape, extra: { typeName?: string; atomic?: boolean } = {}): FieldShape {
   let fields: Map<string, FieldShape> | undefined;
   return {
     kind: 'object',
     fields: () => (fields ??= build()),
     ...(rest ? { rest } : {}),
+    ...(extra.typeName ? { typeName: extra.typeName } : {}),
+    ...(extra.atomic ? { atomic: true } : {}),
   };
+}
+
+/** The list type a JSON schema node declares with the Kubernetes extensions, if any. */
+function listTypeOf(node: JsonSchemaNode): ListType | undefined {
+  const type = node['x-kubernetes-list-type'];
+  if (type === 'atomic' || type === 'set') return { type };
+  const keys = node['x-kubernetes-list-map-keys'];
+  if (type === 'map' && Array.isArray(keys) && keys.length > 0 && keys.every((k): k is string => typeof k === 'string')) return { type: 'map', keys };
+  return undefined;
 }
 
 export interface JsonSchemaNode {
@@ -100,6 +126,7 @@ export function shapeFromJsonSchema(node: JsonSchemaNode, resolveRef: (ref: stri
         : node.additionalProperties === true
           ? OPEN
           : undefined;
+    const atomic = node['x-kubernetes-map-type'] === 'atomic';
     return lazyObject(() => {
       const fields = new Map<string, FieldShape>();
       // A property declared in several branches is checked against the first declaration that is not open.
@@ -108,10 +135,17 @@ export function shapeFromJsonSchema(node: JsonSchemaNode, resolveRef: (ref: stri
         fields.set(name, shapes.find((s) => s.kind !== 'open') ?? OPEN);
       }
       return fields;
-    }, rest);
+    }, rest, { atomic });
   }
-  if (typeof node.additionalProperties === 'object') return { kind: 'map', values: shapeFromJsonSchema(node.additionalProperties, resolveRef) };
-  if (node.items !== undefined) return { kind: 'array', items: shapeFromJsonSchema(node.items, resolveRef) };
+  if (typeof node.additionalProperties === 'object') {
+    const values = shapeFromJsonSchema(node.additionalProperties, resolveRef);
+    return node['x-kubernetes-map-type'] === 'atomic' ? { kind: 'map', values, atomic: true } : { kind: 'map', values };
+  }
+  if (node.items !== undefined) {
+    const list = listTypeOf(node);
+    const items = shapeFromJsonSchema(node.items, resolveRef);
+    return list ? { kind: 'array', items, list } : { kind: 'array', items };
+  }
   for (const branch of [...(node.oneOf ?? []), ...(node.anyOf ?? [])]) {
     const shape = shapeFromJsonSchema(branch, resolveRef);
     if (shape.kind !== 'open') return shape;

@@ -60,7 +60,7 @@ function modelCheck(model: ModelClass, schemaApiVersion?: string): (obj: KubeObj
 /** Every kind's metadata is an ObjectMeta, whatever its own schema says there. */
 function withObjectMeta(shape: FieldShape): FieldShape {
   if (shape.kind !== 'object') throw new Error('a kind schema must describe an object');
-  return lazyObject(() => new Map([...shape.fields(), ['metadata', requireClientType('V1ObjectMeta')]]), shape.rest);
+  return lazyObject(() => new Map([...shape.fields(), ['metadata', requireClientType('V1ObjectMeta')]]), shape.rest, { typeName: shape.typeName });
 }
 
 function resolveRef(ref: string): FieldShape | undefined {

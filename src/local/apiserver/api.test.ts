@@ -219,7 +219,7 @@ describe('HTTP API', () => {
     assert.deepEqual(left.items.map((i: Json) => i.metadata.name).sort(), ['held', 'y1']);
   });
 
-  test('error shapes: unknown paths 404, protobuf bodies 415, apply-patch 415, bad JSON 400', async () => {
+  test('error shapes: unknown paths 404, protobuf bodies 415, apply-patch without fieldManager 422, to a subresource 415, bad JSON 400', async () => {
     const unknown = await c.request('GET', '/apis/example.com/v1/things');
     assert.equal(unknown.status, 404);
     assert.equal((unknown.json() as Json).kind, 'Status');
@@ -227,8 +227,13 @@ describe('HTTP API', () => {
     assert.equal(proto.status, 415);
     assert.match((proto.json() as Json).message, /unsupported protobuf wire type/);
     const ssa = await c.request('PATCH', '/api/v1/namespaces/default/configmaps/y1', { body: 'data: {}', contentType: 'application/apply-patch+yaml' });
-    assert.equal(ssa.status, 415);
-    assert.match((ssa.json() as Json).message, /server-side apply is not supported.*client-side apply/);
+    assert.equal(ssa.status, 422);
+    assert.equal((ssa.json() as Json).message, 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch');
+    const toStatus = await c.request('PATCH', '/apis/apps/v1/namespaces/default/deployments/d/status?fieldManager=x', { body: 'status: {}', contentType: 'application/apply-patch+yaml' });
+    assert.equal(toStatus.status, 415);
+    assert.match((toStatus.json() as Json).message, /server-side apply to the status subresource is not supported by this API server: apply the Deployment itself/);
+    const cbor = await c.request('PATCH', '/api/v1/namespaces/default/configmaps/y1?fieldManager=x', { body: 'x', contentType: 'application/apply-patch+cbor' });
+    assert.equal(cbor.status, 415);
     const bad = await c.request('POST', '/api/v1/namespaces/default/configmaps', { body: '{not json' });
     assert.equal(bad.status, 400);
     const dry = await c.request('POST', '/api/v1/namespaces/default/configmaps?dryRun=All', { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'dry' } } });

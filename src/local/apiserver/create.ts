@@ -11,10 +11,13 @@ import type { Reply } from './reply.js';
 import type { ResourceRoute } from './routes.js';
 import { asServed } from './served.js';
 import { allocateServiceIPs, isServiceType } from './services.js';
+import { trackUpdate, updateManager } from './field-manager.js';
+import type { FieldValidation } from './writes.js';
 import { fieldValidationOf, isDryRun, prepareWrite, warningHeader } from './writes.js';
+import { formatTimestamp } from '../store/metadata.js';
 
 /** Fields only the server sets: what a client sends for them is dropped, as the apiserver does. */
-function clearServerFields(obj: KubeObject): void {
+export function clearServerFields(obj: KubeObject): void {
   for (const f of ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation', 'managedFields', 'selfLink']) {
     delete obj.metadata[f];
   }
@@ -29,28 +32,42 @@ function initialStatus(t: ResourceType, obj: KubeObject): KubeObject {
   return rest;
 }
 
-export async function createObject(ctx: ApiContext, route: ResourceRoute, body: Buffer, contentType: string | undefined, query: URLSearchParams): Promise<Reply> {
-  const t = route.type;
+export async function createObject(ctx: ApiContext, route: ResourceRoute, body: Buffer, contentType: string | undefined, query: URLSearchParams, userAgent?: string): Promise<Reply> {
   if (route.name !== undefined) throw methodNotAllowed('POST');
-  if (t.namespaced && route.namespace === undefined) throw methodNotAllowed('POST');
+  if (route.type.namespaced && route.namespace === undefined) throw methodNotAllowed('POST');
   const mode = fieldValidationOf(query);
   const dryRun = isDryRun(query);
+  const manager = updateManager(query, userAgent, 'CreateOptions');
   const raw = decodeObjectBody(body, contentType);
-  let obj = objectForRoute(raw, route);
+  const obj = objectForRoute(raw, route);
   if (isPlainObject(raw.metadata) && raw.metadata.resourceVersion) {
     throw badRequest('resourceVersion should not be set on objects to be created');
   }
   clearServerFields(obj);
-  const displayName = obj.metadata.name ?? obj.metadata.generateName ?? '';
-  if (t.namespaced) checkNamespaceAcceptsCreate(ctx, t, route.namespace!, displayName);
-  obj = initialStatus(t, obj);
+  return storeNewObject(ctx, route, obj, mode, dryRun, (defaulted) => trackUpdate(defaulted, { ...route, endpoint: 'main', manager, now: ctx.now() }));
+}
 
-  const prepared = await prepareWrite(ctx, t, route.version, obj, mode);
-  obj = prepared.object;
+/**
+ * Admission, validation and the store write of a new object (a POST, or a server-side apply of an
+ * object that does not exist yet). `track` records field ownership on the defaulted object.
+ */
+export async function storeNewObject(
+  ctx: ApiContext,
+  route: ResourceRoute,
+  object: KubeObject,
+  mode: FieldValidation,
+  dryRun: boolean,
+  track: (defaulted: KubeObject) => KubeObject,
+): Promise<Reply> {
+  const t = route.type;
+  const displayName = object.metadata.name ?? object.metadata.generateName ?? '';
+  if (t.namespaced) checkNamespaceAcceptsCreate(ctx, t, route.namespace!, displayName);
+  const prepared = await prepareWrite(ctx, t, route.version, initialStatus(t, object), mode, undefined, track);
+  let obj = prepared.object;
   const headers = warningHeader(prepared.warnings);
   if (dryRun) {
     // As the apiserver: a dry run shows the object as it would be created, without storing it.
-    const preview = { ...obj, metadata: { ...obj.metadata, uid: randomUUID(), creationTimestamp: new Date(ctx.now()).toISOString().replace(/\.\d{3}Z$/, 'Z') } };
+    const preview = { ...obj, metadata: { ...obj.metadata, uid: randomUUID(), creationTimestamp: formatTimestamp(new Date(ctx.now())) } };
     return { code: 201, body: asServed(preview, route.group, route.version), headers };
   }
   if (isServiceType(t)) obj = allocateServiceIPs(ctx, obj);

@@ -4,6 +4,7 @@ import type { ResourceType } from '../../config/kinds.js';
 import { findByPlural, qualifiedResource } from '../../config/kinds.js';
 import type { KubeObject } from '../../config/object.js';
 import { notFound, StatusError } from '../../config/status.js';
+import { storeWritingAs } from './tracked-store.js';
 import type { ApiContext } from './options.js';
 
 export function namespaceType(): ResourceType {
@@ -49,6 +50,6 @@ export function ensureSystemNamespaces(ctx: ApiContext): void {
   for (const name of SYSTEM_NAMESPACES) {
     if (ctx.store.get(t, undefined, name)) continue;
     const obj = newNamespaceFields({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'kubernetes.io/metadata.name': name } } });
-    ctx.store.create(t, ctx.opts.applyDefaults(t, obj));
+    storeWritingAs(ctx.store, 'kube-apiserver', ctx.now).create(t, ctx.opts.applyDefaults(t, obj));
   }
 }

@@ -1,4 +1,4 @@
-// PATCH bodies by media type. Server-side apply is not served: kubectl's client-side apply works.
+// PATCH bodies by media type. Server-side apply (application/apply-patch+yaml) is apply.ts's.
 import type { ResourceType } from '../../config/kinds.js';
 import { badRequest, StatusError } from '../../config/status.js';
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from '../patch/index.js';
@@ -12,7 +12,13 @@ function supportsStrategic(t: ResourceType): boolean {
   return t.group === '' || t.group === 'apps' || t.group === 'discovery.k8s.io' || t.group === 'autoscaling';
 }
 
-function unsupportedMediaType(message: string): StatusError {
+/** Server-side apply bodies (YAML; the CBOR form is refused where it arrives). */
+export function isApplyPatch(contentType: string | undefined): boolean {
+  const type = mediaType(contentType);
+  return type === 'application/apply-patch+yaml' || type === 'application/apply-patch+cbor';
+}
+
+export function unsupportedMediaType(message: string): StatusError {
   return new StatusError(415, 'UnsupportedMediaType', message);
 }
 
@@ -26,15 +32,10 @@ export function patchKindOf(t: ResourceType, contentType: string | undefined): P
     case 'application/strategic-merge-patch+json':
       if (supportsStrategic(t)) return 'strategic';
       break;
-    case 'application/apply-patch+yaml':
-    case 'application/apply-patch+cbor':
-      throw unsupportedMediaType(
-        'server-side apply is not supported by this API server: use client-side apply (kubectl apply without --server-side), which works',
-      );
   }
   const accepted = supportsStrategic(t)
-    ? 'application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json'
-    : 'application/json-patch+json, application/merge-patch+json';
+    ? 'application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml'
+    : 'application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml';
   throw unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: ${accepted}`);
 }
 

@@ -186,7 +186,9 @@ function decodeMessage(buf: Buffer, schema: MessageSchema): Record<string, unkno
       map[k] = v;
     } else if (field.repeated) {
       ((out[field.name] ??= []) as unknown[]).push(value);
-    } else {
+    } else if (value !== '') {
+      // Go writes every string field, empty ones too; in JSON they are omitted (omitempty), so a
+      // client that sent generateName "" did not set it.
       out[field.name] = value;
     }
   }

@@ -25,6 +25,8 @@ import type { ResourceRoute } from './routes.js';
 import { parseRoute } from './routes.js';
 import { getScale, patchScale, replaceScale } from './scale.js';
 import { patchObject, replaceObject } from './update.js';
+import { applyObject } from './apply.js';
+import { isApplyPatch } from './patching.js';
 import type { ActiveWatches, WatchSettings } from './watch.js';
 import { isWatchRequest, serveWatch } from './watch.js';
 
@@ -139,6 +141,7 @@ export async function route(deps: RouterDeps, req: IncomingMessage, res: ServerR
   }
 
   const contentType = req.headers['content-type'];
+  const userAgent = req.headers['user-agent'];
   switch (method) {
     case 'GET': {
       checkAcceptable(accept);
@@ -160,17 +163,18 @@ export async function route(deps: RouterDeps, req: IncomingMessage, res: ServerR
       if (r.subresource === 'exec' || r.subresource === 'portforward') throw badRequest('Upgrade request required');
       requireVerb(r, 'create', method);
       if (isReviewType(r.type)) return reply(res, answerReview(r.type, apiVersionOf(r.group, r.version), decodeObjectBody(await readBody(req), contentType)));
-      return reply(res, await createObject(ctx, r, await readBody(req), contentType, query));
+      return reply(res, await createObject(ctx, r, await readBody(req), contentType, query, userAgent));
     }
     case 'PUT':
     case 'PATCH': {
       if (r.name === undefined || r.subresource === 'log' || r.subresource === 'exec' || r.subresource === 'portforward') throw methodNotAllowed(method);
       requireVerb(r, method === 'PUT' ? 'update' : 'patch', method);
       const body = await readBody(req);
+      if (method === 'PATCH' && isApplyPatch(contentType)) return reply(res, await applyObject(ctx, r, body, contentType, query));
       if (r.subresource === 'scale') {
-        return reply(res, method === 'PUT' ? await replaceScale(ctx, r, body, contentType, query) : await patchScale(ctx, r, body, contentType, query));
+        return reply(res, method === 'PUT' ? await replaceScale(ctx, r, body, contentType, query, userAgent) : await patchScale(ctx, r, body, contentType, query, userAgent));
       }
-      return reply(res, method === 'PUT' ? await replaceObject(ctx, r, body, contentType, query) : await patchObject(ctx, r, body, contentType, query));
+      return reply(res, method === 'PUT' ? await replaceObject(ctx, r, body, contentType, query, userAgent) : await patchObject(ctx, r, body, contentType, query, userAgent));
     }
     case 'DELETE': {
       if (r.subresource !== undefined) throw methodNotAllowed(method);

@@ -7,7 +7,8 @@ import type { ApiContext } from './options.js';
 import { applyPatch, parsePatchBody, patchKindOf } from './patching.js';
 import type { Reply } from './reply.js';
 import type { ResourceRoute } from './routes.js';
-import { getStoredOr404, mergeForWrite, writeUpdate } from './update.js';
+import { getStoredOr404, mergeForWrite, updateTracker, writeUpdate } from './update.js';
+import { updateManager } from './field-manager.js';
 import { fieldValidationOf, isDryRun, warningHeader } from './writes.js';
 
 function field(obj: unknown, key: string): unknown {
@@ -66,7 +67,7 @@ function replicasOf(route: ResourceRoute, scale: KubeObject): number {
   return replicas;
 }
 
-async function writeReplicas(ctx: ApiContext, route: ResourceRoute, current: StoredObject, scale: KubeObject, query: URLSearchParams): Promise<Reply> {
+async function writeReplicas(ctx: ApiContext, route: ResourceRoute, current: StoredObject, scale: KubeObject, query: URLSearchParams, manager: string): Promise<Reply> {
   const replicas = replicasOf(route, scale);
   if (scale.metadata.resourceVersion && scale.metadata.resourceVersion !== current.metadata.resourceVersion) {
     throw new StatusError(409, 'Conflict', `Operation cannot be fulfilled on ${route.type.plural} "${route.name}": the object has been modified; please apply your changes to the latest version and try again`);
@@ -74,7 +75,7 @@ async function writeReplicas(ctx: ApiContext, route: ResourceRoute, current: Sto
   const spec = isPlainObject(current.spec) ? current.spec : {};
   const mainRoute: ResourceRoute = { ...route, subresource: undefined };
   const merged = mergeForWrite(route.type, undefined, current, { ...current, spec: { ...spec, replicas } });
-  const { stored, warnings } = await writeUpdate(ctx, mainRoute, current, merged, fieldValidationOf(query), isDryRun(query));
+  const { stored, warnings } = await writeUpdate(ctx, mainRoute, current, merged, fieldValidationOf(query), isDryRun(query), updateTracker(ctx, route, current, manager));
   return { code: 200, body: toScale(stored), headers: warningHeader(warnings) };
 }
 
@@ -82,15 +83,17 @@ export function getScale(ctx: ApiContext, route: ResourceRoute): Reply {
   return { code: 200, body: toScale(getStoredOr404(ctx, route)) };
 }
 
-export async function replaceScale(ctx: ApiContext, route: ResourceRoute, body: Buffer, contentType: string | undefined, query: URLSearchParams): Promise<Reply> {
+export async function replaceScale(ctx: ApiContext, route: ResourceRoute, body: Buffer, contentType: string | undefined, query: URLSearchParams, userAgent?: string): Promise<Reply> {
+  const manager = updateManager(query, userAgent, 'UpdateOptions');
   const scale = objectForRoute(decodeObjectBody(body, contentType), route, 'Scale');
-  return writeReplicas(ctx, route, getStoredOr404(ctx, route), scale, query);
+  return writeReplicas(ctx, route, getStoredOr404(ctx, route), scale, query, manager);
 }
 
-export async function patchScale(ctx: ApiContext, route: ResourceRoute, body: Buffer, contentType: string | undefined, query: URLSearchParams): Promise<Reply> {
+export async function patchScale(ctx: ApiContext, route: ResourceRoute, body: Buffer, contentType: string | undefined, query: URLSearchParams, userAgent?: string): Promise<Reply> {
+  const manager = updateManager(query, userAgent, 'PatchOptions');
   const kind = patchKindOf({ ...route.type, group: 'autoscaling' }, contentType);
   const current = getStoredOr404(ctx, route);
   const patched = applyPatch(kind, toScale(current), parsePatchBody(body));
   if (!isPlainObject(patched)) throw badRequest('the patched Scale is not a JSON object');
-  return writeReplicas(ctx, route, current, objectForRoute(patched, route, 'Scale'), query);
+  return writeReplicas(ctx, route, current, objectForRoute(patched, route, 'Scale'), query, manager);
 }

@@ -30,7 +30,8 @@ export interface TestCluster {
   kubeconfig: string;
   caPem: string;
   auditLines: string[];
-  kubectl(args: string[], opts?: { input?: string; token?: string }): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** `env` adds variables (KUBE_EDITOR for `kubectl edit`). */
+  kubectl(args: string[], opts?: { input?: string; token?: string; env?: Record<string, string> }): Promise<{ code: number; stdout: string; stderr: string }>;
   /** fetch-like JSON request with the token (undici would need its own TLS setup; node:https is enough). */
   request(method: string, path: string, opts?: { body?: unknown; contentType?: string; accept?: string; token?: string | null }): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string; json(): unknown }>;
   close(): Promise<void>;
@@ -107,7 +108,7 @@ export async function startTestCluster(opts: {
         writeKubeconfig(config, o.token);
       }
       const child = run('/usr/bin/kubectl', ['--kubeconfig', config, '--cache-dir', join(dir, 'cache'), ...args], {
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir },
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, ...o.env },
         timeout: 20_000,
       });
       if (o.input !== undefined) {

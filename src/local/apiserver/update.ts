@@ -12,6 +12,7 @@ import { asServed } from './served.js';
 import { isServiceType, keepServiceIPs } from './services.js';
 import type { FieldValidation } from './writes.js';
 import { fieldValidationOf, isDryRun, prepareWrite, warningHeader } from './writes.js';
+import { trackUpdate, updateManager } from './field-manager.js';
 
 /** A patch that lost a race with another writer is re-applied to the newer object, as the apiserver retries. */
 const PATCH_CONFLICT_RETRIES = 5;
@@ -59,7 +60,10 @@ export function mergeForWrite(t: ResourceType, subresource: string | undefined, 
   return next;
 }
 
-/** Defaults, admission, validation and the store write of an update; the reply carries the served object. */
+/**
+ * Defaults, admission, validation and the store write of an update; the reply carries the served
+ * object. `track` records field ownership on the defaulted object (see trackUpdate).
+ */
 export async function writeUpdate(
   ctx: ApiContext,
   route: ResourceRoute,
@@ -67,29 +71,38 @@ export async function writeUpdate(
   merged: KubeObject,
   mode: FieldValidation,
   dryRun: boolean,
+  track?: (defaulted: KubeObject) => KubeObject,
 ): Promise<{ stored: KubeObject; warnings: string[] }> {
   // Admission hooks see writes of the object itself; status writes come from controllers.
   const ctxForWrite = route.subresource === 'status' ? { ...ctx, opts: { ...ctx.opts, admission: [], validatingAdmission: [] } } : ctx;
-  const prepared = await prepareWrite(ctxForWrite, route.type, route.version, merged, mode, current);
+  const prepared = await prepareWrite(ctxForWrite, route.type, route.version, merged, mode, current, track);
   if (dryRun) return { stored: prepared.object, warnings: prepared.warnings };
   return { stored: ctx.store.update(route.type, prepared.object), warnings: prepared.warnings };
 }
 
-export async function replaceObject(ctx: ApiContext, route: ResourceRoute, body: Buffer, contentType: string | undefined, query: URLSearchParams): Promise<Reply> {
+/** Records the write as an Update by `manager` through the route's endpoint. */
+export function updateTracker(ctx: ApiContext, route: ResourceRoute, current: StoredObject, manager: string): (defaulted: KubeObject) => KubeObject {
+  const endpoint = route.subresource === 'status' ? 'status' : route.subresource === 'scale' ? 'scale' : 'main';
+  return (defaulted) => trackUpdate(defaulted, { type: route.type, group: route.group, version: route.version, endpoint, manager, live: asServed(current, route.group, route.version), now: ctx.now() });
+}
+
+export async function replaceObject(ctx: ApiContext, route: ResourceRoute, body: Buffer, contentType: string | undefined, query: URLSearchParams, userAgent?: string): Promise<Reply> {
   const mode = fieldValidationOf(query);
   const dryRun = isDryRun(query);
+  const manager = updateManager(query, userAgent, 'UpdateOptions');
   const incoming = objectForRoute(decodeObjectBody(body, contentType), route);
   checkNameMatches(incoming, route.name ?? '');
   const current = getStoredOr404(ctx, route);
   const merged = mergeForWrite(route.type, route.subresource, current, incoming);
-  const { stored, warnings } = await writeUpdate(ctx, route, current, merged, mode, dryRun);
+  const { stored, warnings } = await writeUpdate(ctx, route, current, merged, mode, dryRun, updateTracker(ctx, route, current, manager));
   return { code: 200, body: asServed(stored, route.group, route.version), headers: warningHeader(warnings) };
 }
 
-export async function patchObject(ctx: ApiContext, route: ResourceRoute, body: Buffer, contentType: string | undefined, query: URLSearchParams): Promise<Reply> {
+export async function patchObject(ctx: ApiContext, route: ResourceRoute, body: Buffer, contentType: string | undefined, query: URLSearchParams, userAgent?: string): Promise<Reply> {
   const kind = patchKindOf(route.type, contentType);
   const mode = fieldValidationOf(query);
   const dryRun = isDryRun(query);
+  const manager = updateManager(query, userAgent, 'PatchOptions');
   const patch = parsePatchBody(body);
   const retries = patchSetsResourceVersion(kind, patch) ? 0 : PATCH_CONFLICT_RETRIES;
   for (let attempt = 0; ; attempt++) {
@@ -100,7 +113,7 @@ export async function patchObject(ctx: ApiContext, route: ResourceRoute, body: B
     if (incoming.metadata.name !== current.metadata.name) throw badRequest('the patch must not change metadata.name');
     const merged = mergeForWrite(route.type, route.subresource, current, incoming);
     try {
-      const { stored, warnings } = await writeUpdate(ctx, route, current, merged, mode, dryRun);
+      const { stored, warnings } = await writeUpdate(ctx, route, current, merged, mode, dryRun, updateTracker(ctx, route, current, manager));
       return { code: 200, body: asServed(stored, route.group, route.version), headers: warningHeader(warnings) };
     } catch (err) {
       const retry = err instanceof StatusError && err.reason === 'Conflict' && attempt < retries;

@@ -32,7 +32,11 @@ function copy<T>(value: T): T {
   return structuredClone(value);
 }
 
-/** Defaults, admission and validation of an object about to be created or to replace `oldObject`. */
+/**
+ * Defaults, admission and validation of an object about to be created or to replace `oldObject`.
+ * `track` sees the defaulted object before admission, where the apiserver records field ownership
+ * (what mutating webhooks add is owned by no one).
+ */
 export async function prepareWrite(
   ctx: ApiContext,
   t: ResourceType,
@@ -40,6 +44,7 @@ export async function prepareWrite(
   object: KubeObject,
   mode: FieldValidation,
   oldObject?: KubeObject,
+  track?: (defaulted: KubeObject) => KubeObject,
 ): Promise<PreparedWrite> {
   // Unknown fields are judged on what the client sent, before defaults and hooks add anything.
   const unknown = ctx.opts
@@ -54,6 +59,7 @@ export async function prepareWrite(
   if (mode === 'Warn') for (const c of unknown) warnings.push(`unknown field "${c.field}"`);
 
   let obj = ctx.opts.applyDefaults(t, copy(object));
+  if (track) obj = track(obj);
   for (const hook of ctx.opts.admission ?? []) {
     obj = await hook({ operation: oldObject ? 'UPDATE' : 'CREATE', type: t, object: obj, ...(oldObject ? { oldObject: copy(oldObject) } : {}) });
     if (!obj || typeof obj !== 'object' || !obj.metadata) {
