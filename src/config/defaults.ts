@@ -87,6 +87,69 @@ function defaultReplicaSet(obj: Fields): void {
   defaultTemplate(spec);
 }
 
+/** SetDefaults_Job: a non-parallel job when neither count is set; the template's labels label the Job. */
+function defaultJob(obj: Fields): void {
+  const spec = ensureObject(obj, 'spec');
+  if ((spec.completions === undefined || spec.completions === null) && (spec.parallelism === undefined || spec.parallelism === null)) {
+    spec.completions = 1;
+    spec.parallelism = 1;
+  }
+  setDefault(spec, 'parallelism', 1);
+  setDefault(spec, 'backoffLimit', 6);
+  setDefault(spec, 'completionMode', 'NonIndexed');
+  setDefault(spec, 'suspend', false);
+  setDefault(spec, 'podReplacementPolicy', spec.podFailurePolicy === undefined || spec.podFailurePolicy === null ? 'TerminatingOrFailed' : 'Failed');
+  const template = record(spec.template);
+  const templateLabels = record(record(template?.metadata)?.labels);
+  const metadata = ensureObject(obj, 'metadata');
+  if (templateLabels && Object.keys(record(metadata.labels) ?? {}).length === 0) metadata.labels = { ...templateLabels };
+  defaultTemplate(spec);
+}
+
+function defaultStatefulSet(obj: Fields): void {
+  const spec = ensureObject(obj, 'spec');
+  setDefault(spec, 'replicas', 1);
+  setDefault(spec, 'podManagementPolicy', 'OrderedReady');
+  const strategy = ensureObject(spec, 'updateStrategy');
+  if (strategy.type === undefined || strategy.type === null || strategy.type === '') {
+    strategy.type = 'RollingUpdate';
+    ensureObject(strategy, 'rollingUpdate');
+  }
+  const rolling = record(strategy.rollingUpdate);
+  if (strategy.type === 'RollingUpdate' && rolling) setDefault(rolling, 'partition', 0);
+  const retention = ensureObject(spec, 'persistentVolumeClaimRetentionPolicy');
+  setDefault(retention, 'whenDeleted', 'Retain');
+  setDefault(retention, 'whenScaled', 'Retain');
+  setDefault(spec, 'revisionHistoryLimit', 10);
+  defaultTemplate(spec);
+}
+
+function defaultDaemonSet(obj: Fields): void {
+  const spec = ensureObject(obj, 'spec');
+  const strategy = ensureObject(spec, 'updateStrategy');
+  setDefault(strategy, 'type', 'RollingUpdate');
+  if (strategy.type === 'RollingUpdate') {
+    const rolling = ensureObject(strategy, 'rollingUpdate');
+    setDefault(rolling, 'maxUnavailable', 1);
+    setDefault(rolling, 'maxSurge', 0);
+  }
+  setDefault(spec, 'revisionHistoryLimit', 10);
+  defaultTemplate(spec);
+}
+
+const RBAC_GROUP = 'rbac.authorization.k8s.io';
+
+/** SetDefaults_Subject and the roleRef's group of (Cluster)RoleBindings. */
+function defaultRoleBinding(obj: Fields): void {
+  const roleRef = record(obj.roleRef);
+  if (roleRef && (roleRef.apiGroup === undefined || roleRef.apiGroup === '')) roleRef.apiGroup = RBAC_GROUP;
+  eachRecord(obj.subjects, (subject) => {
+    if (subject.apiGroup !== undefined && subject.apiGroup !== '') return;
+    if (subject.kind === 'ServiceAccount') subject.apiGroup = '';
+    else if (subject.kind === 'User' || subject.kind === 'Group') subject.apiGroup = RBAC_GROUP;
+  });
+}
+
 function defaultService(obj: Fields): void {
   const spec = ensureObject(obj, 'spec');
   setDefault(spec, 'type', 'ClusterIP');
@@ -118,6 +181,11 @@ const DEFAULTERS: Record<string, (obj: Fields) => void> = {
   '/Pod': (obj) => defaultPodSpec(ensureObject(obj, 'spec')),
   'apps/Deployment': defaultDeployment,
   'apps/ReplicaSet': defaultReplicaSet,
+  'apps/StatefulSet': defaultStatefulSet,
+  'apps/DaemonSet': defaultDaemonSet,
+  'batch/Job': defaultJob,
+  'rbac.authorization.k8s.io/RoleBinding': defaultRoleBinding,
+  'rbac.authorization.k8s.io/ClusterRoleBinding': defaultRoleBinding,
   '/Service': defaultService,
   '/Namespace': defaultNamespace,
   'discovery.k8s.io/EndpointSlice': defaultEndpointSlice,

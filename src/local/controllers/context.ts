@@ -16,6 +16,6 @@ export interface ControllerContext {
    * kube-controller-manager creates pods through the API server. Without it pods go straight to the store.
    */
   createPod?: (pod: KubeObject) => Promise<unknown>;
-  /** Pod creations in flight per ReplicaSet key (the "expectations" of the ReplicaSet controller). */
+  /** Pod creations in flight per owner and per fixed pod name (the "expectations"; see pod-creation.ts). */
   podCreatesInFlight: Map<string, number>;
 }

@@ -1,5 +1,6 @@
 // The controllers of a local cluster, run in-process on its object store: what kube-controller-manager
-// (deployment, replicaset, endpointslice, namespace, garbage collector) does for a real cluster.
+// (deployment, replicaset, statefulset, daemonset, job, ttl-after-finished, endpointslice, namespace,
+// garbage collector) does for a real cluster.
 // Scheduling is the kubelet's (a local cluster has one node, which binds every pod). Each runs its own work queue; all share the informers (one watch per type), the clock
 // and the log.
 import type { KubeObject } from '../../config/object.js';
@@ -15,6 +16,10 @@ import { garbageCollector } from './garbage-collector.js';
 import { Informers } from './informers.js';
 import { ensureBuiltinNamespaces, namespaceController } from './namespace.js';
 import { replicaSetController } from './replicaset.js';
+import { daemonSetController } from './daemonset.js';
+import { jobController } from './job.js';
+import { statefulSetController } from './statefulset.js';
+import { ttlAfterFinishedController } from './ttl-after-finished.js';
 
 export type { Clock } from '../../clock.js';
 
@@ -63,6 +68,10 @@ export function startControllers(opts: StartControllersOptions): RunningControll
     garbageCollector(ctx),
     replicaSetController(ctx),
     deploymentController(ctx),
+    statefulSetController(ctx),
+    daemonSetController(ctx),
+    jobController(ctx),
+    ttlAfterFinishedController(ctx),
     endpointSliceController(ctx),
     endpointsController(ctx),
   ].map((reconciler) => new ControllerRunner(reconciler, { informers, clock: ctx.clock, log: ctx.log }));
