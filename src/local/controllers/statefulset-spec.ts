@@ -173,7 +173,8 @@ export function planStatefulSet(spec: StatefulSetSpecView, pods: readonly Member
   if (spec.updateStrategy === 'OnDelete') return plan;
   for (let ordinal = end - 1; ordinal >= spec.start + spec.partition; ordinal--) {
     const p = replicas.get(ordinal);
-    if (!p) continue;
+    // Being created (at the update revision): not healthy yet, so nothing lower is replaced now.
+    if (!p || p.finished) return stop(`pod ordinal ${ordinal} to be created and Running and Ready`);
     if (p.revision !== revisions.update && !p.terminating) {
       plan.actions.push({ delete: p, reason: 'update' });
       return plan;
