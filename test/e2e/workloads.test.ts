@@ -127,7 +127,10 @@ describe('Jobs, StatefulSets, DaemonSets and RBAC on a local cluster', { timeout
     assert.equal(typeof status.completionTime, 'string');
     const pod = await kubectl(['get', 'pods', '-l', 'batch.kubernetes.io/job-name=hello', '-o', 'jsonpath={.items[*].status.phase} {.items[*].metadata.finalizers} {.items[*].status.containerStatuses[0].state.terminated.exitCode}']);
     assert.equal(pod, 'Succeeded  0', 'the pod Succeeded with exit code 0 and its tracking finalizer removed');
-    assert.match(await kubectl(['describe', 'job', 'hello']), /Pods Statuses:\s+0 Active \(0 Ready\) \/ 1 Succeeded \/ 0 Failed/);
+    const described = await kubectl(['describe', 'job', 'hello']);
+    assert.match(described, /Pods Statuses:\s+0 Active \(0 Ready\) \/ 1 Succeeded \/ 0 Failed/);
+    assert.match(described, /Normal\s+SuccessfulCreate\s+\S+\s+job-controller\s+Created pod: hello-\w{5}\n/);
+    assert.match(described, /Normal\s+Completed\s+\S+\s+job-controller\s+Job completed\n/);
     await kubectl(['delete', 'job', 'hello']);
     await until('the Job\'s pod to be collected', 15_000, async () => ((await kubectl(['get', 'pods', '-l', 'batch.kubernetes.io/job-name=hello', '-o', 'name'])) === '' ? true : undefined));
   });
@@ -144,6 +147,7 @@ describe('Jobs, StatefulSets, DaemonSets and RBAC on a local cluster', { timeout
     const [first, second] = pods.map((p) => Date.parse(p.split(' ')[2]!)).sort((a, b) => a - b);
     assert.ok(second! - first! >= 9_000, `the replacement waited out the 10 s back-off (${second! - first!} ms apart)`);
     assert.match(await kubectl(['get', 'jobs', 'fails']), /\nfails\s+Failed\s+0\/1\s/);
+    assert.match(await kubectl(['describe', 'job', 'fails']), /Warning\s+BackoffLimitExceeded\s+\S+\s+job-controller\s+Job has reached the specified backoff limit\n/);
     assert.match(await kubectl(['logs', 'job/fails']), /^failing\n$/);
   });
 
@@ -172,7 +176,10 @@ describe('Jobs, StatefulSets, DaemonSets and RBAC on a local cluster', { timeout
     assert.deepEqual(deleted, ['web-2', 'web-1'], 'the highest ordinal first');
     const s = JSON.parse(await kubectl(['get', 'sts', 'web', '-o', 'jsonpath={.status}'])) as Record<string, unknown>;
     assert.deepEqual({ replicas: s.replicas, readyReplicas: s.readyReplicas, currentReplicas: s.currentReplicas, updatedReplicas: s.updatedReplicas }, { replicas: 1, readyReplicas: 1, currentReplicas: 1, updatedReplicas: 1 });
-    assert.match(await kubectl(['describe', 'sts', 'web']), /Pods Status:\s+1 Running \/ 0 Waiting \/ 0 Succeeded \/ 0 Failed/);
+    const described = await kubectl(['describe', 'sts', 'web']);
+    assert.match(described, /Pods Status:\s+1 Running \/ 0 Waiting \/ 0 Succeeded \/ 0 Failed/);
+    assert.match(described, /Normal\s+SuccessfulCreate\s+\S+\s+statefulset-controller\s+create Pod web-2 in StatefulSet web successful\n/);
+    assert.match(described, /Normal\s+SuccessfulDelete\s+\S+\s+statefulset-controller\s+delete Pod web-2 in StatefulSet web successful\n/);
     watch.stop();
 
     await kubectl(['delete', 'sts', 'web']);

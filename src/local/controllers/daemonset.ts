@@ -10,6 +10,7 @@ import { CONTROLLER_REVISION_HASH_LABEL, ensureRevision, listRevisions, truncate
 import type { DaemonSetSpecView, NodeActions, NodeState } from './daemonset-plan.js';
 import { daemonPod, daemonSetCounts, planManage, planRollingUpdate, readDaemonSetSpec, rollingLimits } from './daemonset-plan.js';
 import { deleteObject } from './deletion.js';
+import { recordEvent } from './events.js';
 import { isEmptySelector } from './label-selector.js';
 import { affinityForNode, nodeShouldRunDaemonPod, targetNodeOf, withDaemonTolerations } from './node-placement.js';
 import { claimObjects, selectingOwners } from './owners.js';
@@ -79,15 +80,23 @@ class DaemonSetSync {
     }));
   }
 
+  private event(type: 'Normal' | 'Warning', reason: string, message: string): void {
+    recordEvent(this.ctx, this.ds, 'daemonset-controller', type, reason, message);
+  }
+
   apply(actions: NodeActions): void {
-    for (const p of actions.delete) deleteObject(this.ctx, PODS, p.pod);
+    for (const p of actions.delete) {
+      if (p.failed) this.event('Warning', 'FailedDaemonPod', `Found failed daemon pod ${p.pod.metadata.namespace}/${p.pod.metadata.name} on node ${targetNodeOf(p.pod) ?? ''}, will try to kill it`);
+      deleteObject(this.ctx, PODS, p.pod);
+      this.event('Normal', 'SuccessfulDelete', `Deleted pod: ${p.pod.metadata.name}`);
+    }
     const pods = actions.create.map((node) =>
       podFromTemplate(this.spec.template, this.ds, {
         labels: { [CONTROLLER_REVISION_HASH_LABEL]: this.hash, [TEMPLATE_GENERATION_LABEL]: String(this.ds.metadata.generation ?? 1) },
         spec: { affinity: affinityForNode(this.podSpec, node), tolerations: withDaemonTolerations(this.podSpec) },
       }),
     );
-    const outcome = createPods(this.ctx, this.ownerKey, pods);
+    const outcome = createPods(this.ctx, this.ownerKey, pods, (pod) => this.event('Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`));
     if (outcome.failure) throw outcome.failure;
   }
 

@@ -8,6 +8,7 @@ import type { ObjectStore } from '../store/store.js';
 import type { Clock } from '../../clock.js';
 import { systemClock } from '../../clock.js';
 import type { ControllerContext } from './context.js';
+import { EventRecorder } from '../kubelet/events.js';
 import { ControllerRunner } from './controller.js';
 import { deploymentController } from './deployment.js';
 import { endpointSliceController } from './endpointslice.js';
@@ -53,14 +54,17 @@ export interface RunningControllers {
 
 export function startControllers(opts: StartControllersOptions): RunningControllers {
   const informers = new Informers(opts.store);
+  const clock = opts.clock ?? systemClock;
+  const log = opts.log ?? ((line: string) => process.stderr.write(`[${opts.clusterName}] ${line}\n`));
   const ctx: ControllerContext = {
     store: opts.store,
     informers,
-    clock: opts.clock ?? systemClock,
+    clock,
     clusterName: opts.clusterName,
     ...(opts.createPod ? { createPod: opts.createPod } : {}),
     podCreatesInFlight: new Map(),
-    log: opts.log ?? ((line) => process.stderr.write(`[${opts.clusterName}] ${line}\n`)),
+    events: new EventRecorder(opts.store, '', clock, log),
+    log,
   };
   ensureBuiltinNamespaces(ctx);
   const runners = [

@@ -4,6 +4,7 @@ import type { KubeObject, StoredObject } from '../../config/object.js';
 import { JOB_TRACKING_FINALIZER, readJobSpec, replacementDelayMs, wantActivePods } from './job-spec.js';
 import { isRecord } from './read.js';
 import { JOBS, PODS } from './resources.js';
+import { EVENT_TYPE as EVENTS } from '../kubelet/events.js';
 import type { TestCluster } from './testing.js';
 import { createAsApiServer, finishPod, kubeletRemovesDeleted, list, readyAll, startTestCluster } from './testing.js';
 
@@ -92,6 +93,8 @@ describe('job controller', () => {
       ],
     );
     assert.ok(podsOf('pi').every((p) => !p.metadata.finalizers), 'no finalizer left on any pod');
+    const events = list(cluster.store, EVENTS).filter((e) => isRecord(e.involvedObject) && e.involvedObject.kind === 'Job');
+    assert.deepEqual(events.map((e) => e.reason).sort(), ['Completed', 'SuccessfulCreate', 'SuccessfulCreate', 'SuccessfulCreate']);
     assert.deepEqual(cluster.controllers.errors()['job-controller'], 0);
   });
 

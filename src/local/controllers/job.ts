@@ -11,6 +11,7 @@ import { rfc3339 } from '../../k8s/time-format.js';
 import type { ControllerContext } from './context.js';
 import type { Reconciler, ReconcileResult } from './controller.js';
 import { deleteObject } from './deletion.js';
+import { recordEvent } from './events.js';
 import type { JobCondition, JobSpecView } from './job-spec.js';
 import {
   JOB_TRACKING_FINALIZER,
@@ -262,8 +263,15 @@ class JobSync {
     else this.requeue(dueIn);
   }
 
-  private deletePods(pods: StoredObject[]): void {
-    for (const pod of pods) deleteObject(this.ctx, PODS, pod);
+  private event(type: 'Normal' | 'Warning', reason: string, message: string): void {
+    recordEvent(this.ctx, this.job, 'job-controller', type, reason, message);
+  }
+
+  deletePods(pods: StoredObject[]): void {
+    for (const pod of pods) {
+      deleteObject(this.ctx, PODS, pod);
+      this.event('Normal', 'SuccessfulDelete', `Deleted pod: ${pod.metadata.name}`);
+    }
   }
 
   /** manageJob: create or delete pods toward the number that should run. */
@@ -272,10 +280,12 @@ class JobSync {
     const active = pods.filter(isPodActive);
     if (this.spec.suspend) {
       this.deletePods(active);
+      if (!hasTrueCondition(this.status.conditions, 'Suspended')) this.event('Normal', 'Suspended', 'Job suspended');
       ensureCondition(this.status.conditions, { type: 'Suspended', status: 'True', reason: 'JobSuspended', message: 'Job suspended' }, now);
       return;
     }
     if (hasTrueCondition(this.status.conditions, 'Suspended')) {
+      this.event('Normal', 'Resumed', 'Job resumed');
       ensureCondition(this.status.conditions, { type: 'Suspended', status: 'False', reason: 'JobResumed', message: 'Job resumed' }, now);
       // activeDeadlineSeconds counts the time the Job runs continuously: it starts again on resume.
       this.status.startTime = now;
@@ -297,7 +307,7 @@ class JobSync {
       return;
     }
     const newPods = Array.from({ length: want - active.length }, () => podFromTemplate(this.spec.template, this.job, { finalizers: [JOB_TRACKING_FINALIZER] }));
-    const outcome = createPods(this.ctx, this.ownerKey, newPods);
+    const outcome = createPods(this.ctx, this.ownerKey, newPods, (pod) => this.event('Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`));
     if (outcome.pending > 0) this.requeue(CREATE_RECHECK_MS);
     if (outcome.failure) throw outcome.failure;
   }
@@ -352,6 +362,10 @@ class JobSync {
     this.refreshCounts(pods);
     const settled = this.status.uncountedSucceeded.size + this.status.uncountedFailed.size === 0 && this.status.terminating === 0;
     if (this.finish && settled) {
+      if (!hasTrueCondition(this.status.conditions, this.finish.final)) {
+        if (this.finish.final === 'Complete') this.event('Normal', 'Completed', 'Job completed');
+        else this.event('Warning', this.finish.reason, this.finish.message);
+      }
       ensureCondition(this.status.conditions, { type: this.finish.final, status: 'True', reason: this.finish.reason, message: this.finish.message }, now);
       if (this.finish.final === 'Complete') this.status.completionTime ??= now;
     }
@@ -398,7 +412,7 @@ function syncJob(ctx: ControllerContext, key: string): ReconcileResult | void {
   sync.decideFinish(pods, counted.failed);
   if (sync.finish?.final === 'Failed') {
     // Every pod still running is stopped; they count as failed.
-    for (const pod of pods.filter(isPodActive)) deleteObject(ctx, PODS, pod);
+    sync.deletePods(pods.filter(isPodActive));
   } else if (!sync.finish && !job.metadata.deletionTimestamp) {
     sync.manage(pods, succeeded);
     pods = sync.pods();

@@ -4,6 +4,7 @@
 // for twice), else straight into the store.
 import type { KubeObject, StoredObject } from '../../config/object.js';
 import type { ControllerContext } from './context.js';
+import { isRecord } from './read.js';
 import { PODS } from './resources.js';
 
 /** How long after asynchronous creations a controller looks again, in case one failed. */
@@ -16,6 +17,10 @@ export interface CreateOutcome {
   pending: number;
   /** The first synchronous failure; later pods were not attempted. */
   failure?: Error;
+}
+
+function isStoredObject(value: unknown): value is StoredObject {
+  return isRecord(value) && isRecord(value.metadata) && typeof value.metadata.name === 'string' && typeof value.metadata.uid === 'string';
 }
 
 function nameKey(ownerKey: string, name: string): string {
@@ -38,7 +43,8 @@ export function nameInFlight(ctx: ControllerContext, ownerKey: string, name: str
   return ctx.podCreatesInFlight.has(nameKey(ownerKey, name));
 }
 
-export function createPods(ctx: ControllerContext, ownerKey: string, pods: KubeObject[]): CreateOutcome {
+/** `onCreated` hears of each pod once it is stored (later, for creations through admission). */
+export function createPods(ctx: ControllerContext, ownerKey: string, pods: KubeObject[], onCreated?: (pod: StoredObject) => void): CreateOutcome {
   const out: CreateOutcome = { created: [], pending: 0 };
   const { createPod } = ctx;
   for (const [i, pod] of pods.entries()) {
@@ -49,6 +55,9 @@ export function createPods(ctx: ControllerContext, ownerKey: string, pods: KubeO
       if (name) adjust(ctx, nameKey(ownerKey, name), 1);
       out.pending++;
       createPod(pod)
+        .then((created) => {
+          if (isStoredObject(created)) onCreated?.(created);
+        })
         .catch((err: unknown) => ctx.log(`${ownerKey}: creating pod ${name ?? `${pod.metadata.generateName ?? ''}*`}: ${err instanceof Error ? err.message : String(err)}`))
         .finally(() => {
           adjust(ctx, ownerKey, -1);
@@ -57,7 +66,9 @@ export function createPods(ctx: ControllerContext, ownerKey: string, pods: KubeO
       continue;
     }
     try {
-      out.created.push(ctx.store.create(PODS, pod));
+      const created = ctx.store.create(PODS, pod);
+      out.created.push(created);
+      onCreated?.(created);
     } catch (err) {
       out.failure = new Error(`creating pod ${i + 1} of ${pods.length}: ${err instanceof Error ? err.message : String(err)}`);
       break;

@@ -8,6 +8,7 @@ import type { Reconciler, ReconcileResult } from './controller.js';
 import type { Revision } from './controller-history.js';
 import { ensureRevision, listRevisions, truncateHistory } from './controller-history.js';
 import { deleteObject } from './deletion.js';
+import { recordEvent } from './events.js';
 import { isEmptySelector } from './label-selector.js';
 import { claimObjects, selectingOwners } from './owners.js';
 import { CREATE_RECHECK_MS, createPods, nameInFlight } from './pod-creation.js';
@@ -96,14 +97,19 @@ function syncStatefulSet(ctx: ControllerContext, key: string): ReconcileResult |
   if (!set.metadata.deletionTimestamp) {
     const plan = planStatefulSet(spec, members(ctx, set, spec), { current: current.name, update: update.name }, creating);
     recheckMs = plan.recheckMs;
+    const event = (type: 'Normal' | 'Warning', reason: string, message: string): void => recordEvent(ctx, set, 'statefulset-controller', type, reason, message);
     for (const action of plan.actions) {
       if ('delete' in action) {
+        const pod = action.delete.pod.metadata.name;
+        if (action.reason === 'failed') event('Warning', 'RecreatingFailedPod', `StatefulSet ${namespace}/${name} is recreating failed Pod ${pod}`);
         deleteObject(ctx, PODS, action.delete.pod);
+        event('Normal', 'SuccessfulDelete', `delete Pod ${pod} in StatefulSet ${name} successful`);
         continue;
       }
       const revision = action.revision === 'current' ? current : update;
       const identity = statefulPodIdentity(name, action.create, spec.serviceName, revision.name);
-      const outcome = createPods(ctx, ownerKey, [podFromTemplate(revision.template, set, identity)]);
+      const created = (pod: StoredObject): void => event('Normal', 'SuccessfulCreate', `create Pod ${pod.metadata.name} in StatefulSet ${name} successful`);
+      const outcome = createPods(ctx, ownerKey, [podFromTemplate(revision.template, set, identity)], created);
       if (outcome.failure) throw outcome.failure;
       if (outcome.pending > 0) recheckMs = Math.min(recheckMs ?? Infinity, CREATE_RECHECK_MS);
     }
