@@ -1,8 +1,9 @@
 // The defaults the apiserver fills in when it decodes an object (SetDefaults_* of core/v1, apps/v1,
-// discovery/v1, and the registry's Service IP-family and Namespace status defaults), so that stored
+// batch/v1, rbac/v1, discovery/v1, and the registry's Service IP-family and Namespace status defaults), so that stored
 // objects and kubectl output look as on a real cluster. Pure: returns a new object.
 import type { ResourceType } from './kinds.js';
 import type { KubeObject } from './object.js';
+import { RBAC_GROUP } from './schemas/rbac-semantic.js';
 
 type Fields = Record<string, unknown>;
 
@@ -137,8 +138,6 @@ function defaultDaemonSet(obj: Fields): void {
   defaultTemplate(spec);
 }
 
-const RBAC_GROUP = 'rbac.authorization.k8s.io';
-
 /** SetDefaults_Subject and the roleRef's group of (Cluster)RoleBindings. */
 function defaultRoleBinding(obj: Fields): void {
   const roleRef = record(obj.roleRef);
@@ -184,8 +183,8 @@ const DEFAULTERS: Record<string, (obj: Fields) => void> = {
   'apps/StatefulSet': defaultStatefulSet,
   'apps/DaemonSet': defaultDaemonSet,
   'batch/Job': defaultJob,
-  'rbac.authorization.k8s.io/RoleBinding': defaultRoleBinding,
-  'rbac.authorization.k8s.io/ClusterRoleBinding': defaultRoleBinding,
+  [`${RBAC_GROUP}/RoleBinding`]: defaultRoleBinding,
+  [`${RBAC_GROUP}/ClusterRoleBinding`]: defaultRoleBinding,
   '/Service': defaultService,
   '/Namespace': defaultNamespace,
   'discovery.k8s.io/EndpointSlice': defaultEndpointSlice,

@@ -4,10 +4,10 @@
 import type { KubeObject } from './object.js';
 
 export const JOB_CONTROLLER_UID_LABEL = 'batch.kubernetes.io/controller-uid';
-export const JOB_NAME_LABEL = 'batch.kubernetes.io/job-name';
+const JOB_NAME_LABEL = 'batch.kubernetes.io/job-name';
 /** The labels before the batch.kubernetes.io/ prefix: still set, as 1.32 sets both. */
-export const LEGACY_CONTROLLER_UID_LABEL = 'controller-uid';
-export const LEGACY_JOB_NAME_LABEL = 'job-name';
+const LEGACY_CONTROLLER_UID_LABEL = 'controller-uid';
+const LEGACY_JOB_NAME_LABEL = 'job-name';
 
 type Fields = Record<string, unknown>;
 

@@ -217,7 +217,7 @@ export function nonNegative(spec: Fields, field: string, path: string, out: Fiel
 export type WorkloadKind = 'Deployment' | 'ReplicaSet' | 'StatefulSet' | 'DaemonSet' | 'Job';
 
 /** The restart policies a workload's pod template may have. */
-export const TEMPLATE_RESTART_POLICIES: Record<WorkloadKind, readonly string[]> = {
+const TEMPLATE_RESTART_POLICIES: Record<WorkloadKind, readonly string[]> = {
   Deployment: ['Always'],
   ReplicaSet: ['Always'],
   StatefulSet: ['Always'],

@@ -168,12 +168,15 @@ describe('statefulset planning', () => {
   });
 
   test('OrderedReady waits for an unready pod; scale down waits for pods below to be ready', () => {
-    assert.deepEqual(planStatefulSet(spec({ replicas: 3 }), [member(0, { available: false, runningAndReady: false })], revs).actions, []);
+    const waiting = planStatefulSet(spec({ replicas: 3 }), [member(0, { available: false, runningAndReady: false })], revs);
+    assert.deepEqual(waiting, { actions: [], waitingFor: 'pod web-0 to be Running and Ready' });
     assert.deepEqual(planStatefulSet(spec({ replicas: 3 }), [member(0)], revs).actions, [{ create: 1, revision: 'update' }]);
     const down = planStatefulSet(spec({ replicas: 1 }), [member(0), member(1), member(2)], revs);
     assert.deepEqual(down.actions.map((a) => ('delete' in a ? a.delete.ordinal : -1)), [2]);
-    const blocked = planStatefulSet(spec({ replicas: 1 }), [member(0, { available: false, runningAndReady: false }), member(1), member(2)], revs);
-    assert.deepEqual(blocked.actions, []);
+    const unready = { available: false, runningAndReady: false };
+    assert.deepEqual(planStatefulSet(spec({ replicas: 1 }), [member(0, unready), member(1), member(2)], revs), { actions: [], waitingFor: 'pod web-0 to be Running and Ready' });
+    const blocked = planStatefulSet(spec({ replicas: 1 }), [member(0), member(1, unready), member(2, unready)], revs);
+    assert.deepEqual(blocked, { actions: [], waitingFor: 'pod web-1 to be Running and Ready before scaling down' });
   });
 
   test('ordinals.start and partition: pods below the partition keep the current revision', () => {
