@@ -219,6 +219,8 @@ describe('job controller', () => {
     kubeletRemovesDeleted(cluster);
     await cluster.settle();
     assert.equal(running('later').length, 0);
+    assert.equal(podsOf('later').length, 0, 'the pods of a suspended Job are deleted');
+    assert.equal(status('later').failed, undefined, 'and not counted as failures');
     assert.deepEqual(conditions('later').map((c) => [c.type, c.status, c.reason]), [['Suspended', 'True', 'JobSuspended']]);
     const k = job('later');
     cluster.store.update(JOBS, { ...k, spec: { ...(k.spec as object), suspend: false } });

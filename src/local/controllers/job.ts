@@ -87,9 +87,10 @@ export function jobController(ctx: ControllerContext): Reconciler {
 /**
  * Removes the tracking finalizer; a pod already being deleted that has no processes left (finished,
  * or never bound to the node) is removed from the store, as the apiserver does once its last finalizer
- * goes; one still running is removed by the kubelet when it has stopped it.
+ * goes; one still running is removed by the kubelet when it has stopped it. Returns the pod as it is
+ * now, or undefined when it is gone.
  */
-function removeTrackingFinalizer(ctx: ControllerContext, pod: StoredObject): void {
+function removeTrackingFinalizer(ctx: ControllerContext, pod: StoredObject): StoredObject | undefined {
   const finalizers = (pod.metadata.finalizers ?? []).filter((f) => f !== JOB_TRACKING_FINALIZER);
   const { finalizers: _dropped, ...rest } = pod.metadata;
   const metadata = finalizers.length > 0 ? { ...rest, finalizers } : rest;
@@ -98,9 +99,12 @@ function removeTrackingFinalizer(ctx: ControllerContext, pod: StoredObject): voi
     const unbound = !isRecord(updated.spec) || !updated.spec.nodeName;
     if (updated.metadata.deletionTimestamp && finalizers.length === 0 && (isPodTerminal(updated) || unbound)) {
       ctx.store.delete(PODS, updated.metadata.namespace, updated.metadata.name);
+      return undefined;
     }
+    return updated;
   } catch (err) {
     if (!isNotFound(err)) throw err;
+    return undefined;
   }
 }
 
@@ -267,9 +271,14 @@ class JobSync {
     recordEvent(this.ctx, this.job, 'job-controller', type, reason, message);
   }
 
-  deletePods(pods: StoredObject[]): void {
+  /**
+   * Deletes pods. `counted`: they keep their finalizer and count as failed (the Job failed); else their
+   * finalizer goes first and they are not counted (suspended, or more than should run), as deleteJobPods.
+   */
+  deletePods(pods: StoredObject[], counted: boolean): void {
     for (const pod of pods) {
-      deleteObject(this.ctx, PODS, pod);
+      const target = counted ? pod : removeTrackingFinalizer(this.ctx, pod);
+      if (target) deleteObject(this.ctx, PODS, target);
       this.event('Normal', 'SuccessfulDelete', `Deleted pod: ${pod.metadata.name}`);
     }
   }
@@ -279,7 +288,7 @@ class JobSync {
     const now = this.now();
     const active = pods.filter(isPodActive);
     if (this.spec.suspend) {
-      this.deletePods(active);
+      this.deletePods(active, false);
       if (!hasTrueCondition(this.status.conditions, 'Suspended')) this.event('Normal', 'Suspended', 'Job suspended');
       ensureCondition(this.status.conditions, { type: 'Suspended', status: 'True', reason: 'JobSuspended', message: 'Job suspended' }, now);
       return;
@@ -296,7 +305,7 @@ class JobSync {
     }
     const want = wantActivePods(this.spec, succeeded, active.length);
     if (active.length > want) {
-      this.deletePods([...active].sort(compareForDeletion).slice(0, active.length - want));
+      this.deletePods([...active].sort(compareForDeletion).slice(0, active.length - want), false);
       return;
     }
     if (active.length === want) return;
@@ -412,7 +421,7 @@ function syncJob(ctx: ControllerContext, key: string): ReconcileResult | void {
   sync.decideFinish(pods, counted.failed);
   if (sync.finish?.final === 'Failed') {
     // Every pod still running is stopped; they count as failed.
-    sync.deletePods(pods.filter(isPodActive));
+    sync.deletePods(pods.filter(isPodActive), true);
   } else if (!sync.finish && !job.metadata.deletionTimestamp) {
     sync.manage(pods, succeeded);
     pods = sync.pods();
