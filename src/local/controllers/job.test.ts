@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import type { KubeObject, StoredObject } from '../../config/object.js';
 import { JOB_TRACKING_FINALIZER, readJobSpec, replacementDelayMs, wantActivePods } from './job-spec.js';
-import { isRecord } from './read.js';
+import { isRecord, record } from './read.js';
 import { JOBS, PODS } from './resources.js';
 import { EVENT_TYPE as EVENTS } from '../kubelet/events.js';
 import type { TestCluster } from './testing.js';
@@ -33,7 +33,8 @@ function status(name: string): Record<string, unknown> {
 
 function conditions(name: string): Array<{ type: string; status: string; reason?: string; message?: string }> {
   const c = status(name).conditions;
-  return Array.isArray(c) ? c.filter(isRecord).map((x) => ({ type: String(x.type), status: String(x.status), reason: x.reason as string | undefined, message: x.message as string | undefined })) : [];
+  const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+  return Array.isArray(c) ? c.filter(isRecord).map((x) => ({ type: String(x.type), status: String(x.status), reason: text(x.reason), message: text(x.message) })) : [];
 }
 
 function podsOf(name: string): StoredObject[] {
@@ -176,7 +177,7 @@ describe('job controller', () => {
     await cluster.settle();
     const [pod] = running('retry');
     const fresh = cluster.store.get(PODS, 'default', pod!.metadata.name)!;
-    cluster.store.update(PODS, { ...fresh, spec: { ...(fresh.spec as object), nodeName: 'cluster-1-node' }, status: { phase: 'Running', containerStatuses: [{ name: 'app', ready: false, restartCount: 2, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: {} }] } });
+    cluster.store.update(PODS, { ...fresh, spec: { ...record(fresh.spec, 'spec'), nodeName: 'cluster-1-node' }, status: { phase: 'Running', containerStatuses: [{ name: 'app', ready: false, restartCount: 2, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: {} }] } });
     await cluster.settle();
     assert.deepEqual(conditions('retry').map((c) => [c.type, c.reason]), [['FailureTarget', 'BackoffLimitExceeded']]);
     kubeletRemovesDeleted(cluster);
@@ -214,7 +215,7 @@ describe('job controller', () => {
     createAsApiServer(cluster, JOBS, jobObject('later', { parallelism: 2, completions: 2 }));
     await cluster.settle();
     const j = job('later');
-    cluster.store.update(JOBS, { ...j, spec: { ...(j.spec as object), suspend: true } });
+    cluster.store.update(JOBS, { ...j, spec: { ...record(j.spec, 'spec'), suspend: true } });
     await cluster.settle();
     kubeletRemovesDeleted(cluster);
     await cluster.settle();
@@ -223,7 +224,7 @@ describe('job controller', () => {
     assert.equal(status('later').failed, undefined, 'and not counted as failures');
     assert.deepEqual(conditions('later').map((c) => [c.type, c.status, c.reason]), [['Suspended', 'True', 'JobSuspended']]);
     const k = job('later');
-    cluster.store.update(JOBS, { ...k, spec: { ...(k.spec as object), suspend: false } });
+    cluster.store.update(JOBS, { ...k, spec: { ...record(k.spec, 'spec'), suspend: false } });
     await cluster.settle();
     assert.equal(running('later').length, 2);
     assert.deepEqual(conditions('later').map((c) => [c.type, c.status, c.reason]), [['Suspended', 'False', 'JobResumed']]);
