@@ -138,4 +138,27 @@ describe('applyDefaults', () => {
     assert.deepEqual(out, vs);
     assert.notEqual(out, vs);
   });
+  it('defaults a Job as SetDefaults_Job: both counts 1 when neither is set, a work queue keeps completions unset', () => {
+    const job = (spec: Record<string, unknown>) =>
+      applyDefaults(typeOf('batch', 'Job'), { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'j' }, spec: { ...spec, template: { spec: { containers: [{ name: 'c', image: 'busybox' }] } } } });
+    const plain = job({}).spec as Record<string, unknown>;
+    assert.deepEqual([plain.completions, plain.parallelism, plain.backoffLimit, plain.completionMode, plain.suspend, plain.podReplacementPolicy], [1, 1, 6, 'NonIndexed', false, 'TerminatingOrFailed']);
+    const queue = job({ parallelism: 3 }).spec as Record<string, unknown>;
+    assert.deepEqual([queue.completions, queue.parallelism], [undefined, 3]);
+  });
+
+  it('defaults binding subjects and roleRef to the RBAC group, service accounts to the core group', () => {
+    const binding = applyDefaults(typeOf('rbac.authorization.k8s.io', 'RoleBinding'), {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'b' },
+      roleRef: { kind: 'Role', name: 'r' },
+      subjects: [{ kind: 'User', name: 'jane' }, { kind: 'ServiceAccount', name: 'robot', namespace: 'ns' }],
+    });
+    assert.deepEqual(binding.roleRef, { kind: 'Role', name: 'r', apiGroup: 'rbac.authorization.k8s.io' });
+    assert.deepEqual(binding.subjects, [
+      { kind: 'User', name: 'jane', apiGroup: 'rbac.authorization.k8s.io' },
+      { kind: 'ServiceAccount', name: 'robot', namespace: 'ns', apiGroup: '' },
+    ]);
+  });
 });

@@ -1,8 +1,9 @@
 // The defaults the apiserver fills in when it decodes an object (SetDefaults_* of core/v1, apps/v1,
-// discovery/v1, and the registry's Service IP-family and Namespace status defaults), so that stored
+// batch/v1, rbac/v1, discovery/v1, and the registry's Service IP-family and Namespace status defaults), so that stored
 // objects and kubectl output look as on a real cluster. Pure: returns a new object.
 import type { ResourceType } from './kinds.js';
 import type { KubeObject } from './object.js';
+import { RBAC_GROUP } from './schemas/rbac-semantic.js';
 
 type Fields = Record<string, unknown>;
 
@@ -87,6 +88,67 @@ function defaultReplicaSet(obj: Fields): void {
   defaultTemplate(spec);
 }
 
+/** SetDefaults_Job: a non-parallel job when neither count is set; the template's labels label the Job. */
+function defaultJob(obj: Fields): void {
+  const spec = ensureObject(obj, 'spec');
+  if ((spec.completions === undefined || spec.completions === null) && (spec.parallelism === undefined || spec.parallelism === null)) {
+    spec.completions = 1;
+    spec.parallelism = 1;
+  }
+  setDefault(spec, 'parallelism', 1);
+  setDefault(spec, 'backoffLimit', 6);
+  setDefault(spec, 'completionMode', 'NonIndexed');
+  setDefault(spec, 'suspend', false);
+  setDefault(spec, 'podReplacementPolicy', spec.podFailurePolicy === undefined || spec.podFailurePolicy === null ? 'TerminatingOrFailed' : 'Failed');
+  const template = record(spec.template);
+  const templateLabels = record(record(template?.metadata)?.labels);
+  const metadata = ensureObject(obj, 'metadata');
+  if (templateLabels && Object.keys(record(metadata.labels) ?? {}).length === 0) metadata.labels = { ...templateLabels };
+  defaultTemplate(spec);
+}
+
+function defaultStatefulSet(obj: Fields): void {
+  const spec = ensureObject(obj, 'spec');
+  setDefault(spec, 'replicas', 1);
+  setDefault(spec, 'podManagementPolicy', 'OrderedReady');
+  const strategy = ensureObject(spec, 'updateStrategy');
+  if (strategy.type === undefined || strategy.type === null || strategy.type === '') {
+    strategy.type = 'RollingUpdate';
+    ensureObject(strategy, 'rollingUpdate');
+  }
+  const rolling = record(strategy.rollingUpdate);
+  if (strategy.type === 'RollingUpdate' && rolling) setDefault(rolling, 'partition', 0);
+  const retention = ensureObject(spec, 'persistentVolumeClaimRetentionPolicy');
+  setDefault(retention, 'whenDeleted', 'Retain');
+  setDefault(retention, 'whenScaled', 'Retain');
+  setDefault(spec, 'revisionHistoryLimit', 10);
+  defaultTemplate(spec);
+}
+
+function defaultDaemonSet(obj: Fields): void {
+  const spec = ensureObject(obj, 'spec');
+  const strategy = ensureObject(spec, 'updateStrategy');
+  setDefault(strategy, 'type', 'RollingUpdate');
+  if (strategy.type === 'RollingUpdate') {
+    const rolling = ensureObject(strategy, 'rollingUpdate');
+    setDefault(rolling, 'maxUnavailable', 1);
+    setDefault(rolling, 'maxSurge', 0);
+  }
+  setDefault(spec, 'revisionHistoryLimit', 10);
+  defaultTemplate(spec);
+}
+
+/** SetDefaults_Subject and the roleRef's group of (Cluster)RoleBindings. */
+function defaultRoleBinding(obj: Fields): void {
+  const roleRef = record(obj.roleRef);
+  if (roleRef && (roleRef.apiGroup === undefined || roleRef.apiGroup === '')) roleRef.apiGroup = RBAC_GROUP;
+  eachRecord(obj.subjects, (subject) => {
+    if (subject.apiGroup !== undefined && subject.apiGroup !== '') return;
+    if (subject.kind === 'ServiceAccount') subject.apiGroup = '';
+    else if (subject.kind === 'User' || subject.kind === 'Group') subject.apiGroup = RBAC_GROUP;
+  });
+}
+
 function defaultService(obj: Fields): void {
   const spec = ensureObject(obj, 'spec');
   setDefault(spec, 'type', 'ClusterIP');
@@ -118,6 +180,11 @@ const DEFAULTERS: Record<string, (obj: Fields) => void> = {
   '/Pod': (obj) => defaultPodSpec(ensureObject(obj, 'spec')),
   'apps/Deployment': defaultDeployment,
   'apps/ReplicaSet': defaultReplicaSet,
+  'apps/StatefulSet': defaultStatefulSet,
+  'apps/DaemonSet': defaultDaemonSet,
+  'batch/Job': defaultJob,
+  [`${RBAC_GROUP}/RoleBinding`]: defaultRoleBinding,
+  [`${RBAC_GROUP}/ClusterRoleBinding`]: defaultRoleBinding,
   '/Service': defaultService,
   '/Namespace': defaultNamespace,
   'discovery.k8s.io/EndpointSlice': defaultEndpointSlice,

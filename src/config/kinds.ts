@@ -62,9 +62,19 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   type('', ['v1'], 'Endpoints', 'endpoints', { shortNames: ['ep'], verbs: ['get', 'list', 'watch'] }),
   type('apps', ['v1'], 'Deployment', 'deployments', { shortNames: ['deploy'], categories: ['all'], subresources: ['status', 'scale'] }),
   type('apps', ['v1'], 'ReplicaSet', 'replicasets', { shortNames: ['rs'], categories: ['all'], subresources: ['status', 'scale'] }),
+  type('apps', ['v1'], 'StatefulSet', 'statefulsets', { shortNames: ['sts'], categories: ['all'], subresources: ['status', 'scale'] }),
+  type('apps', ['v1'], 'DaemonSet', 'daemonsets', { shortNames: ['ds'], categories: ['all'], subresources: ['status'] }),
+  // The template history of StatefulSets and DaemonSets (`kubectl rollout history`), written by their controllers.
+  type('apps', ['v1'], 'ControllerRevision', 'controllerrevisions'),
+  type('batch', ['v1'], 'Job', 'jobs', { categories: ['all'], subresources: ['status'] }),
   type('discovery.k8s.io', ['v1'], 'EndpointSlice', 'endpointslices'),
   // The custom kinds this server serves, described (read-only: the set is fixed by this table).
   type('apiextensions.k8s.io', ['v1'], 'CustomResourceDefinition', 'customresourcedefinitions', { namespaced: false, shortNames: ['crd', 'crds'], categories: ['api-extensions'], verbs: ['get', 'list', 'watch'] }),
+  // Stored and listed; not enforced: the admin token is the only identity (apiserver/reviews.ts).
+  type('rbac.authorization.k8s.io', ['v1'], 'ClusterRole', 'clusterroles', { namespaced: false }),
+  type('rbac.authorization.k8s.io', ['v1'], 'ClusterRoleBinding', 'clusterrolebindings', { namespaced: false }),
+  type('rbac.authorization.k8s.io', ['v1'], 'Role', 'roles'),
+  type('rbac.authorization.k8s.io', ['v1'], 'RoleBinding', 'rolebindings'),
   // Reviews are answered, never stored (apiserver/reviews.ts).
   type('authorization.k8s.io', ['v1'], 'SelfSubjectAccessReview', 'selfsubjectaccessreviews', { namespaced: false, verbs: ['create'] }),
   type('authorization.k8s.io', ['v1'], 'SelfSubjectRulesReview', 'selfsubjectrulesreviews', { namespaced: false, verbs: ['create'] }),

@@ -11,20 +11,27 @@ import { collectUnknownFields } from './schemas/field-shape.js';
 import { kindSchema } from './schemas/kind-schemas.js';
 import {
   type NameRule,
+  POD_RESTART_POLICIES,
   validateObjectMeta,
   validatePodSpec,
   validateServiceSpec,
   validateWorkloadSpec,
 } from './schemas/semantic.js';
+import { RBAC_GROUP, validateRole, validateRoleBinding } from './schemas/rbac-semantic.js';
+import { validateDaemonSetSpec, validateJobSpec, validateStatefulSetSpec } from './schemas/workload-semantic.js';
+import { validateUpdate } from './update-rules.js';
 
 export interface ValidateOptions {
   /** fieldValidation=Strict: fields the schema does not declare are errors. */
   strict: boolean;
+  /** On update: the stored object, for the fields an update may not change. */
+  oldObject?: KubeObject;
 }
 
 function nameRuleOf(type: ResourceType): NameRule {
   if (type.group === '' && type.kind === 'Namespace') return 'dns1123Label';
   if (type.group === '' && type.kind === 'Service') return 'dns1035Label';
+  if (type.group === RBAC_GROUP) return 'pathSegment';
   return 'dns1123Subdomain';
 }
 
@@ -32,13 +39,30 @@ function kindSemantics(type: ResourceType, obj: KubeObject, out: FieldCause[]): 
   const key = `${type.group}/${type.kind}`;
   switch (key) {
     case '/Pod':
-      validatePodSpec(obj.spec, 'spec', false, out);
+      validatePodSpec(obj.spec, 'spec', POD_RESTART_POLICIES, out);
       return;
     case 'apps/Deployment':
-      validateWorkloadSpec(obj, true, out);
+      validateWorkloadSpec(obj, 'Deployment', out);
       return;
     case 'apps/ReplicaSet':
-      validateWorkloadSpec(obj, false, out);
+      validateWorkloadSpec(obj, 'ReplicaSet', out);
+      return;
+    case 'apps/StatefulSet':
+      validateStatefulSetSpec(obj, out);
+      return;
+    case 'apps/DaemonSet':
+      validateDaemonSetSpec(obj, out);
+      return;
+    case 'batch/Job':
+      validateJobSpec(obj, out);
+      return;
+    case `${RBAC_GROUP}/Role`:
+    case `${RBAC_GROUP}/ClusterRole`:
+      validateRole(obj, type.namespaced, out);
+      return;
+    case `${RBAC_GROUP}/RoleBinding`:
+    case `${RBAC_GROUP}/ClusterRoleBinding`:
+      validateRoleBinding(obj, type.namespaced, out);
       return;
     case '/Service':
       validateServiceSpec(obj.spec, 'spec', out);
@@ -70,6 +94,7 @@ export function validateObject(type: ResourceType, obj: KubeObject, opts: Valida
   causes.push(...schema.check(obj));
   validateObjectMeta(obj, nameRuleOf(type), type.namespaced, causes);
   kindSemantics(type, obj, causes);
+  if (opts.oldObject) causes.push(...validateUpdate(type, opts.oldObject, obj));
   return withoutRepeats(causes);
 }
 

@@ -4,7 +4,9 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { MutatingWebhookConfiguration, ValidatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1';
 import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io/v1';
-import { Deployment, ReplicaSet } from 'kubernetes-models/apps/v1';
+import { ControllerRevision, DaemonSet, Deployment, ReplicaSet, StatefulSet } from 'kubernetes-models/apps/v1';
+import { Job } from 'kubernetes-models/batch/v1';
+import { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { SelfSubjectReview } from 'kubernetes-models/authentication.k8s.io/v1';
 import { SelfSubjectAccessReview, SelfSubjectRulesReview } from 'kubernetes-models/authorization.k8s.io/v1';
 import { EndpointSlice } from 'kubernetes-models/discovery.k8s.io/v1';
@@ -140,6 +142,14 @@ const FACTORIES: Record<string, () => KindSchema> = {
   'authentication.k8s.io/v1/SelfSubjectReview': builtIn(SelfSubjectReview, 'V1SelfSubjectReview'),
   'apps/v1/Deployment': builtIn(Deployment, 'V1Deployment'),
   'apps/v1/ReplicaSet': builtIn(ReplicaSet, 'V1ReplicaSet'),
+  'apps/v1/StatefulSet': builtIn(StatefulSet, 'V1StatefulSet'),
+  'apps/v1/DaemonSet': builtIn(DaemonSet, 'V1DaemonSet'),
+  'apps/v1/ControllerRevision': builtIn(ControllerRevision, 'V1ControllerRevision'),
+  'batch/v1/Job': builtIn(Job, 'V1Job'),
+  'rbac.authorization.k8s.io/v1/ClusterRole': builtIn(ClusterRole, 'V1ClusterRole'),
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': builtIn(ClusterRoleBinding, 'V1ClusterRoleBinding'),
+  'rbac.authorization.k8s.io/v1/Role': builtIn(Role, 'V1Role'),
+  'rbac.authorization.k8s.io/v1/RoleBinding': builtIn(RoleBinding, 'V1RoleBinding'),
   'discovery.k8s.io/v1/EndpointSlice': builtIn(EndpointSlice, 'V1EndpointSlice'),
   'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': builtIn(MutatingWebhookConfiguration, 'V1MutatingWebhookConfiguration'),
   'admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration': builtIn(ValidatingWebhookConfiguration, 'V1ValidatingWebhookConfiguration'),

@@ -32,12 +32,20 @@ function stringMap(value: unknown): Record<string, string> {
   return out;
 }
 
-export type NameRule = 'dns1123Subdomain' | 'dns1123Label' | 'dns1035Label';
+export type NameRule = 'dns1123Subdomain' | 'dns1123Label' | 'dns1035Label' | 'pathSegment';
+
+/** path.IsValidPathSegmentName: RBAC names such as `system:masters` may hold colons. */
+function isPathSegmentName(value: string): string[] {
+  if (value === '.' || value === '..') return [`may not be '${value}'`];
+  const bad = ['/', '%'].find((c) => value.includes(c));
+  return bad ? [`may not contain '${bad}'`] : [];
+}
 
 const NAME_CHECKS: Record<NameRule, (v: string) => string[]> = {
   dns1123Subdomain: isDns1123Subdomain,
   dns1123Label: isDns1123Label,
   dns1035Label: isDns1035Label,
+  pathSegment: isPathSegmentName,
 };
 
 const PROTOCOLS = ['SCTP', 'TCP', 'UDP'];
@@ -123,8 +131,11 @@ function validateContainers(spec: Fields, path: string, out: FieldCause[]): void
   }
 }
 
-/** A Pod spec; in a workload template only restartPolicy Always is accepted. */
-export function validatePodSpec(specValue: unknown, path: string, inTemplate: boolean, out: FieldCause[]): void {
+/** Every restart policy: what a Pod of its own may have. */
+export const POD_RESTART_POLICIES = ['Always', 'OnFailure', 'Never'];
+
+/** A Pod spec; a workload template accepts only its kind's restart policies (Always, or OnFailure and Never for a Job). */
+export function validatePodSpec(specValue: unknown, path: string, allowedRestart: readonly string[], out: FieldCause[]): void {
   const spec = record(specValue);
   if (!spec) {
     // A value of the wrong type was reported by the schema check already.
@@ -133,7 +144,6 @@ export function validatePodSpec(specValue: unknown, path: string, inTemplate: bo
   }
   validateContainers(spec, path, out);
   const restartPolicy = text(spec.restartPolicy);
-  const allowedRestart = inTemplate ? ['Always'] : ['Always', 'OnFailure', 'Never'];
   if (restartPolicy !== undefined && !allowedRestart.includes(restartPolicy)) {
     out.push(notSupported(`${path}.restartPolicy`, restartPolicy, allowedRestart));
   }
@@ -199,21 +209,41 @@ function validateLabelSelector(selector: Fields, path: string, out: FieldCause[]
   });
 }
 
-function nonNegative(spec: Fields, field: string, path: string, out: FieldCause[]): void {
+export function nonNegative(spec: Fields, field: string, path: string, out: FieldCause[]): void {
   const v = spec[field];
   if (typeof v === 'number' && v < 0) out.push(invalid(`${path}.${field}`, v, 'must be greater than or equal to 0'));
 }
 
-/** Deployment and ReplicaSet specs: selector, template labels, template pod spec. */
-export function validateWorkloadSpec(obj: KubeObject, isDeployment: boolean, out: FieldCause[]): void {
+export type WorkloadKind = 'Deployment' | 'ReplicaSet' | 'StatefulSet' | 'DaemonSet' | 'Job';
+
+/** The restart policies a workload's pod template may have. */
+const TEMPLATE_RESTART_POLICIES: Record<WorkloadKind, readonly string[]> = {
+  Deployment: ['Always'],
+  ReplicaSet: ['Always'],
+  StatefulSet: ['Always'],
+  DaemonSet: ['Always'],
+  Job: ['OnFailure', 'Never'],
+};
+
+/** The word the apiserver's "empty selector is invalid for ..." names (ReplicaSets share the Deployment's). */
+const EMPTY_SELECTOR_NOUN: Record<WorkloadKind, string> = {
+  Deployment: 'deployment',
+  ReplicaSet: 'deployment',
+  StatefulSet: 'statefulset',
+  DaemonSet: 'daemonset',
+  Job: 'job',
+};
+
+/** Workload specs: selector, template labels, template pod spec (and each kind's counts). */
+export function validateWorkloadSpec(obj: KubeObject, kind: WorkloadKind, out: FieldCause[]): void {
   const spec = record(obj.spec);
   if (!spec) {
     if (obj.spec === undefined) out.push(required('spec'));
     return;
   }
-  nonNegative(spec, 'replicas', 'spec', out);
+  if (kind !== 'DaemonSet' && kind !== 'Job') nonNegative(spec, 'replicas', 'spec', out);
   nonNegative(spec, 'minReadySeconds', 'spec', out);
-  if (isDeployment) {
+  if (kind === 'Deployment') {
     nonNegative(spec, 'revisionHistoryLimit', 'spec', out);
     nonNegative(spec, 'progressDeadlineSeconds', 'spec', out);
     const strategyType = text(record(spec.strategy)?.type);
@@ -228,7 +258,7 @@ export function validateWorkloadSpec(obj: KubeObject, isDeployment: boolean, out
   }
   else {
     validateLabelSelector(selector, 'spec.selector', out);
-    if (selectorRequirements(selector).length === 0) out.push(invalid('spec.selector', selector, 'empty selector is invalid for deployment'));
+    if (selectorRequirements(selector).length === 0) out.push(invalid('spec.selector', selector, `empty selector is invalid for ${EMPTY_SELECTOR_NOUN[kind]}`));
   }
   if (!template) {
     if (spec.template === undefined) out.push(required('spec.template'));
@@ -241,7 +271,7 @@ export function validateWorkloadSpec(obj: KubeObject, isDeployment: boolean, out
   if (selector && selectorRequirements(selector).length > 0 && !selectorMatches(selector, templateLabels)) {
     out.push(invalid('spec.template.metadata.labels', templateLabels, '`selector` does not match template `labels`'));
   }
-  validatePodSpec(template.spec, 'spec.template.spec', true, out);
+  validatePodSpec(template.spec, 'spec.template.spec', TEMPLATE_RESTART_POLICIES[kind], out);
 }
 
 const SERVICE_TYPES = ['ClusterIP', 'ExternalName', 'LoadBalancer', 'NodePort'];

@@ -10,17 +10,30 @@ import type { ApiContext } from './options.js';
 import type { Reply } from './reply.js';
 import type { ResourceRoute } from './routes.js';
 import { asServed } from './served.js';
+import { withGeneratedJobSelector } from '../../config/job-selector.js';
+import { formatTimestamp, generatedName } from '../store/metadata.js';
 import { allocateServiceIPs, isServiceType } from './services.js';
 import { trackUpdate, updateManager } from './field-manager.js';
 import type { FieldValidation } from './writes.js';
 import { fieldValidationOf, isDryRun, prepareWrite, warningHeader } from './writes.js';
-import { formatTimestamp } from '../store/metadata.js';
 
 /** Fields only the server sets: what a client sends for them is dropped, as the apiserver does. */
 export function clearServerFields(obj: KubeObject): void {
   for (const f of ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation', 'managedFields', 'selfLink']) {
     delete obj.metadata[f];
   }
+}
+
+/**
+ * What the kind's create strategy prepares before validation, given the uid the object will have: a
+ * Job's selector and pod labels are generated from its uid and name (so a generateName is resolved
+ * here, as the apiserver names objects before preparing them).
+ */
+function prepareForCreate(t: ResourceType, obj: KubeObject, uid: string): KubeObject {
+  if (t.group !== 'batch' || t.kind !== 'Job') return obj;
+  const name = obj.metadata.name || (obj.metadata.generateName ? generatedName(obj.metadata.generateName) : undefined);
+  // The uid is on the object while it is validated: the generated selector is checked against it.
+  return withGeneratedJobSelector({ ...obj, metadata: { ...obj.metadata, ...(name ? { name } : {}), uid } }, uid);
 }
 
 /** Status is not written on create for types with a status subresource (controllers own it). */
@@ -62,17 +75,18 @@ export async function storeNewObject(
   const t = route.type;
   const displayName = object.metadata.name ?? object.metadata.generateName ?? '';
   if (t.namespaced) checkNamespaceAcceptsCreate(ctx, t, route.namespace!, displayName);
-  const prepared = await prepareWrite(ctx, t, route.version, initialStatus(t, object), mode, undefined, track);
+  const uid = randomUUID();
+  const prepared = await prepareWrite(ctx, t, route.version, prepareForCreate(t, initialStatus(t, object), uid), mode, undefined, track);
   let obj = prepared.object;
   const headers = warningHeader(prepared.warnings);
   if (dryRun) {
     // As the apiserver: a dry run shows the object as it would be created, without storing it.
-    const preview = { ...obj, metadata: { ...obj.metadata, uid: randomUUID(), creationTimestamp: formatTimestamp(new Date(ctx.now())) } };
+    const preview = { ...obj, metadata: { ...obj.metadata, uid, creationTimestamp: formatTimestamp(new Date(ctx.now())) } };
     return { code: 201, body: asServed(preview, route.group, route.version), headers };
   }
   if (isServiceType(t)) obj = allocateServiceIPs(ctx, obj);
   try {
-    const stored = ctx.store.create(t, obj);
+    const stored = ctx.store.create(t, obj, { uid });
     return { code: 201, body: asServed(stored, route.group, route.version), headers };
   } catch (err) {
     if (err instanceof StatusError) throw err;

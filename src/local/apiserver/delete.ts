@@ -14,7 +14,7 @@ import type { Reply } from './reply.js';
 import type { ResourceRoute } from './routes.js';
 import { asServed, listOf } from './served.js';
 import { getStoredOr404 } from './update.js';
-import { isDryRun } from './writes.js';
+import { isDryRun, warningHeader } from './writes.js';
 
 const PROPAGATION_POLICIES = ['Orphan', 'Background', 'Foreground'] as const;
 type PropagationPolicy = (typeof PROPAGATION_POLICIES)[number];
@@ -47,6 +47,8 @@ function deleteOptions(body: Buffer, query: URLSearchParams): DeleteOptions {
         dryRun = true;
       }
       if (typeof parsed.propagationPolicy === 'string') policies.push(parsed.propagationPolicy);
+      // The deprecated boolean some clients still send; propagationPolicy wins when both are set.
+      else if (typeof parsed.orphanDependents === 'boolean') policies.push(parsed.orphanDependents ? 'Orphan' : 'Background');
       if (isPlainObject(parsed.preconditions)) {
         const { uid, resourceVersion } = parsed.preconditions;
         preconditions = { uid: typeof uid === 'string' ? uid : undefined, resourceVersion: typeof resourceVersion === 'string' ? resourceVersion : undefined };
@@ -63,6 +65,18 @@ function deleteOptions(body: Buffer, query: URLSearchParams): DeleteOptions {
     propagationPolicy = p as PropagationPolicy;
   }
   return { dryRun, preconditions, propagationPolicy };
+}
+
+const JOB_DELETE_WARNING =
+  'child pods are preserved by default when jobs are deleted; set propagationPolicy=Background to remove them or set propagationPolicy=Orphan to suppress this warning';
+
+/**
+ * The policy when the request names none: batch/v1 Jobs orphan their pods (kept for compatibility by
+ * the apiserver, with a warning); everything else is collected in the background.
+ */
+function defaultPolicy(t: ResourceType, opts: DeleteOptions): { policy?: PropagationPolicy; headers: Record<string, string[]> } {
+  if (opts.propagationPolicy !== undefined || t.group !== 'batch' || t.kind !== 'Job') return { policy: opts.propagationPolicy, headers: {} };
+  return { policy: 'Orphan', headers: warningHeader([JOB_DELETE_WARNING]) };
 }
 
 function nowTimestamp(ctx: ApiContext): string {
@@ -112,8 +126,9 @@ export function deleteObject(ctx: ApiContext, route: ResourceRoute, body: Buffer
   if (pre?.resourceVersion && pre.resourceVersion !== current.metadata.resourceVersion) {
     throw conflict(route.type, current.metadata.name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in meta: ${current.metadata.resourceVersion}`);
   }
-  const result = deleteStored(ctx, route.type, current, opts.dryRun, opts.propagationPolicy);
-  return { code: 200, body: asServed(result, route.group, route.version) };
+  const { policy, headers } = defaultPolicy(route.type, opts);
+  const result = deleteStored(ctx, route.type, current, opts.dryRun, policy);
+  return { code: 200, body: asServed(result, route.group, route.version), headers };
 }
 
 export function deleteCollection(ctx: ApiContext, route: ResourceRoute, body: Buffer, query: URLSearchParams): Reply {
@@ -123,15 +138,16 @@ export function deleteCollection(ctx: ApiContext, route: ResourceRoute, body: Bu
     labelSelector: query.get('labelSelector') ?? undefined,
     fieldSelector: query.get('fieldSelector') ?? undefined,
   });
+  const { policy, headers } = defaultPolicy(route.type, opts);
   const deleted: KubeObject[] = [];
   for (const item of items) {
     if (isNamespace(route.type) && UNDELETABLE_NAMESPACES.includes(item.metadata.name)) continue;
     try {
-      deleted.push(deleteStored(ctx, route.type, item, opts.dryRun, opts.propagationPolicy));
+      deleted.push(deleteStored(ctx, route.type, item, opts.dryRun, policy));
     } catch (err) {
       // Another writer removed it between the list and the delete: it is gone, which is what was asked.
       if (!(err instanceof StatusError && err.code === 404)) throw err;
     }
   }
-  return { code: 200, body: listOf(route.type, route.group, route.version, deleted, ctx.store.currentResourceVersion()) };
+  return { code: 200, body: listOf(route.type, route.group, route.version, deleted, ctx.store.currentResourceVersion()), headers };
 }

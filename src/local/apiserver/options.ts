@@ -26,8 +26,8 @@ export interface ApiServerOptions {
   clusterName: string;
   /** Runs pods/exec and pods/log; without it those subresources answer an error. */
   podRuntime?: PodRuntime;
-  /** With strict, unknown fields come back as causes with reason FieldValueUnknown. */
-  validate: (type: ResourceType, obj: KubeObject, opts: { strict: boolean }) => FieldCause[];
+  /** With strict, unknown fields come back as causes with reason FieldValueUnknown; with oldObject, what an update may not change. */
+  validate: (type: ResourceType, obj: KubeObject, opts: { strict: boolean; oldObject?: KubeObject }) => FieldCause[];
   applyDefaults: (type: ResourceType, obj: KubeObject) => KubeObject;
   /** A free service ClusterIP; called once per Service created without one. */
   allocateClusterIP: () => string;

@@ -9,7 +9,7 @@ export type PatchKind = 'json' | 'merge' | 'strategic';
 
 /** Built-in groups have strategic merge patch; custom resources do not, as in Kubernetes. */
 function supportsStrategic(t: ResourceType): boolean {
-  return t.group === '' || t.group === 'apps' || t.group === 'discovery.k8s.io' || t.group === 'autoscaling';
+  return ['', 'apps', 'batch', 'discovery.k8s.io', 'autoscaling', 'rbac.authorization.k8s.io'].includes(t.group);
 }
 
 /** Server-side apply bodies (YAML; the CBOR form is refused where it arrives). */

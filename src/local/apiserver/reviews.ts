@@ -1,7 +1,8 @@
 // The review kinds kubectl's `auth` commands create: nothing is stored, the answer comes back in
-// status. A local cluster has one identity, its admin token, and no RBAC: every authenticated request
-// is allowed, so `kubectl auth can-i` answers yes to every verb a resource serves, and `auth whoami`
-// names that admin.
+// status. A local cluster has one identity, its admin token, in group system:masters: as on a real
+// cluster, that group is allowed every request whatever the RBAC objects say (RBAC kinds are served
+// and stored, never evaluated: there is nobody else to evaluate them for). So `kubectl auth can-i`
+// answers yes to every verb a resource serves, and `auth whoami` names that admin.
 import { findByPlural, type ResourceType } from '../../config/kinds.js';
 import { isPlainObject } from './http.js';
 import type { Reply } from './reply.js';
@@ -9,7 +10,7 @@ import type { Reply } from './reply.js';
 /** Who the admin token is: the user the cluster's kubeconfig authenticates as. */
 export const ADMIN_USER_INFO = { username: 'admin', groups: ['system:masters', 'system:authenticated'] };
 
-const ALLOWED_REASON = 'the local cluster authorizes every request with its admin token (no RBAC)';
+const ALLOWED_REASON = 'the admin token is in group system:masters, which is allowed every request (ClusterRoleBinding cluster-admin); Roles and RoleBindings are stored, not enforced';
 
 export function isReviewType(t: ResourceType): boolean {
   return (t.group === 'authorization.k8s.io' || t.group === 'authentication.k8s.io') && t.kind.endsWith('Review');

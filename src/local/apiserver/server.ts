@@ -37,13 +37,14 @@ function formatHost(host: string): string {
 }
 
 /**
- * kubectl --as/--as-group sends Impersonate-* headers. The one identity has no RBAC to evaluate for
- * someone else, so answering as the admin would tell "bob" he may do anything: refused instead.
+ * kubectl --as/--as-group sends Impersonate-* headers. The one identity is the admin; Roles and
+ * RoleBindings are stored but not evaluated, so answering as the admin would tell "bob" he may do
+ * anything: refused instead.
  */
 function impersonationRefused(headers: IncomingMessage['headers']): StatusError | undefined {
   const names = Object.keys(headers).filter((h) => h.startsWith('impersonate-'));
   if (names.length === 0) return undefined;
-  return new StatusError(403, 'Forbidden', `impersonation (${names.join(', ')}) is not supported: a local cluster has one identity, its admin token, and no RBAC to evaluate for another user; drop --as/--as-group`);
+  return new StatusError(403, 'Forbidden', `impersonation (${names.join(', ')}) is not supported: a local cluster has one identity, its admin token, and does not evaluate RBAC for another user (Roles and RoleBindings are stored, not enforced); drop --as/--as-group`);
 }
 
 export async function startApiServer(opts: ApiServerOptions & { watch?: Partial<WatchSettings> }): Promise<RunningApiServer> {

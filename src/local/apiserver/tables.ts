@@ -2,7 +2,7 @@
 // Pure: the clock is a parameter.
 import type { ResourceType } from '../../config/kinds.js';
 import type { KubeObject } from '../../config/object.js';
-import { ageOf } from '../../k8s/age.js';
+import { ageOf, humanDuration } from '../../k8s/age.js';
 
 export interface TableColumn {
   name: string;
@@ -175,6 +175,131 @@ const replicaSetPrinter: Printer = {
       before: [num(at(rs, 'spec', 'replicas')) ?? 1, num(at(rs, 'status', 'replicas')) ?? 0, num(at(rs, 'status', 'readyReplicas')) ?? 0],
       wide: [...containerColumns(at(rs, 'spec', 'template', 'spec')), labelSelectorString(at(rs, 'spec', 'selector'))],
     };
+  },
+};
+
+const hasCondition = (obj: KubeObject, type: string): boolean =>
+  arr(at(obj, 'status', 'conditions')).some((c) => at(c, 'type') === type && at(c, 'status') === 'True');
+
+/** labels.FormatLabels: `k=v` pairs sorted by key, `<none>` when empty. */
+function formatLabels(labels: unknown): string {
+  const pairs = Object.entries(rec(labels))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => `${k}=${String(v)}`);
+  return pairs.length ? pairs.join(',') : '<none>';
+}
+
+// As printJob of kubectl 1.32's server-side printers: STATUS from the terminal conditions first.
+function jobStatus(job: KubeObject): string {
+  if (hasCondition(job, 'Complete')) return 'Complete';
+  if (hasCondition(job, 'Failed')) return 'Failed';
+  if (job.metadata.deletionTimestamp) return 'Terminating';
+  if (hasCondition(job, 'Suspended')) return 'Suspended';
+  if (hasCondition(job, 'FailureTarget')) return 'FailureTarget';
+  return 'Running';
+}
+
+const jobPrinter: Printer = {
+  columns: [
+    NAME,
+    col('Status', 'string', 0, 'Status of the job.'),
+    col('Completions', 'string', 0, 'The number of pods which reached phase Succeeded.'),
+    col('Duration', 'string', 0, 'Time required to complete the job.'),
+    AGE,
+    col('Containers', 'string', 1, 'Names of each container in the template.'),
+    col('Images', 'string', 1, 'Images referenced by each container in the template.'),
+    col('Selector', 'string', 1, 'A label query over pods that should match the pod count.'),
+  ],
+  cells(job, now) {
+    const succeeded = num(at(job, 'status', 'succeeded')) ?? 0;
+    const completions = num(at(job, 'spec', 'completions'));
+    const parallelism = num(at(job, 'spec', 'parallelism')) ?? 0;
+    const done = completions !== undefined ? `${succeeded}/${completions}` : parallelism > 1 ? `${succeeded}/1 of ${parallelism}` : `${succeeded}/1`;
+    const start = Date.parse(str(at(job, 'status', 'startTime')) ?? '');
+    const end = Date.parse(str(at(job, 'status', 'completionTime')) ?? '');
+    const duration = Number.isNaN(start) ? '' : humanDuration((Number.isNaN(end) ? now : end) - start);
+    return {
+      before: [jobStatus(job), done, duration],
+      wide: [...containerColumns(at(job, 'spec', 'template', 'spec')), labelSelectorString(at(job, 'spec', 'selector'))],
+    };
+  },
+};
+
+const statefulSetPrinter: Printer = {
+  columns: [
+    NAME,
+    col('Ready', 'string', 0, 'Number of the pod with ready state'),
+    AGE,
+    col('Containers', 'string', 1, 'Names of each container in the template.'),
+    col('Images', 'string', 1, 'Images referenced by each container in the template.'),
+  ],
+  cells(sts) {
+    return {
+      before: [`${num(at(sts, 'status', 'readyReplicas')) ?? 0}/${num(at(sts, 'spec', 'replicas')) ?? 1}`],
+      wide: containerColumns(at(sts, 'spec', 'template', 'spec')),
+    };
+  },
+};
+
+const daemonSetPrinter: Printer = {
+  columns: [
+    NAME,
+    col('Desired', 'integer', 0, 'The total number of nodes that should be running the daemon pod (including nodes correctly running the daemon pod).'),
+    col('Current', 'integer', 0, 'The number of nodes that are running at least 1 daemon pod and are supposed to run the daemon pod.'),
+    col('Ready', 'integer', 0, 'The number of nodes that should be running the daemon pod and have one or more of the daemon pod running with a Ready Condition.'),
+    col('Up-to-date', 'integer', 0, 'The total number of nodes that are running updated daemon pod'),
+    col('Available', 'integer', 0, 'The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available (ready for at least spec.minReadySeconds)'),
+    col('Node Selector', 'string', 0, 'NodeSelector is a selector which must be true for the pod to fit on a node.'),
+    AGE,
+    col('Containers', 'string', 1, 'Names of each container in the template.'),
+    col('Images', 'string', 1, 'Images referenced by each container in the template.'),
+    col('Selector', 'string', 1, 'A label query over pods that are managed by the daemon set.'),
+  ],
+  cells(ds) {
+    const n = (field: string): number => num(at(ds, 'status', field)) ?? 0;
+    return {
+      before: [n('desiredNumberScheduled'), n('currentNumberScheduled'), n('numberReady'), n('updatedNumberScheduled'), n('numberAvailable'), formatLabels(at(ds, 'spec', 'template', 'spec', 'nodeSelector'))],
+      wide: [...containerColumns(at(ds, 'spec', 'template', 'spec')), labelSelectorString(at(ds, 'spec', 'selector'))],
+    };
+  },
+};
+
+// The controller as `<kind>.<group>/<name>`, lower case, as formatResourceName prints a GroupKind.
+const controllerRevisionPrinter: Printer = {
+  columns: [NAME, col('Controller', 'string', 0, 'Controller of the object'), col('Revision', 'integer', 0, 'Revision indicates the revision of the state represented by Data.'), AGE],
+  cells(rev) {
+    const ref = arr(at(rev, 'metadata', 'ownerReferences')).find((r) => at(r, 'controller') === true);
+    let controller = '<none>';
+    if (ref !== undefined) {
+      const apiVersion = str(at(ref, 'apiVersion')) ?? '';
+      const group = apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '';
+      const kind = str(at(ref, 'kind')) ?? '';
+      controller = `${(group ? `${kind}.${group}` : kind).toLowerCase()}/${str(at(ref, 'name')) ?? ''}`;
+    }
+    return { before: [controller, num(at(rev, 'revision')) ?? 0], wide: [] };
+  },
+};
+
+/** rbac.SubjectsStrings: users, groups and `namespace/name` service accounts, each joined by ", ". */
+function subjectColumns(binding: KubeObject): Cell[] {
+  const of = (kind: string): string[] =>
+    arr(at(binding, 'subjects'))
+      .filter((s) => at(s, 'kind') === kind)
+      .map((s) => (kind === 'ServiceAccount' ? `${str(at(s, 'namespace')) ?? ''}/${str(at(s, 'name')) ?? ''}` : str(at(s, 'name')) ?? ''));
+  return [of('User').join(', '), of('Group').join(', '), of('ServiceAccount').join(', ')];
+}
+
+const roleBindingPrinter: Printer = {
+  columns: [
+    NAME,
+    col('Role', 'string', 0, 'RoleRef can reference a Role in the current namespace or a ClusterRole in the global namespace.'),
+    AGE,
+    col('Users', 'string', 1, 'Users in the roleBinding'),
+    col('Groups', 'string', 1, 'Groups in the roleBinding'),
+    col('ServiceAccounts', 'string', 1, 'ServiceAccounts in the roleBinding'),
+  ],
+  cells(binding) {
+    return { before: [`${str(at(binding, 'roleRef', 'kind')) ?? ''}/${str(at(binding, 'roleRef', 'name')) ?? ''}`], wide: subjectColumns(binding) };
   },
 };
 
@@ -351,9 +476,10 @@ const endpointsPrinter: Printer = {
   },
 };
 
-const crdPrinter: Printer = {
+/** The apiserver's default table (kinds without printers of their own: CRDs, Roles): NAME and CREATED AT. */
+const createdAtPrinter: Printer = {
   columns: [NAME, col('Created At', 'date', 0, 'CreationTimestamp is a timestamp representing the server time when this object was created.')],
-  row: (crd) => [crd.metadata.name ?? '', str(crd.metadata.creationTimestamp) ?? null],
+  row: (obj) => [obj.metadata.name ?? '', str(obj.metadata.creationTimestamp) ?? null],
 };
 
 const defaultPrinter: Printer = { columns: [NAME, AGE], cells: () => ({ before: [], wide: [] }) };
@@ -366,6 +492,20 @@ function printerFor(t: ResourceType): Printer {
       return deploymentPrinter;
     case 'apps/ReplicaSet':
       return replicaSetPrinter;
+    case 'apps/StatefulSet':
+      return statefulSetPrinter;
+    case 'apps/DaemonSet':
+      return daemonSetPrinter;
+    case 'apps/ControllerRevision':
+      return controllerRevisionPrinter;
+    case 'batch/Job':
+      return jobPrinter;
+    case 'rbac.authorization.k8s.io/Role':
+    case 'rbac.authorization.k8s.io/ClusterRole':
+      return createdAtPrinter;
+    case 'rbac.authorization.k8s.io/RoleBinding':
+    case 'rbac.authorization.k8s.io/ClusterRoleBinding':
+      return roleBindingPrinter;
     case '/Service':
       return servicePrinter;
     case '/Namespace':
@@ -379,7 +519,7 @@ function printerFor(t: ResourceType): Printer {
     case '/Endpoints':
       return endpointsPrinter;
     case 'apiextensions.k8s.io/CustomResourceDefinition':
-      return crdPrinter;
+      return createdAtPrinter;
     case 'networking.istio.io/VirtualService':
       return customPrinter([
         { name: 'Gateways', path: ['spec', 'gateways'] },

@@ -67,7 +67,9 @@ export async function prepareWrite(
     }
   }
   if ((ctx.opts.admission ?? []).length > 0) obj = ctx.opts.applyDefaults(t, obj);
-  const problems: FieldCause[] = ctx.opts.validate(t, copy(obj), { strict: false }).filter((c) => c.reason !== 'FieldValueUnknown');
+  const problems: FieldCause[] = ctx.opts
+    .validate(t, copy(obj), { strict: false, ...(oldObject ? { oldObject: copy(oldObject) } : {}) })
+    .filter((c) => c.reason !== 'FieldValueUnknown');
   if (problems.length > 0) throw invalid(t, obj.metadata.name ?? obj.metadata.generateName ?? '', problems);
   for (const hook of ctx.opts.validatingAdmission ?? []) {
     await hook({ operation: oldObject ? 'UPDATE' : 'CREATE', type: t, object: copy(obj), ...(oldObject ? { oldObject: copy(oldObject) } : {}) });

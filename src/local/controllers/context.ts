@@ -2,6 +2,7 @@
 import type { KubeObject } from '../../config/object.js';
 import type { ObjectStore } from '../store/store.js';
 import type { Clock } from '../../clock.js';
+import type { EventRecorder } from '../kubelet/events.js';
 import type { Informers } from './informers.js';
 
 export interface ControllerContext {
@@ -16,6 +17,8 @@ export interface ControllerContext {
    * kube-controller-manager creates pods through the API server. Without it pods go straight to the store.
    */
   createPod?: (pod: KubeObject) => Promise<unknown>;
-  /** Pod creations in flight per ReplicaSet key (the "expectations" of the ReplicaSet controller). */
+  /** Events about workloads, as `kubectl describe` shows them (SuccessfulCreate, Completed, ...). */
+  events: EventRecorder;
+  /** Pod creations in flight per owner and per fixed pod name (the "expectations"; see pod-creation.ts). */
   podCreatesInFlight: Map<string, number>;
 }

@@ -1,5 +1,6 @@
 // The controllers of a local cluster, run in-process on its object store: what kube-controller-manager
-// (deployment, replicaset, endpointslice, namespace, garbage collector) does for a real cluster.
+// (deployment, replicaset, statefulset, daemonset, job, ttl-after-finished, endpointslice, namespace,
+// garbage collector) does for a real cluster.
 // Scheduling is the kubelet's (a local cluster has one node, which binds every pod). Each runs its own work queue; all share the informers (one watch per type), the clock
 // and the log.
 import type { KubeObject } from '../../config/object.js';
@@ -7,6 +8,7 @@ import type { ObjectStore } from '../store/store.js';
 import type { Clock } from '../../clock.js';
 import { systemClock } from '../../clock.js';
 import type { ControllerContext } from './context.js';
+import { EventRecorder } from '../kubelet/events.js';
 import { ControllerRunner } from './controller.js';
 import { deploymentController } from './deployment.js';
 import { endpointSliceController } from './endpointslice.js';
@@ -15,6 +17,10 @@ import { garbageCollector } from './garbage-collector.js';
 import { Informers } from './informers.js';
 import { ensureBuiltinNamespaces, namespaceController } from './namespace.js';
 import { replicaSetController } from './replicaset.js';
+import { daemonSetController } from './daemonset.js';
+import { jobController } from './job.js';
+import { statefulSetController } from './statefulset.js';
+import { ttlAfterFinishedController } from './ttl-after-finished.js';
 
 export type { Clock } from '../../clock.js';
 
@@ -48,14 +54,17 @@ export interface RunningControllers {
 
 export function startControllers(opts: StartControllersOptions): RunningControllers {
   const informers = new Informers(opts.store);
+  const clock = opts.clock ?? systemClock;
+  const log = opts.log ?? ((line: string) => process.stderr.write(`[${opts.clusterName}] ${line}\n`));
   const ctx: ControllerContext = {
     store: opts.store,
     informers,
-    clock: opts.clock ?? systemClock,
+    clock,
     clusterName: opts.clusterName,
     ...(opts.createPod ? { createPod: opts.createPod } : {}),
     podCreatesInFlight: new Map(),
-    log: opts.log ?? ((line) => process.stderr.write(`[${opts.clusterName}] ${line}\n`)),
+    events: new EventRecorder(opts.store, '', clock, log),
+    log,
   };
   ensureBuiltinNamespaces(ctx);
   const runners = [
@@ -63,6 +72,10 @@ export function startControllers(opts: StartControllersOptions): RunningControll
     garbageCollector(ctx),
     replicaSetController(ctx),
     deploymentController(ctx),
+    statefulSetController(ctx),
+    daemonSetController(ctx),
+    jobController(ctx),
+    ttlAfterFinishedController(ctx),
     endpointSliceController(ctx),
     endpointsController(ctx),
   ].map((reconciler) => new ControllerRunner(reconciler, { informers, clock: ctx.clock, log: ctx.log }));

@@ -1,7 +1,6 @@
 // The ReplicaSet controller: keeps `spec.replicas` active pods made from `spec.template`, owned by the
 // ReplicaSet, and reports how many are ready and available. The store is read directly (it is in this
 // process and always current), so kube-controller-manager's "expectations" are not needed.
-import { applyDefaults } from '../../config/defaults.js';
 import type { KubeObject, StoredObject } from '../../config/object.js';
 import type { LabelSelector } from '../store/selectors.js';
 import { rfc3339 } from '../../k8s/time-format.js';
@@ -10,10 +9,12 @@ import { readConditions, removeCondition, setCondition } from './conditions.js';
 import type { ControllerContext } from './context.js';
 import type { Reconciler } from './controller.js';
 import { readLabelSelector } from './label-selector.js';
-import { claimObjects, controllerReferenceTo, selectingOwners } from './owners.js';
+import { claimObjects, selectingOwners } from './owners.js';
+import { CREATE_RECHECK_MS, createPods, createsInFlight } from './pod-creation.js';
+import { podFromTemplate } from './pod-template.js';
 import { compareForDeletion, controllerRef, isPodActive, isPodReady, podAvailability } from './pods.js';
 import type { JsonObject } from './read.js';
-import { canonicalJson, cloneJson, optInt, optRecord, optStringMap, record } from './read.js';
+import { canonicalJson, optInt, optRecord, optStringMap, record } from './read.js';
 import { deleteObject } from './deletion.js';
 import { PODS, REPLICASETS, namespacedKey, splitNamespacedKey } from './resources.js';
 
@@ -35,32 +36,6 @@ export function readReplicaSetSpec(rs: KubeObject): ReplicaSetSpecView {
     template: record(spec.template, 'spec.template'),
     minReadySeconds: optInt(spec.minReadySeconds, 'spec.minReadySeconds') ?? 0,
   };
-}
-
-/**
- * A new pod for `owner` from a pod template, named by the store from `<owner>-` plus 5 characters, with
- * the apiserver's defaults applied (it is written to the store directly, not through the apiserver).
- */
-export function podFromTemplate(template: JsonObject, owner: StoredObject): KubeObject {
-  const meta = optRecord(template.metadata, 'spec.template.metadata') ?? {};
-  const labels = optStringMap(meta.labels, 'spec.template.metadata.labels');
-  const annotations = optStringMap(meta.annotations, 'spec.template.metadata.annotations');
-  const metadata: KubeObject['metadata'] = {
-    generateName: `${owner.metadata.name}-`,
-    namespace: owner.metadata.namespace,
-    ...(labels ? { labels } : {}),
-    ...(annotations ? { annotations } : {}),
-    ownerReferences: [controllerReferenceTo(owner)],
-  };
-  const finalizers = meta.finalizers;
-  if (Array.isArray(finalizers) && finalizers.every((f): f is string => typeof f === 'string')) metadata.finalizers = [...finalizers];
-  return applyDefaults(PODS, {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata,
-    spec: cloneJson(record(template.spec, 'spec.template.spec')),
-    status: { phase: 'Pending' },
-  });
 }
 
 /** Pods the ReplicaSet controls (all phases), after releasing and adopting by its selector. */
@@ -98,30 +73,14 @@ function syncReplicaSet(ctx: ControllerContext, key: string): { requeueAfterMs?:
   let failure: Error | undefined;
   const diff = active.length - spec.replicas;
   let recheckMs: number | undefined;
-  if (diff < 0 && ctx.createPod) {
-    const createPod = ctx.createPod;
-    const inFlight = ctx.podCreatesInFlight.get(key) ?? 0;
-    for (let i = 0; i < -diff - inFlight; i++) {
-      ctx.podCreatesInFlight.set(key, (ctx.podCreatesInFlight.get(key) ?? 0) + 1);
-      createPod(podFromTemplate(spec.template, rs))
-        .catch((err: unknown) => ctx.log(`replicaset ${key}: creating a pod: ${err instanceof Error ? err.message : String(err)}`))
-        .finally(() => {
-          const left = (ctx.podCreatesInFlight.get(key) ?? 1) - 1;
-          if (left > 0) ctx.podCreatesInFlight.set(key, left);
-          else ctx.podCreatesInFlight.delete(key);
-        });
-    }
+  const ownerKey = `replicaset:${key}`;
+  if (diff < 0) {
+    const missing = -diff - createsInFlight(ctx, ownerKey);
+    const outcome = createPods(ctx, ownerKey, Array.from({ length: Math.max(0, missing) }, () => podFromTemplate(spec.template, rs)));
+    active.push(...outcome.created);
+    failure = outcome.failure;
     // A created pod wakes this key through the pod watch; a failed one is retried at this re-check.
-    recheckMs = 1000;
-  } else if (diff < 0) {
-    for (let i = 0; i < -diff; i++) {
-      try {
-        active.push(ctx.store.create(PODS, podFromTemplate(spec.template, rs)));
-      } catch (err) {
-        failure = new Error(`creating pod ${i + 1} of ${-diff}: ${err instanceof Error ? err.message : String(err)}`);
-        break;
-      }
-    }
+    if (outcome.pending > 0 || createsInFlight(ctx, ownerKey) > 0) recheckMs = CREATE_RECHECK_MS;
   } else if (diff > 0) {
     const doomed = [...active].sort(compareForDeletion).slice(0, diff);
     for (const pod of doomed) {

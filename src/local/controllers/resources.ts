@@ -16,6 +16,11 @@ export const DEPLOYMENTS = mustFind('apps', 'Deployment');
 export const REPLICASETS = mustFind('apps', 'ReplicaSet');
 export const ENDPOINTSLICES = mustFind('discovery.k8s.io', 'EndpointSlice');
 export const ENDPOINTS = mustFind('', 'Endpoints');
+export const NODES = mustFind('', 'Node');
+export const STATEFULSETS = mustFind('apps', 'StatefulSet');
+export const DAEMONSETS = mustFind('apps', 'DaemonSet');
+export const CONTROLLER_REVISIONS = mustFind('apps', 'ControllerRevision');
+export const JOBS = mustFind('batch', 'Job');
 
 export function isNotFound(err: unknown): boolean {
   return err instanceof StatusError && err.code === 404;

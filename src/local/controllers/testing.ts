@@ -1,5 +1,8 @@
 // A local cluster's control loop for tests: an in-memory store, a fake clock, the controllers, and
-// stand-ins for what the kubelet would write (pod IPs, readiness, failure).
+// stand-ins for what the kubelet would write (pod IPs, readiness, exits, the end of a deletion).
+import { randomUUID } from 'node:crypto';
+import { applyDefaults } from '../../config/defaults.js';
+import { withGeneratedJobSelector } from '../../config/job-selector.js';
 import type { ResourceType } from '../../config/kinds.js';
 import type { KubeObject, StoredObject } from '../../config/object.js';
 import { openSqliteStore } from '../store/sqlite-store.js';
@@ -102,4 +105,53 @@ export function readyAll(cluster: TestCluster, namespace = 'default', labelSelec
     n++;
   }
   return n;
+}
+
+/** What the kubelet writes when a pod's containers have exited: phase and the terminated state with its time. */
+export function finishPod(cluster: TestCluster, pod: StoredObject, exitCode: number): StoredObject {
+  const fresh = cluster.store.get(PODS, pod.metadata.namespace, pod.metadata.name);
+  if (!fresh) throw new Error(`pod ${pod.metadata.name} is gone`);
+  const spec = isRecord(fresh.spec) ? fresh.spec : {};
+  const status = isRecord(fresh.status) ? fresh.status : {};
+  const now = rfc3339(cluster.clock.now());
+  const restartPolicy = spec.restartPolicy;
+  return cluster.store.update(PODS, {
+    ...fresh,
+    spec: { ...spec, nodeName: typeof spec.nodeName === 'string' ? spec.nodeName : `${cluster.clusterName}-node` },
+    status: {
+      ...status,
+      phase: exitCode === 0 ? 'Succeeded' : restartPolicy === 'OnFailure' ? 'Running' : 'Failed',
+      conditions: [{ type: 'Ready', status: 'False', lastProbeTime: null, lastTransitionTime: now, ...(exitCode === 0 ? { reason: 'PodCompleted' } : {}) }],
+      containerStatuses: [
+        {
+          name: 'app',
+          ready: false,
+          restartCount: 0,
+          state: { terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt: now, finishedAt: now } },
+          lastState: {},
+        },
+      ],
+    },
+  });
+}
+
+/**
+ * The kubelet's last step of a deletion: a pod marked for deletion whose finalizers are gone is
+ * removed once its processes stopped (here: at once). Returns how many went.
+ */
+export function kubeletRemovesDeleted(cluster: TestCluster, namespace = 'default'): number {
+  let n = 0;
+  for (const pod of list(cluster.store, PODS, namespace)) {
+    if (!pod.metadata.deletionTimestamp || (pod.metadata.finalizers ?? []).length > 0) continue;
+    cluster.store.delete(PODS, pod.metadata.namespace, pod.metadata.name);
+    n++;
+  }
+  return n;
+}
+
+/** Creates an object as the API server would store it: its defaults, and a Job's generated selector. */
+export function createAsApiServer(cluster: TestCluster, t: ResourceType, obj: KubeObject): StoredObject {
+  const uid = randomUUID();
+  const prepared = t.group === 'batch' && t.kind === 'Job' ? withGeneratedJobSelector(obj, uid) : obj;
+  return cluster.store.create(t, applyDefaults(t, prepared), { uid });
 }

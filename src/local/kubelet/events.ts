@@ -1,5 +1,6 @@
-// core/v1 Events about pods, as `kubectl describe pod` lists them. Repeats of the same event are
-// folded into one object with a count, as the real event recorder does.
+// core/v1 Events, as `kubectl describe` lists them: about pods (the kubelet's) and about workloads (the
+// controllers'). Repeats of the same event are folded into one object with a count, as the real event
+// recorder does.
 import { findByKind, type ResourceType } from '../../config/kinds.js';
 import { StatusError } from '../../config/status.js';
 import type { ObjectStore } from '../store/store.js';
@@ -10,6 +11,9 @@ export interface EventSubject {
   namespace: string;
   name: string;
   uid: string;
+  /** The involved object's kind and apiVersion: a Pod (v1) unless said otherwise. */
+  kind?: string;
+  apiVersion?: string;
   /** `spec.containers{name}` for container events. */
   fieldPath?: string;
 }
@@ -24,6 +28,9 @@ function requireType(kind: string): ResourceType {
 
 export const EVENT_TYPE = requireType('Event');
 export const POD_TYPE = requireType('Pod');
+
+/** Aggregation keys remembered at most (oldest forgotten first): a long-lived recorder stays bounded. */
+const MAX_REMEMBERED = 10_000;
 
 export class EventRecorder {
   private readonly names = new Map<string, string>();
@@ -54,8 +61,8 @@ export class EventRecorder {
         kind: 'Event',
         metadata: { name, namespace: subject.namespace },
         involvedObject: {
-          apiVersion: 'v1',
-          kind: 'Pod',
+          apiVersion: subject.apiVersion ?? 'v1',
+          kind: subject.kind ?? 'Pod',
           namespace: subject.namespace,
           name: subject.name,
           uid: subject.uid,
@@ -73,10 +80,11 @@ export class EventRecorder {
         reportingInstance: component === 'kubelet' ? this.nodeName : '',
       });
       this.names.set(key, name);
+      if (this.names.size > MAX_REMEMBERED) this.names.delete(this.names.keys().next().value!);
     } catch (err) {
       // An event that cannot be written (namespace being deleted, store closed) must not stop the pod.
       const why = err instanceof StatusError ? `${err.reason}: ${err.message}` : (err as Error).message;
-      this.log(`event ${reason} for pod ${subject.namespace}/${subject.name} not recorded: ${why}`);
+      this.log(`event ${reason} for ${(subject.kind ?? 'Pod').toLowerCase()} ${subject.namespace}/${subject.name} not recorded: ${why}`);
     }
   }
 

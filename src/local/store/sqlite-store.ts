@@ -149,7 +149,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): ObjectStore {
       return result;
     },
 
-    create(t, obj) {
+    create(t, obj, opts = {}) {
       ensureOpen();
       const meta = requireMetadata(t, obj);
       const key = storageKey(t);
@@ -171,7 +171,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): ObjectStore {
       const stored = shape(t, obj, {
         name,
         namespace,
-        uid: randomUUID(),
+        uid: opts.uid ?? randomUUID(),
         resourceVersion: String(next),
         generation: 1,
         creationTimestamp: formatTimestamp(clock()),

@@ -50,8 +50,12 @@ export interface ListResult {
 export interface ObjectStore {
   get(type: ResourceType, namespace: string | undefined, name: string): StoredObject | undefined;
   list(type: ResourceType, opts?: ListOptions): ListResult;
-  /** Assigns uid, resourceVersion, creationTimestamp, generation (1); resolves metadata.generateName. */
-  create(type: ResourceType, obj: KubeObject): StoredObject;
+  /**
+   * Assigns uid (the caller's `uid` when given: the API server chooses it first when a kind's create
+   * needs it, as a Job's generated selector does), resourceVersion, creationTimestamp, generation (1);
+   * resolves metadata.generateName.
+   */
+  create(type: ResourceType, obj: KubeObject, opts?: { uid?: string }): StoredObject;
   /**
    * Replaces the object. If obj.metadata.resourceVersion is set and differs from the stored one:
    * Conflict. Keeps uid and creationTimestamp; bumps generation when anything but metadata/status changed.
