@@ -8,6 +8,7 @@ import { Deployment, ReplicaSet } from 'kubernetes-models/apps/v1';
 import { SelfSubjectReview } from 'kubernetes-models/authentication.k8s.io/v1';
 import { SelfSubjectAccessReview, SelfSubjectRulesReview } from 'kubernetes-models/authorization.k8s.io/v1';
 import { EndpointSlice } from 'kubernetes-models/discovery.k8s.io/v1';
+import { Ingress, IngressClass } from 'kubernetes-models/networking.k8s.io/v1';
 import { ConfigMap, Endpoints, Event, Namespace, Node, Pod, Secret, Service, ServiceAccount, ServiceSpec } from 'kubernetes-models/v1';
 import { BackendConfig } from '@kubernetes-models/gke/cloud.google.com/v1/BackendConfig';
 import * as istioV1alpha3 from '@kubernetes-models/istio/networking.istio.io/v1alpha3';
@@ -141,6 +142,8 @@ const FACTORIES: Record<string, () => KindSchema> = {
   'apps/v1/Deployment': builtIn(Deployment, 'V1Deployment'),
   'apps/v1/ReplicaSet': builtIn(ReplicaSet, 'V1ReplicaSet'),
   'discovery.k8s.io/v1/EndpointSlice': builtIn(EndpointSlice, 'V1EndpointSlice'),
+  'networking.k8s.io/v1/Ingress': builtIn(Ingress, 'V1Ingress'),
+  'networking.k8s.io/v1/IngressClass': builtIn(IngressClass, 'V1IngressClass'),
   'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': builtIn(MutatingWebhookConfiguration, 'V1MutatingWebhookConfiguration'),
   'admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration': builtIn(ValidatingWebhookConfiguration, 'V1ValidatingWebhookConfiguration'),
   'cloud.google.com/v1/BackendConfig': () => {

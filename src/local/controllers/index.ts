@@ -1,5 +1,6 @@
 // The controllers of a local cluster, run in-process on its object store: what kube-controller-manager
-// (deployment, replicaset, endpointslice, namespace, garbage collector) does for a real cluster.
+// (deployment, replicaset, endpointslice, namespace, garbage collector) and the cloud provider's
+// service load balancer (service-load-balancer.ts) do for a real cluster.
 // Scheduling is the kubelet's (a local cluster has one node, which binds every pod). Each runs its own work queue; all share the informers (one watch per type), the clock
 // and the log.
 import type { KubeObject } from '../../config/object.js';
@@ -15,6 +16,7 @@ import { garbageCollector } from './garbage-collector.js';
 import { Informers } from './informers.js';
 import { ensureBuiltinNamespaces, namespaceController } from './namespace.js';
 import { replicaSetController } from './replicaset.js';
+import { serviceLoadBalancerController } from './service-load-balancer.js';
 
 export type { Clock } from '../../clock.js';
 
@@ -65,6 +67,7 @@ export function startControllers(opts: StartControllersOptions): RunningControll
     deploymentController(ctx),
     endpointSliceController(ctx),
     endpointsController(ctx),
+    serviceLoadBalancerController(ctx),
   ].map((reconciler) => new ControllerRunner(reconciler, { informers, clock: ctx.clock, log: ctx.log }));
   for (const runner of runners) runner.start();
   informers.startAll();
