@@ -3,17 +3,17 @@
 // through the status subresource only when it differs. Ingresses of another class are left alone (their
 // own controller writes theirs). The Ingress watch tells status-only updates apart, so these writes
 // rebuild and push nothing.
-import { NetworkingV1Api, type KubeConfig, type V1Ingress, type V1IngressClass, type V1IngressLoadBalancerIngress } from '@kubernetes/client-node';
+import { NetworkingV1Api, type KubeConfig, type V1Ingress, type V1IngressLoadBalancerIngress } from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
 import { isIstioIngress } from '../ingress/class.js';
-import { ingressAddresses, loadBalancerIngress, type StatusInputs } from '../ingress/status.js';
+import { ingressAddresses, loadBalancerIngress, type IngressStatusInputs } from '../ingress/status.js';
 import { apiErrorCode, apiErrorMessage } from '../kubeapi/client.js';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { Debouncer } from '../xds/debounce.js';
 
 export interface IngressStatusOptions {
   kubeConfig: KubeConfig;
-  inputs: () => StatusInputs & { ingresses: readonly V1Ingress[]; ingressClasses: readonly V1IngressClass[] };
+  inputs: () => IngressStatusInputs;
   /** Whether the inputs reflect the cluster (listed at least once). */
   ready: () => boolean;
   log: (line: string) => void;
@@ -77,11 +77,14 @@ export class IngressStatusSyncer {
     const inputs = this.opts.inputs();
     const want = loadBalancerIngress(ingressAddresses(inputs));
     let failed = false;
+    const present = new Set<string>();
     for (const ingress of inputs.ingresses) {
       if (this.stopped) return;
       if (!isIstioIngress(ingress, inputs.ingressClasses, inputs.mesh)) continue;
+      present.add(`${ingress.metadata?.namespace ?? ''}/${ingress.metadata?.name ?? ''}`);
       failed ||= !(await this.write(ingress, want));
     }
+    for (const key of this.inFlight.keys()) if (!present.has(key)) this.inFlight.delete(key);
     if (failed && !this.retryTimer) {
       this.retryTimer = this.clock.setTimer(() => {
         this.retryTimer = undefined;

@@ -1,13 +1,12 @@
 // Everything the control plane reads from Kubernetes: its own cluster (registry + Istio config +
-// Kubernetes Ingresses + mesh config + remote secrets) and every member cluster a remote secret names. Remote secrets are reconciled at
-// run time: a new key starts a cluster's informers, a changed kubeconfig replaces them, a removed
-// secret or key stops them.
+// Kubernetes Ingresses + mesh config + remote secrets) and every member cluster a remote secret names.
+// Remote secrets are reconciled at run time: a new key starts a cluster's informers, a changed
+// kubeconfig replaces them, a removed secret or key stops them.
 
 import { CoreV1Api, KubeConfig, type V1Pod, type V1Secret } from '@kubernetes/client-node';
 import type { ClusterObjects, IstioConfigObjects } from '../registry/build.js';
 import type { Clock } from '../clock.js';
-import type { StatusInputs } from '../ingress/status.js';
-import type { V1Ingress, V1IngressClass } from '@kubernetes/client-node';
+import type { IngressStatusInputs } from '../ingress/status.js';
 import { healthOf, watchIstioConfig, watchMemberCluster, type ClusterWatch, type ConfigWatch, type WatchHealth } from './cluster-watch.js';
 import { watchIngress, type IngressWatch } from './ingress-watch.js';
 import { watchMeshConfig, type MeshConfigWatch } from './mesh-config.js';
@@ -100,7 +99,7 @@ export class MeshSources implements MeshView {
   }
 
   /** What the status of the own cluster's Ingresses is made of. */
-  ingressStatusInputs(): StatusInputs & { ingresses: readonly V1Ingress[]; ingressClasses: readonly V1IngressClass[] } {
+  ingressStatusInputs(): IngressStatusInputs {
     const own = this.local.objects();
     return {
       ingresses: this.ingressWatch.ingresses(),

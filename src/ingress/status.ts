@@ -6,7 +6,7 @@
 //   - otherwise the ExternalIP addresses of the node of the first Running ingress gateway pod (in the
 //     ingress namespace) whose node is known.
 import { isIP } from 'node:net';
-import type { V1IngressLoadBalancerIngress, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { V1Ingress, V1IngressClass, V1IngressLoadBalancerIngress, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 import { ingressGatewaySelector, type IngressMeshSettings } from './class.js';
 
 export interface StatusInputs {
@@ -16,6 +16,12 @@ export interface StatusInputs {
   services: readonly V1Service[];
   pods: readonly V1Pod[];
   nodes: readonly V1Node[];
+}
+
+/** What the status of a cluster's Ingresses is made of: the address inputs, and which Ingresses are Istio's. */
+export interface IngressStatusInputs extends StatusInputs {
+  ingresses: readonly V1Ingress[];
+  ingressClasses: readonly V1IngressClass[];
 }
 
 export function ingressAddresses(input: StatusInputs): string[] {
