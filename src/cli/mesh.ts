@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { agentConfigFromEnv, startAgent, type ProxyMode } from '../agent/proxy-agent.js';
 import { ownKubeConfig, runControlPlane } from '../controlplane/control-plane.js';
+import { DEFAULT_INGRESS_NAMESPACE } from '../ingress/class.js';
 import { startInjectorServer } from '../controlplane/injector-server.js';
 import { defaultDataPlane, runCreateMesh, runCreateRemoteSecret, runInstall } from '../install/commands.js';
 import { DATA_PLANE_ENV, parseDataPlane } from '../agent/data-plane.js';
@@ -52,7 +53,8 @@ export function registerMeshRuntimeCommands(program: Command): void {
     .option('--no-webhook', 'do not serve the injection webhook')
     .option('--no-config-status', 'do not write analysis findings into the status of Istio config objects (istiod: PILOT_ENABLE_ANALYSIS=false)')
     .option('--data-plane <kind>', 'what injected pods run unless annotated proxy.meshwork.io/data-plane: envoy or meshwork (default: envoy when installed)')
-    .action(async (opts: { clusterId: string; revision: string; namespace: string; kubeconfig?: string; context?: string; address: string; xdsPort: number; debugPort: number; webhookPort: number; webhook: boolean; configStatus: boolean; dataPlane?: string }) => {
+    .option('--ingress-namespace <ns>', 'where Gateways made of Kubernetes Ingresses go and the ingress Service is (istiod\'s K8S_INGRESS_NS)', process.env.K8S_INGRESS_NS || DEFAULT_INGRESS_NAMESPACE)
+    .action(async (opts: { clusterId: string; revision: string; namespace: string; kubeconfig?: string; context?: string; address: string; xdsPort: number; debugPort: number; webhookPort: number; webhook: boolean; configStatus: boolean; dataPlane?: string; ingressNamespace: string }) => {
       const dataPlane = opts.dataPlane ? parseDataPlane(opts.dataPlane, '--data-plane') : defaultDataPlane(log);
       const cp = await runControlPlane({
         clusterId: opts.clusterId,
@@ -63,6 +65,7 @@ export function registerMeshRuntimeCommands(program: Command): void {
         xds: { host: opts.address, port: opts.xdsPort },
         debug: { host: opts.address, port: opts.debugPort },
         configStatus: opts.configStatus,
+        ingressNamespace: opts.ingressNamespace,
         log,
       });
       const injector = opts.webhook

@@ -68,6 +68,9 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   type('apps', ['v1'], 'ControllerRevision', 'controllerrevisions'),
   type('batch', ['v1'], 'Job', 'jobs', { categories: ['all'], subresources: ['status'] }),
   type('discovery.k8s.io', ['v1'], 'EndpointSlice', 'endpointslices'),
+  // Served for the mesh's control plane, which translates the Ingresses of Istio's class (src/ingress/).
+  type('networking.k8s.io', ['v1'], 'Ingress', 'ingresses', { shortNames: ['ing'], subresources: ['status'] }),
+  type('networking.k8s.io', ['v1'], 'IngressClass', 'ingressclasses', { namespaced: false }),
   // The custom kinds this server serves, described (read-only: the set is fixed by this table).
   type('apiextensions.k8s.io', ['v1'], 'CustomResourceDefinition', 'customresourcedefinitions', { namespaced: false, shortNames: ['crd', 'crds'], categories: ['api-extensions'], verbs: ['get', 'list', 'watch'] }),
   // Stored and listed; not enforced: the admin token is the only identity (apiserver/reviews.ts).

@@ -277,6 +277,63 @@ describe('validateObject: apiserver semantics', () => {
   });
 });
 
+describe('validateObject: Ingress and IngressClass, as the apiserver', () => {
+  const ingress = (spec: unknown): KubeObject => ({ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'web', namespace: 'sample' }, spec });
+  const backend = { service: { name: 'helloworld', port: { number: 5000 } } };
+
+  it('accepts Istio\'s task Ingress and IngressClass, strict', () => {
+    assert.deepEqual(validate(ingress({ ingressClassName: 'istio', rules: [{ host: 'httpbin.example.com', http: { paths: [{ path: '/status', pathType: 'Prefix', backend }] } }] })), []);
+    assert.deepEqual(validate({ apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'istio' }, spec: { controller: 'istio.io/ingress-controller' } }), []);
+  });
+
+  it('needs rules or a default backend', () => {
+    assert.equal(causeAt(validate(ingress({})), 'spec').message, 'Invalid value: []interface {}{}: either `defaultBackend` or `rules` must be specified');
+  });
+
+  it('needs a pathType, an absolute path for Exact and Prefix, and no dot segments', () => {
+    const paths = [
+      { path: '/a', backend },
+      { path: 'a', pathType: 'Exact', backend },
+      { path: '/a/../b', pathType: 'Prefix', backend },
+      { path: '/a', pathType: 'Regex', backend },
+      { path: '', pathType: 'ImplementationSpecific', backend },
+    ];
+    const causes = validate(ingress({ rules: [{ http: { paths } }] }));
+    assert.equal(causeAt(causes, 'spec.rules[0].http.paths[0].pathType').message, 'Required value: pathType must be specified');
+    assert.equal(causeAt(causes, 'spec.rules[0].http.paths[1].path').message, 'Invalid value: "a": must be an absolute path');
+    assert.equal(causeAt(causes, 'spec.rules[0].http.paths[2].path').message, 'Invalid value: "/a/../b": must not contain \'/../\'');
+    assert.equal(causeAt(causes, 'spec.rules[0].http.paths[3].pathType').message, 'Unsupported value: "Regex": supported values: "Exact", "ImplementationSpecific", "Prefix"');
+    assert.ok(!causes.some((c) => c.field.startsWith('spec.rules[0].http.paths[4]')), 'an empty ImplementationSpecific path is valid');
+  });
+
+  it('checks backends: one kind, a port name or number', () => {
+    const paths = [
+      { path: '/a', pathType: 'Prefix', backend: { service: { name: 'helloworld', port: {} } } },
+      { path: '/b', pathType: 'Prefix', backend: { service: { name: 'helloworld', port: { name: 'http', number: 80 } } } },
+      { path: '/c', pathType: 'Prefix', backend: {} },
+    ];
+    const causes = validate(ingress({ rules: [{ http: { paths } }] }));
+    assert.equal(causeAt(causes, 'spec.rules[0].http.paths[0].backend').message, 'Required value: port name or number is required');
+    assert.equal(causeAt(causes, 'spec.rules[0].http.paths[1].backend').message, 'Invalid value: "": cannot set both port name & port number');
+    assert.equal(causeAt(causes, 'spec.rules[0].http.paths[2].backend').message, 'Invalid value: "": resource or service backend is required');
+  });
+
+  it('checks hosts: a DNS name or a leading wildcard, never an IP address', () => {
+    const rule = (host: string) => ({ host, http: { paths: [{ path: '/', pathType: 'Prefix', backend }] } });
+    const causes = validate(ingress({ rules: [rule('*.example.com'), rule('10.0.0.1'), rule('a.*.com')], tls: [{ hosts: ['Bad_Host'] }] }));
+    assert.ok(!causes.some((c) => c.field === 'spec.rules[0].host'), JSON.stringify(causes));
+    assert.equal(causeAt(causes, 'spec.rules[1].host').message, 'Invalid value: "10.0.0.1": must be a DNS name, not an IP address');
+    assert.match(causeAt(causes, 'spec.rules[2].host').message, /a wildcard DNS-1123 subdomain must start with '\*\.'/);
+    assert.match(causeAt(causes, 'spec.tls[0].hosts[0]').message, /a lowercase RFC 1123 subdomain/);
+  });
+
+  it('needs an IngressClass controller that is a domain-prefixed path', () => {
+    const cls = (controller?: string): KubeObject => ({ apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'c' }, spec: controller === undefined ? {} : { controller } });
+    assert.equal(causeAt(validate(cls()), 'spec.controller').reason, 'FieldValueRequired');
+    assert.equal(causeAt(validate(cls('istio')), 'spec.controller').message, 'Invalid value: "istio": must be a domain-prefixed path (such as "acme.io/foo")');
+  });
+});
+
 describe('validateObject: coverage and speed', () => {
   it('has a schema for every served group/version/kind', () => {
     const keys = new Set(schemaKeys());

@@ -8,6 +8,7 @@ import type { KubeObject } from './object.js';
 import type { FieldCause } from './status.js';
 import { notSupported } from './schemas/causes.js';
 import { collectUnknownFields } from './schemas/field-shape.js';
+import { validateIngressClassSpec, validateIngressSpec } from './schemas/ingress.js';
 import { kindSchema } from './schemas/kind-schemas.js';
 import {
   type NameRule,
@@ -67,6 +68,12 @@ function kindSemantics(type: ResourceType, obj: KubeObject, out: FieldCause[]): 
     case '/Service':
       validateServiceSpec(obj.spec, 'spec', out);
       return;
+    case 'networking.k8s.io/Ingress':
+      validateIngressSpec(obj.spec, out);
+      return;
+    case 'networking.k8s.io/IngressClass':
+      validateIngressClassSpec(obj.spec, out);
+      return;
     case 'networking.gke.io/MultiClusterService': {
       const spec = obj.spec;
       const template = spec !== null && typeof spec === 'object' && 'template' in spec ? spec.template : undefined;
@@ -98,10 +105,15 @@ export function validateObject(type: ResourceType, obj: KubeObject, opts: Valida
   return withoutRepeats(causes);
 }
 
-/** The schema and the semantic rules both require some fields (spec.selector): report each once. */
+/**
+ * The schema and the semantic rules both require some fields (spec.selector): report each once. Where
+ * the semantic rule says more ("Required value: pathType must be specified"), its words are kept.
+ */
 function withoutRepeats(causes: FieldCause[]): FieldCause[] {
   const seen = new Set<string>();
+  const detailedRequired = new Set(causes.filter((c) => c.reason === 'FieldValueRequired' && c.message !== 'Required value').map((c) => c.field));
   return causes.filter((c) => {
+    if (c.reason === 'FieldValueRequired' && c.message === 'Required value' && detailedRequired.has(c.field)) return false;
     const key = `${c.field}\u0000${c.message}`;
     if (seen.has(key)) return false;
     seen.add(key);

@@ -115,8 +115,8 @@ export function watchIstioConfig(clusterId: string, kubeConfig: KubeConfig, comm
 }
 
 /** Everything of a config object but what a status write changes: its status and resourceVersion. */
-function withoutStatus(object: IstioResource): string {
-  const { status: _status, metadata, ...rest } = object as IstioResource & { status?: unknown };
+export function withoutStatus(object: KubernetesObject): string {
+  const { status: _status, metadata, ...rest } = object as KubernetesObject & { status?: unknown };
   const { resourceVersion: _rv, managedFields: _mf, ...meta } = metadata ?? {};
   return JSON.stringify([meta, rest]);
 }

@@ -10,6 +10,8 @@ import { startDebugServer } from './debug-server.js';
 import { MeshSources } from './mesh-sources.js';
 import { ProxyPusher } from './pusher.js';
 import { ConfigStatusReporter } from './status-reporter.js';
+import { IngressStatusSyncer } from './ingress-status.js';
+import { DEFAULT_INGRESS_NAMESPACE } from '../ingress/class.js';
 
 export interface ControlPlaneOptions {
   /** The member cluster this control plane runs in (CLUSTER_ID of its proxies). */
@@ -19,8 +21,10 @@ export interface ControlPlaneOptions {
   context?: string;
   /** Where remote secrets live: istio-system. */
   namespace: string;
-  /** The mesh revision this control plane serves (asm-managed-stable); shown in /debug/registry. */
+  /** The mesh revision this control plane serves (asm-managed-stable): its mesh config is ConfigMap istio-<revision>. */
   revision: string;
+  /** istiod's K8S_INGRESS_NS: where Gateways made of Kubernetes Ingresses go and the ingress Service is (default istio-system). */
+  ingressNamespace?: string;
   xds: { host: string; port: number };
   debug: { host: string; port: number };
   log: (line: string) => void;
@@ -50,12 +54,16 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Runnin
   let pusher: ProxyPusher | undefined;
   // Created once the caches are synced: findings of a half-listed mesh would be wrong.
   let reporter: ConfigStatusReporter | undefined;
+  let ingressStatus: IngressStatusSyncer | undefined;
   const sources = new MeshSources({
     clusterId: opts.clusterId,
     kubeConfig,
     namespace: opts.namespace,
+    revision: opts.revision,
+    ingressNamespace: opts.ingressNamespace ?? DEFAULT_INGRESS_NAMESPACE,
     onChange: () => pusher?.changed(),
     onConfigStatusChange: () => reporter?.changed(),
+    onIngressStatusChange: () => ingressStatus?.changed(),
     log,
     ...(opts.clock ? { clock: opts.clock } : {}),
   });
@@ -64,7 +72,11 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Runnin
     view: sources,
     cache,
     log,
-    onRebuilt: () => reporter?.changed(),
+    onRebuilt: () => {
+      reporter?.changed();
+      // The ingress gateway's Service, or an Ingress's class, may have changed.
+      ingressStatus?.changed();
+    },
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.debounce ? { debounce: opts.debounce } : {}),
   });
@@ -111,6 +123,7 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Runnin
     graceTimer = setTimeout(() => created.changed(), opts.syncTimeoutMs ?? 30_000);
     graceTimer.unref();
   }
+  ingressStatus = new IngressStatusSyncer({ kubeConfig, inputs: () => sources.ingressStatusInputs(), ready: () => sources.ready(), log, ...(opts.clock ? { clock: opts.clock } : {}) });
   push.rebuild();
 
   try {
@@ -125,6 +138,7 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Runnin
   } catch (err) {
     push.stop();
     reporter?.stop();
+    ingressStatus.stop();
     clearTimeout(graceTimer);
     await debug.close();
     await sources.stop();
@@ -141,6 +155,7 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Runnin
       stopping ??= (async () => {
         push.stop();
         reporter?.stop();
+        ingressStatus?.stop();
         clearTimeout(graceTimer);
         await running.close();
         await debug.close();

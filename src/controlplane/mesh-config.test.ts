@@ -1,16 +1,25 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { DEFAULT_INGRESS_SETTINGS } from '../ingress/class.js';
 import { meshConfigMapName, parseMeshConfig } from './mesh-config.js';
 
 test('the mesh config of a revision: ConfigMap istio-<revision>, its defaultConfig checked', () => {
   assert.equal(meshConfigMapName('asm-managed-stable'), 'istio-asm-managed-stable');
-  assert.deepEqual(parseMeshConfig('defaultConfig:\n  gatewayTopology:\n    numTrustedProxies: 2\naccessLogFile: /dev/stdout\n'), { ok: true, defaultConfig: { gatewayTopology: { numTrustedProxies: 2 } } });
-  assert.deepEqual(parseMeshConfig(''), { ok: true, defaultConfig: {} });
-  assert.deepEqual(parseMeshConfig('accessLogFile: /dev/stdout\n'), { ok: true, defaultConfig: {} });
+  assert.deepEqual(parseMeshConfig('defaultConfig:\n  gatewayTopology:\n    numTrustedProxies: 2\naccessLogFile: /dev/stdout\n'), { ok: true, defaultConfig: { gatewayTopology: { numTrustedProxies: 2 } }, ingress: DEFAULT_INGRESS_SETTINGS });
+  assert.deepEqual(parseMeshConfig(''), { ok: true, defaultConfig: {}, ingress: DEFAULT_INGRESS_SETTINGS });
+  assert.deepEqual(parseMeshConfig('accessLogFile: /dev/stdout\n'), { ok: true, defaultConfig: {}, ingress: DEFAULT_INGRESS_SETTINGS });
   assert.deepEqual(parseMeshConfig('defaultConfig:\n  gatewayTopology:\n    numTrustedProxies: -2\n'), {
     ok: false,
     error: 'defaultConfig.gatewayTopology.numTrustedProxies: expected a whole number from 0 to 4294967295, got -2',
   });
   assert.equal(parseMeshConfig('- a list').ok, false);
   assert.match((parseMeshConfig('defaultConfig: {') as { error: string }).error, /^not YAML: /);
+});
+
+test('the mesh config\'s Kubernetes Ingress settings, over Istio\'s defaults', () => {
+  assert.deepEqual(DEFAULT_INGRESS_SETTINGS, { ingressControllerMode: 'STRICT', ingressClass: 'istio', ingressService: 'istio-ingressgateway', ingressSelector: '' });
+  const parsed = parseMeshConfig('ingressControllerMode: DEFAULT\ningressSelector: my-gateway\ningressService: ""\n');
+  assert.deepEqual(parsed.ok && parsed.ingress, { ingressControllerMode: 'DEFAULT', ingressClass: 'istio', ingressService: '', ingressSelector: 'my-gateway' });
+  assert.deepEqual(parseMeshConfig('ingressControllerMode: SOMETIMES\n'), { ok: false, error: 'ingressControllerMode: expected one of OFF, STRICT, DEFAULT, got "SOMETIMES"' });
+  assert.deepEqual(parseMeshConfig('ingressClass: 7\n'), { ok: false, error: 'ingressClass: expected a string, got 7' });
 });

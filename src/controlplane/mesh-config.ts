@@ -1,12 +1,15 @@
 // The mesh config of a revision, as istiod reads it: ConfigMap `istio-<revision>` in the control
-// plane's namespace, key `mesh` (YAML). meshwork reads its `defaultConfig`: every injected pod's
-// ProxyConfig before the pod's own proxy.istio.io/config annotation. A mesh config that does not parse
-// is logged and the last good one stays in use, as istiod keeps its previous mesh config.
+// plane's namespace, key `mesh` (YAML). meshwork reads its `defaultConfig` (every injected pod's
+// ProxyConfig before the pod's own proxy.istio.io/config annotation) and its Kubernetes Ingress
+// settings (ingressControllerMode, ingressClass, ingressService, ingressSelector; Istio's defaults for
+// those not set). A mesh config that does not parse is logged and the last good one stays in use, as
+// istiod keeps its previous mesh config.
 import { CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import type { Clock } from '../clock.js';
 import { checkProxyConfig, type ProxyConfig } from '../config/proxy-config.js';
-import { startResourceWatch } from './resource-watch.js';
+import { DEFAULT_INGRESS_SETTINGS, type IngressControllerMode, type IngressMeshSettings } from '../ingress/class.js';
+import { startResourceWatch, type ResourceWatch } from './resource-watch.js';
 
 export const MESH_CONFIG_KEY = 'mesh';
 
@@ -14,32 +17,73 @@ export function meshConfigMapName(revision: string): string {
   return `istio-${revision}`;
 }
 
-/** The `mesh` key's YAML: its defaultConfig, checked; an absent defaultConfig is an empty one. */
-export function parseMeshConfig(text: string): { ok: true; defaultConfig: ProxyConfig } | { ok: false; error: string } {
+export interface MeshConfig {
+  defaultConfig: ProxyConfig;
+  ingress: IngressMeshSettings;
+}
+
+const CONTROLLER_MODES: readonly IngressControllerMode[] = ['OFF', 'STRICT', 'DEFAULT'];
+
+/** The Ingress fields of a MeshConfig mapping, each over Istio's default. */
+function ingressSettings(mesh: Record<string, unknown>): { ok: true; ingress: IngressMeshSettings } | { ok: false; error: string } {
+  const ingress: IngressMeshSettings = { ...DEFAULT_INGRESS_SETTINGS };
+  const mode = mesh.ingressControllerMode;
+  if (mode !== undefined && mode !== null) {
+    const known = CONTROLLER_MODES.find((m) => m === mode);
+    if (!known) return { ok: false, error: `ingressControllerMode: expected one of ${CONTROLLER_MODES.join(', ')}, got ${JSON.stringify(mode)}` };
+    ingress.ingressControllerMode = known;
+  }
+  for (const key of ['ingressClass', 'ingressService', 'ingressSelector'] as const) {
+    const value = mesh[key];
+    if (value === undefined || value === null) continue;
+    if (typeof value !== 'string') return { ok: false, error: `${key}: expected a string, got ${JSON.stringify(value)}` };
+    ingress[key] = value;
+  }
+  return { ok: true, ingress };
+}
+
+/** The `mesh` key's YAML: its defaultConfig and Ingress settings, checked; absent fields are Istio's defaults. */
+export function parseMeshConfig(text: string): ({ ok: true } & MeshConfig) | { ok: false; error: string } {
   let mesh: unknown;
   try {
     mesh = text.trim() === '' ? {} : parseYaml(text);
   } catch (err) {
     return { ok: false, error: `not YAML: ${(err as Error).message.split('\n')[0]}` };
   }
-  if (mesh === null || mesh === undefined) return { ok: true, defaultConfig: {} };
+  if (mesh === null || mesh === undefined) mesh = {};
   if (typeof mesh !== 'object' || Array.isArray(mesh)) return { ok: false, error: 'expected a mapping of MeshConfig fields' };
-  const value = (mesh as Record<string, unknown>).defaultConfig;
-  if (value === undefined || value === null) return { ok: true, defaultConfig: {} };
+  const fields = mesh as Record<string, unknown>;
+  const ingress = ingressSettings(fields);
+  if (!ingress.ok) return ingress;
+  const value = fields.defaultConfig;
+  if (value === undefined || value === null) return { ok: true, defaultConfig: {}, ingress: ingress.ingress };
   const checked = checkProxyConfig(value);
-  return checked.ok ? { ok: true, defaultConfig: checked.config } : { ok: false, error: `defaultConfig.${checked.error}` };
+  return checked.ok ? { ok: true, defaultConfig: checked.config, ingress: ingress.ingress } : { ok: false, error: `defaultConfig.${checked.error}` };
 }
 
 export interface MeshConfigWatch {
   /** meshConfig.defaultConfig now (empty without the ConfigMap). */
   defaultConfig(): ProxyConfig;
+  /** meshConfig's Ingress settings now (Istio's defaults without the ConfigMap). */
+  ingress(): IngressMeshSettings;
+  /** The ConfigMaps were listed once: what the getters say is the cluster's. */
+  synced(): boolean;
+  readonly watch: ResourceWatch<V1ConfigMap>;
   stop(): Promise<void>;
 }
 
-export function watchMeshConfig(opts: { kubeConfig: KubeConfig; namespace: string; revision: string; log: (line: string) => void; clock?: Clock }): MeshConfigWatch {
+export function watchMeshConfig(opts: {
+  kubeConfig: KubeConfig;
+  namespace: string;
+  revision: string;
+  log: (line: string) => void;
+  /** After the mesh config in use changed. */
+  onChange?: () => void;
+  clock?: Clock;
+}): MeshConfigWatch {
   const name = meshConfigMapName(opts.revision);
   const where = `ConfigMap ${opts.namespace}/${name} key ${MESH_CONFIG_KEY}`;
-  let current: ProxyConfig = {};
+  let current: MeshConfig = { defaultConfig: {}, ingress: { ...DEFAULT_INGRESS_SETTINGS } };
   let currentText: string | undefined;
   const core = opts.kubeConfig.makeApiClient(CoreV1Api);
   const watch = startResourceWatch<V1ConfigMap>({
@@ -53,14 +97,15 @@ export function watchMeshConfig(opts: { kubeConfig: KubeConfig; namespace: strin
       currentText = text;
       const parsed = parseMeshConfig(text ?? '');
       if (!parsed.ok) {
-        opts.log(`mesh config: ${where} is invalid (${parsed.error}); the previous defaultConfig stays in use`);
+        opts.log(`mesh config: ${where} is invalid (${parsed.error}); the previous mesh config stays in use`);
         return;
       }
-      current = parsed.defaultConfig;
-      opts.log(`mesh config: defaultConfig ${JSON.stringify(current)} (from ${text === undefined ? 'no ConfigMap: Istio\'s defaults' : where}); pods injected from now on get it`);
+      current = { defaultConfig: parsed.defaultConfig, ingress: parsed.ingress };
+      opts.log(`mesh config: defaultConfig ${JSON.stringify(current.defaultConfig)}, ingress ${JSON.stringify(current.ingress)} (from ${text === undefined ? 'no ConfigMap: Istio\'s defaults' : where})`);
+      opts.onChange?.();
     },
     log: opts.log,
     ...(opts.clock ? { clock: opts.clock } : {}),
   });
-  return { defaultConfig: () => current, stop: () => watch.stop() };
+  return { defaultConfig: () => current.defaultConfig, ingress: () => current.ingress, synced: () => watch.synced(), watch, stop: () => watch.stop() };
 }

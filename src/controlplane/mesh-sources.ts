@@ -1,24 +1,33 @@
 // Everything the control plane reads from Kubernetes: its own cluster (registry + Istio config +
-// remote secrets) and every member cluster a remote secret names. Remote secrets are reconciled at
-// run time: a new key starts a cluster's informers, a changed kubeconfig replaces them, a removed
-// secret or key stops them.
+// Kubernetes Ingresses + mesh config + remote secrets) and every member cluster a remote secret names.
+// Remote secrets are reconciled at run time: a new key starts a cluster's informers, a changed
+// kubeconfig replaces them, a removed secret or key stops them.
 
 import { CoreV1Api, KubeConfig, type V1Pod, type V1Secret } from '@kubernetes/client-node';
 import type { ClusterObjects, IstioConfigObjects } from '../registry/build.js';
 import type { Clock } from '../clock.js';
+import type { IngressStatusInputs } from '../ingress/status.js';
 import { healthOf, watchIstioConfig, watchMemberCluster, type ClusterWatch, type ConfigWatch, type WatchHealth } from './cluster-watch.js';
+import { watchIngress, type IngressWatch } from './ingress-watch.js';
+import { watchMeshConfig, type MeshConfigWatch } from './mesh-config.js';
 import { MULTICLUSTER_LABEL, parseRemoteSecret, planClusters, type RemoteCluster } from './remote-secrets.js';
 import { startResourceWatch, type ResourceWatch } from './resource-watch.js';
 
 export interface MeshSourcesOptions {
   clusterId: string;
   kubeConfig: KubeConfig;
-  /** Where remote secrets live (istio-system). */
+  /** Where remote secrets and the mesh config live (istio-system). */
   namespace: string;
+  /** The revision whose mesh config (ConfigMap istio-<revision>) applies. */
+  revision: string;
+  /** istiod's K8S_INGRESS_NS: where the Gateways made of Ingresses go and the ingress Service is. */
+  ingressNamespace: string;
   /** Any change of anything watched. */
   onChange: () => void;
   /** An Istio config object of the own cluster changed only its status (not a config change). */
   onConfigStatusChange?: () => void;
+  /** An Ingress's status or a Node changed: what only the Ingress status reads. */
+  onIngressStatusChange?: () => void;
   log: (line: string) => void;
   clock?: Clock;
 }
@@ -47,6 +56,8 @@ interface RemoteEntry {
 export class MeshSources implements MeshView {
   private readonly local: ClusterWatch;
   private readonly configWatch: ConfigWatch;
+  private readonly ingressWatch: IngressWatch;
+  private readonly meshConfig: MeshConfigWatch;
   private readonly secrets: ResourceWatch<V1Secret>;
   private readonly remotes = new Map<string, RemoteEntry>();
   private secretProblems: string[] = [];
@@ -57,6 +68,8 @@ export class MeshSources implements MeshView {
     const common = { log: opts.log, onChange: opts.onChange, ...(opts.clock ? { clock: opts.clock } : {}) };
     this.local = watchMemberCluster(opts.clusterId, opts.kubeConfig, common);
     this.configWatch = watchIstioConfig(opts.clusterId, opts.kubeConfig, { ...common, ...(opts.onConfigStatusChange ? { onStatusChange: opts.onConfigStatusChange } : {}) });
+    this.ingressWatch = watchIngress(opts.clusterId, opts.kubeConfig, { ...common, ...(opts.onIngressStatusChange ? { onStatusChange: opts.onIngressStatusChange } : {}) });
+    this.meshConfig = watchMeshConfig({ kubeConfig: opts.kubeConfig, namespace: opts.namespace, revision: opts.revision, log: opts.log, onChange: opts.onChange, ...(opts.clock ? { clock: opts.clock } : {}) });
     const core = opts.kubeConfig.makeApiClient(CoreV1Api);
     const labelSelector = `${MULTICLUSTER_LABEL}=true`;
     this.secrets = startResourceWatch<V1Secret>({
@@ -79,8 +92,24 @@ export class MeshSources implements MeshView {
   }
 
   config(): IstioConfigObjects[] {
-    // Each primary serves the config of its own cluster (multi-primary: the same rules are applied to every cluster).
-    return [this.configWatch.objects()];
+    // Each primary serves the config of its own cluster (multi-primary: the same rules are applied to
+    // every cluster), its Kubernetes Ingresses too, as istiod reads those of its config cluster.
+    const ingress = { ingresses: this.ingressWatch.ingresses(), ingressClasses: this.ingressWatch.ingressClasses(), mesh: this.meshConfig.ingress(), ingressNamespace: this.opts.ingressNamespace };
+    return [{ ...this.configWatch.objects(), ingress }];
+  }
+
+  /** What the status of the own cluster's Ingresses is made of. */
+  ingressStatusInputs(): IngressStatusInputs {
+    const own = this.local.objects();
+    return {
+      ingresses: this.ingressWatch.ingresses(),
+      ingressClasses: this.ingressWatch.ingressClasses(),
+      mesh: this.meshConfig.ingress(),
+      ingressNamespace: this.opts.ingressNamespace,
+      services: own.services,
+      pods: own.pods,
+      nodes: this.ingressWatch.nodes(),
+    };
   }
 
   findPod(cluster: string, namespace: string, name: string): V1Pod | undefined {
@@ -97,9 +126,9 @@ export class MeshSources implements MeshView {
     return this.ready() && [...this.remotes.values()].every((r) => r.watch.synced());
   }
 
-  /** Own cluster, its Istio config and its remote secrets listed: enough to serve its proxies. */
+  /** Own cluster, its Istio config, Ingresses, mesh config and remote secrets listed: enough to serve its proxies. */
   ready(): boolean {
-    return this.local.synced() && this.configWatch.synced() && this.secrets.synced();
+    return this.local.synced() && this.configWatch.synced() && this.ingressWatch.synced() && this.meshConfig.synced() && this.secrets.synced();
   }
 
   /** Resolves once pending remote-secret changes have been applied (for tests and orderly stops). */
@@ -116,7 +145,7 @@ export class MeshSources implements MeshView {
           .sort((a, b) => a.cluster.clusterId.localeCompare(b.cluster.clusterId))
           .map((r) => ({ clusterId: r.cluster.clusterId, remote: true, secret: r.cluster.secret, synced: r.watch.synced(), watches: r.watch.health() })),
       ],
-      config: this.configWatch.health(),
+      config: [...this.configWatch.health(), ...this.ingressWatch.health(), healthOf(this.meshConfig.watch)],
       secrets: healthOf(this.secrets),
       secretProblems: [...this.secretProblems],
     };
@@ -126,7 +155,13 @@ export class MeshSources implements MeshView {
     this.stopped = true;
     await this.secrets.stop();
     await this.reconciling;
-    await Promise.all([this.local.stop(), this.configWatch.stop(), ...[...this.remotes.values()].map((r) => r.watch.stop())]);
+    await Promise.all([
+      this.local.stop(),
+      this.configWatch.stop(),
+      this.ingressWatch.stop(),
+      this.meshConfig.stop(),
+      ...[...this.remotes.values()].map((r) => r.watch.stop()),
+    ]);
     this.remotes.clear();
   }
 

@@ -85,6 +85,7 @@ describe('install, inject, create-mesh on a local API server', () => {
     await runInstall({ kubeconfig: cluster.kubeconfig, context: 'test', clusterId: 'cluster-t', out: (l) => lines.push(l), clock, waitTimeoutMs: 60_000 });
     assert.ok(lines.includes('namespace/istio-system created'), lines.join('\n'));
     assert.ok(lines.includes('mutatingwebhookconfiguration.admissionregistration.k8s.io/istio-sidecar-injector-asm-managed-stable created'), lines.join('\n'));
+    assert.ok(lines.includes('ingressclass.networking.k8s.io/istio created'), lines.join('\n'));
     assert.ok(lines.includes('  deployment istio-system/istiod-asm-managed-stable: 0/1 available'), lines.join('\n'));
     assert.ok(lines.includes('  deployment istio-system/istiod-asm-managed-stable: 1/1 available'), lines.join('\n'));
 

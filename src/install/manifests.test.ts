@@ -37,7 +37,9 @@ describe('installManifests', () => {
       'Service/istiod-asm-managed-stable',
       'MutatingWebhookConfiguration/istio-sidecar-injector-asm-managed-stable',
       'ValidatingWebhookConfiguration/istio-validator-asm-managed-stable-istio-system',
+      'IngressClass/istio',
     ]);
+    assert.deepEqual(find(objects, 'IngressClass').spec, { controller: 'istio.io/ingress-controller' });
     const container = (find(objects, 'Deployment').spec as { template: { spec: { containers: Array<{ image: string; args: string[] }> } } }).template.spec.containers[0];
     assert.equal(container?.image, MESHWORK_IMAGE);
     assert.deepEqual(container?.args, ['control-plane', '--cluster-id', 'cluster-1', '--revision', 'asm-managed-stable', '--data-plane', 'envoy']);

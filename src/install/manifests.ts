@@ -1,10 +1,12 @@
 // What `meshwork install` puts in a cluster, in the shape Istio's revisioned install has: namespace,
 // service account, the istiod Deployment and Service of the revision, the sidecar injector's
 // MutatingWebhookConfiguration and the config validator's ValidatingWebhookConfiguration, both
-// pointing at that Service.
+// pointing at that Service; and the IngressClass `istio` (controller istio.io/ingress-controller),
+// which Istio's own install leaves to the user (its Kubernetes Ingress task applies it).
 import type { KubeObject } from '../config/object.js';
 import type { DataPlaneKind } from '../agent/data-plane.js';
 import { injectorConfigName, istiodName, validatorConfigName, MONITORING_PORT, WEBHOOK_PORT, WEBHOOK_SERVICE_PORT, XDS_PORT } from './names.js';
+import { ISTIO_INGRESS_CONTROLLER } from '../ingress/class.js';
 
 export interface InstallOptions {
   revision: string;
@@ -74,7 +76,16 @@ export function installManifests(opts: InstallOptions): KubeObject[] {
       ],
     },
   };
-  return [namespace, serviceAccount, deployment, service, injectorWebhookConfiguration(opts), validatorWebhookConfiguration(opts)];
+  return [namespace, serviceAccount, deployment, service, injectorWebhookConfiguration(opts), validatorWebhookConfiguration(opts), istioIngressClass()];
+}
+
+/**
+ * The class that makes an Ingress Istio's (`spec.ingressClassName: istio`). One per cluster whatever
+ * the revision (every revision's control plane serves Istio's Ingresses), not the default class: an
+ * Ingress without a class stays another controller's unless meshConfig.ingressControllerMode is DEFAULT.
+ */
+function istioIngressClass(): KubeObject {
+  return { apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'istio' }, spec: { controller: ISTIO_INGRESS_CONTROLLER } };
 }
 
 /**

@@ -13,7 +13,7 @@ import type { ObjectStore } from './store/store.js';
 import { rfc3339 } from '../k8s/time-format.js';
 
 /** Groups Kubernetes itself serves: everything else in the table is a custom kind. */
-const BUILTIN_GROUPS = new Set(['', 'apps', 'batch', 'discovery.k8s.io', 'admissionregistration.k8s.io', 'apiextensions.k8s.io', 'authorization.k8s.io', 'authentication.k8s.io', 'rbac.authorization.k8s.io']);
+const BUILTIN_GROUPS = new Set(['', 'apps', 'batch', 'discovery.k8s.io', 'networking.k8s.io', 'admissionregistration.k8s.io', 'apiextensions.k8s.io', 'authorization.k8s.io', 'authentication.k8s.io', 'rbac.authorization.k8s.io']);
 
 export function customResourceTypes(): ResourceType[] {
   return RESOURCE_TYPES.filter((t) => !BUILTIN_GROUPS.has(t.group));

@@ -2,10 +2,12 @@
 // (--use-kube=false) or after the clusters' objects (live-objects.ts), which the files replace. The
 // mesh is what the manifests describe: their Services, their pods and the pods their workloads
 // (Deployments, ...) would run, each given a placeholder address from TEST-NET-1 (never contacted: the
-// analysis is pure), and their Istio config.
+// analysis is pure), and their Istio config, with their Kubernetes Ingresses read as Istio reads them
+// under its default meshConfig (ingressControllerMode STRICT, class "istio").
 
-import type { V1EndpointSlice, V1Pod, V1Service, V1ServicePort } from '@kubernetes/client-node';
+import type { V1EndpointSlice, V1Ingress, V1IngressClass, V1Pod, V1Service, V1ServicePort } from '@kubernetes/client-node';
 import type { KubeObject } from '../config/object.js';
+import { DEFAULT_INGRESS_NAMESPACE, DEFAULT_INGRESS_SETTINGS } from '../ingress/class.js';
 import type { Manifest } from '../kubeapi/manifests.js';
 import { buildMeshSnapshot, SERVICE_NAME_LABEL, type KubeIstioObject } from '../registry/build.js';
 import { stableJson, type MeshSnapshot } from '../registry/model.js';
@@ -124,6 +126,16 @@ export function offlineSnapshot(manifests: readonly Manifest[], defaultNamespace
     objects
       .filter((o) => o.kind === kind && o.apiVersion.startsWith('networking.istio.io/'))
       .map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata.name ?? '', namespace: namespaceOf(o) }, spec: o.spec }));
+  // The apiserver would have checked them; what the conversion reads is taken as the files give it.
+  const networking = (kind: string) => objects.filter((o) => o.kind === kind && o.apiVersion === 'networking.k8s.io/v1');
+  const metaOf = (o: KubeObject, namespace?: string) => ({
+    name: o.metadata.name ?? '',
+    ...(namespace !== undefined ? { namespace } : {}),
+    ...(o.metadata.annotations ? { annotations: o.metadata.annotations } : {}),
+    ...(o.metadata.creationTimestamp ? { creationTimestamp: new Date(o.metadata.creationTimestamp) } : {}),
+  });
+  const ingresses = networking('Ingress').map((o): V1Ingress => ({ metadata: metaOf(o, namespaceOf(o)), spec: o.spec as V1Ingress['spec'] }));
+  const ingressClasses = networking('IngressClass').map((o): V1IngressClass => ({ metadata: metaOf(o), spec: o.spec as V1IngressClass['spec'] }));
   const namespaces = [...new Set([...services.map((s) => s.metadata?.namespace ?? ''), ...pods.map((p) => p.namespace)])].map((name) => ({ metadata: { name } }));
   const { snapshot } = buildMeshSnapshot({
     clusters: [{ clusterId: OFFLINE_CLUSTER, services, endpointSlices: slices, pods: v1Pods, namespaces }],
@@ -133,6 +145,7 @@ export function offlineSnapshot(manifests: readonly Manifest[], defaultNamespace
       destinationRules: istio('DestinationRule'),
       gateways: istio('Gateway'),
       serviceEntries: istio('ServiceEntry'),
+      ingress: { ingresses, ingressClasses, mesh: DEFAULT_INGRESS_SETTINGS, ingressNamespace: DEFAULT_INGRESS_NAMESPACE },
     }],
   });
   return { snapshot, replaced };

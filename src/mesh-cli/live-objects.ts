@@ -1,8 +1,8 @@
 // The objects of a live cluster that `analyze -f` merges the files with (istioctl's default: the files
-// are analyzed as if applied to the cluster): its Services, Pods and Istio networking config, as
-// manifests that the files' own objects replace.
+// are analyzed as if applied to the cluster): its Services, Pods, Istio networking config and Kubernetes
+// Ingresses with their IngressClasses, as manifests that the files' own objects replace.
 
-import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, NetworkingV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject } from '../config/object.js';
 import { apiErrorMessage } from '../kubeapi/client.js';
 import type { Manifest } from '../kubeapi/manifests.js';
@@ -22,17 +22,25 @@ function serviceShape(spec: unknown): unknown {
 
 /** The object as a manifest, without its server-side fields (status, managedFields, uid) that no file carries. */
 function asManifest(item: Record<string, unknown>, apiVersion: string, kind: string, source: string): Manifest {
-  const meta = (item.metadata ?? {}) as { name?: string; namespace?: string; labels?: Record<string, string> };
+  const meta = (item.metadata ?? {}) as { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; creationTimestamp?: unknown };
   // A Service's addresses differ from cluster to cluster; what the analysis reads of it does not.
   const spec = kind === 'Service' ? serviceShape(item.spec) : item.spec;
-  const object = { apiVersion, kind, metadata: { name: meta.name, namespace: meta.namespace, ...(meta.labels ? { labels: meta.labels } : {}) }, spec };
+  // An Ingress's class may be its annotation, and Istio orders the rules of Ingresses by age.
+  const ingressMeta = kind === 'Ingress' ? { ...(meta.annotations ? { annotations: meta.annotations } : {}), ...(meta.creationTimestamp ? { creationTimestamp: meta.creationTimestamp } : {}) } : {};
+  const object = { apiVersion, kind, metadata: { name: meta.name, namespace: meta.namespace, ...(meta.labels ? { labels: meta.labels } : {}), ...ingressMeta }, spec };
   return { object: object as KubeObject, source };
+}
+
+/** A typed client-node object as the plain JSON a manifest file holds (dates as RFC 3339 text). */
+function plain(object: object): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(object)) as Record<string, unknown>;
 }
 
 export async function readLiveObjects(kc: KubeConfig): Promise<Manifest[]> {
   const source = `context ${kc.getCurrentContext()}`;
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
+  const networking = kc.makeApiClient(NetworkingV1Api);
   const guarded = async <T>(what: string, read: () => Promise<T>): Promise<T> => {
     try {
       return await read();
@@ -40,15 +48,19 @@ export async function readLiveObjects(kc: KubeConfig): Promise<Manifest[]> {
       throw new Error(`cannot list ${what} in ${source}: ${apiErrorMessage(err)}`);
     }
   };
-  const [services, pods, ...istio] = await Promise.all([
+  const [services, pods, ingresses, ingressClasses, ...istio] = await Promise.all([
     guarded('services', () => core.listServiceForAllNamespaces()),
     guarded('pods', () => core.listPodForAllNamespaces()),
+    guarded('ingresses', () => networking.listIngressForAllNamespaces()),
+    guarded('ingressclasses', () => networking.listIngressClass()),
     ...ISTIO_PLURALS.map(([, plural]) => guarded(`${plural}.networking.istio.io`, () => custom.listClusterCustomObject({ group: 'networking.istio.io', version: 'v1', plural }))),
   ]);
   return [
     ...itemsOf(services, 'services').map((s) => asManifest(s, 'v1', 'Service', source)),
     // A pod on its way out serves no traffic: the analysis sees the cluster as it settles.
     ...itemsOf(pods, 'pods').filter((p) => !(p.metadata as { deletionTimestamp?: unknown } | undefined)?.deletionTimestamp).map((p) => asManifest(p, 'v1', 'Pod', source)),
+    ...itemsOf(ingresses, 'ingresses').map((o) => asManifest(plain(o), 'networking.k8s.io/v1', 'Ingress', source)),
+    ...itemsOf(ingressClasses, 'ingressclasses').map((o) => asManifest(plain(o), 'networking.k8s.io/v1', 'IngressClass', source)),
     ...istio.flatMap((list, i) => itemsOf(list, ISTIO_PLURALS[i][1]).map((o) => asManifest(o, 'networking.istio.io/v1', ISTIO_PLURALS[i][0], source))),
   ];
 }

@@ -3,9 +3,12 @@
 // rebuild that changes nothing does not look like a change to anyone downstream.
 
 import { createHash } from 'node:crypto';
-import type { V1EndpointSlice, V1Namespace, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { V1EndpointSlice, V1Ingress, V1IngressClass, V1Namespace, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { DestinationRule, Gateway, ServiceEntry, VirtualService } from '../config/istio-types.js';
 import { PROXY_CONFIG_ANNOTATION } from '../config/proxy-config.js';
+import type { IngressMeshSettings } from '../ingress/class.js';
+import { convertIngresses } from '../ingress/convert.js';
+import type { Problem } from '../translate/problems.js';
 import { stableJson, type IstioObject, type MeshEndpoint, type MeshService, type MeshServicePort, type MeshSnapshot, type PodAnnotation } from './model.js';
 
 /** What one member cluster's informers hold. */
@@ -32,6 +35,17 @@ export interface IstioConfigObjects {
   destinationRules: readonly KubeIstioObject[];
   gateways: readonly KubeIstioObject[];
   serviceEntries: readonly KubeIstioObject[];
+  /** The cluster's Kubernetes Ingresses, served as Istio serves them (absent: Ingress is not watched). */
+  ingress?: IngressConfigObjects;
+}
+
+/** What Istio's Ingress support reads from the config cluster besides its Services. */
+export interface IngressConfigObjects {
+  ingresses: readonly V1Ingress[];
+  ingressClasses: readonly V1IngressClass[];
+  mesh: IngressMeshSettings;
+  /** istiod's K8S_INGRESS_NS: where the Gateways made from Ingresses live. */
+  ingressNamespace: string;
 }
 
 export interface BuildInput {
@@ -98,6 +112,21 @@ export function buildMeshSnapshot(input: BuildInput): BuildResult {
   const destinationRules = config.flatMap((c) => istioObjects<DestinationRule>(c.destinationRules, c.cluster, 'DestinationRule', notes));
   const gateways = config.flatMap((c) => istioObjects<Gateway>(c.gateways, c.cluster, 'Gateway', notes));
   const serviceEntries = config.flatMap((c) => istioObjects<ServiceEntry>(c.serviceEntries, c.cluster, 'ServiceEntry', notes));
+  // Ingresses become Gateways and VirtualServices like any other (a named backend port resolves
+  // against the Services of the Ingress's own cluster, as istiod reads its config cluster's).
+  const ingressProblems: Problem[] = [];
+  for (const c of config) {
+    if (!c.ingress) continue;
+    const converted = convertIngresses({
+      ...c.ingress,
+      services: clusters.find((cluster) => cluster.clusterId === c.cluster)?.services ?? [],
+      cluster: c.cluster,
+      domainSuffix,
+    });
+    gateways.push(...converted.gateways);
+    virtualServices.push(...converted.virtualServices);
+    ingressProblems.push(...converted.problems);
+  }
 
   const content = {
     services: [...services.values()].sort((a, b) => a.hostname.localeCompare(b.hostname)),
@@ -107,6 +136,7 @@ export function buildMeshSnapshot(input: BuildInput): BuildResult {
     gateways: sortConfig(gateways),
     serviceEntries: sortConfig(serviceEntries),
     domainSuffix,
+    ...(ingressProblems.length > 0 ? { ingressProblems } : {}),
     // Only when there is one, so that snapshots (and their versions) without any stay as they were.
     ...(proxyConfigAnnotations.length > 0
       ? { proxyConfigAnnotations: proxyConfigAnnotations.sort((a, b) => a.cluster.localeCompare(b.cluster) || a.namespace.localeCompare(b.namespace) || a.pod.localeCompare(b.pod)) }

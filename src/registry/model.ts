@@ -5,6 +5,7 @@
 
 import type { DestinationRule, Gateway, ServiceEntry, VirtualService } from '../config/istio-types.js';
 import type { GatewayTopology } from '../config/proxy-config.js';
+import type { Problem } from '../translate/problems.js';
 
 export interface MeshServicePort {
   /** The Kubernetes port name; Istio infers the protocol from its prefix ("http", "grpc-web", ...). */
@@ -57,6 +58,23 @@ export interface IstioObject<Spec> {
   cluster: string;
   /** metadata.creationTimestamp (RFC 3339), when known: Istio orders merged config by it. */
   creationTimestamp?: string;
+  /** Set on config the control plane made from a Kubernetes Ingress (src/ingress), never on applied config. */
+  derivedFrom?: DerivedFrom;
+}
+
+/**
+ * Where derived config came from: findings about it name the Ingress and its field, and its routes
+ * follow Ingress semantics (a Prefix path matches whole path segments).
+ */
+export interface DerivedFrom {
+  kind: 'Ingress';
+  /** The Ingress the derived object is named after (for findings about the object as a whole). */
+  source: { namespace: string; name: string };
+  /**
+   * Per element of the derived object's list (a VirtualService's `spec.http`, a Gateway's
+   * `spec.servers`), in order: the Ingress it came from and the field there.
+   */
+  parts: Array<{ namespace: string; name: string; field: string }>;
 }
 
 /**
@@ -80,6 +98,8 @@ export interface MeshSnapshot {
   serviceEntries: IstioObject<ServiceEntry>[];
   /** Usually `cluster.local`. */
   domainSuffix: string;
+  /** What of the Kubernetes Ingresses of Istio's class is not served, and why (absent: nothing). */
+  ingressProblems?: Problem[];
   /** The proxy.istio.io/config annotations of pods with a proxy, for the analyzer (absent: none). */
   proxyConfigAnnotations?: PodAnnotation[];
   /** A stamp that changes on every semantic change of anything above. */

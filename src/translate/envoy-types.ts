@@ -78,7 +78,8 @@ export interface QueryParameterMatcher {
   present_match?: boolean;
 }
 
-export type PathSpecifier = { prefix: string } | { path: string } | { safe_regex: RegexMatcher };
+/** path_separated_prefix: the prefix matches whole path segments (`/foo` matches `/foo` and `/foo/x`, not `/foobar`). */
+export type PathSpecifier = { prefix: string } | { path: string } | { path_separated_prefix: string } | { safe_regex: RegexMatcher };
 
 export type RouteMatch = PathSpecifier & {
   case_sensitive?: BoolValue;

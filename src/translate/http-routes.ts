@@ -358,7 +358,7 @@ export function buildVirtualServiceRoutes(ctx: TranslationContext, vs: IstioObje
     const routes: Route[] = [];
     for (const { m, j } of applicable) {
       const matchField = j >= 0 ? `${field}.match[${j}]` : `${field}.match`;
-      const translated = translateMatch(m, matchField);
+      const translated = translateMatch(m, matchField, { ingressSemantics: vs.derivedFrom?.kind === 'Ingress' });
       for (const issue of translated.issues) problems.error('invalid-match', issue.field, issue.message + '.');
       if (!translated.match || !action) continue;
       const baseName = http.name ?? `${vs.namespace}/${vs.name}/http[${i}]`;

@@ -54,7 +54,22 @@ function headerMatcher(name: string, match: StringMatch | undefined, field: stri
   return { ...base, string_match: stringMatcher(which) };
 }
 
-export function translateMatch(match: HTTPMatchRequest, field: string): { match?: RouteMatch; issues: MatchIssue[] } {
+export interface MatchOptions {
+  /**
+   * Ingress route semantics (config derived from a Kubernetes Ingress): a prefix other than "/" matches
+   * whole path segments, as Istio translates it (path_separated_prefix, without a trailing "/").
+   */
+  ingressSemantics?: boolean;
+}
+
+/** Envoy's rule for path_separated_prefix: no query or fragment, and no trailing "/". */
+function separatedPrefixProblem(prefix: string): string | undefined {
+  if (/[?#]/.test(prefix)) return `a path prefix must not contain "?" or "#" (got "${prefix}")`;
+  if (prefix.endsWith('/')) return `a path prefix matched by whole segments must not end with "/" once one trailing "/" is removed (got "${prefix}/")`;
+  return undefined;
+}
+
+export function translateMatch(match: HTTPMatchRequest, field: string, opts: MatchOptions = {}): { match?: RouteMatch; issues: MatchIssue[] } {
   const issues: MatchIssue[] = [];
   const uri = whichMatch(match.uri);
   let path: RouteMatch;
@@ -63,7 +78,12 @@ export function translateMatch(match: HTTPMatchRequest, field: string): { match?
     return { issues };
   } else if (uri.kind === 'empty') path = { prefix: '/' };
   else if (uri.kind === 'exact') path = { path: uri.value };
-  else if (uri.kind === 'prefix') path = { prefix: uri.value };
+  else if (uri.kind === 'prefix' && opts.ingressSemantics && uri.value !== '/') {
+    const separated = uri.value.endsWith('/') ? uri.value.slice(0, -1) : uri.value;
+    const problem = separatedPrefixProblem(separated);
+    if (problem) issues.push({ field: `${field}.uri`, message: problem });
+    path = { path_separated_prefix: separated };
+  } else if (uri.kind === 'prefix') path = { prefix: uri.value };
   else path = { safe_regex: { regex: uri.value } };
   if (uri.kind !== 'empty' && uri.kind !== 'regex' && !uri.value.startsWith('/')) {
     issues.push({ field: `${field}.uri`, message: `a path match must start with "/" (got "${uri.value}")` });

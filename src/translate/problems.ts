@@ -2,8 +2,8 @@
 // A problem never stops translation: the offending piece is left out and everything else is served,
 // so one bad VirtualService cannot take the whole mesh's config down (nor make a client NACK).
 
-/** Pod: a proxy's pod (its proxy.istio.io/config annotation). */
-export type ConfigKind = 'VirtualService' | 'DestinationRule' | 'Gateway' | 'ServiceEntry' | 'Pod';
+/** Pod: a proxy's pod (its proxy.istio.io/config annotation); Ingress: a Kubernetes Ingress of Istio's class. */
+export type ConfigKind = 'VirtualService' | 'DestinationRule' | 'Gateway' | 'ServiceEntry' | 'Pod' | 'Ingress';
 
 export interface Problem {
   severity: 'error' | 'warning';

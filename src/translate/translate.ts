@@ -6,6 +6,7 @@ import { configKey, mergeConfig, type IstioObject, type MeshEndpoint, type MeshS
 import { buildOutboundClusters, checkSubsetsSelectEndpoints } from './clusters.js';
 import { buildContext, type TranslationContext } from './context.js';
 import type { Cluster, Listener, ProxyResources, RouteConfiguration } from './envoy-types.js';
+import { attributeDerivedProblems } from './derived-config.js';
 import { checkGatewayReferences, checkGatewayServers, gatewayPorts, type GatewayPort } from './gateway.js';
 import { buildVirtualServiceRoutes, virtualServiceGateways } from './http-routes.js';
 import { gatewayListener, HTTP_PROXY_ROUTE, proxylessListener, sidecarInbound, sidecarOutboundListener } from './listeners.js';
@@ -304,7 +305,7 @@ export function analyze(snapshot: MeshSnapshot): Problem[] {
   for (const namespace of namespaces) {
     meshVirtualHosts(ctx, { id: `analyze~${namespace}`, kind: 'sidecar', namespace, cluster: '', labels: {}, ip: '0.0.0.0' });
   }
-  return ctx.problems.list();
+  return attributeDerivedProblems([...ctx.problems.list(), ...(snapshot.ingressProblems ?? [])], snapshot);
 }
 
 /** For analysis: the service a mesh VirtualService is about when it names exactly one (the port default). */

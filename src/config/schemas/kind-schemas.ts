@@ -10,6 +10,7 @@ import { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from 'kubernetes-m
 import { SelfSubjectReview } from 'kubernetes-models/authentication.k8s.io/v1';
 import { SelfSubjectAccessReview, SelfSubjectRulesReview } from 'kubernetes-models/authorization.k8s.io/v1';
 import { EndpointSlice } from 'kubernetes-models/discovery.k8s.io/v1';
+import { Ingress, IngressClass } from 'kubernetes-models/networking.k8s.io/v1';
 import { ConfigMap, Endpoints, Event, Namespace, Node, Pod, Secret, Service, ServiceAccount, ServiceSpec } from 'kubernetes-models/v1';
 import { BackendConfig } from '@kubernetes-models/gke/cloud.google.com/v1/BackendConfig';
 import * as istioV1alpha3 from '@kubernetes-models/istio/networking.istio.io/v1alpha3';
@@ -151,6 +152,8 @@ const FACTORIES: Record<string, () => KindSchema> = {
   'rbac.authorization.k8s.io/v1/Role': builtIn(Role, 'V1Role'),
   'rbac.authorization.k8s.io/v1/RoleBinding': builtIn(RoleBinding, 'V1RoleBinding'),
   'discovery.k8s.io/v1/EndpointSlice': builtIn(EndpointSlice, 'V1EndpointSlice'),
+  'networking.k8s.io/v1/Ingress': builtIn(Ingress, 'V1Ingress'),
+  'networking.k8s.io/v1/IngressClass': builtIn(IngressClass, 'V1IngressClass'),
   'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': builtIn(MutatingWebhookConfiguration, 'V1MutatingWebhookConfiguration'),
   'admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration': builtIn(ValidatingWebhookConfiguration, 'V1ValidatingWebhookConfiguration'),
   'cloud.google.com/v1/BackendConfig': () => {

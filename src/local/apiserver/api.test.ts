@@ -77,6 +77,27 @@ describe('other printers (pure)', () => {
     const ns = toTable(findByPlural('', 'namespaces')!, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { ...meta, deletionTimestamp: 'x' }, status: { phase: 'Terminating' } }], { now, includeObject: 'None' }) as Json;
     assert.deepEqual(ns.rows[0].cells, ['x', 'Terminating', '60m']);
   });
+
+  test('ingresses: CLASS, HOSTS (three, then a count), ADDRESS (sorted, in full), PORTS; ingressclasses: CONTROLLER, PARAMETERS', () => {
+    const ingresses = findByPlural('networking.k8s.io', 'ingresses')!;
+    const rules = ['a.example.com', '', 'b.example.com', 'c.example.com', 'd.example.com'].map((host) => (host ? { host } : {}));
+    const table = toTable(ingresses, [
+      {
+        apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: meta,
+        spec: { ingressClassName: 'istio', rules, tls: [{ secretName: 's' }] },
+        status: { loadBalancer: { ingress: [{ ip: '127.11.0.9' }, { hostname: 'gateway.example.com' }, { ip: '127.11.0.10' }] } },
+      },
+      { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { ...meta, name: 'y' }, spec: { defaultBackend: { service: { name: 's', port: { number: 80 } } } } },
+    ], { now, includeObject: 'None' }) as Json;
+    assert.deepEqual(table.columnDefinitions.map((c: Json) => `${c.name}:${c.priority}`), ['Name:0', 'Class:0', 'Hosts:0', 'Address:0', 'Ports:0', 'Age:0']);
+    assert.deepEqual(table.rows[0].cells, ['x', 'istio', 'a.example.com,b.example.com,c.example.com + 2 more...', '127.11.0.10,127.11.0.9,gateway.example.com', '80, 443', '60m']);
+    assert.deepEqual(table.rows[1].cells, ['y', '<none>', '*', '', '80', '60m']);
+    const classes = toTable(findByPlural('networking.k8s.io', 'ingressclasses')!, [
+      { apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'istio', creationTimestamp: meta.creationTimestamp }, spec: { controller: 'istio.io/ingress-controller' } },
+      { apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass', metadata: { name: 'p', creationTimestamp: meta.creationTimestamp }, spec: { controller: 'a.io/c', parameters: { apiGroup: 'k8s.example.com', kind: 'IngressParameters', name: 'external-lb' } } },
+    ], { now, includeObject: 'None' }) as Json;
+    assert.deepEqual(classes.rows.map((r: Json) => r.cells), [['istio', 'istio.io/ingress-controller', '<none>', '60m'], ['p', 'a.io/c', 'IngressParameters.k8s.example.com/external-lb', '60m']]);
+  });
 });
 
 describe('HTTP API', () => {

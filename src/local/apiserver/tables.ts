@@ -369,6 +369,71 @@ const endpointSlicePrinter: Printer = {
   },
 };
 
+// The apiserver's printIngress: at most three hosts ("*" when no rule names one), the load-balancer
+// addresses sorted (in full: server-side printing is always "wide", so nothing is clipped), 443
+// listed when TLS is configured.
+function ingressHosts(rules: unknown[]): string {
+  const max = 3;
+  const hosts: string[] = [];
+  let more = false;
+  for (const rule of rules) {
+    if (hosts.length === max) more = true;
+    const host = str(at(rule, 'host')) ?? '';
+    if (!more && host) hosts.push(host);
+  }
+  if (hosts.length === 0) return '*';
+  return more ? `${hosts.join(',')} + ${rules.length - max} more...` : hosts.join(',');
+}
+
+function ingressAddress(ingress: KubeObject): string {
+  const addresses = new Set<string>();
+  for (const i of arr(at(ingress, 'status', 'loadBalancer', 'ingress'))) {
+    const address = str(at(i, 'ip')) || str(at(i, 'hostname'));
+    if (address) addresses.add(address);
+  }
+  return [...addresses].sort().join(',');
+}
+
+const ingressPrinter: Printer = {
+  columns: [
+    NAME,
+    col('Class', 'string', 0, 'The name of the IngressClass resource that should be used for additional configuration'),
+    col('Hosts', 'string', 0, 'Hosts that incoming requests are matched against before the ingress rule'),
+    col('Address', 'string', 0, 'Address is a list containing ingress points for the load-balancer'),
+    col('Ports', 'string', 0, 'Ports of TLS configurations that open'),
+    AGE,
+  ],
+  cells(ingress) {
+    return {
+      before: [
+        str(at(ingress, 'spec', 'ingressClassName')) ?? '<none>',
+        ingressHosts(arr(at(ingress, 'spec', 'rules'))),
+        ingressAddress(ingress),
+        arr(at(ingress, 'spec', 'tls')).length > 0 ? '80, 443' : '80',
+      ],
+      wide: [],
+    };
+  },
+};
+
+const ingressClassPrinter: Printer = {
+  columns: [
+    NAME,
+    col('Controller', 'string', 0, 'Controller that is responsible for handling this class'),
+    col('Parameters', 'string', 0, 'A reference to a resource with additional parameters'),
+    AGE,
+  ],
+  cells(ingressClass) {
+    const params = at(ingressClass, 'spec', 'parameters');
+    let parameters = '<none>';
+    if (params !== undefined && params !== null) {
+      const group = str(at(params, 'apiGroup'));
+      parameters = `${str(at(params, 'kind')) ?? ''}${group !== undefined ? `.${group}` : ''}/${str(at(params, 'name')) ?? ''}`;
+    }
+    return { before: [str(at(ingressClass, 'spec', 'controller')) ?? '', parameters], wide: [] };
+  },
+};
+
 /** Printer columns of a custom resource: values by path, arrays and objects printed as JSON, as the apiserver does. */
 function customPrinter(columns: Array<{ name: string; path: string[] }>): Printer {
   return {
@@ -520,6 +585,10 @@ function printerFor(t: ResourceType): Printer {
       return endpointsPrinter;
     case 'apiextensions.k8s.io/CustomResourceDefinition':
       return createdAtPrinter;
+    case 'networking.k8s.io/Ingress':
+      return ingressPrinter;
+    case 'networking.k8s.io/IngressClass':
+      return ingressClassPrinter;
     case 'networking.istio.io/VirtualService':
       return customPrinter([
         { name: 'Gateways', path: ['spec', 'gateways'] },

@@ -1,6 +1,7 @@
 // The controllers of a local cluster, run in-process on its object store: what kube-controller-manager
 // (deployment, replicaset, statefulset, daemonset, job, ttl-after-finished, endpointslice, namespace,
-// garbage collector) does for a real cluster.
+// garbage collector) and the cloud provider's service load balancer (service-load-balancer.ts) do for a
+// real cluster.
 // Scheduling is the kubelet's (a local cluster has one node, which binds every pod). Each runs its own work queue; all share the informers (one watch per type), the clock
 // and the log.
 import type { KubeObject } from '../../config/object.js';
@@ -21,6 +22,7 @@ import { daemonSetController } from './daemonset.js';
 import { jobController } from './job.js';
 import { statefulSetController } from './statefulset.js';
 import { ttlAfterFinishedController } from './ttl-after-finished.js';
+import { serviceLoadBalancerController } from './service-load-balancer.js';
 
 export type { Clock } from '../../clock.js';
 
@@ -78,6 +80,7 @@ export function startControllers(opts: StartControllersOptions): RunningControll
     ttlAfterFinishedController(ctx),
     endpointSliceController(ctx),
     endpointsController(ctx),
+    serviceLoadBalancerController(ctx),
   ].map((reconciler) => new ControllerRunner(reconciler, { informers, clock: ctx.clock, log: ctx.log }));
   for (const runner of runners) runner.start();
   informers.startAll();
