@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -31,7 +31,7 @@ function recordingProxy(c: TestCluster, recorded: Recorded[]): Server {
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       if ((req.headers['content-type'] ?? '').startsWith('application/vnd.kubernetes.protobuf')) recorded.push({ path: req.url ?? '', body });
-      const headers = { ...req.headers, host: undefined, authorization: `Bearer ${TOKEN}` };
+      const headers: OutgoingHttpHeaders = { ...req.headers, authorization: `Bearer ${TOKEN}` };
       delete headers.host;
       const upstream = httpsRequest(`${c.server.url}${req.url}`, { method: req.method, headers, ca: c.caPem }, (up) => {
         res.writeHead(up.statusCode ?? 502, up.headers);
