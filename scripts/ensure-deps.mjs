@@ -1,5 +1,6 @@
 // Installs the locked dependencies when node_modules is missing or older than package-lock.json,
-// so that the README's commands work on a fresh clone with nothing but Node and npm.
+// so that the README's commands work on a fresh clone with nothing but Node and npm; then the pinned
+// Envoy and the pinned Kubernetes API definitions (both into .tools, each only when missing or outdated).
 import { execSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 
@@ -10,3 +11,4 @@ if (stale) {
   execSync('npm ci --no-audit --no-fund', { stdio: 'inherit' });
 }
 execSync('node scripts/ensure-envoy.mjs', { stdio: 'inherit' });
+execSync('node scripts/ensure-k8s-proto.mjs', { stdio: 'inherit' });

@@ -1,7 +1,8 @@
 // What a kubectl user does in the first hour, with the real kubectl 1.32 against a local cluster with
 // a control plane: port-forward (to a pod, a deployment, a service, a sidecar's admin port and the
 // control plane's debug port, then the real curl on the local port), delete with --cascade=orphan and
-// --cascade=foreground, and the kinds and commands users expect to find.
+// --cascade=foreground, the kinds and commands users expect to find, and the typed commands that send
+// protobuf bodies (create deployment/service, debug --copy-to).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -223,5 +224,67 @@ describe('the first hour of a kubectl user', { timeout: 420_000 }, () => {
     const wide = await kubectl(['get', 'events', '-n', 'sample', '-o', 'wide']);
     assert.match(wide, /^LAST SEEN\s+TYPE\s+REASON\s+OBJECT\s+SUBOBJECT\s+SOURCE\s+MESSAGE\s+FIRST SEEN\s+COUNT\s+NAME\n/);
     assert.match(wide, /spec\.containers\{helloworld\}\s+kubelet, cluster-1-node\s+Started container helloworld/);
+  });
+
+  // kubectl's typed commands below send protobuf bodies (read with Kubernetes' own definitions).
+  const HELLO_V1 = 'docker.io/istio/examples-helloworld-v1';
+
+  /** name phase podIP of each pod of `selector` in `namespace`, once there are `count` and all run. */
+  function runningPods(namespace: string, selector: string, count: number): Promise<Array<{ name: string; ip: string }>> {
+    return until(`${count} running pods ${selector} in ${namespace}`, 60_000, async () => {
+      const out = await kubectl(['get', 'pods', '-n', namespace, '-l', selector, '-o', 'jsonpath={range .items[*]}{.metadata.name} {.status.phase} {.status.podIP}{"\\n"}{end}']);
+      const pods = out.trim().split('\n').filter(Boolean).map((l) => l.split(' '));
+      return pods.length === count && pods.every((p) => p[1] === 'Running' && p[2]) ? pods.map(([name, , ip]) => ({ name, ip })) : undefined;
+    });
+  }
+
+  test('kubectl create deployment and service: two Running pods behind a ClusterIP with endpoints', async () => {
+    await kubectl(['create', 'namespace', 'typed']);
+    assert.match(await kubectl(['create', 'deployment', 'web', '-n', 'typed', `--image=${HELLO_V1}`, '--replicas=2', '--port=5000']), /deployment.apps\/web created/);
+    assert.match(await kubectl(['create', 'service', 'clusterip', 'web', '-n', 'typed', '--tcp=5000:5000']), /service\/web created/);
+    const pods = await runningPods('typed', 'app=web', 2);
+    const podIps = pods.map((p) => p.ip).sort();
+    await until('the endpoints of service web to list both pods', 20_000, async () => {
+      const ips = (await kubectl(['get', 'endpoints', 'web', '-n', 'typed', '-o', 'jsonpath={.subsets[*].addresses[*].ip}'])).trim().split(' ').sort();
+      return ips.join() === podIps.join() ? true : undefined;
+    });
+    const clusterIp = (await kubectl(['get', 'service', 'web', '-n', 'typed', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
+    const answer = await until('the ClusterIP to answer', 20_000, async () => {
+      const res = await run('curl', ['-sS', '--max-time', '5', `http://${clusterIp}:5000/hello`]);
+      return res.code === 0 ? res.stdout : undefined;
+    });
+    const instance = /^Hello version: v1, instance: (\S+)/.exec(answer)?.[1];
+    assert.ok(instance && pods.some((p) => p.name === instance), `answered by ${instance}, not one of ${pods.map((p) => p.name).join(', ')}`);
+  });
+
+  test('kubectl debug --copy-to: the copy runs with the debug container; --set-image=*= swaps every image', async () => {
+    const [source] = await runningPods('typed', 'app=web', 2);
+    const debug = await env.kubectl(CTX, ['debug', source.name, '-n', 'typed', '--copy-to=web-debug', '--image=busybox', '--container=debugger', '--share-processes', '--', 'sleep', '3600']);
+    assert.equal(debug.code, 0, debug.stderr);
+    const statuses = await until('both containers of web-debug to run', 30_000, async () => {
+      const out = await kubectl(['get', 'pod', 'web-debug', '-n', 'typed', '-o', 'jsonpath={range .status.containerStatuses[*]}{.name}={.imageID} {end}']);
+      const running = await kubectl(['get', 'pod', 'web-debug', '-n', 'typed', '-o', 'jsonpath={.status.containerStatuses[*].state.running.startedAt}']);
+      return running.trim().split(' ').filter(Boolean).length === 2 ? out.trim() : undefined;
+    });
+    // The app container is the built-in helloworld; the debug container runs its command on this machine.
+    assert.match(statuses, /^examples-helloworld-v1=meshwork-builtin:\/\/helloworld debugger=meshwork-host:\/\/\S*\/sleep$/);
+    const spec = JSON.parse(await kubectl(['get', 'pod', 'web-debug', '-n', 'typed', '-o', 'json'])) as { metadata: { labels?: object }; spec: { shareProcessNamespace?: boolean; containers: Array<{ name: string; image: string; command?: string[] }> } };
+    assert.equal(spec.spec.shareProcessNamespace, true);
+    assert.deepEqual(spec.spec.containers.map((c) => [c.name, c.image, c.command]), [['examples-helloworld-v1', HELLO_V1, undefined], ['debugger', 'busybox', ['sleep', '3600']]]);
+    // The copy has no labels: neither the ReplicaSet nor the Service take it.
+    assert.equal(spec.metadata.labels, undefined);
+
+    // --set-image keeps labels (as kubectl does), so it copies a pod no controller selects: web-debug.
+    const swap = await env.kubectl(CTX, ['debug', 'web-debug', '-n', 'typed', '--copy-to=web-v2', '--set-image=*=docker.io/istio/examples-helloworld-v2']);
+    assert.equal(swap.code, 0, swap.stderr);
+    const ip = await until('web-v2 to run', 30_000, async () => {
+      const out = (await kubectl(['get', 'pod', 'web-v2', '-n', 'typed', '-o', 'jsonpath={.status.phase} {.status.podIP}'])).trim().split(' ');
+      return out[0] === 'Running' && out[1] ? out[1] : undefined;
+    });
+    const hello = await until('the v2 app of web-v2 to answer', 20_000, async () => {
+      const res = await run('curl', ['-sS', '--max-time', '5', `http://${ip}:5000/hello`]);
+      return res.code === 0 ? res.stdout : undefined;
+    });
+    assert.match(hello, /^Hello version: v2, instance: web-v2/);
   });
 });

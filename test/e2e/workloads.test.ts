@@ -114,9 +114,8 @@ describe('Jobs, StatefulSets, DaemonSets and RBAC on a local cluster', { timeout
   });
 
   test("a Job runs sh -c 'echo done' to completion: wait --for=condition=complete, logs job/, get jobs", async () => {
-    // kubectl create job sends a protobuf body; its client-side rendering applied is the same Job.
-    const job = await kubectl(['create', 'job', 'hello', '--image=busybox', '--dry-run=client', '-o', 'yaml', '--', 'sh', '-c', 'echo done']);
-    await kubectl(['apply', '-f', '-'], job);
+    // kubectl create job sends the Job as a protobuf body.
+    assert.match(await kubectl(['create', 'job', 'hello', '--image=busybox', '--', 'sh', '-c', 'echo done']), /job.batch\/hello created/);
     assert.match(await kubectl(['wait', '--for=condition=complete', 'job/hello', '--timeout=60s']), /job.batch\/hello condition met/);
     assert.equal(await kubectl(['logs', 'job/hello']), 'done\n');
     const table = await kubectl(['get', 'jobs', 'hello']);
@@ -235,8 +234,8 @@ describe('Jobs, StatefulSets, DaemonSets and RBAC on a local cluster', { timeout
   test('RBAC: cluster-admin bound to system:masters; a Role and RoleBinding are stored; auth can-i stays yes for the admin', async () => {
     assert.match(await kubectl(['get', 'clusterrolebinding', 'cluster-admin', '-o', 'wide']), /\ncluster-admin\s+ClusterRole\/cluster-admin\s+\S+\s+system:masters\s*\n/);
     assert.match(await kubectl(['get', 'clusterroles']), /^NAME\s+CREATED AT\ncluster-admin\s/);
-    await kubectl(['apply', '-f', '-'], await kubectl(['create', 'role', 'pod-reader', '--verb=get,list', '--resource=pods', '--dry-run=client', '-o', 'yaml']));
-    await kubectl(['apply', '-f', '-'], await kubectl(['create', 'rolebinding', 'read-pods', '--role=pod-reader', '--user=jane', '--dry-run=client', '-o', 'yaml']));
+    await kubectl(['create', 'role', 'pod-reader', '--verb=get,list', '--resource=pods']);
+    await kubectl(['create', 'rolebinding', 'read-pods', '--role=pod-reader', '--user=jane']);
     assert.match(await kubectl(['get', 'rolebindings', '-o', 'wide']), /\nread-pods\s+Role\/pod-reader\s+\S+\s+jane\s*\n/);
     assert.equal((await kubectl(['auth', 'can-i', 'delete', 'roles'])).trim(), 'yes');
     assert.equal((await kubectl(['auth', 'can-i', 'create', 'jobs.batch'])).trim(), 'yes');

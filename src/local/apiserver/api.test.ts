@@ -240,13 +240,13 @@ describe('HTTP API', () => {
     assert.deepEqual(left.items.map((i: Json) => i.metadata.name).sort(), ['held', 'y1']);
   });
 
-  test('error shapes: unknown paths 404, protobuf bodies 415, apply-patch without fieldManager 422, to a subresource 415, bad JSON 400', async () => {
+  test('error shapes: unknown paths 404, undecodable protobuf 400, apply-patch without fieldManager 422, to a subresource 415, bad JSON 400', async () => {
     const unknown = await c.request('GET', '/apis/example.com/v1/things');
     assert.equal(unknown.status, 404);
     assert.equal((unknown.json() as Json).kind, 'Status');
     const proto = await c.request('POST', '/api/v1/namespaces', { body: 'k8s\0...', contentType: 'application/vnd.kubernetes.protobuf' });
-    assert.equal(proto.status, 415);
-    assert.match((proto.json() as Json).message, /unsupported protobuf wire type/);
+    assert.equal(proto.status, 400);
+    assert.match((proto.json() as Json).message, /the protobuf body could not be decoded as runtime\.Unknown: invalid wire type 6/);
     const ssa = await c.request('PATCH', '/api/v1/namespaces/default/configmaps/y1', { body: 'data: {}', contentType: 'application/apply-patch+yaml' });
     assert.equal(ssa.status, 422);
     assert.equal((ssa.json() as Json).message, 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch');
