@@ -62,9 +62,10 @@ describe('kubectl and the API server rules', () => {
     assert.equal(service.code, 0, service.stderr);
     const stored = await c.kubectl(['get', 'deployment/d1', 'service/d1', '-n', 'typed', '-o', 'jsonpath={.items[0].spec.replicas} {.items[0].spec.strategy.type} {.items[1].spec.ports[0].targetPort} {.items[1].spec.clusterIP}']);
     assert.match(stored.stdout, /^2 RollingUpdate 8080 127\.251\.0\.\d+$/, 'defaulted and allocated as for a JSON body');
-    // batch/v1 is read, but not served here yet: kubectl gets the 404 of an unknown resource.
     const job = await c.kubectl(['create', 'job', 'j1', '-n', 'typed', '--image=busybox']);
-    assert.match(job.stderr, /the server could not find the requested resource/);
+    assert.equal(job.code, 0, job.stderr);
+    const jobSpec = await c.kubectl(['get', 'job/j1', '-n', 'typed', '-o', 'jsonpath={.spec.template.spec.restartPolicy} {.spec.backoffLimit}']);
+    assert.equal(jobSpec.stdout, 'Never 6', 'defaulted as for a JSON body');
   });
 
   test('an unknown kind is refused by kubectl', async () => {
