@@ -7,9 +7,8 @@ import { NetworkingV1Api, type KubeConfig, type V1Ingress, type V1IngressLoadBal
 import { isDeepStrictEqual } from 'node:util';
 import { isIstioIngress } from '../ingress/class.js';
 import { ingressAddresses, loadBalancerIngress, type IngressStatusInputs } from '../ingress/status.js';
-import { apiErrorCode, apiErrorMessage } from '../kubeapi/client.js';
-import { systemClock, type Clock, type TimerHandle } from '../clock.js';
-import { Debouncer } from '../xds/debounce.js';
+import type { Clock } from '../clock.js';
+import { StatusWriteLoop } from './status-write-loop.js';
 
 export interface IngressStatusOptions {
   kubeConfig: KubeConfig;
@@ -38,59 +37,49 @@ export function ingressStatusUpdate(ingress: V1Ingress, want: V1IngressLoadBalan
 
 export class IngressStatusSyncer {
   private readonly networking: NetworkingV1Api;
-  private readonly clock: Clock;
-  private readonly debouncer: Debouncer<void>;
-  private readonly counts: IngressStatusStats = { written: 0, conflicts: 0, failures: 0 };
-  /** Per Ingress: the status written over which resourceVersion, until the watch shows the written object. */
-  private readonly inFlight = new Map<string, { over: string; status: unknown }>();
-  private retryTimer: TimerHandle | undefined;
-  private stopped = false;
+  private readonly loop: StatusWriteLoop;
+  private written = 0;
 
   constructor(private readonly opts: IngressStatusOptions) {
     this.networking = opts.kubeConfig.makeApiClient(NetworkingV1Api);
-    this.clock = opts.clock ?? systemClock;
-    this.debouncer = new Debouncer<void>({
-      fire: () => this.reconcile(),
-      quietMs: opts.debounce?.quietMs ?? 200,
-      maxDelayMs: opts.debounce?.maxDelayMs ?? 2000,
-      clock: this.clock,
-      onError: (err) => opts.log(`control-plane: ingress status: ${err instanceof Error ? err.stack ?? err.message : String(err)}`),
+    this.loop = new StatusWriteLoop({
+      label: 'ingress status',
+      round: () => this.reconcile(),
+      log: opts.log,
+      ...(opts.clock ? { clock: opts.clock } : {}),
+      ...(opts.debounce ? { debounce: opts.debounce } : {}),
+      // A failed write is retried after a second, every second (Istio's status syncer requeues too).
+      retry: { initialMs: 1000, maxMs: 1000 },
     });
   }
 
   changed(): void {
-    if (!this.stopped) this.debouncer.push();
+    this.loop.changed();
   }
 
   stats(): IngressStatusStats {
-    return { ...this.counts };
+    return { written: this.written, ...this.loop.failures };
   }
 
   stop(): void {
-    this.stopped = true;
-    this.debouncer.stop();
-    this.retryTimer?.cancel();
+    this.loop.stop();
   }
 
-  async reconcile(): Promise<void> {
-    if (this.stopped || !this.opts.ready()) return;
+  /** One round; false when a write failed (retried), undefined when not ready or stopped. */
+  private async reconcile(): Promise<boolean | undefined> {
+    if (this.loop.stopped || !this.opts.ready()) return undefined;
     const inputs = this.opts.inputs();
     const want = loadBalancerIngress(ingressAddresses(inputs));
     let failed = false;
     const present = new Set<string>();
     for (const ingress of inputs.ingresses) {
-      if (this.stopped) return;
+      if (this.loop.stopped) return undefined;
       if (!isIstioIngress(ingress, inputs.ingressClasses, inputs.mesh)) continue;
       present.add(`${ingress.metadata?.namespace ?? ''}/${ingress.metadata?.name ?? ''}`);
       failed ||= !(await this.write(ingress, want));
     }
-    for (const key of this.inFlight.keys()) if (!present.has(key)) this.inFlight.delete(key);
-    if (failed && !this.retryTimer) {
-      this.retryTimer = this.clock.setTimer(() => {
-        this.retryTimer = undefined;
-        this.changed();
-      }, 1000);
-    }
+    this.loop.keepOnly(present);
+    return !failed;
   }
 
   /** False when the write failed (a retry is due). */
@@ -99,31 +88,16 @@ export class IngressStatusSyncer {
     const namespace = ingress.metadata?.namespace;
     if (!name || !namespace) return true;
     const key = `${namespace}/${name}`;
-    const resourceVersion = ingress.metadata?.resourceVersion ?? '';
     const status = ingressStatusUpdate(ingress, want);
     if (!status) {
-      this.inFlight.delete(key);
+      this.loop.settled(key);
       return true;
     }
-    const pending = this.inFlight.get(key);
-    if (pending && pending.over === resourceVersion && isDeepStrictEqual(pending.status, status)) return true;
-    try {
-      await this.networking.replaceNamespacedIngressStatus({ name, namespace, body: { ...ingress, apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', status } });
-      this.inFlight.set(key, { over: resourceVersion, status });
-      this.counts.written++;
-      return true;
-    } catch (err) {
-      const code = apiErrorCode(err);
-      if (code === 404) return true;
-      if (code === 409) {
-        this.counts.conflicts++;
-        return false;
-      }
-      const message = `Ingress ${key}: writing its status failed: ${apiErrorMessage(err).split('\n')[0]}${code ? ` (HTTP ${code})` : ''}`;
-      this.counts.failures++;
-      this.counts.lastError = message;
-      this.opts.log(`control-plane: ${message}`);
-      return false;
-    }
+    const body = { ...ingress, apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', status };
+    const outcome = await this.loop.write(key, ingress.metadata?.resourceVersion ?? '', status, `Ingress ${key}`, () =>
+      this.networking.replaceNamespacedIngressStatus({ name, namespace, body }),
+    );
+    if (outcome === 'written') this.written++;
+    return outcome !== 'failed';
   }
 }

@@ -5,13 +5,11 @@
 // such status-only updates apart (cluster-watch.ts), so they do not rebuild the mesh nor push to proxies.
 
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import { isDeepStrictEqual } from 'node:util';
 import { findByKind } from '../config/kinds.js';
-import { apiErrorCode, apiErrorMessage } from '../kubeapi/client.js';
 import type { IstioConfigObjects, KubeIstioObject } from '../registry/build.js';
 import type { ConfigKind, Problem } from '../translate/problems.js';
-import { systemClock, type Clock, type TimerHandle } from '../clock.js';
-import { Debouncer } from '../xds/debounce.js';
+import type { Clock } from '../clock.js';
+import { StatusWriteLoop } from './status-write-loop.js';
 import { ISTIO_GROUP, ISTIO_VERSION } from './cluster-watch.js';
 import { analysisStatus } from './config-status.js';
 
@@ -61,50 +59,40 @@ const objectKey = (kind: string, namespace: string, name: string): string => `${
 
 export class ConfigStatusReporter {
   private readonly custom: CustomObjectsApi;
-  private readonly clock: Clock;
-  private readonly debouncer: Debouncer<void>;
-  private readonly counts: StatusReporterStats = { written: 0, cleared: 0, conflicts: 0, failures: 0 };
-  /**
-   * Per object: the status last written and the resourceVersion it was written over. Until the watch
-   * delivers the written object, the cache still shows the old one; this keeps the next round from
-   * writing the same status again over a resourceVersion that is gone.
-   */
-  private readonly inFlight = new Map<string, { over: string; status: unknown }>();
-  private retryTimer: TimerHandle | undefined;
-  private retryDelay: number;
-  private stopped = false;
+  private readonly loop: StatusWriteLoop;
+  private readonly counts = { written: 0, cleared: 0 };
 
   constructor(private readonly opts: StatusReporterOptions) {
     this.custom = opts.kubeConfig.makeApiClient(CustomObjectsApi);
-    this.clock = opts.clock ?? systemClock;
-    this.retryDelay = opts.retry?.initialMs ?? 1000;
-    this.debouncer = new Debouncer<void>({
-      fire: () => this.reconcile(),
-      quietMs: opts.debounce?.quietMs ?? 200,
-      maxDelayMs: opts.debounce?.maxDelayMs ?? 2000,
-      clock: this.clock,
-      onError: (err) => opts.log(`control-plane: config status: ${err instanceof Error ? err.stack ?? err.message : String(err)}`),
+    this.loop = new StatusWriteLoop({
+      label: 'config status',
+      round: () => this.reconcile(),
+      log: opts.log,
+      ...(opts.clock ? { clock: opts.clock } : {}),
+      ...(opts.debounce ? { debounce: opts.debounce } : {}),
+      ...(opts.retry ? { retry: opts.retry } : {}),
     });
   }
 
   /** The findings or the objects may have changed: compare and write soon (debounced). */
   changed(): void {
-    if (!this.stopped) this.debouncer.push();
+    this.loop.changed();
   }
 
   stats(): StatusReporterStats {
-    return { ...this.counts };
+    return { ...this.counts, ...this.loop.failures };
   }
 
   stop(): void {
-    this.stopped = true;
-    this.debouncer.stop();
-    this.retryTimer?.cancel();
+    this.loop.stop();
   }
 
-  /** One round: every object of the own cluster's config whose status differs from its findings is written. */
-  async reconcile(): Promise<void> {
-    if (this.stopped || !this.opts.ready()) return;
+  /**
+   * One round: every object of the own cluster's config whose status differs from its findings is
+   * written. False when a write failed (retried), undefined when not ready or stopped.
+   */
+  private async reconcile(): Promise<boolean | undefined> {
+    if (this.loop.stopped || !this.opts.ready()) return undefined;
     const findings = new Map<string, Problem[]>();
     for (const p of this.opts.problems()) {
       const key = objectKey(p.kind, p.namespace, p.name);
@@ -116,62 +104,37 @@ export class ConfigStatusReporter {
     let failed = false;
     for (const [kind, field] of KINDS) {
       for (const object of config[field] as ReadonlyArray<KubeIstioObject & WatchedObject>) {
-        if (this.stopped) return;
+        if (this.loop.stopped) return undefined;
         const ok = await this.reconcileObject(kind, object, findings.get(objectKey(kind, object.metadata?.namespace ?? '', object.metadata?.name ?? '')) ?? []);
         failed ||= !ok;
       }
     }
-    if (failed) this.scheduleRetry();
-    else this.retryDelay = this.opts.retry?.initialMs ?? 1000;
+    return !failed;
   }
 
   /** False when the write failed (a retry is due). */
   private async reconcileObject(kind: ConfigKind, object: WatchedObject, findings: readonly Problem[]): Promise<boolean> {
     const name = object.metadata?.name;
     const namespace = object.metadata?.namespace;
-    const resourceVersion = object.metadata?.resourceVersion ?? '';
     if (!name || !namespace) return true;
     const key = objectKey(kind, namespace, name);
     const update = analysisStatus(object.status, findings, object.metadata?.generation, new Date());
     if (!update.changed) {
-      this.inFlight.delete(key);
+      this.loop.settled(key);
       return true;
     }
-    const pending = this.inFlight.get(key);
-    if (pending && pending.over === resourceVersion && isDeepStrictEqual(pending.status, update.status)) return true;
     const type = findByKind(ISTIO_GROUP, kind);
     if (!type) throw new Error(`not implemented: ${kind} is not a served kind`);
     const { status: _old, ...rest } = object;
     const body = { ...rest, apiVersion: `${ISTIO_GROUP}/${ISTIO_VERSION}`, kind, ...(update.status ? { status: update.status } : {}) };
-    try {
-      // Recorded in managedFields under istiod's name, as Istio's own status writes are.
-      await this.custom.replaceNamespacedCustomObjectStatus({ group: ISTIO_GROUP, version: ISTIO_VERSION, namespace, plural: type.plural, name, body, fieldManager: 'pilot-discovery' });
-      this.inFlight.set(key, { over: resourceVersion, status: update.status });
+    // Recorded in managedFields under istiod's name, as Istio's own status writes are.
+    const outcome = await this.loop.write(key, object.metadata?.resourceVersion ?? '', update.status, `${kind} ${namespace}/${name}`, () =>
+      this.custom.replaceNamespacedCustomObjectStatus({ group: ISTIO_GROUP, version: ISTIO_VERSION, namespace, plural: type.plural, name, body, fieldManager: 'pilot-discovery' }),
+    );
+    if (outcome === 'written') {
       if (findings.length > 0) this.counts.written++;
       else this.counts.cleared++;
-      return true;
-    } catch (err) {
-      const code = apiErrorCode(err);
-      // Deleted meanwhile: nothing to report on.
-      if (code === 404) return true;
-      const message = `${kind} ${namespace}/${name}: writing its status failed: ${apiErrorMessage(err).split('\n')[0]}${code ? ` (HTTP ${code})` : ''}`;
-      if (code === 409) this.counts.conflicts++;
-      else {
-        this.counts.failures++;
-        this.counts.lastError = message;
-        this.opts.log(`control-plane: config status: ${message}`);
-      }
-      return false;
     }
-  }
-
-  private scheduleRetry(): void {
-    if (this.stopped || this.retryTimer) return;
-    const delay = this.retryDelay;
-    this.retryDelay = Math.min(delay * 2, this.opts.retry?.maxMs ?? 30_000);
-    this.retryTimer = this.clock.setTimer(() => {
-      this.retryTimer = undefined;
-      this.changed();
-    }, delay);
+    return outcome !== 'failed';
   }
 }
