@@ -14,13 +14,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { killGroup } from '../../src/local/kubelet/process-registry.js';
 import { edgeGatewaysOf } from '../../src/mci/envoy-edge.js';
 import { failover, figures, hostLoad, podLoad, type LoadRun } from '../helpers/load.js';
-import { E2E_DATA_PLANE, MeshworkEnv } from '../helpers/meshwork.js';
+import { E2E_DATA_PLANE, MeshworkEnv, LOCAL_VERSION } from '../helpers/meshwork.js';
 import { scenarioDir } from '../helpers/paths.js';
 import { until } from '../helpers/until.js';
 import { podName } from '../helpers/traffic.js';
 
 const CONTEXTS = ['cluster-1', 'cluster-2'] as const;
-const LOCAL_VERSION = { 'cluster-1': 'v1', 'cluster-2': 'v2' } as const;
 const GATEWAY_NS = 'istio-gateway';
 const URL = 'http://helloworld.sample:5000/hello';
 const ANSWER = /^Hello version: (v\d+), instance: (\S+)$/;
@@ -76,12 +75,7 @@ describe(`chaos: processes killed under load (${E2E_DATA_PLANE} data plane)`, { 
     const mesh = await env.meshwork(['create-mesh', ...CONTEXTS]);
     assert.equal(mesh.code, 0, mesh.stderr + mesh.stdout);
     for (const ctx of CONTEXTS) {
-      for (const ns of ['sample', GATEWAY_NS]) {
-        await env.kubectlOk(ctx, ['create', 'namespace', ns]);
-        await env.kubectlOk(ctx, ['label', 'namespace', ns, 'istio.io/rev=asm-managed-stable', '--overwrite']);
-      }
-      await env.kubectlOk(ctx, ['apply', '-n', 'sample', '-f', file('helloworld.yaml'), '-l', 'service=helloworld']);
-      await env.kubectlOk(ctx, ['apply', '-n', 'sample', '-f', file('helloworld.yaml'), '-l', `version=${LOCAL_VERSION[ctx]}`]);
+      await env.deployHelloworld(ctx, [GATEWAY_NS]);
       await env.kubectlOk(ctx, ['apply', '-n', 'sample', '-f', file('helloworld-destinationrule.yaml'), '-f', file('helloworld-gateway.yaml')]);
       await env.kubectlOk(ctx, ['apply', '-n', GATEWAY_NS, '-f', file('istio-ingressgateway')]);
     }

@@ -15,7 +15,6 @@ import { podName } from '../helpers/traffic.js';
 import { until } from '../helpers/until.js';
 
 const CONTEXTS = ['cluster-1', 'cluster-2'] as const;
-const LOCAL_VERSION = { 'cluster-1': 'v1', 'cluster-2': 'v2' } as const;
 
 describe(`istioctl's and kubectl's habits on the meshwork CLI (${E2E_DATA_PLANE} data plane)`, { timeout: 600_000 }, () => {
   const env = new MeshworkEnv(50);
@@ -26,10 +25,7 @@ describe(`istioctl's and kubectl's habits on the meshwork CLI (${E2E_DATA_PLANE}
   before(async () => {
     await env.upWithControlPlanes(CONTEXTS);
     for (const ctx of CONTEXTS) {
-      await env.kubectlOk(ctx, ['create', 'namespace', 'sample']);
-      await env.kubectlOk(ctx, ['label', 'namespace', 'sample', 'istio.io/rev=asm-managed-stable', '--overwrite']);
-      await env.kubectlOk(ctx, ['apply', '-n', 'sample', '-f', file('helloworld.yaml'), '-l', 'service=helloworld']);
-      await env.kubectlOk(ctx, ['apply', '-n', 'sample', '-f', file('helloworld.yaml'), '-l', `version=${LOCAL_VERSION[ctx]}`]);
+      await env.deployHelloworld(ctx);
       await env.kubectlOk(ctx, ['apply', '-n', 'sample', '-f', file('helloworld-destinationrule.yaml')]);
     }
     await env.kubectlOk('cluster-1', ['apply', '-n', 'sample', '-f', file('sleep.yaml')]);

@@ -11,13 +11,12 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { edgeGatewaysOf } from '../../src/mci/envoy-edge.js';
 import { chiSquareTest } from '../../src/stats/chisquare.js';
-import { E2E_DATA_PLANE, MeshworkEnv, run } from '../helpers/meshwork.js';
+import { E2E_DATA_PLANE, MeshworkEnv, run, LOCAL_VERSION } from '../helpers/meshwork.js';
 import { scenarioDir } from '../helpers/paths.js';
 import { until } from '../helpers/until.js';
 import { parseAnswers, type Split } from '../helpers/traffic.js';
 
 const CONTEXTS = ['cluster-1', 'cluster-2'] as const;
-const LOCAL_VERSION = { 'cluster-1': 'v1', 'cluster-2': 'v2' } as const;
 const N = 1000;
 const NS = 'istio-gateway';
 
@@ -65,12 +64,7 @@ describe(`ingress gateways and the multi-cluster ingress (${E2E_DATA_PLANE} data
     const mesh = await env.meshwork(['create-mesh', ...CONTEXTS]);
     assert.equal(mesh.code, 0, mesh.stderr + mesh.stdout);
     for (const ctx of CONTEXTS) {
-      for (const ns of ['sample', NS]) {
-        await env.kubectlOk(ctx, ['create', 'namespace', ns]);
-        await env.kubectlOk(ctx, ['label', 'namespace', ns, 'istio.io/rev=asm-managed-stable', '--overwrite']);
-      }
-      await env.kubectlOk(ctx, ['apply', '-n', 'sample', '-f', file('helloworld.yaml'), '-l', 'service=helloworld']);
-      await env.kubectlOk(ctx, ['apply', '-n', 'sample', '-f', file('helloworld.yaml'), '-l', `version=${LOCAL_VERSION[ctx]}`]);
+      await env.deployHelloworld(ctx, [NS]);
       await env.kubectlOk(ctx, ['apply', '-n', NS, '-f', file('istio-ingressgateway')]);
       // Step 5 left the subsets v1/v2 (DestinationRule) in both clusters; the canary of step 8 routes to them.
       await env.kubectlOk(ctx, ['apply', '-n', 'sample', '-f', file('helloworld-destinationrule.yaml')]);

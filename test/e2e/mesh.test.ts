@@ -6,12 +6,11 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chiSquareTest } from '../../src/stats/chisquare.js';
-import { E2E_DATA_PLANE, MeshworkEnv, run } from '../helpers/meshwork.js';
+import { E2E_DATA_PLANE, MeshworkEnv, run, LOCAL_VERSION } from '../helpers/meshwork.js';
 import { scenarioDir } from '../helpers/paths.js';
 import { parseAnswers, podName, sendFromPod, type Split } from '../helpers/traffic.js';
 
 const CONTEXTS = ['cluster-1', 'cluster-2'] as const;
-const LOCAL_VERSION = { 'cluster-1': 'v1', 'cluster-2': 'v2' } as const;
 const URL = 'http://helloworld.sample:5000/hello';
 const N = 1000;
 
@@ -38,10 +37,7 @@ describe(`the mesh across two local clusters (${E2E_DATA_PLANE} data plane)`, { 
   before(async () => {
     await env.upWithControlPlanes(CONTEXTS);
     for (const ctx of CONTEXTS) {
-      await env.kubectlOk(ctx, ['create', 'namespace', 'sample']);
-      await env.kubectlOk(ctx, ['label', 'namespace', 'sample', 'istio.io/rev=asm-managed-stable', '--overwrite']);
-      await env.kubectlOk(ctx, ['apply', '-n', 'sample', '-f', file('helloworld.yaml'), '-l', 'service=helloworld']);
-      await env.kubectlOk(ctx, ['apply', '-n', 'sample', '-f', file('helloworld.yaml'), '-l', `version=${LOCAL_VERSION[ctx]}`]);
+      await env.deployHelloworld(ctx);
       await env.kubectlOk(ctx, ['apply', '-n', 'sample', '-f', file('sleep.yaml')]);
     }
     for (const ctx of CONTEXTS) {

@@ -14,7 +14,6 @@ import { scenarioDir } from '../helpers/paths.js';
 import { podName } from '../helpers/traffic.js';
 
 const CONTEXTS = ['cluster-1', 'cluster-2'] as const;
-const LOCAL_VERSION = { 'cluster-1': 'v1', 'cluster-2': 'v2' } as const;
 
 /** A Service only cluster-2 has: in front of its helloworld-v2. */
 const REMOTE_ONLY = `apiVersion: v1
@@ -59,10 +58,7 @@ describe(`DNS inside pods (${E2E_DATA_PLANE} data plane)`, { timeout: 600_000 },
   before(async () => {
     await env.upWithControlPlanes(CONTEXTS);
     for (const ctx of CONTEXTS) {
-      await env.kubectlOk(ctx, ['create', 'namespace', 'sample']);
-      await env.kubectlOk(ctx, ['label', 'namespace', 'sample', 'istio.io/rev=asm-managed-stable', '--overwrite']);
-      await env.kubectlOk(ctx, ['apply', '-n', 'sample', '-f', file('helloworld.yaml'), '-l', 'service=helloworld']);
-      await env.kubectlOk(ctx, ['apply', '-n', 'sample', '-f', file('helloworld.yaml'), '-l', `version=${LOCAL_VERSION[ctx]}`]);
+      await env.deployHelloworld(ctx);
     }
     await env.kubectlOk('cluster-1', ['apply', '-n', 'sample', '-f', file('sleep.yaml')]);
     await env.kubectlOk('cluster-2', ['apply', '-n', 'sample', '-f', '-'], REMOTE_ONLY);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { PidRecord } from '../../src/local/kubelet/process-registry.js';
 import { killOrphans } from '../../src/runtime/down.js';
 import { statePaths } from '../../src/runtime/state.js';
-import { MESHWORK_BIN } from './paths.js';
+import { MESHWORK_BIN, scenarioDir } from './paths.js';
 
 export interface RunResult {
   code: number;
@@ -29,6 +29,9 @@ export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv
     else child.stdin?.end();
   });
 }
+
+/** The helloworld version each cluster of the scenario runs. */
+export const LOCAL_VERSION: Readonly<Record<string, 'v1' | 'v2'>> = { 'cluster-1': 'v1', 'cluster-2': 'v2' };
 
 /** The data plane the e2e suites install: Envoy unless MESHWORK_E2E_DATA_PLANE says meshwork. */
 export const E2E_DATA_PLANE = process.env.MESHWORK_E2E_DATA_PLANE ?? 'envoy';
@@ -130,6 +133,20 @@ export class MeshworkEnv {
     const res = await this.kubectl(context, args, input);
     if (res.code !== 0) throw new Error(`kubectl --context ${context} ${args.join(' ')} exited ${res.code}: ${res.stderr}${res.stdout}`);
     return res.stdout;
+  }
+
+  /**
+   * The scenario's layout in one cluster: `sample` (and `extraNamespaces`) labelled for injection, the
+   * helloworld Service, and the helloworld version that cluster runs (v1 on cluster-1, v2 on cluster-2).
+   */
+  async deployHelloworld(context: string, extraNamespaces: readonly string[] = []): Promise<void> {
+    for (const ns of ['sample', ...extraNamespaces]) {
+      await this.kubectlOk(context, ['create', 'namespace', ns]);
+      await this.kubectlOk(context, ['label', 'namespace', ns, 'istio.io/rev=asm-managed-stable', '--overwrite']);
+    }
+    const helloworld = join(scenarioDir(), 'helloworld.yaml');
+    await this.kubectlOk(context, ['apply', '-n', 'sample', '-f', helloworld, '-l', 'service=helloworld']);
+    await this.kubectlOk(context, ['apply', '-n', 'sample', '-f', helloworld, '-l', `version=${LOCAL_VERSION[context] ?? 'v1'}`]);
   }
 
   /**
