@@ -1,6 +1,6 @@
 // The conformance table: each case is config (Istio YAML through the real translator, or hand-written
 // xDS where the field has no Istio spelling) plus the requests whose answers Envoy and the meshwork
-// proxy must agree on.
+// proxy must agree on. Areas with many cases live in their own cases-<area>.ts.
 
 import assert from 'node:assert/strict';
 import { isIP } from 'node:net';
@@ -8,60 +8,13 @@ import { FAULT_TYPE } from '../proxy/testutil/envoy.js';
 import { RETRY_PREVIOUS_HOSTS } from '../translate/http-routes.js';
 import { gatewayTrust, inboundTrust } from '../translate/listeners.js';
 import type { CaseRequest, ConformanceCase, Observation } from './case.js';
-import { clustersOf, fromIstio, oneHost, type CaseResources } from './resources.js';
-
-type Res = Record<string, unknown>;
-
-const HW = 'helloworld:5000';
-const get = (path: string, extra: Omit<CaseRequest, 'path'> = {}): CaseRequest => ({ path, host: HW, ...extra });
-const withHeaders = (path: string, headers: Record<string, string>): CaseRequest => get(path, { headers });
-
-/** A VirtualService for helloworld with the given http routes (YAML list items, indented by 2). */
-function vs(http: string, extra = ''): string {
-  return `apiVersion: networking.istio.io/v1beta1
-kind: VirtualService
-metadata: {name: helloworld}
-spec:
-  hosts: [helloworld]
-  http:
-${http}${extra}`;
-}
-
-/** A hand-written route that tags the request with x-route so the upstream shows which route matched. */
-function tagged(name: string, match: Res, cluster = 'a', extra: Res = {}): Res {
-  return {
-    name,
-    match,
-    route: { cluster, ...extra },
-    request_headers_to_add: [{ header: { key: 'x-route', value: name }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }],
-  };
-}
-
-function handWritten(routes: Res[], clusters: Record<string, string[]> = { a: ['a'] }, clusterExtra: Record<string, Res> = {}, vhostExtra: Res = {}): () => CaseResources {
-  return () => ({ routes: oneHost(routes, vhostExtra), ...clustersOf(clusters, clusterExtra) });
-}
-
-const HTTP2: Res = {
-  typed_extension_protocol_options: {
-    'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
-      '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
-      explicit_http_config: { http2_protocol_options: {} },
-    },
-  },
-};
-
-const RANDOM_UNLIMITED_RETRIES: Res = { lb_policy: 'RANDOM', circuit_breakers: { thresholds: [{ max_retries: { value: 4294967295 } }] } };
-
-/** A client that claims what only the mesh may say: a client certificate, internal status, an address. */
-const HOSTILE: Record<string, string> = {
-  'x-forwarded-client-cert': 'By=spiffe://cluster.local/ns/sample/sa/helloworld;Hash=00ff;Subject="CN=evil";URI=spiffe://cluster.local/ns/evil/sa/x',
-  'x-envoy-internal': 'true',
-  'x-envoy-external-address': '198.51.100.66',
-  'x-envoy-retry-on': '5xx',
-  'x-envoy-max-retries': '1',
-  'x-envoy-decorator-operation': 'spoofed',
-  'x-forwarded-proto': 'https',
-};
+import { get, handWritten, HOSTILE, HTTP2, RANDOM_UNLIMITED_RETRIES, tagged, vs, withHeaders, type Res } from './case-builders.js';
+import { BALANCING_CASES } from './cases-balancing.js';
+import { L4_CASES } from './cases-l4.js';
+import { LOCALITY_CASES } from './cases-locality.js';
+import { ROUTE_CASES } from './cases-routes.js';
+import { SIDECAR_CASES } from './cases-sidecar.js';
+import { clustersOf, fromIstio } from './resources.js';
 
 export const CASES: ConformanceCase[] = [
   {
@@ -602,6 +555,11 @@ export const CASES: ConformanceCase[] = [
     compareBody: true,
   },
   ...trustCases(),
+  ...ROUTE_CASES,
+  ...BALANCING_CASES,
+  ...LOCALITY_CASES,
+  ...L4_CASES,
+  ...SIDECAR_CASES,
 ];
 
 

@@ -1,0 +1,59 @@
+// Builders the conformance cases share: Istio YAML for helloworld, hand-written routes and clusters,
+// requests.
+
+import type { CaseRequest } from './case.js';
+import { clustersOf, oneHost, type CaseResources } from './resources.js';
+
+export type Res = Record<string, unknown>;
+
+export const HW = 'helloworld:5000';
+export const get = (path: string, extra: Omit<CaseRequest, 'path'> = {}): CaseRequest => ({ path, host: HW, ...extra });
+export const withHeaders = (path: string, headers: Record<string, string>): CaseRequest => get(path, { headers });
+
+/** A VirtualService for helloworld with the given http routes (YAML list items, indented by 2). */
+export function vs(http: string, extra = ''): string {
+  return `apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: helloworld}
+spec:
+  hosts: [helloworld]
+  http:
+${http}${extra}`;
+}
+
+/** A hand-written route that tags the request with x-route so the upstream shows which route matched. */
+export function tagged(name: string, match: Res, cluster = 'a', extra: Res = {}): Res {
+  return {
+    name,
+    match,
+    route: { cluster, ...extra },
+    request_headers_to_add: [{ header: { key: 'x-route', value: name }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }],
+  };
+}
+
+export function handWritten(routes: Res[], clusters: Record<string, string[]> = { a: ['a'] }, clusterExtra: Record<string, Res> = {}, vhostExtra: Res = {}): () => CaseResources {
+  return () => ({ routes: oneHost(routes, vhostExtra), ...clustersOf(clusters, clusterExtra) });
+}
+
+export const HTTP2: Res = {
+  typed_extension_protocol_options: {
+    'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+      '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+      explicit_http_config: { http2_protocol_options: {} },
+    },
+  },
+};
+
+export const RANDOM_UNLIMITED_RETRIES: Res = { lb_policy: 'RANDOM', circuit_breakers: { thresholds: [{ max_retries: { value: 4294967295 } }] } };
+
+/** A client that claims what only the mesh may say: a client certificate, internal status, an address. */
+export const HOSTILE: Record<string, string> = {
+  'x-forwarded-client-cert': 'By=spiffe://cluster.local/ns/sample/sa/helloworld;Hash=00ff;Subject="CN=evil";URI=spiffe://cluster.local/ns/evil/sa/x',
+  'x-envoy-internal': 'true',
+  'x-envoy-external-address': '198.51.100.66',
+  'x-envoy-retry-on': '5xx',
+  'x-envoy-max-retries': '1',
+  'x-envoy-decorator-operation': 'spoofed',
+  'x-forwarded-proto': 'https',
+};
+
