@@ -70,6 +70,8 @@ export interface HTTPRedirect {
 export interface HTTPRewrite {
   uri?: string;
   authority?: string;
+  /** RE2 match and substitution (\1 for groups) applied to the path (Istio 1.18+); not with `uri`. */
+  uriRegexRewrite?: { match?: string; rewrite?: string };
 }
 
 export interface HTTPRetry {
@@ -104,10 +106,29 @@ export interface HTTPRoute {
   /** Several mirrors, each with its own percentage (Istio 1.19+); not together with `mirror`. */
   mirrors?: HTTPMirrorPolicy[];
   headers?: Headers;
-  /** Present in the API; the translator reports it as unsupported. */
+  /** A root route hands its matches to the routes of another VirtualService (one level only). */
   delegate?: { name?: string; namespace?: string };
-  corsPolicy?: unknown;
-  directResponse?: unknown;
+  corsPolicy?: CorsPolicy;
+  directResponse?: HTTPDirectResponse;
+}
+
+export interface CorsPolicy {
+  allowOrigins?: StringMatch[];
+  /** Deprecated exact origins; used when allowOrigins is absent. */
+  allowOrigin?: string[];
+  allowMethods?: string[];
+  allowHeaders?: string[];
+  exposeHeaders?: string[];
+  maxAge?: string;
+  allowCredentials?: boolean;
+  /** What a preflight whose origin is not allowed gets: forwarded upstream (default) or ignored. */
+  unmatchedPreflights?: 'UNSPECIFIED' | 'FORWARD' | 'IGNORE';
+}
+
+export interface HTTPDirectResponse {
+  status?: number;
+  /** `bytes` is base64, as in Istio's JSON. */
+  body?: { string?: string; bytes?: string };
 }
 
 export interface VirtualService {

@@ -109,7 +109,10 @@ export const ECHO_SERVICE: grpc.ServiceDefinition = {
   Echo: { path: '/test.Echo/Echo', requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity },
 };
 
-/** A grpc-js server: message 'fail:N' answers gRPC status N, anything else is echoed with the upstream's name. */
+/**
+ * A grpc-js server: message 'fail:N' answers gRPC status N; 'fail:N:K' answers it to the first K attempts of
+ * this x-test-key, then succeeds; anything else is echoed with the upstream's name.
+ */
 async function startGrpcUpstream(name: string, opts: EchoOptions, seen: SeenRequest[]): Promise<EchoUpstream> {
   const server = new grpc.Server();
   server.addService(ECHO_SERVICE, {
@@ -117,10 +120,11 @@ async function startGrpcUpstream(name: string, opts: EchoOptions, seen: SeenRequ
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(call.metadata.getMap())) headers[k] = String(v);
       const text = call.request.toString();
-      seen.push({ upstream: name, method: 'POST', path: call.getPath(), headers, body: text, attempt: countAttempt(name, headers) });
-      const fail = /^fail:(\d+)$/.exec(text);
-      if (fail) cb({ code: Number(fail[1]), details: `asked to fail with ${fail[1]}` });
-      else cb(null, Buffer.from(JSON.stringify({ upstream: name, message: text })));
+      const attempt = countAttempt(name, headers);
+      seen.push({ upstream: name, method: 'POST', path: call.getPath(), headers, body: text, attempt });
+      const fail = /^fail:(\d+)(?::(\d+))?$/.exec(text);
+      if (fail && (fail[2] === undefined || attempt <= Number(fail[2]))) cb({ code: Number(fail[1]), details: `asked to fail with ${fail[1]}` });
+      else cb(null, Buffer.from(JSON.stringify({ upstream: name, message: text, attempt })));
     },
   });
   const port = await new Promise<number>((resolve, reject) =>

@@ -26,6 +26,9 @@ export const TYPE_URL = {
   router: 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router',
   fault: 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault',
   previousHostsPredicate: 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate',
+  previousPriorities: 'type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig',
+  cors: 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors',
+  corsPolicy: 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy',
   stringValue: 'type.googleapis.com/google.protobuf.StringValue',
 } as const;
 
@@ -118,6 +121,8 @@ export interface RetryPolicy {
   retry_host_predicate?: RetryHostPredicate[];
   /** How often host selection is re-attempted when a predicate rejects the host (Envoy's default: 1). */
   host_selection_retry_max_attempts?: number;
+  /** Istio's retryRemoteLocalities: each retry goes to a priority not tried yet. */
+  retry_priority?: { name: string; typed_config: { '@type': typeof TYPE_URL.previousPriorities; update_frequency: number } };
 }
 
 export interface RequestMirrorPolicy {
@@ -130,6 +135,7 @@ export type RouteAction = ({ cluster: string } | { weighted_clusters: WeightedCl
   retry_policy?: RetryPolicy;
   request_mirror_policies?: RequestMirrorPolicy[];
   prefix_rewrite?: string;
+  regex_rewrite?: { pattern: RegexMatcher; substitution: string };
   host_rewrite_literal?: string;
   max_stream_duration?: { max_stream_duration?: Duration; grpc_timeout_header_max?: Duration };
 };
@@ -148,6 +154,25 @@ export interface HttpFault {
   abort?: ({ http_status: number } | { grpc_status: number }) & { percentage: FractionalPercent };
 }
 
+/** A local answer; `inline_bytes` is base64 (the proto JSON form of bytes). */
+export interface DirectResponseAction {
+  status: number;
+  body?: { inline_string: string } | { inline_bytes: string };
+}
+
+/** envoy.extensions.filters.http.cors.v3.CorsPolicy, a route's typed_per_filter_config for the CORS filter. */
+export interface CorsPolicy {
+  '@type': typeof TYPE_URL.corsPolicy;
+  allow_origin_string_match?: StringMatcher[];
+  allow_methods?: string;
+  allow_headers?: string;
+  expose_headers?: string;
+  max_age?: string;
+  allow_credentials?: BoolValue;
+  filter_enabled: { default_value: FractionalPercent };
+  forward_not_matching_preflights: BoolValue;
+}
+
 export type Route = {
   name: string;
   match: RouteMatch;
@@ -156,8 +181,8 @@ export type Route = {
   request_headers_to_remove?: string[];
   response_headers_to_add?: HeaderValueOption[];
   response_headers_to_remove?: string[];
-  typed_per_filter_config?: Record<string, HttpFault>;
-} & ({ route: RouteAction } | { redirect: RedirectAction });
+  typed_per_filter_config?: Record<string, HttpFault | CorsPolicy>;
+} & ({ route: RouteAction } | { redirect: RedirectAction } | { direct_response: DirectResponseAction });
 
 export interface VirtualHost {
   name: string;
@@ -179,7 +204,7 @@ export interface RouteConfiguration {
 
 export interface HttpFilter {
   name: string;
-  typed_config: { '@type': typeof TYPE_URL.router } | HttpFault;
+  typed_config: { '@type': typeof TYPE_URL.router } | { '@type': typeof TYPE_URL.cors } | HttpFault;
 }
 
 export interface HttpConnectionManager {

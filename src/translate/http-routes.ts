@@ -4,13 +4,15 @@
 // as in Istio: the route is kept naming a cluster that does not exist (Envoy answers that share with
 // 503, gRPC fails it with UNAVAILABLE) and the problem is reported as an error all the same.
 
-import type { Destination, Headers, HTTPFaultInjection, HTTPMatchRequest, HTTPRoute, HTTPRetry, Percent, VirtualService } from '../config/istio-types.js';
+import type { Destination, Headers, HTTPDirectResponse, HTTPFaultInjection, HTTPMatchRequest, HTTPRoute, HTTPRetry, Percent, VirtualService } from '../config/istio-types.js';
 import { parseDuration } from '../config/istio-types.js';
 import type { IstioObject, ProxyIdentity } from '../registry/model.js';
 import type { TranslationContext } from './context.js';
 import { isIssue, resolveDestination, type ResolvedDestination } from './destinations.js';
 import type {
   ClusterWeight,
+  CorsPolicy,
+  DirectResponseAction,
   Duration,
   FractionalPercent,
   HeaderValueOption,
@@ -24,7 +26,9 @@ import type {
   RouteAction,
 } from './envoy-types.js';
 import { TYPE_URL } from './envoy-types.js';
-import { translateMatch } from './matches.js';
+import { CORS_FILTER_NAME, translateCorsPolicy } from './cors.js';
+import { expandDelegates } from './delegates.js';
+import { regexProblem, translateMatch } from './matches.js';
 import { labelsMatch } from './names.js';
 import { problemAt, type ConfigRef, type ProblemCode } from './problems.js';
 
@@ -69,6 +73,12 @@ function matchApplies(match: HTTPMatchRequest, vs: IstioObject<VirtualService>, 
 export const RETRY_PREVIOUS_HOSTS: RetryHostPredicate = {
   name: 'envoy.retry_host_predicates.previous_hosts',
   typed_config: { '@type': TYPE_URL.previousHostsPredicate },
+};
+
+/** Envoy's previous_priorities with Istio's update_frequency 2. */
+export const RETRY_PREVIOUS_PRIORITIES: NonNullable<RetryPolicy['retry_priority']> = {
+  name: 'envoy.retry_priorities.previous_priorities',
+  typed_config: { '@type': TYPE_URL.previousPriorities, update_frequency: 2 },
 };
 
 /**
@@ -173,6 +183,8 @@ function retryPolicy(retries: HTTPRetry | undefined, field: string, problems: Ro
   if (perTry) policy.per_try_timeout = perTry;
   policy.retry_host_predicate = [RETRY_PREVIOUS_HOSTS];
   policy.host_selection_retry_max_attempts = DEFAULT_RETRY_POLICY.host_selection_retry_max_attempts;
+  // Istio's retryRemoteLocalities: a retry skips the priorities (localities, by failover order) tried so far.
+  if (retries.retryRemoteLocalities) policy.retry_priority = RETRY_PREVIOUS_PRIORITIES;
   return policy;
 }
 
@@ -281,6 +293,45 @@ function buildRedirect(http: HTTPRoute, field: string, problems: RouteProblems):
   return out;
 }
 
+/** Istio's ApplyDirectResponse: the status and an inline body (a string, or base64 bytes). */
+function buildDirectResponse(dr: HTTPDirectResponse, field: string, problems: RouteProblems): DirectResponseAction | undefined {
+  const status = dr.status ?? 0;
+  if (!Number.isInteger(status) || status < 200 || status > 599) {
+    problems.error('invalid-route', `${field}.status`, `status ${status} must be an HTTP status within 200..599.`);
+    return undefined;
+  }
+  const out: DirectResponseAction = { status };
+  if (dr.body?.string !== undefined && dr.body.bytes !== undefined) {
+    problems.error('invalid-route', `${field}.body`, 'set only one of string and bytes.');
+    return undefined;
+  }
+  if (dr.body?.string !== undefined) out.body = { inline_string: dr.body.string };
+  else if (dr.body?.bytes !== undefined) {
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(dr.body.bytes) || dr.body.bytes.length % 4 !== 0) {
+      problems.error('invalid-route', `${field}.body.bytes`, 'bytes must be base64 (e.g. "aGVsbG8=" for "hello").');
+      return undefined;
+    }
+    out.body = { inline_bytes: dr.body.bytes };
+  }
+  return out;
+}
+
+/** rewrite.uri (prefix_rewrite) or rewrite.uriRegexRewrite (regex_rewrite), and rewrite.authority. */
+function applyRewrite(http: HTTPRoute, action: RouteAction, field: string, problems: RouteProblems): void {
+  const rewrite = http.rewrite;
+  if (!rewrite) return;
+  const regex = rewrite.uriRegexRewrite;
+  if (regex && rewrite.uri !== undefined) {
+    problems.error('invalid-route', `${field}.rewrite`, 'set only one of uri and uriRegexRewrite.');
+  } else if (regex) {
+    const problem = regexProblem(regex.match ?? '');
+    if (!regex.match) problems.error('invalid-route', `${field}.rewrite.uriRegexRewrite.match`, 'match is required (an RE2 regex on the path).');
+    else if (problem) problems.error('invalid-route', `${field}.rewrite.uriRegexRewrite.match`, problem + '.');
+    else action.regex_rewrite = { pattern: { regex: regex.match }, substitution: regex.rewrite ?? '' };
+  } else if (rewrite.uri !== undefined) action.prefix_rewrite = rewrite.uri;
+  if (rewrite.authority !== undefined) action.host_rewrite_literal = rewrite.authority;
+}
+
 /**
  * Istio's catch-all: a route matching every path (prefix "/" or the regex ".*") with no other condition.
  * A VirtualService's routes after its first catch-all are left out (Envoy could never reach them), and
@@ -294,30 +345,34 @@ export function isCatchAll(route: Route): boolean {
 
 /** The Envoy routes one VirtualService contributes to a virtual host in `scope`. */
 export function buildVirtualServiceRoutes(ctx: TranslationContext, vs: IstioObject<VirtualService>, scope: RouteScope): Route[] {
-  const ref: ConfigRef = { kind: 'VirtualService', name: vs.name, namespace: vs.namespace };
   const out: Route[] = [];
   let caughtAll = false;
-  (vs.spec.http ?? []).forEach((http, i) => {
-    const field = `spec.http[${i}]`;
-    const problems = new RouteProblems(ctx, ref);
+  // Delegations are merged first (a root route that cannot be merged is left out, reported there).
+  for (const unit of expandDelegates(vs, ctx.virtualServices, ctx.domainSuffix, ctx.problems)) {
+    const { http, field } = unit;
+    const problems = new RouteProblems(ctx, unit.ref);
     const matches = (http.match && http.match.length > 0 ? http.match : [{}]).map((m, j) => ({ m, j }));
     const applicable = matches.filter(({ m }) => matchApplies(m, vs, scope));
-    if (applicable.length === 0) return;
+    if (applicable.length === 0) continue;
 
-    if (http.delegate) return problems.warn('unsupported', `${field}.delegate`, 'delegate VirtualServices are not supported; inline the delegate\'s routes. This route is left out.');
-    if (http.directResponse) return problems.warn('unsupported', `${field}.directResponse`, 'directResponse is not supported yet. This route is left out.');
-    if (http.corsPolicy) problems.warn('unsupported', `${field}.corsPolicy`, 'corsPolicy is not supported and is ignored.');
-
-    let action: { route: RouteAction } | { redirect: RedirectAction } | undefined;
-    if (http.redirect && http.route && http.route.length > 0) {
-      problems.error('invalid-route', field, 'set either route or redirect, not both.');
-    } else if (http.redirect) {
+    let action: { route: RouteAction } | { redirect: RedirectAction } | { direct_response: DirectResponseAction } | undefined;
+    const actions = [http.route && http.route.length > 0 ? 'route' : '', http.redirect ? 'redirect' : '', http.directResponse ? 'directResponse' : ''].filter(Boolean);
+    if (actions.length > 1) {
+      problems.error('invalid-route', field, `set only one of route, redirect, directResponse (found ${actions.join(', ')}).`);
+    } else if (http.redirect || http.directResponse) {
+      const what = http.redirect ? 'redirect' : 'directResponse';
       if (scope.proxyless) {
-        return problems.warn('unsupported-by-proxyless', `${field}.redirect`,
-          'proxyless gRPC clients cannot follow redirects; this route is left out of their config.');
+        problems.warn('unsupported-by-proxyless', `${field}.${what}`,
+          `proxyless gRPC clients only forward to clusters (no ${what === 'redirect' ? 'redirects' : 'local answers'}); this route is left out of their config.`);
+        continue;
       }
-      const redirect = buildRedirect(http, field, problems);
-      if (redirect) action = { redirect };
+      if (http.redirect) {
+        const redirect = buildRedirect(http, field, problems);
+        if (redirect) action = { redirect };
+      } else {
+        const direct = buildDirectResponse(http.directResponse!, `${field}.directResponse`, problems);
+        if (direct) action = { direct_response: direct };
+      }
     } else if (http.route && http.route.length > 0) {
       const routeAction = buildDestinations(ctx, vs, http, field, scope, problems);
       if (routeAction) {
@@ -344,12 +399,19 @@ export function buildVirtualServiceRoutes(ctx: TranslationContext, vs: IstioObje
           else policies.push({ cluster: mirror.cluster, runtime_fraction: { default_value: pct } });
         }
         if (policies.length > 0) routeAction.request_mirror_policies = policies;
-        if (http.rewrite?.uri !== undefined) routeAction.prefix_rewrite = http.rewrite.uri;
-        if (http.rewrite?.authority !== undefined) routeAction.host_rewrite_literal = http.rewrite.authority;
+        applyRewrite(http, routeAction, field, problems);
         action = { route: routeAction };
       }
     } else {
-      problems.error('invalid-route', field, 'an http route needs a route (destinations) or a redirect.');
+      problems.error('invalid-route', field, 'an http route needs a route (destinations), a redirect, a directResponse or a delegate.');
+    }
+
+    let cors: CorsPolicy | undefined;
+    if (http.corsPolicy) {
+      if (scope.proxyless) {
+        problems.warn('unsupported-by-proxyless', `${field}.corsPolicy`,
+          'proxyless gRPC clients have no CORS filter (browsers do not call them); the policy is left out of their config.');
+      } else cors = translateCorsPolicy(http.corsPolicy, `${field}.corsPolicy`, (f, m) => problems.error('invalid-route', f, m));
     }
 
     let fault: HttpFault | undefined;
@@ -361,7 +423,7 @@ export function buildVirtualServiceRoutes(ctx: TranslationContext, vs: IstioObje
       const translated = translateMatch(m, matchField, { ingressSemantics: vs.derivedFrom?.kind === 'Ingress' });
       for (const issue of translated.issues) problems.error('invalid-match', issue.field, issue.message + '.');
       if (!translated.match || !action) continue;
-      const baseName = http.name ?? `${vs.namespace}/${vs.name}/http[${i}]`;
+      const baseName = http.name ?? unit.name;
       const route: Route = {
         name: m.name ? `${baseName}.${m.name}` : baseName,
         match: translated.match,
@@ -374,7 +436,11 @@ export function buildVirtualServiceRoutes(ctx: TranslationContext, vs: IstioObje
       if (req.remove) route.request_headers_to_remove = req.remove;
       if (res.add) route.response_headers_to_add = res.add;
       if (res.remove) route.response_headers_to_remove = res.remove;
-      if (fault) route.typed_per_filter_config = { [FAULT_FILTER_NAME]: fault };
+      if (fault || cors) {
+        route.typed_per_filter_config = {};
+        if (fault) route.typed_per_filter_config[FAULT_FILTER_NAME] = fault;
+        if (cors) route.typed_per_filter_config[CORS_FILTER_NAME] = cors;
+      }
       routes.push(route);
     }
     // Routes after a catch-all are still checked (their problems reported) but not sent.
@@ -382,7 +448,7 @@ export function buildVirtualServiceRoutes(ctx: TranslationContext, vs: IstioObje
       out.push(...routes);
       if (routes.some(isCatchAll)) caughtAll = true;
     }
-  });
+  }
   return out;
 }
 

@@ -7,6 +7,7 @@ import { ADS } from './clusters.js';
 import type { TranslationContext } from './context.js';
 import type { Cluster, HttpConnectionManager, HttpFilter, Listener, RouteConfiguration } from './envoy-types.js';
 import { TYPE_URL } from './envoy-types.js';
+import { CORS_FILTER } from './cors.js';
 import { FAULT_FILTER_NAME, ROUTER_FILTER_NAME } from './http-routes.js';
 import { endpointPortKey, inboundClusterName, isHttpProtocol, portProtocol, type PortProtocol } from './names.js';
 
@@ -15,12 +16,20 @@ export const HTTP_PROXY_ROUTE = 'http_proxy';
 
 const ROUTER_FILTER: HttpFilter = { name: ROUTER_FILTER_NAME, typed_config: { '@type': TYPE_URL.router } };
 const FAULT_FILTER: HttpFilter = { name: FAULT_FILTER_NAME, typed_config: { '@type': TYPE_URL.fault } };
+/** The HTTP filters of every sidecar and gateway connection manager, in Istio's order. */
+export const PROXY_HTTP_FILTERS: readonly HttpFilter[] = [FAULT_FILTER, CORS_FILTER, ROUTER_FILTER];
 
-function hcm(statPrefix: string, routes: { rds: string } | { inline: RouteConfiguration }, withFault: boolean): HttpConnectionManager {
+/**
+ * `proxy`: a sidecar or gateway, whose chain is Istio's fault, CORS, router (the per-route configs
+ * need their filters); a proxyless client gets the fault filter only where a route uses it (gRPC has
+ * no CORS filter and would refuse one).
+ */
+function hcm(statPrefix: string, routes: { rds: string } | { inline: RouteConfiguration }, chain: 'proxy' | 'proxyless-fault' | 'proxyless'): HttpConnectionManager {
+  const filters = chain === 'proxy' ? [...PROXY_HTTP_FILTERS] : chain === 'proxyless-fault' ? [FAULT_FILTER, ROUTER_FILTER] : [ROUTER_FILTER];
   const manager: HttpConnectionManager = {
     '@type': TYPE_URL.httpConnectionManager,
     stat_prefix: statPrefix,
-    http_filters: withFault ? [FAULT_FILTER, ROUTER_FILTER] : [ROUTER_FILTER],
+    http_filters: filters,
   };
   if ('rds' in routes) manager.rds = { config_source: ADS, route_config_name: routes.rds };
   else manager.route_config = routes.inline;
@@ -70,7 +79,7 @@ export function inboundTrust(): Partial<HttpConnectionManager> {
 
 /** The sidecar's outbound listener: the app's HTTP proxy (absolute-URI requests), RDS `http_proxy`. */
 export function sidecarOutboundListener(proxy: ProxyIdentity): Listener {
-  const manager = hcm(`outbound_${proxy.ip}_${OUTBOUND_PORT}`, { rds: HTTP_PROXY_ROUTE }, true);
+  const manager = hcm(`outbound_${proxy.ip}_${OUTBOUND_PORT}`, { rds: HTTP_PROXY_ROUTE }, 'proxy');
   manager.http_protocol_options = { allow_absolute_url: { value: true } };
   return socketListener(`${proxy.ip}_${OUTBOUND_PORT}`, proxy.ip, OUTBOUND_PORT, manager, 'OUTBOUND');
 }
@@ -110,7 +119,7 @@ export function sidecarInbound(
           routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster: clusterName, timeout: { seconds: 0, nanos: 0 } } }],
         }],
       };
-      listeners.push(socketListener(name, proxy.ip, port, { ...hcm(`inbound_${proxy.ip}_${port}`, { inline }, true), ...inboundTrust() }, 'INBOUND'));
+      listeners.push(socketListener(name, proxy.ip, port, { ...hcm(`inbound_${proxy.ip}_${port}`, { inline }, 'proxy'), ...inboundTrust() }, 'INBOUND'));
     } else {
       listeners.push({
         name,
@@ -135,10 +144,10 @@ export function sidecarInbound(
 
 /** A gateway listener: Istio names it 0.0.0.0_<port>; here it binds the gateway pod's IP. */
 export function gatewayListener(proxy: ProxyIdentity, port: number, routeConfigName: string): Listener {
-  return socketListener(`0.0.0.0_${port}`, proxy.ip, port, { ...hcm(`outbound_0.0.0.0_${port}`, { rds: routeConfigName }, true), ...gatewayTrust(proxy.gatewayTopology) }, 'OUTBOUND');
+  return socketListener(`0.0.0.0_${port}`, proxy.ip, port, { ...hcm(`outbound_0.0.0.0_${port}`, { rds: routeConfigName }, 'proxy'), ...gatewayTrust(proxy.gatewayTopology) }, 'OUTBOUND');
 }
 
 /** A proxyless gRPC client's listener: an api_listener whose RDS route config has the listener's name. */
 export function proxylessListener(name: string, withFault: boolean): Listener {
-  return { name, api_listener: { api_listener: hcm(name, { rds: name }, withFault) } };
+  return { name, api_listener: { api_listener: hcm(name, { rds: name }, withFault ? 'proxyless-fault' : 'proxyless') } };
 }

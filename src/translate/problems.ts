@@ -40,7 +40,9 @@ export type ProblemCode =
   | 'config-diverges-between-clusters'
   | 'subset-selects-nothing'
   /** An Istio annotation on a pod that does not parse (Istio's IST0125 InvalidAnnotation). */
-  | 'invalid-annotation';
+  | 'invalid-annotation'
+  /** A delegate VirtualService that cannot be merged into its root (missing, not exported, nested, conflicting matches). */
+  | 'invalid-delegate';
 
 /** Collects problems once each (the same VirtualService route is seen for many vhosts and proxies). */
 export class ProblemLog {

@@ -9,6 +9,7 @@ import { matchRoute } from '../proxy/route/match.js';
 import type {
   Cluster,
   ClusterLoadAssignment,
+  DirectResponseAction,
   HttpConnectionManager,
   Listener,
   ProxyResources,
@@ -40,7 +41,7 @@ export interface SimulatedEndpoint {
 }
 
 export interface SimulationResult {
-  outcome: 'routed' | 'redirect' | 'no-listener' | 'no-route-config' | 'no-virtual-host' | 'no-route' | 'missing-cluster';
+  outcome: 'routed' | 'redirect' | 'direct-response' | 'no-listener' | 'no-route-config' | 'no-virtual-host' | 'no-route' | 'missing-cluster';
   listener?: string;
   routeConfig?: string;
   virtualHost?: string;
@@ -54,6 +55,8 @@ export interface SimulationResult {
   /** Every endpoint address:port behind the chosen clusters (sorted, unique). */
   endpoints: string[];
   redirect?: RedirectAction;
+  /** The local answer of a direct_response route (Istio's directResponse). */
+  directResponse?: DirectResponseAction;
   /** The raw route, for assertions on timeouts, retries, faults... */
   routeEntry?: Route;
 }
@@ -161,6 +164,7 @@ export function simulate(resources: ProxyResources, request: SimulatedRequest): 
   result.route = route.name;
   result.routeEntry = route;
   if ('redirect' in route) return { ...result, outcome: 'redirect', redirect: route.redirect };
+  if ('direct_response' in route) return { ...result, outcome: 'direct-response', directResponse: route.direct_response };
   const targets = 'cluster' in route.route
     ? [{ name: route.route.cluster, weight: 100 }]
     : route.route.weighted_clusters.clusters.map((c) => ({ name: c.name, weight: c.weight.value }));

@@ -88,15 +88,20 @@ export class ClusterRuntime {
    * a selection that lands on one of them is re-done up to `reselections` times, and the last one
    * stands when every re-selection lands on a tried host too.
    */
-  pick(avoid?: ReadonlySet<string>, reselections = 0): Host | undefined {
-    let host = this.pickOnce();
-    for (let i = 0; i < reselections && host !== undefined && avoid?.has(host.key); i++) host = this.pickOnce();
+  pick(avoid?: ReadonlySet<string>, reselections = 0, excludedPriorities?: ReadonlySet<number>): Host | undefined {
+    let host = this.pickOnce(excludedPriorities);
+    for (let i = 0; i < reselections && host !== undefined && avoid?.has(host.key); i++) host = this.pickOnce(excludedPriorities);
     return host;
   }
 
-  private pickOnce(): Host | undefined {
+  /** `excludedPriorities`: a retry's previous_priorities; ignored when no usable host is left outside them. */
+  private pickOnce(excludedPriorities?: ReadonlySet<number>): Host | undefined {
     const now = this.deps.clock.now();
-    const hosts = this.hostList;
+    let hosts = this.hostList;
+    if (excludedPriorities && excludedPriorities.size > 0) {
+      const rest = hosts.filter((h) => !excludedPriorities.has(h.endpoint.priority));
+      if (rest.some((h) => isHealthy(h) && !isEjected(h, now))) hosts = rest;
+    }
     if (hosts.length === 0) return undefined;
     // The common case, checked without allocating: every host usable, one priority.
     const priority = hosts[0].endpoint.priority;

@@ -5,6 +5,7 @@ import type { FaultConfig } from '../model/fault.js';
 import { isIP } from 'node:net';
 import type { CidrRange, ForwardClientCert, HttpConnectionManager, Listener, RouteSource, TrustBoundary } from '../model/listener.js';
 import { err, ok, type Result } from '../result.js';
+import { CORS_FILTER_NAME, CORS_TYPE_URL } from './cors.js';
 import { decodeFault, FAULT_FILTER_NAME, FAULT_TYPE_URL } from './fault.js';
 import { arr, bool, enumName, isObj, join, num, obj, objs, Problems, str, wrappedBool, wrappedNum, type Obj } from './fields.js';
 import { decodeRouteTableInto } from './route.js';
@@ -12,8 +13,8 @@ import { decodeRouteTableInto } from './route.js';
 export const HCM_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const RAW_BUFFER_URL = 'type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer';
 const HCM_FILTER_NAME = 'envoy.filters.network.http_connection_manager';
-// Filters Istio adds for telemetry and CORS: they change no routing decision, so serving without them is safe.
-const SKIPPABLE_FILTERS = new Set(['envoy.filters.http.cors', 'envoy.filters.http.grpc_stats', 'istio.stats', 'istio.metadata_exchange', 'istio.alpn']);
+// Filters Istio adds for telemetry: they change no routing decision, so serving without them is safe.
+const SKIPPABLE_FILTERS = new Set(['envoy.filters.http.grpc_stats', 'istio.stats', 'istio.metadata_exchange', 'istio.alpn']);
 const ROUTER_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
 
 function decodeHcm(o: Obj, path: string, p: Problems): HttpConnectionManager | undefined {
@@ -32,6 +33,7 @@ function decodeHcm(o: Obj, path: string, p: Problems): HttpConnectionManager | u
   let fault: FaultConfig | undefined;
   let faultFilterPresent = false;
   let routerSeen = false;
+  let corsFilter: HttpConnectionManager['corsFilter'];
   const httpFilters = objs(o, 'http_filters', path, p);
   for (const { value: filter, path: fPath } of httpFilters) {
     const name = str(filter, 'name', fPath, p) ?? '';
@@ -40,6 +42,10 @@ function decodeHcm(o: Obj, path: string, p: Problems): HttpConnectionManager | u
     if (name === FAULT_FILTER_NAME || typeUrl === FAULT_TYPE_URL) {
       faultFilterPresent = true;
       if (typed) fault = decodeFault(typed, join(fPath, 'typed_config'), p);
+    } else if (name === CORS_FILTER_NAME || typeUrl === CORS_TYPE_URL) {
+      // The filter's own config (Cors) is empty: policies come per route and virtual host.
+      if (typed && Object.keys(typed).some((k) => k !== '@type')) p.add(join(fPath, 'typed_config'), 'the CORS filter takes no config of its own here (policies go in typed_per_filter_config)');
+      corsFilter = faultFilterPresent ? 'after-fault' : 'before-fault';
     } else if (typeUrl === ROUTER_TYPE_URL || name === 'envoy.filters.http.router') {
       routerSeen = true;
     } else if (SKIPPABLE_FILTERS.has(name)) {
@@ -56,6 +62,7 @@ function decodeHcm(o: Obj, path: string, p: Problems): HttpConnectionManager | u
     routes,
     fault,
     faultFilterPresent,
+    corsFilter,
     stripAnyHostPort: bool(o, 'strip_any_host_port', path, p) ?? false,
     stripMatchingHostPort: bool(o, 'strip_matching_host_port', path, p) ?? false,
     trust: decodeTrust(o, path, p),

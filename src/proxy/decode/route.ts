@@ -16,6 +16,7 @@ import type {
   WeightedCluster,
 } from '../model/route.js';
 import { err, ok, type Result } from '../result.js';
+import { decodePerFilterCors } from './cors.js';
 import { decodeFault, FAULT_FILTER_NAME } from './fault.js';
 import { decodeHeaderMatcher, decodeHeaderMutations, decodeQueryParamMatcher } from './headers.js';
 import {
@@ -47,9 +48,14 @@ const RETRY_CONDITIONS: readonly RetryCondition[] = [
   'refused-stream',
   'retriable-4xx',
   'retriable-status-codes',
+  'cancelled',
+  'deadline-exceeded',
+  'internal',
+  'resource-exhausted',
+  'unavailable',
 ];
-// gRPC-status conditions and others that only apply to features we do not have: accepted, not acted on.
-const IGNORED_RETRY_CONDITIONS = new Set(['cancelled', 'deadline-exceeded', 'internal', 'resource-exhausted', 'unavailable', 'envoy-ratelimited', 'retriable-headers', 'http3-post-connect-failure', 'reset-before-request']);
+// Conditions that only apply to features we do not have: accepted, not acted on.
+const IGNORED_RETRY_CONDITIONS = new Set(['envoy-ratelimited', 'retriable-headers', 'http3-post-connect-failure', 'reset-before-request']);
 
 export function decodeRetryPolicy(o: Obj, path: string, p: Problems): RetryPolicy {
   const retryOn = new Set<RetryCondition>();
@@ -77,10 +83,12 @@ export function decodeRetryPolicy(o: Obj, path: string, p: Problems): RetryPolic
 }
 
 const PREVIOUS_HOSTS = 'envoy.retry_host_predicates.previous_hosts';
+const PREVIOUS_PRIORITIES = 'envoy.retry_priorities.previous_priorities';
+const PREVIOUS_PRIORITIES_TYPE = 'type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig';
 const PREVIOUS_HOSTS_TYPE = 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate';
 
-/** retry_host_predicate (previous_hosts only: others are refused) and host_selection_retry_max_attempts. */
-function decodeHostSelection(o: Obj, path: string, p: Problems): Pick<RetryPolicy, 'avoidPreviousHosts' | 'hostSelectionRetries'> {
+/** retry_host_predicate (previous_hosts only: others are refused), retry_priority (previous_priorities only) and host_selection_retry_max_attempts. */
+function decodeHostSelection(o: Obj, path: string, p: Problems): Pick<RetryPolicy, 'avoidPreviousHosts' | 'hostSelectionRetries' | 'previousPriorities'> {
   let avoidPreviousHosts = false;
   for (const { value, path: pPath } of objs(o, 'retry_host_predicate', path, p)) {
     const typed = obj(value, 'typed_config', pPath, p);
@@ -88,9 +96,21 @@ function decodeHostSelection(o: Obj, path: string, p: Problems): Pick<RetryPolic
     if (type === PREVIOUS_HOSTS_TYPE || (type === undefined && str(value, 'name', pPath, p) === PREVIOUS_HOSTS)) avoidPreviousHosts = true;
     else p.add(pPath, `retry host predicate ${type ?? str(value, 'name', pPath, p) ?? '(unnamed)'} is not implemented (only ${PREVIOUS_HOSTS})`);
   }
-  if (o['retry_priority'] !== undefined && o['retry_priority'] !== null) p.add(join(path, 'retry_priority'), 'retry priorities are not implemented');
+  let previousPriorities: RetryPolicy['previousPriorities'];
+  const priority = obj(o, 'retry_priority', path, p);
+  if (priority) {
+    const pPath = join(path, 'retry_priority');
+    const typed = obj(priority, 'typed_config', pPath, p);
+    const type = typed && str(typed, '@type', join(pPath, 'typed_config'), p);
+    if (type === PREVIOUS_PRIORITIES_TYPE || (type === undefined && str(priority, 'name', pPath, p) === PREVIOUS_PRIORITIES)) {
+      const frequency = (typed && num(typed, 'update_frequency', join(pPath, 'typed_config'), p)) ?? 0;
+      // Envoy's validation: update_frequency > 0.
+      if (!Number.isInteger(frequency) || frequency <= 0) p.add(join(pPath, 'typed_config.update_frequency'), `must be a positive integer, got ${frequency}`);
+      else previousPriorities = { updateFrequency: frequency };
+    } else p.add(pPath, `retry priority ${type ?? str(priority, 'name', pPath, p) ?? '(unnamed)'} is not implemented (only ${PREVIOUS_PRIORITIES})`);
+  }
   const hostSelectionRetries = num(o, 'host_selection_retry_max_attempts', path, p) ?? 1;
-  return { avoidPreviousHosts, hostSelectionRetries: Math.max(0, hostSelectionRetries) };
+  return { avoidPreviousHosts, hostSelectionRetries: Math.max(0, hostSelectionRetries), previousPriorities };
 }
 
 function decodeMatch(o: Obj, path: string, p: Problems): RouteMatch {
@@ -201,6 +221,7 @@ function decodeAction(o: Obj, path: string, vhostRetry: RetryPolicy | undefined,
       const regex = pattern && partialRegex(str(pattern, 'regex', join(rrPath, 'pattern'), p) ?? '', join(rrPath, 'pattern.regex'), p);
       if (regex) regexRewrite = { regex, substitution: (str(rr, 'substitution', rrPath, p) ?? '').replace(/\\(\d)/g, '$$$1') };
     }
+    if (ra['cors'] !== undefined) p.add(join(aPath, 'cors'), 'the legacy cors field is not supported; use typed_per_filter_config["envoy.filters.http.cors"]');
     if (ra['host_rewrite_header'] !== undefined || ra['host_rewrite_path_regex'] !== undefined) {
       p.add(aPath, 'host_rewrite_header and host_rewrite_path_regex are not supported');
     }
@@ -290,6 +311,7 @@ function decodeRoute(o: Obj, path: string, vhostRetry: RetryPolicy | undefined, 
     action,
     headers: decodeHeaderMutations(o, path, p),
     fault: decodePerFilterFault(o, path, p),
+    cors: decodePerFilterCors(o, path, p),
   };
 }
 
@@ -304,7 +326,7 @@ function decodeVirtualHost(o: Obj, path: string, p: Problems): VirtualHost | und
   const retryObj = obj(o, 'retry_policy', path, p);
   const retry = retryObj ? decodeRetryPolicy(retryObj, join(path, 'retry_policy'), p) : undefined;
   const routes = objs(o, 'routes', path, p).flatMap(({ value, path: rPath }) => decodeRoute(value, rPath, retry, p) ?? []);
-  return { name, domains, routes, headers: decodeHeaderMutations(o, path, p), retry, fault: decodePerFilterFault(o, path, p) };
+  return { name, domains, routes, headers: decodeHeaderMutations(o, path, p), retry, fault: decodePerFilterFault(o, path, p), cors: decodePerFilterCors(o, path, p) };
 }
 
 /** Decodes a RouteConfiguration; `path` prefixes error paths (e.g. for an HCM's inline route_config). */

@@ -10,10 +10,12 @@ import type { AccessLogEntry, AccessLogSink } from '../accesslog.js';
 import type { ProxyStats } from '../admin/stats.js';
 import type { Clock } from '../../clock.js';
 import type { ClusterManager } from '../cluster/manager.js';
+import { decideCors } from '../filters/cors.js';
 import { decideFault, effectiveFault } from '../filters/fault.js';
 import { applyTrustBoundary } from '../filters/trust.js';
 import { applyRequestMutations, applyResponseMutations, firstValue, forwardableHeaders, type HeaderRecord } from '../filters/headers.js';
 import { errorText, type Logger } from '../log.js';
+import type { CorsPolicy } from '../model/cors.js';
 import type { HttpConnectionManager } from '../model/listener.js';
 import type { ForwardAction, HeaderMutations, MirrorPolicy, Route, RouteTable, VirtualHost } from '../model/route.js';
 import { redirectLocation, rewritePath } from '../route/rewrite.js';
@@ -61,6 +63,8 @@ interface Exchange {
   upstreamTimeMs: number | undefined;
   upstreamHost: string | undefined;
   cluster: string | undefined;
+  /** Access-Control-* headers the CORS filter sets on the response (an allowed origin), whoever answers. */
+  cors: HeaderRecord | undefined;
 }
 
 function readBody(body: Readable, limit: number): Promise<Buffer | undefined> {
@@ -103,6 +107,7 @@ export class ConnectionManager {
       upstreamTimeMs: undefined,
       upstreamHost: undefined,
       cluster: undefined,
+      cors: undefined,
     };
     this.serve(ex).then(
       () => this.finish(ex),
@@ -123,6 +128,7 @@ export class ConnectionManager {
     ex.status = status;
     const headers = this.envoyHeaders(ex, {});
     applyResponseMutations(headers, responseLevels);
+    if (ex.cors) Object.assign(headers, ex.cors);
     ex.bytesSent = sendLocal(ex.res, status, body, headers);
   }
 
@@ -143,6 +149,7 @@ export class ConnectionManager {
     const { virtualHost, route } = decision;
     const levels = [router.table.headers, virtualHost.headers, route.headers];
 
+    if (hcm.corsFilter === 'before-fault' && this.cors(ex, route, virtualHost)) return;
     if (hcm.faultFilterPresent) {
       const fault = decideFault(effectiveFault([hcm.fault, virtualHost.fault, route.fault]), this.deps.random);
       if (fault.delayMs > 0) {
@@ -162,17 +169,36 @@ export class ConnectionManager {
       }
     }
 
+    if (hcm.corsFilter === 'after-fault' && this.cors(ex, route, virtualHost)) return;
+
     const action = route.action;
     if (action.kind === 'direct') return this.local(ex, action.status, action.body, '', levels);
     if (action.kind === 'redirect') {
       ex.status = action.status;
       const headers = this.envoyHeaders(ex, { location: redirectLocation(action, req, route.match), 'content-length': '0' });
       applyResponseMutations(headers, levels);
+      if (ex.cors) Object.assign(headers, ex.cors);
       writeHead(ex.res, action.status, headers);
       ex.res.end();
       return;
     }
     return this.forwardTo(ex, router.table, virtualHost, route, action);
+  }
+
+  /** The CORS filter's request side: true when it answered the request (a preflight). */
+  private cors(ex: Exchange, route: Route, vhost: VirtualHost): boolean {
+    // Envoy's CORS filter acts only on routes that forward (a direct response or redirect has no route entry).
+    if (route.action.kind !== 'forward') return false;
+    const policies = [route.cors, vhost.cors].filter((p): p is CorsPolicy => p !== undefined);
+    if (policies.length === 0) return false;
+    const decision = decideCors(policies, { method: ex.req.method, header: (n) => headerValue(ex.req.headers, n) }, this.deps.random);
+    ex.cors = decision.response;
+    if (!decision.preflight) return false;
+    // Envoy's CORS filter answers the preflight itself: its headers, then its own response-side headers.
+    ex.status = 200;
+    const headers = this.envoyHeaders(ex, { ...decision.preflight, ...ex.cors });
+    ex.bytesSent = sendLocal(ex.res, 200, '', headers);
+    return true;
   }
 
   private async forwardTo(ex: Exchange, table: RouteTable, vhost: VirtualHost, route: Route, action: ForwardAction): Promise<void> {
@@ -241,6 +267,7 @@ export class ConnectionManager {
     this.deps.stats.upstream(picked.name, response.status, result.upstreamTimeMs);
     const out = this.envoyHeaders(ex, forwardableHeaders(response.headers));
     applyResponseMutations(out, levels);
+    if (ex.cors) Object.assign(out, ex.cors);
     const statusTrailers = grpcStatusOutOfHeaders(out);
     try {
       writeHead(res, response.status, out);

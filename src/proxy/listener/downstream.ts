@@ -87,7 +87,8 @@ export function sendLocal(res: DownstreamResponse, status: number, body: string,
   }
   const buf = Buffer.from(body);
   const h: HeaderRecord = { ...headers, 'content-length': String(buf.length) };
-  if (buf.length > 0) h['content-type'] = 'text/plain';
+  // A content-type the route set (response_headers_to_add) stays, as Envoy keeps it.
+  if (buf.length > 0 && h['content-type'] === undefined) h['content-type'] = 'text/plain';
   writeHead(res, status, h);
   res.end(buf);
   return buf.length;

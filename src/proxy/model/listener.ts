@@ -12,6 +12,8 @@ export interface HttpConnectionManager {
   fault: FaultConfig | undefined;
   /** Whether the fault filter is in the chain at all (per-route fault configs need it). */
   faultFilterPresent: boolean;
+  /** Where the CORS filter sits (per-route CORS policies need it): before or after the fault filter, or absent. */
+  corsFilter: 'before-fault' | 'after-fault' | undefined;
   stripAnyHostPort: boolean;
   stripMatchingHostPort: boolean;
   /** How the request's forwarding headers are trusted and rewritten (x-forwarded-*, x-envoy-*, XFCC). */

@@ -1,6 +1,7 @@
 // Routes as the proxy sees them: decoded from RouteConfiguration (or an HCM's inline route_config),
 // never the wire objects. Regexes are compiled at decode time so a bad one is a NACK, not a 500.
 
+import type { CorsPolicy } from './cors.js';
 import type { FaultConfig } from './fault.js';
 
 export type StringMatcher =
@@ -64,7 +65,13 @@ export type RetryCondition =
   | 'reset'
   | 'refused-stream'
   | 'retriable-4xx'
-  | 'retriable-status-codes';
+  | 'retriable-status-codes'
+  // gRPC statuses in the response headers (a trailers-only answer), as Envoy's retry_on reads them.
+  | 'cancelled'
+  | 'deadline-exceeded'
+  | 'internal'
+  | 'resource-exhausted'
+  | 'unavailable';
 
 export interface RetryPolicy {
   retryOn: Set<RetryCondition>;
@@ -78,6 +85,11 @@ export interface RetryPolicy {
   avoidPreviousHosts: boolean;
   /** host_selection_retry_max_attempts: how often a rejected selection is re-done (Envoy's default 1). */
   hostSelectionRetries: number;
+  /**
+   * envoy.retry_priorities.previous_priorities: every `updateFrequency` attempts, the priorities tried so
+   * far are left out of host selection (all of them tried: none is). undefined: no retry priority.
+   */
+  previousPriorities: { updateFrequency: number } | undefined;
 }
 
 export interface WeightedCluster {
@@ -135,6 +147,8 @@ export interface Route {
   headers: HeaderMutations;
   /** Fault override from typed_per_filter_config['envoy.filters.http.fault']. */
   fault: FaultConfig | undefined;
+  /** typed_per_filter_config['envoy.filters.http.cors']. */
+  cors: CorsPolicy | undefined;
 }
 
 export interface VirtualHost {
@@ -144,6 +158,7 @@ export interface VirtualHost {
   headers: HeaderMutations;
   retry: RetryPolicy | undefined;
   fault: FaultConfig | undefined;
+  cors: CorsPolicy | undefined;
 }
 
 export interface RouteTable {

@@ -9,6 +9,7 @@ import type { ClusterRuntime } from '../cluster/cluster.js';
 import type { Host } from '../cluster/host.js';
 import type { HeaderRecord } from '../filters/headers.js';
 import type { RetryPolicy } from '../model/route.js';
+import { PassThrough, type Readable } from 'node:stream';
 import { Cancel } from './cancel.js';
 import { isRetriable, retryBackoffMs, type AttemptOutcome } from './retry.js';
 import { UpstreamFailure, type UpstreamResponse } from './types.js';
@@ -114,8 +115,12 @@ export async function forward(cluster: ClusterRuntime, req: ForwardRequest, deps
   const start = clock.now();
   // Hosts already tried, for a retry policy with the previous_hosts predicate.
   let tried: Set<string> | undefined;
-  // A streamed body can be sent once: no retries then.
-  const maxAttempts = 1 + (req.retry && !(req.body && !Buffer.isBuffer(req.body)) ? req.retry.numRetries : 0);
+  // A streamed body (gRPC: never held back, streams may be long) is sent as it comes and kept on the side:
+  // a retry is possible once it has ended within the replay limit, as Envoy's router buffers it.
+  const replay = req.retry && req.retry.numRetries > 0 && req.body && !Buffer.isBuffer(req.body) ? new ReplayableBody(req.body) : undefined;
+  const maxAttempts = 1 + (req.retry ? req.retry.numRetries : 0);
+  const canRetry = (): boolean => replay === undefined || replay.complete();
+  const priorities = maxAttempts > 1 && req.retry?.previousPriorities ? new PreviousPriorities(req.retry.previousPriorities.updateFrequency) : undefined;
   let last: { outcome: AttemptOutcome; host: Host | undefined } | undefined;
   let attempts = 0;
 
@@ -125,7 +130,7 @@ export async function forward(cluster: ClusterRuntime, req: ForwardRequest, deps
       if (req.retry) await sleep(clock, retryBackoffMs(req.retry, attempt - 2, deps.random), overall);
     }
     if (overall.aborted) break;
-    const host = cluster.pick(tried, req.retry?.hostSelectionRetries);
+    const host = cluster.pick(tried, req.retry?.hostSelectionRetries, priorities?.excluded());
     if (!host) {
       if (!last) {
         cleanup();
@@ -134,6 +139,7 @@ export async function forward(cluster: ClusterRuntime, req: ForwardRequest, deps
       break;
     }
     if (maxAttempts > 1 && req.retry?.avoidPreviousHosts) (tried ??= new Set()).add(host.key);
+    priorities?.attempted(host.endpoint.priority);
     attempts++;
     const perTryMs = req.retry && req.retry.perTryTimeoutMs > 0 ? req.retry.perTryTimeoutMs : 0;
     if (req.expectedTimeoutHeader) setExpectedTimeout(req.headers, perTryMs, req.timeoutMs, clock.now() - start);
@@ -154,12 +160,14 @@ export async function forward(cluster: ClusterRuntime, req: ForwardRequest, deps
       }
     };
     try {
-      const response = await host.pool.request({ method: req.method, path: req.path, authority: req.authority, headers: req.headers, body: req.body, signal: attemptAbort });
+      const body = replay ? (attempt === 1 ? replay.stream : replay.buffered()) : req.body;
+      const response = await host.pool.request({ method: req.method, path: req.path, authority: req.authority, headers: req.headers, body, signal: attemptAbort });
       perTry?.cancel();
       stopOverall();
       cluster.recordResult(host, response.status >= 500);
-      const outcome: AttemptOutcome = { kind: 'status', status: response.status };
-      if (attempt < maxAttempts && isRetriable(req.retry, outcome)) {
+      const grpcStatus = response.headers['grpc-status'];
+      const outcome: AttemptOutcome = { kind: 'status', status: response.status, grpcStatus: typeof grpcStatus === 'string' && grpcStatus !== '' ? Number(grpcStatus) : undefined };
+      if (attempt < maxAttempts && isRetriable(req.retry, outcome) && canRetry()) {
         // Discard this response's body to free the connection, then try again.
         response.body.resume();
         response.body.on('error', () => undefined);
@@ -178,7 +186,7 @@ export async function forward(cluster: ClusterRuntime, req: ForwardRequest, deps
       const outcome: AttemptOutcome = perTryTimedOut ? { kind: 'per-try-timeout' } : { kind: 'failure', failure };
       if (!perTryTimedOut) cluster.recordResult(host, true);
       last = { outcome, host };
-      if (!isRetriable(req.retry, outcome)) break;
+      if (!isRetriable(req.retry, outcome) || !canRetry()) break;
     }
   }
   cleanup();
@@ -192,4 +200,54 @@ export async function forward(cluster: ClusterRuntime, req: ForwardRequest, deps
   const reply = failureReply(last.outcome, last.host, attempts);
   if (maxAttempts > 1 && attempts >= maxAttempts) reply.flag += ',URX';
   return reply;
+}
+
+/**
+ * Envoy's previous_priorities retry priority: every `updateFrequency` attempts the priorities attempted
+ * so far are excluded from the next selections; when that would exclude every priority, none is.
+ */
+export class PreviousPriorities {
+  private readonly tried: number[] = [];
+  private exclude: ReadonlySet<number> | undefined;
+  constructor(private readonly updateFrequency: number) {}
+
+  attempted(priority: number): void {
+    this.tried.push(priority);
+    if (this.tried.length % this.updateFrequency === 0) this.exclude = new Set(this.tried);
+  }
+
+  excluded(): ReadonlySet<number> | undefined {
+    return this.exclude;
+  }
+}
+
+/** Envoy's retry buffer limit: a body larger than this is sent once. */
+const REPLAY_LIMIT = 16 * 1024 * 1024;
+
+/** A request body streamed to the first attempt and kept, up to REPLAY_LIMIT, for retries. */
+class ReplayableBody {
+  readonly stream = new PassThrough();
+  private chunks: Buffer[] | undefined = [];
+  private size = 0;
+  private ended = false;
+
+  constructor(source: Readable) {
+    source.on('data', (chunk: Buffer) => {
+      if (!this.chunks) return;
+      this.size += chunk.length;
+      if (this.size > REPLAY_LIMIT) this.chunks = undefined;
+      else this.chunks.push(chunk);
+    });
+    source.once('end', () => (this.ended = true));
+    source.pipe(this.stream);
+  }
+
+  /** The whole body arrived and was kept: it can be sent again. */
+  complete(): boolean {
+    return this.ended && this.chunks !== undefined;
+  }
+
+  buffered(): Buffer {
+    return Buffer.concat(this.chunks ?? []);
+  }
 }

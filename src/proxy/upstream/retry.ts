@@ -1,9 +1,12 @@
 // Retry policy decisions, as Envoy's retry_on: which outcomes are retriable and how long to back off.
 
-import type { RetryPolicy } from '../model/route.js';
+import type { RetryCondition, RetryPolicy } from '../model/route.js';
 import type { UpstreamFailureKind } from './types.js';
 
-export type AttemptOutcome = { kind: 'status'; status: number } | { kind: 'failure'; failure: UpstreamFailureKind } | { kind: 'per-try-timeout' };
+export type AttemptOutcome = { kind: 'status'; status: number; grpcStatus?: number } | { kind: 'failure'; failure: UpstreamFailureKind } | { kind: 'per-try-timeout' };
+
+/** Envoy's gRPC retry_on conditions by the grpc-status they retry. */
+const GRPC_CONDITIONS: Record<number, RetryCondition> = { 1: 'cancelled', 4: 'deadline-exceeded', 8: 'resource-exhausted', 13: 'internal', 14: 'unavailable' };
 
 export function isRetriable(policy: RetryPolicy | undefined, outcome: AttemptOutcome): boolean {
   if (!policy || policy.numRetries <= 0) return false;
@@ -14,6 +17,7 @@ export function isRetriable(policy: RetryPolicy | undefined, outcome: AttemptOut
       if (on.has('5xx') && s >= 500) return true;
       if (on.has('gateway-error') && (s === 502 || s === 503 || s === 504)) return true;
       if (on.has('retriable-4xx') && s === 409) return true;
+      if (outcome.grpcStatus !== undefined && GRPC_CONDITIONS[outcome.grpcStatus] !== undefined && on.has(GRPC_CONDITIONS[outcome.grpcStatus]!)) return true;
       return on.has('retriable-status-codes') && policy.retriableStatusCodes.includes(s);
     }
     case 'per-try-timeout':
