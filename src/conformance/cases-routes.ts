@@ -339,3 +339,87 @@ export const ROUTE_CASES: ConformanceCase[] = [
     requests: [withHeaders('/', { 'x-echo-fail': '2:503' }), withHeaders('/', { 'x-echo-fail': '1:502' }), withHeaders('/', { 'x-echo-fail': '3:500' })],
   },
 ];
+
+const SERVICE_ENTRIES = `apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: {name: static-api}
+spec:
+  hosts: [api.static.test]
+  location: MESH_EXTERNAL
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  resolution: STATIC
+  endpoints:
+  - {address: 192.0.2.10, labels: {version: v1}, locality: region-a/zone-1}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: {name: dns-api}
+spec:
+  hosts: [api.dns.test]
+  ports: [{number: 8080, name: http, protocol: HTTP}]
+  resolution: DNS
+  endpoints: [{address: localhost}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: {name: logical-api}
+spec:
+  hosts: [api.logical.test]
+  ports: [{number: 8080, name: http, protocol: HTTP}]
+  resolution: DNS_ROUND_ROBIN
+  endpoints: [{address: localhost}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: {name: selected}
+spec:
+  hosts: [hello.selected.test]
+  ports: [{number: 5000, name: http, protocol: HTTP}]
+  resolution: STATIC
+  workloadSelector: {labels: {app: helloworld, version: v2}}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: {name: hidden}
+spec:
+  hosts: [api.hidden.test]
+  exportTo: [other-namespace]
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  resolution: STATIC
+  endpoints: [{address: 192.0.2.11}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: static-api}
+spec:
+  hosts: [api.static.test]
+  http:
+  - match: [{uri: {prefix: /v1}}]
+    headers: {request: {set: {x-route: static-v1}}}
+    route: [{destination: {host: api.static.test}}]
+  - directResponse: {status: 404, body: {string: "only /v1 here"}}
+`;
+
+ROUTE_CASES.push({
+  name: 'ServiceEntry: STATIC, DNS (localhost from /etc/hosts), DNS_ROUND_ROBIN, workloadSelector, exportTo, with a VirtualService on the entry (Istio)',
+  simulate: true,
+  resources: () =>
+    fromIstio(SERVICE_ENTRIES, {
+      upstreams: {
+        'outbound|80||api.static.test': ['c'],
+        'outbound|8080||api.dns.test': ['local'],
+        'outbound|8080||api.logical.test': ['local'],
+        'outbound|5000||hello.selected.test': ['c'],
+        'outbound|80||api.hidden.test': ['a'],
+      },
+    }),
+  requests: [
+    get('/v1/items', { host: 'api.static.test' }),
+    get('/v2', { host: 'api.static.test' }),
+    get('/x', { host: 'api.dns.test:8080' }),
+    get('/y', { host: 'api.logical.test:8080' }),
+    get('/hello', { host: 'hello.selected.test:5000' }),
+    get('/', { host: 'api.hidden.test' }),
+  ],
+  compareBody: true,
+});

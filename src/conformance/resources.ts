@@ -58,7 +58,18 @@ export function targetResources(res: CaseResources, listen: UpstreamAddress, ups
     ...r,
     virtual_hosts: [...((r['virtual_hosts'] as Res[] | undefined) ?? []), { name: `marker-${marker}`, domains: [`marker-${marker}.invalid`], routes: [] }],
   }));
-  const endpoints = Object.entries(res.endpoints).map(([cluster, names]) => ({
+  // DNS clusters carry their endpoints inline, by name: the test upstream on 127.0.0.1 is 'localhost'.
+  const dnsNames = new Set(res.clusters.filter((c) => c['type'] === 'STRICT_DNS' || c['type'] === 'LOGICAL_DNS').map((c) => String(c['name'])));
+  const clusters = res.clusters.map((c) => {
+    const names = res.endpoints[String(c['name'])];
+    if (!dnsNames.has(String(c['name'])) || !names) return c;
+    const lbEndpoints = names.map((n) => {
+      const a = upstreams(n);
+      return { endpoint: { address: { socket_address: { address: a.host === '127.0.0.1' ? 'localhost' : a.host, port_value: a.port } } } };
+    });
+    return { ...c, load_assignment: { cluster_name: c['name'], endpoints: [{ lb_endpoints: lbEndpoints }] } };
+  });
+  const endpoints = Object.entries(res.endpoints).filter(([cluster]) => !dnsNames.has(cluster)).map(([cluster, names]) => ({
     cluster_name: cluster,
     endpoints: [
       {
@@ -75,7 +86,7 @@ export function targetResources(res: CaseResources, listen: UpstreamAddress, ups
     const filter = ((listener['filter_chains'] as Res[])[0]!['filters'] as Res[])[0]!;
     filter['typed_config'] = { ...(filter['typed_config'] as Res), ...res.hcm };
   }
-  return { listeners: [listener], routes, clusters: res.clusters, endpoints };
+  return { listeners: [listener], routes, clusters, endpoints };
 }
 
 /** One virtual host for every domain, the usual shape of a hand-written case. */
@@ -107,9 +118,10 @@ export const ISTIO_UPSTREAMS: Record<string, string[]> = {
 /**
  * Istio YAML (VirtualServices, DestinationRules in namespace sample) translated by the real translator
  * for the scenario's sleep sidecar in cluster-1: its outbound route configuration and clusters, with
- * the helloworld subsets v1/v2 always defined. Endpoints are the test upstreams of ISTIO_UPSTREAMS.
+ * the helloworld subsets v1/v2 always defined. Endpoints are the test upstreams of ISTIO_UPSTREAMS (and of
+ * `upstreams`, for the case's own clusters).
  */
-export function fromIstio(yaml: string, opts: { subsets?: boolean; expectErrors?: string[] } = {}): CaseResources {
+export function fromIstio(yaml: string, opts: { subsets?: boolean; expectErrors?: string[]; upstreams?: Record<string, string[]> } = {}): CaseResources {
   // The scenario's own helloworld DestinationRule (subsets v1, v2); a case's rule of that name replaces it.
   const clusters = scenarioClusters(opts.subsets ?? true ? ['destinationrule'] : []);
   const objects = parseYaml(yaml, 'conformance case');
@@ -120,6 +132,7 @@ export function fromIstio(yaml: string, opts: { subsets?: boolean; expectErrors?
   if (errors.length > 0) throw new Error(`the case's Istio config does not translate: ${JSON.stringify(errors)}`);
   const routes = translated.routes.filter((r) => r.name === ROUTE_NAME) as unknown as Res[];
   if (routes.length !== 1) throw new Error(`no ${ROUTE_NAME} route configuration in the translation`);
-  const picked = translated.clusters.filter((c) => c.name in ISTIO_UPSTREAMS) as unknown as Res[];
-  return { routes, clusters: picked, endpoints: Object.fromEntries(picked.map((c) => [String(c['name']), ISTIO_UPSTREAMS[String(c['name'])]!])) };
+  const upstreams = { ...ISTIO_UPSTREAMS, ...opts.upstreams };
+  const picked = translated.clusters.filter((c) => c.name in upstreams) as unknown as Res[];
+  return { routes, clusters: picked, endpoints: Object.fromEntries(picked.map((c) => [String(c['name']), upstreams[String(c['name'])]!])) };
 }

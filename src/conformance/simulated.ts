@@ -14,6 +14,8 @@ const LISTEN = { host: '127.230.0.3', port: 15001 };
 export function simulatedOutcome(res: CaseResources, req: CaseRequest, upstreams: Map<string, UpstreamAddress>): { kind: string; upstreams?: string[]; status?: number } {
   const resources = { ...targetResources(res, LISTEN, (n) => upstreams.get(n)!), problems: [] } as unknown as ProxyResources;
   const byAddress = new Map([...upstreams].map(([name, a]) => [`${a.host}:${a.port}`, name]));
+  // DNS clusters name the upstream on 127.0.0.1 'localhost' (see targetResources); simulate() does not resolve names.
+  for (const [name, a] of upstreams) if (a.host === '127.0.0.1') byAddress.set(`localhost:${a.port}`, name);
   const result = simulate(resources, { listenerPort: LISTEN.port, host: req.host ?? DEFAULT_HOST, path: req.path, method: req.method ?? 'GET', headers: req.headers });
   if (result.outcome === 'direct-response') return { kind: 'direct-response', status: result.directResponse!.status };
   if (result.outcome !== 'routed') return { kind: result.outcome === 'no-virtual-host' ? 'no-route' : result.outcome };

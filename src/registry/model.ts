@@ -47,6 +47,8 @@ export interface MeshEndpoint {
   hasSidecar: boolean;
   /** Where the app itself listens when a sidecar sits in front of it. */
   appAddress?: string;
+  /** A ServiceEntry endpoint's weight (Istio's WorkloadEntry.weight); 1 when absent. */
+  weight?: number;
 }
 
 /** One Istio config object and the member cluster it was read from. */

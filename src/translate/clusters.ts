@@ -149,8 +149,17 @@ function applyPolicy(ctx: TranslationContext, cluster: Cluster, policy: TrafficP
 }
 
 function baseCluster(name: string, service: ServiceView): Cluster {
-  if (service.discovery === 'dns') {
-    return { name, type: 'STRICT_DNS', connect_timeout: DEFAULT_CONNECT_TIMEOUT, lb_policy: 'ROUND_ROBIN' };
+  if (service.discovery !== 'eds') {
+    // Istio's DNS clusters for IPv4 proxies: A records only, re-resolved every meshConfig.dnsRefreshRate (60 s) or as the TTL says.
+    return {
+      name,
+      type: service.discovery === 'dns' ? 'STRICT_DNS' : 'LOGICAL_DNS',
+      connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+      lb_policy: 'ROUND_ROBIN',
+      dns_lookup_family: 'V4_ONLY',
+      dns_refresh_rate: { seconds: 60, nanos: 0 },
+      respect_dns_ttl: true,
+    };
   }
   return {
     name,
@@ -191,7 +200,7 @@ export function buildOutboundClusters(ctx: TranslationContext): OutboundClusters
         const policy = effectivePolicy(rule?.spec, v.subset, port.port);
         applyPolicy(ctx, cluster, policy, ref, v.field);
         const cla = loadAssignment(name, serviceEndpoints, portKey, v.labels);
-        if (service.discovery === 'dns') cluster.load_assignment = cla;
+        if (service.discovery !== 'eds') cluster.load_assignment = cla;
         else endpoints.push(cla);
         clusters.push(cluster);
       }

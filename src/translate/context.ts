@@ -10,8 +10,8 @@ import { serviceEntryServices } from './service-entries.js';
 
 /** A service as the translator sees it: a Kubernetes mesh service or one host of a ServiceEntry. */
 export interface ServiceView extends MeshService {
-  /** 'eds' for endpoints pushed by EDS; 'dns' for ServiceEntry hosts Envoy resolves itself. */
-  discovery: 'eds' | 'dns';
+  /** 'eds' for endpoints pushed by EDS; 'dns' / 'logical-dns' for ServiceEntry hosts the proxy resolves itself (DNS / DNS_ROUND_ROBIN). */
+  discovery: 'eds' | 'dns' | 'logical-dns';
   exportTo?: string[];
   /** The ServiceEntry a service comes from; undefined for Kubernetes services. */
   origin?: ConfigRef;
@@ -92,7 +92,7 @@ export function buildContext(snapshot: MeshSnapshot, proxy: ProxyIdentity | unde
     });
   }
   for (const entry of se.objects) {
-    const converted = serviceEntryServices(entry, problems);
+    const converted = serviceEntryServices(entry, problems, snapshot.endpoints);
     for (const { service, endpoints } of converted) {
       if (services.has(service.hostname)) {
         problems.add(

@@ -23,17 +23,17 @@ export function loadAssignment(
       group = { region: e.locality.region, zone: e.locality.zone, endpoints: [], healthy: 0 };
       byLocality.set(key, group);
     }
-    if (e.ready) group.healthy++;
+    if (e.ready) group.healthy += e.weight ?? 1;
     group.endpoints.push({
       endpoint: { address: { socket_address: { address: e.address, port_value: e.ports[portKey] } } },
       health_status: e.ready ? 'HEALTHY' : 'UNHEALTHY',
       metadata: { filter_metadata: { istio: { fields: { cluster: { string_value: e.cluster } } } } },
-      load_balancing_weight: { value: 1 },
+      load_balancing_weight: { value: e.weight ?? 1 },
     });
   }
   const localities: LocalityLbEndpoints[] = [...byLocality.keys()].sort().map((key) => {
     const g = byLocality.get(key)!;
-    // Locality weight = healthy endpoint count, so every endpoint gets an equal share across
+    // Locality weight = the healthy endpoints' weights (their count when unweighted), so every endpoint gets its share across
     // localities (gRPC always weighs localities); Envoy requires weights >= 1.
     return { locality: { region: g.region, zone: g.zone }, lb_endpoints: g.endpoints, load_balancing_weight: { value: Math.max(1, g.healthy) } };
   });

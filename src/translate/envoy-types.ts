@@ -311,7 +311,11 @@ export interface HealthCheck {
 
 export interface Cluster {
   name: string;
-  type: 'EDS' | 'STATIC' | 'STRICT_DNS';
+  type: 'EDS' | 'STATIC' | 'STRICT_DNS' | 'LOGICAL_DNS';
+  /** DNS clusters: which address families, how often re-resolved, whether the record's TTL shortens that. */
+  dns_lookup_family?: 'V4_ONLY' | 'V6_ONLY' | 'AUTO' | 'V4_PREFERRED' | 'ALL';
+  dns_refresh_rate?: Duration;
+  respect_dns_ttl?: boolean;
   eds_cluster_config?: { eds_config: ConfigSource; service_name: string };
   /** Inline endpoints for STATIC and STRICT_DNS clusters. */
   load_assignment?: ClusterLoadAssignment;

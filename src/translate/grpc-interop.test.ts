@@ -50,7 +50,9 @@ before(async () => {
       'envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto',
       'envoy/extensions/filters/http/router/v3/router.proto',
       'envoy/extensions/filters/http/fault/v3/fault.proto',
+      'envoy/extensions/filters/http/cors/v3/cors.proto',
       'envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto',
+      'envoy/extensions/retry/priority/previous_priorities/v3/previous_priorities_config.proto',
     ],
     { keepCase: true },
   );

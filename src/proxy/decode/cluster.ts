@@ -44,6 +44,8 @@ function wantsHttp2(o: Obj, p: Problems): boolean {
   return false;
 }
 
+const DNS_FAMILIES = ['AUTO', 'V4_ONLY', 'V6_ONLY', 'V4_PREFERRED', 'ALL'] as const;
+
 export function decodeCluster(o: Obj): Result<Cluster, string[]> {
   const p = new Problems();
   const name = str(o, 'name', '', p) ?? '';
@@ -59,8 +61,22 @@ export function decodeCluster(o: Obj): Result<Cluster, string[]> {
     const la = obj(o, 'load_assignment', '', p);
     const endpoints = la ? decodeEndpointsInto(la, 'load_assignment', p) : { clusterName: name, endpoints: [] };
     discovery = { kind: 'static', endpoints: { ...endpoints, clusterName: name } };
+  } else if (type === 'STRICT_DNS' || type === 'LOGICAL_DNS') {
+    const la = obj(o, 'load_assignment', '', p);
+    const endpoints = la ? decodeEndpointsInto(la, 'load_assignment', p) : { clusterName: name, endpoints: [] };
+    if (type === 'LOGICAL_DNS' && endpoints.endpoints.length !== 1) p.add('load_assignment', `a LOGICAL_DNS cluster takes exactly one endpoint, got ${endpoints.endpoints.length}`);
+    const family = enumName(o, 'dns_lookup_family', DNS_FAMILIES, '', p) ?? 'AUTO';
+    // respect_dns_ttl is accepted: the resolver here reads /etc/hosts and the system resolver, which give no TTL, so names are re-resolved every dns_refresh_rate.
+    discovery = {
+      kind: 'dns',
+      logical: type === 'LOGICAL_DNS',
+      endpoints: { ...endpoints, clusterName: name },
+      family: family === 'V4_ONLY' ? 4 : family === 'V6_ONLY' ? 6 : 0,
+      refreshMs: durationMs(o, 'dns_refresh_rate', '', p) ?? 5_000,
+    };
+    if (o['dns_resolution_config'] !== undefined || o['typed_dns_resolver_config'] !== undefined) p.add('typed_dns_resolver_config', 'custom DNS resolvers are not supported (the system resolver is used)');
   } else {
-    p.add('type', `${type} clusters are not supported (STATIC and EDS are)`);
+    p.add('type', `${type} clusters are not supported (STATIC, EDS, STRICT_DNS and LOGICAL_DNS are)`);
   }
   const lbName = typeof o['lb_policy'] === 'string' ? o['lb_policy'] : 'ROUND_ROBIN';
   const lbPolicy = LB_POLICIES[lbName];

@@ -99,7 +99,9 @@ test('route: weighted clusters, retry policy, timeout default 15 s, per-route fa
   assert.deepEqual(second.fault, { delay: { fraction: 0.5, delayMs: 5 }, abort: undefined });
 });
 
-test('route: the previous_hosts retry predicate and host selection attempts (Envoy default 1); other predicates refused', () => {
+const PREVIOUS_PRIORITIES_TYPE = 'type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig';
+
+test('route: the previous_hosts retry predicate, previous_priorities and host selection attempts (Envoy default 1); other predicates and priorities refused', () => {
   const decode = (retry: Record<string, unknown>) => decodeRouteTable(routeConfig('rc', [{ name: 'vh', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'a', retry_policy: { retry_on: '5xx', ...retry } } }] }]));
   const istio = decode({ retry_host_predicate: [RETRY_PREVIOUS_HOSTS], host_selection_retry_max_attempts: 5 });
   assert.ok(istio.ok, JSON.stringify(!istio.ok && istio.error));
@@ -107,6 +109,12 @@ test('route: the previous_hosts retry predicate and host selection attempts (Env
   assert.ok(action.kind === 'forward');
   assert.equal(action.retry?.avoidPreviousHosts, true);
   assert.equal(action.retry?.hostSelectionRetries, 5);
+  assert.equal(action.retry?.previousPriorities, undefined);
+  const priorities = decode({ retry_priority: { name: 'envoy.retry_priorities.previous_priorities', typed_config: { '@type': PREVIOUS_PRIORITIES_TYPE, update_frequency: 2 } } });
+  assert.ok(priorities.ok, JSON.stringify(!priorities.ok && priorities.error));
+  const withPriorities = priorities.value.virtualHosts[0]!.routes[0]!.action;
+  assert.ok(withPriorities.kind === 'forward');
+  assert.deepEqual(withPriorities.retry?.previousPriorities, { updateFrequency: 2 });
   const plain = decode({});
   assert.ok(plain.ok);
   const plainAction = plain.value.virtualHosts[0]!.routes[0]!.action;
@@ -115,13 +123,13 @@ test('route: the previous_hosts retry predicate and host selection attempts (Env
   assert.equal(plainAction.retry?.hostSelectionRetries, 1);
   const other = decode({
     retry_host_predicate: [{ name: 'envoy.retry_host_predicates.omit_canary_hosts', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.host.omit_canary_hosts.v3.OmitCanaryHostsPredicate' } }],
-    retry_priority: { name: 'envoy.retry_priorities.previous_priorities' },
+    retry_priority: { name: 'envoy.retry_priorities.other', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.priority.other.v3.Other' } },
   });
   assert.ok(!other.ok);
   const at = 'virtual_hosts[0].routes[0].route.retry_policy';
   assert.deepEqual(other.error, [
     `${at}.retry_host_predicate[0]: retry host predicate type.googleapis.com/envoy.extensions.retry.host.omit_canary_hosts.v3.OmitCanaryHostsPredicate is not implemented (only envoy.retry_host_predicates.previous_hosts)`,
-    `${at}.retry_priority: retry priorities are not implemented`,
+    `${at}.retry_priority: retry priority type.googleapis.com/envoy.extensions.retry.priority.other.v3.Other is not implemented (only envoy.retry_priorities.previous_priorities)`,
   ]);
 });
 

@@ -28,9 +28,22 @@ export interface OutlierDetection {
   alwaysEjectOneHost: boolean;
 }
 
+/**
+ * STRICT_DNS (every address of every endpoint's name) or LOGICAL_DNS (the first address of the one
+ * endpoint's name), re-resolved every refreshMs. `endpoints` carry names where hosts carry addresses.
+ */
+export interface DnsDiscovery {
+  kind: 'dns';
+  logical: boolean;
+  endpoints: EndpointSet;
+  /** dns_lookup_family: 4 (V4_ONLY), 6 (V6_ONLY), or 0 (any; AUTO, V4_PREFERRED and ALL keep every address family). */
+  family: 0 | 4 | 6;
+  refreshMs: number;
+}
+
 export interface Cluster {
   name: string;
-  discovery: { kind: 'eds'; serviceName: string } | { kind: 'static'; endpoints: EndpointSet };
+  discovery: { kind: 'eds'; serviceName: string } | { kind: 'static'; endpoints: EndpointSet } | DnsDiscovery;
   lbPolicy: LbPolicy;
   connectTimeoutMs: number;
   http2: boolean;
