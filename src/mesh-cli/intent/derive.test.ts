@@ -302,6 +302,9 @@ describe('intent: what is not modelled is said, not guessed', () => {
     { name: 'outlierDetection on a subset not routed to is no matter', yaml: canary(100, 0).replace('{name: v2, labels: {version: v2}}', '{name: v2, labels: {version: v2}, trafficPolicy: {outlierDetection: {consecutive5xxErrors: 5}}}'), expect: { version: { v1: 1 } } },
     { name: 'workloadSelector on the DestinationRule', yaml: canary(80, 20) + '  workloadSelector: {matchLabels: {app: sleep}}', underived: /workloadSelector/ },
     { name: 'mirror: a note, the split stands', yaml: canary(80, 20, '    mirror: {host: helloworld, subset: v2}'), expect: { version: { v1: 0.8, v2: 0.2 } }, notes: /mirrors requests/ },
+    { name: 'directResponse', yaml: `kind: VirtualService\nmetadata: {name: helloworld}\nspec: {hosts: [helloworld], http: [{directResponse: {status: 200}}]}`, underived: /answers directly/ },
+    { name: 'delegate', yaml: `kind: VirtualService\nmetadata: {name: helloworld}\nspec: {hosts: [helloworld], http: [{delegate: {name: hw-routes}}]}`, underived: /delegates to another VirtualService/ },
+    { name: 'corsPolicy: a note, the split stands', yaml: canary(80, 20, '    corsPolicy: {allowOrigins: [{exact: "https://a.example"}]}'), expect: { version: { v1: 0.8, v2: 0.2 } }, notes: /corsPolicy/ },
     { name: 'a Host no service answers to', request: { host: 'nosuch.sample:5000' }, underived: /no service in the mesh answers to Host nosuch\.sample:5000/ },
     { name: 'a port the service does not have', request: { host: 'helloworld.sample:6000' }, underived: /has no port 6000/ },
     { name: 'a TCP port', services: [service('helloworld', 'sample', [{ name: 'tcp-db', port: 5000, protocol: 'TCP' }])], underived: /not HTTP/ },
@@ -341,6 +344,18 @@ spec:
       yaml: `kind: ServiceEntry\nmetadata: {name: external}\nspec: {hosts: [api.example.com], ports: [{number: 80, name: http, protocol: HTTP}], resolution: NONE}`,
       request: { host: 'api.example.com', path: '/' },
       underived: /resolution NONE/,
+    },
+    {
+      name: 'a ServiceEntry with a workloadSelector: the matching pods of its namespace, on its port',
+      yaml: `kind: ServiceEntry\nmetadata: {name: selected}\nspec: {hosts: [hello.internal.test], ports: [{number: 7000, name: http, protocol: HTTP}], resolution: STATIC, workloadSelector: {labels: {app: helloworld}}}`,
+      request: { host: 'hello.internal.test:7000', path: '/' },
+      expect: { version: { v1: 0.5, v2: 0.5 } },
+    },
+    {
+      name: 'a ServiceEntry with weighted endpoints: not modelled',
+      yaml: `kind: ServiceEntry\nmetadata: {name: external}\nspec: {hosts: [api.example.com], ports: [{number: 80, name: http, protocol: HTTP}], resolution: STATIC, endpoints: [{address: 192.0.2.1, weight: 3}, {address: 192.0.2.2}]}`,
+      request: { host: 'api.example.com', path: '/' },
+      underived: /weighs its endpoints/,
     },
   ];
   for (const c of cases) it(c.name, () => check(c));

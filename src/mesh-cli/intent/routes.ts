@@ -49,7 +49,7 @@ export function routeLabel(entry: RouteEntry): string {
 
 /** What a route does besides choosing destinations: refused when it changes the answers, noted when not. */
 export function routeEffects(http: HTTPRoute, where: string): string[] {
-  if (http.delegate) throw new Underivable(`${where} delegates to another VirtualService: not modelled`);
+  if (http.delegate) throw new Underivable(`${where} delegates to another VirtualService (its routes merged into this one's): not modelled`);
   if (http.redirect) throw new Underivable(`${where} answers with a redirect, which curl does not follow: not modelled`);
   if (http.directResponse) throw new Underivable(`${where} answers directly (directResponse): not modelled`);
   if (http.fault?.abort) throw new Underivable(`${where} injects aborts (fault.abort): the share of failed requests is not modelled`);
@@ -57,6 +57,7 @@ export function routeEffects(http: HTTPRoute, where: string): string[] {
   const notes: string[] = [];
   if (http.fault?.delay) notes.push(`${where} delays requests (fault.delay): slow answers, same split`);
   if (http.mirror || (http.mirrors ?? []).length > 0) notes.push(`${where} mirrors requests: the copies' answers are discarded, the split is unchanged`);
+  if (http.corsPolicy) notes.push(`${where} has a corsPolicy: CORS preflights (OPTIONS with Origin and Access-Control-Request-Method) are answered by the proxy, other requests split as shown`);
   return notes;
 }
 

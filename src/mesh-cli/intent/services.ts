@@ -25,7 +25,7 @@ export interface CatalogService {
   endpoints: CatalogEndpoint[];
   /** `ServiceEntry ns/name` for ServiceEntry hosts. */
   origin?: string;
-  /** Set when its endpoints cannot be known from config (a ServiceEntry with resolution NONE or a workloadSelector). */
+  /** Set when its endpoints cannot be known from config (a ServiceEntry with resolution NONE, or weighted endpoints). */
   unknownEndpoints?: string;
 }
 
@@ -46,7 +46,27 @@ function kubernetesService(service: KnownService, endpoints: readonly KnownEndpo
   };
 }
 
-function serviceEntryHosts(entry: IstioObject<ServiceEntry>): CatalogService[] {
+/**
+ * Istio's workloadSelector: the pods of the entry's namespace whose labels match (each once, though a pod
+ * backing several Services is listed once per Service), at their pod IPs, on the entry's target ports.
+ */
+function selectedWorkloads(entry: IstioObject<ServiceEntry>, ports: readonly MeshServicePort[], services: readonly KnownService[], endpoints: readonly KnownEndpoint[]): CatalogEndpoint[] {
+  const selector = entry.spec.workloadSelector?.labels ?? {};
+  const inNamespace = new Set(services.filter((s) => s.namespace === entry.namespace).map((s) => s.hostname));
+  const seen = new Set<string>();
+  const out: CatalogEndpoint[] = [];
+  for (const e of endpoints) {
+    if (!inNamespace.has(e.hostname) || !Object.entries(selector).every(([k, v]) => e.labels[k] === v)) continue;
+    const key = `${e.cluster}/${e.address}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const portMap = Object.fromEntries(ports.map((p) => [portKey(p), typeof p.targetPort === 'number' ? p.targetPort : p.port]));
+    out.push({ address: e.address, ports: portMap, labels: e.labels, ready: e.ready, cluster: e.cluster, ...(e.podName ? { pod: e.podName } : {}) });
+  }
+  return out;
+}
+
+function serviceEntryHosts(entry: IstioObject<ServiceEntry>, services: readonly KnownService[], knownEndpoints: readonly KnownEndpoint[]): CatalogService[] {
   const spec = entry.spec;
   const origin = `ServiceEntry ${entry.namespace}/${entry.name}`;
   const ports: MeshServicePort[] = (spec.ports ?? []).map((p) => ({
@@ -58,13 +78,14 @@ function serviceEntryHosts(entry: IstioObject<ServiceEntry>): CatalogService[] {
   }));
   const resolution = spec.resolution ?? 'NONE';
   let unknownEndpoints: string | undefined;
-  if (spec.workloadSelector) unknownEndpoints = `${origin} selects workloads (workloadSelector): its endpoints are not modelled`;
-  else if (resolution === 'NONE') unknownEndpoints = `${origin} has resolution NONE: requests go to the address the client asked for, not to endpoints`;
+  if (resolution === 'NONE') unknownEndpoints = `${origin} has resolution NONE: the mesh does not serve it (no address to pass the request to)`;
+  else if (spec.workloadSelector && resolution !== 'STATIC') unknownEndpoints = `${origin} selects workloads with resolution ${resolution}: the mesh does not serve it`;
+  else if ((spec.endpoints ?? []).some((we) => we.weight !== undefined && we.weight > 1)) unknownEndpoints = `${origin} weighs its endpoints (weight): the split between them is not modelled`;
   return (spec.hosts ?? []).filter((h) => !h.startsWith('*')).map((host) => {
     const hostname = host.toLowerCase();
     // DNS without endpoints: Envoy resolves the host itself, one logical endpoint.
     const declared = spec.endpoints && spec.endpoints.length > 0 ? spec.endpoints : resolution.startsWith('DNS') ? [{ address: hostname }] : [];
-    const endpoints: CatalogEndpoint[] = declared.map((we) => ({
+    const endpoints: CatalogEndpoint[] = spec.workloadSelector ? selectedWorkloads(entry, ports, services, knownEndpoints) : declared.map((we) => ({
       address: we.address ?? hostname,
       ports: Object.fromEntries(ports.map((p) => [portKey(p), (p.name && we.ports?.[p.name]) || (typeof p.targetPort === 'number' ? p.targetPort : p.port)])),
       labels: we.labels ?? {},
@@ -81,7 +102,7 @@ export class ServiceCatalog {
     for (const s of services) if (!this.#byHostname.has(s.hostname)) this.#byHostname.set(s.hostname, kubernetesService(s, endpoints, clientNamespace));
     for (const entry of serviceEntries) {
       if (!exportedTo(entry.spec.exportTo, entry.namespace, clientNamespace)) continue;
-      for (const service of serviceEntryHosts(entry)) {
+      for (const service of serviceEntryHosts(entry, services, endpoints)) {
         // Kubernetes keeps a name its Service has.
         if (this.#byHostname.has(service.hostname)) continue;
         this.#byHostname.set(service.hostname, service);
