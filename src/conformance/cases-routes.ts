@@ -223,7 +223,7 @@ export const ROUTE_CASES: ConformanceCase[] = [
     requests: [get('/api/v1/x'), get('/api/v2/x'), withHeaders('/api/v2/x', { 'x-beta': 'on' }), get('/api/zzz'), get('/other'), get('/')],
   },
   {
-    name: 'match: authority, header present ({}), withoutHeaders present (inverted) (Istio)',
+    name: 'match: authority, header present ({}), withoutHeaders present ({} and regex "*") and by value with a missing header as empty (Istio)',
     simulate: true,
     resources: () =>
       fromIstio(
@@ -239,6 +239,14 @@ export const ROUTE_CASES: ConformanceCase[] = [
     match: [{uri: {prefix: /w}, withoutHeaders: {x-absent: {}}}]
     headers: {request: {set: {x-route: without-present}}}
     route: [{destination: {host: helloworld, subset: v2}}]
+  - name: without-star
+    match: [{uri: {prefix: /star}, withoutHeaders: {x-star: {regex: "*"}}}]
+    headers: {request: {set: {x-route: without-star}}}
+    route: [{destination: {host: helloworld, subset: v2}}]
+  - name: without-any-value
+    match: [{uri: {prefix: /any}, withoutHeaders: {x-any: {regex: ".*"}}}]
+    headers: {request: {set: {x-route: without-any-value}}}
+    route: [{destination: {host: helloworld, subset: v2}}]
   - headers: {request: {set: {x-route: default}}}
     route: [{destination: {host: helloworld}}]
 `),
@@ -250,6 +258,11 @@ export const ROUTE_CASES: ConformanceCase[] = [
       withHeaders('/', { 'x-present': 'anything' }),
       get('/w'),
       withHeaders('/w', { 'x-absent': 'here' }),
+      get('/star'),
+      withHeaders('/star', { 'x-star': 'x' }),
+      get('/any'),
+      withHeaders('/any', { 'x-any': '' }),
+      withHeaders('/any', { 'x-any': 'v' }),
       get('/'),
     ],
   },

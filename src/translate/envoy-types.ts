@@ -73,7 +73,7 @@ export interface RegexMatcher {
 }
 export type StringMatcher = ({ exact: string } | { prefix: string } | { safe_regex: RegexMatcher }) & { ignore_case?: boolean };
 
-export type HeaderMatcher = { name: string; invert_match?: boolean } & ({ string_match: StringMatcher } | { present_match: boolean });
+export type HeaderMatcher = { name: string; invert_match?: boolean; treat_missing_header_as_empty?: boolean } & ({ string_match: StringMatcher } | { present_match: boolean });
 
 export interface QueryParameterMatcher {
   name: string;

@@ -43,15 +43,21 @@ function stringMatcher(which: { kind: 'exact' | 'prefix' | 'regex'; value: strin
   return { safe_regex: { regex: which.value } };
 }
 
+/**
+ * Istio's translateHeaderMatch: an empty StringMatch, or the regex "*" (a wildcard, not RE2), means the
+ * header is present; an inverted value match (withoutHeaders) treats a missing header as empty, so that
+ * a match the empty value satisfies excludes requests without the header too.
+ */
 function headerMatcher(name: string, match: StringMatch | undefined, field: string, issues: MatchIssue[], invert = false): HeaderMatcher | undefined {
+  const base = invert ? { name, invert_match: true } : { name };
+  if (match?.regex === '*' && match.exact === undefined && match.prefix === undefined) return { ...base, present_match: true };
   const which = whichMatch(match);
   if (which.kind === 'invalid') {
     issues.push({ field, message: which.message });
     return undefined;
   }
-  const base = invert ? { name, invert_match: true } : { name };
   if (which.kind === 'empty') return { ...base, present_match: true };
-  return { ...base, string_match: stringMatcher(which) };
+  return { ...base, string_match: stringMatcher(which), ...(invert ? { treat_missing_header_as_empty: true } : {}) };
 }
 
 export interface MatchOptions {

@@ -211,6 +211,8 @@ ${SUBSETS_DR}`;
     { name: 'a header the request lacks', yaml: routes('{headers: {end-user: {exact: jason}}}'), expect: { version: { v1: 1 } } },
     { name: 'header presence ({})', yaml: routes('{headers: {end-user: {}}}'), request: { headers: { 'end-user': 'x' } }, expect: { version: { v2: 1 } } },
     { name: 'withoutHeaders', yaml: routes('{withoutHeaders: {end-user: {}}}'), expect: { version: { v2: 1 } } },
+    { name: 'withoutHeaders regex "*" is presence (Istio), not RE2', yaml: routes('{withoutHeaders: {end-user: {regex: "*"}}}'), request: { headers: { 'end-user': 'x' } }, expect: { version: { v1: 1 } } },
+    { name: 'withoutHeaders by value: a missing header counts as empty (treat_missing_header_as_empty)', yaml: routes('{withoutHeaders: {end-user: {regex: ".*"}}}'), expect: { version: { v1: 1 } } },
     { name: 'a header whose value is unknown cannot be decided', yaml: routes('{headers: {user-agent: {prefix: curl}}}'), request: { unknownHeaders: ['user-agent'] }, underived: /tests header user-agent, whose value the client sends but is not known/ },
     { name: 'method', yaml: routes('{method: {exact: POST}}'), expect: { version: { v1: 1 } } },
     { name: 'authority', yaml: routes('{authority: {prefix: helloworld.sample}}'), expect: { version: { v2: 1 } } },

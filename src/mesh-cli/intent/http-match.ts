@@ -87,11 +87,17 @@ export function matchesRequest(match: HTTPMatchRequest, request: IntentRequest, 
   if (match.method && !stringMatches(match.method, req.method, `${field}.method`)) return false;
   if (match.authority && !stringMatches(match.authority, req.authority, `${field}.authority`)) return false;
   if (match.scheme && !stringMatches(match.scheme, 'http', `${field}.scheme`)) return false;
+  // Istio: a header regex "*" is a wildcard meaning "present", not RE2; withoutHeaders treats a missing
+  // header as empty for value matches (treat_missing_header_as_empty).
+  const presence = (m: StringMatch): StringMatch => (m.regex === '*' && m.exact === undefined && m.prefix === undefined ? {} : m);
   for (const [name, m] of Object.entries(match.headers ?? {})) {
-    if (!stringMatches(m, headerValue(req, name, `${field}.headers.${name}`), `${field}.headers.${name}`)) return false;
+    if (!stringMatches(presence(m), headerValue(req, name, `${field}.headers.${name}`), `${field}.headers.${name}`)) return false;
   }
-  for (const [name, m] of Object.entries(match.withoutHeaders ?? {})) {
-    if (stringMatches(m, headerValue(req, name, `${field}.withoutHeaders.${name}`), `${field}.withoutHeaders.${name}`)) return false;
+  for (const [name, raw] of Object.entries(match.withoutHeaders ?? {})) {
+    const m = presence(raw);
+    const value = headerValue(req, name, `${field}.withoutHeaders.${name}`);
+    const valueMatch = m.exact !== undefined || m.prefix !== undefined || m.regex !== undefined;
+    if (stringMatches(m, value ?? (valueMatch ? '' : undefined), `${field}.withoutHeaders.${name}`)) return false;
   }
   for (const [name, m] of Object.entries(match.queryParams ?? {})) {
     const value = req.query.get(name) ?? undefined;
