@@ -37,7 +37,7 @@ const stringList = { type: 'array', items: { type: 'string' }, nullable: true };
 
 /**
  * Fields today's Istio serves that the package's (older) CRD schemas lack: HTTPRoute `mirrors` (1.19),
- * `rewrite.uriRegexRewrite` (1.18), AuthorizationPolicy `source.serviceAccounts` and
+ * `rewrite.uriRegexRewrite` (1.18), `corsPolicy.unmatchedPreflights` (1.22), AuthorizationPolicy `source.serviceAccounts` and
  * `notServiceAccounts` (1.23). Added where missing, so kubectl's strict field validation accepts them.
  */
 function withNewerFields(module: string, schema: JsonSchemaNode): JsonSchemaNode {
@@ -50,6 +50,8 @@ function withNewerFields(module: string, schema: JsonSchemaNode): JsonSchemaNode
         nullable: true,
         items: { type: 'object', required: ['destination'], properties: { destination: http.mirror, percentage: http.mirrorPercentage } },
       };
+      const cors = props(schema, 'spec', 'http', '[]', 'corsPolicy');
+      if (cors) cors.unmatchedPreflights ??= { type: 'string', nullable: true, enum: ['UNSPECIFIED', 'FORWARD', 'IGNORE'] };
       const rewrite = props(schema, 'spec', 'http', '[]', 'rewrite');
       if (rewrite) {
         rewrite.uriRegexRewrite ??= {
