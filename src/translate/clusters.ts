@@ -170,6 +170,24 @@ function baseCluster(name: string, service: ServiceView): Cluster {
   };
 }
 
+/**
+ * gRPC resolves one name per cluster (LOGICAL_DNS) and refuses STRICT_DNS: a DNS ServiceEntry of one
+ * endpoint becomes LOGICAL_DNS for proxyless clients; with several, the cluster is left out (its routes
+ * fail with UNAVAILABLE), reported. Returns whether the cluster is kept.
+ */
+function proxylessDns(ctx: TranslationContext, service: ServiceView, cluster: Cluster, cla: ClusterLoadAssignment): boolean {
+  const count = cla.endpoints.reduce((n, l) => n + l.lb_endpoints.length, 0);
+  if (count === 1) {
+    cluster.type = 'LOGICAL_DNS';
+    return true;
+  }
+  if (service.origin) {
+    ctx.problems.add(problemAt(service.origin, 'warning', 'unsupported-by-proxyless', 'spec.endpoints',
+      `proxyless gRPC clients resolve one name per cluster (LOGICAL_DNS); ${service.hostname} has ${count} DNS endpoints, so they get no cluster for it and its routes fail with UNAVAILABLE. Use one endpoint name.`));
+  }
+  return false;
+}
+
 export interface OutboundClusters {
   clusters: Cluster[];
   /** CLAs for EDS clusters (DNS clusters carry theirs inline). */
@@ -200,6 +218,7 @@ export function buildOutboundClusters(ctx: TranslationContext): OutboundClusters
         const policy = effectivePolicy(rule?.spec, v.subset, port.port);
         applyPolicy(ctx, cluster, policy, ref, v.field);
         const cla = loadAssignment(name, serviceEndpoints, portKey, v.labels);
+        if (service.discovery !== 'eds' && ctx.proxy?.kind === 'proxyless' && !proxylessDns(ctx, service, cluster, cla)) continue;
         if (service.discovery !== 'eds') cluster.load_assignment = cla;
         else endpoints.push(cla);
         clusters.push(cluster);

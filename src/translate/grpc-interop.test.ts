@@ -162,6 +162,25 @@ spec:
     decodeAll(resources);
   });
 
+  it('a DNS ServiceEntry of one name is a LOGICAL_DNS cluster grpc-js-xds accepts', () => {
+    const clusters = scenarioClusters(['destinationrule']);
+    for (const c of clusters) {
+      c.apply('sample', parseYaml(`apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: {name: dns}
+spec:
+  hosts: [api.dns.test]
+  ports: [{number: 8080, name: grpc, protocol: GRPC}]
+  resolution: DNS
+  endpoints: [{address: backend.dns.test}]
+`, 'dns entry'));
+    }
+    const resources = translate(buildSnapshot(clusters), { ...proxyFor(clusters[0].pod('sleep'), 'proxyless'), id: 'grpc' });
+    assert.deepEqual(resources.problems, []);
+    assert.equal(resources.clusters.find((c) => c.name === 'outbound|8080||api.dns.test')?.type, 'LOGICAL_DNS');
+    decodeAll(resources);
+  });
+
   it('sidecar and gateway resources pack into the real protos without losing a field', () => {
     const clusters = scenarioClusters(['destinationrule', 'gateway-canary']);
     const snapshot = buildSnapshot(clusters);

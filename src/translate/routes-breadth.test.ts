@@ -351,6 +351,21 @@ ${entry('selector-dns', `  hosts: [sel.test]
     for (const host of ['none.test', 'two.test', 'sel.test']) assert.equal(call(r, '/', host).outcome, 'no-virtual-host', host);
   });
 
+  it('proxyless clients: one DNS name becomes LOGICAL_DNS; several are reported and left out', () => {
+    const r = mesh(`${entry('one', `  hosts: [one.dns.test]
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  resolution: DNS
+`)}
+${entry('two', `  hosts: [two.dns.test]
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  resolution: DNS
+  endpoints: [{address: a.two.test}, {address: b.two.test}]
+`)}`).proxyless();
+    assert.deepEqual(brief(r), ['warning unsupported-by-proxyless ServiceEntry sample/two spec.endpoints']);
+    assert.equal(clusterOf(r, 'outbound|80||one.dns.test')?.type, 'LOGICAL_DNS');
+    assert.equal(clusterOf(r, 'outbound|80||two.dns.test'), undefined);
+  });
+
   it('exportTo: an entry exported elsewhere is not in this namespace\'s config', () => {
     const r = mesh(entry('hidden', `  hosts: [hidden.test]
   exportTo: [other]
