@@ -8,7 +8,7 @@ import type { Cluster, CorsPolicy, HttpConnectionManager, ProxyResources, Route 
 import { RETRY_PREVIOUS_PRIORITIES } from './http-routes.js';
 import { simulate } from './simulate.js';
 import { buildSnapshot, parseYaml, proxyFor, scenarioClusters } from './testdata/fixture.js';
-import { translate } from './translate.js';
+import { analyze, translate } from './translate.js';
 
 const HW = 'helloworld.sample.svc.cluster.local';
 
@@ -22,6 +22,7 @@ function mesh(yaml: string | Record<string, string>) {
     sidecar: () => translate(snapshot, proxyFor(clusters[0].pod('sleep'), 'sidecar')),
     router: () => translate(snapshot, proxyFor(clusters[0].pod('istio-ingressgateway'), 'router')),
     proxyless: () => translate(snapshot, { ...proxyFor(clusters[0].pod('sleep'), 'proxyless'), id: 'grpc' }),
+    analyze: () => analyze(snapshot),
   };
 }
 
@@ -236,6 +237,15 @@ describe('delegate VirtualServices (Istio MergeHTTPRoutes)', () => {
     for (const path of ['/missing', '/hosts', '/hidden', '/other', '/api/nested']) {
       assert.deepEqual(call(r, path).clusters.map((c) => c.name), [`outbound|5000||${HW}`], path);
     }
+  });
+
+  it('analyze: a delegate is checked through its root; one no root names is reported', () => {
+    const leaf = delegateVs('hw-api', `  - match: [{uri: {prefix: /api/v1}}]
+    route: [{destination: {host: helloworld, subset: v1}}]
+`);
+    assert.deepEqual(mesh(`${root}${leaf}`).analyze().filter((p) => p.kind === 'VirtualService'), []);
+    const orphan = mesh(`${root}${leaf}${delegateVs('orphan', '  - route: [{destination: {host: helloworld}}]\n')}`).analyze();
+    assert.deepEqual(orphan.filter((p) => p.kind === 'VirtualService').map((p) => `${p.severity} ${p.code} ${p.name} ${p.field}`), ['warning invalid-delegate orphan spec.hosts']);
   });
 
   it('a delegate\'s short host names resolve in the delegate\'s namespace', () => {

@@ -282,6 +282,14 @@ export function analyze(snapshot: MeshSnapshot): Problem[] {
     if (vs.spec.tls && vs.spec.tls.length > 0) {
       ctx.problems.add(problemAt(ref, 'warning', 'unsupported', 'spec.tls', 'TLS routes are not translated (only http routes are); they are ignored.'));
     }
+    if ((vs.spec.hosts ?? []).length === 0) {
+      // A delegate: analysed through the roots that merge it (translate/delegates.ts), never on its own.
+      if (!delegatedTo(ctx, vs)) {
+        ctx.problems.add(problemAt(ref, 'warning', 'invalid-delegate', 'spec.hosts',
+          'this VirtualService has no hosts, so it only routes as a delegate, and no VirtualService delegates to it; it routes nothing. Add hosts, or a root route with delegate naming it.'));
+      }
+      continue;
+    }
     const gateways = virtualServiceGateways(vs);
     const meshBound = gateways.includes('mesh');
     if (meshBound) {
@@ -306,6 +314,12 @@ export function analyze(snapshot: MeshSnapshot): Problem[] {
     meshVirtualHosts(ctx, { id: `analyze~${namespace}`, kind: 'sidecar', namespace, cluster: '', labels: {}, ip: '0.0.0.0' });
   }
   return attributeDerivedProblems([...ctx.problems.list(), ...(snapshot.ingressProblems ?? [])], snapshot);
+}
+
+/** Does some root VirtualService delegate to `delegate`? */
+function delegatedTo(ctx: TranslationContext, delegate: { name: string; namespace: string }): boolean {
+  return ctx.virtualServices.some((root) =>
+    (root.spec.http ?? []).some((h) => h.delegate?.name === delegate.name && (h.delegate.namespace || root.namespace) === delegate.namespace));
 }
 
 /** For analysis: the service a mesh VirtualService is about when it names exactly one (the port default). */
