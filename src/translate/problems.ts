@@ -6,7 +6,8 @@
 export type ConfigKind = 'VirtualService' | 'DestinationRule' | 'Gateway' | 'ServiceEntry' | 'Pod' | 'Ingress';
 
 export interface Problem {
-  severity: 'error' | 'warning';
+  /** `info`: not wrong, but worth knowing (what applies where it differs from Istio). */
+  severity: 'error' | 'warning' | 'info';
   /** A stable, greppable identifier, e.g. 'unknown-subset'. */
   code: ProblemCode;
   kind: ConfigKind;
@@ -40,7 +41,11 @@ export type ProblemCode =
   | 'config-diverges-between-clusters'
   | 'subset-selects-nothing'
   /** An Istio annotation on a pod that does not parse (Istio's IST0125 InvalidAnnotation). */
-  | 'invalid-annotation';
+  | 'invalid-annotation'
+  /** Locality failover acts on readiness without outlierDetection (Istio's would do nothing). */
+  | 'locality-failover-by-readiness'
+  /** A localityLbSetting that changes nothing: every endpoint sits in one locality. */
+  | 'locality-lb-no-effect';
 
 /** Collects problems once each (the same VirtualService route is seen for many vhosts and proxies). */
 export class ProblemLog {

@@ -66,7 +66,7 @@ export function serviceEntryServices(
           `STATIC resolution needs IP addresses, got "${address}"; use resolution DNS for host names.`));
         return;
       }
-      const [region = '', zone = ''] = (w.locality ?? '').split('/');
+      const [region = '', zone = '', subZone = ''] = (w.locality ?? '').split('/');
       const portMap: Record<string, number> = {};
       for (const p of ports) portMap[endpointPortKey(p)] = (p.name ? w.ports?.[p.name] : undefined) ?? (typeof p.targetPort === 'number' ? p.targetPort : p.port);
       endpoints.push({
@@ -75,7 +75,7 @@ export function serviceEntryServices(
         address,
         ports: portMap,
         labels: w.labels ?? {},
-        locality: { region, zone },
+        locality: { region, zone, ...(subZone ? { subZone } : {}) },
         ready: true,
         namespace: entry.namespace,
         hasSidecar: false,

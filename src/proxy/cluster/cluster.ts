@@ -11,6 +11,7 @@ import type { EndpointPool } from '../upstream/types.js';
 import { isHealthy, type Host } from './host.js';
 import { createLoadBalancer, type LoadBalancer } from './lb.js';
 import { isEjected, recordOutcome } from './outlier.js';
+import { chooseLocality, choosePriorityHosts } from './priority-select.js';
 
 export interface ClusterDeps {
   clock: Clock;
@@ -83,8 +84,9 @@ export class ClusterRuntime {
   }
 
   /**
-   * Picks a host for one attempt: healthy (HEALTHY/UNKNOWN), not ejected, in the best priority that has
-   * any. A retry with the previous_hosts predicate passes the hosts tried so far as `avoid`: as Envoy,
+   * Picks a host for one attempt, as Envoy: a priority by the priority load (health of each priority,
+   * spill-over, panic), then a locality by weight when the cluster balances by locality, then a host.
+   * A retry with the previous_hosts predicate passes the hosts tried so far as `avoid`: as Envoy,
    * a selection that lands on one of them is re-done up to `reselections` times, and the last one
    * stands when every re-selection lands on a tried host too.
    */
@@ -98,20 +100,21 @@ export class ClusterRuntime {
     const now = this.deps.clock.now();
     const hosts = this.hostList;
     if (hosts.length === 0) return undefined;
-    // The common case, checked without allocating: every host usable, one priority.
+    // The common case, checked without allocating: every host usable, one priority, no locality weights.
     const priority = hosts[0].endpoint.priority;
-    let allUsable = true;
+    let allUsable = !this.specValue.localityWeighted;
     for (const h of hosts) {
-      if (!isHealthy(h) || isEjected(h, now) || h.endpoint.priority !== priority) {
-        allUsable = false;
-        break;
-      }
+      if (!allUsable) break;
+      if (!isHealthy(h) || isEjected(h, now) || h.endpoint.priority !== priority) allUsable = false;
     }
     if (allUsable) return this.lb.pick(hosts);
-    const eligible = hosts.filter((h) => isHealthy(h) && !isEjected(h, now));
-    if (eligible.length === 0) return undefined;
-    const best = Math.min(...eligible.map((h) => h.endpoint.priority));
-    return this.lb.pick(eligible.filter((h) => h.endpoint.priority === best));
+    const usable = (h: Host) => isHealthy(h) && !isEjected(h, now);
+    const candidates = choosePriorityHosts(hosts, usable, this.specValue.panicThresholdPercent, this.deps.random);
+    if (!candidates || candidates.hosts.length === 0) return undefined;
+    if (candidates.panic || !this.specValue.localityWeighted) return this.lb.pick(candidates.hosts);
+    const inLocality = chooseLocality(candidates.hosts, candidates.all, this.deps.random);
+    // No locality with weight and healthy hosts: Envoy falls back to the priority's healthy hosts.
+    return this.lb.pick(inLocality ?? candidates.hosts);
   }
 
   /** Feeds outlier detection: `failed` is a 5xx or a connect failure / reset (consecutive_5xx counts both). */
