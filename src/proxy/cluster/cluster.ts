@@ -23,6 +23,8 @@ export interface ClusterDeps {
 export class ClusterRuntime {
   private hostList: Host[] = [];
   private lb: LoadBalancer;
+  /** Per host subset (priority, panic or healthy, locality): its own balancer state, as Envoy keeps one per host source. */
+  private readonly subsetLbs = new Map<string, LoadBalancer>();
 
   constructor(
     private specValue: Cluster,
@@ -55,7 +57,10 @@ export class ClusterRuntime {
   updateSpec(spec: Cluster): void {
     const old = this.specValue;
     this.specValue = spec;
-    if (old.lbPolicy !== spec.lbPolicy) this.lb = createLoadBalancer(spec.lbPolicy, this.deps.random);
+    if (old.lbPolicy !== spec.lbPolicy) {
+      this.lb = createLoadBalancer(spec.lbPolicy, this.deps.random);
+      this.subsetLbs.clear();
+    }
     if (old.http2 !== spec.http2 || old.connectTimeoutMs !== spec.connectTimeoutMs) {
       for (const h of this.hostList) {
         this.retire(h.pool, 'protocol or connect timeout changed');
@@ -111,10 +116,21 @@ export class ClusterRuntime {
     const usable = (h: Host) => isHealthy(h) && !isEjected(h, now);
     const candidates = choosePriorityHosts(hosts, usable, this.specValue.panicThresholdPercent, this.deps.random);
     if (!candidates || candidates.hosts.length === 0) return undefined;
-    if (candidates.panic || !this.specValue.localityWeighted) return this.lb.pick(candidates.hosts);
+    const source = `${candidates.priority}|${candidates.panic ? 'all' : 'healthy'}`;
+    if (candidates.panic || !this.specValue.localityWeighted) return this.subsetLb(source).pick(candidates.hosts);
     const inLocality = chooseLocality(candidates.hosts, candidates.all, this.deps.random);
     // No locality with weight and healthy hosts: Envoy falls back to the priority's healthy hosts.
-    return this.lb.pick(inLocality ?? candidates.hosts);
+    if (!inLocality) return this.subsetLb(source).pick(candidates.hosts);
+    return this.subsetLb(`${source}|${inLocality.locality}`).pick(inLocality.hosts);
+  }
+
+  private subsetLb(key: string): LoadBalancer {
+    let lb = this.subsetLbs.get(key);
+    if (!lb) {
+      lb = createLoadBalancer(this.specValue.lbPolicy, this.deps.random);
+      this.subsetLbs.set(key, lb);
+    }
+    return lb;
   }
 
   /** Feeds outlier detection: `failed` is a 5xx or a connect failure / reset (consecutive_5xx counts both). */

@@ -6,6 +6,7 @@ import type { Host } from './host.js';
 import { choosePriority, effectiveLocalityWeight, priorityLoad } from './priority-load.js';
 
 export interface PriorityHosts {
+  priority: number;
   /** The hosts to balance over: the priority's usable hosts, or all of them in panic. */
   hosts: Host[];
   /** Every host of the chosen priority (locality weights scale by their health). */
@@ -26,11 +27,11 @@ export function choosePriorityHosts(hosts: readonly Host[], usable: (h: Host) =>
   const { load, panic } = priorityLoad(levels.map((l) => ({ hosts: l.all.length, healthy: l.usable.length })), panicThresholdPercent);
   const chosen = choosePriority(load, random());
   const level = levels[chosen];
-  return { hosts: panic[chosen] ? level.all : level.usable, all: level.all, panic: panic[chosen] };
+  return { priority: chosen, hosts: panic[chosen] ? level.all : level.usable, all: level.all, panic: panic[chosen] };
 }
 
 /** The usable hosts of one locality, chosen by effective locality weight; undefined when no locality qualifies. */
-export function chooseLocality(usable: readonly Host[], all: readonly Host[], random: () => number): Host[] | undefined {
+export function chooseLocality(usable: readonly Host[], all: readonly Host[], random: () => number): { locality: string; hosts: Host[] } | undefined {
   const localities = new Map<string, { weight: number; hosts: number; usable: Host[] }>();
   const keyOf = (h: Host) => `${h.endpoint.locality.region}/${h.endpoint.locality.zone}/${h.endpoint.locality.subZone}`;
   for (const h of all) {
@@ -40,13 +41,13 @@ export function chooseLocality(usable: readonly Host[], all: readonly Host[], ra
     localities.set(key, entry);
   }
   for (const h of usable) localities.get(keyOf(h))?.usable.push(h);
-  const weighted = [...localities.values()].map((l) => ({ hosts: l.usable, weight: effectiveLocalityWeight(l.weight, l.hosts, l.usable.length) })).filter((l) => l.weight > 0);
+  const weighted = [...localities].map(([locality, l]) => ({ locality, hosts: l.usable, weight: effectiveLocalityWeight(l.weight, l.hosts, l.usable.length) })).filter((l) => l.weight > 0);
   const total = weighted.reduce((s, l) => s + l.weight, 0);
   if (total === 0) return undefined;
   let r = random() * total;
   for (const l of weighted) {
-    if (r < l.weight) return l.hosts;
+    if (r < l.weight) return l;
     r -= l.weight;
   }
-  return weighted[weighted.length - 1].hosts;
+  return weighted[weighted.length - 1];
 }
