@@ -62,9 +62,9 @@ export const HOSTILE: Record<string, string> = {
  * One route to cluster `lb` whose load assignment is hand-written: localities with priorities, weights
  * and health (`name:UNHEALTHY`), and the cluster's extra fields (common_lb_config...).
  */
-export function withLocalities(localities: CaseLocality[], clusterExtra: Res = {}): () => CaseResources {
+export function withLocalities(localities: CaseLocality[], clusterExtra: Res = {}, routeExtra: Res = {}): () => CaseResources {
   return () => {
     const upstreams = localities.flatMap((l) => l.hosts.map((h) => h.split(':')[0]!));
-    return { ...handWritten([tagged('all', { prefix: '/' }, 'lb')], { lb: upstreams }, { lb: clusterExtra })(), localities: { lb: localities } };
+    return { ...handWritten([tagged('all', { prefix: '/' }, 'lb', routeExtra)], { lb: upstreams }, { lb: clusterExtra })(), localities: { lb: localities } };
   };
 }

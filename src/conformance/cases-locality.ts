@@ -6,6 +6,14 @@ import type { ConformanceCase } from './case.js';
 import { withLocalities } from './case-builders.js';
 
 const LOCALITY_WEIGHTED = { common_lb_config: { locality_weighted_lb_config: {} } };
+/** Retries of 5xx, leaving the priorities tried every `every` attempts (Istio's retryRemoteLocalities writes 2). */
+const retryRemote = (every: number) => ({
+  retry_policy: {
+    retry_on: '5xx',
+    num_retries: { value: 2 },
+    retry_priority: { name: 'envoy.retry_priorities.previous_priorities', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig', update_frequency: every } },
+  },
+});
 const request = { path: '/' };
 
 export const LOCALITY_CASES: ConformanceCase[] = [
@@ -69,4 +77,13 @@ export const LOCALITY_CASES: ConformanceCase[] = [
     resources: withLocalities([{ zone: 'one', weight: 1, hosts: ['a', 'b'] }, { zone: 'three', weight: 3, hosts: ['c'] }]),
     distribution: { request, count: 300, weights: { 'upstream:a': 1, 'upstream:b': 1, 'upstream:c': 1 } },
   },
+  ...[1, 2].map((every): ConformanceCase => ({
+    name: `locality: retry_priority previous_priorities (update_frequency ${every}): a retry leaves a failing priority 0 for priority 1`,
+    resources: withLocalities([{ zone: 'near', hosts: ['broken'] }, { zone: 'far', priority: 1, hosts: ['a'] }], {}, retryRemote(every)),
+    requests: Array.from({ length: 4 }, () => request),
+    check: (o, target) => {
+      if (o.status !== 200 || o.upstream !== 'a') throw new Error(`${target}: expected the retry to reach priority 1 (upstream a), got ${o.status} from ${o.upstream}`);
+      if (o.upstreamSaw?.attempt !== 1) throw new Error(`${target}: upstream a saw attempt ${o.upstreamSaw?.attempt}`);
+    },
+  })),
 ];

@@ -26,6 +26,7 @@ export const TYPE_URL = {
   router: 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router',
   fault: 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault',
   previousHostsPredicate: 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate',
+  previousPriorities: 'type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig',
   stringValue: 'type.googleapis.com/google.protobuf.StringValue',
 } as const;
 
@@ -118,6 +119,8 @@ export interface RetryPolicy {
   retry_host_predicate?: RetryHostPredicate[];
   /** How often host selection is re-attempted when a predicate rejects the host (Envoy's default: 1). */
   host_selection_retry_max_attempts?: number;
+  /** previous_priorities: retries leave the priorities (localities) already tried. */
+  retry_priority?: { name: string; typed_config: { '@type': string; update_frequency: number } };
 }
 
 export interface RequestMirrorPolicy {

@@ -173,6 +173,8 @@ function retryPolicy(retries: HTTPRetry | undefined, field: string, problems: Ro
   if (perTry) policy.per_try_timeout = perTry;
   policy.retry_host_predicate = [RETRY_PREVIOUS_HOSTS];
   policy.host_selection_retry_max_attempts = DEFAULT_RETRY_POLICY.host_selection_retry_max_attempts;
+  // Istio: every second attempt leaves the priorities tried so far (the caller's locality first).
+  if (retries.retryRemoteLocalities) policy.retry_priority = { name: 'envoy.retry_priorities.previous_priorities', typed_config: { '@type': TYPE_URL.previousPriorities, update_frequency: 2 } };
   return policy;
 }
 

@@ -37,6 +37,8 @@ export interface SimulatedEndpoint {
   healthy: boolean;
   cluster?: string;
   zone?: string;
+  /** The locality's priority (0 is tried first). */
+  priority: number;
 }
 
 export interface SimulationResult {
@@ -138,6 +140,7 @@ function endpointsOf(resources: ProxyResources, cluster: Cluster): SimulatedEndp
         healthy: (lb.health_status ?? 'HEALTHY') === 'HEALTHY',
         cluster: memberCluster && 'string_value' in memberCluster ? memberCluster.string_value : undefined,
         zone: locality.locality?.zone,
+        priority: locality.priority ?? 0,
       });
     }
   }

@@ -4,7 +4,8 @@
 // cluster-1 only; when cluster-1's v1 pods go away (the Deployment scaled to 0: what a rollout gone
 // wrong or a drained node looks like to the mesh, and the pods are not restarted behind the test's back
 // as killed processes would be), its requests move to cluster-2 within 5 s with < 1 % failed, and
-// return local once the pods are back. Requests are sent from the host through the sleep pod's
+// return local once the pods are back. Retries may leave the locality (retryRemoteLocalities), so
+// requests in flight while the pods stop are retried remotely. Requests are sent from the host through the sleep pod's
 // sidecar (its outbound HTTP proxy port, as the app's http_proxy), one at a time, each timestamped.
 
 import { after, before, describe, test } from 'node:test';
@@ -24,6 +25,8 @@ interface Answer {
   at: number;
   status: number;
   instance: string;
+  /** What a failed request got (status and body start, or the error). */
+  failure?: string;
 }
 
 const ruleYaml = (outlierDetection: boolean) => `apiVersion: networking.istio.io/v1
@@ -37,6 +40,22 @@ spec:
       localityLbSetting:
         failoverPriority: [topology.istio.io/cluster]
 ${outlierDetection ? '    outlierDetection: {consecutive5xxErrors: 1, interval: 1s, baseEjectionTime: 30s, maxEjectionPercent: 100}\n' : ''}`;
+
+/**
+ * Retries that may leave the caller's locality (Istio's retryRemoteLocalities: Envoy's
+ * previous_priorities, every second attempt), on resets too: the requests in flight while cluster-1's
+ * pods stop, before their endpoints are UNHEALTHY at the caller, are retried in cluster-2. Without it
+ * both retries go to cluster-1's (stopping) pods and those requests fail.
+ */
+const RETRY_REMOTE = `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: helloworld}
+spec:
+  hosts: [helloworld.sample.svc.cluster.local]
+  http:
+  - route: [{destination: {host: helloworld.sample.svc.cluster.local}}]
+    retries: {attempts: 2, retryOn: "connect-failure,refused-stream,reset,503", retryRemoteLocalities: true}
+`;
 
 /** GET through a sidecar's outbound HTTP proxy port (absolute-form, as curl with http_proxy sends it). */
 function viaSidecar(sidecar: string, agent: Agent): Promise<{ status: number; body: string }> {
@@ -63,7 +82,7 @@ function load(sidecar: string, gapMs = 5): { answers: Answer[]; stop(): Promise<
     while (!stopped) {
       const at = Date.now();
       const { status, body } = await viaSidecar(sidecar, agent);
-      answers.push({ at, status, instance: ANSWER.exec(body.trim())?.[1] ?? '' });
+      answers.push({ at, status, instance: ANSWER.exec(body.trim())?.[1] ?? '', ...(status === 200 ? {} : { failure: `${status} ${body.trim().slice(0, 100)}` }) });
       await sleep(gapMs);
     }
   })();
@@ -81,14 +100,15 @@ function load(sidecar: string, gapMs = 5): { answers: Answer[]; stop(): Promise<
  * From `from` on: when the answers settled on `settled` instances for good (the first request from
  * which every later one is answered by them, until `to`), and how many failed on the way.
  */
-function settle(answers: readonly Answer[], from: number, to: number, settled: (instance: string) => boolean): { afterMs: number | undefined; requests: number; failed: number } {
+function settle(answers: readonly Answer[], from: number, to: number, settled: (instance: string) => boolean): { afterMs: number | undefined; requests: number; failed: number; failures: string[] } {
   const window = answers.filter((a) => a.at >= from && a.at < to);
   let start: number | undefined;
   for (let i = window.length - 1; i >= 0; i--) {
     if (window[i].status !== 200 || !settled(window[i].instance)) break;
     start = window[i].at;
   }
-  return { afterMs: start === undefined ? undefined : start - from, requests: window.length, failed: window.filter((a) => a.status !== 200).length };
+  const failures = window.filter((a) => a.status !== 200);
+  return { afterMs: start === undefined ? undefined : start - from, requests: window.length, failed: failures.length, failures: failures.map((a) => `+${a.at - from} ms: ${a.failure}`) };
 }
 
 describe(`locality failover across clusters (${E2E_DATA_PLANE} data plane)`, { timeout: 600_000 }, () => {
@@ -124,6 +144,7 @@ describe(`locality failover across clusters (${E2E_DATA_PLANE} data plane)`, { t
       await env.kubectlOk(ctx, ['scale', 'deployment', '-n', 'sample', 'helloworld-v1', '--replicas=2']);
     }
     await env.kubectlOk('cluster-1', ['apply', '-n', 'sample', '-f', join(scenarioDir(), 'sleep.yaml')]);
+    for (const ctx of CONTEXTS) await env.kubectlOk(ctx, ['apply', '-n', 'sample', '-f', '-'], RETRY_REMOTE);
     for (const ctx of CONTEXTS) await env.waitPodsReady(ctx, 'sample', 'app=helloworld,version=v1', 2, 90_000);
     await env.waitPodsReady('cluster-1', 'sample', 'app=sleep', 2, 90_000);
     sleepIp = (await env.kubectlOk('cluster-1', ['get', 'pods', '-n', 'sample', '-l', 'app=sleep', '-o', 'jsonpath={.items[0].status.podIP}'])).trim();
@@ -170,10 +191,10 @@ describe(`locality failover across clusters (${E2E_DATA_PLANE} data plane)`, { t
 
       const out = settle(run.answers, t0, tBack, (i) => remote.has(i));
       const back = settle(run.answers, tBack, Date.now(), (i) => i !== '' && !remote.has(i));
-      const backFromReady = back.afterMs === undefined ? undefined : back.afterMs - (ready - tBack);
       const line = `${E2E_DATA_PLANE}, ${variant}: failover to cluster-2 ${out.afterMs ?? 'never'} ms after the scale-down, ` +
         `${out.failed} of ${out.requests} requests failed (${((100 * out.failed) / Math.max(1, out.requests)).toFixed(2)} %); ` +
-        `back local ${backFromReady ?? 'never'} ms after cluster-1's pods were ready, ${back.failed} of ${back.requests} failed on the way back`;
+        `back local ${back.afterMs ?? 'never'} ms after the scale-up (pods seen ready after ${ready - tBack} ms), ${back.failed} of ${back.requests} failed on the way back` +
+        `${[...out.failures, ...back.failures].length > 0 ? `; failures: ${[...out.failures, ...back.failures].join('; ')}` : ''}`;
       t.diagnostic(line);
       console.log(`  ${line}`);
       assert.ok(out.afterMs !== undefined && out.afterMs < 5_000, line);

@@ -91,30 +91,32 @@ export class ClusterRuntime {
   /**
    * Picks a host for one attempt, as Envoy: a priority by the priority load (health of each priority,
    * spill-over, panic), then a locality by weight when the cluster balances by locality, then a host.
-   * A retry with the previous_hosts predicate passes the hosts tried so far as `avoid`: as Envoy,
+   * A retry with the previous_hosts predicate passes the hosts tried so far as `avoid` (and with
+   * previous_priorities, the priorities to leave): as Envoy,
    * a selection that lands on one of them is re-done up to `reselections` times, and the last one
    * stands when every re-selection lands on a tried host too.
    */
-  pick(avoid?: ReadonlySet<string>, reselections = 0): Host | undefined {
-    let host = this.pickOnce();
-    for (let i = 0; i < reselections && host !== undefined && avoid?.has(host.key); i++) host = this.pickOnce();
+  pick(avoid?: ReadonlySet<string>, reselections = 0, excludedPriorities?: ReadonlySet<number>): Host | undefined {
+    let host = this.pickOnce(excludedPriorities);
+    for (let i = 0; i < reselections && host !== undefined && avoid?.has(host.key); i++) host = this.pickOnce(excludedPriorities);
     return host;
   }
 
-  private pickOnce(): Host | undefined {
+  /** `excludedPriorities`: a retry's previous_priorities, whose load goes to the other priorities. */
+  private pickOnce(excludedPriorities?: ReadonlySet<number>): Host | undefined {
     const now = this.deps.clock.now();
     const hosts = this.hostList;
     if (hosts.length === 0) return undefined;
     // The common case, checked without allocating: every host usable, one priority, no locality weights.
     const priority = hosts[0].endpoint.priority;
-    let allUsable = !this.specValue.localityWeighted;
+    let allUsable = !this.specValue.localityWeighted && !excludedPriorities?.size;
     for (const h of hosts) {
       if (!allUsable) break;
       if (!isHealthy(h) || isEjected(h, now) || h.endpoint.priority !== priority) allUsable = false;
     }
     if (allUsable) return this.lb.pick(hosts);
     const usable = (h: Host) => isHealthy(h) && !isEjected(h, now);
-    const candidates = choosePriorityHosts(hosts, usable, this.specValue.panicThresholdPercent, this.deps.random);
+    const candidates = choosePriorityHosts(hosts, usable, this.specValue.panicThresholdPercent, this.deps.random, excludedPriorities);
     if (!candidates || candidates.hosts.length === 0) return undefined;
     const source = `${candidates.priority}|${candidates.panic ? 'all' : 'healthy'}`;
     if (candidates.panic || !this.specValue.localityWeighted) return this.subsetLb(source).pick(candidates.hosts);

@@ -2,7 +2,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { choosePriority, effectiveLocalityWeight, priorityLoad } from './priority-load.js';
+import { choosePriority, effectiveLocalityWeight, excludePriorities, priorityLoad } from './priority-load.js';
 
 const pct = (healthyPercent: number) => ({ hosts: 100, healthy: healthyPercent });
 
@@ -38,4 +38,14 @@ test('choosePriority walks the cumulative load; locality weight scales by 1.4 x 
   assert.equal(effectiveLocalityWeight(10, 4, 2), 7);
   assert.equal(effectiveLocalityWeight(10, 4, 3), 10);
   assert.equal(effectiveLocalityWeight(10, 0, 0), 0);
+});
+
+test('previous_priorities: a retry\'s load leaves the tried priorities; none healthy left -> all eligible again', () => {
+  const levels = [pct(100), pct(50), pct(100)];
+  const original = priorityLoad(levels).load;
+  assert.deepEqual(original, [100, 0, 0]);
+  assert.deepEqual(excludePriorities(levels, original, new Set([0])), [0, 70, 30]);
+  assert.deepEqual(excludePriorities(levels, original, new Set([0, 1])), [0, 0, 100]);
+  assert.deepEqual(excludePriorities([pct(100), pct(0)], [100, 0], new Set([0])), [100, 0]);
+  assert.deepEqual(excludePriorities([pct(0), pct(0)], [100, 0], new Set([0])), [100, 0]);
 });

@@ -92,3 +92,30 @@ export function effectiveLocalityWeight(weight: number, hosts: number, healthy: 
   if (hosts === 0) return 0;
   return weight * Math.min(1, (OVERPROVISIONING_FACTOR / 100) * (healthy / hosts));
 }
+
+/**
+ * A retry's priority load with previous_priorities (Envoy's PreviousPrioritiesRetryPriority): the
+ * load goes to the priorities not tried yet, by their health; when none of those is healthy, every
+ * priority is eligible again; when none at all is, the original load stands.
+ */
+export function excludePriorities(levels: readonly PriorityHealth[], original: readonly number[], excluded: ReadonlySet<number>): number[] {
+  const healths = levels.map(health);
+  let adjusted = healths.map((h, i) => (excluded.has(i) ? 0 : h));
+  let total = Math.min(100, adjusted.reduce((s, h) => s + h, 0));
+  if (total === 0) {
+    adjusted = healths;
+    total = Math.min(100, adjusted.reduce((s, h) => s + h, 0));
+    if (total === 0) return [...original];
+  }
+  const load = new Array<number>(levels.length).fill(0);
+  let remaining = 100;
+  // Envoy repeats the pass until rounding leaves nothing over (each pass gives at least 1 %).
+  while (remaining > 0) {
+    for (let i = 0; i < adjusted.length; i++) {
+      const delta = Math.min(remaining, Math.floor((adjusted[i] * 100) / total));
+      load[i] += delta;
+      remaining -= delta;
+    }
+  }
+  return load;
+}

@@ -3,7 +3,7 @@
 // (with locality_weighted_lb_config) a locality by its effective weight.
 
 import type { Host } from './host.js';
-import { choosePriority, effectiveLocalityWeight, priorityLoad } from './priority-load.js';
+import { choosePriority, effectiveLocalityWeight, excludePriorities, priorityLoad } from './priority-load.js';
 
 export interface PriorityHosts {
   priority: number;
@@ -14,8 +14,14 @@ export interface PriorityHosts {
   panic: boolean;
 }
 
-/** The hosts of the priority a request goes to; undefined without hosts. */
-export function choosePriorityHosts(hosts: readonly Host[], usable: (h: Host) => boolean, panicThresholdPercent: number, random: () => number): PriorityHosts | undefined {
+/** The hosts of the priority a request goes to; undefined without hosts. `excluded`: a retry's previous priorities. */
+export function choosePriorityHosts(
+  hosts: readonly Host[],
+  usable: (h: Host) => boolean,
+  panicThresholdPercent: number,
+  random: () => number,
+  excluded?: ReadonlySet<number>,
+): PriorityHosts | undefined {
   const levels: Array<{ all: Host[]; usable: Host[] }> = [];
   for (const h of hosts) {
     const p = h.endpoint.priority;
@@ -24,8 +30,9 @@ export function choosePriorityHosts(hosts: readonly Host[], usable: (h: Host) =>
     if (usable(h)) levels[p].usable.push(h);
   }
   if (levels.length === 0) return undefined;
-  const { load, panic } = priorityLoad(levels.map((l) => ({ hosts: l.all.length, healthy: l.usable.length })), panicThresholdPercent);
-  const chosen = choosePriority(load, random());
+  const health = levels.map((l) => ({ hosts: l.all.length, healthy: l.usable.length }));
+  const { load, panic } = priorityLoad(health, panicThresholdPercent);
+  const chosen = choosePriority(excluded?.size ? excludePriorities(health, load, excluded) : load, random());
   const level = levels[chosen];
   return { priority: chosen, hosts: panic[chosen] ? level.all : level.usable, all: level.all, panic: panic[chosen] };
 }

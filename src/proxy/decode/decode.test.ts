@@ -99,7 +99,7 @@ test('route: weighted clusters, retry policy, timeout default 15 s, per-route fa
   assert.deepEqual(second.fault, { delay: { fraction: 0.5, delayMs: 5 }, abort: undefined });
 });
 
-test('route: the previous_hosts retry predicate and host selection attempts (Envoy default 1); other predicates refused', () => {
+test('route: the previous_hosts retry predicate, host selection attempts (Envoy default 1), previous_priorities; other predicates and priorities refused', () => {
   const decode = (retry: Record<string, unknown>) => decodeRouteTable(routeConfig('rc', [{ name: 'vh', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'a', retry_policy: { retry_on: '5xx', ...retry } } }] }]));
   const istio = decode({ retry_host_predicate: [RETRY_PREVIOUS_HOSTS], host_selection_retry_max_attempts: 5 });
   assert.ok(istio.ok, JSON.stringify(!istio.ok && istio.error));
@@ -113,15 +113,21 @@ test('route: the previous_hosts retry predicate and host selection attempts (Env
   assert.ok(plainAction.kind === 'forward');
   assert.equal(plainAction.retry?.avoidPreviousHosts, false);
   assert.equal(plainAction.retry?.hostSelectionRetries, 1);
+  assert.equal(plainAction.retry?.previousPrioritiesEvery, 0);
+  const priorities = decode({ retry_priority: { name: 'envoy.retry_priorities.previous_priorities', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig', update_frequency: 2 } } });
+  assert.ok(priorities.ok, JSON.stringify(!priorities.ok && priorities.error));
+  const prioritiesAction = priorities.value.virtualHosts[0]!.routes[0]!.action;
+  assert.ok(prioritiesAction.kind === 'forward');
+  assert.equal(prioritiesAction.retry?.previousPrioritiesEvery, 2);
   const other = decode({
     retry_host_predicate: [{ name: 'envoy.retry_host_predicates.omit_canary_hosts', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.host.omit_canary_hosts.v3.OmitCanaryHostsPredicate' } }],
-    retry_priority: { name: 'envoy.retry_priorities.previous_priorities' },
+    retry_priority: { name: 'envoy.retry_priorities.other', typed_config: { '@type': 'type.googleapis.com/other.Priority' } },
   });
   assert.ok(!other.ok);
   const at = 'virtual_hosts[0].routes[0].route.retry_policy';
   assert.deepEqual(other.error, [
     `${at}.retry_host_predicate[0]: retry host predicate type.googleapis.com/envoy.extensions.retry.host.omit_canary_hosts.v3.OmitCanaryHostsPredicate is not implemented (only envoy.retry_host_predicates.previous_hosts)`,
-    `${at}.retry_priority: retry priorities are not implemented`,
+    `${at}.retry_priority: retry priority type.googleapis.com/other.Priority is not implemented (only envoy.retry_priorities.previous_priorities)`,
   ]);
 });
 

@@ -79,8 +79,27 @@ export function decodeRetryPolicy(o: Obj, path: string, p: Problems): RetryPolic
 const PREVIOUS_HOSTS = 'envoy.retry_host_predicates.previous_hosts';
 const PREVIOUS_HOSTS_TYPE = 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate';
 
-/** retry_host_predicate (previous_hosts only: others are refused) and host_selection_retry_max_attempts. */
-function decodeHostSelection(o: Obj, path: string, p: Problems): Pick<RetryPolicy, 'avoidPreviousHosts' | 'hostSelectionRetries'> {
+const PREVIOUS_PRIORITIES = 'envoy.retry_priorities.previous_priorities';
+const PREVIOUS_PRIORITIES_TYPE = 'type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig';
+
+/** retry_priority: previous_priorities only (others are refused); its update_frequency (> 0). */
+function decodeRetryPriority(o: Obj, path: string, p: Problems): number {
+  const rp = obj(o, 'retry_priority', path, p);
+  if (!rp) return 0;
+  const rpPath = join(path, 'retry_priority');
+  const typed = obj(rp, 'typed_config', rpPath, p);
+  const type = typed && str(typed, '@type', join(rpPath, 'typed_config'), p);
+  if (type !== PREVIOUS_PRIORITIES_TYPE && !(type === undefined && str(rp, 'name', rpPath, p) === PREVIOUS_PRIORITIES)) {
+    p.add(rpPath, `retry priority ${type ?? str(rp, 'name', rpPath, p) ?? '(unnamed)'} is not implemented (only ${PREVIOUS_PRIORITIES})`);
+    return 0;
+  }
+  const every = (typed && num(typed, 'update_frequency', join(rpPath, 'typed_config'), p)) ?? 0;
+  if (!Number.isInteger(every) || every <= 0) p.add(join(rpPath, 'typed_config.update_frequency'), `must be greater than 0, got ${every}`);
+  return every;
+}
+
+/** retry_host_predicate (previous_hosts only: others are refused), host_selection_retry_max_attempts, retry_priority. */
+function decodeHostSelection(o: Obj, path: string, p: Problems): Pick<RetryPolicy, 'avoidPreviousHosts' | 'hostSelectionRetries' | 'previousPrioritiesEvery'> {
   let avoidPreviousHosts = false;
   for (const { value, path: pPath } of objs(o, 'retry_host_predicate', path, p)) {
     const typed = obj(value, 'typed_config', pPath, p);
@@ -88,9 +107,8 @@ function decodeHostSelection(o: Obj, path: string, p: Problems): Pick<RetryPolic
     if (type === PREVIOUS_HOSTS_TYPE || (type === undefined && str(value, 'name', pPath, p) === PREVIOUS_HOSTS)) avoidPreviousHosts = true;
     else p.add(pPath, `retry host predicate ${type ?? str(value, 'name', pPath, p) ?? '(unnamed)'} is not implemented (only ${PREVIOUS_HOSTS})`);
   }
-  if (o['retry_priority'] !== undefined && o['retry_priority'] !== null) p.add(join(path, 'retry_priority'), 'retry priorities are not implemented');
   const hostSelectionRetries = num(o, 'host_selection_retry_max_attempts', path, p) ?? 1;
-  return { avoidPreviousHosts, hostSelectionRetries: Math.max(0, hostSelectionRetries) };
+  return { avoidPreviousHosts, hostSelectionRetries: Math.max(0, hostSelectionRetries), previousPrioritiesEvery: decodeRetryPriority(o, path, p) };
 }
 
 function decodeMatch(o: Obj, path: string, p: Problems): RouteMatch {

@@ -78,6 +78,11 @@ export interface RetryPolicy {
   avoidPreviousHosts: boolean;
   /** host_selection_retry_max_attempts: how often a rejected selection is re-done (Envoy's default 1). */
   hostSelectionRetries: number;
+  /**
+   * envoy.retry_priorities.previous_priorities update_frequency: every that many attempts, later ones
+   * leave the priorities tried so far (0: no retry priority).
+   */
+  previousPrioritiesEvery: number;
 }
 
 export interface WeightedCluster {

@@ -118,6 +118,10 @@ export async function forward(cluster: ClusterRuntime, req: ForwardRequest, deps
   const maxAttempts = 1 + (req.retry && !(req.body && !Buffer.isBuffer(req.body)) ? req.retry.numRetries : 0);
   let last: { outcome: AttemptOutcome; host: Host | undefined } | undefined;
   let attempts = 0;
+  // previous_priorities: the priorities of the attempts so far, left every `previousPrioritiesEvery` attempts.
+  const every = req.retry?.previousPrioritiesEvery ?? 0;
+  const attemptedPriorities: number[] = [];
+  let excludedPriorities: Set<number> | undefined;
 
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     if (attempt > 1) {
@@ -125,7 +129,10 @@ export async function forward(cluster: ClusterRuntime, req: ForwardRequest, deps
       if (req.retry) await sleep(clock, retryBackoffMs(req.retry, attempt - 2, deps.random), overall);
     }
     if (overall.aborted) break;
-    const host = cluster.pick(tried, req.retry?.hostSelectionRetries);
+    if (every > 0 && attemptedPriorities.length >= every && attemptedPriorities.length % every === 0) {
+      excludedPriorities = new Set([...(excludedPriorities ?? []), ...attemptedPriorities]);
+    }
+    const host = cluster.pick(tried, req.retry?.hostSelectionRetries, excludedPriorities);
     if (!host) {
       if (!last) {
         cleanup();
@@ -134,6 +141,7 @@ export async function forward(cluster: ClusterRuntime, req: ForwardRequest, deps
       break;
     }
     if (maxAttempts > 1 && req.retry?.avoidPreviousHosts) (tried ??= new Set()).add(host.key);
+    if (every > 0) attemptedPriorities.push(host.endpoint.priority);
     attempts++;
     const perTryMs = req.retry && req.retry.perTryTimeoutMs > 0 ? req.retry.perTryTimeoutMs : 0;
     if (req.expectedTimeoutHeader) setExpectedTimeout(req.headers, perTryMs, req.timeoutMs, clock.now() - start);
