@@ -49,7 +49,9 @@ function checkRule(ctx: TranslationContext, rule: IstioObject<DestinationRule>):
       ctx.problems.add(problemAt(ref, 'info', 'locality-failover-by-readiness', field,
         'locality failover applies without outlierDetection: endpoints in the caller\'s locality get priority 0, and traffic moves ' +
           'to the next priority as they stop being ready (Kubernetes readiness). Istio would not fail over at all without ' +
-          'outlierDetection (istio#48084). Add outlierDetection to also fail over from endpoints that answer with errors while ready.'));
+          'outlierDetection (istio#48084). Requests in flight while local endpoints stop, before they are marked unready, ' +
+          'fail unless retries may leave the locality (VirtualService retries.retryRemoteLocalities: true); add outlierDetection ' +
+          'to also fail over from endpoints that answer with errors while ready.'));
     }
   }
 }

@@ -86,6 +86,24 @@ describe('locality load balancing in translation', () => {
     ]);
   });
 
+  it('retryRemoteLocalities: Envoy\'s previous_priorities retry priority, every second attempt (as Istio)', () => {
+    const vs = `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: helloworld}
+spec:
+  hosts: [helloworld]
+  http:
+  - route: [{destination: {host: helloworld}}]
+    retries: {attempts: 2, retryRemoteLocalities: true}
+`;
+    const routed = simulate(mesh(vs).sleep(0), { listenerPort: 'http_proxy', host: 'helloworld.sample:5000', path: '/hello' });
+    const action = routed.routeEntry && 'route' in routed.routeEntry ? routed.routeEntry.route : undefined;
+    assert.deepEqual(action?.retry_policy?.retry_priority, {
+      name: 'envoy.retry_priorities.previous_priorities',
+      typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig', update_frequency: 2 },
+    });
+  });
+
   it('the proxy\'s locality: its pod\'s topology labels win over its endpoints\' (the node\'s)', () => {
     const m = mesh(rule('    loadBalancer: {localityLbSetting: {enabled: true}}'));
     const proxy = { ...proxyFor(m.clusters[0]!.pod('sleep'), 'sidecar'), locality: { region: 'local', zone: 'cluster-2' } };
