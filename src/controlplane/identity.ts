@@ -9,7 +9,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { checkProxyConfig, type GatewayTopology } from '../config/proxy-config.js';
 import type { Locality, ProxyIdentity, ProxyKind } from '../registry/model.js';
 import { appAddressFor, sidecarFrontsApp } from '../registry/build.js';
-import { podLocality, REGION_LABEL, ZONE_LABEL } from '../registry/locality.js';
+import { podLocality, ZONE_LABEL } from '../registry/locality.js';
 import type { XdsNode } from '../xds/protos.js';
 import { structToPlain } from '../xds/status.js';
 
@@ -83,12 +83,12 @@ function nodeLocality(node: XdsNode): Locality | undefined {
 }
 
 /**
- * A pod's topology labels override its node's locality. Without them the locality stays unknown here
- * (the node's zone is not read): the translator takes the locality of the proxy's own endpoints.
+ * A pod whose labels name its zone has that locality. Otherwise it stays unknown here (the node's zone
+ * is not read): the translator takes the locality of the proxy's own endpoints, which the registry
+ * made from the same labels and the EndpointSlice's zone.
  */
 function labelLocality(labels: Record<string, string>): Locality | undefined {
-  if (labels[REGION_LABEL] === undefined && labels[ZONE_LABEL] === undefined) return undefined;
-  return podLocality(labels, '');
+  return labels[ZONE_LABEL] === undefined ? undefined : podLocality(labels, labels[ZONE_LABEL]);
 }
 
 /**
