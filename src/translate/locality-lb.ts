@@ -14,8 +14,8 @@ import type { DestinationRule, LocalityLbSetting, TrafficPolicy } from '../confi
 import type { Locality, MeshEndpoint } from '../registry/model.js';
 import { REGION_LABEL, SUBZONE_LABEL, ZONE_LABEL } from '../registry/locality.js';
 
+/** The member cluster as a failoverPriority label (the network label, topology.istio.io/network, is read from the pod's labels). */
 export const CLUSTER_LABEL = 'topology.istio.io/cluster';
-export const NETWORK_LABEL = 'topology.istio.io/network';
 
 /** What a proxy's locality load balancing reads of it. */
 export interface ProxyTopology {
@@ -28,9 +28,8 @@ export interface ProxyTopology {
 
 /** How locality load balancing applies to one cluster. */
 export interface LocalityLbPlan {
+  /** The rule's setting, or `{}` for Istio's default (locality LB on mesh-wide) under outlierDetection. */
   setting: LocalityLbSetting;
-  /** Why it applies: the rule wrote a localityLbSetting, or Istio's default (outlierDetection present). */
-  source: 'written' | 'outlier-default';
   /** Envoy's `locality_weighted_lb_config` (Istio sets it for distribute, failover and failoverPriority). */
   localityWeighted: boolean;
 }
@@ -41,10 +40,10 @@ export function localityLbPlan(policy: TrafficPolicy): LocalityLbPlan | undefine
   if (setting?.enabled === false) return undefined;
   if (setting === undefined) {
     // Istio's mesh default (localityLbSetting enabled) takes effect with outlierDetection only.
-    return policy.outlierDetection ? { setting: {}, source: 'outlier-default', localityWeighted: false } : undefined;
+    return policy.outlierDetection ? { setting: {}, localityWeighted: false } : undefined;
   }
   const localityWeighted = (setting.distribute?.length ?? 0) > 0 || (setting.failover?.length ?? 0) > 0 || (setting.failoverPriority?.length ?? 0) > 0;
-  return { setting, source: 'written', localityWeighted };
+  return { setting, localityWeighted };
 }
 
 /** Every traffic policy a DestinationRule writes (top level, subsets, their port-level settings) with its field path. */
