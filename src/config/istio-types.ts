@@ -154,8 +154,17 @@ export interface LoadBalancerSettings {
     maglev?: { tableSize?: number };
     minimumRingSize?: number;
   };
-  localityLbSetting?: unknown;
+  localityLbSetting?: LocalityLbSetting;
   warmupDurationSecs?: string;
+}
+
+/** networking.v1alpha3.LocalityLoadBalancerSetting: localities are `region/zone/subzone`, `*` a wildcard. */
+export interface LocalityLbSetting {
+  distribute?: Array<{ from?: string; to?: Record<string, number> }>;
+  failover?: Array<{ from?: string; to?: string }>;
+  /** Label names (optionally `name=value`) in order of importance. */
+  failoverPriority?: string[];
+  enabled?: boolean;
 }
 
 export interface ConnectionPoolSettings {

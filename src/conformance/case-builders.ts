@@ -2,7 +2,7 @@
 // requests.
 
 import type { CaseRequest } from './case.js';
-import { clustersOf, oneHost, type CaseResources } from './resources.js';
+import { clustersOf, oneHost, type CaseLocality, type CaseResources } from './resources.js';
 
 export type Res = Record<string, unknown>;
 
@@ -57,3 +57,14 @@ export const HOSTILE: Record<string, string> = {
   'x-forwarded-proto': 'https',
 };
 
+
+/**
+ * One route to cluster `lb` whose load assignment is hand-written: localities with priorities, weights
+ * and health (`name:UNHEALTHY`), and the cluster's extra fields (common_lb_config...).
+ */
+export function withLocalities(localities: CaseLocality[], clusterExtra: Res = {}, routeExtra: Res = {}): () => CaseResources {
+  return () => {
+    const upstreams = localities.flatMap((l) => l.hosts.map((h) => h.split(':')[0]!));
+    return { ...handWritten([tagged('all', { prefix: '/' }, 'lb', routeExtra)], { lb: upstreams }, { lb: clusterExtra })(), localities: { lb: localities } };
+  };
+}

@@ -28,6 +28,8 @@ describe('conformance: the meshwork proxy answers as Envoy does', { skip: envoyP
       ['broken', { status: 500 }],
       ['h2', { protocol: 'h2c' }],
       ['grpc', { protocol: 'grpc' }],
+      ['d', {}],
+      ['e', {}],
       // Reached by name: DNS clusters resolve 'localhost' to it.
       ['local', { host: '127.0.0.1' }],
     ] as const;

@@ -23,6 +23,17 @@ export interface CaseResources {
   endpoints: Record<string, string[]>;
   /** Fields merged into the listener's HttpConnectionManager (use_remote_address, ...). */
   hcm?: Res;
+  /** Hand-written load assignments (localities, priorities, health) for some clusters; `endpoints` still lists their upstreams. */
+  localities?: Record<string, CaseLocality[]>;
+}
+
+/** One locality of a hand-written load assignment. */
+export interface CaseLocality {
+  zone: string;
+  priority?: number;
+  weight?: number;
+  /** Upstream names; `name:UNHEALTHY` (or another health status) sets the endpoint's health_status. */
+  hosts: string[];
 }
 
 export interface UpstreamAddress {
@@ -58,6 +69,11 @@ export function targetResources(res: CaseResources, listen: UpstreamAddress, ups
     ...r,
     virtual_hosts: [...((r['virtual_hosts'] as Res[] | undefined) ?? []), { name: `marker-${marker}`, domains: [`marker-${marker}.invalid`], routes: [] }],
   }));
+  const lbEndpoint = (host: string) => {
+    const [name = '', health] = host.split(':');
+    const a = upstreams(name);
+    return { endpoint: { address: { socket_address: { address: a.host, port_value: a.port } } }, ...(health ? { health_status: health } : {}) };
+  };
   // DNS clusters carry their endpoints inline, by name: the test upstream on 127.0.0.1 is 'localhost'.
   const dnsNames = new Set(res.clusters.filter((c) => c['type'] === 'STRICT_DNS' || c['type'] === 'LOGICAL_DNS').map((c) => String(c['name'])));
   const clusters = res.clusters.map((c) => {
@@ -71,15 +87,12 @@ export function targetResources(res: CaseResources, listen: UpstreamAddress, ups
   });
   const endpoints = Object.entries(res.endpoints).filter(([cluster]) => !dnsNames.has(cluster)).map(([cluster, names]) => ({
     cluster_name: cluster,
-    endpoints: [
-      {
-        locality: { region: 'local', zone: 'conformance', sub_zone: `case-${marker}` },
-        lb_endpoints: names.map((n) => {
-          const a = upstreams(n);
-          return { endpoint: { address: { socket_address: { address: a.host, port_value: a.port } } } };
-        }),
-      },
-    ],
+    endpoints: (res.localities?.[cluster] ?? [{ zone: 'conformance', hosts: names }]).map((l) => ({
+      locality: { region: 'local', zone: l.zone, sub_zone: `case-${marker}` },
+      lb_endpoints: l.hosts.map(lbEndpoint),
+      ...(l.priority ? { priority: l.priority } : {}),
+      ...(l.weight ? { load_balancing_weight: { value: l.weight } } : {}),
+    })),
   }));
   const listener = httpListener(LISTENER_NAME, listen.host, listen.port, ROUTE_NAME);
   if (res.hcm) {

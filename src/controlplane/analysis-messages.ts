@@ -38,6 +38,8 @@ const TYPES: Record<ProblemCode, MessageType> = {
   'config-diverges-between-clusters': { code: 'MW0003', name: 'ConfigDivergesBetweenClusters' },
   'subset-selects-nothing': { code: 'MW0004', name: 'SubsetSelectsNoEndpoints' },
   'invalid-annotation': { code: 'IST0125', name: 'InvalidAnnotation' },
+  'locality-failover-by-readiness': { code: 'MW0005', name: 'LocalityFailoverByReadiness' },
+  'locality-lb-no-effect': { code: 'MW0006', name: 'LocalityLbSettingHasNoEffect' },
   'invalid-delegate': { code: 'MW0013', name: 'InvalidDelegate' },
 };
 

@@ -17,7 +17,7 @@ export const ANALYSIS_CONDITION = 'AnalysisMessages';
 
 export interface AnalysisMessageBase {
   type: { name: string; code: string };
-  level: 'ERROR' | 'WARNING';
+  level: 'ERROR' | 'WARNING' | 'INFO';
   documentationUrl?: string;
 }
 
@@ -40,12 +40,12 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 export function validationMessage(p: Problem): AnalysisMessageBase {
   const type = messageType(p.code);
   const url = documentationUrl(type);
-  return { type: { name: type.name, code: type.code }, level: p.severity === 'error' ? 'ERROR' : 'WARNING', ...(url ? { documentationUrl: url } : {}) };
+  return { type: { name: type.name, code: type.code }, level: p.severity === 'error' ? 'ERROR' : p.severity === 'warning' ? 'WARNING' : 'INFO', ...(url ? { documentationUrl: url } : {}) };
 }
 
 /** `Error [IST0101] subset "v3" ... (at spec.http[0].route[1].destination.subset)` */
 function findingLine(p: Problem): string {
-  return `${p.severity === 'error' ? 'Error' : 'Warning'} [${messageType(p.code).code}] ${p.message}${p.field ? ` (at ${p.field})` : ''}`;
+  return `${p.severity === 'error' ? 'Error' : p.severity === 'warning' ? 'Warning' : 'Info'} [${messageType(p.code).code}] ${p.message}${p.field ? ` (at ${p.field})` : ''}`;
 }
 
 function analysisCondition(findings: readonly Problem[], previous: IstioCondition | undefined, now: Date): IstioCondition {

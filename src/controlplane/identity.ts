@@ -7,8 +7,9 @@
 
 import type { V1Pod } from '@kubernetes/client-node';
 import { checkProxyConfig, type GatewayTopology } from '../config/proxy-config.js';
-import type { ProxyIdentity, ProxyKind } from '../registry/model.js';
+import type { Locality, ProxyIdentity, ProxyKind } from '../registry/model.js';
 import { appAddressFor, sidecarFrontsApp } from '../registry/build.js';
+import { podLocality, ZONE_LABEL } from '../registry/locality.js';
 import type { XdsNode } from '../xds/protos.js';
 import { structToPlain } from '../xds/status.js';
 
@@ -59,6 +60,7 @@ export function proxyIdentity(node: XdsNode, ctx: IdentityContext): ProxyIdentit
   const fronted = kind === 'sidecar' && (pod === undefined || sidecarFrontsApp(pod));
   const appIp = fronted ? appAddressFor(ip) : undefined;
   const gatewayTopology = kind === 'router' ? gatewayTopologyOf(metadata['PROXY_CONFIG']) : undefined;
+  const locality = nodeLocality(node) ?? labelLocality(labels);
   return {
     id,
     kind,
@@ -69,7 +71,24 @@ export function proxyIdentity(node: XdsNode, ctx: IdentityContext): ProxyIdentit
     ...(appIp ? { appIp } : {}),
     ...(podName ? { podName } : {}),
     ...(gatewayTopology ? { gatewayTopology } : {}),
+    ...(locality ? { locality } : {}),
   };
+}
+
+/** The bootstrap's node.locality wins, as in Istio. */
+function nodeLocality(node: XdsNode): Locality | undefined {
+  const { region = '', zone = '', sub_zone: subZone = '' } = node.locality ?? {};
+  if (region === '' && zone === '') return undefined;
+  return { region, zone, ...(subZone ? { subZone } : {}) };
+}
+
+/**
+ * A pod whose labels name its zone has that locality. Otherwise it stays unknown here (the node's zone
+ * is not read): the translator takes the locality of the proxy's own endpoints, which the registry
+ * made from the same labels and the EndpointSlice's zone.
+ */
+function labelLocality(labels: Record<string, string>): Locality | undefined {
+  return labels[ZONE_LABEL] === undefined ? undefined : podLocality(labels, labels[ZONE_LABEL]);
 }
 
 /**

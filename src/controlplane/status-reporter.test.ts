@@ -146,13 +146,14 @@ test('a VirtualService naming an undefined subset gets IST0101 in its status; fi
   await until('MW0004 on the DestinationRule', async () => codes((await statusOf('destinationrule', 'helloworld')).status).join() === 'WARNING MW0004 SubsetSelectsNoEndpoints', 5_000);
 });
 
-test('a DestinationRule field the translator ignores (localityLbSetting) is a finding in its status', { timeout: 30_000 }, async () => {
+test('what a localityLbSetting does here (and that one cluster leaves it nothing to do) are findings in its status', { timeout: 30_000 }, async () => {
   await kubectl(['apply', '-f', '-'], VS(['v1', 'v2']));
   await kubectl(['apply', '-f', '-'], DR({ subsets: ['v1', 'v2'], locality: true }));
   let dr: Awaited<ReturnType<typeof statusOf>> | undefined;
-  await until('MW0001 on the DestinationRule', async () => codes((dr = await statusOf('destinationrule', 'helloworld')).status).join() === 'WARNING MW0001 UnsupportedField', 5_000, () => JSON.stringify(dr));
+  const expected = 'INFO MW0005 LocalityFailoverByReadiness,WARNING MW0006 LocalityLbSettingHasNoEffect';
+  await until('MW0005 and MW0006 on the DestinationRule', async () => codes((dr = await statusOf('destinationrule', 'helloworld')).status).join() === expected, 5_000, () => JSON.stringify(dr));
   assert.equal(dr?.status?.observedGeneration, dr?.generation);
-  assert.match(dr?.status?.conditions?.[0]?.message ?? '', /locality load balancing .* \(at spec\.trafficPolicy\.loadBalancer\.localityLbSetting\)$/);
+  assert.match(dr?.status?.conditions?.[0]?.message ?? '', /^Info \[MW0005\] locality failover applies without outlierDetection.*\(at spec\.trafficPolicy\.loadBalancer\.localityLbSetting\)\nWarning \[MW0006\] every endpoint this setting governs runs in locality local\/cluster-1 of cluster cluster-1/);
   assert.equal((await statusOf('virtualservice', 'helloworld')).status, undefined);
 
   await kubectl(['apply', '-f', '-'], DR({ subsets: ['v1', 'v2'] }));

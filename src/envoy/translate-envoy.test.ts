@@ -27,7 +27,7 @@ metadata: {name: helloworld}
 spec:
   host: helloworld
   trafficPolicy:
-    loadBalancer: {simple: LEAST_REQUEST}
+    loadBalancer: {simple: LEAST_REQUEST, localityLbSetting: {distribute: [{from: "local/*", to: {"local/cluster-1": 70, "local/cluster-2": 30}}]}}
     connectionPool: {tcp: {maxConnections: 100, connectTimeout: 2s}, http: {http1MaxPendingRequests: 10, http2MaxRequests: 50, maxRetries: 4}}
     outlierDetection: {consecutive5xxErrors: 3, consecutiveGatewayErrors: 2, interval: 5s, baseEjectionTime: 30s, maxEjectionPercent: 50}
   subsets:
@@ -36,6 +36,7 @@ spec:
     trafficPolicy: {loadBalancer: {simple: RANDOM}}
   - name: v2
     labels: {version: v2}
+    trafficPolicy: {loadBalancer: {localityLbSetting: {failoverPriority: [topology.istio.io/cluster], failover: [{from: local, to: other}]}}}
 ---
 apiVersion: networking.istio.io/v1beta1
 kind: VirtualService
@@ -61,7 +62,7 @@ spec:
     - destination: {host: helloworld, subset: v2}
       weight: 25
     timeout: 2.5s
-    retries: {attempts: 3, perTryTimeout: 500ms, retryOn: "gateway-error,connect-failure,503"}
+    retries: {attempts: 3, perTryTimeout: 500ms, retryOn: "gateway-error,connect-failure,503", retryRemoteLocalities: true}
     rewrite: {uri: /v2/hello, authority: backend}
     mirror: {host: sleep}
     mirrorPercentage: {value: 50}

@@ -28,7 +28,7 @@ export function messageCode(code: ProblemCode): string {
 
 /** `Error [IST0101] (VirtualService sample/helloworld) message (spec.http[0]...)` */
 export function formatProblem(p: Problem): string {
-  const level = p.severity === 'error' ? 'Error' : 'Warning';
+  const level = p.severity === 'error' ? 'Error' : p.severity === 'warning' ? 'Warning' : 'Info';
   return `${level} [${messageCode(p.code)}] (${p.kind} ${p.namespace}/${p.name}) ${p.message}${p.field ? ` (at ${p.field})` : ''}`;
 }
 

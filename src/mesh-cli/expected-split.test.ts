@@ -77,6 +77,19 @@ describe('expected split from a config_dump', () => {
     assert.match(split.notes.join('\n'), /outbound\|5000\|v2\|helloworld.* does not exist .*20\.0% of requests fail with 503/);
   });
 
+  it('locality priorities: the caller\'s own cluster takes all while ready, the other cluster once it is not (proxy dump)', () => {
+    const withLocality = (s: MeshSnapshot): MeshSnapshot => ({
+      ...s,
+      destinationRules: [{ name: 'helloworld', namespace: 'sample', cluster: 'cluster-1', spec: { host: 'helloworld', trafficPolicy: { loadBalancer: { localityLbSetting: { failoverPriority: ['topology.istio.io/cluster'] } } } } }],
+    });
+    const local = scenario([], withLocality);
+    const split = expectedSplit(asProxyResources(parseConfigDump(proxyDump(local.resources))), HELLO, local.directory);
+    assert.deepEqual(rounded(groupShares(split, 'cluster')), { 'cluster-1': 1 });
+    assert.match(split.notes.join('\n'), /endpoints in 2 priorities \(locality load balancing\)/);
+    const failing = scenario([], (s) => withLocality({ ...s, endpoints: s.endpoints.map((e) => (e.cluster === 'cluster-1' && e.labels.app === 'helloworld' ? { ...e, ready: false } : e)) }));
+    assert.deepEqual(rounded(groupShares(expectedSplit(failing.resources, HELLO, failing.directory), 'cluster')), { 'cluster-2': 1 });
+  });
+
   it('a host no route serves is an error that names how far the walk got', () => {
     const { resources } = scenario([]);
     assert.throws(() => expectedSplit(resources, { host: 'nosuch.sample:5000', path: '/' }, undefined), /does not route nosuch\.sample:5000\/: no-virtual-host \(listener .*, route config http_proxy\)/);

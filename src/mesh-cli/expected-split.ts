@@ -2,9 +2,11 @@
 // the config as Envoy would (listener -> route -> weighted clusters -> endpoints, with the translator's
 // simulator), then give every endpoint its share: the route weight of its Envoy cluster divided among
 // that cluster's endpoints. Envoy's default balancers (round robin, random, least request) spread
-// evenly over healthy hosts; when fewer than the panic threshold (50%) are healthy, over all hosts.
+// evenly over healthy hosts; when fewer than the panic threshold (50%) are healthy, over all hosts;
+// endpoints in several priorities (locality load balancing) get Envoy's priority load.
 // Endpoints are then grouped by what an answer can tell: version, member cluster, instance.
 
+import { DEFAULT_PANIC_THRESHOLD, effectiveLocalityWeight, priorityLoad } from '../proxy/cluster/priority-load.js';
 import { simulate, type SimulatedEndpoint } from '../translate/simulate.js';
 import type { ProxyResources } from '../translate/envoy-types.js';
 import type { EndpointDirectory } from './registry.js';
@@ -56,17 +58,45 @@ export function subsetOf(envoyCluster: string): string | undefined {
   return parts.length === 4 && parts[0] === 'outbound' && parts[2] !== '' ? parts[2] : undefined;
 }
 
-function panicThreshold(resources: ProxyResources, envoyCluster: string): number {
+function lbConfig(resources: ProxyResources, envoyCluster: string): { panicThreshold: number; localityWeighted: boolean } {
   const cluster = resources.clusters.find((c) => c.name === envoyCluster);
-  return cluster?.common_lb_config?.healthy_panic_threshold?.value ?? 50;
+  return {
+    panicThreshold: cluster?.common_lb_config?.healthy_panic_threshold?.value ?? DEFAULT_PANIC_THRESHOLD,
+    localityWeighted: cluster?.common_lb_config?.locality_weighted_lb_config !== undefined,
+  };
 }
 
-/** The endpoints Envoy balances over: healthy ones, or all of them in panic mode. */
-function balancedEndpoints(endpoints: SimulatedEndpoint[], thresholdPercent: number): { used: SimulatedEndpoint[]; panic: boolean } {
-  const healthy = endpoints.filter((e) => e.healthy);
-  if (endpoints.length === 0) return { used: [], panic: false };
-  const panic = (healthy.length / endpoints.length) * 100 < thresholdPercent;
-  return { used: panic ? endpoints : healthy, panic };
+/**
+ * The endpoints Envoy balances over and each one's fraction of the cluster's requests: the priority
+ * load (health x 1.4 per priority, spill-over), then within a priority its healthy endpoints, or all
+ * of them in panic; with locality weights, each locality by its weight scaled by its health.
+ */
+function balancedEndpoints(endpoints: SimulatedEndpoint[], lb: { panicThreshold: number; localityWeighted: boolean }): { used: Array<{ endpoint: SimulatedEndpoint; fraction: number }>; panic: boolean } {
+  const levels: SimulatedEndpoint[][] = [];
+  for (const e of endpoints) (levels[e.priority] ??= []).push(e);
+  for (let i = 0; i < levels.length; i++) levels[i] ??= [];
+  const { load, panic } = priorityLoad(levels.map((l) => ({ hosts: l.length, healthy: l.filter((e) => e.healthy).length })), lb.panicThreshold);
+  const used: Array<{ endpoint: SimulatedEndpoint; fraction: number }> = [];
+  levels.forEach((level, p) => {
+    const share = (load[p] ?? 0) / 100;
+    const candidates = panic[p] ? level : level.filter((e) => e.healthy);
+    if (share === 0 || candidates.length === 0) return;
+    if (panic[p] || !lb.localityWeighted) {
+      for (const endpoint of candidates) used.push({ endpoint, fraction: share / candidates.length });
+      return;
+    }
+    const localities = new Map<string, { weight: number; all: number; healthy: SimulatedEndpoint[] }>();
+    for (const e of level) {
+      const l = localities.get(e.locality) ?? { weight: e.localityWeight, all: 0, healthy: [] };
+      l.all++;
+      if (e.healthy) l.healthy.push(e);
+      localities.set(e.locality, l);
+    }
+    const effective = [...localities.values()].map((l) => ({ ...l, eff: effectiveLocalityWeight(l.weight, l.all, l.healthy.length) }));
+    const total = effective.reduce((sum, l) => sum + l.eff, 0);
+    for (const l of effective) for (const endpoint of l.healthy) if (total > 0 && l.eff > 0) used.push({ endpoint, fraction: (share * l.eff) / total / l.healthy.length });
+  });
+  return { used, panic: panic.some((inPanic, p) => inPanic && (load[p] ?? 0) > 0) };
 }
 
 export function expectedSplit(resources: ProxyResources, request: SplitRequest, directory: EndpointDirectory | undefined): ExpectedSplit {
@@ -90,14 +120,15 @@ export function expectedSplit(resources: ProxyResources, request: SplitRequest, 
       notes.push(`${target.name} does not exist (no Cluster, e.g. a subset no DestinationRule defines): its ${(targetShare * 100).toFixed(1)}% of requests fail with 503`);
       continue;
     }
-    const { used, panic } = balancedEndpoints(target.endpoints, panicThreshold(resources, target.name));
+    const { used, panic } = balancedEndpoints(target.endpoints, lbConfig(resources, target.name));
     if (used.length === 0) {
       failShare += targetShare;
       notes.push(`${target.name} has no endpoints: its ${(targetShare * 100).toFixed(1)}% of requests fail`);
       continue;
     }
-    if (panic) notes.push(`${target.name}: fewer than the panic threshold of endpoints are healthy: traffic spreads over all ${used.length}`);
-    for (const e of used) {
+    if (panic) notes.push(`${target.name}: fewer than the panic threshold of endpoints are healthy: traffic spreads over all of a priority's endpoints`);
+    if (target.endpoints.some((e) => e.priority > 0)) notes.push(`${target.name}: endpoints in ${new Set(target.endpoints.map((e) => e.priority)).size} priorities (locality load balancing): shares follow Envoy's priority load`);
+    for (const { endpoint: e, fraction } of used) {
       const known = directory?.byAddress(e.address, e.cluster);
       const version = known?.labels.version ?? subsetOf(target.name);
       const memberCluster = e.cluster ?? known?.cluster;
@@ -107,7 +138,7 @@ export function expectedSplit(resources: ProxyResources, request: SplitRequest, 
         ...(memberCluster ? { memberCluster } : {}),
         ...(known?.podName ? { pod: known.podName } : {}),
         ...(version ? { version } : {}),
-        share: targetShare / used.length,
+        share: targetShare * fraction,
       });
     }
   }

@@ -8,8 +8,9 @@ import type { DestinationRule, Gateway, ServiceEntry, VirtualService } from '../
 import { PROXY_CONFIG_ANNOTATION } from '../config/proxy-config.js';
 import type { IngressMeshSettings } from '../ingress/class.js';
 import { convertIngresses } from '../ingress/convert.js';
+import { podLocality } from './locality.js';
 import type { Problem } from '../translate/problems.js';
-import { stableJson, type IstioObject, type MeshEndpoint, type MeshService, type MeshServicePort, type MeshSnapshot, type PodAnnotation } from './model.js';
+import { stableJson, type IstioObject, type Locality, type MeshEndpoint, type MeshService, type MeshServicePort, type MeshSnapshot, type PodAnnotation } from './model.js';
 
 /** What one member cluster's informers hold. */
 export interface ClusterObjects {
@@ -71,9 +72,6 @@ export interface BuildResult {
 
 export const SIDECAR_CONTAINER = 'istio-proxy';
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
-const REGION_LABEL = 'topology.kubernetes.io/region';
-const ZONE_LABEL = 'topology.kubernetes.io/zone';
-const DEFAULT_REGION = 'local';
 
 export function buildMeshSnapshot(input: BuildInput): BuildResult {
   const domainSuffix = input.domainSuffix ?? 'cluster.local';
@@ -267,9 +265,8 @@ export function appAddressFor(podIp: string): string | undefined {
   return `${parts[0]}.${parts[1]}.${parts[2] + 128}.${parts[3]}`;
 }
 
-function locality(pod: V1Pod | undefined, sliceZone: string | undefined, clusterId: string): { region: string; zone: string } {
-  const labels = pod?.metadata?.labels ?? {};
-  return { region: labels[REGION_LABEL] ?? DEFAULT_REGION, zone: labels[ZONE_LABEL] ?? sliceZone ?? clusterId };
+function locality(pod: V1Pod | undefined, sliceZone: string | undefined, clusterId: string): Locality {
+  return podLocality(pod?.metadata?.labels ?? {}, sliceZone ?? clusterId);
 }
 
 function istioObjects<Spec>(raw: readonly KubeIstioObject[], cluster: string, kind: string, notes: BuildNotes): IstioObject<Spec>[] {

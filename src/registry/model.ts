@@ -30,6 +30,13 @@ export interface MeshService {
   clusterIPs?: Record<string, string>;
 }
 
+/** Where a workload runs: `region/zone/subzone` in Istio's locality strings. */
+export interface Locality {
+  region: string;
+  zone: string;
+  subZone?: string;
+}
+
 export interface MeshEndpoint {
   /** The FQDN of the service this endpoint backs. */
   hostname: string;
@@ -40,7 +47,7 @@ export interface MeshEndpoint {
   /** Endpoint (target) port per service port: keyed by the service port name, or String(port) when unnamed. */
   ports: Record<string, number>;
   labels: Record<string, string>;
-  locality: { region: string; zone: string };
+  locality: Locality;
   ready: boolean;
   podName?: string;
   namespace: string;
@@ -130,6 +137,8 @@ export interface ProxyIdentity {
   /** Where the app listens when a sidecar sits in front of it. */
   appIp?: string;
   podName?: string;
+  /** Where the proxy runs (its pod's topology labels, or its node's locality), when known. */
+  locality?: Locality;
   /** A gateway's ProxyConfig gatewayTopology (its node metadata PROXY_CONFIG); Istio's defaults when absent. */
   gatewayTopology?: GatewayTopology;
 }

@@ -15,6 +15,7 @@ import type {
   OutlierDetection,
 } from './envoy-types.js';
 import { loadAssignment } from './endpoints.js';
+import { localityLbPlan } from './locality-lb.js';
 import { endpointPortKey, labelsMatch, outboundClusterName } from './names.js';
 import { problemAt, type ConfigRef } from './problems.js';
 
@@ -217,7 +218,10 @@ export function buildOutboundClusters(ctx: TranslationContext): OutboundClusters
         const cluster = baseCluster(name, service);
         const policy = effectivePolicy(rule?.spec, v.subset, port.port);
         applyPolicy(ctx, cluster, policy, ref, v.field);
-        const cla = loadAssignment(name, serviceEndpoints, portKey, v.labels);
+        const plan = localityLbPlan(policy);
+        if (plan?.localityWeighted) cluster.common_lb_config = { ...cluster.common_lb_config, locality_weighted_lb_config: {} };
+        const localityLb = plan && ctx.topology ? { plan, proxy: ctx.topology } : undefined;
+        const cla = loadAssignment(name, serviceEndpoints, portKey, v.labels, localityLb);
         if (service.discovery !== 'eds' && ctx.proxy?.kind === 'proxyless' && !proxylessDns(ctx, service, cluster, cla)) continue;
         if (service.discovery !== 'eds') cluster.load_assignment = cla;
         else endpoints.push(cla);

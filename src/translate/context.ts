@@ -2,6 +2,7 @@
 // endpoints by hostname, merged (deduplicated) config, and DestinationRule lookup. Nothing here
 // is mutable after construction except the problem log.
 
+import type { ProxyTopology } from './locality-lb.js';
 import type { DestinationRule, Gateway, ServiceEntry, VirtualService } from '../config/istio-types.js';
 import { compareByCreation, mergeConfig, type IstioObject, type MeshEndpoint, type MeshService, type MeshSnapshot, type ProxyIdentity } from '../registry/model.js';
 import { hostMatches, resolveHost, visibleTo } from './names.js';
@@ -22,6 +23,8 @@ export interface TranslationContext {
   domainSuffix: string;
   /** The proxy being configured; undefined for `analyze`. */
   proxy?: ProxyIdentity;
+  /** Where the proxy runs, when some rule balances by locality (endpoint priorities depend on it). */
+  topology?: ProxyTopology;
   services: ReadonlyMap<string, ServiceView>;
   /** Sorted by hostname. */
   serviceList: readonly ServiceView[];

@@ -1,9 +1,16 @@
 // ClusterLoadAssignments: the endpoints of every member cluster for one outbound cluster, grouped by
-// locality, with health from readiness.
+// locality, with health from readiness, and priorities and weights from locality load balancing.
 
 import type { MeshEndpoint } from '../registry/model.js';
 import type { ClusterLoadAssignment, LbEndpoint, LocalityLbEndpoints } from './envoy-types.js';
+import { applyLocalityLb, type LocalityGroup, type LocalityLbPlan, type ProxyTopology } from './locality-lb.js';
 import { labelsMatch } from './names.js';
+
+/** Locality load balancing for one proxy: the plan and where the proxy runs. */
+export interface LocalityLbInput {
+  plan: LocalityLbPlan;
+  proxy: ProxyTopology;
+}
 
 /** Endpoints of every member cluster for one service port and subset, grouped by locality. */
 export function loadAssignment(
@@ -11,31 +18,45 @@ export function loadAssignment(
   endpoints: readonly MeshEndpoint[],
   portKey: string,
   subsetLabels: Record<string, string> | undefined,
+  localityLb?: LocalityLbInput,
 ): ClusterLoadAssignment {
-  const byLocality = new Map<string, { region: string; zone: string; endpoints: LbEndpoint[]; healthy: number }>();
+  const byLocality = new Map<string, LocalityGroup>();
   const selected = endpoints
     .filter((e) => e.ports[portKey] !== undefined && labelsMatch(subsetLabels, e.labels))
     .sort((a, b) => a.address.localeCompare(b.address, undefined, { numeric: true }) || a.cluster.localeCompare(b.cluster));
   for (const e of selected) {
-    const key = `${e.locality.region}/${e.locality.zone}`;
+    const key = `${e.locality.region}/${e.locality.zone}/${e.locality.subZone ?? ''}`;
     let group = byLocality.get(key);
     if (!group) {
-      group = { region: e.locality.region, zone: e.locality.zone, endpoints: [], healthy: 0 };
+      group = { locality: e.locality, endpoints: [], priority: 0 };
       byLocality.set(key, group);
     }
-    if (e.ready) group.healthy += e.weight ?? 1;
-    group.endpoints.push({
-      endpoint: { address: { socket_address: { address: e.address, port_value: e.ports[portKey] } } },
-      health_status: e.ready ? 'HEALTHY' : 'UNHEALTHY',
-      metadata: { filter_metadata: { istio: { fields: { cluster: { string_value: e.cluster } } } } },
-      load_balancing_weight: { value: e.weight ?? 1 },
-    });
+    group.endpoints.push(e);
   }
-  const localities: LocalityLbEndpoints[] = [...byLocality.keys()].sort().map((key) => {
-    const g = byLocality.get(key)!;
-    // Locality weight = the healthy endpoints' weights (their count when unweighted), so every endpoint gets its share across
-    // localities (gRPC always weighs localities); Envoy requires weights >= 1.
-    return { locality: { region: g.region, zone: g.zone }, lb_endpoints: g.endpoints, load_balancing_weight: { value: Math.max(1, g.healthy) } };
-  });
+  let groups = [...byLocality.keys()].sort().map((key) => byLocality.get(key)!);
+  // With locality_weighted_lb_config Envoy scales a locality's weight by its share of healthy
+  // endpoints itself, so the weight counts them all (Istio's sum of endpoint weights). Otherwise the
+  // weight is the healthy endpoints' weights (their count when unweighted), so every endpoint gets its
+  // share across localities (gRPC always weighs localities). Envoy requires weights >= 1.
+  const weightSum = (list: readonly MeshEndpoint[]) => list.reduce((sum, e) => sum + (e.weight ?? 1), 0);
+  const weightOf = localityLb?.plan.localityWeighted
+    ? (g: LocalityGroup) => Math.max(1, weightSum(g.endpoints))
+    : (g: LocalityGroup) => Math.max(1, weightSum(g.endpoints.filter((e) => e.ready)));
+  if (localityLb) groups = applyLocalityLb(groups, localityLb.plan, localityLb.proxy, weightOf);
+  const localities: LocalityLbEndpoints[] = groups.map((g) => ({
+    locality: { region: g.locality.region, zone: g.locality.zone, ...(g.locality.subZone ? { sub_zone: g.locality.subZone } : {}) },
+    lb_endpoints: g.endpoints.map(lbEndpoint(portKey)),
+    load_balancing_weight: { value: g.weight ?? weightOf(g) },
+    ...(g.priority > 0 ? { priority: g.priority } : {}),
+  }));
   return { cluster_name: clusterName, endpoints: localities };
+}
+
+function lbEndpoint(portKey: string): (e: MeshEndpoint) => LbEndpoint {
+  return (e) => ({
+    endpoint: { address: { socket_address: { address: e.address, port_value: e.ports[portKey] } } },
+    health_status: e.ready ? 'HEALTHY' : 'UNHEALTHY',
+    metadata: { filter_metadata: { istio: { fields: { cluster: { string_value: e.cluster } } } } },
+    load_balancing_weight: { value: e.weight ?? 1 },
+  });
 }

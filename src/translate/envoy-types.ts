@@ -286,8 +286,10 @@ export interface LbEndpoint {
 }
 
 export interface LocalityLbEndpoints {
-  locality?: { region: string; zone: string };
+  locality?: { region: string; zone: string; sub_zone?: string };
   lb_endpoints: LbEndpoint[];
+  /** 0 (the default) is tried first; Envoy spills load to the next priority as health drops. */
+  priority?: number;
   metadata?: Metadata;
   load_balancing_weight?: UInt32Value;
 }
@@ -323,7 +325,12 @@ export interface Cluster {
   lb_policy: LbPolicy;
   circuit_breakers?: { thresholds: CircuitBreakerThresholds[] };
   outlier_detection?: OutlierDetection;
-  common_lb_config?: { healthy_panic_threshold?: { value: number }; update_merge_window?: Duration };
+  common_lb_config?: {
+    healthy_panic_threshold?: { value: number };
+    update_merge_window?: Duration;
+    /** Pick a locality by its weight (scaled by its health) first, then a host in it. */
+    locality_weighted_lb_config?: Record<string, never>;
+  };
   metadata?: Metadata;
   health_checks?: HealthCheck[];
   /** A host removed by EDS leaves at once, even while its active health check still passes. */

@@ -6,7 +6,8 @@
 export type ConfigKind = 'VirtualService' | 'DestinationRule' | 'Gateway' | 'ServiceEntry' | 'Pod' | 'Ingress';
 
 export interface Problem {
-  severity: 'error' | 'warning';
+  /** `info`: not wrong, but worth knowing (what applies where it differs from Istio). */
+  severity: 'error' | 'warning' | 'info';
   /** A stable, greppable identifier, e.g. 'unknown-subset'. */
   code: ProblemCode;
   kind: ConfigKind;
@@ -41,6 +42,10 @@ export type ProblemCode =
   | 'subset-selects-nothing'
   /** An Istio annotation on a pod that does not parse (Istio's IST0125 InvalidAnnotation). */
   | 'invalid-annotation'
+  /** Locality failover acts on readiness without outlierDetection (Istio's would do nothing). */
+  | 'locality-failover-by-readiness'
+  /** A localityLbSetting that changes nothing: every endpoint sits in one locality. */
+  | 'locality-lb-no-effect'
   /** A delegate VirtualService that cannot be merged into its root (missing, not exported, nested, conflicting matches). */
   | 'invalid-delegate';
 

@@ -111,14 +111,14 @@ function listedEndpoints(entry: IstioObject<ServiceEntry>, host: string, ports: 
         `STATIC resolution needs IP addresses, got "${address}"; use resolution DNS for host names.`));
       return;
     }
-    const [region = '', zone = ''] = (w.locality ?? '').split('/');
+    const [region = '', zone = '', subZone = ''] = (w.locality ?? '').split('/');
     const endpoint: MeshEndpoint = {
       hostname: host,
       cluster: entry.cluster,
       address,
       ports: portMap(ports, w.ports),
       labels: w.labels ?? {},
-      locality: { region, zone },
+      locality: { region, zone, ...(subZone ? { subZone } : {}) },
       ready: true,
       namespace: entry.namespace,
       hasSidecar: false,

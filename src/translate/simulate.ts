@@ -38,6 +38,11 @@ export interface SimulatedEndpoint {
   healthy: boolean;
   cluster?: string;
   zone?: string;
+  /** The locality's priority (0 is tried first). */
+  priority: number;
+  /** `region/zone/subzone`, and the locality's load_balancing_weight (0 when unset). */
+  locality: string;
+  localityWeight: number;
 }
 
 export interface SimulationResult {
@@ -141,6 +146,9 @@ function endpointsOf(resources: ProxyResources, cluster: Cluster): SimulatedEndp
         healthy: (lb.health_status ?? 'HEALTHY') === 'HEALTHY',
         cluster: memberCluster && 'string_value' in memberCluster ? memberCluster.string_value : undefined,
         zone: locality.locality?.zone,
+        priority: locality.priority ?? 0,
+        locality: [locality.locality?.region, locality.locality?.zone, locality.locality?.sub_zone].join('/'),
+        localityWeight: locality.load_balancing_weight?.value ?? 0,
       });
     }
   }

@@ -1,7 +1,7 @@
 // The translation: (mesh snapshot, proxy) -> Envoy v3 resources. Pure: no I/O, no clock; the
 // same inputs give the same output (everything is sorted), which the golden files rely on.
 
-import type { DestinationRule, TrafficPolicy } from '../config/istio-types.js';
+import type { DestinationRule } from '../config/istio-types.js';
 import { configKey, mergeConfig, type IstioObject, type MeshEndpoint, type MeshSnapshot, type ProxyIdentity } from '../registry/model.js';
 import { buildOutboundClusters, checkSubsetsSelectEndpoints } from './clusters.js';
 import { buildContext, type TranslationContext } from './context.js';
@@ -13,6 +13,9 @@ import { gatewayListener, HTTP_PROXY_ROUTE, proxylessListener, sidecarInbound, s
 import { meshVirtualHosts } from './mesh-routes.js';
 import { proxyConfigProblems } from './pod-annotations.js';
 import { problemAt, type Problem } from './problems.js';
+import { checkLocalityLb } from './locality-analysis.js';
+import { rulePolicies, rulesUseLocality, type ProxyTopology } from './locality-lb.js';
+import { DEFAULT_REGION } from '../registry/locality.js';
 import { assembleRouteConfig } from './route-config.js';
 import { resolveHost, serviceFqdn } from './names.js';
 
@@ -28,6 +31,8 @@ export interface ProxyScope {
   cluster: string;
   /** Only the labels some Gateway selector or VirtualService sourceLabels look at. */
   labels: Record<string, string>;
+  /** Where the proxy runs: only when some DestinationRule balances by locality. */
+  topology?: ProxyTopology;
 }
 
 /** What a proxy has of its own: listeners bind its IP, inbound clusters point at its app. */
@@ -62,6 +67,8 @@ export class MeshTranslator {
   private readonly selectorKeys: ReadonlySet<string>;
   private endpointsByAddress: Map<string, MeshEndpoint[]> | undefined;
   private readonly clusterMatters: boolean;
+  /** Label keys failoverPriority reads, when some rule balances by locality (else undefined). */
+  private readonly localityLabelKeys: ReadonlySet<string> | undefined;
   /** Per proxy id: its own resources and the inputs they were made from (this snapshot's, the previous one's). */
   private readonly own = new Map<string, { inputs: string; resources: OwnResources }>();
   private readonly previousOwn: ReadonlyMap<string, { inputs: string; resources: OwnResources }>;
@@ -73,13 +80,28 @@ export class MeshTranslator {
   ) {
     this.selectorKeys = selectorLabelKeys(snapshot);
     this.clusterMatters = configDependsOnCluster(snapshot);
+    const rules = snapshot.destinationRules.map((r) => r.spec);
+    this.localityLabelKeys = rulesUseLocality(rules) ? failoverPriorityLabels(rules) : undefined;
     this.previousOwn = previous?.own ?? new Map();
   }
 
   scopeOf(proxy: ProxyIdentity): ProxyScope {
     const labels: Record<string, string> = {};
     for (const key of Object.keys(proxy.labels).sort()) if (this.selectorKeys.has(key)) labels[key] = proxy.labels[key];
-    return { kind: proxy.kind, namespace: proxy.namespace, cluster: this.clusterMatters ? proxy.cluster : '', labels };
+    const scope: ProxyScope = { kind: proxy.kind, namespace: proxy.namespace, cluster: this.clusterMatters ? proxy.cluster : '', labels };
+    if (this.localityLabelKeys) scope.topology = this.topologyOf(proxy, this.localityLabelKeys);
+    return scope;
+  }
+
+  /**
+   * Where a proxy runs: the locality its node reported or its pod's labels set, else that of its own
+   * endpoints (their node's zone), else its cluster's default (local clusters: region `local`, zone = cluster).
+   */
+  private topologyOf(proxy: ProxyIdentity, labelKeys: ReadonlySet<string>): ProxyTopology {
+    const locality = proxy.locality ?? this.endpointsAt(proxy.ip)[0]?.locality ?? { region: DEFAULT_REGION, zone: proxy.cluster };
+    const labels: Record<string, string> = {};
+    for (const key of [...labelKeys].sort()) if (proxy.labels[key] !== undefined) labels[key] = proxy.labels[key];
+    return { locality, cluster: proxy.cluster, labels };
   }
 
   translateScoped(proxy: ProxyIdentity): ScopedProxyResources {
@@ -172,6 +194,15 @@ function selectorLabelKeys(snapshot: MeshSnapshot): Set<string> {
   return keys;
 }
 
+/** The label names (without `=value`) failoverPriority compares, over every rule. */
+function failoverPriorityLabels(rules: readonly DestinationRule[]): Set<string> {
+  const keys = new Set<string>();
+  for (const rule of rules) {
+    for (const [, policy] of rulePolicies(rule)) for (const entry of policy.loadBalancer?.localityLbSetting?.failoverPriority ?? []) keys.add(entry.split('=')[0]);
+  }
+  return keys;
+}
+
 /**
  * Whether a proxy's cluster can change its translation: it picks its own cluster's copy of config that
  * exists in several clusters, which matters only when the copies differ -- or for ServiceEntries,
@@ -191,8 +222,10 @@ function configDependsOnCluster(snapshot: MeshSnapshot): boolean {
 
 function translateScope(snapshot: MeshSnapshot, scope: ProxyScope): ScopeTranslation {
   // Shared builders see no address: anything that depends on one belongs in translateScoped's `own`.
-  const proxy: ProxyIdentity = { id: `scope~${scope.kind}~${scope.namespace}~${scope.cluster}`, ...scope, ip: '0.0.0.0' };
+  const { topology, ...identity } = scope;
+  const proxy: ProxyIdentity = { id: `scope~${scope.kind}~${scope.namespace}~${scope.cluster}`, ...identity, ip: '0.0.0.0' };
   const ctx = buildContext(snapshot, proxy);
+  if (topology) ctx.topology = topology;
   const outbound = buildOutboundClusters(ctx);
   const listeners: Listener[] = [];
   const routes: RouteConfiguration[] = [];
@@ -253,14 +286,8 @@ function checkUnhonouredRuleFields(ctx: TranslationContext, rule: IstioObject<De
   if (rule.spec.workloadSelector !== undefined) {
     warn('spec.workloadSelector', 'a DestinationRule with a workloadSelector is applied as if it had none (to every client it is visible to). Remove the selector, or move the rule to the clients\' namespace.');
   }
-  const policies: Array<[string, TrafficPolicy | undefined]> = [['spec.trafficPolicy', rule.spec.trafficPolicy]];
-  (rule.spec.subsets ?? []).forEach((subset, i) => policies.push([`spec.subsets[${i}].trafficPolicy`, subset.trafficPolicy]));
-  for (const [at, policy] of [...policies]) (policy?.portLevelSettings ?? []).forEach((p, i) => policies.push([`${at}.portLevelSettings[${i}]`, p]));
-  for (const [at, policy] of policies) {
-    if (policy?.loadBalancer?.localityLbSetting !== undefined) {
-      warn(`${at}.loadBalancer.localityLbSetting`, 'locality load balancing (distribute, failover, failoverPriority) is not translated yet: every locality gets the same priority.');
-    }
-    if (policy?.loadBalancer?.warmupDurationSecs !== undefined) {
+  for (const [at, policy] of rulePolicies(rule.spec)) {
+    if (policy.loadBalancer?.warmupDurationSecs !== undefined) {
       warn(`${at}.loadBalancer.warmupDurationSecs`, 'slow-start warmup is not translated yet: new endpoints get their full share at once.');
     }
   }
@@ -273,6 +300,7 @@ export function analyze(snapshot: MeshSnapshot): Problem[] {
   checkGatewayReferences(ctx);
   checkGatewayServers(ctx);
   for (const rule of ctx.destinationRules) checkUnhonouredRuleFields(ctx, rule);
+  checkLocalityLb(ctx);
   for (const problem of proxyConfigProblems(snapshot.proxyConfigAnnotations ?? [])) ctx.problems.add(problem);
   for (const vs of ctx.virtualServices) {
     const ref = { kind: 'VirtualService' as const, name: vs.name, namespace: vs.namespace };

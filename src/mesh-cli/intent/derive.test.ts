@@ -301,6 +301,18 @@ describe('intent: what is not modelled is said, not guessed', () => {
     { name: 'redirect', yaml: `kind: VirtualService\nmetadata: {name: helloworld}\nspec: {hosts: [helloworld], http: [{redirect: {uri: /x}}]}`, underived: /redirect/ },
     { name: 'consistentHash', yaml: canary(80, 20) + '  trafficPolicy: {loadBalancer: {consistentHash: {useSourceIp: true}}}', underived: /consistentHash/ },
     { name: 'outlierDetection (locality failover)', yaml: canary(80, 20).replace('{name: v2, labels: {version: v2}}', '{name: v2, labels: {version: v2}, trafficPolicy: {outlierDetection: {consecutive5xxErrors: 5}}}'), underived: /outlierDetection.*locality/ },
+    { name: 'localityLbSetting (failover priorities by the client\'s locality)', yaml: canary(80, 20) + '  trafficPolicy: {loadBalancer: {localityLbSetting: {failoverPriority: [topology.istio.io/cluster]}}}', underived: /localityLbSetting: each client prefers endpoints by its own locality/ },
+    {
+      name: 'localityLbSetting enabled: false with outlierDetection: no locality preference, a note',
+      yaml: canary(80, 20) + '  trafficPolicy: {loadBalancer: {localityLbSetting: {enabled: false}}, outlierDetection: {consecutive5xxErrors: 5}}',
+      expect: { version: { v1: 0.8, v2: 0.2 } },
+      notes: /enabled: false.*outlierDetection ejects failing endpoints/,
+    },
+    {
+      name: 'a subset\'s loadBalancer replaces the rule\'s (its localityLbSetting does not apply there)',
+      yaml: canary(80, 20).replace('{name: v2, labels: {version: v2}}', '{name: v2, labels: {version: v2}, trafficPolicy: {loadBalancer: {simple: ROUND_ROBIN}}}').replace('{name: v1, labels: {version: v1}}', '{name: v1, labels: {version: v1}, trafficPolicy: {loadBalancer: {simple: ROUND_ROBIN}}}') + '  trafficPolicy: {loadBalancer: {localityLbSetting: {enabled: true}}}',
+      expect: { version: { v1: 0.8, v2: 0.2 } },
+    },
     { name: 'outlierDetection on a subset not routed to is no matter', yaml: canary(100, 0).replace('{name: v2, labels: {version: v2}}', '{name: v2, labels: {version: v2}, trafficPolicy: {outlierDetection: {consecutive5xxErrors: 5}}}'), expect: { version: { v1: 1 } } },
     { name: 'workloadSelector on the DestinationRule', yaml: canary(80, 20) + '  workloadSelector: {matchLabels: {app: sleep}}', underived: /workloadSelector/ },
     { name: 'mirror: a note, the split stands', yaml: canary(80, 20, '    mirror: {host: helloworld, subset: v2}'), expect: { version: { v1: 0.8, v2: 0.2 } }, notes: /mirrors requests/ },

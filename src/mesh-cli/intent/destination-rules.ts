@@ -86,15 +86,20 @@ export function policyEffects(rule: AppliedRule | undefined, port: number, subse
   if (!rule) return [];
   const notes: string[] = [];
   const where = `DestinationRule ${rule.names.join(', ')}`;
-  for (const policy of policiesFor(rule, port, subset)) {
-    const lb: LoadBalancerSettings | undefined = policy.loadBalancer;
-    if (lb?.consistentHash) throw new Underivable(`${where} hashes requests onto endpoints (consistentHash): which endpoints a client's requests land on is not known from config`);
-    if (lb?.simple === 'PASSTHROUGH') throw new Underivable(`${where} uses loadBalancer PASSTHROUGH (the original destination): not modelled`);
-    if (lb?.localityLbSetting) throw new Underivable(`${where} sets localityLbSetting: locality-weighted shares are not modelled`);
-    if (policy.outlierDetection) {
-      throw new Underivable(`${where} sets outlierDetection, with which Istio prefers endpoints in the client's own locality (locality failover): not modelled`);
-    }
-    if (lb?.warmupDurationSecs) notes.push(`${where}: warmupDurationSecs ramps new endpoints up; shares are as stated once warm`);
+  // Istio's merge: a subset's (and a port's) loadBalancer and outlierDetection replace the rule's.
+  const policies = policiesFor(rule, port, subset).reverse();
+  const lb: LoadBalancerSettings | undefined = policies.find((p) => p.loadBalancer)?.loadBalancer;
+  const outlierDetection = policies.find((p) => p.outlierDetection)?.outlierDetection;
+  if (lb?.consistentHash) throw new Underivable(`${where} hashes requests onto endpoints (consistentHash): which endpoints a client's requests land on is not known from config`);
+  if (lb?.simple === 'PASSTHROUGH') throw new Underivable(`${where} uses loadBalancer PASSTHROUGH (the original destination): not modelled`);
+  const locality = lb?.localityLbSetting;
+  if (locality && locality.enabled !== false) {
+    throw new Underivable(`${where} sets localityLbSetting: each client prefers endpoints by its own locality (failover priorities, or distribute weights) and readiness moves traffic between localities: not modelled`);
   }
+  if (!locality && outlierDetection) {
+    throw new Underivable(`${where} sets outlierDetection, with which locality load balancing (on by default) prefers endpoints in the client's own locality: not modelled`);
+  }
+  if (outlierDetection) notes.push(`${where}: localityLbSetting enabled: false, so no locality preference; outlierDetection ejects failing endpoints: shares are as stated while none fails`);
+  if (lb?.warmupDurationSecs) notes.push(`${where}: warmupDurationSecs ramps new endpoints up; shares are as stated once warm`);
   return notes;
 }

@@ -5,11 +5,11 @@ import type { Cluster, Endpoint } from '../model/cluster.js';
 import { ClusterRuntime } from './cluster.js';
 
 function ep(port: number, extra: Partial<Endpoint> = {}): Endpoint {
-  return { host: '127.0.0.1', port, weight: 1, health: 'UNKNOWN', priority: 0, locality: { region: '', zone: '', subZone: '' }, ...extra };
+  return { host: '127.0.0.1', port, weight: 1, health: 'UNKNOWN', priority: 0, locality: { region: '', zone: '', subZone: '' }, localityWeight: 1, ...extra };
 }
 
 function cluster(extra: Partial<Cluster> = {}): Cluster {
-  return { name: 'c', discovery: { kind: 'eds', serviceName: 'c' }, lbPolicy: 'round_robin', connectTimeoutMs: 1000, http2: false, outlier: undefined, unenforcedLimits: [], ...extra };
+  return { name: 'c', discovery: { kind: 'eds', serviceName: 'c' }, lbPolicy: 'round_robin', connectTimeoutMs: 1000, http2: false, outlier: undefined, panicThresholdPercent: 50, localityWeighted: false, unenforcedLimits: [], ...extra };
 }
 
 function picks(c: ClusterRuntime, n: number): number[] {
@@ -26,21 +26,41 @@ test('weighted round robin spreads picks by load_balancing_weight, smoothly', ()
   c.destroy();
 });
 
-test('only HEALTHY and UNKNOWN endpoints are picked; none healthy -> undefined', () => {
+test('only HEALTHY and UNKNOWN endpoints are picked while at least the panic threshold of them is healthy', () => {
   const c = new ClusterRuntime(cluster(), { clock: new ManualClock(), random: Math.random, log: quiet });
-  c.updateEndpoints([ep(1, { health: 'UNHEALTHY' }), ep(2, { health: 'HEALTHY' }), ep(3, { health: 'DRAINING' })]);
-  assert.deepEqual(new Set(picks(c, 6)), new Set([2]));
-  c.updateEndpoints([ep(1, { health: 'UNHEALTHY' })]);
-  assert.equal(c.pick(), undefined);
+  c.updateEndpoints([ep(1, { health: 'UNHEALTHY' }), ep(2, { health: 'HEALTHY' }), ep(4, { health: 'HEALTHY' }), ep(3, { health: 'DRAINING' })]);
+  assert.deepEqual(new Set(picks(c, 12)), new Set([2, 4]));
   c.destroy();
 });
 
-test('lower priority is used only when the best one has no healthy host', () => {
+test('panic: under the threshold (default 50 %) every host of the priority takes traffic; threshold 0 turns it off', () => {
   const c = new ClusterRuntime(cluster(), { clock: new ManualClock(), random: Math.random, log: quiet });
+  c.updateEndpoints([ep(1, { health: 'UNHEALTHY' }), ep(2, { health: 'HEALTHY' }), ep(3, { health: 'DRAINING' })]);
+  assert.deepEqual(new Set(picks(c, 12)), new Set([1, 2, 3]));
+  c.updateEndpoints([ep(1, { health: 'UNHEALTHY' })]);
+  assert.equal(c.pick()?.endpoint.port, 1);
+  const off = new ClusterRuntime(cluster({ panicThresholdPercent: 0 }), { clock: new ManualClock(), random: Math.random, log: quiet });
+  off.updateEndpoints([ep(1, { health: 'UNHEALTHY' })]);
+  assert.equal(off.pick(), undefined);
+  c.destroy();
+  off.destroy();
+});
+
+test('priorities: load spills over by health times 1.4', () => {
+  let roll = 0;
+  const c = new ClusterRuntime(cluster(), { clock: new ManualClock(), random: () => roll, log: quiet });
   c.updateEndpoints([ep(1), ep(2, { priority: 1 })]);
-  assert.deepEqual(new Set(picks(c, 4)), new Set([1]));
-  c.updateEndpoints([ep(1, { health: 'UNHEALTHY' }), ep(2, { priority: 1 })]);
+  roll = 0.99;
+  assert.equal(c.pick()?.endpoint.port, 1, 'a healthy priority 0 takes everything');
+  // Priority 0: 2 of 5 healthy -> health 56 %; priority 1 gets the other 44 %.
+  c.updateEndpoints([ep(1), ep(3), ep(4, { health: 'UNHEALTHY' }), ep(5, { health: 'UNHEALTHY' }), ep(6, { health: 'UNHEALTHY' }), ep(2, { priority: 1 })]);
+  roll = 0.55;
+  assert.notEqual(c.pick()?.endpoint.port, 2);
+  roll = 0.56;
   assert.equal(c.pick()?.endpoint.port, 2);
+  c.updateEndpoints([ep(1, { health: 'UNHEALTHY' }), ep(2, { priority: 1 })]);
+  roll = 0;
+  assert.equal(c.pick()?.endpoint.port, 2, 'an unhealthy priority 0 spills everything');
   c.destroy();
 });
 

@@ -11,6 +11,7 @@ import type { EndpointPool } from '../upstream/types.js';
 import { isHealthy, type Host } from './host.js';
 import { createLoadBalancer, type LoadBalancer } from './lb.js';
 import { isEjected, recordOutcome } from './outlier.js';
+import { chooseLocality, choosePriorityHosts } from './priority-select.js';
 
 export interface ClusterDeps {
   clock: Clock;
@@ -22,6 +23,8 @@ export interface ClusterDeps {
 export class ClusterRuntime {
   private hostList: Host[] = [];
   private lb: LoadBalancer;
+  /** Per host subset (priority, panic or healthy, locality): its own balancer state, as Envoy keeps one per host source. */
+  private readonly subsetLbs = new Map<string, LoadBalancer>();
 
   constructor(
     private specValue: Cluster,
@@ -54,7 +57,10 @@ export class ClusterRuntime {
   updateSpec(spec: Cluster): void {
     const old = this.specValue;
     this.specValue = spec;
-    if (old.lbPolicy !== spec.lbPolicy) this.lb = createLoadBalancer(spec.lbPolicy, this.deps.random);
+    if (old.lbPolicy !== spec.lbPolicy) {
+      this.lb = createLoadBalancer(spec.lbPolicy, this.deps.random);
+      this.subsetLbs.clear();
+    }
     if (old.http2 !== spec.http2 || old.connectTimeoutMs !== spec.connectTimeoutMs) {
       for (const h of this.hostList) {
         this.retire(h.pool, 'protocol or connect timeout changed');
@@ -83,8 +89,10 @@ export class ClusterRuntime {
   }
 
   /**
-   * Picks a host for one attempt: healthy (HEALTHY/UNKNOWN), not ejected, in the best priority that has
-   * any. A retry with the previous_hosts predicate passes the hosts tried so far as `avoid`: as Envoy,
+   * Picks a host for one attempt, as Envoy: a priority by the priority load (health of each priority,
+   * spill-over, panic), then a locality by weight when the cluster balances by locality, then a host.
+   * A retry with the previous_hosts predicate passes the hosts tried so far as `avoid` (and with
+   * previous_priorities, the priorities to leave): as Envoy,
    * a selection that lands on one of them is re-done up to `reselections` times, and the last one
    * stands when every re-selection lands on a tried host too.
    */
@@ -94,29 +102,37 @@ export class ClusterRuntime {
     return host;
   }
 
-  /** `excludedPriorities`: a retry's previous_priorities; ignored when no usable host is left outside them. */
+  /** `excludedPriorities`: a retry's previous_priorities, whose load goes to the other priorities. */
   private pickOnce(excludedPriorities?: ReadonlySet<number>): Host | undefined {
     const now = this.deps.clock.now();
-    let hosts = this.hostList;
-    if (excludedPriorities && excludedPriorities.size > 0) {
-      const rest = hosts.filter((h) => !excludedPriorities.has(h.endpoint.priority));
-      if (rest.some((h) => isHealthy(h) && !isEjected(h, now))) hosts = rest;
-    }
+    const hosts = this.hostList;
     if (hosts.length === 0) return undefined;
-    // The common case, checked without allocating: every host usable, one priority.
+    // The common case, checked without allocating: every host usable, one priority, no locality weights.
     const priority = hosts[0].endpoint.priority;
-    let allUsable = true;
+    let allUsable = !this.specValue.localityWeighted && !excludedPriorities?.size;
     for (const h of hosts) {
-      if (!isHealthy(h) || isEjected(h, now) || h.endpoint.priority !== priority) {
-        allUsable = false;
-        break;
-      }
+      if (!allUsable) break;
+      if (!isHealthy(h) || isEjected(h, now) || h.endpoint.priority !== priority) allUsable = false;
     }
     if (allUsable) return this.lb.pick(hosts);
-    const eligible = hosts.filter((h) => isHealthy(h) && !isEjected(h, now));
-    if (eligible.length === 0) return undefined;
-    const best = Math.min(...eligible.map((h) => h.endpoint.priority));
-    return this.lb.pick(eligible.filter((h) => h.endpoint.priority === best));
+    const usable = (h: Host) => isHealthy(h) && !isEjected(h, now);
+    const candidates = choosePriorityHosts(hosts, usable, this.specValue.panicThresholdPercent, this.deps.random, excludedPriorities);
+    if (!candidates || candidates.hosts.length === 0) return undefined;
+    const source = `${candidates.priority}|${candidates.panic ? 'all' : 'healthy'}`;
+    if (candidates.panic || !this.specValue.localityWeighted) return this.subsetLb(source).pick(candidates.hosts);
+    const inLocality = chooseLocality(candidates.hosts, candidates.all, this.deps.random);
+    // No locality with weight and healthy hosts: Envoy falls back to the priority's healthy hosts.
+    if (!inLocality) return this.subsetLb(source).pick(candidates.hosts);
+    return this.subsetLb(`${source}|${inLocality.locality}`).pick(inLocality.hosts);
+  }
+
+  private subsetLb(key: string): LoadBalancer {
+    let lb = this.subsetLbs.get(key);
+    if (!lb) {
+      lb = createLoadBalancer(this.specValue.lbPolicy, this.deps.random);
+      this.subsetLbs.set(key, lb);
+    }
+    return lb;
   }
 
   /** Feeds outlier detection: `failed` is a 5xx or a connect failure / reset (consecutive_5xx counts both). */

@@ -10,7 +10,7 @@ import { ClusterRuntime } from './cluster.js';
 import { DnsEndpoints, systemResolve } from './dns.js';
 
 function ep(host: string, port: number, extra: Partial<Endpoint> = {}): Endpoint {
-  return { host, port, weight: 1, health: 'UNKNOWN', priority: 0, locality: { region: '', zone: '', subZone: '' }, ...extra };
+  return { host, port, weight: 1, health: 'UNKNOWN', priority: 0, locality: { region: '', zone: '', subZone: '' }, localityWeight: 1, ...extra };
 }
 
 function discovery(logical: boolean, endpoints: Endpoint[]): DnsDiscovery {
@@ -59,7 +59,7 @@ test('the system resolver reads /etc/hosts: localhost is 127.0.0.1 with family 4
 
 test('previous_priorities: after update_frequency attempts the tried priorities are left out; all tried: none is', () => {
   const c = new ClusterRuntime(
-    { name: 'c', discovery: { kind: 'eds', serviceName: 'c' }, lbPolicy: 'round_robin', connectTimeoutMs: 1000, http2: false, outlier: undefined, unenforcedLimits: [] } as Cluster,
+    { name: 'c', discovery: { kind: 'eds', serviceName: 'c' }, lbPolicy: 'round_robin', connectTimeoutMs: 1000, http2: false, outlier: undefined, unenforcedLimits: [], panicThresholdPercent: 50, localityWeighted: false } as Cluster,
     { clock: new ManualClock(), random: Math.random, log: () => undefined },
   );
   c.updateEndpoints([ep('127.0.0.1', 1), ep('127.0.0.1', 2, { priority: 1 }), ep('127.0.0.1', 3, { priority: 2 })]);

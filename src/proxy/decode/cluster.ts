@@ -2,6 +2,7 @@
 
 import type { Cluster, LbPolicy, OutlierDetection } from '../model/cluster.js';
 import { err, ok, type Result } from '../result.js';
+import { DEFAULT_PANIC_THRESHOLD } from '../cluster/priority-load.js';
 import { decodeEndpointsInto } from './endpoint.js';
 import { durationMs, enumName, isObj, obj, Problems, str, wrappedBool, wrappedNum, type Obj } from './fields.js';
 
@@ -86,6 +87,8 @@ export function decodeCluster(o: Obj): Result<Cluster, string[]> {
     p.add('transport_socket', 'upstream TLS is not supported yet (raw_buffer only)');
   }
   const od = obj(o, 'outlier_detection', '', p);
+  const lbConfig = obj(o, 'common_lb_config', '', p) ?? {};
+  if (lbConfig['zone_aware_lb_config'] !== undefined) p.add('common_lb_config.zone_aware_lb_config', 'zone-aware routing is not supported (locality_weighted_lb_config is)');
   const cluster: Cluster = {
     name,
     discovery: discovery ?? { kind: 'static', endpoints: { clusterName: name, endpoints: [] } },
@@ -93,6 +96,8 @@ export function decodeCluster(o: Obj): Result<Cluster, string[]> {
     connectTimeoutMs: durationMs(o, 'connect_timeout', '', p) ?? 5_000,
     http2: wantsHttp2(o, p),
     outlier: od ? decodeOutlier(od, 'outlier_detection', p) : undefined,
+    panicThresholdPercent: wrappedNum(lbConfig, 'healthy_panic_threshold', 'common_lb_config', p) ?? DEFAULT_PANIC_THRESHOLD,
+    localityWeighted: lbConfig['locality_weighted_lb_config'] !== undefined,
     unenforcedLimits: circuitBreakerLimits(o),
   };
   return p.list.length ? err(p.list) : ok(cluster);

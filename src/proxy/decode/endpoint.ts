@@ -13,6 +13,8 @@ export function decodeEndpointsInto(o: Obj, path: string, p: Problems): Endpoint
     const loc = obj(le, 'locality', lePath, p) ?? {};
     const locality = { region: String(loc['region'] ?? ''), zone: String(loc['zone'] ?? ''), subZone: String(loc['sub_zone'] ?? '') };
     const priority = num(le, 'priority', lePath, p) ?? 0;
+    if (!Number.isInteger(priority) || priority < 0) p.add(join(lePath, 'priority'), `must be a non-negative integer, got ${priority}`);
+    const localityWeight = wrappedNum(le, 'load_balancing_weight', lePath, p) ?? 0;
     for (const { value: lb, path: lbPath } of objs(le, 'lb_endpoints', lePath, p)) {
       const ep = obj(lb, 'endpoint', lbPath, p);
       const sock = ep && obj(ep, 'address', join(lbPath, 'endpoint'), p);
@@ -29,7 +31,7 @@ export function decodeEndpointsInto(o: Obj, path: string, p: Problems): Endpoint
       const weight = wrappedNum(lb, 'load_balancing_weight', lbPath, p) ?? 1;
       if (weight < 1) p.add(join(lbPath, 'load_balancing_weight'), 'must be at least 1');
       const health = enumName(lb, 'health_status', HEALTH, lbPath, p) ?? 'UNKNOWN';
-      endpoints.push({ host, port, weight, health, priority, locality });
+      endpoints.push({ host, port, weight, health, priority, locality, localityWeight });
     }
   }
   return { clusterName, endpoints };

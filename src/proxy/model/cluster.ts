@@ -11,6 +11,8 @@ export interface Endpoint {
   health: HealthStatus;
   priority: number;
   locality: { region: string; zone: string; subZone: string };
+  /** The locality's load_balancing_weight (0 when unset: no traffic under locality-weighted balancing). */
+  localityWeight: number;
 }
 
 export interface EndpointSet {
@@ -48,6 +50,10 @@ export interface Cluster {
   connectTimeoutMs: number;
   http2: boolean;
   outlier: OutlierDetection | undefined;
+  /** common_lb_config.healthy_panic_threshold in percent (Envoy's default 50). */
+  panicThresholdPercent: number;
+  /** common_lb_config.locality_weighted_lb_config: pick a locality by weight first. */
+  localityWeighted: boolean;
   /**
    * Circuit-breaker limits the cluster sets (`max_pending_requests 5`) that this proxy does not enforce:
    * accepted (Envoy enforces them on the same config), and reported when the cluster is taken on.
