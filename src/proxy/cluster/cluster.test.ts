@@ -9,7 +9,7 @@ function ep(port: number, extra: Partial<Endpoint> = {}): Endpoint {
 }
 
 function cluster(extra: Partial<Cluster> = {}): Cluster {
-  return { name: 'c', discovery: { kind: 'eds', serviceName: 'c' }, lbPolicy: 'round_robin', connectTimeoutMs: 1000, http2: false, outlier: undefined, unenforcedLimits: [], ...extra };
+  return { name: 'c', discovery: { kind: 'eds', serviceName: 'c' }, lbPolicy: 'round_robin', connectTimeoutMs: 1000, http2: false, outlier: undefined, choiceCount: 2, hashLb: { minimumRingSize: 1024, maximumRingSize: 8388608, tableSize: 65537 }, limits: { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3 }, maxRequestsPerConnection: undefined, idleTimeoutMs: undefined, unenforced: [], ...extra };
 }
 
 function picks(c: ClusterRuntime, n: number): number[] {

@@ -8,6 +8,7 @@ import { endpointKey, type Cluster, type Endpoint } from '../model/cluster.js';
 import { Http1SocketPool } from '../upstream/http1-socket-pool.js';
 import { Http2Pool } from '../upstream/http2-pool.js';
 import type { EndpointPool } from '../upstream/types.js';
+import { CircuitBreakers } from './circuit-breakers.js';
 import { isHealthy, type Host } from './host.js';
 import { createLoadBalancer, type LoadBalancer } from './lb.js';
 import { isEjected, recordOutcome } from './outlier.js';
@@ -22,12 +23,14 @@ export interface ClusterDeps {
 export class ClusterRuntime {
   private hostList: Host[] = [];
   private lb: LoadBalancer;
+  readonly breakers: CircuitBreakers;
 
   constructor(
     private specValue: Cluster,
     private readonly deps: ClusterDeps,
   ) {
-    this.lb = createLoadBalancer(specValue.lbPolicy, deps.random);
+    this.lb = createLoadBalancer(specValue, deps.random);
+    this.breakers = new CircuitBreakers(specValue.limits);
   }
 
   get name(): string {
@@ -44,7 +47,9 @@ export class ClusterRuntime {
 
   private newPool(e: Endpoint): EndpointPool {
     const origin = `http://${endpointKey(e)}`;
-    return this.specValue.http2 ? new Http2Pool(origin, this.specValue.connectTimeoutMs, this.deps.clock) : new Http1SocketPool(origin, this.specValue.connectTimeoutMs, { clock: this.deps.clock, log: this.deps.log });
+    const { http2, connectTimeoutMs, idleTimeoutMs, maxRequestsPerConnection } = this.specValue;
+    if (http2) return new Http2Pool(origin, connectTimeoutMs, this.deps.clock);
+    return new Http1SocketPool(origin, connectTimeoutMs, { clock: this.deps.clock, log: this.deps.log, idleTimeoutMs, maxRequestsPerConnection });
   }
 
   private retire(pool: EndpointPool, why: string): void {
@@ -54,10 +59,14 @@ export class ClusterRuntime {
   updateSpec(spec: Cluster): void {
     const old = this.specValue;
     this.specValue = spec;
-    if (old.lbPolicy !== spec.lbPolicy) this.lb = createLoadBalancer(spec.lbPolicy, this.deps.random);
-    if (old.http2 !== spec.http2 || old.connectTimeoutMs !== spec.connectTimeoutMs) {
+    if (old.lbPolicy !== spec.lbPolicy || old.choiceCount !== spec.choiceCount || JSON.stringify(old.hashLb) !== JSON.stringify(spec.hashLb)) {
+      this.lb = createLoadBalancer(spec, this.deps.random);
+    }
+    this.breakers.limits = spec.limits;
+    const poolChanged = (['http2', 'connectTimeoutMs', 'idleTimeoutMs', 'maxRequestsPerConnection'] as const).some((k) => old[k] !== spec[k]);
+    if (poolChanged) {
       for (const h of this.hostList) {
-        this.retire(h.pool, 'protocol or connect timeout changed');
+        this.retire(h.pool, 'protocol, connect timeout or connection limits changed');
         h.pool = this.newPool(h.endpoint);
       }
     }
@@ -86,15 +95,17 @@ export class ClusterRuntime {
    * Picks a host for one attempt: healthy (HEALTHY/UNKNOWN), not ejected, in the best priority that has
    * any. A retry with the previous_hosts predicate passes the hosts tried so far as `avoid`: as Envoy,
    * a selection that lands on one of them is re-done up to `reselections` times, and the last one
-   * stands when every re-selection lands on a tried host too.
+   * stands when every re-selection lands on a tried host too. `hash` is the request's consistent-hash
+   * key (ring hash, Maglev); a re-selection moves it as Envoy does (the attempt number).
    */
-  pick(avoid?: ReadonlySet<string>, reselections = 0): Host | undefined {
-    let host = this.pickOnce();
-    for (let i = 0; i < reselections && host !== undefined && avoid?.has(host.key); i++) host = this.pickOnce();
+  pick(avoid?: ReadonlySet<string>, reselections = 0, hash?: bigint): Host | undefined {
+    let host = this.pickOnce(hash, 0);
+    for (let i = 0; i < reselections && host !== undefined && avoid?.has(host.key); i++) host = this.pickOnce(hash, i + 1);
     return host;
   }
 
-  private pickOnce(): Host | undefined {
+  private pickOnce(hash: bigint | undefined, attempt: number): Host | undefined {
+    const ctx = { hash, attempt };
     const now = this.deps.clock.now();
     const hosts = this.hostList;
     if (hosts.length === 0) return undefined;
@@ -107,11 +118,11 @@ export class ClusterRuntime {
         break;
       }
     }
-    if (allUsable) return this.lb.pick(hosts);
+    if (allUsable) return this.lb.pick(hosts, ctx);
     const eligible = hosts.filter((h) => isHealthy(h) && !isEjected(h, now));
     if (eligible.length === 0) return undefined;
     const best = Math.min(...eligible.map((h) => h.endpoint.priority));
-    return this.lb.pick(eligible.filter((h) => h.endpoint.priority === best));
+    return this.lb.pick(eligible.filter((h) => h.endpoint.priority === best), ctx);
   }
 
   /** Feeds outlier detection: `failed` is a 5xx or a connect failure / reset (consecutive_5xx counts both). */

@@ -25,16 +25,20 @@ export interface ForwardRequest {
   expectedTimeoutHeader?: boolean;
   /** Aborted when the downstream goes away. */
   downstreamSignal: Cancel;
+  /** The request's consistent-hash key (route hash_policy), for ring hash and Maglev clusters. */
+  hash?: bigint;
 }
 
 export interface LocalReply {
   kind: 'local';
   status: number;
   body: string;
-  /** Envoy response flag: UH, UF, UC, UT, URX, DC. */
+  /** Envoy response flag: UH, UF, UC, UT, URX, DC, UO. */
   flag: string;
   host: Host | undefined;
   attempts: number;
+  /** A circuit breaker shed the request: Envoy adds `x-envoy-overloaded: true`. */
+  overloaded?: boolean;
 }
 
 export interface UpstreamReply {
@@ -46,6 +50,8 @@ export interface UpstreamReply {
   upstreamTimeMs: number;
   /** Call once the response body is done to count the request out of the host's active ones. */
   done(): void;
+  /** Response flags of an answered request (UO: a retry was not made because of max_retries). */
+  flag?: string;
 }
 
 export type ForwardResult = UpstreamReply | LocalReply;
@@ -60,6 +66,7 @@ export const NO_HEALTHY_UPSTREAM = 'no healthy upstream';
 export const CONNECT_FAILURE_BODY = 'upstream connect error or disconnect/reset before headers. reset reason: connection failure';
 export const RESET_BODY = 'upstream connect error or disconnect/reset before headers. reset reason: connection termination';
 export const TIMEOUT_BODY = 'upstream request timeout';
+export const OVERFLOW_BODY = 'upstream connect error or disconnect/reset before headers. reset reason: overflow';
 
 function sleep(clock: Clock, ms: number, signal: Cancel): Promise<void> {
   return new Promise((resolve) => {
@@ -118,14 +125,33 @@ export async function forward(cluster: ClusterRuntime, req: ForwardRequest, deps
   const maxAttempts = 1 + (req.retry && !(req.body && !Buffer.isBuffer(req.body)) ? req.retry.numRetries : 0);
   let last: { outcome: AttemptOutcome; host: Host | undefined } | undefined;
   let attempts = 0;
-
+  const breakers = cluster.breakers;
+  // A retry holds a max_retries slot from the decision until its attempt's outcome is known.
+  let holdingRetry = false;
+  const endRetry = (): void => {
+    if (holdingRetry) breakers.retryEnded();
+    holdingRetry = false;
+  };
+  /** Whether a retriable outcome may be retried: attempts left, and max_retries not reached (else UO). */
+  let retryOverflow = false;
+  const mayRetry = (attempt: number): boolean => {
+    endRetry();
+    if (attempt >= maxAttempts) return false;
+    if (!breakers.tryRetry()) {
+      retryOverflow = true;
+      return false;
+    }
+    holdingRetry = true;
+    return true;
+  };
+  try {
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     if (attempt > 1) {
       deps.onRetry?.(cluster.name);
       if (req.retry) await sleep(clock, retryBackoffMs(req.retry, attempt - 2, deps.random), overall);
     }
     if (overall.aborted) break;
-    const host = cluster.pick(tried, req.retry?.hostSelectionRetries);
+    const host = cluster.pick(tried, req.retry?.hostSelectionRetries, req.hash);
     if (!host) {
       if (!last) {
         cleanup();
@@ -134,6 +160,13 @@ export async function forward(cluster: ClusterRuntime, req: ForwardRequest, deps
       break;
     }
     if (maxAttempts > 1 && req.retry?.avoidPreviousHosts) (tried ??= new Set()).add(host.key);
+    const admission = await breakers.admit(!cluster.spec.http2, overall);
+    if (admission.kind === 'aborted') break;
+    if (admission.kind === 'overflow') {
+      // Envoy's pool overflow: a reset the router never retries.
+      cleanup();
+      return { kind: 'local', status: 503, body: OVERFLOW_BODY, flag: 'UO', host, attempts, overloaded: true };
+    }
     attempts++;
     const perTryMs = req.retry && req.retry.perTryTimeoutMs > 0 ? req.retry.perTryTimeoutMs : 0;
     if (req.expectedTimeoutHeader) setExpectedTimeout(req.headers, perTryMs, req.timeoutMs, clock.now() - start);
@@ -151,6 +184,7 @@ export async function forward(cluster: ClusterRuntime, req: ForwardRequest, deps
       if (!released) {
         released = true;
         host.active--;
+        admission.release();
       }
     };
     try {
@@ -159,7 +193,7 @@ export async function forward(cluster: ClusterRuntime, req: ForwardRequest, deps
       stopOverall();
       cluster.recordResult(host, response.status >= 500);
       const outcome: AttemptOutcome = { kind: 'status', status: response.status };
-      if (attempt < maxAttempts && isRetriable(req.retry, outcome)) {
+      if (isRetriable(req.retry, outcome) && mayRetry(attempt)) {
         // Discard this response's body to free the connection, then try again.
         response.body.resume();
         response.body.on('error', () => undefined);
@@ -168,7 +202,9 @@ export async function forward(cluster: ClusterRuntime, req: ForwardRequest, deps
         continue;
       }
       cleanup();
-      return { kind: 'upstream', response, host, attempts: attempt, upstreamTimeMs: clock.now() - start, done: release };
+      const answered: UpstreamReply = { kind: 'upstream', response, host, attempts: attempt, upstreamTimeMs: clock.now() - start, done: release };
+      if (retryOverflow) answered.flag = 'UO';
+      return answered;
     } catch (e) {
       perTry?.cancel();
       stopOverall();
@@ -178,8 +214,11 @@ export async function forward(cluster: ClusterRuntime, req: ForwardRequest, deps
       const outcome: AttemptOutcome = perTryTimedOut ? { kind: 'per-try-timeout' } : { kind: 'failure', failure };
       if (!perTryTimedOut) cluster.recordResult(host, true);
       last = { outcome, host };
-      if (!isRetriable(req.retry, outcome)) break;
+      if (!isRetriable(req.retry, outcome) || !mayRetry(attempt)) break;
     }
+  }
+  } finally {
+    endRetry();
   }
   cleanup();
   if (timedOut) return { kind: 'local', status: 504, body: TIMEOUT_BODY, flag: 'UT', host: last?.host, attempts };
@@ -191,5 +230,6 @@ export async function forward(cluster: ClusterRuntime, req: ForwardRequest, deps
   }
   const reply = failureReply(last.outcome, last.host, attempts);
   if (maxAttempts > 1 && attempts >= maxAttempts) reply.flag += ',URX';
+  if (retryOverflow) reply.flag += ',UO';
   return reply;
 }
