@@ -126,7 +126,7 @@ export interface LoadBalancerSettings {
   simple?: SimpleLB;
   consistentHash?: {
     httpHeaderName?: string;
-    httpCookie?: { name?: string; path?: string; ttl?: string };
+    httpCookie?: { name?: string; path?: string; ttl?: string; attributes?: Array<{ name?: string; value?: string }> };
     useSourceIp?: boolean;
     httpQueryParameterName?: string;
     ringHash?: { minimumRingSize?: number };
@@ -143,6 +143,7 @@ export interface ConnectionPoolSettings {
     connectTimeout?: string;
     tcpKeepalive?: { probes?: number; time?: string; interval?: string };
     maxConnectionDuration?: string;
+    idleTimeout?: string;
   };
   http?: {
     http1MaxPendingRequests?: number;

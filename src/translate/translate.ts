@@ -260,9 +260,6 @@ function checkUnhonouredRuleFields(ctx: TranslationContext, rule: IstioObject<De
     if (policy?.loadBalancer?.localityLbSetting !== undefined) {
       warn(`${at}.loadBalancer.localityLbSetting`, 'locality load balancing (distribute, failover, failoverPriority) is not translated yet: every locality gets the same priority.');
     }
-    if (policy?.loadBalancer?.warmupDurationSecs !== undefined) {
-      warn(`${at}.loadBalancer.warmupDurationSecs`, 'slow-start warmup is not translated yet: new endpoints get their full share at once.');
-    }
   }
 }
 
