@@ -52,6 +52,7 @@ describe('conformance: the meshwork proxy answers as Envoy does', { skip: envoyP
         return;
       }
       for (const t of ['envoy', 'meshwork'] as const) for (const o of run[t]) c.check?.(o, t);
+      for (const t of ['envoy', 'meshwork'] as const) c.expect?.(run[t], t);
       if (c.summarize) {
         assert.deepEqual(c.summarize(run.meshwork), c.summarize(run.envoy));
         return;

@@ -109,7 +109,8 @@ export const ISTIO_UPSTREAMS: Record<string, string[]> = {
  * for the scenario's sleep sidecar in cluster-1: its outbound route configuration and clusters, with
  * the helloworld subsets v1/v2 always defined. Endpoints are the test upstreams of ISTIO_UPSTREAMS.
  */
-export function fromIstio(yaml: string, opts: { subsets?: boolean; expectErrors?: string[] } = {}): CaseResources {
+export function fromIstio(yaml: string, opts: { subsets?: boolean; expectErrors?: string[]; upstreams?: Record<string, string[]> } = {}): CaseResources {
+  const upstreamsOf = { ...ISTIO_UPSTREAMS, ...opts.upstreams };
   // The scenario's own helloworld DestinationRule (subsets v1, v2); a case's rule of that name replaces it.
   const clusters = scenarioClusters(opts.subsets ?? true ? ['destinationrule'] : []);
   const objects = parseYaml(yaml, 'conformance case');
@@ -120,6 +121,6 @@ export function fromIstio(yaml: string, opts: { subsets?: boolean; expectErrors?
   if (errors.length > 0) throw new Error(`the case's Istio config does not translate: ${JSON.stringify(errors)}`);
   const routes = translated.routes.filter((r) => r.name === ROUTE_NAME) as unknown as Res[];
   if (routes.length !== 1) throw new Error(`no ${ROUTE_NAME} route configuration in the translation`);
-  const picked = translated.clusters.filter((c) => c.name in ISTIO_UPSTREAMS) as unknown as Res[];
-  return { routes, clusters: picked, endpoints: Object.fromEntries(picked.map((c) => [String(c['name']), ISTIO_UPSTREAMS[String(c['name'])]!])) };
+  const picked = translated.clusters.filter((c) => c.name in upstreamsOf) as unknown as Res[];
+  return { routes, clusters: picked, endpoints: Object.fromEntries(picked.map((c) => [String(c['name']), upstreamsOf[String(c['name'])]!])) };
 }
