@@ -58,8 +58,6 @@ function isPrime(n: number): boolean {
 }
 
 const proxyless = (s: PolicyScope): boolean => s.ctx.proxy?.kind === 'proxyless';
-/** Findings about the meshwork data plane are for sidecars and gateways (and analyze), not proxyless clients. */
-const meshworkMayServe = (s: PolicyScope): boolean => !proxyless(s);
 
 function applyConsistentHash(s: PolicyScope, cluster: Cluster, ch: NonNullable<LoadBalancerSettings['consistentHash']>): void {
   const keys = ['httpHeaderName', 'httpCookie', 'useSourceIp', 'httpQueryParameterName'] as const;
@@ -138,15 +136,15 @@ export function applyLoadBalancer(ctx: TranslationContext, cluster: Cluster, pol
     warn(s, 'unsupported', 'loadBalancer.warmupDurationSecs', 'warmup applies to ROUND_ROBIN and LEAST_REQUEST only (as in Istio); with RANDOM it has no effect.');
     return;
   }
+  if (proxyless(s)) {
+    warn(s, 'unsupported-by-proxyless', 'loadBalancer.warmupDurationSecs', 'proxyless gRPC clients do not implement slow start: new endpoints get their full share at once.');
+    return;
+  }
   const slowStart: SlowStartConfig = { slow_start_window: warmup };
   if (chosen === 'LEAST_REQUEST') cluster.least_request_lb_config = { slow_start_config: slowStart };
   else cluster.round_robin_lb_config = { slow_start_config: slowStart };
-  if (proxyless(s)) {
-    warn(s, 'unsupported-by-proxyless', 'loadBalancer.warmupDurationSecs', 'proxyless gRPC clients do not implement slow start: new endpoints get their full share at once.');
-  } else if (meshworkMayServe(s)) {
-    warn(s, 'unsupported', 'loadBalancer.warmupDurationSecs',
-      'warmup becomes Envoy\'s slow_start_config; pods on the meshwork data plane give new endpoints their full share at once (their proxy logs it).');
-  }
+  warn(s, 'unsupported', 'loadBalancer.warmupDurationSecs',
+    'warmup becomes Envoy\'s slow_start_config; pods on the meshwork data plane give new endpoints their full share at once (their proxy logs it).');
 }
 
 /** connectionPool: circuit breakers, connect timeout, TCP keepalive, HTTP protocol options. */
