@@ -194,6 +194,20 @@ export const BALANCING_CASES: ConformanceCase[] = [
     expect: (obs) => assert.deepEqual(obs.map((o) => `${o.status} ${o.upstream}`), ['200 h2', '200 h2']),
   },
   {
+    name: 'outlierDetection consecutiveGatewayErrors 2 (consecutive5xxErrors 0, maxEjectionPercent 100): a host answering 502 is ejected',
+    resources: () => fromIstio(dr('{outlierDetection: {consecutiveGatewayErrors: 2, consecutive5xxErrors: 0, interval: 10s, baseEjectionTime: 30s, maxEjectionPercent: 100}}'), { upstreams: { [HELLOWORLD]: ['a', 'bad-gateway'] } }),
+    requests: Array.from({ length: 14 }, () => get('/')),
+    summarize: ejection(2),
+    expect: (obs) => assert.ok(obs.slice(-8).every((o) => o.upstream === 'a')),
+  },
+  {
+    name: 'outlierDetection consecutiveGatewayErrors 2 (consecutive5xxErrors 0): 500 is not a gateway error, nothing is ejected',
+    resources: () => fromIstio(dr('{outlierDetection: {consecutiveGatewayErrors: 2, consecutive5xxErrors: 0, interval: 10s, baseEjectionTime: 30s, maxEjectionPercent: 100}}'), { upstreams: { [HELLOWORLD]: ['a', 'broken'] } }),
+    requests: Array.from({ length: 12 }, () => get('/')),
+    summarize: ejection(2),
+    expect: (obs) => assert.equal(obs.filter((o) => o.status === 500).length, 6),
+  },
+  {
     name: 'warmupDurationSecs (slow_start_config): endpoints known when the cluster is made are not ramped; round robin stays even, chi-square on each',
     resources: () => fromIstio(dr('{loadBalancer: {simple: ROUND_ROBIN, warmupDurationSecs: 60s}}'), { upstreams: THREE }),
     distribution: { request: get('/warm'), count: 150, weights: EVEN },
@@ -202,6 +216,21 @@ export const BALANCING_CASES: ConformanceCase[] = [
 
 function spreadOver(obs: Observation[]): number {
   return new Set(obs.map((o) => o.upstream)).size;
+}
+
+/**
+ * Sequential requests over a healthy host and a failing one: how many failed (Envoy ejects on its main
+ * thread, so one more request may reach the host before the worker sees it: `threshold` and one more
+ * are the same outcome), and who answered the last eight.
+ */
+function ejection(threshold: number) {
+  return (obs: Observation[]): unknown => {
+    const failures = obs.filter((o) => o.status >= 500).length;
+    return {
+      failures: failures === threshold || failures === threshold + 1 ? `ejected after ${threshold} (+1 in flight)` : failures,
+      last8: obs.slice(-8).reduce<Record<string, number>>((n, o) => ({ ...n, [`${o.status} ${o.upstream}`]: (n[`${o.status} ${o.upstream}`] ?? 0) + 1 }), {}),
+    };
+  };
 }
 
 /** Per request after the first: did it reuse the previous request's upstream connection? */

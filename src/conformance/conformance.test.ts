@@ -28,6 +28,7 @@ describe('conformance: the meshwork proxy answers as Envoy does', { skip: envoyP
       ['broken', { status: 500 }],
       ['h2', { protocol: 'h2c' }],
       ['grpc', { protocol: 'grpc' }],
+      ['bad-gateway', { status: 502 }],
     ] as const;
     for (const [i, [name, opts]] of specs.entries()) upstreams.set(name, await startEchoUpstream(name, { host: `127.230.1.${i + 1}`, ...opts }));
     targets = await startTargets(envoyPath!, emptySnapshot(upstreams));

@@ -171,14 +171,17 @@ describe('connectionPool and outlierDetection as Istio writes them', () => {
     assert.deepEqual(t.problems.sort(), ['unsupported spec.trafficPolicy.connectionPool', 'unsupported spec.trafficPolicy.connectionPool.http.maxConcurrentStreams']);
   });
 
-  it('splitExternalLocalOriginErrors with consecutiveLocalOriginFailures (Envoy only; the meshwork proxy reports it)', () => {
+  it('splitExternalLocalOriginErrors with consecutiveLocalOriginFailures; consecutiveLocalOriginFailures alone has no effect and is reported', () => {
     const t = translated(dr('{outlierDetection: {consecutive5xxErrors: 5, splitExternalLocalOriginErrors: true, consecutiveLocalOriginFailures: 2}}'));
     const od = t.cluster(BASE).outlier_detection;
     assert.equal(od?.split_external_local_origin_errors, true);
     assert.deepEqual(od?.consecutive_local_origin_failure, { value: 2 });
     assert.deepEqual(od?.enforcing_consecutive_local_origin_failure, { value: 100 });
     assert.deepEqual(od?.enforcing_local_origin_success_rate, { value: 0 });
-    assert.deepEqual(t.problems, ['unsupported spec.trafficPolicy.outlierDetection']);
+    assert.deepEqual(t.problems, []);
+    const alone = translated(dr('{outlierDetection: {consecutiveLocalOriginFailures: 2}}'));
+    assert.equal(alone.cluster(BASE).outlier_detection?.consecutive_local_origin_failure, undefined);
+    assert.deepEqual(alone.problems, ['unsupported spec.trafficPolicy.outlierDetection.consecutiveLocalOriginFailures']);
   });
 });
 

@@ -235,10 +235,10 @@ export function applyConnectionPool(ctx: TranslationContext, cluster: Cluster, p
 }
 
 /**
- * outlierDetection's local-origin split (Istio: only with splitExternalLocalOriginErrors), and what the
- * other data planes do not act on: the meshwork proxy ejects on consecutive 5xx (connect failures and
- * resets counted with them) only; proxyless gRPC clients implement success-rate and failure-percentage
- * ejection (gRFC A50), which Istio turns off, so consecutive errors do not eject there.
+ * outlierDetection's local-origin split (Istio: only with splitExternalLocalOriginErrors). Envoy and
+ * the meshwork proxy eject on consecutive 5xx, gateway errors and local-origin failures alike; proxyless
+ * gRPC clients implement success-rate and failure-percentage ejection only (gRFC A50), which Istio
+ * turns off, so consecutive errors do not eject there.
  */
 export function applyLocalOriginSplit(ctx: TranslationContext, od: NonNullable<TrafficPolicy['outlierDetection']>, out: OutlierDetection, ref: ConfigRef | undefined, field: string): void {
   const s: PolicyScope = { ctx, ref, field };
@@ -255,14 +255,5 @@ export function applyLocalOriginSplit(ctx: TranslationContext, od: NonNullable<T
   if (proxyless(s)) {
     warn(s, 'unsupported-by-proxyless', 'outlierDetection',
       'proxyless gRPC clients eject only by success rate or failure percentage (gRFC A50), which Istio turns off: consecutive errors do not eject hosts for them.');
-    return;
-  }
-  const unapplied = [
-    od.consecutiveGatewayErrors !== undefined && 'consecutiveGatewayErrors',
-    od.splitExternalLocalOriginErrors && 'splitExternalLocalOriginErrors',
-  ].filter((f): f is string => typeof f === 'string');
-  if (unapplied.length > 0) {
-    warn(s, 'unsupported', 'outlierDetection',
-      `${unapplied.join(', ')} become Envoy settings; pods on the meshwork data plane eject on consecutive 5xx (connection failures included) only (their proxy logs it).`);
   }
 }

@@ -11,7 +11,7 @@ import type { EndpointPool } from '../upstream/types.js';
 import { CircuitBreakers } from './circuit-breakers.js';
 import { isHealthy, type Host } from './host.js';
 import { createLoadBalancer, type LoadBalancer } from './lb.js';
-import { isEjected, recordOutcome } from './outlier.js';
+import { isEjected, recordOutcome, type AttemptResult } from './outlier.js';
 
 export interface ClusterDeps {
   clock: Clock;
@@ -84,7 +84,7 @@ export class ClusterRuntime {
         old.delete(key);
         next.push(existing);
       } else if (!next.some((h) => h.key === key)) {
-        next.push({ key, endpoint: e, pool: this.newPool(e), active: 0, total: 0, errors: 0, outlier: { consecutive5xx: 0, ejectedUntil: 0, ejections: 0 } });
+        next.push({ key, endpoint: e, pool: this.newPool(e), active: 0, total: 0, errors: 0, outlier: { consecutive5xx: 0, consecutiveGatewayFailure: 0, consecutiveLocalOriginFailure: 0, ejectedUntil: 0, ejections: 0 } });
       }
     }
     this.hostList = next;
@@ -125,11 +125,12 @@ export class ClusterRuntime {
     return this.lb.pick(eligible.filter((h) => h.endpoint.priority === best), ctx);
   }
 
-  /** Feeds outlier detection: `failed` is a 5xx or a connect failure / reset (consecutive_5xx counts both). */
-  recordResult(host: Host, failed: boolean): void {
-    if (failed) host.errors++;
-    if (recordOutcome(this.specValue.outlier, host, this.hostList, failed, this.deps.clock, this.deps.random)) {
-      this.deps.log('info', `cluster ${this.name}: ejected ${host.key} until +${host.outlier.ejectedUntil - this.deps.clock.now()} ms (consecutive 5xx)`);
+  /** Feeds outlier detection with an attempt's answer, or its failure before one (connect failure, reset). */
+  recordResult(host: Host, result: AttemptResult): void {
+    if ('local' in result || result.status >= 500) host.errors++;
+    const ejectedBy = recordOutcome(this.specValue.outlier, host, this.hostList, result, this.deps.clock, this.deps.random);
+    if (ejectedBy) {
+      this.deps.log('info', `cluster ${this.name}: ejected ${host.key} until +${host.outlier.ejectedUntil - this.deps.clock.now()} ms (${ejectedBy})`);
       this.deps.onEjection?.(this.name, host);
     }
   }

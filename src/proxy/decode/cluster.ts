@@ -18,11 +18,15 @@ const LB_POLICIES: Record<string, LbPolicy> = {
   MAGLEV: 'maglev',
 };
 
-/** Outlier detection fields beyond consecutive_5xx: accepted (Envoy acts on them), not acted on here. */
-const OUTLIER_UNENFORCED = ['consecutive_gateway_failure', 'split_external_local_origin_errors', 'consecutive_local_origin_failure'];
+/** Outlier detection by success rate and failure percentage: accepted (Envoy acts on them when enforced), not acted on here. */
+const OUTLIER_UNENFORCED = ['enforcing_success_rate', 'enforcing_failure_percentage', 'enforcing_local_origin_success_rate', 'enforcing_failure_percentage_local_origin'];
 
 function decodeOutlier(o: Obj, path: string, p: Problems, unenforced: string[]): OutlierDetection {
-  for (const f of OUTLIER_UNENFORCED) if (o[f] !== undefined && o[f] !== null && o[f] !== false) unenforced.push(`${path}.${f}`);
+  // Istio turns success-rate ejection off (0); Envoy's defaults (100 and 0) mean the same here only when off.
+  for (const f of OUTLIER_UNENFORCED) {
+    const v = wrappedNum(o, f, path, p) ?? (f === 'enforcing_success_rate' ? 100 : 0);
+    if (v > 0) unenforced.push(`${path}.${f} ${v}`);
+  }
   return {
     consecutive5xx: wrappedNum(o, 'consecutive_5xx', path, p) ?? 5,
     intervalMs: durationMs(o, 'interval', path, p) ?? 10_000,
@@ -30,6 +34,11 @@ function decodeOutlier(o: Obj, path: string, p: Problems, unenforced: string[]):
     maxEjectionPercent: wrappedNum(o, 'max_ejection_percent', path, p) ?? 10,
     enforcingConsecutive5xx: wrappedNum(o, 'enforcing_consecutive_5xx', path, p) ?? 100,
     alwaysEjectOneHost: wrappedBool(o, 'always_eject_one_host', path, p) ?? false,
+    consecutiveGatewayFailure: wrappedNum(o, 'consecutive_gateway_failure', path, p) ?? 5,
+    enforcingConsecutiveGatewayFailure: wrappedNum(o, 'enforcing_consecutive_gateway_failure', path, p) ?? 0,
+    splitExternalLocalOriginErrors: typeof o['split_external_local_origin_errors'] === 'boolean' ? o['split_external_local_origin_errors'] : false,
+    consecutiveLocalOriginFailure: wrappedNum(o, 'consecutive_local_origin_failure', path, p) ?? 5,
+    enforcingConsecutiveLocalOriginFailure: wrappedNum(o, 'enforcing_consecutive_local_origin_failure', path, p) ?? 100,
   };
 }
 

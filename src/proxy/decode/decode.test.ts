@@ -158,7 +158,7 @@ test('cluster: EDS service name, LB policy, HTTP/2 via typed_extension_protocol_
   assert.equal(r.value.lbPolicy, 'least_request');
   assert.equal(r.value.http2, true);
   assert.equal(r.value.connectTimeoutMs, 1000);
-  assert.deepEqual(r.value.outlier, { consecutive5xx: 3, intervalMs: 10_000, baseEjectionTimeMs: 30_000, maxEjectionPercent: 10, enforcingConsecutive5xx: 100, alwaysEjectOneHost: false });
+  assert.deepEqual(r.value.outlier, { consecutive5xx: 3, intervalMs: 10_000, baseEjectionTimeMs: 30_000, maxEjectionPercent: 10, enforcingConsecutive5xx: 100, alwaysEjectOneHost: false, consecutiveGatewayFailure: 5, enforcingConsecutiveGatewayFailure: 0, splitExternalLocalOriginErrors: false, consecutiveLocalOriginFailure: 5, enforcingConsecutiveLocalOriginFailure: 100 });
   const bad = decodeCluster(edsCluster('c', { lb_policy: 'CLUSTER_PROVIDED' }));
   assert.ok(!bad.ok);
   assert.deepEqual(bad.error, ['lb_policy: CLUSTER_PROVIDED is not supported (ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH, MAGLEV are)']);

@@ -26,6 +26,12 @@ export interface OutlierDetection {
   enforcingConsecutive5xx: number;
   /** Eject one host even when that goes over maxEjectionPercent (always_eject_one_host). */
   alwaysEjectOneHost: boolean;
+  consecutiveGatewayFailure: number;
+  /** Envoy's default is 0: gateway failures are counted, not acted on, unless this is set. */
+  enforcingConsecutiveGatewayFailure: number;
+  splitExternalLocalOriginErrors: boolean;
+  consecutiveLocalOriginFailure: number;
+  enforcingConsecutiveLocalOriginFailure: number;
 }
 
 export interface Cluster {

@@ -191,7 +191,7 @@ export async function forward(cluster: ClusterRuntime, req: ForwardRequest, deps
       const response = await host.pool.request({ method: req.method, path: req.path, authority: req.authority, headers: req.headers, body: req.body, signal: attemptAbort });
       perTry?.cancel();
       stopOverall();
-      cluster.recordResult(host, response.status >= 500);
+      cluster.recordResult(host, { status: response.status });
       const outcome: AttemptOutcome = { kind: 'status', status: response.status };
       if (isRetriable(req.retry, outcome) && mayRetry(attempt)) {
         // Discard this response's body to free the connection, then try again.
@@ -212,7 +212,7 @@ export async function forward(cluster: ClusterRuntime, req: ForwardRequest, deps
       const failure = e instanceof UpstreamFailure ? e.kind : 'reset';
       if (overall.aborted) break;
       const outcome: AttemptOutcome = perTryTimedOut ? { kind: 'per-try-timeout' } : { kind: 'failure', failure };
-      if (!perTryTimedOut) cluster.recordResult(host, true);
+      if (!perTryTimedOut) cluster.recordResult(host, { local: failure === 'connect-failure' ? 'connect-failure' : 'reset' });
       last = { outcome, host };
       if (!isRetriable(req.retry, outcome) || !mayRetry(attempt)) break;
     }
