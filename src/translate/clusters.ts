@@ -13,15 +13,13 @@ import type {
   Duration,
   OutlierDetection,
 } from './envoy-types.js';
-import { applyConnectionPool, applyLoadBalancer, applyLocalOriginSplit, reportedBy, type ReportOn } from './cluster-policy.js';
+import { applyConnectionPool, applyLoadBalancer, applyLocalOriginSplit, reportedBy, UNLIMITED, type ReportOn } from './cluster-policy.js';
 import { loadAssignment } from './endpoints.js';
 import { endpointPortKey, labelsMatch, outboundClusterName } from './names.js';
 import { problemAt, type ConfigRef } from './problems.js';
 
 export const ADS: ConfigSource = { ads: {}, resource_api_version: 'V3' };
 const DEFAULT_CONNECT_TIMEOUT: Duration = { seconds: 10, nanos: 0 };
-/** Istio lifts Envoy's 1024 defaults: the mesh should not shed load unless a DestinationRule says so. */
-const UNLIMITED = 4294967295;
 /** Istio's default circuit breaker thresholds: none (Envoy's would allow 1024 requests and 3 concurrent retries). */
 export const UNLIMITED_THRESHOLDS: CircuitBreakerThresholds = {
   max_connections: { value: UNLIMITED },

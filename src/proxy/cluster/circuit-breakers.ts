@@ -25,24 +25,28 @@ export class CircuitBreakers {
 
   constructor(public limits: CircuitBreakerLimits) {}
 
-  /** Admits one attempt on an HTTP/1.1 (`oneRequestPerConnection`) or HTTP/2 upstream. */
-  async admit(oneRequestPerConnection: boolean, signal: Cancel): Promise<Admission> {
-    let holdsConnection = false;
-    if (oneRequestPerConnection) {
-      if (this.busyConnections >= this.limits.maxConnections) {
-        if (this.pending >= this.limits.maxPendingRequests) {
-          this.overflows.pending++;
-          return { kind: 'overflow' };
-        }
-        this.pending++;
-        const handedOver = await this.waitForConnection(signal);
-        this.pending--;
-        if (!handedOver) return { kind: 'aborted' };
-      } else {
-        this.busyConnections++;
-      }
-      holdsConnection = true;
+  /**
+   * Admits one attempt on an HTTP/1.1 (`oneRequestPerConnection`) or HTTP/2 upstream: at once when a
+   * connection is free (the common case, no promise), else once one is handed over.
+   */
+  admit(oneRequestPerConnection: boolean, signal: Cancel): Admission | Promise<Admission> {
+    if (!oneRequestPerConnection) return this.admitRequest(false);
+    if (this.busyConnections < this.limits.maxConnections) {
+      this.busyConnections++;
+      return this.admitRequest(true);
     }
+    if (this.pending >= this.limits.maxPendingRequests) {
+      this.overflows.pending++;
+      return { kind: 'overflow' };
+    }
+    this.pending++;
+    return this.waitForConnection(signal).then((handedOver) => {
+      this.pending--;
+      return handedOver ? this.admitRequest(true) : { kind: 'aborted' };
+    });
+  }
+
+  private admitRequest(holdsConnection: boolean): Admission {
     if (this.requests >= this.limits.maxRequests) {
       if (holdsConnection) this.freeConnection();
       this.overflows.requests++;

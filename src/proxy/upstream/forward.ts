@@ -145,78 +145,79 @@ export async function forward(cluster: ClusterRuntime, req: ForwardRequest, deps
     return true;
   };
   try {
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    if (attempt > 1) {
-      deps.onRetry?.(cluster.name);
-      if (req.retry) await sleep(clock, retryBackoffMs(req.retry, attempt - 2, deps.random), overall);
-    }
-    if (overall.aborted) break;
-    const host = cluster.pick(tried, req.retry?.hostSelectionRetries, req.hash);
-    if (!host) {
-      if (!last) {
-        cleanup();
-        return { kind: 'local', status: 503, body: NO_HEALTHY_UPSTREAM, flag: 'UH', host: undefined, attempts: attempt - 1 };
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      if (attempt > 1) {
+        deps.onRetry?.(cluster.name);
+        if (req.retry) await sleep(clock, retryBackoffMs(req.retry, attempt - 2, deps.random), overall);
       }
-      break;
-    }
-    if (maxAttempts > 1 && req.retry?.avoidPreviousHosts) (tried ??= new Set()).add(host.key);
-    const admission = await breakers.admit(!cluster.spec.http2, overall);
-    if (admission.kind === 'aborted') break;
-    if (admission.kind === 'overflow') {
-      // Envoy's pool overflow: a reset the router never retries.
-      cleanup();
-      return { kind: 'local', status: 503, body: OVERFLOW_BODY, flag: 'UO', host, attempts, overloaded: true };
-    }
-    attempts++;
-    const perTryMs = req.retry && req.retry.perTryTimeoutMs > 0 ? req.retry.perTryTimeoutMs : 0;
-    if (req.expectedTimeoutHeader) setExpectedTimeout(req.headers, perTryMs, req.timeoutMs, clock.now() - start);
-    // A lone attempt without its own timeout is cancelled exactly when the whole request is: it shares
-    // the request's token rather than pay for a second one per request.
-    const sharesToken = maxAttempts === 1 && perTryMs === 0;
-    const attemptAbort = sharesToken ? overall : new Cancel();
-    const stopOverall = sharesToken ? noop : overall.onAbort(() => attemptAbort.abort());
-    let perTryTimedOut = false;
-    const perTry = perTryMs > 0 ? clock.setTimer(() => ((perTryTimedOut = true), attemptAbort.abort()), perTryMs) : undefined;
-    host.active++;
-    host.total++;
-    let released = false;
-    const release = (): void => {
-      if (!released) {
-        released = true;
-        host.active--;
-        admission.release();
-      }
-    };
-    try {
-      const response = await host.pool.request({ method: req.method, path: req.path, authority: req.authority, headers: req.headers, body: req.body, signal: attemptAbort });
-      perTry?.cancel();
-      stopOverall();
-      cluster.recordResult(host, { status: response.status });
-      const outcome: AttemptOutcome = { kind: 'status', status: response.status };
-      if (isRetriable(req.retry, outcome) && mayRetry(attempt)) {
-        // Discard this response's body to free the connection, then try again.
-        response.body.resume();
-        response.body.on('error', () => undefined);
-        release();
-        last = { outcome, host };
-        continue;
-      }
-      cleanup();
-      const answered: UpstreamReply = { kind: 'upstream', response, host, attempts: attempt, upstreamTimeMs: clock.now() - start, done: release };
-      if (retryOverflow) answered.flag = 'UO';
-      return answered;
-    } catch (e) {
-      perTry?.cancel();
-      stopOverall();
-      release();
-      const failure = e instanceof UpstreamFailure ? e.kind : 'reset';
       if (overall.aborted) break;
-      const outcome: AttemptOutcome = perTryTimedOut ? { kind: 'per-try-timeout' } : { kind: 'failure', failure };
-      if (!perTryTimedOut) cluster.recordResult(host, { local: failure === 'connect-failure' ? 'connect-failure' : 'reset' });
-      last = { outcome, host };
-      if (!isRetriable(req.retry, outcome) || !mayRetry(attempt)) break;
+      const host = cluster.pick(tried, req.retry?.hostSelectionRetries, req.hash);
+      if (!host) {
+        if (!last) {
+          cleanup();
+          return { kind: 'local', status: 503, body: NO_HEALTHY_UPSTREAM, flag: 'UH', host: undefined, attempts: attempt - 1 };
+        }
+        break;
+      }
+      if (maxAttempts > 1 && req.retry?.avoidPreviousHosts) (tried ??= new Set()).add(host.key);
+      const admitted = breakers.admit(!cluster.spec.http2, overall);
+      const admission = admitted instanceof Promise ? await admitted : admitted;
+      if (admission.kind === 'aborted') break;
+      if (admission.kind === 'overflow') {
+        // Envoy's pool overflow: a reset the router never retries.
+        cleanup();
+        return { kind: 'local', status: 503, body: OVERFLOW_BODY, flag: 'UO', host, attempts, overloaded: true };
+      }
+      attempts++;
+      const perTryMs = req.retry && req.retry.perTryTimeoutMs > 0 ? req.retry.perTryTimeoutMs : 0;
+      if (req.expectedTimeoutHeader) setExpectedTimeout(req.headers, perTryMs, req.timeoutMs, clock.now() - start);
+      // A lone attempt without its own timeout is cancelled exactly when the whole request is: it shares
+      // the request's token rather than pay for a second one per request.
+      const sharesToken = maxAttempts === 1 && perTryMs === 0;
+      const attemptAbort = sharesToken ? overall : new Cancel();
+      const stopOverall = sharesToken ? noop : overall.onAbort(() => attemptAbort.abort());
+      let perTryTimedOut = false;
+      const perTry = perTryMs > 0 ? clock.setTimer(() => ((perTryTimedOut = true), attemptAbort.abort()), perTryMs) : undefined;
+      host.active++;
+      host.total++;
+      let released = false;
+      const release = (): void => {
+        if (!released) {
+          released = true;
+          host.active--;
+          admission.release();
+        }
+      };
+      try {
+        const response = await host.pool.request({ method: req.method, path: req.path, authority: req.authority, headers: req.headers, body: req.body, signal: attemptAbort });
+        perTry?.cancel();
+        stopOverall();
+        cluster.recordResult(host, { status: response.status });
+        const outcome: AttemptOutcome = { kind: 'status', status: response.status };
+        if (isRetriable(req.retry, outcome) && mayRetry(attempt)) {
+          // Discard this response's body to free the connection, then try again.
+          response.body.resume();
+          response.body.on('error', () => undefined);
+          release();
+          last = { outcome, host };
+          continue;
+        }
+        cleanup();
+        const answered: UpstreamReply = { kind: 'upstream', response, host, attempts: attempt, upstreamTimeMs: clock.now() - start, done: release };
+        if (retryOverflow) answered.flag = 'UO';
+        return answered;
+      } catch (e) {
+        perTry?.cancel();
+        stopOverall();
+        release();
+        const failure = e instanceof UpstreamFailure ? e.kind : 'reset';
+        if (overall.aborted) break;
+        const outcome: AttemptOutcome = perTryTimedOut ? { kind: 'per-try-timeout' } : { kind: 'failure', failure };
+        if (!perTryTimedOut) cluster.recordResult(host, { local: failure === 'connect-failure' ? 'connect-failure' : 'reset' });
+        last = { outcome, host };
+        if (!isRetriable(req.retry, outcome) || !mayRetry(attempt)) break;
+      }
     }
-  }
   } finally {
     endRetry();
   }
