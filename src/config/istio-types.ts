@@ -147,7 +147,7 @@ export interface LoadBalancerSettings {
   simple?: SimpleLB;
   consistentHash?: {
     httpHeaderName?: string;
-    httpCookie?: { name?: string; path?: string; ttl?: string };
+    httpCookie?: { name?: string; path?: string; ttl?: string; attributes?: Array<{ name?: string; value?: string }> };
     useSourceIp?: boolean;
     httpQueryParameterName?: string;
     ringHash?: { minimumRingSize?: number };
@@ -173,6 +173,7 @@ export interface ConnectionPoolSettings {
     connectTimeout?: string;
     tcpKeepalive?: { probes?: number; time?: string; interval?: string };
     maxConnectionDuration?: string;
+    idleTimeout?: string;
   };
   http?: {
     http1MaxPendingRequests?: number;

@@ -14,11 +14,14 @@ export interface CaseRequest {
   protocol?: 'http1' | 'h2c' | 'grpc';
   /** For grpc: the message (the gRPC upstream answers 'fail:N' with status N). */
   message?: string;
+  /** In a `concurrent` case: when to send it, in ms after the first. */
+  startAtMs?: number;
 }
 
 /** Traffic whose outcome is random: compared as counts against weights, each target on its own. */
 export interface Distribution {
-  request: CaseRequest;
+  /** The request, or the i-th request (e.g. a different hash key each). */
+  request: CaseRequest | ((i: number) => CaseRequest);
   count: number;
   /** Outcome label ('upstream:a', 'status:503', ...) -> expected weight. */
   weights: Record<string, number>;
@@ -29,6 +32,8 @@ export interface ConformanceCase {
   resources: () => CaseResources;
   /** Sent one after another, each compared with its counterpart. */
   requests?: CaseRequest[];
+  /** Send the requests at once, each at its startAtMs (circuit breakers, in-flight limits). */
+  concurrent?: boolean;
   distribution?: Distribution;
   /** Response headers compared besides the status (lower case). */
   responseHeaders?: string[];
@@ -45,6 +50,8 @@ export interface ConformanceCase {
   simulate?: boolean;
   /** Check each target's observation on its own as well (e.g. elapsed time of a delay). */
   check?: (o: Observation, target: string) => void;
+  /** Check each target's observations together (the outcome the case is about, so that agreeing on nothing fails). */
+  expect?: (observations: Observation[], target: string) => void;
 }
 
 export interface UpstreamView {
@@ -55,6 +62,8 @@ export interface UpstreamView {
   body: string;
   /** How many requests with this x-test-key this upstream has seen, this one included (retries). */
   attempt: number;
+  /** The upstream's serial number of the connection the request came on (connection reuse). */
+  connection?: number;
 }
 
 export interface Observation {

@@ -28,6 +28,7 @@ describe('conformance: the meshwork proxy answers as Envoy does', { skip: envoyP
       ['broken', { status: 500 }],
       ['h2', { protocol: 'h2c' }],
       ['grpc', { protocol: 'grpc' }],
+      ['bad-gateway', { status: 502 }],
       ['d', {}],
       ['e', {}],
       // Reached by name: DNS clusters resolve 'localhost' to it.
@@ -56,6 +57,7 @@ describe('conformance: the meshwork proxy answers as Envoy does', { skip: envoyP
         return;
       }
       for (const t of ['envoy', 'meshwork'] as const) for (const o of run[t]) c.check?.(o, t);
+      for (const t of ['envoy', 'meshwork'] as const) c.expect?.(run[t], t);
       if (c.summarize) {
         assert.deepEqual(c.summarize(run.meshwork), c.summarize(run.envoy));
         return;

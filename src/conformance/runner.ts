@@ -81,11 +81,19 @@ export class CaseRunner {
     const prefix = `${t.name}-${++this.serial}`;
     if (c.distribution) {
       const d = c.distribution;
-      return runAll(d.count, 8, (i) => client.send(d.request, `${prefix}-${i}`));
+      return runAll(d.count, 8, (i) => client.send(typeof d.request === 'function' ? d.request(i) : d.request, `${prefix}-${i}`));
     }
-    const out: Observation[] = [];
+    let out: Observation[] = [];
     const keys: string[] = [];
-    for (const [i, req] of (c.requests ?? []).entries()) {
+    if (c.concurrent) {
+      const requests = c.requests ?? [];
+      requests.forEach((_, i) => keys.push(`${prefix}-${i}`));
+      out = await Promise.all(requests.map(async (req, i) => {
+        await new Promise((r) => setTimeout(r, req.startAtMs ?? 0));
+        return client.send(req, keys[i]!);
+      }));
+    }
+    for (const [i, req] of (c.concurrent ? [] : c.requests ?? []).entries()) {
       keys.push(`${prefix}-${i}`);
       out.push(await client.send(req, keys[i]!));
     }

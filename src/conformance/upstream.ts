@@ -61,13 +61,17 @@ export async function startEchoUpstream(name: string, opts: EchoOptions): Promis
   const seen: SeenRequest[] = [];
   if (opts.protocol === 'grpc') return startGrpcUpstream(name, opts, seen);
   const sockets = new Set<net.Socket>();
+  const connectionIds = new WeakMap<object, number>();
+  let connections = 0;
   const handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): void => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const headers = flatHeaders(req.headers);
       const attempt = countAttempt(name, headers);
-      const record: SeenRequest = { upstream: name, method: req.method ?? '', path: req.url ?? '', headers, body: Buffer.concat(chunks).toString(), attempt };
+      const socket = req.socket as object;
+      if (!connectionIds.has(socket)) connectionIds.set(socket, ++connections);
+      const record: SeenRequest = { upstream: name, method: req.method ?? '', path: req.url ?? '', headers, body: Buffer.concat(chunks).toString(), attempt, connection: connectionIds.get(socket) };
       seen.push(record);
       const status = statusFor(opts, headers, attempt);
       const answer = (): void => {

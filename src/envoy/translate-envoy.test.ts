@@ -130,6 +130,51 @@ spec:
     - {destination: {host: helloworld, subset: v2}, weight: 50}
 `;
 
+/** DestinationRule balancing: consistent hashing of every kind, every connection pool field, warmup, local-origin outlier split, port-level settings. */
+const BALANCING_CONFIG = `
+apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: {name: helloworld}
+spec:
+  host: helloworld
+  trafficPolicy:
+    loadBalancer: {consistentHash: {httpCookie: {name: user, path: /, ttl: 60s}, ringHash: {minimumRingSize: 2048}}}
+    connectionPool:
+      tcp: {maxConnections: 100, connectTimeout: 2s, tcpKeepalive: {probes: 3, time: 60s, interval: 10s}, maxConnectionDuration: 1h, idleTimeout: 30s}
+      http: {http1MaxPendingRequests: 10, http2MaxRequests: 50, maxRequestsPerConnection: 5, maxRetries: 4, idleTimeout: 20s, h2UpgradePolicy: UPGRADE}
+    outlierDetection: {consecutive5xxErrors: 3, splitExternalLocalOriginErrors: true, consecutiveLocalOriginFailures: 2, interval: 5s}
+  subsets:
+  - name: v1
+    labels: {version: v1}
+    trafficPolicy: {loadBalancer: {consistentHash: {httpHeaderName: x-user, maglev: {tableSize: 251}}}}
+  - name: v2
+    labels: {version: v2}
+    trafficPolicy:
+      loadBalancer: {simple: LEAST_REQUEST, warmupDurationSecs: 30s}
+      connectionPool: {http: {useClientProtocol: true}}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: {name: sleep}
+spec:
+  host: sleep
+  trafficPolicy:
+    loadBalancer: {simple: ROUND_ROBIN, warmupDurationSecs: 10s}
+    portLevelSettings: [{port: {number: 80}, loadBalancer: {consistentHash: {httpQueryParameterName: u, minimumRingSize: 512}}}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: helloworld}
+spec:
+  hosts: [helloworld]
+  http:
+  - match: [{uri: {prefix: /pinned}}]
+    route: [{destination: {host: helloworld, subset: v1}}]
+  - route:
+    - {destination: {host: helloworld, subset: v1}, weight: 50}
+    - {destination: {host: helloworld, subset: v2}, weight: 50}
+`;
+
 /** Kubernetes Ingresses of Istio's class (converted as the control plane converts them): every path type, and TLS. */
 const INGRESS_CONFIG = `
 apiVersion: networking.k8s.io/v1
@@ -171,6 +216,7 @@ for (const [label, rules] of [
   for (const proxy of ['sleep-1', 'sleep-2', 'helloworld-v1', 'gateway-1', 'gateway-2'] as const) cases.push({ name: `${label}: ${proxy}`, rules: [...rules], proxy });
 }
 for (const proxy of ['sleep-1', 'gateway-1', 'helloworld-v1'] as const) cases.push({ name: `wide Istio config: ${proxy}`, rules: ['gateway'], extra: WIDE_CONFIG, proxy });
+for (const proxy of ['sleep-1', 'gateway-1'] as const) cases.push({ name: `DestinationRule balancing and connection pools: ${proxy}`, rules: ['gateway'], extra: BALANCING_CONFIG, proxy });
 for (const proxy of ['sleep-1', 'gateway-1'] as const) {
   cases.push({ name: `merged gateway VirtualServices, a missing subset: ${proxy}`, rules: ['destinationrule', 'gateway'], extra: MERGE_CONFIG, errors: ['unknown-subset'], proxy });
 }

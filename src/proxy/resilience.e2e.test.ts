@@ -8,6 +8,9 @@ import { RETRY_PREVIOUS_HOSTS } from '../translate/http-routes.js';
 import { startXdsServer } from '../xds/server.js';
 import { CONNECT_FAILURE_BODY } from './upstream/forward.js';
 import { edsCluster, FAULT_TYPE, httpListener, loadAssignment, routeConfig } from './testutil/envoy.js';
+
+/** Istio lifts Envoy's default max_retries (3 concurrent retries): these tests retry in parallel. */
+const RETRIES_UNLIMITED = { circuit_breakers: { thresholds: [{ max_retries: { value: 4294967295 } }] } };
 import { manyRequests, NODE_ID, proxyGet, startHarness, waitUntil, type Harness, type Resources } from './testutil/harness.js';
 import { freePort, startUpstream, type TestUpstream } from './testutil/upstream.js';
 
@@ -64,11 +67,11 @@ function resources(churnEndpoints: TestUpstream[]): Resources {
     ],
     clusters: [
       edsCluster('churn'),
-      edsCluster('flaky'),
-      edsCluster('dead'),
-      edsCluster('deadonly'),
-      edsCluster('slow'),
-      edsCluster('slowthenfast'),
+      edsCluster('flaky', RETRIES_UNLIMITED),
+      edsCluster('dead', RETRIES_UNLIMITED),
+      edsCluster('deadonly', RETRIES_UNLIMITED),
+      edsCluster('slow', RETRIES_UNLIMITED),
+      edsCluster('slowthenfast', RETRIES_UNLIMITED),
       edsCluster('h2', { http2_protocol_options: {} }),
     ],
     endpoints: [

@@ -11,9 +11,9 @@ import type {
   ClusterLoadAssignment,
   ConfigSource,
   Duration,
-  LbPolicy,
   OutlierDetection,
 } from './envoy-types.js';
+import { applyConnectionPool, applyLoadBalancer, applyLocalOriginSplit, reportedBy, UNLIMITED, type ReportOn } from './cluster-policy.js';
 import { loadAssignment } from './endpoints.js';
 import { localityLbPlan } from './locality-lb.js';
 import { endpointPortKey, labelsMatch, outboundClusterName } from './names.js';
@@ -21,8 +21,6 @@ import { problemAt, type ConfigRef } from './problems.js';
 
 export const ADS: ConfigSource = { ads: {}, resource_api_version: 'V3' };
 const DEFAULT_CONNECT_TIMEOUT: Duration = { seconds: 10, nanos: 0 };
-/** Istio lifts Envoy's 1024 defaults: the mesh should not shed load unless a DestinationRule says so. */
-const UNLIMITED = 4294967295;
 /** Istio's default circuit breaker thresholds: none (Envoy's would allow 1024 requests and 3 concurrent retries). */
 export const UNLIMITED_THRESHOLDS: CircuitBreakerThresholds = {
   max_connections: { value: UNLIMITED },
@@ -32,27 +30,27 @@ export const UNLIMITED_THRESHOLDS: CircuitBreakerThresholds = {
 };
 
 /**
- * Istio's policy merge: a subset's traffic policy replaces the top-level one field by field
- * (loadBalancer, connectionPool, outlierDetection, tls), and port-level settings replace them for
- * their port.
+ * Istio's policy merge (MergeSubsetTrafficPolicy): a layer's port-level settings for the port replace
+ * that layer's policy whole -- components they leave out fall back to defaults, not to the layer's
+ * own -- and then the subset's policy replaces the top level's component by component, except that a
+ * subset port-level setting replaces all four (loadBalancer, connectionPool, outlierDetection, tls).
  */
 export function effectivePolicy(rule: DestinationRule | undefined, subsetName: string | undefined, port: number): TrafficPolicy {
-  const layers: Array<TrafficPolicy | undefined> = [rule?.trafficPolicy];
-  const subset = subsetName ? rule?.subsets?.find((s) => s.name === subsetName) : undefined;
-  if (subset) layers.push(subset.trafficPolicy);
+  const components = ['loadBalancer', 'connectionPool', 'outlierDetection', 'tls'] as const;
+  const atPort = (layer: TrafficPolicy | undefined): { policy: TrafficPolicy | undefined; portLevel: boolean } => {
+    const p = layer?.portLevelSettings?.find((s) => s.port?.number === port);
+    if (!p) return { policy: layer, portLevel: false };
+    return { policy: { loadBalancer: p.loadBalancer, connectionPool: p.connectionPool, outlierDetection: p.outlierDetection, tls: p.tls }, portLevel: true };
+  };
   const out: TrafficPolicy = {};
-  for (const layer of layers) {
-    if (!layer) continue;
-    if (layer.loadBalancer) out.loadBalancer = layer.loadBalancer;
-    if (layer.connectionPool) out.connectionPool = layer.connectionPool;
-    if (layer.outlierDetection) out.outlierDetection = layer.outlierDetection;
-    if (layer.tls) out.tls = layer.tls;
-    const portLevel = layer.portLevelSettings?.find((p) => p.port?.number === port);
-    if (portLevel) {
-      if (portLevel.loadBalancer) out.loadBalancer = portLevel.loadBalancer;
-      if (portLevel.connectionPool) out.connectionPool = portLevel.connectionPool;
-      if (portLevel.outlierDetection) out.outlierDetection = portLevel.outlierDetection;
-      if (portLevel.tls) out.tls = portLevel.tls;
+  const top = atPort(rule?.trafficPolicy).policy;
+  for (const c of components) if (top?.[c]) (out as Record<string, unknown>)[c] = top[c];
+  const subset = subsetName ? rule?.subsets?.find((s) => s.name === subsetName) : undefined;
+  const own = atPort(subset?.trafficPolicy);
+  for (const c of components) {
+    if (own.policy?.[c] !== undefined || own.portLevel) {
+      if (own.policy?.[c] !== undefined) (out as Record<string, unknown>)[c] = own.policy[c];
+      else delete out[c];
     }
   }
   return out;
@@ -66,62 +64,9 @@ function policyDuration(ctx: TranslationContext, ref: ConfigRef | undefined, tex
   return undefined;
 }
 
-function lbPolicy(ctx: TranslationContext, ref: ConfigRef | undefined, policy: TrafficPolicy, field: string): LbPolicy {
-  const lb = policy.loadBalancer;
-  if (!lb) return 'ROUND_ROBIN';
-  if (lb.consistentHash && ref) {
-    ctx.problems.add(problemAt(ref, 'warning', 'unsupported', `${field}.loadBalancer.consistentHash`,
-      'consistentHash load balancing is not supported yet; ROUND_ROBIN is used. Use simple: ROUND_ROBIN or LEAST_REQUEST.'));
-  }
-  let chosen: LbPolicy = 'ROUND_ROBIN';
-  switch (lb.simple) {
-    case 'LEAST_REQUEST':
-    case 'LEAST_CONN':
-      chosen = 'LEAST_REQUEST';
-      break;
-    case 'RANDOM':
-      chosen = 'RANDOM';
-      break;
-    case 'PASSTHROUGH':
-      if (ref) {
-        ctx.problems.add(problemAt(ref, 'warning', 'unsupported', `${field}.loadBalancer.simple`,
-          'PASSTHROUGH (forward to the caller\'s original destination) is not supported; ROUND_ROBIN is used.'));
-      }
-      break;
-    default:
-      chosen = 'ROUND_ROBIN';
-  }
-  if (chosen !== 'ROUND_ROBIN' && ctx.proxy?.kind === 'proxyless' && ref) {
-    // grpc-js-xds NACKs a Cluster whose lb_policy it does not implement.
-    ctx.problems.add(problemAt(ref, 'warning', 'unsupported-by-proxyless', `${field}.loadBalancer.simple`,
-      `proxyless gRPC clients do not implement ${chosen}; they are given ROUND_ROBIN.`));
-    return 'ROUND_ROBIN';
-  }
-  return chosen;
-}
-
-function applyPolicy(ctx: TranslationContext, cluster: Cluster, policy: TrafficPolicy, ref: ConfigRef | undefined, field: string): void {
-  cluster.lb_policy = lbPolicy(ctx, ref, policy, field);
-  const pool = policy.connectionPool;
-  const thresholds: CircuitBreakerThresholds = {
-    max_connections: { value: pool?.tcp?.maxConnections ?? UNLIMITED },
-    max_pending_requests: { value: pool?.http?.http1MaxPendingRequests ?? UNLIMITED },
-    max_requests: { value: pool?.http?.http2MaxRequests ?? UNLIMITED },
-    max_retries: { value: pool?.http?.maxRetries ?? UNLIMITED },
-  };
-  cluster.circuit_breakers = { thresholds: [thresholds] };
-  const limits = [pool?.tcp?.maxConnections, pool?.http?.http1MaxPendingRequests, pool?.http?.http2MaxRequests, pool?.http?.maxRetries];
-  // Proxyless gRPC clients enforce max_requests themselves; the warning is about the meshwork proxy.
-  if (ref && ctx.proxy?.kind !== 'proxyless' && limits.some((l) => l !== undefined)) {
-    ctx.problems.add(problemAt(ref, 'warning', 'unsupported', `${field}.connectionPool`,
-      'connection pool limits become Envoy circuit breakers; pods on the meshwork data plane do not enforce them (their proxy logs it).'));
-  }
-  const connect = policyDuration(ctx, ref, pool?.tcp?.connectTimeout, `${field}.connectionPool.tcp.connectTimeout`);
-  if (connect) cluster.connect_timeout = connect;
-  if (ref && (pool?.http?.idleTimeout !== undefined || pool?.http?.maxRequestsPerConnection !== undefined)) {
-    ctx.problems.add(problemAt(ref, 'warning', 'unsupported', `${field}.connectionPool.http`,
-      'idleTimeout and maxRequestsPerConnection are not applied yet; the other connection pool limits are.'));
-  }
+function applyPolicy(ctx: TranslationContext, cluster: Cluster, policy: TrafficPolicy, ref: ConfigRef | undefined, field: string, reportOn: ReportOn = () => true): void {
+  applyLoadBalancer(ctx, cluster, policy, reportOn('loadBalancer') ? ref : undefined, field);
+  applyConnectionPool(ctx, cluster, policy, reportOn('connectionPool') ? ref : undefined, field);
   const od = policy.outlierDetection;
   if (od) {
     const out: OutlierDetection = { enforcing_success_rate: { value: 0 } };
@@ -139,6 +84,7 @@ function applyPolicy(ctx: TranslationContext, cluster: Cluster, policy: TrafficP
     const ejection = policyDuration(ctx, ref, od.baseEjectionTime, `${field}.outlierDetection.baseEjectionTime`);
     if (ejection) out.base_ejection_time = ejection;
     if (od.maxEjectionPercent !== undefined) out.max_ejection_percent = { value: od.maxEjectionPercent };
+    applyLocalOriginSplit(ctx, od, out, reportOn('outlierDetection') ? ref : undefined, field);
     cluster.outlier_detection = out;
     if (od.minHealthPercent !== undefined) cluster.common_lb_config = { healthy_panic_threshold: { value: od.minHealthPercent } };
   }
@@ -217,7 +163,7 @@ export function buildOutboundClusters(ctx: TranslationContext): OutboundClusters
         const name = outboundClusterName(port.port, v.subset, service.hostname);
         const cluster = baseCluster(name, service);
         const policy = effectivePolicy(rule?.spec, v.subset, port.port);
-        applyPolicy(ctx, cluster, policy, ref, v.field);
+        applyPolicy(ctx, cluster, policy, ref, v.field, reportedBy(rule?.spec, v.subset, port.port));
         const plan = localityLbPlan(policy);
         if (plan?.localityWeighted) cluster.common_lb_config = { ...cluster.common_lb_config, locality_weighted_lb_config: {} };
         const localityLb = plan && ctx.topology ? { plan, proxy: ctx.topology } : undefined;

@@ -29,6 +29,7 @@ export const TYPE_URL = {
   previousPriorities: 'type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig',
   cors: 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors',
   corsPolicy: 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy',
+  httpProtocolOptions: 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
   stringValue: 'type.googleapis.com/google.protobuf.StringValue',
 } as const;
 
@@ -130,8 +131,16 @@ export interface RequestMirrorPolicy {
   runtime_fraction?: { default_value: FractionalPercent };
 }
 
+/** RouteAction.HashPolicy: where a consistent-hash key comes from (Istio's consistentHash). */
+export type HashPolicy =
+  | { header: { header_name: string } }
+  | { cookie: { name: string; path?: string; ttl?: Duration; attributes?: Array<{ name: string; value?: string }> } }
+  | { connection_properties: { source_ip: boolean } }
+  | { query_parameter: { name: string } };
+
 export type RouteAction = ({ cluster: string } | { weighted_clusters: WeightedCluster }) & {
   timeout?: Duration;
+  hash_policy?: HashPolicy[];
   retry_policy?: RetryPolicy;
   request_mirror_policies?: RequestMirrorPolicy[];
   prefix_rewrite?: string;
@@ -256,6 +265,7 @@ export interface CircuitBreakerThresholds {
   max_pending_requests?: UInt32Value;
   max_requests?: UInt32Value;
   max_retries?: UInt32Value;
+  track_remaining?: boolean;
 }
 
 export interface OutlierDetection {
@@ -268,9 +278,25 @@ export interface OutlierDetection {
   max_ejection_percent?: UInt32Value;
   /** Set to 0: Envoy and gRPC enable success-rate ejection unless told otherwise; Istio disables it. */
   enforcing_success_rate: UInt32Value;
+  split_external_local_origin_errors?: boolean;
+  consecutive_local_origin_failure?: UInt32Value;
+  enforcing_consecutive_local_origin_failure?: UInt32Value;
+  enforcing_local_origin_success_rate?: UInt32Value;
 }
 
-export type LbPolicy = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM';
+export type LbPolicy = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM' | 'RING_HASH' | 'MAGLEV';
+
+export interface SlowStartConfig {
+  slow_start_window: Duration;
+}
+
+/** envoy.extensions.upstreams.http.v3.HttpProtocolOptions, as Istio writes it for connectionPool.http. */
+export interface HttpProtocolOptions {
+  '@type': typeof TYPE_URL.httpProtocolOptions;
+  common_http_protocol_options?: { idle_timeout?: Duration; max_requests_per_connection?: UInt32Value; max_connection_duration?: Duration };
+  explicit_http_config?: { http_protocol_options: Record<string, never> } | { http2_protocol_options: { max_concurrent_streams?: UInt32Value } };
+  use_downstream_protocol_config?: { http_protocol_options: Record<string, never>; http2_protocol_options: Record<string, never> };
+}
 
 export interface LbEndpoint {
   endpoint: {
@@ -323,6 +349,12 @@ export interface Cluster {
   load_assignment?: ClusterLoadAssignment;
   connect_timeout: Duration;
   lb_policy: LbPolicy;
+  ring_hash_lb_config?: { minimum_ring_size?: UInt32Value };
+  maglev_lb_config?: { table_size?: UInt32Value };
+  round_robin_lb_config?: { slow_start_config: SlowStartConfig };
+  least_request_lb_config?: { slow_start_config: SlowStartConfig };
+  upstream_connection_options?: { tcp_keepalive: { keepalive_probes?: UInt32Value; keepalive_time?: UInt32Value; keepalive_interval?: UInt32Value } };
+  typed_extension_protocol_options?: { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': HttpProtocolOptions };
   circuit_breakers?: { thresholds: CircuitBreakerThresholds[] };
   outlier_detection?: OutlierDetection;
   common_lb_config?: {

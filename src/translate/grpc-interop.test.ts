@@ -53,6 +53,7 @@ before(async () => {
       'envoy/extensions/filters/http/cors/v3/cors.proto',
       'envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto',
       'envoy/extensions/retry/priority/previous_priorities/v3/previous_priorities_config.proto',
+      'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
     ],
     { keepCase: true },
   );
@@ -145,9 +146,51 @@ spec:
 `, 'interop config'));
     }
     const resources = translate(buildSnapshot(clusters), { ...proxyFor(clusters[0].pod('sleep'), 'proxyless'), id: 'grpc' });
-    assert.deepEqual(resources.problems, []);
+    // gRPC ejects by success rate / failure percentage only (gRFC A50): the one thing said about this config.
+    assert.deepEqual(resources.problems.map((p) => `${p.code} ${p.field}`), ['unsupported-by-proxyless spec.trafficPolicy.outlierDetection']);
     const decoded = decodeAll(resources);
     assert.equal(decoded.size, resources.listeners.length + resources.routes.length + resources.clusters.length + resources.endpoints.length);
+  });
+
+  it('DestinationRule balancing: ring hash on a header is given as is, Maglev as ring hash, the rest as round robin; nothing is NACKed', () => {
+    const clusters = scenarioClusters([]);
+    for (const c of clusters) {
+      c.apply('sample', parseYaml(`apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: {name: helloworld}
+spec:
+  host: helloworld
+  trafficPolicy:
+    loadBalancer: {consistentHash: {httpHeaderName: x-user, ringHash: {minimumRingSize: 2048}}}
+    connectionPool: {tcp: {maxConnections: 5, tcpKeepalive: {time: 30s}}, http: {http2MaxRequests: 9, maxRequestsPerConnection: 3, idleTimeout: 5s, h2UpgradePolicy: UPGRADE}}
+  subsets:
+  - {name: v1, labels: {version: v1}, trafficPolicy: {loadBalancer: {consistentHash: {useSourceIp: true, maglev: {tableSize: 251}}}}}
+  - {name: v2, labels: {version: v2}, trafficPolicy: {loadBalancer: {simple: LEAST_REQUEST, warmupDurationSecs: 10s}}}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: helloworld}
+spec:
+  hosts: [helloworld]
+  http:
+  - route:
+    - {destination: {host: helloworld, subset: v1}, weight: 50}
+    - {destination: {host: helloworld, subset: v2}, weight: 50}
+`, 'balancing'));
+    }
+    const resources = translate(buildSnapshot(clusters), { ...proxyFor(clusters[0].pod('sleep'), 'proxyless'), id: 'grpc' });
+    const lb = (name: string) => resources.clusters.find((c) => c.name === name)?.lb_policy;
+    assert.equal(lb('outbound|5000||helloworld.sample.svc.cluster.local'), 'RING_HASH');
+    assert.equal(lb('outbound|5000|v1|helloworld.sample.svc.cluster.local'), 'RING_HASH');
+    assert.equal(lb('outbound|5000|v2|helloworld.sample.svc.cluster.local'), 'ROUND_ROBIN');
+    assert.deepEqual(resources.problems.map((p) => `${p.code} ${p.field}`).sort(), [
+      'unsupported-by-proxyless spec.subsets[0].trafficPolicy.loadBalancer.consistentHash.maglev',
+      'unsupported-by-proxyless spec.subsets[0].trafficPolicy.loadBalancer.consistentHash.useSourceIp',
+      'unsupported-by-proxyless spec.subsets[1].trafficPolicy.loadBalancer.simple',
+      'unsupported-by-proxyless spec.subsets[1].trafficPolicy.loadBalancer.warmupDurationSecs',
+      'unsupported-by-proxyless spec.trafficPolicy.connectionPool',
+    ]);
+    decodeAll(resources);
   });
 
   it('a canary share to a subset that does not exist: the route naming the missing cluster is accepted', () => {

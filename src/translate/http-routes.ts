@@ -9,6 +9,7 @@ import { parseDuration } from '../config/istio-types.js';
 import type { IstioObject, ProxyIdentity } from '../registry/model.js';
 import type { TranslationContext } from './context.js';
 import { isIssue, resolveDestination, type ResolvedDestination } from './destinations.js';
+import { applyDestinationHashes } from './hash-policy.js';
 import type {
   ClusterWeight,
   CorsPolicy,
@@ -382,6 +383,7 @@ export function buildVirtualServiceRoutes(ctx: TranslationContext, vs: IstioObje
         if (scope.proxyless && timeout) routeAction.max_stream_duration = { max_stream_duration: timeout };
         const retry = retryPolicy(http.retries, `${field}.retries`, problems);
         if (retry) routeAction.retry_policy = retry;
+        applyDestinationHashes(ctx, routeAction, http.route, vs.namespace, scope.proxyless);
         const mirrors: Array<{ destination: Destination; percentage: Percent | undefined; at: string; pctField: string }> = [];
         if (http.mirror) mirrors.push({ destination: http.mirror, percentage: http.mirrorPercentage, at: `${field}.mirror`, pctField: `${field}.mirrorPercentage` });
         (http.mirrors ?? []).forEach((m, i) =>

@@ -5,6 +5,7 @@
 import type { VirtualService } from '../config/istio-types.js';
 import { compareByCreation, type IstioObject, type ProxyIdentity } from '../registry/model.js';
 import { serviceVisible, type ServiceView, type TranslationContext } from './context.js';
+import { applyServiceHash } from './hash-policy.js';
 import { buildVirtualServiceRoutes, defaultRoute, virtualServiceGateways } from './http-routes.js';
 import { hostMatches, isHttpProtocol, outboundClusterName, portProtocol, resolveHost, serviceDomains, visibleTo } from './names.js';
 import { problemAt } from './problems.js';
@@ -80,7 +81,11 @@ export function meshVirtualHosts(ctx: TranslationContext, proxy: ProxyIdentity):
       const routes = vs ? buildVirtualServiceRoutes(ctx, vs, scope) : [];
       // A VirtualService that contributes no route for this port (its matches name another port,
       // or every route had an error and was left out) leaves the service reachable as without it.
-      if (routes.length === 0) routes.push(defaultRoute(service.hostname, port.port, outboundClusterName(port.port, undefined, service.hostname)));
+      if (routes.length === 0) {
+        const route = defaultRoute(service.hostname, port.port, outboundClusterName(port.port, undefined, service.hostname));
+        if ('route' in route) applyServiceHash(ctx, route.route, service.hostname, port.port, scope.proxyless);
+        routes.push(route);
+      }
       out.push({
         service,
         port: port.port,

@@ -333,9 +333,10 @@ spec:
     assert.deepEqual(v1?.connect_timeout, { seconds: 0, nanos: 250_000_000 }, 'subset keeps the top-level connection pool');
     assert.deepEqual(base?.circuit_breakers?.thresholds[0].max_connections, { value: 10 });
     assert.deepEqual(base?.circuit_breakers?.thresholds[0].max_pending_requests, { value: 5 });
-    // The meshwork proxy does not enforce them: analyze says so; proxyless clients enforce their own.
-    assert.ok(brief(m.sidecar().problems).includes('warning unsupported DestinationRule sample/helloworld spec.trafficPolicy.connectionPool'), brief(m.sidecar().problems).join('\n'));
-    assert.ok(!brief(m.proxyless().problems).some((p) => p.endsWith('connectionPool')));
+    // Both data planes enforce the circuit breakers: nothing to report for sidecars; proxyless clients
+    // apply only http2MaxRequests, and say so.
+    assert.ok(!brief(m.sidecar().problems).some((p) => p.endsWith('connectionPool')), brief(m.sidecar().problems).join('\n'));
+    assert.ok(brief(m.proxyless().problems).includes('warning unsupported-by-proxyless DestinationRule sample/helloworld spec.trafficPolicy.connectionPool'));
     assert.deepEqual(base?.outlier_detection, {
       enforcing_success_rate: { value: 0 },
       consecutive_5xx: { value: 3 },
@@ -344,18 +345,6 @@ spec:
       base_ejection_time: { seconds: 30, nanos: 0 },
       max_ejection_percent: { value: 50 },
     });
-  });
-
-  it('consistentHash is reported as unsupported and falls back to ROUND_ROBIN', () => {
-    const m = withConfig(`apiVersion: networking.istio.io/v1beta1
-kind: DestinationRule
-metadata: {name: helloworld}
-spec:
-  host: helloworld
-  trafficPolicy: {loadBalancer: {consistentHash: {httpHeaderName: x-user}}}`, []);
-    const r = m.sidecar();
-    assert.equal(r.clusters.find((c) => c.name === `outbound|5000||${HW}`)?.lb_policy, 'ROUND_ROBIN');
-    assert.deepEqual(brief(r.problems), ['warning unsupported DestinationRule sample/helloworld spec.trafficPolicy.loadBalancer.consistentHash']);
   });
 
   it('a STATIC ServiceEntry is routable with its own endpoints', () => {

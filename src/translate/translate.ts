@@ -286,11 +286,6 @@ function checkUnhonouredRuleFields(ctx: TranslationContext, rule: IstioObject<De
   if (rule.spec.workloadSelector !== undefined) {
     warn('spec.workloadSelector', 'a DestinationRule with a workloadSelector is applied as if it had none (to every client it is visible to). Remove the selector, or move the rule to the clients\' namespace.');
   }
-  for (const [at, policy] of rulePolicies(rule.spec)) {
-    if (policy.loadBalancer?.warmupDurationSecs !== undefined) {
-      warn(`${at}.loadBalancer.warmupDurationSecs`, 'slow-start warmup is not translated yet: new endpoints get their full share at once.');
-    }
-  }
 }
 
 export function analyze(snapshot: MeshSnapshot): Problem[] {

@@ -9,7 +9,7 @@ function ep(port: number, extra: Partial<Endpoint> = {}): Endpoint {
 }
 
 function cluster(extra: Partial<Cluster> = {}): Cluster {
-  return { name: 'c', discovery: { kind: 'eds', serviceName: 'c' }, lbPolicy: 'round_robin', connectTimeoutMs: 1000, http2: false, outlier: undefined, panicThresholdPercent: 50, localityWeighted: false, unenforcedLimits: [], ...extra };
+  return { name: 'c', discovery: { kind: 'eds', serviceName: 'c' }, lbPolicy: 'round_robin', connectTimeoutMs: 1000, http2: false, outlier: undefined, panicThresholdPercent: 50, localityWeighted: false, choiceCount: 2, hashLb: { minimumRingSize: 1024, maximumRingSize: 8388608, tableSize: 65537 }, limits: { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3 }, maxRequestsPerConnection: undefined, idleTimeoutMs: undefined, unenforced: [], ...extra };
 }
 
 function picks(c: ClusterRuntime, n: number): number[] {
@@ -96,31 +96,31 @@ test('outlier detection: consecutive 5xx eject for base_ejection_time on the inj
   const clock = new ManualClock(1000);
   const ejected: string[] = [];
   const c = new ClusterRuntime(
-    cluster({ outlier: { consecutive5xx: 3, intervalMs: 10_000, baseEjectionTimeMs: 30_000, maxEjectionPercent: 50, enforcingConsecutive5xx: 100, alwaysEjectOneHost: false } }),
+    cluster({ outlier: { consecutive5xx: 3, intervalMs: 10_000, baseEjectionTimeMs: 30_000, maxEjectionPercent: 50, enforcingConsecutive5xx: 100, alwaysEjectOneHost: false, consecutiveGatewayFailure: 5, enforcingConsecutiveGatewayFailure: 0, splitExternalLocalOriginErrors: false, consecutiveLocalOriginFailure: 5, enforcingConsecutiveLocalOriginFailure: 100 } }),
     { clock, random: () => 0, log: quiet, onEjection: (_c, h) => ejected.push(h.key) },
   );
   c.updateEndpoints([ep(1), ep(2), ep(3), ep(4)]);
   const [h1, h2] = c.hosts;
-  c.recordResult(h1, true);
-  c.recordResult(h1, true);
-  c.recordResult(h1, false);
-  c.recordResult(h1, true);
-  c.recordResult(h1, true);
+  c.recordResult(h1, { status: 500 });
+  c.recordResult(h1, { status: 500 });
+  c.recordResult(h1, { status: 200 });
+  c.recordResult(h1, { status: 500 });
+  c.recordResult(h1, { status: 500 });
   assert.deepEqual(ejected, [], 'a success resets the count');
-  c.recordResult(h1, true);
+  c.recordResult(h1, { status: 500 });
   assert.deepEqual(ejected, ['127.0.0.1:1']);
   assert.ok(!picks(c, 12).includes(1));
   // max_ejection_percent 50 of 4 hosts: a second ejection is allowed, a third is not.
-  for (let i = 0; i < 3; i++) c.recordResult(h2, true);
+  for (let i = 0; i < 3; i++) c.recordResult(h2, { status: 500 });
   assert.equal(ejected.length, 2);
-  for (let i = 0; i < 3; i++) c.recordResult(c.hosts[2], true);
+  for (let i = 0; i < 3; i++) c.recordResult(c.hosts[2], { status: 500 });
   assert.equal(ejected.length, 2);
   clock.advance(29_999);
   assert.ok(!picks(c, 12).includes(1));
   clock.advance(1);
   assert.ok(picks(c, 12).includes(1), 'back after base_ejection_time');
   // A second ejection lasts twice as long.
-  for (let i = 0; i < 3; i++) c.recordResult(h1, true);
+  for (let i = 0; i < 3; i++) c.recordResult(h1, { status: 500 });
   clock.advance(59_999);
   assert.ok(!picks(c, 12).includes(1));
   clock.advance(1);
@@ -139,4 +139,33 @@ test('an endpoint update keeps the state of hosts that stay', () => {
   assert.equal(c.hosts[0].endpoint.weight, 2);
   assert.deepEqual(c.hosts.map((h) => h.endpoint.port), [1, 3]);
   c.destroy();
+});
+
+test('outlier detection: gateway errors (502-504) and, with the local-origin split, connect failures count on their own', () => {
+  const base = { consecutive5xx: 0, intervalMs: 10_000, baseEjectionTimeMs: 30_000, maxEjectionPercent: 100, enforcingConsecutive5xx: 0, alwaysEjectOneHost: false, consecutiveGatewayFailure: 2, enforcingConsecutiveGatewayFailure: 100, splitExternalLocalOriginErrors: false, consecutiveLocalOriginFailure: 2, enforcingConsecutiveLocalOriginFailure: 100 };
+  const gw = new ClusterRuntime(cluster({ outlier: base }), { clock: new ManualClock(), random: () => 0, log: quiet });
+  gw.updateEndpoints([ep(1), ep(2)]);
+  const h = gw.hosts[0]!;
+  gw.recordResult(h, { status: 500 });
+  gw.recordResult(h, { status: 500 });
+  assert.equal(h.outlier.ejectedUntil, 0, '500 is no gateway error');
+  gw.recordResult(h, { status: 502 });
+  gw.recordResult(h, { status: 200 });
+  gw.recordResult(h, { status: 503 });
+  assert.equal(h.outlier.ejectedUntil, 0, 'an answer in between restarts the count');
+  gw.recordResult(h, { local: 'connect-failure' });
+  assert.ok(h.outlier.ejectedUntil > 0, 'without the split a connect failure counts as a 503');
+  gw.destroy();
+
+  const split = new ClusterRuntime(cluster({ outlier: { ...base, splitExternalLocalOriginErrors: true } }), { clock: new ManualClock(), random: () => 0, log: quiet });
+  split.updateEndpoints([ep(1), ep(2)]);
+  const s = split.hosts[0]!;
+  split.recordResult(s, { status: 503 });
+  split.recordResult(s, { local: 'reset' });
+  split.recordResult(s, { status: 200 });
+  split.recordResult(s, { local: 'connect-failure' });
+  assert.equal(s.outlier.ejectedUntil, 0, 'split: neither streak reached 2');
+  split.recordResult(s, { local: 'connect-failure' });
+  assert.ok(s.outlier.ejectedUntil > 0, 'two local-origin failures in a row eject');
+  split.destroy();
 });

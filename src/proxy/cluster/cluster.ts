@@ -8,9 +8,10 @@ import { endpointKey, type Cluster, type Endpoint } from '../model/cluster.js';
 import { Http1SocketPool } from '../upstream/http1-socket-pool.js';
 import { Http2Pool } from '../upstream/http2-pool.js';
 import type { EndpointPool } from '../upstream/types.js';
+import { CircuitBreakers } from './circuit-breakers.js';
 import { isHealthy, type Host } from './host.js';
 import { createLoadBalancer, type LoadBalancer } from './lb.js';
-import { isEjected, recordOutcome } from './outlier.js';
+import { isEjected, recordOutcome, type AttemptResult } from './outlier.js';
 import { chooseLocality, choosePriorityHosts } from './priority-select.js';
 
 export interface ClusterDeps {
@@ -25,12 +26,14 @@ export class ClusterRuntime {
   private lb: LoadBalancer;
   /** Per host subset (priority, panic or healthy, locality): its own balancer state, as Envoy keeps one per host source. */
   private readonly subsetLbs = new Map<string, LoadBalancer>();
+  readonly breakers: CircuitBreakers;
 
   constructor(
     private specValue: Cluster,
     private readonly deps: ClusterDeps,
   ) {
-    this.lb = createLoadBalancer(specValue.lbPolicy, deps.random);
+    this.lb = createLoadBalancer(specValue, deps.random);
+    this.breakers = new CircuitBreakers(specValue.limits);
   }
 
   get name(): string {
@@ -47,7 +50,9 @@ export class ClusterRuntime {
 
   private newPool(e: Endpoint): EndpointPool {
     const origin = `http://${endpointKey(e)}`;
-    return this.specValue.http2 ? new Http2Pool(origin, this.specValue.connectTimeoutMs, this.deps.clock) : new Http1SocketPool(origin, this.specValue.connectTimeoutMs, { clock: this.deps.clock, log: this.deps.log });
+    const { http2, connectTimeoutMs, idleTimeoutMs, maxRequestsPerConnection } = this.specValue;
+    if (http2) return new Http2Pool(origin, connectTimeoutMs, this.deps.clock);
+    return new Http1SocketPool(origin, connectTimeoutMs, { clock: this.deps.clock, log: this.deps.log, idleTimeoutMs, maxRequestsPerConnection });
   }
 
   private retire(pool: EndpointPool, why: string): void {
@@ -57,13 +62,15 @@ export class ClusterRuntime {
   updateSpec(spec: Cluster): void {
     const old = this.specValue;
     this.specValue = spec;
-    if (old.lbPolicy !== spec.lbPolicy) {
-      this.lb = createLoadBalancer(spec.lbPolicy, this.deps.random);
+    if (old.lbPolicy !== spec.lbPolicy || old.choiceCount !== spec.choiceCount || JSON.stringify(old.hashLb) !== JSON.stringify(spec.hashLb)) {
+      this.lb = createLoadBalancer(spec, this.deps.random);
       this.subsetLbs.clear();
     }
-    if (old.http2 !== spec.http2 || old.connectTimeoutMs !== spec.connectTimeoutMs) {
+    this.breakers.limits = spec.limits;
+    const poolChanged = (['http2', 'connectTimeoutMs', 'idleTimeoutMs', 'maxRequestsPerConnection'] as const).some((k) => old[k] !== spec[k]);
+    if (poolChanged) {
       for (const h of this.hostList) {
-        this.retire(h.pool, 'protocol or connect timeout changed');
+        this.retire(h.pool, 'protocol, connect timeout or connection limits changed');
         h.pool = this.newPool(h.endpoint);
       }
     }
@@ -81,7 +88,7 @@ export class ClusterRuntime {
         old.delete(key);
         next.push(existing);
       } else if (!next.some((h) => h.key === key)) {
-        next.push({ key, endpoint: e, pool: this.newPool(e), active: 0, total: 0, errors: 0, outlier: { consecutive5xx: 0, ejectedUntil: 0, ejections: 0 } });
+        next.push({ key, endpoint: e, pool: this.newPool(e), active: 0, total: 0, errors: 0, outlier: { consecutive5xx: 0, consecutiveGatewayFailure: 0, consecutiveLocalOriginFailure: 0, ejectedUntil: 0, ejections: 0 } });
       }
     }
     this.hostList = next;
@@ -94,16 +101,18 @@ export class ClusterRuntime {
    * A retry with the previous_hosts predicate passes the hosts tried so far as `avoid` (and with
    * previous_priorities, the priorities to leave): as Envoy,
    * a selection that lands on one of them is re-done up to `reselections` times, and the last one
-   * stands when every re-selection lands on a tried host too.
+   * stands when every re-selection lands on a tried host too. `hash` is the request's consistent-hash
+   * key (ring hash, Maglev); a re-selection moves it as Envoy does (the attempt number).
    */
-  pick(avoid?: ReadonlySet<string>, reselections = 0, excludedPriorities?: ReadonlySet<number>): Host | undefined {
-    let host = this.pickOnce(excludedPriorities);
-    for (let i = 0; i < reselections && host !== undefined && avoid?.has(host.key); i++) host = this.pickOnce(excludedPriorities);
+  pick(avoid?: ReadonlySet<string>, reselections = 0, hash?: bigint, excludedPriorities?: ReadonlySet<number>): Host | undefined {
+    let host = this.pickOnce(excludedPriorities, hash, 0);
+    for (let i = 0; i < reselections && host !== undefined && avoid?.has(host.key); i++) host = this.pickOnce(excludedPriorities, hash, i + 1);
     return host;
   }
 
   /** `excludedPriorities`: a retry's previous_priorities, whose load goes to the other priorities. */
-  private pickOnce(excludedPriorities?: ReadonlySet<number>): Host | undefined {
+  private pickOnce(excludedPriorities: ReadonlySet<number> | undefined, hash: bigint | undefined, attempt: number): Host | undefined {
+    const ctx = { hash, attempt };
     const now = this.deps.clock.now();
     const hosts = this.hostList;
     if (hosts.length === 0) return undefined;
@@ -114,32 +123,33 @@ export class ClusterRuntime {
       if (!allUsable) break;
       if (!isHealthy(h) || isEjected(h, now) || h.endpoint.priority !== priority) allUsable = false;
     }
-    if (allUsable) return this.lb.pick(hosts);
+    if (allUsable) return this.lb.pick(hosts, ctx);
     const usable = (h: Host) => isHealthy(h) && !isEjected(h, now);
     const candidates = choosePriorityHosts(hosts, usable, this.specValue.panicThresholdPercent, this.deps.random, excludedPriorities);
     if (!candidates || candidates.hosts.length === 0) return undefined;
     const source = `${candidates.priority}|${candidates.panic ? 'all' : 'healthy'}`;
-    if (candidates.panic || !this.specValue.localityWeighted) return this.subsetLb(source).pick(candidates.hosts);
+    if (candidates.panic || !this.specValue.localityWeighted) return this.subsetLb(source).pick(candidates.hosts, ctx);
     const inLocality = chooseLocality(candidates.hosts, candidates.all, this.deps.random);
     // No locality with weight and healthy hosts: Envoy falls back to the priority's healthy hosts.
-    if (!inLocality) return this.subsetLb(source).pick(candidates.hosts);
-    return this.subsetLb(`${source}|${inLocality.locality}`).pick(inLocality.hosts);
+    if (!inLocality) return this.subsetLb(source).pick(candidates.hosts, ctx);
+    return this.subsetLb(`${source}|${inLocality.locality}`).pick(inLocality.hosts, ctx);
   }
 
   private subsetLb(key: string): LoadBalancer {
     let lb = this.subsetLbs.get(key);
     if (!lb) {
-      lb = createLoadBalancer(this.specValue.lbPolicy, this.deps.random);
+      lb = createLoadBalancer(this.specValue, this.deps.random);
       this.subsetLbs.set(key, lb);
     }
     return lb;
   }
 
-  /** Feeds outlier detection: `failed` is a 5xx or a connect failure / reset (consecutive_5xx counts both). */
-  recordResult(host: Host, failed: boolean): void {
-    if (failed) host.errors++;
-    if (recordOutcome(this.specValue.outlier, host, this.hostList, failed, this.deps.clock, this.deps.random)) {
-      this.deps.log('info', `cluster ${this.name}: ejected ${host.key} until +${host.outlier.ejectedUntil - this.deps.clock.now()} ms (consecutive 5xx)`);
+  /** Feeds outlier detection with an attempt's answer, or its failure before one (connect failure, reset). */
+  recordResult(host: Host, result: AttemptResult): void {
+    if ('local' in result || result.status >= 500) host.errors++;
+    const ejectedBy = recordOutcome(this.specValue.outlier, host, this.hostList, result, this.deps.clock, this.deps.random);
+    if (ejectedBy) {
+      this.deps.log('info', `cluster ${this.name}: ejected ${host.key} until +${host.outlier.ejectedUntil - this.deps.clock.now()} ms (${ejectedBy})`);
       this.deps.onEjection?.(this.name, host);
     }
   }

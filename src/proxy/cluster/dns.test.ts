@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ManualClock } from '../../clock.js';
-import type { Cluster, DnsDiscovery, Endpoint } from '../model/cluster.js';
+import type { DnsDiscovery, Endpoint } from '../model/cluster.js';
 import { PreviousPriorities } from '../upstream/forward.js';
 import { ClusterRuntime } from './cluster.js';
 import { DnsEndpoints, systemResolve } from './dns.js';
@@ -59,18 +59,18 @@ test('the system resolver reads /etc/hosts: localhost is 127.0.0.1 with family 4
 
 test('previous_priorities: after update_frequency attempts the tried priorities are left out; all tried: none is', () => {
   const c = new ClusterRuntime(
-    { name: 'c', discovery: { kind: 'eds', serviceName: 'c' }, lbPolicy: 'round_robin', connectTimeoutMs: 1000, http2: false, outlier: undefined, unenforcedLimits: [], panicThresholdPercent: 50, localityWeighted: false } as Cluster,
+    { name: 'c', discovery: { kind: 'eds', serviceName: 'c' }, lbPolicy: 'round_robin', connectTimeoutMs: 1000, http2: false, outlier: undefined, unenforced: [], panicThresholdPercent: 50, localityWeighted: false, choiceCount: 2, hashLb: { minimumRingSize: 1024, maximumRingSize: 8388608, tableSize: 65537 }, limits: { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3 }, maxRequestsPerConnection: undefined, idleTimeoutMs: undefined },
     { clock: new ManualClock(), random: Math.random, log: () => undefined },
   );
   c.updateEndpoints([ep('127.0.0.1', 1), ep('127.0.0.1', 2, { priority: 1 }), ep('127.0.0.1', 3, { priority: 2 })]);
   const p = new PreviousPriorities(2);
   p.attempted(0);
   assert.equal(p.excluded(), undefined, 'one attempt: not yet updated');
-  assert.equal(c.pick(undefined, 0, p.excluded())?.endpoint.port, 1);
+  assert.equal(c.pick(undefined, 0, undefined, p.excluded())?.endpoint.port, 1);
   p.attempted(0);
   assert.deepEqual([...p.excluded()!], [0]);
-  assert.equal(c.pick(undefined, 0, p.excluded())?.endpoint.port, 2, 'priority 0 tried: the next one');
-  assert.equal(c.pick(undefined, 0, new Set([0, 1]))?.endpoint.port, 3);
-  assert.equal(c.pick(undefined, 0, new Set([0, 1, 2]))?.endpoint.port, 1, 'every priority tried: back to the best');
+  assert.equal(c.pick(undefined, 0, undefined, p.excluded())?.endpoint.port, 2, 'priority 0 tried: the next one');
+  assert.equal(c.pick(undefined, 0, undefined, new Set([0, 1]))?.endpoint.port, 3);
+  assert.equal(c.pick(undefined, 0, undefined, new Set([0, 1, 2]))?.endpoint.port, 1, 'every priority tried: back to the best');
   c.destroy();
 });

@@ -5,6 +5,8 @@ import type { EndpointPool } from '../upstream/types.js';
 
 export interface OutlierState {
   consecutive5xx: number;
+  consecutiveGatewayFailure: number;
+  consecutiveLocalOriginFailure: number;
   /** Clock time until which the host is ejected; 0 when not ejected. */
   ejectedUntil: number;
   ejections: number;

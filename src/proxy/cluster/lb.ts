@@ -2,11 +2,18 @@
 // Envoy's EDF give the same sequence shape), least request (power of two choices, weighted), random
 // (weighted). They only choose; eligibility (health, ejection, retries' excluded hosts) is decided before.
 
-import type { LbPolicy } from '../model/cluster.js';
+import type { Cluster } from '../model/cluster.js';
+import { maglevLb, ringHashLb } from './hash-lb.js';
 import type { Host } from './host.js';
 
+/** What a consistent-hash balancer needs of the request: its hash (absent: random) and the re-selection count. */
+export interface PickContext {
+  hash: bigint | undefined;
+  attempt: number;
+}
+
 export interface LoadBalancer {
-  pick(hosts: readonly Host[]): Host | undefined;
+  pick(hosts: readonly Host[], ctx?: PickContext): Host | undefined;
 }
 
 class RoundRobin implements LoadBalancer {
@@ -55,23 +62,32 @@ class RandomLb implements LoadBalancer {
 }
 
 class LeastRequest implements LoadBalancer {
-  constructor(private readonly random: () => number) {}
+  constructor(
+    private readonly random: () => number,
+    private readonly choices: number,
+  ) {}
   pick(hosts: readonly Host[]): Host | undefined {
     if (hosts.length <= 1) return hosts[0];
-    const a = weightedRandom(hosts, this.random);
-    const b = weightedRandom(hosts, this.random);
-    if (!a || !b) return a ?? b;
-    // Envoy's weighted least request: weight / (active + 1).
-    return b.endpoint.weight / (b.active + 1) > a.endpoint.weight / (a.active + 1) ? b : a;
+    // choice_count hosts sampled (power of two choices by default); Envoy's weighted score weight / (active + 1).
+    let best = weightedRandom(hosts, this.random);
+    for (let i = 1; i < this.choices && best; i++) {
+      const other = weightedRandom(hosts, this.random);
+      if (other && other.endpoint.weight / (other.active + 1) > best.endpoint.weight / (best.active + 1)) best = other;
+    }
+    return best;
   }
 }
 
-export function createLoadBalancer(policy: LbPolicy, random: () => number): LoadBalancer {
-  switch (policy) {
+export function createLoadBalancer(spec: Pick<Cluster, 'lbPolicy' | 'hashLb' | 'choiceCount'>, random: () => number): LoadBalancer {
+  switch (spec.lbPolicy) {
+    case 'ring_hash':
+      return ringHashLb(spec.hashLb.minimumRingSize, spec.hashLb.maximumRingSize, random);
+    case 'maglev':
+      return maglevLb(spec.hashLb.tableSize, random);
     case 'round_robin':
       return new RoundRobin();
     case 'least_request':
-      return new LeastRequest(random);
+      return new LeastRequest(random, spec.choiceCount);
     case 'random':
       return new RandomLb(random);
   }

@@ -41,8 +41,8 @@ export class ClusterManager {
     }
     for (const [name, { value: spec }] of specs) {
       let runtime = this.clusters.get(name);
-      if (spec.unenforcedLimits.length > 0 && runtime?.spec.unenforcedLimits.join() !== spec.unenforcedLimits.join()) {
-        this.deps.log('warn', `cluster ${name}: circuit breaker limits (${spec.unenforcedLimits.join(', ')}) are not enforced by the meshwork proxy; Envoy enforces them`);
+      if (spec.unenforced.length > 0 && runtime?.spec.unenforced.join() !== spec.unenforced.join()) {
+        this.deps.log('warn', `cluster ${name}: ${spec.unenforced.join(', ')} accepted but not acted on by the meshwork proxy; Envoy applies them`);
       }
       if (!runtime) {
         runtime = new ClusterRuntime(spec, this.deps);

@@ -166,10 +166,10 @@ test('cluster: EDS service name, LB policy, HTTP/2 via typed_extension_protocol_
   assert.equal(r.value.lbPolicy, 'least_request');
   assert.equal(r.value.http2, true);
   assert.equal(r.value.connectTimeoutMs, 1000);
-  assert.deepEqual(r.value.outlier, { consecutive5xx: 3, intervalMs: 10_000, baseEjectionTimeMs: 30_000, maxEjectionPercent: 10, enforcingConsecutive5xx: 100, alwaysEjectOneHost: false });
-  const bad = decodeCluster(edsCluster('c', { lb_policy: 'MAGLEV' }));
+  assert.deepEqual(r.value.outlier, { consecutive5xx: 3, intervalMs: 10_000, baseEjectionTimeMs: 30_000, maxEjectionPercent: 10, enforcingConsecutive5xx: 100, alwaysEjectOneHost: false, consecutiveGatewayFailure: 5, enforcingConsecutiveGatewayFailure: 0, splitExternalLocalOriginErrors: false, consecutiveLocalOriginFailure: 5, enforcingConsecutiveLocalOriginFailure: 100 });
+  const bad = decodeCluster(edsCluster('c', { lb_policy: 'CLUSTER_PROVIDED' }));
   assert.ok(!bad.ok);
-  assert.deepEqual(bad.error, ['lb_policy: MAGLEV is not supported (ROUND_ROBIN, LEAST_REQUEST, RANDOM are)']);
+  assert.deepEqual(bad.error, ['lb_policy: CLUSTER_PROVIDED is not supported (ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH, MAGLEV are)']);
 });
 
 test('cluster: STATIC with an inline load assignment', () => {
@@ -206,15 +206,35 @@ test('route: request_mirror_policies are decoded; fields we do not act on are re
   ]);
 });
 
-test('cluster: finite circuit breaker limits are accepted and named (this proxy does not enforce them); unlimited ones are not', () => {
+test('cluster: circuit breaker thresholds of the DEFAULT priority become limits (Envoy defaults where unset); HIGH is not the routes\' priority', () => {
   const r = decodeCluster({
     name: 'c',
     type: 'EDS',
-    circuit_breakers: { thresholds: [{ max_connections: { value: 4294967295 }, max_pending_requests: { value: 5 }, max_retries: 3 }] },
+    circuit_breakers: {
+      thresholds: [
+        { max_connections: { value: 4294967295 }, max_pending_requests: { value: 5 }, max_retries: { value: 3 } },
+        { priority: 'HIGH', max_requests: { value: 1 } },
+      ],
+    },
   });
   assert.ok(r.ok, JSON.stringify(r));
-  assert.deepEqual(r.value.unenforcedLimits, ['max_pending_requests 5', 'max_retries 3']);
-  const none = decodeCluster({ name: 'c', type: 'EDS', circuit_breakers: { thresholds: [{ max_requests: { value: 4294967295 } }] } });
-  assert.ok(none.ok);
-  assert.deepEqual(none.value.unenforcedLimits, []);
+  assert.deepEqual(r.value.limits, { maxConnections: 4294967295, maxPendingRequests: 5, maxRequests: 1024, maxRetries: 3 });
+  assert.deepEqual(r.value.unenforced, []);
+});
+
+test('cluster: RING_HASH / MAGLEV with their configs; a non-prime Maglev table and MURMUR_HASH_2 are refused; slow start is accepted and named as not acted on', () => {
+  const ring = decodeCluster({ name: 'c', type: 'EDS', lb_policy: 'RING_HASH', ring_hash_lb_config: { minimum_ring_size: { value: 64 } } });
+  assert.ok(ring.ok, JSON.stringify(ring));
+  assert.equal(ring.value.lbPolicy, 'ring_hash');
+  assert.equal(ring.value.hashLb.minimumRingSize, 64);
+  const maglev = decodeCluster({ name: 'c', type: 'EDS', lb_policy: 'MAGLEV', maglev_lb_config: { table_size: { value: 251 } } });
+  assert.ok(maglev.ok, JSON.stringify(maglev));
+  assert.equal(maglev.value.hashLb.tableSize, 251);
+  const bad = decodeCluster({ name: 'c', type: 'EDS', lb_policy: 'MAGLEV', maglev_lb_config: { table_size: { value: 100 } } });
+  assert.ok(!bad.ok && bad.error.some((e) => e.includes('must be a prime')), JSON.stringify(bad));
+  const murmur = decodeCluster({ name: 'c', type: 'EDS', lb_policy: 'RING_HASH', ring_hash_lb_config: { hash_function: 'MURMUR_HASH_2' } });
+  assert.ok(!murmur.ok);
+  const slow = decodeCluster({ name: 'c', type: 'EDS', lb_policy: 'ROUND_ROBIN', round_robin_lb_config: { slow_start_config: { slow_start_window: { seconds: 30 } } } });
+  assert.ok(slow.ok);
+  assert.deepEqual(slow.value.unenforced, ['round_robin_lb_config.slow_start_config']);
 });

@@ -18,6 +18,7 @@ import type {
 import { err, ok, type Result } from '../result.js';
 import { decodePerFilterCors } from './cors.js';
 import { decodeFault, FAULT_FILTER_NAME } from './fault.js';
+import { decodeHashPolicies } from './hash-policy.js';
 import { decodeHeaderMatcher, decodeHeaderMutations, decodeQueryParamMatcher } from './headers.js';
 import {
   bool,
@@ -231,6 +232,7 @@ function decodeAction(o: Obj, path: string, vhostRetry: RetryPolicy | undefined,
       kind: 'forward',
       mirrors,
       cluster,
+      hashPolicies: decodeHashPolicies(ra, aPath, p),
       timeoutMs: durationMs(ra, 'timeout', aPath, p) ?? DEFAULT_ROUTE_TIMEOUT_MS,
       retry,
       prefixRewrite: str(ra, 'prefix_rewrite', aPath, p),

@@ -20,6 +20,7 @@ import type { HttpConnectionManager } from '../model/listener.js';
 import type { ForwardAction, HeaderMutations, MirrorPolicy, Route, RouteTable, VirtualHost } from '../model/route.js';
 import { redirectLocation, rewritePath } from '../route/rewrite.js';
 import type { Router } from '../route/router.js';
+import { requestHash, type HashInput } from '../route/hash-policy.js';
 import { pickCluster } from '../route/weighted.js';
 import { Cancel } from '../upstream/cancel.js';
 import { forward, type ForwardResult } from '../upstream/forward.js';
@@ -123,10 +124,10 @@ export class ConnectionManager {
     );
   };
 
-  private local(ex: Exchange, status: number, body: string, flag: string, responseLevels: readonly HeaderMutations[]): void {
+  private local(ex: Exchange, status: number, body: string, flag: string, responseLevels: readonly HeaderMutations[], extra: HeaderRecord = {}): void {
     if (flag) ex.flags.push(flag);
     ex.status = status;
-    const headers = this.envoyHeaders(ex, {});
+    const headers = this.envoyHeaders(ex, extra);
     applyResponseMutations(headers, responseLevels);
     if (ex.cors) Object.assign(headers, ex.cors);
     ex.bytesSent = sendLocal(ex.res, status, body, headers);
@@ -239,6 +240,9 @@ export class ConnectionManager {
     }
 
     for (const m of mirrors) this.mirror(m, { method: req.method, path, authority, headers, body: body as Buffer | null, timeoutMs: action.timeoutMs });
+    // Envoy hashes the request as the upstream will see it (after the route's header changes and rewrites).
+    const hashed = action.hashPolicies.length === 0 ? undefined : requestHash(action.hashPolicies, hashInput(req, authority, path, headers));
+    const setCookies: HeaderRecord = hashed && hashed.setCookies.length > 0 ? { 'set-cookie': hashed.setCookies } : {};
 
     const downstreamGone = new Cancel();
     const onClose = (): void => {
@@ -247,7 +251,7 @@ export class ConnectionManager {
     res.once('close', onClose);
     const result: ForwardResult = await forward(
       cluster,
-      { method: req.method, path, authority, headers, body, timeoutMs: action.timeoutMs, retry: action.retry, expectedTimeoutHeader: true, downstreamSignal: downstreamGone },
+      { method: req.method, path, authority, headers, body, timeoutMs: action.timeoutMs, retry: action.retry, expectedTimeoutHeader: true, downstreamSignal: downstreamGone, hash: hashed?.hash },
       { clock: this.deps.clock, random: this.deps.random, onRetry: (c) => this.deps.stats.retry(c) },
     );
     ex.upstreamHost = result.host?.key;
@@ -259,13 +263,15 @@ export class ConnectionManager {
         return;
       }
       this.deps.stats.upstream(picked.name, result.status, undefined);
-      return this.local(ex, result.status, result.body, result.flag, levels);
+      return this.local(ex, result.status, result.body, result.flag, levels, result.overloaded ? { 'x-envoy-overloaded': 'true', ...setCookies } : setCookies);
     }
+    if (result.flag) ex.flags.push(result.flag);
     ex.upstreamTimeMs = result.upstreamTimeMs;
     const { response } = result;
     ex.status = response.status;
     this.deps.stats.upstream(picked.name, response.status, result.upstreamTimeMs);
     const out = this.envoyHeaders(ex, forwardableHeaders(response.headers));
+    if (setCookies['set-cookie']) out['set-cookie'] = [...toList(out['set-cookie']), ...toList(setCookies['set-cookie'])];
     applyResponseMutations(out, levels);
     if (ex.cors) Object.assign(out, ex.cors);
     const statusTrailers = grpcStatusOutOfHeaders(out);
@@ -412,6 +418,21 @@ export function shadowAuthority(authority: string): string {
   const colon = authority.lastIndexOf(':');
   if (colon > bracket && authority.indexOf(':') === colon) return `${authority.slice(0, colon)}-shadow${authority.slice(colon)}`;
   return `${authority}-shadow`;
+}
+
+function toList(v: string | string[] | undefined): string[] {
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+function hashInput(req: DownstreamRequest, authority: string, path: string, headers: HeaderRecord): HashInput {
+  return {
+    method: req.method,
+    authority,
+    path,
+    headers,
+    remote: { address: req.remoteAddress, port: req.remotePort },
+    local: { address: req.localAddress, port: req.localPort },
+  };
 }
 
 function headerValue(headers: HeaderRecord, name: string): string | undefined {

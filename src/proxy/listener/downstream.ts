@@ -18,6 +18,10 @@ export interface DownstreamRequest {
   /** Lower-case names, without pseudo-headers. */
   headers: HeaderRecord;
   remoteAddress: string;
+  /** The connection's other ends (consistent hashing on the source, generated cookies). */
+  remotePort: number;
+  localAddress: string;
+  localPort: number;
   body: Readable;
   /** The request has no body (GET without Content-Length / Transfer-Encoding, or an ended HTTP/2 stream). */
   bodyless: boolean;
@@ -65,6 +69,9 @@ export function toDownstreamRequest(req: http.IncomingMessage | http2.Http2Serve
     protocol,
     headers,
     remoteAddress: req.socket?.remoteAddress ?? '',
+    remotePort: req.socket?.remotePort ?? 0,
+    localAddress: req.socket?.localAddress ?? '',
+    localPort: req.socket?.localPort ?? 0,
     body: req,
     bodyless,
   };

@@ -1,6 +1,6 @@
 // Clusters and endpoints as the proxy sees them (from CDS and EDS / static load assignments).
 
-export type LbPolicy = 'round_robin' | 'least_request' | 'random';
+export type LbPolicy = 'round_robin' | 'least_request' | 'random' | 'ring_hash' | 'maglev';
 
 export type HealthStatus = 'UNKNOWN' | 'HEALTHY' | 'UNHEALTHY' | 'DRAINING' | 'TIMEOUT' | 'DEGRADED';
 
@@ -28,6 +28,12 @@ export interface OutlierDetection {
   enforcingConsecutive5xx: number;
   /** Eject one host even when that goes over maxEjectionPercent (always_eject_one_host). */
   alwaysEjectOneHost: boolean;
+  consecutiveGatewayFailure: number;
+  /** Envoy's default is 0: gateway failures are counted, not acted on, unless this is set. */
+  enforcingConsecutiveGatewayFailure: number;
+  splitExternalLocalOriginErrors: boolean;
+  consecutiveLocalOriginFailure: number;
+  enforcingConsecutiveLocalOriginFailure: number;
 }
 
 /**
@@ -54,11 +60,32 @@ export interface Cluster {
   panicThresholdPercent: number;
   /** common_lb_config.locality_weighted_lb_config: pick a locality by weight first. */
   localityWeighted: boolean;
+  /** least_request_lb_config.choice_count: hosts sampled per pick (Envoy's default 2). */
+  choiceCount: number;
+  /** ring_hash_lb_config / maglev_lb_config (Envoy's defaults when absent). */
+  hashLb: { minimumRingSize: number; maximumRingSize: number; tableSize: number };
+  /** The default-priority circuit breaker thresholds (Envoy's defaults: 1024, 1024, 1024, 3). */
+  limits: CircuitBreakerLimits;
+  /** common_http_protocol_options: upstream connections closed after this many requests / this long idle. */
+  maxRequestsPerConnection: number | undefined;
+  idleTimeoutMs: number | undefined;
   /**
-   * Circuit-breaker limits the cluster sets (`max_pending_requests 5`) that this proxy does not enforce:
-   * accepted (Envoy enforces them on the same config), and reported when the cluster is taken on.
+   * Fields the cluster sets that this proxy accepts without acting on them (`slow_start_config`):
+   * Envoy honours them on the same config; reported when the cluster is taken on.
    */
-  unenforcedLimits: string[];
+  unenforced: string[];
+}
+
+/** Envoy's defaults for ring_hash_lb_config and maglev_lb_config. */
+export const DEFAULT_MIN_RING_SIZE = 1024;
+export const DEFAULT_MAX_RING_SIZE = 8 * 1024 * 1024;
+export const DEFAULT_MAGLEV_TABLE_SIZE = 65537;
+
+export interface CircuitBreakerLimits {
+  maxConnections: number;
+  maxPendingRequests: number;
+  maxRequests: number;
+  maxRetries: number;
 }
 
 export function endpointKey(e: { host: string; port: number }): string {

@@ -100,9 +100,19 @@ export interface WeightedCluster {
 
 export type ClusterSpecifier = { kind: 'cluster'; name: string } | { kind: 'weighted'; clusters: WeightedCluster[]; totalWeight: number };
 
+/** One hash_policy entry of a route: where a consistent-hash key comes from. */
+export type HashPolicy = (
+  | { kind: 'header'; name: string }
+  | { kind: 'cookie'; name: string; path: string; ttlSeconds: number | undefined; attributes: Array<{ name: string; value: string }> }
+  | { kind: 'source-ip' }
+  | { kind: 'query'; name: string }
+) & { terminal: boolean };
+
 export interface ForwardAction {
   kind: 'forward';
   cluster: ClusterSpecifier;
+  /** hash_policy: the request's key for ring hash / Maglev clusters (empty: none). */
+  hashPolicies: HashPolicy[];
   /** 0 disables the timeout. */
   timeoutMs: number;
   retry: RetryPolicy | undefined;

@@ -26,16 +26,20 @@ export interface ForwardRequest {
   expectedTimeoutHeader?: boolean;
   /** Aborted when the downstream goes away. */
   downstreamSignal: Cancel;
+  /** The request's consistent-hash key (route hash_policy), for ring hash and Maglev clusters. */
+  hash?: bigint;
 }
 
 export interface LocalReply {
   kind: 'local';
   status: number;
   body: string;
-  /** Envoy response flag: UH, UF, UC, UT, URX, DC. */
+  /** Envoy response flag: UH, UF, UC, UT, URX, DC, UO. */
   flag: string;
   host: Host | undefined;
   attempts: number;
+  /** A circuit breaker shed the request: Envoy adds `x-envoy-overloaded: true`. */
+  overloaded?: boolean;
 }
 
 export interface UpstreamReply {
@@ -47,6 +51,8 @@ export interface UpstreamReply {
   upstreamTimeMs: number;
   /** Call once the response body is done to count the request out of the host's active ones. */
   done(): void;
+  /** Response flags of an answered request (UO: a retry was not made because of max_retries). */
+  flag?: string;
 }
 
 export type ForwardResult = UpstreamReply | LocalReply;
@@ -61,6 +67,7 @@ export const NO_HEALTHY_UPSTREAM = 'no healthy upstream';
 export const CONNECT_FAILURE_BODY = 'upstream connect error or disconnect/reset before headers. reset reason: connection failure';
 export const RESET_BODY = 'upstream connect error or disconnect/reset before headers. reset reason: connection termination';
 export const TIMEOUT_BODY = 'upstream request timeout';
+export const OVERFLOW_BODY = 'upstream connect error or disconnect/reset before headers. reset reason: overflow';
 
 function sleep(clock: Clock, ms: number, signal: Cancel): Promise<void> {
   return new Promise((resolve) => {
@@ -123,71 +130,104 @@ export async function forward(cluster: ClusterRuntime, req: ForwardRequest, deps
   const priorities = maxAttempts > 1 && req.retry?.previousPriorities ? new PreviousPriorities(req.retry.previousPriorities.updateFrequency) : undefined;
   let last: { outcome: AttemptOutcome; host: Host | undefined } | undefined;
   let attempts = 0;
-
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    if (attempt > 1) {
-      deps.onRetry?.(cluster.name);
-      if (req.retry) await sleep(clock, retryBackoffMs(req.retry, attempt - 2, deps.random), overall);
+  const breakers = cluster.breakers;
+  // A retry holds a max_retries slot from the decision until its attempt's outcome is known.
+  let holdingRetry = false;
+  const endRetry = (): void => {
+    if (holdingRetry) breakers.retryEnded();
+    holdingRetry = false;
+  };
+  /** Whether a retriable outcome may be retried: attempts left, and max_retries not reached (else UO). */
+  let retryOverflow = false;
+  const mayRetry = (attempt: number): boolean => {
+    endRetry();
+    if (attempt >= maxAttempts) return false;
+    if (!breakers.tryRetry()) {
+      retryOverflow = true;
+      return false;
     }
-    if (overall.aborted) break;
-    const host = cluster.pick(tried, req.retry?.hostSelectionRetries, priorities?.excluded());
-    if (!host) {
-      if (!last) {
-        cleanup();
-        return { kind: 'local', status: 503, body: NO_HEALTHY_UPSTREAM, flag: 'UH', host: undefined, attempts: attempt - 1 };
+    holdingRetry = true;
+    return true;
+  };
+  try {
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      if (attempt > 1) {
+        deps.onRetry?.(cluster.name);
+        if (req.retry) await sleep(clock, retryBackoffMs(req.retry, attempt - 2, deps.random), overall);
       }
-      break;
-    }
-    if (maxAttempts > 1 && req.retry?.avoidPreviousHosts) (tried ??= new Set()).add(host.key);
-    priorities?.attempted(host.endpoint.priority);
-    attempts++;
-    const perTryMs = req.retry && req.retry.perTryTimeoutMs > 0 ? req.retry.perTryTimeoutMs : 0;
-    if (req.expectedTimeoutHeader) setExpectedTimeout(req.headers, perTryMs, req.timeoutMs, clock.now() - start);
-    // A lone attempt without its own timeout is cancelled exactly when the whole request is: it shares
-    // the request's token rather than pay for a second one per request.
-    const sharesToken = maxAttempts === 1 && perTryMs === 0;
-    const attemptAbort = sharesToken ? overall : new Cancel();
-    const stopOverall = sharesToken ? noop : overall.onAbort(() => attemptAbort.abort());
-    let perTryTimedOut = false;
-    const perTry = perTryMs > 0 ? clock.setTimer(() => ((perTryTimedOut = true), attemptAbort.abort()), perTryMs) : undefined;
-    host.active++;
-    host.total++;
-    let released = false;
-    const release = (): void => {
-      if (!released) {
-        released = true;
-        host.active--;
-      }
-    };
-    try {
-      const body = replay ? (attempt === 1 ? replay.stream : replay.buffered()) : req.body;
-      const response = await host.pool.request({ method: req.method, path: req.path, authority: req.authority, headers: req.headers, body, signal: attemptAbort });
-      perTry?.cancel();
-      stopOverall();
-      cluster.recordResult(host, response.status >= 500);
-      const grpcStatus = response.headers['grpc-status'];
-      const outcome: AttemptOutcome = { kind: 'status', status: response.status, grpcStatus: typeof grpcStatus === 'string' && grpcStatus !== '' ? Number(grpcStatus) : undefined };
-      if (attempt < maxAttempts && isRetriable(req.retry, outcome) && canRetry()) {
-        // Discard this response's body to free the connection, then try again.
-        response.body.resume();
-        response.body.on('error', () => undefined);
-        release();
-        last = { outcome, host };
-        continue;
-      }
-      cleanup();
-      return { kind: 'upstream', response, host, attempts: attempt, upstreamTimeMs: clock.now() - start, done: release };
-    } catch (e) {
-      perTry?.cancel();
-      stopOverall();
-      release();
-      const failure = e instanceof UpstreamFailure ? e.kind : 'reset';
       if (overall.aborted) break;
-      const outcome: AttemptOutcome = perTryTimedOut ? { kind: 'per-try-timeout' } : { kind: 'failure', failure };
-      if (!perTryTimedOut) cluster.recordResult(host, true);
-      last = { outcome, host };
-      if (!isRetriable(req.retry, outcome) || !canRetry()) break;
+      const host = cluster.pick(tried, req.retry?.hostSelectionRetries, req.hash, priorities?.excluded());
+      if (!host) {
+        if (!last) {
+          cleanup();
+          return { kind: 'local', status: 503, body: NO_HEALTHY_UPSTREAM, flag: 'UH', host: undefined, attempts: attempt - 1 };
+        }
+        break;
+      }
+      if (maxAttempts > 1 && req.retry?.avoidPreviousHosts) (tried ??= new Set()).add(host.key);
+      priorities?.attempted(host.endpoint.priority);
+      const admitted = breakers.admit(!cluster.spec.http2, overall);
+      const admission = admitted instanceof Promise ? await admitted : admitted;
+      if (admission.kind === 'aborted') break;
+      if (admission.kind === 'overflow') {
+        // Envoy's pool overflow: a reset the router never retries.
+        cleanup();
+        return { kind: 'local', status: 503, body: OVERFLOW_BODY, flag: 'UO', host, attempts, overloaded: true };
+      }
+      attempts++;
+      const perTryMs = req.retry && req.retry.perTryTimeoutMs > 0 ? req.retry.perTryTimeoutMs : 0;
+      if (req.expectedTimeoutHeader) setExpectedTimeout(req.headers, perTryMs, req.timeoutMs, clock.now() - start);
+      // A lone attempt without its own timeout is cancelled exactly when the whole request is: it shares
+      // the request's token rather than pay for a second one per request.
+      const sharesToken = maxAttempts === 1 && perTryMs === 0;
+      const attemptAbort = sharesToken ? overall : new Cancel();
+      const stopOverall = sharesToken ? noop : overall.onAbort(() => attemptAbort.abort());
+      let perTryTimedOut = false;
+      const perTry = perTryMs > 0 ? clock.setTimer(() => ((perTryTimedOut = true), attemptAbort.abort()), perTryMs) : undefined;
+      host.active++;
+      host.total++;
+      let released = false;
+      const release = (): void => {
+        if (!released) {
+          released = true;
+          host.active--;
+          admission.release();
+        }
+      };
+      try {
+        const body = replay ? (attempt === 1 ? replay.stream : replay.buffered()) : req.body;
+        const response = await host.pool.request({ method: req.method, path: req.path, authority: req.authority, headers: req.headers, body, signal: attemptAbort });
+        perTry?.cancel();
+        stopOverall();
+        cluster.recordResult(host, { status: response.status });
+        const grpcStatus = response.headers['grpc-status'];
+        const outcome: AttemptOutcome = { kind: 'status', status: response.status, grpcStatus: typeof grpcStatus === 'string' && grpcStatus !== '' ? Number(grpcStatus) : undefined };
+        if (isRetriable(req.retry, outcome) && canRetry() && mayRetry(attempt)) {
+          // Discard this response's body to free the connection, then try again.
+          response.body.resume();
+          response.body.on('error', () => undefined);
+          release();
+          last = { outcome, host };
+          continue;
+        }
+        cleanup();
+        const answered: UpstreamReply = { kind: 'upstream', response, host, attempts: attempt, upstreamTimeMs: clock.now() - start, done: release };
+        if (retryOverflow) answered.flag = 'UO';
+        return answered;
+      } catch (e) {
+        perTry?.cancel();
+        stopOverall();
+        release();
+        const failure = e instanceof UpstreamFailure ? e.kind : 'reset';
+        if (overall.aborted) break;
+        const outcome: AttemptOutcome = perTryTimedOut ? { kind: 'per-try-timeout' } : { kind: 'failure', failure };
+        if (!perTryTimedOut) cluster.recordResult(host, { local: failure === 'connect-failure' ? 'connect-failure' : 'reset' });
+        last = { outcome, host };
+        if (!isRetriable(req.retry, outcome) || !canRetry() || !mayRetry(attempt)) break;
+      }
     }
+  } finally {
+    endRetry();
   }
   cleanup();
   if (timedOut) return { kind: 'local', status: 504, body: TIMEOUT_BODY, flag: 'UT', host: last?.host, attempts };
@@ -199,6 +239,7 @@ export async function forward(cluster: ClusterRuntime, req: ForwardRequest, deps
   }
   const reply = failureReply(last.outcome, last.host, attempts);
   if (maxAttempts > 1 && attempts >= maxAttempts) reply.flag += ',URX';
+  if (retryOverflow) reply.flag += ',UO';
   return reply;
 }
 

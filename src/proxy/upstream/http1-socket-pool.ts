@@ -17,6 +17,8 @@ export interface Http1SocketPoolOptions {
   maxConnections?: number;
   /** An idle connection is closed after this long (default 60 s; checked every tenth of it). */
   idleTimeoutMs?: number;
+  /** A connection is closed once it served this many requests (Envoy's max_requests_per_connection; default unlimited). */
+  maxRequestsPerConnection?: number;
   /** Response head (and trailer section) size limit (default 80 KiB). */
   maxHeaderBytes?: number;
   clock?: Clock;
@@ -452,7 +454,7 @@ class Connection {
     if (this.exchange !== ex) return;
     this.exchange = undefined;
     this.served++;
-    if (ex.keepAlive && ex.requestSent && !this.closed) this.pool.release(this);
+    if (ex.keepAlive && ex.requestSent && !this.closed && !this.pool.exhausted(this.served)) this.pool.release(this);
     else {
       ex.detachBody();
       this.destroy();
@@ -470,6 +472,7 @@ export class Http1SocketPool implements EndpointPool {
   private readonly port: number;
   private readonly maxConnections: number;
   private readonly idleTimeoutMs: number;
+  private readonly maxRequestsPerConnection: number;
   private readonly maxHeaderBytes: number;
   private readonly connectTimeoutMs: number;
   private readonly clock: Clock;
@@ -494,6 +497,7 @@ export class Http1SocketPool implements EndpointPool {
     this.connectTimeoutMs = connectTimeoutMs;
     this.maxConnections = options.maxConnections ?? 512;
     this.idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
+    this.maxRequestsPerConnection = options.maxRequestsPerConnection || Infinity;
     this.maxHeaderBytes = options.maxHeaderBytes ?? 80 * 1024;
     this.clock = options.clock ?? systemClock;
     this.log = options.log;
@@ -543,6 +547,11 @@ export class Http1SocketPool implements EndpointPool {
       this.release(conn);
       ex.fail(e instanceof UpstreamFailure ? e : new UpstreamFailure('reset', String(e)));
     }
+  }
+
+  /** A connection that served `served` requests is closed rather than reused. */
+  exhausted(served: number): boolean {
+    return served >= this.maxRequestsPerConnection;
   }
 
   /** Sends a request again on a new connection (its keep-alive one was closed before any answer). */
