@@ -1,6 +1,6 @@
 // The controllers of a local cluster, run in-process on its object store: what kube-controller-manager
 // (deployment, replicaset, statefulset, daemonset, job, ttl-after-finished, endpointslice, namespace,
-// garbage collector) and the cloud provider's service load balancer (service-load-balancer.ts) do for a
+// garbage collector, serviceaccount and serviceaccount-token) and the cloud provider's service load balancer (service-load-balancer.ts) do for a
 // real cluster.
 // Scheduling is the kubelet's (a local cluster has one node, which binds every pod). Each runs its own work queue; all share the informers (one watch per type), the clock
 // and the log.
@@ -23,6 +23,8 @@ import { jobController } from './job.js';
 import { statefulSetController } from './statefulset.js';
 import { ttlAfterFinishedController } from './ttl-after-finished.js';
 import { serviceLoadBalancerController } from './service-load-balancer.js';
+import { serviceAccountController, serviceAccountTokenController } from './serviceaccounts.js';
+import type { ServiceAccountTokens } from '../serviceaccount/tokens.js';
 
 export type { Clock } from '../../clock.js';
 
@@ -33,6 +35,8 @@ export interface StartControllersOptions {
   log?: (line: string) => void;
   /** See ControllerContext.createPod. */
   createPod?: (pod: KubeObject) => Promise<unknown>;
+  /** Service-account tokens for token Secrets, with the cluster's CA for their ca.crt; no token controller without. */
+  serviceAccountTokens?: { tokens: ServiceAccountTokens; caPem: string };
 }
 
 export interface ControllerStats {
@@ -81,6 +85,8 @@ export function startControllers(opts: StartControllersOptions): RunningControll
     endpointSliceController(ctx),
     endpointsController(ctx),
     serviceLoadBalancerController(ctx),
+    serviceAccountController(ctx),
+    ...(opts.serviceAccountTokens ? [serviceAccountTokenController(ctx, opts.serviceAccountTokens.tokens, opts.serviceAccountTokens.caPem)] : []),
   ].map((reconciler) => new ControllerRunner(reconciler, { informers, clock: ctx.clock, log: ctx.log }));
   for (const runner of runners) runner.start();
   informers.startAll();
