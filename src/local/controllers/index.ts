@@ -10,7 +10,7 @@ import type { Clock } from '../../clock.js';
 import { systemClock } from '../../clock.js';
 import type { ControllerContext } from './context.js';
 import { EventRecorder } from '../kubelet/events.js';
-import { ControllerRunner } from './controller.js';
+import { ControllerRunner, type Reconciler } from './controller.js';
 import { deploymentController } from './deployment.js';
 import { endpointSliceController } from './endpointslice.js';
 import { endpointsController } from './endpoints.js';
@@ -59,6 +59,32 @@ export interface RunningControllers {
 }
 
 export function startControllers(opts: StartControllersOptions): RunningControllers {
+  return runControllers(opts, (ctx) => [
+    namespaceController(ctx),
+    garbageCollector(ctx),
+    replicaSetController(ctx),
+    deploymentController(ctx),
+    statefulSetController(ctx),
+    daemonSetController(ctx),
+    jobController(ctx),
+    ttlAfterFinishedController(ctx),
+    endpointSliceController(ctx),
+    endpointsController(ctx),
+    serviceLoadBalancerController(ctx),
+    ...serviceAccountControllers(ctx, opts),
+  ]);
+}
+
+function serviceAccountControllers(ctx: ControllerContext, opts: StartControllersOptions): Reconciler[] {
+  return [serviceAccountController(ctx), ...(opts.serviceAccountTokens ? [serviceAccountTokenController(ctx, opts.serviceAccountTokens.tokens, opts.serviceAccountTokens.caPem)] : [])];
+}
+
+/** Only the service-account controllers: for an API server whose other objects a test drives by hand. */
+export function startServiceAccountControllers(opts: StartControllersOptions): RunningControllers {
+  return runControllers(opts, (ctx) => serviceAccountControllers(ctx, opts));
+}
+
+function runControllers(opts: StartControllersOptions, reconcilers: (ctx: ControllerContext) => Reconciler[]): RunningControllers {
   const informers = new Informers(opts.store);
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? ((line: string) => process.stderr.write(`[${opts.clusterName}] ${line}\n`));
@@ -73,21 +99,7 @@ export function startControllers(opts: StartControllersOptions): RunningControll
     log,
   };
   ensureBuiltinNamespaces(ctx);
-  const runners = [
-    namespaceController(ctx),
-    garbageCollector(ctx),
-    replicaSetController(ctx),
-    deploymentController(ctx),
-    statefulSetController(ctx),
-    daemonSetController(ctx),
-    jobController(ctx),
-    ttlAfterFinishedController(ctx),
-    endpointSliceController(ctx),
-    endpointsController(ctx),
-    serviceLoadBalancerController(ctx),
-    serviceAccountController(ctx),
-    ...(opts.serviceAccountTokens ? [serviceAccountTokenController(ctx, opts.serviceAccountTokens.tokens, opts.serviceAccountTokens.caPem)] : []),
-  ].map((reconciler) => new ControllerRunner(reconciler, { informers, clock: ctx.clock, log: ctx.log }));
+  const runners = reconcilers(ctx).map((reconciler) => new ControllerRunner(reconciler, { informers, clock: ctx.clock, log: ctx.log }));
   for (const runner of runners) runner.start();
   informers.startAll();
 
