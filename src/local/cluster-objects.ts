@@ -1,8 +1,8 @@
 // Objects a local cluster registers about itself when it starts: its one Node (the kubelet's
 // registration: Ready with the host IP while the cluster runs, since the kubelet runs in the same
-// process), a CustomResourceDefinition per custom kind the API server serves (src/config/kinds.ts),
-// and the bootstrap RBAC policy (rbac/bootstrap-policy.ts), so `kubectl get nodes`, `kubectl get crd`
-// and `kubectl get clusterrolebindings` show what is there.
+// process) and a CustomResourceDefinition per custom kind the API server serves (src/config/kinds.ts),
+// so `kubectl get nodes` and `kubectl get crd` show what is there. (The bootstrap RBAC policy is the
+// API server's own: apiserver/server.ts.)
 import { createHash } from 'node:crypto';
 import { release, type as osType } from 'node:os';
 import type { ResourceType } from '../config/kinds.js';
@@ -11,7 +11,6 @@ import type { KubeObject } from '../config/object.js';
 import { SERVER_VERSION } from './apiserver/router.js';
 import type { ObjectStore } from './store/store.js';
 import { rfc3339 } from '../k8s/time-format.js';
-import { bootstrapClusterRoleBindings, bootstrapClusterRoles } from './rbac/bootstrap-policy.js';
 
 /** Groups Kubernetes itself serves: everything else in the table is a custom kind. */
 const BUILTIN_GROUPS = new Set(['', 'apps', 'batch', 'discovery.k8s.io', 'networking.k8s.io', 'admissionregistration.k8s.io', 'apiextensions.k8s.io', 'authorization.k8s.io', 'authentication.k8s.io', 'rbac.authorization.k8s.io']);
@@ -107,7 +106,4 @@ export function registerClusterObjects(store: ObjectStore, opts: { nodeName: str
   upsert(mustFind('', 'Node'), nodeFor(opts.nodeName, opts.nodeIp, opts.now));
   const crds = mustFind('apiextensions.k8s.io', 'CustomResourceDefinition');
   for (const t of customResourceTypes()) upsert(crds, crdFor(t));
-  // autoupdate: "true" - reconciled at every start, as the apiserver does with its bootstrap roles.
-  for (const role of bootstrapClusterRoles()) upsert(mustFind('rbac.authorization.k8s.io', 'ClusterRole'), role);
-  for (const binding of bootstrapClusterRoleBindings()) upsert(mustFind('rbac.authorization.k8s.io', 'ClusterRoleBinding'), binding);
 }

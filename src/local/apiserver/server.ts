@@ -17,6 +17,8 @@ import { PORTFORWARD_TUNNEL_PROTOCOL, portForwardTarget } from './portforward.js
 import { chooseExecProtocol, execParams, rejectUpgrade, runExec, spdyNotSupported } from './exec.js';
 import { notFoundPath, sendStatusError, toStatusError } from './http.js';
 import { ensureSystemNamespaces } from './namespaces.js';
+import { ensureBootstrapPolicy } from '../rbac/bootstrap-policy.js';
+import { storeWritingAs } from './tracked-store.js';
 import { buildOpenApiDocuments } from './openapi.js';
 import type { ApiContext, ApiServerOptions } from './options.js';
 import type { RouterDeps } from './router.js';
@@ -43,6 +45,7 @@ export async function startApiServer(opts: ApiServerOptions & { watch?: Partial<
   const log = opts.log ?? (() => {});
   const ctx: ApiContext = { opts, store: opts.store, now: Date.now, log };
   ensureSystemNamespaces(ctx);
+  ensureBootstrapPolicy(storeWritingAs(opts.store, 'kube-apiserver', ctx.now));
   const lookup = storeLookup(opts.store);
   const authenticate = createAuthenticator({ adminToken: opts.token, ...(opts.serviceAccounts ? { serviceAccounts: opts.serviceAccounts } : {}), lookup });
   /** Who the request acts as, allowed to do what it asks; throws 401 or 403. */

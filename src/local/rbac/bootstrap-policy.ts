@@ -4,7 +4,9 @@
 // system:basic-user and system:public-info-viewer for every authenticated user; the user-facing
 // admin/edit/view roles, aggregated from system:aggregate-to-*; system:auth-delegator; and
 // system:node-proxier for kube-proxy (bound to its service account as kubeadm does).
+import { findByKind } from '../../config/kinds.js';
 import type { KubeObject } from '../../config/object.js';
+import type { ObjectStore } from '../store/store.js';
 import { clusterRoleRules, type PolicyRule } from './evaluate.js';
 
 const READ = ['get', 'list', 'watch'];
@@ -135,4 +137,27 @@ export function bootstrapClusterRoleBindings(): KubeObject[] {
     // kubeadm binds kube-proxy's service account the same way.
     clusterRoleBinding('kubeadm:node-proxier', 'system:node-proxier', [{ kind: 'ServiceAccount', ...KUBE_PROXY_SERVICE_ACCOUNT }], false),
   ];
+}
+
+/**
+ * Creates the bootstrap policy, and brings back to it every object still annotated autoupdate "true"
+ * (kube-apiserver's reconciliation at start); labels a user added are kept.
+ */
+export function ensureBootstrapPolicy(store: ObjectStore): void {
+  const reconcile = (kind: string, desired: KubeObject): void => {
+    const t = findByKind(RBAC_API, kind);
+    if (!t) throw new Error(`resource table lacks ${RBAC_API}/v1 ${kind}`);
+    const current = store.get(t, undefined, desired.metadata.name ?? '');
+    if (!current) {
+      store.create(t, desired);
+      return;
+    }
+    if (current.metadata.annotations?.['rbac.authorization.kubernetes.io/autoupdate'] !== 'true') return;
+    const { metadata: _m, ...content } = desired;
+    const { metadata: _c, ...currentContent } = current;
+    if (JSON.stringify(content) === JSON.stringify({ ...currentContent, apiVersion: desired.apiVersion, kind: desired.kind })) return;
+    store.update(t, { ...current, ...content, metadata: { ...current.metadata, labels: { ...desired.metadata.labels, ...current.metadata.labels } } });
+  };
+  for (const role of bootstrapClusterRoles()) reconcile('ClusterRole', role);
+  for (const binding of bootstrapClusterRoleBindings()) reconcile('ClusterRoleBinding', binding);
 }
