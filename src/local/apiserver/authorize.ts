@@ -8,6 +8,7 @@ import type { ObjectStore } from '../store/store.js';
 import { authorize, forbiddenMessage, type Decision, type RbacPolicy, type RequestAttributes } from '../rbac/evaluate.js';
 import { MASTERS_GROUP, type UserInfo } from '../rbac/user.js';
 import { parseRoute } from './routes.js';
+import { queryBool } from './http.js';
 
 const RBAC = 'rbac.authorization.k8s.io';
 
@@ -64,7 +65,7 @@ export function requestAttributes(method: string, url: URL, upgrade = false): Re
   switch (method) {
     case 'GET':
     case 'HEAD':
-      verb = upgrade ? 'create' : r.watchPath || url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1' ? 'watch' : r.name === undefined ? 'list' : 'get';
+      verb = upgrade ? 'create' : r.watchPath || queryBool(url.searchParams, 'watch') ? 'watch' : r.name === undefined ? 'list' : 'get';
       break;
     case 'POST':
       verb = 'create';

@@ -1,4 +1,5 @@
-// The local cluster's Kubernetes API server: HTTPS, bearer-token auth, discovery, OpenAPI v3, CRUD,
+// The local cluster's Kubernetes API server: HTTPS, bearer tokens (the admin's, service accounts')
+// authorized by RBAC (authorize.ts), discovery, OpenAPI v3, CRUD,
 // watch, tables, pods/log and pods/exec, over an ObjectStore. Real kubectl and client-node talk to it
 // as to any apiserver.
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -105,10 +106,9 @@ export async function startApiServer(opts: ApiServerOptions & { watch?: Partial<
     };
     try {
       const url = new URL(req.url ?? '/', 'https://apiserver.invalid');
-      if (!authenticate(req.headers)) return fail(unauthorized());
+      admit(req, url, true);
       const r = parseRoute(url.pathname);
       if (r.kind !== 'resource' || (r.subresource !== 'exec' && r.subresource !== 'portforward')) return fail(notFoundPath());
-      admit(req, url, true);
       const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
       if (r.subresource === 'portforward') {
         const target = portForwardTarget(ctx, r);
