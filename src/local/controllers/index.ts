@@ -1,7 +1,7 @@
 // The controllers of a local cluster, run in-process on its object store: what kube-controller-manager
 // (deployment, replicaset, statefulset, daemonset, job, ttl-after-finished, endpointslice, namespace,
-// garbage collector, serviceaccount and serviceaccount-token) and the cloud provider's service load balancer (service-load-balancer.ts) do for a
-// real cluster.
+// garbage collector, serviceaccount, serviceaccount-token) and the cloud provider's service load
+// balancer (service-load-balancer.ts) do for a real cluster.
 // Scheduling is the kubelet's (a local cluster has one node, which binds every pod). Each runs its own work queue; all share the informers (one watch per type), the clock
 // and the log.
 import type { KubeObject } from '../../config/object.js';
