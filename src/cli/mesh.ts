@@ -131,8 +131,8 @@ export function registerMeshSetupCommands(program: Command): void {
     .option('--name <name>', 'the cluster name other control planes know it by (default: the context name)')
     .option('--server <url>', 'API server address other clusters use (default: the kubeconfig\'s)')
     .option('--kubeconfig <file>', 'kubeconfig file')
-    .action((opts: { context: string; name?: string; server?: string; kubeconfig?: string }) => {
-      process.stdout.write(runCreateRemoteSecret(opts));
+    .action(async (opts: { context: string; name?: string; server?: string; kubeconfig?: string }) => {
+      process.stdout.write(await runCreateRemoteSecret(opts));
     });
 
   program

@@ -18,7 +18,7 @@ export interface ResourceType {
   categories: string[];
   verbs: Verb[];
   /** Subresources served under the object's path. */
-  subresources: Array<'status' | 'log' | 'exec' | 'portforward' | 'scale'>;
+  subresources: Array<'status' | 'log' | 'exec' | 'portforward' | 'scale' | 'token'>;
 }
 
 const ALL_VERBS: Verb[] = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -52,7 +52,7 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   type('', ['v1'], 'Namespace', 'namespaces', { namespaced: false, shortNames: ['ns'], subresources: ['status'] }),
   type('', ['v1'], 'Service', 'services', { shortNames: ['svc'], categories: ['all'], subresources: ['status'] }),
   type('', ['v1'], 'Pod', 'pods', { shortNames: ['po'], categories: ['all'], subresources: ['status', 'log', 'exec', 'portforward'] }),
-  type('', ['v1'], 'ServiceAccount', 'serviceaccounts', { shortNames: ['sa'] }),
+  type('', ['v1'], 'ServiceAccount', 'serviceaccounts', { shortNames: ['sa'], subresources: ['token'] }),
   type('', ['v1'], 'Secret', 'secrets'),
   type('', ['v1'], 'ConfigMap', 'configmaps', { shortNames: ['cm'] }),
   type('', ['v1'], 'Event', 'events', { shortNames: ['ev'] }),
@@ -73,7 +73,7 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   type('networking.k8s.io', ['v1'], 'IngressClass', 'ingressclasses', { namespaced: false }),
   // The custom kinds this server serves, described (read-only: the set is fixed by this table).
   type('apiextensions.k8s.io', ['v1'], 'CustomResourceDefinition', 'customresourcedefinitions', { namespaced: false, shortNames: ['crd', 'crds'], categories: ['api-extensions'], verbs: ['get', 'list', 'watch'] }),
-  // Stored and listed; not enforced: the admin token is the only identity (apiserver/reviews.ts).
+  // Evaluated by the API server (rbac/evaluate.ts) for every identity but system:masters.
   type('rbac.authorization.k8s.io', ['v1'], 'ClusterRole', 'clusterroles', { namespaced: false }),
   type('rbac.authorization.k8s.io', ['v1'], 'ClusterRoleBinding', 'clusterrolebindings', { namespaced: false }),
   type('rbac.authorization.k8s.io', ['v1'], 'Role', 'roles'),
@@ -82,6 +82,8 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   type('authorization.k8s.io', ['v1'], 'SelfSubjectAccessReview', 'selfsubjectaccessreviews', { namespaced: false, verbs: ['create'] }),
   type('authorization.k8s.io', ['v1'], 'SelfSubjectRulesReview', 'selfsubjectrulesreviews', { namespaced: false, verbs: ['create'] }),
   type('authentication.k8s.io', ['v1'], 'SelfSubjectReview', 'selfsubjectreviews', { namespaced: false, verbs: ['create'] }),
+  type('authentication.k8s.io', ['v1'], 'TokenReview', 'tokenreviews', { namespaced: false, verbs: ['create'] }),
+  type('authorization.k8s.io', ['v1'], 'SubjectAccessReview', 'subjectaccessreviews', { namespaced: false, verbs: ['create'] }),
   type('admissionregistration.k8s.io', ['v1'], 'MutatingWebhookConfiguration', 'mutatingwebhookconfigurations', { namespaced: false, categories: ['api-extensions'] }),
   type('admissionregistration.k8s.io', ['v1'], 'ValidatingWebhookConfiguration', 'validatingwebhookconfigurations', { namespaced: false, categories: ['api-extensions'] }),
   type('networking.istio.io', ISTIO_NETWORKING, 'VirtualService', 'virtualservices', { shortNames: ['vs'], categories: ['istio-io', 'networking-istio-io'], subresources: ['status'] }),

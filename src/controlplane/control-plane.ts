@@ -2,7 +2,7 @@
 // cluster its remote secrets name, and serves xDS (ADS) plus the debug port.
 
 import { KubeConfig } from '@kubernetes/client-node';
-import { loadKubeConfig } from '../kubeapi/client.js';
+import { loadDefault, loadKubeConfig } from '../kubeapi/client.js';
 import { SnapshotCache } from '../xds/cache.js';
 import type { Clock } from '../clock.js';
 import { startXdsServer, type RunningXdsServer } from '../xds/server.js';
@@ -170,9 +170,7 @@ export function ownKubeConfig(opts: ControlPlaneOptions): KubeConfig {
   if (opts.kubeconfig || opts.context) {
     return loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) });
   }
-  const kc = new KubeConfig();
-  kc.loadFromDefault();
-  return kc;
+  return loadDefault(new KubeConfig());
 }
 
 async function waitFor(check: () => boolean, timeoutMs: number): Promise<boolean> {

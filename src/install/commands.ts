@@ -12,7 +12,9 @@ import type { DataPlaneKind } from '../agent/data-plane.js';
 import { locateEnvoy } from '../envoy/locate.js';
 import { installManifests } from './manifests.js';
 import { DEFAULT_REVISION, ISTIO_SYSTEM, istiodName } from './names.js';
-import { clusterCredentialsFrom, remoteSecretFor, remoteSecretYaml } from './remote-secret.js';
+import { clusterEndpointFrom, remoteSecretFor, remoteSecretYaml } from './remote-secret.js';
+import { READER_SERVICE_ACCOUNT, READER_TOKEN_SECRET } from './rbac.js';
+import { SA_NAME_ANNOTATION, SECRET_TYPE_SA_TOKEN } from '../local/serviceaccount/tokens.js';
 import { createWebhookTls, readSecret, readWebhookTlsSecret, WEBHOOK_TLS_SECRET, webhookTlsSecret } from './webhook-tls.js';
 
 export interface CommandIo {
@@ -124,13 +126,53 @@ export interface CreateRemoteSecretOptions {
   server?: string;
 }
 
-export function runCreateRemoteSecret(opts: CreateRemoteSecretOptions): string {
-  return remoteSecretYaml(remoteSecretOf(loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), context: opts.context }), opts));
+export async function runCreateRemoteSecret(opts: CreateRemoteSecretOptions & { waitTimeoutMs?: number }): Promise<string> {
+  const kc = loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), context: opts.context });
+  return remoteSecretYaml(await remoteSecretOf(kc, opts));
 }
 
-function remoteSecretOf(kc: KubeConfig, opts: { context: string; name?: string; server?: string }): KubeObject {
-  const creds = clusterCredentialsFrom(kc, opts.context);
-  return remoteSecretFor({ clusterName: opts.name ?? opts.context, ...creds, ...(opts.server ? { server: opts.server } : {}) });
+async function remoteSecretOf(kc: KubeConfig, opts: { context: string; name?: string; server?: string; waitTimeoutMs?: number }): Promise<KubeObject> {
+  const endpoint = clusterEndpointFrom(kc, opts.context);
+  const token = await readerToken(kc, opts.context, opts.waitTimeoutMs ?? 30_000);
+  return remoteSecretFor({ clusterName: opts.name ?? opts.context, ...endpoint, token, ...(opts.server ? { server: opts.server } : {}) });
+}
+
+/**
+ * The token of the cluster's istio-reader-service-account, as istioctl gets it: a Secret of type
+ * kubernetes.io/service-account-token for that account (created if missing), filled by the cluster's
+ * token controller.
+ */
+async function readerToken(kc: KubeConfig, context: string, timeoutMs: number): Promise<string> {
+  const core = kc.makeApiClient(CoreV1Api);
+  try {
+    await core.readNamespacedServiceAccount({ name: READER_SERVICE_ACCOUNT, namespace: ISTIO_SYSTEM });
+  } catch (err) {
+    if (apiErrorCode(err) === 404) throw new Error(`cluster ${context} has no service account ${ISTIO_SYSTEM}/${READER_SERVICE_ACCOUNT}: run \`meshwork install --context ${context}\` first`);
+    throw new Error(`cluster ${context}: ${apiErrorMessage(err)}`);
+  }
+  try {
+    await core.createNamespacedSecret({
+      namespace: ISTIO_SYSTEM,
+      body: {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        type: SECRET_TYPE_SA_TOKEN,
+        metadata: { name: READER_TOKEN_SECRET, namespace: ISTIO_SYSTEM, annotations: { [SA_NAME_ANNOTATION]: READER_SERVICE_ACCOUNT } },
+      },
+    });
+  } catch (err) {
+    if (apiErrorCode(err) !== 409) throw new Error(`cluster ${context}: creating secret ${ISTIO_SYSTEM}/${READER_TOKEN_SECRET}: ${apiErrorMessage(err)}`);
+  }
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const secret = await core.readNamespacedSecret({ name: READER_TOKEN_SECRET, namespace: ISTIO_SYSTEM });
+    const token = secret.data?.token;
+    if (token) return Buffer.from(token, 'base64').toString('utf8');
+    if (Date.now() >= deadline) {
+      throw new Error(`cluster ${context}: secret ${ISTIO_SYSTEM}/${READER_TOKEN_SECRET} got no token within ${Math.round(timeoutMs / 1000)}s: does the cluster run a service-account token controller?`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 export interface CreateMeshOptions extends CommandIo {
@@ -142,8 +184,8 @@ export async function runCreateMesh(contexts: string[], opts: CreateMeshOptions 
   const out = opts.out ?? stdout;
   const unique = [...new Set(contexts)];
   if (unique.length < 2) throw new Error(`create-mesh needs at least two distinct clusters, got ${unique.join(', ') || 'none'}`);
-  const base = loadKubeConfig(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {});
-  const secrets = new Map(unique.map((c) => [c, remoteSecretOf(base, { context: c })]));
+  const secrets = new Map<string, KubeObject>();
+  for (const c of unique) secrets.set(c, await remoteSecretOf(loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), context: c }), { context: c }));
   for (const target of unique) {
     const kc = loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), context: target });
     try {

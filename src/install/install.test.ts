@@ -8,7 +8,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:https';
 import { parseAllDocuments, stringify } from 'yaml';
-import { findByKind, type ResourceType } from '../config/kinds.js';
+import { findByKind, parseApiVersion, type ResourceType } from '../config/kinds.js';
+import { generateKeyPairSync } from 'node:crypto';
+import { ServiceAccountTokens } from '../local/serviceaccount/tokens.js';
+import { startServiceAccountControllers, type RunningControllers } from '../local/controllers/index.js';
+import { controlPlaneRbac } from './rbac.js';
 import type { KubeObject } from '../config/object.js';
 import { createInjectionWebhook } from '../inject/webhook.js';
 import { mutatingWebhookAdmission, validatingWebhookAdmission } from '../local/admission/webhooks.js';
@@ -49,18 +53,28 @@ describe('install, inject, create-mesh on a local API server', () => {
   let hook: AdmissionHook | undefined;
   let validatingHook: AdmissionHook | undefined;
   const logs: string[] = [];
+  const clusterTokens = new ServiceAccountTokens(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }));
+  const otherTokens = new ServiceAccountTokens(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }));
+  const tokenControllers: RunningControllers[] = [];
 
   before(async () => {
     cluster = await startTestCluster({
+      serviceAccounts: clusterTokens,
       admission: [(req) => (hook ? hook(req) : req.object)],
       validatingAdmission: [(req) => (validatingHook ? validatingHook(req) : req.object)],
     });
     hook = mutatingWebhookAdmission({ store: cluster.store, resolveService: storeServiceResolver(cluster.store), log: (l) => logs.push(l) });
     validatingHook = validatingWebhookAdmission({ store: cluster.store, resolveService: storeServiceResolver(cluster.store), log: (l) => logs.push(l) });
-    other = await startTestCluster();
+    other = await startTestCluster({ serviceAccounts: otherTokens });
+    // The token controllers fill the reader's token Secret that create-remote-secret asks for.
+    tokenControllers.push(
+      startServiceAccountControllers({ store: cluster.store, clusterName: 'c-one', log: (l) => logs.push(l), serviceAccountTokens: { tokens: clusterTokens, caPem: cluster.caPem } }),
+      startServiceAccountControllers({ store: other.store, clusterName: 'c-two', log: (l) => logs.push(l), serviceAccountTokens: { tokens: otherTokens, caPem: other.caPem } }),
+    );
   });
 
   after(async () => {
+    for (const c of tokenControllers) c.stop();
     if (webhookServer) await new Promise<void>((resolve) => webhookServer!.close(() => resolve()));
     await cluster.close();
     await other.close();
@@ -201,12 +215,26 @@ describe('install, inject, create-mesh on a local API server', () => {
         'c-one',
       ),
     );
-    const yaml = runCreateRemoteSecret({ kubeconfig, context: 'c-two', server: 'https://10.0.0.2' });
+    await assert.rejects(runCreateRemoteSecret({ kubeconfig, context: 'c-two' }), /cluster c-two has no service account istio-system\/istio-reader-service-account: run `meshwork install --context c-two` first/);
+    await assert.rejects(runCreateMesh(['c-one', 'c-two'], { kubeconfig, out: () => {} }), /cluster c-two has no service account istio-system\/istio-reader-service-account/);
+    // What `meshwork install` gives the second cluster, for its reader.
+    other.store.create(NAMESPACES, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'istio-system' } });
+    for (const obj of controlPlaneRbac('asm-managed-stable', 'istio-system')) {
+      const t = findByKind(parseApiVersion(obj.apiVersion).group, obj.kind);
+      assert.ok(t);
+      other.store.create(t, obj);
+    }
+    const yaml = await runCreateRemoteSecret({ kubeconfig, context: 'c-two', server: 'https://10.0.0.2' });
     assert.match(yaml, /name: istio-remote-secret-c-two/);
     assert.match(yaml, /server: https:\/\/10\.0\.0\.2/);
-
-    await assert.rejects(runCreateMesh(['c-one', 'c-two'], { kubeconfig, out: () => {} }), /cluster c-two has no istio-system namespace: run `meshwork install --context c-two` first/);
-    other.store.create(NAMESPACES, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'istio-system' } });
+    // The remote secret holds the reader's token, never the admin's, and that token reads but does not write.
+    const readerToken = /token: (\S+)/.exec(yaml)?.[1];
+    assert.ok(readerToken && readerToken !== TOKEN, yaml);
+    assert.equal((await other.request('GET', '/api/v1/pods', { token: readerToken })).status, 200);
+    const write = await other.request('POST', '/api/v1/namespaces/default/configmaps', { token: readerToken, body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } } });
+    assert.equal(write.status, 403);
+    assert.match(write.text, /configmaps is forbidden: User \\"system:serviceaccount:istio-system:istio-reader-service-account\\" cannot create resource \\"configmaps\\" in API group \\"\\" in the namespace \\"default\\"/);
+    assert.equal((await other.request('GET', '/api/v1/namespaces/istio-system/secrets', { token: readerToken })).status, 403);
     const lines: string[] = [];
     await runCreateMesh(['c-one', 'c-two'], { kubeconfig, out: (l) => lines.push(l) });
     const inOne = cluster.store.get(SECRETS, 'istio-system', 'istio-remote-secret-c-two');

@@ -33,6 +33,13 @@ describe('installManifests', () => {
     assert.deepEqual(objects.map((o) => `${o.kind}/${o.metadata.name}`), [
       'Namespace/istio-system',
       'ServiceAccount/istiod-asm-managed-stable',
+      'ClusterRole/istiod-clusterrole-asm-managed-stable-istio-system',
+      'ClusterRoleBinding/istiod-clusterrole-asm-managed-stable-istio-system',
+      'Role/istiod-asm-managed-stable',
+      'RoleBinding/istiod-asm-managed-stable',
+      'ServiceAccount/istio-reader-service-account',
+      'ClusterRole/istio-reader-clusterrole-asm-managed-stable-istio-system',
+      'ClusterRoleBinding/istio-reader-clusterrole-asm-managed-stable-istio-system',
       'Deployment/istiod-asm-managed-stable',
       'Service/istiod-asm-managed-stable',
       'MutatingWebhookConfiguration/istio-sidecar-injector-asm-managed-stable',

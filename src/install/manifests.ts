@@ -1,5 +1,5 @@
 // What `meshwork install` puts in a cluster, in the shape Istio's revisioned install has: namespace,
-// service account, the istiod Deployment and Service of the revision, the sidecar injector's
+// service accounts with their least-privilege roles (rbac.ts), the istiod Deployment and Service of the revision, the sidecar injector's
 // MutatingWebhookConfiguration and the config validator's ValidatingWebhookConfiguration, both
 // pointing at that Service; and the IngressClass `istio` (controller istio.io/ingress-controller),
 // which Istio's own install leaves to the user (its Kubernetes Ingress task applies it).
@@ -7,6 +7,7 @@ import type { KubeObject } from '../config/object.js';
 import type { DataPlaneKind } from '../agent/data-plane.js';
 import { injectorConfigName, istiodName, validatorConfigName, MONITORING_PORT, WEBHOOK_PORT, WEBHOOK_SERVICE_PORT, XDS_PORT } from './names.js';
 import { ISTIO_INGRESS_CONTROLLER } from '../ingress/class.js';
+import { controlPlaneRbac } from './rbac.js';
 
 export interface InstallOptions {
   revision: string;
@@ -76,7 +77,8 @@ export function installManifests(opts: InstallOptions): KubeObject[] {
       ],
     },
   };
-  return [namespace, serviceAccount, deployment, service, injectorWebhookConfiguration(opts), validatorWebhookConfiguration(opts), istioIngressClass()];
+  // The identities and rights before the Deployment: its pod is refused without its service account.
+  return [namespace, serviceAccount, ...controlPlaneRbac(opts.revision, opts.namespace), deployment, service, injectorWebhookConfiguration(opts), validatorWebhookConfiguration(opts), istioIngressClass()];
 }
 
 /**

@@ -1,7 +1,10 @@
 // Loading a kubeconfig context for @kubernetes/client-node, the one client the CLI and the control plane
 // use for every cluster, local or real.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { parse } from 'yaml';
 import { statePaths, DEFAULT_STATE_DIR } from '../runtime/state.js';
 
 /**
@@ -11,9 +14,9 @@ import { statePaths, DEFAULT_STATE_DIR } from '../runtime/state.js';
 export function loadKubeConfig(opts: { kubeconfig?: string; context?: string; stateDir?: string }): KubeConfig {
   const kc = new KubeConfig();
   const local = statePaths(opts.stateDir ?? DEFAULT_STATE_DIR).kubeconfig;
-  if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
-  else if (!process.env.KUBECONFIG && existsSync(local)) kc.loadFromFile(local);
-  else kc.loadFromDefault();
+  if (opts.kubeconfig) loadFiles(kc, [opts.kubeconfig]);
+  else if (!process.env.KUBECONFIG && existsSync(local)) loadFiles(kc, [local]);
+  else loadDefault(kc);
   if (opts.context) {
     if (!kc.getContextObject(opts.context)) {
       const known = kc.getContexts().map((c) => c.name).join(', ') || 'none';
@@ -21,6 +24,47 @@ export function loadKubeConfig(opts: { kubeconfig?: string; context?: string; st
     }
     kc.setCurrentContext(opts.context);
   }
+  return kc;
+}
+
+/** client-node's default order (KUBECONFIG, ~/.kube/config, in-cluster), with `tokenFile` users honoured. */
+export function loadDefault(kc: KubeConfig): KubeConfig {
+  kc.loadFromDefault();
+  const files = process.env.KUBECONFIG ? process.env.KUBECONFIG.split(delimiter).filter(Boolean) : [join(homedir(), '.kube', 'config')];
+  return honourTokenFiles(kc, files);
+}
+
+function loadFiles(kc: KubeConfig, files: string[]): void {
+  kc.loadFromFile(files[0]!);
+  honourTokenFiles(kc, files);
+}
+
+/**
+ * kubectl's `tokenFile` user field (what the kubelet writes into a pod's kubeconfig): the bearer token
+ * is read from that file, and read again as it is refreshed. client-node 1.4 ignores the field, but
+ * re-reads a token file (every minute, as client-go) for its in-cluster `tokenFile` auth provider:
+ * such users get that provider.
+ */
+export function honourTokenFiles(kc: KubeConfig, files: string[]): KubeConfig {
+  const tokenFiles = new Map<string, string>();
+  for (const file of files) {
+    let doc: unknown;
+    try {
+      doc = parse(readFileSync(file, 'utf8'));
+    } catch {
+      continue; // client-node has already said what is wrong with the file, or skipped it
+    }
+    const users = (doc as { users?: Array<{ name?: unknown; user?: { tokenFile?: unknown } }> } | null)?.users ?? [];
+    for (const u of users) {
+      if (typeof u?.name === 'string' && typeof u.user?.tokenFile === 'string' && !tokenFiles.has(u.name)) tokenFiles.set(u.name, resolve(dirname(file), u.user.tokenFile));
+    }
+  }
+  if (tokenFiles.size === 0) return kc;
+  const users = kc.users.map((u) => {
+    const tokenFile = tokenFiles.get(u.name);
+    return tokenFile && !u.token && !u.authProvider ? { ...u, authProvider: { name: 'tokenFile', config: { tokenFile } } } : u;
+  });
+  kc.loadFromOptions({ clusters: kc.clusters, users, contexts: kc.contexts, currentContext: kc.currentContext });
   return kc;
 }
 

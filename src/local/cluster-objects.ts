@@ -1,8 +1,8 @@
 // Objects a local cluster registers about itself when it starts: its one Node (the kubelet's
 // registration: Ready with the host IP while the cluster runs, since the kubelet runs in the same
-// process), a CustomResourceDefinition per custom kind the API server serves (src/config/kinds.ts),
-// and the bootstrap RBAC policy that makes the admin token (group system:masters) cluster-admin, so
-// `kubectl get nodes`, `kubectl get crd` and `kubectl get clusterrolebindings` show what is there.
+// process) and a CustomResourceDefinition per custom kind the API server serves (src/config/kinds.ts),
+// so `kubectl get nodes` and `kubectl get crd` show what is there. (The bootstrap RBAC policy is the
+// API server's own: apiserver/server.ts.)
 import { createHash } from 'node:crypto';
 import { release, type as osType } from 'node:os';
 import type { ResourceType } from '../config/kinds.js';
@@ -90,36 +90,6 @@ export function nodeFor(nodeName: string, nodeIp: string, now: number): KubeObje
   };
 }
 
-const BOOTSTRAP_METADATA = {
-  labels: { 'kubernetes.io/bootstrapping': 'rbac-defaults' },
-  annotations: { 'rbac.authorization.kubernetes.io/autoupdate': 'true' },
-};
-
-/**
- * The apiserver's bootstrap policy for the admin: ClusterRole cluster-admin (every verb on everything)
- * bound to group system:masters, the group of the cluster's admin token (apiserver/reviews.ts).
- */
-export function bootstrapRbac(): { clusterRole: KubeObject; clusterRoleBinding: KubeObject } {
-  return {
-    clusterRole: {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRole',
-      metadata: { name: 'cluster-admin', ...structuredClone(BOOTSTRAP_METADATA) },
-      rules: [
-        { apiGroups: ['*'], resources: ['*'], verbs: ['*'] },
-        { nonResourceURLs: ['*'], verbs: ['*'] },
-      ],
-    },
-    clusterRoleBinding: {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name: 'cluster-admin', ...structuredClone(BOOTSTRAP_METADATA) },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
-      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:masters' }],
-    },
-  };
-}
-
 function mustFind(group: string, kind: string): ResourceType {
   const t = findByKind(group, kind);
   if (!t) throw new Error(`resource table has no ${apiVersionOf(group, 'v1')} ${kind}`);
@@ -136,8 +106,4 @@ export function registerClusterObjects(store: ObjectStore, opts: { nodeName: str
   upsert(mustFind('', 'Node'), nodeFor(opts.nodeName, opts.nodeIp, opts.now));
   const crds = mustFind('apiextensions.k8s.io', 'CustomResourceDefinition');
   for (const t of customResourceTypes()) upsert(crds, crdFor(t));
-  // autoupdate: "true" - reconciled at every start, as the apiserver does with its bootstrap roles.
-  const { clusterRole, clusterRoleBinding } = bootstrapRbac();
-  upsert(mustFind('rbac.authorization.k8s.io', 'ClusterRole'), clusterRole);
-  upsert(mustFind('rbac.authorization.k8s.io', 'ClusterRoleBinding'), clusterRoleBinding);
 }

@@ -1,9 +1,11 @@
 // One local cluster: object store, API server, controllers and process kubelet in this process;
 // kube-proxy runs as the node's static pod (it outlives this process, as every pod does).
-// Its identity (port, token, CA) is persisted in its folder so a restart serves the same endpoint
-// with the same credentials, and clients (kubeconfig, remote secrets) keep working.
+// Its identity (port, admin token, CA, service-account signing key) is persisted in its folder so a
+// restart serves the same endpoint with the same credentials, and clients (kubeconfig, remote
+// secrets, pods' tokens) keep working. Pods never get the admin token: each gets a token of its own
+// service account (kubelet/pod-token.ts), and the API server authorizes it by RBAC.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { findByKind } from '../config/kinds.js';
@@ -15,7 +17,10 @@ import { mutatingWebhookAdmission, validatingWebhookAdmission } from './admissio
 import { storeServiceResolver } from './admission/service-resolver.js';
 import { startApiServer } from './apiserver/server.js';
 import { storeWritingAs } from './apiserver/tracked-store.js';
-import { buildKubeconfig } from './kubeconfig.js';
+import { serviceAccountAdmission } from './admission/service-account.js';
+import { ServiceAccountTokens } from './serviceaccount/tokens.js';
+import { loadOrCreateSigningKey } from './serviceaccount/signing-key.js';
+import type { PodTokenIssuer } from './kubelet/pod-token.js';
 import { keepKubeProxyPod, kubeProxyPodName, readyKubeProxy } from './kubeproxy/static-pod.js';
 import { startControllers } from './controllers/index.js';
 import { startKubelet } from './kubelet/kubelet.js';
@@ -57,12 +62,12 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
   const log = (line: string) => opts.log(`[${opts.name}] ${line}`);
 
   const server = `https://${addresses.apiServerIp}:${identity.port}`;
-  // Pods get this as KUBECONFIG: the local stand-in for a mounted service-account token.
-  const podKubeconfig = join(opts.dir, 'pod-kubeconfig');
-  writeFileSync(podKubeconfig, buildKubeconfig([{ name: opts.name, server, caPem: pki.caPem, token: identity.token }], opts.name), { mode: 0o600 });
+  // Earlier versions gave every pod this kubeconfig with the admin token: it must not linger.
+  rmSync(join(opts.dir, 'pod-kubeconfig'), { force: true });
+  const serviceAccountTokens = new ServiceAccountTokens(loadOrCreateSigningKey(join(opts.dir, 'pki')));
 
   const store = openSqliteStore({ path: join(opts.dir, 'store.db') });
-  const admission = [mutatingWebhookAdmission({ store, resolveService: storeServiceResolver(store), log: (line) => log(`admission ${line}`) })];
+  const admission = [serviceAccountAdmission(store), mutatingWebhookAdmission({ store, resolveService: storeServiceResolver(store), log: (line) => log(`admission ${line}`) })];
   const validatingAdmission = [validatingWebhookAdmission({ store, resolveService: storeServiceResolver(store), log: (line) => log(`admission ${line}`) })];
   // In-process writers are recorded in managedFields under the names a real cluster shows.
   const controllerStore = storeWritingAs(store, 'kube-controller-manager');
@@ -74,6 +79,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
     store: controllerStore,
     clusterName: opts.name,
     log,
+    serviceAccountTokens: { tokens: serviceAccountTokens, caPem: pki.caPem },
     // Controllers create pods through admission, so Deployment pods get their sidecar as in a real cluster.
     createPod: async (pod) => {
       let admitted = pod;
@@ -82,7 +88,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
     },
   });
   const kubelet = startKubelet({
-    serviceAccountKubeconfig: podKubeconfig,
+    serviceAccountTokens: podTokenIssuer(store, serviceAccountTokens, { clusterName: opts.name, server, caPem: pki.caPem }),
     store: kubeletStore,
     clusterName: opts.name,
     nodeName: `${opts.name}-node`,
@@ -98,6 +104,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
     port: identity.port,
     tls: { certPem: pki.serverCertPem, keyPem: pki.serverKeyPem },
     token: identity.token,
+    serviceAccounts: serviceAccountTokens,
     clusterName: opts.name,
     podRuntime: kubelet,
     validate: validateObject,
@@ -130,6 +137,20 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
       stopKeepingKubeProxy();
       await kubelet.stop();
       store.close();
+    },
+  };
+}
+
+/** The kubelet's TokenRequest: a token of the pod's service account, bound to the pod. */
+function podTokenIssuer(store: ObjectStore, tokens: ServiceAccountTokens, cluster: { clusterName: string; server: string; caPem: string }): PodTokenIssuer {
+  const serviceAccounts = findByKind('', 'ServiceAccount');
+  if (!serviceAccounts) throw new Error('resource table lacks core/v1 ServiceAccount');
+  return {
+    ...cluster,
+    issue(pod, expirationSeconds) {
+      const sa = store.get(serviceAccounts, pod.namespace, pod.serviceAccountName);
+      if (!sa) throw new Error(`serviceaccount "${pod.serviceAccountName}" not found in namespace ${pod.namespace}`);
+      return tokens.issueBound({ namespace: pod.namespace, serviceAccount: { name: pod.serviceAccountName, uid: sa.metadata.uid }, pod: { name: pod.name, uid: pod.uid }, expirationSeconds });
     },
   };
 }

@@ -7,8 +7,8 @@ import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io
 import { ControllerRevision, DaemonSet, Deployment, ReplicaSet, StatefulSet } from 'kubernetes-models/apps/v1';
 import { Job } from 'kubernetes-models/batch/v1';
 import { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
-import { SelfSubjectReview } from 'kubernetes-models/authentication.k8s.io/v1';
-import { SelfSubjectAccessReview, SelfSubjectRulesReview } from 'kubernetes-models/authorization.k8s.io/v1';
+import { SelfSubjectReview, TokenReview } from 'kubernetes-models/authentication.k8s.io/v1';
+import { SelfSubjectAccessReview, SelfSubjectRulesReview, SubjectAccessReview } from 'kubernetes-models/authorization.k8s.io/v1';
 import { EndpointSlice } from 'kubernetes-models/discovery.k8s.io/v1';
 import { Ingress, IngressClass } from 'kubernetes-models/networking.k8s.io/v1';
 import { ConfigMap, Endpoints, Event, Namespace, Node, Pod, Secret, Service, ServiceAccount, ServiceSpec } from 'kubernetes-models/v1';
@@ -141,6 +141,8 @@ const FACTORIES: Record<string, () => KindSchema> = {
   'authorization.k8s.io/v1/SelfSubjectAccessReview': builtIn(SelfSubjectAccessReview, 'V1SelfSubjectAccessReview'),
   'authorization.k8s.io/v1/SelfSubjectRulesReview': builtIn(SelfSubjectRulesReview, 'V1SelfSubjectRulesReview'),
   'authentication.k8s.io/v1/SelfSubjectReview': builtIn(SelfSubjectReview, 'V1SelfSubjectReview'),
+  'authentication.k8s.io/v1/TokenReview': builtIn(TokenReview, 'V1TokenReview'),
+  'authorization.k8s.io/v1/SubjectAccessReview': builtIn(SubjectAccessReview, 'V1SubjectAccessReview'),
   'apps/v1/Deployment': builtIn(Deployment, 'V1Deployment'),
   'apps/v1/ReplicaSet': builtIn(ReplicaSet, 'V1ReplicaSet'),
   'apps/v1/StatefulSet': builtIn(StatefulSet, 'V1StatefulSet'),

@@ -23,7 +23,7 @@ export interface MutatingWebhookAdmissionOptions {
   /** `host:port` of a ready endpoint of the service port (see storeServiceResolver). */
   resolveService: ServiceResolver;
   log: (line: string) => void;
-  /** Who the review says made the request; the local API server has one user. */
+  /** Who the review says made the request: always this user (default the admin); the requesting user is not passed to admission yet. */
   userInfo?: UserInfo;
 }
 

@@ -24,6 +24,8 @@ function subresourceInfo(type: ResourceType, sub: ResourceType['subresources'][n
       return { kind: 'PodPortForwardOptions', verbs: ['create', 'get'] };
     case 'scale':
       return { group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] };
+    case 'token':
+      return { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] };
   }
 }
 

@@ -4,6 +4,7 @@ import type { KubeObject } from '../../config/object.js';
 import type { FieldCause } from '../../config/status.js';
 import type { PodRuntime } from '../kubelet/runtime.js';
 import type { ObjectStore } from '../store/store.js';
+import type { ServiceAccountTokens } from '../serviceaccount/tokens.js';
 
 export interface AdmissionRequest {
   operation: 'CREATE' | 'UPDATE';
@@ -21,8 +22,10 @@ export interface ApiServerOptions {
   /** 0 = any free port. */
   port: number;
   tls: { certPem: string; keyPem: string };
-  /** The bearer token every request must carry. */
+  /** The admin's bearer token (group system:masters). */
   token: string;
+  /** Issues and checks service-account tokens; without it only the admin token authenticates. */
+  serviceAccounts?: ServiceAccountTokens;
   clusterName: string;
   /** Runs pods/exec and pods/log; without it those subresources answer an error. */
   podRuntime?: PodRuntime;

@@ -1,5 +1,9 @@
 // Dispatches an authenticated request to the handler of what its path addresses.
 import { answerReview, isReviewType } from './reviews.js';
+import type { Authenticate } from './auth.js';
+import type { BoundObjectLookup } from '../serviceaccount/tokens.js';
+import type { UserInfo } from '../rbac/user.js';
+import { createToken } from './token-request.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { apiVersionOf, type Verb } from '../../config/kinds.js';
 import { badRequest } from '../../config/status.js';
@@ -48,6 +52,8 @@ export interface RouterDeps {
   watches: ActiveWatches;
   watchSettings: WatchSettings;
   serverAddress: () => string;
+  authenticate: Authenticate;
+  lookup: BoundObjectLookup;
 }
 
 function reply(res: ServerResponse, r: Reply): void {
@@ -104,7 +110,7 @@ function serveEmptyOpenApiV2(res: ServerResponse, accept: AcceptEntry[]): void {
 }
 
 /** Handles one request; throws StatusError for the caller to send. */
-export async function route(deps: RouterDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function route(deps: RouterDeps, req: IncomingMessage, res: ServerResponse, user: UserInfo): Promise<void> {
   const { ctx } = deps;
   const method = req.method ?? 'GET';
   const url = new URL(req.url ?? '/', 'https://apiserver.invalid');
@@ -147,6 +153,7 @@ export async function route(deps: RouterDeps, req: IncomingMessage, res: ServerR
       checkAcceptable(accept);
       if (r.subresource === 'log') return serveLogs(ctx, r, res, query);
       if (r.subresource === 'exec' || r.subresource === 'portforward') throw badRequest('Upgrade request required');
+      if (r.subresource === 'token') throw methodNotAllowed(method);
       if (isWatchRequest(r, query)) {
         requireVerb(r, 'watch', method);
         return serveWatch(ctx, r, req, res, query, accept, deps.watches, deps.watchSettings);
@@ -161,13 +168,17 @@ export async function route(deps: RouterDeps, req: IncomingMessage, res: ServerR
     }
     case 'POST': {
       if (r.subresource === 'exec' || r.subresource === 'portforward') throw badRequest('Upgrade request required');
+      if (r.subresource === 'token') return reply(res, createToken(ctx.store, ctx.opts.serviceAccounts, r, decodeObjectBody(await readBody(req), contentType), ctx.now()));
       requireVerb(r, 'create', method);
-      if (isReviewType(r.type)) return reply(res, answerReview(r.type, apiVersionOf(r.group, r.version), decodeObjectBody(await readBody(req), contentType)));
+      if (isReviewType(r.type)) {
+        const review = { user, store: ctx.store, authenticate: deps.authenticate, serviceAccounts: ctx.opts.serviceAccounts, lookup: deps.lookup };
+        return reply(res, answerReview(r.type, apiVersionOf(r.group, r.version), decodeObjectBody(await readBody(req), contentType), review));
+      }
       return reply(res, await createObject(ctx, r, await readBody(req), contentType, query, userAgent));
     }
     case 'PUT':
     case 'PATCH': {
-      if (r.name === undefined || r.subresource === 'log' || r.subresource === 'exec' || r.subresource === 'portforward') throw methodNotAllowed(method);
+      if (r.name === undefined || r.subresource === 'log' || r.subresource === 'exec' || r.subresource === 'portforward' || r.subresource === 'token') throw methodNotAllowed(method);
       requireVerb(r, method === 'PUT' ? 'update' : 'patch', method);
       const body = await readBody(req);
       if (method === 'PATCH' && isApplyPatch(contentType)) return reply(res, await applyObject(ctx, r, body, contentType, query));

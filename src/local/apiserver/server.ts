@@ -1,4 +1,5 @@
-// The local cluster's Kubernetes API server: HTTPS, bearer-token auth, discovery, OpenAPI v3, CRUD,
+// The local cluster's Kubernetes API server: HTTPS, bearer tokens (the admin's, service accounts')
+// authorized by RBAC (authorize.ts), discovery, OpenAPI v3, CRUD,
 // watch, tables, pods/log and pods/exec, over an ObjectStore. Real kubectl and client-node talk to it
 // as to any apiserver.
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -8,12 +9,17 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { StatusError } from '../../config/status.js';
 import { auditLine } from './audit.js';
-import { bearerTokenChecker, unauthorized } from './auth.js';
+import { createAuthenticator, impersonatedUser, unauthorized } from './auth.js';
+import { requestAttributes, requireAllowed } from './authorize.js';
+import { storeLookup } from '../serviceaccount/lookup.js';
+import type { UserInfo } from '../rbac/user.js';
 import { isPortForwardPath, serveSpdyUpgrade, serveTunnel } from './portforward-upgrade.js';
 import { PORTFORWARD_TUNNEL_PROTOCOL, portForwardTarget } from './portforward.js';
 import { chooseExecProtocol, execParams, rejectUpgrade, runExec, spdyNotSupported } from './exec.js';
 import { notFoundPath, sendStatusError, toStatusError } from './http.js';
 import { ensureSystemNamespaces } from './namespaces.js';
+import { ensureBootstrapPolicy } from '../rbac/bootstrap-policy.js';
+import { storeWritingAs } from './tracked-store.js';
 import { buildOpenApiDocuments } from './openapi.js';
 import type { ApiContext, ApiServerOptions } from './options.js';
 import type { RouterDeps } from './router.js';
@@ -36,22 +42,21 @@ function formatHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-/**
- * kubectl --as/--as-group sends Impersonate-* headers. The one identity is the admin; Roles and
- * RoleBindings are stored but not evaluated, so answering as the admin would tell "bob" he may do
- * anything: refused instead.
- */
-function impersonationRefused(headers: IncomingMessage['headers']): StatusError | undefined {
-  const names = Object.keys(headers).filter((h) => h.startsWith('impersonate-'));
-  if (names.length === 0) return undefined;
-  return new StatusError(403, 'Forbidden', `impersonation (${names.join(', ')}) is not supported: a local cluster has one identity, its admin token, and does not evaluate RBAC for another user (Roles and RoleBindings are stored, not enforced); drop --as/--as-group`);
-}
-
 export async function startApiServer(opts: ApiServerOptions & { watch?: Partial<WatchSettings> }): Promise<RunningApiServer> {
   const log = opts.log ?? (() => {});
   const ctx: ApiContext = { opts, store: opts.store, now: Date.now, log };
   ensureSystemNamespaces(ctx);
-  const isAuthorized = bearerTokenChecker(opts.token);
+  ensureBootstrapPolicy(storeWritingAs(opts.store, 'kube-apiserver', ctx.now));
+  const lookup = storeLookup(opts.store);
+  const authenticate = createAuthenticator({ adminToken: opts.token, ...(opts.serviceAccounts ? { serviceAccounts: opts.serviceAccounts } : {}), lookup });
+  /** Who the request acts as, allowed to do what it asks; throws 401 or 403. */
+  const admit = (req: IncomingMessage, url: URL, upgrade: boolean): UserInfo => {
+    const authenticated = authenticate(req.headers);
+    if (!authenticated) throw unauthorized();
+    const user = impersonatedUser(authenticated, req.headers, (actor, attrs) => requireAllowed(opts.store, actor, attrs));
+    requireAllowed(opts.store, user, requestAttributes(req.method ?? 'GET', url, upgrade));
+    return user;
+  };
   const watches = new ActiveWatches();
   let port = opts.port;
   const deps: RouterDeps = {
@@ -60,6 +65,8 @@ export async function startApiServer(opts: ApiServerOptions & { watch?: Partial<
     watches,
     watchSettings: { ...DEFAULT_WATCH_SETTINGS, ...opts.watch },
     serverAddress: () => `${formatHost(opts.host)}:${port}`,
+    authenticate,
+    lookup,
   };
 
   const audit = (req: IncomingMessage, code: number, started: number): void => {
@@ -69,16 +76,14 @@ export async function startApiServer(opts: ApiServerOptions & { watch?: Partial<
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const started = performance.now();
     res.once('close', () => audit(req, res.statusCode, started));
-    if (!isAuthorized(req.headers)) {
-      sendStatusError(res, unauthorized());
+    let user: UserInfo;
+    try {
+      user = admit(req, new URL(req.url ?? '/', 'https://apiserver.invalid'), false);
+    } catch (err) {
+      sendStatusError(res, toStatusError(err));
       return;
     }
-    const impersonation = impersonationRefused(req.headers);
-    if (impersonation) {
-      sendStatusError(res, impersonation);
-      return;
-    }
-    route(deps, req, res).catch((err: unknown) => {
+    route(deps, req, res, user).catch((err: unknown) => {
       const status = toStatusError(err);
       if (!(err instanceof StatusError)) log(`${opts.clusterName} ${req.method} ${req.url}: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       if (!res.headersSent) sendStatusError(res, status);
@@ -100,10 +105,8 @@ export async function startApiServer(opts: ApiServerOptions & { watch?: Partial<
       audit(req, err.code, started);
     };
     try {
-      if (!isAuthorized(req.headers)) return fail(unauthorized());
-      const impersonation = impersonationRefused(req.headers);
-      if (impersonation) return fail(impersonation);
       const url = new URL(req.url ?? '/', 'https://apiserver.invalid');
+      admit(req, url, true);
       const r = parseRoute(url.pathname);
       if (r.kind !== 'resource' || (r.subresource !== 'exec' && r.subresource !== 'portforward')) return fail(notFoundPath());
       const upgrade = String(req.headers.upgrade ?? '').toLowerCase();

@@ -18,6 +18,7 @@ import type { AdmissionHook } from './options.js';
 import type { RunningApiServer } from './server.js';
 import { startApiServer } from './server.js';
 import type { WatchSettings } from './watch.js';
+import type { ServiceAccountTokens } from '../serviceaccount/tokens.js';
 
 const run = promisify(execFile);
 
@@ -56,6 +57,8 @@ export async function startTestCluster(opts: {
   watch?: Partial<WatchSettings>;
   validate?: (t: ResourceType, o: KubeObject, o2: { strict: boolean }) => FieldCause[];
   applyDefaults?: (t: ResourceType, o: KubeObject) => KubeObject;
+  /** Service-account tokens the server issues and accepts (TokenRequest, TokenReview, RBAC for them). */
+  serviceAccounts?: ServiceAccountTokens;
 } = {}): Promise<TestCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'apiserver-test-'));
   const tls = makeCertificate(dir);
@@ -68,6 +71,7 @@ export async function startTestCluster(opts: {
     port: 0,
     tls,
     token: TOKEN,
+    ...(opts.serviceAccounts ? { serviceAccounts: opts.serviceAccounts } : {}),
     clusterName: 'test',
     podRuntime: opts.podRuntime,
     validate: opts.validate ?? validateObject,

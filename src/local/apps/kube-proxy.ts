@@ -7,6 +7,7 @@
 // and every listener they ask for is open.
 //   kube-proxy.(ts|js) --port=10256
 import { createServer } from 'node:http';
+import { loadDefault } from '../../kubeapi/client.js';
 import { CoreV1Api, DiscoveryV1Api, KubeConfig, type V1EndpointSlice, type V1Service } from '@kubernetes/client-node';
 import type { KubeObject } from '../../config/object.js';
 import { startResourceWatch } from '../../controlplane/resource-watch.js';
@@ -19,8 +20,8 @@ function main(): void {
   const host = process.env.MESHWORK_BIND_IP || process.env.POD_IP || '127.0.0.1';
   exitWithParent();
   const log = (line: string): void => console.error(`kube-proxy: ${line}`);
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromDefault();
+  // Its own service account's kubeconfig (the kubelet's tokenFile user), re-read as the token is refreshed.
+  const kubeConfig = loadDefault(new KubeConfig());
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const discovery = kubeConfig.makeApiClient(DiscoveryV1Api);
   const proxy = startKubeProxy({ log });

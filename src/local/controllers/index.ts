@@ -1,7 +1,7 @@
 // The controllers of a local cluster, run in-process on its object store: what kube-controller-manager
 // (deployment, replicaset, statefulset, daemonset, job, ttl-after-finished, endpointslice, namespace,
-// garbage collector) and the cloud provider's service load balancer (service-load-balancer.ts) do for a
-// real cluster.
+// garbage collector, serviceaccount, serviceaccount-token) and the cloud provider's service load
+// balancer (service-load-balancer.ts) do for a real cluster.
 // Scheduling is the kubelet's (a local cluster has one node, which binds every pod). Each runs its own work queue; all share the informers (one watch per type), the clock
 // and the log.
 import type { KubeObject } from '../../config/object.js';
@@ -10,7 +10,7 @@ import type { Clock } from '../../clock.js';
 import { systemClock } from '../../clock.js';
 import type { ControllerContext } from './context.js';
 import { EventRecorder } from '../kubelet/events.js';
-import { ControllerRunner } from './controller.js';
+import { ControllerRunner, type Reconciler } from './controller.js';
 import { deploymentController } from './deployment.js';
 import { endpointSliceController } from './endpointslice.js';
 import { endpointsController } from './endpoints.js';
@@ -23,6 +23,8 @@ import { jobController } from './job.js';
 import { statefulSetController } from './statefulset.js';
 import { ttlAfterFinishedController } from './ttl-after-finished.js';
 import { serviceLoadBalancerController } from './service-load-balancer.js';
+import { serviceAccountController, serviceAccountTokenController } from './serviceaccounts.js';
+import type { ServiceAccountTokens } from '../serviceaccount/tokens.js';
 
 export type { Clock } from '../../clock.js';
 
@@ -33,6 +35,8 @@ export interface StartControllersOptions {
   log?: (line: string) => void;
   /** See ControllerContext.createPod. */
   createPod?: (pod: KubeObject) => Promise<unknown>;
+  /** Service-account tokens for token Secrets, with the cluster's CA for their ca.crt; no token controller without. */
+  serviceAccountTokens?: { tokens: ServiceAccountTokens; caPem: string };
 }
 
 export interface ControllerStats {
@@ -55,6 +59,32 @@ export interface RunningControllers {
 }
 
 export function startControllers(opts: StartControllersOptions): RunningControllers {
+  return runControllers(opts, (ctx) => [
+    namespaceController(ctx),
+    garbageCollector(ctx),
+    replicaSetController(ctx),
+    deploymentController(ctx),
+    statefulSetController(ctx),
+    daemonSetController(ctx),
+    jobController(ctx),
+    ttlAfterFinishedController(ctx),
+    endpointSliceController(ctx),
+    endpointsController(ctx),
+    serviceLoadBalancerController(ctx),
+    ...serviceAccountControllers(ctx, opts),
+  ]);
+}
+
+function serviceAccountControllers(ctx: ControllerContext, opts: StartControllersOptions): Reconciler[] {
+  return [serviceAccountController(ctx), ...(opts.serviceAccountTokens ? [serviceAccountTokenController(ctx, opts.serviceAccountTokens.tokens, opts.serviceAccountTokens.caPem)] : [])];
+}
+
+/** Only the service-account controllers: for an API server whose other objects a test drives by hand. */
+export function startServiceAccountControllers(opts: StartControllersOptions): RunningControllers {
+  return runControllers(opts, (ctx) => serviceAccountControllers(ctx, opts));
+}
+
+function runControllers(opts: StartControllersOptions, reconcilers: (ctx: ControllerContext) => Reconciler[]): RunningControllers {
   const informers = new Informers(opts.store);
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? ((line: string) => process.stderr.write(`[${opts.clusterName}] ${line}\n`));
@@ -69,19 +99,7 @@ export function startControllers(opts: StartControllersOptions): RunningControll
     log,
   };
   ensureBuiltinNamespaces(ctx);
-  const runners = [
-    namespaceController(ctx),
-    garbageCollector(ctx),
-    replicaSetController(ctx),
-    deploymentController(ctx),
-    statefulSetController(ctx),
-    daemonSetController(ctx),
-    jobController(ctx),
-    ttlAfterFinishedController(ctx),
-    endpointSliceController(ctx),
-    endpointsController(ctx),
-    serviceLoadBalancerController(ctx),
-  ].map((reconciler) => new ControllerRunner(reconciler, { informers, clock: ctx.clock, log: ctx.log }));
+  const runners = reconcilers(ctx).map((reconciler) => new ControllerRunner(reconciler, { informers, clock: ctx.clock, log: ctx.log }));
   for (const runner of runners) runner.start();
   informers.startAll();
 

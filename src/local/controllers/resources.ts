@@ -21,6 +21,8 @@ export const STATEFULSETS = mustFind('apps', 'StatefulSet');
 export const DAEMONSETS = mustFind('apps', 'DaemonSet');
 export const CONTROLLER_REVISIONS = mustFind('apps', 'ControllerRevision');
 export const JOBS = mustFind('batch', 'Job');
+export const SERVICE_ACCOUNTS = mustFind('', 'ServiceAccount');
+export const SECRETS = mustFind('', 'Secret');
 
 export function isNotFound(err: unknown): boolean {
   return err instanceof StatusError && err.code === 404;

@@ -16,7 +16,7 @@ export interface EnvInput {
   path: string;
   /** The pod's working directory (also HOME, as a container's home is its own). */
   workDir: string;
-  /** Given to the container as KUBECONFIG (its service account, locally); the spec's env may override it. */
+  /** The pod's own kubeconfig (its service account's token, pod-token.ts), given as KUBECONFIG; the spec's env may override it. */
   serviceAccountKubeconfig?: string;
 }
 

@@ -19,6 +19,7 @@ import { asPod, type Pod } from './pod-types.js';
 import { ProcessRegistry, type RunningContainer } from './process-registry.js';
 import { hasOwnMountNamespace, inContainerOf, userNamespaceSupport, type UserNamespaceSupport } from './pod-dns.js';
 import type { Adoptable } from './container-runner.js';
+import type { PodTokenIssuer } from './pod-token.js';
 import type { ExecRequest, LogRequest, PodRuntime } from './runtime.js';
 
 export interface KubeletOptions {
@@ -32,10 +33,10 @@ export interface KubeletOptions {
   backoff?: BackoffConfig;
   log?: (line: string) => void;
   /**
-   * A kubeconfig file for this cluster that pods get as KUBECONFIG: the local stand-in for a mounted
-   * service-account token, so in-cluster clients (the control plane) reach the API server.
+   * Issues each pod a token of its own service account (pod-token.ts): pods get a kubeconfig that
+   * reads it, so in-cluster clients (the control plane, kube-proxy) reach the API server as themselves.
    */
-  serviceAccountKubeconfig?: string;
+  serviceAccountTokens?: PodTokenIssuer;
   /** Whether pods can get their own /etc/hosts and /etc/resolv.conf (pod-dns.ts); detected when not given (tests give it). */
   userNamespaces?: UserNamespaceSupport;
 }
@@ -65,7 +66,7 @@ export function startKubelet(opts: KubeletOptions): Kubelet {
     stateDir: opts.stateDir,
     logDir,
     kubeletPath: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-    serviceAccountKubeconfig: opts.serviceAccountKubeconfig,
+    serviceAccountTokens: opts.serviceAccountTokens,
     clock,
     backoff: opts.backoff ?? KUBELET_BACKOFF,
     registry,

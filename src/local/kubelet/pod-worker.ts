@@ -15,6 +15,8 @@ import { appIpOf } from './ip-allocator.js';
 import { desiredConditions, mergeConditions, podPhase } from './pod-status.js';
 import { asPod, type ContainerStatus, type Pod, type PodStatus } from './pod-types.js';
 import type { ProcessRegistry } from './process-registry.js';
+import { PodServiceAccountToken, type PodTokenIssuer } from './pod-token.js';
+import { findByKind } from '../../config/kinds.js';
 import { dnsUnavailableMessage, podDnsFiles, writePodDnsFiles, type PodDnsFiles, type UserNamespaceSupport } from './pod-dns.js';
 
 /** The container name that marks a pod as having a sidecar proxy (it owns the pod IP). */
@@ -30,7 +32,8 @@ export interface NodeContext {
   stateDir: string;
   logDir: string;
   kubeletPath: string;
-  serviceAccountKubeconfig: string | undefined;
+  /** Issues each pod's service-account token; without it pods get no API credentials. */
+  serviceAccountTokens: PodTokenIssuer | undefined;
   clock: Clock;
   backoff: BackoffConfig;
   registry: ProcessRegistry;
@@ -41,6 +44,15 @@ export interface NodeContext {
 }
 
 const MAX_STATUS_ATTEMPTS = 5;
+
+const SERVICE_ACCOUNT_TYPE = findByKind('', 'ServiceAccount');
+
+/** automountServiceAccountToken: the pod's setting, else its service account's, else true. */
+function wantsToken(pod: Pod, node: NodeContext): boolean {
+  if (pod.spec.automountServiceAccountToken !== undefined) return pod.spec.automountServiceAccountToken;
+  const sa = SERVICE_ACCOUNT_TYPE && node.store.get(SERVICE_ACCOUNT_TYPE, pod.metadata.namespace ?? 'default', pod.spec.serviceAccountName || 'default');
+  return (sa as { automountServiceAccountToken?: boolean } | undefined)?.automountServiceAccountToken !== false;
+}
 
 export class PodWorker {
   readonly uid: string;
@@ -58,6 +70,8 @@ export class PodWorker {
   private writeScheduled = false;
   /** Pods with a sidecar get DNS (pod-dns.ts) where the machine allows user namespaces. */
   private readonly dns: { support: UserNamespaceSupport; files: PodDnsFiles } | undefined;
+  /** The pod's own service-account token and kubeconfig, unless it opted out of them. */
+  private readonly token: PodServiceAccountToken | undefined;
 
   constructor(
     private pod: Pod,
@@ -75,6 +89,15 @@ export class PodWorker {
     const hasApps = [...pod.spec.containers, ...(pod.spec.initContainers ?? [])].some((c) => c.name !== SIDECAR_CONTAINER);
     this.dns = hasSidecar && hasApps ? { support: node.userNamespaces(), files: podDnsFiles(this.workDir) } : undefined;
     const dnsSupport = this.dns?.support;
+    this.token = wantsToken(pod, node) && node.serviceAccountTokens
+      ? new PodServiceAccountToken(
+          this.workDir,
+          { namespace: this.namespace, name: this.name, uid: this.uid, serviceAccountName: pod.spec.serviceAccountName || 'default' },
+          node.serviceAccountTokens,
+          node.clock,
+          (message) => node.events.record({ namespace: this.namespace, name: this.name, uid: this.uid }, 'Warning', 'FailedMount', message),
+        )
+      : undefined;
     const previous = (list: ContainerStatus[] | undefined, name: string): ContainerStatus | undefined => list?.find((s) => s.name === name);
     const make = (container: Pod['spec']['containers'][number], kind: 'container' | 'init'): ContainerRunner => {
       const bindIp = hasSidecar && container.name !== SIDECAR_CONTAINER && kind === 'container' ? appIpOf(podIp) : podIp;
@@ -85,7 +108,7 @@ export class PodWorker {
         bindIp,
         workDir: this.workDir,
         kubeletPath: node.kubeletPath,
-        serviceAccountKubeconfig: pod.spec.automountServiceAccountToken === false ? undefined : node.serviceAccountKubeconfig,
+        serviceAccountKubeconfig: this.token?.files.kubeconfig,
         restartPolicy: pod.spec.restartPolicy ?? 'Always',
         clock: node.clock,
         backoff: node.backoff,
@@ -123,6 +146,7 @@ export class PodWorker {
   async start(): Promise<void> {
     mkdirSync(this.workDir, { recursive: true });
     this.prepareDns();
+    this.token?.start();
     this.scheduleStatusWrite();
     if (!this.initDone) {
       for (const init of this.initRunners) {
@@ -154,6 +178,7 @@ export class PodWorker {
   /** Takes over the running containers of a previous kubelet (every container of the pod runs). */
   adopt(running: ReadonlyMap<string, Adoptable>): void {
     mkdirSync(this.workDir, { recursive: true });
+    this.token?.start(); // a fresh token: the old one's refresh went with the previous kubelet
     this.initDone = true;
     const statuses = this.pod.status?.containerStatuses ?? [];
     for (const r of this.runners) r.adopt(running.get(r.name)!, statuses.find((s) => s.name === r.name)!);
@@ -176,6 +201,7 @@ export class PodWorker {
    */
   async terminate(deleting: boolean): Promise<void> {
     this.terminating = true;
+    this.token?.stop();
     if (!deleting) this.frozen = true;
     const requested = this.pod.spec.terminationGracePeriodSeconds ?? 30;
     const graceMs = Math.min(Math.max(0, requested) * 1000, MAX_GRACE_MS);

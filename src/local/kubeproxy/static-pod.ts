@@ -7,11 +7,13 @@ import { applyDefaults } from '../../config/defaults.js';
 import type { StoredObject } from '../../config/object.js';
 import type { ObjectStore } from '../store/store.js';
 import { asPod, type Pod } from '../kubelet/pod-types.js';
+import { KUBE_PROXY_SERVICE_ACCOUNT } from '../rbac/bootstrap-policy.js';
 
 export const KUBE_PROXY_IMAGE = 'registry.k8s.io/kube-proxy:v1.32.0';
 export const KUBE_PROXY_HEALTHZ_PORT = 10256;
 
 const POD = findByKind('', 'Pod');
+const SERVICE_ACCOUNT = findByKind('', 'ServiceAccount')!;
 
 export function kubeProxyPodName(nodeName: string): string {
   return `kube-proxy-${nodeName}`;
@@ -29,6 +31,8 @@ export function kubeProxyPod(nodeName: string): StoredObject {
     },
     spec: {
       nodeName,
+      // Its own identity, bound to system:node-proxier (rbac/bootstrap-policy.ts), as kubeadm runs it.
+      serviceAccountName: KUBE_PROXY_SERVICE_ACCOUNT.name,
       priorityClassName: 'system-node-critical',
       containers: [
         {
@@ -48,7 +52,17 @@ export function keepKubeProxyPod(store: ObjectStore, nodeName: string, log: (lin
   const type = POD;
   const name = kubeProxyPodName(nodeName);
   const ensure = (): void => {
-    if (store.get(type, 'kube-system', name)) return;
+    if (!store.get(SERVICE_ACCOUNT, KUBE_PROXY_SERVICE_ACCOUNT.namespace, KUBE_PROXY_SERVICE_ACCOUNT.name)) {
+      store.create(SERVICE_ACCOUNT, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { ...KUBE_PROXY_SERVICE_ACCOUNT } } as StoredObject);
+    }
+    const current = store.get(type, 'kube-system', name);
+    // A pod from before kube-proxy had its own service account would run without API rights: replaced.
+    if (current && (current.spec as { serviceAccountName?: string } | undefined)?.serviceAccountName !== KUBE_PROXY_SERVICE_ACCOUNT.name) {
+      store.delete(type, 'kube-system', name);
+      log(`static pod kube-system/${name} replaced: it ran without the kube-proxy service account`);
+      return; // the deletion's watch event creates it again
+    }
+    if (current) return;
     store.create(type, applyDefaults(type, kubeProxyPod(nodeName)));
     log(`static pod kube-system/${name} created`);
   };

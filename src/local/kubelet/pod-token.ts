@@ -1,0 +1,113 @@
+// A pod's service-account credentials, the kubelet's projected `kube-api-access` volume: a bound token
+// for the pod's service account (expiring, default 1 h, refreshed once 80 % of its life has passed,
+// as the kubelet's token manager does), the cluster's CA and the namespace, written into the pod's own
+// directory, plus a kubeconfig whose user reads the token file (`tokenFile`: kubectl re-reads it;
+// kubeapi/client.ts makes client-node re-read it too). Containers get that kubeconfig as KUBECONFIG.
+// Local pods share the host's file system, so the files are the only credentials handed to them.
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import type { Clock, TimerHandle } from '../../clock.js';
+
+export const DEFAULT_TOKEN_SECONDS = 3600;
+/** After a failed request, the next try. */
+const RETRY_MS = 10_000;
+
+export interface PodTokenIssuer {
+  clusterName: string;
+  server: string;
+  caPem: string;
+  /** A token bound to the pod, for its service account; throws when it cannot be issued (no such account). */
+  issue(pod: PodRef, expirationSeconds: number): { token: string; expirationTimestamp: number };
+}
+
+export interface PodRef {
+  namespace: string;
+  name: string;
+  uid: string;
+  serviceAccountName: string;
+}
+
+export interface PodTokenFiles {
+  dir: string;
+  token: string;
+  caCert: string;
+  namespace: string;
+  kubeconfig: string;
+}
+
+export function podTokenFiles(workDir: string): PodTokenFiles {
+  const dir = join(workDir, '.serviceaccount');
+  return { dir, token: join(dir, 'token'), caCert: join(dir, 'ca.crt'), namespace: join(dir, 'namespace'), kubeconfig: join(dir, 'kubeconfig') };
+}
+
+/** The pod's kubeconfig: the cluster by its CA file, a user that reads the token file, the pod's namespace. */
+export function podKubeconfig(files: PodTokenFiles, issuer: Pick<PodTokenIssuer, 'clusterName' | 'server'>, pod: PodRef): string {
+  const user = `${pod.namespace}/${pod.serviceAccountName}`;
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: issuer.clusterName, cluster: { server: issuer.server, 'certificate-authority': files.caCert } }],
+    users: [{ name: user, user: { tokenFile: files.token } }],
+    contexts: [{ name: issuer.clusterName, context: { cluster: issuer.clusterName, user, namespace: pod.namespace } }],
+    'current-context': issuer.clusterName,
+  });
+}
+
+/** Replaced whole, never half-written: a reader sees the old token or the new one. */
+function writeAtomically(path: string, content: string, mode: number): void {
+  const temp = `${path}.tmp`;
+  writeFileSync(temp, content, { mode });
+  renameSync(temp, path);
+}
+
+/** When a token issued now and expiring at `expiresAt` is refreshed: at 80 % of its life. */
+export function refreshDelayMs(issuedAt: number, expiresAt: number): number {
+  return Math.max(1000, Math.floor((expiresAt - issuedAt) * 0.8));
+}
+
+export class PodServiceAccountToken {
+  readonly files: PodTokenFiles;
+  private timer: TimerHandle | undefined;
+  private stopped = false;
+
+  constructor(
+    workDir: string,
+    private readonly pod: PodRef,
+    private readonly issuer: PodTokenIssuer,
+    private readonly clock: Clock,
+    private readonly onError: (message: string) => void,
+    private readonly expirationSeconds = DEFAULT_TOKEN_SECONDS,
+  ) {
+    this.files = podTokenFiles(workDir);
+  }
+
+  /** Writes the files with a fresh token and keeps it fresh until stop(). */
+  start(): void {
+    mkdirSync(this.files.dir, { recursive: true, mode: 0o700 });
+    writeAtomically(this.files.caCert, this.issuer.caPem, 0o644);
+    writeAtomically(this.files.namespace, this.pod.namespace, 0o644);
+    writeAtomically(this.files.kubeconfig, podKubeconfig(this.files, this.issuer, this.pod), 0o600);
+    this.refresh();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.timer?.cancel();
+  }
+
+  private refresh(): void {
+    if (this.stopped) return;
+    let delay: number;
+    try {
+      const issuedAt = this.clock.now();
+      const { token, expirationTimestamp } = this.issuer.issue(this.pod, this.expirationSeconds);
+      writeAtomically(this.files.token, token, 0o600);
+      delay = refreshDelayMs(issuedAt, expirationTimestamp);
+    } catch (err) {
+      this.onError(`MountVolume.SetUp failed for volume "kube-api-access": ${(err as Error).message}`);
+      delay = RETRY_MS;
+    }
+    this.timer = this.clock.setTimer(() => this.refresh(), delay, { unref: true });
+  }
+}
