@@ -38,6 +38,7 @@ const TYPES: Record<ProblemCode, MessageType> = {
   'config-diverges-between-clusters': { code: 'MW0003', name: 'ConfigDivergesBetweenClusters' },
   'subset-selects-nothing': { code: 'MW0004', name: 'SubsetSelectsNoEndpoints' },
   'invalid-annotation': { code: 'IST0125', name: 'InvalidAnnotation' },
+  'server-without-route': { code: 'MW0010', name: 'GatewayServerWithoutRoute' },
 };
 
 /** A code a newer control plane reports and this build does not know yet. */

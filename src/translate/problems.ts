@@ -40,7 +40,9 @@ export type ProblemCode =
   | 'config-diverges-between-clusters'
   | 'subset-selects-nothing'
   /** An Istio annotation on a pod that does not parse (Istio's IST0125 InvalidAnnotation). */
-  | 'invalid-annotation';
+  | 'invalid-annotation'
+  /** A Gateway TCP/TLS server that no VirtualService route serves: no listener is opened for it. */
+  | 'server-without-route';
 
 /** Collects problems once each (the same VirtualService route is seen for many vhosts and proxies). */
 export class ProblemLog {

@@ -14,6 +14,7 @@ import { meshVirtualHosts } from './mesh-routes.js';
 import { proxyConfigProblems } from './pod-annotations.js';
 import { problemAt, type Problem } from './problems.js';
 import { assembleRouteConfig } from './route-config.js';
+import { checkGatewayL4Routes, gatewayL4Listener, gatewayL4Ports, type GatewayL4Port } from './tcp-routes.js';
 import { resolveHost, serviceFqdn } from './names.js';
 
 /**
@@ -47,6 +48,8 @@ interface ScopeTranslation {
   ctx: TranslationContext;
   resources: Omit<ProxyResources, 'problems'>;
   gatewayPorts: GatewayPort[];
+  /** A gateway's TCP and TLS-passthrough ports: listeners with network filters, no route configuration. */
+  gatewayL4Ports: GatewayL4Port[];
   problems: Problem[];
 }
 
@@ -103,6 +106,7 @@ export class MeshTranslator {
       proxy,
       endpoints.map((e) => [e.hostname, e.ports, shared.ctx.services.get(e.hostname)?.ports]),
       proxy.kind === 'router' ? shared.gatewayPorts.map((p) => [p.port, p.routeConfigName]) : [],
+      proxy.kind === 'router' ? shared.gatewayL4Ports : [],
     ]);
     const known = this.own.get(proxy.id) ?? this.previousOwn.get(proxy.id);
     if (known?.inputs === inputs) {
@@ -120,6 +124,7 @@ export class MeshTranslator {
       }
       case 'router':
         for (const port of shared.gatewayPorts) own.listeners.push(gatewayListener(proxy, port.port, port.routeConfigName));
+        for (const port of shared.gatewayL4Ports) own.listeners.push(gatewayL4Listener(proxy, port));
         break;
       case 'proxyless':
         break;
@@ -197,12 +202,14 @@ function translateScope(snapshot: MeshSnapshot, scope: ProxyScope): ScopeTransla
   const listeners: Listener[] = [];
   const routes: RouteConfiguration[] = [];
   let ports: GatewayPort[] = [];
+  let l4Ports: GatewayL4Port[] = [];
   switch (scope.kind) {
     case 'sidecar':
       routes.push(assembleRouteConfig(HTTP_PROXY_ROUTE, meshVirtualHosts(ctx, proxy), undefined, ctx.problems));
       break;
     case 'router':
       ports = gatewayPorts(ctx, proxy);
+      l4Ports = gatewayL4Ports(ctx, proxy);
       for (const port of ports) routes.push(assembleRouteConfig(port.routeConfigName, port.vhosts, undefined, ctx.problems));
       break;
     case 'proxyless':
@@ -223,6 +230,7 @@ function translateScope(snapshot: MeshSnapshot, scope: ProxyScope): ScopeTransla
   return {
     ctx,
     gatewayPorts: ports,
+    gatewayL4Ports: l4Ports,
     resources: {
       listeners: listeners.sort(byName),
       routes: routes.sort(byName),
@@ -272,16 +280,11 @@ export function analyze(snapshot: MeshSnapshot): Problem[] {
   checkSubsetsSelectEndpoints(ctx);
   checkGatewayReferences(ctx);
   checkGatewayServers(ctx);
+  checkGatewayL4Routes(ctx);
   for (const rule of ctx.destinationRules) checkUnhonouredRuleFields(ctx, rule);
   for (const problem of proxyConfigProblems(snapshot.proxyConfigAnnotations ?? [])) ctx.problems.add(problem);
   for (const vs of ctx.virtualServices) {
     const ref = { kind: 'VirtualService' as const, name: vs.name, namespace: vs.namespace };
-    if (vs.spec.tcp && vs.spec.tcp.length > 0) {
-      ctx.problems.add(problemAt(ref, 'warning', 'unsupported', 'spec.tcp', 'TCP routes are not translated (only http routes are); they are ignored.'));
-    }
-    if (vs.spec.tls && vs.spec.tls.length > 0) {
-      ctx.problems.add(problemAt(ref, 'warning', 'unsupported', 'spec.tls', 'TLS routes are not translated (only http routes are); they are ignored.'));
-    }
     const gateways = virtualServiceGateways(vs);
     const meshBound = gateways.includes('mesh');
     if (meshBound) {
