@@ -23,6 +23,8 @@ export interface CaseResources {
   endpoints: Record<string, string[]>;
   /** Fields merged into the listener's HttpConnectionManager (use_remote_address, ...). */
   hcm?: Res;
+  /** An L4 case: the listener has these filter chains (and listener filters) instead of the HTTP one. */
+  network?: { chains: Res[]; listenerFilters?: Res[] };
 }
 
 export interface UpstreamAddress {
@@ -71,6 +73,10 @@ export function targetResources(res: CaseResources, listen: UpstreamAddress, ups
     ],
   }));
   const listener = httpListener(LISTENER_NAME, listen.host, listen.port, ROUTE_NAME);
+  if (res.network) {
+    listener['filter_chains'] = res.network.chains;
+    if (res.network.listenerFilters) listener['listener_filters'] = res.network.listenerFilters;
+  }
   if (res.hcm) {
     const filter = ((listener['filter_chains'] as Res[])[0]!['filters'] as Res[])[0]!;
     filter['typed_config'] = { ...(filter['typed_config'] as Res), ...res.hcm };
@@ -122,4 +128,37 @@ export function fromIstio(yaml: string, opts: { subsets?: boolean; expectErrors?
   if (routes.length !== 1) throw new Error(`no ${ROUTE_NAME} route configuration in the translation`);
   const picked = translated.clusters.filter((c) => c.name in ISTIO_UPSTREAMS) as unknown as Res[];
   return { routes, clusters: picked, endpoints: Object.fromEntries(picked.map((c) => [String(c['name']), ISTIO_UPSTREAMS[String(c['name'])]!])) };
+}
+
+/**
+ * Istio YAML translated for the scenario's ingress gateway pod in cluster-1: the filter chains and
+ * listener filters of its TCP/TLS listener on `port`, and the clusters they name. `upstreams` says
+ * which test upstreams stand behind which translated cluster (every named cluster needs one).
+ */
+export function fromIstioGateway(yaml: string, port: number, upstreams: Record<string, string[]>): CaseResources {
+  const clusters = scenarioClusters(['destinationrule']);
+  const objects = parseYaml(yaml, 'conformance case');
+  for (const c of clusters) c.apply('sample', structuredClone(objects));
+  const translated = new MeshTranslator(buildSnapshot(clusters)).translate(proxyFor(clusters[0]!.pod('istio-ingressgateway'), 'router'));
+  const errors = translated.problems.filter((p) => p.severity === 'error');
+  if (errors.length > 0) throw new Error(`the case's Istio config does not translate: ${JSON.stringify(errors)}`);
+  const listener = translated.listeners.find((l) => l.address?.socket_address.port_value === port);
+  if (!listener?.filter_chains) throw new Error(`no gateway listener on port ${port} in the translation`);
+  const named = new Set<string>();
+  for (const chain of listener.filter_chains) {
+    for (const filter of chain.filters) {
+      const proxy = filter.typed_config as { cluster?: string; weighted_clusters?: { clusters: { name: string }[] } };
+      if (proxy.cluster) named.add(proxy.cluster);
+      for (const c of proxy.weighted_clusters?.clusters ?? []) named.add(c.name);
+    }
+  }
+  const picked = translated.clusters.filter((c) => named.has(c.name)) as unknown as Res[];
+  for (const name of named) if (!upstreams[name]) throw new Error(`no test upstream stands for cluster ${name}`);
+  return {
+    // No route configuration: a listener without an HCM subscribes to none, so none would be ACKed.
+    routes: [],
+    clusters: picked,
+    endpoints: Object.fromEntries(picked.map((c) => [String(c['name']), upstreams[String(c['name'])]!])),
+    network: { chains: listener.filter_chains as unknown as Res[], ...(listener.listener_filters ? { listenerFilters: listener.listener_filters as unknown as Res[] } : {}) },
+  };
 }

@@ -20,8 +20,9 @@ const TCP_PROXY_FIELDS = new Set(['@type', 'stat_prefix', 'cluster', 'weighted_c
 
 export function decodeChainMatch(o: Obj | undefined, path: string, p: Problems): FilterChainMatch {
   if (!o) return { destinationPort: undefined, serverNames: [], transportProtocol: undefined };
-  for (const key of Object.keys(o)) {
-    if (!MATCH_FIELDS.has(key)) p.add(join(path, key), 'is not supported (destination_port, server_names and transport_protocol are)');
+  for (const [key, value] of Object.entries(o)) {
+    if (MATCH_FIELDS.has(key) || (Array.isArray(value) && value.length === 0)) continue;
+    p.add(join(path, key), 'is not supported (destination_port, server_names and transport_protocol are)');
   }
   const port = wrappedNum(o, 'destination_port', path, p);
   const transport = str(o, 'transport_protocol', path, p);
@@ -36,8 +37,10 @@ export function decodeChainMatch(o: Obj | undefined, path: string, p: Problems):
 }
 
 export function decodeTcpProxy(o: Obj, path: string, p: Problems): TcpProxyConfig | undefined {
-  for (const key of Object.keys(o)) {
-    if (!TCP_PROXY_FIELDS.has(key)) p.add(join(path, key), 'is not supported by the meshwork proxy\'s tcp_proxy');
+  for (const [key, value] of Object.entries(o)) {
+    // Decoded protos carry every repeated field (empty) and the name of the set oneof: neither is a setting.
+    if (TCP_PROXY_FIELDS.has(key) || key === 'cluster_specifier' || (Array.isArray(value) && value.length === 0)) continue;
+    p.add(join(path, key), 'is not supported by the meshwork proxy\'s tcp_proxy');
   }
   const attempts = num(o, 'max_connect_attempts', path, p);
   if (attempts !== undefined && attempts > 1) p.add(join(path, 'max_connect_attempts'), 'more than 1 connect attempt is not supported');
