@@ -80,7 +80,13 @@ export interface QueryParameterMatcher {
 }
 
 /** path_separated_prefix: the prefix matches whole path segments (`/foo` matches `/foo` and `/foo/x`, not `/foobar`). */
-export type PathSpecifier = { prefix: string } | { path: string } | { path_separated_prefix: string } | { safe_regex: RegexMatcher };
+export type PathSpecifier =
+  | { prefix: string }
+  | { path: string }
+  | { path_separated_prefix: string }
+  | { safe_regex: RegexMatcher }
+  /** CONNECT requests only (they have no path). */
+  | { connect_matcher: Record<string, never> };
 
 export type RouteMatch = PathSpecifier & {
   case_sensitive?: BoolValue;
@@ -133,6 +139,10 @@ export type RouteAction = ({ cluster: string } | { weighted_clusters: WeightedCl
   prefix_rewrite?: string;
   host_rewrite_literal?: string;
   max_stream_duration?: { max_stream_duration?: Duration; grpc_timeout_header_max?: Duration };
+  /** CONNECT with connect_config: the CONNECT request is terminated here, its payload sent raw upstream. */
+  upgrade_configs?: { upgrade_type: 'CONNECT'; connect_config: Record<string, never> }[];
+  /** The stream's idle timeout (for a CONNECT tunnel: no bytes either way). */
+  idle_timeout?: Duration;
 };
 
 export interface RedirectAction {
@@ -191,6 +201,8 @@ export interface HttpConnectionManager {
   route_config?: RouteConfiguration;
   http_filters: HttpFilter[];
   http_protocol_options?: { allow_absolute_url?: BoolValue };
+  /** CONNECT: lets CONNECT requests reach the routes (without it Envoy refuses them). */
+  upgrade_configs?: { upgrade_type: string }[];
   use_remote_address?: BoolValue;
   /** Proxies in front of this one whose x-forwarded-for entries are trusted (gateways: numTrustedProxies). */
   xff_num_trusted_hops?: number;

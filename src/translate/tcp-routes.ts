@@ -58,17 +58,26 @@ function tcpDuration(ctx: TranslationContext, text: string | undefined, ref: Con
   return undefined;
 }
 
+/** Where one tcp/tls route sends connections, and the connection limits of its first destination's DestinationRule. */
+export interface L4Target {
+  /** One destination: its cluster; several: the weighted clusters (weight > 0). */
+  destination: { cluster: string } | { weighted: TcpClusterWeight[] };
+  statPrefix: string;
+  idleTimeout?: Duration;
+  maxDuration?: Duration;
+}
+
 /**
- * The tcp_proxy for one tcp/tls route, or undefined when no destination can be used (each problem
+ * The target of one tcp/tls route, or undefined when no destination can be used (each problem
  * reported). `listenerPort` is the port a destination without one goes to when its service has several.
  */
-export function tcpProxyFilter(
+export function resolveL4Route(
   ctx: TranslationContext,
   vs: IstioObject<VirtualService>,
   routes: readonly RouteDestination[],
   field: string,
   listenerPort: number,
-): NetworkFilter | undefined {
+): L4Target | undefined {
   const ref: ConfigRef = { kind: 'VirtualService', name: vs.name, namespace: vs.namespace };
   const resolved: Array<{ cluster: string; weight: number; host: string }> = [];
   routes.forEach((route, i) => {
@@ -89,20 +98,36 @@ export function tcpProxyFilter(
   const rule = destinationRuleFor(ctx, resolved[0]!.host, ctx.proxy?.namespace);
   const pool = rule?.spec.trafficPolicy?.connectionPool?.tcp;
   const ruleRef: ConfigRef = rule ? { kind: 'DestinationRule', name: rule.name, namespace: rule.namespace } : ref;
-  const idle = tcpDuration(ctx, pool?.idleTimeout, ruleRef, 'spec.trafficPolicy.connectionPool.tcp.idleTimeout');
-  const maxDuration = tcpDuration(ctx, pool?.maxConnectionDuration, ruleRef, 'spec.trafficPolicy.connectionPool.tcp.maxConnectionDuration');
-  const timeouts = { ...(idle ? { idle_timeout: idle } : {}), ...(maxDuration ? { max_downstream_connection_duration: maxDuration } : {}) };
-  let proxy: TcpProxy;
-  if (routes.length === 1) {
-    proxy = { '@type': TYPE_URL.tcpProxy, stat_prefix: resolved[0]!.cluster, cluster: resolved[0]!.cluster, ...timeouts };
-  } else {
-    const clusters: TcpClusterWeight[] = resolved.filter((r) => r.weight > 0).map((r) => ({ name: r.cluster, weight: r.weight }));
-    if (clusters.length === 0) {
-      ctx.problems.add(problemAt(ref, 'error', 'zero-total-weight', `${field}.route`, 'the destinations\' weights add up to 0, so no connection can be sent anywhere; this route is left out.'));
-      return undefined;
-    }
-    proxy = { '@type': TYPE_URL.tcpProxy, stat_prefix: `${vs.name}.${vs.namespace}`, weighted_clusters: { clusters }, ...timeouts };
+  const limits = {
+    idleTimeout: tcpDuration(ctx, pool?.idleTimeout, ruleRef, 'spec.trafficPolicy.connectionPool.tcp.idleTimeout'),
+    maxDuration: tcpDuration(ctx, pool?.maxConnectionDuration, ruleRef, 'spec.trafficPolicy.connectionPool.tcp.maxConnectionDuration'),
+  };
+  if (routes.length === 1) return { destination: { cluster: resolved[0]!.cluster }, statPrefix: resolved[0]!.cluster, ...limits };
+  const weighted: TcpClusterWeight[] = resolved.filter((r) => r.weight > 0).map((r) => ({ name: r.cluster, weight: r.weight }));
+  if (weighted.length === 0) {
+    ctx.problems.add(problemAt(ref, 'error', 'zero-total-weight', `${field}.route`, 'the destinations\' weights add up to 0, so no connection can be sent anywhere; this route is left out.'));
+    return undefined;
   }
+  return { destination: { weighted }, statPrefix: `${vs.name}.${vs.namespace}`, ...limits };
+}
+
+/** The tcp_proxy network filter for one tcp/tls route (see resolveL4Route). */
+export function tcpProxyFilter(
+  ctx: TranslationContext,
+  vs: IstioObject<VirtualService>,
+  routes: readonly RouteDestination[],
+  field: string,
+  listenerPort: number,
+): NetworkFilter | undefined {
+  const target = resolveL4Route(ctx, vs, routes, field, listenerPort);
+  if (!target) return undefined;
+  const proxy: TcpProxy = {
+    '@type': TYPE_URL.tcpProxy,
+    stat_prefix: target.statPrefix,
+    ...('cluster' in target.destination ? { cluster: target.destination.cluster } : { weighted_clusters: { clusters: target.destination.weighted } }),
+    ...(target.idleTimeout ? { idle_timeout: target.idleTimeout } : {}),
+    ...(target.maxDuration ? { max_downstream_connection_duration: target.maxDuration } : {}),
+  };
   return { name: TCP_PROXY_FILTER_NAME, typed_config: proxy };
 }
 

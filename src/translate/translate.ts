@@ -14,6 +14,7 @@ import { meshVirtualHosts } from './mesh-routes.js';
 import { proxyConfigProblems } from './pod-annotations.js';
 import { problemAt, type Problem } from './problems.js';
 import { assembleRouteConfig } from './route-config.js';
+import { meshConnectVirtualHosts } from './connect-routes.js';
 import { checkGatewayL4Routes, gatewayL4Listener, gatewayL4Ports, type GatewayL4Port } from './tcp-routes.js';
 import { resolveHost, serviceFqdn } from './names.js';
 
@@ -172,7 +173,9 @@ function selectorLabelKeys(snapshot: MeshSnapshot): Set<string> {
   const keys = new Set<string>();
   for (const gateway of snapshot.gateways) for (const key of Object.keys(gateway.spec.selector ?? {})) keys.add(key);
   for (const vs of snapshot.virtualServices) {
-    for (const route of vs.spec.http ?? []) for (const match of route.match ?? []) for (const key of Object.keys(match.sourceLabels ?? {})) keys.add(key);
+    for (const route of [...(vs.spec.http ?? []), ...(vs.spec.tcp ?? []), ...(vs.spec.tls ?? [])]) {
+      for (const match of route.match ?? []) for (const key of Object.keys(match.sourceLabels ?? {})) keys.add(key);
+    }
   }
   return keys;
 }
@@ -205,7 +208,7 @@ function translateScope(snapshot: MeshSnapshot, scope: ProxyScope): ScopeTransla
   let l4Ports: GatewayL4Port[] = [];
   switch (scope.kind) {
     case 'sidecar':
-      routes.push(assembleRouteConfig(HTTP_PROXY_ROUTE, meshVirtualHosts(ctx, proxy), undefined, ctx.problems));
+      routes.push(assembleRouteConfig(HTTP_PROXY_ROUTE, [...meshVirtualHosts(ctx, proxy), ...meshConnectVirtualHosts(ctx, proxy)], undefined, ctx.problems));
       break;
     case 'router':
       ports = gatewayPorts(ctx, proxy);
@@ -306,7 +309,9 @@ export function analyze(snapshot: MeshSnapshot): Problem[] {
   // Duplicate mesh hosts: let the mesh virtual host builder find the conflicts from every namespace.
   const namespaces = new Set(ctx.serviceList.map((s) => s.namespace));
   for (const namespace of namespaces) {
-    meshVirtualHosts(ctx, { id: `analyze~${namespace}`, kind: 'sidecar', namespace, cluster: '', labels: {}, ip: '0.0.0.0' });
+    const client: ProxyIdentity = { id: `analyze~${namespace}`, kind: 'sidecar', namespace, cluster: '', labels: {}, ip: '0.0.0.0' };
+    meshVirtualHosts(ctx, client);
+    meshConnectVirtualHosts(ctx, client);
   }
   return attributeDerivedProblems([...ctx.problems.list(), ...(snapshot.ingressProblems ?? [])], snapshot);
 }

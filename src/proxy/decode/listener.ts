@@ -60,6 +60,8 @@ function decodeHcm(o: Obj, path: string, p: Problems): HttpConnectionManager | u
     routes,
     fault,
     faultFilterPresent,
+    connectEnabled: objs(o, 'upgrade_configs', path, p).some(({ value, path: uPath }) =>
+      (str(value, 'upgrade_type', uPath, p) ?? '').toUpperCase() === 'CONNECT' && (wrappedBool(value, 'enabled', uPath, p) ?? true)),
     stripAnyHostPort: bool(o, 'strip_any_host_port', path, p) ?? false,
     stripMatchingHostPort: bool(o, 'strip_matching_host_port', path, p) ?? false,
     trust: decodeTrust(o, path, p),

@@ -11,6 +11,7 @@ import type { RouteTable } from '../model/route.js';
 import { Router } from '../route/router.js';
 import { ConnectionManager, type ConnectionManagerDeps } from './connection-manager.js';
 import { ListenerPort } from './port.js';
+import { serveConnect } from './connect-tunnel.js';
 import { proxyTcpConnection } from './tcp-proxy.js';
 
 interface ActiveListener {
@@ -122,6 +123,7 @@ export class ListenerManager {
       const port = new ListenerPort(spec.address.host, spec.address.port, cm.handle, this.deps.log, {
         listener: () => a.spec,
         onTcp: (socket, head, config) => proxyTcpConnection(socket, head, config, this.deps),
+        onConnect: (req, socket, head) => serveConnect(req, socket, head, (a.spec.http ?? a.lastHttp)!, a.router, this.deps),
       });
       // A new listener whose port is still held by a listener being unbound waits for it.
       const previous = this.closing.get(`${spec.address.host}:${spec.address.port}`) ?? Promise.resolve();

@@ -28,6 +28,8 @@ export interface NetworkChains {
   listener(): Listener;
   /** A connection whose chain ends in a tcp_proxy: `socket` is paused, `head` was already read from it. */
   onTcp(socket: net.Socket, head: Buffer, config: TcpProxyConfig): void;
+  /** An HTTP/1.1 CONNECT request: the socket is the caller's from here on. */
+  onConnect(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void;
 }
 
 export class ListenerPort {
@@ -36,6 +38,7 @@ export class ListenerPort {
   private readonly h2: http2.Http2Server;
   private readonly sockets = new Set<net.Socket>();
   private readonly h2Sessions = new Set<http2.ServerHttp2Session>();
+  private readonly tunnels = new WeakSet<net.Socket>();
 
   constructor(
     readonly host: string,
@@ -45,7 +48,10 @@ export class ListenerPort {
     private readonly network?: NetworkChains,
   ) {
     this.h1 = http.createServer({ keepAliveTimeout: 60_000, requestTimeout: 0, headersTimeout: 60_000 }, handler);
-    this.h1.on('connect', (_req: http.IncomingMessage, socket: net.Socket) => {
+    this.h1.on('connect', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+      // A tunnel passes the client's half-close on: no more end-on-end for this socket.
+      this.tunnels.add(socket);
+      if (this.network) return this.network.onConnect(req, socket, head);
       const body = Buffer.from(CONNECT_NOT_SUPPORTED);
       socket.end(`HTTP/1.1 405 Method Not Allowed\r\nserver: meshwork\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${CONNECT_NOT_SUPPORTED}`);
     });
@@ -122,7 +128,7 @@ export class ListenerPort {
   /** Hands the socket to the HTTP/1.1 or the HTTP/2 server; `initial`: bytes already read from it. */
   private sniffHttp(socket: net.Socket, initial: Buffer): void {
     // What a server without allowHalfOpen does: the client's FIN ends our side too, once written.
-    socket.once('end', () => socket.end());
+    socket.once('end', () => this.tunnels.has(socket) || socket.end());
     let seen = Buffer.alloc(0);
     const onData = (chunk: Buffer): boolean => {
       seen = Buffer.concat([seen, chunk]);

@@ -1,8 +1,9 @@
-// Envoy's tcp_proxy network filter: one upstream connection per downstream connection, to a host of
-// the cluster the filter names (or one of its weighted clusters, picked per connection), bytes copied
-// both ways with half-close passed on. The connection closes when both sides are done, when either
-// fails, after idle_timeout without bytes either way, or at max_downstream_connection_duration. No
-// host, no cluster, or a failed connect (one attempt): the downstream connection is closed.
+// Envoy's tcp_proxy network filter, and the tunnel behind a terminated CONNECT: one upstream
+// connection per downstream connection (or CONNECT request), to a host of the cluster (a weighted
+// cluster is picked per connection), bytes copied both ways with half-close passed on. It closes when
+// both sides are done, when either fails, after the idle timeout without bytes either way, or at the
+// maximum duration. No cluster, no host, or a failed connect (one attempt) fails the tunnel before a
+// byte is passed on: a tcp_proxy then closes the downstream connection, CONNECT answers 503.
 
 import * as net from 'node:net';
 import type { ClusterManager } from '../cluster/manager.js';
@@ -14,6 +15,20 @@ export interface TcpProxyDeps {
   clusters: ClusterManager;
   random: () => number;
   log: Logger;
+}
+
+export interface TunnelOptions {
+  cluster: string;
+  /** For log lines: the tcp_proxy's stat prefix, or the CONNECT authority. */
+  label: string;
+  /** 0: none. */
+  idleTimeoutMs: number;
+  /** 0: none. */
+  maxDurationMs: number;
+  /** The upstream connection is up: the last moment to write to the downstream before the bytes flow. */
+  onEstablished?: (downstream: net.Socket) => void;
+  /** The tunnel failed before it was established; `flag` is Envoy's response flag (NC, UH, UF). The downstream is still open. */
+  onFailure: (flag: 'NC' | 'UH' | 'UF', why: string) => void;
 }
 
 /** Ends a socket's writing side once its queued bytes are out, then closes it. */
@@ -28,24 +43,16 @@ function closeAfterFlush(socket: net.Socket): void {
 }
 
 /**
- * Proxies `downstream` (paused, `head` already read from it) per `config`. The downstream socket must
- * allow half-open connections, so that a client's FIN reaches the upstream while its answer still flows.
+ * Tunnels `downstream` (paused, `head` already read from it) to a host of `opts.cluster`. The
+ * downstream socket must allow half-open connections, so that a client's FIN reaches the upstream
+ * while its answer still flows.
  */
-export function proxyTcpConnection(downstream: net.Socket, head: Buffer, config: TcpProxyConfig, deps: TcpProxyDeps): void {
-  const { name } = pickCluster(config.cluster, deps.random);
-  const where = `tcp_proxy ${config.statPrefix}`;
-  const cluster = deps.clusters.get(name);
-  if (!cluster) {
-    deps.log('debug', `${where}: cluster ${name} not found; closing the connection`);
-    downstream.destroy();
-    return;
-  }
+export function openTunnel(downstream: net.Socket, head: Buffer, opts: TunnelOptions, deps: TcpProxyDeps): void {
+  const where = `${opts.label} -> ${opts.cluster}`;
+  const cluster = deps.clusters.get(opts.cluster);
+  if (!cluster) return opts.onFailure('NC', `${where}: cluster not found`);
   const host = cluster.pick();
-  if (!host) {
-    deps.log('debug', `${where}: no healthy host in ${name}; closing the connection`);
-    downstream.destroy();
-    return;
-  }
+  if (!host) return opts.onFailure('UH', `${where}: no healthy host`);
   host.active++;
   host.total++;
   const upstream = net.connect({ host: host.endpoint.host, port: host.endpoint.port, allowHalfOpen: true, noDelay: true });
@@ -58,6 +65,13 @@ export function proxyTcpConnection(downstream: net.Socket, head: Buffer, config:
     host.active--;
     for (const t of timers) clearTimeout(t);
   };
+  const failConnect = (why: string): void => {
+    if (finished) return;
+    cluster.recordResult(host, true);
+    upstream.destroy();
+    finish();
+    opts.onFailure('UF', `${where}: ${why}`);
+  };
   const abort = (why: string): void => {
     deps.log('debug', `${where}: ${why}`);
     upstream.destroy();
@@ -65,22 +79,17 @@ export function proxyTcpConnection(downstream: net.Socket, head: Buffer, config:
     finish();
   };
   const connectTimeout = cluster.spec.connectTimeoutMs;
-  if (connectTimeout > 0) {
-    timers.push(setTimeout(() => {
-      if (connected) return;
-      cluster.recordResult(host, true);
-      abort(`connect to ${host.key} timed out after ${connectTimeout} ms`);
-    }, connectTimeout));
-  }
+  if (connectTimeout > 0) timers.push(setTimeout(() => connected || failConnect(`connect to ${host.key} timed out after ${connectTimeout} ms`), connectTimeout));
   upstream.once('connect', () => {
     connected = true;
     cluster.recordResult(host, false);
+    opts.onEstablished?.(downstream);
     if (head.length > 0) upstream.write(head);
     // pipe() passes each side's end (half-close) on to the other.
     downstream.pipe(upstream);
     upstream.pipe(downstream);
-    if (config.idleTimeoutMs > 0) {
-      const idle = setTimeout(() => abort(`idle for ${config.idleTimeoutMs} ms`), config.idleTimeoutMs);
+    if (opts.idleTimeoutMs > 0) {
+      const idle = setTimeout(() => abort(`idle for ${opts.idleTimeoutMs} ms`), opts.idleTimeoutMs);
       timers.push(idle);
       const active = (): void => {
         idle.refresh();
@@ -88,20 +97,32 @@ export function proxyTcpConnection(downstream: net.Socket, head: Buffer, config:
       downstream.on('data', active);
       upstream.on('data', active);
     }
+    if (opts.maxDurationMs > 0) timers.push(setTimeout(() => abort(`maximum duration ${opts.maxDurationMs} ms reached`), opts.maxDurationMs));
+    // One side fully closed: the other gets what is queued for it, then closes too (Envoy closes both).
+    upstream.once('close', () => {
+      closeAfterFlush(downstream);
+      finish();
+    });
+    downstream.once('close', () => {
+      closeAfterFlush(upstream);
+      finish();
+    });
   });
-  if (config.maxDurationMs > 0) timers.push(setTimeout(() => abort(`max_downstream_connection_duration ${config.maxDurationMs} ms reached`), config.maxDurationMs));
-  upstream.on('error', (e: Error) => {
-    if (!connected) cluster.recordResult(host, true);
-    abort(`upstream ${host.key}: ${e.message}`);
-  });
+  upstream.on('error', (e: Error) => (connected ? abort(`upstream ${host.key}: ${e.message}`) : failConnect(`connect to ${host.key}: ${e.message}`)));
   downstream.on('error', (e: Error) => abort(`downstream: ${e.message}`));
-  // One side fully closed: the other gets what is queued for it, then closes too (Envoy closes both).
-  upstream.once('close', () => {
-    closeAfterFlush(downstream);
-    finish();
-  });
-  downstream.once('close', () => {
-    closeAfterFlush(upstream);
-    finish();
-  });
+  downstream.once('close', () => connected || abort('downstream closed before the upstream connection was up'));
+}
+
+/** A connection whose filter chain ends in a tcp_proxy: tunnelled, or closed when the tunnel fails. */
+export function proxyTcpConnection(downstream: net.Socket, head: Buffer, config: TcpProxyConfig, deps: TcpProxyDeps): void {
+  openTunnel(downstream, head, {
+    cluster: pickCluster(config.cluster, deps.random).name,
+    label: `tcp_proxy ${config.statPrefix}`,
+    idleTimeoutMs: config.idleTimeoutMs,
+    maxDurationMs: config.maxDurationMs,
+    onFailure: (_flag, why) => {
+      deps.log('debug', `${why}; closing the connection`);
+      downstream.destroy();
+    },
+  }, deps);
 }

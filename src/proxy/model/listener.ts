@@ -14,6 +14,8 @@ export interface HttpConnectionManager {
   fault: FaultConfig | undefined;
   /** Whether the fault filter is in the chain at all (per-route fault configs need it). */
   faultFilterPresent: boolean;
+  /** upgrade_configs CONNECT: CONNECT requests are routed (else answered 405). */
+  connectEnabled: boolean;
   stripAnyHostPort: boolean;
   stripMatchingHostPort: boolean;
   /** How the request's forwarding headers are trusted and rewritten (x-forwarded-*, x-envoy-*, XFCC). */
