@@ -21,6 +21,8 @@ export interface CaseRequest {
   holdMs?: number;
   /** For tcp/tls: end the sending side (FIN) right after the body; the answer must still arrive. */
   halfClose?: boolean;
+  /** For tcp/tls: first `CONNECT <this authority>` through the listener (an app behind https_proxy), then the bytes in the tunnel. */
+  connect?: string;
   /** For grpc: the message (the gRPC upstream answers 'fail:N' with status N). */
   message?: string;
 }

@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import type { ConformanceCase } from './case.js';
-import { fromIstioGateway, HELLOWORLD_V1, HELLOWORLD_V2 } from './resources.js';
+import { fromIstio, fromIstioGateway, HELLOWORLD_V1, HELLOWORLD_V2, type CaseResources } from './resources.js';
 
 const TCP_UPSTREAMS = { [HELLOWORLD_V1]: ['tcp-b'], [HELLOWORLD_V2]: ['tcp-c'] };
 const TLS_UPSTREAMS = { [HELLOWORLD_V1]: ['tls-b'], [HELLOWORLD_V2]: ['tls-c'] };
@@ -47,8 +47,40 @@ spec:
     route: [{destination: {host: helloworld, subset: v2}}]
 `;
 
-const tcp = (body: string, extra: { holdMs?: number; halfClose?: boolean } = {}) => ({ path: '', protocol: 'tcp' as const, body, ...extra });
-const tlsTo = (sni: string | undefined) => ({ path: '', protocol: 'tls' as const, body: 'hello over tls', ...(sni ? { sni } : {}) });
+const tcp = (body: string, extra: { holdMs?: number; halfClose?: boolean; connect?: string } = {}) => ({ path: '', protocol: 'tcp' as const, body, ...extra });
+const tlsTo = (sni: string | undefined, connect?: string) => ({ path: '', protocol: 'tls' as const, body: 'hello over tls', ...(sni ? { sni } : {}), ...(connect ? { connect } : {}) });
+
+// Mesh tcp/tls routes: the sleep sidecar's outbound HTTP proxy, CONNECT host:port to a TCP/TLS service port.
+const ECHO = 'tcp-echo.sample.svc.cluster.local';
+const ECHO_SERVICE = `apiVersion: v1
+kind: Service
+metadata: {name: tcp-echo}
+spec:
+  selector: {app: tcp-echo}
+  ports: [{name: tcp, port: 9000}, {name: tls, port: 9443}]
+`;
+const echoRule = (pool = '') => `apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: {name: tcp-echo}
+spec:
+  host: tcp-echo
+${pool}  subsets: [{name: v1, labels: {version: v1}}, {name: v2, labels: {version: v2}}]
+`;
+const CONNECT_UPSTREAMS = {
+  [`outbound|9000||${ECHO}`]: ['tcp-a'], [`outbound|9000|v1|${ECHO}`]: ['tcp-b'], [`outbound|9000|v2|${ECHO}`]: ['tcp-c'],
+  [`outbound|9443||${ECHO}`]: ['tls-a'], [`outbound|9443|v1|${ECHO}`]: ['tls-b'], [`outbound|9443|v2|${ECHO}`]: ['tls-c'],
+};
+/** The sidecar outbound HCM lets CONNECT in (upgrade_configs), as the translator writes it. */
+function meshConnect(vsSpec: string, rule = echoRule()): CaseResources {
+  const res = fromIstio(`${ECHO_SERVICE}---\n${rule}---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: tcp-echo}
+spec:
+  hosts: [tcp-echo]
+${vsSpec}`, { upstreams: CONNECT_UPSTREAMS });
+  return { ...res, hcm: { upgrade_configs: [{ upgrade_type: 'CONNECT' }] } };
+}
 
 export const L4_CASES: ConformanceCase[] = [
   {
@@ -110,5 +142,60 @@ spec:
     requests: [tlsTo('a.example.com'), tlsTo('other.test'), tlsTo(undefined)],
     expectUpstreams: ['tls-b', 'tls-c', 'tls-c'],
     compareBody: true,
+  },
+  {
+    name: 'mesh tcp route: CONNECT to a TCP service port, weighted 70/30 per tunnel (Istio)',
+    resources: () => meshConnect(`  tcp:
+  - route:
+    - {destination: {host: tcp-echo, subset: v1}, weight: 70}
+    - {destination: {host: tcp-echo, subset: v2}, weight: 30}
+`),
+    distribution: { request: tcp('through the tunnel', { connect: 'tcp-echo.sample:9000' }), count: 300, weights: { 'upstream:tcp-b': 70, 'upstream:tcp-c': 30 } },
+  },
+  {
+    name: 'mesh tcp route: sourceLabels and port matches, every service name, the client\'s FIN ends the tunnel, unknown host 404, an HTTP port has no CONNECT route (Istio)',
+    resources: () => meshConnect(`  tcp:
+  - match: [{sourceLabels: {app: nobody}}]
+    route: [{destination: {host: tcp-echo, subset: v2}}]
+  - match: [{port: 9000, sourceLabels: {app: sleep}}]
+    route: [{destination: {host: tcp-echo, subset: v1}}]
+`),
+    requests: [
+      tcp('short name', { connect: 'tcp-echo:9000' }),
+      tcp('fqdn', { connect: `${ECHO}:9000` }),
+      tcp('y'.repeat(100_000), { connect: 'tcp-echo.sample.svc:9000', halfClose: true }),
+      tcp('nobody', { connect: 'nosuch.sample:9000' }),
+      tcp('http port', { connect: 'helloworld.sample:5000' }),
+    ],
+    expectUpstreams: ['tcp-b', 'tcp-b', 'tcp-b', undefined, undefined],
+    compareBody: true,
+  },
+  {
+    name: 'mesh tls route: the CONNECT host is matched against sniHosts (exact, wildcard); the service\'s other names go to the service (Istio)',
+    resources: () => meshConnect(`  tls:
+  - match: [{sniHosts: [${ECHO}]}]
+    route: [{destination: {host: tcp-echo, subset: v1}}]
+  - match: [{sniHosts: ['*.wild.example.com']}]
+    route: [{destination: {host: tcp-echo, subset: v2}}]
+`),
+    requests: [
+      tlsTo(ECHO, `${ECHO}:9443`),
+      tlsTo('x.wild.example.com', 'x.wild.example.com:9443'),
+      tlsTo('tcp-echo.sample', 'tcp-echo.sample:9443'),
+      tlsTo('other.example.com', 'other.example.com:9443'),
+    ],
+    expectUpstreams: ['tls-b', 'tls-c', 'tls-a', undefined],
+    compareBody: true,
+  },
+  {
+    name: 'mesh tcp route: the DestinationRule\'s connectionPool.tcp.idleTimeout closes an idle CONNECT tunnel (Istio)',
+    resources: () => meshConnect('  tcp: [{route: [{destination: {host: tcp-echo, subset: v1}}]}]\n', echoRule('  trafficPolicy: {connectionPool: {tcp: {idleTimeout: 1s}}}\n')),
+    requests: [tcp('then silence', { connect: 'tcp-echo:9000', holdMs: 3000 })],
+    expectUpstreams: ['tcp-b'],
+    compareBody: true,
+    check: (o, target) => {
+      assert.ok(o.body.endsWith('|closed'), `${target}: the idle tunnel was not closed: ${o.body}`);
+      assert.ok(o.elapsedMs > 800 && o.elapsedMs < 2500, `${target}: closed ${Math.round(o.elapsedMs)} ms after the last byte, want ~1000`);
+    },
   },
 ];

@@ -35,7 +35,7 @@ describe('conformance: the meshwork proxy answers as Envoy does', { skip: envoyP
     // L4 upstreams: raw TCP, and TLS terminated with a certificate made here (the proxies pass TLS through).
     const ca = await createCertificateAuthority('conformance test CA');
     const certificate = await issueServerCertificate(ca, { commonName: 'backend.example.com', dnsNames: ['*.example.com', '*.wild.example.com'], ipAddresses: [] });
-    const l4 = [['tcp-b', 'tcp'], ['tcp-c', 'tcp'], ['tls-b', 'tls'], ['tls-c', 'tls']] as const;
+    const l4 = [['tcp-a', 'tcp'], ['tcp-b', 'tcp'], ['tcp-c', 'tcp'], ['tls-a', 'tls'], ['tls-b', 'tls'], ['tls-c', 'tls']] as const;
     for (const [i, [name, protocol]] of l4.entries()) upstreams.set(name, await startL4Upstream(name, { host: `127.230.2.${i + 1}`, protocol, certificate }));
     targets = await startTargets(envoyPath!, emptySnapshot(upstreams));
     runner = new CaseRunner(targets, upstreams);

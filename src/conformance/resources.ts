@@ -115,7 +115,7 @@ export const ISTIO_UPSTREAMS: Record<string, string[]> = {
  * for the scenario's sleep sidecar in cluster-1: its outbound route configuration and clusters, with
  * the helloworld subsets v1/v2 always defined. Endpoints are the test upstreams of ISTIO_UPSTREAMS.
  */
-export function fromIstio(yaml: string, opts: { subsets?: boolean; expectErrors?: string[] } = {}): CaseResources {
+export function fromIstio(yaml: string, opts: { subsets?: boolean; expectErrors?: string[]; upstreams?: Record<string, string[]> } = {}): CaseResources {
   // The scenario's own helloworld DestinationRule (subsets v1, v2); a case's rule of that name replaces it.
   const clusters = scenarioClusters(opts.subsets ?? true ? ['destinationrule'] : []);
   const objects = parseYaml(yaml, 'conformance case');
@@ -126,8 +126,9 @@ export function fromIstio(yaml: string, opts: { subsets?: boolean; expectErrors?
   if (errors.length > 0) throw new Error(`the case's Istio config does not translate: ${JSON.stringify(errors)}`);
   const routes = translated.routes.filter((r) => r.name === ROUTE_NAME) as unknown as Res[];
   if (routes.length !== 1) throw new Error(`no ${ROUTE_NAME} route configuration in the translation`);
-  const picked = translated.clusters.filter((c) => c.name in ISTIO_UPSTREAMS) as unknown as Res[];
-  return { routes, clusters: picked, endpoints: Object.fromEntries(picked.map((c) => [String(c['name']), ISTIO_UPSTREAMS[String(c['name'])]!])) };
+  const upstreams = { ...ISTIO_UPSTREAMS, ...opts.upstreams };
+  const picked = translated.clusters.filter((c) => c.name in upstreams) as unknown as Res[];
+  return { routes, clusters: picked, endpoints: Object.fromEntries(picked.map((c) => [String(c['name']), upstreams[String(c['name'])]!])) };
 }
 
 /**

@@ -35,6 +35,7 @@ export function serveConnect(req: http.IncomingMessage, socket: net.Socket, head
     label: `CONNECT ${authority}`,
     idleTimeoutMs: action.connect.idleTimeoutMs,
     maxDurationMs: 0,
+    halfClose: false,
     onEstablished: (s) => s.write('HTTP/1.1 200 OK\r\nserver: meshwork\r\n\r\n'),
     onFailure: (flag, why) => {
       deps.log('debug', why);

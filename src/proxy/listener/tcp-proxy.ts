@@ -25,6 +25,11 @@ export interface TunnelOptions {
   idleTimeoutMs: number;
   /** 0: none. */
   maxDurationMs: number;
+  /**
+   * Whether the client's FIN is passed on (tcp_proxy). A CONNECT tunnel over HTTP/1.1 ends with the
+   * client's FIN instead, as in Envoy (an HTTP/1.1 connection has no half-close).
+   */
+  halfClose: boolean;
   /** The upstream connection is up: the last moment to write to the downstream before the bytes flow. */
   onEstablished?: (downstream: net.Socket) => void;
   /** The tunnel failed before it was established; `flag` is Envoy's response flag (NC, UH, UF). The downstream is still open. */
@@ -86,8 +91,9 @@ export function openTunnel(downstream: net.Socket, head: Buffer, opts: TunnelOpt
     opts.onEstablished?.(downstream);
     if (head.length > 0) upstream.write(head);
     // pipe() passes each side's end (half-close) on to the other.
-    downstream.pipe(upstream);
+    downstream.pipe(upstream, { end: opts.halfClose });
     upstream.pipe(downstream);
+    if (!opts.halfClose) downstream.once('end', () => abort('the client ended the tunnel'));
     if (opts.idleTimeoutMs > 0) {
       const idle = setTimeout(() => abort(`idle for ${opts.idleTimeoutMs} ms`), opts.idleTimeoutMs);
       timers.push(idle);
@@ -120,6 +126,7 @@ export function proxyTcpConnection(downstream: net.Socket, head: Buffer, config:
     label: `tcp_proxy ${config.statPrefix}`,
     idleTimeoutMs: config.idleTimeoutMs,
     maxDurationMs: config.maxDurationMs,
+    halfClose: true,
     onFailure: (_flag, why) => {
       deps.log('debug', `${why}; closing the connection`);
       downstream.destroy();
