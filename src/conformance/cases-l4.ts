@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import type { ConformanceCase } from './case.js';
-import { fromIstio, fromIstioGateway, HELLOWORLD_V1, HELLOWORLD_V2, type CaseResources } from './resources.js';
+import { fromIstio, fromIstioGateway, fromIstioGatewayHttp, HELLOWORLD_V1, HELLOWORLD_V2, type CaseResources } from './resources.js';
 
 const TCP_UPSTREAMS = { [HELLOWORLD_V1]: ['tcp-b'], [HELLOWORLD_V2]: ['tcp-c'] };
 const TLS_UPSTREAMS = { [HELLOWORLD_V1]: ['tls-b'], [HELLOWORLD_V2]: ['tls-c'] };
@@ -198,4 +198,32 @@ spec:
       assert.ok(o.elapsedMs > 800 && o.elapsedMs < 2500, `${target}: closed ${Math.round(o.elapsedMs)} ms after the last byte, want ~1000`);
     },
   },
+  ...(['HTTP2', 'GRPC'] as const).map((protocol): ConformanceCase => ({
+    name: `gateway ${protocol} server: the listener serves HTTP/2 cleartext (prior knowledge) and HTTP/1.1 on one port (Istio: codec AUTO)`,
+    resources: () =>
+      fromIstioGatewayHttp(`apiVersion: networking.istio.io/v1beta1
+kind: Gateway
+metadata: {name: h2-gw}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 8080, name: ${protocol.toLowerCase()}, protocol: ${protocol}}, hosts: ['*']}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: h2-vs}
+spec:
+  hosts: ['*']
+  gateways: [h2-gw]
+  http:
+  - match: [{uri: {prefix: /v1}}]
+    route: [{destination: {host: helloworld, subset: v1}}]
+  - route: [{destination: {host: helloworld, subset: v2}}]
+`, 8080),
+    requests: [
+      { path: '/v1/x', host: 'h2.example.com', protocol: 'h2c' },
+      { path: '/other', host: 'h2.example.com', protocol: 'h2c' },
+      { path: '/v1/y', host: 'h2.example.com' },
+    ],
+    expectUpstreams: ['b', 'c', 'b'],
+  })),
 ];

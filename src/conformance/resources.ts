@@ -163,3 +163,24 @@ export function fromIstioGateway(yaml: string, port: number, upstreams: Record<s
     network: { chains: listener.filter_chains as unknown as Res[], ...(listener.listener_filters ? { listenerFilters: listener.listener_filters as unknown as Res[] } : {}) },
   };
 }
+
+/**
+ * Istio YAML translated for the scenario's ingress gateway pod in cluster-1, for an HTTP-family server
+ * on `port`: its route configuration `http.<port>` (served under the harness's route name), the gateway
+ * HCM's fields, and the helloworld clusters of ISTIO_UPSTREAMS.
+ */
+export function fromIstioGatewayHttp(yaml: string, port: number): CaseResources {
+  const clusters = scenarioClusters(['destinationrule']);
+  const objects = parseYaml(yaml, 'conformance case');
+  for (const c of clusters) c.apply('sample', structuredClone(objects));
+  const translated = new MeshTranslator(buildSnapshot(clusters)).translate(proxyFor(clusters[0]!.pod('istio-ingressgateway'), 'router'));
+  const errors = translated.problems.filter((p) => p.severity === 'error');
+  if (errors.length > 0) throw new Error(`the case's Istio config does not translate: ${JSON.stringify(errors)}`);
+  const routes = translated.routes.filter((r) => r.name === `http.${port}`).map((r) => ({ ...r, name: ROUTE_NAME })) as unknown as Res[];
+  const listener = translated.listeners.find((l) => l.address?.socket_address.port_value === port);
+  const manager = listener?.filter_chains?.[0]?.filters[0]?.typed_config as Res | undefined;
+  if (routes.length !== 1 || !manager) throw new Error(`no gateway HTTP listener and route configuration for port ${port}`);
+  const { '@type': _type, stat_prefix: _prefix, rds: _rds, http_filters: _filters, ...hcm } = manager;
+  const picked = translated.clusters.filter((c) => c.name in ISTIO_UPSTREAMS) as unknown as Res[];
+  return { routes, clusters: picked, endpoints: Object.fromEntries(picked.map((c) => [String(c['name']), ISTIO_UPSTREAMS[String(c['name'])]!])), hcm };
+}

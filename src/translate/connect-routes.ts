@@ -22,7 +22,7 @@ import { claimingVirtualService, meshVirtualServices } from './mesh-routes.js';
 import { labelsMatch, outboundClusterName, portProtocol, serviceDomains } from './names.js';
 import { problemAt, type ConfigRef } from './problems.js';
 import type { SourcedVirtualHost } from './route-config.js';
-import { resolveL4Route, type L4Target } from './tcp-routes.js';
+import { resolveL4Route, tcpLimits, type L4Target } from './tcp-routes.js';
 
 /** Envoy's tcp_proxy idle_timeout default, which Istio's outbound TCP listeners keep. */
 const TCP_IDLE_DEFAULT: Duration = { seconds: 3600, nanos: 0 };
@@ -42,24 +42,21 @@ function l4MatchApplies(ctx: TranslationContext, match: L4MatchAttributes, vs: I
   return true;
 }
 
-function connectRoute(target: L4Target | { cluster: string }): Route {
-  const destination = 'destination' in target ? target.destination : { cluster: target.cluster };
-  const idle = 'destination' in target ? (target.idleTimeout ?? TCP_IDLE_DEFAULT) : TCP_IDLE_DEFAULT;
+function connectRoute(ctx: TranslationContext, target: L4Target): Route {
+  const { destination } = target;
+  if (target.maxDuration && target.rule) {
+    ctx.problems.add(problemAt(target.rule, 'warning', 'unsupported', 'spec.trafficPolicy.connectionPool.tcp.maxConnectionDuration',
+      'maxConnectionDuration is not applied to mesh TCP connections (they are CONNECT tunnels through the sidecar\'s HTTP proxy here); gateways apply it.'));
+  }
   const action: RouteAction = {
     ...('cluster' in destination
       ? { cluster: destination.cluster }
       : { weighted_clusters: { clusters: destination.weighted.map((c) => ({ name: c.name, weight: { value: c.weight } })) } }),
     timeout: { seconds: 0, nanos: 0 },
-    idle_timeout: idle,
+    idle_timeout: target.idleTimeout ?? TCP_IDLE_DEFAULT,
     upgrade_configs: [{ upgrade_type: 'CONNECT', connect_config: {} }],
   };
   return { name: 'connect', match: { connect_matcher: {} }, route: action };
-}
-
-function reportMaxDuration(ctx: TranslationContext, target: L4Target | undefined, ref: ConfigRef): void {
-  if (!target?.maxDuration) return;
-  ctx.problems.add(problemAt(ref, 'warning', 'unsupported', 'spec.trafficPolicy.connectionPool.tcp.maxConnectionDuration',
-    'maxConnectionDuration is not applied to mesh TCP connections (they are CONNECT tunnels through the sidecar\'s HTTP proxy here); gateways apply it.'));
 }
 
 /** The CONNECT virtual hosts of a sidecar's outbound route configuration: one per TCP/TLS service port and name. */
@@ -77,7 +74,7 @@ export function meshConnectVirtualHosts(ctx: TranslationContext, proxy: ProxyIde
       // CONNECT always names a port: only the host:port forms of the service's names.
       const domains = serviceDomains(service, port.port, proxy.namespace).filter((d) => d.endsWith(`:${port.port}`));
       const own = outboundClusterName(port.port, undefined, service.hostname);
-      let target: L4Target | { cluster: string } = { cluster: own };
+      let target: L4Target = { destination: { cluster: own }, statPrefix: own, ...tcpLimits(ctx, service.hostname) };
       const sniHosts: SourcedVirtualHost[] = [];
       if (vs && protocol === 'tcp') {
         for (const [t, tcp] of (vs.spec.tcp ?? []).entries()) {
@@ -85,10 +82,7 @@ export function meshConnectVirtualHosts(ctx: TranslationContext, proxy: ProxyIde
           if (matches.length > 0 && !matches.some((m, i) => l4MatchApplies(ctx, m, vs, `spec.tcp[${t}].match[${i}]`, port.port, proxy))) continue;
           if ((tcp.route ?? []).length === 0) continue;
           const resolved = resolveL4Route(ctx, vs, tcp.route ?? [], `spec.tcp[${t}]`, port.port);
-          if (resolved) {
-            target = resolved;
-            reportMaxDuration(ctx, resolved, ref!);
-          }
+          if (resolved) target = resolved;
           break;
         }
       }
@@ -101,15 +95,14 @@ export function meshConnectVirtualHosts(ctx: TranslationContext, proxy: ProxyIde
             if (names.length === 0) return;
             const resolved = resolveL4Route(ctx, vs, tls.route ?? [], `spec.tls[${t}]`, port.port);
             if (!resolved) return;
-            reportMaxDuration(ctx, resolved, ref!);
             for (const n of names) sniTaken.add(n);
-            sniHosts.push({ source: ref, vhost: { name: `${names[0]}|tls[${t}].match[${m}]`, domains: names, routes: [connectRoute(resolved)] } });
+            sniHosts.push({ source: ref, vhost: { name: `${names[0]}|tls[${t}].match[${m}]`, domains: names, routes: [connectRoute(ctx, resolved)] } });
           });
         });
       }
       out.push(...sniHosts);
       const left = domains.filter((d) => !sniTaken.has(d));
-      if (left.length > 0) out.push({ source: ref ?? service.origin, vhost: { name: `${service.hostname}:${port.port}`, domains: left, routes: [connectRoute(target)] } });
+      if (left.length > 0) out.push({ source: ref ?? service.origin, vhost: { name: `${service.hostname}:${port.port}`, domains: left, routes: [connectRoute(ctx, target)] } });
     }
   }
   return out;

@@ -179,3 +179,74 @@ spec:
     for (const port of [443, 15443, 5353]) assert.equal(listenerAt(resources.listeners, port), undefined);
   });
 });
+
+describe('mesh tcp and tls routes: CONNECT routes on the sidecar\'s outbound HTTP proxy', () => {
+  function sidecarWith(yaml: string) {
+    const clusters = scenarioClusters(['destinationrule']);
+    for (const c of clusters) c.apply('sample', parseYaml(SERVICES + (yaml ? '---\n' + yaml : ''), 'test config'));
+    const snapshot = buildSnapshot(clusters);
+    return { snapshot, resources: translate(snapshot, proxyFor(clusters[0]!.pod('sleep'), 'sidecar')) };
+  }
+  const vhostsOf = (resources: ReturnType<typeof translate>) => resources.routes.find((r) => r.name === 'http_proxy')!.virtual_hosts;
+
+  it('the outbound HCM accepts CONNECT; each TCP port gets host:port domains only and the service\'s cluster, idle timeout from the DestinationRule', () => {
+    const { resources } = sidecarWith('');
+    const outbound = resources.listeners.find((l) => l.name.endsWith('_15001'))!;
+    assert.deepEqual((outbound.filter_chains![0]!.filters[0]!.typed_config as { upgrade_configs?: unknown }).upgrade_configs, [{ upgrade_type: 'CONNECT' }]);
+    const vhost = vhostsOf(resources).find((v) => v.name === `${TCP_ECHO}:9000`)!;
+    assert.deepEqual(vhost.domains, [`${TCP_ECHO}:9000`, 'tcp-echo.sample.svc:9000', 'tcp-echo.sample:9000', 'tcp-echo:9000']);
+    assert.deepEqual(vhost.routes, [{
+      name: 'connect',
+      match: { connect_matcher: {} },
+      route: { cluster: `outbound|9000||${TCP_ECHO}`, timeout: { seconds: 0, nanos: 0 }, idle_timeout: { seconds: 30, nanos: 0 }, upgrade_configs: [{ upgrade_type: 'CONNECT', connect_config: {} }] },
+    }]);
+    assert.deepEqual(brief(resources.problems), ['warning unsupported DestinationRule sample/tcp-echo spec.trafficPolicy.connectionPool.tcp.maxConnectionDuration']);
+  });
+
+  it('a tcp route whose sourceLabels match the client is used (weighted), one that does not is skipped; destinationSubnets is reported and skipped', () => {
+    const { resources, snapshot } = sidecarWith(`apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: tcp-echo}
+spec:
+  hosts: [tcp-echo]
+  tcp:
+  - match: [{destinationSubnets: [10.0.0.0/8]}]
+    route: [{destination: {host: helloworld}}]
+  - match: [{sourceLabels: {app: nobody}}]
+    route: [{destination: {host: tcp-echo, subset: v2}}]
+  - match: [{sourceLabels: {app: sleep}, port: 9000}]
+    route: [{destination: {host: tcp-echo, subset: v1}, weight: 60}, {destination: {host: tcp-echo, subset: v2}, weight: 40}]
+`);
+    const route = vhostsOf(resources).find((v) => v.name === `${TCP_ECHO}:9000`)!.routes[0]!;
+    assert.ok('route' in route);
+    assert.deepEqual((route.route as { weighted_clusters?: unknown }).weighted_clusters, { clusters: [{ name: `outbound|9000|v1|${TCP_ECHO}`, weight: { value: 60 } }, { name: `outbound|9000|v2|${TCP_ECHO}`, weight: { value: 40 } }] });
+    assert.ok(brief(resources.problems).includes('warning unsupported VirtualService sample/tcp-echo spec.tcp[0].match[0].destinationSubnets'));
+    assert.ok(brief(analyze(snapshot)).includes('warning unsupported VirtualService sample/tcp-echo spec.tcp[0].match[0].destinationSubnets'));
+  });
+
+  it('tls routes: a virtual host per sniHosts name on the TLS port; the service\'s names the routes do not claim go to the service', () => {
+    const { resources } = sidecarWith(`apiVersion: v1
+kind: Service
+metadata: {name: tls-echo}
+spec:
+  selector: {app: tls-echo}
+  ports: [{name: https, port: 443}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: tls-echo}
+spec:
+  hosts: [tls-echo]
+  tls:
+  - match: [{sniHosts: [tls-echo.sample.svc.cluster.local, '*.example.com']}]
+    route: [{destination: {host: tcp-echo, port: {number: 9000}}}]
+`);
+    const vhosts = vhostsOf(resources).filter((v) => v.domains.some((d) => d.endsWith(':443') && !d.includes('ingressgateway')));
+    assert.deepEqual(vhosts.map((v) => v.domains), [
+      ['tls-echo.sample.svc.cluster.local:443', '*.example.com:443'],
+      ['tls-echo.sample.svc:443', 'tls-echo.sample:443', 'tls-echo:443'],
+    ]);
+    assert.equal((vhosts[0]!.routes[0] as { route: { cluster: string } }).route.cluster, `outbound|9000||${TCP_ECHO}`);
+    assert.equal((vhosts[1]!.routes[0] as { route: { cluster: string } }).route.cluster, 'outbound|443||tls-echo.sample.svc.cluster.local');
+  });
+});

@@ -65,6 +65,8 @@ export interface L4Target {
   statPrefix: string;
   idleTimeout?: Duration;
   maxDuration?: Duration;
+  /** The DestinationRule the limits come from. */
+  rule?: ConfigRef;
 }
 
 /**
@@ -95,13 +97,7 @@ export function resolveL4Route(
     resolved.push({ cluster: r.cluster, weight: route.weight ?? 0, host });
   });
   if (resolved.length === 0) return undefined;
-  const rule = destinationRuleFor(ctx, resolved[0]!.host, ctx.proxy?.namespace);
-  const pool = rule?.spec.trafficPolicy?.connectionPool?.tcp;
-  const ruleRef: ConfigRef = rule ? { kind: 'DestinationRule', name: rule.name, namespace: rule.namespace } : ref;
-  const limits = {
-    idleTimeout: tcpDuration(ctx, pool?.idleTimeout, ruleRef, 'spec.trafficPolicy.connectionPool.tcp.idleTimeout'),
-    maxDuration: tcpDuration(ctx, pool?.maxConnectionDuration, ruleRef, 'spec.trafficPolicy.connectionPool.tcp.maxConnectionDuration'),
-  };
+  const limits = tcpLimits(ctx, resolved[0]!.host);
   if (routes.length === 1) return { destination: { cluster: resolved[0]!.cluster }, statPrefix: resolved[0]!.cluster, ...limits };
   const weighted: TcpClusterWeight[] = resolved.filter((r) => r.weight > 0).map((r) => ({ name: r.cluster, weight: r.weight }));
   if (weighted.length === 0) {
@@ -109,6 +105,19 @@ export function resolveL4Route(
     return undefined;
   }
   return { destination: { weighted }, statPrefix: `${vs.name}.${vs.namespace}`, ...limits };
+}
+
+/** idle_timeout and max_downstream_connection_duration: the connectionPool.tcp of the DestinationRule for `hostname` (Istio reads the rule's top-level policy). */
+export function tcpLimits(ctx: TranslationContext, hostname: string): { idleTimeout?: Duration; maxDuration?: Duration; rule?: ConfigRef } {
+  const rule = destinationRuleFor(ctx, hostname, ctx.proxy?.namespace);
+  if (!rule) return {};
+  const pool = rule.spec.trafficPolicy?.connectionPool?.tcp;
+  const ref: ConfigRef = { kind: 'DestinationRule', name: rule.name, namespace: rule.namespace };
+  return {
+    idleTimeout: tcpDuration(ctx, pool?.idleTimeout, ref, 'spec.trafficPolicy.connectionPool.tcp.idleTimeout'),
+    maxDuration: tcpDuration(ctx, pool?.maxConnectionDuration, ref, 'spec.trafficPolicy.connectionPool.tcp.maxConnectionDuration'),
+    rule: ref,
+  };
 }
 
 /** The tcp_proxy network filter for one tcp/tls route (see resolveL4Route). */

@@ -10,7 +10,7 @@ import * as net from 'node:net';
 import { Duplex } from 'node:stream';
 import type { Logger } from '../log.js';
 import { isPlainHttp, type Listener, type TcpProxyConfig } from '../model/listener.js';
-import type { DownstreamResponse } from './downstream.js';
+import { h2SessionSockets, type DownstreamResponse } from './downstream.js';
 import { CONNECT_NOT_SUPPORTED } from './connection-manager.js';
 import { selectFilterChain } from './filter-chain-match.js';
 import { inspectClientHello } from './tls-inspector.js';
@@ -63,6 +63,10 @@ export class ListenerPort {
     this.h2 = http2.createServer({}, handler);
     this.h2.on('session', (s: http2.ServerHttp2Session) => {
       this.h2Sessions.add(s);
+      // The session's socket wraps the replaying stream, which knows the connection it replays.
+      const replayed = (s.socket as unknown as { stream?: unknown }).stream;
+      const real = replayed instanceof Duplex ? replayedSockets.get(replayed) : undefined;
+      if (real) h2SessionSockets.set(s, real);
       s.once('close', () => this.h2Sessions.delete(s));
     });
     this.h2.on('sessionError', (e: Error) => this.log('debug', `listener ${host}:${port}: HTTP/2 session error: ${e.message}`));
@@ -180,6 +184,9 @@ export class ListenerPort {
   }
 }
 
+/** Replaying stream -> the connection it replays (for the peer's address). */
+const replayedSockets = new WeakMap<Duplex, net.Socket>();
+
 /** A Duplex over `socket` whose readable side starts with `head` (bytes already read from it). */
 function replayingStream(socket: net.Socket, head: Buffer): Duplex {
   const d = new Duplex({
@@ -197,6 +204,7 @@ function replayingStream(socket: net.Socket, head: Buffer): Duplex {
       cb(e);
     },
   });
+  replayedSockets.set(d, socket);
   d.push(head);
   socket.on('data', (c: Buffer) => {
     if (!d.push(c)) socket.pause();
