@@ -17,9 +17,9 @@ import type { L4MatchAttributes, VirtualService } from '../config/istio-types.js
 import type { IstioObject, ProxyIdentity } from '../registry/model.js';
 import { serviceVisible, type TranslationContext } from './context.js';
 import type { Duration, Route, RouteAction } from './envoy-types.js';
-import { resolveGatewayName } from './http-routes.js';
+import { resolveGatewayName, virtualServiceGateways } from './http-routes.js';
 import { claimingVirtualService, meshVirtualServices } from './mesh-routes.js';
-import { labelsMatch, outboundClusterName, portProtocol, serviceDomains } from './names.js';
+import { labelsMatch, outboundClusterName, portProtocol, resolveHost, serviceDomains } from './names.js';
 import { problemAt, type ConfigRef } from './problems.js';
 import type { SourcedVirtualHost } from './route-config.js';
 import { resolveL4Route, tcpLimits, type L4Target } from './tcp-routes.js';
@@ -106,4 +106,30 @@ export function meshConnectVirtualHosts(ctx: TranslationContext, proxy: ProxyIde
     }
   }
   return out;
+}
+
+/**
+ * Analyzer check: mesh tcp/tls routes that no port of their service can use. Istio sniffs a port
+ * without a declared protocol and applies tcp routes to TCP traffic on it; here such a port is HTTP
+ * (no sniffing), so the routes do nothing there, which is said rather than left to be found.
+ */
+export function checkMeshL4Routes(ctx: TranslationContext): void {
+  for (const vs of ctx.virtualServices) {
+    if (!virtualServiceGateways(vs).includes('mesh')) continue;
+    const hosts = (vs.spec.hosts ?? []).map((h) => resolveHost(h, vs.namespace, ctx.domainSuffix));
+    // A wildcard host may cover services of any protocol: nothing to say for sure.
+    if (hosts.some((h) => h.includes('*'))) continue;
+    for (const kind of ['tcp', 'tls'] as const) {
+      if ((vs.spec[kind] ?? []).length === 0) continue;
+      const ports = hosts.flatMap((h) => ctx.services.get(h)?.ports ?? []);
+      const wanted = kind === 'tcp' ? 'tcp' : 'tls';
+      if (ports.some((p) => portProtocol(p) === wanted)) continue;
+      const undeclared = ports.filter((p) => !p.appProtocol && !p.name);
+      ctx.problems.add(problemAt({ kind: 'VirtualService', name: vs.name, namespace: vs.namespace }, 'warning', 'unsupported', `spec.${kind}`,
+        `no port of ${hosts.join(', ') || 'its hosts'} is ${kind === 'tcp' ? 'TCP' : 'TLS/HTTPS'}, so these ${kind} routes apply nowhere in the mesh` +
+          (undeclared.length > 0
+            ? `; port ${undeclared.map((p) => p.port).join(', ')} declares no protocol, which Istio would sniff but this mesh serves as HTTP. Name it ${kind}-<suffix> or set appProtocol: ${kind}.`
+            : ' (as in Istio, they apply only to ports of that protocol).')));
+    }
+  }
 }

@@ -55,6 +55,14 @@ export function serverKind(ctx: TranslationContext, gateway: IstioObject<Gateway
     ctx.problems.add(problemAt(ref, 'warning', 'unsupported', `spec.servers[${index}].${field}`, `${message} This server is skipped.`));
     return undefined;
   };
+  if (server.bind) {
+    ctx.problems.add(problemAt(ref, 'warning', 'unsupported', `spec.servers[${index}].bind`,
+      `bind ${server.bind} is not honoured: the gateway's listener binds the gateway pod's own IP (a local pod has one address). Remove bind.`));
+  }
+  if (protocol === 'GRPC-WEB') {
+    ctx.problems.add(problemAt(ref, 'warning', 'unsupported', `spec.servers[${index}].port.protocol`,
+      'GRPC-WEB is served as plain HTTP: the grpc_web filter Istio adds (gRPC-Web <-> gRPC translation) is not set, so gRPC-Web requests reach the backend untranslated.'));
+  }
   if (HTTP_PROTOCOLS.has(protocol)) return 'http';
   if (protocol === 'HTTPS' || protocol === 'TLS' || (TCP_PROTOCOLS.has(protocol) && server.tls !== undefined)) {
     if (mode === 'PASSTHROUGH') return 'tls-passthrough';

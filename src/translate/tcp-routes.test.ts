@@ -157,6 +157,18 @@ spec:
     assert.equal(tcpProxyOf(listener.filter_chains![1]!).stat_prefix, 'by-sni.sample');
   });
 
+  it('GRPC-WEB (no grpc_web filter) and bind are reported; the server is still served', () => {
+    const { resources } = gatewayWith(`apiVersion: networking.istio.io/v1beta1
+kind: Gateway
+metadata: {name: web-gw}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 8080, name: grpc-web, protocol: GRPC-WEB}, hosts: ['*'], bind: 10.0.0.1}]
+`);
+    assert.deepEqual(brief(resources.problems), ['warning unsupported Gateway sample/web-gw spec.servers[0].bind', 'warning unsupported Gateway sample/web-gw spec.servers[0].port.protocol']);
+    assert.ok(listenerAt(resources.listeners, 8080));
+  });
+
   it('termination (SIMPLE), AUTO_PASSTHROUGH and UDP are reported unsupported with the reason; the server is skipped', () => {
     const { snapshot, resources } = gatewayWith(`apiVersion: networking.istio.io/v1beta1
 kind: Gateway
@@ -249,4 +261,33 @@ spec:
     assert.equal((vhosts[0]!.routes[0] as { route: { cluster: string } }).route.cluster, `outbound|9000||${TCP_ECHO}`);
     assert.equal((vhosts[1]!.routes[0] as { route: { cluster: string } }).route.cluster, 'outbound|443||tls-echo.sample.svc.cluster.local');
   });
+
+  it('analyze: tcp/tls routes for a service without a TCP/TLS port apply nowhere; an undeclared port is HTTP here (no sniffing) and says how to fix it', () => {
+    const { snapshot } = sidecarWith(`apiVersion: v1
+kind: Service
+metadata: {name: plain}
+spec:
+  selector: {app: plain}
+  ports: [{port: 7000}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: plain}
+spec:
+  hosts: [plain]
+  tcp: [{route: [{destination: {host: plain}}]}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: hw-tls}
+spec:
+  hosts: [helloworld]
+  tls: [{match: [{sniHosts: [helloworld]}], route: [{destination: {host: helloworld}}]}]
+`);
+    const found = analyze(snapshot).filter((p) => p.field === 'spec.tcp' || p.field === 'spec.tls');
+    assert.deepEqual(brief(found), ['warning unsupported VirtualService sample/hw-tls spec.tls', 'warning unsupported VirtualService sample/plain spec.tcp']);
+    assert.match(found[1]!.message, /port 7000 declares no protocol, which Istio would sniff/);
+    assert.match(found[0]!.message, /as in Istio/);
+  });
 });
+

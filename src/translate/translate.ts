@@ -14,7 +14,7 @@ import { meshVirtualHosts } from './mesh-routes.js';
 import { proxyConfigProblems } from './pod-annotations.js';
 import { problemAt, type Problem } from './problems.js';
 import { assembleRouteConfig } from './route-config.js';
-import { meshConnectVirtualHosts } from './connect-routes.js';
+import { checkMeshL4Routes, meshConnectVirtualHosts } from './connect-routes.js';
 import { checkGatewayL4Routes, gatewayL4Listener, gatewayL4Ports, type GatewayL4Port } from './tcp-routes.js';
 import { resolveHost, serviceFqdn } from './names.js';
 
@@ -284,6 +284,7 @@ export function analyze(snapshot: MeshSnapshot): Problem[] {
   checkGatewayReferences(ctx);
   checkGatewayServers(ctx);
   checkGatewayL4Routes(ctx);
+  checkMeshL4Routes(ctx);
   for (const rule of ctx.destinationRules) checkUnhonouredRuleFields(ctx, rule);
   for (const problem of proxyConfigProblems(snapshot.proxyConfigAnnotations ?? [])) ctx.problems.add(problem);
   for (const vs of ctx.virtualServices) {
