@@ -10,8 +10,8 @@ import type { HttpConnectionManager, Listener } from '../model/listener.js';
 import type { RouteTable } from '../model/route.js';
 import { Router } from '../route/router.js';
 import { ConnectionManager, type ConnectionManagerDeps } from './connection-manager.js';
-import { ListenerPort } from './port.js';
 import { serveConnect } from './connect-tunnel.js';
+import { ListenerPort } from './port.js';
 import { proxyTcpConnection } from './tcp-proxy.js';
 
 interface ActiveListener {

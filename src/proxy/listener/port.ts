@@ -1,6 +1,7 @@
 // One bound address serving HTTP/1.1 and HTTP/2 cleartext (prior knowledge) on the same port: the first
 // bytes of each connection are compared with the HTTP/2 connection preface and the socket is handed to
-// a node:http or a node:http2 server accordingly. CONNECT (HTTP/1.1) is answered 405.
+// a node:http or a node:http2 server accordingly. An HTTP/1.1 CONNECT goes to the listener's CONNECT
+// handler (405 without one).
 // A listener with several filter chains (or a tls_inspector) first picks the chain per connection, as
 // Envoy does; a chain ending in a tcp_proxy gets the raw connection.
 
@@ -38,7 +39,6 @@ export class ListenerPort {
   private readonly h2: http2.Http2Server;
   private readonly sockets = new Set<net.Socket>();
   private readonly h2Sessions = new Set<http2.ServerHttp2Session>();
-  private readonly tunnels = new WeakSet<net.Socket>();
 
   constructor(
     readonly host: string,
@@ -49,8 +49,6 @@ export class ListenerPort {
   ) {
     this.h1 = http.createServer({ keepAliveTimeout: 60_000, requestTimeout: 0, headersTimeout: 60_000 }, handler);
     this.h1.on('connect', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
-      // A tunnel passes the client's half-close on: no more end-on-end for this socket.
-      this.tunnels.add(socket);
       if (this.network) return this.network.onConnect(req, socket, head);
       const body = Buffer.from(CONNECT_NOT_SUPPORTED);
       socket.end(`HTTP/1.1 405 Method Not Allowed\r\nserver: meshwork\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${CONNECT_NOT_SUPPORTED}`);
@@ -132,7 +130,7 @@ export class ListenerPort {
   /** Hands the socket to the HTTP/1.1 or the HTTP/2 server; `initial`: bytes already read from it. */
   private sniffHttp(socket: net.Socket, initial: Buffer): void {
     // What a server without allowHalfOpen does: the client's FIN ends our side too, once written.
-    socket.once('end', () => this.tunnels.has(socket) || socket.end());
+    socket.once('end', () => socket.end());
     let seen = Buffer.alloc(0);
     const onData = (chunk: Buffer): boolean => {
       seen = Buffer.concat([seen, chunk]);
