@@ -124,54 +124,57 @@ export function gatewayPorts(ctx: TranslationContext, proxy: ProxyIdentity): Gat
   const byPort = new Map<number, GatewayPort>();
   const merged = new Map<string, { entry: SourcedVirtualHost; sources: Set<IstioObject<VirtualService>> }>();
   const virtualServices = [...ctx.virtualServices].sort(compareByCreation);
-  for (const { gateway, server, kind } of servedServers(ctx, proxy)) {
+  const httpServers = new Set(servedServers(ctx, proxy).filter((s) => s.kind === 'http').map((s) => s.server));
+  for (const gateway of gatewaysForProxy(ctx, proxy)) {
     const gatewayName = `${gateway.namespace}/${gateway.name}`;
-    if (kind !== 'http') continue;
-    const port = server.port.number;
-    let entry = byPort.get(port);
-    if (!entry) {
-      entry = { port, routeConfigName: `http.${port}`, vhosts: [] };
-      byPort.set(port, entry);
-    }
-    for (const vs of virtualServices) {
-      if (!virtualServiceGateways(vs).includes(gatewayName)) continue;
-      if (!visibleTo(vs.spec.exportTo, vs.namespace, gateway.namespace)) continue;
-      const hosts = new Set<string>();
-      for (const vsHost of vs.spec.hosts ?? []) {
-        const resolved = resolveHost(vsHost, vs.namespace, ctx.domainSuffix);
-        for (const serverHost of server.hosts ?? []) {
-          const admitted = serverHostAdmits(serverHost, gateway.namespace, vs.namespace);
-          if (!admitted) continue;
-          const host = hostIntersection(admitted.host, resolved);
-          if (host) hosts.add(host);
+    (gateway.spec.servers ?? []).forEach((server) => {
+      if (!httpServers.has(server)) return;
+      const port = server.port.number;
+      let entry = byPort.get(port);
+      if (!entry) {
+        entry = { port, routeConfigName: `http.${port}`, vhosts: [] };
+        byPort.set(port, entry);
+      }
+      for (const vs of virtualServices) {
+        if (!virtualServiceGateways(vs).includes(gatewayName)) continue;
+        if (!visibleTo(vs.spec.exportTo, vs.namespace, gateway.namespace)) continue;
+        const hosts = new Set<string>();
+        for (const vsHost of vs.spec.hosts ?? []) {
+          const resolved = resolveHost(vsHost, vs.namespace, ctx.domainSuffix);
+          for (const serverHost of server.hosts ?? []) {
+            const admitted = serverHostAdmits(serverHost, gateway.namespace, vs.namespace);
+            if (!admitted) continue;
+            const host = hostIntersection(admitted.host, resolved);
+            if (host) hosts.add(host);
+          }
+        }
+        if (hosts.size === 0) continue;
+        const routes = buildVirtualServiceRoutes(ctx, vs, { gateway: gatewayName, port, proxy, proxyless: false });
+        for (const host of [...hosts].sort()) {
+          const key = `${port}|${host}`;
+          const existing = merged.get(key);
+          if (existing) {
+            // Two servers of one port may admit the same VirtualService for the same host: its routes once.
+            if (existing.sources.has(vs)) continue;
+            existing.sources.add(vs);
+            existing.entry.vhost.routes = catchAllLast([...existing.entry.vhost.routes, ...routes]);
+            if (server.tls?.httpsRedirect) existing.entry.vhost.require_tls = 'ALL';
+            continue;
+          }
+          const sourced: SourcedVirtualHost = {
+            source: { kind: 'VirtualService', name: vs.name, namespace: vs.namespace },
+            vhost: {
+              name: `${host}:${port}`,
+              domains: gatewayDomains(host),
+              routes: catchAllLast(routes),
+              ...(server.tls?.httpsRedirect ? { require_tls: 'ALL' as const } : {}),
+            },
+          };
+          merged.set(key, { entry: sourced, sources: new Set([vs]) });
+          entry.vhosts.push(sourced);
         }
       }
-      if (hosts.size === 0) continue;
-      const routes = buildVirtualServiceRoutes(ctx, vs, { gateway: gatewayName, port, proxy, proxyless: false });
-      for (const host of [...hosts].sort()) {
-        const key = `${port}|${host}`;
-        const existing = merged.get(key);
-        if (existing) {
-          // Two servers of one port may admit the same VirtualService for the same host: its routes once.
-          if (existing.sources.has(vs)) continue;
-          existing.sources.add(vs);
-          existing.entry.vhost.routes = catchAllLast([...existing.entry.vhost.routes, ...routes]);
-          if (server.tls?.httpsRedirect) existing.entry.vhost.require_tls = 'ALL';
-          continue;
-        }
-        const sourced: SourcedVirtualHost = {
-          source: { kind: 'VirtualService', name: vs.name, namespace: vs.namespace },
-          vhost: {
-            name: `${host}:${port}`,
-            domains: gatewayDomains(host),
-            routes: catchAllLast(routes),
-            ...(server.tls?.httpsRedirect ? { require_tls: 'ALL' as const } : {}),
-          },
-        };
-        merged.set(key, { entry: sourced, sources: new Set([vs]) });
-        entry.vhosts.push(sourced);
-      }
-    }
+    });
   }
   return [...byPort.values()].sort((a, b) => a.port - b.port);
 }
