@@ -70,7 +70,7 @@ export function serverKind(ctx: TranslationContext, gateway: IstioObject<Gateway
       return unsupported('tls.mode', 'AUTO_PASSTHROUGH routes by SNI to outbound_.<port>_.<subset>_.<host> clusters for east-west gateways between networks; ' +
         'this mesh\'s clusters reach each other\'s pods directly (one network), so no such clusters exist. Use PASSTHROUGH with VirtualService tls routes.');
     }
-    return unsupported('tls.mode', `TLS termination at the gateway (${mode ?? 'no tls.mode'}) needs certificates and is not supported yet. ` +
+    return unsupported('tls.mode', `${protocol} servers (TLS termination at the gateway, tls.mode ${mode ?? 'unset'}) are not supported yet: they need certificates. ` +
       'Use tls.mode PASSTHROUGH (the backend terminates TLS) or serve plain HTTP on this port meanwhile.');
   }
   if (TCP_PROTOCOLS.has(protocol)) return 'tcp';
