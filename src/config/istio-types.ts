@@ -135,10 +135,38 @@ export interface VirtualService {
   hosts?: string[];
   gateways?: string[];
   http?: HTTPRoute[];
-  /** TCP and TLS routing are not translated; the analyzer says so. */
-  tcp?: unknown[];
-  tls?: unknown[];
+  tcp?: TCPRoute[];
+  tls?: TLSRoute[];
   exportTo?: string[];
+}
+
+/** Conditions on an L4 connection; the conditions of one match are ANDed, several matches ORed. */
+export interface L4MatchAttributes {
+  destinationSubnets?: string[];
+  port?: number;
+  sourceLabels?: Record<string, string>;
+  gateways?: string[];
+  sourceNamespace?: string;
+}
+
+export interface TLSMatchAttributes extends L4MatchAttributes {
+  /** The SNI of the ClientHello; a leading `*.` matches any subdomain. */
+  sniHosts?: string[];
+}
+
+export interface RouteDestination {
+  destination: Destination;
+  weight?: number;
+}
+
+export interface TCPRoute {
+  match?: L4MatchAttributes[];
+  route?: RouteDestination[];
+}
+
+export interface TLSRoute {
+  match?: TLSMatchAttributes[];
+  route?: RouteDestination[];
 }
 
 export type SimpleLB = 'UNSPECIFIED' | 'ROUND_ROBIN' | 'LEAST_CONN' | 'LEAST_REQUEST' | 'RANDOM' | 'PASSTHROUGH';
@@ -173,6 +201,7 @@ export interface ConnectionPoolSettings {
     connectTimeout?: string;
     tcpKeepalive?: { probes?: number; time?: string; interval?: string };
     maxConnectionDuration?: string;
+    /** A TCP proxy closes a connection without traffic for this long (Envoy's default: 1h). */
     idleTimeout?: string;
   };
   http?: {

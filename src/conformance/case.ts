@@ -10,8 +10,19 @@ export interface CaseRequest {
   host?: string;
   headers?: Record<string, string>;
   body?: string;
-  /** Default http1; h2c is HTTP/2 with prior knowledge; grpc is a grpc-js unary call on h2c. */
-  protocol?: 'http1' | 'h2c' | 'grpc';
+  /**
+   * Default http1; h2c is HTTP/2 with prior knowledge; grpc is a grpc-js unary call on h2c; tcp is a raw
+   * connection that sends `body`; tls the same inside a TLS session (ClientHello with `sni`).
+   */
+  protocol?: 'http1' | 'h2c' | 'grpc' | 'tcp' | 'tls';
+  /** For tls: the server name of the ClientHello. */
+  sni?: string;
+  /** For tcp/tls: after the echo, keep the connection open this long without a byte (idle timeouts). */
+  holdMs?: number;
+  /** For tcp/tls: end the sending side (FIN) right after the body; the answer must still arrive. */
+  halfClose?: boolean;
+  /** For tcp/tls: first `CONNECT <this authority>` through the listener (an app behind https_proxy), then the bytes in the tunnel. */
+  connect?: string;
   /** For grpc: the message (the gRPC upstream answers 'fail:N' with status N). */
   message?: string;
   /** In a `concurrent` case: when to send it, in ms after the first. */
@@ -48,6 +59,11 @@ export interface ConformanceCase {
   summarize?: (observations: Observation[]) => unknown;
   /** Also check the translator's simulate() against Envoy's answers (cases whose outcome is routing alone). */
   simulate?: boolean;
+  /**
+   * The upstream (or undefined: none) that must answer each request on Envoy: the case is about those
+   * outcomes, so two proxies agreeing on something else (e.g. both closing every connection) fails it.
+   */
+  expectUpstreams?: Array<string | undefined>;
   /** Check each target's observation on its own as well (e.g. elapsed time of a delay). */
   check?: (o: Observation, target: string) => void;
   /** Check each target's observations together (the outcome the case is about, so that agreeing on nothing fails). */

@@ -4,6 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import type { CaseRequest, Observation, UpstreamView } from './case.js';
+import { sendL4 } from './l4-client.js';
 import { ECHO_SERVICE } from './upstream.js';
 
 export const DEFAULT_HOST = 'example.test';
@@ -118,6 +119,7 @@ export function targetClient(address: { host: string; port: number }): TargetCli
 
   return {
     send(req, key) {
+      if (req.protocol === 'tcp' || req.protocol === 'tls') return sendL4(address, req);
       const headers: Record<string, string> = { host: req.host ?? DEFAULT_HOST, 'x-test-key': key, ...req.headers };
       if (req.protocol === 'grpc') return grpcCall(req, headers);
       if (req.protocol === 'h2c') return h2(req, headers);

@@ -10,6 +10,8 @@ import { comparable, judgeDistribution } from './compare.js';
 import { CaseRunner, emptySnapshot } from './runner.js';
 import { disagreement, simulatedOutcome } from './simulated.js';
 import { startTargets, type Targets } from './targets.js';
+import { createCertificateAuthority, issueServerCertificate } from '../local/pki.js';
+import { startL4Upstream } from './l4-upstream.js';
 import { startEchoUpstream, type EchoUpstream } from './upstream.js';
 
 const envoyPath = testEnvoyPath();
@@ -35,6 +37,11 @@ describe('conformance: the meshwork proxy answers as Envoy does', { skip: envoyP
       ['local', { host: '127.0.0.1' }],
     ] as const;
     for (const [i, [name, opts]] of specs.entries()) upstreams.set(name, await startEchoUpstream(name, { host: `127.230.1.${i + 1}`, ...opts }));
+    // L4 upstreams: raw TCP, and TLS terminated with a certificate made here (the proxies pass TLS through).
+    const ca = await createCertificateAuthority('conformance test CA');
+    const certificate = await issueServerCertificate(ca, { commonName: 'backend.example.com', dnsNames: ['*.example.com', '*.wild.example.com'], ipAddresses: [] });
+    const l4 = [['tcp-a', 'tcp'], ['tcp-b', 'tcp'], ['tcp-c', 'tcp'], ['tls-a', 'tls'], ['tls-b', 'tls'], ['tls-c', 'tls']] as const;
+    for (const [i, [name, protocol]] of l4.entries()) upstreams.set(name, await startL4Upstream(name, { host: `127.230.2.${i + 1}`, protocol, certificate }));
     targets = await startTargets(envoyPath!, emptySnapshot(upstreams));
     runner = new CaseRunner(targets, upstreams);
   });
@@ -56,6 +63,7 @@ describe('conformance: the meshwork proxy answers as Envoy does', { skip: envoyP
         }
         return;
       }
+      if (c.expectUpstreams) assert.deepEqual(run.envoy.map((o) => o.upstream), c.expectUpstreams, 'Envoy\'s answers are not what the case is about');
       for (const t of ['envoy', 'meshwork'] as const) for (const o of run[t]) c.check?.(o, t);
       for (const t of ['envoy', 'meshwork'] as const) c.expect?.(run[t], t);
       if (c.summarize) {

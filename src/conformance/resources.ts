@@ -25,6 +25,8 @@ export interface CaseResources {
   hcm?: Res;
   /** Hand-written load assignments (localities, priorities, health) for some clusters; `endpoints` still lists their upstreams. */
   localities?: Record<string, CaseLocality[]>;
+  /** An L4 case: the listener has these filter chains (and listener filters) instead of the HTTP one. */
+  network?: { chains: Res[]; listenerFilters?: Res[] };
 }
 
 /** One locality of a hand-written load assignment. */
@@ -95,6 +97,10 @@ export function targetResources(res: CaseResources, listen: UpstreamAddress, ups
     })),
   }));
   const listener = httpListener(LISTENER_NAME, listen.host, listen.port, ROUTE_NAME);
+  if (res.network) {
+    listener['filter_chains'] = res.network.chains;
+    if (res.network.listenerFilters) listener['listener_filters'] = res.network.listenerFilters;
+  }
   if (res.hcm) {
     const filter = ((listener['filter_chains'] as Res[])[0]!['filters'] as Res[])[0]!;
     filter['typed_config'] = { ...(filter['typed_config'] as Res), ...res.hcm };
@@ -148,4 +154,58 @@ export function fromIstio(yaml: string, opts: { subsets?: boolean; expectErrors?
   const upstreams = { ...ISTIO_UPSTREAMS, ...opts.upstreams };
   const picked = translated.clusters.filter((c) => c.name in upstreams) as unknown as Res[];
   return { routes, clusters: picked, endpoints: Object.fromEntries(picked.map((c) => [String(c['name']), upstreams[String(c['name'])]!])) };
+}
+
+/**
+ * Istio YAML translated for the scenario's ingress gateway pod in cluster-1: the filter chains and
+ * listener filters of its TCP/TLS listener on `port`, and the clusters they name. `upstreams` says
+ * which test upstreams stand behind which translated cluster (every named cluster needs one).
+ */
+export function fromIstioGateway(yaml: string, port: number, upstreams: Record<string, string[]>): CaseResources {
+  const clusters = scenarioClusters(['destinationrule']);
+  const objects = parseYaml(yaml, 'conformance case');
+  for (const c of clusters) c.apply('sample', structuredClone(objects));
+  const translated = new MeshTranslator(buildSnapshot(clusters)).translate(proxyFor(clusters[0]!.pod('istio-ingressgateway'), 'router'));
+  const errors = translated.problems.filter((p) => p.severity === 'error');
+  if (errors.length > 0) throw new Error(`the case's Istio config does not translate: ${JSON.stringify(errors)}`);
+  const listener = translated.listeners.find((l) => l.address?.socket_address.port_value === port);
+  if (!listener?.filter_chains) throw new Error(`no gateway listener on port ${port} in the translation`);
+  const named = new Set<string>();
+  for (const chain of listener.filter_chains) {
+    for (const filter of chain.filters) {
+      const proxy = filter.typed_config as { cluster?: string; weighted_clusters?: { clusters: { name: string }[] } };
+      if (proxy.cluster) named.add(proxy.cluster);
+      for (const c of proxy.weighted_clusters?.clusters ?? []) named.add(c.name);
+    }
+  }
+  const picked = translated.clusters.filter((c) => named.has(c.name)) as unknown as Res[];
+  for (const name of named) if (!upstreams[name]) throw new Error(`no test upstream stands for cluster ${name}`);
+  return {
+    // No route configuration: a listener without an HCM subscribes to none, so none would be ACKed.
+    routes: [],
+    clusters: picked,
+    endpoints: Object.fromEntries(picked.map((c) => [String(c['name']), upstreams[String(c['name'])]!])),
+    network: { chains: listener.filter_chains as unknown as Res[], ...(listener.listener_filters ? { listenerFilters: listener.listener_filters as unknown as Res[] } : {}) },
+  };
+}
+
+/**
+ * Istio YAML translated for the scenario's ingress gateway pod in cluster-1, for an HTTP-family server
+ * on `port`: its route configuration `http.<port>` (served under the harness's route name), the gateway
+ * HCM's fields, and the helloworld clusters of ISTIO_UPSTREAMS.
+ */
+export function fromIstioGatewayHttp(yaml: string, port: number): CaseResources {
+  const clusters = scenarioClusters(['destinationrule']);
+  const objects = parseYaml(yaml, 'conformance case');
+  for (const c of clusters) c.apply('sample', structuredClone(objects));
+  const translated = new MeshTranslator(buildSnapshot(clusters)).translate(proxyFor(clusters[0]!.pod('istio-ingressgateway'), 'router'));
+  const errors = translated.problems.filter((p) => p.severity === 'error');
+  if (errors.length > 0) throw new Error(`the case's Istio config does not translate: ${JSON.stringify(errors)}`);
+  const routes = translated.routes.filter((r) => r.name === `http.${port}`).map((r) => ({ ...r, name: ROUTE_NAME })) as unknown as Res[];
+  const listener = translated.listeners.find((l) => l.address?.socket_address.port_value === port);
+  const manager = listener?.filter_chains?.[0]?.filters[0]?.typed_config as Res | undefined;
+  if (routes.length !== 1 || !manager) throw new Error(`no gateway HTTP listener and route configuration for port ${port}`);
+  const { '@type': _type, stat_prefix: _prefix, rds: _rds, http_filters: _filters, ...hcm } = manager;
+  const picked = translated.clusters.filter((c) => c.name in ISTIO_UPSTREAMS) as unknown as Res[];
+  return { routes, clusters: picked, endpoints: Object.fromEntries(picked.map((c) => [String(c['name']), ISTIO_UPSTREAMS[String(c['name'])]!])), hcm };
 }

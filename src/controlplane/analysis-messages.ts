@@ -41,6 +41,7 @@ const TYPES: Record<ProblemCode, MessageType> = {
   'locality-failover-by-readiness': { code: 'MW0005', name: 'LocalityFailoverByReadiness' },
   'locality-lb-no-effect': { code: 'MW0006', name: 'LocalityLbSettingHasNoEffect' },
   'invalid-delegate': { code: 'MW0013', name: 'InvalidDelegate' },
+  'server-without-route': { code: 'MW0010', name: 'GatewayServerWithoutRoute' },
 };
 
 /** A code a newer control plane reports and this build does not know yet. */

@@ -195,6 +195,49 @@ spec:
       - {path: /, pathType: Prefix, backend: {service: {name: helloworld, port: {number: 5000}}}}
 `;
 
+/** TCP and TLS: gateway TCP and TLS PASSTHROUGH servers, mesh tcp/tls routes as CONNECT routes. */
+const L4_CONFIG = `
+apiVersion: v1
+kind: Service
+metadata: {name: tcp-echo}
+spec:
+  selector: {app: tcp-echo}
+  ports: [{name: tcp, port: 9000}, {name: tls, port: 9443}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: {name: tcp-echo}
+spec:
+  host: tcp-echo
+  trafficPolicy: {connectionPool: {tcp: {idleTimeout: 30s}}}
+  subsets: [{name: v1, labels: {version: v1}}, {name: v2, labels: {version: v2}}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: Gateway
+metadata: {name: l4-gw}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - {port: {number: 31400, name: tcp, protocol: TCP}, hosts: ['*']}
+  - {port: {number: 8443, name: tls, protocol: TLS}, hosts: ['*.example.com'], tls: {mode: PASSTHROUGH}}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: tcp-echo}
+spec:
+  hosts: [tcp-echo, '*.example.com']
+  gateways: [mesh, l4-gw]
+  tcp:
+  - match: [{port: 9000, sourceLabels: {app: sleep}}]
+    route: [{destination: {host: tcp-echo, subset: v1, port: {number: 9000}}, weight: 70}, {destination: {host: tcp-echo, subset: v2, port: {number: 9000}}, weight: 30}]
+  - route: [{destination: {host: tcp-echo, port: {number: 9000}}}]
+  tls:
+  - match: [{sniHosts: [a.example.com, tcp-echo.sample.svc.cluster.local]}]
+    route: [{destination: {host: tcp-echo, subset: v1, port: {number: 9443}}}]
+  - match: [{sniHosts: ['*.wild.example.com']}]
+    route: [{destination: {host: tcp-echo, subset: v2, port: {number: 9443}}}]
+`;
+
 interface Case {
   name: string;
   rules: ScenarioRule[];
@@ -217,6 +260,7 @@ for (const [label, rules] of [
 }
 for (const proxy of ['sleep-1', 'gateway-1', 'helloworld-v1'] as const) cases.push({ name: `wide Istio config: ${proxy}`, rules: ['gateway'], extra: WIDE_CONFIG, proxy });
 for (const proxy of ['sleep-1', 'gateway-1'] as const) cases.push({ name: `DestinationRule balancing and connection pools: ${proxy}`, rules: ['gateway'], extra: BALANCING_CONFIG, proxy });
+for (const proxy of ['sleep-1', 'gateway-1'] as const) cases.push({ name: `TCP and TLS routes: ${proxy}`, rules: ['gateway', 'destinationrule'], extra: L4_CONFIG, proxy });
 for (const proxy of ['sleep-1', 'gateway-1'] as const) {
   cases.push({ name: `merged gateway VirtualServices, a missing subset: ${proxy}`, rules: ['destinationrule', 'gateway'], extra: MERGE_CONFIG, errors: ['unknown-subset'], proxy });
 }

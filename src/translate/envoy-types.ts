@@ -23,6 +23,7 @@ export const TYPE_URL = {
   clusterLoadAssignment: 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
   httpConnectionManager: 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
   tcpProxy: 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy',
+  tlsInspector: 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector',
   router: 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router',
   fault: 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault',
   previousHostsPredicate: 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate',
@@ -83,7 +84,13 @@ export interface QueryParameterMatcher {
 }
 
 /** path_separated_prefix: the prefix matches whole path segments (`/foo` matches `/foo` and `/foo/x`, not `/foobar`). */
-export type PathSpecifier = { prefix: string } | { path: string } | { path_separated_prefix: string } | { safe_regex: RegexMatcher };
+export type PathSpecifier =
+  | { prefix: string }
+  | { path: string }
+  | { path_separated_prefix: string }
+  | { safe_regex: RegexMatcher }
+  /** CONNECT requests only (they have no path). */
+  | { connect_matcher: Record<string, never> };
 
 export type RouteMatch = PathSpecifier & {
   case_sensitive?: BoolValue;
@@ -147,6 +154,10 @@ export type RouteAction = ({ cluster: string } | { weighted_clusters: WeightedCl
   regex_rewrite?: { pattern: RegexMatcher; substitution: string };
   host_rewrite_literal?: string;
   max_stream_duration?: { max_stream_duration?: Duration; grpc_timeout_header_max?: Duration };
+  /** CONNECT with connect_config: the CONNECT request is terminated here, its payload sent raw upstream. */
+  upgrade_configs?: { upgrade_type: 'CONNECT'; connect_config: Record<string, never> }[];
+  /** The stream's idle timeout (for a CONNECT tunnel: no bytes either way). */
+  idle_timeout?: Duration;
 };
 
 export interface RedirectAction {
@@ -224,6 +235,8 @@ export interface HttpConnectionManager {
   route_config?: RouteConfiguration;
   http_filters: HttpFilter[];
   http_protocol_options?: { allow_absolute_url?: BoolValue };
+  /** CONNECT: lets CONNECT requests reach the routes (without it Envoy refuses them). */
+  upgrade_configs?: { upgrade_type: string }[];
   use_remote_address?: BoolValue;
   /** Proxies in front of this one whose x-forwarded-for entries are trusted (gateways: numTrustedProxies). */
   xff_num_trusted_hops?: number;
@@ -234,25 +247,47 @@ export interface HttpConnectionManager {
   internal_address_config?: { unix_sockets?: boolean; cidr_ranges?: { address_prefix: string; prefix_len: UInt32Value }[] };
 }
 
-export interface TcpProxy {
+/** tcp_proxy's ClusterWeight: a plain uint32 weight, unlike the route's wrapper. */
+export interface TcpClusterWeight {
+  name: string;
+  weight: number;
+}
+
+export type TcpProxy = {
   '@type': typeof TYPE_URL.tcpProxy;
   stat_prefix: string;
-  cluster: string;
-}
+  /** Envoy's default is 1h; 0s disables it. */
+  idle_timeout?: Duration;
+  max_downstream_connection_duration?: Duration;
+} & ({ cluster: string } | { weighted_clusters: { clusters: TcpClusterWeight[] } });
 
 export interface NetworkFilter {
   name: string;
   typed_config: HttpConnectionManager | TcpProxy;
 }
 
+export interface FilterChainMatch {
+  destination_port?: UInt32Value;
+  /** SNI names (tls_inspector); `*.example.com` matches any subdomain. */
+  server_names?: string[];
+  transport_protocol?: string;
+}
+
 export interface FilterChain {
   name?: string;
+  filter_chain_match?: FilterChainMatch;
   filters: NetworkFilter[];
+}
+
+export interface ListenerFilter {
+  name: string;
+  typed_config: { '@type': typeof TYPE_URL.tlsInspector };
 }
 
 export interface Listener {
   name: string;
   address?: Address;
+  listener_filters?: ListenerFilter[];
   filter_chains?: FilterChain[];
   api_listener?: { api_listener: HttpConnectionManager };
   traffic_direction?: 'INBOUND' | 'OUTBOUND';

@@ -26,7 +26,7 @@ export function gatewaysForProxy(ctx: TranslationContext, proxy: ProxyIdentity):
 }
 
 /** Whether a server host `ns/host` admits a VirtualService from `vsNamespace`. */
-function serverHostAdmits(serverHost: string, gatewayNamespace: string, vsNamespace: string): { host: string } | undefined {
+export function serverHostAdmits(serverHost: string, gatewayNamespace: string, vsNamespace: string): { host: string } | undefined {
   const slash = serverHost.indexOf('/');
   if (slash < 0) return { host: serverHost.toLowerCase() };
   const ns = serverHost.slice(0, slash);
@@ -40,15 +40,69 @@ function gatewayDomains(host: string): string[] {
   return host === '*' ? ['*'] : [host, `${host}:*`];
 }
 
-function serverSupported(ctx: TranslationContext, gateway: IstioObject<Gateway>, server: GatewayServer, index: number): boolean {
+/** What a gateway server serves: HTTP routes, one opaque TCP route, or TLS routes by SNI without terminating. */
+export type ServerKind = 'http' | 'tcp' | 'tls-passthrough';
+
+// Istio sends MONGO, MYSQL and REDIS through a plain tcp_proxy unless its protocol-filter features are on (off by default).
+const TCP_PROTOCOLS = new Set(['TCP', 'MONGO', 'MYSQL', 'REDIS']);
+
+/** The kind of a server, or why it cannot be served (the problem is reported, the server skipped). */
+export function serverKind(ctx: TranslationContext, gateway: IstioObject<Gateway>, server: GatewayServer, index: number): ServerKind | undefined {
   const ref: ConfigRef = { kind: 'Gateway', name: gateway.name, namespace: gateway.namespace };
   const protocol = (server.port?.protocol ?? '').toUpperCase();
-  if (HTTP_PROTOCOLS.has(protocol)) return true;
-  ctx.problems.add(problemAt(ref, 'warning', 'unsupported', `spec.servers[${index}].port.protocol`,
-    protocol === 'HTTPS'
-      ? 'HTTPS servers (TLS termination at the gateway) are not supported yet; this server is skipped. Serve HTTP on this port meanwhile.'
-      : `protocol ${protocol || '(none)'} is not supported (HTTP, HTTP2, GRPC are); this server is skipped.`));
-  return false;
+  const mode = server.tls?.mode;
+  const unsupported = (field: string, message: string): undefined => {
+    ctx.problems.add(problemAt(ref, 'warning', 'unsupported', `spec.servers[${index}].${field}`, `${message} This server is skipped.`));
+    return undefined;
+  };
+  if (server.bind) {
+    ctx.problems.add(problemAt(ref, 'warning', 'unsupported', `spec.servers[${index}].bind`,
+      `bind ${server.bind} is not honoured: the gateway's listener binds the gateway pod's own IP (a local pod has one address). Remove bind.`));
+  }
+  if (protocol === 'GRPC-WEB') {
+    ctx.problems.add(problemAt(ref, 'warning', 'unsupported', `spec.servers[${index}].port.protocol`,
+      'GRPC-WEB is served as plain HTTP: the grpc_web filter Istio adds (gRPC-Web <-> gRPC translation) is not set, so gRPC-Web requests reach the backend untranslated.'));
+  }
+  if (HTTP_PROTOCOLS.has(protocol)) return 'http';
+  if (protocol === 'HTTPS' || protocol === 'TLS' || (TCP_PROTOCOLS.has(protocol) && server.tls !== undefined)) {
+    if (mode === 'PASSTHROUGH') return 'tls-passthrough';
+    if (mode === 'AUTO_PASSTHROUGH') {
+      return unsupported('tls.mode', 'AUTO_PASSTHROUGH routes by SNI to outbound_.<port>_.<subset>_.<host> clusters for east-west gateways between networks; ' +
+        'this mesh\'s clusters reach each other\'s pods directly (one network), so no such clusters exist. Use PASSTHROUGH with VirtualService tls routes.');
+    }
+    return unsupported('tls.mode', `${protocol} servers (TLS termination at the gateway, tls.mode ${mode ?? 'unset'}) are not supported yet: they need certificates. ` +
+      'Use tls.mode PASSTHROUGH (the backend terminates TLS) or serve plain HTTP on this port meanwhile.');
+  }
+  if (TCP_PROTOCOLS.has(protocol)) return 'tcp';
+  return unsupported('port.protocol', `protocol ${protocol || '(none)'} is not supported (HTTP, HTTP2, GRPC, TCP, and TLS/HTTPS with PASSTHROUGH are).`);
+}
+
+/**
+ * The servers of a proxy's gateways that it serves, in Gateway order. As in Istio's gateway merge, a
+ * port carries either HTTP servers or TCP/TLS servers: the first server on a port decides, a server of
+ * the other kind on it is skipped and reported.
+ */
+export function servedServers(ctx: TranslationContext, proxy: ProxyIdentity): Array<{ gateway: IstioObject<Gateway>; server: GatewayServer; index: number; kind: ServerKind }> {
+  const out: Array<{ gateway: IstioObject<Gateway>; server: GatewayServer; index: number; kind: ServerKind }> = [];
+  const portKind = new Map<number, { kind: ServerKind; owner: string }>();
+  for (const gateway of gatewaysForProxy(ctx, proxy)) {
+    (gateway.spec.servers ?? []).forEach((server, index) => {
+      const kind = serverKind(ctx, gateway, server, index);
+      if (!kind) return;
+      const port = server.port.number;
+      const first = portKind.get(port);
+      const family = (k: ServerKind): string => (k === 'http' ? 'HTTP' : k === 'tcp' ? 'TCP' : 'TLS');
+      if (first && (family(first.kind) !== family(kind) || kind === 'tcp')) {
+        ctx.problems.add(problemAt({ kind: 'Gateway', name: gateway.name, namespace: gateway.namespace }, 'warning', 'invalid-config', `spec.servers[${index}].port`,
+          `port ${port} is already served as ${family(first.kind)} by ${first.owner}; a port carries one protocol ` +
+            `(and one opaque TCP server), so this ${family(kind)} server is skipped, as Istio merges gateways. Use another port.`));
+        return;
+      }
+      if (!first) portKind.set(port, { kind, owner: `Gateway ${gateway.namespace}/${gateway.name} spec.servers[${index}]` });
+      out.push({ gateway, server, index, kind });
+    });
+  }
+  return out;
 }
 
 /**
@@ -70,10 +124,11 @@ export function gatewayPorts(ctx: TranslationContext, proxy: ProxyIdentity): Gat
   const byPort = new Map<number, GatewayPort>();
   const merged = new Map<string, { entry: SourcedVirtualHost; sources: Set<IstioObject<VirtualService>> }>();
   const virtualServices = [...ctx.virtualServices].sort(compareByCreation);
+  const httpServers = new Set(servedServers(ctx, proxy).filter((s) => s.kind === 'http').map((s) => s.server));
   for (const gateway of gatewaysForProxy(ctx, proxy)) {
     const gatewayName = `${gateway.namespace}/${gateway.name}`;
-    (gateway.spec.servers ?? []).forEach((server, serverIndex) => {
-      if (!serverSupported(ctx, gateway, server, serverIndex)) return;
+    (gateway.spec.servers ?? []).forEach((server) => {
+      if (!httpServers.has(server)) return;
       const port = server.port.number;
       let entry = byPort.get(port);
       if (!entry) {
@@ -126,7 +181,7 @@ export function gatewayPorts(ctx: TranslationContext, proxy: ProxyIdentity): Gat
 
 /** Analyzer check: Gateway servers this mesh cannot serve. */
 export function checkGatewayServers(ctx: TranslationContext): void {
-  for (const gateway of ctx.gateways) (gateway.spec.servers ?? []).forEach((server, i) => serverSupported(ctx, gateway, server, i));
+  for (const gateway of ctx.gateways) (gateway.spec.servers ?? []).forEach((server, i) => serverKind(ctx, gateway, server, i));
 }
 
 /** Analyzer check: VirtualService gateways that name no Gateway. */

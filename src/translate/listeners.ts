@@ -81,6 +81,8 @@ export function inboundTrust(): Partial<HttpConnectionManager> {
 export function sidecarOutboundListener(proxy: ProxyIdentity): Listener {
   const manager = hcm(`outbound_${proxy.ip}_${OUTBOUND_PORT}`, { rds: HTTP_PROXY_ROUTE }, 'proxy');
   manager.http_protocol_options = { allow_absolute_url: { value: true } };
+  // CONNECT host:port is how an app reaches a TCP or TLS service port through its proxy (https_proxy).
+  manager.upgrade_configs = [{ upgrade_type: 'CONNECT' }];
   return socketListener(`${proxy.ip}_${OUTBOUND_PORT}`, proxy.ip, OUTBOUND_PORT, manager, 'OUTBOUND');
 }
 

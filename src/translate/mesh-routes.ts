@@ -17,7 +17,7 @@ export interface MeshVirtualHost extends SourcedVirtualHost {
 }
 
 /** The mesh-bound VirtualServices visible from `namespace`, with their hosts resolved. */
-function meshVirtualServices(ctx: TranslationContext, namespace: string): Array<{ vs: IstioObject<VirtualService>; hosts: string[] }> {
+export function meshVirtualServices(ctx: TranslationContext, namespace: string): Array<{ vs: IstioObject<VirtualService>; hosts: string[] }> {
   const out: Array<{ vs: IstioObject<VirtualService>; hosts: string[] }> = [];
   for (const vs of ctx.virtualServices) {
     if (!virtualServiceGateways(vs).includes('mesh')) continue;
@@ -41,7 +41,7 @@ function meshVirtualServices(ctx: TranslationContext, namespace: string): Array<
  * The VirtualService that claims `hostname` for the mesh: an exact host beats a wildcard; then the
  * oldest (creation time, then name, then namespace), as Istio picks it. Sidecars do not merge them.
  */
-function claimingVirtualService(
+export function claimingVirtualService(
   ctx: TranslationContext,
   candidates: Array<{ vs: IstioObject<VirtualService>; hosts: string[] }>,
   hostname: string,

@@ -138,12 +138,9 @@ spec:
     assert.equal(call(r).route, 'default');
   });
 
-  it('a gateway reference that does not exist, and tcp routes, are reported by analyze', () => {
+  it('a gateway reference that does not exist is reported by analyze', () => {
     const m = withConfig(vs('  - route: [{destination: {host: helloworld}}]', '\n  gateways: [nosuch-gateway]\n  tcp: [{route: [{destination: {host: helloworld}}]}]'));
-    assert.deepEqual(brief(analyze(m.snapshot)), [
-      'error unknown-gateway VirtualService sample/hw spec.gateways[0]',
-      'warning unsupported VirtualService sample/hw spec.tcp',
-    ]);
+    assert.deepEqual(brief(analyze(m.snapshot)), ['error unknown-gateway VirtualService sample/hw spec.gateways[0]']);
   });
 
   it('analyze: a subset that selects no endpoint, and a rule for a host that does not exist', () => {

@@ -47,7 +47,9 @@ export type ProblemCode =
   /** A localityLbSetting that changes nothing: every endpoint sits in one locality. */
   | 'locality-lb-no-effect'
   /** A delegate VirtualService that cannot be merged into its root (missing, not exported, nested, conflicting matches). */
-  | 'invalid-delegate';
+  | 'invalid-delegate'
+  /** A Gateway TCP/TLS server that no VirtualService route serves: no listener is opened for it. */
+  | 'server-without-route';
 
 /** Collects problems once each (the same VirtualService route is seen for many vhosts and proxies). */
 export class ProblemLog {

@@ -202,7 +202,9 @@ export function danglingReferences(resources: ProxyResources): string[] {
     if (manager?.route_config) configs.push(manager.route_config);
     for (const chain of listener.filter_chains ?? []) {
       for (const filter of chain.filters) {
-        if ('cluster' in filter.typed_config && !clusterNames.has(filter.typed_config.cluster)) missing.push(`cluster ${filter.typed_config.cluster} (listener ${listener.name})`);
+        const config = filter.typed_config;
+        const named = 'cluster' in config ? [config.cluster] : 'weighted_clusters' in config ? config.weighted_clusters.clusters.map((c) => c.name) : [];
+        for (const name of named) if (!clusterNames.has(name)) missing.push(`cluster ${name} (listener ${listener.name})`);
       }
     }
   }

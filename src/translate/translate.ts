@@ -17,6 +17,8 @@ import { checkLocalityLb } from './locality-analysis.js';
 import { rulePolicies, rulesUseLocality, type ProxyTopology } from './locality-lb.js';
 import { DEFAULT_REGION } from '../registry/locality.js';
 import { assembleRouteConfig } from './route-config.js';
+import { checkMeshL4Routes, meshConnectVirtualHosts } from './connect-routes.js';
+import { checkGatewayL4Routes, gatewayL4Listener, gatewayL4Ports, type GatewayL4Port } from './tcp-routes.js';
 import { resolveHost, serviceFqdn } from './names.js';
 
 /**
@@ -52,6 +54,8 @@ interface ScopeTranslation {
   ctx: TranslationContext;
   resources: Omit<ProxyResources, 'problems'>;
   gatewayPorts: GatewayPort[];
+  /** A gateway's TCP and TLS-passthrough ports: listeners with network filters, no route configuration. */
+  gatewayL4Ports: GatewayL4Port[];
   problems: Problem[];
 }
 
@@ -125,6 +129,7 @@ export class MeshTranslator {
       proxy,
       endpoints.map((e) => [e.hostname, e.ports, shared.ctx.services.get(e.hostname)?.ports]),
       proxy.kind === 'router' ? shared.gatewayPorts.map((p) => [p.port, p.routeConfigName]) : [],
+      proxy.kind === 'router' ? shared.gatewayL4Ports : [],
     ]);
     const known = this.own.get(proxy.id) ?? this.previousOwn.get(proxy.id);
     if (known?.inputs === inputs) {
@@ -142,6 +147,7 @@ export class MeshTranslator {
       }
       case 'router':
         for (const port of shared.gatewayPorts) own.listeners.push(gatewayListener(proxy, port.port, port.routeConfigName));
+        for (const port of shared.gatewayL4Ports) own.listeners.push(gatewayL4Listener(proxy, port));
         break;
       case 'proxyless':
         break;
@@ -189,7 +195,9 @@ function selectorLabelKeys(snapshot: MeshSnapshot): Set<string> {
   const keys = new Set<string>();
   for (const gateway of snapshot.gateways) for (const key of Object.keys(gateway.spec.selector ?? {})) keys.add(key);
   for (const vs of snapshot.virtualServices) {
-    for (const route of vs.spec.http ?? []) for (const match of route.match ?? []) for (const key of Object.keys(match.sourceLabels ?? {})) keys.add(key);
+    for (const route of [...(vs.spec.http ?? []), ...(vs.spec.tcp ?? []), ...(vs.spec.tls ?? [])]) {
+      for (const match of route.match ?? []) for (const key of Object.keys(match.sourceLabels ?? {})) keys.add(key);
+    }
   }
   return keys;
 }
@@ -230,12 +238,14 @@ function translateScope(snapshot: MeshSnapshot, scope: ProxyScope): ScopeTransla
   const listeners: Listener[] = [];
   const routes: RouteConfiguration[] = [];
   let ports: GatewayPort[] = [];
+  let l4Ports: GatewayL4Port[] = [];
   switch (scope.kind) {
     case 'sidecar':
-      routes.push(assembleRouteConfig(HTTP_PROXY_ROUTE, meshVirtualHosts(ctx, proxy), undefined, ctx.problems));
+      routes.push(assembleRouteConfig(HTTP_PROXY_ROUTE, [...meshVirtualHosts(ctx, proxy), ...meshConnectVirtualHosts(ctx, proxy)], undefined, ctx.problems));
       break;
     case 'router':
       ports = gatewayPorts(ctx, proxy);
+      l4Ports = gatewayL4Ports(ctx, proxy);
       for (const port of ports) routes.push(assembleRouteConfig(port.routeConfigName, port.vhosts, undefined, ctx.problems));
       break;
     case 'proxyless':
@@ -256,6 +266,7 @@ function translateScope(snapshot: MeshSnapshot, scope: ProxyScope): ScopeTransla
   return {
     ctx,
     gatewayPorts: ports,
+    gatewayL4Ports: l4Ports,
     resources: {
       listeners: listeners.sort(byName),
       routes: routes.sort(byName),
@@ -294,17 +305,13 @@ export function analyze(snapshot: MeshSnapshot): Problem[] {
   checkSubsetsSelectEndpoints(ctx);
   checkGatewayReferences(ctx);
   checkGatewayServers(ctx);
+  checkGatewayL4Routes(ctx);
+  checkMeshL4Routes(ctx);
   for (const rule of ctx.destinationRules) checkUnhonouredRuleFields(ctx, rule);
   checkLocalityLb(ctx);
   for (const problem of proxyConfigProblems(snapshot.proxyConfigAnnotations ?? [])) ctx.problems.add(problem);
   for (const vs of ctx.virtualServices) {
     const ref = { kind: 'VirtualService' as const, name: vs.name, namespace: vs.namespace };
-    if (vs.spec.tcp && vs.spec.tcp.length > 0) {
-      ctx.problems.add(problemAt(ref, 'warning', 'unsupported', 'spec.tcp', 'TCP routes are not translated (only http routes are); they are ignored.'));
-    }
-    if (vs.spec.tls && vs.spec.tls.length > 0) {
-      ctx.problems.add(problemAt(ref, 'warning', 'unsupported', 'spec.tls', 'TLS routes are not translated (only http routes are); they are ignored.'));
-    }
     if ((vs.spec.hosts ?? []).length === 0) {
       // A delegate: analysed through the roots that merge it (translate/delegates.ts), never on its own.
       if (!delegatedTo(ctx, vs)) {
@@ -334,7 +341,9 @@ export function analyze(snapshot: MeshSnapshot): Problem[] {
   // Duplicate mesh hosts: let the mesh virtual host builder find the conflicts from every namespace.
   const namespaces = new Set(ctx.serviceList.map((s) => s.namespace));
   for (const namespace of namespaces) {
-    meshVirtualHosts(ctx, { id: `analyze~${namespace}`, kind: 'sidecar', namespace, cluster: '', labels: {}, ip: '0.0.0.0' });
+    const client: ProxyIdentity = { id: `analyze~${namespace}`, kind: 'sidecar', namespace, cluster: '', labels: {}, ip: '0.0.0.0' };
+    meshVirtualHosts(ctx, client);
+    meshConnectVirtualHosts(ctx, client);
   }
   return attributeDerivedProblems([...ctx.problems.list(), ...(snapshot.ingressProblems ?? [])], snapshot);
 }

@@ -44,6 +44,14 @@ const grpcGreeter: BuiltinApp = {
   defaultPort: 7070,
 };
 
+/** Istio's sample: args ["9000,9001", "one"] are the ports and the prefix of every answer. */
+const tcpEcho: BuiltinApp = {
+  name: 'tcp-echo',
+  module: sibling('tcp-echo'),
+  args: (_match, port, containerArgs) => [`--ports=${containerArgs[0] ?? port}`, `--prefix=${containerArgs[1] ?? 'hello'}`],
+  defaultPort: 9000,
+};
+
 const kubeProxy: BuiltinApp = {
   name: 'kube-proxy',
   module: sibling('kube-proxy'),
@@ -55,6 +63,7 @@ export const IMAGE_RULES: readonly ImageRule[] = [
   meshworkImageRule(),
   { pattern: /^istio\/examples-helloworld-(v\d+)$/, example: 'docker.io/istio/examples-helloworld-v1 (or -v2, ...)', run: { kind: 'app', app: helloworld } },
   { pattern: /^(?:registry\.k8s\.io|k8s\.gcr\.io)\/kube-proxy$/, example: 'registry.k8s.io/kube-proxy', run: { kind: 'app', app: kubeProxy } },
+  { pattern: /^istio\/tcp-echo-server$/, example: 'docker.io/istio/tcp-echo-server', run: { kind: 'app', app: tcpEcho } },
   { pattern: /^meshwork\/examples-grpc-greeter-(v\d+)$/, example: 'meshwork/examples-grpc-greeter-v1 (or -v2, ...)', run: { kind: 'app', app: grpcGreeter } },
   // Client images of samples: without a command they idle (the kubelet runs nothing but a placeholder).
   { pattern: /^curlimages\/curl$/, example: 'curlimages/curl', run: { kind: 'idle' } },

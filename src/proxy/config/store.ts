@@ -64,7 +64,7 @@ export class ConfigStore {
   referencedRouteNames(): string[] {
     const names = new Set<string>();
     for (const { value } of this.get('listeners').values()) {
-      if (value.http.routes.kind === 'rds') names.add(value.http.routes.routeConfigName);
+      if (value.http?.routes.kind === 'rds') names.add(value.http.routes.routeConfigName);
     }
     return [...names].sort();
   }

@@ -11,8 +11,8 @@ test('listener: address, RDS name, fault filter presence', () => {
   const r = decodeListener(httpListener('l', '127.0.0.5', 15001, 'http_proxy'));
   assert.ok(r.ok, JSON.stringify(!r.ok && r.error));
   assert.deepEqual(r.value.address, { host: '127.0.0.5', port: 15001 });
-  assert.deepEqual(r.value.http.routes, { kind: 'rds', routeConfigName: 'http_proxy' });
-  assert.equal(r.value.http.faultFilterPresent, true);
+  assert.deepEqual(r.value.http!.routes, { kind: 'rds', routeConfigName: 'http_proxy' });
+  assert.equal(r.value.http!.faultFilterPresent, true);
 });
 
 test('listener: errors name the field', () => {
@@ -23,7 +23,11 @@ test('listener: errors name the field', () => {
   const tcp = { name: 't', address: { socket_address: { address: '127.0.0.1', port_value: 9 } }, filter_chains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', cluster: 'c' } }] }] };
   const r2 = decodeListener(tcp);
   assert.ok(!r2.ok);
-  assert.match(r2.error[0], /^filter_chains\[0\]\.filters: no envoy\.filters\.network\.http_connection_manager/);
+  assert.deepEqual(r2.error, ['filter_chains[0].filters[0].typed_config.stat_prefix: is required']);
+  const redis = { ...tcp, filter_chains: [{ filters: [{ name: 'envoy.filters.network.redis_proxy', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.redis_proxy.v3.RedisProxy' } }] }] };
+  const r3 = decodeListener(redis);
+  assert.ok(!r3.ok);
+  assert.match(r3.error[0]!, /^filter_chains\[0\]\.filters\[0\]: the last filter must be envoy\.filters\.network\.http_connection_manager or envoy\.filters\.network\.tcp_proxy/);
 });
 
 function withHcm(fields: Record<string, unknown>): Record<string, unknown> {
@@ -35,7 +39,7 @@ function withHcm(fields: Record<string, unknown>): Record<string, unknown> {
 test('listener: the trust boundary fields, Envoy defaults when absent', () => {
   const plain = decodeListener(httpListener('l', '127.0.0.5', 8080, 'r'));
   assert.ok(plain.ok);
-  assert.deepEqual(plain.value.http.trust, { useRemoteAddress: false, xffNumTrustedHops: 0, skipXffAppend: false, forwardClientCert: 'SANITIZE', internalCidrs: [], preserveExternalRequestId: false });
+  assert.deepEqual(plain.value.http!.trust, { useRemoteAddress: false, xffNumTrustedHops: 0, skipXffAppend: false, forwardClientCert: 'SANITIZE', internalCidrs: [], preserveExternalRequestId: false });
   const gw = decodeListener(withHcm({
     use_remote_address: { value: true },
     xff_num_trusted_hops: 2,
@@ -44,10 +48,10 @@ test('listener: the trust boundary fields, Envoy defaults when absent', () => {
     internal_address_config: { cidr_ranges: [{ address_prefix: '10.0.0.0', prefix_len: { value: 8 } }, { address_prefix: 'fd00::', prefix_len: { value: 8 } }] },
   }));
   assert.ok(gw.ok, JSON.stringify(!gw.ok && gw.error));
-  assert.equal(gw.value.http.trust.useRemoteAddress, true);
-  assert.equal(gw.value.http.trust.xffNumTrustedHops, 2);
-  assert.equal(gw.value.http.trust.forwardClientCert, 'SANITIZE_SET');
-  assert.deepEqual(gw.value.http.trust.internalCidrs, [{ prefix: '10.0.0.0', length: 8 }, { prefix: 'fd00::', length: 8 }]);
+  assert.equal(gw.value.http!.trust.useRemoteAddress, true);
+  assert.equal(gw.value.http!.trust.xffNumTrustedHops, 2);
+  assert.equal(gw.value.http!.trust.forwardClientCert, 'SANITIZE_SET');
+  assert.deepEqual(gw.value.http!.trust.internalCidrs, [{ prefix: '10.0.0.0', length: 8 }, { prefix: 'fd00::', length: 8 }]);
 });
 
 test('listener: trust boundary fields we cannot honour are refused by name', () => {

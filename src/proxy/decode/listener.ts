@@ -1,13 +1,15 @@
-// envoy.config.listener.v3.Listener -> Listener. We serve HTTP listeners only: a listener whose filter
-// chain ends in anything but an HttpConnectionManager is rejected with a clear reason.
+// envoy.config.listener.v3.Listener -> Listener: filter chains ending in an HttpConnectionManager (at
+// most one per listener) or a tcp_proxy, matched on destination port, SNI and transport protocol;
+// anything else is rejected with a clear reason.
 
 import type { FaultConfig } from '../model/fault.js';
 import { isIP } from 'node:net';
-import type { CidrRange, ForwardClientCert, HttpConnectionManager, Listener, RouteSource, TrustBoundary } from '../model/listener.js';
+import type { CidrRange, FilterChain, ForwardClientCert, HttpConnectionManager, Listener, RouteSource, TrustBoundary } from '../model/listener.js';
 import { err, ok, type Result } from '../result.js';
 import { CORS_FILTER_NAME, CORS_TYPE_URL } from './cors.js';
 import { decodeFault, FAULT_FILTER_NAME, FAULT_TYPE_URL } from './fault.js';
 import { arr, bool, enumName, isObj, join, num, obj, objs, Problems, str, wrappedBool, wrappedNum, type Obj } from './fields.js';
+import { decodeChainMatch, decodeListenerFilters, decodeTcpProxy, TCP_PROXY_FILTER_NAME, TCP_PROXY_TYPE_URL } from './network-filters.js';
 import { decodeRouteTableInto } from './route.js';
 
 export const HCM_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
@@ -15,6 +17,8 @@ const RAW_BUFFER_URL = 'type.googleapis.com/envoy.extensions.transport_sockets.r
 const HCM_FILTER_NAME = 'envoy.filters.network.http_connection_manager';
 // Filters Istio adds for telemetry: they change no routing decision, so serving without them is safe.
 const SKIPPABLE_FILTERS = new Set(['envoy.filters.http.grpc_stats', 'istio.stats', 'istio.metadata_exchange', 'istio.alpn']);
+// Istio's telemetry network filters: they count, they do not route.
+const SKIPPABLE_NETWORK_FILTERS = new Set(['istio.stats', 'istio.metadata_exchange', 'envoy.filters.network.metadata_exchange']);
 const ROUTER_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
 
 function decodeHcm(o: Obj, path: string, p: Problems): HttpConnectionManager | undefined {
@@ -63,6 +67,8 @@ function decodeHcm(o: Obj, path: string, p: Problems): HttpConnectionManager | u
     fault,
     faultFilterPresent,
     corsFilter,
+    connectEnabled: objs(o, 'upgrade_configs', path, p).some(({ value, path: uPath }) =>
+      (str(value, 'upgrade_type', uPath, p) ?? '').toUpperCase() === 'CONNECT' && (wrappedBool(value, 'enabled', uPath, p) ?? true)),
     stripAnyHostPort: bool(o, 'strip_any_host_port', path, p) ?? false,
     stripMatchingHostPort: bool(o, 'strip_matching_host_port', path, p) ?? false,
     trust: decodeTrust(o, path, p),
@@ -119,32 +125,43 @@ function decodeTrust(o: Obj, path: string, p: Problems): TrustBoundary {
   };
 }
 
-/** The HCM of the filter chain we serve: the default chain, else the first chain (others are ignored). */
-function pickHcm(o: Obj, p: Problems): HttpConnectionManager | undefined {
-  const chains = objs(o, 'filter_chains', '', p);
-  const dflt = obj(o, 'default_filter_chain', '', p);
-  const candidates = [...chains, ...(dflt ? [{ value: dflt, path: 'default_filter_chain' }] : [])];
-  if (candidates.length === 0) {
-    p.add('filter_chains', 'must not be empty');
-    return undefined;
-  }
-  const chain = candidates[0];
-  const ts = obj(chain.value, 'transport_socket', chain.path, p);
+/** One filter chain: its match and what ends it (an HCM, decoded into `hcm`, or a tcp_proxy). */
+function decodeChain(chain: Obj, path: string, p: Problems, hcms: HttpConnectionManager[]): FilterChain | undefined {
+  const ts = obj(chain, 'transport_socket', path, p);
   if (ts && !(isObj(ts['typed_config']) && ts['typed_config']['@type'] === RAW_BUFFER_URL)) {
-    p.add(join(chain.path, 'transport_socket'), 'TLS listeners are not supported yet (raw_buffer only)');
+    p.add(join(path, 'transport_socket'), 'TLS listeners are not supported yet (raw_buffer only)');
   }
-  const filters = objs(chain.value, 'filters', chain.path, p);
-  const hcm = filters.find(({ value }) => value['name'] === HCM_FILTER_NAME || (isObj(value['typed_config']) && value['typed_config']['@type'] === HCM_TYPE_URL));
-  if (!hcm) {
-    p.add(join(chain.path, 'filters'), 'no envoy.filters.network.http_connection_manager (only HTTP listeners are supported)');
+  const match = decodeChainMatch(obj(chain, 'filter_chain_match', path, p), join(path, 'filter_chain_match'), p);
+  const name = str(chain, 'name', path, p) ?? '';
+  const filters = objs(chain, 'filters', path, p);
+  if (filters.length === 0) {
+    p.add(join(path, 'filters'), 'must not be empty');
     return undefined;
   }
-  const typed = obj(hcm.value, 'typed_config', hcm.path, p);
+  for (const { value, path: fPath } of filters.slice(0, -1)) {
+    const fName = str(value, 'name', fPath, p) ?? '';
+    if (!SKIPPABLE_NETWORK_FILTERS.has(fName)) p.add(fPath, `network filter '${fName}' is not supported (only the last filter, an HTTP connection manager or tcp_proxy, is)`);
+  }
+  const last = filters[filters.length - 1]!;
+  const typed = obj(last.value, 'typed_config', last.path, p);
+  const typeUrl = typed?.['@type'];
+  const filterName = last.value['name'];
   if (!typed) {
-    p.add(join(hcm.path, 'typed_config'), 'is required');
+    p.add(join(last.path, 'typed_config'), 'is required');
     return undefined;
   }
-  return decodeHcm(typed, join(hcm.path, 'typed_config'), p);
+  if (filterName === HCM_FILTER_NAME || typeUrl === HCM_TYPE_URL) {
+    const hcm = decodeHcm(typed, join(last.path, 'typed_config'), p);
+    if (!hcm) return undefined;
+    hcms.push(hcm);
+    return { name, match, terminal: { kind: 'http' } };
+  }
+  if (filterName === TCP_PROXY_FILTER_NAME || typeUrl === TCP_PROXY_TYPE_URL) {
+    const tcp = decodeTcpProxy(typed, join(last.path, 'typed_config'), p);
+    return tcp ? { name, match, terminal: { kind: 'tcp', tcp } } : undefined;
+  }
+  p.add(last.path, `the last filter must be envoy.filters.network.http_connection_manager or envoy.filters.network.tcp_proxy, got '${String(filterName)}'`);
+  return undefined;
 }
 
 export function decodeListener(o: Obj): Result<Listener, string[]> {
@@ -163,7 +180,22 @@ export function decodeListener(o: Obj): Result<Listener, string[]> {
     if (!Number.isInteger(port) || port <= 0 || port > 65535) p.add('address.socket_address.port_value', `must be in [1, 65535], got ${port}`);
     if (sock['protocol'] !== undefined && sock['protocol'] !== 'TCP') p.add('address.socket_address.protocol', 'only TCP is supported');
   }
-  const http = pickHcm(o, p);
-  if (p.list.length || !http) return err(p.list.length ? p.list : ['no HTTP connection manager']);
-  return ok({ name, address: { host, port }, http });
+  const hcms: HttpConnectionManager[] = [];
+  const chains: FilterChain[] = [];
+  for (const { value, path } of objs(o, 'filter_chains', '', p)) {
+    const chain = decodeChain(value, path, p, hcms);
+    if (chain) chains.push(chain);
+  }
+  const dflt = obj(o, 'default_filter_chain', '', p);
+  const defaultChain = dflt ? decodeChain(dflt, 'default_filter_chain', p, hcms) : undefined;
+  if (chains.length === 0 && !defaultChain && p.list.length === 0) p.add('filter_chains', 'must not be empty');
+  // One HCM per listener: its router follows one route table (several would need one per chain).
+  if (hcms.length > 1) p.add('filter_chains', 'more than one filter chain with an HTTP connection manager is not supported');
+  const { tlsInspector } = decodeListenerFilters(o, p);
+  if (!tlsInspector && [...chains, ...(defaultChain ? [defaultChain] : [])].some((c) => c.match.serverNames.length > 0 || c.match.transportProtocol === 'tls')) {
+    // Envoy accepts it, but without the inspector no connection has a server name: those chains never match.
+    p.add('listener_filters', 'filter chains match on server_names or transport_protocol "tls" but there is no envoy.filters.listener.tls_inspector');
+  }
+  if (p.list.length) return err(p.list);
+  return ok({ name, address: { host, port }, http: hcms[0], chains, defaultChain, tlsInspector });
 }

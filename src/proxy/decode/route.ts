@@ -128,8 +128,10 @@ function decodeMatch(o: Obj, path: string, p: Problems): RouteMatch {
     // Envoy: case_sensitive does not apply to safe_regex (a regex spells its own case rules).
     const regex = fullRegex(str(re, 'regex', join(path, 'safe_regex'), p) ?? '', join(path, 'safe_regex.regex'), p);
     if (regex) matcher = { kind: 'regex', regex };
-  } else if (o['connect_matcher'] !== undefined || o['path_match_policy'] !== undefined) {
-    p.add(path, 'connect_matcher and path_match_policy are not supported');
+  } else if (o['connect_matcher'] !== undefined) {
+    matcher = { kind: 'connect' };
+  } else if (o['path_match_policy'] !== undefined) {
+    p.add(path, 'path_match_policy is not supported');
   } else if (o['prefix'] === undefined) {
     // protobufjs with defaults: false omits an empty prefix "", which means "match everything".
     matcher = { kind: 'prefix', value: '' };
@@ -184,6 +186,28 @@ function decodeClusterSpecifier(o: Obj, path: string, p: Problems): ClusterSpeci
   return undefined;
 }
 
+/** Envoy's stream idle timeout for a route without idle_timeout (the HCM's stream_idle_timeout default). */
+const DEFAULT_STREAM_IDLE_MS = 5 * 60 * 1000;
+
+/**
+ * RouteAction.upgrade_configs: CONNECT with connect_config (terminate the tunnel here) is served; a
+ * CONNECT upgrade without it (proxy the CONNECT request on) is refused. Other upgrade types are left to the HCM.
+ */
+function decodeConnectUpgrade(ra: Obj, path: string, p: Problems): { idleTimeoutMs: number } | undefined {
+  for (const { value, path: uPath } of objs(ra, 'upgrade_configs', path, p)) {
+    if ((str(value, 'upgrade_type', uPath, p) ?? '').toUpperCase() !== 'CONNECT') continue;
+    if (value['enabled'] !== undefined && !(wrappedBool(value, 'enabled', uPath, p) ?? true)) continue;
+    if (!isObj(value['connect_config'])) {
+      p.add(uPath, 'CONNECT without connect_config (forwarding the CONNECT request upstream) is not supported; terminating it (connect_config: {}) is');
+      continue;
+    }
+    const config = value['connect_config'];
+    if (config['proxy_protocol_config'] !== undefined || config['allow_post'] === true) p.add(join(uPath, 'connect_config'), 'proxy_protocol_config and allow_post are not supported');
+    return { idleTimeoutMs: durationMs(ra, 'idle_timeout', path, p) ?? DEFAULT_STREAM_IDLE_MS };
+  }
+  return undefined;
+}
+
 const MIRROR_FIELDS = new Set(['cluster', 'runtime_fraction', 'disable_shadow_host_suffix_append', 'trace_sampled']);
 
 /** RouteAction.RequestMirrorPolicy: a named cluster and a fraction; other fields are refused by name. */
@@ -227,6 +251,7 @@ function decodeAction(o: Obj, path: string, vhostRetry: RetryPolicy | undefined,
       p.add(aPath, 'host_rewrite_header and host_rewrite_path_regex are not supported');
     }
     const mirrors = objs(ra, 'request_mirror_policies', aPath, p).flatMap(({ value, path: mPath }) => decodeMirrorPolicy(value, mPath, p) ?? []);
+    const connect = decodeConnectUpgrade(ra, aPath, p);
     if (!cluster) return undefined;
     return {
       kind: 'forward',
@@ -238,6 +263,7 @@ function decodeAction(o: Obj, path: string, vhostRetry: RetryPolicy | undefined,
       prefixRewrite: str(ra, 'prefix_rewrite', aPath, p),
       regexRewrite,
       hostRewrite: str(ra, 'host_rewrite_literal', aPath, p),
+      ...(connect ? { connect } : {}),
     };
   }
   const dr = obj(o, 'direct_response', path, p);

@@ -5,7 +5,15 @@
 import type * as http from 'node:http';
 import * as http2 from 'node:http2';
 import type { Readable } from 'node:stream';
+import type * as net from 'node:net';
 import { definedHeaders, type HeaderRecord } from '../filters/headers.js';
+
+/**
+ * The TCP connection under each HTTP/2 session. node:http2 runs a connection we hand it as a stream
+ * (to replay the bytes read while sniffing the preface) and then knows no peer address: the listener
+ * records the real socket here.
+ */
+export const h2SessionSockets = new WeakMap<http2.Http2Session, net.Socket>();
 
 export interface DownstreamRequest {
   method: string;
@@ -68,7 +76,7 @@ export function toDownstreamRequest(req: http.IncomingMessage | http2.Http2Serve
     scheme,
     protocol,
     headers,
-    remoteAddress: req.socket?.remoteAddress ?? '',
+    remoteAddress: req.socket?.remoteAddress ?? (req instanceof http2.Http2ServerRequest ? h2SessionSockets.get(req.stream.session!)?.remoteAddress : undefined) ?? '',
     remotePort: req.socket?.remotePort ?? 0,
     localAddress: req.socket?.localAddress ?? '',
     localPort: req.socket?.localPort ?? 0,

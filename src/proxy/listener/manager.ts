@@ -6,14 +6,18 @@
 
 import type { ConfigStore } from '../config/store.js';
 import type { Logger } from '../log.js';
-import type { Listener } from '../model/listener.js';
+import type { HttpConnectionManager, Listener } from '../model/listener.js';
 import type { RouteTable } from '../model/route.js';
 import { Router } from '../route/router.js';
 import { ConnectionManager, type ConnectionManagerDeps } from './connection-manager.js';
+import { serveConnect } from './connect-tunnel.js';
 import { ListenerPort } from './port.js';
+import { proxyTcpConnection } from './tcp-proxy.js';
 
 interface ActiveListener {
   spec: Listener;
+  /** The last HTTP connection manager the listener had: HTTP connections opened before a change finish on it. */
+  lastHttp: HttpConnectionManager | undefined;
   port: ListenerPort;
   bound: Promise<void>;
   router: Router | undefined;
@@ -57,6 +61,7 @@ export class ListenerManager {
   }
 
   private tableFor(spec: Listener): RouteTable | undefined {
+    if (!spec.http) return undefined;
     const src = spec.http.routes;
     return src.kind === 'inline' ? src.table : this.store.get('routes').get(src.routeConfigName)?.value;
   }
@@ -65,7 +70,8 @@ export class ListenerManager {
     const table = this.tableFor(a.spec);
     if (table === a.routerSource) return;
     a.routerSource = table;
-    a.router = table && new Router(table, { stripAnyHostPort: a.spec.http.stripAnyHostPort, stripMatchingHostPort: a.spec.http.stripMatchingHostPort, listenerPort: a.spec.address.port });
+    const http = a.spec.http;
+    a.router = table && http && new Router(table, { stripAnyHostPort: http.stripAnyHostPort, stripMatchingHostPort: http.stripMatchingHostPort, listenerPort: a.spec.address.port });
   }
 
   private syncRouters(): void {
@@ -101,17 +107,24 @@ export class ListenerManager {
       const existing = this.active.get(name);
       // As Envoy warms a listener: one whose RDS route configuration has not arrived takes no traffic (a
       // new one is not bound yet, an updated one keeps serving its previous version) rather than answer 404.
-      const warm = this.tableFor(spec) !== undefined;
+      // A listener of TCP proxies only has no route configuration to wait for.
+      const warm = spec.http === undefined || this.tableFor(spec) !== undefined;
       if (existing) {
         if (existing.spec === spec || !warm) continue;
         existing.spec = spec;
+        existing.lastHttp = spec.http ?? existing.lastHttp;
         existing.routerSource = undefined;
         this.refreshRouter(existing);
         continue;
       }
       if (!warm) continue;
-      const cm = new ConnectionManager(() => ({ hcm: a.spec.http, router: a.router }), this.deps);
-      const port = new ListenerPort(spec.address.host, spec.address.port, cm.handle, this.deps.log);
+      // Only HTTP connections reach the connection manager, so there is an HCM whenever it is asked.
+      const cm = new ConnectionManager(() => ({ hcm: (a.spec.http ?? a.lastHttp)!, router: a.router }), this.deps);
+      const port = new ListenerPort(spec.address.host, spec.address.port, cm.handle, this.deps.log, {
+        listener: () => a.spec,
+        onTcp: (socket, head, config) => proxyTcpConnection(socket, head, config, this.deps),
+        onConnect: (req, socket, head) => serveConnect(req, socket, head, (a.spec.http ?? a.lastHttp)!, a.router, this.deps),
+      });
       // A new listener whose port is still held by a listener being unbound waits for it.
       const previous = this.closing.get(`${spec.address.host}:${spec.address.port}`) ?? Promise.resolve();
       const bound = previous.then(() => port.listen()).then(
@@ -122,7 +135,7 @@ export class ListenerManager {
           throw e;
         },
       );
-      const a: ActiveListener = { spec, port, bound, router: undefined, routerSource: undefined };
+      const a: ActiveListener = { spec, lastHttp: spec.http, port, bound, router: undefined, routerSource: undefined };
       this.refreshRouter(a);
       this.active.set(name, a);
     }

@@ -1,18 +1,37 @@
 // One bound address serving HTTP/1.1 and HTTP/2 cleartext (prior knowledge) on the same port: the first
 // bytes of each connection are compared with the HTTP/2 connection preface and the socket is handed to
-// a node:http or a node:http2 server accordingly. CONNECT (HTTP/1.1) is answered 405.
+// a node:http or a node:http2 server accordingly. An HTTP/1.1 CONNECT goes to the listener's CONNECT
+// handler (405 without one).
+// A listener with several filter chains (or a tls_inspector) first picks the chain per connection, as
+// Envoy does; a chain ending in a tcp_proxy gets the raw connection.
 
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import { Duplex } from 'node:stream';
 import type { Logger } from '../log.js';
-import type { DownstreamResponse } from './downstream.js';
+import { isPlainHttp, type Listener, type TcpProxyConfig } from '../model/listener.js';
+import { h2SessionSockets, type DownstreamResponse } from './downstream.js';
 import { CONNECT_NOT_SUPPORTED } from './connection-manager.js';
+import { selectFilterChain } from './filter-chain-match.js';
+import { inspectClientHello } from './tls-inspector.js';
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
 export type RequestHandler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: DownstreamResponse) => void;
+
+/** Envoy's default listener_filters_timeout: a connection whose ClientHello is not complete by then is closed. */
+const LISTENER_FILTERS_TIMEOUT_MS = 15_000;
+
+/** What a listener with filter chains needs besides its HTTP handler. */
+export interface NetworkChains {
+  /** The listener's current spec (it may change while the port stays bound). */
+  listener(): Listener;
+  /** A connection whose chain ends in a tcp_proxy: `socket` is paused, `head` was already read from it. */
+  onTcp(socket: net.Socket, head: Buffer, config: TcpProxyConfig): void;
+  /** An HTTP/1.1 CONNECT request: the socket is the caller's from here on. */
+  onConnect(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void;
+}
 
 export class ListenerPort {
   private readonly tcp: net.Server;
@@ -26,9 +45,11 @@ export class ListenerPort {
     readonly port: number,
     handler: RequestHandler,
     private readonly log: Logger,
+    private readonly network?: NetworkChains,
   ) {
     this.h1 = http.createServer({ keepAliveTimeout: 60_000, requestTimeout: 0, headersTimeout: 60_000 }, handler);
-    this.h1.on('connect', (_req: http.IncomingMessage, socket: net.Socket) => {
+    this.h1.on('connect', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+      if (this.network) return this.network.onConnect(req, socket, head);
       const body = Buffer.from(CONNECT_NOT_SUPPORTED);
       socket.end(`HTTP/1.1 405 Method Not Allowed\r\nserver: meshwork\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${CONNECT_NOT_SUPPORTED}`);
     });
@@ -40,24 +61,82 @@ export class ListenerPort {
     this.h2 = http2.createServer({}, handler);
     this.h2.on('session', (s: http2.ServerHttp2Session) => {
       this.h2Sessions.add(s);
+      // The session's socket wraps the replaying stream, which knows the connection it replays.
+      const replayed = (s.socket as unknown as { stream?: unknown }).stream;
+      const real = replayed instanceof Duplex ? replayedSockets.get(replayed) : undefined;
+      if (real) h2SessionSockets.set(s, real);
       s.once('close', () => this.h2Sessions.delete(s));
     });
     this.h2.on('sessionError', (e: Error) => this.log('debug', `listener ${host}:${port}: HTTP/2 session error: ${e.message}`));
     // noDelay: sockets handed over by `emit('connection')` skip http.Server's own setNoDelay, and
     // Nagle's algorithm against delayed ACKs costs ~40 ms per keep-alive request.
-    this.tcp = net.createServer({ noDelay: true }, (socket) => this.sniff(socket));
+    // allowHalfOpen: a TCP proxy passes a client's FIN on and keeps answering; HTTP sockets get the
+    // usual end-on-end below.
+    this.tcp = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
   }
 
-  private sniff(socket: net.Socket): void {
+  private accept(socket: net.Socket): void {
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     socket.on('error', (e: Error) => this.log('debug', `listener ${this.host}:${this.port}: socket error: ${e.message}`));
+    const spec = this.network?.listener();
+    if (!spec || isPlainHttp(spec)) {
+      this.sniffHttp(socket, Buffer.alloc(0));
+      return;
+    }
+    const route = (head: Buffer, serverName: string | undefined, transportProtocol: 'tls' | 'raw_buffer'): void => {
+      const chain = selectFilterChain(this.network!.listener(), { destinationPort: this.port, serverName, transportProtocol });
+      if (!chain) {
+        this.log('debug', `listener ${this.host}:${this.port}: no filter chain matches (server name ${serverName ?? 'none'}, ${transportProtocol}); closing`);
+        socket.destroy();
+      } else if (chain.terminal.kind === 'tcp') {
+        socket.pause();
+        this.network!.onTcp(socket, head, chain.terminal.tcp);
+      } else {
+        this.sniffHttp(socket, head);
+      }
+    };
+    if (!spec.tlsInspector) {
+      route(Buffer.alloc(0), undefined, 'raw_buffer');
+      return;
+    }
     let seen = Buffer.alloc(0);
+    const timer = setTimeout(() => {
+      this.log('debug', `listener ${this.host}:${this.port}: no complete ClientHello within ${LISTENER_FILTERS_TIMEOUT_MS} ms; closing`);
+      socket.destroy();
+    }, LISTENER_FILTERS_TIMEOUT_MS);
     const onData = (chunk: Buffer): void => {
+      seen = Buffer.concat([seen, chunk]);
+      const found = inspectClientHello(seen);
+      if (found.kind === 'need-more') return;
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.pause();
+      if (found.kind === 'invalid') {
+        this.log('debug', `listener ${this.host}:${this.port}: bad ClientHello (${found.reason}); closing`);
+        socket.destroy();
+      } else if (found.kind === 'tls') route(seen, found.serverName, 'tls');
+      else route(seen, undefined, 'raw_buffer');
+    };
+    const onEnd = (): void => {
+      clearTimeout(timer);
+      socket.destroy();
+    };
+    socket.on('data', onData);
+    socket.once('end', onEnd);
+  }
+
+  /** Hands the socket to the HTTP/1.1 or the HTTP/2 server; `initial`: bytes already read from it. */
+  private sniffHttp(socket: net.Socket, initial: Buffer): void {
+    // What a server without allowHalfOpen does: the client's FIN ends our side too, once written.
+    socket.once('end', () => socket.end());
+    let seen = Buffer.alloc(0);
+    const onData = (chunk: Buffer): boolean => {
       seen = Buffer.concat([seen, chunk]);
       const n = Math.min(seen.length, H2_PREFACE.length);
       const isPrefix = seen.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
-      if (isPrefix && seen.length < H2_PREFACE.length) return; // need more bytes to decide
+      if (isPrefix && seen.length < H2_PREFACE.length) return false; // need more bytes to decide
       socket.off('data', onData);
       socket.pause();
       if (isPrefix) {
@@ -69,8 +148,11 @@ export class ListenerPort {
         this.h1.emit('connection', socket);
       }
       socket.resume();
+      return true;
     };
+    if (initial.length > 0 && onData(initial)) return;
     socket.on('data', onData);
+    socket.resume();
   }
 
   listen(): Promise<void> {
@@ -100,6 +182,9 @@ export class ListenerPort {
   }
 }
 
+/** Replaying stream -> the connection it replays (for the peer's address). */
+const replayedSockets = new WeakMap<Duplex, net.Socket>();
+
 /** A Duplex over `socket` whose readable side starts with `head` (bytes already read from it). */
 function replayingStream(socket: net.Socket, head: Buffer): Duplex {
   const d = new Duplex({
@@ -117,6 +202,7 @@ function replayingStream(socket: net.Socket, head: Buffer): Duplex {
       cb(e);
     },
   });
+  replayedSockets.set(d, socket);
   d.push(head);
   socket.on('data', (c: Buffer) => {
     if (!d.push(c)) socket.pause();

@@ -1,7 +1,9 @@
-// Listeners as the proxy sees them: an address to bind and the HTTP connection manager behind it.
+// Listeners as the proxy sees them: an address to bind, and filter chains chosen per connection (by
+// destination port, the ClientHello's SNI, TLS or not) that end in the HTTP connection manager or a
+// TCP proxy.
 
 import type { FaultConfig } from './fault.js';
-import type { RouteTable } from './route.js';
+import type { ClusterSpecifier, RouteTable } from './route.js';
 
 export type RouteSource = { kind: 'rds'; routeConfigName: string } | { kind: 'inline'; table: RouteTable };
 
@@ -14,6 +16,8 @@ export interface HttpConnectionManager {
   faultFilterPresent: boolean;
   /** Where the CORS filter sits (per-route CORS policies need it): before or after the fault filter, or absent. */
   corsFilter: 'before-fault' | 'after-fault' | undefined;
+  /** upgrade_configs CONNECT: CONNECT requests are routed (else answered 405). */
+  connectEnabled: boolean;
   stripAnyHostPort: boolean;
   stripMatchingHostPort: boolean;
   /** How the request's forwarding headers are trusted and rewritten (x-forwarded-*, x-envoy-*, XFCC). */
@@ -41,8 +45,49 @@ export interface TrustBoundary {
   preserveExternalRequestId: boolean;
 }
 
+/** envoy.filters.network.tcp_proxy: bytes both ways to one host of the chosen cluster. */
+export interface TcpProxyConfig {
+  statPrefix: string;
+  cluster: ClusterSpecifier;
+  /** No bytes either way for this long closes both sides; 0 disables (Envoy's default is 1 h). */
+  idleTimeoutMs: number;
+  /** max_downstream_connection_duration; 0: none. */
+  maxDurationMs: number;
+}
+
+/** envoy.config.listener.v3.FilterChainMatch, the fields this proxy matches on. */
+export interface FilterChainMatch {
+  destinationPort: number | undefined;
+  /** Lower case; `*.example.com` matches any name ending in `.example.com`. */
+  serverNames: string[];
+  /** 'tls' or 'raw_buffer' (what the tls_inspector found), undefined: any. */
+  transportProtocol: string | undefined;
+}
+
+/** What ends a filter chain: the listener's HTTP connection manager, or a TCP proxy. */
+export type ChainTerminal = { kind: 'http' } | { kind: 'tcp'; tcp: TcpProxyConfig };
+
+export interface FilterChain {
+  name: string;
+  match: FilterChainMatch;
+  terminal: ChainTerminal;
+}
+
 export interface Listener {
   name: string;
   address: { host: string; port: number };
-  http: HttpConnectionManager;
+  /** The HTTP connection manager of the (at most one) chain that ends in one. */
+  http: HttpConnectionManager | undefined;
+  chains: FilterChain[];
+  /** default_filter_chain: used when no chain matches (else the connection is closed). */
+  defaultChain: FilterChain | undefined;
+  /** envoy.filters.listener.tls_inspector: read the ClientHello (SNI) before choosing a chain. */
+  tlsInspector: boolean;
+}
+
+/** A listener whose every connection goes to its HTTP connection manager: no chain to choose. */
+export function isPlainHttp(l: Listener): boolean {
+  const only = l.chains.length === 1 && !l.defaultChain ? l.chains[0] : l.chains.length === 0 ? l.defaultChain : undefined;
+  return !l.tlsInspector && only !== undefined && only.terminal.kind === 'http' &&
+    only.match.destinationPort === undefined && only.match.serverNames.length === 0 && only.match.transportProtocol === undefined;
 }

@@ -30,6 +30,8 @@ export interface QueryParamMatcher {
 }
 
 export type PathMatcher =
+  /** connect_matcher: CONNECT requests (which have no path) and nothing else. */
+  | { kind: 'connect' }
   | { kind: 'prefix'; value: string }
   | { kind: 'path'; value: string }
   | { kind: 'regex'; regex: RegExp }
@@ -119,6 +121,11 @@ export interface ForwardAction {
   prefixRewrite: string | undefined;
   regexRewrite: { regex: RegExp; substitution: string } | undefined;
   hostRewrite: string | undefined;
+  /**
+   * upgrade_configs CONNECT with connect_config: a CONNECT request is terminated here, its payload
+   * sent as raw bytes to the cluster; the tunnel closes after `idleTimeoutMs` without a byte (0: never).
+   */
+  connect?: { idleTimeoutMs: number };
   /** request_mirror_policies: copies sent on the side, their answers dropped. */
   mirrors: MirrorPolicy[];
 }

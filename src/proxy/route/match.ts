@@ -89,6 +89,9 @@ export function matchRoute(m: RouteMatch, req: MatchRequest): boolean {
   const p = m.path;
   const cmp = m.caseSensitive ? pathOnly : pathOnly.toLowerCase();
   switch (p.kind) {
+    case 'connect':
+      if (req.method !== 'CONNECT') return false;
+      break;
     case 'prefix':
       if (!cmp.startsWith(m.caseSensitive ? p.value : p.value.toLowerCase())) return false;
       break;

@@ -1,0 +1,136 @@
+// Envoy's tcp_proxy network filter, and the tunnel behind a terminated CONNECT: one upstream
+// connection per downstream connection (or CONNECT request), to a host of the cluster (a weighted
+// cluster is picked per connection), bytes copied both ways with half-close passed on. It closes when
+// both sides are done, when either fails, after the idle timeout without bytes either way, or at the
+// maximum duration. No cluster, no host, or a failed connect (one attempt) fails the tunnel before a
+// byte is passed on: a tcp_proxy then closes the downstream connection, CONNECT answers 503.
+
+import * as net from 'node:net';
+import type { ClusterManager } from '../cluster/manager.js';
+import type { Logger } from '../log.js';
+import type { TcpProxyConfig } from '../model/listener.js';
+import { pickCluster } from '../route/weighted.js';
+
+export interface TcpProxyDeps {
+  clusters: ClusterManager;
+  random: () => number;
+  log: Logger;
+}
+
+export interface TunnelOptions {
+  cluster: string;
+  /** For log lines: the tcp_proxy's stat prefix, or the CONNECT authority. */
+  label: string;
+  /** 0: none. */
+  idleTimeoutMs: number;
+  /** 0: none. */
+  maxDurationMs: number;
+  /**
+   * Whether the client's FIN is passed on (tcp_proxy). A CONNECT tunnel over HTTP/1.1 ends with the
+   * client's FIN instead, as in Envoy (an HTTP/1.1 connection has no half-close).
+   */
+  halfClose: boolean;
+  /** The upstream connection is up: the last moment to write to the downstream before the bytes flow. */
+  onEstablished?: (downstream: net.Socket) => void;
+  /** The tunnel failed before it was established; `flag` is Envoy's response flag (NC, UH, UF). The downstream is still open. */
+  onFailure: (flag: 'NC' | 'UH' | 'UF', why: string) => void;
+}
+
+/** Ends a socket's writing side once its queued bytes are out, then closes it. */
+function closeAfterFlush(socket: net.Socket): void {
+  if (socket.destroyed) return;
+  if (socket.writableFinished) {
+    socket.destroy();
+    return;
+  }
+  socket.once('finish', () => socket.destroy());
+  socket.end();
+}
+
+/**
+ * Tunnels `downstream` (paused, `head` already read from it) to a host of `opts.cluster`. The
+ * downstream socket must allow half-open connections, so that a client's FIN reaches the upstream
+ * while its answer still flows.
+ */
+export function openTunnel(downstream: net.Socket, head: Buffer, opts: TunnelOptions, deps: TcpProxyDeps): void {
+  const where = `${opts.label} -> ${opts.cluster}`;
+  const cluster = deps.clusters.get(opts.cluster);
+  if (!cluster) return opts.onFailure('NC', `${where}: cluster not found`);
+  const host = cluster.pick();
+  if (!host) return opts.onFailure('UH', `${where}: no healthy host`);
+  host.active++;
+  host.total++;
+  const upstream = net.connect({ host: host.endpoint.host, port: host.endpoint.port, allowHalfOpen: true, noDelay: true });
+  const timers: NodeJS.Timeout[] = [];
+  let connected = false;
+  let finished = false;
+  const finish = (): void => {
+    if (finished) return;
+    finished = true;
+    host.active--;
+    for (const t of timers) clearTimeout(t);
+  };
+  const failConnect = (why: string): void => {
+    if (finished) return;
+    cluster.recordResult(host, { local: 'connect-failure' });
+    upstream.destroy();
+    finish();
+    opts.onFailure('UF', `${where}: ${why}`);
+  };
+  const abort = (why: string): void => {
+    deps.log('debug', `${where}: ${why}`);
+    upstream.destroy();
+    downstream.destroy();
+    finish();
+  };
+  const connectTimeout = cluster.spec.connectTimeoutMs;
+  if (connectTimeout > 0) timers.push(setTimeout(() => connected || failConnect(`connect to ${host.key} timed out after ${connectTimeout} ms`), connectTimeout));
+  upstream.once('connect', () => {
+    connected = true;
+    // Envoy maps a local-origin connect success to a 200 when errors are not split.
+    cluster.recordResult(host, { status: 200 });
+    opts.onEstablished?.(downstream);
+    if (head.length > 0) upstream.write(head);
+    // pipe() passes each side's end (half-close) on to the other.
+    downstream.pipe(upstream, { end: opts.halfClose });
+    upstream.pipe(downstream);
+    if (!opts.halfClose) downstream.once('end', () => abort('the client ended the tunnel'));
+    if (opts.idleTimeoutMs > 0) {
+      const idle = setTimeout(() => abort(`idle for ${opts.idleTimeoutMs} ms`), opts.idleTimeoutMs);
+      timers.push(idle);
+      const active = (): void => {
+        idle.refresh();
+      };
+      downstream.on('data', active);
+      upstream.on('data', active);
+    }
+    if (opts.maxDurationMs > 0) timers.push(setTimeout(() => abort(`maximum duration ${opts.maxDurationMs} ms reached`), opts.maxDurationMs));
+    // One side fully closed: the other gets what is queued for it, then closes too (Envoy closes both).
+    upstream.once('close', () => {
+      closeAfterFlush(downstream);
+      finish();
+    });
+    downstream.once('close', () => {
+      closeAfterFlush(upstream);
+      finish();
+    });
+  });
+  upstream.on('error', (e: Error) => (connected ? abort(`upstream ${host.key}: ${e.message}`) : failConnect(`connect to ${host.key}: ${e.message}`)));
+  downstream.on('error', (e: Error) => abort(`downstream: ${e.message}`));
+  downstream.once('close', () => connected || abort('downstream closed before the upstream connection was up'));
+}
+
+/** A connection whose filter chain ends in a tcp_proxy: tunnelled, or closed when the tunnel fails. */
+export function proxyTcpConnection(downstream: net.Socket, head: Buffer, config: TcpProxyConfig, deps: TcpProxyDeps): void {
+  openTunnel(downstream, head, {
+    cluster: pickCluster(config.cluster, deps.random).name,
+    label: `tcp_proxy ${config.statPrefix}`,
+    idleTimeoutMs: config.idleTimeoutMs,
+    maxDurationMs: config.maxDurationMs,
+    halfClose: true,
+    onFailure: (_flag, why) => {
+      deps.log('debug', `${why}; closing the connection`);
+      downstream.destroy();
+    },
+  }, deps);
+}
