@@ -61,6 +61,7 @@ function main(): void {
   registerXds();
   const client = new (testingService(protos, 'TestService'))(values.server, grpc.credentials.createInsecure());
 
+  const reported = new Set<string>();
   function send(method: Method): void {
     bump(started, ENUM_OF[method]);
     const mine = [...watchers].filter((w) => w.remaining > 0);
@@ -74,6 +75,11 @@ function main(): void {
     const call = (client as unknown as Record<string, (req: object, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null) => void) => grpc.ClientUnaryCall>)[method];
     const handle = call!.call(client, method === 'UnaryCall' ? { fill_server_id: true } : {}, md, { deadline: Date.now() + timeoutSec * 1000 }, (err) => {
       const code = err ? err.code : grpc.status.OK;
+      if (err && !reported.has(`${method} ${code}`)) {
+        // The first failure of each kind, for the driver's report.
+        reported.add(`${method} ${code}`);
+        console.error(`${method}: ${grpc.status[code]}: ${err.details}`);
+      }
       const byCode = results.get(ENUM_OF[method]) ?? new Map<number, number>();
       results.set(ENUM_OF[method], byCode);
       bump(byCode, code);
