@@ -10,7 +10,7 @@ import { toXdsSnapshot } from '../controlplane/proxy-resources.js';
 import type { MeshEndpoint, MeshSnapshot } from '../registry/model.js';
 import { buildSnapshot, FixtureCluster, parseYaml } from '../translate/testdata/fixture.js';
 import type { Problem } from '../translate/problems.js';
-import { MeshTranslator } from '../translate/translate.js';
+import { analyze, MeshTranslator } from '../translate/translate.js';
 import { SnapshotCache } from '../xds/cache.js';
 import type { XdsNode } from '../xds/protos.js';
 import { startXdsServer, type RunningXdsServer } from '../xds/server.js';
@@ -63,8 +63,6 @@ export class InteropMesh {
   private config = '';
   private nextAddress = 2;
   private translator: MeshTranslator | undefined;
-  /** What the last translation reported (errors and unsupported fields). */
-  problems: Problem[] = [];
 
   constructor(private readonly protos: grpc.GrpcObject) {}
 
@@ -179,9 +177,12 @@ export class InteropMesh {
   private pushTo(node: XdsNode): void {
     this.translator ??= new MeshTranslator(this.snapshot());
     const identity = proxyIdentity(node, { defaultCluster: CLIENT_ZONE, findPod: () => undefined });
-    const resources = this.translator.translateScoped(identity);
-    this.problems = resources.problems.filter((p) => p.severity === 'error' || p.code.startsWith('unsupported'));
-    this.cache.setSnapshot(node.id ?? '', toXdsSnapshot(resources));
+    this.cache.setSnapshot(node.id ?? '', toXdsSnapshot(this.translator.translateScoped(identity)));
+  }
+
+  /** What `meshwork analyze` reports on the mesh's config: errors and unsupported fields. */
+  problems(): Problem[] {
+    return analyze(this.snapshot()).filter((p) => p.severity === 'error' || p.code.startsWith('unsupported'));
   }
 }
 
