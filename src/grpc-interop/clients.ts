@@ -3,7 +3,7 @@
 // calls the driver makes there (LoadBalancerStatsService, XdsUpdateClientConfigureService, CSDS).
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -71,7 +71,7 @@ export function clientKinds(tools: InteropTools): ClientKind[] {
 }
 
 function goGrpcVersion(): string {
-  const goMod = require('node:fs').readFileSync(join(REPO_ROOT, 'interop', 'go-client', 'go.mod'), 'utf8') as string;
+  const goMod = readFileSync(join(REPO_ROOT, 'interop', 'go-client', 'go.mod'), 'utf8');
   return /google\.golang\.org\/grpc (v\S+)/.exec(goMod)?.[1] ?? '?';
 }
 

@@ -13,14 +13,15 @@ import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { REPO_ROOT } from '../translate/testdata/fixture.js';
 import { CASES } from './cases.js';
-import { ClientProcess, clientKinds, type ClientKind } from './clients.js';
-import { InteropMesh, TARGET } from './mesh.js';
+import { clientKinds, type ClientKind } from './clients.js';
+import { InteropMesh } from './mesh.js';
 import { loadTestProtos, writeDescriptorSet } from './protos.js';
+import { runCase, type CaseResult } from './runner.js';
 import { renderTable, type Cell } from './table.js';
 import { interopTools } from './tools.js';
 
 const tools = interopTools();
-// MESHWORK_INTEROP_CASES / MESHWORK_INTEROP_CLIENTS (comma-separated names or ids) narrow a run.
+// MESHWORK_INTEROP_CASES (case names) / MESHWORK_INTEROP_CLIENTS (client ids), comma-separated, narrow a run.
 const only = (variable: string): ((name: string) => boolean) => {
   const wanted = process.env[variable]?.split(',').filter(Boolean);
   return (name) => !wanted || wanted.includes(name);
@@ -59,57 +60,25 @@ describe('gRPC xDS interop: every case on every client', { timeout: 30 * 60_000 
 
   for (const interopCase of cases) {
     describe(interopCase.name, () => {
-      const cells = new Map<string, Cell>();
-      let knownGap: string | undefined;
+      let result: CaseResult | undefined;
       before(async () => {
-        mesh.reset();
-        await interopCase.setUp(mesh);
-        knownGap = interopCase.knownGap?.(mesh.problems());
-        const running: ClientProcess[] = [];
-        const failed = new Map<ClientProcess, string>();
-        for (const kind of kinds) {
-          const why = interopCase.unsupported?.[kind.id];
-          if (why) cells.set(kind.id, { outcome: 'n/a', reason: `${kind.label}: ${why}` });
-          else if (kind.missing) cells.set(kind.id, { outcome: inCi ? 'FAIL' : 'n/a', reason: `${kind.label}: ${kind.missing}` });
-          else running.push(new ClientProcess(kind, interopCase.name, protos));
-        }
-        await Promise.all(running.map(async (client) => {
-          try {
-            await client.start({ xdsPort: mesh.port, target: TARGET, workDir, protoDir: tools.protoDir ?? '', descriptorSet, ...interopCase.clientOptions });
-          } catch (err) {
-            failed.set(client, `start: ${(err as Error).message}`);
-          }
-        }));
+        let notRun = 'not run';
         try {
-          await interopCase.run({
-            mesh,
-            check: async (step, check) => {
-              await Promise.all(running.filter((c) => !failed.has(c)).map(async (client) => {
-                try {
-                  await check(client);
-                } catch (err) {
-                  failed.set(client, `${step}: ${(err as Error).message}`);
-                }
-              }));
-            },
-          });
+          result = await runCase(interopCase, { mesh, protos, kinds, missingFails: inCi, files: { workDir, protoDir: tools.protoDir ?? '', descriptorSet } });
+        } catch (err) {
+          notRun = `the case failed: ${(err as Error).message}`;
+          throw err;
         } finally {
-          for (const client of running) {
-            const failure = failed.get(client);
-            const known = failure && knownGap ? ` (the translator reports: ${knownGap})` : '';
-            cells.set(client.kind.id, failure ? { outcome: 'FAIL', reason: `${client.kind.label}, ${failure}${known}` } : { outcome: 'PASS' });
-            client.stop();
-          }
-          results.set(interopCase.name, kinds.map((k) => cells.get(k.id) ?? { outcome: 'FAIL', reason: `${k.label}: not run` }));
+          results.set(interopCase.name, kinds.map((k) => result?.cells.get(k.id) ?? { outcome: 'FAIL', reason: `${k.label}: ${notRun}` }));
         }
       });
 
       for (const kind of kinds) {
         test(kind.label, (t) => {
-          const cell = cells.get(kind.id);
+          const cell = result?.cells.get(kind.id);
           assert.ok(cell, 'the case did not run');
           if (cell.outcome === 'n/a') return t.skip(cell.reason);
-          if (cell.outcome === 'FAIL' && knownGap) return t.todo(cell.reason);
+          if (cell.outcome === 'FAIL' && result?.knownGap) return t.todo(cell.reason);
           assert.equal(cell.outcome, 'PASS', cell.outcome === 'FAIL' ? cell.reason : '');
         });
       }

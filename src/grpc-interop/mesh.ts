@@ -143,11 +143,12 @@ export class InteropMesh {
   snapshot(): MeshSnapshot {
     const cluster = new FixtureCluster(CLIENT_ZONE, 8).apply(NAMESPACE, parseYaml(BASE_SERVICES + (this.config ? `---\n${this.config}` : ''), 'interop config'));
     const base = buildSnapshot([cluster]);
+    const selectors = new Map(cluster.objects.filter((o) => o.object.kind === 'Service').map((o) => [o.object.metadata.name, (o.object.spec as { selector?: Record<string, string> }).selector ?? {}]));
     const endpoints: MeshEndpoint[] = [];
     for (const { spec, server, registered } of this.backends.values()) {
       if (!registered) continue;
       for (const service of base.services) {
-        const selector = SELECTORS[service.name];
+        const selector = selectors.get(service.name);
         if (!selector || !Object.entries(selector).every(([k, v]) => spec.labels[k] === v)) continue;
         endpoints.push({
           hostname: service.hostname,
@@ -156,7 +157,8 @@ export class InteropMesh {
           ports: { grpc: server.port },
           labels: spec.labels,
           locality: { region: 'local', zone: spec.zone ?? CLIENT_ZONE },
-          // Readiness as a kubelet would see it: the backend answers.
+          // A stopped backend stays ready here, as a stopped VM stays in its group in grpc's tests:
+          // the clients must notice it themselves.
           ready: true,
           podName: spec.name,
           namespace: NAMESPACE,
@@ -186,8 +188,3 @@ export class InteropMesh {
   }
 }
 
-/** The Services' selectors (BASE_SERVICES). */
-const SELECTORS: Record<string, Record<string, string>> = {
-  'xds-test': { app: 'xds-test-server' },
-  'xds-test-alt': { app: 'xds-test-alt' },
-};
