@@ -8,6 +8,7 @@
 //     ~/.cache/meshwork/go-client/<hash of its sources and the Go version>, outside the clone so CI reuses it.
 // A machine without python3/pip or Go gets one line saying so: the interop tests then fail, naming it.
 // `--where` installs nothing and prints, as JSON, where each part is (or null): the tests read this.
+// MESHWORK_SKIP_GRPC_INTEROP=1 installs nothing on purpose (the interop tests then fail or skip, naming what is missing).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -96,7 +97,7 @@ function ensureGrpcio() {
       ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-deps', '--require-hashes', '--only-binary=:all:', '--target', scratch, '-r', requirements],
       { stdio: 'inherit', env: { ...process.env, PIP_ROOT_USER_ACTION: 'ignore' } },
     );
-    if (pip.status !== 0) throw new Error(`installing grpcio failed (pip exit ${pip.status}); fix the error above`);
+    if (pip.status !== 0) throw new Error(`installing grpcio failed (pip exit ${pip.status}); fix the error above, or set MESHWORK_SKIP_GRPC_INTEROP=1 to test without the interop clients`);
     const check = spawnSync(executable, ['-c', 'import grpc, google.protobuf; print(grpc.__version__)'], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: scratch } });
     if (check.status !== 0) throw new Error(`the installed grpcio does not import: ${check.stderr.trim()}`);
     writeFileSync(join(scratch, '.installed.json'), `${JSON.stringify({ requirements: sha256(readFileSync(requirements)), python: executable, grpcio: check.stdout.trim() })}\n`);
@@ -133,7 +134,7 @@ function ensureGoClient() {
   const scratch = mkdtempSync(join(dirname(dir), '.tmp-'));
   try {
     const build = spawnSync(go, ['build', '-mod=readonly', '-trimpath', '-o', join(scratch, 'xds-interop-client'), '.'], { cwd: goSources, stdio: 'inherit' });
-    if (build.status !== 0) throw new Error(`go build in ${goSources} failed (exit ${build.status}); fix the error above`);
+    if (build.status !== 0) throw new Error(`go build in ${goSources} failed (exit ${build.status}); fix the error above, or set MESHWORK_SKIP_GRPC_INTEROP=1 to test without the interop clients`);
     try {
       renameSync(scratch, dir);
     } catch (err) {
@@ -154,7 +155,7 @@ if (process.argv.includes('--where')) {
     goClient: goClient && existsSync(goClient) ? goClient : null,
     go: go ?? null,
   }));
-} else {
+} else if (process.env.MESHWORK_SKIP_GRPC_INTEROP !== '1') {
   try {
     await ensureProtos();
     ensureGrpcio();
