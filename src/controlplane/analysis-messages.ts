@@ -38,6 +38,8 @@ const TYPES: Record<ProblemCode, MessageType> = {
   'config-diverges-between-clusters': { code: 'MW0003', name: 'ConfigDivergesBetweenClusters' },
   'subset-selects-nothing': { code: 'MW0004', name: 'SubsetSelectsNoEndpoints' },
   'invalid-annotation': { code: 'IST0125', name: 'InvalidAnnotation' },
+  'conflicting-sidecar-selectors': { code: 'IST0110', name: 'ConflictingSidecarWorkloadSelectors' },
+  'multiple-sidecars-without-selector': { code: 'IST0111', name: 'MultipleSidecarsWithoutWorkloadSelectors' },
 };
 
 /** A code a newer control plane reports and this build does not know yet. */

@@ -157,7 +157,12 @@ export type Route = {
   response_headers_to_add?: HeaderValueOption[];
   response_headers_to_remove?: string[];
   typed_per_filter_config?: Record<string, HttpFault>;
-} & ({ route: RouteAction } | { redirect: RedirectAction });
+} & ({ route: RouteAction } | { redirect: RedirectAction } | { direct_response: DirectResponseAction });
+
+export interface DirectResponseAction {
+  status: number;
+  body?: { inline_string: string };
+}
 
 export interface VirtualHost {
   name: string;

@@ -40,7 +40,7 @@ export interface SimulatedEndpoint {
 }
 
 export interface SimulationResult {
-  outcome: 'routed' | 'redirect' | 'no-listener' | 'no-route-config' | 'no-virtual-host' | 'no-route' | 'missing-cluster';
+  outcome: 'routed' | 'redirect' | 'direct-response' | 'no-listener' | 'no-route-config' | 'no-virtual-host' | 'no-route' | 'missing-cluster';
   listener?: string;
   routeConfig?: string;
   virtualHost?: string;
@@ -54,6 +54,8 @@ export interface SimulationResult {
   /** Every endpoint address:port behind the chosen clusters (sorted, unique). */
   endpoints: string[];
   redirect?: RedirectAction;
+  /** The status of a direct response (e.g. REGISTRY_ONLY's 502 for an unknown host). */
+  directStatus?: number;
   /** The raw route, for assertions on timeouts, retries, faults... */
   routeEntry?: Route;
 }
@@ -161,6 +163,7 @@ export function simulate(resources: ProxyResources, request: SimulatedRequest): 
   result.route = route.name;
   result.routeEntry = route;
   if ('redirect' in route) return { ...result, outcome: 'redirect', redirect: route.redirect };
+  if ('direct_response' in route) return { ...result, outcome: 'direct-response', directStatus: route.direct_response.status };
   const targets = 'cluster' in route.route
     ? [{ name: route.route.cluster, weight: 100 }]
     : route.route.weighted_clusters.clusters.map((c) => ({ name: c.name, weight: c.weight.value }));

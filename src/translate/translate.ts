@@ -1,10 +1,10 @@
 // The translation: (mesh snapshot, proxy) -> Envoy v3 resources. Pure: no I/O, no clock; the
 // same inputs give the same output (everything is sorted), which the golden files rely on.
 
-import type { DestinationRule, TrafficPolicy } from '../config/istio-types.js';
+import type { DestinationRule, Sidecar, TrafficPolicy } from '../config/istio-types.js';
 import { configKey, mergeConfig, type IstioObject, type MeshEndpoint, type MeshSnapshot, type ProxyIdentity } from '../registry/model.js';
 import { buildOutboundClusters, checkSubsetsSelectEndpoints } from './clusters.js';
-import { buildContext, type TranslationContext } from './context.js';
+import { buildContext, ROOT_NAMESPACE, type TranslationContext } from './context.js';
 import type { Cluster, Listener, ProxyResources, RouteConfiguration } from './envoy-types.js';
 import { attributeDerivedProblems } from './derived-config.js';
 import { checkGatewayReferences, checkGatewayServers, gatewayPorts, type GatewayPort } from './gateway.js';
@@ -15,6 +15,7 @@ import { proxyConfigProblems } from './pod-annotations.js';
 import { problemAt, type Problem } from './problems.js';
 import { assembleRouteConfig } from './route-config.js';
 import { resolveHost, serviceFqdn } from './names.js';
+import { blockAllVirtualHost, checkSidecarConflicts, checkSidecarFields, narrowToSidecar, SidecarIndex, sidecarView } from './sidecar-scope.js';
 
 /**
  * What translation reads from a proxy besides its own addresses. Proxies with the same scope get the
@@ -28,6 +29,8 @@ export interface ProxyScope {
   cluster: string;
   /** Only the labels some Gateway selector or VirtualService sourceLabels look at. */
   labels: Record<string, string>;
+  /** The Sidecar resource that applies (`<namespace>/<name>`), '' for none: proxies under one Sidecar share a translation. */
+  sidecar: string;
 }
 
 /** What a proxy has of its own: listeners bind its IP, inbound clusters point at its app. */
@@ -65,6 +68,8 @@ export class MeshTranslator {
   /** Per proxy id: its own resources and the inputs they were made from (this snapshot's, the previous one's). */
   private readonly own = new Map<string, { inputs: string; resources: OwnResources }>();
   private readonly previousOwn: ReadonlyMap<string, { inputs: string; resources: OwnResources }>;
+  /** Per scope cluster ('' when the cluster does not matter): which Sidecar each proxy gets. */
+  private readonly sidecarIndexes = new Map<string, SidecarIndex>();
 
   /** `previous`: the translator of the snapshot before, whose per-proxy results may be reused. */
   constructor(
@@ -79,7 +84,15 @@ export class MeshTranslator {
   scopeOf(proxy: ProxyIdentity): ProxyScope {
     const labels: Record<string, string> = {};
     for (const key of Object.keys(proxy.labels).sort()) if (this.selectorKeys.has(key)) labels[key] = proxy.labels[key];
-    return { kind: proxy.kind, namespace: proxy.namespace, cluster: this.clusterMatters ? proxy.cluster : '', labels };
+    const cluster = this.clusterMatters ? proxy.cluster : '';
+    const sidecar = this.sidecarIndex(cluster).sidecarFor(proxy);
+    return { kind: proxy.kind, namespace: proxy.namespace, cluster, labels, sidecar: sidecar ? `${sidecar.namespace}/${sidecar.name}` : '' };
+  }
+
+  private sidecarIndex(cluster: string): SidecarIndex {
+    let index = this.sidecarIndexes.get(cluster);
+    if (!index) this.sidecarIndexes.set(cluster, (index = new SidecarIndex(this.snapshot, ROOT_NAMESPACE, cluster || undefined)));
+    return index;
   }
 
   translateScoped(proxy: ProxyIdentity): ScopedProxyResources {
@@ -87,7 +100,7 @@ export class MeshTranslator {
     const key = JSON.stringify(scope);
     let shared = this.scopes.get(key);
     if (!shared) {
-      shared = translateScope(this.snapshot, scope);
+      shared = translateScope(this.snapshot, scope, this.sidecarIndex(scope.cluster).sidecarFor(proxy));
       this.scopes.set(key, shared);
     }
     return { shared: shared.resources, own: this.ownResources(proxy, shared), problems: shared.problems };
@@ -178,7 +191,7 @@ function selectorLabelKeys(snapshot: MeshSnapshot): Set<string> {
  * whose services name the cluster of the copy.
  */
 function configDependsOnCluster(snapshot: MeshSnapshot): boolean {
-  const kinds = [snapshot.virtualServices, snapshot.destinationRules, snapshot.gateways, snapshot.serviceEntries];
+  const kinds = [snapshot.virtualServices, snapshot.destinationRules, snapshot.gateways, snapshot.serviceEntries, snapshot.sidecars ?? []];
   if (kinds.some((objects) => mergeConfig<unknown>(objects).divergent.length > 0)) return true;
   const entryCluster = new Map<string, string>();
   for (const entry of snapshot.serviceEntries) {
@@ -189,17 +202,26 @@ function configDependsOnCluster(snapshot: MeshSnapshot): boolean {
   return false;
 }
 
-function translateScope(snapshot: MeshSnapshot, scope: ProxyScope): ScopeTranslation {
+function translateScope(snapshot: MeshSnapshot, scope: ProxyScope, sidecar: IstioObject<Sidecar> | undefined): ScopeTranslation {
   // Shared builders see no address: anything that depends on one belongs in translateScoped's `own`.
-  const proxy: ProxyIdentity = { id: `scope~${scope.kind}~${scope.namespace}~${scope.cluster}`, ...scope, ip: '0.0.0.0' };
-  const ctx = buildContext(snapshot, proxy);
-  const outbound = buildOutboundClusters(ctx);
+  const { sidecar: _sidecar, ...identity } = scope;
+  const proxy: ProxyIdentity = { id: `scope~${scope.kind}~${scope.namespace}~${scope.cluster}`, ...identity, ip: '0.0.0.0' };
+  const full = buildContext(snapshot, proxy);
+  // A Sidecar narrows the services (clusters, endpoints) and VirtualServices (routes) the proxy is given.
+  const view = sidecar ? sidecarView(sidecar, scope.namespace) : undefined;
+  const narrowed = view ? narrowToSidecar(full, view) : { clusters: full, routes: full };
+  if (sidecar) checkSidecarFields(sidecar, full.problems);
+  const ctx = narrowed.routes;
+  const outbound = buildOutboundClusters(narrowed.clusters);
   const listeners: Listener[] = [];
   const routes: RouteConfiguration[] = [];
   let ports: GatewayPort[] = [];
   switch (scope.kind) {
     case 'sidecar':
-      routes.push(assembleRouteConfig(HTTP_PROXY_ROUTE, meshVirtualHosts(ctx, proxy), undefined, ctx.problems));
+      routes.push(assembleRouteConfig(HTTP_PROXY_ROUTE, [
+        ...meshVirtualHosts(ctx, proxy),
+        ...(view?.outboundMode === 'REGISTRY_ONLY' ? [{ vhost: blockAllVirtualHost(), source: view.ref }] : []),
+      ], undefined, ctx.problems));
       break;
     case 'router':
       ports = gatewayPorts(ctx, proxy);
@@ -274,6 +296,9 @@ export function analyze(snapshot: MeshSnapshot): Problem[] {
   checkGatewayServers(ctx);
   for (const rule of ctx.destinationRules) checkUnhonouredRuleFields(ctx, rule);
   for (const problem of proxyConfigProblems(snapshot.proxyConfigAnnotations ?? [])) ctx.problems.add(problem);
+  const sidecars = mergeConfig(snapshot.sidecars ?? []).objects;
+  for (const sidecar of sidecars) checkSidecarFields(sidecar, ctx.problems);
+  checkSidecarConflicts(snapshot, sidecars, ctx.problems);
   for (const vs of ctx.virtualServices) {
     const ref = { kind: 'VirtualService' as const, name: vs.name, namespace: vs.namespace };
     if (vs.spec.tcp && vs.spec.tcp.length > 0) {
