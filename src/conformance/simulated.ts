@@ -11,17 +11,18 @@ import { targetResources, type CaseResources, type UpstreamAddress } from './res
 const LISTEN = { host: '127.230.0.3', port: 15001 };
 
 /** What simulate() predicts for a request, in the terms an observation can be checked against. */
-export function simulatedOutcome(res: CaseResources, req: CaseRequest, upstreams: Map<string, UpstreamAddress>): { kind: string; upstreams?: string[] } {
+export function simulatedOutcome(res: CaseResources, req: CaseRequest, upstreams: Map<string, UpstreamAddress>): { kind: string; upstreams?: string[]; status?: number } {
   const resources = { ...targetResources(res, LISTEN, (n) => upstreams.get(n)!), problems: [] } as unknown as ProxyResources;
   const byAddress = new Map([...upstreams].map(([name, a]) => [`${a.host}:${a.port}`, name]));
   const result = simulate(resources, { listenerPort: LISTEN.port, host: req.host ?? DEFAULT_HOST, path: req.path, method: req.method ?? 'GET', headers: req.headers });
+  if (result.outcome === 'direct-response') return { kind: result.outcome, ...(result.directStatus !== undefined ? { status: result.directStatus } : {}) };
   if (result.outcome !== 'routed') return { kind: result.outcome === 'no-virtual-host' ? 'no-route' : result.outcome };
   const names = result.endpoints.map((e) => byAddress.get(e) ?? e).sort();
   return names.length === 0 ? { kind: 'no-healthy-upstream' } : { kind: 'routed', upstreams: names };
 }
 
 /** Does Envoy's answer fit the simulated outcome? undefined when it does, else why not. */
-export function disagreement(predicted: { kind: string; upstreams?: string[] }, envoy: Observation): string | undefined {
+export function disagreement(predicted: { kind: string; upstreams?: string[]; status?: number }, envoy: Observation): string | undefined {
   const fits =
     predicted.kind === 'routed'
       ? envoy.upstream !== undefined && predicted.upstreams!.includes(envoy.upstream)
@@ -31,6 +32,8 @@ export function disagreement(predicted: { kind: string; upstreams?: string[] }, 
           ? envoy.status >= 300 && envoy.status < 400
           : predicted.kind === 'missing-cluster' || predicted.kind === 'no-healthy-upstream'
             ? envoy.status === 503 && envoy.upstream === undefined
-            : false;
+            : predicted.kind === 'direct-response'
+              ? envoy.status === predicted.status && envoy.upstream === undefined
+              : false;
   return fits ? undefined : `simulate() predicts ${JSON.stringify(predicted)}, Envoy answered ${envoy.status} from ${envoy.upstream ?? 'no upstream'}`;
 }
