@@ -32,7 +32,7 @@ export const SIDECAR_CASES: ConformanceCase[] = [
     requests: [get('/hello'), ...UNKNOWN_HOSTS.map((host) => get('/', { host }))],
   },
   {
-    name: 'Sidecar egress without the service\'s namespace: helloworld is out of scope, not routed (404; 502 with REGISTRY_ONLY)',
+    name: 'Sidecar egress without the service\'s namespace: helloworld is out of scope, not routed (404)',
     simulate: true,
     compareBody: true,
     resources: () => fromIstio(sidecar('  egress: [{hosts: [istio-system/*]}]\n')),
