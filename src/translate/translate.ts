@@ -51,6 +51,10 @@ interface ScopeTranslation {
   resources: Omit<ProxyResources, 'problems'>;
   gatewayPorts: GatewayPort[];
   problems: Problem[];
+  /** The shared output as JSON (made when first compared): equal text, equal translation. */
+  text?: string;
+  /** The shared output differs from the previous snapshot's for the same scope (or there was none). */
+  changed?: boolean;
 }
 
 const byName = (a: { name: string }, b: { name: string }): number => a.name.localeCompare(b.name);
@@ -68,6 +72,7 @@ export class MeshTranslator {
   /** Per proxy id: its own resources and the inputs they were made from (this snapshot's, the previous one's). */
   private readonly own = new Map<string, { inputs: string; resources: OwnResources }>();
   private readonly previousOwn: ReadonlyMap<string, { inputs: string; resources: OwnResources }>;
+  private readonly previousScopes: ReadonlyMap<string, ScopeTranslation>;
   /** Per scope cluster ('' when the cluster does not matter): which Sidecar each proxy gets. */
   private readonly sidecarIndexes = new Map<string, SidecarIndex>();
 
@@ -79,6 +84,7 @@ export class MeshTranslator {
     this.selectorKeys = selectorLabelKeys(snapshot);
     this.clusterMatters = configDependsOnCluster(snapshot);
     this.previousOwn = previous?.own ?? new Map();
+    this.previousScopes = previous?.scopes ?? new Map();
   }
 
   scopeOf(proxy: ProxyIdentity): ProxyScope {
@@ -96,6 +102,30 @@ export class MeshTranslator {
   }
 
   translateScoped(proxy: ProxyIdentity): ScopedProxyResources {
+    const shared = this.scopeTranslation(proxy);
+    return { shared: shared.resources, own: this.ownResources(proxy, shared), problems: shared.problems };
+  }
+
+  /**
+   * Whether the shared part of the proxy's translation differs from what the previous snapshot's
+   * translator made for the same scope. Under Sidecars most scopes do not import a changed service:
+   * the pusher serves the proxies of changed scopes first. An unchanged scope keeps the previous
+   * snapshot's objects, so the cache sees the same (already encoded) ones.
+   */
+  sharedChanged(proxy: ProxyIdentity): boolean {
+    const shared = this.scopeTranslation(proxy);
+    if (shared.changed === undefined) {
+      const key = JSON.stringify(this.scopeOf(proxy));
+      const before = this.previousScopes.get(key);
+      shared.text ??= JSON.stringify([shared.resources, shared.problems]);
+      if (before) before.text ??= JSON.stringify([before.resources, before.problems]);
+      shared.changed = before?.text !== shared.text;
+      if (!shared.changed && before) shared.resources = before.resources;
+    }
+    return shared.changed;
+  }
+
+  private scopeTranslation(proxy: ProxyIdentity): ScopeTranslation {
     const scope = this.scopeOf(proxy);
     const key = JSON.stringify(scope);
     let shared = this.scopes.get(key);
@@ -103,7 +133,7 @@ export class MeshTranslator {
       shared = translateScope(this.snapshot, scope, this.sidecarIndex(scope.cluster).sidecarFor(proxy));
       this.scopes.set(key, shared);
     }
-    return { shared: shared.resources, own: this.ownResources(proxy, shared), problems: shared.problems };
+    return shared;
   }
 
   /**
