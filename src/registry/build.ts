@@ -37,6 +37,8 @@ export interface IstioConfigObjects {
   serviceEntries: readonly KubeIstioObject[];
   /** Sidecar resources (absent: not watched). */
   sidecars?: readonly KubeIstioObject[];
+  /** The mesh config's outboundTrafficPolicy.mode (absent: not set, Istio's ALLOW_ANY). */
+  outboundTrafficMode?: 'REGISTRY_ONLY' | 'ALLOW_ANY';
   /** The cluster's Kubernetes Ingresses, served as Istio serves them (absent: Ingress is not watched). */
   ingress?: IngressConfigObjects;
 }
@@ -131,6 +133,8 @@ export function buildMeshSnapshot(input: BuildInput): BuildResult {
     ingressProblems.push(...converted.problems);
   }
 
+  // The mesh config comes with the control plane's own cluster's config (the only entry that has one).
+  const outboundTrafficMode = config.find((c) => c.outboundTrafficMode !== undefined)?.outboundTrafficMode;
   const content = {
     services: [...services.values()].sort((a, b) => a.hostname.localeCompare(b.hostname)),
     endpoints: endpoints.sort(compareEndpoints),
@@ -140,6 +144,7 @@ export function buildMeshSnapshot(input: BuildInput): BuildResult {
     serviceEntries: sortConfig(serviceEntries),
     // Only when there is one, so that snapshots (and their versions) without any stay as they were.
     ...(sidecars.length > 0 ? { sidecars: sortConfig(sidecars) } : {}),
+    ...(outboundTrafficMode ? { outboundTrafficMode } : {}),
     domainSuffix,
     ...(ingressProblems.length > 0 ? { ingressProblems } : {}),
     // Only when there is one, so that snapshots (and their versions) without any stay as they were.

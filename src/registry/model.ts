@@ -98,6 +98,8 @@ export interface MeshSnapshot {
   serviceEntries: IstioObject<ServiceEntry>[];
   /** Sidecar resources (absent: none), which narrow what each sidecar is given (translate/sidecar-scope.ts). */
   sidecars?: IstioObject<Sidecar>[];
+  /** meshConfig.outboundTrafficPolicy.mode (absent: not set, Istio's ALLOW_ANY); a Sidecar's own policy wins. */
+  outboundTrafficMode?: 'REGISTRY_ONLY' | 'ALLOW_ANY';
   /** Usually `cluster.local`. */
   domainSuffix: string;
   /** What of the Kubernetes Ingresses of Istio's class is not served, and why (absent: nothing). */

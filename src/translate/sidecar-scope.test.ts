@@ -167,6 +167,20 @@ describe('outboundTrafficPolicy', () => {
   });
 });
 
+describe('outboundTrafficPolicy from the mesh config', () => {
+  const unknown = (snapshot: MeshSnapshot, ns: string) => simulate(translate(snapshot, proxy(ns)), { listenerPort: 15001, host: 'example.com', path: '/' });
+
+  it('meshConfig REGISTRY_ONLY applies to proxies without a Sidecar and to Sidecars without a policy; a Sidecar\'s own mode wins', () => {
+    const snapshot = mesh({
+      outboundTrafficMode: 'REGISTRY_ONLY',
+      sidecars: [sidecar('scoped', 'a', { egress: [{ hosts: ['./*'] }] }), sidecar('open', 'b', { outboundTrafficPolicy: { mode: 'ALLOW_ANY' } })],
+    });
+    assert.equal(unknown(snapshot, 'c').directStatus, 502, 'no Sidecar: the mesh default');
+    assert.equal(unknown(snapshot, 'a').directStatus, 502, 'a Sidecar without outboundTrafficPolicy: the mesh default');
+    assert.equal(unknown(snapshot, 'b').outcome, 'no-virtual-host', 'the Sidecar says ALLOW_ANY');
+  });
+});
+
 describe('translation scopes under Sidecars', () => {
   it('proxies under the same Sidecar share one translation; another Sidecar is another scope', () => {
     const snapshot = mesh({

@@ -238,7 +238,8 @@ function translateScope(snapshot: MeshSnapshot, scope: ProxyScope, sidecar: Isti
   const proxy: ProxyIdentity = { id: `scope~${scope.kind}~${scope.namespace}~${scope.cluster}`, ...identity, ip: '0.0.0.0' };
   const full = buildContext(snapshot, proxy);
   // A Sidecar narrows the services (clusters, endpoints) and VirtualServices (routes) the proxy is given.
-  const view = sidecar ? sidecarView(sidecar, scope.namespace) : undefined;
+  const view = sidecar ? sidecarView(sidecar, scope.namespace, snapshot.outboundTrafficMode) : undefined;
+  const outboundMode = view ? view.outboundMode : snapshot.outboundTrafficMode;
   const narrowed = view ? narrowToSidecar(full, view) : { clusters: full, routes: full };
   if (sidecar) checkSidecarFields(sidecar, full.problems);
   const ctx = narrowed.routes;
@@ -250,7 +251,7 @@ function translateScope(snapshot: MeshSnapshot, scope: ProxyScope, sidecar: Isti
     case 'sidecar':
       routes.push(assembleRouteConfig(HTTP_PROXY_ROUTE, [
         ...meshVirtualHosts(ctx, proxy),
-        ...(view?.outboundMode === 'REGISTRY_ONLY' ? [{ vhost: blockAllVirtualHost(), source: view.ref }] : []),
+        ...(outboundMode === 'REGISTRY_ONLY' ? [{ vhost: blockAllVirtualHost(), ...(view ? { source: view.ref } : {}) }] : []),
       ], undefined, ctx.problems));
       break;
     case 'router':
