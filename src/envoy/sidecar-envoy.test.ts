@@ -1,6 +1,6 @@
 // A real Envoy under a Sidecar resource, on SotW and on incremental (DELTA_GRPC) ADS: it accepts the
-// scoped config (only what the egress hosts import, REGISTRY_ONLY's block_all), holds exactly that, and
-// ACKs a weight change pushed afterwards.
+// scoped config (only what the egress hosts import, REGISTRY_ONLY's block_all, the ingress port), holds
+// exactly that, and ACKs a weight change pushed afterwards.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -22,6 +22,7 @@ apiVersion: networking.istio.io/v1
 kind: Sidecar
 metadata: {name: default}
 spec:
+  ingress: [{port: {number: 9080, protocol: HTTP, name: http}, defaultEndpoint: "127.0.0.1:80"}]
   egress: [{hosts: [./*, istio-system/*]}]
   outboundTrafficPolicy: {mode: REGISTRY_ONLY}
 `;
@@ -94,6 +95,7 @@ for (const protocol of ['SotW', 'Delta'] as const) {
         const held = dumpNames(dump, 'ClustersConfigDump', 'dynamic_active_clusters').map((e) => String(e['cluster']?.['name'])).sort();
         assert.deepEqual(held, resources.clusters.map((c) => c.name).sort(), 'Envoy holds what the Sidecar lets through, nothing else');
         assert.ok(!held.some((n) => n.includes('istio-ingressgateway')), 'the gateway namespace is out of scope');
+        assert.ok(held.includes('inbound|9080||'), 'the ingress port of the Sidecar');
         const vhosts = dumpNames(dump, 'RoutesConfigDump', 'dynamic_route_configs').flatMap((r) => (r['route_config']?.['virtual_hosts'] ?? []) as Array<Record<string, any>>);
         const blockAll = vhosts.find((v) => v['name'] === 'block_all');
         assert.equal(blockAll?.['routes']?.[0]?.['direct_response']?.['status'], 502);

@@ -181,6 +181,36 @@ describe('outboundTrafficPolicy from the mesh config', () => {
   });
 });
 
+describe('Sidecar ingress', () => {
+  it('replaces the inbound listeners of the pod\'s service ports: port -> defaultEndpoint\'s port of the app (the same port without one)', () => {
+    const base = mesh();
+    const a0 = base.endpoints.find((e) => e.hostname === fqdn('a0', 'a'))!;
+    const own: ProxyIdentity = { ...proxy('a', { app: 'a0' }, a0.address), appIp: '127.203.129.9' };
+    const inboundOf = (snapshot: MeshSnapshot) => {
+      const out = translate(snapshot, own);
+      const listeners = out.listeners.filter((l) => l.traffic_direction === 'INBOUND').map((l) => l.name).sort();
+      const clusters = out.clusters.filter((c) => c.name.startsWith('inbound|')).map((c) => {
+        const address = c.load_assignment?.endpoints[0]?.lb_endpoints[0]?.endpoint.address.socket_address;
+        return `${c.name} -> ${address?.address}:${address?.port_value}`;
+      });
+      return { listeners, clusters };
+    };
+    assert.deepEqual(inboundOf(base), { listeners: [`${a0.address}_8080`], clusters: ['inbound|8080|| -> 127.203.129.9:8080'] });
+    const withIngress = mesh({
+      sidecars: [sidecar('a0', 'a', {
+        workloadSelector: { labels: { app: 'a0' } },
+        ingress: [{ port: { number: 9080, protocol: 'HTTP', name: 'web' }, defaultEndpoint: '127.0.0.1:8080' }, { port: { number: 9090, protocol: 'TCP', name: 'raw' } }],
+      })],
+    });
+    assert.deepEqual(inboundOf(withIngress), {
+      listeners: [`${a0.address}_9080`, `${a0.address}_9090`],
+      clusters: ['inbound|9080|| -> 127.203.129.9:8080', 'inbound|9090|| -> 127.203.129.9:9090'],
+    });
+    const tcp = translate(withIngress, own).listeners.find((l) => l.name.endsWith('_9090'));
+    assert.equal(tcp?.filter_chains?.[0]?.filters[0]?.name, 'envoy.filters.network.tcp_proxy');
+  });
+});
+
 describe('translation scopes under Sidecars', () => {
   it('proxies under the same Sidecar share one translation; another Sidecar is another scope', () => {
     const snapshot = mesh({

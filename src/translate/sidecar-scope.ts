@@ -7,7 +7,8 @@ import type { Sidecar, SidecarEgressListener, VirtualService } from '../config/i
 import { compareByCreation, mergeConfig, type IstioObject, type MeshSnapshot, type ProxyIdentity } from '../registry/model.js';
 import type { ServiceView, TranslationContext } from './context.js';
 import type { VirtualHost } from './envoy-types.js';
-import { hostIntersection, hostMatches, labelsMatch, resolveHost } from './names.js';
+import type { InboundPort } from './listeners.js';
+import { hostIntersection, hostMatches, labelsMatch, portProtocol, resolveHost } from './names.js';
 import { problemAt, type ConfigRef, type ProblemLog } from './problems.js';
 
 /** One `namespace/host` of an egress listener, its namespace resolved (`.` -> the proxy's namespace). */
@@ -163,6 +164,33 @@ export function narrowToSidecar(ctx: TranslationContext, view: SidecarView): { c
   };
 }
 
+/** The app port of an ingress defaultEndpoint (`127.0.0.1:8080`, `0.0.0.0:8080`, `[::1]:8080`, `:8080`); undefined for a unix socket. */
+function defaultEndpointPort(endpoint: string): number | undefined {
+  const m = /:(\d+)$/.exec(endpoint);
+  return endpoint.startsWith('unix://') || !m ? undefined : Number(m[1]);
+}
+
+/**
+ * The inbound ports a Sidecar's ingress declares (undefined: it declares none, the pod's service ports
+ * apply). As in Istio they replace the ports derived from the pod's services: each listens on the pod
+ * IP and forwards to defaultEndpoint's port of the app (the app address: here the app binds its own IP,
+ * for 127.0.0.1 and 0.0.0.0 alike), or to the same port without one. Unix sockets are reported, not served.
+ */
+export function sidecarIngressPorts(sidecar: IstioObject<Sidecar>): InboundPort[] | undefined {
+  const ingress = sidecar.spec.ingress ?? [];
+  if (ingress.length === 0) return undefined;
+  const out: InboundPort[] = [];
+  for (const l of ingress) {
+    const port = l.port?.number;
+    if (port === undefined) continue;
+    const appPort = l.defaultEndpoint ? defaultEndpointPort(l.defaultEndpoint) : port;
+    if (appPort === undefined) continue;
+    const protocol = portProtocol({ port, protocol: 'TCP', ...(l.port?.protocol ? { appProtocol: l.port.protocol.toLowerCase() } : {}) });
+    out.push({ port, protocol, appPort });
+  }
+  return out;
+}
+
 /** Istio's catch-all virtual host of the outbound HTTP route: REGISTRY_ONLY answers 502 for a host it does not know. */
 export function blockAllVirtualHost(): VirtualHost {
   return { name: 'block_all', domains: ['*'], routes: [{ name: 'block_all', match: { prefix: '/' }, direct_response: { status: 502 } }] };
@@ -188,8 +216,11 @@ export function checkSidecarFields(sidecar: IstioObject<Sidecar>, problems: Prob
   });
   (sidecar.spec.ingress ?? []).forEach((l, i) => {
     const at = `spec.ingress[${i}]`;
-    warn(at, 'ingress listeners are not translated yet: the inbound listeners stay those of the pod\'s service ports, forwarding to the app on the same port.');
-    if (l.tls !== undefined) warn(`${at}.tls`, 'TLS on sidecar ingress is not translated.');
+    if (l.defaultEndpoint?.startsWith('unix://')) warn(`${at}.defaultEndpoint`, 'a unix domain socket endpoint is not served: this port gets no inbound listener.');
+    if (l.bind !== undefined) warn(`${at}.bind`, 'inbound listeners bind the pod IP; a bind address is not applied.');
+    if (l.captureMode !== undefined && l.captureMode !== 'DEFAULT') warn(`${at}.captureMode`, 'traffic is not intercepted here; captureMode is not applied.');
+    if (l.tls !== undefined) warn(`${at}.tls`, 'TLS on sidecar ingress is not translated: the listener serves plaintext.');
+    if (l.connectionPool !== undefined) warn(`${at}.connectionPool`, 'inbound connection pool settings are not applied.');
   });
 }
 

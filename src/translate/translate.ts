@@ -9,13 +9,13 @@ import type { Cluster, Listener, ProxyResources, RouteConfiguration } from './en
 import { attributeDerivedProblems } from './derived-config.js';
 import { checkGatewayReferences, checkGatewayServers, gatewayPorts, type GatewayPort } from './gateway.js';
 import { buildVirtualServiceRoutes, virtualServiceGateways } from './http-routes.js';
-import { gatewayListener, HTTP_PROXY_ROUTE, proxylessListener, sidecarInbound, sidecarOutboundListener } from './listeners.js';
+import { gatewayListener, HTTP_PROXY_ROUTE, inboundListeners, proxylessListener, sidecarInbound, sidecarOutboundListener } from './listeners.js';
 import { meshVirtualHosts } from './mesh-routes.js';
 import { proxyConfigProblems } from './pod-annotations.js';
 import { problemAt, type Problem } from './problems.js';
 import { assembleRouteConfig } from './route-config.js';
 import { resolveHost, serviceFqdn } from './names.js';
-import { blockAllVirtualHost, checkSidecarConflicts, checkSidecarFields, narrowToSidecar, SidecarIndex, sidecarView } from './sidecar-scope.js';
+import { blockAllVirtualHost, checkSidecarConflicts, checkSidecarFields, narrowToSidecar, SidecarIndex, sidecarIngressPorts, sidecarView } from './sidecar-scope.js';
 
 /**
  * What translation reads from a proxy besides its own addresses. Proxies with the same scope get the
@@ -51,6 +51,8 @@ interface ScopeTranslation {
   resources: Omit<ProxyResources, 'problems'>;
   gatewayPorts: GatewayPort[];
   problems: Problem[];
+  /** The Sidecar resource of the scope (its ingress makes the proxies' inbound listeners). */
+  sidecar?: IstioObject<Sidecar>;
   /** The shared output as JSON (made when first compared): equal text, equal translation. */
   text?: string;
   /** The shared output differs from the previous snapshot's for the same scope (or there was none). */
@@ -146,6 +148,7 @@ export class MeshTranslator {
       proxy,
       endpoints.map((e) => [e.hostname, e.ports, shared.ctx.services.get(e.hostname)?.ports]),
       proxy.kind === 'router' ? shared.gatewayPorts.map((p) => [p.port, p.routeConfigName]) : [],
+      shared.sidecar?.spec.ingress ?? [],
     ]);
     const known = this.own.get(proxy.id) ?? this.previousOwn.get(proxy.id);
     if (known?.inputs === inputs) {
@@ -156,7 +159,8 @@ export class MeshTranslator {
     switch (proxy.kind) {
       case 'sidecar': {
         own.listeners.push(sidecarOutboundListener(proxy));
-        const inbound = sidecarInbound(shared.ctx, proxy, endpoints);
+        const ingress = shared.sidecar ? sidecarIngressPorts(shared.sidecar) : undefined;
+        const inbound = ingress ? inboundListeners(proxy, ingress) : sidecarInbound(shared.ctx, proxy, endpoints);
         own.listeners.push(...inbound.listeners);
         own.clusters.push(...inbound.clusters);
         break;
@@ -275,6 +279,7 @@ function translateScope(snapshot: MeshSnapshot, scope: ProxyScope, sidecar: Isti
   }
   return {
     ctx,
+    ...(sidecar ? { sidecar } : {}),
     gatewayPorts: ports,
     resources: {
       listeners: listeners.sort(byName),
