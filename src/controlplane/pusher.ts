@@ -114,8 +114,9 @@ export class ProxyPusher {
   }
 
   /**
-   * Rebuilds now and pushes to every connected node whose inputs changed: the first PUSH_BATCH nodes
-   * before returning, the rest in later turns of the event loop (a rebuild meanwhile restarts the round).
+   * Rebuilds now and pushes to every connected node whose inputs changed, those whose scope changed
+   * first: the first batch before returning, the rest in later turns of the event loop (a rebuild
+   * meanwhile restarts the round).
    */
   rebuild(): RebuildTiming {
     const started = performance.now();

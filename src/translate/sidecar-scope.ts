@@ -237,15 +237,17 @@ export function checkSidecarConflicts(snapshot: MeshSnapshot, sidecars: readonly
             `the oldest (${[...unselected].sort(compareByCreation)[0].name}) is used. Keep one, or give the others a workloadSelector.`));
       }
     }
+    // One finding per Sidecar, naming the first pod it shares (pods are known by their endpoints).
     const selected = list.filter(hasSelector);
-    const workloads = new Map<string, IstioObject<Sidecar>[]>();
+    const reported = new Set<IstioObject<Sidecar>>();
     for (const endpoint of snapshot.endpoints) {
       if (!endpoint.hasSidecar || endpoint.podName === undefined || endpoint.namespace !== list[0].namespace) continue;
       const matching = selected.filter((s) => labelsMatch(s.spec.workloadSelector?.labels, endpoint.labels));
-      if (matching.length > 1) workloads.set(`${endpoint.cluster}/${endpoint.podName}`, matching);
-    }
-    for (const [pod, matching] of workloads) {
+      if (matching.length < 2) continue;
+      const pod = `${endpoint.cluster}/${endpoint.podName}`;
       for (const s of matching) {
+        if (reported.has(s)) continue;
+        reported.add(s);
         problems.add(problemAt({ kind: 'Sidecar', name: s.name, namespace: s.namespace }, 'error', 'conflicting-sidecar-selectors', 'spec.workloadSelector',
           `pod ${pod} is selected by ${matching.length} Sidecars (${matching.map((m) => m.name).join(', ')}); the oldest is used. Make their selectors disjoint.`));
       }
