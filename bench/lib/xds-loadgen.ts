@@ -1,6 +1,7 @@
 // Simulated Envoy sidecars for the xDS scale benchmark: N ADS streams (SotW, or delta as Envoy's
 // DELTA_GRPC), each on its own HTTP/2 connection (as separate Envoys would be), subscribing LDS/CDS
-// wildcard, then RDS/EDS by the names the listeners and EDS clusters reference, and ACKing every response. Every response is reported
+// wildcard, then RDS/EDS by the names the listeners and EDS clusters reference, and ACKing every
+// response. Every response is reported
 // with when it arrived and when its ACK was written, so the control-plane side can measure.
 import * as grpc from '@grpc/grpc-js';
 import { sidecarNode } from './xds-mesh.js';

@@ -34,7 +34,7 @@ export interface SidecarView {
 }
 
 /** Proxy kinds a Sidecar applies to: gateways (routers) ignore Sidecars, as in Istio. */
-export function sidecarApplies(kind: ProxyIdentity['kind']): boolean {
+function sidecarApplies(kind: ProxyIdentity['kind']): boolean {
   return kind === 'sidecar' || kind === 'proxyless';
 }
 
@@ -53,10 +53,6 @@ export class SidecarIndex {
       else this.byNamespace.set(sidecar.namespace, [sidecar]);
     }
     for (const list of this.byNamespace.values()) list.sort(compareByCreation);
-  }
-
-  get empty(): boolean {
-    return this.byNamespace.size === 0;
   }
 
   sidecarFor(proxy: Pick<ProxyIdentity, 'kind' | 'namespace' | 'labels'>): IstioObject<Sidecar> | undefined {
@@ -139,8 +135,8 @@ function destinationHosts(vs: IstioObject<VirtualService>, domainSuffix: string)
  * The translation context narrowed to what the Sidecar imports: the services its egress hosts name
  * (on the ports whose listener names them) plus the services the imported VirtualServices route to
  * (Istio adds those so no route points at a missing cluster), and only the imported VirtualServices.
- * `routeServices` is the list the outbound routes are built from (a service port only where the
- * listener deciding for that port imports it); `clusterServices` gets every port's clusters.
+ * `routes` is the context the outbound routes are built from (a service port only where the listener
+ * deciding for that port imports it); `clusters` gets every port's clusters.
  */
 export function narrowToSidecar(ctx: TranslationContext, view: SidecarView): { clusters: TranslationContext; routes: TranslationContext } {
   const virtualServices = ctx.virtualServices.filter((vs) => virtualServiceImported(view, vs, ctx.domainSuffix));
