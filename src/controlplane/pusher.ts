@@ -88,6 +88,8 @@ export class ProxyPusher {
     next: number;
     deferred: string[];
     firstPass: boolean;
+    /** Identities worked out in the first pass, used again by the node's push in the same round. */
+    identities: Map<string, ProxyIdentity>;
     started: number;
     pushed: number;
     waiters: Array<(t: PushTiming) => void>;
@@ -132,8 +134,8 @@ export class ProxyPusher {
     }
     // Also on an unchanged snapshot: a node's identity may have changed (its pod reached the cache).
     const queue = [...this.nodes.keys()].sort();
-    const drain = (this.drain ??= { queue, next: 0, deferred: [], firstPass: true, started: built, pushed: 0, waiters: [] });
-    Object.assign(drain, { queue, next: 0, deferred: [], firstPass: true });
+    const drain = (this.drain ??= { queue, next: 0, deferred: [], firstPass: true, identities: new Map<string, ProxyIdentity>(), started: built, pushed: 0, waiters: [] });
+    Object.assign(drain, { queue, next: 0, deferred: [], firstPass: true, identities: new Map<string, ProxyIdentity>() });
     const pushed = new Promise<PushTiming>((resolve) => drain.waiters.push(resolve));
     if (!drain.timer) this.pushBatch();
     this.opts.onRebuilt?.();
@@ -148,11 +150,11 @@ export class ProxyPusher {
     let checks = PUSH_BATCH * 8;
     for (let pushes = 0; pushes < PUSH_BATCH && checks > 0 && drain.next < drain.queue.length; checks--) {
       const nodeId = drain.queue[drain.next++];
-      if (drain.firstPass && !this.scopeChanged(nodeId)) {
+      if (drain.firstPass && !this.scopeChanged(nodeId, drain.identities)) {
         drain.deferred.push(nodeId);
         continue;
       }
-      if (this.push(nodeId)) drain.pushed++;
+      if (this.push(nodeId, drain.identities.get(nodeId))) drain.pushed++;
       pushes++;
     }
     if (drain.next >= drain.queue.length && drain.firstPass) Object.assign(drain, { queue: drain.deferred, next: 0, deferred: [], firstPass: false });
@@ -239,23 +241,25 @@ export class ProxyPusher {
   }
 
   /** Whether the node's shared translation changed with the last snapshot (true when that cannot be told). */
-  private scopeChanged(nodeId: string): boolean {
+  private scopeChanged(nodeId: string, identities: Map<string, ProxyIdentity>): boolean {
     const entry = this.nodes.get(nodeId);
     if (!entry) return false;
     try {
-      return this.translator.sharedChanged(this.identityOf(entry.node));
+      const identity = this.identityOf(entry.node);
+      identities.set(nodeId, identity);
+      return this.translator.sharedChanged(identity);
     } catch {
       return true;
     }
   }
 
-  /** Translates and sets the node's snapshot unless its inputs are unchanged; true when set. */
-  private push(nodeId: string): boolean {
+  /** Translates and sets the node's snapshot unless its inputs are unchanged; true when set. `known`: its identity, worked out this round. */
+  private push(nodeId: string, known?: ProxyIdentity): boolean {
     const entry = this.nodes.get(nodeId);
     if (!entry) return false;
     let identity: ProxyIdentity;
     try {
-      identity = this.identityOf(entry.node);
+      identity = known ?? this.identityOf(entry.node);
       const builtFrom = `${this.current.snapshot.version}|${stableJson(identity)}`;
       if (entry.builtFrom === builtFrom && this.opts.cache.getPrepared(nodeId)) return false;
       const nameTable = nameTableGroup(this.current.snapshot, identity.cluster);
