@@ -20,7 +20,7 @@ export interface PushTiming {
 
 export class StaticControlPlane {
   readonly cache = new SnapshotCache();
-  private readonly pusher: ProxyPusher;
+  readonly pusher: ProxyPusher;
   private server: RunningXdsServer | undefined;
   readonly log: string[] = [];
 
