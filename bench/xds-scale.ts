@@ -5,13 +5,17 @@
 // 3 weight changes (VirtualService 80/20 -> 70/30 -> 60/40 -> 50/50: every proxy's RDS changes) and
 // 3 endpoint additions (one pod added to one service), each timed from the start of the push until every
 // stream has ACKed; the xDS types and bytes pushed per stream; this process's CPU seconds and RSS.
-// Prints a table; writes bench/results/xds-scale.json.
+// Prints a table; writes bench/results/xds-scale[-ns<K>][-sidecars][-delta].json.
 // Run: npm run bench:xds
 // Knobs (environment): N_LIST (100,1000,2000), S_LIST (100,1000), E (2), CHANGES (3), CASE_TIMEOUT_S (300),
 // DEADLINE_S (1200): the whole run stops by itself after that (no new case or step starts).
 // CASES (e.g. "100x100,1000x100"): explicit NxS pairs instead of the N_LIST x S_LIST grid.
-// The simulated sidecars live in namespace `sample` of two clusters with the same config: one translation
-// scope, so a push translates and encodes once and then hands every stream what changed for it.
+// By default the simulated sidecars live in namespace `sample` of two clusters with the same config: one
+// translation scope, so a push translates and encodes once and then hands every stream what changed for it.
+// NAMESPACES=K spreads services and sidecars over K namespaces; SIDECARS=1 gives every namespace a Sidecar
+// (egress ./*, istio-system/* and the first service of the next three namespaces: bench/lib/xds-mesh.ts),
+// so a change to one service reaches only the proxies whose Sidecar imports it. DELTA=1: the simulated
+// sidecars use incremental xDS (DeltaAggregatedResources) instead of SotW.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -36,6 +40,10 @@ const CASES: Array<[number, number]> = process.env.CASES
     })
   : S_LIST.flatMap((s) => N_LIST.map((n): [number, number] => [n, s]));
 const E = Number(process.env.E ?? 2);
+const NAMESPACES = Number(process.env.NAMESPACES ?? 0);
+const SIDECARS = process.env.SIDECARS === '1';
+const DELTA = process.env.DELTA === '1';
+if (SIDECARS && !(NAMESPACES > 0)) throw new Error('SIDECARS=1 needs NAMESPACES=K (K > 0): a Sidecar per namespace');
 const CHANGES = Number(process.env.CHANGES ?? 3);
 const CASE_TIMEOUT_MS = Number(process.env.CASE_TIMEOUT_S ?? 300) * 1000;
 const DEADLINE_MS = Number(process.env.DEADLINE_S ?? 1200) * 1000;
@@ -57,6 +65,10 @@ interface StepResult {
   resources: number;
   responses: number;
   streamsDone: number;
+  /** Streams whose config changed (what must reach them). */
+  affected: number;
+  /** Streams that received anything during the step. */
+  received: number;
   timedOut: boolean;
 }
 
@@ -153,7 +165,7 @@ async function runStep(kind: StepResult['kind'], cp: StaticControlPlane, lg: Loa
   const pushLoopMs = nowMs() - t0;
   const deadline = stepTimeout();
   // Per stream: the types whose content changed for its node must each arrive (and be ACKed).
-  const expected = Array.from({ length: n }, (_, i) => push.changedTypes.get(sidecarNode(i).id) ?? new Set<string>());
+  const expected = Array.from({ length: n }, (_, i) => push.changedTypes.get(sidecarNode(i, NAMESPACES).id) ?? new Set<string>());
   const received = Array.from({ length: n }, () => new Set<string>());
   const done = new Map<number, number>();
   let scanned = from;
@@ -192,12 +204,14 @@ async function runStep(kind: StepResult['kind'], cp: StaticControlPlane, lg: Loa
     resources,
     responses: stepEvents.length,
     streamsDone: complete,
+    affected: expected.filter((types) => types.size > 0).length,
+    received: new Set(stepEvents.map((e) => e.stream)).size,
     timedOut: !ok,
   };
 }
 
 async function runCase(n: number, s: number): Promise<CaseResult> {
-  const spec: MeshSpec = { services: s, endpointsPerService: E, weightV1: 80, extraEndpoints: 0 };
+  const spec: MeshSpec = { services: s, endpointsPerService: E, weightV1: 80, extraEndpoints: 0, namespaces: NAMESPACES, sidecars: SIDECARS };
   const cp = new StaticControlPlane(buildMesh(spec));
   const result: CaseResult = {
     proxies: n, services: s, endpointsPerService: E, connectMs: NaN, initialBytesPerStream: NaN, initialResourcesPerStream: NaN,
@@ -217,7 +231,7 @@ async function runCase(n: number, s: number): Promise<CaseResult> {
   try {
     const port = await cp.start(HOST);
     const t0 = nowMs();
-    lg = startLoadgen({ host: HOST, port, proxies: n, openBatch: 50 });
+    lg = startLoadgen({ host: HOST, port, proxies: n, openBatch: 50, namespaces: NAMESPACES, delta: DELTA });
     const loadgen = lg;
     // Connected: every stream has ACKed all four types.
     const seen = new Map<number, Set<string>>();
@@ -249,14 +263,14 @@ async function runCase(n: number, s: number): Promise<CaseResult> {
       spec.weightV1 = 80 - 10 * c;
       const step = await runStep('weight', cp, loadgen, n, spec);
       result.steps.push(step);
-      process.stderr.write(`  weight ${spec.weightV1}/${100 - spec.weightV1}: ${step.streamsDone}/${n} ACKed, max ${Math.max(...step.latenciesMs).toFixed(0)} ms\n`);
+      process.stderr.write(`  weight ${spec.weightV1}/${100 - spec.weightV1}: ${step.streamsDone}/${n} ACKed, ${step.received} received, ${step.affected} affected, max ${Math.max(...step.latenciesMs).toFixed(0)} ms\n`);
       if (step.timedOut) break;
     }
     for (let c = 1; c <= CHANGES && !pastDeadline(); c++) {
       spec.extraEndpoints = c;
       const step = await runStep('endpoint', cp, loadgen, n, spec);
       result.steps.push(step);
-      process.stderr.write(`  endpoint +${c}: ${step.streamsDone}/${n} ACKed, max ${Math.max(...step.latenciesMs).toFixed(0)} ms\n`);
+      process.stderr.write(`  endpoint +${c}: ${step.streamsDone}/${n} ACKed, ${step.received} received, ${step.affected} affected, max ${Math.max(...step.latenciesMs).toFixed(0)} ms\n`);
       if (step.timedOut) break;
     }
   } catch (err) {
@@ -305,6 +319,10 @@ for (const r of results) {
     const types: Record<string, number> = {};
     for (const st of steps) for (const [t, c] of Object.entries(st.types)) types[t] = (types[t] ?? 0) + c;
     const perStreamChange = steps.length * r.proxies;
+    const affected = steps.length ? Math.max(...steps.map((st) => st.affected)) : NaN;
+    const received = steps.length ? Math.max(...steps.map((st) => st.received)) : NaN;
+    // Per stream that received anything: what one affected proxy gets.
+    const receivedStreams = steps.reduce((a, st) => a + st.received, 0);
     const typeText = Object.entries(types).sort().map(([t, c]) => `${t}x${fmt(c / perStreamChange, c % perStreamChange ? 2 : 0)}`).join(' ');
     const bytes = steps.reduce((a, st) => a + st.bytes, 0);
     const resources = steps.reduce((a, st) => a + st.resources, 0);
@@ -320,8 +338,9 @@ for (const r of results) {
       fmt(lat.length ? lat[lat.length - 1] : NaN),
       fmt(loop),
       typeText || '-',
-      fmt(perStreamChange ? resources / perStreamChange : NaN),
-      fmt(perStreamChange ? bytes / perStreamChange / 1024 : NaN, 1),
+      `${fmt(affected)}/${fmt(received)}`,
+      fmt(receivedStreams ? resources / receivedStreams : NaN),
+      fmt(receivedStreams ? bytes / receivedStreams / 1024 : NaN, 1),
       fmt(bytes / 2 ** 20, 1),
       fmt(r.connectMs),
       fmt(r.initialBytesPerStream / 1024, 0),
@@ -332,12 +351,14 @@ for (const r of results) {
 }
 const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`;
 process.stdout.write(
-  `xDS scale: N simulated sidecars (SotW ADS, one connection each, ACK everything) vs the real translate -> cache -> ADS server; ` +
-    `S services x ${E} endpoints over 2 clusters; latency = push start -> last stream's ACK, over ${CHANGES} changes (${machine})\n\n`,
+  `xDS scale: N simulated sidecars (one ADS connection each, ACK everything) vs the real translate -> cache -> ADS server; ` +
+    `S services x ${E} endpoints over 2 clusters; latency = push start -> last stream's ACK, over ${CHANGES} changes (${machine}); ` +
+    `${DELTA ? 'delta' : 'SotW'} ADS; ${NAMESPACES > 0 ? `${NAMESPACES} namespaces` : 'one namespace'}${SIDECARS ? ', a Sidecar in each' : ', no Sidecars'}\n` +
+    `AFFECTED/RECEIVED: streams whose config changed / streams that received anything; RES and KIB per receiving stream\n\n`,
 );
 process.stdout.write(
   formatTable(
-    ['N', 'S', 'CHANGE', 'RUNS', 'P50 MS', 'P99 MS', 'MAX MS', 'PUSH LOOP MS', 'TYPES/STREAM', 'RES/STREAM', 'KIB/STREAM', 'MIB TOTAL', 'CONNECT MS', 'INIT KIB/STREAM', 'CP CPU S', 'CP RSS MIB'],
+    ['N', 'S', 'CHANGE', 'RUNS', 'P50 MS', 'P99 MS', 'MAX MS', 'PUSH LOOP MS', 'TYPES/STREAM', 'AFFECTED/RECEIVED', 'RES/STREAM', 'KIB/STREAM', 'MIB TOTAL', 'CONNECT MS', 'INIT KIB/STREAM', 'CP CPU S', 'CP RSS MIB'],
     rows,
   ) + '\n',
 );
@@ -356,7 +377,7 @@ const summary = results.map((r) => ({
   }),
 }));
 writeFileSync(
-  join(REPO_ROOT, 'bench', 'results', 'xds-scale.json'),
-  JSON.stringify({ machine, at: new Date().toISOString(), endpointsPerService: E, changes: CHANGES, quietMs: QUIET_MS, cases: summary }, null, 2) + '\n',
+  join(REPO_ROOT, 'bench', 'results', `xds-scale${NAMESPACES > 0 ? `-ns${NAMESPACES}` : ''}${SIDECARS ? '-sidecars' : ''}${DELTA ? '-delta' : ''}.json`),
+  JSON.stringify({ machine, at: new Date().toISOString(), endpointsPerService: E, changes: CHANGES, quietMs: QUIET_MS, namespaces: NAMESPACES, sidecars: SIDECARS, delta: DELTA, cases: summary }, null, 2) + '\n',
 );
 if (results.some((r) => r.error || r.steps.some((st) => st.timedOut))) process.exitCode = 1;

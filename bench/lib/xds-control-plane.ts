@@ -4,7 +4,9 @@
 import { ProxyPusher } from '../../src/controlplane/pusher.js';
 import type { MeshSnapshot } from '../../src/registry/model.js';
 import { SnapshotCache } from '../../src/xds/cache.js';
-import { SHORT_TYPE_NAMES } from '../../src/xds/protos.js';
+import { SHORT_TYPE_NAMES, TYPE_URLS } from '../../src/xds/protos.js';
+
+const ENVOY_TYPES = new Set<string>([TYPE_URLS.listener, TYPE_URLS.route, TYPE_URLS.cluster, TYPE_URLS.endpoint]);
 import { startXdsServer, type RunningXdsServer } from '../../src/xds/server.js';
 
 export interface PushTiming {
@@ -12,13 +14,13 @@ export interface PushTiming {
   nodes: number;
   /** Start of the push until every node's snapshot was set and handed to its streams. */
   pushMs: number;
-  /** Per node id: the xDS types (LDS, RDS, CDS, EDS) whose content changed, i.e. what a wildcard subscriber must receive. */
+  /** Per node id: the xDS types (LDS, RDS, CDS, EDS) whose content changed, i.e. what a wildcard subscriber must receive (NDS, which the simulated sidecars do not subscribe to, left out). */
   changedTypes: Map<string, Set<string>>;
 }
 
 export class StaticControlPlane {
   readonly cache = new SnapshotCache();
-  private readonly pusher: ProxyPusher;
+  readonly pusher: ProxyPusher;
   private server: RunningXdsServer | undefined;
   readonly log: string[] = [];
 
@@ -67,7 +69,9 @@ export class StaticControlPlane {
     const changedTypes = new Map<string, Set<string>>();
     for (const id of ids) {
       const changed = new Set<string>();
-      for (const [typeUrl, type] of this.cache.getPrepared(id)?.types ?? []) if (before.get(id)?.get(typeUrl)?.version !== type.version) changed.add(SHORT_TYPE_NAMES[typeUrl]);
+      for (const [typeUrl, type] of this.cache.getPrepared(id)?.types ?? []) {
+        if (ENVOY_TYPES.has(typeUrl) && before.get(id)?.get(typeUrl)?.version !== type.version) changed.add(SHORT_TYPE_NAMES[typeUrl]);
+      }
       changedTypes.set(id, changed);
     }
     return { nodes: pushed.nodes, pushMs: rebuilt.buildMs + pushed.pushMs, changedTypes };

@@ -382,3 +382,41 @@ export function parseDuration(text: string): DurationParse {
     millis: Number(totalNanos / 1_000_000n),
   };
 }
+
+/** networking.istio.io Sidecar: what a workload's proxy sees (egress), serves (ingress) and does with unknown hosts. */
+export interface Sidecar {
+  workloadSelector?: { labels?: Record<string, string> };
+  ingress?: SidecarIngressListener[];
+  egress?: SidecarEgressListener[];
+  outboundTrafficPolicy?: OutboundTrafficPolicy;
+  inboundConnectionPool?: unknown;
+}
+
+export interface SidecarPort {
+  number?: number;
+  protocol?: string;
+  name?: string;
+  targetPort?: number;
+}
+
+export interface SidecarIngressListener {
+  port?: SidecarPort;
+  bind?: string;
+  captureMode?: string;
+  defaultEndpoint?: string;
+  tls?: unknown;
+  connectionPool?: unknown;
+}
+
+export interface SidecarEgressListener {
+  port?: SidecarPort;
+  bind?: string;
+  captureMode?: string;
+  /** `namespace/dnsName`: `*` or `.` or `~` or a namespace, then `*`, `*.suffix` or a host. */
+  hosts?: string[];
+}
+
+export interface OutboundTrafficPolicy {
+  mode?: 'REGISTRY_ONLY' | 'ALLOW_ANY';
+  egressProxy?: unknown;
+}

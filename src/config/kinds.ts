@@ -90,6 +90,7 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   type('networking.istio.io', ISTIO_NETWORKING, 'DestinationRule', 'destinationrules', { shortNames: ['dr'], categories: ['istio-io', 'networking-istio-io'], subresources: ['status'] }),
   type('networking.istio.io', ISTIO_NETWORKING, 'Gateway', 'gateways', { shortNames: ['gw'], categories: ['istio-io', 'networking-istio-io'], subresources: ['status'] }),
   type('networking.istio.io', ISTIO_NETWORKING, 'ServiceEntry', 'serviceentries', { shortNames: ['se'], categories: ['istio-io', 'networking-istio-io'], subresources: ['status'] }),
+  type('networking.istio.io', ISTIO_NETWORKING, 'Sidecar', 'sidecars', { categories: ['istio-io', 'networking-istio-io'], subresources: ['status'] }),
   type('security.istio.io', ISTIO_SECURITY, 'PeerAuthentication', 'peerauthentications', { shortNames: ['pa'], categories: ['istio-io', 'security-istio-io'], subresources: ['status'] }),
   type('security.istio.io', ISTIO_SECURITY, 'AuthorizationPolicy', 'authorizationpolicies', { shortNames: ['ap'], categories: ['istio-io', 'security-istio-io'], subresources: ['status'] }),
   type('networking.gke.io', ['v1'], 'MultiClusterService', 'multiclusterservices', { shortNames: ['mcs'], subresources: ['status'] }),

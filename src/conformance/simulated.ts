@@ -36,6 +36,8 @@ export function disagreement(predicted: { kind: string; upstreams?: string[]; st
           ? envoy.status >= 300 && envoy.status < 400
           : predicted.kind === 'missing-cluster' || predicted.kind === 'no-healthy-upstream'
             ? envoy.status === 503 && envoy.upstream === undefined
-            : false;
+            : predicted.kind === 'direct-response'
+              ? envoy.status === predicted.status && envoy.upstream === undefined
+              : false;
   return fits ? undefined : `simulate() predicts ${JSON.stringify(predicted)}, Envoy answered ${envoy.status} from ${envoy.upstream ?? 'no upstream'}`;
 }

@@ -42,6 +42,8 @@ const TYPES: Record<ProblemCode, MessageType> = {
   'locality-lb-no-effect': { code: 'MW0006', name: 'LocalityLbSettingHasNoEffect' },
   'invalid-delegate': { code: 'MW0013', name: 'InvalidDelegate' },
   'server-without-route': { code: 'MW0010', name: 'GatewayServerWithoutRoute' },
+  'conflicting-sidecar-selectors': { code: 'IST0110', name: 'ConflictingSidecarWorkloadSelectors' },
+  'multiple-sidecars-without-selector': { code: 'IST0111', name: 'MultipleSidecarsWithoutWorkloadSelectors' },
 };
 
 /** A code a newer control plane reports and this build does not know yet. */

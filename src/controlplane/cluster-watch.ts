@@ -81,7 +81,7 @@ export const ISTIO_GROUP = 'networking.istio.io';
 /** The version the config is watched in (and its status written in). */
 export const ISTIO_VERSION = 'v1';
 
-/** VirtualServices, DestinationRules, Gateways and ServiceEntries of every namespace (networking.istio.io/v1). */
+/** VirtualServices, DestinationRules, Gateways, ServiceEntries and Sidecars of every namespace (networking.istio.io/v1). */
 export function watchIstioConfig(clusterId: string, kubeConfig: KubeConfig, common: WatchCommon): ConfigWatch {
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);
   const base = { kubeConfig, log: common.log, onChange: common.onChange, ...(common.clock ? { clock: common.clock } : {}) };
@@ -97,7 +97,8 @@ export function watchIstioConfig(clusterId: string, kubeConfig: KubeConfig, comm
   const destinationRules = watch('destinationrules');
   const gateways = watch('gateways');
   const serviceEntries = watch('serviceentries');
-  const all = [virtualServices, destinationRules, gateways, serviceEntries];
+  const sidecars = watch('sidecars');
+  const all = [virtualServices, destinationRules, gateways, serviceEntries, sidecars];
   return {
     objects: () => ({
       cluster: clusterId,
@@ -105,6 +106,7 @@ export function watchIstioConfig(clusterId: string, kubeConfig: KubeConfig, comm
       destinationRules: destinationRules.list(),
       gateways: gateways.list(),
       serviceEntries: serviceEntries.list(),
+      sidecars: sidecars.list(),
     }),
     synced: () => all.every((w) => w.synced()),
     health: () => all.map(healthOf),

@@ -179,3 +179,24 @@ test('cross-cluster discovery, remote secret removal, and an 80/20 canary pushed
   ]);
   assert.ok(!logs.some((l) => l.includes('NACK')), 'no NACKs');
 });
+
+test('a Sidecar applied with kubectl narrows the sidecar\'s config to its egress hosts (here: REGISTRY_ONLY\'s block_all alone)', { timeout: 30_000 }, async () => {
+  assert.ok(watcher, 'runs after the first test opened the ADS stream');
+  const vhosts = (): string[] => {
+    const route = watcher?.resources(TYPE_URLS.route).get('http_proxy') as { virtual_hosts?: Array<{ name: string }> } | undefined;
+    return (route?.virtual_hosts ?? []).map((v) => v.name).sort();
+  };
+  await eventually('helloworld routed before the Sidecar', () => vhosts().includes('helloworld.sample.svc.cluster.local:5000'), 5_000, vhosts);
+  const sidecar = `apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: default, namespace: sample}
+spec:
+  egress: [{hosts: [istio-system/*]}]
+  outboundTrafficPolicy: {mode: REGISTRY_ONLY}
+`;
+  await applyObjects(kc1, parseManifests(sidecar, 'sidecar.yaml'), { namespace: 'sample' });
+  // Only istio-system is imported (no Service there): what is left is Istio's block_all.
+  await eventually('only block_all under the Sidecar', () => vhosts().join(',') === 'block_all', 5_000, vhosts);
+  assert.equal(watcher?.resources(TYPE_URLS.cluster).has(HELLO), false, 'the helloworld cluster is gone from CDS');
+  assert.ok(!logs.some((l) => l.includes('NACK')), 'no NACKs');
+});

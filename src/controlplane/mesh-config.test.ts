@@ -23,3 +23,15 @@ test('the mesh config\'s Kubernetes Ingress settings, over Istio\'s defaults', (
   assert.deepEqual(parseMeshConfig('ingressControllerMode: SOMETIMES\n'), { ok: false, error: 'ingressControllerMode: expected one of OFF, STRICT, DEFAULT, got "SOMETIMES"' });
   assert.deepEqual(parseMeshConfig('ingressClass: 7\n'), { ok: false, error: 'ingressClass: expected a string, got 7' });
 });
+
+test('the mesh config\'s outboundTrafficPolicy: REGISTRY_ONLY, ALLOW_ANY, an unset mode is REGISTRY_ONLY (the proto\'s zero value)', () => {
+  const mode = (text: string) => {
+    const parsed = parseMeshConfig(text);
+    return parsed.ok ? parsed.outboundTrafficMode : parsed.error;
+  };
+  assert.equal(mode(''), undefined);
+  assert.equal(mode('outboundTrafficPolicy: {mode: REGISTRY_ONLY}\n'), 'REGISTRY_ONLY');
+  assert.equal(mode('outboundTrafficPolicy: {mode: ALLOW_ANY}\n'), 'ALLOW_ANY');
+  assert.equal(mode('outboundTrafficPolicy: {}\n'), 'REGISTRY_ONLY');
+  assert.equal(mode('outboundTrafficPolicy: {mode: DENY}\n'), 'outboundTrafficPolicy.mode: expected REGISTRY_ONLY or ALLOW_ANY, got "DENY"');
+});

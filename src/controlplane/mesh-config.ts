@@ -20,6 +20,20 @@ export function meshConfigMapName(revision: string): string {
 export interface MeshConfig {
   defaultConfig: ProxyConfig;
   ingress: IngressMeshSettings;
+  /** meshConfig.outboundTrafficPolicy.mode; absent: Istio's default, ALLOW_ANY. A Sidecar's own policy wins. */
+  outboundTrafficMode?: OutboundTrafficMode;
+}
+
+export type OutboundTrafficMode = 'REGISTRY_ONLY' | 'ALLOW_ANY';
+
+function outboundTrafficMode(mesh: Record<string, unknown>): { ok: true; mode?: OutboundTrafficMode } | { ok: false; error: string } {
+  const policy = mesh.outboundTrafficPolicy;
+  if (policy === undefined || policy === null) return { ok: true };
+  if (typeof policy !== 'object' || Array.isArray(policy)) return { ok: false, error: `outboundTrafficPolicy: expected a mapping, got ${JSON.stringify(policy)}` };
+  const mode = (policy as Record<string, unknown>).mode;
+  if (mode === undefined || mode === null) return { ok: true, mode: 'REGISTRY_ONLY' };
+  if (mode !== 'REGISTRY_ONLY' && mode !== 'ALLOW_ANY') return { ok: false, error: `outboundTrafficPolicy.mode: expected REGISTRY_ONLY or ALLOW_ANY, got ${JSON.stringify(mode)}` };
+  return { ok: true, mode };
 }
 
 const CONTROLLER_MODES: readonly IngressControllerMode[] = ['OFF', 'STRICT', 'DEFAULT'];
@@ -55,10 +69,13 @@ export function parseMeshConfig(text: string): ({ ok: true } & MeshConfig) | { o
   const fields = mesh as Record<string, unknown>;
   const ingress = ingressSettings(fields);
   if (!ingress.ok) return ingress;
+  const outbound = outboundTrafficMode(fields);
+  if (!outbound.ok) return outbound;
+  const rest = { ingress: ingress.ingress, ...(outbound.mode ? { outboundTrafficMode: outbound.mode } : {}) };
   const value = fields.defaultConfig;
-  if (value === undefined || value === null) return { ok: true, defaultConfig: {}, ingress: ingress.ingress };
+  if (value === undefined || value === null) return { ok: true, defaultConfig: {}, ...rest };
   const checked = checkProxyConfig(value);
-  return checked.ok ? { ok: true, defaultConfig: checked.config, ingress: ingress.ingress } : { ok: false, error: `defaultConfig.${checked.error}` };
+  return checked.ok ? { ok: true, defaultConfig: checked.config, ...rest } : { ok: false, error: `defaultConfig.${checked.error}` };
 }
 
 export interface MeshConfigWatch {
@@ -66,6 +83,8 @@ export interface MeshConfigWatch {
   defaultConfig(): ProxyConfig;
   /** meshConfig's Ingress settings now (Istio's defaults without the ConfigMap). */
   ingress(): IngressMeshSettings;
+  /** meshConfig.outboundTrafficPolicy.mode now (undefined: not set, Istio's ALLOW_ANY). */
+  outboundTrafficMode(): OutboundTrafficMode | undefined;
   /** The ConfigMaps were listed once: what the getters say is the cluster's. */
   synced(): boolean;
   readonly watch: ResourceWatch<V1ConfigMap>;
@@ -100,12 +119,19 @@ export function watchMeshConfig(opts: {
         opts.log(`mesh config: ${where} is invalid (${parsed.error}); the previous mesh config stays in use`);
         return;
       }
-      current = { defaultConfig: parsed.defaultConfig, ingress: parsed.ingress };
+      current = { defaultConfig: parsed.defaultConfig, ingress: parsed.ingress, ...(parsed.outboundTrafficMode ? { outboundTrafficMode: parsed.outboundTrafficMode } : {}) };
       opts.log(`mesh config: defaultConfig ${JSON.stringify(current.defaultConfig)}, ingress ${JSON.stringify(current.ingress)} (from ${text === undefined ? 'no ConfigMap: Istio\'s defaults' : where})`);
       opts.onChange?.();
     },
     log: opts.log,
     ...(opts.clock ? { clock: opts.clock } : {}),
   });
-  return { defaultConfig: () => current.defaultConfig, ingress: () => current.ingress, synced: () => watch.synced(), watch, stop: () => watch.stop() };
+  return {
+    defaultConfig: () => current.defaultConfig,
+    ingress: () => current.ingress,
+    outboundTrafficMode: () => current.outboundTrafficMode,
+    synced: () => watch.synced(),
+    watch,
+    stop: () => watch.stop(),
+  };
 }

@@ -95,7 +95,8 @@ export class MeshSources implements MeshView {
     // Each primary serves the config of its own cluster (multi-primary: the same rules are applied to
     // every cluster), its Kubernetes Ingresses too, as istiod reads those of its config cluster.
     const ingress = { ingresses: this.ingressWatch.ingresses(), ingressClasses: this.ingressWatch.ingressClasses(), mesh: this.meshConfig.ingress(), ingressNamespace: this.opts.ingressNamespace };
-    return [{ ...this.configWatch.objects(), ingress }];
+    const outboundTrafficMode = this.meshConfig.outboundTrafficMode();
+    return [{ ...this.configWatch.objects(), ingress, ...(outboundTrafficMode ? { outboundTrafficMode } : {}) }];
   }
 
   /** What the status of the own cluster's Ingresses is made of. */

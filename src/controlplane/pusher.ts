@@ -77,8 +77,24 @@ export class ProxyPusher {
   private readonly counters: PushCounters = { rebuilds: 0, pushes: 0, rejectedSnapshots: 0 };
   /** Per node: the last reason its snapshot was refused (cleared by a good one). */
   private readonly rejected = new Map<string, string>();
-  /** A round of pushes in progress: the nodes still to push, and who waits for the end of it. */
-  private drain: { queue: string[]; started: number; pushed: number; waiters: Array<(t: PushTiming) => void>; timer?: NodeJS.Immediate } | undefined;
+  /**
+   * A round of pushes in progress: the nodes still to push, and who waits for the end of it. The first
+   * pass pushes the nodes whose scope's shared translation changed and defers the others (their own
+   * listeners may still have changed) to a second pass, so that with Sidecars the proxies a change
+   * concerns are not queued behind those it does not.
+   */
+  private drain: {
+    queue: string[];
+    next: number;
+    deferred: string[];
+    firstPass: boolean;
+    /** Identities worked out in the first pass, used again by the node's push in the same round. */
+    identities: Map<string, ProxyIdentity>;
+    started: number;
+    pushed: number;
+    waiters: Array<(t: PushTiming) => void>;
+    timer?: NodeJS.Immediate;
+  } | undefined;
 
   constructor(private readonly opts: PusherOptions) {
     this.current = buildMeshSnapshot({ clusters: [], config: [] });
@@ -100,8 +116,9 @@ export class ProxyPusher {
   }
 
   /**
-   * Rebuilds now and pushes to every connected node whose inputs changed: the first PUSH_BATCH nodes
-   * before returning, the rest in later turns of the event loop (a rebuild meanwhile restarts the round).
+   * Rebuilds now and pushes to every connected node whose inputs changed, those whose scope changed
+   * first: the first batch before returning, the rest in later turns of the event loop (a rebuild
+   * meanwhile restarts the round).
    */
   rebuild(): RebuildTiming {
     const started = performance.now();
@@ -117,8 +134,8 @@ export class ProxyPusher {
     }
     // Also on an unchanged snapshot: a node's identity may have changed (its pod reached the cache).
     const queue = [...this.nodes.keys()].sort();
-    const drain = (this.drain ??= { queue, started: built, pushed: 0, waiters: [] });
-    drain.queue = queue;
+    const drain = (this.drain ??= { queue, next: 0, deferred: [], firstPass: true, identities: new Map<string, ProxyIdentity>(), started: built, pushed: 0, waiters: [] });
+    Object.assign(drain, { queue, next: 0, deferred: [], firstPass: true, identities: new Map<string, ProxyIdentity>() });
     const pushed = new Promise<PushTiming>((resolve) => drain.waiters.push(resolve));
     if (!drain.timer) this.pushBatch();
     this.opts.onRebuilt?.();
@@ -129,8 +146,19 @@ export class ProxyPusher {
     const drain = this.drain;
     if (!drain) return;
     drain.timer = undefined;
-    for (const nodeId of drain.queue.splice(0, PUSH_BATCH)) if (this.push(nodeId)) drain.pushed++;
-    if (drain.queue.length > 0) {
+    // Telling a changed scope from an unchanged one is cheap (one translation per scope, memoised).
+    let checks = PUSH_BATCH * 8;
+    for (let pushes = 0; pushes < PUSH_BATCH && checks > 0 && drain.next < drain.queue.length; checks--) {
+      const nodeId = drain.queue[drain.next++];
+      if (drain.firstPass && !this.scopeChanged(nodeId, drain.identities)) {
+        drain.deferred.push(nodeId);
+        continue;
+      }
+      if (this.push(nodeId, drain.identities.get(nodeId))) drain.pushed++;
+      pushes++;
+    }
+    if (drain.next >= drain.queue.length && drain.firstPass) Object.assign(drain, { queue: drain.deferred, next: 0, deferred: [], firstPass: false });
+    if (drain.next < drain.queue.length) {
       drain.timer = setImmediate(() => this.pushBatch());
       return;
     }
@@ -212,13 +240,26 @@ export class ProxyPusher {
     this.drain = undefined;
   }
 
-  /** Translates and sets the node's snapshot unless its inputs are unchanged; true when set. */
-  private push(nodeId: string): boolean {
+  /** Whether the node's shared translation changed with the last snapshot (true when that cannot be told). */
+  private scopeChanged(nodeId: string, identities: Map<string, ProxyIdentity>): boolean {
+    const entry = this.nodes.get(nodeId);
+    if (!entry) return false;
+    try {
+      const identity = this.identityOf(entry.node);
+      identities.set(nodeId, identity);
+      return this.translator.sharedChanged(identity);
+    } catch {
+      return true;
+    }
+  }
+
+  /** Translates and sets the node's snapshot unless its inputs are unchanged; true when set. `known`: its identity, worked out this round. */
+  private push(nodeId: string, known?: ProxyIdentity): boolean {
     const entry = this.nodes.get(nodeId);
     if (!entry) return false;
     let identity: ProxyIdentity;
     try {
-      identity = this.identityOf(entry.node);
+      identity = known ?? this.identityOf(entry.node);
       const builtFrom = `${this.current.snapshot.version}|${stableJson(identity)}`;
       if (entry.builtFrom === builtFrom && this.opts.cache.getPrepared(nodeId)) return false;
       const nameTable = nameTableGroup(this.current.snapshot, identity.cluster);

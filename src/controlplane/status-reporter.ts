@@ -53,6 +53,7 @@ const KINDS: ReadonlyArray<[ConfigKind, keyof Omit<IstioConfigObjects, 'cluster'
   ['DestinationRule', 'destinationRules'],
   ['Gateway', 'gateways'],
   ['ServiceEntry', 'serviceEntries'],
+  ['Sidecar', 'sidecars'],
 ];
 
 const objectKey = (kind: string, namespace: string, name: string): string => `${kind}|${namespace}|${name}`;
@@ -103,7 +104,7 @@ export class ConfigStatusReporter {
     const config = this.opts.config();
     let failed = false;
     for (const [kind, field] of KINDS) {
-      for (const object of config[field] as ReadonlyArray<KubeIstioObject & WatchedObject>) {
+      for (const object of (config[field] ?? []) as ReadonlyArray<KubeIstioObject & WatchedObject>) {
         if (this.loop.stopped) return undefined;
         const ok = await this.reconcileObject(kind, object, findings.get(objectKey(kind, object.metadata?.namespace ?? '', object.metadata?.name ?? '')) ?? []);
         failed ||= !ok;

@@ -35,6 +35,14 @@ export function isIpv4(text: string): boolean {
  */
 export function buildNameTable(snapshot: MeshSnapshot, cluster: string): NameTable {
   const table: Record<string, NameInfo> = {};
+  // The ready addresses of headless Services in this cluster, by hostname (one pass over the endpoints).
+  const readyHere = new Map<string, string[]>();
+  for (const e of snapshot.endpoints) {
+    if (e.cluster !== cluster || !e.ready) continue;
+    const list = readyHere.get(e.hostname);
+    if (list) list.push(e.address);
+    else readyHere.set(e.hostname, [e.address]);
+  }
   for (const svc of snapshot.services) {
     const vips = svc.clusterIPs ?? {};
     const own = vips[cluster];
@@ -43,8 +51,7 @@ export function buildNameTable(snapshot: MeshSnapshot, cluster: string): NameTab
     if (own !== undefined) ips = [own];
     else if (remote !== undefined) ips = [vips[remote]];
     else {
-      const addresses = snapshot.endpoints.filter((e) => e.hostname === svc.hostname && e.cluster === cluster && e.ready).map((e) => e.address);
-      ips = [...new Set(addresses)].sort();
+      ips = [...new Set(readyHere.get(svc.hostname) ?? [])].sort();
     }
     ips = ips.filter(isIpv4);
     if (ips.length === 0) continue;

@@ -15,7 +15,7 @@ import { stableJson, type MeshSnapshot } from '../registry/model.js';
 export const OFFLINE_CLUSTER = 'files';
 
 const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job']);
-const ISTIO_KINDS = ['VirtualService', 'DestinationRule', 'Gateway', 'ServiceEntry'] as const;
+const ISTIO_KINDS = ['VirtualService', 'DestinationRule', 'Gateway', 'ServiceEntry', 'Sidecar'] as const;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const stringMap = (v: unknown): Record<string, string> =>
@@ -145,6 +145,7 @@ export function offlineSnapshot(manifests: readonly Manifest[], defaultNamespace
       destinationRules: istio('DestinationRule'),
       gateways: istio('Gateway'),
       serviceEntries: istio('ServiceEntry'),
+      sidecars: istio('Sidecar'),
       ingress: { ingresses, ingressClasses, mesh: DEFAULT_INGRESS_SETTINGS, ingressNamespace: DEFAULT_INGRESS_NAMESPACE },
     }],
   });

@@ -43,7 +43,7 @@ export function parseAnalyzeAnswer(body: unknown): Problem[] {
   return problems.filter(isProblem);
 }
 
-const VALIDATED_KINDS: readonly ConfigKind[] = ['VirtualService', 'DestinationRule', 'Gateway', 'ServiceEntry'];
+const VALIDATED_KINDS: readonly ConfigKind[] = ['VirtualService', 'DestinationRule', 'Gateway', 'ServiceEntry', 'Sidecar'];
 
 /** What istiod's validating webhook would deny in these objects, as findings (IST0106, as istioctl's schema check). */
 export function validationProblems(objects: readonly KubeObject[], defaultNamespace: string): Problem[] {

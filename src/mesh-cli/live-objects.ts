@@ -7,7 +7,7 @@ import type { KubeObject } from '../config/object.js';
 import { apiErrorMessage } from '../kubeapi/client.js';
 import type { Manifest } from '../kubeapi/manifests.js';
 
-const ISTIO_PLURALS = [['VirtualService', 'virtualservices'], ['DestinationRule', 'destinationrules'], ['Gateway', 'gateways'], ['ServiceEntry', 'serviceentries']] as const;
+const ISTIO_PLURALS = [['VirtualService', 'virtualservices'], ['DestinationRule', 'destinationrules'], ['Gateway', 'gateways'], ['ServiceEntry', 'serviceentries'], ['Sidecar', 'sidecars']] as const;
 
 function itemsOf(body: unknown, what: string): Array<Record<string, unknown>> {
   const items = (body as { items?: unknown } | null)?.items;

@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import type { V1EndpointSlice, V1Ingress, V1IngressClass, V1Namespace, V1Pod, V1Service } from '@kubernetes/client-node';
-import type { DestinationRule, Gateway, ServiceEntry, VirtualService } from '../config/istio-types.js';
+import type { DestinationRule, Gateway, ServiceEntry, Sidecar, VirtualService } from '../config/istio-types.js';
 import { PROXY_CONFIG_ANNOTATION } from '../config/proxy-config.js';
 import type { IngressMeshSettings } from '../ingress/class.js';
 import { convertIngresses } from '../ingress/convert.js';
@@ -36,6 +36,10 @@ export interface IstioConfigObjects {
   destinationRules: readonly KubeIstioObject[];
   gateways: readonly KubeIstioObject[];
   serviceEntries: readonly KubeIstioObject[];
+  /** Sidecar resources (absent: not watched). */
+  sidecars?: readonly KubeIstioObject[];
+  /** The mesh config's outboundTrafficPolicy.mode (absent: not set, Istio's ALLOW_ANY). */
+  outboundTrafficMode?: 'REGISTRY_ONLY' | 'ALLOW_ANY';
   /** The cluster's Kubernetes Ingresses, served as Istio serves them (absent: Ingress is not watched). */
   ingress?: IngressConfigObjects;
 }
@@ -110,6 +114,7 @@ export function buildMeshSnapshot(input: BuildInput): BuildResult {
   const destinationRules = config.flatMap((c) => istioObjects<DestinationRule>(c.destinationRules, c.cluster, 'DestinationRule', notes));
   const gateways = config.flatMap((c) => istioObjects<Gateway>(c.gateways, c.cluster, 'Gateway', notes));
   const serviceEntries = config.flatMap((c) => istioObjects<ServiceEntry>(c.serviceEntries, c.cluster, 'ServiceEntry', notes));
+  const sidecars = config.flatMap((c) => istioObjects<Sidecar>(c.sidecars ?? [], c.cluster, 'Sidecar', notes));
   // Ingresses become Gateways and VirtualServices like any other (a named backend port resolves
   // against the Services of the Ingress's own cluster, as istiod reads its config cluster's).
   const ingressProblems: Problem[] = [];
@@ -126,6 +131,8 @@ export function buildMeshSnapshot(input: BuildInput): BuildResult {
     ingressProblems.push(...converted.problems);
   }
 
+  // The mesh config comes with the control plane's own cluster's config (the only entry that has one).
+  const outboundTrafficMode = config.find((c) => c.outboundTrafficMode !== undefined)?.outboundTrafficMode;
   const content = {
     services: [...services.values()].sort((a, b) => a.hostname.localeCompare(b.hostname)),
     endpoints: endpoints.sort(compareEndpoints),
@@ -133,6 +140,9 @@ export function buildMeshSnapshot(input: BuildInput): BuildResult {
     destinationRules: sortConfig(destinationRules),
     gateways: sortConfig(gateways),
     serviceEntries: sortConfig(serviceEntries),
+    // Only when there is one, so that snapshots (and their versions) without any stay as they were.
+    ...(sidecars.length > 0 ? { sidecars: sortConfig(sidecars) } : {}),
+    ...(outboundTrafficMode ? { outboundTrafficMode } : {}),
     domainSuffix,
     ...(ingressProblems.length > 0 ? { ingressProblems } : {}),
     // Only when there is one, so that snapshots (and their versions) without any stay as they were.

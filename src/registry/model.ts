@@ -3,7 +3,7 @@
 // reads it and nothing else. All types are plain data so a snapshot can be logged, diffed and
 // written to golden files.
 
-import type { DestinationRule, Gateway, ServiceEntry, VirtualService } from '../config/istio-types.js';
+import type { DestinationRule, Gateway, ServiceEntry, Sidecar, VirtualService } from '../config/istio-types.js';
 import type { GatewayTopology } from '../config/proxy-config.js';
 import type { Problem } from '../translate/problems.js';
 
@@ -105,6 +105,10 @@ export interface MeshSnapshot {
   destinationRules: IstioObject<DestinationRule>[];
   gateways: IstioObject<Gateway>[];
   serviceEntries: IstioObject<ServiceEntry>[];
+  /** Sidecar resources (absent: none), which narrow what each sidecar is given (translate/sidecar-scope.ts). */
+  sidecars?: IstioObject<Sidecar>[];
+  /** meshConfig.outboundTrafficPolicy.mode (absent: not set, Istio's ALLOW_ANY); a Sidecar's own policy wins. */
+  outboundTrafficMode?: 'REGISTRY_ONLY' | 'ALLOW_ANY';
   /** Usually `cluster.local`. */
   domainSuffix: string;
   /** What of the Kubernetes Ingresses of Istio's class is not served, and why (absent: nothing). */

@@ -6,7 +6,7 @@ import type { ProxyTopology } from './locality-lb.js';
 import type { DestinationRule, Gateway, ServiceEntry, VirtualService } from '../config/istio-types.js';
 import { compareByCreation, mergeConfig, type IstioObject, type MeshEndpoint, type MeshService, type MeshSnapshot, type ProxyIdentity } from '../registry/model.js';
 import { hostMatches, resolveHost, visibleTo } from './names.js';
-import { ProblemLog, problemAt, type ConfigRef } from './problems.js';
+import { ProblemLog, problemAt, type ConfigRef, type Problem } from './problems.js';
 import { serviceEntryServices } from './service-entries.js';
 
 /** A service as the translator sees it: a Kubernetes mesh service or one host of a ServiceEntry. */
@@ -50,9 +50,24 @@ export const ROOT_NAMESPACE = 'istio-system';
  */
 export type MergedDestinationRule = IstioObject<DestinationRule> & { sources?: readonly IstioObject<DestinationRule>[] };
 
+/** What buildContext derives from the snapshot alone (per local cluster): made once, shared read-only by every context. */
+type SnapshotIndex = Omit<TranslationContext, 'proxy' | 'mergedRules' | 'problems'> & { problems: readonly Problem[] };
+const snapshotIndexes = new WeakMap<MeshSnapshot, Map<string, SnapshotIndex>>();
+
 export function buildContext(snapshot: MeshSnapshot, proxy: ProxyIdentity | undefined): TranslationContext {
+  // Scopes (a Sidecar per namespace makes many) share the snapshot's indexes instead of rebuilding them.
+  let byCluster = snapshotIndexes.get(snapshot);
+  if (!byCluster) snapshotIndexes.set(snapshot, (byCluster = new Map()));
+  const key = proxy?.cluster ?? '';
+  let index = byCluster.get(key);
+  if (!index) byCluster.set(key, (index = indexSnapshot(snapshot, proxy?.cluster)));
   const problems = new ProblemLog();
-  const local = proxy?.cluster;
+  for (const problem of index.problems) problems.add(problem);
+  return { ...index, proxy, mergedRules: new Map(), problems };
+}
+
+function indexSnapshot(snapshot: MeshSnapshot, local: string | undefined): SnapshotIndex {
+  const problems = new ProblemLog();
   const vs = mergeConfig(snapshot.virtualServices, local);
   const dr = mergeConfig(snapshot.destinationRules, local);
   const gw = mergeConfig(snapshot.gateways, local);
@@ -112,7 +127,6 @@ export function buildContext(snapshot: MeshSnapshot, proxy: ProxyIdentity | unde
   return {
     snapshot,
     domainSuffix: snapshot.domainSuffix,
-    proxy,
     services,
     serviceList,
     endpointsByHost,
@@ -121,8 +135,7 @@ export function buildContext(snapshot: MeshSnapshot, proxy: ProxyIdentity | unde
     gateways: gw.objects,
     serviceEntries: se.objects,
     rootNamespace: ROOT_NAMESPACE,
-    mergedRules: new Map(),
-    problems,
+    problems: problems.list(),
   };
 }
 

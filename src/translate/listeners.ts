@@ -95,7 +95,7 @@ export function sidecarInbound(
   proxy: ProxyIdentity,
   ownEndpoints: readonly MeshEndpoint[],
 ): { listeners: Listener[]; clusters: Cluster[] } {
-  const ports = new Map<number, PortProtocol>();
+  const ports = new Map<number, InboundPort>();
   for (const endpoint of ownEndpoints) {
     const service = ctx.services.get(endpoint.hostname);
     if (!service) continue;
@@ -103,16 +103,28 @@ export function sidecarInbound(
       const target = endpoint.ports[endpointPortKey(port)];
       // 15001 is the proxy's own outbound listener; an app port there cannot be intercepted.
       if (target === undefined || target === OUTBOUND_PORT) continue;
-      if (!ports.has(target)) ports.set(target, portProtocol(port));
+      if (!ports.has(target)) ports.set(target, { port: target, protocol: portProtocol(port), appPort: target });
     }
   }
+  return inboundListeners(proxy, [...ports.values()]);
+}
+
+/** One inbound port: the listener on the pod IP, its protocol, and the app port it forwards to. */
+export interface InboundPort {
+  port: number;
+  protocol: PortProtocol;
+  appPort: number;
+}
+
+/** Inbound listeners and their clusters: each port's listener on the pod IP forwards to the app (app IP, appPort). */
+export function inboundListeners(proxy: ProxyIdentity, inbound: readonly InboundPort[]): { listeners: Listener[]; clusters: Cluster[] } {
   const appIp = proxy.appIp ?? '127.0.0.1';
   const listeners: Listener[] = [];
   const clusters: Cluster[] = [];
-  for (const port of [...ports.keys()].sort((a, b) => a - b)) {
+  for (const { port, protocol, appPort } of [...inbound].sort((a, b) => a.port - b.port)) {
     const clusterName = inboundClusterName(port);
     const name = `${proxy.ip}_${port}`;
-    if (isHttpProtocol(ports.get(port) ?? 'http')) {
+    if (isHttpProtocol(protocol)) {
       const inline: RouteConfiguration = {
         name: clusterName,
         virtual_hosts: [{
@@ -137,7 +149,7 @@ export function sidecarInbound(
       lb_policy: 'ROUND_ROBIN',
       load_assignment: {
         cluster_name: clusterName,
-        endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: appIp, port_value: port } } } }] }],
+        endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: appIp, port_value: appPort } } } }] }],
       },
     });
   }

@@ -3,7 +3,7 @@
 // so one bad VirtualService cannot take the whole mesh's config down (nor make a client NACK).
 
 /** Pod: a proxy's pod (its proxy.istio.io/config annotation); Ingress: a Kubernetes Ingress of Istio's class. */
-export type ConfigKind = 'VirtualService' | 'DestinationRule' | 'Gateway' | 'ServiceEntry' | 'Pod' | 'Ingress';
+export type ConfigKind = 'VirtualService' | 'DestinationRule' | 'Gateway' | 'ServiceEntry' | 'Sidecar' | 'Pod' | 'Ingress';
 
 export interface Problem {
   /** `info`: not wrong, but worth knowing (what applies where it differs from Istio). */
@@ -40,6 +40,10 @@ export type ProblemCode =
   | 'unsupported-by-proxyless'
   | 'config-diverges-between-clusters'
   | 'subset-selects-nothing'
+  /** Istio's IST0111: a namespace has more than one Sidecar without workloadSelector. */
+  | 'multiple-sidecars-without-selector'
+  /** Istio's IST0110: a workload is selected by more than one Sidecar. */
+  | 'conflicting-sidecar-selectors'
   /** An Istio annotation on a pod that does not parse (Istio's IST0125 InvalidAnnotation). */
   | 'invalid-annotation'
   /** Locality failover acts on readiness without outlierDetection (Istio's would do nothing). */

@@ -1,15 +1,15 @@
 // The translation: (mesh snapshot, proxy) -> Envoy v3 resources. Pure: no I/O, no clock; the
 // same inputs give the same output (everything is sorted), which the golden files rely on.
 
-import type { DestinationRule } from '../config/istio-types.js';
+import type { DestinationRule, Sidecar } from '../config/istio-types.js';
 import { configKey, mergeConfig, type IstioObject, type MeshEndpoint, type MeshSnapshot, type ProxyIdentity } from '../registry/model.js';
 import { buildOutboundClusters, checkSubsetsSelectEndpoints } from './clusters.js';
-import { buildContext, type TranslationContext } from './context.js';
+import { buildContext, ROOT_NAMESPACE, type TranslationContext } from './context.js';
 import type { Cluster, Listener, ProxyResources, RouteConfiguration } from './envoy-types.js';
 import { attributeDerivedProblems } from './derived-config.js';
 import { checkGatewayReferences, checkGatewayServers, gatewayPorts, type GatewayPort } from './gateway.js';
 import { buildVirtualServiceRoutes, virtualServiceGateways } from './http-routes.js';
-import { gatewayListener, HTTP_PROXY_ROUTE, proxylessListener, sidecarInbound, sidecarOutboundListener } from './listeners.js';
+import { gatewayListener, HTTP_PROXY_ROUTE, inboundListeners, proxylessListener, sidecarInbound, sidecarOutboundListener } from './listeners.js';
 import { meshVirtualHosts } from './mesh-routes.js';
 import { proxyConfigProblems } from './pod-annotations.js';
 import { problemAt, type Problem } from './problems.js';
@@ -20,6 +20,7 @@ import { assembleRouteConfig } from './route-config.js';
 import { checkMeshL4Routes, meshConnectVirtualHosts } from './connect-routes.js';
 import { checkGatewayL4Routes, gatewayL4Listener, gatewayL4Ports, type GatewayL4Port } from './tcp-routes.js';
 import { resolveHost, serviceFqdn } from './names.js';
+import { blockAllVirtualHost, checkSidecarConflicts, checkSidecarFields, narrowToSidecar, SidecarIndex, sidecarIngressPorts, sidecarView } from './sidecar-scope.js';
 
 /**
  * What translation reads from a proxy besides its own addresses. Proxies with the same scope get the
@@ -35,6 +36,8 @@ export interface ProxyScope {
   labels: Record<string, string>;
   /** Where the proxy runs: only when some DestinationRule balances by locality. */
   topology?: ProxyTopology;
+  /** The Sidecar resource that applies (`<namespace>/<name>`), '' for none: proxies under one Sidecar share a translation. */
+  sidecar: string;
 }
 
 /** What a proxy has of its own: listeners bind its IP, inbound clusters point at its app. */
@@ -57,6 +60,12 @@ interface ScopeTranslation {
   /** A gateway's TCP and TLS-passthrough ports: listeners with network filters, no route configuration. */
   gatewayL4Ports: GatewayL4Port[];
   problems: Problem[];
+  /** The Sidecar resource of the scope (its ingress makes the proxies' inbound listeners). */
+  sidecar?: IstioObject<Sidecar>;
+  /** The shared output as JSON (made when first compared): equal text, equal translation. */
+  text?: string;
+  /** The shared output differs from the previous snapshot's for the same scope (or there was none). */
+  changed?: boolean;
 }
 
 const byName = (a: { name: string }, b: { name: string }): number => a.name.localeCompare(b.name);
@@ -76,6 +85,9 @@ export class MeshTranslator {
   /** Per proxy id: its own resources and the inputs they were made from (this snapshot's, the previous one's). */
   private readonly own = new Map<string, { inputs: string; resources: OwnResources }>();
   private readonly previousOwn: ReadonlyMap<string, { inputs: string; resources: OwnResources }>;
+  private readonly previousScopes: ReadonlyMap<string, ScopeTranslation>;
+  /** Per scope cluster ('' when the cluster does not matter): which Sidecar each proxy gets. */
+  private readonly sidecarIndexes = new Map<string, SidecarIndex>();
 
   /** `previous`: the translator of the snapshot before, whose per-proxy results may be reused. */
   constructor(
@@ -87,12 +99,15 @@ export class MeshTranslator {
     const rules = snapshot.destinationRules.map((r) => r.spec);
     this.localityLabelKeys = rulesUseLocality(rules) ? failoverPriorityLabels(rules) : undefined;
     this.previousOwn = previous?.own ?? new Map();
+    this.previousScopes = previous?.scopes ?? new Map();
   }
 
   scopeOf(proxy: ProxyIdentity): ProxyScope {
     const labels: Record<string, string> = {};
     for (const key of Object.keys(proxy.labels).sort()) if (this.selectorKeys.has(key)) labels[key] = proxy.labels[key];
-    const scope: ProxyScope = { kind: proxy.kind, namespace: proxy.namespace, cluster: this.clusterMatters ? proxy.cluster : '', labels };
+    const cluster = this.clusterMatters ? proxy.cluster : '';
+    const sidecar = this.sidecarIndex(cluster).sidecarFor(proxy);
+    const scope: ProxyScope = { kind: proxy.kind, namespace: proxy.namespace, cluster, labels, sidecar: sidecar ? `${sidecar.namespace}/${sidecar.name}` : '' };
     if (this.localityLabelKeys) scope.topology = this.topologyOf(proxy, this.localityLabelKeys);
     return scope;
   }
@@ -108,15 +123,45 @@ export class MeshTranslator {
     return { locality, cluster: proxy.cluster, labels };
   }
 
+  private sidecarIndex(cluster: string): SidecarIndex {
+    let index = this.sidecarIndexes.get(cluster);
+    if (!index) this.sidecarIndexes.set(cluster, (index = new SidecarIndex(this.snapshot, ROOT_NAMESPACE, cluster || undefined)));
+    return index;
+  }
+
   translateScoped(proxy: ProxyIdentity): ScopedProxyResources {
+    const shared = this.scopeTranslation(proxy);
+    return { shared: shared.resources, own: this.ownResources(proxy, shared), problems: shared.problems };
+  }
+
+  /**
+   * Whether the shared part of the proxy's translation differs from what the previous snapshot's
+   * translator made for the same scope. Under Sidecars most scopes do not import a changed service:
+   * the pusher serves the proxies of changed scopes first. An unchanged scope keeps the previous
+   * snapshot's objects, so the cache sees the same (already encoded) ones.
+   */
+  sharedChanged(proxy: ProxyIdentity): boolean {
+    const shared = this.scopeTranslation(proxy);
+    if (shared.changed === undefined) {
+      const key = JSON.stringify(this.scopeOf(proxy));
+      const before = this.previousScopes.get(key);
+      shared.text ??= JSON.stringify([shared.resources, shared.problems]);
+      if (before) before.text ??= JSON.stringify([before.resources, before.problems]);
+      shared.changed = before?.text !== shared.text;
+      if (!shared.changed && before) shared.resources = before.resources;
+    }
+    return shared.changed;
+  }
+
+  private scopeTranslation(proxy: ProxyIdentity): ScopeTranslation {
     const scope = this.scopeOf(proxy);
     const key = JSON.stringify(scope);
     let shared = this.scopes.get(key);
     if (!shared) {
-      shared = translateScope(this.snapshot, scope);
+      shared = translateScope(this.snapshot, scope, this.sidecarIndex(scope.cluster).sidecarFor(proxy));
       this.scopes.set(key, shared);
     }
-    return { shared: shared.resources, own: this.ownResources(proxy, shared), problems: shared.problems };
+    return shared;
   }
 
   /**
@@ -130,6 +175,7 @@ export class MeshTranslator {
       endpoints.map((e) => [e.hostname, e.ports, shared.ctx.services.get(e.hostname)?.ports]),
       proxy.kind === 'router' ? shared.gatewayPorts.map((p) => [p.port, p.routeConfigName]) : [],
       proxy.kind === 'router' ? shared.gatewayL4Ports : [],
+      shared.sidecar?.spec.ingress ?? [],
     ]);
     const known = this.own.get(proxy.id) ?? this.previousOwn.get(proxy.id);
     if (known?.inputs === inputs) {
@@ -140,7 +186,8 @@ export class MeshTranslator {
     switch (proxy.kind) {
       case 'sidecar': {
         own.listeners.push(sidecarOutboundListener(proxy));
-        const inbound = sidecarInbound(shared.ctx, proxy, endpoints);
+        const ingress = shared.sidecar ? sidecarIngressPorts(shared.sidecar) : undefined;
+        const inbound = ingress ? inboundListeners(proxy, ingress) : sidecarInbound(shared.ctx, proxy, endpoints);
         own.listeners.push(...inbound.listeners);
         own.clusters.push(...inbound.clusters);
         break;
@@ -217,7 +264,7 @@ function failoverPriorityLabels(rules: readonly DestinationRule[]): Set<string> 
  * whose services name the cluster of the copy.
  */
 function configDependsOnCluster(snapshot: MeshSnapshot): boolean {
-  const kinds = [snapshot.virtualServices, snapshot.destinationRules, snapshot.gateways, snapshot.serviceEntries];
+  const kinds = [snapshot.virtualServices, snapshot.destinationRules, snapshot.gateways, snapshot.serviceEntries, snapshot.sidecars ?? []];
   if (kinds.some((objects) => mergeConfig<unknown>(objects).divergent.length > 0)) return true;
   const entryCluster = new Map<string, string>();
   for (const entry of snapshot.serviceEntries) {
@@ -228,20 +275,30 @@ function configDependsOnCluster(snapshot: MeshSnapshot): boolean {
   return false;
 }
 
-function translateScope(snapshot: MeshSnapshot, scope: ProxyScope): ScopeTranslation {
+function translateScope(snapshot: MeshSnapshot, scope: ProxyScope, sidecar: IstioObject<Sidecar> | undefined): ScopeTranslation {
   // Shared builders see no address: anything that depends on one belongs in translateScoped's `own`.
-  const { topology, ...identity } = scope;
+  const { sidecar: _sidecar, topology, ...identity } = scope;
   const proxy: ProxyIdentity = { id: `scope~${scope.kind}~${scope.namespace}~${scope.cluster}`, ...identity, ip: '0.0.0.0' };
-  const ctx = buildContext(snapshot, proxy);
-  if (topology) ctx.topology = topology;
-  const outbound = buildOutboundClusters(ctx);
+  const full = buildContext(snapshot, proxy);
+  if (topology) full.topology = topology;
+  // A Sidecar narrows the services (clusters, endpoints) and VirtualServices (routes) the proxy is given.
+  const view = sidecar ? sidecarView(sidecar, scope.namespace, snapshot.outboundTrafficMode) : undefined;
+  const outboundMode = view ? view.outboundMode : snapshot.outboundTrafficMode;
+  const narrowed = view ? narrowToSidecar(full, view) : { clusters: full, routes: full };
+  if (sidecar) checkSidecarFields(sidecar, full.problems);
+  const ctx = narrowed.routes;
+  const outbound = buildOutboundClusters(narrowed.clusters);
   const listeners: Listener[] = [];
   const routes: RouteConfiguration[] = [];
   let ports: GatewayPort[] = [];
   let l4Ports: GatewayL4Port[] = [];
   switch (scope.kind) {
     case 'sidecar':
-      routes.push(assembleRouteConfig(HTTP_PROXY_ROUTE, [...meshVirtualHosts(ctx, proxy), ...meshConnectVirtualHosts(ctx, proxy)], undefined, ctx.problems));
+      routes.push(assembleRouteConfig(HTTP_PROXY_ROUTE, [
+        ...meshVirtualHosts(ctx, proxy),
+        ...meshConnectVirtualHosts(ctx, proxy),
+        ...(outboundMode === 'REGISTRY_ONLY' ? [{ vhost: blockAllVirtualHost(), ...(view ? { source: view.ref } : {}) }] : []),
+      ], undefined, ctx.problems));
       break;
     case 'router':
       ports = gatewayPorts(ctx, proxy);
@@ -265,6 +322,7 @@ function translateScope(snapshot: MeshSnapshot, scope: ProxyScope): ScopeTransla
   }
   return {
     ctx,
+    ...(sidecar ? { sidecar } : {}),
     gatewayPorts: ports,
     gatewayL4Ports: l4Ports,
     resources: {
@@ -310,6 +368,9 @@ export function analyze(snapshot: MeshSnapshot): Problem[] {
   for (const rule of ctx.destinationRules) checkUnhonouredRuleFields(ctx, rule);
   checkLocalityLb(ctx);
   for (const problem of proxyConfigProblems(snapshot.proxyConfigAnnotations ?? [])) ctx.problems.add(problem);
+  const sidecars = mergeConfig(snapshot.sidecars ?? []).objects;
+  for (const sidecar of sidecars) checkSidecarFields(sidecar, ctx.problems);
+  checkSidecarConflicts(snapshot, sidecars, ctx.problems);
   for (const vs of ctx.virtualServices) {
     const ref = { kind: 'VirtualService' as const, name: vs.name, namespace: vs.namespace };
     if ((vs.spec.hosts ?? []).length === 0) {

@@ -964,9 +964,112 @@ function validateNoEmptyStrings(c: Collector, field: string, o: Obj): void {
   }
 }
 
+// ---------- Sidecar ----------
+
+const SIDECAR_PROTOCOLS = new Set([...SE_PROTOCOLS, 'HTTP_PROXY']);
+
+/** Istio's ValidateNamespaceSlashWildcardHostname for sidecars: `ns/dnsName` with ns `*`, `.`, `~` or a DNS label. */
+function validateNamespaceSlashHost(c: Collector, field: string, host: unknown): void {
+  if (typeof host !== 'string') return c.err(field, 'host must be a string');
+  const slash = host.indexOf('/');
+  if (slash < 0) return c.err(field, 'host must be of form namespace/dnsName');
+  const ns = host.slice(0, slash);
+  const name = host.slice(slash + 1);
+  if (ns === '' || name === '') return c.err(field, 'config namespace and dnsName in host entry cannot be empty');
+  if (ns !== '*' && ns !== '.' && ns !== '~' && !DNS1123_LABEL.test(ns)) c.err(field, `invalid namespace value ${JSON.stringify(ns)} in sidecar`);
+  if (name !== '*') {
+    const e = hostError(name);
+    if (e) c.err(field, e);
+  }
+}
+
+function validateSidecarPort(c: Collector, field: string, port: Obj, bind: unknown): void {
+  if (typeof port.name === 'string' && port.name !== '' && (!DNS1123_LABEL.test(port.name) || port.name.length > 63)) c.err(`${field}.name`, `invalid port name: ${port.name}`);
+  if (port.protocol !== undefined && !SIDECAR_PROTOCOLS.has(String(port.protocol).toUpperCase())) c.err(`${field}.protocol`, `unrecognized protocol ${JSON.stringify(String(port.protocol))}`);
+  if (typeof port.targetPort === 'number' && port.targetPort > 0) c.err(`${field}.targetPort`, 'targetPort has no impact on Sidecars');
+  if (port.number === 0) {
+    if (typeof bind !== 'string' || !bind.startsWith('unix://')) c.err(field, 'sidecar: ports with 0 value must have a unix domain socket bind address');
+  } else validatePort(c, `${field}.number`, port.number);
+  if (typeof bind === 'string' && bind !== '' && !bind.startsWith('unix://') && !isIP(bind)) c.err(field.replace(/\.port$/, '.bind'), `${bind} is not a valid IP`);
+}
+
+function validateSidecar(c: Collector, spec: Obj, namespace: string | undefined): void {
+  const selector = spec.workloadSelector;
+  if (isObj(selector)) {
+    validateLabels(c, 'spec.workloadSelector.labels', selector.labels);
+    if (!isObj(selector.labels) || Object.keys(selector.labels).length === 0) {
+      c.warn('spec.workloadSelector', 'sidecar: workload selector specified without labels, will be applied to all services in namespace');
+    }
+  }
+  const ingress = arr(spec.ingress);
+  const egress = arr(spec.egress);
+  if (ingress.length === 0 && egress.length === 0 && spec.outboundTrafficPolicy === undefined && spec.inboundConnectionPool === undefined) {
+    return c.err('spec', 'sidecar: empty configuration provided');
+  }
+  const ingressPorts = new Set<unknown>();
+  ingress.forEach((l, i) => {
+    const f = `spec.ingress[${i}]`;
+    if (!isObj(l)) return c.err(f, 'sidecar: ingress may not be null');
+    if (!isObj(l.port)) return c.err(`${f}.port`, 'sidecar: port is required for ingress listeners');
+    validateSidecarPort(c, `${f}.port`, l.port, l.bind);
+    if (ingressPorts.has(l.port.number)) c.err(`${f}.port.number`, 'sidecar: ports on IP bound listeners must be unique');
+    ingressPorts.add(l.port.number);
+    if (typeof l.defaultEndpoint === 'string' && l.defaultEndpoint !== '' && !l.defaultEndpoint.startsWith('unix://')) {
+      const m = /^(?:\[([^\]]*)\]|([^:]*)):([^:]*)$/.exec(l.defaultEndpoint);
+      const host = m ? (m[1] ?? m[2]) : undefined;
+      if (!m) c.err(`${f}.defaultEndpoint`, `address ${l.defaultEndpoint}: missing port in address`);
+      else if (host !== '' && !['127.0.0.1', '0.0.0.0', '::1', '::'].includes(host ?? '')) {
+        c.err(`${f}.defaultEndpoint`, 'sidecar: defaultEndpoint must be of form 127.0.0.1:<port>,0.0.0.0:<port>,[::1]:port,[::]:port,unix://filepath or unset');
+      }
+      if (m && !/^\d+$/.test(m[3])) c.err(`${f}.defaultEndpoint`, `sidecar: defaultEndpoint port (${m[3]}) is not a number`);
+      else if (m) validatePort(c, `${f}.defaultEndpoint`, Number(m[3]));
+    }
+    validateConnectionPool(c, `${f}.connectionPool`, l.connectionPool);
+  });
+  validateConnectionPool(c, 'spec.inboundConnectionPool', spec.inboundConnectionPool);
+  const egressPorts = new Set<unknown>();
+  let catchAll = false;
+  egress.forEach((l, i) => {
+    const f = `spec.egress[${i}]`;
+    if (!isObj(l)) return c.err(f, 'egress listener may not be null');
+    if (l.port === undefined || l.port === null) {
+      if (catchAll) return c.err(f, 'sidecar: egress can have only one listener with empty port');
+      if (i === egress.length - 1) catchAll = true;
+      else c.err(f, 'sidecar: the egress listener with empty port should be the last listener in the list');
+    } else if (isObj(l.port)) {
+      validateSidecarPort(c, `${f}.port`, l.port, l.bind);
+      if (l.port.number !== 0) {
+        if (egressPorts.has(l.port.number)) c.err(`${f}.port.number`, 'sidecar: ports on IP bound listeners must be unique');
+        egressPorts.add(l.port.number);
+      }
+    }
+    const hosts = arr(l.hosts);
+    if (hosts.length === 0) return c.err(`${f}.hosts`, 'sidecar: egress listener must contain at least one host');
+    const seen = new Map<string, Set<string>>();
+    hosts.forEach((h, j) => {
+      validateNamespaceSlashHost(c, `${f}.hosts[${j}]`, h);
+      if (typeof h !== 'string' || !h.includes('/')) return;
+      let [ns, name] = [h.slice(0, h.indexOf('/')), h.slice(h.indexOf('/') + 1)];
+      if (ns === '.' && namespace) ns = namespace;
+      const names = seen.get(ns) ?? new Set<string>();
+      if (name === '*' ? names.size > 0 : names.has(name) || names.has('*')) c.warn(`${f}.hosts[${j}]`, `duplicated egress host: ${h}`);
+      names.add(name);
+      seen.set(ns, names);
+    });
+    if (seen.get('*')?.has('*') && seen.size !== 1) c.warn(`${f}.hosts`, '`*/*` host select all resources, no other hosts can be added');
+  });
+  const policy = spec.outboundTrafficPolicy;
+  if (isObj(policy)) {
+    if (policy.mode !== undefined && !['REGISTRY_ONLY', 'ALLOW_ANY'].includes(String(policy.mode))) c.err('spec.outboundTrafficPolicy.mode', `unsupported outboundTrafficPolicy mode ${String(policy.mode)}`);
+    if (policy.egressProxy !== undefined && (policy.mode ?? 'REGISTRY_ONLY') !== 'ALLOW_ANY') {
+      c.err('spec.outboundTrafficPolicy.egressProxy', 'sidecar: egress_proxy must be set only with ALLOW_ANY outbound_traffic_policy mode');
+    }
+  }
+}
+
 // ---------- entry ----------
 
-export const ISTIO_VALIDATED_KINDS = ['Gateway', 'VirtualService', 'DestinationRule', 'ServiceEntry', 'PeerAuthentication', 'AuthorizationPolicy'] as const;
+export const ISTIO_VALIDATED_KINDS = ['Gateway', 'VirtualService', 'DestinationRule', 'ServiceEntry', 'Sidecar', 'PeerAuthentication', 'AuthorizationPolicy'] as const;
 
 export interface IstioObjectInput {
   apiVersion?: string;
@@ -997,6 +1100,7 @@ export function validateIstioObject(obj: IstioObjectInput, opts: { rootNamespace
     case 'VirtualService': validateVirtualService(c, spec); break;
     case 'DestinationRule': validateDestinationRule(c, spec); break;
     case 'ServiceEntry': validateServiceEntry(c, spec); break;
+    case 'Sidecar': validateSidecar(c, spec, obj.metadata?.namespace); break;
     case 'PeerAuthentication': validatePeerAuthentication(c, spec, obj.metadata?.namespace, opts.rootNamespace ?? 'istio-system'); break;
     case 'AuthorizationPolicy': validateAuthorizationPolicy(c, spec); break;
   }

@@ -171,6 +171,7 @@ const ISTIO_NETWORKING: Array<[string, ModelClass, ModelClass]> = [
   ['DestinationRule', istioV1alpha3.DestinationRule, istioV1beta1.DestinationRule],
   ['Gateway', istioV1alpha3.Gateway, istioV1beta1.Gateway],
   ['ServiceEntry', istioV1alpha3.ServiceEntry, istioV1beta1.ServiceEntry],
+  ['Sidecar', istioV1alpha3.Sidecar, istioV1beta1.Sidecar],
 ];
 for (const [kind, alpha3, beta1] of ISTIO_NETWORKING) {
   FACTORIES[`networking.istio.io/v1alpha3/${kind}`] = istio(alpha3, `networking.istio.io/v1alpha3/${kind}`);

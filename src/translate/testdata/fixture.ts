@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import type { DestinationRule, Gateway, ServiceEntry, VirtualService } from '../../config/istio-types.js';
+import type { DestinationRule, Gateway, ServiceEntry, Sidecar, VirtualService } from '../../config/istio-types.js';
 import type { KubeObject } from '../../config/object.js';
 import { meshServicePorts } from '../../registry/build.js';
 import type { IstioObject, MeshEndpoint, MeshService, MeshSnapshot, ProxyIdentity } from '../../registry/model.js';
@@ -180,6 +180,9 @@ export function buildSnapshot(clusters: FixtureCluster[], domainSuffix = 'cluste
     serviceEntries: istioObjects<ServiceEntry>(clusters, 'ServiceEntry'),
     domainSuffix,
   };
+  // Only when there is one, so that the versions of snapshots without any stay as they were.
+  const sidecars = istioObjects<Sidecar>(clusters, 'Sidecar');
+  if (sidecars.length > 0) Object.assign(content, { sidecars });
   const version = createHash('sha256').update(JSON.stringify(content)).digest('hex').slice(0, 12);
   return { ...content, version };
 }
