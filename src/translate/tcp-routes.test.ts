@@ -62,7 +62,8 @@ spec:
     - {destination: {host: tcp-echo, subset: v1, port: {number: 9000}}, weight: 80}
     - {destination: {host: tcp-echo, subset: v2, port: {number: 9000}}, weight: 20}
 `);
-    assert.deepEqual(brief(resources.problems), []);
+    // maxConnectionDuration on the HTTP side of the cluster: Envoy applies it, the meshwork proxy reports it.
+    assert.deepEqual(brief(resources.problems), ['warning unsupported DestinationRule sample/tcp-echo spec.trafficPolicy.connectionPool']);
     const listener = listenerAt(resources.listeners, 31400);
     assert.ok(listener, 'a listener on 31400');
     assert.equal(listener.name, '0.0.0.0_31400');
@@ -117,7 +118,7 @@ spec:
     assert.equal(listenerAt(resources.listeners, 31400), undefined);
     const found = brief(analyze(snapshot)).filter((p) => p.includes('tcp-gw'));
     assert.deepEqual(found, ['warning server-without-route Gateway sample/tcp-gw spec.servers[0]', 'warning invalid-config Gateway sample/tcp-gw spec.servers[2].port']);
-    assert.deepEqual(brief(resources.problems), ['warning invalid-config Gateway sample/tcp-gw spec.servers[2].port']);
+    assert.deepEqual(brief(resources.problems), ['warning unsupported DestinationRule sample/tcp-echo spec.trafficPolicy.connectionPool', 'warning invalid-config Gateway sample/tcp-gw spec.servers[2].port']);
     assert.ok(listenerAt(resources.listeners, 80)?.filter_chains?.[0]?.filters[0]?.name === 'envoy.filters.network.http_connection_manager');
   });
 });
@@ -149,7 +150,7 @@ spec:
   - match: [{sniHosts: [c.example.com], port: 9999}]
     route: [{destination: {host: helloworld, subset: v2}}]
 `);
-    assert.deepEqual(brief(resources.problems), ['warning duplicate-host VirtualService sample/by-sni spec.tls[2].match[0].sniHosts']);
+    assert.deepEqual(brief(resources.problems), ['warning unsupported DestinationRule sample/tcp-echo spec.trafficPolicy.connectionPool', 'warning duplicate-host VirtualService sample/by-sni spec.tls[2].match[0].sniHosts']);
     const listener = listenerAt(resources.listeners, 8443)!;
     assert.deepEqual(listener.listener_filters, [{ name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector' } }]);
     assert.deepEqual(listener.filter_chains!.map((c) => c.filter_chain_match), [{ server_names: ['a.example.com'] }, { server_names: ['*.wild.example.com', 'b.wild.example.com'] }]);
@@ -165,7 +166,7 @@ spec:
   selector: {istio: ingressgateway}
   servers: [{port: {number: 8080, name: grpc-web, protocol: GRPC-WEB}, hosts: ['*'], bind: 10.0.0.1}]
 `);
-    assert.deepEqual(brief(resources.problems), ['warning unsupported Gateway sample/web-gw spec.servers[0].bind', 'warning unsupported Gateway sample/web-gw spec.servers[0].port.protocol']);
+    assert.deepEqual(brief(resources.problems), ['warning unsupported DestinationRule sample/tcp-echo spec.trafficPolicy.connectionPool', 'warning unsupported Gateway sample/web-gw spec.servers[0].bind', 'warning unsupported Gateway sample/web-gw spec.servers[0].port.protocol']);
     assert.ok(listenerAt(resources.listeners, 8080));
   });
 
@@ -212,7 +213,7 @@ describe('mesh tcp and tls routes: CONNECT routes on the sidecar\'s outbound HTT
       match: { connect_matcher: {} },
       route: { cluster: `outbound|9000||${TCP_ECHO}`, timeout: { seconds: 0, nanos: 0 }, idle_timeout: { seconds: 30, nanos: 0 }, upgrade_configs: [{ upgrade_type: 'CONNECT', connect_config: {} }] },
     }]);
-    assert.deepEqual(brief(resources.problems), ['warning unsupported DestinationRule sample/tcp-echo spec.trafficPolicy.connectionPool.tcp.maxConnectionDuration']);
+    assert.deepEqual(brief(resources.problems), ['warning unsupported DestinationRule sample/tcp-echo spec.trafficPolicy.connectionPool', 'warning unsupported DestinationRule sample/tcp-echo spec.trafficPolicy.connectionPool.tcp.maxConnectionDuration']);
   });
 
   it('a tcp route whose sourceLabels match the client is used (weighted), one that does not is skipped; destinationSubnets is reported and skipped', () => {
