@@ -211,6 +211,7 @@ export async function forward(cluster: ClusterRuntime, req: ForwardRequest, deps
           continue;
         }
         cleanup();
+        replay?.release();
         const answered: UpstreamReply = { kind: 'upstream', response, host, attempts: attempt, upstreamTimeMs: clock.now() - start, done: release };
         if (retryOverflow) answered.flag = 'UO';
         return answered;
@@ -262,8 +263,8 @@ export class PreviousPriorities {
   }
 }
 
-/** Envoy's retry buffer limit: a body larger than this is sent once. */
-const REPLAY_LIMIT = 16 * 1024 * 1024;
+/** Envoy's default per-request buffer limit (the listener's 1 MiB): a body larger than this is sent once. */
+const REPLAY_LIMIT = 1024 * 1024;
 
 /** A request body streamed to the first attempt and kept, up to REPLAY_LIMIT, for retries. */
 class ReplayableBody {
@@ -272,15 +273,22 @@ class ReplayableBody {
   private size = 0;
   private ended = false;
 
-  constructor(source: Readable) {
-    source.on('data', (chunk: Buffer) => {
-      if (!this.chunks) return;
-      this.size += chunk.length;
-      if (this.size > REPLAY_LIMIT) this.chunks = undefined;
-      else this.chunks.push(chunk);
-    });
+  private readonly onData = (chunk: Buffer): void => {
+    this.size += chunk.length;
+    if (this.size > REPLAY_LIMIT) this.release();
+    else this.chunks?.push(chunk);
+  };
+
+  constructor(private readonly source: Readable) {
+    source.on('data', this.onData);
     source.once('end', () => (this.ended = true));
     source.pipe(this.stream);
+  }
+
+  /** No retry will come (an answer was taken, or the body outgrew the limit): stop keeping a copy. */
+  release(): void {
+    this.chunks = undefined;
+    this.source.off('data', this.onData);
   }
 
   /** The whole body arrived and was kept: it can be sent again. */
