@@ -10,7 +10,7 @@ test('HTTP/1.1: beyond max_connections a request waits as pending; beyond max_pe
   const a = await cb.admit(true, new Cancel());
   assert.equal(a.kind, 'admitted');
   let bDone = false;
-  const b = cb.admit(true, new Cancel()).then((r) => ((bDone = true), r));
+  const b = Promise.resolve(cb.admit(true, new Cancel())).then((r) => ((bDone = true), r));
   await new Promise((r) => setImmediate(r));
   assert.equal(cb.pending, 1);
   assert.equal((await cb.admit(true, new Cancel())).kind, 'overflow');
