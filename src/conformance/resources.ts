@@ -156,18 +156,24 @@ export function fromIstio(yaml: string, opts: { subsets?: boolean; expectErrors?
   return { routes, clusters: picked, endpoints: Object.fromEntries(picked.map((c) => [String(c['name']), upstreams[String(c['name'])]!])) };
 }
 
-/**
- * Istio YAML translated for the scenario's ingress gateway pod in cluster-1: the filter chains and
- * listener filters of its TCP/TLS listener on `port`, and the clusters they name. `upstreams` says
- * which test upstreams stand behind which translated cluster (every named cluster needs one).
- */
-export function fromIstioGateway(yaml: string, port: number, upstreams: Record<string, string[]>): CaseResources {
+/** Istio YAML (namespace sample) translated for the scenario's ingress gateway pod in cluster-1. */
+function translateForGateway(yaml: string): ReturnType<MeshTranslator['translate']> {
   const clusters = scenarioClusters(['destinationrule']);
   const objects = parseYaml(yaml, 'conformance case');
   for (const c of clusters) c.apply('sample', structuredClone(objects));
   const translated = new MeshTranslator(buildSnapshot(clusters)).translate(proxyFor(clusters[0]!.pod('istio-ingressgateway'), 'router'));
   const errors = translated.problems.filter((p) => p.severity === 'error');
   if (errors.length > 0) throw new Error(`the case's Istio config does not translate: ${JSON.stringify(errors)}`);
+  return translated;
+}
+
+/**
+ * Istio YAML translated for the scenario's ingress gateway pod in cluster-1: the filter chains and
+ * listener filters of its TCP/TLS listener on `port`, and the clusters they name. `upstreams` says
+ * which test upstreams stand behind which translated cluster (every named cluster needs one).
+ */
+export function fromIstioGateway(yaml: string, port: number, upstreams: Record<string, string[]>): CaseResources {
+  const translated = translateForGateway(yaml);
   const listener = translated.listeners.find((l) => l.address?.socket_address.port_value === port);
   if (!listener?.filter_chains) throw new Error(`no gateway listener on port ${port} in the translation`);
   const named = new Set<string>();
@@ -195,12 +201,7 @@ export function fromIstioGateway(yaml: string, port: number, upstreams: Record<s
  * HCM's fields, and the helloworld clusters of ISTIO_UPSTREAMS.
  */
 export function fromIstioGatewayHttp(yaml: string, port: number): CaseResources {
-  const clusters = scenarioClusters(['destinationrule']);
-  const objects = parseYaml(yaml, 'conformance case');
-  for (const c of clusters) c.apply('sample', structuredClone(objects));
-  const translated = new MeshTranslator(buildSnapshot(clusters)).translate(proxyFor(clusters[0]!.pod('istio-ingressgateway'), 'router'));
-  const errors = translated.problems.filter((p) => p.severity === 'error');
-  if (errors.length > 0) throw new Error(`the case's Istio config does not translate: ${JSON.stringify(errors)}`);
+  const translated = translateForGateway(yaml);
   const routes = translated.routes.filter((r) => r.name === `http.${port}`).map((r) => ({ ...r, name: ROUTE_NAME })) as unknown as Res[];
   const listener = translated.listeners.find((l) => l.address?.socket_address.port_value === port);
   const manager = listener?.filter_chains?.[0]?.filters[0]?.typed_config as Res | undefined;
