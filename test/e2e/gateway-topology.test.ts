@@ -79,6 +79,8 @@ describe(`gateway topology from meshConfig and proxy.istio.io/config (${E2E_DATA
       const value = pod.spec.containers[0]?.env?.find((e) => e.name === 'PROXY_CONFIG')?.value;
       return value === '{"gatewayTopology":{"numTrustedProxies":1}}' ? true : undefined;
     });
+    // The gateway pods run as the scenario's gateway service account: without it admission refuses them.
+    await env.kubectlOk(CTX, ['create', 'serviceaccount', '-n', NS, 'istio-ingressgateway']);
     await env.kubectlOk(CTX, ['apply', '-n', NS, '-f', '-'], gatewayDeployment('gw-default'));
     await env.kubectlOk(CTX, ['apply', '-n', NS, '-f', '-'], gatewayDeployment('gw-annotated', '{"gatewayTopology":{"numTrustedProxies":2,"forwardClientCertDetails":"ALWAYS_FORWARD_ONLY"}}'));
     await env.kubectlOk(CTX, ['apply', '-n', NS, '-f', '-'], gatewayDeployment('gw-invalid', '{"gatewayTopology":{"numTrustedProxies":2}'));
