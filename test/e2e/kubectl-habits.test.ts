@@ -190,6 +190,7 @@ describe('the first hour of a kubectl user', { timeout: 420_000 }, () => {
       'customresourcedefinition.apiextensions.k8s.io/multiclusterservices.networking.gke.io',
       'customresourcedefinition.apiextensions.k8s.io/peerauthentications.security.istio.io',
       'customresourcedefinition.apiextensions.k8s.io/serviceentries.networking.istio.io',
+      'customresourcedefinition.apiextensions.k8s.io/sidecars.networking.istio.io',
       'customresourcedefinition.apiextensions.k8s.io/virtualservices.networking.istio.io',
     ]);
     assert.match(await kubectl(['get', 'crd']), /^NAME\s+CREATED AT\n/);
