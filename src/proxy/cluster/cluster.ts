@@ -112,7 +112,8 @@ export class ClusterRuntime {
 
   /** `excludedPriorities`: a retry's previous_priorities, whose load goes to the other priorities. */
   private pickOnce(excludedPriorities: ReadonlySet<number> | undefined, hash: bigint | undefined, attempt: number): Host | undefined {
-    const ctx = { hash, attempt };
+    // No hash and a first selection: nothing for a balancer to read, so nothing allocated per request.
+    const ctx = hash === undefined && attempt === 0 ? undefined : { hash, attempt };
     const now = this.deps.clock.now();
     const hosts = this.hostList;
     if (hosts.length === 0) return undefined;

@@ -190,8 +190,9 @@ export class ConnectionManager {
   private cors(ex: Exchange, route: Route, vhost: VirtualHost): boolean {
     // Envoy's CORS filter acts only on routes that forward (a direct response or redirect has no route entry).
     if (route.action.kind !== 'forward') return false;
+    // Istio puts the filter in every HCM; most routes have no policy: no work for them.
+    if (route.cors === undefined && vhost.cors === undefined) return false;
     const policies = [route.cors, vhost.cors].filter((p): p is CorsPolicy => p !== undefined);
-    if (policies.length === 0) return false;
     const decision = decideCors(policies, { method: ex.req.method, header: (n) => headerValue(ex.req.headers, n) }, this.deps.random);
     ex.cors = decision.response;
     if (!decision.preflight) return false;
