@@ -4,7 +4,10 @@
 export const ISTIO_SYSTEM = 'istio-system';
 export const DEFAULT_REVISION = 'asm-managed-stable';
 
+/** Plaintext xDS: off unless the control plane is told to serve it (tests, debugging; loopback only). */
 export const XDS_PORT = 15010;
+/** xDS and the CA over TLS, callers authenticated by their service-account token (Istio's 15012). */
+export const XDS_SECURE_PORT = 15012;
 export const MONITORING_PORT = 15014;
 export const WEBHOOK_PORT = 15017;
 /** The Service port the API server calls the webhook on (targetPort 15017), as Istio's istiod Service. */
