@@ -28,8 +28,13 @@ export interface GatewayTopology {
 /** A ProxyConfig: gatewayTopology checked, everything else kept as written. */
 export interface ProxyConfig {
   gatewayTopology?: GatewayTopology;
+  /** Environment variables of the proxy container (Istio's proxyMetadata: e.g. SECRET_TTL, ISTIO_DELTA_XDS). */
+  proxyMetadata?: Record<string, string>;
   [field: string]: unknown;
 }
+
+/** The ProxyConfig fields meshwork acts on. */
+const ACTED_ON = new Set(['gatewayTopology', 'proxyMetadata']);
 
 export type ProxyConfigResult =
   | { ok: true; config: ProxyConfig; notActedOn: string[] }
@@ -56,7 +61,15 @@ export function parseProxyConfig(text: string): ProxyConfigResult {
 /** A ProxyConfig already decoded (node metadata PROXY_CONFIG, mesh config defaultConfig). */
 export function checkProxyConfig(value: unknown): ProxyConfigResult {
   if (!isObject(value)) return { ok: false, error: `expected an object of ProxyConfig fields, got ${JSON.stringify(value)}` };
-  const notActedOn = Object.keys(value).filter((k) => k !== 'gatewayTopology').sort();
+  const notActedOn = Object.keys(value).filter((k) => !ACTED_ON.has(k)).sort();
+  const metadata = value.proxyMetadata;
+  if (metadata !== undefined && metadata !== null) {
+    if (!isObject(metadata)) return { ok: false, error: `proxyMetadata: expected an object of environment variables, got ${JSON.stringify(metadata)}` };
+    for (const [key, v] of Object.entries(metadata)) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) return { ok: false, error: `proxyMetadata: "${key}" is not an environment variable name` };
+      if (typeof v !== 'string') return { ok: false, error: `proxyMetadata.${key}: expected a string, got ${JSON.stringify(v)}` };
+    }
+  }
   const raw = value.gatewayTopology;
   if (raw === undefined || raw === null) {
     // (A null gatewayTopology is proto JSON for "not set".)

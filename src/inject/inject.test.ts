@@ -169,6 +169,16 @@ describe('injectPod: the pod\'s ProxyConfig (meshConfig.defaultConfig, then prox
     assert.deepEqual(proxyConfigOf(injected(gatewayPod())), {}, 'no mesh config: an empty ProxyConfig (Istio\'s defaults)');
   });
 
+  it('proxyMetadata becomes the proxy container\'s environment (the annotation\'s over the mesh default\'s), as Istio\'s template', () => {
+    const mesh = { ...ctx, meshProxyConfig: { proxyMetadata: { SECRET_TTL: '12h', ISTIO_DELTA_XDS: 'true' } } };
+    const proxy = container(injected(gatewayPod('proxyMetadata:\n  SECRET_TTL: 2m\n'), mesh), 'istio-proxy');
+    assert.equal(envValue(proxy, 'SECRET_TTL'), '2m');
+    assert.equal(envValue(proxy, 'ISTIO_DELTA_XDS'), 'true');
+    assert.equal(proxy.env?.filter((e) => e.name === 'SECRET_TTL').length, 1);
+    const bad = injectPod(gatewayPod('proxyMetadata:\n  SECRET_TTL: 120\n'), ctx);
+    assert.match(bad.warnings?.join('\n') ?? '', /proxyMetadata.SECRET_TTL: expected a string, got 120/);
+  });
+
   it('passes the annotation itself to the agent by the downward API, only when the pod has one', () => {
     const proxy = container(injected(gatewayPod('{"gatewayTopology":{"numTrustedProxies":2}}')), 'istio-proxy');
     assert.deepEqual(proxy.env?.find((e) => e.name === 'PROXY_CONFIG_ANNOTATION'), { name: 'PROXY_CONFIG_ANNOTATION', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: "metadata.annotations['proxy.istio.io/config']" } } });

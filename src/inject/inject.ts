@@ -224,6 +224,13 @@ export function proxyEnv(ctx: TemplateContext): EnvVar[] {
   env.push({ name: PROXY_CONFIG_ENV, value: JSON.stringify(proxyConfigJson(ctx.proxyConfig)) });
   if (ctx.proxyConfigAnnotated) env.push(fieldRef(PROXY_CONFIG_ANNOTATION_ENV, `metadata.annotations['${PROXY_CONFIG_ANNOTATION}']`));
   env.push({ name: DATA_PLANE_ENV, value: ctx.dataPlane });
+  // As Istio's template: proxyMetadata (mesh defaultConfig, then the pod's annotation) becomes the
+  // proxy's environment, over what the template set.
+  for (const [name, value] of Object.entries(ctx.proxyConfig.proxyMetadata ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+    const existing = env.findIndex((e) => e.name === name);
+    if (existing >= 0) env.splice(existing, 1);
+    env.push({ name, value });
+  }
   return env;
 }
 
