@@ -94,6 +94,11 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
   await new Promise((r) => setTimeout(r, 2000));
   for (const ctx of CLUSTERS) results.push(await traffic(opts, ctx, applied, `step 5, from ${ctx}: VirtualService`));
 
+  heading('Zero trust: PeerAuthentication STRICT for namespace sample in both clusters (mutual TLS on every hop, identities from the mesh CA)');
+  for (const ctx of CLUSTERS) await apply(kc(ctx), say, ctx, [STRICT_MTLS]);
+  await new Promise((r) => setTimeout(r, 2000));
+  for (const ctx of CLUSTERS) results.push(await traffic(opts, ctx, applied, `step 5 under STRICT mTLS, from ${ctx}`));
+
   heading('Step 6: an ingress gateway per cluster (namespace istio-gateway) and the helloworld Gateway + VirtualService');
   for (const ctx of CLUSTERS) {
     await applyTo(ctx, [namespaceManifest('istio-gateway', { 'istio.io/rev': 'asm-managed-stable' })]);
@@ -250,6 +255,12 @@ async function gatewayAgreement(kc: KubeConfig, context: string, intent: Derived
     ? { agrees: true, text: `${name}: proxy config agrees with the scenario's files (${formatShares(groupShares(intent, 'version'))})` }
     : { agrees: false, text: `${name}: ${agreement.finding ?? 'proxy config disagrees'}` };
 }
+
+/** Istio's namespace-wide STRICT policy: plaintext to the namespace's workloads is refused from here on. */
+const STRICT_MTLS: Manifest = {
+  object: { apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name: 'default', namespace: 'sample' }, spec: { mtls: { mode: 'STRICT' } } },
+  source: 'PeerAuthentication sample/default (STRICT)',
+};
 
 function namespaceManifest(name: string, labels: Record<string, string>): Manifest {
   return { object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } }, source: `namespace ${name}` };
