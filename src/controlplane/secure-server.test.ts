@@ -172,11 +172,36 @@ describe('control plane port 15012: TLS, TokenReview, ADS and the CA', () => {
     assert.equal((await anonymous.status).code, grpc.status.UNAUTHENTICATED);
   });
 
-  it('xDS: the pod\'s own token gets its node\'s config', async () => {
+  it('xDS: the pod\'s own token gets its node\'s config; requests sent while the token is reviewed are answered in order', async () => {
     const own = await openStream(sleep.token, sleep.node);
+    own.stream.write({ type_url: TYPE_URLS.cluster, resource_names: [] });
     const lds = await own.responses.next(5000);
     assert.equal(lds.type_url, TYPE_URLS.listener);
     assert.equal(lds.resources.length, 1);
+    const cds = await own.responses.next(5000);
+    assert.equal(cds.type_url, TYPE_URLS.cluster);
     own.stream.cancel();
+  });
+
+  it('reviews are cached briefly: repeated calls with one token cost one TokenReview', async () => {
+    const reviews = () => cluster.auditLines.filter((l) => l.includes(' POST /apis/authentication.k8s.io/v1/tokenreviews ')).length;
+    const token = (await makePod('cached-1', 'sleep', '127.245.0.22')).token;
+    const before = reviews();
+    const csr = await csrFor('spiffe://cluster.local/ns/sample/sa/sleep');
+    for (let i = 0; i < 3; i++) assert.equal((await createCertificate(token, csr)).err, null);
+    assert.equal(reviews() - before, 1);
+  });
+
+  it('a deleted pod\'s token is refused once its review is no longer cached', async () => {
+    const pod = await makePod('gone-1', 'sleep', '127.245.0.23');
+    const kc = new KubeConfig();
+    kc.loadFromFile(cluster.kubeconfig);
+    const uncached = new TokenReviewer(kc, { ttlMs: 0 });
+    const first = await uncached.review(pod.token);
+    assert.equal(first.ok && first.identity.podName, 'gone-1');
+    assert.equal((await cluster.request('DELETE', '/api/v1/namespaces/sample/pods/gone-1')).status, 200);
+    const after = await uncached.review(pod.token);
+    assert.equal(after.ok, false);
+    assert.match(!after.ok ? after.error : '', /pod sample\/gone-1 has been deleted/);
   });
 });
