@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { X509Certificate, webcrypto } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { connect, createServer, type TLSSocket } from 'node:tls';
@@ -143,6 +147,33 @@ describe('mesh PKI', () => {
       assert.match(err.code ?? err.message, /UNABLE_TO_GET_ISSUER_CERT|unable to get|UNABLE_TO_VERIFY/i);
     } finally {
       server.close();
+    }
+  });
+
+  it('a user\'s RSA plug-in CA made with openssl (Istio\'s samples/certs shape, PKCS#1 keys) signs workload and serving certificates', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plugin-ca-'));
+    try {
+      const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+      openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'root-key.pem', '-out', 'root-cert.pem', '-days', '30', '-subj', '/O=Istio/CN=Root CA',
+        '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+      openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca-key.pem', '-out', 'ca.csr', '-subj', '/O=Istio/CN=Intermediate CA/L=cluster-1');
+      writeFileSync(join(dir, 'ext.cnf'), 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign,digitalSignature\n');
+      openssl('x509', '-req', '-in', 'ca.csr', '-CA', 'root-cert.pem', '-CAkey', 'root-key.pem', '-CAcreateserial', '-days', '10', '-out', 'ca-cert.pem', '-extfile', 'ext.cnf');
+      openssl('pkey', '-in', 'ca-key.pem', '-traditional', '-out', 'ca-key-pkcs1.pem');
+      const read = (f: string) => readFileSync(join(dir, f), 'utf8');
+      assert.match(read('ca-key-pkcs1.pem'), /BEGIN RSA PRIVATE KEY/);
+      const files: CaCerts = { caCertPem: read('ca-cert.pem'), caKeyPem: read('ca-key-pkcs1.pem'), rootCertPem: read('root-cert.pem'), certChainPem: read('ca-cert.pem') + read('root-cert.pem') };
+      checkCaCerts(files, 'plug-in');
+      const rsaCa = await issuingCa(files);
+      const { csrPem } = await makeCsr([{ type: 'url', value: SPIFFE }]);
+      const chain = (await signWorkloadCsr(rsaCa, { csrPem, spiffeId: SPIFFE })).map((pem) => new X509Certificate(pem));
+      assert.equal(chain.length, 3);
+      assert.equal(chain[0]!.verify(chain[1]!.publicKey), true);
+      assert.equal(chain[1]!.verify(chain[2]!.publicKey), true);
+      const serving = await issueServingCertificate(rsaCa, { dnsNames: ['istiod.istio-system.svc'], ipAddresses: [] });
+      assert.equal(new X509Certificate(serving.certChainPem).verify(chain[1]!.publicKey), true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
