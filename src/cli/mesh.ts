@@ -119,7 +119,7 @@ export function registerMeshSetupCommands(program: Command): void {
     .option('--data-plane <kind>', 'what injected pods run: envoy or meshwork (default: envoy when installed); a pod\'s annotation proxy.meshwork.io/data-plane wins')
     .option('--mesh-ca <dir>', 'the mesh root CA folder (root-cert.pem, root-key.pem; created when absent): install every cluster of a mesh with the same one (default: mesh-ca/ beside the kubeconfig)')
     .option('--cacerts <dir>', 'your own CA instead: Istio\'s plug-in files ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem (a cluster\'s existing istio-system/cacerts Secret is always kept)')
-    .option('--plaintext-xds-port <port>', 'have the control plane also serve plaintext xDS on this port (loopback addresses only; tests and debugging)', parseIntOption(1, 65535))
+    .option('--plaintext-xds-port <port>', 'have the control plane also serve plaintext xDS on this port (loopback addresses only; tests and debugging; default: 15010 while injected proxies still use plaintext xDS, else off)', parseIntOption(1, 65535))
     .action(async (opts: { context: string; kubeconfig?: string; revision: string; timeout: number; dataPlane?: string; meshCa?: string; cacerts?: string; plaintextXdsPort?: number }) => {
       await runInstall({
         context: opts.context,

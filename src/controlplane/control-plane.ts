@@ -77,12 +77,9 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Runnin
   }
   const kubeConfig = ownKubeConfig(opts);
   // The CA first: a control plane that cannot sign would leave every proxy without certificates.
-  let ca;
-  try {
-    ca = await issuingCa(await loadCaCerts(kubeConfig, opts.namespace));
-  } catch (err) {
+  const ca = await issuingCa(await loadCaCerts(kubeConfig, opts.namespace)).catch((err: unknown) => {
     throw new Error(`control-plane ${opts.clusterId}: ${(err as Error).message}`);
-  }
+  });
   const serving = await issueServingCertificate(ca, await servingNames(kubeConfig, opts, log));
   const cache = new SnapshotCache();
   // The pusher exists before the sources so that their first events find it.
@@ -118,7 +115,8 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Runnin
   const push = pusher;
 
   let xds: XdsServer | undefined;
-  const listeners: Array<{ port: number; close(): Promise<void> }> = [];
+  let secure: Listening | undefined;
+  let plaintext: Listening | undefined;
   let graceTimer: NodeJS.Timeout | undefined;
   const debug = await startDebugServer({
     host: opts.debug.host,
@@ -172,7 +170,7 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Runnin
   const reviewer = new TokenReviewer(kubeConfig);
   let bindAddress = `${opts.xds.host}:${opts.xds.securePort}`;
   try {
-    listeners.push(await startSecureServer({
+    secure = await startSecureServer({
       host: opts.xds.host,
       port: opts.xds.securePort,
       xds: xdsServer,
@@ -182,31 +180,31 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Runnin
       trustDomain: () => sources.trustDomain(),
       ...(opts.maxWorkloadCertTtlSeconds ? { maxCertTtlSeconds: opts.maxWorkloadCertTtlSeconds } : {}),
       log: (line) => log(`control-plane: ${line}`),
-    }));
+    });
     if (opts.xds.plaintextPort !== undefined) {
       bindAddress = `${opts.xds.host}:${opts.xds.plaintextPort}`;
-      listeners.push(await listenGrpc(opts.xds.host, opts.xds.plaintextPort, grpc.ServerCredentials.createInsecure(), (server) => xdsServer.addTo(server)));
+      plaintext = await listenGrpc(opts.xds.host, opts.xds.plaintextPort, grpc.ServerCredentials.createInsecure(), (server) => xdsServer.addTo(server));
     }
   } catch (err) {
     push.stop();
     reporter?.stop();
     ingressStatus.stop();
     clearTimeout(graceTimer);
-    for (const l of listeners) await l.close();
+    await secure?.close();
     await debug.close();
     await sources.stop();
     throw new Error(`control-plane ${opts.clusterId}: cannot serve xDS on ${bindAddress}: ${err instanceof Error ? err.message : String(err)}`);
   }
-  const [secure, plaintext] = listeners as [{ port: number; close(): Promise<void> }, { port: number; close(): Promise<void> } | undefined];
+  const [secureListening, plaintextListening] = [secure, plaintext];
   log(
-    `control-plane: ${opts.clusterId} (revision ${opts.revision}) serving xDS and the CA over TLS on ${opts.xds.host}:${secure.port}` +
-      `${plaintext ? `, plaintext xDS on ${opts.xds.host}:${plaintext.port}` : ''}, debug on ${opts.debug.host}:${debug.port}`,
+    `control-plane: ${opts.clusterId} (revision ${opts.revision}) serving xDS and the CA over TLS on ${opts.xds.host}:${secureListening.port}` +
+      `${plaintextListening ? `, plaintext xDS on ${opts.xds.host}:${plaintextListening.port}` : ''}, debug on ${opts.debug.host}:${debug.port}`,
   );
 
   let stopping: Promise<void> | undefined;
   return {
-    secureXdsPort: secure.port,
-    ...(plaintext ? { plaintextXdsPort: plaintext.port } : {}),
+    secureXdsPort: secureListening.port,
+    ...(plaintextListening ? { plaintextXdsPort: plaintextListening.port } : {}),
     debugPort: debug.port,
     stop() {
       stopping ??= (async () => {
@@ -214,7 +212,8 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Runnin
         reporter?.stop();
         ingressStatus?.stop();
         clearTimeout(graceTimer);
-        for (const l of listeners) await l.close();
+        await plaintextListening?.close();
+        await secureListening.close();
         await debug.close();
         await sources.stop();
       })();
@@ -222,6 +221,8 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Runnin
     },
   };
 }
+
+type Listening = { port: number; close(): Promise<void> };
 
 export function ownKubeConfig(opts: ControlPlaneOptions): KubeConfig {
   if (opts.kubeconfig || opts.context) {
