@@ -77,7 +77,7 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Runnin
   }
   const kubeConfig = ownKubeConfig(opts);
   // The CA first: a control plane that cannot sign would leave every proxy without certificates.
-  const ca = await issuingCa(await loadCaCerts(kubeConfig, opts.namespace)).catch((err: unknown) => {
+  const ca = await loadCaCerts(kubeConfig, opts.namespace).then(issuingCa).catch((err: unknown) => {
     throw new Error(`control-plane ${opts.clusterId}: ${(err as Error).message}`);
   });
   const serving = await issueServingCertificate(ca, await servingNames(kubeConfig, opts, log));
