@@ -5,8 +5,6 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 
-export const CA_SERVICE = 'istio.v1.auth.IstioCertificateService';
-
 export interface IstioCertificateRequest {
   csr: string;
   validity_duration?: number;

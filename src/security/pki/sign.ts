@@ -26,7 +26,6 @@ export interface IssuingCa {
   signer: Signer;
   /** PEM certificates after the leaf: the intermediate(s), the root last. */
   chainPems: string[];
-  rootCertPem: string;
   files: CaCerts;
 }
 
@@ -38,7 +37,7 @@ export async function issuingCa(files: CaCerts): Promise<IssuingCa> {
   const rootDer = new x509.X509Certificate(root!).rawData;
   const last = chainPems.at(-1);
   if (!last || Buffer.compare(Buffer.from(new x509.X509Certificate(last).rawData), Buffer.from(rootDer)) !== 0) chainPems.push(root!);
-  return { signer, chainPems, rootCertPem: root!, files };
+  return { signer, chainPems, files };
 }
 
 export interface WorkloadCsr {
