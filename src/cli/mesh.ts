@@ -7,7 +7,7 @@ import { DEFAULT_INGRESS_NAMESPACE } from '../ingress/class.js';
 import { startInjectorServer } from '../controlplane/injector-server.js';
 import { defaultDataPlane, runCreateMesh, runCreateRemoteSecret, runInstall } from '../install/commands.js';
 import { DATA_PLANE_ENV, parseDataPlane } from '../agent/data-plane.js';
-import { DEFAULT_REVISION, ISTIO_SYSTEM, MONITORING_PORT, WEBHOOK_PORT, XDS_PORT } from '../install/names.js';
+import { DEFAULT_REVISION, ISTIO_SYSTEM, MONITORING_PORT, WEBHOOK_PORT, XDS_SECURE_PORT } from '../install/names.js';
 import { applyObjects } from '../kubeapi/apply.js';
 import { loadKubeConfig } from '../kubeapi/client.js';
 import { readManifests } from '../kubeapi/manifests.js';
@@ -47,14 +47,16 @@ export function registerMeshRuntimeCommands(program: Command): void {
     .option('--kubeconfig <file>', 'kubeconfig (default: KUBECONFIG, ~/.kube/config, or in-cluster)')
     .option('--context <name>', 'kubeconfig context')
     .option('--address <ip>', 'address to serve on (default: POD_IP, else 127.0.0.1)', process.env.POD_IP ?? '127.0.0.1')
-    .option('--xds-port <port>', 'xDS (ADS) port', parseIntOption(0, 65535), XDS_PORT)
+    .option('--secure-xds-port <port>', 'xDS (ADS) and the CA over TLS, callers authenticated by their service-account token', parseIntOption(0, 65535), XDS_SECURE_PORT)
+    .option('--plaintext-xds-port <port>', 'also serve xDS without TLS or authentication on this port (off by default; loopback --address only; tests and debugging)', parseIntOption(0, 65535))
+    .option('--max-workload-cert-ttl <seconds>', 'the longest workload certificate the CA issues', parseIntOption(60, 10 * 365 * 86400), 86400)
     .option('--debug-port <port>', 'debug/status port', parseIntOption(0, 65535), MONITORING_PORT)
     .option('--webhook-port <port>', 'sidecar-injection webhook port (HTTPS)', parseIntOption(0, 65535), WEBHOOK_PORT)
     .option('--no-webhook', 'do not serve the injection webhook')
     .option('--no-config-status', 'do not write analysis findings into the status of Istio config objects (istiod: PILOT_ENABLE_ANALYSIS=false)')
     .option('--data-plane <kind>', 'what injected pods run unless annotated proxy.meshwork.io/data-plane: envoy or meshwork (default: envoy when installed)')
     .option('--ingress-namespace <ns>', 'where Gateways made of Kubernetes Ingresses go and the ingress Service is (istiod\'s K8S_INGRESS_NS)', process.env.K8S_INGRESS_NS || DEFAULT_INGRESS_NAMESPACE)
-    .action(async (opts: { clusterId: string; revision: string; namespace: string; kubeconfig?: string; context?: string; address: string; xdsPort: number; debugPort: number; webhookPort: number; webhook: boolean; configStatus: boolean; dataPlane?: string; ingressNamespace: string }) => {
+    .action(async (opts: { clusterId: string; revision: string; namespace: string; kubeconfig?: string; context?: string; address: string; secureXdsPort: number; plaintextXdsPort?: number; maxWorkloadCertTtl: number; debugPort: number; webhookPort: number; webhook: boolean; configStatus: boolean; dataPlane?: string; ingressNamespace: string }) => {
       const dataPlane = opts.dataPlane ? parseDataPlane(opts.dataPlane, '--data-plane') : defaultDataPlane(log);
       const cp = await runControlPlane({
         clusterId: opts.clusterId,
@@ -62,7 +64,8 @@ export function registerMeshRuntimeCommands(program: Command): void {
         ...(opts.context ? { context: opts.context } : {}),
         namespace: opts.namespace,
         revision: opts.revision,
-        xds: { host: opts.address, port: opts.xdsPort },
+        xds: { host: opts.address, securePort: opts.secureXdsPort, ...(opts.plaintextXdsPort !== undefined ? { plaintextPort: opts.plaintextXdsPort } : {}) },
+        maxWorkloadCertTtlSeconds: opts.maxWorkloadCertTtl,
         debug: { host: opts.address, port: opts.debugPort },
         configStatus: opts.configStatus,
         ingressNamespace: opts.ingressNamespace,
@@ -80,7 +83,7 @@ export function registerMeshRuntimeCommands(program: Command): void {
             log,
           })
         : undefined;
-      log(`control plane of ${opts.clusterId}: xDS on ${opts.address}:${cp.xdsPort}, debug on ${opts.address}:${cp.debugPort}`);
+      log(`control plane of ${opts.clusterId}: xDS and CA (TLS) on ${opts.address}:${cp.secureXdsPort}${cp.plaintextXdsPort !== undefined ? `, plaintext xDS on ${opts.address}:${cp.plaintextXdsPort}` : ''}, debug on ${opts.address}:${cp.debugPort}`);
       onSignals(async () => {
         await injector?.close();
         await cp.stop();
@@ -114,9 +117,15 @@ export function registerMeshSetupCommands(program: Command): void {
     .option('--revision <rev>', 'mesh revision', DEFAULT_REVISION)
     .option('--timeout <seconds>', 'wait this long for the control plane to be available', parseIntOption(0, 3600), 120)
     .option('--data-plane <kind>', 'what injected pods run: envoy or meshwork (default: envoy when installed); a pod\'s annotation proxy.meshwork.io/data-plane wins')
-    .action(async (opts: { context: string; kubeconfig?: string; revision: string; timeout: number; dataPlane?: string }) => {
+    .option('--mesh-ca <dir>', 'the mesh root CA folder (root-cert.pem, root-key.pem; created when absent): install every cluster of a mesh with the same one (default: mesh-ca/ beside the kubeconfig)')
+    .option('--cacerts <dir>', 'your own CA instead: Istio\'s plug-in files ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem (a cluster\'s existing istio-system/cacerts Secret is always kept)')
+    .option('--plaintext-xds-port <port>', 'have the control plane also serve plaintext xDS on this port (loopback addresses only; tests and debugging; default: 15010 while injected proxies still use plaintext xDS, else off)', parseIntOption(1, 65535))
+    .action(async (opts: { context: string; kubeconfig?: string; revision: string; timeout: number; dataPlane?: string; meshCa?: string; cacerts?: string; plaintextXdsPort?: number }) => {
       await runInstall({
         context: opts.context,
+        ...(opts.meshCa ? { meshCaDir: opts.meshCa } : {}),
+        ...(opts.cacerts ? { cacertsDir: opts.cacerts } : {}),
+        ...(opts.plaintextXdsPort !== undefined ? { plaintextXdsPort: opts.plaintextXdsPort } : {}),
         revision: opts.revision,
         waitTimeoutMs: opts.timeout * 1000,
         ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject } from '../config/object.js';
 import { applyObjects } from '../kubeapi/apply.js';
+import { testCacerts } from '../security/pki/test-support.js';
 import { parseManifests, type Manifest } from '../kubeapi/manifests.js';
 import { startLocalCluster, type LocalCluster } from '../local/cluster.js';
 import { buildKubeconfig } from '../local/kubeconfig.js';
@@ -93,7 +94,7 @@ before(async () => {
   kc1 = kubeConfigOf(c1);
   const kc2 = kubeConfigOf(c2);
   const mesh = { 'istio.io/rev': 'asm-managed-stable' };
-  await applyObjects(kc1, [namespaceManifest('sample', mesh), namespaceManifest('istio-system', {}), ...scenarioFor(1)], { namespace: 'sample' });
+  await applyObjects(kc1, [namespaceManifest('sample', mesh), namespaceManifest('istio-system', {}), (await testCacerts('cluster-1')).manifest, ...scenarioFor(1)], { namespace: 'sample' });
   await applyObjects(kc2, [namespaceManifest('sample', mesh), ...scenarioFor(2)], { namespace: 'sample' });
   await kc1.makeApiClient(CoreV1Api).createNamespacedSecret({
     namespace: 'istio-system',
@@ -110,7 +111,7 @@ before(async () => {
     kubeconfig: kubeconfigFile,
     namespace: 'istio-system',
     revision: 'asm-managed-stable',
-    xds: { host: '127.0.0.1', port: 0 },
+    xds: { host: '127.0.0.1', securePort: 0, plaintextPort: 0 },
     debug: { host: '127.0.0.1', port: 0 },
     log,
   });
@@ -139,7 +140,7 @@ after(async () => {
 
 test('cross-cluster discovery, remote secret removal, and an 80/20 canary pushed within 2 s', { timeout: 50_000 }, async () => {
   const nodeId = `sidecar~${sleepPod.ip}~${sleepPod.name}.sample~sample.svc.cluster.local`;
-  watcher = new AdsWatcher(cp?.xdsPort ?? 0, { id: nodeId, metadata: { fields: { CLUSTER_ID: { string_value: 'cluster-1' }, NAMESPACE: { string_value: 'sample' } } } }, [
+  watcher = new AdsWatcher(cp?.plaintextXdsPort ?? 0, { id: nodeId, metadata: { fields: { CLUSTER_ID: { string_value: 'cluster-1' }, NAMESPACE: { string_value: 'sample' } } } }, [
     { typeUrl: TYPE_URLS.cluster, names: [] },
     { typeUrl: TYPE_URLS.endpoint, names: [HELLO] },
     { typeUrl: TYPE_URLS.listener, names: [] },

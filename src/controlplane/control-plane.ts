@@ -1,11 +1,21 @@
 // `meshwork control-plane`: one per cluster (multi-primary). Watches its own cluster and every
-// cluster its remote secrets name, and serves xDS (ADS) plus the debug port.
+// cluster its remote secrets name, and serves xDS (ADS) and the CA over TLS on 15012 (secure-server.ts),
+// plaintext xDS only when asked (loopback only), plus the debug port. Its CA is the cluster's
+// intermediate in Secret istio-system/cacerts: without it the control plane does not start.
 
 import { KubeConfig } from '@kubernetes/client-node';
 import { loadDefault, loadKubeConfig } from '../kubeapi/client.js';
 import { SnapshotCache } from '../xds/cache.js';
 import type { Clock } from '../clock.js';
-import { startXdsServer, type RunningXdsServer } from '../xds/server.js';
+import { isIP } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import { createXdsServer, listenGrpc, type XdsServer } from '../xds/server.js';
+import { loadCaCerts } from '../install/mesh-ca.js';
+import { discoveryIp } from '../install/discovery-address.js';
+import { istiodName } from '../install/names.js';
+import { issueServingCertificate, issuingCa } from '../security/pki/sign.js';
+import { startSecureServer } from './secure-server.js';
+import { TokenReviewer } from './token-review.js';
 import { startDebugServer } from './debug-server.js';
 import { MeshSources } from './mesh-sources.js';
 import { ProxyPusher } from './pusher.js';
@@ -25,7 +35,13 @@ export interface ControlPlaneOptions {
   revision: string;
   /** istiod's K8S_INGRESS_NS: where Gateways made of Kubernetes Ingresses go and the ingress Service is (default istio-system). */
   ingressNamespace?: string;
-  xds: { host: string; port: number };
+  /**
+   * xDS addresses: the TLS port (XDS_SECURE_PORT; ADS and the CA, callers authenticated) and, only
+   * when given, a plaintext port (loopback hosts only: it trusts whatever node a caller names).
+   */
+  xds: { host: string; securePort: number; plaintextPort?: number };
+  /** The longest workload certificate the CA issues (default 24 h). */
+  maxWorkloadCertTtlSeconds?: number;
   debug: { host: string; port: number };
   log: (line: string) => void;
   /** How long to wait for the own cluster's first list before serving anyway (default 30 s). */
@@ -42,13 +58,29 @@ export interface ControlPlaneOptions {
 
 export interface RunningControlPlane {
   stop(): Promise<void>;
-  xdsPort: number;
+  secureXdsPort: number;
+  /** Only when asked for (ControlPlaneOptions.xds.plaintextPort). */
+  plaintextXdsPort?: number;
   debugPort: number;
+}
+
+/** 127.0.0.0/8, ::1, localhost: where an unauthenticated port cannot be reached from another machine. */
+export function isLoopbackHost(host: string): boolean {
+  if (host === 'localhost' || host === '::1') return true;
+  return isIP(host) === 4 && host.startsWith('127.');
 }
 
 export async function runControlPlane(opts: ControlPlaneOptions): Promise<RunningControlPlane> {
   const log = opts.log;
+  if (opts.xds.plaintextPort !== undefined && !isLoopbackHost(opts.xds.host)) {
+    throw new Error(`control-plane ${opts.clusterId}: plaintext xDS (--plaintext-xds-port) serves any caller without authentication, so only on a loopback address (127.0.0.0/8, ::1), not ${opts.xds.host}`);
+  }
   const kubeConfig = ownKubeConfig(opts);
+  // The CA first: a control plane that cannot sign would leave every proxy without certificates.
+  const ca = await loadCaCerts(kubeConfig, opts.namespace).then(issuingCa).catch((err: unknown) => {
+    throw new Error(`control-plane ${opts.clusterId}: ${(err as Error).message}`);
+  });
+  const serving = await issueServingCertificate(ca, await servingNames(kubeConfig, opts, log));
   const cache = new SnapshotCache();
   // The pusher exists before the sources so that their first events find it.
   let pusher: ProxyPusher | undefined;
@@ -82,13 +114,15 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Runnin
   });
   const push = pusher;
 
-  let xds: RunningXdsServer | undefined;
+  let xds: XdsServer | undefined;
+  let secure: Listening | undefined;
+  let plaintext: Listening | undefined;
   let graceTimer: NodeJS.Timeout | undefined;
   const debug = await startDebugServer({
     host: opts.debug.host,
     port: opts.debug.port,
     pusher: push,
-    xds: () => xds?.xds,
+    xds: () => xds,
     sources: () => sources.status(),
     configStatus: () => reporter?.stats() ?? null,
     log,
@@ -126,30 +160,51 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Runnin
   ingressStatus = new IngressStatusSyncer({ kubeConfig, inputs: () => sources.ingressStatusInputs(), ready: () => sources.ready(), log, ...(opts.clock ? { clock: opts.clock } : {}) });
   push.rebuild();
 
+  const xdsServer = createXdsServer({
+    cache,
+    onStreamOpen: (node) => push.onStreamOpen(node),
+    onStreamClosed: (node) => push.onStreamClosed(node),
+    log: (line) => log(`control-plane: ${line}`),
+  });
+  xds = xdsServer;
+  const reviewer = new TokenReviewer(kubeConfig);
+  let bindAddress = `${opts.xds.host}:${opts.xds.securePort}`;
   try {
-    xds = await startXdsServer({
+    secure = await startSecureServer({
       host: opts.xds.host,
-      port: opts.xds.port,
-      cache,
-      onStreamOpen: (node) => push.onStreamOpen(node),
-      onStreamClosed: (node) => push.onStreamClosed(node),
+      port: opts.xds.securePort,
+      xds: xdsServer,
+      ca,
+      serving,
+      review: (token) => reviewer.review(token),
+      trustDomain: () => sources.trustDomain(),
+      ...(opts.maxWorkloadCertTtlSeconds ? { maxCertTtlSeconds: opts.maxWorkloadCertTtlSeconds } : {}),
       log: (line) => log(`control-plane: ${line}`),
     });
+    if (opts.xds.plaintextPort !== undefined) {
+      bindAddress = `${opts.xds.host}:${opts.xds.plaintextPort}`;
+      plaintext = await listenGrpc(opts.xds.host, opts.xds.plaintextPort, grpc.ServerCredentials.createInsecure(), (server) => xdsServer.addTo(server));
+    }
   } catch (err) {
     push.stop();
     reporter?.stop();
     ingressStatus.stop();
     clearTimeout(graceTimer);
+    await secure?.close();
     await debug.close();
     await sources.stop();
-    throw new Error(`control-plane ${opts.clusterId}: cannot serve xDS on ${opts.xds.host}:${opts.xds.port}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`control-plane ${opts.clusterId}: cannot serve xDS on ${bindAddress}: ${err instanceof Error ? err.message : String(err)}`);
   }
-  const running = xds;
-  log(`control-plane: ${opts.clusterId} (revision ${opts.revision}) serving xDS on ${opts.xds.host}:${running.port}, debug on ${opts.debug.host}:${debug.port}`);
+  const [secureListening, plaintextListening] = [secure, plaintext];
+  log(
+    `control-plane: ${opts.clusterId} (revision ${opts.revision}) serving xDS and the CA over TLS on ${opts.xds.host}:${secureListening.port}` +
+      `${plaintextListening ? `, plaintext xDS on ${opts.xds.host}:${plaintextListening.port}` : ''}, debug on ${opts.debug.host}:${debug.port}`,
+  );
 
   let stopping: Promise<void> | undefined;
   return {
-    xdsPort: running.port,
+    secureXdsPort: secureListening.port,
+    ...(plaintextListening ? { plaintextXdsPort: plaintextListening.port } : {}),
     debugPort: debug.port,
     stop() {
       stopping ??= (async () => {
@@ -157,7 +212,8 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Runnin
         reporter?.stop();
         ingressStatus?.stop();
         clearTimeout(graceTimer);
-        await running.close();
+        await plaintextListening?.close();
+        await secureListening.close();
         await debug.close();
         await sources.stop();
       })();
@@ -166,11 +222,29 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Runnin
   };
 }
 
+type Listening = { port: number; close(): Promise<void> };
+
 export function ownKubeConfig(opts: ControlPlaneOptions): KubeConfig {
   if (opts.kubeconfig || opts.context) {
     return loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) });
   }
   return loadDefault(new KubeConfig());
+}
+
+/**
+ * The serving certificate's names (contract): istiod-<rev>.<ns>.svc and istiod.<ns>.svc, the address it
+ * listens on, and the istiod Service's ClusterIP (what injected proxies dial) when there is one.
+ */
+async function servingNames(kubeConfig: KubeConfig, opts: ControlPlaneOptions, log: (line: string) => void): Promise<{ dnsNames: string[]; ipAddresses: string[] }> {
+  const dnsNames = [`${istiodName(opts.revision)}.${opts.namespace}.svc`, `istiod.${opts.namespace}.svc`];
+  const ipAddresses = isIP(opts.xds.host) !== 0 && opts.xds.host !== '0.0.0.0' && opts.xds.host !== '::' ? [opts.xds.host] : [];
+  try {
+    const clusterIp = await discoveryIp(kubeConfig, opts.revision, opts.namespace);
+    if (!ipAddresses.includes(clusterIp)) ipAddresses.push(clusterIp);
+  } catch (err) {
+    log(`control-plane: ${opts.clusterId}: the serving certificate has no ClusterIP SAN (${(err as Error).message})`);
+  }
+  return { dnsNames, ipAddresses };
 }
 
 async function waitFor(check: () => boolean, timeoutMs: number): Promise<boolean> {

@@ -1,12 +1,17 @@
 // The control plane's webhooks: HTTPS on port 15017, sidecar injection on /inject and Istio config
 // validation on /validate, with the serving certificate `meshwork install` stored in the
 // istiod-webhook-tls Secret (its CA is the webhook configurations' caBundle). Proxies are told to reach xDS at the istiod Service's ClusterIP,
-// and get the mesh config's defaultConfig (mesh-config.ts) as their ProxyConfig.
+// and get the mesh config's defaultConfig (mesh-config.ts) as their ProxyConfig, the CA's address
+// (CA_ADDR, the TLS port), the trust domain and, once injected proxies use TLS (PROXIES_USE_SECURE_XDS),
+// the mesh root from Secret cacerts (MESHWORK_ROOT_CERT: with it the agent speaks TLS, so it goes
+// with the secure XDS_ADDRESS, never with the plaintext one).
 import { createServer, type Server } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { DataPlaneKind } from '../agent/data-plane.js';
 import { createInjectionWebhook, INJECT_PATH } from '../inject/webhook.js';
-import { discoveryAddress } from '../install/discovery-address.js';
+import { discoveryAddress, discoveryIp } from '../install/discovery-address.js';
+import { loadCaCerts } from '../install/mesh-ca.js';
+import { PROXIES_USE_SECURE_XDS, XDS_SECURE_PORT } from '../install/names.js';
 import { MESHWORK_IMAGE } from '../install/image.js';
 import { loadWebhookTls } from '../install/webhook-tls.js';
 import { watchMeshConfig } from './mesh-config.js';
@@ -26,10 +31,20 @@ export interface InjectorServerOptions {
 export async function startInjectorServer(opts: InjectorServerOptions): Promise<{ port: number; close(): Promise<void> }> {
   const tls = await loadWebhookTls(opts.kubeConfig, opts.namespace);
   const xdsAddress = await discoveryAddress(opts.kubeConfig, opts.revision, opts.namespace);
+  const caAddress = `${await discoveryIp(opts.kubeConfig, opts.revision, opts.namespace)}:${XDS_SECURE_PORT}`;
+  const rootCertPem = (await loadCaCerts(opts.kubeConfig, opts.namespace)).rootCertPem;
   const meshConfig = watchMeshConfig({ kubeConfig: opts.kubeConfig, namespace: opts.namespace, revision: opts.revision, log: opts.log });
-  const injection = { revision: opts.revision, xdsAddress, clusterId: opts.clusterId, proxyImage: MESHWORK_IMAGE, dataPlane: opts.dataPlane };
+  const injection = {
+    revision: opts.revision,
+    xdsAddress,
+    caAddress,
+    ...(PROXIES_USE_SECURE_XDS ? { rootCertPem } : {}),
+    clusterId: opts.clusterId,
+    proxyImage: MESHWORK_IMAGE,
+    dataPlane: opts.dataPlane,
+  };
   const webhook = createInjectionWebhook({
-    injection: () => ({ ...injection, meshProxyConfig: meshConfig.defaultConfig() }),
+    injection: () => ({ ...injection, meshProxyConfig: meshConfig.defaultConfig(), trustDomain: meshConfig.trustDomain() }),
     log: opts.log,
   });
   const validation = createValidationWebhook({ log: opts.log });

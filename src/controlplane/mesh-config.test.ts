@@ -35,3 +35,13 @@ test('the mesh config\'s outboundTrafficPolicy: REGISTRY_ONLY, ALLOW_ANY, an uns
   assert.equal(mode('outboundTrafficPolicy: {}\n'), 'REGISTRY_ONLY');
   assert.equal(mode('outboundTrafficPolicy: {mode: DENY}\n'), 'outboundTrafficPolicy.mode: expected REGISTRY_ONLY or ALLOW_ANY, got "DENY"');
 });
+
+test('the mesh config\'s trustDomain: the SPIFFE IDs\' domain, unset when absent (cluster.local)', () => {
+  const domain = (text: string) => {
+    const parsed = parseMeshConfig(text);
+    return parsed.ok ? parsed.trustDomain : parsed.error;
+  };
+  assert.equal(domain(''), undefined);
+  assert.equal(domain('trustDomain: mesh.example\n'), 'mesh.example');
+  assert.equal(domain('trustDomain: "a/b"\n'), 'trustDomain: expected a domain name such as cluster.local, got "a/b"');
+});

@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import type { Clock } from '../clock.js';
 import { checkProxyConfig, type ProxyConfig } from '../config/proxy-config.js';
 import { DEFAULT_INGRESS_SETTINGS, type IngressControllerMode, type IngressMeshSettings } from '../ingress/class.js';
+import { DEFAULT_TRUST_DOMAIN } from '../security/spiffe.js';
 import { startResourceWatch, type ResourceWatch } from './resource-watch.js';
 
 export const MESH_CONFIG_KEY = 'mesh';
@@ -22,6 +23,8 @@ export interface MeshConfig {
   ingress: IngressMeshSettings;
   /** meshConfig.outboundTrafficPolicy.mode; absent: Istio's default, ALLOW_ANY. A Sidecar's own policy wins. */
   outboundTrafficMode?: OutboundTrafficMode;
+  /** meshConfig.trustDomain: the SPIFFE trust domain of workload identities; absent: cluster.local. */
+  trustDomain?: string;
 }
 
 export type OutboundTrafficMode = 'REGISTRY_ONLY' | 'ALLOW_ANY';
@@ -71,7 +74,15 @@ export function parseMeshConfig(text: string): ({ ok: true } & MeshConfig) | { o
   if (!ingress.ok) return ingress;
   const outbound = outboundTrafficMode(fields);
   if (!outbound.ok) return outbound;
-  const rest = { ingress: ingress.ingress, ...(outbound.mode ? { outboundTrafficMode: outbound.mode } : {}) };
+  const trustDomain = fields.trustDomain;
+  if (trustDomain !== undefined && trustDomain !== null && (typeof trustDomain !== 'string' || !/^[a-z0-9.\-_]+$/i.test(trustDomain))) {
+    return { ok: false, error: `trustDomain: expected a domain name such as cluster.local, got ${JSON.stringify(trustDomain)}` };
+  }
+  const rest = {
+    ingress: ingress.ingress,
+    ...(outbound.mode ? { outboundTrafficMode: outbound.mode } : {}),
+    ...(typeof trustDomain === 'string' ? { trustDomain } : {}),
+  };
   const value = fields.defaultConfig;
   if (value === undefined || value === null) return { ok: true, defaultConfig: {}, ...rest };
   const checked = checkProxyConfig(value);
@@ -85,6 +96,8 @@ export interface MeshConfigWatch {
   ingress(): IngressMeshSettings;
   /** meshConfig.outboundTrafficPolicy.mode now (undefined: not set, Istio's ALLOW_ANY). */
   outboundTrafficMode(): OutboundTrafficMode | undefined;
+  /** meshConfig.trustDomain now, cluster.local when not set. */
+  trustDomain(): string;
   /** The ConfigMaps were listed once: what the getters say is the cluster's. */
   synced(): boolean;
   readonly watch: ResourceWatch<V1ConfigMap>;
@@ -119,7 +132,12 @@ export function watchMeshConfig(opts: {
         opts.log(`mesh config: ${where} is invalid (${parsed.error}); the previous mesh config stays in use`);
         return;
       }
-      current = { defaultConfig: parsed.defaultConfig, ingress: parsed.ingress, ...(parsed.outboundTrafficMode ? { outboundTrafficMode: parsed.outboundTrafficMode } : {}) };
+      current = {
+        defaultConfig: parsed.defaultConfig,
+        ingress: parsed.ingress,
+        ...(parsed.outboundTrafficMode ? { outboundTrafficMode: parsed.outboundTrafficMode } : {}),
+        ...(parsed.trustDomain ? { trustDomain: parsed.trustDomain } : {}),
+      };
       opts.log(`mesh config: defaultConfig ${JSON.stringify(current.defaultConfig)}, ingress ${JSON.stringify(current.ingress)} (from ${text === undefined ? 'no ConfigMap: Istio\'s defaults' : where})`);
       opts.onChange?.();
     },
@@ -130,6 +148,7 @@ export function watchMeshConfig(opts: {
     defaultConfig: () => current.defaultConfig,
     ingress: () => current.ingress,
     outboundTrafficMode: () => current.outboundTrafficMode,
+    trustDomain: () => current.trustDomain ?? DEFAULT_TRUST_DOMAIN,
     synced: () => watch.synced(),
     watch,
     stop: () => watch.stop(),

@@ -99,6 +99,11 @@ export class MeshSources implements MeshView {
     return [{ ...this.configWatch.objects(), ingress, ...(outboundTrafficMode ? { outboundTrafficMode } : {}) }];
   }
 
+  /** meshConfig.trustDomain (cluster.local when not set): the CA's SPIFFE IDs. */
+  trustDomain(): string {
+    return this.meshConfig.trustDomain();
+  }
+
   /** What the status of the own cluster's Ingresses is made of. */
   ingressStatusInputs(): IngressStatusInputs {
     const own = this.local.objects();

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeConfig } from '@kubernetes/client-node';
 import { applyObjects } from '../kubeapi/apply.js';
+import { testCacerts } from '../security/pki/test-support.js';
 import { parseManifests } from '../kubeapi/manifests.js';
 import { startLocalCluster, type LocalCluster } from '../local/cluster.js';
 import { buildKubeconfig } from '../local/kubeconfig.js';
@@ -87,18 +88,18 @@ before(async () => {
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfigFile);
   const helloworld = parseManifests(readFileSync(join(EXAMPLE_DIR, 'helloworld.yaml'), 'utf8'), 'helloworld.yaml');
-  await applyObjects(kc, [{ object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'sample' } }, source: 'test' }, { object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'istio-system' } }, source: 'test' }, ...helloworld], { namespace: 'sample' });
+  await applyObjects(kc, [{ object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'sample' } }, source: 'test' }, { object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'istio-system' } }, source: 'test' }, (await testCacerts('cluster-1')).manifest, ...helloworld], { namespace: 'sample' });
   cp = await runControlPlane({
     clusterId: 'cluster-1',
     kubeconfig: kubeconfigFile,
     namespace: 'istio-system',
     revision: 'asm-managed-stable',
-    xds: { host: '127.0.0.1', port: 0 },
+    xds: { host: '127.0.0.1', securePort: 0, plaintextPort: 0 },
     debug: { host: '127.0.0.1', port: 0 },
     log: (l) => logs.push(l),
   });
   // A sidecar of namespace sample (no such pod: its identity comes from the node id alone).
-  watcher = new AdsWatcher(cp.xdsPort, { id: 'sidecar~127.170.0.250~watcher.sample~sample.svc.cluster.local', metadata: { fields: { CLUSTER_ID: { string_value: 'cluster-1' }, NAMESPACE: { string_value: 'sample' } } } }, [
+  watcher = new AdsWatcher(cp.plaintextXdsPort ?? 0, { id: 'sidecar~127.170.0.250~watcher.sample~sample.svc.cluster.local', metadata: { fields: { CLUSTER_ID: { string_value: 'cluster-1' }, NAMESPACE: { string_value: 'sample' } } } }, [
     { typeUrl: TYPE_URLS.cluster, names: [] },
     { typeUrl: TYPE_URLS.listener, names: [] },
     { typeUrl: TYPE_URLS.route, names: ['http_proxy'] },

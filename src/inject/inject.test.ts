@@ -67,6 +67,8 @@ describe('injectPod: sidecar template', () => {
     assert.equal(envValue(proxy, 'CLUSTER_ID'), 'cluster-1');
     assert.equal(envValue(proxy, 'ISTIO_META_CLUSTER_ID'), 'cluster-1');
     assert.equal(envValue(proxy, 'ISTIO_META_MESH_ID'), 'mesh-1');
+    // No CA settings in the context: none in the env (the agent then speaks plaintext and has no certificates).
+    assert.deepEqual(['CA_ADDR', 'MESHWORK_ROOT_CERT', 'TRUST_DOMAIN'].map((n) => envValue(proxy, n)), [undefined, undefined, undefined]);
     assert.equal(envValue(proxy, 'ISTIO_META_WORKLOAD_NAME'), 'helloworld-v1');
     assert.equal(envValue(proxy, 'ISTIO_META_OWNER'), 'kubernetes://apis/apps/v1/namespaces/sample/deployments/helloworld-v1');
     assert.equal(envValue(proxy, 'ISTIO_META_APP_CONTAINERS'), 'helloworld');
@@ -119,6 +121,18 @@ describe('injectPod: sidecar template', () => {
     const { meshId: _omit, ...noMesh } = ctx;
     const proxy = container(injected(helloworldPod(), noMesh), 'istio-proxy');
     assert.equal(proxy.env?.some((e) => e.name === 'ISTIO_META_MESH_ID'), false);
+  });
+});
+
+describe('injectPod: the CA and the mesh root', () => {
+  it('gives the proxy CA_ADDR, MESHWORK_ROOT_CERT (the root PEM) and TRUST_DOMAIN beside XDS_ADDRESS', () => {
+    const root = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    const secure = { ...ctx, xdsAddress: '127.232.0.5:15012', caAddress: '127.232.0.5:15012', rootCertPem: root, trustDomain: 'mesh.example' };
+    const proxy = container(injected(helloworldPod(), secure), 'istio-proxy');
+    assert.equal(envValue(proxy, 'XDS_ADDRESS'), '127.232.0.5:15012');
+    assert.equal(envValue(proxy, 'CA_ADDR'), '127.232.0.5:15012');
+    assert.equal(envValue(proxy, 'MESHWORK_ROOT_CERT'), root);
+    assert.equal(envValue(proxy, 'TRUST_DOMAIN'), 'mesh.example');
   });
 });
 

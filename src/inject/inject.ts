@@ -37,6 +37,15 @@ export interface InjectionContext {
   revision: string;
   /** host:port the proxies reach the control plane's xDS server on. */
   xdsAddress: string;
+  /** host:port of the CA (IstioCertificateService), the control plane's TLS port: CA_ADDR. */
+  caAddress?: string;
+  /**
+   * The mesh root PEM: MESHWORK_ROOT_CERT, with which the agent verifies the control plane and speaks
+   * TLS with its token (Istio's istio-ca-root-cert ConfigMap). Without it the agent speaks plaintext.
+   */
+  rootCertPem?: string;
+  /** meshConfig.trustDomain: TRUST_DOMAIN. */
+  trustDomain?: string;
   clusterId: string;
   meshId?: string;
   proxyImage: string;
@@ -202,6 +211,10 @@ function fieldRef(name: string, fieldPath: string): EnvVar {
   return { name, valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath } } };
 }
 
+export const CA_ADDR_ENV = 'CA_ADDR';
+export const ROOT_CERT_ENV = 'MESHWORK_ROOT_CERT';
+export const TRUST_DOMAIN_ENV = 'TRUST_DOMAIN';
+
 /** The proxy's environment, in the order Istio's templates write it (downward-API values first). */
 export function proxyEnv(ctx: TemplateContext): EnvVar[] {
   const ports = ctx.appContainers.flatMap((c) => c.ports ?? []);
@@ -212,6 +225,9 @@ export function proxyEnv(ctx: TemplateContext): EnvVar[] {
     fieldRef('SERVICE_ACCOUNT', 'spec.serviceAccountName'),
     fieldRef('HOST_IP', 'status.hostIP'),
     { name: 'XDS_ADDRESS', value: ctx.xdsAddress },
+    ...(ctx.caAddress ? [{ name: CA_ADDR_ENV, value: ctx.caAddress }] : []),
+    ...(ctx.rootCertPem ? [{ name: ROOT_CERT_ENV, value: ctx.rootCertPem }] : []),
+    ...(ctx.trustDomain ? [{ name: TRUST_DOMAIN_ENV, value: ctx.trustDomain }] : []),
     { name: 'CLUSTER_ID', value: ctx.clusterId },
     { name: 'ISTIO_META_POD_PORTS', value: JSON.stringify(ports) },
     { name: 'ISTIO_META_APP_CONTAINERS', value: ctx.appContainers.map((c) => c.name).join(',') },

@@ -6,12 +6,13 @@
 import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Deployment } from '@kubernetes/client-node';
 import type { KubeObject } from '../config/object.js';
 import { applyObjects, type ApplyResult } from '../kubeapi/apply.js';
-import { apiErrorCode, apiErrorMessage, loadKubeConfig } from '../kubeapi/client.js';
+import { apiErrorCode, apiErrorMessage, kubeconfigPath, loadKubeConfig } from '../kubeapi/client.js';
 import { MESHWORK_IMAGE } from './image.js';
 import type { DataPlaneKind } from '../agent/data-plane.js';
 import { locateEnvoy } from '../envoy/locate.js';
 import { installManifests } from './manifests.js';
-import { DEFAULT_REVISION, ISTIO_SYSTEM, istiodName } from './names.js';
+import { DEFAULT_REVISION, ISTIO_SYSTEM, istiodName, PROXIES_USE_SECURE_XDS, XDS_PORT } from './names.js';
+import { defaultMeshCaDir, loadCaCerts, meshRootMismatch, planCacerts } from './mesh-ca.js';
 import { clusterEndpointFrom, remoteSecretFor, remoteSecretYaml } from './remote-secret.js';
 import { READER_SERVICE_ACCOUNT, READER_TOKEN_SECRET } from './rbac.js';
 import { SA_NAME_ANNOTATION, SECRET_TYPE_SA_TOKEN } from '../local/serviceaccount/tokens.js';
@@ -33,6 +34,15 @@ export interface InstallCommandOptions extends CommandIo {
   dataPlane?: DataPlaneKind;
   /** How long to wait for the control plane to become available; 0 = do not wait. */
   waitTimeoutMs?: number;
+  /** The mesh root's folder (root-cert.pem, root-key.pem), created when absent; default `mesh-ca/` beside the kubeconfig. */
+  meshCaDir?: string;
+  /** The user's Istio plug-in CA files (ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem) instead of an intermediate of the mesh root. */
+  cacertsDir?: string;
+  /**
+   * The control plane's plaintext xDS port (loopback only); default off, except XDS_PORT while
+   * injected proxies still use plaintext (PROXIES_USE_SECURE_XDS false).
+   */
+  plaintextXdsPort?: number;
   /** Injected for tests; real time otherwise. */
   clock?: { now(): number; sleep(ms: number): Promise<void> };
 }
@@ -65,9 +75,20 @@ export async function runInstall(opts: InstallCommandOptions): Promise<ApplyResu
 
   const existing = await readSecret(kc, ISTIO_SYSTEM, WEBHOOK_TLS_SECRET);
   const tls = existing ? readWebhookTlsSecret(existing) : await createWebhookTls(revision, ISTIO_SYSTEM);
-  const [namespace, ...rest] = installManifests({ revision, namespace: ISTIO_SYSTEM, image: opts.image ?? MESHWORK_IMAGE, clusterId, caBundlePem: tls.caPem, dataPlane });
-  // The Secret goes right after the namespace: the control plane reads it when it starts.
-  const objects = [namespace!, webhookTlsSecret(ISTIO_SYSTEM, revision, tls), ...rest];
+  const meshCaDir = opts.meshCaDir ?? defaultMeshCaDir(kubeconfigPath({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}) }));
+  const cacerts = await planCacerts(kc, { namespace: ISTIO_SYSTEM, clusterId, meshCaDir, ...(opts.cacertsDir ? { cacertsDir: opts.cacertsDir } : {}), out });
+  const plaintextXdsPort = opts.plaintextXdsPort ?? (PROXIES_USE_SECURE_XDS ? undefined : XDS_PORT);
+  const [namespace, ...rest] = installManifests({
+    revision,
+    namespace: ISTIO_SYSTEM,
+    image: opts.image ?? MESHWORK_IMAGE,
+    clusterId,
+    caBundlePem: tls.caPem,
+    dataPlane,
+    ...(plaintextXdsPort !== undefined ? { plaintextXdsPort } : {}),
+  });
+  // The Secrets go right after the namespace: the control plane reads them when it starts.
+  const objects = [namespace!, webhookTlsSecret(ISTIO_SYSTEM, revision, tls), ...(cacerts.secret ? [cacerts.secret] : []), ...rest];
   const results = await applyObjects(kc, manifestsOf(objects, 'meshwork install'));
   printApplied(out, results);
 
@@ -184,6 +205,21 @@ export async function runCreateMesh(contexts: string[], opts: CreateMeshOptions 
   const out = opts.out ?? stdout;
   const unique = [...new Set(contexts)];
   if (unique.length < 2) throw new Error(`create-mesh needs at least two distinct clusters, got ${unique.join(', ') || 'none'}`);
+  // One root of trust first: remote secrets between clusters whose workloads cannot trust each other would only hide it.
+  const roots: Array<{ cluster: string; rootCertPem: string }> = [];
+  for (const c of unique) {
+    const kc = loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), context: c });
+    let rootCertPem: string;
+    try {
+      rootCertPem = (await loadCaCerts(kc, ISTIO_SYSTEM)).rootCertPem;
+    } catch (err) {
+      throw new Error(`cluster ${c}: ${(err as Error).message}`);
+    }
+    roots.push({ cluster: c, rootCertPem });
+  }
+  const mismatch = meshRootMismatch(roots);
+  if (mismatch) throw new Error(`create-mesh: ${mismatch}`);
+  out(`mesh root: ${unique.join(', ')} share one root CA`);
   const secrets = new Map<string, KubeObject>();
   for (const c of unique) secrets.set(c, await remoteSecretOf(loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), context: c }), { context: c }));
   for (const target of unique) {

@@ -2,9 +2,9 @@
 // ClusterIP needs no DNS, which local clusters do not have; their kube-proxy listens on it.
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { apiErrorMessage } from '../kubeapi/client.js';
-import { istiodName, XDS_PORT } from './names.js';
+import { istiodName, PROXIES_USE_SECURE_XDS, XDS_PORT, XDS_SECURE_PORT } from './names.js';
 
-export async function discoveryAddress(kc: KubeConfig, revision: string, namespace = 'istio-system'): Promise<string> {
+export async function discoveryIp(kc: KubeConfig, revision: string, namespace = 'istio-system'): Promise<string> {
   const name = istiodName(revision);
   let clusterIP: string | undefined;
   try {
@@ -14,5 +14,10 @@ export async function discoveryAddress(kc: KubeConfig, revision: string, namespa
     throw new Error(`reading service ${namespace}/${name}: ${apiErrorMessage(err)}`);
   }
   if (!clusterIP || clusterIP === 'None') throw new Error(`service ${namespace}/${name} has no ClusterIP`);
-  return `${clusterIP}:${XDS_PORT}`;
+  return clusterIP;
+}
+
+/** The ClusterIP with the port injected proxies use (PROXIES_USE_SECURE_XDS decides which). */
+export async function discoveryAddress(kc: KubeConfig, revision: string, namespace = 'istio-system'): Promise<string> {
+  return `${await discoveryIp(kc, revision, namespace)}:${PROXIES_USE_SECURE_XDS ? XDS_SECURE_PORT : XDS_PORT}`;
 }

@@ -24,6 +24,8 @@ import { buildKubeconfig } from '../local/kubeconfig.js';
 import { runCreateMesh, runCreateRemoteSecret, runInstall } from './commands.js';
 import { MESHWORK_IMAGE } from './image.js';
 import { readWebhookTlsSecret, WEBHOOK_TLS_SECRET } from './webhook-tls.js';
+import { mkdirSync } from 'node:fs';
+import { CACERTS_SECRET, certificateFingerprint, createClusterCaCerts, createMeshRoot, readCacertsSecret } from '../security/pki/cacerts.js';
 
 const WEBHOOK_HOST = '127.238.0.2';
 
@@ -102,6 +104,15 @@ describe('install, inject, create-mesh on a local API server', () => {
     assert.ok(lines.includes('ingressclass.networking.k8s.io/istio created'), lines.join('\n'));
     assert.ok(lines.includes('  deployment istio-system/istiod-asm-managed-stable: 0/1 available'), lines.join('\n'));
     assert.ok(lines.includes('  deployment istio-system/istiod-asm-managed-stable: 1/1 available'), lines.join('\n'));
+    // The mesh root is made beside the kubeconfig, the cluster's intermediate under it goes into cacerts.
+    const meshRootPem = readFileSync(join(cluster.dir, 'mesh-ca', 'root-cert.pem'), 'utf8');
+    assert.ok(lines.some((l) => l.startsWith(`Created the mesh root CA in ${join(cluster.dir, 'mesh-ca')}`)), lines.join('\n'));
+    const cacerts = readCacertsSecret(cluster.store.get(SECRETS, 'istio-system', CACERTS_SECRET)!);
+    assert.equal(certificateFingerprint(cacerts.rootCertPem), certificateFingerprint(meshRootPem));
+    // While injected proxies use plaintext xDS, the control plane serves it (and 15012 always).
+    const deployment = cluster.store.get(DEPLOYMENTS, 'istio-system', 'istiod-asm-managed-stable');
+    const args = (deployment?.spec as { template: { spec: { containers: Array<{ args: string[] }> } } }).template.spec.containers[0]!.args;
+    assert.deepEqual(args.slice(-2), ['--plaintext-xds-port', '15010']);
 
     // A second install keeps the webhook certificate (the caBundle must keep matching the served certificate).
     const before = cluster.store.get(SECRETS, 'istio-system', WEBHOOK_TLS_SECRET)?.data;
@@ -109,6 +120,8 @@ describe('install, inject, create-mesh on a local API server', () => {
     await runInstall({ kubeconfig: cluster.kubeconfig, context: 'test', clusterId: 'cluster-t', out: (l) => again.push(l), clock, waitTimeoutMs: 60_000 });
     assert.deepEqual(cluster.store.get(SECRETS, 'istio-system', WEBHOOK_TLS_SECRET)?.data, before);
     assert.ok(again.includes('secret/istiod-webhook-tls unchanged'), again.join('\n'));
+    assert.deepEqual(readCacertsSecret(cluster.store.get(SECRETS, 'istio-system', CACERTS_SECRET)!), cacerts, 'cacerts kept');
+    assert.ok(again.some((l) => l.startsWith('Keeping secret istio-system/cacerts (plug-in CA')), again.join('\n'));
     const config = cluster.store.get(type('admissionregistration.k8s.io', 'MutatingWebhookConfiguration'), undefined, 'istio-sidecar-injector-asm-managed-stable');
     const caBundles = new Set((config?.webhooks as Array<{ clientConfig: { caBundle: string } }>).map((w) => w.clientConfig.caBundle));
     assert.deepEqual([...caBundles], [(before as Record<string, string>)['ca.crt']]);
@@ -216,7 +229,7 @@ describe('install, inject, create-mesh on a local API server', () => {
       ),
     );
     await assert.rejects(runCreateRemoteSecret({ kubeconfig, context: 'c-two' }), /cluster c-two has no service account istio-system\/istio-reader-service-account: run `meshwork install --context c-two` first/);
-    await assert.rejects(runCreateMesh(['c-one', 'c-two'], { kubeconfig, out: () => {} }), /cluster c-two has no service account istio-system\/istio-reader-service-account/);
+    await assert.rejects(runCreateMesh(['c-one', 'c-two'], { kubeconfig, out: () => {} }), /cluster c-two: secret istio-system\/cacerts not found: .*Run `meshwork install` for this cluster/);
     // What `meshwork install` gives the second cluster, for its reader.
     other.store.create(NAMESPACES, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'istio-system' } });
     for (const obj of controlPlaneRbac('asm-managed-stable', 'istio-system')) {
@@ -235,8 +248,30 @@ describe('install, inject, create-mesh on a local API server', () => {
     assert.equal(write.status, 403);
     assert.match(write.text, /configmaps is forbidden: User \\"system:serviceaccount:istio-system:istio-reader-service-account\\" cannot create resource \\"configmaps\\" in API group \\"\\" in the namespace \\"default\\"/);
     assert.equal((await other.request('GET', '/api/v1/namespaces/istio-system/secrets', { token: readerToken })).status, 403);
+
+    // c-two installed with the user's own CA files (--cacerts) under another root: create-mesh refuses, naming both.
+    const pluginDir = join(other.dir, 'plugin-ca');
+    mkdirSync(pluginDir);
+    const plugin = await createClusterCaCerts(await createMeshRoot(), 'c-two');
+    for (const [file, pem] of [['ca-cert.pem', plugin.caCertPem], ['ca-key.pem', plugin.caKeyPem], ['root-cert.pem', plugin.rootCertPem], ['cert-chain.pem', plugin.certChainPem]] as const) writeFileSync(join(pluginDir, file), pem);
+    await runInstall({ kubeconfig, context: 'c-two', cacertsDir: pluginDir, dataPlane: 'meshwork', waitTimeoutMs: 0, out: () => {} });
+    const oneRoot = certificateFingerprint(readFileSync(join(cluster.dir, 'mesh-ca', 'root-cert.pem'), 'utf8'));
+    const twoRoot = certificateFingerprint(plugin.rootCertPem);
+    const refused = await runCreateMesh(['c-one', 'c-two'], { kubeconfig, out: () => {} }).then(() => undefined, (err: Error) => err.message);
+    assert.ok(refused?.includes(`clusters c-one and c-two have different mesh roots in secret istio-system/cacerts (c-one: SHA-256 ${oneRoot}; c-two: SHA-256 ${twoRoot})`), refused);
+    assert.match(refused ?? '', /re-run `meshwork install --context c-two` with the --mesh-ca folder c-one was installed with/);
+    assert.equal(cluster.store.get(SECRETS, 'istio-system', 'istio-remote-secret-c-two'), undefined, 'nothing joined');
+    // A re-install keeps the plug-in CA, even with --mesh-ca: still refused.
+    await runInstall({ kubeconfig, context: 'c-two', meshCaDir: join(cluster.dir, 'mesh-ca'), dataPlane: 'meshwork', waitTimeoutMs: 0, out: () => {} });
+    await assert.rejects(runCreateMesh(['c-one', 'c-two'], { kubeconfig, out: () => {} }), /different mesh roots/);
+    // The fix the message gives: delete cacerts, install with c-one's mesh CA folder.
+    assert.equal((await other.kubectl(['delete', 'secret', '-n', 'istio-system', CACERTS_SECRET])).code, 0);
+    await runInstall({ kubeconfig, context: 'c-two', meshCaDir: join(cluster.dir, 'mesh-ca'), dataPlane: 'meshwork', waitTimeoutMs: 0, out: () => {} });
+    assert.equal(certificateFingerprint(readCacertsSecret(other.store.get(SECRETS, 'istio-system', CACERTS_SECRET)!).rootCertPem), oneRoot);
+
     const lines: string[] = [];
     await runCreateMesh(['c-one', 'c-two'], { kubeconfig, out: (l) => lines.push(l) });
+    assert.ok(lines.includes('mesh root: c-one, c-two share one root CA'), lines.join('\n'));
     const inOne = cluster.store.get(SECRETS, 'istio-system', 'istio-remote-secret-c-two');
     const inTwo = other.store.get(SECRETS, 'istio-system', 'istio-remote-secret-c-one');
     assert.ok(inOne && inTwo, lines.join('\n'));

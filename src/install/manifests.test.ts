@@ -51,7 +51,10 @@ describe('installManifests', () => {
     assert.equal(container?.image, MESHWORK_IMAGE);
     assert.deepEqual(container?.args, ['control-plane', '--cluster-id', 'cluster-1', '--revision', 'asm-managed-stable', '--data-plane', 'envoy']);
     const ports = (find(objects, 'Service').spec as { ports: Array<{ port: number; targetPort: number }> }).ports;
-    assert.deepEqual(ports.map((p) => `${p.port}->${p.targetPort}`), ['15010->15010', '443->15017', '15014->15014']);
+    assert.deepEqual(ports.map((p) => `${p.port}->${p.targetPort}`), ['15010->15010', '15012->15012', '443->15017', '15014->15014']);
+    // Plaintext xDS only when asked for.
+    const withPlaintext = (find(installManifests({ ...opts, plaintextXdsPort: 15010 }), 'Deployment').spec as { template: { spec: { containers: Array<{ args: string[] }> } } }).template.spec.containers[0];
+    assert.deepEqual(withPlaintext?.args.slice(-2), ['--plaintext-xds-port', '15010']);
   });
 
   it('the validator configuration sends creates and updates of Istio config to /validate, failurePolicy Fail', () => {

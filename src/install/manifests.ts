@@ -5,7 +5,7 @@
 // which Istio's own install leaves to the user (its Kubernetes Ingress task applies it).
 import type { KubeObject } from '../config/object.js';
 import type { DataPlaneKind } from '../agent/data-plane.js';
-import { injectorConfigName, istiodName, validatorConfigName, MONITORING_PORT, WEBHOOK_PORT, WEBHOOK_SERVICE_PORT, XDS_PORT } from './names.js';
+import { injectorConfigName, istiodName, validatorConfigName, MONITORING_PORT, WEBHOOK_PORT, WEBHOOK_SERVICE_PORT, XDS_PORT, XDS_SECURE_PORT } from './names.js';
 import { ISTIO_INGRESS_CONTROLLER } from '../ingress/class.js';
 import { controlPlaneRbac } from './rbac.js';
 
@@ -19,6 +19,8 @@ export interface InstallOptions {
   caBundlePem: string;
   /** The data plane injected pods run unless their annotation says otherwise. */
   dataPlane: DataPlaneKind;
+  /** Serve plaintext xDS on this port too (the control plane's --plaintext-xds-port); off when absent. */
+  plaintextXdsPort?: number;
 }
 
 export function installManifests(opts: InstallOptions): KubeObject[] {
@@ -45,9 +47,13 @@ export function installManifests(opts: InstallOptions): KubeObject[] {
             {
               name: 'discovery',
               image: opts.image,
-              args: ['control-plane', '--cluster-id', opts.clusterId, '--revision', opts.revision, '--data-plane', opts.dataPlane],
+              args: [
+                'control-plane', '--cluster-id', opts.clusterId, '--revision', opts.revision, '--data-plane', opts.dataPlane,
+                ...(opts.plaintextXdsPort !== undefined ? ['--plaintext-xds-port', String(opts.plaintextXdsPort)] : []),
+              ],
               ports: [
                 { name: 'grpc-xds', containerPort: XDS_PORT, protocol: 'TCP' },
+                { name: 'https-dns', containerPort: XDS_SECURE_PORT, protocol: 'TCP' },
                 { name: 'http-monitoring', containerPort: MONITORING_PORT, protocol: 'TCP' },
                 { name: 'https-webhook', containerPort: WEBHOOK_PORT, protocol: 'TCP' },
               ],
@@ -72,6 +78,7 @@ export function installManifests(opts: InstallOptions): KubeObject[] {
       selector,
       ports: [
         { name: 'grpc-xds', port: XDS_PORT, targetPort: XDS_PORT, protocol: 'TCP' },
+        { name: 'https-dns', port: XDS_SECURE_PORT, targetPort: XDS_SECURE_PORT, protocol: 'TCP' },
         { name: 'https-webhook', port: WEBHOOK_SERVICE_PORT, targetPort: WEBHOOK_PORT, protocol: 'TCP' },
         { name: 'http-monitoring', port: MONITORING_PORT, targetPort: MONITORING_PORT, protocol: 'TCP' },
       ],

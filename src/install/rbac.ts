@@ -4,7 +4,7 @@
 //   (watch Istio config and write its status; Services, EndpointSlices, Pods, Nodes, Namespaces;
 //   Ingresses, IngressClasses and Ingress status; the webhook configurations it serves; TokenReviews
 //   and SubjectAccessReviews; events) and Role `istiod-<rev>` in istio-system (its mesh ConfigMap,
-//   the Secrets there: its webhook certificate and the remote secrets). No Secret elsewhere.
+//   the Secrets there: its webhook certificate, the CA's cacerts and the remote secrets). No Secret elsewhere.
 // - `istio-reader-service-account`: what another cluster's control plane may do here through the
 //   remote secret: read-only (Istio's istio-reader-clusterrole), without Istio's cluster-wide Secret
 //   read (meshwork never reads a remote cluster's Secrets).

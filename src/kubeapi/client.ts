@@ -27,6 +27,16 @@ export function loadKubeConfig(opts: { kubeconfig?: string; context?: string; st
   return kc;
 }
 
+/** The kubeconfig file loadKubeConfig reads (the first of $KUBECONFIG's), in the same order. */
+export function kubeconfigPath(opts: { kubeconfig?: string; stateDir?: string }): string {
+  if (opts.kubeconfig) return resolve(opts.kubeconfig);
+  const local = statePaths(opts.stateDir ?? DEFAULT_STATE_DIR).kubeconfig;
+  const fromEnv = process.env.KUBECONFIG?.split(delimiter).find(Boolean);
+  if (fromEnv) return resolve(fromEnv);
+  if (existsSync(local)) return resolve(local);
+  return join(homedir(), '.kube', 'config');
+}
+
 /** client-node's default order (KUBECONFIG, ~/.kube/config, in-cluster), with `tokenFile` users honoured. */
 export function loadDefault(kc: KubeConfig): KubeConfig {
   kc.loadFromDefault();

@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import type { KubeObject } from '../config/object.js';
 import { applyObjects } from '../kubeapi/apply.js';
+import { testCacerts } from '../security/pki/test-support.js';
 import { parseManifests, type Manifest } from '../kubeapi/manifests.js';
 import { startLocalCluster, type LocalCluster } from '../local/cluster.js';
 import { buildKubeconfig } from '../local/kubeconfig.js';
@@ -106,7 +107,7 @@ before(async () => {
   const kc1 = kc('cluster-1');
   const kc2 = kc('cluster-2');
   const mesh = { 'istio.io/rev': 'asm-managed-stable' };
-  await applyObjects(kc1, [ns('sample', mesh), ns('istio-system'), ...workloads(1)], { namespace: 'sample' });
+  await applyObjects(kc1, [ns('sample', mesh), ns('istio-system'), (await testCacerts('cluster-1')).manifest, ...workloads(1)], { namespace: 'sample' });
   await applyObjects(kc2, [ns('sample', mesh), ...workloads(2)], { namespace: 'sample' });
   const single = join(dir, 'cluster-2.kubeconfig');
   await kc1.makeApiClient(CoreV1Api).createNamespacedSecret({
@@ -119,13 +120,13 @@ before(async () => {
   writeFileSync(single, buildKubeconfig([entries[0]], 'cluster-1'), { mode: 0o600 });
   cp = await runControlPlane({
     clusterId: 'cluster-1', kubeconfig: single, namespace: 'istio-system', revision: 'asm-managed-stable',
-    xds: { host: '127.0.0.1', port: 0 }, debug: { host: '127.0.0.1', port: 0 }, log,
+    xds: { host: '127.0.0.1', securePort: 0, plaintextPort: 0 }, debug: { host: '127.0.0.1', port: 0 }, log,
   });
   [sleep1, sleep2, hello2] = await Promise.all([runningPod(kc1, 'app=sleep'), runningPod(kc2, 'app=sleep'), runningPod(kc2, 'app=helloworld')]);
   await runningPod(kc1, 'app=helloworld');
   const ip = sleep1.status?.podIP ?? '';
   proxy = await startProxy({
-    xdsServer: `127.0.0.1:${cp.xdsPort}`,
+    xdsServer: `127.0.0.1:${cp.plaintextXdsPort ?? 0}`,
     nodeId: `sidecar~${ip}~${sleep1.metadata?.name ?? ''}.sample~sample.svc.cluster.local`,
     cluster: 'cluster-1',
     metadata: { CLUSTER_ID: 'cluster-1', NAMESPACE: 'sample' },

@@ -83,11 +83,19 @@ export function isAgentStream(node: XdsNode): boolean {
 /** How long after a stream's end a 'cancelled' is still taken as the reason (it follows within ~1 ms locally). */
 const END_GRACE_MS = 100;
 
+/**
+ * Decides whether a stream may be served, once its first request names the node: undefined to serve
+ * it, else the status that ends it (UNAUTHENTICATED, PERMISSION_DENIED). Given the call's metadata
+ * (the caller's `authorization`).
+ */
+export type StreamAuthorizer = (node: XdsNode, metadata: grpc.Metadata) => Promise<{ code: grpc.status; details: string } | undefined>;
+
 export interface XdsServer {
   readonly definition: AdsServiceDefinition;
+  /** The handlers without authorization (plaintext xDS). */
   readonly handlers: grpc.UntypedServiceImplementation;
-  /** server.addService(definition, handlers). */
-  addTo(server: grpc.Server): void;
+  /** server.addService(definition, handlers), each stream first passed by `authorize` when given. */
+  addTo(server: grpc.Server, authorize?: StreamAuthorizer): void;
   /** One entry per open proxy stream (a node may have two while it reconnects); agents' streams are not proxies. */
   status(): ConnectedProxy[];
   /** Proxies whose last stream closed within the retention time, most recent first; a reconnect removes the node. */
@@ -121,6 +129,7 @@ export function createXdsServer(opts: XdsServerOptions): XdsServer {
     call: AdsCall<Req, Res>,
     protocol: string,
     makeEngine: (identity: StreamIdentity, send: (response: Res) => void) => AdsStream<Req>,
+    authorize: StreamAuthorizer | undefined,
   ): void {
     const streamId = nextStreamId++;
     const connectedAt = ctx.now();
@@ -164,7 +173,37 @@ export function createXdsServer(opts: XdsServerOptions): XdsServer {
       call.emit('error', { code, details });
     };
 
+    // Requests that arrive while the first one is being authorized wait for the decision, in order.
+    let authorizing: Req[] | undefined;
+    let authorized = authorize === undefined;
     call.on('data', (request: Req) => {
+      if (closed) return;
+      if (authorizing) {
+        authorizing.push(request);
+        return;
+      }
+      if (!authorized && request.node?.id) {
+        authorizing = [request];
+        authorize!(request.node, call.metadata).then(
+          (denied) => {
+            const queued = authorizing ?? [];
+            authorizing = undefined;
+            if (closed) return;
+            if (denied) {
+              fail(denied.code, denied.details);
+              return;
+            }
+            authorized = true;
+            for (const r of queued) handle(r);
+          },
+          (err: unknown) => fail(grpc.status.UNAVAILABLE, `authorizing the stream failed: ${err instanceof Error ? err.message : String(err)}`),
+        );
+        return;
+      }
+      handle(request);
+    });
+
+    function handle(request: Req): void {
       if (closed) return;
       try {
         if (!engine) {
@@ -212,7 +251,7 @@ export function createXdsServer(opts: XdsServerOptions): XdsServer {
       } catch (err) {
         fail(grpc.status.INTERNAL, `handling a request failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
       }
-    });
+    }
     call.on('end', () => {
       // A cancelled call (or a lost connection) ends the stream too, and 'cancelled' follows a moment
       // later: wait for it before recording a clean close.
@@ -228,18 +267,19 @@ export function createXdsServer(opts: XdsServerOptions): XdsServer {
     call.on('error', (err: Error) => close(`stream error: ${err.message}`));
   }
 
-  const handlers: grpc.UntypedServiceImplementation = {
+  const handlersWith = (authorize: StreamAuthorizer | undefined): grpc.UntypedServiceImplementation => ({
     StreamAggregatedResources: (call: AdsCall<DiscoveryRequest, DiscoveryResponse>) =>
-      serve(call, 'SotW', (identity, send) => new SotwStream(identity, ctx, send)),
+      serve(call, 'SotW', (identity, send) => new SotwStream(identity, ctx, send), authorize),
     DeltaAggregatedResources: (call: AdsCall<DeltaDiscoveryRequest, DeltaDiscoveryResponse>) =>
-      serve(call, 'Delta', (identity, send) => new DeltaStream(identity, ctx, send)),
-  };
+      serve(call, 'Delta', (identity, send) => new DeltaStream(identity, ctx, send), authorize),
+  });
+  const handlers = handlersWith(undefined);
   const definition = adsServiceDefinition();
 
   return {
     definition,
     handlers,
-    addTo: (server) => server.addService(definition, handlers),
+    addTo: (server, authorize) => server.addService(definition, authorize ? handlersWith(authorize) : handlers),
     status: () => {
       const now = ctx.now();
       return [...open.entries()]
@@ -297,14 +337,24 @@ export interface RunningXdsServer {
 
 export async function startXdsServer(opts: StartXdsServerOptions): Promise<RunningXdsServer> {
   const xds = createXdsServer(opts);
+  const listening = await listenGrpc(opts.host, opts.port, grpc.ServerCredentials.createInsecure(), (server) => xds.addTo(server));
+  return { ...listening, xds };
+}
+
+/** A gRPC server on host:port (0 picks one) with the services `register` adds. */
+export async function listenGrpc(
+  host: string,
+  port: number,
+  credentials: grpc.ServerCredentials,
+  register: (server: grpc.Server) => void,
+): Promise<{ port: number; close(): Promise<void> }> {
   const server = new grpc.Server();
-  xds.addTo(server);
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${opts.host}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+  register(server);
+  const bound = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, credentials, (err, p) => (err ? reject(err) : resolve(p)));
   });
   return {
-    port,
-    xds,
+    port: bound,
     close: () =>
       new Promise<void>((resolve) => {
         // ADS streams never end by themselves, so a graceful shutdown would wait forever.

@@ -95,7 +95,8 @@ describe('a proxyless gRPC client (grpc-js-xds) gets the mesh\'s traffic split',
   }
 
   before(async () => {
-    await env.upWithControlPlanes(CONTEXTS);
+    // The bootstrap below speaks plaintext xDS (insecure channel creds): the control plane serves it on request.
+    await env.upWithControlPlanes(CONTEXTS, ['--plaintext-xds-port', '15010']);
     await meshworkOk(['create-mesh', ...CONTEXTS]);
     for (const ctx of CONTEXTS) {
       // Not labelled for injection: a proxyless client talks to the pods themselves.

@@ -55,12 +55,12 @@ export class MeshworkEnv {
     return this.meshwork(['up', '-d', '--clusters', String(clusters), '--subnet-base', String(this.subnetBase)], 90_000);
   }
 
-  /** `up` of two clusters, then `meshwork install` into each of `contexts`; throws with the output on failure. */
-  async upWithControlPlanes(contexts: readonly string[]): Promise<void> {
+  /** `up` of two clusters, then `meshwork install` into each of `contexts` (with `installArgs`); throws with the output on failure. */
+  async upWithControlPlanes(contexts: readonly string[], installArgs: readonly string[] = []): Promise<void> {
     const up = await this.up(2);
     if (up.code !== 0) throw new Error(`meshwork up exited ${up.code}: ${up.stderr}${up.stdout}`);
     for (const ctx of contexts) {
-      const install = await this.meshwork(['install', '--context', ctx, '--timeout', '90', '--data-plane', E2E_DATA_PLANE], 120_000);
+      const install = await this.meshwork(['install', '--context', ctx, '--timeout', '90', '--data-plane', E2E_DATA_PLANE, ...installArgs], 120_000);
       if (install.code !== 0) throw new Error(`meshwork install --context ${ctx} exited ${install.code}: ${install.stderr}${install.stdout}`);
     }
   }
