@@ -87,6 +87,26 @@ export class ProxyStats {
     registers: [this.registry],
   });
 
+  private readonly httpRbac = new Counter({
+    name: 'envoy_http_rbac',
+    help: 'RBAC filter decisions per connection manager (Envoy: http.<prefix>.<rules_stat_prefix>rbac.allowed|denied)',
+    labelNames: ['envoy_http_conn_manager_prefix', 'rules_stat_prefix', 'result'] as const,
+    registers: [this.registry],
+  });
+  private readonly networkRbac = new Counter({
+    name: 'envoy_network_rbac',
+    help: 'Network RBAC filter decisions (Envoy: <stat_prefix>rbac.allowed|denied)',
+    labelNames: ['stat_prefix', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  /** One RBAC filter's decision: `hcmPrefix` for an HTTP filter, undefined for a network one. */
+  rbac(hcmPrefix: string | undefined, statPrefix: string, allowed: boolean): void {
+    const result = allowed ? 'allowed' : 'denied';
+    if (hcmPrefix === undefined) this.networkRbac.inc({ stat_prefix: statPrefix, result });
+    else this.httpRbac.inc({ envoy_http_conn_manager_prefix: hcmPrefix, rules_stat_prefix: statPrefix, result });
+  }
+
   upstream(cluster: string, status: number, upstreamTimeMs: number | undefined): void {
     this.upstreamCounts.add(cluster, status);
     if (upstreamTimeMs !== undefined) this.upstreamRqTime.observe({ envoy_cluster_name: cluster }, upstreamTimeMs);

@@ -10,11 +10,16 @@ import type { ClusterManager } from '../cluster/manager.js';
 import type { Logger } from '../log.js';
 import type { TcpProxyConfig } from '../model/listener.js';
 import { pickCluster } from '../route/weighted.js';
+import type { ProxyStats } from '../admin/stats.js';
+import { checkRbac, peerNames, serverNameOf } from '../filters/rbac.js';
+import { inspectClientHello } from './tls-inspector.js';
 
 export interface TcpProxyDeps {
   clusters: ClusterManager;
   random: () => number;
   log: Logger;
+  /** Where network RBAC decisions are counted (absent: not counted). */
+  stats?: ProxyStats;
 }
 
 export interface TunnelOptions {
@@ -122,6 +127,40 @@ export function openTunnel(downstream: net.Socket, head: Buffer, opts: TunnelOpt
 
 /** A connection whose filter chain ends in a tcp_proxy: tunnelled, or closed when the tunnel fails. */
 export function proxyTcpConnection(downstream: net.Socket, head: Buffer, config: TcpProxyConfig, deps: TcpProxyDeps): void {
+  if (config.networkRbac.length === 0) return tunnel(downstream, head, config, deps);
+  // Envoy's network RBAC decides on the connection's first bytes (ONE_TIME_ON_FIRST_BYTE); here the
+  // upstream is connected only once they are allowed.
+  const decide = (bytes: Buffer): void => {
+    const hello = inspectClientHello(bytes);
+    const allowed = checkRbac(config.networkRbac, {
+      peer: downstream.remoteAddress ?? '',
+      remote: downstream.remoteAddress ?? '',
+      localAddress: downstream.localAddress ?? '',
+      localPort: downstream.localPort ?? 0,
+      serverName: serverNameOf(downstream) || (hello.kind === 'tls' ? hello.serverName ?? '' : ''),
+      peerCertificate: peerNames(downstream),
+    }, (filter, ok) => deps.stats?.rbac(undefined, filter.statPrefix, ok));
+    if (allowed) return tunnel(downstream, bytes, config, deps);
+    deps.log('debug', `tcp_proxy ${config.statPrefix}: connection from ${downstream.remoteAddress ?? '?'} denied by RBAC; closing`);
+    downstream.destroy();
+  };
+  if (head.length > 0) return decide(head);
+  const onData = (chunk: Buffer): void => {
+    downstream.off('end', onEnd);
+    downstream.pause();
+    decide(chunk);
+  };
+  // A client that closes before sending a byte is not let through (Envoy would connect and pass the FIN on).
+  const onEnd = (): void => {
+    downstream.off('data', onData);
+    downstream.destroy();
+  };
+  downstream.once('data', onData);
+  downstream.once('end', onEnd);
+  downstream.resume();
+}
+
+function tunnel(downstream: net.Socket, head: Buffer, config: TcpProxyConfig, deps: TcpProxyDeps): void {
   openTunnel(downstream, head, {
     cluster: pickCluster(config.cluster, deps.random).name,
     label: `tcp_proxy ${config.statPrefix}`,
