@@ -310,3 +310,32 @@ spec: {selector: {matchLabels: {app: nobody}}, rules: [{}]}
     ['nobody', 'no-matching-workloads', 'warning', 'spec.selector'],
   ]);
 });
+
+test('every attribute the translator writes decodes in the meshwork proxy (HTTP and TCP)', () => {
+  const list = policies(`apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: wide}
+spec:
+  rules:
+  - from:
+    - source: {principals: ['*', 'a*', '*b'], notPrincipals: [x], namespaces: ['n-*'], notNamespaces: [m], ipBlocks: [10.0.0.0/8], notIpBlocks: ['::1'], remoteIpBlocks: [1.2.3.4], notRemoteIpBlocks: [5.0.0.0/8], requestPrincipals: [i/s], notRequestPrincipals: ['*'], serviceAccounts: [ns/sa]}
+    to:
+    - operation: {hosts: ['*', 'a.*', '*.b', c], notHosts: [d], methods: ['*', GET], notMethods: [PUT], paths: ['*', '/p*', '*.x', /e], notPaths: [/n], ports: ['80'], notPorts: ['81']}
+    when:
+    - {key: 'request.headers[x-a]', values: ['*', v], notValues: [w]}
+    - {key: source.ip, values: [10.0.0.1]}
+    - {key: remote.ip, notValues: [10.0.0.2/31]}
+    - {key: source.namespace, values: [ns]}
+    - {key: source.principal, values: [p]}
+    - {key: destination.ip, values: [10.1.0.0/16]}
+    - {key: destination.port, values: ['8000']}
+    - {key: connection.sni, values: ['*.example.com']}
+    - {key: 'request.auth.claims[groups]', values: [g]}
+    - {key: request.auth.audiences, values: [a]}
+`);
+  for (const action of ['ALLOW', 'DENY', 'AUDIT'] as const) {
+    const withAction = list.map((p) => ({ ...p, spec: { ...p.spec, action } }));
+    assert.equal(allowed(withAction, {}), action !== 'ALLOW');
+    assert.equal(allowed(withAction, { tcp: true }), action !== 'ALLOW');
+  }
+});

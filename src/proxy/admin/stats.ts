@@ -87,24 +87,21 @@ export class ProxyStats {
     registers: [this.registry],
   });
 
-  private readonly httpRbac = new Counter({
-    name: 'envoy_http_rbac',
-    help: 'RBAC filter decisions per connection manager (Envoy: http.<prefix>.<rules_stat_prefix>rbac.allowed|denied)',
-    labelNames: ['envoy_http_conn_manager_prefix', 'rules_stat_prefix', 'result'] as const,
-    registers: [this.registry],
-  });
-  private readonly networkRbac = new Counter({
-    name: 'envoy_network_rbac',
-    help: 'Network RBAC filter decisions (Envoy: <stat_prefix>rbac.allowed|denied)',
-    labelNames: ['stat_prefix', 'result'] as const,
-    registers: [this.registry],
-  });
+  /** RBAC counters by Envoy's Prometheus name (http.<hcm>.<rules_stat_prefix>rbac.allowed, <stat_prefix>rbac.denied, ...). */
+  private readonly rbacCounters = new Map<string, Counter<string>>();
 
   /** One RBAC filter's decision: `hcmPrefix` for an HTTP filter, undefined for a network one. */
   rbac(hcmPrefix: string | undefined, statPrefix: string, allowed: boolean): void {
-    const result = allowed ? 'allowed' : 'denied';
-    if (hcmPrefix === undefined) this.networkRbac.inc({ stat_prefix: statPrefix, result });
-    else this.httpRbac.inc({ envoy_http_conn_manager_prefix: hcmPrefix, rules_stat_prefix: statPrefix, result });
+    const scope = (hcmPrefix === undefined ? statPrefix : `http.${statPrefix}`).replace(/[^a-zA-Z0-9_]/g, '_');
+    const name = `envoy_${scope}rbac_${allowed ? 'allowed' : 'denied'}`.replace(/__+/g, '_');
+    let counter = this.rbacCounters.get(name);
+    if (!counter) {
+      const labelNames = hcmPrefix === undefined ? [] : ['envoy_http_conn_manager_prefix'];
+      counter = new Counter({ name, help: `RBAC filter decisions (${allowed ? 'allowed' : 'denied'})`, labelNames, registers: [this.registry] });
+      this.rbacCounters.set(name, counter);
+    }
+    if (hcmPrefix === undefined) counter.inc();
+    else counter.inc({ envoy_http_conn_manager_prefix: hcmPrefix });
   }
 
   upstream(cluster: string, status: number, upstreamTimeMs: number | undefined): void {

@@ -65,3 +65,15 @@ test('peerNames: a plain socket has no certificate', () => {
   const fake = { encrypted: true, getPeerCertificate: () => ({ subjectaltname: 'URI:spiffe://cluster.local/ns/a/sa/b, DNS:b.a.svc', subject: { O: 'mesh', CN: 'b' } }) };
   assert.deepEqual(peerNames(fake as never), { uriSans: ['spiffe://cluster.local/ns/a/sa/b'], dnsSans: ['b.a.svc'], subject: 'CN=b,O=mesh' });
 });
+
+test('RBAC stats carry Envoy\'s Prometheus names', async () => {
+  const { ProxyStats } = await import('../admin/stats.js');
+  const stats = new ProxyStats();
+  stats.rbac('inbound_127.248.0.1_8080', '', true);
+  stats.rbac('inbound_127.248.0.1_8080', '', false);
+  stats.rbac(undefined, 'tcp.', false);
+  const text = await stats.text();
+  assert.match(text, /envoy_http_rbac_allowed\{envoy_http_conn_manager_prefix="inbound_127.248.0.1_8080"\} 1/);
+  assert.match(text, /envoy_http_rbac_denied\{envoy_http_conn_manager_prefix="inbound_127.248.0.1_8080"\} 1/);
+  assert.match(text, /envoy_tcp_rbac_denied 1/);
+});

@@ -33,12 +33,6 @@ export interface PeerNames {
   subject: string;
 }
 
-export interface RbacOutcome {
-  allowed: boolean;
-  /** The filter that decided, for stats: its index. */
-  filter: number;
-}
-
 /** Runs the filters in order: the first that denies decides; otherwise allowed. */
 export function checkRbac(filters: readonly RbacFilter[], subject: RbacSubject, count: (filter: RbacFilter, allowed: boolean) => void): boolean {
   for (const filter of filters) {
