@@ -74,9 +74,9 @@ export function withLocalities(localities: CaseLocality[], clusterExtra: Res = {
 /**
  * AuthorizationPolicies (YAML; namespace sample unless they say otherwise) translated by the real
  * translator for helloworld-v1's sidecar: its inbound listener's HTTP filters (the RBAC filters first)
- * and connection manager fields, in front of one route to upstream `a`.
+ * and connection manager fields (`hcmExtra` over them), in front of one route to upstream `a`.
  */
-export function inboundAuthz(yaml: string): () => CaseResources {
+export function inboundAuthz(yaml: string, hcmExtra: Res = {}): () => CaseResources {
   return () => {
     const clusters = scenarioClusters();
     const objects = parseYaml(yaml, 'conformance case');
@@ -86,6 +86,6 @@ export function inboundAuthz(yaml: string): () => CaseResources {
     const manager = inbound?.filter_chains?.[0]?.filters[0]?.typed_config as Res | undefined;
     if (!manager) throw new Error('no inbound HTTP listener on 5000 for helloworld-v1 in the translation');
     const { '@type': _type, stat_prefix: _prefix, route_config: _routes, ...hcm } = manager;
-    return { ...handWritten([tagged('all', { prefix: '/' })])(), hcm };
+    return { ...handWritten([tagged('all', { prefix: '/' })])(), hcm: { ...hcm, ...hcmExtra } };
   };
 }

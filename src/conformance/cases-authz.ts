@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import type { CaseRequest, ConformanceCase } from './case.js';
 import { get, inboundAuthz } from './case-builders.js';
+import { gatewayTrust } from '../translate/listeners.js';
 import { fromIstioGateway, HELLOWORLD_V1 } from './resources.js';
 
 /** An AuthorizationPolicy in namespace sample for helloworld; `rules` is YAML indented by 2 (or '' for none). */
@@ -22,11 +23,11 @@ ${extra}${rules}`;
 const both = (...docs: string[]): string => docs.join('---\n');
 
 /** Each request's expected outcome: upstream `a` or the RBAC denial (undefined). */
-function http(name: string, yaml: string, requests: Array<[CaseRequest, 'allowed' | 'denied']>): ConformanceCase {
+function http(name: string, yaml: string, requests: Array<[CaseRequest, 'allowed' | 'denied']>, hcmExtra: Record<string, unknown> = {}): ConformanceCase {
   return {
     name: `AuthorizationPolicy: ${name}`,
     compareBody: true,
-    resources: inboundAuthz(yaml),
+    resources: inboundAuthz(yaml, hcmExtra),
     requests: requests.map(([r]) => r),
     expectUpstreams: requests.map(([, outcome]) => (outcome === 'allowed' ? 'a' : undefined)),
   };
@@ -42,6 +43,7 @@ const HTTP_CASES: ConformanceCase[] = [
   http('DENY paths: exact, prefix /x*, suffix *x; case-sensitive; the query is not part of the path', policy('paths', 'DENY', "  rules: [{to: [{operation: {paths: [/exact, '/admin*', '*.secret']}}]}]\n"), [
     [get('/exact'), 'denied'], [get('/exact?q=1'), 'denied'], [get('/exact/'), 'allowed'], [get('/admin'), 'denied'], [get('/administrator/x'), 'denied'],
     [get('/Admin'), 'allowed'], [get('/a/b.secret'), 'denied'], [get('/a/b.secret.txt'), 'allowed'], [get('/hello'), 'allowed'],
+    [get('/admin', { protocol: 'h2c' }), 'denied'], [get('/hello', { protocol: 'h2c' }), 'allowed'],
   ]),
   http('ALLOW notPaths: everything but /private*', policy('not-paths', 'ALLOW', "  rules: [{to: [{operation: {notPaths: ['/private*']}}]}]\n"), [
     [get('/hello'), 'allowed'], [get('/private/x'), 'denied'], [get('/privatex'), 'denied'], [get('/x/private'), 'allowed'],
@@ -92,6 +94,10 @@ const HTTP_CASES: ConformanceCase[] = [
     [hdr('/', { 'x-forwarded-for': '203.0.113.7' }), 'allowed'], [hdr('/', { 'x-forwarded-for': '203.0.113.7, 198.51.100.1' }), 'denied'],
     [hdr('/', { 'x-forwarded-for': '198.51.100.1,203.0.113.9' }), 'allowed'], [get('/'), 'denied'],
   ]),
+  http('remoteIpBlocks behind a gateway HCM with one trusted proxy (use_remote_address, xff_num_trusted_hops 1)', policy('remote-gw', 'ALLOW', "  rules: [{from: [{source: {remoteIpBlocks: ['203.0.113.0/24']}}]}]\n"), [
+    [hdr('/', { 'x-forwarded-for': '203.0.113.7' }), 'allowed'], [hdr('/', { 'x-forwarded-for': '203.0.113.7,198.51.100.1' }), 'denied'],
+    [hdr('/', { 'x-forwarded-for': '198.51.100.1,203.0.113.9' }), 'allowed'], [get('/'), 'denied'],
+  ], gatewayTrust({ numTrustedProxies: 1 }) as Record<string, unknown>),
   http('source.ip and destination.port in when', policy('when-ip', 'DENY', "  rules: [{when: [{key: source.ip, values: ['127.0.0.0/8']}, {key: destination.port, notValues: ['1']}], to: [{operation: {methods: [POST]}}]}]\n"), [
     [get('/'), 'allowed'], [post('/'), 'denied'],
   ]),
