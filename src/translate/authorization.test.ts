@@ -332,10 +332,17 @@ spec:
     - {key: connection.sni, values: ['*.example.com']}
     - {key: 'request.auth.claims[groups]', values: [g]}
     - {key: request.auth.audiences, values: [a]}
+    - {key: 'experimental.envoy.filters.network.mysql_proxy[db.table]', values: ['[update]', v]}
+  - from: [{source: {serviceAccounts: [sleep], notServiceAccounts: [other/x]}}]
+    to: [{operation: {paths: [/sa]}}]
 `);
   for (const action of ['ALLOW', 'DENY', 'AUDIT'] as const) {
     const withAction = list.map((p) => ({ ...p, spec: { ...p.spec, action } }));
     assert.equal(allowed(withAction, {}), action !== 'ALLOW');
     assert.equal(allowed(withAction, { tcp: true }), action !== 'ALLOW');
   }
+  // serviceAccounts without a namespace are the policy's namespace's (foo).
+  assert.equal(allowed(list, { path: '/sa', principal: 'cluster.local/ns/foo/sa/sleep' }), true);
+  assert.equal(allowed(list, { path: '/sa', principal: 'cluster.local/ns/bar/sa/sleep' }), false);
+  assert.equal(allowed(list, { path: '/sa', principal: 'cluster.local/ns/foo/sa/sleeper' }), false);
 });

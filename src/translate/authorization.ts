@@ -78,7 +78,7 @@ function rbacRules(policies: readonly IstioObject<AuthorizationPolicy>[], action
   for (const policy of policies) {
     const rules = policy.spec.rules ?? [];
     rules.forEach((rule, i) => {
-      const generated = generateRule(rule ?? {}, forTCP, action);
+      const generated = generateRule(rule ?? {}, policy.namespace, forTCP, action);
       if (generated) out[`ns[${policy.namespace}]-policy[${policy.name}]-rule[${i}]`] = generated;
     });
     if (rules.length === 0) out[`ns[${policy.namespace}]-policy[${policy.name}]-rule[0]`] = MATCH_NEVER;
@@ -97,7 +97,7 @@ interface Condition {
 class GenerateError extends Error {}
 
 /** Istio's Model.Generate: undefined when the rule is left out (an ALLOW rule that cannot be checked). */
-function generateRule(rule: AuthorizationRule, forTCP: boolean, action: Action): { permissions: Json[]; principals: Json[] } | undefined {
+function generateRule(rule: AuthorizationRule, namespace: string, forTCP: boolean, action: Action): { permissions: Json[]; principals: Json[] } | undefined {
   const whenPermissions: Condition[] = [];
   const whenPrincipals: Condition[] = [];
   for (const w of rule.when ?? []) {
@@ -110,7 +110,8 @@ function generateRule(rule: AuthorizationRule, forTCP: boolean, action: Action):
     (values?.length || notValues?.length) ? [{ key, values: values ?? [], notValues: notValues ?? [] }] : [];
   const principalLists = (rule.from ?? []).map(({ source: s }) => [
     ...cond('source.principal', s?.principals, s?.notPrincipals),
-    ...cond('source.serviceAccount', s?.serviceAccounts, s?.notServiceAccounts),
+    // A service account without `<namespace>/` is in the policy's namespace.
+    ...cond('source.serviceAccount', s?.serviceAccounts?.map((v) => (v.includes('/') ? v : `${namespace}/${v}`)), s?.notServiceAccounts?.map((v) => (v.includes('/') ? v : `${namespace}/${v}`))),
     ...cond('request.auth.principal', s?.requestPrincipals, s?.notRequestPrincipals),
     ...cond('source.namespace', s?.namespaces, s?.notNamespaces),
     ...cond('remote.ip', s?.remoteIpBlocks, s?.notRemoteIpBlocks),
@@ -159,8 +160,11 @@ function combine(c: Condition, forTCP: boolean, action: Action, generate: (key: 
 }
 
 function isPermissionKey(key: string): boolean {
-  return key === 'destination.ip' || key === 'destination.port' || key === 'connection.sni';
+  return key === 'destination.ip' || key === 'destination.port' || key === 'connection.sni' || key.startsWith(ENVOY_FILTER_KEY);
 }
+
+/** `experimental.envoy.filters.a.b[c]`: Envoy dynamic metadata of filter a.b, key c. */
+const ENVOY_FILTER_KEY = 'experimental.envoy.filters.';
 
 function isPrincipalKey(key: string): boolean {
   return ['source.ip', 'remote.ip', 'source.namespace', 'source.principal', 'request.auth.principal', 'request.auth.audiences', 'request.auth.presenter'].includes(key) ||
@@ -189,8 +193,14 @@ function permission(key: string, value: string, forTCP: boolean): Json {
       return { destination_ip: cidr(value) };
     case 'connection.sni':
       return { requested_server_name: stringMatcher(value) };
-    default:
-      throw new GenerateError(`unknown attribute ${key}`);
+    default: {
+      if (!key.startsWith(ENVOY_FILTER_KEY)) throw new GenerateError(`unknown attribute ${key}`);
+      const parts = /^experimental\.(envoy\.filters\.[^[]+)\[(.+)\]$/.exec(key);
+      if (!parts) throw new GenerateError(`invalid key ${key}`);
+      const list = value.startsWith('[') && value.endsWith(']');
+      const match = stringMatcher(list ? value.slice(1, -1) : value);
+      return { metadata: { filter: parts[1], path: [{ key: parts[2] }], value: list ? { list_match: { one_of: { string_match: match } } } : { string_match: match } } };
+    }
   }
 }
 
@@ -215,8 +225,7 @@ function principal(key: string, value: string, forTCP: boolean): Json {
     case 'source.principal':
       return { authenticated: { principal_name: stringMatcher(value, SPIFFE_PREFIX) } };
     case 'source.serviceAccount': {
-      const [ns, sa] = value.includes('/') ? value.split('/', 2) : ['', value];
-      if (!ns) throw new GenerateError('serviceAccounts needs <namespace>/<name> here');
+      const [ns, sa] = value.split('/', 2);
       return { authenticated: { principal_name: { safe_regex: { regex: `spiffe://.+/ns/${ns}/(.+/|)sa/${sa}(/.+)?` } } } };
     }
     default:
