@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { CaseRequest, ConformanceCase } from './case.js';
 import { get, inboundAuthz } from './case-builders.js';
 import { gatewayTrust } from '../translate/listeners.js';
-import { fromIstioGateway, HELLOWORLD_V1 } from './resources.js';
+import { fromIstioGateway, fromIstioGatewayHttp, HELLOWORLD_V1 } from './resources.js';
 
 /** An AuthorizationPolicy in namespace sample for helloworld; `rules` is YAML indented by 2 (or '' for none). */
 function policy(name: string, action: string, rules: string, extra = ''): string {
@@ -188,4 +188,47 @@ const TCP_CASES: ConformanceCase[] = [
   tcpCase('ALLOW notIpBlocks of other clients lets it through', "  rules: [{from: [{source: {notIpBlocks: ['10.0.0.0/8']}}]}]\n", 'ALLOW', 'allowed'),
 ];
 
-export const AUTHZ_CASES: ConformanceCase[] = [...HTTP_CASES, ...TCP_CASES];
+/** The ingress gateway's HTTP server on 8080 (everything to helloworld v1, upstream b) with AuthorizationPolicies for the gateway. */
+const GATEWAY_HTTP = `apiVersion: networking.istio.io/v1beta1
+kind: Gateway
+metadata: {name: http-gw}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 8080, name: http, protocol: HTTP}, hosts: ['*']}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: http-vs}
+spec:
+  hosts: ['*']
+  gateways: [http-gw]
+  http: [{route: [{destination: {host: helloworld, subset: v1}}]}]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: allow-hosts, namespace: istio-gateway}
+spec:
+  selector: {matchLabels: {istio: ingressgateway}}
+  rules: [{to: [{operation: {hosts: ['*.example.com']}}]}]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny-clients, namespace: istio-system}
+spec:
+  selector: {matchLabels: {istio: ingressgateway}}
+  action: DENY
+  rules: [{from: [{source: {remoteIpBlocks: ['198.51.100.0/24']}}]}]
+`;
+
+const GATEWAY_CASES: ConformanceCase[] = [{
+  name: 'AuthorizationPolicy on a gateway HTTP listener: hosts, and remoteIpBlocks of the peer (use_remote_address, no trusted hops: x-forwarded-for is not believed)',
+  compareBody: true,
+  resources: () => fromIstioGatewayHttp(GATEWAY_HTTP, 8080, { httpFilters: true }),
+  requests: [
+    get('/', { host: 'a.example.com' }), get('/', { host: 'A.EXAMPLE.COM' }), get('/', { host: 'other.test' }),
+    hdr('/', { 'x-forwarded-for': '198.51.100.1' }), get('/', { host: 'b.example.com', headers: { 'x-forwarded-for': '198.51.100.1' } }),
+  ],
+  expectUpstreams: ['b', 'b', undefined, undefined, 'b'],
+}];
+
+export const AUTHZ_CASES: ConformanceCase[] = [...HTTP_CASES, ...TCP_CASES, ...GATEWAY_CASES];
