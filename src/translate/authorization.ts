@@ -42,7 +42,7 @@ export function policiesFor(snapshot: MeshSnapshot, proxy: ProxyIdentity, rootNa
 }
 
 /** Whether the policy's selector (or targetRefs) picks a workload with these labels in `namespace`. */
-export function selects(policy: IstioObject<AuthorizationPolicy>, labels: Record<string, string>, namespace: string): boolean {
+function selects(policy: IstioObject<AuthorizationPolicy>, labels: Record<string, string>, namespace: string): boolean {
   const refs = [...(policy.spec.targetRef ? [policy.spec.targetRef] : []), ...(policy.spec.targetRefs ?? [])];
   if (refs.length > 0) {
     return refs.some((r) => r.kind === 'Gateway' && (r.group ?? 'gateway.networking.k8s.io') === 'gateway.networking.k8s.io' &&
@@ -297,6 +297,12 @@ export function checkAuthorizationPolicies(snapshot: MeshSnapshot, rootNamespace
             `${w.key} needs a RequestAuthentication (JWT), which is not supported: values never match, notValues always do.`));
         }
       });
+    });
+    [...(spec.targetRef ? [spec.targetRef] : []), ...(spec.targetRefs ?? [])].forEach((r, i) => {
+      if (r.kind !== 'Gateway' || (r.group ?? 'gateway.networking.k8s.io') !== 'gateway.networking.k8s.io') {
+        add(problemAt(ref, 'warning', 'authz-unsupported', spec.targetRef ? 'spec.targetRef' : `spec.targetRefs[${i}]`,
+          `a targetRef to ${r.group ?? ''}/${r.kind ?? ''} ${r.name ?? ''} is not supported (a Kubernetes Gateway is; Service and ServiceEntry need waypoints): this policy applies to no proxy. Use selector for sidecars.`));
+      }
     });
     const selector = spec.selector?.matchLabels;
     if (selector && Object.keys(selector).length > 0 && !spec.targetRef && !spec.targetRefs?.length) {
