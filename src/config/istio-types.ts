@@ -420,3 +420,52 @@ export interface OutboundTrafficPolicy {
   mode?: 'REGISTRY_ONLY' | 'ALLOW_ANY';
   egressProxy?: unknown;
 }
+
+/** security.istio.io AuthorizationPolicy (translated by translate/authorization.ts). */
+export interface AuthorizationPolicy {
+  selector?: { matchLabels?: Record<string, string> };
+  targetRef?: PolicyTargetReference;
+  targetRefs?: PolicyTargetReference[];
+  action?: 'ALLOW' | 'DENY' | 'AUDIT' | 'CUSTOM';
+  provider?: { name?: string };
+  rules?: AuthorizationRule[];
+}
+
+export interface PolicyTargetReference {
+  group?: string;
+  kind?: string;
+  name?: string;
+  namespace?: string;
+}
+
+export interface AuthorizationRule {
+  from?: Array<{ source?: AuthorizationSource }>;
+  to?: Array<{ operation?: AuthorizationOperation }>;
+  when?: Array<{ key: string; values?: string[]; notValues?: string[] }>;
+}
+
+export interface AuthorizationSource {
+  principals?: string[];
+  notPrincipals?: string[];
+  requestPrincipals?: string[];
+  notRequestPrincipals?: string[];
+  namespaces?: string[];
+  notNamespaces?: string[];
+  ipBlocks?: string[];
+  notIpBlocks?: string[];
+  remoteIpBlocks?: string[];
+  notRemoteIpBlocks?: string[];
+  serviceAccounts?: string[];
+  notServiceAccounts?: string[];
+}
+
+export interface AuthorizationOperation {
+  hosts?: string[];
+  notHosts?: string[];
+  ports?: string[];
+  notPorts?: string[];
+  methods?: string[];
+  notMethods?: string[];
+  paths?: string[];
+  notPaths?: string[];
+}

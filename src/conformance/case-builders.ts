@@ -2,6 +2,8 @@
 // requests.
 
 import type { CaseRequest } from './case.js';
+import { buildSnapshot, parseYaml, proxyFor, scenarioClusters } from '../translate/testdata/fixture.js';
+import { MeshTranslator } from '../translate/translate.js';
 import { clustersOf, oneHost, type CaseLocality, type CaseResources } from './resources.js';
 
 export type Res = Record<string, unknown>;
@@ -66,5 +68,24 @@ export function withLocalities(localities: CaseLocality[], clusterExtra: Res = {
   return () => {
     const upstreams = localities.flatMap((l) => l.hosts.map((h) => h.split(':')[0]!));
     return { ...handWritten([tagged('all', { prefix: '/' }, 'lb', routeExtra)], { lb: upstreams }, { lb: clusterExtra })(), localities: { lb: localities } };
+  };
+}
+
+/**
+ * AuthorizationPolicies (YAML; namespace sample unless they say otherwise) translated by the real
+ * translator for helloworld-v1's sidecar: its inbound listener's HTTP filters (the RBAC filters first)
+ * and connection manager fields (`hcmExtra` over them), in front of one route to upstream `a`.
+ */
+export function inboundAuthz(yaml: string, hcmExtra: Res = {}): () => CaseResources {
+  return () => {
+    const clusters = scenarioClusters();
+    const objects = parseYaml(yaml, 'conformance case');
+    for (const c of clusters) c.apply('sample', structuredClone(objects));
+    const translated = new MeshTranslator(buildSnapshot(clusters)).translate(proxyFor(clusters[0]!.pod('helloworld-v1'), 'sidecar'));
+    const inbound = translated.listeners.find((l) => l.traffic_direction === 'INBOUND' && l.address?.socket_address.port_value === 5000);
+    const manager = inbound?.filter_chains?.[0]?.filters[0]?.typed_config as Res | undefined;
+    if (!manager) throw new Error('no inbound HTTP listener on 5000 for helloworld-v1 in the translation');
+    const { '@type': _type, stat_prefix: _prefix, route_config: _routes, ...hcm } = manager;
+    return { ...handWritten([tagged('all', { prefix: '/' })])(), hcm: { ...hcm, ...hcmExtra } };
   };
 }

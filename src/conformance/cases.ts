@@ -9,6 +9,7 @@ import { RETRY_PREVIOUS_HOSTS } from '../translate/http-routes.js';
 import { gatewayTrust, inboundTrust } from '../translate/listeners.js';
 import type { CaseRequest, ConformanceCase, Observation } from './case.js';
 import { get, handWritten, HOSTILE, HTTP2, RANDOM_UNLIMITED_RETRIES, tagged, vs, withHeaders, type Res } from './case-builders.js';
+import { AUTHZ_CASES } from './cases-authz.js';
 import { BALANCING_CASES } from './cases-balancing.js';
 import { L4_CASES } from './cases-l4.js';
 import { LOCALITY_CASES } from './cases-locality.js';
@@ -560,6 +561,7 @@ export const CASES: ConformanceCase[] = [
   ...LOCALITY_CASES,
   ...L4_CASES,
   ...SIDECAR_CASES,
+  ...AUTHZ_CASES,
 ];
 
 

@@ -198,15 +198,17 @@ export function fromIstioGateway(yaml: string, port: number, upstreams: Record<s
 /**
  * Istio YAML translated for the scenario's ingress gateway pod in cluster-1, for an HTTP-family server
  * on `port`: its route configuration `http.<port>` (served under the harness's route name), the gateway
- * HCM's fields, and the helloworld clusters of ISTIO_UPSTREAMS.
+ * HCM's fields (with `httpFilters`, its HTTP filters too), and the helloworld clusters of ISTIO_UPSTREAMS.
  */
-export function fromIstioGatewayHttp(yaml: string, port: number): CaseResources {
+export function fromIstioGatewayHttp(yaml: string, port: number, opts: { httpFilters?: boolean } = {}): CaseResources {
   const translated = translateForGateway(yaml);
   const routes = translated.routes.filter((r) => r.name === `http.${port}`).map((r) => ({ ...r, name: ROUTE_NAME })) as unknown as Res[];
   const listener = translated.listeners.find((l) => l.address?.socket_address.port_value === port);
   const manager = listener?.filter_chains?.[0]?.filters[0]?.typed_config as Res | undefined;
   if (routes.length !== 1 || !manager) throw new Error(`no gateway HTTP listener and route configuration for port ${port}`);
-  const { '@type': _type, stat_prefix: _prefix, rds: _rds, http_filters: _filters, ...hcm } = manager;
+  const { '@type': _type, stat_prefix: _prefix, rds: _rds, http_filters: filters, ...hcm } = manager;
+  // With httpFilters: the gateway's own filter chain (RBAC from AuthorizationPolicies first), else the harness's.
+  if (opts.httpFilters) hcm['http_filters'] = filters;
   const picked = translated.clusters.filter((c) => c.name in ISTIO_UPSTREAMS) as unknown as Res[];
   return { routes, clusters: picked, endpoints: Object.fromEntries(picked.map((c) => [String(c['name']), ISTIO_UPSTREAMS[String(c['name'])]!])), hcm };
 }

@@ -236,6 +236,50 @@ spec:
     route: [{destination: {host: tcp-echo, subset: v1, port: {number: 9443}}}]
   - match: [{sniHosts: ['*.wild.example.com']}]
     route: [{destination: {host: tcp-echo, subset: v2, port: {number: 9443}}}]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: helloworld}
+spec:
+  selector: {matchLabels: {app: helloworld}}
+  rules:
+  - from:
+    - source: {principals: [cluster.local/ns/sample/sa/sleep, '*/sa/admin', 'cluster.local/*'], notPrincipals: ['*'], namespaces: [sample, 'test-*'], notNamespaces: [evil]}
+    - source: {ipBlocks: [10.0.0.0/8, 127.0.0.1], notIpBlocks: [10.1.0.0/16], remoteIpBlocks: [203.0.113.0/24], requestPrincipals: ['*'], notRequestPrincipals: [x/y]}
+    to:
+    - operation: {hosts: [helloworld, '*.example.com', 'api.*', '*'], notHosts: [bad.example.com], methods: [GET, '*'], notMethods: [DELETE], paths: [/exact, '/prefix*', '*.png', '*'], notPaths: [/admin], ports: ['5000'], notPorts: ['1']}
+    when:
+    - {key: 'request.headers[x-token]', values: [secret, 'pre-*', '*'], notValues: [revoked]}
+    - {key: source.ip, values: [127.0.0.0/8]}
+    - {key: destination.ip, notValues: [10.9.9.9]}
+    - {key: connection.sni, values: ['*.example.com']}
+    - {key: 'request.auth.claims[iss]', values: ['https://issuer']}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: mesh-deny, namespace: istio-system}
+spec:
+  action: DENY
+  rules: [{to: [{operation: {paths: ['/debug*'], methods: [POST]}}]}, {from: [{source: {notPrincipals: ['*']}}], to: [{operation: {ports: ['9999']}}]}]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: audit, namespace: istio-system}
+spec:
+  action: AUDIT
+  rules: [{to: [{operation: {paths: ['/user/*']}}]}]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: gateway, namespace: istio-gateway}
+spec:
+  selector: {matchLabels: {istio: ingressgateway}}
+  rules: [{from: [{source: {remoteIpBlocks: [0.0.0.0/0]}}]}, {to: [{operation: {hosts: ['*.example.com']}}]}]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: nothing, namespace: istio-gateway}
+spec: {}
 `;
 
 interface Case {
@@ -260,7 +304,7 @@ for (const [label, rules] of [
 }
 for (const proxy of ['sleep-1', 'gateway-1', 'helloworld-v1'] as const) cases.push({ name: `wide Istio config: ${proxy}`, rules: ['gateway'], extra: WIDE_CONFIG, proxy });
 for (const proxy of ['sleep-1', 'gateway-1'] as const) cases.push({ name: `DestinationRule balancing and connection pools: ${proxy}`, rules: ['gateway'], extra: BALANCING_CONFIG, proxy });
-for (const proxy of ['sleep-1', 'gateway-1'] as const) cases.push({ name: `TCP and TLS routes: ${proxy}`, rules: ['gateway', 'destinationrule'], extra: L4_CONFIG, proxy });
+for (const proxy of ['sleep-1', 'gateway-1', 'helloworld-v1'] as const) cases.push({ name: `TCP and TLS routes (and AuthorizationPolicies): ${proxy}`, rules: ['gateway', 'destinationrule'], extra: L4_CONFIG, proxy });
 for (const proxy of ['sleep-1', 'gateway-1'] as const) {
   cases.push({ name: `merged gateway VirtualServices, a missing subset: ${proxy}`, rules: ['destinationrule', 'gateway'], extra: MERGE_CONFIG, errors: ['unknown-subset'], proxy });
 }

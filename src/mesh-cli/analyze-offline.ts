@@ -15,7 +15,7 @@ import { stableJson, type MeshSnapshot } from '../registry/model.js';
 export const OFFLINE_CLUSTER = 'files';
 
 const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job']);
-const ISTIO_KINDS = ['VirtualService', 'DestinationRule', 'Gateway', 'ServiceEntry', 'Sidecar'] as const;
+const ISTIO_KINDS = ['VirtualService', 'DestinationRule', 'Gateway', 'ServiceEntry', 'Sidecar', 'AuthorizationPolicy'] as const;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const stringMap = (v: unknown): Record<string, string> =>
@@ -124,7 +124,7 @@ export function offlineSnapshot(manifests: readonly Manifest[], defaultNamespace
   }));
   const istio = (kind: (typeof ISTIO_KINDS)[number]): KubeIstioObject[] =>
     objects
-      .filter((o) => o.kind === kind && o.apiVersion.startsWith('networking.istio.io/'))
+      .filter((o) => o.kind === kind && o.apiVersion.startsWith(kind === 'AuthorizationPolicy' ? 'security.istio.io/' : 'networking.istio.io/'))
       .map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata.name ?? '', namespace: namespaceOf(o) }, spec: o.spec }));
   // The apiserver would have checked them; what the conversion reads is taken as the files give it.
   const networking = (kind: string) => objects.filter((o) => o.kind === kind && o.apiVersion === 'networking.k8s.io/v1');
@@ -146,6 +146,7 @@ export function offlineSnapshot(manifests: readonly Manifest[], defaultNamespace
       gateways: istio('Gateway'),
       serviceEntries: istio('ServiceEntry'),
       sidecars: istio('Sidecar'),
+      authorizationPolicies: istio('AuthorizationPolicy'),
       ingress: { ingresses, ingressClasses, mesh: DEFAULT_INGRESS_SETTINGS, ingressNamespace: DEFAULT_INGRESS_NAMESPACE },
     }],
   });

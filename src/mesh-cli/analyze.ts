@@ -43,14 +43,14 @@ export function parseAnalyzeAnswer(body: unknown): Problem[] {
   return problems.filter(isProblem);
 }
 
-const VALIDATED_KINDS: readonly ConfigKind[] = ['VirtualService', 'DestinationRule', 'Gateway', 'ServiceEntry', 'Sidecar'];
+const VALIDATED_KINDS: readonly ConfigKind[] = ['VirtualService', 'DestinationRule', 'Gateway', 'ServiceEntry', 'Sidecar', 'AuthorizationPolicy'];
 
 /** What istiod's validating webhook would deny in these objects, as findings (IST0106, as istioctl's schema check). */
 export function validationProblems(objects: readonly KubeObject[], defaultNamespace: string): Problem[] {
   const out: Problem[] = [];
   for (const o of objects) {
     const kind = VALIDATED_KINDS.find((k) => k === o.kind);
-    if (!kind || !o.apiVersion.startsWith('networking.istio.io/')) continue;
+    if (!kind || !o.apiVersion.startsWith(kind === 'AuthorizationPolicy' ? 'security.istio.io/' : 'networking.istio.io/')) continue;
     const ref = { kind, name: o.metadata.name ?? '', namespace: o.metadata.namespace ?? defaultNamespace };
     const result = validateIstioObject({ kind, metadata: ref, spec: o.spec });
     for (const e of result.errors) out.push(problemAt(ref, 'error', 'invalid-config', e.field, `Schema validation error: ${e.message}`));

@@ -7,7 +7,11 @@ import type { KubeObject } from '../config/object.js';
 import { apiErrorMessage } from '../kubeapi/client.js';
 import type { Manifest } from '../kubeapi/manifests.js';
 
-const ISTIO_PLURALS = [['VirtualService', 'virtualservices'], ['DestinationRule', 'destinationrules'], ['Gateway', 'gateways'], ['ServiceEntry', 'serviceentries'], ['Sidecar', 'sidecars']] as const;
+const ISTIO_PLURALS = [
+  ['VirtualService', 'virtualservices', 'networking.istio.io'], ['DestinationRule', 'destinationrules', 'networking.istio.io'],
+  ['Gateway', 'gateways', 'networking.istio.io'], ['ServiceEntry', 'serviceentries', 'networking.istio.io'], ['Sidecar', 'sidecars', 'networking.istio.io'],
+  ['AuthorizationPolicy', 'authorizationpolicies', 'security.istio.io'],
+] as const;
 
 function itemsOf(body: unknown, what: string): Array<Record<string, unknown>> {
   const items = (body as { items?: unknown } | null)?.items;
@@ -53,7 +57,7 @@ export async function readLiveObjects(kc: KubeConfig): Promise<Manifest[]> {
     guarded('pods', () => core.listPodForAllNamespaces()),
     guarded('ingresses', () => networking.listIngressForAllNamespaces()),
     guarded('ingressclasses', () => networking.listIngressClass()),
-    ...ISTIO_PLURALS.map(([, plural]) => guarded(`${plural}.networking.istio.io`, () => custom.listClusterCustomObject({ group: 'networking.istio.io', version: 'v1', plural }))),
+    ...ISTIO_PLURALS.map(([, plural, group]) => guarded(`${plural}.${group}`, () => custom.listClusterCustomObject({ group, version: 'v1', plural }))),
   ]);
   return [
     ...itemsOf(services, 'services').map((s) => asManifest(s, 'v1', 'Service', source)),
@@ -61,6 +65,6 @@ export async function readLiveObjects(kc: KubeConfig): Promise<Manifest[]> {
     ...itemsOf(pods, 'pods').filter((p) => !(p.metadata as { deletionTimestamp?: unknown } | undefined)?.deletionTimestamp).map((p) => asManifest(p, 'v1', 'Pod', source)),
     ...itemsOf(ingresses, 'ingresses').map((o) => asManifest(plain(o), 'networking.k8s.io/v1', 'Ingress', source)),
     ...itemsOf(ingressClasses, 'ingressclasses').map((o) => asManifest(plain(o), 'networking.k8s.io/v1', 'IngressClass', source)),
-    ...istio.flatMap((list, i) => itemsOf(list, ISTIO_PLURALS[i][1]).map((o) => asManifest(o, 'networking.istio.io/v1', ISTIO_PLURALS[i][0], source))),
+    ...istio.flatMap((list, i) => itemsOf(list, ISTIO_PLURALS[i][1]).map((o) => asManifest(o, `${ISTIO_PLURALS[i][2]}/v1`, ISTIO_PLURALS[i][0], source))),
   ];
 }

@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import type { V1EndpointSlice, V1Ingress, V1IngressClass, V1Namespace, V1Pod, V1Service } from '@kubernetes/client-node';
-import type { DestinationRule, Gateway, ServiceEntry, Sidecar, VirtualService } from '../config/istio-types.js';
+import type { AuthorizationPolicy, DestinationRule, Gateway, ServiceEntry, Sidecar, VirtualService } from '../config/istio-types.js';
 import { PROXY_CONFIG_ANNOTATION } from '../config/proxy-config.js';
 import type { IngressMeshSettings } from '../ingress/class.js';
 import { convertIngresses } from '../ingress/convert.js';
@@ -38,6 +38,8 @@ export interface IstioConfigObjects {
   serviceEntries: readonly KubeIstioObject[];
   /** Sidecar resources (absent: not watched). */
   sidecars?: readonly KubeIstioObject[];
+  /** AuthorizationPolicies (absent: not watched). */
+  authorizationPolicies?: readonly KubeIstioObject[];
   /** The mesh config's outboundTrafficPolicy.mode (absent: not set, Istio's ALLOW_ANY). */
   outboundTrafficMode?: 'REGISTRY_ONLY' | 'ALLOW_ANY';
   /** The cluster's Kubernetes Ingresses, served as Istio serves them (absent: Ingress is not watched). */
@@ -115,6 +117,7 @@ export function buildMeshSnapshot(input: BuildInput): BuildResult {
   const gateways = config.flatMap((c) => istioObjects<Gateway>(c.gateways, c.cluster, 'Gateway', notes));
   const serviceEntries = config.flatMap((c) => istioObjects<ServiceEntry>(c.serviceEntries, c.cluster, 'ServiceEntry', notes));
   const sidecars = config.flatMap((c) => istioObjects<Sidecar>(c.sidecars ?? [], c.cluster, 'Sidecar', notes));
+  const authorizationPolicies = config.flatMap((c) => istioObjects<AuthorizationPolicy>(c.authorizationPolicies ?? [], c.cluster, 'AuthorizationPolicy', notes));
   // Ingresses become Gateways and VirtualServices like any other (a named backend port resolves
   // against the Services of the Ingress's own cluster, as istiod reads its config cluster's).
   const ingressProblems: Problem[] = [];
@@ -142,6 +145,7 @@ export function buildMeshSnapshot(input: BuildInput): BuildResult {
     serviceEntries: sortConfig(serviceEntries),
     // Only when there is one, so that snapshots (and their versions) without any stay as they were.
     ...(sidecars.length > 0 ? { sidecars: sortConfig(sidecars) } : {}),
+    ...(authorizationPolicies.length > 0 ? { authorizationPolicies: sortConfig(authorizationPolicies) } : {}),
     ...(outboundTrafficMode ? { outboundTrafficMode } : {}),
     domainSuffix,
     ...(ingressProblems.length > 0 ? { ingressProblems } : {}),

@@ -3,7 +3,7 @@
 // reads it and nothing else. All types are plain data so a snapshot can be logged, diffed and
 // written to golden files.
 
-import type { DestinationRule, Gateway, ServiceEntry, Sidecar, VirtualService } from '../config/istio-types.js';
+import type { AuthorizationPolicy, DestinationRule, Gateway, ServiceEntry, Sidecar, VirtualService } from '../config/istio-types.js';
 import type { GatewayTopology } from '../config/proxy-config.js';
 import type { Problem } from '../translate/problems.js';
 
@@ -107,6 +107,8 @@ export interface MeshSnapshot {
   serviceEntries: IstioObject<ServiceEntry>[];
   /** Sidecar resources (absent: none), which narrow what each sidecar is given (translate/sidecar-scope.ts). */
   sidecars?: IstioObject<Sidecar>[];
+  /** AuthorizationPolicies (absent: none), RBAC filters of the proxies they apply to (translate/authorization.ts). */
+  authorizationPolicies?: IstioObject<AuthorizationPolicy>[];
   /** meshConfig.outboundTrafficPolicy.mode (absent: not set, Istio's ALLOW_ANY); a Sidecar's own policy wins. */
   outboundTrafficMode?: 'REGISTRY_ONLY' | 'ALLOW_ANY';
   /** Usually `cluster.local`. */

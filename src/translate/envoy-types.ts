@@ -30,6 +30,8 @@ export const TYPE_URL = {
   previousPriorities: 'type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig',
   cors: 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors',
   corsPolicy: 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy',
+  rbacHttp: 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC',
+  rbacNetwork: 'type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC',
   httpProtocolOptions: 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
   stringValue: 'type.googleapis.com/google.protobuf.StringValue',
 } as const;
@@ -224,7 +226,26 @@ export interface RouteConfiguration {
 
 export interface HttpFilter {
   name: string;
-  typed_config: { '@type': typeof TYPE_URL.router } | { '@type': typeof TYPE_URL.cors } | HttpFault;
+  typed_config: { '@type': typeof TYPE_URL.router } | { '@type': typeof TYPE_URL.cors } | HttpFault | HttpRbac;
+}
+
+/** envoy.config.rbac.v3.RBAC: a Policy is matched when any permission and any principal match. */
+export interface RbacRules {
+  action: 'ALLOW' | 'DENY' | 'LOG';
+  policies: Record<string, { permissions: object[]; principals: object[] }>;
+}
+
+/** envoy.extensions.filters.http.rbac.v3.RBAC (Istio's AuthorizationPolicy, translate/authorization.ts). */
+export interface HttpRbac {
+  '@type': typeof TYPE_URL.rbacHttp;
+  rules: RbacRules;
+}
+
+/** envoy.extensions.filters.network.rbac.v3.RBAC. */
+export interface NetworkRbac {
+  '@type': typeof TYPE_URL.rbacNetwork;
+  rules: RbacRules;
+  stat_prefix: string;
 }
 
 export interface HttpConnectionManager {
@@ -263,7 +284,7 @@ export type TcpProxy = {
 
 export interface NetworkFilter {
   name: string;
-  typed_config: HttpConnectionManager | TcpProxy;
+  typed_config: HttpConnectionManager | TcpProxy | NetworkRbac;
 }
 
 export interface FilterChainMatch {

@@ -3,7 +3,7 @@
 // so one bad VirtualService cannot take the whole mesh's config down (nor make a client NACK).
 
 /** Pod: a proxy's pod (its proxy.istio.io/config annotation); Ingress: a Kubernetes Ingress of Istio's class. */
-export type ConfigKind = 'VirtualService' | 'DestinationRule' | 'Gateway' | 'ServiceEntry' | 'Sidecar' | 'Pod' | 'Ingress';
+export type ConfigKind = 'VirtualService' | 'DestinationRule' | 'Gateway' | 'ServiceEntry' | 'Sidecar' | 'Pod' | 'Ingress' | 'AuthorizationPolicy';
 
 export interface Problem {
   /** `info`: not wrong, but worth knowing (what applies where it differs from Istio). */
@@ -53,7 +53,11 @@ export type ProblemCode =
   /** A delegate VirtualService that cannot be merged into its root (missing, not exported, nested, conflicting matches). */
   | 'invalid-delegate'
   /** A Gateway TCP/TLS server that no VirtualService route serves: no listener is opened for it. */
-  | 'server-without-route';
+  | 'server-without-route'
+  /** An AuthorizationPolicy part that is not enforced as written: CUSTOM, request authentication attributes. */
+  | 'authz-unsupported'
+  /** Istio's IST0127: a selector that matches no workload. */
+  | 'no-matching-workloads';
 
 /** Collects problems once each (the same VirtualService route is seen for many vhosts and proxies). */
 export class ProblemLog {

@@ -3,6 +3,7 @@
 
 import type { DestinationRule, Sidecar } from '../config/istio-types.js';
 import { configKey, mergeConfig, type IstioObject, type MeshEndpoint, type MeshSnapshot, type ProxyIdentity } from '../registry/model.js';
+import { authorizationFilters, checkAuthorizationPolicies, policiesFor, withAuthorization } from './authorization.js';
 import { buildOutboundClusters, checkSubsetsSelectEndpoints } from './clusters.js';
 import { buildContext, ROOT_NAMESPACE, type TranslationContext } from './context.js';
 import type { Cluster, Listener, ProxyResources, RouteConfiguration } from './envoy-types.js';
@@ -170,7 +171,9 @@ export class MeshTranslator {
    */
   private ownResources(proxy: ProxyIdentity, shared: ScopeTranslation): OwnResources {
     const endpoints = proxy.kind === 'sidecar' ? this.endpointsAt(proxy.ip) : [];
+    const policies = policiesFor(this.snapshot, proxy, ROOT_NAMESPACE);
     const inputs = JSON.stringify([
+      policies.map((p) => [p.namespace, p.name, p.spec]),
       proxy,
       endpoints.map((e) => [e.hostname, e.ports, shared.ctx.services.get(e.hostname)?.ports]),
       proxy.kind === 'router' ? shared.gatewayPorts.map((p) => [p.port, p.routeConfigName]) : [],
@@ -203,6 +206,9 @@ export class MeshTranslator {
         throw new Error(`not implemented: proxy kind ${String(unknown)}`);
       }
     }
+    // AuthorizationPolicy: RBAC filters on every listener but the sidecar's outbound one.
+    const authz = authorizationFilters(policies);
+    own.listeners = own.listeners.map((l) => (l.traffic_direction === 'OUTBOUND' && proxy.kind === 'sidecar' ? l : withAuthorization(l, authz)));
     own.listeners.sort(byName);
     own.clusters.sort(byName);
     this.own.set(proxy.id, { inputs, resources: own });
@@ -367,6 +373,7 @@ export function analyze(snapshot: MeshSnapshot): Problem[] {
   checkMeshL4Routes(ctx);
   for (const rule of ctx.destinationRules) checkUnhonouredRuleFields(ctx, rule);
   checkLocalityLb(ctx);
+  checkAuthorizationPolicies(snapshot, ROOT_NAMESPACE, (p) => ctx.problems.add(p));
   for (const problem of proxyConfigProblems(snapshot.proxyConfigAnnotations ?? [])) ctx.problems.add(problem);
   const sidecars = mergeConfig(snapshot.sidecars ?? []).objects;
   for (const sidecar of sidecars) checkSidecarFields(sidecar, ctx.problems);

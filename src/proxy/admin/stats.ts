@@ -87,6 +87,23 @@ export class ProxyStats {
     registers: [this.registry],
   });
 
+  /** RBAC counters by Envoy's Prometheus name (http.<hcm>.<rules_stat_prefix>rbac.allowed, <stat_prefix>rbac.denied, ...). */
+  private readonly rbacCounters = new Map<string, Counter<string>>();
+
+  /** One RBAC filter's decision: `hcmPrefix` for an HTTP filter, undefined for a network one. */
+  rbac(hcmPrefix: string | undefined, statPrefix: string, allowed: boolean): void {
+    const scope = (hcmPrefix === undefined ? statPrefix : `http.${statPrefix}`).replace(/[^a-zA-Z0-9_]/g, '_');
+    const name = `envoy_${scope}rbac_${allowed ? 'allowed' : 'denied'}`.replace(/__+/g, '_');
+    let counter = this.rbacCounters.get(name);
+    if (!counter) {
+      const labelNames = hcmPrefix === undefined ? [] : ['envoy_http_conn_manager_prefix'];
+      counter = new Counter({ name, help: `RBAC filter decisions (${allowed ? 'allowed' : 'denied'})`, labelNames, registers: [this.registry] });
+      this.rbacCounters.set(name, counter);
+    }
+    if (hcmPrefix === undefined) counter.inc();
+    else counter.inc({ envoy_http_conn_manager_prefix: hcmPrefix });
+  }
+
   upstream(cluster: string, status: number, upstreamTimeMs: number | undefined): void {
     this.upstreamCounts.add(cluster, status);
     if (upstreamTimeMs !== undefined) this.upstreamRqTime.observe({ envoy_cluster_name: cluster }, upstreamTimeMs);

@@ -11,6 +11,8 @@ import { decodeFault, FAULT_FILTER_NAME, FAULT_TYPE_URL } from './fault.js';
 import { arr, bool, enumName, isObj, join, num, obj, objs, Problems, str, wrappedBool, wrappedNum, type Obj } from './fields.js';
 import { decodeChainMatch, decodeListenerFilters, decodeTcpProxy, TCP_PROXY_FILTER_NAME, TCP_PROXY_TYPE_URL } from './network-filters.js';
 import { decodeRouteTableInto } from './route.js';
+import type { RbacFilter } from '../model/rbac.js';
+import { decodeRbacFilter, HTTP_RBAC_FILTER_NAME, HTTP_RBAC_TYPE_URL, NETWORK_RBAC_FILTER_NAME, NETWORK_RBAC_TYPE_URL } from './rbac.js';
 
 export const HCM_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const RAW_BUFFER_URL = 'type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer';
@@ -38,6 +40,7 @@ function decodeHcm(o: Obj, path: string, p: Problems): HttpConnectionManager | u
   let faultFilterPresent = false;
   let routerSeen = false;
   let corsFilter: HttpConnectionManager['corsFilter'];
+  const rbac: RbacFilter[] = [];
   const httpFilters = objs(o, 'http_filters', path, p);
   for (const { value: filter, path: fPath } of httpFilters) {
     const name = str(filter, 'name', fPath, p) ?? '';
@@ -50,6 +53,10 @@ function decodeHcm(o: Obj, path: string, p: Problems): HttpConnectionManager | u
       // The filter's own config (Cors) is empty: policies come per route and virtual host.
       if (typed && Object.keys(typed).some((k) => k !== '@type')) p.add(join(fPath, 'typed_config'), 'the CORS filter takes no config of its own here (policies go in typed_per_filter_config)');
       corsFilter = faultFilterPresent ? 'after-fault' : 'before-fault';
+    } else if (name === HTTP_RBAC_FILTER_NAME || typeUrl === HTTP_RBAC_TYPE_URL) {
+      // Checked before routing: in front of fault and CORS, where Istio puts it.
+      if (faultFilterPresent || corsFilter) p.add(fPath, 'the RBAC filter is only supported before the fault and CORS filters');
+      if (typed) rbac.push(decodeRbacFilter(typed, join(fPath, 'typed_config'), p, false));
     } else if (typeUrl === ROUTER_TYPE_URL || name === 'envoy.filters.http.router') {
       routerSeen = true;
     } else if (SKIPPABLE_FILTERS.has(name)) {
@@ -67,6 +74,7 @@ function decodeHcm(o: Obj, path: string, p: Problems): HttpConnectionManager | u
     fault,
     faultFilterPresent,
     corsFilter,
+    rbac,
     connectEnabled: objs(o, 'upgrade_configs', path, p).some(({ value, path: uPath }) =>
       (str(value, 'upgrade_type', uPath, p) ?? '').toUpperCase() === 'CONNECT' && (wrappedBool(value, 'enabled', uPath, p) ?? true)),
     stripAnyHostPort: bool(o, 'strip_any_host_port', path, p) ?? false,
@@ -138,11 +146,17 @@ function decodeChain(chain: Obj, path: string, p: Problems, hcms: HttpConnection
     p.add(join(path, 'filters'), 'must not be empty');
     return undefined;
   }
+  const last = filters[filters.length - 1]!;
+  const networkRbac: RbacFilter[] = [];
   for (const { value, path: fPath } of filters.slice(0, -1)) {
     const fName = str(value, 'name', fPath, p) ?? '';
-    if (!SKIPPABLE_NETWORK_FILTERS.has(fName)) p.add(fPath, `network filter '${fName}' is not supported (only the last filter, an HTTP connection manager or tcp_proxy, is)`);
+    const fTyped = obj(value, 'typed_config', fPath, p);
+    if (fName === NETWORK_RBAC_FILTER_NAME || fTyped?.['@type'] === NETWORK_RBAC_TYPE_URL) {
+      if (fTyped) networkRbac.push(decodeRbacFilter(fTyped, join(fPath, 'typed_config'), p, true));
+    } else if (!SKIPPABLE_NETWORK_FILTERS.has(fName)) {
+      p.add(fPath, `network filter '${fName}' is not supported (only the last filter, an HTTP connection manager or tcp_proxy, is, with envoy.filters.network.rbac in front of a tcp_proxy)`);
+    }
   }
-  const last = filters[filters.length - 1]!;
   const typed = obj(last.value, 'typed_config', last.path, p);
   const typeUrl = typed?.['@type'];
   const filterName = last.value['name'];
@@ -151,6 +165,7 @@ function decodeChain(chain: Obj, path: string, p: Problems, hcms: HttpConnection
     return undefined;
   }
   if (filterName === HCM_FILTER_NAME || typeUrl === HCM_TYPE_URL) {
+    if (networkRbac.length > 0) p.add(join(path, 'filters'), 'envoy.filters.network.rbac in front of an HTTP connection manager is not supported (envoy.filters.http.rbac is)');
     const hcm = decodeHcm(typed, join(last.path, 'typed_config'), p);
     if (!hcm) return undefined;
     hcms.push(hcm);
@@ -158,7 +173,7 @@ function decodeChain(chain: Obj, path: string, p: Problems, hcms: HttpConnection
   }
   if (filterName === TCP_PROXY_FILTER_NAME || typeUrl === TCP_PROXY_TYPE_URL) {
     const tcp = decodeTcpProxy(typed, join(last.path, 'typed_config'), p);
-    return tcp ? { name, match, terminal: { kind: 'tcp', tcp } } : undefined;
+    return tcp ? { name, match, terminal: { kind: 'tcp', tcp: { ...tcp, networkRbac } } } : undefined;
   }
   p.add(last.path, `the last filter must be envoy.filters.network.http_connection_manager or envoy.filters.network.tcp_proxy, got '${String(filterName)}'`);
   return undefined;

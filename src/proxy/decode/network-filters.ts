@@ -72,6 +72,7 @@ export function decodeTcpProxy(o: Obj, path: string, p: Problems): TcpProxyConfi
     cluster,
     idleTimeoutMs: durationMs(o, 'idle_timeout', path, p) ?? DEFAULT_TCP_IDLE_MS,
     maxDurationMs: durationMs(o, 'max_downstream_connection_duration', path, p) ?? 0,
+    networkRbac: [],
   };
 }
 

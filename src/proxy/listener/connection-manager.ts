@@ -4,6 +4,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type * as http from 'node:http';
+import type * as net from 'node:net';
 import * as http2 from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { AccessLogEntry, AccessLogSink } from '../accesslog.js';
@@ -11,6 +12,7 @@ import type { ProxyStats } from '../admin/stats.js';
 import type { Clock } from '../../clock.js';
 import type { ClusterManager } from '../cluster/manager.js';
 import { decideCors } from '../filters/cors.js';
+import { checkRbac, peerNames, RBAC_DENIED_BODY, serverNameOf } from '../filters/rbac.js';
 import { decideFault, effectiveFault } from '../filters/fault.js';
 import { applyTrustBoundary } from '../filters/trust.js';
 import { applyRequestMutations, applyResponseMutations, firstValue, forwardableHeaders, type HeaderRecord } from '../filters/headers.js';
@@ -24,7 +26,7 @@ import { requestHash, type HashInput } from '../route/hash-policy.js';
 import { pickCluster } from '../route/weighted.js';
 import { Cancel } from '../upstream/cancel.js';
 import { forward, type ForwardResult } from '../upstream/forward.js';
-import { addTrailers, destroyResponse, sendLocal, toDownstreamRequest, writeChunk, writeHead, type DownstreamRequest, type DownstreamResponse } from './downstream.js';
+import { addTrailers, destroyResponse, h2SessionSockets, sendLocal, toDownstreamRequest, writeChunk, writeHead, type DownstreamRequest, type DownstreamResponse } from './downstream.js';
 
 export interface ConnectionManagerDeps {
   clusters: ClusterManager;
@@ -66,6 +68,10 @@ interface Exchange {
   cluster: string | undefined;
   /** Access-Control-* headers the CORS filter sets on the response (an allowed origin), whoever answers. */
   cors: HeaderRecord | undefined;
+  /** The client's address as the trust boundary judged it (RBAC remote_ip). */
+  clientAddress: string;
+  /** The downstream connection (RBAC reads its TLS peer certificate and server name). */
+  socket: net.Socket | undefined;
 }
 
 function readBody(body: Readable, limit: number): Promise<Buffer | undefined> {
@@ -109,6 +115,9 @@ export class ConnectionManager {
       upstreamHost: undefined,
       cluster: undefined,
       cors: undefined,
+      clientAddress: verdict.clientAddress,
+      // HTTP/2 sessions run over a stream that replays the connection's first bytes: the real socket is recorded.
+      socket: rawReq instanceof http2.Http2ServerRequest ? (rawReq.stream.session ? h2SessionSockets.get(rawReq.stream.session) ?? (rawReq.socket as net.Socket) : undefined) : rawReq.socket,
     };
     this.serve(ex).then(
       () => this.finish(ex),
@@ -145,6 +154,8 @@ export class ConnectionManager {
     if (req.method === 'CONNECT') return this.local(ex, 405, CONNECT_NOT_SUPPORTED, '', []);
     if (!req.authority) return this.local(ex, 400, 'missing Host header\n', '', []);
     const { hcm, router } = this.config();
+    // The RBAC filters come first in Istio's chain: a denial does not depend on any route.
+    if (hcm.rbac.length > 0 && !this.authorized(ex, hcm)) return this.local(ex, 403, RBAC_DENIED_BODY, '', []);
     const decision = router?.route({ method: req.method, authority: req.authority, path: req.path, scheme: req.scheme, header: (n) => headerValue(req.headers, n) });
     if (!router || !decision) return this.local(ex, 404, '', 'NR', []);
     const { virtualHost, route } = decision;
@@ -184,6 +195,19 @@ export class ConnectionManager {
       return;
     }
     return this.forwardTo(ex, router.table, virtualHost, route, action);
+  }
+
+  private authorized(ex: Exchange, hcm: HttpConnectionManager): boolean {
+    const { req } = ex;
+    return checkRbac(hcm.rbac, {
+      request: { method: req.method, authority: req.authority, path: req.path, scheme: req.scheme, header: (n) => headerValue(req.headers, n) },
+      peer: req.remoteAddress,
+      remote: ex.clientAddress,
+      localAddress: req.localAddress,
+      localPort: req.localPort,
+      serverName: serverNameOf(ex.socket),
+      peerCertificate: peerNames(ex.socket),
+    }, (filter, allowed) => this.deps.stats.rbac(hcm.statPrefix, filter.statPrefix, allowed));
   }
 
   /** The CORS filter's request side: true when it answered the request (a preflight). */

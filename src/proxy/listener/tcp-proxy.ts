@@ -10,11 +10,16 @@ import type { ClusterManager } from '../cluster/manager.js';
 import type { Logger } from '../log.js';
 import type { TcpProxyConfig } from '../model/listener.js';
 import { pickCluster } from '../route/weighted.js';
+import type { ProxyStats } from '../admin/stats.js';
+import { checkRbac, peerNames, serverNameOf } from '../filters/rbac.js';
+import { inspectClientHello } from './tls-inspector.js';
 
 export interface TcpProxyDeps {
   clusters: ClusterManager;
   random: () => number;
   log: Logger;
+  /** Where network RBAC decisions are counted (absent: not counted). */
+  stats?: ProxyStats;
 }
 
 export interface TunnelOptions {
@@ -32,6 +37,8 @@ export interface TunnelOptions {
   halfClose: boolean;
   /** The upstream connection is up: the last moment to write to the downstream before the bytes flow. */
   onEstablished?: (downstream: net.Socket) => void;
+  /** Checks the client's first bytes (empty: it ended first) before any reach the upstream; false closes both sides. */
+  admit?: (first: Buffer) => boolean;
   /** The tunnel failed before it was established; `flag` is Envoy's response flag (NC, UH, UF). The downstream is still open. */
   onFailure: (flag: 'NC' | 'UH' | 'UF', why: string) => void;
 }
@@ -45,6 +52,43 @@ function closeAfterFlush(socket: net.Socket): void {
   }
   socket.once('finish', () => socket.destroy());
   socket.end();
+}
+
+/**
+ * With `opts.admit`: once the upstream is connected (Envoy's tcp_proxy reads nothing from the client
+ * before), the client's first bytes (or its FIN) are checked before any reach the upstream; denied,
+ * both sides close; admitted, they are written and the rest is piped. What the upstream says first
+ * reaches the client either way.
+ */
+function admissionGate(downstream: net.Socket, upstream: net.Socket, head: Buffer, opts: TunnelOptions, abort: (why: string) => void): { connected(): void } {
+  const admit = opts.admit;
+  return {
+    connected: () => {
+      if (!admit) return;
+      // Bytes a listener filter already read (a ClientHello) are the first bytes.
+      if (head.length > 0) {
+        if (!admit(head)) return abort('denied by RBAC');
+        upstream.write(head);
+        downstream.pipe(upstream, { end: opts.halfClose });
+        return;
+      }
+      const onData = (chunk: Buffer): void => {
+        downstream.off('end', onEnd);
+        downstream.pause();
+        if (!admit(chunk)) return abort('denied by RBAC');
+        upstream.write(chunk);
+        downstream.pipe(upstream, { end: opts.halfClose });
+      };
+      const onEnd = (): void => {
+        downstream.off('data', onData);
+        if (!admit(Buffer.alloc(0))) return abort('denied by RBAC');
+        if (opts.halfClose) upstream.end();
+      };
+      downstream.once('data', onData);
+      downstream.once('end', onEnd);
+      downstream.resume();
+    },
+  };
 }
 
 /**
@@ -83,6 +127,7 @@ export function openTunnel(downstream: net.Socket, head: Buffer, opts: TunnelOpt
     downstream.destroy();
     finish();
   };
+  const gate = admissionGate(downstream, upstream, head, opts, abort);
   const connectTimeout = cluster.spec.connectTimeoutMs;
   if (connectTimeout > 0) timers.push(setTimeout(() => connected || failConnect(`connect to ${host.key} timed out after ${connectTimeout} ms`), connectTimeout));
   upstream.once('connect', () => {
@@ -90,10 +135,11 @@ export function openTunnel(downstream: net.Socket, head: Buffer, opts: TunnelOpt
     // Envoy maps a local-origin connect success to a 200 when errors are not split.
     cluster.recordResult(host, { status: 200 });
     opts.onEstablished?.(downstream);
-    if (head.length > 0) upstream.write(head);
+    if (head.length > 0 && !opts.admit) upstream.write(head);
     // pipe() passes each side's end (half-close) on to the other.
-    downstream.pipe(upstream, { end: opts.halfClose });
     upstream.pipe(downstream);
+    if (!opts.admit) downstream.pipe(upstream, { end: opts.halfClose });
+    else gate.connected();
     if (!opts.halfClose) downstream.once('end', () => abort('the client ended the tunnel'));
     if (opts.idleTimeoutMs > 0) {
       const idle = setTimeout(() => abort(`idle for ${opts.idleTimeoutMs} ms`), opts.idleTimeoutMs);
@@ -122,7 +168,29 @@ export function openTunnel(downstream: net.Socket, head: Buffer, opts: TunnelOpt
 
 /** A connection whose filter chain ends in a tcp_proxy: tunnelled, or closed when the tunnel fails. */
 export function proxyTcpConnection(downstream: net.Socket, head: Buffer, config: TcpProxyConfig, deps: TcpProxyDeps): void {
+  if (config.networkRbac.length === 0) return tunnel(downstream, head, config, deps, undefined);
+  // Envoy's network RBAC decides on the connection's first bytes (ONE_TIME_ON_FIRST_BYTE), which the
+  // tcp_proxy reads only once its upstream is connected (a server that speaks first is heard).
+  // The server name is the tls_inspector's (bytes it read come as `head`), else none, as in Envoy.
+  const hello = head.length > 0 ? inspectClientHello(head) : undefined;
+  const admit = (): boolean => {
+    const allowed = checkRbac(config.networkRbac, {
+      peer: downstream.remoteAddress ?? '',
+      remote: downstream.remoteAddress ?? '',
+      localAddress: downstream.localAddress ?? '',
+      localPort: downstream.localPort ?? 0,
+      serverName: serverNameOf(downstream) || (hello?.kind === 'tls' ? hello.serverName ?? '' : ''),
+      peerCertificate: peerNames(downstream),
+    }, (filter, ok) => deps.stats?.rbac(undefined, filter.statPrefix, ok));
+    if (!allowed) deps.log('debug', `tcp_proxy ${config.statPrefix}: connection from ${downstream.remoteAddress ?? '?'} denied by RBAC; closing`);
+    return allowed;
+  };
+  tunnel(downstream, head, config, deps, admit);
+}
+
+function tunnel(downstream: net.Socket, head: Buffer, config: TcpProxyConfig, deps: TcpProxyDeps, admit: TunnelOptions['admit']): void {
   openTunnel(downstream, head, {
+    ...(admit ? { admit } : {}),
     cluster: pickCluster(config.cluster, deps.random).name,
     label: `tcp_proxy ${config.statPrefix}`,
     idleTimeoutMs: config.idleTimeoutMs,

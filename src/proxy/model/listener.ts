@@ -3,6 +3,7 @@
 // TCP proxy.
 
 import type { FaultConfig } from './fault.js';
+import type { RbacFilter } from './rbac.js';
 import type { ClusterSpecifier, RouteTable } from './route.js';
 
 export type RouteSource = { kind: 'rds'; routeConfigName: string } | { kind: 'inline'; table: RouteTable };
@@ -16,6 +17,8 @@ export interface HttpConnectionManager {
   faultFilterPresent: boolean;
   /** Where the CORS filter sits (per-route CORS policies need it): before or after the fault filter, or absent. */
   corsFilter: 'before-fault' | 'after-fault' | undefined;
+  /** envoy.filters.http.rbac filters, in order (before fault and CORS): checked before routing. */
+  rbac: RbacFilter[];
   /** upgrade_configs CONNECT: CONNECT requests are routed (else answered 405). */
   connectEnabled: boolean;
   stripAnyHostPort: boolean;
@@ -53,6 +56,8 @@ export interface TcpProxyConfig {
   idleTimeoutMs: number;
   /** max_downstream_connection_duration; 0: none. */
   maxDurationMs: number;
+  /** envoy.filters.network.rbac filters in front of the tcp_proxy: checked on the first bytes. */
+  networkRbac: RbacFilter[];
 }
 
 /** envoy.config.listener.v3.FilterChainMatch, the fields this proxy matches on. */

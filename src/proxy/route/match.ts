@@ -46,7 +46,7 @@ function headerValue(req: MatchRequest, name: string): string | undefined {
   }
 }
 
-function matchHeader(m: HeaderMatcher, req: MatchRequest): boolean {
+export function matchHeader(m: HeaderMatcher, req: MatchRequest): boolean {
   let value = headerValue(req, m.name);
   if (value === undefined && m.treatMissingAsEmpty) value = '';
   let result: boolean;

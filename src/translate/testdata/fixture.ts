@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import type { DestinationRule, Gateway, ServiceEntry, Sidecar, VirtualService } from '../../config/istio-types.js';
+import type { AuthorizationPolicy, DestinationRule, Gateway, ServiceEntry, Sidecar, VirtualService } from '../../config/istio-types.js';
 import type { KubeObject } from '../../config/object.js';
 import { meshServicePorts } from '../../registry/build.js';
 import type { IstioObject, MeshEndpoint, MeshService, MeshSnapshot, ProxyIdentity } from '../../registry/model.js';
@@ -183,6 +183,8 @@ export function buildSnapshot(clusters: FixtureCluster[], domainSuffix = 'cluste
   // Only when there is one, so that the versions of snapshots without any stay as they were.
   const sidecars = istioObjects<Sidecar>(clusters, 'Sidecar');
   if (sidecars.length > 0) Object.assign(content, { sidecars });
+  const authorizationPolicies = istioObjects<AuthorizationPolicy>(clusters, 'AuthorizationPolicy');
+  if (authorizationPolicies.length > 0) Object.assign(content, { authorizationPolicies });
   const version = createHash('sha256').update(JSON.stringify(content)).digest('hex').slice(0, 12);
   return { ...content, version };
 }
