@@ -80,17 +80,22 @@ type IstioResource = KubernetesObject & { spec?: unknown };
 export const ISTIO_GROUP = 'networking.istio.io';
 /** The version the config is watched in (and its status written in). */
 export const ISTIO_VERSION = 'v1';
+/** PeerAuthentication and AuthorizationPolicy (security.istio.io/v1). */
+export const ISTIO_SECURITY_GROUP = 'security.istio.io';
 
-/** VirtualServices, DestinationRules, Gateways, ServiceEntries and Sidecars of every namespace (networking.istio.io/v1). */
+/**
+ * VirtualServices, DestinationRules, Gateways, ServiceEntries and Sidecars (networking.istio.io/v1), and
+ * AuthorizationPolicies (security.istio.io/v1) of every namespace.
+ */
 export function watchIstioConfig(clusterId: string, kubeConfig: KubeConfig, common: WatchCommon): ConfigWatch {
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);
   const base = { kubeConfig, log: common.log, onChange: common.onChange, ...(common.clock ? { clock: common.clock } : {}) };
-  const watch = (plural: string): ResourceWatch<IstioResource> =>
+  const watch = (plural: string, group = ISTIO_GROUP): ResourceWatch<IstioResource> =>
     startResourceWatch<IstioResource>({
       ...base,
-      what: `${clusterId} ${plural}.${ISTIO_GROUP}`,
-      path: `/apis/${ISTIO_GROUP}/${ISTIO_VERSION}/${plural}`,
-      list: async () => istioList(await custom.listClusterCustomObject({ group: ISTIO_GROUP, version: ISTIO_VERSION, plural }), plural),
+      what: `${clusterId} ${plural}.${group}`,
+      path: `/apis/${group}/${ISTIO_VERSION}/${plural}`,
+      list: async () => istioList(await custom.listClusterCustomObject({ group, version: ISTIO_VERSION, plural }), plural, group),
       significant: { of: withoutStatus, onUnchanged: () => common.onStatusChange?.() },
     });
   const virtualServices = watch('virtualservices');
@@ -98,7 +103,8 @@ export function watchIstioConfig(clusterId: string, kubeConfig: KubeConfig, comm
   const gateways = watch('gateways');
   const serviceEntries = watch('serviceentries');
   const sidecars = watch('sidecars');
-  const all = [virtualServices, destinationRules, gateways, serviceEntries, sidecars];
+  const authorizationPolicies = watch('authorizationpolicies', ISTIO_SECURITY_GROUP);
+  const all = [virtualServices, destinationRules, gateways, serviceEntries, sidecars, authorizationPolicies];
   return {
     objects: () => ({
       cluster: clusterId,
@@ -107,6 +113,7 @@ export function watchIstioConfig(clusterId: string, kubeConfig: KubeConfig, comm
       gateways: gateways.list(),
       serviceEntries: serviceEntries.list(),
       sidecars: sidecars.list(),
+      authorizationPolicies: authorizationPolicies.list(),
     }),
     synced: () => all.every((w) => w.synced()),
     health: () => all.map(healthOf),
@@ -124,9 +131,9 @@ export function withoutStatus(object: KubernetesObject): string {
 }
 
 /** The custom objects API answers untyped JSON: check the list shape before the informer trusts it. */
-function istioList(body: unknown, plural: string): KubernetesListObject<IstioResource> {
+function istioList(body: unknown, plural: string, group: string): KubernetesListObject<IstioResource> {
   if (typeof body !== 'object' || body === null || !('items' in body) || !Array.isArray(body.items)) {
-    throw new Error(`listing ${plural}.${ISTIO_GROUP}: the answer is not a list`);
+    throw new Error(`listing ${plural}.${group}: the answer is not a list`);
   }
   const items: IstioResource[] = [];
   for (const item of body.items as unknown[]) {

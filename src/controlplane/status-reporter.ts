@@ -10,7 +10,7 @@ import type { IstioConfigObjects, KubeIstioObject } from '../registry/build.js';
 import type { ConfigKind, Problem } from '../translate/problems.js';
 import type { Clock } from '../clock.js';
 import { StatusWriteLoop } from './status-write-loop.js';
-import { ISTIO_GROUP, ISTIO_VERSION } from './cluster-watch.js';
+import { ISTIO_GROUP, ISTIO_SECURITY_GROUP, ISTIO_VERSION } from './cluster-watch.js';
 import { analysisStatus } from './config-status.js';
 
 export interface StatusReporterOptions {
@@ -54,7 +54,11 @@ const KINDS: ReadonlyArray<[ConfigKind, keyof Omit<IstioConfigObjects, 'cluster'
   ['Gateway', 'gateways'],
   ['ServiceEntry', 'serviceEntries'],
   ['Sidecar', 'sidecars'],
+  ['AuthorizationPolicy', 'authorizationPolicies'],
 ];
+
+/** The kinds of security.istio.io; the others are networking.istio.io's. */
+const SECURITY_KINDS: ReadonlySet<string> = new Set(['AuthorizationPolicy', 'PeerAuthentication']);
 
 const objectKey = (kind: string, namespace: string, name: string): string => `${kind}|${namespace}|${name}`;
 
@@ -124,13 +128,14 @@ export class ConfigStatusReporter {
       this.loop.settled(key);
       return true;
     }
-    const type = findByKind(ISTIO_GROUP, kind);
+    const group = SECURITY_KINDS.has(kind) ? ISTIO_SECURITY_GROUP : ISTIO_GROUP;
+    const type = findByKind(group, kind);
     if (!type) throw new Error(`not implemented: ${kind} is not a served kind`);
     const { status: _old, ...rest } = object;
-    const body = { ...rest, apiVersion: `${ISTIO_GROUP}/${ISTIO_VERSION}`, kind, ...(update.status ? { status: update.status } : {}) };
+    const body = { ...rest, apiVersion: `${group}/${ISTIO_VERSION}`, kind, ...(update.status ? { status: update.status } : {}) };
     // Recorded in managedFields under istiod's name, as Istio's own status writes are.
     const outcome = await this.loop.write(key, object.metadata?.resourceVersion ?? '', update.status, `${kind} ${namespace}/${name}`, () =>
-      this.custom.replaceNamespacedCustomObjectStatus({ group: ISTIO_GROUP, version: ISTIO_VERSION, namespace, plural: type.plural, name, body, fieldManager: 'pilot-discovery' }),
+      this.custom.replaceNamespacedCustomObjectStatus({ group, version: ISTIO_VERSION, namespace, plural: type.plural, name, body, fieldManager: 'pilot-discovery' }),
     );
     if (outcome === 'written') {
       if (findings.length > 0) this.counts.written++;
