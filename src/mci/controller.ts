@@ -16,6 +16,7 @@ import type { KubeObject } from '../config/object.js';
 import type { EdgeBackend } from '../edge/edge-proxy.js';
 import { locateEnvoy, type LocatedEnvoy } from '../envoy/locate.js';
 import { killRecordedEnvoys } from '../envoy/pid-records.js';
+import { credentialOf, type GatewayCredential } from '../security/credentials.js';
 import { applyObjects } from '../kubeapi/apply.js';
 import { apiErrorMessage, loadKubeConfig } from '../kubeapi/client.js';
 import { MeshworkEdge, type EdgeGateway, type MciEdge } from './edge.js';
@@ -29,6 +30,7 @@ import {
   parseMultiClusterService,
   planEdge,
   type EdgePlan,
+  type MultiClusterIngress,
   type MultiClusterService,
 } from './resources.js';
 import { desiredStatus, statusChanged, type MciOutcome } from './status.js';
@@ -149,12 +151,16 @@ export class MciController {
     const backendConfigs = bcObjects.map(parseBackendConfig);
     await Promise.all(this.members.map((m) => this.syncDerivedServices(m, services)));
 
+    const mcis = mciObjects.map(parseMultiClusterIngress);
+    const credentials = await this.tlsCredentials(mcis);
     const seen = new Set<string>();
-    for (const obj of mciObjects) {
-      const mci = parseMultiClusterIngress(obj);
+    for (const mci of mcis) {
       const key = `${mci.namespace}/${mci.name}`;
       seen.add(key);
-      const plan = planEdge(mci, services, backendConfigs);
+      let plan = planEdge(mci, services, backendConfigs, credentials);
+      if (plan.ok && plan.value.tls && !this.envoy) {
+        plan = { ok: false, reason: 'HttpsNeedsEnvoy', message: 'spec.template.spec.tls (HTTPS on 443) is served by the Envoy edge only; install Envoy (node scripts/ensure-envoy.mjs)' };
+      }
       let outcome: MciOutcome;
       if (plan.ok) {
         try {
@@ -184,6 +190,15 @@ export class MciController {
       this.vips.release(key);
       await running.edge.stop();
     }
+  }
+
+  /** The Secrets the MCIs' tls entries name, read in their namespaces of the config cluster (GKE reads them there). */
+  private async tlsCredentials(mcis: readonly MultiClusterIngress[]): Promise<GatewayCredential[]> {
+    const namespaces = [...new Set(mcis.filter((m) => m.tlsSecretNames.length > 0).map((m) => m.namespace))];
+    if (namespaces.length === 0) return [];
+    const core = this.config.makeApiClient(CoreV1Api);
+    const lists = await Promise.all(namespaces.map((namespace) => core.listNamespacedSecret({ namespace })));
+    return lists.flatMap((l) => l.items.map(credentialOf).filter((c): c is GatewayCredential => c !== undefined));
   }
 
   private async ensureEdge(key: string, plan: EdgePlan, statusVip: unknown): Promise<RunningEdge> {
