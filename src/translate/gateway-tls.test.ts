@@ -176,6 +176,13 @@ describe('gateway HTTPS servers (TLS termination)', () => {
     assert.deepEqual(resources.listeners.map((l) => l.address?.socket_address.port_value), [80]);
   });
 
+  it('tls without a mode is PASSTHROUGH (the enum\'s zero value, as Istio reads it): no termination, no Secret', () => {
+    const { resources, snapshot } = gatewayWith(gatewayYaml(server(443, 'https', ['a.example.com'], '{credentialName: a-cert}')) + VS('https-gw', ['a.example.com']), []);
+    assert.equal(listenerAt(resources.listeners, 443), undefined, 'a passthrough server opens its port only for tls routes');
+    assert.equal(resources.secrets, undefined);
+    assert.deepEqual(analyze(snapshot).filter((p) => p.code.endsWith('-credential')), []);
+  });
+
   it('httpsRedirect on the HTTP server: its virtual hosts require TLS (301 to https)', () => {
     const { resources } = gatewayWith(gatewayYaml('  - port: {number: 80, name: http, protocol: HTTP}\n    hosts: [a.example.com]\n    tls: {httpsRedirect: true}\n' +
       server(443, 'https', ['a.example.com'], '{mode: SIMPLE, credentialName: a-cert}')) + VS('https-gw', ['a.example.com']));

@@ -43,7 +43,7 @@ const TLS_VERSIONS: Record<string, string> = { TLS_AUTO: 'TLS_AUTO', TLSV1_0: 'T
  */
 export function terminationProblem(server: GatewayServer): { field: string; message: string } | undefined {
   const tls = server.tls;
-  const mode = tls?.mode ?? 'SIMPLE';
+  const mode = tls?.mode ?? 'PASSTHROUGH';
   if (!tls) return { field: 'tls', message: 'an HTTPS server needs tls (mode SIMPLE, MUTUAL or OPTIONAL_MUTUAL, and credentialName).' };
   if (mode === 'ISTIO_MUTUAL') {
     return { field: 'tls.mode', message: 'ISTIO_MUTUAL at a gateway (clients present mesh workload certificates) is not supported yet. Use MUTUAL with credentialName.' };

@@ -71,7 +71,8 @@ export function serverKind(ctx: TranslationContext, gateway: IstioObject<Gateway
   }
   if (HTTP_PROTOCOLS.has(protocol)) return 'http';
   if (protocol === 'HTTPS' || protocol === 'TLS' || (TCP_PROTOCOLS.has(protocol) && server.tls !== undefined)) {
-    if (mode === 'PASSTHROUGH') return 'tls-passthrough';
+    // tls.mode's zero value is PASSTHROUGH (Istio's ServerTLSSettings enum): tls without a mode passes through.
+    if (mode === 'PASSTHROUGH' || (mode === undefined && server.tls !== undefined)) return 'tls-passthrough';
     if (mode === 'AUTO_PASSTHROUGH') {
       return unsupported('tls.mode', 'AUTO_PASSTHROUGH routes by SNI to outbound_.<port>_.<subset>_.<host> clusters for east-west gateways between networks; ' +
         'this mesh\'s clusters reach each other\'s pods directly (one network), so no such clusters exist. Use PASSTHROUGH with VirtualService tls routes.');
@@ -250,7 +251,7 @@ export function checkGatewayCredentials(ctx: TranslationContext, credentials: re
     const podNamespaces = new Set(endpoints.filter((e) => labelsMatch(selector, e.labels)).map((e) => e.namespace));
     const namespaces = podNamespaces.size > 0 ? [...podNamespaces].sort() : [gateway.namespace];
     (gateway.spec.servers ?? []).forEach((server, index) => {
-      const mode = server.tls?.mode ?? 'SIMPLE';
+      const mode = server.tls?.mode ?? 'PASSTHROUGH';
       if ((server.port?.protocol ?? '').toUpperCase() !== 'HTTPS' || mode === 'PASSTHROUGH' || mode === 'AUTO_PASSTHROUGH' || terminationProblem(server)) return;
       const { sdsNames } = gatewayServerTls(gateway, server, index);
       for (const namespace of namespaces) {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCertificateAuthority, issueClientCertificate, issueServerCertificate } from '../../src/local/pki.js';
+import { createCertificateAuthority, issueClientCertificate, issueServerCertificate, type CertificateAuthority } from '../../src/local/pki.js';
 import { MeshworkEnv, run } from '../helpers/meshwork.js';
 import { scenarioDir } from '../helpers/paths.js';
 import { until } from '../helpers/until.js';
@@ -43,6 +43,25 @@ spec:
     route: [{destination: {host: helloworld.sample.svc.cluster.local, port: {number: 5000}}}]
 `;
 
+const OTHER_GATEWAY = `apiVersion: networking.istio.io/v1beta1
+kind: Gateway
+metadata: {name: other-gateway}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 443, name: https-other, protocol: HTTPS}
+    hosts: [other.example.com]
+    tls: {mode: SIMPLE, credentialName: other-cert}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: other-hello}
+spec:
+  hosts: [other.example.com]
+  gateways: [other-gateway]
+  http: [{route: [{destination: {host: helloworld.sample.svc.cluster.local, port: {number: 5000}}}]}]
+`;
+
 const MCI = `apiVersion: networking.gke.io/v1beta1
 kind: MultiClusterIngress
 metadata: {name: istio-ingressgateway}
@@ -63,6 +82,7 @@ function suite(dataPlane: 'envoy' | 'meshwork', skip: string | false): void {
     let dir = '';
     const pem = (name: string) => join(dir, name);
     let gatewayIp = '';
+    let ca: CertificateAuthority;
 
     /** curl's status code (000 when no HTTP answer) and exit code. */
     const curl = async (args: string[]): Promise<{ code: string; exit: number; stderr: string }> => {
@@ -73,7 +93,7 @@ function suite(dataPlane: 'envoy' | 'meshwork', skip: string | false): void {
 
     before(async () => {
       dir = mkdtempSync(join(tmpdir(), 'meshwork-https-'));
-      const ca = await createCertificateAuthority('meshwork e2e test root');
+      ca = await createCertificateAuthority('meshwork e2e test root');
       const cert = (host: string) => issueServerCertificate(ca, { commonName: host, dnsNames: [host], ipAddresses: [] });
       const [hello, mtls, mci] = await Promise.all([cert('hello.example.com'), cert('mtls.example.com'), cert('mci.example.com')]);
       const client = await issueClientCertificate(ca, { commonName: 'client.example.com' });
@@ -146,6 +166,26 @@ function suite(dataPlane: 'envoy' | 'meshwork', skip: string | false): void {
       assert.match(res.stdout, /Hello version: v1/);
       // Plain HTTP on the VIP stays (GCLB serves both unless told otherwise).
       assert.equal((await curl([`http://${vip}/hello`])).code, '200');
+    });
+
+    test('a credentialName whose Secret is only in another namespace is not served (IST0101 on the Gateway); the rest of the gateway keeps serving; the Secret in the gateway\'s namespace fixes it', async () => {
+      const other = await issueServerCertificate(ca, { commonName: 'other.example.com', dnsNames: ['other.example.com'], ipAddresses: [] });
+      writeFileSync(pem('other.crt'), other.certPem);
+      writeFileSync(pem('other.key'), other.keyPem);
+      await env.kubectlOk(CTX, ['create', 'secret', 'tls', 'other-cert', '-n', 'istio-system', '--cert', pem('other.crt'), '--key', pem('other.key')]);
+      await env.kubectlOk(CTX, ['apply', '-n', NS, '-f', '-'], OTHER_GATEWAY);
+      const messages = await until('IST0101 in the Gateway\'s status', 30_000, async () => {
+        const out = await env.kubectlOk(CTX, ['get', 'gateway', '-n', NS, 'other-gateway', '-o', 'jsonpath={.status.validationMessages[*].type.code}']);
+        return out.includes('IST0101') ? out : undefined;
+      });
+      assert.equal(messages.trim(), 'IST0101');
+      // The gateway's other hosts keep being served while other.example.com has no certificate.
+      for (let i = 0; i < 20; i++) assert.equal((await https('hello.example.com', gatewayIp)).code, '200');
+      await until('other.example.com refused, hello.example.com served', 30_000, async () => ((await https('other.example.com', gatewayIp)).exit !== 0 && (await https('hello.example.com', gatewayIp)).code === '200' ? true : undefined));
+      await env.kubectlOk(CTX, ['create', 'secret', 'tls', 'other-cert', '-n', NS, '--cert', pem('other.crt'), '--key', pem('other.key')]);
+      await until('other.example.com over HTTPS once its Secret is in the gateway\'s namespace', 30_000, async () => ((await https('other.example.com', gatewayIp)).code === '200' ? true : undefined));
+      await until('the finding to clear', 30_000, async () =>
+        ((await env.kubectlOk(CTX, ['get', 'gateway', '-n', NS, 'other-gateway', '-o', 'jsonpath={.status.validationMessages[*].type.code}'])).trim() === '' ? true : undefined));
     });
 
     test('every proxy runs the chosen data plane and none NACKed', async () => {
