@@ -157,10 +157,7 @@ export class MciController {
     for (const mci of mcis) {
       const key = `${mci.namespace}/${mci.name}`;
       seen.add(key);
-      let plan = planEdge(mci, services, backendConfigs, credentials);
-      if (plan.ok && plan.value.tls && !this.envoy) {
-        plan = { ok: false, reason: 'HttpsNeedsEnvoy', message: 'spec.template.spec.tls (HTTPS on 443) is served by the Envoy edge only; install Envoy (node scripts/ensure-envoy.mjs)' };
-      }
+      const plan = planEdge(mci, services, backendConfigs, credentials);
       let outcome: MciOutcome;
       if (plan.ok) {
         try {
@@ -247,7 +244,7 @@ export class MciController {
   private async newEdge(key: string, vip: string): Promise<MciEdge> {
     const port = this.opts.edgePort ?? 80;
     const common = { name: key, host: vip, port, fallbackPort: this.opts.edgeFallbackPort ?? 10_000 + port, adminPort: this.opts.adminPort ?? 15000, log: this.log };
-    if (!this.envoy) return new MeshworkEdge(common);
+    if (!this.envoy) return new MeshworkEdge({ ...common, tlsPort: 443 });
     this.xds ??= this.startEdgeXds();
     const xds = await this.xds.catch((err: unknown) => {
       this.xds = undefined;
