@@ -282,6 +282,7 @@ export interface ServerTLSSettings {
   subjectAltNames?: string[];
   minProtocolVersion?: string;
   maxProtocolVersion?: string;
+  cipherSuites?: string[];
 }
 
 export interface GatewayServer {

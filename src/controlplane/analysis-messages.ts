@@ -22,6 +22,8 @@ const TYPES: Record<ProblemCode, MessageType> = {
   'unknown-subset': IST0101,
   'unknown-port': IST0101,
   'unknown-gateway': IST0101,
+  'unknown-credential': IST0101,
+  'invalid-credential': { code: 'IST0161', name: 'InvalidGatewayCredential' },
   'ambiguous-port': IST0112,
   'duplicate-domain': IST0109,
   'duplicate-host': IST0109,

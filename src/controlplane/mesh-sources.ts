@@ -59,6 +59,8 @@ export class MeshSources implements MeshView {
   private readonly ingressWatch: IngressWatch;
   private readonly meshConfig: MeshConfigWatch;
   private readonly secrets: ResourceWatch<V1Secret>;
+  /** Every Secret of the own cluster: gateways' credentialName certificates (Istio's credentials controller). */
+  private readonly credentialSecrets: ResourceWatch<V1Secret>;
   private readonly remotes = new Map<string, RemoteEntry>();
   private secretProblems: string[] = [];
   private reconciling: Promise<void> = Promise.resolve();
@@ -85,6 +87,15 @@ export class MeshSources implements MeshView {
       log: opts.log,
       ...(opts.clock ? { clock: opts.clock } : {}),
     });
+    this.credentialSecrets = startResourceWatch<V1Secret>({
+      kubeConfig: opts.kubeConfig,
+      path: '/api/v1/secrets',
+      list: () => core.listSecretForAllNamespaces(),
+      what: `${opts.clusterId} secrets (gateway credentials)`,
+      onChange: opts.onChange,
+      log: opts.log,
+      ...(opts.clock ? { clock: opts.clock } : {}),
+    });
   }
 
   clusters(): ClusterObjects[] {
@@ -96,7 +107,7 @@ export class MeshSources implements MeshView {
     // every cluster), its Kubernetes Ingresses too, as istiod reads those of its config cluster.
     const ingress = { ingresses: this.ingressWatch.ingresses(), ingressClasses: this.ingressWatch.ingressClasses(), mesh: this.meshConfig.ingress(), ingressNamespace: this.opts.ingressNamespace };
     const outboundTrafficMode = this.meshConfig.outboundTrafficMode();
-    return [{ ...this.configWatch.objects(), ingress, ...(outboundTrafficMode ? { outboundTrafficMode } : {}) }];
+    return [{ ...this.configWatch.objects(), ingress, ...(outboundTrafficMode ? { outboundTrafficMode } : {}), secrets: this.credentialSecrets.list() }];
   }
 
   /** meshConfig.trustDomain (cluster.local when not set): the CA's SPIFFE IDs. */
@@ -134,7 +145,7 @@ export class MeshSources implements MeshView {
 
   /** Own cluster, its Istio config, Ingresses, mesh config and remote secrets listed: enough to serve its proxies. */
   ready(): boolean {
-    return this.local.synced() && this.configWatch.synced() && this.ingressWatch.synced() && this.meshConfig.synced() && this.secrets.synced();
+    return this.local.synced() && this.configWatch.synced() && this.ingressWatch.synced() && this.meshConfig.synced() && this.secrets.synced() && this.credentialSecrets.synced();
   }
 
   /** Resolves once pending remote-secret changes have been applied (for tests and orderly stops). */
@@ -151,7 +162,7 @@ export class MeshSources implements MeshView {
           .sort((a, b) => a.cluster.clusterId.localeCompare(b.cluster.clusterId))
           .map((r) => ({ clusterId: r.cluster.clusterId, remote: true, secret: r.cluster.secret, synced: r.watch.synced(), watches: r.watch.health() })),
       ],
-      config: [...this.configWatch.health(), ...this.ingressWatch.health(), healthOf(this.meshConfig.watch)],
+      config: [...this.configWatch.health(), ...this.ingressWatch.health(), healthOf(this.meshConfig.watch), healthOf(this.credentialSecrets)],
       secrets: healthOf(this.secrets),
       secretProblems: [...this.secretProblems],
     };
@@ -162,6 +173,7 @@ export class MeshSources implements MeshView {
     await this.secrets.stop();
     await this.reconciling;
     await Promise.all([
+      this.credentialSecrets.stop(),
       this.local.stop(),
       this.configWatch.stop(),
       this.ingressWatch.stop(),

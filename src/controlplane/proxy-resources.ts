@@ -51,6 +51,8 @@ export function toXdsSnapshot(resources: ScopedProxyResources, nameTable?: Resou
       [TYPE_URLS.route]: group(shared.routes, byName),
       [TYPE_URLS.cluster]: [group(shared.clusters, byName), group(own.clusters, byName)],
       [TYPE_URLS.endpoint]: group(shared.endpoints, (r) => r.cluster_name),
+      // A gateway's credentialName certificates (SDS over ADS), shared by the gateways of a namespace.
+      ...(shared.secrets ? { [TYPE_URLS.secret]: group(shared.secrets, byName) } : {}),
     },
   };
 }

@@ -220,3 +220,41 @@ test('edge: a user who may not bind port 80 gets the fallback port, shown in the
   assert.notEqual(out.address.split(':')[1], '80');
   assert.match(out.lines.join('\n'), /port 80 is privileged and this user may not bind it; serving 127\.0\.0\.27:80 on 127\.0\.0\.27:\d+ instead/);
 });
+
+test('edge HTTPS: the certificate whose DNS name is the SNI, else the first; x-forwarded-proto https; HTTP unchanged', async (t) => {
+  const { createCertificateAuthority, issueServerCertificate } = await import('../local/pki.js');
+  const { request } = await import('node:https');
+  const ca = await createCertificateAuthority('edge test root');
+  const [a, b] = await Promise.all([
+    issueServerCertificate(ca, { commonName: 'a.example.com', dnsNames: ['a.example.com'], ipAddresses: [] }),
+    issueServerCertificate(ca, { commonName: 'b.example.com', dnsNames: ['*.b.example.com'], ipAddresses: [] }),
+  ]);
+  const gw = await fakeGateway('cluster-1', '127.249.0.31');
+  const clock = new ManualClock();
+  const edge = new EdgeProxy({ name: 'test/tls', host: '127.249.0.32', port: 0, tlsPort: 0, adminPort: 0, clock, log: () => {} });
+  t.after(async () => {
+    await edge.stop();
+    for (const s of [gw.server, gw.status]) await new Promise<void>((resolve) => s.close(() => resolve()));
+  });
+  await edge.start();
+  const tls = [{ certificateChainPem: a.certPem, privateKeyPem: a.keyPem }, { certificateChainPem: b.certPem, privateKeyPem: b.keyPem }];
+  edge.update({ backends: [gw.backend], healthCheck: { ...spec(gw.statusPort), healthyThreshold: 1 }, tls });
+  clock.advance(0);
+  for (let i = 0; i < 50 && !edge.stats().backends[0]?.healthy; i++) await new Promise((r) => setTimeout(r, 20));
+  const get = (servername: string | undefined, path: string) =>
+    new Promise<{ status: number; body: string; subject: string }>((resolve, reject) => {
+      const req = request({ host: '127.249.0.32', port: edge.tlsBoundPort, path, ca: ca.certPem, ...(servername ? { servername } : {}), checkServerIdentity: () => undefined, agent: false }, (res) => {
+        const subject = String((res.socket as import('node:tls').TLSSocket).getPeerCertificate().subject?.CN ?? '');
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, subject }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  assert.deepEqual(await get('x.b.example.com', '/hello'), { status: 200, body: `hello from cluster-1 host=127.249.0.32:${edge.tlsBoundPort}\n`, subject: 'b.example.com' });
+  assert.equal((await get('a.example.com', '/hello')).subject, 'a.example.com');
+  assert.equal((await get(undefined, '/hello')).subject, 'a.example.com', 'no SNI: the first certificate');
+  assert.equal(JSON.parse((await get('a.example.com', '/headers')).body)['x-forwarded-proto'], 'https');
+  assert.equal(((await (await fetch(`http://${edge.address}/headers`)).json()) as Record<string, string>)['x-forwarded-proto'], 'http');
+});

@@ -4,6 +4,9 @@
 // requests over the healthy ones only, on keep-alive pools. Every response names the gateway that served
 // it (`x-meshwork-edge-backend`), and an admin port serves per-gateway counters at GET /stats.
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { createSecureContext, type SecureContext } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Clock, TimerHandle } from '../clock.js';
 import { systemClock } from '../clock.js';
@@ -27,6 +30,13 @@ export interface EdgeBackend {
 export interface EdgeConfig {
   backends: readonly EdgeBackend[];
   healthCheck: HealthCheckSpec;
+  /** Certificates HTTPS presents (SNI picks by DNS name, else the first); absent or empty: HTTPS refuses handshakes. */
+  tls?: readonly EdgeTlsCertificate[];
+}
+
+export interface EdgeTlsCertificate {
+  certificateChainPem: string;
+  privateKeyPem: string;
 }
 
 export type Prober = (backend: EdgeBackend, spec: HealthCheckSpec) => Promise<ProbeOutcome>;
@@ -64,6 +74,8 @@ export interface EdgeProxyOptions {
   fallbackPort?: number;
   /** Admin port on the same host (0: any free port). */
   adminPort: number;
+  /** HTTPS (443 for an MCI); absent: no HTTPS. A port that cannot be bound leaves HTTP serving and is logged. */
+  tlsPort?: number;
   clock?: Clock;
   prober?: Prober;
   log?: (line: string) => void;
@@ -98,6 +110,11 @@ export class EdgeProxy {
   private noHealthyBackend = 0;
   private retries = 0;
   private server: Server | undefined;
+  private tlsServer: HttpsServer | undefined;
+  /** The HTTPS port bound, when there is one. */
+  tlsBoundPort: number | undefined;
+  /** The certificates by DNS name (the first certificate's context is the default for clients without SNI). */
+  private contexts: { byName: Map<string, SecureContext>; first: SecureContext | undefined } = { byName: new Map(), first: undefined };
   private admin: Server | undefined;
   private boundPort = 0;
   private adminBoundPort = 0;
@@ -125,13 +142,48 @@ export class EdgeProxy {
     server.on('connection', (socket) => socket.setNoDelay(true));
     this.boundPort = await listenWithFallback(server, this.opts.host, this.opts.port, this.opts.fallbackPort, this.log);
     this.server = server;
+    if (this.opts.tlsPort !== undefined) await this.startTls(this.opts.tlsPort);
     const admin = createServer((req, res) => this.handleAdmin(req, res));
     this.adminBoundPort = await listenWithFallback(admin, this.opts.host, this.opts.adminPort, undefined, this.log);
     this.admin = admin;
   }
 
+  /** HTTPS with the same handling as HTTP; the certificate is chosen per handshake from the current config. */
+  private async startTls(port: number): Promise<void> {
+    const server = createHttpsServer({
+      SNICallback: (name, done) => {
+        const context = this.contexts.byName.get(name.toLowerCase()) ?? this.contexts.byName.get(`*.${name.toLowerCase().split('.').slice(1).join('.')}`) ?? this.contexts.first;
+        if (context) done(null, context);
+        else done(new Error('no certificate configured'));
+      },
+    }, (req, res) => void this.handle(req, res));
+    server.keepAliveTimeout = 60_000;
+    server.on('secureConnection', (socket) => socket.setNoDelay(true));
+    try {
+      this.tlsBoundPort = await listen(server, this.opts.host, port);
+      this.tlsServer = server;
+    } catch (err) {
+      this.log(`edge ${this.opts.name}: no HTTPS: cannot listen on ${this.opts.host}:${port}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  private setCertificates(certificates: readonly EdgeTlsCertificate[]): void {
+    const byName = new Map<string, SecureContext>();
+    const contexts = certificates.map((c) => {
+      const context = createSecureContext({ cert: c.certificateChainPem, key: c.privateKeyPem });
+      const sans = new X509Certificate(c.certificateChainPem).subjectAltName ?? '';
+      for (const san of sans.split(', ')) if (san.startsWith('DNS:') && !byName.has(san.slice(4).toLowerCase())) byName.set(san.slice(4).toLowerCase(), context);
+      return context;
+    });
+    this.contexts = { byName, first: contexts[0] };
+    // Clients without SNI get the first certificate, as GCLB answers them.
+    const first = certificates[0];
+    if (first && this.tlsServer) this.tlsServer.setSecureContext({ cert: first.certificateChainPem, key: first.privateKeyPem });
+  }
+
   /** Replaces the gateway set and health check; gateways that stay keep their health and counters. */
   update(config: EdgeConfig): void {
+    this.setCertificates(config.tls ?? []);
     const specChanged = JSON.stringify(config.healthCheck) !== JSON.stringify(this.spec);
     this.spec = config.healthCheck;
     const next = new Map<string, BackendEntry>();
@@ -203,7 +255,7 @@ export class EdgeProxy {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const entry of this.entries.values()) entry.timer?.cancel();
-    await Promise.all([closeServer(this.server), closeServer(this.admin), ...[...this.entries.values()].map((e) => e.pool.destroy())]);
+    await Promise.all([closeServer(this.server), closeServer(this.tlsServer), closeServer(this.admin), ...[...this.entries.values()].map((e) => e.pool.destroy())]);
   }
 
   private scheduleProbe(entry: BackendEntry, delayMs: number): void {
@@ -239,7 +291,7 @@ export class EdgeProxy {
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
     const clientIp = req.socket.remoteAddress ?? '';
     headers['x-forwarded-for'] = headers['x-forwarded-for'] ? `${String(headers['x-forwarded-for'])}, ${clientIp}` : clientIp;
-    headers['x-forwarded-proto'] = 'http';
+    headers['x-forwarded-proto'] = 'encrypted' in req.socket && req.socket.encrypted ? 'https' : 'http';
     // A client's own x-forwarded-client-cert or x-envoy-internal would be believed by the mesh behind
     // the edge: drop them, as the Envoy edge does (forward_client_cert_details SANITIZE, no internal peers).
     delete headers['x-forwarded-client-cert'];

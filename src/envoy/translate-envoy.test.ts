@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { V1Ingress } from '@kubernetes/client-node';
 import { toXdsSnapshot } from '../controlplane/proxy-resources.js';
+import { createCertificateAuthority, issueServerCertificate } from '../local/pki.js';
+import { credentialOf, type GatewayCredential } from '../security/credentials.js';
 import { DEFAULT_INGRESS_SETTINGS, ISTIO_INGRESS_CONTROLLER } from '../ingress/class.js';
 import { convertIngresses } from '../ingress/convert.js';
 import { asProxyResources, parseConfigDump } from '../mesh-cli/config-dump.js';
@@ -282,10 +284,52 @@ metadata: {name: nothing, namespace: istio-gateway}
 spec: {}
 `;
 
+/** HTTPS servers: two on 443 (SIMPLE, MUTUAL) by SNI, the HTTP server redirecting; their Secrets in the gateway's namespace. */
+const HTTPS_CONFIG = `
+apiVersion: networking.istio.io/v1beta1
+kind: Gateway
+metadata: {name: https-gw}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 8080, name: http-redirect, protocol: HTTP}
+    hosts: [a.example.com]
+    tls: {httpsRedirect: true}
+  - port: {number: 443, name: https-a, protocol: HTTPS}
+    hosts: [a.example.com]
+    tls: {mode: SIMPLE, credentialName: a-cert, minProtocolVersion: TLSV1_2}
+  - port: {number: 443, name: https-b, protocol: HTTPS}
+    hosts: [b.example.com]
+    tls: {mode: MUTUAL, credentialName: b-cert, subjectAltNames: [client.example.com]}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: https-hello}
+spec:
+  hosts: [a.example.com, b.example.com]
+  gateways: [https-gw]
+  http: [{route: [{destination: {host: helloworld}}]}]
+`;
+
+let httpsCredentials: GatewayCredential[] = [];
+
+async function makeHttpsCredentials(): Promise<GatewayCredential[]> {
+  const ca = await createCertificateAuthority('test root');
+  const secret = async (name: string, host: string, withCa: boolean): Promise<GatewayCredential> => {
+    const leaf = await issueServerCertificate(ca, { commonName: host, dnsNames: [host], ipAddresses: [] });
+    const data: Record<string, string> = { 'tls.crt': leaf.certPem, 'tls.key': leaf.keyPem, ...(withCa ? { 'ca.crt': ca.certPem } : {}) };
+    const encoded = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
+    return credentialOf({ type: 'kubernetes.io/tls', metadata: { name, namespace: 'istio-gateway' }, data: encoded })!;
+  };
+  return [await secret('a-cert', 'a.example.com', false), await secret('b-cert', 'b.example.com', true), await secret('web-cert', 'secure.example.com', false)];
+}
+
 interface Case {
   name: string;
   rules: ScenarioRule[];
   extra?: string;
+  /** The gateway namespace's credentials (HTTPS_CONFIG's Secrets) are in the snapshot. */
+  credentials?: boolean;
   /** Kubernetes Ingresses, converted into the mesh's Gateways and VirtualServices. */
   ingress?: string;
   /** Error codes the config is expected to report (the translation is still pushed whole). */
@@ -309,12 +353,14 @@ for (const proxy of ['sleep-1', 'gateway-1'] as const) {
   cases.push({ name: `merged gateway VirtualServices, a missing subset: ${proxy}`, rules: ['destinationrule', 'gateway'], extra: MERGE_CONFIG, errors: ['unknown-subset'], proxy });
 }
 cases.push({ name: 'duplicate subset, DestinationRule precedence: sleep-1', rules: ['gateway'], extra: PRECEDENCE_CONFIG, errors: ['duplicate-subset'], proxy: 'sleep-1' });
-cases.push({ name: 'Kubernetes Ingress (path_separated_prefix, exact, wildcard host): gateway-1', rules: ['destinationrule'], ingress: INGRESS_CONFIG, proxy: 'gateway-1' });
+cases.push({ name: 'HTTPS servers (SIMPLE and MUTUAL by SNI on 443, SDS over ADS), httpsRedirect: gateway-1', rules: ['destinationrule', 'gateway'], extra: HTTPS_CONFIG, credentials: true, proxy: 'gateway-1' });
+cases.push({ name: 'Kubernetes Ingress (path_separated_prefix, exact, wildcard host, TLS secretName): gateway-1', rules: ['destinationrule'], ingress: INGRESS_CONFIG, credentials: true, proxy: 'gateway-1' });
 
 function translated(c: Case): { resources: ProxyResources; snapshot: ReturnType<typeof toXdsSnapshot> } {
   const clusters = scenarioClusters(c.rules);
   if (c.extra) for (const cluster of clusters) cluster.apply('sample', parseYaml(c.extra, c.name));
   const mesh = buildSnapshot(clusters);
+  if (c.credentials) mesh.credentials = httpsCredentials;
   if (c.ingress) {
     const ingresses = parseYaml(c.ingress, c.name) as unknown as V1Ingress[];
     const converted = convertIngresses({ ingresses, ingressClasses: [{ metadata: { name: 'istio' }, spec: { controller: ISTIO_INGRESS_CONTROLLER } }], services: [], mesh: DEFAULT_INGRESS_SETTINGS, ingressNamespace: 'istio-system', cluster: 'cluster-1', domainSuffix: 'cluster.local' });
@@ -358,6 +404,7 @@ for (const protocol of ['SotW', 'Delta'] as const) {
     let xds: RunningXdsServer;
     before(async () => {
       xds = await startXdsServer({ host: '127.0.0.1', port: 0, cache, log: () => {} });
+      httpsCredentials = await makeHttpsCredentials();
     });
     after(async () => {
       await xds?.close();
@@ -391,6 +438,12 @@ for (const protocol of ['SotW', 'Delta'] as const) {
           assert.deepEqual(brief(simulate(held, request)), brief(simulate(resources, request)));
           // The Ingress's Prefix path (path_separated_prefix) survives the trip through Envoy's dump.
           if (c.ingress) assert.equal(simulate(held, request).outcome, 'routed');
+          // The credentialName certificates arrived over ADS: the TLS listener is active (not warming on them).
+          if (c.credentials) {
+            const secrets = dump.configs.find((x) => String(x['@type']).endsWith('.SecretsConfigDump')) as { dynamic_active_secrets?: Array<{ name: string }> } | undefined;
+            assert.deepEqual((secrets?.dynamic_active_secrets ?? []).map((x) => x.name).sort(), (resources.secrets ?? []).map((x) => x.name).sort());
+            assert.ok((resources.secrets ?? []).length > 0);
+          }
         } finally {
           await envoy.stop();
           cache.clearSnapshot(nodeId);

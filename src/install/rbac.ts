@@ -2,9 +2,10 @@
 // control plane reads and writes (least privilege):
 // - istiod's ServiceAccount `istiod-<rev>`: ClusterRole `istiod-clusterrole-<rev>-istio-system`
 //   (watch Istio config and write its status; Services, EndpointSlices, Pods, Nodes, Namespaces;
+//   Secrets, read-only, for gateways' credentialName as Istio's istiod;
 //   Ingresses, IngressClasses and Ingress status; the webhook configurations it serves; TokenReviews
 //   and SubjectAccessReviews; events) and Role `istiod-<rev>` in istio-system (its mesh ConfigMap,
-//   the Secrets there: its webhook certificate, the CA's cacerts and the remote secrets). No Secret elsewhere.
+//   the Secrets there: its webhook certificate, the CA's cacerts and the remote secrets). It writes no Secret.
 // - `istio-reader-service-account`: what another cluster's control plane may do here through the
 //   remote secret: read-only (Istio's istio-reader-clusterrole), without Istio's cluster-wide Secret
 //   read (meshwork never reads a remote cluster's Secrets).
@@ -33,6 +34,8 @@ export function istiodClusterRules(): PolicyRule[] {
     { apiGroups: ISTIO_GROUPS, resources: ['*'], verbs: READ },
     { apiGroups: ISTIO_GROUPS, resources: ['*/status'], verbs: ['get', 'update', 'patch'] },
     { apiGroups: [''], resources: ['pods', 'nodes', 'services', 'namespaces'], verbs: READ },
+    // Gateways' credentialName certificates live in the gateways' namespaces (Istio's istiod reads Secrets cluster-wide for them).
+    { apiGroups: [''], resources: ['secrets'], verbs: READ },
     { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: READ },
     { apiGroups: ['networking.k8s.io'], resources: ['ingresses', 'ingressclasses'], verbs: READ },
     { apiGroups: ['networking.k8s.io'], resources: ['ingresses/status'], verbs: ['get', 'update', 'patch'] },

@@ -16,6 +16,7 @@ import type { KubeObject } from '../config/object.js';
 import type { EdgeBackend } from '../edge/edge-proxy.js';
 import { locateEnvoy, type LocatedEnvoy } from '../envoy/locate.js';
 import { killRecordedEnvoys } from '../envoy/pid-records.js';
+import { credentialOf, type GatewayCredential } from '../security/credentials.js';
 import { applyObjects } from '../kubeapi/apply.js';
 import { apiErrorMessage, loadKubeConfig } from '../kubeapi/client.js';
 import { MeshworkEdge, type EdgeGateway, type MciEdge } from './edge.js';
@@ -29,6 +30,7 @@ import {
   parseMultiClusterService,
   planEdge,
   type EdgePlan,
+  type MultiClusterIngress,
   type MultiClusterService,
 } from './resources.js';
 import { desiredStatus, statusChanged, type MciOutcome } from './status.js';
@@ -149,12 +151,13 @@ export class MciController {
     const backendConfigs = bcObjects.map(parseBackendConfig);
     await Promise.all(this.members.map((m) => this.syncDerivedServices(m, services)));
 
+    const mcis = mciObjects.map(parseMultiClusterIngress);
+    const credentials = await this.tlsCredentials(mcis);
     const seen = new Set<string>();
-    for (const obj of mciObjects) {
-      const mci = parseMultiClusterIngress(obj);
+    for (const mci of mcis) {
       const key = `${mci.namespace}/${mci.name}`;
       seen.add(key);
-      const plan = planEdge(mci, services, backendConfigs);
+      const plan = planEdge(mci, services, backendConfigs, credentials);
       let outcome: MciOutcome;
       if (plan.ok) {
         try {
@@ -184,6 +187,15 @@ export class MciController {
       this.vips.release(key);
       await running.edge.stop();
     }
+  }
+
+  /** The Secrets the MCIs' tls entries name, read in their namespaces of the config cluster (GKE reads them there). */
+  private async tlsCredentials(mcis: readonly MultiClusterIngress[]): Promise<GatewayCredential[]> {
+    const namespaces = [...new Set(mcis.filter((m) => m.tlsSecretNames.length > 0).map((m) => m.namespace))];
+    if (namespaces.length === 0) return [];
+    const core = this.config.makeApiClient(CoreV1Api);
+    const lists = await Promise.all(namespaces.map((namespace) => core.listNamespacedSecret({ namespace })));
+    return lists.flatMap((l) => l.items.map(credentialOf).filter((c): c is GatewayCredential => c !== undefined));
   }
 
   private async ensureEdge(key: string, plan: EdgePlan, statusVip: unknown): Promise<RunningEdge> {
@@ -232,7 +244,7 @@ export class MciController {
   private async newEdge(key: string, vip: string): Promise<MciEdge> {
     const port = this.opts.edgePort ?? 80;
     const common = { name: key, host: vip, port, fallbackPort: this.opts.edgeFallbackPort ?? 10_000 + port, adminPort: this.opts.adminPort ?? 15000, log: this.log };
-    if (!this.envoy) return new MeshworkEdge(common);
+    if (!this.envoy) return new MeshworkEdge({ ...common, tlsPort: 443 });
     this.xds ??= this.startEdgeXds();
     const xds = await this.xds.catch((err: unknown) => {
       this.xds = undefined;

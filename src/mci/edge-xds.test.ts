@@ -140,3 +140,42 @@ test('edge snapshot: fits the Envoy protos and is consistent; the same input giv
   // Its endpoints are unchanged: the ADS server sends them again because their cluster changed.
   assert.equal(cache.getPrepared(node)?.types.get(TYPE_URLS.endpoint)?.version, first?.types.get(TYPE_URLS.endpoint)?.version);
 });
+
+test('MCI tls: a second listener on the HTTPS port, a chain per certificate by its DNS names and a default chain with the first; plan refusals', async () => {
+  const { createCertificateAuthority, issueServerCertificate } = await import('../local/pki.js');
+  const { credentialOf } = await import('../security/credentials.js');
+  const ca = await createCertificateAuthority('edge test root');
+  const secret = async (name: string, hosts: string[]) => {
+    const leaf = await issueServerCertificate(ca, { commonName: hosts[0]!, dnsNames: hosts, ipAddresses: [] });
+    return credentialOf({ type: 'kubernetes.io/tls', metadata: { name, namespace: 'istio-gateway' }, data: { 'tls.crt': Buffer.from(leaf.certPem).toString('base64'), 'tls.key': Buffer.from(leaf.keyPem).toString('base64') } })!;
+  };
+  const credentials = [await secret('a', ['a.example.com', 'www.example.com']), await secret('b', ['b.example.com', 'www.example.com'])];
+  const withTls = { ...mci, tlsSecretNames: ['a', 'b'] };
+  const planned = planEdge(withTls, [mcs], [bc], credentials);
+  assert.ok(planned.ok, JSON.stringify(planned));
+  assert.deepEqual(planned.value.tls?.map((t) => t.secretName), ['a', 'b']);
+  const r = edgeResources({ ...input(planned.value), tlsPort: 443 });
+  const tls = r.tlsListener!;
+  assert.equal(tls.name, 'edge_127.11.255.1_443');
+  assert.deepEqual(tls.listener_filters?.map((f) => f.name), ['envoy.filters.listener.tls_inspector']);
+  // SNI picks the certificate; a name two certificates share goes to the first, no SNI to the first.
+  assert.deepEqual(tls.filter_chains?.map((c) => c.filter_chain_match?.server_names), [['a.example.com', 'www.example.com'], ['b.example.com'], undefined]);
+  const certOf = (i: number) => ((tls.filter_chains![i]!.transport_socket!.typed_config['common_tls_context'] as { tls_certificates: Array<{ certificate_chain: { inline_string: string } }> }).tls_certificates[0]!.certificate_chain.inline_string);
+  assert.equal(certOf(2), credentials[0]!.certificateChainPem);
+  assert.equal(certOf(1), credentials[1]!.certificateChainPem);
+  // Envoy's protos accept it (the cache encodes and checks every resource).
+  const cache = new SnapshotCache();
+  cache.setSnapshot('edge', edgeSnapshot(r));
+  assert.deepEqual([...(edgeSnapshot(r).resources[TYPE_URLS.listener] as Map<string, unknown>).keys()], ['edge_127.11.255.1_80', 'edge_127.11.255.1_443']);
+  // Without tls entries, no HTTPS listener.
+  assert.equal(edgeResources({ ...input(), tlsPort: 443 }).tlsListener, undefined);
+
+  const missing = planEdge({ ...mci, tlsSecretNames: ['nope'] }, [mcs], [bc], credentials);
+  assert.ok(!missing.ok);
+  assert.equal(missing.reason, 'TLSSecretInvalid');
+  assert.match(missing.message, /Secret istio-gateway\/nope \(spec\.template\.spec\.tls\) cannot be used: it does not exist/);
+  const https = planEdge(mci, [{ ...mcs, appProtocolsAnnotation: '{"http2":"HTTPS"}' }], [bc], []);
+  assert.ok(!https.ok);
+  assert.equal(https.reason, 'UnsupportedAppProtocol');
+  assert.ok(planEdge(mci, [{ ...mcs, appProtocolsAnnotation: '{"http2":"HTTP"}' }], [bc], []).ok);
+});

@@ -9,13 +9,15 @@
 import type { HealthCheckSpec } from '../edge/health.js';
 import type { EdgeBackend } from '../edge/edge-proxy.js';
 import { BACKEND_HEADER } from '../edge/edge-proxy.js';
-import type { Cluster, ClusterLoadAssignment, Duration, HeaderMatcher, LbEndpoint, Listener, LocalityLbEndpoints, Route, StructValue } from '../translate/envoy-types.js';
+import type { Cluster, ClusterLoadAssignment, Duration, FilterChain, HeaderMatcher, LbEndpoint, Listener, LocalityLbEndpoints, NetworkFilter, Route, StructValue } from '../translate/envoy-types.js';
 import { TYPE_URL } from '../translate/envoy-types.js';
 import { UNLIMITED_THRESHOLDS } from '../translate/clusters.js';
 import { RETRY_PREVIOUS_HOSTS } from '../translate/http-routes.js';
 import { TYPE_URLS } from '../xds/protos.js';
 import type { XdsSnapshot } from '../xds/snapshot.js';
-import type { EdgePlan } from './resources.js';
+import type { EdgeCertificate, EdgePlan } from './resources.js';
+import { X509Certificate } from 'node:crypto';
+import { DOWNSTREAM_TLS_CONTEXT, TLS_TRANSPORT_SOCKET } from '../translate/gateway-tls.js';
 
 /** Filter metadata namespace of the edge's endpoints: `backend` (cluster/pod) and `cluster`. */
 export const EDGE_METADATA = 'meshwork.edge';
@@ -30,13 +32,17 @@ export interface EdgeXdsInput {
   vip: string;
   /** The port Envoy listens on at the VIP (80, or the fallback when 80 may not be bound). */
   port: number;
-  plan: Pick<EdgePlan, 'mcs' | 'derivedServiceName' | 'servicePort' | 'healthCheck'>;
+  /** The HTTPS port (443, or its fallback); used when the plan has certificates. */
+  tlsPort?: number;
+  plan: Pick<EdgePlan, 'mcs' | 'derivedServiceName' | 'servicePort' | 'healthCheck' | 'tls'>;
   /** Gateway pods of every member cluster, sorted or not (the output is sorted). */
   backends: readonly EdgeBackend[];
 }
 
 export interface EdgeXdsResources {
   listener: Listener;
+  /** HTTPS on tlsPort, when the MCI has tls entries. */
+  tlsListener?: Listener;
   cluster: Cluster;
   endpoints: ClusterLoadAssignment;
 }
@@ -140,8 +146,52 @@ export function edgeResources(input: EdgeXdsInput): EdgeXdsResources {
     name: `edge_${input.vip}_${input.port}`,
     address: { socket_address: { address: input.vip, port_value: input.port } },
     traffic_direction: 'INBOUND',
-    filter_chains: [{
-      filters: [{
+    filter_chains: [{ filters: [edgeConnectionManager(input.mci, clusterName)] }],
+  };
+  const tlsListener = plan.tls && plan.tls.length > 0 && input.tlsPort !== undefined ? edgeTlsListener(input.vip, input.tlsPort, plan.tls, edgeConnectionManager(input.mci, clusterName)) : undefined;
+  return { listener, ...(tlsListener ? { tlsListener } : {}), cluster, endpoints: edgeLoadAssignment(clusterName, input.backends, hc) };
+}
+
+/**
+ * HTTPS on the VIP, as GCLB terminates it with the MCI's Secrets: the certificate whose names match the
+ * client's SNI, else the first one listed (a chain per certificate by its DNS SANs, then a default chain).
+ */
+function edgeTlsListener(vip: string, port: number, certificates: readonly EdgeCertificate[], manager: NetworkFilter): Listener {
+  const socket = (c: EdgeCertificate): NonNullable<FilterChain['transport_socket']> => ({
+    name: TLS_TRANSPORT_SOCKET,
+    typed_config: {
+      '@type': DOWNSTREAM_TLS_CONTEXT,
+      common_tls_context: {
+        alpn_protocols: ['h2', 'http/1.1'],
+        tls_certificates: [{ certificate_chain: { inline_string: c.certificateChainPem }, private_key: { inline_string: c.privateKeyPem } }],
+      },
+    },
+  });
+  const claimed = new Set<string>();
+  const chains: FilterChain[] = [];
+  for (const certificate of certificates) {
+    const names = dnsNames(certificate.certificateChainPem).filter((n) => !claimed.has(n));
+    for (const n of names) claimed.add(n);
+    if (names.length > 0) chains.push({ filter_chain_match: { server_names: names }, filters: [manager], transport_socket: socket(certificate) });
+  }
+  chains.push({ filters: [manager], transport_socket: socket(certificates[0]!) });
+  return {
+    name: `edge_${vip}_${port}`,
+    address: { socket_address: { address: vip, port_value: port } },
+    traffic_direction: 'INBOUND',
+    listener_filters: [{ name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': TYPE_URL.tlsInspector } }],
+    filter_chains: chains,
+  };
+}
+
+/** The DNS names of a certificate (its leaf, the first PEM block), lower-cased, sorted. */
+function dnsNames(pem: string): string[] {
+  const sans = new X509Certificate(pem).subjectAltName ?? '';
+  return [...new Set(sans.split(', ').filter((s) => s.startsWith('DNS:')).map((s) => s.slice(4).toLowerCase()))].sort();
+}
+
+function edgeConnectionManager(mci: string, clusterName: string): NetworkFilter {
+  return {
         name: 'envoy.filters.network.http_connection_manager',
         typed_config: {
           '@type': TYPE_URL.httpConnectionManager,
@@ -153,7 +203,7 @@ export function edgeResources(input: EdgeXdsInput): EdgeXdsResources {
           use_remote_address: { value: true },
           forward_client_cert_details: 'SANITIZE',
           route_config: {
-            name: `edge_${input.mci}`,
+            name: `edge_${mci}`,
             virtual_hosts: [{
               name: 'default-backend',
               domains: ['*'],
@@ -167,10 +217,7 @@ export function edgeResources(input: EdgeXdsInput): EdgeXdsResources {
           },
           http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': TYPE_URL.router } }],
         },
-      }],
-    }],
   };
-  return { listener, cluster, endpoints: edgeLoadAssignment(clusterName, input.backends, hc) };
 }
 
 function backendRoute(name: string, cluster: string, retryOn: string, headers?: HeaderMatcher[]): Route {
@@ -193,7 +240,7 @@ function backendRoute(name: string, cluster: string, retryOn: string, headers?: 
 export function edgeSnapshot(r: EdgeXdsResources): XdsSnapshot {
   return {
     resources: {
-      [TYPE_URLS.listener]: new Map([[r.listener.name, r.listener]]),
+      [TYPE_URLS.listener]: new Map([r.listener, ...(r.tlsListener ? [r.tlsListener] : [])].map((l) => [l.name, l])),
       [TYPE_URLS.cluster]: new Map([[r.cluster.name, r.cluster]]),
       [TYPE_URLS.endpoint]: new Map([[r.endpoints.cluster_name, r.endpoints]]),
     },

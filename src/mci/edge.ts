@@ -58,7 +58,7 @@ export class MeshworkEdge implements MciEdge {
   }
 
   update({ plan, backends }: EdgeUpdate): void {
-    this.proxy.update({ backends, healthCheck: plan.healthCheck });
+    this.proxy.update({ backends, healthCheck: plan.healthCheck, ...(plan.tls ? { tls: plan.tls } : {}) });
   }
 
   ready(): Promise<void> {

@@ -73,6 +73,8 @@ export interface EnvoyEdgeOptions {
   port: number;
   /** Used when `port` may not be bound by this user (EACCES). */
   fallbackPort?: number;
+  /** HTTPS, for MCIs with tls entries (default 443; its fallback is as far from fallbackPort as 443 from port). */
+  tlsPort?: number;
   /** Envoy's admin port on the VIP (0: any free port). */
   adminPort: number;
   binary: string;
@@ -89,6 +91,8 @@ export interface EnvoyEdgeOptions {
 /** What an adopting controller must know of the running edge that its bootstrap does not say. */
 interface EdgeRecord {
   boundPort: number;
+  /** The HTTPS port bound (absent in records of edges from before HTTPS). */
+  boundTlsPort?: number;
 }
 
 interface HostStatus {
@@ -105,6 +109,7 @@ export class EnvoyEdge implements MciEdge {
   private readonly dir: string;
   private supervisor: EnvoySupervisor | undefined;
   private boundPort = 0;
+  private boundTlsPort: number | undefined;
   private admin: AdminAddress | undefined;
   private known = new Map<string, string>();
   private health = new Map<string, boolean>();
@@ -171,7 +176,9 @@ export class EnvoyEdge implements MciEdge {
     const recordPath = join(this.dir, 'edge.json');
     if (running === undefined || !existsSync(recordPath) || !existsSync(this.bootstrapPath)) return false;
     if (readFileSync(this.bootstrapPath, 'utf8') !== this.bootstrap()) return false;
-    this.boundPort = (JSON.parse(readFileSync(recordPath, 'utf8')) as EdgeRecord).boundPort;
+    const record = JSON.parse(readFileSync(recordPath, 'utf8')) as EdgeRecord;
+    this.boundPort = record.boundPort;
+    this.boundTlsPort = record.boundTlsPort;
     this.supervisor = this.newSupervisor();
     this.supervisor.adopt(running);
     this.opts.log(`edge ${this.opts.name}: adopted the running Envoy ${running} (it kept serving ${this.address} meanwhile)`);
@@ -190,14 +197,20 @@ export class EnvoyEdge implements MciEdge {
     }
     rmSync(join(this.dir, 'admin-address'), { force: true });
     this.boundPort = await bindablePort(this.opts.host, this.opts.port, this.opts.fallbackPort, this.opts.log);
+    // HTTP must not depend on HTTPS: without a bindable HTTPS port the edge serves HTTP and says why.
+    const tlsPort = this.opts.tlsPort ?? 443;
+    this.boundTlsPort = await bindablePort(this.opts.host, tlsPort, (this.opts.fallbackPort ?? 10_000) - this.opts.port + tlsPort, this.opts.log).catch((err: unknown) => {
+      this.opts.log(`edge ${this.opts.name}: no HTTPS: ${err instanceof Error ? err.message : String(err)}`);
+      return undefined;
+    });
     writeFileSync(this.bootstrapPath, this.bootstrap());
-    writeFileSync(join(this.dir, 'edge.json'), JSON.stringify({ boundPort: this.boundPort } satisfies EdgeRecord) + '\n');
+    writeFileSync(join(this.dir, 'edge.json'), JSON.stringify({ boundPort: this.boundPort, boundTlsPort: this.boundTlsPort } satisfies EdgeRecord) + '\n');
     this.supervisor = this.newSupervisor();
     this.supervisor.start();
   }
 
   update({ plan, backends }: EdgeUpdate): void {
-    const resources = edgeResources({ mci: this.opts.name, vip: this.opts.host, port: this.boundPort, plan, backends });
+    const resources = edgeResources({ mci: this.opts.name, vip: this.opts.host, port: this.boundPort, ...(this.boundTlsPort !== undefined ? { tlsPort: this.boundTlsPort } : {}), plan, backends });
     this.clusterName = edgeClusterName(plan);
     // Throws (SnapshotError) when a resource does not fit its proto: the previous snapshot stays served.
     this.opts.xds.cache.setSnapshot(this.nodeId, edgeSnapshot(resources));

@@ -4,8 +4,11 @@
 import { createHash } from 'node:crypto';
 import type { KubeObject } from '../config/object.js';
 import { GCLB_HEALTH_CHECK_DEFAULTS, type HealthCheckSpec } from '../edge/health.js';
+import type { GatewayCredential } from '../security/credentials.js';
 
 export const BACKEND_CONFIG_ANNOTATIONS = ['cloud.google.com/backend-config', 'beta.cloud.google.com/backend-config'] as const;
+/** GKE's backend protocol per port name (HTTP, HTTPS, HTTP2), on MultiClusterServices as on Services for Ingress. */
+export const APP_PROTOCOLS_ANNOTATIONS = ['networking.gke.io/app-protocols', 'cloud.google.com/app-protocols'] as const;
 /** Marks a derived Service in a member cluster: the MultiClusterService (same namespace) it comes from. */
 export const DERIVED_FROM_LABEL = 'networking.gke.io/derived-from-mcs';
 
@@ -24,6 +27,8 @@ export interface MultiClusterService {
   selector: Record<string, string>;
   /** The raw backend-config annotation, parsed later (its errors belong to the MCI that uses it). */
   backendConfigAnnotation?: string;
+  /** The raw `networking.gke.io/app-protocols` annotation: the protocol the load balancer speaks to each port. */
+  appProtocolsAnnotation?: string;
 }
 
 export interface MultiClusterIngressBackend {
@@ -36,6 +41,8 @@ export interface MultiClusterIngress {
   namespace: string;
   backend?: MultiClusterIngressBackend;
   hasRules: boolean;
+  /** spec.template.spec.tls[].secretName: Secrets of the MCI's namespace in the config cluster, HTTPS on 443. */
+  tlsSecretNames: string[];
   status: Record<string, unknown>;
 }
 
@@ -61,6 +68,7 @@ export function parseMultiClusterService(obj: KubeObject): MultiClusterService {
   }));
   const annotations = obj.metadata.annotations ?? {};
   const annotation = BACKEND_CONFIG_ANNOTATIONS.map((k) => annotations[k]).find((v) => v !== undefined);
+  const appProtocols = APP_PROTOCOLS_ANNOTATIONS.map((k) => annotations[k]).find((v) => v !== undefined);
   return {
     name: obj.metadata.name ?? '',
     namespace: obj.metadata.namespace ?? 'default',
@@ -68,6 +76,7 @@ export function parseMultiClusterService(obj: KubeObject): MultiClusterService {
     ports,
     selector: stringMap(path(spec, 'selector')),
     ...(annotation !== undefined ? { backendConfigAnnotation: annotation } : {}),
+    ...(appProtocols !== undefined ? { appProtocolsAnnotation: appProtocols } : {}),
   };
 }
 
@@ -82,6 +91,7 @@ export function parseMultiClusterIngress(obj: KubeObject): MultiClusterIngress {
     namespace: obj.metadata.namespace ?? 'default',
     ...(typeof serviceName === 'string' && (typeof servicePort === 'number' || typeof servicePort === 'string') ? { backend: { serviceName, servicePort } } : {}),
     hasRules: Array.isArray(rules) && rules.length > 0,
+    tlsSecretNames: (Array.isArray(path(spec, 'tls')) ? (path(spec, 'tls') as unknown[]) : []).map((t) => path(t, 'secretName')).filter((n): n is string => typeof n === 'string' && n !== ''),
     status: isRecord(obj.status) ? obj.status : {},
   };
 }
@@ -167,10 +177,40 @@ export interface EdgePlan {
   derivedServiceName: string;
   servicePort: ServicePort;
   healthCheck: HealthCheckSpec;
+  /** The certificates HTTPS on 443 presents, in spec.template.spec.tls order (absent: no tls, HTTP only). */
+  tls?: EdgeCertificate[];
+}
+
+export interface EdgeCertificate {
+  secretName: string;
+  certificateChainPem: string;
+  privateKeyPem: string;
 }
 
 /** What the MCI's edge serves, or the reason it cannot (the status condition's reason and message). */
-export function planEdge(mci: MultiClusterIngress, services: readonly MultiClusterService[], backendConfigs: readonly BackendConfig[]): Result<EdgePlan> {
+/**
+ * The protocol the edge speaks to the gateways for a port: HTTP unless the app-protocols annotation
+ * names the port. HTTPS and HTTP2 backends (TLS from the load balancer to the gateway) are refused:
+ * the edge's health checks share the backend connection's transport, so they need more than a flag.
+ */
+function backendProtocol(mcs: MultiClusterService, port: ServicePort): Result<'HTTP'> {
+  if (mcs.appProtocolsAnnotation === undefined) return { ok: true, value: 'HTTP' };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(mcs.appProtocolsAnnotation);
+  } catch {
+    return { ok: false, reason: 'InvalidAppProtocols', message: `MultiClusterService ${mcs.namespace}/${mcs.name}: the app-protocols annotation is not JSON ({"<port name>": "HTTP" | "HTTPS" | "HTTP2"})` };
+  }
+  const value = isRecord(parsed) && port.name !== undefined ? parsed[port.name] : undefined;
+  if (value === undefined || value === 'HTTP') return { ok: true, value: 'HTTP' };
+  return {
+    ok: false,
+    reason: 'UnsupportedAppProtocol',
+    message: `MultiClusterService ${mcs.namespace}/${mcs.name}: port ${port.name} has app protocol ${String(value)}; the local edge speaks HTTP to the gateways only (TLS to backends is not implemented). Remove the annotation's entry, or give the gateway an HTTP port for the edge.`,
+  };
+}
+
+export function planEdge(mci: MultiClusterIngress, services: readonly MultiClusterService[], backendConfigs: readonly BackendConfig[], credentials: readonly GatewayCredential[] = []): Result<EdgePlan> {
   if (mci.hasRules) return { ok: false, reason: 'UnsupportedRules', message: 'spec.template.spec.rules is not implemented by the local edge: use spec.template.spec.backend' };
   if (!mci.backend) return { ok: false, reason: 'MissingBackend', message: 'spec.template.spec.backend (serviceName, servicePort) is required' };
   const { serviceName, servicePort } = mci.backend;
@@ -192,5 +232,16 @@ export function planEdge(mci: MultiClusterIngress, services: readonly MultiClust
   }
   const healthCheck = healthCheckFor(bc, port);
   if (!healthCheck.ok) return healthCheck;
-  return { ok: true, value: { mcs, derivedServiceName: derivedServiceName(mcs), servicePort: port, healthCheck: healthCheck.value } };
+  const protocol = backendProtocol(mcs, port);
+  if (!protocol.ok) return protocol;
+  const tls: EdgeCertificate[] = [];
+  for (const secretName of mci.tlsSecretNames) {
+    const credential = credentials.find((c) => c.namespace === mci.namespace && c.name === secretName);
+    if (!credential?.certificateChainPem || !credential.privateKeyPem) {
+      const why = credential ? (credential.problem ?? 'it has no tls.crt and tls.key') : 'it does not exist';
+      return { ok: false, reason: 'TLSSecretInvalid', message: `Secret ${mci.namespace}/${secretName} (spec.template.spec.tls) cannot be used: ${why}. Create it in the config cluster: kubectl create secret tls ${secretName} -n ${mci.namespace} --cert=... --key=...` };
+    }
+    tls.push({ secretName, certificateChainPem: credential.certificateChainPem, privateKeyPem: credential.privateKeyPem });
+  }
+  return { ok: true, value: { mcs, derivedServiceName: derivedServiceName(mcs), servicePort: port, healthCheck: healthCheck.value, ...(tls.length > 0 ? { tls } : {}) } };
 }

@@ -43,7 +43,7 @@ function gatewayIdentity(ip: string, pod: string): ProxyIdentity {
 }
 
 function gatewaySnapshot(proxy: ProxyIdentity, app: { host: string; port: number }): XdsSnapshot {
-  const listener: Listener = gatewayListener(proxy, GW_PORT, ROUTE);
+  const listener: Listener = gatewayListener(proxy, GW_PORT, [{ routeConfigName: ROUTE }]);
   const route: RouteConfiguration = {
     name: ROUTE,
     virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ name: 'app', match: { prefix: '/' }, route: { cluster: 'app', timeout: { seconds: 5, nanos: 0 } } }] }],

@@ -10,6 +10,7 @@ import type { IngressMeshSettings } from '../ingress/class.js';
 import { convertIngresses } from '../ingress/convert.js';
 import { podLocality } from './locality.js';
 import type { Problem } from '../translate/problems.js';
+import { credentialOf, type GatewayCredential, type SecretLike } from '../security/credentials.js';
 import { stableJson, type IstioObject, type Locality, type MeshEndpoint, type MeshService, type MeshServicePort, type MeshSnapshot, type PodAnnotation } from './model.js';
 
 /** What one member cluster's informers hold. */
@@ -44,6 +45,8 @@ export interface IstioConfigObjects {
   outboundTrafficMode?: 'REGISTRY_ONLY' | 'ALLOW_ANY';
   /** The cluster's Kubernetes Ingresses, served as Istio serves them (absent: Ingress is not watched). */
   ingress?: IngressConfigObjects;
+  /** The cluster's Secrets, read for gateway credentialName (absent: not watched). */
+  secrets?: readonly SecretLike[];
 }
 
 /** What Istio's Ingress support reads from the config cluster besides its Services. */
@@ -78,6 +81,15 @@ export interface BuildResult {
 
 export const SIDECAR_CONTAINER = 'istio-proxy';
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+/** Informers hand out the same object until the Secret changes: each is parsed (X.509) once. */
+const parsedCredentials = new WeakMap<SecretLike, GatewayCredential | null>();
+
+function parsedCredential(secret: SecretLike): GatewayCredential | undefined {
+  let parsed = parsedCredentials.get(secret);
+  if (parsed === undefined) parsedCredentials.set(secret, (parsed = credentialOf(secret) ?? null));
+  return parsed ?? undefined;
+}
 
 export function buildMeshSnapshot(input: BuildInput): BuildResult {
   const domainSuffix = input.domainSuffix ?? 'cluster.local';
@@ -136,6 +148,11 @@ export function buildMeshSnapshot(input: BuildInput): BuildResult {
 
   // The mesh config comes with the control plane's own cluster's config (the only entry that has one).
   const outboundTrafficMode = config.find((c) => c.outboundTrafficMode !== undefined)?.outboundTrafficMode;
+  const secrets = config.filter((c) => c.secrets !== undefined);
+  const credentials = secrets.length === 0 ? undefined : secrets
+    .flatMap((c) => (c.secrets ?? []).map(parsedCredential))
+    .filter((c): c is GatewayCredential => c !== undefined)
+    .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
   const content = {
     services: [...services.values()].sort((a, b) => a.hostname.localeCompare(b.hostname)),
     endpoints: endpoints.sort(compareEndpoints),
@@ -153,6 +170,7 @@ export function buildMeshSnapshot(input: BuildInput): BuildResult {
     ...(proxyConfigAnnotations.length > 0
       ? { proxyConfigAnnotations: proxyConfigAnnotations.sort((a, b) => a.cluster.localeCompare(b.cluster) || a.namespace.localeCompare(b.namespace) || a.pod.localeCompare(b.pod)) }
       : {}),
+    ...(credentials ? { credentials } : {}),
   };
   const version = createHash('sha256').update(stableJson(content)).digest('hex').slice(0, 16);
   return { snapshot: { ...content, version }, notes };

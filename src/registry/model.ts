@@ -6,6 +6,7 @@
 import type { AuthorizationPolicy, DestinationRule, Gateway, ServiceEntry, Sidecar, VirtualService } from '../config/istio-types.js';
 import type { GatewayTopology } from '../config/proxy-config.js';
 import type { Problem } from '../translate/problems.js';
+import type { GatewayCredential } from '../security/credentials.js';
 
 export interface MeshServicePort {
   /** The Kubernetes port name; Istio infers the protocol from its prefix ("http", "grpc-web", ...). */
@@ -117,6 +118,11 @@ export interface MeshSnapshot {
   ingressProblems?: Problem[];
   /** The proxy.istio.io/config annotations of pods with a proxy, for the analyzer (absent: none). */
   proxyConfigAnnotations?: PodAnnotation[];
+  /**
+   * The Secrets of the control plane's own cluster that hold gateway credentials (absent: Secrets are
+   * not watched, e.g. `meshwork analyze` without a control plane), by namespace then name.
+   */
+  credentials?: GatewayCredential[];
   /** A stamp that changes on every semantic change of anything above. */
   version: string;
 }

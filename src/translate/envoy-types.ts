@@ -4,6 +4,7 @@
 
 import type { ProtoDuration } from '../config/istio-types.js';
 import type { Problem } from './problems.js';
+import type { SdsSecret } from '../security/credentials.js';
 
 export type Duration = ProtoDuration;
 export interface UInt32Value {
@@ -298,6 +299,8 @@ export interface FilterChain {
   name?: string;
   filter_chain_match?: FilterChainMatch;
   filters: NetworkFilter[];
+  /** TLS termination (a DownstreamTlsContext); see translate/gateway-tls.ts. */
+  transport_socket?: { name: string; typed_config: { '@type': string } & Record<string, unknown> };
 }
 
 export interface ListenerFilter {
@@ -430,5 +433,7 @@ export interface ProxyResources {
   routes: RouteConfiguration[];
   clusters: Cluster[];
   endpoints: ClusterLoadAssignment[];
+  /** SDS Secrets served over ADS (a gateway's credentialName certificates); absent: none. */
+  secrets?: SdsSecret[];
   problems: Problem[];
 }

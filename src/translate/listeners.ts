@@ -8,6 +8,7 @@ import type { TranslationContext } from './context.js';
 import type { Cluster, HttpConnectionManager, HttpFilter, Listener, RouteConfiguration } from './envoy-types.js';
 import { TYPE_URL } from './envoy-types.js';
 import { CORS_FILTER } from './cors.js';
+import type { GatewayPort } from './gateway.js';
 import { FAULT_FILTER_NAME, ROUTER_FILTER_NAME } from './http-routes.js';
 import { endpointPortKey, inboundClusterName, isHttpProtocol, portProtocol, type PortProtocol } from './names.js';
 
@@ -156,9 +157,26 @@ export function inboundListeners(proxy: ProxyIdentity, inbound: readonly Inbound
   return { listeners, clusters };
 }
 
-/** A gateway listener: Istio names it 0.0.0.0_<port>; here it binds the gateway pod's IP. */
-export function gatewayListener(proxy: ProxyIdentity, port: number, routeConfigName: string): Listener {
-  return socketListener(`0.0.0.0_${port}`, proxy.ip, port, { ...hcm(`outbound_0.0.0.0_${port}`, { rds: routeConfigName }, 'proxy'), ...gatewayTrust(proxy.gatewayTopology) }, 'OUTBOUND');
+/**
+ * A gateway listener: Istio names it 0.0.0.0_<port>; here it binds the gateway pod's IP. `servers`
+ * are the port's route configurations: one plain `http.<port>`, or one per TLS-terminating server,
+ * each its own filter chain matched by SNI (the tls_inspector reads it) with its DownstreamTlsContext.
+ */
+export function gatewayListener(proxy: ProxyIdentity, port: number, servers: readonly Pick<GatewayPort, 'routeConfigName' | 'tls'>[]): Listener {
+  const manager = (routeConfigName: string): HttpConnectionManager => ({ ...hcm(`outbound_0.0.0.0_${port}`, { rds: routeConfigName }, 'proxy'), ...gatewayTrust(proxy.gatewayTopology) });
+  const plain = servers.find((s) => !s.tls);
+  if (plain) return socketListener(`0.0.0.0_${port}`, proxy.ip, port, manager(plain.routeConfigName), 'OUTBOUND');
+  return {
+    name: `0.0.0.0_${port}`,
+    address: { socket_address: { address: proxy.ip, port_value: port } },
+    listener_filters: [{ name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': TYPE_URL.tlsInspector } }],
+    filter_chains: servers.flatMap(({ routeConfigName, tls }) => (tls ? [{
+      ...(tls.serverNames.length > 0 ? { filter_chain_match: { server_names: tls.serverNames } } : {}),
+      filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: manager(routeConfigName) }],
+      transport_socket: tls.transportSocket,
+    }] : [])),
+    traffic_direction: 'OUTBOUND',
+  };
 }
 
 /** A proxyless gRPC client's listener: an api_listener whose RDS route config has the listener's name. */

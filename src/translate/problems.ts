@@ -36,6 +36,10 @@ export type ProblemCode =
   /** Istio's own validation (what istiod's webhook would deny) refuses the object. */
   | 'invalid-config'
   | 'unknown-gateway'
+  /** A Gateway's credentialName names no Secret in the gateway's namespace (Istio's IST0101). */
+  | 'unknown-credential'
+  /** The Secret exists but holds no usable certificate (Istio's IST0161 InvalidGatewayCredential). */
+  | 'invalid-credential'
   | 'unsupported'
   | 'unsupported-by-proxyless'
   | 'config-diverges-between-clusters'

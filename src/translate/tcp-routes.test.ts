@@ -170,14 +170,14 @@ spec:
     assert.ok(listenerAt(resources.listeners, 8080));
   });
 
-  it('termination (SIMPLE), AUTO_PASSTHROUGH and UDP are reported unsupported with the reason; the server is skipped', () => {
+  it('TLS termination then TCP (protocol TLS, SIMPLE), AUTO_PASSTHROUGH and UDP are reported unsupported with the reason; the server is skipped', () => {
     const { snapshot, resources } = gatewayWith(`apiVersion: networking.istio.io/v1beta1
 kind: Gateway
 metadata: {name: tls-gw}
 spec:
   selector: {istio: ingressgateway}
   servers:
-  - {port: {number: 443, name: https, protocol: HTTPS}, hosts: ['*'], tls: {mode: SIMPLE, credentialName: cert}}
+  - {port: {number: 443, name: tls-terminated, protocol: TLS}, hosts: ['*'], tls: {mode: SIMPLE, credentialName: cert}}
   - {port: {number: 15443, name: tls, protocol: TLS}, hosts: ['*.local'], tls: {mode: AUTO_PASSTHROUGH}}
   - {port: {number: 5353, name: udp, protocol: UDP}, hosts: ['*']}
 `);
@@ -187,7 +187,7 @@ spec:
       'warning unsupported Gateway sample/tls-gw spec.servers[1].tls.mode',
       'warning unsupported Gateway sample/tls-gw spec.servers[2].port.protocol',
     ]);
-    assert.match(found[0]!.message, /HTTPS servers \(TLS termination at the gateway, tls\.mode SIMPLE\) are not supported yet: they need certificates/);
+    assert.match(found[0]!.message, /TLS servers that terminate TLS \(tls\.mode SIMPLE\) and then route TCP are not supported yet/);
     assert.match(found[1]!.message, /east-west/);
     for (const port of [443, 15443, 5353]) assert.equal(listenerAt(resources.listeners, port), undefined);
   });

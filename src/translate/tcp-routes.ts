@@ -148,7 +148,7 @@ export function gatewayL4Ports(ctx: TranslationContext, proxy: ProxyIdentity): G
   const byPort = new Map<number, GatewayL4Port & { sni: Map<string, string> }>();
   const virtualServices = [...ctx.virtualServices].sort(compareByCreation);
   for (const { gateway, server, kind } of servedServers(ctx, proxy)) {
-    if (kind === 'http') continue;
+    if (kind === 'http' || kind === 'https') continue;
     const gatewayName = `${gateway.namespace}/${gateway.name}`;
     const port = server.port.number;
     let entry = byPort.get(port);
@@ -228,7 +228,7 @@ export function checkGatewayL4Routes(ctx: TranslationContext): void {
     const pod: ProxyIdentity = { id: `analyze~${gateway.namespace}~${gateway.name}`, kind: 'router', namespace: gateway.namespace, cluster: '', labels: gateway.spec.selector ?? {}, ip: '0.0.0.0' };
     const opened = new Set(gatewayL4Ports(ctx, pod).map((p) => p.port));
     for (const { gateway: g, server, index, kind } of servedServers(ctx, pod)) {
-      if (g !== gateway || kind === 'http' || opened.has(server.port.number)) continue;
+      if (g !== gateway || kind === 'http' || kind === 'https' || opened.has(server.port.number)) continue;
       const routes = kind === 'tcp' ? 'tcp' : 'tls (with a match on the sniHosts clients send)';
       ctx.problems.add(problemAt({ kind: 'Gateway', name: gateway.name, namespace: gateway.namespace }, 'warning', 'server-without-route', `spec.servers[${index}]`,
         `no VirtualService bound to this Gateway has a usable ${routes} route for port ${server.port.number} and hosts ${(server.hosts ?? []).join(', ')}, ` +

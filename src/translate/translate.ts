@@ -8,7 +8,9 @@ import { buildOutboundClusters, checkSubsetsSelectEndpoints } from './clusters.j
 import { buildContext, ROOT_NAMESPACE, type TranslationContext } from './context.js';
 import type { Cluster, Listener, ProxyResources, RouteConfiguration } from './envoy-types.js';
 import { attributeDerivedProblems } from './derived-config.js';
-import { checkGatewayReferences, checkGatewayServers, gatewayPorts, type GatewayPort } from './gateway.js';
+import { checkGatewayCredentials, checkGatewayReferences, checkGatewayServers, gatewayPorts, type GatewayPort } from './gateway.js';
+import { gatewaySecrets } from './gateway-tls.js';
+import type { SdsSecret } from '../security/credentials.js';
 import { buildVirtualServiceRoutes, virtualServiceGateways } from './http-routes.js';
 import { gatewayListener, HTTP_PROXY_ROUTE, inboundListeners, proxylessListener, sidecarInbound, sidecarOutboundListener } from './listeners.js';
 import { meshVirtualHosts } from './mesh-routes.js';
@@ -176,7 +178,7 @@ export class MeshTranslator {
       policies.map((p) => [p.namespace, p.name, p.spec]),
       proxy,
       endpoints.map((e) => [e.hostname, e.ports, shared.ctx.services.get(e.hostname)?.ports]),
-      proxy.kind === 'router' ? shared.gatewayPorts.map((p) => [p.port, p.routeConfigName]) : [],
+      proxy.kind === 'router' ? shared.gatewayPorts.map((p) => [p.port, p.routeConfigName, p.tls?.serverNames, p.tls?.transportSocket]) : [],
       proxy.kind === 'router' ? shared.gatewayL4Ports : [],
       shared.sidecar?.spec.ingress ?? [],
     ]);
@@ -196,7 +198,7 @@ export class MeshTranslator {
         break;
       }
       case 'router':
-        for (const port of shared.gatewayPorts) own.listeners.push(gatewayListener(proxy, port.port, port.routeConfigName));
+        for (const [port, servers] of byPort(shared.gatewayPorts)) own.listeners.push(gatewayListener(proxy, port, servers));
         for (const port of shared.gatewayL4Ports) own.listeners.push(gatewayL4Listener(proxy, port));
         break;
       case 'proxyless':
@@ -234,9 +236,17 @@ export class MeshTranslator {
       routes: shared.routes,
       clusters: [...shared.clusters, ...own.clusters].sort(byName),
       endpoints: shared.endpoints,
+      ...(shared.secrets ? { secrets: shared.secrets } : {}),
       problems,
     };
   }
+}
+
+/** A gateway's ports in order, each with its servers (one plain route configuration, or a chain per TLS server). */
+function byPort(ports: readonly GatewayPort[]): Map<number, GatewayPort[]> {
+  const out = new Map<number, GatewayPort[]>();
+  for (const port of ports) out.set(port.port, [...(out.get(port.port) ?? []), port]);
+  return out;
 }
 
 export function translate(snapshot: MeshSnapshot, proxy: ProxyIdentity): ProxyResources {
@@ -298,6 +308,7 @@ function translateScope(snapshot: MeshSnapshot, scope: ProxyScope, sidecar: Isti
   const routes: RouteConfiguration[] = [];
   let ports: GatewayPort[] = [];
   let l4Ports: GatewayL4Port[] = [];
+  let secrets: SdsSecret[] = [];
   switch (scope.kind) {
     case 'sidecar':
       routes.push(assembleRouteConfig(HTTP_PROXY_ROUTE, [
@@ -310,6 +321,9 @@ function translateScope(snapshot: MeshSnapshot, scope: ProxyScope, sidecar: Isti
       ports = gatewayPorts(ctx, proxy);
       l4Ports = gatewayL4Ports(ctx, proxy);
       for (const port of ports) routes.push(assembleRouteConfig(port.routeConfigName, port.vhosts, undefined, ctx.problems));
+      // Secrets of the gateway's own namespace only (Istio's SDS authorization); a missing one is
+      // reported by analyze and leaves its listener warming until it appears.
+      secrets = gatewaySecrets(snapshot.credentials ?? [], scope.namespace, ports.flatMap((p) => p.tls?.sdsNames ?? [])).secrets;
       break;
     case 'proxyless':
       for (const mv of meshVirtualHosts(ctx, proxy)) {
@@ -336,6 +350,7 @@ function translateScope(snapshot: MeshSnapshot, scope: ProxyScope, sidecar: Isti
       routes: routes.sort(byName),
       clusters: [...outbound.clusters].sort(byName),
       endpoints: [...outbound.endpoints].sort((a, b) => a.cluster_name.localeCompare(b.cluster_name)),
+      ...(secrets.length > 0 ? { secrets } : {}),
     },
     problems: ctx.problems.list(),
   };
@@ -369,6 +384,7 @@ export function analyze(snapshot: MeshSnapshot): Problem[] {
   checkSubsetsSelectEndpoints(ctx);
   checkGatewayReferences(ctx);
   checkGatewayServers(ctx);
+  if (snapshot.credentials) checkGatewayCredentials(ctx, snapshot.credentials, snapshot.endpoints);
   checkGatewayL4Routes(ctx);
   checkMeshL4Routes(ctx);
   for (const rule of ctx.destinationRules) checkUnhonouredRuleFields(ctx, rule);

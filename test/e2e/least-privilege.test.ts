@@ -114,7 +114,9 @@ describe(`least privilege for workloads (${E2E_DATA_PLANE} data plane)`, { timeo
     const istiod = await podName(env, 'cluster-1', 'istio-system', 'app=istiod');
     const cp = await env.kubectlOk('cluster-1', ['exec', '-n', 'istio-system', istiod, '--', 'kubectl', 'auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}']);
     assert.equal(cp, 'system:serviceaccount:istio-system:istiod-asm-managed-stable');
-    assert.equal((await env.kubectl('cluster-1', ['exec', '-n', 'istio-system', istiod, '--', 'kubectl', 'auth', 'can-i', 'list', 'secrets', '-n', 'sample'])).stdout.trim(), 'no');
+    // It reads Secrets everywhere (gateways' credentialName, as Istio's istiod) but writes none outside istio-system.
+    assert.equal((await env.kubectl('cluster-1', ['exec', '-n', 'istio-system', istiod, '--', 'kubectl', 'auth', 'can-i', 'create', 'secrets', '-n', 'sample'])).stdout.trim(), 'no');
+    assert.equal((await env.kubectl('cluster-1', ['exec', '-n', 'istio-system', istiod, '--', 'kubectl', 'auth', 'can-i', 'delete', 'pods', '-n', 'sample'])).stdout.trim(), 'no');
     assert.equal((await env.kubectl('cluster-1', ['exec', '-n', 'istio-system', istiod, '--', 'kubectl', 'auth', 'can-i', 'watch', 'secrets', '-n', 'istio-system'])).stdout.trim(), 'yes');
     // The remote secret of cluster-2 in cluster-1 authenticates as cluster-2's read-only reader.
     const secret = JSON.parse(await env.kubectlOk('cluster-1', ['get', 'secret', 'istio-remote-secret-cluster-2', '-n', 'istio-system', '-o', 'json'])) as { data?: Record<string, string>; stringData?: Record<string, string> };
