@@ -44,6 +44,9 @@ const TYPES: Record<ProblemCode, MessageType> = {
   'server-without-route': { code: 'MW0010', name: 'GatewayServerWithoutRoute' },
   'conflicting-sidecar-selectors': { code: 'IST0110', name: 'ConflictingSidecarWorkloadSelectors' },
   'multiple-sidecars-without-selector': { code: 'IST0111', name: 'MultipleSidecarsWithoutWorkloadSelectors' },
+  'mtls-policy-conflict': { code: 'IST0113', name: 'MTLSPolicyConflict' },
+  'no-matching-workloads': { code: 'IST0127', name: 'NoMatchingWorkloadsFound' },
+  'conflicting-peer-authentications': { code: 'MW0014', name: 'ConflictingPeerAuthentications' },
 };
 
 /** A code a newer control plane reports and this build does not know yet. */

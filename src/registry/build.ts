@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import type { V1EndpointSlice, V1Ingress, V1IngressClass, V1Namespace, V1Pod, V1Service } from '@kubernetes/client-node';
-import type { DestinationRule, Gateway, ServiceEntry, Sidecar, VirtualService } from '../config/istio-types.js';
+import type { DestinationRule, Gateway, PeerAuthentication, ServiceEntry, Sidecar, VirtualService } from '../config/istio-types.js';
 import { PROXY_CONFIG_ANNOTATION } from '../config/proxy-config.js';
 import type { IngressMeshSettings } from '../ingress/class.js';
 import { convertIngresses } from '../ingress/convert.js';
@@ -38,8 +38,12 @@ export interface IstioConfigObjects {
   serviceEntries: readonly KubeIstioObject[];
   /** Sidecar resources (absent: not watched). */
   sidecars?: readonly KubeIstioObject[];
+  /** PeerAuthentication resources (absent: not watched). */
+  peerAuthentications?: readonly KubeIstioObject[];
   /** The mesh config's outboundTrafficPolicy.mode (absent: not set, Istio's ALLOW_ANY). */
   outboundTrafficMode?: 'REGISTRY_ONLY' | 'ALLOW_ANY';
+  /** The mesh config's trustDomain (absent: not set, cluster.local). */
+  trustDomain?: string;
   /** The cluster's Kubernetes Ingresses, served as Istio serves them (absent: Ingress is not watched). */
   ingress?: IngressConfigObjects;
 }
@@ -115,6 +119,7 @@ export function buildMeshSnapshot(input: BuildInput): BuildResult {
   const gateways = config.flatMap((c) => istioObjects<Gateway>(c.gateways, c.cluster, 'Gateway', notes));
   const serviceEntries = config.flatMap((c) => istioObjects<ServiceEntry>(c.serviceEntries, c.cluster, 'ServiceEntry', notes));
   const sidecars = config.flatMap((c) => istioObjects<Sidecar>(c.sidecars ?? [], c.cluster, 'Sidecar', notes));
+  const peerAuthentications = config.flatMap((c) => istioObjects<PeerAuthentication>(c.peerAuthentications ?? [], c.cluster, 'PeerAuthentication', notes));
   // Ingresses become Gateways and VirtualServices like any other (a named backend port resolves
   // against the Services of the Ingress's own cluster, as istiod reads its config cluster's).
   const ingressProblems: Problem[] = [];
@@ -133,6 +138,7 @@ export function buildMeshSnapshot(input: BuildInput): BuildResult {
 
   // The mesh config comes with the control plane's own cluster's config (the only entry that has one).
   const outboundTrafficMode = config.find((c) => c.outboundTrafficMode !== undefined)?.outboundTrafficMode;
+  const trustDomain = config.find((c) => c.trustDomain !== undefined)?.trustDomain;
   const content = {
     services: [...services.values()].sort((a, b) => a.hostname.localeCompare(b.hostname)),
     endpoints: endpoints.sort(compareEndpoints),
@@ -142,7 +148,9 @@ export function buildMeshSnapshot(input: BuildInput): BuildResult {
     serviceEntries: sortConfig(serviceEntries),
     // Only when there is one, so that snapshots (and their versions) without any stay as they were.
     ...(sidecars.length > 0 ? { sidecars: sortConfig(sidecars) } : {}),
+    ...(peerAuthentications.length > 0 ? { peerAuthentications: sortConfig(peerAuthentications) } : {}),
     ...(outboundTrafficMode ? { outboundTrafficMode } : {}),
+    ...(trustDomain ? { trustDomain } : {}),
     domainSuffix,
     ...(ingressProblems.length > 0 ? { ingressProblems } : {}),
     // Only when there is one, so that snapshots (and their versions) without any stay as they were.
@@ -239,6 +247,7 @@ function clusterEndpoints(
         namespace,
         hasSidecar,
         ...(appAddress ? { appAddress } : {}),
+        ...(pod ? { serviceAccount: pod.spec?.serviceAccountName || 'default' } : {}),
       });
     }
   }

@@ -3,7 +3,7 @@
 // reads it and nothing else. All types are plain data so a snapshot can be logged, diffed and
 // written to golden files.
 
-import type { DestinationRule, Gateway, ServiceEntry, Sidecar, VirtualService } from '../config/istio-types.js';
+import type { DestinationRule, Gateway, PeerAuthentication, ServiceEntry, Sidecar, VirtualService } from '../config/istio-types.js';
 import type { GatewayTopology } from '../config/proxy-config.js';
 import type { Problem } from '../translate/problems.js';
 
@@ -56,6 +56,12 @@ export interface MeshEndpoint {
   appAddress?: string;
   /** A ServiceEntry endpoint's weight (Istio's WorkloadEntry.weight); 1 when absent. */
   weight?: number;
+  /**
+   * The workload's service account (a pod's spec.serviceAccountName, `default` when empty; a
+   * WorkloadEntry's serviceAccount): its SPIFFE identity is what mTLS clients verify. Absent when
+   * the endpoint is no known workload.
+   */
+  serviceAccount?: string;
 }
 
 /** One Istio config object and the member cluster it was read from. */
@@ -107,6 +113,10 @@ export interface MeshSnapshot {
   serviceEntries: IstioObject<ServiceEntry>[];
   /** Sidecar resources (absent: none), which narrow what each sidecar is given (translate/sidecar-scope.ts). */
   sidecars?: IstioObject<Sidecar>[];
+  /** PeerAuthentication resources (absent: none): the mTLS each workload's inbound side accepts. */
+  peerAuthentications?: IstioObject<PeerAuthentication>[];
+  /** meshConfig.trustDomain (absent: not set, `cluster.local`): the SPIFFE identities' trust domain. */
+  trustDomain?: string;
   /** meshConfig.outboundTrafficPolicy.mode (absent: not set, Istio's ALLOW_ANY); a Sidecar's own policy wins. */
   outboundTrafficMode?: 'REGISTRY_ONLY' | 'ALLOW_ANY';
   /** Usually `cluster.local`. */

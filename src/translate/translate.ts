@@ -12,6 +12,8 @@ import { buildVirtualServiceRoutes, virtualServiceGateways } from './http-routes
 import { gatewayListener, HTTP_PROXY_ROUTE, inboundListeners, proxylessListener, sidecarInbound, sidecarOutboundListener } from './listeners.js';
 import { meshVirtualHosts } from './mesh-routes.js';
 import { proxyConfigProblems } from './pod-annotations.js';
+import { checkTlsAgainstStrictPeers } from './mtls-analysis.js';
+import { checkPeerAuthentications, portMtls, workloadMtls } from './peer-authentication.js';
 import { problemAt, type Problem } from './problems.js';
 import { checkLocalityLb } from './locality-analysis.js';
 import { rulePolicies, rulesUseLocality, type ProxyTopology } from './locality-lb.js';
@@ -170,8 +172,10 @@ export class MeshTranslator {
    */
   private ownResources(proxy: ProxyIdentity, shared: ScopeTranslation): OwnResources {
     const endpoints = proxy.kind === 'sidecar' ? this.endpointsAt(proxy.ip) : [];
+    const mtls = workloadMtls(shared.ctx.peerAuthentications, shared.ctx.rootNamespace, proxy);
     const inputs = JSON.stringify([
       proxy,
+      [mtls.mode, [...mtls.perPort]],
       endpoints.map((e) => [e.hostname, e.ports, shared.ctx.services.get(e.hostname)?.ports]),
       proxy.kind === 'router' ? shared.gatewayPorts.map((p) => [p.port, p.routeConfigName]) : [],
       proxy.kind === 'router' ? shared.gatewayL4Ports : [],
@@ -187,7 +191,8 @@ export class MeshTranslator {
       case 'sidecar': {
         own.listeners.push(sidecarOutboundListener(proxy));
         const ingress = shared.sidecar ? sidecarIngressPorts(shared.sidecar) : undefined;
-        const inbound = ingress ? inboundListeners(proxy, ingress) : sidecarInbound(shared.ctx, proxy, endpoints);
+        const mtlsFor = (port: number) => portMtls(mtls, port);
+        const inbound = ingress ? inboundListeners(proxy, ingress, mtlsFor) : sidecarInbound(shared.ctx, proxy, endpoints, mtlsFor);
         own.listeners.push(...inbound.listeners);
         own.clusters.push(...inbound.clusters);
         break;
@@ -264,7 +269,7 @@ function failoverPriorityLabels(rules: readonly DestinationRule[]): Set<string> 
  * whose services name the cluster of the copy.
  */
 function configDependsOnCluster(snapshot: MeshSnapshot): boolean {
-  const kinds = [snapshot.virtualServices, snapshot.destinationRules, snapshot.gateways, snapshot.serviceEntries, snapshot.sidecars ?? []];
+  const kinds = [snapshot.virtualServices, snapshot.destinationRules, snapshot.gateways, snapshot.serviceEntries, snapshot.sidecars ?? [], snapshot.peerAuthentications ?? []];
   if (kinds.some((objects) => mergeConfig<unknown>(objects).divergent.length > 0)) return true;
   const entryCluster = new Map<string, string>();
   for (const entry of snapshot.serviceEntries) {
@@ -367,6 +372,8 @@ export function analyze(snapshot: MeshSnapshot): Problem[] {
   checkMeshL4Routes(ctx);
   for (const rule of ctx.destinationRules) checkUnhonouredRuleFields(ctx, rule);
   checkLocalityLb(ctx);
+  checkPeerAuthentications(ctx, ctx.problems);
+  checkTlsAgainstStrictPeers(ctx);
   for (const problem of proxyConfigProblems(snapshot.proxyConfigAnnotations ?? [])) ctx.problems.add(problem);
   const sidecars = mergeConfig(snapshot.sidecars ?? []).objects;
   for (const sidecar of sidecars) checkSidecarFields(sidecar, ctx.problems);
