@@ -155,6 +155,11 @@ export interface ProxyIdentity {
   locality?: Locality;
   /** A gateway's ProxyConfig gatewayTopology (its node metadata PROXY_CONFIG); Istio's defaults when absent. */
   gatewayTopology?: GatewayTopology;
+  /**
+   * The proxy has no workload certificates (an agent without the mesh root speaks plaintext xDS): it
+   * gets no TLS clusters and plaintext-only inbound listeners, as proxyless clients. Absent: it has them.
+   */
+  plaintextOnly?: boolean;
 }
 
 export function configKey(object: { namespace: string; name: string }): string {

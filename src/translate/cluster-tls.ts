@@ -6,7 +6,7 @@
 //   written, else Istio's `outbound_.<port>_.<subset>_.<host>` and the service accounts' identities;
 // - SIMPLE / MUTUAL: TLS with the rule's sni and subjectAltNames, certificates from credentialName
 //   (SDS `kubernetes://<name>` over ADS, its CA `<name>-cacert`).
-// Proxyless gRPC clients get no TLS at all: they have no certificates here.
+// Proxyless gRPC clients, and proxies whose agent has no certificates, get no TLS at all.
 
 import type { ClientTLSSettings } from '../config/istio-types.js';
 import { spiffeId } from '../security/spiffe.js';
@@ -67,6 +67,12 @@ export function applyClusterTls(input: ClusterTlsInput): void {
   if (ctx.proxy?.kind === 'proxyless') {
     if (mode !== undefined && mode !== 'DISABLE') {
       warn('.mode', 'unsupported-by-proxyless', `proxyless gRPC clients have no certificates here, so they cannot originate ${mode}: their calls stay plaintext.`);
+    }
+    return;
+  }
+  if (ctx.proxy?.plaintextOnly) {
+    if (mode !== undefined && mode !== 'DISABLE') {
+      warn('.mode', 'unsupported', `a proxy without workload certificates (its agent has no mesh root) cannot originate ${mode}: its requests stay plaintext.`);
     }
     return;
   }

@@ -153,7 +153,7 @@ export function buildOutboundClusters(ctx: TranslationContext): OutboundClusters
     const ref = drRef(rule);
     const serviceEndpoints = ctx.endpointsByHost.get(service.hostname) ?? [];
     const identities = serviceIdentities(ctx, service, serviceEndpoints);
-    const endpointTls = ctx.proxy?.kind === 'proxyless' ? undefined : istioTlsEndpoints(ctx);
+    const endpointTls = ctx.proxy?.kind === 'proxyless' || ctx.proxy?.plaintextOnly ? undefined : istioTlsEndpoints(ctx);
     for (const port of service.ports) {
       const portKey = endpointPortKey(port);
       const variants: Array<{ subset?: string; labels?: Record<string, string>; field: string }> = [{ field: 'spec.trafficPolicy' }];

@@ -8,7 +8,7 @@ import type { IstioObject, MeshSnapshot } from '../registry/model.js';
 import type { Cluster, Listener, ProxyResources, TransportSocketMatch } from './envoy-types.js';
 import { portMtls, workloadMtls } from './peer-authentication.js';
 import { buildSnapshot, parseYaml, proxyFor, scenarioClusters, type FixtureCluster } from './testdata/fixture.js';
-import { analyze, translate } from './translate.js';
+import { analyze, MeshTranslator, translate } from './translate.js';
 
 const HW = 'helloworld.sample.svc.cluster.local';
 const SDS = {
@@ -415,5 +415,21 @@ metadata: {name: default, namespace: istio-system}
 spec: {mtls: {mode: STRICT}}
 `);
     assert.deepEqual(analyze(m.snapshot), []);
+  });
+});
+
+describe('a proxy without workload certificates (plaintextOnly)', () => {
+  it('gets no TLS clusters, no tlsMode endpoints and plaintext inbound listeners whatever the policies say; its own translation scope', () => {
+    const m = mesh(TCP_SERVICE + peer('{mtls: {mode: STRICT}}') + '\n---' + drTls('{mode: ISTIO_MUTUAL}'));
+    const plain = { ...proxyFor(m.clusters[0]!.pod('helloworld-v1'), 'sidecar'), plaintextOnly: true };
+    const translator = new MeshTranslator(m.snapshot);
+    const r = translator.translate(plain);
+    assert.ok(r.clusters.every((c) => c.transport_socket === undefined && c.transport_socket_matches === undefined));
+    assert.ok(r.endpoints.every((cla) => cla.endpoints.every((l) => l.lb_endpoints.every((e) => e.metadata?.filter_metadata['envoy.transport_socket_match'] === undefined))));
+    for (const port of [5000, 9000]) assert.deepEqual(inbound(r, port).filter_chains?.map((c) => c.transport_socket), [undefined]);
+    assert.ok(brief(r).includes('warning unsupported DestinationRule sample/helloworld spec.trafficPolicy.tls.mode'));
+    // The same pod with certificates, translated by the same translator, is not given the plaintext scope's clusters.
+    const withCerts = translator.translate(proxyFor(m.clusters[0]!.pod('helloworld-v1'), 'sidecar'));
+    assert.ok(withCerts.clusters.some((c) => c.transport_socket !== undefined));
   });
 });

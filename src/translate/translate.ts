@@ -40,6 +40,8 @@ export interface ProxyScope {
   topology?: ProxyTopology;
   /** The Sidecar resource that applies (`<namespace>/<name>`), '' for none: proxies under one Sidecar share a translation. */
   sidecar: string;
+  /** Set (true) for proxies without workload certificates: their clusters carry no TLS. */
+  plaintextOnly?: true;
 }
 
 /** What a proxy has of its own: listeners bind its IP, inbound clusters point at its app. */
@@ -110,6 +112,7 @@ export class MeshTranslator {
     const cluster = this.clusterMatters ? proxy.cluster : '';
     const sidecar = this.sidecarIndex(cluster).sidecarFor(proxy);
     const scope: ProxyScope = { kind: proxy.kind, namespace: proxy.namespace, cluster, labels, sidecar: sidecar ? `${sidecar.namespace}/${sidecar.name}` : '' };
+    if (proxy.plaintextOnly) scope.plaintextOnly = true;
     if (this.localityLabelKeys) scope.topology = this.topologyOf(proxy, this.localityLabelKeys);
     return scope;
   }
@@ -191,7 +194,8 @@ export class MeshTranslator {
       case 'sidecar': {
         own.listeners.push(sidecarOutboundListener(proxy));
         const ingress = shared.sidecar ? sidecarIngressPorts(shared.sidecar) : undefined;
-        const mtlsFor = (port: number) => portMtls(mtls, port);
+        // Without certificates a proxy cannot terminate mTLS: plaintext whatever the policy says.
+        const mtlsFor = (port: number) => (proxy.plaintextOnly ? 'DISABLE' : portMtls(mtls, port));
         const inbound = ingress ? inboundListeners(proxy, ingress, mtlsFor) : sidecarInbound(shared.ctx, proxy, endpoints, mtlsFor);
         own.listeners.push(...inbound.listeners);
         own.clusters.push(...inbound.clusters);
