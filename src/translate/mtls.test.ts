@@ -329,7 +329,7 @@ describe('inbound listeners by PeerAuthentication', () => {
     assert.deepEqual(http.listener_filters, [{ name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector' } }]);
     assert.equal(http.filter_chains?.length, 2);
     const [tls, plain] = http.filter_chains!;
-    assert.deepEqual(tls!.filter_chain_match, { transport_protocol: 'tls', application_protocols: ['istio-peer-exchange', 'istio', 'istio-http/1.0', 'istio-http/1.1', 'istio-h2'] });
+    assert.deepEqual(tls!.filter_chain_match, { transport_protocol: 'tls', application_protocols: ['istio', 'istio-peer-exchange', 'istio-http/1.0', 'istio-http/1.1', 'istio-h2'] });
     assert.deepEqual(tls!.transport_socket, downstream(['h2', 'http/1.1']));
     assert.deepEqual(plain, { filters: tls!.filters });
     const hcm = plain!.filters[0]!.typed_config as { forward_client_cert_details?: string };

@@ -34,8 +34,8 @@ const ADS_SDS: SdsConfigSource = { ads: {}, resource_api_version: 'V3' };
 
 /** What an Istio client offers to a peer proxy (Istio's ALPNInMeshWithMxc; `h2` added for HTTP/2 clusters). */
 export const ALPN_IN_MESH: readonly string[] = ['istio-peer-exchange', 'istio'];
-/** The ALPN values an inbound TLS chain accepts as mesh mTLS (Istio's peer-exchange, TCP and HTTP values). */
-export const ALPN_MESH_INBOUND: readonly string[] = ['istio-peer-exchange', 'istio', 'istio-http/1.0', 'istio-http/1.1', 'istio-h2'];
+/** The ALPN values an inbound TLS chain takes as mesh mTLS (Istio's allIstioMtlsALPNs, its order). */
+export const ALPN_MESH_INBOUND: readonly string[] = ['istio', 'istio-peer-exchange', 'istio-http/1.0', 'istio-http/1.1', 'istio-h2'];
 /** What an inbound TLS chain answers: HTTP ports speak h2 or HTTP/1.1; TCP ports also take peer exchange. */
 const ALPN_INBOUND_HTTP: readonly string[] = ['h2', 'http/1.1'];
 const ALPN_INBOUND_TCP: readonly string[] = ['istio-peer-exchange', 'h2', 'http/1.1'];
