@@ -3,7 +3,7 @@
 // every member cluster.
 
 import { parseDuration, type DestinationRule, type TrafficPolicy } from '../config/istio-types.js';
-import type { IstioObject } from '../registry/model.js';
+import type { IstioObject, MeshEndpoint } from '../registry/model.js';
 import { destinationRuleFor, ruleIncludes, serviceVisible, type ServiceView, type TranslationContext } from './context.js';
 import type {
   CircuitBreakerThresholds,
@@ -16,7 +16,7 @@ import type {
 import { applyConnectionPool, applyLoadBalancer, applyLocalOriginSplit, reportedBy, UNLIMITED, type ReportOn } from './cluster-policy.js';
 import { applyClusterTls, meshTlsEndpoint, serviceIdentities } from './cluster-tls.js';
 import { loadAssignment, type EndpointTls } from './endpoints.js';
-import { portMtls, workloadMtls } from './peer-authentication.js';
+import { portMtls, workloadMtls, type WorkloadMtls } from './peer-authentication.js';
 import { localityLbPlan } from './locality-lb.js';
 import { endpointPortKey, labelsMatch, outboundClusterName } from './names.js';
 import { problemAt, type ConfigRef } from './problems.js';
@@ -147,13 +147,13 @@ export function buildOutboundClusters(ctx: TranslationContext): OutboundClusters
   const clusters: Cluster[] = [];
   const endpoints: ClusterLoadAssignment[] = [];
   const clientNamespace = ctx.proxy?.namespace;
+  const endpointTls = ctx.proxy?.kind === 'proxyless' || ctx.proxy?.plaintextOnly ? undefined : istioTlsEndpoints(ctx);
   for (const service of ctx.serviceList) {
     if (!serviceVisible(service, clientNamespace)) continue;
     const rule = destinationRuleFor(ctx, service.hostname, clientNamespace);
     const ref = drRef(rule);
     const serviceEndpoints = ctx.endpointsByHost.get(service.hostname) ?? [];
     const identities = serviceIdentities(ctx, service, serviceEndpoints);
-    const endpointTls = ctx.proxy?.kind === 'proxyless' || ctx.proxy?.plaintextOnly ? undefined : istioTlsEndpoints(ctx);
     for (const port of service.ports) {
       const portKey = endpointPortKey(port);
       const variants: Array<{ subset?: string; labels?: Record<string, string>; field: string }> = [{ field: 'spec.trafficPolicy' }];
@@ -184,10 +184,13 @@ export function buildOutboundClusters(ctx: TranslationContext): OutboundClusters
  * PeerAuthentication sets to DISABLE (Istio's mtlsChecker), where clients must not use mTLS.
  */
 function istioTlsEndpoints(ctx: TranslationContext): EndpointTls {
+  const byEndpoint = new Map<MeshEndpoint, WorkloadMtls>();
   return (endpoint, targetPort) => {
     if (!meshTlsEndpoint(endpoint)) return false;
     if (ctx.peerAuthentications.length === 0) return true;
-    return portMtls(workloadMtls(ctx.peerAuthentications, ctx.rootNamespace, endpoint), targetPort) !== 'DISABLE';
+    let mtls = byEndpoint.get(endpoint);
+    if (!mtls) byEndpoint.set(endpoint, (mtls = workloadMtls(ctx.peerAuthentications, ctx.rootNamespace, endpoint)));
+    return portMtls(mtls, targetPort) !== 'DISABLE';
   };
 }
 

@@ -66,7 +66,7 @@ export function serviceMtlsDisabled(policies: readonly Policy[], rootNamespace: 
 }
 
 /** One entry per workload the registry knows (a pod backing several services appears once). */
-export function knownWorkloads(endpoints: Iterable<MeshEndpoint>): MeshEndpoint[] {
+function knownWorkloads(endpoints: Iterable<MeshEndpoint>): MeshEndpoint[] {
   const seen = new Map<string, MeshEndpoint>();
   for (const e of endpoints) {
     const key = `${e.cluster}/${e.namespace}/${e.podName ?? e.address}`;

@@ -45,7 +45,7 @@ export const TRANSPORT_SOCKET_MATCH_KEY = 'envoy.transport_socket_match';
 /** The pod label the injector sets on pods with a sidecar, which a WorkloadEntry may carry too. */
 export const TLS_MODE_LABEL = 'security.istio.io/tlsMode';
 
-export const workloadCertificate = (): SdsSecretConfig => ({ name: WORKLOAD_SECRET, sds_config: AGENT_SDS });
+const workloadCertificate = (): SdsSecretConfig => ({ name: WORKLOAD_SECRET, sds_config: AGENT_SDS });
 const meshRoot = (): SdsSecretConfig => ({ name: ROOT_CA_SECRET, sds_config: AGENT_SDS });
 
 /** A credentialName's SDS resource, served over ADS: `kubernetes://<name>` (a name with a scheme stays as written). */
