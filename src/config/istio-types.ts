@@ -470,3 +470,15 @@ export interface AuthorizationOperation {
   paths?: string[];
   notPaths?: string[];
 }
+
+/** security.istio.io PeerAuthentication mTLS mode; UNSET (or absent) inherits from the enclosing scope. */
+export type PeerAuthenticationMode = 'UNSET' | 'DISABLE' | 'PERMISSIVE' | 'STRICT';
+
+/** security.istio.io PeerAuthentication: what mTLS a workload's inbound side accepts. */
+export interface PeerAuthentication {
+  /** Absent (or no labels): the namespace (or, in the root namespace, the mesh). */
+  selector?: { matchLabels?: Record<string, string> };
+  mtls?: { mode?: PeerAuthenticationMode };
+  /** Per workload port (the container port, as a string key); only with a selector. */
+  portLevelMtls?: Record<string, { mode?: PeerAuthenticationMode }>;
+}

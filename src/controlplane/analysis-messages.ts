@@ -48,6 +48,8 @@ const TYPES: Record<ProblemCode, MessageType> = {
   'multiple-sidecars-without-selector': { code: 'IST0111', name: 'MultipleSidecarsWithoutWorkloadSelectors' },
   'no-matching-workloads': { code: 'IST0127', name: 'NoMatchingWorkloadsFound' },
   'authz-unsupported': { code: 'MW0014', name: 'UnsupportedAuthorizationPolicy' },
+  'mtls-policy-conflict': { code: 'IST0113', name: 'MTLSPolicyConflict' },
+  'conflicting-peer-authentications': { code: 'MW0015', name: 'ConflictingPeerAuthentications' },
 };
 
 /** A code a newer control plane reports and this build does not know yet. */

@@ -18,6 +18,7 @@ import { MeshTranslator } from '../translate/translate.js';
 import { SnapshotCache } from '../xds/cache.js';
 import { startXdsServer, type RunningXdsServer } from '../xds/server.js';
 import { NO_ENVOY, startTestEnvoy, testEnvoyPath, waitForEnvoySync } from './testdata/live-envoy.js';
+import { meshSecrets, startTestSds, type TestSds } from './testdata/test-sds.js';
 
 const envoyPath = testEnvoyPath();
 
@@ -402,12 +403,16 @@ for (const protocol of ['SotW', 'Delta'] as const) {
   describe(`Envoy accepts every translation (${protocol} ADS)`, { skip: envoyPath ? false : NO_ENVOY }, () => {
     const cache = new SnapshotCache();
     let xds: RunningXdsServer;
+    // Translated clusters and inbound listeners use mesh mTLS: Envoy gets its certificates from the pod agent's SDS.
+    let sds: TestSds;
     before(async () => {
       xds = await startXdsServer({ host: '127.0.0.1', port: 0, cache, log: () => {} });
       httpsCredentials = await makeHttpsCredentials();
+      sds = await startTestSds(await meshSecrets());
     });
     after(async () => {
       await xds?.close();
+      sds?.close();
     });
 
     for (const [i, c] of cases.entries()) {
@@ -416,7 +421,7 @@ for (const protocol of ['SotW', 'Delta'] as const) {
         assert.deepEqual([...new Set(resources.problems.filter((p) => p.severity === 'error').map((p) => p.code))], c.errors ?? [], 'the errors the config has');
         const nodeId = `${c.proxy.startsWith('gateway') ? 'router' : 'sidecar'}~127.250.0.${i + 1}~${c.proxy}-${protocol}.sample~sample.svc.cluster.local`;
         cache.setSnapshot(nodeId, snapshot);
-        const envoy = await startTestEnvoy({ binary: envoyPath!, xdsPort: xds.port, nodeId, delta: protocol === 'Delta' });
+        const envoy = await startTestEnvoy({ binary: envoyPath!, xdsPort: xds.port, nodeId, delta: protocol === 'Delta', sdsPort: sds.port });
         try {
           const status = await waitForEnvoySync(envoy, () => xds.xds.status(), nodeId);
           assert.equal(status.protocol, protocol);

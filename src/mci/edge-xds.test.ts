@@ -160,7 +160,7 @@ test('MCI tls: a second listener on the HTTPS port, a chain per certificate by i
   assert.deepEqual(tls.listener_filters?.map((f) => f.name), ['envoy.filters.listener.tls_inspector']);
   // SNI picks the certificate; a name two certificates share goes to the first, no SNI to the first.
   assert.deepEqual(tls.filter_chains?.map((c) => c.filter_chain_match?.server_names), [['a.example.com', 'www.example.com'], ['b.example.com'], undefined]);
-  const certOf = (i: number) => ((tls.filter_chains![i]!.transport_socket!.typed_config['common_tls_context'] as { tls_certificates: Array<{ certificate_chain: { inline_string: string } }> }).tls_certificates[0]!.certificate_chain.inline_string);
+  const certOf = (i: number) => (((tls.filter_chains![i]!.transport_socket!.typed_config as Record<string, unknown>)['common_tls_context'] as { tls_certificates: Array<{ certificate_chain: { inline_string: string } }> }).tls_certificates[0]!.certificate_chain.inline_string);
   assert.equal(certOf(2), credentials[0]!.certificateChainPem);
   assert.equal(certOf(1), credentials[1]!.certificateChainPem);
   // Envoy's protos accept it (the cache encodes and checks every resource).

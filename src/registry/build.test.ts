@@ -23,11 +23,11 @@ test('the same Service in two clusters is one mesh service with the endpoints of
   assert.deepEqual(hello, [
     {
       hostname: HELLO, cluster: 'cluster-1', address: '127.10.0.5', ports: { http: 5000 }, labels: { app: 'helloworld', version: 'v1' },
-      locality: { region: 'local', zone: 'cluster-1' }, ready: true, podName: 'helloworld-v1-abc', namespace: 'sample', hasSidecar: true, appAddress: '127.10.128.5',
+      locality: { region: 'local', zone: 'cluster-1' }, ready: true, podName: 'helloworld-v1-abc', namespace: 'sample', hasSidecar: true, appAddress: '127.10.128.5', serviceAccount: 'default',
     },
     {
       hostname: HELLO, cluster: 'cluster-2', address: '127.20.0.5', ports: { http: 5000 }, labels: { app: 'helloworld', version: 'v2' },
-      locality: { region: 'local', zone: 'cluster-2' }, ready: true, podName: 'helloworld-v2-def', namespace: 'sample', hasSidecar: true, appAddress: '127.20.128.5',
+      locality: { region: 'local', zone: 'cluster-2' }, ready: true, podName: 'helloworld-v2-def', namespace: 'sample', hasSidecar: true, appAddress: '127.20.128.5', serviceAccount: 'default',
     },
   ]);
   assert.equal(snapshot.domainSuffix, 'cluster.local');
@@ -162,4 +162,26 @@ test('Istio config keeps metadata.creationTimestamp (a string, or a Date as clie
   });
   assert.equal(snapshot.virtualServices[0].creationTimestamp, '2021-05-06T07:08:09.000Z');
   assert.equal(snapshot.destinationRules[0].creationTimestamp, '2020-01-02T03:04:05Z');
+});
+
+test('an endpoint carries its pod\'s service account (default when the pod names none); PeerAuthentications and the trust domain reach the snapshot', () => {
+  const named = pod('web-1', 'ns', '10.4.2.9', { app: 'web' }, { sidecar: true });
+  named.spec = { ...named.spec!, serviceAccountName: 'web-sa' };
+  const cluster: ClusterObjects = {
+    clusterId: 'c',
+    namespaces: [],
+    services: [service('web', 'ns', [{ name: 'http', port: 80 }])],
+    pods: [named, pod('web-2', 'ns', '10.4.2.10', { app: 'web' }, { sidecar: true })],
+    endpointSlices: [slice('web-a', 'ns', 'web', [{ name: 'http', port: 80 }], [{ ip: '10.4.2.9', pod: 'web-1' }, { ip: '10.4.2.10', pod: 'web-2' }, { ip: '10.4.2.11' }])],
+  };
+  const pa = { metadata: { name: 'strict', namespace: 'ns' }, spec: { mtls: { mode: 'STRICT' } } };
+  const { snapshot } = buildMeshSnapshot({
+    clusters: [cluster],
+    config: [{ cluster: 'c', virtualServices: [], destinationRules: [], gateways: [], serviceEntries: [], peerAuthentications: [pa], trustDomain: 'example.org' }],
+  });
+  assert.deepEqual(snapshot.endpoints.map((e) => [e.address, e.serviceAccount]), [['10.4.2.9', 'web-sa'], ['10.4.2.10', 'default'], ['10.4.2.11', undefined]]);
+  assert.deepEqual(snapshot.peerAuthentications?.map((p) => [p.namespace, p.name, p.spec.mtls?.mode]), [['ns', 'strict', 'STRICT']]);
+  assert.equal(snapshot.trustDomain, 'example.org');
+  const without = buildMeshSnapshot({ clusters: [cluster], config: [] }).snapshot;
+  assert.equal('peerAuthentications' in without || 'trustDomain' in without, false, 'snapshots without them keep their old shape (and version)');
 });

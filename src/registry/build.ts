@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import type { V1EndpointSlice, V1Ingress, V1IngressClass, V1Namespace, V1Pod, V1Service } from '@kubernetes/client-node';
-import type { AuthorizationPolicy, DestinationRule, Gateway, ServiceEntry, Sidecar, VirtualService } from '../config/istio-types.js';
+import type { AuthorizationPolicy, DestinationRule, Gateway, PeerAuthentication, ServiceEntry, Sidecar, VirtualService } from '../config/istio-types.js';
 import { PROXY_CONFIG_ANNOTATION } from '../config/proxy-config.js';
 import type { IngressMeshSettings } from '../ingress/class.js';
 import { convertIngresses } from '../ingress/convert.js';
@@ -41,8 +41,12 @@ export interface IstioConfigObjects {
   sidecars?: readonly KubeIstioObject[];
   /** AuthorizationPolicies (absent: not watched). */
   authorizationPolicies?: readonly KubeIstioObject[];
+  /** PeerAuthentication resources (absent: not watched). */
+  peerAuthentications?: readonly KubeIstioObject[];
   /** The mesh config's outboundTrafficPolicy.mode (absent: not set, Istio's ALLOW_ANY). */
   outboundTrafficMode?: 'REGISTRY_ONLY' | 'ALLOW_ANY';
+  /** The mesh config's trustDomain (absent: not set, cluster.local). */
+  trustDomain?: string;
   /** The cluster's Kubernetes Ingresses, served as Istio serves them (absent: Ingress is not watched). */
   ingress?: IngressConfigObjects;
   /** The cluster's Secrets, read for gateway credentialName (absent: not watched). */
@@ -130,6 +134,7 @@ export function buildMeshSnapshot(input: BuildInput): BuildResult {
   const serviceEntries = config.flatMap((c) => istioObjects<ServiceEntry>(c.serviceEntries, c.cluster, 'ServiceEntry', notes));
   const sidecars = config.flatMap((c) => istioObjects<Sidecar>(c.sidecars ?? [], c.cluster, 'Sidecar', notes));
   const authorizationPolicies = config.flatMap((c) => istioObjects<AuthorizationPolicy>(c.authorizationPolicies ?? [], c.cluster, 'AuthorizationPolicy', notes));
+  const peerAuthentications = config.flatMap((c) => istioObjects<PeerAuthentication>(c.peerAuthentications ?? [], c.cluster, 'PeerAuthentication', notes));
   // Ingresses become Gateways and VirtualServices like any other (a named backend port resolves
   // against the Services of the Ingress's own cluster, as istiod reads its config cluster's).
   const ingressProblems: Problem[] = [];
@@ -153,6 +158,7 @@ export function buildMeshSnapshot(input: BuildInput): BuildResult {
     .flatMap((c) => (c.secrets ?? []).map(parsedCredential))
     .filter((c): c is GatewayCredential => c !== undefined)
     .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+  const trustDomain = config.find((c) => c.trustDomain !== undefined)?.trustDomain;
   const content = {
     services: [...services.values()].sort((a, b) => a.hostname.localeCompare(b.hostname)),
     endpoints: endpoints.sort(compareEndpoints),
@@ -163,7 +169,9 @@ export function buildMeshSnapshot(input: BuildInput): BuildResult {
     // Only when there is one, so that snapshots (and their versions) without any stay as they were.
     ...(sidecars.length > 0 ? { sidecars: sortConfig(sidecars) } : {}),
     ...(authorizationPolicies.length > 0 ? { authorizationPolicies: sortConfig(authorizationPolicies) } : {}),
+    ...(peerAuthentications.length > 0 ? { peerAuthentications: sortConfig(peerAuthentications) } : {}),
     ...(outboundTrafficMode ? { outboundTrafficMode } : {}),
+    ...(trustDomain ? { trustDomain } : {}),
     domainSuffix,
     ...(ingressProblems.length > 0 ? { ingressProblems } : {}),
     // Only when there is one, so that snapshots (and their versions) without any stay as they were.
@@ -261,6 +269,7 @@ function clusterEndpoints(
         namespace,
         hasSidecar,
         ...(appAddress ? { appAddress } : {}),
+        ...(pod ? { serviceAccount: pod.spec?.serviceAccountName || 'default' } : {}),
       });
     }
   }

@@ -3,7 +3,7 @@
 // reads it and nothing else. All types are plain data so a snapshot can be logged, diffed and
 // written to golden files.
 
-import type { AuthorizationPolicy, DestinationRule, Gateway, ServiceEntry, Sidecar, VirtualService } from '../config/istio-types.js';
+import type { AuthorizationPolicy, DestinationRule, Gateway, PeerAuthentication, ServiceEntry, Sidecar, VirtualService } from '../config/istio-types.js';
 import type { GatewayTopology } from '../config/proxy-config.js';
 import type { Problem } from '../translate/problems.js';
 import type { GatewayCredential } from '../security/credentials.js';
@@ -57,6 +57,12 @@ export interface MeshEndpoint {
   appAddress?: string;
   /** A ServiceEntry endpoint's weight (Istio's WorkloadEntry.weight); 1 when absent. */
   weight?: number;
+  /**
+   * The workload's service account (a pod's spec.serviceAccountName, `default` when empty; a
+   * WorkloadEntry's serviceAccount): its SPIFFE identity is what mTLS clients verify. Absent when
+   * the endpoint is no known workload.
+   */
+  serviceAccount?: string;
 }
 
 /** One Istio config object and the member cluster it was read from. */
@@ -110,6 +116,10 @@ export interface MeshSnapshot {
   sidecars?: IstioObject<Sidecar>[];
   /** AuthorizationPolicies (absent: none), RBAC filters of the proxies they apply to (translate/authorization.ts). */
   authorizationPolicies?: IstioObject<AuthorizationPolicy>[];
+  /** PeerAuthentication resources (absent: none): the mTLS each workload's inbound side accepts. */
+  peerAuthentications?: IstioObject<PeerAuthentication>[];
+  /** meshConfig.trustDomain (absent: not set, `cluster.local`): the SPIFFE identities' trust domain. */
+  trustDomain?: string;
   /** meshConfig.outboundTrafficPolicy.mode (absent: not set, Istio's ALLOW_ANY); a Sidecar's own policy wins. */
   outboundTrafficMode?: 'REGISTRY_ONLY' | 'ALLOW_ANY';
   /** Usually `cluster.local`. */
@@ -153,6 +163,11 @@ export interface ProxyIdentity {
   locality?: Locality;
   /** A gateway's ProxyConfig gatewayTopology (its node metadata PROXY_CONFIG); Istio's defaults when absent. */
   gatewayTopology?: GatewayTopology;
+  /**
+   * The proxy has no workload certificates (an agent without the mesh root speaks plaintext xDS): it
+   * gets no TLS clusters and plaintext-only inbound listeners, as proxyless clients. Absent: it has them.
+   */
+  plaintextOnly?: boolean;
 }
 
 export function configKey(object: { namespace: string; name: string }): string {

@@ -18,7 +18,7 @@ export const UNLIMITED = 4294967295;
 const MAX_RING_SIZE = 8 * 1024 * 1024;
 const HTTP_PROTOCOL_OPTIONS_KEY = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 
-export type PolicyComponent = 'loadBalancer' | 'connectionPool' | 'outlierDetection';
+export type PolicyComponent = 'loadBalancer' | 'connectionPool' | 'outlierDetection' | 'tls';
 /** Whether findings about a component of a cluster's policy are reported for that cluster. */
 export type ReportOn = (component: PolicyComponent) => boolean;
 

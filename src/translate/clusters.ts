@@ -3,7 +3,7 @@
 // every member cluster.
 
 import { parseDuration, type DestinationRule, type TrafficPolicy } from '../config/istio-types.js';
-import type { IstioObject } from '../registry/model.js';
+import type { IstioObject, MeshEndpoint } from '../registry/model.js';
 import { destinationRuleFor, ruleIncludes, serviceVisible, type ServiceView, type TranslationContext } from './context.js';
 import type {
   CircuitBreakerThresholds,
@@ -14,7 +14,9 @@ import type {
   OutlierDetection,
 } from './envoy-types.js';
 import { applyConnectionPool, applyLoadBalancer, applyLocalOriginSplit, reportedBy, UNLIMITED, type ReportOn } from './cluster-policy.js';
-import { loadAssignment } from './endpoints.js';
+import { applyClusterTls, meshTlsEndpoint, serviceIdentities } from './cluster-tls.js';
+import { loadAssignment, type EndpointTls } from './endpoints.js';
+import { portMtls, workloadMtls, type WorkloadMtls } from './peer-authentication.js';
 import { localityLbPlan } from './locality-lb.js';
 import { endpointPortKey, labelsMatch, outboundClusterName } from './names.js';
 import { problemAt, type ConfigRef } from './problems.js';
@@ -88,11 +90,6 @@ function applyPolicy(ctx: TranslationContext, cluster: Cluster, policy: TrafficP
     cluster.outlier_detection = out;
     if (od.minHealthPercent !== undefined) cluster.common_lb_config = { healthy_panic_threshold: { value: od.minHealthPercent } };
   }
-  const tlsMode = policy.tls?.mode;
-  if (tlsMode && tlsMode !== 'DISABLE' && ref) {
-    ctx.problems.add(problemAt(ref, 'warning', 'unsupported', `${field}.tls.mode`,
-      `TLS mode ${tlsMode} is not applied yet: traffic to this destination stays plaintext.`));
-  }
 }
 
 function baseCluster(name: string, service: ServiceView): Cluster {
@@ -150,11 +147,13 @@ export function buildOutboundClusters(ctx: TranslationContext): OutboundClusters
   const clusters: Cluster[] = [];
   const endpoints: ClusterLoadAssignment[] = [];
   const clientNamespace = ctx.proxy?.namespace;
+  const endpointTls = ctx.proxy?.kind === 'proxyless' || ctx.proxy?.plaintextOnly ? undefined : istioTlsEndpoints(ctx);
   for (const service of ctx.serviceList) {
     if (!serviceVisible(service, clientNamespace)) continue;
     const rule = destinationRuleFor(ctx, service.hostname, clientNamespace);
     const ref = drRef(rule);
     const serviceEndpoints = ctx.endpointsByHost.get(service.hostname) ?? [];
+    const identities = serviceIdentities(ctx, service, serviceEndpoints);
     for (const port of service.ports) {
       const portKey = endpointPortKey(port);
       const variants: Array<{ subset?: string; labels?: Record<string, string>; field: string }> = [{ field: 'spec.trafficPolicy' }];
@@ -163,11 +162,13 @@ export function buildOutboundClusters(ctx: TranslationContext): OutboundClusters
         const name = outboundClusterName(port.port, v.subset, service.hostname);
         const cluster = baseCluster(name, service);
         const policy = effectivePolicy(rule?.spec, v.subset, port.port);
-        applyPolicy(ctx, cluster, policy, ref, v.field, reportedBy(rule?.spec, v.subset, port.port));
+        const reportOn = reportedBy(rule?.spec, v.subset, port.port);
+        applyPolicy(ctx, cluster, policy, ref, v.field, reportOn);
+        applyClusterTls({ ctx, cluster, service, port: port.port, subset: v.subset, tls: policy.tls, identities, ref: reportOn('tls') ? ref : undefined, field: v.field });
         const plan = localityLbPlan(policy);
         if (plan?.localityWeighted) cluster.common_lb_config = { ...cluster.common_lb_config, locality_weighted_lb_config: {} };
         const localityLb = plan && ctx.topology ? { plan, proxy: ctx.topology } : undefined;
-        const cla = loadAssignment(name, serviceEndpoints, portKey, v.labels, localityLb);
+        const cla = loadAssignment(name, serviceEndpoints, portKey, v.labels, localityLb, endpointTls);
         if (service.discovery !== 'eds' && ctx.proxy?.kind === 'proxyless' && !proxylessDns(ctx, service, cluster, cla)) continue;
         if (service.discovery !== 'eds') cluster.load_assignment = cla;
         else endpoints.push(cla);
@@ -176,6 +177,21 @@ export function buildOutboundClusters(ctx: TranslationContext): OutboundClusters
     }
   }
   return { clusters, endpoints };
+}
+
+/**
+ * Which endpoints carry tlsMode istio (Istio's EDS metadata): mesh workloads, except on a port their
+ * PeerAuthentication sets to DISABLE (Istio's mtlsChecker), where clients must not use mTLS.
+ */
+function istioTlsEndpoints(ctx: TranslationContext): EndpointTls {
+  const byEndpoint = new Map<MeshEndpoint, WorkloadMtls>();
+  return (endpoint, targetPort) => {
+    if (!meshTlsEndpoint(endpoint)) return false;
+    if (ctx.peerAuthentications.length === 0) return true;
+    let mtls = byEndpoint.get(endpoint);
+    if (!mtls) byEndpoint.set(endpoint, (mtls = workloadMtls(ctx.peerAuthentications, ctx.rootNamespace, endpoint)));
+    return portMtls(mtls, targetPort) !== 'DISABLE';
+  };
 }
 
 /** Analyzer check: a subset whose labels select no endpoint in any member cluster. */

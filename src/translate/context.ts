@@ -3,7 +3,8 @@
 // is mutable after construction except the problem log.
 
 import type { ProxyTopology } from './locality-lb.js';
-import type { DestinationRule, Gateway, ServiceEntry, VirtualService } from '../config/istio-types.js';
+import type { DestinationRule, Gateway, PeerAuthentication, ServiceEntry, VirtualService } from '../config/istio-types.js';
+import { DEFAULT_TRUST_DOMAIN } from '../security/spiffe.js';
 import { compareByCreation, mergeConfig, type IstioObject, type MeshEndpoint, type MeshService, type MeshSnapshot, type ProxyIdentity } from '../registry/model.js';
 import { hostMatches, resolveHost, visibleTo } from './names.js';
 import { ProblemLog, problemAt, type ConfigRef, type Problem } from './problems.js';
@@ -16,6 +17,10 @@ export interface ServiceView extends MeshService {
   exportTo?: string[];
   /** The ServiceEntry a service comes from; undefined for Kubernetes services. */
   origin?: ConfigRef;
+  /** A MESH_EXTERNAL ServiceEntry host: no auto mTLS (Istio's meshExternal). */
+  meshExternal?: boolean;
+  /** A ServiceEntry's subjectAltNames: identities its endpoints may present, besides their service accounts'. */
+  subjectAltNames?: string[];
 }
 
 export interface TranslationContext {
@@ -33,8 +38,12 @@ export interface TranslationContext {
   destinationRules: readonly IstioObject<DestinationRule>[];
   gateways: readonly IstioObject<Gateway>[];
   serviceEntries: readonly IstioObject<ServiceEntry>[];
+  /** PeerAuthentications (one per namespace/name, the proxy's cluster's copy first). */
+  peerAuthentications: readonly IstioObject<PeerAuthentication>[];
   /** Istio's config root namespace (meshConfig.rootNamespace): its exported DestinationRules apply mesh-wide. */
   rootNamespace: string;
+  /** meshConfig.trustDomain: the trust domain of the SPIFFE identities clients verify. */
+  trustDomain: string;
   /** DestinationRules merged per namespace and host, made once (see destinationRuleFor). */
   mergedRules: Map<string, MergedDestinationRule>;
   problems: ProblemLog;
@@ -72,11 +81,13 @@ function indexSnapshot(snapshot: MeshSnapshot, local: string | undefined): Snaps
   const dr = mergeConfig(snapshot.destinationRules, local);
   const gw = mergeConfig(snapshot.gateways, local);
   const se = mergeConfig(snapshot.serviceEntries, local);
+  const pa = mergeConfig(snapshot.peerAuthentications ?? [], local);
   for (const [kind, merged] of [
     ['VirtualService', vs],
     ['DestinationRule', dr],
     ['Gateway', gw],
     ['ServiceEntry', se],
+    ['PeerAuthentication', pa],
   ] as const) {
     for (const d of merged.divergent) {
       problems.add(
@@ -134,7 +145,9 @@ function indexSnapshot(snapshot: MeshSnapshot, local: string | undefined): Snaps
     destinationRules: dr.objects,
     gateways: gw.objects,
     serviceEntries: se.objects,
+    peerAuthentications: pa.objects,
     rootNamespace: ROOT_NAMESPACE,
+    trustDomain: snapshot.trustDomain ?? DEFAULT_TRUST_DOMAIN,
     problems: problems.list(),
   };
 }

@@ -5,12 +5,16 @@ import type { MeshEndpoint } from '../registry/model.js';
 import type { ClusterLoadAssignment, LbEndpoint, LocalityLbEndpoints } from './envoy-types.js';
 import { applyLocalityLb, type LocalityGroup, type LocalityLbPlan, type ProxyTopology } from './locality-lb.js';
 import { labelsMatch } from './names.js';
+import { ISTIO_TLS_MODE_METADATA } from './tls-context.js';
 
 /** Locality load balancing for one proxy: the plan and where the proxy runs. */
 export interface LocalityLbInput {
   plan: LocalityLbPlan;
   proxy: ProxyTopology;
 }
+
+/** Whether an endpoint, on its target port, takes its cluster's mesh mTLS socket (tlsMode istio). */
+export type EndpointTls = (endpoint: MeshEndpoint, targetPort: number) => boolean;
 
 /** Endpoints of every member cluster for one service port and subset, grouped by locality. */
 export function loadAssignment(
@@ -19,6 +23,7 @@ export function loadAssignment(
   portKey: string,
   subsetLabels: Record<string, string> | undefined,
   localityLb?: LocalityLbInput,
+  istioTls?: EndpointTls,
 ): ClusterLoadAssignment {
   const byLocality = new Map<string, LocalityGroup>();
   const selected = endpoints
@@ -45,18 +50,26 @@ export function loadAssignment(
   if (localityLb) groups = applyLocalityLb(groups, localityLb.plan, localityLb.proxy, weightOf);
   const localities: LocalityLbEndpoints[] = groups.map((g) => ({
     locality: { region: g.locality.region, zone: g.locality.zone, ...(g.locality.subZone ? { sub_zone: g.locality.subZone } : {}) },
-    lb_endpoints: g.endpoints.map(lbEndpoint(portKey)),
+    lb_endpoints: g.endpoints.map(lbEndpoint(portKey, istioTls)),
     load_balancing_weight: { value: g.weight ?? weightOf(g) },
     ...(g.priority > 0 ? { priority: g.priority } : {}),
   }));
   return { cluster_name: clusterName, endpoints: localities };
 }
 
-function lbEndpoint(portKey: string): (e: MeshEndpoint) => LbEndpoint {
-  return (e) => ({
-    endpoint: { address: { socket_address: { address: e.address, port_value: e.ports[portKey] } } },
-    health_status: e.ready ? 'HEALTHY' : 'UNHEALTHY',
-    metadata: { filter_metadata: { istio: { fields: { cluster: { string_value: e.cluster } } } } },
-    load_balancing_weight: { value: e.weight ?? 1 },
-  });
+function lbEndpoint(portKey: string, istioTls: EndpointTls | undefined): (e: MeshEndpoint) => LbEndpoint {
+  return (e) => {
+    const port = e.ports[portKey]!;
+    return {
+      endpoint: { address: { socket_address: { address: e.address, port_value: port } } },
+      health_status: e.ready ? 'HEALTHY' : 'UNHEALTHY',
+      metadata: {
+        filter_metadata: {
+          istio: { fields: { cluster: { string_value: e.cluster } } },
+          ...(istioTls?.(e, port) ? ISTIO_TLS_MODE_METADATA : {}),
+        },
+      },
+      load_balancing_weight: { value: e.weight ?? 1 },
+    };
+  };
 }

@@ -35,6 +35,9 @@ export const TYPE_URL = {
   rbacNetwork: 'type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC',
   httpProtocolOptions: 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
   stringValue: 'type.googleapis.com/google.protobuf.StringValue',
+  upstreamTlsContext: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+  downstreamTlsContext: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
+  rawBuffer: 'type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer',
 } as const;
 
 /** google.protobuf.Value / Struct in proto form. */
@@ -293,14 +296,85 @@ export interface FilterChainMatch {
   /** SNI names (tls_inspector); `*.example.com` matches any subdomain. */
   server_names?: string[];
   transport_protocol?: string;
+  /** The ClientHello's ALPN (tls_inspector): any one of them matches. */
+  application_protocols?: string[];
 }
 
 export interface FilterChain {
   name?: string;
   filter_chain_match?: FilterChainMatch;
   filters: NetworkFilter[];
-  /** TLS termination (a DownstreamTlsContext); see translate/gateway-tls.ts. */
-  transport_socket?: { name: string; typed_config: { '@type': string } & Record<string, unknown> };
+  /** TLS termination (DownstreamTlsContext); absent: plaintext. */
+  transport_socket?: TransportSocket;
+}
+
+// ---- TLS (envoy.extensions.transport_sockets.tls.v3) ---------------------------------------------
+
+/** Where an SDS secret comes from: the pod agent's `sds-grpc` cluster, or the ADS stream (credentialName). */
+export type SdsConfigSource =
+  | {
+      api_config_source: {
+        api_type: 'GRPC';
+        set_node_on_first_message_only: boolean;
+        transport_api_version: 'V3';
+        grpc_services: { envoy_grpc: { cluster_name: string } }[];
+      };
+      initial_fetch_timeout: Duration;
+      resource_api_version: 'V3';
+    }
+  | ConfigSource;
+
+export interface SdsSecretConfig {
+  name: string;
+  sds_config: SdsConfigSource;
+}
+
+/** A SAN the peer's certificate must carry (typed: Envoy deprecated the untyped list). */
+export interface SubjectAltNameMatcher {
+  san_type: 'URI' | 'DNS' | 'EMAIL' | 'IP_ADDRESS';
+  matcher: { exact: string };
+}
+
+export interface CertificateValidationContext {
+  match_typed_subject_alt_names?: SubjectAltNameMatcher[];
+}
+
+export interface CommonTlsContext {
+  tls_params?: { tls_minimum_protocol_version?: 'TLSv1_2' | 'TLSv1_3'; tls_maximum_protocol_version?: 'TLSv1_2' | 'TLSv1_3' };
+  tls_certificate_sds_secret_configs?: SdsSecretConfig[];
+  /** SANs to require, with the trusted CAs from SDS. */
+  combined_validation_context?: { default_validation_context: CertificateValidationContext; validation_context_sds_secret_config: SdsSecretConfig };
+  /** The trusted CAs only (no SAN to require). */
+  validation_context_sds_secret_config?: SdsSecretConfig;
+  /** SANs only, no CA: Envoy then verifies nothing (insecureSkipVerify, or no CA known). */
+  validation_context?: CertificateValidationContext;
+  alpn_protocols?: string[];
+}
+
+export interface UpstreamTlsContext {
+  '@type': typeof TYPE_URL.upstreamTlsContext;
+  common_tls_context: CommonTlsContext;
+  sni?: string;
+}
+
+export interface DownstreamTlsContext {
+  '@type': typeof TYPE_URL.downstreamTlsContext;
+  common_tls_context: CommonTlsContext;
+  require_client_certificate?: BoolValue;
+}
+
+export interface TransportSocket {
+  name: 'envoy.transport_sockets.tls' | 'envoy.transport_sockets.raw_buffer';
+  /** The typed contexts mesh mTLS writes; gateways and the MCI edge write theirs field by field. */
+  typed_config: UpstreamTlsContext | DownstreamTlsContext | { '@type': typeof TYPE_URL.rawBuffer } | ({ '@type': string } & Record<string, unknown>);
+}
+
+/** A cluster's transport socket chosen per endpoint by the endpoint's `envoy.transport_socket_match` metadata. */
+export interface TransportSocketMatch {
+  name: string;
+  /** Metadata the endpoint must carry; empty matches every endpoint. */
+  match: Struct | Record<string, never>;
+  transport_socket: TransportSocket;
 }
 
 export interface ListenerFilter {
@@ -426,6 +500,10 @@ export interface Cluster {
   health_checks?: HealthCheck[];
   /** A host removed by EDS leaves at once, even while its active health check still passes. */
   ignore_health_on_host_removal?: boolean;
+  /** TLS to every endpoint (a DestinationRule's tls); absent: plaintext unless a socket match says otherwise. */
+  transport_socket?: TransportSocket;
+  /** Istio's auto mTLS: TLS to endpoints whose metadata says tlsMode istio, plaintext to the rest. */
+  transport_socket_matches?: TransportSocketMatch[];
 }
 
 export interface ProxyResources {

@@ -111,7 +111,7 @@ describe('gateway HTTPS servers (TLS termination)', () => {
   it('MUTUAL: client certificates required and checked against kubernetes://<name>-cacert (ca.crt of the Secret, or a Secret <name>-cacert first)', () => {
     const yaml = gatewayYaml(server(443, 'https', ['a.example.com'], '{mode: MUTUAL, credentialName: a-cert, subjectAltNames: [client.example.com], minProtocolVersion: TLSV1_2, maxProtocolVersion: TLSV1_3, cipherSuites: [ECDHE-ECDSA-AES128-GCM-SHA256, ECDHE-ECDSA-AES128-GCM-SHA256]}')) + VS('https-gw', ['a.example.com']);
     const own = gatewayWith(yaml, [credentialOf(tlsSecret('a-cert', { 'tls.crt': a.certPem, 'tls.key': a.keyPem, 'ca.crt': ca.certPem }))!]);
-    const context = listenerAt(own.resources.listeners, 443)!.filter_chains![0]!.transport_socket!.typed_config;
+    const context = listenerAt(own.resources.listeners, 443)!.filter_chains![0]!.transport_socket!.typed_config as Record<string, unknown>;
     assert.deepEqual(context['require_client_certificate'], { value: true });
     const common = context['common_tls_context'] as Record<string, unknown>;
     assert.deepEqual(common['tls_params'], { tls_minimum_protocol_version: 'TLSv1_2', tls_maximum_protocol_version: 'TLSv1_3', cipher_suites: ['ECDHE-ECDSA-AES128-GCM-SHA256'] });

@@ -8,19 +8,15 @@ import type { Gateway, GatewayServer } from '../config/istio-types.js';
 import type { IstioObject } from '../registry/model.js';
 import { CA_CERT_SUFFIX, CREDENTIAL_NAME_PREFIX } from '../security/secrets.js';
 import { sdsSecret, type GatewayCredential, type SdsSecret } from '../security/credentials.js';
+import type { TransportSocket } from './envoy-types.js';
 
 export const DOWNSTREAM_TLS_CONTEXT = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
-export const TLS_TRANSPORT_SOCKET = 'envoy.transport_sockets.tls';
+export const TLS_TRANSPORT_SOCKET = 'envoy.transport_sockets.tls' as const;
 /** Istio's ALPNHttp: what an HTTPS gateway server offers. */
 const ALPN_HTTP = ['h2', 'http/1.1'];
 
 /** SDS over the proxy's ADS stream (contract §6): how a gateway fetches credentialName secrets. */
 export const ADS_SDS_CONFIG = { ads: {}, resource_api_version: 'V3' } as const;
-
-export interface TransportSocket {
-  name: string;
-  typed_config: { '@type': string } & Record<string, unknown>;
-}
 
 /** What one terminating server puts on its port's listener. */
 export interface GatewayServerTls {

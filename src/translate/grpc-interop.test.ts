@@ -54,6 +54,9 @@ before(async () => {
       'envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto',
       'envoy/extensions/retry/priority/previous_priorities/v3/previous_priorities_config.proto',
       'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
+      'envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto',
+      'envoy/extensions/transport_sockets/tls/v3/tls.proto',
+      'envoy/extensions/transport_sockets/raw_buffer/v3/raw_buffer.proto',
     ],
     { keepCase: true },
   );

@@ -5,12 +5,16 @@ import type { GatewayTopology } from '../config/proxy-config.js';
 import type { MeshEndpoint, ProxyIdentity } from '../registry/model.js';
 import { ADS } from './clusters.js';
 import type { TranslationContext } from './context.js';
-import type { Cluster, HttpConnectionManager, HttpFilter, Listener, RouteConfiguration } from './envoy-types.js';
+import type { Cluster, FilterChain, HttpConnectionManager, HttpFilter, Listener, ListenerFilter, NetworkFilter, RouteConfiguration } from './envoy-types.js';
 import { TYPE_URL } from './envoy-types.js';
 import { CORS_FILTER } from './cors.js';
 import type { GatewayPort } from './gateway.js';
 import { FAULT_FILTER_NAME, ROUTER_FILTER_NAME } from './http-routes.js';
 import { endpointPortKey, inboundClusterName, isHttpProtocol, portProtocol, type PortProtocol } from './names.js';
+import type { MtlsMode } from './peer-authentication.js';
+import { ALPN_MESH_INBOUND, inboundMtlsContext, tlsSocket } from './tls-context.js';
+
+const TLS_INSPECTOR: ListenerFilter = { name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': TYPE_URL.tlsInspector } };
 
 export const OUTBOUND_PORT = 15001;
 export const HTTP_PROXY_ROUTE = 'http_proxy';
@@ -95,6 +99,7 @@ export function sidecarInbound(
   ctx: TranslationContext,
   proxy: ProxyIdentity,
   ownEndpoints: readonly MeshEndpoint[],
+  mtlsFor?: (port: number) => MtlsMode,
 ): { listeners: Listener[]; clusters: Cluster[] } {
   const ports = new Map<number, InboundPort>();
   for (const endpoint of ownEndpoints) {
@@ -107,7 +112,7 @@ export function sidecarInbound(
       if (!ports.has(target)) ports.set(target, { port: target, protocol: portProtocol(port), appPort: target });
     }
   }
-  return inboundListeners(proxy, [...ports.values()]);
+  return inboundListeners(proxy, [...ports.values()], mtlsFor);
 }
 
 /** One inbound port: the listener on the pod IP, its protocol, and the app port it forwards to. */
@@ -117,15 +122,24 @@ export interface InboundPort {
   appPort: number;
 }
 
-/** Inbound listeners and their clusters: each port's listener on the pod IP forwards to the app (app IP, appPort). */
-export function inboundListeners(proxy: ProxyIdentity, inbound: readonly InboundPort[]): { listeners: Listener[]; clusters: Cluster[] } {
+/**
+ * Inbound listeners and their clusters: each port's listener on the pod IP forwards to the app (app IP,
+ * appPort). `mtlsFor` gives each port's PeerAuthentication mode (Istio's default PERMISSIVE when absent).
+ */
+export function inboundListeners(
+  proxy: ProxyIdentity,
+  inbound: readonly InboundPort[],
+  mtlsFor: (port: number) => MtlsMode = () => 'PERMISSIVE',
+): { listeners: Listener[]; clusters: Cluster[] } {
   const appIp = proxy.appIp ?? '127.0.0.1';
   const listeners: Listener[] = [];
   const clusters: Cluster[] = [];
   for (const { port, protocol, appPort } of [...inbound].sort((a, b) => a.port - b.port)) {
     const clusterName = inboundClusterName(port);
     const name = `${proxy.ip}_${port}`;
-    if (isHttpProtocol(protocol)) {
+    const http = isHttpProtocol(protocol);
+    let filter: NetworkFilter;
+    if (http) {
       const inline: RouteConfiguration = {
         name: clusterName,
         virtual_hosts: [{
@@ -134,15 +148,16 @@ export function inboundListeners(proxy: ProxyIdentity, inbound: readonly Inbound
           routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster: clusterName, timeout: { seconds: 0, nanos: 0 } } }],
         }],
       };
-      listeners.push(socketListener(name, proxy.ip, port, { ...hcm(`inbound_${proxy.ip}_${port}`, { inline }, 'proxy'), ...inboundTrust() }, 'INBOUND'));
+      filter = { name: 'envoy.filters.network.http_connection_manager', typed_config: { ...hcm(`inbound_${proxy.ip}_${port}`, { inline }, 'proxy'), ...inboundTrust() } };
     } else {
-      listeners.push({
-        name,
-        address: { socket_address: { address: proxy.ip, port_value: port } },
-        filter_chains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TYPE_URL.tcpProxy, stat_prefix: clusterName, cluster: clusterName } }] }],
-        traffic_direction: 'INBOUND',
-      });
+      filter = { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TYPE_URL.tcpProxy, stat_prefix: clusterName, cluster: clusterName } };
     }
+    listeners.push({
+      name,
+      address: { socket_address: { address: proxy.ip, port_value: port } },
+      ...inboundChains(mtlsFor(port), [filter], http),
+      traffic_direction: 'INBOUND',
+    });
     clusters.push({
       name: clusterName,
       type: 'STATIC',
@@ -155,6 +170,27 @@ export function inboundListeners(proxy: ProxyIdentity, inbound: readonly Inbound
     });
   }
   return { listeners, clusters };
+}
+
+/**
+ * An inbound port's filter chains by its PeerAuthentication mode (Istio's inbound mTLS chains):
+ * STRICT -- mesh mTLS only (client certificate required); DISABLE -- plaintext only; PERMISSIVE --
+ * the tls_inspector tells mesh mTLS (TLS with Istio's ALPN values) from anything else, which takes
+ * the plaintext chain exactly as a port without mTLS does.
+ */
+function inboundChains(mode: MtlsMode, filters: NetworkFilter[], http: boolean): Pick<Listener, 'listener_filters' | 'filter_chains'> {
+  const mtls: FilterChain = { filters, transport_socket: tlsSocket(inboundMtlsContext(http)) };
+  switch (mode) {
+    case 'DISABLE':
+      return { filter_chains: [{ filters }] };
+    case 'STRICT':
+      return { filter_chains: [mtls] };
+    case 'PERMISSIVE':
+      return {
+        listener_filters: [TLS_INSPECTOR],
+        filter_chains: [{ filter_chain_match: { transport_protocol: 'tls', application_protocols: [...ALPN_MESH_INBOUND] }, ...mtls }, { filters }],
+      };
+  }
 }
 
 /**

@@ -3,7 +3,7 @@
 // so one bad VirtualService cannot take the whole mesh's config down (nor make a client NACK).
 
 /** Pod: a proxy's pod (its proxy.istio.io/config annotation); Ingress: a Kubernetes Ingress of Istio's class. */
-export type ConfigKind = 'VirtualService' | 'DestinationRule' | 'Gateway' | 'ServiceEntry' | 'Sidecar' | 'Pod' | 'Ingress' | 'AuthorizationPolicy';
+export type ConfigKind = 'VirtualService' | 'DestinationRule' | 'Gateway' | 'ServiceEntry' | 'Sidecar' | 'PeerAuthentication' | 'AuthorizationPolicy' | 'Pod' | 'Ingress';
 
 export interface Problem {
   /** `info`: not wrong, but worth knowing (what applies where it differs from Istio). */
@@ -61,6 +61,11 @@ export type ProblemCode =
   /** An AuthorizationPolicy part that is not enforced as written: CUSTOM, request authentication attributes. */
   | 'authz-unsupported'
   /** Istio's IST0127: a selector that matches no workload. */
+  /** Several PeerAuthentications of one scope (namespace-wide, or selecting one workload): only the oldest applies. */
+  | 'conflicting-peer-authentications'
+  /** A DestinationRule sends plaintext or non-mesh TLS to a workload whose PeerAuthentication is STRICT (Istio's IST0113). */
+  | 'mtls-policy-conflict'
+  /** A policy's workload selector matches no workload (Istio's IST0127). */
   | 'no-matching-workloads';
 
 /** Collects problems once each (the same VirtualService route is seen for many vhosts and proxies). */

@@ -330,7 +330,7 @@ ${entry('rr', `  hosts: [api.rr.test]
     assert.equal(call(r, '/', 'api.rr.test').endpoints[0], 'backend.rr.test:80');
   });
 
-  it('what is not served is reported: NONE, MESH_INTERNAL (no mTLS here), DNS_ROUND_ROBIN with two endpoints, selector with DNS', () => {
+  it('what is not served is reported: NONE, DNS_ROUND_ROBIN with two endpoints, selector with DNS (MESH_INTERNAL is served, with auto mTLS)', () => {
     const r = mesh(`${entry('none', `  hosts: [none.test]
   ports: [{number: 80, name: http, protocol: HTTP}]
   resolution: NONE
@@ -352,7 +352,6 @@ ${entry('selector-dns', `  hosts: [sel.test]
   workloadSelector: {labels: {app: helloworld}}
 `)}`).sidecar();
     assert.deepEqual(brief(r), [
-      'warning unsupported ServiceEntry sample/internal spec.location',
       'warning unsupported ServiceEntry sample/none spec.resolution',
       'error invalid-route ServiceEntry sample/rr-two spec.endpoints',
       'error invalid-route ServiceEntry sample/selector-dns spec.workloadSelector',

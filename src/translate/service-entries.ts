@@ -43,11 +43,6 @@ export function serviceEntryServices(
       'set either workloadSelector or endpoints, not both (Istio\'s validation refuses both); this ServiceEntry is not served.'));
     return [];
   }
-  if (spec.location === 'MESH_INTERNAL') {
-    problems.add(problemAt(ref, 'warning', 'unsupported', 'spec.location',
-      'MESH_INTERNAL makes Istio use mTLS to these endpoints and report them as mesh services; this mesh runs without mTLS ' +
-        'and without that telemetry, so MESH_INTERNAL and MESH_EXTERNAL are served alike (plaintext).'));
-  }
   const ports: MeshServicePort[] = (spec.ports ?? []).map((p) => ({
     name: p.name,
     port: p.number,
@@ -77,6 +72,9 @@ export function serviceEntryServices(
       discovery: resolution === 'STATIC' ? 'eds' : resolution === 'DNS_ROUND_ROBIN' ? 'logical-dns' : 'dns',
       exportTo: spec.exportTo,
       origin: ref,
+      // Istio's auto mTLS never applies to MESH_EXTERNAL (the default) entries.
+      meshExternal: spec.location !== 'MESH_INTERNAL',
+      ...(spec.subjectAltNames && spec.subjectAltNames.length > 0 ? { subjectAltNames: spec.subjectAltNames } : {}),
     };
     const endpoints = spec.workloadSelector
       ? selectedWorkloads(entry, host, ports, meshEndpoints)
@@ -124,6 +122,7 @@ function listedEndpoints(entry: IstioObject<ServiceEntry>, host: string, ports: 
       hasSidecar: false,
     };
     if (w.weight !== undefined && w.weight > 0) endpoint.weight = w.weight;
+    if (w.serviceAccount) endpoint.serviceAccount = w.serviceAccount;
     endpoints.push(endpoint);
   });
   return endpoints;
@@ -154,6 +153,7 @@ function selectedWorkloads(entry: IstioObject<ServiceEntry>, host: string, ports
       namespace: e.namespace,
       hasSidecar: e.hasSidecar,
       ...(e.appAddress !== undefined ? { appAddress: e.appAddress } : {}),
+      ...(e.serviceAccount !== undefined ? { serviceAccount: e.serviceAccount } : {}),
     });
   }
   return out;
@@ -166,10 +166,6 @@ function reportUnusedEndpointFields(entry: IstioObject<ServiceEntry>, problems: 
     if (w.network) {
       problems.add(problemAt(ref, 'warning', 'unsupported', `spec.endpoints[${i}].network`,
         'networks (reaching endpoints through another network\'s east-west gateway) are not supported: the endpoint is dialled directly.'));
-    }
-    if (w.serviceAccount) {
-      problems.add(problemAt(ref, 'warning', 'unsupported', `spec.endpoints[${i}].serviceAccount`,
-        'serviceAccount names the identity mTLS would verify; this mesh runs without mTLS, so it is not checked.'));
     }
   });
 }

@@ -97,7 +97,10 @@ describe('sidecar outbound (sleep as an HTTP-proxy client)', () => {
     assert.deepEqual(cla?.endpoints.map((l) => [l.locality, l.lb_endpoints.length, l.load_balancing_weight]), [
       [{ region: 'local', zone: 'cluster-2' }, 1, { value: 1 }],
     ]);
-    assert.deepEqual(cla?.endpoints[0].lb_endpoints[0].metadata, { filter_metadata: { istio: { fields: { cluster: { string_value: 'cluster-2' } } } } });
+    // A pod with a sidecar takes the cluster's mesh mTLS socket (auto mTLS).
+    assert.deepEqual(cla?.endpoints[0].lb_endpoints[0].metadata, {
+      filter_metadata: { istio: { fields: { cluster: { string_value: 'cluster-2' } } }, 'envoy.transport_socket_match': { fields: { tlsMode: { string_value: 'istio' } } } },
+    });
   });
 
   it('the outbound listener is the HTTP proxy at podIP:15001 with RDS http_proxy and the router last', () => {

@@ -15,6 +15,8 @@ import { buildVirtualServiceRoutes, virtualServiceGateways } from './http-routes
 import { gatewayListener, HTTP_PROXY_ROUTE, inboundListeners, proxylessListener, sidecarInbound, sidecarOutboundListener } from './listeners.js';
 import { meshVirtualHosts } from './mesh-routes.js';
 import { proxyConfigProblems } from './pod-annotations.js';
+import { checkTlsAgainstStrictPeers } from './mtls-analysis.js';
+import { checkPeerAuthentications, portMtls, workloadMtls } from './peer-authentication.js';
 import { problemAt, type Problem } from './problems.js';
 import { checkLocalityLb } from './locality-analysis.js';
 import { rulePolicies, rulesUseLocality, type ProxyTopology } from './locality-lb.js';
@@ -41,6 +43,8 @@ export interface ProxyScope {
   topology?: ProxyTopology;
   /** The Sidecar resource that applies (`<namespace>/<name>`), '' for none: proxies under one Sidecar share a translation. */
   sidecar: string;
+  /** Set (true) for proxies without workload certificates: their clusters carry no TLS. */
+  plaintextOnly?: true;
 }
 
 /** What a proxy has of its own: listeners bind its IP, inbound clusters point at its app. */
@@ -111,6 +115,7 @@ export class MeshTranslator {
     const cluster = this.clusterMatters ? proxy.cluster : '';
     const sidecar = this.sidecarIndex(cluster).sidecarFor(proxy);
     const scope: ProxyScope = { kind: proxy.kind, namespace: proxy.namespace, cluster, labels, sidecar: sidecar ? `${sidecar.namespace}/${sidecar.name}` : '' };
+    if (proxy.plaintextOnly) scope.plaintextOnly = true;
     if (this.localityLabelKeys) scope.topology = this.topologyOf(proxy, this.localityLabelKeys);
     return scope;
   }
@@ -174,9 +179,11 @@ export class MeshTranslator {
   private ownResources(proxy: ProxyIdentity, shared: ScopeTranslation): OwnResources {
     const endpoints = proxy.kind === 'sidecar' ? this.endpointsAt(proxy.ip) : [];
     const policies = policiesFor(this.snapshot, proxy, ROOT_NAMESPACE);
+    const mtls = workloadMtls(shared.ctx.peerAuthentications, shared.ctx.rootNamespace, proxy);
     const inputs = JSON.stringify([
       policies.map((p) => [p.namespace, p.name, p.spec]),
       proxy,
+      [mtls.mode, [...mtls.perPort]],
       endpoints.map((e) => [e.hostname, e.ports, shared.ctx.services.get(e.hostname)?.ports]),
       proxy.kind === 'router' ? shared.gatewayPorts.map((p) => [p.port, p.routeConfigName, p.tls?.serverNames, p.tls?.transportSocket]) : [],
       proxy.kind === 'router' ? shared.gatewayL4Ports : [],
@@ -192,7 +199,9 @@ export class MeshTranslator {
       case 'sidecar': {
         own.listeners.push(sidecarOutboundListener(proxy));
         const ingress = shared.sidecar ? sidecarIngressPorts(shared.sidecar) : undefined;
-        const inbound = ingress ? inboundListeners(proxy, ingress) : sidecarInbound(shared.ctx, proxy, endpoints);
+        // Without certificates a proxy cannot terminate mTLS: plaintext whatever the policy says.
+        const mtlsFor = (port: number) => (proxy.plaintextOnly ? 'DISABLE' : portMtls(mtls, port));
+        const inbound = ingress ? inboundListeners(proxy, ingress, mtlsFor) : sidecarInbound(shared.ctx, proxy, endpoints, mtlsFor);
         own.listeners.push(...inbound.listeners);
         own.clusters.push(...inbound.clusters);
         break;
@@ -280,7 +289,7 @@ function failoverPriorityLabels(rules: readonly DestinationRule[]): Set<string> 
  * whose services name the cluster of the copy.
  */
 function configDependsOnCluster(snapshot: MeshSnapshot): boolean {
-  const kinds = [snapshot.virtualServices, snapshot.destinationRules, snapshot.gateways, snapshot.serviceEntries, snapshot.sidecars ?? []];
+  const kinds = [snapshot.virtualServices, snapshot.destinationRules, snapshot.gateways, snapshot.serviceEntries, snapshot.sidecars ?? [], snapshot.peerAuthentications ?? []];
   if (kinds.some((objects) => mergeConfig<unknown>(objects).divergent.length > 0)) return true;
   const entryCluster = new Map<string, string>();
   for (const entry of snapshot.serviceEntries) {
@@ -390,6 +399,8 @@ export function analyze(snapshot: MeshSnapshot): Problem[] {
   for (const rule of ctx.destinationRules) checkUnhonouredRuleFields(ctx, rule);
   checkLocalityLb(ctx);
   checkAuthorizationPolicies(snapshot, ROOT_NAMESPACE, (p) => ctx.problems.add(p));
+  checkPeerAuthentications(ctx, ctx.problems);
+  checkTlsAgainstStrictPeers(ctx);
   for (const problem of proxyConfigProblems(snapshot.proxyConfigAnnotations ?? [])) ctx.problems.add(problem);
   const sidecars = mergeConfig(snapshot.sidecars ?? []).objects;
   for (const sidecar of sidecars) checkSidecarFields(sidecar, ctx.problems);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { adminJson, adminText, envoyReady, type AdminAddress } from '../admin.js';
 import { envoyBootstrap } from '../bootstrap.js';
 import { locateEnvoy } from '../locate.js';
+import { SDS_CLUSTER } from '../../security/secrets.js';
 import { EnvoySupervisor } from '../supervisor.js';
 import type { ProxyStatus } from '../../xds/status.js';
 
@@ -39,6 +40,26 @@ export interface TestEnvoyOptions {
   /** Where admin binds (default 127.0.0.1); the port is chosen by Envoy. */
   adminHost?: string;
   logLevel?: string;
+  /** The pod agent's SDS server (test-sds.ts): Envoy's `sds-grpc` cluster, which translated TLS config refers to. */
+  sdsPort?: number;
+}
+
+/** The agent's SDS cluster (a Unix socket in a pod, a loopback port here): gRPC needs HTTP/2. */
+function withSdsCluster(bootstrap: Record<string, unknown>, port: number): void {
+  const statics = bootstrap['static_resources'] as { clusters: Array<Record<string, unknown>> };
+  if (statics.clusters.some((c) => c['name'] === SDS_CLUSTER)) return;
+  statics.clusters.push({
+    name: SDS_CLUSTER,
+    type: 'STATIC',
+    connect_timeout: '1s',
+    load_assignment: { cluster_name: SDS_CLUSTER, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }] },
+    typed_extension_protocol_options: {
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+        '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+        explicit_http_config: { http2_protocol_options: {} },
+      },
+    },
+  });
 }
 
 export async function startTestEnvoy(opts: TestEnvoyOptions): Promise<TestEnvoy> {
@@ -46,7 +67,7 @@ export async function startTestEnvoy(opts: TestEnvoyOptions): Promise<TestEnvoy>
   const bootstrapPath = join(dir, 'bootstrap.json');
   const adminPath = join(dir, 'admin-address');
   const adminHost = opts.adminHost ?? '127.0.0.1';
-  writeFileSync(bootstrapPath, JSON.stringify(envoyBootstrap({
+  const bootstrap = envoyBootstrap({
     nodeId: opts.nodeId,
     cluster: 'test',
     metadata: opts.metadata ?? { CLUSTER_ID: 'cluster-1' },
@@ -55,7 +76,9 @@ export async function startTestEnvoy(opts: TestEnvoyOptions): Promise<TestEnvoy>
     adminPort: 0,
     prometheusPort: 0,
     delta: opts.delta ?? false,
-  })));
+  });
+  if (opts.sdsPort !== undefined) withSdsCluster(bootstrap, opts.sdsPort);
+  writeFileSync(bootstrapPath, JSON.stringify(bootstrap));
   const lines: string[] = [];
   const supervisor = new EnvoySupervisor({
     binary: opts.binary,

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import type { AuthorizationPolicy, DestinationRule, Gateway, ServiceEntry, Sidecar, VirtualService } from '../../config/istio-types.js';
+import type { AuthorizationPolicy, DestinationRule, Gateway, PeerAuthentication, ServiceEntry, Sidecar, VirtualService } from '../../config/istio-types.js';
 import type { KubeObject } from '../../config/object.js';
 import { meshServicePorts } from '../../registry/build.js';
 import type { IstioObject, MeshEndpoint, MeshService, MeshSnapshot, ProxyIdentity } from '../../registry/model.js';
@@ -58,7 +58,7 @@ export function scenarioFile(name: string): KubeObject[] {
 
 interface PodSpecLike {
   metadata?: { labels?: Record<string, string> };
-  spec?: { containers?: Array<{ name: string }> };
+  spec?: { containers?: Array<{ name: string }>; serviceAccountName?: string };
 }
 
 interface Pod {
@@ -69,6 +69,7 @@ interface Pod {
   appIp: string;
   labels: Record<string, string>;
   hasSidecar: boolean;
+  serviceAccount: string;
 }
 
 /** A member cluster being filled: its objects per namespace, and its pod IP counter. */
@@ -110,6 +111,7 @@ export class FixtureCluster {
         appIp: `127.${this.subnetOctet}.128.${n}`,
         labels: { ...labels },
         hasSidecar: !isGateway,
+        serviceAccount: spec?.template?.spec?.serviceAccountName || 'default',
       });
     }
   }
@@ -167,6 +169,7 @@ export function buildSnapshot(clusters: FixtureCluster[], domainSuffix = 'cluste
           namespace,
           hasSidecar: pod.hasSidecar,
           ...(pod.hasSidecar ? { appAddress: pod.appIp } : {}),
+          serviceAccount: pod.serviceAccount,
         });
       }
     }
@@ -185,6 +188,8 @@ export function buildSnapshot(clusters: FixtureCluster[], domainSuffix = 'cluste
   if (sidecars.length > 0) Object.assign(content, { sidecars });
   const authorizationPolicies = istioObjects<AuthorizationPolicy>(clusters, 'AuthorizationPolicy');
   if (authorizationPolicies.length > 0) Object.assign(content, { authorizationPolicies });
+  const peerAuthentications = istioObjects<PeerAuthentication>(clusters, 'PeerAuthentication');
+  if (peerAuthentications.length > 0) Object.assign(content, { peerAuthentications });
   const version = createHash('sha256').update(JSON.stringify(content)).digest('hex').slice(0, 12);
   return { ...content, version };
 }
