@@ -22,6 +22,7 @@ import { startPodDns, type PodDns } from './pod-dns.js';
 import { POD_HOSTS_FILE_ENV } from '../dns/pod-files.js';
 import { identityConfigFromEnv, type IdentityConfig } from './identity/config.js';
 import { startPodIdentity, type PodIdentity } from './identity/pod-identity.js';
+import type { WorkloadCertificates } from './identity/workload-certificates.js';
 
 export type ProxyMode = 'sidecar' | 'router';
 
@@ -118,6 +119,8 @@ export interface AgentOptions {
 
 export interface RunningAgent {
   dataPlane: DataPlane;
+  /** The pod's certificates (with MESHWORK_ROOT_CERT). */
+  certificates?: WorkloadCertificates;
   statusPort: number;
   /** Marks the proxy not ready, drains, lets in-flight requests finish, then stops it. */
   drainAndStop(drainMs: number): Promise<void>;
@@ -207,6 +210,7 @@ export async function startAgent(config: AgentConfig, opts: AgentOptions = {}): 
   const address = status.address();
   return {
     dataPlane,
+    ...(identity ? { certificates: identity.certificates } : {}),
     statusPort: typeof address === 'object' && address ? address.port : STATUS_PORT,
     async drainAndStop(drainMs: number) {
       draining = true;

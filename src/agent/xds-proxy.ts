@@ -71,7 +71,8 @@ export async function startXdsProxy(opts: XdsProxyOptions): Promise<RunningXdsPr
     up.on('data', (bytes: Buffer) => down.write(bytes));
     up.on('error', (err: grpc.ServiceError) => {
       if (!finish()) return;
-      if (err.code !== grpc.status.CANCELLED) opts.log(`xds proxy: ${opts.upstream} ended the stream: ${grpc.status[err.code] ?? err.code}: ${err.details || err.message}`);
+      // Not our own cancel (Envoy's end finishes the relay first): the control plane ended it.
+      opts.log(`xds proxy: ${opts.upstream} ended the stream: ${grpc.status[err.code] ?? err.code}: ${err.details || err.message}`);
       down.emit('error', { code: err.code, details: err.details || err.message, metadata: err.metadata });
     });
     up.on('status', (status: grpc.StatusObject) => {

@@ -39,6 +39,8 @@ export interface TestEnvoyOptions {
   /** Where admin binds (default 127.0.0.1); the port is chosen by Envoy. */
   adminHost?: string;
   logLevel?: string;
+  /** ADS (and SDS) through an agent's Unix sockets rather than to xdsPort directly. */
+  agentSockets?: { xds: string; sds: string };
 }
 
 export async function startTestEnvoy(opts: TestEnvoyOptions): Promise<TestEnvoy> {
@@ -55,6 +57,7 @@ export async function startTestEnvoy(opts: TestEnvoyOptions): Promise<TestEnvoy>
     adminPort: 0,
     prometheusPort: 0,
     delta: opts.delta ?? false,
+    ...(opts.agentSockets ? { agentSockets: opts.agentSockets } : {}),
   })));
   const lines: string[] = [];
   const supervisor = new EnvoySupervisor({

@@ -18,8 +18,10 @@ export interface TestCa {
   address: string;
   /** Every CreateCertificate answered: the URI SAN and the lifetime granted (s). */
   issued: Array<{ uri: string; ttlSeconds: number; serial: string }>;
-  /** Calls refused (no/bad token). */
-  refused: number;
+  /** Calls refused (no/bad token), CA and ADS. */
+  readonly refused: number;
+  /** ADS streams accepted (with a known token). */
+  readonly xdsStreams: number;
   /** Token -> SPIFFE id it may ask for; change to revoke. */
   tokens: Map<string, string>;
   /** While down, every call fails with UNAVAILABLE; `unavailable` counts them. */
@@ -36,7 +38,7 @@ export async function startTestCa(opts: { host: string; maxTtlSeconds?: number; 
   const rootKey = await webcrypto.subtle.importKey('pkcs8', rootKeyDer!, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
   const issued: TestCa['issued'] = [];
   const tokens = new Map<string, string>();
-  const state = { refused: 0, down: false, unavailable: 0 };
+  const state = { refused: 0, down: false, unavailable: 0, xdsStreams: 0 };
 
   const createCertificate = (call: grpc.ServerUnaryCall<CertificateRequest, CertificateResponse>, callback: grpc.sendUnaryData<CertificateResponse>): void => {
     void (async () => {
@@ -85,7 +87,23 @@ export async function startTestCa(opts: { host: string; maxTtlSeconds?: number; 
 
   const server = new grpc.Server();
   server.addService(certificateServiceDefinition(), { CreateCertificate: createCertificate });
-  opts.xds?.addTo(server);
+  if (opts.xds) {
+    // ADS as the control plane serves it on 15012: only with a known Bearer token.
+    const handlers: grpc.UntypedServiceImplementation = {};
+    for (const [method, handler] of Object.entries(opts.xds.handlers)) {
+      handlers[method] = (call: grpc.ServerDuplexStream<unknown, unknown>) => {
+        const token = /^Bearer (.+)$/.exec(String(call.metadata.get('authorization')[0] ?? ''))?.[1];
+        if (!token || !tokens.has(token)) {
+          state.refused++;
+          call.emit('error', { code: grpc.status.UNAUTHENTICATED, details: 'test control plane: no or unknown Bearer token' });
+          return;
+        }
+        state.xdsStreams++;
+        (handler as (c: typeof call) => void)(call);
+      };
+    }
+    server.addService(opts.xds.definition, handlers);
+  }
   const credentials = grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(serving.certPem), private_key: Buffer.from(serving.keyPem) }], false);
   const port = await new Promise<number>((resolve, reject) => server.bindAsync(`${opts.host}:0`, credentials, (err, p) => (err ? reject(err) : resolve(p))));
   return {
@@ -101,6 +119,9 @@ export async function startTestCa(opts: { host: string; maxTtlSeconds?: number; 
     },
     set down(value: boolean) {
       state.down = value;
+    },
+    get xdsStreams() {
+      return state.xdsStreams;
     },
     get unavailable() {
       return state.unavailable;
