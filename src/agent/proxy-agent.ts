@@ -144,13 +144,19 @@ export async function startAgent(config: AgentConfig, opts: AgentOptions = {}): 
   const adminPort = opts.adminPort ?? ADMIN_PORT;
   const identity: PodIdentity | undefined = config.identity ? startPodIdentity(config.identity, { podIp: config.podIp, clusterId: config.clusterId, log }) : undefined;
   const credentials = identity ? { xdsCredentials: identity.credentials } : {};
-  const dataPlane =
-    config.dataPlane === 'envoy'
-      ? await startEnvoyDataPlane(config, {
-        envoy: envoyForPod(opts.envoyPath), adminPort, log, delta: config.deltaXds,
-        ...(identity ? { agentSockets: await identity.serveEnvoy(config.xdsAddress) } : {}),
-      })
-      : await startMeshworkDataPlane(config, { adminPort, accessLog: opts.accessLog ?? true, ...credentials, ...(identity ? { localSecrets: identity.certificates } : {}) });
+  let dataPlane: DataPlane;
+  try {
+    dataPlane =
+      config.dataPlane === 'envoy'
+        ? await startEnvoyDataPlane(config, {
+          envoy: envoyForPod(opts.envoyPath), adminPort, log, delta: config.deltaXds,
+          ...(identity ? { agentSockets: await identity.serveEnvoy(config.xdsAddress) } : {}),
+        })
+        : await startMeshworkDataPlane(config, { adminPort, accessLog: opts.accessLog ?? true, ...credentials, ...(identity ? { localSecrets: identity.certificates } : {}) });
+  } catch (err) {
+    await identity?.stop();
+    throw err;
+  }
   const registry = new Registry();
   new Gauge({ name: 'istio_agent_data_plane_info', help: 'the data plane this agent runs', labelNames: ['kind', 'version'], registers: [registry] })
     .set({ kind: dataPlane.kind, version: dataPlane.version }, 1);

@@ -41,7 +41,7 @@ function tlsListener(podIp: string): Record<string, unknown> {
         name: 'envoy.transport_sockets.tls',
         typed_config: {
           '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
-          require_client_certificate: false,
+          require_client_certificate: { value: false },
           common_tls_context: {
             tls_certificate_sds_secret_configs: [{ name: 'default', sds_config: SDS_CONFIG }],
             combined_validation_context: { default_validation_context: {}, validation_context_sds_secret_config: { name: 'ROOTCA', sds_config: SDS_CONFIG } },
@@ -142,6 +142,8 @@ for (const dataPlane of ['envoy', 'meshwork'] as const) {
           [TYPE_URLS.nameTable]: new Map([['name-table', { table: { 'api.test.svc.cluster.local': { ips: ['127.246.1.10'], registry: 'Kubernetes', shortname: 'api', namespace: 'test' } } }]]),
         },
       });
+      // The CA is down at first: the pod must wait for its certificate (checked in the first test).
+      ca.down = true;
       agent = await startAgent(config, { log: (l) => lines.push(l), accessLog: false });
     });
     after(async () => {
@@ -151,8 +153,13 @@ for (const dataPlane of ['envoy', 'meshwork'] as const) {
     });
 
     it('is ready once its certificate is in and its config came over TLS with the token', async () => {
+      await until('a refused certificate request', async () => (ca.unavailable > 0 ? true : undefined));
+      const waiting = await get(`http://${podIp}:15021/healthz/ready`);
+      assert.deepEqual(waiting, { status: 503, body: 'waiting for the workload certificate from the CA\n' });
+      ca.down = false;
       await until('ready', async () => ((await get(`http://${podIp}:15021/healthz/ready`)).status === 200 ? true : undefined));
       assert.deepEqual(agent.certificates?.certificate()?.info.uriSans, [SPIFFE]);
+      assert.equal(agentConfigFromEnv('sidecar', env(podIp, dataPlane, ca, saDir, '1h')).metadata.SERVICE_ACCOUNT, 'app', 'node metadata SERVICE_ACCOUNT, matched to the token by the control plane');
       assert.ok(ca.xdsStreams >= 2, `the data plane's ADS and the agent's NDS, both authenticated (${ca.xdsStreams} streams)`);
       assert.equal(ca.refused, 0);
       const proxies = xds.status().filter((p) => p.nodeId.includes(podIp));

@@ -12,7 +12,7 @@ import type { IdentityConfig } from './config.js';
 import { controlPlaneCredentials } from './credentials.js';
 import { WorkloadCertificates } from './workload-certificates.js';
 
-/** Socket names inside the agent's directory (short: a Unix socket path has at most 107 bytes). */
+/** Socket names inside the agent's directory. */
 export const XDS_SOCKET = 'XDS';
 export const SDS_SOCKET = 'SDS';
 
@@ -20,8 +20,6 @@ export interface PodIdentity {
   readonly certificates: WorkloadCertificates;
   /** TLS with the mesh root and the pod's token, for every call to the control plane. */
   readonly credentials: ChannelCredentials;
-  /** The agent's directory (holds the sockets). */
-  readonly dir: string;
   /** For Envoy: serves SDS and relays ADS on the agent's sockets; answers their paths. */
   serveEnvoy(xdsAddress: string): Promise<{ xds: string; sds: string }>;
   stop(): Promise<void>;
@@ -32,14 +30,15 @@ export function startPodIdentity(config: IdentityConfig, opts: { podIp: string; 
   const ca = new CaClient(config.caAddress, credentials, opts.clusterId);
   const certificates = new WorkloadCertificates({ spiffeId: config.spiffeId, signer: ca, ttlMs: config.ttlMs, rootCertPem: config.rootCertPem, log: opts.log });
   certificates.start();
-  const dir = mkdtempSync(join(tmpdir(), `meshwork-agent-${opts.podIp}-`));
+  let dir: string | undefined;
   let sds: RunningSdsServer | undefined;
   let xdsProxy: RunningXdsProxy | undefined;
   return {
     certificates,
     credentials,
-    dir,
     async serveEnvoy(xdsAddress: string) {
+      // The agent's directory: short, as a Unix socket path has at most 107 bytes.
+      dir = mkdtempSync(join(tmpdir(), `meshwork-agent-${opts.podIp}-`));
       sds = await startSdsServer({ socketPath: join(dir, SDS_SOCKET), secrets: certificates, log: opts.log });
       xdsProxy = await startXdsProxy({ socketPath: join(dir, XDS_SOCKET), upstream: xdsAddress, credentials, log: opts.log });
       opts.log(`identity: ${config.spiffeId}; Envoy's SDS on ${sds.socketPath}, its ADS relayed from ${xdsProxy.socketPath} to ${xdsAddress} over TLS`);
@@ -50,7 +49,7 @@ export function startPodIdentity(config: IdentityConfig, opts: { podIp: string; 
       ca.close();
       await xdsProxy?.close();
       await sds?.close();
-      rmSync(dir, { recursive: true, force: true });
+      if (dir) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
