@@ -196,7 +196,7 @@ for (const dataPlane of ['envoy', 'meshwork'] as const) {
     });
 
     if (dataPlane === 'envoy') {
-      it('Envoy terminates TLS with the agent\'s certificate from SDS; a rotation reaches new connections and spares open ones', async () => {
+      it('Envoy terminates TLS with the agent\'s certificate from SDS; a rotation reaches new connections and spares open ones', async (t) => {
         const first = agent.certificates!.certificate()!;
         const socket = await until('a TLS handshake with the SDS certificate', () => connectTls(podIp, ca.root.certPem));
         try {
@@ -214,6 +214,7 @@ for (const dataPlane of ['envoy', 'meshwork'] as const) {
             return serial === agent.certificates!.certificate()!.info.serialNumber ? serial : undefined;
           }, 5000);
           assert.notEqual(fresh, first.info.serialNumber);
+          t.diagnostic(`new certificate served by Envoy ${Date.now() - second.receivedAt.getTime()} ms after the agent received it (SDS push, polled every 50 ms)`);
           assert.match(await request(socket), /^HTTP\/1\.1 200 OK/, 'the connection opened before the rotation still serves');
           assert.ok(!socket.destroyed);
         } finally {
