@@ -13,6 +13,7 @@ import * as tls from 'node:tls';
 import { NO_ENVOY, testEnvoyPath } from '../../envoy/testdata/live-envoy.js';
 import { formatSecretsView, secretsView } from '../../mesh-cli/proxy-config-secrets.js';
 import { edsCluster, httpListener, loadAssignment, routeConfig } from '../../proxy/testutil/envoy.js';
+import { createCertificateAuthority, issueClientCertificate } from '../../local/pki.js';
 import { certificateInfo } from '../../security/certificate-info.js';
 import { SnapshotCache } from '../../xds/cache.js';
 import { TYPE_URLS } from '../../xds/protos.js';
@@ -24,6 +25,7 @@ const envoyPath = testEnvoyPath();
 const CONTROL_PLANE_IP = '127.246.1.1';
 const SPIFFE = 'spiffe://cluster.local/ns/test/sa/app';
 const TLS_PORT = 8443;
+const MTLS_PORT = 8444;
 
 const SDS_CONFIG = {
   api_config_source: { api_type: 'GRPC', set_node_on_first_message_only: true, transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: 'sds-grpc' } }] },
@@ -31,17 +33,17 @@ const SDS_CONFIG = {
   resource_api_version: 'V3',
 };
 
-/** A listener terminating TLS with the workload secrets from SDS, answering every request itself. */
-function tlsListener(podIp: string): Record<string, unknown> {
+/** A listener terminating TLS with the workload secrets from SDS (mutual: clients verified against ROOTCA), answering every request itself. */
+function tlsListener(podIp: string, port: number, mutual: boolean): Record<string, unknown> {
   return {
-    name: 'tls-in',
-    address: { socket_address: { address: podIp, port_value: TLS_PORT } },
+    name: `tls-in-${port}`,
+    address: { socket_address: { address: podIp, port_value: port } },
     filter_chains: [{
       transport_socket: {
         name: 'envoy.transport_sockets.tls',
         typed_config: {
           '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
-          require_client_certificate: { value: false },
+          require_client_certificate: { value: mutual },
           common_tls_context: {
             tls_certificate_sds_secret_configs: [{ name: 'default', sds_config: SDS_CONFIG }],
             combined_validation_context: { default_validation_context: {}, validation_context_sds_secret_config: { name: 'ROOTCA', sds_config: SDS_CONFIG } },
@@ -82,9 +84,12 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 }
 
 /** A TLS connection that verifies the server against the mesh root and reads its URI SAN (no host names in workload certs). */
-function connectTls(host: string, rootPem: string): Promise<tls.TLSSocket> {
+function connectTls(host: string, rootPem: string, client?: { port: number; cert: string; key: string }): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host, port: TLS_PORT, servername: 'app.test.svc.cluster.local', ca: rootPem, checkServerIdentity: () => undefined, timeout: 3000 }, () => resolve(socket));
+    const socket = tls.connect({
+      host, port: client?.port ?? TLS_PORT, servername: 'app.test.svc.cluster.local', ca: rootPem, checkServerIdentity: () => undefined, timeout: 3000,
+      ...(client ? { cert: client.cert, key: client.key } : {}),
+    }, () => resolve(socket));
     socket.once('error', reject);
   });
 }
@@ -132,7 +137,7 @@ for (const dataPlane of ['envoy', 'meshwork'] as const) {
         resources: {
           // The meshwork proxy's TLS termination is not this test's: it gets a plaintext listener.
           ...(dataPlane === 'envoy'
-            ? { [TYPE_URLS.listener]: new Map([['tls-in', tlsListener(podIp)]]) }
+            ? { [TYPE_URLS.listener]: new Map([[`tls-in-${TLS_PORT}`, tlsListener(podIp, TLS_PORT, false)], [`tls-in-${MTLS_PORT}`, tlsListener(podIp, MTLS_PORT, true)]]) }
             : {
               [TYPE_URLS.listener]: new Map([['in', httpListener('in', podIp, 8080, 'in')]]),
               [TYPE_URLS.route]: new Map([['in', routeConfig('in', [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'app' } }] }])]]),
@@ -196,6 +201,20 @@ for (const dataPlane of ['envoy', 'meshwork'] as const) {
     });
 
     if (dataPlane === 'envoy') {
+      it('Envoy verifies client certificates against ROOTCA from SDS', async () => {
+        const meshClient = await issueClientCertificate(ca.root, { commonName: 'mesh-client' });
+        const socket = await until('a mutual TLS handshake', () => connectTls(podIp, ca.root.certPem, { port: MTLS_PORT, cert: meshClient.certPem, key: meshClient.keyPem }));
+        assert.match(await request(socket), /^HTTP\/1\.1 200 OK/);
+        socket.destroy();
+        const stranger = await issueClientCertificate(await createCertificateAuthority('not the mesh'), { commonName: 'stranger' });
+        const refused = await connectTls(podIp, ca.root.certPem, { port: MTLS_PORT, cert: stranger.certPem, key: stranger.keyPem })
+          // TLS 1.3: the client's handshake completes first; the server's alert comes with the first read.
+          .then((s) => request(s).finally(() => s.destroy()))
+          .catch((err: Error) => err);
+        assert.ok(refused instanceof Error, `a client of another CA is refused, got ${String(refused)}`);
+        assert.match(refused.message, /alert unknown ca/);
+      });
+
       it('Envoy terminates TLS with the agent\'s certificate from SDS; a rotation reaches new connections and spares open ones', async (t) => {
         const first = agent.certificates!.certificate()!;
         const socket = await until('a TLS handshake with the SDS certificate', () => connectTls(podIp, ca.root.certPem));
