@@ -19,6 +19,8 @@ export interface EnvoyDataPlaneOptions {
   logLevel?: string;
   /** Incremental ADS. */
   delta?: boolean;
+  /** The agent's XDS proxy and SDS sockets (a pod with certificates); Envoy goes to XDS_ADDRESS itself without. */
+  agentSockets?: { xds: string; sds: string };
   log: (line: string) => void;
 }
 
@@ -35,6 +37,7 @@ export async function startEnvoyDataPlane(config: AgentConfig, opts: EnvoyDataPl
     adminPort: opts.adminPort,
     prometheusPort: opts.prometheusPort ?? ENVOY_PROMETHEUS_PORT,
     delta: opts.delta ?? false,
+    ...(opts.agentSockets ? { agentSockets: opts.agentSockets } : {}),
   });
   writeFileSync(bootstrapPath, `${JSON.stringify(bootstrap, null, 2)}\n`);
   const supervisor = new EnvoySupervisor({

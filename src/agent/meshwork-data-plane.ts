@@ -1,10 +1,12 @@
 // The meshwork proxy as a pod's data plane: in the agent's own process.
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import { startProxy } from '../proxy/main.js';
+import type { LocalSecretSource } from '../security/secrets.js';
 import { MESHWORK_VERSION } from '../install/image.js';
 import type { AgentConfig } from './proxy-agent.js';
 import type { DataPlane } from './data-plane.js';
 
-export async function startMeshworkDataPlane(config: AgentConfig, opts: { adminPort: number; accessLog: boolean }): Promise<DataPlane> {
+export async function startMeshworkDataPlane(config: AgentConfig, opts: { adminPort: number; accessLog: boolean; xdsCredentials?: ChannelCredentials; localSecrets?: LocalSecretSource }): Promise<DataPlane> {
   const proxy = await startProxy({
     xdsServer: config.xdsAddress,
     nodeId: config.nodeId,
@@ -12,6 +14,8 @@ export async function startMeshworkDataPlane(config: AgentConfig, opts: { adminP
     metadata: config.metadata,
     adminAddress: { host: config.podIp, port: opts.adminPort },
     accessLog: opts.accessLog,
+    ...(opts.xdsCredentials ? { xdsCredentials: opts.xdsCredentials } : {}),
+    ...(opts.localSecrets ? { localSecrets: opts.localSecrets } : {}),
   });
   return {
     kind: 'meshwork',

@@ -17,6 +17,8 @@ const INVALID_ARGUMENT = 3;
 export interface NameTableClientOptions {
   /** host:port of the ADS server. */
   server: string;
+  /** TLS with the pod's token, as the data plane's; plaintext when absent. */
+  credentials?: grpc.ChannelCredentials;
   nodeId: string;
   cluster: string;
   /** The node metadata the data plane sends: the control plane derives the node's identity from it. */
@@ -52,7 +54,7 @@ export class NameTableClient {
   private version = '';
 
   constructor(private readonly opts: NameTableClientOptions) {
-    this.grpcClient = new grpc.Client(opts.server, grpc.credentials.createInsecure(), {
+    this.grpcClient = new grpc.Client(opts.server, opts.credentials ?? grpc.credentials.createInsecure(), {
       'grpc.initial_reconnect_backoff_ms': 100,
       'grpc.max_reconnect_backoff_ms': 1000,
       'grpc.max_receive_message_length': -1,

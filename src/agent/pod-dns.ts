@@ -4,6 +4,7 @@
 // client) resolves mesh names without a proxy and without root. The file is rewritten in place (same
 // inode: a bind mount pins the inode, a rename would not be seen) and only when its content changes.
 import { readFileSync, writeFileSync } from 'node:fs';
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import { lookupNames, type NameTable } from '../dns/name-table.js';
 import { renderHostsFile } from '../dns/pod-files.js';
 import { DNS_PROXY_PORT, startDnsServer, type RunningDnsServer } from '../dns/server.js';
@@ -14,6 +15,8 @@ export interface PodDnsOptions {
   podName: string;
   namespace: string;
   xdsAddress: string;
+  /** TLS with the pod's token; plaintext when absent. */
+  xdsCredentials?: ChannelCredentials;
   nodeId: string;
   clusterId: string;
   metadata: Readonly<Record<string, unknown>>;
@@ -50,7 +53,7 @@ export async function startPodDns(opts: PodDnsOptions): Promise<PodDns> {
     if (!received) opts.log(`dns: name table received: ${Object.keys(table.table).length} hosts${opts.hostsFile ? `, written to ${opts.hostsFile}` : ''}`);
     received = true;
   };
-  const client = new NameTableClient({ server: opts.xdsAddress, nodeId: opts.nodeId, cluster: opts.clusterId, metadata: opts.metadata, onTable, log: opts.log });
+  const client = new NameTableClient({ server: opts.xdsAddress, nodeId: opts.nodeId, cluster: opts.clusterId, metadata: opts.metadata, onTable, log: opts.log, ...(opts.xdsCredentials ? { credentials: opts.xdsCredentials } : {}) });
   client.start();
   return {
     hasTable: () => received,

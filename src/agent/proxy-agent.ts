@@ -8,6 +8,9 @@
 // the node metadata as PROXY_CONFIG, where the control plane reads a gateway's gatewayTopology.
 // A sidecar's agent also serves DNS for its pod (pod-dns.ts): the name table on POD_IP:15053, and the
 // pod's hosts file; the proxy is ready only once the first name table is in.
+// With MESHWORK_ROOT_CERT the pod has an identity (identity/): the agent gets its certificate from the
+// CA and rotates it, talks to the control plane over TLS with the pod's token, and for Envoy serves SDS
+// and relays Envoy's ADS on Unix sockets; the pod is ready only once its first certificate is in.
 import { createServer, type Server } from 'node:http';
 import { Registry, Gauge } from 'prom-client';
 import { effectiveProxyConfig, parseProxyConfig, PROXY_CONFIG_ANNOTATION_ENV, PROXY_CONFIG_ENV, proxyConfigJson, type ProxyConfig } from '../config/proxy-config.js';
@@ -17,6 +20,9 @@ import { startEnvoyDataPlane } from './envoy-data-plane.js';
 import { startMeshworkDataPlane } from './meshwork-data-plane.js';
 import { startPodDns, type PodDns } from './pod-dns.js';
 import { POD_HOSTS_FILE_ENV } from '../dns/pod-files.js';
+import { identityConfigFromEnv, type IdentityConfig } from './identity/config.js';
+import { startPodIdentity, type PodIdentity } from './identity/pod-identity.js';
+import type { WorkloadCertificates } from './identity/workload-certificates.js';
 
 export type ProxyMode = 'sidecar' | 'router';
 
@@ -40,6 +46,8 @@ export interface AgentConfig {
   namespace: string;
   /** The pod's hosts file the agent keeps current (MESHWORK_POD_HOSTS_FILE, set by the local kubelet). */
   hostsFile?: string;
+  /** Certificates and TLS to the control plane (MESHWORK_ROOT_CERT set); plaintext xDS, no certificates when absent. */
+  identity?: IdentityConfig;
 }
 
 /** Reads the injected environment; names every missing variable. */
@@ -52,10 +60,13 @@ export function agentConfigFromEnv(mode: ProxyMode, env: NodeJS.ProcessEnv): Age
   const [pod, namespace, ip] = [env.POD_NAME!, env.POD_NAMESPACE!, env.INSTANCE_IP!];
   const clusterId = env.CLUSTER_ID ?? env.ISTIO_META_CLUSTER_ID ?? 'Kubernetes';
   const metadata: Record<string, unknown> = { NAMESPACE: namespace, CLUSTER_ID: clusterId, POD_NAME: pod, INSTANCE_IPS: ip };
+  // As pilot-agent: the pod's service account in the node metadata, where the control plane matches it to the caller's token.
+  if (env.SERVICE_ACCOUNT) metadata.SERVICE_ACCOUNT = env.SERVICE_ACCOUNT;
   for (const [key, value] of Object.entries(env)) {
     if (key.startsWith('ISTIO_META_') && value !== undefined) metadata[key.slice('ISTIO_META_'.length)] = value;
   }
   const proxyConfig = podProxyConfig(env);
+  const identity = identityConfigFromEnv(env, namespace);
   if (proxyConfig.config) metadata.PROXY_CONFIG = proxyConfig.config;
   return {
     mode,
@@ -71,6 +82,7 @@ export function agentConfigFromEnv(mode: ProxyMode, env: NodeJS.ProcessEnv): Age
     podName: pod,
     namespace,
     ...(env[POD_HOSTS_FILE_ENV] ? { hostsFile: env[POD_HOSTS_FILE_ENV] } : {}),
+    ...(identity ? { identity } : {}),
   };
 }
 
@@ -107,6 +119,8 @@ export interface AgentOptions {
 
 export interface RunningAgent {
   dataPlane: DataPlane;
+  /** The pod's certificates (with MESHWORK_ROOT_CERT). */
+  certificates?: WorkloadCertificates;
   statusPort: number;
   /** Marks the proxy not ready, drains, lets in-flight requests finish, then stops it. */
   drainAndStop(drainMs: number): Promise<void>;
@@ -128,10 +142,21 @@ export async function startAgent(config: AgentConfig, opts: AgentOptions = {}): 
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   for (const problem of config.problems) log(`warning: ${problem}`);
   const adminPort = opts.adminPort ?? ADMIN_PORT;
-  const dataPlane =
-    config.dataPlane === 'envoy'
-      ? await startEnvoyDataPlane(config, { envoy: envoyForPod(opts.envoyPath), adminPort, log, delta: config.deltaXds })
-      : await startMeshworkDataPlane(config, { adminPort, accessLog: opts.accessLog ?? true });
+  const identity: PodIdentity | undefined = config.identity ? startPodIdentity(config.identity, { podIp: config.podIp, clusterId: config.clusterId, log }) : undefined;
+  const credentials = identity ? { xdsCredentials: identity.credentials } : {};
+  let dataPlane: DataPlane;
+  try {
+    dataPlane =
+      config.dataPlane === 'envoy'
+        ? await startEnvoyDataPlane(config, {
+          envoy: envoyForPod(opts.envoyPath), adminPort, log, delta: config.deltaXds,
+          ...(identity ? { agentSockets: await identity.serveEnvoy(config.xdsAddress) } : {}),
+        })
+        : await startMeshworkDataPlane(config, { adminPort, accessLog: opts.accessLog ?? true, ...credentials, ...(identity ? { localSecrets: identity.certificates } : {}) });
+  } catch (err) {
+    await identity?.stop();
+    throw err;
+  }
   const registry = new Registry();
   new Gauge({ name: 'istio_agent_data_plane_info', help: 'the data plane this agent runs', labelNames: ['kind', 'version'], registers: [registry] })
     .set({ kind: dataPlane.kind, version: dataPlane.version }, 1);
@@ -154,10 +179,12 @@ export async function startAgent(config: AgentConfig, opts: AgentOptions = {}): 
           clusterId: config.clusterId,
           metadata: config.metadata,
           ...(config.hostsFile ? { hostsFile: config.hostsFile } : {}),
+          ...credentials,
           log,
         })
       : undefined;
   const ready = async (): Promise<{ ready: boolean; reason: string }> => {
+    if (identity && !identity.certificates.certificate()) return { ready: false, reason: 'waiting for the workload certificate from the CA' };
     const r = await dataPlane.ready();
     if (r.ready && dns && !dns.hasTable()) return { ready: false, reason: 'waiting for the name table (NDS) from the control plane' };
     return r;
@@ -189,6 +216,7 @@ export async function startAgent(config: AgentConfig, opts: AgentOptions = {}): 
   const address = status.address();
   return {
     dataPlane,
+    ...(identity ? { certificates: identity.certificates } : {}),
     statusPort: typeof address === 'object' && address ? address.port : STATUS_PORT,
     async drainAndStop(drainMs: number) {
       draining = true;
@@ -196,6 +224,7 @@ export async function startAgent(config: AgentConfig, opts: AgentOptions = {}): 
       await new Promise((r) => setTimeout(r, drainMs));
       await dataPlane.stop();
       await dns?.stop();
+      await identity?.stop();
       await new Promise<void>((resolve) => status.close(() => resolve()));
     },
   };

@@ -40,6 +40,17 @@ describe('envoyBootstrap', () => {
     assert.deepEqual(b.static_resources.listeners, []);
   });
 
+  it('with agent sockets: xds-grpc and sds-grpc are HTTP/2 clusters on the agent\'s Unix sockets, as Istio\'s bootstrap', () => {
+    const b = envoyBootstrap({ ...base, xdsAddress: '127.11.0.10:15012', agentSockets: { xds: '/tmp/agent/XDS', sds: '/tmp/agent/SDS' } }) as any;
+    for (const [name, path] of [['xds-grpc', '/tmp/agent/XDS'], ['sds-grpc', '/tmp/agent/SDS']]) {
+      const c = b.static_resources.clusters.find((x: any) => x.name === name);
+      assert.ok(c, name);
+      assert.deepEqual(c.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address, { pipe: { path } });
+      assert.ok(c.typed_extension_protocol_options['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'].explicit_http_config.http2_protocol_options);
+    }
+    assert.equal(envoyBootstrap(base).static_resources && (envoyBootstrap(base) as any).static_resources.clusters.some((c: any) => c.name === 'sds-grpc'), false, 'no certificates: no SDS cluster');
+  });
+
   it('names a bad control plane address', () => {
     assert.throws(() => envoyBootstrap({ ...base, xdsAddress: 'istiod' }), /"istiod" is not host:port/);
     assert.deepEqual(splitHostPort('[::1]:15010'), { host: '::1', port: 15010 });

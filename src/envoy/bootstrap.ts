@@ -4,6 +4,7 @@
 // Pure: the agent serialises it to a file and passes it with -c.
 import { isIP } from 'node:net';
 import { splitHostPort } from '../net/host-port.js';
+import { SDS_CLUSTER } from '../security/secrets.js';
 
 export const XDS_CLUSTER = 'xds-grpc';
 export const PROMETHEUS_CLUSTER = 'prometheus_stats';
@@ -28,6 +29,11 @@ export interface BootstrapOptions {
   prometheusPort: number;
   /** Incremental (delta) ADS instead of state of the world. */
   delta?: boolean;
+  /**
+   * The agent's Unix sockets (a pod with certificates): `xds-grpc` reaches the agent's XDS proxy instead
+   * of xdsAddress, and `sds-grpc` its SDS server, as in Istio's bootstrap.
+   */
+  agentSockets?: { xds: string; sds: string };
 }
 
 function socketAddress(address: string, port: number) {
@@ -44,8 +50,34 @@ function staticCluster(name: string, address: string, port: number, extra: Recor
   };
 }
 
+function pipeCluster(name: string, path: string, extra: Record<string, unknown> = {}) {
+  return {
+    name,
+    type: 'STATIC',
+    connect_timeout: '1s',
+    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { pipe: { path } } } }] }] },
+    ...extra,
+  };
+}
+
+const HTTP2_ONLY = {
+  typed_extension_protocol_options: {
+    [HTTP_PROTOCOL_OPTIONS]: {
+      '@type': `type.googleapis.com/${HTTP_PROTOCOL_OPTIONS}`,
+      explicit_http_config: { http2_protocol_options: {} },
+    },
+  },
+};
+
 export function envoyBootstrap(opts: BootstrapOptions): Record<string, unknown> {
   const xds = splitHostPort(opts.xdsAddress, 'control plane (XDS_ADDRESS)');
+  const controlPlaneClusters = opts.agentSockets
+    ? [pipeCluster(XDS_CLUSTER, opts.agentSockets.xds, HTTP2_ONLY), pipeCluster(SDS_CLUSTER, opts.agentSockets.sds, HTTP2_ONLY)]
+    : [staticCluster(XDS_CLUSTER, xds.host, xds.port, {
+      ...HTTP2_ONLY,
+      // xDS reconnects: Envoy's default back-off is 500 ms base, 30 s max (as Istio leaves it).
+      upstream_connection_options: { tcp_keepalive: { keepalive_time: 300 } },
+    })];
   const metadata: Record<string, unknown> = { ...opts.metadata };
   const listeners = opts.prometheusPort === 0 ? [] : [{
     name: `prometheus_${opts.prometheusPort}`,
@@ -95,19 +127,7 @@ export function envoyBootstrap(opts: BootstrapOptions): Record<string, unknown> 
       }],
     },
     static_resources: {
-      clusters: [
-        staticCluster(XDS_CLUSTER, xds.host, xds.port, {
-          typed_extension_protocol_options: {
-            [HTTP_PROTOCOL_OPTIONS]: {
-              '@type': `type.googleapis.com/${HTTP_PROTOCOL_OPTIONS}`,
-              explicit_http_config: { http2_protocol_options: {} },
-            },
-          },
-          // xDS reconnects: Envoy's default back-off is 500 ms base, 30 s max (as Istio leaves it).
-          upstream_connection_options: { tcp_keepalive: { keepalive_time: 300 } },
-        }),
-        staticCluster(PROMETHEUS_CLUSTER, opts.podIp, opts.adminPort),
-      ],
+      clusters: [...controlPlaneClusters, staticCluster(PROMETHEUS_CLUSTER, opts.podIp, opts.adminPort)],
       listeners,
     },
   };

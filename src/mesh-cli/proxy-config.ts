@@ -1,7 +1,7 @@
 // `meshwork proxy-config [TYPE] <pod[.namespace]>` (alias pc, as istioctl): a proxy's config in Envoy's config_dump shape, from the
 // proxy itself when its admin port answers, else the control plane's view of it (and it says which).
 
-import { formatStructured, formatTable } from '../cli/output.js';
+import { formatStructured } from '../cli/output.js';
 import { loadKubeConfig } from '../kubeapi/client.js';
 import { parseConfigDump } from './config-dump.js';
 import { getJson } from './control-plane.js';
@@ -9,6 +9,7 @@ import { CommandError, errorMessage, outBlock, type CommandIo } from './io.js';
 import { parsePodRef, resolvePod, hasSidecar } from './pods.js';
 import { CONFIG_TYPES, ejectedHosts, formatConfigTable, type ConfigType, type OutlierView } from './proxy-config-tables.js';
 import { fetchProxyDump } from './proxy-dump.js';
+import { formatSecretsView, secretsView } from './proxy-config-secrets.js';
 
 export interface ProxyConfigOptions {
   kubeconfig?: string;
@@ -52,17 +53,6 @@ function dumpPart(dump: unknown, type: ConfigType | 'all' | DumpOnlyType): unkno
   return Array.isArray(configs) ? configs.find((c: { '@type'?: unknown }) => typeof c?.['@type'] === 'string' && c['@type'].endsWith(`.${DUMP_PARTS[type]}`)) : undefined;
 }
 
-/** `--type secret` as a table: every secret Envoy holds, static or from SDS, with its state. */
-function secretsTable(part: unknown): string {
-  const p = (part ?? {}) as { static_secrets?: Array<{ name?: string }>; dynamic_active_secrets?: Array<{ name?: string; version_info?: string }>; dynamic_warming_secrets?: Array<{ name?: string }> };
-  const rows = [
-    ...(p.static_secrets ?? []).map((s) => [s.name ?? '', 'STATIC', '-']),
-    ...(p.dynamic_active_secrets ?? []).map((s) => [s.name ?? '', 'ACTIVE', s.version_info ?? '-']),
-    ...(p.dynamic_warming_secrets ?? []).map((s) => [s.name ?? '', 'WARMING', '-']),
-  ];
-  return formatTable(['RESOURCE NAME', 'STATE', 'VERSION'], rows);
-}
-
 export async function runProxyConfig(opts: ProxyConfigOptions, io: CommandIo): Promise<number> {
   const kc = loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}), ...(opts.stateDir ? { stateDir: opts.stateDir } : {}) });
   const ref = parsePodRef(opts.pod, { allowDottedNamespace: opts.namespace === undefined });
@@ -81,11 +71,19 @@ export async function runProxyConfig(opts: ProxyConfigOptions, io: CommandIo): P
   if (opts.type === 'bootstrap' || opts.type === 'secret') {
     const part = dumpPart(fetched.dump, opts.type);
     if (part === undefined) {
-      throw new CommandError(`${fetched.url} has no ${DUMP_PARTS[opts.type]}: only an Envoy's own dump has its ${opts.type === 'bootstrap' ? 'bootstrap' : 'secrets'} (the meshwork proxy and the control plane's view have none)`);
+      throw new CommandError(opts.type === 'bootstrap'
+        ? `${fetched.url} has no ${DUMP_PARTS.bootstrap}: only an Envoy's own dump has its bootstrap (the meshwork proxy and the control plane's view have none)`
+        : `${fetched.url} has no ${DUMP_PARTS.secret}: the proxy holds no certificates (its pod has none without MESHWORK_ROOT_CERT, and the control plane's view has none)`);
+    }
+    if (opts.type === 'secret') {
+      // Certificates only, never a key: the table, or the same as JSON/YAML.
+      const view = secretsView(part, new Date());
+      for (const problem of view.problems) io.err(`warning: ${problem}`);
+      outBlock(io, opts.output === 'table' ? formatSecretsView(view) : formatStructured(view, opts.output));
+      return 0;
     }
     // A bootstrap reads best as the document it is; -o table is taken as json, as istioctl prints it.
-    if (opts.type === 'secret' && opts.output === 'table') outBlock(io, secretsTable(part));
-    else outBlock(io, formatStructured(part, opts.output === 'yaml' ? 'yaml' : 'json'));
+    outBlock(io, formatStructured(part, opts.output === 'yaml' ? 'yaml' : 'json'));
     return 0;
   }
   if (opts.output !== 'table') {

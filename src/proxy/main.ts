@@ -14,7 +14,9 @@
 //   --log-level LEVEL        MESHWORK_LOG_LEVEL      debug | info | warn | error (default info), to stderr.
 // SIGTERM / SIGINT stop the proxy (listeners closed, xDS stream cancelled) and exit 0.
 
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import { splitHostPort } from '../net/host-port.js';
+import type { LocalSecretSource } from '../security/secrets.js';
 import { bufferedAccessLog } from './accesslog.js';
 import { AdminServer } from './admin/server.js';
 import { ProxyStats } from './admin/stats.js';
@@ -43,6 +45,10 @@ export interface ProxyOptions {
   backoff?: BackoffOptions;
   /** Grace for in-flight requests on a removed listener (default 5000 ms). */
   drainMs?: number;
+  /** TLS to the control plane with the pod's token (given by the agent); plaintext xDS when absent. */
+  xdsCredentials?: ChannelCredentials;
+  /** The workload certificate and root (`default`, `ROOTCA`) from the agent beside it. */
+  localSecrets?: LocalSecretSource;
 }
 
 export interface RunningProxy {
@@ -74,7 +80,10 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     { clusters, clock, random, stats, accessLog: accessLog?.sink, log },
     { drainMs: opts.drainMs ?? 5000, onBindError: () => stats.internalError('listener_bind') },
   );
-  const xds = new XdsClient({ server: opts.xdsServer, nodeId: opts.nodeId, cluster: opts.cluster, metadata: opts.metadata, store, clock, log, backoff: opts.backoff, random });
+  const xds = new XdsClient({
+    server: opts.xdsServer, nodeId: opts.nodeId, cluster: opts.cluster, metadata: opts.metadata, store, clock, log, backoff: opts.backoff, random,
+    ...(opts.xdsCredentials ? { credentials: opts.xdsCredentials } : {}),
+  });
   const shortOf = new Map([LISTENER_TYPE, ROUTE_TYPE, CLUSTER_TYPE, ENDPOINT_TYPE].map((t) => [t.typeUrl, t.short]));
   xds.onEvent((e) => {
     if (e.kind === 'ack' || e.kind === 'nack') stats.xdsUpdate(shortOf.get(e.typeUrl) ?? e.typeUrl, e.kind === 'ack');
@@ -87,6 +96,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     stats,
     clock,
     log,
+    ...(opts.localSecrets ? { localSecrets: opts.localSecrets } : {}),
     xdsErrors: () => {
       const s = xds.status();
       return {

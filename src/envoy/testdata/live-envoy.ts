@@ -42,6 +42,8 @@ export interface TestEnvoyOptions {
   logLevel?: string;
   /** The pod agent's SDS server (test-sds.ts): Envoy's `sds-grpc` cluster, which translated TLS config refers to. */
   sdsPort?: number;
+  /** ADS (and SDS) through an agent's Unix sockets rather than to xdsPort directly. */
+  agentSockets?: { xds: string; sds: string };
 }
 
 /** The agent's SDS cluster (a Unix socket in a pod, a loopback port here): gRPC needs HTTP/2. */
@@ -76,6 +78,7 @@ export async function startTestEnvoy(opts: TestEnvoyOptions): Promise<TestEnvoy>
     adminPort: 0,
     prometheusPort: 0,
     delta: opts.delta ?? false,
+    ...(opts.agentSockets ? { agentSockets: opts.agentSockets } : {}),
   });
   if (opts.sdsPort !== undefined) withSdsCluster(bootstrap, opts.sdsPort);
   writeFileSync(bootstrapPath, JSON.stringify(bootstrap));

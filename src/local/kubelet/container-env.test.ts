@@ -65,3 +65,11 @@ test('expandVars', () => {
   assert.equal(expandVars('$(X)$(Y)', { X: '1' }), '1$(Y)');
   assert.equal(expandVars('a$$b', {}), 'a$b');
 });
+
+test('the pod\'s service-account dir is MESHWORK_SERVICEACCOUNT_DIR in every container, when the pod has a token', () => {
+  const p = pod([]);
+  const withToken = containerEnv({ ...base, pod: p, container: p.spec.containers[0], serviceAccountDir: '/tmp/w/.serviceaccount' });
+  assert.equal(withToken.env.MESHWORK_SERVICEACCOUNT_DIR, '/tmp/w/.serviceaccount');
+  const without = containerEnv({ ...base, pod: p, container: p.spec.containers[0] });
+  assert.equal(without.env.MESHWORK_SERVICEACCOUNT_DIR, undefined, 'automountServiceAccountToken: false leaves it out');
+});

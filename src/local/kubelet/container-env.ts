@@ -18,7 +18,12 @@ export interface EnvInput {
   workDir: string;
   /** The pod's own kubeconfig (its service account's token, pod-token.ts), given as KUBECONFIG; the spec's env may override it. */
   serviceAccountKubeconfig?: string;
+  /** The pod's `.serviceaccount` dir (token, ca.crt, namespace), given as MESHWORK_SERVICEACCOUNT_DIR: the agent reads its token there. */
+  serviceAccountDir?: string;
 }
+
+/** Where a container finds its pod's service-account files (the local stand-in for /var/run/secrets/kubernetes.io/serviceaccount). */
+export const SERVICEACCOUNT_DIR_ENV = 'MESHWORK_SERVICEACCOUNT_DIR';
 
 export interface ContainerEnv {
   env: Record<string, string>;
@@ -37,6 +42,7 @@ export function containerEnv(input: EnvInput): ContainerEnv {
     POD_NAMESPACE: pod.metadata.namespace ?? 'default',
     POD_IP: input.podIp,
     ...(input.serviceAccountKubeconfig ? { KUBECONFIG: input.serviceAccountKubeconfig } : {}),
+    ...(input.serviceAccountDir ? { [SERVICEACCOUNT_DIR_ENV]: input.serviceAccountDir } : {}),
   };
   for (const v of container.env ?? []) {
     if (v.value !== undefined || v.valueFrom === undefined) {

@@ -43,6 +43,7 @@ export interface ContainerContext {
   workDir: string;
   kubeletPath: string;
   serviceAccountKubeconfig: string | undefined;
+  serviceAccountDir: string | undefined;
   restartPolicy: RestartPolicy;
   clock: Clock;
   backoff: BackoffConfig;
@@ -236,6 +237,7 @@ export class ContainerRunner {
       bindIp: this.ctx.bindIp,
       path: this.ctx.kubeletPath,
       serviceAccountKubeconfig: this.ctx.serviceAccountKubeconfig,
+      serviceAccountDir: this.ctx.serviceAccountDir,
       workDir: this.ctx.workDir,
     });
     if (this.ctx.podDns && !this.ctx.podDns.inNamespaces) env[POD_HOSTS_FILE_ENV] = this.ctx.podDns.files.hostsFile;

@@ -109,6 +109,7 @@ export class PodWorker {
         workDir: this.workDir,
         kubeletPath: node.kubeletPath,
         serviceAccountKubeconfig: this.token?.files.kubeconfig,
+        serviceAccountDir: this.token?.files.dir,
         restartPolicy: pod.spec.restartPolicy ?? 'Always',
         clock: node.clock,
         backoff: node.backoff,

@@ -22,7 +22,8 @@ function meta<T>(e: Entry<T>): { version_info: string; last_updated: string } {
   return { version_info: e.version, last_updated: e.lastUpdated.toISOString() };
 }
 
-export function configDump(store: ConfigStore, errors: XdsErrors): { configs: Record<string, unknown>[] } {
+/** `secrets`: the SecretsConfigDump of the agent's local secrets (secrets-dump.ts), last as in Envoy's dump. */
+export function configDump(store: ConfigStore, errors: XdsErrors, secrets?: Record<string, unknown>): { configs: Record<string, unknown>[] } {
   const listeners = [...store.get('listeners').entries()].map(([name, e]) => ({
     name,
     active_state: { ...meta(e), listener: e.raw },
@@ -37,6 +38,7 @@ export function configDump(store: ConfigStore, errors: XdsErrors): { configs: Re
       { '@type': `${ADMIN}.RoutesConfigDump`, dynamic_route_configs: routes },
       { '@type': `${ADMIN}.ClustersConfigDump`, version_info: store.versions.clusters, dynamic_active_clusters: clusters },
       { '@type': `${ADMIN}.EndpointsConfigDump`, dynamic_endpoint_configs: endpoints },
+      ...(secrets ? [secrets] : []),
     ],
   };
 }

@@ -6,7 +6,9 @@ import { isEjected } from '../cluster/outlier.js';
 import type { Clock } from '../../clock.js';
 import type { ConfigStore } from '../config/store.js';
 import { errorText, type Logger } from '../log.js';
+import type { LocalSecretSource } from '../../security/secrets.js';
 import { configDump, type XdsErrors } from './config-dump.js';
+import { LocalSecretsDump } from './secrets-dump.js';
 import type { ProxyStats } from './stats.js';
 
 export interface AdminDeps {
@@ -16,6 +18,8 @@ export interface AdminDeps {
   clock: Clock;
   log: Logger;
   xdsErrors: () => XdsErrors;
+  /** The agent's certificates, dumped (keys redacted) as Envoy dumps its SDS secrets. */
+  localSecrets?: LocalSecretSource;
 }
 
 function clustersText(deps: AdminDeps): string {
@@ -56,8 +60,10 @@ function clustersJson(deps: AdminDeps): unknown {
 
 export class AdminServer {
   private readonly server: http.Server;
+  private readonly secrets: LocalSecretsDump | undefined;
 
   constructor(private readonly deps: AdminDeps) {
+    this.secrets = deps.localSecrets ? new LocalSecretsDump(deps.localSecrets) : undefined;
     this.server = http.createServer((req, res) => {
       this.handle(req, res).catch((e: unknown) => {
         deps.stats.internalError('admin');
@@ -76,7 +82,7 @@ export class AdminServer {
     };
     switch (url.pathname) {
       case '/config_dump':
-        return send(200, 'application/json', JSON.stringify(configDump(this.deps.store, this.deps.xdsErrors()), null, 2));
+        return send(200, 'application/json', JSON.stringify(configDump(this.deps.store, this.deps.xdsErrors(), this.secrets?.dump()), null, 2));
       case '/ready':
         return this.deps.store.ready() ? send(200, 'text/plain', 'LIVE\n') : send(503, 'text/plain', 'PRE_INITIALIZING\n');
       case '/stats/prometheus':
@@ -102,6 +108,7 @@ export class AdminServer {
   }
 
   close(): Promise<void> {
+    this.secrets?.close();
     this.server.closeAllConnections();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }

@@ -22,8 +22,10 @@ import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, RESOURCE_TYPES, ROUTE_TYPE,
 const INVALID_ARGUMENT = 3;
 
 export interface XdsClientOptions {
-  /** host:port of the ADS server (plaintext gRPC). */
+  /** host:port of the ADS server. */
   server: string;
+  /** TLS to the control plane with the pod's token (the agent's); plaintext when absent. */
+  credentials?: grpc.ChannelCredentials;
   nodeId: string;
   cluster: string;
   /** node.metadata: strings, and JSON objects such as PROXY_CONFIG (sent as Structs). */
@@ -65,7 +67,7 @@ export class XdsClient {
   private readonly listeners = new Set<(e: XdsEvent) => void>();
 
   constructor(private readonly opts: XdsClientOptions) {
-    this.grpcClient = new grpc.Client(opts.server, grpc.credentials.createInsecure(), {
+    this.grpcClient = new grpc.Client(opts.server, opts.credentials ?? grpc.credentials.createInsecure(), {
       // Fail fast on a dead server so back-off (on our clock) decides when to try again.
       'grpc.initial_reconnect_backoff_ms': 100,
       'grpc.max_reconnect_backoff_ms': 1000,
