@@ -85,7 +85,7 @@ export const ISTIO_SECURITY_GROUP = 'security.istio.io';
 
 /**
  * VirtualServices, DestinationRules, Gateways, ServiceEntries and Sidecars (networking.istio.io/v1), and
- * AuthorizationPolicies (security.istio.io/v1) of every namespace.
+ * AuthorizationPolicies and PeerAuthentications (security.istio.io/v1) of every namespace.
  */
 export function watchIstioConfig(clusterId: string, kubeConfig: KubeConfig, common: WatchCommon): ConfigWatch {
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);
@@ -104,7 +104,8 @@ export function watchIstioConfig(clusterId: string, kubeConfig: KubeConfig, comm
   const serviceEntries = watch('serviceentries');
   const sidecars = watch('sidecars');
   const authorizationPolicies = watch('authorizationpolicies', ISTIO_SECURITY_GROUP);
-  const all = [virtualServices, destinationRules, gateways, serviceEntries, sidecars, authorizationPolicies];
+  const peerAuthentications = watch('peerauthentications', ISTIO_SECURITY_GROUP);
+  const all = [virtualServices, destinationRules, gateways, serviceEntries, sidecars, authorizationPolicies, peerAuthentications];
   return {
     objects: () => ({
       cluster: clusterId,
@@ -114,6 +115,7 @@ export function watchIstioConfig(clusterId: string, kubeConfig: KubeConfig, comm
       serviceEntries: serviceEntries.list(),
       sidecars: sidecars.list(),
       authorizationPolicies: authorizationPolicies.list(),
+      peerAuthentications: peerAuthentications.list(),
     }),
     synced: () => all.every((w) => w.synced()),
     health: () => all.map(healthOf),

@@ -162,7 +162,7 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Runnin
 
   const xdsServer = createXdsServer({
     cache,
-    onStreamOpen: (node) => push.onStreamOpen(node),
+    onStreamOpen: (node, stream) => push.onStreamOpen(node, stream),
     onStreamClosed: (node) => push.onStreamClosed(node),
     log: (line) => log(`control-plane: ${line}`),
   });

@@ -2,16 +2,15 @@
 // validation on /validate, with the serving certificate `meshwork install` stored in the
 // istiod-webhook-tls Secret (its CA is the webhook configurations' caBundle). Proxies are told to reach xDS at the istiod Service's ClusterIP,
 // and get the mesh config's defaultConfig (mesh-config.ts) as their ProxyConfig, the CA's address
-// (CA_ADDR, the TLS port), the trust domain and, once injected proxies use TLS (PROXIES_USE_SECURE_XDS),
-// the mesh root from Secret cacerts (MESHWORK_ROOT_CERT: with it the agent speaks TLS, so it goes
-// with the secure XDS_ADDRESS, never with the plaintext one).
+// (CA_ADDR, the TLS port), the trust domain and the mesh root from Secret cacerts (MESHWORK_ROOT_CERT:
+// with it the agent speaks TLS to XDS_ADDRESS, the TLS port, and gets the pod's certificate).
 import { createServer, type Server } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { DataPlaneKind } from '../agent/data-plane.js';
 import { createInjectionWebhook, INJECT_PATH } from '../inject/webhook.js';
 import { discoveryAddress, discoveryIp } from '../install/discovery-address.js';
 import { loadCaCerts } from '../install/mesh-ca.js';
-import { PROXIES_USE_SECURE_XDS, XDS_SECURE_PORT } from '../install/names.js';
+import { XDS_SECURE_PORT } from '../install/names.js';
 import { MESHWORK_IMAGE } from '../install/image.js';
 import { loadWebhookTls } from '../install/webhook-tls.js';
 import { watchMeshConfig } from './mesh-config.js';
@@ -38,7 +37,7 @@ export async function startInjectorServer(opts: InjectorServerOptions): Promise<
     revision: opts.revision,
     xdsAddress,
     caAddress,
-    ...(PROXIES_USE_SECURE_XDS ? { rootCertPem } : {}),
+    rootCertPem,
     clusterId: opts.clusterId,
     proxyImage: MESHWORK_IMAGE,
     dataPlane: opts.dataPlane,

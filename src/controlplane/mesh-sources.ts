@@ -7,6 +7,7 @@ import { CoreV1Api, KubeConfig, type V1Pod, type V1Secret } from '@kubernetes/cl
 import type { ClusterObjects, IstioConfigObjects } from '../registry/build.js';
 import type { Clock } from '../clock.js';
 import type { IngressStatusInputs } from '../ingress/status.js';
+import { DEFAULT_TRUST_DOMAIN } from '../security/spiffe.js';
 import { healthOf, watchIstioConfig, watchMemberCluster, type ClusterWatch, type ConfigWatch, type WatchHealth } from './cluster-watch.js';
 import { watchIngress, type IngressWatch } from './ingress-watch.js';
 import { watchMeshConfig, type MeshConfigWatch } from './mesh-config.js';
@@ -107,7 +108,14 @@ export class MeshSources implements MeshView {
     // every cluster), its Kubernetes Ingresses too, as istiod reads those of its config cluster.
     const ingress = { ingresses: this.ingressWatch.ingresses(), ingressClasses: this.ingressWatch.ingressClasses(), mesh: this.meshConfig.ingress(), ingressNamespace: this.opts.ingressNamespace };
     const outboundTrafficMode = this.meshConfig.outboundTrafficMode();
-    return [{ ...this.configWatch.objects(), ingress, ...(outboundTrafficMode ? { outboundTrafficMode } : {}), secrets: this.credentialSecrets.list() }];
+    const trustDomain = this.meshConfig.trustDomain();
+    return [{
+      ...this.configWatch.objects(),
+      ingress,
+      ...(outboundTrafficMode ? { outboundTrafficMode } : {}),
+      ...(trustDomain !== DEFAULT_TRUST_DOMAIN ? { trustDomain } : {}),
+      secrets: this.credentialSecrets.list(),
+    }];
   }
 
   /** meshConfig.trustDomain (cluster.local when not set): the CA's SPIFFE IDs. */

@@ -55,6 +55,11 @@ export const PUSH_BATCH = 64;
 
 interface ConnectedNode {
   node: XdsNode;
+  /**
+   * Its data plane came over plaintext xDS: an agent that has no workload certificate (tests, debugging).
+   * It gets no TLS clusters and plaintext inbound listeners; over TLS with a token it has one.
+   */
+  plaintext: boolean;
   /** Open streams of this node (a reconnecting proxy briefly has two). */
   streams: number;
   /** What the node's current snapshot was made from: skip translation when neither changed. */
@@ -178,17 +183,23 @@ export class ProxyPusher {
     return this.analysis;
   }
 
-  onStreamOpen(node: XdsNode): void {
+  onStreamOpen(node: XdsNode, stream: { authenticated: boolean } = { authenticated: false }): void {
     const id = node.id ?? '';
     const known = this.nodes.get(id);
     if (known) {
       known.streams++;
       // The data plane's node is the one to show and translate for; an agent's stream (NDS) carries the same metadata.
-      if (!isAgentStream(node)) known.node = node;
+      if (!isAgentStream(node)) {
+        known.node = node;
+        if (known.plaintext !== !stream.authenticated) {
+          known.plaintext = !stream.authenticated;
+          this.push(id);
+        }
+      }
       // The cache still holds this node's snapshot; the new stream is answered from it.
       return;
     }
-    this.nodes.set(id, { node, streams: 1 });
+    this.nodes.set(id, { node, streams: 1, plaintext: !stream.authenticated });
     this.push(id);
   }
 
@@ -219,7 +230,8 @@ export class ProxyPusher {
   }
 
   identityOf(node: XdsNode): ProxyIdentity {
-    return proxyIdentity(node, { defaultCluster: this.opts.clusterId, findPod: (c, ns, name) => this.opts.view.findPod(c, ns, name) });
+    const identity = proxyIdentity(node, { defaultCluster: this.opts.clusterId, findPod: (c, ns, name) => this.opts.view.findPod(c, ns, name) });
+    return this.nodes.get(node.id ?? '')?.plaintext && identity.kind !== 'proxyless' ? { ...identity, plaintextOnly: true } : identity;
   }
 
   resourcesFor(identity: ProxyIdentity): ProxyResources {

@@ -55,6 +55,7 @@ const KINDS: ReadonlyArray<[ConfigKind, keyof Omit<IstioConfigObjects, 'cluster'
   ['ServiceEntry', 'serviceEntries'],
   ['Sidecar', 'sidecars'],
   ['AuthorizationPolicy', 'authorizationPolicies'],
+  ['PeerAuthentication', 'peerAuthentications'],
 ];
 
 /** The kinds of security.istio.io; the others are networking.istio.io's. */

@@ -117,6 +117,9 @@ export function envoyBootstrap(opts: BootstrapOptions): Record<string, unknown> 
     },
     // As Istio's bootstrap: an explicit (unbounded) downstream connection limit, which Envoy otherwise
     // warns about at every start.
+    // Upstream connections leave from the pod IP, as a pod's do on Kubernetes: the peer sees who
+    // called (AuthorizationPolicy ipBlocks, access logs) rather than 127.0.0.1.
+    cluster_manager: { upstream_bind_config: { source_address: socketAddress(opts.podIp, 0).socket_address } },
     overload_manager: {
       resource_monitors: [{
         name: 'envoy.resource_monitors.global_downstream_max_connections',

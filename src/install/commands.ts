@@ -11,7 +11,7 @@ import { MESHWORK_IMAGE } from './image.js';
 import type { DataPlaneKind } from '../agent/data-plane.js';
 import { locateEnvoy } from '../envoy/locate.js';
 import { installManifests } from './manifests.js';
-import { DEFAULT_REVISION, ISTIO_SYSTEM, istiodName, PROXIES_USE_SECURE_XDS, XDS_PORT } from './names.js';
+import { DEFAULT_REVISION, ISTIO_SYSTEM, istiodName } from './names.js';
 import { defaultMeshCaDir, loadCaCerts, meshRootMismatch, planCacerts } from './mesh-ca.js';
 import { clusterEndpointFrom, remoteSecretFor, remoteSecretYaml } from './remote-secret.js';
 import { READER_SERVICE_ACCOUNT, READER_TOKEN_SECRET } from './rbac.js';
@@ -38,10 +38,7 @@ export interface InstallCommandOptions extends CommandIo {
   meshCaDir?: string;
   /** The user's Istio plug-in CA files (ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem) instead of an intermediate of the mesh root. */
   cacertsDir?: string;
-  /**
-   * The control plane's plaintext xDS port (loopback only); default off, except XDS_PORT while
-   * injected proxies still use plaintext (PROXIES_USE_SECURE_XDS false).
-   */
+  /** The control plane's plaintext xDS port (loopback only, for tests and debugging); default off. */
   plaintextXdsPort?: number;
   /** Injected for tests; real time otherwise. */
   clock?: { now(): number; sleep(ms: number): Promise<void> };
@@ -77,7 +74,7 @@ export async function runInstall(opts: InstallCommandOptions): Promise<ApplyResu
   const tls = existing ? readWebhookTlsSecret(existing) : await createWebhookTls(revision, ISTIO_SYSTEM);
   const meshCaDir = opts.meshCaDir ?? defaultMeshCaDir(kubeconfigPath({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}) }));
   const cacerts = await planCacerts(kc, { namespace: ISTIO_SYSTEM, clusterId, meshCaDir, ...(opts.cacertsDir ? { cacertsDir: opts.cacertsDir } : {}), out });
-  const plaintextXdsPort = opts.plaintextXdsPort ?? (PROXIES_USE_SECURE_XDS ? undefined : XDS_PORT);
+  const plaintextXdsPort = opts.plaintextXdsPort;
   const [namespace, ...rest] = installManifests({
     revision,
     namespace: ISTIO_SYSTEM,

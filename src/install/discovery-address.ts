@@ -2,7 +2,7 @@
 // ClusterIP needs no DNS, which local clusters do not have; their kube-proxy listens on it.
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { apiErrorMessage } from '../kubeapi/client.js';
-import { istiodName, PROXIES_USE_SECURE_XDS, XDS_PORT, XDS_SECURE_PORT } from './names.js';
+import { istiodName, XDS_SECURE_PORT } from './names.js';
 
 export async function discoveryIp(kc: KubeConfig, revision: string, namespace = 'istio-system'): Promise<string> {
   const name = istiodName(revision);
@@ -17,7 +17,7 @@ export async function discoveryIp(kc: KubeConfig, revision: string, namespace = 
   return clusterIP;
 }
 
-/** The ClusterIP with the port injected proxies use (PROXIES_USE_SECURE_XDS decides which). */
+/** The ClusterIP with the TLS port injected proxies use (xDS and the CA). */
 export async function discoveryAddress(kc: KubeConfig, revision: string, namespace = 'istio-system'): Promise<string> {
-  return `${await discoveryIp(kc, revision, namespace)}:${PROXIES_USE_SECURE_XDS ? XDS_SECURE_PORT : XDS_PORT}`;
+  return `${await discoveryIp(kc, revision, namespace)}:${XDS_SECURE_PORT}`;
 }

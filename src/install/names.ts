@@ -9,13 +9,6 @@ export const XDS_PORT = 15010;
 /** xDS and the CA over TLS, callers authenticated by their service-account token (Istio's 15012). */
 export const XDS_SECURE_PORT = 15012;
 
-/**
- * Where injected proxies reach the control plane: true = XDS_SECURE_PORT with the mesh root
- * (MESHWORK_ROOT_CERT, so agents speak TLS and send their token), false = plaintext XDS_PORT without
- * it. The one switch for the move to TLS: while false, `meshwork install` also turns the control
- * plane's plaintext port on (--plaintext-xds-port), so the address the injector gives answers.
- */
-export const PROXIES_USE_SECURE_XDS = false;
 export const MONITORING_PORT = 15014;
 export const WEBHOOK_PORT = 15017;
 /** The Service port the API server calls the webhook on (targetPort 15017), as Istio's istiod Service. */

@@ -26,7 +26,8 @@ export interface XdsServerOptions {
   /** Usually a SnapshotCache. */
   cache: SnapshotSource;
   /** A stream's first request named this node; a control plane builds its snapshot here (setSnapshot may be called synchronously). */
-  onStreamOpen?(node: XdsNode): void;
+  /** `authenticated`: the stream came through `authorize` (a token-checked TLS port), not plaintext. */
+  onStreamOpen?(node: XdsNode, stream: { authenticated: boolean }): void;
   onStreamClosed?(node: XdsNode): void;
   /** NACKs, unsupported types, stream errors. Defaults to stderr. */
   log?: (line: string) => void;
@@ -245,7 +246,7 @@ export function createXdsServer(opts: XdsServerOptions): XdsServer {
               fail(grpc.status.INTERNAL, `pushing a snapshot failed: ${String(err)}`);
             }
           });
-          opts.onStreamOpen?.(node);
+          opts.onStreamOpen?.(node, { authenticated: authorize !== undefined });
         }
         engine.handle(request);
       } catch (err) {
