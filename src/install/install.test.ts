@@ -109,7 +109,7 @@ describe('install, inject, create-mesh on a local API server', () => {
     assert.ok(lines.some((l) => l.startsWith(`Created the mesh root CA in ${join(cluster.dir, 'mesh-ca')}`)), lines.join('\n'));
     const cacerts = readCacertsSecret(cluster.store.get(SECRETS, 'istio-system', CACERTS_SECRET)!);
     assert.equal(certificateFingerprint(cacerts.rootCertPem), certificateFingerprint(meshRootPem));
-    // While injected proxies use plaintext xDS, the control plane serves it (and 15012 always).
+    // Injected proxies use 15012 (TLS, tokens): the control plane serves no plaintext xDS unless told to.
     const deployment = cluster.store.get(DEPLOYMENTS, 'istio-system', 'istiod-asm-managed-stable');
     const args = (deployment?.spec as { template: { spec: { containers: Array<{ args: string[] }> } } }).template.spec.containers[0]!.args;
     assert.ok(!args.includes('--plaintext-xds-port'), `plaintext xDS is off by default: ${args.join(' ')}`);
