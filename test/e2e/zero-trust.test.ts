@@ -7,6 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { setTimeout as pause } from 'node:timers/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { E2E_DATA_PLANE, MeshworkEnv, run } from '../helpers/meshwork.js';
@@ -265,11 +266,17 @@ spec:
       return m[1]!;
     };
     const first = await serial(client);
-    const load = podLoad(env, { context: ctx, namespace: 'sample', pod: client, container: 'sleep' }, 'http://helloworld.sample:5000/hello', { seconds: 80, maxRequests: 40_000, batch: 100 });
-    const rotated = await until('the sleep\'s certificate to rotate (half of 2 min)', 90_000, async () => {
+    // The first certificate was issued just before this read, so it rotates within the next 60 s (half
+    // of 2 minutes) but not in the next 40: a loop from 20 s on, of 58 s (under kubectl exec's limit
+    // here), spans the rotation.
+    await pause(20_000);
+    const load = podLoad(env, { context: ctx, namespace: 'sample', pod: client, container: 'sleep' }, 'http://helloworld.sample:5000/hello', { seconds: 58, maxRequests: 40_000, batch: 100 });
+    const rotated = await until('the sleep\'s certificate to rotate (half of 2 min)', 58_000, async () => {
       const now = await serial(client);
       return now !== first ? now : undefined;
     });
+    await pause(3000);
+    await load.stop();
     const result = figures(await load.done);
     assert.notEqual(rotated, first);
     assert.ok(result.requests > 200, `only ${result.requests} requests`);
