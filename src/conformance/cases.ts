@@ -14,6 +14,7 @@ import { L4_CASES } from './cases-l4.js';
 import { LOCALITY_CASES } from './cases-locality.js';
 import { ROUTE_CASES } from './cases-routes.js';
 import { SIDECAR_CASES } from './cases-sidecar.js';
+import { TLS_CASES } from './cases-tls.js';
 import { clustersOf, fromIstio } from './resources.js';
 
 export const CASES: ConformanceCase[] = [
@@ -560,6 +561,7 @@ export const CASES: ConformanceCase[] = [
   ...LOCALITY_CASES,
   ...L4_CASES,
   ...SIDECAR_CASES,
+  ...TLS_CASES,
 ];
 
 
