@@ -125,11 +125,20 @@ export function targetClient(address: { host: string; port: number }): TargetCli
       const started = performance.now();
       const pki = testPki();
       const cert = req.clientCert ? pki[req.clientCert] : undefined;
-      const refused = (): void => resolve({ status: 0, upstream: undefined, headers: {}, body: 'refused', elapsedMs: performance.now() - started });
+      let settled = false;
+      const settle = (o: Omit<Observation, 'elapsedMs'>): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve({ ...o, elapsedMs: performance.now() - started });
+      };
+      const refused = (): void => settle({ status: 0, upstream: undefined, headers: {}, body: 'refused' });
+      // A proxy that neither answers nor closes is an outcome too (status -1), not a hung table.
+      const timer = setTimeout(() => settle({ status: -1, upstream: undefined, headers: {}, body: 'no answer in 5 s' }), 5000);
       const tlsOptions = { ca: pki.root.certPem, ...(cert ? { cert: cert.certPem, key: cert.keyPem } : {}), checkServerIdentity: () => undefined };
       const done = (status: number, h: http.IncomingHttpHeaders | http2.IncomingHttpHeaders, body: string): void => {
         const hs = flat(h);
-        resolve({ status, upstream: hs['x-upstream'], headers: hs, body, upstreamSaw: echoOf(body, hs), elapsedMs: performance.now() - started });
+        settle({ status, upstream: hs['x-upstream'], headers: hs, body, upstreamSaw: echoOf(body, hs) });
       };
       if (req.protocol === 'h2') {
         const s = http2.connect(`https://${address.host}:${address.port}`, tlsOptions);
@@ -149,6 +158,10 @@ export function targetClient(address: { host: string; port: number }): TargetCli
           s.close();
         });
         stream.on('error', refused);
+        stream.on('close', () => {
+          refused();
+          s.close();
+        });
         stream.end(req.body);
         return;
       }

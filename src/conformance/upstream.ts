@@ -97,7 +97,8 @@ export async function startEchoUpstream(name: string, opts: EchoOptions): Promis
     });
   };
   const server = opts.tls
-    ? https.createServer({ cert: opts.tls.certPem, key: opts.tls.keyPem, ca: opts.tls.caPem, requestCert: true, rejectUnauthorized: true }, handler)
+    ? // The ALPN names Istio's clients offer are accepted as a sidecar's inbound accepts them (the bytes are HTTP/1.1).
+      https.createServer({ cert: opts.tls.certPem, key: opts.tls.keyPem, ca: opts.tls.caPem, requestCert: true, rejectUnauthorized: true, ALPNProtocols: ['http/1.1', 'istio-peer-exchange', 'istio'] }, handler)
     : opts.protocol === 'h2c'
       ? http2.createServer(handler)
       : http.createServer(handler);

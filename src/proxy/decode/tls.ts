@@ -16,8 +16,10 @@ const RAW_BUFFER_NAME = 'envoy.transport_sockets.raw_buffer';
 
 /** Fields of a message not in `known` are refused, so a new verification knob is never skipped. */
 function refuseUnknown(o: Obj, known: readonly string[], path: string, p: Problems, what: string): void {
-  for (const k of Object.keys(o)) {
+  for (const [k, v] of Object.entries(o)) {
     if (k === '@type' || known.includes(k)) continue;
+    // Decoded protos carry empty repeated fields and each oneof's name (naming the member that is set).
+    if ((Array.isArray(v) && v.length === 0) || (typeof v === 'string' && v in o && known.includes(v))) continue;
     p.add(join(path, k), `is not supported by the meshwork proxy's ${what}`);
   }
 }

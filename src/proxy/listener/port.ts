@@ -169,12 +169,16 @@ export class ListenerPort {
         return;
       }
       const info = recordConnectionTls(secure);
-      if (chain.terminal.kind === 'http' && info.alpn === 'h2') {
+      if (chain.terminal.kind === 'tcp') {
+        this.serveChain(secure, Buffer.alloc(0), chain);
+      } else if (info.alpn === 'h2') {
         // ALPN said h2: nothing to sniff, and nghttp2 reads the TLS stream from its start.
         this.h2.emit('connection', secure);
-        return;
+      } else {
+        // Over TLS the protocol is ALPN's; without ALPN, HTTP/1.1. Nothing has been read from the stream.
+        secure.once('end', () => secure.end());
+        this.h1.emit('connection', secure);
       }
-      this.serveChain(secure, Buffer.alloc(0), chain);
     });
   }
 

@@ -80,6 +80,6 @@ function chainOf(socket: TLSSocket): string {
 }
 
 /** Node prints the subject one RDN a line in certificate order; RFC 2253 writes them last first, comma separated. */
-function rfc2253(subject: string): string {
-  return subject.split('\n').filter(Boolean).reverse().join(',');
+function rfc2253(subject: string | undefined): string {
+  return (subject ?? '').split('\n').filter(Boolean).reverse().join(',');
 }
