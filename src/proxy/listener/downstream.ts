@@ -44,7 +44,7 @@ export function toDownstreamRequest(req: http.IncomingMessage | http2.Http2Serve
   const headers = definedHeaders(req.headers);
   let authority = '';
   let path = req.url ?? '/';
-  const tls = connectionTlsOf(req.socket);
+  const tls = connectionTlsOf(req instanceof http2.Http2ServerRequest && req.stream.session ? h2SessionSockets.get(req.stream.session) : req.socket);
   let scheme = tls ? 'https' : 'http';
   let protocol: DownstreamRequest['protocol'];
   if (req instanceof http2.Http2ServerRequest) {

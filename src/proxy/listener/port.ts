@@ -172,8 +172,9 @@ export class ListenerPort {
       if (chain.terminal.kind === 'tcp') {
         this.serveChain(secure, Buffer.alloc(0), chain);
       } else if (info.alpn === 'h2') {
-        // ALPN said h2: nothing to sniff, and nghttp2 reads the TLS stream from its start.
-        this.h2.emit('connection', secure);
+        // ALPN said h2: nothing to sniff. nghttp2 does not read a TLSSocket handed to a cleartext server:
+        // it gets a stream over it, as the h2c path does.
+        this.h2.emit('connection', replayingStream(secure, Buffer.alloc(0)));
       } else {
         // Over TLS the protocol is ALPN's; without ALPN, HTTP/1.1. Nothing has been read from the stream.
         secure.once('end', () => secure.end());
