@@ -3,7 +3,9 @@
 // a node:http or a node:http2 server accordingly. An HTTP/1.1 CONNECT goes to the listener's CONNECT
 // handler (405 without one).
 // A listener with several filter chains (or a tls_inspector) first picks the chain per connection, as
-// Envoy does; a chain ending in a tcp_proxy gets the raw connection.
+// Envoy does; a chain ending in a tcp_proxy gets the raw connection. A chain with a
+// DownstreamTlsContext terminates TLS first (tls/contexts.ts) and serves HTTP (ALPN) or its TCP proxy
+// over the decrypted stream.
 
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
