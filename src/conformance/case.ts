@@ -14,7 +14,12 @@ export interface CaseRequest {
    * Default http1; h2c is HTTP/2 with prior knowledge; grpc is a grpc-js unary call on h2c; tcp is a raw
    * connection that sends `body`; tls the same inside a TLS session (ClientHello with `sni`).
    */
-  protocol?: 'http1' | 'h2c' | 'grpc' | 'tcp' | 'tls';
+  protocol?: 'http1' | 'h2c' | 'grpc' | 'tcp' | 'tls' | 'https' | 'h2';
+  /**
+   * For https (HTTP/1.1 over TLS) and h2 (HTTP/2 over TLS, ALPN h2): the client certificate presented
+   * (a tls-pki.ts name; none when absent). A connection the proxy refuses is status 0, body 'refused'.
+   */
+  clientCert?: 'client' | 'namedClient' | 'foreignClient';
   /** For tls: the server name of the ClientHello. */
   sni?: string;
   /** For tcp/tls: after the echo, keep the connection open this long without a byte (idle timeouts). */

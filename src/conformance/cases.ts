@@ -15,6 +15,7 @@ import { L4_CASES } from './cases-l4.js';
 import { LOCALITY_CASES } from './cases-locality.js';
 import { ROUTE_CASES } from './cases-routes.js';
 import { SIDECAR_CASES } from './cases-sidecar.js';
+import { TLS_CASES } from './cases-tls.js';
 import { clustersOf, fromIstio } from './resources.js';
 
 export const CASES: ConformanceCase[] = [
@@ -562,6 +563,7 @@ export const CASES: ConformanceCase[] = [
   ...L4_CASES,
   ...SIDECAR_CASES,
   ...AUTHZ_CASES,
+  ...TLS_CASES,
 ];
 
 

@@ -3,6 +3,8 @@
 import * as grpc from '@grpc/grpc-js';
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
+import * as https from 'node:https';
+import { testPki } from './tls-pki.js';
 import type { CaseRequest, Observation, UpstreamView } from './case.js';
 import { sendL4 } from './l4-client.js';
 import { ECHO_SERVICE } from './upstream.js';
@@ -117,12 +119,69 @@ export function targetClient(address: { host: string; port: number }): TargetCli
     });
   };
 
+  /** HTTP over TLS, a new connection per request (each may present another certificate). */
+  const overTls = (req: CaseRequest, headers: Record<string, string>): Promise<Observation> =>
+    new Promise((resolve) => {
+      const started = performance.now();
+      const pki = testPki();
+      const cert = req.clientCert ? pki[req.clientCert] : undefined;
+      let settled = false;
+      const settle = (o: Omit<Observation, 'elapsedMs'>): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve({ ...o, elapsedMs: performance.now() - started });
+      };
+      const refused = (): void => settle({ status: 0, upstream: undefined, headers: {}, body: 'refused' });
+      // A proxy that neither answers nor closes is an outcome too (status -1), not a hung table.
+      const timer = setTimeout(() => settle({ status: -1, upstream: undefined, headers: {}, body: 'no answer in 5 s' }), 5000);
+      const tlsOptions = { ca: pki.root.certPem, ...(cert ? { cert: cert.certPem, key: cert.keyPem } : {}), checkServerIdentity: () => undefined };
+      const done = (status: number, h: http.IncomingHttpHeaders | http2.IncomingHttpHeaders, body: string): void => {
+        const hs = flat(h);
+        settle({ status, upstream: hs['x-upstream'], headers: hs, body, upstreamSaw: echoOf(body, hs) });
+      };
+      if (req.protocol === 'h2') {
+        const s = http2.connect(`https://${address.host}:${address.port}`, tlsOptions);
+        s.on('error', refused);
+        const { host, ...rest } = headers;
+        const stream = s.request({ ':method': req.method ?? 'GET', ':path': req.path, ':authority': host, ...rest });
+        let status = 0;
+        let hs: http2.IncomingHttpHeaders = {};
+        const chunks: Buffer[] = [];
+        stream.on('response', (h) => {
+          status = Number(h[':status']);
+          hs = h;
+        });
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', () => {
+          done(status, hs, Buffer.concat(chunks).toString());
+          s.close();
+        });
+        stream.on('error', refused);
+        stream.on('close', () => {
+          refused();
+          s.close();
+        });
+        stream.end(req.body);
+        return;
+      }
+      const r = https.request({ host: address.host, port: address.port, method: req.method ?? 'GET', path: req.path, headers, agent: false, ...tlsOptions }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => done(res.statusCode ?? 0, res.headers, Buffer.concat(chunks).toString()));
+        res.on('error', refused);
+      });
+      r.on('error', refused);
+      r.end(req.body);
+    });
+
   return {
     send(req, key) {
       if (req.protocol === 'tcp' || req.protocol === 'tls') return sendL4(address, req);
       const headers: Record<string, string> = { host: req.host ?? DEFAULT_HOST, 'x-test-key': key, ...req.headers };
       if (req.protocol === 'grpc') return grpcCall(req, headers);
       if (req.protocol === 'h2c') return h2(req, headers);
+      if (req.protocol === 'https' || req.protocol === 'h2') return overTls(req, headers);
       return h1(req, headers);
     },
     close() {

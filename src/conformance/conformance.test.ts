@@ -12,6 +12,7 @@ import { disagreement, simulatedOutcome } from './simulated.js';
 import { startTargets, type Targets } from './targets.js';
 import { createCertificateAuthority, issueServerCertificate } from '../local/pki.js';
 import { startL4Upstream } from './l4-upstream.js';
+import { makeTestPki } from './tls-pki.js';
 import { startEchoUpstream, type EchoUpstream } from './upstream.js';
 
 const envoyPath = testEnvoyPath();
@@ -42,6 +43,9 @@ describe('conformance: the meshwork proxy answers as Envoy does', { skip: envoyP
     const certificate = await issueServerCertificate(ca, { commonName: 'backend.example.com', dnsNames: ['*.example.com', '*.wild.example.com'], ipAddresses: [] });
     const l4 = [['tcp-a', 'tcp'], ['tcp-b', 'tcp'], ['tcp-c', 'tcp'], ['tls-a', 'tls'], ['tls-b', 'tls'], ['tls-c', 'tls']] as const;
     for (const [i, [name, protocol]] of l4.entries()) upstreams.set(name, await startL4Upstream(name, { host: `127.230.2.${i + 1}`, protocol, certificate }));
+    // An echo upstream that terminates TLS and requires a client certificate from the test mesh root.
+    const pki = await makeTestPki();
+    upstreams.set('mtls', await startEchoUpstream('mtls', { host: '127.230.3.1', tls: { certPem: pki.upstream.certPem, keyPem: pki.upstream.keyPem, caPem: pki.root.certPem } }));
     targets = await startTargets(envoyPath!, emptySnapshot(upstreams));
     runner = new CaseRunner(targets, upstreams);
   });

@@ -8,6 +8,7 @@ import type { ProxyResources } from '../translate/envoy-types.js';
 import { buildSnapshot, parseYaml, proxyFor, scenarioClusters } from '../translate/testdata/fixture.js';
 import { MeshTranslator } from '../translate/translate.js';
 import { TYPE_URLS } from '../xds/protos.js';
+import { plainToStruct } from '../xds/struct.js';
 import type { XdsSnapshot } from '../xds/snapshot.js';
 
 /** The route configuration every case's listener asks for over RDS. */
@@ -27,6 +28,16 @@ export interface CaseResources {
   localities?: Record<string, CaseLocality[]>;
   /** An L4 case: the listener has these filter chains (and listener filters) instead of the HTTP one. */
   network?: { chains: Res[]; listenerFilters?: Res[] };
+  /** Upstream name -> its endpoint's `envoy.transport_socket_match` metadata (plain JSON). */
+  transportMatch?: Record<string, Record<string, unknown>>;
+  /** SDS Secret resources served over ADS (what `ads` sds_configs name). */
+  secrets?: Res[];
+  /**
+   * The HTTP chain terminates TLS with this DownstreamTlsContext (transport_socket
+   * envoy.transport_sockets.tls); `permissive`: as Istio's PERMISSIVE, a tls_inspector picks the TLS
+   * chain or a plaintext copy of it.
+   */
+  downstreamTls?: { context: Res; permissive?: boolean };
 }
 
 /** One locality of a hand-written load assignment. */
@@ -61,6 +72,7 @@ export function targetSnapshot(res: CaseResources, listen: UpstreamAddress, upst
       [TYPE_URLS.route]: byName(r.routes),
       [TYPE_URLS.cluster]: byName(r.clusters),
       [TYPE_URLS.endpoint]: byName(r.endpoints, 'cluster_name'),
+      ...(res.secrets ? { [TYPE_URLS.secret]: byName(res.secrets) } : {}),
     },
   };
 }
@@ -74,7 +86,12 @@ export function targetResources(res: CaseResources, listen: UpstreamAddress, ups
   const lbEndpoint = (host: string) => {
     const [name = '', health] = host.split(':');
     const a = upstreams(name);
-    return { endpoint: { address: { socket_address: { address: a.host, port_value: a.port } } }, ...(health ? { health_status: health } : {}) };
+    const match = res.transportMatch?.[name];
+    return {
+      endpoint: { address: { socket_address: { address: a.host, port_value: a.port } } },
+      ...(health ? { health_status: health } : {}),
+      ...(match ? { metadata: { filter_metadata: { 'envoy.transport_socket_match': plainToStruct(match) } } } : {}),
+    };
   };
   // DNS clusters carry their endpoints inline, by name: the test upstream on 127.0.0.1 is 'localhost'.
   const dnsNames = new Set(res.clusters.filter((c) => c['type'] === 'STRICT_DNS' || c['type'] === 'LOGICAL_DNS').map((c) => String(c['name'])));
@@ -105,7 +122,25 @@ export function targetResources(res: CaseResources, listen: UpstreamAddress, ups
     const filter = ((listener['filter_chains'] as Res[])[0]!['filters'] as Res[])[0]!;
     filter['typed_config'] = { ...(filter['typed_config'] as Res), ...res.hcm };
   }
+  if (res.downstreamTls) withDownstreamTls(listener, res.downstreamTls);
   return { listeners: [listener], routes, clusters, endpoints };
+}
+
+const DOWNSTREAM_TLS = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
+const TLS_INSPECTOR = { name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector' } };
+
+function withDownstreamTls(listener: Res, tls: NonNullable<CaseResources['downstreamTls']>): void {
+  const [chain] = listener['filter_chains'] as Res[];
+  const secure = { ...chain!, name: 'tls', transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: { '@type': DOWNSTREAM_TLS, ...tls.context } } };
+  if (!tls.permissive) {
+    listener['filter_chains'] = [secure];
+    return;
+  }
+  listener['listener_filters'] = [TLS_INSPECTOR];
+  listener['filter_chains'] = [
+    { ...secure, filter_chain_match: { transport_protocol: 'tls' } },
+    { ...structuredClone(chain!), name: 'plaintext', filter_chain_match: { transport_protocol: 'raw_buffer' } },
+  ];
 }
 
 /** One virtual host for every domain, the usual shape of a hand-written case. */

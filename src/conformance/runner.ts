@@ -45,7 +45,7 @@ export class CaseRunner {
   private readonly clients = new Map<string, TargetClient>();
   private serial = 0;
   /** The HCM fields of the listener last served: a change replaces the listener, so connections start afresh. */
-  private lastHcm = '[{},{}]';
+  private lastHcm = '[{},{},{}]';
 
   constructor(
     private readonly targets: Targets,
@@ -59,7 +59,7 @@ export class CaseRunner {
     const marker = ++this.serial;
     const hosts = Object.fromEntries(Object.entries(resources.endpoints).map(([cluster, names]) => [cluster, names.length]));
     const { meshworkNack } = await this.targets.push((t) => targetSnapshot(resources, t.listen, addressOf(this.upstreams), marker), hosts);
-    const hcm = JSON.stringify([resources.hcm ?? {}, resources.network ?? {}]);
+    const hcm = JSON.stringify([resources.hcm ?? {}, resources.network ?? {}, resources.downstreamTls ?? {}]);
     if (hcm !== this.lastHcm) {
       // Envoy drains the replaced listener's connections: a kept-alive socket may be closed under a request.
       this.lastHcm = hcm;

@@ -12,7 +12,9 @@
 import * as grpc from '@grpc/grpc-js';
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
+import * as https from 'node:https';
 import type * as net from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { UpstreamView } from './case.js';
 
 /** What an echo upstream saw: the body it answers with, as the clients read it back. */
@@ -32,6 +34,11 @@ export interface EchoOptions {
   protocol?: 'http1' | 'h2c' | 'grpc';
   /** Always answer this status (a broken host). */
   status?: number;
+  /**
+   * Terminate TLS (HTTP/1.1) with this certificate and require a client certificate from `caPem`; the
+   * client certificate's URI SAN is recorded as the pseudo-header `x-seen-client-uri`.
+   */
+  tls?: { certPem: string; keyPem: string; caPem: string };
 }
 
 function flatHeaders(h: http.IncomingHttpHeaders | http2.IncomingHttpHeaders): Record<string, string> {
@@ -68,6 +75,10 @@ export async function startEchoUpstream(name: string, opts: EchoOptions): Promis
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const headers = flatHeaders(req.headers);
+      if (opts.tls) {
+        const peer = (req.socket as TLSSocket).getPeerX509Certificate?.();
+        headers['x-seen-client-uri'] = /URI:([^,]+)/.exec(peer?.subjectAltName ?? '')?.[1] ?? 'none';
+      }
       const attempt = countAttempt(name, headers);
       const socket = req.socket as object;
       if (!connectionIds.has(socket)) connectionIds.set(socket, ++connections);
@@ -85,8 +96,13 @@ export async function startEchoUpstream(name: string, opts: EchoOptions): Promis
       else answer();
     });
   };
-  const server = opts.protocol === 'h2c' ? http2.createServer(handler) : http.createServer(handler);
-  server.on('connection', (s: net.Socket) => {
+  const server = opts.tls
+    ? // The ALPN names Istio's clients offer are accepted as a sidecar's inbound accepts them (the bytes are HTTP/1.1).
+      https.createServer({ cert: opts.tls.certPem, key: opts.tls.keyPem, ca: opts.tls.caPem, requestCert: true, rejectUnauthorized: true, ALPNProtocols: ['http/1.1', 'istio-peer-exchange', 'istio'] }, handler)
+    : opts.protocol === 'h2c'
+      ? http2.createServer(handler)
+      : http.createServer(handler);
+  server.on(opts.tls ? 'secureConnection' : 'connection', (s: net.Socket) => {
     sockets.add(s);
     s.once('close', () => sockets.delete(s));
   });

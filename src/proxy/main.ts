@@ -24,10 +24,11 @@ import { systemClock, type Clock } from '../clock.js';
 import { ClusterManager } from './cluster/manager.js';
 import { ConfigStore } from './config/store.js';
 import { ListenerManager } from './listener/manager.js';
+import { SecretResolver } from './tls/secrets.js';
 import { stderrLogger, type Logger, type LogLevel } from './log.js';
 import type { BackoffOptions } from './xds/backoff.js';
 import { XdsClient } from './xds/client.js';
-import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from './xds/resource-types.js';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE, SECRET_TYPE } from './xds/resource-types.js';
 
 export interface ProxyOptions {
   /** host:port of the ADS server. */
@@ -47,7 +48,7 @@ export interface ProxyOptions {
   drainMs?: number;
   /** TLS to the control plane with the pod's token (given by the agent); plaintext xDS when absent. */
   xdsCredentials?: ChannelCredentials;
-  /** The workload certificate and root (`default`, `ROOTCA`) from the agent beside it. */
+  /** The workload certificate and root from the agent beside the proxy (secrets on the `sds-grpc` cluster). */
   localSecrets?: LocalSecretSource;
 }
 
@@ -73,18 +74,19 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const log = opts.log ?? stderrLogger(`proxy[${opts.nodeId}]`);
   const store = new ConfigStore();
   const stats = new ProxyStats();
-  const clusters = new ClusterManager(store, { clock, random, log, onEjection: (c) => stats.ejection(c) });
+  const secrets = new SecretResolver(store, opts.localSecrets);
+  const clusters = new ClusterManager(store, { clock, random, log, onEjection: (c) => stats.ejection(c), secrets });
   const accessLog = opts.accessLog ? bufferedAccessLog((text) => process.stdout.write(text)) : undefined;
   const listeners = new ListenerManager(
     store,
     { clusters, clock, random, stats, accessLog: accessLog?.sink, log },
-    { drainMs: opts.drainMs ?? 5000, onBindError: () => stats.internalError('listener_bind') },
+    { drainMs: opts.drainMs ?? 5000, secrets, onBindError: () => stats.internalError('listener_bind') },
   );
   const xds = new XdsClient({
     server: opts.xdsServer, nodeId: opts.nodeId, cluster: opts.cluster, metadata: opts.metadata, store, clock, log, backoff: opts.backoff, random,
     ...(opts.xdsCredentials ? { credentials: opts.xdsCredentials } : {}),
   });
-  const shortOf = new Map([LISTENER_TYPE, ROUTE_TYPE, CLUSTER_TYPE, ENDPOINT_TYPE].map((t) => [t.typeUrl, t.short]));
+  const shortOf = new Map([LISTENER_TYPE, ROUTE_TYPE, CLUSTER_TYPE, ENDPOINT_TYPE, SECRET_TYPE].map((t) => [t.typeUrl, t.short]));
   xds.onEvent((e) => {
     if (e.kind === 'ack' || e.kind === 'nack') stats.xdsUpdate(shortOf.get(e.typeUrl) ?? e.typeUrl, e.kind === 'ack');
     if (e.kind === 'connected') stats.controlPlaneConnected.set(1);

@@ -8,6 +8,8 @@ import { endpointKey, type Cluster, type Endpoint } from '../model/cluster.js';
 import { Http1SocketPool } from '../upstream/http1-socket-pool.js';
 import { Http2Pool } from '../upstream/http2-pool.js';
 import type { EndpointPool } from '../upstream/types.js';
+import { connectorFor, transportFor, transportKey } from '../upstream/transport.js';
+import type { SecretResolver } from '../tls/secrets.js';
 import { CircuitBreakers } from './circuit-breakers.js';
 import { isHealthy, type Host } from './host.js';
 import { createLoadBalancer, type LoadBalancer } from './lb.js';
@@ -19,6 +21,8 @@ export interface ClusterDeps {
   random: () => number;
   log: Logger;
   onEjection?: (cluster: string, host: Host) => void;
+  /** Where upstream TLS finds its certificates. */
+  secrets?: SecretResolver;
 }
 
 export class ClusterRuntime {
@@ -48,11 +52,23 @@ export class ClusterRuntime {
     return this.hostList;
   }
 
-  private newPool(e: Endpoint): EndpointPool {
+  /** A pool to the endpoint over the transport the cluster gives it, and that transport's key. */
+  private newPool(e: Endpoint): { pool: EndpointPool; transport: string } {
     const origin = `http://${endpointKey(e)}`;
     const { http2, connectTimeoutMs, idleTimeoutMs, maxRequestsPerConnection } = this.specValue;
-    if (http2) return new Http2Pool(origin, connectTimeoutMs, this.deps.clock);
-    return new Http1SocketPool(origin, connectTimeoutMs, { clock: this.deps.clock, log: this.deps.log, idleTimeoutMs, maxRequestsPerConnection });
+    const spec = transportFor(this.specValue, e);
+    const connector = connectorFor(spec, this.deps.secrets);
+    const pool = http2
+      ? new Http2Pool(origin, connectTimeoutMs, this.deps.clock, connector)
+      : new Http1SocketPool(origin, connectTimeoutMs, { clock: this.deps.clock, log: this.deps.log, idleTimeoutMs, maxRequestsPerConnection, connector });
+    return { pool, transport: transportKey(spec) };
+  }
+
+  private replacePool(h: Host, why: string): void {
+    this.retire(h.pool, why);
+    const { pool, transport } = this.newPool(h.endpoint);
+    h.pool = pool;
+    h.transport = transport;
   }
 
   private retire(pool: EndpointPool, why: string): void {
@@ -68,11 +84,9 @@ export class ClusterRuntime {
     }
     this.breakers.limits = spec.limits;
     const poolChanged = (['http2', 'connectTimeoutMs', 'idleTimeoutMs', 'maxRequestsPerConnection'] as const).some((k) => old[k] !== spec[k]);
-    if (poolChanged) {
-      for (const h of this.hostList) {
-        this.retire(h.pool, 'protocol, connect timeout or connection limits changed');
-        h.pool = this.newPool(h.endpoint);
-      }
+    for (const h of this.hostList) {
+      if (poolChanged) this.replacePool(h, 'protocol, connect timeout or connection limits changed');
+      else if (transportKey(transportFor(spec, h.endpoint)) !== h.transport) this.replacePool(h, 'transport socket changed');
     }
   }
 
@@ -87,8 +101,10 @@ export class ClusterRuntime {
         existing.endpoint = e;
         old.delete(key);
         next.push(existing);
+        // Pools are per transport: new metadata choosing another transport_socket_matches entry means new connections.
+        if (transportKey(transportFor(this.specValue, e)) !== existing.transport) this.replacePool(existing, 'transport socket changed');
       } else if (!next.some((h) => h.key === key)) {
-        next.push({ key, endpoint: e, pool: this.newPool(e), active: 0, total: 0, errors: 0, outlier: { consecutive5xx: 0, consecutiveGatewayFailure: 0, consecutiveLocalOriginFailure: 0, ejectedUntil: 0, ejections: 0 } });
+        next.push({ key, endpoint: e, ...this.newPool(e), active: 0, total: 0, errors: 0, outlier: { consecutive5xx: 0, consecutiveGatewayFailure: 0, consecutiveLocalOriginFailure: 0, ejectedUntil: 0, ejections: 0 } });
       }
     }
     this.hostList = next;

@@ -16,6 +16,8 @@ export interface Host {
   readonly key: string;
   endpoint: Endpoint;
   pool: EndpointPool;
+  /** transportKey() of the transport the pool connects with. */
+  transport: string;
   /** Requests in flight (least-request balancing, /clusters). */
   active: number;
   total: number;

@@ -5,6 +5,8 @@
 import type { Cluster, EndpointSet } from '../model/cluster.js';
 import type { Listener } from '../model/listener.js';
 import type { RouteTable } from '../model/route.js';
+import { clusterTlsContexts, listenerTlsContexts, secretRefs, type CommonTls } from '../model/tls.js';
+import type { TlsSecret } from '../../security/secrets.js';
 import { WatchedValue, type Watched } from '../watch.js';
 
 export interface Entry<T> {
@@ -21,6 +23,8 @@ export interface ResourceValues {
   routes: RouteTable;
   clusters: Cluster;
   endpoints: EndpointSet;
+  /** SDS Secrets received over ADS (sds_config `ads`). */
+  secrets: TlsSecret;
 }
 
 export type ResourceKind = keyof ResourceValues;
@@ -33,10 +37,11 @@ export class ConfigStore {
     routes: new WatchedValue<EntryMap<RouteTable>>(new Map()),
     clusters: new WatchedValue<EntryMap<Cluster>>(new Map()),
     endpoints: new WatchedValue<EntryMap<EndpointSet>>(new Map()),
+    secrets: new WatchedValue<EntryMap<TlsSecret>>(new Map()),
   };
   /** Last accepted version_info per kind ('' before the first). */
-  readonly versions: Record<ResourceKind, string> = { listeners: '', routes: '', clusters: '', endpoints: '' };
-  readonly received: Record<ResourceKind, boolean> = { listeners: false, routes: false, clusters: false, endpoints: false };
+  readonly versions: Record<ResourceKind, string> = { listeners: '', routes: '', clusters: '', endpoints: '', secrets: '' };
+  readonly received: Record<ResourceKind, boolean> = { listeners: false, routes: false, clusters: false, endpoints: false, secrets: false };
 
   watch<K extends ResourceKind>(kind: K): Watched<EntryMap<ResourceValues[K]>> {
     return this.maps[kind];
@@ -78,11 +83,28 @@ export class ConfigStore {
     return [...names].sort();
   }
 
+  /** Secret names the listeners' and clusters' TLS contexts fetch over ADS (SDS subscription, as Envoy subscribes). */
+  referencedSecretNames(): string[] {
+    const contexts: CommonTls[] = [];
+    for (const { value } of this.get('listeners').values()) contexts.push(...listenerTlsContexts(value));
+    for (const { value } of this.get('clusters').values()) contexts.push(...clusterTlsContexts(value));
+    return adsSecretNames(contexts);
+  }
+
   /** Envoy's "initialized": LDS and CDS accepted, and every route config and EDS name they refer to arrived. */
   ready(): boolean {
     if (!this.received.listeners || !this.received.clusters) return false;
     const routes = this.get('routes');
     const endpoints = this.get('endpoints');
-    return this.referencedRouteNames().every((n) => routes.has(n)) && this.referencedEndpointNames().every((n) => endpoints.has(n));
+    const secrets = this.get('secrets');
+    // Clusters warm on their secrets too (Envoy's SDS init target), so initialization waits for them.
+    return this.referencedRouteNames().every((n) => routes.has(n)) && this.referencedEndpointNames().every((n) => endpoints.has(n)) &&
+      adsSecretNames([...this.get('clusters').values()].flatMap((e) => clusterTlsContexts(e.value))).every((n) => secrets.has(n));
   }
+}
+
+function adsSecretNames(contexts: readonly CommonTls[]): string[] {
+  const names = new Set<string>();
+  for (const tls of contexts) for (const r of secretRefs(tls)) if (r.kind === 'sds' && r.source === 'ads') names.add(r.name);
+  return [...names].sort();
 }

@@ -2,14 +2,16 @@
 
 import { DEFAULT_MAGLEV_TABLE_SIZE, DEFAULT_MAX_RING_SIZE, DEFAULT_MIN_RING_SIZE, type CircuitBreakerLimits, type Cluster, type LbPolicy, type OutlierDetection } from '../model/cluster.js';
 import { err, ok, type Result } from '../result.js';
+import { structToPlain } from '../../xds/status.js';
 import { DEFAULT_PANIC_THRESHOLD } from '../cluster/priority-load.js';
 import { decodeEndpointsInto } from './endpoint.js';
-import { durationMs, enumName, isObj, obj, objs, Problems, str, wrappedBool, wrappedNum, type Obj } from './fields.js';
+import { durationMs, enumName, isObj, join, obj, objs, Problems, str, wrappedBool, wrappedNum, type Obj } from './fields.js';
+import { decodeUpstreamTransport } from './tls.js';
+import type { TransportSocketMatch } from '../model/tls.js';
 
 const HTTP_PROTOCOL_OPTIONS_URL = 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 const HTTP_PROTOCOL_OPTIONS_KEY = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 
-const RAW_BUFFER_URL = 'type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer';
 
 const LB_POLICIES: Record<string, LbPolicy> = {
   ROUND_ROBIN: 'round_robin',
@@ -99,8 +101,13 @@ export function decodeCluster(o: Obj): Result<Cluster, string[]> {
   if (!lbPolicy) p.add('lb_policy', `${lbName} is not supported (${Object.keys(LB_POLICIES).join(', ')} are)`);
   const unenforced: string[] = [];
   const ts = obj(o, 'transport_socket', '', p);
-  if (ts && !(isObj(ts['typed_config']) && ts['typed_config']['@type'] === RAW_BUFFER_URL)) {
-    p.add('transport_socket', 'upstream TLS is not supported yet (raw_buffer only)');
+  const transport = ts ? decodeUpstreamTransport(ts, 'transport_socket', p, unenforced) : undefined;
+  const transportSocketMatches: TransportSocketMatch[] = [];
+  for (const { value, path } of objs(o, 'transport_socket_matches', '', p)) {
+    const matchTs = obj(value, 'transport_socket', path, p);
+    const spec = matchTs ? decodeUpstreamTransport(matchTs, join(path, 'transport_socket'), p, unenforced) : { kind: 'raw' as const };
+    const match = obj(value, 'match', path, p);
+    if (spec) transportSocketMatches.push({ name: str(value, 'name', path, p) ?? '', match: match ? structToPlain(match) : {}, transport: spec });
   }
   const od = obj(o, 'outlier_detection', '', p);
   const lbConfig = obj(o, 'common_lb_config', '', p) ?? {};
@@ -117,6 +124,8 @@ export function decodeCluster(o: Obj): Result<Cluster, string[]> {
     ...decodeBalancing(o, p, unenforced),
     ...decodeConnectionPool(o, p, unenforced),
     unenforced,
+    ...(transport && transport.kind === 'tls' ? { transport } : {}),
+    ...(transportSocketMatches.length > 0 ? { transportSocketMatches } : {}),
   };
   return p.list.length ? err(p.list) : ok(cluster);
 }

@@ -39,7 +39,7 @@ function withHcm(fields: Record<string, unknown>): Record<string, unknown> {
 test('listener: the trust boundary fields, Envoy defaults when absent', () => {
   const plain = decodeListener(httpListener('l', '127.0.0.5', 8080, 'r'));
   assert.ok(plain.ok);
-  assert.deepEqual(plain.value.http!.trust, { useRemoteAddress: false, xffNumTrustedHops: 0, skipXffAppend: false, forwardClientCert: 'SANITIZE', internalCidrs: [], preserveExternalRequestId: false });
+  assert.deepEqual(plain.value.http!.trust, { useRemoteAddress: false, xffNumTrustedHops: 0, skipXffAppend: false, forwardClientCert: 'SANITIZE', clientCertDetails: [], internalCidrs: [], preserveExternalRequestId: false });
   const gw = decodeListener(withHcm({
     use_remote_address: { value: true },
     xff_num_trusted_hops: 2,
@@ -51,6 +51,7 @@ test('listener: the trust boundary fields, Envoy defaults when absent', () => {
   assert.equal(gw.value.http!.trust.useRemoteAddress, true);
   assert.equal(gw.value.http!.trust.xffNumTrustedHops, 2);
   assert.equal(gw.value.http!.trust.forwardClientCert, 'SANITIZE_SET');
+  assert.deepEqual(gw.value.http!.trust.clientCertDetails, ['Subject', 'URI']);
   assert.deepEqual(gw.value.http!.trust.internalCidrs, [{ prefix: '10.0.0.0', length: 8 }, { prefix: 'fd00::', length: 8 }]);
 });
 

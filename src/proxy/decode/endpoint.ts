@@ -2,7 +2,11 @@
 
 import type { Endpoint, EndpointSet, HealthStatus } from '../model/cluster.js';
 import { err, ok, type Result } from '../result.js';
-import { enumName, join, num, obj, objs, Problems, str, wrappedNum, type Obj } from './fields.js';
+import { structToPlain } from '../../xds/status.js';
+import { enumName, isObj, join, num, obj, objs, Problems, str, wrappedNum, type Obj } from './fields.js';
+
+/** The filter_metadata key transport_socket_matches are matched against (Envoy's). */
+export const TRANSPORT_SOCKET_MATCH = 'envoy.transport_socket_match';
 
 const HEALTH: readonly HealthStatus[] = ['UNKNOWN', 'HEALTHY', 'UNHEALTHY', 'DRAINING', 'TIMEOUT', 'DEGRADED'];
 
@@ -31,7 +35,10 @@ export function decodeEndpointsInto(o: Obj, path: string, p: Problems): Endpoint
       const weight = wrappedNum(lb, 'load_balancing_weight', lbPath, p) ?? 1;
       if (weight < 1) p.add(join(lbPath, 'load_balancing_weight'), 'must be at least 1');
       const health = enumName(lb, 'health_status', HEALTH, lbPath, p) ?? 'UNKNOWN';
-      endpoints.push({ host, port, weight, health, priority, locality, localityWeight });
+      const e: Endpoint = { host, port, weight, health, priority, locality, localityWeight };
+      const matchStruct = (obj(obj(lb, 'metadata', lbPath, p) ?? {}, 'filter_metadata', join(lbPath, 'metadata'), p) ?? {})[TRANSPORT_SOCKET_MATCH];
+      if (isObj(matchStruct)) e.transportMatch = structToPlain(matchStruct);
+      endpoints.push(e);
     }
   }
   return { clusterName, endpoints };

@@ -4,18 +4,18 @@
 
 import type { FaultConfig } from '../model/fault.js';
 import { isIP } from 'node:net';
-import type { CidrRange, FilterChain, ForwardClientCert, HttpConnectionManager, Listener, RouteSource, TrustBoundary } from '../model/listener.js';
+import type { CidrRange, ClientCertDetail, FilterChain, ForwardClientCert, HttpConnectionManager, Listener, RouteSource, TrustBoundary } from '../model/listener.js';
 import { err, ok, type Result } from '../result.js';
 import { CORS_FILTER_NAME, CORS_TYPE_URL } from './cors.js';
 import { decodeFault, FAULT_FILTER_NAME, FAULT_TYPE_URL } from './fault.js';
-import { arr, bool, enumName, isObj, join, num, obj, objs, Problems, str, wrappedBool, wrappedNum, type Obj } from './fields.js';
+import { arr, bool, enumName, join, num, obj, objs, Problems, str, wrappedBool, wrappedNum, type Obj } from './fields.js';
 import { decodeChainMatch, decodeListenerFilters, decodeTcpProxy, TCP_PROXY_FILTER_NAME, TCP_PROXY_TYPE_URL } from './network-filters.js';
 import { decodeRouteTableInto } from './route.js';
 import type { RbacFilter } from '../model/rbac.js';
 import { decodeRbacFilter, HTTP_RBAC_FILTER_NAME, HTTP_RBAC_TYPE_URL, NETWORK_RBAC_FILTER_NAME, NETWORK_RBAC_TYPE_URL } from './rbac.js';
+import { decodeDownstreamTls, decodeTransportSocket, DOWNSTREAM_TLS_URL } from './tls.js';
 
 export const HCM_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
-const RAW_BUFFER_URL = 'type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer';
 const HCM_FILTER_NAME = 'envoy.filters.network.http_connection_manager';
 // Filters Istio adds for telemetry: they change no routing decision, so serving without them is safe.
 const SKIPPABLE_FILTERS = new Set(['envoy.filters.http.grpc_stats', 'istio.stats', 'istio.metadata_exchange', 'istio.alpn']);
@@ -120,25 +120,33 @@ function decodeTrust(o: Obj, path: string, p: Problems): TrustBoundary {
       else internalCidrs.push({ prefix, length });
     }
   }
-  // set_current_client_cert_details only matters on mTLS connections, which these listeners never have
-  // (TLS listeners are refused above): without a client certificate every mode but ALWAYS_FORWARD_ONLY
-  // removes the header, as Envoy does.
+  // set_current_client_cert_details: what APPEND_FORWARD and SANITIZE_SET write about a client certificate,
+  // in the order Envoy writes them.
+  const details = obj(o, 'set_current_client_cert_details', path, p) ?? {};
+  const dPath = join(path, 'set_current_client_cert_details');
+  const clientCertDetails: ClientCertDetail[] = [];
+  if (bool(details, 'cert', dPath, p)) clientCertDetails.push('Cert');
+  if (bool(details, 'chain', dPath, p)) clientCertDetails.push('Chain');
+  if (wrappedBool(details, 'subject', dPath, p)) clientCertDetails.push('Subject');
+  if (bool(details, 'uri', dPath, p)) clientCertDetails.push('URI');
+  if (bool(details, 'dns', dPath, p)) clientCertDetails.push('DNS');
   return {
     useRemoteAddress: wrappedBool(o, 'use_remote_address', path, p) ?? false,
     xffNumTrustedHops: Number.isInteger(hops) && hops >= 0 ? hops : 0,
     skipXffAppend: bool(o, 'skip_xff_append', path, p) ?? false,
     forwardClientCert: enumName(o, 'forward_client_cert_details', FORWARD_CLIENT_CERT, path, p) ?? 'SANITIZE',
+    clientCertDetails,
     internalCidrs,
     preserveExternalRequestId: bool(o, 'preserve_external_request_id', path, p) ?? false,
   };
 }
 
 /** One filter chain: its match and what ends it (an HCM, decoded into `hcm`, or a tcp_proxy). */
-function decodeChain(chain: Obj, path: string, p: Problems, hcms: HttpConnectionManager[]): FilterChain | undefined {
+function decodeChain(chain: Obj, path: string, p: Problems, hcms: HttpConnectionManager[], hcmConfigs: string[]): FilterChain | undefined {
   const ts = obj(chain, 'transport_socket', path, p);
-  if (ts && !(isObj(ts['typed_config']) && ts['typed_config']['@type'] === RAW_BUFFER_URL)) {
-    p.add(join(path, 'transport_socket'), 'TLS listeners are not supported yet (raw_buffer only)');
-  }
+  const unenforced: string[] = [];
+  const transport = ts ? decodeTransportSocket(ts, join(path, 'transport_socket'), p, DOWNSTREAM_TLS_URL, (o, tPath, tp) => decodeDownstreamTls(o, tPath, tp, unenforced)) : undefined;
+  const tls = transport?.kind === 'tls' ? { tls: transport.tls, unenforced } : {};
   const match = decodeChainMatch(obj(chain, 'filter_chain_match', path, p), join(path, 'filter_chain_match'), p);
   const name = str(chain, 'name', path, p) ?? '';
   const filters = objs(chain, 'filters', path, p);
@@ -169,11 +177,12 @@ function decodeChain(chain: Obj, path: string, p: Problems, hcms: HttpConnection
     const hcm = decodeHcm(typed, join(last.path, 'typed_config'), p);
     if (!hcm) return undefined;
     hcms.push(hcm);
-    return { name, match, terminal: { kind: 'http' } };
+    hcmConfigs.push(JSON.stringify(typed));
+    return { name, match, terminal: { kind: 'http' }, ...tls };
   }
   if (filterName === TCP_PROXY_FILTER_NAME || typeUrl === TCP_PROXY_TYPE_URL) {
     const tcp = decodeTcpProxy(typed, join(last.path, 'typed_config'), p);
-    return tcp ? { name, match, terminal: { kind: 'tcp', tcp: { ...tcp, networkRbac } } } : undefined;
+    return tcp ? { name, match, terminal: { kind: 'tcp', tcp: { ...tcp, networkRbac } }, ...tls } : undefined;
   }
   p.add(last.path, `the last filter must be envoy.filters.network.http_connection_manager or envoy.filters.network.tcp_proxy, got '${String(filterName)}'`);
   return undefined;
@@ -196,16 +205,18 @@ export function decodeListener(o: Obj): Result<Listener, string[]> {
     if (sock['protocol'] !== undefined && sock['protocol'] !== 'TCP') p.add('address.socket_address.protocol', 'only TCP is supported');
   }
   const hcms: HttpConnectionManager[] = [];
+  const hcmConfigs: string[] = [];
   const chains: FilterChain[] = [];
   for (const { value, path } of objs(o, 'filter_chains', '', p)) {
-    const chain = decodeChain(value, path, p, hcms);
+    const chain = decodeChain(value, path, p, hcms, hcmConfigs);
     if (chain) chains.push(chain);
   }
   const dflt = obj(o, 'default_filter_chain', '', p);
-  const defaultChain = dflt ? decodeChain(dflt, 'default_filter_chain', p, hcms) : undefined;
+  const defaultChain = dflt ? decodeChain(dflt, 'default_filter_chain', p, hcms, hcmConfigs) : undefined;
   if (chains.length === 0 && !defaultChain && p.list.length === 0) p.add('filter_chains', 'must not be empty');
-  // One HCM per listener: its router follows one route table (several would need one per chain).
-  if (hcms.length > 1) p.add('filter_chains', 'more than one filter chain with an HTTP connection manager is not supported');
+  // One HCM per listener: its router follows one route table (several would need one per chain). Chains
+  // that differ only in transport (PERMISSIVE mTLS: a TLS chain and a plaintext chain) share an identical one.
+  if (hcmConfigs.some((c) => c !== hcmConfigs[0])) p.add('filter_chains', 'filter chains with different HTTP connection managers are not supported (identical ones are)');
   const { tlsInspector } = decodeListenerFilters(o, p);
   if (!tlsInspector && [...chains, ...(defaultChain ? [defaultChain] : [])].some((c) => c.match.serverNames.length > 0 || c.match.transportProtocol === 'tls')) {
     // Envoy accepts it, but without the inspector no connection has a server name: those chains never match.

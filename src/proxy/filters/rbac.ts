@@ -6,6 +6,7 @@
 import type * as net from 'node:net';
 import type * as tls from 'node:tls';
 import type { Permission, Principal, RbacFilter } from '../model/rbac.js';
+import { connectionTlsOf } from '../tls/peer-certificate.js';
 import { matchHeader, matchString, type MatchRequest } from '../route/match.js';
 import { inCidr } from './trust.js';
 
@@ -114,19 +115,15 @@ function stripMapped(address: string): string {
 }
 
 /**
- * The peer certificate's names on a TLS connection, undefined on a plain one. Read defensively: any
- * socket may be handed in, only a TLSSocket has a peer certificate.
+ * The peer certificate's names on a TLS connection, undefined on a plain one: what the listener read
+ * at the handshake (tls/peer-certificate.ts); a TLS connection without a client certificate has none
+ * (Envoy's `authenticated` without a name still matches it).
  */
 export function peerNames(socket: net.Socket | undefined): PeerNames | undefined {
-  const secure = socket as (tls.TLSSocket & { encrypted?: boolean }) | undefined;
-  if (!secure?.encrypted || typeof secure.getPeerCertificate !== 'function') return undefined;
-  const cert = secure.getPeerCertificate();
-  if (!cert || Object.keys(cert).length === 0) return { uriSans: [], dnsSans: [], subject: '' };
-  const sans = (cert.subjectaltname ?? '').split(/,\s*/).filter(Boolean);
-  const pick = (prefix: string) => sans.filter((s) => s.startsWith(prefix)).map((s) => s.slice(prefix.length));
-  // RFC 2253 order (most specific first), as Envoy prints a subject.
-  const subject = cert.subject ? Object.entries(cert.subject).reverse().map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') : String(v)}`).join(',') : '';
-  return { uriSans: pick('URI:'), dnsSans: pick('DNS:'), subject };
+  const info = connectionTlsOf(socket);
+  if (!info) return undefined;
+  const peer = info.peer;
+  return peer ? { uriSans: peer.uriSans, dnsSans: peer.dnsSans, subject: peer.subject } : { uriSans: [], dnsSans: [], subject: '' };
 }
 
 /** The TLS server name the client sent ('' on a plain connection). */

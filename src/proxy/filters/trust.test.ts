@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { TrustBoundary } from '../model/listener.js';
 import { applyTrustBoundary, inCidr, lastAddressFromXff, localAddress } from './trust.js';
 
-const base: TrustBoundary = { useRemoteAddress: false, xffNumTrustedHops: 0, skipXffAppend: false, forwardClientCert: 'SANITIZE', internalCidrs: [], preserveExternalRequestId: false };
+const base: TrustBoundary = { useRemoteAddress: false, xffNumTrustedHops: 0, skipXffAppend: false, forwardClientCert: 'SANITIZE', internalCidrs: [], preserveExternalRequestId: false, clientCertDetails: [] };
 
 test('lastAddressFromXff: counts from the right, trims, single only without skipping', () => {
   assert.deepEqual(lastAddressFromXff('1.2.3.4', 0), { address: '1.2.3.4', single: true });

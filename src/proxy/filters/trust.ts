@@ -2,12 +2,14 @@
 // client is (x-forwarded-for with use_remote_address and xff_num_trusted_hops), whether the request is
 // internal (x-envoy-internal, from internal_address_config), what an untrusted client may not send
 // (x-envoy-* control headers, x-forwarded-client-cert), and x-envoy-external-address at the edge.
-// Without TLS on our listeners no client presents a certificate, so every forward_client_cert_details
-// mode but ALWAYS_FORWARD_ONLY removes x-forwarded-client-cert, as Envoy does on plain-text connections.
+// x-forwarded-client-cert follows forward_client_cert_details and set_current_client_cert_details as
+// Envoy's mutateXfccRequestHeader: on a connection without a client certificate every mode but
+// ALWAYS_FORWARD_ONLY removes it.
 
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { CidrRange, TrustBoundary } from '../model/listener.js';
+import type { ConnectionTls } from '../tls/peer-certificate.js';
 import type { HeaderRecord } from './headers.js';
 
 /** x-envoy-* headers that steer the proxy: only an internal request may carry them further. */
@@ -133,7 +135,7 @@ function headerString(headers: HeaderRecord, name: string): string | undefined {
  * Rewrites the request's forwarding headers in place as Envoy's connection manager does before routing
  * (ConnectionManagerUtility::mutateRequestHeaders), for a connection from `remoteAddress`.
  */
-export function applyTrustBoundary(headers: HeaderRecord, trust: TrustBoundary, remoteAddress: string): TrustVerdict {
+export function applyTrustBoundary(headers: HeaderRecord, trust: TrustBoundary, remoteAddress: string, tls?: ConnectionTls): TrustVerdict {
   const remote = stripMapped(remoteAddress);
   delete headers['x-envoy-internal'];
   const xff = headerString(headers, 'x-forwarded-for');
@@ -148,7 +150,7 @@ export function applyTrustBoundary(headers: HeaderRecord, trust: TrustBoundary, 
       headers['x-forwarded-for'] = xff ? `${xff},${appended}` : appended;
     }
     // The previous hop is not trusted to say how the client spoke to it.
-    if (trust.xffNumTrustedHops === 0 || headers['x-forwarded-proto'] === undefined) headers['x-forwarded-proto'] = 'http';
+    if (trust.xffNumTrustedHops === 0 || headers['x-forwarded-proto'] === undefined) headers['x-forwarded-proto'] = tls ? 'https' : 'http';
   } else {
     const found = lastAddressFromXff(xff, trust.xffNumTrustedHops);
     final = found.address;
@@ -164,6 +166,40 @@ export function applyTrustBoundary(headers: HeaderRecord, trust: TrustBoundary, 
     for (const name of INTERNAL_ONLY) delete headers[name];
   }
   if (edge && isIP(final) !== 0) headers['x-envoy-external-address'] = final;
-  if (trust.forwardClientCert !== 'ALWAYS_FORWARD_ONLY') delete headers['x-forwarded-client-cert'];
+  applyXfcc(headers, trust, tls);
   return { edge, internal, clientAddress: final };
+}
+
+/** Envoy's PEM encoding for XFCC Cert and Chain: the PEM with these characters percent-encoded. */
+function urlEncodedPem(pem: string): string {
+  return pem.replace(/[\n +/=]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+}
+
+/** The XFCC element for the current connection: By and Hash, then the details asked for, in Envoy's order. */
+export function clientCertElement(trust: TrustBoundary, tls: ConnectionTls): string {
+  const peer = tls.peer!;
+  const parts = tls.localUriSans.map((uri) => `By=${uri}`);
+  parts.push(`Hash=${peer.sha256}`);
+  for (const detail of trust.clientCertDetails) {
+    if (detail === 'Cert') parts.push(`Cert="${urlEncodedPem(peer.pem)}"`);
+    else if (detail === 'Chain') parts.push(`Chain="${urlEncodedPem(peer.chainPem)}"`);
+    else if (detail === 'Subject') parts.push(`Subject="${peer.subject}"`);
+    // The URI key is written even when the certificate has no URI SAN.
+    else if (detail === 'URI') parts.push(...(peer.uriSans.length > 0 ? peer.uriSans.map((u) => `URI=${u}`) : ['URI=']));
+    else parts.push(...peer.dnsSans.map((d) => `DNS=${d}`));
+  }
+  return parts.join(';');
+}
+
+function applyXfcc(headers: HeaderRecord, trust: TrustBoundary, tls: ConnectionTls | undefined): void {
+  const mode = trust.forwardClientCert;
+  if (mode === 'ALWAYS_FORWARD_ONLY') return;
+  if (mode === 'SANITIZE' || !tls?.peer) {
+    delete headers['x-forwarded-client-cert'];
+    return;
+  }
+  if (mode === 'FORWARD_ONLY') return;
+  const element = clientCertElement(trust, tls);
+  const existing = headerString(headers, 'x-forwarded-client-cert');
+  headers['x-forwarded-client-cert'] = mode === 'APPEND_FORWARD' && existing ? `${existing},${element}` : element;
 }

@@ -96,7 +96,7 @@ export class ConnectionManager {
   /** The request listener for both the HTTP/1.1 and the HTTP/2 server of the listener. */
   readonly handle = (rawReq: http.IncomingMessage | http2.Http2ServerRequest, res: DownstreamResponse): void => {
     const req = toDownstreamRequest(rawReq);
-    const verdict = applyTrustBoundary(req.headers, this.config().hcm.trust, req.remoteAddress);
+    const verdict = applyTrustBoundary(req.headers, this.config().hcm.trust, req.remoteAddress, req.tls);
     // A request entering the mesh here gets a new id unless the listener keeps the client's.
     const keepId = !verdict.edge || this.config().hcm.trust.preserveExternalRequestId;
     const requestId = (keepId ? firstValue(req.headers['x-request-id']) : undefined) ?? randomUUID();

@@ -7,6 +7,7 @@ import * as http2 from 'node:http2';
 import type { Readable } from 'node:stream';
 import type * as net from 'node:net';
 import { definedHeaders, type HeaderRecord } from '../filters/headers.js';
+import { connectionTlsOf, type ConnectionTls } from '../tls/peer-certificate.js';
 
 /**
  * The TCP connection under each HTTP/2 session. node:http2 runs a connection we hand it as a stream
@@ -31,6 +32,8 @@ export interface DownstreamRequest {
   localAddress: string;
   localPort: number;
   body: Readable;
+  /** The connection's TLS (client certificate, our own URI SANs); undefined on plaintext. */
+  tls: ConnectionTls | undefined;
   /** The request has no body (GET without Content-Length / Transfer-Encoding, or an ended HTTP/2 stream). */
   bodyless: boolean;
 }
@@ -41,7 +44,8 @@ export function toDownstreamRequest(req: http.IncomingMessage | http2.Http2Serve
   const headers = definedHeaders(req.headers);
   let authority = '';
   let path = req.url ?? '/';
-  let scheme = 'http';
+  const tls = connectionTlsOf(req instanceof http2.Http2ServerRequest && req.stream.session ? h2SessionSockets.get(req.stream.session) : req.socket);
+  let scheme = tls ? 'https' : 'http';
   let protocol: DownstreamRequest['protocol'];
   if (req instanceof http2.Http2ServerRequest) {
     protocol = 'HTTP/2';
@@ -81,6 +85,7 @@ export function toDownstreamRequest(req: http.IncomingMessage | http2.Http2Serve
     localAddress: req.socket?.localAddress ?? '',
     localPort: req.socket?.localPort ?? 0,
     body: req,
+    tls,
     bodyless,
   };
 }

@@ -15,6 +15,7 @@ import type { Listener } from '../model/listener.js';
 import type { RouteTable } from '../model/route.js';
 import { httpListener, routeConfig } from '../testutil/envoy.js';
 import { freePort } from '../testutil/upstream.js';
+import { SecretResolver } from '../tls/secrets.js';
 import { ListenerManager } from './manager.js';
 
 function entry<T>(value: T, raw: Record<string, unknown>): Entry<T> {
@@ -53,7 +54,7 @@ test('a listener takes traffic only once its RDS route configuration is here; an
   const stats = new ProxyStats();
   const log = (): void => undefined;
   const clusters = new ClusterManager(store, { clock: systemClock, random: Math.random, log, onEjection: () => undefined });
-  const manager = new ListenerManager(store, { clusters, clock: systemClock, random: Math.random, stats, accessLog: undefined, log }, { drainMs: 0 });
+  const manager = new ListenerManager(store, { clusters, clock: systemClock, random: Math.random, stats, accessLog: undefined, log }, { drainMs: 0, secrets: new SecretResolver(store, undefined) });
   t.after(() => manager.close());
   const port = await freePort();
 

@@ -2,7 +2,8 @@
 // is rebuilt from the watched route table (RDS by name, or the HCM's inline table) when it changes. As
 // in Envoy, no listener takes traffic before the initial config is complete (every referenced route
 // configuration and cluster load assignment received: Envoy initializes listeners after its clusters),
-// and later a listener waits (warms) until its own RDS route configuration is here.
+// and later a listener waits (warms) until its own RDS route configuration and the secrets of its TLS
+// chains are here.
 
 import type { ConfigStore } from '../config/store.js';
 import type { Logger } from '../log.js';
@@ -13,6 +14,8 @@ import { ConnectionManager, type ConnectionManagerDeps } from './connection-mana
 import { serveConnect } from './connect-tunnel.js';
 import { ListenerPort } from './port.js';
 import { proxyTcpConnection } from './tcp-proxy.js';
+import { listenerTlsContexts } from '../model/tls.js';
+import type { SecretResolver } from '../tls/secrets.js';
 
 interface ActiveListener {
   spec: Listener;
@@ -27,6 +30,8 @@ interface ActiveListener {
 export interface ListenerManagerOptions {
   /** Grace for in-flight requests when a listener is removed or moved. */
   drainMs: number;
+  /** Where TLS filter chains find their certificates (ADS secrets, the local agent). */
+  secrets: SecretResolver;
   onBindError?: (listener: string, error: Error) => void;
 }
 
@@ -47,6 +52,7 @@ export class ListenerManager {
     this.unsubscribe.push(store.watch('routes').subscribe(() => this.syncRouters()));
     this.unsubscribe.push(store.watch('endpoints').subscribe(() => this.initialized || this.syncListeners()));
     this.unsubscribe.push(store.watch('clusters').subscribe(() => this.initialized || this.syncListeners()));
+    this.unsubscribe.push(opts.secrets.onChange(() => this.syncListeners()));
     this.syncListeners();
   }
 
@@ -108,7 +114,15 @@ export class ListenerManager {
       // As Envoy warms a listener: one whose RDS route configuration has not arrived takes no traffic (a
       // new one is not bound yet, an updated one keeps serving its previous version) rather than answer 404.
       // A listener of TCP proxies only has no route configuration to wait for.
-      const warm = spec.http === undefined || this.tableFor(spec) !== undefined;
+      // Likewise a listener whose TLS chains' secrets have not all arrived (Envoy's SDS init target).
+      const warm = (spec.http === undefined || this.tableFor(spec) !== undefined) && listenerTlsContexts(spec).every((t) => this.opts.secrets.ready(t));
+      if (!warm && spec.http !== undefined && this.tableFor(spec) !== undefined) {
+        this.deps.log('debug', `listener ${name}: warming, waiting for secrets ${listenerTlsContexts(spec).flatMap((t) => this.opts.secrets.missing(t)).join(', ')}`);
+      }
+      if (warm && existing?.spec !== spec) {
+        const unenforced = [...spec.chains, ...(spec.defaultChain ? [spec.defaultChain] : [])].flatMap((c) => c.unenforced ?? []);
+        if (unenforced.length > 0) this.deps.log('warn', `listener ${name}: ${unenforced.join(', ')} accepted but not acted on by the meshwork proxy; Envoy applies them`);
+      }
       if (existing) {
         if (existing.spec === spec || !warm) continue;
         existing.spec = spec;
@@ -124,6 +138,7 @@ export class ListenerManager {
         listener: () => a.spec,
         onTcp: (socket, head, config) => proxyTcpConnection(socket, head, config, this.deps),
         onConnect: (req, socket, head) => serveConnect(req, socket, head, (a.spec.http ?? a.lastHttp)!, a.router, this.deps),
+        secrets: this.opts.secrets,
       });
       // A new listener whose port is still held by a listener being unbound waits for it.
       const previous = this.closing.get(`${spec.address.host}:${spec.address.port}`) ?? Promise.resolve();

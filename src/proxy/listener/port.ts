@@ -3,14 +3,21 @@
 // a node:http or a node:http2 server accordingly. An HTTP/1.1 CONNECT goes to the listener's CONNECT
 // handler (405 without one).
 // A listener with several filter chains (or a tls_inspector) first picks the chain per connection, as
-// Envoy does; a chain ending in a tcp_proxy gets the raw connection.
+// Envoy does; a chain ending in a tcp_proxy gets the raw connection. A chain with a
+// DownstreamTlsContext terminates TLS first (tls/contexts.ts) and serves HTTP (ALPN) or its TCP proxy
+// over the decrypted stream.
 
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 import { Duplex } from 'node:stream';
 import type { Logger } from '../log.js';
-import { isPlainHttp, type Listener, type TcpProxyConfig } from '../model/listener.js';
+import { isPlainHttp, type FilterChain, type Listener, type TcpProxyConfig } from '../model/listener.js';
+import type { DownstreamTls } from '../model/tls.js';
+import { checkPeer, secureContext, serverOptions } from '../tls/contexts.js';
+import { recordConnectionTls } from '../tls/peer-certificate.js';
+import type { SecretResolver } from '../tls/secrets.js';
 import { h2SessionSockets, type DownstreamResponse } from './downstream.js';
 import { CONNECT_NOT_SUPPORTED } from './connection-manager.js';
 import { selectFilterChain } from './filter-chain-match.js';
@@ -31,6 +38,8 @@ export interface NetworkChains {
   onTcp(socket: net.Socket, head: Buffer, config: TcpProxyConfig): void;
   /** An HTTP/1.1 CONNECT request: the socket is the caller's from here on. */
   onConnect(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void;
+  /** Where TLS chains find their certificates. */
+  secrets: SecretResolver;
 }
 
 export class ListenerPort {
@@ -89,11 +98,10 @@ export class ListenerPort {
       if (!chain) {
         this.log('debug', `listener ${this.host}:${this.port}: no filter chain matches (server name ${serverName ?? 'none'}, ${transportProtocol}); closing`);
         socket.destroy();
-      } else if (chain.terminal.kind === 'tcp') {
-        socket.pause();
-        this.network!.onTcp(socket, head, chain.terminal.tcp);
+      } else if (chain.tls) {
+        this.terminateTls(socket, head, chain, chain.tls);
       } else {
-        this.sniffHttp(socket, head);
+        this.serveChain(socket, head, chain);
       }
     };
     if (!spec.tlsInspector) {
@@ -125,6 +133,56 @@ export class ListenerPort {
     };
     socket.on('data', onData);
     socket.once('end', onEnd);
+  }
+
+  private serveChain(socket: net.Socket, head: Buffer, chain: FilterChain): void {
+    if (chain.terminal.kind === 'tcp') {
+      socket.pause();
+      this.network!.onTcp(socket, head, chain.terminal.tcp);
+    } else {
+      this.sniffHttp(socket, head);
+    }
+  }
+
+  /**
+   * The chain's DownstreamTlsContext: a TLS session over the connection (the bytes the inspector read
+   * replayed first) with the certificates current now, the client certificate checked as Envoy checks
+   * it, then the chain's HTTP (h2 when ALPN chose it) or TCP proxy over the decrypted stream.
+   */
+  private terminateTls(socket: net.Socket, head: Buffer, chain: FilterChain, spec: DownstreamTls): void {
+    const context = secureContext(spec, this.network!.secrets);
+    if (context instanceof Error) {
+      this.log('warn', `listener ${this.host}:${this.port}: filter chain '${chain.name}' cannot terminate TLS: ${context.message}; closing`);
+      socket.destroy();
+      return;
+    }
+    socket.pause();
+    // TLSSocket feeds bytes already buffered in the socket to the TLS engine before reading the handle.
+    if (head.length > 0) socket.unshift(head);
+    const secure = new tls.TLSSocket(socket, serverOptions(spec, context));
+    this.sockets.add(secure);
+    secure.once('close', () => this.sockets.delete(secure));
+    secure.on('error', (e: Error) => this.log('debug', `listener ${this.host}:${this.port}: TLS: ${e.message}`));
+    secure.once('secure', () => {
+      const refusal = checkPeer(spec, secure);
+      if (refusal) {
+        this.log('debug', `listener ${this.host}:${this.port}: filter chain '${chain.name}': ${refusal}; closing`);
+        secure.destroy();
+        return;
+      }
+      const info = recordConnectionTls(secure);
+      if (chain.terminal.kind === 'tcp') {
+        this.serveChain(secure, Buffer.alloc(0), chain);
+      } else if (info.alpn === 'h2') {
+        // ALPN said h2: nothing to sniff. nghttp2 does not read a TLSSocket handed to a cleartext server:
+        // it gets a stream over it, as the h2c path does.
+        this.h2.emit('connection', replayingStream(secure, Buffer.alloc(0)));
+      } else {
+        // Over TLS the protocol is ALPN's; without ALPN, HTTP/1.1. Nothing has been read from the stream.
+        secure.once('end', () => secure.end());
+        this.h1.emit('connection', secure);
+      }
+    });
   }
 
   /** Hands the socket to the HTTP/1.1 or the HTTP/2 server; `initial`: bytes already read from it. */

@@ -1,5 +1,7 @@
 // Clusters and endpoints as the proxy sees them (from CDS and EDS / static load assignments).
 
+import type { TransportSocketMatch, UpstreamTransportSpec } from './tls.js';
+
 export type LbPolicy = 'round_robin' | 'least_request' | 'random' | 'ring_hash' | 'maglev';
 
 export type HealthStatus = 'UNKNOWN' | 'HEALTHY' | 'UNHEALTHY' | 'DRAINING' | 'TIMEOUT' | 'DEGRADED';
@@ -13,6 +15,8 @@ export interface Endpoint {
   locality: { region: string; zone: string; subZone: string };
   /** The locality's load_balancing_weight (0 when unset: no traffic under locality-weighted balancing). */
   localityWeight: number;
+  /** metadata.filter_metadata['envoy.transport_socket_match']: what picks the cluster's transport_socket_matches entry. */
+  transportMatch?: Readonly<Record<string, unknown>>;
 }
 
 export interface EndpointSet {
@@ -74,6 +78,10 @@ export interface Cluster {
    * Envoy honours them on the same config; reported when the cluster is taken on.
    */
   unenforced: string[];
+  /** transport_socket (undefined: raw_buffer). */
+  transport?: UpstreamTransportSpec;
+  /** transport_socket_matches, in order: the first whose fields all equal the endpoint's transportMatch wins, else `transport`. */
+  transportSocketMatches?: TransportSocketMatch[];
 }
 
 /** Envoy's defaults for ring_hash_lb_config and maglev_lb_config. */

@@ -5,6 +5,7 @@
 import type { FaultConfig } from './fault.js';
 import type { RbacFilter } from './rbac.js';
 import type { ClusterSpecifier, RouteTable } from './route.js';
+import type { DownstreamTls } from './tls.js';
 
 export type RouteSource = { kind: 'rds'; routeConfigName: string } | { kind: 'inline'; table: RouteTable };
 
@@ -36,6 +37,9 @@ export interface CidrRange {
   length: number;
 }
 
+/** A part of the XFCC element set_current_client_cert_details asks for (By and Hash are always there). */
+export type ClientCertDetail = 'Cert' | 'Chain' | 'Subject' | 'URI' | 'DNS';
+
 export interface TrustBoundary {
   /** use_remote_address: the peer's address is the client's; it is appended to x-forwarded-for. */
   useRemoteAddress: boolean;
@@ -43,6 +47,8 @@ export interface TrustBoundary {
   xffNumTrustedHops: number;
   skipXffAppend: boolean;
   forwardClientCert: ForwardClientCert;
+  /** set_current_client_cert_details, in Envoy's order (APPEND_FORWARD and SANITIZE_SET add these to XFCC). */
+  clientCertDetails: ClientCertDetail[];
   /** internal_address_config.cidr_ranges: the addresses whose requests are internal (none by default). */
   internalCidrs: CidrRange[];
   preserveExternalRequestId: boolean;
@@ -76,6 +82,10 @@ export interface FilterChain {
   name: string;
   match: FilterChainMatch;
   terminal: ChainTerminal;
+  /** transport_socket envoy.transport_sockets.tls: the chain terminates TLS; undefined: raw_buffer. */
+  tls?: DownstreamTls;
+  /** TLS fields accepted without effect (logged when the listener is taken on). */
+  unenforced?: string[];
 }
 
 export interface Listener {
@@ -93,6 +103,6 @@ export interface Listener {
 /** A listener whose every connection goes to its HTTP connection manager: no chain to choose. */
 export function isPlainHttp(l: Listener): boolean {
   const only = l.chains.length === 1 && !l.defaultChain ? l.chains[0] : l.chains.length === 0 ? l.defaultChain : undefined;
-  return !l.tlsInspector && only !== undefined && only.terminal.kind === 'http' &&
+  return !l.tlsInspector && only !== undefined && only.terminal.kind === 'http' && !only.tls &&
     only.match.destinationPort === undefined && only.match.serverNames.length === 0 && only.match.transportProtocol === undefined;
 }

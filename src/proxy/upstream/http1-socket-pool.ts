@@ -10,6 +10,7 @@ import { systemClock, type Clock, type TimerHandle } from '../../clock.js';
 import type { HeaderRecord } from '../filters/headers.js';
 import type { Logger } from '../log.js';
 import { DIGITS, Http1ResponseParser, HttpParseError, TOKEN, type ResponseHead, type ResponseSink } from './http1-response-parser.js';
+import type { UpstreamConnector } from './transport.js';
 import { UpstreamFailure, type EndpointPool, type UpstreamRequest, type UpstreamResponse } from './types.js';
 
 export interface Http1SocketPoolOptions {
@@ -24,6 +25,8 @@ export interface Http1SocketPoolOptions {
   clock?: Clock;
   /** Where protocol errors (malformed responses, stray bytes) are reported, besides failing the request. */
   log?: Logger;
+  /** How connections are made (TLS); plain TCP when absent. */
+  connector?: UpstreamConnector;
 }
 
 const CONNECT_ERROR_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN']);
@@ -355,9 +358,11 @@ class Connection {
     maxHeaderBytes: number,
   ) {
     this.parser = new Http1ResponseParser(this.sink(), maxHeaderBytes);
-    this.socket = net.connect({ host, port, noDelay: true });
+    const connector = pool.connector;
+    this.socket = connector ? connector.connect(host, port) : net.connect({ host, port, noDelay: true });
     if (connectTimeoutMs > 0) this.socket.setTimeout(connectTimeoutMs);
-    this.socket.on('connect', this.onConnect);
+    // Over TLS the connection is made once the handshake is (Envoy's connect timeout covers both).
+    this.socket.on(connector?.secure ? 'secureConnect' : 'connect', this.onConnect);
     this.socket.on('timeout', this.onTimeout);
     this.socket.on('data', this.onData);
     this.socket.on('end', this.onEnd);
@@ -434,7 +439,8 @@ class Connection {
     const e = this.lastError;
     const code = errorCode(e);
     const detail = e ? `${code || 'error'}: ${e.message}` : 'connection closed by the upstream';
-    if (!this.connected && (CONNECT_ERROR_CODES.has(code) || !e)) {
+    // A failed TLS handshake (untrusted certificate, SAN mismatch) is a connection failure, as in Envoy.
+    if (!this.connected && (CONNECT_ERROR_CODES.has(code) || !e || this.pool.connector?.secure)) {
       ex.connectionLost(new UpstreamFailure('connect-failure', `${this.pool.origin}: ${detail}`));
       return;
     }
@@ -477,6 +483,7 @@ export class Http1SocketPool implements EndpointPool {
   private readonly connectTimeoutMs: number;
   private readonly clock: Clock;
   private readonly log: Logger | undefined;
+  readonly connector: UpstreamConnector | undefined;
   private readonly connections = new Set<Connection>();
   /** Most recently used last: requests take the warmest connection, the sweep closes the coldest. */
   private readonly idle: Connection[] = [];
@@ -501,6 +508,7 @@ export class Http1SocketPool implements EndpointPool {
     this.maxHeaderBytes = options.maxHeaderBytes ?? 80 * 1024;
     this.clock = options.clock ?? systemClock;
     this.log = options.log;
+    this.connector = options.connector;
   }
 
   /** Open connections (busy and idle). */

@@ -5,6 +5,7 @@ import { errorText } from '../log.js';
 import * as http2 from 'node:http2';
 import type { Clock } from '../../clock.js';
 import { definedHeaders, type HeaderRecord } from '../filters/headers.js';
+import type { UpstreamConnector } from './transport.js';
 import { UpstreamFailure, type EndpointPool, type UpstreamRequest, type UpstreamResponse } from './types.js';
 
 interface SessionState {
@@ -22,11 +23,16 @@ export class Http2Pool implements EndpointPool {
     private readonly origin: string,
     private readonly connectTimeoutMs: number,
     private readonly clock: Clock,
+    private readonly connector?: UpstreamConnector,
   ) {}
 
   private sessionState(): SessionState {
     if (this.current && !this.current.session.closed && !this.current.session.destroyed) return this.current;
-    const session = http2.connect(this.origin);
+    const connector = this.connector;
+    const url = new URL(this.origin);
+    const session = connector
+      ? http2.connect(this.origin, { createConnection: () => connector.connect(url.hostname.replace(/^\[|\]$/g, ''), Number(url.port)) })
+      : http2.connect(this.origin);
     const connected = new Promise<void>((resolve, reject) => {
       const timer = this.clock.setTimer(() => {
         reject(new UpstreamFailure('connect-failure', `connect timeout after ${this.connectTimeoutMs} ms`));

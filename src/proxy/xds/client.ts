@@ -1,9 +1,9 @@
 // The proxy's xDS client: one ADS stream (state of the world) to the control plane.
 //
 // It subscribes to LDS and CDS as wildcards, then to RDS and EDS by the names the accepted listeners
-// and clusters refer to. Each response is decoded at this edge (resource-types.ts); valid resources are
-// applied to the ConfigStore, invalid ones keep their last accepted value, and the response is ACKed
-// (all valid) or NACKed with an error_detail naming each bad resource and field. When the stream
+// and clusters refer to, and to SDS by the secret names their TLS contexts fetch over ADS.
+// Each response is decoded at this edge (resource-types.ts); valid resources are applied to the
+// ConfigStore, invalid ones keep their last accepted value, and the response is ACKed (all valid) or NACKed with an error_detail naming each bad resource and field. When the stream
 // breaks, the store keeps serving and the client reconnects with back-off on the injected clock,
 // re-sending its subscriptions with the last accepted versions.
 
@@ -16,7 +16,7 @@ import { isObj } from '../decode/fields.js';
 import { errorText, type Logger } from '../log.js';
 import { plainToStruct } from '../../xds/struct.js';
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
-import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, RESOURCE_TYPES, ROUTE_TYPE, type ResourceType } from './resource-types.js';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, RESOURCE_TYPES, ROUTE_TYPE, SECRET_TYPE, type ResourceType } from './resource-types.js';
 
 /** google.rpc.Code INVALID_ARGUMENT, what Envoy puts in a NACK's error_detail. */
 const INVALID_ARGUMENT = 3;
@@ -213,6 +213,8 @@ export class XdsClient {
     // New listeners/clusters may refer to other route configs/EDS names: follow them.
     if (type === LISTENER_TYPE) this.resubscribe(ROUTE_TYPE.typeUrl, this.opts.store.referencedRouteNames());
     if (type === CLUSTER_TYPE) this.resubscribe(ENDPOINT_TYPE.typeUrl, this.opts.store.referencedEndpointNames());
+    // TLS contexts of either may name secrets served over ADS.
+    if (type === LISTENER_TYPE || type === CLUSTER_TYPE) this.resubscribe(SECRET_TYPE.typeUrl, this.opts.store.referencedSecretNames());
   }
 
   private resubscribe(typeUrl: string, names: string[]): void {
@@ -222,7 +224,7 @@ export class XdsClient {
     s.names = names;
     this.send(typeUrl);
     if (dropped.length > 0) {
-      const kind = typeUrl === ROUTE_TYPE.typeUrl ? 'routes' : 'endpoints';
+      const kind = RESOURCE_TYPES.find((t) => t.typeUrl === typeUrl)!.kind;
       this.opts.store.apply(kind, this.opts.store.versions[kind], new Map(), dropped);
     }
   }

@@ -9,12 +9,13 @@ import { decodeEndpoints } from '../decode/endpoint.js';
 import type { Obj } from '../decode/fields.js';
 import { decodeListener } from '../decode/listener.js';
 import { decodeRouteTable } from '../decode/route.js';
+import { decodeSecret } from '../decode/tls.js';
 import type { Result } from '../result.js';
 
 export interface ResourceType<K extends ResourceKind> {
   readonly kind: K;
   readonly typeUrl: string;
-  readonly short: 'LDS' | 'RDS' | 'CDS' | 'EDS';
+  readonly short: 'LDS' | 'RDS' | 'CDS' | 'EDS' | 'SDS';
   /** Envoy's message name, for NACK messages and the config dump. */
   readonly messageName: string;
   /** Wildcard subscription (LDS, CDS): a resource missing from a response was deleted. */
@@ -68,6 +69,17 @@ export const ENDPOINT_TYPE: ResourceType<'endpoints'> = {
   decode: decodeEndpoints,
 };
 
-export type AnyResourceType = ResourceType<'listeners'> | ResourceType<'routes'> | ResourceType<'clusters'> | ResourceType<'endpoints'>;
+/** SDS over ADS: the secrets the TLS contexts name with sds_config `ads`, subscribed by name (as Envoy). */
+export const SECRET_TYPE: ResourceType<'secrets'> = {
+  kind: 'secrets',
+  typeUrl: TYPE_URLS.secret,
+  short: 'SDS',
+  messageName: 'Secret',
+  wildcard: false,
+  nameOf: (m) => stringField(m, 'name'),
+  decode: decodeSecret,
+};
 
-export const RESOURCE_TYPES: readonly AnyResourceType[] = [LISTENER_TYPE, CLUSTER_TYPE, ROUTE_TYPE, ENDPOINT_TYPE];
+export type AnyResourceType = ResourceType<'listeners'> | ResourceType<'routes'> | ResourceType<'clusters'> | ResourceType<'endpoints'> | ResourceType<'secrets'>;
+
+export const RESOURCE_TYPES: readonly AnyResourceType[] = [LISTENER_TYPE, CLUSTER_TYPE, ROUTE_TYPE, ENDPOINT_TYPE, SECRET_TYPE];
