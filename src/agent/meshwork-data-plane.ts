@@ -14,6 +14,7 @@ export async function startMeshworkDataPlane(config: AgentConfig, opts: { adminP
     metadata: config.metadata,
     adminAddress: { host: config.podIp, port: opts.adminPort },
     accessLog: opts.accessLog,
+    sourceAddress: config.podIp,
     ...(opts.xdsCredentials ? { xdsCredentials: opts.xdsCredentials } : {}),
     ...(opts.localSecrets ? { localSecrets: opts.localSecrets } : {}),
   });

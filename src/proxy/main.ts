@@ -48,6 +48,8 @@ export interface ProxyOptions {
   drainMs?: number;
   /** TLS to the control plane with the pod's token (given by the agent); plaintext xDS when absent. */
   xdsCredentials?: ChannelCredentials;
+  /** Upstream connections to pod IPs leave from this address (the pod IP), as Envoy's bootstrap upstream_bind_config. */
+  sourceAddress?: string;
   /** The workload certificate and root from the agent beside the proxy (secrets on the `sds-grpc` cluster). */
   localSecrets?: LocalSecretSource;
 }
@@ -75,7 +77,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const store = new ConfigStore();
   const stats = new ProxyStats();
   const secrets = new SecretResolver(store, opts.localSecrets);
-  const clusters = new ClusterManager(store, { clock, random, log, onEjection: (c) => stats.ejection(c), secrets });
+  const clusters = new ClusterManager(store, { clock, random, log, onEjection: (c) => stats.ejection(c), secrets, ...(opts.sourceAddress ? { sourceAddress: opts.sourceAddress } : {}) });
   const accessLog = opts.accessLog ? bufferedAccessLog((text) => process.stdout.write(text)) : undefined;
   const listeners = new ListenerManager(
     store,

@@ -103,6 +103,9 @@ function baseCluster(name: string, service: ServiceView): Cluster {
       dns_lookup_family: 'V4_ONLY',
       dns_refresh_rate: { seconds: 60, nanos: 0 },
       respect_dns_ttl: true,
+      // Sidecars bind their pod IP (a loopback address here) for upstream connections; a name may
+      // resolve to any address, which a loopback source cannot reach: the kernel picks the source.
+      upstream_bind_config: { source_address: { address: '0.0.0.0', port_value: 0 } },
     };
   }
   return {

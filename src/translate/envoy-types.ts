@@ -477,6 +477,8 @@ export interface Cluster {
   dns_lookup_family?: 'V4_ONLY' | 'V6_ONLY' | 'AUTO' | 'V4_PREFERRED' | 'ALL';
   dns_refresh_rate?: Duration;
   respect_dns_ttl?: boolean;
+  /** Where upstream connections are bound; 0.0.0.0: wherever the kernel routes them (overrides the bootstrap's pod IP). */
+  upstream_bind_config?: { source_address: { address: string; port_value: number } };
   eds_cluster_config?: { eds_config: ConfigSource; service_name: string };
   /** Inline endpoints for STATIC and STRICT_DNS clusters. */
   load_assignment?: ClusterLoadAssignment;

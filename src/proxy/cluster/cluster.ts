@@ -2,6 +2,7 @@
 // balancer and outlier detection. Endpoint updates swap the host list; a host that left keeps its pool
 // until its in-flight requests finish, so an EDS update never drops a request.
 
+import * as net from 'node:net';
 import type { Clock } from '../../clock.js';
 import type { Logger } from '../log.js';
 import { endpointKey, type Cluster, type Endpoint } from '../model/cluster.js';
@@ -23,6 +24,8 @@ export interface ClusterDeps {
   onEjection?: (cluster: string, host: Host) => void;
   /** Where upstream TLS finds its certificates. */
   secrets?: SecretResolver;
+  /** The pod IP upstream connections leave from (see upstream/transport.ts connectorFor). */
+  sourceAddress?: string;
 }
 
 export class ClusterRuntime {
@@ -44,6 +47,14 @@ export class ClusterRuntime {
     return this.specValue.name;
   }
 
+  /** A raw connection to `host` over the transport its endpoint gets (a tcp_proxy's upstream); `secure`: usable on 'secureConnect'. */
+  openConnection(host: Host, options: { allowHalfOpen: boolean }): { socket: net.Socket; secure: boolean } {
+    const { host: address, port } = host.endpoint;
+    const connector = connectorFor(transportFor(this.specValue, host.endpoint), this.deps.secrets, this.deps.sourceAddress);
+    if (!connector) return { socket: net.connect({ host: address, port, noDelay: true, ...options }), secure: false };
+    return { socket: connector.connect(address, port, options), secure: connector.secure };
+  }
+
   get spec(): Cluster {
     return this.specValue;
   }
@@ -57,7 +68,7 @@ export class ClusterRuntime {
     const origin = `http://${endpointKey(e)}`;
     const { http2, connectTimeoutMs, idleTimeoutMs, maxRequestsPerConnection } = this.specValue;
     const spec = transportFor(this.specValue, e);
-    const connector = connectorFor(spec, this.deps.secrets);
+    const connector = connectorFor(spec, this.deps.secrets, this.deps.sourceAddress);
     const pool = http2
       ? new Http2Pool(origin, connectTimeoutMs, this.deps.clock, connector)
       : new Http1SocketPool(origin, connectTimeoutMs, { clock: this.deps.clock, log: this.deps.log, idleTimeoutMs, maxRequestsPerConnection, connector });

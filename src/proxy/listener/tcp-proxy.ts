@@ -104,7 +104,8 @@ export function openTunnel(downstream: net.Socket, head: Buffer, opts: TunnelOpt
   if (!host) return opts.onFailure('UH', `${where}: no healthy host`);
   host.active++;
   host.total++;
-  const upstream = net.connect({ host: host.endpoint.host, port: host.endpoint.port, allowHalfOpen: true, noDelay: true });
+  // Over the endpoint's transport: mesh mTLS for a sidecar's tlsMode endpoints, as Envoy's tcp_proxy.
+  const { socket: upstream, secure } = cluster.openConnection(host, { allowHalfOpen: true });
   const timers: NodeJS.Timeout[] = [];
   let connected = false;
   let finished = false;
@@ -130,7 +131,7 @@ export function openTunnel(downstream: net.Socket, head: Buffer, opts: TunnelOpt
   const gate = admissionGate(downstream, upstream, head, opts, abort);
   const connectTimeout = cluster.spec.connectTimeoutMs;
   if (connectTimeout > 0) timers.push(setTimeout(() => connected || failConnect(`connect to ${host.key} timed out after ${connectTimeout} ms`), connectTimeout));
-  upstream.once('connect', () => {
+  upstream.once(secure ? 'secureConnect' : 'connect', () => {
     connected = true;
     // Envoy maps a local-origin connect success to a 200 when errors are not split.
     cluster.recordResult(host, { status: 200 });

@@ -13,7 +13,7 @@ import type { SecretResolver } from '../tls/secrets.js';
 export interface UpstreamConnector {
   /** TLS: the connection is usable on 'secureConnect', and a failed handshake is a connect failure. */
   readonly secure: boolean;
-  connect(host: string, port: number): net.Socket;
+  connect(host: string, port: number, options?: { allowHalfOpen?: boolean }): net.Socket;
 }
 
 const RAW: UpstreamTransportSpec = { kind: 'raw' };
@@ -32,15 +32,32 @@ export function transportKey(t: UpstreamTransportSpec): string {
   return t.kind === 'raw' ? 'raw' : JSON.stringify(t.tls, (_k, v: unknown) => (v instanceof RegExp ? v.source : v));
 }
 
-export function connectorFor(t: UpstreamTransportSpec, secrets: SecretResolver | undefined): UpstreamConnector | undefined {
-  if (t.kind === 'raw') return undefined;
-  return tlsConnector(t.tls, secrets);
+/**
+ * `sourceAddress`: the pod IP upstream connections leave from (Envoy's bootstrap upstream_bind_config),
+ * for loopback destinations only: here every pod IP is a loopback address, and a loopback source cannot
+ * reach anything else.
+ */
+export function connectorFor(t: UpstreamTransportSpec, secrets: SecretResolver | undefined, sourceAddress?: string): UpstreamConnector | undefined {
+  if (t.kind === 'raw') return sourceAddress ? rawConnector(sourceAddress) : undefined;
+  return tlsConnector(t.tls, secrets, sourceAddress);
 }
 
-function tlsConnector(spec: UpstreamTls, secrets: SecretResolver | undefined): UpstreamConnector {
+/** The local address to bind for a connection to `host`, if any. */
+export function bindFor(host: string, sourceAddress: string | undefined): { localAddress: string } | Record<string, never> {
+  return sourceAddress && net.isIPv4(host) && host.startsWith('127.') ? { localAddress: sourceAddress } : {};
+}
+
+function rawConnector(sourceAddress: string): UpstreamConnector {
+  return {
+    secure: false,
+    connect: (host, port, options) => net.connect({ host, port, noDelay: true, ...options, ...bindFor(host, sourceAddress) }),
+  };
+}
+
+function tlsConnector(spec: UpstreamTls, secrets: SecretResolver | undefined, sourceAddress: string | undefined): UpstreamConnector {
   return {
     secure: true,
-    connect(host, port) {
+    connect(host, port, options) {
       const context = secrets ? secureContext(spec, secrets) : new Error('no secret source for upstream TLS');
       if (context instanceof Error) {
         // As a cluster whose secret has not arrived: the connection fails (Envoy keeps such a cluster warming).
@@ -48,7 +65,7 @@ function tlsConnector(spec: UpstreamTls, secrets: SecretResolver | undefined): U
         process.nextTick(() => s.destroy(context));
         return s;
       }
-      return tls.connect({ host, port, ...clientOptions(spec, context) }).setNoDelay(true);
+      return tls.connect({ host, port, ...options, ...bindFor(host, sourceAddress), ...clientOptions(spec, context) }).setNoDelay(true);
     },
   };
 }
