@@ -5,6 +5,9 @@ import type { CaseRequest } from './case.js';
 import { buildSnapshot, parseYaml, proxyFor, scenarioClusters } from '../translate/testdata/fixture.js';
 import { MeshTranslator } from '../translate/translate.js';
 import { clustersOf, oneHost, type CaseLocality, type CaseResources } from './resources.js';
+import { adsSecrets } from './tls-pki.js';
+import { ROOT_CA_SECRET, WORKLOAD_SECRET } from '../security/secrets.js';
+import type { CommonTlsContext } from '../translate/envoy-types.js';
 
 export type Res = Record<string, unknown>;
 
@@ -71,21 +74,40 @@ export function withLocalities(localities: CaseLocality[], clusterExtra: Res = {
   };
 }
 
+/** Istio's STRICT mTLS for namespace sample: helloworld's inbound listener takes mesh mTLS only. */
+const STRICT_MTLS = `apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: default}
+spec: {mtls: {mode: STRICT}}
+`;
+
 /**
  * AuthorizationPolicies (YAML; namespace sample unless they say otherwise) translated by the real
  * translator for helloworld-v1's sidecar: its inbound listener's HTTP filters (the RBAC filters first)
- * and connection manager fields (`hcmExtra` over them), in front of one route to upstream `a`.
+ * and connection manager fields (`hcmExtra` over them), in front of one route to upstream `a`. With
+ * `mtls`, the namespace's PeerAuthentication is STRICT and the listener terminates mTLS with the
+ * translated chain's DownstreamTlsContext; its SDS secrets (the pod agent's `default`, `ROOTCA`) come
+ * over ADS instead, made from the test PKI.
  */
-export function inboundAuthz(yaml: string, hcmExtra: Res = {}): () => CaseResources {
+export function inboundAuthz(yaml: string, hcmExtra: Res = {}, mtls = false): () => CaseResources {
   return () => {
     const clusters = scenarioClusters();
-    const objects = parseYaml(yaml, 'conformance case');
+    const objects = parseYaml(mtls ? `${STRICT_MTLS}---\n${yaml}` : yaml, 'conformance case');
     for (const c of clusters) c.apply('sample', structuredClone(objects));
     const translated = new MeshTranslator(buildSnapshot(clusters)).translate(proxyFor(clusters[0]!.pod('helloworld-v1'), 'sidecar'));
     const inbound = translated.listeners.find((l) => l.traffic_direction === 'INBOUND' && l.address?.socket_address.port_value === 5000);
-    const manager = inbound?.filter_chains?.[0]?.filters[0]?.typed_config as Res | undefined;
-    if (!manager) throw new Error('no inbound HTTP listener on 5000 for helloworld-v1 in the translation');
+    const chain = inbound?.filter_chains?.[0];
+    const manager = chain?.filters[0]?.typed_config as Res | undefined;
+    if (!inbound || !chain || !manager) throw new Error('no inbound HTTP listener on 5000 for helloworld-v1 in the translation');
     const { '@type': _type, stat_prefix: _prefix, route_config: _routes, ...hcm } = manager;
-    return { ...handWritten([tagged('all', { prefix: '/' })])(), hcm: { ...hcm, ...hcmExtra } };
+    const resources = { ...handWritten([tagged('all', { prefix: '/' })])(), hcm: { ...hcm, ...hcmExtra } };
+    if (!mtls) return resources;
+    if (inbound.filter_chains!.length !== 1 || !chain.transport_socket) throw new Error('STRICT mTLS: the inbound listener on 5000 should have one chain, with TLS');
+    const { '@type': _tlsType, ...context } = structuredClone(chain.transport_socket.typed_config) as unknown as Res & { common_tls_context: CommonTlsContext };
+    const common = context.common_tls_context;
+    for (const sds of [...(common.tls_certificate_sds_secret_configs ?? []), common.combined_validation_context?.validation_context_sds_secret_config, common.validation_context_sds_secret_config]) {
+      if (sds) sds.sds_config = { ads: {}, resource_api_version: 'V3' };
+    }
+    return { ...resources, secrets: adsSecrets(WORKLOAD_SECRET, ROOT_CA_SECRET), downstreamTls: { context } };
   };
 }

@@ -2,6 +2,7 @@
 // must agree between Envoy (the oracle) and the meshwork proxy.
 
 import type { CaseResources } from './resources.js';
+import type { ClientCertName } from './tls-pki.js';
 
 export interface CaseRequest {
   method?: string;
@@ -19,7 +20,7 @@ export interface CaseRequest {
    * For https (HTTP/1.1 over TLS) and h2 (HTTP/2 over TLS, ALPN h2): the client certificate presented
    * (a tls-pki.ts name; none when absent). A connection the proxy refuses is status 0, body 'refused'.
    */
-  clientCert?: 'client' | 'namedClient' | 'foreignClient';
+  clientCert?: ClientCertName;
   /** For tls: the server name of the ClientHello. */
   sni?: string;
   /** For tcp/tls: after the echo, keep the connection open this long without a byte (idle timeouts). */

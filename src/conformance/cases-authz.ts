@@ -1,13 +1,15 @@
 // Conformance cases: AuthorizationPolicy, translated for helloworld-v1's inbound listener (HTTP) or the
 // ingress gateway's TCP listener, enforced by Envoy's RBAC filters and by ours. A denied request is a
-// 403 "RBAC: access denied"; a denied TCP connection is closed. Not here yet: principals and namespaces
-// over mTLS (these listeners have no TLS; without it an authenticated matcher never matches).
+// 403 "RBAC: access denied"; a denied TCP connection is closed. Principals, namespaces and service
+// accounts over mTLS: the same inbound listener under a STRICT PeerAuthentication, its translated TLS
+// chain, clients presenting SPIFFE certificates of the test PKI (sleep, intruder, sleep of another namespace).
 
 import assert from 'node:assert/strict';
 import type { CaseRequest, ConformanceCase } from './case.js';
 import { get, inboundAuthz } from './case-builders.js';
 import { gatewayTrust } from '../translate/listeners.js';
 import { fromIstioGateway, fromIstioGatewayHttp, HELLOWORLD_V1 } from './resources.js';
+import { CLIENT_ID, type ClientCertName } from './tls-pki.js';
 
 /** An AuthorizationPolicy in namespace sample for helloworld; `rules` is YAML indented by 2 (or '' for none). */
 function policy(name: string, action: string, rules: string, extra = ''): string {
@@ -32,6 +34,54 @@ function http(name: string, yaml: string, requests: Array<[CaseRequest, 'allowed
     expectUpstreams: requests.map(([, outcome]) => (outcome === 'allowed' ? 'a' : undefined)),
   };
 }
+
+/** Each client certificate's outcome, on the mTLS (STRICT) inbound listener: upstream `a` or the RBAC denial. */
+function mtls(name: string, yaml: string, requests: Array<[ClientCertName, 'allowed' | 'denied', CaseRequest?]>): ConformanceCase {
+  return {
+    name: `AuthorizationPolicy over mTLS (STRICT): ${name}`,
+    compareBody: true,
+    resources: inboundAuthz(yaml, {}, true),
+    requests: requests.map(([clientCert, , r]) => ({ ...(r ?? get('/hello')), protocol: r?.protocol ?? 'https', clientCert })),
+    expectUpstreams: requests.map(([, outcome]) => (outcome === 'allowed' ? 'a' : undefined)),
+    // A denial is RBAC's 403, not a refused handshake: the case is about authorization, not the TLS chain.
+    check: (o, target) => assert.ok(o.status === 200 || o.status === 403, `${target}: status ${o.status} ${o.body}`),
+  };
+}
+
+const MTLS_CASES: ConformanceCase[] = [
+  mtls('ALLOW principals exact: only sleep', policy('sleep-only', 'ALLOW', "  rules: [{from: [{source: {principals: ['cluster.local/ns/sample/sa/sleep']}}]}]\n"), [
+    ['client', 'allowed'], ['intruder', 'denied'], ['otherSleep', 'denied'], ['client', 'allowed', get('/hello', { protocol: 'h2' })], ['intruder', 'denied', get('/hello', { protocol: 'h2' })],
+  ]),
+  mtls('ALLOW principals prefix cluster.local/ns/sample/*: every identity of namespace sample', policy('sample-prefix', 'ALLOW', "  rules: [{from: [{source: {principals: ['cluster.local/ns/sample/*']}}]}]\n"), [
+    ['client', 'allowed'], ['intruder', 'allowed'], ['otherSleep', 'denied'],
+  ]),
+  mtls('ALLOW principals suffix */sa/sleep: sleep of any namespace', policy('sleep-suffix', 'ALLOW', "  rules: [{from: [{source: {principals: ['*/sa/sleep']}}]}]\n"), [
+    ['client', 'allowed'], ['intruder', 'denied'], ['otherSleep', 'allowed'],
+  ]),
+  mtls('ALLOW namespaces [sample]; principals "*" (any mTLS peer) only for /any', both(
+    policy('ns-sample', 'ALLOW', '  rules: [{from: [{source: {namespaces: [sample]}}]}]\n'),
+    policy('any-peer', 'ALLOW', "  rules: [{from: [{source: {principals: ['*']}}], to: [{operation: {paths: [/any]}}]}]\n"),
+  ), [
+    ['client', 'allowed'], ['intruder', 'allowed'], ['otherSleep', 'denied'], ['otherSleep', 'allowed', get('/any')],
+  ]),
+  mtls('ALLOW serviceAccounts [sleep] (in the policy\'s namespace) and [other/sleep]', policy('by-sa', 'ALLOW', "  rules: [{from: [{source: {serviceAccounts: [sleep]}}], to: [{operation: {paths: ['/local*']}}]}, {from: [{source: {serviceAccounts: [other/sleep]}}], to: [{operation: {paths: ['/other*']}}]}]\n"), [
+    ['client', 'allowed', get('/local')], ['intruder', 'denied', get('/local')], ['otherSleep', 'denied', get('/local')], ['otherSleep', 'allowed', get('/other')], ['client', 'denied', get('/other')],
+  ]),
+  mtls('DENY notPrincipals [sleep]: everyone but sleep is denied; notNamespaces [sample] denies the other namespace first', both(
+    policy('deny-not-sleep', 'DENY', "  rules: [{from: [{source: {notPrincipals: ['cluster.local/ns/sample/sa/sleep']}}], to: [{operation: {paths: ['/sleep-only*']}}]}]\n"),
+    policy('deny-not-sample', 'DENY', '  rules: [{from: [{source: {notNamespaces: [sample]}}]}]\n'),
+  ), [
+    ['client', 'allowed', get('/sleep-only')], ['intruder', 'denied', get('/sleep-only')], ['intruder', 'allowed'], ['otherSleep', 'denied'],
+  ]),
+  mtls('when source.principal values and notValues', policy('when-principal', 'ALLOW', "  rules: [{when: [{key: source.principal, values: ['cluster.local/ns/*', '*/sa/sleep'], notValues: ['cluster.local/ns/other/sa/sleep']}]}]\n"), [
+    ['client', 'allowed'], ['intruder', 'allowed'], ['otherSleep', 'denied'], ['intruder', 'allowed', get('/x', { method: 'POST', body: 'x' })],
+  ]),
+  mtls('a forged x-forwarded-client-cert naming sleep, sent with the intruder\'s certificate, is still denied (principals read the handshake)', policy('sleep-only-xfcc', 'ALLOW', "  rules: [{from: [{source: {principals: ['cluster.local/ns/sample/sa/sleep']}}]}]\n"), [
+    ['intruder', 'denied', get('/hello', { headers: { 'x-forwarded-client-cert': `By=spiffe://cluster.local/ns/sample/sa/helloworld;Hash=00ff;URI=${CLIENT_ID}` } })],
+    ['intruder', 'denied', get('/hello', { protocol: 'h2', headers: { 'x-forwarded-client-cert': `URI=${CLIENT_ID}` } })],
+    ['client', 'allowed', get('/hello', { headers: { 'x-forwarded-client-cert': 'URI=spiffe://cluster.local/ns/other/sa/intruder' } })],
+  ]),
+];
 
 const post = (path: string) => get(path, { method: 'POST', body: 'x' });
 const hdr = (path: string, headers: Record<string, string>) => get(path, { headers });
@@ -231,4 +281,4 @@ const GATEWAY_CASES: ConformanceCase[] = [{
   expectUpstreams: ['b', 'b', undefined, undefined, 'b'],
 }];
 
-export const AUTHZ_CASES: ConformanceCase[] = [...HTTP_CASES, ...TCP_CASES, ...GATEWAY_CASES];
+export const AUTHZ_CASES: ConformanceCase[] = [...HTTP_CASES, ...MTLS_CASES, ...TCP_CASES, ...GATEWAY_CASES];

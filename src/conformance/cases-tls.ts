@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { CaseRequest, ConformanceCase, Observation } from './case.js';
 import { get, HOSTILE, tagged, type Res } from './case-builders.js';
 import { clustersOf, oneHost, type CaseResources } from './resources.js';
-import { CLIENT_ID, PROXY_ID, testPki, UPSTREAM_ID } from './tls-pki.js';
+import { adsSecrets, CLIENT_ID, PROXY_ID, UPSTREAM_ID } from './tls-pki.js';
 import { plainToStruct } from '../xds/struct.js';
 
 const SDS_ADS = { ads: {}, resource_api_version: 'V3' };
@@ -16,14 +16,7 @@ const CA_SECRET = 'kubernetes://conformance-cert-cacert';
 const UPSTREAM_TLS = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
 const RAW_BUFFER = 'type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer';
 
-/** The proxies' own certificate and the mesh root, as Secret resources. */
-function secrets(): Res[] {
-  const pki = testPki();
-  return [
-    { name: CERT_SECRET, tls_certificate: { certificate_chain: { inline_string: pki.proxy.certPem }, private_key: { inline_string: pki.proxy.keyPem } } },
-    { name: CA_SECRET, validation_context: { trusted_ca: { inline_string: pki.root.certPem } } },
-  ];
-}
+const secrets = (): Res[] => adsSecrets(CERT_SECRET, CA_SECRET);
 
 /** A CommonTlsContext as Istio writes one: certificate and root from SDS, SAN matchers in the default validation context. */
 function common(sanMatchers: Res[] = [], alpn = ['h2', 'http/1.1']): Res {

@@ -14,6 +14,9 @@ export const spiffe = (ns: string, sa: string): string => `spiffe://${TRUST_DOMA
 export const PROXY_ID = spiffe('conformance', 'proxy');
 export const CLIENT_ID = spiffe('sample', 'sleep');
 export const UPSTREAM_ID = spiffe('sample', 'helloworld');
+/** Another workload of sleep's namespace, and a namesake of sleep in another namespace (authorization cases). */
+export const INTRUDER_ID = spiffe('sample', 'intruder');
+export const OTHER_SLEEP_ID = spiffe('other', 'sleep');
 
 export interface TestPki {
   root: CertificateAuthority;
@@ -25,8 +28,13 @@ export interface TestPki {
   namedClient: IssuedCertificate;
   /** Issued by otherRoot. */
   foreignClient: IssuedCertificate;
+  intruder: IssuedCertificate;
+  otherSleep: IssuedCertificate;
   upstream: IssuedCertificate;
 }
+
+/** The client certificates a conformance request can present. */
+export type ClientCertName = 'client' | 'namedClient' | 'foreignClient' | 'intruder' | 'otherSleep';
 
 let pki: TestPki | undefined;
 
@@ -77,7 +85,18 @@ export async function makeTestPki(): Promise<TestPki> {
     client: await workloadCertificate(root, CLIENT_ID),
     namedClient: await workloadCertificate(root, CLIENT_ID, { commonName: 'sleep', dnsNames: ['sleep.sample.svc'] }),
     foreignClient: await workloadCertificate(otherRoot, CLIENT_ID),
+    intruder: await workloadCertificate(root, INTRUDER_ID),
+    otherSleep: await workloadCertificate(root, OTHER_SLEEP_ID),
     upstream: await workloadCertificate(root, UPSTREAM_ID),
   };
   return pki;
+}
+
+/** The proxies' own certificate and the mesh root as SDS Secret resources named `certName` and `caName` (both proxies get them over ADS). */
+export function adsSecrets(certName: string, caName: string): Record<string, unknown>[] {
+  const { proxy, root } = testPki();
+  return [
+    { name: certName, tls_certificate: { certificate_chain: { inline_string: proxy.certPem }, private_key: { inline_string: proxy.keyPem } } },
+    { name: caName, validation_context: { trusted_ca: { inline_string: root.certPem } } },
+  ];
 }
