@@ -15,14 +15,14 @@ const TLS_INSPECTOR_NAME = 'envoy.filters.listener.tls_inspector';
 /** Envoy's tcp_proxy idle_timeout when none is set. */
 const DEFAULT_TCP_IDLE_MS = 60 * 60 * 1000;
 
-const MATCH_FIELDS = new Set(['destination_port', 'server_names', 'transport_protocol']);
+const MATCH_FIELDS = new Set(['destination_port', 'server_names', 'transport_protocol', 'application_protocols']);
 const TCP_PROXY_FIELDS = new Set(['@type', 'stat_prefix', 'cluster', 'weighted_clusters', 'idle_timeout', 'max_downstream_connection_duration', 'max_connect_attempts', 'access_log']);
 
 export function decodeChainMatch(o: Obj | undefined, path: string, p: Problems): FilterChainMatch {
-  if (!o) return { destinationPort: undefined, serverNames: [], transportProtocol: undefined };
+  if (!o) return { destinationPort: undefined, serverNames: [], transportProtocol: undefined, applicationProtocols: [] };
   for (const [key, value] of Object.entries(o)) {
     if (MATCH_FIELDS.has(key) || (Array.isArray(value) && value.length === 0)) continue;
-    p.add(join(path, key), 'is not supported (destination_port, server_names and transport_protocol are)');
+    p.add(join(path, key), 'is not supported (destination_port, server_names, transport_protocol and application_protocols are)');
   }
   const port = wrappedNum(o, 'destination_port', path, p);
   const transport = str(o, 'transport_protocol', path, p);
@@ -33,7 +33,7 @@ export function decodeChainMatch(o: Obj | undefined, path: string, p: Problems):
   serverNames.forEach((n, i) => {
     if (n.includes('*') && !(n.startsWith('*.') && !n.slice(1).includes('*'))) p.add(join(path, `server_names[${i}]`), `${JSON.stringify(n)}: a wildcard must be a leading "*."`);
   });
-  return { destinationPort: port, serverNames, transportProtocol: transport || undefined };
+  return { destinationPort: port, serverNames, transportProtocol: transport || undefined, applicationProtocols: strs(o, 'application_protocols', path, p) };
 }
 
 export function decodeTcpProxy(o: Obj, path: string, p: Problems): TcpProxyConfig | undefined {

@@ -1,6 +1,7 @@
 // Envoy's filter chain selection, for the criteria this proxy supports, in Envoy's order: destination
 // port, then server name (exact, then the longest `*.` suffix, then chains without names), then
-// transport protocol (exact, then chains without one). A criterion narrows the candidates and later
+// transport protocol (exact, then chains without one), then application protocols (chains naming one the
+// ClientHello offers, then chains without any). A criterion narrows the candidates and later
 // ones never go back to a less specific earlier choice. No candidate left: the default chain, if any.
 
 import type { FilterChain, Listener } from '../model/listener.js';
@@ -10,6 +11,8 @@ export interface ConnectionFacts {
   /** From the tls_inspector; undefined without one, or when the ClientHello named none. */
   serverName: string | undefined;
   transportProtocol: 'tls' | 'raw_buffer';
+  /** ALPN protocols the ClientHello offers (empty: none, or not TLS). */
+  applicationProtocols: readonly string[];
 }
 
 function narrowByServerName(chains: FilterChain[], serverName: string | undefined): FilterChain[] {
@@ -32,5 +35,7 @@ export function selectFilterChain(listener: Listener, facts: ConnectionFacts): F
   chains = narrowByServerName(chains, facts.serverName);
   const exact = chains.filter((c) => c.match.transportProtocol === facts.transportProtocol);
   chains = exact.length > 0 ? exact : chains.filter((c) => c.match.transportProtocol === undefined);
+  const offered = chains.filter((c) => c.match.applicationProtocols.some((a) => facts.applicationProtocols.includes(a)));
+  chains = offered.length > 0 ? offered : chains.filter((c) => c.match.applicationProtocols.length === 0);
   return chains[0] ?? listener.defaultChain;
 }

@@ -22,7 +22,7 @@ function listener(chains: unknown[], extra: Record<string, unknown> = {}): Liste
 const INSPECTOR = { listener_filters: [{ name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector' } }] };
 
 /** The ClientHello node:tls sends for `servername` (captured by a plain TCP server). */
-async function clientHello(servername: string | undefined): Promise<Buffer> {
+async function clientHello(servername: string | undefined, ALPNProtocols?: string[]): Promise<Buffer> {
   const server = net.createServer();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as net.AddressInfo).port;
@@ -38,7 +38,7 @@ async function clientHello(servername: string | undefined): Promise<Buffer> {
       });
     });
   });
-  const client = tls.connect({ host: '127.0.0.1', port, ...(servername ? { servername } : {}), rejectUnauthorized: false });
+  const client = tls.connect({ host: '127.0.0.1', port, ...(servername ? { servername } : {}), ...(ALPNProtocols ? { ALPNProtocols } : {}), rejectUnauthorized: false });
   client.on('error', () => {});
   const bytes = await got;
   client.destroy();
@@ -82,7 +82,7 @@ test('filter chain selection: destination port, exact SNI, longest wildcard, no-
     tcpChain('plain'),
   ], INSPECTOR);
   const name = (serverName: string | undefined, transportProtocol: 'tls' | 'raw_buffer' = 'tls') => {
-    const c = selectFilterChain(l, { destinationPort: 9000, serverName, transportProtocol });
+    const c = selectFilterChain(l, { destinationPort: 9000, serverName, transportProtocol, applicationProtocols: [] });
     return c?.terminal.kind === 'tcp' && c.terminal.tcp.cluster.kind === 'cluster' ? c.terminal.tcp.cluster.name : undefined;
   };
   assert.equal(name('a.example.com'), 'exact');
@@ -94,20 +94,33 @@ test('filter chain selection: destination port, exact SNI, longest wildcard, no-
   assert.equal(name(undefined, 'raw_buffer'), 'plain');
   const ported = listener([tcpChain('p9000', { destination_port: { value: 9000 } }), tcpChain('any')]);
   const clusterOf = (c: ReturnType<typeof selectFilterChain>) => (c?.terminal.kind === 'tcp' && c.terminal.tcp.cluster.kind === 'cluster' ? c.terminal.tcp.cluster.name : undefined);
-  assert.equal(clusterOf(selectFilterChain(ported, { destinationPort: 9000, serverName: undefined, transportProtocol: 'raw_buffer' })), 'p9000');
-  assert.equal(clusterOf(selectFilterChain(ported, { destinationPort: 9001, serverName: undefined, transportProtocol: 'raw_buffer' })), 'any');
+  assert.equal(clusterOf(selectFilterChain(ported, { destinationPort: 9000, serverName: undefined, transportProtocol: 'raw_buffer', applicationProtocols: [] })), 'p9000');
+  assert.equal(clusterOf(selectFilterChain(ported, { destinationPort: 9001, serverName: undefined, transportProtocol: 'raw_buffer', applicationProtocols: [] })), 'any');
   const only = listener([tcpChain('a', { server_names: ['a.test'] })], INSPECTOR);
-  assert.equal(selectFilterChain(only, { destinationPort: 9000, serverName: 'b.test', transportProtocol: 'tls' }), undefined);
+  assert.equal(selectFilterChain(only, { destinationPort: 9000, serverName: 'b.test', transportProtocol: 'tls', applicationProtocols: [] }), undefined);
   const withDefault = listener([tcpChain('a', { server_names: ['a.test'] })], { ...INSPECTOR, default_filter_chain: tcpChain('fallback') });
-  assert.equal(clusterOf(selectFilterChain(withDefault, { destinationPort: 9000, serverName: 'b.test', transportProtocol: 'tls' })), 'fallback');
+  assert.equal(clusterOf(selectFilterChain(withDefault, { destinationPort: 9000, serverName: 'b.test', transportProtocol: 'tls', applicationProtocols: [] })), 'fallback');
+});
+
+test('filter chain selection by application protocols: a chain naming one the ClientHello offers, else chains naming none, never back to a less specific transport (Istio\'s PERMISSIVE inbound)', () => {
+  const l = listener([tcpChain('mesh', { transport_protocol: 'tls', application_protocols: ['istio-peer-exchange', 'istio'] }), tcpChain('plain')], INSPECTOR);
+  const pick = (transportProtocol: 'tls' | 'raw_buffer', applicationProtocols: string[]) => {
+    const c = selectFilterChain(l, { destinationPort: 9000, serverName: undefined, transportProtocol, applicationProtocols });
+    return c?.terminal.kind === 'tcp' && c.terminal.tcp.cluster.kind === 'cluster' ? c.terminal.tcp.cluster.name : undefined;
+  };
+  assert.equal(pick('tls', ['istio', 'h2']), 'mesh');
+  // As Envoy: the `tls` branch was taken and is not left again, so TLS from outside the mesh matches no chain.
+  assert.equal(pick('tls', ['h2', 'http/1.1']), undefined);
+  assert.equal(pick('raw_buffer', []), 'plain');
 });
 
 test('tls_inspector: the SNI of a real ClientHello (node:tls), none without servername, plain bytes are not TLS, partial is need-more', async () => {
   const hello = await clientHello('Svc.Example.COM');
-  assert.deepEqual(inspectClientHello(hello), { kind: 'tls', serverName: 'svc.example.com' });
+  assert.deepEqual(inspectClientHello(hello), { kind: 'tls', serverName: 'svc.example.com', alpn: [] });
+  assert.deepEqual(inspectClientHello(await clientHello('a.test', ['istio-peer-exchange', 'h2'])), { kind: 'tls', serverName: 'a.test', alpn: ['istio-peer-exchange', 'h2'] });
   for (const cut of [1, 5, 40, hello.length - 1]) assert.deepEqual(inspectClientHello(hello.subarray(0, cut)), { kind: 'need-more' });
   const anonymous = await clientHello(undefined);
-  assert.deepEqual(inspectClientHello(anonymous), { kind: 'tls', serverName: undefined });
+  assert.deepEqual(inspectClientHello(anonymous), { kind: 'tls', serverName: undefined, alpn: [] });
   assert.deepEqual(inspectClientHello(Buffer.from('GET / HTTP/1.1\r\n')), { kind: 'not-tls' });
   assert.deepEqual(inspectClientHello(Buffer.from('PRI * HTTP/2.0')), { kind: 'not-tls' });
   const corrupt = Buffer.from(hello);

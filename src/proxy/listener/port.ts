@@ -93,8 +93,8 @@ export class ListenerPort {
       this.sniffHttp(socket, Buffer.alloc(0));
       return;
     }
-    const route = (head: Buffer, serverName: string | undefined, transportProtocol: 'tls' | 'raw_buffer'): void => {
-      const chain = selectFilterChain(this.network!.listener(), { destinationPort: this.port, serverName, transportProtocol });
+    const route = (head: Buffer, serverName: string | undefined, transportProtocol: 'tls' | 'raw_buffer', applicationProtocols: string[] = []): void => {
+      const chain = selectFilterChain(this.network!.listener(), { destinationPort: this.port, serverName, transportProtocol, applicationProtocols });
       if (!chain) {
         this.log('debug', `listener ${this.host}:${this.port}: no filter chain matches (server name ${serverName ?? 'none'}, ${transportProtocol}); closing`);
         socket.destroy();
@@ -124,7 +124,7 @@ export class ListenerPort {
       if (found.kind === 'invalid') {
         this.log('debug', `listener ${this.host}:${this.port}: bad ClientHello (${found.reason}); closing`);
         socket.destroy();
-      } else if (found.kind === 'tls') route(seen, found.serverName, 'tls');
+      } else if (found.kind === 'tls') route(seen, found.serverName, 'tls', found.alpn);
       else route(seen, undefined, 'raw_buffer');
     };
     const onEnd = (): void => {

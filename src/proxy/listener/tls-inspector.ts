@@ -1,5 +1,6 @@
 // Envoy's tls_inspector: read (never consume) the first bytes of a connection and tell whether they are
-// a TLS ClientHello, and if so the server name it asks for (SNI). Nothing is terminated: the bytes are
+// a TLS ClientHello, and if so the server name it asks for (SNI) and the protocols it offers (ALPN).
+// Nothing is terminated: the bytes are
 // handed on unchanged to whatever the chosen filter chain does with them.
 
 /** ClientHellos larger than this are refused (Envoy's inspector reads at most 64 KiB). */
@@ -7,7 +8,7 @@ export const MAX_CLIENT_HELLO = 64 * 1024;
 
 export type Inspection =
   | { kind: 'need-more' }
-  | { kind: 'tls'; serverName: string | undefined }
+  | { kind: 'tls'; serverName: string | undefined; alpn: string[] }
   | { kind: 'not-tls' }
   /** It starts like TLS but the ClientHello does not parse (or is too large): Envoy closes such a connection. */
   | { kind: 'invalid'; reason: string };
@@ -15,6 +16,7 @@ export type Inspection =
 const HANDSHAKE = 0x16;
 const CLIENT_HELLO = 0x01;
 const SERVER_NAME_EXTENSION = 0x0000;
+const ALPN_EXTENSION = 0x0010;
 const HOST_NAME = 0x00;
 
 /** Inspects the bytes read so far; call again with more bytes while it says 'need-more'. */
@@ -47,14 +49,16 @@ export function inspectClientHello(bytes: Buffer): Inspection {
     if (needed !== undefined && have >= needed) break;
   }
   try {
-    return { kind: 'tls', serverName: serverNameOf(Buffer.concat(handshake).subarray(4, needed)) };
+    return { kind: 'tls', ...helloExtensions(Buffer.concat(handshake).subarray(4, needed)) };
   } catch (e) {
     return { kind: 'invalid', reason: (e as Error).message };
   }
 }
 
-/** The host_name of the server_name extension of a ClientHello body, lower-cased. */
-function serverNameOf(hello: Buffer): string | undefined {
+/** The host_name of the server_name extension of a ClientHello body (lower-cased) and its ALPN protocol names. */
+function helloExtensions(hello: Buffer): { serverName: string | undefined; alpn: string[] } {
+  let serverName: string | undefined;
+  const alpn: string[] = [];
   let at = 2 + 32; // client_version, random
   const skip = (lengthBytes: 1 | 2): void => {
     if (at + lengthBytes > hello.length) throw new Error('truncated ClientHello');
@@ -65,7 +69,7 @@ function serverNameOf(hello: Buffer): string | undefined {
   skip(1); // session_id
   skip(2); // cipher_suites
   skip(1); // compression_methods
-  if (at === hello.length) return undefined; // no extensions
+  if (at === hello.length) return { serverName, alpn }; // no extensions
   if (at + 2 > hello.length) throw new Error('truncated ClientHello extensions');
   const end = at + 2 + hello.readUInt16BE(at);
   if (end > hello.length) throw new Error('truncated ClientHello extensions');
@@ -76,18 +80,30 @@ function serverNameOf(hello: Buffer): string | undefined {
     const body = at + 4;
     at = body + length;
     if (at > end) throw new Error('truncated ClientHello extension');
-    if (type !== SERVER_NAME_EXTENSION) continue;
-    // ServerNameList: a 2-byte length, then entries of (type, 2-byte length, name).
-    let entry = body + 2;
-    while (entry + 3 <= at) {
-      const nameType = hello[entry]!;
-      const nameLength = hello.readUInt16BE(entry + 1);
-      const name = hello.subarray(entry + 3, entry + 3 + nameLength);
-      if (entry + 3 + nameLength > at) throw new Error('truncated server_name');
-      if (nameType === HOST_NAME) return name.toString('latin1').toLowerCase();
-      entry += 3 + nameLength;
+    if (type === SERVER_NAME_EXTENSION) {
+      // ServerNameList: a 2-byte length, then entries of (type, 2-byte length, name).
+      let entry = body + 2;
+      while (entry + 3 <= at) {
+        const nameType = hello[entry]!;
+        const nameLength = hello.readUInt16BE(entry + 1);
+        const name = hello.subarray(entry + 3, entry + 3 + nameLength);
+        if (entry + 3 + nameLength > at) throw new Error('truncated server_name');
+        if (nameType === HOST_NAME) {
+          serverName = name.toString('latin1').toLowerCase();
+          break;
+        }
+        entry += 3 + nameLength;
+      }
+    } else if (type === ALPN_EXTENSION) {
+      // ProtocolNameList: a 2-byte length, then entries of (1-byte length, name).
+      let entry = body + 2;
+      while (entry + 1 <= at) {
+        const length = hello[entry]!;
+        if (entry + 1 + length > at) throw new Error('truncated application_layer_protocol_negotiation');
+        alpn.push(hello.subarray(entry + 1, entry + 1 + length).toString('latin1'));
+        entry += 1 + length;
+      }
     }
-    return undefined;
   }
-  return undefined;
+  return { serverName, alpn };
 }

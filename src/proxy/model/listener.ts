@@ -73,6 +73,8 @@ export interface FilterChainMatch {
   serverNames: string[];
   /** 'tls' or 'raw_buffer' (what the tls_inspector found), undefined: any. */
   transportProtocol: string | undefined;
+  /** ALPN values of which the ClientHello must offer one (Istio's mesh mTLS chains); empty: any. */
+  applicationProtocols: string[];
 }
 
 /** What ends a filter chain: the listener's HTTP connection manager, or a TCP proxy. */
