@@ -149,7 +149,38 @@ export class ListenerPort {
    * replayed first) with the certificates current now, the client certificate checked as Envoy checks
    * it, then the chain's HTTP (h2 when ALPN chose it) or TCP proxy over the decrypted stream.
    */
+  /** Reads the whole ClientHello first (its ALPN decides the server's), then terminates TLS. */
   private terminateTls(socket: net.Socket, head: Buffer, chain: FilterChain, spec: DownstreamTls): void {
+    let seen = head;
+    const proceed = (): boolean => {
+      const hello = inspectClientHello(seen);
+      if (hello.kind === 'need-more') return false;
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      clearTimeout(timer);
+      socket.pause();
+      this.startTls(socket, seen, chain, spec, hello.kind === 'tls' ? hello.alpn : []);
+      return true;
+    };
+    const onData = (chunk: Buffer): void => {
+      seen = Buffer.concat([seen, chunk]);
+      proceed();
+    };
+    const onEnd = (): void => {
+      clearTimeout(timer);
+      socket.destroy();
+    };
+    const timer = setTimeout(() => {
+      this.log('debug', `listener ${this.host}:${this.port}: no complete ClientHello within ${LISTENER_FILTERS_TIMEOUT_MS} ms; closing`);
+      socket.destroy();
+    }, LISTENER_FILTERS_TIMEOUT_MS);
+    if (proceed()) return;
+    socket.on('data', onData);
+    socket.once('end', onEnd);
+    socket.resume();
+  }
+
+  private startTls(socket: net.Socket, head: Buffer, chain: FilterChain, spec: DownstreamTls, offeredAlpn: readonly string[]): void {
     const context = secureContext(spec, this.network!.secrets);
     if (context instanceof Error) {
       this.log('warn', `listener ${this.host}:${this.port}: filter chain '${chain.name}' cannot terminate TLS: ${context.message}; closing`);
@@ -159,7 +190,7 @@ export class ListenerPort {
     socket.pause();
     // TLSSocket feeds bytes already buffered in the socket to the TLS engine before reading the handle.
     if (head.length > 0) socket.unshift(head);
-    const secure = new tls.TLSSocket(socket, serverOptions(spec, context));
+    const secure = new tls.TLSSocket(socket, serverOptions(spec, context, offeredAlpn));
     this.sockets.add(secure);
     secure.once('close', () => this.sockets.delete(secure));
     secure.on('error', (e: Error) => this.log('debug', `listener ${this.host}:${this.port}: TLS: ${e.message}`));

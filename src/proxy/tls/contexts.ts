@@ -107,15 +107,22 @@ export function secureContext(spec: CommonTls, secrets: SecretResolver): tls.Sec
 }
 
 /** Server-side options for a chain's DownstreamTlsContext (checkPeer() completes the verification). */
-export function serverOptions(spec: DownstreamTls, context: tls.SecureContext): tls.TLSSocketOptions {
+/**
+ * `offered`: the ALPN protocols of the client's ClientHello. As Envoy (BoringSSL), a server whose
+ * protocols the client does not offer negotiates none and goes on (HTTP/1.1); Node would end the
+ * handshake with no_application_protocol, so it is given only the protocols both sides have. Istio's
+ * sidecars offer `istio-peer-exchange`, `istio` to inbound chains that list h2 and http/1.1.
+ */
+export function serverOptions(spec: DownstreamTls, context: tls.SecureContext, offered: readonly string[]): tls.TLSSocketOptions {
   const verify = spec.validation?.trustedCa !== undefined;
+  const alpn = spec.alpn.filter((p) => offered.includes(p));
   return {
     isServer: true,
     secureContext: context,
     requestCert: verify,
     // A missing certificate fails the handshake only when required; a presented one is checked either way (checkPeer).
     rejectUnauthorized: verify && spec.requireClientCertificate,
-    ...(spec.alpn.length > 0 ? { ALPNProtocols: spec.alpn } : {}),
+    ...(alpn.length > 0 ? { ALPNProtocols: alpn } : {}),
   };
 }
 
