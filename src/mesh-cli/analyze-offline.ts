@@ -15,7 +15,8 @@ import { stableJson, type MeshSnapshot } from '../registry/model.js';
 export const OFFLINE_CLUSTER = 'files';
 
 const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job']);
-const ISTIO_KINDS = ['VirtualService', 'DestinationRule', 'Gateway', 'ServiceEntry', 'Sidecar', 'AuthorizationPolicy'] as const;
+const ISTIO_KINDS = ['VirtualService', 'DestinationRule', 'Gateway', 'ServiceEntry', 'Sidecar', 'AuthorizationPolicy', 'PeerAuthentication'] as const;
+const SECURITY_KINDS: ReadonlySet<string> = new Set(['AuthorizationPolicy', 'PeerAuthentication']);
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const stringMap = (v: unknown): Record<string, string> =>
@@ -124,8 +125,14 @@ export function offlineSnapshot(manifests: readonly Manifest[], defaultNamespace
   }));
   const istio = (kind: (typeof ISTIO_KINDS)[number]): KubeIstioObject[] =>
     objects
-      .filter((o) => o.kind === kind && o.apiVersion.startsWith(kind === 'AuthorizationPolicy' ? 'security.istio.io/' : 'networking.istio.io/'))
-      .map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata.name ?? '', namespace: namespaceOf(o) }, spec: o.spec }));
+      .filter((o) => o.kind === kind && o.apiVersion.startsWith(SECURITY_KINDS.has(kind) ? 'security.istio.io/' : 'networking.istio.io/'))
+      .map((o) => ({
+        apiVersion: o.apiVersion,
+        kind: o.kind,
+        // Istio orders conflicting config by age: a file's creationTimestamp counts, as a live object's does.
+        metadata: { name: o.metadata.name ?? '', namespace: namespaceOf(o), ...(o.metadata.creationTimestamp ? { creationTimestamp: o.metadata.creationTimestamp } : {}) },
+        spec: o.spec,
+      }));
   // The apiserver would have checked them; what the conversion reads is taken as the files give it.
   const networking = (kind: string) => objects.filter((o) => o.kind === kind && o.apiVersion === 'networking.k8s.io/v1');
   const metaOf = (o: KubeObject, namespace?: string) => ({
@@ -147,6 +154,7 @@ export function offlineSnapshot(manifests: readonly Manifest[], defaultNamespace
       serviceEntries: istio('ServiceEntry'),
       sidecars: istio('Sidecar'),
       authorizationPolicies: istio('AuthorizationPolicy'),
+      peerAuthentications: istio('PeerAuthentication'),
       ingress: { ingresses, ingressClasses, mesh: DEFAULT_INGRESS_SETTINGS, ingressNamespace: DEFAULT_INGRESS_NAMESPACE },
     }],
   });

@@ -10,7 +10,7 @@ import type { Manifest } from '../kubeapi/manifests.js';
 const ISTIO_PLURALS = [
   ['VirtualService', 'virtualservices', 'networking.istio.io'], ['DestinationRule', 'destinationrules', 'networking.istio.io'],
   ['Gateway', 'gateways', 'networking.istio.io'], ['ServiceEntry', 'serviceentries', 'networking.istio.io'], ['Sidecar', 'sidecars', 'networking.istio.io'],
-  ['AuthorizationPolicy', 'authorizationpolicies', 'security.istio.io'],
+  ['AuthorizationPolicy', 'authorizationpolicies', 'security.istio.io'], ['PeerAuthentication', 'peerauthentications', 'security.istio.io'],
 ] as const;
 
 function itemsOf(body: unknown, what: string): Array<Record<string, unknown>> {
