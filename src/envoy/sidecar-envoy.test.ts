@@ -49,7 +49,8 @@ function mesh(v1: number): ReturnType<typeof buildSnapshot> {
 function sleepProxy(protocol: string): ProxyIdentity {
   const proxy = proxyFor(scenarioClusters()[0]!.pod('sleep'), 'sidecar');
   const move = (ip: string): string => ip.replace(/^127\.\d+\./, '127.211.');
-  return { ...proxy, id: proxy.id.replace(proxy.ip, move(proxy.ip)).replace('sleep', `sleep-${protocol}`), ip: move(proxy.ip), ...(proxy.appIp ? { appIp: move(proxy.appIp) } : {}) };
+  // Plaintext-only (no workload certificate, as a proxy on plaintext xDS): this suite is about scoping.
+  return { ...proxy, id: proxy.id.replace(proxy.ip, move(proxy.ip)).replace('sleep', `sleep-${protocol}`), ip: move(proxy.ip), ...(proxy.appIp ? { appIp: move(proxy.appIp) } : {}), plaintextOnly: true };
 }
 
 /** GET `url` through the sidecar's outbound HTTP proxy listener (absolute URI, as an app with http_proxy sends it). */
