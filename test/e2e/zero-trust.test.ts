@@ -251,7 +251,7 @@ spec:
     assert.equal(body.stdout.trim(), 'RBAC: access denied');
   });
 
-  test('certificate rotation with a 2-minute TTL under a bounded request loop: no failed request', async () => {
+  test('certificate rotation with a 2-minute TTL under a bounded request loop: no failed request', async (t) => {
     const ctx = 'cluster-1';
     const annotation = '{"spec":{"template":{"metadata":{"annotations":{"proxy.istio.io/config":"proxyMetadata:\\n  SECRET_TTL: 2m\\n"}}}}}';
     await env.kubectlOk(ctx, ['patch', 'deployment', 'sleep', '-n', 'sample', '-p', annotation]);
@@ -281,5 +281,6 @@ spec:
     assert.notEqual(rotated, first);
     assert.ok(result.requests > 200, `only ${result.requests} requests`);
     assert.equal(result.failures, 0, `${result.failures} of ${result.requests} requests failed across the rotation`);
+    t.diagnostic(`${result.requests} requests across the rotation (serial ${first} -> ${rotated}), 0 failed, slowest ${result.maxMs} ms`);
   });
 });
