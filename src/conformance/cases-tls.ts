@@ -174,6 +174,17 @@ export const TLS_CASES: ConformanceCase[] = [
     expectUpstreams: ['a', 'b', 'b', 'a', undefined, undefined],
     expect: (obs) => assert.deepEqual(obs.slice(4).map((o) => o.status), [404, 0]),
   },
+  ...(['ALL', 'EXTERNAL_ONLY'] as const).map((requireTls): ConformanceCase => ({
+    name: `virtual host require_tls ${requireTls} (a gateway's httpsRedirect): plaintext gets 301 to https:// whether a route matches or not, TLS is served`,
+    resources: () => ({
+      ...downstream({ common_tls_context: common() }, {}, true)(),
+      routes: oneHost([tagged('all', { prefix: '/tls' }, 'a')], { require_tls: requireTls, response_headers_to_add: [{ header: { key: 'x-vhost', value: 'added' } }] }),
+    }),
+    requests: [get('/plain?q=1', { host: 'hello.example.test' }), get('/nothing', { host: 'hello.example.test:8080' }), get('/plain', { protocol: 'h2c' }), tlsGet(undefined)],
+    expectUpstreams: [undefined, undefined, undefined, 'a'],
+    responseHeaders: ['location', 'x-vhost'],
+    expect: (obs) => assert.deepEqual(obs.map((o) => o.status), [301, 301, 301, 200]),
+  })),
   {
     name: 'upstream mTLS to a TLS upstream requiring client certificates: the proxy presents its certificate and accepts the upstream\'s SAN',
     resources: upstreamCase({ transport_socket: upstreamTls([{ exact: UPSTREAM_ID }]) }, ['mtls']),

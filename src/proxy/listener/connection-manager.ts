@@ -168,9 +168,10 @@ export class ConnectionManager {
     const { hcm, router } = ex.config;
     // The RBAC filters come first in Istio's chain: a denial does not depend on any route.
     if (hcm.rbac.length > 0 && !this.authorized(ex, hcm)) return this.local(ex, 403, RBAC_DENIED_BODY, '', []);
-    const decision = router?.route({ method: req.method, authority: req.authority, path: req.path, scheme: req.scheme, header: (n) => headerValue(req.headers, n) });
-    if (!router || !decision) return this.local(ex, 404, '', 'NR', []);
-    const { virtualHost, route } = decision;
+    const found = router?.find({ method: req.method, authority: req.authority, path: req.path, scheme: req.scheme, header: (n) => headerValue(req.headers, n) });
+    if (found && found.virtualHost.requireTls !== 'NONE' && this.tlsRedirect(ex, hcm, found.virtualHost.requireTls)) return;
+    if (!router || !found?.route) return this.local(ex, 404, '', 'NR', []);
+    const { virtualHost, route } = found;
     const levels = [router.table.headers, virtualHost.headers, route.headers];
 
     if (hcm.corsFilter === 'before-fault' && this.cors(ex, route, virtualHost)) return;
@@ -207,6 +208,22 @@ export class ConnectionManager {
       return;
     }
     return this.forwardTo(ex, router.table, virtualHost, route, action);
+  }
+
+  /**
+   * A virtual host's require_tls, as Envoy checks it before its routes: a request whose
+   * x-forwarded-proto (the connection's scheme unless a trusted hop set it) is not https, and for
+   * EXTERNAL_ONLY that is not internal, gets 301 to https://<host><path>, without header mutations.
+   */
+  private tlsRedirect(ex: Exchange, hcm: HttpConnectionManager, requirement: 'EXTERNAL_ONLY' | 'ALL'): boolean {
+    const { req } = ex;
+    const trusted = hcm.trust.xffNumTrustedHops > 0 ? firstValue(req.headers['x-forwarded-proto']) : undefined;
+    if ((trusted ?? (req.tls ? 'https' : 'http')) === 'https') return false;
+    if (requirement === 'EXTERNAL_ONLY' && firstValue(req.headers['x-envoy-internal']) === 'true') return false;
+    ex.status = 301;
+    writeHead(ex.res, 301, this.envoyHeaders(ex, { location: `https://${req.authority}${req.path}`, 'content-length': '0' }));
+    ex.res.end();
+    return true;
   }
 
   private authorized(ex: Exchange, hcm: HttpConnectionManager): boolean {
