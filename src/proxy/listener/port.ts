@@ -5,7 +5,8 @@
 // A listener with several filter chains (or a tls_inspector) first picks the chain per connection, as
 // Envoy does; a chain ending in a tcp_proxy gets the raw connection. A chain with a
 // DownstreamTlsContext terminates TLS first (tls/contexts.ts) and serves HTTP (ALPN) or its TCP proxy
-// over the decrypted stream.
+// over the decrypted stream. The socket handed to the HTTP servers is tagged with its chain
+// (chain-tag.ts), whose HTTP connection manager serves its requests.
 
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
