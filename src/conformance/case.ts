@@ -21,7 +21,7 @@ export interface CaseRequest {
    * (a tls-pki.ts name; none when absent). A connection the proxy refuses is status 0, body 'refused'.
    */
   clientCert?: ClientCertName;
-  /** For tls: the server name of the ClientHello. */
+  /** For tls, https and h2: the server name of the ClientHello. */
   sni?: string;
   /** For tcp/tls: after the echo, keep the connection open this long without a byte (idle timeouts). */
   holdMs?: number;

@@ -1,12 +1,14 @@
 // Conformance cases: TLS. Downstream termination (STRICT and PERMISSIVE mTLS, client certificate and
 // SAN checks), x-forwarded-client-cert per forward_client_cert_details, upstream mTLS (client
-// certificate, trust bundle, SAN check, transport_socket_matches by endpoint metadata). Certificates are
+// certificate, trust bundle, SAN check, transport_socket_matches by endpoint metadata), and a gateway's
+// HTTPS servers on one port (a chain per SNI, each its own HCM and routes). Certificates are
 // made at run time (tls-pki.ts) and reach both proxies as SDS Secrets over ADS.
 
 import assert from 'node:assert/strict';
 import type { CaseRequest, ConformanceCase, Observation } from './case.js';
 import { get, HOSTILE, tagged, type Res } from './case-builders.js';
 import { clustersOf, oneHost, type CaseResources } from './resources.js';
+import { httpListener } from '../proxy/testutil/envoy.js';
 import { adsSecrets, CLIENT_ID, PROXY_ID, UPSTREAM_ID } from './tls-pki.js';
 import { plainToStruct } from '../xds/struct.js';
 
@@ -64,6 +66,38 @@ function upstreamCase(cluster: Res, upstreamNames: string[], transportMatch?: Ca
     secrets: secrets(),
     ...(transportMatch ? { transportMatch } : {}),
   });
+}
+
+const DOWNSTREAM_TLS = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
+const TLS_INSPECTOR = { name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector' } };
+
+/**
+ * As Istio's gateway with two HTTPS servers on port 443: a chain per server matched by SNI, each with
+ * its own DownstreamTlsContext and its own HCM over its own RDS route configuration
+ * (`https.443.<port name>.<gateway>.<namespace>`), routing the same path to different clusters.
+ */
+function httpsServers(): CaseResources {
+  const server = (host: string, portName: string, cluster: string) => {
+    const routeName = `https.443.${portName}.gw.sample`;
+    const [chain] = httpListener(`gw-${portName}`, '', 0, routeName)['filter_chains'] as Res[];
+    return {
+      route: { name: routeName, virtual_hosts: [{ name: `${host}:443`, domains: [host, `${host}:*`], routes: [tagged(portName, { prefix: '/' }, cluster)] }] },
+      chain: {
+        ...chain,
+        name: portName,
+        filter_chain_match: { server_names: [host] },
+        transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: { '@type': DOWNSTREAM_TLS, common_tls_context: common() } },
+      },
+    };
+  };
+  const a = server('a.example.test', 'https-a', 'a');
+  const b = server('b.example.test', 'https-b', 'b');
+  return {
+    routes: [a.route, b.route],
+    ...clustersOf({ a: ['a'], b: ['b'] }),
+    secrets: secrets(),
+    network: { chains: [a.chain, b.chain], listenerFilters: [TLS_INSPECTOR] },
+  };
 }
 
 const FORWARD_MODES = ['SANITIZE', 'FORWARD_ONLY', 'APPEND_FORWARD', 'SANITIZE_SET', 'ALWAYS_FORWARD_ONLY'] as const;
@@ -124,6 +158,32 @@ export const TLS_CASES: ConformanceCase[] = [
       if (mode === 'APPEND_FORWARD') assert.ok(withClaim?.startsWith(`${HOSTILE['x-forwarded-client-cert']},By=`), String(withClaim));
       if (mode === 'SANITIZE_SET') assert.ok(withClaim?.startsWith('By=') && withClaim.includes(';Cert="-----BEGIN%20CERTIFICATE'), String(withClaim));
     },
+  })),
+  {
+    name: 'a gateway\'s two HTTPS servers on one port: each SNI chain is served by its own HCM and route configuration (HTTP/1.1 and h2); an unknown name matches no chain',
+    resources: httpsServers,
+    requests: [
+      get('/', { protocol: 'https', sni: 'a.example.test', host: 'a.example.test' }),
+      get('/', { protocol: 'https', sni: 'b.example.test', host: 'b.example.test' }),
+      get('/', { protocol: 'h2', sni: 'b.example.test', host: 'b.example.test' }),
+      get('/', { protocol: 'h2', sni: 'a.example.test', host: 'a.example.test' }),
+      // The Host names the other server: routed by the chain's own table, where no virtual host has it.
+      get('/', { protocol: 'https', sni: 'a.example.test', host: 'b.example.test' }),
+      get('/', { protocol: 'https', sni: 'c.example.test', host: 'c.example.test' }),
+    ],
+    expectUpstreams: ['a', 'b', 'b', 'a', undefined, undefined],
+    expect: (obs) => assert.deepEqual(obs.slice(4).map((o) => o.status), [404, 0]),
+  },
+  ...(['ALL', 'EXTERNAL_ONLY'] as const).map((requireTls): ConformanceCase => ({
+    name: `virtual host require_tls ${requireTls} (a gateway's httpsRedirect): plaintext gets 301 to https:// whether a route matches or not, TLS is served`,
+    resources: () => ({
+      ...downstream({ common_tls_context: common() }, {}, true)(),
+      routes: oneHost([tagged('all', { prefix: '/tls' }, 'a')], { require_tls: requireTls, response_headers_to_add: [{ header: { key: 'x-vhost', value: 'added' } }] }),
+    }),
+    requests: [get('/plain?q=1', { host: 'hello.example.test' }), get('/nothing', { host: 'hello.example.test:8080' }), get('/plain', { protocol: 'h2c' }), tlsGet(undefined)],
+    expectUpstreams: [undefined, undefined, undefined, 'a'],
+    responseHeaders: ['location', 'x-vhost'],
+    expect: (obs) => assert.deepEqual(obs.map((o) => o.status), [301, 301, 301, 200]),
   })),
   {
     name: 'upstream mTLS to a TLS upstream requiring client certificates: the proxy presents its certificate and accepts the upstream\'s SAN',

@@ -135,7 +135,7 @@ export function targetClient(address: { host: string; port: number }): TargetCli
       const refused = (): void => settle({ status: 0, upstream: undefined, headers: {}, body: 'refused' });
       // A proxy that neither answers nor closes is an outcome too (status -1), not a hung table.
       const timer = setTimeout(() => settle({ status: -1, upstream: undefined, headers: {}, body: 'no answer in 5 s' }), 5000);
-      const tlsOptions = { ca: pki.root.certPem, ...(cert ? { cert: cert.certPem, key: cert.keyPem } : {}), checkServerIdentity: () => undefined };
+      const tlsOptions = { ca: pki.root.certPem, ...(cert ? { cert: cert.certPem, key: cert.keyPem } : {}), ...(req.sni ? { servername: req.sni } : {}), checkServerIdentity: () => undefined };
       const done = (status: number, h: http.IncomingHttpHeaders | http2.IncomingHttpHeaders, body: string): void => {
         const hs = flat(h);
         settle({ status, upstream: hs['x-upstream'], headers: hs, body, upstreamSaw: echoOf(body, hs) });

@@ -69,7 +69,7 @@ export class ConfigStore {
   referencedRouteNames(): string[] {
     const names = new Set<string>();
     for (const { value } of this.get('listeners').values()) {
-      if (value.http?.routes.kind === 'rds') names.add(value.http.routes.routeConfigName);
+      for (const hcm of value.hcms) if (hcm.routes.kind === 'rds') names.add(hcm.routes.routeConfigName);
     }
     return [...names].sort();
   }

@@ -11,8 +11,8 @@ test('listener: address, RDS name, fault filter presence', () => {
   const r = decodeListener(httpListener('l', '127.0.0.5', 15001, 'http_proxy'));
   assert.ok(r.ok, JSON.stringify(!r.ok && r.error));
   assert.deepEqual(r.value.address, { host: '127.0.0.5', port: 15001 });
-  assert.deepEqual(r.value.http!.routes, { kind: 'rds', routeConfigName: 'http_proxy' });
-  assert.equal(r.value.http!.faultFilterPresent, true);
+  assert.deepEqual(r.value.hcms[0]!.routes, { kind: 'rds', routeConfigName: 'http_proxy' });
+  assert.equal(r.value.hcms[0]!.faultFilterPresent, true);
 });
 
 test('listener: errors name the field', () => {
@@ -39,7 +39,7 @@ function withHcm(fields: Record<string, unknown>): Record<string, unknown> {
 test('listener: the trust boundary fields, Envoy defaults when absent', () => {
   const plain = decodeListener(httpListener('l', '127.0.0.5', 8080, 'r'));
   assert.ok(plain.ok);
-  assert.deepEqual(plain.value.http!.trust, { useRemoteAddress: false, xffNumTrustedHops: 0, skipXffAppend: false, forwardClientCert: 'SANITIZE', clientCertDetails: [], internalCidrs: [], preserveExternalRequestId: false });
+  assert.deepEqual(plain.value.hcms[0]!.trust, { useRemoteAddress: false, xffNumTrustedHops: 0, skipXffAppend: false, forwardClientCert: 'SANITIZE', clientCertDetails: [], internalCidrs: [], preserveExternalRequestId: false });
   const gw = decodeListener(withHcm({
     use_remote_address: { value: true },
     xff_num_trusted_hops: 2,
@@ -48,11 +48,11 @@ test('listener: the trust boundary fields, Envoy defaults when absent', () => {
     internal_address_config: { cidr_ranges: [{ address_prefix: '10.0.0.0', prefix_len: { value: 8 } }, { address_prefix: 'fd00::', prefix_len: { value: 8 } }] },
   }));
   assert.ok(gw.ok, JSON.stringify(!gw.ok && gw.error));
-  assert.equal(gw.value.http!.trust.useRemoteAddress, true);
-  assert.equal(gw.value.http!.trust.xffNumTrustedHops, 2);
-  assert.equal(gw.value.http!.trust.forwardClientCert, 'SANITIZE_SET');
-  assert.deepEqual(gw.value.http!.trust.clientCertDetails, ['Subject', 'URI']);
-  assert.deepEqual(gw.value.http!.trust.internalCidrs, [{ prefix: '10.0.0.0', length: 8 }, { prefix: 'fd00::', length: 8 }]);
+  assert.equal(gw.value.hcms[0]!.trust.useRemoteAddress, true);
+  assert.equal(gw.value.hcms[0]!.trust.xffNumTrustedHops, 2);
+  assert.equal(gw.value.hcms[0]!.trust.forwardClientCert, 'SANITIZE_SET');
+  assert.deepEqual(gw.value.hcms[0]!.trust.clientCertDetails, ['Subject', 'URI']);
+  assert.deepEqual(gw.value.hcms[0]!.trust.internalCidrs, [{ prefix: '10.0.0.0', length: 8 }, { prefix: 'fd00::', length: 8 }]);
 });
 
 test('listener: trust boundary fields we cannot honour are refused by name', () => {

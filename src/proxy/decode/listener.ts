@@ -1,5 +1,5 @@
-// envoy.config.listener.v3.Listener -> Listener: filter chains ending in an HttpConnectionManager (at
-// most one per listener) or a tcp_proxy, matched on destination port, SNI and transport protocol;
+// envoy.config.listener.v3.Listener -> Listener: filter chains ending in an HttpConnectionManager (each
+// chain its own; identical ones are shared) or a tcp_proxy, matched on destination port, SNI and transport protocol;
 // anything else is rejected with a clear reason.
 
 import type { FaultConfig } from '../model/fault.js';
@@ -23,7 +23,7 @@ const SKIPPABLE_FILTERS = new Set(['envoy.filters.http.grpc_stats', 'istio.stats
 const SKIPPABLE_NETWORK_FILTERS = new Set(['istio.stats', 'istio.metadata_exchange', 'envoy.filters.network.metadata_exchange']);
 const ROUTER_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
 
-function decodeHcm(o: Obj, path: string, p: Problems): HttpConnectionManager | undefined {
+function decodeHcm(o: Obj, path: string, p: Problems, configKey: string): HttpConnectionManager | undefined {
   let routes: RouteSource | undefined;
   const rds = obj(o, 'rds', path, p);
   const inline = obj(o, 'route_config', path, p);
@@ -69,6 +69,7 @@ function decodeHcm(o: Obj, path: string, p: Problems): HttpConnectionManager | u
   if (!routerSeen && httpFilters.length > 0) p.add(join(path, 'http_filters'), 'the last filter must be envoy.filters.http.router');
   if (!routes) return undefined;
   return {
+    configKey,
     statPrefix: str(o, 'stat_prefix', path, p) ?? '',
     routes,
     fault,
@@ -141,8 +142,8 @@ function decodeTrust(o: Obj, path: string, p: Problems): TrustBoundary {
   };
 }
 
-/** One filter chain: its match and what ends it (an HCM, decoded into `hcm`, or a tcp_proxy). */
-function decodeChain(chain: Obj, path: string, p: Problems, hcms: HttpConnectionManager[], hcmConfigs: string[]): FilterChain | undefined {
+/** One filter chain: its match and what ends it (an HCM, shared with earlier chains in `hcms` whose config is identical, or a tcp_proxy). */
+function decodeChain(chain: Obj, path: string, p: Problems, hcms: HttpConnectionManager[]): FilterChain | undefined {
   const ts = obj(chain, 'transport_socket', path, p);
   const unenforced: string[] = [];
   const transport = ts ? decodeTransportSocket(ts, join(path, 'transport_socket'), p, DOWNSTREAM_TLS_URL, (o, tPath, tp) => decodeDownstreamTls(o, tPath, tp, unenforced)) : undefined;
@@ -174,11 +175,11 @@ function decodeChain(chain: Obj, path: string, p: Problems, hcms: HttpConnection
   }
   if (filterName === HCM_FILTER_NAME || typeUrl === HCM_TYPE_URL) {
     if (networkRbac.length > 0) p.add(join(path, 'filters'), 'envoy.filters.network.rbac in front of an HTTP connection manager is not supported (envoy.filters.http.rbac is)');
-    const hcm = decodeHcm(typed, join(last.path, 'typed_config'), p);
+    const configKey = JSON.stringify(typed);
+    const hcm = hcms.find((h) => h.configKey === configKey) ?? decodeHcm(typed, join(last.path, 'typed_config'), p, configKey);
     if (!hcm) return undefined;
-    hcms.push(hcm);
-    hcmConfigs.push(JSON.stringify(typed));
-    return { name, match, terminal: { kind: 'http' }, ...tls };
+    if (!hcms.includes(hcm)) hcms.push(hcm);
+    return { name, match, terminal: { kind: 'http', hcm }, ...tls };
   }
   if (filterName === TCP_PROXY_FILTER_NAME || typeUrl === TCP_PROXY_TYPE_URL) {
     const tcp = decodeTcpProxy(typed, join(last.path, 'typed_config'), p);
@@ -205,23 +206,19 @@ export function decodeListener(o: Obj): Result<Listener, string[]> {
     if (sock['protocol'] !== undefined && sock['protocol'] !== 'TCP') p.add('address.socket_address.protocol', 'only TCP is supported');
   }
   const hcms: HttpConnectionManager[] = [];
-  const hcmConfigs: string[] = [];
   const chains: FilterChain[] = [];
   for (const { value, path } of objs(o, 'filter_chains', '', p)) {
-    const chain = decodeChain(value, path, p, hcms, hcmConfigs);
+    const chain = decodeChain(value, path, p, hcms);
     if (chain) chains.push(chain);
   }
   const dflt = obj(o, 'default_filter_chain', '', p);
-  const defaultChain = dflt ? decodeChain(dflt, 'default_filter_chain', p, hcms, hcmConfigs) : undefined;
+  const defaultChain = dflt ? decodeChain(dflt, 'default_filter_chain', p, hcms) : undefined;
   if (chains.length === 0 && !defaultChain && p.list.length === 0) p.add('filter_chains', 'must not be empty');
-  // One HCM per listener: its router follows one route table (several would need one per chain). Chains
-  // that differ only in transport (PERMISSIVE mTLS: a TLS chain and a plaintext chain) share an identical one.
-  if (hcmConfigs.some((c) => c !== hcmConfigs[0])) p.add('filter_chains', 'filter chains with different HTTP connection managers are not supported (identical ones are)');
   const { tlsInspector } = decodeListenerFilters(o, p);
   if (!tlsInspector && [...chains, ...(defaultChain ? [defaultChain] : [])].some((c) => c.match.serverNames.length > 0 || c.match.transportProtocol === 'tls')) {
     // Envoy accepts it, but without the inspector no connection has a server name: those chains never match.
     p.add('listener_filters', 'filter chains match on server_names or transport_protocol "tls" but there is no envoy.filters.listener.tls_inspector');
   }
   if (p.list.length) return err(p.list);
-  return ok({ name, address: { host, port }, http: hcms[0], chains, defaultChain, tlsInspector });
+  return ok({ name, address: { host, port }, hcms, chains, defaultChain, tlsInspector });
 }

@@ -23,6 +23,7 @@ import { decodeHeaderMatcher, decodeHeaderMutations, decodeQueryParamMatcher } f
 import {
   bool,
   durationMs,
+  enumName,
   fractionalPercent,
   fullRegex,
   isObj,
@@ -354,7 +355,8 @@ function decodeVirtualHost(o: Obj, path: string, p: Problems): VirtualHost | und
   const retryObj = obj(o, 'retry_policy', path, p);
   const retry = retryObj ? decodeRetryPolicy(retryObj, join(path, 'retry_policy'), p) : undefined;
   const routes = objs(o, 'routes', path, p).flatMap(({ value, path: rPath }) => decodeRoute(value, rPath, retry, p) ?? []);
-  return { name, domains, routes, headers: decodeHeaderMutations(o, path, p), retry, fault: decodePerFilterFault(o, path, p), cors: decodePerFilterCors(o, path, p) };
+  const requireTls = enumName(o, 'require_tls', ['NONE', 'EXTERNAL_ONLY', 'ALL'] as const, path, p) ?? 'NONE';
+  return { name, domains, requireTls, routes, headers: decodeHeaderMutations(o, path, p), retry, fault: decodePerFilterFault(o, path, p), cors: decodePerFilterCors(o, path, p) };
 }
 
 /** Decodes a RouteConfiguration; `path` prefixes error paths (e.g. for an HCM's inline route_config). */

@@ -21,7 +21,7 @@ test("fault: the listener's own HTTPFault config is decoded from http_filters", 
   chain.filters[0].typed_config.http_filters[0].typed_config = { '@type': FAULT_TYPE, abort: { http_status: 429, percentage: { numerator: 10, denominator: 'HUNDRED' } } };
   const r = decodeListener(l);
   assert.ok(r.ok, JSON.stringify(!r.ok && r.error));
-  assert.deepEqual(r.value.http!.fault, { delay: undefined, abort: { fraction: 0.1, status: 429, grpcStatus: undefined } });
+  assert.deepEqual(r.value.hcms[0]!.fault, { delay: undefined, abort: { fraction: 0.1, status: 429, grpcStatus: undefined } });
 });
 
 test('headers: hop-by-hop and Connection-listed headers are dropped; mutations apply most specific level first, as Envoy', () => {

@@ -23,7 +23,7 @@ function listenerWith(filters: unknown[]) {
 test('RBAC: a matcher the proxy cannot evaluate is a NACK naming it; so is an RBAC filter after the fault filter', () => {
   const ok = decodeListener(listenerWith([rbac([{ header: { name: ':method', string_match: { exact: 'GET' } } }])]));
   assert.ok(ok.ok, JSON.stringify(!ok.ok && ok.error));
-  assert.equal(ok.value.http!.rbac.length, 1);
+  assert.equal(ok.value.hcms[0]!.rbac.length, 1);
   const unknown = decodeListener(listenerWith([rbac([{ uri_template: { path_template: '/a/{x}' } }])]));
   assert.ok(!unknown.ok);
   assert.match(unknown.error.join('\n'), /policies\.p\.permissions\[0\]\.uri_template: this RBAC permission is not supported/);

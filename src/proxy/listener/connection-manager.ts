@@ -72,6 +72,14 @@ interface Exchange {
   clientAddress: string;
   /** The downstream connection (RBAC reads its TLS peer certificate and server name). */
   socket: net.Socket | undefined;
+  /** The connection manager of the connection's filter chain and its router. */
+  config: HttpConfig;
+}
+
+/** What serves the requests of one connection: its filter chain's HTTP connection manager and the router over its route table. */
+export interface HttpConfig {
+  hcm: HttpConnectionManager;
+  router: Router | undefined;
 }
 
 function readBody(body: Readable, limit: number): Promise<Buffer | undefined> {
@@ -89,16 +97,20 @@ function readBody(body: Readable, limit: number): Promise<Buffer | undefined> {
 
 export class ConnectionManager {
   constructor(
-    private readonly config: () => { hcm: HttpConnectionManager; router: Router | undefined },
+    /** The config for a request on `socket` (the connection the HTTP server read). */
+    private readonly config: (socket: net.Socket | undefined) => HttpConfig,
     private readonly deps: ConnectionManagerDeps,
   ) {}
 
   /** The request listener for both the HTTP/1.1 and the HTTP/2 server of the listener. */
   readonly handle = (rawReq: http.IncomingMessage | http2.Http2ServerRequest, res: DownstreamResponse): void => {
     const req = toDownstreamRequest(rawReq);
-    const verdict = applyTrustBoundary(req.headers, this.config().hcm.trust, req.remoteAddress, req.tls);
+    // HTTP/2 sessions run over a stream that replays the connection's first bytes: the real socket is recorded.
+    const socket = rawReq instanceof http2.Http2ServerRequest ? (rawReq.stream.session ? h2SessionSockets.get(rawReq.stream.session) ?? (rawReq.socket as net.Socket) : undefined) : rawReq.socket;
+    const config = this.config(socket);
+    const verdict = applyTrustBoundary(req.headers, config.hcm.trust, req.remoteAddress, req.tls);
     // A request entering the mesh here gets a new id unless the listener keeps the client's.
-    const keepId = !verdict.edge || this.config().hcm.trust.preserveExternalRequestId;
+    const keepId = !verdict.edge || config.hcm.trust.preserveExternalRequestId;
     const requestId = (keepId ? firstValue(req.headers['x-request-id']) : undefined) ?? randomUUID();
     req.headers['x-request-id'] = requestId;
     const ex: Exchange = {
@@ -116,8 +128,8 @@ export class ConnectionManager {
       cluster: undefined,
       cors: undefined,
       clientAddress: verdict.clientAddress,
-      // HTTP/2 sessions run over a stream that replays the connection's first bytes: the real socket is recorded.
-      socket: rawReq instanceof http2.Http2ServerRequest ? (rawReq.stream.session ? h2SessionSockets.get(rawReq.stream.session) ?? (rawReq.socket as net.Socket) : undefined) : rawReq.socket,
+      socket,
+      config,
     };
     this.serve(ex).then(
       () => this.finish(ex),
@@ -153,12 +165,13 @@ export class ConnectionManager {
     const { req } = ex;
     if (req.method === 'CONNECT') return this.local(ex, 405, CONNECT_NOT_SUPPORTED, '', []);
     if (!req.authority) return this.local(ex, 400, 'missing Host header\n', '', []);
-    const { hcm, router } = this.config();
+    const { hcm, router } = ex.config;
     // The RBAC filters come first in Istio's chain: a denial does not depend on any route.
     if (hcm.rbac.length > 0 && !this.authorized(ex, hcm)) return this.local(ex, 403, RBAC_DENIED_BODY, '', []);
-    const decision = router?.route({ method: req.method, authority: req.authority, path: req.path, scheme: req.scheme, header: (n) => headerValue(req.headers, n) });
-    if (!router || !decision) return this.local(ex, 404, '', 'NR', []);
-    const { virtualHost, route } = decision;
+    const found = router?.find({ method: req.method, authority: req.authority, path: req.path, scheme: req.scheme, header: (n) => headerValue(req.headers, n) });
+    if (found && found.virtualHost.requireTls !== 'NONE' && this.tlsRedirect(ex, hcm, found.virtualHost.requireTls)) return;
+    if (!router || !found?.route) return this.local(ex, 404, '', 'NR', []);
+    const { virtualHost, route } = found;
     const levels = [router.table.headers, virtualHost.headers, route.headers];
 
     if (hcm.corsFilter === 'before-fault' && this.cors(ex, route, virtualHost)) return;
@@ -195,6 +208,22 @@ export class ConnectionManager {
       return;
     }
     return this.forwardTo(ex, router.table, virtualHost, route, action);
+  }
+
+  /**
+   * A virtual host's require_tls, as Envoy checks it before its routes: a request whose
+   * x-forwarded-proto (the connection's scheme unless a trusted hop set it) is not https, and for
+   * EXTERNAL_ONLY that is not internal, gets 301 to https://<host><path>, without header mutations.
+   */
+  private tlsRedirect(ex: Exchange, hcm: HttpConnectionManager, requirement: 'EXTERNAL_ONLY' | 'ALL'): boolean {
+    const { req } = ex;
+    const trusted = hcm.trust.xffNumTrustedHops > 0 ? firstValue(req.headers['x-forwarded-proto']) : undefined;
+    if ((trusted ?? (req.tls ? 'https' : 'http')) === 'https') return false;
+    if (requirement === 'EXTERNAL_ONLY' && firstValue(req.headers['x-envoy-internal']) === 'true') return false;
+    ex.status = 301;
+    writeHead(ex.res, 301, this.envoyHeaders(ex, { location: `https://${req.authority}${req.path}`, 'content-length': '0' }));
+    ex.res.end();
+    return true;
   }
 
   private authorized(ex: Exchange, hcm: HttpConnectionManager): boolean {
@@ -355,7 +384,7 @@ export class ConnectionManager {
   }
 
   private finish(ex: Exchange): void {
-    const { hcm } = this.config();
+    const { hcm } = ex.config;
     this.deps.stats.downstream(hcm.statPrefix, ex.status);
     if (!this.deps.accessLog) return;
     const entry: AccessLogEntry = {

@@ -50,7 +50,7 @@ test('tcp_proxy: cluster, weighted_clusters (plain uint32 weights), idle_timeout
   const l = listener([
     { filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TCP_PROXY, stat_prefix: 'vs.ns', weighted_clusters: { clusters: [{ name: 'a', weight: 80 }, { name: 'b', weight: 20 }] }, idle_timeout: { seconds: 0 } } }] },
   ]);
-  assert.equal(l.http, undefined);
+  assert.deepEqual(l.hcms, []);
   const t = l.chains[0]!.terminal;
   assert.ok(t.kind === 'tcp');
   assert.ok(t.tcp.cluster.kind === 'weighted');

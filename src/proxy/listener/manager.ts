@@ -1,5 +1,7 @@
-// Binds and unbinds listener ports as LDS changes, and keeps each listener's router current: the router
-// is rebuilt from the watched route table (RDS by name, or the HCM's inline table) when it changes. As
+// Binds and unbinds listener ports as LDS changes, and keeps a router current per HTTP connection
+// manager of each listener (one per distinct HCM of its filter chains): the router is rebuilt from the
+// watched route table (RDS by name, or the HCM's inline table) when it changes. A request is served by
+// the HCM of the chain its connection was matched to (listener/chain-tag.ts). As
 // in Envoy, no listener takes traffic before the initial config is complete (every referenced route
 // configuration and cluster load assignment received: Envoy initializes listeners after its clusters),
 // and later a listener waits (warms) until its own RDS route configuration and the secrets of its TLS
@@ -10,21 +12,27 @@ import type { Logger } from '../log.js';
 import type { HttpConnectionManager, Listener } from '../model/listener.js';
 import type { RouteTable } from '../model/route.js';
 import { Router } from '../route/router.js';
-import { ConnectionManager, type ConnectionManagerDeps } from './connection-manager.js';
+import { chainOf } from './chain-tag.js';
+import { ConnectionManager, type ConnectionManagerDeps, type HttpConfig } from './connection-manager.js';
 import { serveConnect } from './connect-tunnel.js';
 import { ListenerPort } from './port.js';
 import { proxyTcpConnection } from './tcp-proxy.js';
 import { listenerTlsContexts } from '../model/tls.js';
 import type { SecretResolver } from '../tls/secrets.js';
 
+/** One HTTP connection manager of a listener, its router and the route table it was built from. */
+interface HttpState extends HttpConfig {
+  source: RouteTable | undefined;
+}
+
 interface ActiveListener {
   spec: Listener;
-  /** The last HTTP connection manager the listener had: HTTP connections opened before a change finish on it. */
-  lastHttp: HttpConnectionManager | undefined;
   port: ListenerPort;
   bound: Promise<void>;
-  router: Router | undefined;
-  routerSource: RouteTable | undefined;
+  /** HCM -> its state: the current spec's HCMs, and (weakly) those of earlier versions whose connections are still open. */
+  http: WeakMap<HttpConnectionManager, HttpState>;
+  /** The current spec's HCMs by config: an update that keeps an HCM keeps its state, so its open connections follow it. */
+  byKey: Map<string, HttpState>;
 }
 
 export interface ListenerManagerOptions {
@@ -66,22 +74,46 @@ export class ListenerManager {
     return new Map([...this.active].map(([n, a]) => [n, { host: a.port.host, port: a.port.port }]));
   }
 
-  private tableFor(spec: Listener): RouteTable | undefined {
-    if (!spec.http) return undefined;
-    const src = spec.http.routes;
+  private tableFor(hcm: HttpConnectionManager): RouteTable | undefined {
+    const src = hcm.routes;
     return src.kind === 'inline' ? src.table : this.store.get('routes').get(src.routeConfigName)?.value;
   }
 
-  private refreshRouter(a: ActiveListener): void {
-    const table = this.tableFor(a.spec);
-    if (table === a.routerSource) return;
-    a.routerSource = table;
-    const http = a.spec.http;
-    a.router = table && http && new Router(table, { stripAnyHostPort: http.stripAnyHostPort, stripMatchingHostPort: http.stripMatchingHostPort, listenerPort: a.spec.address.port });
+  private refreshRouter(a: ActiveListener, state: HttpState): void {
+    const table = this.tableFor(state.hcm);
+    if (table === state.source) return;
+    state.source = table;
+    const { hcm } = state;
+    state.router = table && new Router(table, { stripAnyHostPort: hcm.stripAnyHostPort, stripMatchingHostPort: hcm.stripMatchingHostPort, listenerPort: a.spec.address.port });
+  }
+
+  /** Takes on `spec`: a state per distinct HCM, kept from the previous version where the HCM's config is unchanged. */
+  private adopt(a: ActiveListener, spec: Listener): void {
+    a.spec = spec;
+    const byKey = new Map<string, HttpState>();
+    for (const hcm of spec.hcms) {
+      const state = a.byKey.get(hcm.configKey) ?? { hcm, router: undefined, source: undefined };
+      state.hcm = hcm;
+      a.http.set(hcm, state);
+      byKey.set(hcm.configKey, state);
+      this.refreshRouter(a, state);
+    }
+    a.byKey = byKey;
+  }
+
+  /** The HCM and router for a request on `socket`: those of the chain the connection was matched to. */
+  private configFor(a: ActiveListener, socket: unknown): HttpConfig {
+    const chain = chainOf(socket);
+    const state = chain?.terminal.kind === 'http' ? a.http.get(chain.terminal.hcm) : undefined;
+    if (state) return state;
+    // listener/port.ts tags every connection it hands to an HTTP server with its chain: this is a guard.
+    const first = a.byKey.values().next().value;
+    if (!first) throw new Error(`listener ${a.spec.name}: an HTTP request on a connection without an HTTP connection manager`);
+    return first;
   }
 
   private syncRouters(): void {
-    for (const a of this.active.values()) this.refreshRouter(a);
+    for (const a of this.active.values()) for (const state of a.byKey.values()) this.refreshRouter(a, state);
     // Listeners warming for their route configuration take traffic once it is here.
     this.syncListeners();
   }
@@ -115,8 +147,9 @@ export class ListenerManager {
       // new one is not bound yet, an updated one keeps serving its previous version) rather than answer 404.
       // A listener of TCP proxies only has no route configuration to wait for.
       // Likewise a listener whose TLS chains' secrets have not all arrived (Envoy's SDS init target).
-      const warm = (spec.http === undefined || this.tableFor(spec) !== undefined) && listenerTlsContexts(spec).every((t) => this.opts.secrets.ready(t));
-      if (!warm && spec.http !== undefined && this.tableFor(spec) !== undefined) {
+      const routesHere = spec.hcms.every((h) => this.tableFor(h) !== undefined);
+      const warm = routesHere && listenerTlsContexts(spec).every((t) => this.opts.secrets.ready(t));
+      if (!warm && routesHere) {
         this.deps.log('debug', `listener ${name}: warming, waiting for secrets ${listenerTlsContexts(spec).flatMap((t) => this.opts.secrets.missing(t)).join(', ')}`);
       }
       if (warm && existing?.spec !== spec) {
@@ -125,19 +158,18 @@ export class ListenerManager {
       }
       if (existing) {
         if (existing.spec === spec || !warm) continue;
-        existing.spec = spec;
-        existing.lastHttp = spec.http ?? existing.lastHttp;
-        existing.routerSource = undefined;
-        this.refreshRouter(existing);
+        this.adopt(existing, spec);
         continue;
       }
       if (!warm) continue;
-      // Only HTTP connections reach the connection manager, so there is an HCM whenever it is asked.
-      const cm = new ConnectionManager(() => ({ hcm: (a.spec.http ?? a.lastHttp)!, router: a.router }), this.deps);
+      const cm = new ConnectionManager((socket) => this.configFor(a, socket), this.deps);
       const port = new ListenerPort(spec.address.host, spec.address.port, cm.handle, this.deps.log, {
         listener: () => a.spec,
         onTcp: (socket, head, config) => proxyTcpConnection(socket, head, config, this.deps),
-        onConnect: (req, socket, head) => serveConnect(req, socket, head, (a.spec.http ?? a.lastHttp)!, a.router, this.deps),
+        onConnect: (req, socket, head) => {
+          const { hcm, router } = this.configFor(a, socket);
+          serveConnect(req, socket, head, hcm, router, this.deps);
+        },
         secrets: this.opts.secrets,
       });
       // A new listener whose port is still held by a listener being unbound waits for it.
@@ -150,8 +182,8 @@ export class ListenerManager {
           throw e;
         },
       );
-      const a: ActiveListener = { spec, lastHttp: spec.http, port, bound, router: undefined, routerSource: undefined };
-      this.refreshRouter(a);
+      const a: ActiveListener = { spec, port, bound, http: new WeakMap(), byKey: new Map() };
+      this.adopt(a, spec);
       this.active.set(name, a);
     }
   }

@@ -5,7 +5,8 @@
 // A listener with several filter chains (or a tls_inspector) first picks the chain per connection, as
 // Envoy does; a chain ending in a tcp_proxy gets the raw connection. A chain with a
 // DownstreamTlsContext terminates TLS first (tls/contexts.ts) and serves HTTP (ALPN) or its TCP proxy
-// over the decrypted stream.
+// over the decrypted stream. The socket handed to the HTTP servers is tagged with its chain
+// (chain-tag.ts), whose HTTP connection manager serves its requests.
 
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
@@ -13,11 +14,12 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { Duplex } from 'node:stream';
 import type { Logger } from '../log.js';
-import { isPlainHttp, type FilterChain, type Listener, type TcpProxyConfig } from '../model/listener.js';
+import { plainHttpChain, type FilterChain, type Listener, type TcpProxyConfig } from '../model/listener.js';
 import type { DownstreamTls } from '../model/tls.js';
 import { checkPeer, secureContext, serverOptions } from '../tls/contexts.js';
 import { recordConnectionTls } from '../tls/peer-certificate.js';
 import type { SecretResolver } from '../tls/secrets.js';
+import { tagChain } from './chain-tag.js';
 import { h2SessionSockets, type DownstreamResponse } from './downstream.js';
 import { CONNECT_NOT_SUPPORTED } from './connection-manager.js';
 import { selectFilterChain } from './filter-chain-match.js';
@@ -89,7 +91,9 @@ export class ListenerPort {
     socket.once('close', () => this.sockets.delete(socket));
     socket.on('error', (e: Error) => this.log('debug', `listener ${this.host}:${this.port}: socket error: ${e.message}`));
     const spec = this.network?.listener();
-    if (!spec || isPlainHttp(spec)) {
+    const plain = spec && plainHttpChain(spec);
+    if (!spec || plain) {
+      if (plain) tagChain(socket, plain);
       this.sniffHttp(socket, Buffer.alloc(0));
       return;
     }
@@ -140,6 +144,7 @@ export class ListenerPort {
       socket.pause();
       this.network!.onTcp(socket, head, chain.terminal.tcp);
     } else {
+      tagChain(socket, chain);
       this.sniffHttp(socket, head);
     }
   }
@@ -204,7 +209,11 @@ export class ListenerPort {
       const info = recordConnectionTls(secure);
       if (chain.terminal.kind === 'tcp') {
         this.serveChain(secure, Buffer.alloc(0), chain);
-      } else if (info.alpn === 'h2') {
+        return;
+      }
+      // The HTTP servers read the TLS socket (HTTP/2 through the replaying stream): it carries the chain.
+      tagChain(secure, chain);
+      if (info.alpn === 'h2') {
         // ALPN said h2: nothing to sniff. nghttp2 does not read a TLSSocket handed to a cleartext server:
         // it gets a stream over it, as the h2c path does.
         this.h2.emit('connection', replayingStream(secure, Buffer.alloc(0)));

@@ -1,6 +1,7 @@
 // Listeners as the proxy sees them: an address to bind, and filter chains chosen per connection (by
 // destination port, the ClientHello's SNI, TLS or not) that end in the HTTP connection manager or a
-// TCP proxy.
+// TCP proxy. Each chain ending in an HTTP connection manager carries its own (Istio's gateways give
+// every HTTPS server on a port its own chain, SNI-matched, with its own route configuration).
 
 import type { FaultConfig } from './fault.js';
 import type { RbacFilter } from './rbac.js';
@@ -10,6 +11,9 @@ import type { DownstreamTls } from './tls.js';
 export type RouteSource = { kind: 'rds'; routeConfigName: string } | { kind: 'inline'; table: RouteTable };
 
 export interface HttpConnectionManager {
+  /** The HCM's config as received (JSON): chains with identical ones share one object, and a listener
+   * update that keeps it keeps its connections on it. */
+  configKey: string;
   statPrefix: string;
   routes: RouteSource;
   /** The listener-level fault filter config (http_filters entry 'envoy.filters.http.fault'), if any. */
@@ -77,8 +81,8 @@ export interface FilterChainMatch {
   applicationProtocols: string[];
 }
 
-/** What ends a filter chain: the listener's HTTP connection manager, or a TCP proxy. */
-export type ChainTerminal = { kind: 'http' } | { kind: 'tcp'; tcp: TcpProxyConfig };
+/** What ends a filter chain: its HTTP connection manager, or a TCP proxy. */
+export type ChainTerminal = { kind: 'http'; hcm: HttpConnectionManager } | { kind: 'tcp'; tcp: TcpProxyConfig };
 
 export interface FilterChain {
   name: string;
@@ -93,8 +97,8 @@ export interface FilterChain {
 export interface Listener {
   name: string;
   address: { host: string; port: number };
-  /** The HTTP connection manager of the (at most one) chain that ends in one. */
-  http: HttpConnectionManager | undefined;
+  /** The distinct HTTP connection managers of its chains, in chain order (identical ones are one object). */
+  hcms: HttpConnectionManager[];
   chains: FilterChain[];
   /** default_filter_chain: used when no chain matches (else the connection is closed). */
   defaultChain: FilterChain | undefined;
@@ -102,9 +106,9 @@ export interface Listener {
   tlsInspector: boolean;
 }
 
-/** A listener whose every connection goes to its HTTP connection manager: no chain to choose. */
-export function isPlainHttp(l: Listener): boolean {
+/** The one chain of a listener whose every connection goes to its HTTP connection manager (no chain to choose), else undefined. */
+export function plainHttpChain(l: Listener): FilterChain | undefined {
   const only = l.chains.length === 1 && !l.defaultChain ? l.chains[0] : l.chains.length === 0 ? l.defaultChain : undefined;
   return !l.tlsInspector && only !== undefined && only.terminal.kind === 'http' && !only.tls &&
-    only.match.destinationPort === undefined && only.match.serverNames.length === 0 && only.match.transportProtocol === undefined;
+    only.match.destinationPort === undefined && only.match.serverNames.length === 0 && only.match.transportProtocol === undefined ? only : undefined;
 }

@@ -171,6 +171,8 @@ export interface Route {
 export interface VirtualHost {
   name: string;
   domains: string[];
+  /** require_tls: a request not over TLS (ALL), or an external one not over TLS (EXTERNAL_ONLY), is redirected to https (301). */
+  requireTls: 'NONE' | 'EXTERNAL_ONLY' | 'ALL';
   routes: Route[];
   headers: HeaderMutations;
   retry: RetryPolicy | undefined;

@@ -35,9 +35,13 @@ export class Router {
 
   /** undefined: no virtual host or no route matched (404 NR). */
   route(req: MatchRequest): RouteDecision | undefined {
+    const found = this.find(req);
+    return found?.route && (found as RouteDecision);
+  }
+
+  /** The virtual host (undefined: none) and its route for the request (undefined: none matched). */
+  find(req: MatchRequest): { virtualHost: VirtualHost; route: Route | undefined } | undefined {
     const virtualHost = this.vhosts.find(this.hostForMatching(req.authority));
-    if (!virtualHost) return undefined;
-    const route = virtualHost.routes.find((r) => matchRoute(r.match, req));
-    return route && { virtualHost, route };
+    return virtualHost && { virtualHost, route: virtualHost.routes.find((r) => matchRoute(r.match, req)) };
   }
 }
