@@ -25,8 +25,9 @@ const WRAPPER_FIELDS = new Set([
   'max_requests', 'max_retries', 'consecutive_5xx', 'enforcing_consecutive_5xx', 'consecutive_gateway_failure',
   'enforcing_consecutive_gateway_failure', 'max_ejection_percent', 'enforcing_success_rate', 'allow_absolute_url',
   'use_remote_address', 'validate_clusters', 'per_connection_buffer_limit_bytes', 'subject', 'prefix_len',
+  'require_client_certificate',
 ]);
-const DURATION_FIELDS = new Set(['timeout', 'per_try_timeout', 'connect_timeout', 'interval', 'base_ejection_time', 'fixed_delay', 'idle_timeout', 'max_stream_duration', 'grpc_timeout_header_max']);
+const DURATION_FIELDS = new Set(['timeout', 'per_try_timeout', 'connect_timeout', 'interval', 'base_ejection_time', 'fixed_delay', 'idle_timeout', 'max_stream_duration', 'grpc_timeout_header_max', 'initial_fetch_timeout']);
 
 function structValue(v: unknown): unknown {
   if (typeof v === 'string') return { string_value: v };
@@ -50,6 +51,8 @@ export function fromProtoJson(value: unknown, key = ''): unknown {
   }
   if (!isObject(value)) return value;
   if (key === 'filter_metadata') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, isObject(v) ? toStruct(v) : v]));
+  // A transport_socket_matches entry's `match` is a Struct (a route's `match` is not).
+  if (key === 'transport_socket_matches' && isObject(value.match)) return { ...(fromProtoJson({ ...value, match: undefined }) as Json), match: toStruct(value.match) };
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fromProtoJson(v, k)]));
 }
 

@@ -26,6 +26,17 @@ describe('proxy-status POD: the proxy\'s config against what its control plane s
     assert.equal(clusters.match, true);
   });
 
+  it('mTLS in proto3 JSON: a transport socket match\'s Struct, SDS initial_fetch_timeout, require_client_certificate', () => {
+    const sds = (proto: boolean) => ({ name: 'default', sds_config: { initial_fetch_timeout: proto ? { seconds: 0, nanos: 0 } : '0s', resource_api_version: 'V3' } });
+    const tls = (proto: boolean) => ({
+      transport_socket_matches: [{ name: 'tlsMode-istio', match: proto ? { fields: { tlsMode: { string_value: 'istio' } } } : { tlsMode: 'istio' }, transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: { common_tls_context: { tls_certificate_sds_secret_configs: [sds(proto)] }, require_client_certificate: proto ? { value: true } : true } } }],
+    });
+    const [clusters] = compareDumps(dump([cluster('c', tls(true))]), dump([cluster('c', tls(false))]));
+    assert.equal(clusters.match, true, JSON.stringify(clusters));
+    const other = { transport_socket_matches: [{ ...tls(false).transport_socket_matches[0]!, match: { tlsMode: 'disabled' } }] };
+    assert.equal(compareDumps(dump([cluster('c', tls(true))]), dump([cluster('c', other)]))[0]!.match, false);
+  });
+
   it('names what is missing, extra or different; the static resources of the bootstrap are not compared', () => {
     const sent = dump([cluster('a'), cluster('b'), cluster('c', { lb_policy: 'RANDOM' })]);
     const held = dump([cluster('b'), cluster('c'), cluster('d')]);
