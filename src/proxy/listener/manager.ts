@@ -9,7 +9,7 @@
 
 import type { ConfigStore } from '../config/store.js';
 import type { Logger } from '../log.js';
-import type { HttpConnectionManager, Listener } from '../model/listener.js';
+import type { FilterChain, HttpConnectionManager, Listener } from '../model/listener.js';
 import type { RouteTable } from '../model/route.js';
 import { Router } from '../route/router.js';
 import { chainOf } from './chain-tag.js';
@@ -101,9 +101,15 @@ export class ListenerManager {
     a.byKey = byKey;
   }
 
-  /** The HCM and router for a request on `socket`: those of the chain the connection was matched to. */
+  /**
+   * The HCM and router for a request on `socket`: those of the chain the connection was matched to, as
+   * the listener holds it now. A connection opened before a listener update (an AuthorizationPolicy
+   * added an RBAC filter) is served by the updated chain with the same name and match; only a chain
+   * that is gone leaves its connections on their last config until they close.
+   */
   private configFor(a: ActiveListener, socket: unknown): HttpConfig {
-    const chain = chainOf(socket);
+    const tagged = chainOf(socket);
+    const chain = tagged && currentChain(a.spec, tagged);
     const state = chain?.terminal.kind === 'http' ? a.http.get(chain.terminal.hcm) : undefined;
     if (state) return state;
     // listener/port.ts tags every connection it hands to an HTTP server with its chain: this is a guard.
@@ -194,4 +200,15 @@ export class ListenerManager {
     this.active.clear();
     await Promise.all(closing);
   }
+}
+
+/** `chain` if the listener still has it, else its successor: the chain with the same name and match. */
+function currentChain(spec: Listener, chain: FilterChain): FilterChain {
+  if (spec.chains.includes(chain) || spec.defaultChain === chain) return chain;
+  const key = chainKey(chain);
+  return spec.chains.find((c) => chainKey(c) === key) ?? (spec.defaultChain && chainKey(spec.defaultChain) === key ? spec.defaultChain : chain);
+}
+
+function chainKey(chain: FilterChain): string {
+  return `${chain.name}|${JSON.stringify(chain.match)}|${chain.tls ? 'tls' : 'raw'}`;
 }

@@ -170,6 +170,32 @@ test('each connection is served by the HCM of the chain its SNI matched: HTTP/1.
   assert.equal(await httpsGet(port, 'c.test'), 'ECONNRESET', 'no chain for the name: the connection is closed');
 });
 
+test('a listener update reaches connections opened before it: the next request on an open h2 session gets the new HCM', async (t) => {
+  const { store, manager } = startManager(t);
+  const port = await freePort();
+  applyListener(store, twoServers(port));
+  store.apply('clusters', '1', new Map(), []);
+  await manager.settled();
+  const session = http2.connect(`https://127.0.0.1:${port}`, { servername: 'b.test', ca: pki.root.certPem, checkServerIdentity: () => undefined });
+  t.after(() => session.close());
+  const get = (): Promise<string> => new Promise((resolve, reject) => {
+    const stream = session.request({ ':path': '/', ':authority': 'example.test' });
+    let body = '';
+    stream.on('data', (c: Buffer) => (body += c.toString()));
+    stream.on('end', () => resolve(body));
+    stream.on('error', reject);
+    stream.end();
+  });
+  assert.equal(await get(), 'from-b');
+  // As an AuthorizationPolicy changes a chain's HCM (an RBAC filter added): same chain, new manager.
+  applyListener(store, gateway(port, [
+    sniChain('a.test', pki.proxy, hcm({ route_config: answering('a', 'from-a') }, { upgrade_configs: [{ upgrade_type: 'CONNECT' }] })),
+    sniChain('b.test', pki.upstream, hcm({ route_config: answering('b', 'from-b, updated') })),
+  ]));
+  await manager.settled();
+  assert.equal(await get(), 'from-b, updated');
+});
+
 test('chains with RDS HCMs: each route configuration is subscribed, and the listener warms until all are here', async (t) => {
   const { store, manager } = startManager(t);
   const port = await freePort();
