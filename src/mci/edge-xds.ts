@@ -17,7 +17,7 @@ import { TYPE_URLS } from '../xds/protos.js';
 import type { XdsSnapshot } from '../xds/snapshot.js';
 import type { EdgeCertificate, EdgePlan } from './resources.js';
 import { X509Certificate } from 'node:crypto';
-import { DOWNSTREAM_TLS_CONTEXT, TLS_TRANSPORT_SOCKET } from '../translate/gateway-tls.js';
+import { TLS_SOCKET_NAME } from '../translate/tls-context.js';
 
 /** Filter metadata namespace of the edge's endpoints: `backend` (cluster/pod) and `cluster`. */
 export const EDGE_METADATA = 'meshwork.edge';
@@ -158,9 +158,9 @@ export function edgeResources(input: EdgeXdsInput): EdgeXdsResources {
  */
 function edgeTlsListener(vip: string, port: number, certificates: readonly EdgeCertificate[], manager: NetworkFilter): Listener {
   const socket = (c: EdgeCertificate): NonNullable<FilterChain['transport_socket']> => ({
-    name: TLS_TRANSPORT_SOCKET,
+    name: TLS_SOCKET_NAME,
     typed_config: {
-      '@type': DOWNSTREAM_TLS_CONTEXT,
+      '@type': TYPE_URL.downstreamTlsContext,
       common_tls_context: {
         alpn_protocols: ['h2', 'http/1.1'],
         tls_certificates: [{ certificate_chain: { inline_string: c.certificateChainPem }, private_key: { inline_string: c.privateKeyPem } }],

@@ -8,22 +8,9 @@ import { messageType } from '../controlplane/analysis-messages.js';
 import { parseManifests } from '../kubeapi/manifests.js';
 import { analyze } from '../translate/translate.js';
 import { offlineSnapshot } from './analyze-offline.js';
+import { HTTPBIN_FILES } from './testdata/httpbin-files.js';
 
-const FILES = `
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: httpbin, namespace: foo}
-spec:
-  selector: {matchLabels: {app: httpbin}}
-  template:
-    metadata: {labels: {app: httpbin}}
-    spec: {containers: [{name: httpbin, image: httpbin, ports: [{containerPort: 8000}]}]}
----
-apiVersion: v1
-kind: Service
-metadata: {name: httpbin, namespace: foo}
-spec: {selector: {app: httpbin}, ports: [{name: http, port: 8000}]}
----
+const FILES = `${HTTPBIN_FILES}---
 apiVersion: security.istio.io/v1
 kind: PeerAuthentication
 metadata: {name: default, namespace: foo, creationTimestamp: "2026-01-01T00:00:00Z"}

@@ -8,15 +8,10 @@ import type { Gateway, GatewayServer } from '../config/istio-types.js';
 import type { IstioObject } from '../registry/model.js';
 import { CA_CERT_SUFFIX, CREDENTIAL_NAME_PREFIX } from '../security/secrets.js';
 import { sdsSecret, type GatewayCredential, type SdsSecret } from '../security/credentials.js';
-import type { TransportSocket } from './envoy-types.js';
-
-export const DOWNSTREAM_TLS_CONTEXT = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
-export const TLS_TRANSPORT_SOCKET = 'envoy.transport_sockets.tls' as const;
+import { TYPE_URL, type TransportSocket } from './envoy-types.js';
+import { ADS_SDS, TLS_SOCKET_NAME } from './tls-context.js';
 /** Istio's ALPNHttp: what an HTTPS gateway server offers. */
 const ALPN_HTTP = ['h2', 'http/1.1'];
-
-/** SDS over the proxy's ADS stream (contract §6): how a gateway fetches credentialName secrets. */
-export const ADS_SDS_CONFIG = { ads: {}, resource_api_version: 'V3' } as const;
 
 /** What one terminating server puts on its port's listener. */
 export interface GatewayServerTls {
@@ -75,7 +70,7 @@ export function gatewayServerTls(gateway: IstioObject<Gateway>, server: GatewayS
   const sdsNames = [certificate];
   const common: Record<string, unknown> = {
     alpn_protocols: ALPN_HTTP,
-    tls_certificate_sds_secret_configs: [{ name: certificate, sds_config: ADS_SDS_CONFIG }],
+    tls_certificate_sds_secret_configs: [{ name: certificate, sds_config: ADS_SDS }],
   };
   // Istio sets TLS parameters only when the server sets one (Envoy's defaults otherwise).
   const ciphers = [...new Set(tls.cipherSuites ?? [])];
@@ -94,15 +89,15 @@ export function gatewayServerTls(gateway: IstioObject<Gateway>, server: GatewayS
       default_validation_context: sans.length > 0
         ? { match_typed_subject_alt_names: sans.flatMap((san) => (['DNS', 'URI'] as const).map((san_type) => ({ san_type, matcher: { exact: san } }))) }
         : {},
-      validation_context_sds_secret_config: { name: ca, sds_config: ADS_SDS_CONFIG },
+      validation_context_sds_secret_config: { name: ca, sds_config: ADS_SDS },
     };
   }
   return {
     serverNames: sniHosts(server),
     transportSocket: {
-      name: TLS_TRANSPORT_SOCKET,
+      name: TLS_SOCKET_NAME,
       typed_config: {
-        '@type': DOWNSTREAM_TLS_CONTEXT,
+        '@type': TYPE_URL.downstreamTlsContext,
         common_tls_context: common,
         require_client_certificate: { value: mode === 'MUTUAL' },
       },

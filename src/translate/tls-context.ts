@@ -30,7 +30,10 @@ export const AGENT_SDS: SdsConfigSource = {
   initial_fetch_timeout: { seconds: 0, nanos: 0 },
   resource_api_version: 'V3',
 };
-const ADS_SDS: SdsConfigSource = { ads: {}, resource_api_version: 'V3' };
+/** SDS over the proxy's own ADS stream: how a gateway fetches credentialName secrets. */
+export const ADS_SDS: SdsConfigSource = { ads: {}, resource_api_version: 'V3' };
+/** Envoy's TLS transport socket. */
+export const TLS_SOCKET_NAME = 'envoy.transport_sockets.tls';
 
 /** What an Istio client offers to a peer proxy (Istio's ALPNInMeshWithMxc; `h2` added for HTTP/2 clusters). */
 export const ALPN_IN_MESH: readonly string[] = ['istio-peer-exchange', 'istio'];
@@ -86,7 +89,7 @@ export function istioMutualContext(sans: readonly string[], sni: string, http2: 
 }
 
 export function tlsSocket(context: UpstreamTlsContext | DownstreamTlsContext): TransportSocket {
-  return { name: 'envoy.transport_sockets.tls', typed_config: context };
+  return { name: TLS_SOCKET_NAME, typed_config: context };
 }
 
 export const RAW_BUFFER_SOCKET: TransportSocket = { name: 'envoy.transport_sockets.raw_buffer', typed_config: { '@type': TYPE_URL.rawBuffer } };
