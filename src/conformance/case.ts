@@ -23,6 +23,8 @@ export interface CaseRequest {
   clientCert?: ClientCertName;
   /** For tls, https and h2: the server name of the ClientHello. */
   sni?: string;
+  /** For https: the ALPN protocols the ClientHello offers (none when absent), e.g. Istio's `istio`. */
+  alpn?: string[];
   /** For tcp/tls: after the echo, keep the connection open this long without a byte (idle timeouts). */
   holdMs?: number;
   /** For tcp/tls: end the sending side (FIN) right after the body; the answer must still arrive. */

@@ -11,6 +11,7 @@ import { clustersOf, oneHost, type CaseResources } from './resources.js';
 import { httpListener } from '../proxy/testutil/envoy.js';
 import { adsSecrets, CLIENT_ID, PROXY_ID, UPSTREAM_ID } from './tls-pki.js';
 import { plainToStruct } from '../xds/struct.js';
+import { ALPN_MESH_INBOUND } from '../translate/tls-context.js';
 
 const SDS_ADS = { ads: {}, resource_api_version: 'V3' };
 const CERT_SECRET = 'kubernetes://conformance-cert';
@@ -145,6 +146,15 @@ export const TLS_CASES: ConformanceCase[] = [
       assert.match(tls ?? '', new RegExp(`URI=${CLIENT_ID}$`));
       assert.deepEqual([plain, hostile], [null, null]);
     },
+  },
+  {
+    name: 'PERMISSIVE as Istio translates it (the TLS chain matches Istio\'s ALPN values): TLS offering istio is mesh mTLS; TLS offering only http/1.1 matches no chain (Envoy does not fall back to the plaintext chain); plaintext is served',
+    resources: () => {
+      const base = downstream({ common_tls_context: common(), require_client_certificate: { value: true } }, INBOUND_XFCC, true)();
+      return { ...base, downstreamTls: { ...base.downstreamTls!, applicationProtocols: [...ALPN_MESH_INBOUND] } };
+    },
+    requests: [tlsGet('client', { alpn: ['istio', 'http/1.1'] }), tlsGet('client', { alpn: ['http/1.1'] }), get('/plain')],
+    expectUpstreams: ['a', undefined, 'a'],
   },
   ...FORWARD_MODES.map((mode): ConformanceCase => ({
     name: `XFCC ${mode} on an mTLS connection (set_current_client_cert_details: cert, subject, URI, DNS), with and without a client's own XFCC`,

@@ -136,6 +136,7 @@ export function targetClient(address: { host: string; port: number }): TargetCli
       // A proxy that neither answers nor closes is an outcome too (status -1), not a hung table.
       const timer = setTimeout(() => settle({ status: -1, upstream: undefined, headers: {}, body: 'no answer in 5 s' }), 5000);
       const tlsOptions = { ca: pki.root.certPem, ...(cert ? { cert: cert.certPem, key: cert.keyPem } : {}), ...(req.sni ? { servername: req.sni } : {}), checkServerIdentity: () => undefined };
+      const alpn = req.protocol === 'https' && req.alpn ? { ALPNProtocols: req.alpn } : {};
       const done = (status: number, h: http.IncomingHttpHeaders | http2.IncomingHttpHeaders, body: string): void => {
         const hs = flat(h);
         settle({ status, upstream: hs['x-upstream'], headers: hs, body, upstreamSaw: echoOf(body, hs) });
@@ -165,7 +166,7 @@ export function targetClient(address: { host: string; port: number }): TargetCli
         stream.end(req.body);
         return;
       }
-      const r = https.request({ host: address.host, port: address.port, method: req.method ?? 'GET', path: req.path, headers, agent: false, ...tlsOptions }, (res) => {
+      const r = https.request({ host: address.host, port: address.port, method: req.method ?? 'GET', path: req.path, headers, agent: false, ...tlsOptions, ...alpn }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => done(res.statusCode ?? 0, res.headers, Buffer.concat(chunks).toString()));

@@ -35,9 +35,10 @@ export interface CaseResources {
   /**
    * The HTTP chain terminates TLS with this DownstreamTlsContext (transport_socket
    * envoy.transport_sockets.tls); `permissive`: as Istio's PERMISSIVE, a tls_inspector picks the TLS
-   * chain or a plaintext copy of it.
+   * chain or a plaintext copy of it; `applicationProtocols`: the TLS chain also matches on the
+   * ClientHello's ALPN, as Istio's translated PERMISSIVE chain does.
    */
-  downstreamTls?: { context: Res; permissive?: boolean };
+  downstreamTls?: { context: Res; permissive?: boolean; applicationProtocols?: string[] };
 }
 
 /** One locality of a hand-written load assignment. */
@@ -138,7 +139,7 @@ function withDownstreamTls(listener: Res, tls: NonNullable<CaseResources['downst
   }
   listener['listener_filters'] = [TLS_INSPECTOR];
   listener['filter_chains'] = [
-    { ...secure, filter_chain_match: { transport_protocol: 'tls' } },
+    { ...secure, filter_chain_match: { transport_protocol: 'tls', ...(tls.applicationProtocols ? { application_protocols: tls.applicationProtocols } : {}) } },
     { ...structuredClone(chain!), name: 'plaintext', filter_chain_match: { transport_protocol: 'raw_buffer' } },
   ];
 }
