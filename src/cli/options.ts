@@ -11,6 +11,12 @@ export function parseIntOption(min: number, max: number) {
   };
 }
 
+export function parseProbabilityOption(value: string): number {
+  const p = Number(value);
+  if (!(p > 0 && p < 1)) throw new InvalidArgumentError(`expected a probability between 0 and 1 (exclusive), got "${value}"`);
+  return p;
+}
+
 export function stateDirOption(): Option {
   return new Option('--state-dir <dir>', 'folder holding the local clusters\' state').default(process.env.MESHWORK_STATE_DIR ?? DEFAULT_STATE_DIR);
 }

@@ -1,7 +1,7 @@
 // What of an observation is compared between Envoy and the meshwork proxy, and the verdict on
 // random outcomes (a chi-square test of each target's counts against the configured weights).
 
-import { chiSquareTest } from '../stats/chisquare.js';
+import { chiSquareTest, SUITE_ALPHA } from '../stats/chisquare.js';
 import type { ConformanceCase, Observation, UpstreamView } from './case.js';
 
 /** Headers an upstream sees whose value differs per request or per target: compared by presence. */
@@ -63,6 +63,6 @@ export function judgeDistribution(weights: Record<string, number>, observations:
       counts[l] = (counts[l] ?? 0) + 1;
     }
   }
-  const result = chiSquareTest(labels.map((l) => counts[l]!), labels.map((l) => weights[l]!));
+  const result = chiSquareTest(labels.map((l) => counts[l]!), labels.map((l) => weights[l]!), SUITE_ALPHA);
   return { counts, pValue: result.pValue, pass: result.pass && other === 0 };
 }

@@ -4,7 +4,7 @@
 // result. Numbers follow the descriptions where they are cheap (100-RPC blocks, 1000 for a split),
 // smaller where they only cost time (circuit-breaker limits of 20/40 instead of 500/1000).
 
-import { chiSquareTest } from '../stats/chisquare.js';
+import { chiSquareTest, SUITE_ALPHA } from '../stats/chisquare.js';
 import type { Problem } from '../translate/problems.js';
 import { TYPE_URLS } from '../xds/protos.js';
 import type { AccumulatedStats, ClientId, ClientOptions, ClientProcess, PeerStats } from './clients.js';
@@ -196,7 +196,7 @@ ${SUBSETS}`);
         await until(c, 'both reached', allReached(['a-0', 'b-0']));
         const s = await c.peers(1000, 20);
         const counts = [s.rpcs_by_peer['a-0'] ?? 0, s.rpcs_by_peer['b-0'] ?? 0];
-        const fit = chiSquareTest(counts, [20, 80]);
+        const fit = chiSquareTest(counts, [20, 80], SUITE_ALPHA);
         if (s.num_failures > 0 || !fit.pass) throw new Error(`not 20/80 (p=${fit.pValue.toExponential(2)}): ${show(s)}`);
       });
     },
@@ -344,7 +344,7 @@ ${SUBSETS}`);
       await ctx.check('abort UNAVAILABLE at 50%: half the RPCs fail with code 14', async (c) => {
         await sleep(1500);
         const codes = await outcome(c, 4);
-        const fit = chiSquareTest([codes['0'] ?? 0, codes['14'] ?? 0], [50, 50]);
+        const fit = chiSquareTest([codes['0'] ?? 0, codes['14'] ?? 0], [50, 50], SUITE_ALPHA);
         const other = Object.keys(codes).filter((k) => k !== '0' && k !== '14' && (codes[k] ?? 0) > 0);
         if (!fit.pass || other.length > 0) throw new Error(`results by code ${JSON.stringify(codes)}: not 50% OK / 50% UNAVAILABLE (p=${fit.pValue.toExponential(2)})`);
       });

@@ -10,7 +10,7 @@ import { NO_ENVOY, testEnvoyPath } from '../envoy/testdata/live-envoy.js';
 import type { EdgeBackend } from '../edge/edge-proxy.js';
 import { BACKEND_HEADER } from '../edge/edge-proxy.js';
 import type { HealthCheckSpec } from '../edge/health.js';
-import { chiSquareTest } from '../stats/chisquare.js';
+import { chiSquareTest, SUITE_ALPHA } from '../stats/chisquare.js';
 import type { EdgePlan } from './resources.js';
 import { EdgeXds, EnvoyEdge } from './envoy-edge.js';
 
@@ -144,7 +144,7 @@ describe('the MCI edge on a real Envoy', { skip: envoyPath ? false : NO_ENVOY, t
     const got = await split(n);
     const observed = ['cluster-1/istio-ingressgateway-a', 'cluster-2/istio-ingressgateway-b'].map((id) => got[id] ?? 0);
     t.diagnostic(`split: ${JSON.stringify(got)}`);
-    const result = chiSquareTest(observed, [50, 50]);
+    const result = chiSquareTest(observed, [50, 50], SUITE_ALPHA);
     assert.ok(result.pass, `${JSON.stringify(got)} is not 50/50 (p=${result.pValue})`);
     assert.deepEqual([a.served - served[0]!, b.served - served[1]!], observed, 'the gateways saw what the edge reported');
     // Envoy's per-host rq_total counts routed requests only (never health checks).
@@ -181,7 +181,7 @@ describe('the MCI edge on a real Envoy', { skip: envoyPath ? false : NO_ENVOY, t
     assert.ok(backMs >= (healthCheck.healthyThreshold - 1) * interval - 250, `back after ${backMs} ms: sooner than ${healthCheck.healthyThreshold} passing checks`);
     assert.ok(backMs <= healthCheck.healthyThreshold * interval + 1_000, `back after ${backMs} ms`);
     const got = await split(200);
-    const result = chiSquareTest([got['cluster-1/istio-ingressgateway-a'] ?? 0, got['cluster-2/istio-ingressgateway-b'] ?? 0], [50, 50]);
+    const result = chiSquareTest([got['cluster-1/istio-ingressgateway-a'] ?? 0, got['cluster-2/istio-ingressgateway-b'] ?? 0], [50, 50], SUITE_ALPHA);
     assert.ok(result.pass, `after recovery ${JSON.stringify(got)} is not 50/50`);
     assertNoNack();
   });

@@ -23,6 +23,7 @@ import type { CommandIo } from './io.js';
 import { runProxyConfig } from './proxy-config.js';
 import { runProxyStatus } from './proxy-status.js';
 import { measureTraffic, runTraffic, type TrafficOptions } from './traffic.js';
+import { SUITE_ALPHA } from '../stats/chisquare.js';
 
 const logs: string[] = [];
 const log = (line: string): void => void logs.push(line);
@@ -158,6 +159,7 @@ const base = (): Omit<TrafficOptions, 'requests'> => ({
   url: 'http://helloworld.sample:5000/hello',
   by: 'version',
   maxFailures: 0,
+  alpha: SUITE_ALPHA,
   requestTimeout: 5,
   controlPlaneAddress: `127.0.0.1:${cp?.debugPort ?? 0}`,
   output: 'table',
@@ -219,7 +221,7 @@ test('traffic, proxy-status, proxy-config and analyze against a running mesh', {
   // The same traffic judged against the wrong weights fails, exit 1.
   const wrong = capture();
   assert.equal(await runTraffic({ ...base(), requests: 200, expect: 'v1=50,v2=50' }, wrong), 1);
-  assert.match(wrong.stdout.join('\n'), /FAIL: the split differs from the weights \(p = .* <= alpha 0\.001\)/);
+  assert.match(wrong.stdout.join('\n'), /FAIL: the split differs from the weights \(p = .* <= alpha 0\.00001\)/);
 
   // A pod without a sidecar: its requests go straight to the pod; the weights must be given.
   const direct = capture();

@@ -78,6 +78,10 @@ describe('meshwork mesh commands', () => {
     assert.equal(badExpect.code, 1);
     assert.match(badExpect.stderr, /error: --expect: "v1" is not NAME=WEIGHT/);
 
+    const badAlpha = await meshwork('traffic', '--from', 'sleep', '--url', 'http://a/', '--alpha', '5');
+    assert.equal(badAlpha.code, 1);
+    assert.match(badAlpha.stderr, /option '--alpha <p>' argument '5' is invalid. expected a probability between 0 and 1 \(exclusive\), got "5"/);
+
     const badType = await meshwork('proxy-config', 'sleep', '--type', 'certificates');
     assert.equal(badType.code, 1);
     assert.match(badType.stderr, /unknown config type "certificates"/);

@@ -2,7 +2,7 @@
 //   proxy-status, proxy-config, traffic, analyze.
 
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { outputOption, parseIntOption, stateDirOption } from '../cli/options.js';
+import { outputOption, parseIntOption, parseProbabilityOption, stateDirOption } from '../cli/options.js';
 import type { OutputFormat } from '../cli/output.js';
 import { runAnalyze } from './analyze.js';
 import { CommandError, errorMessage, processIo, type CommandIo } from './io.js';
@@ -136,8 +136,9 @@ export function registerMeshCommands(program: Command, io: CommandIo = processIo
       .option('--expect <shares>', 'expected shares instead of the mesh config\'s, e.g. v1=80,v2=20')
       .addOption(new Option('--by <dimension>', 'what the verdict compares').choices(['version', 'cluster', 'instance']).default('version'))
       .option('--max-failures <n>', 'failed requests tolerated before FAIL', parseIntOption(0, 1_000_000), 0)
+      .option('--alpha <p>', 'significance level: FAIL when the chi-square p-value is at or below it', parseProbabilityOption, 0.001)
       .option('--request-timeout <seconds>', 'curl --max-time per request', parseIntOption(1, 600), 10),
-  ).action((o: CommonOptions & { context?: string; namespace: string; from: string; container?: string; url: string; requests: number; expect?: string; by: SplitDimension; maxFailures: number; requestTimeout: number }) =>
+  ).action((o: CommonOptions & { context?: string; namespace: string; from: string; container?: string; url: string; requests: number; expect?: string; by: SplitDimension; maxFailures: number; alpha: number; requestTimeout: number }) =>
     run((out) => runTraffic({
       ...common(o),
       ...(o.context ? { context: o.context } : {}),
@@ -149,6 +150,7 @@ export function registerMeshCommands(program: Command, io: CommandIo = processIo
       ...(o.expect !== undefined ? { expect: o.expect } : {}),
       by: o.by,
       maxFailures: o.maxFailures,
+      alpha: o.alpha,
       requestTimeout: o.requestTimeout,
     }, out), io),
   );

@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promisify } from 'node:util';
-import { chiSquareTest } from '../stats/chisquare.js';
+import { chiSquareTest, SUITE_ALPHA } from '../stats/chisquare.js';
 import { edsCluster, httpListener, loadAssignment, routeConfig, weightedRoute } from './testutil/envoy.js';
 import { manyRequests, NODE_ID, proxyGet, startHarness, waitUntil, type Harness, type Resources } from './testutil/harness.js';
 import { freePort, startUpstream, type TestUpstream } from './testutil/upstream.js';
@@ -112,7 +112,7 @@ test('HTTP/2 with prior knowledge on the same port', async () => {
 
 test('80/20 weighted clusters: 1000 requests pass a chi-square test', async () => {
   const observed = await split(1000);
-  const result = chiSquareTest(observed, [80, 20]);
+  const result = chiSquareTest(observed, [80, 20], SUITE_ALPHA);
   assert.ok(result.pass, `split ${observed.join('/')} p=${result.pValue}`);
   assert.ok(observed[0] > 700 && observed[1] > 100, `roughly 80/20: ${observed.join('/')}`);
 });
@@ -124,7 +124,7 @@ test('a weight change pushed at run time applies', async () => {
   h.push(resources([50, 50]));
   await waitSynced();
   const observed = await split(400);
-  assert.ok(chiSquareTest(observed, [50, 50]).pass, `50/50: ${observed.join('/')}`);
+  assert.ok(chiSquareTest(observed, [50, 50], SUITE_ALPHA).pass, `50/50: ${observed.join('/')}`);
 });
 
 test('an invalid update is NACKed with the resource and field; the last good config keeps serving', async () => {
@@ -168,7 +168,7 @@ test('a weighted share naming a cluster that does not exist: accepted (no NACK),
   const ok = answers.filter((a) => a === '200 helloworld-v1').length;
   const noCluster = answers.filter((a) => a === '503 ').length;
   assert.equal(ok + noCluster, 200, `only v1 answers and empty 503s: ${answers.find((a) => a !== '200 helloworld-v1' && a !== '503 ')}`);
-  assert.ok(chiSquareTest([ok, noCluster], [50, 50]).pass, `50/50: ${ok}/${noCluster}`);
+  assert.ok(chiSquareTest([ok, noCluster], [50, 50], SUITE_ALPHA).pass, `50/50: ${ok}/${noCluster}`);
   h.push(resources([80, 20]));
   await waitSynced();
 });

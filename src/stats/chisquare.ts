@@ -15,6 +15,14 @@ export interface ChiSquareResult {
  * Categories with weight 0 must have 0 observations (else pValue 0); they add no degree of freedom.
  * `alpha` defaults to 0.001: a correct split fails one run in a thousand.
  */
+/**
+ * The false-alarm rate the test suite uses. One CI run makes about a hundred split checks (conformance
+ * distributions on both data planes, the gRPC clients, the e2e suites twice); at 0.001 a correct build
+ * would fail about one run in ten. At 1e-5 it fails one in a thousand, and a wrong split (80/20 served as
+ * 50/50, a retry that never re-picks) still fails by orders of magnitude with the suites' request counts.
+ */
+export const SUITE_ALPHA = 1e-5;
+
 export function chiSquareTest(observed: readonly number[], weights: readonly number[], alpha = 0.001): ChiSquareResult {
   if (observed.length !== weights.length || observed.length === 0) {
     throw new Error(`chi-square: ${observed.length} observed counts for ${weights.length} weights`);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { chiSquareTest } from '../stats/chisquare.js';
+import { chiSquareTest, SUITE_ALPHA } from '../stats/chisquare.js';
 import { SnapshotCache } from './cache.js';
 import { TYPE_URLS } from './protos.js';
 import { startXdsServer, type RunningXdsServer } from './server.js';
@@ -115,7 +115,7 @@ function rdsStatus() {
 
 test('80/20 weighted clusters over 1000 calls, from a snapshot built at stream open', async () => {
   const counts = await split(1000);
-  const result = chiSquareTest([counts.a, counts.b], [80, 20]);
+  const result = chiSquareTest([counts.a, counts.b], [80, 20], SUITE_ALPHA);
   assert.ok(result.pass, `80/20 expected, got ${counts.a}/${counts.b} (p=${result.pValue})`);
   const status = xds.xds.status().find((s) => s.nodeId === NODE_ID);
   assert.equal(status?.cluster, 'echo-client');
@@ -130,9 +130,9 @@ test('weights changed to 50/50 by setSnapshot are applied within a second', asyn
   await waitFor('50/50 ACKed', () => rdsStatus()?.ackedVersion !== undefined && rdsStatus()?.state === 'SYNCED' && rdsStatus()?.sentVersion === pushed, 1000);
   assert.ok(Date.now() - started < 1000);
   const counts = await split(1000);
-  const even = chiSquareTest([counts.a, counts.b], [50, 50]);
+  const even = chiSquareTest([counts.a, counts.b], [50, 50], SUITE_ALPHA);
   assert.ok(even.pass, `50/50 expected, got ${counts.a}/${counts.b} (p=${even.pValue})`);
-  assert.equal(chiSquareTest([counts.a, counts.b], [80, 20]).pass, false, 'no longer 80/20');
+  assert.equal(chiSquareTest([counts.a, counts.b], [80, 20], SUITE_ALPHA).pass, false, 'no longer 80/20');
 });
 
 test('an invalid RouteConfiguration is NACKed; the client keeps the last good (50/50)', async () => {
@@ -143,7 +143,7 @@ test('an invalid RouteConfiguration is NACKed; the client keeps the last good (5
   assert.equal(rds?.state, 'STALE');
   assert.ok(logs.some((l) => l.includes('NACK') && l.includes(NODE_ID)), logs.join('\n'));
   const counts = await split(400);
-  assert.ok(chiSquareTest([counts.a, counts.b], [50, 50]).pass, `last good 50/50 kept, got ${counts.a}/${counts.b}`);
+  assert.ok(chiSquareTest([counts.a, counts.b], [50, 50], SUITE_ALPHA).pass, `last good 50/50 kept, got ${counts.a}/${counts.b}`);
   // Back to a valid config: accepted again.
   cache.setSnapshot(NODE_ID, snapshot([50, 50], { routeStamp: 'after-nack' }));
   await waitFor('SYNCED after NACK', () => rdsStatus()?.state === 'SYNCED', 3000);
@@ -197,7 +197,7 @@ test('a weighted cluster with no Cluster resource: no NACK; its share fails with
   const served = results.filter((r) => r === 'backend-a').length;
   const unavailable = results.filter((r) => r === 'error UNAVAILABLE').length;
   assert.equal(served + unavailable, results.length, `only backend-a or UNAVAILABLE: ${results.find((r) => r !== 'backend-a' && r !== 'error UNAVAILABLE')}`);
-  assert.ok(chiSquareTest([served, unavailable], [50, 50]).pass, `50/50 expected, got ${served}/${unavailable}`);
+  assert.ok(chiSquareTest([served, unavailable], [50, 50], SUITE_ALPHA).pass, `50/50 expected, got ${served}/${unavailable}`);
   cache.setSnapshot(NODE_ID, snapshot([50, 50], { routeStamp: 'after-missing' }));
   await waitFor('SYNCED again', () => rdsStatus()?.state === 'SYNCED', 3000);
 });

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { edgeGatewaysOf } from '../../src/mci/envoy-edge.js';
-import { chiSquareTest } from '../../src/stats/chisquare.js';
+import { chiSquareTest, SUITE_ALPHA } from '../../src/stats/chisquare.js';
 import { E2E_DATA_PLANE, MeshworkEnv, run, LOCAL_VERSION } from '../helpers/meshwork.js';
 import { scenarioDir } from '../helpers/paths.js';
 import { until } from '../helpers/until.js';
@@ -27,7 +27,7 @@ interface EdgeStats {
 function assertSplit(split: Split, weights: Record<string, number>, what: string): void {
   const versions = Object.keys(weights);
   assert.equal(split.failures, 0, `${what}: ${split.failures} failed requests`);
-  const result = chiSquareTest(versions.map((v) => split.byVersion[v] ?? 0), versions.map((v) => weights[v]));
+  const result = chiSquareTest(versions.map((v) => split.byVersion[v] ?? 0), versions.map((v) => weights[v]), SUITE_ALPHA);
   assert.ok(result.pass, `${what}: ${JSON.stringify(split.byVersion)} is not consistent with ${JSON.stringify(weights)} (p=${result.pValue.toExponential(2)})`);
 }
 

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { chiSquareTest } from '../../src/stats/chisquare.js';
+import { chiSquareTest, SUITE_ALPHA } from '../../src/stats/chisquare.js';
 import { E2E_DATA_PLANE, MeshworkEnv, run, LOCAL_VERSION } from '../helpers/meshwork.js';
 import { scenarioDir } from '../helpers/paths.js';
 import { parseAnswers, podName, sendFromPod, type Split } from '../helpers/traffic.js';
@@ -20,7 +20,7 @@ function assertSplit(split: Split, weights: Record<string, number>, what: string
   const other = Object.keys(split.byVersion).filter((v) => !versions.includes(v));
   assert.deepEqual(other, [], `${what}: unexpected versions ${other.join(', ')}`);
   assert.equal(split.failures, 0, `${what}: ${split.failures} failed requests`);
-  const result = chiSquareTest(observed, versions.map((v) => weights[v]));
+  const result = chiSquareTest(observed, versions.map((v) => weights[v]), SUITE_ALPHA);
   assert.ok(result.pass, `${what}: ${JSON.stringify(split.byVersion)} is not consistent with ${JSON.stringify(weights)} (p=${result.pValue.toExponential(2)})`);
 }
 
@@ -89,7 +89,7 @@ describe(`the mesh across two local clusters (${E2E_DATA_PLANE} data plane)`, { 
   });
 
   test(`meshwork traffic, proxy-status and proxy-config read the ${E2E_DATA_PLANE} sidecars`, async () => {
-    const traffic = await env.meshwork(['traffic', '--context', 'cluster-2', '-n', 'sample', '--from', 'deploy/sleep', '--url', URL, '--requests', '400'], 120_000);
+    const traffic = await env.meshwork(['traffic', '--context', 'cluster-2', '-n', 'sample', '--from', 'deploy/sleep', '--url', URL, '--requests', '400', '--alpha', String(SUITE_ALPHA)], 120_000);
     assert.equal(traffic.code, 0, traffic.stderr + traffic.stdout);
     assert.match(traffic.stdout, /^expected shares from: applied config \(context cluster-2\)\nproxy config agrees with the applied config /m);
     assert.match(traffic.stdout, /^v1\s+\d+\s+[\d.]+%\s+80\.0%$/m);

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { register as registerXds } from '@grpc/grpc-js-xds';
 import { sayHello } from '../../src/local/apps/grpc-greeter.js';
-import { chiSquareTest } from '../../src/stats/chisquare.js';
+import { chiSquareTest, SUITE_ALPHA } from '../../src/stats/chisquare.js';
 import { MeshworkEnv, run } from '../helpers/meshwork.js';
 import { MESHWORK_BIN, REPO_ROOT } from '../helpers/paths.js';
 
@@ -50,7 +50,7 @@ spec:
 
 /** Chi-square of the v1/v2 counts against `weights` ([v1, v2]). */
 function fits(split: Split, weights: [number, number]): { pass: boolean; pValue: number } {
-  return chiSquareTest([split.byVersion.v1 ?? 0, split.byVersion.v2 ?? 0], weights);
+  return chiSquareTest([split.byVersion.v1 ?? 0, split.byVersion.v2 ?? 0], weights, SUITE_ALPHA);
 }
 
 describe('a proxyless gRPC client (grpc-js-xds) gets the mesh\'s traffic split', { timeout: 300_000 }, () => {

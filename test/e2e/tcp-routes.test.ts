@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { join } from 'node:path';
-import { chiSquareTest } from '../../src/stats/chisquare.js';
+import { chiSquareTest, SUITE_ALPHA } from '../../src/stats/chisquare.js';
 import { E2E_DATA_PLANE, MeshworkEnv } from '../helpers/meshwork.js';
 import { scenarioDir } from '../helpers/paths.js';
 import { until } from '../helpers/until.js';
@@ -113,7 +113,7 @@ async function split(send: () => Promise<string>): Promise<{ counts: Record<stri
     const answer = await send();
     counts[answer] = (counts[answer] ?? 0) + 1;
   }
-  const verdict = chiSquareTest([counts['one hello']!, counts['two hello']!], [80, 20]);
+  const verdict = chiSquareTest([counts['one hello']!, counts['two hello']!], [80, 20], SUITE_ALPHA);
   return { counts, pValue: verdict.pValue, pass: verdict.pass && counts['one hello']! + counts['two hello']! === CONNECTIONS };
 }
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../clock.js';
-import { chiSquareTest } from '../../stats/chisquare.js';
+import { chiSquareTest, SUITE_ALPHA } from '../../stats/chisquare.js';
 import { DEFAULT_MAGLEV_TABLE_SIZE, DEFAULT_MAX_RING_SIZE, type Cluster, type Endpoint } from '../model/cluster.js';
 import { ClusterRuntime } from './cluster.js';
 import { xxHash64 } from './xxhash64.js';
@@ -39,14 +39,14 @@ for (const policy of ['ring_hash', 'maglev'] as const) {
       const port = c.pick(undefined, 0, xxHash64(`user-${i}`))!.endpoint.port;
       counts.set(port, (counts.get(port) ?? 0) + 1);
     }
-    assert.ok(chiSquareTest([1001, 1002, 1003].map((p) => counts.get(p) ?? 0), [1, 1, 1]).pass, JSON.stringify([...counts]));
+    assert.ok(chiSquareTest([1001, 1002, 1003].map((p) => counts.get(p) ?? 0), [1, 1, 1], SUITE_ALPHA).pass, JSON.stringify([...counts]));
     c.updateEndpoints([ep(1001, 3), ep(1002, 1)]);
     const weighted = new Map<number, number>();
     for (let i = 0; i < 4000; i++) {
       const port = c.pick(undefined, 0, xxHash64(`w-${i}`))!.endpoint.port;
       weighted.set(port, (weighted.get(port) ?? 0) + 1);
     }
-    assert.ok(chiSquareTest([weighted.get(1001) ?? 0, weighted.get(1002) ?? 0], [3, 1]).pass, JSON.stringify([...weighted]));
+    assert.ok(chiSquareTest([weighted.get(1001) ?? 0, weighted.get(1002) ?? 0], [3, 1], SUITE_ALPHA).pass, JSON.stringify([...weighted]));
     c.destroy();
   });
 
