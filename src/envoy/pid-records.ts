@@ -47,7 +47,7 @@ export function runningRecordedEnvoy(dir: string, bootstrapPath: string): number
  * Kills the Envoys recorded in `dir` that still run, except the pids in `keep` (adopted by this run);
  * forgets every other record (only those started with `onlyBootstrap`, when given). Returns the pids killed.
  */
-export function killRecordedEnvoys(dir: string, log: (line: string) => void, keep: ReadonlySet<number> = new Set(), onlyBootstrap?: string): number[] {
+export function killRecordedEnvoys(dir: string, log: (line: string) => void, keep: ReadonlySet<number> = new Set(), onlyBootstrap?: string, what = 'Envoy'): number[] {
   let files: string[];
   try {
     files = readdirSync(dir).filter((f) => f.endsWith('.pid'));
@@ -66,7 +66,7 @@ export function killRecordedEnvoys(dir: string, log: (line: string) => void, kee
       try {
         process.kill(pid, 'SIGKILL');
         killed.push(pid);
-        log(`killed leftover Envoy ${pid} (${bootstrap}) of a previous run`);
+        log(`killed leftover ${what} ${pid} (${bootstrap}) of a previous run`);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
       }

@@ -6,11 +6,13 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { killRecordedEnvoys } from '../envoy/pid-records.js';
 import { ProcessRegistry } from '../local/kubelet/process-registry.js';
+import { killLeftoverController } from './canary-controller-process.js';
 import { isAlive, readUpState, statePaths, type StatePaths } from './state.js';
 
-/** Kills the pods every cluster's kubelet recorded (verified through /proc) and the edge Envoys. */
+/** Kills the pods every cluster's kubelet recorded (verified through /proc), the edge Envoys and the canary controller. */
 export async function killOrphans(paths: StatePaths, say: (line: string) => void): Promise<number> {
   killRecordedEnvoys(paths.edgePids, say);
+  killLeftoverController(paths, say);
   const clustersDir = join(paths.dir, 'clusters');
   if (!existsSync(clustersDir)) return 0;
   let killed = 0;

@@ -3,6 +3,7 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { mergeKubeconfigFile } from '../local/kubeconfig.js';
 import { startLocalCluster, type LocalCluster } from '../local/cluster.js';
 import { MciController } from '../mci/controller.js';
+import { ControllerProcess, controllerProcessPaths } from './canary-controller-process.js';
 import { unsyncedProxies } from './mesh-ready.js';
 import { runningState, statePaths, writeUpState, type StatePaths, type UpState } from './state.js';
 
@@ -73,6 +74,9 @@ export async function runUp(opts: UpOptions): Promise<{ stop(): Promise<void>; c
     log: (line) => log(`mci ${line}`),
   });
   mci.start();
+  // The Canary controller, as its own process against the config cluster (cluster-1).
+  const canaryController = new ControllerProcess({ ...controllerProcessPaths(paths), context: clusters[0].name, log: (line) => log(line) });
+  canaryController.start();
   state.ready = true;
   writeUpState(paths, state);
 
@@ -96,7 +100,7 @@ export async function runUp(opts: UpOptions): Promise<{ stop(): Promise<void>; c
     paths,
     stop() {
       stopping ??= (async () => {
-        await mci.stop();
+        await Promise.allSettled([mci.stop(), canaryController.stop()]);
         await Promise.allSettled(clusters.map((c) => c.stop()));
         writeUpState(paths, { ...state, ready: false, pid: 0 });
       })();
