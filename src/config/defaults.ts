@@ -4,6 +4,7 @@
 import type { ResourceType } from './kinds.js';
 import type { KubeObject } from './object.js';
 import { RBAC_GROUP } from './schemas/rbac-semantic.js';
+import { defaultCanaryObject } from '../canary/spec.js';
 
 type Fields = Record<string, unknown>;
 
@@ -188,6 +189,8 @@ const DEFAULTERS: Record<string, (obj: Fields) => void> = {
   '/Service': defaultService,
   '/Namespace': defaultNamespace,
   'discovery.k8s.io/EndpointSlice': defaultEndpointSlice,
+  // The defaults the Canary CRD's schema declares (a real API server applies them from the schema).
+  'rollouts.meshwork.io/Canary': defaultCanaryObject,
 };
 
 /** `obj` with the apiserver's defaults for `type` filled in; other kinds come back as an unchanged copy. */

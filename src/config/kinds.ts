@@ -96,6 +96,8 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   type('networking.gke.io', ['v1'], 'MultiClusterService', 'multiclusterservices', { shortNames: ['mcs'], subresources: ['status'] }),
   type('networking.gke.io', ['v1beta1'], 'MultiClusterIngress', 'multiclusteringresses', { shortNames: ['mci'], subresources: ['status'] }),
   type('cloud.google.com', ['v1'], 'BackendConfig', 'backendconfigs', { shortNames: ['bc'] }),
+  // Driven by `meshwork canary controller` (src/canary/).
+  type('rollouts.meshwork.io', ['v1alpha1'], 'Canary', 'canaries', { shortNames: ['canary'], subresources: ['status'] }),
 ];
 
 export function apiVersionOf(group: string, version: string): string {

@@ -23,6 +23,8 @@ import { requireClientType } from './core-shapes.js';
 import { type FieldShape, type JsonSchemaNode, lazyObject, shapeFromJsonSchema } from './field-shape.js';
 import { BACKEND_CONFIG_FIELDS, MULTI_CLUSTER_INGRESS_SCHEMA, MULTI_CLUSTER_SERVICE_SCHEMA } from './gke.js';
 import { readIstioSchema } from './istio-schemas.js';
+import { CANARY_SCHEMA } from '../../canary/schema.js';
+import { validateCanarySpec } from '../../canary/validation.js';
 
 export interface KindSchema {
   /** Type, required and enum problems, in apiserver form. */
@@ -164,6 +166,11 @@ const FACTORIES: Record<string, () => KindSchema> = {
   },
   'networking.gke.io/v1/MultiClusterService': ownSchema(MULTI_CLUSTER_SERVICE_SCHEMA, multiClusterServiceTemplate),
   'networking.gke.io/v1beta1/MultiClusterIngress': ownSchema(MULTI_CLUSTER_INGRESS_SCHEMA),
+  'rollouts.meshwork.io/v1alpha1/Canary': ownSchema(CANARY_SCHEMA, (obj) => {
+    const causes: FieldCause[] = [];
+    validateCanarySpec(obj.spec, causes);
+    return causes;
+  }),
 };
 
 const ISTIO_NETWORKING: Array<[string, ModelClass, ModelClass]> = [
@@ -201,7 +208,7 @@ function istioModule(apiVersion: string, kind: string): string | undefined {
  */
 export function customSpecSchema(apiVersion: string, kind: string): JsonSchemaNode | undefined {
   const module = istioModule(apiVersion, kind);
-  const schema = module ? readIstioSchema(module) : kind === 'MultiClusterService' ? MULTI_CLUSTER_SERVICE_SCHEMA : kind === 'MultiClusterIngress' ? MULTI_CLUSTER_INGRESS_SCHEMA : undefined;
+  const schema = module ? readIstioSchema(module) : kind === 'MultiClusterService' ? MULTI_CLUSTER_SERVICE_SCHEMA : kind === 'MultiClusterIngress' ? MULTI_CLUSTER_INGRESS_SCHEMA : kind === 'Canary' ? CANARY_SCHEMA : undefined;
   const props = schema?.properties;
   const spec = props !== null && typeof props === 'object' && !Array.isArray(props) ? (props as Record<string, unknown>).spec : undefined;
   return spec !== null && typeof spec === 'object' && !Array.isArray(spec) ? (spec as JsonSchemaNode) : undefined;
