@@ -46,7 +46,7 @@ export class CanaryClient {
   }
 
   /** A JSON merge patch of spec (what `kubectl patch --type merge` sends). */
-  async patchSpec(namespace: string, name: string, spec: Partial<CanarySpec>): Promise<Canary> {
+  async patchSpec(namespace: string, name: string, spec: { [K in keyof CanarySpec]?: CanarySpec[K] | null }): Promise<Canary> {
     // A missing object must be named as such, not created or patched into being.
     await this.get(namespace, name);
     try {

@@ -66,11 +66,13 @@ function printObject(io: CanaryCliIo, canary: Canary, output: OutputFormat, verb
 }
 
 /** What each spec-changing command writes, and the word kubectl-style output uses for it. */
-export const SPEC_CHANGES: Record<'promote' | 'pause' | 'resume' | 'abort', { patch: Partial<CanarySpec>; verb: string; description: string }> = {
+// Merge patch: null deletes a field. An abort wins over a promotion still pending (the schema allows one of them).
+type SpecPatch = { [K in keyof CanarySpec]?: CanarySpec[K] | null };
+export const SPEC_CHANGES: Record<'promote' | 'pause' | 'resume' | 'abort', { patch: SpecPatch; verb: string; description: string }> = {
   promote: { patch: { promote: true }, verb: 'promoted', description: 'go to 100 % canary now, skipping the remaining steps and analysis (spec.promote=true)' },
   pause: { patch: { paused: true }, verb: 'paused', description: 'stop at the current step; weights stay (spec.paused=true)' },
   resume: { patch: { paused: false }, verb: 'resumed', description: 'continue from the live weights after a pause (spec.paused=false)' },
-  abort: { patch: { abort: true }, verb: 'aborted', description: 'restore the stable routes and stop (spec.abort=true)' },
+  abort: { patch: { abort: true, promote: null }, verb: 'aborted', description: 'restore the stable routes and stop (spec.abort=true)' },
 };
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
