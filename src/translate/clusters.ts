@@ -17,7 +17,7 @@ import { applyConnectionPool, applyLoadBalancer, applyLocalOriginSplit, reported
 import { applyClusterTls, meshTlsEndpoint, serviceIdentities } from './cluster-tls.js';
 import { loadAssignment, type EndpointTls } from './endpoints.js';
 import { portMtls, workloadMtls, type WorkloadMtls } from './peer-authentication.js';
-import { localityLbPlan } from './locality-lb.js';
+import { endpointSelectorLabels, localityLbPlan } from './locality-lb.js';
 import { endpointPortKey, labelsMatch, outboundClusterName } from './names.js';
 import { problemAt, type ConfigRef } from './problems.js';
 
@@ -209,7 +209,7 @@ export function checkSubsetsSelectEndpoints(ctx: TranslationContext): void {
       continue;
     }
     (rule.spec.subsets ?? []).forEach((subset, i) => {
-      const any = matching.some((s) => (ctx.endpointsByHost.get(s.hostname) ?? []).some((e) => labelsMatch(subset.labels ?? {}, e.labels)));
+      const any = matching.some((s) => (ctx.endpointsByHost.get(s.hostname) ?? []).some((e) => labelsMatch(subset.labels ?? {}, endpointSelectorLabels(e))));
       if (!any) {
         ctx.problems.add(problemAt(ref, 'warning', 'subset-selects-nothing', `spec.subsets[${i}].labels`,
           `subset "${subset.name}" selects no endpoint in any cluster; traffic routed to it fails with 503 until pods with labels ` +

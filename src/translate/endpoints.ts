@@ -3,7 +3,7 @@
 
 import type { MeshEndpoint } from '../registry/model.js';
 import type { ClusterLoadAssignment, LbEndpoint, LocalityLbEndpoints } from './envoy-types.js';
-import { applyLocalityLb, type LocalityGroup, type LocalityLbPlan, type ProxyTopology } from './locality-lb.js';
+import { applyLocalityLb, endpointSelectorLabels, type LocalityGroup, type LocalityLbPlan, type ProxyTopology } from './locality-lb.js';
 import { labelsMatch } from './names.js';
 import { ISTIO_TLS_MODE_METADATA } from './tls-context.js';
 
@@ -27,7 +27,7 @@ export function loadAssignment(
 ): ClusterLoadAssignment {
   const byLocality = new Map<string, LocalityGroup>();
   const selected = endpoints
-    .filter((e) => e.ports[portKey] !== undefined && labelsMatch(subsetLabels, e.labels))
+    .filter((e) => e.ports[portKey] !== undefined && labelsMatch(subsetLabels, endpointSelectorLabels(e)))
     .sort((a, b) => a.address.localeCompare(b.address, undefined, { numeric: true }) || a.cluster.localeCompare(b.cluster));
   for (const e of selected) {
     const key = `${e.locality.region}/${e.locality.zone}/${e.locality.subZone ?? ''}`;

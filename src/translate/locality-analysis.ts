@@ -4,7 +4,7 @@
 import type { DestinationRule, TrafficPolicy } from '../config/istio-types.js';
 import type { IstioObject, MeshEndpoint } from '../registry/model.js';
 import { destinationRuleFor, ruleIncludes, type TranslationContext } from './context.js';
-import { localityLbPlan, rulePolicies, topologyLabels } from './locality-lb.js';
+import { endpointSelectorLabels, localityLbPlan, rulePolicies, topologyLabels } from './locality-lb.js';
 import { labelsMatch } from './names.js';
 import { problemAt } from './problems.js';
 
@@ -35,7 +35,7 @@ function checkRule(ctx: TranslationContext, rule: IstioObject<DestinationRule>):
     const field = `${at}.loadBalancer.localityLbSetting`;
     const subset = /^spec\.subsets\[(\d+)\]/.exec(at);
     const subsetLabels = subset ? rule.spec.subsets?.[Number(subset[1])]?.labels ?? {} : undefined;
-    const endpoints = services.flatMap((s) => (ctx.endpointsByHost.get(s.hostname) ?? []).filter((e) => labelsMatch(subsetLabels, e.labels)));
+    const endpoints = services.flatMap((s) => (ctx.endpointsByHost.get(s.hostname) ?? []).filter((e) => labelsMatch(subsetLabels, endpointSelectorLabels(e))));
     const places = placesOf(endpoints, setting.failoverPriority ?? []);
     if (endpoints.length > 0 && places.size === 1) {
       const e = endpoints[0];

@@ -160,3 +160,21 @@ describe('loadbalancer.go semantics, on locality groups', () => {
     assert.ok(!localityMatches({ region: 'us', zone: 'a', subZone: 's' }, 'us/a/t'));
   });
 });
+
+describe('subsets selecting a member cluster', () => {
+  it('topology.istio.io/cluster selects that cluster\'s endpoints (Istio augments endpoint labels); the analyzer finds them', () => {
+    const m = mesh(`apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: helloworld}
+spec:
+  host: helloworld
+  subsets:
+  - {name: cluster-1, labels: {topology.istio.io/cluster: cluster-1}}
+  - {name: cluster-2, labels: {topology.istio.io/cluster: cluster-2, version: v2}}
+`);
+    const zones = (subset: string) => (m.sleep(0).endpoints.find((e) => e.cluster_name === `outbound|5000|${subset}|helloworld.sample.svc.cluster.local`)?.endpoints ?? []).map((l) => [l.locality?.zone, l.lb_endpoints.length]);
+    assert.deepEqual(zones('cluster-1'), [['cluster-1', 1]]);
+    assert.deepEqual(zones('cluster-2'), [['cluster-2', 1]]);
+    assert.deepEqual(analyze(m.snapshot).filter((p) => p.code === 'subset-selects-nothing'), []);
+  });
+});

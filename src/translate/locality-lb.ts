@@ -70,6 +70,14 @@ export function topologyLabels(labels: Record<string, string>, locality: Localit
   };
 }
 
+/**
+ * The labels a DestinationRule subset selects an endpoint by: its own plus its topology (Istio augments
+ * endpoint labels so, e.g., a subset can select one member cluster by `topology.istio.io/cluster`).
+ */
+export function endpointSelectorLabels(e: MeshEndpoint): Record<string, string> {
+  return topologyLabels(e.labels, e.locality, e.cluster);
+}
+
 /** Endpoints of one locality (one priority once split). */
 export interface LocalityGroup {
   locality: Locality;

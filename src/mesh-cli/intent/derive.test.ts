@@ -121,6 +121,11 @@ describe('intent: weights', () => {
     { name: 'no VirtualService: the service\'s endpoints evenly', expect: { version: { v1: 0.5, v2: 0.5 }, cluster: { 'cluster-1': 0.5, 'cluster-2': 0.5 }, instance: { 'helloworld-v1-a': 0.5, 'helloworld-v2-a': 0.5 } }, virtualService: '' },
     { name: 'the scenario\'s 80/20', yaml: canary(80, 20), expect: { version: { v1: 0.8, v2: 0.2 }, cluster: { 'cluster-1': 0.8, 'cluster-2': 0.2 } }, virtualService: 'sample/helloworld' },
     { name: 'weights are relative: 1 and 3', yaml: canary(1, 3), expect: { version: { v1: 0.25, v2: 0.75 } } },
+    {
+      name: 'subsets selecting a member cluster by topology.istio.io/cluster (Istio augments endpoint labels)',
+      yaml: `kind: VirtualService\nmetadata: {name: helloworld}\nspec: {hosts: [helloworld], http: [{route: [{destination: {host: helloworld, subset: cluster-1}, weight: 75}, {destination: {host: helloworld, subset: cluster-2}, weight: 25}]}]}\n---\nkind: DestinationRule\nmetadata: {name: helloworld}\nspec: {host: helloworld, subsets: [{name: cluster-1, labels: {topology.istio.io/cluster: cluster-1}}, {name: cluster-2, labels: {topology.istio.io/cluster: cluster-2}}]}`,
+      expect: { cluster: { 'cluster-1': 0.75, 'cluster-2': 0.25 } },
+    },
     { name: 'a weight of 0 gets nothing', yaml: canary(0, 10), expect: { version: { v2: 1 } } },
     { name: 'weights summing to 0 are refused', yaml: canary(0, 0), underived: /weights of its 2 destinations sum to 0/ },
     {

@@ -124,5 +124,6 @@ export class ServiceCatalog {
 export function endpointsOf(service: CatalogService, port: MeshServicePort, matches: (labels: Readonly<Record<string, string>>) => boolean): CatalogEndpoint[] {
   if (service.unknownEndpoints) throw new Underivable(service.unknownEndpoints);
   const key = portKey(port);
-  return service.endpoints.filter((e) => e.ports[key] !== undefined && matches(e.labels));
+  // Istio augments endpoint labels with the member cluster, so a subset can select one cluster.
+  return service.endpoints.filter((e) => e.ports[key] !== undefined && matches(e.cluster ? { ...e.labels, 'topology.istio.io/cluster': e.cluster } : e.labels));
 }
