@@ -177,7 +177,8 @@ export function registerDemoCommand(program: Command): void {
     .option('--subnet-base <octet>', 'cluster i uses 127.<base+10(i-1)>.0.0/16', parseIntOption(1, 240), Number(process.env.MESHWORK_SUBNET_BASE ?? 10))
     .option('--requests <n>', 'requests per measured split', parseIntOption(10, 100_000), 1000)
     .option('--data-plane <kind>', 'what the pods run: envoy or meshwork (default: envoy when installed)')
-    .action(async (opts: { stateDir: string; subnetBase: number; requests: number; dataPlane?: string }) => {
+    .option('--canary', 'then the seed\'s use case: a Canary moves helloworld to the "upgraded" cluster-2 (10, 25, 50, 100 %), each step\'s split measured')
+    .action(async (opts: { stateDir: string; subnetBase: number; requests: number; dataPlane?: string; canary?: boolean }) => {
       const { dataPlane, ...rest } = opts;
       const ok = await runDemo({ ...rest, ...(dataPlane ? { dataPlane: parseDataPlane(dataPlane, '--data-plane') } : {}), scenarioDir: defaultScenarioDir(REPO_ROOT), say });
       if (!ok) process.exitCode = 1;

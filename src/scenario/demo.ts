@@ -24,6 +24,8 @@ import { startDetached } from '../runtime/detach.js';
 import { clusterNames } from '../runtime/up.js';
 import { runningState, statePaths } from '../runtime/state.js';
 import { AppliedFiles, evenlyOver } from './applied-files.js';
+import { runCanaryDemo } from './demo-canary.js';
+import { sendToEdge } from './edge-traffic.js';
 
 export interface DemoOptions {
   stateDir: string;
@@ -31,6 +33,8 @@ export interface DemoOptions {
   /** The scenario's YAML folder (examples/multicluster-helloworld). */
   scenarioDir: string;
   requests: number;
+  /** After the seed's steps, the seed's use case: a Canary moves helloworld's traffic to the "upgraded" cluster-2. */
+  canary?: boolean;
   /** The pods' data plane (default: Envoy when installed, as `meshwork install` decides). */
   dataPlane?: DataPlaneKind;
   say: (line: string) => void;
@@ -120,6 +124,11 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
   await new Promise((r) => setTimeout(r, 2000));
   results.push(await edgeTraffic(opts, kc, applied, `http://${vip}/hello`, 'step 8, curl http://$VIP/hello, the canary at the gateways'));
 
+  if (opts.canary) {
+    heading('Canary: cluster-2 "upgraded"; a Canary moves helloworld to it 10 -> 25 -> 50 -> 100 %, east-west and at the edge');
+    results.push(...(await runCanaryDemo({ stateDir: opts.stateDir, requests: opts.requests, clusters: CLUSTERS, versionOf: VERSION_OF, vip, kc, apply: applyTo, say })));
+  }
+
   heading('Summary');
   for (const r of results) say(`  ${r.pass ? 'PASS' : 'FAIL'}  ${r.step}`);
   say(`  (${((Date.now() - started) / 1000).toFixed(1)} s in all)`);
@@ -208,26 +217,7 @@ async function edgeTraffic(opts: DemoOptions, kc: (context: string) => KubeConfi
     opts.say(`  ${line.text}`);
   }
 
-  const byVersion = new Map<string, number>();
-  const byGateway = new Map<string, number>();
-  let failures = 0;
-  let next = 0;
-  const worker = async () => {
-    while (next++ < opts.requests) {
-      try {
-        const res = await fetch(url);
-        const body = await res.text();
-        const version = /^Hello version: (v\d+),/.exec(body)?.[1];
-        if (!res.ok || !version) failures++;
-        else byVersion.set(version, (byVersion.get(version) ?? 0) + 1);
-        const gateway = res.headers.get('x-meshwork-edge-backend')?.split('/')[0] ?? 'unknown';
-        byGateway.set(gateway, (byGateway.get(gateway) ?? 0) + 1);
-      } catch {
-        failures++;
-      }
-    }
-  };
-  await Promise.all([worker(), worker(), worker(), worker()]);
+  const { byVersion, byGateway, failures } = await sendToEdge(url, opts.requests);
   const versions = [...expected.keys()].sort();
   const verdict = chiSquareTest(versions.map((v) => byVersion.get(v) ?? 0), versions.map((v) => expected.get(v) ?? 0));
   const splitOk = verdict.pass && failures === 0 && [...byVersion.keys()].every((v) => versions.includes(v));
