@@ -47,8 +47,6 @@ export class CanaryClient {
 
   /** A JSON merge patch of spec (what `kubectl patch --type merge` sends). */
   async patchSpec(namespace: string, name: string, spec: { [K in keyof CanarySpec]?: CanarySpec[K] | null }): Promise<Canary> {
-    // A missing object must be named as such, not created or patched into being.
-    await this.get(namespace, name);
     try {
       return (await this.api.patchNamespacedCustomObject(
         { ...this.ref(namespace), name, body: { spec }, fieldManager: FIELD_MANAGER },

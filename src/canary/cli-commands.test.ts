@@ -119,6 +119,14 @@ test('promote, pause, resume and abort merge-patch spec and leave the rest alone
     const live = await getCanary('hello');
     assert.equal(live.spec[field], value, `${cmd} sets spec.${field}`);
     if (cmd === 'abort') assert.equal(live.spec.promote, undefined, 'an abort takes back a pending promotion');
+    if (cmd === 'resume') {
+      // paused is false now: a second resume must still change the spec (a pause by a human edit ends with a new generation).
+      const generation = live.metadata.generation!;
+      assert.equal((await meshwork(['canary', 'resume', 'hello', '-n', 'sample'])).code, 0);
+      const again = await getCanary('hello');
+      assert.ok(again.metadata.generation! > generation, `generation ${generation} -> ${again.metadata.generation}`);
+      assert.equal(again.spec.paused, undefined);
+    }
     assert.deepEqual(live.spec.analysis, before.spec.analysis);
     assert.equal(live.spec.host, before.spec.host);
   }

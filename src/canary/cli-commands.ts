@@ -66,13 +66,15 @@ function printObject(io: CanaryCliIo, canary: Canary, output: OutputFormat, verb
 }
 
 /** What each spec-changing command writes, and the word kubectl-style output uses for it. */
-// Merge patch: null deletes a field. An abort wins over a promotion still pending (the schema allows one of them).
+// Merge patches: null deletes a field. An abort wins over a promotion still pending (the schema allows one
+// of them). A resume must change the spec (its generation) even when paused is false already, as after a
+// pause by a human edit of the weights: then the field is removed, which means the same.
 type SpecPatch = { [K in keyof CanarySpec]?: CanarySpec[K] | null };
-export const SPEC_CHANGES: Record<'promote' | 'pause' | 'resume' | 'abort', { patch: SpecPatch; verb: string; description: string }> = {
-  promote: { patch: { promote: true }, verb: 'promoted', description: 'go to 100 % canary now, skipping the remaining steps and analysis (spec.promote=true)' },
-  pause: { patch: { paused: true }, verb: 'paused', description: 'stop at the current step; weights stay (spec.paused=true)' },
-  resume: { patch: { paused: false }, verb: 'resumed', description: 'continue from the live weights after a pause (spec.paused=false)' },
-  abort: { patch: { abort: true, promote: null }, verb: 'aborted', description: 'restore the stable routes and stop (spec.abort=true)' },
+export const SPEC_CHANGES: Record<'promote' | 'pause' | 'resume' | 'abort', { patch: (live: CanarySpec) => SpecPatch; verb: string; description: string }> = {
+  promote: { patch: () => ({ promote: true }), verb: 'promoted', description: 'go to 100 % canary now, skipping the remaining steps and analysis (spec.promote=true)' },
+  pause: { patch: () => ({ paused: true }), verb: 'paused', description: 'stop at the current step; weights stay (spec.paused=true)' },
+  resume: { patch: (live) => ({ paused: live.paused === false ? null : false }), verb: 'resumed', description: 'continue after a pause, by spec or by a human edit of the weights (from the live weights)' },
+  abort: { patch: () => ({ abort: true, promote: null }), verb: 'aborted', description: 'restore the stable routes and stop (spec.abort=true)' },
 };
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -169,7 +171,9 @@ export function addCanaryUserCommands(group: Command, io: CanaryCliIo = processI
     addTarget(group.command(command).description(change.description).argument('<name>', 'the Canary')).action((name: string, o: TargetOptions) =>
       run(io, async () => {
         const { kc, namespace } = target(o);
-        printObject(io, await new CanaryClient(kc).patchSpec(namespace, name, change.patch), o.output, change.verb);
+        const client = new CanaryClient(kc);
+        const live = await client.get(namespace, name);
+        printObject(io, await client.patchSpec(namespace, name, change.patch(live.spec)), o.output, change.verb);
       }),
     );
   }
