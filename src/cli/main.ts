@@ -5,6 +5,7 @@ import { registerDemoCommand, registerMeshRuntimeCommands, registerMeshSetupComm
 import { registerMeshCommands } from '../mesh-cli/register.js';
 import { registerMciCommands } from '../mci/register.js';
 import { registerVersionCommand } from './version.js';
+import { registerCanaryCommands } from '../canary/cli-register.js';
 import { clusterAccessProblem } from './cluster-access.js';
 import { DEFAULT_STATE_DIR } from '../runtime/state.js';
 
@@ -44,6 +45,7 @@ registerMeshCommands(program);
 registerMeshRuntimeCommands(program);
 registerMciCommands(program);
 registerVersionCommand(program);
+registerCanaryCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
