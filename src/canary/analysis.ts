@@ -3,9 +3,10 @@
 // (counter deltas; p99 from bucket deltas with Prometheus' histogram_quantile interpolation), and the
 // verdict with its reasons.
 //
-// Exports: sideSelector, promQueries, measureDelta, histogramQuantile, verdict, formatPercent.
+// Exports: subsetLabels, sideSelector, promQueries, measureDelta, histogramQuantile, verdict, formatPercent.
 import { ISTIO_REQUEST_DURATION, ISTIO_REQUESTS_TOTAL } from '../telemetry/istio-metric-names.js';
 import type { Sample } from './prom-text.js';
+import { hostMatches } from './routes.js';
 import type { CanaryAnalysisResult, CanaryMetric, SideMeasurement } from './types.js';
 
 /** Pod labels a subset may select on, and the Istio metric label that carries them at reporter=destination. */
@@ -143,4 +144,22 @@ export function verdict(
   if (failed.length > 0) return { verdict: 'fail', reasons: failed };
   if (missing.length > 0) return { verdict: 'inconclusive', reasons: missing };
   return { verdict: 'pass', reasons: [] };
+}
+
+/**
+ * The labels of `subset` in the DestinationRules (of the Canary's namespace) for `host`; throws naming
+ * what is missing. Several rules for the host merge their subsets, the first definition winning (Istio's).
+ */
+export function subsetLabels(destinationRules: ReadonlyArray<{ metadata?: { name?: string }; spec?: unknown }>, host: string, namespace: string, subset: string, where: string): Record<string, string> {
+  const forHost = destinationRules.filter((dr) => {
+    const h = (dr.spec as { host?: unknown } | undefined)?.host;
+    return typeof h === 'string' && hostMatches(h, host, namespace);
+  });
+  if (forHost.length === 0) throw new Error(`${where}: no DestinationRule in namespace ${namespace} for host ${host}: the subsets must be defined there`);
+  for (const dr of forHost) {
+    const subsets = (dr.spec as { subsets?: Array<{ name?: unknown; labels?: Record<string, string> }> }).subsets ?? [];
+    const found = subsets.find((s) => s.name === subset);
+    if (found) return { ...(found.labels ?? {}) };
+  }
+  throw new Error(`${where}: DestinationRule ${forHost.map((d) => `${namespace}/${d.metadata?.name ?? '?'}`).join(', ')} for host ${host} has no subset ${subset}`);
 }

@@ -178,8 +178,3 @@ export function addCanaryUserCommands(group: Command, io: CanaryCliIo = processI
     );
   }
 }
-
-/** The `canary` group: the one canary-core registers when present, else a new one. */
-export function canaryGroup(program: Command): Command {
-  return program.commands.find((c) => c.name() === 'canary') ?? program.command('canary').description('progressive traffic shifting with analysis and rollback (rollouts.meshwork.io Canary)');
-}

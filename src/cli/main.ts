@@ -5,7 +5,7 @@ import { registerDemoCommand, registerMeshRuntimeCommands, registerMeshSetupComm
 import { registerMeshCommands } from '../mesh-cli/register.js';
 import { registerMciCommands } from '../mci/register.js';
 import { registerVersionCommand } from './version.js';
-import { addCanaryUserCommands, canaryGroup } from '../canary/cli-commands.js';
+import { registerCanaryCommands } from '../canary/cli-register.js';
 import { clusterAccessProblem } from './cluster-access.js';
 import { DEFAULT_STATE_DIR } from '../runtime/state.js';
 
@@ -45,7 +45,7 @@ registerMeshCommands(program);
 registerMeshRuntimeCommands(program);
 registerMciCommands(program);
 registerVersionCommand(program);
-addCanaryUserCommands(canaryGroup(program));
+registerCanaryCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
