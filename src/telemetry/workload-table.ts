@@ -92,7 +92,8 @@ export function buildWorkloadTable(snapshot: Pick<MeshSnapshot, 'endpoints' | 't
       namespace: e.namespace,
       labels: e.labels,
       cluster: e.cluster,
-      ...(e.serviceAccount ? { serviceAccount: e.serviceAccount } : {}),
+      // Only a pod with a sidecar has a mesh identity (its certificate); the others talk plaintext.
+      ...(e.serviceAccount && e.hasSidecar ? { serviceAccount: e.serviceAccount } : {}),
       ...(snapshot.trustDomain ? { trustDomain: snapshot.trustDomain } : {}),
     }));
     for (const port of Object.values(e.ports).sort((a, b) => a - b)) {
