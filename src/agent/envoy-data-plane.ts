@@ -21,6 +21,8 @@ export interface EnvoyDataPlaneOptions {
   delta?: boolean;
   /** The agent's XDS proxy and SDS sockets (a pod with certificates); Envoy goes to XDS_ADDRESS itself without. */
   agentSockets?: { xds: string; sds: string };
+  /** The agent's access log service socket (`envoy_accesslog_service`). */
+  accessLogSocket?: string;
   log: (line: string) => void;
 }
 
@@ -38,6 +40,7 @@ export async function startEnvoyDataPlane(config: AgentConfig, opts: EnvoyDataPl
     prometheusPort: opts.prometheusPort ?? ENVOY_PROMETHEUS_PORT,
     delta: opts.delta ?? false,
     ...(opts.agentSockets ? { agentSockets: opts.agentSockets } : {}),
+    ...(opts.accessLogSocket ? { accessLogSocket: opts.accessLogSocket } : {}),
   });
   writeFileSync(bootstrapPath, `${JSON.stringify(bootstrap, null, 2)}\n`);
   const supervisor = new EnvoySupervisor({

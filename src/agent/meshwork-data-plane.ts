@@ -2,11 +2,21 @@
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import { startProxy } from '../proxy/main.js';
 import type { LocalSecretSource } from '../security/secrets.js';
+import type { GrpcAccessLogSink } from '../proxy/grpc-access-log.js';
 import { MESHWORK_VERSION } from '../install/image.js';
 import type { AgentConfig } from './proxy-agent.js';
 import type { DataPlane } from './data-plane.js';
 
-export async function startMeshworkDataPlane(config: AgentConfig, opts: { adminPort: number; accessLog: boolean; xdsCredentials?: ChannelCredentials; localSecrets?: LocalSecretSource }): Promise<DataPlane> {
+export interface MeshworkDataPlaneOptions {
+  adminPort: number;
+  accessLog: boolean;
+  xdsCredentials?: ChannelCredentials;
+  localSecrets?: LocalSecretSource;
+  /** The agent's access log service, served in process (HCM loggers on `envoy_accesslog_service`). */
+  accessLogService?: GrpcAccessLogSink;
+}
+
+export async function startMeshworkDataPlane(config: AgentConfig, opts: MeshworkDataPlaneOptions): Promise<DataPlane> {
   const proxy = await startProxy({
     xdsServer: config.xdsAddress,
     nodeId: config.nodeId,
@@ -17,6 +27,7 @@ export async function startMeshworkDataPlane(config: AgentConfig, opts: { adminP
     sourceAddress: config.podIp,
     ...(opts.xdsCredentials ? { xdsCredentials: opts.xdsCredentials } : {}),
     ...(opts.localSecrets ? { localSecrets: opts.localSecrets } : {}),
+    ...(opts.accessLogService ? { accessLogService: opts.accessLogService } : {}),
   });
   return {
     kind: 'meshwork',

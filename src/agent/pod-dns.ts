@@ -4,22 +4,18 @@
 // client) resolves mesh names without a proxy and without root. The file is rewritten in place (same
 // inode: a bind mount pins the inode, a rename would not be seen) and only when its content changes.
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { ChannelCredentials } from '@grpc/grpc-js';
-import { lookupNames, type NameTable } from '../dns/name-table.js';
+import { lookupNames, type NameInfo, type NameTable } from '../dns/name-table.js';
 import { renderHostsFile } from '../dns/pod-files.js';
 import { DNS_PROXY_PORT, startDnsServer, type RunningDnsServer } from '../dns/server.js';
-import { NameTableClient } from './name-table-client.js';
+import { TYPE_URLS } from '../xds/protos.js';
+import type { AgentXdsClient } from './agent-xds-client.js';
 
 export interface PodDnsOptions {
   podIp: string;
   podName: string;
   namespace: string;
-  xdsAddress: string;
-  /** TLS with the pod's token; plaintext when absent. */
-  xdsCredentials?: ChannelCredentials;
-  nodeId: string;
-  clusterId: string;
-  metadata: Readonly<Record<string, unknown>>;
+  /** The agent's own ADS stream, on which the name table (NDS) arrives. */
+  tables: AgentXdsClient;
   /** The pod's hosts file; undefined when the pod's containers do not get one (no user namespaces). */
   hostsFile?: string;
   log: (line: string) => void;
@@ -53,15 +49,31 @@ export async function startPodDns(opts: PodDnsOptions): Promise<PodDns> {
     if (!received) opts.log(`dns: name table received: ${Object.keys(table.table).length} hosts${opts.hostsFile ? `, written to ${opts.hostsFile}` : ''}`);
     received = true;
   };
-  const client = new NameTableClient({ server: opts.xdsAddress, nodeId: opts.nodeId, cluster: opts.clusterId, metadata: opts.metadata, onTable, log: opts.log, ...(opts.xdsCredentials ? { credentials: opts.xdsCredentials } : {}) });
-  client.start();
+  opts.tables.subscribe(TYPE_URLS.nameTable, (message) => onTable(message ? toNameTable(message) : { table: {} }));
   return {
     hasTable: () => received,
     async stop() {
-      client.stop();
       await server?.close();
     },
   };
+}
+
+/** The NameTable of a decoded NDS response; throws naming what is wrong. */
+export function toNameTable(message: Record<string, unknown>): NameTable {
+  const raw = message['table'];
+  if (raw !== undefined && (typeof raw !== 'object' || raw === null)) throw new Error('NameTable.table is not a map');
+  const table: Record<string, NameInfo> = {};
+  for (const [host, value] of Object.entries((raw ?? {}) as Record<string, unknown>)) {
+    const info = value as Partial<Record<keyof NameInfo, unknown>>;
+    if (!Array.isArray(info.ips) || !info.ips.every((ip) => typeof ip === 'string')) throw new Error(`NameTable entry ${host}: ips is not a list of strings`);
+    table[host] = {
+      ips: info.ips as string[],
+      registry: typeof info.registry === 'string' ? info.registry : '',
+      ...(typeof info.shortname === 'string' && info.shortname ? { shortname: info.shortname } : {}),
+      ...(typeof info.namespace === 'string' && info.namespace ? { namespace: info.namespace } : {}),
+    };
+  }
+  return { table };
 }
 
 /** Rewrites `file` when its content differs, keeping its inode (open with truncation, never rename). */

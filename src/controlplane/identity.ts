@@ -12,6 +12,7 @@ import { appAddressFor, sidecarFrontsApp } from '../registry/build.js';
 import { podLocality, ZONE_LABEL } from '../registry/locality.js';
 import type { XdsNode } from '../xds/protos.js';
 import { structToPlain } from '../xds/status.js';
+import { ACCESS_LOG_SERVICE_METADATA } from '../translate/access-log.js';
 
 export interface IdentityContext {
   /** The control plane's own cluster: a node without CLUSTER_ID runs there. */
@@ -72,6 +73,7 @@ export function proxyIdentity(node: XdsNode, ctx: IdentityContext): ProxyIdentit
     ...(podName ? { podName } : {}),
     ...(gatewayTopology ? { gatewayTopology } : {}),
     ...(locality ? { locality } : {}),
+    ...(meta(ACCESS_LOG_SERVICE_METADATA) === 'true' && kind !== 'proxyless' ? { accessLogService: true } : {}),
   };
 }
 

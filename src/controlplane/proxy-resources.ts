@@ -2,6 +2,7 @@
 // serves, and Envoy's /config_dump (what `meshwork proxy-config` shows, as `istioctl proxy-config`).
 
 import { buildNameTable } from '../dns/name-table.js';
+import { buildWorkloadTable } from '../telemetry/workload-table.js';
 import type { MeshSnapshot } from '../registry/model.js';
 import type { ProxyResources } from '../translate/envoy-types.js';
 import type { ScopedProxyResources } from '../translate/translate.js';
@@ -38,15 +39,28 @@ export function nameTableGroup(snapshot: MeshSnapshot, cluster: string): Resourc
   return made;
 }
 
+/** The key of the one WorkloadTable resource of a snapshot (WDS, like NDS, is one unnamed table). */
+export const WORKLOAD_TABLE_RESOURCE = 'workload-table';
+
+const workloadTables = new WeakMap<MeshSnapshot, ResourceGroup>();
+
+/** The WDS group: the mesh's workloads by IP, one object per mesh snapshot, the same for every proxy (a peer may be in any cluster). */
+export function workloadTableGroup(snapshot: MeshSnapshot): ResourceGroup {
+  let made = workloadTables.get(snapshot);
+  if (!made) workloadTables.set(snapshot, (made = new Map([[WORKLOAD_TABLE_RESOURCE, buildWorkloadTable(snapshot)]])));
+  return made;
+}
+
 /**
  * The node's xDS snapshot: per type, the scope's shared group and, for listeners and clusters, the
- * node's own; and the name table of its cluster (only the pod's agent asks for it).
+ * node's own; and the name table of its cluster and the workload table (only the pod's agent asks for them).
  */
-export function toXdsSnapshot(resources: ScopedProxyResources, nameTable?: ResourceGroup): XdsSnapshot {
+export function toXdsSnapshot(resources: ScopedProxyResources, nameTable?: ResourceGroup, workloadTable?: ResourceGroup): XdsSnapshot {
   const { shared, own } = resources;
   return {
     resources: {
       ...(nameTable ? { [TYPE_URLS.nameTable]: nameTable } : {}),
+      ...(workloadTable ? { [TYPE_URLS.workloadTable]: workloadTable } : {}),
       [TYPE_URLS.listener]: [group(shared.listeners, byName), group(own.listeners, byName)],
       [TYPE_URLS.route]: group(shared.routes, byName),
       [TYPE_URLS.cluster]: [group(shared.clusters, byName), group(own.clusters, byName)],

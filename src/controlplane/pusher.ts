@@ -18,7 +18,7 @@ import { SnapshotError } from '../xds/snapshot.js';
 import { isAgentStream } from '../xds/server.js';
 import { proxyIdentity } from './identity.js';
 import type { MeshView } from './mesh-sources.js';
-import { nameTableGroup, toXdsSnapshot } from './proxy-resources.js';
+import { nameTableGroup, toXdsSnapshot, workloadTableGroup } from './proxy-resources.js';
 
 export interface PusherOptions {
   clusterId: string;
@@ -275,7 +275,8 @@ export class ProxyPusher {
       const builtFrom = `${this.current.snapshot.version}|${stableJson(identity)}`;
       if (entry.builtFrom === builtFrom && this.opts.cache.getPrepared(nodeId)) return false;
       const nameTable = nameTableGroup(this.current.snapshot, identity.cluster);
-      this.opts.cache.setSnapshot(nodeId, toXdsSnapshot(this.translator.translateScoped(identity), nameTable));
+      const workloadTable = workloadTableGroup(this.current.snapshot);
+      this.opts.cache.setSnapshot(nodeId, toXdsSnapshot(this.translator.translateScoped(identity), nameTable, workloadTable));
       entry.builtFrom = builtFrom;
       this.counters.pushes++;
       this.rejected.delete(nodeId);

@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import { splitHostPort } from '../net/host-port.js';
 import { SDS_CLUSTER } from '../security/secrets.js';
+import { ACCESS_LOG_SERVICE_CLUSTER } from '../translate/access-log.js';
 
 export const XDS_CLUSTER = 'xds-grpc';
 export const PROMETHEUS_CLUSTER = 'prometheus_stats';
@@ -34,6 +35,11 @@ export interface BootstrapOptions {
    * of xdsAddress, and `sds-grpc` its SDS server, as in Istio's bootstrap.
    */
   agentSockets?: { xds: string; sds: string };
+  /**
+   * The agent's access log service socket: `envoy_accesslog_service` (Istio's name) reaches it, where
+   * the agent computes the pod's Istio metrics from Envoy's access logs.
+   */
+  accessLogSocket?: string;
 }
 
 function socketAddress(address: string, port: number) {
@@ -130,7 +136,11 @@ export function envoyBootstrap(opts: BootstrapOptions): Record<string, unknown> 
       }],
     },
     static_resources: {
-      clusters: [...controlPlaneClusters, staticCluster(PROMETHEUS_CLUSTER, opts.podIp, opts.adminPort)],
+      clusters: [
+        ...controlPlaneClusters,
+        staticCluster(PROMETHEUS_CLUSTER, opts.podIp, opts.adminPort),
+        ...(opts.accessLogSocket ? [pipeCluster(ACCESS_LOG_SERVICE_CLUSTER, opts.accessLogSocket, HTTP2_ONLY)] : []),
+      ],
       listeners,
     },
   };

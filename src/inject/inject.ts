@@ -15,6 +15,7 @@ import { toJson } from '../local/patch/index.js';
 import { createJsonPatch } from './json-diff.js';
 import type { Container, EnvVar, Pod } from './pod.js';
 import { readPod } from './pod.js';
+import { MERGED_METRICS_PATH, MERGED_METRICS_PORT } from '../telemetry/istio-metric-names.js';
 
 export const PROXY_CONTAINER = 'istio-proxy';
 export const STATUS_ANNOTATION = 'sidecar.istio.io/status';
@@ -70,6 +71,8 @@ export interface TemplateContext extends InjectionContext {
   proxyConfig: ProxyConfig;
   /** Whether the pod has a proxy.istio.io/config annotation (passed on to the agent by the downward API). */
   proxyConfigAnnotated: boolean;
+  /** The pod's labels as injected (canonical service labels added): the agent's own side of Istio's metric labels. */
+  podLabels?: Record<string, string>;
 }
 
 export interface InjectionResult {
@@ -128,6 +131,7 @@ export function injectPod(podValue: unknown, ctx: InjectionContext & { namespace
     proxyConfig: proxyConfig.config,
     proxyConfigAnnotated: annotation !== undefined,
   };
+  templateCtx.podLabels = { ...(pod.metadata.labels ?? {}), ...canonicalLabels(pod, templateCtx.workload) };
   for (const name of requested) {
     const template = templates[name];
     if (!template) throw new Error(`requested template "${name}" not found; have ${Object.keys(templates).sort().join(', ')}`);
@@ -236,6 +240,8 @@ export function proxyEnv(ctx: TemplateContext): EnvVar[] {
     { name: 'ISTIO_META_WORKLOAD_NAME', value: ctx.workload.name },
     { name: 'ISTIO_META_OWNER', value: ctx.workload.owner },
   ];
+  // As older Istio's injector: the pod's labels, for the agent's own metric labels (app, version, canonical service).
+  if (ctx.podLabels) env.push({ name: 'ISTIO_METAJSON_LABELS', value: JSON.stringify(ctx.podLabels) });
   if (ctx.meshId) env.push({ name: 'ISTIO_META_MESH_ID', value: ctx.meshId });
   env.push({ name: PROXY_CONFIG_ENV, value: JSON.stringify(proxyConfigJson(ctx.proxyConfig)) });
   if (ctx.proxyConfigAnnotated) env.push(fieldRef(PROXY_CONFIG_ANNOTATION_ENV, `metadata.annotations['${PROXY_CONFIG_ANNOTATION}']`));
@@ -305,6 +311,14 @@ function setLabels(pod: Pod, labels: Record<string, string>): void {
   pod.metadata.labels = { ...(pod.metadata.labels ?? {}), ...labels };
 }
 
+/** As Istio's injector: scrapers find the pod's merged metrics (the agent's, its Istio metrics, the data plane's) on 15020. */
+function setPrometheusAnnotations(pod: Pod): void {
+  const annotations = (pod.metadata.annotations ??= {});
+  annotations['prometheus.io/scrape'] ??= 'true';
+  annotations['prometheus.io/port'] ??= String(MERGED_METRICS_PORT);
+  annotations['prometheus.io/path'] ??= MERGED_METRICS_PATH;
+}
+
 const sidecarTemplate: InjectionTemplate = (pod, ctx) => {
   for (const container of pod.spec.containers) {
     if (container.name === PROXY_CONTAINER) continue;
@@ -312,6 +326,7 @@ const sidecarTemplate: InjectionTemplate = (pod, ctx) => {
   }
   placeProxy(pod, proxyContainer(ctx, 'sidecar'));
   setLabels(pod, { ...canonicalLabels(pod, ctx.workload), [TLS_MODE_LABEL]: 'istio' });
+  setPrometheusAnnotations(pod);
   const first = ctx.appContainers[0];
   if (first) {
     // kubectl logs/exec pick the app, not the proxy, when no container is named (as with Istio).
@@ -324,6 +339,7 @@ const sidecarTemplate: InjectionTemplate = (pod, ctx) => {
 const gatewayTemplate: InjectionTemplate = (pod, ctx) => {
   placeProxy(pod, proxyContainer(ctx, 'router'));
   setLabels(pod, canonicalLabels(pod, ctx.workload));
+  setPrometheusAnnotations(pod);
 };
 
 export const BUILTIN_TEMPLATES: Readonly<Record<string, InjectionTemplate>> = { sidecar: sidecarTemplate, gateway: gatewayTemplate };

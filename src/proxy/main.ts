@@ -18,6 +18,7 @@ import type { ChannelCredentials } from '@grpc/grpc-js';
 import { splitHostPort } from '../net/host-port.js';
 import type { LocalSecretSource } from '../security/secrets.js';
 import { bufferedAccessLog } from './accesslog.js';
+import type { GrpcAccessLogSink } from './grpc-access-log.js';
 import { AdminServer } from './admin/server.js';
 import { ProxyStats } from './admin/stats.js';
 import { systemClock, type Clock } from '../clock.js';
@@ -52,6 +53,8 @@ export interface ProxyOptions {
   sourceAddress?: string;
   /** The workload certificate and root from the agent beside the proxy (secrets on the `sds-grpc` cluster). */
   localSecrets?: LocalSecretSource;
+  /** The agent's access log service, served in process (HCM http_grpc loggers on `envoy_accesslog_service`). */
+  accessLogService?: GrpcAccessLogSink;
 }
 
 export interface RunningProxy {
@@ -81,7 +84,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const accessLog = opts.accessLog ? bufferedAccessLog((text) => process.stdout.write(text)) : undefined;
   const listeners = new ListenerManager(
     store,
-    { clusters, clock, random, stats, accessLog: accessLog?.sink, log },
+    { clusters, clock, random, stats, accessLog: accessLog?.sink, log, ...(opts.accessLogService ? { accessLogService: opts.accessLogService } : {}) },
     { drainMs: opts.drainMs ?? 5000, secrets, onBindError: () => stats.internalError('listener_bind') },
   );
   const xds = new XdsClient({

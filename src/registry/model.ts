@@ -168,6 +168,8 @@ export interface ProxyIdentity {
    * gets no TLS clusters and plaintext-only inbound listeners, as proxyless clients. Absent: it has them.
    */
   plaintextOnly?: boolean;
+  /** The pod's agent serves `envoy_accesslog_service` (its Istio metrics): every HCM logs to it. */
+  accessLogService?: boolean;
 }
 
 export function configKey(object: { namespace: string; name: string }): string {

@@ -38,6 +38,7 @@ export const TYPE_URL = {
   upstreamTlsContext: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
   downstreamTlsContext: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
   rawBuffer: 'type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer',
+  httpGrpcAccessLog: 'type.googleapis.com/envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig',
 } as const;
 
 /** google.protobuf.Value / Struct in proto form. */
@@ -270,6 +271,19 @@ export interface HttpConnectionManager {
   set_current_client_cert_details?: { subject?: BoolValue; cert?: boolean; chain?: boolean; dns?: boolean; uri?: boolean };
   /** Peers whose requests are internal (x-envoy-internal); without it no address is. */
   internal_address_config?: { unix_sockets?: boolean; cidr_ranges?: { address_prefix: string; prefix_len: UInt32Value }[] };
+  access_log?: AccessLog[];
+}
+
+/** envoy.config.accesslog.v3.AccessLog with the gRPC HTTP access logger (the only one translation writes). */
+export interface AccessLog {
+  name: 'envoy.access_loggers.http_grpc';
+  typed_config: {
+    '@type': typeof TYPE_URL.httpGrpcAccessLog;
+    common_config: { log_name: string; transport_api_version: 'V3'; grpc_service: { envoy_grpc: { cluster_name: string } } };
+    additional_request_headers_to_log?: string[];
+    additional_response_headers_to_log?: string[];
+    additional_response_trailers_to_log?: string[];
+  };
 }
 
 /** tcp_proxy's ClusterWeight: a plain uint32 weight, unlike the route's wrapper. */

@@ -25,6 +25,7 @@ import { assembleRouteConfig } from './route-config.js';
 import { checkMeshL4Routes, meshConnectVirtualHosts } from './connect-routes.js';
 import { checkGatewayL4Routes, gatewayL4Listener, gatewayL4Ports, type GatewayL4Port } from './tcp-routes.js';
 import { resolveHost, serviceFqdn } from './names.js';
+import { withAccessLogService } from './access-log.js';
 import { blockAllVirtualHost, checkSidecarConflicts, checkSidecarFields, narrowToSidecar, SidecarIndex, sidecarIngressPorts, sidecarView } from './sidecar-scope.js';
 
 /**
@@ -220,6 +221,8 @@ export class MeshTranslator {
     // AuthorizationPolicy: RBAC filters on every listener but the sidecar's outbound one.
     const authz = authorizationFilters(policies);
     own.listeners = own.listeners.map((l) => (l.traffic_direction === 'OUTBOUND' && proxy.kind === 'sidecar' ? l : withAuthorization(l, authz)));
+    const logging = proxy.kind === 'sidecar' || proxy.kind === 'router' ? proxy.kind : undefined;
+    if (proxy.accessLogService && logging) own.listeners = own.listeners.map((l) => withAccessLogService(l, logging));
     own.listeners.sort(byName);
     own.clusters.sort(byName);
     this.own.set(proxy.id, { inputs, resources: own });

@@ -26,10 +26,12 @@ export const TYPE_URLS = {
   secret: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret',
   /** Istio's NDS: the names the pod's agent resolves (its DNS proxy), one table per proxy. */
   nameTable: 'type.googleapis.com/istio.networking.nds.v1.NameTable',
+  /** The mesh's workloads by IP, for the agent's Istio metrics (the peer's labels), one table per mesh snapshot. */
+  workloadTable: 'type.googleapis.com/meshwork.telemetry.v1.WorkloadTable',
 } as const;
 
 export type TypeUrl = (typeof TYPE_URLS)[keyof typeof TYPE_URLS];
-export type ShortTypeName = 'LDS' | 'RDS' | 'CDS' | 'EDS' | 'SDS' | 'NDS';
+export type ShortTypeName = 'LDS' | 'RDS' | 'CDS' | 'EDS' | 'SDS' | 'NDS' | 'WDS';
 
 export const SHORT_TYPE_NAMES: Readonly<Record<TypeUrl, ShortTypeName>> = {
   [TYPE_URLS.listener]: 'LDS',
@@ -38,6 +40,7 @@ export const SHORT_TYPE_NAMES: Readonly<Record<TypeUrl, ShortTypeName>> = {
   [TYPE_URLS.endpoint]: 'EDS',
   [TYPE_URLS.secret]: 'SDS',
   [TYPE_URLS.nameTable]: 'NDS',
+  [TYPE_URLS.workloadTable]: 'WDS',
 };
 
 /** Order in which a server should push types so that referenced resources arrive first (as Envoy wants). */
@@ -48,6 +51,7 @@ export const TYPE_URL_ORDER: readonly TypeUrl[] = [
   TYPE_URLS.route,
   TYPE_URLS.secret,
   TYPE_URLS.nameTable,
+  TYPE_URLS.workloadTable,
 ];
 
 export function isTypeUrl(value: string): value is TypeUrl {
@@ -98,6 +102,8 @@ const PROTO_FILES = [
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
   'envoy/extensions/access_loggers/file/v3/file.proto',
   'envoy/extensions/access_loggers/stream/v3/stream.proto',
+  'envoy/extensions/access_loggers/grpc/v3/als.proto',
+  'envoy/service/accesslog/v3/als.proto',
   'envoy/extensions/clusters/aggregate/v3/cluster.proto',
   'envoy/extensions/load_balancing_policies/round_robin/v3/round_robin.proto',
   'envoy/extensions/load_balancing_policies/least_request/v3/least_request.proto',
@@ -171,6 +177,43 @@ const NDS_PROTO: Record<string, protobuf.AnyNestedObject> = {
   } } } } } } } },
 };
 
+/**
+ * The workload table (WDS) the control plane serves each pod's agent next to NDS: every pod endpoint of
+ * the mesh by IP, with what Istio's metrics say about a peer (meshwork's own type: Istio's proxies
+ * exchange this as peer metadata instead, which upstream Envoy cannot do).
+ */
+const WORKLOAD_TABLE_PROTO: Record<string, protobuf.AnyNestedObject> = {
+  meshwork: { nested: { telemetry: { nested: { v1: { nested: {
+    WorkloadTable: {
+      fields: {
+        workloads: { keyType: 'string', type: 'Workload', id: 1 } as protobuf.IMapField,
+      },
+      nested: {
+        Workload: {
+          fields: {
+            name: { type: 'string', id: 1 },
+            namespace: { type: 'string', id: 2 },
+            app: { type: 'string', id: 3 },
+            version: { type: 'string', id: 4 },
+            cluster: { type: 'string', id: 5 },
+            service_account: { type: 'string', id: 6 },
+            principal: { type: 'string', id: 7 },
+            canonical_service: { type: 'string', id: 8 },
+            canonical_revision: { type: 'string', id: 9 },
+            services: { rule: 'repeated', type: 'ServicePort', id: 10 },
+          },
+        },
+        ServicePort: {
+          fields: {
+            host: { type: 'string', id: 1 },
+            target_port: { type: 'uint32', id: 2 },
+          },
+        },
+      },
+    },
+  } } } } } },
+};
+
 const STRUCT_FILE = 'google/protobuf/struct.proto';
 
 function camelToSnake(name: string): string {
@@ -234,6 +277,7 @@ export function protoRoot(): protobuf.Root {
   };
   seedSnakeCaseStruct(root);
   root.addJSON(NDS_PROTO);
+  root.addJSON(WORKLOAD_TABLE_PROTO);
   root.loadSync(PROTO_FILES, { keepCase: true });
   root.resolveAll();
   loadedRoot = root;

@@ -7,7 +7,7 @@ import { isTypeUrl, SHORT_TYPE_NAMES, TYPE_URLS, type TypeUrl, type XdsNode } fr
 import { nodeCluster, nodeUserAgent, structToPlain, typeStatus, type AckState, type NonceOutcome, type ProxyStatus } from './status.js';
 
 /** Types a client may subscribe to as a wildcard; in SotW their every response is the full set. */
-export const WILDCARD_TYPES: ReadonlySet<TypeUrl> = new Set([TYPE_URLS.listener, TYPE_URLS.cluster, TYPE_URLS.nameTable]);
+export const WILDCARD_TYPES: ReadonlySet<TypeUrl> = new Set([TYPE_URLS.listener, TYPE_URLS.cluster, TYPE_URLS.nameTable, TYPE_URLS.workloadTable]);
 
 export interface XdsCounters {
   responses: number;

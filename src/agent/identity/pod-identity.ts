@@ -1,8 +1,6 @@
 // What a pod with certificates runs in its agent beside the data plane: the workload certificate
 // (WorkloadCertificates, from the CA), and for Envoy the agent's two Unix sockets in the agent's
 // directory: `SDS` (the SDS server) and `XDS` (the XDS proxy to the control plane).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import { startSdsServer, type RunningSdsServer } from '../sds-server.js';
@@ -20,8 +18,8 @@ export interface PodIdentity {
   readonly certificates: WorkloadCertificates;
   /** TLS with the mesh root and the pod's token, for every call to the control plane. */
   readonly credentials: ChannelCredentials;
-  /** For Envoy: serves SDS and relays ADS on the agent's sockets; answers their paths. */
-  serveEnvoy(xdsAddress: string): Promise<{ xds: string; sds: string }>;
+  /** For Envoy: serves SDS and relays ADS on sockets in the agent's directory `dir`; answers their paths. */
+  serveEnvoy(xdsAddress: string, dir: string): Promise<{ xds: string; sds: string }>;
   stop(): Promise<void>;
 }
 
@@ -30,15 +28,12 @@ export function startPodIdentity(config: IdentityConfig, opts: { podIp: string; 
   const ca = new CaClient(config.caAddress, credentials, opts.clusterId);
   const certificates = new WorkloadCertificates({ spiffeId: config.spiffeId, signer: ca, ttlMs: config.ttlMs, rootCertPem: config.rootCertPem, log: opts.log });
   certificates.start();
-  let dir: string | undefined;
   let sds: RunningSdsServer | undefined;
   let xdsProxy: RunningXdsProxy | undefined;
   return {
     certificates,
     credentials,
-    async serveEnvoy(xdsAddress: string) {
-      // The agent's directory: short, as a Unix socket path has at most 107 bytes.
-      dir = mkdtempSync(join(tmpdir(), `meshwork-agent-${opts.podIp}-`));
+    async serveEnvoy(xdsAddress: string, dir: string) {
       sds = await startSdsServer({ socketPath: join(dir, SDS_SOCKET), secrets: certificates, log: opts.log });
       xdsProxy = await startXdsProxy({ socketPath: join(dir, XDS_SOCKET), upstream: xdsAddress, credentials, log: opts.log });
       opts.log(`identity: ${config.spiffeId}; Envoy's SDS on ${sds.socketPath}, its ADS relayed from ${xdsProxy.socketPath} to ${xdsAddress} over TLS`);
@@ -49,7 +44,6 @@ export function startPodIdentity(config: IdentityConfig, opts: { podIp: string; 
       ca.close();
       await xdsProxy?.close();
       await sds?.close();
-      if (dir) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -5,6 +5,7 @@ import { edsCluster, FAULT_TYPE, httpListener, loadAssignment, routeConfig, weig
 import { decodeCluster } from './cluster.js';
 import { decodeEndpoints } from './endpoint.js';
 import { decodeListener } from './listener.js';
+import { accessLogEntry } from '../../translate/access-log.js';
 import { decodeRouteTable } from './route.js';
 
 test('listener: address, RDS name, fault filter presence', () => {
@@ -53,6 +54,22 @@ test('listener: the trust boundary fields, Envoy defaults when absent', () => {
   assert.equal(gw.value.hcms[0]!.trust.forwardClientCert, 'SANITIZE_SET');
   assert.deepEqual(gw.value.hcms[0]!.trust.clientCertDetails, ['Subject', 'URI']);
   assert.deepEqual(gw.value.hcms[0]!.trust.internalCidrs, [{ prefix: '10.0.0.0', length: 8 }, { prefix: 'fd00::', length: 8 }]);
+});
+
+test('listener: an http_grpc access log on envoy_accesslog_service is honoured (the agent serves it in process); other loggers are named as not acted on', () => {
+  const r = decodeListener(withHcm({
+    access_log: [
+      accessLogEntry('istio-metrics-inbound'),
+      { name: 'envoy.access_loggers.file', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog', path: '/dev/stdout' } },
+      { ...accessLogEntry('elsewhere'), typed_config: { ...accessLogEntry('elsewhere').typed_config, common_config: { log_name: 'x', transport_api_version: 'V3', grpc_service: { envoy_grpc: { cluster_name: 'my-als' } } } } },
+    ],
+  }));
+  assert.ok(r.ok, JSON.stringify(!r.ok && r.error));
+  assert.deepEqual(r.value.hcms[0]!.grpcAccessLogs, ['istio-metrics-inbound']);
+  const unenforced = r.value.chains[0]!.unenforced ?? [];
+  assert.equal(unenforced.length, 2);
+  assert.match(unenforced[0]!, /envoy\.access_loggers\.file/);
+  assert.match(unenforced[1]!, /on my-als/);
 });
 
 test('listener: trust boundary fields we cannot honour are refused by name', () => {

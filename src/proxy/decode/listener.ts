@@ -81,7 +81,35 @@ function decodeHcm(o: Obj, path: string, p: Problems, configKey: string): HttpCo
     stripAnyHostPort: bool(o, 'strip_any_host_port', path, p) ?? false,
     stripMatchingHostPort: bool(o, 'strip_matching_host_port', path, p) ?? false,
     trust: decodeTrust(o, path, p),
+    ...decodeAccessLogs(o, path, p),
   };
+}
+
+const HTTP_GRPC_LOGGER = 'envoy.access_loggers.http_grpc';
+const HTTP_GRPC_LOGGER_TYPE_URL = 'type.googleapis.com/envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig';
+/** The agent's access log service (Istio's cluster name): the agent beside the proxy serves it in process. */
+export const ACCESS_LOG_SERVICE_CLUSTER = 'envoy_accesslog_service';
+
+/**
+ * The HCM's access_log: an http_grpc logger on `envoy_accesslog_service` is honoured (the pod's agent
+ * computes Istio's metrics from it); any other logger is accepted and reported as not acted on.
+ */
+function decodeAccessLogs(o: Obj, path: string, p: Problems): Pick<HttpConnectionManager, 'grpcAccessLogs' | 'unenforced'> {
+  const grpcAccessLogs: string[] = [];
+  const unenforced: string[] = [];
+  for (const { value: log, path: lPath } of objs(o, 'access_log', path, p)) {
+    const name = str(log, 'name', lPath, p) ?? '';
+    const typed = obj(log, 'typed_config', lPath, p);
+    const typeUrl = typed && typeof typed['@type'] === 'string' ? typed['@type'] : undefined;
+    const common = typed && (name === HTTP_GRPC_LOGGER || typeUrl === HTTP_GRPC_LOGGER_TYPE_URL) ? obj(typed, 'common_config', join(lPath, 'typed_config'), p) : undefined;
+    const cluster = (common?.['grpc_service'] as { envoy_grpc?: { cluster_name?: unknown } } | undefined)?.envoy_grpc?.cluster_name;
+    if (common && cluster === ACCESS_LOG_SERVICE_CLUSTER && log['filter'] === undefined) {
+      grpcAccessLogs.push(str(common, 'log_name', join(lPath, 'typed_config.common_config'), p) ?? '');
+    } else {
+      unenforced.push(`${lPath} (${name || typeUrl || 'access logger'}${cluster ? ` on ${String(cluster)}` : ''}: only http_grpc on ${ACCESS_LOG_SERVICE_CLUSTER}, without filter, is served)`);
+    }
+  }
+  return { grpcAccessLogs, unenforced };
 }
 
 const FORWARD_CLIENT_CERT: readonly ForwardClientCert[] = ['SANITIZE', 'FORWARD_ONLY', 'APPEND_FORWARD', 'SANITIZE_SET', 'ALWAYS_FORWARD_ONLY'];
@@ -147,7 +175,7 @@ function decodeChain(chain: Obj, path: string, p: Problems, hcms: HttpConnection
   const ts = obj(chain, 'transport_socket', path, p);
   const unenforced: string[] = [];
   const transport = ts ? decodeTransportSocket(ts, join(path, 'transport_socket'), p, DOWNSTREAM_TLS_URL, (o, tPath, tp) => decodeDownstreamTls(o, tPath, tp, unenforced)) : undefined;
-  const tls = transport?.kind === 'tls' ? { tls: transport.tls, unenforced } : {};
+  const tls = transport?.kind === 'tls' ? { tls: transport.tls } : {};
   const match = decodeChainMatch(obj(chain, 'filter_chain_match', path, p), join(path, 'filter_chain_match'), p);
   const name = str(chain, 'name', path, p) ?? '';
   const filters = objs(chain, 'filters', path, p);
@@ -179,11 +207,12 @@ function decodeChain(chain: Obj, path: string, p: Problems, hcms: HttpConnection
     const hcm = hcms.find((h) => h.configKey === configKey) ?? decodeHcm(typed, join(last.path, 'typed_config'), p, configKey);
     if (!hcm) return undefined;
     if (!hcms.includes(hcm)) hcms.push(hcm);
-    return { name, match, terminal: { kind: 'http', hcm }, ...tls };
+    unenforced.push(...hcm.unenforced);
+    return { name, match, terminal: { kind: 'http', hcm }, ...tls, ...(unenforced.length > 0 ? { unenforced } : {}) };
   }
   if (filterName === TCP_PROXY_FILTER_NAME || typeUrl === TCP_PROXY_TYPE_URL) {
     const tcp = decodeTcpProxy(typed, join(last.path, 'typed_config'), p);
-    return tcp ? { name, match, terminal: { kind: 'tcp', tcp: { ...tcp, networkRbac } }, ...tls } : undefined;
+    return tcp ? { name, match, terminal: { kind: 'tcp', tcp: { ...tcp, networkRbac } }, ...tls, ...(unenforced.length > 0 ? { unenforced } : {}) } : undefined;
   }
   p.add(last.path, `the last filter must be envoy.filters.network.http_connection_manager or envoy.filters.network.tcp_proxy, got '${String(filterName)}'`);
   return undefined;

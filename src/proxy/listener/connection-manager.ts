@@ -8,11 +8,13 @@ import type * as net from 'node:net';
 import * as http2 from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { AccessLogEntry, AccessLogSink } from '../accesslog.js';
+import { httpAccessLogEntry, type GrpcAccessLogSink } from '../grpc-access-log.js';
 import type { ProxyStats } from '../admin/stats.js';
 import type { Clock } from '../../clock.js';
 import type { ClusterManager } from '../cluster/manager.js';
 import { decideCors } from '../filters/cors.js';
 import { checkRbac, peerNames, RBAC_DENIED_BODY, serverNameOf } from '../filters/rbac.js';
+import { connectionTlsOf } from '../tls/peer-certificate.js';
 import { decideFault, effectiveFault } from '../filters/fault.js';
 import { applyTrustBoundary } from '../filters/trust.js';
 import { applyRequestMutations, applyResponseMutations, firstValue, forwardableHeaders, type HeaderRecord } from '../filters/headers.js';
@@ -34,6 +36,8 @@ export interface ConnectionManagerDeps {
   random: () => number;
   stats: ProxyStats;
   accessLog: AccessLogSink | undefined;
+  /** The pod agent's access log service (`envoy_accesslog_service`), when the proxy runs in an agent. */
+  accessLogService?: GrpcAccessLogSink;
   log: Logger;
 }
 
@@ -96,6 +100,9 @@ function readBody(body: Readable, limit: number): Promise<Buffer | undefined> {
 }
 
 export class ConnectionManager {
+  /** HCMs whose access log service loggers have no agent to serve them (reported once each). */
+  private readonly unserved = new WeakSet<HttpConnectionManager>();
+
   constructor(
     /** The config for a request on `socket` (the connection the HTTP server read). */
     private readonly config: (socket: net.Socket | undefined) => HttpConfig,
@@ -386,6 +393,7 @@ export class ConnectionManager {
   private finish(ex: Exchange): void {
     const { hcm } = ex.config;
     this.deps.stats.downstream(hcm.statPrefix, ex.status);
+    if (hcm.grpcAccessLogs.length > 0) this.logToService(ex, hcm);
     if (!this.deps.accessLog) return;
     const entry: AccessLogEntry = {
       startMs: ex.startWallMs,
@@ -406,6 +414,37 @@ export class ConnectionManager {
       upstreamCluster: ex.cluster,
     };
     this.deps.accessLog(entry);
+  }
+
+  private logToService(ex: Exchange, hcm: HttpConnectionManager): void {
+    const sink = this.deps.accessLogService;
+    if (!sink) {
+      if (!this.unserved.has(hcm)) {
+        this.unserved.add(hcm);
+        this.deps.log('warn', `HCM ${hcm.statPrefix}: access logs to envoy_accesslog_service (${hcm.grpcAccessLogs.join(', ')}) are not sent: no agent serves that service to this proxy`);
+      }
+      return;
+    }
+    const tls = connectionTlsOf(ex.socket);
+    const entry = httpAccessLogEntry({
+      method: ex.req.method,
+      authority: ex.req.authority,
+      path: ex.req.path,
+      protocol: ex.req.protocol,
+      headers: ex.req.headers,
+      remote: { address: ex.req.remoteAddress, port: ex.req.remotePort },
+      local: { address: ex.req.localAddress, port: ex.req.localPort },
+      peerUriSans: tls?.peer?.uriSans,
+      localUriSans: tls?.localUriSans ?? [],
+      upstreamHost: ex.upstreamHost,
+      upstreamCluster: ex.cluster,
+      status: ex.status,
+      flags: ex.flags,
+      bytesReceived: ex.bytesReceived,
+      bytesSent: ex.bytesSent,
+      durationMs: this.deps.clock.now() - ex.startMs,
+    });
+    for (const logName of hcm.grpcAccessLogs) sink(logName, entry);
   }
 }
 

@@ -30,6 +30,10 @@ export interface HttpConnectionManager {
   stripMatchingHostPort: boolean;
   /** How the request's forwarding headers are trusted and rewritten (x-forwarded-*, x-envoy-*, XFCC). */
   trust: TrustBoundary;
+  /** log_name of each http_grpc access logger on `envoy_accesslog_service` (the agent's, served in process). */
+  grpcAccessLogs: string[];
+  /** Access loggers accepted without effect (logged when the listener is taken on). */
+  unenforced: string[];
 }
 
 /** Envoy's HttpConnectionManager.ForwardClientCertDetails. */
