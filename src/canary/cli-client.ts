@@ -2,11 +2,13 @@
 // watch of one object (kubectl's `get -w NAME`: a field selector on metadata.name, resumed from the last
 // resourceVersion when the server ends the stream, relisted on 410 Gone).
 import { CustomObjectsApi, PatchStrategy, Watch, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { apiErrorCode, apiErrorMessage } from '../kubeapi/client.js';
 import { CANARY_GROUP, CANARY_PLURAL, CANARY_VERSION, type Canary, type CanarySpec } from './types.js';
 
 export const CANARY_RESOURCE = `${CANARY_PLURAL}.${CANARY_GROUP}`;
 const FIELD_MANAGER = 'meshwork';
+const RELIST_PAUSE_MS = 500;
 
 /** An API error as the user should read it: a missing Canary in kubectl's words, a missing kind with the fix. */
 export function canaryApiError(err: unknown, name: string): Error {
@@ -114,6 +116,8 @@ export class CanaryClient {
       if (outcome === 'done') return;
       if (outcome instanceof Error) throw outcome;
       if (outcome === 'relist') {
+        // A dropped connection or an expired resourceVersion: read the object anew, without hammering a server that is away.
+        await sleep(RELIST_PAUSE_MS);
         current = await this.get(namespace, name);
         if (onChange(current)) return;
       }

@@ -196,6 +196,7 @@ describe(`automated canary: promote, rollback, controller restart, human edit, v
     assert.deepEqual(await vsSpecs(), before, 'no other field of the VirtualServices changed');
     const warning = (await eventsOf('bad')).find((e) => e.type === 'Warning' && e.reason === 'RolledBack');
     assert.ok(warning, `a Warning RolledBack event: ${JSON.stringify(await eventsOf('bad'))}`);
+    t.diagnostic(`Warning ${warning.reason}: ${warning.message}`);
     assert.match(warning.message, /request-success-rate [\d.]+ ?%? < min 99/);
     // Within the configured failures: the canary never got past its first step.
     const weights = auditOf('bad').map((r) => [r.action, r.weights['cluster-2']]);
@@ -236,7 +237,8 @@ describe(`automated canary: promote, rollback, controller restart, human edit, v
   test('a human edit of the weights pauses the canary (ManualWeightChange); resume goes on from the live weights; abort restores the stable routes', async (t) => {
     await resetRoutes('cluster-1');
     const stable = await vsSpecs();
-    await start('edit', ['--baseline', 'cluster-1', '--canary', 'cluster-2', '--steps', '10,25,50', '--interval', '6s', '--virtual-service', 'helloworld', '--virtual-service', 'helloworld-gateway']);
+    // A longer interval: the abort must land while the canary still progresses.
+    await start('edit', ['--baseline', 'cluster-1', '--canary', 'cluster-2', '--steps', '10,25,50', '--interval', '20s', '--virtual-service', 'helloworld', '--virtual-service', 'helloworld-gateway']);
     await until('step 1 (10 %)', 60_000, async () => ((await canary('edit')).status?.canaryWeight === 10 ? true : undefined));
     // kubectl edit's equivalent: 70/30 in cluster-2's mesh VirtualService.
     await env.kubectlOk('cluster-2', ['patch', 'virtualservice', 'helloworld', '-n', 'sample', '--type', 'json', '-p', JSON.stringify([
@@ -256,10 +258,12 @@ describe(`automated canary: promote, rollback, controller restart, human edit, v
 
     const resume = await env.meshwork(['canary', 'resume', 'edit', '-n', 'sample', '--context', 'cluster-1']);
     assert.equal(resume.code, 0, resume.stderr);
-    await until('progressing from the live weights', 30_000, async () => {
+    const resumed = await until('progressing from the live weights', 30_000, async () => {
       const st = (await canary('edit')).status;
-      return st?.phase === 'Progressing' && st.canaryWeight >= 30 ? true : undefined;
+      return st?.phase === 'Progressing' && st.conditions.some((c) => c.type === 'ManualWeightChange' && c.status === 'False') ? st : undefined;
     });
+    t.diagnostic(`resumed: ${resumed.message}`);
+    assert.match(resumed.message ?? '', /resumed from the live weights/);
     // status -w follows until the terminal phase the abort brings.
     const watch = env.meshwork(['canary', 'status', 'edit', '-n', 'sample', '--context', 'cluster-1', '-w'], 60_000);
     await sleep(1000);
@@ -267,6 +271,7 @@ describe(`automated canary: promote, rollback, controller restart, human edit, v
     assert.equal(abort.stdout.trim(), 'canary.rollouts.meshwork.io/edit aborted', abort.stderr);
     const watched = await watch;
     assert.equal(watched.code, 0, watched.stderr);
+    assert.match(watched.stdout, /^Progressing\s/m, 'status -w shows the canary before the abort');
     assert.match(watched.stdout, /^Aborted\s/m);
     await until('the stable routes restored', 30_000, async () => (JSON.stringify(await vsSpecs()) === JSON.stringify(stable) ? true : undefined));
     assert.deepEqual(await vsSpecs(), stable);
