@@ -140,6 +140,7 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
   say(`  node bin/meshwork.js traffic --context cluster-2 -n sample --from deploy/sleep --url ${URL} --requests 1000`);
   say('  VIP=$(kubectl --context cluster-1 get MultiClusterIngress -n istio-gateway -o custom-columns=VIP:status.VIP --no-headers)');
   say('  curl http://$VIP/hello');
+  if (opts.canary) say('  node bin/meshwork.js canary status helloworld -n sample --context cluster-1');
   say(`Stop it with: node bin/meshwork.js down${paths.dir.endsWith('/.meshwork') ? '' : ` --state-dir ${paths.dir}`}`);
   return results.every((r) => r.pass);
 }
