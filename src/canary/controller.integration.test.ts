@@ -5,9 +5,11 @@
 // HTTP server serves Prometheus text the test makes grow like a sidecar's counters.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { KubeObject } from '../config/object.js';
@@ -59,7 +61,7 @@ function feed(): void {
   if (errors > 0) add('v2/500', errors);
   writeFileSync(`${metricsFile}.tmp`, metricsText());
   // Atomic replace: a scrape never reads half a file.
-  writeFileSync(metricsFile, readFileSync(`${metricsFile}.tmp`));
+  renameSync(`${metricsFile}.tmp`, metricsFile);
 }
 
 const obj = (o: Record<string, unknown>): Manifest => ({ object: o as unknown as KubeObject, source: 'test' });
@@ -86,7 +88,7 @@ async function until<T>(what: string, check: () => Promise<T | undefined> | T | 
   for (;;) {
     const v = await check();
     if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}\n${logs.slice(-20).join('\n')}`);
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}\n${logs.filter((l) => !l.includes('] api ')).slice(-30).join('\n')}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -134,6 +136,19 @@ function auditLines(file: string, name: string): Array<{ action: string; step: n
 }
 
 let auditLog: string;
+let kubeconfigFile: string;
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'main.js');
+
+function startCli(): { child: ChildProcess; stderr: string[]; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [CLI, 'canary', 'controller', '--kubeconfig', kubeconfigFile, '--context', 'cluster-1', '--audit-log', auditLog], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const stderr: string[] = [];
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr.push(d.toString());
+    log(`cli: ${d.toString().trim()}`);
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, stderr, exited };
+}
 
 function startController(): CanaryController {
   const members = ['cluster-1', 'cluster-2'].map((c) => new KubeIo(c, kcs[c]!));
@@ -151,6 +166,7 @@ before(async () => {
   ]);
   const entries = [c1, c2].map((c) => ({ name: c.name, server: c.server, caPem: c.caPem, token: c.token }));
   const file = join(dir, 'kubeconfig');
+  kubeconfigFile = file;
   writeFileSync(file, buildKubeconfig(entries, 'cluster-1'), { mode: 0o600 });
   for (const name of ['cluster-1', 'cluster-2'] as const) {
     const kc = new KubeConfig();
@@ -269,4 +285,31 @@ test('a new controller instance resumes from the status: no step repeated or ski
   const audit = auditLines(auditLog, 'hello-restart');
   assert.deepEqual(audit.map((a) => a.step), [0, 1, 2, 3, 4], 'every step exactly once, in order');
   assert.deepEqual(audit.map((a) => a.weights.v2), [10, 20, 30, 40, 100]);
+});
+
+test('meshwork canary controller: killed with SIGKILL mid-run, a new process carries on from the status; SIGTERM stops it cleanly', { timeout: 90_000 }, async () => {
+  await controller?.stop();
+  controller = undefined;
+  await resetRoutes();
+  v2ErrorRate = 0;
+  await createCanary('hello-kill', { stepWeights: [10, 20, 30, 40], interval: '2s' });
+  const first = startCli();
+  try {
+    await until('step 2 in force under the first process', async () => ((await canary('hello-kill')).status?.currentStep === 1 ? true : undefined), 30_000);
+  } finally {
+    first.child.kill('SIGKILL');
+  }
+  assert.equal(await first.exited, null, 'killed by the signal');
+  const second = startCli();
+  try {
+    await until('Succeeded under the second process', async () => ((await canary('hello-kill')).status?.phase === 'Succeeded' ? true : undefined), 45_000);
+  } finally {
+    second.child.kill('SIGTERM');
+  }
+  const code = await Promise.race([second.exited, new Promise<string>((r) => setTimeout(() => r('still running 10 s after SIGTERM'), 10_000))]);
+  assert.equal(code, 0, second.stderr.join(''));
+  assert.match(second.stderr.join(''), /SIGTERM: stopping after the reconcile in flight/);
+  const audit = auditLines(auditLog, 'hello-kill');
+  assert.deepEqual(audit.map((a) => a.step), [0, 1, 2, 3, 4], 'every step exactly once, in order, across the two processes');
+  assert.deepEqual([routeWeights(await liveRoute('cluster-1')), routeWeights(await liveRoute('cluster-2'))], [{ v1: 0, v2: 100 }, { v1: 0, v2: 100 }]);
 });
