@@ -23,7 +23,7 @@ import { routeWeights } from './routes.js';
 import type { Canary, CanarySpec } from './types.js';
 
 const logs: string[] = [];
-const log = (line: string): void => void logs.push(line);
+const log = (line: string): void => void logs.push(`${new Date().toISOString().slice(11, 23)} ${line}`);
 let dir: string;
 let c1: LocalCluster | undefined;
 let c2: LocalCluster | undefined;
@@ -191,6 +191,8 @@ after(async () => {
   await Promise.all([c1?.stop(), c2?.stop()]);
   if (dir) rmSync(dir, { recursive: true, force: true });
   if (process.exitCode) process.stderr.write(logs.slice(-60).join('\n') + '\n');
+  // The controller's own lines, for a look at a run that passed: CANARY_TEST_LOG=file.
+  if (process.env.CANARY_TEST_LOG) writeFileSync(process.env.CANARY_TEST_LOG, logs.filter((l) => !l.includes('] api ')).join('\n'));
 });
 
 test('a healthy canary is stepped 20 -> 60 -> 100 in both clusters and succeeds, with an Event and an audit line per change', { timeout: 60_000 }, async () => {
