@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
@@ -314,4 +314,23 @@ test('meshwork canary controller: killed with SIGKILL mid-run, a new process car
   const audit = auditLines(auditLog, 'hello-kill');
   assert.deepEqual(audit.map((a) => a.step), [0, 1, 2, 3, 4], 'every step exactly once, in order, across the two processes');
   assert.deepEqual([routeWeights(await liveRoute('cluster-1')), routeWeights(await liveRoute('cluster-2'))], [{ v1: 0, v2: 100 }, { v1: 0, v2: 100 }]);
+});
+
+function kubectl(args: string[], input?: string): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    const child = execFile('kubectl', ['--kubeconfig', kubeconfigFile, '--context', 'cluster-1', ...args], (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }));
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+test('kubectl: `get canary` by its short name, and a Canary with decreasing steps refused with the field and the reason', { timeout: 30_000 }, async () => {
+  const list = await kubectl(['get', 'canary', '-n', 'sample']);
+  assert.equal(list.code, 0, list.out);
+  assert.match(list.out, /hello-ok/);
+  const bad = JSON.stringify({ apiVersion: 'rollouts.meshwork.io/v1alpha1', kind: 'Canary', metadata: { name: 'bad', namespace: 'sample' }, spec: { host: 'helloworld', baseline: { subset: 'v1' }, canary: { subset: 'v1' }, analysis: { interval: '30 s', stepWeights: [50, 20], metrics: [] } } });
+  const created = await kubectl(['create', '-f', '-'], bad);
+  assert.notEqual(created.code, 0);
+  assert.match(created.out, /spec\.analysis\.stepWeights\[1\]: Invalid value: 20: must be greater than the step before it \(50\)/);
+  assert.match(created.out, /spec\.canary\.subset: Invalid value: "v1": must differ from spec\.baseline\.subset/);
+  assert.match(created.out, /spec\.analysis\.interval: Invalid value: "30 s": must be a Go duration/);
 });
