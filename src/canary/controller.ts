@@ -9,6 +9,7 @@
 // Exports: startCanaryController(options) -> CanaryController, CanaryControllerOptions.
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import { startResourceWatch, type ResourceWatch } from '../controlplane/resource-watch.js';
+import { apiErrorCode, apiErrorMessage } from '../kubeapi/client.js';
 import { sideSelector, subsetLabels, verdict } from './analysis.js';
 import { appendAudit } from './audit-log.js';
 import type { KubeIo } from './kube-io.js';
@@ -187,8 +188,17 @@ export function startCanaryController(opts: CanaryControllerOptions): CanaryCont
       try {
         await io.patchVirtualService(ns, w.ref.virtualService, routePatch(w.ref.routeIndex, w.live, w.route));
       } catch (err) {
+        const message = `write of ${routeLabel(w.ref, ns)} refused: ${apiErrorMessage(err)}`;
+        const code = apiErrorCode(err);
+        if (code === 403 || code === 404) {
+          // Not allowed, or gone: retrying changes nothing. The routes stay as they are; abort restores them.
+          const base = canary.status ?? { phase: 'Failed' as const, currentStep: -1, canaryWeight: 0, failedChecks: 0, routes: [], conditions: [] };
+          await opts.config.writeStatus(canary, { ...base, phase: 'Failed', message });
+          await opts.config.createEvent(canary, { type: 'Warning', reason: 'Failed', message }, now()).catch(() => undefined);
+          return;
+        }
         // A failed test op: the route changed since it was read. Nothing more is written; the next reconcile sees why.
-        throw new Error(`write of ${routeLabel(w.ref, ns)} refused: ${(err as { body?: unknown }).body ?? (err as Error).message}`);
+        throw new Error(message);
       }
     }
     if (d.audit && opts.auditLog) appendAudit(opts.auditLog, d.audit);
