@@ -326,7 +326,8 @@ function kubectl(args: string[], input?: string): Promise<{ code: number; out: s
 test('kubectl: `get canary` by its short name, and a Canary with decreasing steps refused with the field and the reason', { timeout: 30_000 }, async () => {
   const list = await kubectl(['get', 'canary', '-n', 'sample']);
   assert.equal(list.code, 0, list.out);
-  assert.match(list.out, /hello-ok/);
+  assert.match(list.out, /^NAME\s+HOST\s+PHASE\s+WEIGHT\s+AGE$/m);
+  assert.match(list.out, /^hello-ok\s+helloworld\s+Succeeded\s+100\s+\S+$/m);
   const bad = JSON.stringify({ apiVersion: 'rollouts.meshwork.io/v1alpha1', kind: 'Canary', metadata: { name: 'bad', namespace: 'sample' }, spec: { host: 'helloworld', baseline: { subset: 'v1' }, canary: { subset: 'v1' }, analysis: { interval: '30 s', stepWeights: [50, 20], metrics: [] } } });
   const created = await kubectl(['create', '-f', '-'], bad);
   assert.notEqual(created.code, 0);
