@@ -5,9 +5,11 @@
 // HTTP server serves Prometheus text the test makes grow like a sidecar's counters.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { KubeObject } from '../config/object.js';
@@ -21,7 +23,7 @@ import { routeWeights } from './routes.js';
 import type { Canary, CanarySpec } from './types.js';
 
 const logs: string[] = [];
-const log = (line: string): void => void logs.push(line);
+const log = (line: string): void => void logs.push(`${new Date().toISOString().slice(11, 23)} ${line}`);
 let dir: string;
 let c1: LocalCluster | undefined;
 let c2: LocalCluster | undefined;
@@ -59,7 +61,7 @@ function feed(): void {
   if (errors > 0) add('v2/500', errors);
   writeFileSync(`${metricsFile}.tmp`, metricsText());
   // Atomic replace: a scrape never reads half a file.
-  writeFileSync(metricsFile, readFileSync(`${metricsFile}.tmp`));
+  renameSync(`${metricsFile}.tmp`, metricsFile);
 }
 
 const obj = (o: Record<string, unknown>): Manifest => ({ object: o as unknown as KubeObject, source: 'test' });
@@ -86,7 +88,7 @@ async function until<T>(what: string, check: () => Promise<T | undefined> | T | 
   for (;;) {
     const v = await check();
     if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}\n${logs.slice(-20).join('\n')}`);
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}\n${logs.filter((l) => !l.includes('] api ')).slice(-30).join('\n')}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -134,6 +136,19 @@ function auditLines(file: string, name: string): Array<{ action: string; step: n
 }
 
 let auditLog: string;
+let kubeconfigFile: string;
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'main.js');
+
+function startCli(): { child: ChildProcess; stderr: string[]; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [CLI, 'canary', 'controller', '--kubeconfig', kubeconfigFile, '--context', 'cluster-1', '--audit-log', auditLog], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const stderr: string[] = [];
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr.push(d.toString());
+    log(`cli: ${d.toString().trim()}`);
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, stderr, exited };
+}
 
 function startController(): CanaryController {
   const members = ['cluster-1', 'cluster-2'].map((c) => new KubeIo(c, kcs[c]!));
@@ -151,6 +166,7 @@ before(async () => {
   ]);
   const entries = [c1, c2].map((c) => ({ name: c.name, server: c.server, caPem: c.caPem, token: c.token }));
   const file = join(dir, 'kubeconfig');
+  kubeconfigFile = file;
   writeFileSync(file, buildKubeconfig(entries, 'cluster-1'), { mode: 0o600 });
   for (const name of ['cluster-1', 'cluster-2'] as const) {
     const kc = new KubeConfig();
@@ -175,6 +191,8 @@ after(async () => {
   await Promise.all([c1?.stop(), c2?.stop()]);
   if (dir) rmSync(dir, { recursive: true, force: true });
   if (process.exitCode) process.stderr.write(logs.slice(-60).join('\n') + '\n');
+  // The controller's own lines, for a look at a run that passed: CANARY_TEST_LOG=file.
+  if (process.env.CANARY_TEST_LOG) writeFileSync(process.env.CANARY_TEST_LOG, logs.filter((l) => !l.includes('] api ')).join('\n'));
 });
 
 test('a healthy canary is stepped 20 -> 60 -> 100 in both clusters and succeeds, with an Event and an audit line per change', { timeout: 60_000 }, async () => {
@@ -269,4 +287,51 @@ test('a new controller instance resumes from the status: no step repeated or ski
   const audit = auditLines(auditLog, 'hello-restart');
   assert.deepEqual(audit.map((a) => a.step), [0, 1, 2, 3, 4], 'every step exactly once, in order');
   assert.deepEqual(audit.map((a) => a.weights.v2), [10, 20, 30, 40, 100]);
+});
+
+test('meshwork canary controller: killed with SIGKILL mid-run, a new process carries on from the status; SIGTERM stops it cleanly', { timeout: 90_000 }, async () => {
+  await controller?.stop();
+  controller = undefined;
+  await resetRoutes();
+  v2ErrorRate = 0;
+  await createCanary('hello-kill', { stepWeights: [10, 20, 30, 40], interval: '2s' });
+  const first = startCli();
+  try {
+    await until('step 2 in force under the first process', async () => ((await canary('hello-kill')).status?.currentStep === 1 ? true : undefined), 30_000);
+  } finally {
+    first.child.kill('SIGKILL');
+  }
+  assert.equal(await first.exited, null, 'killed by the signal');
+  const second = startCli();
+  try {
+    await until('Succeeded under the second process', async () => ((await canary('hello-kill')).status?.phase === 'Succeeded' ? true : undefined), 45_000);
+  } finally {
+    second.child.kill('SIGTERM');
+  }
+  const code = await Promise.race([second.exited, new Promise<string>((r) => setTimeout(() => r('still running 10 s after SIGTERM'), 10_000))]);
+  assert.equal(code, 0, second.stderr.join(''));
+  assert.match(second.stderr.join(''), /SIGTERM: stopping after the reconcile in flight/);
+  const audit = auditLines(auditLog, 'hello-kill');
+  assert.deepEqual(audit.map((a) => a.step), [0, 1, 2, 3, 4], 'every step exactly once, in order, across the two processes');
+  assert.deepEqual([routeWeights(await liveRoute('cluster-1')), routeWeights(await liveRoute('cluster-2'))], [{ v1: 0, v2: 100 }, { v1: 0, v2: 100 }]);
+});
+
+function kubectl(args: string[], input?: string): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    const child = execFile('kubectl', ['--kubeconfig', kubeconfigFile, '--context', 'cluster-1', ...args], (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }));
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+test('kubectl: `get canary` by its short name, and a Canary with decreasing steps refused with the field and the reason', { timeout: 30_000 }, async () => {
+  const list = await kubectl(['get', 'canary', '-n', 'sample']);
+  assert.equal(list.code, 0, list.out);
+  assert.match(list.out, /^NAME\s+HOST\s+PHASE\s+WEIGHT\s+AGE$/m);
+  assert.match(list.out, /^hello-ok\s+helloworld\s+Succeeded\s+100\s+\S+$/m);
+  const bad = JSON.stringify({ apiVersion: 'rollouts.meshwork.io/v1alpha1', kind: 'Canary', metadata: { name: 'bad', namespace: 'sample' }, spec: { host: 'helloworld', baseline: { subset: 'v1' }, canary: { subset: 'v1' }, analysis: { interval: '30 s', stepWeights: [50, 20], metrics: [] } } });
+  const created = await kubectl(['create', '-f', '-'], bad);
+  assert.notEqual(created.code, 0);
+  assert.match(created.out, /spec\.analysis\.stepWeights\[1\]: Invalid value: 20: must be greater than the step before it \(50\)/);
+  assert.match(created.out, /spec\.canary\.subset: Invalid value: "v1": must differ from spec\.baseline\.subset/);
+  assert.match(created.out, /spec\.analysis\.interval: Invalid value: "30 s": must be a Go duration/);
 });

@@ -1,18 +1,20 @@
 // The Canary controller process: watches Canaries in the config cluster and, one serialized reconcile
 // per Canary (on its timer, and at once on a change of its spec), reads the live owned routes in the
 // member clusters, asks the planner (plan.ts) what to do, and does it: route writes (JSON patches that
-// test the route they read), then the status (status subresource), then Events on the Canary and one
-// audit line per weight change. It keeps nothing it needs to resume: a new instance carries on from
+// test the route they read), then the audit line and the Events on the Canary, then the status (status
+// subresource): a kill before the status write is completed by the next instance, which never loses the
+// audit line (and does not repeat it, audit-log.ts; an Event may be repeated, never lost). It keeps nothing it needs to resume: a new instance carries on from
 // the status. stop() lets a reconcile in flight finish its writes.
 //
-// Exports: startCanaryController(options) -> CanaryController, CanaryControllerOptions, auditLine.
-import { appendFileSync } from 'node:fs';
+// Exports: startCanaryController(options) -> CanaryController, CanaryControllerOptions.
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import { startResourceWatch, type ResourceWatch } from '../controlplane/resource-watch.js';
+import { apiErrorCode, apiErrorMessage } from '../kubeapi/client.js';
 import { sideSelector, subsetLabels, verdict } from './analysis.js';
+import { appendAudit } from './audit-log.js';
 import type { KubeIo } from './kube-io.js';
 import { PrometheusSource, ProxyScrapeSource, podScrapeTargets, type MeasureRequest, type MetricsSource } from './metrics-source.js';
-import { plan, type AuditRecord, type Decision, type LiveRoute, type PlanInput } from './plan.js';
+import { plan, type Decision, type LiveRoute, type PlanInput } from './plan.js';
 import { ownedRouteIndexes, routeLabel, routePatch } from './routes.js';
 import { resolveSpec, type ResolvedCanarySpec } from './spec.js';
 import { CANARY_GROUP, CANARY_PLURAL, CANARY_VERSION, type Canary, type CanaryAnalysisResult } from './types.js';
@@ -37,12 +39,6 @@ export interface CanaryController {
   /** Reconciles `namespace/name` now (after one in flight) and resolves when done. */
   reconcileNow(key: string): Promise<void>;
   stop(): Promise<void>;
-}
-
-/** The audit log's line for one decision: time, canary, step, weights, measurements, verdict. */
-export function auditLine(a: AuditRecord): string {
-  const measurements = a.analysis ? { source: a.analysis.source, canary: a.analysis.canary, baseline: a.analysis.baseline, reasons: a.analysis.reasons } : undefined;
-  return JSON.stringify({ time: a.time, canary: a.canary, action: a.action, step: a.step, weights: a.weights, ...(measurements ? { measurements } : {}), ...(a.verdict ? { verdict: a.verdict } : {}), message: a.message });
 }
 
 interface Worker {
@@ -192,11 +188,20 @@ export function startCanaryController(opts: CanaryControllerOptions): CanaryCont
       try {
         await io.patchVirtualService(ns, w.ref.virtualService, routePatch(w.ref.routeIndex, w.live, w.route));
       } catch (err) {
+        const message = `write of ${routeLabel(w.ref, ns)} refused: ${apiErrorMessage(err)}`;
+        const code = apiErrorCode(err);
+        if (code === 403 || code === 404) {
+          // Not allowed, or gone: retrying changes nothing. The routes stay as they are; abort restores them.
+          const base = canary.status ?? { phase: 'Failed' as const, currentStep: -1, canaryWeight: 0, failedChecks: 0, routes: [], conditions: [] };
+          await opts.config.writeStatus(canary, { ...base, phase: 'Failed', message });
+          await opts.config.createEvent(canary, { type: 'Warning', reason: 'Failed', message }, now()).catch(() => undefined);
+          return;
+        }
         // A failed test op: the route changed since it was read. Nothing more is written; the next reconcile sees why.
-        throw new Error(`write of ${routeLabel(w.ref, ns)} refused: ${(err as { body?: unknown }).body ?? (err as Error).message}`);
+        throw new Error(message);
       }
     }
-    if (d.status && JSON.stringify(d.status) !== JSON.stringify(canary.status)) await opts.config.writeStatus(canary, d.status);
+    if (d.audit && opts.auditLog) appendAudit(opts.auditLog, d.audit);
     for (const e of d.events) {
       try {
         await opts.config.createEvent(canary, e, now());
@@ -204,7 +209,7 @@ export function startCanaryController(opts: CanaryControllerOptions): CanaryCont
         log(`event ${e.reason} for ${ns}/${canary.metadata.name} not recorded: ${(err as Error).message}`);
       }
     }
-    if (d.audit && opts.auditLog) appendFileSync(opts.auditLog, `${auditLine(d.audit)}\n`);
+    if (d.status && JSON.stringify(d.status) !== JSON.stringify(canary.status)) await opts.config.writeStatus(canary, d.status);
     if (spec && !spec.prometheus && d.status && (WEIGHT_CHANGES.has(d.action) || d.action === 'resume')) {
       try {
         await scrapes.prime(await measureRequest({ ...canary, status: d.status }, spec, d.status.canaryWeight));

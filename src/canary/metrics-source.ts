@@ -10,6 +10,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { MERGED_METRICS_PATH, MERGED_METRICS_PORT } from '../telemetry/istio-metric-names.js';
 import { measureDelta, promQueries, type SideSelector } from './analysis.js';
 import type { KubeIo } from './kube-io.js';
+import { fetchFailure } from './fetch-error.js';
 import { parsePrometheusText, type Sample } from './prom-text.js';
 import type { SideMeasurement } from './types.js';
 
@@ -51,8 +52,13 @@ export class PrometheusSource implements MetricsSource {
 
   private async query(promql: string): Promise<number | undefined> {
     const url = `${this.address.replace(/\/$/, '')}/api/v1/query?query=${encodeURIComponent(promql)}`;
-    const res = await fetch(url, { signal: AbortSignal.timeout(this.timeoutMs) });
-    const body = (await res.json()) as PromVector;
+    let res: Response;
+    try {
+      res = await fetch(url, { signal: AbortSignal.timeout(this.timeoutMs) });
+    } catch (err) {
+      throw new Error(`Prometheus ${this.address} unreachable: ${fetchFailure(err)}`);
+    }
+    const body = (await res.json().catch(() => ({ status: 'error', error: 'the answer is not JSON' }))) as PromVector;
     if (res.status !== 200 || body.status !== 'success') throw new Error(`Prometheus ${this.address} answered HTTP ${res.status} to ${promql}: ${body.error ?? 'no data'}`);
     const first = body.data?.result[0];
     if (!first) return undefined;
@@ -122,14 +128,15 @@ export class ProxyScrapeSource implements MetricsSource {
     const samples = await Promise.all(
       targets.map(async (url) => {
         let text: string;
+        let status: number;
         try {
           const res = await fetch(url, { signal: AbortSignal.timeout(this.opts.timeoutMs ?? 5_000) });
           text = await res.text();
-          if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+          status = res.status;
         } catch (err) {
-          const e = err as { cause?: { code?: string }; message?: string };
-          throw new Error(`scrape of ${url} failed: ${e.cause?.code ?? e.message ?? String(err)}`);
+          throw new Error(`scrape of ${url} failed: ${fetchFailure(err)}`);
         }
+        if (status !== 200) throw new Error(`scrape of ${url} failed: HTTP ${status}`);
         // The same series come from every pod of a workload: the target keeps them apart.
         return parsePrometheusText(text).map((s) => ({ ...s, labels: { ...s.labels, __target__: url } }));
       }),

@@ -256,3 +256,15 @@ test('plan is a function of its input: every status of a run, planned twice, giv
   assert.deepEqual(seen.map((s) => s.canaryWeight), [0, 20, 40, 100, 100, 100, 100, 100]);
   assert.equal(seen[seen.length - 1]?.phase, 'Succeeded');
 });
+
+test('a canary Failed mid-way (a write refused) waits, and spec.abort still restores its routes', () => {
+  const w = new World(spec());
+  reconcile(w, T0);
+  reconcile(w, T0);
+  w.canary = { ...w.canary, status: { ...w.canary.status!, phase: 'Failed', message: 'write refused: forbidden' } };
+  assert.equal(plan(w.input(T0 + 5 * INTERVAL)).action, 'wait');
+  w.editSpec({ abort: true });
+  assert.equal(reconcile(w, T0 + 6 * INTERVAL).action, 'abort');
+  assert.equal(reconcile(w, T0 + 6 * INTERVAL).action, 'restore');
+  assert.deepEqual(w.live.get(JSON.stringify(refs[0])), stable);
+});

@@ -158,11 +158,14 @@ class Planner {
   run(): Decision {
     const st = this.input.canary.status;
     if (!st?.phase || (st.phase === 'Failed' && st.routes.length === 0)) return this.initialize(st);
-    if (!ACTIVE.includes(st.phase)) return this.terminal(st);
+    // A Failed canary that had started can still be aborted (its routes restored).
+    const abortable = ACTIVE.includes(st.phase) || (st.phase === 'Failed' && st.routes.some((r) => r.applied));
+    if (!abortable) return this.terminal(st);
     if (this.spec.abort) {
       const message = 'aborted by spec.abort: restoring the stable routes';
       return this.decision('abort', { status: this.status(st, { phase: 'Aborted', message }), events: [{ type: 'Warning', reason: 'Aborted', message }], requeueAt: this.now });
     }
+    if (st.phase === 'Failed') return this.decision('wait');
     if (st.phase === 'Paused') return this.paused(st);
     if (this.spec.paused) {
       const message = `paused by spec.paused at canary weight ${st.canaryWeight}`;

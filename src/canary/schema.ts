@@ -91,10 +91,11 @@ function crdSchema(): JsonSchemaNode {
   return { ...CANARY_SCHEMA, description: 'Progressive traffic shifting between two DestinationRule subsets of one host, with analysis and rollback.', properties: props };
 }
 
+/** As the local API servers print Canaries (local/apiserver/tables.ts). */
 const PRINTER_COLUMNS = [
+  { name: 'Host', type: 'string', jsonPath: '.spec.host' },
   { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
   { name: 'Weight', type: 'integer', jsonPath: '.status.canaryWeight' },
-  { name: 'Step', type: 'integer', jsonPath: '.status.currentStep' },
   { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
 ];
 

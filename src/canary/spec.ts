@@ -2,7 +2,7 @@
 // the controller and the CLI share. Pure.
 //
 // Exports: CANARY_DEFAULTS, resolveSpec(spec) -> ResolvedCanarySpec, canarySteps(analysis) -> weights,
-// shortHost(host, namespace), defaultCanaryObject(obj) (the API server's defaulting of a stored Canary).
+// shortHost(host), defaultCanaryObject(obj) (the API server's defaulting of a stored Canary).
 import { parseGoDuration } from '../agent/identity/duration.js';
 import type { CanaryAnalysis, CanarySpec, CanaryWebhook } from './types.js';
 

@@ -4,6 +4,7 @@ import { findByKind } from '../config/kinds.js';
 import { applyDefaults } from '../config/defaults.js';
 import { validateObject } from '../config/validate.js';
 import type { KubeObject } from '../config/object.js';
+import { canaryControllerClusterRole } from './rbac.js';
 import { canaryCrd } from './schema.js';
 import { canarySteps, resolveSpec } from './spec.js';
 
@@ -83,4 +84,14 @@ test('the CRD manifest carries the same structural schema, the status subresourc
   assert.equal(v.name, 'v1alpha1');
   assert.deepEqual(v.subresources, { status: {} });
   assert.deepEqual(Object.keys(v.schema.openAPIV3Schema.properties.spec!.properties!).sort(), ['abort', 'analysis', 'baseline', 'canary', 'clusters', 'host', 'paused', 'promote', 'virtualServices']);
+});
+
+test("the controller's ClusterRole is a valid ClusterRole that allows exactly what the controller does", () => {
+  const role = canaryControllerClusterRole() as unknown as KubeObject;
+  const roleType = findByKind('rbac.authorization.k8s.io', 'ClusterRole')!;
+  assert.deepEqual(validateObject(roleType, applyDefaults(roleType, role), { strict: true }), []);
+  const rules = (role as unknown as { rules: Array<{ resources: string[]; verbs: string[] }> }).rules;
+  const allows = (resource: string, verb: string): boolean => rules.some((r) => r.resources.includes(resource) && r.verbs.includes(verb));
+  assert.ok(allows('virtualservices', 'patch') && allows('canaries/status', 'patch') && allows('events', 'create') && allows('pods', 'list'));
+  assert.ok(!allows('virtualservices', 'update') && !allows('canaries', 'patch') && !allows('destinationrules', 'patch'), 'no whole-object writes, no spec writes');
 });

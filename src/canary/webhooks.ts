@@ -2,6 +2,7 @@
 // canary, the step and the weights; 2xx within the timeout is ok, anything else is not.
 //
 // Exports: callWebhooks(hooks, payload) -> WebhookOutcome[], WebhookPayload.
+import { fetchFailure } from './fetch-error.js';
 import type { WebhookOutcome } from './plan.js';
 import type { ResolvedWebhook } from './spec.js';
 
@@ -27,9 +28,8 @@ async function callOne(hook: ResolvedWebhook, payload: WebhookPayload): Promise<
     await res.arrayBuffer();
     return { ...base, ok: res.status >= 200 && res.status < 300, message: `HTTP ${res.status}` };
   } catch (err) {
-    const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-    if (e.name === 'TimeoutError') return { ...base, ok: false, message: `no answer within ${hook.timeout ?? `${hook.timeoutMs}ms`}` };
-    return { ...base, ok: false, message: e.cause?.code ?? e.cause?.message ?? e.message ?? String(err) };
+    if ((err as { name?: string }).name === 'TimeoutError') return { ...base, ok: false, message: `no answer within ${hook.timeout ?? `${hook.timeoutMs}ms`}` };
+    return { ...base, ok: false, message: fetchFailure(err) };
   }
 }
 

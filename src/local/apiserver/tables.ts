@@ -604,6 +604,13 @@ function printerFor(t: ResourceType): Printer {
       ]);
     case 'networking.gke.io/MultiClusterIngress':
       return customPrinter([{ name: 'VIP', path: ['status', 'VIP'] }]);
+    // The Canary CRD's printer columns (src/canary/schema.ts).
+    case 'rollouts.meshwork.io/Canary':
+      return customPrinter([
+        { name: 'Host', path: ['spec', 'host'] },
+        { name: 'Phase', path: ['status', 'phase'] },
+        { name: 'Weight', path: ['status', 'canaryWeight'] },
+      ]);
     default:
       return defaultPrinter;
   }
