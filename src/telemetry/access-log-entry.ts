@@ -22,7 +22,10 @@ export type LogResponseFlags = Partial<Record<string, boolean | object>>;
 
 export interface HttpAccessLogEntry {
   common_properties?: {
+    /** The client as the connection manager judged it (x-forwarded-for when the HCM trusts it). */
     downstream_remote_address?: LogAddress;
+    /** The connection's peer: a sidecar or gateway connects from its pod IP. */
+    downstream_direct_remote_address?: LogAddress;
     downstream_local_address?: LogAddress;
     tls_properties?: {
       peer_certificate_properties?: CertificateProperties;
