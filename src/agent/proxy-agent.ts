@@ -31,7 +31,7 @@ import { startPodIdentity, type PodIdentity } from './identity/pod-identity.js';
 import type { WorkloadCertificates } from './identity/workload-certificates.js';
 import { ACCESS_LOG_SERVICE_METADATA } from '../translate/access-log.js';
 import { MERGED_METRICS_PATH, MERGED_METRICS_PORT } from '../telemetry/istio-metric-names.js';
-import { toWorkloadTable, workloadInfo, workloadNameOf } from '../telemetry/workload-table.js';
+import { canonicalService, toWorkloadTable, workloadInfo, workloadNameOf } from '../telemetry/workload-table.js';
 import { TYPE_URLS } from '../xds/protos.js';
 import { startAccessLogServer, type RunningAccessLogServer } from './access-log-server.js';
 import { AgentXdsClient } from './agent-xds-client.js';
@@ -195,7 +195,9 @@ export async function startAgent(config: AgentConfig, opts: AgentOptions = {}): 
     self: {
       ...workloadInfo({ name: config.podName, namespace: config.namespace, labels: config.labels, cluster: config.clusterId }),
       name: config.workloadName,
+      canonical_service: canonicalService(config.labels, config.workloadName),
       service_account: config.serviceAccount ?? '',
+      // The certificate's identity: no certificates, no principal.
       principal: config.identity?.spiffeId ?? '',
     },
   });

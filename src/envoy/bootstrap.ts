@@ -5,7 +5,7 @@
 import { isIP } from 'node:net';
 import { splitHostPort } from '../net/host-port.js';
 import { SDS_CLUSTER } from '../security/secrets.js';
-import { ACCESS_LOG_SERVICE_CLUSTER } from '../translate/access-log.js';
+import { ACCESS_LOG_SERVICE_CLUSTER } from '../telemetry/access-log-entry.js';
 
 export const XDS_CLUSTER = 'xds-grpc';
 export const PROMETHEUS_CLUSTER = 'prometheus_stats';

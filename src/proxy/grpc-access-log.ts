@@ -13,7 +13,9 @@ export interface FinishedRequest {
   path: string;
   protocol: 'HTTP/1.0' | 'HTTP/1.1' | 'HTTP/2';
   headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The connection's peer, and the client as the trust boundary judged it (x-forwarded-for aware). */
   remote: { address: string; port: number };
+  client: string;
   local: { address: string; port: number };
   /** The client certificate's URI SANs (undefined: no certificate) and ours, on a TLS connection. */
   peerUriSans: string[] | undefined;
@@ -59,7 +61,8 @@ export function httpAccessLogEntry(r: FinishedRequest): HttpAccessLogEntry {
   const tls = r.peerUriSans !== undefined || r.localUriSans.length > 0;
   return {
     common_properties: {
-      downstream_remote_address: address(r.remote.address, r.remote.port),
+      downstream_remote_address: address(r.client, r.client === r.remote.address ? r.remote.port : 0),
+      downstream_direct_remote_address: address(r.remote.address, r.remote.port),
       downstream_local_address: address(r.local.address, r.local.port),
       ...(tls ? { tls_properties: { ...(r.peerUriSans ? { peer_certificate_properties: sans(r.peerUriSans) } : {}), local_certificate_properties: sans(r.localUriSans) } } : {}),
       ...(upstream ? { upstream_remote_address: upstream } : {}),

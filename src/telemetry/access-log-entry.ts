@@ -3,6 +3,9 @@
 // whether Envoy sent it over the access log service or the meshwork proxy handed it over in process.
 // Only the fields the metrics read are typed.
 
+/** Istio's cluster name for the access log service; the pod's agent serves it (a pipe for Envoy, in process for the meshwork proxy). */
+export const ACCESS_LOG_SERVICE_CLUSTER = 'envoy_accesslog_service';
+
 export interface LogAddress {
   socket_address?: { address?: string; port_value?: number };
 }
@@ -22,7 +25,10 @@ export type LogResponseFlags = Partial<Record<string, boolean | object>>;
 
 export interface HttpAccessLogEntry {
   common_properties?: {
+    /** The client as the connection manager judged it (x-forwarded-for when the HCM trusts it). */
     downstream_remote_address?: LogAddress;
+    /** The connection's peer: a sidecar or gateway connects from its pod IP. */
+    downstream_direct_remote_address?: LogAddress;
     downstream_local_address?: LogAddress;
     tls_properties?: {
       peer_certificate_properties?: CertificateProperties;

@@ -122,6 +122,12 @@ describe('Istio labels of a request', () => {
       want: { source_principal: 'unknown', destination_principal: 'unknown' },
     },
     {
+      name: 'inbound behind a gateway: the connection\'s peer is the source, not the client in x-forwarded-for',
+      logName: ACCESS_LOG_NAMES.inbound,
+      entry: { ...inbound, common_properties: { ...inbound.common_properties, downstream_remote_address: addr('192.0.2.1', 0), downstream_direct_remote_address: addr('127.10.0.9', 41000) } },
+      want: { source_workload: 'sleep' },
+    },
+    {
       name: 'an unnamed logger: the inbound cluster says destination',
       logName: '',
       entry: inbound,

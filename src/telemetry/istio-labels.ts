@@ -95,7 +95,8 @@ export function requestSample(logName: string, entry: HttpAccessLogEntry, inputs
   let service: ReturnType<typeof serviceLabels>;
   let security: string;
   if (inbound) {
-    const peerIp = ipOf(common.downstream_remote_address);
+    // The connection's peer, not the client x-forwarded-for names: a gateway forwards its clients' addresses.
+    const peerIp = ipOf(common.downstream_direct_remote_address) ?? ipOf(common.downstream_remote_address);
     const peerPrincipal = uriSan(common.tls_properties?.peer_certificate_properties);
     peerSide = side('source', peerIp ? inputs.lookup(peerIp) : undefined, peerPrincipal);
     ownSide = side('destination', inputs.self, uriSan(common.tls_properties?.local_certificate_properties) ?? (peerPrincipal ? inputs.self.principal : undefined));

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ACCESS_LOG_NAMES } from '../telemetry/istio-labels.js';
 import { packAny, TYPE_URLS } from '../xds/protos.js';
-import { ACCESS_LOG_SERVICE_CLUSTER } from './access-log.js';
+import { ACCESS_LOG_SERVICE_CLUSTER } from '../telemetry/access-log-entry.js';
 import { TYPE_URL, type HttpConnectionManager, type Listener } from './envoy-types.js';
 import { buildSnapshot, proxyFor, scenarioClusters } from './testdata/fixture.js';
 import { translate } from './translate.js';

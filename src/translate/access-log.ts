@@ -3,10 +3,10 @@
 // metrics (docs/telemetry.md). `envoy_accesslog_service` is Istio's name for that cluster; the agent's
 // bootstrap defines it (a pipe to the agent) and says so in the node metadata, so only proxies that
 // have it get the logger (an Envoy without the cluster would NACK the listener). Pure.
+import { ACCESS_LOG_SERVICE_CLUSTER } from '../telemetry/access-log-entry.js';
 import { ACCESS_LOG_NAMES } from '../telemetry/istio-labels.js';
 import { TYPE_URL, type AccessLog, type Listener, type NetworkFilter } from './envoy-types.js';
 
-export const ACCESS_LOG_SERVICE_CLUSTER = 'envoy_accesslog_service';
 /** Node metadata the agent sets when it serves `envoy_accesslog_service`. */
 export const ACCESS_LOG_SERVICE_METADATA = 'MESHWORK_ACCESS_LOG_SERVICE';
 

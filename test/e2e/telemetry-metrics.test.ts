@@ -25,6 +25,9 @@ import {
 
 const CONTEXTS = ['cluster-1', 'cluster-2'] as const;
 const N = 200;
+/** Requests through cluster-1's ingress gateway. */
+const M = 60;
+const GATEWAY_NS = 'istio-gateway';
 const HELLOWORLD = 'helloworld.sample.svc.cluster.local';
 
 interface Sample {
@@ -92,6 +95,12 @@ describe(`Istio metrics from every sidecar on :15020 (${E2E_DATA_PLANE} data pla
       await env.kubectlOk(ctx, ['apply', '-n', 'sample', '-f', join(scenarioDir(), 'sleep.yaml')]);
       for (const rule of ['helloworld-destinationrule.yaml', 'helloworld-virtualservice.yaml']) await env.kubectlOk(ctx, ['apply', '-n', 'sample', '-f', join(scenarioDir(), rule)]);
     }
+    // cluster-1's ingress gateway, as the scenario deploys it, routing /hello to helloworld.
+    await env.kubectlOk('cluster-1', ['create', 'namespace', GATEWAY_NS]);
+    await env.kubectlOk('cluster-1', ['label', 'namespace', GATEWAY_NS, 'istio.io/rev=asm-managed-stable']);
+    await env.kubectlOk('cluster-1', ['apply', '-n', GATEWAY_NS, '-f', join(scenarioDir(), 'istio-ingressgateway')]);
+    await env.kubectlOk('cluster-1', ['apply', '-n', 'sample', '-f', join(scenarioDir(), 'helloworld-gateway.yaml')]);
+    await env.waitPodsReady('cluster-1', GATEWAY_NS, 'app=istio-ingressgateway', 1);
     for (const ctx of CONTEXTS) {
       await env.waitPodsReady(ctx, 'sample', 'app=helloworld', 2);
       await env.waitPodsReady(ctx, 'sample', 'app=sleep', 2);
@@ -183,5 +192,52 @@ describe(`Istio metrics from every sidecar on :15020 (${E2E_DATA_PLANE} data pla
       assert.ok(delta(start[version], samples, `${ISTIO_RESPONSE_BYTES}_sum`, destinationLabels(version)) > 0);
     }
     await env.assertDataPlaneAcceptedEverything(CONTEXTS);
+  });
+
+  test(`${M} requests through the ingress gateway: reporter=source on the gateway pod, its workload at each destination`, async () => {
+    const gatewayIp = (await env.kubectlOk('cluster-1', ['get', 'pods', '-n', GATEWAY_NS, '-l', 'app=istio-ingressgateway', '-o', 'jsonpath={.items[0].status.podIP}'])).trim();
+    const get = async (): Promise<string> => {
+      const res = await fetch(`http://${gatewayIp}/hello`, { signal: AbortSignal.timeout(5000) });
+      const body = await res.text();
+      return res.status === 200 ? (/Hello version: (v\d+)/.exec(body)?.[1] ?? '') : '';
+    };
+    await until('the gateway reaches helloworld in both clusters', 60_000, async () => {
+      const seen = new Set<string>();
+      for (let i = 0; i < 20; i++) seen.add(await get());
+      return seen.has('v1') && seen.has('v2') ? true : undefined;
+    });
+    await new Promise((r) => setTimeout(r, 2000));
+    const start = { gateway: await scrape(gatewayIp), v1: await scrape(helloworld['v1']!.ip), v2: await scrape(helloworld['v2']!.ip) };
+    const answers: Record<string, number> = {};
+    for (let i = 0; i < M; i++) {
+      const version = await get();
+      answers[version] = (answers[version] ?? 0) + 1;
+    }
+    assert.equal((answers['v1'] ?? 0) + (answers['v2'] ?? 0), M, JSON.stringify(answers));
+    const gatewaySide = {
+      source_workload: 'istio-ingressgateway', source_workload_namespace: GATEWAY_NS, source_principal: `spiffe://cluster.local/ns/${GATEWAY_NS}/sa/istio-ingressgateway`,
+      source_app: 'istio-ingressgateway', source_version: 'unknown', source_cluster: 'cluster-1', source_canonical_service: 'istio-ingressgateway', source_canonical_revision: 'latest',
+    };
+    const labels = (reporter: 'source' | 'destination', version: 'v1' | 'v2') => ({
+      reporter, ...gatewaySide, ...helloworldSide(version, version === 'v1' ? 'cluster-1' : 'cluster-2', true), ...HTTP_200,
+      connection_security_policy: reporter === 'source' ? 'unknown' : 'mutual_tls',
+    });
+    const scrapeAll = async () => ({ gateway: await scrape(gatewayIp), v1: await scrape(helloworld['v1']!.ip), v2: await scrape(helloworld['v2']!.ip) });
+    // Until every request is counted; on a timeout the assertions below say what is missing.
+    const counted = await until('every gateway request is counted', 20_000, async () => {
+      const now = await scrapeAll();
+      const done = delta(start.gateway, now.gateway, ISTIO_REQUESTS_TOTAL, { reporter: 'source' }) >= M &&
+        (['v1', 'v2'] as const).every((v) => delta(start[v], now[v], ISTIO_REQUESTS_TOTAL, { reporter: 'destination', source_workload: 'istio-ingressgateway' }) >= (answers[v] ?? 0));
+      return done ? now : undefined;
+    }).catch(scrapeAll);
+    const seriesText = (samples: readonly Sample[]) => JSON.stringify(matching(samples, ISTIO_REQUESTS_TOTAL, {}).map((x) => [x.labels, x.value]));
+    assert.equal(delta(start.gateway, counted.gateway, ISTIO_REQUESTS_TOTAL, { reporter: 'source' }), M, seriesText(counted.gateway));
+    for (const version of ['v1', 'v2'] as const) {
+      const series = matching(counted.gateway, ISTIO_REQUESTS_TOTAL, { reporter: 'source', destination_version: version });
+      assert.equal(series.length, 1, `one gateway series for ${version}: ${JSON.stringify(series.map((s) => s.labels))}`);
+      assert.deepEqual(series[0]!.labels, labels('source', version));
+      assert.equal(delta(start.gateway, counted.gateway, ISTIO_REQUESTS_TOTAL, labels('source', version)), answers[version] ?? 0);
+      assert.equal(delta(start[version], counted[version], ISTIO_REQUESTS_TOTAL, labels('destination', version)), answers[version] ?? 0, seriesText(counted[version]));
+    }
   });
 });

@@ -14,6 +14,7 @@ import { decodeRouteTableInto } from './route.js';
 import type { RbacFilter } from '../model/rbac.js';
 import { decodeRbacFilter, HTTP_RBAC_FILTER_NAME, HTTP_RBAC_TYPE_URL, NETWORK_RBAC_FILTER_NAME, NETWORK_RBAC_TYPE_URL } from './rbac.js';
 import { decodeDownstreamTls, decodeTransportSocket, DOWNSTREAM_TLS_URL } from './tls.js';
+import { ACCESS_LOG_SERVICE_CLUSTER } from '../../telemetry/access-log-entry.js';
 
 export const HCM_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const HCM_FILTER_NAME = 'envoy.filters.network.http_connection_manager';
@@ -87,8 +88,6 @@ function decodeHcm(o: Obj, path: string, p: Problems, configKey: string): HttpCo
 
 const HTTP_GRPC_LOGGER = 'envoy.access_loggers.http_grpc';
 const HTTP_GRPC_LOGGER_TYPE_URL = 'type.googleapis.com/envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig';
-/** The agent's access log service (Istio's cluster name): the agent beside the proxy serves it in process. */
-export const ACCESS_LOG_SERVICE_CLUSTER = 'envoy_accesslog_service';
 
 /**
  * The HCM's access_log: an http_grpc logger on `envoy_accesslog_service` is honoured (the pod's agent

@@ -433,6 +433,7 @@ export class ConnectionManager {
       protocol: ex.req.protocol,
       headers: ex.req.headers,
       remote: { address: ex.req.remoteAddress, port: ex.req.remotePort },
+      client: ex.clientAddress,
       local: { address: ex.req.localAddress, port: ex.req.localPort },
       peerUriSans: tls?.peer?.uriSans,
       localUriSans: tls?.localUriSans ?? [],
