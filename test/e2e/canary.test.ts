@@ -36,7 +36,7 @@ const CANARY = 'canaries.rollouts.meshwork.io';
  * The promoted canary's interval: three measurements of N requests side by side must end before the next
  * step; the meshwork proxy (TypeScript, one core shared with everything else) needs longer for them.
  */
-const MEASURED_INTERVAL = E2E_DATA_PLANE === 'meshwork' ? '14s' : '8s';
+const MEASURED_INTERVAL = E2E_DATA_PLANE === 'meshwork' ? '16s' : '12s';
 
 const yamlOf = (manifests: Manifest[]): string => manifests.map((m) => stringify(m.object)).join('---\n');
 
