@@ -4,8 +4,11 @@
 // kubernetes-pods job) and each control plane's /metrics (istiod's pilot_* and citadel_* series).
 //
 // Debian's Prometheus is built without Kubernetes discovery (its patch "Disable kubernetes SD, until
-// dependencies are more reasonable"), so the config uses `--discovery file` and `meshwork
-// prometheus-targets` keeps the file_sd targets current, with the same __meta_kubernetes_* labels.
+// dependencies are more reasonable"), so with it the config uses `--discovery file` and `meshwork
+// prometheus-targets` keeps the file_sd targets current, with the same __meta_kubernetes_* labels. A
+// Prometheus with Kubernetes discovery (MESHWORK_PROMETHEUS=/path/to/upstream/prometheus) gets
+// `--discovery kubernetes` and watches the local API servers itself (src/local/apiserver/client-go.test.ts
+// holds them to client-go in CI).
 //
 // Pod annotations: Istio's injector annotates pods prometheus.io/scrape, port 15020, path
 // /stats/prometheus. Where this build's injector does not yet, the test annotates the helloworld pods
@@ -20,7 +23,7 @@ import { join } from 'node:path';
 import { MERGED_METRICS_PORT } from '../../src/telemetry/istio-metric-names.js';
 import { E2E_DATA_PLANE, MeshworkEnv, run } from '../helpers/meshwork.js';
 import { MESHWORK_BIN, scenarioDir } from '../helpers/paths.js';
-import { PrometheusProcess } from '../helpers/prometheus.js';
+import { hasKubernetesDiscovery, PrometheusProcess } from '../helpers/prometheus.js';
 import { podName, sendFromPod } from '../helpers/traffic.js';
 import { until } from '../helpers/until.js';
 
@@ -59,9 +62,10 @@ describe(`Prometheus over the local mesh (${E2E_DATA_PLANE} data plane)`, { time
       }
     }
 
-    const config = await env.meshwork(['prometheus-config', '--discovery', 'file', '--dir', dir, '--scrape-interval', '1s']);
+    const discovery = hasKubernetesDiscovery() ? 'kubernetes' : 'file';
+    const config = await env.meshwork(['prometheus-config', '--discovery', discovery, '--dir', dir, '--scrape-interval', '1s']);
     assert.equal(config.code, 0, config.stderr);
-    targetsWriter = spawn(process.execPath, [MESHWORK_BIN, 'prometheus-targets', '--dir', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+    if (discovery === 'file') targetsWriter = spawn(process.execPath, [MESHWORK_BIN, 'prometheus-targets', '--dir', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
     prometheus = await PrometheusProcess.start({ configYaml: config.stdout, host: PROMETHEUS_HOST });
   });
 

@@ -1,6 +1,6 @@
 // Runs Debian's Prometheus (/usr/bin/prometheus; `.ci/run` installs the `prometheus` package) on a loopback
 // address with a throw-away TSDB, for tests: wait until ready, query over the HTTP API, stop by PID.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,24 @@ export interface PromTarget {
   scrapeUrl: string;
   health: 'up' | 'down' | 'unknown';
   lastError: string;
+}
+
+/**
+ * Whether this Prometheus build has Kubernetes discovery (upstream builds do; Debian's does not: its
+ * config parser does not know `kubernetes_sd_configs`). Asked of promtool beside the binary.
+ */
+export function hasKubernetesDiscovery(): boolean {
+  const dir = mkdtempSync(join(tmpdir(), 'meshwork-promtool-'));
+  try {
+    const config = join(dir, 'prometheus.yml');
+    writeFileSync(config, 'scrape_configs:\n- job_name: probe\n  kubernetes_sd_configs: [{role: pod}]\n');
+    const promtool = join(PROMETHEUS_BIN, '..', 'promtool');
+    const check = spawnSync(promtool, ['check', 'config', '--syntax-only', config], { encoding: 'utf8', timeout: 10_000 });
+    if (check.error) throw new Error(`${promtool}: ${check.error.message}`);
+    return check.status === 0;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export class PrometheusProcess {
