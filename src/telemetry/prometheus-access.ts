@@ -58,8 +58,8 @@ function caPem(kc: KubeConfig, context: string): string {
  * the Secret, and writes `token` and `ca.crt` into `dir`. Returns the cluster as the config needs it.
  */
 export async function preparePrometheusAccess(kc: KubeConfig, context: string, dir: string, timeoutMs = 15_000): Promise<ScrapedCluster> {
-  const admin = kc.getContextObject(context) ? kc : undefined;
-  if (!admin) throw new Error(`context "${context}" is not in the kubeconfig`);
+  if (!kc.getContextObject(context)) throw new Error(`context "${context}" is not in the kubeconfig (contexts: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`);
+  const admin = kc;
   admin.setCurrentContext(context);
   const server = admin.getCurrentCluster()?.server;
   if (!server) throw new Error(`context "${context}" has no API server URL`);

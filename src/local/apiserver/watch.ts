@@ -8,12 +8,11 @@ import type { KubeObject } from '../../config/object.js';
 import { StatusError } from '../../config/status.js';
 import type { WatchEvent } from '../store/store.js';
 import type { AcceptEntry } from './http.js';
-import { queryBool, queryInt, toStatusError } from './http.js';
+import { acceptsJson, queryBool, queryInt, toStatusError } from './http.js';
 import type { ApiContext } from './options.js';
 import type { TableVersion } from './reads.js';
 import { notAcceptable, prefersProtobuf, wantsTable } from './reads.js';
 import { PROTOBUF_WATCH_MEDIA_TYPE, encodeKubernetesProtobuf, encodeWatchFrame } from './protobuf.js';
-import { acceptsJson } from './http.js';
 import type { ResourceRoute } from './routes.js';
 import { asServed } from './served.js';
 import { parseIncludeObject, toTable } from './tables.js';
@@ -74,8 +73,9 @@ export function serveWatch(
   let sentColumns = false;
   // Protobuf for the kinds Kubernetes defines a message for; a custom resource's watch stays JSON (as in Kubernetes).
   const apiVersion = apiVersionOf(route.group, route.version);
-  const protobuf = !table && prefersProtobuf(accept) && encodeKubernetesProtobuf({ apiVersion, kind: t.kind, metadata: {} }) !== undefined;
-  if (!table && prefersProtobuf(accept) && !protobuf && !acceptsJson(accept)) throw notAcceptable(` (${t.kind} has no protobuf encoding; ask for application/json)`);
+  const wantsProtobuf = !table && prefersProtobuf(accept);
+  const protobuf = wantsProtobuf && encodeKubernetesProtobuf({ apiVersion, kind: t.kind, metadata: {} }) !== undefined;
+  if (wantsProtobuf && !protobuf && !acceptsJson(accept)) throw notAcceptable(` (${t.kind} has no protobuf encoding; ask for application/json)`);
   const encode = (type: string, object: KubeObject | object): string | Buffer =>
     protobuf ? encodeWatchFrame(type, encodeKubernetesProtobuf(object as Record<string, unknown>)!) : `${JSON.stringify({ type, object })}\n`;
   const served = (obj: KubeObject): object => {
