@@ -17,6 +17,7 @@ import { issueServingCertificate, issuingCa } from '../security/pki/sign.js';
 import { startSecureServer } from './secure-server.js';
 import { TokenReviewer } from './token-review.js';
 import { startDebugServer } from './debug-server.js';
+import { ControlPlaneMetrics } from './metrics.js';
 import { MeshSources } from './mesh-sources.js';
 import { ProxyPusher } from './pusher.js';
 import { ConfigStatusReporter } from './status-reporter.js';
@@ -82,6 +83,8 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Runnin
   });
   const serving = await issueServingCertificate(ca, await servingNames(kubeConfig, opts, log));
   const cache = new SnapshotCache();
+  let xds: XdsServer | undefined;
+  const metrics = new ControlPlaneMetrics(() => xds?.status() ?? []);
   // The pusher exists before the sources so that their first events find it.
   let pusher: ProxyPusher | undefined;
   // Created once the caches are synced: findings of a half-listed mesh would be wrong.
@@ -104,6 +107,7 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Runnin
     view: sources,
     cache,
     log,
+    metrics,
     onRebuilt: () => {
       reporter?.changed();
       // The ingress gateway's Service, or an Ingress's class, may have changed.
@@ -114,7 +118,6 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Runnin
   });
   const push = pusher;
 
-  let xds: XdsServer | undefined;
   let secure: Listening | undefined;
   let plaintext: Listening | undefined;
   let graceTimer: NodeJS.Timeout | undefined;
@@ -125,6 +128,7 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Runnin
     xds: () => xds,
     sources: () => sources.status(),
     configStatus: () => reporter?.stats() ?? null,
+    metrics,
     log,
   }).catch(async (err: unknown) => {
     push.stop();
@@ -164,6 +168,7 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Runnin
     cache,
     onStreamOpen: (node, stream) => push.onStreamOpen(node, stream),
     onStreamClosed: (node) => push.onStreamClosed(node),
+    observer: metrics,
     log: (line) => log(`control-plane: ${line}`),
   });
   xds = xdsServer;
@@ -178,6 +183,7 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Runnin
       serving,
       review: (token) => reviewer.review(token),
       trustDomain: () => sources.trustDomain(),
+      metrics,
       ...(opts.maxWorkloadCertTtlSeconds ? { maxCertTtlSeconds: opts.maxWorkloadCertTtlSeconds } : {}),
       log: (line) => log(`control-plane: ${line}`),
     });

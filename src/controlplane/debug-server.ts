@@ -5,12 +5,14 @@
 //   GET /debug/config_dump?proxyID=ID   Envoy config_dump of what the proxy is (or would be) sent
 //   GET /debug/registry                 services and endpoints per member cluster, and watch health
 //   GET /debug/analyze                  problems the translator finds in the mesh config
+//   GET /metrics                        istiod's pilot_* and citadel_* metrics, Prometheus text (metrics.ts)
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { MeshEndpoint, MeshService } from '../registry/model.js';
 import type { XdsServer } from '../xds/server.js';
 import type { XdsNode } from '../xds/protos.js';
 import { parseNodeId } from './identity.js';
+import type { ControlPlaneMetrics } from './metrics.js';
 import type { SourcesStatus } from './mesh-sources.js';
 import { configDump } from './proxy-resources.js';
 import type { ProxyPusher } from './pusher.js';
@@ -25,6 +27,8 @@ export interface DebugServerOptions {
   sources: () => SourcesStatus;
   /** What the config status reporter wrote (null: it does not run). */
   configStatus?: () => StatusReporterStats | null;
+  /** Served on /metrics (404 without). */
+  metrics?: ControlPlaneMetrics;
   log: (line: string) => void;
 }
 
@@ -129,12 +133,24 @@ function route(opts: DebugServerOptions, req: IncomingMessage, res: ServerRespon
         notes,
       });
     }
+    case '/metrics': {
+      const metrics = opts.metrics;
+      if (!metrics) return send(res, 404, { error: 'this control plane keeps no metrics' });
+      metrics.text().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': metrics.contentType, 'content-length': Buffer.byteLength(text) });
+          res.end(text);
+        },
+        (err: unknown) => send(res, 500, { error: `collecting metrics failed: ${err instanceof Error ? err.message : String(err)}` }),
+      );
+      return;
+    }
     case '/debug/analyze': {
       const { version, problems } = opts.pusher.problems();
       return send(res, 200, { version, problems, ...(opts.configStatus ? { configStatus: opts.configStatus() } : {}) });
     }
     default:
-      return send(res, 404, { error: `no such endpoint ${url.pathname}; try /ready, /debug/syncz, /debug/config_dump?proxyID=, /debug/registry, /debug/analyze` });
+      return send(res, 404, { error: `no such endpoint ${url.pathname}; try /ready, /metrics, /debug/syncz, /debug/config_dump?proxyID=, /debug/registry, /debug/analyze` });
   }
 }
 

@@ -31,6 +31,16 @@ export interface PusherOptions {
   buildMesh?: (view: MeshView) => BuildResult;
   /** After every rebuild, once the first batch of pushes is out (the config status reporter listens). */
   onRebuilt?: () => void;
+  /** Told when each node's push begins and ends, and how long after its config event a node got it. */
+  metrics?: PushMetrics;
+}
+
+export interface PushMetrics {
+  /** A node's translation and snapshot push begins; what its streams write until pushEnded belongs to it. */
+  pushStarted(): void;
+  pushEnded(): void;
+  /** A node was pushed the result of a config event that happened `seconds` ago (pilot_proxy_convergence_time). */
+  converged(seconds: number): void;
 }
 
 export interface RebuildTiming {
@@ -82,6 +92,8 @@ export class ProxyPusher {
   private readonly counters: PushCounters = { rebuilds: 0, pushes: 0, rejectedSnapshots: 0 };
   /** Per node: the last reason its snapshot was refused (cleared by a good one). */
   private readonly rejected = new Map<string, string>();
+  /** The first config event (performance.now()) since the last rebuild: where convergence time starts. */
+  private firstChangeAt: number | undefined;
   /**
    * A round of pushes in progress: the nodes still to push, and who waits for the end of it. The first
    * pass pushes the nodes whose scope's shared translation changed and defers the others (their own
@@ -96,6 +108,8 @@ export class ProxyPusher {
     /** Identities worked out in the first pass, used again by the node's push in the same round. */
     identities: Map<string, ProxyIdentity>;
     started: number;
+    /** The earliest config event whose result this round pushes (undefined: not caused by one, e.g. the first build). */
+    changedAt: number | undefined;
     pushed: number;
     waiters: Array<(t: PushTiming) => void>;
     timer?: NodeJS.Immediate;
@@ -117,6 +131,7 @@ export class ProxyPusher {
 
   /** Something watched changed: rebuild soon (debounced). */
   changed(): void {
+    this.firstChangeAt ??= performance.now();
     this.debouncer.push();
   }
 
@@ -127,6 +142,8 @@ export class ProxyPusher {
    */
   rebuild(): RebuildTiming {
     const started = performance.now();
+    const changedAt = this.firstChangeAt;
+    this.firstChangeAt = undefined;
     const previous = this.current.snapshot.version;
     this.current = this.opts.buildMesh ? this.opts.buildMesh(this.opts.view) : buildMeshSnapshot({ clusters: this.opts.view.clusters(), config: this.opts.view.config() });
     this.counters.rebuilds++;
@@ -139,8 +156,10 @@ export class ProxyPusher {
     }
     // Also on an unchanged snapshot: a node's identity may have changed (its pod reached the cache).
     const queue = [...this.nodes.keys()].sort();
-    const drain = (this.drain ??= { queue, next: 0, deferred: [], firstPass: true, identities: new Map<string, ProxyIdentity>(), started: built, pushed: 0, waiters: [] });
-    Object.assign(drain, { queue, next: 0, deferred: [], firstPass: true, identities: new Map<string, ProxyIdentity>() });
+    const drain = (this.drain ??= { queue, next: 0, deferred: [], firstPass: true, identities: new Map<string, ProxyIdentity>(), started: built, changedAt, pushed: 0, waiters: [] });
+    // A round restarted before it reached every node still owes them the older event's result.
+    const owed = drain.changedAt === undefined ? changedAt : changedAt === undefined ? drain.changedAt : Math.min(drain.changedAt, changedAt);
+    Object.assign(drain, { queue, next: 0, deferred: [], firstPass: true, identities: new Map<string, ProxyIdentity>(), changedAt: owed });
     const pushed = new Promise<PushTiming>((resolve) => drain.waiters.push(resolve));
     if (!drain.timer) this.pushBatch();
     this.opts.onRebuilt?.();
@@ -159,7 +178,10 @@ export class ProxyPusher {
         drain.deferred.push(nodeId);
         continue;
       }
-      if (this.push(nodeId, drain.identities.get(nodeId))) drain.pushed++;
+      if (this.push(nodeId, drain.identities.get(nodeId))) {
+        drain.pushed++;
+        if (drain.changedAt !== undefined) this.opts.metrics?.converged((performance.now() - drain.changedAt) / 1000);
+      }
       pushes++;
     }
     if (drain.next >= drain.queue.length && drain.firstPass) Object.assign(drain, { queue: drain.deferred, next: 0, deferred: [], firstPass: false });
@@ -274,9 +296,14 @@ export class ProxyPusher {
       identity = known ?? this.identityOf(entry.node);
       const builtFrom = `${this.current.snapshot.version}|${stableJson(identity)}`;
       if (entry.builtFrom === builtFrom && this.opts.cache.getPrepared(nodeId)) return false;
-      const nameTable = nameTableGroup(this.current.snapshot, identity.cluster);
-      const workloadTable = workloadTableGroup(this.current.snapshot);
-      this.opts.cache.setSnapshot(nodeId, toXdsSnapshot(this.translator.translateScoped(identity), nameTable, workloadTable));
+      this.opts.metrics?.pushStarted();
+      try {
+        const nameTable = nameTableGroup(this.current.snapshot, identity.cluster);
+        const workloadTable = workloadTableGroup(this.current.snapshot);
+        this.opts.cache.setSnapshot(nodeId, toXdsSnapshot(this.translator.translateScoped(identity), nameTable, workloadTable));
+      } finally {
+        this.opts.metrics?.pushEnded();
+      }
       entry.builtFrom = builtFrom;
       this.counters.pushes++;
       this.rejected.delete(nodeId);

@@ -18,6 +18,7 @@ import { createXdsServer } from '../xds/server.js';
 import { ResponseQueue } from '../xds/testdata/ads-client.js';
 import { echoSnapshot } from '../xds/testdata/echo-snapshot.js';
 import { startSecureServer } from './secure-server.js';
+import { ControlPlaneMetrics } from './metrics.js';
 import { TokenReviewer } from './token-review.js';
 
 const HOST = '127.245.0.12';
@@ -59,6 +60,13 @@ describe('control plane port 15012: TLS, TokenReview, ADS and the CA', () => {
   let sleep: Pod;
   let httpbin: Pod;
   let trustDomain = 'cluster.local';
+  const metrics = new ControlPlaneMetrics(() => []);
+  /** [citadel_server_csr_count, citadel_server_success_cert_issuance_count] now. */
+  const caCounts = async (): Promise<[number, number]> => {
+    const json = await metrics.registry.getMetricsAsJSON();
+    const value = (name: string) => json.find((m) => m.name === name)?.values[0]?.value ?? 0;
+    return [value('citadel_server_csr_count'), value('citadel_server_success_cert_issuance_count')];
+  };
   let caClient: grpc.Client & { CreateCertificate: (req: object, md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res?: IstioCertificateResponse) => void) => void };
   let adsClient: grpc.Client & { StreamAggregatedResources(md: grpc.Metadata): grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse> };
 
@@ -103,7 +111,7 @@ describe('control plane port 15012: TLS, TokenReview, ADS and the CA', () => {
     kc.loadFromFile(cluster.kubeconfig);
     const reviewer = new TokenReviewer(kc);
     const xds = createXdsServer({ cache, log: (l) => logs.push(l) });
-    server = await startSecureServer({ host: HOST, port: 0, xds, ca, serving, review: (t) => reviewer.review(t), trustDomain: () => trustDomain, log: (l) => logs.push(l) });
+    server = await startSecureServer({ host: HOST, port: 0, xds, ca, serving, review: (t) => reviewer.review(t), trustDomain: () => trustDomain, metrics, log: (l) => logs.push(l) });
     cache.setSnapshot(sleep.node.id!, echoSnapshot({ backends: [{ name: 'a', port: 1001, weight: 100 }] }));
 
     // Verified against the mesh root alone, by the IP the proxies dial.
@@ -123,8 +131,10 @@ describe('control plane port 15012: TLS, TokenReview, ADS and the CA', () => {
 
   it('a pod\'s token gets [leaf, intermediate, root]; the leaf names its SPIFFE ID only and verifies up to the root', async () => {
     const id = 'spiffe://cluster.local/ns/sample/sa/sleep';
+    const [csrs, issued] = await caCounts();
     const { err, res } = await createCertificate(sleep.token, await csrFor(id), 3600);
     assert.equal(err, null, err?.details);
+    assert.deepEqual(await caCounts(), [csrs + 1, issued + 1], 'citadel_server_csr_count, citadel_server_success_cert_issuance_count');
     assert.equal(res?.cert_chain.length, 3);
     const [leaf, intermediate, root] = res!.cert_chain.map((pem) => new X509Certificate(pem));
     assert.equal(leaf!.subjectAltName, `URI:${id}`);
@@ -145,8 +155,10 @@ describe('control plane port 15012: TLS, TokenReview, ADS and the CA', () => {
     }
   });
 
-  it('a CSR for another identity is PERMISSION_DENIED, naming both', async () => {
+  it('a CSR for another identity is PERMISSION_DENIED, naming both; it counts as a CSR, not as an issued certificate', async () => {
+    const [csrs, issued] = await caCounts();
     const { err } = await createCertificate(sleep.token, await csrFor('spiffe://cluster.local/ns/sample/sa/httpbin'));
+    assert.deepEqual(await caCounts(), [csrs + 1, issued]);
     assert.equal(err?.code, grpc.status.PERMISSION_DENIED);
     assert.match(err?.details ?? '', /asks for URI:spiffe:\/\/cluster\.local\/ns\/sample\/sa\/httpbin, but the caller is spiffe:\/\/cluster\.local\/ns\/sample\/sa\/sleep/);
   });

@@ -25,6 +25,8 @@ export interface SecureServerOptions {
   /** The longest workload certificate the CA issues (default 24 h). */
   maxCertTtlSeconds?: number;
   log: (line: string) => void;
+  /** Counts CSRs received and certificates issued (citadel_server_* metrics). */
+  metrics?: { csrReceived(): void; certificateIssued(): void };
 }
 
 type Authenticated = { ok: true; identity: CallerIdentity } | { ok: false; code: grpc.status; details: string };
@@ -49,6 +51,8 @@ export async function startSecureServer(opts: SecureServerOptions): Promise<{ po
     call: grpc.ServerUnaryCall<IstioCertificateRequest, IstioCertificateResponse>,
     callback: grpc.sendUnaryData<IstioCertificateResponse>,
   ): void => {
+    // As istiod: every CreateCertificate call counts as a CSR, before authentication.
+    opts.metrics?.csrReceived();
     void (async () => {
       const auth = await authenticate(call.metadata, opts.review);
       if (!auth.ok) {
@@ -64,6 +68,7 @@ export async function startSecureServer(opts: SecureServerOptions): Promise<{ po
           ...(call.request.validity_duration ? { ttlSeconds: Number(call.request.validity_duration) } : {}),
           ...(opts.maxCertTtlSeconds ? { maxTtlSeconds: opts.maxCertTtlSeconds } : {}),
         });
+        opts.metrics?.certificateIssued();
         callback(null, { cert_chain: chain });
       } catch (err) {
         const details = err instanceof Error ? err.message : String(err);

@@ -20,7 +20,7 @@ import {
 } from './protos.js';
 import { SotwStream } from './sotw.js';
 import { connectionState, structToPlain, type ConnectedProxy, type DisconnectedProxy } from './status.js';
-import type { AdsStream, StreamContext, StreamIdentity, XdsCounters } from './stream.js';
+import type { AdsStream, StreamContext, StreamIdentity, XdsCounters, XdsObserver } from './stream.js';
 
 export interface XdsServerOptions {
   /** Usually a SnapshotCache. */
@@ -39,6 +39,8 @@ export interface XdsServerOptions {
   disconnected?: { retentionMs: number; max: number };
   /** The clock of the repeated-line rate limit (tests). */
   logClock?: Clock;
+  /** Told of every response written and every NACK (metrics). */
+  observer?: XdsObserver;
 }
 
 /** gRPC libraries take at most 4 MiB per message unless told otherwise (grpc-js, gRPC C-core, gRPC Go). */
@@ -110,7 +112,8 @@ export function createXdsServer(opts: XdsServerOptions): XdsServer {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const counters: XdsCounters = { responses: 0, acks: 0, nacks: 0, staleNonces: 0, unknownTypes: 0, oversized: 0 };
   const logRepeated = rateLimitedLog(log, opts.logClock ? { clock: opts.logClock } : {});
-  const ctx: StreamContext = { source: opts.cache, log, logRepeated, now: opts.now ?? (() => new Date()), counters };
+  const observer = opts.observer;
+  const ctx: StreamContext = { source: opts.cache, log, logRepeated, now: opts.now ?? (() => new Date()), counters, ...(observer ? { observer } : {}) };
   /** Why the last response of a stream was not sent (it exceeded the client's receive limit), and its type. */
   const sendErrors = new Map<number, { type: ShortTypeName | undefined; message: string }>();
   const open = new Map<number, { nodeId: string; engine: AdsStream<unknown>; agent: boolean }>();
@@ -138,6 +141,8 @@ export function createXdsServer(opts: XdsServerOptions): XdsServer {
     let identity: StreamIdentity | undefined;
     let unsubscribe: (() => void) | undefined;
     let closed = false;
+    /** When the request or snapshot now being answered began (performance.now()), for push times. */
+    let causeStartedAt = 0;
 
     const close = (why: string): void => {
       if (closed) return;
@@ -231,6 +236,8 @@ export function createXdsServer(opts: XdsServerOptions): XdsServer {
             }
             sendErrors.delete(streamId);
             call.write(response);
+            const type = SHORT_TYPE_NAMES[(response as XdsResponse).type_url as TypeUrl] as ShortTypeName | undefined;
+            if (observer && type) observer.responseSent(type, (performance.now() - causeStartedAt) / 1000);
           });
           engine = created;
           const agent = isAgentStream(node);
@@ -240,6 +247,7 @@ export function createXdsServer(opts: XdsServerOptions): XdsServer {
             gone.remove(node.id);
           }
           unsubscribe = ctx.source.subscribe(node.id, (prepared) => {
+            causeStartedAt = observer?.pushStartedAt?.() ?? performance.now();
             try {
               created.onSnapshot(prepared);
             } catch (err) {
@@ -248,6 +256,7 @@ export function createXdsServer(opts: XdsServerOptions): XdsServer {
           });
           opts.onStreamOpen?.(node, { authenticated: authorize !== undefined });
         }
+        causeStartedAt = performance.now();
         engine.handle(request);
       } catch (err) {
         fail(grpc.status.INTERNAL, `handling a request failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);

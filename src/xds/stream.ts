@@ -3,7 +3,7 @@
 
 import type { SnapshotSource } from './cache.js';
 import type { PreparedResource, PreparedSnapshot, PreparedType } from './snapshot.js';
-import { isTypeUrl, SHORT_TYPE_NAMES, TYPE_URLS, type TypeUrl, type XdsNode } from './protos.js';
+import { isTypeUrl, SHORT_TYPE_NAMES, TYPE_URLS, type ShortTypeName, type TypeUrl, type XdsNode } from './protos.js';
 import { nodeCluster, nodeUserAgent, structToPlain, typeStatus, type AckState, type NonceOutcome, type ProxyStatus } from './status.js';
 
 /** Types a client may subscribe to as a wildcard; in SotW their every response is the full set. */
@@ -19,6 +19,19 @@ export interface XdsCounters {
   oversized: number;
 }
 
+/** What the xDS server tells whoever keeps metrics about it (the control plane's pilot_* metrics). */
+export interface XdsObserver {
+  /** A response of `type` was written to a stream, `seconds` after the push or request that caused it began. */
+  responseSent(type: ShortTypeName, seconds: number): void;
+  /** A client refused (NACKed) a response of `type`. */
+  rejected(type: ShortTypeName): void;
+  /**
+   * When (performance.now()) the push now being delivered began, i.e. when the control plane started
+   * translating the node's snapshot; undefined outside such a push. Push times then include translation.
+   */
+  pushStartedAt?(): number | undefined;
+}
+
 export interface StreamContext {
   readonly source: SnapshotSource;
   readonly log: (line: string) => void;
@@ -26,6 +39,7 @@ export interface StreamContext {
   readonly logRepeated: (key: string, line: string) => void;
   readonly now: () => Date;
   readonly counters: XdsCounters;
+  readonly observer?: XdsObserver;
 }
 
 export interface StreamIdentity {
@@ -70,6 +84,7 @@ export function recordOutcome(ctx: StreamContext, who: string, typeUrl: TypeUrl,
       break;
     case 'nack':
       ctx.counters.nacks++;
+      ctx.observer?.rejected(SHORT_TYPE_NAMES[typeUrl]);
       ctx.logRepeated(`NACK ${SHORT_TYPE_NAMES[typeUrl]}`, `xds: NACK ${who} type=${SHORT_TYPE_NAMES[typeUrl]} version=${outcome.version ?? '-'}: ${outcome.message}`);
       break;
     case 'ack':

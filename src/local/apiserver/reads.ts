@@ -2,6 +2,7 @@
 import { StatusError } from '../../config/status.js';
 import type { AcceptEntry } from './http.js';
 import { acceptsJson, notFoundPath } from './http.js';
+import { PROTOBUF_MEDIA_TYPE } from './protobuf.js';
 import type { ApiContext } from './options.js';
 import type { Reply } from './reply.js';
 import type { ResourceRoute } from './routes.js';
@@ -20,9 +21,25 @@ export function wantsTable(accept: AcceptEntry[]): TableVersion | undefined {
   return undefined;
 }
 
+/**
+ * Protobuf when the client names it before any JSON (client-go with ContentType protobuf sends only it,
+ * or `protobuf, json` with a JSON fallback), as the apiserver picks the first type it serves.
+ */
+export function prefersProtobuf(accept: AcceptEntry[]): boolean {
+  for (const e of accept) {
+    if (e.type === PROTOBUF_MEDIA_TYPE) return true;
+    if (wantsTable([e]) || acceptsJson([e])) return false;
+  }
+  return false;
+}
+
 export function checkAcceptable(accept: AcceptEntry[]): void {
-  if (wantsTable(accept) || acceptsJson(accept)) return;
-  throw new StatusError(406, 'NotAcceptable', 'only the following media types are accepted: application/json, application/json;as=Table;v=v1;g=meta.k8s.io');
+  if (wantsTable(accept) || acceptsJson(accept) || prefersProtobuf(accept)) return;
+  throw notAcceptable();
+}
+
+export function notAcceptable(detail = ''): StatusError {
+  return new StatusError(406, 'NotAcceptable', `only the following media types are accepted: application/json, application/json;as=Table;v=v1;g=meta.k8s.io, ${PROTOBUF_MEDIA_TYPE}${detail}`);
 }
 
 function withTableVersion(table: object, version: TableVersion): object {

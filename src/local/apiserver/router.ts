@@ -18,12 +18,13 @@ import {
   apiVersions,
   wantsAggregatedDiscovery,
 } from './discovery.js';
-import { decodeObjectBody, methodNotAllowed, notFoundPath, parseAccept, readBody, sendJson } from './http.js';
+import { acceptsJson, decodeObjectBody, isPlainObject, methodNotAllowed, notFoundPath, parseAccept, readBody, sendJson } from './http.js';
 import type { AcceptEntry } from './http.js';
 import { serveLogs } from './logs.js';
 import type { OpenApiDocuments } from './openapi.js';
 import type { ApiContext } from './options.js';
-import { checkAcceptable, getObject, listObjects } from './reads.js';
+import { checkAcceptable, getObject, listObjects, notAcceptable, prefersProtobuf } from './reads.js';
+import { PROTOBUF_MEDIA_TYPE, encodeKubernetesProtobuf } from './protobuf.js';
 import type { Reply } from './reply.js';
 import type { ResourceRoute } from './routes.js';
 import { parseRoute } from './routes.js';
@@ -58,6 +59,20 @@ export interface RouterDeps {
 
 function reply(res: ServerResponse, r: Reply): void {
   sendJson(res, r.code, r.body, r.headers);
+}
+
+/** A read's answer in the format the client prefers: protobuf for the kinds that have it, else JSON if taken. */
+function replyNegotiated(res: ServerResponse, r: Reply, accept: AcceptEntry[]): void {
+  if (prefersProtobuf(accept) && isPlainObject(r.body)) {
+    const encoded = encodeKubernetesProtobuf(r.body);
+    if (encoded) {
+      res.writeHead(r.code, { ...r.headers, 'Content-Type': PROTOBUF_MEDIA_TYPE, 'Content-Length': String(encoded.length), 'Cache-Control': 'no-cache, private' });
+      res.end(encoded);
+      return;
+    }
+    if (!acceptsJson(accept)) throw notAcceptable(` (${String(r.body.kind)} has no protobuf encoding; ask for application/json)`);
+  }
+  reply(res, r);
 }
 
 function requireVerb(route: ResourceRoute, verb: Verb, method: string): void {
@@ -160,11 +175,11 @@ export async function route(deps: RouterDeps, req: IncomingMessage, res: ServerR
       }
       if (r.name === undefined) {
         requireVerb(r, 'list', method);
-        return reply(res, listObjects(ctx, r, query, accept));
+        return replyNegotiated(res, listObjects(ctx, r, query, accept), accept);
       }
       requireVerb(r, 'get', method);
       if (r.subresource === 'scale') return reply(res, getScale(ctx, r));
-      return reply(res, getObject(ctx, r, query, accept));
+      return replyNegotiated(res, getObject(ctx, r, query, accept), accept);
     }
     case 'POST': {
       if (r.subresource === 'exec' || r.subresource === 'portforward') throw badRequest('Upgrade request required');

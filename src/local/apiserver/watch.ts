@@ -1,4 +1,5 @@
-// Watch streams: newline-delimited JSON events in a chunked 200 response, as the apiserver sends them.
+// Watch streams: newline-delimited JSON events in a chunked 200 response, as the apiserver sends them,
+// or length-delimited protobuf WatchEvent frames for clients that prefer protobuf (client-go's).
 // Errors after the stream started (410 for a resourceVersion the store no longer remembers) are an
 // ERROR event carrying a Status, then the end of the stream; the client relists.
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -7,10 +8,11 @@ import type { KubeObject } from '../../config/object.js';
 import { StatusError } from '../../config/status.js';
 import type { WatchEvent } from '../store/store.js';
 import type { AcceptEntry } from './http.js';
-import { queryBool, queryInt, toStatusError } from './http.js';
+import { acceptsJson, queryBool, queryInt, toStatusError } from './http.js';
 import type { ApiContext } from './options.js';
 import type { TableVersion } from './reads.js';
-import { wantsTable } from './reads.js';
+import { notAcceptable, prefersProtobuf, wantsTable } from './reads.js';
+import { PROTOBUF_WATCH_MEDIA_TYPE, encodeKubernetesProtobuf, encodeWatchFrame } from './protobuf.js';
 import type { ResourceRoute } from './routes.js';
 import { asServed } from './served.js';
 import { parseIncludeObject, toTable } from './tables.js';
@@ -69,7 +71,13 @@ export function serveWatch(
   if (route.name !== undefined) fieldSelector = [`metadata.name=${route.name}`, fieldSelector].filter(Boolean).join(',');
 
   let sentColumns = false;
-  const encode = (type: string, object: KubeObject | object): string => `${JSON.stringify({ type, object })}\n`;
+  // Protobuf for the kinds Kubernetes defines a message for; a custom resource's watch stays JSON (as in Kubernetes).
+  const apiVersion = apiVersionOf(route.group, route.version);
+  const wantsProtobuf = !table && prefersProtobuf(accept);
+  const protobuf = wantsProtobuf && encodeKubernetesProtobuf({ apiVersion, kind: t.kind, metadata: {} }) !== undefined;
+  if (wantsProtobuf && !protobuf && !acceptsJson(accept)) throw notAcceptable(` (${t.kind} has no protobuf encoding; ask for application/json)`);
+  const encode = (type: string, object: KubeObject | object): string | Buffer =>
+    protobuf ? encodeWatchFrame(type, encodeKubernetesProtobuf(object as Record<string, unknown>)!) : `${JSON.stringify({ type, object })}\n`;
   const served = (obj: KubeObject): object => {
     const o = asServed(obj, route.group, route.version);
     if (!table) return o;
@@ -78,7 +86,7 @@ export function serveWatch(
     return table === 'v1' ? tbl : { ...tbl, apiVersion: 'meta.k8s.io/v1beta1' };
   };
 
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+  res.writeHead(200, { 'Content-Type': protobuf ? PROTOBUF_WATCH_MEDIA_TYPE : 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
   res.flushHeaders();
 
   let ended = false;
@@ -93,7 +101,7 @@ export function serveWatch(
     if (!res.writableEnded) res.end();
   };
   const unregister = active.add(end);
-  const write = (line: string): void => {
+  const write = (line: string | Buffer): void => {
     if (ended) return;
     res.write(line);
     if (res.writableLength > settings.maxBufferedBytes) {
@@ -112,7 +120,7 @@ export function serveWatch(
   timers.push(setTimeout(end, timeoutMs));
   if (bookmarks) {
     const bookmark = (): void => {
-      write(encode('BOOKMARK', { kind: t.kind, apiVersion: apiVersionOf(route.group, route.version), metadata: { resourceVersion: ctx.store.currentResourceVersion() } }));
+      write(encode('BOOKMARK', { kind: t.kind, apiVersion, metadata: { resourceVersion: ctx.store.currentResourceVersion() } }));
       timers.push(setTimeout(bookmark, settings.bookmarkIntervalMs));
     };
     timers.push(setTimeout(bookmark, settings.bookmarkIntervalMs));
