@@ -10,11 +10,8 @@
 // `--discovery kubernetes` and watches the local API servers itself (src/local/apiserver/client-go.test.ts
 // holds them to client-go in CI).
 //
-// Pod annotations: Istio's injector annotates pods prometheus.io/scrape, port 15020, path
-// /stats/prometheus. Where this build's injector does not yet, the test annotates the helloworld pods
-// itself with the port the agent serves its merged metrics on today (the status port, 15021). The
-// istio_requests_total block runs once the injector annotates pods (the istio_* series come with it);
-// until then it is skipped, saying so. Run on one data plane only (Envoy by default).
+// Pods are found by the annotations the injector writes, as Istio's: prometheus.io/scrape, port 15020
+// (the agent's merged metrics), path /stats/prometheus. Run on one data plane only (Envoy by default).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -29,8 +26,6 @@ import { until } from '../helpers/until.js';
 
 const CONTEXTS = ['cluster-1', 'cluster-2'] as const;
 const VERSION = { 'cluster-1': 'v1', 'cluster-2': 'v2' } as const;
-/** Where the agent serves the merged metrics before the injector's 15020 annotation exists (agent/proxy-agent.ts STATUS_PORT). */
-const TODAYS_POD_METRICS_PORT = 15021;
 /** Prometheus listens in cluster-1's ClusterIP range of this suite's octets, far above the allocated addresses. */
 const PROMETHEUS_HOST = '127.23.200.1';
 
@@ -39,8 +34,6 @@ describe(`Prometheus over the local mesh (${E2E_DATA_PLANE} data plane)`, { time
   const dir = join(env.stateDir, 'prometheus');
   let prometheus: PrometheusProcess | undefined;
   let targetsWriter: ChildProcess | undefined;
-  /** The injector annotates pods for scraping (Istio's 15020 merged metrics): the istio_* series exist. */
-  let injectorAnnotates = false;
   let sleepPod = '';
 
   before(async () => {
@@ -54,13 +47,7 @@ describe(`Prometheus over the local mesh (${E2E_DATA_PLANE} data plane)`, { time
     sleepPod = await podName(env, 'cluster-1', 'sample', 'app=sleep');
 
     const port = await env.kubectlOk('cluster-1', ['get', 'pods', '-n', 'sample', '-l', 'app=helloworld', '-o', 'jsonpath={.items[0].metadata.annotations.prometheus\\.io/port}']);
-    injectorAnnotates = port.trim() === String(MERGED_METRICS_PORT);
-    if (!injectorAnnotates) {
-      for (const ctx of CONTEXTS) {
-        await env.kubectlOk(ctx, ['annotate', 'pods', '-n', 'sample', '-l', 'app=helloworld', '--overwrite',
-          'prometheus.io/scrape=true', `prometheus.io/port=${TODAYS_POD_METRICS_PORT}`, 'prometheus.io/path=/stats/prometheus']);
-      }
-    }
+    assert.equal(port.trim(), String(MERGED_METRICS_PORT), 'the injector annotates pods with the merged metrics port');
 
     const discovery = hasKubernetesDiscovery() ? 'kubernetes' : 'file';
     const config = await env.meshwork(['prometheus-config', '--discovery', discovery, '--dir', dir, '--scrape-interval', '1s']);
@@ -89,7 +76,7 @@ describe(`Prometheus over the local mesh (${E2E_DATA_PLANE} data plane)`, { time
     for (const ctx of CONTEXTS) {
       const pods = (await env.kubectlOk(ctx, ['get', 'pods', '-n', 'sample', '-l', 'app=helloworld', '-o', 'jsonpath={range .items[*]}{.metadata.name} {.status.podIP}{"\\n"}{end}'])).trim().split('\n');
       const scraped = up.filter((s) => s.metric['cluster'] === ctx).map((s) => `${s.metric['pod']} ${s.metric['instance']}`).sort();
-      const port = injectorAnnotates ? MERGED_METRICS_PORT : TODAYS_POD_METRICS_PORT;
+      const port = MERGED_METRICS_PORT;
       assert.deepEqual(scraped, pods.map((p) => { const [name, ip] = p.split(' '); return `${name} ${ip}:${port}`; }).sort(), `${ctx}: every helloworld pod, at its pod IP`);
       for (const s of up.filter((x) => x.metric['cluster'] === ctx)) {
         assert.equal(s.metric['namespace'], 'sample');
@@ -141,14 +128,14 @@ spec:
     assert.match(secrets.stderr, /forbidden: User "system:serviceaccount:istio-system:prometheus" cannot list resource "secrets"/);
   });
 
-  test('istio_requests_total from the pods: the v2 share of sleep\'s requests is seen (needs the injector\'s 15020 annotation)', async (t) => {
-    if (!injectorAnnotates) {
-      t.skip(`pods are not annotated prometheus.io/port=${MERGED_METRICS_PORT} by the injector yet: the istio_* series come with it`);
-      return;
-    }
+  test('istio_requests_total from the pods: the v2 share of sleep\'s requests is seen', async () => {
     const split = await sendFromPod(env, 'cluster-1', 'sample', sleepPod, 'http://helloworld.sample:5000/hello', 200);
     assert.equal(split.failures, 0);
     assert.ok((split.byVersion['v2'] ?? 0) > 0, `some requests reach v2: ${JSON.stringify(split.byVersion)}`);
-    await waitQuery('a v2 request rate', 'sum(rate(istio_requests_total{reporter="destination", destination_version="v2"}[30s]))', (s) => Number(s[0]?.value[1] ?? 0) > 0);
+    await waitQuery('a v2 request rate', 'sum(rate(istio_requests_total{destination_version="v2"}[30s]))', (s) => Number(s[0]?.value[1] ?? 0) > 0);
+    // Both reporters, each version in its own cluster, the sleep workload as the source (Kiali's and Flagger's selectors).
+    const series = await waitQuery('both versions at both reporters', 'sum by (reporter, destination_version, destination_cluster, source_workload) (istio_requests_total{destination_service_name="helloworld"})', (s) => s.length === 4);
+    const seen = series.map((s) => `${s.metric['reporter']} ${s.metric['source_workload']} -> ${s.metric['destination_version']}@${s.metric['destination_cluster']}`).sort();
+    assert.deepEqual(seen, ['destination sleep -> v1@cluster-1', 'destination sleep -> v2@cluster-2', 'source sleep -> v1@cluster-1', 'source sleep -> v2@cluster-2']);
   });
 });
