@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { Backoff, type BackoffOptions } from '../proxy/xds/backoff.js';
-import { processRunning } from '../os/proc.js';
+import { processRunning, stopChild } from '../os/proc.js';
 import { forgetEnvoy, recordEnvoy } from './pid-records.js';
 
 export interface EnvoySupervisorOptions {
@@ -129,15 +129,7 @@ export class EnvoySupervisor {
       return;
     }
     const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      child.once('exit', () => {
-        clearTimeout(kill);
-        resolve();
-      });
-      child.kill('SIGTERM');
-    });
+    if (child) await stopChild(child, graceMs);
   }
 }
 

@@ -1,6 +1,7 @@
 // What /proc tells about a process, for code that watches processes it did not start (or that
 // outlived their parent): a killed orphan stays a zombie until init reaps it, and process.kill(pid, 0)
 // says yes to zombies.
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 /** Whether `pid` exists and is not a zombie. */
@@ -13,4 +14,17 @@ export function processRunning(pid: number): boolean {
   } catch {
     return false; // no such process (any more)
   }
+}
+
+/** SIGTERM to a child of ours, SIGKILL after graceMs; resolves once it has exited (at once if it has). */
+export async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
 }

@@ -8,6 +8,7 @@ import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { Backoff, type BackoffOptions } from '../proxy/xds/backoff.js';
 import { forgetEnvoy as forgetPid, killRecordedEnvoys as killRecordedPids, recordEnvoy as recordPid } from '../envoy/pid-records.js';
+import { stopChild } from '../os/proc.js';
 import { REPO_ROOT } from './repo.js';
 import type { StatePaths } from './state.js';
 
@@ -109,15 +110,7 @@ export class ControllerProcess {
     this.stopping = true;
     clearTimeout(this.restartTimer);
     const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      child.once('exit', () => {
-        clearTimeout(kill);
-        resolve();
-      });
-      child.kill('SIGTERM');
-    });
+    if (child) await stopChild(child, graceMs);
   }
 }
 
