@@ -179,11 +179,12 @@ describe('the first hour of a kubectl user', { timeout: 420_000 }, () => {
     assert.match(write.stderr, /MethodNotAllowed|not allowed|NotAllowed/i);
   });
 
-  test('get crd lists the Istio and GKE kinds the cluster serves; explain walks nested fields', async () => {
+  test('get crd lists the Istio, GKE and Meshwork kinds the cluster serves; explain walks nested fields', async () => {
     const names = (await kubectl(['get', 'crd', '-o', 'name'])).trim().split('\n').sort();
     assert.deepEqual(names, [
       'customresourcedefinition.apiextensions.k8s.io/authorizationpolicies.security.istio.io',
       'customresourcedefinition.apiextensions.k8s.io/backendconfigs.cloud.google.com',
+      'customresourcedefinition.apiextensions.k8s.io/canaries.rollouts.meshwork.io',
       'customresourcedefinition.apiextensions.k8s.io/destinationrules.networking.istio.io',
       'customresourcedefinition.apiextensions.k8s.io/gateways.networking.istio.io',
       'customresourcedefinition.apiextensions.k8s.io/multiclusteringresses.networking.gke.io',
