@@ -3,10 +3,10 @@
 // /StreamAccessLogs. Envoy opens a stream per logger (its log_name in the first message's identifier)
 // and sends batches of HTTPAccessLogEntry for ever; each entry goes to `onEntry` with its log name.
 // TCP entries are not counted (the Istio TCP metrics are not produced; docs/telemetry.md).
-import { rmSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { decodeMessage, encodeMessage } from '../xds/protos.js';
 import type { HttpAccessLogEntry } from '../telemetry/access-log-entry.js';
+import { serveOnUnixSocket } from './unix-socket-server.js';
 
 const ALS_SERVICE = 'envoy.service.accesslog.v3.AccessLogService';
 const MESSAGE = 'envoy.service.accesslog.v3.StreamAccessLogsMessage';
@@ -84,20 +84,11 @@ export async function startAccessLogServer(opts: AccessLogServerOptions): Promis
   };
   const server = new grpc.Server();
   server.addService(alsServiceDefinition(), { StreamAccessLogs: handler });
-  rmSync(opts.socketPath, { force: true });
-  await new Promise<void>((resolve, reject) => {
-    server.bindAsync(`unix:${opts.socketPath}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve()));
-  });
+  const stop = await serveOnUnixSocket(server, opts.socketPath);
   return {
     socketPath: opts.socketPath,
     openStreams: () => open,
     received: () => received,
-    close: () =>
-      new Promise<void>((resolve) => {
-        // Envoy's streams never end by themselves: a graceful shutdown would wait on it.
-        server.forceShutdown();
-        rmSync(opts.socketPath, { force: true });
-        resolve();
-      }),
+    close: async () => stop(),
   };
 }

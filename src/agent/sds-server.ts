@@ -4,10 +4,10 @@
 // carries every secret the stream asked for that exists, under a version that changes with any of
 // them; ACKs are noted, NACKs logged; a rotation is pushed to every stream that asked for the secret.
 // A name asked for before it exists (the first certificate is not in yet) is answered once it is.
-import { rmSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { adsServiceDefinition, packAny, TYPE_URLS, type DiscoveryRequest, type DiscoveryResponse } from '../xds/protos.js';
 import type { LocalSecretSource, TlsSecret } from '../security/secrets.js';
+import { serveOnUnixSocket } from './unix-socket-server.js';
 
 const SDS_SERVICE = 'envoy.service.secret.v3.SecretDiscoveryService';
 
@@ -115,19 +115,14 @@ export async function startSdsServer(opts: SdsServerOptions): Promise<RunningSds
 
   const server = new grpc.Server();
   server.addService(sdsServiceDefinition(), { StreamSecrets: handler });
-  rmSync(opts.socketPath, { force: true });
-  await new Promise<void>((resolve, reject) => {
-    server.bindAsync(`unix:${opts.socketPath}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve()));
-  });
+  const stop = await serveOnUnixSocket(server, opts.socketPath);
   return {
     socketPath: opts.socketPath,
     streams: () => [...open].map((s) => ({ ...s.state })),
     close: () =>
       new Promise<void>((resolve) => {
         unsubscribe();
-        // Streams never end by themselves: a graceful shutdown would wait on Envoy.
-        server.forceShutdown();
-        rmSync(opts.socketPath, { force: true });
+        stop();
         resolve();
       }),
   };

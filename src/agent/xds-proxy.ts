@@ -2,9 +2,9 @@
 // and the agent relays each stream, message by message and byte for byte, to the control plane over
 // TLS with the pod's token (Envoy has no token and no route to it otherwise). State of the world and
 // delta streams alike; when either side ends or fails, the other is ended with the same status.
-import { rmSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { adsServiceDefinition } from '../xds/protos.js';
+import { serveOnUnixSocket } from './unix-socket-server.js';
 
 const identity = (bytes: Buffer): Buffer => bytes;
 
@@ -85,18 +85,14 @@ export async function startXdsProxy(opts: XdsProxyOptions): Promise<RunningXdsPr
     StreamAggregatedResources: relay(definition.StreamAggregatedResources!.path),
     DeltaAggregatedResources: relay(definition.DeltaAggregatedResources!.path),
   });
-  rmSync(opts.socketPath, { force: true });
-  await new Promise<void>((resolve, reject) => {
-    server.bindAsync(`unix:${opts.socketPath}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve()));
-  });
+  const stop = await serveOnUnixSocket(server, opts.socketPath);
   return {
     socketPath: opts.socketPath,
     openStreams: () => open,
     close: () =>
       new Promise<void>((resolve) => {
-        server.forceShutdown();
+        stop();
         client.close();
-        rmSync(opts.socketPath, { force: true });
         resolve();
       }),
   };
