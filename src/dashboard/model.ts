@@ -97,3 +97,13 @@ export interface CanaryView {
   conditions: Array<{ type: string; status: string; reason?: string; message?: string }>;
   updatedAt?: string;
 }
+
+/**
+ * Where the server gets the state from: the collector in `meshwork dashboard` (control planes, pods'
+ * telemetry, Canaries of every kubeconfig context), or a fixture in tests of the page.
+ * The server (src/dashboard/server.ts) calls `collect` every refresh and pushes the result to every page.
+ */
+export interface DashboardSource {
+  collect(): Promise<DashboardState>;
+  close(): Promise<void>;
+}
