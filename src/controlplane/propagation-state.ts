@@ -152,11 +152,9 @@ export function handled(state: PropagationState, nodeId: string, seq: number, sy
   if (!node) return [];
   const last = node.checkpoints[node.checkpoints.length - 1];
   if (last && last.seq > seq) return syncedNode(state, node, sync, at);
-  if (last && last.seq === seq) {
-    // Handled again for the same rebuild: only a good config replaces a refused one.
-    if (last.state !== 'refused' || refused !== undefined) return syncedNode(state, node, sync, at);
-    node.checkpoints.pop();
-  }
+  if (last && last.seq === seq && last.state !== 'refused' && last.state !== 'disconnected') return syncedNode(state, node, sync, at);
+  // Handled again for the same rebuild: a good config replaces a refused one, a new connection a lost one.
+  if (last && last.seq === seq && !(last.state === 'refused' && refused !== undefined)) node.checkpoints.pop();
   if (refused !== undefined && last?.state === 'refused') {
     // Still refused: one record of it, the latest reason.
     Object.assign(last, { seq, at, error: refused });
