@@ -92,7 +92,8 @@ export class ConfigPropagationTracker implements PushPropagation {
     const namespace = text('NAMESPACE') ?? parsed?.namespace;
     connected(this.state, {
       nodeId,
-      cluster: node.cluster || text('CLUSTER_ID') || this.opts.clusterId,
+      // CLUSTER_ID is the member cluster; node.cluster is Envoy's service cluster (Istio sets it to the workload's).
+      cluster: text('CLUSTER_ID') ?? this.opts.clusterId,
       kind,
       ...(podName && namespace ? { pod: `${podName}.${namespace}` } : {}),
     });
