@@ -89,6 +89,13 @@ describe(`meshwork rollout-status across two clusters (${E2E_DATA_PLANE} data pl
       assert.ok(c.change?.completedAt, `${c.context}: every proxy acked: ${JSON.stringify(c.change?.summary)}`);
     }
     assert.ok(report.proxies.every((p) => p.state === 'acked'));
+
+    // The same facts in proxy-status's style, without waiting.
+    const ps = await env.meshwork(['proxy-status', '--since-apply', 'virtualservice/helloworld', '-n', 'sample']);
+    assert.equal(ps.code, 0, ps.stderr);
+    const lines = ps.stdout.trim().split('\n');
+    assert.match(lines[0] ?? '', /^NAME\s+CLUSTER\s+CHANGE\s+ACKED AFTER\s+ERROR$/);
+    assert.deepEqual(lines.slice(1, -1).map((l) => l.trim().split(/\s+/).slice(0, 3).join(' ')).sort(), rows.map((r) => `${r.proxy} ${r.cluster} ACKED`).sort());
   });
 
   test('a change applied just before is waited for, then ACKed; a missing object is an error', async () => {
