@@ -160,11 +160,6 @@ export async function startDashboardServer(opts: DashboardServerOptions): Promis
     send(res, 200, type, body, { 'cache-control': cache });
   }
 
-  const heartbeat = setInterval(() => {
-    for (const res of streams) res.write(`: heartbeat ${new Date().toISOString()}\n\n`);
-  }, heartbeatMs);
-  heartbeat.unref();
-
   await new Promise<void>((resolveListen, rejectListen) => {
     server.once('error', rejectListen);
     server.listen(opts.port, opts.host, () => {
@@ -173,6 +168,10 @@ export async function startDashboardServer(opts: DashboardServerOptions): Promis
     });
   });
   feed.start();
+  const heartbeat = setInterval(() => {
+    for (const res of streams) res.write(`: heartbeat ${new Date().toISOString()}\n\n`);
+  }, heartbeatMs);
+  heartbeat.unref();
 
   const port = (server.address() as AddressInfo).port;
   const hostInUrl = isIP(opts.host) === 6 ? `[${opts.host}]` : opts.host;
