@@ -14,10 +14,12 @@ export function renderPropagation(container: HTMLElement, changes: readonly Conf
     container.replaceChildren(empty('No config change observed yet.'));
     return;
   }
-  reconcile(container, views, (v) => v.key, () => h('article', { class: 'card', 'data-testid': 'change' }), (card, view) => updateChange(card, view, now));
+  // The newest change and any not yet everywhere show their proxies at first; the reader's own toggles stay.
+  reconcile(container, views, (v) => v.key, () => h('article', { class: 'card', 'data-testid': 'change' }), (card, view) =>
+    updateChange(card, view, now, view === views[0] || !view.complete));
 }
 
-function updateChange(card: HTMLElement, view: ChangeView, now: string): void {
+function updateChange(card: HTMLElement, view: ChangeView, now: string, openFirst: boolean): void {
   const { change, summary } = view;
   card.dataset.change = view.title.slice(view.title.indexOf(' ') + 1);
   card.dataset.kind = change.kind;
@@ -48,7 +50,7 @@ function updateChange(card: HTMLElement, view: ChangeView, now: string): void {
     h('div', { class: 'meta' }, `observed ${clockTime(change.observedAt)} from ${change.sourceCluster} · snapshot ${change.snapshotVersion}` +
       (change.completedAt ? ` · completed ${clockTime(change.completedAt)}` : '')),
     h('div', { class: 'timeline-axis' }, timeline, h('span', { class: 'axis-end' }, `${formatMs(view.maxLatencyMs)} ms`)),
-    h('details', {},
+    h('details', openFirst ? { open: '' } : {},
       h('summary', {}, `${view.proxies.length} proxies`),
       h('table', { class: 'proxy-table' },
         h('thead', {}, h('tr', {}, h('th', {}, 'cluster'), h('th', {}, 'proxy'), h('th', {}, 'kind'), h('th', {}, 'state'), h('th', {}, 'latency'), h('th', {}, 'error'))),
