@@ -40,6 +40,7 @@ export class DashboardCollector implements DashboardSource {
   /** When each split's current weights were first seen: its observation starts then. */
   private readonly weightsSince = new Map<string, { key: string; since: number }>();
   private running: Promise<DashboardState> | undefined;
+  private collections = 0;
   private readonly now: () => number;
 
   constructor(private readonly opts: CollectorOptions) {
@@ -70,6 +71,7 @@ export class DashboardCollector implements DashboardSource {
   }
 
   private async collectOnce(): Promise<DashboardState> {
+    this.collections++;
     const problems: string[] = [];
     let reads: ClusterRead[] = [];
     try {
@@ -168,12 +170,14 @@ export class DashboardCollector implements DashboardSource {
     const panels: SplitPanel[] = [];
     const bySince = new Map<number | undefined, Promise<Awaited<ReturnType<TelemetrySource['increases']>>>>();
     for (const spec of specs) {
-      // New weights: what was counted before them is another split; the observation starts now.
+      // New weights (or a new route): what was counted before them is another split, and the observation
+      // starts now. Only routes found by the first collection count the whole window: their weights are older.
       const seen = this.weightsSince.get(spec.id);
       let since: number | undefined;
       if (!seen || seen.key !== spec.weightsKey) {
-        this.weightsSince.set(spec.id, { key: spec.weightsKey, since: seen ? now : -Infinity });
-        since = seen ? now : undefined;
+        const fresh = this.collections > 1 ? now : -Infinity;
+        this.weightsSince.set(spec.id, { key: spec.weightsKey, since: fresh });
+        since = Number.isFinite(fresh) ? fresh : undefined;
       } else if (Number.isFinite(seen.since)) {
         since = seen.since;
       }
