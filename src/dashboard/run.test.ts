@@ -10,14 +10,14 @@ import type { DashboardState } from './model.js';
 import { runDashboard } from './run.js';
 import { startDashboardServer } from './server.js';
 
-/** Two contexts whose API servers are nowhere (nothing listens on 127.237.0.1). */
+/** Two contexts whose API servers are nowhere (nothing listens on 127.243.0.1). */
 const KUBECONFIG = `apiVersion: v1
 kind: Config
 clusters:
 - name: down-1
-  cluster: { server: "https://127.237.0.1:6443", insecure-skip-tls-verify: true }
+  cluster: { server: "https://127.243.0.1:6443", insecure-skip-tls-verify: true }
 - name: down-2
-  cluster: { server: "https://127.237.0.2:6443", insecure-skip-tls-verify: true }
+  cluster: { server: "https://127.243.0.2:6443", insecure-skip-tls-verify: true }
 users:
 - name: u
   user: { token: t }
