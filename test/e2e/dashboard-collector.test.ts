@@ -7,10 +7,11 @@
 // Two local clusters on loopback octet 78 (pods of cluster-1 are 127.78.0.0/17, of cluster-2 127.88.0.0/17).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import { E2E_DATA_PLANE, MeshworkEnv } from '../helpers/meshwork.js';
-import { scenarioDir } from '../helpers/paths.js';
+import { MESHWORK_BIN, scenarioDir } from '../helpers/paths.js';
 import { podName, sendFromPod } from '../helpers/traffic.js';
 import { until } from '../helpers/until.js';
 import { DashboardCollector } from '../../src/dashboard/collector.js';
@@ -112,5 +113,28 @@ describe(`dashboard collector on a two-cluster mesh (${E2E_DATA_PLANE} data plan
     // cluster-2's copy rules cluster-2's sidecars, which sent nothing.
     const other = (await collector.collect()).splits.find((x) => x.id === 'sample/helloworld#0@cluster-2');
     assert.equal(other?.verdict, 'NOT ENOUGH DATA');
+  });
+
+  test('`meshwork dashboard --port 0` prints its URL, serves the collected state, and stops on SIGINT', async () => {
+    const child = spawn(process.execPath, [MESHWORK_BIN, 'dashboard', '--port', '0', '--refresh', '1s'], { env: { ...process.env, KUBECONFIG: env.kubeconfig }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const url = await until('the dashboard URL on stdout', 20_000, async () => /^dashboard: (http:\/\/127\.0\.0\.1:\d+\/?)$/m.exec(stdout)?.[1]);
+      const state = await until('a state with both clusters', 30_000, async () => {
+        const res = await fetch(new URL('/api/state', url), { signal: AbortSignal.timeout(5000) });
+        if (res.status !== 200) return undefined;
+        const s = (await res.json()) as DashboardState;
+        return s.clusters.length === 2 ? s : undefined;
+      });
+      assert.ok(state.topology.nodes.some((n) => n.id === V1), `no ${V1}: ${state.topology.nodes.map((n) => n.id).join(', ')}`);
+      assert.ok(state.splits.some((p) => p.id === 'sample/helloworld#0@cluster-1'));
+    } finally {
+      if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGINT');
+    }
+    assert.equal(await exited, 0, stderr);
   });
 });
