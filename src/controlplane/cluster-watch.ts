@@ -16,14 +16,37 @@ import {
 } from '@kubernetes/client-node';
 import type { ClusterObjects, IstioConfigObjects, KubeIstioObject } from '../registry/build.js';
 import type { Clock } from '../clock.js';
-import { startResourceWatch, type ResourceWatch } from './resource-watch.js';
+import { startResourceWatch, type ResourceWatch, type WatchEvent } from './resource-watch.js';
 
 export interface WatchCommon {
   log: (line: string) => void;
   onChange: () => void;
   /** Istio config: an update that changed nothing but the status (our own status writes, mostly). */
   onStatusChange?: () => void;
+  /** A change of a Service or an Istio config object, with what identifies it (config propagation tracking). */
+  onConfigEvent?: (change: WatchedChange) => void;
   clock?: Clock;
+}
+
+/** What a watch delivered of a tracked kind: the object's identity at this version. */
+export interface WatchedChange {
+  kind: string;
+  namespace: string;
+  name: string;
+  sourceCluster: string;
+  resourceVersion: string;
+  generation?: number;
+  event: WatchEvent;
+}
+
+/** The onEvent of a watch of `kind` in `clusterId`, telling onConfigEvent (none without it). */
+function configEvents(kind: string, clusterId: string, common: WatchCommon): ((event: WatchEvent, obj: KubernetesObject) => void) | undefined {
+  const tell = common.onConfigEvent;
+  if (!tell) return undefined;
+  return (event, obj) => {
+    const m = obj.metadata ?? {};
+    tell({ kind, namespace: m.namespace ?? '', name: m.name ?? '', sourceCluster: clusterId, resourceVersion: m.resourceVersion ?? '', ...(m.generation !== undefined ? { generation: m.generation } : {}), event });
+  };
 }
 
 export interface WatchHealth {
@@ -46,7 +69,8 @@ export function watchMemberCluster(clusterId: string, kubeConfig: KubeConfig, co
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const discovery = kubeConfig.makeApiClient(DiscoveryV1Api);
   const base = { kubeConfig, log: common.log, onChange: common.onChange, ...(common.clock ? { clock: common.clock } : {}) };
-  const services = startResourceWatch<V1Service>({ ...base, what: `${clusterId} services`, path: '/api/v1/services', list: () => core.listServiceForAllNamespaces() });
+  const serviceEvents = configEvents('Service', clusterId, common);
+  const services = startResourceWatch<V1Service>({ ...base, what: `${clusterId} services`, path: '/api/v1/services', list: () => core.listServiceForAllNamespaces(), ...(serviceEvents ? { onEvent: serviceEvents } : {}) });
   const slices = startResourceWatch<V1EndpointSlice>({
     ...base,
     what: `${clusterId} endpointslices`,
@@ -83,6 +107,17 @@ export const ISTIO_VERSION = 'v1';
 /** PeerAuthentication and AuthorizationPolicy (security.istio.io/v1). */
 export const ISTIO_SECURITY_GROUP = 'security.istio.io';
 
+/** The kinds of the watched plurals, as changes name them. */
+const KIND_OF_PLURAL: Record<string, string> = {
+  virtualservices: 'VirtualService',
+  destinationrules: 'DestinationRule',
+  gateways: 'Gateway',
+  serviceentries: 'ServiceEntry',
+  sidecars: 'Sidecar',
+  authorizationpolicies: 'AuthorizationPolicy',
+  peerauthentications: 'PeerAuthentication',
+};
+
 /**
  * VirtualServices, DestinationRules, Gateways, ServiceEntries and Sidecars (networking.istio.io/v1), and
  * AuthorizationPolicies and PeerAuthentications (security.istio.io/v1) of every namespace.
@@ -90,14 +125,17 @@ export const ISTIO_SECURITY_GROUP = 'security.istio.io';
 export function watchIstioConfig(clusterId: string, kubeConfig: KubeConfig, common: WatchCommon): ConfigWatch {
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);
   const base = { kubeConfig, log: common.log, onChange: common.onChange, ...(common.clock ? { clock: common.clock } : {}) };
-  const watch = (plural: string, group = ISTIO_GROUP): ResourceWatch<IstioResource> =>
-    startResourceWatch<IstioResource>({
+  const watch = (plural: string, group = ISTIO_GROUP): ResourceWatch<IstioResource> => {
+    const onEvent = configEvents(KIND_OF_PLURAL[plural] ?? plural, clusterId, common);
+    return startResourceWatch<IstioResource>({
       ...base,
+      ...(onEvent ? { onEvent } : {}),
       what: `${clusterId} ${plural}.${group}`,
       path: `/apis/${group}/${ISTIO_VERSION}/${plural}`,
       list: async () => istioList(await custom.listClusterCustomObject({ group, version: ISTIO_VERSION, plural }), plural, group),
       significant: { of: withoutStatus, onUnchanged: () => common.onStatusChange?.() },
     });
+  };
   const virtualServices = watch('virtualservices');
   const destinationRules = watch('destinationrules');
   const gateways = watch('gateways');

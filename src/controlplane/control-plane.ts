@@ -20,6 +20,7 @@ import { startDebugServer } from './debug-server.js';
 import { ControlPlaneMetrics } from './metrics.js';
 import { MeshSources } from './mesh-sources.js';
 import { ProxyPusher } from './pusher.js';
+import { ConfigPropagationTracker } from './propagation.js';
 import { ConfigStatusReporter } from './status-reporter.js';
 import { IngressStatusSyncer } from './ingress-status.js';
 import { DEFAULT_INGRESS_NAMESPACE } from '../ingress/class.js';
@@ -85,6 +86,8 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Runnin
   const cache = new SnapshotCache();
   let xds: XdsServer | undefined;
   const metrics = new ControlPlaneMetrics(() => xds?.status() ?? []);
+  // On the wall clock, whatever clock drives the debounce: its times are reported as ISO dates.
+  const propagation = new ConfigPropagationTracker({ clusterId: opts.clusterId, metrics });
   // The pusher exists before the sources so that their first events find it.
   let pusher: ProxyPusher | undefined;
   // Created once the caches are synced: findings of a half-listed mesh would be wrong.
@@ -99,6 +102,7 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Runnin
     onChange: () => pusher?.changed(),
     onConfigStatusChange: () => reporter?.changed(),
     onIngressStatusChange: () => ingressStatus?.changed(),
+    onConfigEvent: (change) => propagation.observed(change),
     log,
     ...(opts.clock ? { clock: opts.clock } : {}),
   });
@@ -108,6 +112,7 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Runnin
     cache,
     log,
     metrics,
+    propagation,
     onRebuilt: () => {
       reporter?.changed();
       // The ingress gateway's Service, or an Ingress's class, may have changed.
@@ -129,9 +134,11 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Runnin
     sources: () => sources.status(),
     configStatus: () => reporter?.stats() ?? null,
     metrics,
+    propagation,
     log,
   }).catch(async (err: unknown) => {
     push.stop();
+    propagation.stop();
     await sources.stop();
     throw new Error(`control-plane ${opts.clusterId}: cannot serve the debug port on ${opts.debug.host}:${opts.debug.port}: ${err instanceof Error ? err.message : String(err)}`);
   });
@@ -169,9 +176,19 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Runnin
     onStreamOpen: (node, stream) => push.onStreamOpen(node, stream),
     onStreamClosed: (node) => push.onStreamClosed(node),
     observer: metrics,
+    onStreamActivity: (nodeId) => propagation.streamActivity(nodeId),
     log: (line) => log(`control-plane: ${line}`),
   });
   xds = xdsServer;
+  propagation.setNodeSync((nodeId) => {
+    const answers = xdsServer.nodeAnswers(nodeId);
+    if (!answers) return undefined;
+    return {
+      settled: answers.settled,
+      ...(answers.refusal ? { nack: { message: answers.refusal.message, at: answers.refusal.at.getTime() } } : {}),
+      ...(answers.lastSentAt ? { lastSentAt: answers.lastSentAt.getTime() } : {}),
+    };
+  });
   const reviewer = new TokenReviewer(kubeConfig);
   let bindAddress = `${opts.xds.host}:${opts.xds.securePort}`;
   try {
@@ -193,6 +210,7 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Runnin
     }
   } catch (err) {
     push.stop();
+    propagation.stop();
     reporter?.stop();
     ingressStatus.stop();
     clearTimeout(graceTimer);
@@ -215,6 +233,7 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Runnin
     stop() {
       stopping ??= (async () => {
         push.stop();
+        propagation.stop();
         reporter?.stop();
         ingressStatus?.stop();
         clearTimeout(graceTimer);

@@ -5,6 +5,7 @@
 //   GET /debug/config_dump?proxyID=ID   Envoy config_dump of what the proxy is (or would be) sent
 //   GET /debug/registry                 services and endpoints per member cluster, and watch health
 //   GET /debug/analyze                  problems the translator finds in the mesh config
+//   GET /debug/config_distribution      how far each recent config change has reached, per proxy (?resource=Kind/ns/name)
 //   GET /metrics                        istiod's pilot_* and citadel_* metrics, Prometheus text (metrics.ts)
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -17,6 +18,8 @@ import type { SourcesStatus } from './mesh-sources.js';
 import { configDump } from './proxy-resources.js';
 import type { ProxyPusher } from './pusher.js';
 import type { StatusReporterStats } from './status-reporter.js';
+import type { ConfigDistributionReport } from './propagation-report.js';
+import { parseResource } from './propagation-state.js';
 
 export interface DebugServerOptions {
   host: string;
@@ -29,6 +32,8 @@ export interface DebugServerOptions {
   configStatus?: () => StatusReporterStats | null;
   /** Served on /metrics (404 without). */
   metrics?: ControlPlaneMetrics;
+  /** Served on /debug/config_distribution (404 without). */
+  propagation?: { report(resource?: { kind: string; namespace: string; name: string }): ConfigDistributionReport };
   log: (line: string) => void;
 }
 
@@ -145,12 +150,25 @@ function route(opts: DebugServerOptions, req: IncomingMessage, res: ServerRespon
       );
       return;
     }
+    case '/debug/config_distribution': {
+      const tracker = opts.propagation;
+      if (!tracker) return send(res, 404, { error: 'this control plane does not track config propagation' });
+      const resource = url.searchParams.get('resource');
+      if (resource === null) return send(res, 200, tracker.report());
+      let parsed: { kind: string; namespace: string; name: string };
+      try {
+        parsed = parseResource(resource);
+      } catch (err) {
+        return send(res, 400, { error: (err as Error).message });
+      }
+      return send(res, 200, tracker.report(parsed));
+    }
     case '/debug/analyze': {
       const { version, problems } = opts.pusher.problems();
       return send(res, 200, { version, problems, ...(opts.configStatus ? { configStatus: opts.configStatus() } : {}) });
     }
     default:
-      return send(res, 404, { error: `no such endpoint ${url.pathname}; try /ready, /metrics, /debug/syncz, /debug/config_dump?proxyID=, /debug/registry, /debug/analyze` });
+      return send(res, 404, { error: `no such endpoint ${url.pathname}; try /ready, /metrics, /debug/syncz, /debug/config_dump?proxyID=, /debug/registry, /debug/analyze, /debug/config_distribution` });
   }
 }
 

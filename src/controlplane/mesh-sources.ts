@@ -8,7 +8,7 @@ import type { ClusterObjects, IstioConfigObjects } from '../registry/build.js';
 import type { Clock } from '../clock.js';
 import type { IngressStatusInputs } from '../ingress/status.js';
 import { DEFAULT_TRUST_DOMAIN } from '../security/spiffe.js';
-import { healthOf, watchIstioConfig, watchMemberCluster, type ClusterWatch, type ConfigWatch, type WatchHealth } from './cluster-watch.js';
+import { healthOf, watchIstioConfig, watchMemberCluster, type ClusterWatch, type ConfigWatch, type WatchedChange, type WatchHealth } from './cluster-watch.js';
 import { watchIngress, type IngressWatch } from './ingress-watch.js';
 import { watchMeshConfig, type MeshConfigWatch } from './mesh-config.js';
 import { MULTICLUSTER_LABEL, parseRemoteSecret, planClusters, type RemoteCluster } from './remote-secrets.js';
@@ -29,6 +29,8 @@ export interface MeshSourcesOptions {
   onConfigStatusChange?: () => void;
   /** An Ingress's status or a Node changed: what only the Ingress status reads. */
   onIngressStatusChange?: () => void;
+  /** A Service (of any member cluster) or an Istio config object (of the own cluster) changed: config propagation tracking. */
+  onConfigEvent?: (change: WatchedChange) => void;
   log: (line: string) => void;
   clock?: Clock;
 }
@@ -68,7 +70,7 @@ export class MeshSources implements MeshView {
   private stopped = false;
 
   constructor(private readonly opts: MeshSourcesOptions) {
-    const common = { log: opts.log, onChange: opts.onChange, ...(opts.clock ? { clock: opts.clock } : {}) };
+    const common = { log: opts.log, onChange: opts.onChange, ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.onConfigEvent ? { onConfigEvent: opts.onConfigEvent } : {}) };
     this.local = watchMemberCluster(opts.clusterId, opts.kubeConfig, common);
     this.configWatch = watchIstioConfig(opts.clusterId, opts.kubeConfig, { ...common, ...(opts.onConfigStatusChange ? { onStatusChange: opts.onConfigStatusChange } : {}) });
     this.ingressWatch = watchIngress(opts.clusterId, opts.kubeConfig, { ...common, ...(opts.onIngressStatusChange ? { onStatusChange: opts.onIngressStatusChange } : {}) });
@@ -221,6 +223,7 @@ export class MeshSources implements MeshView {
           log: this.opts.log,
           onChange: this.opts.onChange,
           ...(this.opts.clock ? { clock: this.opts.clock } : {}),
+          ...(this.opts.onConfigEvent ? { onConfigEvent: this.opts.onConfigEvent } : {}),
         });
         this.remotes.set(cluster.clusterId, { cluster, watch });
         this.opts.log(`control-plane: member cluster ${cluster.clusterId} added from secret ${cluster.secret} (${kubeConfig.getCurrentCluster()?.server ?? 'no server'})`);

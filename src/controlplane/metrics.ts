@@ -7,9 +7,12 @@ import type { ShortTypeName } from '../xds/protos.js';
 import type { ConnectedProxy } from '../xds/status.js';
 import type { XdsObserver } from '../xds/stream.js';
 import type { PushMetrics } from './pusher.js';
+import type { PropagationMetrics } from './propagation.js';
 
 /** istiod's buckets for pilot_proxy_convergence_time (seconds). */
 export const CONVERGENCE_BUCKETS = [0.1, 0.5, 1, 3, 5, 10, 20, 30];
+/** Buckets of meshwork_config_propagation_seconds: debounce (0.1 s) plus a push is the usual floor. */
+export const PROPAGATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 /** istiod's buckets for pilot_xds_push_time (seconds). */
 export const PUSH_TIME_BUCKETS = [0.01, 0.1, 1, 3, 5, 10, 20, 30];
 
@@ -25,7 +28,7 @@ function typeLabel(type: ShortTypeName): string {
   return type.toLowerCase();
 }
 
-export class ControlPlaneMetrics implements XdsObserver, PushMetrics {
+export class ControlPlaneMetrics implements XdsObserver, PushMetrics, PropagationMetrics {
   /** Its own registry: tests run several control planes in one process. */
   readonly registry = new Registry();
   private readonly pushes: Counter<'type'>;
@@ -34,6 +37,8 @@ export class ControlPlaneMetrics implements XdsObserver, PushMetrics {
   private readonly convergence: Histogram;
   private readonly csrs: Counter;
   private readonly issued: Counter;
+  private readonly propagation: Histogram<'kind'>;
+  private readonly nackedChanges: Counter<'kind'>;
   private pushBegan: number | undefined;
 
   /** `proxies`: the connected proxies now (agents' own streams are not proxies); empty before the xDS server runs. */
@@ -68,6 +73,27 @@ export class ControlPlaneMetrics implements XdsObserver, PushMetrics {
     });
     this.csrs = new Counter({ name: 'citadel_server_csr_count', help: 'The number of CSRs received by Citadel server.', registers });
     this.issued = new Counter({ name: 'citadel_server_success_cert_issuance_count', help: 'The number of certificates issuances that have succeeded.', registers });
+    this.propagation = new Histogram({
+      name: 'meshwork_config_propagation_seconds',
+      help: 'Per proxy: seconds from the watch event of a config change to the proxy\'s ACK of the config carrying it.',
+      labelNames: ['kind'],
+      buckets: PROPAGATION_BUCKETS,
+      registers,
+    });
+    this.nackedChanges = new Counter({
+      name: 'meshwork_config_changes_nacked_total',
+      help: 'Config changes whose config at least one proxy rejected (NACK), counted once per change.',
+      labelNames: ['kind'],
+      registers,
+    });
+  }
+
+  configPropagated(kind: string, seconds: number): void {
+    this.propagation.observe({ kind }, seconds);
+  }
+
+  configChangeNacked(kind: string): void {
+    this.nackedChanges.inc({ kind });
   }
 
   responseSent(type: ShortTypeName, seconds: number): void {

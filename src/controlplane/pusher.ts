@@ -18,6 +18,7 @@ import { SnapshotError } from '../xds/snapshot.js';
 import { isAgentStream } from '../xds/server.js';
 import { proxyIdentity } from './identity.js';
 import type { MeshView } from './mesh-sources.js';
+import type { PushPropagation } from './propagation.js';
 import { nameTableGroup, toXdsSnapshot, workloadTableGroup } from './proxy-resources.js';
 
 export interface PusherOptions {
@@ -33,6 +34,8 @@ export interface PusherOptions {
   onRebuilt?: () => void;
   /** Told when each node's push begins and ends, and how long after its config event a node got it. */
   metrics?: PushMetrics;
+  /** Told of rebuilds and of every node handled, come and gone: config propagation tracking. */
+  propagation?: PushPropagation;
 }
 
 export interface PushMetrics {
@@ -147,6 +150,7 @@ export class ProxyPusher {
     const previous = this.current.snapshot.version;
     this.current = this.opts.buildMesh ? this.opts.buildMesh(this.opts.view) : buildMeshSnapshot({ clusters: this.opts.view.clusters(), config: this.opts.view.config() });
     this.counters.rebuilds++;
+    this.opts.propagation?.rebuilt(this.current.snapshot.version);
     const built = performance.now();
     if (this.current.snapshot.version !== previous) {
       const s = this.current.snapshot;
@@ -222,6 +226,7 @@ export class ProxyPusher {
       return;
     }
     this.nodes.set(id, { node, streams: 1, plaintext: !stream.authenticated });
+    this.opts.propagation?.nodeConnected(node);
     this.push(id);
   }
 
@@ -233,6 +238,7 @@ export class ProxyPusher {
     if (known.streams > 0) return;
     this.nodes.delete(id);
     this.rejected.delete(id);
+    this.opts.propagation?.nodeDisconnected(id);
     this.opts.cache.clearSnapshot(id);
   }
 
@@ -295,7 +301,11 @@ export class ProxyPusher {
     try {
       identity = known ?? this.identityOf(entry.node);
       const builtFrom = `${this.current.snapshot.version}|${stableJson(identity)}`;
-      if (entry.builtFrom === builtFrom && this.opts.cache.getPrepared(nodeId)) return false;
+      if (entry.builtFrom === builtFrom && this.opts.cache.getPrepared(nodeId)) {
+        // Nothing new for it: what it has reflects this snapshot too.
+        this.opts.propagation?.nodeHandled(nodeId);
+        return false;
+      }
       this.opts.metrics?.pushStarted();
       try {
         const nameTable = nameTableGroup(this.current.snapshot, identity.cluster);
@@ -307,12 +317,14 @@ export class ProxyPusher {
       entry.builtFrom = builtFrom;
       this.counters.pushes++;
       this.rejected.delete(nodeId);
+      this.opts.propagation?.nodeHandled(nodeId);
       return true;
     } catch (err) {
       // The node keeps its last good snapshot; the reason is logged and shown in /debug/syncz.
       this.counters.rejectedSnapshots++;
       const reason = err instanceof SnapshotError ? err.problems.join('; ') : err instanceof Error ? err.stack ?? err.message : String(err);
       this.rejected.set(nodeId, reason);
+      this.opts.propagation?.nodeHandled(nodeId, reason);
       this.opts.log(`control-plane: no new config for ${nodeId}: ${reason}`);
       return false;
     }

@@ -34,11 +34,15 @@ export interface ResourceWatchOptions<T extends KubernetesObject> {
    * calls `onUnchanged` instead of onChange, so a status write does not look like a config change.
    */
   significant?: { of: (obj: T) => string; onUnchanged: () => void };
+  /** Each add, (significant) update and delete with its object, just before onChange: config propagation tracking. */
+  onEvent?: (event: WatchEvent, obj: T) => void;
   log: (line: string) => void;
   clock?: Clock;
   /** Back-off after a failure: initialMs doubling up to maxMs. */
   retry?: { initialMs: number; maxMs: number };
 }
+
+export type WatchEvent = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 export function startResourceWatch<T extends KubernetesObject>(opts: ResourceWatchOptions<T>): ResourceWatch<T> {
   const clock = opts.clock ?? systemClock;
@@ -57,6 +61,9 @@ export function startResourceWatch<T extends KubernetesObject>(opts: ResourceWat
   const changed = (): void => {
     if (!stopped) opts.onChange();
   };
+  const event = (kind: WatchEvent, obj: T): void => {
+    if (!stopped) opts.onEvent?.(kind, obj);
+  };
   const significant = opts.significant;
   if (significant) {
     /** ns/name -> what the owner read of it last. */
@@ -64,6 +71,7 @@ export function startResourceWatch<T extends KubernetesObject>(opts: ResourceWat
     const keyOf = (obj: T): string => `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
     informer.on('add', (obj) => {
       seen.set(keyOf(obj), significant.of(obj));
+      event('ADDED', obj);
       changed();
     });
     informer.on('update', (obj) => {
@@ -74,16 +82,27 @@ export function startResourceWatch<T extends KubernetesObject>(opts: ResourceWat
         return;
       }
       seen.set(key, now);
+      event('MODIFIED', obj);
       changed();
     });
     informer.on('delete', (obj) => {
       seen.delete(keyOf(obj));
+      event('DELETED', obj);
       changed();
     });
   } else {
-    informer.on('add', changed);
-    informer.on('update', changed);
-    informer.on('delete', changed);
+    informer.on('add', (obj) => {
+      event('ADDED', obj);
+      changed();
+    });
+    informer.on('update', (obj) => {
+      event('MODIFIED', obj);
+      changed();
+    });
+    informer.on('delete', (obj) => {
+      event('DELETED', obj);
+      changed();
+    });
   }
   informer.on('error', (err: unknown) => {
     // stop() aborts the watch request, which the informer reports as an error.

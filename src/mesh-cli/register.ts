@@ -1,5 +1,5 @@
 // The istioctl-style commands of `meshwork`, added to the lead's commander program:
-//   proxy-status, proxy-config, traffic, analyze.
+//   proxy-status, proxy-config, traffic, analyze, rollout-status.
 
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { outputOption, parseIntOption, parseProbabilityOption, stateDirOption } from '../cli/options.js';
@@ -11,6 +11,7 @@ import type { ConfigType } from './proxy-config-tables.js';
 import { runProxyStatus } from './proxy-status.js';
 import { runProxyStatusOf } from './proxy-status-diff.js';
 import { runTraffic } from './traffic.js';
+import { parseTimeout, runRolloutStatus } from './rollout-status.js';
 import type { SplitDimension } from './expected-split.js';
 
 /** istioctl's boolean flags take a value: `--use-kube=false`. */
@@ -153,6 +154,18 @@ export function registerMeshCommands(program: Command, io: CommandIo = processIo
       alpha: o.alpha,
       requestTimeout: o.requestTimeout,
     }, out), io),
+  );
+
+  addCommon(
+    program
+      .command('rollout-status')
+      .argument('<kind/name>', 'the object, kubectl-style: virtualservice/NAME, vs/NAME, dr/NAME, gw/NAME, se/NAME, svc/NAME, ...')
+      .description('wait until every proxy of every cluster has ACKed the config carrying the object\'s current version (istioctl x wait); exit 1 on a NACK, 2 on timeout')
+      .option('-n, --namespace <ns>', 'the object\'s namespace (default: the context\'s, else default)')
+      .option('--context <name>', 'a cluster context (repeatable; default: every context of the kubeconfig)', collect, [])
+      .addOption(new Option('--timeout <duration>', 'how long to wait, e.g. 60s, 2m').default(60_000, '60s').argParser(optionParser(parseTimeout))),
+  ).action((resource: string, o: CommonOptions & { namespace?: string; context: string[]; timeout: number }) =>
+    run((out) => runRolloutStatus({ ...common(o), resource, contexts: o.context, timeoutMs: o.timeout, ...(o.namespace ? { namespace: o.namespace } : {}) }, out), io),
   );
 
   addCommon(

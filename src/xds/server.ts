@@ -19,7 +19,7 @@ import {
   type XdsNode,
 } from './protos.js';
 import { SotwStream } from './sotw.js';
-import { connectionState, structToPlain, type ConnectedProxy, type DisconnectedProxy } from './status.js';
+import { connectionState, nodeAnswers, structToPlain, type ConnectedProxy, type DisconnectedProxy, type NodeAnswers } from './status.js';
 import type { AdsStream, StreamContext, StreamIdentity, XdsCounters, XdsObserver } from './stream.js';
 
 export interface XdsServerOptions {
@@ -41,6 +41,8 @@ export interface XdsServerOptions {
   logClock?: Clock;
   /** Told of every response written and every NACK (metrics). */
   observer?: XdsObserver;
+  /** A stream of the node handled a request (maybe an ACK or NACK) or a new snapshot: nodeAnswers may have moved. */
+  onStreamActivity?(nodeId: string): void;
 }
 
 /** gRPC libraries take at most 4 MiB per message unless told otherwise (grpc-js, gRPC C-core, gRPC Go). */
@@ -104,6 +106,8 @@ export interface XdsServer {
   /** Proxies whose last stream closed within the retention time, most recent first; a reconnect removes the node. */
   disconnected(): DisconnectedProxy[];
   counters(): Readonly<XdsCounters>;
+  /** Where all open streams of the node (its agent's too) stand; undefined when it has none. */
+  nodeAnswers(nodeId: string): NodeAnswers | undefined;
 }
 
 type AdsCall<Req, Res> = grpc.ServerDuplexStream<Req, Res>;
@@ -119,6 +123,8 @@ export function createXdsServer(opts: XdsServerOptions): XdsServer {
   const open = new Map<number, { nodeId: string; engine: AdsStream<unknown>; agent: boolean }>();
   /** Open proxy streams per node id (agent streams are not counted). */
   const streamsOf = new Map<string, number>();
+  /** Open streams per node id, agents' included. */
+  const streamIdsOf = new Map<string, Set<number>>();
   const gone = new DisconnectedProxies(opts.disconnected ?? { retentionMs: 10 * 60_000, max: 1000 });
   let nextStreamId = 1;
 
@@ -154,6 +160,9 @@ export function createXdsServer(opts: XdsServerOptions): XdsServer {
       sendErrors.delete(streamId);
       if (!identity) return;
       const nodeId = identity.nodeId;
+      const ids = streamIdsOf.get(nodeId);
+      ids?.delete(streamId);
+      if (ids?.size === 0) streamIdsOf.delete(nodeId);
       if (isAgentStream(identity.node)) {
         log(`xds: ${protocol} agent stream ${streamId} of node ${nodeId} closed (${why})`);
         opts.onStreamClosed?.(identity.node);
@@ -242,14 +251,18 @@ export function createXdsServer(opts: XdsServerOptions): XdsServer {
           engine = created;
           const agent = isAgentStream(node);
           open.set(streamId, { nodeId: node.id, engine: created, agent });
+          const ids = streamIdsOf.get(node.id) ?? new Set<number>();
+          streamIdsOf.set(node.id, ids.add(streamId));
           if (!agent) {
             streamsOf.set(node.id, (streamsOf.get(node.id) ?? 0) + 1);
             gone.remove(node.id);
           }
-          unsubscribe = ctx.source.subscribe(node.id, (prepared) => {
+          const nodeId = node.id;
+          unsubscribe = ctx.source.subscribe(nodeId, (prepared) => {
             causeStartedAt = observer?.pushStartedAt?.() ?? performance.now();
             try {
               created.onSnapshot(prepared);
+              opts.onStreamActivity?.(nodeId);
             } catch (err) {
               fail(grpc.status.INTERNAL, `pushing a snapshot failed: ${String(err)}`);
             }
@@ -258,6 +271,7 @@ export function createXdsServer(opts: XdsServerOptions): XdsServer {
         }
         causeStartedAt = performance.now();
         engine.handle(request);
+        if (identity) opts.onStreamActivity?.(identity.nodeId);
       } catch (err) {
         fail(grpc.status.INTERNAL, `handling a request failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
       }
@@ -299,6 +313,15 @@ export function createXdsServer(opts: XdsServerOptions): XdsServer {
     },
     disconnected: () => gone.list(ctx.now()),
     counters: () => ({ ...counters }),
+    nodeAnswers: (nodeId) => {
+      const ids = streamIdsOf.get(nodeId);
+      if (!ids) return undefined;
+      const streams = [...ids].flatMap((id) => {
+        const s = open.get(id);
+        return s ? [{ status: streamStatus(id, s.engine), agent: s.agent }] : [];
+      });
+      return nodeAnswers(streams);
+    },
   };
 }
 

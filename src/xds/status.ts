@@ -76,6 +76,44 @@ export function connectionState(status: ProxyStatus, heldBack: ShortTypeName | u
   return stale.length > 0 ? { ...status, state: 'STALE', stale } : { ...status, state: 'CONNECTED' };
 }
 
+/** Where all the streams of one node stand: what config propagation tracking reads. */
+export interface NodeAnswers {
+  /** Every type sent on every stream has been answered (ACK or NACK), and a proxy stream (not only an agent's) asked for something. */
+  settled: boolean;
+  /** The latest refusal still standing (a NACK no ACK of that type followed), or a response held back (sendError). */
+  refusal?: { message: string; at: Date };
+  /** When the latest response was sent. */
+  lastSentAt?: Date;
+}
+
+/**
+ * Pure over the streams' status. A type is answered when its last sent version was ACKed or NACKed;
+ * a type asked for and not yet sent leaves the node unsettled (its first config is on its way).
+ */
+export function nodeAnswers(streams: ReadonlyArray<{ status: ProxyStatus; agent: boolean }>): NodeAnswers {
+  let settled = streams.some((s) => !s.agent);
+  let refusal: NodeAnswers['refusal'];
+  let lastSentAt: Date | undefined;
+  for (const { status } of streams) {
+    const types = Object.entries(status.types) as Array<[ShortTypeName, TypeStatus]>;
+    if (types.length === 0) settled = false;
+    for (const [type, t] of types) {
+      if (t.sentAt && (!lastSentAt || t.sentAt > lastSentAt)) lastSentAt = t.sentAt;
+      if (t.sentVersion === undefined) {
+        settled = false;
+        continue;
+      }
+      if (t.nack && t.nack.version === t.sentVersion) {
+        if (!refusal || t.nack.at > refusal.at) refusal = { message: `${type}: ${t.nack.message}`, at: t.nack.at };
+      } else if (t.ackedVersion !== t.sentVersion) {
+        settled = false;
+      }
+    }
+    if (status.sendError && (!refusal || (lastSentAt && lastSentAt > refusal.at))) refusal = { message: status.sendError, at: lastSentAt ?? status.connectedAt };
+  }
+  return { settled, ...(refusal ? { refusal } : {}), ...(lastSentAt ? { lastSentAt } : {}) };
+}
+
 /** Mutable ACK bookkeeping of one type on one stream. */
 export interface AckState {
   lastNonce?: string;
