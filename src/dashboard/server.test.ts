@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startDashboardServer, type DashboardServer } from './server.js';
-import type { DashboardState } from './model.js';
+import type { DashboardSource, DashboardState } from './model.js';
 import { FixtureSource } from '../../test/helpers/dashboard-fixture.js';
 import { until } from '../../test/helpers/until.js';
 
@@ -257,5 +257,21 @@ describe('dashboard server', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('dashboard server: a collect that never ends', () => {
+  test('close still ends; a page waiting for the first state is answered', async () => {
+    const never: DashboardSource = { collect: () => new Promise<DashboardState>(() => {}), close: async () => {} };
+    const server = await startDashboardServer({ host: HOST, port: 0, source: never, staticDir: tmpdir() });
+    const waiting = get(server.port, '/api/state');
+    await sleep(100);
+    const closing = server.close();
+    // The collect in flight never settles: close must not wait on it forever.
+    const outcome = await Promise.race([closing.then(() => 'closed'), sleep(5000).then(() => 'hung')]);
+    assert.equal(outcome, 'closed');
+    const reply = await waiting;
+    assert.equal(reply.status, 200);
+    assert.match((JSON.parse(reply.body) as DashboardState).problems[0]!, /stopped before its first collect/);
   });
 });

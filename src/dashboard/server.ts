@@ -39,6 +39,10 @@ export interface DashboardServer {
 
 const DEFAULT_REFRESH_MS = 2000;
 const DEFAULT_HEARTBEAT_MS = 15_000;
+/** Unsent bytes on one event stream beyond which the page is taken for gone. */
+const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
+/** How long close() waits for a collect in flight. */
+const STOP_GRACE_MS = 3000;
 
 /** dist/src/dashboard/server.js → dist/dashboard-ui/ (vite.config.ts writes the bundle there). */
 export const DEFAULT_STATIC_DIR = fileURLToPath(new URL('../../dashboard-ui/', import.meta.url));
@@ -77,7 +81,17 @@ export async function startDashboardServer(opts: DashboardServerOptions): Promis
 
   feed.onState = (json) => {
     const frame = `event: state\ndata: ${json}\n\n`;
-    for (const res of streams) res.write(frame);
+    for (const res of streams) {
+      // A page that stopped reading (a suspended tab, a stuck client) must not make the server buffer
+      // every state: drop its stream; EventSource reconnects and gets the current state first.
+      if (res.writableLength > MAX_BUFFERED_BYTES) {
+        log(`dashboard: dropped an event stream that stopped reading (${res.writableLength} bytes buffered)`);
+        streams.delete(res);
+        res.destroy();
+        continue;
+      }
+      res.write(frame);
+    }
   };
 
   const server = createServer((req, res) => {
@@ -232,7 +246,14 @@ class StateFeed {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    await this.inFlight;
+    // Let a collect in flight end (its owner closes the source after us), but not forever: a hung read of a
+    // cluster must not keep Ctrl-C from stopping the command.
+    let grace: NodeJS.Timeout | undefined;
+    await Promise.race([this.inFlight, new Promise<void>((resolveGrace) => (grace = setTimeout(resolveGrace, STOP_GRACE_MS)))]);
+    clearTimeout(grace);
+    // Requests still waiting for a first state get an answer, so that closing the server does not wait on them.
+    const last = JSON.stringify(emptyState('the dashboard stopped before its first collect ended', this.refreshMs));
+    for (const resolveState of this.waiting.splice(0)) resolveState(this.latest ?? last);
   }
 
   private round(): void {

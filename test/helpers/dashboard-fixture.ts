@@ -146,5 +146,8 @@ function canary(step: number): CanaryView {
     ],
     conditions: [{ type: 'Promoted', status: 'False', reason: 'Progressing', message: `advanced to ${FIXTURE_STEPS[step]}%` }],
     updatedAt: iso(step * 12_000),
+    host: 'helloworld', baselineSubset: 'v1', canarySubset: 'v2',
+    lastVerdict: 'pass', lastReasons: [],
+    message: `step ${step + 1}: ${FIXTURE_STEPS[step]}% to v2`,
   };
 }

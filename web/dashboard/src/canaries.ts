@@ -35,13 +35,19 @@ function updateCanary(card: HTMLElement, canary: CanaryView): void {
       h('span', { class: 'title' }, `${canary.namespace}/${canary.name}`, h('span', { class: 'muted' }, ` in ${canary.cluster}`)),
       h('span', { class: `badge ${phaseClass}`, 'data-testid': 'canary-phase' }, canary.phase),
     ),
+    canary.host ? h('div', { class: 'meta' }, `${canary.host}: ${canary.baselineSubset ?? 'baseline'} → ${canary.canarySubset ?? 'canary'}`) : null,
     h('div', { class: 'canary-now' },
       h('span', { 'data-testid': 'canary-step' }, stepText(canary)),
       h('span', { 'data-testid': 'canary-weight' }, `canary weight ${canary.canaryWeight}%`),
       h('span', { 'data-testid': 'canary-failed-checks', class: canary.failedChecks > 0 ? 'warn' : '' }, `${canary.failedChecks} failed checks`),
     ),
     steps,
+    canary.lastVerdict
+      ? h('div', { class: 'verdict', 'data-testid': 'canary-verdict', 'data-verdict': canary.lastVerdict },
+          `last check: ${canary.lastVerdict}`, ...(canary.lastReasons ?? []).map((r) => h('div', { class: 'muted' }, r)))
+      : null,
     analysis,
+    canary.message ? h('div', { class: 'note', 'data-testid': 'canary-message' }, canary.message) : null,
     canary.conditions.length > 0
       ? h('ul', { class: 'conditions' }, ...canary.conditions.map((c) =>
           h('li', {}, `${c.type}=${c.status}`, c.reason ? ` (${c.reason})` : '', c.message ? `: ${c.message}` : '')))

@@ -25,6 +25,7 @@ function updateSplit(card: HTMLElement, split: SplitPanel): void {
       h('span', { class: `badge ${verdictClass}`, 'data-testid': 'split-verdict' }, split.verdict),
     ),
     h('div', { class: 'meta' }, `${split.host} · by ${split.dimension} · ${split.total} requests · ${p} · from ${split.virtualService.cluster}`),
+    split.note ? h('div', { class: 'note', 'data-testid': 'split-note' }, split.note) : null,
     h(
       'table',
       { class: 'split-table' },
