@@ -7,11 +7,11 @@
 // Exports: MetricsSource, MeasureRequest, Measurement, PrometheusSource, ProxyScrapeSource,
 // podScrapeTargets.
 import type { V1Pod } from '@kubernetes/client-node';
-import { MERGED_METRICS_PATH, MERGED_METRICS_PORT } from '../telemetry/istio-metric-names.js';
+import { mergedMetricsUrl, scrapeMergedMetrics } from '../telemetry/merged-metrics.js';
 import { measureDelta, promQueries, type SideSelector } from './analysis.js';
 import type { KubeIo } from './kube-io.js';
 import { fetchFailure } from './fetch-error.js';
-import { parsePrometheusText, type Sample } from './prom-text.js';
+import type { Sample } from './prom-text.js';
 import type { SideMeasurement } from './types.js';
 
 export interface MeasureRequest {
@@ -92,12 +92,8 @@ export async function podScrapeTargets(clusters: readonly KubeIo[], namespace: s
     if (!selector || Object.keys(selector).length === 0) continue;
     const pods: V1Pod[] = await io.listPods(namespace, selector);
     for (const pod of pods) {
-      const ip = pod.status?.podIP;
-      if (pod.status?.phase !== 'Running' || !ip || pod.metadata?.deletionTimestamp) continue;
-      const annotations = pod.metadata?.annotations ?? {};
-      const port = annotations['prometheus.io/port'] ?? String(MERGED_METRICS_PORT);
-      const path = annotations['prometheus.io/path'] ?? MERGED_METRICS_PATH;
-      urls.push(`http://${ip}:${port}${path}`);
+      const url = mergedMetricsUrl(pod);
+      if (url) urls.push(url);
     }
   }
   return urls;
@@ -127,18 +123,8 @@ export class ProxyScrapeSource implements MetricsSource {
     if (targets.length === 0) throw new Error(`no running pod of Service ${req.namespace}/${req.service} to scrape in any driven cluster`);
     const samples = await Promise.all(
       targets.map(async (url) => {
-        let text: string;
-        let status: number;
-        try {
-          const res = await fetch(url, { signal: AbortSignal.timeout(this.opts.timeoutMs ?? 5_000) });
-          text = await res.text();
-          status = res.status;
-        } catch (err) {
-          throw new Error(`scrape of ${url} failed: ${fetchFailure(err)}`);
-        }
-        if (status !== 200) throw new Error(`scrape of ${url} failed: HTTP ${status}`);
         // The same series come from every pod of a workload: the target keeps them apart.
-        return parsePrometheusText(text).map((s) => ({ ...s, labels: { ...s.labels, __target__: url } }));
+        return (await scrapeMergedMetrics(url, this.opts.timeoutMs ?? 5_000)).map((s) => ({ ...s, labels: { ...s.labels, __target__: url } }));
       }),
     );
     return { at: Date.now(), canaryWeight: req.canaryWeight, samples: samples.flat() };

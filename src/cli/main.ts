@@ -7,6 +7,7 @@ import { registerMciCommands } from '../mci/register.js';
 import { registerVersionCommand } from './version.js';
 import { registerCanaryCommands } from '../canary/cli-register.js';
 import { registerPrometheusCommands } from './prometheus.js';
+import { registerDashboardCommand } from '../dashboard/command.js';
 import { clusterAccessProblem } from './cluster-access.js';
 import { DEFAULT_STATE_DIR } from '../runtime/state.js';
 
@@ -23,7 +24,7 @@ program
   .showHelpAfterError();
 
 // Commands that talk to clusters first check that there is a kubeconfig and that its clusters are up.
-const CLUSTER_COMMANDS = new Set(['proxy-status', 'proxy-config', 'traffic', 'analyze', 'rollout-status', 'apply', 'install', 'create-remote-secret', 'create-mesh', 'prometheus-config']);
+const CLUSTER_COMMANDS = new Set(['proxy-status', 'proxy-config', 'traffic', 'analyze', 'rollout-status', 'apply', 'install', 'create-remote-secret', 'create-mesh', 'prometheus-config', 'dashboard']);
 program.hook('preAction', (_program, action) => {
   if (!CLUSTER_COMMANDS.has(action.name())) return;
   const o = action.opts<{ kubeconfig?: string; stateDir?: string; filename?: string[]; useKube?: boolean }>();
@@ -48,6 +49,7 @@ registerMciCommands(program);
 registerVersionCommand(program);
 registerCanaryCommands(program);
 registerPrometheusCommands(program);
+registerDashboardCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);

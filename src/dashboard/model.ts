@@ -80,6 +80,8 @@ export interface SplitPanel {
   verdict: 'PASS' | 'FAIL' | 'NOT ENOUGH DATA';
   pValue?: number;
   alpha: number;
+  /** Why there is no verdict, or what the counts leave out, in words. */
+  note?: string;
 }
 
 export interface CanaryView {
@@ -96,6 +98,15 @@ export interface CanaryView {
   lastAnalysis?: Array<{ metric: string; value?: number; threshold: number; passed: boolean; detail?: string }>;
   conditions: Array<{ type: string; status: string; reason?: string; message?: string }>;
   updatedAt?: string;
+  /** The destination host and the two subsets. */
+  host?: string;
+  baselineSubset?: string;
+  canarySubset?: string;
+  /** The last check's verdict and its reasons (`request-success-rate 79.2 % < min 99 %`). */
+  lastVerdict?: 'pass' | 'fail' | 'inconclusive';
+  lastReasons?: string[];
+  /** The controller's message (why it failed, what it waits for). */
+  message?: string;
 }
 
 /**
