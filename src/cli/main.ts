@@ -7,6 +7,7 @@ import { registerMciCommands } from '../mci/register.js';
 import { registerVersionCommand } from './version.js';
 import { registerCanaryCommands } from '../canary/cli-register.js';
 import { registerPrometheusCommands } from './prometheus.js';
+import { registerIstioIptablesCommand } from '../inject/istio-iptables-command.js';
 import { clusterAccessProblem } from './cluster-access.js';
 import { DEFAULT_STATE_DIR } from '../runtime/state.js';
 
@@ -48,6 +49,7 @@ registerMciCommands(program);
 registerVersionCommand(program);
 registerCanaryCommands(program);
 registerPrometheusCommands(program);
+registerIstioIptablesCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
