@@ -68,11 +68,11 @@ const unsupported = podNetworkUnsupported() ?? (envoyPath ? undefined : 'no Envo
 const BRIDGE = { name: 'mw-br74', gatewayCidr: '10.74.0.1/24' };
 const GATEWAY = '10.74.0.1';
 const HW = 'helloworld.sample.svc.cluster.local';
-const STRICT = `
+const PEER_AUTHENTICATION = (mode: 'STRICT' | 'PERMISSIVE'): string => `
 apiVersion: security.istio.io/v1
 kind: PeerAuthentication
 metadata: {name: default, namespace: sample}
-spec: {mtls: {mode: STRICT}}
+spec: {mtls: {mode: ${mode}}}
 `;
 
 interface TestPod {
@@ -102,6 +102,7 @@ describe('iptables interception in pod network namespaces (real kernel, real Env
   let xds: RunningXdsServer | undefined;
   let dir = '';
   let pki: TestPki;
+  let push: (mode: 'STRICT' | 'PERMISSIVE') => void = () => { throw new Error('the mesh is not set up'); };
 
   function startInPod(pod: TestPod, argv: string[], user?: { uid: number; gid: number }): ChildProcess {
     const full = inPodNamespace(pod.netns, argv, user);
@@ -155,17 +156,21 @@ describe('iptables interception in pod network namespaces (real kernel, real Env
 
     // The mesh: the scenario with helloworld v1 at its pod IP only, STRICT mTLS in sample.
     const clusters = scenarioClusters(['destinationrule']);
-    for (const cluster of clusters) cluster.apply('sample', parseYaml(STRICT, 'strict'));
-    const snapshot: MeshSnapshot = buildSnapshot(clusters);
-    snapshot.endpoints = snapshot.endpoints
-      .filter((e) => e.cluster === 'cluster-1' && (e.hostname === HW || e.hostname.startsWith('sleep.')))
-      .map((e) => (e.hostname === HW
-        ? { ...e, address: helloPod.ip, serviceAccount: 'helloworld', appAddress: helloPod.ip }
-        : { ...e, address: sleepPod.ip, serviceAccount: 'sleep', appAddress: sleepPod.ip }));
-    const translator = new MeshTranslator(snapshot);
     const cache = new SnapshotCache();
     xds = await startXdsServer({ host: GATEWAY, port: 0, cache, log: () => {} });
     pki = await makeTestPki();
+    // The scenario with helloworld v1 at its pod IP only, and sample's PeerAuthentication in `mode`.
+    const meshSnapshot = (mode: 'STRICT' | 'PERMISSIVE'): MeshSnapshot => {
+      const fresh = scenarioClusters(['destinationrule']);
+      for (const cluster of fresh) cluster.apply('sample', parseYaml(PEER_AUTHENTICATION(mode), 'peer authentication'));
+      const snapshot = buildSnapshot(fresh);
+      snapshot.endpoints = snapshot.endpoints
+        .filter((e) => e.cluster === 'cluster-1' && (e.hostname === HW || e.hostname.startsWith('sleep.')))
+        .map((e) => (e.hostname === HW
+          ? { ...e, address: helloPod.ip, serviceAccount: 'helloworld', appAddress: helloPod.ip }
+          : { ...e, address: sleepPod.ip, serviceAccount: 'sleep', appAddress: sleepPod.ip }));
+      return snapshot;
+    };
     dir = mkdtempSync(join(tmpdir(), 'mw-pod-network-'));
     chmodSync(dir, 0o755);
     for (const [pod, cert] of [[sleepPod, pki.client], [helloPod, pki.upstream]] as const) {
@@ -173,7 +178,6 @@ describe('iptables interception in pod network namespaces (real kernel, real Env
       const base = proxyFor(fixturePod, 'sidecar');
       const nodeId = `sidecar~${pod.ip}~${base.podName}.sample~sample.svc.cluster.local`;
       pod.proxy = { ...base, id: nodeId, ip: pod.ip, appIp: pod.ip, interceptionMode: 'REDIRECT' };
-      cache.setSnapshot(nodeId, toXdsSnapshot(translator.translateScoped(pod.proxy)));
       const server = await startTestSds({
         [WORKLOAD_SECRET]: { name: WORKLOAD_SECRET, tls_certificate: { certificate_chain: { inline_string: cert.certPem }, private_key: { inline_string: cert.keyPem } } },
         [ROOT_CA_SECRET]: { name: ROOT_CA_SECRET, validation_context: { trusted_ca: { inline_string: pki.root.certPem } } },
@@ -192,6 +196,12 @@ describe('iptables interception in pod network namespaces (real kernel, real Env
       writeFileSync(path, JSON.stringify(bootstrap), { mode: 0o644 });
       startInPod(pod, [envoyPath!, '-c', path, '--disable-hot-restart', '--concurrency', '1', '--log-level', 'warning', '--local-address-ip-version', 'v4'], { uid: 1337, gid: 1337 });
     }
+    push = (mode) => {
+      const snapshot = meshSnapshot(mode);
+      const translator = new MeshTranslator(snapshot);
+      for (const pod of [sleepPod, helloPod]) cache.setSnapshot(pod.proxy!.id, toXdsSnapshot(translator.translateScoped(pod.proxy!)));
+    };
+    push('STRICT');
     // The app: helloworld v1 on its pod IP (not as 1337: its traffic is the pod's).
     startInPod(helloPod, [process.execPath, '-e', `require('http').createServer((q, s) => s.end(q.url === '/hello' ? 'Hello version: v1, instance: ${helloPod.name}\\n' : 'not found\\n')).listen(5000, '${helloPod.ip}')`]);
     for (const pod of [sleepPod, helloPod]) {
@@ -239,5 +249,17 @@ describe('iptables interception in pod network namespaces (real kernel, real Env
     const r = curl(sleepPod, `http://${helloPod.ip}:5000/hello`, { uid: 1337, gid: 1337 });
     assert.notEqual(r.status, 0, `expected a refused or reset connection, got ${r.body}`);
     assert.doesNotMatch(r.body, /Hello version/);
+  });
+
+  it('PERMISSIVE: the same plain dial is taken by the sidecar\'s plaintext chain and reaches the app', async () => {
+    push('PERMISSIVE');
+    const counted = async (): Promise<number> => sum(await stats(helloPod, 'cluster.inbound|5000||.upstream_rq_200'));
+    const before = await counted();
+    let last = { status: null as number | null, body: '', stderr: '' };
+    await waitFor('the PERMISSIVE config to reach helloworld\'s sidecar', () => {
+      last = curl(intruderPod, `http://${helloPod.ip}:5000/hello`);
+      return /Hello version: v1/.test(last.body);
+    }, 15_000, () => JSON.stringify(last));
+    assert.ok((await counted()) > before, 'the plain request crossed the helloworld sidecar (its inbound cluster counted it)');
   });
 });
