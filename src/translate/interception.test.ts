@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import type { MeshSnapshot, ProxyIdentity } from '../registry/model.js';
 import type { Cluster, FilterChain, Listener, ProxyResources } from './envoy-types.js';
 import { buildSnapshot, parseYaml, proxyFor, scenarioClusters, type FixtureCluster } from './testdata/fixture.js';
+import { simulate } from './simulate.js';
 import { translate } from './translate.js';
 
 
@@ -151,5 +152,24 @@ spec: {action: DENY, rules: [{}]}
     assert.equal(hcm.http_filters[0]?.name, 'envoy.filters.http.rbac');
     const out = listener(r, '0.0.0.0_5000').filter_chains?.[0]?.filters[0]?.typed_config as { http_filters: { name: string }[] };
     assert.ok(!out.http_filters.some((f) => f.name === 'envoy.filters.http.rbac'));
+  });
+});
+
+describe('interception: requests walked as Envoy would (simulate)', () => {
+  const m = () => {
+    const clusters = scenarioClusters(['destinationrule', 'virtualservice']);
+    return { clusters, snapshot: buildSnapshot(clusters) };
+  };
+  it("a call to helloworld's ClusterIP:5000 lands on 0.0.0.0_5000 and gets the scenario's 80/20 v1/v2 split", () => {
+    const r = sleep(m());
+    const result = simulate(r, { originalDestination: { address: '10.96.0.50', port: 5000 }, host: 'helloworld.sample:5000', path: '/hello' });
+    assert.equal(result.outcome, 'routed');
+    assert.equal(result.listener, '0.0.0.0_5000');
+    assert.deepEqual(result.clusters.map((c) => [c.name, c.weight]), [['outbound|5000|v1|helloworld.sample.svc.cluster.local', 80], ['outbound|5000|v2|helloworld.sample.svc.cluster.local', 20]]);
+  });
+  it('an address and port no service has stays on virtualOutbound (PassthroughCluster, no HTTP routing)', () => {
+    const result = simulate(sleep(m()), { originalDestination: { address: '93.184.216.34', port: 8443 }, host: 'example.com', path: '/' });
+    assert.equal(result.listener, 'virtualOutbound');
+    assert.equal(result.outcome, 'no-route-config');
   });
 });
