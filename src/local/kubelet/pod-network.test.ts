@@ -164,6 +164,8 @@ describe('iptables interception in pod network namespaces (real kernel, real Env
       const fresh = scenarioClusters(['destinationrule']);
       for (const cluster of fresh) cluster.apply('sample', parseYaml(PEER_AUTHENTICATION(mode), 'peer authentication'));
       const snapshot = buildSnapshot(fresh);
+      // ClusterIPs, so that TCP service ports (the gateway's) get their <ClusterIP>_<port> listeners too.
+      snapshot.services.forEach((service, i) => { service.clusterIPs = { 'cluster-1': `10.96.0.${60 + i}` }; });
       snapshot.endpoints = snapshot.endpoints
         .filter((e) => e.cluster === 'cluster-1' && (e.hostname === HW || e.hostname.startsWith('sleep.')))
         .map((e) => (e.hostname === HW
@@ -234,6 +236,10 @@ describe('iptables interception in pod network namespaces (real kernel, real Env
     const inbound = await stats(helloPod, 'cluster.inbound|5000||.upstream_rq_200');
     assert.ok(sum(inbound) >= 1, `the helloworld sidecar's inbound cluster served it: ${JSON.stringify([...inbound])}`);
     assert.ok(sum(await stats(helloPod, 'listener.0.0.0.0_15006.ssl.handshake')) > before, 'the inbound connection was mesh mTLS');
+    // Envoy took the whole model, the TCP port listeners included (a rejected listener NACKs them all).
+    const listeners = admin(sleepPod, '/listeners');
+    for (const name of ['virtualOutbound::0.0.0.0:15001', 'virtualInbound::0.0.0.0:15006', '0.0.0.0_5000::0.0.0.0:5000']) assert.ok(listeners.includes(name), `${name} in ${listeners}`);
+    assert.match(listeners, /^10\.96\.0\.\d+_\d+::10\.96\.0\.\d+:\d+$/m);
   });
 
   it('under STRICT a plain dial of the pod IP from a pod without a sidecar is refused', () => {
