@@ -14,10 +14,9 @@ import { endpointPortKey, inboundClusterName, isHttpProtocol, portProtocol, type
 import type { MtlsMode } from './peer-authentication.js';
 import { ALPN_MESH_INBOUND, inboundMtlsContext, tlsSocket } from './tls-context.js';
 
-const TLS_INSPECTOR: ListenerFilter = { name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': TYPE_URL.tlsInspector } };
+export const TLS_INSPECTOR: ListenerFilter = { name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': TYPE_URL.tlsInspector } };
 
 export const OUTBOUND_PORT = 15001;
-export { TLS_INSPECTOR };
 export const HTTP_PROXY_ROUTE = 'http_proxy';
 
 const ROUTER_FILTER: HttpFilter = { name: ROUTER_FILTER_NAME, typed_config: { '@type': TYPE_URL.router } };
