@@ -10,6 +10,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { chiSquareTest, SUITE_ALPHA } from '../../stats/chisquare.js';
 import { makeTestPki, type TestPki } from '../../conformance/tls-pki.js';
 import { toXdsSnapshot } from '../../controlplane/proxy-resources.js';
 import { envoyBootstrap } from '../../envoy/bootstrap.js';
@@ -79,6 +80,7 @@ interface TestPod {
   name: string;
   ip: string;
   netns: string;
+  hostVeth: string;
   proxy?: ProxyIdentity;
 }
 
@@ -91,11 +93,13 @@ function curl(pod: TestPod, url: string, user?: { uid: number; gid: number }): {
 describe('iptables interception in pod network namespaces (real kernel, real Envoy)', { skip: unsupported ?? false }, () => {
   const tag = `pod-network-test-${process.pid}`;
   const pods: TestPod[] = [
-    { name: 'sleep', ip: '10.74.0.2', netns: podNetworkNames(`${tag}-sleep`).netns },
-    { name: 'helloworld-v1', ip: '10.74.0.3', netns: podNetworkNames(`${tag}-hello`).netns },
-    { name: 'intruder', ip: '10.74.0.4', netns: podNetworkNames(`${tag}-intruder`).netns },
+    { name: 'sleep', ip: '10.74.0.2', ...podNetworkNames(`${tag}-sleep`) },
+    { name: 'helloworld-v1', ip: '10.74.0.3', ...podNetworkNames(`${tag}-hello`) },
+    { name: 'intruder', ip: '10.74.0.4', ...podNetworkNames(`${tag}-intruder`) },
+    { name: 'helloworld-v2', ip: '10.74.0.5', ...podNetworkNames(`${tag}-hello2`) },
   ];
-  const [sleepPod, helloPod, intruderPod] = pods as [TestPod, TestPod, TestPod];
+  const [sleepPod, helloPod, intruderPod, hello2Pod] = pods as [TestPod, TestPod, TestPod, TestPod];
+  const sidecarPods = [sleepPod, helloPod, hello2Pod];
   const children: ChildProcess[] = [];
   const logs = new Map<string, string[]>();
   const sds: TestSds[] = [];
@@ -141,42 +145,43 @@ describe('iptables interception in pod network namespaces (real kernel, real Env
     runPlan([...podNetworkTeardown({ netns: sleepPod.netns }), ...podNetworkTeardown({ netns: helloPod.netns }), ...podNetworkTeardown({ netns: intruderPod.netns }), ...bridgeTeardown(BRIDGE)], { ignoreFailures: true });
     runPlan(bridgePlan(BRIDGE));
     for (const pod of pods) {
-      const names = podNetworkNames(`${tag}-${pod.name === 'helloworld-v1' ? 'hello' : pod.name}`);
-      runPlan(podNetworkPlan({ ...names, bridge: BRIDGE.name, podCidr: `${pod.ip}/24`, gateway: GATEWAY }));
+      runPlan(podNetworkPlan({ netns: pod.netns, hostVeth: pod.hostVeth, bridge: BRIDGE.name, podCidr: `${pod.ip}/24`, gateway: GATEWAY }));
       // A Service name for the apps to dial: an address nothing answers on; only the sidecar makes it work.
       writePodNetnsFiles(pod.netns, { resolvConf: `nameserver ${GATEWAY}\n`, hosts: `127.0.0.1 localhost\n${pod.ip} ${pod.name}\n10.96.0.50 helloworld.sample helloworld.sample.svc.cluster.local\n` });
     }
     // istio-init of the two sidecar pods: the injector's default args.
     const rules = iptablesRestoreInput(parseIstioIptablesArgs(istioInitArgs({})));
-    for (const pod of [sleepPod, helloPod]) {
+    for (const pod of sidecarPods) {
       const argv = inPodNamespace(pod.netns, ['iptables-restore', '--noflush']);
       const r = spawnSync(argv[0]!, argv.slice(1), { input: rules, encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
     }
 
     // The mesh: the scenario with helloworld v1 at its pod IP only, STRICT mTLS in sample.
-    const clusters = scenarioClusters(['destinationrule']);
+    const clusters = scenarioClusters(['destinationrule', 'virtualservice']);
     const cache = new SnapshotCache();
     xds = await startXdsServer({ host: GATEWAY, port: 0, cache, log: () => {} });
     pki = await makeTestPki();
     // The scenario with helloworld v1 at its pod IP only, and sample's PeerAuthentication in `mode`.
     const meshSnapshot = (mode: 'STRICT' | 'PERMISSIVE'): MeshSnapshot => {
-      const fresh = scenarioClusters(['destinationrule']);
+      const fresh = scenarioClusters(['destinationrule', 'virtualservice']);
       for (const cluster of fresh) cluster.apply('sample', parseYaml(PEER_AUTHENTICATION(mode), 'peer authentication'));
       const snapshot = buildSnapshot(fresh);
       // ClusterIPs, so that TCP service ports (the gateway's) get their <ClusterIP>_<port> listeners too.
       snapshot.services.forEach((service, i) => { service.clusterIPs = { 'cluster-1': `10.96.0.${60 + i}` }; });
+      // helloworld v1 (cluster-1) and v2 (cluster-2) at their pod IPs here, sleep of cluster-1.
       snapshot.endpoints = snapshot.endpoints
-        .filter((e) => e.cluster === 'cluster-1' && (e.hostname === HW || e.hostname.startsWith('sleep.')))
-        .map((e) => (e.hostname === HW
-          ? { ...e, address: helloPod.ip, serviceAccount: 'helloworld', appAddress: helloPod.ip }
-          : { ...e, address: sleepPod.ip, serviceAccount: 'sleep', appAddress: sleepPod.ip }));
+        .filter((e) => e.hostname === HW || (e.cluster === 'cluster-1' && e.hostname.startsWith('sleep.')))
+        .map((e) => {
+          const pod = e.hostname === HW ? (e.labels.version === 'v1' ? helloPod : hello2Pod) : sleepPod;
+          return { ...e, address: pod.ip, appAddress: pod.ip, serviceAccount: e.hostname === HW ? 'helloworld' : 'sleep' };
+        });
       return snapshot;
     };
     dir = mkdtempSync(join(tmpdir(), 'mw-pod-network-'));
     chmodSync(dir, 0o755);
-    for (const [pod, cert] of [[sleepPod, pki.client], [helloPod, pki.upstream]] as const) {
-      const fixturePod = clusters[0]!.pod(pod.name);
+    for (const [pod, cert] of [[sleepPod, pki.client], [helloPod, pki.upstream], [hello2Pod, pki.upstream]] as const) {
+      const fixturePod = (pod === hello2Pod ? clusters[1]! : clusters[0]!).pod(pod.name);
       const base = proxyFor(fixturePod, 'sidecar');
       const nodeId = `sidecar~${pod.ip}~${base.podName}.sample~sample.svc.cluster.local`;
       pod.proxy = { ...base, id: nodeId, ip: pod.ip, appIp: pod.ip, interceptionMode: 'REDIRECT' };
@@ -201,12 +206,14 @@ describe('iptables interception in pod network namespaces (real kernel, real Env
     push = (mode) => {
       const snapshot = meshSnapshot(mode);
       const translator = new MeshTranslator(snapshot);
-      for (const pod of [sleepPod, helloPod]) cache.setSnapshot(pod.proxy!.id, toXdsSnapshot(translator.translateScoped(pod.proxy!)));
+      for (const pod of sidecarPods) cache.setSnapshot(pod.proxy!.id, toXdsSnapshot(translator.translateScoped(pod.proxy!)));
     };
     push('STRICT');
     // The app: helloworld v1 on its pod IP (not as 1337: its traffic is the pod's).
-    startInPod(helloPod, [process.execPath, '-e', `require('http').createServer((q, s) => s.end(q.url === '/hello' ? 'Hello version: v1, instance: ${helloPod.name}\\n' : 'not found\\n')).listen(5000, '${helloPod.ip}')`]);
-    for (const pod of [sleepPod, helloPod]) {
+    for (const [pod, version] of [[helloPod, 'v1'], [hello2Pod, 'v2']] as const) {
+      startInPod(pod, [process.execPath, '-e', `require('http').createServer((q, s) => s.end(q.url === '/hello' ? 'Hello version: ${version}, instance: ${pod.name}\\n' : 'not found\\n')).listen(5000, '${pod.ip}')`]);
+    }
+    for (const pod of sidecarPods) {
       await waitFor(`${pod.name}'s Envoy ready`, () => admin(pod, '/ready').trim() === 'LIVE', 20_000, () => logs.get(pod.name)?.join('').slice(-3000) ?? '');
       await waitFor(`${pod.name}'s Envoy without warming clusters`, async () => ((await stats(pod, 'cluster_manager.warming_clusters')).get('cluster_manager.warming_clusters') ?? 1) === 0);
     }
@@ -227,19 +234,36 @@ describe('iptables interception in pod network namespaces (real kernel, real Env
   });
 
   it('an app with no proxy settings reaches helloworld.sample:5000 through both sidecars, over mesh mTLS', async () => {
-    const before = sum(await stats(helloPod, 'listener.0.0.0.0_15006.ssl.handshake'));
+    const handshakes = async (pod: TestPod): Promise<number> => sum(await stats(pod, 'listener.0.0.0.0_15006.ssl.handshake'));
+    const before = new Map([[helloPod, await handshakes(helloPod)], [hello2Pod, await handshakes(hello2Pod)]]);
     const r = curl(sleepPod, 'http://helloworld.sample:5000/hello');
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.body, /Hello version: v1, instance: helloworld-v1\n\n200$/);
-    const out = await stats(sleepPod, `cluster.outbound|5000||${HW}.upstream_rq_200`);
+    const m = /Hello version: (v1|v2), instance: (helloworld-v[12])\n\n200$/.exec(r.body);
+    assert.ok(m, r.body);
+    const answering = m[1] === 'v1' ? helloPod : hello2Pod;
+    assert.equal(m[2], answering.name);
+    const out = await stats(sleepPod, `cluster.outbound|5000|${m[1]}|${HW}.upstream_rq_200`);
     assert.ok(sum(out) >= 1, `the sleep sidecar's outbound cluster served it: ${JSON.stringify([...out])}`);
-    const inbound = await stats(helloPod, 'cluster.inbound|5000||.upstream_rq_200');
-    assert.ok(sum(inbound) >= 1, `the helloworld sidecar's inbound cluster served it: ${JSON.stringify([...inbound])}`);
-    assert.ok(sum(await stats(helloPod, 'listener.0.0.0.0_15006.ssl.handshake')) > before, 'the inbound connection was mesh mTLS');
+    const inbound = await stats(answering, 'cluster.inbound|5000||.upstream_rq_200');
+    assert.ok(sum(inbound) >= 1, `the ${answering.name} sidecar's inbound cluster served it: ${JSON.stringify([...inbound])}`);
+    assert.ok((await handshakes(answering)) > before.get(answering)!, 'the inbound connection was mesh mTLS');
     // Envoy took the whole model, the TCP port listeners included (a rejected listener NACKs them all).
     const listeners = admin(sleepPod, '/listeners');
     for (const name of ['virtualOutbound::0.0.0.0:15001', 'virtualInbound::0.0.0.0:15006', '0.0.0.0_5000::0.0.0.0:5000']) assert.ok(listeners.includes(name), `${name} in ${listeners}`);
     assert.match(listeners, /^10\.96\.0\.\d+_\d+::10\.96\.0\.\d+:\d+$/m);
+  });
+
+  it("the scenario's 80/20 v1/v2 split holds through the intercepted path (chi-square)", (t) => {
+    const n = 300;
+    const argv = inPodNamespace(sleepPod.netns, ['curl', '-sS', '--max-time', '30', ...Array.from({ length: n }, () => 'http://helloworld.sample:5000/hello')]);
+    const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const v1 = (r.stdout.match(/Hello version: v1/g) ?? []).length;
+    const v2 = (r.stdout.match(/Hello version: v2/g) ?? []).length;
+    assert.equal(v1 + v2, n, r.stdout.slice(0, 500));
+    const test = chiSquareTest([v1, v2], [80, 20], SUITE_ALPHA);
+    t.diagnostic(`v1 ${v1}, v2 ${v2}, p = ${test.pValue.toFixed(3)}`);
+    assert.ok(test.pass, `v1 ${v1}, v2 ${v2}: p = ${test.pValue}`);
   });
 
   it('under STRICT a plain dial of the pod IP from a pod without a sidecar is refused', () => {
