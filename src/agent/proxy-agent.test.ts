@@ -161,6 +161,12 @@ describe('envoyForPod', () => {
     }
   });
 
+  it('interception mode needs Envoy: the meshwork proxy refuses it, naming what to do; Envoy sends INTERCEPTION_MODE', () => {
+    assert.throws(() => agentConfigFromEnv('sidecar', { ...env('127.215.0.6', 'meshwork', 1), ISTIO_META_INTERCEPTION_MODE: 'REDIRECT' }), /requires Envoy; the meshwork proxy has no original-destination listeners\. Set MESHWORK_DATA_PLANE=envoy/);
+    const envoy = agentConfigFromEnv('sidecar', { ...env('127.215.0.6', 'envoy', 1), ISTIO_META_INTERCEPTION_MODE: 'REDIRECT' });
+    assert.equal(envoy.metadata.INTERCEPTION_MODE, 'REDIRECT');
+  });
+
   it('sends the pod\'s ProxyConfig as node metadata PROXY_CONFIG: the injector\'s, the annotation over it', () => {
     const base = env('127.215.0.4', 'meshwork', 1);
     const withConfig = agentConfigFromEnv('router', { ...base, PROXY_CONFIG: '{"gatewayTopology":{"numTrustedProxies":1,"forwardClientCertDetails":"SANITIZE"}}', PROXY_CONFIG_ANNOTATION: '{"gatewayTopology":{"numTrustedProxies":2}}' });

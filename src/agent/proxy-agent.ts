@@ -87,6 +87,11 @@ export function agentConfigFromEnv(mode: ProxyMode, env: NodeJS.ProcessEnv): Age
   for (const [key, value] of Object.entries(env)) {
     if (key.startsWith('ISTIO_META_') && value !== undefined) metadata[key.slice('ISTIO_META_'.length)] = value;
   }
+  const dataPlane = env[DATA_PLANE_ENV] ? parseDataPlane(env[DATA_PLANE_ENV], DATA_PLANE_ENV) : 'meshwork';
+  // The meshwork proxy cannot read a redirected connection's original destination.
+  if (env.ISTIO_META_INTERCEPTION_MODE && dataPlane !== 'envoy') {
+    throw new Error(`meshwork proxy ${mode}: ISTIO_META_INTERCEPTION_MODE=${env.ISTIO_META_INTERCEPTION_MODE} (iptables interception) requires Envoy; the meshwork proxy has no original-destination listeners. Set ${DATA_PLANE_ENV}=envoy (install Envoy: node scripts/ensure-envoy.mjs) or run without interception`);
+  }
   const proxyConfig = podProxyConfig(env);
   const identity = identityConfigFromEnv(env, namespace);
   if (proxyConfig.config) metadata.PROXY_CONFIG = proxyConfig.config;
@@ -101,7 +106,7 @@ export function agentConfigFromEnv(mode: ProxyMode, env: NodeJS.ProcessEnv): Age
     xdsAddress: env.XDS_ADDRESS!,
     clusterId,
     metadata,
-    dataPlane: env[DATA_PLANE_ENV] ? parseDataPlane(env[DATA_PLANE_ENV], DATA_PLANE_ENV) : 'meshwork',
+    dataPlane,
     deltaXds: env.ISTIO_DELTA_XDS === 'true',
     problems: proxyConfig.problems,
     labels,

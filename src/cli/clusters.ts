@@ -7,6 +7,7 @@ import { runUp } from '../runtime/up.js';
 import { runningState, statePaths } from '../runtime/state.js';
 import { formatStructured, formatTable, type OutputFormat } from './output.js';
 import { outputOption, parseIntOption, stateDirOption } from './options.js';
+import { interceptionProblem, parseInterceptionOption, type InterceptionOption } from '../runtime/interception-option.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -19,7 +20,10 @@ export function registerClusterCommands(program: Command): void {
     .option('--subnet-base <octet>', 'cluster i uses 127.<base+10(i-1)>.0.0/16 for its API server and pods', parseIntOption(1, 240), Number(process.env.MESHWORK_SUBNET_BASE ?? 10))
     .option('-d, --detach', 'run in the background and return once every cluster is ready and every running proxy has its config')
     .option('--timeout <seconds>', 'with -d: how long to wait for readiness', parseIntOption(1, 3600), 60)
-    .action(async (opts: { clusters: number; stateDir: string; subnetBase: number; detach?: boolean; timeout: number }) => {
+    .option('--interception <mode>', 'how pod traffic reaches its sidecar: http_proxy (default) or iptables (root; docs/interception.md)', parseInterceptionOption, 'http_proxy')
+    .action(async (opts: { clusters: number; stateDir: string; subnetBase: number; detach?: boolean; timeout: number; interception: InterceptionOption }) => {
+      const interception = interceptionProblem(opts.interception);
+      if (interception) throw new Error(interception);
       const paths = statePaths(opts.stateDir);
       const upArgs = ['--clusters', String(opts.clusters), '--state-dir', paths.dir, '--subnet-base', String(opts.subnetBase)];
       if (opts.detach) {

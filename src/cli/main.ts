@@ -8,6 +8,7 @@ import { registerVersionCommand } from './version.js';
 import { registerCanaryCommands } from '../canary/cli-register.js';
 import { registerPrometheusCommands } from './prometheus.js';
 import { registerDashboardCommand } from '../dashboard/command.js';
+import { registerIstioIptablesCommand } from '../inject/istio-iptables-command.js';
 import { clusterAccessProblem } from './cluster-access.js';
 import { DEFAULT_STATE_DIR } from '../runtime/state.js';
 
@@ -50,6 +51,7 @@ registerVersionCommand(program);
 registerCanaryCommands(program);
 registerPrometheusCommands(program);
 registerDashboardCommand(program);
+registerIstioIptablesCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -88,3 +88,11 @@ test('identities, as Istio derives them', () => {
     assert.deepEqual(rest, c.want, c.what);
   }
 });
+
+test('INTERCEPTION_MODE=REDIRECT marks a sidecar as intercepted; gateways and other values are not', () => {
+  const sidecar = 'sidecar~127.10.0.6~sleep-111.sample~sample.svc.cluster.local';
+  assert.equal(proxyIdentity(node(sidecar, { INTERCEPTION_MODE: 'REDIRECT' }), ctx).interceptionMode, 'REDIRECT');
+  assert.equal(proxyIdentity(node(sidecar, { INTERCEPTION_MODE: 'TPROXY' }), ctx).interceptionMode, undefined);
+  assert.equal(proxyIdentity(node(sidecar), ctx).interceptionMode, undefined);
+  assert.equal(proxyIdentity(node('router~127.10.0.9~gw-1.istio-gateway~istio-gateway.svc.cluster.local', { INTERCEPTION_MODE: 'REDIRECT' }), ctx).interceptionMode, undefined);
+});

@@ -13,6 +13,7 @@ import { podLocality, ZONE_LABEL } from '../registry/locality.js';
 import type { XdsNode } from '../xds/protos.js';
 import { structToPlain } from '../xds/status.js';
 import { ACCESS_LOG_SERVICE_METADATA } from '../translate/access-log.js';
+import { INTERCEPTION_MODE_METADATA } from '../translate/interception.js';
 
 export interface IdentityContext {
   /** The control plane's own cluster: a node without CLUSTER_ID runs there. */
@@ -74,6 +75,7 @@ export function proxyIdentity(node: XdsNode, ctx: IdentityContext): ProxyIdentit
     ...(gatewayTopology ? { gatewayTopology } : {}),
     ...(locality ? { locality } : {}),
     ...(meta(ACCESS_LOG_SERVICE_METADATA) === 'true' && kind !== 'proxyless' ? { accessLogService: true } : {}),
+    ...(meta(INTERCEPTION_MODE_METADATA) === 'REDIRECT' && kind === 'sidecar' ? { interceptionMode: 'REDIRECT' as const } : {}),
   };
 }
 

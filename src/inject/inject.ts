@@ -13,6 +13,7 @@ import {
 import type { JsonPatchOperation, JsonValue } from '../local/patch/index.js';
 import { toJson } from '../local/patch/index.js';
 import { createJsonPatch } from './json-diff.js';
+import { addInterception, interceptionFor } from './interception.js';
 import type { Container, EnvVar, Pod } from './pod.js';
 import { readPod } from './pod.js';
 import { MERGED_METRICS_PATH, MERGED_METRICS_PORT } from '../telemetry/istio-metric-names.js';
@@ -56,6 +57,8 @@ export interface InjectionContext {
   templates?: Readonly<Record<string, InjectionTemplate>>;
   /** meshConfig.defaultConfig: every pod's ProxyConfig before its proxy.istio.io/config annotation. */
   meshProxyConfig?: ProxyConfig;
+  /** The mesh captures pod traffic with iptables (istio-init); absent: apps reach their sidecar through http_proxy. */
+  interceptionMode?: 'REDIRECT';
 }
 
 /** Changes a private copy of the pod in place; `appContainers` are the pod's containers before injection. */
@@ -73,6 +76,8 @@ export interface TemplateContext extends InjectionContext {
   proxyConfigAnnotated: boolean;
   /** The pod's labels as injected (canonical service labels added): the agent's own side of Istio's metric labels. */
   podLabels?: Record<string, string>;
+  /** What a template reports without stopping the injection. */
+  warnings: string[];
 }
 
 export interface InjectionResult {
@@ -130,6 +135,7 @@ export function injectPod(podValue: unknown, ctx: InjectionContext & { namespace
     workload: workloadOf(pod, namespace),
     proxyConfig: proxyConfig.config,
     proxyConfigAnnotated: annotation !== undefined,
+    warnings: [],
   };
   templateCtx.podLabels = { ...(pod.metadata.labels ?? {}), ...canonicalLabels(pod, templateCtx.workload) };
   for (const name of requested) {
@@ -140,7 +146,8 @@ export function injectPod(podValue: unknown, ctx: InjectionContext & { namespace
   const annotations = (after.metadata.annotations ??= {});
   annotations[STATUS_ANNOTATION] = injectionStatus(pod, after, ctx.revision);
   const patch = createJsonPatch(json(pod), json(after));
-  return proxyConfig.annotationError ? { patch, warnings: [`${proxyConfig.annotationError}; the proxy runs with the mesh's default proxy config`] } : { patch };
+  const warnings = [...(proxyConfig.annotationError ? [`${proxyConfig.annotationError}; the proxy runs with the mesh's default proxy config`] : []), ...templateCtx.warnings];
+  return warnings.length > 0 ? { patch, warnings } : { patch };
 }
 
 function podDataPlane(pod: Pod, meshDefault: DataPlaneKind): DataPlaneKind {
@@ -320,11 +327,15 @@ function setPrometheusAnnotations(pod: Pod): void {
 }
 
 const sidecarTemplate: InjectionTemplate = (pod, ctx) => {
+  const interception = interceptionFor(pod, ctx.interceptionMode, ctx.dataPlane);
+  if (!interception.capture && interception.warning) ctx.warnings.push(interception.warning);
   for (const container of pod.spec.containers) {
-    if (container.name === PROXY_CONTAINER) continue;
+    if (container.name === PROXY_CONTAINER || interception.capture) continue;
     container.env = [...(container.env ?? []), ...appProxyEnv(container.env ?? [])];
   }
-  placeProxy(pod, proxyContainer(ctx, 'sidecar'));
+  const proxy = proxyContainer(ctx, 'sidecar');
+  if (interception.capture) addInterception(pod, proxy, ctx.proxyImage);
+  placeProxy(pod, proxy);
   setLabels(pod, { ...canonicalLabels(pod, ctx.workload), [TLS_MODE_LABEL]: 'istio' });
   setPrometheusAnnotations(pod);
   const first = ctx.appContainers[0];

@@ -170,6 +170,8 @@ export interface ProxyIdentity {
   plaintextOnly?: boolean;
   /** The pod's agent serves `envoy_accesslog_service` (its Istio metrics): every HCM logs to it. */
   accessLogService?: boolean;
+  /** Node metadata INTERCEPTION_MODE=REDIRECT: iptables captures the pod's traffic (virtualOutbound/virtualInbound). */
+  interceptionMode?: 'REDIRECT';
 }
 
 export function configKey(object: { namespace: string; name: string }): string {

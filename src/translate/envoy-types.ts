@@ -25,6 +25,7 @@ export const TYPE_URL = {
   httpConnectionManager: 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
   tcpProxy: 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy',
   tlsInspector: 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector',
+  originalDst: 'type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst',
   router: 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router',
   fault: 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault',
   previousHostsPredicate: 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate',
@@ -393,12 +394,16 @@ export interface TransportSocketMatch {
 
 export interface ListenerFilter {
   name: string;
-  typed_config: { '@type': typeof TYPE_URL.tlsInspector };
+  typed_config: { '@type': typeof TYPE_URL.tlsInspector | typeof TYPE_URL.originalDst };
 }
 
 export interface Listener {
   name: string;
   address?: Address;
+  /** Interception: hand a redirected connection to the listener bound to its original destination. */
+  use_original_dst?: BoolValue;
+  /** false: a listener that only takes connections handed over by a use_original_dst listener. */
+  bind_to_port?: BoolValue;
   listener_filters?: ListenerFilter[];
   filter_chains?: FilterChain[];
   api_listener?: { api_listener: HttpConnectionManager };
@@ -431,7 +436,7 @@ export interface OutlierDetection {
   enforcing_local_origin_success_rate?: UInt32Value;
 }
 
-export type LbPolicy = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM' | 'RING_HASH' | 'MAGLEV';
+export type LbPolicy = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM' | 'RING_HASH' | 'MAGLEV' | 'CLUSTER_PROVIDED';
 
 export interface SlowStartConfig {
   slow_start_window: Duration;
@@ -486,7 +491,8 @@ export interface HealthCheck {
 
 export interface Cluster {
   name: string;
-  type: 'EDS' | 'STATIC' | 'STRICT_DNS' | 'LOGICAL_DNS';
+  /** ORIGINAL_DST: the connection's original destination (interception's passthrough and inbound clusters). */
+  type: 'EDS' | 'STATIC' | 'STRICT_DNS' | 'LOGICAL_DNS' | 'ORIGINAL_DST';
   /** DNS clusters: which address families, how often re-resolved, whether the record's TTL shortens that. */
   dns_lookup_family?: 'V4_ONLY' | 'V6_ONLY' | 'AUTO' | 'V4_PREFERRED' | 'ALL';
   dns_refresh_rate?: Duration;

@@ -14,7 +14,7 @@ import { endpointPortKey, inboundClusterName, isHttpProtocol, portProtocol, type
 import type { MtlsMode } from './peer-authentication.js';
 import { ALPN_MESH_INBOUND, inboundMtlsContext, tlsSocket } from './tls-context.js';
 
-const TLS_INSPECTOR: ListenerFilter = { name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': TYPE_URL.tlsInspector } };
+export const TLS_INSPECTOR: ListenerFilter = { name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': TYPE_URL.tlsInspector } };
 
 export const OUTBOUND_PORT = 15001;
 export const HTTP_PROXY_ROUTE = 'http_proxy';
@@ -82,6 +82,11 @@ export function inboundTrust(): Partial<HttpConnectionManager> {
   };
 }
 
+/** An outbound HTTP connection manager on route configuration `route` (interception's port listeners). */
+export function outboundHttpManager(statPrefix: string, route: string): HttpConnectionManager {
+  return hcm(statPrefix, { rds: route }, 'proxy');
+}
+
 /** The sidecar's outbound listener: the app's HTTP proxy (absolute-URI requests), RDS `http_proxy`. */
 export function sidecarOutboundListener(proxy: ProxyIdentity): Listener {
   const manager = hcm(`outbound_${proxy.ip}_${OUTBOUND_PORT}`, { rds: HTTP_PROXY_ROUTE }, 'proxy');
@@ -101,6 +106,11 @@ export function sidecarInbound(
   ownEndpoints: readonly MeshEndpoint[],
   mtlsFor?: (port: number) => MtlsMode,
 ): { listeners: Listener[]; clusters: Cluster[] } {
+  return inboundListeners(proxy, sidecarInboundPorts(ctx, ownEndpoints), mtlsFor);
+}
+
+/** The inbound ports of the proxy's own pod: its endpoints' ports of the services that select it. */
+export function sidecarInboundPorts(ctx: TranslationContext, ownEndpoints: readonly MeshEndpoint[]): InboundPort[] {
   const ports = new Map<number, InboundPort>();
   for (const endpoint of ownEndpoints) {
     const service = ctx.services.get(endpoint.hostname);
@@ -112,7 +122,7 @@ export function sidecarInbound(
       if (!ports.has(target)) ports.set(target, { port: target, protocol: portProtocol(port), appPort: target });
     }
   }
-  return inboundListeners(proxy, [...ports.values()], mtlsFor);
+  return [...ports.values()];
 }
 
 /** One inbound port: the listener on the pod IP, its protocol, and the app port it forwards to. */
@@ -138,20 +148,7 @@ export function inboundListeners(
     const clusterName = inboundClusterName(port);
     const name = `${proxy.ip}_${port}`;
     const http = isHttpProtocol(protocol);
-    let filter: NetworkFilter;
-    if (http) {
-      const inline: RouteConfiguration = {
-        name: clusterName,
-        virtual_hosts: [{
-          name: `inbound|http|${port}`,
-          domains: ['*'],
-          routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster: clusterName, timeout: { seconds: 0, nanos: 0 } } }],
-        }],
-      };
-      filter = { name: 'envoy.filters.network.http_connection_manager', typed_config: { ...hcm(`inbound_${proxy.ip}_${port}`, { inline }, 'proxy'), ...inboundTrust() } };
-    } else {
-      filter = { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TYPE_URL.tcpProxy, stat_prefix: clusterName, cluster: clusterName } };
-    }
+    const filter = inboundFilter(proxy, port, protocol);
     listeners.push({
       name,
       address: { socket_address: { address: proxy.ip, port_value: port } },
@@ -172,13 +169,28 @@ export function inboundListeners(
   return { listeners, clusters };
 }
 
+/** An inbound port's network filter: Istio's inbound HCM (inline route to the port's inbound cluster) or tcp_proxy. */
+export function inboundFilter(proxy: Pick<ProxyIdentity, 'ip'>, port: number, protocol: PortProtocol): NetworkFilter {
+  const clusterName = inboundClusterName(port);
+  if (!isHttpProtocol(protocol)) return { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TYPE_URL.tcpProxy, stat_prefix: clusterName, cluster: clusterName } };
+  const inline: RouteConfiguration = {
+    name: clusterName,
+    virtual_hosts: [{
+      name: `inbound|http|${port}`,
+      domains: ['*'],
+      routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster: clusterName, timeout: { seconds: 0, nanos: 0 } } }],
+    }],
+  };
+  return { name: 'envoy.filters.network.http_connection_manager', typed_config: { ...hcm(`inbound_${proxy.ip}_${port}`, { inline }, 'proxy'), ...inboundTrust() } };
+}
+
 /**
  * An inbound port's filter chains by its PeerAuthentication mode (Istio's inbound mTLS chains):
  * STRICT -- mesh mTLS only (client certificate required); DISABLE -- plaintext only; PERMISSIVE --
  * the tls_inspector tells mesh mTLS (TLS with Istio's ALPN values) from anything else, which takes
  * the plaintext chain exactly as a port without mTLS does.
  */
-function inboundChains(mode: MtlsMode, filters: NetworkFilter[], http: boolean): Pick<Listener, 'listener_filters' | 'filter_chains'> {
+export function inboundChains(mode: MtlsMode, filters: NetworkFilter[], http: boolean): Pick<Listener, 'listener_filters' | 'filter_chains'> {
   const mtls: FilterChain = { filters, transport_socket: tlsSocket(inboundMtlsContext(http)) };
   switch (mode) {
     case 'DISABLE':

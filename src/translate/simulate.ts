@@ -22,6 +22,12 @@ import type {
 export interface SimulatedRequest {
   /** A listener port, or 'http_proxy' for a sidecar's outbound HTTP-proxy listener. */
   listenerPort?: number | 'http_proxy';
+  /**
+   * Interception: the connection's original destination, redirected to virtualOutbound; Envoy hands it
+   * to the listener bound to that address and port, else to one on 0.0.0.0 and the port, else keeps it
+   * on virtualOutbound (passthrough).
+   */
+  originalDestination?: { address: string; port: number };
   /** An api_listener name, for proxyless clients (e.g. 'helloworld.sample:5000'). */
   listenerName?: string;
   /** The Host / :authority header, as the client sends it. */
@@ -78,6 +84,12 @@ function connectionManager(listener: Listener): HttpConnectionManager | undefine
 }
 
 function findListener(resources: ProxyResources, request: SimulatedRequest): Listener | undefined {
+  const original = request.originalDestination;
+  if (original) {
+    const at = (address: string): Listener | undefined =>
+      resources.listeners.find((l) => l.address?.socket_address.address === address && l.address.socket_address.port_value === original.port && l.use_original_dst === undefined);
+    return at(original.address) ?? at('0.0.0.0') ?? resources.listeners.find((l) => l.use_original_dst?.value === true);
+  }
   if (request.listenerName !== undefined) return resources.listeners.find((l) => l.name === request.listenerName);
   if (request.listenerPort === 'http_proxy') {
     return resources.listeners.find((l) => connectionManager(l)?.rds?.route_config_name === 'http_proxy');

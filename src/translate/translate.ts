@@ -12,7 +12,8 @@ import { checkGatewayCredentials, checkGatewayReferences, checkGatewayServers, g
 import { gatewaySecrets } from './gateway-tls.js';
 import type { SdsSecret } from '../security/credentials.js';
 import { buildVirtualServiceRoutes, virtualServiceGateways } from './http-routes.js';
-import { gatewayListener, HTTP_PROXY_ROUTE, inboundListeners, proxylessListener, sidecarInbound, sidecarOutboundListener } from './listeners.js';
+import { gatewayListener, HTTP_PROXY_ROUTE, inboundListeners, proxylessListener, sidecarInbound, sidecarInboundPorts, sidecarOutboundListener } from './listeners.js';
+import { interceptedInbound, interceptedOutbound } from './interception.js';
 import { meshVirtualHosts } from './mesh-routes.js';
 import { proxyConfigProblems } from './pod-annotations.js';
 import { checkTlsAgainstStrictPeers } from './mtls-analysis.js';
@@ -189,6 +190,7 @@ export class MeshTranslator {
       proxy.kind === 'router' ? shared.gatewayPorts.map((p) => [p.port, p.routeConfigName, p.tls?.serverNames, p.tls?.transportSocket]) : [],
       proxy.kind === 'router' ? shared.gatewayL4Ports : [],
       shared.sidecar?.spec.ingress ?? [],
+      proxy.interceptionMode ? [...shared.ctx.services.values()].map((s) => [s.hostname, s.ports, s.clusterIPs]) : [],
     ]);
     const known = this.own.get(proxy.id) ?? this.previousOwn.get(proxy.id);
     if (known?.inputs === inputs) {
@@ -198,10 +200,17 @@ export class MeshTranslator {
     const own: OwnResources = { listeners: [], clusters: [] };
     switch (proxy.kind) {
       case 'sidecar': {
-        own.listeners.push(sidecarOutboundListener(proxy));
         const ingress = shared.sidecar ? sidecarIngressPorts(shared.sidecar) : undefined;
         // Without certificates a proxy cannot terminate mTLS: plaintext whatever the policy says.
         const mtlsFor = (port: number) => (proxy.plaintextOnly ? 'DISABLE' : portMtls(mtls, port));
+        if (proxy.interceptionMode === 'REDIRECT') {
+          const outbound = interceptedOutbound(shared.ctx, proxy);
+          const inbound = interceptedInbound(proxy, ingress ?? sidecarInboundPorts(shared.ctx, endpoints), mtlsFor, proxy.plaintextOnly ? 'DISABLE' : mtls.mode);
+          own.listeners.push(...outbound.listeners, ...inbound.listeners);
+          own.clusters.push(...outbound.clusters, ...inbound.clusters);
+          break;
+        }
+        own.listeners.push(sidecarOutboundListener(proxy));
         const inbound = ingress ? inboundListeners(proxy, ingress, mtlsFor) : sidecarInbound(shared.ctx, proxy, endpoints, mtlsFor);
         own.listeners.push(...inbound.listeners);
         own.clusters.push(...inbound.clusters);

@@ -23,7 +23,8 @@ export async function meshSecrets(): Promise<Record<string, object>> {
   };
 }
 
-export async function startTestSds(secrets: Record<string, object>): Promise<TestSds> {
+/** `host`: where it listens (default 127.0.0.1; a bridge address for an Envoy in a pod's network namespace). */
+export async function startTestSds(secrets: Record<string, object>, host = '127.0.0.1'): Promise<TestSds> {
   const ads = adsServiceDefinition().StreamAggregatedResources;
   const definition: grpc.ServiceDefinition = {
     StreamSecrets: { ...ads, path: '/envoy.service.secret.v3.SecretDiscoveryService/StreamSecrets', originalName: 'streamSecrets' },
@@ -46,6 +47,6 @@ export async function startTestSds(secrets: Record<string, object>): Promise<Tes
     },
   });
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))));
+    server.bindAsync(`${host}:0`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))));
   return { port, requested: () => [...requested], close: () => server.forceShutdown() };
 }
