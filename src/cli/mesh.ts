@@ -11,9 +11,9 @@ import { DEFAULT_REVISION, ISTIO_SYSTEM, MONITORING_PORT, WEBHOOK_PORT, XDS_SECU
 import { applyObjects } from '../kubeapi/apply.js';
 import { loadKubeConfig } from '../kubeapi/client.js';
 import { readManifests } from '../kubeapi/manifests.js';
-import { compileLabelSelector } from '../local/store/selectors.js';
+import { compileLabelSelector } from '../k8s/selectors.js';
 import { defaultScenarioDir, runDemo } from '../scenario/demo.js';
-import { REPO_ROOT } from '../runtime/repo.js';
+import { REPO_ROOT } from '../repo.js';
 import { parseIntOption } from './options.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);

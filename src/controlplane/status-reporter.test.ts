@@ -15,7 +15,7 @@ import { applyObjects } from '../kubeapi/apply.js';
 import { testCacerts } from '../security/pki/test-support.js';
 import { parseManifests } from '../kubeapi/manifests.js';
 import { startLocalCluster, type LocalCluster } from '../local/cluster.js';
-import { buildKubeconfig } from '../local/kubeconfig.js';
+import { buildKubeconfig } from '../k8s/kubeconfig.js';
 import { TYPE_URLS } from '../xds/protos.js';
 import { runControlPlane, type RunningControlPlane } from './control-plane.js';
 import { AdsWatcher } from './testdata/ads-watcher.js';

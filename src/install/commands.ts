@@ -4,7 +4,7 @@
 //   meshwork create-mesh C1 C2 ...                      (asmcli create-mesh)
 // Everything goes through the cluster's API with client-node, so local and real clusters take the same path.
 import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Deployment } from '@kubernetes/client-node';
-import type { KubeObject } from '../config/object.js';
+import type { KubeObject } from '../k8s/object.js';
 import { applyObjects, type ApplyResult } from '../kubeapi/apply.js';
 import { apiErrorCode, apiErrorMessage, kubeconfigPath, loadKubeConfig } from '../kubeapi/client.js';
 import { MESHWORK_IMAGE } from './image.js';

@@ -12,7 +12,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, type KubeConfig } from '@kubernetes/client-node';
-import type { KubeObject } from '../config/object.js';
+import type { KubeObject } from '../k8s/object.js';
 import type { EdgeBackend } from '../edge/edge-proxy.js';
 import { locateEnvoy, type LocatedEnvoy } from '../envoy/locate.js';
 import { killRecordedEnvoys } from '../envoy/pid-records.js';

@@ -9,7 +9,7 @@ import { analyze } from '../translate/translate.js';
 import type { ConfigKind, Problem, ProblemCode } from '../translate/problems.js';
 import { problemAt } from '../translate/problems.js';
 import { validateIstioObject } from '../config/istio-validation/validate.js';
-import type { KubeObject } from '../config/object.js';
+import type { KubeObject } from '../k8s/object.js';
 import { messageType } from '../controlplane/analysis-messages.js';
 import { getJson, locateControlPlane } from './control-plane.js';
 import { CommandError, errorMessage, outBlock, type CommandIo } from './io.js';

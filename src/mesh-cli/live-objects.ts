@@ -3,7 +3,7 @@
 // Ingresses with their IngressClasses, as manifests that the files' own objects replace.
 
 import { CoreV1Api, CustomObjectsApi, NetworkingV1Api, type KubeConfig } from '@kubernetes/client-node';
-import type { KubeObject } from '../config/object.js';
+import type { KubeObject } from '../k8s/object.js';
 import { apiErrorMessage } from '../kubeapi/client.js';
 import type { Manifest } from '../kubeapi/manifests.js';
 

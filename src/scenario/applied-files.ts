@@ -3,7 +3,7 @@
 // endpoints (as `meshwork analyze -f` makes them), so the intent speaks for versions and member
 // clusters, not for pod names.
 
-import type { KubeObject } from '../config/object.js';
+import type { KubeObject } from '../k8s/object.js';
 import type { Manifest } from '../kubeapi/manifests.js';
 import { offlineSnapshot } from '../mesh-cli/analyze-offline.js';
 import type { Shares } from '../mesh-cli/expected-split.js';

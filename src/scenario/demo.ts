@@ -11,7 +11,7 @@ import type { DataPlaneKind } from '../agent/data-plane.js';
 import { applyObjects } from '../kubeapi/apply.js';
 import { apiErrorCode, loadKubeConfig } from '../kubeapi/client.js';
 import { readManifests, type Manifest } from '../kubeapi/manifests.js';
-import { compileLabelSelector } from '../local/store/selectors.js';
+import { compileLabelSelector } from '../k8s/selectors.js';
 import { execInPod } from '../mesh-cli/exec.js';
 import { groupShares, type SplitDimension } from '../mesh-cli/expected-split.js';
 import { formatShares } from '../mesh-cli/intent/agreement.js';

@@ -7,7 +7,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import type { KubeObject } from '../config/object.js';
+import type { KubeObject } from '../k8s/object.js';
 import { applyObjects } from '../kubeapi/apply.js';
 import type { ScrapedCluster } from './prometheus-config.js';
 

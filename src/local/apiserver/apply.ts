@@ -5,9 +5,9 @@
 // before and no longer sets). Applies to subresources (status, scale) are refused.
 import { LineCounter, isMap, isScalar, parseDocument, visit } from 'yaml';
 import type { YAMLMap } from 'yaml';
-import { apiVersionOf } from '../../config/kinds.js';
-import type { KubeObject } from '../../config/object.js';
-import { StatusError, badRequest } from '../../config/status.js';
+import { apiVersionOf } from '../../k8s/kinds.js';
+import type { KubeObject } from '../../k8s/object.js';
+import { StatusError, badRequest } from '../../k8s/status.js';
 import { formatTimestamp } from '../store/metadata.js';
 import { isJsonObject, toJson } from '../patch/json.js';
 import type { JsonObject } from '../patch/json.js';

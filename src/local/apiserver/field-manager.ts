@@ -1,10 +1,10 @@
 // Field ownership on every write the API server takes, as the apiserver's field manager records it in
 // `metadata.managedFields`: who wrote (the `fieldManager` parameter, else the program name of the
 // User-Agent), how (Update, or Apply for server-side apply), through which endpoint (subresource).
-import type { ResourceType } from '../../config/kinds.js';
-import { apiVersionOf } from '../../config/kinds.js';
-import type { KubeObject } from '../../config/object.js';
-import { StatusError, invalid } from '../../config/status.js';
+import type { ResourceType } from '../../k8s/kinds.js';
+import { apiVersionOf } from '../../k8s/kinds.js';
+import type { KubeObject } from '../../k8s/object.js';
+import { StatusError, invalid } from '../../k8s/status.js';
 import { formatTimestamp } from '../store/metadata.js';
 import { FieldSet, fieldElement } from '../patch/field-set.js';
 import type { JsonObject } from '../patch/json.js';

@@ -7,7 +7,7 @@ import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { StatusError } from '../../config/status.js';
+import { StatusError } from '../../k8s/status.js';
 import { auditLine } from './audit.js';
 import { createAuthenticator, impersonatedUser, unauthorized } from './auth.js';
 import { requestAttributes, requireAllowed } from './authorize.js';

@@ -1,7 +1,7 @@
 // JSON Patch (RFC 6902) with JSON Pointers (RFC 6901), `Content-Type: application/json-patch+json`:
 // what `kubectl patch --type json` sends. Operations apply in order to a private copy; the first one
 // that fails rejects the whole patch with a 400 naming its index and path.
-import { badRequest } from '../../config/status.js';
+import { badRequest } from '../../k8s/status.js';
 import { describeJsonType, isJsonObject, jsonEqual, toJson } from './json.js';
 import type { JsonValue } from './json.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { KubeObject } from '../../config/object.js';
+import type { KubeObject } from '../../k8s/object.js';
 import { bootstrapClusterRoleBindings, bootstrapClusterRoles } from './bootstrap-policy.js';
 import { authorize, forbiddenMessage, rulesFor, type RbacPolicy, type RequestAttributes } from './evaluate.js';
 import { serviceAccountGroups, type UserInfo } from './user.js';

@@ -7,7 +7,7 @@
 //   controller): no expiry, issuer `kubernetes/serviceaccount`, valid while the Secret still holds the
 //   token and its service account exists with the same uid.
 import { randomUUID, type KeyObject } from 'node:crypto';
-import type { KubeObject } from '../../config/object.js';
+import type { KubeObject } from '../../k8s/object.js';
 import { JwtError, isJwtShaped, signJwt, verifyJwt, type JwtClaims } from './jwt.js';
 import { serviceAccountGroups, serviceAccountUsername, type UserInfo } from '../rbac/user.js';
 
