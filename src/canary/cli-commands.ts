@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { loadKubeConfig } from '../kubeapi/client.js';
+import { loadKubeConfig } from '../k8s/client/client.js';
 import { formatStructured, type OutputFormat } from '../cli/output.js';
 import { outputOption, stateDirOption } from '../cli/options.js';
 import { CanaryClient } from './cli-client.js';

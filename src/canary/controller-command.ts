@@ -6,7 +6,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Command } from 'commander';
 import { stateDirOption } from '../cli/options.js';
-import { loadKubeConfig } from '../kubeapi/client.js';
+import { loadKubeConfig } from '../k8s/client/client.js';
 import { startCanaryController } from './controller.js';
 import { KubeIo } from './kube-io.js';
 

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { stringify } from 'yaml';
-import { loadKubeConfig } from '../kubeapi/client.js';
+import { loadKubeConfig } from '../k8s/client/client.js';
 import { statePaths } from '../runtime/state.js';
 import { preparePrometheusAccess } from '../telemetry/prometheus-access.js';
 import { prometheusConfig, type PodDiscovery, type ScrapedCluster } from '../telemetry/prometheus-config.js';

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { envoyVersion, locateEnvoy } from '../envoy/locate.js';
 import { MESHWORK_VERSION } from '../install/image.js';
-import { loadKubeConfig } from '../kubeapi/client.js';
+import { loadKubeConfig } from '../k8s/client/client.js';
 import { collectMeshVersions, formatMeshVersions, type MeshVersions } from '../mesh-cli/mesh-versions.js';
 import { parseBool } from '../mesh-cli/register.js';
 import { errorMessage } from '../mesh-cli/io.js';

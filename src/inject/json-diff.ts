@@ -2,8 +2,8 @@
 // server: Istio computes its patch the same way, as the difference between the pod it received and the
 // pod its templates produced, so the patch stays correct whatever the templates change.
 import { isDeepStrictEqual } from 'node:util';
-import type { JsonPatchOperation, JsonValue } from '../local/patch/index.js';
-import { isJsonObject } from '../local/patch/index.js';
+import type { JsonPatchOperation, JsonValue } from '../k8s/patch/index.js';
+import { isJsonObject } from '../k8s/patch/index.js';
 
 /** RFC 6901 escaping of one reference token: '~' first, then '/'. */
 export function escapePointerToken(token: string): string {

@@ -5,8 +5,8 @@
 // Everything goes through the cluster's API with client-node, so local and real clusters take the same path.
 import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Deployment } from '@kubernetes/client-node';
 import type { KubeObject } from '../k8s/object.js';
-import { applyObjects, type ApplyResult } from '../kubeapi/apply.js';
-import { apiErrorCode, apiErrorMessage, kubeconfigPath, loadKubeConfig } from '../kubeapi/client.js';
+import { applyObjects, type ApplyResult } from '../k8s/client/apply.js';
+import { apiErrorCode, apiErrorMessage, kubeconfigPath, loadKubeConfig } from '../k8s/client/client.js';
 import { MESHWORK_IMAGE } from './image.js';
 import type { DataPlaneKind } from '../agent/data-plane.js';
 import { locateEnvoy } from '../envoy/locate.js';

@@ -5,7 +5,7 @@
 // caBundle and the served certificate keep matching.
 import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import type { KubeObject } from '../k8s/object.js';
-import { apiErrorCode, apiErrorMessage } from '../kubeapi/client.js';
+import { apiErrorCode, apiErrorMessage } from '../k8s/client/client.js';
 import { createCertificateAuthority, issueServerCertificate } from '../k8s/pki.js';
 import { istiodName, webhookServerName } from './names.js';
 

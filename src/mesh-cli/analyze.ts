@@ -3,8 +3,8 @@
 // before they are applied. Exit 79 (istioctl's code) when errors are found; warnings alone exit 0.
 
 import { formatStructured } from '../cli/output.js';
-import { loadKubeConfig } from '../kubeapi/client.js';
-import { readManifests, type Manifest } from '../kubeapi/manifests.js';
+import { loadKubeConfig } from '../k8s/client/client.js';
+import { readManifests, type Manifest } from '../k8s/client/manifests.js';
 import { analyze } from '../translate/translate.js';
 import type { ConfigKind, Problem, ProblemCode } from '../translate/problems.js';
 import { problemAt } from '../translate/problems.js';

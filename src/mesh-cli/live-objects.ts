@@ -4,8 +4,8 @@
 
 import { CoreV1Api, CustomObjectsApi, NetworkingV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject } from '../k8s/object.js';
-import { apiErrorMessage } from '../kubeapi/client.js';
-import type { Manifest } from '../kubeapi/manifests.js';
+import { apiErrorMessage } from '../k8s/client/client.js';
+import type { Manifest } from '../k8s/client/manifests.js';
 
 const ISTIO_PLURALS = [
   ['VirtualService', 'virtualservices', 'networking.istio.io'], ['DestinationRule', 'destinationrules', 'networking.istio.io'],

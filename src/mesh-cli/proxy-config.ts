@@ -2,7 +2,7 @@
 // proxy itself when its admin port answers, else the control plane's view of it (and it says which).
 
 import { formatStructured } from '../cli/output.js';
-import { loadKubeConfig } from '../kubeapi/client.js';
+import { loadKubeConfig } from '../k8s/client/client.js';
 import { parseConfigDump } from './config-dump.js';
 import { getJson } from './control-plane.js';
 import { CommandError, errorMessage, outBlock, type CommandIo } from './io.js';

@@ -3,7 +3,7 @@
 // `Clusters Match`, or `Clusters Don't Match` and the resources that differ. Only the dynamic resources
 // are compared: the static ones come from the proxy's bootstrap, never from the control plane.
 
-import { loadKubeConfig } from '../kubeapi/client.js';
+import { loadKubeConfig } from '../k8s/client/client.js';
 import { fromProtoJson } from './config-dump.js';
 import { getJson, locateControlPlane } from './control-plane.js';
 import { CommandError, errorMessage, outBlock, type CommandIo } from './io.js';

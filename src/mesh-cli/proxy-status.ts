@@ -6,7 +6,7 @@
 
 import type { KubeConfig } from '@kubernetes/client-node';
 import { formatStructured, formatTable } from '../cli/output.js';
-import { loadKubeConfig } from '../kubeapi/client.js';
+import { loadKubeConfig } from '../k8s/client/client.js';
 import { parseNodeId } from '../controlplane/identity.js';
 import { humanDuration } from '../k8s/age.js';
 import { getJson, locateControlPlane } from './control-plane.js';

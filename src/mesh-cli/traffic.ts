@@ -5,7 +5,7 @@
 // disagrees with the applied config fails the run. Exit 0 on PASS, 1 on FAIL.
 
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
-import { loadKubeConfig } from '../kubeapi/client.js';
+import { loadKubeConfig } from '../k8s/client/client.js';
 import { CurlOutputParser, newMarker, writeOutFormat, type Answer } from './answers.js';
 import { readAppliedConfig } from './applied-config.js';
 import { asProxyResources, parseConfigDump } from './config-dump.js';

@@ -11,7 +11,7 @@ import { StatusError } from '../../k8s/status.js';
 import type { AdmissionResponse, UserInfo } from '../../inject/admission-review.js';
 import { parseAdmissionReviewResponse } from '../../inject/admission-review.js';
 import type { AdmissionHook, AdmissionRequest } from '../apiserver/options.js';
-import { applyJsonPatch, isJsonObject } from '../patch/index.js';
+import { applyJsonPatch, isJsonObject } from '../../k8s/patch/index.js';
 import type { ObjectStore } from '../store/store.js';
 import type { ServiceResolver } from './call.js';
 import { postReview, webhookTarget } from './call.js';

@@ -6,12 +6,12 @@ import { apiVersionOf } from '../../k8s/kinds.js';
 import type { KubeObject } from '../../k8s/object.js';
 import { StatusError, invalid } from '../../k8s/status.js';
 import { formatTimestamp } from '../store/metadata.js';
-import { FieldSet, fieldElement } from '../patch/field-set.js';
-import type { JsonObject } from '../patch/json.js';
-import { MAX_MANAGER_LENGTH, ManagedFieldsError, fieldManagerProblems, isPrintable, readManagedFields, updateOwnership, writeManagedFields } from '../patch/managed-fields.js';
-import type { Managers, OwnershipContext, Writer } from '../patch/managed-fields.js';
-import { kindTypedNode } from '../patch/typed-schema.js';
-import { SchemaMismatch } from '../patch/typed-ops.js';
+import { FieldSet, fieldElement } from '../managed-fields/field-set.js';
+import type { JsonObject } from '../../k8s/patch/json.js';
+import { MAX_MANAGER_LENGTH, ManagedFieldsError, fieldManagerProblems, isPrintable, readManagedFields, updateOwnership, writeManagedFields } from '../managed-fields/managed-fields.js';
+import type { Managers, OwnershipContext, Writer } from '../managed-fields/managed-fields.js';
+import { kindTypedNode } from '../managed-fields/typed-schema.js';
+import { SchemaMismatch } from '../managed-fields/typed-ops.js';
 import { isDeepStrictEqual } from 'node:util';
 
 export type OptionsKind = 'CreateOptions' | 'UpdateOptions' | 'PatchOptions';

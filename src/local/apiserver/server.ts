@@ -12,7 +12,7 @@ import { auditLine } from './audit.js';
 import { createAuthenticator, impersonatedUser, unauthorized } from './auth.js';
 import { requestAttributes, requireAllowed } from './authorize.js';
 import { storeLookup } from '../serviceaccount/lookup.js';
-import type { UserInfo } from '../rbac/user.js';
+import type { UserInfo } from '../../k8s/rbac/user.js';
 import { isPortForwardPath, serveSpdyUpgrade, serveTunnel } from './portforward-upgrade.js';
 import { PORTFORWARD_TUNNEL_PROTOCOL, portForwardTarget } from './portforward.js';
 import { chooseExecProtocol, execParams, rejectUpgrade, runExec, spdyNotSupported } from './exec.js';

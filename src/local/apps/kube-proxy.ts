@@ -7,7 +7,7 @@
 // and every listener they ask for is open.
 //   kube-proxy.(ts|js) --port=10256
 import { createServer } from 'node:http';
-import { loadDefault } from '../../kubeapi/client.js';
+import { loadDefault } from '../../k8s/client/client.js';
 import { CoreV1Api, DiscoveryV1Api, KubeConfig, type V1EndpointSlice, type V1Service } from '@kubernetes/client-node';
 import type { KubeObject } from '../../k8s/object.js';
 import { startResourceWatch } from '../../controlplane/resource-watch.js';

@@ -7,7 +7,7 @@
 import { findByKind } from '../../k8s/kinds.js';
 import type { KubeObject } from '../../k8s/object.js';
 import type { ObjectStore } from '../store/store.js';
-import { clusterRoleRules, type PolicyRule } from './evaluate.js';
+import { clusterRoleRules, type PolicyRule } from '../../k8s/rbac/evaluate.js';
 
 const READ = ['get', 'list', 'watch'];
 const WRITE = ['create', 'delete', 'deletecollection', 'patch', 'update'];

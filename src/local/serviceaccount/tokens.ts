@@ -9,7 +9,7 @@
 import { randomUUID, type KeyObject } from 'node:crypto';
 import type { KubeObject } from '../../k8s/object.js';
 import { JwtError, isJwtShaped, signJwt, verifyJwt, type JwtClaims } from './jwt.js';
-import { serviceAccountGroups, serviceAccountUsername, type UserInfo } from '../rbac/user.js';
+import { serviceAccountGroups, serviceAccountUsername, type UserInfo } from '../../k8s/rbac/user.js';
 
 /** The issuer kubeadm configures (`--service-account-issuer`); also the API server's own audience. */
 export const DEFAULT_ISSUER = 'https://kubernetes.default.svc.cluster.local';

@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parse } from 'yaml';
-import { statePaths, DEFAULT_STATE_DIR } from '../runtime/state.js';
+import { statePaths, DEFAULT_STATE_DIR } from '../../runtime/state.js';
 
 /**
  * Kubeconfig: the explicit path, else $KUBECONFIG, else the local clusters' (./.meshwork/kubeconfig),
