@@ -11,6 +11,7 @@ import { errorMessage } from '../mesh-cli/io.js';
 import { stateDirOption } from './options.js';
 import { clusterAccessProblem } from './cluster-access.js';
 import { formatStructured } from './output.js';
+import { localKubeconfig } from '../runtime/state.js';
 
 export interface VersionReport {
   meshwork: string;
@@ -50,7 +51,7 @@ export function registerVersionCommand(program: Command): void {
         if (problem) report.meshError = problem;
         else {
           try {
-            report.mesh = await collectMeshVersions(loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), stateDir: opts.stateDir }));
+            report.mesh = await collectMeshVersions(loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), localKubeconfig: localKubeconfig(opts.stateDir) }));
           } catch (err) {
             report.meshError = errorMessage(err);
           }

@@ -15,7 +15,7 @@ import { DEFAULT_REVISION, ISTIO_SYSTEM, istiodName } from './names.js';
 import { defaultMeshCaDir, loadCaCerts, meshRootMismatch, planCacerts } from './mesh-ca.js';
 import { clusterEndpointFrom, remoteSecretFor, remoteSecretYaml } from './remote-secret.js';
 import { READER_SERVICE_ACCOUNT, READER_TOKEN_SECRET } from './rbac.js';
-import { SA_NAME_ANNOTATION, SECRET_TYPE_SA_TOKEN } from '../local/serviceaccount/tokens.js';
+import { SA_NAME_ANNOTATION, SECRET_TYPE_SA_TOKEN } from '../k8s/serviceaccount.js';
 import { createWebhookTls, readSecret, readWebhookTlsSecret, WEBHOOK_TLS_SECRET, webhookTlsSecret } from './webhook-tls.js';
 
 export interface CommandIo {

@@ -6,7 +6,7 @@
 import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import type { KubeObject } from '../k8s/object.js';
 import { apiErrorCode, apiErrorMessage } from '../k8s/client/client.js';
-import { createCertificateAuthority, issueServerCertificate } from '../k8s/pki.js';
+import { createCertificateAuthority, issueServerCertificate } from '../security/pki/authority.js';
 import { istiodName, webhookServerName } from './names.js';
 
 export const WEBHOOK_TLS_SECRET = 'istiod-webhook-tls';

@@ -24,7 +24,7 @@ import type { PodTokenIssuer } from './kubelet/pod-token.js';
 import { keepKubeProxyPod, kubeProxyPodName, readyKubeProxy } from './kubeproxy/static-pod.js';
 import { startControllers } from './controllers/index.js';
 import { startKubelet } from './kubelet/kubelet.js';
-import { createCertificateAuthority, issueServerCertificate } from '../k8s/pki.js';
+import { createCertificateAuthority, issueServerCertificate } from '../security/pki/authority.js';
 import { openSqliteStore } from './store/sqlite-store.js';
 import type { ObjectStore } from './store/store.js';
 

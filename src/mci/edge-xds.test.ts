@@ -142,7 +142,7 @@ test('edge snapshot: fits the Envoy protos and is consistent; the same input giv
 });
 
 test('MCI tls: a second listener on the HTTPS port, a chain per certificate by its DNS names and a default chain with the first; plan refusals', async () => {
-  const { createCertificateAuthority, issueServerCertificate } = await import('../k8s/pki.js');
+  const { createCertificateAuthority, issueServerCertificate } = await import('../security/pki/authority.js');
   const { credentialOf } = await import('../security/credentials.js');
   const ca = await createCertificateAuthority('edge test root');
   const secret = async (name: string, hosts: string[]) => {

@@ -17,6 +17,7 @@ import { offlineSnapshot } from './analyze-offline.js';
 import { readLiveObjects } from './live-objects.js';
 import { misspeltFields } from './misspelt-fields.js';
 import { kindSchema } from '../config/schemas/kind-schemas.js';
+import { localKubeconfig } from '../runtime/state.js';
 
 /** istioctl's exit code when analyzers find issues at or above the failure threshold. */
 export const ANALYZE_FOUND_ISSUES = 79;
@@ -81,7 +82,7 @@ export interface AnalyzeOptions {
 export async function runAnalyze(opts: AnalyzeOptions, io: CommandIo): Promise<number> {
   let problems: Problem[];
   let scope: string;
-  const kubeConfig = () => loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}), ...(opts.stateDir ? { stateDir: opts.stateDir } : {}) });
+  const kubeConfig = () => loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}), localKubeconfig: localKubeconfig(opts.stateDir) });
   if (opts.files.length > 0) {
     let manifests;
     try {

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createServer, type Server } from 'node:https';
-import { createCertificateAuthority, issueServerCertificate } from '../../k8s/pki.js';
+import { createCertificateAuthority, issueServerCertificate } from '../../security/pki/authority.js';
 import { findByKind, type ResourceType } from '../../k8s/kinds.js';
 import type { KubeObject } from '../../k8s/object.js';
 import { StatusError } from '../../k8s/status.js';

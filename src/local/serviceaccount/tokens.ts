@@ -20,10 +20,6 @@ export const MIN_EXPIRATION_SECONDS = 600;
 /** Accepted clock difference for nbf and iat. */
 const LEEWAY_SECONDS = 60;
 
-export const SECRET_TYPE_SA_TOKEN = 'kubernetes.io/service-account-token';
-export const SA_NAME_ANNOTATION = 'kubernetes.io/service-account.name';
-export const SA_UID_ANNOTATION = 'kubernetes.io/service-account.uid';
-
 /** What token validation needs to know about the cluster's objects right now. */
 export interface BoundObjectLookup {
   serviceAccountUid(namespace: string, name: string): string | undefined;

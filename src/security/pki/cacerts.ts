@@ -8,7 +8,7 @@
 // own plug-in CA works unchanged. Checks say which file is wrong and why.
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import type { KubeObject } from '../../k8s/object.js';
-import { createCertificateAuthority } from '../../k8s/pki.js';
+import { createCertificateAuthority } from './authority.js';
 import { DAY_MS, generateKeys, loadSigner, privateKeyPem, signCertificate, splitPemCertificates, x509, type PemPair } from './x509.js';
 
 export const CACERTS_SECRET = 'cacerts';
