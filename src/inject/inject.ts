@@ -11,8 +11,7 @@ import {
   type ProxyConfig,
 } from '../config/proxy-config.js';
 import type { JsonPatchOperation, JsonValue } from '../k8s/patch/index.js';
-import { toJson } from '../k8s/patch/index.js';
-import { createJsonPatch } from './json-diff.js';
+import { createJsonPatch, toJson } from '../k8s/patch/index.js';
 import type { Container, EnvVar, Pod } from './pod.js';
 import { readPod } from './pod.js';
 import { MERGED_METRICS_PATH, MERGED_METRICS_PORT } from '../telemetry/istio-metric-names.js';

@@ -1,7 +1,11 @@
 // JSON Patch (RFC 6902) with JSON Pointers (RFC 6901), `Content-Type: application/json-patch+json`:
-// what `kubectl patch --type json` sends. Operations apply in order to a private copy; the first one
-// that fails rejects the whole patch with a 400 naming its index and path.
-import { badRequest } from '../../k8s/status.js';
+// what `kubectl patch --type json` sends, and what an admission webhook answers. fast-json-patch applies
+// and computes patches; this module says what is wrong in the API server's words. Operations apply in
+// order to a private copy; the first one that fails rejects the whole patch with a 400 naming its index
+// and path.
+import jsonpatch from 'fast-json-patch';
+import type { Operation } from 'fast-json-patch';
+import { badRequest } from '../status.js';
 import { describeJsonType, isJsonObject, jsonEqual, toJson } from './json.js';
 import type { JsonValue } from './json.js';
 
@@ -10,75 +14,64 @@ export type JsonPatchOperation =
   | { op: 'remove'; path: string }
   | { op: 'move' | 'copy'; from: string; path: string };
 
-class OperationError extends Error {}
-
-function parsePointer(pointer: string, what: string): string[] {
-  if (pointer === '') return [];
-  if (!pointer.startsWith('/')) throw new OperationError(`${what} "${pointer}" must be empty or start with '/'`);
-  return pointer
+/**
+ * What stands in the way of `pointer` in `doc`, or undefined when nothing does. `target`: whether the
+ * pointed value must exist ('exists'), or only its container, as for add ('container'; '-' then names
+ * the end of a list). The library accepts some of this (an index with a leading zero) or words it
+ * vaguely; the API server's messages name the token and the list's length.
+ */
+function pointerProblem(doc: JsonValue, pointer: string, what: 'path' | 'from', target: 'exists' | 'container'): string | undefined {
+  if (pointer === '') return undefined;
+  if (!pointer.startsWith('/')) return `${what} "${pointer}" must be empty or start with '/'`;
+  const tokens = pointer
     .slice(1)
     .split('/')
-    .map((token) => {
-      if (/~[^01]|~$/.test(token)) throw new OperationError(`${what} "${pointer}" has an invalid escape ('~' must be followed by 0 or 1)`);
-      return token.replace(/~1/g, '/').replace(/~0/g, '~');
-    });
-}
-
-/** An array index token: '0' or digits without a leading zero. */
-function arrayIndex(token: string, length: number, allowEnd: boolean, pointer: string): number {
-  if (allowEnd && token === '-') return length;
-  if (!/^(0|[1-9][0-9]*)$/.test(token)) throw new OperationError(`"${token}" in "${pointer}" is not a list index`);
-  const index = Number(token);
-  const max = allowEnd ? length : length - 1;
-  if (index > max) throw new OperationError(`index ${index} in "${pointer}" is out of bounds (the list has ${length} items)`);
-  return index;
-}
-
-/** The container that holds the last token of `tokens`, which must exist. */
-function parentOf(doc: JsonValue, tokens: string[], pointer: string): JsonValue {
+    .map((token) => token.replace(/~1/g, '/').replace(/~0/g, '~'));
   let cur: JsonValue = doc;
-  for (const token of tokens.slice(0, -1)) {
-    if (Array.isArray(cur)) cur = cur[arrayIndex(token, cur.length, false, pointer)]!;
-    else if (isJsonObject(cur) && Object.prototype.hasOwnProperty.call(cur, token)) cur = cur[token]!;
-    else throw new OperationError(`path "${pointer}" does not exist: no "${token}"`);
+  for (const [i, token] of tokens.entries()) {
+    const last = i === tokens.length - 1;
+    if (Array.isArray(cur)) {
+      const toEnd = last && target === 'container';
+      if (toEnd && token === '-') return undefined;
+      if (!/^(0|[1-9][0-9]*)$/.test(token)) return `"${token}" in "${pointer}" is not a list index`;
+      const index = Number(token);
+      if (index > (toEnd ? cur.length : cur.length - 1)) return `index ${index} in "${pointer}" is out of bounds (the list has ${cur.length} items)`;
+      cur = cur[index]!;
+    } else if (isJsonObject(cur) && Object.prototype.hasOwnProperty.call(cur, token)) {
+      cur = cur[token]!;
+    } else if (last && target === 'container') {
+      return isJsonObject(cur) ? undefined : `cannot add "${token}" to ${describeJsonType(cur)} at "${pointer}"`;
+    } else {
+      return last ? `${what} "${pointer}" does not exist` : `path "${pointer}" does not exist: no "${token}"`;
+    }
   }
-  return cur;
+  return undefined;
 }
 
-function getValue(doc: JsonValue, pointer: string, what: string): JsonValue {
-  const tokens = parsePointer(pointer, what);
-  if (tokens.length === 0) return doc;
-  const parent = parentOf(doc, tokens, pointer);
-  const last = tokens[tokens.length - 1]!;
-  if (Array.isArray(parent)) return parent[arrayIndex(last, parent.length, false, pointer)]!;
-  if (isJsonObject(parent) && Object.prototype.hasOwnProperty.call(parent, last)) return parent[last]!;
-  throw new OperationError(`${what} "${pointer}" does not exist`);
-}
-
-/** Returns the new document (a replaced root) or the same document changed in place. */
-function addValue(doc: JsonValue, pointer: string, value: JsonValue): JsonValue {
-  const tokens = parsePointer(pointer, 'path');
-  if (tokens.length === 0) return value;
-  const parent = parentOf(doc, tokens, pointer);
-  const last = tokens[tokens.length - 1]!;
-  if (Array.isArray(parent)) parent.splice(arrayIndex(last, parent.length, true, pointer), 0, value);
-  else if (isJsonObject(parent)) parent[last] = value;
-  else throw new OperationError(`cannot add "${last}" to ${describeJsonType(parent)} at "${pointer}"`);
-  return doc;
-}
-
-function removeValue(doc: JsonValue, pointer: string): JsonValue {
-  const tokens = parsePointer(pointer, 'path');
-  if (tokens.length === 0) throw new OperationError('cannot remove the whole document');
-  const parent = parentOf(doc, tokens, pointer);
-  const last = tokens[tokens.length - 1]!;
-  if (Array.isArray(parent)) return parent.splice(arrayIndex(last, parent.length, false, pointer), 1)[0]!;
-  if (isJsonObject(parent) && Object.prototype.hasOwnProperty.call(parent, last)) {
-    const removed = parent[last]!;
-    delete parent[last];
-    return removed;
+/** The problem the operation meets in `doc` before it runs, or undefined. */
+function operationProblem(doc: JsonValue, op: JsonPatchOperation): string | undefined {
+  switch (op.op) {
+    case 'add':
+      return pointerProblem(doc, op.path, 'path', 'container');
+    case 'remove':
+      return op.path === '' ? 'cannot remove the whole document' : pointerProblem(doc, op.path, 'path', 'exists');
+    case 'replace':
+    case 'test':
+      return pointerProblem(doc, op.path, 'path', 'exists');
+    case 'move':
+      if (op.path !== op.from && op.path.startsWith(`${op.from}/`)) return `cannot move "${op.from}" into its own child "${op.path}"`;
+      return pointerProblem(doc, op.from, 'from', 'exists') ?? pointerProblem(doc, op.path, 'path', 'container');
+    case 'copy':
+      return pointerProblem(doc, op.from, 'from', 'exists') ?? pointerProblem(doc, op.path, 'path', 'container');
   }
-  throw new OperationError(`path "${pointer}" does not exist`);
+}
+
+/** The library's refusal, in the API server's words where it has them. */
+function libraryProblem(doc: JsonValue, op: JsonPatchOperation, err: InstanceType<typeof jsonpatch.JsonPatchError>): string {
+  if (err.name === 'TEST_OPERATION_FAILED' && op.op === 'test') {
+    return `test failed: the value is ${JSON.stringify(jsonpatch.getValueByPointer(doc, op.path))}, expected ${JSON.stringify(op.value)}`;
+  }
+  return err.message.split('\n')[0]!;
 }
 
 function operationAt(raw: JsonValue, index: number): JsonPatchOperation {
@@ -103,35 +96,6 @@ function operationAt(raw: JsonValue, index: number): JsonPatchOperation {
   }
 }
 
-function applyOne(doc: JsonValue, op: JsonPatchOperation): JsonValue {
-  switch (op.op) {
-    case 'add':
-      return addValue(doc, op.path, op.value);
-    case 'remove':
-      removeValue(doc, op.path);
-      return doc;
-    case 'replace':
-      getValue(doc, op.path, 'path');
-      if (op.path === '') return op.value;
-      removeValue(doc, op.path);
-      return addValue(doc, op.path, op.value);
-    case 'move': {
-      if (op.path !== op.from && op.path.startsWith(`${op.from}/`)) throw new OperationError(`cannot move "${op.from}" into its own child "${op.path}"`);
-      getValue(doc, op.from, 'from');
-      if (op.from === op.path) return doc;
-      const value = removeValue(doc, op.from);
-      return addValue(doc, op.path, value);
-    }
-    case 'copy':
-      return addValue(doc, op.path, structuredClone(getValue(doc, op.from, 'from')));
-    case 'test': {
-      const actual = getValue(doc, op.path, 'path');
-      if (!jsonEqual(actual, op.value)) throw new OperationError(`test failed: the value is ${JSON.stringify(actual)}, expected ${JSON.stringify(op.value)}`);
-      return doc;
-    }
-  }
-}
-
 /** The result of applying the operations in order to `target`. Neither input is modified. */
 export function applyJsonPatch(target: unknown, operations: unknown): JsonValue {
   const ops = toJson(operations, 'patch');
@@ -139,13 +103,30 @@ export function applyJsonPatch(target: unknown, operations: unknown): JsonValue 
   let doc = toJson(target, 'target');
   ops.forEach((raw, index) => {
     const op = operationAt(raw, index);
+    const fail = (problem: string) => badRequest(`json patch operation ${index} (${op.op} ${op.path}): ${problem}`);
+    const problem = operationProblem(doc, op);
+    if (problem !== undefined) throw fail(problem);
     try {
       // Values are copied in so that a later operation on the document cannot reach into the patch.
-      doc = applyOne(doc, 'value' in op ? { ...op, value: structuredClone(op.value) } : op);
+      const own = ('value' in op ? { ...op, value: structuredClone(op.value) } : op) as Operation;
+      doc = jsonpatch.applyOperation(doc, own, true, true, true, index).newDocument;
     } catch (err) {
-      if (err instanceof OperationError) throw badRequest(`json patch operation ${index} (${op.op} ${op.path}): ${err.message}`);
+      if (err instanceof jsonpatch.JsonPatchError) throw fail(libraryProblem(doc, op, err));
+      // The library refuses __proto__ and constructor/prototype with a TypeError.
+      if (err instanceof TypeError && /__proto__/.test(err.message)) throw fail('__proto__, constructor and prototype cannot be patched');
       throw err;
     }
   });
   return doc;
+}
+
+/**
+ * The operations that turn `before` into `after`: what a mutating admission webhook answers (Istio's
+ * injector computes its patch the same way, as the difference between the pod it received and the pod
+ * its templates produced). Objects are compared key by key, lists item by item.
+ */
+export function createJsonPatch(before: JsonValue, after: JsonValue): JsonPatchOperation[] {
+  const sameKind = (Array.isArray(before) && Array.isArray(after)) || (isJsonObject(before) && isJsonObject(after));
+  if (sameKind) return jsonpatch.compare(before, after) as JsonPatchOperation[];
+  return jsonEqual(before, after) ? [] : [{ op: 'replace', path: '', value: after }];
 }
