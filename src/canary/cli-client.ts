@@ -3,7 +3,7 @@
 // resourceVersion when the server ends the stream, relisted on 410 Gone).
 import { CustomObjectsApi, PatchStrategy, Watch, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { apiErrorCode, apiErrorMessage } from '../kubeapi/client.js';
+import { apiErrorCode, apiErrorMessage } from '../k8s/client/client.js';
 import { CANARY_GROUP, CANARY_PLURAL, CANARY_VERSION, type Canary, type CanarySpec } from './types.js';
 
 export const CANARY_RESOURCE = `${CANARY_PLURAL}.${CANARY_GROUP}`;

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { startLocalCluster, type LocalCluster } from '../local/cluster.js';
-import { buildKubeconfig } from '../local/kubeconfig.js';
-import { REPO_ROOT } from '../runtime/repo.js';
+import { buildKubeconfig } from '../k8s/kubeconfig.js';
+import { REPO_ROOT } from '../repo.js';
 import type { Canary, CanaryStatus } from './types.js';
 
 let dir: string;

@@ -5,13 +5,14 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { loadKubeConfig } from '../kubeapi/client.js';
+import { loadKubeConfig } from '../k8s/client/client.js';
 import { formatStructured, type OutputFormat } from '../cli/output.js';
 import { outputOption, stateDirOption } from '../cli/options.js';
 import { CanaryClient } from './cli-client.js';
 import { canaryFromFile, canaryFromFlags, hasSpecFlags, type StartFlags } from './cli-spec.js';
 import { renderStatus, TERMINAL_PHASES } from './cli-render.js';
 import { CANARY_GROUP, type Canary, type CanarySpec } from './types.js';
+import { localKubeconfig } from '../runtime/state.js';
 
 export interface CanaryCliIo {
   out(text: string): void;
@@ -46,7 +47,7 @@ function addTarget(cmd: Command): Command {
 }
 
 function target(o: TargetOptions): { kc: KubeConfig; namespace: string; explicitNamespace: boolean } {
-  const kc = loadKubeConfig({ ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}), ...(o.context ? { context: o.context } : {}), stateDir: o.stateDir });
+  const kc = loadKubeConfig({ ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}), ...(o.context ? { context: o.context } : {}), localKubeconfig: localKubeconfig(o.stateDir) });
   const namespace = o.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
   return { kc, namespace, explicitNamespace: o.namespace !== undefined };
 }

@@ -6,9 +6,10 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Command } from 'commander';
 import { stateDirOption } from '../cli/options.js';
-import { loadKubeConfig } from '../kubeapi/client.js';
+import { loadKubeConfig } from '../k8s/client/client.js';
 import { startCanaryController } from './controller.js';
 import { KubeIo } from './kube-io.js';
+import { localKubeconfig } from '../runtime/state.js';
 
 export interface ControllerCommandOptions {
   kubeconfig?: string;
@@ -26,7 +27,7 @@ function forContext(base: KubeConfig, context: string): KubeConfig {
 
 /** Starts the controller; resolves when a signal has stopped it. */
 export async function runCanaryController(o: ControllerCommandOptions, log: (line: string) => void): Promise<void> {
-  const base = loadKubeConfig({ ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}), ...(o.context ? { context: o.context } : {}), stateDir: o.stateDir });
+  const base = loadKubeConfig({ ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}), ...(o.context ? { context: o.context } : {}), localKubeconfig: localKubeconfig(o.stateDir) });
   const configContext = base.getCurrentContext();
   if (!configContext) throw new Error('the kubeconfig has no current context: name the config cluster with --context');
   const contexts = base.getContexts().map((c) => c.name);

@@ -9,7 +9,7 @@
 // Exports: startCanaryController(options) -> CanaryController, CanaryControllerOptions.
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import { startResourceWatch, type ResourceWatch } from '../controlplane/resource-watch.js';
-import { apiErrorCode, apiErrorMessage } from '../kubeapi/client.js';
+import { apiErrorCode, apiErrorMessage } from '../k8s/client/client.js';
 import { sideSelector, subsetLabels, verdict } from './analysis.js';
 import { appendAudit } from './audit-log.js';
 import type { KubeIo } from './kube-io.js';

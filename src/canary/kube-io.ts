@@ -5,7 +5,7 @@
 // Exports: KubeIo (one cluster's access), canaryEvent (the Event object, pure).
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { apiErrorCode } from '../kubeapi/client.js';
+import { apiErrorCode } from '../k8s/client/client.js';
 import type { PlannedEvent } from './plan.js';
 import type { JsonPatchOp } from './routes.js';
 import { CANARY_API_VERSION, CANARY_FIELD_MANAGER, CANARY_GROUP, CANARY_KIND, CANARY_PLURAL, CANARY_VERSION, type Canary, type CanaryStatus } from './types.js';

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { findByKind } from '../config/kinds.js';
+import { findByKind } from '../k8s/kinds.js';
 import { applyDefaults } from '../config/defaults.js';
 import { validateObject } from '../config/validate.js';
-import type { KubeObject } from '../config/object.js';
+import type { KubeObject } from '../k8s/object.js';
 import { canaryControllerClusterRole } from './rbac.js';
 import { canaryCrd } from './schema.js';
 import { canarySteps, resolveSpec } from './spec.js';

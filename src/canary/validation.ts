@@ -5,7 +5,7 @@
 // Exports: validateCanarySpec(spec, out).
 import { parseGoDuration } from '../agent/identity/duration.js';
 import { duplicate, forbidden, invalid, required } from '../config/schemas/causes.js';
-import type { FieldCause } from '../config/status.js';
+import type { FieldCause } from '../k8s/status.js';
 
 type Fields = Record<string, unknown>;
 function record(value: unknown): Fields | undefined {

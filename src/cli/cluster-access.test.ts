@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { chosenKubeconfig, clusterAccessProblem } from './cluster-access.js';
+import { chosenKubeconfig, clusterAccessProblem, kubeconfigOrLocal } from './cluster-access.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'meshwork-access-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -39,5 +39,23 @@ describe('can a command reach its clusters', () => {
     writeFileSync(plain, 'apiVersion: v1\nkind: Config\n');
     assert.equal(clusterAccessProblem({ kubeconfig: plain, stateDir: join(dir, 'none'), home }), undefined);
     assert.equal(clusterAccessProblem({ kubeconfig: join(dir, 'gone'), stateDir: join(dir, 'none'), home }), `kubeconfig ${join(dir, 'gone')} (from --kubeconfig) does not exist`);
+  });
+});
+
+describe('kubeconfigOrLocal: what a cluster command hands to the client', () => {
+  it('--kubeconfig, else the state folder\'s kubeconfig when $KUBECONFIG is unset and it exists, else none', () => {
+    const saved = process.env.KUBECONFIG;
+    try {
+      delete process.env.KUBECONFIG;
+      const running = stateDir('handed', process.pid);
+      assert.equal(kubeconfigOrLocal('/x/kubeconfig', running), '/x/kubeconfig');
+      assert.equal(kubeconfigOrLocal(undefined, running), join(running, 'kubeconfig'));
+      assert.equal(kubeconfigOrLocal(undefined, join(dir, 'none')), undefined);
+      process.env.KUBECONFIG = '/y/kubeconfig';
+      assert.equal(kubeconfigOrLocal(undefined, running), undefined, 'client-node reads $KUBECONFIG itself');
+    } finally {
+      if (saved === undefined) delete process.env.KUBECONFIG;
+      else process.env.KUBECONFIG = saved;
+    }
   });
 });

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
-import { runningState, statePaths } from '../runtime/state.js';
+import { localKubeconfig, runningState, statePaths } from '../runtime/state.js';
 
 export interface AccessInputs {
   /** --kubeconfig */
@@ -42,4 +42,15 @@ export function clusterAccessProblem(i: AccessInputs): string | undefined {
   if (runningState(paths)) return undefined;
   const flag = paths.dir.endsWith('/.meshwork') ? '' : ` --state-dir ${paths.dir}`;
   return `the local clusters of ${paths.dir} are stopped (\`meshwork down\`, or their process ended): run \`meshwork up -d${flag}\` to start them again`;
+}
+
+/**
+ * The kubeconfig a command hands to k8s/client: --kubeconfig, else the local clusters' (in the state
+ * folder) when $KUBECONFIG is unset and it exists, else none (client-node's default order).
+ */
+export function kubeconfigOrLocal(kubeconfig: string | undefined, stateDir?: string): string | undefined {
+  if (kubeconfig) return kubeconfig;
+  if (process.env.KUBECONFIG) return undefined;
+  const local = localKubeconfig(stateDir);
+  return existsSync(local) ? local : undefined;
 }

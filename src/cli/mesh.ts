@@ -8,12 +8,13 @@ import { startInjectorServer } from '../controlplane/injector-server.js';
 import { defaultDataPlane, runCreateMesh, runCreateRemoteSecret, runInstall } from '../install/commands.js';
 import { DATA_PLANE_ENV, parseDataPlane } from '../agent/data-plane.js';
 import { DEFAULT_REVISION, ISTIO_SYSTEM, MONITORING_PORT, WEBHOOK_PORT, XDS_SECURE_PORT } from '../install/names.js';
-import { applyObjects } from '../kubeapi/apply.js';
-import { loadKubeConfig } from '../kubeapi/client.js';
-import { readManifests } from '../kubeapi/manifests.js';
-import { compileLabelSelector } from '../local/store/selectors.js';
+import { applyObjects } from '../k8s/client/apply.js';
+import { loadKubeConfig } from '../k8s/client/client.js';
+import { readManifests } from '../k8s/client/manifests.js';
+import { compileLabelSelector } from '../k8s/selectors.js';
 import { defaultScenarioDir, runDemo } from '../scenario/demo.js';
-import { REPO_ROOT } from '../runtime/repo.js';
+import { REPO_ROOT } from '../repo.js';
+import { kubeconfigOrLocal } from './cluster-access.js';
 import { parseIntOption } from './options.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -60,7 +61,7 @@ export function registerMeshRuntimeCommands(program: Command): void {
       const dataPlane = opts.dataPlane ? parseDataPlane(opts.dataPlane, '--data-plane') : defaultDataPlane(log);
       const cp = await runControlPlane({
         clusterId: opts.clusterId,
-        ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
+        ...withKubeconfig(opts.kubeconfig),
         ...(opts.context ? { context: opts.context } : {}),
         namespace: opts.namespace,
         revision: opts.revision,
@@ -73,7 +74,7 @@ export function registerMeshRuntimeCommands(program: Command): void {
       });
       const injector = opts.webhook
         ? await startInjectorServer({
-            kubeConfig: ownKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) } as Parameters<typeof ownKubeConfig>[0]),
+            kubeConfig: ownKubeConfig({ ...withKubeconfig(opts.kubeconfig), ...(opts.context ? { context: opts.context } : {}) } as Parameters<typeof ownKubeConfig>[0]),
             namespace: opts.namespace,
             revision: opts.revision,
             clusterId: opts.clusterId,
@@ -128,7 +129,7 @@ export function registerMeshSetupCommands(program: Command): void {
         ...(opts.plaintextXdsPort !== undefined ? { plaintextXdsPort: opts.plaintextXdsPort } : {}),
         revision: opts.revision,
         waitTimeoutMs: opts.timeout * 1000,
-        ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
+        ...withKubeconfig(opts.kubeconfig),
         ...(opts.dataPlane ? { dataPlane: parseDataPlane(opts.dataPlane, '--data-plane') } : {}),
       });
     });
@@ -141,7 +142,7 @@ export function registerMeshSetupCommands(program: Command): void {
     .option('--server <url>', 'API server address other clusters use (default: the kubeconfig\'s)')
     .option('--kubeconfig <file>', 'kubeconfig file')
     .action(async (opts: { context: string; name?: string; server?: string; kubeconfig?: string }) => {
-      process.stdout.write(await runCreateRemoteSecret(opts));
+      process.stdout.write(await runCreateRemoteSecret({ ...opts, ...withKubeconfig(opts.kubeconfig) }));
     });
 
   program
@@ -150,7 +151,7 @@ export function registerMeshSetupCommands(program: Command): void {
     .argument('<contexts...>', 'kubeconfig contexts of the member clusters')
     .option('--kubeconfig <file>', 'kubeconfig file')
     .action(async (contexts: string[], opts: { kubeconfig?: string }) => {
-      await runCreateMesh(contexts, opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {});
+      await runCreateMesh(contexts, withKubeconfig(opts.kubeconfig));
     });
 
   program
@@ -162,11 +163,17 @@ export function registerMeshSetupCommands(program: Command): void {
     .option('--context <name>', 'kubeconfig context')
     .option('--kubeconfig <file>', 'kubeconfig file')
     .action(async (opts: { filename: string[]; namespace?: string; selector?: string; context?: string; kubeconfig?: string }) => {
-      const kc = loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) });
+      const kc = loadKubeConfig({ ...withKubeconfig(opts.kubeconfig), ...(opts.context ? { context: opts.context } : {}) });
       const matches = opts.selector ? compileLabelSelector(opts.selector) : () => true;
       const manifests = readManifests(opts.filename).filter((m) => matches(m.object.metadata.labels ?? {}));
       for (const r of await applyObjects(kc, manifests, opts.namespace ? { namespace: opts.namespace } : {})) say(`${r.ref} ${r.outcome}`);
     });
+}
+
+/** --kubeconfig, or the local clusters' when the user names none (see kubeconfigOrLocal). */
+function withKubeconfig(kubeconfig: string | undefined): { kubeconfig?: string } {
+  const file = kubeconfigOrLocal(kubeconfig);
+  return file ? { kubeconfig: file } : {};
 }
 
 export function registerDemoCommand(program: Command): void {

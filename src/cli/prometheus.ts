@@ -5,8 +5,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { stringify } from 'yaml';
-import { loadKubeConfig } from '../kubeapi/client.js';
-import { statePaths } from '../runtime/state.js';
+import { loadKubeConfig } from '../k8s/client/client.js';
+import { localKubeconfig, statePaths } from '../runtime/state.js';
 import { preparePrometheusAccess } from '../telemetry/prometheus-access.js';
 import { prometheusConfig, type PodDiscovery, type ScrapedCluster } from '../telemetry/prometheus-config.js';
 import { startTargetsWriter } from '../telemetry/pod-targets-writer.js';
@@ -48,7 +48,7 @@ export function registerPrometheusCommands(program: Command): void {
     .option('--scrape-interval <duration>', 'Prometheus scrape and evaluation interval', '15s')
     .addOption(discoveryOption())
     .action(async (opts: { stateDir: string; kubeconfig?: string; context?: string[]; dir?: string; scrapeInterval: string; discovery: PodDiscovery }) => {
-      const kc = loadKubeConfig({ stateDir: opts.stateDir, ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}) });
+      const kc = loadKubeConfig({ localKubeconfig: localKubeconfig(opts.stateDir), ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}) });
       const contexts = opts.context ?? kc.getContexts().map((c) => c.name);
       const dir = accessDir(opts);
       const clusters: ScrapedCluster[] = [];

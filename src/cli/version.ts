@@ -4,13 +4,14 @@
 import type { Command } from 'commander';
 import { envoyVersion, locateEnvoy } from '../envoy/locate.js';
 import { MESHWORK_VERSION } from '../install/image.js';
-import { loadKubeConfig } from '../kubeapi/client.js';
+import { loadKubeConfig } from '../k8s/client/client.js';
 import { collectMeshVersions, formatMeshVersions, type MeshVersions } from '../mesh-cli/mesh-versions.js';
 import { parseBool } from '../mesh-cli/register.js';
 import { errorMessage } from '../mesh-cli/io.js';
 import { stateDirOption } from './options.js';
 import { clusterAccessProblem } from './cluster-access.js';
 import { formatStructured } from './output.js';
+import { localKubeconfig } from '../runtime/state.js';
 
 export interface VersionReport {
   meshwork: string;
@@ -50,7 +51,7 @@ export function registerVersionCommand(program: Command): void {
         if (problem) report.meshError = problem;
         else {
           try {
-            report.mesh = await collectMeshVersions(loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), stateDir: opts.stateDir }));
+            report.mesh = await collectMeshVersions(loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), localKubeconfig: localKubeconfig(opts.stateDir) }));
           } catch (err) {
             report.meshError = errorMessage(err);
           }

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { applyDefaults, defaultPullPolicy } from './defaults.js';
-import { type ResourceType, findByKind } from './kinds.js';
-import type { KubeObject } from './object.js';
+import { type ResourceType, findByKind } from '../k8s/kinds.js';
+import type { KubeObject } from '../k8s/object.js';
 
 function typeOf(group: string, kind: string): ResourceType {
   const t = findByKind(group, kind);

@@ -1,8 +1,8 @@
 // The defaults the apiserver fills in when it decodes an object (SetDefaults_* of core/v1, apps/v1,
 // batch/v1, rbac/v1, discovery/v1, and the registry's Service IP-family and Namespace status defaults), so that stored
 // objects and kubectl output look as on a real cluster. Pure: returns a new object.
-import type { ResourceType } from './kinds.js';
-import type { KubeObject } from './object.js';
+import type { ResourceType } from '../k8s/kinds.js';
+import type { KubeObject } from '../k8s/object.js';
 import { RBAC_GROUP } from './schemas/rbac-semantic.js';
 import { defaultCanaryObject } from '../canary/spec.js';
 

@@ -2,9 +2,9 @@
 // selector and pod template, a StatefulSet's spec beyond the fields its controller can roll, a
 // DaemonSet's selector, a binding's role. Pure: old and new object in, causes out.
 import { isDeepStrictEqual } from 'node:util';
-import type { ResourceType } from './kinds.js';
-import type { KubeObject } from './object.js';
-import type { FieldCause } from './status.js';
+import type { ResourceType } from '../k8s/kinds.js';
+import type { KubeObject } from '../k8s/object.js';
+import type { FieldCause } from '../k8s/status.js';
 import { forbidden, invalid } from './schemas/causes.js';
 
 type Fields = Record<string, unknown>;

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { applyDefaults } from './defaults.js';
-import { RESOURCE_TYPES, type ResourceType, apiVersionOf, findByApiVersionKind } from './kinds.js';
-import type { KubeObject } from './object.js';
+import { RESOURCE_TYPES, type ResourceType, apiVersionOf, findByApiVersionKind } from '../k8s/kinds.js';
+import type { KubeObject } from '../k8s/object.js';
 import { schemaKeys } from './schemas/kind-schemas.js';
-import type { FieldCause } from './status.js';
+import type { FieldCause } from '../k8s/status.js';
 import { validateObject } from './validate.js';
 
 const SCENARIO = scenarioDir();

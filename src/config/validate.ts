@@ -2,10 +2,10 @@
 // required fields, enums), unknown fields under strict field validation, then the apiserver's own
 // semantic rules (names, labels, selectors, ports). Objects should be defaulted first (applyDefaults),
 // as the apiserver defaults before it validates.
-import type { ResourceType } from './kinds.js';
-import { apiVersionOf, parseApiVersion } from './kinds.js';
-import type { KubeObject } from './object.js';
-import type { FieldCause } from './status.js';
+import type { ResourceType } from '../k8s/kinds.js';
+import { apiVersionOf, parseApiVersion } from '../k8s/kinds.js';
+import type { KubeObject } from '../k8s/object.js';
+import type { FieldCause } from '../k8s/status.js';
 import { notSupported } from './schemas/causes.js';
 import { collectUnknownFields } from './schemas/field-shape.js';
 import { validateIngressClassSpec, validateIngressSpec } from './schemas/ingress.js';

@@ -10,7 +10,7 @@ import { comparable, judgeDistribution } from './compare.js';
 import { CaseRunner, emptySnapshot } from './runner.js';
 import { disagreement, simulatedOutcome } from './simulated.js';
 import { startTargets, type Targets } from './targets.js';
-import { createCertificateAuthority, issueServerCertificate } from '../local/pki.js';
+import { createCertificateAuthority, issueServerCertificate } from '../security/pki/authority.js';
 import { startL4Upstream } from './l4-upstream.js';
 import { makeTestPki } from './tls-pki.js';
 import { startEchoUpstream, type EchoUpstream } from './upstream.js';

@@ -3,7 +3,7 @@
 // client certificate no proxy trusts. Secrets go to both proxies the same way, as SDS Secret resources
 // over ADS.
 
-import { createCertificateAuthority, type CertificateAuthority, type IssuedCertificate } from '../local/pki.js';
+import { createCertificateAuthority, type CertificateAuthority, type IssuedCertificate } from '../security/pki/authority.js';
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 

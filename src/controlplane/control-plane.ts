@@ -4,7 +4,7 @@
 // intermediate in Secret istio-system/cacerts: without it the control plane does not start.
 
 import { KubeConfig } from '@kubernetes/client-node';
-import { loadDefault, loadKubeConfig } from '../kubeapi/client.js';
+import { loadDefault, loadKubeConfig } from '../k8s/client/client.js';
 import { SnapshotCache } from '../xds/cache.js';
 import type { Clock } from '../clock.js';
 import { isIP } from 'node:net';

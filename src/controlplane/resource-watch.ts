@@ -4,7 +4,7 @@
 // readiness and the debug endpoints.
 
 import { makeInformer, type KubeConfig, type KubernetesObject, type ListPromise } from '@kubernetes/client-node';
-import { apiErrorCode, apiErrorMessage } from '../kubeapi/client.js';
+import { apiErrorCode, apiErrorMessage } from '../k8s/client/client.js';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 
 export interface ResourceWatch<T> {

@@ -5,7 +5,7 @@
 // such status-only updates apart (cluster-watch.ts), so they do not rebuild the mesh nor push to proxies.
 
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import { findByKind } from '../config/kinds.js';
+import { findByKind } from '../k8s/kinds.js';
 import type { IstioConfigObjects, KubeIstioObject } from '../registry/build.js';
 import type { ConfigKind, Problem } from '../translate/problems.js';
 import type { Clock } from '../clock.js';

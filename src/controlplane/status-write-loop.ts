@@ -3,7 +3,7 @@
 // differs, no second write of the same status while the watch still shows the object it was written
 // over, and a retry with back-off after a failed round.
 import { isDeepStrictEqual } from 'node:util';
-import { apiErrorCode, apiErrorMessage } from '../kubeapi/client.js';
+import { apiErrorCode, apiErrorMessage } from '../k8s/client/client.js';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { Debouncer } from '../xds/debounce.js';
 

@@ -4,7 +4,7 @@
 // cached briefly: an agent's xDS streams and certificate calls come together.
 import { AuthenticationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type * as grpc from '@grpc/grpc-js';
-import { apiErrorMessage } from '../kubeapi/client.js';
+import { apiErrorMessage } from '../k8s/client/client.js';
 
 export const POD_NAME_EXTRA = 'authentication.kubernetes.io/pod-name';
 

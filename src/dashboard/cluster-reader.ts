@@ -14,7 +14,7 @@ import { errorMessage } from '../mesh-cli/io.js';
 import { imageVersion } from '../mesh-cli/mesh-versions.js';
 import { syncRows } from '../mesh-cli/proxy-status.js';
 import { parseRegistryMesh } from '../mesh-cli/registry.js';
-import { apiErrorCode, apiErrorMessage } from '../kubeapi/client.js';
+import { apiErrorCode, apiErrorMessage } from '../k8s/client/client.js';
 import { fetchFailure } from '../canary/fetch-error.js';
 import { CANARY_GROUP, CANARY_PLURAL, CANARY_VERSION, type Canary } from '../canary/types.js';
 import type { ConfigChange, ConfigDistributionReport } from '../controlplane/propagation-report.js';

@@ -6,7 +6,7 @@
 //
 // Exports: CollectorOptions, DashboardCollector.
 import type { KubeConfig } from '@kubernetes/client-node';
-import { loadKubeConfig } from '../kubeapi/client.js';
+import { loadKubeConfig } from '../k8s/client/client.js';
 import { errorMessage } from '../mesh-cli/io.js';
 import { canaryView } from './canaries.js';
 import { readCluster, type ClusterRead } from './cluster-reader.js';

@@ -222,7 +222,7 @@ test('edge: a user who may not bind port 80 gets the fallback port, shown in the
 });
 
 test('edge HTTPS: the certificate whose DNS name is the SNI, else the first; x-forwarded-proto https; HTTP unchanged', async (t) => {
-  const { createCertificateAuthority, issueServerCertificate } = await import('../local/pki.js');
+  const { createCertificateAuthority, issueServerCertificate } = await import('../security/pki/authority.js');
   const { request } = await import('node:https');
   const ca = await createCertificateAuthority('edge test root');
   const [a, b] = await Promise.all([

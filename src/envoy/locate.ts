@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { REPO_ROOT } from '../runtime/repo.js';
+import { REPO_ROOT } from '../repo.js';
 
 /** The project-local Envoy that `npm run scenario` / `npm test` install. */
 export const PROJECT_ENVOY = join(REPO_ROOT, '.tools', 'envoy', 'envoy', '_bin', 'envoy');

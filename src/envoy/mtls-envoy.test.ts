@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { toXdsSnapshot } from '../controlplane/proxy-resources.js';
-import { createCertificateAuthority, issueServerCertificate } from '../local/pki.js';
+import { createCertificateAuthority, issueServerCertificate } from '../security/pki/authority.js';
 import type { ProxyResources } from '../translate/envoy-types.js';
 import { buildSnapshot, parseYaml, proxyFor, scenarioClusters } from '../translate/testdata/fixture.js';
 import { MeshTranslator } from '../translate/translate.js';

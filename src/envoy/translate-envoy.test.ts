@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { V1Ingress } from '@kubernetes/client-node';
 import { toXdsSnapshot } from '../controlplane/proxy-resources.js';
-import { createCertificateAuthority, issueServerCertificate } from '../local/pki.js';
+import { createCertificateAuthority, issueServerCertificate } from '../security/pki/authority.js';
 import { credentialOf, type GatewayCredential } from '../security/credentials.js';
 import { DEFAULT_INGRESS_SETTINGS, ISTIO_INGRESS_CONTROLLER } from '../ingress/class.js';
 import { convertIngresses } from '../ingress/convert.js';

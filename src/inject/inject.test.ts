@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { applyJsonPatch } from '../local/patch/index.js';
+import { applyJsonPatch } from '../k8s/patch/index.js';
 import type { InjectionContext } from './inject.js';
 import { injectPod, STATUS_ANNOTATION } from './inject.js';
 import type { Container, Pod } from './pod.js';

@@ -10,9 +10,8 @@ import {
   proxyConfigJson,
   type ProxyConfig,
 } from '../config/proxy-config.js';
-import type { JsonPatchOperation, JsonValue } from '../local/patch/index.js';
-import { toJson } from '../local/patch/index.js';
-import { createJsonPatch } from './json-diff.js';
+import type { JsonPatchOperation, JsonValue } from '../k8s/patch/index.js';
+import { createJsonPatch, toJson } from '../k8s/patch/index.js';
 import { addInterception, interceptionFor } from './interception.js';
 import type { Container, EnvVar, Pod } from './pod.js';
 import { readPod } from './pod.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { applyJsonPatch } from '../local/patch/index.js';
+import { applyJsonPatch } from '../k8s/patch/index.js';
 import type { InjectionContext } from './inject.js';
 import { injectPod } from './inject.js';
 import { INTERCEPTION_MODE_ANNOTATION } from './interception.js';

@@ -4,9 +4,9 @@
 //   meshwork create-mesh C1 C2 ...                      (asmcli create-mesh)
 // Everything goes through the cluster's API with client-node, so local and real clusters take the same path.
 import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Deployment } from '@kubernetes/client-node';
-import type { KubeObject } from '../config/object.js';
-import { applyObjects, type ApplyResult } from '../kubeapi/apply.js';
-import { apiErrorCode, apiErrorMessage, kubeconfigPath, loadKubeConfig } from '../kubeapi/client.js';
+import type { KubeObject } from '../k8s/object.js';
+import { applyObjects, type ApplyResult } from '../k8s/client/apply.js';
+import { apiErrorCode, apiErrorMessage, kubeconfigPath, loadKubeConfig } from '../k8s/client/client.js';
 import { MESHWORK_IMAGE } from './image.js';
 import type { DataPlaneKind } from '../agent/data-plane.js';
 import { locateEnvoy } from '../envoy/locate.js';
@@ -15,7 +15,7 @@ import { DEFAULT_REVISION, ISTIO_SYSTEM, istiodName } from './names.js';
 import { defaultMeshCaDir, loadCaCerts, meshRootMismatch, planCacerts } from './mesh-ca.js';
 import { clusterEndpointFrom, remoteSecretFor, remoteSecretYaml } from './remote-secret.js';
 import { READER_SERVICE_ACCOUNT, READER_TOKEN_SECRET } from './rbac.js';
-import { SA_NAME_ANNOTATION, SECRET_TYPE_SA_TOKEN } from '../local/serviceaccount/tokens.js';
+import { SA_NAME_ANNOTATION, SECRET_TYPE_SA_TOKEN } from '../k8s/serviceaccount.js';
 import { createWebhookTls, readSecret, readWebhookTlsSecret, WEBHOOK_TLS_SECRET, webhookTlsSecret } from './webhook-tls.js';
 
 export interface CommandIo {

@@ -1,7 +1,7 @@
 // Where proxies reach a revision's control plane: the istiod Service's ClusterIP and xDS port. A
 // ClusterIP needs no DNS, which local clusters do not have; their kube-proxy listens on it.
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { apiErrorMessage } from '../kubeapi/client.js';
+import { apiErrorMessage } from '../k8s/client/client.js';
 import { istiodName, XDS_SECURE_PORT } from './names.js';
 
 export async function discoveryIp(kc: KubeConfig, revision: string, namespace = 'istio-system'): Promise<string> {

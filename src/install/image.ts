@@ -1,10 +1,9 @@
 // The meshwork container image: one image for the control plane (`control-plane`) and the proxy
 // (`proxy sidecar|router`), as Istio ships pilot and proxyv2. In real clusters it is pulled from the
-// registry; the local kubelet runs the same CLI from this checkout (see meshworkImageRule).
+// registry; the local kubelet runs the same CLI from this checkout (local/apps/catalog.ts's meshwork row).
 import { readFileSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BuiltinApp, ImageRule } from '../local/apps/catalog.js';
 
 export const MESHWORK_IMAGE_REPOSITORY = 'ghcr.io/meshwork/meshwork';
 
@@ -30,28 +29,4 @@ export const MESHWORK_IMAGE = `${MESHWORK_IMAGE_REPOSITORY}:${MESHWORK_VERSION}`
 /** The CLI entry module beside this one: src/cli/main.ts under tsx, dist/src/cli/main.js when built. */
 export function meshworkCliModule(): URL {
   return new URL(`../cli/main${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
-}
-
-/**
- * The local kubelet's row for the meshwork image (any tag): the container runs this checkout's CLI
- * with the container's args (`control-plane ...`, `proxy sidecar`). The kubelet must pass the
- * container's args as the third argument of `args` (see the report to the kubelet's owner).
- */
-export const meshworkApp = {
-  name: 'meshwork',
-  module: meshworkCliModule(),
-  args: (_match: RegExpExecArray, _port: number, containerArgs: readonly string[] = []): string[] => {
-    if (containerArgs.length === 0) throw new Error(`the ${MESHWORK_IMAGE_REPOSITORY} image needs args (control-plane ... or proxy sidecar|router)`);
-    return [...containerArgs];
-  },
-  defaultPort: 15021,
-} satisfies BuiltinApp;
-
-export function meshworkImageRule(): ImageRule {
-  return {
-    // normalizeImage drops the tag or digest: 'ghcr.io/meshwork/meshwork:0.1.0' -> 'ghcr.io/meshwork/meshwork'.
-    pattern: /^ghcr\.io\/meshwork\/meshwork$/,
-    example: `${MESHWORK_IMAGE_REPOSITORY}:<version>`,
-    run: { kind: 'app', app: meshworkApp },
-  };
 }

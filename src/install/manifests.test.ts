@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { X509Certificate } from 'node:crypto';
 import { applyDefaults } from '../config/defaults.js';
-import { findByApiVersionKind } from '../config/kinds.js';
-import type { KubeObject } from '../config/object.js';
+import { findByApiVersionKind } from '../k8s/kinds.js';
+import type { KubeObject } from '../k8s/object.js';
 import { validateObject } from '../config/validate.js';
 import { readMutatingWebhooks, readWebhooks, webhookMatches } from '../local/admission/webhook-config.js';
-import { MESHWORK_IMAGE, meshworkApp, meshworkImageRule } from './image.js';
+import { MESHWORK_IMAGE } from './image.js';
 import { installManifests } from './manifests.js';
 import { createWebhookTls, readWebhookTlsSecret, webhookTlsSecret } from './webhook-tls.js';
 
@@ -96,21 +96,5 @@ describe('installManifests', () => {
     const cert = new X509Certificate(tls.certPem);
     assert.ok(cert.checkHost('istiod-asm-managed-stable.istio-system.svc'));
     assert.ok(cert.verify(new X509Certificate(tls.caPem).publicKey));
-  });
-});
-
-describe('meshwork image', () => {
-  it('the kubelet rule matches the image with any tag and passes the container args to the CLI', () => {
-    const rule = meshworkImageRule();
-    assert.match('ghcr.io/meshwork/meshwork', rule.pattern);
-    assert.match(MESHWORK_IMAGE, /^ghcr\.io\/meshwork\/meshwork:\d+\.\d+\.\d+/);
-    assert.ok(rule.run.kind === 'app');
-    const app = rule.run.app;
-    assert.match(app.module.pathname, /\/src\/cli\/main\.(ts|js)$/);
-    const match = rule.pattern.exec('ghcr.io/meshwork/meshwork');
-    assert.ok(match);
-    assert.equal(app, meshworkApp);
-    assert.deepEqual(meshworkApp.args(match, 15010, ['proxy', 'sidecar']), ['proxy', 'sidecar']);
-    assert.throws(() => meshworkApp.args(match, 15010), /needs args/);
   });
 });

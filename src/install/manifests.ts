@@ -3,7 +3,7 @@
 // MutatingWebhookConfiguration and the config validator's ValidatingWebhookConfiguration, both
 // pointing at that Service; and the IngressClass `istio` (controller istio.io/ingress-controller),
 // which Istio's own install leaves to the user (its Kubernetes Ingress task applies it).
-import type { KubeObject } from '../config/object.js';
+import type { KubeObject } from '../k8s/object.js';
 import type { DataPlaneKind } from '../agent/data-plane.js';
 import { injectorConfigName, istiodName, validatorConfigName, MONITORING_PORT, WEBHOOK_PORT, WEBHOOK_SERVICE_PORT, XDS_PORT, XDS_SECURE_PORT } from './names.js';
 import { ISTIO_INGRESS_CONTROLLER } from '../ingress/class.js';

@@ -9,8 +9,8 @@
 // - `istio-reader-service-account`: what another cluster's control plane may do here through the
 //   remote secret: read-only (Istio's istio-reader-clusterrole), without Istio's cluster-wide Secret
 //   read (meshwork never reads a remote cluster's Secrets).
-import type { KubeObject } from '../config/object.js';
-import type { PolicyRule } from '../local/rbac/evaluate.js';
+import type { KubeObject } from '../k8s/object.js';
+import type { PolicyRule } from '../k8s/rbac/evaluate.js';
 import { istiodName } from './names.js';
 
 export const READER_SERVICE_ACCOUNT = 'istio-reader-service-account';

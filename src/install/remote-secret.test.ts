@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { parseRemoteSecret } from '../controlplane/remote-secrets.js';
-import { buildKubeconfig } from '../local/kubeconfig.js';
+import { buildKubeconfig } from '../k8s/kubeconfig.js';
 import { clusterEndpointFrom, remoteSecretFor, remoteSecretYaml } from './remote-secret.js';
 
 const CA = '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n';

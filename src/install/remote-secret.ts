@@ -6,9 +6,9 @@
 import { readFileSync } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
-import type { KubeObject } from '../config/object.js';
+import type { KubeObject } from '../k8s/object.js';
 import { CLUSTER_ANNOTATION, MULTICLUSTER_LABEL } from '../controlplane/remote-secrets.js';
-import { buildKubeconfig } from '../local/kubeconfig.js';
+import { buildKubeconfig } from '../k8s/kubeconfig.js';
 import { ISTIO_SYSTEM } from './names.js';
 
 export interface ClusterCredentials {

@@ -4,9 +4,9 @@
 // control plane reads the Secret at start (loadWebhookTls). A re-install reuses the Secret, so the
 // caBundle and the served certificate keep matching.
 import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
-import type { KubeObject } from '../config/object.js';
-import { apiErrorCode, apiErrorMessage } from '../kubeapi/client.js';
-import { createCertificateAuthority, issueServerCertificate } from '../local/pki.js';
+import type { KubeObject } from '../k8s/object.js';
+import { apiErrorCode, apiErrorMessage } from '../k8s/client/client.js';
+import { createCertificateAuthority, issueServerCertificate } from '../security/pki/authority.js';
 import { istiodName, webhookServerName } from './names.js';
 
 export const WEBHOOK_TLS_SECRET = 'istiod-webhook-tls';

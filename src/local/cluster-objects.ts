@@ -1,13 +1,13 @@
 // Objects a local cluster registers about itself when it starts: its one Node (the kubelet's
 // registration: Ready with the host IP while the cluster runs, since the kubelet runs in the same
-// process) and a CustomResourceDefinition per custom kind the API server serves (src/config/kinds.ts),
+// process) and a CustomResourceDefinition per custom kind the API server serves (src/k8s/kinds.ts),
 // so `kubectl get nodes` and `kubectl get crd` show what is there. (The bootstrap RBAC policy is the
 // API server's own: apiserver/server.ts.)
 import { createHash } from 'node:crypto';
 import { release, type as osType } from 'node:os';
-import type { ResourceType } from '../config/kinds.js';
-import { RESOURCE_TYPES, apiVersionOf, findByKind } from '../config/kinds.js';
-import type { KubeObject } from '../config/object.js';
+import type { ResourceType } from '../k8s/kinds.js';
+import { RESOURCE_TYPES, apiVersionOf, findByKind } from '../k8s/kinds.js';
+import type { KubeObject } from '../k8s/object.js';
 import { SERVER_VERSION } from './apiserver/router.js';
 import type { ObjectStore } from './store/store.js';
 import { rfc3339 } from '../k8s/time-format.js';

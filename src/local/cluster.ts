@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { findByKind } from '../config/kinds.js';
+import { findByKind } from '../k8s/kinds.js';
 import { registerClusterObjects } from './cluster-objects.js';
 import { applyDefaults } from '../config/defaults.js';
 import { validateObject } from '../config/validate.js';
@@ -24,7 +24,7 @@ import type { PodTokenIssuer } from './kubelet/pod-token.js';
 import { keepKubeProxyPod, kubeProxyPodName, readyKubeProxy } from './kubeproxy/static-pod.js';
 import { startControllers } from './controllers/index.js';
 import { startKubelet } from './kubelet/kubelet.js';
-import { createCertificateAuthority, issueServerCertificate } from './pki.js';
+import { createCertificateAuthority, issueServerCertificate } from '../security/pki/authority.js';
 import { openSqliteStore } from './store/sqlite-store.js';
 import type { ObjectStore } from './store/store.js';
 

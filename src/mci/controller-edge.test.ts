@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse } from 'yaml';
 import { scenarioDir } from '../../test/helpers/paths.js';
-import type { KubeObject } from '../config/object.js';
+import type { KubeObject } from '../k8s/object.js';
 import { BACKEND_HEADER } from '../edge/edge-proxy.js';
 import { NO_ENVOY, testEnvoyPath } from '../envoy/testdata/live-envoy.js';
 import { MciController } from './controller.js';

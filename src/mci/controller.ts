@@ -12,13 +12,13 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, type KubeConfig } from '@kubernetes/client-node';
-import type { KubeObject } from '../config/object.js';
+import type { KubeObject } from '../k8s/object.js';
 import type { EdgeBackend } from '../edge/edge-proxy.js';
 import { locateEnvoy, type LocatedEnvoy } from '../envoy/locate.js';
 import { killRecordedEnvoys } from '../envoy/pid-records.js';
 import { credentialOf, type GatewayCredential } from '../security/credentials.js';
-import { applyObjects } from '../kubeapi/apply.js';
-import { apiErrorMessage, loadKubeConfig } from '../kubeapi/client.js';
+import { applyObjects } from '../k8s/client/apply.js';
+import { apiErrorMessage, loadKubeConfig } from '../k8s/client/client.js';
 import { MeshworkEdge, type EdgeGateway, type MciEdge } from './edge.js';
 import { EdgeXds, EnvoyEdge } from './envoy-edge.js';
 import { gatewayBackends, type EndpointSliceLike } from './gateways.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import type { KubeObject } from '../config/object.js';
+import type { KubeObject } from '../k8s/object.js';
 import { scenarioDir } from '../../test/helpers/paths.js';
 import type { EdgeBackend } from '../edge/edge-proxy.js';
 import type { HttpConnectionManager, RouteConfiguration } from '../translate/envoy-types.js';
@@ -142,7 +142,7 @@ test('edge snapshot: fits the Envoy protos and is consistent; the same input giv
 });
 
 test('MCI tls: a second listener on the HTTPS port, a chain per certificate by its DNS names and a default chain with the first; plan refusals', async () => {
-  const { createCertificateAuthority, issueServerCertificate } = await import('../local/pki.js');
+  const { createCertificateAuthority, issueServerCertificate } = await import('../security/pki/authority.js');
   const { credentialOf } = await import('../security/credentials.js');
   const ca = await createCertificateAuthority('edge test root');
   const secret = async (name: string, hosts: string[]) => {

@@ -2,7 +2,7 @@
 // from them: the Service a MultiClusterService derives in every member cluster, the health check a
 // BackendConfig sets, and the plan of a MultiClusterIngress's edge (or the reason it cannot have one).
 import { createHash } from 'node:crypto';
-import type { KubeObject } from '../config/object.js';
+import type { KubeObject } from '../k8s/object.js';
 import { GCLB_HEALTH_CHECK_DEFAULTS, type HealthCheckSpec } from '../edge/health.js';
 import type { GatewayCredential } from '../security/credentials.js';
 

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { messageType } from '../controlplane/analysis-messages.js';
-import { parseManifests } from '../kubeapi/manifests.js';
+import { parseManifests } from '../k8s/client/manifests.js';
 import { analyze } from '../translate/translate.js';
 import { offlineSnapshot } from './analyze-offline.js';
 import { HTTPBIN_FILES } from './testdata/httpbin-files.js';

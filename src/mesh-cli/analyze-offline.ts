@@ -6,9 +6,9 @@
 // under its default meshConfig (ingressControllerMode STRICT, class "istio").
 
 import type { V1EndpointSlice, V1Ingress, V1IngressClass, V1Pod, V1Service, V1ServicePort } from '@kubernetes/client-node';
-import type { KubeObject } from '../config/object.js';
+import type { KubeObject } from '../k8s/object.js';
 import { DEFAULT_INGRESS_NAMESPACE, DEFAULT_INGRESS_SETTINGS } from '../ingress/class.js';
-import type { Manifest } from '../kubeapi/manifests.js';
+import type { Manifest } from '../k8s/client/manifests.js';
 import { buildMeshSnapshot, SERVICE_NAME_LABEL, type KubeIstioObject } from '../registry/build.js';
 import { stableJson, type MeshSnapshot } from '../registry/model.js';
 

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseManifests } from '../kubeapi/manifests.js';
+import { parseManifests } from '../k8s/client/manifests.js';
 import { analyze } from '../translate/translate.js';
 import { offlineSnapshot } from './analyze-offline.js';
 import { validationProblems } from './analyze.js';

@@ -3,13 +3,13 @@
 // before they are applied. Exit 79 (istioctl's code) when errors are found; warnings alone exit 0.
 
 import { formatStructured } from '../cli/output.js';
-import { loadKubeConfig } from '../kubeapi/client.js';
-import { readManifests, type Manifest } from '../kubeapi/manifests.js';
+import { loadKubeConfig } from '../k8s/client/client.js';
+import { readManifests, type Manifest } from '../k8s/client/manifests.js';
 import { analyze } from '../translate/translate.js';
 import type { ConfigKind, Problem, ProblemCode } from '../translate/problems.js';
 import { problemAt } from '../translate/problems.js';
 import { validateIstioObject } from '../config/istio-validation/validate.js';
-import type { KubeObject } from '../config/object.js';
+import type { KubeObject } from '../k8s/object.js';
 import { messageType } from '../controlplane/analysis-messages.js';
 import { getJson, locateControlPlane } from './control-plane.js';
 import { CommandError, errorMessage, outBlock, type CommandIo } from './io.js';
@@ -17,6 +17,7 @@ import { offlineSnapshot } from './analyze-offline.js';
 import { readLiveObjects } from './live-objects.js';
 import { misspeltFields } from './misspelt-fields.js';
 import { kindSchema } from '../config/schemas/kind-schemas.js';
+import { localKubeconfig } from '../runtime/state.js';
 
 /** istioctl's exit code when analyzers find issues at or above the failure threshold. */
 export const ANALYZE_FOUND_ISSUES = 79;
@@ -81,7 +82,7 @@ export interface AnalyzeOptions {
 export async function runAnalyze(opts: AnalyzeOptions, io: CommandIo): Promise<number> {
   let problems: Problem[];
   let scope: string;
-  const kubeConfig = () => loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}), ...(opts.stateDir ? { stateDir: opts.stateDir } : {}) });
+  const kubeConfig = () => loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}), localKubeconfig: localKubeconfig(opts.stateDir) });
   if (opts.files.length > 0) {
     let manifests;
     try {

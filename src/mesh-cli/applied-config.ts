@@ -3,7 +3,7 @@
 // read the way the user applied it, for the intent of a request.
 
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import { apiErrorMessage } from '../kubeapi/client.js';
+import { apiErrorMessage } from '../k8s/client/client.js';
 import { buildMeshSnapshot, type KubeIstioObject } from '../registry/build.js';
 import type { AppliedConfig } from './intent/model.js';
 

@@ -7,7 +7,7 @@
 // is told so at once, with the address flag that works around it, rather than left waiting on a timeout.
 
 import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { apiErrorMessage } from '../kubeapi/client.js';
+import { apiErrorMessage } from '../k8s/client/client.js';
 import { ISTIO_SYSTEM, MONITORING_PORT } from '../install/names.js';
 import { CommandError, errorMessage } from './io.js';
 

@@ -3,7 +3,7 @@
 
 import { PassThrough, Writable } from 'node:stream';
 import { Exec, type KubeConfig, type V1Status } from '@kubernetes/client-node';
-import { apiErrorMessage } from '../kubeapi/client.js';
+import { apiErrorMessage } from '../k8s/client/client.js';
 import { CommandError } from './io.js';
 
 export interface ExecRequest {

@@ -3,9 +3,9 @@
 // Ingresses with their IngressClasses, as manifests that the files' own objects replace.
 
 import { CoreV1Api, CustomObjectsApi, NetworkingV1Api, type KubeConfig } from '@kubernetes/client-node';
-import type { KubeObject } from '../config/object.js';
-import { apiErrorMessage } from '../kubeapi/client.js';
-import type { Manifest } from '../kubeapi/manifests.js';
+import type { KubeObject } from '../k8s/object.js';
+import { apiErrorMessage } from '../k8s/client/client.js';
+import type { Manifest } from '../k8s/client/manifests.js';
 
 const ISTIO_PLURALS = [
   ['VirtualService', 'virtualservices', 'networking.istio.io'], ['DestinationRule', 'destinationrules', 'networking.istio.io'],

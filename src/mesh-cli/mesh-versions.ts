@@ -8,7 +8,7 @@ import { ISTIO_SYSTEM, MONITORING_PORT } from '../install/names.js';
 import { getJson, pickControlPlanePods } from './control-plane.js';
 import { errorMessage } from './io.js';
 import { syncRows } from './proxy-status.js';
-import { apiErrorMessage } from '../kubeapi/client.js';
+import { apiErrorMessage } from '../k8s/client/client.js';
 
 export interface ControlPlaneVersion {
   cluster: string;

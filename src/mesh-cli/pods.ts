@@ -2,7 +2,7 @@
 // Deployment, as kubectl exec picks one), and for proxy-config `name.namespace` as istioctl accepts.
 
 import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { apiErrorCode, apiErrorMessage } from '../kubeapi/client.js';
+import { apiErrorCode, apiErrorMessage } from '../k8s/client/client.js';
 import { SIDECAR_CONTAINER } from '../registry/build.js';
 import { CommandError } from './io.js';
 

@@ -2,7 +2,7 @@
 // proxy itself when its admin port answers, else the control plane's view of it (and it says which).
 
 import { formatStructured } from '../cli/output.js';
-import { loadKubeConfig } from '../kubeapi/client.js';
+import { loadKubeConfig } from '../k8s/client/client.js';
 import { parseConfigDump } from './config-dump.js';
 import { getJson } from './control-plane.js';
 import { CommandError, errorMessage, outBlock, type CommandIo } from './io.js';
@@ -10,6 +10,7 @@ import { parsePodRef, resolvePod, hasSidecar } from './pods.js';
 import { CONFIG_TYPES, ejectedHosts, formatConfigTable, type ConfigType, type OutlierView } from './proxy-config-tables.js';
 import { fetchProxyDump } from './proxy-dump.js';
 import { formatSecretsView, secretsView } from './proxy-config-secrets.js';
+import { localKubeconfig } from '../runtime/state.js';
 
 export interface ProxyConfigOptions {
   kubeconfig?: string;
@@ -54,7 +55,7 @@ function dumpPart(dump: unknown, type: ConfigType | 'all' | DumpOnlyType): unkno
 }
 
 export async function runProxyConfig(opts: ProxyConfigOptions, io: CommandIo): Promise<number> {
-  const kc = loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}), ...(opts.stateDir ? { stateDir: opts.stateDir } : {}) });
+  const kc = loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}), localKubeconfig: localKubeconfig(opts.stateDir) });
   const ref = parsePodRef(opts.pod, { allowDottedNamespace: opts.namespace === undefined });
   const namespace = opts.namespace ?? ref.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
   const pod = await resolvePod(kc, ref, namespace);

@@ -3,13 +3,14 @@
 // `Clusters Match`, or `Clusters Don't Match` and the resources that differ. Only the dynamic resources
 // are compared: the static ones come from the proxy's bootstrap, never from the control plane.
 
-import { loadKubeConfig } from '../kubeapi/client.js';
+import { loadKubeConfig } from '../k8s/client/client.js';
 import { fromProtoJson } from './config-dump.js';
 import { getJson, locateControlPlane } from './control-plane.js';
 import { CommandError, errorMessage, outBlock, type CommandIo } from './io.js';
 import { hasSidecar, parsePodRef, podLabel, resolvePod } from './pods.js';
 import { ADMIN_PORT } from './proxy-dump.js';
 import { formatStructured } from '../cli/output.js';
+import { localKubeconfig } from '../runtime/state.js';
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -124,7 +125,7 @@ export interface ProxyStatusOfOptions {
 }
 
 export async function runProxyStatusOf(opts: ProxyStatusOfOptions, io: CommandIo): Promise<number> {
-  const kc = loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}), ...(opts.stateDir ? { stateDir: opts.stateDir } : {}) });
+  const kc = loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}), localKubeconfig: localKubeconfig(opts.stateDir) });
   const ref = parsePodRef(opts.pod, { allowDottedNamespace: opts.namespace === undefined });
   const namespace = opts.namespace ?? ref.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
   const pod = await resolvePod(kc, ref, namespace);

@@ -6,11 +6,12 @@
 
 import type { KubeConfig } from '@kubernetes/client-node';
 import { formatStructured, formatTable } from '../cli/output.js';
-import { loadKubeConfig } from '../kubeapi/client.js';
+import { loadKubeConfig } from '../k8s/client/client.js';
 import { parseNodeId } from '../controlplane/identity.js';
 import { humanDuration } from '../k8s/age.js';
 import { getJson, locateControlPlane } from './control-plane.js';
 import { CommandError, errorMessage, outBlock, type CommandIo } from './io.js';
+import { localKubeconfig } from '../runtime/state.js';
 
 const TYPES = ['CDS', 'LDS', 'EDS', 'RDS'] as const;
 type XdsType = (typeof TYPES)[number];
@@ -155,7 +156,7 @@ export interface ProxyStatusOptions {
 }
 
 function kubeConfigFor(opts: ProxyStatusOptions, context?: string): KubeConfig {
-  return loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.stateDir ? { stateDir: opts.stateDir } : {}), ...(context ? { context } : {}) });
+  return loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), localKubeconfig: localKubeconfig(opts.stateDir), ...(context ? { context } : {}) });
 }
 
 export async function runProxyStatus(opts: ProxyStatusOptions, io: CommandIo): Promise<number> {

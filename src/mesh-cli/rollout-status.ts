@@ -6,9 +6,9 @@
 // the proxy and Envoy's message); 2 on timeout (naming the proxies behind).
 
 import { KubernetesObjectApi, type KubeConfig } from '@kubernetes/client-node';
-import { apiVersionOf, RESOURCE_TYPES, type ResourceType } from '../config/kinds.js';
+import { apiVersionOf, RESOURCE_TYPES, type ResourceType } from '../k8s/kinds.js';
 import { formatStructured, formatTable } from '../cli/output.js';
-import { apiErrorCode, apiErrorMessage, loadKubeConfig } from '../kubeapi/client.js';
+import { apiErrorCode, apiErrorMessage, loadKubeConfig } from '../k8s/client/client.js';
 import type { ConfigChange, ConfigDistributionReport, ProxyPropagation } from '../controlplane/propagation-report.js';
 import { parseGoDuration } from '../agent/identity/duration.js';
 import { getJson, locateControlPlane } from './control-plane.js';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { configDump } from '../controlplane/proxy-resources.js';
-import { readManifests } from '../kubeapi/manifests.js';
+import { readManifests } from '../k8s/client/manifests.js';
 import { buildSnapshot, proxyFor, scenarioClusters, scenarioDir } from '../translate/testdata/fixture.js';
 import { analyze, translate } from '../translate/translate.js';
 import { formatProblem, messageCode, parseAnalyzeAnswer } from './analyze.js';

@@ -5,7 +5,7 @@
 // disagrees with the applied config fails the run. Exit 0 on PASS, 1 on FAIL.
 
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
-import { loadKubeConfig } from '../kubeapi/client.js';
+import { loadKubeConfig } from '../k8s/client/client.js';
 import { CurlOutputParser, newMarker, writeOutFormat, type Answer } from './answers.js';
 import { readAppliedConfig } from './applied-config.js';
 import { asProxyResources, parseConfigDump } from './config-dump.js';
@@ -22,6 +22,7 @@ import { EndpointDirectory, parseRegistry, parseRegistryMesh } from './registry.
 import { ALL_DIMENSIONS, expectedShares, judgeTraffic, type IntentView, type ProxyView } from './traffic-judgement.js';
 import { formatTrafficReport, formatTrafficStructured, type TrafficReport } from './traffic-report.js';
 import { parseExpect, tally } from './verdict.js';
+import { localKubeconfig } from '../runtime/state.js';
 
 export interface TrafficOptions {
   kubeconfig?: string;
@@ -148,7 +149,7 @@ export async function measureTraffic(opts: TrafficOptions, io: CommandIo): Promi
   if (!Number.isInteger(opts.requests) || opts.requests < 1) throw new CommandError('--requests must be a positive integer');
   requestOf(opts.url);
   const expectOverride = opts.expect !== undefined ? parseExpectOrThrow(opts.expect) : undefined;
-  const kc = loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}), ...(opts.stateDir ? { stateDir: opts.stateDir } : {}) });
+  const kc = loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}), localKubeconfig: localKubeconfig(opts.stateDir) });
   const pod = await resolvePod(kc, parsePodRef(opts.from), opts.namespace);
   const podName = pod.metadata?.name ?? '';
   const sidecar = hasSidecar(pod);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Backoff, type BackoffOptions } from '../proxy/xds/backoff.js';
 import { forgetEnvoy as forgetPid, killRecordedEnvoys as killRecordedPids, recordEnvoy as recordPid } from '../envoy/pid-records.js';
 import { stopChild } from '../os/proc.js';
-import { REPO_ROOT } from './repo.js';
+import { REPO_ROOT } from '../repo.js';
 import type { StatePaths } from './state.js';
 
 /** A run longer than this was healthy: the next death starts the back-off over. */

@@ -55,6 +55,11 @@ export function statePaths(dir: string): StatePaths {
   };
 }
 
+/** The local clusters' kubeconfig: what a command falls back to (k8s/client's localKubeconfig). */
+export function localKubeconfig(stateDir: string = DEFAULT_STATE_DIR): string {
+  return statePaths(stateDir).kubeconfig;
+}
+
 export function readUpState(paths: StatePaths): UpState | undefined {
   if (!existsSync(paths.stateFile)) return undefined;
   try {

@@ -1,6 +1,6 @@
 // `meshwork up` in the foreground: hosts every local cluster in this process until SIGINT/SIGTERM.
 import { appendFileSync, mkdirSync } from 'node:fs';
-import { mergeKubeconfigFile } from '../local/kubeconfig.js';
+import { mergeKubeconfigFile } from '../k8s/kubeconfig.js';
 import { startLocalCluster, type LocalCluster } from '../local/cluster.js';
 import { MciController } from '../mci/controller.js';
 import { ControllerProcess, controllerProcessPaths } from './canary-controller-process.js';

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { readManifests, type Manifest } from '../kubeapi/manifests.js';
-import { compileLabelSelector } from '../local/store/selectors.js';
+import { readManifests, type Manifest } from '../k8s/client/manifests.js';
+import { compileLabelSelector } from '../k8s/selectors.js';
 import { groupShares, type Shares, type SplitDimension } from '../mesh-cli/expected-split.js';
 import type { DerivedIntent, Intent } from '../mesh-cli/intent/model.js';
 import { intentRequest } from '../mesh-cli/traffic.js';

@@ -3,8 +3,8 @@
 // endpoints (as `meshwork analyze -f` makes them), so the intent speaks for versions and member
 // clusters, not for pod names.
 
-import type { KubeObject } from '../config/object.js';
-import type { Manifest } from '../kubeapi/manifests.js';
+import type { KubeObject } from '../k8s/object.js';
+import type { Manifest } from '../k8s/client/manifests.js';
 import { offlineSnapshot } from '../mesh-cli/analyze-offline.js';
 import type { Shares } from '../mesh-cli/expected-split.js';
 import { deriveIntent } from '../mesh-cli/intent/derive.js';

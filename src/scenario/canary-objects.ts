@@ -2,8 +2,8 @@
 // step. A DestinationRule subset per member cluster (Istio's `topology.istio.io/cluster` endpoint label),
 // the mesh's VirtualService (what the sleep pods use) and the gateway's (what the MCI edge reaches) routed
 // 100 % to cluster-1, and a Canary over both. Pure: shared by `meshwork demo --canary` and the e2e test.
-import type { Manifest } from '../kubeapi/manifests.js';
-import type { KubeObject } from '../config/object.js';
+import type { Manifest } from '../k8s/client/manifests.js';
+import type { KubeObject } from '../k8s/object.js';
 import { CANARY_API_VERSION, CANARY_KIND, type Canary } from '../canary/types.js';
 
 const CLUSTER_LABEL = 'topology.istio.io/cluster';

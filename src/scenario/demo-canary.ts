@@ -7,8 +7,8 @@
 // controller's analysis its traffic in every interval.
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { apiErrorCode } from '../kubeapi/client.js';
-import type { Manifest } from '../kubeapi/manifests.js';
+import { apiErrorCode } from '../k8s/client/client.js';
+import type { Manifest } from '../k8s/client/manifests.js';
 import { measureTraffic } from '../mesh-cli/traffic.js';
 import { chiSquareTest } from '../stats/chisquare.js';
 import { CanaryClient } from '../canary/cli-client.js';

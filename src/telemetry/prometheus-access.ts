@@ -7,8 +7,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import type { KubeObject } from '../config/object.js';
-import { applyObjects } from '../kubeapi/apply.js';
+import type { KubeObject } from '../k8s/object.js';
+import { applyObjects } from '../k8s/client/apply.js';
 import type { ScrapedCluster } from './prometheus-config.js';
 
 export const PROMETHEUS_NAMESPACE = 'istio-system';

@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { createCertificateAuthority, issueServerCertificate, type CertificateAuthority, type IssuedCertificate } from '../local/pki.js';
+import { createCertificateAuthority, issueServerCertificate, type CertificateAuthority, type IssuedCertificate } from '../security/pki/authority.js';
 import { credentialOf, type GatewayCredential, type SecretLike } from '../security/credentials.js';
 import type { HttpConnectionManager, Listener } from './envoy-types.js';
 import type { Problem } from './problems.js';

@@ -17,7 +17,7 @@ import { stringify } from 'yaml';
 import { chiSquareTest, SUITE_ALPHA } from '../../src/stats/chisquare.js';
 import { clusterSubsetsRule, routedTo } from '../../src/scenario/canary-objects.js';
 import { sendToEdge } from '../../src/scenario/edge-traffic.js';
-import type { Manifest } from '../../src/kubeapi/manifests.js';
+import type { Manifest } from '../../src/k8s/client/manifests.js';
 import type { AuditRecord } from '../../src/canary/plan.js';
 import type { Canary } from '../../src/canary/types.js';
 import { E2E_DATA_PLANE, LOCAL_VERSION, MeshworkEnv } from '../helpers/meshwork.js';

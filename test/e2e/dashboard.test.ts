@@ -23,7 +23,7 @@ import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
 import { clusterSubsetsRule, routedTo } from '../../src/scenario/canary-objects.js';
 import { sendToEdge } from '../../src/scenario/edge-traffic.js';
 import { chiSquareTest, SUITE_ALPHA } from '../../src/stats/chisquare.js';
-import type { Manifest } from '../../src/kubeapi/manifests.js';
+import type { Manifest } from '../../src/k8s/client/manifests.js';
 import type { DashboardState } from '../../src/dashboard/model.js';
 
 const CONTEXTS = ['cluster-1', 'cluster-2'] as const;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCertificateAuthority, issueClientCertificate, issueServerCertificate, type CertificateAuthority } from '../../src/local/pki.js';
+import { createCertificateAuthority, issueClientCertificate, issueServerCertificate, type CertificateAuthority } from '../../src/security/pki/authority.js';
 import { E2E_DATA_PLANE, MeshworkEnv, run } from '../helpers/meshwork.js';
 import { scenarioDir } from '../helpers/paths.js';
 import { until } from '../helpers/until.js';

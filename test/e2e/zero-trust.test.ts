@@ -16,7 +16,7 @@ import { podName, sendFromPod } from '../helpers/traffic.js';
 import { podLoad, figures } from '../helpers/load.js';
 import { until } from '../helpers/until.js';
 import { adsServiceDefinition } from '../../src/xds/protos.js';
-import { createCertificateAuthority, issueClientCertificate } from '../../src/local/pki.js';
+import { createCertificateAuthority, issueClientCertificate } from '../../src/security/pki/authority.js';
 
 const CONTEXTS = ['cluster-1', 'cluster-2'] as const;
 const CLUSTER_1_PODS = '127.6.0.0/17';

@@ -13,7 +13,7 @@ import * as tls from 'node:tls';
 import { NO_ENVOY, testEnvoyPath } from '../../envoy/testdata/live-envoy.js';
 import { formatSecretsView, secretsView } from '../../mesh-cli/proxy-config-secrets.js';
 import { edsCluster, httpListener, loadAssignment, routeConfig } from '../../proxy/testutil/envoy.js';
-import { createCertificateAuthority, issueClientCertificate } from '../../local/pki.js';
+import { createCertificateAuthority, issueClientCertificate } from '../../security/pki/authority.js';
 import { certificateInfo } from '../../security/certificate-info.js';
 import { SnapshotCache } from '../../xds/cache.js';
 import { TYPE_URLS } from '../../xds/protos.js';

@@ -4,7 +4,7 @@
 // certificates and speaks plaintext xDS (tests against a plain xDS server).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SERVICEACCOUNT_DIR_ENV } from '../../local/kubelet/container-env.js';
+import { SERVICEACCOUNT_DIR_ENV } from '../../k8s/serviceaccount.js';
 import { DEFAULT_TRUST_DOMAIN, spiffeId } from '../../security/spiffe.js';
 import { parseGoDuration } from './duration.js';
 

@@ -1,6 +1,6 @@
 // Turns JSON-schema (ajv) errors into the causes the apiserver reports for OpenAPI validation.
 import type { ErrorObject } from 'ajv';
-import type { FieldCause } from '../status.js';
+import type { FieldCause } from '../../k8s/status.js';
 import { invalid, jsonTypeName, notSupported, required, tooLong, typeInvalid } from './causes.js';
 import { childPath, pointerToFieldPath, valueAtPointer } from './field-path.js';
 

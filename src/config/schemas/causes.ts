@@ -1,6 +1,6 @@
 // FieldCause constructors whose messages read as the apiserver's field.Error bodies
 // (k8s.io/apimachinery/pkg/util/validation/field), so users recognise them from kubectl.
-import type { FieldCause } from '../status.js';
+import type { FieldCause } from '../../k8s/status.js';
 
 /** Renders a bad value as Go's field.Error does: strings %q, numbers and booleans %v, maps %#v. */
 export function goValue(value: unknown): string {

@@ -2,7 +2,7 @@
 // validation). The compiled validators only check declared fields and let others through, as the
 // OpenAPI schemas carry no `additionalProperties: false`, so unknown fields are found by walking the
 // object against the declared properties.
-import type { FieldCause } from '../status.js';
+import type { FieldCause } from '../../k8s/status.js';
 import { unknownField } from './causes.js';
 import { childPath, indexPath } from './field-path.js';
 

@@ -3,7 +3,7 @@
 // cannot say (a path type's path syntax, one backend kind, port name or number, host syntax).
 // Values of the wrong JSON type are left to the schema check.
 import { isIP } from 'node:net';
-import type { FieldCause } from '../status.js';
+import type { FieldCause } from '../../k8s/status.js';
 import { invalid, notSupported, required, tooLong } from './causes.js';
 import { indexPath } from './field-path.js';
 import { isDns1035Label, isDns1123Subdomain, isValidPortName, isValidPortNum, isWildcardDns1123Subdomain } from './names.js';

@@ -16,8 +16,8 @@ import { BackendConfig } from '@kubernetes-models/gke/cloud.google.com/v1/Backen
 import * as istioV1alpha3 from '@kubernetes-models/istio/networking.istio.io/v1alpha3';
 import * as istioV1beta1 from '@kubernetes-models/istio/networking.istio.io/v1beta1';
 import * as istioSecurityV1beta1 from '@kubernetes-models/istio/security.istio.io/v1beta1';
-import type { KubeObject } from '../object.js';
-import type { FieldCause } from '../status.js';
+import type { KubeObject } from '../../k8s/object.js';
+import type { FieldCause } from '../../k8s/status.js';
 import { ajvErrorsToCauses } from './ajv-causes.js';
 import { requireClientType } from './core-shapes.js';
 import { type FieldShape, type JsonSchemaNode, lazyObject, shapeFromJsonSchema } from './field-shape.js';

@@ -1,7 +1,7 @@
 // The apiserver's rules for RBAC objects (pkg/apis/rbac/validation): policy rules, role references and
 // subjects, with its field paths and messages.
-import type { KubeObject } from '../object.js';
-import type { FieldCause } from '../status.js';
+import type { KubeObject } from '../../k8s/object.js';
+import type { FieldCause } from '../../k8s/status.js';
 import { invalid, notSupported, required } from './causes.js';
 import { indexPath } from './field-path.js';
 import { isDns1123Subdomain } from './names.js';

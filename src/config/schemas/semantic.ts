@@ -1,8 +1,8 @@
 // The apiserver's own validation of built-in kinds, the rules no OpenAPI schema expresses
 // (pkg/apis/core/validation, pkg/apis/apps/validation, apimachinery ObjectMeta validation), with the
 // same field paths and messages. Values of the wrong JSON type are left to the schema check.
-import type { KubeObject } from '../object.js';
-import type { FieldCause } from '../status.js';
+import type { KubeObject } from '../../k8s/object.js';
+import type { FieldCause } from '../../k8s/status.js';
 import { duplicate, forbidden, invalid, notSupported, required, tooLong } from './causes.js';
 import { indexPath } from './field-path.js';
 import {

@@ -2,8 +2,8 @@
 // pkg/apis/apps/validation) on top of the workload rules every controller kind shares, plus what the
 // local clusters' controllers cannot honour, refused by name instead of stored and ignored.
 import { JOB_CONTROLLER_UID_LABEL } from '../job-selector.js';
-import type { KubeObject } from '../object.js';
-import type { FieldCause } from '../status.js';
+import type { KubeObject } from '../../k8s/object.js';
+import type { FieldCause } from '../../k8s/status.js';
 import { forbidden, invalid, notSupported } from './causes.js';
 import { nonNegative, validateWorkloadSpec } from './semantic.js';
 

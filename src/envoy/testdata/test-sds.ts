@@ -2,7 +2,7 @@
 // cluster points here, and every secret it asks for (`default`, `ROOTCA`) is answered with a real
 // certificate of a throw-away mesh CA. State of the world, one response per change of the names asked.
 import * as grpc from '@grpc/grpc-js';
-import { createCertificateAuthority, issueServerCertificate } from '../../local/pki.js';
+import { createCertificateAuthority, issueServerCertificate } from '../../security/pki/authority.js';
 import { adsServiceDefinition, packAny, TYPE_URLS, type DiscoveryRequest, type DiscoveryResponse } from '../../xds/protos.js';
 import { ROOT_CA_SECRET, WORKLOAD_SECRET } from '../../security/secrets.js';
 

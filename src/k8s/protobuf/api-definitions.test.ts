@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import protobuf from 'protobufjs';
-import { RESOURCE_TYPES, apiVersionOf } from '../../config/kinds.js';
+import { RESOURCE_TYPES, apiVersionOf } from '../kinds.js';
 import { loadApiDefinitions } from './api-definitions.js';
 import { OWN_JSON_MESSAGES } from './to-json.js';
 

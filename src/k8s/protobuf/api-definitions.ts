@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
-import { REPO_ROOT } from '../../runtime/repo.js';
+import { REPO_ROOT } from '../../repo.js';
 import type { GoPackageTypes } from './go-types.js';
 import { parseGoPackage } from './go-types.js';
 

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { REPO_ROOT } from '../../runtime/repo.js';
+import { REPO_ROOT } from '../../repo.js';
 
 const VERSION = 'v9.9.9';
 

@@ -2,9 +2,9 @@
 // `default` (spec.serviceAccountName, and its deprecated alias spec.serviceAccount), and a pod naming
 // a service account that does not exist is refused, as kube-apiserver refuses it. Mirror pods of
 // static pods are left alone. The token itself is not a volume here: the kubelet writes it (kubelet/pod-token.ts).
-import { findByKind } from '../../config/kinds.js';
-import type { KubeObject } from '../../config/object.js';
-import { StatusError } from '../../config/status.js';
+import { findByKind } from '../../k8s/kinds.js';
+import type { KubeObject } from '../../k8s/object.js';
+import { StatusError } from '../../k8s/status.js';
 import type { AdmissionHook } from '../apiserver/options.js';
 import type { ObjectStore } from '../store/store.js';
 

@@ -1,6 +1,6 @@
 // The API server's service resolver for webhook calls in a local cluster: Service port -> the
 // EndpointSlice port of that name -> a ready endpoint (round robin across calls), read from the store.
-import { findByKind } from '../../config/kinds.js';
+import { findByKind } from '../../k8s/kinds.js';
 import { readyBackends, serviceInfo, SERVICE_NAME_LABEL } from '../kubeproxy/endpoints.js';
 import type { ObjectStore } from '../store/store.js';
 import type { ServiceResolver } from './call.js';

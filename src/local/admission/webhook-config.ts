@@ -1,9 +1,9 @@
 // Mutating- and ValidatingWebhookConfiguration (admissionregistration.k8s.io/v1) read into typed webhooks with the
 // API's defaults, and the matching the API server does before it calls one: rules, scope,
 // namespaceSelector, objectSelector.
-import type { KubeObject } from '../../config/object.js';
-import type { LabelSelector, LabelSelectorRequirement } from '../store/selectors.js';
-import { matchLabelSelector } from '../store/selectors.js';
+import type { KubeObject } from '../../k8s/object.js';
+import type { LabelSelector, LabelSelectorRequirement } from '../../k8s/selectors.js';
+import { matchLabelSelector } from '../../k8s/selectors.js';
 
 export type FailurePolicy = 'Fail' | 'Ignore';
 export type RuleScope = '*' | 'Cluster' | 'Namespaced';

@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createServer, type Server } from 'node:https';
-import { createCertificateAuthority, issueServerCertificate } from '../pki.js';
-import { findByKind, type ResourceType } from '../../config/kinds.js';
-import type { KubeObject } from '../../config/object.js';
-import { StatusError } from '../../config/status.js';
+import { createCertificateAuthority, issueServerCertificate } from '../../security/pki/authority.js';
+import { findByKind, type ResourceType } from '../../k8s/kinds.js';
+import type { KubeObject } from '../../k8s/object.js';
+import { StatusError } from '../../k8s/status.js';
 import { createInjectionWebhook } from '../../inject/webhook.js';
 import { openSqliteStore } from '../store/sqlite-store.js';
 import type { ObjectStore } from '../store/store.js';

@@ -4,14 +4,14 @@
 // that cannot be called fails the request (failurePolicy Fail) or is skipped (Ignore); a webhook that
 // answers allowed=false always fails it.
 import { randomUUID } from 'node:crypto';
-import { findByKind, parseApiVersion } from '../../config/kinds.js';
-import type { KubeObject } from '../../config/object.js';
-import type { StatusReason } from '../../config/status.js';
-import { StatusError } from '../../config/status.js';
+import { findByKind, parseApiVersion } from '../../k8s/kinds.js';
+import type { KubeObject } from '../../k8s/object.js';
+import type { StatusReason } from '../../k8s/status.js';
+import { StatusError } from '../../k8s/status.js';
 import type { AdmissionResponse, UserInfo } from '../../inject/admission-review.js';
 import { parseAdmissionReviewResponse } from '../../inject/admission-review.js';
 import type { AdmissionHook, AdmissionRequest } from '../apiserver/options.js';
-import { applyJsonPatch, isJsonObject } from '../patch/index.js';
+import { applyJsonPatch, isJsonObject } from '../../k8s/patch/index.js';
 import type { ObjectStore } from '../store/store.js';
 import type { ServiceResolver } from './call.js';
 import { postReview, webhookTarget } from './call.js';

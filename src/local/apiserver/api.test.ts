@@ -1,8 +1,8 @@
 // The HTTP API below kubectl: discovery, OpenAPI, tables, write rules, admission, error shapes.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { findByPlural } from '../../config/kinds.js';
-import type { KubeObject } from '../../config/object.js';
+import { findByPlural } from '../../k8s/kinds.js';
+import type { KubeObject } from '../../k8s/object.js';
 import { humanDuration } from '../../k8s/age.js';
 import { parseRoute } from './routes.js';
 import { toTable } from './tables.js';

@@ -5,16 +5,16 @@
 // before and no longer sets). Applies to subresources (status, scale) are refused.
 import { LineCounter, isMap, isScalar, parseDocument, visit } from 'yaml';
 import type { YAMLMap } from 'yaml';
-import { apiVersionOf } from '../../config/kinds.js';
-import type { KubeObject } from '../../config/object.js';
-import { StatusError, badRequest } from '../../config/status.js';
+import { apiVersionOf } from '../../k8s/kinds.js';
+import type { KubeObject } from '../../k8s/object.js';
+import { StatusError, badRequest } from '../../k8s/status.js';
 import { formatTimestamp } from '../store/metadata.js';
-import { isJsonObject, toJson } from '../patch/json.js';
-import type { JsonObject } from '../patch/json.js';
-import { ApplyConflicts, applyConfiguration, describeManager, lastAppliedFields, updateOwnership } from '../patch/managed-fields.js';
-import type { ApplyOptions, Managers, OwnershipContext, Writer } from '../patch/managed-fields.js';
-import { pathText } from '../patch/field-set.js';
-import { SchemaMismatch } from '../patch/typed-ops.js';
+import { isJsonObject, toJson } from '../../k8s/patch/json.js';
+import type { JsonObject } from '../../k8s/patch/json.js';
+import { ApplyConflicts, applyConfiguration, describeManager, lastAppliedFields, updateOwnership } from '../managed-fields/managed-fields.js';
+import type { ApplyOptions, Managers, OwnershipContext, Writer } from '../managed-fields/managed-fields.js';
+import { pathText } from '../managed-fields/field-set.js';
+import { SchemaMismatch } from '../managed-fields/typed-ops.js';
 import { clearServerFields, storeNewObject } from './create.js';
 import { fieldManagerParam, invalidOptions, managersOf, ownershipContext, withManagers, withoutManagedFields } from './field-manager.js';
 import { isPlainObject, mediaType, queryBool } from './http.js';

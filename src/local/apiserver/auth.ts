@@ -4,9 +4,9 @@
 // (kubectl --as/--as-group) then switch the user, if the real one may impersonate.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { StatusError } from '../../config/status.js';
-import { AUTHENTICATED_GROUP, MASTERS_GROUP, parseServiceAccountUsername, serviceAccountGroups, type UserInfo } from '../rbac/user.js';
-import type { RequestAttributes } from '../rbac/evaluate.js';
+import { StatusError } from '../../k8s/status.js';
+import { AUTHENTICATED_GROUP, MASTERS_GROUP, parseServiceAccountUsername, serviceAccountGroups, type UserInfo } from '../../k8s/rbac/user.js';
+import type { RequestAttributes } from '../../k8s/rbac/evaluate.js';
 import type { BoundObjectLookup, ServiceAccountTokens } from '../serviceaccount/tokens.js';
 
 /** Who the admin token is: the user the cluster's kubeconfig authenticates as. */

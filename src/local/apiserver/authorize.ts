@@ -2,11 +2,11 @@
 // group, resource, subresource, namespace and name the request addresses (or its path and verb for
 // non-resource URLs), checked against the cluster's RBAC objects; a denial is 403 Forbidden with
 // kube-apiserver's message.
-import { findByKind } from '../../config/kinds.js';
-import { StatusError } from '../../config/status.js';
+import { findByKind } from '../../k8s/kinds.js';
+import { StatusError } from '../../k8s/status.js';
 import type { ObjectStore } from '../store/store.js';
-import { authorize, forbiddenMessage, type Decision, type RbacPolicy, type RequestAttributes } from '../rbac/evaluate.js';
-import { MASTERS_GROUP, type UserInfo } from '../rbac/user.js';
+import { authorize, forbiddenMessage, type Decision, type RbacPolicy, type RequestAttributes } from '../../k8s/rbac/evaluate.js';
+import { MASTERS_GROUP, type UserInfo } from '../../k8s/rbac/user.js';
 import { parseRoute } from './routes.js';
 import { queryBool } from './http.js';
 

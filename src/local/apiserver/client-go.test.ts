@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSy
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { REPO_ROOT } from '../../runtime/repo.js';
+import { REPO_ROOT } from '../../repo.js';
 import type { TestCluster } from './test-support.js';
 import { startTestCluster, TOKEN } from './test-support.js';
 

@@ -1,8 +1,8 @@
 // POST on a collection: a new object.
 import { randomUUID } from 'node:crypto';
-import type { ResourceType } from '../../config/kinds.js';
-import type { KubeObject } from '../../config/object.js';
-import { badRequest, StatusError } from '../../config/status.js';
+import type { ResourceType } from '../../k8s/kinds.js';
+import type { KubeObject } from '../../k8s/object.js';
+import { badRequest, StatusError } from '../../k8s/status.js';
 import { decodeObjectBody, isPlainObject, methodNotAllowed } from './http.js';
 import { checkNamespaceAcceptsCreate, newNamespaceFields } from './namespaces.js';
 import { objectForRoute } from './object-body.js';

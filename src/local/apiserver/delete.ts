@@ -4,9 +4,9 @@
 // garbage collector acts on (`orphan`: dependents lose their ownerReference and keep running;
 // `foregroundDeletion`: dependents go first, the owner stays, marked, until they are gone), as the
 // apiserver does; Background (kubectl's default) removes the object and leaves its dependents to the collector.
-import type { ResourceType } from '../../config/kinds.js';
-import type { KubeObject, StoredObject } from '../../config/object.js';
-import { badRequest, conflict, StatusError } from '../../config/status.js';
+import type { ResourceType } from '../../k8s/kinds.js';
+import type { KubeObject, StoredObject } from '../../k8s/object.js';
+import { badRequest, conflict, StatusError } from '../../k8s/status.js';
 import { isPlainObject } from './http.js';
 import { UNDELETABLE_NAMESPACES } from './namespaces.js';
 import type { ApiContext } from './options.js';

@@ -1,7 +1,7 @@
 // API discovery documents, legacy (/api, /apis, /apis/G, /api/v1, /apis/G/V) and aggregated
 // (apidiscovery.k8s.io v2 and v2beta1), all derived from the resource table.
-import type { ResourceType } from '../../config/kinds.js';
-import { apiVersionOf, RESOURCE_TYPES } from '../../config/kinds.js';
+import type { ResourceType } from '../../k8s/kinds.js';
+import { apiVersionOf, RESOURCE_TYPES } from '../../k8s/kinds.js';
 import type { AcceptEntry } from './http.js';
 
 interface SubresourceInfo {

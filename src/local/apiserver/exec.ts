@@ -4,7 +4,7 @@
 import type { Duplex } from 'node:stream';
 import { PassThrough, Writable } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { badRequest, StatusError } from '../../config/status.js';
+import { badRequest, StatusError } from '../../k8s/status.js';
 import { queryBool, toStatusError } from './http.js';
 import { noPodRuntime } from './logs.js';
 import type { ApiContext } from './options.js';

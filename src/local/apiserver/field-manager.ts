@@ -1,17 +1,17 @@
 // Field ownership on every write the API server takes, as the apiserver's field manager records it in
 // `metadata.managedFields`: who wrote (the `fieldManager` parameter, else the program name of the
 // User-Agent), how (Update, or Apply for server-side apply), through which endpoint (subresource).
-import type { ResourceType } from '../../config/kinds.js';
-import { apiVersionOf } from '../../config/kinds.js';
-import type { KubeObject } from '../../config/object.js';
-import { StatusError, invalid } from '../../config/status.js';
+import type { ResourceType } from '../../k8s/kinds.js';
+import { apiVersionOf } from '../../k8s/kinds.js';
+import type { KubeObject } from '../../k8s/object.js';
+import { StatusError, invalid } from '../../k8s/status.js';
 import { formatTimestamp } from '../store/metadata.js';
-import { FieldSet, fieldElement } from '../patch/field-set.js';
-import type { JsonObject } from '../patch/json.js';
-import { MAX_MANAGER_LENGTH, ManagedFieldsError, fieldManagerProblems, isPrintable, readManagedFields, updateOwnership, writeManagedFields } from '../patch/managed-fields.js';
-import type { Managers, OwnershipContext, Writer } from '../patch/managed-fields.js';
-import { kindTypedNode } from '../patch/typed-schema.js';
-import { SchemaMismatch } from '../patch/typed-ops.js';
+import { FieldSet, fieldElement } from '../managed-fields/field-set.js';
+import type { JsonObject } from '../../k8s/patch/json.js';
+import { MAX_MANAGER_LENGTH, ManagedFieldsError, fieldManagerProblems, isPrintable, readManagedFields, updateOwnership, writeManagedFields } from '../managed-fields/managed-fields.js';
+import type { Managers, OwnershipContext, Writer } from '../managed-fields/managed-fields.js';
+import { kindTypedNode } from '../managed-fields/typed-schema.js';
+import { SchemaMismatch } from '../managed-fields/typed-ops.js';
 import { isDeepStrictEqual } from 'node:util';
 
 export type OptionsKind = 'CreateOptions' | 'UpdateOptions' | 'PatchOptions';

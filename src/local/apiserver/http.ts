@@ -1,7 +1,7 @@
 // Small HTTP helpers shared by the handlers: bodies in, JSON and Status objects out.
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { parse as parseYaml } from 'yaml';
-import { StatusError, badRequest } from '../../config/status.js';
+import { StatusError, badRequest } from '../../k8s/status.js';
 import { PROTOBUF_MEDIA_TYPE, decodeKubernetesProtobuf } from './protobuf.js';
 
 /** Bodies above this are refused, as the apiserver refuses requests over 3 MiB. */

@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { StatusError } from '../../config/status.js';
+import { StatusError } from '../../k8s/status.js';
 import { decodeKubernetesProtobuf } from './protobuf.js';
 import type { TestCluster } from './test-support.js';
 import { TOKEN, startTestCluster } from './test-support.js';

@@ -1,6 +1,6 @@
 // pods/log: the container's log from the pod runtime, streamed as text/plain.
 import type { ServerResponse } from 'node:http';
-import { badRequest, StatusError } from '../../config/status.js';
+import { badRequest, StatusError } from '../../k8s/status.js';
 import { queryBool, queryInt, sendStatusError, toStatusError } from './http.js';
 import type { ApiContext } from './options.js';
 import type { ResourceRoute } from './routes.js';

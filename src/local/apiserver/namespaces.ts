@@ -1,9 +1,9 @@
 // Namespace rules the apiserver enforces for every namespaced write, and the namespaces it creates
 // at startup (default, kube-system, kube-public, kube-node-lease).
-import type { ResourceType } from '../../config/kinds.js';
-import { findByPlural, qualifiedResource } from '../../config/kinds.js';
-import type { KubeObject } from '../../config/object.js';
-import { notFound, StatusError } from '../../config/status.js';
+import type { ResourceType } from '../../k8s/kinds.js';
+import { findByPlural, qualifiedResource } from '../../k8s/kinds.js';
+import type { KubeObject } from '../../k8s/object.js';
+import { notFound, StatusError } from '../../k8s/status.js';
 import { storeWritingAs } from './tracked-store.js';
 import type { ApiContext } from './options.js';
 

@@ -1,7 +1,7 @@
 // Checks that a written object belongs where it is sent: kind, apiVersion, namespace and name.
-import { apiVersionOf } from '../../config/kinds.js';
-import type { KubeObject } from '../../config/object.js';
-import { badRequest } from '../../config/status.js';
+import { apiVersionOf } from '../../k8s/kinds.js';
+import type { KubeObject } from '../../k8s/object.js';
+import { badRequest } from '../../k8s/status.js';
 import { isPlainObject } from './http.js';
 import type { ResourceRoute } from './routes.js';
 

@@ -5,8 +5,8 @@
 // builds its apply patches from its compiled-in types (built-in kinds) or as JSON merge patches (CRDs),
 // never from these loose schemas.
 import { createHash } from 'node:crypto';
-import type { ResourceType } from '../../config/kinds.js';
-import { apiVersionOf, RESOURCE_TYPES } from '../../config/kinds.js';
+import type { ResourceType } from '../../k8s/kinds.js';
+import { apiVersionOf, RESOURCE_TYPES } from '../../k8s/kinds.js';
 import { customSpecSchema } from '../../config/schemas/kind-schemas.js';
 
 const META = 'io.k8s.apimachinery.pkg.apis.meta.v1';

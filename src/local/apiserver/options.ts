@@ -1,7 +1,7 @@
 // The options of the API server and the context its handlers share.
-import type { ResourceType } from '../../config/kinds.js';
-import type { KubeObject } from '../../config/object.js';
-import type { FieldCause } from '../../config/status.js';
+import type { ResourceType } from '../../k8s/kinds.js';
+import type { KubeObject } from '../../k8s/object.js';
+import type { FieldCause } from '../../k8s/status.js';
 import type { PodRuntime } from '../kubelet/runtime.js';
 import type { ObjectStore } from '../store/store.js';
 import type { ServiceAccountTokens } from '../serviceaccount/tokens.js';

@@ -1,8 +1,8 @@
 // PATCH bodies by media type. Server-side apply (application/apply-patch+yaml) is apply.ts's.
-import type { ResourceType } from '../../config/kinds.js';
-import { badRequest, StatusError } from '../../config/status.js';
-import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from '../patch/index.js';
-import type { JsonValue } from '../patch/index.js';
+import type { ResourceType } from '../../k8s/kinds.js';
+import { badRequest, StatusError } from '../../k8s/status.js';
+import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from '../../k8s/patch/index.js';
+import type { JsonValue } from '../../k8s/patch/index.js';
 import { mediaType } from './http.js';
 
 export type PatchKind = 'json' | 'merge' | 'strategic';

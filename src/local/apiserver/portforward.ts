@@ -11,7 +11,7 @@
 // IP (appIpFor) and the sidecar the pod IP, so the dial tries the app's address first and the pod IP on
 // a refused connection, which reaches what "localhost" would. No kubelet is involved.
 import { connect, type Socket } from 'node:net';
-import { badRequest } from '../../config/status.js';
+import { badRequest } from '../../k8s/status.js';
 import { appIpFor } from '../addresses.js';
 import { SIDECAR_CONTAINER } from '../kubelet/pod-worker.js';
 import type { ApiContext } from './options.js';

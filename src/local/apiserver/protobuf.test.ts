@@ -3,7 +3,7 @@
 // renamed fields, slice types, carried JSON).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { StatusError } from '../../config/status.js';
+import { StatusError } from '../../k8s/status.js';
 import { loadApiDefinitions } from '../../k8s/protobuf/api-definitions.js';
 import { messageToJson } from '../../k8s/protobuf/to-json.js';
 import { decodeKubernetesProtobuf } from './protobuf.js';

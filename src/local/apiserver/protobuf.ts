@@ -7,7 +7,7 @@
 // (client-go with ContentType protobuf, e.g. Prometheus' Kubernetes discovery): objects, lists and
 // watch events of the built-in kinds, encoded from their JSON (k8s/protobuf/from-json.ts).
 import protobuf from 'protobufjs';
-import { StatusError, badRequest } from '../../config/status.js';
+import { StatusError, badRequest } from '../../k8s/status.js';
 import type { ApiDefinitions } from '../../k8s/protobuf/api-definitions.js';
 import { installedApiDefinitions } from '../../k8s/protobuf/api-definitions.js';
 import { jsonToMessage } from '../../k8s/protobuf/from-json.js';

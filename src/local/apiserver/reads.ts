@@ -1,5 +1,5 @@
 // GET of one object or a list, as JSON or as a Table for kubectl's human output.
-import { StatusError } from '../../config/status.js';
+import { StatusError } from '../../k8s/status.js';
 import type { AcceptEntry } from './http.js';
 import { acceptsJson, notFoundPath } from './http.js';
 import { PROTOBUF_MEDIA_TYPE } from './protobuf.js';

@@ -4,11 +4,11 @@
 // - SelfSubjectReview (`kubectl auth whoami`): the requesting user.
 // - TokenReview: who a token is, for which audiences (what a control plane asks to authenticate a
 //   workload by its service-account token).
-import { findByPlural, type ResourceType } from '../../config/kinds.js';
+import { findByPlural, type ResourceType } from '../../k8s/kinds.js';
 import { isPlainObject } from './http.js';
 import type { Reply } from './reply.js';
-import type { UserInfo } from '../rbac/user.js';
-import { rulesFor, type RequestAttributes } from '../rbac/evaluate.js';
+import type { UserInfo } from '../../k8s/rbac/user.js';
+import { rulesFor, type RequestAttributes } from '../../k8s/rbac/evaluate.js';
 import { decide, policyFrom } from './authorize.js';
 import type { ObjectStore } from '../store/store.js';
 import type { BoundObjectLookup, ServiceAccountTokens } from '../serviceaccount/tokens.js';

@@ -2,11 +2,11 @@
 import { answerReview, isReviewType } from './reviews.js';
 import type { Authenticate } from './auth.js';
 import type { BoundObjectLookup } from '../serviceaccount/tokens.js';
-import type { UserInfo } from '../rbac/user.js';
+import type { UserInfo } from '../../k8s/rbac/user.js';
 import { createToken } from './token-request.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { apiVersionOf, type Verb } from '../../config/kinds.js';
-import { badRequest } from '../../config/status.js';
+import { apiVersionOf, type Verb } from '../../k8s/kinds.js';
+import { badRequest } from '../../k8s/status.js';
 import { createObject } from './create.js';
 import { deleteCollection, deleteObject } from './delete.js';
 import {

@@ -2,8 +2,8 @@
 // subresource of a known resource type. Paths follow the apiserver's layout:
 //   /api/v1[/watch][/namespaces/NS]/PLURAL[/NAME[/SUB]]
 //   /apis/GROUP/VERSION[/watch][/namespaces/NS]/PLURAL[/NAME[/SUB]]
-import type { ResourceType } from '../../config/kinds.js';
-import { findByPlural, RESOURCE_TYPES } from '../../config/kinds.js';
+import type { ResourceType } from '../../k8s/kinds.js';
+import { findByPlural, RESOURCE_TYPES } from '../../k8s/kinds.js';
 
 export type SubresourceName = ResourceType['subresources'][number];
 

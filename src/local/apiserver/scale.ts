@@ -1,6 +1,6 @@
 // The scale subresource (autoscaling/v1 Scale) of deployments and replicasets: what `kubectl scale` uses.
-import type { KubeObject, StoredObject } from '../../config/object.js';
-import { badRequest, invalid, StatusError } from '../../config/status.js';
+import type { KubeObject, StoredObject } from '../../k8s/object.js';
+import { badRequest, invalid, StatusError } from '../../k8s/status.js';
 import { decodeObjectBody, isPlainObject } from './http.js';
 import { objectForRoute } from './object-body.js';
 import type { ApiContext } from './options.js';

@@ -1,8 +1,8 @@
 // Service ClusterIPs: allocated on create (unless headless or ExternalName) and kept across updates,
 // as the apiserver's service REST storage does.
-import type { ResourceType } from '../../config/kinds.js';
-import type { KubeObject } from '../../config/object.js';
-import { StatusError } from '../../config/status.js';
+import type { ResourceType } from '../../k8s/kinds.js';
+import type { KubeObject } from '../../k8s/object.js';
+import { StatusError } from '../../k8s/status.js';
 import type { ApiContext } from './options.js';
 
 export function isServiceType(t: ResourceType): boolean {

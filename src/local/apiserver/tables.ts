@@ -1,7 +1,7 @@
 // Server-side printing: objects as a meta.k8s.io/v1 Table with the columns kubectl users know.
 // Pure: the clock is a parameter.
-import type { ResourceType } from '../../config/kinds.js';
-import type { KubeObject } from '../../config/object.js';
+import type { ResourceType } from '../../k8s/kinds.js';
+import type { KubeObject } from '../../k8s/object.js';
 import { ageOf, humanDuration } from '../../k8s/age.js';
 
 export interface TableColumn {

@@ -1,7 +1,7 @@
 // The TokenRequest subresource, POST .../serviceaccounts/<name>/token (`kubectl create token`, the
 // kubelet's projected tokens): a bound token for the service account, optionally bound to a pod.
-import { findByKind, type ResourceType } from '../../config/kinds.js';
-import { badRequest, invalid, notFound, StatusError } from '../../config/status.js';
+import { findByKind, type ResourceType } from '../../k8s/kinds.js';
+import { badRequest, invalid, notFound, StatusError } from '../../k8s/status.js';
 import { rfc3339 } from '../../k8s/time-format.js';
 import { isPlainObject } from './http.js';
 import type { Reply } from './reply.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { findByKind } from '../../config/kinds.js';
-import type { KubeObject } from '../../config/object.js';
+import { findByKind } from '../../k8s/kinds.js';
+import type { KubeObject } from '../../k8s/object.js';
 import { openSqliteStore } from '../store/sqlite-store.js';
 import { storeWritingAs } from './tracked-store.js';
 

@@ -5,9 +5,9 @@
 // subresource is recorded as two, the object's and the status subresource's, as a controller's Update
 // and UpdateStatus calls would be.
 import { isDeepStrictEqual } from 'node:util';
-import { parseApiVersion } from '../../config/kinds.js';
-import type { ResourceType } from '../../config/kinds.js';
-import type { KubeObject } from '../../config/object.js';
+import { parseApiVersion } from '../../k8s/kinds.js';
+import type { ResourceType } from '../../k8s/kinds.js';
+import type { KubeObject } from '../../k8s/object.js';
 import type { ObjectStore } from '../store/store.js';
 import { trackUpdate } from './field-manager.js';
 

@@ -1,7 +1,7 @@
 // PUT and PATCH of an object or of its status subresource.
-import type { ResourceType } from '../../config/kinds.js';
-import type { KubeObject, StoredObject } from '../../config/object.js';
-import { badRequest, notFound, StatusError } from '../../config/status.js';
+import type { ResourceType } from '../../k8s/kinds.js';
+import type { KubeObject, StoredObject } from '../../k8s/object.js';
+import { badRequest, notFound, StatusError } from '../../k8s/status.js';
 import { decodeObjectBody, isPlainObject } from './http.js';
 import { checkNameMatches, objectForRoute } from './object-body.js';
 import type { ApiContext } from './options.js';

@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
-import type { ResourceType } from '../../config/kinds.js';
-import { findByPlural } from '../../config/kinds.js';
-import { gone } from '../../config/status.js';
+import type { ResourceType } from '../../k8s/kinds.js';
+import { findByPlural } from '../../k8s/kinds.js';
+import { gone } from '../../k8s/status.js';
 import type { ObjectStore } from '../store/store.js';
 import type { TestCluster } from './test-support.js';
 import { startTestCluster, TOKEN } from './test-support.js';

@@ -3,9 +3,9 @@
 // Errors after the stream started (410 for a resourceVersion the store no longer remembers) are an
 // ERROR event carrying a Status, then the end of the stream; the client relists.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { apiVersionOf } from '../../config/kinds.js';
-import type { KubeObject } from '../../config/object.js';
-import { StatusError } from '../../config/status.js';
+import { apiVersionOf } from '../../k8s/kinds.js';
+import type { KubeObject } from '../../k8s/object.js';
+import { StatusError } from '../../k8s/status.js';
 import type { WatchEvent } from '../store/store.js';
 import type { AcceptEntry } from './http.js';
 import { acceptsJson, queryBool, queryInt, toStatusError } from './http.js';

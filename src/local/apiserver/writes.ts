@@ -1,10 +1,10 @@
 // What every write goes through before it reaches the store, in the apiserver's order: defaulting,
 // mutating admission, defaulting again (hooks may add fields), then field validation (unknown fields,
 // per the request's fieldValidation), schema validation (422 with causes) and validating admission.
-import type { ResourceType } from '../../config/kinds.js';
-import type { KubeObject } from '../../config/object.js';
-import type { FieldCause } from '../../config/status.js';
-import { badRequest, invalid, StatusError } from '../../config/status.js';
+import type { ResourceType } from '../../k8s/kinds.js';
+import type { KubeObject } from '../../k8s/object.js';
+import type { FieldCause } from '../../k8s/status.js';
+import { badRequest, invalid, StatusError } from '../../k8s/status.js';
 import type { ApiContext } from './options.js';
 
 export type FieldValidation = 'Ignore' | 'Warn' | 'Strict';

@@ -3,7 +3,7 @@
 // and the kubelet runs it.
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { meshworkImageRule } from '../../install/image.js';
+import { MESHWORK_IMAGE_REPOSITORY, meshworkCliModule } from '../../install/image.js';
 
 const OWN_EXT = extname(fileURLToPath(import.meta.url));
 
@@ -58,6 +58,30 @@ const kubeProxy: BuiltinApp = {
   args: (_match, port) => [`--port=${port}`],
   defaultPort: 10256,
 };
+
+/**
+ * The local kubelet's row for the meshwork image (any tag): the container runs this checkout's CLI
+ * with the container's args (`control-plane ...`, `proxy sidecar`). The kubelet must pass the
+ * container's args as the third argument of `args` (see the report to the kubelet's owner).
+ */
+export const meshworkApp = {
+  name: 'meshwork',
+  module: meshworkCliModule(),
+  args: (_match: RegExpExecArray, _port: number, containerArgs: readonly string[] = []): string[] => {
+    if (containerArgs.length === 0) throw new Error(`the ${MESHWORK_IMAGE_REPOSITORY} image needs args (control-plane ... or proxy sidecar|router)`);
+    return [...containerArgs];
+  },
+  defaultPort: 15021,
+} satisfies BuiltinApp;
+
+export function meshworkImageRule(): ImageRule {
+  return {
+    // normalizeImage drops the tag or digest: 'ghcr.io/meshwork/meshwork:0.1.0' -> 'ghcr.io/meshwork/meshwork'.
+    pattern: /^ghcr\.io\/meshwork\/meshwork$/,
+    example: `${MESHWORK_IMAGE_REPOSITORY}:<version>`,
+    run: { kind: 'app', app: meshworkApp },
+  };
+}
 
 export const IMAGE_RULES: readonly ImageRule[] = [
   meshworkImageRule(),

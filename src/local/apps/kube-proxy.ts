@@ -7,9 +7,9 @@
 // and every listener they ask for is open.
 //   kube-proxy.(ts|js) --port=10256
 import { createServer } from 'node:http';
-import { loadDefault } from '../../kubeapi/client.js';
+import { loadDefault } from '../../k8s/client/client.js';
 import { CoreV1Api, DiscoveryV1Api, KubeConfig, type V1EndpointSlice, type V1Service } from '@kubernetes/client-node';
-import type { KubeObject } from '../../config/object.js';
+import type { KubeObject } from '../../k8s/object.js';
 import { startResourceWatch } from '../../controlplane/resource-watch.js';
 import { startKubeProxy } from '../kubeproxy/kube-proxy.js';
 import { exitWithParent, isMainModule, parseAppArgs } from './app-process.js';

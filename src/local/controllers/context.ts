@@ -1,5 +1,5 @@
 // What every controller is built from.
-import type { KubeObject } from '../../config/object.js';
+import type { KubeObject } from '../../k8s/object.js';
 import type { ObjectStore } from '../store/store.js';
 import type { Clock } from '../../clock.js';
 import type { EventRecorder } from '../kubelet/events.js';

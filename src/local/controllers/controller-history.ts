@@ -3,8 +3,8 @@
 // applies (`{spec: {template: {..., $patch: replace}}}`), is named `<owner>-<hash>` with the hash of
 // that data (plus the owner's collision count), and carries an increasing revision number; returning
 // to an older template re-numbers that revision instead of making a new one.
-import type { KubeObject, StoredObject } from '../../config/object.js';
-import type { LabelSelector } from '../store/selectors.js';
+import type { KubeObject, StoredObject } from '../../k8s/object.js';
+import type { LabelSelector } from '../../k8s/selectors.js';
 import type { ControllerContext } from './context.js';
 import { deleteObject } from './deletion.js';
 import { claimObjects, controllerReferenceTo } from './owners.js';

@@ -1,7 +1,7 @@
 // The loop every controller shares: store watches feed keys into a work queue, and a reconcile
 // function reads the current state for one key and drives it toward the desired state
 // (level-triggered: the event only says "look at this key", never what changed).
-import type { ResourceType } from '../../config/kinds.js';
+import type { ResourceType } from '../../k8s/kinds.js';
 import type { WatchEvent } from '../store/store.js';
 import type { Clock } from '../../clock.js';
 import type { Informers } from './informers.js';

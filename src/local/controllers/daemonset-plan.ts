@@ -2,8 +2,8 @@
 // (podsShouldBeOnNode: a pod where one should run, none where none should, failed and surplus pods
 // deleted) and rollingUpdate (old pods replaced within maxUnavailable, or new pods surged beside old
 // ones within maxSurge), and the status counts.
-import type { KubeObject, StoredObject } from '../../config/object.js';
-import type { LabelSelector } from '../store/selectors.js';
+import type { KubeObject, StoredObject } from '../../k8s/object.js';
+import type { LabelSelector } from '../../k8s/selectors.js';
 import { CONTROLLER_REVISION_HASH_LABEL } from './controller-history.js';
 import { scaledValue } from './deployment-spec.js';
 import { readLabelSelector } from './label-selector.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
-import type { KubeObject, StoredObject } from '../../config/object.js';
+import type { KubeObject, StoredObject } from '../../k8s/object.js';
 import { nodeFor } from '../cluster-objects.js';
 import type { DaemonPod, NodeState } from './daemonset-plan.js';
 import { daemonSetCounts, planManage, planRollingUpdate } from './daemonset-plan.js';

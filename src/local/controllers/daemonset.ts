@@ -3,7 +3,7 @@
 // a ControllerRevision per template (pods carry its hash as controller-revision-hash), rolling updates
 // within maxUnavailable/maxSurge, and the status `kubectl rollout status ds/NAME` reads. Decisions are
 // daemonset-plan.ts's; this module reads nodes, pods and revisions, acts and writes status.
-import type { StoredObject } from '../../config/object.js';
+import type { StoredObject } from '../../k8s/object.js';
 import type { ControllerContext } from './context.js';
 import type { Reconciler, ReconcileResult } from './controller.js';
 import { CONTROLLER_REVISION_HASH_LABEL, ensureRevision, listRevisions, truncateHistory } from './controller-history.js';

@@ -1,8 +1,8 @@
 // Deleting the way the apiserver's DELETE does, for controllers that write the store directly: an
 // object with finalizers is only marked (deletionTimestamp) and left to the owners of its finalizers;
 // anything else is removed. An object already gone is what was asked for.
-import type { ResourceType } from '../../config/kinds.js';
-import type { StoredObject } from '../../config/object.js';
+import type { ResourceType } from '../../k8s/kinds.js';
+import type { StoredObject } from '../../k8s/object.js';
 import { rfc3339 } from '../../k8s/time-format.js';
 import type { ControllerContext } from './context.js';
 import { isNotFound } from './resources.js';

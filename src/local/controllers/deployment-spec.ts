@@ -1,7 +1,7 @@
 // Reading a Deployment's spec, and the arithmetic of a rolling update (fenceposts, revisions,
 // template identity) as k8s.io/kubernetes/pkg/controller/deployment/util computes it.
-import type { KubeObject } from '../../config/object.js';
-import type { LabelSelector } from '../store/selectors.js';
+import type { KubeObject } from '../../k8s/object.js';
+import type { LabelSelector } from '../../k8s/selectors.js';
 import { readLabelSelector } from './label-selector.js';
 import type { JsonObject } from './read.js';
 import { canonicalJson, cloneJson, isRecord, optBool, optInt, optIntOrString, optRecord, optString, record } from './read.js';

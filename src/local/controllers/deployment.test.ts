@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
-import type { StoredObject } from '../../config/object.js';
+import type { StoredObject } from '../../k8s/object.js';
 import { computePodTemplateHash } from './pod-template-hash.js';
 import { isPodReady } from './pods.js';
 import { isRecord, record } from './read.js';

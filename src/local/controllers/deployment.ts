@@ -2,7 +2,7 @@
 // rolled by the RollingUpdate (maxSurge/maxUnavailable against pod availability) or Recreate strategy,
 // with the status and conditions `kubectl rollout status` waits on. Follows the structure of
 // kube-controller-manager's pkg/controller/deployment (sync.go, rolling.go, recreate.go, progress.go).
-import type { KubeObject, StoredObject } from '../../config/object.js';
+import type { KubeObject, StoredObject } from '../../k8s/object.js';
 import { rfc3339 } from '../../k8s/time-format.js';
 import type { Condition } from './conditions.js';
 import { findCondition, readConditions, removeCondition, setCondition } from './conditions.js';

@@ -1,7 +1,7 @@
 // The Endpoints mirror: core/v1 Endpoints of each Service (same name), built from its EndpointSlices,
 // for the users and tools that still read `kubectl get endpoints`. The slices are the source of truth
 // (the mesh reads them); this view is read-only for users (the type serves get/list/watch only).
-import type { KubeObject, StoredObject } from '../../config/object.js';
+import type { KubeObject, StoredObject } from '../../k8s/object.js';
 import type { ControllerContext } from './context.js';
 import type { Reconciler } from './controller.js';
 import { SERVICE_NAME_LABEL } from './endpointslice.js';

@@ -1,7 +1,7 @@
 // What a Service's EndpointSlices should hold, as pure functions: the endpoints of the pods it selects
 // (grouped by how its ports resolve on each pod) and how to spread them over slices of at most 100,
 // keeping each endpoint in the slice it already is in so that updates touch as few slices as possible.
-import type { KubeObject, StoredObject } from '../../config/object.js';
+import type { KubeObject, StoredObject } from '../../k8s/object.js';
 import { findNamedContainerPort, isPodReady, isPodTerminal, podIP, podNodeName } from './pods.js';
 import { MalformedObjectError, isRecord, optArray, optBool, optInt, optIntOrString, optRecord, optString, optStringMap } from './read.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
-import type { KubeObject, StoredObject } from '../../config/object.js';
+import type { KubeObject, StoredObject } from '../../k8s/object.js';
 import type { Endpoint } from './endpointslice-build.js';
 import { planSlices, portsKey } from './endpointslice-build.js';
 import { isRecord, record } from './read.js';

@@ -1,7 +1,7 @@
 // The EndpointSlice controller: for every Service with a selector, discovery.k8s.io/v1 EndpointSlices
 // (generateName `<service>-`, labelled and owned as the endpointslice controller does) listing the
 // selected pods that have an IPv4 address, with ready/serving/terminating conditions.
-import type { KubeObject, StoredObject } from '../../config/object.js';
+import type { KubeObject, StoredObject } from '../../k8s/object.js';
 import type { ControllerContext } from './context.js';
 import type { Reconciler } from './controller.js';
 import type { EndpointPort, ExistingSlice } from './endpointslice-build.js';

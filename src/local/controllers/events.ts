@@ -1,6 +1,6 @@
 // Events a workload controller records about its object (SuccessfulCreate, Completed, ...), as
 // `kubectl describe` lists them under the object.
-import type { StoredObject } from '../../config/object.js';
+import type { StoredObject } from '../../k8s/object.js';
 import type { EventType } from '../kubelet/events.js';
 import type { ControllerContext } from './context.js';
 

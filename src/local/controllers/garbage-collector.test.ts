@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
-import type { KubeObject } from '../../config/object.js';
-import { findByKind } from '../../config/kinds.js';
+import type { KubeObject } from '../../k8s/object.js';
+import { findByKind } from '../../k8s/kinds.js';
 import { DEPLOYMENTS, ENDPOINTSLICES, PODS, REPLICASETS, SERVICES } from './resources.js';
 import type { TestCluster } from './testing.js';
 import { deploymentObject, list, readyAll, startTestCluster } from './testing.js';

@@ -5,9 +5,9 @@
 // dependents, kept from watches of every type, finds the dependents when an owner is deleted; whether an
 // owner still exists is read from the informer caches of every type (uid compared, not just the name),
 // which the reconcile runs after all of them have been filled.
-import type { ResourceType } from '../../config/kinds.js';
-import { RESOURCE_TYPES, findByKind, parseApiVersion, storageKey } from '../../config/kinds.js';
-import type { OwnerReference, StoredObject } from '../../config/object.js';
+import type { ResourceType } from '../../k8s/kinds.js';
+import { RESOURCE_TYPES, findByKind, parseApiVersion, storageKey } from '../../k8s/kinds.js';
+import type { OwnerReference, StoredObject } from '../../k8s/object.js';
 import type { ControllerContext } from './context.js';
 import type { Reconciler, WatchSpec } from './controller.js';
 import { deleteObject } from './deletion.js';

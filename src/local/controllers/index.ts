@@ -4,7 +4,7 @@
 // balancer (service-load-balancer.ts) do for a real cluster.
 // Scheduling is the kubelet's (a local cluster has one node, which binds every pod). Each runs its own work queue; all share the informers (one watch per type), the clock
 // and the log.
-import type { KubeObject } from '../../config/object.js';
+import type { KubeObject } from '../../k8s/object.js';
 import type { ObjectStore } from '../store/store.js';
 import type { Clock } from '../../clock.js';
 import { systemClock } from '../../clock.js';

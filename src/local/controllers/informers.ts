@@ -3,9 +3,9 @@
 // re-listing (and re-parsing) the store on each reconcile, as kube-controller-manager's listers do.
 // The store delivers watch events synchronously within each write, so the cache is current as soon as
 // a write returns. Cached objects are shared: readers must never mutate them.
-import type { ResourceType } from '../../config/kinds.js';
-import { storageKey } from '../../config/kinds.js';
-import type { StoredObject } from '../../config/object.js';
+import type { ResourceType } from '../../k8s/kinds.js';
+import { storageKey } from '../../k8s/kinds.js';
+import type { StoredObject } from '../../k8s/object.js';
 import type { ObjectStore, WatchEvent } from '../store/store.js';
 
 export type EventHandler = (event: WatchEvent) => void;

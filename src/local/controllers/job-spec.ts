@@ -1,8 +1,8 @@
 // Reading a Job and the arithmetic of its controller, pure, as pkg/controller/job computes it: how
 // many pods should run, when the back-off limit or the deadline is passed, when a replacement pod may
 // start after failures, and which finished pods still have to be counted.
-import type { KubeObject, StoredObject } from '../../config/object.js';
-import type { LabelSelector } from '../store/selectors.js';
+import type { KubeObject, StoredObject } from '../../k8s/object.js';
+import type { LabelSelector } from '../../k8s/selectors.js';
 import { readLabelSelector } from './label-selector.js';
 import { isPodTerminal, podPhase } from './pods.js';
 import type { JsonObject } from './read.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
-import type { KubeObject, StoredObject } from '../../config/object.js';
+import type { KubeObject, StoredObject } from '../../k8s/object.js';
 import { JOB_TRACKING_FINALIZER, readJobSpec, replacementDelayMs, wantActivePods } from './job-spec.js';
 import { isRecord, record } from './read.js';
 import { JOBS, PODS } from './resources.js';

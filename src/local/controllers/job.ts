@@ -6,7 +6,7 @@
 // they are counted: a finished pod's uid goes to status.uncountedTerminatedPods, its finalizer is
 // removed, then it moves to status.succeeded or status.failed, so a pod deleted at any point is counted
 // exactly once. `suspend` deletes the running pods and resumes later with a fresh startTime.
-import type { KubeObject, StoredObject } from '../../config/object.js';
+import type { KubeObject, StoredObject } from '../../k8s/object.js';
 import { rfc3339 } from '../../k8s/time-format.js';
 import type { ControllerContext } from './context.js';
 import type { Reconciler, ReconcileResult } from './controller.js';

@@ -1,6 +1,6 @@
 // Reading structured LabelSelectors (Deployment and ReplicaSet `spec.selector`) out of objects whose
-// fields are `unknown`. Matching and the string form are the store's (store/selectors.ts).
-import type { LabelSelector, LabelSelectorRequirement } from '../store/selectors.js';
+// fields are `unknown`. Matching and the string form are the store's (k8s/selectors.ts).
+import type { LabelSelector, LabelSelectorRequirement } from '../../k8s/selectors.js';
 import { MalformedObjectError, isRecord, optArray, optRecord, optString, optStringMap } from './read.js';
 
 const OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
-import { RESOURCE_TYPES, findByKind } from '../../config/kinds.js';
+import { RESOURCE_TYPES, findByKind } from '../../k8s/kinds.js';
 import { isRecord } from './read.js';
 import { DEPLOYMENTS, NAMESPACES, PODS, SERVICES } from './resources.js';
 import type { TestCluster } from './testing.js';

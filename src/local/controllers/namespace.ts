@@ -1,8 +1,8 @@
 // The Namespace controller: a namespace marked for deletion (metadata.deletionTimestamp, which the API
 // server sets on DELETE) is emptied of every namespaced object and then removed; a live one is Active.
 // The built-in namespaces are made to exist at start.
-import type { KubeObject } from '../../config/object.js';
-import { RESOURCE_TYPES } from '../../config/kinds.js';
+import type { KubeObject } from '../../k8s/object.js';
+import { RESOURCE_TYPES } from '../../k8s/kinds.js';
 import type { ControllerContext } from './context.js';
 import type { Reconciler, ReconcileResult } from './controller.js';
 import { optArray, optRecord, optString } from './read.js';

@@ -3,7 +3,7 @@
 // NoSchedule/NoExecute taints against the pod's tolerations plus those every daemon pod gets. A
 // daemon pod is pinned to its node by a required node affinity on metadata.name, as the controller
 // writes it for the scheduler.
-import type { KubeObject } from '../../config/object.js';
+import type { KubeObject } from '../../k8s/object.js';
 import type { JsonObject } from './read.js';
 import { cloneJson, isRecord, optArray, optRecord, optString, optStringMap } from './read.js';
 

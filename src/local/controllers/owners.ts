@@ -1,9 +1,9 @@
 // Owner references as the workload controllers write them, and claiming (adopt/release) as
 // kube-controller-manager's ControllerRefManager does it.
-import type { ResourceType } from '../../config/kinds.js';
-import type { OwnerReference, StoredObject } from '../../config/object.js';
-import type { LabelSelector } from '../store/selectors.js';
-import { matchLabelSelector } from '../store/selectors.js';
+import type { ResourceType } from '../../k8s/kinds.js';
+import type { OwnerReference, StoredObject } from '../../k8s/object.js';
+import type { LabelSelector } from '../../k8s/selectors.js';
+import { matchLabelSelector } from '../../k8s/selectors.js';
 import type { ControllerContext } from './context.js';
 import { isEmptySelector, readLabelSelector } from './label-selector.js';
 import { isRecord } from './read.js';

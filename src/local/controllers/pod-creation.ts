@@ -2,7 +2,7 @@
 // (ControllerContext.createPod: asynchronous, so the creations in flight are counted per owner, the
 // "expectations" of kube-controller-manager, and a pod being created under a fixed name is never asked
 // for twice), else straight into the store.
-import type { KubeObject, StoredObject } from '../../config/object.js';
+import type { KubeObject, StoredObject } from '../../k8s/object.js';
 import type { ControllerContext } from './context.js';
 import { isRecord } from './read.js';
 import { PODS } from './resources.js';

@@ -2,7 +2,7 @@
 // labels, annotations and spec, owned by the controller (controller: true), plus what the kind adds
 // (a fixed name for a StatefulSet, the tracking finalizer of a Job, a DaemonSet's node affinity).
 import { applyDefaults } from '../../config/defaults.js';
-import type { KubeObject, StoredObject } from '../../config/object.js';
+import type { KubeObject, StoredObject } from '../../k8s/object.js';
 import { controllerReferenceTo } from './owners.js';
 import type { JsonObject } from './read.js';
 import { cloneJson, optRecord, optStringMap, record } from './read.js';

@@ -1,6 +1,6 @@
 // Reading Pods as the workload controllers need them: activity, readiness, availability, the order
 // in which a ReplicaSet gives pods up, and named container ports.
-import type { KubeObject, OwnerReference, StoredObject } from '../../config/object.js';
+import type { KubeObject, OwnerReference, StoredObject } from '../../k8s/object.js';
 import { isRecord, optArray, optInt, optRecord, optString } from './read.js';
 
 export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';

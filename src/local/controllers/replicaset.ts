@@ -1,8 +1,8 @@
 // The ReplicaSet controller: keeps `spec.replicas` active pods made from `spec.template`, owned by the
 // ReplicaSet, and reports how many are ready and available. The store is read directly (it is in this
 // process and always current), so kube-controller-manager's "expectations" are not needed.
-import type { KubeObject, StoredObject } from '../../config/object.js';
-import type { LabelSelector } from '../store/selectors.js';
+import type { KubeObject, StoredObject } from '../../k8s/object.js';
+import type { LabelSelector } from '../../k8s/selectors.js';
 import { rfc3339 } from '../../k8s/time-format.js';
 import type { Condition } from './conditions.js';
 import { readConditions, removeCondition, setCondition } from './conditions.js';

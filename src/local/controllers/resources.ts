@@ -1,7 +1,7 @@
 // The resource types the controllers read and write, looked up once in the shared table.
-import type { ResourceType } from '../../config/kinds.js';
-import { findByKind } from '../../config/kinds.js';
-import { StatusError } from '../../config/status.js';
+import type { ResourceType } from '../../k8s/kinds.js';
+import { findByKind } from '../../k8s/kinds.js';
+import { StatusError } from '../../k8s/status.js';
 
 function mustFind(group: string, kind: string): ResourceType {
   const t = findByKind(group, kind);

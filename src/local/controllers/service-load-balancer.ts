@@ -5,7 +5,7 @@
 // EXTERNAL-IP, the Istio control plane's Ingress status) see a real, reachable address instead of
 // `<pending>` forever. A Service that is no longer of type LoadBalancer loses the status, as the
 // service controller clears it.
-import type { StoredObject } from '../../config/object.js';
+import type { StoredObject } from '../../k8s/object.js';
 import type { ControllerContext } from './context.js';
 import type { Reconciler } from './controller.js';
 import { isRecord } from './read.js';

@@ -5,9 +5,9 @@
 //   account), `ca.crt` and `namespace`, and the account's uid as annotation; a token Secret whose
 //   service account does not exist (or was recreated with another uid) is deleted, as are an account's
 //   token Secrets when it is deleted.
-import type { StoredObject } from '../../config/object.js';
+import type { StoredObject } from '../../k8s/object.js';
 import type { ServiceAccountTokens } from '../serviceaccount/tokens.js';
-import { SA_NAME_ANNOTATION, SA_UID_ANNOTATION, SECRET_TYPE_SA_TOKEN } from '../serviceaccount/tokens.js';
+import { SA_NAME_ANNOTATION, SA_UID_ANNOTATION, SECRET_TYPE_SA_TOKEN } from '../../k8s/serviceaccount.js';
 import type { ControllerContext } from './context.js';
 import type { Reconciler } from './controller.js';
 import { NAMESPACES, SECRETS, SERVICE_ACCOUNTS, isAlreadyExists, isNotFound, namespacedKey, splitNamespacedKey } from './resources.js';

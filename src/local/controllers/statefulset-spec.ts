@@ -4,8 +4,8 @@
 // (OrderedReady; Parallel creates and deletes at once), pods past the end are deleted from the highest
 // ordinal down, failed or finished pods are replaced, and a RollingUpdate replaces the pods of an
 // older revision from the highest ordinal down to the partition, one at a time.
-import type { KubeObject, StoredObject } from '../../config/object.js';
-import type { LabelSelector } from '../store/selectors.js';
+import type { KubeObject, StoredObject } from '../../k8s/object.js';
+import type { LabelSelector } from '../../k8s/selectors.js';
 import { CONTROLLER_REVISION_HASH_LABEL } from './controller-history.js';
 import { readLabelSelector } from './label-selector.js';
 import { podAvailability, podPhase } from './pods.js';

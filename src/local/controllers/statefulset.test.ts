@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
-import type { KubeObject, StoredObject } from '../../config/object.js';
+import type { KubeObject, StoredObject } from '../../k8s/object.js';
 import { isRecord, record } from './read.js';
 import { CONTROLLER_REVISIONS, PODS, STATEFULSETS } from './resources.js';
 import type { MemberPod, StatefulSetSpecView } from './statefulset-spec.js';

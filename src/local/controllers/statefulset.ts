@@ -2,7 +2,7 @@
 // (status.currentRevision / updateRevision, the pods' controller-revision-hash label), and the status
 // `kubectl rollout status sts/NAME` reads. The decisions are statefulset-spec.ts's planStatefulSet;
 // this module reads the pods and revisions, carries the steps out and writes status.
-import type { StoredObject } from '../../config/object.js';
+import type { StoredObject } from '../../k8s/object.js';
 import type { ControllerContext } from './context.js';
 import type { Reconciler, ReconcileResult } from './controller.js';
 import type { Revision } from './controller-history.js';

@@ -3,8 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import { applyDefaults } from '../../config/defaults.js';
 import { withGeneratedJobSelector } from '../../config/job-selector.js';
-import type { ResourceType } from '../../config/kinds.js';
-import type { KubeObject, StoredObject } from '../../config/object.js';
+import type { ResourceType } from '../../k8s/kinds.js';
+import type { KubeObject, StoredObject } from '../../k8s/object.js';
 import { openSqliteStore } from '../store/sqlite-store.js';
 import type { ObjectStore } from '../store/store.js';
 import { ManualClock } from '../../clock.js';

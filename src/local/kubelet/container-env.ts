@@ -1,6 +1,7 @@
 // The environment of a container process, as the kubelet composes it: the pod's downward-API values,
 // the spec's env (with $(VAR) references expanded), and the local-mode variables apps rely on.
 import type { Container, Pod } from './pod-types.js';
+import { SERVICEACCOUNT_DIR_ENV } from '../../k8s/serviceaccount.js';
 
 /** Set in every pod process; lets a restarted kubelet prove a leftover pid is one of its own. */
 export const POD_UID_MARKER = 'MESHWORK_POD_UID';
@@ -21,9 +22,6 @@ export interface EnvInput {
   /** The pod's `.serviceaccount` dir (token, ca.crt, namespace), given as MESHWORK_SERVICEACCOUNT_DIR: the agent reads its token there. */
   serviceAccountDir?: string;
 }
-
-/** Where a container finds its pod's service-account files (the local stand-in for /var/run/secrets/kubernetes.io/serviceaccount). */
-export const SERVICEACCOUNT_DIR_ENV = 'MESHWORK_SERVICEACCOUNT_DIR';
 
 export interface ContainerEnv {
   env: Record<string, string>;

@@ -1,8 +1,8 @@
 // core/v1 Events, as `kubectl describe` lists them: about pods (the kubelet's) and about workloads (the
 // controllers'). Repeats of the same event are folded into one object with a count, as the real event
 // recorder does.
-import { findByKind, type ResourceType } from '../../config/kinds.js';
-import { StatusError } from '../../config/status.js';
+import { findByKind, type ResourceType } from '../../k8s/kinds.js';
+import { StatusError } from '../../k8s/status.js';
 import type { ObjectStore } from '../store/store.js';
 import type { Clock } from '../../clock.js';
 import { rfc3339 } from '../../k8s/time-format.js';

@@ -2,7 +2,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { StatusError } from '../../config/status.js';
+import { StatusError } from '../../k8s/status.js';
 import { KUBELET_BACKOFF } from './backoff.js';
 import { ManualClock } from '../../clock.js';
 import { POD_TYPE } from './events.js';

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { StoredObject } from '../../config/object.js';
+import type { StoredObject } from '../../k8s/object.js';
 import { openSqliteStore } from '../store/sqlite-store.js';
 import type { ObjectStore } from '../store/store.js';
 import { EVENT_TYPE, POD_TYPE } from './events.js';

@@ -1,7 +1,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough, Writable } from 'node:stream';
-import { StatusError } from '../../config/status.js';
+import { StatusError } from '../../k8s/status.js';
 import { createPod, curl, eventsOf, getPod, harness, isReady, pidOf, processAlive, waitForPod } from './kubelet-testing.js';
 
 const HELLO_V1 = { name: 'helloworld', image: 'docker.io/istio/examples-helloworld-v1', ports: [{ containerPort: 5000 }] };

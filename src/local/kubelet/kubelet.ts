@@ -4,8 +4,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
-import { badRequest, notFound, StatusError } from '../../config/status.js';
-import type { StoredObject } from '../../config/object.js';
+import { badRequest, notFound, StatusError } from '../../k8s/status.js';
+import type { StoredObject } from '../../k8s/object.js';
 import type { ObjectStore, WatchEvent } from '../store/store.js';
 import { KUBELET_BACKOFF, type BackoffConfig } from './backoff.js';
 import { systemClock, type Clock } from '../../clock.js';

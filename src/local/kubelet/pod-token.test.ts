@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { ManualClock } from '../../clock.js';
-import { honourTokenFiles } from '../../kubeapi/client.js';
+import { honourTokenFiles } from '../../k8s/client/client.js';
 import { PodServiceAccountToken, refreshDelayMs, type PodTokenIssuer } from './pod-token.js';
 
 const POD = { namespace: 'sample', name: 'hello-1', uid: 'uid-1', serviceAccountName: 'default' };

@@ -2,7 +2,7 @@
 // for the pod's service account (expiring, default 1 h, refreshed once 80 % of its life has passed,
 // as the kubelet's token manager does), the cluster's CA and the namespace, written into the pod's own
 // directory, plus a kubeconfig whose user reads the token file (`tokenFile`: kubectl re-reads it;
-// kubeapi/client.ts makes client-node re-read it too). Containers get that kubeconfig as KUBECONFIG.
+// k8s/client/client.ts makes client-node re-read it too). Containers get that kubeconfig as KUBECONFIG.
 // Local pods share the host's file system, so the files are the only credentials handed to them.
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

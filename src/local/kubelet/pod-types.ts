@@ -1,6 +1,6 @@
 // The parts of core/v1 Pod the kubelet reads and writes, narrowed from the store's untyped objects.
 import type { ContainerPort, EnvVar } from '../../config/core-v1.js';
-import type { StoredObject } from '../../config/object.js';
+import type { StoredObject } from '../../k8s/object.js';
 
 export interface HttpGetAction {
   path?: string;

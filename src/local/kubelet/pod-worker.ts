@@ -3,7 +3,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { StatusError } from '../../config/status.js';
+import { StatusError } from '../../k8s/status.js';
 import type { ObjectStore } from '../store/store.js';
 import type { BackoffConfig } from './backoff.js';
 import type { Clock } from '../../clock.js';
@@ -16,7 +16,7 @@ import { desiredConditions, mergeConditions, podPhase } from './pod-status.js';
 import { asPod, type ContainerStatus, type Pod, type PodStatus } from './pod-types.js';
 import type { ProcessRegistry } from './process-registry.js';
 import { PodServiceAccountToken, type PodTokenIssuer } from './pod-token.js';
-import { findByKind } from '../../config/kinds.js';
+import { findByKind } from '../../k8s/kinds.js';
 import { dnsUnavailableMessage, podDnsFiles, writePodDnsFiles, type PodDnsFiles, type UserNamespaceSupport } from './pod-dns.js';
 
 /** The container name that marks a pod as having a sidecar proxy (it owns the pod IP). */

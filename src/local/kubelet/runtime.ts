@@ -29,7 +29,7 @@ export interface LogRequest {
 }
 
 /**
- * Throws StatusError (config/status.ts): 404 for an unknown pod or container, 400 when the container
+ * Throws StatusError (k8s/status.ts): 404 for an unknown pod or container, 400 when the container
  * is not running (`container "x" in pod "y" is waiting to start: ...`), as the real kubelet answers.
  */
 export interface PodRuntime {

@@ -1,7 +1,7 @@
 // Where a Service port leads: its ready endpoints (pod IP : target port) from the Service's
 // EndpointSlices, as kube-proxy and the API server's webhook service resolver read them. Pure over
 // plain objects, so both the proxy's watch cache and a one-off store lookup use the same rules.
-import type { KubeObject } from '../../config/object.js';
+import type { KubeObject } from '../../k8s/object.js';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 

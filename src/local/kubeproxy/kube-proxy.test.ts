@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connect, createServer, type Server } from 'node:net';
-import { findByKind, type ResourceType } from '../../config/kinds.js';
-import type { KubeObject } from '../../config/object.js';
+import { findByKind, type ResourceType } from '../../k8s/kinds.js';
+import type { KubeObject } from '../../k8s/object.js';
 import { openSqliteStore } from '../store/sqlite-store.js';
 import type { ObjectStore } from '../store/store.js';
 import { startKubeProxy, type KubeProxy } from './kube-proxy.js';

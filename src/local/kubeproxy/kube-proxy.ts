@@ -5,7 +5,7 @@
 // own (apps/kube-proxy.ts watches the API server and calls update()), so ClusterIPs keep working
 // while the process hosting the API server is down.
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import type { KubeObject } from '../../config/object.js';
+import type { KubeObject } from '../../k8s/object.js';
 import { readyBackends, serviceInfo, SERVICE_NAME_LABEL, type ServiceInfo } from './endpoints.js';
 
 export interface KubeProxyOptions {

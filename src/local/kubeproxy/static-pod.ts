@@ -2,9 +2,9 @@
 // shows it as a mirror pod `kube-proxy-<node>` in kube-system. Here the cluster puts that pod into
 // its store at start and again whenever it is deleted; the kubelet runs (or, after a crash, adopts) it
 // like any pod.
-import { findByKind } from '../../config/kinds.js';
+import { findByKind } from '../../k8s/kinds.js';
 import { applyDefaults } from '../../config/defaults.js';
-import type { StoredObject } from '../../config/object.js';
+import type { StoredObject } from '../../k8s/object.js';
 import type { ObjectStore } from '../store/store.js';
 import { asPod, type Pod } from '../kubelet/pod-types.js';
 import { KUBE_PROXY_SERVICE_ACCOUNT } from '../rbac/bootstrap-policy.js';

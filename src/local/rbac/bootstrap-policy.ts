@@ -4,10 +4,10 @@
 // system:basic-user and system:public-info-viewer for every authenticated user; the user-facing
 // admin/edit/view roles, aggregated from system:aggregate-to-*; system:auth-delegator; and
 // system:node-proxier for kube-proxy (bound to its service account as kubeadm does).
-import { findByKind } from '../../config/kinds.js';
-import type { KubeObject } from '../../config/object.js';
+import { findByKind } from '../../k8s/kinds.js';
+import type { KubeObject } from '../../k8s/object.js';
 import type { ObjectStore } from '../store/store.js';
-import { clusterRoleRules, type PolicyRule } from './evaluate.js';
+import { clusterRoleRules, type PolicyRule } from '../../k8s/rbac/evaluate.js';
 
 const READ = ['get', 'list', 'watch'];
 const WRITE = ['create', 'delete', 'deletecollection', 'patch', 'update'];

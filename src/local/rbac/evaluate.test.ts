@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { KubeObject } from '../../config/object.js';
+import type { KubeObject } from '../../k8s/object.js';
 import { bootstrapClusterRoleBindings, bootstrapClusterRoles } from './bootstrap-policy.js';
-import { authorize, forbiddenMessage, rulesFor, type RbacPolicy, type RequestAttributes } from './evaluate.js';
-import { serviceAccountGroups, type UserInfo } from './user.js';
+import { authorize, forbiddenMessage, rulesFor, type RbacPolicy, type RequestAttributes } from '../../k8s/rbac/evaluate.js';
+import { serviceAccountGroups, type UserInfo } from '../../k8s/rbac/user.js';
 
 const sa = (ns: string, name: string): UserInfo => ({ username: `system:serviceaccount:${ns}:${name}`, groups: serviceAccountGroups(ns) });
 const ADMIN: UserInfo = { username: 'admin', groups: ['system:masters', 'system:authenticated'] };

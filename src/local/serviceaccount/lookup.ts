@@ -1,5 +1,5 @@
 // Token validation's view of the cluster: the service accounts, pods and token Secrets in the store.
-import { findByKind } from '../../config/kinds.js';
+import { findByKind } from '../../k8s/kinds.js';
 import type { ObjectStore } from '../store/store.js';
 import type { BoundObjectLookup } from './tokens.js';
 

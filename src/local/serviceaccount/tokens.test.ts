@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
-import type { KubeObject } from '../../config/object.js';
+import type { KubeObject } from '../../k8s/object.js';
 import { signJwt, verifyJwt } from './jwt.js';
 import { LEGACY_ISSUER, ServiceAccountTokens, type BoundObjectLookup } from './tokens.js';
 

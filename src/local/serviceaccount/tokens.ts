@@ -7,9 +7,9 @@
 //   controller): no expiry, issuer `kubernetes/serviceaccount`, valid while the Secret still holds the
 //   token and its service account exists with the same uid.
 import { randomUUID, type KeyObject } from 'node:crypto';
-import type { KubeObject } from '../../config/object.js';
+import type { KubeObject } from '../../k8s/object.js';
 import { JwtError, isJwtShaped, signJwt, verifyJwt, type JwtClaims } from './jwt.js';
-import { serviceAccountGroups, serviceAccountUsername, type UserInfo } from '../rbac/user.js';
+import { serviceAccountGroups, serviceAccountUsername, type UserInfo } from '../../k8s/rbac/user.js';
 
 /** The issuer kubeadm configures (`--service-account-issuer`); also the API server's own audience. */
 export const DEFAULT_ISSUER = 'https://kubernetes.default.svc.cluster.local';
@@ -19,10 +19,6 @@ export const DEFAULT_EXPIRATION_SECONDS = 3600;
 export const MIN_EXPIRATION_SECONDS = 600;
 /** Accepted clock difference for nbf and iat. */
 const LEEWAY_SECONDS = 60;
-
-export const SECRET_TYPE_SA_TOKEN = 'kubernetes.io/service-account-token';
-export const SA_NAME_ANNOTATION = 'kubernetes.io/service-account.name';
-export const SA_UID_ANNOTATION = 'kubernetes.io/service-account.uid';
 
 /** What token validation needs to know about the cluster's objects right now. */
 export interface BoundObjectLookup {

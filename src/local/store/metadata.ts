@@ -1,7 +1,7 @@
 // The metadata the store owns: names from generateName, timestamps, generation.
 import { randomInt } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import type { KubeObject } from '../../config/object.js';
+import type { KubeObject } from '../../k8s/object.js';
 
 // The apiserver's alphabet for generated names: no vowels (no words), no look-alike characters.
 const NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';

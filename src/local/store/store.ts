@@ -1,8 +1,8 @@
 // The contract of a local cluster's object store (the role etcd plays for a real apiserver).
 // The engine is sqlite-store.ts. Callers: the API server, the controllers and the kubelet of the same
 // local cluster. The mesh control plane never uses this: it talks to clusters through the Kubernetes API.
-import type { ResourceType } from '../../config/kinds.js';
-import type { KubeObject, StoredObject } from '../../config/object.js';
+import type { ResourceType } from '../../k8s/kinds.js';
+import type { KubeObject, StoredObject } from '../../k8s/object.js';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -42,7 +42,7 @@ export interface ListResult {
  * All methods are synchronous and every write is durable on return. One global revision counter per
  * store, as etcd's: resourceVersions are decimal strings of increasing integers.
  * Objects returned are copies; mutating them changes nothing stored.
- * Errors are StatusError (config/status.ts): NotFound, AlreadyExists, Conflict, Expired; also
+ * Errors are StatusError (k8s/status.ts): NotFound, AlreadyExists, Conflict, Expired; also
  * Invalid (no name nor generateName), BadRequest (namespaced type without a namespace, bad selector).
  * Versions: objects are stored with the apiVersion they were written with; callers that serve a
  * specific version rewrite `apiVersion` on the way out.

@@ -1,8 +1,8 @@
 // In-memory side of watch: a ring of recent changes (so a watch from an older resourceVersion replays
 // what it missed, as the apiserver's watch cache does) and the fan-out to live watchers.
 // Knows nothing about SQLite: the store records each committed change here.
-import { gone } from '../../config/status.js';
-import type { StoredObject } from '../../config/object.js';
+import { gone } from '../../k8s/status.js';
+import type { StoredObject } from '../../k8s/object.js';
 import type { WatchEvent } from './store.js';
 
 /** One committed change. `previous` is the object before an update or delete. */

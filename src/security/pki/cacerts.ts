@@ -7,8 +7,8 @@
 // Istio reads the same Secret (`kubectl create secret generic cacerts --from-file=...`), so a user's
 // own plug-in CA works unchanged. Checks say which file is wrong and why.
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import type { KubeObject } from '../../config/object.js';
-import { createCertificateAuthority } from '../../local/pki.js';
+import type { KubeObject } from '../../k8s/object.js';
+import { createCertificateAuthority } from './authority.js';
 import { DAY_MS, generateKeys, loadSigner, privateKeyPem, signCertificate, splitPemCertificates, x509, type PemPair } from './x509.js';
 
 export const CACERTS_SECRET = 'cacerts';

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { connect, createServer, type TLSSocket } from 'node:tls';
 import { before, describe, it } from 'node:test';
 import { cacertsSecret, certificateFingerprint, checkCaCerts, createClusterCaCerts, createMeshRoot, readCacertsSecret, type CaCerts } from './cacerts.js';
-import { issueServerCertificate } from '../../local/pki.js';
+import { issueServerCertificate } from './authority.js';
 import { issueServingCertificate, issuingCa, signWorkloadCsr, workloadTtlSeconds, type IssuingCa } from './sign.js';
 import { KEY_ALGORITHM, SIGNING_ALGORITHM, x509, type PemPair } from './x509.js';
 

@@ -1,7 +1,7 @@
 // What the cluster's intermediate signs: workload certificates from the agents' CSRs (Istio's
 // CreateCertificate: the identity comes from the caller's token, never from the CSR) and the control
 // plane's serving certificate for port 15012.
-import { issueServerCertificate } from '../../local/pki.js';
+import { issueServerCertificate } from './authority.js';
 import type { CaCerts } from './cacerts.js';
 import { loadSigner, signCertificate, splitPemCertificates, x509, type Signer } from './x509.js';
 

@@ -1,6 +1,6 @@
 // For tests that run a control plane: Secret istio-system/cacerts with a fresh mesh root and an
 // intermediate for the cluster, ready for applyObjects (after the istio-system namespace).
-import type { KubeObject } from '../../config/object.js';
+import type { KubeObject } from '../../k8s/object.js';
 import { cacertsSecret, createClusterCaCerts, createMeshRoot, type CaCerts } from './cacerts.js';
 import type { PemPair } from './x509.js';
 

@@ -1,4 +1,4 @@
-// The X.509 machinery every certificate maker shares (the local clusters' CAs in local/pki.ts, the
+// The X.509 machinery every certificate maker shares (the local clusters' CAs in authority.ts, the
 // mesh CA here): ECDSA P-256 keys with SHA-256 (accepted by Go's crypto/tls, as in kubectl, by Node's
 // tls and by Envoy), random serials, PKCS#8 PEM keys, and signing with an issuer whose key may also be
 // RSA or P-384 (a user's plug-in CA, as Istio's samples/certs are RSA).

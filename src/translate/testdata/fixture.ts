@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import type { AuthorizationPolicy, DestinationRule, Gateway, PeerAuthentication, ServiceEntry, Sidecar, VirtualService } from '../../config/istio-types.js';
-import type { KubeObject } from '../../config/object.js';
+import type { KubeObject } from '../../k8s/object.js';
 import { meshServicePorts } from '../../registry/build.js';
 import type { IstioObject, MeshEndpoint, MeshService, MeshSnapshot, ProxyIdentity } from '../../registry/model.js';
 

@@ -7,7 +7,7 @@ import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import * as x509 from '@peculiar/x509';
-import { createCertificateAuthority, issueServerCertificate, type CertificateAuthority } from '../../../local/pki.js';
+import { createCertificateAuthority, issueServerCertificate, type CertificateAuthority } from '../../../security/pki/authority.js';
 import type { XdsServer } from '../../../xds/server.js';
 import { certificateServiceDefinition, type CertificateRequest, type CertificateResponse } from '../ca-client.js';
 

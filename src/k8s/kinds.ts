@@ -73,7 +73,7 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   type('networking.k8s.io', ['v1'], 'IngressClass', 'ingressclasses', { namespaced: false }),
   // The custom kinds this server serves, described (read-only: the set is fixed by this table).
   type('apiextensions.k8s.io', ['v1'], 'CustomResourceDefinition', 'customresourcedefinitions', { namespaced: false, shortNames: ['crd', 'crds'], categories: ['api-extensions'], verbs: ['get', 'list', 'watch'] }),
-  // Evaluated by the API server (rbac/evaluate.ts) for every identity but system:masters.
+  // Evaluated by the API server (k8s/rbac/evaluate.ts) for every identity but system:masters.
   type('rbac.authorization.k8s.io', ['v1'], 'ClusterRole', 'clusterroles', { namespaced: false }),
   type('rbac.authorization.k8s.io', ['v1'], 'ClusterRoleBinding', 'clusterrolebindings', { namespaced: false }),
   type('rbac.authorization.k8s.io', ['v1'], 'Role', 'roles'),

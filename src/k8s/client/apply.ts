@@ -1,8 +1,8 @@
 // `apply -f` through @kubernetes/client-node: create, or three-way merge patch against the last applied
 // configuration (kept in the same annotation kubectl uses, so kubectl and meshwork can take turns).
 import { KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
-import { findByApiVersionKind, parseApiVersion } from '../config/kinds.js';
-import type { KubeObject } from '../config/object.js';
+import { findByApiVersionKind, parseApiVersion } from '../kinds.js';
+import type { KubeObject } from '../object.js';
 import { apiErrorCode, apiErrorMessage } from './client.js';
 import type { Manifest } from './manifests.js';
 import { threeWayMergePatch } from './merge-patch.js';

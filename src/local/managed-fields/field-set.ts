@@ -5,8 +5,8 @@
 //   v:"x"             the item of a set
 //   i:0               the item at an index (lists that are neither: not produced here, but read)
 //   .: {}             the path that leads here is itself in the set, besides paths below it
-import { isJsonObject } from './json.js';
-import type { JsonObject, JsonValue } from './json.js';
+import { isJsonObject } from '../../k8s/patch/json.js';
+import type { JsonObject, JsonValue } from '../../k8s/patch/json.js';
 
 export type PathElement =
   | { readonly field: string }

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { StatusError } from '../../config/status.js';
+import { StatusError } from '../../k8s/status.js';
 import type { JsonValue } from './json.js';
-import { applyJsonPatch } from './json-patch.js';
+import { applyJsonPatch, createJsonPatch } from './json-patch.js';
 
 // RFC 6902 Appendix A, the examples that succeed.
 const RFC_SUCCESSES: Array<[name: string, doc: JsonValue, patch: JsonValue, result: JsonValue]> = [
@@ -92,5 +92,37 @@ describe('JSON patch (RFC 6902)', () => {
     const doc = { a: [1, 2] };
     expectBadRequest(doc, [{ op: 'remove', path: '/a/0' }, { op: 'test', path: '/a/0', value: 1 }], /operation 1/);
     assert.deepEqual(doc, { a: [1, 2] });
+  });
+
+  test('adding under a value that is not a map or a list names its type', () => {
+    expectBadRequest({ a: 1 }, [{ op: 'add', path: '/a/b', value: 2 }], /operation 0 \(add \/a\/b\): cannot add "b" to a number at "\/a\/b"/);
+    expectBadRequest({ a: 1 }, [{ op: 'remove', path: '' }], /cannot remove the whole document/);
+    expectBadRequest({ a: 1 }, [{ op: 'copy', from: '/x', path: '/b' }], /operation 0 \(copy \/b\): from "\/x" does not exist/);
+  });
+});
+
+describe('createJsonPatch: the patch between two documents', () => {
+  const before: JsonValue = {
+    metadata: { name: 'p', labels: { app: 'a', 'a/b~c': 'x' }, annotations: { gone: 'y' } },
+    spec: { containers: [{ name: 'app', env: [{ name: 'A', value: '1' }, { name: 'B', value: '2' }] }], volumes: [{ name: 'v' }], nodeName: null },
+  };
+  const after: JsonValue = {
+    metadata: { name: 'p', labels: { app: 'a', 'a/b~c': 'z', 'new/key': 'n' } },
+    spec: { containers: [{ name: 'app', env: [{ name: 'A', value: '1' }] }, { name: 'istio-proxy', args: ['proxy', 'sidecar'] }], volumes: { name: 'v' }, nodeName: 'n' },
+  };
+
+  test('applied to the first, it gives the second; the inputs are not modified', () => {
+    const was = JSON.stringify([before, after]);
+    const patch = createJsonPatch(before, after);
+    assert.deepEqual(applyJsonPatch(before, patch), after);
+    assert.equal(JSON.stringify([before, after]), was);
+    assert.ok(patch.some((op) => op.op === 'add' && op.path === '/spec/containers/1'), JSON.stringify(patch));
+    assert.ok(patch.some((op) => op.path === '/metadata/labels/a~1b~0c'), 'keys are escaped as RFC 6901 says');
+  });
+
+  test('equal documents give no operation; different roots are replaced whole', () => {
+    assert.deepEqual(createJsonPatch(before, structuredClone(before)), []);
+    assert.deepEqual(createJsonPatch({ a: 1 }, [1]), [{ op: 'replace', path: '', value: [1] }]);
+    assert.deepEqual(createJsonPatch(1, 1), []);
   });
 });

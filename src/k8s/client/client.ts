@@ -5,17 +5,27 @@ import { homedir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parse } from 'yaml';
-import { statePaths, DEFAULT_STATE_DIR } from '../runtime/state.js';
+
+/** Where a command finds its clusters. */
+export interface KubeconfigChoice {
+  /** --kubeconfig */
+  kubeconfig?: string;
+  /**
+   * The local clusters' kubeconfig (`meshwork up`'s, in its state folder: the caller knows where), read
+   * when no kubeconfig is named and $KUBECONFIG is unset, if it exists.
+   */
+  localKubeconfig?: string;
+}
 
 /**
- * Kubeconfig: the explicit path, else $KUBECONFIG, else the local clusters' (./.meshwork/kubeconfig),
+ * Kubeconfig: the explicit path, else $KUBECONFIG, else the local clusters' (opts.localKubeconfig),
  * else ~/.kube/config. Context: the explicit one, else the file's current-context.
  */
-export function loadKubeConfig(opts: { kubeconfig?: string; context?: string; stateDir?: string }): KubeConfig {
+export function loadKubeConfig(opts: KubeconfigChoice & { context?: string }): KubeConfig {
   const kc = new KubeConfig();
-  const local = statePaths(opts.stateDir ?? DEFAULT_STATE_DIR).kubeconfig;
+  const local = opts.localKubeconfig;
   if (opts.kubeconfig) loadFiles(kc, [opts.kubeconfig]);
-  else if (!process.env.KUBECONFIG && existsSync(local)) loadFiles(kc, [local]);
+  else if (!process.env.KUBECONFIG && local && existsSync(local)) loadFiles(kc, [local]);
   else loadDefault(kc);
   if (opts.context) {
     if (!kc.getContextObject(opts.context)) {
@@ -28,12 +38,12 @@ export function loadKubeConfig(opts: { kubeconfig?: string; context?: string; st
 }
 
 /** The kubeconfig file loadKubeConfig reads (the first of $KUBECONFIG's), in the same order. */
-export function kubeconfigPath(opts: { kubeconfig?: string; stateDir?: string }): string {
+export function kubeconfigPath(opts: KubeconfigChoice): string {
   if (opts.kubeconfig) return resolve(opts.kubeconfig);
-  const local = statePaths(opts.stateDir ?? DEFAULT_STATE_DIR).kubeconfig;
+  const local = opts.localKubeconfig;
   const fromEnv = process.env.KUBECONFIG?.split(delimiter).find(Boolean);
   if (fromEnv) return resolve(fromEnv);
-  if (existsSync(local)) return resolve(local);
+  if (local && existsSync(local)) return resolve(local);
   return join(homedir(), '.kube', 'config');
 }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FieldSet, fieldElement, pathText } from './field-set.js';
-import type { JsonObject } from './json.js';
+import type { JsonObject } from '../../k8s/patch/json.js';
 import { ApplyConflicts, applyConfiguration, describeManager, lastAppliedFields, managerId, readManagedFields, updateOwnership, writeManagedFields } from './managed-fields.js';
 import type { Managers, OwnershipContext, Writer } from './managed-fields.js';
 import { kindTypedNode } from './typed-schema.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FieldSet, fieldElement, keyElement, pathText } from './field-set.js';
-import type { JsonObject } from './json.js';
+import type { JsonObject } from '../../k8s/patch/json.js';
 import { SchemaMismatch, compare, merge, removeFields, toFieldSet } from './typed-ops.js';
 import { kindTypedNode, typedNodeOf } from './typed-schema.js';
 import { shapeFromJsonSchema } from '../../config/schemas/field-shape.js';

@@ -8,8 +8,8 @@
 // manager owns, unless forced, in which case it takes it.
 import { FieldSet, fieldElement, pathText } from './field-set.js';
 import type { FieldPath } from './field-set.js';
-import { isJsonObject, jsonEqual } from './json.js';
-import type { JsonObject, JsonValue } from './json.js';
+import { isJsonObject, jsonEqual } from '../../k8s/patch/json.js';
+import type { JsonObject, JsonValue } from '../../k8s/patch/json.js';
 import { compare, merge, removeFields, toFieldSet } from './typed-ops.js';
 import type { Comparison } from './typed-ops.js';
 import type { TypedNode } from './typed-schema.js';

@@ -2,7 +2,7 @@
 // (and so by list/watch), and the structured LabelSelector that Deployments and ReplicaSets carry.
 // Semantics follow k8s.io/apimachinery: `key!=v` and `key notin (...)` also match objects without the
 // key; a missing field reads as ''; an empty selector matches everything.
-import { badRequest } from '../../config/status.js';
+import { badRequest } from './status.js';
 
 export type LabelOperator = 'exists' | 'doesNotExist' | 'equals' | 'notEquals' | 'in' | 'notIn' | 'greaterThan' | 'lessThan';
 

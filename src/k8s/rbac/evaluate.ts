@@ -10,8 +10,8 @@
 //   aggregation controller's job, done at evaluation).
 // The group system:masters is allowed everything before RBAC is asked (kube-apiserver's privileged
 // groups authorizer).
-import type { KubeObject } from '../../config/object.js';
-import { matchLabelSelector, type LabelSelector } from '../store/selectors.js';
+import type { KubeObject } from '../../k8s/object.js';
+import { matchLabelSelector, type LabelSelector } from '../../k8s/selectors.js';
 import { MASTERS_GROUP, type UserInfo } from './user.js';
 
 export interface PolicyRule {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { type CertificateAuthority, type IssuedCertificate, createCertificateAuthority, issueClientCertificate, issueServerCertificate } from './pki.js';
+import { type CertificateAuthority, type IssuedCertificate, createCertificateAuthority, issueClientCertificate, issueServerCertificate } from './authority.js';
 
 const run = promisify(execFile);
 

@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import type { KubeObject } from '../config/object.js';
+import type { KubeObject } from '../object.js';
 
 export interface Manifest {
   object: KubeObject;

@@ -1,7 +1,7 @@
 // JSON values as the patch algorithms see them, and the deep copy that turns caller input (objects from
 // JSON.parse or from the store) into them, so no algorithm ever mutates or aliases its inputs.
 import { isDeepStrictEqual } from 'node:util';
-import { badRequest } from '../../config/status.js';
+import { badRequest } from '../../k8s/status.js';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
 export interface JsonObject {

@@ -11,7 +11,7 @@ import {
   SIGNING_ALGORITHM,
   validity,
   x509,
-} from '../security/pki/x509.js';
+} from './x509.js';
 
 export interface CertificateAuthority {
   certPem: string;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { StatusError } from '../../config/status.js';
+import { StatusError } from '../../k8s/status.js';
 import type { JsonObject, JsonValue } from './json.js';
 import { applyStrategicMergePatch } from './strategic-merge-patch.js';
 

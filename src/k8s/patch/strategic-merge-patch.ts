@@ -12,7 +12,7 @@
 // Ordering of merged lists follows apimachinery's normalizeElementOrder: items named by the patch (or
 // its $setElementOrder) keep the patch's order, items only on the server keep their place relative to
 // them; items the patch adds without $setElementOrder come before the server-only items that follow them.
-import { badRequest } from '../../config/status.js';
+import { badRequest } from '../../k8s/status.js';
 import { describeJsonType, isJsonObject, jsonEqual, toJson } from './json.js';
 import type { JsonObject, JsonValue } from './json.js';
 

@@ -3,8 +3,8 @@
 // of an applied configuration into a live object, and the removal of fields an applier gave up.
 import { FieldSet, fieldElement, keyElement, pathText } from './field-set.js';
 import type { FieldPath, PathElement } from './field-set.js';
-import { isJsonObject, jsonEqual } from './json.js';
-import type { JsonObject, JsonValue } from './json.js';
+import { isJsonObject, jsonEqual } from '../../k8s/patch/json.js';
+import type { JsonObject, JsonValue } from '../../k8s/patch/json.js';
 import type { ListSemantics, TypedNode } from './typed-schema.js';
 import { DEDUCED } from './typed-schema.js';
 
