@@ -7,6 +7,7 @@
 // Exports: CollectorOptions, DashboardCollector.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { loadKubeConfig } from '../k8s/client/client.js';
+import { localKubeconfig } from '../runtime/state.js';
 import { errorMessage } from '../mesh-cli/io.js';
 import { canaryView } from './canaries.js';
 import { readCluster, type ClusterRead } from './cluster-reader.js';
@@ -51,7 +52,7 @@ export class DashboardCollector implements DashboardSource {
 
   /** The kubeconfig's contexts to read (checked once per collection: a kubeconfig may gain a cluster). */
   private contexts(): { contexts: string[]; base: KubeConfig } {
-    const base = loadKubeConfig({ ...(this.opts.kubeconfig ? { kubeconfig: this.opts.kubeconfig } : {}), ...(this.opts.stateDir ? { stateDir: this.opts.stateDir } : {}) });
+    const base = loadKubeConfig({ ...(this.opts.kubeconfig ? { kubeconfig: this.opts.kubeconfig } : {}), localKubeconfig: localKubeconfig(this.opts.stateDir) });
     const known = base.getContexts().map((c) => c.name);
     if (this.opts.contexts.length === 0) return { contexts: known, base };
     const missing = this.opts.contexts.filter((c) => !known.includes(c));
@@ -78,7 +79,7 @@ export class DashboardCollector implements DashboardSource {
       const { contexts } = this.contexts();
       reads = await Promise.all(
         contexts.map((context) => {
-          const kc = loadKubeConfig({ ...(this.opts.kubeconfig ? { kubeconfig: this.opts.kubeconfig } : {}), ...(this.opts.stateDir ? { stateDir: this.opts.stateDir } : {}), context });
+          const kc = loadKubeConfig({ ...(this.opts.kubeconfig ? { kubeconfig: this.opts.kubeconfig } : {}), localKubeconfig: localKubeconfig(this.opts.stateDir), context });
           return readCluster(kc, context);
         }),
       );

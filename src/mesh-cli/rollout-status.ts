@@ -9,6 +9,7 @@ import { KubernetesObjectApi, type KubeConfig } from '@kubernetes/client-node';
 import { apiVersionOf, RESOURCE_TYPES, type ResourceType } from '../k8s/kinds.js';
 import { formatStructured, formatTable } from '../cli/output.js';
 import { apiErrorCode, apiErrorMessage, loadKubeConfig } from '../k8s/client/client.js';
+import { localKubeconfig } from '../runtime/state.js';
 import type { ConfigChange, ConfigDistributionReport, ProxyPropagation } from '../controlplane/propagation-report.js';
 import { parseGoDuration } from '../agent/identity/duration.js';
 import { getJson, locateControlPlane } from './control-plane.js';
@@ -163,7 +164,7 @@ export interface RolloutStatusOptions {
 }
 
 function kubeConfigFor(opts: RolloutStatusOptions, context?: string): KubeConfig {
-  return loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.stateDir ? { stateDir: opts.stateDir } : {}), ...(context ? { context } : {}) });
+  return loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), localKubeconfig: localKubeconfig(opts.stateDir), ...(context ? { context } : {}) });
 }
 
 /** The object's resourceVersion in the context's cluster; undefined when it is not there. */
