@@ -2,8 +2,8 @@
 // (kube-apiserver and kube-controller-manager of Kubernetes v1.34.4, etcd) or takes the user's
 // (KUBEBUILDER_ASSETS, flags); this asks it (`--where`) and names what is missing and how to get it.
 import { spawnSync } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../runtime/repo.js';
 
 export const KUBE_BINARY_NAMES = ['kube-apiserver', 'kube-controller-manager', 'etcd'] as const;
 export type KubeBinaryName = (typeof KUBE_BINARY_NAMES)[number];
@@ -16,8 +16,6 @@ export interface LocatedBinary {
 
 export type KubeBinaries = Record<KubeBinaryName, string>;
 
-/** The clone's root: this file is dist/realkube/binaries.js (or src/realkube/binaries.ts). */
-const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const ENSURE_SCRIPT = join(REPO_ROOT, 'scripts', 'ensure-kube-binaries.mjs');
 
 /** Paths the user gives (e.g. `--kube-apiserver PATH`), passed on to the script, which checks them. */
