@@ -4,7 +4,7 @@ import { startDetached } from '../runtime/detach.js';
 import { runDown } from '../runtime/down.js';
 import { collectStatus } from '../runtime/status.js';
 import { runUp } from '../runtime/up.js';
-import { apiServerOption, runUpReal, type ApiServerKind } from '../realkube/cli-option.js';
+import { apiServerOption, runUpReal, sayRealModeGaps, type ApiServerKind } from '../realkube/cli-option.js';
 import { runningState, statePaths } from '../runtime/state.js';
 import { formatStructured, formatTable, type OutputFormat } from './output.js';
 import { outputOption, parseIntOption, stateDirOption } from './options.js';
@@ -38,6 +38,7 @@ export function registerClusterCommands(program: Command): void {
         }
         const state = await startDetached({ stateDir: opts.stateDir, upArgs, timeoutMs: opts.timeout * 1000 }, say);
         for (const c of state.clusters) say(`${c.name}: ready at ${c.server}`);
+        if (opts.apiserver === 'real') sayRealModeGaps(say);
         printUsage(paths.kubeconfig, paths.dir);
         return;
       }

@@ -2,7 +2,7 @@
 // ours (local/apiserver); `real` is Kubernetes' own (up-real.ts; binaries by scripts/ensure-kube-binaries.mjs).
 import { Option } from 'commander';
 
-export { runUpReal } from './up-real.js';
+export { runUpReal, sayRealModeGaps } from './up-real.js';
 
 export type ApiServerKind = 'local' | 'real';
 

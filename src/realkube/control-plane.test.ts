@@ -94,7 +94,7 @@ test('a Deployment applied with kubectl gets its ReplicaSet and Pods from the re
   assert.match(await kubectl('apply', '-f', manifest), /deployment\.apps\/web created/);
 
   const replicaSet = await eventually('a ReplicaSet of web with 2 replicas', 60_000, async () => {
-    const list = JSON.parse(await kubectl('get', 'replicasets', '-l', 'app=web', '-o', 'json')) as { items: Owned[] };
+    const list = JSON.parse(await kubectl('get', 'replicasets', '-l', 'app=web', '-o', 'json', '--show-managed-fields')) as { items: Owned[] };
     return list.items.find((rs) => rs.status?.replicas === 2);
   });
   assert.deepEqual(

@@ -21,6 +21,10 @@ export const REAL_MODE_GAPS = [
   'the multi-cluster ingress controller and the Canary controller process are not started (they need pods)',
 ];
 
+export function sayRealModeGaps(say: (line: string) => void): void {
+  for (const gap of REAL_MODE_GAPS) say(`not yet with --apiserver real: ${gap}`);
+}
+
 export interface RealUpOptions extends UpOptions {
   binaries?: GivenBinaries;
 }
@@ -66,7 +70,7 @@ export async function runUpReal(opts: RealUpOptions): Promise<{ stop(): Promise<
     writeUpState(paths, { ...state, error: (err as Error).message });
     throw err;
   }
-  for (const gap of REAL_MODE_GAPS) opts.say(`not yet with --apiserver real: ${gap}`);
+  sayRealModeGaps(opts.say);
   // No proxies run here, so none is pending: `up -d` returns once the control planes are ready.
   writeUpState(paths, { ...state, ready: true, meshSynced: true, meshPending: [] });
 
