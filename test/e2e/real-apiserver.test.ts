@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { processRunning } from '../../src/os/proc.js';
 import { MeshworkEnv, type RunResult } from '../helpers/meshwork.js';
+import { scenarioDir } from '../helpers/paths.js';
 import { until } from '../helpers/until.js';
 
 const BASE = 64;
@@ -54,6 +55,23 @@ describe('meshwork up --apiserver real', { timeout: 300_000 }, () => {
     });
     assert.equal(phases, 'Pending Pending');
     assert.equal((await env.kubectlOk('cluster-2', ['get', 'nodes', '-o', 'name'])).trim(), '');
+  });
+
+  test("the scenario's workloads apply unchanged to the real API server, as the README's steps do", async () => {
+    const helloworld = join(scenarioDir(), 'helloworld.yaml');
+    await env.kubectlOk('cluster-1', ['create', 'namespace', 'sample']);
+    await env.kubectlOk('cluster-1', ['label', 'namespace', 'sample', 'istio.io/rev=asm-managed-stable', '--overwrite']);
+    await env.kubectlOk('cluster-1', ['apply', '-n', 'sample', '-f', helloworld, '-l', 'service=helloworld']);
+    await env.kubectlOk('cluster-1', ['apply', '-n', 'sample', '-f', helloworld, '-l', 'version=v1']);
+    await env.kubectlOk('cluster-1', ['apply', '-n', 'sample', '-f', join(scenarioDir(), 'sleep.yaml')]);
+    const deployments = (await env.kubectlOk('cluster-1', ['get', 'deployments', '-n', 'sample', '-o', 'name'])).trim().split('\n').sort();
+    assert.deepEqual(deployments, ['deployment.apps/helloworld-v1', 'deployment.apps/sleep']);
+    await until('a pod per scenario Deployment', 60_000, async () => {
+      const pods = (await env.kubectlOk('cluster-1', ['get', 'pods', '-n', 'sample', '-o', 'name'])).trim().split('\n').filter(Boolean);
+      return pods.length === 2 ? pods : undefined;
+    });
+    // The Service's ClusterIP comes from cluster-1's range; without a node nothing serves it yet.
+    assert.match((await env.kubectlOk('cluster-1', ['get', 'service', 'helloworld', '-n', 'sample', '-o', 'jsonpath={.spec.clusterIP}'])).trim(), new RegExp(`^127\\.${BASE + 1}\\.`));
   });
 
   test('down stops every etcd, kube-apiserver and kube-controller-manager', async () => {
