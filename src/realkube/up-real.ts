@@ -6,13 +6,13 @@
 // kubelet works against the in-process store, local/store/store.ts, not a remote API server), so pods
 // stay Pending; and the mesh's own parts that need pods (the multi-cluster ingress edges, the Canary
 // controller process) are not started. docs/kubernetes-mode.md lists the gaps.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mergeKubeconfigFile } from '../local/kubeconfig.js';
-import { processRunning } from '../os/proc.js';
 import { clusterNames, subnetOctetFor, type UpOptions } from '../runtime/up.js';
 import { runningState, statePaths, writeUpState, type StatePaths, type UpState } from '../runtime/state.js';
-import { requireKubeBinaries, type GivenBinaries, type KubeBinaries } from './binaries.js';
+import { requireKubeBinaries, type GivenBinaries } from './binaries.js';
+import { CONTROL_PLANE_PID_FILE, killControlPlaneLeftovers } from './leftovers.js';
 import { startRealControlPlane, type RealControlPlane } from './control-plane.js';
 
 export const REAL_MODE_GAPS = [
@@ -28,8 +28,6 @@ export function sayRealModeGaps(say: (line: string) => void): void {
 export interface RealUpOptions extends UpOptions {
   binaries?: GivenBinaries;
 }
-
-const PID_FILE = 'control-plane-pids.json';
 
 export async function runUpReal(opts: RealUpOptions): Promise<{ stop(): Promise<void>; clusters: RealControlPlane[]; paths: StatePaths }> {
   const paths = statePaths(opts.stateDir);
@@ -47,7 +45,7 @@ export async function runUpReal(opts: RealUpOptions): Promise<{ stop(): Promise<
     const binaries = requireKubeBinaries(opts.binaries);
     const names = clusterNames(opts.clusters);
     for (const name of names) refuseLocalClusterFolder(paths.clusterDir(name), paths.dir);
-    for (const name of names) await killLeftovers(paths.clusterDir(name), binaries, opts.say);
+    await killControlPlaneLeftovers(join(paths.dir, 'clusters'), opts.say);
     opts.say(`starting ${names.length} real Kubernetes control plane(s) (etcd, kube-apiserver, kube-controller-manager) ...`);
     const started = await Promise.allSettled(
       names.map((name, i) => startRealControlPlane({ name, subnetOctet: subnetOctetFor(opts.subnetBase, i), dir: paths.clusterDir(name), binaries, log })),
@@ -56,7 +54,7 @@ export async function runUpReal(opts: RealUpOptions): Promise<{ stop(): Promise<
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason as Error;
     for (const [i, c] of clusters.entries()) {
-      writeFileSync(join(paths.clusterDir(c.name), PID_FILE), `${JSON.stringify(c.pids)}\n`);
+      writeFileSync(join(paths.clusterDir(c.name), CONTROL_PLANE_PID_FILE), `${JSON.stringify(c.pids)}\n`);
       state.clusters.push({ name: c.name, server: c.server, subnetOctet: subnetOctetFor(opts.subnetBase, i) });
       opts.say(`${c.name}: kube-apiserver v1.34.4 at ${c.server}, ClusterIPs in 127.${subnetOctetFor(opts.subnetBase, i) + 1}.0.0/16 (logs: ${c.logDir})`);
     }
@@ -92,27 +90,5 @@ export async function runUpReal(opts: RealUpOptions): Promise<{ stop(): Promise<
 function refuseLocalClusterFolder(dir: string, stateDir: string): void {
   if (existsSync(join(dir, 'store.db'))) {
     throw new Error(`${dir} holds a local cluster (store.db): use another --state-dir for --apiserver real, or \`meshwork down\` and remove ${stateDir}`);
-  }
-}
-
-/** Control-plane processes a killed earlier host left running (recorded PIDs still running our binaries). */
-async function killLeftovers(dir: string, binaries: KubeBinaries, say: (line: string) => void): Promise<void> {
-  const file = join(dir, PID_FILE);
-  if (!existsSync(file)) return;
-  const recorded = JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>;
-  const ours = new Set(Object.values(binaries).map((b) => realpathSync(b)));
-  for (const [component, pid] of Object.entries(recorded)) {
-    if (!processRunning(pid)) continue;
-    let exe: string;
-    try {
-      exe = realpathSync(`/proc/${pid}/exe`);
-    } catch {
-      continue;
-    }
-    if (!ours.has(exe)) continue; // the PID was reused by something else
-    say(`stopping ${component} (pid ${pid}) left running by an earlier \`meshwork up\``);
-    process.kill(pid, 'SIGKILL');
-    // Its ports must be free before the new one binds them.
-    for (let waited = 0; processRunning(pid) && waited < 5000; waited += 50) await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -83,3 +83,33 @@ describe('meshwork up --apiserver real', { timeout: 300_000 }, () => {
     assert.deepEqual(all.filter(processRunning), []);
   });
 });
+
+describe('meshwork up --apiserver real after a restart and a kill -9 of its host', { timeout: 300_000 }, () => {
+  const env = new MeshworkEnv(BASE);
+  const pids = () => Object.values(JSON.parse(readFileSync(join(env.stateDir, 'clusters', 'cluster-1', 'control-plane-pids.json'), 'utf8')) as Record<string, number>);
+  const up = async () => {
+    const res = await env.meshwork(['up', '-d', '--clusters', '1', '--subnet-base', String(BASE), '--apiserver', 'real', '--timeout', '180'], 200_000);
+    assert.equal(res.code, 0, `meshwork up failed: ${res.stderr}${res.stdout}`);
+  };
+  before(up);
+  after(() => env.cleanup());
+
+  test('objects persist in etcd across down and up, with the same credentials', async () => {
+    await env.kubectlOk('cluster-1', ['create', 'configmap', 'kept', '--from-literal=k=v']);
+    assert.equal((await env.meshwork(['down'], 60_000)).code, 0);
+    await up();
+    assert.equal((await env.kubectlOk('cluster-1', ['get', 'configmap', 'kept', '-o', 'jsonpath={.data.k}'])).trim(), 'v');
+  });
+
+  test('down after a kill -9 of the host stops the control plane it left running', async () => {
+    const running = pids();
+    assert.equal(running.length, 3);
+    process.kill(env.hostPid(), 'SIGKILL');
+    await until('the host to die', 10_000, async () => (processRunning(env.hostPid()) ? undefined : true));
+    assert.ok(running.every(processRunning), 'etcd, kube-apiserver and kube-controller-manager outlive their host');
+    const down = await env.meshwork(['down'], 60_000);
+    assert.equal(down.code, 0, down.stderr);
+    assert.match(down.stdout, /stopping kube-apiserver \(pid \d+\) left running/);
+    assert.deepEqual(running.filter(processRunning), []);
+  });
+});
