@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { mergeKubeconfigFile } from '../local/kubeconfig.js';
 import { clusterNames, subnetOctetFor, type UpOptions } from '../runtime/up.js';
 import { runningState, statePaths, writeUpState, type StatePaths, type UpState } from '../runtime/state.js';
-import { requireKubeBinaries, type GivenBinaries } from './binaries.js';
+import { requireKubeBinaries } from './binaries.js';
 import { CONTROL_PLANE_PID_FILE, killControlPlaneLeftovers } from './leftovers.js';
 import { startRealControlPlane, type RealControlPlane } from './control-plane.js';
 
@@ -25,11 +25,7 @@ export function sayRealModeGaps(say: (line: string) => void): void {
   for (const gap of REAL_MODE_GAPS) say(`not yet with --apiserver real: ${gap}`);
 }
 
-export interface RealUpOptions extends UpOptions {
-  binaries?: GivenBinaries;
-}
-
-export async function runUpReal(opts: RealUpOptions): Promise<{ stop(): Promise<void>; clusters: RealControlPlane[]; paths: StatePaths }> {
+export async function runUpReal(opts: UpOptions): Promise<{ stop(): Promise<void>; clusters: RealControlPlane[]; paths: StatePaths }> {
   const paths = statePaths(opts.stateDir);
   mkdirSync(paths.dir, { recursive: true });
   const other = runningState(paths);
@@ -42,7 +38,7 @@ export async function runUpReal(opts: RealUpOptions): Promise<{ stop(): Promise<
 
   const clusters: RealControlPlane[] = [];
   try {
-    const binaries = requireKubeBinaries(opts.binaries);
+    const binaries = requireKubeBinaries();
     const names = clusterNames(opts.clusters);
     for (const name of names) refuseLocalClusterFolder(paths.clusterDir(name), paths.dir);
     await killControlPlaneLeftovers(join(paths.dir, 'clusters'), opts.say);
