@@ -1,6 +1,7 @@
 // The code layout's rules, read from the imports of src/**/*.ts (the sources, not dist/):
 //   - local/ is the embedded cluster alone: no module outside it imports from it but runtime/, which hosts
-//     the local clusters in `meshwork up`'s process (cli/ and scenario/ reach them through runtime/).
+//     the local clusters in `meshwork up`'s process (cli/ and scenario/ reach them through runtime/), and
+//     realkube/, which runs `up --apiserver real` on the same local address plan.
 //     Tests may: an embedded cluster is the real API server they run against.
 //   - k8s/, the Kubernetes kit shared by every mode, is the bottom: it imports nothing of src/ outside it
 //     (leaf modules at src/'s top aside), so no folder cycle runs through it;
@@ -14,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
 /** The folders whose modules may import the embedded cluster's (src/local/). */
-const EMBEDDED_HOSTS = ['local', 'runtime'];
+const EMBEDDED_HOSTS = ['local', 'runtime', 'realkube'];
 
 interface Edge {
   from: string;

@@ -4,6 +4,7 @@ import { startDetached } from '../runtime/detach.js';
 import { runDown } from '../runtime/down.js';
 import { collectStatus } from '../runtime/status.js';
 import { runUp } from '../runtime/up.js';
+import { apiServerOption, runUpReal, sayRealModeGaps, type ApiServerKind } from '../realkube/cli-option.js';
 import { runningState, statePaths } from '../runtime/state.js';
 import { formatStructured, formatTable, type OutputFormat } from './output.js';
 import { outputOption, parseIntOption, stateDirOption } from './options.js';
@@ -21,11 +22,12 @@ export function registerClusterCommands(program: Command): void {
     .option('-d, --detach', 'run in the background and return once every cluster is ready and every running proxy has its config')
     .option('--timeout <seconds>', 'with -d: how long to wait for readiness', parseIntOption(1, 3600), 60)
     .option('--interception <mode>', 'how pod traffic reaches its sidecar: http_proxy (default) or iptables (root; docs/interception.md)', parseInterceptionOption, 'http_proxy')
-    .action(async (opts: { clusters: number; stateDir: string; subnetBase: number; detach?: boolean; timeout: number; interception: InterceptionOption }) => {
+    .addOption(apiServerOption())
+    .action(async (opts: { clusters: number; stateDir: string; subnetBase: number; detach?: boolean; timeout: number; interception: InterceptionOption; apiserver: ApiServerKind }) => {
       const interception = interceptionProblem(opts.interception);
       if (interception) throw new Error(interception);
       const paths = statePaths(opts.stateDir);
-      const upArgs = ['--clusters', String(opts.clusters), '--state-dir', paths.dir, '--subnet-base', String(opts.subnetBase)];
+      const upArgs = ['--clusters', String(opts.clusters), '--state-dir', paths.dir, '--subnet-base', String(opts.subnetBase), '--apiserver', opts.apiserver];
       if (opts.detach) {
         // A second host would only fail on the first one's ports: say what runs and how to stop it.
         // Running means answering: a host that is alive but whose API servers do not answer (still
@@ -40,10 +42,11 @@ export function registerClusterCommands(program: Command): void {
         }
         const state = await startDetached({ stateDir: opts.stateDir, upArgs, timeoutMs: opts.timeout * 1000 }, say);
         for (const c of state.clusters) say(`${c.name}: ready at ${c.server}`);
+        if (opts.apiserver === 'real') sayRealModeGaps(say);
         printUsage(paths.kubeconfig, paths.dir);
         return;
       }
-      const up = await runUp({ clusters: opts.clusters, stateDir: opts.stateDir, subnetBase: opts.subnetBase, say });
+      const up = await (opts.apiserver === 'real' ? runUpReal : runUp)({ clusters: opts.clusters, stateDir: opts.stateDir, subnetBase: opts.subnetBase, say });
       printUsage(paths.kubeconfig, paths.dir);
       say('running in the foreground: Ctrl-C stops the clusters (their objects are kept)');
       const stop = (signal: string) => {

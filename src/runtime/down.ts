@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { killRecordedEnvoys } from '../envoy/pid-records.js';
 import { ProcessRegistry } from '../local/kubelet/process-registry.js';
 import { killLeftoverController } from './canary-controller-process.js';
+import { killControlPlaneLeftovers } from '../realkube/leftovers.js';
 import { isAlive, readUpState, statePaths, type StatePaths } from './state.js';
 
 /** Kills the pods every cluster's kubelet recorded (verified through /proc), the edge Envoys and the canary controller. */
@@ -14,8 +15,8 @@ export async function killOrphans(paths: StatePaths, say: (line: string) => void
   killRecordedEnvoys(paths.edgePids, say);
   killLeftoverController(paths, say);
   const clustersDir = join(paths.dir, 'clusters');
-  if (!existsSync(clustersDir)) return 0;
-  let killed = 0;
+  let killed = await killControlPlaneLeftovers(clustersDir, say);
+  if (!existsSync(clustersDir)) return killed;
   for (const name of readdirSync(clustersDir)) {
     const pids = join(paths.clusterDir(name), 'kubelet', 'pids.json');
     if (existsSync(pids)) killed += await new ProcessRegistry(pids, say).killLeftovers();

@@ -1,0 +1,115 @@
+// `meshwork up --apiserver real` as a user meets it: two clusters, each the real etcd, kube-apiserver
+// and kube-controller-manager v1.34.4 on the local address plan (octets 64/65 and 74/75), the real
+// kubectl through the written kubeconfig, `status`, the printed gaps, and `down` stopping every process.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { processRunning } from '../../src/os/proc.js';
+import { MeshworkEnv, type RunResult } from '../helpers/meshwork.js';
+import { scenarioDir } from '../helpers/paths.js';
+import { until } from '../helpers/until.js';
+
+const BASE = 64;
+const CONTEXTS = ['cluster-1', 'cluster-2'] as const;
+
+describe('meshwork up --apiserver real', { timeout: 300_000 }, () => {
+  const env = new MeshworkEnv(BASE);
+  let up: RunResult;
+  const pids = (cluster: string) => Object.values(JSON.parse(readFileSync(join(env.stateDir, 'clusters', cluster, 'control-plane-pids.json'), 'utf8')) as Record<string, number>);
+
+  before(async () => {
+    const started = Date.now();
+    up = await env.meshwork(['up', '-d', '--clusters', '2', '--subnet-base', String(BASE), '--apiserver', 'real', '--timeout', '180'], 200_000);
+    console.log(`up -d --apiserver real: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    assert.equal(up.code, 0, `meshwork up failed: ${up.stderr}${up.stdout}`);
+  });
+  after(() => env.cleanup());
+
+  test('up says what the real mode does not do yet', () => {
+    assert.match(up.stdout, /not yet with --apiserver real: no node joins these clusters yet/);
+    assert.match(up.stdout, /export KUBECONFIG=/);
+  });
+
+  test('status lists both clusters as Ready', async () => {
+    const res = await env.meshwork(['status', '-o', 'json']);
+    assert.equal(res.code, 0, res.stderr);
+    const report = JSON.parse(res.stdout) as { clusters: Array<{ name: string; status: string }> };
+    assert.deepEqual(report.clusters.map((c) => `${c.name}=${c.status}`), ['cluster-1=Ready', 'cluster-2=Ready']);
+  });
+
+  test('each context is a real kube-apiserver v1.34.4 with its own service range', async () => {
+    for (const [i, context] of CONTEXTS.entries()) {
+      const version = JSON.parse(await env.kubectlOk(context, ['version', '-o', 'json'])) as { serverVersion: { gitVersion: string } };
+      assert.equal(version.serverVersion.gitVersion, 'v1.34.4');
+      const ip = (await env.kubectlOk(context, ['get', 'service', 'kubernetes', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
+      assert.equal(ip, `127.${BASE + 10 * i + 1}.0.1`);
+    }
+  });
+
+  test('a Deployment gets its Pods from the real controller manager, which stay Pending without a node', async () => {
+    await env.kubectlOk('cluster-2', ['create', 'deployment', 'web', '--image=registry.k8s.io/pause:3.10', '--replicas=2']);
+    const phases = await until('2 pods of web', 60_000, async () => {
+      const out = (await env.kubectlOk('cluster-2', ['get', 'pods', '-l', 'app=web', '-o', 'jsonpath={range .items[*]}{.status.phase}{" "}{end}'])).trim();
+      return out.split(' ').filter(Boolean).length === 2 ? out : undefined;
+    });
+    assert.equal(phases, 'Pending Pending');
+    assert.equal((await env.kubectlOk('cluster-2', ['get', 'nodes', '-o', 'name'])).trim(), '');
+  });
+
+  test("the scenario's workloads apply unchanged to the real API server, as the README's steps do", async () => {
+    const helloworld = join(scenarioDir(), 'helloworld.yaml');
+    await env.kubectlOk('cluster-1', ['create', 'namespace', 'sample']);
+    await env.kubectlOk('cluster-1', ['label', 'namespace', 'sample', 'istio.io/rev=asm-managed-stable', '--overwrite']);
+    await env.kubectlOk('cluster-1', ['apply', '-n', 'sample', '-f', helloworld, '-l', 'service=helloworld']);
+    await env.kubectlOk('cluster-1', ['apply', '-n', 'sample', '-f', helloworld, '-l', 'version=v1']);
+    await env.kubectlOk('cluster-1', ['apply', '-n', 'sample', '-f', join(scenarioDir(), 'sleep.yaml')]);
+    const deployments = (await env.kubectlOk('cluster-1', ['get', 'deployments', '-n', 'sample', '-o', 'name'])).trim().split('\n').sort();
+    assert.deepEqual(deployments, ['deployment.apps/helloworld-v1', 'deployment.apps/sleep']);
+    await until('a pod per scenario Deployment', 60_000, async () => {
+      const pods = (await env.kubectlOk('cluster-1', ['get', 'pods', '-n', 'sample', '-o', 'name'])).trim().split('\n').filter(Boolean);
+      return pods.length === 2 ? pods : undefined;
+    });
+    // The Service's ClusterIP comes from cluster-1's range; without a node nothing serves it yet.
+    assert.match((await env.kubectlOk('cluster-1', ['get', 'service', 'helloworld', '-n', 'sample', '-o', 'jsonpath={.spec.clusterIP}'])).trim(), new RegExp(`^127\\.${BASE + 1}\\.`));
+  });
+
+  test('down stops every etcd, kube-apiserver and kube-controller-manager', async () => {
+    const all = CONTEXTS.flatMap((c) => pids(c));
+    assert.equal(all.length, 6);
+    assert.ok(all.every(processRunning), 'all six processes run before down');
+    const down = await env.meshwork(['down'], 60_000);
+    assert.equal(down.code, 0, down.stderr);
+    assert.deepEqual(all.filter(processRunning), []);
+  });
+});
+
+describe('meshwork up --apiserver real after a restart and a kill -9 of its host', { timeout: 300_000 }, () => {
+  const env = new MeshworkEnv(BASE);
+  const pids = () => Object.values(JSON.parse(readFileSync(join(env.stateDir, 'clusters', 'cluster-1', 'control-plane-pids.json'), 'utf8')) as Record<string, number>);
+  const up = async () => {
+    const res = await env.meshwork(['up', '-d', '--clusters', '1', '--subnet-base', String(BASE), '--apiserver', 'real', '--timeout', '180'], 200_000);
+    assert.equal(res.code, 0, `meshwork up failed: ${res.stderr}${res.stdout}`);
+  };
+  before(up);
+  after(() => env.cleanup());
+
+  test('objects persist in etcd across down and up, with the same credentials', async () => {
+    await env.kubectlOk('cluster-1', ['create', 'configmap', 'kept', '--from-literal=k=v']);
+    assert.equal((await env.meshwork(['down'], 60_000)).code, 0);
+    await up();
+    assert.equal((await env.kubectlOk('cluster-1', ['get', 'configmap', 'kept', '-o', 'jsonpath={.data.k}'])).trim(), 'v');
+  });
+
+  test('down after a kill -9 of the host stops the control plane it left running', async () => {
+    const running = pids();
+    assert.equal(running.length, 3);
+    process.kill(env.hostPid(), 'SIGKILL');
+    await until('the host to die', 10_000, async () => (processRunning(env.hostPid()) ? undefined : true));
+    assert.ok(running.every(processRunning), 'etcd, kube-apiserver and kube-controller-manager outlive their host');
+    const down = await env.meshwork(['down'], 60_000);
+    assert.equal(down.code, 0, down.stderr);
+    assert.match(down.stdout, /stopping kube-apiserver \(pid \d+\) left running/);
+    assert.deepEqual(running.filter(processRunning), []);
+  });
+});
