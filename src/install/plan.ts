@@ -91,7 +91,7 @@ function externalEndpoints(opts: InstallPlanOptions, url: WebhookUrl): KubeObjec
   return {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
-    metadata: { name: `${name}-external`, namespace: opts.namespace, labels: { 'kubernetes.io/service-name': name, 'endpointslice.kubernetes.io/managed-by': 'meshwork.io/install' } },
+    metadata: { name: `${name}-external`, namespace: opts.namespace, labels: { 'kubernetes.io/service-name': name, 'endpointslice.kubernetes.io/managed-by': 'meshwork-install' } },
     addressType: family === 4 ? 'IPv4' : 'IPv6',
     endpoints: [{ addresses: [url.host], conditions: { ready: true } }],
     ports: [
