@@ -4,6 +4,7 @@ import { startDetached } from '../runtime/detach.js';
 import { runDown } from '../runtime/down.js';
 import { collectStatus } from '../runtime/status.js';
 import { runUp } from '../runtime/up.js';
+import { apiServerOption, runUpReal, type ApiServerKind } from '../realkube/cli-option.js';
 import { runningState, statePaths } from '../runtime/state.js';
 import { formatStructured, formatTable, type OutputFormat } from './output.js';
 import { outputOption, parseIntOption, stateDirOption } from './options.js';
@@ -19,9 +20,10 @@ export function registerClusterCommands(program: Command): void {
     .option('--subnet-base <octet>', 'cluster i uses 127.<base+10(i-1)>.0.0/16 for its API server and pods', parseIntOption(1, 240), Number(process.env.MESHWORK_SUBNET_BASE ?? 10))
     .option('-d, --detach', 'run in the background and return once every cluster is ready and every running proxy has its config')
     .option('--timeout <seconds>', 'with -d: how long to wait for readiness', parseIntOption(1, 3600), 60)
-    .action(async (opts: { clusters: number; stateDir: string; subnetBase: number; detach?: boolean; timeout: number }) => {
+    .addOption(apiServerOption())
+    .action(async (opts: { clusters: number; stateDir: string; subnetBase: number; detach?: boolean; timeout: number; apiserver: ApiServerKind }) => {
       const paths = statePaths(opts.stateDir);
-      const upArgs = ['--clusters', String(opts.clusters), '--state-dir', paths.dir, '--subnet-base', String(opts.subnetBase)];
+      const upArgs = ['--clusters', String(opts.clusters), '--state-dir', paths.dir, '--subnet-base', String(opts.subnetBase), '--apiserver', opts.apiserver];
       if (opts.detach) {
         // A second host would only fail on the first one's ports: say what runs and how to stop it.
         // Running means answering: a host that is alive but whose API servers do not answer (still
@@ -39,7 +41,7 @@ export function registerClusterCommands(program: Command): void {
         printUsage(paths.kubeconfig, paths.dir);
         return;
       }
-      const up = await runUp({ clusters: opts.clusters, stateDir: opts.stateDir, subnetBase: opts.subnetBase, say });
+      const up = await (opts.apiserver === 'real' ? runUpReal : runUp)({ clusters: opts.clusters, stateDir: opts.stateDir, subnetBase: opts.subnetBase, say });
       printUsage(paths.kubeconfig, paths.dir);
       say('running in the foreground: Ctrl-C stops the clusters (their objects are kept)');
       const stop = (signal: string) => {
