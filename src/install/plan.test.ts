@@ -21,6 +21,8 @@ import { cacertsSecret, createClusterCaCerts, createMeshRoot } from '../security
 import { installObjects, renderInstall } from './dry-run.js';
 import { MESHWORK_IMAGE } from './image.js';
 import { installPlan, parseWebhookUrl } from './plan.js';
+import { clusterCreatesCrds } from './real-cluster.js';
+import { loadKubeConfig } from '../kubeapi/client.js';
 import { createWebhookTls, readWebhookTlsSecret } from './webhook-tls.js';
 
 const CLI = fileURLToPath(new URL('../../../bin/meshwork.js', import.meta.url));
@@ -156,6 +158,8 @@ describe('meshwork install --dry-run', () => {
 
   it('kubectl applies the printed objects to an API server; the injector and validator name the certificate\'s CA', async () => {
     cluster = await startTestCluster();
+    // A local API server serves its CRDs read-only: install leaves them out there.
+    assert.equal(await clusterCreatesCrds(loadKubeConfig({ kubeconfig: cluster.kubeconfig })), false);
     const objects = await installObjects({ clusterId: 'cluster-1', meshCaDir: join(dir, 'mesh-ca'), log: () => {} });
     const file = join(dir, 'install.yaml');
     // The local server serves its CRDs read-only (they are registered at start); everything else goes in as printed.
