@@ -151,9 +151,8 @@ export function registerMeshSetupCommands(program: Command): void {
         );
         return;
       }
-      for (const flag of ['output', 'clusterId'] as const) {
-        if (command.getOptionValueSource(flag) === 'cli') throw new Error(`--${flag === 'output' ? 'output' : 'cluster-id'} is for --dry-run; without it the cluster id is the --context`);
-      }
+      if (command.getOptionValueSource('output') === 'cli') throw new Error('-o/--output is for --dry-run (print instead of apply); add --dry-run, or drop -o to install');
+      if (command.getOptionValueSource('clusterId') === 'cli') throw new Error('--cluster-id is for --dry-run; an install names the cluster by its --context');
       if (!opts.context) throw new Error("install needs --context NAME (the cluster to install into), or --dry-run to print the objects");
       await runInstall({
         context: opts.context,

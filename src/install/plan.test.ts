@@ -154,6 +154,20 @@ describe('meshwork install --dry-run', () => {
       assert.match(r.stderr, expected);
       assert.equal(r.stdout, '');
     }
+    // Dry-run flags without --dry-run, and no --context: refused before any cluster is asked.
+    const emptyKubeconfig = join(dir, 'empty-kubeconfig');
+    writeFileSync(emptyKubeconfig, 'apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n');
+    const withKubeconfig = { ...noCluster, KUBECONFIG: emptyKubeconfig };
+    const applyCases: Array<[string[], RegExp]> = [
+      [['install', '--context', 'c1', '-o', 'json'], /error: -o\/--output is for --dry-run \(print instead of apply\); add --dry-run, or drop -o to install/],
+      [['install', '--context', 'c1', '--cluster-id', 'c2'], /error: --cluster-id is for --dry-run; an install names the cluster by its --context/],
+      [['install'], /error: install needs --context NAME \(the cluster to install into\), or --dry-run to print the objects/],
+    ];
+    for (const [args, expected] of applyCases) {
+      const r = await runCli(args, withKubeconfig);
+      assert.equal(r.code, 1, args.join(' '));
+      assert.match(r.stderr, expected);
+    }
   });
 
   it('kubectl applies the printed objects to an API server; the injector and validator name the certificate\'s CA', async () => {
