@@ -20,7 +20,7 @@ import { crdFor, customResourceTypes } from '../local/cluster-objects.js';
 import { cacertsSecret, createClusterCaCerts, createMeshRoot } from '../security/pki/cacerts.js';
 import { installObjects, renderInstall } from './dry-run.js';
 import { MESHWORK_IMAGE } from './image.js';
-import { installPlan, parseWebhookUrl } from './plan.js';
+import { installPlan, parseWebhookUrl, unroutableEndpointIp } from './plan.js';
 import { clusterCreatesCrds } from './real-cluster.js';
 import { loadKubeConfig } from '../kubeapi/client.js';
 import { createWebhookTls, readWebhookTlsSecret } from './webhook-tls.js';
@@ -89,6 +89,10 @@ describe('installPlan', () => {
     const cert = new X509Certificate(readWebhookTlsSecret({ data: { 'tls.crt': Buffer.from(tls.certPem).toString('base64'), 'tls.key': 'eA==', 'ca.crt': Buffer.from(tls.caPem).toString('base64') } }).certPem);
     assert.equal(cert.checkIP('10.20.30.40'), '10.20.30.40');
     assert.ok(cert.verify(new X509Certificate(tls.caPem).publicKey));
+    // A loopback host (a control plane on the API server's own machine): no EndpointSlice, which the API server would refuse.
+    assert.equal(installPlan({ ...base, webhookUrl: parseWebhookUrl('https://127.66.0.5:15017') }).find((o) => o.kind === 'EndpointSlice'), undefined);
+    for (const ip of ['127.0.0.1', '0.0.0.0', '169.254.1.1', '::1', 'fe80::1', '::ffff:127.0.0.1']) assert.equal(unroutableEndpointIp(ip), true, ip);
+    for (const ip of ['10.0.0.5', '192.168.1.2', 'fd00::5', '2001:db8::1']) assert.equal(unroutableEndpointIp(ip), false, ip);
     // A DNS host: no EndpointSlice (kube-proxy routes to addresses only), the certificate names it.
     const dns = parseWebhookUrl('https://cp.example.com:15017');
     assert.equal(installPlan({ ...base, webhookUrl: dns }).find((o) => o.kind === 'EndpointSlice'), undefined);

@@ -4,7 +4,8 @@
 // Deployment). For a control plane outside the cluster (`--webhook-url https://HOST:PORT`, Kubernetes
 // mode run from a laptop or CI) the webhook configurations call that URL instead of the Service, the
 // Deployment is left out, and the istiod Service has no selector: an EndpointSlice points it at HOST
-// when HOST is an IP address, so injected proxies still find xDS at the Service's ClusterIP.
+// when HOST is an IP address pods can reach (not loopback or link-local, which the API server refuses
+// as endpoints), so injected proxies still find xDS at the Service's ClusterIP.
 // Pure: no I/O.
 //
 // Exports: installPlan(opts), parseWebhookUrl(text).
@@ -83,10 +84,21 @@ function toUrl(config: KubeObject, url: WebhookUrl): KubeObject {
   return { ...config, webhooks };
 }
 
-/** The istiod Service's endpoints outside the cluster: an EndpointSlice of the URL's host. */
+/**
+ * Addresses the API server refuses as endpoints (ValidateEndpointIP: unspecified, loopback, link-local)
+ * and no pod could reach on another machine anyway.
+ */
+export function unroutableEndpointIp(ip: string): boolean {
+  const v4 = isIP(ip) === 4 ? ip : /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)?.[1];
+  if (v4) return /^(0\.|127\.|169\.254\.|22[4-9]\.|23\d\.)/.test(v4);
+  const lower = ip.toLowerCase();
+  return lower === '::' || lower === '::1' || /^fe[89ab]/.test(lower) || lower.startsWith('ff');
+}
+
+/** The istiod Service's endpoints outside the cluster: an EndpointSlice of the URL's host when pods can reach it. */
 function externalEndpoints(opts: InstallPlanOptions, url: WebhookUrl): KubeObject | undefined {
   const family = isIP(url.host);
-  if (family === 0) return undefined;
+  if (family === 0 || unroutableEndpointIp(url.host)) return undefined;
   const name = istiodName(opts.revision);
   return {
     apiVersion: 'discovery.k8s.io/v1',
