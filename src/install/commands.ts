@@ -11,7 +11,7 @@ import { MESHWORK_IMAGE } from './image.js';
 import type { DataPlaneKind } from '../agent/data-plane.js';
 import { locateEnvoy } from '../envoy/locate.js';
 import { installPlan, parseWebhookUrl } from './plan.js';
-import { clusterCreatesCrds, waitForCrdsEstablished } from './real-cluster.js';
+import { applyCrds, clusterCreatesCrds, waitForCrdsEstablished } from './real-cluster.js';
 import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { DEFAULT_REVISION, ISTIO_SYSTEM, istiodName } from './names.js';
@@ -100,7 +100,7 @@ export async function runInstall(opts: InstallCommandOptions): Promise<ApplyResu
     ...(webhookUrl ? { webhookUrl } : {}),
   });
   const crdObjects = objects.filter((o) => o.kind === 'CustomResourceDefinition');
-  const results = await applyObjects(kc, manifestsOf(crdObjects, 'meshwork install'));
+  const results = await applyCrds(kc, crdObjects);
   const clock = opts.clock ?? realClock;
   if (crdObjects.length > 0) await waitForCrdsEstablished(kc, crdObjects.map((o) => o.metadata.name ?? ''), 60_000, clock, out);
   results.push(...(await applyObjects(kc, manifestsOf(objects.filter((o) => o.kind !== 'CustomResourceDefinition'), 'meshwork install'))));

@@ -1,6 +1,6 @@
 // `meshwork install` against the real kube-apiserver v1.34.4 (src/realkube/, on 127.66.0.1; services
-// 127.67.0.0/16): the objects `install --dry-run` prints are applied with the real kubectl and accepted
-// (the CRDs' structural schemas included, then Established); `meshwork install` re-applies them; the
+// 127.67.0.0/16): `meshwork install` creates the CRDs (Established, structural) and everything else; the
+// objects `install --dry-run` prints are applied over them with the real kubectl and accepted; the
 // RBAC grants the control plane and the remote reader what they use and nothing more; the control plane
 // runs outside the cluster (`--webhook-url`) as its own service account; and the scenario's YAML goes
 // in through the real API server's CRD validation and our validating webhook, which the server calls
@@ -77,18 +77,17 @@ describe('meshwork install on the real kube-apiserver', { timeout: 600_000 }, ()
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('kubectl applies what `install --dry-run` prints: the CRDs become Established, every object is stored', async () => {
-    const printed = await meshwork(['install', '--dry-run', '--cluster-id', 'real-1', '--mesh-ca', join(dir, 'mesh-ca'), '--webhook-url', WEBHOOK_URL, '-o', 'yaml']);
-    assert.equal(printed.code, 0, printed.stderr);
-    const file = join(dir, 'install.yaml');
-    writeFileSync(file, printed.stdout);
-    const applied = await kubectl(['apply', '-f', file], { allowFail: true });
-    assert.equal(applied.code, 0, applied.stderr);
-    assert.equal((applied.stdout.match(/customresourcedefinition\.apiextensions\.k8s\.io\/\S+ created/g) ?? []).length, 11, applied.stdout);
-    assert.match(applied.stdout, /validatingwebhookconfiguration\.admissionregistration\.k8s\.io\/istio-validator-asm-managed-stable-istio-system created/);
-    // A loopback control plane gets no EndpointSlice (the API server refuses loopback endpoints).
-    assert.doesNotMatch(applied.stdout, /endpointslice/);
-    await kubectl(['wait', '--for=condition=Established', 'crd', '-l', 'app.kubernetes.io/part-of=meshwork', '--timeout=60s']);
+  it('`meshwork install --webhook-url` on a fresh cluster: CRDs created (server-side apply) and Established, every object applied, no Deployment', async () => {
+    const r = await meshwork(['install', '--context', 'real-1', '--mesh-ca', join(dir, 'mesh-ca'), '--webhook-url', WEBHOOK_URL]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /data plane envoy\) into cluster real-1 \(control plane outside the cluster, webhooks at https:\/\/127\.66\.0\.5:15017\)/);
+    assert.match(r.stdout, /11 CustomResourceDefinitions established/);
+    assert.equal((r.stdout.match(/^customresourcedefinition\.apiextensions\.k8s\.io\/\S+ created$/gm) ?? []).length, 11, r.stdout);
+    assert.match(r.stdout, /^validatingwebhookconfiguration\.admissionregistration\.k8s\.io\/istio-validator-asm-managed-stable-istio-system created$/m);
+    assert.equal((await kubectl(['get', 'deployment', '-n', 'istio-system', '--no-headers'], { allowFail: true })).stdout.trim(), '', 'no Deployment for an outside control plane');
+    // The int-or-string and preserve-unknown-fields markers reached the server (a typed client would drop them).
+    const servicePort = (await kubectl(['get', 'crd', 'multiclusteringresses.networking.gke.io', '-o', 'jsonpath={.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.template.properties.spec.properties.backend.properties.servicePort}'])).stdout;
+    assert.match(servicePort, /"x-kubernetes-int-or-string":true/);
     // The names kubectl users type, served by the real server from our CRDs.
     const resources = (await kubectl(['api-resources', '--api-group=networking.istio.io', '--no-headers'])).stdout;
     for (const [plural, short] of [['virtualservices', 'vs'], ['destinationrules', 'dr'], ['gateways', 'gw'], ['serviceentries', 'se']]) {
@@ -99,16 +98,25 @@ describe('meshwork install on the real kube-apiserver', { timeout: 600_000 }, ()
     assert.doesNotMatch(conditions, /NonStructuralSchema/, conditions);
   });
 
-  it('`meshwork install --webhook-url` finds the CRDs creatable, re-applies everything and keeps the certificate that covers the host', async () => {
-    const before = JSON.parse((await kubectl(['get', 'secret', '-n', 'istio-system', 'istiod-webhook-tls', '-o', 'json'])).stdout) as { data: Record<string, string> };
-    const r = await meshwork(['install', '--context', 'real-1', '--mesh-ca', join(dir, 'mesh-ca'), '--webhook-url', WEBHOOK_URL]);
-    assert.equal(r.code, 0, r.stderr + r.stdout);
-    assert.match(r.stdout, /data plane envoy\) into cluster real-1 \(control plane outside the cluster, webhooks at https:\/\/127\.66\.0\.5:15017\)/);
-    assert.match(r.stdout, /11 CustomResourceDefinitions established/);
-    assert.match(r.stdout, /Keeping secret istio-system\/cacerts/);
-    const afterInstall = JSON.parse((await kubectl(['get', 'secret', '-n', 'istio-system', 'istiod-webhook-tls', '-o', 'json'])).stdout) as { data: Record<string, string> };
-    assert.equal(afterInstall.data['tls.crt'], before.data['tls.crt']);
-    assert.equal((await kubectl(['get', 'deployment', '-n', 'istio-system', '--no-headers'], { allowFail: true })).stdout.trim(), '', 'no Deployment for an outside control plane');
+  it('kubectl applies what `install --dry-run` prints over it; a second `meshwork install` keeps the certificate and the CA', async () => {
+    const printed = await meshwork(['install', '--dry-run', '--cluster-id', 'real-1', '--mesh-ca', join(dir, 'mesh-ca'), '--webhook-url', WEBHOOK_URL, '-o', 'yaml']);
+    assert.equal(printed.code, 0, printed.stderr);
+    const file = join(dir, 'install.yaml');
+    writeFileSync(file, printed.stdout);
+    const applied = await kubectl(['apply', '-f', file], { allowFail: true });
+    assert.equal(applied.code, 0, applied.stderr);
+    assert.equal((applied.stdout.match(/customresourcedefinition\.apiextensions\.k8s\.io\/\S+ (configured|unchanged)/g) ?? []).length, 11, applied.stdout);
+    assert.match(applied.stdout, /secret\/istiod-webhook-tls configured/);
+    // A loopback control plane gets no EndpointSlice (the API server refuses loopback endpoints).
+    assert.doesNotMatch(applied.stdout, /endpointslice/);
+    await kubectl(['wait', '--for=condition=Established', 'crd', '-l', 'app.kubernetes.io/part-of=meshwork', '--timeout=60s']);
+
+    const tlsBefore = (await kubectl(['get', 'secret', '-n', 'istio-system', 'istiod-webhook-tls', '-o', 'jsonpath={.data.tls\\.crt}'])).stdout;
+    const again = await meshwork(['install', '--context', 'real-1', '--mesh-ca', join(dir, 'mesh-ca'), '--webhook-url', WEBHOOK_URL]);
+    assert.equal(again.code, 0, again.stderr + again.stdout);
+    assert.match(again.stdout, /Keeping secret istio-system\/cacerts/);
+    assert.equal((again.stdout.match(/^customresourcedefinition\.apiextensions\.k8s\.io\/\S+ (configured|unchanged)$/gm) ?? []).length, 11, again.stdout);
+    assert.equal((await kubectl(['get', 'secret', '-n', 'istio-system', 'istiod-webhook-tls', '-o', 'jsonpath={.data.tls\\.crt}'])).stdout, tlsBefore, 'the certificate that covers the host is kept');
   });
 
   it('RBAC: the control plane and the remote reader can do what they use and nothing more', async () => {
