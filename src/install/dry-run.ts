@@ -63,9 +63,12 @@ export async function installObjects(opts: Omit<RenderInstallOptions, 'output'>)
   });
 }
 
-/** The objects as YAML documents, or as one v1 List in JSON (as `kubectl get -o json` prints several). */
+/**
+ * The objects as YAML documents, or as one v1 List in JSON (as `kubectl get -o json` prints several).
+ * Shared parts (printer columns, labels) are written out each time: no YAML anchors for tools that do not follow them.
+ */
 export async function renderInstall(opts: RenderInstallOptions): Promise<string> {
   const objects = await installObjects(opts);
   if (opts.output === 'json') return `${JSON.stringify({ apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items: objects }, null, 2)}\n`;
-  return objects.map((o) => `---\n${stringify(o, { lineWidth: 0 })}`).join('');
+  return objects.map((o) => `---\n${stringify(o, { lineWidth: 0, aliasDuplicateObjects: false })}`).join('');
 }

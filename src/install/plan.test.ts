@@ -126,6 +126,7 @@ describe('meshwork install --dry-run', () => {
     const yaml = await runCli(['install', '--dry-run', '--cluster-id', 'cluster-1', '--mesh-ca', meshCa, '-o', 'yaml'], noCluster);
     assert.equal(yaml.code, 0, yaml.stderr);
     const objects = parseAllDocuments(yaml.stdout).map((d) => d.toJS() as KubeObject);
+    assert.doesNotMatch(yaml.stdout, /(: |- )[&*]a\d+/, 'no YAML anchors or aliases');
     assert.deepEqual(distinctKinds(objects), KINDS_IN_ORDER);
     assert.match(yaml.stderr, /Created the mesh root CA in .*mesh-ca/);
     assert.ok(existsSync(join(meshCa, 'root-key.pem')));
