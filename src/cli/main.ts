@@ -30,6 +30,7 @@ program.hook('preAction', (_program, action) => {
   if (!CLUSTER_COMMANDS.has(action.name())) return;
   const o = action.opts<{ kubeconfig?: string; stateDir?: string; filename?: string[]; useKube?: boolean }>();
   if (action.name() === 'analyze' && (o.filename?.length ?? 0) > 0 && o.useKube === false) return;
+  if (action.name() === 'install' && action.opts<{ dryRun?: boolean }>().dryRun) return;
   const problem = clusterAccessProblem({
     ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}),
     ...(process.env.KUBECONFIG ? { env: process.env.KUBECONFIG } : {}),

@@ -7,9 +7,12 @@ import { DEFAULT_INGRESS_NAMESPACE } from '../ingress/class.js';
 import { startInjectorServer } from '../controlplane/injector-server.js';
 import { defaultDataPlane, runCreateMesh, runCreateRemoteSecret, runInstall } from '../install/commands.js';
 import { DATA_PLANE_ENV, parseDataPlane } from '../agent/data-plane.js';
+import { parseOutputFormat, renderInstall } from '../install/dry-run.js';
+import { defaultMeshCaDir } from '../install/mesh-ca.js';
+import { MESHWORK_IMAGE } from '../install/image.js';
 import { DEFAULT_REVISION, ISTIO_SYSTEM, MONITORING_PORT, WEBHOOK_PORT, XDS_SECURE_PORT } from '../install/names.js';
 import { applyObjects } from '../k8s/client/apply.js';
-import { loadKubeConfig } from '../k8s/client/client.js';
+import { kubeconfigPath, loadKubeConfig } from '../k8s/client/client.js';
 import { readManifests } from '../k8s/client/manifests.js';
 import { compileLabelSelector } from '../k8s/selectors.js';
 import { defaultScenarioDir, runDemo } from '../scenario/demo.js';
@@ -112,8 +115,8 @@ export function registerMeshRuntimeCommands(program: Command): void {
 export function registerMeshSetupCommands(program: Command): void {
   program
     .command('install')
-    .description('install the mesh control plane into a cluster (revision asm-managed-stable)')
-    .requiredOption('--context <name>', 'kubeconfig context of the cluster (also its cluster id)')
+    .description('install the mesh control plane into a cluster (revision asm-managed-stable); --dry-run prints it instead')
+    .option('--context <name>', 'kubeconfig context of the cluster (also its cluster id); required unless --dry-run')
     .option('--kubeconfig <file>', 'kubeconfig file')
     .option('--revision <rev>', 'mesh revision', DEFAULT_REVISION)
     .option('--timeout <seconds>', 'wait this long for the control plane to be available', parseIntOption(0, 3600), 120)
@@ -121,16 +124,48 @@ export function registerMeshSetupCommands(program: Command): void {
     .option('--mesh-ca <dir>', 'the mesh root CA folder (root-cert.pem, root-key.pem; created when absent): install every cluster of a mesh with the same one (default: mesh-ca/ beside the kubeconfig)')
     .option('--cacerts <dir>', 'your own CA instead: Istio\'s plug-in files ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem (a cluster\'s existing istio-system/cacerts Secret is always kept)')
     .option('--plaintext-xds-port <port>', 'have the control plane also serve plaintext xDS on this port (loopback addresses only; tests and debugging; default: 15010 while injected proxies still use plaintext xDS, else off)', parseIntOption(1, 65535))
-    .action(async (opts: { context: string; kubeconfig?: string; revision: string; timeout: number; dataPlane?: string; meshCa?: string; cacerts?: string; plaintextXdsPort?: number }) => {
+    .option('--image <ref>', `the control plane image (default ${MESHWORK_IMAGE})`)
+    .option('--webhook-url <url>', 'the control plane runs outside the cluster: webhooks call https://HOST:PORT (its --webhook-port) instead of the istiod Service, and no Deployment is installed')
+    .option('--dry-run', 'print every object in apply order instead of applying (touches no cluster; the output holds private keys)')
+    .option('--cluster-id <id>', 'with --dry-run: the cluster id (default: --context)')
+    .option('-o, --output <format>', 'with --dry-run: yaml or json', 'yaml')
+    .action(async (opts: { context?: string; kubeconfig?: string; revision: string; timeout: number; dataPlane?: string; meshCa?: string; cacerts?: string; plaintextXdsPort?: number; image?: string; webhookUrl?: string; dryRun?: boolean; clusterId?: string; output: string }, command: Command) => {
+      const dataPlane = opts.dataPlane ? parseDataPlane(opts.dataPlane, '--data-plane') : undefined;
+      if (opts.dryRun) {
+        const clusterId = opts.clusterId ?? opts.context;
+        if (!clusterId) throw new Error('install --dry-run needs --cluster-id ID (or --context NAME): the cluster id names its CA and its proxies\' cluster');
+        const output = parseOutputFormat(opts.output);
+        const meshCaDir = opts.meshCa ?? defaultMeshCaDir(kubeconfigPath({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}) }));
+        process.stdout.write(
+          await renderInstall({
+            clusterId,
+            revision: opts.revision,
+            meshCaDir,
+            output,
+            log,
+            ...(opts.cacerts ? { cacertsDir: opts.cacerts } : {}),
+            ...(opts.image ? { image: opts.image } : {}),
+            ...(dataPlane ? { dataPlane } : {}),
+            ...(opts.webhookUrl !== undefined ? { webhookUrl: opts.webhookUrl } : {}),
+            ...(opts.plaintextXdsPort !== undefined ? { plaintextXdsPort: opts.plaintextXdsPort } : {}),
+          }),
+        );
+        return;
+      }
+      if (command.getOptionValueSource('output') === 'cli') throw new Error('-o/--output is for --dry-run (print instead of apply); add --dry-run, or drop -o to install');
+      if (command.getOptionValueSource('clusterId') === 'cli') throw new Error('--cluster-id is for --dry-run; an install names the cluster by its --context');
+      if (!opts.context) throw new Error("install needs --context NAME (the cluster to install into), or --dry-run to print the objects");
       await runInstall({
         context: opts.context,
         ...(opts.meshCa ? { meshCaDir: opts.meshCa } : {}),
         ...(opts.cacerts ? { cacertsDir: opts.cacerts } : {}),
         ...(opts.plaintextXdsPort !== undefined ? { plaintextXdsPort: opts.plaintextXdsPort } : {}),
+        ...(opts.image ? { image: opts.image } : {}),
+        ...(opts.webhookUrl !== undefined ? { webhookUrl: opts.webhookUrl } : {}),
         revision: opts.revision,
         waitTimeoutMs: opts.timeout * 1000,
         ...withKubeconfig(opts.kubeconfig),
-        ...(opts.dataPlane ? { dataPlane: parseDataPlane(opts.dataPlane, '--data-plane') } : {}),
+        ...(dataPlane ? { dataPlane } : {}),
       });
     });
 

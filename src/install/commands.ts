@@ -10,13 +10,16 @@ import { apiErrorCode, apiErrorMessage, kubeconfigPath, loadKubeConfig } from '.
 import { MESHWORK_IMAGE } from './image.js';
 import type { DataPlaneKind } from '../agent/data-plane.js';
 import { locateEnvoy } from '../envoy/locate.js';
-import { installManifests } from './manifests.js';
+import { installPlan, parseWebhookUrl } from './plan.js';
+import { applyCrds, clusterCreatesCrds, waitForCrdsEstablished } from './real-cluster.js';
+import { X509Certificate } from 'node:crypto';
+import { isIP } from 'node:net';
 import { DEFAULT_REVISION, ISTIO_SYSTEM, istiodName } from './names.js';
 import { defaultMeshCaDir, loadCaCerts, meshRootMismatch, planCacerts } from './mesh-ca.js';
 import { clusterEndpointFrom, remoteSecretFor, remoteSecretYaml } from './remote-secret.js';
 import { READER_SERVICE_ACCOUNT, READER_TOKEN_SECRET } from './rbac.js';
 import { SA_NAME_ANNOTATION, SECRET_TYPE_SA_TOKEN } from '../k8s/serviceaccount.js';
-import { createWebhookTls, readSecret, readWebhookTlsSecret, WEBHOOK_TLS_SECRET, webhookTlsSecret } from './webhook-tls.js';
+import { createWebhookTls, readSecret, readWebhookTlsSecret, WEBHOOK_TLS_SECRET } from './webhook-tls.js';
 
 export interface CommandIo {
   /** One progress line (without newline); stdout by default. */
@@ -40,6 +43,8 @@ export interface InstallCommandOptions extends CommandIo {
   cacertsDir?: string;
   /** The control plane's plaintext xDS port (loopback only, for tests and debugging); default off. */
   plaintextXdsPort?: number;
+  /** `https://HOST:PORT`: the control plane runs outside the cluster and serves the webhooks there (no Deployment). */
+  webhookUrl?: string;
   /** Injected for tests; real time otherwise. */
   clock?: { now(): number; sleep(ms: number): Promise<void> };
 }
@@ -67,15 +72,21 @@ export async function runInstall(opts: InstallCommandOptions): Promise<ApplyResu
   const revision = opts.revision ?? DEFAULT_REVISION;
   const kc = loadKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), context: opts.context });
   const clusterId = opts.clusterId ?? opts.context;
-  const dataPlane = opts.dataPlane ?? defaultDataPlane(out);
-  out(`Installing the meshwork control plane (revision ${revision}, data plane ${dataPlane}) into cluster ${clusterId}`);
+  // A real cluster gets the CRDs and runs the image, which carries Envoy; a local one has its CRDs and runs this checkout.
+  const crds = await clusterCreatesCrds(kc);
+  const dataPlane = opts.dataPlane ?? (crds ? 'envoy' : defaultDataPlane(out));
+  const webhookUrl = opts.webhookUrl !== undefined ? parseWebhookUrl(opts.webhookUrl) : undefined;
+  out(`Installing the meshwork control plane (revision ${revision}, data plane ${dataPlane}) into cluster ${clusterId}${webhookUrl ? ` (control plane outside the cluster, webhooks at ${webhookUrl.base})` : ''}`);
 
   const existing = await readSecret(kc, ISTIO_SYSTEM, WEBHOOK_TLS_SECRET);
-  const tls = existing ? readWebhookTlsSecret(existing) : await createWebhookTls(revision, ISTIO_SYSTEM);
+  const extraHosts = webhookUrl ? [webhookUrl.host] : [];
+  const kept = existing ? readWebhookTlsSecret(existing) : undefined;
+  // A kept certificate must still cover the webhook's address (a new --webhook-url host needs a new one).
+  const tls = kept && extraHosts.every((h) => certificateCovers(kept.certPem, h)) ? kept : await createWebhookTls(revision, ISTIO_SYSTEM, extraHosts);
   const meshCaDir = opts.meshCaDir ?? defaultMeshCaDir(kubeconfigPath({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}) }));
   const cacerts = await planCacerts(kc, { namespace: ISTIO_SYSTEM, clusterId, meshCaDir, ...(opts.cacertsDir ? { cacertsDir: opts.cacertsDir } : {}), out });
   const plaintextXdsPort = opts.plaintextXdsPort;
-  const [namespace, ...rest] = installManifests({
+  const objects = installPlan({
     revision,
     namespace: ISTIO_SYSTEM,
     image: opts.image ?? MESHWORK_IMAGE,
@@ -83,16 +94,32 @@ export async function runInstall(opts: InstallCommandOptions): Promise<ApplyResu
     caBundlePem: tls.caPem,
     dataPlane,
     ...(plaintextXdsPort !== undefined ? { plaintextXdsPort } : {}),
+    webhookTls: tls,
+    ...(cacerts.secret ? { cacertsSecret: cacerts.secret } : {}),
+    crds,
+    ...(webhookUrl ? { webhookUrl } : {}),
   });
-  // The Secrets go right after the namespace: the control plane reads them when it starts.
-  const objects = [namespace!, webhookTlsSecret(ISTIO_SYSTEM, revision, tls), ...(cacerts.secret ? [cacerts.secret] : []), ...rest];
-  const results = await applyObjects(kc, manifestsOf(objects, 'meshwork install'));
+  const crdObjects = objects.filter((o) => o.kind === 'CustomResourceDefinition');
+  const results = await applyCrds(kc, crdObjects);
+  const clock = opts.clock ?? realClock;
+  if (crdObjects.length > 0) await waitForCrdsEstablished(kc, crdObjects.map((o) => o.metadata.name ?? ''), 60_000, clock, out);
+  results.push(...(await applyObjects(kc, manifestsOf(objects.filter((o) => o.kind !== 'CustomResourceDefinition'), 'meshwork install'))));
   printApplied(out, results);
 
   const timeoutMs = opts.waitTimeoutMs ?? 300_000;
-  if (timeoutMs > 0) await waitForDeployment(kc, ISTIO_SYSTEM, istiodName(revision), timeoutMs, opts.clock ?? realClock, out);
+  if (webhookUrl) {
+    out(`✔ ${istiodName(revision)}'s objects installed in cluster ${clusterId}; run its control plane where ${webhookUrl.base} reaches it: meshwork control-plane --cluster-id ${clusterId} --context ${opts.context}`);
+    return results;
+  }
+  if (timeoutMs > 0) await waitForDeployment(kc, ISTIO_SYSTEM, istiodName(revision), timeoutMs, clock, out);
   out(`✔ control plane ${istiodName(revision)} installed in cluster ${clusterId}`);
   return results;
+}
+
+/** Whether a PEM server certificate names `host` (a DNS name or an IP) in its subject alternative names. */
+function certificateCovers(certPem: string, host: string): boolean {
+  const cert = new X509Certificate(certPem);
+  return isIP(host) !== 0 ? cert.checkIP(host) !== undefined : cert.checkHost(host) !== undefined;
 }
 
 function availableSummary(d: V1Deployment): { available: boolean; text: string } {

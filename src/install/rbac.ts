@@ -3,9 +3,11 @@
 // - istiod's ServiceAccount `istiod-<rev>`: ClusterRole `istiod-clusterrole-<rev>-istio-system`
 //   (watch Istio config and write its status; Services, EndpointSlices, Pods, Nodes, Namespaces;
 //   Secrets, read-only, for gateways' credentialName as Istio's istiod;
-//   Ingresses, IngressClasses and Ingress status; the webhook configurations it serves; TokenReviews
-//   and SubjectAccessReviews; events) and Role `istiod-<rev>` in istio-system (its mesh ConfigMap,
-//   the Secrets there: its webhook certificate, the CA's cacerts and the remote secrets). It writes no Secret.
+//   Ingresses, IngressClasses and Ingress status; TokenReviews for its callers' tokens) and Role
+//   `istiod-<rev>` in istio-system (its mesh ConfigMap, the Secrets there: its webhook certificate,
+//   the CA's cacerts and the remote secrets). It writes no Secret. Unlike Istio's istiod it does not
+//   patch the webhook configurations' caBundle (`meshwork install` writes it), asks no
+//   SubjectAccessReview, records no Event and takes no lease, so it has no rights for those.
 // - `istio-reader-service-account`: what another cluster's control plane may do here through the
 //   remote secret: read-only (Istio's istio-reader-clusterrole), without Istio's cluster-wide Secret
 //   read (meshwork never reads a remote cluster's Secrets).
@@ -39,10 +41,7 @@ export function istiodClusterRules(): PolicyRule[] {
     { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: READ },
     { apiGroups: ['networking.k8s.io'], resources: ['ingresses', 'ingressclasses'], verbs: READ },
     { apiGroups: ['networking.k8s.io'], resources: ['ingresses/status'], verbs: ['get', 'update', 'patch'] },
-    { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'], verbs: [...READ, 'update', 'patch'] },
     { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
-    { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
-    { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'update', 'patch'] },
   ];
 }
 

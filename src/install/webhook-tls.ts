@@ -3,6 +3,7 @@
 // kubernetes.io/tls, plus ca.crt) and puts the CA in the webhook configuration's caBundle; the
 // control plane reads the Secret at start (loadWebhookTls). A re-install reuses the Secret, so the
 // caBundle and the served certificate keep matching.
+import { isIP } from 'node:net';
 import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import type { KubeObject } from '../k8s/object.js';
 import { apiErrorCode, apiErrorMessage } from '../k8s/client/client.js';
@@ -17,13 +18,14 @@ export interface WebhookTls {
   keyPem: string;
 }
 
-export async function createWebhookTls(revision: string, namespace: string): Promise<WebhookTls> {
+/** `extraHosts`: the host of `--webhook-url` (a control plane outside the cluster), a DNS name or an IP. */
+export async function createWebhookTls(revision: string, namespace: string, extraHosts: readonly string[] = []): Promise<WebhookTls> {
   const ca = await createCertificateAuthority(`${istiodName(revision)}-webhook-ca`);
   const serverName = webhookServerName(revision, namespace);
   const cert = await issueServerCertificate(ca, {
     commonName: serverName,
-    dnsNames: [serverName, `${serverName}.cluster.local`, `${istiodName(revision)}.${namespace}`],
-    ipAddresses: [],
+    dnsNames: [serverName, `${serverName}.cluster.local`, `${istiodName(revision)}.${namespace}`, ...extraHosts.filter((h) => isIP(h) === 0)],
+    ipAddresses: extraHosts.filter((h) => isIP(h) !== 0),
     days: 3650,
   });
   return { caPem: ca.certPem, certPem: cert.certPem, keyPem: cert.keyPem };
