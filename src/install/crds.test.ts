@@ -15,7 +15,7 @@ import { findByApiVersionKind, findByKind, parseApiVersion } from '../k8s/kinds.
 import type { KubeObject } from '../k8s/object.js';
 import { BACKEND_CONFIG_FIELDS } from '../config/schemas/gke.js';
 import { validateObject } from '../config/validate.js';
-import { customResourceTypes } from '../local/cluster-objects.js';
+import { customResourceTypes } from '../k8s/kinds.js';
 import { BACKEND_CONFIG_SCHEMA } from './backend-config-schema.js';
 import { clientModelSchema, toStructural, type Schema } from './crd-schema.js';
 import { crdSchemaOf, meshCrds } from './crds.js';

@@ -14,7 +14,7 @@ import { readIstioSchema } from '../config/schemas/istio-schemas.js';
 import { MULTI_CLUSTER_INGRESS_SCHEMA, MULTI_CLUSTER_SERVICE_SCHEMA } from '../config/schemas/gke.js';
 import { canaryCrd } from '../canary/schema.js';
 import { CANARY_GROUP } from '../canary/types.js';
-import { customResourceTypes } from '../local/cluster-objects.js';
+import { customResourceTypes } from '../k8s/kinds.js';
 import { BACKEND_CONFIG_SCHEMA } from './backend-config-schema.js';
 import { type Schema, toStructural } from './crd-schema.js';
 

@@ -133,3 +133,10 @@ export function qualifiedResource(t: ResourceType): string {
 export function storageKey(t: ResourceType): string {
   return t.group ? `${t.group}/${t.plural}` : t.plural;
 }
+
+/** Groups Kubernetes itself serves: everything else in the table is a custom kind (a CRD on a real cluster). */
+const BUILTIN_GROUPS = new Set(['', 'apps', 'batch', 'discovery.k8s.io', 'networking.k8s.io', 'admissionregistration.k8s.io', 'apiextensions.k8s.io', 'authorization.k8s.io', 'authentication.k8s.io', 'rbac.authorization.k8s.io']);
+
+export function customResourceTypes(): ResourceType[] {
+  return RESOURCE_TYPES.filter((t) => !BUILTIN_GROUPS.has(t.group));
+}

@@ -6,18 +6,11 @@
 import { createHash } from 'node:crypto';
 import { release, type as osType } from 'node:os';
 import type { ResourceType } from '../k8s/kinds.js';
-import { RESOURCE_TYPES, apiVersionOf, findByKind } from '../k8s/kinds.js';
+import { apiVersionOf, customResourceTypes, findByKind } from '../k8s/kinds.js';
 import type { KubeObject } from '../k8s/object.js';
 import { SERVER_VERSION } from './apiserver/router.js';
 import type { ObjectStore } from './store/store.js';
 import { rfc3339 } from '../k8s/time-format.js';
-
-/** Groups Kubernetes itself serves: everything else in the table is a custom kind. */
-const BUILTIN_GROUPS = new Set(['', 'apps', 'batch', 'discovery.k8s.io', 'networking.k8s.io', 'admissionregistration.k8s.io', 'apiextensions.k8s.io', 'authorization.k8s.io', 'authentication.k8s.io', 'rbac.authorization.k8s.io']);
-
-export function customResourceTypes(): ResourceType[] {
-  return RESOURCE_TYPES.filter((t) => !BUILTIN_GROUPS.has(t.group));
-}
 
 export function crdFor(t: ResourceType): KubeObject {
   const names = { kind: t.kind, listKind: t.listKind, plural: t.plural, singular: t.singular, ...(t.shortNames.length ? { shortNames: t.shortNames } : {}), ...(t.categories.length ? { categories: t.categories } : {}) };
