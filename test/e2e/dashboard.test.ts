@@ -121,7 +121,7 @@ describe(`meshwork dashboard in a browser on a two-cluster mesh (${E2E_DATA_PLAN
     child.stderr.on('data', (d: Buffer) => (dashboardErr += d.toString()));
     const url = await until('the dashboard URL on stdout', 30_000, async () => /^dashboard: (http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(stdout)?.[1]);
 
-    browser = await launchBrowser({ viewport: { width: 1500, height: 1100 } });
+    browser = await launchBrowser({ viewport: { width: 1500, height: 1350 } });
     page = await browser.newPage();
     const response = await page.goto(url);
     assert.equal(response?.status(), 200);
