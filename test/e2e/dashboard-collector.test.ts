@@ -85,6 +85,8 @@ describe(`dashboard collector on a two-cluster mesh (${E2E_DATA_PLANE} data plan
   });
 
   test(`the 80/20 VirtualService and ${N} requests: the split panel near 80/20, PASS`, async () => {
+    // The requests of the test before are all counted (access logs flush within a second) before the weights change.
+    await sleepMs(3000);
     for (const ctx of CONTEXTS) await env.kubectlOk(ctx, ['apply', '-n', 'sample', '-f', join(scenarioDir(), 'helloworld-virtualservice.yaml')]);
     const id = 'sample/helloworld#0@cluster-1';
     // The collector sees the weights: the panel's window starts there, without the requests sent before them.
@@ -110,6 +112,16 @@ describe(`dashboard collector on a two-cluster mesh (${E2E_DATA_PLANE} data plan
     assert.ok(chiSquareTest([v1.count, v2.count], [80, 20], SUITE_ALPHA).pass, `${v1.count}/${v2.count} is not 80/20`);
     assert.equal(panel.verdict, 'PASS', `${JSON.stringify(panel)}`);
     assert.ok((panel.pValue ?? 0) > panel.alpha);
+    // Propagation: each cluster's control plane tracked its copy of the VirtualService to its proxies.
+    const propagated = await until('the VirtualService ACKed by the proxies of both clusters', 30_000, async () => {
+      const s = await collector.collect();
+      const changes = CONTEXTS.map((c) => s.propagation.find((x) => x.kind === 'VirtualService' && x.namespace === 'sample' && x.name === 'helloworld' && x.sourceCluster === c));
+      return changes.every((c) => c && c.summary.acked > 0 && c.completedAt) ? { s, changes } : undefined;
+    });
+    for (const change of propagated.changes) assert.equal(change!.summary.nacked, 0, JSON.stringify(change));
+    assert.ok(propagated.s.problems.every((p) => !p.includes('config_distribution')), propagated.s.problems.join('\n'));
+    const times = propagated.s.propagation.map((c) => c.observedAt);
+    assert.deepEqual(times, [...times].sort().reverse(), 'newest first');
     // cluster-2's copy rules cluster-2's sidecars, which sent nothing.
     const other = (await collector.collect()).splits.find((x) => x.id === 'sample/helloworld#0@cluster-2');
     assert.equal(other?.verdict, 'NOT ENOUGH DATA');
