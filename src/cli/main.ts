@@ -24,7 +24,7 @@ program
   .showHelpAfterError();
 
 // Commands that talk to clusters first check that there is a kubeconfig and that its clusters are up.
-const CLUSTER_COMMANDS = new Set(['proxy-status', 'proxy-config', 'traffic', 'analyze', 'apply', 'install', 'create-remote-secret', 'create-mesh', 'prometheus-config', 'dashboard']);
+const CLUSTER_COMMANDS = new Set(['proxy-status', 'proxy-config', 'traffic', 'analyze', 'rollout-status', 'apply', 'install', 'create-remote-secret', 'create-mesh', 'prometheus-config', 'dashboard']);
 program.hook('preAction', (_program, action) => {
   if (!CLUSTER_COMMANDS.has(action.name())) return;
   const o = action.opts<{ kubeconfig?: string; stateDir?: string; filename?: string[]; useKube?: boolean }>();

@@ -163,7 +163,9 @@ export function handled(state: PropagationState, nodeId: string, seq: number, sy
   // A checkpoint only where a tracked change waits for it: no change would ever look it up otherwise.
   const after = lastMeaningful(node)?.seq ?? 0;
   if (!state.changes.some((c) => c.seq > after && c.seq <= seq)) return syncedNode(state, node, sync, at);
-  const cp: Checkpoint = refused !== undefined ? { seq, at, state: 'refused', error: refused } : { seq, at, state: 'sent', ...(sync.lastSentAt !== undefined ? { sentAt: sync.lastSentAt } : {}) };
+  // A node in sync was sent nothing for it (its config did not change): no sentAt, the last send was older.
+  const sentAt = !sync.settled && sync.lastSentAt !== undefined ? { sentAt: sync.lastSentAt } : {};
+  const cp: Checkpoint = refused !== undefined ? { seq, at, state: 'refused', error: refused } : { seq, at, state: 'sent', ...sentAt };
   node.checkpoints.push(cp);
   return syncedNode(state, node, sync, at);
 }
@@ -180,7 +182,7 @@ function syncedNode(state: PropagationState, node: NodeTrack, sync: NodeSync, at
   for (const cp of node.checkpoints) {
     if (cp.state !== 'sent') continue;
     const nack = sync.nack;
-    if (nack) Object.assign(cp, { state: 'nacked', nackedAt: Math.max(nack.at, cp.at), error: nack.message });
+    if (nack) Object.assign(cp, { state: 'nacked', nackedAt: Math.max(nack.at, cp.at), error: nack.message.trim() });
     else Object.assign(cp, { state: 'acked', ackedAt: at });
     for (const change of state.changes) {
       if (firstCheckpoint(node, change) !== cp) continue;

@@ -158,7 +158,9 @@ test('a Gateway is ACKed by Envoy; one Envoy cannot bind is NACKed with its mess
   assert.equal(refused.event, 'MODIFIED');
   assert.match(nacked.error ?? '', /^LDS: .*18081/, `Envoy's message names the port: ${nacked.error}`);
   assert.ok(nacked.nackedAt);
+  assert.equal(proxyState(refused, SIDECAR_NODE)?.sentAt, undefined, 'nothing was sent to the sidecar for a Gateway');
   assert.equal(refused.completedAt, undefined);
+  process.stdout.write(`# the refused change, as /debug/config_distribution serves it:\n${JSON.stringify(refused, null, 2).replace(/^/gm, '#   ')}\n`);
 
   await applyObjects(kc, [gateway(18082)]);
   const rv3 = await resourceVersion('gateways', 'edge');

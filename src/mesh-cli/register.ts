@@ -94,10 +94,15 @@ export function registerMeshCommands(program: Command, io: CommandIo = processIo
       .description('every proxy connected to the control plane of each cluster, and whether it has what it was sent (SYNCED, NOT SENT, STALE); with a pod, the difference type by type')
       .option('--context <name>', 'a cluster context (repeatable; default: every context with a control plane)', collect, [])
       .option('-n, --namespace <ns>', 'only proxies of this namespace (with a pod: its namespace)')
-      .option('-A, --all-namespaces', 'proxies of every namespace (the default)'),
-  ).action((pod: string | undefined, o: CommonOptions & { context: string[]; namespace?: string; allNamespaces?: boolean }) =>
+      .option('-A, --all-namespaces', 'proxies of every namespace (the default)')
+      .option('--since-apply <kind/name>', 'each proxy\'s state for the object\'s current version (ACKED, SENT, NACKED, ...), as rollout-status without waiting; -n is the object\'s namespace'),
+  ).action((pod: string | undefined, o: CommonOptions & { context: string[]; namespace?: string; allNamespaces?: boolean; sinceApply?: string }) =>
     run((out) => {
       if (o.allNamespaces && o.namespace) throw new CommandError('-A/--all-namespaces and -n/--namespace exclude each other');
+      if (o.sinceApply !== undefined) {
+        if (pod !== undefined) throw new CommandError('--since-apply shows every proxy: give no pod with it');
+        return runRolloutStatus({ ...common(o), resource: o.sinceApply, contexts: o.context, timeoutMs: 0, once: true, ...(o.namespace ? { namespace: o.namespace } : {}) }, out);
+      }
       if (pod !== undefined) {
         if (o.context.length > 1) throw new CommandError('a pod lives in one cluster: give at most one --context with it');
         return runProxyStatusOf({ ...common(o), pod, ...(o.namespace ? { namespace: o.namespace } : {}), ...(o.context[0] ? { context: o.context[0] } : {}) }, out);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ConfigChange, ConfigDistributionReport, ProxyPropagation } from '../controlplane/propagation-report.js';
-import { formatRollout, parseKindName, parseTimeout, rolloutRows, summaryLine, targetChange, verdict, type ClusterTarget } from './rollout-status.js';
+import { formatRollout, formatSinceApply, parseKindName, parseTimeout, rolloutRows, summaryLine, targetChange, verdict, type ClusterTarget } from './rollout-status.js';
 
 function change(rv: string, proxies: Array<Partial<ProxyPropagation> & { nodeId: string; state: ProxyPropagation['state'] }>, sourceCluster = 'cluster-1'): ConfigChange {
   return {
@@ -45,6 +45,8 @@ test('verdict: done when all ACKed in every cluster; a NACK names the proxy; els
   const rows = rolloutRows(targets);
   assert.equal(formatRollout(rows).split('\n')[0]!.replace(/\s+/g, ' ').trim(), 'CLUSTER PROXY STATE ACKED AFTER');
   assert.match(formatRollout(rows), /cluster-1\s+helloworld-v1\.sample\s+ACKED\s+0\.31s/);
+  assert.match(formatSinceApply(rows), /^NAME\s+CLUSTER\s+CHANGE\s+ACKED AFTER\s+ERROR\n/);
+  assert.match(formatSinceApply(rows), /helloworld-v1\.sample\s+cluster-1\s+ACKED\s+0\.31s/);
   assert.equal(summaryLine('VirtualService sample/helloworld', targets, rows), 'VirtualService sample/helloworld (resourceVersion 10 in cluster-1, 7 in cluster-2): 3/3 proxies ACKed in 2 clusters, slowest after 0.31s');
 
   const waiting = verdict([{ ...targets[0]!, change: change('10', [acked('sleep-1', 1), { nodeId: 'gw', state: 'sent' }]) }, { context: 'cluster-2', cluster: 'cluster-2', resourceVersion: '7' }]);

@@ -121,6 +121,11 @@ export function formatRollout(rows: readonly RolloutRow[]): string {
   return formatTable(['CLUSTER', 'PROXY', 'STATE', 'ACKED AFTER'], rows.map((r) => [r.cluster, r.proxy, r.state.toUpperCase(), r.state === 'acked' ? seconds(r.ackedAfterMs) : '-']));
 }
 
+/** proxy-status's style: a row per proxy, its state for the change and what went wrong. */
+export function formatSinceApply(rows: readonly RolloutRow[]): string {
+  return formatTable(['NAME', 'CLUSTER', 'CHANGE', 'ACKED AFTER', 'ERROR'], rows.map((r) => [r.proxy, r.cluster, r.state.toUpperCase(), r.state === 'acked' ? seconds(r.ackedAfterMs) : '-', r.error ?? '']));
+}
+
 export function summaryLine(what: string, targets: readonly ClusterTarget[], rows: readonly RolloutRow[]): string {
   const versions = targets.filter((t) => t.resourceVersion !== undefined).map((t) => `${t.resourceVersion} in ${t.cluster ?? t.context}`).join(', ');
   const acked = rows.filter((r) => r.state === 'acked');
@@ -150,6 +155,11 @@ export interface RolloutStatusOptions {
   output: 'table' | 'json' | 'yaml';
   /** Between looks at the control planes (default 250 ms). */
   pollMs?: number;
+  /**
+   * `proxy-status --since-apply`: one look, proxy-status's table (NAME, CLUSTER, CHANGE, ACKED AFTER,
+   * ERROR), exit 0 whatever it finds, as proxy-status does.
+   */
+  once?: boolean;
 }
 
 function kubeConfigFor(opts: RolloutStatusOptions, context?: string): KubeConfig {
@@ -211,7 +221,7 @@ export async function runRolloutStatus(opts: RolloutStatusOptions, io: CommandIo
       else delete t.change;
     }
     result = verdict(present);
-    if (result.kind !== 'waiting' || Date.now() >= deadline) break;
+    if (opts.once || result.kind !== 'waiting' || Date.now() >= deadline) break;
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 250));
   }
 
@@ -219,8 +229,12 @@ export async function runRolloutStatus(opts: RolloutStatusOptions, io: CommandIo
   if (opts.output !== 'table') {
     outBlock(io, formatStructured({ resource, clusters: present.map((t) => ({ context: t.context, cluster: t.cluster, resourceVersion: t.resourceVersion, ...(t.change ? { change: t.change } : {}) })), proxies: rows, done: result.kind === 'done' }, opts.output));
   } else {
-    if (rows.length > 0) outBlock(io, formatRollout(rows));
+    if (rows.length > 0) outBlock(io, opts.once ? formatSinceApply(rows) : formatRollout(rows));
     io.out(summaryLine(what, present, rows));
+  }
+  if (opts.once) {
+    if (result.kind === 'waiting' && result.unobserved.length > 0) io.err(`note: ${behindText(result)}`);
+    return 0;
   }
   if (result.kind === 'nacked') {
     throw new CommandError(`${what} was rejected: ${result.rows.map((r) => `${r.cluster} ${r.proxy} NACKed it: ${r.error ?? 'no message'}`).join('; ')}`, 1);

@@ -8,7 +8,7 @@ import { NO_ENVOY, startTestEnvoy, testEnvoyPath, waitForEnvoySync } from '../en
 import { SnapshotCache } from './cache.js';
 import { TYPE_URLS, type DiscoveryResponse } from './protos.js';
 import { startXdsServer, type RunningXdsServer } from './server.js';
-import { connectionState, type ProxyStatus } from './status.js';
+import { connectionState, nodeAnswers, type ProxyStatus } from './status.js';
 import { adsClient, ResponseQueue, testNode, waitFor } from './testdata/ads-client.js';
 import { ECHO_ROUTE, echoSnapshot } from './testdata/echo-snapshot.js';
 
@@ -25,6 +25,21 @@ describe('connectionState (pure)', () => {
     assert.equal(connectionState(status, undefined, at(4_999)).state, 'CONNECTED');
     assert.deepEqual(connectionState(status, undefined, at(5_000)).stale, [{ type: 'CDS', has: 'v1', latest: 'v2', why: 'not-acked', since: sentAt }]);
     assert.equal(connectionState(status, undefined, at(20_000), 30_000).state, 'CONNECTED', 'the threshold is a parameter');
+  });
+
+  it('nodeAnswers: settled when every type sent on every stream is answered; a standing NACK is the refusal; an agent stream alone is not a proxy', () => {
+    const synced = { state: 'SYNCED' as const, sentVersion: 'v2', sentAt, ackedVersion: 'v2' };
+    const proxy: ProxyStatus = { ...base, types: { LDS: synced, CDS: { ...synced, sentAt: at(10) } } };
+    const agent: ProxyStatus = { ...base, streamId: 2, types: { NDS: synced } };
+    assert.deepEqual(nodeAnswers([{ status: proxy, agent: false }, { status: agent, agent: true }]), { settled: true, lastSentAt: at(10) });
+    assert.equal(nodeAnswers([{ status: agent, agent: true }]).settled, false, 'the data plane has not connected yet');
+    assert.equal(nodeAnswers([{ status: { ...base, types: {} }, agent: false }]).settled, false, 'a stream that asked for nothing yet');
+    assert.equal(nodeAnswers([{ status: { ...proxy, types: { ...proxy.types, RDS: { state: 'NOT SENT' } } }, agent: false }]).settled, false, 'asked, not yet sent');
+    assert.equal(nodeAnswers([{ status: { ...proxy, types: { ...proxy.types, EDS: { state: 'STALE', sentVersion: 'v3', sentAt, ackedVersion: 'v2' } } }, agent: false }]).settled, false, 'sent, not answered');
+    const nacked: ProxyStatus = { ...proxy, types: { ...proxy.types, RDS: { state: 'STALE', sentVersion: 'v3', sentAt, ackedVersion: 'v2', nack: { version: 'v3', message: 'bad route', at: at(20) } } } };
+    assert.deepEqual(nodeAnswers([{ status: nacked, agent: false }]), { settled: true, refusal: { message: 'RDS: bad route', at: at(20) }, lastSentAt: at(10) });
+    const resent: ProxyStatus = { ...nacked, types: { ...nacked.types, RDS: { state: 'STALE', sentVersion: 'v4', sentAt: at(30), ackedVersion: 'v2', nack: { version: 'v3', message: 'bad route', at: at(20) } } } };
+    assert.equal(nodeAnswers([{ status: resent, agent: false }]).settled, false, 'a newer version after the NACK is not answered yet');
   });
 
   it('a NACK and a held-back response are STALE at once; never ACKed has no version', () => {

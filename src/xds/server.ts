@@ -163,6 +163,8 @@ export function createXdsServer(opts: XdsServerOptions): XdsServer {
       const ids = streamIdsOf.get(nodeId);
       ids?.delete(streamId);
       if (ids?.size === 0) streamIdsOf.delete(nodeId);
+      // The node's other streams (a reconnect overlapping) may now be all it has answered on.
+      else opts.onStreamActivity?.(nodeId);
       if (isAgentStream(identity.node)) {
         log(`xds: ${protocol} agent stream ${streamId} of node ${nodeId} closed (${why})`);
         opts.onStreamClosed?.(identity.node);
