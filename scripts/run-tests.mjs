@@ -24,7 +24,7 @@ const runTests = (list, env = {}) =>
 const status = runTests(files);
 // The suites whose pods run sidecars and gateways: the same tests, every proxy the meshwork proxy.
 // (test/e2e/prometheus.test.ts runs once: what it checks, discovery and scraping, is the same on both.)
-const bothDataPlanes = files.filter((f) => /test[\/]e2e[\/](mesh|ingress|ingress-k8s|chaos|locality-failover|tcp-routes|zero-trust|gateway-https|telemetry-metrics|canary|dashboard-collector|rollout-status)\.test\.js$/.test(f));
+const bothDataPlanes = files.filter((f) => /test[\\/]e2e[\\/](mesh|ingress|ingress-k8s|chaos|locality-failover|tcp-routes|zero-trust|gateway-https|telemetry-metrics|canary|dashboard-collector|rollout-status)\.test\.js$/.test(f));
 let meshworkStatus = 0;
 if (bothDataPlanes.length > 0) {
   console.log('\nThe mesh end-to-end suites again, on the meshwork data plane (MESHWORK_E2E_DATA_PLANE=meshwork):');
