@@ -79,7 +79,10 @@ async function shoot(page: Page, name: string, selector?: string): Promise<void>
   const path = join(SCREENSHOTS, `dashboard-${name}.png`);
   // Without a selector: what the browser window shows first (header, topology, splits and canaries).
   if (selector) await page.locator(selector).screenshot({ path });
-  else await page.screenshot({ path });
+  else {
+    await page.evaluate(() => (globalThis as unknown as { scrollTo(x: number, y: number): void }).scrollTo(0, 0));
+    await page.screenshot({ path });
+  }
 }
 
 describe(`meshwork dashboard in a browser on a two-cluster mesh (${E2E_DATA_PLANE} data plane)`, { timeout: 1_200_000 }, () => {
@@ -199,6 +202,7 @@ describe(`meshwork dashboard in a browser on a two-cluster mesh (${E2E_DATA_PLAN
     assert.ok(observed > 70 && observed < 90, `v1 observed ${observed}%`);
     assert.ok(chiSquareTest(counts, [80, 20], SUITE_ALPHA).pass, `${counts.join('/')} on the page is not 80/20`);
     await shoot(page, 'splits', '[data-testid="panel-splits"]');
+    await shoot(page, 'page');
   });
 
   test('the change to the VirtualService reached every proxy of both clusters: every one ACKed', async () => {
@@ -251,7 +255,6 @@ describe(`meshwork dashboard in a browser on a two-cluster mesh (${E2E_DATA_PLAN
       assert.equal(await text(page, `${card} [data-testid="canary-step"]`), `step ${next + 1} of 3`);
       assert.match(await text(page, `${card} [data-testid="canary-weight"]`), /^canary weight \d+%$/);
       await shoot(page, 'canary', '[data-testid="panel-canaries"]');
-      await shoot(page, 'page');
     } finally {
       streaming = false;
       await stream;
