@@ -3,10 +3,14 @@
 // and which are still behind (stale after a while). A bar marks each proxy's ACK on a shared time axis.
 import type { ConfigChange } from '../../../src/controlplane/propagation-report.js';
 import { changeViews, formatMs, proxyName, shownState, type ChangeView } from '../../../src/dashboard/view.js';
-import { clockTime, empty, h, reconcile, replaceContent } from './dom.js';
+import { clockTime, empty, h, reconcile } from './dom.js';
 
 /** The newest changes shown; the control planes keep more (GET /debug/config_distribution). */
-const SHOWN_CHANGES = 15;
+const SHOWN_CHANGES = 10;
+/** Changes observed this close to the newest one are one apply (the same object in each cluster): shown open. */
+const SAME_APPLY_MS = 5000;
+/** Which cards the reader opened or closed (by change key): kept over updates, over the defaults. */
+const readerChoice = new Map<string, boolean>();
 
 export function renderPropagation(container: HTMLElement, changes: readonly ConfigChange[], now: string): void {
   const views = changeViews(changes).slice(0, SHOWN_CHANGES);
@@ -14,12 +18,14 @@ export function renderPropagation(container: HTMLElement, changes: readonly Conf
     container.replaceChildren(empty('No config change observed yet.'));
     return;
   }
-  // The newest change and any not yet everywhere show their proxies at first; the reader's own toggles stay.
+  // The newest apply and any change not yet everywhere show their proxies; the reader's own toggles win.
+  const newest = Date.parse(views[0]!.change.observedAt);
+  const openByDefault = (view: ChangeView) => !view.complete || newest - Date.parse(view.change.observedAt) < SAME_APPLY_MS;
   reconcile(container, views, (v) => v.key, () => h('article', { class: 'card', 'data-testid': 'change' }), (card, view) =>
-    updateChange(card, view, now, view === views[0] || !view.complete));
+    updateChange(card, view, now, readerChoice.get(view.key) ?? openByDefault(view)));
 }
 
-function updateChange(card: HTMLElement, view: ChangeView, now: string, openFirst: boolean): void {
+function updateChange(card: HTMLElement, view: ChangeView, now: string, open: boolean): void {
   const { change, summary } = view;
   card.dataset.change = view.title.slice(view.title.indexOf(' ') + 1);
   card.dataset.kind = change.kind;
@@ -42,7 +48,25 @@ function updateChange(card: HTMLElement, view: ChangeView, now: string, openFirs
     timeline.append(mark);
   });
 
-  replaceContent(card, [
+  const details = h('details', open ? { open: '' } : {},
+    h('summary', {}, `${view.proxies.length} proxies`),
+    h('table', { class: 'proxy-table' },
+      h('thead', {}, h('tr', {}, h('th', {}, 'cluster'), h('th', {}, 'proxy'), h('th', {}, 'kind'), h('th', {}, 'state'), h('th', {}, 'latency'), h('th', {}, 'error'))),
+      h('tbody', {}, ...view.proxies.map((proxy, i) =>
+        h('tr', { 'data-testid': 'propagation-proxy', 'data-state': states[i], 'data-cluster': proxy.cluster, title: proxy.nodeId },
+          h('td', {}, proxy.cluster),
+          h('td', {}, proxyName(proxy)),
+          h('td', {}, proxy.kind),
+          h('td', {}, h('span', { class: `state ${states[i]}` }, states[i])),
+          h('td', { class: 'num' }, proxy.latencyMs === undefined ? '–' : `${formatMs(proxy.latencyMs)} ms`),
+          h('td', { class: 'error' }, proxy.error ?? ''),
+        ))),
+    ),
+  );
+  details.querySelector('summary')!.addEventListener('click', () => readerChoice.set(view.key, !details.open));
+
+  // Not replaceContent: the open state comes from the reader's choice or the default above.
+  card.replaceChildren(
     h('header', {},
       h('span', { class: 'title' }, view.title, h('span', { class: 'muted' }, ` ${change.event}`)),
       status,
@@ -50,20 +74,6 @@ function updateChange(card: HTMLElement, view: ChangeView, now: string, openFirs
     h('div', { class: 'meta' }, `observed ${clockTime(change.observedAt)} from ${change.sourceCluster} · snapshot ${change.snapshotVersion}` +
       (change.completedAt ? ` · completed ${clockTime(change.completedAt)}` : '')),
     h('div', { class: 'timeline-axis' }, timeline, h('span', { class: 'axis-end' }, `${formatMs(view.maxLatencyMs)} ms`)),
-    h('details', openFirst ? { open: '' } : {},
-      h('summary', {}, `${view.proxies.length} proxies`),
-      h('table', { class: 'proxy-table' },
-        h('thead', {}, h('tr', {}, h('th', {}, 'cluster'), h('th', {}, 'proxy'), h('th', {}, 'kind'), h('th', {}, 'state'), h('th', {}, 'latency'), h('th', {}, 'error'))),
-        h('tbody', {}, ...view.proxies.map((proxy, i) =>
-          h('tr', { 'data-testid': 'propagation-proxy', 'data-state': states[i], 'data-cluster': proxy.cluster, title: proxy.nodeId },
-            h('td', {}, proxy.cluster),
-            h('td', {}, proxyName(proxy)),
-            h('td', {}, proxy.kind),
-            h('td', {}, h('span', { class: `state ${states[i]}` }, states[i])),
-            h('td', { class: 'num' }, proxy.latencyMs === undefined ? '–' : `${formatMs(proxy.latencyMs)} ms`),
-            h('td', { class: 'error' }, proxy.error ?? ''),
-          ))),
-      ),
-    ),
-  ]);
+    details,
+  );
 }

@@ -149,7 +149,7 @@ export class TopologyPanel {
       fit: true,
       padding: 30,
       nodeDimensionsIncludeLabels: true,
-      idealEdgeLength: 110,
+      idealEdgeLength: 90,
       nodeRepulsion: 6500,
       nestingFactor: 0.6,
       gravity: 0.3,
