@@ -6,11 +6,11 @@
 // kubelet works against the in-process store, local/store/store.ts, not a remote API server), so pods
 // stay Pending; and the mesh's own parts that need pods (the multi-cluster ingress edges, the Canary
 // controller process) are not started. docs/kubernetes-mode.md lists the gaps.
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mergeKubeconfigFile } from '../k8s/kubeconfig.js';
 import { clusterNames, subnetOctetFor, type UpOptions } from '../runtime/up.js';
-import { runningState, statePaths, writeUpState, type StatePaths, type UpState } from '../runtime/state.js';
+import { claimStateDir, writeUpState, type StatePaths } from '../runtime/state.js';
 import { requireKubeBinaries } from './binaries.js';
 import { CONTROL_PLANE_PID_FILE, killControlPlaneLeftovers } from './leftovers.js';
 import { startRealControlPlane, type RealControlPlane } from './control-plane.js';
@@ -26,15 +26,7 @@ export function sayRealModeGaps(say: (line: string) => void): void {
 }
 
 export async function runUpReal(opts: UpOptions): Promise<{ stop(): Promise<void>; clusters: RealControlPlane[]; paths: StatePaths }> {
-  const paths = statePaths(opts.stateDir);
-  mkdirSync(paths.dir, { recursive: true });
-  const other = runningState(paths);
-  if (other && other.pid !== process.pid) {
-    throw new Error(`meshwork is already running for ${paths.dir} (pid ${other.pid}): use \`meshwork status\`, or \`meshwork down\` first`);
-  }
-  const log = (line: string) => appendFileSync(paths.logFile, `${new Date().toISOString()} ${line}\n`);
-  const state: UpState = { pid: process.pid, startedAt: new Date().toISOString(), ready: false, clusters: [] };
-  writeUpState(paths, state);
+  const { paths, log, state } = claimStateDir(opts.stateDir);
 
   const clusters: RealControlPlane[] = [];
   try {

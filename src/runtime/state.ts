@@ -3,7 +3,7 @@
 //   kubeconfig     one context per cluster
 //   meshwork.log   log of the hosting process
 //   clusters/<name>/  store.db, pki/, kubelet/ (pod logs, pids)
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { processRunning } from '../os/proc.js';
 
@@ -85,4 +85,21 @@ export function isAlive(pid: number): boolean {
 export function runningState(paths: StatePaths): UpState | undefined {
   const state = readUpState(paths);
   return state && isAlive(state.pid) ? state : undefined;
+}
+
+/**
+ * The start of an `up`: the state folder is this process's (refused while another live host holds it),
+ * its log, and a not-yet-ready state written for `status` and `down` to find.
+ */
+export function claimStateDir(stateDir: string): { paths: StatePaths; log: (line: string) => void; state: UpState } {
+  const paths = statePaths(stateDir);
+  mkdirSync(paths.dir, { recursive: true });
+  const other = runningState(paths);
+  if (other && other.pid !== process.pid) {
+    throw new Error(`meshwork is already running for ${paths.dir} (pid ${other.pid}): use \`meshwork status\`, or \`meshwork down\` first`);
+  }
+  const log = (line: string) => appendFileSync(paths.logFile, `${new Date().toISOString()} ${line}\n`);
+  const state: UpState = { pid: process.pid, startedAt: new Date().toISOString(), ready: false, clusters: [] };
+  writeUpState(paths, state);
+  return { paths, log, state };
 }

@@ -1,11 +1,10 @@
 // `meshwork up` in the foreground: hosts every local cluster in this process until SIGINT/SIGTERM.
-import { appendFileSync, mkdirSync } from 'node:fs';
 import { mergeKubeconfigFile } from '../k8s/kubeconfig.js';
 import { startLocalCluster, type LocalCluster } from '../local/cluster.js';
 import { MciController } from '../mci/controller.js';
 import { ControllerProcess, controllerProcessPaths } from './canary-controller-process.js';
 import { unsyncedProxies } from './mesh-ready.js';
-import { runningState, statePaths, writeUpState, type StatePaths, type UpState } from './state.js';
+import { claimStateDir, writeUpState, type StatePaths } from './state.js';
 
 const MESH_SYNC_POLL_MS = 500;
 
@@ -27,15 +26,7 @@ export function subnetOctetFor(base: number, index: number): number {
 }
 
 export async function runUp(opts: UpOptions): Promise<{ stop(): Promise<void>; clusters: LocalCluster[]; paths: StatePaths }> {
-  const paths = statePaths(opts.stateDir);
-  mkdirSync(paths.dir, { recursive: true });
-  const other = runningState(paths);
-  if (other && other.pid !== process.pid) {
-    throw new Error(`meshwork is already running for ${paths.dir} (pid ${other.pid}): use \`meshwork status\`, or \`meshwork down\` first`);
-  }
-  const log = (line: string) => appendFileSync(paths.logFile, `${new Date().toISOString()} ${line}\n`);
-  const state: UpState = { pid: process.pid, startedAt: new Date().toISOString(), ready: false, clusters: [] };
-  writeUpState(paths, state);
+  const { paths, log, state } = claimStateDir(opts.stateDir);
 
   const clusters: LocalCluster[] = [];
   try {
