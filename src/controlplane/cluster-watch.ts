@@ -17,6 +17,7 @@ import {
 import type { ClusterObjects, IstioConfigObjects, KubeIstioObject } from '../registry/build.js';
 import type { Clock } from '../clock.js';
 import { startResourceWatch, type ResourceWatch, type WatchEvent } from './resource-watch.js';
+import type { ChangedObject } from './propagation-report.js';
 
 export interface WatchCommon {
   log: (line: string) => void;
@@ -24,20 +25,10 @@ export interface WatchCommon {
   /** Istio config: an update that changed nothing but the status (our own status writes, mostly). */
   onStatusChange?: () => void;
   /** A change of a Service or an Istio config object, with what identifies it (config propagation tracking). */
-  onConfigEvent?: (change: WatchedChange) => void;
+  onConfigEvent?: (change: ChangedObject) => void;
   clock?: Clock;
 }
 
-/** What a watch delivered of a tracked kind: the object's identity at this version. */
-export interface WatchedChange {
-  kind: string;
-  namespace: string;
-  name: string;
-  sourceCluster: string;
-  resourceVersion: string;
-  generation?: number;
-  event: WatchEvent;
-}
 
 /** The onEvent of a watch of `kind` in `clusterId`, telling onConfigEvent (none without it). */
 function configEvents(kind: string, clusterId: string, common: WatchCommon): ((event: WatchEvent, obj: KubernetesObject) => void) | undefined {

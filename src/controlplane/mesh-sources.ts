@@ -8,7 +8,8 @@ import type { ClusterObjects, IstioConfigObjects } from '../registry/build.js';
 import type { Clock } from '../clock.js';
 import type { IngressStatusInputs } from '../ingress/status.js';
 import { DEFAULT_TRUST_DOMAIN } from '../security/spiffe.js';
-import { healthOf, watchIstioConfig, watchMemberCluster, type ClusterWatch, type ConfigWatch, type WatchedChange, type WatchHealth } from './cluster-watch.js';
+import type { ChangedObject } from './propagation-report.js';
+import { healthOf, watchIstioConfig, watchMemberCluster, type ClusterWatch, type ConfigWatch, type WatchHealth } from './cluster-watch.js';
 import { watchIngress, type IngressWatch } from './ingress-watch.js';
 import { watchMeshConfig, type MeshConfigWatch } from './mesh-config.js';
 import { MULTICLUSTER_LABEL, parseRemoteSecret, planClusters, type RemoteCluster } from './remote-secrets.js';
@@ -30,7 +31,7 @@ export interface MeshSourcesOptions {
   /** An Ingress's status or a Node changed: what only the Ingress status reads. */
   onIngressStatusChange?: () => void;
   /** A Service (of any member cluster) or an Istio config object (of the own cluster) changed: config propagation tracking. */
-  onConfigEvent?: (change: WatchedChange) => void;
+  onConfigEvent?: (change: ChangedObject) => void;
   log: (line: string) => void;
   clock?: Clock;
 }

@@ -37,7 +37,8 @@ export interface ProxyPropagation {
   latencyMs?: number;
 }
 
-export interface ConfigChange {
+/** An object of a tracked kind at one version, as the control plane's watch delivered it. */
+export interface ChangedObject {
   /** `VirtualService`, `DestinationRule`, `Gateway`, `Service`, `EndpointSlice`, ... */
   kind: string;
   namespace: string;
@@ -48,6 +49,9 @@ export interface ConfigChange {
   generation?: number;
   /** `ADDED` | `MODIFIED` | `DELETED`. */
   event: 'ADDED' | 'MODIFIED' | 'DELETED';
+}
+
+export interface ConfigChange extends ChangedObject {
   /** ISO time the control plane's watch delivered the change. */
   observedAt: string;
   /** The mesh snapshot version that first carried it. */

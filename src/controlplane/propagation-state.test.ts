@@ -1,3 +1,4 @@
+import type { ChangedObject } from './propagation-report.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -12,10 +13,9 @@ import {
   reportChanges,
   synced,
   type NodeSync,
-  type ObservedChange,
 } from './propagation-state.js';
 
-const VS: ObservedChange = { kind: 'VirtualService', namespace: 'sample', name: 'helloworld', sourceCluster: 'cluster-1', resourceVersion: '41', generation: 2, event: 'MODIFIED' };
+const VS: ChangedObject = { kind: 'VirtualService', namespace: 'sample', name: 'helloworld', sourceCluster: 'cluster-1', resourceVersion: '41', generation: 2, event: 'MODIFIED' };
 const A = 'sidecar~127.10.0.7~sleep-1.sample~sample.svc.cluster.local';
 const B = 'sidecar~127.11.0.7~sleep-2.sample~sample.svc.cluster.local';
 

@@ -12,20 +12,10 @@
 // Memory is bounded: the last `capacity` changes; per node, checkpoints only where a tracked change
 // begins (at most one per change) and none older than the oldest tracked change.
 
-import type { ConfigChange, ProxyPropagation, ProxyPropagationState } from './propagation-report.js';
+import type { ChangedObject, ConfigChange, ProxyPropagation, ProxyPropagationState } from './propagation-report.js';
 
-/** What a watch delivered. */
-export interface ObservedChange {
-  kind: string;
-  namespace: string;
-  name: string;
-  sourceCluster: string;
-  resourceVersion: string;
-  generation?: number;
-  event: ConfigChange['event'];
-}
 
-export interface TrackedChange extends ObservedChange {
+export interface TrackedChange extends ChangedObject {
   /** Epoch ms the watch delivered it. */
   observedAt: number;
   /** The rebuild that first carries it. */
@@ -102,7 +92,7 @@ export function emptyState(capacity = DEFAULT_CAPACITY): PropagationState {
 }
 
 /** A watch delivered a change: the next rebuild carries it. Drops the oldest beyond capacity. */
-export function observe(state: PropagationState, change: ObservedChange, at: number): TrackedChange {
+export function observe(state: PropagationState, change: ChangedObject, at: number): TrackedChange {
   const tracked: TrackedChange = { ...change, observedAt: at, seq: state.seq + 1 };
   state.changes.push(tracked);
   if (state.changes.length > state.capacity) {

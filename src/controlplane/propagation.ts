@@ -4,6 +4,7 @@
 // (a node's streams moved: an ACK, a NACK, a response), and keeps the state in propagation-state.ts,
 // where the transitions are.
 
+import type { ChangedObject } from './propagation-report.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { XdsNode } from '../xds/protos.js';
 import { structToPlain } from '../xds/status.js';
@@ -19,7 +20,6 @@ import {
   reportChanges,
   synced,
   type NodeSync,
-  type ObservedChange,
   type Outcome,
   type PropagationState,
 } from './propagation-state.js';
@@ -74,7 +74,7 @@ export class ConfigPropagationTracker implements PushPropagation {
   }
 
   /** A watch delivered a change of a tracked kind. */
-  observed(change: ObservedChange): void {
+  observed(change: ChangedObject): void {
     observe(this.state, change, this.clock.now());
   }
 
