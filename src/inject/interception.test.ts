@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { applyJsonPatch } from '../k8s/patch/index.js';
 import type { InjectionContext } from './inject.js';
 import { injectPod } from './inject.js';
-import { INTERCEPTION_MODE_ANNOTATION } from './interception.js';
+import { INTERCEPTION_MODE_ANNOTATION, interceptionFor } from './interception.js';
 import { parseIstioIptablesArgs } from './iptables-rules.js';
 import type { Pod } from './pod.js';
 import { readPod } from './pod.js';
@@ -87,4 +87,11 @@ describe('injection with iptables interception', () => {
     });
   }
 
+});
+
+it('traffic capture annotations on a pod that is not captured are reported, not ignored', () => {
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'n', annotations: { 'traffic.sidecar.istio.io/excludeOutboundPorts': '5432' } }, spec: { containers: [] } } as unknown as Pod;
+  const decision = interceptionFor(pod, undefined, 'envoy');
+  assert.equal(decision.capture, false);
+  assert.match(decision.capture ? '' : decision.warning ?? '', /traffic\.sidecar\.istio\.io\/excludeOutboundPorts not applied: the pod is not captured/);
 });

@@ -22,6 +22,16 @@ export type InterceptionDecision = { capture: true } | { capture: false; warning
  * Envoy (the meshwork proxy has no original-destination listeners); the pod's annotation may opt out.
  */
 export function interceptionFor(pod: Pod, mesh: 'REDIRECT' | undefined, dataPlane: 'envoy' | 'meshwork'): InterceptionDecision {
+  const decision = captureDecision(pod, mesh, dataPlane);
+  if (decision.capture) return decision;
+  // Capture annotations only shape istio-init's rules: without capture they do nothing, and say so.
+  const unused = Object.keys(pod.metadata.annotations ?? {}).filter((k) => k.startsWith('traffic.sidecar.istio.io/')).sort();
+  if (unused.length === 0) return decision;
+  const note = `${unused.join(', ')} not applied: the pod is not captured by iptables (it uses http_proxy)`;
+  return { capture: false, warning: decision.warning ? `${decision.warning}; ${note}` : note };
+}
+
+function captureDecision(pod: Pod, mesh: 'REDIRECT' | undefined, dataPlane: 'envoy' | 'meshwork'): InterceptionDecision {
   const asked = pod.metadata.annotations?.[INTERCEPTION_MODE_ANNOTATION]?.trim();
   if (asked === 'NONE') return { capture: false };
   if (asked !== undefined && asked !== 'REDIRECT') {
