@@ -126,10 +126,11 @@ export function registerMeshSetupCommands(program: Command): void {
     .option('--plaintext-xds-port <port>', 'have the control plane also serve plaintext xDS on this port (loopback addresses only; tests and debugging; default: 15010 while injected proxies still use plaintext xDS, else off)', parseIntOption(1, 65535))
     .option('--image <ref>', `the control plane image (default ${MESHWORK_IMAGE})`)
     .option('--webhook-url <url>', 'the control plane runs outside the cluster: webhooks call https://HOST:PORT (its --webhook-port) instead of the istiod Service, and no Deployment is installed')
+    .option('--discovery-address <host:port>', 'where injected proxies reach the control plane\'s xDS and CA (its --address and TLS port 15012) when pods cannot reach the istiod Service: written as the mesh config\'s defaultConfig.discoveryAddress (istioctl: values.global.remotePilotAddress)')
     .option('--dry-run', 'print every object in apply order instead of applying (touches no cluster; the output holds private keys)')
     .option('--cluster-id <id>', 'with --dry-run: the cluster id (default: --context)')
     .option('-o, --output <format>', 'with --dry-run: yaml or json', 'yaml')
-    .action(async (opts: { context?: string; kubeconfig?: string; revision: string; timeout: number; dataPlane?: string; meshCa?: string; cacerts?: string; plaintextXdsPort?: number; image?: string; webhookUrl?: string; dryRun?: boolean; clusterId?: string; output: string }, command: Command) => {
+    .action(async (opts: { context?: string; kubeconfig?: string; revision: string; timeout: number; dataPlane?: string; meshCa?: string; cacerts?: string; plaintextXdsPort?: number; image?: string; webhookUrl?: string; discoveryAddress?: string; dryRun?: boolean; clusterId?: string; output: string }, command: Command) => {
       const dataPlane = opts.dataPlane ? parseDataPlane(opts.dataPlane, '--data-plane') : undefined;
       if (opts.dryRun) {
         const clusterId = opts.clusterId ?? opts.context;
@@ -147,6 +148,7 @@ export function registerMeshSetupCommands(program: Command): void {
             ...(opts.image ? { image: opts.image } : {}),
             ...(dataPlane ? { dataPlane } : {}),
             ...(opts.webhookUrl !== undefined ? { webhookUrl: opts.webhookUrl } : {}),
+            ...(opts.discoveryAddress !== undefined ? { discoveryAddress: opts.discoveryAddress } : {}),
             ...(opts.plaintextXdsPort !== undefined ? { plaintextXdsPort: opts.plaintextXdsPort } : {}),
           }),
         );
@@ -162,6 +164,7 @@ export function registerMeshSetupCommands(program: Command): void {
         ...(opts.plaintextXdsPort !== undefined ? { plaintextXdsPort: opts.plaintextXdsPort } : {}),
         ...(opts.image ? { image: opts.image } : {}),
         ...(opts.webhookUrl !== undefined ? { webhookUrl: opts.webhookUrl } : {}),
+        ...(opts.discoveryAddress !== undefined ? { discoveryAddress: opts.discoveryAddress } : {}),
         revision: opts.revision,
         waitTimeoutMs: opts.timeout * 1000,
         ...withKubeconfig(opts.kubeconfig),

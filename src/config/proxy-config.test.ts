@@ -16,6 +16,18 @@ describe('ProxyConfig (proxy.istio.io/config, meshConfig.defaultConfig)', () => 
     assert.deepEqual(parseProxyConfig(''), { ok: true, config: {}, notActedOn: [] });
   });
 
+  it('discoveryAddress: HOST:PORT, acted on; anything else refused with the form to give', () => {
+    assert.deepEqual(checkProxyConfig({ discoveryAddress: '127.58.0.5:15012' }), { ok: true, config: { discoveryAddress: '127.58.0.5:15012' }, notActedOn: [] });
+    assert.ok(checkProxyConfig({ discoveryAddress: 'istiod.istio-system.svc:15012' }).ok);
+    assert.ok(checkProxyConfig({ discoveryAddress: '[fd00::5]:15012' }).ok);
+    const missingPort = checkProxyConfig({ discoveryAddress: '127.58.0.5' });
+    assert.ok(!missingPort.ok && /^discoveryAddress: expected HOST:PORT \(give HOST:PORT of the control plane's xDS TLS port/.test(missingPort.error), JSON.stringify(missingPort));
+    const badPort = checkProxyConfig({ discoveryAddress: 'cp:70000' });
+    assert.ok(!badPort.ok && /port 70000 is not 1-65535/.test(badPort.error));
+    const notString = checkProxyConfig({ discoveryAddress: 15012 });
+    assert.ok(!notString.ok && /discoveryAddress: expected a string/.test(notString.error));
+  });
+
   it('forwardClientCertDetails by name or proto enum number; UNDEFINED means the default', () => {
     const mode = (v: unknown) => {
       const r = checkProxyConfig({ gatewayTopology: { forwardClientCertDetails: v } });

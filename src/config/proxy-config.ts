@@ -1,6 +1,8 @@
 // Istio's ProxyConfig (meshConfig.defaultConfig, overridden per pod by the `proxy.istio.io/config`
 // annotation), as far as meshwork reads it: gatewayTopology, which tells a gateway how many trusted
-// proxies sit in front of it (xff_num_trusted_hops) and what to do with x-forwarded-client-cert.
+// proxies sit in front of it (xff_num_trusted_hops) and what to do with x-forwarded-client-cert;
+// proxyMetadata; and discoveryAddress, where the proxy reaches xDS and the CA (a control plane
+// outside the cluster: Istio's `values.global.remotePilotAddress` ends up here too).
 // Pure: text in, a checked config (or the reason it is not one) out; no I/O.
 //
 // As Istio: the annotation is YAML or JSON; an overlay replaces the fields it names and merges nested
@@ -30,11 +32,13 @@ export interface ProxyConfig {
   gatewayTopology?: GatewayTopology;
   /** Environment variables of the proxy container (Istio's proxyMetadata: e.g. SECRET_TTL, ISTIO_DELTA_XDS). */
   proxyMetadata?: Record<string, string>;
+  /** HOST:PORT of the control plane's xDS and CA (Istio's default: istiod-<rev>.istio-system.svc:15012). */
+  discoveryAddress?: string;
   [field: string]: unknown;
 }
 
 /** The ProxyConfig fields meshwork acts on. */
-const ACTED_ON = new Set(['gatewayTopology', 'proxyMetadata']);
+const ACTED_ON = new Set(['gatewayTopology', 'proxyMetadata', 'discoveryAddress']);
 
 export type ProxyConfigResult =
   | { ok: true; config: ProxyConfig; notActedOn: string[] }
@@ -70,6 +74,11 @@ export function checkProxyConfig(value: unknown): ProxyConfigResult {
       if (typeof v !== 'string') return { ok: false, error: `proxyMetadata.${key}: expected a string, got ${JSON.stringify(v)}` };
     }
   }
+  const discovery = value.discoveryAddress;
+  if (discovery !== undefined && discovery !== null) {
+    const problem = typeof discovery === 'string' ? hostPortProblem(discovery) : 'expected a string';
+    if (problem) return { ok: false, error: `discoveryAddress: ${problem} (give HOST:PORT of the control plane's xDS TLS port, e.g. 10.0.0.5:15012), got ${JSON.stringify(discovery)}` };
+  }
   const raw = value.gatewayTopology;
   if (raw === undefined || raw === null) {
     // (A null gatewayTopology is proto JSON for "not set".)
@@ -97,6 +106,15 @@ export function checkProxyConfig(value: unknown): ProxyConfigResult {
     }
   }
   return { ok: true, config: { ...value, gatewayTopology: topology as GatewayTopology }, notActedOn };
+}
+
+/** Why `text` is not HOST:PORT (a DNS name, an IPv4 address or a bracketed IPv6 address, a port 1-65535); undefined when it is. */
+export function hostPortProblem(text: string): string | undefined {
+  const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d+)$/.exec(text);
+  if (!m) return 'expected HOST:PORT';
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) return `port ${m[2]} is not 1-65535`;
+  return undefined;
 }
 
 /** The enum by name or number, as proto JSON accepts it; undefined for UNDEFINED (Istio's "use the default"). */

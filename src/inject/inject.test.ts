@@ -134,6 +134,20 @@ describe('injectPod: the CA and the mesh root', () => {
     assert.equal(envValue(proxy, 'MESHWORK_ROOT_CERT'), root);
     assert.equal(envValue(proxy, 'TRUST_DOMAIN'), 'mesh.example');
   });
+
+  it('ProxyConfig.discoveryAddress (the mesh\'s defaultConfig, then the pod\'s annotation) is XDS_ADDRESS and CA_ADDR: a control plane outside the cluster', () => {
+    const secure = { ...ctx, xdsAddress: '127.233.0.9:15012', caAddress: '127.233.0.9:15012', meshProxyConfig: { discoveryAddress: '127.232.0.5:15012' } };
+    const proxy = container(injected(helloworldPod(), secure), 'istio-proxy');
+    assert.equal(envValue(proxy, 'XDS_ADDRESS'), '127.232.0.5:15012');
+    assert.equal(envValue(proxy, 'CA_ADDR'), '127.232.0.5:15012');
+    const annotated = helloworldPod({ annotations: { 'proxy.istio.io/config': 'discoveryAddress: cp.example:15012' } });
+    const own = container(injected(annotated, secure), 'istio-proxy');
+    assert.equal(envValue(own, 'XDS_ADDRESS'), 'cp.example:15012');
+    assert.equal(envValue(own, 'CA_ADDR'), 'cp.example:15012');
+    // Without it, the Service's address the injector was given.
+    const plain = container(injected(helloworldPod(), { ...secure, meshProxyConfig: {} }), 'istio-proxy');
+    assert.equal(envValue(plain, 'XDS_ADDRESS'), '127.233.0.9:15012');
+  });
 });
 
 describe('injectPod: gateway template', () => {

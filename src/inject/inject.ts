@@ -234,8 +234,10 @@ export function proxyEnv(ctx: TemplateContext): EnvVar[] {
     fieldRef('INSTANCE_IP', 'status.podIP'),
     fieldRef('SERVICE_ACCOUNT', 'spec.serviceAccountName'),
     fieldRef('HOST_IP', 'status.hostIP'),
-    { name: 'XDS_ADDRESS', value: ctx.xdsAddress },
-    ...(ctx.caAddress ? [{ name: CA_ADDR_ENV, value: ctx.caAddress }] : []),
+    // ProxyConfig.discoveryAddress (mesh defaultConfig or the pod's annotation) wins, as in Istio's
+    // template; the CA is then at the same address (pilot-agent's CA_ADDR default).
+    { name: 'XDS_ADDRESS', value: ctx.proxyConfig.discoveryAddress ?? ctx.xdsAddress },
+    ...(ctx.proxyConfig.discoveryAddress ? [{ name: CA_ADDR_ENV, value: ctx.proxyConfig.discoveryAddress }] : ctx.caAddress ? [{ name: CA_ADDR_ENV, value: ctx.caAddress }] : []),
     ...(ctx.rootCertPem ? [{ name: ROOT_CERT_ENV, value: ctx.rootCertPem }] : []),
     ...(ctx.trustDomain ? [{ name: TRUST_DOMAIN_ENV, value: ctx.trustDomain }] : []),
     { name: 'CLUSTER_ID', value: ctx.clusterId },

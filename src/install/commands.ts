@@ -10,7 +10,7 @@ import { apiErrorCode, apiErrorMessage, kubeconfigPath, loadKubeConfig } from '.
 import { MESHWORK_IMAGE } from './image.js';
 import type { DataPlaneKind } from '../agent/data-plane.js';
 import { locateEnvoy } from '../envoy/locate.js';
-import { installPlan, parseWebhookUrl } from './plan.js';
+import { installPlan, parseDiscoveryAddress, parseWebhookUrl } from './plan.js';
 import { applyCrds, clusterCreatesCrds, waitForCrdsEstablished } from './real-cluster.js';
 import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
@@ -45,6 +45,8 @@ export interface InstallCommandOptions extends CommandIo {
   plaintextXdsPort?: number;
   /** `https://HOST:PORT`: the control plane runs outside the cluster and serves the webhooks there (no Deployment). */
   webhookUrl?: string;
+  /** HOST:PORT where injected proxies reach xDS and the CA (mesh config defaultConfig.discoveryAddress). */
+  discoveryAddress?: string;
   /** Injected for tests; real time otherwise. */
   clock?: { now(): number; sleep(ms: number): Promise<void> };
 }
@@ -76,6 +78,7 @@ export async function runInstall(opts: InstallCommandOptions): Promise<ApplyResu
   const crds = await clusterCreatesCrds(kc);
   const dataPlane = opts.dataPlane ?? (crds ? 'envoy' : defaultDataPlane(out));
   const webhookUrl = opts.webhookUrl !== undefined ? parseWebhookUrl(opts.webhookUrl) : undefined;
+  const discoveryAddress = opts.discoveryAddress !== undefined ? parseDiscoveryAddress(opts.discoveryAddress) : undefined;
   out(`Installing the meshwork control plane (revision ${revision}, data plane ${dataPlane}) into cluster ${clusterId}${webhookUrl ? ` (control plane outside the cluster, webhooks at ${webhookUrl.base})` : ''}`);
 
   const existing = await readSecret(kc, ISTIO_SYSTEM, WEBHOOK_TLS_SECRET);
@@ -98,6 +101,7 @@ export async function runInstall(opts: InstallCommandOptions): Promise<ApplyResu
     ...(cacerts.secret ? { cacertsSecret: cacerts.secret } : {}),
     crds,
     ...(webhookUrl ? { webhookUrl } : {}),
+    ...(discoveryAddress ? { discoveryAddress } : {}),
   });
   const crdObjects = objects.filter((o) => o.kind === 'CustomResourceDefinition');
   const results = await applyCrds(kc, crdObjects);

@@ -12,7 +12,7 @@ import { cacertsSecret, createClusterCaCerts } from '../security/pki/cacerts.js'
 import { MESHWORK_IMAGE } from './image.js';
 import { loadOrCreateMeshRoot, readCacertsDir } from './mesh-ca.js';
 import { DEFAULT_REVISION, ISTIO_SYSTEM } from './names.js';
-import { installPlan, parseWebhookUrl } from './plan.js';
+import { installPlan, parseDiscoveryAddress, parseWebhookUrl } from './plan.js';
 import { createWebhookTls } from './webhook-tls.js';
 
 export const OUTPUT_FORMATS = ['yaml', 'json'] as const;
@@ -34,6 +34,7 @@ export interface RenderInstallOptions {
   meshCaDir: string;
   cacertsDir?: string;
   webhookUrl?: string;
+  discoveryAddress?: string;
   plaintextXdsPort?: number;
   output: OutputFormat;
   /** Progress lines (stderr in the CLI: stdout is the manifest). */
@@ -60,6 +61,7 @@ export async function installObjects(opts: Omit<RenderInstallOptions, 'output'>)
     cacertsSecret: cacertsSecret(ISTIO_SYSTEM, files),
     crds: true,
     ...(webhookUrl ? { webhookUrl } : {}),
+    ...(opts.discoveryAddress !== undefined ? { discoveryAddress: parseDiscoveryAddress(opts.discoveryAddress) } : {}),
   });
 }
 

@@ -21,7 +21,8 @@ import { customResourceTypes } from '../k8s/kinds.js';
 import { cacertsSecret, createClusterCaCerts, createMeshRoot } from '../security/pki/cacerts.js';
 import { installObjects, renderInstall } from './dry-run.js';
 import { MESHWORK_IMAGE } from './image.js';
-import { installPlan, parseWebhookUrl, unroutableEndpointIp } from './plan.js';
+import { parseMeshConfig } from '../controlplane/mesh-config.js';
+import { installPlan, parseDiscoveryAddress, parseWebhookUrl, unroutableEndpointIp } from './plan.js';
 import { clusterCreatesCrds } from './real-cluster.js';
 import { loadKubeConfig } from '../k8s/client/client.js';
 import { createWebhookTls, readWebhookTlsSecret } from './webhook-tls.js';
@@ -98,6 +99,22 @@ describe('installPlan', () => {
     const dns = parseWebhookUrl('https://cp.example.com:15017');
     assert.equal(installPlan({ ...base, webhookUrl: dns }).find((o) => o.kind === 'EndpointSlice'), undefined);
     assert.ok(new X509Certificate((await createWebhookTls('r', 'istio-system', [dns.host])).certPem).checkHost('cp.example.com'));
+  });
+
+  it('--discovery-address: the mesh config ConfigMap istio-<rev> sends injected proxies there; a bad address is refused', async () => {
+    const objects = installPlan({ ...base, webhookUrl: parseWebhookUrl('https://127.58.0.5:15017'), discoveryAddress: '127.58.0.5:15012' });
+    const mesh = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'istio-asm-managed-stable');
+    assert.ok(mesh, 'the mesh config ConfigMap');
+    assert.equal(mesh.metadata.namespace, 'istio-system');
+    const parsed = parseMeshConfig((mesh.data as Record<string, string>).mesh!);
+    assert.ok(parsed.ok, JSON.stringify(parsed));
+    assert.equal(parsed.defaultConfig.discoveryAddress, '127.58.0.5:15012');
+    const t = findByApiVersionKind('v1', 'ConfigMap')!;
+    assert.deepEqual(validateObject(t, applyDefaults(t, structuredClone(mesh)), { strict: true }), []);
+    // Without the flag no mesh config is installed (a user's own stays as it is).
+    assert.equal(installPlan(base).find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'istio-asm-managed-stable'), undefined);
+    assert.throws(() => parseDiscoveryAddress('127.58.0.5'), /--discovery-address "127\.58\.0\.5": expected HOST:PORT; give HOST:PORT where injected proxies reach/);
+    assert.throws(() => parseDiscoveryAddress('https://cp:15012'), /expected HOST:PORT/);
   });
 
   it('parseWebhookUrl refuses what an API server cannot call, saying what to give', () => {

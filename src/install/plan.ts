@@ -5,12 +5,17 @@
 // mode run from a laptop or CI) the webhook configurations call that URL instead of the Service, the
 // Deployment is left out, and the istiod Service has no selector: an EndpointSlice points it at HOST
 // when HOST is an IP address pods can reach (not loopback or link-local, which the API server refuses
-// as endpoints), so injected proxies still find xDS at the Service's ClusterIP.
+// as endpoints), so injected proxies still find xDS at the Service's ClusterIP. Where pods cannot
+// reach that ClusterIP (no kube-proxy, a loopback control plane), `--discovery-address HOST:PORT` puts
+// the mesh config ConfigMap istio-<rev> with `defaultConfig.discoveryAddress` in the cluster, as
+// istioctl's `values.global.remotePilotAddress` does: injected proxies then reach xDS and the CA there.
 // Pure: no I/O.
 //
-// Exports: installPlan(opts), parseWebhookUrl(text).
+// Exports: installPlan(opts), parseWebhookUrl(text), parseDiscoveryAddress(text).
 import { isIP } from 'node:net';
 import type { KubeObject } from '../k8s/object.js';
+import { hostPortProblem } from '../config/proxy-config.js';
+import { MESH_CONFIG_KEY, meshConfigMapName } from '../controlplane/mesh-config.js';
 import { meshCrds } from './crds.js';
 import { type InstallOptions, installManifests } from './manifests.js';
 import { istiodName, MONITORING_PORT, XDS_PORT, XDS_SECURE_PORT } from './names.js';
@@ -40,6 +45,23 @@ export function parseWebhookUrl(text: string): WebhookUrl {
   return { base: `https://${url.host}`, host, port };
 }
 
+/** Checks `--discovery-address`: HOST:PORT, the control plane's xDS TLS port as pods reach it. */
+export function parseDiscoveryAddress(text: string): string {
+  const problem = hostPortProblem(text);
+  if (problem) throw new Error(`--discovery-address ${JSON.stringify(text)}: ${problem}; give HOST:PORT where injected proxies reach the control plane's xDS TLS port (its --address and 15012)`);
+  return text;
+}
+
+/** The mesh config (Istio's ConfigMap istio-<rev>, key mesh) that sends injected proxies to `address`. */
+function meshConfigMap(opts: InstallPlanOptions, address: string): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: meshConfigMapName(opts.revision), namespace: opts.namespace, labels: { 'istio.io/rev': opts.revision, 'app.kubernetes.io/part-of': 'meshwork' } },
+    data: { [MESH_CONFIG_KEY]: `defaultConfig:\n  discoveryAddress: ${address}\n` },
+  };
+}
+
 export interface InstallPlanOptions extends InstallOptions {
   /** The webhook serving certificate (its Secret is applied; its CA is the webhooks' caBundle). */
   webhookTls: WebhookTls;
@@ -49,6 +71,8 @@ export interface InstallPlanOptions extends InstallOptions {
   crds: boolean;
   /** The control plane runs outside the cluster, its webhook here. */
   webhookUrl?: WebhookUrl;
+  /** HOST:PORT (parseDiscoveryAddress): the mesh config's defaultConfig.discoveryAddress. */
+  discoveryAddress?: string;
 }
 
 /** Apply order: a kind's rank; kinds not listed go last. */
@@ -138,6 +162,7 @@ export function installPlan(opts: InstallPlanOptions): KubeObject[] {
     ...objects,
     webhookTlsSecret(opts.namespace, opts.revision, opts.webhookTls),
     ...(opts.cacertsSecret ? [opts.cacertsSecret] : []),
+    ...(opts.discoveryAddress ? [meshConfigMap(opts, parseDiscoveryAddress(opts.discoveryAddress))] : []),
   ];
   // Stable: objects of one kind keep their order (the Namespace before everything it holds).
   return all.map((o, i) => ({ o, i })).sort((a, b) => rank(a.o) - rank(b.o) || a.i - b.i).map(({ o }) => o);
