@@ -42,7 +42,7 @@ export function registerClusterCommands(program: Command): void {
         }
         const state = await startDetached({ stateDir: opts.stateDir, upArgs, timeoutMs: opts.timeout * 1000 }, say);
         for (const c of state.clusters) say(`${c.name}: ready at ${c.server}`);
-        if (opts.apiserver === 'real') sayRealModeGaps(say);
+        if (opts.apiserver === 'real') sayRealModeGaps(say, state.clusters);
         printUsage(paths.kubeconfig, paths.dir);
         return;
       }

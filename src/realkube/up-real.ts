@@ -2,6 +2,9 @@
 // kube-apiserver and kube-controller-manager v1.34.4, control-plane.ts) hosted by this process, with
 // the same address plan, state folder and kubeconfig contexts as the local clusters.
 //
+// The mesh runs on them (mesh-real.ts): `meshwork install` into each, its control plane in this
+// process outside the cluster (Kubernetes mode, as the cluster's istiod service account), `create-mesh`.
+//
 // What it does not do yet, and says so at every start: no node joins these clusters (the process
 // kubelet works against the in-process store, local/store/store.ts, not a remote API server), so pods
 // stay Pending; and the mesh's own parts that need pods (the multi-cluster ingress edges, the Canary
@@ -14,6 +17,7 @@ import { claimStateDir, writeUpState, type StatePaths } from '../runtime/state.j
 import { requireKubeBinaries } from './binaries.js';
 import { CONTROL_PLANE_PID_FILE, killControlPlaneLeftovers } from './leftovers.js';
 import { startRealControlPlane, type RealControlPlane } from './control-plane.js';
+import { realMeshLines, startRealMesh, type RealMesh } from './mesh-real.js';
 
 export const REAL_MODE_GAPS = [
   'no node joins these clusters yet: the process kubelet runs against the in-process store, not a remote API server, so pods stay Pending',
@@ -21,7 +25,9 @@ export const REAL_MODE_GAPS = [
   'the multi-cluster ingress controller and the Canary controller process are not started (they need pods)',
 ];
 
-export function sayRealModeGaps(say: (line: string) => void): void {
+/** The mesh `up` runs on the clusters (when given), then what the real mode does not do yet. */
+export function sayRealModeGaps(say: (line: string) => void, clusters: ReadonlyArray<{ name: string; subnetOctet: number }> = []): void {
+  for (const line of realMeshLines(clusters)) say(line);
   for (const gap of REAL_MODE_GAPS) say(`not yet with --apiserver real: ${gap}`);
 }
 
@@ -29,6 +35,7 @@ export async function runUpReal(opts: UpOptions): Promise<{ stop(): Promise<void
   const { paths, log, state } = claimStateDir(opts.stateDir);
 
   const clusters: RealControlPlane[] = [];
+  let mesh: RealMesh | undefined;
   try {
     const binaries = requireKubeBinaries();
     const names = clusterNames(opts.clusters);
@@ -51,12 +58,14 @@ export async function runUpReal(opts: UpOptions): Promise<{ stop(): Promise<void
       clusters.map((c) => ({ name: c.name, server: c.server, caPem: c.caPem, token: c.token })),
       clusters[0]!.name,
     );
+    mesh = await startRealMesh({ clusters: clusters.map((plane, i) => ({ plane, subnetOctet: subnetOctetFor(opts.subnetBase, i) })), kubeconfig: paths.kubeconfig, meshCaDir: join(paths.dir, 'mesh-ca'), log });
   } catch (err) {
+    await mesh?.stop();
     await Promise.allSettled(clusters.map((c) => c.stop()));
     writeUpState(paths, { ...state, error: (err as Error).message });
     throw err;
   }
-  sayRealModeGaps(opts.say);
+  sayRealModeGaps(opts.say, state.clusters);
   // No proxies run here, so none is pending: `up -d` returns once the control planes are ready.
   writeUpState(paths, { ...state, ready: true, meshSynced: true, meshPending: [] });
 
@@ -66,6 +75,7 @@ export async function runUpReal(opts: UpOptions): Promise<{ stop(): Promise<void
     paths,
     stop() {
       stopping ??= (async () => {
+        await mesh?.stop();
         await Promise.allSettled(clusters.map((c) => c.stop()));
         writeUpState(paths, { ...state, ready: false, pid: 0 });
       })();

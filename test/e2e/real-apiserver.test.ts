@@ -31,6 +31,18 @@ describe('meshwork up --apiserver real', { timeout: 300_000 }, () => {
     assert.match(up.stdout, /export KUBECONFIG=/);
   });
 
+  test('up runs the mesh: installed into both, a control plane per cluster outside it, create-mesh; each watches the other', async () => {
+    for (const [i, cluster] of ['cluster-1', 'cluster-2'].entries()) {
+      const host = `127.${BASE + 10 * i}.0.1`;
+      assert.match(up.stdout, new RegExp(`^${cluster}: mesh control plane \\(Kubernetes mode, outside the cluster\\) on ${host.replace(/\./g, '\\.')}: xDS and CA :15012, webhooks :15017, debug :15014$`, 'm'));
+      const other = i === 0 ? 'cluster-2' : 'cluster-1';
+      const registry = (await (await fetch(`http://${host}:15014/debug/registry`)).json()) as { clusters: Array<{ clusterId: string; remote: boolean; synced: boolean }> };
+      assert.ok(registry.clusters.some((c) => c.clusterId === other && c.remote && c.synced), JSON.stringify(registry.clusters.map((c) => [c.clusterId, c.remote, c.synced])));
+      assert.match(await env.kubectlOk(cluster, ['get', 'mutatingwebhookconfiguration', '-o', 'jsonpath={.items[*].webhooks[*].clientConfig.url}']), new RegExp(`https://${host.replace(/\./g, '\\.')}:15017/inject`));
+    }
+    assert.match(up.stdout, /^create-mesh: cluster-1, cluster-2 joined into one mesh$/m);
+  });
+
   test('status lists both clusters as Ready', async () => {
     const res = await env.meshwork(['status', '-o', 'json']);
     assert.equal(res.code, 0, res.stderr);
