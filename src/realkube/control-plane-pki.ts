@@ -105,3 +105,47 @@ export async function loadOrCreateControlPlanePki(req: PkiRequest): Promise<Cont
   writeFileSync(files.tokenFile, tokenFileText(adminToken, controllerManagerToken), secret);
   return { ...files, caPem: ca.certPem, adminToken, controllerManagerToken };
 }
+
+/** What a node of the cluster runs with (node.ts), made once per node and kept in `<pki>/nodes/<name>`. */
+export interface NodeCredentials {
+  /** The kubelet's client certificate: user `system:node:<name>` in group `system:nodes`, for the Node authorizer. */
+  nodeCertPem: string;
+  nodeKeyPem: string;
+  /**
+   * No kube-scheduler runs: the node binds the pods it takes, as `system:kube-scheduler` (the bootstrap
+   * RBAC binds that user), since node rights only reach pods already bound to the node.
+   */
+  schedulerCertPem: string;
+  schedulerKeyPem: string;
+  /** The kubelet server's certificate (its InternalIP), which kube-apiserver checks against the cluster CA. */
+  servingCertPem: string;
+  servingKeyPem: string;
+}
+
+export async function loadOrCreateNodeCredentials(pki: ControlPlanePki, nodeName: string, hostIp: string): Promise<NodeCredentials> {
+  const dir = join(pki.dir, 'nodes', nodeName);
+  const names = ['node', 'scheduler', 'serving'] as const;
+  const files = Object.fromEntries(names.map((n) => [n, { cert: join(dir, `${n}.crt`), key: join(dir, `${n}.key`) }])) as Record<(typeof names)[number], { cert: string; key: string }>;
+  const addressFile = join(dir, 'serving-ip');
+  const complete = names.every((n) => existsSync(files[n].cert) && existsSync(files[n].key)) && existsSync(addressFile) && readFileSync(addressFile, 'utf8') === hostIp;
+  if (!complete) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const ca = { certPem: pki.caPem, keyPem: readFileSync(pki.caKey, 'utf8') };
+    const issued = {
+      node: await issueClientCertificate(ca, { commonName: `system:node:${nodeName}`, organization: ['system:nodes'] }),
+      scheduler: await issueClientCertificate(ca, { commonName: 'system:kube-scheduler' }),
+      serving: await issueServerCertificate(ca, { commonName: nodeName, dnsNames: [nodeName, 'localhost'], ipAddresses: [hostIp] }),
+    };
+    for (const n of names) {
+      writeFileSync(files[n].cert, issued[n].certPem);
+      writeFileSync(files[n].key, issued[n].keyPem, { mode: 0o600 });
+    }
+    // Written last: its presence with all the others means the set is complete (and for this address).
+    writeFileSync(addressFile, hostIp);
+  }
+  const read = (n: (typeof names)[number]) => ({ cert: readFileSync(files[n].cert, 'utf8'), key: readFileSync(files[n].key, 'utf8') });
+  const node = read('node');
+  const scheduler = read('scheduler');
+  const serving = read('serving');
+  return { nodeCertPem: node.cert, nodeKeyPem: node.key, schedulerCertPem: scheduler.cert, schedulerKeyPem: scheduler.key, servingCertPem: serving.cert, servingKeyPem: serving.key };
+}

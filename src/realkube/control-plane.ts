@@ -111,6 +111,8 @@ export async function startRealControlPlane(opts: RealControlPlaneOptions): Prom
         `--service-account-signing-key-file=${pki.serviceAccountKey}`,
         `--service-cluster-ip-range=${serviceRange}`,
         '--authorization-mode=Node,RBAC',
+        // The Node authorizer's partner: a node may write only its own Node, Lease and the pods bound to it.
+        '--enable-admission-plugins=NodeRestriction',
         `--kubelet-client-certificate=${pki.kubeletClientCert}`,
         `--kubelet-client-key=${pki.kubeletClientKey}`,
         `--kubelet-certificate-authority=${pki.caCert}`,

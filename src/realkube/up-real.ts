@@ -2,13 +2,11 @@
 // kube-apiserver and kube-controller-manager v1.34.4, control-plane.ts) hosted by this process, with
 // the same address plan, state folder and kubeconfig contexts as the local clusters.
 //
-// The mesh runs on them (mesh-real.ts): `meshwork install` into each, its control plane in this
-// process outside the cluster (Kubernetes mode, as the cluster's istiod service account), `create-mesh`.
-//
-// What it does not do yet, and says so at every start: no node joins these clusters (the process
-// kubelet works against the in-process store, local/store/store.ts, not a remote API server), so pods
-// stay Pending; and the mesh's own parts that need pods (the multi-cluster ingress edges, the Canary
-// controller process) are not started. docs/kubernetes-mode.md lists the gaps.
+// One node joins each cluster once its control plane is ready (node.ts: the process kubelet over the
+// real API server), so pods run as on the local clusters. The mesh runs on them (mesh-real.ts):
+// `meshwork install` into each, its control plane in this process outside the cluster (Kubernetes
+// mode, as the cluster's istiod service account), `create-mesh`. What it does not do yet is said at
+// every start (REAL_MODE_GAPS); docs/kubernetes-mode.md lists the gaps.
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mergeKubeconfigFile } from '../k8s/kubeconfig.js';
@@ -18,11 +16,13 @@ import { requireKubeBinaries } from './binaries.js';
 import { CONTROL_PLANE_PID_FILE, killControlPlaneLeftovers } from './leftovers.js';
 import { startRealControlPlane, type RealControlPlane } from './control-plane.js';
 import { realMeshLines, startRealMesh, type RealMesh } from './mesh-real.js';
+import { startRealNode, type RealNode } from './node.js';
 
 export const REAL_MODE_GAPS = [
-  'no node joins these clusters yet: the process kubelet runs against the in-process store, not a remote API server, so pods stay Pending',
-  'kubectl logs/exec/port-forward have no kubelet to reach (the API server answers that the pod has no node)',
-  'the multi-cluster ingress controller and the Canary controller process are not started (they need pods)',
+  'Services have no endpoints: kube-apiserver v1.34.4 refuses loopback pod IPs (127.s.x.y) in EndpointSlices and Endpoints, so the EndpointSlice controller cannot list the pods',
+  'ClusterIPs do not answer: no kube-proxy runs on the node',
+  'kubectl exec/attach/port-forward are refused by the node (kubectl logs works)',
+  'the multi-cluster ingress controller and the Canary controller process are not started',
 ];
 
 /** The mesh `up` runs on the clusters (when given), then what the real mode does not do yet. */
@@ -31,11 +31,18 @@ export function sayRealModeGaps(say: (line: string) => void, clusters: ReadonlyA
   for (const gap of REAL_MODE_GAPS) say(`not yet with --apiserver real: ${gap}`);
 }
 
-export async function runUpReal(opts: UpOptions): Promise<{ stop(): Promise<void>; clusters: RealControlPlane[]; paths: StatePaths }> {
+export async function runUpReal(opts: UpOptions): Promise<{ stop(): Promise<void>; clusters: RealControlPlane[]; nodes: RealNode[]; paths: StatePaths }> {
   const { paths, log, state } = claimStateDir(opts.stateDir);
 
   const clusters: RealControlPlane[] = [];
+  const nodes: RealNode[] = [];
   let mesh: RealMesh | undefined;
+  // The mesh's control planes first, then nodes: their pods stop (by PID) while the API server still takes their last writes.
+  const stopAll = async () => {
+    await mesh?.stop();
+    await Promise.allSettled(nodes.map((n) => n.stop()));
+    await Promise.allSettled(clusters.map((c) => c.stop()));
+  };
   try {
     const binaries = requireKubeBinaries();
     const names = clusterNames(opts.clusters);
@@ -58,10 +65,16 @@ export async function runUpReal(opts: UpOptions): Promise<{ stop(): Promise<void
       clusters.map((c) => ({ name: c.name, server: c.server, caPem: c.caPem, token: c.token })),
       clusters[0]!.name,
     );
+    const joined = await Promise.allSettled(
+      clusters.map((c, i) => startRealNode({ cluster: c, nodeName: `${c.name}-node`, subnetOctet: subnetOctetFor(opts.subnetBase, i), stateDir: join(paths.clusterDir(c.name), 'kubelet'), log })),
+    );
+    for (const result of joined) if (result.status === 'fulfilled') nodes.push(result.value);
+    const notJoined = joined.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (notJoined) throw notJoined.reason as Error;
+    for (const n of nodes) opts.say(`${n.nodeName}: joined, Ready (the process kubelet; kubelet API on :10250)`);
     mesh = await startRealMesh({ clusters: clusters.map((plane, i) => ({ plane, subnetOctet: subnetOctetFor(opts.subnetBase, i) })), kubeconfig: paths.kubeconfig, meshCaDir: join(paths.dir, 'mesh-ca'), log });
   } catch (err) {
-    await mesh?.stop();
-    await Promise.allSettled(clusters.map((c) => c.stop()));
+    await stopAll();
     writeUpState(paths, { ...state, error: (err as Error).message });
     throw err;
   }
@@ -72,11 +85,11 @@ export async function runUpReal(opts: UpOptions): Promise<{ stop(): Promise<void
   let stopping: Promise<void> | undefined;
   return {
     clusters,
+    nodes,
     paths,
     stop() {
       stopping ??= (async () => {
-        await mesh?.stop();
-        await Promise.allSettled(clusters.map((c) => c.stop()));
+        await stopAll();
         writeUpState(paths, { ...state, ready: false, pid: 0 });
       })();
       return stopping;

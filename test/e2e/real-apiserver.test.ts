@@ -1,9 +1,10 @@
 // `meshwork up --apiserver real` as a user meets it: two clusters, each the real etcd, kube-apiserver
-// and kube-controller-manager v1.34.4 on the local address plan (octets 64/65 and 74/75), the real
-// kubectl through the written kubeconfig, `status`, the printed gaps, and `down` stopping every process.
+// and kube-controller-manager v1.34.4 on the local address plan (octets 64/65 and 74/75) with one
+// process-kubelet node joined, the real kubectl through the written kubeconfig, `status`, the printed
+// gaps, pods running on the nodes, and `down` stopping every process (pods by PID too).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { processRunning } from '../../src/os/proc.js';
 import { MeshworkEnv, type RunResult } from '../helpers/meshwork.js';
@@ -11,6 +12,14 @@ import { scenarioDir } from '../helpers/paths.js';
 import { until } from '../helpers/until.js';
 
 const BASE = 64;
+
+/** The process groups the node's kubelet recorded (kubelet/pids.json), still running. */
+function podPids(stateDir: string, cluster: string): number[] {
+  const file = join(stateDir, 'clusters', cluster, 'kubelet', 'pids.json');
+  if (!existsSync(file)) return [];
+  const text = readFileSync(file, 'utf8');
+  return [...new Set([...text.matchAll(/"pgid":\s*(\d+)/g)].map((m) => Number(m[1])))].filter(processRunning);
+}
 const CONTEXTS = ['cluster-1', 'cluster-2'] as const;
 
 describe('meshwork up --apiserver real', { timeout: 300_000 }, () => {
@@ -27,7 +36,9 @@ describe('meshwork up --apiserver real', { timeout: 300_000 }, () => {
   after(() => env.cleanup());
 
   test('up says what the real mode does not do yet', () => {
-    assert.match(up.stdout, /not yet with --apiserver real: no node joins these clusters yet/);
+    assert.match(up.stdout, /not yet with --apiserver real: Services have no endpoints/);
+    assert.match(up.stdout, /cluster-1-node: joined, Ready/);
+    assert.match(up.stdout, /cluster-2-node: joined, Ready/);
     assert.match(up.stdout, /export KUBECONFIG=/);
   });
 
@@ -59,14 +70,17 @@ describe('meshwork up --apiserver real', { timeout: 300_000 }, () => {
     }
   });
 
-  test('a Deployment gets its Pods from the real controller manager, which stay Pending without a node', async () => {
-    await env.kubectlOk('cluster-2', ['create', 'deployment', 'web', '--image=registry.k8s.io/pause:3.10', '--replicas=2']);
-    const phases = await until('2 pods of web', 60_000, async () => {
-      const out = (await env.kubectlOk('cluster-2', ['get', 'pods', '-l', 'app=web', '-o', 'jsonpath={range .items[*]}{.status.phase}{" "}{end}'])).trim();
-      return out.split(' ').filter(Boolean).length === 2 ? out : undefined;
+  test("a Deployment's Pods from the real controller manager run on the cluster's own node", async () => {
+    assert.match(await env.kubectlOk('cluster-2', ['get', 'nodes']), /^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION\ncluster-2-node\s+Ready\s+<none>\s+\S+\s+v1\.34\.4\n$/);
+    await env.kubectlOk('cluster-2', ['create', 'deployment', 'web', '--image=docker.io/istio/examples-helloworld-v1', '--port=5000', '--replicas=2']);
+    const pods = await until('2 Running pods of web', 60_000, async () => {
+      const list = JSON.parse(await env.kubectlOk('cluster-2', ['get', 'pods', '-l', 'app=web', '-o', 'json'])) as { items: Array<{ spec: { nodeName?: string }; status: { phase?: string; podIP?: string } }> };
+      return list.items.length === 2 && list.items.every((p) => p.status.phase === 'Running') ? list.items : undefined;
     });
-    assert.equal(phases, 'Pending Pending');
-    assert.equal((await env.kubectlOk('cluster-2', ['get', 'nodes', '-o', 'name'])).trim(), '');
+    for (const pod of pods) {
+      assert.equal(pod.spec.nodeName, 'cluster-2-node');
+      assert.match(pod.status.podIP ?? '', new RegExp(`^127\\.${BASE + 10}\\.`));
+    }
   });
 
   test("the scenario's workloads apply unchanged to the real API server, as the README's steps do", async () => {
@@ -78,21 +92,24 @@ describe('meshwork up --apiserver real', { timeout: 300_000 }, () => {
     await env.kubectlOk('cluster-1', ['apply', '-n', 'sample', '-f', join(scenarioDir(), 'sleep.yaml')]);
     const deployments = (await env.kubectlOk('cluster-1', ['get', 'deployments', '-n', 'sample', '-o', 'name'])).trim().split('\n').sort();
     assert.deepEqual(deployments, ['deployment.apps/helloworld-v1', 'deployment.apps/sleep']);
-    await until('a pod per scenario Deployment', 60_000, async () => {
-      const pods = (await env.kubectlOk('cluster-1', ['get', 'pods', '-n', 'sample', '-o', 'name'])).trim().split('\n').filter(Boolean);
-      return pods.length === 2 ? pods : undefined;
+    await until('a Running pod per scenario Deployment', 60_000, async () => {
+      const phases = (await env.kubectlOk('cluster-1', ['get', 'pods', '-n', 'sample', '-o', 'jsonpath={range .items[*]}{.status.phase}{" "}{end}'])).trim().split(' ').filter(Boolean);
+      return phases.length === 2 && phases.every((p) => p === 'Running') ? phases : undefined;
     });
-    // The Service's ClusterIP comes from cluster-1's range; without a node nothing serves it yet.
+    // The Service's ClusterIP comes from cluster-1's range; no kube-proxy serves it yet.
     assert.match((await env.kubectlOk('cluster-1', ['get', 'service', 'helloworld', '-n', 'sample', '-o', 'jsonpath={.spec.clusterIP}'])).trim(), new RegExp(`^127\\.${BASE + 1}\\.`));
   });
 
-  test('down stops every etcd, kube-apiserver and kube-controller-manager', async () => {
+  test('down stops every etcd, kube-apiserver and kube-controller-manager, and every pod process', async () => {
     const all = CONTEXTS.flatMap((c) => pids(c));
     assert.equal(all.length, 6);
     assert.ok(all.every(processRunning), 'all six processes run before down');
+    const pods = CONTEXTS.flatMap((c) => podPids(env.stateDir, c));
+    assert.ok(pods.length >= 4, `pod processes recorded: ${pods.join(', ')}`);
     const down = await env.meshwork(['down'], 60_000);
     assert.equal(down.code, 0, down.stderr);
     assert.deepEqual(all.filter(processRunning), []);
+    assert.deepEqual(pods.filter(processRunning), []);
   });
 });
 
@@ -113,9 +130,13 @@ describe('meshwork up --apiserver real after a restart and a kill -9 of its host
     assert.equal((await env.kubectlOk('cluster-1', ['get', 'configmap', 'kept', '-o', 'jsonpath={.data.k}'])).trim(), 'v');
   });
 
-  test('down after a kill -9 of the host stops the control plane it left running', async () => {
+  test('down after a kill -9 of the host stops the control plane and the pods it left running', async () => {
     const running = pids();
     assert.equal(running.length, 3);
+    await env.kubectlOk('cluster-1', ['create', 'deployment', 'left', '--image=docker.io/istio/examples-helloworld-v1', '--port=5000']);
+    await until('a Running pod of left', 60_000, async () => ((await env.kubectlOk('cluster-1', ['get', 'pods', '-l', 'app=left', '-o', 'jsonpath={.items[*].status.phase}'])).trim() === 'Running' ? true : undefined));
+    const pods = podPids(env.stateDir, 'cluster-1');
+    assert.ok(pods.length >= 1 && pods.every(processRunning));
     process.kill(env.hostPid(), 'SIGKILL');
     await until('the host to die', 10_000, async () => (processRunning(env.hostPid()) ? undefined : true));
     assert.ok(running.every(processRunning), 'etcd, kube-apiserver and kube-controller-manager outlive their host');
@@ -123,5 +144,6 @@ describe('meshwork up --apiserver real after a restart and a kill -9 of its host
     assert.equal(down.code, 0, down.stderr);
     assert.match(down.stdout, /stopping kube-apiserver \(pid \d+\) left running/);
     assert.deepEqual(running.filter(processRunning), []);
+    assert.deepEqual(pods.filter(processRunning), []);
   });
 });

@@ -17,8 +17,23 @@ export interface PodTokenIssuer {
   clusterName: string;
   server: string;
   caPem: string;
-  /** A token bound to the pod, for its service account; throws when it cannot be issued (no such account). */
-  issue(pod: PodRef, expirationSeconds: number): { token: string; expirationTimestamp: number };
+  /**
+   * A token bound to the pod, for its service account; throws (or rejects) when it cannot be issued (no
+   * such account). A remote API server's TokenRequest answers later: the first token is written before
+   * the pod's containers start either way.
+   */
+  issue(pod: PodRef, expirationSeconds: number): IssuedToken | Promise<IssuedToken>;
+  /**
+   * Whether the pod gets a token at all, when the issuer knows better than the node's store: a real API
+   * server's ServiceAccount admission has already decided, and says so in the pod's volumes.
+   */
+  wantsToken?(pod: { spec: { volumes?: unknown[] } }): boolean;
+}
+
+export interface IssuedToken {
+  token: string;
+  /** Unix milliseconds. */
+  expirationTimestamp: number;
 }
 
 export interface PodRef {
@@ -82,13 +97,13 @@ export class PodServiceAccountToken {
     this.files = podTokenFiles(workDir);
   }
 
-  /** Writes the files with a fresh token and keeps it fresh until stop(). */
-  start(): void {
+  /** Writes the files with a fresh token and keeps it fresh until stop(); resolves once the first token is written (or failed). */
+  start(): Promise<void> {
     mkdirSync(this.files.dir, { recursive: true, mode: 0o700 });
     writeAtomically(this.files.caCert, this.issuer.caPem, 0o644);
     writeAtomically(this.files.namespace, this.pod.namespace, 0o644);
     writeAtomically(this.files.kubeconfig, podKubeconfig(this.files, this.issuer, this.pod), 0o600);
-    this.refresh();
+    return this.refresh();
   }
 
   stop(): void {
@@ -96,18 +111,35 @@ export class PodServiceAccountToken {
     this.timer?.cancel();
   }
 
-  private refresh(): void {
-    if (this.stopped) return;
-    let delay: number;
+  /** Synchronous when the issuer answers at once (the local one), so a local pod's token is there on return. */
+  private refresh(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    const issuedAt = this.clock.now();
+    let answer: IssuedToken | Promise<IssuedToken>;
     try {
-      const issuedAt = this.clock.now();
-      const { token, expirationTimestamp } = this.issuer.issue(this.pod, this.expirationSeconds);
-      writeAtomically(this.files.token, token, 0o600);
-      delay = refreshDelayMs(issuedAt, expirationTimestamp);
+      answer = this.issuer.issue(this.pod, this.expirationSeconds);
     } catch (err) {
-      this.onError(`MountVolume.SetUp failed for volume "kube-api-access": ${(err as Error).message}`);
-      delay = RETRY_MS;
+      this.failed(err as Error);
+      return Promise.resolve();
     }
-    this.timer = this.clock.setTimer(() => this.refresh(), delay, { unref: true });
+    if (answer instanceof Promise) return answer.then((issued) => this.written(issuedAt, issued), (err: Error) => this.failed(err));
+    this.written(issuedAt, answer);
+    return Promise.resolve();
+  }
+
+  private written(issuedAt: number, { token, expirationTimestamp }: IssuedToken): void {
+    if (this.stopped) return;
+    writeAtomically(this.files.token, token, 0o600);
+    this.schedule(refreshDelayMs(issuedAt, expirationTimestamp));
+  }
+
+  private failed(err: Error): void {
+    if (this.stopped) return;
+    this.onError(`MountVolume.SetUp failed for volume "kube-api-access": ${err.message}`);
+    this.schedule(RETRY_MS);
+  }
+
+  private schedule(delay: number): void {
+    this.timer = this.clock.setTimer(() => void this.refresh(), delay, { unref: true });
   }
 }

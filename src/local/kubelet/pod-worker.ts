@@ -50,6 +50,8 @@ const SERVICE_ACCOUNT_TYPE = findByKind('', 'ServiceAccount');
 /** automountServiceAccountToken: the pod's setting, else its service account's, else true. */
 function wantsToken(pod: Pod, node: NodeContext): boolean {
   if (pod.spec.automountServiceAccountToken !== undefined) return pod.spec.automountServiceAccountToken;
+  const decided = node.serviceAccountTokens?.wantsToken?.(pod as { spec: { volumes?: unknown[] } });
+  if (decided !== undefined) return decided;
   const sa = SERVICE_ACCOUNT_TYPE && node.store.get(SERVICE_ACCOUNT_TYPE, pod.metadata.namespace ?? 'default', pod.spec.serviceAccountName || 'default');
   return (sa as { automountServiceAccountToken?: boolean } | undefined)?.automountServiceAccountToken !== false;
 }
@@ -147,7 +149,7 @@ export class PodWorker {
   async start(): Promise<void> {
     mkdirSync(this.workDir, { recursive: true });
     this.prepareDns();
-    this.token?.start();
+    await this.token?.start();
     this.scheduleStatusWrite();
     if (!this.initDone) {
       for (const init of this.initRunners) {
@@ -179,7 +181,7 @@ export class PodWorker {
   /** Takes over the running containers of a previous kubelet (every container of the pod runs). */
   adopt(running: ReadonlyMap<string, Adoptable>): void {
     mkdirSync(this.workDir, { recursive: true });
-    this.token?.start(); // a fresh token: the old one's refresh went with the previous kubelet
+    void this.token?.start(); // a fresh token: the old one's refresh went with the previous kubelet
     this.initDone = true;
     const statuses = this.pod.status?.containerStatuses ?? [];
     for (const r of this.runners) r.adopt(running.get(r.name)!, statuses.find((s) => s.name === r.name)!);
