@@ -59,8 +59,9 @@ export function registerMeshRuntimeCommands(program: Command): void {
     .option('--no-webhook', 'do not serve the injection webhook')
     .option('--no-config-status', 'do not write analysis findings into the status of Istio config objects (istiod: PILOT_ENABLE_ANALYSIS=false)')
     .option('--data-plane <kind>', 'what injected pods run unless annotated proxy.meshwork.io/data-plane: envoy or meshwork (default: envoy when installed)')
+    .option('--endpoints-from-pods', 'make Services\' endpoints from their selectors and Pods instead of reading EndpointSlices, in every member cluster (API servers that refuse the pods\' addresses in EndpointSlices: loopback pod IPs, `up --apiserver real`)')
     .option('--ingress-namespace <ns>', 'where Gateways made of Kubernetes Ingresses go and the ingress Service is (istiod\'s K8S_INGRESS_NS)', process.env.K8S_INGRESS_NS || DEFAULT_INGRESS_NAMESPACE)
-    .action(async (opts: { clusterId: string; revision: string; namespace: string; kubeconfig?: string; context?: string; address: string; secureXdsPort: number; plaintextXdsPort?: number; maxWorkloadCertTtl: number; debugPort: number; webhookPort: number; webhook: boolean; configStatus: boolean; dataPlane?: string; ingressNamespace: string }) => {
+    .action(async (opts: { clusterId: string; revision: string; namespace: string; kubeconfig?: string; context?: string; address: string; secureXdsPort: number; plaintextXdsPort?: number; maxWorkloadCertTtl: number; debugPort: number; webhookPort: number; webhook: boolean; configStatus: boolean; dataPlane?: string; endpointsFromPods?: boolean; ingressNamespace: string }) => {
       const dataPlane = opts.dataPlane ? parseDataPlane(opts.dataPlane, '--data-plane') : defaultDataPlane(log);
       const cp = await runControlPlane({
         clusterId: opts.clusterId,
@@ -73,6 +74,7 @@ export function registerMeshRuntimeCommands(program: Command): void {
         debug: { host: opts.address, port: opts.debugPort },
         configStatus: opts.configStatus,
         ingressNamespace: opts.ingressNamespace,
+        ...(opts.endpointsFromPods ? { endpointsFromPods: true } : {}),
         log,
       });
       const injector = opts.webhook

@@ -16,6 +16,7 @@ import {
 } from '@kubernetes/client-node';
 import type { ClusterObjects, IstioConfigObjects, KubeIstioObject } from '../registry/build.js';
 import type { Clock } from '../clock.js';
+import { withPodEndpoints } from './pod-endpoints.js';
 import { startResourceWatch, type ResourceWatch, type WatchEvent } from './resource-watch.js';
 import type { ChangedObject } from './propagation-report.js';
 
@@ -27,6 +28,11 @@ export interface WatchCommon {
   /** A change of a Service or an Istio config object, with what identifies it (config propagation tracking). */
   onConfigEvent?: (change: ChangedObject) => void;
   clock?: Clock;
+}
+
+/** A member cluster's watch: with endpointsFromPods, Services' endpoints are made from their Pods (pod-endpoints.ts). */
+export interface MemberWatchOptions extends WatchCommon {
+  endpointsFromPods?: boolean;
 }
 
 
@@ -56,7 +62,7 @@ export interface ClusterWatch {
   stop(): Promise<void>;
 }
 
-export function watchMemberCluster(clusterId: string, kubeConfig: KubeConfig, common: WatchCommon): ClusterWatch {
+export function watchMemberCluster(clusterId: string, kubeConfig: KubeConfig, common: MemberWatchOptions): ClusterWatch {
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const discovery = kubeConfig.makeApiClient(DiscoveryV1Api);
   const base = { kubeConfig, log: common.log, onChange: common.onChange, ...(common.clock ? { clock: common.clock } : {}) };
@@ -73,7 +79,11 @@ export function watchMemberCluster(clusterId: string, kubeConfig: KubeConfig, co
   const all: ResourceWatch<KubernetesObject>[] = [services, slices, pods, namespaces];
   return {
     clusterId,
-    objects: () => ({ clusterId, services: services.list(), endpointSlices: slices.list(), pods: pods.list(), namespaces: namespaces.list() }),
+    objects: () => {
+      const listed = { services: services.list(), pods: pods.list() };
+      const endpointSlices = common.endpointsFromPods ? withPodEndpoints(listed.services, listed.pods, slices.list()) : slices.list();
+      return { clusterId, ...listed, endpointSlices, namespaces: namespaces.list() };
+    },
     findPod: (namespace, name) => pods.get(name, namespace),
     synced: () => all.every((w) => w.synced()),
     health: () => all.map(healthOf),

@@ -53,6 +53,11 @@ export interface ControlPlaneOptions {
    * analysis in status); default true.
    */
   configStatus?: boolean;
+  /**
+   * Services' endpoints from their selectors and Pods instead of EndpointSlices, in every member
+   * cluster: for API servers that refuse the pods' addresses in EndpointSlices (loopback pod IPs).
+   */
+  endpointsFromPods?: boolean;
   /** For tests. */
   debounce?: { quietMs: number; maxDelayMs: number };
   clock?: Clock;
@@ -103,6 +108,7 @@ export async function runControlPlane(opts: ControlPlaneOptions): Promise<Runnin
     onConfigStatusChange: () => reporter?.changed(),
     onIngressStatusChange: () => ingressStatus?.changed(),
     onConfigEvent: (change) => propagation.observed(change),
+    ...(opts.endpointsFromPods ? { endpointsFromPods: true } : {}),
     log,
     ...(opts.clock ? { clock: opts.clock } : {}),
   });

@@ -32,6 +32,8 @@ export interface MeshSourcesOptions {
   onIngressStatusChange?: () => void;
   /** A Service (of any member cluster) or an Istio config object (of the own cluster) changed: config propagation tracking. */
   onConfigEvent?: (change: ChangedObject) => void;
+  /** Every member cluster's Services get their endpoints from their Pods, not EndpointSlices (pod-endpoints.ts). */
+  endpointsFromPods?: boolean;
   log: (line: string) => void;
   clock?: Clock;
 }
@@ -72,7 +74,7 @@ export class MeshSources implements MeshView {
 
   constructor(private readonly opts: MeshSourcesOptions) {
     const common = { log: opts.log, onChange: opts.onChange, ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.onConfigEvent ? { onConfigEvent: opts.onConfigEvent } : {}) };
-    this.local = watchMemberCluster(opts.clusterId, opts.kubeConfig, common);
+    this.local = watchMemberCluster(opts.clusterId, opts.kubeConfig, { ...common, endpointsFromPods: opts.endpointsFromPods ?? false });
     this.configWatch = watchIstioConfig(opts.clusterId, opts.kubeConfig, { ...common, ...(opts.onConfigStatusChange ? { onStatusChange: opts.onConfigStatusChange } : {}) });
     this.ingressWatch = watchIngress(opts.clusterId, opts.kubeConfig, { ...common, ...(opts.onIngressStatusChange ? { onStatusChange: opts.onIngressStatusChange } : {}) });
     this.meshConfig = watchMeshConfig({ kubeConfig: opts.kubeConfig, namespace: opts.namespace, revision: opts.revision, log: opts.log, onChange: opts.onChange, ...(opts.clock ? { clock: opts.clock } : {}) });
@@ -225,6 +227,7 @@ export class MeshSources implements MeshView {
           onChange: this.opts.onChange,
           ...(this.opts.clock ? { clock: this.opts.clock } : {}),
           ...(this.opts.onConfigEvent ? { onConfigEvent: this.opts.onConfigEvent } : {}),
+          endpointsFromPods: this.opts.endpointsFromPods ?? false,
         });
         this.remotes.set(cluster.clusterId, { cluster, watch });
         this.opts.log(`control-plane: member cluster ${cluster.clusterId} added from secret ${cluster.secret} (${kubeConfig.getCurrentCluster()?.server ?? 'no server'})`);

@@ -71,6 +71,8 @@ export async function startRealMesh(opts: RealMeshOptions): Promise<RealMesh> {
         revision: DEFAULT_REVISION,
         xds: { host, securePort: XDS_SECURE_PORT },
         debug: { host, port: MONITORING_PORT },
+        // kube-apiserver refuses the pods' loopback addresses in EndpointSlices.
+        endpointsFromPods: true,
         log,
       });
       let injector: { close(): Promise<void> } | undefined;
