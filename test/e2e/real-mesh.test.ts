@@ -254,6 +254,11 @@ describe('the seed scenario on the real kube-apiserver: out-of-cluster control p
         for (const type of ['LDS', 'RDS', 'CDS', 'EDS']) assert.equal(proxy.types[type]?.state, 'SYNCED', `${pod} ${type}: ${JSON.stringify(proxy.types)}`);
       }
       assert.equal(syncz.counters?.nacks ?? 0, 0, `${m.name}: no NACK`);
+      // Each pod's certificate came from this control plane's CA, its token reviewed by the real API server.
+      const metrics = await (await fetch(`http://${hostOf(m)}:15014/metrics`)).text();
+      const issued = Number(/^citadel_server_success_cert_issuance_count (\d+)/m.exec(metrics)?.[1] ?? 0);
+      assert.ok(issued >= own.length, `${m.name}: ${issued} certificates issued for ${own.length} pods`);
+      assert.doesNotMatch(m.log.join(''), /TokenReview failed|not accepted/, `${m.name}: every token accepted`);
     }
   });
 });
