@@ -13,6 +13,8 @@ export interface ApiIdentity {
   keyPem: string;
   /** For messages: `system:node:cluster-1-node`. */
   user: string;
+  /** Sent as User-Agent: the API server names the field manager of a write after its first word (`kubelet`). */
+  userAgent: string;
 }
 
 export type PatchType = 'application/merge-patch+json' | 'application/strategic-merge-patch+json';
@@ -41,7 +43,7 @@ export class ApiClient {
           cert: id.certPem,
           key: id.keyPem,
           timeout: opts.timeoutMs ?? 30_000,
-          headers: { accept: 'application/json', ...(body !== undefined ? { 'content-type': opts.contentType ?? 'application/json', 'content-length': Buffer.byteLength(body) } : {}) },
+          headers: { accept: 'application/json', 'user-agent': id.userAgent, ...(body !== undefined ? { 'content-type': opts.contentType ?? 'application/json', 'content-length': Buffer.byteLength(body) } : {}) },
         },
         (res) => {
           const chunks: Buffer[] = [];

@@ -132,6 +132,9 @@ test('a Deployment of helloworld runs on the node: Running, Ready, loopback pod 
     const { stdout } = await run('curl', ['-sS', '--max-time', '5', `http://${pod.status.podIP}:5000/hello`]);
     assert.match(stdout, new RegExp(`Hello version: v1, instance: ${pod.metadata.name}`));
   }
+  // The status is the node's write (field manager `kubelet`, the status subresource), as on a real node.
+  const withFields = JSON.parse(await kubectl('get', 'pod', pods[0]!.metadata.name, '-o', 'json', '--show-managed-fields')) as { metadata: { managedFields: Array<{ manager: string; subresource?: string }> } };
+  assert.ok(withFields.metadata.managedFields.some((f) => f.manager === 'kubelet' && f.subresource === 'status'), JSON.stringify(withFields.metadata.managedFields.map((f) => [f.manager, f.subresource])));
   const deployment = await kubectl('get', 'deployment', 'helloworld-v1');
   assert.match(deployment, /helloworld-v1\s+2\/2\s+2\s+2\s+/);
   // kube-controller-manager's EndpointSlice controller takes the pods up, and kube-apiserver v1.34.4
@@ -160,6 +163,18 @@ test('kubectl logs reaches the container log through the kubelet port; exec is r
   assert.ok(exec !== undefined, 'exec is refused');
   console.log(`kubectl exec: ${exec.trim()}`);
   assert.match(exec, /exec is not supported by node real-1-node/);
+});
+
+test("the kubelet port takes only the API server's kubelet client: the node's own certificate is refused", async () => {
+  const [pod] = await helloPods();
+  const pki = join(dir, 'real-1', 'pki');
+  const url = `https://127.${OCTET}.0.1:10250/containerLogs/default/${pod!.metadata.name}/helloworld`;
+  const asNode = await run('curl', ['-sS', '--max-time', '5', '--cacert', join(pki, 'ca.crt'), '--cert', join(pki, 'nodes', NODE, 'node.crt'), '--key', join(pki, 'nodes', NODE, 'node.key'), '-w', '\n%{http_code}', url]);
+  assert.match(asNode.stdout, /only kube-apiserver's kubelet client may use this kubelet's API\n403$/);
+  const asApiServer = await run('curl', ['-sS', '--max-time', '5', '--cacert', join(pki, 'ca.crt'), '--cert', join(pki, 'apiserver-kubelet-client.crt'), '--key', join(pki, 'apiserver-kubelet-client.key'), '-w', '\n%{http_code}', `${url}?tailLines=1`]);
+  assert.match(asApiServer.stdout, /\n200$/);
+  const anonymous = await run('curl', ['-sS', '--max-time', '5', '--cacert', join(pki, 'ca.crt'), url]).then(() => 'answered', () => 'refused');
+  assert.equal(anonymous, 'refused', 'a client without a certificate of the cluster CA does not get past TLS');
 });
 
 test("a pod's token comes from TokenRequest: its kubeconfig authenticates as the pod's service account", async () => {
@@ -202,4 +217,11 @@ test("deleting a pod stops its process and the ReplicaSet's replacement runs", a
   podPids.add(pidOf(replacement));
   const { stdout } = await run('curl', ['-sS', '--max-time', '5', `http://${replacement.status.podIP}:5000/hello`]);
   assert.match(stdout, new RegExp(`instance: ${replacement.metadata.name}`));
+});
+
+test('the API refused none of the node\'s writes for lack of rights (Node authorizer, NodeRestriction, RBAC)', () => {
+  const refused = nodeLog.filter((line) => /forbidden|\b403\b/i.test(line));
+  assert.deepEqual(refused, []);
+  const notWritten = nodeLog.filter((line) => /not written/.test(line));
+  if (notWritten.length > 0) console.log(`writes given up:\n${notWritten.join('\n')}`);
 });

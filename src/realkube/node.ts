@@ -16,7 +16,7 @@ import { ApiClient, isRetryable } from './api-client.js';
 import type { RealControlPlane } from './control-plane.js';
 import { loadOrCreateNodeCredentials } from './control-plane-pki.js';
 import { startKubeletServer, type KubeletServer } from './kubelet-server.js';
-import { KUBELET_PORT, LEASE_RENEW_MS, leaseObject, microTime, NODE_LEASE_NAMESPACE, nodeObject, nodeStatus, type MachineFacts, type NodeFacts } from './node-object.js';
+import { KUBELET_PORT, KUBELET_VERSION, LEASE_RENEW_MS, leaseObject, microTime, NODE_LEASE_NAMESPACE, nodeObject, nodeStatus, type MachineFacts, type NodeFacts } from './node-object.js';
 import { RemoteStore } from './remote-store.js';
 
 export interface RealNodeOptions {
@@ -48,8 +48,8 @@ export async function startRealNode(opts: RealNodeOptions): Promise<RealNode> {
   const log = (line: string) => opts.log(`[${cluster.name}/${nodeName}] ${line}`);
   const hostIp = hostIpOf(opts.subnetOctet);
   const creds = await loadOrCreateNodeCredentials(cluster.pki, nodeName, hostIp);
-  const node = new ApiClient({ server: cluster.server, caPem: cluster.caPem, certPem: creds.nodeCertPem, keyPem: creds.nodeKeyPem, user: `system:node:${nodeName}` });
-  const binder = new ApiClient({ server: cluster.server, caPem: cluster.caPem, certPem: creds.schedulerCertPem, keyPem: creds.schedulerKeyPem, user: 'system:kube-scheduler' });
+  const node = new ApiClient({ server: cluster.server, caPem: cluster.caPem, certPem: creds.nodeCertPem, keyPem: creds.nodeKeyPem, user: `system:node:${nodeName}`, userAgent: `kubelet/${KUBELET_VERSION} (linux) meshwork` });
+  const binder = new ApiClient({ server: cluster.server, caPem: cluster.caPem, certPem: creds.schedulerCertPem, keyPem: creds.schedulerKeyPem, user: 'system:kube-scheduler', userAgent: `kube-scheduler/${KUBELET_VERSION} (linux) meshwork` });
   const facts: NodeFacts = { nodeName, hostIp, kubeletPort: opts.kubeletPort ?? KUBELET_PORT, machine: machineFacts() };
   const startedAt = Date.now();
 
