@@ -19,7 +19,7 @@ import { realMeshLines, startRealMesh, type RealMesh } from './mesh-real.js';
 import { startRealNode, type RealNode } from './node.js';
 
 export const REAL_MODE_GAPS = [
-  'Services have no endpoints: kube-apiserver v1.34.4 refuses loopback pod IPs (127.s.x.y) in EndpointSlices and Endpoints, so the EndpointSlice controller cannot list the pods',
+  'Services have no endpoints: kube-apiserver v1.34.4 refuses loopback pod IPs (127.s.x.y) in EndpointSlices and Endpoints, so the EndpointSlice controller cannot list the pods (the mesh control planes make the endpoints from the pods; kube-proxy and DNS have none)',
   'ClusterIPs do not answer: no kube-proxy runs on the node',
   'kubectl exec/attach/port-forward are refused by the node (kubectl logs works)',
   'the multi-cluster ingress controller and the Canary controller process are not started',
