@@ -79,7 +79,7 @@ export async function runUpReal(opts: UpOptions): Promise<{ stop(): Promise<void
     throw err;
   }
   sayRealModeGaps(opts.say, state.clusters);
-  // No proxies run here, so none is pending: `up -d` returns once the control planes are ready.
+  // Fresh clusters have no proxies yet, and those of pods found at start reconnect by themselves: `up -d` returns once the control planes serve.
   writeUpState(paths, { ...state, ready: true, meshSynced: true, meshPending: [] });
 
   let stopping: Promise<void> | undefined;

@@ -84,7 +84,7 @@ describe('meshwork up --apiserver real', { timeout: 300_000 }, () => {
     }
   });
 
-  test("the scenario's workloads apply unchanged to the real API server, as the README's steps do", async () => {
+  test("the scenario's workloads apply unchanged to the real API server, as the README's steps do, and run in the mesh", async () => {
     const helloworld = join(scenarioDir(), 'helloworld.yaml');
     await env.kubectlOk('cluster-1', ['create', 'namespace', 'sample']);
     await env.kubectlOk('cluster-1', ['label', 'namespace', 'sample', 'istio.io/rev=asm-managed-stable', '--overwrite']);
@@ -96,6 +96,15 @@ describe('meshwork up --apiserver real', { timeout: 300_000 }, () => {
     await until('a Running pod per scenario Deployment', 60_000, async () => {
       const phases = (await env.kubectlOk('cluster-1', ['get', 'pods', '-n', 'sample', '-o', 'jsonpath={range .items[*]}{.status.phase}{" "}{end}'])).trim().split(' ').filter(Boolean);
       return phases.length === 2 && phases.every((p) => p === 'Running') ? phases : undefined;
+    });
+    // up runs the mesh: the namespace's pods got their Envoy sidecars, which reach cluster-1's control
+    // plane at its discovery address and take its config.
+    const containers = (await env.kubectlOk('cluster-1', ['get', 'pods', '-n', 'sample', '-o', 'jsonpath={range .items[*]}{.spec.containers[*].name}{"\\n"}{end}'])).trim().split('\n').sort();
+    assert.deepEqual(containers, ['helloworld istio-proxy', 'sleep istio-proxy']);
+    await until('both sidecars SYNCED at cluster-1\'s control plane', 60_000, async () => {
+      const syncz = (await (await fetch(`http://127.${BASE}.0.1:15014/debug/syncz`)).json()) as { proxies: Array<{ nodeId: string; types: Record<string, { state: string }> }> };
+      const synced = syncz.proxies.filter((p) => p.nodeId.includes('.sample~') && ['LDS', 'RDS', 'CDS', 'EDS'].every((t) => p.types[t]?.state === 'SYNCED'));
+      return synced.length === 2 ? synced : undefined;
     });
     // The Service's ClusterIP comes from cluster-1's range; no kube-proxy serves it yet.
     assert.match((await env.kubectlOk('cluster-1', ['get', 'service', 'helloworld', '-n', 'sample', '-o', 'jsonpath={.spec.clusterIP}'])).trim(), new RegExp(`^127\\.${BASE + 1}\\.`));
