@@ -3,7 +3,7 @@
 // plaintext xDS only when asked (loopback only), plus the debug port. Its CA is the cluster's
 // intermediate in Secret istio-system/cacerts: without it the control plane does not start.
 
-import { KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { loadDefault, loadKubeConfig } from '../k8s/client/client.js';
 import { SnapshotCache } from '../xds/cache.js';
 import type { Clock } from '../clock.js';
@@ -24,6 +24,7 @@ import { ConfigPropagationTracker } from './propagation.js';
 import { ConfigStatusReporter } from './status-reporter.js';
 import { IngressStatusSyncer } from './ingress-status.js';
 import { DEFAULT_INGRESS_NAMESPACE } from '../ingress/class.js';
+import { MESH_CONFIG_KEY, meshConfigMapName, parseMeshConfig } from './mesh-config.js';
 
 export interface ControlPlaneOptions {
   /** The member cluster this control plane runs in (CLUSTER_ID of its proxies). */
@@ -275,7 +276,29 @@ async function servingNames(kubeConfig: KubeConfig, opts: ControlPlaneOptions, l
   } catch (err) {
     log(`control-plane: ${opts.clusterId}: the serving certificate has no ClusterIP SAN (${(err as Error).message})`);
   }
+  // The mesh config's discoveryAddress (`install --discovery-address`) is what proxies dial: named too.
+  const discoveryHost = await meshDiscoveryHost(kubeConfig, opts);
+  if (discoveryHost !== undefined) {
+    if (isIP(discoveryHost) !== 0) {
+      if (!ipAddresses.includes(discoveryHost)) ipAddresses.push(discoveryHost);
+    } else if (!dnsNames.includes(discoveryHost)) dnsNames.push(discoveryHost);
+  }
   return { dnsNames, ipAddresses };
+}
+
+/** The host of the mesh config's defaultConfig.discoveryAddress, when the ConfigMap sets one. */
+async function meshDiscoveryHost(kubeConfig: KubeConfig, opts: ControlPlaneOptions): Promise<string | undefined> {
+  let text: string | undefined;
+  try {
+    const cm = await kubeConfig.makeApiClient(CoreV1Api).readNamespacedConfigMap({ name: meshConfigMapName(opts.revision), namespace: opts.namespace });
+    text = cm.data?.[MESH_CONFIG_KEY];
+  } catch {
+    // No mesh config (the usual case): proxies dial the Service. One that cannot be read is the watch's to report.
+    return undefined;
+  }
+  const parsed = parseMeshConfig(text ?? '');
+  const address = parsed.ok ? parsed.defaultConfig.discoveryAddress : undefined;
+  return address ? address.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1') : undefined;
 }
 
 async function waitFor(check: () => boolean, timeoutMs: number): Promise<boolean> {
