@@ -2,13 +2,15 @@
 // (GET /containerLogs/{namespace}/{pod}/{container}). Callers authenticate with a client certificate of
 // the cluster CA and must be the API server's kubelet client (or in system:masters): the real kubelet
 // asks the API server (SubjectAccessReview) instead; here the one caller is known.
-// exec, attach and port-forward need the SPDY streams kube-apiserver speaks to kubelets: not served,
-// and said so (501) in a message the API server relays to kubectl.
+// `kubectl exec` comes as an upgrade to SPDY (kubelet-exec.ts). attach and port-forward are not served,
+// and said so (501) in a Status the API server relays to kubectl.
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { StatusError } from '../k8s/status.js';
 import type { PodRuntime } from '../local/kubelet/runtime.js';
+import { serveExecUpgrade } from './kubelet-exec.js';
 
 export const APISERVER_KUBELET_CLIENT = 'kube-apiserver-kubelet-client';
 
@@ -35,6 +37,18 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ku
       if (!res.headersSent) send(res, 500, err.message);
       else res.destroy();
     });
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'https://kubelet');
+    const caller = callerOf(req);
+    const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    const refuse = (code: number, reason: string, message: string) =>
+      socket.end(`HTTP/1.1 ${code} ${reason}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code })}`);
+    if (!authorized(caller)) return refuse(403, 'Forbidden', forbiddenMessage(caller, req, url));
+    const [root, namespace, pod, container] = parts;
+    if (root !== 'exec') return refuse(501, 'NotImplemented', unsupported(root ?? url.pathname, opts.nodeName));
+    if (!namespace || !pod || !container) return refuse(400, 'BadRequest', 'expected /exec/{namespace}/{pod}/{container}?command=...');
+    serveExecUpgrade(req, socket, head, opts.runtime, { namespace, pod, container, query: url.searchParams }, opts.log);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
@@ -65,13 +79,23 @@ function callerOf(req: IncomingMessage): { user: string; groups: string[] } | un
   return { user: String(cert.subject.CN ?? ''), groups: o === undefined ? [] : Array.isArray(o) ? o.map(String) : [String(o)] };
 }
 
+function authorized(caller: { user: string; groups: string[] } | undefined): boolean {
+  return caller !== undefined && (caller.user === APISERVER_KUBELET_CLIENT || caller.groups.includes('system:masters'));
+}
+
+function forbiddenMessage(caller: { user: string } | undefined, req: IncomingMessage, url: URL): string {
+  return `Forbidden (user=${caller?.user ?? 'unknown'}, verb=${req.method?.toLowerCase()}, path=${url.pathname}): only kube-apiserver's kubelet client may use this kubelet's API`;
+}
+
+function unsupported(what: string, nodeName: string): string {
+  return `${what} is not supported by node ${nodeName}: the meshwork process kubelet serves exec and logs, not ${what}, yet`;
+}
+
 async function handle(req: IncomingMessage, res: ServerResponse, opts: KubeletServerOptions): Promise<void> {
   const url = new URL(req.url ?? '/', 'https://kubelet');
   const caller = callerOf(req);
   if (url.pathname === '/healthz') return send(res, 200, 'ok');
-  if (!caller || !(caller.user === APISERVER_KUBELET_CLIENT || caller.groups.includes('system:masters'))) {
-    return send(res, 403, `Forbidden (user=${caller?.user ?? 'unknown'}, verb=${req.method?.toLowerCase()}, path=${url.pathname}): only kube-apiserver's kubelet client may use this kubelet's API`);
-  }
+  if (!authorized(caller)) return send(res, 403, forbiddenMessage(caller, req, url));
   const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
   const [root] = parts;
   if (root === 'containerLogs' && req.method === 'GET') {
@@ -81,9 +105,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: KubeletSe
   }
   if (root === 'exec' || root === 'attach' || root === 'portForward' || root === 'run') {
     // A Status, which kube-apiserver's stream upgrade decodes and hands on to kubectl as the error.
-    const message = `${root} is not supported by node ${opts.nodeName}: the meshwork process kubelet does not serve the SPDY streams kube-apiserver uses for ${root} yet (kubectl logs works)`;
-    res.writeHead(501, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: 'NotImplemented', code: 501 }));
+    const message = root === 'exec' ? 'exec needs an upgrade to SPDY/3.1 (kube-apiserver sends one)' : unsupported(root, opts.nodeName);
+    res.writeHead(root === 'exec' ? 400 : 501, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: root === 'exec' ? 'BadRequest' : 'NotImplemented', code: root === 'exec' ? 400 : 501 }));
     return;
   }
   return send(res, 404, `${url.pathname} is not served by node ${opts.nodeName} (it serves /containerLogs and /healthz)`);

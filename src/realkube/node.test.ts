@@ -149,20 +149,34 @@ test('a Deployment of helloworld runs on the node: Running, Ready, loopback pod 
   assert.match(refusal.message, /may not be in the loopback range/);
 });
 
-test('kubectl logs reaches the container log through the kubelet port; exec is refused with a clear message', async () => {
+test('kubectl logs reaches the container log through the kubelet port', async () => {
   const [pod] = await helloPods();
   const logs = await kubectl('logs', pod!.metadata.name);
   assert.match(logs, /\S/, 'the container wrote something');
   const timestamped = await kubectl('logs', pod!.metadata.name, '--timestamps', '--tail=1');
   assert.match(timestamped, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z /);
   assert.equal(timestamped.trim().split('\n').length, 1);
-  const exec = await run('kubectl', ['--kubeconfig', kubeconfig, '--context', 'real-1', 'exec', pod!.metadata.name, '--', 'true'], { timeout: 30_000 }).then(
+});
+
+test('kubectl exec runs in the pod through the API server (SPDY to the kubelet port): output, exit code, stdin', async () => {
+  const [pod] = await helloPods();
+  const name = pod!.metadata.name;
+  const started = Date.now();
+  assert.equal((await kubectl('exec', name, '--', 'printenv', 'POD_NAME')).trim(), name);
+  console.log(`kubectl exec round trip: ${((Date.now() - started) / 1000).toFixed(2)} s`);
+  const failed = await run('kubectl', ['--kubeconfig', kubeconfig, '--context', 'real-1', 'exec', name, '--', 'sh', '-c', 'echo out; echo err >&2; exit 3'], { timeout: 30_000 }).then(
     () => undefined,
-    (err: { stderr?: string }) => err.stderr ?? '',
+    (err: { code?: number; stdout?: string; stderr?: string }) => err,
   );
-  assert.ok(exec !== undefined, 'exec is refused');
-  console.log(`kubectl exec: ${exec.trim()}`);
-  assert.match(exec, /exec is not supported by node real-1-node/);
+  assert.ok(failed, 'a command exiting 3 fails kubectl exec');
+  assert.equal(failed.code, 3);
+  assert.equal(failed.stdout?.trim(), 'out');
+  assert.match(failed.stderr ?? '', /err/);
+  const echoed = await new Promise<string>((resolve, reject) => {
+    const child = execFile('kubectl', ['--kubeconfig', kubeconfig, '--context', 'real-1', 'exec', '-i', name, '--', 'cat'], { timeout: 30_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+    child.stdin!.end('through stdin\n');
+  });
+  assert.equal(echoed, 'through stdin\n');
 });
 
 test("the kubelet port takes only the API server's kubelet client: the node's own certificate is refused", async () => {
@@ -170,7 +184,7 @@ test("the kubelet port takes only the API server's kubelet client: the node's ow
   const pki = join(dir, 'real-1', 'pki');
   const url = `https://127.${OCTET}.0.1:10250/containerLogs/default/${pod!.metadata.name}/helloworld`;
   const asNode = await run('curl', ['-sS', '--max-time', '5', '--cacert', join(pki, 'ca.crt'), '--cert', join(pki, 'nodes', NODE, 'node.crt'), '--key', join(pki, 'nodes', NODE, 'node.key'), '-w', '\n%{http_code}', url]);
-  assert.match(asNode.stdout, /only kube-apiserver's kubelet client may use this kubelet's API\n403$/);
+  assert.match(asNode.stdout, /only kube-apiserver's kubelet client may use this kubelet's API\n+403$/);
   const asApiServer = await run('curl', ['-sS', '--max-time', '5', '--cacert', join(pki, 'ca.crt'), '--cert', join(pki, 'apiserver-kubelet-client.crt'), '--key', join(pki, 'apiserver-kubelet-client.key'), '-w', '\n%{http_code}', `${url}?tailLines=1`]);
   assert.match(asApiServer.stdout, /\n200$/);
   const anonymous = await run('curl', ['-sS', '--max-time', '5', '--cacert', join(pki, 'ca.crt'), url]).then(() => 'answered', () => 'refused');
