@@ -5,14 +5,13 @@
 // account (`--webhook-url`, `--discovery-address`: injected proxies reach xDS and the CA on the host),
 // `meshwork create-mesh`, then the scenario's YAML by the real kubectl through the real API server's
 // validation and our webhooks: helloworld-v1 in cluster-1, v2 in cluster-2, sleep in both, the
-// DestinationRule and the 80/20 VirtualService. Requests from each sleep pod, through its Envoy
-// sidecar, judged by chi-square; every sidecar is listed ACKed by its own out-of-cluster control plane.
+// DestinationRule and the 80/20 VirtualService. Requests from each sleep pod (`kubectl exec`), through
+// its Envoy sidecar, judged by chi-square; every sidecar is listed ACKed by its own out-of-cluster control plane.
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { buildKubeconfig, mergeKubeconfigFile } from '../../src/k8s/kubeconfig.js';
@@ -93,15 +92,12 @@ async function pods(m: Member, selector: string): Promise<PodJson[]> {
 
 const isReady = (p: PodJson) => p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 
-/** `count` requests in one curl from the sleep container (its http_proxy is its sidecar), via our kubelet's exec. */
+/** `count` requests in one curl from the sleep container (its http_proxy is its sidecar), by `kubectl exec` through the API server and our node's kubelet port. */
 async function sendFromSleep(m: Member, pod: string, count: number): Promise<Split> {
   const script = `urls=""; i=0; while [ $i -lt ${count} ]; do urls="$urls ${URL}"; i=$((i+1)); done; curl -s -m 5 -w '\\n' $urls; exit 0`;
-  const chunks: Buffer[] = [];
-  const errors: Buffer[] = [];
-  const sink = (into: Buffer[]) => new Writable({ write(chunk: Buffer, _enc, done) { into.push(chunk); done(); } });
-  const { exitCode } = await m.node!.kubelet.exec({ namespace: 'sample', pod, container: 'sleep', command: ['sh', '-c', script], tty: false, stdout: sink(chunks), stderr: sink(errors), signal: AbortSignal.timeout(120_000) });
-  if (exitCode !== 0) throw new Error(`exec in ${m.name}/${pod} exited ${exitCode}: ${Buffer.concat(errors).toString()}`);
-  return parseAnswers(Buffer.concat(chunks).toString(), count);
+  const res = await kubectl(m.name, ['exec', '-n', 'sample', pod, '-c', 'sleep', '--', 'sh', '-c', script], { allowFail: true });
+  if (res.code !== 0) throw new Error(`kubectl exec in ${m.name}/${pod} exited ${res.code}: ${res.stderr}`);
+  return parseAnswers(res.stdout, count);
 }
 
 function assertSplit(split: Split, weights: Record<string, number>, what: string): { pValue: number } {
