@@ -106,6 +106,12 @@ describe('meshwork up --apiserver real', { timeout: 300_000 }, () => {
       const synced = syncz.proxies.filter((p) => p.nodeId.includes('.sample~') && ['LDS', 'RDS', 'CDS', 'EDS'].every((t) => p.types[t]?.state === 'SYNCED'));
       return synced.length === 2 ? synced : undefined;
     });
+    // The README's request: kubectl exec into sleep, curl through its sidecar to helloworld.
+    const hello = await until('helloworld answering sleep through its sidecar', 30_000, async () => {
+      const res = await env.kubectl('cluster-1', ['exec', '-n', 'sample', 'deploy/sleep', '-c', 'sleep', '--', 'curl', '-sS', '-m', '5', 'helloworld.sample:5000/hello']);
+      return res.code === 0 && /^Hello version: v1, instance: helloworld-v1-/.test(res.stdout) ? res.stdout : undefined;
+    });
+    assert.match(hello, /^Hello version: v1/);
     // The Service's ClusterIP comes from cluster-1's range; no kube-proxy serves it yet.
     assert.match((await env.kubectlOk('cluster-1', ['get', 'service', 'helloworld', '-n', 'sample', '-o', 'jsonpath={.spec.clusterIP}'])).trim(), new RegExp(`^127\\.${BASE + 1}\\.`));
   });
