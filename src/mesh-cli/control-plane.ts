@@ -5,8 +5,10 @@
 // local clusters live on loopback, so their debug port is reachable from this machine directly; the
 // pod IPs of a real cluster are not, and a port-forward would be needed (not supported yet): the user
 // is told so at once, with the address flag that works around it, rather than left waiting on a timeout.
+// A control plane outside the cluster (`meshwork install --webhook-url https://HOST:PORT`) has no pod:
+// the injector webhook's URL names its host, and its debug port is there.
 
-import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, CoreV1Api, type KubeConfig, type V1MutatingWebhookConfiguration, type V1Pod } from '@kubernetes/client-node';
 import { apiErrorMessage } from '../k8s/client/client.js';
 import { ISTIO_SYSTEM, MONITORING_PORT } from '../install/names.js';
 import { CommandError, errorMessage } from './io.js';
@@ -58,6 +60,8 @@ export async function locateControlPlane(kc: KubeConfig, opts: LocateOptions = {
   }
   const running = pickControlPlanePods(pods);
   if (running.length === 0) {
+    const outside = await outsideControlPlane(kc);
+    if (outside) return outside;
     const seen = pods.map((p) => `${p.metadata?.name ?? '?'} (${p.status?.phase ?? 'no phase'})`).join(', ');
     throw new CommandError(
       `context ${context}: no running control plane (pods with label app=istiod in namespace ${namespace})` + (seen ? `; found ${seen}` : '') +
@@ -76,6 +80,36 @@ export async function locateControlPlane(kc: KubeConfig, opts: LocateOptions = {
   }
   const revision = pod.metadata?.labels?.['istio.io/rev'];
   return { url: `http://${ip}:${MONITORING_PORT}`, pod: name, ...(revision ? { revision } : {}) };
+}
+
+/**
+ * The control plane outside the cluster, from the sidecar injector's webhook URL (`install --webhook-url`):
+ * its debug port on the URL's host. Undefined when no injector configuration calls a URL.
+ */
+export function outsideControlPlaneOf(configs: readonly V1MutatingWebhookConfiguration[]): ControlPlaneEndpoint | undefined {
+  for (const config of configs) {
+    if (config.metadata?.labels?.app !== 'sidecar-injector') continue;
+    const url = config.webhooks?.map((w) => w.clientConfig.url).find((u): u is string => typeof u === 'string' && u.endsWith('/inject'));
+    if (!url) continue;
+    let host: string;
+    try {
+      host = new URL(url).host.replace(/:\d+$/, '');
+    } catch {
+      continue;
+    }
+    const revision = config.metadata?.labels?.['istio.io/rev'];
+    return { url: `http://${host}:${MONITORING_PORT}`, ...(revision ? { revision } : {}) };
+  }
+  return undefined;
+}
+
+async function outsideControlPlane(kc: KubeConfig): Promise<ControlPlaneEndpoint | undefined> {
+  try {
+    return outsideControlPlaneOf((await kc.makeApiClient(AdmissionregistrationV1Api).listMutatingWebhookConfiguration()).items);
+  } catch {
+    // Not allowed to read webhook configurations: the pod lookup's message says what to do.
+    return undefined;
+  }
 }
 
 /** GET a JSON document from a debug port; errors name the URL and carry the server's {error}. */

@@ -255,6 +255,13 @@ describe('the seed scenario on the real kube-apiserver: out-of-cluster control p
       const issued = Number(/^citadel_server_success_cert_issuance_count (\d+)/m.exec(metrics)?.[1] ?? 0);
       assert.ok(issued >= own.length, `${m.name}: ${issued} certificates issued for ${own.length} pods`);
       assert.doesNotMatch(m.log.join(''), /TokenReview failed|not accepted/, `${m.name}: every token accepted`);
+      // istioctl's habit: proxy-status finds the control plane outside the cluster by its injector's URL.
+      const status = await meshwork(['proxy-status', '--context', m.name]);
+      assert.equal(status.code, 0, status.stderr + status.stdout);
+      for (const pod of own) {
+        const row = status.stdout.split('\n').find((l) => l.startsWith(`${pod}.sample`));
+        assert.match(row ?? '', new RegExp(`^${pod}\\.sample\\s+${m.name}\\s+CONNECTED(\\s+SYNCED){4}\\s+http://${hostOf(m).replace(/\./g, '\\.')}:15014\\s+envoy `), status.stdout);
+      }
     }
   });
 });
