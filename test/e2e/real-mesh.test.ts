@@ -262,6 +262,11 @@ describe('the seed scenario on the real kube-apiserver: out-of-cluster control p
         const row = status.stdout.split('\n').find((l) => l.startsWith(`${pod}.sample`));
         assert.match(row ?? '', new RegExp(`^${pod}\\.sample\\s+${m.name}\\s+CONNECTED(\\s+SYNCED){4}\\s+http://${hostOf(m).replace(/\./g, '\\.')}:15014\\s+envoy `), status.stdout);
       }
+      // The product's own judgement of the split, as a user runs it: expected shares from the applied config.
+      const traffic = await meshwork(['traffic', '--context', m.name, '-n', 'sample', '--from', 'deploy/sleep', '--url', URL, '--requests', '400', '--alpha', String(SUITE_ALPHA)]);
+      assert.equal(traffic.code, 0, traffic.stderr + traffic.stdout);
+      assert.match(traffic.stdout, /^v1\s+\d+\s+[\d.]+%\s+80\.0%$/m);
+      assert.match(traffic.stdout, /^PASS$/m);
     }
   });
 });
