@@ -18,7 +18,7 @@ import { startRealNode, type RealNode } from './node.js';
 export const REAL_MODE_GAPS = [
   'Services have no endpoints: kube-apiserver v1.34.4 refuses loopback pod IPs (127.s.x.y) in EndpointSlices and Endpoints, so the EndpointSlice controller cannot list the pods',
   'ClusterIPs do not answer: no kube-proxy runs on the node',
-  'kubectl attach/port-forward are refused by the node (logs and exec work)',
+  'kubectl attach is refused by the node (logs, exec and port-forward work)',
   'the multi-cluster ingress controller and the Canary controller process are not started',
 ];
 
