@@ -1,5 +1,6 @@
 // The Topology panel: Kiali's versioned-app graph in Cytoscape. Clusters are compound nodes holding their
-// workloads and gateways; services and MultiClusterIngresses span clusters and sit outside. An update with
+// workloads, gateways and services (a service per cluster its requests went to); MultiClusterIngresses
+// span clusters and sit outside. An update with
 // the same nodes and edges only changes data (labels, colours), so the layout does not move under the
 // reader; fcose lays out again only when an element is added or removed.
 import cytoscape from 'cytoscape';
