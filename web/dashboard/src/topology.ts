@@ -150,8 +150,9 @@ export class TopologyPanel {
       fit: true,
       padding: 30,
       nodeDimensionsIncludeLabels: true,
-      idealEdgeLength: 90,
-      nodeRepulsion: 6500,
+      // Long enough for an edge's label (`12.3 rps · 0.0% · p99 4 ms`, about 150 px) to sit beside its nodes.
+      idealEdgeLength: 160,
+      nodeRepulsion: 9000,
       nestingFactor: 0.6,
       gravity: 0.3,
       tile: true,
