@@ -2,7 +2,7 @@
 // documentation page Istio gives them) where one matches, MW codes for checks Istio has no code for.
 // `meshwork analyze` prints the codes; the control plane writes them to the objects' status.
 
-import type { ProblemCode } from '../translate/problems.js';
+import type { ProblemCode } from '../config/problems.js';
 
 export interface MessageType {
   /** `IST0101`, or `MW0001` for a meshwork-only check. */

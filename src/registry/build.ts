@@ -9,7 +9,7 @@ import { PROXY_CONFIG_ANNOTATION } from '../config/proxy-config.js';
 import type { IngressMeshSettings } from '../ingress/class.js';
 import { convertIngresses } from '../ingress/convert.js';
 import { podLocality } from './locality.js';
-import type { Problem } from '../translate/problems.js';
+import type { Problem } from '../config/problems.js';
 import { credentialOf, type GatewayCredential, type SecretLike } from '../security/credentials.js';
 import { stableJson, type IstioObject, type Locality, type MeshEndpoint, type MeshService, type MeshServicePort, type MeshSnapshot, type PodAnnotation } from './model.js';
 

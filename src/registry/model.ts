@@ -5,7 +5,7 @@
 
 import type { AuthorizationPolicy, DestinationRule, Gateway, PeerAuthentication, ServiceEntry, Sidecar, VirtualService } from '../config/istio-types.js';
 import type { GatewayTopology } from '../config/proxy-config.js';
-import type { Problem } from '../translate/problems.js';
+import type { Problem } from '../config/problems.js';
 import type { GatewayCredential } from '../security/credentials.js';
 
 export interface MeshServicePort {

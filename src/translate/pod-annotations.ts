@@ -3,7 +3,7 @@
 // meshwork does not act on change nothing. Pure.
 import { parseProxyConfig, PROXY_CONFIG_ANNOTATION } from '../config/proxy-config.js';
 import type { PodAnnotation } from '../registry/model.js';
-import { problemAt, type Problem } from './problems.js';
+import { problemAt, type Problem } from '../config/problems.js';
 
 const FIELD = `metadata.annotations['${PROXY_CONFIG_ANNOTATION}']`;
 

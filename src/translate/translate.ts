@@ -18,7 +18,7 @@ import { meshVirtualHosts } from './mesh-routes.js';
 import { proxyConfigProblems } from './pod-annotations.js';
 import { checkTlsAgainstStrictPeers } from './mtls-analysis.js';
 import { checkPeerAuthentications, portMtls, workloadMtls } from './peer-authentication.js';
-import { problemAt, type Problem } from './problems.js';
+import { problemAt, type Problem } from '../config/problems.js';
 import { checkLocalityLb } from './locality-analysis.js';
 import { rulePolicies, rulesUseLocality, type ProxyTopology } from './locality-lb.js';
 import { DEFAULT_REGION } from '../registry/locality.js';
