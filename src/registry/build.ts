@@ -7,7 +7,7 @@ import type { V1EndpointSlice, V1Ingress, V1IngressClass, V1Namespace, V1Pod, V1
 import type { AuthorizationPolicy, DestinationRule, Gateway, PeerAuthentication, ServiceEntry, Sidecar, VirtualService } from '../config/istio-types.js';
 import { PROXY_CONFIG_ANNOTATION } from '../config/proxy-config.js';
 import type { IngressMeshSettings } from '../ingress/class.js';
-import { convertIngresses } from '../ingress/convert.js';
+import { convertIngresses } from './ingress.js';
 import { podLocality } from './locality.js';
 import type { Problem } from '../config/problems.js';
 import { credentialOf, type GatewayCredential, type SecretLike } from '../security/credentials.js';
