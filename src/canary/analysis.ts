@@ -5,7 +5,7 @@
 //
 // Exports: subsetLabels, sideSelector, promQueries, measureDelta, histogramQuantile, verdict, formatPercent.
 import { ISTIO_REQUEST_DURATION, ISTIO_REQUESTS_TOTAL } from '../telemetry/istio-metric-names.js';
-import type { Sample } from './prom-text.js';
+import type { Sample } from '../telemetry/prom-text.js';
 import { hostMatches } from './routes.js';
 import type { CanaryAnalysisResult, CanaryMetric, SideMeasurement } from './types.js';
 

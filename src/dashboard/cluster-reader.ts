@@ -15,7 +15,7 @@ import { imageVersion } from '../mesh-cli/mesh-versions.js';
 import { syncRows } from '../mesh-cli/proxy-status.js';
 import { parseRegistryMesh } from '../mesh-cli/registry.js';
 import { apiErrorCode, apiErrorMessage } from '../k8s/client/client.js';
-import { fetchFailure } from '../canary/fetch-error.js';
+import { fetchFailure } from '../net/fetch-error.js';
 import { CANARY_GROUP, CANARY_PLURAL, CANARY_VERSION, type Canary } from '../canary/types.js';
 import type { ConfigChange, ConfigDistributionReport } from '../controlplane/propagation-report.js';
 import type { ClusterInfo } from './model.js';

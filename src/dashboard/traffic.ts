@@ -5,7 +5,7 @@
 // sidecar (or nowhere: no healthy upstream) only its sender saw (reporter="source"). Pure.
 //
 // Exports: WorkloadRef, EdgeTraffic, edgeTraffic, workloadKey, p99Of.
-import type { Sample } from '../canary/prom-text.js';
+import type { Sample } from '../telemetry/prom-text.js';
 import { histogramQuantile } from '../canary/analysis.js';
 import { ISTIO_REQUEST_DURATION, ISTIO_REQUESTS_TOTAL } from '../telemetry/istio-metric-names.js';
 
