@@ -3,7 +3,7 @@
 // their metric, two different subsets, URLs. Pure.
 //
 // Exports: validateCanarySpec(spec, out).
-import { parseGoDuration } from '../agent/identity/duration.js';
+import { parseGoDuration } from '../config/duration.js';
 import { duplicate, forbidden, invalid, required } from '../config/schemas/causes.js';
 import type { FieldCause } from '../k8s/status.js';
 
