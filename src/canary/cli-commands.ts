@@ -11,7 +11,7 @@ import { outputOption, stateDirOption } from '../cli/options.js';
 import { CanaryClient } from './cli-client.js';
 import { canaryFromFile, canaryFromFlags, hasSpecFlags, type StartFlags } from './cli-spec.js';
 import { renderStatus, TERMINAL_PHASES } from './cli-render.js';
-import { CANARY_GROUP, type Canary, type CanarySpec } from './types.js';
+import { CANARY_GROUP, type Canary, type CanarySpec } from '../config/canary/types.js';
 import { localKubeconfig } from '../runtime/state.js';
 
 export interface CanaryCliIo {

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { canaryControllerClusterRole } from './rbac.js';
-import { canaryCrd } from './schema.js';
+import { canaryCrd } from '../config/canary/schema.js';
 import { addControllerCommand } from './controller-command.js';
 import { addCanaryUserCommands } from './cli-commands.js';
 

@@ -2,7 +2,7 @@
 // conditions), as `kubectl describe` would show a rollout. Pure: the time is passed in.
 import { humanDuration } from '../k8s/age.js';
 import { formatTable } from '../cli/output.js';
-import type { Canary, CanaryAnalysis, CanaryPhase, SideMeasurement } from './types.js';
+import type { Canary, CanaryAnalysis, CanaryPhase, SideMeasurement } from '../config/canary/types.js';
 
 export const TERMINAL_PHASES: ReadonlySet<CanaryPhase> = new Set(['Succeeded', 'RolledBack', 'Aborted', 'Failed']);
 

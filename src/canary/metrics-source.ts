@@ -12,7 +12,7 @@ import { measureDelta, promQueries, type SideSelector } from './analysis.js';
 import type { KubeIo } from './kube-io.js';
 import { fetchFailure } from '../net/fetch-error.js';
 import type { Sample } from '../telemetry/prom-text.js';
-import type { SideMeasurement } from './types.js';
+import type { SideMeasurement } from '../config/canary/types.js';
 
 export interface MeasureRequest {
   /** `namespace/name` of the Canary. */

@@ -4,7 +4,7 @@
 // Exports: callWebhooks(hooks, payload) -> WebhookOutcome[], WebhookPayload.
 import { fetchFailure } from '../net/fetch-error.js';
 import type { WebhookOutcome } from './plan.js';
-import type { ResolvedWebhook } from './spec.js';
+import type { ResolvedWebhook } from '../config/canary/spec.js';
 
 export interface WebhookPayload {
   name: string;

@@ -16,7 +16,7 @@ import { syncRows } from '../mesh-cli/proxy-status.js';
 import { parseRegistryMesh } from '../mesh-cli/registry.js';
 import { apiErrorCode, apiErrorMessage } from '../k8s/client/client.js';
 import { fetchFailure } from '../net/fetch-error.js';
-import { CANARY_GROUP, CANARY_PLURAL, CANARY_VERSION, type Canary } from '../canary/types.js';
+import { CANARY_GROUP, CANARY_PLURAL, CANARY_VERSION, type Canary } from '../config/canary/types.js';
 import type { ConfigChange, ConfigDistributionReport } from '../controlplane/propagation-report.js';
 import type { ClusterInfo } from './model.js';
 import { listMcis, type MciObject } from './mci-source.js';

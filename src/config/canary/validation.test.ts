@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { findByKind } from '../k8s/kinds.js';
-import { applyDefaults } from '../config/defaults.js';
-import { validateObject } from '../config/validate.js';
-import type { KubeObject } from '../k8s/object.js';
-import { canaryControllerClusterRole } from './rbac.js';
+import { findByKind } from '../../k8s/kinds.js';
+import { applyDefaults } from '../defaults.js';
+import { validateObject } from '../validate.js';
+import type { KubeObject } from '../../k8s/object.js';
+import { canaryControllerClusterRole } from '../../canary/rbac.js';
 import { canaryCrd } from './schema.js';
 import { canarySteps, resolveSpec } from './spec.js';
 

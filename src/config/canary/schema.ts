@@ -4,7 +4,7 @@
 // rules of validation.ts, which a CRD cannot express (increasing steps, Go durations).
 //
 // Exports: CANARY_SCHEMA (the whole object's schema), canaryCrd() (the CRD manifest for `meshwork install`).
-import type { JsonSchemaNode } from '../config/schemas/field-shape.js';
+import type { JsonSchemaNode } from '../schemas/field-shape.js';
 import { CANARY_DEFAULTS } from './spec.js';
 import { CANARY_API_VERSION, CANARY_GROUP, CANARY_KIND, CANARY_PLURAL, CANARY_VERSION } from './types.js';
 
