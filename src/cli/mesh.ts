@@ -18,7 +18,7 @@ import { compileLabelSelector } from '../k8s/selectors.js';
 import { defaultScenarioDir, runDemo } from '../scenario/demo.js';
 import { REPO_ROOT } from '../repo.js';
 import { kubeconfigOrLocal } from './cluster-access.js';
-import { parseIntOption } from './options.js';
+import { parseIntOption } from '../mesh-cli/options.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);

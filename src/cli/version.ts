@@ -8,9 +8,9 @@ import { loadKubeConfig } from '../k8s/client/client.js';
 import { collectMeshVersions, formatMeshVersions, type MeshVersions } from '../mesh-cli/mesh-versions.js';
 import { parseBool } from '../mesh-cli/register.js';
 import { errorMessage } from '../mesh-cli/io.js';
-import { stateDirOption } from './options.js';
+import { stateDirOption } from '../mesh-cli/options.js';
 import { clusterAccessProblem } from './cluster-access.js';
-import { formatStructured } from './output.js';
+import { formatStructured } from '../mesh-cli/output.js';
 import { localKubeconfig } from '../runtime/state.js';
 
 export interface VersionReport {

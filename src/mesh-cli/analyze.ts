@@ -2,7 +2,7 @@
 // analyze` prints them, from a cluster's control plane (/debug/analyze) or, with -f, from YAML files
 // before they are applied. Exit 79 (istioctl's code) when errors are found; warnings alone exit 0.
 
-import { formatStructured } from '../cli/output.js';
+import { formatStructured } from './output.js';
 import { loadKubeConfig } from '../k8s/client/client.js';
 import { readManifests, type Manifest } from '../k8s/client/manifests.js';
 import { analyze } from '../translate/translate.js';

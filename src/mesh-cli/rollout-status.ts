@@ -7,7 +7,7 @@
 
 import { KubernetesObjectApi, type KubeConfig } from '@kubernetes/client-node';
 import { apiVersionOf, RESOURCE_TYPES, type ResourceType } from '../k8s/kinds.js';
-import { formatStructured, formatTable } from '../cli/output.js';
+import { formatStructured, formatTable } from './output.js';
 import { apiErrorCode, apiErrorMessage, loadKubeConfig } from '../k8s/client/client.js';
 import { localKubeconfig } from '../runtime/state.js';
 import type { ConfigChange, ConfigDistributionReport, ProxyPropagation } from '../controlplane/propagation-report.js';
