@@ -8,7 +8,7 @@
 //
 // Exports: startCanaryController(options) -> CanaryController, CanaryControllerOptions.
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
-import { startResourceWatch, type ResourceWatch } from '../controlplane/resource-watch.js';
+import { startResourceWatch, type ResourceWatch } from '../k8s/client/resource-watch.js';
 import { apiErrorCode, apiErrorMessage } from '../k8s/client/client.js';
 import { sideSelector, subsetLabels, verdict } from './analysis.js';
 import { appendAudit } from './audit-log.js';

@@ -13,7 +13,7 @@ import { healthOf, watchIstioConfig, watchMemberCluster, type ClusterWatch, type
 import { watchIngress, type IngressWatch } from './ingress-watch.js';
 import { watchMeshConfig, type MeshConfigWatch } from './mesh-config.js';
 import { MULTICLUSTER_LABEL, parseRemoteSecret, planClusters, type RemoteCluster } from './remote-secrets.js';
-import { startResourceWatch, type ResourceWatch } from './resource-watch.js';
+import { startResourceWatch, type ResourceWatch } from '../k8s/client/resource-watch.js';
 
 export interface MeshSourcesOptions {
   clusterId: string;
