@@ -9,7 +9,7 @@ import { defaultDataPlane, runCreateMesh, runCreateRemoteSecret, runInstall } fr
 import { DATA_PLANE_ENV, parseDataPlane } from '../agent/data-plane.js';
 import { parseOutputFormat, renderInstall } from '../install/dry-run.js';
 import { defaultMeshCaDir } from '../install/mesh-ca.js';
-import { MESHWORK_IMAGE } from '../install/image.js';
+import { MESHWORK_IMAGE } from '../image.js';
 import { DEFAULT_REVISION, ISTIO_SYSTEM, MONITORING_PORT, WEBHOOK_PORT, XDS_SECURE_PORT } from '../install/names.js';
 import { applyObjects } from '../k8s/client/apply.js';
 import { kubeconfigPath, loadKubeConfig } from '../k8s/client/client.js';

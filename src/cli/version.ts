@@ -3,7 +3,7 @@
 // plane a new install would run (and which Envoy).
 import type { Command } from 'commander';
 import { envoyVersion, locateEnvoy } from '../envoy/locate.js';
-import { MESHWORK_VERSION } from '../install/image.js';
+import { MESHWORK_VERSION } from '../image.js';
 import { loadKubeConfig } from '../k8s/client/client.js';
 import { collectMeshVersions, formatMeshVersions, type MeshVersions } from '../mesh-cli/mesh-versions.js';
 import { parseBool } from '../mesh-cli/register.js';

@@ -20,7 +20,7 @@ import { crdFor } from '../local/cluster-objects.js';
 import { customResourceTypes } from '../k8s/kinds.js';
 import { cacertsSecret, createClusterCaCerts, createMeshRoot } from '../security/pki/cacerts.js';
 import { installObjects, renderInstall } from './dry-run.js';
-import { MESHWORK_IMAGE } from './image.js';
+import { MESHWORK_IMAGE } from '../image.js';
 import { installPlan, parseWebhookUrl, unroutableEndpointIp } from './plan.js';
 import { clusterCreatesCrds } from './real-cluster.js';
 import { loadKubeConfig } from '../k8s/client/client.js';
