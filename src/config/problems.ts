@@ -50,6 +50,8 @@ export type ProblemCode =
   | 'conflicting-sidecar-selectors'
   /** An Istio annotation on a pod that does not parse (Istio's IST0125 InvalidAnnotation). */
   | 'invalid-annotation'
+  /** traffic.sidecar.istio.io annotations on a proxy pod that iptables does not capture: nothing applies them. */
+  | 'traffic-annotations-not-applied'
   /** Locality failover acts on readiness without outlierDetection (Istio's would do nothing). */
   | 'locality-failover-by-readiness'
   /** A localityLbSetting that changes nothing: every endpoint sits in one locality. */

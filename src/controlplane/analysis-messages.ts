@@ -50,6 +50,7 @@ const TYPES: Record<ProblemCode, MessageType> = {
   'authz-unsupported': { code: 'MW0014', name: 'UnsupportedAuthorizationPolicy' },
   'mtls-policy-conflict': { code: 'IST0113', name: 'MTLSPolicyConflict' },
   'conflicting-peer-authentications': { code: 'MW0015', name: 'ConflictingPeerAuthentications' },
+  'traffic-annotations-not-applied': { code: 'MW0016', name: 'TrafficAnnotationsNotApplied' },
 };
 
 /** A code a newer control plane reports and this build does not know yet. */
