@@ -1,4 +1,5 @@
-// What the translator found wrong with the config, in the words a mesh user needs to fix it.
+// What the translator (and the registry's Ingress conversion) found wrong with the config, in the words a
+// mesh user needs to fix it; `analyze` prints them, the control plane writes them to the objects' status.
 // A problem never stops translation: the offending piece is left out and everything else is served,
 // so one bad VirtualService cannot take the whole mesh's config down (nor make a client NACK).
 
