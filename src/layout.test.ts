@@ -8,7 +8,7 @@
 //   - no cycle between modules through imports that run (an `import type` is erased at compile time);
 //   - no cycle between folders (a folder is the first path segment under src/; a module at src/'s top is
 //     its own node), type imports included: the folders form layers, each building only on lower ones
-//     (docs/architecture.md draws them).
+//     (docs/architecture.md draws them). Tests aside, as for every rule here: a test may drive any layer.
 // Run alone: npm run -s build && node --test dist/src/layout.test.js
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
