@@ -6,8 +6,8 @@ import { collectStatus } from '../runtime/status.js';
 import { runUp } from '../runtime/up.js';
 import { apiServerOption, runUpReal, sayRealModeGaps, type ApiServerKind } from '../realkube/cli-option.js';
 import { runningState, statePaths } from '../runtime/state.js';
-import { formatStructured, formatTable, type OutputFormat } from './output.js';
-import { outputOption, parseIntOption, stateDirOption } from './options.js';
+import { formatStructured, formatTable, type OutputFormat } from '../mesh-cli/output.js';
+import { outputOption, parseIntOption, stateDirOption } from '../mesh-cli/options.js';
 import { interceptionProblem, parseInterceptionOption, type InterceptionOption } from '../runtime/interception-option.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);

@@ -9,7 +9,7 @@ import { defaultDataPlane, runCreateMesh, runCreateRemoteSecret, runInstall } fr
 import { DATA_PLANE_ENV, parseDataPlane } from '../agent/data-plane.js';
 import { parseOutputFormat, renderInstall } from '../install/dry-run.js';
 import { defaultMeshCaDir } from '../install/mesh-ca.js';
-import { MESHWORK_IMAGE } from '../install/image.js';
+import { MESHWORK_IMAGE } from '../image.js';
 import { DEFAULT_REVISION, ISTIO_SYSTEM, MONITORING_PORT, WEBHOOK_PORT, XDS_SECURE_PORT } from '../install/names.js';
 import { applyObjects } from '../k8s/client/apply.js';
 import { kubeconfigPath, loadKubeConfig } from '../k8s/client/client.js';
@@ -18,7 +18,7 @@ import { compileLabelSelector } from '../k8s/selectors.js';
 import { defaultScenarioDir, runDemo } from '../scenario/demo.js';
 import { REPO_ROOT } from '../repo.js';
 import { kubeconfigOrLocal } from './cluster-access.js';
-import { parseIntOption } from './options.js';
+import { parseIntOption } from '../mesh-cli/options.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);

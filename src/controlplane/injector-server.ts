@@ -11,7 +11,7 @@ import { createInjectionWebhook, INJECT_PATH } from '../inject/webhook.js';
 import { discoveryAddress, discoveryIp } from '../install/discovery-address.js';
 import { loadCaCerts } from '../install/mesh-ca.js';
 import { XDS_SECURE_PORT } from '../install/names.js';
-import { MESHWORK_IMAGE } from '../install/image.js';
+import { MESHWORK_IMAGE } from '../image.js';
 import { loadWebhookTls } from '../install/webhook-tls.js';
 import { watchMeshConfig } from './mesh-config.js';
 import { createValidationWebhook, VALIDATE_PATH } from './validation-webhook.js';

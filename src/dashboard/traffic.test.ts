@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Sample } from '../canary/prom-text.js';
+import type { Sample } from '../telemetry/prom-text.js';
 import { edgeTraffic, p99Of } from './traffic.js';
 
 const HW = 'helloworld.sample.svc.cluster.local';

@@ -6,7 +6,7 @@
 // destination_cluster it went to, which places its service node. Pure.
 //
 // Exports: WorkloadRef, EdgeTraffic, edgeTraffic, workloadKey, p99Of.
-import type { Sample } from '../canary/prom-text.js';
+import type { Sample } from '../telemetry/prom-text.js';
 import { histogramQuantile } from '../canary/analysis.js';
 import { ISTIO_REQUEST_DURATION, ISTIO_REQUESTS_TOTAL } from '../telemetry/istio-metric-names.js';
 

@@ -7,7 +7,7 @@ import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Deployment } from '@kuber
 import type { KubeObject } from '../k8s/object.js';
 import { applyObjects, type ApplyResult } from '../k8s/client/apply.js';
 import { apiErrorCode, apiErrorMessage, kubeconfigPath, loadKubeConfig } from '../k8s/client/client.js';
-import { MESHWORK_IMAGE } from './image.js';
+import { MESHWORK_IMAGE } from '../image.js';
 import type { DataPlaneKind } from '../agent/data-plane.js';
 import { locateEnvoy } from '../envoy/locate.js';
 import { installPlan, parseWebhookUrl } from './plan.js';

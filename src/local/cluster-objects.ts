@@ -8,29 +8,21 @@ import { release, type as osType } from 'node:os';
 import type { ResourceType } from '../k8s/kinds.js';
 import { apiVersionOf, customResourceTypes, findByKind } from '../k8s/kinds.js';
 import type { KubeObject } from '../k8s/object.js';
+import { crdFor } from '../install/crds.js';
 import { SERVER_VERSION } from './apiserver/router.js';
 import type { ObjectStore } from './store/store.js';
 import { rfc3339 } from '../k8s/time-format.js';
 
-export function crdFor(t: ResourceType): KubeObject {
-  const names = { kind: t.kind, listKind: t.listKind, plural: t.plural, singular: t.singular, ...(t.shortNames.length ? { shortNames: t.shortNames } : {}), ...(t.categories.length ? { categories: t.categories } : {}) };
+/**
+ * A custom kind's CRD as `meshwork install` makes it (install/crds.ts), with an open schema (this API
+ * server validates the kinds itself, src/config) and the status a real API server's CRD controller
+ * writes: names accepted, Established.
+ */
+function establishedCrd(t: ResourceType): KubeObject {
+  const crd = crdFor(t, 'permissive');
+  const names = (crd.spec as { names: Record<string, unknown> }).names;
   return {
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: `${t.plural}.${t.group}` },
-    spec: {
-      group: t.group,
-      names,
-      scope: t.namespaced ? 'Namespaced' : 'Cluster',
-      versions: t.versions.map((name, i) => ({
-        name,
-        served: true,
-        storage: i === 0,
-        ...(t.subresources.includes('status') ? { subresources: { status: {} } } : {}),
-        // The server validates these kinds itself (src/config); the schema here is not what it checks.
-        schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
-      })),
-    },
+    ...crd,
     status: {
       acceptedNames: names,
       storedVersions: [t.versions[0]],
@@ -98,5 +90,5 @@ export function registerClusterObjects(store: ObjectStore, opts: { nodeName: str
   };
   upsert(mustFind('', 'Node'), nodeFor(opts.nodeName, opts.nodeIp, opts.now));
   const crds = mustFind('apiextensions.k8s.io', 'CustomResourceDefinition');
-  for (const t of customResourceTypes()) upsert(crds, crdFor(t));
+  for (const t of customResourceTypes()) upsert(crds, establishedCrd(t));
 }

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { killRecordedEnvoys } from '../envoy/pid-records.js';
 import { ProcessRegistry } from '../local/kubelet/process-registry.js';
 import { killLeftoverController } from './canary-controller-process.js';
-import { killControlPlaneLeftovers } from '../realkube/leftovers.js';
+import { killControlPlaneLeftovers } from './leftovers.js';
 import { isAlive, readUpState, statePaths, type StatePaths } from './state.js';
 
 /** Kills the pods every cluster's kubelet recorded (verified through /proc), the edge Envoys and the canary controller. */
