@@ -24,6 +24,8 @@ import type { PodTokenIssuer } from './kubelet/pod-token.js';
 import { keepKubeProxyPod, kubeProxyPodName, readyKubeProxy } from './kubeproxy/static-pod.js';
 import { startControllers } from './controllers/index.js';
 import { startKubelet } from './kubelet/kubelet.js';
+import type { PodNetworkHost } from './kubelet/pod-network-host.js';
+import { INTERCEPTION_NODE_LABEL, nextIpIn, type ClusterNetworkBlocks } from './pod-network-addresses.js';
 import { createCertificateAuthority, issueServerCertificate } from '../security/pki/authority.js';
 import { openSqliteStore } from './store/sqlite-store.js';
 import type { ObjectStore } from './store/store.js';
@@ -36,6 +38,11 @@ export interface LocalClusterOptions {
   /** Preferred API port; taken only at first start, then the persisted one is reused. */
   preferredPort?: number;
   log: (line: string) => void;
+  /**
+   * Pods captured by iptables run in network namespaces of their own on the mesh's bridge, and
+   * ClusterIPs come from `blocks.services` (pod-network-addresses.ts); absent: everything on loopback.
+   */
+  podNetwork?: { host: PodNetworkHost; blocks: ClusterNetworkBlocks };
 }
 
 export interface LocalCluster {
@@ -52,6 +59,8 @@ interface ClusterIdentity {
   subnetOctet: number;
   port: number;
   token: string;
+  /** Made with `--interception iptables`: its ClusterIPs are in the pod network's range. */
+  interception?: 'iptables';
 }
 
 export async function startLocalCluster(opts: LocalClusterOptions): Promise<LocalCluster> {
@@ -72,7 +81,12 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
   // In-process writers are recorded in managedFields under the names a real cluster shows.
   const controllerStore = storeWritingAs(store, 'kube-controller-manager');
   const kubeletStore = storeWritingAs(store, 'kubelet');
-  registerClusterObjects(storeWritingAs(store, 'kube-apiserver'), { nodeName: `${opts.name}-node`, nodeIp: addresses.apiServerIp, now: Date.now() });
+  registerClusterObjects(storeWritingAs(store, 'kube-apiserver'), {
+    nodeName: `${opts.name}-node`,
+    nodeIp: addresses.apiServerIp,
+    now: Date.now(),
+    ...(opts.podNetwork ? { nodeLabels: { [INTERCEPTION_NODE_LABEL]: 'iptables' } } : {}),
+  });
   const pods = findByKind('', 'Pod');
   if (!pods) throw new Error('resource table lacks core/v1 Pod');
   const controllers = startControllers({
@@ -95,6 +109,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
     subnetOctet: opts.subnetOctet,
     stateDir: join(opts.dir, 'kubelet'),
     log,
+    ...(opts.podNetwork ? { podNetwork: opts.podNetwork.host.forCluster(opts.podNetwork.blocks.pods) } : {}),
   });
   const services = findByKind('', 'Service');
   if (!services) throw new Error('resource table lacks core/v1 Service');
@@ -117,7 +132,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
         const ip = (svc.spec as { clusterIP?: string } | undefined)?.clusterIP;
         if (ip) taken.add(ip);
       }
-      return nextClusterIp(addresses.serviceOctet, taken);
+      return opts.podNetwork ? nextIpIn(opts.podNetwork.blocks.services, taken, 'ClusterIP') : nextClusterIp(addresses.serviceOctet, taken);
     },
     log: (line) => log(`api ${line}`),
   });
@@ -176,10 +191,14 @@ async function loadOrCreateIdentity(opts: LocalClusterOptions, host: string): Pr
           `use the same --subnet-base as before, or a new --state-dir`,
       );
     }
+    const wanted = opts.podNetwork ? 'iptables' : 'http_proxy';
+    if ((saved.interception ?? 'http_proxy') !== wanted) {
+      throw new Error(`${opts.name} was created with --interception ${saved.interception ?? 'http_proxy'}, not ${wanted}: its Services' ClusterIPs belong to that mode; use the same --interception as before, or a new --state-dir`);
+    }
     return saved;
   }
   const port = await pickPort(host, opts.preferredPort ?? 6443);
-  const identity: ClusterIdentity = { name: opts.name, subnetOctet: opts.subnetOctet, port, token: randomBytes(24).toString('base64url') };
+  const identity: ClusterIdentity = { name: opts.name, subnetOctet: opts.subnetOctet, port, token: randomBytes(24).toString('base64url'), ...(opts.podNetwork ? { interception: 'iptables' as const } : {}) };
   writeFileSync(file, JSON.stringify(identity, null, 2) + '\n', { mode: 0o600 });
   return identity;
 }
