@@ -6,7 +6,7 @@
 // service account (kubelet/pod-token.ts), and the API server authorizes it by RBAC.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { findByKind } from '../k8s/kinds.js';
 import { registerClusterObjects } from './cluster-objects.js';
@@ -67,7 +67,10 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
   mkdirSync(opts.dir, { recursive: true });
   const addresses = clusterAddresses(opts.subnetOctet);
   const identity = await loadOrCreateIdentity(opts, addresses.apiServerIp);
-  const pki = await loadOrCreatePki(opts.dir, opts.name, addresses.apiServerIp);
+  // Captured pods reach the API server on the bridge (their 127.s.0.1 is their own loopback).
+  const podApiServerIp = opts.podNetwork?.blocks.apiServerIp;
+  const pki = await loadOrCreatePki(opts.dir, opts.name, addresses.apiServerIp, podApiServerIp ? [podApiServerIp] : []);
+  if (podApiServerIp) opts.podNetwork!.host.addHostAddress(podApiServerIp);
   const log = (line: string) => opts.log(`[${opts.name}] ${line}`);
 
   const server = `https://${addresses.apiServerIp}:${identity.port}`;
@@ -109,7 +112,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
     subnetOctet: opts.subnetOctet,
     stateDir: join(opts.dir, 'kubelet'),
     log,
-    ...(opts.podNetwork ? { podNetwork: opts.podNetwork.host.forCluster(opts.podNetwork.blocks.pods) } : {}),
+    ...(opts.podNetwork ? { podNetwork: { ...opts.podNetwork.host.forCluster(opts.podNetwork.blocks.pods), apiServer: `https://${podApiServerIp}:${identity.port}` } } : {}),
   });
   const services = findByKind('', 'Service');
   if (!services) throw new Error('resource table lacks core/v1 Service');
@@ -136,6 +139,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
     },
     log: (line) => log(`api ${line}`),
   });
+  const podApiRelay = podApiServerIp ? await relayTcp(podApiServerIp, identity.port, addresses.apiServerIp, log) : undefined;
   await kubelet.ready;
   const stopKeepingKubeProxy = keepKubeProxyPod(kubeletStore, `${opts.name}-node`, log);
   await waitForKubeProxy(store, `${opts.name}-node`, join(opts.dir, 'kubelet', 'logs'));
@@ -147,6 +151,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
     token: identity.token,
     store,
     async stop() {
+      await new Promise<void>((resolve) => (podApiRelay ? podApiRelay.close(() => resolve()) : resolve()));
       await api.close();
       controllers.stop();
       stopKeepingKubeProxy();
@@ -226,7 +231,30 @@ interface ClusterPki {
   serverKeyPem: string;
 }
 
-async function loadOrCreatePki(dir: string, name: string, apiServerIp: string): Promise<ClusterPki> {
+/**
+ * Passes TCP connections on `host:port` to `target:port` (TLS end to end: the API server's certificate
+ * names both addresses): the API server as captured pods reach it on the bridge.
+ */
+async function relayTcp(host: string, port: number, target: string, log: (line: string) => void): Promise<Server> {
+  const server = createServer((client) => {
+    const upstream = connect({ host: target, port });
+    client.pipe(upstream).pipe(client);
+    const fail = (err: Error) => {
+      log(`api relay ${host}:${port}: ${err.message}`);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', fail);
+    upstream.on('error', fail);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port }, () => resolve());
+  });
+  return server;
+}
+
+async function loadOrCreatePki(dir: string, name: string, apiServerIp: string, extraIps: readonly string[] = []): Promise<ClusterPki> {
   const pkiDir = join(dir, 'pki');
   const files = { ca: join(pkiDir, 'ca.crt'), caKey: join(pkiDir, 'ca.key'), cert: join(pkiDir, 'apiserver.crt'), key: join(pkiDir, 'apiserver.key') };
   if (Object.values(files).every((f) => existsSync(f))) {
@@ -237,7 +265,7 @@ async function loadOrCreatePki(dir: string, name: string, apiServerIp: string): 
   const server = await issueServerCertificate(ca, {
     commonName: 'kube-apiserver',
     dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'],
-    ipAddresses: [apiServerIp, '127.0.0.1'],
+    ipAddresses: [apiServerIp, '127.0.0.1', ...extraIps],
   });
   writeFileSync(files.ca, ca.certPem);
   writeFileSync(files.caKey, ca.keyPem, { mode: 0o600 });

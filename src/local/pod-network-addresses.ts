@@ -3,7 +3,8 @@
 // s = B + 10(i-1)):
 //   - one bridge for the mesh, `mw-br<B>`, the host's address on it 10.B.0.1/16 (the pods' gateway);
 //   - cluster i's pods in 10.B.(s-B).2 – 10.B.(s-B+9).254, all on that bridge, so pods of every
-//     cluster reach each other without the host forwarding anything;
+//     cluster reach each other without the host forwarding anything; 10.B.(s-B).1 is the host's too:
+//     the cluster's API server for captured pods (whose 127.s.0.1 would be their own loopback);
 //   - cluster i's Service ClusterIPs in 10.(B+1).(s-B).1 – 10.(B+1).(s-B+9).254: a loopback ClusterIP
 //     would stay inside the pod's own namespace (and Istio's capture leaves traffic over `lo` alone), so
 //     these route out of the pod to the host, which holds 10.(B+1).0.0/16 as a `local` route: kube-proxy
@@ -24,6 +25,11 @@ export interface IpBlock {
 export interface ClusterNetworkBlocks {
   pods: IpBlock;
   services: IpBlock;
+  /**
+   * Where captured pods reach the cluster's API server: the first address of its pod block
+   * (10.B.(s-B).1, never a pod's), held by the host on the bridge (cluster-1's is the gateway).
+   */
+  apiServerIp: string;
 }
 
 export interface MeshNetworkPlan {
@@ -68,6 +74,7 @@ export function clusterNetworkBlocks(subnetBase: number, subnetOctet: number): C
   return {
     pods: { prefix: `10.${subnetBase}`, firstThird: offset, thirds: THIRDS_PER_CLUSTER },
     services: { prefix: `10.${subnetBase + 1}`, firstThird: offset, thirds: THIRDS_PER_CLUSTER },
+    apiServerIp: `10.${subnetBase}.${offset}.1`,
   };
 }
 

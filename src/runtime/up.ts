@@ -22,6 +22,15 @@ export interface UpOptions {
   interception?: 'http_proxy' | 'iptables';
 }
 
+/** The pod network goes after its pods; what cannot be removed stays recorded for `down` and is logged. */
+function tearDownLogged(podNetwork: PodNetworkHost | undefined, log: (line: string) => void): void {
+  try {
+    podNetwork?.tearDown();
+  } catch (err) {
+    log((err as Error).message);
+  }
+}
+
 export function clusterNames(count: number): string[] {
   return Array.from({ length: count }, (_, i) => `cluster-${i + 1}`);
 }
@@ -64,7 +73,7 @@ export async function runUp(opts: UpOptions): Promise<{ stop(): Promise<void>; c
     );
   } catch (err) {
     await Promise.allSettled(clusters.map((c) => c.stop()));
-    podNetwork?.tearDown();
+    tearDownLogged(podNetwork, log);
     writeUpState(paths, { ...state, error: (err as Error).message });
     throw err;
   }
@@ -110,7 +119,7 @@ export async function runUp(opts: UpOptions): Promise<{ stop(): Promise<void>; c
       stopping ??= (async () => {
         await Promise.allSettled([mci.stop(), canaryController.stop()]);
         await Promise.allSettled(clusters.map((c) => c.stop()));
-        podNetwork?.tearDown();
+        tearDownLogged(podNetwork, log);
         writeUpState(paths, { ...state, ready: false, pid: 0 });
       })();
       return stopping;

@@ -3,8 +3,9 @@
 // 10.83.0.0/16), istio-init programs Istio's capture, the apps get no http_proxy. The sleep app reaches
 // helloworld.sample:5000 through both sidecars over mesh mTLS, the scenario's 80/20 holds (chi-square),
 // under STRICT a plain dial of helloworld's app port from a pod without a sidecar, or from the sleep pod
-// bypassing its sidecar, is refused; `down` after a kill -9 of the host leaves no namespace, veth,
-// bridge, route or process. Octet base 82 (127.82/127.92 for the clusters' API servers and other pods).
+// bypassing its sidecar, is refused; after a kill -9 of the host the pods serve on and the next `up`
+// adopts them with their namespaces; `down` after another kill -9 leaves no namespace, veth, bridge,
+// route or process. Octet base 82 (127.82/127.92 for the clusters' API servers and other pods).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -91,7 +92,7 @@ describe('iptables interception: the scenario in pod network namespaces', { skip
   });
   after(() => env.cleanup());
 
-  test('captured pods run in namespaces of their own on the bridge: istio-init done, no http_proxy, ClusterIPs off loopback', async () => {
+  test('captured pods run in namespaces of their own on the bridge: istio-init done, no http_proxy, ClusterIPs off loopback, the API server reachable', async () => {
     assert.match(ips.sleep!, /^10\.82\.[0-9]\.\d+$/, 'cluster-1 pods in 10.82.0-9.x');
     assert.match(ips.helloworld!, /^10\.82\.[0-9]\.\d+$/);
     assert.match(ips['helloworld-2']!, /^10\.82\.1[0-9]\.\d+$/, 'cluster-2 pods in 10.82.10-19.x');
@@ -107,6 +108,12 @@ describe('iptables interception: the scenario in pod network namespaces', { skip
     assert.equal(netnsSeen.length, 3, `sleep and helloworld v1 (cluster-1), helloworld v2 (cluster-2): ${netnsSeen.join(', ')}`);
     const listed = sh(['ip', 'netns', 'list']);
     for (const ns of netnsSeen) assert.match(listed, new RegExp(`^${ns}\\b`, 'm'));
+    // The API server, on the bridge for captured pods (their 127.82.0.1 would be their own loopback), through the capture's passthrough.
+    const server = await exec(pods.sleep!, 'sleep', ['sh', '-c', 'grep "server:" "$KUBECONFIG"']);
+    assert.match(server.stdout, /server: https:\/\/10\.82\.0\.1:\d+/);
+    const version = await exec(pods.sleep!, 'sleep', ['kubectl', 'get', '--raw', '/version']);
+    assert.equal(version.code, 0, version.stderr);
+    assert.match(version.stdout, /"gitVersion"/);
     // The capture rules istio-init wrote, read back inside the sleep pod's namespace.
     const nat = sh(['ip', 'netns', 'exec', netnsSeen[0]!, 'iptables', '-t', 'nat', '-S']);
     assert.match(nat, /-A ISTIO_REDIRECT -p tcp -j REDIRECT --to-ports 15001/);
@@ -167,14 +174,29 @@ describe('iptables interception: the scenario in pod network namespaces', { skip
     assert.match(mesh.stdout, /Hello version: v[12]/, mesh.stderr);
   });
 
+  test('after a kill -9 of the host the pods serve on in their namespaces, and the next up adopts them', async () => {
+    process.kill(env.hostPid(), 'SIGKILL');
+    await sleep(500);
+    assert.ok(netnsSeen.every((ns) => existsSync(join('/run/netns', ns))), 'the namespaces outlive the host');
+    // kubectl exec needs the API server, which died with the host: the sleep pod's namespace is entered directly.
+    const sleepNs = netnsSeen.find((ns) => sh(['ip', '-n', ns, '-4', '-o', 'addr', 'show', 'dev', 'eth0']).includes(`${ips.sleep}/`))!;
+    const direct = spawnSync('ip', ['netns', 'exec', sleepNs, 'curl', '-sS', '--max-time', '5', URL], { encoding: 'utf8' });
+    assert.match(direct.stdout, /Hello version: v[12]/, direct.stderr);
+    const up = await env.meshwork(['up', '-d', '--clusters', '2', '--subnet-base', String(BASE), '--interception', 'iptables', '--timeout', '120'], 150_000);
+    assert.equal(up.code, 0, up.stderr + up.stdout);
+    assert.deepEqual(recordedNetns(env.stateDir).sort(), [...netnsSeen].sort(), 'the same namespaces, kept');
+    const restarts = await env.kubectlOk('cluster-1', ['get', 'pod', pods.sleep!, '-n', 'sample', '-o', 'jsonpath={.status.containerStatuses[*].restartCount}']);
+    assert.equal(restarts.trim(), '0 0', 'adopted, not restarted');
+    const after = await exec(pods.sleep!, 'sleep', ['curl', '-sS', '--max-time', '5', URL]);
+    assert.match(after.stdout, /Hello version: v[12]/, after.stderr);
+  });
+
   test('down after a kill -9 of the host: no pod namespace, veth, /etc/netns file, bridge, route or pod process is left', async () => {
     const pidsFile = (c: string) => join(env.stateDir, 'clusters', c, 'kubelet', 'pids.json');
     const podPids = CONTEXTS.flatMap((c) => (JSON.parse(readFileSync(pidsFile(c), 'utf8')) as Array<{ pgid: number }>).map((r) => r.pgid));
     assert.ok(podPids.length > 0);
     process.kill(env.hostPid(), 'SIGKILL');
     await sleep(500);
-    // The pods outlive their host, in their namespaces.
-    assert.ok(netnsSeen.every((ns) => existsSync(join('/run/netns', ns))), 'the namespaces outlive the host');
     const down = await env.meshwork(['down'], 90_000);
     assert.equal(down.code, 0, down.stderr + down.stdout);
     const listed = sh(['ip', 'netns', 'list']);

@@ -194,9 +194,10 @@ export function startKubelet(opts: KubeletOptions): Kubelet {
     if (!bound) return undefined;
     const ownNetwork = podNetwork && netnsAllocator && wantsOwnNetwork(bound) ? { network: podNetwork, ips: netnsAllocator } : undefined;
     const ip = (ownNetwork?.ips ?? allocator).allocate(uid, ipsHeldElsewhere(uid), bound.status?.podIP);
-    let network: { netns: string } | undefined;
+    let network: { netns: string; apiServer?: string } | undefined;
     try {
-      network = ownNetwork?.network.attach(uid, ip, running !== undefined && running.size > 0);
+      const attached = ownNetwork?.network.attach(uid, ip, running !== undefined && running.size > 0);
+      network = attached && podNetwork?.apiServer ? { ...attached, apiServer: podNetwork.apiServer } : attached;
     } catch (err) {
       ownNetwork?.ips.release(uid);
       events.record({ namespace: ns, name, uid }, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${(err as Error).message}`);

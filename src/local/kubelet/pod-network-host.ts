@@ -32,6 +32,8 @@ export interface KubeletPodNetwork {
   attach(podUid: string, podIp: string, adopt: boolean): { netns: string };
   /** Removes the pod's namespace (its veth with it) and its /etc/netns files. */
   detach(netns: string): void;
+  /** `https://IP:port` of the cluster's API server as captured pods reach it (their kubeconfig's server). */
+  apiServer?: string;
 }
 
 function linkExists(name: string): boolean {
@@ -126,6 +128,14 @@ export class PodNetworkHost {
     };
   }
 
+  /** Gives the host `ip` on the bridge too (a cluster's API server address for captured pods); kept across a killed host. */
+  addHostAddress(ip: string): void {
+    if (ip === this.plan.gateway) return;
+    const [, len] = this.plan.gatewayCidr.split('/');
+    const r = spawnSync('ip', ['addr', 'add', `${ip}/${len}`, 'dev', this.plan.bridge], { encoding: 'utf8' });
+    if (r.status !== 0 && !/File exists|already assigned/.test(r.stderr)) throw new Error(`pod network: \`ip addr add ${ip}/${len} dev ${this.plan.bridge}\` failed: ${r.stderr.trim()}`);
+  }
+
   attach(podUid: string, podIp: string, adopt: boolean): { netns: string } {
     const { netns, hostVeth } = podNetworkNames(podUid);
     if (adopt && this.record.netns.includes(netns) && netnsExists(netns)) return { netns };
@@ -142,7 +152,7 @@ export class PodNetworkHost {
 
   detach(netns: string): void {
     if (!this.record.netns.includes(netns)) return;
-    runPlan(podNetworkTeardown({ netns }), { ignoreFailures: true });
+    runPlan(podTeardown(netns), { ignoreFailures: true });
     removePodNetnsFiles(netns);
     this.record.netns = this.record.netns.filter((n) => n !== netns);
     this.save();
@@ -159,6 +169,14 @@ export class PodNetworkHost {
   }
 }
 
+/**
+ * The pod's veth first: a namespace outlives `ip netns del` while anything still holds it (a socket the
+ * kernel is closing), and its veth with it; deleting the host end removes the pair at once.
+ */
+function podTeardown(netns: string): Command[] {
+  return [['ip', 'link', 'del', `mwv${netns.slice('mw-'.length)}`], ...podNetworkTeardown({ netns })];
+}
+
 function serviceRoute(verb: 'add' | 'del', cidr: string): Command {
   return ['ip', 'route', verb, 'local', cidr, 'dev', 'lo', 'table', 'local'];
 }
@@ -170,10 +188,12 @@ function readRecord(file: string): PodNetworkRecord | undefined {
 
 function removeRecorded(record: PodNetworkRecord, log: (line: string) => void): number {
   for (const netns of record.netns) {
-    runPlan(podNetworkTeardown({ netns }), { ignoreFailures: true });
+    runPlan(podTeardown(netns), { ignoreFailures: true });
     removePodNetnsFiles(netns);
   }
   runPlan([serviceRoute('del', record.serviceCidr), ...bridgeTeardown({ name: record.bridge })], { ignoreFailures: true });
+  const left = [...record.netns.filter(netnsExists), ...(linkExists(record.bridge) ? [record.bridge] : [])];
+  if (left.length > 0) throw new Error(`pod network: could not remove ${left.join(', ')} (needs root: run \`meshwork down\` as root)`);
   log(`pod network: removed ${record.netns.length} pod namespaces, the ClusterIP route ${record.serviceCidr} and the bridge ${record.bridge}`);
   return record.netns.length;
 }
@@ -183,7 +203,7 @@ export function removeRecordedPodNetwork(stateDir: string, log: (line: string) =
   const file = join(stateDir, POD_NETWORK_RECORD);
   const record = readRecord(file);
   if (!record) return 0;
-  const removed = removeRecorded(record, log);
+  const removed = removeRecorded(record, log); // the record stays when anything is left
   rmSync(file, { force: true });
   return removed;
 }

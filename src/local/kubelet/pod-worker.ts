@@ -1,6 +1,6 @@
 // One pod on this node: its working directory, its containers (init containers first, in order), and
 // the status the kubelet reports for it.
-import { mkdirSync, rmSync } from 'node:fs';
+import { chownSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { StatusError } from '../../k8s/status.js';
@@ -19,7 +19,6 @@ import { PodServiceAccountToken, type PodTokenIssuer } from './pod-token.js';
 import { findByKind } from '../../k8s/kinds.js';
 import { dnsUnavailableMessage, podDnsFiles, writePodDnsFiles, type PodDnsFiles, type UserNamespaceSupport } from './pod-dns.js';
 import { containerUser, inPodNetwork } from './pod-netns.js';
-import { chownSync } from 'node:fs';
 
 /** The container name that marks a pod as having a sidecar proxy (it owns the pod IP). */
 export const SIDECAR_CONTAINER = 'istio-proxy';
@@ -82,8 +81,8 @@ export class PodWorker {
     private pod: Pod,
     readonly podIp: string,
     private readonly node: NodeContext,
-    /** The pod's own network namespace (pod-netns.ts), or undefined: the host's, on loopback. */
-    readonly network?: { netns: string },
+    /** The pod's own network namespace (pod-netns.ts) and the API server as it reaches it, or undefined: the host's, on loopback. */
+    readonly network?: { netns: string; apiServer?: string },
   ) {
     const m = pod.metadata;
     this.uid = m.uid;
@@ -98,11 +97,16 @@ export class PodWorker {
     this.netnsFiles = network ? { hostsFile: join('/etc/netns', network.netns, 'hosts'), resolvConf: join('/etc/netns', network.netns, 'resolv.conf') } : undefined;
     this.dns = hasSidecar && hasApps && !network ? { support: node.userNamespaces(), files: podDnsFiles(this.workDir) } : undefined;
     const dnsSupport = this.dns?.support;
-    this.token = wantsToken(pod, node) && node.serviceAccountTokens
+    const issuer = node.serviceAccountTokens;
+    // In its own network namespace the pod's kubeconfig names the API server's address on the bridge.
+    const podIssuer = issuer && network?.apiServer
+      ? { clusterName: issuer.clusterName, caPem: issuer.caPem, server: network.apiServer, issue: issuer.issue.bind(issuer) }
+      : issuer;
+    this.token = wantsToken(pod, node) && podIssuer
       ? new PodServiceAccountToken(
           this.workDir,
           { namespace: this.namespace, name: this.name, uid: this.uid, serviceAccountName: pod.spec.serviceAccountName || 'default' },
-          node.serviceAccountTokens,
+          podIssuer,
           node.clock,
           (message) => node.events.record({ namespace: this.namespace, name: this.name, uid: this.uid }, 'Warning', 'FailedMount', message),
         )
