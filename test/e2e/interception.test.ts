@@ -2,7 +2,7 @@
 // pods run in network namespaces of their own on the mesh bridge mw-br82 (pods 10.82.0.0/16, ClusterIPs
 // 10.83.0.0/16), istio-init programs Istio's capture, the apps get no http_proxy. The sleep app reaches
 // helloworld.sample:5000 through both sidecars over mesh mTLS, the scenario's 80/20 holds (chi-square),
-// under STRICT a plain dial of helloworld's app port from a pod without a sidecar, or from the sleep pod
+// the ingress gateway (a namespace of its own, not captured) reaches both versions, under STRICT a plain dial of helloworld's app port from a pod without a sidecar, or from the sleep pod
 // bypassing its sidecar, is refused; after a kill -9 of the host the pods serve on and the next `up`
 // adopts them with their namespaces; `down` after another kill -9 leaves no namespace, veth, bridge,
 // route or process. Octet base 82 (127.82/127.92 for the clusters' API servers and other pods).
@@ -151,6 +151,26 @@ describe('iptables interception: the scenario in pod network namespaces', { skip
     assert.ok(result.pass, `${JSON.stringify(split.byVersion)} is not 80/20 (p=${result.pValue.toExponential(2)})`);
   });
 
+  test('the ingress gateway (in a namespace of its own on the bridge) reaches the captured helloworld of both clusters', async () => {
+    await env.kubectlOk('cluster-1', ['create', 'namespace', 'istio-gateway']);
+    await env.kubectlOk('cluster-1', ['label', 'namespace', 'istio-gateway', 'istio.io/rev=asm-managed-stable', '--overwrite']);
+    await env.kubectlOk('cluster-1', ['apply', '-n', 'istio-gateway', '-f', join(scenarioDir(), 'istio-ingressgateway')]);
+    await env.kubectlOk('cluster-1', ['apply', '-n', 'sample', '-f', join(scenarioDir(), 'helloworld-gateway.yaml')]);
+    await env.waitPodsReady('cluster-1', 'istio-gateway', 'app=istio-ingressgateway', 1, 120_000);
+    const ip = (await env.kubectlOk('cluster-1', ['get', 'pods', '-n', 'istio-gateway', '-l', 'app=istio-ingressgateway', '-o', 'jsonpath={.items[0].status.podIP}'])).trim();
+    assert.match(ip, /^10\.82\.[0-9]\.\d+$/);
+    const versions = new Set<string>();
+    let last = '';
+    const deadline = Date.now() + 30_000;
+    while (versions.size < 2 && Date.now() < deadline) {
+      const res = spawnSync('curl', ['-sS', '--max-time', '5', ...Array.from({ length: 20 }, () => `http://${ip}/hello`)], { encoding: 'utf8' });
+      last = res.stdout + res.stderr;
+      for (const m of last.matchAll(/Hello version: (v[12])/g)) versions.add(m[1]!);
+      if (versions.size < 2) await sleep(500);
+    }
+    assert.deepEqual([...versions].sort(), ['v1', 'v2'], last.slice(0, 500));
+  });
+
   test('STRICT: a plain dial of helloworld\'s app port from a pod without a sidecar, or around the sleep sidecar, is refused', async () => {
     for (const ctx of CONTEXTS) await env.kubectlOk(ctx, ['apply', '-f', '-'], strict);
     const direct = `http://${ips.helloworld}:5000/hello`;
@@ -175,6 +195,8 @@ describe('iptables interception: the scenario in pod network namespaces', { skip
   });
 
   test('after a kill -9 of the host the pods serve on in their namespaces, and the next up adopts them', async () => {
+    netnsSeen = recordedNetns(env.stateDir);
+    assert.equal(netnsSeen.length, 4, `the captured pods and the gateway: ${netnsSeen.join(', ')}`);
     process.kill(env.hostPid(), 'SIGKILL');
     await sleep(500);
     assert.ok(netnsSeen.every((ns) => existsSync(join('/run/netns', ns))), 'the namespaces outlive the host');

@@ -9,8 +9,11 @@ function pod(annotations: Record<string, string>, extra: Record<string, unknown>
 }
 
 describe('pods in network namespaces of their own', () => {
-  it('only pods the injector captured (REDIRECT), never hostNetwork ones', () => {
+  it('pods the injector captured (REDIRECT) and gateways (a proxy alone), never hostNetwork ones', () => {
     assert.equal(wantsOwnNetwork(pod({ 'sidecar.istio.io/interceptionMode': 'REDIRECT' })), true);
+    assert.equal(wantsOwnNetwork(pod({}, { containers: [{ name: 'istio-proxy' }] })), true, 'a gateway');
+    assert.equal(wantsOwnNetwork(pod({}, { containers: [{ name: 'discovery' }] })), false, 'the control plane');
+    assert.equal(wantsOwnNetwork(pod({ 'sidecar.istio.io/interceptionMode': 'NONE' }, { containers: [{ name: 'app' }, { name: 'istio-proxy' }] })), false, 'a sidecar pod that opted out keeps http_proxy on loopback');
     assert.equal(wantsOwnNetwork(pod({ 'sidecar.istio.io/interceptionMode': 'NONE' })), false);
     assert.equal(wantsOwnNetwork(pod({})), false);
     assert.equal(wantsOwnNetwork(pod({ 'sidecar.istio.io/interceptionMode': 'REDIRECT' }, { hostNetwork: true })), false);

@@ -16,10 +16,20 @@ const INTERCEPTION_MODE_ANNOTATION = 'sidecar.istio.io/interceptionMode';
 
 const PROBE_ENTRY = fileURLToPath(new URL(`./netns-probe-main${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 
-/** A pod gets a network namespace of its own when its sidecar captures its traffic with iptables (the injector's REDIRECT). */
+/** The container the injector adds (sidecar or gateway). */
+const PROXY_CONTAINER = 'istio-proxy';
+
+/**
+ * A pod gets a network namespace of its own when its sidecar captures its traffic with iptables (the
+ * injector's REDIRECT), and when it is a gateway (its proxy alone): a proxy on loopback binds its
+ * upstream connections to its 127/8 pod IP, from which Linux routes nothing to the bridge, so it could
+ * not reach captured pods. Not for hostNetwork pods.
+ */
 export function wantsOwnNetwork(pod: Pod): boolean {
   const spec = pod.spec as Pod['spec'] & { hostNetwork?: boolean };
-  return spec.hostNetwork !== true && pod.metadata.annotations?.[INTERCEPTION_MODE_ANNOTATION] === 'REDIRECT';
+  if (spec.hostNetwork === true) return false;
+  const gateway = spec.containers.length === 1 && spec.containers[0]!.name === PROXY_CONTAINER && (spec.initContainers ?? []).length === 0;
+  return gateway || pod.metadata.annotations?.[INTERCEPTION_MODE_ANNOTATION] === 'REDIRECT';
 }
 
 interface SecurityContext {
