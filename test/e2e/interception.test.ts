@@ -194,7 +194,7 @@ describe('iptables interception: the scenario in pod network namespaces', { skip
     assert.match(mesh.stdout, /Hello version: v[12]/, mesh.stderr);
   });
 
-  test('after a kill -9 of the host the pods serve on in their namespaces, and the next up adopts them', async () => {
+  test('after a kill -9 of the host the pods serve on in their namespaces, and the next up adopts them', async (t) => {
     netnsSeen = recordedNetns(env.stateDir);
     assert.equal(netnsSeen.length, 4, `the captured pods and the gateway: ${netnsSeen.join(', ')}`);
     process.kill(env.hostPid(), 'SIGKILL');
@@ -204,8 +204,10 @@ describe('iptables interception: the scenario in pod network namespaces', { skip
     const sleepNs = netnsSeen.find((ns) => sh(['ip', '-n', ns, '-4', '-o', 'addr', 'show', 'dev', 'eth0']).includes(`${ips.sleep}/`))!;
     const direct = spawnSync('ip', ['netns', 'exec', sleepNs, 'curl', '-sS', '--max-time', '5', URL], { encoding: 'utf8' });
     assert.match(direct.stdout, /Hello version: v[12]/, direct.stderr);
+    const started = Date.now();
     const up = await env.meshwork(['up', '-d', '--clusters', '2', '--subnet-base', String(BASE), '--interception', 'iptables', '--timeout', '120'], 150_000);
     assert.equal(up.code, 0, up.stderr + up.stdout);
+    t.diagnostic(`up -d adopting: ${Date.now() - started} ms; ${up.stdout.split('\n').filter((l) => /waiting/.test(l)).join('; ') || 'no proxy waited for'}`);
     assert.deepEqual(recordedNetns(env.stateDir).sort(), [...netnsSeen].sort(), 'the same namespaces, kept');
     const restarts = await env.kubectlOk('cluster-1', ['get', 'pod', pods.sleep!, '-n', 'sample', '-o', 'jsonpath={.status.containerStatuses[*].restartCount}']);
     assert.equal(restarts.trim(), '0 0', 'adopted, not restarted');
