@@ -8,6 +8,9 @@ export const INIT_CONTAINER = 'istio-init';
 /** The annotations that shape istio-init's rules (includeOutboundIPRanges, excludeInboundPorts, ...). */
 export const TRAFFIC_ANNOTATION_PREFIX = 'traffic.sidecar.istio.io/';
 
+/** The Node label of a cluster whose pods run in network namespaces with iptables interception: what `meshwork install` reads. */
+export const INTERCEPTION_NODE_LABEL = 'mesh.meshwork.io/interception';
+
 /** A pod's traffic.sidecar.istio.io annotations, sorted. */
 export function trafficAnnotations(annotations: Readonly<Record<string, string>> | undefined): string[] {
   return Object.keys(annotations ?? {})

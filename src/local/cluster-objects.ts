@@ -34,7 +34,7 @@ function establishedCrd(t: ResourceType): KubeObject {
   };
 }
 
-export function nodeFor(nodeName: string, nodeIp: string, now: number): KubeObject {
+export function nodeFor(nodeName: string, nodeIp: string, now: number, extraLabels: Record<string, string> = {}): KubeObject {
   const at = rfc3339(now);
   const hex = createHash('sha256').update(nodeName).digest('hex');
   const id = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
@@ -44,7 +44,7 @@ export function nodeFor(nodeName: string, nodeIp: string, now: number): KubeObje
     kind: 'Node',
     metadata: {
       name: nodeName,
-      labels: { 'kubernetes.io/hostname': nodeName, 'kubernetes.io/os': 'linux', 'node-role.kubernetes.io/control-plane': '' },
+      labels: { 'kubernetes.io/hostname': nodeName, 'kubernetes.io/os': 'linux', 'node-role.kubernetes.io/control-plane': '', ...extraLabels },
     },
     spec: {},
     status: {
@@ -82,13 +82,13 @@ function mustFind(group: string, kind: string): ResourceType {
 }
 
 /** Creates or refreshes the node, the CRDs and the bootstrap RBAC policy; objects a user labelled keep their labels. */
-export function registerClusterObjects(store: ObjectStore, opts: { nodeName: string; nodeIp: string; now: number }): void {
+export function registerClusterObjects(store: ObjectStore, opts: { nodeName: string; nodeIp: string; now: number; nodeLabels?: Record<string, string> }): void {
   const upsert = (t: ResourceType, desired: KubeObject): void => {
     const current = store.get(t, undefined, desired.metadata.name ?? '');
     if (!current) store.create(t, desired);
     else store.update(t, { ...desired, metadata: { ...current.metadata, labels: { ...desired.metadata.labels, ...current.metadata.labels } }, spec: t.kind === 'Node' ? current.spec : desired.spec });
   };
-  upsert(mustFind('', 'Node'), nodeFor(opts.nodeName, opts.nodeIp, opts.now));
+  upsert(mustFind('', 'Node'), nodeFor(opts.nodeName, opts.nodeIp, opts.now, opts.nodeLabels));
   const crds = mustFind('apiextensions.k8s.io', 'CustomResourceDefinition');
   for (const t of customResourceTypes()) upsert(crds, establishedCrd(t));
 }
