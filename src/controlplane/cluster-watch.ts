@@ -16,7 +16,7 @@ import {
 } from '@kubernetes/client-node';
 import type { ClusterObjects, IstioConfigObjects, KubeIstioObject } from '../registry/build.js';
 import type { Clock } from '../clock.js';
-import { startResourceWatch, type ResourceWatch, type WatchEvent } from './resource-watch.js';
+import { startResourceWatch, type ResourceWatch, type WatchEvent } from '../k8s/client/resource-watch.js';
 import type { ChangedObject } from './propagation-report.js';
 
 export interface WatchCommon {

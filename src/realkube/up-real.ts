@@ -11,7 +11,7 @@ import { mergeKubeconfigFile } from '../k8s/kubeconfig.js';
 import { clusterNames, subnetOctetFor, type UpOptions } from '../runtime/up.js';
 import { claimStateDir, writeUpState, type StatePaths } from '../runtime/state.js';
 import { requireKubeBinaries } from './binaries.js';
-import { CONTROL_PLANE_PID_FILE, killControlPlaneLeftovers } from './leftovers.js';
+import { CONTROL_PLANE_PID_FILE, killControlPlaneLeftovers } from '../runtime/leftovers.js';
 import { startRealControlPlane, type RealControlPlane } from './control-plane.js';
 import { startRealNode, type RealNode } from './node.js';
 
