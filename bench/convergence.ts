@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { formatTable } from '../src/cli/output.js';
+import { formatTable } from '../src/mesh-cli/output.js';
 import { REPO_ROOT, scenarioDir } from '../test/helpers/paths.js';
 import { percentile } from './lib/fixed-rate-client.js';
 import { startMesh, type BenchMesh } from './lib/mesh.js';

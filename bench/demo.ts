@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatTable } from '../src/cli/output.js';
+import { formatTable } from '../src/mesh-cli/output.js';
 import { MESHWORK_BIN, REPO_ROOT } from '../test/helpers/paths.js';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'meshwork-bench-demo-'));

@@ -15,7 +15,7 @@ import { extname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { formatTable } from '../src/cli/output.js';
+import { formatTable } from '../src/mesh-cli/output.js';
 import { envoyReady } from '../src/envoy/admin.js';
 import { envoyBootstrap } from '../src/envoy/bootstrap.js';
 import { envoyVersion, locateEnvoy } from '../src/envoy/locate.js';

@@ -16,7 +16,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { DATA_PLANE_ANNOTATION, parseDataPlane, type DataPlaneKind } from '../src/agent/data-plane.js';
-import { formatTable } from '../src/cli/output.js';
+import { formatTable } from '../src/mesh-cli/output.js';
 import { REPO_ROOT } from '../test/helpers/paths.js';
 import type { FixedRateConfig, FixedRateResult } from './lib/fixed-rate-client.js';
 import { fixedRate } from './lib/load.js';

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { formatTable } from '../src/cli/output.js';
+import { formatTable } from '../src/mesh-cli/output.js';
 import { EXAMPLE_DIR, MESHWORK_BIN, REPO_ROOT } from '../test/helpers/paths.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);

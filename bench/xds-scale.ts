@@ -22,7 +22,7 @@ import { cpus } from 'node:os';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { formatTable } from '../src/cli/output.js';
+import { formatTable } from '../src/mesh-cli/output.js';
 import { REPO_ROOT } from '../test/helpers/paths.js';
 import { StaticControlPlane, type PushTiming } from './lib/xds-control-plane.js';
 import { nowMs, type LoadgenConfig, type LoadgenMessage, type StreamEvent } from './lib/xds-loadgen.js';

@@ -5,7 +5,10 @@
 //     Tests may: an embedded cluster is the real API server they run against.
 //   - k8s/, the Kubernetes kit shared by every mode, is the bottom: it imports nothing of src/ outside it
 //     (leaf modules at src/'s top aside), so no folder cycle runs through it;
-//   - no cycle between modules through imports that run (an `import type` is erased at compile time).
+//   - no cycle between modules through imports that run (an `import type` is erased at compile time);
+//   - no cycle between folders (a folder is the first path segment under src/; a module at src/'s top is
+//     its own node), type imports included: the folders form layers, each building only on lower ones
+//     (docs/architecture.md draws them). Tests aside, as for every rule here: a test may drive any layer.
 // Run alone: npm run -s build && node --test dist/src/layout.test.js
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -117,6 +120,64 @@ function describeCycle(members: string[], edges: Edge[]): string {
     .join('\n');
 }
 
+/** src/<folder>/... -> <folder>; a module at src/'s top (clock.ts) is a node of its own. */
+function folderOf(file: string): string {
+  const parts = file.split('/');
+  return parts.length > 2 ? parts[1]! : parts[1]!.replace(/\.ts$/, '.ts (top)');
+}
+
+/**
+ * The folder cycles among imports (type imports included), one message each: the folders of the cycle,
+ * a shortest cycle through them, and the file-level imports that close each step of it.
+ */
+function folderCycles(edges: readonly Edge[]): string[] {
+  const between = new Map<string, Edge[]>();
+  for (const e of edges) {
+    const from = folderOf(e.from);
+    const to = folderOf(e.to);
+    if (from === to) continue;
+    const key = `${from} -> ${to}`;
+    between.set(key, [...(between.get(key) ?? []), e]);
+  }
+  const next = new Map<string, string[]>();
+  for (const key of between.keys()) {
+    const [from, to] = key.split(' -> ') as [string, string];
+    next.set(from, [...(next.get(from) ?? []), to]);
+  }
+  const folders = [...new Set(edges.flatMap((e) => [folderOf(e.from), folderOf(e.to)]))].sort();
+  return cycles(folders, (n) => next.get(n) ?? []).map((members) => {
+    // A shortest way back to the first member, through members only (breadth first), so the message
+    // names one concrete cycle even when the strongly connected set is larger.
+    const inSet = new Set(members);
+    const start = members[0]!;
+    const cameFrom = new Map<string, string>();
+    const queue = [start];
+    let last: string | undefined;
+    while (queue.length > 0 && last === undefined) {
+      const at = queue.shift()!;
+      for (const to of next.get(at) ?? []) {
+        if (!inSet.has(to)) continue;
+        if (to === start) {
+          last = at;
+          break;
+        }
+        if (!cameFrom.has(to)) {
+          cameFrom.set(to, at);
+          queue.push(to);
+        }
+      }
+    }
+    const path = [start];
+    for (let at = last!; at !== start; at = cameFrom.get(at)!) path.splice(1, 0, at);
+    path.push(start);
+    const steps = path.slice(1).map((to, i) => {
+      const imports = between.get(`${path[i]} -> ${to}`)!;
+      return `  ${path[i]} -> ${to}:\n${imports.map((e) => `    ${e.from} -> ${e.to}${e.typeOnly ? ' (type)' : ''}`).join('\n')}`;
+    });
+    return `folders ${members.join(', ')} import each other; one cycle: ${path.join(' -> ')}\n${steps.join('\n')}`;
+  });
+}
+
 const root = repoRoot();
 const files = sources(join(root, 'src')).map((f) => relative(root, f).split('\\').join('/'));
 const modules = files.filter((f) => !isTest(f));
@@ -155,5 +216,29 @@ describe('code layout', () => {
     for (const e of running) next.set(e.from, [...(next.get(e.from) ?? []), e.to]);
     const found = cycles(modules, (n) => next.get(n) ?? []);
     assert.deepEqual(found.map((c) => `${c.join(' <-> ')}\n${describeCycle(c, running)}`), [], 'modules in an import cycle');
+  });
+
+  it('the folders of src/ form layers: no folder cycle, type imports included', () => {
+    assert.deepEqual(
+      folderCycles(edges),
+      [],
+      'a folder cycle: move the shared piece down into the lower folder (a type, a constant, a helper) or the wiring up into the folder that registers it',
+    );
+  });
+
+  it('a folder cycle is reported with the imports that close it', () => {
+    const found = folderCycles([
+      { from: 'src/a/x.ts', to: 'src/b/y.ts', typeOnly: false },
+      { from: 'src/b/y.ts', to: 'src/c/z.ts', typeOnly: false },
+      { from: 'src/c/z.ts', to: 'src/a/w.ts', typeOnly: true },
+      { from: 'src/c/z.ts', to: 'src/d/v.ts', typeOnly: false },
+      { from: 'src/a/x.ts', to: 'src/clock.ts', typeOnly: false },
+    ]);
+    assert.deepEqual(found, [
+      'folders a, b, c import each other; one cycle: a -> b -> c -> a\n' +
+        '  a -> b:\n    src/a/x.ts -> src/b/y.ts\n' +
+        '  b -> c:\n    src/b/y.ts -> src/c/z.ts\n' +
+        '  c -> a:\n    src/c/z.ts -> src/a/w.ts (type)',
+    ]);
   });
 });

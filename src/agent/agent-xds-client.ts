@@ -5,7 +5,7 @@
 // it as a proxy. Each table is ACKed, a malformed one NACKed (the last good one kept); a broken stream
 // reconnects with back-off and subscribes again.
 import * as grpc from '@grpc/grpc-js';
-import { MESHWORK_VERSION } from '../install/image.js';
+import { MESHWORK_VERSION } from '../image.js';
 import { Backoff, DEFAULT_BACKOFF } from '../proxy/xds/backoff.js';
 import { adsServiceDefinition, SHORT_TYPE_NAMES, unpackAny, type DiscoveryRequest, type DiscoveryResponse, type TypeUrl } from '../xds/protos.js';
 import { AGENT_USER_AGENT } from '../xds/server.js';

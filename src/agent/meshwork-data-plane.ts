@@ -3,7 +3,7 @@ import type { ChannelCredentials } from '@grpc/grpc-js';
 import { startProxy } from '../proxy/main.js';
 import type { LocalSecretSource } from '../security/secrets.js';
 import type { GrpcAccessLogSink } from '../proxy/grpc-access-log.js';
-import { MESHWORK_VERSION } from '../install/image.js';
+import { MESHWORK_VERSION } from '../image.js';
 import type { AgentConfig } from './proxy-agent.js';
 import type { DataPlane } from './data-plane.js';
 

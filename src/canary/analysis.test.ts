@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { histogramQuantile, measureDelta, promQueries, sideSelector, verdict } from './analysis.js';
-import type { Sample } from './prom-text.js';
+import type { Sample } from '../telemetry/prom-text.js';
 
 const quantileCases: Array<[string, number, Array<[number, number]>, number | undefined]> = [
   ['interpolated within the bucket', 0.99, [[0.5, 0], [1, 0], [5, 50], [10, 100], [Infinity, 100]], 9.9],

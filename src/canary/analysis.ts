@@ -5,9 +5,9 @@
 //
 // Exports: subsetLabels, sideSelector, promQueries, measureDelta, histogramQuantile, verdict, formatPercent.
 import { ISTIO_REQUEST_DURATION, ISTIO_REQUESTS_TOTAL } from '../telemetry/istio-metric-names.js';
-import type { Sample } from './prom-text.js';
+import type { Sample } from '../telemetry/prom-text.js';
 import { hostMatches } from './routes.js';
-import type { CanaryAnalysisResult, CanaryMetric, SideMeasurement } from './types.js';
+import type { CanaryAnalysisResult, CanaryMetric, SideMeasurement } from '../config/canary/types.js';
 
 /** Pod labels a subset may select on, and the Istio metric label that carries them at reporter=destination. */
 export const SUBSET_LABEL_TO_METRIC_LABEL: Readonly<Record<string, string>> = {

@@ -4,7 +4,7 @@
 import { CustomObjectsApi, PatchStrategy, Watch, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { apiErrorCode, apiErrorMessage } from '../k8s/client/client.js';
-import { CANARY_GROUP, CANARY_PLURAL, CANARY_VERSION, type Canary, type CanarySpec } from './types.js';
+import { CANARY_GROUP, CANARY_PLURAL, CANARY_VERSION, type Canary, type CanarySpec } from '../config/canary/types.js';
 
 export const CANARY_RESOURCE = `${CANARY_PLURAL}.${CANARY_GROUP}`;
 const FIELD_MANAGER = 'meshwork';

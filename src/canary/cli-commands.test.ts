@@ -11,7 +11,7 @@ import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node
 import { startLocalCluster, type LocalCluster } from '../local/cluster.js';
 import { buildKubeconfig } from '../k8s/kubeconfig.js';
 import { REPO_ROOT } from '../repo.js';
-import type { Canary, CanaryStatus } from './types.js';
+import type { Canary, CanaryStatus } from '../config/canary/types.js';
 
 let dir: string;
 let cluster: LocalCluster | undefined;

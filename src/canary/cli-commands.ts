@@ -6,12 +6,12 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { loadKubeConfig } from '../k8s/client/client.js';
-import { formatStructured, type OutputFormat } from '../cli/output.js';
-import { outputOption, stateDirOption } from '../cli/options.js';
+import { formatStructured, type OutputFormat } from '../mesh-cli/output.js';
+import { outputOption, stateDirOption } from '../mesh-cli/options.js';
 import { CanaryClient } from './cli-client.js';
 import { canaryFromFile, canaryFromFlags, hasSpecFlags, type StartFlags } from './cli-spec.js';
 import { renderStatus, TERMINAL_PHASES } from './cli-render.js';
-import { CANARY_GROUP, type Canary, type CanarySpec } from './types.js';
+import { CANARY_GROUP, type Canary, type CanarySpec } from '../config/canary/types.js';
 import { localKubeconfig } from '../runtime/state.js';
 
 export interface CanaryCliIo {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { canaryManifestsYaml } from './cli-register.js';
-import { CANARY_SCHEMA } from './schema.js';
+import { CANARY_SCHEMA } from '../config/canary/schema.js';
 
 test('canary manifests: the CRD carries the served spec fields, the ClusterRole may patch VirtualServices and write nothing else of the mesh', () => {
   const docs = parseAllDocuments(canaryManifestsYaml()).map((d) => d.toJS() as Record<string, any>);

@@ -6,13 +6,17 @@
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { canaryControllerClusterRole } from './rbac.js';
-import { canaryCrd } from './schema.js';
+import { CANARY_GROUP, CANARY_KIND } from '../config/canary/types.js';
+import { crdFor } from '../install/crds.js';
+import { findByKind } from '../k8s/kinds.js';
 import { addControllerCommand } from './controller-command.js';
 import { addCanaryUserCommands } from './cli-commands.js';
 
 /** The CRD and the controller's ClusterRole, as one multi-document YAML. */
 export function canaryManifestsYaml(): string {
-  return [canaryCrd(), canaryControllerClusterRole()].map((m) => stringify(m)).join('---\n');
+  const canaryType = findByKind(CANARY_GROUP, CANARY_KIND);
+  if (!canaryType) throw new Error(`the kinds table (src/k8s/kinds.ts) has no ${CANARY_GROUP} ${CANARY_KIND}`);
+  return [crdFor(canaryType), canaryControllerClusterRole()].map((m) => stringify(m)).join('---\n');
 }
 
 export function registerCanaryCommands(program: Command): Command {

@@ -1,7 +1,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { renderStatus, stepText, stepWeightsOf } from './cli-render.js';
-import type { Canary } from './types.js';
+import type { Canary } from '../config/canary/types.js';
 
 const NOW = Date.parse('2026-12-03T15:00:00Z');
 const at = (secondsAgo: number) => new Date(NOW - secondsAgo * 1000).toISOString();

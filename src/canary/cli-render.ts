@@ -1,8 +1,8 @@
 // `meshwork canary status`: a Canary as tables (phase, step, weights, each side's measurements, the verdict,
 // conditions), as `kubectl describe` would show a rollout. Pure: the time is passed in.
 import { humanDuration } from '../k8s/age.js';
-import { formatTable } from '../cli/output.js';
-import type { Canary, CanaryAnalysis, CanaryPhase, SideMeasurement } from './types.js';
+import { formatTable } from '../mesh-cli/output.js';
+import type { Canary, CanaryAnalysis, CanaryPhase, SideMeasurement } from '../config/canary/types.js';
 
 export const TERMINAL_PHASES: ReadonlySet<CanaryPhase> = new Set(['Succeeded', 'RolledBack', 'Aborted', 'Failed']);
 

@@ -1,7 +1,7 @@
 // `meshwork canary start`: the Canary object from a file (-f) or from flags, checked before it is sent so
 // a typo is named by its flag, not by a schema path. Pure: no I/O.
 import { parseManifests } from '../k8s/client/manifests.js';
-import { CANARY_API_VERSION, CANARY_KIND, type Canary, type CanaryMetric } from './types.js';
+import { CANARY_API_VERSION, CANARY_KIND, type Canary, type CanaryMetric } from '../config/canary/types.js';
 
 export interface StartFlags {
   host?: string;

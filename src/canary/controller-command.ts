@@ -5,7 +5,7 @@
 // Exports: addControllerCommand(canaryGroup), runCanaryController(options).
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Command } from 'commander';
-import { stateDirOption } from '../cli/options.js';
+import { stateDirOption } from '../mesh-cli/options.js';
 import { loadKubeConfig } from '../k8s/client/client.js';
 import { startCanaryController } from './controller.js';
 import { KubeIo } from './kube-io.js';

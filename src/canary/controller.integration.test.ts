@@ -20,7 +20,7 @@ import { buildKubeconfig } from '../k8s/kubeconfig.js';
 import { startCanaryController, type CanaryController } from './controller.js';
 import { KubeIo } from './kube-io.js';
 import { routeWeights } from './routes.js';
-import type { Canary, CanarySpec } from './types.js';
+import type { Canary, CanarySpec } from '../config/canary/types.js';
 
 const logs: string[] = [];
 const log = (line: string): void => void logs.push(`${new Date().toISOString().slice(11, 23)} ${line}`);

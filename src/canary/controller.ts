@@ -8,7 +8,7 @@
 //
 // Exports: startCanaryController(options) -> CanaryController, CanaryControllerOptions.
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
-import { startResourceWatch, type ResourceWatch } from '../controlplane/resource-watch.js';
+import { startResourceWatch, type ResourceWatch } from '../k8s/client/resource-watch.js';
 import { apiErrorCode, apiErrorMessage } from '../k8s/client/client.js';
 import { sideSelector, subsetLabels, verdict } from './analysis.js';
 import { appendAudit } from './audit-log.js';
@@ -16,8 +16,8 @@ import type { KubeIo } from './kube-io.js';
 import { PrometheusSource, ProxyScrapeSource, podScrapeTargets, type MeasureRequest, type MetricsSource } from './metrics-source.js';
 import { plan, type Decision, type LiveRoute, type PlanInput } from './plan.js';
 import { ownedRouteIndexes, routeLabel, routePatch } from './routes.js';
-import { resolveSpec, type ResolvedCanarySpec } from './spec.js';
-import { CANARY_GROUP, CANARY_PLURAL, CANARY_VERSION, type Canary, type CanaryAnalysisResult } from './types.js';
+import { resolveSpec, type ResolvedCanarySpec } from '../config/canary/spec.js';
+import { CANARY_GROUP, CANARY_PLURAL, CANARY_VERSION, type Canary, type CanaryAnalysisResult } from '../config/canary/types.js';
 import { callWebhooks } from './webhooks.js';
 
 export interface CanaryControllerOptions {

@@ -8,7 +8,7 @@ import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type Kube
 import { apiErrorCode } from '../k8s/client/client.js';
 import type { PlannedEvent } from './plan.js';
 import type { JsonPatchOp } from './routes.js';
-import { CANARY_API_VERSION, CANARY_FIELD_MANAGER, CANARY_GROUP, CANARY_KIND, CANARY_PLURAL, CANARY_VERSION, type Canary, type CanaryStatus } from './types.js';
+import { CANARY_API_VERSION, CANARY_FIELD_MANAGER, CANARY_GROUP, CANARY_KIND, CANARY_PLURAL, CANARY_VERSION, type Canary, type CanaryStatus } from '../config/canary/types.js';
 
 const ISTIO_GROUP = 'networking.istio.io';
 const ISTIO_VERSION = 'v1';

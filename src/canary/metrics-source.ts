@@ -10,9 +10,9 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { mergedMetricsUrl, scrapeMergedMetrics } from '../telemetry/merged-metrics.js';
 import { measureDelta, promQueries, type SideSelector } from './analysis.js';
 import type { KubeIo } from './kube-io.js';
-import { fetchFailure } from './fetch-error.js';
-import type { Sample } from './prom-text.js';
-import type { SideMeasurement } from './types.js';
+import { fetchFailure } from '../net/fetch-error.js';
+import type { Sample } from '../telemetry/prom-text.js';
+import type { SideMeasurement } from '../config/canary/types.js';
 
 export interface MeasureRequest {
   /** `namespace/name` of the Canary. */

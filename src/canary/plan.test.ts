@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { plan, type Decision, type LiveRoute, type PlanInput, type WebhookOutcome } from './plan.js';
 import { routeWeights, weightedRoute } from './routes.js';
-import type { Canary, CanaryAnalysisResult, CanarySpec, CanaryStatus } from './types.js';
+import type { Canary, CanaryAnalysisResult, CanarySpec, CanaryStatus } from '../config/canary/types.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const INTERVAL = 30_000;

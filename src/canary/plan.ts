@@ -8,8 +8,8 @@
 // Exports: plan(input) -> Decision; types PlanInput, LiveRoute, WebhookOutcome, Decision, RouteWrite,
 // PlannedEvent, AuditRecord; setCondition.
 import { compareLive, describeEdit, routeLabel, routeWeights, sameWeights, weightedRoute } from './routes.js';
-import { resolveSpec, type ResolvedCanarySpec } from './spec.js';
-import type { Canary, CanaryAnalysisResult, CanaryCondition, CanaryPhase, CanaryStatus, RouteRef, RouteSnapshot } from './types.js';
+import { resolveSpec, type ResolvedCanarySpec } from '../config/canary/spec.js';
+import type { Canary, CanaryAnalysisResult, CanaryCondition, CanaryPhase, CanaryStatus, RouteRef, RouteSnapshot } from '../config/canary/types.js';
 
 /** One owned route as read now; `route` is undefined when the VirtualService or the route is gone. */
 export interface LiveRoute {

@@ -3,7 +3,7 @@
 // Services and Pods). Bind it to the identity the controller's kubeconfig contexts use.
 //
 // Exports: CANARY_CONTROLLER_ROLE, canaryControllerClusterRole().
-import { CANARY_GROUP, CANARY_PLURAL } from './types.js';
+import { CANARY_GROUP, CANARY_PLURAL } from '../config/canary/types.js';
 
 export const CANARY_CONTROLLER_ROLE = 'meshwork-canary-controller';
 

@@ -6,7 +6,7 @@
 // Exports: hostMatches, ownedRouteIndexes, weightedRoute, routeWeights, sameWeights, routePatch,
 // compareLive (-> LiveRouteState), describeEdit, routeLabel.
 import type { HTTPRouteDestination } from '../config/istio-types.js';
-import type { RouteRef, RouteSnapshot } from './types.js';
+import type { RouteRef, RouteSnapshot } from '../config/canary/types.js';
 
 /** A JSON patch operation (RFC 6902), the subset the controller sends. */
 export type JsonPatchOp = { op: 'test' | 'replace'; path: string; value: unknown };

@@ -2,9 +2,9 @@
 // canary, the step and the weights; 2xx within the timeout is ok, anything else is not.
 //
 // Exports: callWebhooks(hooks, payload) -> WebhookOutcome[], WebhookPayload.
-import { fetchFailure } from './fetch-error.js';
+import { fetchFailure } from '../net/fetch-error.js';
 import type { WebhookOutcome } from './plan.js';
-import type { ResolvedWebhook } from './spec.js';
+import type { ResolvedWebhook } from '../config/canary/spec.js';
 
 export interface WebhookPayload {
   name: string;

@@ -6,8 +6,8 @@ import { collectStatus } from '../runtime/status.js';
 import { runUp } from '../runtime/up.js';
 import { apiServerOption, runUpReal, sayRealModeGaps, type ApiServerKind } from '../realkube/cli-option.js';
 import { runningState, statePaths } from '../runtime/state.js';
-import { formatStructured, formatTable, type OutputFormat } from './output.js';
-import { outputOption, parseIntOption, stateDirOption } from './options.js';
+import { formatStructured, formatTable, type OutputFormat } from '../mesh-cli/output.js';
+import { outputOption, parseIntOption, stateDirOption } from '../mesh-cli/options.js';
 import { interceptionProblem, parseInterceptionOption, type InterceptionOption } from '../runtime/interception-option.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -26,8 +26,9 @@ export function registerClusterCommands(program: Command): void {
     .action(async (opts: { clusters: number; stateDir: string; subnetBase: number; detach?: boolean; timeout: number; interception: InterceptionOption; apiserver: ApiServerKind }) => {
       const interception = interceptionProblem(opts.interception);
       if (interception) throw new Error(interception);
+      if (opts.interception === 'iptables' && opts.apiserver === 'real') throw new Error('--interception iptables runs with the embedded API servers only; drop --apiserver real');
       const paths = statePaths(opts.stateDir);
-      const upArgs = ['--clusters', String(opts.clusters), '--state-dir', paths.dir, '--subnet-base', String(opts.subnetBase), '--apiserver', opts.apiserver];
+      const upArgs = ['--clusters', String(opts.clusters), '--state-dir', paths.dir, '--subnet-base', String(opts.subnetBase), '--apiserver', opts.apiserver, '--interception', opts.interception];
       if (opts.detach) {
         // A second host would only fail on the first one's ports: say what runs and how to stop it.
         // Running means answering: a host that is alive but whose API servers do not answer (still
@@ -46,7 +47,7 @@ export function registerClusterCommands(program: Command): void {
         printUsage(paths.kubeconfig, paths.dir);
         return;
       }
-      const up = await (opts.apiserver === 'real' ? runUpReal : runUp)({ clusters: opts.clusters, stateDir: opts.stateDir, subnetBase: opts.subnetBase, say });
+      const up = await (opts.apiserver === 'real' ? runUpReal : runUp)({ clusters: opts.clusters, stateDir: opts.stateDir, subnetBase: opts.subnetBase, say, interception: opts.interception });
       printUsage(paths.kubeconfig, paths.dir);
       say('running in the foreground: Ctrl-C stops the clusters (their objects are kept)');
       const stop = (signal: string) => {

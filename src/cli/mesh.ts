@@ -9,7 +9,7 @@ import { defaultDataPlane, runCreateMesh, runCreateRemoteSecret, runInstall } fr
 import { DATA_PLANE_ENV, parseDataPlane } from '../agent/data-plane.js';
 import { parseOutputFormat, renderInstall } from '../install/dry-run.js';
 import { defaultMeshCaDir } from '../install/mesh-ca.js';
-import { MESHWORK_IMAGE } from '../install/image.js';
+import { MESHWORK_IMAGE } from '../image.js';
 import { DEFAULT_REVISION, ISTIO_SYSTEM, MONITORING_PORT, WEBHOOK_PORT, XDS_SECURE_PORT } from '../install/names.js';
 import { applyObjects } from '../k8s/client/apply.js';
 import { kubeconfigPath, loadKubeConfig } from '../k8s/client/client.js';
@@ -18,7 +18,7 @@ import { compileLabelSelector } from '../k8s/selectors.js';
 import { defaultScenarioDir, runDemo } from '../scenario/demo.js';
 import { REPO_ROOT } from '../repo.js';
 import { kubeconfigOrLocal } from './cluster-access.js';
-import { parseIntOption } from './options.js';
+import { parseIntOption } from '../mesh-cli/options.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
@@ -60,9 +60,11 @@ export function registerMeshRuntimeCommands(program: Command): void {
     .option('--no-config-status', 'do not write analysis findings into the status of Istio config objects (istiod: PILOT_ENABLE_ANALYSIS=false)')
     .option('--data-plane <kind>', 'what injected pods run unless annotated proxy.meshwork.io/data-plane: envoy or meshwork (default: envoy when installed)')
     .option('--endpoints-from-pods', 'make Services\' endpoints from their selectors and Pods instead of reading EndpointSlices, in every member cluster (API servers that refuse the pods\' addresses in EndpointSlices: loopback pod IPs, `up --apiserver real`)')
+    .option('--interception-mode <mode>', 'REDIRECT: the cluster captures pod traffic with iptables, so injected pods get istio-init and no http_proxy (meshwork install sets it for such clusters)')
     .option('--ingress-namespace <ns>', 'where Gateways made of Kubernetes Ingresses go and the ingress Service is (istiod\'s K8S_INGRESS_NS)', process.env.K8S_INGRESS_NS || DEFAULT_INGRESS_NAMESPACE)
-    .action(async (opts: { clusterId: string; revision: string; namespace: string; kubeconfig?: string; context?: string; address: string; secureXdsPort: number; plaintextXdsPort?: number; maxWorkloadCertTtl: number; debugPort: number; webhookPort: number; webhook: boolean; configStatus: boolean; dataPlane?: string; endpointsFromPods?: boolean; ingressNamespace: string }) => {
+    .action(async (opts: { clusterId: string; revision: string; namespace: string; kubeconfig?: string; context?: string; address: string; secureXdsPort: number; plaintextXdsPort?: number; maxWorkloadCertTtl: number; debugPort: number; webhookPort: number; webhook: boolean; configStatus: boolean; dataPlane?: string; endpointsFromPods?: boolean; ingressNamespace: string; interceptionMode?: string }) => {
       const dataPlane = opts.dataPlane ? parseDataPlane(opts.dataPlane, '--data-plane') : defaultDataPlane(log);
+      if (opts.interceptionMode !== undefined && opts.interceptionMode !== 'REDIRECT') throw new Error(`--interception-mode: "${opts.interceptionMode}" is not supported; use REDIRECT (or leave it out: http_proxy)`);
       const cp = await runControlPlane({
         clusterId: opts.clusterId,
         ...withKubeconfig(opts.kubeconfig),
@@ -84,6 +86,7 @@ export function registerMeshRuntimeCommands(program: Command): void {
             revision: opts.revision,
             clusterId: opts.clusterId,
             dataPlane,
+            ...(opts.interceptionMode === 'REDIRECT' ? { interceptionMode: 'REDIRECT' as const } : {}),
             host: opts.address,
             port: opts.webhookPort,
             log,

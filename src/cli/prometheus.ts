@@ -10,7 +10,7 @@ import { localKubeconfig, statePaths } from '../runtime/state.js';
 import { preparePrometheusAccess } from '../telemetry/prometheus-access.js';
 import { prometheusConfig, type PodDiscovery, type ScrapedCluster } from '../telemetry/prometheus-config.js';
 import { startTargetsWriter } from '../telemetry/pod-targets-writer.js';
-import { stateDirOption } from './options.js';
+import { stateDirOption } from '../mesh-cli/options.js';
 
 const CLUSTER_FILE = 'cluster.json';
 

@@ -3,14 +3,14 @@
 // plane a new install would run (and which Envoy).
 import type { Command } from 'commander';
 import { envoyVersion, locateEnvoy } from '../envoy/locate.js';
-import { MESHWORK_VERSION } from '../install/image.js';
+import { MESHWORK_VERSION } from '../image.js';
 import { loadKubeConfig } from '../k8s/client/client.js';
 import { collectMeshVersions, formatMeshVersions, type MeshVersions } from '../mesh-cli/mesh-versions.js';
 import { parseBool } from '../mesh-cli/register.js';
 import { errorMessage } from '../mesh-cli/io.js';
-import { stateDirOption } from './options.js';
+import { stateDirOption } from '../mesh-cli/options.js';
 import { clusterAccessProblem } from './cluster-access.js';
-import { formatStructured } from './output.js';
+import { formatStructured } from '../mesh-cli/output.js';
 import { localKubeconfig } from '../runtime/state.js';
 
 export interface VersionReport {

@@ -4,7 +4,7 @@
 import type { ResourceType } from '../k8s/kinds.js';
 import type { KubeObject } from '../k8s/object.js';
 import { RBAC_GROUP } from './schemas/rbac-semantic.js';
-import { defaultCanaryObject } from '../canary/spec.js';
+import { defaultCanaryObject } from './canary/spec.js';
 
 type Fields = Record<string, unknown>;
 

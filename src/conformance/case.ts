@@ -2,6 +2,7 @@
 // must agree between Envoy (the oracle) and the meshwork proxy.
 
 import type { CaseResources } from './resources.js';
+import type { LoggedEntry } from './targets.js';
 import type { ClientCertName } from './tls-pki.js';
 
 export interface CaseRequest {
@@ -72,6 +73,11 @@ export interface ConformanceCase {
    * outcomes, so two proxies agreeing on something else (e.g. both closing every connection) fails it.
    */
   expectUpstreams?: Array<string | undefined>;
+  /**
+   * Compare each request's entry from the HCM's http_grpc access logger (the case's `hcm` adds the
+   * logger): requests are sent one after another, so entries arrive in their order.
+   */
+  accessLog?: boolean;
   /** Check each target's observation on its own as well (e.g. elapsed time of a delay). */
   check?: (o: Observation, target: string) => void;
   /** Check each target's observations together (the outcome the case is about, so that agreeing on nothing fails). */
@@ -100,5 +106,7 @@ export interface Observation {
   /** What the upstream saw (from the echo), when an upstream answered. */
   upstreamSaw?: UpstreamView;
   shadowSaw?: UpstreamView | null;
+  /** In an accessLog case: the request's access log entry (null: none arrived). */
+  accessLog?: LoggedEntry | null;
   elapsedMs: number;
 }

@@ -9,6 +9,7 @@ import { RETRY_PREVIOUS_HOSTS } from '../translate/http-routes.js';
 import { gatewayTrust, inboundTrust } from '../translate/listeners.js';
 import type { CaseRequest, ConformanceCase, Observation } from './case.js';
 import { get, handWritten, HOSTILE, HTTP2, RANDOM_UNLIMITED_RETRIES, tagged, vs, withHeaders, type Res } from './case-builders.js';
+import { ACCESS_LOG_CASES } from './cases-access-log.js';
 import { AUTHZ_CASES } from './cases-authz.js';
 import { BALANCING_CASES } from './cases-balancing.js';
 import { L4_CASES } from './cases-l4.js';
@@ -558,6 +559,7 @@ export const CASES: ConformanceCase[] = [
   },
   ...trustCases(),
   ...ROUTE_CASES,
+  ...ACCESS_LOG_CASES,
   ...BALANCING_CASES,
   ...LOCALITY_CASES,
   ...L4_CASES,

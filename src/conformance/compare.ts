@@ -2,7 +2,9 @@
 // random outcomes (a chi-square test of each target's counts against the configured weights).
 
 import { chiSquareTest, SUITE_ALPHA } from '../stats/chisquare.js';
+import { responseFlagsText } from '../telemetry/access-log-entry.js';
 import type { ConformanceCase, Observation, UpstreamView } from './case.js';
+import type { LoggedEntry } from './targets.js';
 
 /** Headers an upstream sees whose value differs per request or per target: compared by presence. */
 const VOLATILE = new Set(['x-request-id', 'x-test-key']);
@@ -28,6 +30,31 @@ function upstreamView(v: UpstreamView | null | undefined, skip: ReadonlySet<stri
   return { upstream: v.upstream, method: v.method, path: v.path, headers, body: v.body, attempt: v.attempt };
 }
 
+/**
+ * What of an access log entry both proxies must log alike: what Istio's metrics and a reader of the log
+ * use. Left out: durations, byte counts of headers (Envoy counts the headers it adds) and of response
+ * bodies (the echo carries target-specific headers), and the addresses' hosts (each target has its own).
+ */
+function accessLogView(logged: LoggedEntry | null | undefined): unknown {
+  if (!logged) return null;
+  const { common_properties: common = {}, request = {}, response = {} } = logged.entry;
+  const upstream = common.upstream_remote_address?.socket_address;
+  return {
+    logName: logged.logName,
+    protocol: logged.entry.protocol_version ?? null,
+    method: request.request_method ?? null,
+    authority: request.authority ?? null,
+    path: request.path ?? null,
+    requestContentType: request.request_headers?.['content-type'] ?? null,
+    requestBodyBytes: request.request_body_bytes ?? 0,
+    responseCode: response.response_code?.value ?? null,
+    responseFlags: responseFlagsText(common.response_flags),
+    upstreamCluster: common.upstream_cluster ?? null,
+    upstreamHost: upstream ? `${upstream.address}:${upstream.port_value}` : null,
+    localPort: common.downstream_local_address?.socket_address?.port_value ?? null,
+  };
+}
+
 /** The comparable part of one observation. */
 export function comparable(c: ConformanceCase, o: Observation): Record<string, unknown> {
   const out: Record<string, unknown> = { status: o.status, upstream: o.upstream ?? null };
@@ -37,6 +64,7 @@ export function comparable(c: ConformanceCase, o: Observation): Record<string, u
   if (c.compareBody && !o.upstreamSaw) out['body'] = o.body;
   if (o.upstreamSaw) out['upstreamSaw'] = upstreamView(o.upstreamSaw);
   if (c.shadow) out['shadowSaw'] = upstreamView(o.shadowSaw, SHADOW_ARTIFACTS) ?? null;
+  if (c.accessLog) out['accessLog'] = accessLogView(o.accessLog);
   return out;
 }
 

@@ -79,6 +79,9 @@ export class CaseRunner {
   private async observe(c: ConformanceCase, t: Target): Promise<Observation[]> {
     const client = this.clients.get(t.name)!;
     const prefix = `${t.name}-${++this.serial}`;
+    if (c.accessLog && (c.distribution || c.concurrent)) throw new Error(`case "${c.name}": accessLog needs requests sent one after another`);
+    const logged = this.targets.accessLogs[t.name];
+    logged.length = 0;
     if (c.distribution) {
       const d = c.distribution;
       return runAll(d.count, 8, (i) => client.send(typeof d.request === 'function' ? d.request(i) : d.request, `${prefix}-${i}`));
@@ -104,6 +107,12 @@ export class CaseRunner {
       const find = (k: string) => shadow.seen.find((s) => s.headers['x-test-key'] === k) ?? null;
       while (Date.now() < deadline && !keys.every((k) => find(k))) await new Promise((r) => setTimeout(r, 10));
       keys.forEach((k, i) => (out[i]!.shadowSaw = find(k)));
+    }
+    if (c.accessLog) {
+      // Envoy's gRPC logger sends a batch every buffer_flush_interval (1 s by default).
+      const deadline = Date.now() + 3000;
+      while (Date.now() < deadline && logged.length < out.length) await new Promise((r) => setTimeout(r, 20));
+      out.forEach((o, i) => (o.accessLog = logged[i] ?? null));
     }
     return out;
   }

@@ -1,6 +1,10 @@
 // The two data planes under comparison, started once for the whole table against one ADS server:
 // a real Envoy (the oracle) and the meshwork proxy, each with its own node id and listener address.
 
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startAccessLogServer, type RunningAccessLogServer } from '../agent/access-log-server.js';
 import { startTestEnvoy, waitForEnvoySync, type TestEnvoy } from '../envoy/testdata/live-envoy.js';
 import { startProxy, type RunningProxy } from '../proxy/main.js';
 import type { LogLevel } from '../proxy/log.js';
@@ -9,6 +13,7 @@ import { SnapshotCache } from '../xds/cache.js';
 import { SHORT_TYPE_NAMES, TYPE_URLS } from '../xds/protos.js';
 import { startXdsServer, type RunningXdsServer } from '../xds/server.js';
 import type { XdsSnapshot } from '../xds/snapshot.js';
+import type { HttpAccessLogEntry } from '../telemetry/access-log-entry.js';
 
 /** Addresses this suite binds: 127.230.0.0/16, a range nothing else on the machine uses. */
 export const XDS_HOST = '127.230.0.10';
@@ -21,6 +26,12 @@ export interface Target {
   listen: { host: string; port: number };
 }
 
+/** One entry of an HCM's http_grpc access logger, as the access log service received it. */
+export interface LoggedEntry {
+  logName: string;
+  entry: HttpAccessLogEntry;
+}
+
 export interface Targets {
   cache: SnapshotCache;
   xds: RunningXdsServer;
@@ -28,6 +39,12 @@ export interface Targets {
   meshwork: Target;
   list: Target[];
   proxyLogs: string[];
+  /**
+   * What each target's access loggers on `envoy_accesslog_service` sent, in arrival order: Envoy's over
+   * gRPC to an access log service on a Unix socket (the agent's, in a pod), the meshwork proxy's to the
+   * sink the agent gives it in process.
+   */
+  accessLogs: Record<Target['name'], LoggedEntry[]>;
   /** Serves each target its snapshot and waits until both applied it; returns the meshwork NACK, if any. */
   push(snapshotFor: (t: Target) => XdsSnapshot, hosts: Record<string, number>): Promise<{ meshworkNack: string | undefined }>;
   close(): Promise<void>;
@@ -46,9 +63,25 @@ export async function startTargets(envoyBinary: string, initial: (t: Target) => 
   for (const t of list) cache.setSnapshot(t.nodeId, initial(t));
   let envoy: TestEnvoy | undefined;
   let proxy: RunningProxy | undefined;
+  let accessLogServer: RunningAccessLogServer | undefined;
   const proxyLogs: string[] = [];
+  const accessLogs: Targets['accessLogs'] = { envoy: [], meshwork: [] };
+  const socketDir = mkdtempSync(join(tmpdir(), 'meshwork-conformance-als-'));
   try {
-    envoy = await startTestEnvoy({ binary: envoyBinary, xdsPort: xds.port, xdsHost: XDS_HOST, nodeId: envoyTarget.nodeId, adminHost: ENVOY_HOST, logLevel: 'error' });
+    accessLogServer = await startAccessLogServer({
+      socketPath: join(socketDir, 'ALS'),
+      onEntry: (logName, entry) => accessLogs.envoy.push({ logName, entry }),
+      log: (line) => proxyLogs.push(`envoy access log service: ${line}`),
+    });
+    envoy = await startTestEnvoy({
+      binary: envoyBinary,
+      xdsPort: xds.port,
+      xdsHost: XDS_HOST,
+      nodeId: envoyTarget.nodeId,
+      adminHost: ENVOY_HOST,
+      logLevel: 'error',
+      accessLogSocket: accessLogServer.socketPath,
+    });
     proxy = await startProxy({
       xdsServer: `${XDS_HOST}:${xds.port}`,
       nodeId: meshworkTarget.nodeId,
@@ -59,12 +92,15 @@ export async function startTargets(envoyBinary: string, initial: (t: Target) => 
       drainMs: 0,
       log: (level: LogLevel, m: string) => proxyLogs.push(`${level} ${m}`),
       backoff: { initialMs: 50, maxMs: 200, multiplier: 2, jitter: 0 },
+      accessLogService: (logName, entry) => accessLogs.meshwork.push({ logName, entry }),
     });
     await waitForEnvoySync(envoy, () => xds.xds.status(), envoyTarget.nodeId);
     await proxy.waitReady(10_000);
   } catch (e) {
     await proxy?.stop();
     await envoy?.stop();
+    await accessLogServer?.close();
+    rmSync(socketDir, { recursive: true, force: true });
     await xds.close();
     throw e;
   }
@@ -110,6 +146,7 @@ export async function startTargets(envoyBinary: string, initial: (t: Target) => 
     meshwork: meshworkTarget,
     list,
     proxyLogs,
+    accessLogs,
     async push(snapshotFor, hosts) {
       for (const t of list) cache.setSnapshot(t.nodeId, snapshotFor(t));
       const [envoyNack, meshworkNack] = await Promise.all(list.map((t) => applied(t, hosts)));
@@ -119,6 +156,8 @@ export async function startTargets(envoyBinary: string, initial: (t: Target) => 
     async close() {
       await runningProxy.stop();
       await runningEnvoy.stop();
+      await accessLogServer?.close();
+      rmSync(socketDir, { recursive: true, force: true });
       await xds.close();
     },
   };

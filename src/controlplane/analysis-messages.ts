@@ -2,7 +2,7 @@
 // documentation page Istio gives them) where one matches, MW codes for checks Istio has no code for.
 // `meshwork analyze` prints the codes; the control plane writes them to the objects' status.
 
-import type { ProblemCode } from '../translate/problems.js';
+import type { ProblemCode } from '../config/problems.js';
 
 export interface MessageType {
   /** `IST0101`, or `MW0001` for a meshwork-only check. */
@@ -50,6 +50,7 @@ const TYPES: Record<ProblemCode, MessageType> = {
   'authz-unsupported': { code: 'MW0014', name: 'UnsupportedAuthorizationPolicy' },
   'mtls-policy-conflict': { code: 'IST0113', name: 'MTLSPolicyConflict' },
   'conflicting-peer-authentications': { code: 'MW0015', name: 'ConflictingPeerAuthentications' },
+  'traffic-annotations-not-applied': { code: 'MW0016', name: 'TrafficAnnotationsNotApplied' },
 };
 
 /** A code a newer control plane reports and this build does not know yet. */

@@ -17,7 +17,7 @@ import {
 import type { ClusterObjects, IstioConfigObjects, KubeIstioObject } from '../registry/build.js';
 import type { Clock } from '../clock.js';
 import { withPodEndpoints } from './pod-endpoints.js';
-import { startResourceWatch, type ResourceWatch, type WatchEvent } from './resource-watch.js';
+import { startResourceWatch, type ResourceWatch, type WatchEvent } from '../k8s/client/resource-watch.js';
 import type { ChangedObject } from './propagation-report.js';
 
 export interface WatchCommon {

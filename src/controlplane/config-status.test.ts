@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Problem } from '../translate/problems.js';
+import type { Problem } from '../config/problems.js';
 import { ANALYSIS_CONDITION, analysisStatus } from './config-status.js';
 
 const subset: Problem = {

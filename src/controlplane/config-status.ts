@@ -9,7 +9,7 @@
 
 import { isDeepStrictEqual } from 'node:util';
 import { rfc3339 } from '../k8s/time-format.js';
-import type { Problem } from '../translate/problems.js';
+import type { Problem } from '../config/problems.js';
 import { documentationUrl, messageType } from './analysis-messages.js';
 
 /** The condition that carries the findings' text; present only while there are findings. */

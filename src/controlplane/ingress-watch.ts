@@ -4,7 +4,7 @@
 // update that changed nothing but its status (our own status writes, mostly) is no config change.
 import { CoreV1Api, NetworkingV1Api, type KubeConfig, type V1Ingress, type V1IngressClass, type V1Node } from '@kubernetes/client-node';
 import { healthOf, withoutStatus, type WatchCommon, type WatchHealth } from './cluster-watch.js';
-import { startResourceWatch } from './resource-watch.js';
+import { startResourceWatch } from '../k8s/client/resource-watch.js';
 
 export interface IngressWatch {
   ingresses(): readonly V1Ingress[];

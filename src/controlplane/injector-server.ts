@@ -11,7 +11,7 @@ import { createInjectionWebhook, INJECT_PATH } from '../inject/webhook.js';
 import { discoveryAddress, discoveryIp } from '../install/discovery-address.js';
 import { loadCaCerts } from '../install/mesh-ca.js';
 import { XDS_SECURE_PORT } from '../install/names.js';
-import { MESHWORK_IMAGE } from '../install/image.js';
+import { MESHWORK_IMAGE } from '../image.js';
 import { loadWebhookTls } from '../install/webhook-tls.js';
 import { watchMeshConfig } from './mesh-config.js';
 import { createValidationWebhook, VALIDATE_PATH } from './validation-webhook.js';
@@ -22,6 +22,8 @@ export interface InjectorServerOptions {
   revision: string;
   clusterId: string;
   dataPlane: DataPlaneKind;
+  /** The cluster captures pod traffic with iptables: injected pods get istio-init (docs/interception.md). */
+  interceptionMode?: 'REDIRECT';
   host: string;
   port: number;
   log: (line: string) => void;
@@ -41,6 +43,7 @@ export async function startInjectorServer(opts: InjectorServerOptions): Promise<
     clusterId: opts.clusterId,
     proxyImage: MESHWORK_IMAGE,
     dataPlane: opts.dataPlane,
+    ...(opts.interceptionMode ? { interceptionMode: opts.interceptionMode } : {}),
   };
   const webhook = createInjectionWebhook({
     injection: () => ({ ...injection, meshProxyConfig: meshConfig.defaultConfig(), trustDomain: meshConfig.trustDomain() }),

@@ -10,7 +10,7 @@ import type { Clock } from '../clock.js';
 import { checkProxyConfig, type ProxyConfig } from '../config/proxy-config.js';
 import { DEFAULT_INGRESS_SETTINGS, type IngressControllerMode, type IngressMeshSettings } from '../ingress/class.js';
 import { DEFAULT_TRUST_DOMAIN } from '../security/spiffe.js';
-import { startResourceWatch, type ResourceWatch } from './resource-watch.js';
+import { startResourceWatch, type ResourceWatch } from '../k8s/client/resource-watch.js';
 
 export const MESH_CONFIG_KEY = 'mesh';
 

@@ -12,8 +12,9 @@ import type { ChangedObject } from './propagation-report.js';
 import { healthOf, watchIstioConfig, watchMemberCluster, type ClusterWatch, type ConfigWatch, type WatchHealth } from './cluster-watch.js';
 import { watchIngress, type IngressWatch } from './ingress-watch.js';
 import { watchMeshConfig, type MeshConfigWatch } from './mesh-config.js';
-import { MULTICLUSTER_LABEL, parseRemoteSecret, planClusters, type RemoteCluster } from './remote-secrets.js';
-import { startResourceWatch, type ResourceWatch } from './resource-watch.js';
+import { MULTICLUSTER_LABEL } from '../install/names.js';
+import { parseRemoteSecret, planClusters, type RemoteCluster } from './remote-secrets.js';
+import { startResourceWatch, type ResourceWatch } from '../k8s/client/resource-watch.js';
 
 export interface MeshSourcesOptions {
   clusterId: string;

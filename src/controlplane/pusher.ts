@@ -8,7 +8,7 @@ import { buildMeshSnapshot, type BuildResult } from '../registry/build.js';
 import type { ProxyIdentity } from '../registry/model.js';
 import { stableJson } from '../registry/model.js';
 import { analyze, MeshTranslator } from '../translate/translate.js';
-import type { Problem } from '../translate/problems.js';
+import type { Problem } from '../config/problems.js';
 import type { ProxyResources } from '../translate/envoy-types.js';
 import type { SnapshotCache } from '../xds/cache.js';
 import { Debouncer } from '../xds/debounce.js';

@@ -6,9 +6,6 @@
 
 import type { V1Secret } from '@kubernetes/client-node';
 
-export const MULTICLUSTER_LABEL = 'istio/multiCluster';
-export const CLUSTER_ANNOTATION = 'networking.istio.io/cluster';
-
 export interface RemoteCluster {
   clusterId: string;
   /** The kubeconfig text (decoded). */

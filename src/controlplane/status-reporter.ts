@@ -7,7 +7,7 @@
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { findByKind } from '../k8s/kinds.js';
 import type { IstioConfigObjects, KubeIstioObject } from '../registry/build.js';
-import type { ConfigKind, Problem } from '../translate/problems.js';
+import type { ConfigKind, Problem } from '../config/problems.js';
 import type { Clock } from '../clock.js';
 import { StatusWriteLoop } from './status-write-loop.js';
 import { ISTIO_GROUP, ISTIO_SECURITY_GROUP, ISTIO_VERSION } from './cluster-watch.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CANARY_API_VERSION, CANARY_KIND, type Canary } from '../canary/types.js';
+import { CANARY_API_VERSION, CANARY_KIND, type Canary } from '../config/canary/types.js';
 import { canaryView } from './canaries.js';
 
 const base: Canary = {

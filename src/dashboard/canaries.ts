@@ -3,8 +3,8 @@
 // value of each metric against its threshold, conditions. Pure.
 //
 // Exports: canaryView.
-import { canarySteps } from '../canary/spec.js';
-import type { Canary, CanaryAnalysisResult, CanaryMetric } from '../canary/types.js';
+import { canarySteps } from '../config/canary/spec.js';
+import type { Canary, CanaryAnalysisResult, CanaryMetric } from '../config/canary/types.js';
 import type { CanaryView } from './model.js';
 
 type AnalysisRow = NonNullable<CanaryView['lastAnalysis']>[number];

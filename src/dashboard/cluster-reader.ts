@@ -13,12 +13,12 @@ import { getJson, locateControlPlane } from '../mesh-cli/control-plane.js';
 import { errorMessage } from '../mesh-cli/io.js';
 import { imageVersion } from '../mesh-cli/mesh-versions.js';
 import { syncRows } from '../mesh-cli/proxy-status.js';
-import { parseRegistryMesh } from '../mesh-cli/registry.js';
 import { apiErrorCode, apiErrorMessage } from '../k8s/client/client.js';
-import { fetchFailure } from '../canary/fetch-error.js';
-import { CANARY_GROUP, CANARY_PLURAL, CANARY_VERSION, type Canary } from '../canary/types.js';
+import { fetchFailure } from '../net/fetch-error.js';
+import { CANARY_GROUP, CANARY_PLURAL, CANARY_VERSION, type Canary } from '../config/canary/types.js';
 import type { ConfigChange, ConfigDistributionReport } from '../controlplane/propagation-report.js';
 import type { ClusterInfo } from './model.js';
+import { registryServices } from './inventory.js';
 import { listMcis, type MciObject } from './mci-source.js';
 import type { ServiceInventory } from './topology.js';
 
@@ -116,7 +116,7 @@ export async function readCluster(kc: KubeConfig, context: string, timeoutMs = 5
     if (registry !== undefined) {
       info.name = ownClusterId(registry) ?? context;
       try {
-        for (const s of parseRegistryMesh(registry).services) services.push({ host: s.hostname, namespace: s.namespace, name: s.name });
+        services.push(...registryServices(registry));
       } catch (err) {
         say('control plane /debug/registry', err);
       }

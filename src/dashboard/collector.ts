@@ -108,7 +108,8 @@ export class DashboardCollector implements DashboardSource {
 
     const mcis = await this.mciViews(reads, now, problems);
     const services = new Map<string, ServiceInventory>();
-    for (const r of reads) for (const s of r.services) if (meshNamespaces.has(s.namespace) && !services.has(s.host)) services.set(s.host, s);
+    // Every control plane lists the services of every member cluster: one entry per (cluster, host).
+    for (const r of reads) for (const s of r.services) if (meshNamespaces.has(s.namespace) && !services.has(`${s.cluster}/${s.host}`)) services.set(`${s.cluster}/${s.host}`, s);
 
     const topology = buildTopology({ workloads, services: [...services.values()], traffic, windowSeconds, mcis });
     const splits = await this.splits(reads, now, isGateway, problems);

@@ -3,7 +3,7 @@
 //
 // Exports: registerDashboardCommand(program).
 import type { Command } from 'commander';
-import { stateDirOption } from '../cli/options.js';
+import { stateDirOption } from '../mesh-cli/options.js';
 import { CommandError, errorMessage, processIo } from '../mesh-cli/io.js';
 import { DEFAULT_DASHBOARD_PORT } from './options.js';
 import { runDashboard } from './run.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { ConfigChange } from '../controlplane/propagation-report.js';
-import { inventoryOf, propagationOf } from './inventory.js';
+import { inventoryOf, propagationOf, registryServices } from './inventory.js';
 import { windowQueries } from './telemetry-source.js';
 
 function pod(namespace: string, name: string, labels: Record<string, string>, containers: string[], ip: string, ready = true): V1Pod {
@@ -39,6 +39,24 @@ test('workloads from pods: per cluster, app/version labels, ready count, sidecar
     ],
   );
   assert.deepEqual(targets.map((t) => t.url).sort(), ['http://127.18.0.5:15020/stats/prometheus', 'http://127.8.0.5:15020/stats/prometheus', 'http://127.8.0.6:15020/stats/prometheus', 'http://127.8.0.8:15020/stats/prometheus']);
+});
+
+test('services from /debug/registry: one per member cluster that has the host', () => {
+  const svc = (name: string, namespace = 'sample') => ({ hostname: `${name}.${namespace}.svc.cluster.local`, name, namespace, clusters: ['ignored'] });
+  const services = registryServices({
+    clusters: [
+      { clusterId: 'cluster-1', remote: false, services: [svc('helloworld'), svc('sleep')] },
+      { clusterId: 'cluster-2', remote: true, services: [svc('helloworld'), { hostname: 'broken' }] },
+      { clusterId: '', services: [svc('nowhere')] },
+    ],
+  });
+  assert.deepEqual(services.map((s) => `${s.cluster}/${s.host}`), [
+    'cluster-1/helloworld.sample.svc.cluster.local',
+    'cluster-1/sleep.sample.svc.cluster.local',
+    'cluster-2/helloworld.sample.svc.cluster.local',
+  ]);
+  assert.deepEqual(services[0], { cluster: 'cluster-1', host: 'helloworld.sample.svc.cluster.local', namespace: 'sample', name: 'helloworld' });
+  assert.throws(() => registryServices({ services: [] }), /not a \/debug\/registry answer: expected \{clusters/);
 });
 
 test('propagation: the changes of every control plane, newest first', () => {

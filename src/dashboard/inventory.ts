@@ -2,15 +2,16 @@
 // workload) with its app and version labels, how many pods it has and how many are ready, whether they
 // run a sidecar or are a gateway (the proxy alone), and the pods' merged-metrics URLs to scrape.
 // Pods count when they are in the mesh (a proxy runs in them) or share a namespace with pods that are;
-// the control plane's own pods are not workloads of the mesh.
+// the control plane's own pods are not workloads of the mesh. The services, per member cluster that has
+// them, from a control plane's /debug/registry.
 //
-// Exports: PodsOfCluster, inventoryOf, propagationOf.
+// Exports: PodsOfCluster, inventoryOf, registryServices, propagationOf.
 import type { V1Pod } from '@kubernetes/client-node';
 import type { ConfigChange } from '../controlplane/propagation-report.js';
 import { hasSidecarContainer, sidecarFrontsApp } from '../registry/build.js';
 import { mergedMetricsUrl } from '../telemetry/merged-metrics.js';
 import { workloadNameOf } from '../telemetry/workload-table.js';
-import type { WorkloadInventory } from './topology.js';
+import type { ServiceInventory, WorkloadInventory } from './topology.js';
 import { workloadKey } from './traffic.js';
 import type { ScrapeTarget } from './telemetry-source.js';
 
@@ -53,6 +54,25 @@ export function inventoryOf(clusters: readonly PodsOfCluster[]): { workloads: Wo
     }
   }
   return { workloads: [...workloads.values()].sort((a, b) => workloadKey(a).localeCompare(workloadKey(b))), targets, meshNamespaces };
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The services of /debug/registry, one per (member cluster, host): the registry lists under each cluster
+ * the services that cluster has, so a host in two clusters is two entries (two service nodes).
+ */
+export function registryServices(registry: unknown): ServiceInventory[] {
+  if (!isObject(registry) || !Array.isArray(registry.clusters)) throw new Error('not a /debug/registry answer: expected {clusters: [...]}');
+  const out: ServiceInventory[] = [];
+  for (const c of registry.clusters.filter(isObject)) {
+    if (typeof c.clusterId !== 'string' || !c.clusterId || !Array.isArray(c.services)) continue;
+    for (const s of c.services.filter(isObject)) {
+      if (typeof s.hostname !== 'string' || typeof s.name !== 'string' || typeof s.namespace !== 'string') continue;
+      out.push({ cluster: c.clusterId, host: s.hostname, namespace: s.namespace, name: s.name });
+    }
+  }
+  return out;
 }
 
 /** The changes of every control plane, newest first (a change applied to several clusters shows once per cluster). */

@@ -5,7 +5,7 @@
 //
 // Exports: listMcis, readEdgeBackends, mciBackendsOfStats.
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import { fetchFailure } from '../canary/fetch-error.js';
+import { fetchFailure } from '../net/fetch-error.js';
 import { apiErrorCode, apiErrorMessage } from '../k8s/client/client.js';
 import { edgeGatewaysOf } from '../mci/envoy-edge.js';
 import type { MciBackend } from './topology.js';

@@ -32,13 +32,19 @@ export interface Topology {
   edges: TopologyEdge[];
 }
 
-/** Kiali's versioned-app graph: a service node per host, a workload node per app version per cluster. */
+/**
+ * Kiali's versioned-app graph of a multi-cluster mesh: a service node per host per destination cluster, a
+ * workload node per app version per cluster.
+ */
 export interface TopologyNode {
-  /** Stable id: `svc:<host>`, `wl:<cluster>/<namespace>/<workload>`, `mci:<ns>/<name>`, `unknown`. */
+  /**
+   * Stable id: `svc:<cluster>/<host>` (the cluster the requests went to; `svc:unknown/<host>` when no
+   * one knows), `wl:<cluster>/<namespace>/<workload>`, `mci:<ns>/<name>`, `unknown`.
+   */
   id: string;
   type: 'service' | 'workload' | 'gateway' | 'mci' | 'unknown';
   label: string;
-  /** For workloads and gateways; services span clusters (undefined). */
+  /** For workloads, gateways and services (the member cluster they are in); undefined for MCIs and `unknown`. */
   cluster?: string;
   namespace?: string;
   app?: string;
@@ -59,7 +65,11 @@ export interface TopologyEdge {
   rps: number;
   errorRate: number;
   p99Ms?: number;
-  /** Source and destination workloads are in different member clusters. */
+  /**
+   * The requests left one member cluster for another: the source workload's cluster (source_cluster) is
+   * not the cluster of the service node or workload they went to (destination_cluster). Edges from a
+   * service node to its workloads never cross; edges from `unknown` callers are never marked.
+   */
   crossCluster: boolean;
   /** `mutual_tls` | `none`, from connection_security_policy. */
   security?: string;

@@ -3,7 +3,7 @@
 //
 // Exports: DashboardFlags, DashboardOptions, parseDashboardFlags, DEFAULT_DASHBOARD_PORT.
 import { isIP } from 'node:net';
-import { parseGoDuration } from '../agent/identity/duration.js';
+import { parseGoDuration } from '../config/duration.js';
 
 /** Kiali's port. */
 export const DEFAULT_DASHBOARD_PORT = 20001;

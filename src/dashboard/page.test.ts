@@ -1,8 +1,9 @@
 // The dashboard page in headless Chromium (Debian's, driven by playwright-core) against the real server
 // and the built bundle (dist/dashboard-ui), fed by the fixture mesh: both clusters as compound nodes with
-// helloworld v1 and v2 inside, edge labels with rates, the cross-cluster edge dashed; the split's verdict;
-// propagation rows filling in round by round until every proxy ACKed, a NACK with its reason; a canary's
-// step moving on the page without a reload and without the graph being laid out again.
+// helloworld v1 and v2 and each cluster's helloworld service inside, edge labels with rates, only the edge
+// from cluster-1 into cluster-2 dashed; the split's verdict; propagation rows filling in round by round
+// until every proxy ACKed, a NACK with its reason; a canary's step moving on the page without a reload and
+// without the graph being laid out again; the canary panel as tall as its cards, up to a cap, then scrolling.
 // MESHWORK_SCREENSHOTS=<dir> saves the page as dashboard-fixture-*.png there.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -103,15 +104,20 @@ describe('dashboard page in headless Chromium', { timeout: 180_000 }, () => {
     assert.equal(byId.get('wl:cluster-2/sample/helloworld-v2')?.parent, 'cluster:cluster-2');
     assert.match(byId.get('mci:istio-gateway/helloworld')!.label, /VIP 127\.46\.255\.1\n2\/2 gateways healthy/);
     for (const node of seen.nodes) assert.ok(node.inView, `${node.id} is laid out inside the view`);
-    assert.equal(seen.edges.length, 7);
+    assert.equal(byId.get('svc:cluster-1/helloworld.sample.svc.cluster.local')?.parent, 'cluster:cluster-1');
+    assert.equal(byId.get('svc:cluster-2/helloworld.sample.svc.cluster.local')?.parent, 'cluster:cluster-2');
+    assert.equal(seen.edges.length, 8);
     for (const edge of seen.edges) assert.match(edge.label, /^\d+\.\d rps · \d+\.\d% · p99 [\d.]+ ms$/, edge.id);
-    const sleepToHello = seen.edges.find((e) => e.id === 'wl:cluster-1/sample/sleep->svc:helloworld.sample.svc.cluster.local');
-    assert.match(sleepToHello!.label, /^12\.\d rps · 0\.0% · p99 4 ms$/);
-    const cross = seen.edges.find((e) => e.id === 'svc:helloworld.sample.svc.cluster.local->wl:cluster-2/sample/helloworld-v2');
+    const sleepToHello = seen.edges.find((e) => e.id === 'wl:cluster-1/sample/sleep->svc:cluster-1/helloworld.sample.svc.cluster.local');
+    assert.match(sleepToHello!.label, /^(9\.\d|10\.\d) rps · 0\.0% · p99 4 ms$/);
+    const cross = seen.edges.find((e) => e.id === 'wl:cluster-1/sample/sleep->svc:cluster-2/helloworld.sample.svc.cluster.local');
     assert.equal(cross!.lineStyle, 'dashed');
     assert.equal(sleepToHello!.lineStyle, 'solid');
-    // The same edges as rows, for reading and for copying.
-    assert.equal(await page.locator('[data-testid="edge-row"]').count(), 7);
+    assert.deepEqual(seen.edges.filter((e) => e.lineStyle === 'dashed').map((e) => e.id), [cross!.id], 'only the edge from cluster-1 into cluster-2 is dashed');
+    // The same edges as rows, for reading and for copying; the crossing one tagged.
+    assert.equal(await page.locator('[data-testid="edge-row"]').count(), 8);
+    const tagged = await page.locator('[data-testid="edge-row"].cross').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-edge')));
+    assert.deepEqual(tagged, [cross!.id]);
     const clusters = await page.locator('[data-testid="cluster"]').allTextContents();
     assert.deepEqual(clusters, ['cluster-1 · 3 proxies', 'cluster-2 · 3 proxies']);
   });
@@ -154,6 +160,48 @@ describe('dashboard page in headless Chromium', { timeout: 180_000 }, () => {
     assert.ok(after.updates > before.updates, `${after.updates} updates after ${before.updates}`);
     assert.equal(after.layouts, 1, 'rates changed, elements did not: the graph keeps its layout');
     assert.deepEqual(browser.pageErrors, []);
+  });
+
+  test('the canary panel is as tall as its cards, not as the splits beside it; many canaries scroll inside it, under a cap', async () => {
+    /** Per panel: its height, and the space under its last element (padding, border, a card's margin when it is stretched: more). */
+    const measure = () => page.evaluate(() => {
+      type Box = { top: number; bottom: number; height: number };
+      type El = { getBoundingClientRect(): Box; lastElementChild: El | null; scrollHeight: number; clientHeight: number };
+      const doc = (globalThis as unknown as { document: { querySelector(s: string): El } }).document;
+      const panel = (id: string) => {
+        const el = doc.querySelector(`[data-testid="${id}"]`);
+        const box = el.getBoundingClientRect();
+        return { height: box.height, below: box.bottom - el.lastElementChild!.getBoundingClientRect().bottom };
+      };
+      const list = doc.querySelector('[data-testid="canary-list"]');
+      return {
+        canaries: panel('panel-canaries'),
+        splits: panel('panel-splits'),
+        list: { height: list.getBoundingClientRect().height, scroll: list.scrollHeight, client: list.clientHeight },
+        cap: Math.min(720, (globalThis as unknown as { innerHeight: number }).innerHeight * 0.75),
+      };
+    });
+    // Padding 12 + border 1 under the last element, + a split card's 10 px margin: below 30 px when sized to content.
+    const FITS = 30;
+    source.moreSplits = 3;
+    try {
+      await until('4 split cards', 15_000, async () => ((await page.locator('[data-testid="split"]').count()) === 4 ? true : undefined));
+      const one = await measure();
+      assert.ok(one.splits.height > one.canaries.height + 100, `the splits beside it are taller: ${JSON.stringify(one)}`);
+      assert.ok(one.canaries.below < FITS, `one canary: ${one.canaries.below.toFixed(0)} px left under its card: ${JSON.stringify(one)}`);
+      assert.equal(one.list.scroll, one.list.client, 'one canary fits without a scrollbar');
+      source.moreSplits = 0;
+      source.moreCanaries = 7;
+      await until('8 canary cards, 1 split card', 15_000, async () => ((await page.locator('[data-testid="canary"]').count()) === 8 && (await page.locator('[data-testid="split"]').count()) === 1 ? true : undefined));
+      const many = await measure();
+      assert.ok(many.list.scroll > many.list.client, `8 canaries scroll in the panel: ${JSON.stringify(many)}`);
+      assert.ok(Math.abs(many.list.height - many.cap) <= 1, `the list stops at its cap: ${JSON.stringify(many)}`);
+      assert.ok(many.canaries.below < FITS && many.splits.below < FITS, `neither panel stretched to the other: ${JSON.stringify(many)}`);
+    } finally {
+      source.moreSplits = 0;
+      source.moreCanaries = 0;
+    }
+    await until('back to one canary card', 15_000, async () => ((await page.locator('[data-testid="canary"]').count()) === 1 ? true : undefined));
   });
 });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Sample } from '../canary/prom-text.js';
+import type { Sample } from '../telemetry/prom-text.js';
 import { SampleWindow } from './sample-window.js';
 
 const req = (value: number, version = 'v1'): Sample => ({ name: 'istio_requests_total', labels: { destination_version: version }, value });

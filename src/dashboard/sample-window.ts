@@ -6,7 +6,7 @@
 // first scrape has an unknown history and counts from there. Pure: times are passed in.
 //
 // Exports: SampleWindow, seriesKey.
-import type { Sample } from '../canary/prom-text.js';
+import type { Sample } from '../telemetry/prom-text.js';
 
 interface Point {
   at: number;

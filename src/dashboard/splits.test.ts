@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Sample } from '../canary/prom-text.js';
+import type { Sample } from '../telemetry/prom-text.js';
 import type { DestinationRule, VirtualService } from '../config/istio-types.js';
 import type { IstioObject } from '../registry/model.js';
 import { judgeSplit, splitSpecs, type SplitSpec } from './splits.js';

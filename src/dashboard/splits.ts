@@ -7,7 +7,7 @@
 // and no verdict on too few requests. Pure.
 //
 // Exports: SplitConfig, SplitSpec, splitSpecs, judgeSplit, MIN_TOTAL, MIN_EXPECTED.
-import type { Sample } from '../canary/prom-text.js';
+import type { Sample } from '../telemetry/prom-text.js';
 import type { DestinationRule, VirtualService } from '../config/istio-types.js';
 import { destinationRuleFor } from '../mesh-cli/intent/destination-rules.js';
 import { qualifyHost } from '../mesh-cli/intent/names.js';

@@ -4,8 +4,8 @@
 // its increase, so the topology and the splits are computed the same way from either.
 //
 // Exports: TelemetrySource, ScrapeTelemetry, PrometheusTelemetry, ScrapeTarget.
-import type { Sample } from '../canary/prom-text.js';
-import { fetchFailure } from '../canary/fetch-error.js';
+import type { Sample } from '../telemetry/prom-text.js';
+import { fetchFailure } from '../net/fetch-error.js';
 import { ISTIO_REQUEST_DURATION, ISTIO_REQUESTS_TOTAL } from '../telemetry/istio-metric-names.js';
 import { scrapeMergedMetrics } from '../telemetry/merged-metrics.js';
 import { SampleWindow, type WindowIncrease } from './sample-window.js';

@@ -1,6 +1,8 @@
 // The topology panel, Kiali's versioned-app graph: a workload node per (cluster, namespace, workload) from
-// the pods (ready pods as instances, shown with no traffic too), a service node per host, edges source
-// workload -> service -> destination workload with the window's request rate, 5xx share and p99, and
+// the pods (ready pods as instances, shown with no traffic too), a service node per (destination cluster,
+// host) as Kiali draws a multi-cluster mesh, edges source workload -> service -> destination workload with
+// the window's request rate, 5xx share and p99 (cross-cluster where the caller's cluster is not the
+// service node's), and
 // a node per MultiClusterIngress with its gateways as the edge's health checks see them. Health as
 // Kiali colours it: >= 20 % failing, > 0.1 % degraded, no traffic idle. Pure.
 //
@@ -20,6 +22,8 @@ export interface WorkloadInventory extends WorkloadRef {
 }
 
 export interface ServiceInventory {
+  /** The member cluster that has the Service (a host in two clusters is two service nodes). */
+  cluster: string;
   host: string;
   namespace: string;
   name: string;
@@ -68,9 +72,12 @@ export function healthOfErrors(requests: number, errors: number): Health {
 const SEVERITY: Record<Health, number> = { unknown: 0, idle: 1, healthy: 2, degraded: 3, failing: 4 };
 const worst = (...hs: Health[]): Health => hs.reduce((a, b) => (SEVERITY[b] > SEVERITY[a] ? b : a), 'unknown');
 
-export const serviceNodeId = (host: string): string => `svc:${host}`;
+/** `svc:<cluster>/<host>`: one node per destination cluster, so only edges that cross clusters look like they do. */
+export const serviceNodeId = (cluster: string, host: string): string => `svc:${cluster}/${host}`;
 export const workloadNodeId = (w: Pick<WorkloadRef, 'cluster' | 'namespace' | 'workload'>): string => `wl:${workloadKey(w)}`;
 export const UNKNOWN_NODE = 'unknown';
+/** Istio's value for a cluster nobody knows: the service node of such requests is `svc:unknown/<host>`, in no cluster. */
+const UNKNOWN_CLUSTER = 'unknown';
 
 function workloadLabel(w: WorkloadRef): string {
   const app = w.app && w.app !== 'unknown' ? w.app : w.workload;
@@ -110,31 +117,38 @@ export function buildTopology(input: TopologyInput): Topology {
     }
     return id;
   };
-  const addService = (host: string, namespace?: string): string => {
-    const id = serviceNodeId(host);
+  /** `cluster` undefined: nobody knows where the request went (an `unknown` node outside the clusters). */
+  const addService = (cluster: string | undefined, host: string, namespace?: string): string => {
+    const id = serviceNodeId(cluster ?? UNKNOWN_CLUSTER, host);
     if (!nodes.has(id)) {
       const parts = host.split('.');
       const ns = namespace ?? (parts.length >= 3 && parts[2] === 'svc' ? parts[1] : undefined);
-      nodes.set(id, { id, type: 'service', label: parts.length >= 3 && parts[2] === 'svc' ? parts[0]! : host, ...(ns ? { namespace: ns } : {}), health: 'unknown' });
+      nodes.set(id, {
+        id,
+        type: 'service',
+        label: parts.length >= 3 && parts[2] === 'svc' ? parts[0]! : host,
+        ...(cluster ? { cluster } : {}),
+        ...(ns ? { namespace: ns } : {}),
+        health: 'unknown',
+      });
     }
     return id;
   };
 
   for (const w of input.workloads) addWorkload(w);
-  for (const s of input.services) addService(s.host, s.namespace);
+  for (const s of input.services) addService(s.cluster, s.host, s.namespace);
 
   const edges = new Map<string, EdgeAcc>();
-  const contribute = (source: string, target: string, t: EdgeTraffic): void => {
+  const contribute = (source: string, target: string, t: EdgeTraffic, crossCluster: boolean): void => {
     const id = `${source}->${target}`;
     let e = edges.get(id);
     if (!e) {
-      e = { source, target, requests: 0, errors: 0, buckets: new Map(), crossCluster: false, security: new Set() };
+      e = { source, target, requests: 0, errors: 0, buckets: new Map(), crossCluster, security: new Set() };
       edges.set(id, e);
     }
     e.requests += t.requests;
     e.errors += t.errors;
     mergeBuckets(e.buckets, t.buckets);
-    if (t.source && t.destination && t.source.cluster !== t.destination.cluster) e.crossCluster = true;
     if (t.security) e.security.add(t.security);
   };
   for (const t of input.traffic) {
@@ -142,13 +156,18 @@ export function buildTopology(input: TopologyInput): Topology {
     if (t.source) source = addWorkload(t.source);
     else if (!nodes.has(UNKNOWN_NODE)) nodes.set(UNKNOWN_NODE, { id: UNKNOWN_NODE, type: 'unknown', label: 'unknown', health: 'unknown' });
     const destination = t.destination ? addWorkload(t.destination) : undefined;
+    // Where the request went (destination_cluster); one that reached no workload stopped in its caller's cluster.
+    const cluster = t.destination?.cluster ?? t.destinationCluster ?? t.source?.cluster;
+    // Cross-cluster only when both ends are known and differ: the service node sits in the destination's cluster,
+    // so the hop service -> workload never crosses.
+    const crosses = t.source !== undefined && cluster !== undefined && t.source.cluster !== cluster;
     if (t.service === 'unknown' || t.service === '') {
-      if (destination) contribute(source, destination, t);
+      if (destination) contribute(source, destination, t, crosses);
       continue;
     }
-    const service = addService(t.service);
-    contribute(source, service, t);
-    if (destination) contribute(service, destination, t);
+    const service = addService(cluster, t.service);
+    contribute(source, service, t, crosses);
+    if (destination) contribute(service, destination, t, false);
   }
 
   const mciEdges: TopologyEdge[] = [];

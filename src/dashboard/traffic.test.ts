@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Sample } from '../canary/prom-text.js';
+import type { Sample } from '../telemetry/prom-text.js';
 import { edgeTraffic, p99Of } from './traffic.js';
 
 const HW = 'helloworld.sample.svc.cluster.local';
@@ -40,6 +40,16 @@ test("Kiali's rule: the destination's count for workloads with a sidecar, the so
   assert.equal(byDst.get('none')?.requests, 3);
   assert.equal(byDst.get('none')?.errors, 3);
   assert.equal(byDst.get('none')?.service, HW);
+  assert.equal(byDst.get('none')?.destinationCluster, undefined, 'destination_cluster="unknown"');
+  assert.equal(byDst.get('helloworld-v2')?.destinationCluster, 'cluster-2');
+});
+
+test('destination_cluster is kept when the workload is unknown, and separates the edges', () => {
+  const edges = edgeTraffic(
+    [series('source', undefined, 4, { destination_cluster: 'cluster-2', response_code: '503' }), series('source', undefined, 3, { response_code: '503' })],
+    () => true,
+  );
+  assert.deepEqual(edges.map((e) => [e.destination, e.destinationCluster ?? 'none', e.requests]).sort(), [[undefined, 'cluster-2', 4], [undefined, 'none', 3]]);
 });
 
 test('5xx are errors, other codes are not; p99 from the summed buckets', () => {

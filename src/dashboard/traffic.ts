@@ -2,10 +2,11 @@
 // and duration buckets per (source workload, destination service, destination workload). Kiali's rule
 // picks the reporter: a request into a workload with a sidecar is counted where it arrived
 // (reporter="destination", which also sees callers outside the mesh); one into a workload without a
-// sidecar (or nowhere: no healthy upstream) only its sender saw (reporter="source"). Pure.
+// sidecar (or nowhere: no healthy upstream) only its sender saw (reporter="source"). Each carries the
+// destination_cluster it went to, which places its service node. Pure.
 //
 // Exports: WorkloadRef, EdgeTraffic, edgeTraffic, workloadKey, p99Of.
-import type { Sample } from '../canary/prom-text.js';
+import type { Sample } from '../telemetry/prom-text.js';
 import { histogramQuantile } from '../canary/analysis.js';
 import { ISTIO_REQUEST_DURATION, ISTIO_REQUESTS_TOTAL } from '../telemetry/istio-metric-names.js';
 
@@ -24,6 +25,11 @@ export interface EdgeTraffic {
   service: string;
   /** Undefined: the request reached no workload (no healthy upstream, or one the mesh does not know). */
   destination?: WorkloadRef;
+  /**
+   * destination_cluster: the member cluster the request went to (its service node's cluster). Undefined
+   * when the metric says `unknown` (no upstream was reached).
+   */
+  destinationCluster?: string;
   requests: number;
   /** Answered 5xx. */
   errors: number;
@@ -73,10 +79,20 @@ export function edgeTraffic(increases: readonly Sample[], hasSidecar: (key: stri
     const destination = side(labels, 'destination');
     const service = labels.destination_service || UNKNOWN;
     const security = labels.reporter === 'destination' ? labels.connection_security_policy : undefined;
-    const key = `${source ? workloadKey(source) : UNKNOWN}|${service}|${destination ? workloadKey(destination) : UNKNOWN}`;
+    const cluster = labels.destination_cluster && labels.destination_cluster !== UNKNOWN ? labels.destination_cluster : undefined;
+    const key = `${source ? workloadKey(source) : UNKNOWN}|${service}|${cluster ?? UNKNOWN}|${destination ? workloadKey(destination) : UNKNOWN}`;
     let edge = edges.get(key);
     if (!edge) {
-      edge = { ...(source ? { source } : {}), service, ...(destination ? { destination } : {}), requests: 0, errors: 0, buckets: new Map(), ...(security && security !== UNKNOWN ? { security } : {}) };
+      edge = {
+        ...(source ? { source } : {}),
+        service,
+        ...(destination ? { destination } : {}),
+        ...(cluster ? { destinationCluster: cluster } : {}),
+        requests: 0,
+        errors: 0,
+        buckets: new Map(),
+        ...(security && security !== UNKNOWN ? { security } : {}),
+      };
       edges.set(key, edge);
     }
     return edge;

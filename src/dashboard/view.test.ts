@@ -6,13 +6,15 @@ import { changeViews, edgeLabel, graphElements, nodeLabel, shownState, stepText,
 import { fixtureState } from '../../test/helpers/dashboard-fixture.js';
 import type { ConfigChange } from '../controlplane/propagation-report.js';
 
-test('clusters are compound nodes; workloads and gateways sit in theirs, services and MCIs outside', () => {
+test('clusters are compound nodes; workloads, gateways and services sit in theirs, MCIs outside', () => {
   const { nodes } = graphElements(fixtureState(1, 0));
   const parentOf = new Map(nodes.map((n) => [n.id, n.parent]));
   assert.deepEqual(nodes.filter((n) => n.kind === 'cluster').map((n) => n.label), ['cluster-1', 'cluster-2']);
   assert.equal(parentOf.get('wl:cluster-1/sample/helloworld-v1'), 'cluster:cluster-1');
   assert.equal(parentOf.get('wl:cluster-2/sample/helloworld-v2'), 'cluster:cluster-2');
-  assert.equal(parentOf.get('svc:helloworld.sample.svc.cluster.local'), undefined);
+  assert.equal(parentOf.get('svc:cluster-1/helloworld.sample.svc.cluster.local'), 'cluster:cluster-1');
+  assert.equal(parentOf.get('svc:cluster-2/helloworld.sample.svc.cluster.local'), 'cluster:cluster-2');
+  assert.equal(parentOf.get('wl:cluster-2/istio-gateway/istio-ingressgateway'), 'cluster:cluster-2');
   assert.equal(parentOf.get('mci:istio-gateway/helloworld'), undefined);
   assert.equal(nodes.find((n) => n.id === 'wl:cluster-2/sample/helloworld-v2')!.label, 'helloworld v2');
   assert.equal(nodes.find((n) => n.id === 'mci:istio-gateway/helloworld')!.label, 'istio-gateway/helloworld\nVIP 127.46.255.1\n2/2 gateways healthy');
@@ -21,9 +23,13 @@ test('clusters are compound nodes; workloads and gateways sit in theirs, service
 test('a workload of a cluster the state does not list gets a compound node; an edge to an unlisted node goes to unknown', () => {
   const state = fixtureState(1, 0);
   state.topology.nodes.push({ id: 'wl:cluster-3/x/y', type: 'workload', label: 'y', cluster: 'cluster-3', health: 'unknown' });
+  state.topology.nodes.push({ id: 'svc:cluster-4/z.x.svc.cluster.local', type: 'service', label: 'z', cluster: 'cluster-4', health: 'unknown' });
+  state.topology.nodes.push({ id: 'svc:unknown/z.x.svc.cluster.local', type: 'service', label: 'z', health: 'unknown' });
   state.topology.edges.push({ id: 'e', source: 'wl:cluster-3/x/y', target: 'svc:gone', rps: 1, errorRate: 0, crossCluster: false, health: 'unknown' });
   const { nodes, edges } = graphElements(state);
   assert.ok(nodes.some((n) => n.id === 'cluster:cluster-3' && n.health === 'unknown'));
+  assert.equal(nodes.find((n) => n.id === 'svc:cluster-4/z.x.svc.cluster.local')?.parent, 'cluster:cluster-4', 'a service\'s cluster is a box too');
+  assert.equal(nodes.find((n) => n.id === 'svc:unknown/z.x.svc.cluster.local')?.parent, undefined, 'a service in no known cluster sits outside');
   assert.ok(nodes.some((n) => n.id === 'unknown'));
   assert.equal(edges.find((e) => e.id === 'e')!.target, 'unknown');
 });

@@ -6,7 +6,7 @@ import type { ConfigChange, ProxyPropagation, ProxyPropagationState } from '../c
 
 export interface GraphNode {
   id: string;
-  /** The cluster compound node a workload or gateway sits in; services and MCIs span clusters. */
+  /** The cluster compound node a workload, gateway or service sits in; MCIs span clusters. */
   parent?: string;
   label: string;
   kind: TopologyNode['type'] | 'cluster';
@@ -41,7 +41,7 @@ export function graphElements(state: DashboardState): GraphElements {
   const nodes: GraphNode[] = [];
   const nodeIds = new Set<string>();
   for (const node of state.topology.nodes) {
-    const inCluster = (node.type === 'workload' || node.type === 'gateway') && node.cluster !== undefined;
+    const inCluster = (node.type === 'workload' || node.type === 'gateway' || node.type === 'service') && node.cluster !== undefined;
     if (inCluster && !clusters.has(node.cluster!)) clusters.set(node.cluster!, 'unknown');
     nodes.push({
       id: node.id,

@@ -10,7 +10,7 @@ import { toXdsSnapshot } from '../controlplane/proxy-resources.js';
 import { createCertificateAuthority, issueServerCertificate } from '../security/pki/authority.js';
 import { credentialOf, type GatewayCredential } from '../security/credentials.js';
 import { DEFAULT_INGRESS_SETTINGS, ISTIO_INGRESS_CONTROLLER } from '../ingress/class.js';
-import { convertIngresses } from '../ingress/convert.js';
+import { convertIngresses } from '../registry/ingress.js';
 import { asProxyResources, parseConfigDump } from '../mesh-cli/config-dump.js';
 import type { ProxyResources } from '../translate/envoy-types.js';
 import { simulate, type SimulationResult } from '../translate/simulate.js';

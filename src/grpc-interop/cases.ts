@@ -5,7 +5,7 @@
 // smaller where they only cost time (circuit-breaker limits of 20/40 instead of 500/1000).
 
 import { chiSquareTest, SUITE_ALPHA } from '../stats/chisquare.js';
-import type { Problem } from '../translate/problems.js';
+import type { Problem } from '../config/problems.js';
 import { TYPE_URLS } from '../xds/protos.js';
 import type { AccumulatedStats, ClientId, ClientOptions, ClientProcess, PeerStats } from './clients.js';
 import { CLIENT_ZONE, NAMESPACE, type BackendSpec, type InteropMesh } from './mesh.js';

@@ -9,7 +9,7 @@ import { proxyIdentity } from '../controlplane/identity.js';
 import { toXdsSnapshot } from '../controlplane/proxy-resources.js';
 import type { MeshEndpoint, MeshSnapshot } from '../registry/model.js';
 import { buildSnapshot, FixtureCluster, parseYaml } from '../translate/testdata/fixture.js';
-import type { Problem } from '../translate/problems.js';
+import type { Problem } from '../config/problems.js';
 import { analyze, MeshTranslator } from '../translate/translate.js';
 import { SnapshotCache } from '../xds/cache.js';
 import type { XdsNode } from '../xds/protos.js';

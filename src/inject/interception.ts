@@ -5,13 +5,11 @@
 // Only when the mesh runs with interception (InjectionContext.interceptionMode); pods otherwise keep
 // the http_proxy variables. Pure.
 
+import { INIT_CONTAINER, INTERCEPTION_MODE_ANNOTATION, trafficAnnotations } from '../config/interception.js';
 import type { Container, Pod } from './pod.js';
 import { istioInitArgs } from './iptables-rules.js';
 
-/** Istio's pod annotation: REDIRECT (captured), NONE (not captured); TPROXY is not supported here. */
-export const INTERCEPTION_MODE_ANNOTATION = 'sidecar.istio.io/interceptionMode';
 export const INTERCEPTION_MODE_ENV = 'ISTIO_META_INTERCEPTION_MODE';
-export const INIT_CONTAINER = 'istio-init';
 /** The proxy's uid and gid: the capture rules let its traffic through (istio-iptables -u 1337). */
 export const PROXY_UID = 1337;
 
@@ -25,7 +23,7 @@ export function interceptionFor(pod: Pod, mesh: 'REDIRECT' | undefined, dataPlan
   const decision = captureDecision(pod, mesh, dataPlane);
   if (decision.capture) return decision;
   // Capture annotations only shape istio-init's rules: without capture they do nothing, and say so.
-  const unused = Object.keys(pod.metadata.annotations ?? {}).filter((k) => k.startsWith('traffic.sidecar.istio.io/')).sort();
+  const unused = trafficAnnotations(pod.metadata.annotations);
   if (unused.length === 0) return decision;
   const note = `${unused.join(', ')} not applied: the pod is not captured by iptables (it uses http_proxy)`;
   return { capture: false, warning: decision.warning ? `${decision.warning}; ${note}` : note };

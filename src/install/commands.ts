@@ -7,7 +7,8 @@ import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Deployment } from '@kuber
 import type { KubeObject } from '../k8s/object.js';
 import { applyObjects, type ApplyResult } from '../k8s/client/apply.js';
 import { apiErrorCode, apiErrorMessage, kubeconfigPath, loadKubeConfig } from '../k8s/client/client.js';
-import { MESHWORK_IMAGE } from './image.js';
+import { MESHWORK_IMAGE } from '../image.js';
+import { INTERCEPTION_NODE_LABEL } from '../config/interception.js';
 import type { DataPlaneKind } from '../agent/data-plane.js';
 import { locateEnvoy } from '../envoy/locate.js';
 import { installPlan, parseDiscoveryAddress, parseWebhookUrl } from './plan.js';
@@ -89,7 +90,10 @@ export async function runInstall(opts: InstallCommandOptions): Promise<ApplyResu
   const meshCaDir = opts.meshCaDir ?? defaultMeshCaDir(kubeconfigPath({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}) }));
   const cacerts = await planCacerts(kc, { namespace: ISTIO_SYSTEM, clusterId, meshCaDir, ...(opts.cacertsDir ? { cacertsDir: opts.cacertsDir } : {}), out });
   const plaintextXdsPort = opts.plaintextXdsPort;
+  const interceptionMode = await clusterInterceptionMode(kc);
+  if (interceptionMode) out(`The cluster's node runs pods with iptables interception: injected pods get istio-init and no http_proxy`);
   const objects = installPlan({
+    ...(interceptionMode ? { interceptionMode } : {}),
     revision,
     namespace: ISTIO_SYSTEM,
     image: opts.image ?? MESHWORK_IMAGE,
@@ -118,6 +122,20 @@ export async function runInstall(opts: InstallCommandOptions): Promise<ApplyResu
   if (timeoutMs > 0) await waitForDeployment(kc, ISTIO_SYSTEM, istiodName(revision), timeoutMs, clock, out);
   out(`✔ control plane ${istiodName(revision)} installed in cluster ${clusterId}`);
   return results;
+}
+
+/**
+ * REDIRECT when the cluster's nodes run pods in network namespaces with iptables interception (a local
+ * cluster of `meshwork up --interception iptables` labels its node so), else undefined.
+ */
+async function clusterInterceptionMode(kc: KubeConfig): Promise<'REDIRECT' | undefined> {
+  try {
+    const nodes = await kc.makeApiClient(CoreV1Api).listNode();
+    return nodes.items.length > 0 && nodes.items.every((n) => n.metadata?.labels?.[INTERCEPTION_NODE_LABEL] === 'iptables') ? 'REDIRECT' : undefined;
+  } catch (err) {
+    if (apiErrorCode(err) === 403) return undefined; // may not list nodes: not a cluster of ours
+    throw err;
+  }
 }
 
 /** Whether a PEM server certificate names `host` (a DNS name or an IP) in its subject alternative names. */

@@ -18,7 +18,7 @@ import { validateObject } from '../config/validate.js';
 import { customResourceTypes } from '../k8s/kinds.js';
 import { BACKEND_CONFIG_SCHEMA } from './backend-config-schema.js';
 import { clientModelSchema, toStructural, type Schema } from './crd-schema.js';
-import { crdSchemaOf, meshCrds } from './crds.js';
+import { CRD_LABELS, crdSchemaOf, meshCrds } from './crds.js';
 import { structuralProblems } from './structural-schema.js';
 
 const SCENARIO = '/work/shared/scenario';
@@ -155,6 +155,17 @@ describe('the CRDs of the custom kinds', () => {
     assert.deepEqual(vs.names.shortNames, ['vs']);
     assert.deepEqual(vs.names.categories, ['istio-io', 'networking-istio-io']);
     assert.deepEqual(specOf(crds.find((c) => c.metadata.name === 'authorizationpolicies.security.istio.io')!).versions.map((v) => v.name), ['v1', 'v1beta1']);
+  });
+
+  it('the Canary CRD carries the canary module\'s structural schema, its printer columns, the status subresource and the short name', () => {
+    const crd = crds.find((c) => c.metadata.name === 'canaries.rollouts.meshwork.io') as unknown as { metadata: { labels: Record<string, string> }; spec: { names: { shortNames: string[] }; versions: Array<{ name: string; subresources: unknown; additionalPrinterColumns: Array<{ name: string }>; schema: { openAPIV3Schema: { properties: Record<string, { properties?: Record<string, unknown> }> } } }> } };
+    assert.deepEqual(crd.metadata.labels, CRD_LABELS);
+    assert.deepEqual(crd.spec.names.shortNames, ['canary']);
+    const v = crd.spec.versions[0]!;
+    assert.equal(v.name, 'v1alpha1');
+    assert.deepEqual(v.subresources, { status: {} });
+    assert.deepEqual(v.additionalPrinterColumns.map((c) => c.name), ['Host', 'Phase', 'Weight', 'Age']);
+    assert.deepEqual(Object.keys(v.schema.openAPIV3Schema.properties.spec!.properties!).sort(), ['abort', 'analysis', 'baseline', 'canary', 'clusters', 'host', 'paused', 'promote', 'virtualServices']);
   });
 
   it('every version\'s schema is structural (apiextensions\' rules), with status open and metadata untouched', () => {

@@ -3,17 +3,18 @@
 // Meshwork's Canary), apiextensions.k8s.io/v1 with structural schemas made from the very schemas the
 // mesh validates with (config/schemas/kind-schemas.ts), converted by crd-schema.ts. Names, versions,
 // short names, categories and the status subresource come from kinds.ts, so they are what the local
-// API servers serve; printer columns are Istio's (and the local servers' tables). Local clusters
-// register their own CRDs (local/cluster-objects.ts); these are for `meshwork install` on a real one.
+// API servers serve; printer columns are Istio's (and the local servers' tables). `meshwork install`
+// applies them to a real cluster; the local clusters register the same CRDs with an open schema
+// (local/cluster-objects.ts), since their API servers validate the kinds themselves.
 // Pure: no I/O.
 //
-// Exports: meshCrds(), crdSchemaOf(group, version, kind).
+// Exports: meshCrds(), crdFor(type, schema), crdSchemaOf(group, version, kind).
 import type { ResourceType } from '../k8s/kinds.js';
 import type { KubeObject } from '../k8s/object.js';
 import { readIstioSchema } from '../config/schemas/istio-schemas.js';
 import { MULTI_CLUSTER_INGRESS_SCHEMA, MULTI_CLUSTER_SERVICE_SCHEMA } from '../config/schemas/gke.js';
-import { canaryCrd } from '../canary/schema.js';
-import { CANARY_GROUP } from '../canary/types.js';
+import { CANARY_PRINTER_COLUMNS, canaryCrdSchema } from '../config/canary/schema.js';
+import { CANARY_GROUP, CANARY_KIND, CANARY_VERSION } from '../config/canary/types.js';
 import { customResourceTypes } from '../k8s/kinds.js';
 import { BACKEND_CONFIG_SCHEMA } from './backend-config-schema.js';
 import { type Schema, toStructural } from './crd-schema.js';
@@ -45,6 +46,7 @@ const COLUMNS: Record<string, Column[]> = {
   'security.istio.io/PeerAuthentication': [{ name: 'Mode', type: 'string', jsonPath: '.spec.mtls.mode', description: 'Defines the mTLS mode used for peer authentication.' }, AGE],
   'security.istio.io/AuthorizationPolicy': [{ name: 'Action', type: 'string', jsonPath: '.spec.action', description: 'The operation to take.' }, AGE],
   'networking.gke.io/MultiClusterIngress': [{ name: 'VIP', type: 'string', jsonPath: '.status.VIP' }, AGE],
+  [`${CANARY_GROUP}/${CANARY_KIND}`]: CANARY_PRINTER_COLUMNS,
 };
 
 /** The schema the mesh validates `kind` in `version` with, as JSON schema (before conversion). */
@@ -70,10 +72,9 @@ function sourceSchema(group: string, version: string, kind: string): Schema {
 /** The structural openAPIV3Schema of `kind` in `version`, as the CRD carries it. */
 export function crdSchemaOf(group: string, version: string, kind: string): Schema {
   if (group === CANARY_GROUP) {
-    const versions = (canaryCrd().spec as { versions: Array<{ name: string; schema: { openAPIV3Schema: Schema } }> }).versions;
-    const found = versions.find((v) => v.name === version);
-    if (!found) throw new Error(`the Canary CRD has no version ${version}`);
-    return found.schema.openAPIV3Schema;
+    // Written structural by the canary module itself (config/canary/schema.ts).
+    if (version !== CANARY_VERSION) throw new Error(`the Canary CRD has no version ${version}`);
+    return canaryCrdSchema() as Schema;
   }
   const schema = toStructural(sourceSchema(group, version, kind), { root: true });
   const properties = schema.properties as Record<string, Schema>;
@@ -82,7 +83,16 @@ export function crdSchemaOf(group: string, version: string, kind: string): Schem
   return schema;
 }
 
-function crdOf(t: ResourceType): KubeObject {
+/**
+ * How a CRD's versions carry their schema: `structural`, the mesh's own schemas for a real API server
+ * (which validates and prunes with them); `permissive`, an open object for an API server that validates
+ * the kinds itself (the local clusters': src/config).
+ */
+export type CrdSchema = 'structural' | 'permissive';
+const PERMISSIVE: Schema = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
+
+/** The CRD of a custom kind of kinds.ts: its names, every version served (the first stored), printer columns, status subresource. */
+export function crdFor(t: ResourceType, schema: CrdSchema = 'structural'): KubeObject {
   const names = {
     kind: t.kind,
     listKind: t.listKind,
@@ -107,17 +117,13 @@ function crdOf(t: ResourceType): KubeObject {
         storage: i === 0,
         ...(columns ? { additionalPrinterColumns: columns } : {}),
         ...(t.subresources.includes('status') ? { subresources: { status: {} } } : {}),
-        schema: { openAPIV3Schema: crdSchemaOf(t.group, name, t.kind) },
+        schema: { openAPIV3Schema: schema === 'structural' ? crdSchemaOf(t.group, name, t.kind) : PERMISSIVE },
       })),
     },
   };
 }
 
-/** One CRD per custom kind of kinds.ts, in the table's order (Canary's is the canary module's own). */
+/** One CRD per custom kind of kinds.ts, in the table's order. */
 export function meshCrds(): KubeObject[] {
-  return customResourceTypes().map((t) => {
-    if (t.group !== CANARY_GROUP) return crdOf(t);
-    const crd = canaryCrd() as KubeObject;
-    return { ...crd, metadata: { ...crd.metadata, labels: CRD_LABELS } };
-  });
+  return customResourceTypes().map((t) => crdFor(t));
 }

@@ -9,7 +9,7 @@ import { stringify } from 'yaml';
 import type { DataPlaneKind } from '../agent/data-plane.js';
 import type { KubeObject } from '../k8s/object.js';
 import { cacertsSecret, createClusterCaCerts } from '../security/pki/cacerts.js';
-import { MESHWORK_IMAGE } from './image.js';
+import { MESHWORK_IMAGE } from '../image.js';
 import { loadOrCreateMeshRoot, readCacertsDir } from './mesh-ca.js';
 import { DEFAULT_REVISION, ISTIO_SYSTEM } from './names.js';
 import { installPlan, parseDiscoveryAddress, parseWebhookUrl } from './plan.js';

@@ -22,7 +22,7 @@ import type { AdmissionHook } from '../local/apiserver/options.js';
 import { startTestCluster, TOKEN, type TestCluster } from '../local/apiserver/test-support.js';
 import { buildKubeconfig } from '../k8s/kubeconfig.js';
 import { runCreateMesh, runCreateRemoteSecret, runInstall } from './commands.js';
-import { MESHWORK_IMAGE } from './image.js';
+import { MESHWORK_IMAGE } from '../image.js';
 import { readWebhookTlsSecret, WEBHOOK_TLS_SECRET } from './webhook-tls.js';
 import { mkdirSync } from 'node:fs';
 import { CACERTS_SECRET, certificateFingerprint, createClusterCaCerts, createMeshRoot, readCacertsSecret } from '../security/pki/cacerts.js';

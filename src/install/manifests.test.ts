@@ -6,7 +6,7 @@ import { findByApiVersionKind } from '../k8s/kinds.js';
 import type { KubeObject } from '../k8s/object.js';
 import { validateObject } from '../config/validate.js';
 import { readMutatingWebhooks, readWebhooks, webhookMatches } from '../local/admission/webhook-config.js';
-import { MESHWORK_IMAGE } from './image.js';
+import { MESHWORK_IMAGE } from '../image.js';
 import { installManifests } from './manifests.js';
 import { createWebhookTls, readWebhookTlsSecret, webhookTlsSecret } from './webhook-tls.js';
 

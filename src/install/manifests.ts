@@ -21,6 +21,8 @@ export interface InstallOptions {
   dataPlane: DataPlaneKind;
   /** Serve plaintext xDS on this port too (the control plane's --plaintext-xds-port); off when absent. */
   plaintextXdsPort?: number;
+  /** The cluster's pods are captured with iptables: the injector adds istio-init (the control plane's --interception-mode). */
+  interceptionMode?: 'REDIRECT';
 }
 
 export function installManifests(opts: InstallOptions): KubeObject[] {
@@ -50,6 +52,7 @@ export function installManifests(opts: InstallOptions): KubeObject[] {
               args: [
                 'control-plane', '--cluster-id', opts.clusterId, '--revision', opts.revision, '--data-plane', opts.dataPlane,
                 ...(opts.plaintextXdsPort !== undefined ? ['--plaintext-xds-port', String(opts.plaintextXdsPort)] : []),
+                ...(opts.interceptionMode ? ['--interception-mode', opts.interceptionMode] : []),
               ],
               ports: [
                 { name: 'grpc-xds', containerPort: XDS_PORT, protocol: 'TCP' },

@@ -4,6 +4,10 @@
 export const ISTIO_SYSTEM = 'istio-system';
 export const DEFAULT_REVISION = 'asm-managed-stable';
 
+/** A remote secret's label and annotation (`istioctl create-remote-secret`): written by create-mesh, watched by the control plane. */
+export const MULTICLUSTER_LABEL = 'istio/multiCluster';
+export const CLUSTER_ANNOTATION = 'networking.istio.io/cluster';
+
 /** Plaintext xDS: off unless the control plane is told to serve it (tests, debugging; loopback only). */
 export const XDS_PORT = 15010;
 /** xDS and the CA over TLS, callers authenticated by their service-account token (Istio's 15012). */

@@ -16,13 +16,13 @@ import { findByApiVersionKind } from '../k8s/kinds.js';
 import type { KubeObject } from '../k8s/object.js';
 import { validateObject } from '../config/validate.js';
 import { startTestCluster, type TestCluster } from '../local/apiserver/test-support.js';
-import { crdFor } from '../local/cluster-objects.js';
 import { customResourceTypes } from '../k8s/kinds.js';
 import { cacertsSecret, createClusterCaCerts, createMeshRoot } from '../security/pki/cacerts.js';
 import { installObjects, renderInstall } from './dry-run.js';
-import { MESHWORK_IMAGE } from './image.js';
+import { MESHWORK_IMAGE } from '../image.js';
 import { parseMeshConfig } from '../controlplane/mesh-config.js';
 import { installPlan, parseDiscoveryAddress, parseWebhookUrl, unroutableEndpointIp } from './plan.js';
+import { crdFor } from './crds.js';
 import { clusterCreatesCrds } from './real-cluster.js';
 import { loadKubeConfig } from '../k8s/client/client.js';
 import { createWebhookTls, readWebhookTlsSecret } from './webhook-tls.js';
@@ -209,7 +209,7 @@ describe('meshwork install --dry-run', () => {
     const secret = JSON.parse((await cluster.kubectl(['get', 'secret', '-n', 'istio-system', 'istiod-webhook-tls', '-o', 'json'])).stdout) as KubeObject;
     const injector = JSON.parse((await cluster.kubectl(['get', 'mutatingwebhookconfiguration', 'istio-sidecar-injector-asm-managed-stable', '-o', 'json'])).stdout) as { webhooks: Array<{ clientConfig: { caBundle: string } }> };
     assert.equal(Buffer.from(injector.webhooks[0]!.clientConfig.caBundle, 'base64').toString('utf8'), readWebhookTlsSecret(secret).caPem);
-    // The CRDs printed are the ones a local cluster registers for itself.
+    // One CRD per custom kind, named as the local clusters name theirs (both are crdFor's).
     assert.deepEqual(objects.filter((o) => o.kind === 'CustomResourceDefinition').map((o) => o.metadata.name), customResourceTypes().map((t) => crdFor(t).metadata.name));
     assert.match(await renderInstall({ clusterId: 'cluster-1', meshCaDir: join(dir, 'mesh-ca'), log: () => {}, output: 'yaml' }), /^---\napiVersion: apiextensions\.k8s\.io\/v1\nkind: CustomResourceDefinition\n/);
   });

@@ -7,9 +7,8 @@ import { readFileSync } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import type { KubeObject } from '../k8s/object.js';
-import { CLUSTER_ANNOTATION, MULTICLUSTER_LABEL } from '../controlplane/remote-secrets.js';
 import { buildKubeconfig } from '../k8s/kubeconfig.js';
-import { ISTIO_SYSTEM } from './names.js';
+import { CLUSTER_ANNOTATION, ISTIO_SYSTEM, MULTICLUSTER_LABEL } from './names.js';
 
 export interface ClusterCredentials {
   server: string;

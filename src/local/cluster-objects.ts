@@ -8,29 +8,21 @@ import { release, type as osType } from 'node:os';
 import type { ResourceType } from '../k8s/kinds.js';
 import { apiVersionOf, customResourceTypes, findByKind } from '../k8s/kinds.js';
 import type { KubeObject } from '../k8s/object.js';
+import { crdFor } from '../install/crds.js';
 import { SERVER_VERSION } from './apiserver/router.js';
 import type { ObjectStore } from './store/store.js';
 import { rfc3339 } from '../k8s/time-format.js';
 
-export function crdFor(t: ResourceType): KubeObject {
-  const names = { kind: t.kind, listKind: t.listKind, plural: t.plural, singular: t.singular, ...(t.shortNames.length ? { shortNames: t.shortNames } : {}), ...(t.categories.length ? { categories: t.categories } : {}) };
+/**
+ * A custom kind's CRD as `meshwork install` makes it (install/crds.ts), with an open schema (this API
+ * server validates the kinds itself, src/config) and the status a real API server's CRD controller
+ * writes: names accepted, Established.
+ */
+function establishedCrd(t: ResourceType): KubeObject {
+  const crd = crdFor(t, 'permissive');
+  const names = (crd.spec as { names: Record<string, unknown> }).names;
   return {
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: `${t.plural}.${t.group}` },
-    spec: {
-      group: t.group,
-      names,
-      scope: t.namespaced ? 'Namespaced' : 'Cluster',
-      versions: t.versions.map((name, i) => ({
-        name,
-        served: true,
-        storage: i === 0,
-        ...(t.subresources.includes('status') ? { subresources: { status: {} } } : {}),
-        // The server validates these kinds itself (src/config); the schema here is not what it checks.
-        schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
-      })),
-    },
+    ...crd,
     status: {
       acceptedNames: names,
       storedVersions: [t.versions[0]],
@@ -42,7 +34,7 @@ export function crdFor(t: ResourceType): KubeObject {
   };
 }
 
-export function nodeFor(nodeName: string, nodeIp: string, now: number): KubeObject {
+export function nodeFor(nodeName: string, nodeIp: string, now: number, extraLabels: Record<string, string> = {}): KubeObject {
   const at = rfc3339(now);
   const hex = createHash('sha256').update(nodeName).digest('hex');
   const id = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
@@ -52,7 +44,7 @@ export function nodeFor(nodeName: string, nodeIp: string, now: number): KubeObje
     kind: 'Node',
     metadata: {
       name: nodeName,
-      labels: { 'kubernetes.io/hostname': nodeName, 'kubernetes.io/os': 'linux', 'node-role.kubernetes.io/control-plane': '' },
+      labels: { 'kubernetes.io/hostname': nodeName, 'kubernetes.io/os': 'linux', 'node-role.kubernetes.io/control-plane': '', ...extraLabels },
     },
     spec: {},
     status: {
@@ -90,13 +82,13 @@ function mustFind(group: string, kind: string): ResourceType {
 }
 
 /** Creates or refreshes the node, the CRDs and the bootstrap RBAC policy; objects a user labelled keep their labels. */
-export function registerClusterObjects(store: ObjectStore, opts: { nodeName: string; nodeIp: string; now: number }): void {
+export function registerClusterObjects(store: ObjectStore, opts: { nodeName: string; nodeIp: string; now: number; nodeLabels?: Record<string, string> }): void {
   const upsert = (t: ResourceType, desired: KubeObject): void => {
     const current = store.get(t, undefined, desired.metadata.name ?? '');
     if (!current) store.create(t, desired);
     else store.update(t, { ...desired, metadata: { ...current.metadata, labels: { ...desired.metadata.labels, ...current.metadata.labels } }, spec: t.kind === 'Node' ? current.spec : desired.spec });
   };
-  upsert(mustFind('', 'Node'), nodeFor(opts.nodeName, opts.nodeIp, opts.now));
+  upsert(mustFind('', 'Node'), nodeFor(opts.nodeName, opts.nodeIp, opts.now, opts.nodeLabels));
   const crds = mustFind('apiextensions.k8s.io', 'CustomResourceDefinition');
-  for (const t of customResourceTypes()) upsert(crds, crdFor(t));
+  for (const t of customResourceTypes()) upsert(crds, establishedCrd(t));
 }

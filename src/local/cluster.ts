@@ -6,7 +6,7 @@
 // service account (kubelet/pod-token.ts), and the API server authorizes it by RBAC.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { findByKind } from '../k8s/kinds.js';
 import { registerClusterObjects } from './cluster-objects.js';
@@ -24,6 +24,9 @@ import type { PodTokenIssuer } from './kubelet/pod-token.js';
 import { keepKubeProxyPod, kubeProxyPodName, readyKubeProxy } from './kubeproxy/static-pod.js';
 import { startControllers } from './controllers/index.js';
 import { startKubelet } from './kubelet/kubelet.js';
+import type { PodNetworkHost } from './kubelet/pod-network-host.js';
+import { INTERCEPTION_NODE_LABEL } from '../config/interception.js';
+import { nextIpIn, type ClusterNetworkBlocks } from './pod-network-addresses.js';
 import { createCertificateAuthority, issueServerCertificate } from '../security/pki/authority.js';
 import { openSqliteStore } from './store/sqlite-store.js';
 import type { ObjectStore } from './store/store.js';
@@ -36,6 +39,11 @@ export interface LocalClusterOptions {
   /** Preferred API port; taken only at first start, then the persisted one is reused. */
   preferredPort?: number;
   log: (line: string) => void;
+  /**
+   * Pods captured by iptables run in network namespaces of their own on the mesh's bridge, and
+   * ClusterIPs come from `blocks.services` (pod-network-addresses.ts); absent: everything on loopback.
+   */
+  podNetwork?: { host: PodNetworkHost; blocks: ClusterNetworkBlocks };
 }
 
 export interface LocalCluster {
@@ -52,13 +60,18 @@ interface ClusterIdentity {
   subnetOctet: number;
   port: number;
   token: string;
+  /** Made with `--interception iptables`: its ClusterIPs are in the pod network's range. */
+  interception?: 'iptables';
 }
 
 export async function startLocalCluster(opts: LocalClusterOptions): Promise<LocalCluster> {
   mkdirSync(opts.dir, { recursive: true });
   const addresses = clusterAddresses(opts.subnetOctet);
   const identity = await loadOrCreateIdentity(opts, addresses.apiServerIp);
-  const pki = await loadOrCreatePki(opts.dir, opts.name, addresses.apiServerIp);
+  // Captured pods reach the API server on the bridge (their 127.s.0.1 is their own loopback).
+  const podApiServerIp = opts.podNetwork?.blocks.apiServerIp;
+  const pki = await loadOrCreatePki(opts.dir, opts.name, addresses.apiServerIp, podApiServerIp ? [podApiServerIp] : []);
+  if (podApiServerIp) opts.podNetwork!.host.addHostAddress(podApiServerIp);
   const log = (line: string) => opts.log(`[${opts.name}] ${line}`);
 
   const server = `https://${addresses.apiServerIp}:${identity.port}`;
@@ -72,7 +85,12 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
   // In-process writers are recorded in managedFields under the names a real cluster shows.
   const controllerStore = storeWritingAs(store, 'kube-controller-manager');
   const kubeletStore = storeWritingAs(store, 'kubelet');
-  registerClusterObjects(storeWritingAs(store, 'kube-apiserver'), { nodeName: `${opts.name}-node`, nodeIp: addresses.apiServerIp, now: Date.now() });
+  registerClusterObjects(storeWritingAs(store, 'kube-apiserver'), {
+    nodeName: `${opts.name}-node`,
+    nodeIp: addresses.apiServerIp,
+    now: Date.now(),
+    ...(opts.podNetwork ? { nodeLabels: { [INTERCEPTION_NODE_LABEL]: 'iptables' } } : {}),
+  });
   const pods = findByKind('', 'Pod');
   if (!pods) throw new Error('resource table lacks core/v1 Pod');
   const controllers = startControllers({
@@ -95,6 +113,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
     subnetOctet: opts.subnetOctet,
     stateDir: join(opts.dir, 'kubelet'),
     log,
+    ...(opts.podNetwork ? { podNetwork: { ...opts.podNetwork.host.forCluster(opts.podNetwork.blocks.pods), apiServer: `https://${podApiServerIp}:${identity.port}` } } : {}),
   });
   const services = findByKind('', 'Service');
   if (!services) throw new Error('resource table lacks core/v1 Service');
@@ -117,10 +136,11 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
         const ip = (svc.spec as { clusterIP?: string } | undefined)?.clusterIP;
         if (ip) taken.add(ip);
       }
-      return nextClusterIp(addresses.serviceOctet, taken);
+      return opts.podNetwork ? nextIpIn(opts.podNetwork.blocks.services, taken, 'ClusterIP') : nextClusterIp(addresses.serviceOctet, taken);
     },
     log: (line) => log(`api ${line}`),
   });
+  const podApiRelay = podApiServerIp ? await relayTcp(podApiServerIp, identity.port, addresses.apiServerIp, log) : undefined;
   await kubelet.ready;
   const stopKeepingKubeProxy = keepKubeProxyPod(kubeletStore, `${opts.name}-node`, log);
   await waitForKubeProxy(store, `${opts.name}-node`, join(opts.dir, 'kubelet', 'logs'));
@@ -132,6 +152,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
     token: identity.token,
     store,
     async stop() {
+      await new Promise<void>((resolve) => (podApiRelay ? podApiRelay.close(() => resolve()) : resolve()));
       await api.close();
       controllers.stop();
       stopKeepingKubeProxy();
@@ -176,10 +197,14 @@ async function loadOrCreateIdentity(opts: LocalClusterOptions, host: string): Pr
           `use the same --subnet-base as before, or a new --state-dir`,
       );
     }
+    const wanted = opts.podNetwork ? 'iptables' : 'http_proxy';
+    if ((saved.interception ?? 'http_proxy') !== wanted) {
+      throw new Error(`${opts.name} was created with --interception ${saved.interception ?? 'http_proxy'}, not ${wanted}: its Services' ClusterIPs belong to that mode; use the same --interception as before, or a new --state-dir`);
+    }
     return saved;
   }
   const port = await pickPort(host, opts.preferredPort ?? 6443);
-  const identity: ClusterIdentity = { name: opts.name, subnetOctet: opts.subnetOctet, port, token: randomBytes(24).toString('base64url') };
+  const identity: ClusterIdentity = { name: opts.name, subnetOctet: opts.subnetOctet, port, token: randomBytes(24).toString('base64url'), ...(opts.podNetwork ? { interception: 'iptables' as const } : {}) };
   writeFileSync(file, JSON.stringify(identity, null, 2) + '\n', { mode: 0o600 });
   return identity;
 }
@@ -207,7 +232,30 @@ interface ClusterPki {
   serverKeyPem: string;
 }
 
-async function loadOrCreatePki(dir: string, name: string, apiServerIp: string): Promise<ClusterPki> {
+/**
+ * Passes TCP connections on `host:port` to `target:port` (TLS end to end: the API server's certificate
+ * names both addresses): the API server as captured pods reach it on the bridge.
+ */
+async function relayTcp(host: string, port: number, target: string, log: (line: string) => void): Promise<Server> {
+  const server = createServer((client) => {
+    const upstream = connect({ host: target, port });
+    client.pipe(upstream).pipe(client);
+    const fail = (err: Error) => {
+      log(`api relay ${host}:${port}: ${err.message}`);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', fail);
+    upstream.on('error', fail);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port }, () => resolve());
+  });
+  return server;
+}
+
+async function loadOrCreatePki(dir: string, name: string, apiServerIp: string, extraIps: readonly string[] = []): Promise<ClusterPki> {
   const pkiDir = join(dir, 'pki');
   const files = { ca: join(pkiDir, 'ca.crt'), caKey: join(pkiDir, 'ca.key'), cert: join(pkiDir, 'apiserver.crt'), key: join(pkiDir, 'apiserver.key') };
   if (Object.values(files).every((f) => existsSync(f))) {
@@ -218,7 +266,7 @@ async function loadOrCreatePki(dir: string, name: string, apiServerIp: string): 
   const server = await issueServerCertificate(ca, {
     commonName: 'kube-apiserver',
     dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'],
-    ipAddresses: [apiServerIp, '127.0.0.1'],
+    ipAddresses: [apiServerIp, '127.0.0.1', ...extraIps],
   });
   writeFileSync(files.ca, ca.certPem);
   writeFileSync(files.caKey, ca.keyPem, { mode: 0o600 });

@@ -2,12 +2,12 @@
 // analyze` prints them, from a cluster's control plane (/debug/analyze) or, with -f, from YAML files
 // before they are applied. Exit 79 (istioctl's code) when errors are found; warnings alone exit 0.
 
-import { formatStructured } from '../cli/output.js';
+import { formatStructured } from './output.js';
 import { loadKubeConfig } from '../k8s/client/client.js';
 import { readManifests, type Manifest } from '../k8s/client/manifests.js';
 import { analyze } from '../translate/translate.js';
-import type { ConfigKind, Problem, ProblemCode } from '../translate/problems.js';
-import { problemAt } from '../translate/problems.js';
+import type { ConfigKind, Problem, ProblemCode } from '../config/problems.js';
+import { problemAt } from '../config/problems.js';
 import { validateIstioObject } from '../config/istio-validation/validate.js';
 import type { KubeObject } from '../k8s/object.js';
 import { messageType } from '../controlplane/analysis-messages.js';

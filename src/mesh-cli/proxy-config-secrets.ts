@@ -3,7 +3,7 @@
 // (Cert Chain or CA), state, whether the certificate is valid now, serial and validity, plus the
 // workload's identity (the URI SAN of `default`) and the root's SHA-256 fingerprint. Private keys are
 // never read: both data planes redact them, and this reads certificates only.
-import { formatTable } from '../cli/output.js';
+import { formatTable } from './output.js';
 import { certificateInfo, type CertificateInfo } from '../security/certificate-info.js';
 import { ROOT_CA_SECRET, WORKLOAD_SECRET } from '../security/secrets.js';
 

@@ -1,6 +1,6 @@
 // The tables of `meshwork proxy-config`, as `istioctl proxy-config` prints them, from a parsed dump.
 
-import { formatTable } from '../cli/output.js';
+import { formatTable } from './output.js';
 import type { Cluster, Listener, Route, RouteConfiguration } from '../translate/envoy-types.js';
 import type { DumpedResources } from './config-dump.js';
 

@@ -1,7 +1,7 @@
 // `meshwork proxy-config [TYPE] <pod[.namespace]>` (alias pc, as istioctl): a proxy's config in Envoy's config_dump shape, from the
 // proxy itself when its admin port answers, else the control plane's view of it (and it says which).
 
-import { formatStructured } from '../cli/output.js';
+import { formatStructured } from './output.js';
 import { loadKubeConfig } from '../k8s/client/client.js';
 import { parseConfigDump } from './config-dump.js';
 import { getJson } from './control-plane.js';

@@ -9,7 +9,7 @@ import { getJson, locateControlPlane } from './control-plane.js';
 import { CommandError, errorMessage, outBlock, type CommandIo } from './io.js';
 import { hasSidecar, parsePodRef, podLabel, resolvePod } from './pods.js';
 import { ADMIN_PORT } from './proxy-dump.js';
-import { formatStructured } from '../cli/output.js';
+import { formatStructured } from './output.js';
 import { localKubeconfig } from '../runtime/state.js';
 
 type Json = Record<string, unknown>;

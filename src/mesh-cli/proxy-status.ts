@@ -5,7 +5,7 @@
 // the version it has) or DISCONNECTED (why, how long ago; listed for 10 minutes).
 
 import type { KubeConfig } from '@kubernetes/client-node';
-import { formatStructured, formatTable } from '../cli/output.js';
+import { formatStructured, formatTable } from './output.js';
 import { loadKubeConfig } from '../k8s/client/client.js';
 import { parseNodeId } from '../controlplane/identity.js';
 import { humanDuration } from '../k8s/age.js';

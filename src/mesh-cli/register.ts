@@ -2,8 +2,8 @@
 //   proxy-status, proxy-config, traffic, analyze, rollout-status.
 
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { outputOption, parseIntOption, parseProbabilityOption, stateDirOption } from '../cli/options.js';
-import type { OutputFormat } from '../cli/output.js';
+import { outputOption, parseIntOption, parseProbabilityOption, stateDirOption } from './options.js';
+import type { OutputFormat } from './output.js';
 import { runAnalyze } from './analyze.js';
 import { CommandError, errorMessage, processIo, type CommandIo } from './io.js';
 import { CONFIG_TYPE_WORDS, parseConfigType, runProxyConfig, type DumpOnlyType } from './proxy-config.js';

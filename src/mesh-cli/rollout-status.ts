@@ -7,11 +7,11 @@
 
 import { KubernetesObjectApi, type KubeConfig } from '@kubernetes/client-node';
 import { apiVersionOf, RESOURCE_TYPES, type ResourceType } from '../k8s/kinds.js';
-import { formatStructured, formatTable } from '../cli/output.js';
+import { formatStructured, formatTable } from './output.js';
 import { apiErrorCode, apiErrorMessage, loadKubeConfig } from '../k8s/client/client.js';
 import { localKubeconfig } from '../runtime/state.js';
 import type { ConfigChange, ConfigDistributionReport, ProxyPropagation } from '../controlplane/propagation-report.js';
-import { parseGoDuration } from '../agent/identity/duration.js';
+import { parseGoDuration } from '../config/duration.js';
 import { getJson, locateControlPlane } from './control-plane.js';
 import { CommandError, errorMessage, outBlock, type CommandIo } from './io.js';
 

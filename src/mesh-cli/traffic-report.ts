@@ -3,7 +3,7 @@
 // proxy's, when it disagrees), the failed requests, and the chi-square verdict; or the same as one
 // JSON/YAML document.
 
-import { formatStructured, formatTable } from '../cli/output.js';
+import { formatStructured, formatTable } from './output.js';
 import { groupShares, type Shares, type SplitDimension } from './expected-split.js';
 import type { DerivedIntent } from './intent/model.js';
 import { ALL_DIMENSIONS, type IntentView, type ProxyView, type TrafficJudgement } from './traffic-judgement.js';

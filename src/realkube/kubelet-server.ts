@@ -2,8 +2,8 @@
 // (GET /containerLogs/{namespace}/{pod}/{container}). Callers authenticate with a client certificate of
 // the cluster CA and must be the API server's kubelet client (or in system:masters): the real kubelet
 // asks the API server (SubjectAccessReview) instead; here the one caller is known.
-// `kubectl exec` comes as an upgrade to SPDY (kubelet-exec.ts). attach and port-forward are not served,
-// and said so (501) in a Status the API server relays to kubectl.
+// `kubectl exec` and `port-forward` come as upgrades to SPDY (kubelet-exec.ts, kubelet-portforward.ts).
+// attach is not served, and said so (501) in a Status the API server relays to kubectl.
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -11,6 +11,7 @@ import type { TLSSocket } from 'node:tls';
 import { StatusError } from '../k8s/status.js';
 import type { PodRuntime } from '../local/kubelet/runtime.js';
 import { serveExecUpgrade } from './kubelet-exec.js';
+import { servePortForwardUpgrade } from './kubelet-portforward.js';
 
 export const APISERVER_KUBELET_CLIENT = 'kube-apiserver-kubelet-client';
 
@@ -21,6 +22,8 @@ export interface KubeletServerOptions {
   certPem: string;
   keyPem: string;
   runtime: PodRuntime;
+  /** Where a pod's ports listen, in the order port-forward tries them; none when the pod is not running here. */
+  podAddresses?: (namespace: string, pod: string) => string[];
   nodeName: string;
   log: (line: string) => void;
 }
@@ -46,6 +49,11 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ku
       socket.end(`HTTP/1.1 ${code} ${reason}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code })}`);
     if (!authorized(caller)) return refuse(403, 'Forbidden', forbiddenMessage(caller, req, url));
     const [root, namespace, pod, container] = parts;
+    if (root === 'portForward' && namespace && pod) {
+      const addresses = opts.podAddresses?.(namespace, pod) ?? [];
+      if (addresses.length === 0) return refuse(404, 'NotFound', `pod ${namespace}/${pod} has no IP on node ${opts.nodeName}`);
+      return servePortForwardUpgrade(req, socket, head, { namespace, pod, addresses }, opts.log);
+    }
     if (root !== 'exec') return refuse(501, 'NotImplemented', unsupported(root ?? url.pathname, opts.nodeName));
     if (!namespace || !pod || !container) return refuse(400, 'BadRequest', 'expected /exec/{namespace}/{pod}/{container}?command=...');
     serveExecUpgrade(req, socket, head, opts.runtime, { namespace, pod, container, query: url.searchParams }, opts.log);
@@ -88,7 +96,7 @@ function forbiddenMessage(caller: { user: string } | undefined, req: IncomingMes
 }
 
 function unsupported(what: string, nodeName: string): string {
-  return `${what} is not supported by node ${nodeName}: the meshwork process kubelet serves exec and logs, not ${what}, yet`;
+  return `${what} is not supported by node ${nodeName}: the meshwork process kubelet serves logs, exec and port-forward, not ${what}, yet`;
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, opts: KubeletServerOptions): Promise<void> {
@@ -105,9 +113,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: KubeletSe
   }
   if (root === 'exec' || root === 'attach' || root === 'portForward' || root === 'run') {
     // A Status, which kube-apiserver's stream upgrade decodes and hands on to kubectl as the error.
-    const message = root === 'exec' ? 'exec needs an upgrade to SPDY/3.1 (kube-apiserver sends one)' : unsupported(root, opts.nodeName);
-    res.writeHead(root === 'exec' ? 400 : 501, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: root === 'exec' ? 'BadRequest' : 'NotImplemented', code: root === 'exec' ? 400 : 501 }));
+    const streaming = root === 'exec' || root === 'portForward';
+    const message = streaming ? `${root} needs an upgrade to SPDY/3.1 (kube-apiserver sends one)` : unsupported(root, opts.nodeName);
+    res.writeHead(streaming ? 400 : 501, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: streaming ? 'BadRequest' : 'NotImplemented', code: streaming ? 400 : 501 }));
     return;
   }
   return send(res, 404, `${url.pathname} is not served by node ${opts.nodeName} (it serves /containerLogs and /healthz)`);

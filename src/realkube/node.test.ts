@@ -4,7 +4,7 @@
 // manager's EndpointSlice controller taking them up (and the API refusing loopback addresses), `kubectl logs` through the kubelet port, pod tokens by
 // TokenRequest, a deleted pod's process stopped and its replacement run, and nothing left after stop.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -177,6 +177,23 @@ test('kubectl exec runs in the pod through the API server (SPDY to the kubelet p
     child.stdin!.end('through stdin\n');
   });
   assert.equal(echoed, 'through stdin\n');
+});
+
+test('kubectl port-forward reaches the pod\'s port through the API server (SPDY to the kubelet port)', async () => {
+  const [pod] = await helloPods();
+  const child = spawn('kubectl', ['--kubeconfig', kubeconfig, '--context', 'real-1', 'port-forward', `pod/${pod!.metadata.name}`, ':5000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const port = await eventually('kubectl port-forward listening', 20_000, async () => /Forwarding from 127\.0\.0\.1:(\d+) -> 5000/.exec(out)?.[1]);
+    for (let i = 0; i < 3; i++) {
+      const { stdout } = await run('curl', ['-sS', '--max-time', '5', `http://127.0.0.1:${port}/hello`]);
+      assert.match(stdout, new RegExp(`Hello version: v1, instance: ${pod!.metadata.name}`));
+    }
+  } finally {
+    child.kill('SIGTERM');
+  }
 });
 
 test("the kubelet port takes only the API server's kubelet client: the node's own certificate is refused", async () => {

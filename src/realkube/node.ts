@@ -9,7 +9,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { StatusError } from '../k8s/status.js';
-import { hostIpOf } from '../local/kubelet/ip-allocator.js';
+import { POD_TYPE } from '../local/kubelet/events.js';
+import { appIpOf, hostIpOf } from '../local/kubelet/ip-allocator.js';
+import { SIDECAR_CONTAINER } from '../local/kubelet/pod-worker.js';
+import { asPod } from '../local/kubelet/pod-types.js';
 import { startKubelet, type Kubelet } from '../local/kubelet/kubelet.js';
 import type { PodTokenIssuer } from '../local/kubelet/pod-token.js';
 import { ApiClient, isRetryable } from './api-client.js';
@@ -81,7 +84,7 @@ export async function startRealNode(opts: RealNodeOptions): Promise<RealNode> {
       log,
     });
     await kubelet.ready;
-    server = await startKubeletServer({ host: hostIp, port: facts.kubeletPort, caPem: cluster.caPem, certPem: creds.servingCertPem, keyPem: creds.servingKeyPem, runtime: kubelet, nodeName, log });
+    server = await startKubeletServer({ host: hostIp, port: facts.kubeletPort, caPem: cluster.caPem, certPem: creds.servingCertPem, keyPem: creds.servingKeyPem, runtime: kubelet, podAddresses: (ns, name) => podAddresses(store, ns, name), nodeName, log });
     await reportStatus(node, facts, startedAt);
     await renewLease(node, nodeName, nodeUid);
   } catch (err) {
@@ -165,6 +168,16 @@ function tokenRequestIssuer(api: ApiClient, cluster: RealControlPlane): PodToken
       return (pod.spec.volumes ?? []).some((v) => ((v as { projected?: { sources?: Array<{ serviceAccountToken?: unknown }> } }).projected?.sources ?? []).some((s) => s.serviceAccountToken !== undefined));
     },
   };
+}
+
+/** A pod's IP, and first its app's IP when a sidecar owns the pod IP (pod-worker.ts): "localhost in the pod" is both. */
+function podAddresses(store: RemoteStore, namespace: string, name: string): string[] {
+  const obj = store.get(POD_TYPE, namespace, name);
+  if (!obj) return [];
+  const pod = asPod(obj);
+  const ip = pod.status?.podIP;
+  if (!ip) return [];
+  return pod.spec.containers.some((c) => c.name === SIDECAR_CONTAINER) ? [appIpOf(ip), ip] : [ip];
 }
 
 function readTrimmed(path: string, fallback: string): string {

@@ -2,10 +2,10 @@
 // fed by list+watch, as an informer's; writes apply to the cache at once (the kubelet reads its own
 // writes, synchronously, as from the local store) and go to the API behind, one at a time in order,
 // as the real kubelet's status manager sends them (pod-writes.ts maps them):
-//   - Pods: two list+watches merged into one cache: the pods bound to this node (as the node, the only
-//     pods the Node authorizer lets it list), and the unbound ones (as kube-scheduler: no scheduler
-//     runs, the node binds what it takes). A pod bound here leaves the second watch as DELETED, which
-//     the cache does not pass on: it is the same pod, arriving in the first.
+//   - Pods: two list+watches merged into one cache (pod-cache.ts): the pods bound to this node (as the
+//     node, the only pods the Node authorizer lets it list), and the unbound ones (as kube-scheduler: no
+//     scheduler runs, the node binds what it takes). A pod bound here leaves the second watch as
+//     DELETED, which the cache does not pass on: it is the same pod, arriving in the first.
 //   - setting spec.nodeName → POST pods/binding; a status → PATCH pods/status (latest wins: a status
 //     written twice before it is sent is sent once); delete → DELETE with grace 0 and the uid as
 //     precondition.
@@ -21,23 +21,11 @@ import { gone, StatusError } from '../k8s/status.js';
 import { rfc3339 } from '../k8s/time-format.js';
 import type { ListOptions, ListResult, ObjectStore, WatchEvent, WatchOptions } from '../local/store/store.js';
 import { isRetryable, type ApiClient } from './api-client.js';
+import { PodCache, visible, type PodEntry, type Source } from './pod-cache.js';
 import { bindingFor, olderVersion, podWriteFor, statusPatchFor } from './pod-writes.js';
 
 const POD = findByKind('', 'Pod')!;
 const EVENT = findByKind('', 'Event')!;
-
-type Source = 'bound' | 'unbound';
-
-interface PodEntry {
-  /** The pod as the API last showed it (a watch event or a write's answer). */
-  server: StoredObject;
-  source: Source;
-  /** Written here, not yet seen back from the API. */
-  bindTo?: string;
-  status?: Record<string, unknown>;
-  statusSeq?: number;
-  deleted?: boolean;
-}
 
 interface Watcher {
   matches: (obj: StoredObject) => boolean;
@@ -59,7 +47,8 @@ const HISTORY = 1000;
 const MAX_EVENTS = 10_000;
 
 export class RemoteStore implements ObjectStore {
-  private readonly pods = new Map<string, PodEntry>();
+  private readonly cache = new PodCache((before, after) => this.changed(before, after));
+  private readonly pods = this.cache.pods;
   private readonly events = new Map<string, { obj: StoredObject; created: boolean }>();
   private readonly watchers = new Set<Watcher>();
   private readonly history: Array<{ seq: number; event: WatchEvent }> = [];
@@ -232,49 +221,6 @@ export class RemoteStore implements ObjectStore {
     else if (before) this.emit('DELETED', before);
   }
 
-  /** One pod event from one of the two watches (or list), merged into the cache. */
-  private apply(source: Source, type: WatchEvent['type'], obj: StoredObject): void {
-    const key = `${obj.metadata.namespace}/${obj.metadata.name}`;
-    const entry = this.pods.get(key);
-    const sameUid = entry?.server.metadata.uid === obj.metadata.uid;
-    if (type === 'DELETED') {
-      if (!entry || !sameUid) return;
-      // Leaving the unbound selection by its binding: the bound watch brings it.
-      if (source === 'unbound' && (entry.source === 'bound' || entry.bindTo)) return;
-      if (source === 'bound' && entry.source === 'unbound') return;
-      this.pods.delete(key);
-      this.changed(visible(entry), undefined);
-      return;
-    }
-    if (entry && sameUid) {
-      if (source === 'unbound' && entry.source === 'bound') return; // older than what the bound watch showed
-      if (olderVersion(obj.metadata.resourceVersion, entry.server.metadata.resourceVersion)) return;
-      const before = visible(entry);
-      entry.server = obj;
-      entry.source = source;
-      if (source === 'bound') entry.bindTo = undefined;
-      this.changed(before, visible(entry));
-      return;
-    }
-    if (entry) {
-      // Another pod under the same name: the one we held is gone.
-      this.pods.delete(key);
-      this.changed(visible(entry), undefined);
-    }
-    const fresh: PodEntry = { server: obj, source };
-    this.pods.set(key, fresh);
-    this.changed(undefined, visible(fresh));
-  }
-
-  /** After a (re)list: what the cache held from that source and the list lacks is gone. */
-  private replace(source: Source, items: StoredObject[]): void {
-    const listed = new Set(items.map((o) => `${o.metadata.namespace}/${o.metadata.name}/${o.metadata.uid}`));
-    for (const [key, entry] of [...this.pods]) {
-      if (entry.source === source && !listed.has(`${key}/${entry.server.metadata.uid}`)) this.apply(source, 'DELETED', entry.server);
-    }
-    for (const item of items) this.apply(source, 'ADDED', item);
-  }
-
   /** List, then watch from the list's version; on failure list again after a pause. Resolves after the first list. */
   private reflect(source: Source, client: ApiClient, fieldSelector: string): Promise<void> {
     let firstListed: () => void;
@@ -292,7 +238,7 @@ export class RemoteStore implements ObjectStore {
       try {
         const list = await client.send<{ items: StoredObject[]; metadata: { resourceVersion: string } }>('GET', `/api/v1/pods?fieldSelector=${encodeURIComponent(fieldSelector)}`);
         if (this.closed) return;
-        this.replace(source, list.items.map((p) => ({ ...p, apiVersion: 'v1', kind: 'Pod' })));
+        this.cache.replace(source, list.items.map((p) => ({ ...p, apiVersion: 'v1', kind: 'Pod' })));
         version = list.metadata.resourceVersion;
         if (!listedOnce) {
           listedOnce = true;
@@ -325,7 +271,7 @@ export class RemoteStore implements ObjectStore {
               }
               if (obj?.metadata?.resourceVersion) version = obj.metadata.resourceVersion;
               if (phase === 'BOOKMARK') return;
-              this.apply(source, phase as WatchEvent['type'], { ...obj, apiVersion: 'v1', kind: 'Pod' });
+              this.cache.apply(source, phase as WatchEvent['type'], { ...obj, apiVersion: 'v1', kind: 'Pod' });
             },
             (err: unknown) => {
               this.aborts.delete(abort);
@@ -488,18 +434,6 @@ export class RemoteStore implements ObjectStore {
       throw new Error(`event ${e.reason} for ${e.involvedObject?.kind} ${namespace}/${e.involvedObject?.name}: ${(err as Error).message}`);
     }
   }
-}
-
-/** The pod as the kubelet sees it: the API's, with this node's writes not yet seen back laid over it. */
-function visible(entry: PodEntry): StoredObject | undefined {
-  if (entry.deleted) return undefined;
-  if (!entry.bindTo && !entry.status) return entry.server;
-  const spec = (entry.server.spec ?? {}) as Record<string, unknown>;
-  return {
-    ...entry.server,
-    spec: entry.bindTo ? { ...spec, nodeName: entry.bindTo } : spec,
-    status: entry.status ?? entry.server.status,
-  };
 }
 
 function copy(obj: StoredObject | undefined): StoredObject | undefined {

@@ -13,7 +13,7 @@ import { mergeKubeconfigFile } from '../k8s/kubeconfig.js';
 import { clusterNames, subnetOctetFor, type UpOptions } from '../runtime/up.js';
 import { claimStateDir, writeUpState, type StatePaths } from '../runtime/state.js';
 import { requireKubeBinaries } from './binaries.js';
-import { CONTROL_PLANE_PID_FILE, killControlPlaneLeftovers } from './leftovers.js';
+import { CONTROL_PLANE_PID_FILE, killControlPlaneLeftovers } from '../runtime/leftovers.js';
 import { startRealControlPlane, type RealControlPlane } from './control-plane.js';
 import { realMeshLines, startRealMesh, type RealMesh } from './mesh-real.js';
 import { startRealNode, type RealNode } from './node.js';
@@ -21,7 +21,7 @@ import { startRealNode, type RealNode } from './node.js';
 export const REAL_MODE_GAPS = [
   'Services have no endpoints: kube-apiserver v1.34.4 refuses loopback pod IPs (127.s.x.y) in EndpointSlices and Endpoints, so the EndpointSlice controller cannot list the pods (the mesh control planes make the endpoints from the pods; kube-proxy and DNS have none)',
   'ClusterIPs do not answer: no kube-proxy runs on the node',
-  'kubectl attach/port-forward are refused by the node (logs and exec work)',
+  'kubectl attach is refused by the node (logs, exec and port-forward work)',
   'the multi-cluster ingress controller and the Canary controller process are not started',
 ];
 

@@ -5,13 +5,14 @@
 import { createHash } from 'node:crypto';
 import type { V1EndpointSlice, V1Ingress, V1IngressClass, V1Namespace, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { AuthorizationPolicy, DestinationRule, Gateway, PeerAuthentication, ServiceEntry, Sidecar, VirtualService } from '../config/istio-types.js';
+import { INIT_CONTAINER, INTERCEPTION_MODE_ANNOTATION, trafficAnnotations } from '../config/interception.js';
 import { PROXY_CONFIG_ANNOTATION } from '../config/proxy-config.js';
 import type { IngressMeshSettings } from '../ingress/class.js';
-import { convertIngresses } from '../ingress/convert.js';
+import { convertIngresses } from './ingress.js';
 import { podLocality } from './locality.js';
-import type { Problem } from '../translate/problems.js';
+import type { Problem } from '../config/problems.js';
 import { credentialOf, type GatewayCredential, type SecretLike } from '../security/credentials.js';
-import { stableJson, type IstioObject, type Locality, type MeshEndpoint, type MeshService, type MeshServicePort, type MeshSnapshot, type PodAnnotation } from './model.js';
+import { stableJson, type IstioObject, type Locality, type MeshEndpoint, type MeshService, type MeshServicePort, type MeshSnapshot, type PodAnnotation, type UncapturedPodAnnotations } from './model.js';
 
 /** What one member cluster's informers hold. */
 export interface ClusterObjects {
@@ -103,6 +104,7 @@ export function buildMeshSnapshot(input: BuildInput): BuildResult {
   const services = new Map<string, MeshService>();
   const endpoints: MeshEndpoint[] = [];
   const proxyConfigAnnotations: PodAnnotation[] = [];
+  const uncapturedTrafficAnnotations: UncapturedPodAnnotations[] = [];
   for (const cluster of clusters) {
     const podIndex = new Map<string, V1Pod>();
     for (const pod of cluster.pods) {
@@ -110,6 +112,18 @@ export function buildMeshSnapshot(input: BuildInput): BuildResult {
       const annotation = pod.metadata?.annotations?.[PROXY_CONFIG_ANNOTATION];
       if (annotation !== undefined && hasSidecarContainer(pod)) {
         proxyConfigAnnotations.push({ cluster: cluster.clusterId, namespace: pod.metadata?.namespace ?? '', pod: pod.metadata?.name ?? '', value: annotation });
+      }
+      // Only istio-init applies these annotations: a proxy pod without it is not captured by iptables.
+      const traffic = trafficAnnotations(pod.metadata?.annotations);
+      if (traffic.length > 0 && hasSidecarContainer(pod) && !(pod.spec?.initContainers ?? []).some((c) => c.name === INIT_CONTAINER)) {
+        const mode = pod.metadata?.annotations?.[INTERCEPTION_MODE_ANNOTATION];
+        uncapturedTrafficAnnotations.push({
+          cluster: cluster.clusterId,
+          namespace: pod.metadata?.namespace ?? '',
+          pod: pod.metadata?.name ?? '',
+          annotations: traffic,
+          ...(mode !== undefined ? { interceptionMode: mode } : {}),
+        });
       }
     }
     const local = new Map<string, V1Service>();
@@ -177,6 +191,9 @@ export function buildMeshSnapshot(input: BuildInput): BuildResult {
     // Only when there is one, so that snapshots (and their versions) without any stay as they were.
     ...(proxyConfigAnnotations.length > 0
       ? { proxyConfigAnnotations: proxyConfigAnnotations.sort((a, b) => a.cluster.localeCompare(b.cluster) || a.namespace.localeCompare(b.namespace) || a.pod.localeCompare(b.pod)) }
+      : {}),
+    ...(uncapturedTrafficAnnotations.length > 0
+      ? { uncapturedTrafficAnnotations: uncapturedTrafficAnnotations.sort((a, b) => a.cluster.localeCompare(b.cluster) || a.namespace.localeCompare(b.namespace) || a.pod.localeCompare(b.pod)) }
       : {}),
     ...(credentials ? { credentials } : {}),
   };

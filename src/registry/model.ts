@@ -5,7 +5,7 @@
 
 import type { AuthorizationPolicy, DestinationRule, Gateway, PeerAuthentication, ServiceEntry, Sidecar, VirtualService } from '../config/istio-types.js';
 import type { GatewayTopology } from '../config/proxy-config.js';
-import type { Problem } from '../translate/problems.js';
+import type { Problem } from '../config/problems.js';
 import type { GatewayCredential } from '../security/credentials.js';
 
 export interface MeshServicePort {
@@ -128,6 +128,8 @@ export interface MeshSnapshot {
   ingressProblems?: Problem[];
   /** The proxy.istio.io/config annotations of pods with a proxy, for the analyzer (absent: none). */
   proxyConfigAnnotations?: PodAnnotation[];
+  /** Proxy pods with traffic.sidecar.istio.io annotations that iptables does not capture, for the analyzer (absent: none). */
+  uncapturedTrafficAnnotations?: UncapturedPodAnnotations[];
   /**
    * The Secrets of the control plane's own cluster that hold gateway credentials (absent: Secrets are
    * not watched, e.g. `meshwork analyze` without a control plane), by namespace then name.
@@ -142,6 +144,17 @@ export interface PodAnnotation {
   namespace: string;
   pod: string;
   value: string;
+}
+
+/** A proxy pod's traffic.sidecar.istio.io annotations while it has no istio-init: nothing applies them. */
+export interface UncapturedPodAnnotations {
+  cluster: string;
+  namespace: string;
+  pod: string;
+  /** The annotations' names, sorted. */
+  annotations: string[];
+  /** The pod's sidecar.istio.io/interceptionMode, when it has one. */
+  interceptionMode?: string;
 }
 
 export type ProxyKind = 'sidecar' | 'router' | 'proxyless';

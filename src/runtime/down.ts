@@ -6,21 +6,25 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { killRecordedEnvoys } from '../envoy/pid-records.js';
 import { ProcessRegistry } from '../local/kubelet/process-registry.js';
+import { removeRecordedPodNetwork } from '../local/kubelet/pod-network-host.js';
 import { killLeftoverController } from './canary-controller-process.js';
-import { killControlPlaneLeftovers } from '../realkube/leftovers.js';
+import { killControlPlaneLeftovers } from './leftovers.js';
 import { isAlive, readUpState, statePaths, type StatePaths } from './state.js';
 
-/** Kills the pods every cluster's kubelet recorded (verified through /proc), the edge Envoys and the canary controller. */
+/** Kills the pods every cluster's kubelet recorded (verified through /proc), the edge Envoys and the canary controller; removes recorded pod networks. */
 export async function killOrphans(paths: StatePaths, say: (line: string) => void): Promise<number> {
   killRecordedEnvoys(paths.edgePids, say);
   killLeftoverController(paths, say);
   const clustersDir = join(paths.dir, 'clusters');
   let killed = await killControlPlaneLeftovers(clustersDir, say);
-  if (!existsSync(clustersDir)) return killed;
-  for (const name of readdirSync(clustersDir)) {
-    const pids = join(paths.clusterDir(name), 'kubelet', 'pids.json');
-    if (existsSync(pids)) killed += await new ProcessRegistry(pids, say).killLeftovers();
+  if (existsSync(clustersDir)) {
+    for (const name of readdirSync(clustersDir)) {
+      const pids = join(paths.clusterDir(name), 'kubelet', 'pids.json');
+      if (existsSync(pids)) killed += await new ProcessRegistry(pids, say).killLeftovers();
+    }
   }
+  // Pod network namespaces, the bridge and the ClusterIP route a killed host left (the pods in them are gone now).
+  removeRecordedPodNetwork(paths.dir, say);
   return killed;
 }
 

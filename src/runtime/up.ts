@@ -5,6 +5,9 @@ import { MciController } from '../mci/controller.js';
 import { ControllerProcess, controllerProcessPaths } from './canary-controller-process.js';
 import { unsyncedProxies } from './mesh-ready.js';
 import { claimStateDir, writeUpState, type StatePaths } from './state.js';
+import { PodNetworkHost } from '../local/kubelet/pod-network-host.js';
+import { clusterNetworkBlocks, describeBlock, meshNetworkPlan } from '../local/pod-network-addresses.js';
+import { podUserAccessProblem } from './interception-option.js';
 
 const MESH_SYNC_POLL_MS = 500;
 
@@ -15,6 +18,17 @@ export interface UpOptions {
   subnetBase: number;
   /** Progress lines for the user. */
   say: (line: string) => void;
+  /** `iptables`: pods the injector captures run in network namespaces of their own (root; docs/interception.md). */
+  interception?: 'http_proxy' | 'iptables';
+}
+
+/** The pod network goes after its pods; what cannot be removed stays recorded for `down` and is logged. */
+function tearDownLogged(podNetwork: PodNetworkHost | undefined, log: (line: string) => void): void {
+  try {
+    podNetwork?.tearDown();
+  } catch (err) {
+    log((err as Error).message);
+  }
 }
 
 export function clusterNames(count: number): string[] {
@@ -29,17 +43,28 @@ export async function runUp(opts: UpOptions): Promise<{ stop(): Promise<void>; c
   const { paths, log, state } = claimStateDir(opts.stateDir);
 
   const clusters: LocalCluster[] = [];
+  let podNetwork: PodNetworkHost | undefined;
   try {
+    if (opts.interception === 'iptables') {
+      const problem = podUserAccessProblem(paths.dir);
+      if (problem) throw new Error(problem);
+      podNetwork = PodNetworkHost.open(paths.dir, meshNetworkPlan(opts.subnetBase), log);
+    }
     const names = clusterNames(opts.clusters);
+    const blocksOf = (i: number) => clusterNetworkBlocks(opts.subnetBase, subnetOctetFor(opts.subnetBase, i));
     const started = await Promise.all(
       names.map((name, i) =>
-        startLocalCluster({ name, subnetOctet: subnetOctetFor(opts.subnetBase, i), dir: paths.clusterDir(name), log }),
+        startLocalCluster({
+          name, subnetOctet: subnetOctetFor(opts.subnetBase, i), dir: paths.clusterDir(name), log,
+          ...(podNetwork ? { podNetwork: { host: podNetwork, blocks: blocksOf(i) } } : {}),
+        }),
       ),
     );
     clusters.push(...started);
     for (const [i, c] of started.entries()) {
       state.clusters.push({ name: c.name, server: c.server, subnetOctet: subnetOctetFor(opts.subnetBase, i) });
-      opts.say(`${c.name}: API server ${c.server}, pods in 127.${subnetOctetFor(opts.subnetBase, i)}.0.0/16`);
+      const captured = podNetwork ? `; pods captured by iptables in ${describeBlock(blocksOf(i).pods)} on ${podNetwork.plan.bridge}, ClusterIPs in ${describeBlock(blocksOf(i).services)}` : '';
+      opts.say(`${c.name}: API server ${c.server}, pods in 127.${subnetOctetFor(opts.subnetBase, i)}.0.0/16${captured}`);
     }
     mergeKubeconfigFile(
       paths.kubeconfig,
@@ -48,6 +73,7 @@ export async function runUp(opts: UpOptions): Promise<{ stop(): Promise<void>; c
     );
   } catch (err) {
     await Promise.allSettled(clusters.map((c) => c.stop()));
+    tearDownLogged(podNetwork, log);
     writeUpState(paths, { ...state, error: (err as Error).message });
     throw err;
   }
@@ -93,6 +119,7 @@ export async function runUp(opts: UpOptions): Promise<{ stop(): Promise<void>; c
       stopping ??= (async () => {
         await Promise.allSettled([mci.stop(), canaryController.stop()]);
         await Promise.allSettled(clusters.map((c) => c.stop()));
+        tearDownLogged(podNetwork, log);
         writeUpState(paths, { ...state, ready: false, pid: 0 });
       })();
       return stopping;

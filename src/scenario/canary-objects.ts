@@ -4,7 +4,7 @@
 // 100 % to cluster-1, and a Canary over both. Pure: shared by `meshwork demo --canary` and the e2e test.
 import type { Manifest } from '../k8s/client/manifests.js';
 import type { KubeObject } from '../k8s/object.js';
-import { CANARY_API_VERSION, CANARY_KIND, type Canary } from '../canary/types.js';
+import { CANARY_API_VERSION, CANARY_KIND, type Canary } from '../config/canary/types.js';
 
 const CLUSTER_LABEL = 'topology.istio.io/cluster';
 

@@ -13,7 +13,7 @@ import { measureTraffic } from '../mesh-cli/traffic.js';
 import { chiSquareTest } from '../stats/chisquare.js';
 import { CanaryClient } from '../canary/cli-client.js';
 import { renderStatus, TERMINAL_PHASES } from '../canary/cli-render.js';
-import { CANARY_GROUP, CANARY_PLURAL, CANARY_VERSION } from '../canary/types.js';
+import { CANARY_GROUP, CANARY_PLURAL, CANARY_VERSION } from '../config/canary/types.js';
 import { statePaths } from '../runtime/state.js';
 import { clusterSubsetsRule, helloworldCanary, routedTo } from './canary-objects.js';
 import { sendToEdge } from './edge-traffic.js';

@@ -4,8 +4,8 @@
 //
 // Exports: mergedMetricsUrl(pod), scrapeMergedMetrics(url, timeoutMs).
 import type { V1Pod } from '@kubernetes/client-node';
-import { fetchFailure } from '../canary/fetch-error.js';
-import { parsePrometheusText, type Sample } from '../canary/prom-text.js';
+import { fetchFailure } from '../net/fetch-error.js';
+import { parsePrometheusText, type Sample } from './prom-text.js';
 import { MERGED_METRICS_PATH, MERGED_METRICS_PORT } from './istio-metric-names.js';
 
 /** The scrape URL of a running pod with an IP (its prometheus.io/port and /path annotations, else 15020 and /stats/prometheus); undefined otherwise. */

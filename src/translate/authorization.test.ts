@@ -12,7 +12,7 @@ import type { IstioObject, MeshSnapshot, ProxyIdentity } from '../registry/model
 import { authorizationFilters, checkAuthorizationPolicies, policiesFor, withAuthorization } from './authorization.js';
 import type { Listener } from './envoy-types.js';
 import { TYPE_URL } from './envoy-types.js';
-import type { Problem } from './problems.js';
+import type { Problem } from '../config/problems.js';
 import { parseYaml } from './testdata/fixture.js';
 
 function policies(yaml: string, namespace = 'foo'): IstioObject<AuthorizationPolicy>[] {

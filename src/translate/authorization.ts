@@ -14,7 +14,7 @@ import type { AuthorizationPolicy, AuthorizationRule } from '../config/istio-typ
 import { mergeConfig, type IstioObject, type MeshSnapshot, type ProxyIdentity } from '../registry/model.js';
 import type { FilterChain, HttpFilter, Listener, NetworkFilter, RbacRules } from './envoy-types.js';
 import { TYPE_URL } from './envoy-types.js';
-import { problemAt, type Problem } from './problems.js';
+import { problemAt, type Problem } from '../config/problems.js';
 
 export const HTTP_RBAC_FILTER = 'envoy.filters.http.rbac';
 export const NETWORK_RBAC_FILTER = 'envoy.filters.network.rbac';

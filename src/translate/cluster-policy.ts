@@ -10,7 +10,7 @@ import { parseDuration, type ConnectionPoolSettings, type DestinationRule, type 
 import type { TranslationContext } from './context.js';
 import type { CircuitBreakerThresholds, Cluster, Duration, HttpProtocolOptions, LbPolicy, OutlierDetection, SlowStartConfig } from './envoy-types.js';
 import { TYPE_URL } from './envoy-types.js';
-import { problemAt, type ConfigRef } from './problems.js';
+import { problemAt, type ConfigRef } from '../config/problems.js';
 
 /** Istio lifts Envoy's 1024 defaults: the mesh should not shed load unless a DestinationRule says so. */
 export const UNLIMITED = 4294967295;

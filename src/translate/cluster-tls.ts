@@ -14,7 +14,7 @@ import type { ServiceView, TranslationContext } from './context.js';
 import type { Cluster, CommonTlsContext, UpstreamTlsContext } from './envoy-types.js';
 import { TYPE_URL } from './envoy-types.js';
 import { serviceMtlsDisabled } from './peer-authentication.js';
-import { problemAt, type ConfigRef } from './problems.js';
+import { problemAt, type ConfigRef } from '../config/problems.js';
 import { autoMtlsMatches, credentialSecret, istioMutualContext, sanMatchers, TLS_MODE_LABEL, tlsSocket } from './tls-context.js';
 import type { MeshEndpoint } from '../registry/model.js';
 

@@ -19,7 +19,7 @@ import { loadAssignment, type EndpointTls } from './endpoints.js';
 import { portMtls, workloadMtls, type WorkloadMtls } from './peer-authentication.js';
 import { endpointSelectorLabels, localityLbPlan } from './locality-lb.js';
 import { endpointPortKey, labelsMatch, outboundClusterName } from './names.js';
-import { problemAt, type ConfigRef } from './problems.js';
+import { problemAt, type ConfigRef } from '../config/problems.js';
 
 export const ADS: ConfigSource = { ads: {}, resource_api_version: 'V3' };
 const DEFAULT_CONNECT_TIMEOUT: Duration = { seconds: 10, nanos: 0 };

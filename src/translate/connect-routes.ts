@@ -20,7 +20,7 @@ import type { Duration, Route, RouteAction } from './envoy-types.js';
 import { resolveGatewayName, virtualServiceGateways } from './http-routes.js';
 import { claimingVirtualService, meshVirtualServices } from './mesh-routes.js';
 import { labelsMatch, outboundClusterName, portProtocol, resolveHost, serviceDomains } from './names.js';
-import { problemAt, type ConfigRef } from './problems.js';
+import { problemAt, type ConfigRef } from '../config/problems.js';
 import type { SourcedVirtualHost } from './route-config.js';
 import { resolveL4Route, tcpLimits, type L4Target } from './tcp-routes.js';
 

@@ -7,7 +7,7 @@ import type { DestinationRule, Gateway, PeerAuthentication, ServiceEntry, Virtua
 import { DEFAULT_TRUST_DOMAIN } from '../security/spiffe.js';
 import { compareByCreation, mergeConfig, type IstioObject, type MeshEndpoint, type MeshService, type MeshSnapshot, type ProxyIdentity } from '../registry/model.js';
 import { hostMatches, resolveHost, visibleTo } from './names.js';
-import { ProblemLog, problemAt, type ConfigRef, type Problem } from './problems.js';
+import { ProblemLog, problemAt, type ConfigRef, type Problem } from '../config/problems.js';
 import { serviceEntryServices } from './service-entries.js';
 
 /** A service as the translator sees it: a Kubernetes mesh service or one host of a ServiceEntry. */

@@ -9,7 +9,7 @@
 import type { HTTPMatchRequest, HTTPRoute, StringMatch, VirtualService } from '../config/istio-types.js';
 import type { IstioObject } from '../registry/model.js';
 import { resolveHost, visibleTo } from './names.js';
-import { problemAt, type ConfigRef, type ProblemLog } from './problems.js';
+import { problemAt, type ConfigRef, type ProblemLog } from '../config/problems.js';
 
 /** One http route to translate, with where it came from (for problems and for resolving short names). */
 export interface RouteUnit {

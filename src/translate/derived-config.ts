@@ -3,7 +3,7 @@
 // be acted on. Each is moved to the Ingress and field its part came from (a route to the path it was
 // made of), the derived object named in the message. Pure.
 import type { IstioObject, MeshSnapshot } from '../registry/model.js';
-import { ProblemLog, type Problem } from './problems.js';
+import { ProblemLog, type Problem } from '../config/problems.js';
 
 const INDEXED = /^spec\.(http|servers)\[(\d+)\](.*)$/;
 

@@ -7,7 +7,7 @@
 import type { Destination } from '../config/istio-types.js';
 import { destinationRuleFor, serviceVisible, type ServiceView, type TranslationContext } from './context.js';
 import { outboundClusterName, resolveHost } from './names.js';
-import type { ProblemCode } from './problems.js';
+import type { ProblemCode } from '../config/problems.js';
 
 export interface ResolvedDestination {
   cluster: string;

@@ -3,7 +3,7 @@
 // Any = { '@type': url, ...fields }; Duration = { seconds, nanos }; wrappers = { value }.
 
 import type { ProtoDuration } from '../config/istio-types.js';
-import type { Problem } from './problems.js';
+import type { Problem } from '../config/problems.js';
 import type { SdsSecret } from '../security/credentials.js';
 
 export type Duration = ProtoDuration;

@@ -7,7 +7,7 @@ import { before, describe, it } from 'node:test';
 import { createCertificateAuthority, issueServerCertificate, type CertificateAuthority, type IssuedCertificate } from '../security/pki/authority.js';
 import { credentialOf, type GatewayCredential, type SecretLike } from '../security/credentials.js';
 import type { HttpConnectionManager, Listener } from './envoy-types.js';
-import type { Problem } from './problems.js';
+import type { Problem } from '../config/problems.js';
 import { buildSnapshot, parseYaml, proxyFor, scenarioClusters } from './testdata/fixture.js';
 import { analyze, translate } from './translate.js';
 

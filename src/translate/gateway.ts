@@ -9,7 +9,7 @@ import type { Route } from './envoy-types.js';
 import type { TranslationContext } from './context.js';
 import { buildVirtualServiceRoutes, isCatchAll, virtualServiceGateways } from './http-routes.js';
 import { hostIntersection, labelsMatch, resolveHost, visibleTo } from './names.js';
-import { problemAt, type ConfigRef } from './problems.js';
+import { problemAt, type ConfigRef } from '../config/problems.js';
 import { CA_CERT_SUFFIX } from '../security/secrets.js';
 import type { SourcedVirtualHost } from './route-config.js';
 import { gatewaySecrets, gatewayServerTls, terminationProblem, type GatewayServerTls } from './gateway-tls.js';

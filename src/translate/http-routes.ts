@@ -31,7 +31,7 @@ import { CORS_FILTER_NAME, translateCorsPolicy } from './cors.js';
 import { expandDelegates } from './delegates.js';
 import { regexProblem, translateMatch } from './matches.js';
 import { labelsMatch } from './names.js';
-import { problemAt, type ConfigRef, type ProblemCode } from './problems.js';
+import { problemAt, type ConfigRef, type ProblemCode } from '../config/problems.js';
 
 export const FAULT_FILTER_NAME = 'envoy.filters.http.fault';
 export const ROUTER_FILTER_NAME = 'envoy.filters.http.router';

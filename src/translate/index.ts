@@ -4,7 +4,7 @@
 export { translate, analyze, proxylessListenerNames } from './translate.js';
 export { simulate, danglingReferences, selectVirtualHost } from './simulate.js';
 export type { SimulatedRequest, SimulationResult, SimulatedEndpoint } from './simulate.js';
-export type { Problem, ProblemCode, ConfigKind } from './problems.js';
+export type { Problem, ProblemCode, ConfigKind } from '../config/problems.js';
 export { TYPE_URL } from './envoy-types.js';
 export type * from './envoy-types.js';
 export { HTTP_PROXY_ROUTE, OUTBOUND_PORT } from './listeners.js';

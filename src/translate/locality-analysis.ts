@@ -6,7 +6,7 @@ import type { IstioObject, MeshEndpoint } from '../registry/model.js';
 import { destinationRuleFor, ruleIncludes, type TranslationContext } from './context.js';
 import { endpointSelectorLabels, localityLbPlan, rulePolicies, topologyLabels } from './locality-lb.js';
 import { labelsMatch } from './names.js';
-import { problemAt } from './problems.js';
+import { problemAt } from '../config/problems.js';
 
 function localityString(e: MeshEndpoint): string {
   return [e.locality.region, e.locality.zone, e.locality.subZone].filter((p) => p !== undefined && p !== '').join('/');

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ProxyIdentity } from '../registry/model.js';
-import type { Problem } from './problems.js';
+import type { Problem } from '../config/problems.js';
 import { danglingReferences, simulate } from './simulate.js';
 import { buildSnapshot, MISSING_SUBSET_CANARY, parseYaml, proxyFor, scenarioClusters, type ScenarioRule } from './testdata/fixture.js';
 import { analyze, translate } from './translate.js';

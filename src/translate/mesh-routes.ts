@@ -8,7 +8,7 @@ import { serviceVisible, type ServiceView, type TranslationContext } from './con
 import { applyServiceHash } from './hash-policy.js';
 import { buildVirtualServiceRoutes, defaultRoute, virtualServiceGateways } from './http-routes.js';
 import { hostMatches, isHttpProtocol, outboundClusterName, portProtocol, resolveHost, serviceDomains, visibleTo } from './names.js';
-import { problemAt } from './problems.js';
+import { problemAt } from '../config/problems.js';
 import type { SourcedVirtualHost } from './route-config.js';
 
 export interface MeshVirtualHost extends SourcedVirtualHost {

@@ -7,7 +7,7 @@ import { meshTlsEndpoint } from './cluster-tls.js';
 import { destinationRuleFor, type TranslationContext } from './context.js';
 import { endpointPortKey, labelsMatch } from './names.js';
 import { portMtls, workloadMtls } from './peer-authentication.js';
-import { problemAt } from './problems.js';
+import { problemAt } from '../config/problems.js';
 
 export function checkTlsAgainstStrictPeers(ctx: TranslationContext): void {
   if (ctx.peerAuthentications.length === 0) return;

@@ -9,7 +9,7 @@ import type { PeerAuthentication, PeerAuthenticationMode } from '../config/istio
 import { compareByCreation, type IstioObject, type MeshEndpoint } from '../registry/model.js';
 import type { TranslationContext } from './context.js';
 import { labelsMatch } from './names.js';
-import { problemAt, type ProblemLog } from './problems.js';
+import { problemAt, type ProblemLog } from '../config/problems.js';
 
 export type MtlsMode = Exclude<PeerAuthenticationMode, 'UNSET'>;
 

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Problem } from './problems.js';
+import type { Problem } from '../config/problems.js';
 import { RETRY_PREVIOUS_HOSTS } from './http-routes.js';
 import { danglingReferences, simulate } from './simulate.js';
 import { buildSnapshot, parseYaml, proxyFor, scenarioClusters, type ScenarioRule } from './testdata/fixture.js';

@@ -2,7 +2,7 @@
 // (Envoy rejects a RouteConfiguration in which two virtual hosts share a domain).
 
 import { TYPE_URL, type Metadata, type RouteConfiguration, type VirtualHost } from './envoy-types.js';
-import { problemAt, type ConfigRef, type ProblemLog } from './problems.js';
+import { problemAt, type ConfigRef, type ProblemLog } from '../config/problems.js';
 
 /** A virtual host and the config object that produced it (for problems about it). */
 export interface SourcedVirtualHost {

@@ -13,7 +13,7 @@ import type { ServiceEntry, WorkloadEntry } from '../config/istio-types.js';
 import type { IstioObject, MeshEndpoint, MeshServicePort } from '../registry/model.js';
 import type { ServiceView } from './context.js';
 import { endpointPortKey, labelsMatch } from './names.js';
-import { problemAt, type ProblemLog } from './problems.js';
+import { problemAt, type ProblemLog } from '../config/problems.js';
 
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 

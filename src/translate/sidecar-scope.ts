@@ -9,7 +9,7 @@ import type { ServiceView, TranslationContext } from './context.js';
 import type { VirtualHost } from './envoy-types.js';
 import type { InboundPort } from './listeners.js';
 import { hostIntersection, hostMatches, labelsMatch, portProtocol, resolveHost } from './names.js';
-import { problemAt, type ConfigRef, type ProblemLog } from './problems.js';
+import { problemAt, type ConfigRef, type ProblemLog } from '../config/problems.js';
 
 /** One `namespace/host` of an egress listener, its namespace resolved (`.` -> the proxy's namespace). */
 interface EgressHost {

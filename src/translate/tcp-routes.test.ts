@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Listener, TcpProxy } from './envoy-types.js';
-import type { Problem } from './problems.js';
+import type { Problem } from '../config/problems.js';
 import { buildSnapshot, parseYaml, proxyFor, scenarioClusters } from './testdata/fixture.js';
 import { analyze, translate } from './translate.js';
 

@@ -19,7 +19,7 @@ import { TYPE_URL } from './envoy-types.js';
 import { serverHostAdmits, servedServers } from './gateway.js';
 import { resolveGatewayName, virtualServiceGateways } from './http-routes.js';
 import { hostIntersection, resolveHost, visibleTo } from './names.js';
-import { problemAt, type ConfigRef } from './problems.js';
+import { problemAt, type ConfigRef } from '../config/problems.js';
 
 export const TCP_PROXY_FILTER_NAME = 'envoy.filters.network.tcp_proxy';
 export const TLS_INSPECTOR_NAME = 'envoy.filters.listener.tls_inspector';

@@ -15,10 +15,10 @@ import { buildVirtualServiceRoutes, virtualServiceGateways } from './http-routes
 import { gatewayListener, HTTP_PROXY_ROUTE, inboundListeners, proxylessListener, sidecarInbound, sidecarInboundPorts, sidecarOutboundListener } from './listeners.js';
 import { interceptedInbound, interceptedOutbound } from './interception.js';
 import { meshVirtualHosts } from './mesh-routes.js';
-import { proxyConfigProblems } from './pod-annotations.js';
+import { proxyConfigProblems, trafficAnnotationProblems } from './pod-annotations.js';
 import { checkTlsAgainstStrictPeers } from './mtls-analysis.js';
 import { checkPeerAuthentications, portMtls, workloadMtls } from './peer-authentication.js';
-import { problemAt, type Problem } from './problems.js';
+import { problemAt, type Problem } from '../config/problems.js';
 import { checkLocalityLb } from './locality-analysis.js';
 import { rulePolicies, rulesUseLocality, type ProxyTopology } from './locality-lb.js';
 import { DEFAULT_REGION } from '../registry/locality.js';
@@ -414,6 +414,7 @@ export function analyze(snapshot: MeshSnapshot): Problem[] {
   checkPeerAuthentications(ctx, ctx.problems);
   checkTlsAgainstStrictPeers(ctx);
   for (const problem of proxyConfigProblems(snapshot.proxyConfigAnnotations ?? [])) ctx.problems.add(problem);
+  for (const problem of trafficAnnotationProblems(snapshot.uncapturedTrafficAnnotations ?? [])) ctx.problems.add(problem);
   const sidecars = mergeConfig(snapshot.sidecars ?? []).objects;
   for (const sidecar of sidecars) checkSidecarFields(sidecar, ctx.problems);
   checkSidecarConflicts(snapshot, sidecars, ctx.problems);

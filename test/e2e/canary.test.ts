@@ -19,7 +19,7 @@ import { clusterSubsetsRule, routedTo } from '../../src/scenario/canary-objects.
 import { sendToEdge } from '../../src/scenario/edge-traffic.js';
 import type { Manifest } from '../../src/k8s/client/manifests.js';
 import type { AuditRecord } from '../../src/canary/plan.js';
-import type { Canary } from '../../src/canary/types.js';
+import type { Canary } from '../../src/config/canary/types.js';
 import { E2E_DATA_PLANE, LOCAL_VERSION, MeshworkEnv } from '../helpers/meshwork.js';
 import { scenarioDir } from '../helpers/paths.js';
 import { podName, sendFromPod } from '../helpers/traffic.js';

@@ -1,8 +1,9 @@
 // The dashboard's collector against a real two-cluster mesh (the seed scenario: helloworld v1 in
 // cluster-1, v2 in cluster-2, sleep in cluster-1), reading what `meshwork dashboard` reads: both control
 // planes, every context's pods and Istio config, every mesh pod's :15020 metrics. The state must show
-// both clusters, the helloworld version workloads (with no traffic yet), sleep -> helloworld edges with a
-// rate once sleep sends, the cross-cluster edge to v2, and after the 80/20 VirtualService is applied and
+// both clusters, the helloworld version workloads and each cluster's helloworld service node (with no
+// traffic yet), sleep -> helloworld edges with a rate once sleep sends, cross-cluster only into
+// cluster-2's helloworld service node, and after the 80/20 VirtualService is applied and
 // 400 requests are sent, the split panel of cluster-1's copy near 80/20 with the chi-square verdict PASS.
 // Two local clusters on loopback octet 78 (pods of cluster-1 are 127.78.0.0/17, of cluster-2 127.88.0.0/17).
 import { after, before, describe, test } from 'node:test';
@@ -20,7 +21,8 @@ import { chiSquareTest, SUITE_ALPHA } from '../../src/stats/chisquare.js';
 
 const CONTEXTS = ['cluster-1', 'cluster-2'] as const;
 const HELLOWORLD = 'helloworld.sample.svc.cluster.local';
-const SVC = `svc:${HELLOWORLD}`;
+const SVC1 = `svc:cluster-1/${HELLOWORLD}`;
+const SVC2 = `svc:cluster-2/${HELLOWORLD}`;
 const SLEEP = 'wl:cluster-1/sample/sleep';
 const V1 = 'wl:cluster-1/sample/helloworld-v1';
 const V2 = 'wl:cluster-2/sample/helloworld-v2';
@@ -58,29 +60,40 @@ describe(`dashboard collector on a two-cluster mesh (${E2E_DATA_PLANE} data plan
     const node = (id: string) => state.topology.nodes.find((n) => n.id === id);
     assert.deepEqual([node(V1)?.version, node(V1)?.cluster, node(V1)?.instances, node(V1)?.type], ['v1', 'cluster-1', 1, 'workload']);
     assert.deepEqual([node(V2)?.version, node(V2)?.cluster, node(V2)?.instances], ['v2', 'cluster-2', 1]);
-    assert.ok(node(SVC), `no service node ${SVC}: ${state.topology.nodes.map((n) => n.id).join(', ')}`);
+    for (const [id, cluster] of [[SVC1, 'cluster-1'], [SVC2, 'cluster-2']]) {
+      assert.equal(node(id!)?.cluster, cluster, `service node ${id} in ${cluster}: ${state.topology.nodes.map((n) => n.id).join(', ')}`);
+    }
     assert.equal(node(SLEEP)?.type, 'workload');
     assert.ok(state.problems.every((p) => !/could not be scraped/.test(p)), state.problems.join('\n'));
   });
 
-  test('sleep -> helloworld edges with a rate once sleep sends; the edge to v2 crosses clusters', async () => {
+  test('sleep -> helloworld edges with a rate once sleep sends; only the edge into cluster-2 crosses clusters', async () => {
     await until('sleep reaches helloworld v1 and v2', 60_000, async () => {
       const split = await sendFromPod(env, 'cluster-1', 'sample', sleep, 'http://helloworld.sample:5000/hello', 20);
       return Object.keys(split.byVersion).length === 2 ? true : undefined;
     });
     const state = await until('the collector sees sleep -> helloworld v1 and v2', 30_000, async () => {
       const s = await collector.collect();
-      const ready = (edge(s, SLEEP, SVC)?.rps ?? 0) > 0 && (edge(s, SVC, V1)?.rps ?? 0) > 0 && (edge(s, SVC, V2)?.rps ?? 0) > 0;
+      const ready = [edge(s, SLEEP, SVC1), edge(s, SLEEP, SVC2), edge(s, SVC1, V1), edge(s, SVC2, V2)].every((e) => (e?.rps ?? 0) > 0);
       if (!ready) await sleepMs(1000);
       return ready ? s : undefined;
     });
-    const toService = edge(state, SLEEP, SVC)!;
-    assert.equal(toService.errorRate, 0);
-    assert.equal(toService.health, 'healthy');
-    assert.equal(edge(state, SVC, V2)!.crossCluster, true);
-    assert.equal(edge(state, SVC, V1)!.crossCluster, false);
-    assert.equal(edge(state, SVC, V1)!.security, 'mutual_tls');
-    assert.ok((edge(state, SVC, V1)!.p99Ms ?? 0) > 0, 'a p99 from the duration buckets');
+    for (const e of [edge(state, SLEEP, SVC1)!, edge(state, SLEEP, SVC2)!]) {
+      assert.equal(e.errorRate, 0, e.id);
+      assert.equal(e.health, 'healthy', e.id);
+    }
+    // From the metrics' source_cluster and destination_cluster: sleep (cluster-1) -> cluster-2's service crosses,
+    // nothing within cluster-1 does, and a service node's hop to its own workloads never does.
+    assert.equal(edge(state, SLEEP, SVC2)!.crossCluster, true);
+    assert.equal(edge(state, SLEEP, SVC1)!.crossCluster, false);
+    assert.equal(edge(state, SVC1, V1)!.crossCluster, false);
+    assert.equal(edge(state, SVC2, V2)!.crossCluster, false);
+    const clusterOf = new Map(state.topology.nodes.map((n) => [n.id, n.cluster]));
+    for (const e of state.topology.edges.filter((x) => x.source.startsWith('wl:') || x.source.startsWith('svc:'))) {
+      assert.equal(e.crossCluster, clusterOf.get(e.source) !== clusterOf.get(e.target), `${e.id}: crossCluster ${e.crossCluster}`);
+    }
+    assert.equal(edge(state, SVC1, V1)!.security, 'mutual_tls');
+    assert.ok((edge(state, SVC1, V1)!.p99Ms ?? 0) > 0, 'a p99 from the duration buckets');
     assert.equal(state.topology.nodes.find((n) => n.id === V2)?.health, 'healthy');
   });
 

@@ -1,7 +1,8 @@
 // `meshwork dashboard` in headless Chromium against a real two-cluster mesh (the seed scenario: helloworld
 // v1 in cluster-1, v2 in cluster-2, sleep in both, the ingress gateways behind the MultiClusterIngress).
-// The page, as a platform engineer opens it: both clusters with helloworld v1 and v2 inside, the sleep ->
-// helloworld edges with their rates; the 80/20 VirtualService applied and the split panel near 80/20 with
+// The page, as a platform engineer opens it: both clusters with helloworld v1 and v2 and their helloworld
+// service nodes inside, the sleep -> helloworld edges with their rates, dashed only where they cross from
+// one cluster into the other; the 80/20 VirtualService applied and the split panel near 80/20 with
 // a PASS verdict; the change's propagation with every proxy ACKed; a Canary's step moving on the page,
 // all from Server-Sent Events without a reload.
 // MESHWORK_SCREENSHOTS=docs/images (relative to the repository) saves the screenshots of docs/dashboard.md.
@@ -29,7 +30,8 @@ import type { DashboardState } from '../../src/dashboard/model.js';
 const CONTEXTS = ['cluster-1', 'cluster-2'] as const;
 const NS = 'istio-gateway';
 const MESH_URL = 'http://helloworld.sample:5000/hello';
-const SVC = 'svc:helloworld.sample.svc.cluster.local';
+const SVC1 = 'svc:cluster-1/helloworld.sample.svc.cluster.local';
+const SVC2 = 'svc:cluster-2/helloworld.sample.svc.cluster.local';
 const V1 = 'wl:cluster-1/sample/helloworld-v1';
 const V2 = 'wl:cluster-2/sample/helloworld-v2';
 const SLEEP1 = 'wl:cluster-1/sample/sleep';
@@ -145,7 +147,7 @@ describe(`meshwork dashboard in a browser on a two-cluster mesh (${E2E_DATA_PLAN
     await env.cleanup();
   });
 
-  test('both clusters with helloworld v1 and v2 inside; sleep -> helloworld edges with their rates', async () => {
+  test('both clusters with helloworld v1, v2 and their services inside; sleep -> helloworld edges with their rates, dashed only across clusters', async () => {
     const clusters = await until('both clusters reachable on the page', 30_000, async () => {
       const chips = await page.locator('[data-testid="cluster"][data-reachable="true"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-cluster')));
       return chips.length === 2 ? chips : undefined;
@@ -160,20 +162,31 @@ describe(`meshwork dashboard in a browser on a two-cluster mesh (${E2E_DATA_PLAN
     const graph = await until('sleep -> helloworld -> v1 and v2 edges with rates on the page', 60_000, async () => {
       const g = await drawn(page);
       const edge = (s: string, t: string) => g.edges.find((e) => e.source === s && e.target === t);
-      const ready = rpsOf(edge(SLEEP1, SVC)?.label) > 0 && rpsOf(edge(SVC, V1)?.label) > 0 && rpsOf(edge(SVC, V2)?.label) > 0;
+      const ready = [edge(SLEEP1, SVC1), edge(SLEEP1, SVC2), edge(SVC1, V1), edge(SVC2, V2)].every((e) => rpsOf(e?.label) > 0);
       return ready ? g : undefined;
     });
     const node = (id: string) => graph.nodes.find((n) => n.id === id);
     for (const c of CONTEXTS) assert.ok(node(`cluster:${c}`)?.isParent, `${c} is a compound node`);
     assert.deepEqual([node(V1)?.label, node(V1)?.parent], ['helloworld v1', 'cluster:cluster-1']);
     assert.deepEqual([node(V2)?.label, node(V2)?.parent], ['helloworld v2', 'cluster:cluster-2']);
-    for (const [s, t] of [[SLEEP1, SVC], [SVC, V1], [SVC, V2]] as const) {
+    assert.deepEqual([node(SVC1)?.label, node(SVC1)?.parent], ['helloworld', 'cluster:cluster-1']);
+    assert.deepEqual([node(SVC2)?.label, node(SVC2)?.parent], ['helloworld', 'cluster:cluster-2']);
+    for (const [s, t] of [[SLEEP1, SVC1], [SLEEP1, SVC2], [SVC1, V1], [SVC2, V2]] as const) {
       const edge = graph.edges.find((e) => e.source === s && e.target === t)!;
       assert.match(edge.label, /^\d+\.\d rps · \d+\.\d% · p99 [\d.]+ ms$/, `${s} -> ${t}`);
     }
+    // Cross-cluster, from source_cluster / destination_cluster: every edge from cluster-1 into cluster-2's
+    // helloworld service node crosses; no edge within cluster-1 does.
+    const clusterOf = new Map(graph.state.topology.nodes.map((n) => [n.id, n.cluster]));
+    const stateEdges = graph.state.topology.edges;
+    const intoSvc2 = stateEdges.filter((e) => e.target === SVC2 && clusterOf.get(e.source) === 'cluster-1');
+    assert.ok(intoSvc2.some((e) => e.source === SLEEP1), `sleep in cluster-1 -> cluster-2's helloworld: ${intoSvc2.map((e) => e.id).join(', ')}`);
+    for (const e of intoSvc2) assert.equal(e.crossCluster, true, e.id);
+    const withinCluster1 = stateEdges.filter((e) => clusterOf.get(e.source) === 'cluster-1' && clusterOf.get(e.target) === 'cluster-1');
+    assert.ok(withinCluster1.some((e) => e.source === SLEEP1 && e.target === SVC1) && withinCluster1.some((e) => e.source === SVC1 && e.target === V1), withinCluster1.map((e) => e.id).join(', '));
+    for (const e of withinCluster1) assert.equal(e.crossCluster, false, e.id);
     // The page draws cross-cluster edges dashed, exactly those the state says cross.
-    const cross = new Set(graph.state.topology.edges.filter((e) => e.crossCluster).map((e) => e.id));
-    assert.ok(cross.size > 0, 'some traffic crosses clusters');
+    const cross = new Set(stateEdges.filter((e) => e.crossCluster).map((e) => e.id));
     for (const edge of graph.edges) assert.equal(edge.lineStyle, cross.has(edge.id) ? 'dashed' : 'solid', edge.id);
     assert.ok(graph.nodes.some((n) => n.id.startsWith('mci:') && n.label.includes(`VIP ${vip}`)), `the MCI node with its VIP: ${graph.nodes.map((n) => n.label).join(' | ')}`);
     assert.equal(graph.edgeRows, graph.edges.length, 'one traffic row per drawn edge');

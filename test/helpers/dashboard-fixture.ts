@@ -1,8 +1,10 @@
 // A DashboardSource with a fixed two-cluster mesh for tests of the dashboard's server and page: helloworld
-// v1 in cluster-1 and v2 in cluster-2 behind one service, sleep calling it from both clusters, the MCI in
+// v1 in cluster-1 and v2 in cluster-2, the helloworld service node of each cluster, sleep in both clusters
+// (cluster-1's calling both versions, so one edge crosses), the MCI in
 // front of both gateways, an 80/20 split, two config changes, a canary. Each collect is one round later:
 // rates move, the VirtualService change is ACKed by one more proxy per round; the test moves the canary
-// (`canaryStep`) and can make the next collects fail (`failWith`).
+// (`canaryStep`), adds more canaries and split panels (`moreCanaries`, `moreSplits`) and can make the next
+// collects fail (`failWith`).
 import type { CanaryView, DashboardSource, DashboardState, TopologyEdge, TopologyNode } from '../../src/dashboard/model.js';
 import type { ConfigChange, ProxyPropagation } from '../../src/controlplane/propagation-report.js';
 
@@ -14,13 +16,20 @@ export class FixtureSource implements DashboardSource {
   rounds = 0;
   closed = false;
   canaryStep = 0;
+  /** Canaries besides sample/helloworld-v2 (other hosts, all on their first step). */
+  moreCanaries = 0;
+  /** Split panels besides sample/helloworld#0 (copies for other VirtualServices). */
+  moreSplits = 0;
   /** While set, collect throws this message. */
   failWith: string | undefined;
 
   async collect(): Promise<DashboardState> {
     if (this.failWith !== undefined) throw new Error(this.failWith);
     this.rounds++;
-    return fixtureState(this.rounds, this.canaryStep);
+    const state = fixtureState(this.rounds, this.canaryStep, this.moreCanaries);
+    const split = state.splits[0]!;
+    for (let i = 1; i <= this.moreSplits; i++) state.splits.push({ ...split, id: `sample/service-${i}#0`, virtualService: { ...split.virtualService, name: `service-${i}` } });
+    return state;
   }
 
   async close(): Promise<void> {
@@ -28,7 +37,8 @@ export class FixtureSource implements DashboardSource {
   }
 }
 
-const HELLO = 'svc:helloworld.sample.svc.cluster.local';
+const HELLO1 = 'svc:cluster-1/helloworld.sample.svc.cluster.local';
+const HELLO2 = 'svc:cluster-2/helloworld.sample.svc.cluster.local';
 const V1 = 'wl:cluster-1/sample/helloworld-v1';
 const V2 = 'wl:cluster-2/sample/helloworld-v2';
 const SLEEP1 = 'wl:cluster-1/sample/sleep';
@@ -46,10 +56,11 @@ export const FIXTURE_PROXIES = [
   { cluster: 'cluster-2', pod: 'istio-ingressgateway-9a2e.istio-gateway', kind: 'router' },
 ] as const;
 
-export function fixtureState(round: number, canaryStep: number): DashboardState {
+export function fixtureState(round: number, canaryStep: number, moreCanaries = 0): DashboardState {
   const wobble = (round % 4) / 10;
   const nodes: TopologyNode[] = [
-    { id: HELLO, type: 'service', label: 'helloworld.sample', namespace: 'sample', app: 'helloworld', health: 'healthy' },
+    { id: HELLO1, type: 'service', label: 'helloworld', cluster: 'cluster-1', namespace: 'sample', health: 'healthy' },
+    { id: HELLO2, type: 'service', label: 'helloworld', cluster: 'cluster-2', namespace: 'sample', health: 'degraded' },
     { id: V1, type: 'workload', label: 'helloworld-v1', cluster: 'cluster-1', namespace: 'sample', app: 'helloworld', version: 'v1', instances: 1, health: 'healthy' },
     { id: V2, type: 'workload', label: 'helloworld-v2', cluster: 'cluster-2', namespace: 'sample', app: 'helloworld', version: 'v2', instances: 1, health: 'degraded' },
     { id: SLEEP1, type: 'workload', label: 'sleep', cluster: 'cluster-1', namespace: 'sample', app: 'sleep', instances: 1, health: 'healthy' },
@@ -68,13 +79,14 @@ export function fixtureState(round: number, canaryStep: number): DashboardState 
     id: `${source}->${target}`, source, target, rps, errorRate: 0, p99Ms: 4, crossCluster: false, security: 'mutual_tls', health: 'healthy', ...extra,
   });
   const edges: TopologyEdge[] = [
-    edge(SLEEP1, HELLO, 12.3 + wobble),
-    edge(HELLO, V1, 9.8 + wobble),
-    edge(HELLO, V2, 2.5, { crossCluster: true, errorRate: 0.02, p99Ms: 11.6, health: 'degraded' }),
+    edge(SLEEP1, HELLO1, 9.8 + wobble),
+    edge(SLEEP1, HELLO2, 2.5, { crossCluster: true, errorRate: 0.02, p99Ms: 11.6, health: 'degraded' }),
+    edge(HELLO1, V1, 12.9 + wobble),
+    edge(HELLO2, V2, 5.4, { errorRate: 0.01, p99Ms: 9.3, health: 'degraded' }),
     edge(MCI, GW1, 3.1, { security: 'none', p99Ms: 7.2 }),
     edge(MCI, GW2, 2.9, { security: 'none', p99Ms: 8.4 }),
-    edge(GW1, HELLO, 3.1),
-    edge(GW2, HELLO, 2.9),
+    edge(GW1, HELLO1, 3.1),
+    edge(GW2, HELLO2, 2.9),
   ];
   return {
     collectedAt: iso(round * 2000),
@@ -102,7 +114,7 @@ export function fixtureState(round: number, canaryStep: number): DashboardState 
       },
     ],
     propagation: [vsChange(round), nackedChange()],
-    canaries: [canary(canaryStep)],
+    canaries: [canary(canaryStep), ...Array.from({ length: moreCanaries }, (_, i) => ({ ...canary(0), name: `service-${i + 1}`, host: `service-${i + 1}` }))],
     problems: [],
   };
 }

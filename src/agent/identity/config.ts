@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SERVICEACCOUNT_DIR_ENV } from '../../k8s/serviceaccount.js';
 import { DEFAULT_TRUST_DOMAIN, spiffeId } from '../../security/spiffe.js';
-import { parseGoDuration } from './duration.js';
+import { parseGoDuration } from '../../config/duration.js';
 
 export const ROOT_CERT_ENV = 'MESHWORK_ROOT_CERT';
 /** Where Kubernetes mounts the token when MESHWORK_SERVICEACCOUNT_DIR is not set. */

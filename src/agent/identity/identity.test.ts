@@ -12,7 +12,7 @@ import { CaClient } from './ca-client.js';
 import { identityConfigFromEnv } from './config.js';
 import { createWorkloadCsr } from './csr.js';
 import { controlPlaneCredentials } from './credentials.js';
-import { parseGoDuration } from './duration.js';
+import { parseGoDuration } from '../../config/duration.js';
 import { startTestCa, type TestCa } from './testdata/test-ca.js';
 import { rotationDelayMs, WorkloadCertificates } from './workload-certificates.js';
 

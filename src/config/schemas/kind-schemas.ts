@@ -23,8 +23,8 @@ import { requireClientType } from './core-shapes.js';
 import { type FieldShape, type JsonSchemaNode, lazyObject, shapeFromJsonSchema } from './field-shape.js';
 import { BACKEND_CONFIG_FIELDS, MULTI_CLUSTER_INGRESS_SCHEMA, MULTI_CLUSTER_SERVICE_SCHEMA } from './gke.js';
 import { readIstioSchema } from './istio-schemas.js';
-import { CANARY_SCHEMA } from '../../canary/schema.js';
-import { validateCanarySpec } from '../../canary/validation.js';
+import { CANARY_SCHEMA } from '../canary/schema.js';
+import { validateCanarySpec } from '../canary/validation.js';
 
 export interface KindSchema {
   /** Type, required and enum problems, in apiserver form. */

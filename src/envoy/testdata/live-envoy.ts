@@ -44,6 +44,8 @@ export interface TestEnvoyOptions {
   sdsPort?: number;
   /** ADS (and SDS) through an agent's Unix sockets rather than to xdsPort directly. */
   agentSockets?: { xds: string; sds: string };
+  /** The `envoy_accesslog_service` cluster (the agent's access log service) through this Unix socket. */
+  accessLogSocket?: string;
 }
 
 /** The agent's SDS cluster (a Unix socket in a pod, a loopback port here): gRPC needs HTTP/2. */
@@ -79,6 +81,7 @@ export async function startTestEnvoy(opts: TestEnvoyOptions): Promise<TestEnvoy>
     prometheusPort: 0,
     delta: opts.delta ?? false,
     ...(opts.agentSockets ? { agentSockets: opts.agentSockets } : {}),
+    ...(opts.accessLogSocket ? { accessLogSocket: opts.accessLogSocket } : {}),
   });
   if (opts.sdsPort !== undefined) withSdsCluster(bootstrap, opts.sdsPort);
   writeFileSync(bootstrapPath, JSON.stringify(bootstrap));

@@ -604,7 +604,7 @@ function printerFor(t: ResourceType): Printer {
       ]);
     case 'networking.gke.io/MultiClusterIngress':
       return customPrinter([{ name: 'VIP', path: ['status', 'VIP'] }]);
-    // The Canary CRD's printer columns (src/canary/schema.ts).
+    // The Canary CRD's printer columns (src/config/canary/schema.ts).
     case 'rollouts.meshwork.io/Canary':
       return customPrinter([
         { name: 'Host', path: ['spec', 'host'] },

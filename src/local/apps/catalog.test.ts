@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MESHWORK_IMAGE } from '../../install/image.js';
+import { MESHWORK_IMAGE } from '../../image.js';
 import { IMAGE_RULES, meshworkApp, meshworkImageRule } from './catalog.js';
 
 describe('meshwork image', () => {

@@ -3,7 +3,7 @@
 // and the kubelet runs it.
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MESHWORK_IMAGE_REPOSITORY, meshworkCliModule } from '../../install/image.js';
+import { MESHWORK_IMAGE_REPOSITORY, meshworkCliModule } from '../../image.js';
 
 const OWN_EXT = extname(fileURLToPath(import.meta.url));
 

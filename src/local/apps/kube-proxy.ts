@@ -10,7 +10,7 @@ import { createServer } from 'node:http';
 import { loadDefault } from '../../k8s/client/client.js';
 import { CoreV1Api, DiscoveryV1Api, KubeConfig, type V1EndpointSlice, type V1Service } from '@kubernetes/client-node';
 import type { KubeObject } from '../../k8s/object.js';
-import { startResourceWatch } from '../../controlplane/resource-watch.js';
+import { startResourceWatch } from '../../k8s/client/resource-watch.js';
 import { startKubeProxy } from '../kubeproxy/kube-proxy.js';
 import { exitWithParent, isMainModule, parseAppArgs } from './app-process.js';
 

@@ -22,6 +22,7 @@ import { readShimState, type ShimMessage, type ShimSpec, type ShimState } from '
 import { POD_UID_MARKER } from './container-env.js';
 import { POD_HOSTS_FILE_ENV } from '../../dns/pod-files.js';
 import { inContainerOf, inPodNamespaces, type PodDnsFiles, type UserNamespaceTools } from './pod-dns.js';
+import { inPodNetwork, runProbeInNetns } from './pod-netns.js';
 
 const SHIM_ENTRY = fileURLToPath(new URL(`./shim${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 /** How often an adopted container's monitor (not our child: no exit event) is checked. */
@@ -57,6 +58,11 @@ export interface ContainerContext {
    * /etc/hosts and /etc/resolv.conf (`inNamespaces`); the sidecar is told where the hosts file is.
    */
   podDns?: { tools: UserNamespaceTools; files: PodDnsFiles; inNamespaces: boolean };
+  /**
+   * The pod's own network namespace (pod-netns.ts): the container runs in it as `user` (root when
+   * absent), with the pod's hosts file and resolv.conf from /etc/netns/<name>/.
+   */
+  netns?: { name: string; user?: { uid: number; gid: number }; hostsFile: string };
 }
 
 type Terminated = Extract<ContainerState, { terminated: unknown }>['terminated'];
@@ -241,6 +247,7 @@ export class ContainerRunner {
       workDir: this.ctx.workDir,
     });
     if (this.ctx.podDns && !this.ctx.podDns.inNamespaces) env[POD_HOSTS_FILE_ENV] = this.ctx.podDns.files.hostsFile;
+    if (this.ctx.netns) env[POD_HOSTS_FILE_ENV] = this.ctx.netns.hostsFile;
     this.env = env;
     if (!this.warnedEnv) {
       this.warnedEnv = true;
@@ -282,7 +289,9 @@ export class ContainerRunner {
     const m = this.ctx.pod.metadata;
     const dns = this.ctx.podDns;
     const spec: ShimSpec = {
-      argv: dns?.inNamespaces ? inPodNamespaces(dns.tools, dns.files, plan.argv) : plan.argv,
+      argv: this.ctx.netns
+        ? inPodNetwork(this.ctx.netns.name, this.ctx.netns.user, plan.argv)
+        : dns?.inNamespaces ? inPodNamespaces(dns.tools, dns.files, plan.argv) : plan.argv,
       // Built-in apps exit when their stdin closes: the monitor holds it, so they end with the monitor, not the kubelet.
       env: plan.exitWithKubelet ? { ...env, MESHWORK_EXIT_WITH_STDIN: '1' } : env,
       cwd: this.ctx.workDir,
@@ -375,20 +384,24 @@ export class ContainerRunner {
   /** Built-in servers are started once their port accepts connections (or the process is gone). */
   private async waitForPort(port: number, inst: Instance): Promise<void> {
     const host = this.ctx.bindIp;
+    const netns = this.ctx.netns?.name;
     while (this.instance === inst) {
-      const ok = await new Promise<boolean>((resolve) => {
-        const socket = connect({ host, port });
-        socket.on('connect', () => {
-          socket.destroy();
-          resolve(true);
-        });
-        socket.on('error', () => resolve(false)); // not listening yet: try again shortly
-      });
+      // In its own network namespace the port is reached from inside it (from the host, the capture would answer for the app).
+      const ok = netns
+        ? (await runProbeInNetns(netns, { tcpSocket: { port } }, host, this.container, 1000)).ok
+        : await new Promise<boolean>((resolve) => {
+            const socket = connect({ host, port });
+            socket.on('connect', () => {
+              socket.destroy();
+              resolve(true);
+            });
+            socket.on('error', () => resolve(false)); // not listening yet: try again shortly
+          });
       if (ok) {
         if (this.instance === inst) this.markStarted();
         return;
       }
-      await new Promise((r) => setTimeout(r, 25));
+      await new Promise((r) => setTimeout(r, netns ? 200 : 25));
     }
   }
 
@@ -410,8 +423,14 @@ export class ContainerRunner {
       if (this.instance !== inst || this.stopping) return;
       const dns = this.ctx.podDns;
       const pid = this.mainPid;
-      const inContainer = dns?.inNamespaces && pid !== undefined ? (argv: string[]) => inContainerOf(dns.tools, pid, argv) : undefined;
-      void runProbe(probe, { host: this.ctx.bindIp, container: this.container, env: this.env, cwd: this.ctx.workDir, ...(inContainer ? { inContainer } : {}) }, timing.timeoutMs).then((result) => {
+      const netns = this.ctx.netns;
+      const inContainer = netns
+        ? (argv: string[]) => inPodNetwork(netns.name, netns.user, argv)
+        : dns?.inNamespaces && pid !== undefined ? (argv: string[]) => inContainerOf(dns.tools, pid, argv) : undefined;
+      const run = netns && !probe.exec
+        ? runProbeInNetns(netns.name, probe, this.ctx.bindIp, this.container, timing.timeoutMs)
+        : runProbe(probe, { host: this.ctx.bindIp, container: this.container, env: this.env, cwd: this.ctx.workDir, ...(inContainer ? { inContainer } : {}) }, timing.timeoutMs);
+      void run.then((result) => {
         if (this.instance !== inst || this.stopping) return;
         if (!result.ok) this.event('Warning', 'Unhealthy', `Readiness probe failed: ${result.message}`);
         if (readiness.record(result.ok)) {

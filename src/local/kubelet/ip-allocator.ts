@@ -1,6 +1,9 @@
 // Pod IPs of one local node: 127.<s>.0.2 - 127.<s>.127.254 (s = the cluster's subnet octet); the node
-// (host) IP is 127.<s>.0.1. Addresses are handed out round-robin, like host-local IPAM, so an IP that
-// was just released is not given to the next pod at once.
+// (host) IP is 127.<s>.0.1. Pods in network namespaces of their own (iptables interception) take theirs
+// from another range, an `IpBlock` of the mesh bridge's subnet (pod-network-addresses.ts). Addresses are
+// handed out round-robin, like host-local IPAM, so an IP that was just released is not given to the
+// next pod at once.
+import { loopbackPodBlock, type IpBlock } from '../pod-network-addresses.js';
 
 export function hostIpOf(subnetOctet: number): string {
   return `127.${subnetOctet}.0.1`;
@@ -13,15 +16,18 @@ export function appIpOf(podIp: string): string {
   return `${parts[0]}.${parts[1]}.${parts[2] + 128}.${parts[3]}`;
 }
 
-const FIRST_INDEX = 1; // 127.s.0.2: index 0 would be 127.s.0.1, the host IP
-const LAST_INDEX = 128 * 254 - 1; // 127.s.127.254
+const FIRST_INDEX = 1; // <prefix>.<first>.2: index 0 would be <prefix>.<first>.1 (the host IP, or the bridge's)
 
 export class PodIpAllocator {
   private readonly byUid = new Map<string, string>();
   private cursor = FIRST_INDEX - 1;
+  private readonly block: IpBlock;
+  private readonly lastIndex: number;
 
-  constructor(readonly subnetOctet: number) {
+  constructor(readonly subnetOctet: number, block?: IpBlock) {
     if (!Number.isInteger(subnetOctet) || subnetOctet < 1 || subnetOctet > 254) throw new Error(`subnet octet ${subnetOctet} is not in 1..254`);
+    this.block = block ?? loopbackPodBlock(subnetOctet);
+    this.lastIndex = this.block.thirds * 254 - 1;
   }
 
   get hostIp(): string {
@@ -49,7 +55,7 @@ export class PodIpAllocator {
       this.byUid.set(uid, preferred);
       return preferred;
     }
-    const size = LAST_INDEX - FIRST_INDEX + 1;
+    const size = this.lastIndex - FIRST_INDEX + 1;
     for (let step = 1; step <= size; step++) {
       const index = FIRST_INDEX + ((this.cursor - FIRST_INDEX + step) % size);
       const ip = this.ipAt(index);
@@ -58,7 +64,7 @@ export class PodIpAllocator {
       this.byUid.set(uid, ip);
       return ip;
     }
-    throw new Error(`no free pod IP left in 127.${this.subnetOctet}.0.2-127.${this.subnetOctet}.127.254`);
+    throw new Error(`no free pod IP left in ${this.ipAt(FIRST_INDEX)}-${this.ipAt(this.lastIndex)}`);
   }
 
   release(uid: string): void {
@@ -66,17 +72,17 @@ export class PodIpAllocator {
   }
 
   private ipAt(index: number): string {
-    // index 0 = 127.s.0.1, 253 = 127.s.0.254, 254 = 127.s.1.1
-    return `127.${this.subnetOctet}.${Math.floor(index / 254)}.${(index % 254) + 1}`;
+    // index 0 = <prefix>.<first>.1, 253 = <prefix>.<first>.254, 254 = <prefix>.<first + 1>.1
+    return `${this.block.prefix}.${this.block.firstThird + Math.floor(index / 254)}.${(index % 254) + 1}`;
   }
 
   private indexOf(ip: string): number | undefined {
-    const m = /^127\.(\d+)\.(\d+)\.(\d+)$/.exec(ip);
-    if (!m || Number(m[1]) !== this.subnetOctet) return undefined;
-    const x = Number(m[2]);
-    const y = Number(m[3]);
-    if (x > 127 || y < 1 || y > 254) return undefined;
+    const parts = ip.split('.');
+    if (parts.length !== 4 || `${parts[0]}.${parts[1]}` !== this.block.prefix || !parts.every((p) => /^\d+$/.test(p))) return undefined;
+    const x = Number(parts[2]) - this.block.firstThird;
+    const y = Number(parts[3]);
+    if (x < 0 || x >= this.block.thirds || y < 1 || y > 254) return undefined;
     const index = x * 254 + (y - 1);
-    return index >= FIRST_INDEX && index <= LAST_INDEX ? index : undefined;
+    return index >= FIRST_INDEX && index <= this.lastIndex ? index : undefined;
   }
 }

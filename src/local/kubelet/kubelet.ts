@@ -20,6 +20,8 @@ import { ProcessRegistry, type RunningContainer } from './process-registry.js';
 import { hasOwnMountNamespace, inContainerOf, userNamespaceSupport, type UserNamespaceSupport } from './pod-dns.js';
 import type { Adoptable } from './container-runner.js';
 import type { PodTokenIssuer } from './pod-token.js';
+import type { KubeletPodNetwork } from './pod-network-host.js';
+import { wantsOwnNetwork } from './pod-netns.js';
 import type { ExecRequest, LogRequest, PodRuntime } from './runtime.js';
 
 export interface KubeletOptions {
@@ -39,6 +41,11 @@ export interface KubeletOptions {
   serviceAccountTokens?: PodTokenIssuer;
   /** Whether pods can get their own /etc/hosts and /etc/resolv.conf (pod-dns.ts); detected when not given (tests give it). */
   userNamespaces?: UserNamespaceSupport;
+  /**
+   * Pod network namespaces (`up --interception iptables`, root): pods the injector captured with
+   * iptables run in one of their own with an address of `podNetwork.pods` (pod-netns.ts).
+   */
+  podNetwork?: KubeletPodNetwork;
 }
 
 export interface Kubelet extends PodRuntime {
@@ -57,6 +64,17 @@ export function startKubelet(opts: KubeletOptions): Kubelet {
   mkdirSync(logDir, { recursive: true });
   mkdirSync(join(opts.stateDir, 'pods'), { recursive: true });
   const allocator = new PodIpAllocator(opts.subnetOctet);
+  const podNetwork = opts.podNetwork;
+  const netnsAllocator = podNetwork ? new PodIpAllocator(opts.subnetOctet, podNetwork.pods) : undefined;
+  /** The pod's namespace goes once its processes are gone; a failure to remove it is logged, never fatal. */
+  const detachNetwork = (worker: PodWorker): void => {
+    if (!worker.network || !podNetwork) return;
+    try {
+      podNetwork.detach(worker.network.netns);
+    } catch (err) {
+      log(`removing the network namespace ${worker.network.netns} of pod ${worker.namespace}/${worker.name} failed: ${(err as Error).message}`);
+    }
+  };
   const registry = new ProcessRegistry(join(opts.stateDir, 'pids.json'), log);
   const events = new EventRecorder(opts.store, opts.nodeName, clock, log);
   const node: NodeContext = {
@@ -131,7 +149,9 @@ export function startKubelet(opts: KubeletOptions): Kubelet {
     const done = worker
       .terminate(true)
       .then(() => {
+        detachNetwork(worker);
         allocator.release(worker.uid);
+        netnsAllocator?.release(worker.uid);
         events.forget(worker.uid);
         workers.delete(worker.uid);
         if (removeFromStore && !stopped) removeObject(worker.namespace, worker.name, worker.uid);
@@ -172,8 +192,18 @@ export function startKubelet(opts: KubeletOptions): Kubelet {
     if (PodWorker.isFinished(pod)) return undefined;
     const bound = bind(pod);
     if (!bound) return undefined;
-    const ip = allocator.allocate(uid, ipsHeldElsewhere(uid), bound.status?.podIP);
-    const worker = new PodWorker(bound, ip, node);
+    const ownNetwork = podNetwork && netnsAllocator && wantsOwnNetwork(bound) ? { network: podNetwork, ips: netnsAllocator } : undefined;
+    const ip = (ownNetwork?.ips ?? allocator).allocate(uid, ipsHeldElsewhere(uid), bound.status?.podIP);
+    let network: { netns: string; apiServer?: string } | undefined;
+    try {
+      const attached = ownNetwork?.network.attach(uid, ip, running !== undefined && running.size > 0);
+      network = attached && podNetwork?.apiServer ? { ...attached, apiServer: podNetwork.apiServer } : attached;
+    } catch (err) {
+      ownNetwork?.ips.release(uid);
+      events.record({ namespace: ns, name, uid }, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${(err as Error).message}`);
+      throw err;
+    }
+    const worker = new PodWorker(bound, ip, node, network);
     workers.set(uid, worker);
     if (running) {
       log(`pod ${podKey(ns, name)} adopted: its containers kept running while no kubelet ran (${[...running.entries()].map(([c, r]) => `${c} pid ${r.pgid}`).join(', ')})`);
@@ -253,7 +283,7 @@ export function startKubelet(opts: KubeletOptions): Kubelet {
       // A container with its pod's DNS files runs in namespaces of its own: the command joins them.
       const pid = runner.mainPid;
       const support = node.userNamespaces();
-      const enter = pid !== undefined && support.ok && hasOwnMountNamespace(pid) ? (argv: string[]) => inContainerOf(support.tools, pid, argv) : undefined;
+      const enter = worker.inOwnNetwork(runner.container) ?? (pid !== undefined && support.ok && hasOwnMountNamespace(pid) ? (argv: string[]) => inContainerOf(support.tools, pid, argv) : undefined);
       return runExec({
         ...(enter ? { inContainer: enter } : {}),
         command: req.command,
@@ -317,6 +347,7 @@ export function startKubelet(opts: KubeletOptions): Kubelet {
       await ready.catch(() => undefined); // its failure was logged where it happened
       await Promise.all([...deletions]);
       await Promise.all([...workers.values()].map((w) => w.terminate(false)));
+      for (const w of workers.values()) detachNetwork(w);
       workers.clear();
     },
   };

@@ -4,7 +4,7 @@
 // directory, plus a kubeconfig whose user reads the token file (`tokenFile`: kubectl re-reads it;
 // k8s/client/client.ts makes client-node re-read it too). Containers get that kubeconfig as KUBECONFIG.
 // Local pods share the host's file system, so the files are the only credentials handed to them.
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { Clock, TimerHandle } from '../../clock.js';
@@ -70,9 +70,10 @@ export function podKubeconfig(files: PodTokenFiles, issuer: Pick<PodTokenIssuer,
 }
 
 /** Replaced whole, never half-written: a reader sees the old token or the new one. */
-function writeAtomically(path: string, content: string, mode: number): void {
+function writeAtomically(path: string, content: string, mode: number, owner?: { uid: number; gid: number }): void {
   const temp = `${path}.tmp`;
   writeFileSync(temp, content, { mode });
+  if (owner) chownSync(temp, owner.uid, owner.gid);
   renameSync(temp, path);
 }
 
@@ -85,6 +86,8 @@ export class PodServiceAccountToken {
   readonly files: PodTokenFiles;
   private timer: TimerHandle | undefined;
   private stopped = false;
+  /** Who reads the files, when not the kubelet's user (a pod's proxy as uid 1337 in its own network namespace). */
+  owner: { uid: number; gid: number } | undefined;
 
   constructor(
     workDir: string,
@@ -100,9 +103,10 @@ export class PodServiceAccountToken {
   /** Writes the files with a fresh token and keeps it fresh until stop(); resolves once the first token is written (or failed). */
   start(): Promise<void> {
     mkdirSync(this.files.dir, { recursive: true, mode: 0o700 });
-    writeAtomically(this.files.caCert, this.issuer.caPem, 0o644);
-    writeAtomically(this.files.namespace, this.pod.namespace, 0o644);
-    writeAtomically(this.files.kubeconfig, podKubeconfig(this.files, this.issuer, this.pod), 0o600);
+    if (this.owner) chownSync(this.files.dir, this.owner.uid, this.owner.gid);
+    writeAtomically(this.files.caCert, this.issuer.caPem, 0o644, this.owner);
+    writeAtomically(this.files.namespace, this.pod.namespace, 0o644, this.owner);
+    writeAtomically(this.files.kubeconfig, podKubeconfig(this.files, this.issuer, this.pod), 0o600, this.owner);
     return this.refresh();
   }
 
@@ -129,7 +133,7 @@ export class PodServiceAccountToken {
 
   private written(issuedAt: number, { token, expirationTimestamp }: IssuedToken): void {
     if (this.stopped) return;
-    writeAtomically(this.files.token, token, 0o600);
+    writeAtomically(this.files.token, token, 0o600, this.owner);
     this.schedule(refreshDelayMs(issuedAt, expirationTimestamp));
   }
 

@@ -1,6 +1,6 @@
 // One pod on this node: its working directory, its containers (init containers first, in order), and
 // the status the kubelet reports for it.
-import { mkdirSync, rmSync } from 'node:fs';
+import { chownSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { StatusError } from '../../k8s/status.js';
@@ -18,6 +18,7 @@ import type { ProcessRegistry } from './process-registry.js';
 import { PodServiceAccountToken, type PodTokenIssuer } from './pod-token.js';
 import { findByKind } from '../../k8s/kinds.js';
 import { dnsUnavailableMessage, podDnsFiles, writePodDnsFiles, type PodDnsFiles, type UserNamespaceSupport } from './pod-dns.js';
+import { containerUser, inPodNetwork } from './pod-netns.js';
 
 /** The container name that marks a pod as having a sidecar proxy (it owns the pod IP). */
 export const SIDECAR_CONTAINER = 'istio-proxy';
@@ -75,10 +76,15 @@ export class PodWorker {
   /** The pod's own service-account token and kubeconfig, unless it opted out of them. */
   private readonly token: PodServiceAccountToken | undefined;
 
+  /** The pod's DNS files in /etc/netns/<netns>/, when it has a network namespace of its own. */
+  private readonly netnsFiles: PodDnsFiles | undefined;
+
   constructor(
     private pod: Pod,
     readonly podIp: string,
     private readonly node: NodeContext,
+    /** The pod's own network namespace (pod-netns.ts) and the API server as it reaches it, or undefined: the host's, on loopback. */
+    readonly network?: { netns: string; apiServer?: string },
   ) {
     const m = pod.metadata;
     this.uid = m.uid;
@@ -89,20 +95,34 @@ export class PodWorker {
     const hasSidecar = pod.spec.containers.some((c) => c.name === SIDECAR_CONTAINER);
     // A gateway is its proxy alone: no app container to resolve names in.
     const hasApps = [...pod.spec.containers, ...(pod.spec.initContainers ?? [])].some((c) => c.name !== SIDECAR_CONTAINER);
-    this.dns = hasSidecar && hasApps ? { support: node.userNamespaces(), files: podDnsFiles(this.workDir) } : undefined;
+    // In a network namespace of its own `ip netns exec` mounts the pod's files from /etc/netns/<name>/.
+    this.netnsFiles = network ? { hostsFile: join('/etc/netns', network.netns, 'hosts'), resolvConf: join('/etc/netns', network.netns, 'resolv.conf') } : undefined;
+    this.dns = hasSidecar && hasApps && !network ? { support: node.userNamespaces(), files: podDnsFiles(this.workDir) } : undefined;
     const dnsSupport = this.dns?.support;
-    this.token = wantsToken(pod, node) && node.serviceAccountTokens
+    const issuer = node.serviceAccountTokens;
+    // In its own network namespace the pod's kubeconfig names the API server's address on the bridge.
+    const podIssuer = issuer && network?.apiServer
+      ? { clusterName: issuer.clusterName, caPem: issuer.caPem, server: network.apiServer, issue: issuer.issue.bind(issuer) }
+      : issuer;
+    this.token = wantsToken(pod, node) && podIssuer
       ? new PodServiceAccountToken(
           this.workDir,
           { namespace: this.namespace, name: this.name, uid: this.uid, serviceAccountName: pod.spec.serviceAccountName || 'default' },
-          node.serviceAccountTokens,
+          podIssuer,
           node.clock,
           (message) => node.events.record({ namespace: this.namespace, name: this.name, uid: this.uid }, 'Warning', 'FailedMount', message),
         )
       : undefined;
     const previous = (list: ContainerStatus[] | undefined, name: string): ContainerStatus | undefined => list?.find((s) => s.name === name);
+    if (this.token && network) {
+      // The sidecar's agent reads the token as the proxy's user (1337).
+      const proxy = pod.spec.containers.find((c) => c.name === SIDECAR_CONTAINER);
+      const owner = proxy ? containerUser(pod, proxy) : undefined;
+      if (owner) this.token.owner = owner;
+    }
     const make = (container: Pod['spec']['containers'][number], kind: 'container' | 'init'): ContainerRunner => {
-      const bindIp = hasSidecar && container.name !== SIDECAR_CONTAINER && kind === 'container' ? appIpOf(podIp) : podIp;
+      // With a namespace of its own the app keeps the pod IP: the capture, not an address, puts the sidecar in front.
+      const bindIp = hasSidecar && !network && container.name !== SIDECAR_CONTAINER && kind === 'container' ? appIpOf(podIp) : podIp;
       const ctx: ContainerContext = {
         pod,
         podIp,
@@ -120,6 +140,7 @@ export class PodWorker {
         log: node.log,
         onChange: () => this.scheduleStatusWrite(),
         ...(this.dns && dnsSupport?.ok ? { podDns: { tools: dnsSupport.tools, files: this.dns.files, inNamespaces: container.name !== SIDECAR_CONTAINER } } : {}),
+        ...(network && this.netnsFiles ? { netns: { name: network.netns, user: containerUser(pod, container), hostsFile: this.netnsFiles.hostsFile } } : {}),
       };
       const log = new ContainerLog(node.logDir, this.namespace, this.name, container.name);
       this.logs.set(container.name, log);
@@ -131,6 +152,14 @@ export class PodWorker {
     // A pod whose init containers all completed before a kubelet restart does not run them again.
     const prevInit = pod.status?.initContainerStatuses ?? [];
     this.initDone = this.initRunners.every((r) => prevInit.some((s) => s.name === r.name && 'terminated' in s.state && s.state.terminated.exitCode === 0));
+  }
+
+  /** Wraps a command so it runs in the pod's own network namespace as the container's user; undefined without one. */
+  inOwnNetwork(container: Pod['spec']['containers'][number]): ((argv: string[]) => string[]) | undefined {
+    const network = this.network;
+    if (!network) return undefined;
+    const user = containerUser(this.pod, container);
+    return (argv) => inPodNetwork(network.netns, user, argv);
   }
 
   runner(name: string): ContainerRunner | undefined {
@@ -169,6 +198,14 @@ export class PodWorker {
 
   /** Writes the pod's hosts file and resolv.conf, or says (as an event) why its containers get none. */
   private prepareDns(): void {
+    if (this.netnsFiles) {
+      writePodDnsFiles(this.netnsFiles, { name: this.name, namespace: this.namespace, ip: this.podIp });
+      // The sidecar's agent keeps the mesh's names in the hosts file, as the proxy's user.
+      const proxy = this.pod.spec.containers.find((c) => c.name === SIDECAR_CONTAINER);
+      const owner = proxy ? containerUser(this.pod, proxy) : undefined;
+      if (owner) chownSync(this.netnsFiles.hostsFile, owner.uid, owner.gid);
+      return;
+    }
     if (!this.dns) return;
     const ref = { namespace: this.namespace, name: this.name, uid: this.uid };
     if (!this.dns.support.ok) {

@@ -266,14 +266,14 @@ export class ConnectionManager {
   private async forwardTo(ex: Exchange, table: RouteTable, vhost: VirtualHost, route: Route, action: ForwardAction): Promise<void> {
     const { req, res } = ex;
     const picked = pickCluster(action.cluster, this.deps.random);
-    ex.cluster = picked.name;
     const levels = [table.headers, vhost.headers, route.headers, picked.headers];
     const cluster = this.deps.clusters.get(picked.name);
     if (!cluster) {
-      // Envoy: cluster_not_found, 503 with no body.
+      // Envoy: cluster_not_found, 503 with no body (and no upstream cluster to log).
       this.local(ex, 503, '', 'NC', levels);
       return;
     }
+    ex.cluster = picked.name;
     const headers = forwardableHeaders(req.headers);
     // Envoy's router consumes these (left on internal requests only): we do not act on them, and like
     // Envoy we do not pass them on.
@@ -296,6 +296,10 @@ export class ConnectionManager {
         ex.bytesReceived = buffered.length;
         body = buffered;
       } else {
+        // Envoy logs the body bytes that arrived, content-length or not (HTTP/2 and chunked bodies have
+        // none). Paused, so that no chunk flows before the upstream's pipe takes the body.
+        ex.bytesReceived = 0;
+        req.body.on('data', (chunk: Buffer) => (ex.bytesReceived += chunk.length)).pause();
         body = req.body;
       }
     }
@@ -318,6 +322,8 @@ export class ConnectionManager {
     ex.upstreamHost = result.host?.key;
     if (result.kind === 'local') {
       res.off('close', onClose);
+      // No host for the first attempt: Envoy's router never got to the cluster, and logs none.
+      if (result.flag === 'UH' && result.attempts === 0) ex.cluster = undefined;
       if (result.flag === 'DC') {
         ex.flags.push('DC');
         ex.status = 0;

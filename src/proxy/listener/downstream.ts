@@ -44,7 +44,10 @@ export function toDownstreamRequest(req: http.IncomingMessage | http2.Http2Serve
   const headers = definedHeaders(req.headers);
   let authority = '';
   let path = req.url ?? '/';
-  const tls = connectionTlsOf(req instanceof http2.Http2ServerRequest && req.stream.session ? h2SessionSockets.get(req.stream.session) : req.socket);
+  // HTTP/2 sessions run over a stream that replays the connection's first bytes: the real socket was recorded.
+  const connection: net.Socket | undefined =
+    req instanceof http2.Http2ServerRequest ? (req.stream.session ? h2SessionSockets.get(req.stream.session) : undefined) ?? (req.socket as net.Socket | undefined) : req.socket;
+  const tls = connectionTlsOf(connection);
   let scheme = tls ? 'https' : 'http';
   let protocol: DownstreamRequest['protocol'];
   if (req instanceof http2.Http2ServerRequest) {
@@ -80,10 +83,10 @@ export function toDownstreamRequest(req: http.IncomingMessage | http2.Http2Serve
     scheme,
     protocol,
     headers,
-    remoteAddress: req.socket?.remoteAddress ?? (req instanceof http2.Http2ServerRequest ? h2SessionSockets.get(req.stream.session!)?.remoteAddress : undefined) ?? '',
-    remotePort: req.socket?.remotePort ?? 0,
-    localAddress: req.socket?.localAddress ?? '',
-    localPort: req.socket?.localPort ?? 0,
+    remoteAddress: connection?.remoteAddress ?? '',
+    remotePort: connection?.remotePort ?? 0,
+    localAddress: connection?.localAddress ?? '',
+    localPort: connection?.localPort ?? 0,
     body: req,
     tls,
     bodyless,

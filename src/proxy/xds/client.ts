@@ -8,7 +8,7 @@
 // re-sending its subscriptions with the last accepted versions.
 
 import * as grpc from '@grpc/grpc-js';
-import { MESHWORK_VERSION } from '../../install/image.js';
+import { MESHWORK_VERSION } from '../../image.js';
 import { adsServiceDefinition, unpackAny, type DiscoveryRequest, type DiscoveryResponse, type XdsNode } from '../../xds/protos.js';
 import type { Clock, TimerHandle } from '../../clock.js';
 import type { ConfigStore, Entry, ResourceKind, ResourceValues } from '../config/store.js';

@@ -1,5 +1,6 @@
 // The Topology panel: Kiali's versioned-app graph in Cytoscape. Clusters are compound nodes holding their
-// workloads and gateways; services and MultiClusterIngresses span clusters and sit outside. An update with
+// workloads, gateways and services (a service per cluster its requests went to); MultiClusterIngresses
+// span clusters and sit outside. An update with
 // the same nodes and edges only changes data (labels, colours), so the layout does not move under the
 // reader; fcose lays out again only when an element is added or removed.
 import cytoscape from 'cytoscape';
@@ -149,8 +150,9 @@ export class TopologyPanel {
       fit: true,
       padding: 30,
       nodeDimensionsIncludeLabels: true,
-      idealEdgeLength: 90,
-      nodeRepulsion: 6500,
+      // Long enough for an edge's label (`12.3 rps · 0.0% · p99 4 ms`, about 150 px) to sit beside its nodes.
+      idealEdgeLength: 160,
+      nodeRepulsion: 9000,
       nestingFactor: 0.6,
       gravity: 0.3,
       tile: true,

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { CoreV1Api, KubeConfig, type V1Service } from '@kubernetes/client-node';
 import { startResourceWatch } from './resource-watch.js';
-import { ManualClock } from '../clock.js';
+import { ManualClock } from '../../clock.js';
 
 /** A plain-HTTP stand-in for an API server that fails the first `failures` lists, then serves one Service. */
 async function flakyApiServer(failures: number) {

@@ -1,4 +1,5 @@
-// Go's time.ParseDuration, for the variables Istio's agent reads as durations (SECRET_TTL "24h", "2m").
+// Go's time.ParseDuration, for the variables Istio's agent reads as durations (SECRET_TTL "24h", "2m"),
+// a Canary's intervals and the CLI's duration flags.
 
 const UNIT_MS: Readonly<Record<string, number>> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 

@@ -3,9 +3,9 @@
 // their metric, two different subsets, URLs. Pure.
 //
 // Exports: validateCanarySpec(spec, out).
-import { parseGoDuration } from '../agent/identity/duration.js';
-import { duplicate, forbidden, invalid, required } from '../config/schemas/causes.js';
-import type { FieldCause } from '../k8s/status.js';
+import { parseGoDuration } from '../duration.js';
+import { duplicate, forbidden, invalid, required } from '../schemas/causes.js';
+import type { FieldCause } from '../../k8s/status.js';
 
 type Fields = Record<string, unknown>;
 function record(value: unknown): Fields | undefined {

@@ -4,8 +4,8 @@
 // readiness and the debug endpoints.
 
 import { makeInformer, type KubeConfig, type KubernetesObject, type ListPromise } from '@kubernetes/client-node';
-import { apiErrorCode, apiErrorMessage } from '../k8s/client/client.js';
-import { systemClock, type Clock, type TimerHandle } from '../clock.js';
+import { apiErrorCode, apiErrorMessage } from './client.js';
+import { systemClock, type Clock, type TimerHandle } from '../../clock.js';
 
 export interface ResourceWatch<T> {
   /** What it watches, e.g. `cluster-2 /api/v1/pods`. */

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { V1HTTPIngressPath, V1Ingress, V1IngressClass, V1IngressSpec, V1Service } from '@kubernetes/client-node';
-import { DEFAULT_INGRESS_SETTINGS, ingressGatewaySelector, isIstioIngress, type IngressMeshSettings } from './class.js';
-import { convertIngresses, implementationSpecificMatch, type IngressInput } from './convert.js';
+import { DEFAULT_INGRESS_SETTINGS, ingressGatewaySelector, isIstioIngress, type IngressMeshSettings } from '../ingress/class.js';
+import { convertIngresses, implementationSpecificMatch, type IngressInput } from './ingress.js';
 
 const ISTIO_CLASS: V1IngressClass = { metadata: { name: 'istio' }, spec: { controller: 'istio.io/ingress-controller' } };
 const NGINX_CLASS: V1IngressClass = { metadata: { name: 'nginx' }, spec: { controller: 'k8s.io/ingress-nginx' } };

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { findByKind } from '../k8s/kinds.js';
-import { applyDefaults } from '../config/defaults.js';
-import { validateObject } from '../config/validate.js';
-import type { KubeObject } from '../k8s/object.js';
-import { canaryControllerClusterRole } from './rbac.js';
-import { canaryCrd } from './schema.js';
+import { findByKind } from '../../k8s/kinds.js';
+import { applyDefaults } from '../defaults.js';
+import { validateObject } from '../validate.js';
+import type { KubeObject } from '../../k8s/object.js';
+import { canaryControllerClusterRole } from '../../canary/rbac.js';
 import { canarySteps, resolveSpec } from './spec.js';
 
 const type = findByKind('rollouts.meshwork.io', 'Canary')!;
@@ -74,16 +73,6 @@ for (const [name, analysis, steps] of stepCases) test(`steps: ${name}`, () => as
 test('resolveSpec: defaults, short host, virtual services', () => {
   const r = resolveSpec((canary({ stepWeights: [10], interval: '1m30s' }, { host: 'helloworld.sample.svc.cluster.local' }).spec) as never);
   assert.deepEqual([r.service, r.virtualServices, r.intervalMs, r.threshold, r.minRequests, r.steps], ['helloworld', ['helloworld'], 90_000, 2, 20, [10, 100]]);
-});
-
-test('the CRD manifest carries the same structural schema, the status subresource and the short name', () => {
-  const crd = canaryCrd() as { metadata: { name: string }; spec: { names: { shortNames: string[] }; versions: Array<{ name: string; subresources: unknown; schema: { openAPIV3Schema: { properties: Record<string, { properties?: Record<string, unknown> }> } } }> } };
-  assert.equal(crd.metadata.name, 'canaries.rollouts.meshwork.io');
-  assert.deepEqual(crd.spec.names.shortNames, ['canary']);
-  const v = crd.spec.versions[0]!;
-  assert.equal(v.name, 'v1alpha1');
-  assert.deepEqual(v.subresources, { status: {} });
-  assert.deepEqual(Object.keys(v.schema.openAPIV3Schema.properties.spec!.properties!).sort(), ['abort', 'analysis', 'baseline', 'canary', 'clusters', 'host', 'paused', 'promote', 'virtualServices']);
 });
 
 test("the controller's ClusterRole is a valid ClusterRole that allows exactly what the controller does", () => {

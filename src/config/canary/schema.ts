@@ -1,12 +1,13 @@
 // The Canary kind's structural schema (OpenAPI v3, as apiextensions.k8s.io/v1 requires: every field
-// typed, status open) and the CustomResourceDefinition that ships it to real clusters. The local API
+// typed, status open) and what the CustomResourceDefinition (install/crds.ts) ships of it to real
+// clusters: the schema and the printer columns. The local API
 // servers validate Canaries with the same schema (config/schemas/kind-schemas.ts) plus the semantic
 // rules of validation.ts, which a CRD cannot express (increasing steps, Go durations).
 //
-// Exports: CANARY_SCHEMA (the whole object's schema), canaryCrd() (the CRD manifest for `meshwork install`).
-import type { JsonSchemaNode } from '../config/schemas/field-shape.js';
+// Exports: CANARY_SCHEMA (the whole object's schema), canaryCrdSchema(), CANARY_PRINTER_COLUMNS.
+import type { JsonSchemaNode } from '../schemas/field-shape.js';
 import { CANARY_DEFAULTS } from './spec.js';
-import { CANARY_API_VERSION, CANARY_GROUP, CANARY_KIND, CANARY_PLURAL, CANARY_VERSION } from './types.js';
+import { CANARY_API_VERSION, CANARY_KIND } from './types.js';
 
 const str: JsonSchemaNode = { type: 'string' };
 const nonEmpty: JsonSchemaNode = { type: 'string', minLength: 1 };
@@ -84,7 +85,7 @@ export const CANARY_SCHEMA: JsonSchemaNode = {
 };
 
 /** The schema as a CRD carries it: without apiVersion/kind enums (the API server sets them) and with a description. */
-function crdSchema(): JsonSchemaNode {
+export function canaryCrdSchema(): JsonSchemaNode {
   const props = { ...(CANARY_SCHEMA.properties as Record<string, JsonSchemaNode>) };
   props.apiVersion = str;
   props.kind = str;
@@ -92,33 +93,9 @@ function crdSchema(): JsonSchemaNode {
 }
 
 /** As the local API servers print Canaries (local/apiserver/tables.ts). */
-const PRINTER_COLUMNS = [
+export const CANARY_PRINTER_COLUMNS = [
   { name: 'Host', type: 'string', jsonPath: '.spec.host' },
   { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
   { name: 'Weight', type: 'integer', jsonPath: '.status.canaryWeight' },
   { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
 ];
-
-/** The CustomResourceDefinition of Canary for a real cluster (apiextensions.k8s.io/v1, structural, status subresource). */
-export function canaryCrd(): Record<string, unknown> {
-  return {
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: `${CANARY_PLURAL}.${CANARY_GROUP}` },
-    spec: {
-      group: CANARY_GROUP,
-      names: { kind: CANARY_KIND, listKind: `${CANARY_KIND}List`, plural: CANARY_PLURAL, singular: 'canary', shortNames: ['canary'] },
-      scope: 'Namespaced',
-      versions: [
-        {
-          name: CANARY_VERSION,
-          served: true,
-          storage: true,
-          subresources: { status: {} },
-          additionalPrinterColumns: PRINTER_COLUMNS,
-          schema: { openAPIV3Schema: crdSchema() },
-        },
-      ],
-    },
-  };
-}

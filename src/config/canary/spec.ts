@@ -3,7 +3,7 @@
 //
 // Exports: CANARY_DEFAULTS, resolveSpec(spec) -> ResolvedCanarySpec, canarySteps(analysis) -> weights,
 // shortHost(host), defaultCanaryObject(obj) (the API server's defaulting of a stored Canary).
-import { parseGoDuration } from '../agent/identity/duration.js';
+import { parseGoDuration } from '../duration.js';
 import type { CanaryAnalysis, CanarySpec, CanaryWebhook } from './types.js';
 
 export const CANARY_DEFAULTS = {

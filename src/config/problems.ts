@@ -1,4 +1,5 @@
-// What the translator found wrong with the config, in the words a mesh user needs to fix it.
+// What the translator (and the registry's Ingress conversion) found wrong with the config, in the words a
+// mesh user needs to fix it; `analyze` prints them, the control plane writes them to the objects' status.
 // A problem never stops translation: the offending piece is left out and everything else is served,
 // so one bad VirtualService cannot take the whole mesh's config down (nor make a client NACK).
 
@@ -50,6 +51,8 @@ export type ProblemCode =
   | 'conflicting-sidecar-selectors'
   /** An Istio annotation on a pod that does not parse (Istio's IST0125 InvalidAnnotation). */
   | 'invalid-annotation'
+  /** traffic.sidecar.istio.io annotations on a proxy pod that iptables does not capture: nothing applies them. */
+  | 'traffic-annotations-not-applied'
   /** Locality failover acts on readiness without outlierDetection (Istio's would do nothing). */
   | 'locality-failover-by-readiness'
   /** A localityLbSetting that changes nothing: every endpoint sits in one locality. */

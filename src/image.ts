@@ -26,7 +26,7 @@ export const MESHWORK_VERSION = packageVersion();
 /** `ghcr.io/meshwork/meshwork:<version>`: what `meshwork install` deploys and the injector puts in pods. */
 export const MESHWORK_IMAGE = `${MESHWORK_IMAGE_REPOSITORY}:${MESHWORK_VERSION}`;
 
-/** The CLI entry module beside this one: src/cli/main.ts under tsx, dist/src/cli/main.js when built. */
+/** The CLI entry module below this one: src/cli/main.ts under tsx, dist/src/cli/main.js when built. */
 export function meshworkCliModule(): URL {
-  return new URL(`../cli/main${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+  return new URL(`./cli/main${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
 }
