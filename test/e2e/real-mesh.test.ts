@@ -186,6 +186,11 @@ describe('the seed scenario on the real kube-apiserver: out-of-cluster control p
       const rules = await kubectl(m.name, ['apply', '-n', 'sample', '-f', scenario('helloworld-destinationrule.yaml'), '-f', scenario('helloworld-virtualservice.yaml')], { allowFail: true });
       assert.equal(rules.code, 0, rules.stderr);
       assert.match(rules.stdout, /virtualservice\.networking\.istio\.io\/helloworld created/);
+      // The same path refuses what Istio would: our validating webhook, called by the real API server.
+      const bad = join(dir, `${m.name}-no-route.yaml`);
+      writeFileSync(bad, 'apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: no-route, namespace: sample}\nspec: {hosts: [helloworld], http: [{match: [{uri: {prefix: /}}]}]}\n');
+      const denied = await kubectl(m.name, ['apply', '-f', bad], { allowFail: true });
+      assert.match(denied.stderr, /admission webhook "rev\.validation\.istio\.io" denied the request/);
     }
     for (const m of members) {
       // The controller manager makes the pods (Pending: no node yet); the real server sends each to the injector.
