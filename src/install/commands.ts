@@ -116,7 +116,7 @@ export async function runInstall(opts: InstallCommandOptions): Promise<ApplyResu
 
   const timeoutMs = opts.waitTimeoutMs ?? 300_000;
   if (webhookUrl) {
-    out(`✔ ${istiodName(revision)}'s objects installed in cluster ${clusterId}; run its control plane where ${webhookUrl.base} reaches it: meshwork control-plane --cluster-id ${clusterId} --context ${opts.context}`);
+    out(`✔ ${istiodName(revision)}'s objects installed in cluster ${clusterId}; run its control plane where ${webhookUrl.base} reaches it: meshwork control-plane --cluster-id ${clusterId} --context ${opts.context}${isIP(webhookUrl.host) !== 0 ? ` --address ${webhookUrl.host}` : ''}`);
     return results;
   }
   if (timeoutMs > 0) await waitForDeployment(kc, ISTIO_SYSTEM, istiodName(revision), timeoutMs, clock, out);
