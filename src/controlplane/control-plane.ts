@@ -12,7 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import { createXdsServer, listenGrpc, type XdsServer } from '../xds/server.js';
 import { loadCaCerts } from '../install/mesh-ca.js';
 import { discoveryIp } from '../install/discovery-address.js';
-import { istiodName } from '../install/names.js';
+import { istiodName, MESH_CONFIG_KEY, meshConfigMapName } from '../install/names.js';
 import { issueServingCertificate, issuingCa } from '../security/pki/sign.js';
 import { startSecureServer } from './secure-server.js';
 import { TokenReviewer } from './token-review.js';
@@ -24,7 +24,7 @@ import { ConfigPropagationTracker } from './propagation.js';
 import { ConfigStatusReporter } from './status-reporter.js';
 import { IngressStatusSyncer } from './ingress-status.js';
 import { DEFAULT_INGRESS_NAMESPACE } from '../ingress/class.js';
-import { MESH_CONFIG_KEY, meshConfigMapName, parseMeshConfig } from './mesh-config.js';
+import { parseMeshConfig } from './mesh-config.js';
 
 export interface ControlPlaneOptions {
   /** The member cluster this control plane runs in (CLUSTER_ID of its proxies). */

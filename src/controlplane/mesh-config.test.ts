@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_INGRESS_SETTINGS } from '../ingress/class.js';
-import { meshConfigMapName, parseMeshConfig } from './mesh-config.js';
+import { meshConfigMapName } from '../install/names.js';
+import { parseMeshConfig } from './mesh-config.js';
 
 test('the mesh config of a revision: ConfigMap istio-<revision>, its defaultConfig checked', () => {
   assert.equal(meshConfigMapName('asm-managed-stable'), 'istio-asm-managed-stable');

@@ -11,12 +11,8 @@ import { checkProxyConfig, type ProxyConfig } from '../config/proxy-config.js';
 import { DEFAULT_INGRESS_SETTINGS, type IngressControllerMode, type IngressMeshSettings } from '../ingress/class.js';
 import { DEFAULT_TRUST_DOMAIN } from '../security/spiffe.js';
 import { startResourceWatch, type ResourceWatch } from '../k8s/client/resource-watch.js';
+import { MESH_CONFIG_KEY, meshConfigMapName } from '../install/names.js';
 
-export const MESH_CONFIG_KEY = 'mesh';
-
-export function meshConfigMapName(revision: string): string {
-  return `istio-${revision}`;
-}
 
 export interface MeshConfig {
   defaultConfig: ProxyConfig;

@@ -23,6 +23,12 @@ export function istiodName(revision: string): string {
   return `istiod-${revision}`;
 }
 
+/** The mesh config ConfigMap of a revision (`istio-<rev>`, Istio's) and its key holding the MeshConfig YAML. */
+export function meshConfigMapName(revision: string): string {
+  return `istio-${revision}`;
+}
+export const MESH_CONFIG_KEY = 'mesh';
+
 export function injectorConfigName(revision: string): string {
   return `istio-sidecar-injector-${revision}`;
 }

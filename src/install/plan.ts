@@ -15,10 +15,9 @@
 import { isIP } from 'node:net';
 import type { KubeObject } from '../k8s/object.js';
 import { hostPortProblem } from '../config/proxy-config.js';
-import { MESH_CONFIG_KEY, meshConfigMapName } from '../controlplane/mesh-config.js';
 import { meshCrds } from './crds.js';
 import { type InstallOptions, installManifests } from './manifests.js';
-import { istiodName, MONITORING_PORT, XDS_PORT, XDS_SECURE_PORT } from './names.js';
+import { istiodName, MESH_CONFIG_KEY, meshConfigMapName, MONITORING_PORT, XDS_PORT, XDS_SECURE_PORT } from './names.js';
 import { webhookTlsSecret, type WebhookTls } from './webhook-tls.js';
 
 export interface WebhookUrl {
