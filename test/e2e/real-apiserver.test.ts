@@ -139,11 +139,25 @@ describe('meshwork up --apiserver real after a restart and a kill -9 of its host
   before(up);
   after(() => env.cleanup());
 
-  test('objects persist in etcd across down and up, with the same credentials', async () => {
+  test('objects persist in etcd across down and up, with the same credentials; the node runs its pods again', async () => {
     await env.kubectlOk('cluster-1', ['create', 'configmap', 'kept', '--from-literal=k=v']);
+    await env.kubectlOk('cluster-1', ['create', 'deployment', 'kept', '--image=docker.io/istio/examples-helloworld-v1', '--port=5000']);
+    const running = async () => {
+      const out = (await env.kubectlOk('cluster-1', ['get', 'pods', '-l', 'app=kept', '-o', 'jsonpath={.items[*].metadata.name} {.items[*].status.phase}'])).trim();
+      return / Running$/.test(out) ? out.split(' ')[0] : undefined;
+    };
+    const before = await until('a Running pod of kept', 60_000, running);
+    const pidsBefore = podPids(env.stateDir, 'cluster-1');
     assert.equal((await env.meshwork(['down'], 60_000)).code, 0);
+    assert.deepEqual(pidsBefore.filter(processRunning), [], 'down stopped the pod');
     await up();
     assert.equal((await env.kubectlOk('cluster-1', ['get', 'configmap', 'kept', '-o', 'jsonpath={.data.k}'])).trim(), 'v');
+    // The same pod object, its processes started again by the node after the restart.
+    const after = await until('kept Running again', 60_000, async () => {
+      const name = await running();
+      return name && podPids(env.stateDir, 'cluster-1').length > 0 ? name : undefined;
+    });
+    assert.equal(after, before);
   });
 
   test('down after a kill -9 of the host stops the control plane and the pods it left running', async () => {
