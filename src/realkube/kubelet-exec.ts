@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import { PassThrough, Writable } from 'node:stream';
 import { StatusError } from '../k8s/status.js';
 import type { PodRuntime } from '../local/kubelet/runtime.js';
-import { SpdyServerConnection, type SpdyStream } from './spdy.js';
+import { SpdyServerConnection, type SpdyStream } from './spdy-connection.js';
 
 const PROTOCOL = 'v4.channel.k8s.io';
 const STREAM_CREATION_TIMEOUT_MS = 30_000;

@@ -6,7 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { SpdyServerConnection, type SpdyStream } from './spdy.js';
+import { SpdyServerConnection, type SpdyStream } from './spdy-connection.js';
 
 const PROTOCOL = 'portforward.k8s.io';
 

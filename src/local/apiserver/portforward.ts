@@ -19,6 +19,7 @@ import type { ResourceRoute } from './routes.js';
 import {
   controlFrame,
   dataFrame,
+  dataFrames,
   FLAG_FIN,
   type Frame,
   FrameReader,
@@ -27,13 +28,11 @@ import {
   HeaderDecompressor,
   RstStatus,
   uint32s,
-} from './spdy.js';
+} from '../../k8s/streaming/spdy.js';
 import { getStoredOr404 } from './update.js';
 
 export const PORTFORWARD_PROTOCOL = 'portforward.k8s.io';
 export const PORTFORWARD_TUNNEL_PROTOCOL = `SPDY/3.1+${PORTFORWARD_PROTOCOL}`;
-/** Largest data frame sent: keeps one busy stream from holding the connection for long. */
-const MAX_DATA_FRAME = 32 * 1024;
 
 export interface PortForwardTarget {
   namespace: string;
@@ -179,7 +178,7 @@ export class PortForwardSession {
       if (fwd.clientDone) socket.end();
     });
     socket.on('data', (chunk: Buffer) => {
-      for (let at = 0; at < chunk.length; at += MAX_DATA_FRAME) this.send(dataFrame(streamId, 0, chunk.subarray(at, at + MAX_DATA_FRAME)));
+      for (const frame of dataFrames(streamId, chunk, false)) this.send(frame);
     });
     socket.on('end', () => this.finish(fwd));
     socket.on('error', (err: NodeJS.ErrnoException) => {

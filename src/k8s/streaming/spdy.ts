@@ -1,5 +1,8 @@
-// SPDY/3.1 framing, the server's half, as far as Kubernetes streaming needs it: kubectl's port-forward
-// (and its SPDY fallback) runs a moby/spdystream client whose streams carry raw bytes. Frames:
+// SPDY/3.1 framing, the server's half, as far as Kubernetes streaming needs it: a moby/spdystream client
+// (k8s.io/apimachinery's httpstream/spdy) whose streams carry raw bytes. Two servers speak it: the
+// embedded API server's pods/portforward (local/apiserver/portforward.ts, for kubectl) and the node's
+// kubelet port, where kube-apiserver opens exec and port-forward streams (realkube/spdy-connection.ts).
+// Pure framing and header-block coding; the byte pipe is the caller's. Frames:
 //   control: 1 bit 1 | 15 bits version (3) | 16 bits type | 8 bits flags | 24 bits length | data
 //   data:    1 bit 0 | 31 bits stream id                 | 8 bits flags | 24 bits length | data
 // Header blocks are zlib streams (one per direction, shared by all frames of the connection) primed
@@ -8,6 +11,10 @@ import { constants, createDeflate, createInflate, type Deflate, type Inflate } f
 
 export const SPDY_VERSION = 3;
 export const FLAG_FIN = 0x01;
+/** Largest data frame `dataFrames` sends (SPDY allows 16 MB): keeps one busy stream from holding the connection. */
+export const MAX_DATA_FRAME = 32 * 1024;
+/** A frame's length field is 24 bits. */
+const MAX_FRAME_LENGTH = 0xffffff;
 
 export const FrameType = {
   SYN_STREAM: 1,
@@ -52,21 +59,37 @@ export class FrameReader {
   }
 }
 
-export function controlFrame(type: number, flags: number, data: Buffer): Buffer {
+function frameHead(length: number): Buffer {
+  if (length > MAX_FRAME_LENGTH) throw new Error(`SPDY frame payload of ${length} bytes exceeds the 24-bit length field (${MAX_FRAME_LENGTH}): split it`);
   const head = Buffer.alloc(8);
+  head.writeUIntBE(length, 5, 3);
+  return head;
+}
+
+export function controlFrame(type: number, flags: number, data: Buffer): Buffer {
+  const head = frameHead(data.length);
   head.writeUInt16BE(0x8000 | SPDY_VERSION, 0);
   head.writeUInt16BE(type, 2);
-  head.writeUInt32BE(data.length, 4);
   head[4] = flags;
   return Buffer.concat([head, data]);
 }
 
 export function dataFrame(streamId: number, flags: number, data: Buffer): Buffer {
-  const head = Buffer.alloc(8);
+  const head = frameHead(data.length);
   head.writeUInt32BE(streamId & 0x7fffffff, 0);
-  head.writeUInt32BE(data.length, 4);
   head[4] = flags;
   return Buffer.concat([head, data]);
+}
+
+/** `data` as frames of at most MAX_DATA_FRAME bytes, FIN on the last if `fin`; no data and `fin` is one empty FIN frame. */
+export function dataFrames(streamId: number, data: Buffer, fin: boolean): Buffer[] {
+  const frames: Buffer[] = [];
+  for (let at = 0; at < data.length; at += MAX_DATA_FRAME) {
+    const last = at + MAX_DATA_FRAME >= data.length;
+    frames.push(dataFrame(streamId, fin && last ? FLAG_FIN : 0, data.subarray(at, at + MAX_DATA_FRAME)));
+  }
+  if (fin && frames.length === 0) frames.push(dataFrame(streamId, FLAG_FIN, Buffer.alloc(0)));
+  return frames;
 }
 
 export function uint32s(...values: number[]): Buffer {
