@@ -6,24 +6,23 @@
 // in through the real API server's CRD validation and our validating webhook, which the server calls
 // with the caBundle install wrote, as it calls the injector for the pods the controller manager makes.
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { buildKubeconfig, mergeKubeconfigFile } from '../k8s/kubeconfig.js';
 import { stopChild } from '../os/proc.js';
 import { requireKubeBinaries } from '../realkube/binaries.js';
 import { startRealControlPlane, type RealControlPlane } from '../realkube/control-plane.js';
+import { kubeCli } from '../../test/helpers/kube-cli.js';
+import { MESHWORK_BIN } from '../../test/helpers/paths.js';
+import { until as eventually } from '../../test/helpers/until.js';
 
-const run = promisify(execFile);
 const OCTET = 66;
 const CONTROL_PLANE_IP = `127.${OCTET}.0.5`;
 const WEBHOOK_URL = `https://${CONTROL_PLANE_IP}:15017`;
 const SCENARIO = '/work/shared/scenario';
-const CLI = fileURLToPath(new URL('../../../bin/meshwork.js', import.meta.url));
 const ISTIOD = 'system:serviceaccount:istio-system:istiod-asm-managed-stable';
 const READER = 'system:serviceaccount:istio-system:istio-reader-service-account';
 
@@ -33,36 +32,9 @@ let plane: RealControlPlane | undefined;
 let controlPlane: ChildProcess | undefined;
 const controlPlaneLog: string[] = [];
 
-async function kubectl(args: string[], opts: { allowFail?: boolean } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run('kubectl', ['--kubeconfig', kubeconfig, '--context', 'real-1', ...args], { timeout: 60_000, maxBuffer: 64 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    if (!opts.allowFail) throw new Error(`kubectl ${args.join(' ')}: ${e.stderr ?? String(err)}`);
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
-
-async function meshwork(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { timeout: 180_000, maxBuffer: 64 << 20, env: { ...process.env, KUBECONFIG: kubeconfig } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
-
-async function eventually<T>(what: string, timeoutMs: number, attempt: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await attempt();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`${what} did not happen within ${timeoutMs / 1000} s`);
-}
+const cli = kubeCli(kubeconfig);
+const kubectl = (args: string[], opts: { allowFail?: boolean } = {}) => cli.kubectl('real-1', args, opts);
+const { meshwork } = cli;
 
 describe('meshwork install on the real kube-apiserver', { timeout: 600_000 }, () => {
   before(async () => {
@@ -139,7 +111,7 @@ describe('meshwork install on the real kube-apiserver', { timeout: 600_000 }, ()
     const token = (await kubectl(['create', 'token', 'istiod-asm-managed-stable', '-n', 'istio-system', '--duration=1h'])).stdout.trim();
     const saKubeconfig = join(dir, 'istiod.kubeconfig');
     writeFileSync(saKubeconfig, buildKubeconfig([{ name: 'real-1', server: plane!.server, caPem: plane!.caPem, token }], 'real-1'));
-    controlPlane = spawn(process.execPath, [CLI, 'control-plane', '--cluster-id', 'real-1', '--kubeconfig', saKubeconfig, '--address', CONTROL_PLANE_IP, '--data-plane', 'envoy'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    controlPlane = spawn(process.execPath, [MESHWORK_BIN, 'control-plane', '--cluster-id', 'real-1', '--kubeconfig', saKubeconfig, '--address', CONTROL_PLANE_IP, '--data-plane', 'envoy'], { stdio: ['ignore', 'pipe', 'pipe'] });
     controlPlane.stdout?.on('data', (d: Buffer) => controlPlaneLog.push(d.toString()));
     controlPlane.stderr?.on('data', (d: Buffer) => controlPlaneLog.push(d.toString()));
     await eventually('the control plane ready', 90_000, async () => {

@@ -8,22 +8,22 @@
 // DestinationRule and the 80/20 VirtualService. Requests from each sleep pod (`kubectl exec`), through
 // its Envoy sidecar, judged by chi-square; every sidecar is listed ACKed by its own out-of-cluster control plane.
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { buildKubeconfig, mergeKubeconfigFile } from '../../src/k8s/kubeconfig.js';
 import { stopChild } from '../../src/os/proc.js';
 import { requireKubeBinaries } from '../../src/realkube/binaries.js';
 import { startRealControlPlane, type RealControlPlane } from '../../src/realkube/control-plane.js';
 import { startRealNode, type RealNode } from '../../src/realkube/node.js';
 import { chiSquareTest, SUITE_ALPHA } from '../../src/stats/chisquare.js';
+import { kubeCli } from '../helpers/kube-cli.js';
 import { MESHWORK_BIN, scenarioDir } from '../helpers/paths.js';
+import { until as eventually } from '../helpers/until.js';
 import { parseAnswers, type Split } from '../helpers/traffic.js';
 
-const run = promisify(execFile);
 const ISTIOD_SA = 'istiod-asm-managed-stable';
 const URL = 'http://helloworld.sample:5000/hello';
 const N = 1000;
@@ -49,36 +49,7 @@ const dir = mkdtempSync(join(tmpdir(), 'meshwork-real-mesh-'));
 const kubeconfig = join(dir, 'kubeconfig');
 const scenario = (file: string) => join(scenarioDir(), file);
 
-async function kubectl(context: string, args: string[], opts: { allowFail?: boolean } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run('kubectl', ['--kubeconfig', kubeconfig, '--context', context, ...args], { timeout: 60_000, maxBuffer: 64 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    if (!opts.allowFail) throw new Error(`kubectl --context ${context} ${args.join(' ')}: ${e.stderr ?? String(err)}`);
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
-
-async function meshwork(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [MESHWORK_BIN, ...args], { timeout: 180_000, maxBuffer: 64 << 20, env: { ...process.env, KUBECONFIG: kubeconfig } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
-
-async function eventually<T>(what: string, timeoutMs: number, attempt: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await attempt();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`${what} did not happen within ${timeoutMs / 1000} s`);
-}
+const { kubectl, meshwork } = kubeCli(kubeconfig);
 
 interface PodJson {
   metadata: { name: string; labels?: Record<string, string> };
