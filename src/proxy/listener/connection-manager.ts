@@ -14,7 +14,6 @@ import type { Clock } from '../../clock.js';
 import type { ClusterManager } from '../cluster/manager.js';
 import { decideCors } from '../filters/cors.js';
 import { checkRbac, peerNames, RBAC_DENIED_BODY, serverNameOf } from '../filters/rbac.js';
-import { connectionTlsOf } from '../tls/peer-certificate.js';
 import { decideFault, effectiveFault } from '../filters/fault.js';
 import { applyTrustBoundary } from '../filters/trust.js';
 import { applyRequestMutations, applyResponseMutations, firstValue, forwardableHeaders, type HeaderRecord } from '../filters/headers.js';
@@ -28,7 +27,7 @@ import { requestHash, type HashInput } from '../route/hash-policy.js';
 import { pickCluster } from '../route/weighted.js';
 import { Cancel } from '../upstream/cancel.js';
 import { forward, type ForwardResult } from '../upstream/forward.js';
-import { addTrailers, destroyResponse, h2SessionSockets, sendLocal, toDownstreamRequest, writeChunk, writeHead, type DownstreamRequest, type DownstreamResponse } from './downstream.js';
+import { addTrailers, destroyResponse, sendLocal, toDownstreamRequest, writeChunk, writeHead, type DownstreamRequest, type DownstreamResponse } from './downstream.js';
 
 export interface ConnectionManagerDeps {
   clusters: ClusterManager;
@@ -112,8 +111,7 @@ export class ConnectionManager {
   /** The request listener for both the HTTP/1.1 and the HTTP/2 server of the listener. */
   readonly handle = (rawReq: http.IncomingMessage | http2.Http2ServerRequest, res: DownstreamResponse): void => {
     const req = toDownstreamRequest(rawReq);
-    // HTTP/2 sessions run over a stream that replays the connection's first bytes: the real socket is recorded.
-    const socket = rawReq instanceof http2.Http2ServerRequest ? (rawReq.stream.session ? h2SessionSockets.get(rawReq.stream.session) ?? (rawReq.socket as net.Socket) : undefined) : rawReq.socket;
+    const socket = req.socket;
     const config = this.config(socket);
     const verdict = applyTrustBoundary(req.headers, config.hcm.trust, req.remoteAddress, req.tls);
     // A request entering the mesh here gets a new id unless the listener keeps the client's.
@@ -431,7 +429,7 @@ export class ConnectionManager {
       }
       return;
     }
-    const tls = connectionTlsOf(ex.socket);
+    const tls = ex.req.tls;
     const entry = httpAccessLogEntry({
       method: ex.req.method,
       authority: ex.req.authority,

@@ -32,6 +32,8 @@ export interface DownstreamRequest {
   localAddress: string;
   localPort: number;
   body: Readable;
+  /** The TCP connection the request came on (for HTTP/2, the socket recorded for its session); undefined once an HTTP/2 session is gone. */
+  socket: net.Socket | undefined;
   /** The connection's TLS (client certificate, our own URI SANs); undefined on plaintext. */
   tls: ConnectionTls | undefined;
   /** The request has no body (GET without Content-Length / Transfer-Encoding, or an ended HTTP/2 stream). */
@@ -46,7 +48,7 @@ export function toDownstreamRequest(req: http.IncomingMessage | http2.Http2Serve
   let path = req.url ?? '/';
   // HTTP/2 sessions run over a stream that replays the connection's first bytes: the real socket was recorded.
   const connection: net.Socket | undefined =
-    req instanceof http2.Http2ServerRequest ? (req.stream.session ? h2SessionSockets.get(req.stream.session) : undefined) ?? (req.socket as net.Socket | undefined) : req.socket;
+    req instanceof http2.Http2ServerRequest ? (req.stream.session ? h2SessionSockets.get(req.stream.session) ?? (req.socket as net.Socket) : undefined) : req.socket;
   const tls = connectionTlsOf(connection);
   let scheme = tls ? 'https' : 'http';
   let protocol: DownstreamRequest['protocol'];
@@ -88,6 +90,7 @@ export function toDownstreamRequest(req: http.IncomingMessage | http2.Http2Serve
     localAddress: connection?.localAddress ?? '',
     localPort: connection?.localPort ?? 0,
     body: req,
+    socket: connection,
     tls,
     bodyless,
   };
