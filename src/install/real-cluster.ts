@@ -9,33 +9,14 @@
 // refuses ("type: Required value") or, worse, accepts without them.
 //
 // Exports: clusterCreatesCrds(kc), applyCrds(kc, crds), waitForCrdsEstablished(kc, names, timeoutMs, clock, out).
-import { request } from 'node:https';
 import { ApiextensionsV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject } from '../k8s/object.js';
 import type { ApplyResult } from '../k8s/client/apply.js';
 import { apiErrorMessage } from '../k8s/client/client.js';
+import { rawRequest } from '../k8s/client/raw-request.js';
 
 const CRD_PATH = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
 export const FIELD_MANAGER = 'meshwork-install';
-
-async function call(kc: KubeConfig, method: string, path: string, body?: { contentType: string; text: string }): Promise<{ status: number; text: string }> {
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error('the kubeconfig has no current cluster');
-  const url = new URL(path, cluster.server.endsWith('/') ? cluster.server : `${cluster.server}/`);
-  const opts: import('node:https').RequestOptions = { method, hostname: url.hostname, port: url.port || 443, path: url.pathname + url.search, headers: { accept: 'application/json' } };
-  await kc.applyToHTTPSOptions(opts);
-  if (body) opts.headers = { ...opts.headers, 'content-type': body.contentType, 'content-length': Buffer.byteLength(body.text) };
-  return new Promise((resolve, reject) => {
-    const req = request(opts, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body?.text);
-  });
-}
 
 function statusMessage(text: string): string {
   try {
@@ -52,9 +33,9 @@ export async function applyCrds(kc: KubeConfig, crds: readonly KubeObject[]): Pr
   for (const crd of crds) {
     const name = crd.metadata.name ?? '';
     const ref = `customresourcedefinition.apiextensions.k8s.io/${name}`;
-    const before = await call(kc, 'GET', `${CRD_PATH}/${name}`);
+    const before = await rawRequest(kc, 'GET', `${CRD_PATH}/${name}`);
     if (before.status !== 200 && before.status !== 404) throw new Error(`meshwork install: ${ref}: ${statusMessage(before.text)}`);
-    const applied = await call(kc, 'PATCH', `${CRD_PATH}/${name}?fieldManager=${FIELD_MANAGER}&force=true`, { contentType: 'application/apply-patch+yaml', text: JSON.stringify(crd) });
+    const applied = await rawRequest(kc, 'PATCH', `${CRD_PATH}/${name}?fieldManager=${FIELD_MANAGER}&force=true`, { body: { contentType: 'application/apply-patch+yaml', text: JSON.stringify(crd) } });
     if (applied.status !== 200 && applied.status !== 201) throw new Error(`meshwork install: ${ref}: ${statusMessage(applied.text)}`);
     const version = (text: string) => (JSON.parse(text) as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion;
     results.push({ ref, outcome: before.status === 404 ? 'created' : version(before.text) === version(applied.text) ? 'unchanged' : 'configured' });

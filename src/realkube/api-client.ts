@@ -1,9 +1,9 @@
 // JSON requests to a real kube-apiserver as one client-certificate identity (the node, or the binder
 // acting as kube-scheduler), and client-node's Watch and KubeConfig for the same identity.
-// REST calls are plain HTTPS here rather than client-node's typed APIs: those turn every timestamp into
-// a Date, and the kubelet reads and writes objects as the API's JSON (strings), as the store gives them.
-import { request } from 'node:https';
+// REST calls go through k8s/client/raw-request.ts rather than client-node's typed APIs: those turn every
+// timestamp into a Date, and the kubelet reads and writes objects as the API's JSON (strings), as the store gives them.
 import { KubeConfig, Watch } from '@kubernetes/client-node';
+import { rawRequest } from '../k8s/client/raw-request.js';
 import { StatusError, type StatusReason } from '../k8s/status.js';
 
 export interface ApiIdentity {
@@ -28,50 +28,28 @@ export interface RequestOptions {
 const KNOWN_REASONS = new Set<StatusReason>(['NotFound', 'AlreadyExists', 'Conflict', 'Invalid', 'BadRequest', 'Unauthorized', 'Forbidden', 'MethodNotAllowed', 'Gone', 'Expired', 'UnsupportedMediaType', 'NotAcceptable', 'InternalError']);
 
 export class ApiClient {
-  constructor(readonly identity: ApiIdentity) {}
+  private readonly config: KubeConfig;
+
+  constructor(readonly identity: ApiIdentity) {
+    this.config = this.kubeConfig();
+  }
 
   /** The parsed JSON answer; a non-2xx answer throws StatusError with the API's code, reason and message. */
-  send<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
-    const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+  async send<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
     const id = this.identity;
-    return new Promise<T>((resolve, reject) => {
-      const req = request(
-        new URL(path, id.server),
-        {
-          method,
-          ca: id.caPem,
-          cert: id.certPem,
-          key: id.keyPem,
-          timeout: opts.timeoutMs ?? 30_000,
-          headers: { accept: 'application/json', 'user-agent': id.userAgent, ...(body !== undefined ? { 'content-type': opts.contentType ?? 'application/json', 'content-length': Buffer.byteLength(body) } : {}) },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('error', reject);
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            const code = res.statusCode ?? 0;
-            let parsed: unknown;
-            try {
-              parsed = text ? JSON.parse(text) : undefined;
-            } catch {
-              parsed = undefined;
-            }
-            if (code >= 200 && code < 300) {
-              resolve(parsed as T);
-              return;
-            }
-            const status = parsed as { reason?: string; message?: string } | undefined;
-            const reason = KNOWN_REASONS.has(status?.reason as StatusReason) ? (status!.reason as StatusReason) : code === 404 ? 'NotFound' : code === 409 ? 'Conflict' : code === 403 ? 'Forbidden' : 'InternalError';
-            reject(new StatusError(code, reason, `${method} ${path} as ${id.user}: ${status?.message ?? (text.trim() || `HTTP ${code}`)}`));
-          });
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error(`${method} ${path} as ${id.user}: no answer within ${(opts.timeoutMs ?? 30_000) / 1000} s`)));
-      req.on('error', reject);
-      req.end(body);
-    });
+    const timeoutMs = opts.timeoutMs ?? 30_000;
+    const body = opts.body === undefined ? undefined : { contentType: opts.contentType ?? 'application/json', text: JSON.stringify(opts.body) };
+    const { status: code, text } = await rawRequest(this.config, method, path, { ...(body ? { body } : {}), headers: { 'user-agent': id.userAgent }, timeoutMs });
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (code >= 200 && code < 300) return parsed as T;
+    const status = parsed as { reason?: string; message?: string } | undefined;
+    const reason = KNOWN_REASONS.has(status?.reason as StatusReason) ? (status!.reason as StatusReason) : code === 404 ? 'NotFound' : code === 409 ? 'Conflict' : code === 403 ? 'Forbidden' : 'InternalError';
+    throw new StatusError(code, reason, `${method} ${path} as ${id.user}: ${status?.message ?? (text.trim() || `HTTP ${code}`)}`);
   }
 
   /** client-node's configuration for this identity (its Watch streams with it). */
@@ -88,7 +66,7 @@ export class ApiClient {
   }
 
   watcher(): Watch {
-    return new Watch(this.kubeConfig());
+    return new Watch(this.config);
   }
 }
 
