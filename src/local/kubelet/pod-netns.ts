@@ -6,18 +6,14 @@
 import { spawn } from 'node:child_process';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { INTERCEPTION_MODE_ANNOTATION } from '../../config/interception.js';
+import { PROXY_CONTAINER } from '../../inject/inject.js';
 import { nodeLoaderArgs } from './launch-plan.js';
 import { inPodNamespace } from './pod-network.js';
 import type { Container, Pod, Probe } from './pod-types.js';
 import type { ProbeResult } from './probe.js';
 
-/** Istio's annotation the injector sets on pods it adds istio-init to. */
-const INTERCEPTION_MODE_ANNOTATION = 'sidecar.istio.io/interceptionMode';
-
 const PROBE_ENTRY = fileURLToPath(new URL(`./netns-probe-main${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
-
-/** The container the injector adds (sidecar or gateway). */
-const PROXY_CONTAINER = 'istio-proxy';
 
 /**
  * A pod gets a network namespace of its own when its sidecar captures its traffic with iptables (the
