@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { PassThrough, Writable } from 'node:stream';
 import { StatusError } from '../k8s/status.js';
 import type { PodRuntime } from '../local/kubelet/runtime.js';
+import { exitStatus } from '../local/apiserver/exec.js';
 import { SpdyServerConnection, type SpdyStream } from './spdy-connection.js';
 
 const PROTOCOL = 'v4.channel.k8s.io';
@@ -84,7 +85,7 @@ export function serveExecUpgrade(req: IncomingMessage, socket: Duplex, head: Buf
     });
 
   async function run(): Promise<void> {
-    let status: Record<string, unknown>;
+    let status: object;
     try {
       const { exitCode } = await runtime.exec({
         namespace: target.namespace,
@@ -97,16 +98,7 @@ export function serveExecUpgrade(req: IncomingMessage, socket: Duplex, head: Buf
         stderr: wants.stderr ? writer('stderr') : writer('stdout'),
         signal: abort.signal,
       });
-      status =
-        exitCode === 0
-          ? { metadata: {}, status: 'Success' }
-          : {
-              metadata: {},
-              status: 'Failure',
-              message: `command terminated with non-zero exit code: error executing command [${command.join(' ')}], exit code ${exitCode}`,
-              reason: 'NonZeroExitCode',
-              details: { causes: [{ reason: 'ExitCode', message: String(exitCode) }] },
-            };
+      status = exitStatus(command, exitCode);
     } catch (err) {
       const e = err as Error;
       status = { metadata: {}, status: 'Failure', message: e.message, reason: err instanceof StatusError ? err.reason : 'InternalError', code: err instanceof StatusError ? err.code : 500 };
