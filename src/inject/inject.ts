@@ -1,6 +1,7 @@
 // Sidecar injection, as Istio's injector decides and does it: which pods get a proxy, and the pod
 // after the requested templates (`sidecar` by default, `gateway` for pods that run a gateway and
 // name their proxy container `istio-proxy` with image `auto`). Pure: a pod in, a JSON patch out.
+import { SIDECAR_CONTAINER } from '../registry/build.js';
 import { DATA_PLANE_ANNOTATION, DATA_PLANE_ENV, parseDataPlane, type DataPlaneKind } from '../agent/data-plane.js';
 import {
   effectiveProxyConfig,
@@ -17,7 +18,6 @@ import type { Container, EnvVar, Pod } from './pod.js';
 import { readPod } from './pod.js';
 import { MERGED_METRICS_PATH, MERGED_METRICS_PORT } from '../telemetry/istio-metric-names.js';
 
-export const PROXY_CONTAINER = 'istio-proxy';
 export const STATUS_ANNOTATION = 'sidecar.istio.io/status';
 export const INJECT_LABEL = 'sidecar.istio.io/inject';
 export const TEMPLATES_ANNOTATION = 'inject.istio.io/templates';
@@ -130,7 +130,7 @@ export function injectPod(podValue: unknown, ctx: InjectionContext & { namespace
     ...ctx,
     dataPlane: podDataPlane(pod, ctx.dataPlane ?? 'meshwork'),
     namespace,
-    appContainers: pod.spec.containers.filter((c) => c.name !== PROXY_CONTAINER),
+    appContainers: pod.spec.containers.filter((c) => c.name !== SIDECAR_CONTAINER),
     workload: workloadOf(pod, namespace),
     proxyConfig: proxyConfig.config,
     proxyConfigAnnotated: annotation !== undefined,
@@ -167,7 +167,7 @@ function templateNames(pod: Pod): string[] {
 /** Istio's status annotation: what the injection added, so tools (and a second injection) can tell. */
 function injectionStatus(before: Pod, after: Pod, revision: string): string {
   const added = (list: Container[] | undefined, old: Container[] | undefined): string[] =>
-    (list ?? []).map((c) => c.name).filter((name) => !(old ?? []).some((o) => o.name === name) || name === PROXY_CONTAINER);
+    (list ?? []).map((c) => c.name).filter((name) => !(old ?? []).some((o) => o.name === name) || name === SIDECAR_CONTAINER);
   const volumes = (p: Pod): string[] => (Array.isArray(p.spec.volumes) ? p.spec.volumes : []).map((v: { name?: string }) => v.name ?? '');
   const beforeVolumes = new Set(volumes(before));
   return JSON.stringify({
@@ -266,7 +266,7 @@ export function proxyEnv(ctx: TemplateContext): EnvVar[] {
 
 function proxyContainer(ctx: TemplateContext, mode: 'sidecar' | 'router'): Container {
   return {
-    name: PROXY_CONTAINER,
+    name: SIDECAR_CONTAINER,
     image: ctx.proxyImage,
     args: ['proxy', mode],
     env: proxyEnv(ctx),
@@ -298,7 +298,7 @@ function mergeProxyContainer(template: Container, own: Container): Container {
 }
 
 function placeProxy(pod: Pod, proxy: Container): void {
-  const index = pod.spec.containers.findIndex((c) => c.name === PROXY_CONTAINER);
+  const index = pod.spec.containers.findIndex((c) => c.name === SIDECAR_CONTAINER);
   if (index >= 0) pod.spec.containers[index] = mergeProxyContainer(proxy, pod.spec.containers[index]!);
   else pod.spec.containers.push(proxy);
 }
@@ -331,7 +331,7 @@ const sidecarTemplate: InjectionTemplate = (pod, ctx) => {
   const interception = interceptionFor(pod, ctx.interceptionMode, ctx.dataPlane);
   if (!interception.capture && interception.warning) ctx.warnings.push(interception.warning);
   for (const container of pod.spec.containers) {
-    if (container.name === PROXY_CONTAINER || interception.capture) continue;
+    if (container.name === SIDECAR_CONTAINER || interception.capture) continue;
     container.env = [...(container.env ?? []), ...appProxyEnv(container.env ?? [])];
   }
   const proxy = proxyContainer(ctx, 'sidecar');

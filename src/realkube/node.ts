@@ -11,7 +11,7 @@ import { cpus, release, totalmem } from 'node:os';
 import { StatusError } from '../k8s/status.js';
 import { POD_TYPE } from '../local/kubelet/events.js';
 import { appIpOf, hostIpOf } from '../local/kubelet/ip-allocator.js';
-import { SIDECAR_CONTAINER } from '../local/kubelet/pod-worker.js';
+import { SIDECAR_CONTAINER } from '../registry/build.js';
 import { asPod } from '../local/kubelet/pod-types.js';
 import { startKubelet, type Kubelet } from '../local/kubelet/kubelet.js';
 import type { PodTokenIssuer } from '../local/kubelet/pod-token.js';

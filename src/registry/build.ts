@@ -84,6 +84,7 @@ export interface BuildResult {
   notes: BuildNotes;
 }
 
+/** The proxy container the injector adds to a pod (sidecar or gateway), as Istio names it; every part that recognises a proxy pod reads it here. */
 export const SIDECAR_CONTAINER = 'istio-proxy';
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 

@@ -5,7 +5,7 @@
 import { parseNodeId } from '../controlplane/identity.js';
 import type { LocalCluster } from '../local/cluster.js';
 import { POD_TYPE } from '../local/kubelet/events.js';
-import { SIDECAR_CONTAINER } from '../local/kubelet/pod-worker.js';
+import { SIDECAR_CONTAINER } from '../registry/build.js';
 import { asPod, type Pod } from '../local/kubelet/pod-types.js';
 
 /** The control plane's debug port (/debug/syncz), as istiod's. */

@@ -13,7 +13,7 @@
 import { connect, type Socket } from 'node:net';
 import { badRequest } from '../../k8s/status.js';
 import { appIpFor } from '../addresses.js';
-import { SIDECAR_CONTAINER } from '../kubelet/pod-worker.js';
+import { SIDECAR_CONTAINER } from '../../registry/build.js';
 import type { ApiContext } from './options.js';
 import type { ResourceRoute } from './routes.js';
 import {

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { INTERCEPTION_MODE_ANNOTATION } from '../../config/interception.js';
-import { PROXY_CONTAINER } from '../../inject/inject.js';
+import { SIDECAR_CONTAINER } from '../../registry/build.js';
 import { nodeLoaderArgs } from './launch-plan.js';
 import { inPodNamespace } from './pod-network.js';
 import type { Container, Pod, Probe } from './pod-types.js';
@@ -24,7 +24,7 @@ const PROBE_ENTRY = fileURLToPath(new URL(`./netns-probe-main${extname(fileURLTo
 export function wantsOwnNetwork(pod: Pod): boolean {
   const spec = pod.spec as Pod['spec'] & { hostNetwork?: boolean };
   if (spec.hostNetwork === true) return false;
-  const gateway = spec.containers.length === 1 && spec.containers[0]!.name === PROXY_CONTAINER && (spec.initContainers ?? []).length === 0;
+  const gateway = spec.containers.length === 1 && spec.containers[0]!.name === SIDECAR_CONTAINER && (spec.initContainers ?? []).length === 0;
   return gateway || pod.metadata.annotations?.[INTERCEPTION_MODE_ANNOTATION] === 'REDIRECT';
 }
 

@@ -1,5 +1,6 @@
 // One pod on this node: its working directory, its containers (init containers first, in order), and
 // the status the kubelet reports for it.
+import { SIDECAR_CONTAINER } from '../../registry/build.js';
 import { chownSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
@@ -21,7 +22,6 @@ import { dnsUnavailableMessage, podDnsFiles, writePodDnsFiles, type PodDnsFiles,
 import { containerUser, inPodNetwork } from './pod-netns.js';
 
 /** The container name that marks a pod as having a sidecar proxy (it owns the pod IP). */
-export const SIDECAR_CONTAINER = 'istio-proxy';
 
 /** Local pods get at most this long between SIGTERM and SIGKILL, whatever they ask for. */
 export const MAX_GRACE_MS = 5000;
